@@ -1,0 +1,5 @@
+"""``python -m ing2gw``."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,104 @@
+"""The command line: the only code that knows about click.
+
+Commands are loaded lazily (``ing2gw --help`` imports no command module) from the
+``COMMANDS`` map. :func:`main` is the single place where ing2gw errors become exit codes;
+library code raises :class:`ing2gw.errors.Ing2gwError` subclasses and never exits.
+
+Exit codes: 0 ok, 1 findings (at or above --fail-on, failed cases, differences),
+2 usage, 3 input error, 4 cluster error, 5 plugin error, 70 internal error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..errors import ExitCode, Ing2gwError
+
+__all__ = ["COMMANDS", "main"]
+
+# command name -> "module:attribute" (relative to ing2gw.cli)
+COMMANDS: dict[str, str] = {
+    "convert": "convert:convert",
+    "providers": "providers:providers",
+    "route": "route:route",
+}
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok; 1 findings at or above --fail-on, failed cases or differences; "
+    "2 usage error; 3 input error; 4 cluster error; 5 plugin error; 70 internal error."
+)
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        module = importlib.import_module(f"{__name__}.{module_name}")
+        command = getattr(module, attr)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="ing2gw")
+@click.option("--debug", is_flag=True, envvar="ING2GW_DEBUG", help="Show tracebacks of internal errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Migrate Kubernetes Ingress resources to the Gateway API, and prove the migration
+    keeps behaviour."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def main(argv: Sequence[str] | None = None) -> Any:
+    """Console-script entry point (``ing2gw`` and ``kubectl-ing2gw``)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or bool(os.environ.get("ING2GW_DEBUG"))
+    try:
+        rv = cli.main(args=args, prog_name=_prog_name(), standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Ing2gwError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        sys.exit(ExitCode.OK)
+    except Exception as exc:  # a bug: say so in one line, traceback only with --debug
+        if debug:
+            traceback.print_exc()
+        click.echo(
+            f"Internal error: {type(exc).__name__}: {exc} "
+            "(this is a bug in ing2gw; rerun with --debug for a traceback)",
+            err=True,
+        )
+        sys.exit(ExitCode.INTERNAL)
+    sys.exit(rv if isinstance(rv, int) else ExitCode.OK)
+
+
+def _prog_name() -> str:
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "ing2gw"
+    return "kubectl ing2gw" if name == "kubectl-ing2gw" else "ing2gw"

@@ -1,0 +1,258 @@
+"""The provider-neutral intermediate representation (IR) between providers and emitters.
+
+Providers turn Ingresses into these frozen records; :mod:`ing2gw.emit.gateway` turns them
+into Gateway API manifests. The IR names no provider and no emitter. Every node that comes
+from a source object carries :class:`Provenance`, so notes and the ``ing2gw.io/source``
+annotation can name where it came from. Implementation-specific features that Gateway API
+cannot express (rate limits, auth, ...) hang on the rule they modify as :class:`Extension`
+records, with everything a policy emitter will need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "CORS",
+    "IR",
+    "BackendRef",
+    "BackendTLS",
+    "Certificate",
+    "Extension",
+    "Filter",
+    "GatewayRef",
+    "HeaderMatch",
+    "HeaderModifier",
+    "PathMatch",
+    "PathModifier",
+    "Provenance",
+    "QueryMatch",
+    "RequestMirror",
+    "RequestRedirect",
+    "Route",
+    "RouteMatch",
+    "Rule",
+    "SessionPersistence",
+    "Timeouts",
+    "URLRewrite",
+]
+
+PathType = Literal["Exact", "PathPrefix", "RegularExpression"]
+MatchType = Literal["Exact", "RegularExpression"]
+Section = Literal["http", "https"]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Provenance:
+    """Where an IR node came from: an object, and optionally a field or annotation in it."""
+
+    kind: str
+    namespace: str
+    name: str
+    field: str = ""  # e.g. "spec.rules[0].http.paths[1]" or an annotation key
+    origin: str = ""  # file:line
+
+    @property
+    def subject(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+    @property
+    def ref(self) -> str:
+        """``ns/name`` as written in the ``ing2gw.io/source`` annotation."""
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class PathMatch:
+    type: PathType
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderMatch:
+    name: str
+    value: str
+    type: MatchType = "Exact"
+
+
+@dataclass(frozen=True, slots=True)
+class QueryMatch:
+    name: str
+    value: str
+    type: MatchType = "Exact"
+
+
+@dataclass(frozen=True, slots=True)
+class RouteMatch:
+    path: PathMatch | None = None
+    headers: tuple[HeaderMatch, ...] = ()
+    query: tuple[QueryMatch, ...] = ()
+    method: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderModifier:
+    set: tuple[tuple[str, str], ...] = ()
+    add: tuple[tuple[str, str], ...] = ()
+    remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PathModifier:
+    type: Literal["ReplaceFullPath", "ReplacePrefixMatch"]
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRedirect:
+    scheme: str | None = None
+    hostname: str | None = None
+    port: int | None = None
+    path: PathModifier | None = None
+    status_code: int = 302
+
+
+@dataclass(frozen=True, slots=True)
+class URLRewrite:
+    hostname: str | None = None
+    path: PathModifier | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CORS:
+    allow_origins: tuple[str, ...] = ()
+    allow_methods: tuple[str, ...] = ()
+    allow_headers: tuple[str, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    allow_credentials: bool | None = None
+    max_age: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestMirror:
+    backend: BackendRef
+    percent: int | None = None
+
+
+FilterType = Literal[
+    "RequestHeaderModifier",
+    "ResponseHeaderModifier",
+    "RequestRedirect",
+    "URLRewrite",
+    "RequestMirror",
+    "CORS",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    type: FilterType
+    value: HeaderModifier | RequestRedirect | URLRewrite | RequestMirror | CORS
+    provenance: Provenance | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class BackendRef:
+    name: str
+    namespace: str
+    port: int | None
+    weight: int = 1
+    kind: str = "Service"
+    group: str = ""
+    filters: tuple[Filter, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    request: str | None = None  # Gateway API duration, e.g. "60s"
+    backend_request: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPersistence:
+    session_name: str | None = None
+    type: Literal["Cookie", "Header"] = "Cookie"
+    absolute_timeout: str | None = None
+    idle_timeout: str | None = None
+    lifetime_type: Literal["Permanent", "Session"] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Extension:
+    """An implementation-specific feature the rule needs (rate limit, auth, IP filter...).
+
+    ``name`` is neutral (``"ip-allowlist"``, ``"rate-limit"``); ``params`` holds everything a
+    policy emitter needs, as sorted key/value pairs.
+    """
+
+    name: str
+    params: tuple[tuple[str, Any], ...]
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    matches: tuple[RouteMatch, ...]
+    backends: tuple[BackendRef, ...] = ()
+    filters: tuple[Filter, ...] = ()
+    timeouts: Timeouts | None = None
+    session_persistence: SessionPersistence | None = None
+    extensions: tuple[Extension, ...] = ()
+    provenance: tuple[Provenance, ...] = ()
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class GatewayRef:
+    """The Gateway a route belongs to, before topology decides names and namespaces.
+
+    ``key`` is the ingress class the routes came from; ``gateway_class`` the class the
+    Gateway will use.
+    """
+
+    key: str
+    gateway_class: str
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    kind: Literal["HTTPRoute", "GRPCRoute"]
+    namespace: str
+    name: str  # a base name; the emitter makes it unique and valid
+    gateway: GatewayRef
+    hostnames: tuple[str, ...]
+    sections: frozenset[Section]  # which listeners of the Gateway the route attaches to
+    rules: tuple[Rule, ...]
+    sources: tuple[Provenance, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    """A TLS certificate for a hostname on a Gateway's HTTPS listener."""
+
+    gateway: GatewayRef
+    hostname: str  # "" = no hostname (a catch-all HTTPS listener)
+    secret_namespace: str
+    secret_name: str
+    source: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class BackendTLS:
+    """TLS from the gateway to a Service port (a BackendTLSPolicy)."""
+
+    namespace: str
+    service: str
+    port: int | None
+    hostname: str
+    ca_certificate_refs: tuple[str, ...] = ()  # ConfigMap names
+    well_known_ca: str | None = None  # "System"
+    source: Provenance | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IR:
+    routes: tuple[Route, ...] = ()
+    certificates: tuple[Certificate, ...] = ()
+    backend_tls: tuple[BackendTLS, ...] = ()

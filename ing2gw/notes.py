@@ -1,0 +1,116 @@
+"""The "lost in translation" channel: every loss of fidelity becomes a :class:`Note`.
+
+A note has a stable ``code`` (tests and CI filters match codes, never prose), a ``level``,
+the ``fidelity`` of what it describes, the object it is about, the annotation or field,
+a message and what ing2gw did instead. :class:`Notes` collects them and sorts them
+deterministically. Rendering lives in :mod:`ing2gw.report`; exit codes in the CLI.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["FAIL_ON_CHOICES", "Fidelity", "Level", "Note", "Notes", "fails"]
+
+
+class Level(enum.StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class Fidelity(enum.StrEnum):
+    """How faithfully a source feature is carried into the Gateway API output."""
+
+    EXACT = "exact"  # same behaviour
+    APPROXIMATE = "approximate"  # converted; some requests behave differently (the note says which)
+    EXTENSION = "extension"  # needs an implementation-specific policy; kept in the IR, not emitted
+    UNSUPPORTED = "unsupported"  # cannot be expressed; dropped with this note
+
+
+_LEVEL_RANK = {Level.INFO: 0, Level.WARNING: 1, Level.ERROR: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    code: str  # stable identifier, e.g. "NGINX-REWRITE-CAPTURE"
+    level: Level
+    message: str
+    subject: str = ""  # "Ingress ns/name", "Service ns/name", "file:line"
+    field: str = ""  # annotation key or field path
+    fidelity: Fidelity | None = None
+    instead: str = ""  # what ing2gw did instead
+    origin: str = ""  # file:line of the subject, when known
+
+    def sort_key(self) -> tuple[str, str, str, str, str]:
+        return (self.subject, self.field, self.code, self.message, self.instead)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "level": str(self.level),
+            "fidelity": str(self.fidelity) if self.fidelity else None,
+            "subject": self.subject,
+            "field": self.field,
+            "message": self.message,
+            "instead": self.instead,
+            "origin": self.origin,
+        }
+
+    def line(self) -> str:
+        """One human-readable line, as printed on stderr."""
+        where = self.subject + (f" [{self.field}]" if self.field else "")
+        text = f"{self.level}: {self.code}: {where}: {self.message}"
+        if self.instead:
+            text += f" ({self.instead})"
+        return text
+
+
+@dataclass(slots=True)
+class Notes:
+    """An append-only collection of notes; iteration is always in sorted order."""
+
+    _items: list[Note] = field(default_factory=list)
+    _seen: set[Note] = field(default_factory=set)
+
+    def add(self, note: Note) -> None:
+        if note not in self._seen:
+            self._seen.add(note)
+            self._items.append(note)
+
+    def extend(self, notes: Iterable[Note]) -> None:
+        for n in notes:
+            self.add(n)
+
+    def __iter__(self) -> Iterator[Note]:
+        return iter(sorted(self._items, key=Note.sort_key))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def for_subject(self, subject: str) -> list[Note]:
+        return [n for n in self if n.subject == subject]
+
+
+# --fail-on thresholds, mildest first.
+FAIL_ON_CHOICES = ("never", "error", "unsupported", "approximate")
+
+
+def fails(note: Note, fail_on: str) -> bool:
+    """Does ``note`` reach the ``--fail-on`` threshold?
+
+    ``error``: error-level notes. ``unsupported``: also anything the output does not carry
+    (unsupported or extension). ``approximate``: also approximate conversions.
+    """
+    if fail_on == "never":
+        return False
+    if note.level is Level.ERROR:
+        return True
+    if fail_on == "error":
+        return False
+    if note.fidelity in (Fidelity.UNSUPPORTED, Fidelity.EXTENSION):
+        return True
+    return fail_on == "approximate" and note.fidelity is Fidelity.APPROXIMATE

@@ -1,0 +1,220 @@
+"""The provider contract: what a controller plugin implements, and its annotation table.
+
+A provider turns the Ingresses of its controller into the :mod:`ing2gw.ir`. It declares one
+:class:`AnnotationTable` -- key, parser, :class:`~ing2gw.notes.Fidelity`, one-line doc --
+and that table drives three things: parsing (``table.read``), the notes for every
+annotation of the provider's prefix that is not converted exactly (or not known at all),
+and the documentation ``ing2gw providers NAME`` prints.
+
+Third-party providers register an object satisfying :class:`Provider` under the entry-point
+group ``ing2gw.providers``::
+
+    [project.entry-points."ing2gw.providers"]
+    haproxy = "ing2gw_haproxy:PROVIDER"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from .ir import IR, GatewayRef
+from .notes import Fidelity, Level, Note, Notes
+from .resources import Ingress, ResourceSet
+
+__all__ = [
+    "API_VERSION",
+    "AnnotationSpec",
+    "AnnotationTable",
+    "Annotations",
+    "ConversionOptions",
+    "Provider",
+    "ProviderContext",
+]
+
+API_VERSION = 1
+
+
+def _text(value: str) -> str:
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class AnnotationSpec:
+    """One row of a provider's annotation table.
+
+    ``parse`` turns the raw string into a value and raises ``ValueError`` (with a short
+    reason) for a bad one; the table then notes it and uses ``default``. ``fidelity`` is how
+    well the annotation converts in general; when it depends on the value, the feature code
+    says so in its own note and ``noted_by_feature`` stops the table's generic one.
+    """
+
+    key: str  # without the prefix, e.g. "rewrite-target"
+    fidelity: Fidelity
+    doc: str
+    parse: Callable[[str], Any] = _text
+    default: Any = None
+    family: str = ""  # e.g. "routing", "auth", "canary"
+    target: str = ""  # what it becomes: "HTTPRoute URLRewrite filter", "extension: rate-limit"
+    alias_of: str | None = None  # deprecated spelling of another key
+    noted_by_feature: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Annotations:
+    """The parsed annotations of one Ingress (keys without the prefix)."""
+
+    values: Mapping[str, Any]
+    raw: Mapping[str, str]
+    table: AnnotationTable
+
+    def get(self, key: str) -> Any:
+        key = self.table.canonical(key)
+        if key in self.values:
+            return self.values[key]
+        spec = self.table.specs.get(key)
+        return spec.default if spec else None
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.table.canonical(key) in self.values
+
+    def keys(self) -> Iterator[str]:
+        return iter(sorted(self.values))
+
+
+class AnnotationTable:
+    """A provider's annotations, keyed by name without prefix."""
+
+    def __init__(self, prefix: str, code: str, specs: Iterable[AnnotationSpec]) -> None:
+        self.prefix = prefix.rstrip("/")
+        self.code = code  # note-code prefix, e.g. "NGINX"
+        self.specs: dict[str, AnnotationSpec] = {}
+        for spec in specs:
+            if spec.key in self.specs:
+                raise ValueError(f"annotation {spec.key} declared twice")
+            self.specs[spec.key] = spec
+
+    def __len__(self) -> int:
+        return len(self.specs)
+
+    def __iter__(self) -> Iterator[AnnotationSpec]:
+        return iter(sorted(self.specs.values(), key=lambda s: s.key))
+
+    def canonical(self, key: str) -> str:
+        spec = self.specs.get(key)
+        return spec.alias_of if spec is not None and spec.alias_of else key
+
+    def read(self, ingress: Ingress, notes: Notes, prefix: str | None = None) -> Annotations:
+        """Parse the Ingress's annotations of this table's prefix, noting every problem."""
+        pfx = (prefix or self.prefix).rstrip("/") + "/"
+        values: dict[str, Any] = {}
+        raw: dict[str, str] = {}
+        for full_key in sorted(ingress.annotations):
+            if not full_key.startswith(pfx):
+                continue
+            key = full_key[len(pfx):]
+            text = ingress.annotations[full_key]
+            spec = self.specs.get(key)
+            if spec is None:
+                notes.add(Note(
+                    code=f"{self.code}-ANNOTATION-UNKNOWN",
+                    level=Level.WARNING,
+                    message=f"unknown annotation {full_key}",
+                    subject=ingress.subject,
+                    field=full_key,
+                    fidelity=Fidelity.UNSUPPORTED,
+                    instead="ignored",
+                    origin=ingress.origin,
+                ))
+                continue
+            canonical = spec.alias_of or key
+            target_spec = self.specs[canonical]
+            if spec.alias_of and canonical in raw:
+                continue  # the canonical spelling wins over the deprecated alias
+            try:
+                values[canonical] = target_spec.parse(text)
+            except ValueError as exc:
+                notes.add(Note(
+                    code=f"{self.code}-ANNOTATION-INVALID",
+                    level=Level.WARNING,
+                    message=f"invalid value {text!r}: {exc}",
+                    subject=ingress.subject,
+                    field=full_key,
+                    instead=f"using the default ({target_spec.default!r})",
+                    origin=ingress.origin,
+                ))
+                continue
+            raw[canonical] = text
+            if target_spec.fidelity is not Fidelity.EXACT and not target_spec.noted_by_feature:
+                notes.add(self.fidelity_note(ingress, full_key, target_spec))
+        return Annotations(values, raw, self)
+
+    def fidelity_note(self, ingress: Ingress, full_key: str, spec: AnnotationSpec) -> Note:
+        fidelity = spec.fidelity
+        instead = {
+            Fidelity.APPROXIMATE: f"converted approximately to {spec.target or 'the closest Gateway API field'}",
+            Fidelity.EXTENSION: f"kept for an implementation-specific policy ({spec.target or spec.family})",
+            Fidelity.UNSUPPORTED: "not converted",
+        }.get(fidelity, "")
+        return Note(
+            code=f"{self.code}-ANNOTATION-{fidelity.upper()}",
+            level=Level.INFO if fidelity is Fidelity.APPROXIMATE else Level.WARNING,
+            message=spec.doc,
+            subject=ingress.subject,
+            field=full_key,
+            fidelity=fidelity,
+            instead=instead,
+            origin=ingress.origin,
+        )
+
+    def rows(self) -> list[dict[str, str]]:
+        """The table as plain rows, for ``ing2gw providers NAME``."""
+        return [
+            {
+                "annotation": f"{self.prefix}/{s.key}",
+                "fidelity": str(s.fidelity),
+                "family": s.family,
+                "target": s.target,
+                "alias_of": f"{self.prefix}/{s.alias_of}" if s.alias_of else "",
+                "doc": s.doc,
+            }
+            for s in self
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionOptions:
+    """Options every provider sees (set by ``ing2gw convert`` flags)."""
+
+    gateway_class: str | None = None  # --gateway-class
+    annotation_prefix: str | None = None  # --annotations-prefix (provider default if None)
+    experimental: bool = False  # --experimental: allow experimental-channel fields
+    controller_config: Mapping[str, str] = field(default_factory=dict)  # e.g. ingress-nginx ConfigMap
+
+
+@dataclass(slots=True)
+class ProviderContext:
+    """What a provider's ``to_ir`` gets besides its Ingresses."""
+
+    resources: ResourceSet
+    notes: Notes
+    options: ConversionOptions
+    gateways: Mapping[str, GatewayRef]  # "ns/name" of each Ingress -> its Gateway
+
+    def gateway_for(self, ingress: Ingress) -> GatewayRef:
+        return self.gateways[ingress.ref]
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """What a provider plugin exposes (as a module-level ``PROVIDER`` object)."""
+
+    name: str  # e.g. "ingress-nginx"
+    api_version: int  # API_VERSION this provider was written for
+    controllers: tuple[str, ...]  # IngressClass spec.controller values it owns
+    class_names: tuple[str, ...]  # conventional class names ("nginx")
+    annotations: AnnotationTable
+    description: str
+
+    def to_ir(self, ingresses: Sequence[Ingress], ctx: ProviderContext) -> IR: ...

@@ -1,0 +1,444 @@
+"""Typed views of the Kubernetes objects ing2gw reads, built from input documents.
+
+:func:`build_resource_set` sorts documents into Ingresses (``networking.k8s.io/v1``; the
+``extensions/v1beta1`` and ``networking.k8s.io/v1beta1`` forms are converted on load),
+IngressClasses, Services, Namespaces and ConfigMaps; every other kind is counted and
+skipped. Secrets are never looked at beyond their identity. A document that cannot be
+identified (no kind, no name) is an :class:`~ing2gw.errors.InputError`; an identifiable
+Ingress whose fields have the wrong shape becomes an error note and is left out, so one bad
+object never sinks the run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InputError, UsageError
+from .notes import Level, Note, Notes
+from .yamlio import Document
+
+__all__ = [
+    "DEFAULT_CLASS_ANNOTATION",
+    "Ingress",
+    "IngressBackend",
+    "IngressClass",
+    "IngressPath",
+    "IngressRule",
+    "IngressTLS",
+    "LabelSelector",
+    "ResourceSet",
+    "Service",
+    "ServicePort",
+    "build_resource_set",
+]
+
+DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
+LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+INGRESS_API_VERSIONS = ("networking.k8s.io/v1", "networking.k8s.io/v1beta1", "extensions/v1beta1")
+
+
+@dataclass(frozen=True, slots=True)
+class IngressBackend:
+    service: str | None = None
+    port_number: int | None = None
+    port_name: str | None = None
+    resource: tuple[str, str, str] | None = None  # (apiGroup, kind, name)
+
+    def describe(self) -> str:
+        if self.resource:
+            return f"{self.resource[1]} {self.resource[2]}"
+        port = self.port_number if self.port_number is not None else self.port_name
+        return f"{self.service}:{port}"
+
+
+@dataclass(frozen=True, slots=True)
+class IngressPath:
+    path: str  # as written ("" when absent)
+    path_type: str  # "Exact", "Prefix", "ImplementationSpecific" (absent -> ImplementationSpecific)
+    backend: IngressBackend
+    field: str  # "spec.rules[0].http.paths[1]"
+
+
+@dataclass(frozen=True, slots=True)
+class IngressRule:
+    host: str  # "" = no host
+    paths: tuple[IngressPath, ...]
+    field: str
+
+
+@dataclass(frozen=True, slots=True)
+class IngressTLS:
+    hosts: tuple[str, ...]
+    secret_name: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Ingress:
+    namespace: str
+    name: str
+    annotations: Mapping[str, str]
+    labels: Mapping[str, str]
+    created: str  # metadata.creationTimestamp ("" when absent)
+    class_name: str | None  # spec.ingressClassName
+    rules: tuple[IngressRule, ...]
+    tls: tuple[IngressTLS, ...]
+    default_backend: IngressBackend | None
+    origin: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def subject(self) -> str:
+        return f"Ingress {self.namespace}/{self.name}"
+
+    @property
+    def legacy_class(self) -> str | None:
+        value = self.annotations.get(LEGACY_CLASS_ANNOTATION)
+        return value or None
+
+
+@dataclass(frozen=True, slots=True)
+class IngressClass:
+    name: str
+    controller: str
+    is_default: bool
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePort:
+    name: str
+    port: int
+    target_port: int | str | None
+    app_protocol: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    namespace: str
+    name: str
+    ports: tuple[ServicePort, ...]
+    origin: str
+
+
+@dataclass(slots=True)
+class ResourceSet:
+    ingresses: list[Ingress] = field(default_factory=list)
+    ingress_classes: dict[str, IngressClass] = field(default_factory=dict)
+    services: dict[tuple[str, str], Service] = field(default_factory=dict)
+    namespaces: dict[str, Mapping[str, str]] = field(default_factory=dict)  # name -> labels
+    config_maps: dict[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
+    skipped: Counter[str] = field(default_factory=Counter)  # kind -> count
+    notes: Notes = field(default_factory=Notes)
+
+    @property
+    def has_services(self) -> bool:
+        return bool(self.services)
+
+    def default_class(self) -> IngressClass | None:
+        defaults = sorted((c for c in self.ingress_classes.values() if c.is_default), key=lambda c: c.name)
+        return defaults[0] if defaults else None
+
+
+# --- label selectors (kubectl -l) -------------------------------------------------------
+
+_SEL_TOKEN = re.compile(
+    r"\s*(?:(?P<neg>!)\s*(?P<nkey>[\w./-]+)"
+    r"|(?P<key>[\w./-]+)\s*(?:(?P<op>==|!=|=)\s*(?P<val>[\w.-]*)"
+    r"|\s+(?P<setop>in|notin)\s*\((?P<set>[^)]*)\))?)\s*(?:,|$)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LabelSelector:
+    """A parsed kubectl-style label selector: ``a=b,c!=d,e in (x,y),!f,g``."""
+
+    requirements: tuple[tuple[str, str, frozenset[str]], ...]
+
+    @classmethod
+    def parse(cls, text: str) -> LabelSelector:
+        reqs: list[tuple[str, str, frozenset[str]]] = []
+        pos = 0
+        text = text.strip()
+        while pos < len(text):
+            m = _SEL_TOKEN.match(text, pos)
+            if not m or m.end() == pos:
+                raise UsageError(f"invalid label selector {text!r} near {text[pos:]!r}")
+            pos = m.end()
+            if m.group("neg"):
+                reqs.append((m.group("nkey"), "!", frozenset()))
+            elif m.group("op"):
+                op = "!=" if m.group("op") == "!=" else "="
+                reqs.append((m.group("key"), op, frozenset([m.group("val")])))
+            elif m.group("setop"):
+                values = frozenset(v.strip() for v in m.group("set").split(",") if v.strip())
+                reqs.append((m.group("key"), m.group("setop"), values))
+            else:
+                reqs.append((m.group("key"), "exists", frozenset()))
+        return cls(tuple(reqs))
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        for key, op, values in self.requirements:
+            present = key in labels
+            value = labels.get(key)
+            if op == "exists" and not present:
+                return False
+            if op == "!" and present:
+                return False
+            if op in ("=", "in") and (not present or value not in values):
+                return False
+            if op in ("!=", "notin") and present and value in values:
+                return False
+        return True
+
+
+# --- building -----------------------------------------------------------------------------
+
+
+class _Bad(Exception):
+    """An identifiable object with a malformed field."""
+
+
+def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _Bad(f"{where} must be a mapping, found {type(value).__name__}")
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _Bad(f"{where} must be a list, found {type(value).__name__}")
+    return value
+
+
+def _str(value: Any, where: str, default: str = "") -> str:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise _Bad(f"{where} must be a string, found {type(value).__name__}")
+    return str(value)
+
+
+def _str_map(value: Any, where: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in _mapping(value, where).items():
+        if isinstance(v, bool):
+            raise _Bad(f"{where}.{k} must be a string, found bool (quote it: \"{str(v).lower()}\")")
+        if v is None:
+            v = ""
+        if not isinstance(v, (str, int, float)):
+            raise _Bad(f"{where}.{k} must be a string, found {type(v).__name__}")
+        out[str(k)] = str(v)
+    return out
+
+
+def _backend(raw: Any, where: str, legacy: bool) -> IngressBackend:
+    b = _mapping(raw, where)
+    if legacy and ("serviceName" in b or "servicePort" in b):
+        port = b.get("servicePort")
+        if isinstance(port, bool):
+            raise _Bad(f"{where}.servicePort must be a number or a name")
+        return IngressBackend(
+            service=_str(b.get("serviceName"), f"{where}.serviceName") or None,
+            port_number=port if isinstance(port, int) else (int(port) if isinstance(port, str) and port.isdigit() else None),
+            port_name=port if isinstance(port, str) and not port.isdigit() else None,
+        )
+    if "resource" in b and b["resource"] is not None:
+        r = _mapping(b["resource"], f"{where}.resource")
+        return IngressBackend(
+            resource=(
+                _str(r.get("apiGroup"), f"{where}.resource.apiGroup"),
+                _str(r.get("kind"), f"{where}.resource.kind"),
+                _str(r.get("name"), f"{where}.resource.name"),
+            )
+        )
+    svc = _mapping(b.get("service"), f"{where}.service")
+    if not svc:
+        raise _Bad(f"{where} names neither a service nor a resource")
+    port = _mapping(svc.get("port"), f"{where}.service.port")
+    number = port.get("number")
+    if number is not None and (isinstance(number, bool) or not isinstance(number, int)):
+        raise _Bad(f"{where}.service.port.number must be an integer")
+    name = port.get("name")
+    return IngressBackend(
+        service=_str(svc.get("name"), f"{where}.service.name") or None,
+        port_number=number,
+        port_name=_str(name, f"{where}.service.port.name") or None if name is not None else None,
+    )
+
+
+def _ingress(obj: Mapping[str, Any], ns: str, name: str, origin: str) -> Ingress:
+    legacy = obj.get("apiVersion") != "networking.k8s.io/v1"
+    meta = _mapping(obj.get("metadata"), "metadata")
+    spec = _mapping(obj.get("spec"), "spec")
+    rules: list[IngressRule] = []
+    for i, raw_rule in enumerate(_list(spec.get("rules"), "spec.rules")):
+        rf = f"spec.rules[{i}]"
+        rule = _mapping(raw_rule, rf)
+        http = _mapping(rule.get("http"), f"{rf}.http")
+        paths: list[IngressPath] = []
+        for j, raw_path in enumerate(_list(http.get("paths"), f"{rf}.http.paths")):
+            pf = f"{rf}.http.paths[{j}]"
+            p = _mapping(raw_path, pf)
+            paths.append(
+                IngressPath(
+                    path=_str(p.get("path"), f"{pf}.path"),
+                    path_type=_str(p.get("pathType"), f"{pf}.pathType", "ImplementationSpecific"),
+                    backend=_backend(p.get("backend"), f"{pf}.backend", legacy),
+                    field=pf,
+                )
+            )
+        rules.append(IngressRule(_str(rule.get("host"), f"{rf}.host").lower(), tuple(paths), rf))
+    tls = tuple(
+        IngressTLS(
+            hosts=tuple(_str(h, f"spec.tls[{i}].hosts").lower() for h in _list(_mapping(t, f"spec.tls[{i}]").get("hosts"), f"spec.tls[{i}].hosts")),
+            secret_name=_str(_mapping(t, f"spec.tls[{i}]").get("secretName"), f"spec.tls[{i}].secretName"),
+        )
+        for i, t in enumerate(_list(spec.get("tls"), "spec.tls"))
+    )
+    raw_default = spec.get("defaultBackend", spec.get("backend") if legacy else None)
+    return Ingress(
+        namespace=ns,
+        name=name,
+        annotations=_str_map(meta.get("annotations"), "metadata.annotations"),
+        labels=_str_map(meta.get("labels"), "metadata.labels"),
+        created=_str(meta.get("creationTimestamp"), "metadata.creationTimestamp"),
+        class_name=_str(spec.get("ingressClassName"), "spec.ingressClassName") or None,
+        rules=tuple(rules),
+        tls=tls,
+        default_backend=_backend(raw_default, "spec.defaultBackend", legacy) if raw_default else None,
+        origin=origin,
+    )
+
+
+def _service(obj: Mapping[str, Any], ns: str, name: str, origin: str) -> Service:
+    spec = _mapping(obj.get("spec"), "spec")
+    ports: list[ServicePort] = []
+    for i, raw in enumerate(_list(spec.get("ports"), "spec.ports")):
+        p = _mapping(raw, f"spec.ports[{i}]")
+        port = p.get("port")
+        if isinstance(port, bool) or not isinstance(port, int):
+            raise _Bad(f"spec.ports[{i}].port must be an integer")
+        target = p.get("targetPort")
+        ports.append(
+            ServicePort(
+                name=_str(p.get("name"), f"spec.ports[{i}].name"),
+                port=port,
+                target_port=target if isinstance(target, (int, str)) and not isinstance(target, bool) else None,
+                app_protocol=_str(p.get("appProtocol"), f"spec.ports[{i}].appProtocol") or None,
+            )
+        )
+    return Service(ns, name, tuple(ports), origin)
+
+
+def _identity(doc: Document) -> tuple[str, str, str, str]:
+    obj = doc.obj
+    kind = obj.get("kind")
+    api = obj.get("apiVersion")
+    if not isinstance(kind, str) or not kind:
+        raise InputError(f"{doc.origin}: object has no kind")
+    if not isinstance(api, str) or not api:
+        raise InputError(f"{doc.origin}: {kind} has no apiVersion")
+    meta = obj.get("metadata")
+    if not isinstance(meta, Mapping):
+        raise InputError(f"{doc.origin}: {kind} has no metadata mapping")
+    name = meta.get("name")
+    if not isinstance(name, str) or not name:
+        raise InputError(f"{doc.origin}: {kind} has no metadata.name")
+    ns = meta.get("namespace")
+    if ns is not None and not isinstance(ns, str):
+        raise InputError(f"{doc.origin}: {kind} {name}: metadata.namespace must be a string")
+    return api, kind, ns or "", name
+
+
+def build_resource_set(
+    docs: Iterable[Document],
+    namespace: str | None = None,
+    selector: LabelSelector | None = None,
+    default_namespace: str = "default",
+) -> ResourceSet:
+    """Sort documents into a :class:`ResourceSet`.
+
+    ``namespace`` keeps only objects of that namespace (objects without one are taken to be
+    in it); otherwise objects without a namespace are in ``default_namespace``. ``selector``
+    filters Ingresses by label, as ``kubectl get -l``.
+    """
+    rs = ResourceSet()
+    home = namespace or default_namespace
+    for doc in docs:
+        api, kind, ns, name = _identity(doc)
+        ns = ns or home
+        try:
+            if kind == "Ingress" and api in INGRESS_API_VERSIONS:
+                if namespace and ns != namespace:
+                    continue
+                ing = _ingress(doc.obj, ns, name, doc.origin)
+                if selector and not selector.matches(ing.labels):
+                    continue
+                rs.ingresses.append(ing)
+            elif kind == "IngressClass" and api.startswith("networking.k8s.io/"):
+                spec = _mapping(doc.obj.get("spec"), "spec")
+                ann = _str_map(_mapping(doc.obj.get("metadata"), "metadata").get("annotations"), "metadata.annotations")
+                rs.ingress_classes[name] = IngressClass(
+                    name=name,
+                    controller=_str(spec.get("controller"), "spec.controller"),
+                    is_default=ann.get(DEFAULT_CLASS_ANNOTATION, "").lower() == "true",
+                    origin=doc.origin,
+                )
+            elif kind == "Service" and api == "v1":
+                rs.services[(ns, name)] = _service(doc.obj, ns, name, doc.origin)
+            elif kind == "Namespace" and api == "v1":
+                labels = _str_map(_mapping(doc.obj.get("metadata"), "metadata").get("labels"), "metadata.labels")
+                rs.namespaces[name] = {**labels, "kubernetes.io/metadata.name": name}
+            elif kind == "ConfigMap" and api == "v1":
+                rs.config_maps[(ns, name)] = _str_map(doc.obj.get("data"), "data")
+            else:
+                rs.skipped[kind] += 1
+        except _Bad as exc:
+            subject = f"{kind} {ns}/{name}" if kind != "IngressClass" and kind != "Namespace" else f"{kind} {name}"
+            rs.notes.add(
+                Note(
+                    code="INPUT-INVALID-OBJECT",
+                    level=Level.ERROR,
+                    message=f"{doc.origin}: {exc}",
+                    subject=subject,
+                    instead="object skipped",
+                    origin=doc.origin,
+                )
+            )
+    # Identity order, whatever the file order: (namespace, name); duplicates keep the last read
+    # in a stable way (sorted by origin) and are reported.
+    by_ref: dict[tuple[str, str], list[Ingress]] = {}
+    for ing in rs.ingresses:
+        by_ref.setdefault((ing.namespace, ing.name), []).append(ing)
+    unique: list[Ingress] = []
+    for ref, dupes in sorted(by_ref.items()):
+        dupes.sort(key=lambda i: i.origin)
+        if len(dupes) > 1:
+            rs.notes.add(
+                Note(
+                    code="INPUT-DUPLICATE-OBJECT",
+                    level=Level.WARNING,
+                    message=f"defined {len(dupes)} times ({', '.join(d.origin for d in dupes)})",
+                    subject=f"Ingress {ref[0]}/{ref[1]}",
+                    instead=f"using the one at {dupes[-1].origin}",
+                )
+            )
+        unique.append(dupes[-1])
+    rs.ingresses = unique
+    return rs
+
+
+def sorted_ingresses(ingresses: Sequence[Ingress]) -> list[Ingress]:
+    """Oldest first (creationTimestamp), then namespace/name: the Gateway API tie-break."""
+    return sorted(ingresses, key=lambda i: (i.created or "~", i.namespace, i.name))
