@@ -1,0 +1,56 @@
+"""``ing2gw convert``: Ingress manifests in, Gateway API manifests out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ..convert import convert as run_convert
+from ..errors import ExitCode
+from ..notes import FAIL_ON_CHOICES, fails
+from ..output import format_manifests, write_output_dir
+from ..plugins import discover
+from ..report import render_report
+from . import EXIT_CODES_HELP
+from .common import load_resources, make_convert_options, print_notes
+from .options import conversion_options, input_options
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@input_options
+@conversion_options
+@click.option("-o", "--output", "output_format", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@click.option("--output-dir", metavar="DIR", help="Write one file per role and namespace, plus kustomization.yaml.")
+@click.option("--report", "report_file", metavar="FILE", help="Write the conversion report to FILE.")
+@click.option("--report-format", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default="error", show_default=True,
+              help="Exit 1 when a note reaches this level: error; unsupported (also extension/unsupported "
+                   "features); approximate (anything not exact); never.")
+@click.option("-q", "--quiet", is_flag=True, help="Do not print notes on stderr.")
+@click.option("--color/--no-color", default=None, help="Colour the notes (default: when stderr is a terminal).")
+def convert(**params: Any) -> int:
+    """Convert Ingress resources into Gateway API resources.
+
+    Reads Ingresses (plus IngressClasses, Services, Namespaces) from -f files, folders or
+    stdin, and writes GatewayClass/Gateway/ReferenceGrant/HTTPRoute/GRPCRoute manifests
+    to stdout (or --output-dir). Everything that is not carried over exactly is reported
+    as a note on stderr.
+    """
+    rs = load_resources(params["filenames"], params["recursive"], params["namespace"],
+                        params["all_namespaces"], params["selector"])
+    options = make_convert_options(params, rs)
+    registry = discover(params["disabled_providers"])
+    result = run_convert(rs, options, registry)
+    report = render_report(result, params["report_format"]) if params["report_file"] else None
+    if params["output_dir"]:
+        write_output_dir(params["output_dir"], result.manifests)
+    else:
+        click.echo(format_manifests(result.manifests, params["output_format"]), nl=False)
+    if report is not None:
+        with open(params["report_file"], "w", encoding="utf-8") as fh:
+            fh.write(report)
+    if not params["quiet"]:
+        print_notes(result.notes, params["color"])
+    failing = any(fails(n, params["fail_on"]) for n in result.notes)
+    return ExitCode.FINDINGS if failing else ExitCode.OK

@@ -1,0 +1,50 @@
+"""Click options shared by the commands that read Ingresses (convert, verify, diff)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+__all__ = ["conversion_options", "input_options"]
+
+
+def input_options(f: F) -> F:
+    """``-f``, ``-R``, ``-n``, ``-A``, ``-l``: where Ingresses come from, as kubectl."""
+    for opt in reversed([
+        click.option("-f", "--filename", "filenames", multiple=True, metavar="PATH",
+                     help="File, folder or - (stdin) with manifests (YAML or JSON). Repeatable."),
+        click.option("-R", "--recursive", is_flag=True, help="Read folders given with -f recursively."),
+        click.option("-n", "--namespace", metavar="NS", help="Only objects in this namespace."),
+        click.option("-A", "--all-namespaces", is_flag=True, help="Objects of every namespace (the default for files)."),
+        click.option("-l", "--selector", metavar="SELECTOR", help="Label selector for Ingresses (a=b,c!=d,e in (x,y))."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def conversion_options(f: F) -> F:
+    for opt in reversed([
+        click.option("--provider", metavar="NAME", help="Convert every Ingress with this provider."),
+        click.option("--ingress-class", metavar="NAME", help="Only Ingresses of this class."),
+        click.option("--annotations-prefix", metavar="PREFIX", help="The controller's annotation prefix, if changed."),
+        click.option("--controller-config", type=click.Path(dir_okay=False), metavar="FILE",
+                     help="The controller's ConfigMap (e.g. ingress-nginx's), for its defaults."),
+        click.option("--topology", type=click.Choice(["shared", "per-namespace"]), default="shared", show_default=True,
+                     help="One Gateway per IngressClass in --gateway-namespace, or one per namespace."),
+        click.option("--gateway-namespace", default="gateway-system", show_default=True, metavar="NS",
+                     help="Namespace of the shared Gateways."),
+        click.option("--gateway-class", metavar="NAME", help="GatewayClass of the Gateways (default: the ingress class)."),
+        click.option("--gateway-controller", metavar="CONTROLLER",
+                     help="Emit the GatewayClass too, with this controllerName."),
+        click.option("--listener-sets", is_flag=True,
+                     help="Put listeners beyond the 64-per-Gateway limit into ListenerSets instead of more Gateways."),
+        click.option("--experimental", is_flag=True, help="Allow experimental-channel Gateway API fields."),
+        click.option("--disable-provider", "disabled_providers", multiple=True, metavar="NAME",
+                     help="Do not load this provider plugin. Repeatable."),
+    ]):
+        f = opt(f)
+    return f

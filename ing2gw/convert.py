@@ -1,0 +1,146 @@
+"""The conversion pipeline as one function: resources + options -> manifests + notes.
+
+1. resolve each Ingress's class (``spec.ingressClassName``, the legacy
+   ``kubernetes.io/ingress.class`` annotation, the default IngressClass);
+2. choose its provider (``--provider``; else the IngressClass controller, the class name,
+   the annotation prefix);
+3. ``provider.to_ir`` per provider; 4. emit Gateway API manifests.
+
+No I/O happens here, so golden tests call :func:`convert` directly.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .emit.gateway import EmitOptions, emit
+from .errors import UsageError
+from .ir import IR, GatewayRef
+from .notes import Fidelity, Level, Note, Notes
+from .plugins import Registry
+from .provider import ConversionOptions, Provider, ProviderContext
+from .resources import Ingress, ResourceSet
+
+__all__ = ["ConvertOptions", "ConvertResult", "IngressStatus", "convert"]
+
+IngressStatus = Literal["converted", "partial", "not converted"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConvertOptions:
+    provider: str | None = None  # --provider
+    ingress_class: str | None = None  # --ingress-class
+    conversion: ConversionOptions = field(default_factory=ConversionOptions)
+    emit: EmitOptions = field(default_factory=EmitOptions)
+
+
+@dataclass(frozen=True, slots=True)
+class ConvertResult:
+    manifests: list[dict[str, Any]]
+    notes: Notes
+    status: dict[str, IngressStatus]  # "ns/name" -> status
+    providers: dict[str, str]  # "ns/name" -> provider name
+    skipped_kinds: Mapping[str, int]
+    annotation_counts: dict[str, int]  # annotation key -> number of Ingresses using it
+
+
+def _class_of(ing: Ingress, rs: ResourceSet) -> tuple[str | None, str]:
+    """The Ingress's class and where it came from."""
+    if ing.class_name:
+        return ing.class_name, "spec.ingressClassName"
+    if ing.legacy_class:
+        return ing.legacy_class, "annotation kubernetes.io/ingress.class"
+    default = rs.default_class()
+    if default is not None:
+        return default.name, "default IngressClass"
+    return None, ""
+
+
+def _choose(ing: Ingress, cls: str | None, rs: ResourceSet, registry: Registry) -> Provider | None:
+    if cls is not None:
+        ic = rs.ingress_classes.get(cls)
+        if ic is not None:
+            p = registry.for_controller(ic.controller)
+            if p is not None:
+                return p
+        p = registry.for_class_name(cls)
+        if p is not None:
+            return p
+    return registry.for_annotations(ing.annotations)
+
+
+def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry) -> ConvertResult:
+    notes = Notes()
+    notes.extend(resources.notes)
+    notes.extend(registry.load_notes())
+    forced = registry.get(options.provider) if options.provider else None
+    if options.conversion.annotation_prefix is not None and not options.conversion.annotation_prefix.strip():
+        raise UsageError("--annotations-prefix must not be empty")
+
+    assigned: dict[str, list[Ingress]] = {}
+    providers: dict[str, Provider] = {}
+    gateways: dict[str, GatewayRef] = {}
+    chosen: dict[str, str] = {}
+    status: dict[str, IngressStatus] = {}
+    for ing in sorted(resources.ingresses, key=lambda i: (i.namespace, i.name)):
+        cls, source = _class_of(ing, resources)
+        if options.ingress_class is not None and cls != options.ingress_class:
+            continue
+        provider = forced or _choose(ing, cls, resources, registry)
+        if provider is None:
+            fallback = registry.entries.get("ingress-nginx")
+            provider = fallback.provider if fallback else None
+            why = f"class {cls!r} ({source})" if cls else "no ingress class and no default IngressClass"
+            notes.add(Note("INGRESS-PROVIDER-GUESSED" if provider else "INGRESS-NO-PROVIDER",
+                           Level.WARNING if provider else Level.ERROR,
+                           f"cannot tell which controller serves this Ingress: {why}",
+                           subject=ing.subject, origin=ing.origin,
+                           instead=f"converted as {provider.name}; pass --provider to choose" if provider
+                           else "not converted; pass --provider NAME"))
+            if provider is None:
+                status[ing.ref] = "not converted"
+                continue
+        key = cls or (provider.class_names[0] if provider.class_names else provider.name)
+        gateways[ing.ref] = GatewayRef(key=key, gateway_class=options.conversion.gateway_class or key)
+        assigned.setdefault(provider.name, []).append(ing)
+        providers[provider.name] = provider
+        chosen[ing.ref] = provider.name
+
+    parts: list[IR] = []
+    for name in sorted(assigned):
+        ctx = ProviderContext(resources, notes, options.conversion, gateways)
+        parts.append(providers[name].to_ir(assigned[name], ctx))
+    ir = IR(
+        routes=tuple(r for p in parts for r in p.routes),
+        certificates=tuple(c for p in parts for c in p.certificates),
+        backend_tls=tuple(b for p in parts for b in p.backend_tls),
+    )
+    manifests = emit(ir, options.emit, notes)
+
+    produced = {s.ref for r in ir.routes for s in r.sources}
+    for ref in chosen:
+        subject = f"Ingress {ref}"
+        own = notes.for_subject(subject)
+        if ref not in produced and not any(n.code.endswith("CANARY") or "CANARY" in n.code for n in own):
+            status[ref] = "not converted"
+        elif any(n.level is Level.ERROR or n.fidelity in (Fidelity.UNSUPPORTED, Fidelity.EXTENSION, Fidelity.APPROXIMATE)
+                 or n.level is Level.WARNING for n in own):
+            status[ref] = "partial"
+        else:
+            status[ref] = "converted"
+    counts: Counter[str] = Counter()
+    for ing in resources.ingresses:
+        if ing.ref in chosen:
+            counts.update(k for k in ing.annotations if "/" in k)
+    return ConvertResult(
+        manifests=manifests,
+        notes=notes,
+        status=dict(sorted(status.items())),
+        providers=dict(sorted(chosen.items())),
+        skipped_kinds=dict(sorted(resources.skipped.items())),
+        annotation_counts=dict(sorted(counts.items())),
+    )
+

@@ -1,0 +1,1 @@
+"""Emitters: IR -> Kubernetes manifests (plain mappings, never YAML text)."""

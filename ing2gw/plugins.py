@@ -1,0 +1,146 @@
+"""Provider discovery: the built-ins plus third-party entry points, checked and isolated.
+
+Built-ins come from the static map in :mod:`ing2gw.providers`; third-party providers from
+the ``ing2gw.providers`` entry-point group. Every loaded object is checked against the
+:class:`~ing2gw.provider.Provider` contract. A plugin that fails to load or is malformed is
+recorded with its reason and reported as a warning; it becomes an error (exit 5) only when
+the user asks for it. A third-party name that collides with a built-in is refused.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+from .errors import PluginError
+from .notes import Level, Note
+from .provider import API_VERSION, AnnotationTable, Provider
+
+__all__ = ["ENTRY_POINT_GROUP", "PluginEntry", "Registry", "discover"]
+
+ENTRY_POINT_GROUP = "ing2gw.providers"
+
+_REQUIRED = ("name", "api_version", "controllers", "class_names", "annotations", "to_ir")
+
+
+@dataclass(frozen=True, slots=True)
+class PluginEntry:
+    name: str
+    provider: Provider | None
+    distribution: str
+    version: str
+    builtin: bool
+    error: str | None = None
+
+
+def _check(obj: Any, name: str) -> Provider:
+    missing = [attr for attr in _REQUIRED if not hasattr(obj, attr)]
+    if missing:
+        raise TypeError(f"missing {', '.join(missing)}")
+    if obj.api_version != API_VERSION:
+        raise TypeError(f"written for provider API {obj.api_version!r}, this ing2gw speaks {API_VERSION}")
+    if not isinstance(obj.annotations, AnnotationTable):
+        raise TypeError("annotations is not an ing2gw.provider.AnnotationTable")
+    if not callable(obj.to_ir):
+        raise TypeError("to_ir is not callable")
+    if obj.name != name:
+        raise TypeError(f"registered as {name!r} but calls itself {obj.name!r}")
+    return obj  # type: ignore[no-any-return]
+
+
+def _load(target: str) -> Any:
+    module_name, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+class Registry:
+    """The providers available in this installation."""
+
+    def __init__(self, entries: Iterable[PluginEntry]) -> None:
+        self.entries: dict[str, PluginEntry] = {e.name: e for e in entries}
+
+    def names(self) -> list[str]:
+        return sorted(self.entries)
+
+    def providers(self) -> list[Provider]:
+        return [e.provider for _, e in sorted(self.entries.items()) if e.provider is not None]
+
+    def get(self, name: str) -> Provider:
+        entry = self.entries.get(name)
+        if entry is None:
+            close = difflib.get_close_matches(name, self.names(), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else f" Known: {', '.join(self.names())}."
+            raise PluginError(f"no provider named {name!r}.{hint}")
+        if entry.provider is None:
+            raise PluginError(f"provider {name!r} ({entry.distribution}) failed to load: {entry.error}")
+        return entry.provider
+
+    def for_controller(self, controller: str) -> Provider | None:
+        for p in self.providers():
+            if controller in p.controllers:
+                return p
+        return None
+
+    def for_class_name(self, class_name: str) -> Provider | None:
+        for p in self.providers():
+            if class_name in p.class_names:
+                return p
+        return None
+
+    def for_annotations(self, keys: Iterable[str]) -> Provider | None:
+        keys = list(keys)
+        for p in self.providers():
+            prefix = p.annotations.prefix + "/"
+            if any(k.startswith(prefix) for k in keys):
+                return p
+        return None
+
+    def load_notes(self) -> list[Note]:
+        return [
+            Note(
+                code="PLUGIN-LOAD-FAILED",
+                level=Level.WARNING,
+                message=f"provider plugin {e.name!r} from {e.distribution} {e.version} failed to load: {e.error}",
+                subject=f"plugin {e.name}",
+                instead="plugin skipped",
+            )
+            for _, e in sorted(self.entries.items())
+            if e.error is not None
+        ]
+
+
+def discover(disabled: Iterable[str] = (), entry_points: Iterable[Any] | None = None) -> Registry:
+    """Load built-ins and entry-point providers; ``entry_points`` overrides discovery (tests)."""
+    from . import __version__
+    from .providers import BUILTIN
+
+    blocked = set(disabled)
+    entries: list[PluginEntry] = []
+    for name, target in sorted(BUILTIN.items()):
+        if name in blocked:
+            continue
+        entries.append(PluginEntry(name, _check(_load(target), name), "ing2gw", __version__, True))
+    eps = entry_points if entry_points is not None else metadata.entry_points(group=ENTRY_POINT_GROUP)
+    for ep in sorted(eps, key=lambda e: e.name):
+        dist = getattr(ep, "dist", None)
+        dist_name = getattr(dist, "name", None) or "unknown distribution"
+        dist_version = getattr(dist, "version", None) or "?"
+        if ep.name in blocked:
+            continue
+        if ep.name in BUILTIN:
+            entries.append(PluginEntry(
+                ep.name, None, dist_name, dist_version, False,
+                f"name collides with the built-in provider {ep.name!r} (from ing2gw)",
+            ))
+            continue
+        try:
+            provider = _check(ep.load(), ep.name)
+        except Exception as exc:  # a broken plugin must not take the tool down
+            entries.append(PluginEntry(ep.name, None, dist_name, dist_version, False, f"{type(exc).__name__}: {exc}"))
+            continue
+        entries.append(PluginEntry(ep.name, provider, dist_name, dist_version, False))
+    return Registry(entries)

@@ -1,0 +1,94 @@
+"""Rendering of notes and conversion reports: all of jinja2 lives here.
+
+Templates come from the installed ``ing2gw.templates`` package; they only lay out the
+model built by :func:`conversion_report`, which is also the JSON report as is.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+
+if TYPE_CHECKING:
+    from .convert import ConvertResult
+
+__all__ = ["conversion_report", "render", "render_report"]
+
+_ENV: jinja2.Environment | None = None
+
+
+def _env() -> jinja2.Environment:
+    global _ENV
+    if _ENV is None:
+        _ENV = jinja2.Environment(
+            loader=jinja2.PackageLoader("ing2gw.templates", "."),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        _ENV.filters["md"] = _md_escape
+    return _ENV
+
+
+def _md_escape(value: Any) -> str:
+    """Text safe inside a Markdown table cell."""
+    text = str(value)
+    for ch in ("\\", "|", "`", "*", "_", "<", ">", "[", "]"):
+        text = text.replace(ch, "\\" + ch)
+    return text.replace("\n", " ")
+
+
+def render(template: str, **context: Any) -> str:
+    return _env().get_template(template).render(**context)
+
+
+def conversion_report(result: ConvertResult) -> dict[str, Any]:
+    """The whole conversion report as plain data (the JSON report format)."""
+    notes = [n.as_dict() for n in result.notes]
+    by_subject: dict[str, list[dict[str, Any]]] = {}
+    for n in notes:
+        by_subject.setdefault(n["subject"], []).append(n)
+    kinds = Counter(m["kind"] for m in result.manifests)
+    status_counts = Counter(result.status.values())
+    annotations = []
+    fidelity_of: dict[str, str] = {}
+    for n in notes:
+        if n["field"] and n["fidelity"]:
+            fidelity_of.setdefault(n["field"], n["fidelity"])
+    for key, count in result.annotation_counts.items():
+        annotations.append({"annotation": key, "ingresses": count, "fidelity": fidelity_of.get(key, "exact")})
+    return {
+        "summary": {
+            "ingresses": len(result.status),
+            "converted": status_counts.get("converted", 0),
+            "partial": status_counts.get("partial", 0),
+            "not_converted": status_counts.get("not converted", 0),
+            "objects": dict(sorted(kinds.items())),
+            "notes": dict(sorted(Counter(n["level"] for n in notes).items())),
+            "skipped_kinds": dict(result.skipped_kinds),
+        },
+        "ingresses": [
+            {
+                "ingress": ref,
+                "provider": result.providers.get(ref),
+                "status": status,
+                "notes": by_subject.get(f"Ingress {ref}", []),
+            }
+            for ref, status in result.status.items()
+        ],
+        "annotations": annotations,
+        "notes": notes,
+    }
+
+
+def render_report(result: ConvertResult, fmt: str) -> str:
+    from .yamlio import dump_json
+
+    model = conversion_report(result)
+    if fmt == "json":
+        return dump_json(model)
+    return render("report.md.j2" if fmt == "markdown" else "report.txt.j2", report=model)

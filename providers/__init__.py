@@ -1,0 +1,9 @@
+"""Built-in providers, one subpackage per Ingress controller (installed as ``ing2gw.providers``).
+
+``BUILTIN`` maps a provider name to ``"module:attribute"``; :mod:`ing2gw.plugins` imports
+them lazily. Third-party providers use the ``ing2gw.providers`` entry-point group instead.
+"""
+
+BUILTIN: dict[str, str] = {
+    "ingress-nginx": "ing2gw.providers.ingress_nginx:PROVIDER",
+}

@@ -1,0 +1,1 @@
+"""Conversion shared by every provider: the plain Ingress fields."""
