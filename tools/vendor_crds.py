@@ -9,7 +9,8 @@ CRD is copied into the package, one compact JSON file per release channel::
       "bundleVersion": "v1.6.1",
       "channel": "standard",
       "kinds": {"HTTPRoute": {"group": ..., "plural": ..., "scope": ...,
-                              "served": [...], "storage": "v1"}, ...},
+                              "served": [...], "storage": "v1",
+                              "subresources": ["status"]}, ...},
       "schemas": {"gateway.networking.k8s.io/v1": {"HTTPRoute": {...schema...}}, ...}
     }
 
@@ -50,13 +51,27 @@ def crd_files(channel_dir: Path) -> list[Path]:
     return files
 
 
-def _strip(node: Any) -> Any:
-    """Drop every ``description`` (only meaningful inside a schema mapping)."""
-    if isinstance(node, dict):
-        return {k: _strip(v) for k, v in node.items() if k != "description"}
-    if isinstance(node, list):
-        return [_strip(v) for v in node]
-    return node
+def _strip(schema: Any) -> Any:
+    """A schema node without its ``description`` texts.
+
+    Walks the schema structure only, so a *property* called ``description`` (GatewayClass
+    has one) and ``default``/``enum`` values are kept as they are.
+    """
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "description":
+            continue
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: _strip(sub) for name, sub in value.items()}
+        elif key in ("items", "additionalProperties", "not"):
+            out[key] = _strip(value)
+        elif key in ("allOf", "anyOf", "oneOf") and isinstance(value, list):
+            out[key] = [_strip(sub) for sub in value]
+        else:
+            out[key] = value
+    return out
 
 
 def _load(paths: Iterable[Path]) -> list[dict[str, Any]]:
@@ -83,12 +98,15 @@ def extract(channel_dir: Path, channel: str) -> str:
         kind = spec["names"]["kind"]
         served = [v["name"] for v in spec["versions"] if v.get("served")]
         storage = [v["name"] for v in spec["versions"] if v.get("storage")]
+        subresources = sorted({name for v in spec["versions"] if v.get("served")
+                               for name in (v.get("subresources") or {})})
         kinds[kind] = {
             "group": group,
             "plural": spec["names"]["plural"],
             "scope": spec["scope"],
             "served": served,
             "storage": storage[0] if storage else "",
+            "subresources": subresources,
         }
         for version in spec["versions"]:
             if not version.get("served"):

@@ -284,9 +284,15 @@ class _Emitter:
 
     def route_manifests(self) -> list[Manifest]:
         pieces: list[tuple[Route, list[Rule]]] = []
+        wanted: list[tuple[str, str]] = []
+        keys: list[str] = []
         for route in self.ir.routes:
-            for chunk in _split_rules(route.rules):
+            identity = f"{route.kind}/{route.namespace}/{route.name}/{','.join(h for h in route.hostnames)}/{','.join(s.ref for s in route.sources)}"
+            for i, chunk in enumerate(_split_rules(route.rules)):
                 pieces.append((route, chunk))
+                base = route.name if i == 0 else f"{route.name}-{i + 1}"
+                wanted.append((f"{identity}#{i}", base))
+                keys.append(f"{identity}#{i}")
             if len(route.rules) > MAX_RULES or any(len(r.matches) > MAX_MATCHES_PER_RULE for r in route.rules):
                 self.notes.add(Note("EMIT-ROUTE-SPLIT", Level.INFO,
                                     f"{route.kind} {route.namespace}/{route.name} exceeds the Gateway API limits "
@@ -294,17 +300,7 @@ class _Emitter:
                                     f"{MAX_MATCHES_PER_ROUTE} per route)",
                                     subject=route.sources[0].subject if route.sources else "",
                                     instead="split into several routes with the same parents and hostnames"))
-        # Names: unique per (kind, namespace); a split route gets -2, -3 ...
-        wanted: list[tuple[str, str]] = []
-        keys: list[str] = []
-        seen: dict[tuple[str, str, str], int] = {}
-        for route, _ in pieces:
-            k = (route.kind, route.namespace, route.name)
-            seen[k] = seen.get(k, 0) + 1
-            base = route.name if seen[k] == 1 else f"{route.name}-{seen[k]}"
-            original = f"{route.kind}/{route.namespace}/{base}/{','.join(s.ref for s in route.sources)}"
-            wanted.append((original, base))
-            keys.append(original)
+        # Names are unique per (kind, namespace): colliding base names get a hash suffix.
         per_scope: dict[tuple[str, str], list[tuple[str, str]]] = {}
         for (route, _), pair in zip(pieces, wanted, strict=True):
             per_scope.setdefault((route.kind, route.namespace), []).append(pair)

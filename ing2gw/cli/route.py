@@ -1,0 +1,136 @@
+"""``ing2gw route``: ask the reference Gateway API router what happens to a request.
+
+One request (``URL``) prints its outcome; ``--cases FILE`` runs a case file
+(``docs/case-format.md``), prints every result and exits 1 when a case fails.
+"""
+
+from __future__ import annotations
+
+import click
+
+from ing2gw.cases import format_results_text, load_cases, results_json, run_cases
+from ing2gw.errors import ExitCode, UsageError
+from ing2gw.http import Headers, Request
+from ing2gw.router import Outcome, Router
+from ing2gw.sources import read_paths
+from ing2gw.yamlio import dump_json
+
+__all__ = ["route"]
+
+
+def _parse_headers(values: tuple[str, ...]) -> Headers:
+    pairs: list[tuple[str, str]] = []
+    for raw in values:
+        name, sep, value = raw.partition(":")
+        if not sep or not name.strip():
+            raise UsageError(f"-H {raw!r}: expected 'Name: value'")
+        pairs.append((name.strip(), value.strip()))
+    return Headers(pairs)
+
+
+def _gateway(value: str | None) -> str | None:
+    if value is None:
+        return None
+    ns, sep, name = value.partition("/")
+    if not sep:
+        return f"default/{value}"
+    if not ns or not name or "/" in name:
+        raise UsageError(f"--gateway {value!r}: expected NAMESPACE/NAME")
+    return value
+
+
+def format_outcome_text(outcome: Outcome) -> str:
+    """A short human-readable rendering of one outcome."""
+    o = outcome
+    lines = [f"{o.status if o.status is not None else '-'} {o.reason}"]
+    if o.grpc:
+        lines.append(f"grpc status: {o.grpc_status}")
+    if o.matched is not None and o.matched.route:
+        rule = f"rule {o.matched.rule}" + (f" ({o.matched.rule_name})" if o.matched.rule_name
+                                           else "")
+        lines.append(f"matched: {o.matched.kind} {o.matched.route} {rule} "
+                     f"via {o.matched.gateway} listener {o.matched.listener}")
+    if o.backend is not None:
+        lines.append(f"backend: {o.backend}")
+    if len(o.weights) > 1:
+        shares = ", ".join(f"{k} {v:g}%" for k, v in o.weights.items())
+        lines.append(f"weights: {shares}")
+    if o.upstream is not None:
+        lines.append(f"upstream: {o.upstream.method} {o.upstream.host}{o.upstream.path}")
+        lines.extend(f"  {k}: {v}" for k, v in o.upstream.headers.as_dict().items())
+    if o.redirect is not None:
+        lines.append(f"redirect: {o.redirect.status_code} {o.redirect.location}")
+    if len(o.response_headers):
+        lines.append("response headers:")
+        lines.extend(f"  {k}: {v}" for k, v in o.response_headers.as_dict().items())
+    for m in o.mirrors:
+        state = f" (not configured: {m.problem})" if m.problem else ""
+        lines.append(f"mirror: {m.backend} {m.percent:g}%{state}")
+    for label, value in (("timeouts", o.timeouts), ("retry", o.retry),
+                         ("session persistence", o.session_persistence)):
+        if value:
+            lines.append(f"{label}: {dict(value)}")
+    for ext in o.extension_refs:
+        lines.append(f"extensionRef: {ext} (not simulated)")
+    lines.extend(f"note: {n}" for n in o.notes)
+    return "\n".join(lines) + "\n"
+
+
+@click.command("route")
+@click.option("-f", "--filename", "files", multiple=True, required=True, metavar="RESOURCES",
+              help="Gateway API manifests: a file, a directory or - for stdin (repeatable).")
+@click.option("-R", "--recursive", is_flag=True, help="Read directories given with -f recursively.")
+@click.argument("url", required=False)
+@click.option("-X", "--request", "method", default="GET", show_default=True,
+              help="HTTP method of the request.")
+@click.option("-H", "--header", "headers", multiple=True, metavar="'Name: value'",
+              help="A request header (repeatable).")
+@click.option("--port", type=click.IntRange(1, 65535),
+              help="The port the client connects to (default: the URL's).")
+@click.option("--gateway", metavar="NS/NAME", help="The Gateway the request is sent to.")
+@click.option("--cases", "cases_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Run a case file instead of a single request.")
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--strict-refs", is_flag=True,
+              help="Treat every reference the input does not hold as unresolved.")
+def route(
+    files: tuple[str, ...],
+    recursive: bool,
+    url: str | None,
+    method: str,
+    headers: tuple[str, ...],
+    port: int | None,
+    gateway: str | None,
+    cases_file: str | None,
+    output: str,
+    strict_refs: bool,
+) -> int:
+    """Route URL (scheme://host[:port]/path?query) through the Gateway API objects in
+    RESOURCES and print what a conformant gateway does with it."""
+    if (url is None) == (cases_file is None):
+        raise UsageError("give either a URL or --cases FILE")
+    gw = _gateway(gateway)
+    parsed_headers = _parse_headers(headers)
+    request = None
+    if url is not None:
+        request = Request.from_url(url, method=method, headers=parsed_headers, port=port,
+                                   gateway=gw)
+    router = Router.from_manifests(read_paths(files, recursive=recursive),
+                                   strict_refs=strict_refs)
+    for note in router.notes:
+        click.echo(f"note: {note}", err=True)
+    if request is not None:
+        outcome = router.route(request)
+        if output == "json":
+            click.echo(dump_json(outcome.to_dict()), nl=False)
+        else:
+            click.echo(format_outcome_text(outcome), nl=False)
+        return ExitCode.OK
+    assert cases_file is not None
+    results = run_cases(load_cases(cases_file), lambda r: router.route(r).to_dict(), gw)
+    if output == "json":
+        click.echo(dump_json(results_json(results)), nl=False)
+    else:
+        click.echo(format_results_text(results), nl=False)
+    return ExitCode.FINDINGS if any(not r.passed for r in results) else ExitCode.OK

@@ -1,0 +1,247 @@
+"""Small HTTP value types: case-insensitive multi-valued :class:`Headers` and :class:`Request`.
+
+Both are immutable: routers and filters derive new values (``headers.set(...)``) rather
+than editing in place, so one request can be routed many times without copies.
+
+A :class:`Request` is what reaches a gateway: the port the client dialled, the TLS server
+name (for https), the Host header (``host``, which may carry its own port) and the request
+target split into ``path`` and ``query``. ``hostname`` is the Host without its port,
+lower-cased, which is what hostname matching uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
+
+from .errors import UsageError
+
+__all__ = ["DEFAULT_PORTS", "Headers", "Request", "split_host_port"]
+
+DEFAULT_PORTS: Mapping[str, int] = {"http": 80, "https": 443}
+
+
+class Headers:
+    """An immutable, ordered, case-insensitive multimap of header names to values.
+
+    ``get`` joins several values of one header with ``,`` (RFC 9110 list syntax), which
+    is how header matches and case expectations compare them. Names keep the spelling
+    of their first appearance.
+    """
+
+    __slots__ = ("_data",)
+
+    _data: dict[str, tuple[str, tuple[str, ...]]]  # lower name -> (spelling, values)
+
+    def __init__(
+        self, items: Mapping[str, str] | Iterable[tuple[str, str]] | None = None
+    ) -> None:
+        data: dict[str, tuple[str, tuple[str, ...]]] = {}
+        if items is not None:
+            pairs = items.items() if isinstance(items, Mapping) else items
+            for name, value in pairs:
+                key = name.lower()
+                old = data.get(key)
+                if old is None:
+                    data[key] = (name, (value,))
+                else:
+                    data[key] = (old[0], old[1] + (value,))
+        self._data = data
+
+    @classmethod
+    def _from(cls, data: dict[str, tuple[str, tuple[str, ...]]]) -> Headers:
+        new = cls.__new__(cls)
+        new._data = data
+        return new
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        entry = self._data.get(name.lower())
+        if entry is None:
+            return default
+        values = entry[1]
+        return values[0] if len(values) == 1 else ",".join(values)
+
+    def get_all(self, name: str) -> tuple[str, ...]:
+        entry = self._data.get(name.lower())
+        return () if entry is None else entry[1]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._data
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __iter__(self) -> Iterator[str]:
+        return (spelling for spelling, _ in self._data.values())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Headers):
+            return NotImplemented
+        return {k: v[1] for k, v in self._data.items()} == {
+            k: v[1] for k, v in other._data.items()
+        }
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted((k, v[1]) for k, v in self._data.items())))
+
+    def __repr__(self) -> str:
+        return f"Headers({self.as_dict()!r})"
+
+    def as_dict(self) -> dict[str, str]:
+        """Name (first spelling) -> values joined with ``,``."""
+        return {spelling: ",".join(values) for spelling, values in self._data.values()}
+
+    def set(self, name: str, value: str) -> Headers:
+        """Replace every value of ``name`` (keeping its position) or append it."""
+        data = dict(self._data)
+        key = name.lower()
+        old = data.get(key)
+        data[key] = (old[0] if old else name, (value,))
+        return Headers._from(data)
+
+    def add(self, name: str, value: str) -> Headers:
+        """Append one value; an existing header becomes ``old,new``."""
+        data = dict(self._data)
+        key = name.lower()
+        old = data.get(key)
+        data[key] = (name, (value,)) if old is None else (old[0], old[1] + (value,))
+        return Headers._from(data)
+
+    def remove(self, name: str) -> Headers:
+        key = name.lower()
+        if key not in self._data:
+            return self
+        data = dict(self._data)
+        del data[key]
+        return Headers._from(data)
+
+
+def split_host_port(authority: str) -> tuple[str, int | None]:
+    """``"Foo.com:8080"`` -> ``("foo.com", 8080)``; IPv6 literals keep their brackets."""
+    host, port = authority, None
+    if authority.startswith("["):
+        end = authority.find("]")
+        if end != -1:
+            host, rest = authority[: end + 1], authority[end + 1 :]
+            if rest.startswith(":") and rest[1:].isdigit():
+                port = int(rest[1:])
+    elif authority.count(":") == 1:
+        name, _, digits = authority.partition(":")
+        if digits.isdigit():
+            host, port = name, int(digits)
+        elif digits == "":
+            host = name
+    return host.rstrip(".").lower(), port
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One HTTP request as a gateway sees it. Build it with :meth:`build` or :meth:`from_url`."""
+
+    method: str
+    scheme: str  # "http" | "https"
+    host: str  # the Host header (authority), possibly with a port
+    port: int  # the port the client connected to (selects listeners)
+    path: str  # without query
+    query: str = ""  # raw query string, without "?"
+    headers: Headers = field(default_factory=Headers)
+    sni: str | None = None  # TLS server name (https); defaults to the hostname
+    gateway: str | None = None  # "namespace/name" of the Gateway dialled, if known
+    hostname: str = ""  # host without port, lower-case (filled in by build)
+    query_params: Mapping[str, str] = field(default_factory=dict)  # first value per name
+    response_headers: Headers | None = None  # what the backend answers with, if known
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        host: str,
+        path: str = "/",
+        method: str = "GET",
+        scheme: str = "http",
+        port: int | None = None,
+        headers: Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        sni: str | None = None,
+        gateway: str | None = None,
+        response_headers: Headers | Mapping[str, str] | None = None,
+    ) -> Request:
+        """``path`` may carry a query (``/a?x=1``). ``port`` defaults to the scheme's."""
+        scheme = scheme.lower()
+        if scheme not in DEFAULT_PORTS:
+            raise UsageError(f"unsupported scheme {scheme!r} (use http or https)")
+        if port is None:
+            port = DEFAULT_PORTS[scheme]
+        raw_path, _, query = path.partition("?")
+        raw_path = raw_path.partition("#")[0] or "/"
+        if not raw_path.startswith("/"):
+            raw_path = "/" + raw_path
+        hdrs = headers if isinstance(headers, Headers) else Headers(headers)
+        hostname, _ = split_host_port(host)
+        if sni is None and scheme == "https":
+            sni = hostname
+        params: dict[str, str] = {}
+        if query:
+            for name, value in parse_qsl(query, keep_blank_values=True):
+                params.setdefault(name, value)
+        resp = (
+            response_headers
+            if response_headers is None or isinstance(response_headers, Headers)
+            else Headers(response_headers)
+        )
+        return cls(
+            method=method.upper(),
+            scheme=scheme,
+            host=host,
+            port=port,
+            path=raw_path,
+            query=query,
+            headers=hdrs,
+            sni=sni.lower() if sni else None,
+            gateway=gateway,
+            hostname=hostname,
+            query_params=params,
+            response_headers=resp,
+        )
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        port: int | None = None,
+        gateway: str | None = None,
+        sni: str | None = None,
+    ) -> Request:
+        """``scheme://host[:port]/path?query``; the URL's port is the one dialled unless
+        ``port`` says otherwise. A ``Host`` in ``headers`` overrides the URL's host."""
+        if "://" not in url:
+            raise UsageError(f"URL {url!r} needs a scheme (http:// or https://)")
+        parts = urlsplit(url)
+        if not parts.netloc:
+            raise UsageError(f"URL {url!r} has no host")
+        try:
+            url_port = parts.port
+        except ValueError:
+            raise UsageError(f"URL {url!r} has an invalid port") from None
+        hdrs = headers if isinstance(headers, Headers) else Headers(headers)
+        host = hdrs.get("host") or parts.netloc.rpartition("@")[2]
+        hdrs = hdrs.remove("host")
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return cls.build(
+            host=host,
+            path=target,
+            method=method,
+            scheme=parts.scheme,
+            port=port if port is not None else url_port,
+            headers=hdrs,
+            sni=sni,
+            gateway=gateway,
+        )
+
+    @property
+    def target(self) -> str:
+        """The request target as sent upstream: path plus ``?query`` when there is one."""
+        return f"{self.path}?{self.query}" if self.query else self.path

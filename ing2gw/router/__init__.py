@@ -1,0 +1,23 @@
+"""The reference Gateway API router: what a conformant data plane does with a request.
+
+A pure library (no sockets). Compile once, route many::
+
+    from ing2gw.http import Request
+    from ing2gw.router import Router
+
+    router = Router.from_manifests(objects)          # Gateways, HTTPRoutes, Services, ...
+    outcome = router.route(Request.build(host="shop.example.com", path="/api?x=1"))
+    outcome.status, outcome.backend                  # 200, "shop/api:8080"
+    outcome.to_dict()                                # the documented JSON shape
+
+Modules: :mod:`.table` compiles manifests into per-listener tables, :mod:`.precedence`
+holds the match ordering, :mod:`.matcher` routes, :mod:`.filters` applies filter effects,
+:mod:`.outcome` holds the result types, :mod:`.hostnames` the hostname rules.
+"""
+
+from __future__ import annotations
+
+from .facade import Router
+from .outcome import Matched, MirrorTarget, Outcome, RedirectTo, Upstream
+
+__all__ = ["Matched", "MirrorTarget", "Outcome", "RedirectTo", "Router", "Upstream"]

@@ -1,0 +1,55 @@
+"""The :class:`Router` facade: compile manifests once, route many requests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ing2gw.http import Request
+from ing2gw.yamlio import Document
+
+from .matcher import route
+from .outcome import Outcome
+from .table import Table, compile_table
+
+__all__ = ["Router"]
+
+
+class Router:
+    """A reference Gateway API data plane over a fixed set of objects.
+
+    >>> router = Router.from_manifests(objects)            # doctest: +SKIP
+    >>> router.route(Request.build(host="shop.example.com", path="/api")).status
+    """
+
+    __slots__ = ("table",)
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    @classmethod
+    def from_manifests(
+        cls, manifests: Iterable[Mapping[str, Any] | Document], strict_refs: bool = False
+    ) -> Router:
+        """Objects are plain mappings or :class:`~ing2gw.yamlio.Document` (whose origin
+        then names them in errors). With ``strict_refs`` a reference to an object the input
+        does not hold is unresolved even when the input has no object of that kind."""
+        pairs: list[tuple[Mapping[str, Any], str]] = []
+        for i, item in enumerate(manifests):
+            if isinstance(item, Document):
+                pairs.append((item.obj, item.origin))
+            else:
+                pairs.append((item, f"<input>:{i + 1}"))
+        return cls(compile_table(pairs, strict_refs))
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Findings made while compiling (dropped rules, assumptions, left-out listeners)."""
+        return self.table.notes
+
+    @property
+    def gateways(self) -> tuple[str, ...]:
+        return tuple(sorted(self.table.gateways))
+
+    def route(self, request: Request) -> Outcome:
+        return route(self.table, request)

@@ -1,0 +1,260 @@
+"""Route one request through a compiled :class:`~.table.Table` and say what happens.
+
+Steps (the spec's request pipeline): pick the Gateway and the listener (port, protocol,
+SNI and Host, most specific hostname first, with HTTP/2 misdirected-request detection on
+HTTPS); find the winning match among the routes of that single listener (listener
+isolation) by walking its hostname groups most specific first, each pre-sorted by
+precedence; run the rule's filters in order; pick the backend; run that backend's filters.
+
+gRPC requests (``content-type: application/grpc...``) are matched against the listener's
+GRPCRoutes when the host has any, otherwise against its HTTPRoutes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ing2gw.http import Headers, Request
+
+from .filters import (
+    apply_header_modifier,
+    cors_actual_headers,
+    cors_preflight_headers,
+    is_preflight,
+    modify_path,
+    redirect_location,
+)
+from .model import Entry, Filter, Gateway, HeaderModifier, Listener, Rule
+from .outcome import Matched, MirrorTarget, Outcome, RedirectTo, Upstream
+from .table import Table
+
+__all__ = ["route"]
+
+_NO_HEADERS = Headers()
+_NO_WEIGHTS: Mapping[str, float] = {}
+
+
+def _is_grpc(request: Request) -> bool:
+    ctype = request.headers.get("content-type")
+    return ctype is not None and ctype.lower().startswith("application/grpc")
+
+
+def _select_listener(gw: Gateway, request: Request) -> tuple[Listener | None, Outcome | None]:
+    index = gw.ports.get(request.port)
+    if index is None:
+        return None, Outcome(None, "ConnectionRefused",
+                             notes=(f"Gateway {gw.name} has no listener on port {request.port}",))
+    protocol = next(index.values()).protocol
+    if (request.scheme == "https") != (protocol == "HTTPS"):
+        return None, Outcome(None, "ProtocolMismatch", notes=(
+            f"{request.scheme} request to port {request.port}, where Gateway {gw.name} "
+            f"speaks {protocol}",))
+    listener = index.best(request.hostname)
+    if protocol == "HTTPS":
+        sni = request.sni or request.hostname
+        by_sni = index.best(sni)
+        if by_sni is None:
+            return None, Outcome(None, "TLSHandshakeFailed", notes=(
+                f"no HTTPS listener of Gateway {gw.name} on port {request.port} "
+                f"matches SNI {sni}",))
+        if by_sni.problem:
+            return None, Outcome(None, "TLSHandshakeFailed", notes=(
+                f"listener {by_sni.name}: {by_sni.problem}",))
+        if listener is None:
+            return None, Outcome(404, "NoMatchingListener", notes=(
+                f"no listener of Gateway {gw.name} on port {request.port} matches host "
+                f"{request.hostname}",))
+        if listener is not by_sni:
+            return None, Outcome(421, "MisdirectedRequest", notes=(
+                f"SNI {sni} selected listener {by_sni.name} but host {request.hostname} "
+                f"belongs to listener {listener.name}",))
+    if listener is None:
+        return None, Outcome(404, "NoMatchingListener", notes=(
+            f"no listener of Gateway {gw.name} on port {request.port} matches host "
+            f"{request.hostname}",))
+    return listener, None
+
+
+def _find(listener: Listener, request: Request, grpc: bool) -> tuple[Entry | None, list[str]]:
+    groups = list(listener.routes.lookup(request.hostname))
+    use_grpc = grpc and any(g.grpc for g in groups)
+    path, method, headers, query = request.path, request.method, request.headers, \
+        request.query_params
+    skipped: list[str] = []
+    for group in groups:
+        for entry in group.grpc if use_grpc else group.http:
+            match = entry.match
+            if match.broken is not None:
+                skipped.append(f"{entry.rule.kind} {entry.rule.route} rule {entry.rule.index}: "
+                               f"{match.broken}; match skipped")
+                continue
+            if match.matches(path, method, headers, query):
+                return entry, skipped
+    return None, skipped
+
+
+@dataclass(slots=True)
+class _State:
+    """What the filters have done to the request so far (private to this module)."""
+
+    host: str
+    path: str
+    headers: Headers
+    response_mods: list[HeaderModifier] = field(default_factory=list)
+    cors_headers: list[tuple[str, str]] = field(default_factory=list)
+    mirrors: list[MirrorTarget] = field(default_factory=list)
+    extensions: list[str] = field(default_factory=list)
+
+
+def _run_filters(
+    filters: tuple[Filter, ...], state: _State, request: Request, rule: Rule, listener: Listener
+) -> tuple[int, str, str] | tuple[int, str, RedirectTo] | tuple[int, str, Headers] | None:
+    """Apply filters in order; a tuple ends processing: (status, reason, payload)."""
+    for f in filters:
+        if f.request_headers is not None:
+            state.headers = apply_header_modifier(state.headers, f.request_headers)
+        elif f.redirect is not None:
+            location = redirect_location(request, f.redirect, listener.port, rule.prefix)
+            return f.redirect.status, "Redirect", RedirectTo(location, f.redirect.status)
+        elif f.rewrite is not None:
+            if f.rewrite.hostname:
+                state.host = f.rewrite.hostname
+            if f.rewrite.path is not None:
+                state.path = modify_path(state.path, f.rewrite.path, rule.prefix)
+        elif f.mirror is not None:
+            state.mirrors.append(MirrorTarget(f.mirror.backend, f.mirror.percent,
+                                              f.mirror.problem))
+        elif f.cors is not None:
+            if is_preflight(request):
+                return 200, "CORSPreflight", cors_preflight_headers(f.cors, request)
+            state.cors_headers.extend(cors_actual_headers(f.cors, request))
+        elif f.response_headers is not None:
+            state.response_mods.append(f.response_headers)
+        elif f.extension is not None:
+            state.extensions.append(f.extension)
+            if f.problem is not None:
+                return 500, "ExtensionRefUnresolved", f.problem
+    return None
+
+
+def _serve(entry: Entry, request: Request, listener: Listener, grpc: bool,
+           notes: list[str]) -> Outcome:
+    rule = entry.rule
+    matched = Matched(listener.gateway, listener.name, rule.kind, rule.route, rule.index,
+                      rule.name)
+    state = _State(request.host, request.path, request.headers)
+
+    def outcome(
+        status: int | None,
+        reason: str,
+        *,
+        backend: str | None = None,
+        weights: Mapping[str, float] = _NO_WEIGHTS,
+        upstream: Upstream | None = None,
+        redirect: RedirectTo | None = None,
+        response_headers: Headers = _NO_HEADERS,
+    ) -> Outcome:
+        return Outcome(
+            status, reason, backend=backend, weights=weights, upstream=upstream,
+            redirect=redirect, response_headers=response_headers, matched=matched,
+            mirrors=tuple(state.mirrors), timeouts=rule.timeouts, retry=rule.retry,
+            session_persistence=rule.session_persistence,
+            extension_refs=tuple(state.extensions), grpc=grpc, notes=tuple(notes),
+        )
+
+    def finish(end: tuple[int, str, object]) -> Outcome:
+        status, reason, payload = end
+        if isinstance(payload, RedirectTo):
+            return outcome(status, reason, redirect=payload)
+        if isinstance(payload, Headers):
+            return outcome(status, reason, response_headers=payload)
+        notes.append(str(payload))
+        return outcome(status, reason)
+
+    end = _run_filters(rule.filters, state, request, rule, listener)
+    if end is not None:
+        return finish(end)
+    if not rule.backends:
+        notes.append("the rule has no backendRefs")
+        return outcome(500, "NoBackends", weights=rule.weights)
+    backend = rule.chosen
+    if backend is None:
+        notes.append("every backendRef of the rule has weight 0")
+        return outcome(500, "NoBackends", weights=rule.weights)
+    if backend.problem is not None:
+        notes.append(f"backend {backend.key}: {backend.detail}")
+        return outcome(500, backend.problem, weights=rule.weights)
+    if len(rule.weights) > 1:
+        notes.append(f"traffic split: the largest share goes to {backend.key}")
+    if backend.filters:
+        end = _run_filters(backend.filters, state, request, rule, listener)
+        if end is not None:
+            return finish(end)
+    response = request.response_headers or Headers()
+    for name, value in state.cors_headers:
+        response = response.set(name, value)
+    for mod in state.response_mods:
+        response = apply_header_modifier(response, mod)
+    target = f"{state.path}?{request.query}" if request.query else state.path
+    upstream = Upstream(request.method, state.host, target, state.headers)
+    return outcome(200, "Routed", backend=backend.key, weights=rule.weights,
+                   upstream=upstream, response_headers=response)
+
+
+def _candidates(table: Table, request: Request) -> tuple[list[Gateway], str | None]:
+    if request.gateway is not None:
+        gw = table.gateways.get(request.gateway)
+        return ([gw], None) if gw else ([], f"Gateway {request.gateway} is not in the input")
+    found = [gw for _, gw in sorted(table.gateways.items()) if request.port in gw.ports]
+    if found:
+        return found, None
+    if not table.gateways:
+        return [], "the input has no Gateway"
+    return [], f"no Gateway listens on port {request.port}"
+
+
+def _route_via(gw: Gateway, request: Request, grpc: bool, note: str | None) -> Outcome:
+    listener, failed = _select_listener(gw, request)
+    notes = [note] if note else []
+    if listener is None:
+        assert failed is not None
+        if not notes and not grpc:
+            return failed
+        return Outcome(failed.status, failed.reason, grpc=grpc, notes=(*notes, *failed.notes))
+    entry, skipped = _find(listener, request, grpc)
+    notes.extend(skipped)
+    if entry is None:
+        notes.append(f"no route attached to listener {listener.name} of Gateway {gw.name} "
+                     f"matches {request.method} {request.hostname}{request.path}")
+        return Outcome(404, "NoMatchingRoute", grpc=grpc, notes=tuple(notes))
+    notes.extend(entry.notes)
+    return _serve(entry, request, listener, grpc, notes)
+
+
+_UNMATCHED = frozenset({"NoMatchingListener", "NoMatchingRoute"})
+
+
+def route(table: Table, request: Request) -> Outcome:
+    """The outcome of ``request`` on the compiled ``table``.
+
+    Without ``request.gateway`` the request goes to the Gateway listening on its port;
+    when several do, to the first (by namespace/name) that has a route for it.
+    """
+    grpc = _is_grpc(request)
+    gateways, note = _candidates(table, request)
+    if not gateways:
+        return Outcome(404, "NoMatchingListener", grpc=grpc, notes=(note,) if note else ())
+    if len(gateways) == 1:
+        return _route_via(gateways[0], request, grpc, note)
+    names = ", ".join(gw.name for gw in gateways)
+    first: Outcome | None = None
+    for gw in gateways:
+        note = (f"several Gateways listen on port {request.port} ({names}); routed through "
+                f"{gw.name} (name one with --gateway)")
+        outcome = _route_via(gw, request, grpc, note)
+        if outcome.reason not in _UNMATCHED:
+            return outcome
+        first = first or outcome
+    assert first is not None
+    return first

@@ -1,0 +1,218 @@
+"""The compiled form of Gateway API objects: what :mod:`.table` builds and :mod:`.matcher`
+reads. Everything is frozen and precomputed (regexes compiled, prefixes normalised,
+backend shares worked out) so that routing a request does no parsing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .hostnames import HostIndex
+from .precedence import MatchKey
+
+__all__ = [
+    "Backend",
+    "Cors",
+    "Entry",
+    "Filter",
+    "Gateway",
+    "Group",
+    "HeaderModifier",
+    "Listener",
+    "Match",
+    "Mirror",
+    "PathModifier",
+    "Redirect",
+    "Rewrite",
+    "Rule",
+    "ValueMatch",
+]
+
+EXACT, PREFIX, REGEX = 0, 1, 2  # path match kinds, in precedence order
+
+
+@dataclass(frozen=True, slots=True)
+class ValueMatch:
+    """One header or query-parameter condition."""
+
+    name: str  # lower-case for headers, exact for query parameters
+    value: str
+    regex: Any | None = None  # compiled RE2 pattern for RegularExpression
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One HTTPRouteMatch (or GRPCMethodMatch turned into a path condition)."""
+
+    path_kind: int  # EXACT | PREFIX | REGEX
+    path: str  # exact value, prefix without trailing "/", or the regex source
+    path_regex: Any | None = None
+    method: str | None = None
+    headers: tuple[ValueMatch, ...] = ()
+    query: tuple[ValueMatch, ...] = ()
+    broken: str | None = None  # why this match can never match (e.g. not RE2)
+
+    def matches(self, path: str, method: str, headers: Any, query: Mapping[str, str]) -> bool:
+        kind = self.path_kind
+        if kind == PREFIX:
+            p = self.path
+            if p and path != p and not path.startswith(p + "/"):
+                return False
+        elif kind == EXACT:
+            if path != self.path:
+                return False
+        elif self.path_regex is None or self.path_regex.fullmatch(path) is None:
+            return False
+        if self.method is not None and method != self.method:
+            return False
+        for cond in self.headers:
+            value = headers.get(cond.name)
+            if value is None:
+                return False
+            if cond.regex is None:
+                if value != cond.value:
+                    return False
+            elif cond.regex.fullmatch(value) is None:
+                return False
+        for cond in self.query:
+            value = query.get(cond.name)
+            if value is None:
+                return False
+            if cond.regex is None:
+                if value != cond.value:
+                    return False
+            elif cond.regex.fullmatch(value) is None:
+                return False
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderModifier:
+    set: tuple[tuple[str, str], ...] = ()
+    add: tuple[tuple[str, str], ...] = ()
+    remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PathModifier:
+    type: str  # "ReplaceFullPath" | "ReplacePrefixMatch"
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    scheme: str | None
+    hostname: str | None
+    port: int | None
+    path: PathModifier | None
+    status: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rewrite:
+    hostname: str | None
+    path: PathModifier | None
+
+
+@dataclass(frozen=True, slots=True)
+class Mirror:
+    backend: str  # "ns/name:port"
+    percent: float
+    problem: str | None = None  # why the mirror is not configured
+
+
+@dataclass(frozen=True, slots=True)
+class Cors:
+    allow_origins: tuple[str, ...]
+    allow_methods: tuple[str, ...]
+    allow_headers: tuple[str, ...]
+    expose_headers: tuple[str, ...]
+    allow_credentials: bool
+    max_age: int
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """One filter of a rule or backendRef, in list order."""
+
+    type: str
+    request_headers: HeaderModifier | None = None  # RequestHeaderModifier
+    response_headers: HeaderModifier | None = None  # ResponseHeaderModifier
+    redirect: Redirect | None = None
+    rewrite: Rewrite | None = None
+    mirror: Mirror | None = None
+    cors: Cors | None = None
+    extension: str | None = None  # "group/Kind name" of an ExtensionRef
+    problem: str | None = None  # an ExtensionRef that cannot be resolved
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """One backendRef, resolved."""
+
+    key: str  # "ns/name:port" for Services, "group/Kind ns/name:port" otherwise
+    weight: int
+    problem: str | None = None  # InvalidKind, BackendNotFound, RefNotPermitted, ...
+    detail: str = ""
+    filters: tuple[Filter, ...] = ()
+    notes: tuple[str, ...] = ()
+    app_protocol: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One route rule with everything the data plane needs after matching."""
+
+    kind: str  # HTTPRoute | GRPCRoute
+    route: str  # "ns/name"
+    index: int
+    name: str | None
+    filters: tuple[Filter, ...]
+    backends: tuple[Backend, ...]
+    chosen: Backend | None  # the backend a deterministic router sends to (largest share)
+    weights: Mapping[str, float]  # backend key -> percent of traffic
+    timeouts: Mapping[str, Any] | None = None
+    retry: Mapping[str, Any] | None = None
+    session_persistence: Mapping[str, Any] | None = None
+    notes: tuple[str, ...] = ()
+    # the rule's single PathPrefix (for ReplacePrefixMatch), if it has exactly one match
+    prefix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One match of one rule, placed in a listener's table under one hostname."""
+
+    key: MatchKey
+    match: Match
+    rule: Rule
+    notes: tuple[str, ...] = ()  # assumptions made when attaching the route
+
+
+@dataclass(slots=True)
+class Group:
+    """The entries of one hostname pattern of a listener, sorted by precedence."""
+
+    http: list[Entry] = field(default_factory=list)
+    grpc: list[Entry] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Listener:
+    gateway: str  # "ns/name"
+    name: str
+    port: int
+    protocol: str  # HTTP | HTTPS
+    hostname: str | None
+    routes: HostIndex[Group]
+    problem: str | None = None  # why the listener serves nothing (invalid TLS, conflict...)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    name: str  # "ns/name"
+    # port -> index of that port's listeners by hostname
+    ports: Mapping[int, HostIndex[Listener]]

@@ -1,0 +1,138 @@
+"""What a router decides for one request, as frozen values with a JSON form.
+
+:meth:`Outcome.to_dict` gives the documented shape (see ``docs/case-format.md``)::
+
+    {"status", "reason", "backend", "weights", "upstream", "redirect", "responseHeaders",
+     "matched", "mirrors", "timeouts", "retry", "sessionPersistence", "extensionRefs",
+     "grpcStatus", "notes"}
+
+``status`` is ``null`` when the request fails below HTTP (no TLS listener for the SNI,
+plain HTTP sent to an HTTPS port). ``reason`` is one word from the Gateway API vocabulary
+(``Routed``, ``NoMatchingListener``, ``BackendNotFound`` ...); ``notes`` explain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ing2gw.http import Headers
+
+__all__ = ["Matched", "MirrorTarget", "Outcome", "RedirectTo", "Upstream"]
+
+_EMPTY_HEADERS = Headers()
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """The request as the backend receives it."""
+
+    method: str
+    host: str
+    path: str  # with "?query"
+    headers: Headers
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "host": self.host,
+            "path": self.path,
+            "headers": self.headers.as_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RedirectTo:
+    location: str
+    status_code: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"location": self.location, "statusCode": self.status_code}
+
+
+@dataclass(frozen=True, slots=True)
+class Matched:
+    gateway: str
+    listener: str
+    kind: str = ""
+    route: str = ""
+    rule: int = 0
+    rule_name: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "gateway": self.gateway,
+            "listener": self.listener,
+            "kind": self.kind,
+            "route": self.route,
+            "rule": self.rule,
+            "ruleName": self.rule_name,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorTarget:
+    backend: str
+    percent: float
+    problem: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"backend": self.backend, "percent": _number(self.percent),
+                "problem": self.problem}
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else round(value, 4)
+
+
+_GRPC_STATUS = {200: "OK", 404: "Unimplemented", 500: "Unavailable", 503: "Unavailable"}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: int | None
+    reason: str
+    backend: str | None = None
+    weights: Mapping[str, float] = field(default_factory=dict)
+    upstream: Upstream | None = None
+    redirect: RedirectTo | None = None
+    response_headers: Headers = _EMPTY_HEADERS
+    matched: Matched | None = None
+    mirrors: tuple[MirrorTarget, ...] = ()
+    timeouts: Mapping[str, Any] | None = None
+    retry: Mapping[str, Any] | None = None
+    session_persistence: Mapping[str, Any] | None = None
+    extension_refs: tuple[str, ...] = ()
+    grpc: bool = False
+    notes: tuple[str, ...] = ()
+
+    @property
+    def grpc_status(self) -> str | None:
+        """The gRPC status a client sees (gRPC requests only)."""
+        if not self.grpc:
+            return None
+        if self.status is None:
+            return "Unavailable"
+        return _GRPC_STATUS.get(self.status, "Unknown")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "backend": self.backend,
+            "weights": {k: _number(v) for k, v in self.weights.items()},
+            "upstream": None if self.upstream is None else self.upstream.to_dict(),
+            "redirect": None if self.redirect is None else self.redirect.to_dict(),
+            "responseHeaders": self.response_headers.as_dict(),
+            "matched": None if self.matched is None else self.matched.to_dict(),
+            "mirrors": [m.to_dict() for m in self.mirrors],
+            "timeouts": None if self.timeouts is None else dict(self.timeouts),
+            "retry": None if self.retry is None else dict(self.retry),
+            "sessionPersistence": (
+                None if self.session_persistence is None else dict(self.session_persistence)
+            ),
+            "extensionRefs": list(self.extension_refs),
+            "grpcStatus": self.grpc_status,
+            "notes": list(self.notes),
+        }

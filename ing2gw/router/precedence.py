@@ -1,0 +1,68 @@
+"""Match precedence: the sort key that orders every match of every route on a listener.
+
+Hostname specificity, the first criterion of the spec, is not part of the key: a
+listener's table keeps one list per hostname pattern and looks them up most specific
+first (:class:`~ing2gw.router.hostnames.HostIndex`), so within one list the key below
+decides. Smaller keys win.
+
+HTTPRoute (after hostname): ``Exact`` path, then ``PathPrefix`` (longer prefix first,
+counted without a trailing ``/``), then ``RegularExpression`` (longer pattern first; this
+placement is implementation-defined in the spec and is ing2gw's documented choice); then a
+match with a method; more header matches; more query-parameter matches; the older route
+(``creationTimestamp``); ``namespace/name``; rule order; match order.
+
+GRPCRoute (after hostname): more characters in the matched service, then in the method,
+then more header matches; then age, ``namespace/name``, rule order, match order.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+__all__ = ["NEWEST", "MatchKey", "grpc_key", "http_key"]
+
+# Objects without creationTimestamp sort as the newest (RFC 3339 strings compare in order).
+NEWEST = "~"
+
+
+class MatchKey(NamedTuple):
+    first: int  # HTTP: path kind (0 Exact, 1 PathPrefix, 2 RegularExpression); gRPC: -service len
+    second: int  # HTTP: -path length; gRPC: -method length
+    method: int  # HTTP: 0 when the match names a method, else 1; gRPC: 0
+    headers: int  # -number of header matches
+    query: int  # -number of query-parameter matches
+    created: str  # creationTimestamp of the route
+    route: str  # "namespace/name"
+    rule: int
+    match: int
+
+
+def http_key(
+    path_kind: int,
+    path_length: int,
+    has_method: bool,
+    headers: int,
+    query: int,
+    created: str,
+    route: str,
+    rule: int,
+    match: int,
+) -> MatchKey:
+    return MatchKey(
+        path_kind, -path_length, 0 if has_method else 1, -headers, -query,
+        created or NEWEST, route, rule, match,
+    )
+
+
+def grpc_key(
+    service_length: int,
+    method_length: int,
+    headers: int,
+    created: str,
+    route: str,
+    rule: int,
+    match: int,
+) -> MatchKey:
+    return MatchKey(
+        -service_length, -method_length, 0, -headers, 0, created or NEWEST, route, rule, match
+    )
