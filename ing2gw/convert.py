@@ -121,13 +121,12 @@ def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry)
     manifests = emit(ir, options.emit, notes)
 
     produced = {s.ref for r in ir.routes for s in r.sources}
+    grouped = notes.by_subject()
     for ref in chosen:
-        subject = f"Ingress {ref}"
-        own = notes.for_subject(subject)
-        if ref not in produced and not any(n.code.endswith("CANARY") or "CANARY" in n.code for n in own):
+        own = grouped.get(f"Ingress {ref}", [])
+        if ref not in produced:
             status[ref] = "not converted"
-        elif any(n.level is Level.ERROR or n.fidelity in (Fidelity.UNSUPPORTED, Fidelity.EXTENSION, Fidelity.APPROXIMATE)
-                 or n.level is Level.WARNING for n in own):
+        elif any(n.level is not Level.INFO or n.fidelity not in (None, Fidelity.EXACT) for n in own):
             status[ref] = "partial"
         else:
             status[ref] = "converted"

@@ -75,24 +75,32 @@ class Notes:
 
     _items: list[Note] = field(default_factory=list)
     _seen: set[Note] = field(default_factory=set)
+    _sorted: list[Note] | None = None
 
     def add(self, note: Note) -> None:
         if note not in self._seen:
             self._seen.add(note)
             self._items.append(note)
+            self._sorted = None
 
     def extend(self, notes: Iterable[Note]) -> None:
         for n in notes:
             self.add(n)
 
     def __iter__(self) -> Iterator[Note]:
-        return iter(sorted(self._items, key=Note.sort_key))
+        if self._sorted is None:
+            self._sorted = sorted(self._items, key=Note.sort_key)
+        return iter(self._sorted)
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def for_subject(self, subject: str) -> list[Note]:
-        return [n for n in self if n.subject == subject]
+    def by_subject(self) -> dict[str, list[Note]]:
+        """Notes grouped by subject (each group in sorted order)."""
+        groups: dict[str, list[Note]] = {}
+        for n in self:
+            groups.setdefault(n.subject, []).append(n)
+        return groups
 
 
 # --fail-on thresholds, mildest first.

@@ -1,0 +1,105 @@
+"""Benchmark ``ing2gw convert`` against the floor: PyYAML's C loader and dumper.
+
+Generates N Ingresses (default 10 000 over 50 namespaces, mixed paths, TLS and
+annotations), then in one run measures:
+
+* the floor: PyYAML ``CSafeLoader`` load + ``CSafeDumper`` dump of the same documents;
+* ``ing2gw convert -f FILE`` in a subprocess (wall time and peak RSS).
+
+Prints both and the ratio. Run by hand: ``python bench/convert.py [-n 10000]``.
+Targets (issue 2): ratio <= 1.5, peak RSS <= 1 GiB at 10 000 Ingresses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ANNOTATION_SETS = [
+    {},
+    {"nginx.ingress.kubernetes.io/proxy-body-size": "8m"},
+    {"nginx.ingress.kubernetes.io/ssl-redirect": "false"},
+    {"nginx.ingress.kubernetes.io/proxy-read-timeout": "120", "nginx.ingress.kubernetes.io/enable-cors": "true"},
+]
+
+
+def generate(n: int, namespaces: int = 50) -> str:
+    docs = []
+    for i in range(n):
+        ns = f"team-{i % namespaces:02}"
+        host = f"app{i}.{ns}.example.com"
+        paths = [
+            {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": f"web{i % 7}", "port": {"number": 80}}}},
+            {"path": f"/api/v{i % 3 + 1}", "pathType": "Prefix",
+             "backend": {"service": {"name": f"api{i % 5}", "port": {"number": 8080}}}},
+        ]
+        if i % 4 == 0:
+            paths.append({"path": "/healthz", "pathType": "Exact",
+                          "backend": {"service": {"name": "health", "port": {"number": 8081}}}})
+        spec: dict = {"ingressClassName": "nginx", "rules": [{"host": host, "http": {"paths": paths}}]}
+        if i % 3 == 0:
+            spec["tls"] = [{"hosts": [host], "secretName": f"app{i}-tls"}]
+        docs.append({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": {"name": f"app{i}", "namespace": ns, "annotations": dict(ANNOTATION_SETS[i % 4]),
+                         "creationTimestamp": f"2024-01-{i % 28 + 1:02}T00:00:00Z"},
+            "spec": spec,
+        })
+    return yaml.dump_all(docs, Dumper=yaml.CSafeDumper, sort_keys=False)
+
+
+def floor(text: str) -> float:
+    start = time.perf_counter()
+    docs = list(yaml.load_all(text, Loader=yaml.CSafeLoader))
+    yaml.dump_all(docs, Dumper=yaml.CSafeDumper, sort_keys=False)
+    return time.perf_counter() - start
+
+
+def run_convert(path: Path) -> tuple[float, int, int]:
+    """(wall seconds, peak RSS bytes of the child, exit code)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "ing2gw", "convert", "-f", str(path), "-q", "--fail-on", "never"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    wall = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if proc.returncode != 0:
+        sys.exit(f"convert failed ({proc.returncode}): {proc.stderr[-500:]}")
+    return wall, max(peak, before) * 1024, proc.returncode
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-n", type=int, default=10_000, help="number of Ingresses")
+    ap.add_argument("--repeat", type=int, default=1)
+    args = ap.parse_args()
+    text = generate(args.n)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "ingresses.yaml"
+        path.write_text(text)
+        floor_s = min(floor(text) for _ in range(args.repeat))
+        results = [run_convert(path) for _ in range(args.repeat)]
+        wall = min(r[0] for r in results)
+        rss = max(r[1] for r in results)
+    print(f"ingresses            {args.n}")
+    print(f"input size           {len(text) / 1e6:.1f} MB")
+    print(f"floor (PyYAML C)     {floor_s:.2f} s")
+    print(f"ing2gw convert       {wall:.2f} s (process, incl. start-up)")
+    print(f"ratio                {wall / floor_s:.2f}  (target <= 1.5)")
+    print(f"peak RSS             {rss / 2**20:.0f} MiB  (target <= 1024)")
+    print(f"cpu count            {os.cpu_count()}")
+
+
+if __name__ == "__main__":
+    main()
