@@ -61,7 +61,13 @@ class Registry:
     """The providers available in this installation."""
 
     def __init__(self, entries: Iterable[PluginEntry]) -> None:
-        self.entries: dict[str, PluginEntry] = {e.name: e for e in entries}
+        self.entries: dict[str, PluginEntry] = {}
+        self.rejected: list[PluginEntry] = []  # third-party plugins refused (name collisions)
+        for e in entries:
+            if e.name in self.entries:
+                self.rejected.append(e)
+            else:
+                self.entries[e.name] = e
 
     def names(self) -> list[str]:
         return sorted(self.entries)
@@ -108,7 +114,7 @@ class Registry:
                 subject=f"plugin {e.name}",
                 instead="plugin skipped",
             )
-            for _, e in sorted(self.entries.items())
+            for e in sorted([*self.entries.values(), *self.rejected], key=lambda e: (e.name, e.distribution))
             if e.error is not None
         ]
 

@@ -1,0 +1,69 @@
+"""YAML/JSON reading and writing: line numbers, List flattening, round trips."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ing2gw.errors import InputError
+from ing2gw.yamlio import dump_yaml, parse_documents
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**53), max_value=2**53),
+    st.text(max_size=20),
+    st.sampled_from(["yes", "no", "on", "off", "y", "n", "null", "~", "1_000", "0x1F", "0o17", "1e3",
+                     "2024-01-01", "12:30", "*.example.com", "-x", "a: b", "a #b", "'q'", '"d"', " lead",
+                     "trail ", "", ".inf", "True", "line\nbreak", "tab\there", "é", "\x01"]),
+)
+keys = st.one_of(st.text(min_size=1, max_size=12), st.sampled_from(["yes", "on", "y", "n", "1", "null", "a b"]))
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
+                      max_leaves=20)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.dictionaries(keys, values, max_size=5), min_size=1, max_size=3))
+def test_dump_round_trips_through_yaml_1_1_and_1_2(docs: list[dict]) -> None:
+    text = dump_yaml(docs)
+    assert list(yaml.safe_load_all(text)) == docs  # PyYAML: YAML 1.1, as kubectl reads
+    assert [d.obj for d in parse_documents(text, "x")] == docs
+
+
+def test_lines_and_list_items() -> None:
+    text = "kind: A\nmetadata: {name: a}\n---\n# c\napiVersion: v1\nkind: List\nitems:\n- kind: B\n- kind: C\n"
+    docs = parse_documents(text, "f.yaml")
+    assert [(d.obj["kind"], d.origin) for d in docs] == [("A", "f.yaml:1"), ("B", "f.yaml:8"), ("C", "f.yaml:9")]
+
+
+def test_json_input_and_json_array() -> None:
+    docs = parse_documents(json.dumps([{"kind": "A"}, {"kind": "B"}]), "f.json")
+    assert [d.obj["kind"] for d in docs] == ["A", "B"]
+    docs = parse_documents('{"kind": "List", "items": [{"kind": "X"}]}', "g.json")
+    assert [d.obj for d in docs] == [{"kind": "X"}]
+
+
+def test_kubernetes_scalars() -> None:
+    (doc,) = parse_documents("a: 2024-01-01T00:00:00Z\nb: !!str 5\nc: 0x10\nd: yes\ne: 1.5\nf: ~\n", "f")
+    assert doc.obj == {"a": "2024-01-01T00:00:00Z", "b": "5", "c": 16, "d": "yes", "e": 1.5, "f": None}
+
+
+def test_merge_keys_and_anchors_fall_back_to_ruamel() -> None:
+    (doc,) = parse_documents("base: &b {x: 1}\nd:\n  <<: *b\n  y: !!int '2'\n", "f")
+    assert doc.obj == {"base": {"x": 1}, "d": {"x": 1, "y": 2}}
+
+
+@pytest.mark.parametrize("text,line,what", [
+    ("a: 1\nb: [2\n", 3, "malformed YAML"),
+    ("a: 1\na: 2\n", 2, "duplicate key"),
+    ("x: 1\n---\n- 1\n", 3, "mapping"),
+    ("\tfoo: 1\n", 1, "malformed YAML"),
+    ('{"a": 1\n', 2, "malformed"),
+])
+def test_errors_name_file_and_line(text: str, line: int, what: str) -> None:
+    with pytest.raises(InputError) as err:
+        parse_documents(text, "in.yaml")
+    msg = str(err.value)
+    assert msg.startswith(f"in.yaml:{line}:") and what in msg and "\n" not in msg
