@@ -37,7 +37,8 @@ def generate(n: int, namespaces: int = 50) -> str:
         ns = f"team-{i % namespaces:02}"
         host = f"app{i}.{ns}.example.com"
         paths = [
-            {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": f"web{i % 7}", "port": {"number": 80}}}},
+            {"path": "/", "pathType": "Prefix",
+             "backend": {"service": {"name": f"web{i % 7}", "port": {"number": 80}}}},
             {"path": f"/api/v{i % 3 + 1}", "pathType": "Prefix",
              "backend": {"service": {"name": f"api{i % 5}", "port": {"number": 8080}}}},
         ]

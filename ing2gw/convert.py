@@ -12,7 +12,7 @@ No I/O happens here, so golden tests call :func:`convert` directly.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 

@@ -58,7 +58,8 @@ def write_output_dir(directory: str, manifests: Sequence[Mapping[str, Any]]) -> 
             raise UsageError(f"--output-dir {directory}: exists and is not a folder")
         kust = target / "kustomization.yaml"
         if any(target.iterdir()) and not (kust.is_file() and kust.read_text(errors="replace").startswith(MARKER)):
-            raise UsageError(f"--output-dir {directory}: folder is not empty and was not made by ing2gw; refusing to replace it")
+            raise UsageError(f"--output-dir {directory}: folder is not empty and was not made by ing2gw; "
+                             "refusing to replace it")
     parent = target.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     files = _layout(manifests)

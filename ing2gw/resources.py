@@ -250,7 +250,8 @@ def _backend(raw: Any, where: str, legacy: bool) -> IngressBackend:
             raise _Bad(f"{where}.servicePort must be a number or a name")
         return IngressBackend(
             service=_str(b.get("serviceName"), f"{where}.serviceName") or None,
-            port_number=port if isinstance(port, int) else (int(port) if isinstance(port, str) and port.isdigit() else None),
+            port_number=port if isinstance(port, int) else (int(port) if isinstance(port, str) and port.isdigit()
+                                                             else None),
             port_name=port if isinstance(port, str) and not port.isdigit() else None,
         )
     if "resource" in b and b["resource"] is not None:
@@ -299,13 +300,15 @@ def _ingress(obj: Mapping[str, Any], ns: str, name: str, origin: str) -> Ingress
                 )
             )
         rules.append(IngressRule(_str(rule.get("host"), f"{rf}.host").lower(), tuple(paths), rf))
-    tls = tuple(
-        IngressTLS(
-            hosts=tuple(_str(h, f"spec.tls[{i}].hosts").lower() for h in _list(_mapping(t, f"spec.tls[{i}]").get("hosts"), f"spec.tls[{i}].hosts")),
-            secret_name=_str(_mapping(t, f"spec.tls[{i}]").get("secretName"), f"spec.tls[{i}].secretName"),
-        )
-        for i, t in enumerate(_list(spec.get("tls"), "spec.tls"))
-    )
+    tls_entries: list[IngressTLS] = []
+    for i, raw_tls in enumerate(_list(spec.get("tls"), "spec.tls")):
+        entry = _mapping(raw_tls, f"spec.tls[{i}]")
+        hosts = _list(entry.get("hosts"), f"spec.tls[{i}].hosts")
+        tls_entries.append(IngressTLS(
+            hosts=tuple(_str(h, f"spec.tls[{i}].hosts").lower() for h in hosts),
+            secret_name=_str(entry.get("secretName"), f"spec.tls[{i}].secretName"),
+        ))
+    tls = tuple(tls_entries)
     raw_default = spec.get("defaultBackend", spec.get("backend") if legacy else None)
     return Ingress(
         namespace=ns,

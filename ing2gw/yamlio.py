@@ -243,7 +243,7 @@ def _is_list_kind(obj: Mapping[str, Any]) -> bool:
 def parse_documents(text: str, path: str) -> list[Document]:
     """Parse one input text into documents; ``path`` names it in messages ("-" = stdin)."""
     stripped = text.lstrip()
-    looks_json = stripped.startswith("{") or stripped.startswith("[")
+    looks_json = stripped.startswith(("{", "["))
     raw: Iterable[tuple[Any, int, list[int] | None]]
     if looks_json:
         try:

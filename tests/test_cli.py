@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import yaml
-
 from support import TESTDATA
 
 EXAMPLE = str(TESTDATA / "examples" / "shop.yaml")

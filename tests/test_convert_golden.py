@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from support import TESTDATA, UPDATE_GOLDEN
 
 CASES = sorted(p.parent for p in (TESTDATA / "convert").rglob("input.yaml"))
@@ -51,7 +50,8 @@ def test_golden(case: Path, ing2gw) -> None:
 def test_golden_output_is_valid(case: Path) -> None:
     from ing2gw.schema import validate
 
-    channel = "experimental" if (case / "args").exists() and "--experimental" in (case / "args").read_text() else "standard"
+    args = (case / "args").read_text() if (case / "args").exists() else ""
+    channel = "experimental" if "--experimental" in args else "standard"
     for doc in yaml.safe_load_all((case / "expected.yaml").read_text()):
         errors = validate(doc, channel=channel)
         assert not errors, f"{doc['kind']} {doc['metadata']['name']}: {errors}"

@@ -19,8 +19,10 @@ def input_options(f: F) -> F:
                      help="File, folder or - (stdin) with manifests (YAML or JSON). Repeatable."),
         click.option("-R", "--recursive", is_flag=True, help="Read folders given with -f recursively."),
         click.option("-n", "--namespace", metavar="NS", help="Only objects in this namespace."),
-        click.option("-A", "--all-namespaces", is_flag=True, help="Objects of every namespace (the default for files)."),
-        click.option("-l", "--selector", metavar="SELECTOR", help="Label selector for Ingresses (a=b,c!=d,e in (x,y))."),
+        click.option("-A", "--all-namespaces", is_flag=True,
+                     help="Objects of every namespace (the default for files)."),
+        click.option("-l", "--selector", metavar="SELECTOR",
+                     help="Label selector for Ingresses (a=b,c!=d,e in (x,y))."),
     ]):
         f = opt(f)
     return f
@@ -37,7 +39,8 @@ def conversion_options(f: F) -> F:
                      help="One Gateway per IngressClass in --gateway-namespace, or one per namespace."),
         click.option("--gateway-namespace", default="gateway-system", show_default=True, metavar="NS",
                      help="Namespace of the shared Gateways."),
-        click.option("--gateway-class", metavar="NAME", help="GatewayClass of the Gateways (default: the ingress class)."),
+        click.option("--gateway-class", metavar="NAME",
+                     help="GatewayClass of the Gateways (default: the ingress class)."),
         click.option("--gateway-controller", metavar="CONTROLLER",
                      help="Emit the GatewayClass too, with this controllerName."),
         click.option("--listener-sets", is_flag=True,

@@ -13,7 +13,8 @@ from ..yamlio import dump_json
 
 @click.command()
 @click.argument("name", required=False)
-@click.option("-o", "--output", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("-o", "--output", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True)
 @click.option("--disable-provider", "disabled", multiple=True, metavar="NAME", help="Do not load this plugin.")
 def providers(name: str | None, fmt: str, disabled: tuple[str, ...]) -> int:
     """List the installed providers, or show NAME's annotation table (every annotation of

@@ -150,7 +150,10 @@ class _Emitter:
             scopes.setdefault(self._scope(route.gateway, route.namespace), set()).add(route.namespace)
         certs_by_scope: dict[tuple[GatewayRef, str], dict[str, Certificate]] = {}
         for cert in self.ir.certificates:
-            ns_list = [ns for (ref, ns) in scopes if ref == cert.gateway] if self.opt.topology == "shared" else [cert.secret_namespace]
+            if self.opt.topology == "shared":
+                ns_list = [ns for (ref, ns) in scopes if ref == cert.gateway]
+            else:
+                ns_list = [cert.secret_namespace]
             for ns in ns_list or [self._gateway_ns(cert.secret_namespace)]:
                 scope = (cert.gateway, ns)
                 scopes.setdefault(scope, set())
@@ -198,7 +201,7 @@ class _Emitter:
 
     def gateway_manifests(self) -> list[Manifest]:
         out: list[Manifest] = []
-        for (ref, ns), holders in sorted(self.gateways.items()):
+        for (ref, _), holders in sorted(self.gateways.items()):
             for h in holders:
                 listeners = []
                 for lst in h.listeners:
@@ -212,12 +215,14 @@ class _Emitter:
                         ref_obj: dict[str, Any] = {"group": "", "kind": "Secret", "name": cert.secret_name}
                         if cert.secret_namespace != h.namespace:
                             ref_obj["namespace"] = cert.secret_namespace
-                        item.update(port=443, protocol="HTTPS", tls={"mode": "Terminate", "certificateRefs": [ref_obj]})
+                        tls = {"mode": "Terminate", "certificateRefs": [ref_obj]}
+                        item.update(port=443, protocol="HTTPS", tls=tls)
                     item["allowedRoutes"] = _allowed_routes(h)
                     listeners.append(item)
                 sources = {f"IngressClass {ref.key}"}
                 if h.kind == "ListenerSet":
-                    spec: dict[str, Any] = {"parentRef": {"group": GROUP, "kind": "Gateway", "name": h.parent}, "listeners": listeners}
+                    parent = {"group": GROUP, "kind": "Gateway", "name": h.parent}
+                    spec: dict[str, Any] = {"parentRef": parent, "listeners": listeners}
                     out.append(_obj("ListenerSet", _meta(h.name, h.namespace, sources), spec))
                     continue
                 spec = {"gatewayClassName": ref.gateway_class, "listeners": listeners}
@@ -270,9 +275,7 @@ class _Emitter:
             refs.append(ref(holders[0], "http"))
         if "https" in route.sections:
             for host in route.hostnames or ():
-                for candidate in (host, "*." + host.split(".", 1)[1] if "." in host and not host.startswith("*.") else None):
-                    if candidate is None:
-                        continue
+                for candidate in _certificate_names(host):
                     h = self.https.get((route.gateway, gw_ns, candidate))
                     if h is not None:
                         refs.append(ref(h, self.listener_names[(route.gateway, gw_ns, candidate)]))
@@ -287,7 +290,8 @@ class _Emitter:
         wanted: list[tuple[str, str]] = []
         keys: list[str] = []
         for route in self.ir.routes:
-            identity = f"{route.kind}/{route.namespace}/{route.name}/{','.join(h for h in route.hostnames)}/{','.join(s.ref for s in route.sources)}"
+            identity = "/".join([route.kind, route.namespace, route.name, ",".join(route.hostnames),
+                                 ",".join(s.ref for s in route.sources)])
             for i, chunk in enumerate(_split_rules(route.rules)):
                 pieces.append((route, chunk))
                 base = route.name if i == 0 else f"{route.name}-{i + 1}"
@@ -324,10 +328,11 @@ class _Emitter:
         matches = [_match(m, route.kind) for m in rule.matches]
         if matches and matches != [{}]:
             out["matches"] = matches
-        if rule.filters:
-            out["filters"] = [_filter(f, route.namespace) for f in rule.filters]
-        if rule.backends:
-            out["backendRefs"] = [_backend(b, route.namespace) for b in rule.backends]
+        filters, backends = self._legal(route, rule)
+        if filters:
+            out["filters"] = [_filter(f, route.namespace) for f in filters]
+        if backends:
+            out["backendRefs"] = [_backend(b, route.namespace) for b in backends]
         if rule.timeouts and route.kind == "HTTPRoute":
             t: dict[str, str] = {}
             if rule.timeouts.request:
@@ -350,6 +355,40 @@ class _Emitter:
             out["sessionPersistence"] = s
         return out
 
+    def _legal(self, route: Route, rule: Rule) -> tuple[list[Filter], tuple[BackendRef, ...]]:
+        """Filters and backends, minus the combinations the CRDs' CEL rules reject.
+
+        A provider never asks for these; if one does, the conflicting part is dropped with
+        an error note instead of emitting an object the API server would refuse.
+        """
+        filters: list[Filter] = []
+        seen: set[str] = set()
+        subject = rule.provenance[0].subject if rule.provenance else f"{route.kind} {route.namespace}/{route.name}"
+
+        def drop(what: str) -> None:
+            self.notes.add(Note("EMIT-INVALID-COMBINATION", Level.ERROR,
+                                f"{route.kind} {route.namespace}/{route.name}: {what} (the API server would "
+                                "reject it)", subject=subject, instead="dropped (a bug in the provider)"))
+
+        for f in rule.filters:
+            if f.type in seen and f.type != "RequestMirror":
+                drop(f"repeated {f.type} filter")
+                continue
+            if {f.type, *seen} >= {"RequestRedirect", "URLRewrite"}:
+                drop("RequestRedirect together with URLRewrite")
+                continue
+            if _replaces_prefix(f) and not (len(rule.matches) == 1 and rule.matches[0].path is not None
+                                            and rule.matches[0].path.type == "PathPrefix"):
+                drop("ReplacePrefixMatch without exactly one PathPrefix match")
+                continue
+            seen.add(f.type)
+            filters.append(f)
+        backends = rule.backends
+        if "RequestRedirect" in seen and backends:
+            drop("RequestRedirect together with backendRefs")
+            backends = ()
+        return filters, backends
+
     def backend_tls(self) -> list[Manifest]:
         out: list[Manifest] = []
         grouped: dict[tuple[str, str], list[BackendTLS]] = {}
@@ -359,7 +398,9 @@ class _Emitter:
             first = sorted(items, key=lambda b: (b.port or 0, b.hostname))[0]
             validation: dict[str, Any] = {"hostname": first.hostname}
             if first.ca_certificate_refs:
-                validation["caCertificateRefs"] = [{"group": "", "kind": "ConfigMap", "name": n} for n in first.ca_certificate_refs]
+                validation["caCertificateRefs"] = [
+                    {"group": "", "kind": "ConfigMap", "name": n} for n in first.ca_certificate_refs
+                ]
             else:
                 validation["wellKnownCACertificates"] = first.well_known_ca or "System"
             spec = {"targetRefs": [{"group": "", "kind": "Service", "name": svc}], "validation": validation}
@@ -368,7 +409,8 @@ class _Emitter:
         return out
 
     def gateway_class(self) -> list[Manifest]:
-        classes = sorted({r.gateway.gateway_class for r in self.ir.routes} | {c.gateway.gateway_class for c in self.ir.certificates})
+        classes = sorted({r.gateway.gateway_class for r in self.ir.routes}
+                         | {c.gateway.gateway_class for c in self.ir.certificates})
         if self.opt.gateway_controller:
             return [
                 _obj("GatewayClass", _meta(c, None, ()), {"controllerName": self.opt.gateway_controller})
@@ -378,8 +420,21 @@ class _Emitter:
             self.notes.add(Note("EMIT-GATEWAYCLASS-EXPECTED", Level.INFO,
                                 f"the Gateways expect a GatewayClass named {c!r}, which is not emitted",
                                 subject=f"GatewayClass {c}",
-                                instead="pass --gateway-controller to emit it, or --gateway-class to use an existing one"))
+                                instead="pass --gateway-controller to emit it, "
+                                        "or --gateway-class to use an existing one"))
         return []
+
+
+def _certificate_names(host: str) -> list[str]:
+    """Certificate hostnames that serve ``host``: itself, then its one-label wildcard."""
+    if "." in host and not host.startswith("*."):
+        return [host, "*." + host.split(".", 1)[1]]
+    return [host]
+
+
+def _replaces_prefix(f: Filter) -> bool:
+    v = f.value
+    return isinstance(v, (RequestRedirect, URLRewrite)) and v.path is not None and v.path.type == "ReplacePrefixMatch"
 
 
 def _split_rules(rules: Sequence[Rule]) -> list[list[Rule]]:

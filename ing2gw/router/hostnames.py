@@ -106,8 +106,35 @@ class HostIndex(Generic[T]):
         if self.any is not None:
             yield self.any
 
+    def lookup_list(self, host: str) -> list[T]:
+        """:meth:`lookup` as a list (faster on the hot path)."""
+        out: list[T] = []
+        value = self.exact.get(host)
+        if value is not None:
+            out.append(value)
+        wild = self.wild
+        if wild:
+            i = host.find(".")
+            while i > 0:
+                value = wild.get(host[i:])
+                if value is not None:
+                    out.append(value)
+                i = host.find(".", i + 1)
+        if self.any is not None:
+            out.append(self.any)
+        return out
+
     def best(self, host: str) -> T | None:
         """The most specific value matching ``host``."""
-        for value in self.lookup(host):
+        value = self.exact.get(host)
+        if value is not None:
             return value
-        return None
+        wild = self.wild
+        if wild:
+            i = host.find(".")
+            while i > 0:
+                value = wild.get(host[i:])
+                if value is not None:
+                    return value
+                i = host.find(".", i + 1)
+        return self.any

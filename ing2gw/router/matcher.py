@@ -25,8 +25,8 @@ from .filters import (
     modify_path,
     redirect_location,
 )
-from .model import Entry, Filter, Gateway, HeaderModifier, Listener, Rule
-from .outcome import Matched, MirrorTarget, Outcome, RedirectTo, Upstream
+from .model import Entry, Filter, Gateway, HeaderModifier, Listener, Match, Rule
+from .outcome import MirrorTarget, Outcome, RedirectTo, Upstream
 from .table import Table
 
 __all__ = ["route"]
@@ -45,7 +45,7 @@ def _select_listener(gw: Gateway, request: Request) -> tuple[Listener | None, Ou
     if index is None:
         return None, Outcome(None, "ConnectionRefused",
                              notes=(f"Gateway {gw.name} has no listener on port {request.port}",))
-    protocol = next(index.values()).protocol
+    protocol = gw.protocols[request.port]
     if (request.scheme == "https") != (protocol == "HTTPS"):
         return None, Outcome(None, "ProtocolMismatch", notes=(
             f"{request.scheme} request to port {request.port}, where Gateway {gw.name} "
@@ -77,19 +77,24 @@ def _select_listener(gw: Gateway, request: Request) -> tuple[Listener | None, Ou
 
 
 def _find(listener: Listener, request: Request, grpc: bool) -> tuple[Entry | None, list[str]]:
-    groups = list(listener.routes.lookup(request.hostname))
+    groups = listener.routes.lookup_list(request.hostname)
     use_grpc = grpc and any(g.grpc for g in groups)
     path, method, headers, query = request.path, request.method, request.headers, \
         request.query_params
     skipped: list[str] = []
     for group in groups:
-        for entry in group.grpc if use_grpc else group.http:
-            match = entry.match
+        flat = group.grpc_flat if use_grpc else group.http_flat
+        for i in range(0, len(flat), 2):
+            match = flat[i]
+            assert isinstance(match, Match)
             if match.broken is not None:
-                skipped.append(f"{entry.rule.kind} {entry.rule.route} rule {entry.rule.index}: "
+                rule = (group.grpc if use_grpc else group.http)[i // 2].rule
+                skipped.append(f"{rule.kind} {rule.route} rule {rule.index}: "
                                f"{match.broken}; match skipped")
                 continue
             if match.matches(path, method, headers, query):
+                entry = flat[i + 1]
+                assert isinstance(entry, Entry)
                 return entry, skipped
     return None, skipped
 
@@ -140,27 +145,28 @@ def _run_filters(
 
 def _serve(entry: Entry, request: Request, listener: Listener, grpc: bool,
            notes: list[str]) -> Outcome:
+    info = entry.info
+    if entry.simple:
+        return Outcome(
+            200, "Routed", info, True,
+            Upstream(request.method, request.host, request.target, request.headers), None,
+            request.response_headers or _NO_HEADERS, (), (), grpc, tuple(notes),
+        )
     rule = entry.rule
-    matched = Matched(listener.gateway, listener.name, rule.kind, rule.route, rule.index,
-                      rule.name)
     state = _State(request.host, request.path, request.headers)
 
     def outcome(
         status: int | None,
         reason: str,
         *,
-        backend: str | None = None,
-        weights: Mapping[str, float] = _NO_WEIGHTS,
+        served: bool = False,
         upstream: Upstream | None = None,
         redirect: RedirectTo | None = None,
         response_headers: Headers = _NO_HEADERS,
     ) -> Outcome:
         return Outcome(
-            status, reason, backend=backend, weights=weights, upstream=upstream,
-            redirect=redirect, response_headers=response_headers, matched=matched,
-            mirrors=tuple(state.mirrors), timeouts=rule.timeouts, retry=rule.retry,
-            session_persistence=rule.session_persistence,
-            extension_refs=tuple(state.extensions), grpc=grpc, notes=tuple(notes),
+            status, reason, info, served, upstream, redirect, response_headers,
+            tuple(state.mirrors), tuple(state.extensions), grpc, tuple(notes),
         )
 
     def finish(end: tuple[int, str, object]) -> Outcome:
@@ -177,14 +183,14 @@ def _serve(entry: Entry, request: Request, listener: Listener, grpc: bool,
         return finish(end)
     if not rule.backends:
         notes.append("the rule has no backendRefs")
-        return outcome(500, "NoBackends", weights=rule.weights)
+        return outcome(500, "NoBackends")
     backend = rule.chosen
     if backend is None:
         notes.append("every backendRef of the rule has weight 0")
-        return outcome(500, "NoBackends", weights=rule.weights)
+        return outcome(500, "NoBackends")
     if backend.problem is not None:
         notes.append(f"backend {backend.key}: {backend.detail}")
-        return outcome(500, backend.problem, weights=rule.weights)
+        return outcome(500, backend.problem)
     if len(rule.weights) > 1:
         notes.append(f"traffic split: the largest share goes to {backend.key}")
     if backend.filters:
@@ -198,17 +204,16 @@ def _serve(entry: Entry, request: Request, listener: Listener, grpc: bool,
         response = apply_header_modifier(response, mod)
     target = f"{state.path}?{request.query}" if request.query else state.path
     upstream = Upstream(request.method, state.host, target, state.headers)
-    return outcome(200, "Routed", backend=backend.key, weights=rule.weights,
-                   upstream=upstream, response_headers=response)
+    return outcome(200, "Routed", served=True, upstream=upstream, response_headers=response)
 
 
 def _candidates(table: Table, request: Request) -> tuple[list[Gateway], str | None]:
     if request.gateway is not None:
         gw = table.gateways.get(request.gateway)
         return ([gw], None) if gw else ([], f"Gateway {request.gateway} is not in the input")
-    found = [gw for _, gw in sorted(table.gateways.items()) if request.port in gw.ports]
+    found = table.by_port.get(request.port)
     if found:
-        return found, None
+        return list(found), None
     if not table.gateways:
         return [], "the input has no Gateway"
     return [], f"no Gateway listens on port {request.port}"

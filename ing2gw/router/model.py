@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .hostnames import HostIndex
+from .outcome import RuleInfo
 from .precedence import MatchKey
 
 __all__ = [
@@ -179,6 +180,8 @@ class Rule:
     notes: tuple[str, ...] = ()
     # the rule's single PathPrefix (for ReplacePrefixMatch), if it has exactly one match
     prefix: str | None = None
+    # no filters, one valid chosen backend without filters: the fast path of the matcher
+    simple: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,15 +191,31 @@ class Entry:
     key: MatchKey
     match: Match
     rule: Rule
+    info: RuleInfo  # what outcomes report about the rule on this listener
+    simple: bool = False  # copy of rule.simple, so the fast path reads one object
     notes: tuple[str, ...] = ()  # assumptions made when attaching the route
 
 
 @dataclass(slots=True)
 class Group:
-    """The entries of one hostname pattern of a listener, sorted by precedence."""
+    """The entries of one hostname pattern of a listener, sorted by precedence.
+
+    ``http_matches``/``grpc_matches`` repeat the entries' matches in the same order: the
+    matcher scans those (shared, cache-friendly objects) and touches only the winning entry.
+    """
 
     http: list[Entry] = field(default_factory=list)
     grpc: list[Entry] = field(default_factory=list)
+    # (match0, entry0, match1, entry1, ...): one object to scan, in precedence order
+    http_flat: tuple[Match | Entry, ...] = ()
+    grpc_flat: tuple[Match | Entry, ...] = ()
+
+    def seal(self) -> None:
+        """Sort by precedence and fill the flat tuples (end of compilation)."""
+        self.http.sort(key=lambda e: e.key)
+        self.grpc.sort(key=lambda e: e.key)
+        self.http_flat = tuple(x for e in self.http for x in (e.match, e))
+        self.grpc_flat = tuple(x for e in self.grpc for x in (e.match, e))
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,3 +235,4 @@ class Gateway:
     name: str  # "ns/name"
     # port -> index of that port's listeners by hostname
     ports: Mapping[int, HostIndex[Listener]]
+    protocols: Mapping[int, str]  # port -> HTTP | HTTPS

@@ -14,18 +14,19 @@ plain HTTP sent to an HTTPS port). ``reason`` is one word from the Gateway API v
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from ing2gw.http import Headers
 
-__all__ = ["Matched", "MirrorTarget", "Outcome", "RedirectTo", "Upstream"]
+__all__ = ["Matched", "MirrorTarget", "Outcome", "RedirectTo", "RuleInfo", "Upstream"]
 
 _EMPTY_HEADERS = Headers()
+_NO_WEIGHTS: Mapping[str, float] = MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True)
-class Upstream:
+class Upstream(NamedTuple):
     """The request as the backend receives it."""
 
     method: str
@@ -90,22 +91,57 @@ _GRPC_STATUS = {200: "OK", 404: "Unimplemented", 500: "Unavailable", 503: "Unava
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
-    status: int | None
-    reason: str
-    backend: str | None = None
-    weights: Mapping[str, float] = field(default_factory=dict)
-    upstream: Upstream | None = None
-    redirect: RedirectTo | None = None
-    response_headers: Headers = _EMPTY_HEADERS
-    matched: Matched | None = None
-    mirrors: tuple[MirrorTarget, ...] = ()
+class RuleInfo:
+    """What every outcome of one rule on one listener shares (built once, at compile time)."""
+
+    matched: Matched
+    backend: str | None  # the backend a deterministic router sends to (largest share)
+    weights: Mapping[str, float]
     timeouts: Mapping[str, Any] | None = None
     retry: Mapping[str, Any] | None = None
     session_persistence: Mapping[str, Any] | None = None
+
+
+class Outcome(NamedTuple):
+    """One routing decision. A NamedTuple rather than a frozen dataclass: one is built per
+    request, and tuple construction is several times cheaper on that hot path. What the
+    matched rule contributes lives in the shared ``rule`` (:class:`RuleInfo`)."""
+
+    status: int | None
+    reason: str
+    rule: RuleInfo | None = None  # the matched rule, if any
+    served: bool = False  # a backend answered (so ``backend`` is set)
+    upstream: Upstream | None = None
+    redirect: RedirectTo | None = None
+    response_headers: Headers = _EMPTY_HEADERS
+    mirrors: tuple[MirrorTarget, ...] = ()
     extension_refs: tuple[str, ...] = ()
     grpc: bool = False
     notes: tuple[str, ...] = ()
+
+    @property
+    def backend(self) -> str | None:
+        return self.rule.backend if self.served and self.rule is not None else None
+
+    @property
+    def weights(self) -> Mapping[str, float]:
+        return _NO_WEIGHTS if self.rule is None else self.rule.weights
+
+    @property
+    def matched(self) -> Matched | None:
+        return None if self.rule is None else self.rule.matched
+
+    @property
+    def timeouts(self) -> Mapping[str, Any] | None:
+        return None if self.rule is None else self.rule.timeouts
+
+    @property
+    def retry(self) -> Mapping[str, Any] | None:
+        return None if self.rule is None else self.rule.retry
+
+    @property
+    def session_persistence(self) -> Mapping[str, Any] | None:
+        return None if self.rule is None else self.rule.session_persistence
 
     @property
     def grpc_status(self) -> str | None:

@@ -53,6 +53,7 @@ from .model import (
     Rule,
     ValueMatch,
 )
+from .outcome import Matched, RuleInfo
 from .precedence import MatchKey, grpc_key, http_key
 
 __all__ = ["GATEWAY_GROUP", "Table", "compile_table"]
@@ -77,6 +78,7 @@ _RE2_OPTIONS.log_errors = False
 @dataclass(frozen=True, slots=True)
 class Table:
     gateways: Mapping[str, Gateway]  # "ns/name" -> compiled Gateway
+    by_port: Mapping[int, tuple[Gateway, ...]]  # port -> Gateways listening, by name
     notes: tuple[str, ...]  # compile-time findings, sorted
 
 
@@ -181,7 +183,7 @@ class _Inventory:
                 self.grants.setdefault(ns, []).append(o)
 
     def of_kind(self, group: str, kind: str) -> list[_Obj]:
-        return [o for (g, k, _, _), o in sorted(self.by_key.items()) if g == group and k == kind]
+        return [o for (g, k, _, _), o in self.by_key.items() if g == group and k == kind]
 
     def resolve(self, group: str, kind: str, namespace: str, name: str) -> tuple[bool, str | None]:
         """``(exists, assumption note)`` for a referenced object."""
@@ -675,11 +677,13 @@ def _compile_rule(
     retry = _map(o, rule.get("retry"), f"{where}.retry")
     sp = _map(o, rule.get("sessionPersistence"), f"{where}.sessionPersistence")
     rnotes = tuple(sorted({m.broken for _, m in entries if m.broken}))
+    simple = (not filters and chosen is not None and chosen.problem is None
+              and not chosen.filters and len(shares) == 1)
     return Rule(
         kind=o.kind, route=route, index=i, name=name, filters=filters,
         backends=tuple(backends), chosen=chosen, weights=shares,
         timeouts=_plain(timeouts) or None, retry=_plain(retry) or None,
-        session_persistence=_plain(sp) or None, notes=rnotes, prefix=prefix,
+        session_persistence=_plain(sp) or None, notes=rnotes, prefix=prefix, simple=simple,
     ), entries
 
 
@@ -722,6 +726,7 @@ def compile_table(
     for gw in inv.of_kind(GATEWAY_GROUP, "Gateway"):
         listeners[gw.ref] = _listener_specs(gw, inv, notes)
     routes = [o for kind in ROUTE_KINDS for o in inv.of_kind(GATEWAY_GROUP, kind)]
+    interned: dict[Match, Match] = {}
     for o in routes:
         spec = _map(o, o.body.get("spec"), "spec")
         hostnames = [
@@ -767,20 +772,34 @@ def compile_table(
             enotes = tuple(n for n in anotes if n)
             for rule_obj, matches in compiled:
                 bnotes = tuple(n for b in rule_obj.backends for n in b.notes)
+                info = RuleInfo(
+                    Matched(ls.gateway.ref, ls.name, rule_obj.kind, rule_obj.route,
+                            rule_obj.index, rule_obj.name),
+                    None if rule_obj.chosen is None else rule_obj.chosen.key,
+                    rule_obj.weights, rule_obj.timeouts, rule_obj.retry,
+                    rule_obj.session_persistence,
+                )
                 for key, match in matches:
-                    entry = Entry(key, match, rule_obj, enotes + bnotes)
+                    match = interned.setdefault(match, match)  # share equal matches (cache)
+                    entry = Entry(key, match, rule_obj, info, rule_obj.simple, enotes + bnotes)
                     for eff in effective:
                         group = ls.routes.setdefault(eff, Group)
                         (group.grpc if o.kind == "GRPCRoute" else group.http).append(entry)
     gateways: dict[str, Gateway] = {}
     for gw_ref, specs in listeners.items():
         ports: dict[int, HostIndex[Listener]] = {}
+        protocols: dict[int, str] = {}
         for ls in specs:
+            protocols[ls.port] = ls.protocol
             for group in ls.routes.values():
-                group.http.sort(key=lambda e: e.key)
-                group.grpc.sort(key=lambda e: e.key)
+                group.seal()
             listener = Listener(gw_ref, ls.name, ls.port, ls.protocol, ls.hostname, ls.routes,
                                 ls.problem, tuple(ls.notes))
             ports.setdefault(ls.port, HostIndex()).put(ls.hostname, listener)
-        gateways[gw_ref] = Gateway(gw_ref, ports)
-    return Table(gateways, tuple(sorted(notes | inv.notes)))
+        gateways[gw_ref] = Gateway(gw_ref, ports, protocols)
+    by_port: dict[int, list[Gateway]] = {}
+    for _, gw_obj in sorted(gateways.items()):
+        for port in gw_obj.ports:
+            by_port.setdefault(port, []).append(gw_obj)
+    return Table(gateways, {p: tuple(g) for p, g in by_port.items()},
+                 tuple(sorted(notes | inv.notes)))

@@ -9,6 +9,7 @@ override the hooks:
 * :meth:`path_matches` -- what a path (and its pathType) matches;
 * :meth:`path_rules` -- the rules one path becomes (filters, extra rules, extensions);
 * :meth:`route_sections` -- which listeners a host's routes attach to;
+* :meth:`host_routes` -- the routes one (Ingress, host) becomes (default: one route);
 * :meth:`extra_routes` -- routes beyond the per-path ones (redirects, ...).
 
 The base behaviour follows the Ingress specification; every place where the Gateway API
@@ -108,6 +109,14 @@ class IngressTranslator:
 
     def route_kind(self, ingress: Ingress) -> Literal["HTTPRoute", "GRPCRoute"]:
         return "HTTPRoute"
+
+    def host_routes(self, hr: HostRoutes, has_tls: bool) -> list[Route]:
+        """The routes one (Ingress, host) becomes; ``has_tls``: the host has an HTTPS listener.
+
+        By default one route on the listeners :meth:`route_sections` names; providers split
+        it (e.g. an HTTPS-only route plus an HTTP redirect route).
+        """
+        return [self.make_route(hr, self.route_sections(hr.ingress, hr.host, has_tls))]
 
     def extra_routes(self, hosts: Sequence[HostRoutes], tls_hosts: set[tuple[GatewayRef, str]]) -> list[Route]:
         return []
@@ -263,7 +272,8 @@ class IngressTranslator:
         for (_, host), hr in sorted(hosts.items()):
             if not hr.rules:
                 continue
-            routes.append(self.make_route(hr, self.route_sections(hr.ingress, host, (hr.gateway, host) in tls_hosts or self._covered(hr.gateway, host, tls_hosts))))
+            has_tls = (hr.gateway, host) in tls_hosts or self._covered(hr.gateway, host, tls_hosts)
+            routes.extend(self.host_routes(hr, has_tls))
         if catch_all is not None and catch_all.default_backend is not None:
             backend = self.resolve_backend(catch_all, catch_all.default_backend, "spec.defaultBackend")
             prov = Provenance("Ingress", catch_all.namespace, catch_all.name, "spec.defaultBackend", catch_all.origin)

@@ -530,7 +530,8 @@ _SPECS = [
     AnnotationSpec(
         "affinity", APPROX, "Sticky sessions by cookie for the Service port",
         p.parser_for_enum(p.Affinity, what="affinity"), None, "affinity",
-        "HTTPRoute rule sessionPersistence (experimental channel, needs --experimental)",
+        "HTTPRoute rule sessionPersistence (experimental channel, needs --experimental); "
+        "rebalancing on scale-out and cookie attributes differ",
         noted_by_feature=True,
     ),
     AnnotationSpec(

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from ing2gw.ir import IR, PathMatch, RouteMatch
 from ing2gw.notes import Fidelity, Level, Note
-from ing2gw.provider import API_VERSION, AnnotationTable, Annotations, ProviderContext
-from ing2gw.providers._common.ingress import IngressTranslator, PathContext
+from ing2gw.provider import API_VERSION, Annotations, AnnotationTable, ProviderContext
+from .._common.ingress import IngressTranslator, PathContext
 from ing2gw.resources import Ingress
 
 from .annotations import TABLE
