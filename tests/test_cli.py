@@ -224,3 +224,17 @@ def test_help_lists_exit_codes(ing2gw) -> None:
     r = ing2gw(["convert", "--help"])
     assert r.exit_code == 0 and "3 input error" in r.stdout
     assert ing2gw(["--version"]).stdout.startswith("ing2gw")
+
+
+def test_top_level_help_imports_no_command_module() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from ing2gw.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('ing2gw.cli.') or m in "
+        "('ing2gw.convert', 'ing2gw.router', 'kubernetes')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

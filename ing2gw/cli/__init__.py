@@ -31,6 +31,14 @@ COMMANDS: dict[str, str] = {
     "route": "route:route",
 }
 
+# One-line summaries for ``ing2gw --help``, so listing commands imports none of them.
+SUMMARIES: dict[str, str] = {
+    "convert": "Convert Ingress resources into Gateway API resources.",
+    "dry-run": "Check the conversion against a live cluster's API server (server-side dry run).",
+    "providers": "List providers, or show one provider's annotation table.",
+    "route": "Show what a Gateway API data plane does with a request (or a case file).",
+}
+
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok; 1 findings at or above --fail-on, failed cases or differences; "
     "2 usage error; 3 input error; 4 cluster error; 5 plugin error; 70 internal error."
@@ -42,6 +50,18 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            summary = SUMMARIES.get(name)
+            if summary is None:
+                cmd = self.get_command(ctx, name)
+                summary = cmd.get_short_help_str(formatter.width) if cmd else ""
+            rows.append((name, summary))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)
