@@ -50,7 +50,7 @@ def http_key(
 ) -> MatchKey:
     return MatchKey(
         path_kind, -path_length, 0 if has_method else 1, -headers, -query,
-        created or NEWEST, "", rule, match,
+        created or NEWEST, route, rule, match,
     )
 
 

@@ -183,7 +183,7 @@ class _Inventory:
                 self.grants.setdefault(ns, []).append(o)
 
     def of_kind(self, group: str, kind: str) -> list[_Obj]:
-        return [o for (g, k, _, _), o in self.by_key.items() if g == group and k == kind]
+        return [o for (g, k, _, _), o in sorted(self.by_key.items()) if g == group and k == kind]
 
     def resolve(self, group: str, kind: str, namespace: str, name: str) -> tuple[bool, str | None]:
         """``(exists, assumption note)`` for a referenced object."""
