@@ -199,31 +199,56 @@ def _item_lines(node: Any) -> list[int] | None:
     return None
 
 
-def _parse_yaml(text: str, path: str) -> Iterator[tuple[Any, int, list[int] | None]]:
-    """Yield ``(object, 1-based start line, lines of List items)`` per YAML document."""
-    yaml = _loader()
-    _, parser = yaml.get_constructor_parser(io.StringIO(text))
-    may_alias = "&" in text
+def _nodes_c(text: str) -> Iterator[Any]:
+    """Composed documents from libyaml (fast)."""
+    _, parser = _loader().get_constructor_parser(io.StringIO(text))
     try:
         while parser.check_node():
-            node = parser.get_node()
-            line = int(node.start_mark.line) + 1
-            if may_alias and _expanded_size(node, {}) > MAX_EXPANDED_NODES:
-                raise InputError(
-                    f"{path}:{line}: document expands to more than {MAX_EXPANDED_NODES} nodes "
-                    "through YAML aliases (alias bomb?)"
-                )
-            try:
-                obj = _build(node, path)
-            except _Fallback:
-                obj = _slow_load(text, node, path)
-            yield obj, line, _item_lines(node)
-    except YAMLError as exc:
-        raise InputError(f"{path}:{_error_line(exc)}: {_error_text(exc)}") from None
-    except RecursionError:
-        raise InputError(f"{path}:1: document nests too deeply") from None
+            yield parser.get_node()
     finally:
         parser.dispose()
+
+
+def _nodes_pure(text: str) -> Iterator[Any]:
+    """Composed documents from ruamel's pure-Python parser, which accepts some YAML 1.2
+    that libyaml refuses (``{a: b:c}``, ``{path: /x?y=1}`` in flow mappings)."""
+    y = YAML(typ="safe", pure=True)
+    y.Resolver = _FastResolver
+    y.allow_duplicate_keys = False
+    yield from y.compose_all(text)
+
+
+def _parse_yaml(text: str, path: str) -> Iterator[tuple[Any, int, list[int] | None]]:
+    """Yield ``(object, 1-based start line, lines of List items)`` per YAML document."""
+    try:
+        nodes = list(_nodes_c(text))
+    except YAMLError as exc:
+        try:
+            nodes = list(_nodes_pure(text))
+        except YAMLError:
+            raise InputError(f"{path}:{_error_line(exc)}: {_error_text(exc)}") from None
+        except RecursionError:
+            raise InputError(f"{path}:1: document nests too deeply") from None
+    except RecursionError:
+        raise InputError(f"{path}:1: document nests too deeply") from None
+    may_alias = "&" in text
+    for node in nodes:
+        line = int(node.start_mark.line) + 1
+        if may_alias and _expanded_size(node, {}) > MAX_EXPANDED_NODES:
+            raise InputError(
+                f"{path}:{line}: document expands to more than {MAX_EXPANDED_NODES} nodes "
+                "through YAML aliases (alias bomb?)"
+            )
+        try:
+            obj = _build(node, path)
+        except _Fallback:
+            try:
+                obj = _slow_load(text, node, path)
+            except YAMLError as exc:
+                raise InputError(f"{path}:{_error_line(exc)}: {_error_text(exc)}") from None
+        except RecursionError:
+            raise InputError(f"{path}:{line}: document nests too deeply") from None
+        yield obj, line, _item_lines(node)
 
 
 def _parse_json(text: str, path: str) -> Iterator[tuple[Any, int, list[int] | None]]:

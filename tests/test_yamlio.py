@@ -67,3 +67,9 @@ def test_errors_name_file_and_line(text: str, line: int, what: str) -> None:
         parse_documents(text, "in.yaml")
     msg = str(err.value)
     assert msg.startswith(f"in.yaml:{line}:") and what in msg and "\n" not in msg
+
+
+def test_yaml_1_2_flow_mappings_libyaml_refuses() -> None:
+    # The case-file example of `ing2gw route`: ':' and '?' inside flow mappings.
+    (doc,) = parse_documents("r: {path: /api/x?a=1, weights: {shop/api-v1:8080: 90}}\n", "c.yaml")
+    assert doc.obj == {"r": {"path": "/api/x?a=1", "weights": {"shop/api-v1:8080": 90}}}
