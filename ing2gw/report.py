@@ -6,9 +6,11 @@ model built by :func:`conversion_report`, which is also the JSON report as is.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+import click
 import jinja2
 
 if TYPE_CHECKING:
@@ -31,7 +33,45 @@ def _env() -> jinja2.Environment:
             lstrip_blocks=True,
         )
         _ENV.filters["md"] = _md_escape
+        _ENV.filters["value"] = _value
+        _ENV.filters["outcome"] = _outcome
+        for name, fg in (("red", "red"), ("green", "green"), ("yellow", "yellow")):
+            _ENV.filters[name] = _colour(fg)
+        _ENV.filters["bold"] = lambda text, on: click.style(str(text), bold=True) if on else str(text)
     return _ENV
+
+
+def _colour(fg: str) -> Any:
+    def apply(text: Any, on: bool) -> str:
+        return click.style(str(text), fg=fg) if on else str(text)
+
+    return apply
+
+
+def _value(value: Any) -> str:
+    """A compact one-line rendering of a field value."""
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(", ", ": "))
+
+
+def _outcome(o: dict[str, Any]) -> str:
+    """One line for a request outcome summary (diff and verify reports)."""
+    if o.get("redirect"):
+        return f"redirect {o['redirect']}"
+    text = str(o.get("status"))
+    if o.get("backend"):
+        text += f" {o['backend']}"
+        weights = o.get("weights") or {}
+        if len(weights) > 1:
+            text += " (" + ", ".join(f"{k} {v:g}%" for k, v in weights.items()) + ")"
+        if o.get("path"):
+            text += f" path {o['path']}"
+        if o.get("host"):
+            text += f" host {o['host']}"
+    return text
 
 
 def _md_escape(value: Any) -> str:

@@ -27,6 +27,7 @@ __all__ = ["COMMANDS", "main"]
 # command name -> "module:attribute" (relative to ing2gw.cli)
 COMMANDS: dict[str, str] = {
     "convert": "convert:convert",
+    "diff": "diff:diff",
     "providers": "providers:providers",
     "route": "route:route",
 }
@@ -34,6 +35,7 @@ COMMANDS: dict[str, str] = {
 # One-line summaries for ``ing2gw --help``, so listing commands imports none of them.
 SUMMARIES: dict[str, str] = {
     "convert": "Convert Ingress resources into Gateway API resources.",
+    "diff": "Compare the Gateway API result (objects and behaviour) of two versions of the manifests.",
     "dry-run": "Check the conversion against a live cluster's API server (server-side dry run).",
     "providers": "List providers, or show one provider's annotation table.",
     "route": "Show what a Gateway API data plane does with a request (or a case file).",

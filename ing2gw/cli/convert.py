@@ -18,6 +18,7 @@ from .options import conversion_options, input_options
 
 
 @click.command(epilog=EXIT_CODES_HELP)
+@click.argument("files", nargs=-1, type=click.Path())
 @input_options
 @conversion_options
 @click.option("-o", "--output", "output_format", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
@@ -33,11 +34,11 @@ def convert(**params: Any) -> int:
     """Convert Ingress resources into Gateway API resources.
 
     Reads Ingresses (plus IngressClasses, Services, Namespaces) from -f files, folders or
-    stdin, and writes GatewayClass/Gateway/ReferenceGrant/HTTPRoute/GRPCRoute manifests
-    to stdout (or --output-dir). Everything that is not carried over exactly is reported
+    stdin (FILES given without -f are read too), and writes GatewayClass, Gateway,
+    ReferenceGrant, HTTPRoute and GRPCRoute manifests to stdout (or --output-dir). Everything that is not carried over exactly is reported
     as a note on stderr.
     """
-    rs = load_resources(params["filenames"], params["recursive"], params["namespace"],
+    rs = load_resources(params["filenames"] + params["files"], params["recursive"], params["namespace"],
                         params["all_namespaces"], params["selector"])
     options = make_convert_options(params, rs)
     registry = discover(params["disabled_providers"])

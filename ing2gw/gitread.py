@@ -1,0 +1,36 @@
+"""Read manifests at a git revision without touching the work tree (``ing2gw diff --git``)."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+
+from .errors import InputError, UsageError
+from .sources import MANIFEST_SUFFIXES
+from .yamlio import Document, parse_documents, read_text
+
+__all__ = ["read_revision"]
+
+
+def _git(args: Sequence[str], cwd: str | None) -> bytes:
+    try:
+        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+    except FileNotFoundError:
+        raise UsageError("--git needs the git command") from None
+    if proc.returncode != 0:
+        message = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise InputError(f"git {' '.join(args[:2])}: {message[-1] if message else 'failed'}")
+    return proc.stdout
+
+
+def read_revision(revision: str, paths: Sequence[str], cwd: str | None = None) -> list[Document]:
+    """Every manifest file under ``paths`` (default: the whole tree) at ``revision``."""
+    _git(["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], cwd)
+    listing = _git(["ls-tree", "-r", "-z", "--name-only", revision, "--", *(paths or ["."])], cwd)
+    names = sorted(n for n in listing.decode().split("\0") if n.endswith(MANIFEST_SUFFIXES))
+    docs: list[Document] = []
+    for name in names:
+        data = _git(["show", f"{revision}:./{name}"], cwd)
+        label = f"{revision}:{name}"
+        docs.extend(parse_documents(read_text(data, label), label))
+    return docs

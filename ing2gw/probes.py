@@ -1,0 +1,114 @@
+"""Requests that tell routing configurations apart, generated from Gateway API objects.
+
+For every route hostname and path match: the path itself, with and without a trailing
+slash, one segment deeper, a sibling sharing a character prefix (``/foo`` vs ``/foobar``),
+a case change; the header and query matches a rule names; each over http and, where the
+host has an HTTPS listener, https. Wildcard hostnames are probed one and two labels deep;
+one unknown host is always probed. The list is deterministic and free of duplicates.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Probe", "probes_for"]
+
+UNKNOWN_HOST = "unknown.ing2gw.invalid"
+_REGEX_META = re.compile(r"[\\^$.|?*+()\[\]{}]")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Probe:
+    scheme: str
+    host: str
+    path: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def key(self) -> str:
+        hdrs = "".join(f" {k}:{v}" for k, v in self.headers)
+        return f"{self.scheme}://{self.host}{self.path}{hdrs}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scheme": self.scheme, "host": self.host, "path": self.path, "headers": dict(self.headers)}
+
+
+def _hosts(hostnames: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for h in hostnames:
+        if h.startswith("*."):
+            out += ["probe" + h[1:], "a.probe" + h[1:]]
+        else:
+            out.append(h)
+    return out
+
+
+def _literal_prefix(regex: str) -> str:
+    """The literal start of a path regex (enough to reach the rule), e.g. ``/api`` of ``^/api/.*``."""
+    body = regex.removeprefix("(?i)").lstrip("^")
+    m = _REGEX_META.search(body)
+    literal = body[: m.start()] if m else body
+    return literal if literal.startswith("/") else "/"
+
+
+def _paths(match: Mapping[str, Any]) -> list[str]:
+    path = match.get("path") or {"type": "PathPrefix", "value": "/"}
+    value = str(path.get("value", "/"))
+    ptype = path.get("type", "PathPrefix")
+    if ptype == "RegularExpression":
+        base = _literal_prefix(value)
+        return sorted({base, base.rstrip("/") + "/x", base.upper()})
+    stem = value.rstrip("/") or ""
+    out = {value, stem + "/" if stem else "/", stem + "/deeper" if stem else "/deeper"}
+    if stem:
+        out |= {stem, stem + "x", stem.upper()}
+    if ptype == "Exact":
+        out.add(value + "/extra" if not value.endswith("/") else value + "extra")
+    return sorted(out)
+
+
+def _headers(match: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for h in match.get("headers") or []:
+        if h.get("type", "Exact") == "Exact":
+            out.append((str(h["name"]).lower(), str(h["value"])))
+    return tuple(sorted(out))
+
+
+def _query(match: Mapping[str, Any]) -> str:
+    parts = [f"{q['name']}={q['value']}" for q in match.get("queryParams") or [] if q.get("type", "Exact") == "Exact"]
+    return ("?" + "&".join(sorted(parts))) if parts else ""
+
+
+def probes_for(manifests: Iterable[Mapping[str, Any]]) -> list[Probe]:
+    """Boundary requests for every HTTPRoute in ``manifests`` (sorted, unique)."""
+    objs = list(manifests)
+    https_hosts: set[str] = set()
+    for m in objs:
+        if m.get("kind") in ("Gateway", "ListenerSet"):
+            for lst in (m.get("spec") or {}).get("listeners") or []:
+                if lst.get("protocol") == "HTTPS":
+                    https_hosts.add(str(lst.get("hostname") or "*"))
+    probes: set[Probe] = {Probe("http", UNKNOWN_HOST, "/")}
+    for m in objs:
+        if m.get("kind") != "HTTPRoute":
+            continue
+        spec = m.get("spec") or {}
+        hosts = _hosts(spec.get("hostnames") or [UNKNOWN_HOST])
+        for rule in spec.get("rules") or []:
+            matches = rule.get("matches") or [{}]
+            for match in matches:
+                headers = _headers(match)
+                query = _query(match)
+                for host in hosts:
+                    schemes = ["http"]
+                    if host in https_hosts or ("*." + host.split(".", 1)[-1]) in https_hosts:
+                        schemes.append("https")
+                    for path in _paths(match):
+                        for scheme in schemes:
+                            probes.add(Probe(scheme, host, path + query, headers))
+                            if headers:
+                                probes.add(Probe(scheme, host, path + query))
+    return sorted(probes)

@@ -1,0 +1,116 @@
+"""``ing2gw diff``: golden reports, exit codes, git revisions, the CI integration."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from support import ROOT, TESTDATA, UPDATE_GOLDEN
+
+CASES = sorted(p for p in (TESTDATA / "diff").iterdir() if (p / "base").is_dir())
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_golden(case: Path, ing2gw) -> None:
+    md = ing2gw(["diff", str(case / "base"), str(case / "head"), "-o", "markdown"])
+    js = ing2gw(["diff", str(case / "base"), str(case / "head"), "-o", "json"])
+    assert md.exit_code == 0 and js.exit_code == 0, md.stderr + js.stderr
+    # Labels are the paths as given; make them stable for the golden files.
+    md_text = md.stdout.replace(str(case), "CASE")
+    js_text = js.stdout.replace(str(case), "CASE")
+    if UPDATE_GOLDEN:
+        (case / "expected.md").write_text(md_text)
+        (case / "expected.json").write_text(js_text)
+    assert md_text == (case / "expected.md").read_text()
+    assert json.loads(js_text) == json.loads((case / "expected.json").read_text())
+    assert md_text.startswith("<!-- ing2gw-diff -->\n")
+
+
+def test_expected_findings() -> None:
+    """What each golden case must show, independent of the exact rendering."""
+    def load(name: str) -> dict:
+        return json.loads((TESTDATA / "diff" / name / "expected.json").read_text())
+
+    added = load("added-path")
+    assert added["summary"]["changed"] == 1 and added["behaviour"]
+    assert all(b["after"]["backend"] == "shop/api:8080" for b in added["behaviour"]
+               if "/api" in b["request"]["url"] and "apix" not in b["request"]["url"])
+    renamed = load("renamed-ingress")
+    assert renamed["summary"]["renamed"] == 1 and not renamed["behaviour"]
+    assert renamed["objects"][0]["oldName"] == "shop-shop-example-com"
+    tls = load("tls-added")
+    assert tls["summary"]["added"] >= 1 and any(o["kind"] == "ReferenceGrant" for o in tls["objects"])
+    quiet = load("no-behaviour-change")  # paths reordered: rule order changes, behaviour does not
+    assert quiet["summary"] == {**quiet["summary"], "added": 0, "removed": 0, "renamed": 0, "behaviourChanges": 0}
+    assert all(f["path"].startswith("spec.rules[") for o in quiet["objects"] for f in o["fields"])
+    drift = load("hand-migrated-drift")
+    assert any(b["before"]["backend"] == "shop/api:8080" and b["after"]["backend"] == "shop/web:80"
+               for b in drift["behaviour"])
+
+
+def test_exit_code(ing2gw) -> None:
+    case = TESTDATA / "diff" / "added-path"
+    assert ing2gw(["diff", str(case / "base"), str(case / "head"), "--exit-code"]).exit_code == 1
+    assert ing2gw(["diff", str(case / "base"), str(case / "base"), "--exit-code"]).exit_code == 0
+    assert ing2gw(["diff", str(case / "base"), "/nonexistent", "--exit-code"]).exit_code == 3
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "repo"
+    (repo / "deploy").mkdir(parents=True)
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "config", "user.email", "t@example.com")
+    _git(repo, "config", "user.name", "t")
+    shutil.copy(TESTDATA / "diff" / "added-path" / "base" / "app.yaml", repo / "deploy" / "app.yaml")
+    (repo / "README").write_text("not a manifest\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "base")
+    _git(repo, "checkout", "-qb", "feature")
+    shutil.copy(TESTDATA / "diff" / "added-path" / "head" / "app.yaml", repo / "deploy" / "app.yaml")
+    _git(repo, "commit", "-qam", "add /api")
+    return repo
+
+
+def test_git_revisions_without_touching_the_work_tree(repo: Path, ing2gw, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(repo)
+    (repo / "deploy" / "app.yaml").write_text("garbage: [\n")  # uncommitted, must not be read
+    r = ing2gw(["diff", "--git", "main", "feature", "-o", "json", "--", "deploy/"])
+    assert r.exit_code == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["summary"]["changed"] == 1 and report["behaviour"]
+    assert (repo / "deploy" / "app.yaml").read_text() == "garbage: [\n"
+    assert ing2gw(["diff", "--git", "main", "nope", "--", "deploy/"]).exit_code == 3
+
+
+def test_documented_workflow_commands_run(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands of docs/github-actions.md, as a pull request run would execute them."""
+    doc = (ROOT / "docs" / "github-actions.md").read_text()
+    block = doc.split("```yaml", 1)[1].split("```", 1)[0]
+    workflow = yaml.safe_load(block)
+    steps = workflow["jobs"]["ing2gw-diff"]["steps"]
+    run = next(s["run"] for s in steps if "ing2gw diff" in s.get("run", ""))
+    monkeypatch.chdir(repo)
+    env = {"BASE_SHA": "main", "HEAD_SHA": "feature", "MANIFESTS": "deploy/", "PATH": __import__("os").environ["PATH"]}
+    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", run], cwd=repo, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    comment = (repo / "ing2gw-diff.md").read_text()
+    assert comment.startswith("<!-- ing2gw-diff -->") and "served differently" in comment
+
+
+def test_pre_commit_hooks_are_declared() -> None:
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    ids = {h["id"]: h for h in hooks}
+    assert {"ing2gw-convert", "ing2gw-diff"} <= set(ids)
+    for h in hooks:
+        assert h["entry"].startswith("ing2gw ") and h["language"] == "python"
