@@ -35,8 +35,8 @@ def convert(**params: Any) -> int:
 
     Reads Ingresses (plus IngressClasses, Services, Namespaces) from -f files, folders or
     stdin (FILES given without -f are read too), and writes GatewayClass, Gateway,
-    ReferenceGrant, HTTPRoute and GRPCRoute manifests to stdout (or --output-dir). Everything that is not carried over exactly is reported
-    as a note on stderr.
+    ReferenceGrant, HTTPRoute and GRPCRoute manifests to stdout (or --output-dir).
+    Everything that is not carried over exactly is reported as a note on stderr.
     """
     rs = load_resources(params["filenames"] + params["files"], params["recursive"], params["namespace"],
                         params["all_namespaces"], params["selector"])
