@@ -32,6 +32,10 @@ ANNOTATION_SETS = [
 
 
 def generate(n: int, namespaces: int = 50) -> str:
+    return yaml.dump_all(documents(n, namespaces), Dumper=yaml.CSafeDumper, sort_keys=False)
+
+
+def documents(n: int, namespaces: int = 50) -> list[dict]:
     docs = []
     for i in range(n):
         ns = f"team-{i % namespaces:02}"
@@ -55,7 +59,7 @@ def generate(n: int, namespaces: int = 50) -> str:
                          "creationTimestamp": f"2024-01-{i % 28 + 1:02}T00:00:00Z"},
             "spec": spec,
         })
-    return yaml.dump_all(docs, Dumper=yaml.CSafeDumper, sort_keys=False)
+    return docs
 
 
 def floor(text: str) -> float:

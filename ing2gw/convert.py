@@ -126,7 +126,9 @@ def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry)
         own = grouped.get(f"Ingress {ref}", [])
         if ref not in produced:
             status[ref] = "not converted"
-        elif any(n.level is not Level.INFO or n.fidelity not in (None, Fidelity.EXACT) for n in own):
+        elif any(n.level is not Level.INFO or n.fidelity in (Fidelity.EXTENSION, Fidelity.UNSUPPORTED) for n in own):
+            # Info-level approximate notes describe small, known differences (a redirect's
+            # trailing slash); they do not make the conversion partial.
             status[ref] = "partial"
         else:
             status[ref] = "converted"

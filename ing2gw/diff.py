@@ -343,6 +343,8 @@ def _object_changes(base: Side, head: Side) -> list[ObjectChange]:
         kind, ns, name, src = parts(key, new[key])
         changes.append(ObjectChange("added", key, kind, ns, name, sources=src))
     for key in sorted(set(old) & set(new)):
+        if old[key] == new[key]:
+            continue
         f = _fields(old[key], new[key])
         if f:
             kind, ns, name, src = parts(key, new[key])
@@ -371,13 +373,61 @@ def _request_of(p: Probe) -> Request:
     return Request.build(host=p.host, path=p.path, scheme=p.scheme, headers=list(p.headers))
 
 
+def _affected_hosts(base: Side, head: Side) -> set[str] | None:
+    """Hostnames whose routing can differ between the sides; ``None`` means any host.
+
+    Routing for a host depends on the routes whose hostnames match it, the Gateways and
+    the references (grants, Services). When only routes with exact hostnames changed, only
+    those hosts need probing; anything else (Gateways, grants, wildcard or host-less
+    routes) can move every host.
+    """
+    old = {_identity(m): m for m in base.manifests}
+    new = {_identity(m): m for m in head.manifests}
+    hosts: set[str] = set()
+    for key in set(old) | set(new):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        for m in (a, b):
+            if m is None:
+                continue
+            if m.get("kind") not in ("HTTPRoute", "GRPCRoute"):
+                return None
+            names = (m.get("spec") or {}).get("hostnames") or []
+            if not names or any(str(h).startswith("*") for h in names):
+                return None
+            hosts.update(str(h) for h in names)
+    return hosts
+
+
 def _behaviour(base: Side, head: Side, extra: Iterable[Request]) -> tuple[list[BehaviourChange], int]:
     from .router import Router
 
-    probes = sorted(set(probes_for(base.manifests)) | set(probes_for(head.manifests)))
-    requests = [_request_of(p) for p in probes] + list(extra)
-    r_old = Router.from_manifests(base.manifests)
-    r_new = Router.from_manifests(head.manifests)
+    hosts = _affected_hosts(base, head)
+    extra = list(extra)
+    if hosts is not None:
+        hosts |= {r.hostname for r in extra}
+
+    def serves(m: Mapping[str, Any]) -> bool:
+        """Could this route answer a request for one of ``hosts``?"""
+        if hosts is None or m.get("kind") not in ("HTTPRoute", "GRPCRoute"):
+            return True
+        names = (m.get("spec") or {}).get("hostnames") or []
+        return not names or any(
+            n in hosts or (n.startswith("*.") and any(h.endswith(n[1:]) for h in hosts)) for n in names
+        )
+
+    def changed_routes(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if hosts is None:
+            return manifests
+        return [m for m in manifests if m.get("kind") not in ("HTTPRoute", "GRPCRoute")
+                or set((m.get("spec") or {}).get("hostnames") or []) & hosts]
+
+    probes = sorted(set(probes_for(changed_routes(base.manifests))) | set(probes_for(changed_routes(head.manifests))))
+    requests = [_request_of(p) for p in probes] + extra
+    # Only objects that can take part in routing these hosts are compiled.
+    r_old = Router.from_manifests([m for m in base.manifests if serves(m)])
+    r_new = Router.from_manifests([m for m in head.manifests if serves(m)])
     out: list[BehaviourChange] = []
     for req in requests:
         a = _summary(r_old.route(req))

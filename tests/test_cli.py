@@ -148,7 +148,7 @@ def test_bad_object_does_not_sink_the_run(ing2gw) -> None:
 def test_missing_file_and_usage_errors(ing2gw) -> None:
     r = ing2gw(["convert", "-f", "/nonexistent.yaml"])
     assert r.exit_code == 3 and "no such file" in r.stderr
-    assert ing2gw(["convert"]).exit_code == 2
+    assert ing2gw(["convert", "--kubeconfig", "/nonexistent/kubeconfig"]).exit_code == 4  # no -f: the cluster
     assert ing2gw(["convert", "-f", EXAMPLE, "-n", "a", "-A"]).exit_code == 2
     assert ing2gw(["convert", "--bogus"]).exit_code == 2
     r = ing2gw(["convert", "-f", EXAMPLE, "--provider", "ingress-nginxx"])
@@ -158,7 +158,7 @@ def test_missing_file_and_usage_errors(ing2gw) -> None:
 def test_namespace_and_selector_filters(ing2gw) -> None:
     r = ing2gw(["convert", "-f", EXAMPLE, "-n", "marketing"])
     names = [d["metadata"]["name"] for d in yaml.safe_load_all(r.stdout) if d["kind"] == "HTTPRoute"]
-    assert names == ["blog-blog-example-com"]
+    assert names == ["blog-blog-example-com", "blog-blog-example-com-redirect"]
     labelled = INGRESS.replace("namespace: team}", "namespace: team, labels: {tier: front}}")
     other = INGRESS.replace("name: web,", "name: other,")
     r = ing2gw(["convert", "-f", "-", "-l", "tier in (front,back)"], input=labelled + "---\n" + other)

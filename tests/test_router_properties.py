@@ -15,7 +15,7 @@ GW = "gateway.networking.k8s.io/v1"
 HOSTS = ["a.example.com", "b.example.com"]
 PATHS = ["/", "/a", "/a/", "/a/b", "/ab", "/b"]
 MATCH_PATHS = ["/", "/", "/a", "/a/", "/a/b"]  # overlapping on purpose: ties are likely
-SETTINGS = settings(max_examples=40, deadline=None,
+SETTINGS = settings(max_examples=40, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 BASE = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -16,21 +16,52 @@ from ..provider import ConversionOptions
 from ..resources import LabelSelector, ResourceSet, build_resource_set
 from ..sources import read_paths
 
+if TYPE_CHECKING:
+    from ..kube import Cluster
+
 __all__ = ["load_resources", "make_convert_options", "print_notes"]
 
 _COLORS = {Level.ERROR: "red", Level.WARNING: "yellow", Level.INFO: "cyan"}
 
 
 def load_resources(
-    filenames: Sequence[str], recursive: bool, namespace: str | None, all_namespaces: bool, selector: str | None
+    filenames: Sequence[str], recursive: bool, namespace: str | None, all_namespaces: bool, selector: str | None,
+    *, kubeconfig: str | None = None, context: str | None = None, cluster: Cluster | None = None,
 ) -> ResourceSet:
-    if not filenames:
-        raise UsageError("no input: pass -f FILE, -f FOLDER or -f - (stdin)")
+    """Read Ingresses and what goes with them from ``-f`` inputs, or from the cluster.
+
+    Without ``-f`` the current kubeconfig context is read (``--kubeconfig``/``--context``,
+    taken from the running click command when not passed), or ``cluster`` when given.
+    Files default to every namespace; the cluster to the context's namespace unless ``-A``.
+    """
     if namespace and all_namespaces:
         raise UsageError("-n/--namespace and -A/--all-namespaces cannot be used together")
     sel = LabelSelector.parse(selector) if selector else None
-    docs = read_paths(filenames, recursive=recursive)
-    return build_resource_set(docs, namespace=namespace, selector=sel)
+    if filenames:
+        docs = read_paths(filenames, recursive=recursive)
+        return build_resource_set(docs, namespace=namespace, selector=sel)
+
+    from .. import kube
+
+    if cluster is None:
+        params = click.get_current_context(silent=True)
+        given = params.params if params is not None else {}
+        cluster = kube.connect(kubeconfig or given.get("kubeconfig"), context or given.get("context"))
+    scope = None if all_namespaces else (namespace or cluster.namespace)
+    shown: dict[str, int] = {}
+
+    def progress(plural: str, count: int) -> None:
+        shown[plural] = count
+        text = ", ".join(f"{n} {p}" for p, n in shown.items())
+        click.echo(f"\rreading {cluster.label}: {text}", nl=False, err=True)
+
+    tty = sys.stderr.isatty()
+    read = kube.read_documents(cluster, scope, selector, progress=progress if tty else None)
+    if tty and shown:
+        click.echo("", err=True)
+    rs = build_resource_set(read.documents, namespace=scope, selector=sel, default_namespace=cluster.namespace)
+    rs.notes.extend(read.notes)
+    return rs
 
 
 def _controller_config(path: str | None, rs: ResourceSet) -> dict[str, str]:

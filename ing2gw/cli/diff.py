@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ..cases import load_cases, request_of
-from ..diff import build_side, diff_sides
+from ..convert import ConvertOptions
+from ..diff import Side, build_side, diff_sides
 from ..errors import ExitCode, UsageError
 from ..plugins import discover
 from ..report import render
@@ -33,6 +37,25 @@ def _read(spec: str, paths: tuple[str, ...], use_git: bool, recursive: bool) -> 
     return read_paths([spec], recursive=recursive)
 
 
+Job = tuple[tuple[str, ...], bool, bool, ConvertOptions, tuple[str, ...]]
+
+
+def _side(spec: str, job: Job) -> Side:
+    paths, use_git, recursive, options, disabled = job
+    return build_side(spec, _read(spec, paths, use_git, recursive), options, discover(disabled))
+
+
+def _both_sides(base: str, head: str, job: Job) -> tuple[Side, Side]:
+    """Read and convert BASE in a forked worker while this process does HEAD (two cores,
+    half the wall time); one process when forking is not available."""
+    if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return _side(base, job), _side(head, job)
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+        future = pool.submit(_side, base, job)
+        head_side = _side(head, job)
+        return future.result(), head_side
+
+
 @click.command(epilog="Exit codes with --exit-code: 0 no difference, 1 differences, >1 error (as kubectl diff).")
 @click.argument("base")
 @click.argument("head")
@@ -54,16 +77,11 @@ def diff(base: str, head: str, paths: tuple[str, ...], use_git: bool, recursive:
     --git revisions: ing2gw diff --git origin/main HEAD -- deploy/  ("." is the work tree:
     ing2gw diff --git HEAD . -- deploy/ shows what uncommitted changes do).
     """
-    registry = discover(params.get("disabled_providers") or ())
-    base_docs = _read(base, paths, use_git, recursive)
-    head_docs = _read(head, paths, use_git, recursive)
     options = make_convert_options(params, build_resource_set([]))
     extra = [request_of(c) for c in load_cases(cases_file)] if cases_file else []
-    report = diff_sides(
-        build_side(base, base_docs, options, registry),
-        build_side(head, head_docs, options, registry),
-        extra,
-    )
+    job = (paths, use_git, recursive, options, tuple(params.get("disabled_providers") or ()))
+    base_side, head_side = _both_sides(base, head, job)
+    report = diff_sides(base_side, head_side, extra)
     model = report.to_dict()
     if fmt == "json":
         click.echo(dump_json(model), nl=False)

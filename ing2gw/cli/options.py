@@ -13,16 +13,21 @@ __all__ = ["conversion_options", "input_options"]
 
 
 def input_options(f: F) -> F:
-    """``-f``, ``-R``, ``-n``, ``-A``, ``-l``: where Ingresses come from, as kubectl."""
+    """``-f``, ``-R``, ``-n``, ``-A``, ``-l``, ``--kubeconfig``, ``--context``: where Ingresses
+    come from, as kubectl (without ``-f``, from the cluster of the current context)."""
     for opt in reversed([
         click.option("-f", "--filename", "filenames", multiple=True, metavar="PATH",
                      help="File, folder or - (stdin) with manifests (YAML or JSON). Repeatable."),
         click.option("-R", "--recursive", is_flag=True, help="Read folders given with -f recursively."),
-        click.option("-n", "--namespace", metavar="NS", help="Only objects in this namespace."),
+        click.option("-n", "--namespace", metavar="NS", help="Only objects in this namespace (cluster default: the context's namespace)."),
         click.option("-A", "--all-namespaces", is_flag=True,
                      help="Objects of every namespace (the default for files)."),
         click.option("-l", "--selector", metavar="SELECTOR",
                      help="Label selector for Ingresses (a=b,c!=d,e in (x,y))."),
+        click.option("--kubeconfig", metavar="FILE",
+                     help="Kubeconfig to read the cluster with when no -f is given (default: $KUBECONFIG, "
+                          "~/.kube/config, then the in-cluster service account)."),
+        click.option("--context", metavar="NAME", help="Kubeconfig context to use (default: the current one)."),
     ]):
         f = opt(f)
     return f

@@ -205,7 +205,7 @@ class IngressTranslator:
                 continue
             v = m.path.value
             bad = next((s for s in _BAD_PATH_SEQUENCES if s in v), None)
-            if bad is None and (v.endswith("/.") or v.endswith("/..")):
+            if bad is None and v.endswith(("/.", "/..")):
                 bad = v[v.rfind("/"):]
             if bad is not None:
                 self.note(pc, "PATH-NOT-EXPRESSIBLE", Level.ERROR,
@@ -362,7 +362,7 @@ class IngressTranslator:
                     elif (prev.secret_namespace, prev.secret_name) != (cert.secret_namespace, cert.secret_name):
                         self.note(ing, "TLS-CONFLICT", Level.WARNING,
                                   f"host {host} already has certificate {prev.secret_namespace}/{prev.secret_name} "
-                                  f"from {prev.source.subject}", instead=f"secret {tls.secret_name} not used for {host}",
-                                  fld=fld)
+                                  f"from {prev.source.subject}",
+                                  instead=f"secret {tls.secret_name} not used for {host}", fld=fld)
         return [chosen[k] for k in sorted(chosen)]
 

@@ -5,26 +5,68 @@ missing pathType) is Prefix, an empty path is ``/``; when two Ingresses claim th
 + path + type the oldest wins, and on equal timestamps the one whose namespace/name sorts
 *higher* (the controller's comparator). Annotations are read through the single table in
 :mod:`.annotations`; any annotation whose feature is not converted gets a note.
+
+The translator only glues the feature modules to the hooks of
+:class:`~ing2gw.providers._common.ingress.IngressTranslator`: :mod:`.redirects` (HTTPS,
+permanent/temporal, app-root, www), :mod:`.rewrite` (rewrite-target, regex host mode),
+:mod:`.canary` (canary Ingresses merged into their primary's rules) and :mod:`.policies`
+(upstream-vhost, server-alias, CORS, backend protocol, extension records).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Literal
 
-from ing2gw.ir import IR, PathMatch, RouteMatch
+from ing2gw.ir import (
+    IR,
+    BackendRef,
+    BackendTLS,
+    Extension,
+    Filter,
+    GatewayRef,
+    HeaderModifier,
+    PathMatch,
+    PathModifier,
+    Provenance,
+    RequestRedirect,
+    Route,
+    RouteMatch,
+    Rule,
+    Section,
+    URLRewrite,
+)
+from ing2gw.names import host_slug
 from ing2gw.notes import Fidelity, Level, Note
 from ing2gw.provider import API_VERSION, Annotations, AnnotationTable, ProviderContext
-from .._common.ingress import IngressTranslator, PathContext
 from ing2gw.resources import Ingress
 
+from .._common.ingress import HostRoutes, IngressTranslator, PathContext
+from . import canary, policies, redirects
 from .annotations import TABLE
+from .parsers import RedirectURL
+from .rewrite import Rewrite, classify_rewrite, location_regex, nginx_order_key, regex_error
 
-__all__ = ["PROVIDER", "IngressNginxProvider", "NginxTranslator"]
+__all__ = ["CONVERTED", "PROVIDER", "IngressNginxProvider", "NginxTranslator"]
 
 # Annotation keys whose behaviour the translator carries into the output. Every other key
 # present on an Ingress that the table does not already note (because it is exact, or noted
 # by its feature code) gets an NGINX-ANNOTATION-NOT-CONVERTED note, so nothing is silently lost.
-CONVERTED: frozenset[str] = frozenset()
+CONVERTED: frozenset[str] = frozenset({
+    # redirects
+    "ssl-redirect", "force-ssl-redirect", "preserve-trailing-slash",
+    "permanent-redirect", "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code",
+    "app-root", "from-to-www-redirect",
+    # rewrite and regex
+    "rewrite-target", "use-regex", "x-forwarded-prefix",
+    # canary
+    *canary.KEYS,
+    # policies
+    *policies.KEYS,
+})
+
+_NO_REWRITE = Rewrite("none")
 
 
 class NginxTranslator(IngressTranslator):
@@ -34,13 +76,25 @@ class NginxTranslator(IngressTranslator):
         super().__init__(ctx)
         self.table = table
         self._annotations: dict[str, Annotations] = {}
+        self.config = ctx.options.controller_config
+        self.prefix = (ctx.options.annotation_prefix or table.prefix).rstrip("/")
+        # (Ingress ref, path field) -> the path as nginx sees it, and its rewrite
+        self._paths: dict[tuple[str, str], str] = {}
+        self._rewrites: dict[tuple[str, str], Rewrite] = {}
+        # hosts in regex mode -> how many locations they have
+        self._regex_hosts: dict[tuple[GatewayRef, str], int] = {}
+        self._real_hosts: set[tuple[GatewayRef, str]] = set()
+        self._canaries = canary.CanaryIndex()
+        self._policies = policies.HostPolicies()
+        self._backend_tls: dict[tuple[str, str, int | None], BackendTLS] = {}
+
+    # --- annotations ----------------------------------------------------------------------
 
     def annotations(self, ingress: Ingress) -> Annotations:
         ann = self._annotations.get(ingress.ref)
         if ann is None:
             ann = self.table.read(ingress, self.notes, self.ctx.options.annotation_prefix)
             self._annotations[ingress.ref] = ann
-            prefix = (self.ctx.options.annotation_prefix or self.table.prefix).rstrip("/")
             for key in ann.keys():
                 spec = self.table.specs[key]
                 if key in CONVERTED:
@@ -51,25 +105,322 @@ class NginxTranslator(IngressTranslator):
                         level=Level.WARNING,
                         message=f"{spec.doc} -- this ing2gw version does not convert it yet",
                         subject=ingress.subject,
-                        field=f"{prefix}/{key}",
+                        field=self.fld(key),
                         fidelity=Fidelity.UNSUPPORTED,
                         instead="not converted",
                         origin=ingress.origin,
                     ))
         return ann
 
+    def fld(self, key: str) -> str:
+        """The full annotation key, as notes name it."""
+        return f"{self.prefix}/{key}"
+
+    def note_ann(self, ing: Ingress, key: str, code: str, level: Level, message: str, *,
+                 fidelity: Fidelity | None = None, instead: str = "") -> None:
+        self.note(ing, code, level, message, fidelity=fidelity, instead=instead, fld=self.fld(key))
+
+    # --- the conversion -------------------------------------------------------------------
+
+    def translate(self, ingresses: Sequence[Ingress]) -> IR:
+        primaries: list[Ingress] = []
+        canaries: list[Ingress] = []
+        for ing in self.ordered(ingresses):
+            (canaries if self.annotations(ing).get("canary") else primaries).append(ing)
+        self._prepare(primaries)
+        for ing in canaries:
+            self._canaries.add(self, ing)
+        ir = super().translate(primaries)
+        self._canaries.report_unused(self)
+        order = sorted(self._backend_tls, key=lambda k: (k[0], k[1], k[2] or 0))
+        backend_tls = tuple(self._backend_tls[k] for k in order)
+        return replace(ir, backend_tls=ir.backend_tls + backend_tls)
+
+    def _prepare(self, ordered: Sequence[Ingress]) -> None:
+        """What must be known about every Ingress before any path is converted."""
+        for ing in ordered:
+            gw = self.ctx.gateway_for(ing)
+            ann = self.annotations(ing)
+            target = ann.get("rewrite-target")
+            use_regex = bool(ann.get("use-regex"))
+            for rule in ing.rules:
+                self._real_hosts.add((gw, rule.host))
+                for path in rule.paths:
+                    value = path.path or "/"
+                    key = (ing.ref, path.field)
+                    self._paths[key] = value
+                    rw = classify_rewrite(value, target)
+                    self._rewrites[key] = rw
+                    if use_regex or rw.active:
+                        self._regex_hosts.setdefault((gw, rule.host), 0)
+            self._policies.add(self, ing)
+        for ing in ordered:
+            gw = self.ctx.gateway_for(ing)
+            for rule in ing.rules:
+                if (gw, rule.host) in self._regex_hosts:
+                    self._regex_hosts[(gw, rule.host)] += len(rule.paths)
+
     def ordered(self, ingresses: Sequence[Ingress]) -> list[Ingress]:
         # Oldest first; on equal timestamps namespace/name sorting higher comes first.
         by_name = sorted(ingresses, key=lambda i: (i.namespace, i.name), reverse=True)
         return sorted(by_name, key=lambda i: i.created or "~")
 
+    def route_kind(self, ingress: Ingress) -> Literal["HTTPRoute", "GRPCRoute"]:
+        return policies.route_kind(self.annotations(ingress))
+
     def path_matches(self, pc: PathContext) -> list[RouteMatch]:
-        self.annotations(pc.ingress)
+        ing = pc.ingress
+        ann = self.annotations(ing)
         value = pc.path.path or "/"
-        if pc.path.path_type == "Exact":
-            return [RouteMatch(path=PathMatch("Exact", value))]
-        # Prefix and ImplementationSpecific: ingress-nginx treats both as Prefix.
-        return [RouteMatch(path=PathMatch("PathPrefix", value))]
+        gw = self.ctx.gateway_for(ing)
+        if self.route_kind(ing) == "GRPCRoute":
+            return policies.grpc_matches(self, pc, value)
+        if (gw, pc.host) not in self._regex_hosts:
+            if pc.path.path_type == "Exact":
+                return [RouteMatch(path=PathMatch("Exact", value))]
+            # Prefix and ImplementationSpecific: ingress-nginx treats both as Prefix.
+            return [RouteMatch(path=PathMatch("PathPrefix", value))]
+        host = pc.host or "*"
+        self.note(pc, "REGEX-HOST-MODE", Level.INFO,
+                  f"host {host} is in regex mode (an Ingress on it sets use-regex or a rewrite-target): "
+                  "ingress-nginx matches every path of the host, from every Ingress, as a case-insensitive "
+                  "regular expression anchored only at the start, so Exact and Prefix paths also match "
+                  "longer paths",
+                  fidelity=Fidelity.APPROXIMATE,
+                  instead="paths emitted as RegularExpression matches (?i)^<path>.* (RE2; support and "
+                  "dialect are implementation-specific)",
+                  fld=self._regex_cause(ann))
+        rw = self._rewrites.get((ing.ref, pc.path.field), _NO_REWRITE)
+        if rw.kind == "prefix":
+            self.note(pc, "REWRITE-AS-PREFIX", Level.INFO,
+                      f"rewrite {value} -> {rw.target} strips the prefix {rw.prefix}; a PathPrefix match with "
+                      "ReplacePrefixMatch does the same, but case-sensitively"
+                      + ("" if rw.exact else f", and a request for exactly {rw.prefix} is sent upstream as "
+                         f"{rw.replacement} instead of {rw.replacement}/"),
+                      fidelity=Fidelity.APPROXIMATE,
+                      instead=f"PathPrefix {rw.prefix} + URLRewrite ReplacePrefixMatch {rw.replacement}",
+                      fld=self.fld("rewrite-target"))
+            return [RouteMatch(path=PathMatch("PathPrefix", rw.prefix))]
+        pattern = location_regex(value)
+        error = regex_error(pattern)
+        if error is not None:
+            self.note(pc, "REGEX-INVALID", Level.ERROR,
+                      f"path {value!r} is not a regular expression RE2 accepts ({error})",
+                      fidelity=Fidelity.UNSUPPORTED, instead="path skipped", fld=pc.path.field + ".path")
+            return []
+        return [RouteMatch(path=PathMatch("RegularExpression", pattern))]
+
+    def _regex_cause(self, ann: Annotations) -> str:
+        """The annotation of this Ingress that puts its hosts in regex mode ("" when another's does)."""
+        if ann.get("use-regex"):
+            return self.fld("use-regex")
+        return self.fld("rewrite-target") if ann.get("rewrite-target") is not None else ""
+
+    def path_rules(self, pc: PathContext, matches: list[RouteMatch], backends: tuple[BackendRef, ...]) -> list[Rule]:
+        ing = pc.ingress
+        ann = self.annotations(ing)
+        prov = pc.provenance
+        redirect = self._location_redirect(ing)
+        if redirect is not None:
+            return [Rule(matches=tuple(matches), filters=(Filter("RequestRedirect", redirect, prov),),
+                         provenance=(prov,))]
+        rw = self._rewrites.get((ing.ref, pc.path.field), _NO_REWRITE)
+        path_mod: PathModifier | None = None
+        extensions: list[Extension] = []
+        if rw.kind == "full":
+            path_mod = PathModifier("ReplaceFullPath", rw.target)
+        elif rw.kind == "prefix":
+            path_mod = PathModifier("ReplacePrefixMatch", rw.replacement)
+        elif rw.kind == "regex":
+            value = pc.path.path or "/"
+            self.note_ann(ing, "rewrite-target", "REWRITE-CAPTURE", Level.WARNING,
+                          f"rewrite {value} -> {rw.target} uses capture groups in a way URLRewrite cannot "
+                          "express; it needs the implementation's regex rewrite",
+                          fidelity=Fidelity.EXTENSION,
+                          instead="regex-rewrite extension recorded on the rule; without it the backend "
+                          "receives the original path")
+            extensions.append(Extension("regex-rewrite", (("pattern", f"(?i){value}"), ("target", rw.target)),
+                                        replace(prov, field=self.fld("rewrite-target"))))
+        filters: list[Filter] = []
+        hostname = self._policies.upstream_vhost(self, ing)
+        if path_mod is not None or hostname is not None:
+            filters.append(Filter("URLRewrite", URLRewrite(hostname=hostname, path=path_mod), prov))
+        xfp = ann.get("x-forwarded-prefix")
+        if xfp is not None:
+            if rw.active:
+                filters.append(Filter("RequestHeaderModifier",
+                                      HeaderModifier(set=(("X-Forwarded-Prefix", xfp),)), prov))
+            else:
+                self.note_ann(ing, "x-forwarded-prefix", "X-FORWARDED-PREFIX-UNUSED", Level.INFO,
+                              "x-forwarded-prefix only takes effect together with a rewrite-target, and this "
+                              "Ingress has none", instead="not emitted (the controller ignores it too)")
+        filters.extend(policies.rule_filters(self, ing, prov))
+        extensions.extend(policies.extensions(self, ing, prov))
+        self._policies.backend_tls(self, ing, backends)
+        if self.route_kind(ing) == "GRPCRoute" and any(f.type == "URLRewrite" for f in filters):
+            self.note(pc, "GRPC-REWRITE", Level.WARNING, "a GRPCRoute cannot rewrite the path or Host",
+                      fidelity=Fidelity.UNSUPPORTED, instead="rewrite dropped")
+            filters = [f for f in filters if f.type != "URLRewrite"]
+        rule = Rule(matches=tuple(matches), backends=backends, filters=tuple(filters),
+                    extensions=tuple(extensions), provenance=(prov,))
+        return self._canaries.merge(self, pc, rule)
+
+    def _location_redirect(self, ing: Ingress) -> RequestRedirect | None:
+        ann = self.annotations(ing)
+        key = "temporal-redirect"
+        url: RedirectURL | None = ann.get(key)
+        if url is not None and "permanent-redirect" in ann:
+            self.note_ann(ing, "permanent-redirect", "REDIRECT-SHADOWED", Level.INFO,
+                          "temporal-redirect is also set and takes precedence", instead="ignored")
+        if url is None:
+            key = "permanent-redirect"
+            url = ann.get(key)
+        if url is None:
+            return None
+        code: int = ann.get(key + "-code")
+        status = redirects.gateway_status(code)
+        if not status.exact:
+            self.note_ann(ing, key + "-code", "REDIRECT-CODE", Level.WARNING,
+                          f"redirect status {code} cannot be expressed by RequestRedirect "
+                          "(301, 302, 303, 307 or 308)",
+                          fidelity=Fidelity.APPROXIMATE, instead=f"status {status.emitted} used")
+        if url.query:
+            self.note_ann(ing, key, "REDIRECT-QUERY", Level.WARNING,
+                          f"the query ?{url.query} of the redirect URL cannot be expressed; the Gateway "
+                          "keeps the request's own query instead",
+                          fidelity=Fidelity.APPROXIMATE, instead="redirect without the URL's query")
+        return redirects.url_redirect(url, code)
+
+    # --- routes per host ------------------------------------------------------------------
+
+    def host_routes(self, hr: HostRoutes, has_tls: bool) -> list[Route]:
+        ing = hr.ingress
+        ann = self.annotations(ing)
+        rules = list(hr.rules)
+        host_key = (hr.gateway, hr.host)
+        if host_key in self._regex_hosts:
+            rules.sort(key=self._rule_order, reverse=True)
+            if self._regex_hosts[host_key] > 1:
+                self.note(ing, "REGEX-ORDER", Level.INFO,
+                          f"ingress-nginx tries the regex locations of host {hr.host or '*'} in order (longest "
+                          "path first) and takes the first match; Gateway API leaves the precedence of "
+                          "RegularExpression matches to the implementation",
+                          fidelity=Fidelity.APPROXIMATE,
+                          instead="rules listed in ingress-nginx's order; check how the implementation orders "
+                          "overlapping regular expressions")
+        app_root: str | None = ann.get("app-root")
+        if app_root is not None and self.route_kind(ing) == "HTTPRoute":
+            prov = Provenance("Ingress", ing.namespace, ing.name, self.fld("app-root"), ing.origin)
+            if "?" in app_root:
+                self.note_ann(ing, "app-root", "APP-ROOT-QUERY", Level.WARNING,
+                              f"the query of app-root {app_root} cannot be expressed in a redirect path",
+                              fidelity=Fidelity.APPROXIMATE, instead="redirect without the query")
+            redirect = redirects.app_root_redirect(app_root)
+            rules.insert(0, Rule(matches=(RouteMatch(path=PathMatch("Exact", "/")),),
+                                 filters=(Filter("RequestRedirect", redirect, prov),), provenance=(prov,)))
+        hostnames = self._policies.hostnames(self, hr)
+        main = Route(
+            kind=self.route_kind(ing), namespace=ing.namespace,
+            name=f"{ing.name}-{host_slug(hr.host)}" if hr.host else ing.name,
+            gateway=hr.gateway, hostnames=hostnames, sections=frozenset({"http"}), rules=tuple(rules),
+            sources=(Provenance("Ingress", ing.namespace, ing.name, "", ing.origin),),
+        )
+        force = bool(ann.get("force-ssl-redirect"))
+        if not has_tls:
+            if force:
+                self.note_ann(ing, "force-ssl-redirect", "FORCE-SSL-REDIRECT-NO-TLS", Level.WARNING,
+                              f"host {hr.host or '*'} has no certificate, so the Gateway has no HTTPS listener "
+                              "for it; redirecting its plain-HTTP requests would loop when TLS ends in front "
+                              "of the Gateway (X-Forwarded-Proto is not consulted)",
+                              fidelity=Fidelity.UNSUPPORTED,
+                              instead="route kept on the HTTP listener without a redirect; add a TLS section "
+                              "to the Ingress or redirect in front of the Gateway")
+            return [main]
+        both: frozenset[Section] = frozenset({"http", "https"})
+        if not (force or ann.get("ssl-redirect")):
+            return [replace(main, sections=both)]
+        code = redirects.https_redirect_code(self.config)
+        exempt = redirects.no_tls_redirect_locations(self.config)
+        http_rules: list[Rule] = []
+        seen: set[RouteMatch] = set()
+        for r in rules:
+            if redirects.is_redirect_rule(r) or self._exempt(r, exempt):
+                http_rules.append(r)
+                continue
+            for m in r.matches or (RouteMatch(),):
+                # The redirect happens whatever the headers (canary rules share the path).
+                pm = RouteMatch(path=m.path)
+                if pm in seen:
+                    continue
+                seen.add(pm)
+                origin = r.provenance[0] if r.provenance else None
+                to_https = Filter("RequestRedirect", redirects.https_redirect(code), origin)
+                http_rules.append(Rule(matches=(pm,), filters=(to_https,), provenance=r.provenance))
+        if http_rules == rules:
+            return [replace(main, sections=both)]
+        if not ann.get("preserve-trailing-slash"):
+            self.note_ann(ing, "ssl-redirect", "SSL-REDIRECT-TRAILING-SLASH", Level.INFO,
+                          f"plain-HTTP requests for {hr.host or '*'} are redirected to HTTPS ({code}); nginx "
+                          "removes one trailing slash from the redirected URI (GET / -> https://host), the "
+                          "Gateway keeps the path as requested",
+                          fidelity=Fidelity.APPROXIMATE,
+                          instead="HTTPS-only route plus a redirect route on the HTTP listener")
+        if force:
+            self.note_ann(ing, "force-ssl-redirect", "FORCE-SSL-REDIRECT-FORWARDED", Level.INFO,
+                          "force-ssl-redirect trusts X-Forwarded-Proto when the controller uses forwarded "
+                          "headers; the Gateway redirects every plain-HTTP request",
+                          fidelity=Fidelity.APPROXIMATE, instead="redirect route on the HTTP listener")
+        redirect_route = Route(
+            kind="HTTPRoute", namespace=main.namespace, name=f"{main.name}-redirect", gateway=main.gateway,
+            hostnames=main.hostnames, sections=frozenset({"http"}), rules=tuple(http_rules),
+            sources=main.sources,
+        )
+        return [replace(main, sections=frozenset({"https"})), redirect_route]
+
+    def _rule_order(self, rule: Rule) -> tuple[int, bytes]:
+        prov = rule.provenance[0] if rule.provenance else None
+        path = self._paths.get((prov.ref, prov.field), "/") if prov is not None else "/"
+        return nginx_order_key(path)
+
+    def _exempt(self, rule: Rule, prefixes: Sequence[str]) -> bool:
+        """Is the rule's location one the HTTPS redirect skips (``no-tls-redirect-locations``)?"""
+        prov = rule.provenance[0] if rule.provenance else None
+        if prov is None:
+            return False
+        path = self._paths.get((prov.ref, prov.field))
+        return path is not None and any(path.startswith(p) for p in prefixes)
+
+    def extra_routes(self, hosts: Sequence[HostRoutes], tls_hosts: set[tuple[GatewayRef, str]]) -> list[Route]:
+        routes: list[Route] = []
+        done: set[tuple[GatewayRef, str]] = set()
+        code = redirects.https_redirect_code(self.config)
+        for hr in hosts:
+            ing = hr.ingress
+            if not hr.rules or not self.annotations(ing).get("from-to-www-redirect"):
+                continue
+            twin = redirects.twin_host(hr.host)
+            if twin is None or (hr.gateway, twin) in done:
+                continue
+            if (hr.gateway, twin) in self._real_hosts:
+                self.note_ann(ing, "from-to-www-redirect", "WWW-REDIRECT-SKIPPED", Level.INFO,
+                              f"{twin} is a host of its own, so ingress-nginx does not redirect it to {hr.host}",
+                              instead="no redirect route for it")
+                continue
+            done.add((hr.gateway, twin))
+            covered = (hr.gateway, twin) in tls_hosts or self._covered(hr.gateway, twin, tls_hosts)
+            prov = Provenance("Ingress", ing.namespace, ing.name, self.fld("from-to-www-redirect"), ing.origin)
+            redirect = RequestRedirect(hostname=hr.host, status_code=redirects.gateway_status(code).emitted)
+            routes.append(Route(
+                kind="HTTPRoute", namespace=ing.namespace, name=f"{ing.name}-{host_slug(twin)}",
+                gateway=hr.gateway, hostnames=(twin,),
+                sections=frozenset({"http", "https"}) if covered else frozenset({"http"}),
+                rules=(Rule(matches=(), filters=(Filter("RequestRedirect", redirect, prov),), provenance=(prov,)),),
+                sources=(Provenance("Ingress", ing.namespace, ing.name, "", ing.origin),),
+            ))
+        return routes
+
+    def add_backend_tls(self, item: BackendTLS) -> None:
+        self._backend_tls.setdefault((item.namespace, item.service, item.port), item)
 
 
 class IngressNginxProvider:

@@ -27,6 +27,7 @@ __all__ = [
     "https_redirect_code",
     "is_redirect_rule",
     "no_tls_redirect_locations",
+    "redirect_filter",
     "twin_host",
     "url_redirect",
 ]
@@ -105,8 +106,7 @@ def twin_host(host: str) -> str | None:
     if not host or host.startswith("*."):
         return None
     if host.startswith("www."):
-        rest = host[4:]
-        return rest if "." in rest or rest else None
+        return host[4:] or None
     return "www." + host
 
 
