@@ -78,3 +78,20 @@ def test_colliding_route_names_get_stable_hashes() -> None:
     names2 = sorted(m["metadata"]["name"] for m in emit(IR(routes=(b, a)), EmitOptions(), Notes())
                     if m["kind"] == "HTTPRoute")
     assert names1 == names2 and len(set(names1)) == 2 and all(n.startswith("x-y-") for n in names1)
+
+
+def test_cross_namespace_backends_get_reference_grants() -> None:
+    from ing2gw.ir import RequestMirror
+
+    mirror = Filter("RequestMirror", RequestMirror(BackendRef("shadow", "mirror-ns", 80)))
+    rule = Rule(matches=(_prefix(1),), filters=(mirror,),
+                backends=(BackendRef("s", "default", 80), BackendRef("canary", "other", 8080, weight=10)))
+    out = emit(IR(routes=(_route((rule,)),)), EmitOptions(), Notes())
+    grants = {m["metadata"]["namespace"]: m for m in out if m["kind"] == "ReferenceGrant"}
+    assert set(grants) == {"other", "mirror-ns"}
+    assert grants["other"]["spec"] == {
+        "from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "default"}],
+        "to": [{"group": "", "kind": "Service", "name": "canary"}],
+    }
+    for m in out:
+        assert validate(m) == [], m

@@ -232,29 +232,39 @@ class _Emitter:
         return out
 
     def reference_grants(self) -> list[Manifest]:
-        # secret namespace -> (from kind, from namespace) -> secret names
-        wanted: dict[tuple[str, str, str], dict[str, set[str]]] = {}
+        """Grants for every cross-namespace reference: Gateways (and ListenerSets) to TLS
+        Secrets, routes to backend Services (backendRefs and mirrors)."""
+        # (target namespace, from kind, from namespace, to kind) -> target name -> sources
+        wanted: dict[tuple[str, str, str, str], dict[str, set[str]]] = {}
         for holders in self.gateways.values():
             for h in holders:
                 for lst in h.listeners:
                     c = lst.certificate
                     if c is None or c.secret_namespace == h.namespace:
                         continue
-                    key = (c.secret_namespace, h.kind, h.namespace)
+                    key = (c.secret_namespace, h.kind, h.namespace, "Secret")
                     wanted.setdefault(key, {}).setdefault(c.secret_name, set()).add(c.source.subject)
+        for route in self.ir.routes:
+            sources = {s.subject for s in route.sources}
+            for backend in _backend_refs(route):
+                if backend.namespace == route.namespace or backend.kind != "Service" or backend.group:
+                    continue
+                key = (backend.namespace, route.kind, route.namespace, "Service")
+                wanted.setdefault(key, {}).setdefault(backend.name, set()).update(sources)
         out: list[Manifest] = []
-        for (secret_ns, from_kind, from_ns), secrets in sorted(wanted.items()):
-            names = sorted(secrets)
+        for (target_ns, from_kind, from_ns, to_kind), targets in sorted(wanted.items()):
+            names = sorted(targets)
             chunks = [names[i:i + MAX_GRANT_ITEMS] for i in range(0, len(names), MAX_GRANT_ITEMS)]
+            suffix = "tls" if to_kind == "Secret" else "backends"
             for i, chunk in enumerate(chunks):
-                base = f"{slug(from_kind)}-{from_ns}-tls"
+                base = f"{slug(from_kind)}-{from_ns}-{suffix}"
                 name = base if i == 0 else f"{base}-{i + 1}"
-                sources = set().union(*(secrets[n] for n in chunk))
+                chunk_sources = set().union(*(targets[n] for n in chunk))
                 spec = {
                     "from": [{"group": GROUP, "kind": from_kind, "namespace": from_ns}],
-                    "to": [{"group": "", "kind": "Secret", "name": n} for n in chunk],
+                    "to": [{"group": "", "kind": to_kind, "name": n} for n in chunk],
                 }
-                out.append(_obj("ReferenceGrant", _meta(name, secret_ns, sources), spec))
+                out.append(_obj("ReferenceGrant", _meta(name, target_ns, chunk_sources), spec))
         return out
 
     # --- routes ---------------------------------------------------------------------------
@@ -423,6 +433,21 @@ class _Emitter:
                                 instead="pass --gateway-controller to emit it, "
                                         "or --gateway-class to use an existing one"))
         return []
+
+
+def _backend_refs(route: Route) -> list[BackendRef]:
+    """Every Service the route points at: backendRefs and mirror targets (also per backend)."""
+    refs: list[BackendRef] = []
+
+    def mirrors(filters: Sequence[Filter]) -> None:
+        refs.extend(f.value.backend for f in filters if isinstance(f.value, RequestMirror))
+
+    for rule in route.rules:
+        mirrors(rule.filters)
+        for b in rule.backends:
+            refs.append(b)
+            mirrors(b.filters)
+    return refs
 
 
 def _certificate_names(host: str) -> list[str]:

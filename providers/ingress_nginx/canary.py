@@ -180,10 +180,11 @@ class CanaryIndex:
                     instead="canary ignored (as ingress-nginx does)", fld=c.path.field)
             return [rule]
         if backend.namespace != pc.ingress.namespace:
-            tr.note(c.ingress, "CANARY-CROSS-NAMESPACE", Level.WARNING,
+            tr.note(c.ingress, "CANARY-CROSS-NAMESPACE", Level.INFO,
                     f"the canary Service is in namespace {backend.namespace}, the primary's route in "
-                    f"{pc.ingress.namespace}: the backendRef needs a ReferenceGrant",
-                    instead="backendRef emitted with its namespace; ReferenceGrant not emitted", fld=c.path.field)
+                    f"{pc.ingress.namespace}",
+                    instead=f"backendRef across namespaces, with a ReferenceGrant in {backend.namespace}",
+                    fld=c.path.field)
         tr.note(c.ingress, "CANARY-SCOPE", Level.INFO,
                 "ingress-nginx attaches a canary to the primary's Service port, so every location proxying "
                 "to that Service port is canaried, and sticky sessions may pin clients to either side",
