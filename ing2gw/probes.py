@@ -112,3 +112,57 @@ def probes_for(manifests: Iterable[Mapping[str, Any]]) -> list[Probe]:
                             if headers:
                                 probes.add(Probe(scheme, host, path + query))
     return sorted(probes)
+
+
+def _ingress_paths(path: str, path_type: str) -> set[str]:
+    """Boundary paths for one Ingress path: as written, the trailing-slash twin, deeper,
+    a character-prefix sibling, a case change, percent-encoded and dot-segment forms."""
+    value = path or "/"
+    if any(ch in value for ch in "()[]{}*+?|^$\\"):
+        # a regular expression (use-regex): probe its literal start
+        value = _literal_prefix(value)
+    stem = value.rstrip("/")
+    out = {value, (stem or "") + "/", (stem or "") + "/deeper"}
+    if stem:
+        last = stem.rsplit("/", 1)[-1]
+        out |= {stem, stem + "x", stem.upper()}
+        if last:
+            encoded = stem[: len(stem) - len(last)] + "%" + format(ord(last[0]), "02X") + last[1:]
+            out.add(encoded)
+        out.add("/x/.." + stem)
+        out.add(stem + "//deeper")
+    if path_type == "Exact":
+        out.add(stem + "/extra")
+    return out
+
+
+def ingress_probes(
+    ingresses: Iterable[Any],
+    extra_headers: Mapping[str, Iterable[tuple[tuple[str, str], ...]]] | None = None,
+) -> list[Probe]:
+    """Boundary requests for a set of :class:`~ing2gw.resources.Ingress`.
+
+    Every host (wildcards one and two labels deep) and path gets the boundary paths, over
+    http and, for hosts with TLS, https; ``extra_headers`` maps an Ingress ``ns/name`` to
+    header sets a provider wants probed too (canary headers and cookies). One unknown host
+    is always probed.
+    """
+    probes: set[Probe] = {Probe("http", UNKNOWN_HOST, "/"), Probe("http", UNKNOWN_HOST, "/healthz")}
+    hints = extra_headers or {}
+    for ing in ingresses:
+        tls_hosts = {h for t in ing.tls for h in t.hosts}
+        has_tls = bool(ing.tls)
+        variants: list[tuple[tuple[str, str], ...]] = [(), *hints.get(ing.ref, ())]
+        for rule in ing.rules:
+            hosts = _hosts([rule.host]) if rule.host else [UNKNOWN_HOST]
+            schemes = ["http", "https"] if rule.host and (rule.host in tls_hosts or has_tls) else ["http"]
+            paths: set[str] = {"/"}
+            for p in rule.paths:
+                paths |= _ingress_paths(p.path, p.path_type)
+            for host in hosts:
+                for path in paths:
+                    for scheme in schemes:
+                        for headers in variants:
+                            probes.add(Probe(scheme, host, path, headers))
+                probes.add(Probe("http", host.upper(), "/"))
+    return sorted(probes)

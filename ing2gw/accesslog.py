@@ -1,0 +1,79 @@
+"""Read access logs as requests to replay: ingress-nginx's default format and nginx's
+``combined`` format, streamed line by line (a million-line log is never held in memory).
+
+ingress-nginx's default ``log-format-upstream``::
+
+    $remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent
+    "$http_referer" "$http_user_agent" $request_length $request_time [$proxy_upstream_name]
+    [$proxy_alternative_upstream_name] $upstream_addr ...
+
+nginx ``combined``: the same up to ``"$http_user_agent"``. Neither records the Host header;
+it comes from an absolute-form request target when there is one, else from the
+``upstream`` name (``namespace-service-port``) the caller can map back to hosts, else it is
+left empty for the caller to fill in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+__all__ = ["LogEntry", "parse_access_log"]
+
+_LINE = re.compile(
+    r'^(?P<addr>\S+) \S+ \S+ \[(?P<time>[^\]]*)\] "(?P<request>[^"\\]*(?:\\.[^"\\]*)*)" '
+    r'(?P<status>\d{3}) \S+(?: "(?:[^"\\]|\\.)*" "(?:[^"\\]|\\.)*")?'
+    r'(?: \S+ \S+ \[(?P<upstream>[^\]]*)\] \[(?P<alternative>[^\]]*)\])?'
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    line: int
+    method: str
+    scheme: str
+    host: str  # "" when the log does not say
+    path: str  # with query
+    status: int
+    upstream: str  # ingress-nginx's proxy_upstream_name ("" when absent)
+    alternative: str  # the canary upstream, if the request went there
+
+
+def parse_access_log(lines: Iterable[str], errors: list[str] | None = None) -> Iterator[LogEntry]:
+    """Yield one entry per request line; unparsable lines are counted into ``errors``
+    (``"line N: reason"``, at most 20 kept) and skipped."""
+    for number, raw in enumerate(lines, 1):
+        text = raw.rstrip("\n")
+        if not text.strip():
+            continue
+        m = _LINE.match(text)
+        reason = ""
+        if m is None:
+            reason = "not in ingress-nginx or combined log format"
+        else:
+            parts = m.group("request").split(" ")
+            if len(parts) != 3 or not parts[2].startswith("HTTP/"):
+                reason = f"request line {m.group('request')[:60]!r} is not METHOD TARGET HTTP/x"
+        if reason:
+            if errors is not None and len(errors) < 20:
+                errors.append(f"line {number}: {reason}")
+            continue
+        assert m is not None
+        method, target, _ = m.group("request").split(" ")
+        scheme, host, path = "http", "", target
+        if "://" in target:
+            u = urlsplit(target)
+            scheme, host = u.scheme or "http", u.netloc
+            path = (u.path or "/") + (f"?{u.query}" if u.query else "")
+        yield LogEntry(
+            line=number,
+            method=method,
+            scheme=scheme,
+            host=host,
+            path=path if path.startswith("/") else "/" + path,
+            status=int(m.group("status")),
+            upstream=(m.group("upstream") or "").strip("-"),
+            alternative=(m.group("alternative") or "").strip("-"),
+        )
