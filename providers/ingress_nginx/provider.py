@@ -69,6 +69,15 @@ CONVERTED: frozenset[str] = frozenset({
 _NO_REWRITE = Rewrite("none")
 
 
+# Location annotations that change the answer for a request; on the implicit "/" they apply
+# to every unmatched path of the host.
+IMPLICIT_ROOT_KEYS = frozenset({
+    "allowlist-source-range", "denylist-source-range", "permanent-redirect", "temporal-redirect",
+    "auth-type", "auth-url", "enable-cors", "limit-rps", "limit-rpm", "limit-connections",
+    "custom-http-errors", "force-ssl-redirect", "rewrite-target",
+})
+
+
 class NginxTranslator(IngressTranslator):
     code = "NGINX"
 
@@ -159,6 +168,36 @@ class NginxTranslator(IngressTranslator):
             for rule in ing.rules:
                 if (gw, rule.host) in self._regex_hosts:
                     self._regex_hosts[(gw, rule.host)] += len(rule.paths)
+        self._implicit_roots(ordered)
+
+    def _implicit_roots(self, ordered: Sequence[Ingress]) -> None:
+        """ingress-nginx gives every host an implicit ``/`` location that carries the location
+        annotations of the host's oldest Ingress; unmatched paths meet them (403 from an
+        allowlist, a redirect, auth...) where the Gateway answers 404."""
+        oldest: dict[tuple[GatewayRef, str], Ingress] = {}
+        has_root: set[tuple[GatewayRef, str]] = set()
+        for ing in ordered:
+            gw = self.ctx.gateway_for(ing)
+            for rule in ing.rules:
+                oldest.setdefault((gw, rule.host), ing)
+                if any((p.path or "/") == "/" and p.path_type != "Exact" for p in rule.paths):
+                    has_root.add((gw, rule.host))
+        for key, ing in sorted(oldest.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+            if key in has_root or ing.default_backend is not None:
+                continue
+            ann = self.annotations(ing)
+            inherited = sorted(k for k in IMPLICIT_ROOT_KEYS if k in ann)
+            if inherited:
+                prefix = (self.ctx.options.annotation_prefix or self.table.prefix).rstrip("/")
+                # Name the key as written (a deprecated alias stays the alias).
+                written = [k for k in ing.annotations if k.startswith(prefix + "/")
+                           and self.table.canonical(k[len(prefix) + 1:]) == inherited[0]]
+                self.note(ing, "IMPLICIT-ROOT-ANNOTATIONS", Level.WARNING,
+                          f"on host {key[1] or '*'} requests that match no path reach ingress-nginx's implicit "
+                          f"'/' location, which carries this Ingress's {', '.join(inherited)}; the Gateway answers "
+                          "them 404", fidelity=Fidelity.APPROXIMATE,
+                          instead="unmatched paths are not routed (add an explicit / path to keep the old answer)",
+                          fld=sorted(written)[0] if written else f"{prefix}/{inherited[0]}")
 
     def ordered(self, ingresses: Sequence[Ingress]) -> list[Ingress]:
         # Oldest first; on equal timestamps namespace/name sorting higher comes first.
