@@ -167,7 +167,7 @@ class Cluster:
         status = APIStatus.parse(code, raw)
         if code == 401:
             text = (f"{self.label}: the API server rejected the credentials (401 Unauthorized) {doing}; "
-                    "log in again or refresh the kubeconfig credentials")
+                    "log in again or refresh the credentials")
         elif code == 403:
             text = f"{self.label}: forbidden {doing}: {status.message or 'access denied (403)'}"
         elif code == 404:
@@ -324,12 +324,14 @@ def connect(kubeconfig: str | None = None, context: str | None = None,
     """Connect as kubectl would: ``--kubeconfig``, else ``$KUBECONFIG`` (a merge list), else
     ``~/.kube/config``; ``--context`` or the current context; the in-cluster service account
     when there is no kubeconfig at all. Nothing is sent yet."""
+    import importlib
+
     import urllib3
-    from kubernetes import config as kconfig
     from kubernetes.client import Configuration
     from kubernetes.client.rest import RESTClientObject
     from kubernetes.config.config_exception import ConfigException
 
+    kconfig: Any = importlib.import_module("kubernetes.config")  # untyped functions
     environ = os.environ if env is None else env
     paths = _kubeconfig_paths(kubeconfig, environ)
     cfg = Configuration()
@@ -379,7 +381,8 @@ def connect(kubeconfig: str | None = None, context: str | None = None,
     def send(method: str, url: str, body: bytes | None, headers: Mapping[str, str]) -> tuple[int, bytes]:
         all_headers = dict(headers)
         try:
-            for auth in cfg.auth_settings().values():
+            settings: Mapping[str, Any] = cfg.auth_settings()
+            for auth in settings.values():
                 if auth.get("in") == "header" and auth.get("value"):
                     all_headers[str(auth["key"])] = str(auth["value"])
         except ConfigException as exc:  # an exec plugin / OIDC refresh that failed
@@ -483,8 +486,8 @@ def read_documents(cluster: Cluster, namespace: str | None, selector: str | None
         except RequestFailed as exc:
             if exc.status.code != 403:
                 raise
-            skipped(f"the ingress-nginx ConfigMap {cm_ns}/{cm_name}", exc)
-            continue
+            skipped("the ingress-nginx controller ConfigMap", exc)
+            break  # the same RBAC answers for the other places
         if cm is not None:
             cm.setdefault("apiVersion", "v1")
             cm.setdefault("kind", "ConfigMap")

@@ -12,7 +12,7 @@ and ``kubectl get`` to work against it:
   the API server does: 201 with the object when it would be created, 200 when it exists,
   ``Status`` bodies for 400/404/409/422. ``dryRun=All`` persists nothing. Gateway API objects
   are checked with :func:`ing2gw.schema.validate` against the installed channel (422 with the
-  field causes; unknown fields are a 400 under ``fieldValidation=Strict``) and defaulted
+  field causes; an undeclared field is a 400, as server-side apply answers) and defaulted
   with :func:`ing2gw.schema.defaulted`. The apply merge is simplified: the applied top-level
   fields replace the live ones, labels and annotations are merged, status is kept;
 * Gateway API CRDs are loaded from ``../shared/gateway-api/crds/<channel>`` on request
@@ -95,6 +95,7 @@ _BUILTIN = (
 )
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CRD_CACHE: dict[str, list[dict[str, Any]]] = {}
 
 
@@ -103,7 +104,7 @@ def _crds(channel: str) -> list[dict[str, Any]]:
     if channel not in _CRD_CACHE:
         found = []
         for path in sorted((CRDS / channel).glob("gateway.networking.k8s.io_*.yaml")):
-            for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=_LOADER):
                 if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
                     found.append(doc)
         _CRD_CACHE[channel] = found
@@ -294,7 +295,8 @@ class Emulator:
         server.daemon_threads = True
         server.socket = ctx.wrap_socket(server.socket, server_side=True)
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="kube-emulator", daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="kube-emulator",
+                                        daemon=True)
         self._thread.start()
         return self
 
@@ -339,7 +341,8 @@ class Emulator:
     def handle(self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, Any]:
         split = urlsplit(raw_path)
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        authorized = headers.get("authorization", "") == f"Bearer {self.token}"
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        authorized = scheme.lower() == "bearer" and token.strip() == self.token  # the scheme is case-insensitive
         with self._lock:
             self.requests.append(Recorded(method, split.path, query, headers.get("content-type", ""), authorized))
         try:
@@ -414,8 +417,10 @@ class Emulator:
                 groups.setdefault(group, []).append(version)
         out = []
         for group, versions in sorted(groups.items()):
-            gv = [{"groupVersion": f"{group}/{v}", "version": v} for v in sorted(versions)]
-            out.append({"name": group, "versions": gv, "preferredVersion": gv[-1]})
+            # Kubernetes order: GA before beta before alpha, newest first.
+            ranked = sorted(versions, key=lambda v: ("alpha" in v, "beta" in v, -len(v), v), reverse=False)
+            gv = [{"groupVersion": f"{group}/{v}", "version": v} for v in ranked]
+            out.append({"name": group, "versions": gv, "preferredVersion": gv[0]})
         return {"kind": "APIGroupList", "apiVersion": "v1", "groups": out}
 
     def _resource_list(self, api_version: str) -> dict[str, Any]:
@@ -488,7 +493,7 @@ class Emulator:
                 raise _fail(404, "NotFound", f'namespaces "{namespace}" not found',
                             {"name": namespace, "kind": "namespaces"})
         if res.group in ("gateway.networking.k8s.io", "gateway.networking.x-k8s.io"):
-            obj = self._validate(res, name, obj, strict=query.get("fieldValidation") == "Strict")
+            obj = self._validate(res, name, obj)
         live = self._store[(res.api_version, res.plural)].get((namespace, name))
         if live is not None and query.get("force") != "true":
             others = [m["manager"] for m in (live["metadata"].get("managedFields") or [])
@@ -506,12 +511,13 @@ class Emulator:
             raise _Reply(201, result)
         return result
 
-    def _validate(self, res: _Res, name: str, obj: dict[str, Any], strict: bool) -> dict[str, Any]:
+    def _validate(self, res: _Res, name: str, obj: dict[str, Any]) -> dict[str, Any]:
         errors = validate(obj, self.channel)
         unknown = [e for e in errors if e.message.startswith("unknown field")]
-        if unknown and strict:
-            raise _fail(400, "BadRequest", "strict decoding error: " + ", ".join(
-                f'unknown field "{e.path}"' for e in unknown))
+        if unknown:  # server-side apply refuses undeclared fields, whatever fieldValidation says
+            raise _fail(400, "BadRequest", f"failed to create typed patch object ({res.api_version}, "
+                        f"Kind={res.kind}): " + "; ".join(f".{e.path}: field not declared in schema"
+                                                           for e in unknown))
         invalid = [e for e in errors if not e.message.startswith("unknown field")]
         if invalid:
             group = f"{res.kind}.{res.group}"
@@ -520,7 +526,7 @@ class Emulator:
             causes = [{"reason": "FieldValueInvalid", "message": e.message, "field": e.path} for e in invalid]
             raise _fail(422, "Invalid", f'{group} "{name}" is invalid: {text}',
                         {"name": name, "group": res.group, "kind": res.kind, "causes": causes})
-        return defaulted(obj, self.channel) if not unknown else obj
+        return defaulted(obj, self.channel)
 
     def _merge(self, live: dict[str, Any] | None, applied: dict[str, Any], manager: str,
                res: _Res) -> dict[str, Any]:

@@ -28,8 +28,10 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS: dict[str, str] = {
     "convert": "convert:convert",
     "diff": "diff:diff",
+    "dry-run": "dryrun:dry_run",
     "providers": "providers:providers",
     "route": "route:route",
+    "verify": "verify:verify",
 }
 
 # One-line summaries for ``ing2gw --help``, so listing commands imports none of them.
@@ -39,6 +41,7 @@ SUMMARIES: dict[str, str] = {
     "dry-run": "Check the conversion against a live cluster's API server (server-side dry run).",
     "providers": "List providers, or show one provider's annotation table.",
     "route": "Show what a Gateway API data plane does with a request (or a case file).",
+    "verify": "Replay requests through the source controller and the migration; report differences.",
 }
 
 EXIT_CODES_HELP = (

@@ -65,8 +65,11 @@ def load_resources(
 
 
 def _controller_config(path: str | None, rs: ResourceSet) -> dict[str, str]:
-    if path is None:
-        return {}
+    return read_controller_config(path) if path is not None else {}
+
+
+def read_controller_config(path: str) -> dict[str, str]:
+    """The data of the first ConfigMap in ``path`` (``--controller-config``)."""
     from ..yamlio import parse_documents, read_text
 
     try:

@@ -6,6 +6,9 @@ One request (``URL``) prints its outcome; ``--cases FILE`` runs a case file
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import click
 
 from ing2gw.cases import format_results_text, load_cases, results_json, run_cases
@@ -76,6 +79,46 @@ def format_outcome_text(outcome: Outcome) -> str:
     return "\n".join(lines) + "\n"
 
 
+def format_outcome_mapping(o: dict[str, Any]) -> str:
+    """Text for an outcome in its JSON form (source-controller models answer in that form)."""
+    lines = [f"{o.get('status') if o.get('status') is not None else '-'} {o.get('reason', '')}".rstrip()]
+    matched = o.get("matched")
+    if matched:
+        lines.append("matched: " + ", ".join(f"{k} {v}" for k, v in matched.items() if v not in (None, "")))
+    if o.get("backend"):
+        lines.append(f"backend: {o['backend']}")
+    weights = o.get("weights") or {}
+    if len(weights) > 1:
+        lines.append("weights: " + ", ".join(f"{k} {v:g}%" for k, v in weights.items()))
+    up = o.get("upstream")
+    if up:
+        lines.append(f"upstream: {up.get('method')} {up.get('host')}{up.get('path')}")
+        lines.extend(f"  {k}: {v}" for k, v in (up.get("headers") or {}).items())
+    if o.get("redirect"):
+        lines.append(f"redirect: {o['redirect'].get('statusCode')} {o['redirect'].get('location')}")
+    if o.get("responseHeaders"):
+        lines.append("response headers:")
+        lines.extend(f"  {k}: {v}" for k, v in o["responseHeaders"].items())
+    lines.extend(f"note: {n}" for n in o.get("notes") or [])
+    return "\n".join(lines) + "\n"
+
+
+def _source_model(provider_name: str, docs: list[Any], controller_config: str | None) -> Any:
+    """The named provider's data-plane model over the Ingresses in ``docs``."""
+    from ing2gw.cli.common import read_controller_config
+    from ing2gw.plugins import discover
+    from ing2gw.resources import build_resource_set
+
+    provider = discover().get(provider_name)
+    factory = getattr(provider, "data_plane_model", None)
+    if factory is None:
+        raise UsageError(f"provider {provider_name!r} has no data-plane model (--as needs one)")
+    rs = build_resource_set(docs)
+    for note in rs.notes:
+        click.echo(note.line(), err=True)
+    return factory(rs, read_controller_config(controller_config) if controller_config else None)
+
+
 @click.command("route")
 @click.option("-f", "--filename", "files", multiple=True, required=True, metavar="RESOURCES",
               help="Gateway API manifests: a file, a directory or - for stdin (repeatable).")
@@ -94,6 +137,11 @@ def format_outcome_text(outcome: Outcome) -> str:
               show_default=True)
 @click.option("--strict-refs", is_flag=True,
               help="Treat every reference the input does not hold as unresolved.")
+@click.option("--as", "as_provider", metavar="PROVIDER",
+              help="Route through a model of this source controller (e.g. ingress-nginx) over the "
+                   "Ingresses in RESOURCES, instead of the Gateway API router.")
+@click.option("--controller-config", type=click.Path(dir_okay=False), metavar="FILE",
+              help="With --as: the controller's ConfigMap.")
 def route(
     files: tuple[str, ...],
     recursive: bool,
@@ -105,6 +153,8 @@ def route(
     cases_file: str | None,
     output: str,
     strict_refs: bool,
+    as_provider: str | None,
+    controller_config: str | None,
 ) -> int:
     """Route URL (scheme://host[:port]/path?query) through the Gateway API objects in
     RESOURCES and print what a conformant gateway does with it."""
@@ -116,19 +166,26 @@ def route(
     if url is not None:
         request = Request.from_url(url, method=method, headers=parsed_headers, port=port,
                                    gateway=gw)
-    router = Router.from_manifests(read_paths(files, recursive=recursive),
-                                   strict_refs=strict_refs)
-    for note in router.notes:
-        click.echo(f"note: {note}", err=True)
+    docs = read_paths(files, recursive=recursive)
+    route_fn: Callable[[Request], dict[str, Any]]
+    if as_provider is not None:
+        model = _source_model(as_provider, docs, controller_config)
+        route_fn = model.route
+    else:
+        router = Router.from_manifests(docs, strict_refs=strict_refs)
+        for note in router.notes:
+            click.echo(f"note: {note}", err=True)
+        route_fn = lambda r: router.route(r).to_dict()  # noqa: E731
     if request is not None:
-        outcome = router.route(request)
         if output == "json":
-            click.echo(dump_json(outcome.to_dict()), nl=False)
+            click.echo(dump_json(route_fn(request)), nl=False)
+        elif as_provider is None:
+            click.echo(format_outcome_text(router.route(request)), nl=False)
         else:
-            click.echo(format_outcome_text(outcome), nl=False)
+            click.echo(format_outcome_mapping(route_fn(request)), nl=False)
         return ExitCode.OK
     assert cases_file is not None
-    results = run_cases(load_cases(cases_file), lambda r: router.route(r).to_dict(), gw)
+    results = run_cases(load_cases(cases_file), route_fn, gw)
     if output == "json":
         click.echo(dump_json(results_json(results)), nl=False)
     else:

@@ -15,9 +15,9 @@ permanent/temporal, app-root, www), :mod:`.rewrite` (rewrite-target, regex host 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Literal
+from typing import Any, Literal
 
 from ing2gw.ir import (
     IR,
@@ -38,9 +38,9 @@ from ing2gw.ir import (
     URLRewrite,
 )
 from ing2gw.names import host_slug
-from ing2gw.notes import Fidelity, Level, Note
+from ing2gw.notes import Fidelity, Level, Note, Notes
 from ing2gw.provider import API_VERSION, Annotations, AnnotationTable, ProviderContext
-from ing2gw.resources import Ingress
+from ing2gw.resources import Ingress, ResourceSet
 
 from .._common.ingress import HostRoutes, IngressTranslator, PathContext
 from . import canary, policies, redirects
@@ -85,7 +85,7 @@ class NginxTranslator(IngressTranslator):
         super().__init__(ctx)
         self.table = table
         self._annotations: dict[str, Annotations] = {}
-        self.config = ctx.options.controller_config
+        self.config = ctx.options.controller_config or controller_config_of(ctx.resources, ctx.notes)
         self.prefix = (ctx.options.annotation_prefix or table.prefix).rstrip("/")
         # (Ingress ref, path field) -> the path as nginx sees it, and its rewrite
         self._paths: dict[tuple[str, str], str] = {}
@@ -93,6 +93,7 @@ class NginxTranslator(IngressTranslator):
         # hosts in regex mode -> how many locations they have
         self._regex_hosts: dict[tuple[GatewayRef, str], int] = {}
         self._real_hosts: set[tuple[GatewayRef, str]] = set()
+        self._exact_paths: set[tuple[GatewayRef, str, str]] = set()  # (gateway, host, Exact path)
         self._canaries = canary.CanaryIndex()
         self._policies = policies.HostPolicies()
         self._backend_tls: dict[tuple[str, str, int | None], BackendTLS] = {}
@@ -156,6 +157,8 @@ class NginxTranslator(IngressTranslator):
                 self._real_hosts.add((gw, rule.host))
                 for path in rule.paths:
                     value = path.path or "/"
+                    if path.path_type == "Exact":
+                        self._exact_paths.add((gw, rule.host, value))
                     key = (ing.ref, path.field)
                     self._paths[key] = value
                     rw = classify_rewrite(value, target)
@@ -302,7 +305,28 @@ class NginxTranslator(IngressTranslator):
             filters = [f for f in filters if f.type != "URLRewrite"]
         rule = Rule(matches=tuple(matches), backends=backends, filters=tuple(filters),
                     extensions=tuple(extensions), provenance=(prov,))
-        return self._canaries.merge(self, pc, rule)
+        return self._canaries.merge(self, pc, rule) + self._slash_redirect(pc, matches)
+
+    def _slash_redirect(self, pc: PathContext, matches: list[RouteMatch]) -> list[Rule]:
+        """nginx answers a request for a prefix location minus its trailing slash (``/foo`` for
+        Prefix ``/foo/``) with a 301 to the slashed path -- unless an Exact path claims it.
+        The same as a rule: Exact ``/foo`` -> RequestRedirect ``/foo/`` (301)."""
+        value = pc.path.path or "/"
+        if (pc.path.path_type == "Exact" or not value.endswith("/") or value == "/"
+                or len(matches) != 1 or matches[0].path is None or matches[0].path.type != "PathPrefix"
+                or self.route_kind(pc.ingress) != "HTTPRoute"):
+            return []
+        bare = value.rstrip("/")
+        gw = self.ctx.gateway_for(pc.ingress)
+        if (gw, pc.host, bare) in self._exact_paths or not bare:
+            return []
+        redirect = RequestRedirect(path=PathModifier("ReplaceFullPath", value), status_code=301)
+        self.note(pc, "TRAILING-SLASH-REDIRECT", Level.INFO,
+                  f"ingress-nginx answers {bare} with a 301 to {value} (a Prefix path written with a trailing "
+                  "slash); a Gateway PathPrefix would serve it directly",
+                  instead=f"an Exact {bare} rule redirecting to {value} (301)", fld=pc.path.field + ".path")
+        return [Rule(matches=(RouteMatch(path=PathMatch("Exact", bare)),),
+                     filters=(Filter("RequestRedirect", redirect, pc.provenance),), provenance=(pc.provenance,))]
 
     def _location_redirect(self, ing: Ingress) -> RequestRedirect | None:
         ann = self.annotations(ing)
@@ -462,6 +486,26 @@ class NginxTranslator(IngressTranslator):
         self._backend_tls.setdefault((item.namespace, item.service, item.port), item)
 
 
+# Names the ingress-nginx controller ConfigMap has in its Helm chart and static manifests.
+CONTROLLER_CONFIGMAPS = ("ingress-nginx-controller", "nginx-configuration", "nginx-ingress-controller")
+
+
+def controller_config_of(resources: ResourceSet, notes: Notes | None = None) -> Mapping[str, str]:
+    """The controller ConfigMap found among the input objects (``--controller-config`` wins)."""
+    found = sorted((ns, name) for ns, name in resources.config_maps
+                   if name in CONTROLLER_CONFIGMAPS or name.endswith("-ingress-nginx-controller"))
+    if not found:
+        return {}
+    if notes is not None:
+        ns, name = found[0]
+        notes.add(Note(code="NGINX-CONTROLLER-CONFIG", level=Level.INFO,
+                       message="controller defaults read from this ConfigMap in the input",
+                       subject=f"ConfigMap {ns}/{name}",
+                       instead="pass --controller-config to use another" if len(found) == 1
+                       else f"{len(found)} candidates; the first is used"))
+    return resources.config_maps[found[0]]
+
+
 class IngressNginxProvider:
     name = "ingress-nginx"
     api_version = API_VERSION
@@ -469,6 +513,48 @@ class IngressNginxProvider:
     class_names = ("nginx",)
     annotations = TABLE
     description = "kubernetes/ingress-nginx (retired 2026): annotations nginx.ingress.kubernetes.io/*"
+
+    def probe_headers(self, ingresses: Sequence[Ingress]) -> dict[str, list[tuple[tuple[str, str], ...]]]:
+        """Header sets worth probing per Ingress: its canary header and cookie values."""
+        out: dict[str, list[tuple[tuple[str, str], ...]]] = {}
+        notes = Notes()
+        for ing in ingresses:
+            ann = self.annotations.read(ing, notes)
+            if not ann.get("canary"):
+                continue
+            sets: list[tuple[tuple[str, str], ...]] = []
+            header = ann.get("canary-by-header")
+            if header:
+                values = [ann.get("canary-by-header-value") or "always", "never", "other"]
+                sets += [((str(header).lower(), str(v)),) for v in values]
+            cookie = ann.get("canary-by-cookie")
+            if cookie:
+                sets += [(("cookie", f"{cookie}={v}"),) for v in ("always", "never")]
+            if sets:
+                out[ing.ref] = sets
+        return out
+
+    def controller_notes(self) -> list[Note]:
+        """Differences between ingress-nginx and any Gateway API data plane that no Ingress
+        causes: they explain differences ``verify`` finds for requests no Ingress owns or
+        for paths the two sides normalise differently."""
+        subject = "controller ingress-nginx"
+        return [
+            Note(code="NGINX-DEFAULT-SERVER", level=Level.INFO, subject=subject, fidelity=Fidelity.APPROXIMATE,
+                 message="requests for unknown hosts reach ingress-nginx's default server, which answers "
+                         "/healthz with 200 and everything else from the default backend (404)",
+                 instead="a Gateway answers 404 for hosts no route claims"),
+            Note(code="NGINX-PATH-NORMALISATION", level=Level.INFO, subject=subject, fidelity=Fidelity.APPROXIMATE,
+                 message="nginx matches locations on the decoded, normalised path (%XX decoded, // merged, dot "
+                         "segments resolved); Gateway API leaves path normalisation to the implementation",
+                 instead="requests with encoded characters, // or dot segments may match differently"),
+        ]
+
+    def data_plane_model(self, resources: ResourceSet, controller_config: Mapping[str, str] | None = None) -> Any:
+        """A model of the controller's data plane (``route --as``, ``verify``)."""
+        from .model import NginxModel
+
+        return NginxModel.from_resources(resources, controller_config or controller_config_of(resources))
 
     def to_ir(self, ingresses: Sequence[Ingress], ctx: ProviderContext) -> IR:
         translator = NginxTranslator(ctx, self.annotations)

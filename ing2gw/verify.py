@@ -1,0 +1,247 @@
+"""Prove a migration: replay requests through the source controller's model and through the
+converted Gateway API objects, and report every request treated differently.
+
+The source side is a provider's data-plane model (``provider.data_plane_model``); the
+Gateway side is the reference router over ``ing2gw convert``'s output. Each difference is
+tied to the conversion notes that explain it -- notes of the Ingresses involved (the one
+the model matched, the sources of the route the gateway matched, the owners of the host)
+whose fidelity is not exact. A difference no note explains is an *unexplained drift*: a bug
+in ing2gw or a gap the notes must name; reports list those first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .http import Request
+from .notes import Fidelity, Level, Note
+from .resources import ResourceSet
+
+__all__ = ["ASPECTS", "Difference", "VerifyReport", "compare_outcomes", "summarise", "verify_requests"]
+
+ASPECTS = ("status", "backend", "redirect", "path", "host")
+_EXPLAINING = (Fidelity.APPROXIMATE, Fidelity.EXTENSION, Fidelity.UNSUPPORTED)
+
+# What a note can explain, by its code without the provider prefix ("NGINX-"); notes not
+# listed can explain any aspect. Keeping this narrow is what makes "explained" mean something.
+NOTE_ASPECTS: dict[str, frozenset[str]] = {
+    "SSL-REDIRECT-TRAILING-SLASH": frozenset({"redirect"}),
+    "REDIRECT-QUERY": frozenset({"redirect"}),
+    "REDIRECT-CODE": frozenset({"redirect", "status"}),
+    "APP-ROOT-QUERY": frozenset({"redirect"}),
+    "REWRITE-AS-PREFIX": frozenset({"path", "backend", "status", "redirect"}),
+    "UPSTREAM-VHOST-PORT": frozenset({"host"}),
+    "UPSTREAM-VHOST-VARIABLE": frozenset({"host"}),
+    "TRAILING-SLASH-REDIRECT": frozenset({"redirect", "status", "backend", "path", "host"}),
+    "CORS-ORIGIN-SKIPPED": frozenset({"status"}),
+    "PATH-NORMALISATION": frozenset({"status", "backend", "redirect", "path"}),
+    "DEFAULT-SERVER": frozenset({"status", "backend"}),
+}
+
+
+def _aspects_of(note: Note) -> frozenset[str]:
+    code = note.code.split("-", 1)[1] if "-" in note.code else note.code
+    return NOTE_ASPECTS.get(code, frozenset(ASPECTS))
+
+
+def _normalisation_sensitive(path: str) -> bool:
+    return "%" in path or "//" in path or "/./" in path or "/../" in path or path.endswith(("/.", "/.."))
+
+
+def summarise(outcome: Mapping[str, Any]) -> dict[str, Any]:
+    """The parts of an outcome (JSON form) that two data planes must agree on."""
+    redirect = outcome.get("redirect")
+    upstream = outcome.get("upstream") if outcome.get("backend") else None
+    return {
+        "status": outcome.get("status"),
+        "backend": outcome.get("backend"),
+        "redirect": f"{redirect['statusCode']} {redirect['location']}" if redirect else None,
+        "path": upstream.get("path") if upstream else None,
+        "host": upstream.get("host") if upstream else None,
+    }
+
+
+def compare_outcomes(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(k for k in ASPECTS if a.get(k) != b.get(k))
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    request: dict[str, Any]
+    source: dict[str, Any]
+    gateway: dict[str, Any]
+    aspects: tuple[str, ...]
+    ingresses: tuple[str, ...]
+    explained_by: tuple[Note, ...]
+    origin: str = ""  # where the request came from: "generated", "case NAME", "access log line N"
+
+    @property
+    def explained(self) -> bool:
+        return bool(self.explained_by)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "request": self.request,
+            "origin": self.origin,
+            "source": self.source,
+            "gateway": self.gateway,
+            "differs": list(self.aspects),
+            "ingresses": list(self.ingresses),
+            "explained": self.explained,
+            "explainedBy": [{"code": n.code, "subject": n.subject, "field": n.field, "fidelity": str(n.fidelity or ""),
+                             "message": n.message} for n in self.explained_by],
+        }
+
+
+@dataclass(slots=True)
+class VerifyReport:
+    provider: str
+    ingresses: int
+    requests: int = 0
+    agree: int = 0
+    differences: list[Difference] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    skipped: list[str] = field(default_factory=list)  # inputs that could not be replayed
+
+    @property
+    def unexplained(self) -> list[Difference]:
+        return [d for d in self.differences if not d.explained]
+
+    def groups(self) -> list[dict[str, Any]]:
+        """Differences grouped by cause (what differs, which notes explain it)."""
+        grouped: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Difference]] = {}
+        for d in self.differences:
+            codes = tuple(sorted({n.code for n in d.explained_by})) or ("UNEXPLAINED",)
+            grouped.setdefault((codes, d.aspects), []).append(d)
+        out = []
+        for (codes, aspects), items in grouped.items():
+            out.append({
+                "cause": list(codes),
+                "differs": list(aspects),
+                "explained": codes != ("UNEXPLAINED",),
+                "count": len(items),
+                "ingresses": sorted({i for d in items for i in d.ingresses}),
+                "example": items[0].to_dict(),
+            })
+        out.sort(key=lambda g: (g["explained"], -g["count"], g["cause"], g["differs"]))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        explained = sum(1 for d in self.differences if d.explained)
+        ordered = sorted(self.differences, key=lambda d: (d.explained, d.request["url"], d.request["method"]))
+        return {
+            "provider": self.provider,
+            "summary": {
+                "ingresses": self.ingresses,
+                "requests": self.requests,
+                "agree": self.agree,
+                "differ": len(self.differences),
+                "explained": explained,
+                "unexplained": len(self.differences) - explained,
+                "elapsed_s": round(self.elapsed_s, 3),
+            },
+            "groups": self.groups(),
+            "differences": [d.to_dict() for d in ordered],
+            "skipped": self.skipped,
+        }
+
+
+class _Explainer:
+    """Finds the notes that can explain a difference for a request."""
+
+    def __init__(self, notes: Iterable[Note], resources: ResourceSet,
+                 route_sources: Mapping[str, tuple[str, ...]]) -> None:
+        self.by_ingress: dict[str, list[Note]] = {}
+        self.general: list[Note] = []
+        for n in notes:
+            if n.fidelity not in _EXPLAINING and n.level is not Level.WARNING and n.level is not Level.ERROR:
+                continue
+            if n.subject.startswith("Ingress "):
+                self.by_ingress.setdefault(n.subject[len("Ingress "):], []).append(n)
+            elif n.fidelity in _EXPLAINING:
+                self.general.append(n)
+        self.host_owners: dict[str, set[str]] = {}
+        for ing in resources.ingresses:
+            for rule in ing.rules:
+                self.host_owners.setdefault(rule.host, set()).add(ing.ref)
+        self.route_sources = route_sources
+
+    def involved(self, hostname: str, source: Mapping[str, Any], gateway: Mapping[str, Any]) -> tuple[str, ...]:
+        refs: set[str] = set()
+        m = source.get("matched") or {}
+        if m.get("ingress"):
+            refs.add(str(m["ingress"]))
+        g = gateway.get("matched") or {}
+        if g.get("route"):
+            refs.update(self.route_sources.get(str(g["route"]), ()))
+        refs.update(self.host_owners.get(hostname, ()))
+        for host, owners in self.host_owners.items():
+            if host.startswith("*.") and hostname.endswith(host[1:]):
+                refs.update(owners)
+        return tuple(sorted(refs))
+
+    def explain(self, refs: Sequence[str], aspects: Sequence[str], request: Request) -> tuple[Note, ...]:
+        """The notes that together account for every differing aspect (none if they cannot)."""
+        candidates = [n for r in refs for n in self.by_ingress.get(r, [])]
+        for n in self.general:
+            code = n.code.split("-", 1)[1] if "-" in n.code else n.code
+            if code == "PATH-NORMALISATION" and not _normalisation_sensitive(request.path):
+                continue
+            if code == "DEFAULT-SERVER" and refs:
+                continue
+            candidates.append(n)
+        useful = [n for n in dict.fromkeys(candidates) if _aspects_of(n) & set(aspects)]
+        covered = set().union(*(_aspects_of(n) for n in useful)) if useful else set()
+        return tuple(useful) if set(aspects) <= covered else ()
+
+
+def route_sources(manifests: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str, ...]]:
+    """``ns/name`` of each route -> the Ingresses (``ns/name``) it was made from."""
+    out: dict[str, tuple[str, ...]] = {}
+    for m in manifests:
+        if m.get("kind") not in ("HTTPRoute", "GRPCRoute"):
+            continue
+        meta = m.get("metadata") or {}
+        src = (meta.get("annotations") or {}).get("ing2gw.io/source", "")
+        refs = tuple(s.split(" ", 1)[1] for s in src.split(", ") if s.startswith("Ingress "))
+        out[f"{meta.get('namespace', '')}/{meta.get('name', '')}"] = refs
+    return out
+
+
+def verify_requests(
+    provider: str,
+    resources: ResourceSet,
+    manifests: Sequence[Mapping[str, Any]],
+    notes: Iterable[Note],
+    source_route: Callable[[Request], Mapping[str, Any]],
+    gateway_route: Callable[[Request], Mapping[str, Any]],
+    requests: Iterable[tuple[Request, str]],
+    progress: Callable[[int], None] | None = None,
+) -> VerifyReport:
+    """Replay ``requests`` (with where each came from) through both sides."""
+    started = time.perf_counter()
+    explainer = _Explainer(notes, resources, route_sources(manifests))
+    report = VerifyReport(provider=provider, ingresses=len(resources.ingresses))
+    for i, (request, origin) in enumerate(requests, 1):
+        src = source_route(request)
+        gw = gateway_route(request)
+        a, b = summarise(src), summarise(gw)
+        report.requests += 1
+        aspects = compare_outcomes(a, b)
+        if not aspects:
+            report.agree += 1
+        else:
+            refs = explainer.involved(request.hostname, src, gw)
+            report.differences.append(Difference(
+                request={"method": request.method, "url": f"{request.scheme}://{request.host}{request.target}",
+                         "headers": request.headers.as_dict()},
+                source=a, gateway=b, aspects=aspects, ingresses=refs,
+                explained_by=explainer.explain(refs, aspects, request), origin=origin,
+            ))
+        if progress is not None and i % 1000 == 0:
+            progress(i)
+    report.elapsed_s = time.perf_counter() - started
+    return report

@@ -1,0 +1,94 @@
+"""A data-plane model of ingress-nginx: what the controller's nginx does with a request.
+
+Build it once from the Ingresses (and the controller ConfigMap), then route requests::
+
+    model = NginxModel.from_resources(resource_set, {"use-forwarded-headers": "true"})
+    model.route(Request.build(host="shop.example.com", path="/api"))   # outcome mapping
+
+The outcome has the shape of :meth:`ing2gw.router.Outcome.to_dict`, with ``matched`` =
+``{"ingress", "path", "location"}``. Modules: :mod:`.settings` (ConfigMap and per-Ingress
+annotations), :mod:`.servers` (servers, aliases, canaries, Host lookup), :mod:`.locations`
+(location list and nginx's location choice), :mod:`.uri` (URI normalisation), :mod:`.pipeline`
+(the phase order), :mod:`.render` (the equivalent nginx.conf, for testing against nginx).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ing2gw.http import Request
+from ing2gw.notes import Level, Note, Notes
+from ing2gw.resources import Ingress, ResourceSet
+
+from .pipeline import Context, route
+from .servers import Server, Topology, build_topology
+from .settings import ControllerConfig, Policy, read_policy
+
+__all__ = ["ControllerConfig", "NginxModel", "nginx_order", "route_as_nginx"]
+
+
+def nginx_order(ingresses: list[Ingress]) -> list[Ingress]:
+    """The controller's processing order: oldest first; equal timestamps: namespace/name descending."""
+    by_name = sorted(ingresses, key=lambda i: (i.namespace, i.name), reverse=True)
+    return sorted(by_name, key=lambda i: i.created or "~")
+
+
+class NginxModel:
+    """ingress-nginx's servers and locations for a set of Ingresses, and its request handling."""
+
+    __slots__ = ("context", "notes", "policies")
+
+    def __init__(self, context: Context, policies: Mapping[str, Policy], notes: Notes) -> None:
+        self.context = context
+        self.policies = policies
+        self.notes = notes
+
+    @classmethod
+    def from_resources(
+        cls,
+        resource_set: ResourceSet,
+        controller_config: Mapping[str, str] | ControllerConfig | None = None,
+        *,
+        strict_refs: bool = False,
+    ) -> NginxModel:
+        """``strict_refs``: a ConfigMap the input does not hold does not exist (as in a cluster)."""
+        config = (controller_config if isinstance(controller_config, ControllerConfig)
+                  else ControllerConfig.from_mapping(controller_config))
+        notes = Notes()
+        items: list[tuple[Ingress, Policy]] = []
+        policies: dict[str, Policy] = {}
+        for ing in nginx_order(list(resource_set.ingresses)):
+            policy = read_policy(ing, config, notes)
+            if isinstance(policy, str):
+                notes.add(Note(code="NGINX-MODEL-INGRESS-REJECTED", level=Level.ERROR, subject=ing.subject,
+                               message=policy, origin=ing.origin,
+                               instead="Ingress left out, as the controller refuses it"))
+                continue
+            items.append((ing, policy))
+            policies[ing.ref] = policy
+        topology = build_topology(items, notes)
+        context = Context(topology, config, dict(resource_set.config_maps),
+                          strict_refs or bool(resource_set.config_maps))
+        return cls(context, policies, notes)
+
+    @property
+    def topology(self) -> Topology:
+        return self.context.topology
+
+    @property
+    def servers(self) -> tuple[Server, ...]:
+        return self.context.topology.servers
+
+    def route(self, request: Request, client_ip: str | None = None) -> dict[str, Any]:
+        return route(self.context, request, client_ip)
+
+
+def route_as_nginx(
+    resources: ResourceSet,
+    request: Request,
+    controller_config: Mapping[str, str] | None = None,
+    client_ip: str | None = None,
+) -> dict[str, Any]:
+    """One request through ingress-nginx configured with ``resources`` (for ``route --as``)."""
+    return NginxModel.from_resources(resources, controller_config).route(request, client_ip)

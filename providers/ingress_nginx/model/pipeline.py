@@ -1,0 +1,388 @@
+"""One request through the ingress-nginx phases, in the controller's order (semantics doc 0).
+
+server (Host) -> www twin redirect -> app-root (server rewrite phase) -> location choice and
+nginx's trailing-slash 301 -> in the location: annotation failure (503), CORS preflight
+(204), permanent/temporal redirect, rewrite-target, HTTPS redirect (Lua) -> deny/allow (403)
+-> basic/digest auth (401) -> canary (Lua balancer) -> backend. Response headers (CORS,
+HSTS, custom headers, affinity cookie) are added to every answer given from a location.
+
+The result is the outcome mapping every ing2gw router produces (``docs/case-format.md``),
+with ``matched`` = ``{"ingress", "path", "location"}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ing2gw.http import Headers, Request
+
+from .locations import Location, choose
+from .servers import Alternative, Server, Topology, select_server
+from .settings import ControllerConfig, Cors, Policy
+from .uri import BadURI, escape_uri, normalise
+
+__all__ = ["Context", "route"]
+
+_CAPTURE = re.compile(r"\$(\d)")
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Everything a request is routed against."""
+
+    topology: Topology
+    config: ControllerConfig
+    config_maps: Mapping[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
+    refs_known: bool = False  # a ConfigMap absent from config_maps does not exist
+
+
+@dataclass(slots=True)
+class _State:
+    request: Request
+    scheme: str  # effective scheme (X-Forwarded-Proto with use-forwarded-headers)
+    notes: list[str] = field(default_factory=list)
+    response: Headers = field(default_factory=Headers)
+    matched: dict[str, Any] | None = None
+
+
+def _outcome(
+    st: _State,
+    status: int,
+    reason: str,
+    *,
+    backend: str | None = None,
+    weights: Mapping[str, float] | None = None,
+    upstream: Mapping[str, Any] | None = None,
+    redirect: tuple[str, int] | None = None,
+) -> dict[str, Any]:
+    return {
+        "status": status,
+        "reason": reason,
+        "backend": backend,
+        "weights": dict(weights) if weights is not None else ({backend: 100} if backend else {}),
+        "upstream": dict(upstream) if upstream is not None else None,
+        "redirect": {"location": redirect[0], "statusCode": redirect[1]} if redirect else None,
+        "responseHeaders": st.response.as_dict(),
+        "matched": st.matched,
+        "mirrors": [],
+        "timeouts": None,
+        "retry": None,
+        "sessionPersistence": None,
+        "extensionRefs": [],
+        "grpcStatus": None,
+        "notes": list(st.notes),
+    }
+
+
+def _number(value: float) -> float:
+    return int(value) if float(value).is_integer() else round(value, 4)
+
+
+def _first(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return value.split(",")[0].strip() or None
+
+
+def _cors_origin(cors: Cors, origin: str | None) -> str | None:
+    """The Access-Control-Allow-Origin value for this request, or None (origin not allowed)."""
+    if cors.any_origin:
+        return "*"
+    if not origin:
+        return None
+    for allowed in cors.origins:
+        if "://*." in allowed:
+            scheme, _, rest = allowed.partition("://*.")
+            pattern = re.escape(scheme) + r"://[A-Za-z0-9-]+\." + re.escape(rest)
+            if re.fullmatch(pattern, origin, re.IGNORECASE):
+                return origin
+        elif allowed.lower() == origin.lower():
+            return origin
+    return None
+
+
+def _cors_headers(cors: Cors, origin_value: str, preflight: bool) -> list[tuple[str, str]]:
+    out = [("Access-Control-Allow-Origin", origin_value)]
+    if cors.credentials:
+        out.append(("Access-Control-Allow-Credentials", "true"))
+    out.append(("Access-Control-Allow-Methods", ", ".join(cors.methods)))
+    out.append(("Access-Control-Allow-Headers", ",".join(cors.headers)))
+    if cors.expose and not preflight:
+        out.append(("Access-Control-Expose-Headers", ",".join(cors.expose)))
+    if preflight:
+        out.append(("Access-Control-Max-Age", str(cors.max_age)))
+        out.append(("Content-Type", "text/plain charset=UTF-8"))
+        out.append(("Content-Length", "0"))
+    return out
+
+
+def _add(headers: Headers, pairs: list[tuple[str, str]]) -> Headers:
+    for name, value in pairs:
+        headers = headers.set(name, value)
+    return headers
+
+
+def _has_certificate(topology: Topology, host: str) -> bool:
+    names = {s.name for s in topology.servers if s.tls and not s.is_default and s.redirect_to is None}
+    parent = host.partition(".")[2]
+    return host in names or (bool(parent) and f"*.{parent}" in names)
+
+
+def _client(ctx: Context, st: _State, client_ip: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    text = client_ip
+    if ctx.config.use_forwarded_headers:
+        forwarded = _first(st.request.headers.get("x-forwarded-for"))
+        text = forwarded or text
+    if text is None:
+        return None
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        st.notes.append(f"client address {text!r} is not an IP address")
+        return None
+
+
+def _cookies(request: Request) -> dict[str, str]:
+    jar: dict[str, str] = {}
+    for header in request.headers.get_all("cookie"):
+        for part in header.split(";"):
+            name, sep, value = part.strip().partition("=")
+            if sep and name:
+                jar.setdefault(name, value)
+    return jar
+
+
+def _canary(alt: Alternative, primary: str, st: _State) -> tuple[str, dict[str, float]]:
+    """The balancer's choice between the primary and its canary (semantics doc 4)."""
+    pol = alt.policy
+    canary = alt.backend
+    only_primary = (primary, {primary: 100.0, canary: 0.0})
+    only_canary = (canary, {primary: 0.0, canary: 100.0})
+    if pol.header:
+        value = st.request.headers.get(pol.header)
+        if value is not None:
+            if pol.header_value:
+                if value == pol.header_value:
+                    return only_canary
+            elif pol.header_pattern:
+                try:
+                    if re.search(pol.header_pattern, value):
+                        return only_canary
+                except re.error:
+                    st.notes.append(f"canary-by-header-pattern {pol.header_pattern!r} does not compile; "
+                                    "the balancer keeps the primary")
+                    return only_primary
+            elif value == "always":
+                return only_canary
+            elif value == "never":
+                return only_primary
+    if pol.cookie:
+        value = _cookies(st.request).get(pol.cookie)
+        if value == "always":
+            return only_canary
+        if value == "never":
+            return only_primary
+    if pol.weight <= 0:
+        return only_primary
+    if pol.weight >= pol.weight_total:
+        return only_canary
+    share = 100.0 * pol.weight / pol.weight_total
+    st.notes.append(f"weighted canary: {share:g}% of requests go to {canary}")
+    chosen = canary if share > 50 else primary
+    return chosen, {primary: 100.0 - share, canary: share}
+
+
+def _rewrite(pol: Policy, loc: Location, uri: str) -> str | None:
+    """The URI after ``rewrite "(?i)<path>" <target> break;``, or None when it does not match."""
+    assert pol.rewrite_target is not None
+    try:
+        m = re.search(loc.entry.path, uri, re.IGNORECASE)
+    except re.error:
+        return None
+    if m is None:
+        return None
+
+    def group(g: re.Match[str]) -> str:
+        n = int(g.group(1))
+        return "" if n > m.re.groups else (m.group(n) or "")
+
+    return _CAPTURE.sub(group, pol.rewrite_target)
+
+
+def _matched(loc: Location) -> dict[str, Any]:
+    return {
+        "ingress": loc.entry.ingress,
+        "path": loc.entry.path,
+        "location": loc.directive,
+    }
+
+
+def _redirect_host(ctx: Context, request: Request) -> str:
+    if ctx.config.use_forwarded_headers:
+        forwarded = _first(request.headers.get("x-forwarded-host"))
+        if forwarded:
+            return forwarded.split(":")[0].lower()
+    return request.hostname
+
+
+def route(ctx: Context, request: Request, client_ip: str | None = None) -> dict[str, Any]:
+    """What ingress-nginx answers to ``request`` (``client_ip``: the peer address, if known)."""
+    config = ctx.config
+    scheme = request.scheme
+    if config.use_forwarded_headers:
+        forwarded = (_first(request.headers.get("x-forwarded-proto")) or "").lower()
+        if forwarded in ("http", "https"):
+            scheme = forwarded
+    st = _State(request, scheme)
+    server = select_server(ctx.topology, request.hostname)
+
+    if server.redirect_to is not None:
+        target = request.target[:-1] if request.target.endswith("/") else request.target
+        location = f"{request.scheme}://{server.redirect_to}:{request.port}{target}"
+        st.notes.append(f"{server.name} is the from-to-www-redirect twin of {server.redirect_to}")
+        return _outcome(st, config.http_redirect_code, "Redirect", redirect=(location, config.http_redirect_code))
+    try:
+        uri = normalise(request.path)
+    except BadURI as exc:
+        st.notes.append(str(exc))
+        return _outcome(st, 400, "BadRequest")
+    if server.app_root and uri == "/":
+        return _outcome(st, 302, "Redirect", redirect=(f"{request.scheme}://{request.host}{server.app_root}", 302))
+
+    choice = choose(server.locations, uri)
+    loc = choice.location
+    if loc is None:
+        st.notes.append(f"no location of server {server.name} matches {uri}")
+        return _outcome(st, 404, "NoMatchingRoute")
+    st.matched = _matched(loc)
+    if choice.auto_redirect:
+        target = uri + "/" if not request.query else f"{escape_uri(uri)}/?{request.query}"
+        st.notes.append(f"nginx adds the trailing slash of location {loc.directive}")
+        return _outcome(st, 301, "Redirect", redirect=(f"{request.scheme}://{request.hostname}{target}", 301))
+    if loc.builtin == "healthz":
+        return _outcome(st, 200, "Builtin")
+    if loc.builtin == "nginx_status":
+        client = _client(ctx, st, client_ip)
+        local = client is not None and client.is_loopback
+        return _outcome(st, 200 if local else 403, "Builtin")
+    return _in_location(ctx, st, server, loc, uri, client_ip)
+
+
+def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: str,
+                 client_ip: str | None) -> dict[str, Any]:
+    config = ctx.config
+    request = st.request
+    pol = loc.entry.policy
+    # response headers every answer from this location carries
+    if st.scheme == "https" and config.hsts:
+        st.response = st.response.set("Strict-Transport-Security", config.hsts_value)
+    cors_value = _cors_origin(pol.cors, request.headers.get("origin")) if pol and pol.cors else None
+    if pol and pol.cors and cors_value is not None:
+        preflight = request.method == "OPTIONS"
+        st.response = _add(st.response, _cors_headers(pol.cors, cors_value, preflight))
+    if pol and pol.snippets:
+        st.notes.append(f"{', '.join(pol.snippets)} of {pol.ingress} not executed by the model")
+
+    # annotations the controller could not resolve turn the location into "return 503"
+    if pol and pol.custom_headers is not None:
+        ref = pol.custom_headers.resolve(pol.namespace)
+        data = ctx.config_maps.get(ref)
+        if data is None and ctx.refs_known:
+            st.notes.append(f"custom-headers ConfigMap {ref[0]}/{ref[1]} does not exist")
+            return _outcome(st, 503, "ServiceUnavailable")
+        if data is not None:
+            allowed = set(config.global_allowed_response_headers)
+            refused = sorted(h for h in data if h.lower() not in allowed)
+            if refused:
+                st.notes.append(f"custom-headers {', '.join(refused)} not in global-allowed-response-headers")
+                return _outcome(st, 503, "ServiceUnavailable")
+            st.response = _add(st.response, sorted(data.items()))
+        else:
+            st.notes.append(f"custom-headers ConfigMap {ref[0]}/{ref[1]} not in the input; assumed to exist")
+    # rewrite phase, template order
+    if pol and pol.cors and cors_value is not None and request.method == "OPTIONS":
+        return _outcome(st, 204, "CORSPreflight")
+    if pol and pol.redirect is not None:
+        url = pol.redirect.url
+        if url.startswith("/") and not pol.relative_redirects:
+            url = f"{request.scheme}://{request.hostname}{url}"
+        return _outcome(st, pol.redirect.code, "Redirect", redirect=(url, pol.redirect.code))
+    rewritten: str | None = None
+    if pol and loc.rewrites:
+        rewritten = _rewrite(pol, loc, uri)
+        if rewritten is not None and rewritten.startswith(("http://", "https://")):
+            target = rewritten + (f"?{request.query}" if request.query else "")
+            return _outcome(st, 302, "Redirect", redirect=(target, 302))
+    ssl_flag = pol.ssl_redirect if pol else config.ssl_redirect
+    force = pol.force_ssl_redirect if pol else config.force_ssl_redirect
+    exempt = any(loc.path.startswith(prefix) for prefix in config.no_tls_redirect_locations)
+    if st.scheme == "http" and not exempt and (force or (ssl_flag and _has_certificate(ctx.topology, request.hostname))):
+        preserve = pol.preserve_trailing_slash if pol else config.preserve_trailing_slash
+        target = request.target
+        if target.endswith("/") and not preserve:
+            target = target[:-1]
+        port = ":443" if (pol.use_port_in_redirects if pol else config.use_port_in_redirects) else ""
+        location = f"https://{_redirect_host(ctx, request)}{port}{target}"
+        return _outcome(st, config.http_redirect_code, "Redirect", redirect=(location, config.http_redirect_code))
+
+    # access phase
+    if pol:
+        ip_ok: bool | None = None
+        if pol.allow or pol.deny:
+            client = _client(ctx, st, client_ip)
+            if client is None:
+                st.notes.append("client address unknown: allow/deny rules not evaluated")
+            else:
+                denied = any(client in net for net in pol.deny)
+                ip_ok = not denied and (not pol.allow or any(client in net for net in pol.allow))
+        auth_ok: bool | None = None
+        if pol.auth_type:
+            given = (request.headers.get("authorization") or "").split(" ")[0].lower()
+            auth_ok = given == pol.auth_type
+            if auth_ok:
+                st.notes.append("credentials present; the model does not check them against the auth secret")
+        if pol.auth_url:
+            st.notes.append(f"external auth {pol.auth_url} not simulated; assumed to allow the request")
+        checks = [c for c in (ip_ok, auth_ok) if c is not None]
+        allowed = any(checks) if pol.satisfy_any and checks else all(checks)
+        if not allowed:
+            if ip_ok is False and not (pol.satisfy_any and auth_ok is False):
+                return _outcome(st, 403, "Forbidden")
+            realm = pol.auth_realm or ""
+            st.response = st.response.set("WWW-Authenticate", f'{str(pol.auth_type).capitalize()} realm="{realm}"')
+            return _outcome(st, 401, "Unauthorized")
+
+    backend = loc.entry.backend
+    if backend is None:
+        st.notes.append(f"location {loc.directive} of server {server.name} uses the default backend (404)")
+        return _outcome(st, 404, "NoMatchingRoute")
+    weights: dict[str, float] = {backend: 100.0}
+    alt = ctx.topology.alternatives.get(backend)
+    chosen = backend
+    if alt is not None:
+        chosen, weights = _canary(alt, backend, st)
+    path = request.target
+    headers = request.headers
+    if rewritten is not None:
+        path = escape_uri(rewritten) if "%" in request.path else rewritten
+        path += f"?{request.query}" if request.query else ""
+        if pol and pol.x_forwarded_prefix:
+            headers = headers.set("X-Forwarded-Prefix", pol.x_forwarded_prefix)
+    for name, value in (("X-Forwarded-Host", request.host), ("X-Forwarded-Port", str(request.port)),
+                        ("X-Forwarded-Proto", st.scheme), ("X-Forwarded-Scheme", st.scheme),
+                        ("X-Scheme", st.scheme)):
+        if not (config.use_forwarded_headers and name in headers):
+            headers = headers.set(name, value)
+    host = pol.upstream_vhost if pol and pol.upstream_vhost else request.host
+    if pol and pol.affinity_cookie and pol.affinity_cookie not in _cookies(request):
+        value = hashlib.sha1(chosen.encode()).hexdigest()[:16]
+        cookie_path = pol.affinity_path or loc.path
+        st.response = st.response.add("Set-Cookie", f"{pol.affinity_cookie}={value}; Path={cookie_path}; HttpOnly")
+    upstream = {"method": request.method, "host": host, "path": path, "headers": headers.as_dict()}
+    return _outcome(st, 200, "Routed", backend=chosen, weights={k: _number(v) for k, v in weights.items()},
+                    upstream=upstream)

@@ -1,0 +1,302 @@
+"""nginx servers built from Ingresses, canary attachments, and server selection by Host.
+
+:func:`build_topology` mirrors the controller's ``createServers``/``getBackendServers``
+(semantics doc section 1 and 4): one server per distinct host, created by the oldest
+Ingress naming it (which lends the implicit root its ``spec.defaultBackend`` and its
+annotations), host-less rules in the catch-all server ``_`` (whose root is the oldest
+rule-less Ingress with a default backend, else the controller's 404 backend), server
+aliases from the oldest Ingress that sets them, a www/non-www twin server for
+``from-to-www-redirect``, and canary Ingresses attached to their primary's upstream. An
+Ingress whose paths would produce two identical static locations is refused as the
+admission webhook would refuse it (youngest first) and the servers are built again.
+
+:func:`select_server` is nginx's server_name lookup: exact names, then leading and
+trailing wildcard aliases (longest first), then regular expressions in configuration order,
+then ``_``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ing2gw.notes import Level, Note, Notes
+from ing2gw.resources import Ingress, IngressBackend
+
+from .locations import Location, PathEntry, build_locations, merge_entries, with_builtins
+from .settings import CanaryPolicy, Policy
+
+__all__ = ["DEFAULT_SERVER", "Alternative", "Server", "Topology", "backend_name", "build_topology", "select_server"]
+
+DEFAULT_SERVER = "_"
+
+
+def backend_name(namespace: str, backend: IngressBackend | None) -> str | None:
+    """``ns/svc:port`` of a Service backend; None for a resource backend or none."""
+    if backend is None or backend.service is None:
+        return None
+    port = backend.port_number if backend.port_number is not None else backend.port_name
+    return f"{namespace}/{backend.service}:{port}"
+
+
+def host_regex(host: str) -> str:
+    """The server_name the controller writes for a ``*.`` host (one extra label only)."""
+    rest = host[2:].replace(".", "\\.")
+    return f"~^(?<subdomain>[\\w-]+)\\.{rest}$"
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    name: str  # the Ingress host as written, "_" for the catch-all server
+    locations: tuple[Location, ...]
+    regex_mode: bool = False
+    aliases: tuple[str, ...] = ()
+    tls: bool = False  # some Ingress with a rule for the host has a TLS section
+    owner: str | None = None  # the oldest Ingress naming the host
+    redirect_to: str | None = None  # a from-to-www twin: the canonical host
+    app_root: str | None = None
+    name_pattern: re.Pattern[str] | None = field(default=None, compare=False)
+
+    @property
+    def is_default(self) -> bool:
+        return self.name == DEFAULT_SERVER
+
+    @property
+    def server_names(self) -> tuple[str, ...]:
+        """The ``server_name`` arguments, as nginx.conf gets them."""
+        first = host_regex(self.name) if self.name.startswith("*.") else self.name
+        return (first, *self.aliases)
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    """A canary upstream attached to a primary upstream."""
+
+    backend: str
+    policy: CanaryPolicy
+    ingress: str
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    servers: tuple[Server, ...]  # sorted by name; "_" last
+    alternatives: Mapping[str, Alternative]  # primary backend -> canary
+    rejected: Mapping[str, str]  # Ingress ref -> why the controller refuses it
+
+    def server(self, name: str) -> Server | None:
+        for s in self.servers:
+            if s.name == name:
+                return s
+        return None
+
+
+def _path_entry(ing: Ingress, pol: Policy, path: str, path_type: str, backend: str) -> PathEntry:
+    return PathEntry(
+        path=path or "/",
+        path_type="Exact" if path_type == "Exact" else "Prefix",
+        backend=backend,
+        policy=pol,
+        ingress=ing.ref,
+        created_by=ing.ref,
+    )
+
+
+@dataclass(slots=True)
+class _Host:
+    owner: tuple[Ingress, Policy] | None
+    root: PathEntry
+    candidates: list[PathEntry] = field(default_factory=list)
+    aliases: tuple[str, ...] = ()
+    tls: bool = False
+
+
+def _note(notes: Notes, subject: str, code: str, message: str, level: Level = Level.WARNING) -> None:
+    notes.add(Note(code=code, level=level, message=message, subject=subject))
+
+
+def _build(
+    items: Sequence[tuple[Ingress, Policy]], notes: Notes
+) -> tuple[Topology, list[tuple[Location, Location]], dict[str, list[PathEntry]]]:
+    primaries = [(i, p) for i, p in items if p.canary is None]
+    canaries = [(i, p) for i, p in items if p.canary is not None]
+    # who references a Service port first decides whether its upstream is a canary one
+    first_is_canary: dict[str, bool] = {}
+    for ing, pol in items:
+        refs = [backend_name(ing.namespace, ing.default_backend)]
+        refs += [backend_name(ing.namespace, path.backend) for rule in ing.rules for path in rule.paths]
+        for ref in refs:
+            if ref is not None:
+                first_is_canary.setdefault(ref, pol.canary is not None)
+
+    catch_all = next(((i, p) for i, p in primaries if i.default_backend is not None and not i.rules), None)
+    default_root = PathEntry(
+        "/", "Prefix",
+        backend_name(catch_all[0].namespace, catch_all[0].default_backend) if catch_all else None,
+        catch_all[1] if catch_all else None,
+        catch_all[0].ref if catch_all else None,
+        implicit=True,
+    )
+    hosts: dict[str, _Host] = {DEFAULT_SERVER: _Host(catch_all, default_root)}
+    for ing, pol in primaries:
+        for rule in ing.rules:
+            name = rule.host or DEFAULT_SERVER
+            host = hosts.get(name)
+            if host is None:
+                root = PathEntry("/", "Prefix", backend_name(ing.namespace, ing.default_backend), pol, ing.ref,
+                                 implicit=True)
+                host = hosts[name] = _Host((ing, pol), root)
+            if name != DEFAULT_SERVER:
+                if ing.tls:
+                    host.tls = True
+                if not host.aliases and pol.server_aliases:
+                    host.aliases = pol.server_aliases
+            for path in rule.paths:
+                backend = backend_name(ing.namespace, path.backend)
+                if backend is None:
+                    continue  # resource backends are skipped by the controller
+                if first_is_canary.get(backend):
+                    _note(notes, ing.subject, "NGINX-MODEL-PATH-DROPPED",
+                          f"path {path.path or '/'} of host {name} goes to {backend}, whose upstream an older "
+                          "canary Ingress created; the controller drops the path")
+                    continue
+                host.candidates.append(_path_entry(ing, pol, path.path, path.path_type, backend))
+
+    real_names = set(hosts)
+    servers: list[Server] = []
+    conflicts: list[tuple[Location, Location]] = []
+    kept_entries: dict[str, list[PathEntry]] = {}
+    for name, host in hosts.items():
+        kept, ignored = merge_entries(host.root, host.candidates)
+        kept_entries[name] = kept
+        for entry in ignored:
+            _note(notes, f"Ingress {entry.created_by}", "NGINX-MODEL-PATH-SHADOWED",
+                  f"{entry.path_type} path {entry.path} of host {name} is already defined by an older Ingress; "
+                  "the controller ignores this one", Level.INFO)
+        locations, regex_mode, clash = build_locations(kept)
+        conflicts.extend(clash)
+        if name == DEFAULT_SERVER:
+            locations = with_builtins(locations)
+        aliases = tuple(a for a in host.aliases if a != name and a not in real_names)
+        app_root = next((loc.entry.policy.app_root for loc in locations
+                         if loc.entry.policy is not None and loc.entry.policy.app_root), None)
+        pattern = None
+        if name.startswith("*."):
+            pattern = re.compile(r"(?P<subdomain>[\w-]+)\." + re.escape(name[2:]), re.ASCII)
+        servers.append(Server(name, locations, regex_mode, aliases, host.tls,
+                              host.owner[0].ref if host.owner else None, None, app_root, pattern))
+
+    twins: list[Server] = []
+    taken = real_names | {a for s in servers for a in s.aliases}
+    for s in servers:
+        if s.is_default or not any(loc.entry.policy is not None and loc.entry.policy.from_to_www
+                                   for loc in s.locations):
+            continue
+        twin = s.name[4:] if s.name.startswith("www.") else "www." + s.name
+        if twin not in taken:
+            taken.add(twin)
+            twins.append(Server(twin, (), tls=s.tls, redirect_to=s.name))
+    servers.extend(twins)
+    servers.sort(key=lambda s: (s.is_default, s.name))
+
+    alternatives: dict[str, Alternative] = {}
+    for ing, pol in canaries:
+        assert pol.canary is not None
+        for rule in ing.rules:
+            name = rule.host or DEFAULT_SERVER
+            for path in rule.paths:
+                backend = backend_name(ing.namespace, path.backend)
+                if backend is None:
+                    continue
+                key = (path.path or "/", "Exact" if path.path_type == "Exact" else "Prefix")
+                primary = next((e.backend for e in kept_entries.get(name, ())
+                                if (e.path, e.path_type) == key and e.backend is not None and e.backend != backend),
+                               None)
+                if primary is None:
+                    _note(notes, ing.subject, "NGINX-MODEL-CANARY-UNUSED",
+                          f"no primary Ingress serves host {name} path {key[0]} ({key[1]}) with another Service; "
+                          "the canary is ignored")
+                elif first_is_canary.get(backend) is False:
+                    _note(notes, ing.subject, "NGINX-MODEL-CANARY-UNUSED",
+                          f"{backend} is already a normal upstream of an older Ingress; the canary does nothing")
+                elif primary in alternatives:
+                    if alternatives[primary].ingress != ing.ref:
+                        _note(notes, ing.subject, "NGINX-MODEL-CANARY-UNUSED",
+                              f"{primary} already has a canary ({alternatives[primary].ingress}); only the first "
+                              "is used")
+                else:
+                    alternatives[primary] = Alternative(backend, pol.canary, ing.ref)
+    return Topology(tuple(servers), alternatives, {}), conflicts, kept_entries
+
+
+def build_topology(items: Sequence[tuple[Ingress, Policy]], notes: Notes) -> Topology:
+    """Servers for the accepted Ingresses (oldest first), refusing the ones that break nginx.conf."""
+    order = {ing.ref: index for index, (ing, _) in enumerate(items)}
+    rejected: dict[str, str] = {}
+    while True:
+        active = [(i, p) for i, p in items if i.ref not in rejected]
+        scratch = Notes()
+        topo, conflicts, _ = _build(active, scratch)
+        if not conflicts:
+            for note in scratch:
+                notes.add(note)
+            return Topology(topo.servers, topo.alternatives, rejected)
+        first, second = conflicts[0]
+        owners = [r for r in (first.entry.created_by, second.entry.created_by) if r is not None]
+        youngest = max(owners, key=lambda r: order.get(r, -1))
+        other = next((r for r in owners if r != youngest), youngest)
+        reason = (f"its location {second.directive} duplicates one of {other} on the same server "
+                  "(nginx -t fails: duplicate location)")
+        rejected[youngest] = reason
+        notes.add(Note(code="NGINX-MODEL-INGRESS-REJECTED", level=Level.ERROR, subject=f"Ingress {youngest}",
+                       message=reason, instead="Ingress left out, as the admission webhook would refuse it"))
+
+
+def _leading_wildcard(alias: str, host: str) -> int:
+    if alias.startswith("*."):
+        suffix = alias[1:]
+        return len(suffix) if host.endswith(suffix) and len(host) > len(suffix) else -1
+    if alias.startswith("."):
+        return len(alias) if host == alias[1:] or host.endswith(alias) else -1
+    return -1
+
+
+def _trailing_wildcard(alias: str, host: str) -> int:
+    if alias.endswith(".*"):
+        head = alias[:-1]
+        return len(head) if host.startswith(head) and len(host) > len(head) else -1
+    return -1
+
+
+def select_server(topology: Topology, hostname: str) -> Server:
+    """The server nginx picks for a Host (lower-case, without port)."""
+    host = hostname.lower().rstrip(".")
+    servers = [s for s in topology.servers if not s.is_default]
+    for s in servers:
+        if not s.name.startswith("*.") and s.name == host:
+            return s
+    for s in servers:
+        if any(a.lower() == host for a in s.aliases if not a.startswith("~") and "*" not in a and not a.startswith(".")):
+            return s
+    for scorer in (_leading_wildcard, _trailing_wildcard):
+        best: tuple[int, Server] | None = None
+        for s in servers:
+            for a in s.aliases:
+                score = scorer(a.lower(), host)
+                if score >= 0 and (best is None or score > best[0]):
+                    best = (score, s)
+        if best is not None:
+            return best[1]
+    for s in servers:
+        if s.name_pattern is not None and s.name_pattern.fullmatch(host):
+            return s
+        for a in s.aliases:
+            if a.startswith("~"):
+                try:
+                    if re.search(a[1:], host):
+                        return s
+                except re.error:
+                    continue
+    default = topology.server(DEFAULT_SERVER)
+    assert default is not None
+    return default

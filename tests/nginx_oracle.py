@@ -1,0 +1,313 @@
+"""Test support: a real nginx as ground truth for the ingress-nginx model.
+
+:class:`NginxOracle` renders ``templates/nginx.conf.j2`` for a model's servers, starts the
+system ``nginx`` binary with a private prefix under a temporary directory, listening on an
+ephemeral loopback port (the socket is bound here and handed to nginx through its
+``NGINX`` inherited-sockets variable, so there is no port race), with every location
+proxying to an in-process echo server. :meth:`NginxOracle.send` sends one raw request
+and returns status, headers and, when the echo server answered, what it received.
+:meth:`NginxOracle.stop` ends nginx and the echo server and removes the directory.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Answer", "NginxOracle", "config_test", "nginx_binary"]
+
+
+def nginx_binary() -> str | None:
+    """The nginx executable, or None when it is not installed."""
+    found = shutil.which("nginx")
+    if found:
+        return found
+    for candidate in ("/usr/sbin/nginx", "/usr/local/sbin/nginx"):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+class _Echo(BaseHTTPRequestHandler):
+    """Answers every request with a JSON description of it (404 for the default backend)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        body = json.dumps({
+            "method": self.command,
+            "path": self.path,
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+        }).encode()
+        status = 404 if self.headers.get("X-Ing2gw-Backend") == "default-backend" else 200
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: Mapping[str, str]  # lower-case names
+    echo: Mapping[str, Any] | None  # what the echo server received, if the request got there
+
+
+def config_test(conf: str) -> tuple[bool, str]:
+    """``nginx -t`` on a configuration text: (ok, nginx's output)."""
+    binary = nginx_binary()
+    assert binary is not None
+    with tempfile.TemporaryDirectory(prefix="ing2gw-nginx-t-") as tmp:
+        path = Path(tmp) / "nginx.conf"
+        path.write_text(conf.replace("@PREFIX@", tmp))
+        proc = subprocess.run([binary, "-t", "-q", "-p", tmp, "-c", str(path), "-e", str(Path(tmp) / "error.log")],
+                              capture_output=True, text=True, timeout=30)
+        return proc.returncode == 0, proc.stderr
+
+
+class NginxOracle:
+    """One nginx process plus one echo server, for one rendered configuration."""
+
+    def __init__(self, render: Callable[[str, str, str], str]) -> None:
+        """``render(listen, upstream, prefix)`` returns the nginx.conf text."""
+        binary = nginx_binary()
+        assert binary is not None, "nginx is not installed"
+        self._tmp = tempfile.mkdtemp(prefix="ing2gw-nginx-")
+        os.chmod(self._tmp, 0o755)
+        self._echo = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+        self._echo.daemon_threads = True
+        self._echo_thread = threading.Thread(target=self._echo.serve_forever, daemon=True)
+        self._echo_thread.start()
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(128)
+        self._sock.set_inheritable(True)
+        self.port = self._sock.getsockname()[1]
+        echo_port = self._echo.server_address[1]
+        self.conf = render(f"127.0.0.1:{self.port}", f"127.0.0.1:{echo_port}", self._tmp)
+        conf_path = Path(self._tmp) / "nginx.conf"
+        conf_path.write_text(self.conf)
+        self._error_log = Path(self._tmp) / "error.log"
+        env = {**os.environ, "NGINX": f"{self._sock.fileno()};"}
+        self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            [binary, "-p", self._tmp, "-c", str(conf_path), "-e", str(self._error_log)],
+            env=env, pass_fds=(self._sock.fileno(),), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            assert self._proc is not None
+            if self._proc.poll() is not None:
+                err = self._proc.stderr.read().decode() if self._proc.stderr else ""
+                raise RuntimeError(f"nginx exited with {self._proc.returncode}: {err}{self.error_log()}")
+            if (Path(self._tmp) / "nginx.pid").exists():
+                try:
+                    answer = self.send("GET", "ing2gw-readiness.invalid", "/healthz")
+                except OSError:
+                    answer = None
+                if answer is not None and answer.status == 200:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError(f"nginx did not become ready: {self.error_log()}")
+
+    def error_log(self) -> str:
+        try:
+            return self._error_log.read_text()
+        except OSError:
+            return ""
+
+    def send(self, method: str, host: str | None, target: str,
+             headers: Mapping[str, str] | None = None) -> Answer:
+        """Send one request exactly as given (``target`` is not re-encoded)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
+            conn.putheader("Host", host if host is not None else "127.0.0.1")
+            for name, value in (headers or {}).items():
+                conn.putheader(name, value)
+            conn.endheaders()
+            resp = conn.getresponse()
+            body = resp.read()
+            hdrs = {k.lower(): v for k, v in resp.getheaders()}
+        finally:
+            conn.close()
+        echo = None
+        if hdrs.get("content-type") == "application/json":
+            echo = json.loads(body)
+        return Answer(resp.status, hdrs, echo)
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.send_signal(signal.SIGTERM)
+                try:
+                    self._proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self._proc.kill()
+                    self._proc.wait()
+            if self._proc.stderr:
+                self._proc.stderr.close()
+            self._proc = None
+        self._sock.close()
+        self._echo.shutdown()
+        self._echo.server_close()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+# --- Ingress manifests for the model and oracle tests ---------------------------------------
+
+ANNOTATION_PREFIX = "nginx.ingress.kubernetes.io/"
+
+Path_ = tuple[str, str, str] | tuple[str, str, str, int]  # (path, pathType, service[, port])
+
+
+def ingress(
+    name: str,
+    host: str,
+    paths: list[Path_],
+    annotations: Mapping[str, str] | None = None,
+    *,
+    namespace: str = "default",
+    created: int = 0,
+    tls_hosts: list[str] | None = None,
+    default_backend: tuple[str, int] | None = None,
+) -> dict[str, Any]:
+    """An Ingress manifest; ``created`` orders Ingresses (seconds after a fixed instant);
+    short annotation keys get the ingress-nginx prefix."""
+    ann = {(k if "/" in k else ANNOTATION_PREFIX + k): v for k, v in (annotations or {}).items()}
+    rule: dict[str, Any] = {}
+    if host:
+        rule["host"] = host
+    if paths:
+        rule["http"] = {"paths": [
+            {"path": p[0], "pathType": p[1],
+             "backend": {"service": {"name": p[2], "port": {"number": p[3] if len(p) > 3 else 80}}}}  # type: ignore[misc]
+            for p in paths
+        ]}
+    spec: dict[str, Any] = {}
+    if rule:
+        spec["rules"] = [rule]
+    if tls_hosts:
+        spec["tls"] = [{"hosts": list(tls_hosts), "secretName": f"{name}-tls"}]
+    if default_backend:
+        spec["defaultBackend"] = {"service": {"name": default_backend[0],
+                                              "port": {"number": default_backend[1]}}}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "creationTimestamp": f"2024-01-01T{created // 3600:02d}:{created // 60 % 60:02d}:{created % 60:02d}Z",
+            "annotations": ann,
+        },
+        "spec": spec,
+    }
+
+
+def _set(ns: str, *items: dict[str, Any]) -> list[dict[str, Any]]:
+    for item in items:
+        item["metadata"]["namespace"] = ns
+    return list(items)
+
+
+REGEX = {"use-regex": "true"}
+
+# Section 2.3 of the semantics doc, one host (and namespace) per row; row 3 is invalid.
+WORKED_EXAMPLES: dict[str, list[dict[str, Any]]] = {
+    "ex1": _set("ex1", ingress("a", "ex1.test", [("/foo", "Prefix", "svc-a")])),
+    "ex2": _set("ex2", ingress("a", "ex2.test", [("/foo/", "Prefix", "svc-a")])),
+    "ex4": _set("ex4",
+                ingress("a", "ex4.test", [("/exact", "Exact", "e")], created=1),
+                ingress("b", "ex4.test", [("/exact", "Prefix", "p")], created=2),
+                ingress("c", "ex4.test", [("/exact", "Prefix", "c")], created=3)),
+    "ex5": _set("ex5",
+                ingress("exact-root", "ex5.test", [("/", "Exact", "e")], created=1),
+                ingress("prefix-root", "ex5.test", [("/", "Prefix", "p")], created=2),
+                ingress("exact-foo", "ex5.test", [("/foo", "Exact", "ef")], created=3),
+                ingress("prefix-foo", "ex5.test", [("/foo", "Prefix", "pf")], created=4)),
+    "ex6": _set("ex6",
+                ingress("a", "ex6.test", [("/foo", "Prefix", "s1")], created=1),
+                ingress("b", "ex6.test", [("/foo/bar/(.+)", "Prefix", "s2")],
+                        {**REGEX, "rewrite-target": "/new/$1"}, created=2),
+                ingress("c", "ex6.test", [("/exact", "Exact", "s3")], created=3)),
+    "ex7": _set("ex7",
+                ingress("s1", "ex7.test", [("/foo/bar", "Prefix", "s1")], created=1),
+                ingress("s2", "ex7.test", [("/foo/bar/", "Prefix", "s2")], created=2),
+                ingress("s3", "ex7.test", [("/foo/bar/(.+)", "Prefix", "s3")],
+                        {**REGEX, "rewrite-target": "/$1"}, created=3)),
+    "ex8": _set("ex8",
+                ingress("x", "ex8.test", [("/foo/bar/bar", "Prefix", "x")], created=1),
+                ingress("y", "ex8.test", [("/foo/bar/[A-Z0-9]{3}", "Prefix", "y")], REGEX, created=2)),
+    "ex9": _set("ex9",
+                ingress("web", "ex9.test", [("/", "Prefix", "web")], created=1),
+                ingress("app", "ex9.test", [("/app(/|$)(.*)", "Prefix", "app")],
+                        {**REGEX, "rewrite-target": "/$2"}, created=2)),
+    "ex10": _set("ex10", ingress("a", "ex10.test", [("/something", "Prefix", "s")], {"rewrite-target": "/"})),
+    "ex11": _set("ex11", ingress("a", "ex11.test", [("/imp", "ImplementationSpecific", "s")])),
+    "ex12": _set("ex12",
+                 ingress("a", "ex12.test", [("/api", "Prefix", "api")],
+                         {"whitelist-source-range": "10.0.0.0/8"}, created=1),
+                 ingress("b", "ex12.test", [("/web", "Prefix", "web")], created=2)),
+    "ex13": _set("ex13",
+                 ingress("wild", "*.w.test", [("/", "Prefix", "wild")], created=1),
+                 ingress("exact", "x.w.test", [("/", "Prefix", "exact")], created=2)),
+    "ex14": _set("ex14", ingress("a", "ex14.test", [("/api/.*", "Prefix", "r"), ("/api/v1", "Prefix", "v")], REGEX)),
+}
+
+DUPLICATE_PREFIX = _set("ex3",
+                        ingress("a", "ex3.test", [("/foo", "Prefix", "a")], created=1),
+                        ingress("b", "ex3.test", [("/foo/", "Prefix", "b")], created=2))
+
+# Section 6 "Request -> upstream pairs", one host per Ingress setup.
+REWRITE_EXAMPLES: dict[str, list[dict[str, Any]]] = {
+    "rw1": _set("rw1", ingress("a", "rw1.test", [("/something", "Prefix", "echo")], {"rewrite-target": "/"})),
+    "rw2": _set("rw2",
+                ingress("kube-lego", "rw2.test", [("/.well-known/acme/challenge", "Prefix", "lego")], created=1),
+                ingress("b", "rw2.test", [("/", "Prefix", "echo")], {"rewrite-target": "/new/backend"}, created=2)),
+    "rw3": _set("rw3",
+                ingress("foo", "rw3.test", [("/foo", "Prefix", "foo")], created=1),
+                ingress("regex", "rw3.test", [("/foo.+", "Prefix", "regex")],
+                        {**REGEX, "rewrite-target": "/new/backend"}, created=2)),
+    "rw4": _set("rw4",
+                ingress("foo", "rw4.test", [("/foo/bar/bar", "Prefix", "foo")], created=1),
+                ingress("regex", "rw4.test", [("/foo/bar/[a-z]{3}", "Prefix", "regex")],
+                        {**REGEX, "rewrite-target": "/new/backend"}, created=2)),
+    "rw5": _set("rw5", ingress("a", "rw5.test", [("/foo/bar/(.+)", "Prefix", "echo")],
+                               {**REGEX, "rewrite-target": "/new/backend/$1"})),
+    "rw6": _set("rw6", ingress("a", "rw6.test", [("/", "Prefix", "echo")],
+                               {"rewrite-target": "/foo", "x-forwarded-prefix": "/test/value"})),
+    "rw7": _set("rw7", ingress("a", "rw7.test", [("/something(/|$)(.*)", "Prefix", "echo")],
+                               {**REGEX, "rewrite-target": "/$2"})),
+    "rw8": _set("rw8", ingress("a", "rw8.test", [("/plain", "Prefix", "echo")], {"rewrite-target": "/"})),
+    "rw9": _set("rw9", ingress("a", "rw9.test", [("/foo/bar/(.+)", "Prefix", "echo")], {"rewrite-target": "/new/$1"})),
+}
