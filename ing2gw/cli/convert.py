@@ -39,7 +39,8 @@ def convert(**params: Any) -> int:
     Everything that is not carried over exactly is reported as a note on stderr.
     """
     rs = load_resources(params["filenames"] + params["files"], params["recursive"], params["namespace"],
-                        params["all_namespaces"], params["selector"])
+                        params["all_namespaces"], params["selector"],
+                        kubeconfig=params.get("kubeconfig"), context=params.get("context"))
     options = make_convert_options(params, rs)
     registry = discover(params["disabled_providers"])
     result = run_convert(rs, options, registry)

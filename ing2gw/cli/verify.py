@@ -85,7 +85,8 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], no_generate: bo
     from ..router import Router
 
     rs = load_resources(params["filenames"], params["recursive"], params["namespace"],
-                        params["all_namespaces"], params["selector"])
+                        params["all_namespaces"], params["selector"],
+                        kubeconfig=params.get("kubeconfig"), context=params.get("context"))
     options = make_convert_options(params, rs)
     registry = discover(params["disabled_providers"])
     result = run_convert(rs, options, registry)
