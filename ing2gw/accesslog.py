@@ -41,9 +41,9 @@ class LogEntry:
     alternative: str  # the canary upstream, if the request went there
 
 
-def parse_access_log(lines: Iterable[str], errors: list[str] | None = None) -> Iterator[LogEntry]:
-    """Yield one entry per request line; unparsable lines are counted into ``errors``
-    (``"line N: reason"``, at most 20 kept) and skipped."""
+def parse_access_log(lines: Iterable[str], errors: list[tuple[int, str]] | None = None) -> Iterator[LogEntry]:
+    """Yield one entry per request line; unparsable lines go into ``errors`` as
+    ``(line, reason)`` (at most 20 kept) and are skipped."""
     for number, raw in enumerate(lines, 1):
         text = raw.rstrip("\n")
         if not text.strip():
@@ -58,7 +58,7 @@ def parse_access_log(lines: Iterable[str], errors: list[str] | None = None) -> I
                 reason = f"request line {m.group('request')[:60]!r} is not METHOD TARGET HTTP/x"
         if reason:
             if errors is not None and len(errors) < 20:
-                errors.append(f"line {number}: {reason}")
+                errors.append((number, reason))
             continue
         assert m is not None
         method, target, _ = m.group("request").split(" ")

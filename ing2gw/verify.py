@@ -65,7 +65,10 @@ def summarise(outcome: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def compare_outcomes(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[str, ...]:
-    return tuple(k for k in ASPECTS if a.get(k) != b.get(k))
+    """The aspects that differ; the upstream path and host only count when both sides
+    proxy the request (otherwise status, backend or redirect already differ)."""
+    both_served = bool(a.get("backend")) and bool(b.get("backend"))
+    return tuple(k for k in ASPECTS if (both_served or k not in ("path", "host")) and a.get(k) != b.get(k))
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,18 +119,19 @@ class VerifyReport:
         for d in self.differences:
             codes = tuple(sorted({n.code for n in d.explained_by})) or ("UNEXPLAINED",)
             grouped.setdefault((codes, d.aspects), []).append(d)
-        out = []
+        rows: list[tuple[bool, int, tuple[str, ...], tuple[str, ...], dict[str, Any]]] = []
         for (codes, aspects), items in grouped.items():
-            out.append({
+            explained = codes != ("UNEXPLAINED",)
+            rows.append((explained, -len(items), codes, aspects, {
                 "cause": list(codes),
                 "differs": list(aspects),
-                "explained": codes != ("UNEXPLAINED",),
+                "explained": explained,
                 "count": len(items),
                 "ingresses": sorted({i for d in items for i in d.ingresses}),
                 "example": items[0].to_dict(),
-            })
-        out.sort(key=lambda g: (g["explained"], -g["count"], g["cause"], g["differs"]))
-        return out
+            }))
+        rows.sort(key=lambda r: r[:4])
+        return [r[4] for r in rows]
 
     def to_dict(self) -> dict[str, Any]:
         explained = sum(1 for d in self.differences if d.explained)

@@ -41,9 +41,9 @@ def _log_requests(path: str, rs: ResourceSet, skipped: list[str]) -> Iterator[tu
                 b = p.backend
                 port = b.port_number if b.port_number is not None else b.port_name
                 key = f"{ing.namespace}-{b.service}-{port}"
-                if rule.host and key not in upstream_hosts:
+                if rule.host and not rule.host.startswith("*") and key not in upstream_hosts:
                     upstream_hosts[key] = rule.host
-    errors: list[str] = []
+    errors: list[tuple[int, str]] = []
     try:
         fh = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed below
     except OSError as exc:
@@ -62,7 +62,7 @@ def _log_requests(path: str, rs: ResourceSet, skipped: list[str]) -> Iterator[tu
                 skipped.append(f"{path}:{entry.line}: {exc}")
                 continue
             yield req, f"access log line {entry.line} (status {entry.status})"
-    skipped.extend(f"{path}: {e}" for e in errors)
+    skipped.extend(f"{path}:{line}: {reason}" for line, reason in errors)
 
 
 @click.command(epilog=EXIT_CODES_HELP)

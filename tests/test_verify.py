@@ -1,0 +1,94 @@
+"""``ing2gw verify``: golden reports for the known ingress-nginx -> Gateway API differences,
+explanations, inputs (cases, access logs) and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from support import TESTDATA, UPDATE_GOLDEN
+
+CASES = sorted(p for p in (TESTDATA / "verify").iterdir() if (p / "input.yaml").exists())
+
+# The note that must explain each case's characteristic difference.
+EXPECTED_CAUSE = {
+    "implicit-root": "NGINX-IMPLICIT-ROOT-ANNOTATIONS",
+    "regex-sibling": "NGINX-REGEX-HOST-MODE",
+    "wildcard-depth": "NGINX-WILDCARD-HOST-DEPTH",
+}
+
+
+def _report(ing2gw, *args: str) -> dict:
+    r = ing2gw(["verify", *args, "-o", "json", "-q", "--fail-on", "never"])
+    assert r.exit_code == 0, r.stderr
+    report = json.loads(r.stdout)
+    report["summary"].pop("elapsed_s")
+    return report
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_golden_report(case: Path, ing2gw) -> None:
+    report = _report(ing2gw, "-f", str(case / "input.yaml"))
+    expected = case / "expected.json"
+    if UPDATE_GOLDEN:
+        expected.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    assert report == json.loads(expected.read_text())
+    # Every difference of these known cases is found and explained: no unexplained drift.
+    assert report["summary"]["unexplained"] == 0
+    cause = EXPECTED_CAUSE.get(case.name)
+    if cause is not None:
+        assert any(cause in g["cause"] for g in report["groups"]), report["groups"]
+
+
+def test_trailing_slash_301_is_reproduced(ing2gw) -> None:
+    report = _report(ing2gw, "-f", str(TESTDATA / "verify" / "trailing-slash" / "input.yaml"))
+    differing = {d["request"]["url"] for d in report["differences"]}
+    assert "http://site.example.com/shop" not in differing  # both answer 301 -> /shop/
+    assert report["summary"]["agree"] > 0
+
+
+def test_case_insensitive_regex_agrees(ing2gw) -> None:
+    report = _report(ing2gw, "-f", str(TESTDATA / "verify" / "regex-case" / "input.yaml"))
+    differing = {d["request"]["url"] for d in report["differences"]}
+    assert not any("/API" in u for u in differing)
+
+
+def test_unexplained_drift_fails_the_gate(ing2gw, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A difference no note explains is reported first and fails --fail-on unexplained."""
+    import ing2gw.verify as v
+
+    case = TESTDATA / "verify" / "wildcard-depth" / "input.yaml"
+    assert ing2gw(["verify", "-f", str(case), "-q", "--fail-on", "unexplained"]).exit_code == 0
+    assert ing2gw(["verify", "-f", str(case), "-q"]).exit_code == 1  # --fail-on any
+    # Without the notes' explanations every difference is unexplained drift.
+    monkeypatch.setattr(v, "_EXPLAINING", ())
+    monkeypatch.setattr(v._Explainer, "explain", lambda self, refs, aspects, request: ())
+    r = ing2gw(["verify", "-f", str(case), "-q", "--fail-on", "unexplained"])
+    assert r.exit_code == 1 and r.stdout.splitlines()[2].startswith("UNEXPLAINED")
+
+
+def test_cases_and_access_log_inputs(ing2gw, tmp_path: Path) -> None:
+    ingress = TESTDATA / "verify" / "wildcard-depth" / "input.yaml"
+    cases = tmp_path / "cases.yaml"
+    cases.write_text("- name: deep\n  request: {host: a.b.example.com, path: /}\n  expect: {status: 200}\n")
+    log = tmp_path / "access.log"
+    log.write_text(
+        '10.0.0.1 - - [26/Nov/2026:07:00:00 +0000] "GET /x HTTP/1.1" 200 5 "-" "curl" 80 0.001 '
+        "[web-wild-80] [] 10.1.1.1:80 5 0.001 200 id1\n"
+        '10.0.0.1 - - [26/Nov/2026:07:00:01 +0000] "GET http://deep.er.example.com/y HTTP/1.1" 404 0 "-" "curl"\n'
+        "not a log line\n"
+    )
+    report = _report(ing2gw, "-f", str(ingress), "--no-generate", "--cases", str(cases), "--access-log", str(log))
+    assert report["summary"]["requests"] == 2  # the case and the absolute-form log line
+    origins = sorted(d["origin"] for d in report["differences"])
+    assert origins == ["access log line 2 (status 404)", "case deep"]
+    assert [s.split(": ", 1)[0] for s in report["skipped"]] == [f"{log}:1", f"{log}:3"]
+
+
+def test_markdown_and_text_outputs(ing2gw) -> None:
+    case = TESTDATA / "verify" / "implicit-root" / "input.yaml"
+    md = ing2gw(["verify", "-f", str(case), "-q", "-o", "markdown", "--fail-on", "never"]).stdout
+    assert md.startswith("### ing2gw verify (ingress-nginx)") and "| cause |" in md
+    text = ing2gw(["verify", "-f", str(case), "-q", "--fail-on", "never"]).stdout
+    assert "explained by" in text
