@@ -182,9 +182,10 @@ class _Explainer:
         if g.get("route"):
             refs.update(self.route_sources.get(str(g["route"]), ()))
         refs.update(self.host_owners.get(hostname, ()))
-        for host, owners in self.host_owners.items():
-            if host.startswith("*.") and hostname.endswith(host[1:]):
-                refs.update(owners)
+        # wildcard owners: "*.<suffix>" for every parent domain of the hostname
+        labels = hostname.split(".")
+        for i in range(1, len(labels)):
+            refs.update(self.host_owners.get("*." + ".".join(labels[i:]), ()))
         return tuple(sorted(refs))
 
     def explain(self, refs: Sequence[str], aspects: Sequence[str], request: Request) -> tuple[Note, ...]:

@@ -1,0 +1,54 @@
+"""Benchmark ``ing2gw verify`` on the convert benchmark set, against ``ing2gw convert``.
+
+Generates N Ingresses (default 10 000, as ``bench/convert.py``), then in one run times
+``ing2gw convert`` and ``ing2gw verify`` (which converts too, then replays the generated
+requests through the ingress-nginx model and the reference router). Prints the number of
+requests replayed, the replay time (``summary.elapsed_s``) and its ratio to the convert
+wall time (target: <= 1.0). Run by hand: ``python bench/verify.py [-n 10000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from convert import generate  # noqa: E402
+
+
+def timed(args: list[str]) -> tuple[float, str]:
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "ing2gw", *args], capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        sys.exit(f"{args[0]} failed ({proc.returncode}): {proc.stderr[-800:]}")
+    return wall, proc.stdout
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-n", type=int, default=10_000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "ingresses.yaml"
+        path.write_text(generate(args.n))
+        convert_s, _ = timed(["convert", "-f", str(path), "-q", "--fail-on", "never"])
+        verify_s, out = timed(["verify", "-f", str(path), "-q", "-o", "json", "--fail-on", "never"])
+    summary = json.loads(out)["summary"]
+    replay = summary["elapsed_s"]
+    print(f"ingresses            {args.n}")
+    print(f"requests replayed    {summary['requests']} (x2 sides); {summary['differ']} differ, "
+          f"{summary['unexplained']} unexplained")
+    print(f"ing2gw convert       {convert_s:.2f} s")
+    print(f"ing2gw verify        {verify_s:.2f} s (conversion + replay)")
+    print(f"replay               {replay:.2f} s, {2 * summary['requests'] / replay:,.0f} decisions/s")
+    print(f"ratio                {replay / convert_s:.2f}  (replay / convert, target <= 1.0)")
+
+
+if __name__ == "__main__":
+    main()
