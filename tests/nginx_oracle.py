@@ -50,9 +50,11 @@ class _Echo(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
+        # the target as received: http.server collapses a leading "//" in self.path
+        target = self.requestline.split(" ")[1] if self.requestline.count(" ") >= 2 else self.path
         body = json.dumps({
             "method": self.command,
-            "path": self.path,
+            "path": target,
             "headers": {k.lower(): v for k, v in self.headers.items()},
         }).encode()
         status = 404 if self.headers.get("X-Ing2gw-Backend") == "default-backend" else 200
@@ -210,7 +212,7 @@ def ingress(
     if paths:
         rule["http"] = {"paths": [
             {"path": p[0], "pathType": p[1],
-             "backend": {"service": {"name": p[2], "port": {"number": p[3] if len(p) > 3 else 80}}}}  # type: ignore[misc]
+             "backend": {"service": {"name": p[2], "port": {"number": p[3] if len(p) > 3 else 80}}}}
             for p in paths
         ]}
     spec: dict[str, Any] = {}
@@ -311,3 +313,103 @@ REWRITE_EXAMPLES: dict[str, list[dict[str, Any]]] = {
     "rw8": _set("rw8", ingress("a", "rw8.test", [("/plain", "Prefix", "echo")], {"rewrite-target": "/"})),
     "rw9": _set("rw9", ingress("a", "rw9.test", [("/foo/bar/(.+)", "Prefix", "echo")], {"rewrite-target": "/new/$1"})),
 }
+
+# (host, request target, status, service or None, upstream target or redirect Location)
+EXAMPLE_EXPECTATIONS: list[tuple[str, str, int, str | None, str | None]] = [
+    ("ex1.test", "/foo", 200, "svc-a", "/foo"),
+    ("ex1.test", "/foo/", 200, "svc-a", "/foo/"),
+    ("ex1.test", "/foo/bar", 200, "svc-a", "/foo/bar"),
+    ("ex1.test", "/foobar", 404, None, None),
+    ("ex1.test", "/FOO", 404, None, None),
+    ("ex2.test", "/foo", 301, None, "http://ex2.test/foo/"),
+    ("ex2.test", "/foo?q=1", 301, None, "http://ex2.test/foo/?q=1"),
+    ("ex2.test", "/foo/x", 200, "svc-a", "/foo/x"),
+    ("ex4.test", "/exact", 200, "e", "/exact"),
+    ("ex4.test", "/exact/suffix", 200, "p", "/exact/suffix"),
+    ("ex5.test", "/", 200, "e", "/"),
+    ("ex5.test", "/bar", 200, "p", "/bar"),
+    ("ex5.test", "/foo", 200, "ef", "/foo"),
+    ("ex5.test", "/foo/bar", 200, "pf", "/foo/bar"),
+    ("ex5.test", "/foobar", 200, "p", "/foobar"),
+    ("ex6.test", "/foobar", 200, "s1", "/foobar"),
+    ("ex6.test", "/FOO", 200, "s1", "/FOO"),
+    ("ex6.test", "/exact/more", 200, "s3", "/exact/more"),
+    ("ex6.test", "/EXACTLY", 200, "s3", "/EXACTLY"),
+    ("ex6.test", "/foo/bar/baz", 200, "s2", "/new/baz"),
+    ("ex6.test", "/foo/bar/", 200, "s1", "/foo/bar/"),
+    ("ex7.test", "/foo/bar/1", 200, "s3", "/1"),
+    ("ex7.test", "/foo/bar/", 200, "s2", "/foo/bar/"),
+    ("ex7.test", "/foo/bar", 200, "s1", "/foo/bar"),
+    ("ex7.test", "/foo/barbaz", 200, "s1", "/foo/barbaz"),
+    ("ex7.test", "/FOO/BAR", 200, "s1", "/FOO/BAR"),
+    ("ex8.test", "/foo/bar/bar", 200, "y", "/foo/bar/bar"),
+    ("ex9.test", "/app", 200, "app", "/"),
+    ("ex9.test", "/app/", 200, "app", "/"),
+    ("ex9.test", "/app/x?y=1", 200, "app", "/x?y=1"),
+    ("ex9.test", "/APP/x", 200, "app", "/x"),
+    ("ex9.test", "/application", 200, "web", "/application"),
+    ("ex10.test", "/something/else", 200, "s", "/"),
+    ("ex10.test", "/somethingelse", 200, "s", "/"),
+    ("ex11.test", "/imp", 200, "s", "/imp"),
+    ("ex11.test", "/imp/x", 200, "s", "/imp/x"),
+    ("ex11.test", "/impossible", 404, None, None),
+    ("ex11.test", "/IMP", 404, None, None),
+    ("ex12.test", "/other", 403, None, None),
+    ("ex12.test", "/web", 200, "web", "/web"),
+    ("x.w.test", "/", 200, "exact", "/"),
+    ("y.w.test", "/", 200, "wild", "/"),
+    ("Y.W.TEST", "/", 200, "wild", "/"),
+    ("a.b.w.test", "/", 404, None, None),
+    ("ex14.test", "/api/v1x", 200, "v", "/api/v1x"),
+    ("ex14.test", "/api/v2", 200, "r", "/api/v2"),
+]
+
+REWRITE_EXPECTATIONS: list[tuple[str, str, int, str | None, str | None]] = [
+    ("rw1.test", "/something", 200, "echo", "/"),
+    ("rw2.test", "/.well-known/acme/challenge", 200, "lego", "/.well-known/acme/challenge"),
+    ("rw3.test", "/foo", 200, "foo", "/foo"),
+    ("rw3.test", "/foo/bar", 200, "regex", "/new/backend"),
+    ("rw4.test", "/foo/bar/bar", 200, "regex", "/new/backend"),
+    ("rw5.test", "/foo/bar/bar", 200, "echo", "/new/backend/bar"),
+    ("rw6.test", "/", 200, "echo", "/foo"),
+    ("rw7.test", "/something", 200, "echo", "/"),
+    ("rw7.test", "/something/", 200, "echo", "/"),
+    ("rw7.test", "/something/new", 200, "echo", "/new"),
+    ("rw7.test", "/SOMETHING/new", 200, "echo", "/new"),
+    ("rw7.test", "/something/new?x=1", 200, "echo", "/new?x=1"),
+    ("rw7.test", "/somethingelse", 404, None, None),
+    ("rw8.test", "/plain/deep/path", 200, "echo", "/"),
+    ("rw8.test", "/plain/x?y=1", 200, "echo", "/?y=1"),
+    ("rw8.test", "/plainly", 200, "echo", "/"),
+    ("rw7.test", "/something/a%2Fb", 200, "echo", "/a/b"),
+    ("rw7.test", "/something/a%20b", 200, "echo", "/a%20b"),
+    ("rw7.test", "/something//x", 200, "echo", "/x"),
+    ("rw9.test", "/foo/bar/%7Ex", 200, "echo", "/new/~x"),
+    ("rw9.test", "/FOO/BAR/Baz", 200, "echo", "/new/Baz"),
+]
+
+# Server names, server-level and location-level redirects, host-less rules.
+OTHER_EXAMPLES: dict[str, list[dict[str, Any]]] = {
+    "al": _set("al", ingress("a", "al.test", [("/a", "Prefix", "a"), ("/", "Exact", "root")],
+                             {"server-alias": "alias.test, *.wild-alias.test, www.trail.*", "app-root": "/start"})),
+    "rd": _set("rd",
+               ingress("perm", "rd.test", [("/old", "Prefix", "x")], {"permanent-redirect": "/new"}, created=1),
+               ingress("temp", "rd.test", [("/tmp", "Prefix", "y")],
+                       {"temporal-redirect": "https://elsewhere.test/t?a=1", "temporal-redirect-code": "307"},
+                       created=2),
+               ingress("rel", "rd.test", [("/rel", "Exact", "z")],
+                       {"permanent-redirect": "/r", "permanent-redirect-code": "308", "relative-redirects": "true"},
+                       created=3),
+               ingress("plain", "rd.test", [("/plain", "Prefix", "p")], created=4)),
+    "hl": _set("hl", ingress("hostless", "", [("/hl", "Prefix", "hl"), ("/hx/", "Prefix", "hx")])),
+}
+
+OTHER_REQUESTS: list[tuple[str, str]] = [
+    ("al.test", "/"), ("al.test", "/?x=1"), ("al.test", "/a/b"), ("alias.test", "/a"), ("alias.test", "/"),
+    ("x.wild-alias.test", "/a"), ("a.b.wild-alias.test", "/a/"), ("wild-alias.test", "/a"),
+    ("www.trail.example", "/a"), ("www.trail", "/a"), ("ALIAS.TEST", "/a"),
+    ("rd.test", "/"), ("rd.test", "/old"), ("rd.test", "/old/x?q=1"), ("rd.test", "/tmp/"), ("rd.test", "/rel"),
+    ("rd.test", "/rel/"), ("rd.test", "/plain"), ("rd.test", "/nothing"),
+    ("whatever.test", "/hl"), ("whatever.test", "/hl/x"), ("whatever.test", "/hx"), ("whatever.test", "/hx?a=b"),
+    ("whatever.test", "/healthz"), ("whatever.test", "/HL"),
+]

@@ -237,7 +237,9 @@ def _route_via(gw: Gateway, request: Request, grpc: bool, note: str | None) -> O
     return _serve(entry, request, listener, grpc, notes)
 
 
-_UNMATCHED = frozenset({"NoMatchingListener", "NoMatchingRoute"})
+# Outcomes that mean "not this Gateway": with several on the port, the next one is tried
+# (as DNS would have sent the client to the Gateway serving the hostname).
+_UNMATCHED = frozenset({"NoMatchingListener", "NoMatchingRoute", "TLSHandshakeFailed"})
 
 
 def route(table: Table, request: Request) -> Outcome:

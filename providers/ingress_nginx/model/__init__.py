@@ -51,8 +51,11 @@ class NginxModel:
         controller_config: Mapping[str, str] | ControllerConfig | None = None,
         *,
         strict_refs: bool = False,
+        validate: bool = True,
     ) -> NginxModel:
-        """``strict_refs``: a ConfigMap the input does not hold does not exist (as in a cluster)."""
+        """``strict_refs``: a ConfigMap the input does not hold does not exist (as in a cluster).
+        ``validate=False`` keeps Ingresses whose locations clash (the admission webhook would
+        refuse them): only useful to render the configuration nginx refuses."""
         config = (controller_config if isinstance(controller_config, ControllerConfig)
                   else ControllerConfig.from_mapping(controller_config))
         notes = Notes()
@@ -67,7 +70,7 @@ class NginxModel:
                 continue
             items.append((ing, policy))
             policies[ing.ref] = policy
-        topology = build_topology(items, notes)
+        topology = build_topology(items, notes, validate)
         context = Context(topology, config, dict(resource_set.config_maps),
                           strict_refs or bool(resource_set.config_maps))
         return cls(context, policies, notes)

@@ -321,7 +321,8 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
     ssl_flag = pol.ssl_redirect if pol else config.ssl_redirect
     force = pol.force_ssl_redirect if pol else config.force_ssl_redirect
     exempt = any(loc.path.startswith(prefix) for prefix in config.no_tls_redirect_locations)
-    if st.scheme == "http" and not exempt and (force or (ssl_flag and _has_certificate(ctx.topology, request.hostname))):
+    has_cert = _has_certificate(ctx.topology, request.hostname)
+    if st.scheme == "http" and not exempt and (force or (ssl_flag and has_cert)):
         preserve = pol.preserve_trailing_slash if pol else config.preserve_trailing_slash
         target = request.target
         if target.endswith("/") and not preserve:
@@ -349,8 +350,8 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
         if pol.auth_url:
             st.notes.append(f"external auth {pol.auth_url} not simulated; assumed to allow the request")
         checks = [c for c in (ip_ok, auth_ok) if c is not None]
-        allowed = any(checks) if pol.satisfy_any and checks else all(checks)
-        if not allowed:
+        permitted = any(checks) if pol.satisfy_any and checks else all(checks)
+        if not permitted:
             if ip_ok is False and not (pol.satisfy_any and auth_ok is False):
                 return _outcome(st, 403, "Forbidden")
             realm = pol.auth_realm or ""

@@ -229,15 +229,18 @@ def _build(
     return Topology(tuple(servers), alternatives, {}), conflicts, kept_entries
 
 
-def build_topology(items: Sequence[tuple[Ingress, Policy]], notes: Notes) -> Topology:
-    """Servers for the accepted Ingresses (oldest first), refusing the ones that break nginx.conf."""
+def build_topology(items: Sequence[tuple[Ingress, Policy]], notes: Notes, validate: bool = True) -> Topology:
+    """Servers for the accepted Ingresses (oldest first), refusing the ones that break nginx.conf.
+
+    With ``validate`` false nothing is refused (the servers may then hold duplicate locations:
+    the configuration nginx would fail to load, for rendering only)."""
     order = {ing.ref: index for index, (ing, _) in enumerate(items)}
     rejected: dict[str, str] = {}
     while True:
         active = [(i, p) for i, p in items if i.ref not in rejected]
         scratch = Notes()
         topo, conflicts, _ = _build(active, scratch)
-        if not conflicts:
+        if not conflicts or not validate:
             for note in scratch:
                 notes.add(note)
             return Topology(topo.servers, topo.alternatives, rejected)
@@ -276,7 +279,8 @@ def select_server(topology: Topology, hostname: str) -> Server:
         if not s.name.startswith("*.") and s.name == host:
             return s
     for s in servers:
-        if any(a.lower() == host for a in s.aliases if not a.startswith("~") and "*" not in a and not a.startswith(".")):
+        plain = (a.lower() for a in s.aliases if not a.startswith(("~", ".")) and "*" not in a)
+        if host in plain:
             return s
     for scorer in (_leading_wildcard, _trailing_wildcard):
         best: tuple[int, Server] | None = None

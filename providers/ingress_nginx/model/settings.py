@@ -199,7 +199,11 @@ def _canary(ann: Annotations) -> CanaryPolicy:
 
 def read_policy(ingress: Ingress, config: ControllerConfig, notes: Notes) -> Policy | str:
     """The Ingress's :class:`Policy`, or why the controller refuses the whole Ingress."""
-    ann = TABLE.read(ingress, notes, config.annotation_prefix)
+    table_notes = Notes()
+    ann = TABLE.read(ingress, table_notes, config.annotation_prefix)
+    for note in table_notes:  # keep what matters to the controller, not Gateway API fidelity
+        if note.code.endswith(("-INVALID", "-UNKNOWN")):
+            notes.add(note)
     prefix = config.annotation_prefix + "/"
     present = {k[len(prefix):] for k in ingress.annotations if k.startswith(prefix)}
     snippets = tuple(sorted(present & SNIPPET_KEYS))

@@ -1,0 +1,32 @@
+"""``ing2gw serve``: a reference Gateway API reverse proxy over real sockets.
+
+Every request goes through :class:`ing2gw.router.Router`; the proxy only carries out the
+outcome (see :mod:`.front`). Modules: :mod:`.server` binds sockets and runs workers,
+:mod:`.front` serves client connections, :mod:`.http1` and :mod:`.stream` speak
+HTTP/1.1, :mod:`.upstream` dials backends, :mod:`.echo` holds the built-in echo backends,
+:mod:`.tls` makes certificates and picks them by SNI, :mod:`.topology` reads the ports and
+backends out of the router's table, :mod:`.limits` holds the limits and durations.
+
+Why a hand-written HTTP/1.1 front on asyncio streams rather than aiohttp: the safety rules
+of the issue (refuse conflicting Content-Length/Transfer-Encoding and obs-fold, answer 414
+and 431 by their own limits, 408 for a half-sent head but a quiet close for an idle
+keep-alive connection, strict Host and absolute-form handling) need control over the
+byte-level parse that aiohttp's parser does not expose, and the proxy's hot path is
+shorter without a framework's request objects. The only dependency added is
+``cryptography`` (certificates); the standard library does the rest.
+
+Use from Python (tests, ``verify --via-proxy``)::
+
+    from ing2gw.proxy import ServeOptions, start_serve
+    with start_serve(objects, ServeOptions(echo_backends=True, ephemeral=True)) as proxy:
+        proxy.ports          # {80: 41234}: Gateway port -> local port
+        proxy.url(80, "/")   # "http://127.0.0.1:41234/"
+"""
+
+from __future__ import annotations
+
+from .limits import Limits
+from .server import ListenSpec, RunningProxy, ServeOptions, prepare, serve_forever, start_serve
+
+__all__ = ["Limits", "ListenSpec", "RunningProxy", "ServeOptions", "prepare", "serve_forever",
+           "start_serve"]

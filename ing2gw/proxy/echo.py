@@ -1,0 +1,97 @@
+"""Built-in echo backends (``--echo-backends``): one small HTTP/1.1 server per Service
+backend, answering every request with JSON that reports what it received, following the
+Gateway API conformance echo server's contract::
+
+    {"path": "/a?x=1", "host": "shop.example.com", "method": "GET", "proto": "HTTP/1.1",
+     "headers": {"X-Forwarded-For": ["127.0.0.1"], ...},
+     "namespace": "shop", "ingress": "", "service": "api", "pod": "api-echo", "port": 8080,
+     "bodyLength": 0}
+
+Like the conformance server it sets response headers asked for with
+``X-Echo-Set-Header: Name:Value,...``; a ``delay`` query parameter (``delay=1s``, GEP-2257
+syntax) makes it wait before answering, for exercising timeouts. The last requests each
+server received are kept in :attr:`EchoBackend.seen` (mirror checks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import logging
+from urllib.parse import parse_qsl
+
+from .http1 import HttpError, encode_head, parse_request_head, reason_phrase
+from .limits import Limits, parse_duration
+from .stream import PeerClosed, Wire
+
+__all__ = ["EchoBackend"]
+
+log = logging.getLogger("ing2gw.proxy")
+_LIMITS = Limits()
+
+
+class EchoBackend:
+    """The echo server of one Service backend key (``ns/name:port``)."""
+
+    def __init__(self, key: str, namespace: str, service: str, port: int) -> None:
+        self.key = key
+        self.namespace = namespace
+        self.service = service
+        self.service_port = port
+        self.seen: collections.deque[tuple[str, str]] = collections.deque(maxlen=1000)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        wire = Wire(reader, read_timeout=_LIMITS.body_timeout)
+        try:
+            while True:
+                async with asyncio.timeout(_LIMITS.keepalive_timeout):
+                    raw = await wire.read_head(_LIMITS.max_request_line, _LIMITS.max_header_bytes)
+                if raw is None:
+                    return
+                head = parse_request_head(raw, _LIMITS)
+                length = 0
+                async for piece in wire.body(head.body):
+                    length += len(piece)
+                self.seen.append((head.method, head.target))
+                await self._answer(writer, head.method, head.target, head.host, head.version,
+                                   head.headers, length)
+                if not head.keep_alive:
+                    return
+        except HttpError as exc:
+            body = f"{exc.message}\n".encode()
+            writer.write(encode_head(f"HTTP/1.1 {exc.status} {reason_phrase(exc.status)}",
+                                     [("content-length", str(len(body))),
+                                      ("connection", "close")]) + body)
+        except (PeerClosed, ConnectionError, TimeoutError):
+            pass
+        finally:
+            writer.close()
+
+    async def _answer(self, writer: asyncio.StreamWriter, method: str, target: str, host: str,
+                      version: str, fields: tuple[tuple[str, str], ...], length: int) -> None:
+        query = target.partition("?")[2]
+        params = dict(parse_qsl(query, keep_blank_values=True))
+        delay = parse_duration(params.get("delay", "")) if "delay" in params else None
+        if delay:
+            await asyncio.sleep(delay)
+        headers: dict[str, list[str]] = {}
+        extra: list[tuple[str, str]] = []
+        for name, value in fields:
+            headers.setdefault(name, []).append(value)
+            if name.lower() == "x-echo-set-header":
+                for item in value.split(","):
+                    hname, sep, hvalue = item.partition(":")
+                    if sep and hname.strip():
+                        extra.append((hname.strip(), hvalue.strip()))
+        body = json.dumps({
+            "path": target, "host": host, "method": method, "proto": f"HTTP/{version}",
+            "headers": headers, "namespace": self.namespace, "ingress": "",
+            "service": self.service, "pod": f"{self.service}-echo", "port": self.service_port,
+            "bodyLength": length,
+        }, sort_keys=True).encode()
+        out = [("content-type", "application/json"), *extra, ("content-length", str(len(body)))]
+        if method == "HEAD":
+            body = b""
+        writer.write(encode_head("HTTP/1.1 200 OK", out) + body)
+        await writer.drain()

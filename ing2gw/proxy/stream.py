@@ -1,0 +1,155 @@
+"""Reading HTTP/1.1 messages off a socket: a :class:`Wire` owns the bytes read ahead of
+the message being parsed, finds the end of a head within the size limits, and yields
+bodies framed by ``Content-Length``, chunked coding or the end of the connection.
+
+The proxy keeps its own buffer (instead of ``StreamReader.readuntil``) so that it can tell
+a half-sent head (408) from an idle keep-alive connection (closed quietly), and so that
+pipelined requests stay in the buffer for the next turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+from .http1 import BODY_CHUNKED, BODY_UNTIL_CLOSE, HttpError
+
+__all__ = ["PeerClosed", "Wire", "encode_chunk"]
+
+_READ = 65536
+_MAX_CHUNK_LINE = 4096
+_MAX_TRAILERS = 16 * 1024
+
+
+class PeerClosed(Exception):
+    """The other side closed the connection in the middle of a message."""
+
+
+def encode_chunk(data: bytes) -> bytes:
+    return b"%x\r\n%b\r\n" % (len(data), data)
+
+
+class Wire:
+    """A stream reader plus the bytes read ahead. ``read_timeout`` bounds each wait for
+    more body bytes (``None``: the caller's deadline governs)."""
+
+    __slots__ = ("reader", "buf", "read_timeout")
+
+    def __init__(self, reader: asyncio.StreamReader, read_timeout: float | None = None) -> None:
+        self.reader = reader
+        self.buf = bytearray()
+        self.read_timeout = read_timeout
+
+    async def _fill(self) -> bytes:
+        if self.read_timeout is None:
+            data = await self.reader.read(_READ)
+        else:
+            async with asyncio.timeout(self.read_timeout):
+                data = await self.reader.read(_READ)
+        return data
+
+    async def read_head(
+        self, max_line: int, max_bytes: int, on_first_byte: Callable[[], None] | None = None
+    ) -> bytes | None:
+        """The next head, without its blank line, removed from the buffer. ``None`` when the
+        connection ends cleanly before a new message. Raises :class:`HttpError` 414/431 when
+        the line or the head outgrows its limit, :class:`PeerClosed` when cut short."""
+        buf = self.buf
+        pos = 0
+        while True:
+            while buf[:2] == b"\r\n":  # RFC 9112 §2.2: ignore empty lines before a request
+                del buf[:2]
+            end = buf.find(b"\r\n\r\n", max(0, pos - 3))
+            if end >= 0:
+                head = bytes(buf[:end])
+                del buf[: end + 4]
+                return head
+            if len(buf) > max_line and buf.find(b"\r\n", 0, max_line + 2) < 0:
+                raise HttpError(414, f"request line longer than {max_line} bytes")
+            if len(buf) > max_bytes:
+                raise HttpError(431, f"message head larger than {max_bytes} bytes")
+            pos = len(buf)
+            was_empty = not buf
+            data = await self.reader.read(_READ)
+            if not data:
+                if not buf:
+                    return None
+                raise PeerClosed("connection closed in the middle of a message head")
+            buf += data
+            if was_empty and on_first_byte is not None:
+                on_first_byte()
+
+    def take_buffered(self, limit: int) -> bytes:
+        data = bytes(self.buf[:limit])
+        del self.buf[:limit]
+        return data
+
+    async def body(self, framing: int) -> AsyncIterator[bytes]:
+        """The body's pieces (chunked coding removed; trailers read and dropped)."""
+        if framing > 0:
+            remaining = framing
+            while remaining:
+                if not self.buf:
+                    data = await self._fill()
+                    if not data:
+                        raise PeerClosed("connection closed before the end of the body")
+                    self.buf += data
+                piece = self.take_buffered(remaining)
+                remaining -= len(piece)
+                yield piece
+        elif framing == BODY_CHUNKED:
+            async for piece in self._chunked():
+                yield piece
+        elif framing == BODY_UNTIL_CLOSE:
+            if self.buf:
+                yield self.take_buffered(len(self.buf))
+            while True:
+                data = await self._fill()
+                if not data:
+                    return
+                yield data
+
+    async def _line(self, limit: int) -> bytes:
+        while True:
+            end = self.buf.find(b"\r\n")
+            if end >= 0:
+                line = bytes(self.buf[:end])
+                del self.buf[: end + 2]
+                return line
+            if len(self.buf) > limit:
+                raise HttpError(400, "chunk size line too long")
+            data = await self._fill()
+            if not data:
+                raise PeerClosed("connection closed in chunked body")
+            self.buf += data
+
+    async def _chunked(self) -> AsyncIterator[bytes]:
+        while True:
+            line = await self._line(_MAX_CHUNK_LINE)
+            size_text = line.split(b";", 1)[0].strip(b" \t")
+            if not size_text or len(size_text) > 15 or any(
+                c not in b"0123456789abcdefABCDEF" for c in size_text
+            ):
+                raise HttpError(400, f"invalid chunk size {size_text[:20]!r}")
+            size = int(size_text, 16)
+            if size == 0:
+                trailer_bytes = 0
+                while True:  # trailers, then the final blank line
+                    trailer = await self._line(_MAX_TRAILERS)
+                    trailer_bytes += len(trailer)
+                    if not trailer:
+                        return
+                    if trailer_bytes > _MAX_TRAILERS:
+                        raise HttpError(431, "chunked trailers too large")
+            remaining = size
+            while remaining:
+                if not self.buf:
+                    data = await self._fill()
+                    if not data:
+                        raise PeerClosed("connection closed in chunked body")
+                    self.buf += data
+                piece = self.take_buffered(remaining)
+                remaining -= len(piece)
+                yield piece
+            if await self._line(2) != b"":
+                raise HttpError(400, "chunk data not followed by CRLF")

@@ -1,0 +1,101 @@
+"""Dialling backends: :class:`BackendURL` (where a Service's traffic goes) and
+:class:`Pool`, which opens connections and keeps idle keep-alive ones per backend for reuse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ing2gw.errors import UsageError
+
+from .stream import Wire
+
+__all__ = ["BackendURL", "Conn", "Pool"]
+
+
+@dataclass(frozen=True, slots=True)
+class BackendURL:
+    scheme: str  # "http" | "https"
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str) -> BackendURL:
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(f"backend URL {text!r}: expected http://HOST:PORT or https://HOST:PORT")
+        if parts.path not in ("", "/") or parts.query:
+            raise UsageError(f"backend URL {text!r}: a path is not supported (the route decides "
+                             "the path)")
+        try:
+            port = parts.port
+        except ValueError:
+            raise UsageError(f"backend URL {text!r}: invalid port") from None
+        return cls(parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80))
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+
+class Conn:
+    """One connection to a backend."""
+
+    __slots__ = ("wire", "writer", "reused")
+
+    def __init__(self, wire: Wire, writer: asyncio.StreamWriter) -> None:
+        self.wire = wire
+        self.writer = writer
+        self.reused = False
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class Pool:
+    """Idle connections per backend, at most ``max_idle`` each."""
+
+    def __init__(self, connect_timeout: float, max_idle: int = 256) -> None:
+        self.connect_timeout = connect_timeout
+        self.max_idle = max_idle
+        self._idle: dict[BackendURL, list[Conn]] = {}
+        self._tls: ssl.SSLContext | None = None
+
+    async def acquire(self, url: BackendURL) -> Conn:
+        """A reusable idle connection, else a new one (``OSError``/``TimeoutError`` when the
+        backend cannot be reached)."""
+        idle = self._idle.get(url)
+        while idle:
+            conn = idle.pop()
+            if not conn.writer.is_closing() and not conn.wire.reader.at_eof():
+                conn.reused = True
+                return conn
+            conn.close()
+        return await self.connect(url)
+
+    async def connect(self, url: BackendURL) -> Conn:
+        context: ssl.SSLContext | None = None
+        if url.scheme == "https":
+            if self._tls is None:
+                self._tls = ssl.create_default_context()
+            context = self._tls
+        async with asyncio.timeout(self.connect_timeout):
+            reader, writer = await asyncio.open_connection(url.host, url.port, ssl=context)
+        return Conn(Wire(reader), writer)
+
+    def release(self, url: BackendURL, conn: Conn) -> None:
+        """Give back a connection whose last response was read completely."""
+        idle = self._idle.setdefault(url, [])
+        if conn.wire.buf or len(idle) >= self.max_idle or conn.writer.is_closing():
+            conn.close()
+        else:
+            idle.append(conn)
+
+    def close(self) -> None:
+        for conns in self._idle.values():
+            for conn in conns:
+                conn.close()
+        self._idle.clear()

@@ -1,0 +1,193 @@
+"""Real nginx as ground truth for the ingress-nginx model.
+
+One nginx serves the configuration rendered from the model (``templates/nginx.conf.j2``)
+for every Ingress set of the semantics doc (section 2.3 worked examples, section 6 rewrite
+table), each on its own host. Every request -- the documented ones plus generated boundary
+requests per path (exact, trailing slash, deeper, sibling, case, percent-encoding, dot
+segments, double slash, query, unknown host) -- goes to the model and over HTTP to nginx;
+both must agree on status, chosen location and backend, redirect Location and the URI
+forwarded upstream. Canary, HTTPS redirect and www twins are Lua in ingress-nginx and are
+not rendered (tests in test_nginx_model cover them).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+import pytest
+from nginx_oracle import (
+    DUPLICATE_PREFIX,
+    EXAMPLE_EXPECTATIONS,
+    OTHER_EXAMPLES,
+    OTHER_REQUESTS,
+    REWRITE_EXAMPLES,
+    REWRITE_EXPECTATIONS,
+    WORKED_EXAMPLES,
+    NginxOracle,
+    config_test,
+    nginx_binary,
+)
+
+from ing2gw.http import Request
+from ing2gw.providers.ingress_nginx.model import NginxModel
+from ing2gw.providers.ingress_nginx.model.render import DEFAULT_BACKEND_LABEL, location_ids, render_nginx_conf
+from ing2gw.resources import build_resource_set
+from ing2gw.yamlio import Document
+
+pytestmark = pytest.mark.skipif(nginx_binary() is None, reason="the nginx binary is not installed")
+
+CLIENT = "127.0.0.1"  # the oracle's requests come from loopback
+_LITERAL = re.compile(r"[A-Za-z0-9/._~-]*")
+
+
+def _model(manifests: list[dict[str, Any]], validate: bool = True) -> NginxModel:
+    docs = [Document(m, f"<oracle>:{i + 1}") for i, m in enumerate(manifests)]
+    return NginxModel.from_resources(build_resource_set(docs), validate=validate)
+
+
+@cache
+def oracle_model() -> NginxModel:
+    groups = (*WORKED_EXAMPLES.values(), *REWRITE_EXAMPLES.values(), *OTHER_EXAMPLES.values())
+    return _model([m for group in groups for m in group])
+
+
+def _conf(model: NginxModel) -> Any:
+    return lambda listen, upstream, prefix: render_nginx_conf(
+        model.servers, listen=listen, upstream=upstream, prefix=prefix)
+
+
+@pytest.fixture(scope="module")
+def nginx() -> Iterator[NginxOracle]:
+    oracle = NginxOracle(_conf(oracle_model()))
+    try:
+        yield oracle
+    finally:
+        oracle.stop()
+
+
+def _literal_prefix(path: str) -> str:
+    m = _LITERAL.match(path)
+    assert m is not None
+    return m.group(0)
+
+
+def boundary_requests(model: NginxModel) -> list[tuple[str, str]]:
+    """Requests around every path of every server (see the module docstring)."""
+    out: list[tuple[str, str]] = [("unknown.test", "/"), ("unknown.test", "/foo"), ("unknown.test", "/healthz"),
+                                  ("unknown.test", "/healthz/x")]
+    for server in model.servers:
+        if server.is_default or server.redirect_to is not None:
+            continue
+        host = "sub." + server.name[2:] if server.name.startswith("*.") else server.name
+        out += [(host, "/"), (host, "/?q=1"), (host, "/../x"), (host.upper(), "/")]
+        seen: set[str] = set()
+        for loc in server.locations:
+            base = _literal_prefix(loc.entry.path).rstrip("/") or "/"
+            if base in seen:
+                continue
+            seen.add(base)
+            if base == "/":
+                continue
+            head, last = base[:-1], base[-1]
+            out += [
+                (host, base), (host, base + "/"), (host, base + "/deeper/x"), (host, base + "bar"),
+                (host, base + "/?q=1"), (host, base + "?q=1&r"), (host, base.upper()), (host, base.upper() + "/"),
+                (host, f"{head}%{ord(last):02X}"), (host, f"{head}%{ord(last):02x}/x"),
+                (host, "/" + base), (host, base + "//x"), (host, base + "/./x"),
+                (host, base + "/../" + base.rsplit("/", 1)[-1] + "/x"), (host, base + "%2Fx"),
+                (host, base + "/a%20b"), (host, base[:-1]), (host, base + "/" + base.rsplit("/", 1)[-1]),
+            ]
+    return list(dict.fromkeys(out))
+
+
+def disagreement(model: NginxModel, oracle: NginxOracle, host: str, target: str) -> str | None:
+    outcome = model.route(Request.build(host=host, path=target), CLIENT)
+    answer = oracle.send("GET", host, target)
+    problems: list[str] = []
+    if outcome["status"] != answer.status:
+        problems.append(f"status: model {outcome['status']}, nginx {answer.status}")
+    if outcome["redirect"] is not None and outcome["redirect"]["location"] != answer.headers.get("location"):
+        problems.append(f"Location: model {outcome['redirect']['location']}, nginx {answer.headers.get('location')}")
+    if answer.echo is not None:
+        got = answer.echo["headers"]
+        _, loc = location_ids(model.servers)[got["x-ing2gw-location"]]
+        nginx_matched = {"ingress": loc.entry.ingress, "path": loc.entry.path, "location": loc.directive}
+        if outcome["matched"] != nginx_matched:
+            problems.append(f"location: model {outcome['matched']}, nginx {nginx_matched}")
+        want_backend = outcome["backend"] or DEFAULT_BACKEND_LABEL
+        if outcome["status"] in (200, 404) and got["x-ing2gw-backend"] != want_backend:
+            problems.append(f"backend: model {want_backend}, nginx {got['x-ing2gw-backend']}")
+        upstream = outcome["upstream"]
+        if upstream is not None:
+            if upstream["path"] != answer.echo["path"]:
+                problems.append(f"upstream URI: model {upstream['path']}, nginx {answer.echo['path']}")
+            prefix = upstream["headers"].get("X-Forwarded-Prefix")
+            if prefix != got.get("x-forwarded-prefix"):
+                problems.append(f"X-Forwarded-Prefix: model {prefix}, nginx {got.get('x-forwarded-prefix')}")
+    elif outcome["upstream"] is not None:
+        problems.append("model proxies upstream, nginx answered itself")
+    return f"{host}{target}: " + "; ".join(problems) if problems else None
+
+
+def _check_all(nginx: NginxOracle, requests: list[tuple[str, str]]) -> None:
+    model = oracle_model()
+    problems = [p for host, target in requests if (p := disagreement(model, nginx, host, target))]
+    assert not problems, f"{len(problems)} of {len(requests)} requests disagree:\n" + "\n".join(problems)
+
+
+def test_worked_examples_agree_with_nginx(nginx: NginxOracle) -> None:
+    _check_all(nginx, [(host, target) for host, target, *_ in EXAMPLE_EXPECTATIONS])
+
+
+def test_worked_examples_match_the_doc_in_nginx(nginx: NginxOracle) -> None:
+    """The doc's stated results, checked against nginx itself (not only the model)."""
+    for host, target, status, svc, where in EXAMPLE_EXPECTATIONS + REWRITE_EXPECTATIONS:
+        answer = nginx.send("GET", host, target)
+        assert answer.status == status, (host, target, answer)
+        if status == 301:
+            assert answer.headers["location"] == where
+        elif svc is not None:
+            assert answer.echo is not None
+            assert answer.echo["headers"]["x-ing2gw-backend"].split("/", 1)[1].rsplit(":", 1)[0] == svc
+            assert answer.echo["path"] == where
+
+
+def test_rewrite_table_agrees_with_nginx(nginx: NginxOracle) -> None:
+    _check_all(nginx, [(host, target) for host, target, *_ in REWRITE_EXPECTATIONS])
+
+
+def test_boundary_requests_agree_with_nginx(nginx: NginxOracle) -> None:
+    requests = boundary_requests(oracle_model())
+    assert len(requests) > 300
+    _check_all(nginx, requests)
+
+
+def test_server_names_redirects_and_hostless_rules_agree_with_nginx(nginx: NginxOracle) -> None:
+    _check_all(nginx, OTHER_REQUESTS)
+    model = oracle_model()
+    assert model.route(Request.build(host="x.wild-alias.test", path="/a"))["backend"] == "al/a:80"
+    assert model.route(Request.build(host="al.test", path="/"))["redirect"] == {
+        "location": "http://al.test/start", "statusCode": 302}
+
+
+def test_rendered_config_is_what_ingress_nginx_writes(nginx: NginxOracle) -> None:
+    conf = nginx.conf
+    assert 'location ~* "^/foo/bar/(.+)" {' in conf
+    assert 'rewrite "(?i)/foo/bar/(.+)" /new/$1 break;' in conf
+    assert 'location = "/foo" {' in conf and 'location "/foo/" {' in conf
+    assert r"server_name ~^(?<subdomain>[\w-]+)\.w\.test$;" in conf
+
+
+def test_duplicate_locations_fail_nginx_config_test() -> None:
+    invalid = _model(DUPLICATE_PREFIX, validate=False)
+    ok, output = config_test(render_nginx_conf(invalid.servers, listen="127.0.0.1:1", upstream="127.0.0.1:2",
+                                               prefix="@PREFIX@"))
+    assert not ok and "duplicate location" in output
+    valid = _model(DUPLICATE_PREFIX)
+    assert valid.topology.rejected.keys() == {"ex3/b"}
+    ok, output = config_test(render_nginx_conf(valid.servers, listen="127.0.0.1:1", upstream="127.0.0.1:2",
+                                               prefix="@PREFIX@"))
+    assert ok, output
