@@ -22,7 +22,7 @@ from typing import Any
 from ing2gw.http import Headers, Request
 
 from .locations import Location, choose
-from .servers import Alternative, Server, Topology, select_server
+from .servers import Alternative, Server, Topology, has_certificate, select_server
 from .settings import ControllerConfig, Cors, Policy
 from .uri import BadURI, escape_uri, normalise
 
@@ -128,9 +128,7 @@ def _add(headers: Headers, pairs: list[tuple[str, str]]) -> Headers:
 
 
 def _has_certificate(topology: Topology, host: str) -> bool:
-    names = {s.name for s in topology.servers if s.tls and not s.is_default and s.redirect_to is None}
-    parent = host.partition(".")[2]
-    return host in names or (bool(parent) and f"*.{parent}" in names)
+    return has_certificate(topology, host)
 
 
 def _client(ctx: Context, st: _State, client_ip: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -271,27 +271,76 @@ def _trailing_wildcard(alias: str, host: str) -> int:
     return -1
 
 
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """Lookups nginx's server choice needs, built once per topology (a request must not
+    scan every server)."""
+
+    exact: Mapping[str, Server]  # server names (not "*." ones), first server wins
+    plain: Mapping[str, Server]  # plain aliases
+    wild: tuple[Server, ...]  # servers with "*.x", ".x" or "x.*" aliases
+    patterned: tuple[Server, ...]  # servers with a name pattern or "~regex" aliases
+    default: Server
+    tls_names: frozenset[str]
+
+
+_INDEXES: dict[int, tuple[Topology, _Index]] = {}
+
+
+def _index(topology: Topology) -> _Index:
+    hit = _INDEXES.get(id(topology))
+    if hit is not None and hit[0] is topology:
+        return hit[1]
+    servers = [s for s in topology.servers if not s.is_default]
+    exact: dict[str, Server] = {}
+    plain: dict[str, Server] = {}
+    for s in servers:
+        if not s.name.startswith("*."):
+            exact.setdefault(s.name, s)
+    for s in servers:
+        for a in s.aliases:
+            if not a.startswith(("~", ".")) and "*" not in a:
+                plain.setdefault(a.lower(), s)
+    default = topology.server(DEFAULT_SERVER)
+    assert default is not None
+    index = _Index(
+        exact=exact,
+        plain=plain,
+        wild=tuple(s for s in servers if any(a.startswith(("*.", ".")) or a.endswith(".*") for a in s.aliases)),
+        patterned=tuple(s for s in servers if s.name_pattern is not None or any(a.startswith("~") for a in s.aliases)),
+        default=default,
+        tls_names=frozenset(s.name for s in servers if s.tls and s.redirect_to is None),
+    )
+    if len(_INDEXES) > 64:
+        _INDEXES.clear()
+    _INDEXES[id(topology)] = (topology, index)
+    return index
+
+
+def has_certificate(topology: Topology, host: str) -> bool:
+    """Does the host (or its ``*.parent``) have a TLS server?"""
+    names = _index(topology).tls_names
+    parent = host.partition(".")[2]
+    return host in names or (bool(parent) and f"*.{parent}" in names)
+
+
 def select_server(topology: Topology, hostname: str) -> Server:
     """The server nginx picks for a Host (lower-case, without port)."""
     host = hostname.lower().rstrip(".")
-    servers = [s for s in topology.servers if not s.is_default]
-    for s in servers:
-        if not s.name.startswith("*.") and s.name == host:
-            return s
-    for s in servers:
-        plain = (a.lower() for a in s.aliases if not a.startswith(("~", ".")) and "*" not in a)
-        if host in plain:
-            return s
+    index = _index(topology)
+    hit = index.exact.get(host) or index.plain.get(host)
+    if hit is not None:
+        return hit
     for scorer in (_leading_wildcard, _trailing_wildcard):
         best: tuple[int, Server] | None = None
-        for s in servers:
+        for s in index.wild:
             for a in s.aliases:
                 score = scorer(a.lower(), host)
                 if score >= 0 and (best is None or score > best[0]):
                     best = (score, s)
         if best is not None:
             return best[1]
-    for s in servers:
+    for s in index.patterned:
         if s.name_pattern is not None and s.name_pattern.fullmatch(host):
             return s
         for a in s.aliases:
@@ -301,6 +350,4 @@ def select_server(topology: Topology, hostname: str) -> Server:
                         return s
                 except re.error:
                     continue
-    default = topology.server(DEFAULT_SERVER)
-    assert default is not None
-    return default
+    return index.default
