@@ -15,11 +15,12 @@ annotations), :mod:`.servers` (servers, aliases, canaries, Host lookup), :mod:`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from ing2gw.http import Request
 from ing2gw.notes import Level, Note, Notes
-from ing2gw.resources import Ingress, ResourceSet
+from ing2gw.resources import Ingress, IngressBackend, ResourceSet
 
 from .pipeline import Context, route
 from .servers import Server, Topology, build_topology
@@ -32,6 +33,24 @@ def nginx_order(ingresses: list[Ingress]) -> list[Ingress]:
     """The controller's processing order: oldest first; equal timestamps: namespace/name descending."""
     by_name = sorted(ingresses, key=lambda i: (i.namespace, i.name), reverse=True)
     return sorted(by_name, key=lambda i: i.created or "~")
+
+
+def _numbered_ports(ing: Ingress, resources: ResourceSet) -> Ingress:
+    """Service port names resolved to numbers where the Service is known, so backends read
+    ``ns/svc:8080`` as on the Gateway side (nginx proxies to the same endpoints either way)."""
+
+    def number(b: IngressBackend | None) -> IngressBackend | None:
+        if b is None or b.port_name is None or b.service is None:
+            return b
+        svc = resources.services.get((ing.namespace, b.service))
+        port = next((p.port for p in svc.ports if p.name == b.port_name), None) if svc else None
+        return b if port is None else replace(b, port_number=port, port_name=None)
+
+    rules = tuple(
+        replace(r, paths=tuple(replace(p, backend=number(p.backend) or p.backend) for p in r.paths))
+        for r in ing.rules
+    )
+    return replace(ing, rules=rules, default_backend=number(ing.default_backend))
 
 
 class NginxModel:
@@ -61,7 +80,7 @@ class NginxModel:
         notes = Notes()
         items: list[tuple[Ingress, Policy]] = []
         policies: dict[str, Policy] = {}
-        for ing in nginx_order(list(resource_set.ingresses)):
+        for ing in nginx_order([_numbered_ports(i, resource_set) for i in resource_set.ingresses]):
             policy = read_policy(ing, config, notes)
             if isinstance(policy, str):
                 notes.add(Note(code="NGINX-MODEL-INGRESS-REJECTED", level=Level.ERROR, subject=ing.subject,
