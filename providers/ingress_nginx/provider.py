@@ -34,7 +34,6 @@ from ing2gw.ir import (
     Route,
     RouteMatch,
     Rule,
-    Section,
     URLRewrite,
 )
 from ing2gw.names import host_slug
@@ -45,6 +44,7 @@ from ing2gw.resources import Ingress, ResourceSet
 from .._common.ingress import HostRoutes, IngressTranslator, PathContext
 from . import canary, policies, redirects
 from .annotations import TABLE
+from .model.settings import ControllerConfig
 from .parsers import RedirectURL
 from .rewrite import Rewrite, classify_rewrite, location_regex, nginx_order_key, regex_error
 
@@ -94,6 +94,8 @@ class NginxTranslator(IngressTranslator):
         self._regex_hosts: dict[tuple[GatewayRef, str], int] = {}
         self._real_hosts: set[tuple[GatewayRef, str]] = set()
         self._exact_paths: set[tuple[GatewayRef, str, str]] = set()  # (gateway, host, Exact path)
+        settings = ControllerConfig.from_mapping(self.config)
+        self._hsts: str | None = settings.hsts_value if settings.hsts else None
         self._canaries = canary.CanaryIndex()
         self._policies = policies.HostPolicies()
         self._backend_tls: dict[tuple[str, str, int | None], BackendTLS] = {}
@@ -399,9 +401,12 @@ class NginxTranslator(IngressTranslator):
                               instead="route kept on the HTTP listener without a redirect; add a TLS section "
                               "to the Ingress or redirect in front of the Gateway")
             return [main]
-        both: frozenset[Section] = frozenset({"http", "https"})
         if not (force or ann.get("ssl-redirect")):
-            return [replace(main, sections=both)]
+            # Served on both listeners; HTTPS responses carry HSTS, plain-HTTP ones do not.
+            https = self._with_hsts(ing, replace(main, sections=frozenset({"https"})))
+            if https is main or https.rules == main.rules:
+                return [replace(main, sections=frozenset({"http", "https"}))]
+            return [https, replace(main, name=f"{main.name}-http")]
         code = redirects.https_redirect_code(self.config)
         exempt = redirects.no_tls_redirect_locations(self.config)
         http_rules: list[Rule] = []
@@ -420,7 +425,10 @@ class NginxTranslator(IngressTranslator):
                 to_https = Filter("RequestRedirect", redirects.https_redirect(code), origin)
                 http_rules.append(Rule(matches=(pm,), filters=(to_https,), provenance=r.provenance))
         if http_rules == rules:
-            return [replace(main, sections=both)]
+            https = self._with_hsts(ing, replace(main, sections=frozenset({"https"})))
+            if https.rules == main.rules:
+                return [replace(main, sections=frozenset({"http", "https"}))]
+            return [https, replace(main, name=f"{main.name}-http")]
         if not ann.get("preserve-trailing-slash"):
             self.note_ann(ing, "ssl-redirect", "SSL-REDIRECT-TRAILING-SLASH", Level.INFO,
                           f"plain-HTTP requests for {hr.host or '*'} are redirected to HTTPS ({code}); nginx "
@@ -438,7 +446,32 @@ class NginxTranslator(IngressTranslator):
             hostnames=main.hostnames, sections=frozenset({"http"}), rules=tuple(http_rules),
             sources=main.sources,
         )
-        return [replace(main, sections=frozenset({"https"})), redirect_route]
+        return [self._with_hsts(ing, replace(main, sections=frozenset({"https"}))), redirect_route]
+
+    def _with_hsts(self, ing: Ingress, route: Route) -> Route:
+        """ingress-nginx adds Strict-Transport-Security to every HTTPS response (ConfigMap
+        ``hsts``, on by default), overwriting the upstream's; the same as a response header
+        filter on the HTTPS-only route."""
+        value = self._hsts
+        if value is None or route.kind != "HTTPRoute":
+            return route
+        rules = []
+        for rule in route.rules:
+            if redirects.is_redirect_rule(rule):
+                rules.append(rule)
+                continue
+            filters = list(rule.filters)
+            for i, f in enumerate(filters):
+                if f.type == "ResponseHeaderModifier" and isinstance(f.value, HeaderModifier):
+                    kept = tuple((k, v) for k, v in f.value.set if k.lower() != "strict-transport-security")
+                    filters[i] = replace(f, value=replace(f.value, set=(*kept, ("Strict-Transport-Security", value))))
+                    break
+            else:
+                filters.append(Filter("ResponseHeaderModifier",
+                                      HeaderModifier(set=(("Strict-Transport-Security", value),)),
+                                      rule.provenance[0] if rule.provenance else None))
+            rules.append(replace(rule, filters=tuple(filters)))
+        return replace(route, rules=tuple(rules))
 
     def _rule_order(self, rule: Rule) -> tuple[int, bytes]:
         prov = rule.provenance[0] if rule.provenance else None
