@@ -108,6 +108,7 @@ class VerifyReport:
     differences: list[Difference] = field(default_factory=list)
     elapsed_s: float = 0.0
     skipped: list[str] = field(default_factory=list)  # inputs that could not be replayed
+    oracle: dict[str, Any] | None = None  # {"name", "checked", "disagree", "problems"}
 
     @property
     def unexplained(self) -> list[Difference]:
@@ -150,6 +151,7 @@ class VerifyReport:
             "groups": self.groups(),
             "differences": [d.to_dict() for d in ordered],
             "skipped": self.skipped,
+            "oracle": self.oracle,
         }
 
 
@@ -225,12 +227,27 @@ def verify_requests(
     gateway_route: Callable[[Request], Mapping[str, Any]],
     requests: Iterable[tuple[Request, str]],
     progress: Callable[[int], None] | None = None,
+    oracle: Any = None,
 ) -> VerifyReport:
-    """Replay ``requests`` (with where each came from) through both sides."""
+    """Replay ``requests`` (with where each came from) through both sides; with ``oracle``
+    (an object with ``name`` and ``check(request) -> problems | None``) also check the
+    source model against the real controller."""
     started = time.perf_counter()
     explainer = _Explainer(notes, resources, route_sources(manifests))
     report = VerifyReport(provider=provider, ingresses=len(resources.ingresses))
+    if oracle is not None:
+        report.oracle = {"name": oracle.name, "checked": 0, "disagree": 0, "problems": []}
     for i, (request, origin) in enumerate(requests, 1):
+        if oracle is not None:
+            problems = oracle.check(request)
+            if problems is not None:
+                report.oracle["checked"] += 1
+                if problems:
+                    report.oracle["disagree"] += 1
+                    if len(report.oracle["problems"]) < 50:
+                        report.oracle["problems"].append(
+                            f"{request.method} {request.scheme}://{request.host}{request.target}: "
+                            + "; ".join(problems))
         src = source_route(request)
         gw = gateway_route(request)
         a, b = summarise(src), summarise(gw)

@@ -33,7 +33,8 @@ from nginx_oracle import (
 
 from ing2gw.http import Request
 from ing2gw.providers.ingress_nginx.model import NginxModel
-from ing2gw.providers.ingress_nginx.model.render import DEFAULT_BACKEND_LABEL, location_ids, render_nginx_conf
+from ing2gw.providers.ingress_nginx.model.render import render_nginx_conf
+from ing2gw.providers.ingress_nginx.oracle import disagreement as product_disagreement
 from ing2gw.resources import build_resource_set
 from ing2gw.yamlio import Document
 
@@ -104,31 +105,7 @@ def boundary_requests(model: NginxModel) -> list[tuple[str, str]]:
 
 
 def disagreement(model: NginxModel, oracle: NginxOracle, host: str, target: str) -> str | None:
-    outcome = model.route(Request.build(host=host, path=target), CLIENT)
-    answer = oracle.send("GET", host, target)
-    problems: list[str] = []
-    if outcome["status"] != answer.status:
-        problems.append(f"status: model {outcome['status']}, nginx {answer.status}")
-    if outcome["redirect"] is not None and outcome["redirect"]["location"] != answer.headers.get("location"):
-        problems.append(f"Location: model {outcome['redirect']['location']}, nginx {answer.headers.get('location')}")
-    if answer.echo is not None:
-        got = answer.echo["headers"]
-        _, loc = location_ids(model.servers)[got["x-ing2gw-location"]]
-        nginx_matched = {"ingress": loc.entry.ingress, "path": loc.entry.path, "location": loc.directive}
-        if outcome["matched"] != nginx_matched:
-            problems.append(f"location: model {outcome['matched']}, nginx {nginx_matched}")
-        want_backend = outcome["backend"] or DEFAULT_BACKEND_LABEL
-        if outcome["status"] in (200, 404) and got["x-ing2gw-backend"] != want_backend:
-            problems.append(f"backend: model {want_backend}, nginx {got['x-ing2gw-backend']}")
-        upstream = outcome["upstream"]
-        if upstream is not None:
-            if upstream["path"] != answer.echo["path"]:
-                problems.append(f"upstream URI: model {upstream['path']}, nginx {answer.echo['path']}")
-            prefix = upstream["headers"].get("X-Forwarded-Prefix")
-            if prefix != got.get("x-forwarded-prefix"):
-                problems.append(f"X-Forwarded-Prefix: model {prefix}, nginx {got.get('x-forwarded-prefix')}")
-    elif outcome["upstream"] is not None:
-        problems.append("model proxies upstream, nginx answered itself")
+    problems = product_disagreement(model, oracle, "GET", host, target, CLIENT)
     return f"{host}{target}: " + "; ".join(problems) if problems else None
 
 

@@ -92,3 +92,15 @@ def test_markdown_and_text_outputs(ing2gw) -> None:
     assert md.startswith("### ing2gw verify (ingress-nginx)") and "| cause |" in md
     text = ing2gw(["verify", "-f", str(case), "-q", "--fail-on", "never"]).stdout
     assert "explained by" in text
+
+
+def test_oracle_nginx_agrees_with_the_model(ing2gw) -> None:
+    from ing2gw.providers.ingress_nginx.oracle import nginx_binary
+
+    if nginx_binary() is None:
+        pytest.skip("the nginx binary is not installed")
+    for case in CASES:
+        report = _report(ing2gw, "-f", str(case / "input.yaml"), "--oracle", "nginx")
+        oracle = report["oracle"]
+        assert oracle["name"] == "nginx" and oracle["checked"] > 0
+        assert oracle["disagree"] == 0, oracle["problems"]

@@ -76,9 +76,12 @@ def _log_requests(path: str, rs: ResourceSet, skipped: list[str]) -> Iterator[tu
               show_default=True)
 @click.option("--fail-on", type=click.Choice(["any", "unexplained", "never"]), default="any", show_default=True,
               help="Exit 1 when any request differs, only on unexplained drift, or never.")
+@click.option("--oracle", type=click.Choice(["nginx"]),
+              help="Also send every plain-HTTP request to a real nginx running the configuration the "
+                   "controller would write, and report where the model disagrees with it.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print conversion notes on stderr.")
 def verify(cases_file: str | None, access_logs: tuple[str, ...], no_generate: bool, fmt: str, fail_on: str,
-           quiet: bool, **params: Any) -> int:
+           oracle: str | None, quiet: bool, **params: Any) -> int:
     """Replay requests through a model of the source controller and through the converted
     Gateway API objects; report every request treated differently, and which conversion
     note explains it (a difference no note explains is an unexplained drift)."""
@@ -124,9 +127,19 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], no_generate: bo
 
     controller_notes = getattr(provider, "controller_notes", None)
     explaining = [*result.notes, *(controller_notes() if controller_notes else [])]
-    report = verify_requests(name, mine, result.manifests, explaining, model.route,
-                             lambda r: router.route(r).to_dict(), requests(),
-                             progress if show_progress else None)
+    session = None
+    if oracle is not None:
+        start = getattr(provider, "start_oracle", None)
+        if start is None:
+            raise UsageError(f"provider {name!r} offers no --oracle")
+        session = start(model)
+    try:
+        report = verify_requests(name, mine, result.manifests, explaining, model.route,
+                                 lambda r: router.route(r).to_dict(), requests(),
+                                 progress if show_progress else None, session)
+    finally:
+        if session is not None:
+            session.stop()
     if show_progress:
         click.echo("", err=True)
     report.skipped = skipped
@@ -137,6 +150,8 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], no_generate: bo
         click.echo(dump_json(model_dict), nl=False)
     else:
         click.echo(render("verify.md.j2" if fmt == "markdown" else "verify.txt.j2", v=model_dict), nl=False)
+    if report.oracle and report.oracle["disagree"]:
+        return ExitCode.FINDINGS  # the model is wrong somewhere: nothing else can be trusted
     if fail_on == "never":
         return ExitCode.OK
     failing = report.unexplained if fail_on == "unexplained" else report.differences

@@ -17,6 +17,7 @@ among the rule's backendRefs (a deterministic router always names the largest sh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import random
@@ -68,6 +69,31 @@ class _ClientFailed(Exception):
         self.message = message
 
 
+class _Watch:
+    """The deadline of the step a connection is waiting in (0: none), checked by the
+    sweeper; ``fired`` marks a cancellation the sweeper caused."""
+
+    __slots__ = ("task", "deadline", "fired")
+
+    def __init__(self, task: asyncio.Task[Any], deadline: float) -> None:
+        self.task = task
+        self.deadline = deadline
+        self.fired = False
+
+
+class _Progress:
+    """Whether the response has begun to reach the client (then errors can only close)."""
+
+    __slots__ = ("started", "status")
+
+    def __init__(self) -> None:
+        self.started = False
+        self.status = 0
+
+
+_NO_TIMEOUT: contextlib.nullcontext[None] = contextlib.nullcontext()
+
+
 class _Retry(Exception):
     """An upstream attempt failed in a way the route's retry policy retries."""
 
@@ -106,9 +132,13 @@ class Front:
         self._deadlines: dict[int, tuple[float | None, float | None]] = {}
         self._mirrors: set[asyncio.Task[None]] = set()
         self._warned: set[str] = set()
+        self._watches: set[_Watch] = set()
+        self._sweeper: asyncio.Task[None] | None = None
 
     def close(self) -> None:
         self.pool.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         for task in self._mirrors:
             task.cancel()
 
@@ -128,19 +158,26 @@ class Front:
         limits = self.limits
         wire = Wire(reader, limits.body_timeout)
         loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        watch = _Watch(task, loop.time() + limits.header_timeout)
+        self._watch(watch)
+
+        def started() -> None:  # the first byte of a kept-alive connection's next head
+            watch.deadline = loop.time() + limits.header_timeout
+
         first = True
         try:
             while True:
+                if not first:
+                    watch.deadline = loop.time() + limits.keepalive_timeout
                 try:
-                    wait = limits.header_timeout if first else limits.keepalive_timeout
-                    async with asyncio.timeout(wait) as cm:
-                        def started(cm: asyncio.Timeout = cm) -> None:
-                            cm.reschedule(loop.time() + limits.header_timeout)
-
-                        raw = await wire.read_head(limits.max_request_line,
-                                                   limits.max_header_bytes,
-                                                   None if first else started)
-                except TimeoutError:
+                    raw = await wire.read_head(limits.max_request_line, limits.max_header_bytes,
+                                               None if first else started)
+                except asyncio.CancelledError:
+                    if not watch.fired:
+                        raise
+                    task.uncancel()
                     if wire.buf:
                         self._refuse(writer, client, 408, "the request head did not arrive "
                                      f"within {limits.header_timeout:g}s")
@@ -148,6 +185,7 @@ class Front:
                 except HttpError as exc:
                     self._refuse(writer, client, exc.status, exc.message)
                     return
+                watch.deadline = 0.0
                 if raw is None:
                     return
                 try:
@@ -156,7 +194,7 @@ class Front:
                     self._refuse(writer, client, exc.status, exc.message)
                     return
                 if not await self._request(head, wire, writer, gateway_port, scheme,
-                                           server_name, client):
+                                           server_name, client, watch):
                     return
                 first = False
         except (PeerClosed, ConnectionError, TimeoutError):
@@ -165,7 +203,27 @@ class Front:
             log.error("internal error while serving %s: %s: %s", client, type(exc).__name__, exc,
                       exc_info=log.isEnabledFor(logging.DEBUG))
         finally:
+            self._watches.discard(watch)
             writer.close()
+
+    def _watch(self, watch: _Watch) -> None:
+        self._watches.add(watch)
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
+
+    async def _sweep(self) -> None:
+        """Cancel connections whose deadline passed. One coarse periodic check instead of a
+        timer per request keeps the hot path cheap; precise limits (route timeouts) use
+        ``asyncio.timeout`` instead."""
+        loop = asyncio.get_running_loop()
+        tick = max(0.02, min(0.5, self.limits.header_timeout / 8))
+        while True:
+            await asyncio.sleep(tick)
+            now = loop.time()
+            for w in list(self._watches):
+                if w.deadline and now >= w.deadline and not w.fired:
+                    w.fired = True
+                    w.task.cancel()
 
     def _refuse(self, writer: asyncio.StreamWriter, client: str, status: int, message: str) -> None:
         log.warning("%s: %d %s", client, status, message)
@@ -203,6 +261,7 @@ class Front:
         scheme: str,
         sni: str | None,
         client: str,
+        watch: _Watch,
     ) -> bool:
         """Serve one request; whether the connection may carry another."""
         start = time.monotonic()
@@ -243,7 +302,7 @@ class Front:
             self._log(client, head, 503, "BackendUnmapped", key, start)
             return keep
         return await self._proxy(head, wire, writer, request, outcome, key, url, scheme, client,
-                                 start)
+                                 start, watch)
 
     def _pick(self, outcome: Outcome) -> str:
         chosen = outcome.backend
@@ -332,6 +391,7 @@ class Front:
         scheme: str,
         client: str,
         start: float,
+        watch: _Watch,
     ) -> bool:
         up = outcome.upstream
         assert up is not None
@@ -371,58 +431,47 @@ class Front:
             tries = 1 + _int(retry.get("attempts"), 1)
             codes = frozenset(c for c in (_int(x, 0) for x in retry.get("codes") or ()) if c)
             backoff = parse_duration(str(retry.get("backoff", "0s"))) or 0.0
-        started = False
-        status, reason = 502, "BackendUnreachable"
+        sent = _Progress()
+        default = whole == self.limits.upstream_timeout
+        if default and whole is not None:  # coarse: the sweeper enforces it
+            watch.deadline = asyncio.get_running_loop().time() + whole
         try:
-            async with asyncio.timeout(whole):
-                for attempt in range(tries):
-                    last = attempt == tries - 1
-                    try:
-                        async with asyncio.timeout(per_attempt):
-                            conn, resp = await self._exchange(url, upstream_head, body, stream,
-                                                              head.method)
-                            if not last and resp.status in codes:
-                                await self._discard(url, conn, resp)
-                                raise _Retry(f"backend answered {resp.status}")
-                            started = True
-                            status, reason = resp.status, "Routed"
-                            keep = await self._relay(head, writer, request, outcome, url, conn,
-                                                     resp)
-                    except _Retry as exc:
-                        log.info("%s: %s%s attempt %d to %s: %s; retrying", client, head.host,
-                                 head.target, attempt + 1, key, exc)
-                        if backoff:
-                            await asyncio.sleep(backoff * (2 ** attempt))
-                        continue
-                    except (OSError, PeerClosed, HttpError) as exc:
-                        if started or last:
-                            raise
-                        log.info("%s: attempt %d to %s failed: %s; retrying", client,
-                                 attempt + 1, key, exc)
-                        continue
-                    self._log(client, head, status, reason, key, start)
-                    return keep and head.keep_alive
+            try:
+                async with _NO_TIMEOUT if default else asyncio.timeout(whole):
+                    keep = await self._attempts(head, writer, request, outcome, key, url, client,
+                                                upstream_head, body, stream, tries, codes,
+                                                backoff, per_attempt, sent)
+                self._log(client, head, sent.status, "Routed", key, start)
+                return keep and head.keep_alive
+            except asyncio.CancelledError:
+                if not watch.fired:
+                    raise
+                watch.fired = False
+                watch.task.uncancel()
+                raise TimeoutError from None
+            finally:
+                watch.deadline = 0.0
         except _ClientFailed as exc:
-            if exc.status and not started:
+            if exc.status and not sent.started:
                 self._refuse(writer, client, exc.status, exc.message)
             else:
                 log.warning("%s: %s", client, exc.message)
             return False
         except TimeoutError:
-            if started:
+            if sent.started:
                 log.warning("%s: %s%s: backend %s timed out mid-response; connection closed",
                             client, head.host, head.target, key)
                 return False
             status, reason, text = 504, "BackendTimeout", \
                 f"504 backend {key} ({url}) did not answer in time"
         except HttpError as exc:
-            if started:
+            if sent.started:
                 log.warning("%s: backend %s: %s; connection closed", client, key, exc.message)
                 return False
             status, reason, text = 502, "BadBackendResponse", f"502 backend {key} ({url}): " \
                 f"{exc.message}"
         except (OSError, PeerClosed) as exc:
-            if started:
+            if sent.started:
                 log.warning("%s: backend %s broke off: %s; connection closed", client, key, exc)
                 return False
             detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or \
@@ -433,6 +482,48 @@ class Front:
         self._answer(writer, status, text + "\n", keep_alive=keep, head_only=head.method == "HEAD")
         self._log(client, head, status, reason, key, start)
         return keep
+
+    async def _attempts(
+        self,
+        head: RequestHead,
+        writer: asyncio.StreamWriter,
+        request: Request,
+        outcome: Outcome,
+        key: str,
+        url: BackendURL,
+        client: str,
+        upstream_head: bytes,
+        body: bytes | None,
+        stream: AsyncIterator[bytes] | None,
+        tries: int,
+        codes: frozenset[int],
+        backoff: float,
+        per_attempt: float | None,
+        sent: _Progress,
+    ) -> bool:
+        """Send to the backend (again, as the retry policy allows) and relay the answer."""
+        for attempt in range(tries):
+            last = attempt == tries - 1
+            try:
+                async with _NO_TIMEOUT if per_attempt is None else asyncio.timeout(per_attempt):
+                    conn, resp = await self._exchange(url, upstream_head, body, stream,
+                                                      head.method)
+                    if not last and resp.status in codes:
+                        await self._discard(url, conn, resp)
+                        raise _Retry(f"backend answered {resp.status}")
+                    sent.started, sent.status = True, resp.status
+                    return await self._relay(head, writer, request, outcome, url, conn, resp)
+            except _Retry as exc:
+                log.info("%s: %s%s attempt %d to %s: %s; retrying", client, head.host,
+                         head.target, attempt + 1, key, exc)
+            except (OSError, PeerClosed, HttpError, TimeoutError) as exc:
+                if sent.started or last:
+                    raise
+                log.info("%s: attempt %d to %s failed: %s; retrying", client, attempt + 1, key,
+                         exc or type(exc).__name__)
+            if backoff:
+                await asyncio.sleep(backoff * (2 ** attempt))
+        raise AssertionError("unreachable")
 
     async def _exchange(
         self, url: BackendURL, upstream_head: bytes, body: bytes | None,
@@ -496,9 +587,11 @@ class Front:
     ) -> bool:
         """Send the backend's response to the client; whether the client connection stays."""
         no_body = head.method == "HEAD" or resp.status in _NO_BODY_STATUS
-        received = Headers(resp.headers)
-        drop = (HOP_BY_HOP if no_body else _RESPONSE_DROP) | _connection_tokens(received)
-        fields = _fields(received, drop)
+        drop: frozenset[str] | set[str] = HOP_BY_HOP if no_body else _RESPONSE_DROP
+        named = [v for n, v in resp.headers if n.lower() == "connection"]
+        if named:
+            drop = drop | {t.strip().lower() for v in named for t in v.split(",")}
+        fields = [(n, v) for n, v in resp.headers if n.lower() not in drop]
         if self.topology.needs_response_pass(outcome.rule):
             second = self.router.route(dataclasses.replace(request,
                                                            response_headers=Headers(fields)))

@@ -95,6 +95,19 @@ class ResponseHead:
     keep_alive: bool
 
 
+_FIELD = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*"
+_FIELD_BLOCK = re.compile(rb"(?:" + _FIELD + rb"\r\n)*" + _FIELD)
+_FIELD_PAIR = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\r\n]*?)[ \t]*(?:\r\n|\Z)")
+
+
+def _fields_fast(block: bytes) -> list[tuple[str, str]] | None:
+    """All fields at once when the block is well-formed (the common case); ``None`` sends
+    the caller to the line-by-line parse, which names the problem."""
+    if block and _FIELD_BLOCK.fullmatch(block) is None:
+        return None
+    return [(n.decode("ascii"), v.decode("latin-1")) for n, v in _FIELD_PAIR.findall(block)]
+
+
 def _fields(lines: list[bytes], limits: Limits | None) -> list[tuple[str, str]]:
     if limits is not None and len(lines) > limits.max_header_count:
         raise HttpError(431, f"more than {limits.max_header_count} header fields")
@@ -142,8 +155,11 @@ def _codings(values: list[str]) -> list[str]:
 def parse_request_head(head: bytes, limits: Limits, scheme: str = "http") -> RequestHead:
     """Parse a request head (without the blank line that ends it). ``scheme`` is the
     listener's, which an absolute-form target must agree with."""
-    lines = _split_lines(head)
-    line = lines[0]
+    line, _, block = head.partition(b"\r\n")
+    fast = _fields_fast(block)
+    if fast is None or b"\n" in line or b"\r" in line:
+        lines = _split_lines(head)
+        fast = _fields(lines[1:], limits)
     if len(line) > limits.max_request_line:
         raise HttpError(414, f"request line longer than {limits.max_request_line} bytes")
     if len(head) > limits.max_header_bytes:
@@ -160,21 +176,21 @@ def parse_request_head(head: bytes, limits: Limits, scheme: str = "http") -> Req
     version = "1.1" if ver.group(2) != b"0" else "1.0"
     method = raw_method.decode("ascii")
     target = raw_target.decode("ascii")
-    fields = _fields(lines[1:], limits)
+    fields = fast
+    if len(fields) > limits.max_header_count:
+        raise HttpError(431, f"more than {limits.max_header_count} header fields")
 
-    hosts, lengths, codings, connection, expect = [], [], [], [], []
+    hosts: list[str] = []
+    lengths: list[str] = []
+    codings: list[str] = []
+    connection: list[str] = []
+    expect: list[str] = []
+    special = {"host": hosts, "content-length": lengths, "transfer-encoding": codings,
+               "connection": connection, "expect": expect}
     for name, value in fields:
-        key = name.lower()
-        if key == "host":
-            hosts.append(value)
-        elif key == "content-length":
-            lengths.append(value)
-        elif key == "transfer-encoding":
-            codings.append(value)
-        elif key == "connection":
-            connection.append(value)
-        elif key == "expect":
-            expect.append(value)
+        found = special.get(name.lower())
+        if found is not None:
+            found.append(value)
 
     if method == "CONNECT" or (not target.startswith("/") and "://" not in target
                                and target != "*"):
@@ -231,11 +247,12 @@ def parse_request_head(head: bytes, limits: Limits, scheme: str = "http") -> Req
 def parse_response_head(head: bytes, request_method: str) -> ResponseHead:
     """Parse a backend's response head; raises :class:`HttpError` (502) when malformed."""
     try:
-        lines = _split_lines(head)
-        m = _STATUS_LINE.fullmatch(lines[0])
+        line, _, block = head.partition(b"\r\n")
+        m = _STATUS_LINE.fullmatch(line)
         if m is None:
-            raise HttpError(502, f"malformed status line {lines[0][:60]!r} from the backend")
-        fields = _fields(lines[1:], None)
+            raise HttpError(502, f"malformed status line {line[:60]!r} from the backend")
+        fast = _fields_fast(block)
+        fields = fast if fast is not None else _fields(_split_lines(head)[1:], None)
     except HttpError as exc:
         raise HttpError(502, exc.message) from None
     version = "1.1" if m.group(1) == b"1" else "1.0"

@@ -583,6 +583,12 @@ class IngressNginxProvider:
                  instead="requests with encoded characters, // or dot segments may match differently"),
         ]
 
+    def start_oracle(self, model: Any) -> Any:
+        """Real nginx serving the configuration the controller would write (``--oracle nginx``)."""
+        from .oracle import OracleSession
+
+        return OracleSession(model)
+
     def data_plane_model(self, resources: ResourceSet, controller_config: Mapping[str, str] | None = None) -> Any:
         """A model of the controller's data plane (``route --as``, ``verify``)."""
         from .model import NginxModel

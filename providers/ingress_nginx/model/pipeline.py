@@ -243,7 +243,7 @@ def route(ctx: Context, request: Request, client_ip: str | None = None) -> dict[
         target = request.target[:-1] if request.target.endswith("/") else request.target
         location = f"{request.scheme}://{server.redirect_to}:{request.port}{target}"
         st.notes.append(f"{server.name} is the from-to-www-redirect twin of {server.redirect_to}")
-        return _outcome(st, config.http_redirect_code, "Redirect", redirect=(location, config.http_redirect_code))
+        return _outcome(st, config.http_redirect_code, "WWWRedirect", redirect=(location, config.http_redirect_code))
     try:
         uri = normalise(request.path)
     except BadURI as exc:
@@ -327,7 +327,7 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
             target = target[:-1]
         port = ":443" if (pol.use_port_in_redirects if pol else config.use_port_in_redirects) else ""
         location = f"https://{_redirect_host(ctx, request)}{port}{target}"
-        return _outcome(st, config.http_redirect_code, "Redirect", redirect=(location, config.http_redirect_code))
+        return _outcome(st, config.http_redirect_code, "SSLRedirect", redirect=(location, config.http_redirect_code))
 
     # access phase
     if pol:

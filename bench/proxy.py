@@ -1,0 +1,194 @@
+"""Benchmark of ``ing2gw serve`` against nginx, both reverse-proxying to the same backend.
+
+Starts a local nginx as the backend (a fixed small answer), then measures with ``wrk``
+(same threads, connections and duration for every run, in one invocation):
+
+  (a) nginx with one worker proxying to the backend (HTTP/1.1 keep-alive upstream),
+  (b) ``ing2gw serve --workers 1`` in front of the same backend,
+  (c) ``ing2gw serve --workers N`` for each N in --workers (scaling with cores).
+
+Prints requests/s and p99 latency for each and the ratio to nginx. Target (issue 6):
+``ing2gw serve`` with one worker reaches >= 0.3x nginx's requests/s.
+
+    python bench/proxy.py [--duration 10] [--connections 50] [--threads 1] [--workers 1,2]
+
+Needs the Debian packages ``nginx`` and ``wrk`` (apt-get install -y nginx wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HOST = "bench.example"
+
+MANIFEST = """\
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: bench}
+spec:
+  gatewayClassName: bench
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: backend, namespace: bench}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: app, namespace: bench}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [bench.example]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /}}]
+    backendRefs: [{name: backend, port: 80}]
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"process exited early with {proc.returncode}: {proc.args}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"port {port} did not open within {timeout}s")
+
+
+def nginx_conf(work: Path, name: str, workers: int, server: str, upstream: str = "") -> Path:
+    temp = work / f"{name}-temp"
+    temp.mkdir(exist_ok=True)
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    paths = "".join(f"  {kind}_temp_path {temp}/{kind};\n"
+                    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    conf = work / f"{name}.conf"
+    conf.write_text(
+        f"{user}worker_processes {workers};\ndaemon off;\npid {work}/{name}.pid;\n"
+        f"error_log {work}/{name}.err warn;\nevents {{ worker_connections 4096; }}\n"
+        f"http {{\n  access_log off;\n{paths}{upstream}  server {{\n{server}  }}\n}}\n")
+    return conf
+
+
+def start_nginx(conf: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(["nginx", "-c", str(conf), "-p", str(conf.parent)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def run_wrk(port: int, args: argparse.Namespace) -> tuple[float, float]:
+    """(requests/s, p99 latency in ms)."""
+    out = subprocess.run(
+        ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
+         "-H", f"Host: {HOST}", f"http://127.0.0.1:{port}/"],
+        capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    m = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
+    assert m is not None, out
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        print(f"  warning: {errors.group(1)} non-2xx answers", file=sys.stderr)
+    return rps, float(m.group(1)) * scale
+
+
+def start_serve(work: Path, port: int, backend: int, workers: int) -> subprocess.Popen[bytes]:
+    manifest = work / "bench.yaml"
+    manifest.write_text(MANIFEST)
+    return subprocess.Popen(
+        [sys.executable, "-m", "ing2gw.cli.serve", "-f", str(manifest),
+         "--listen", f"{port}=80", "--backend", f"bench/backend:80=http://127.0.0.1:{backend}",
+         "--workers", str(workers), "--no-access-log"],
+        stdout=subprocess.DEVNULL, stderr=open(work / f"serve-{workers}.log", "wb"))
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--workers", default="1,2", help="ing2gw serve worker counts to measure")
+    args = parser.parse_args()
+    for tool in ("nginx", "wrk"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} is missing: apt-get update && apt-get install -y nginx wrk")
+    counts = [int(n) for n in args.workers.split(",")]
+    if 1 not in counts:
+        counts.insert(0, 1)
+    results: list[tuple[str, float, float]] = []
+    with tempfile.TemporaryDirectory(prefix="ing2gw-bench-") as tmp:
+        work = Path(tmp)
+        os.chmod(work, 0o755)
+        backend_port, nginx_port = free_port(), free_port()
+        backend = start_nginx(nginx_conf(
+            work, "backend", 2,
+            f"    listen 127.0.0.1:{backend_port};\n    keepalive_requests 100000;\n"
+            "    location / { default_type text/plain; return 200 \"hello from the backend\\n\"; }\n"))
+        procs = [backend]
+        try:
+            wait_for_port(backend_port, backend)
+            upstream = (f"  upstream be {{ server 127.0.0.1:{backend_port}; keepalive 128; "
+                        "keepalive_requests 100000; }\n")
+            proxy = start_nginx(nginx_conf(
+                work, "proxy", 1,
+                f"    listen 127.0.0.1:{nginx_port};\n    keepalive_requests 100000;\n"
+                "    location / { proxy_pass http://be; proxy_http_version 1.1; "
+                "proxy_set_header Connection \"\"; proxy_set_header Host $host; }\n",
+                upstream))
+            procs.append(proxy)
+            wait_for_port(nginx_port, proxy)
+            print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, "
+                  f"{os.cpu_count()} CPUs", file=sys.stderr)
+            rps, p99 = run_wrk(nginx_port, args)
+            results.append(("nginx (1 worker)", rps, p99))
+            stop(proxy)
+            procs.remove(proxy)
+            for n in counts:
+                port = free_port()
+                serve = start_serve(work, port, backend_port, n)
+                procs.append(serve)
+                wait_for_port(port, serve)
+                rps, p99 = run_wrk(port, args)
+                results.append((f"ing2gw serve (--workers {n})", rps, p99))
+                stop(serve)
+                procs.remove(serve)
+        finally:
+            for p in procs:
+                stop(p)
+    base = results[0][1]
+    print(f"{'':32} {'requests/s':>12} {'p99 ms':>9} {'vs nginx':>9}")
+    for name, rps, p99 in results:
+        print(f"{name:32} {rps:12.0f} {p99:9.2f} {rps / base:8.2f}x")
+    one = next(r for n, r, _ in results if n.endswith("--workers 1)"))
+    verdict = "meets" if one / base >= 0.3 else "misses"
+    print(f"ing2gw serve with one worker {verdict} the 0.3x target ({one / base:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
