@@ -235,17 +235,18 @@ def verify_requests(
     started = time.perf_counter()
     explainer = _Explainer(notes, resources, route_sources(manifests))
     report = VerifyReport(provider=provider, ingresses=len(resources.ingresses))
+    checks: dict[str, Any] = {"name": getattr(oracle, "name", ""), "checked": 0, "disagree": 0, "problems": []}
     if oracle is not None:
-        report.oracle = {"name": oracle.name, "checked": 0, "disagree": 0, "problems": []}
+        report.oracle = checks
     for i, (request, origin) in enumerate(requests, 1):
         if oracle is not None:
             problems = oracle.check(request)
             if problems is not None:
-                report.oracle["checked"] += 1
+                checks["checked"] += 1
                 if problems:
-                    report.oracle["disagree"] += 1
-                    if len(report.oracle["problems"]) < 50:
-                        report.oracle["problems"].append(
+                    checks["disagree"] += 1
+                    if len(checks["problems"]) < 50:
+                        checks["problems"].append(
                             f"{request.method} {request.scheme}://{request.host}{request.target}: "
                             + "; ".join(problems))
         src = source_route(request)

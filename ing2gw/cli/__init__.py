@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "dry-run": "dryrun:dry_run",
     "providers": "providers:providers",
     "route": "route:route",
+    "serve": "serve:serve",
     "verify": "verify:verify",
 }
 
@@ -41,6 +42,7 @@ SUMMARIES: dict[str, str] = {
     "dry-run": "Check the conversion against a live cluster's API server (server-side dry run).",
     "providers": "List providers, or show one provider's annotation table.",
     "route": "Show what a Gateway API data plane does with a request (or a case file).",
+    "serve": "Serve Gateway API objects as a local reverse proxy (for replay and smoke tests).",
     "verify": "Replay requests through the source controller and the migration; report differences.",
 }
 

@@ -236,6 +236,7 @@ class _Emitter:
         Secrets, routes to backend Services (backendRefs and mirrors)."""
         # (target namespace, from kind, from namespace, to kind) -> target name -> sources
         wanted: dict[tuple[str, str, str, str], dict[str, set[str]]] = {}
+        key: tuple[str, str, str, str]
         for holders in self.gateways.values():
             for h in holders:
                 for lst in h.listeners:

@@ -42,7 +42,7 @@ from ing2gw.provider import API_VERSION, Annotations, AnnotationTable, ProviderC
 from ing2gw.resources import Ingress, ResourceSet
 
 from .._common.ingress import HostRoutes, IngressTranslator, PathContext
-from . import canary, policies, redirects
+from . import affinity, canary, policies, redirects
 from .annotations import TABLE
 from .model.settings import ControllerConfig
 from .parsers import RedirectURL
@@ -64,6 +64,8 @@ CONVERTED: frozenset[str] = frozenset({
     *canary.KEYS,
     # policies
     *policies.KEYS,
+    # affinity
+    *affinity.KEYS,
 })
 
 _NO_REWRITE = Rewrite("none")
@@ -300,13 +302,16 @@ class NginxTranslator(IngressTranslator):
                               "Ingress has none", instead="not emitted (the controller ignores it too)")
         filters.extend(policies.rule_filters(self, ing, prov))
         extensions.extend(policies.extensions(self, ing, prov))
+        persistence, sticky = affinity.session_persistence(self, ing, prov)
+        extensions.extend(sticky)
         self._policies.backend_tls(self, ing, backends)
         if self.route_kind(ing) == "GRPCRoute" and any(f.type == "URLRewrite" for f in filters):
             self.note(pc, "GRPC-REWRITE", Level.WARNING, "a GRPCRoute cannot rewrite the path or Host",
                       fidelity=Fidelity.UNSUPPORTED, instead="rewrite dropped")
             filters = [f for f in filters if f.type != "URLRewrite"]
         rule = Rule(matches=tuple(matches), backends=backends, filters=tuple(filters),
-                    extensions=tuple(extensions), provenance=(prov,))
+                    extensions=tuple(extensions), provenance=(prov,),
+                    session_persistence=persistence if self.route_kind(ing) == "HTTPRoute" else None)
         return self._canaries.merge(self, pc, rule) + self._slash_redirect(pc, matches)
 
     def _slash_redirect(self, pc: PathContext, matches: list[RouteMatch]) -> list[Rule]:
