@@ -227,3 +227,43 @@ def test_compare_checks_only_what_it_names() -> None:
     redirect = {"status": 301, "redirect": {"location": "https://h/p", "statusCode": 301}}
     assert compare(redirect, {"redirect": {"scheme": "https", "port": None, "path": "/p"}}) == []
     assert compare(redirect, {"redirect": {"port": 8443}}) != []
+
+
+def test_weighted_pick_applies_that_backends_own_filters() -> None:
+    """A proxy that picks the smaller share asks for that backendRef: its filters apply."""
+    import yaml as _yaml
+
+    from ing2gw.http import Request as _Request
+    from ing2gw.router import Router as _Router
+
+    objs = list(_yaml.safe_load_all("""
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  gatewayClassName: c
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - backendRefs:
+    - name: big
+      port: 80
+      weight: 90
+      filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x-backend, value: big}]}}]
+    - name: small
+      port: 80
+      weight: 10
+      filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x-backend, value: small}]}}]
+"""))
+    router = _Router.from_manifests(objs)
+    req = _Request.build(host="any.example.com", path="/")
+    default = router.route(req)
+    assert default.backend == "default/big:80" and default.upstream.headers.get("x-backend") == "big"
+    picked = router.route(req, backend="default/small:80")
+    assert picked.backend == "default/small:80" and picked.upstream.headers.get("x-backend") == "small"
+    assert router.route(req, backend="default/nope:80").backend == "default/big:80"

@@ -51,5 +51,7 @@ class Router:
     def gateways(self) -> tuple[str, ...]:
         return tuple(sorted(self.table.gateways))
 
-    def route(self, request: Request) -> Outcome:
-        return route(self.table, request)
+    def route(self, request: Request, backend: str | None = None) -> Outcome:
+        """``backend``: the backendRef (``ns/name:port``) a weighted choice picked, to apply
+        its own filters (default: the largest share, as a deterministic router reports)."""
+        return route(self.table, request, backend)

@@ -13,7 +13,7 @@ GRPCRoutes when the host has any, otherwise against its HTTPRoutes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ing2gw.http import Headers, Request
 
@@ -144,8 +144,14 @@ def _run_filters(
 
 
 def _serve(entry: Entry, request: Request, listener: Listener, grpc: bool,
-           notes: list[str]) -> Outcome:
+           notes: list[str], pick: str | None = None) -> Outcome:
     info = entry.info
+    if pick is not None and pick != info.backend and any(b.key == pick for b in entry.rule.backends):
+        # A traffic split landed on another backendRef (a proxy's weighted choice): report and
+        # apply that one, with its own filters.
+        info = replace(info, backend=pick)
+    else:
+        pick = None
     if entry.simple:
         return Outcome(
             200, "Routed", info, True,
@@ -184,7 +190,7 @@ def _serve(entry: Entry, request: Request, listener: Listener, grpc: bool,
     if not rule.backends:
         notes.append("the rule has no backendRefs")
         return outcome(500, "NoBackends")
-    backend = rule.chosen
+    backend = rule.chosen if pick is None else next(b for b in rule.backends if b.key == pick)
     if backend is None:
         notes.append("every backendRef of the rule has weight 0")
         return outcome(500, "NoBackends")
@@ -219,7 +225,7 @@ def _candidates(table: Table, request: Request) -> tuple[list[Gateway], str | No
     return [], f"no Gateway listens on port {request.port}"
 
 
-def _route_via(gw: Gateway, request: Request, grpc: bool, note: str | None) -> Outcome:
+def _route_via(gw: Gateway, request: Request, grpc: bool, note: str | None, pick: str | None = None) -> Outcome:
     listener, failed = _select_listener(gw, request)
     notes = [note] if note else []
     if listener is None:
@@ -234,7 +240,7 @@ def _route_via(gw: Gateway, request: Request, grpc: bool, note: str | None) -> O
                      f"matches {request.method} {request.hostname}{request.path}")
         return Outcome(404, "NoMatchingRoute", grpc=grpc, notes=tuple(notes))
     notes.extend(entry.notes)
-    return _serve(entry, request, listener, grpc, notes)
+    return _serve(entry, request, listener, grpc, notes, pick)
 
 
 # Outcomes that mean "not this Gateway": with several on the port, the next one is tried
@@ -242,8 +248,9 @@ def _route_via(gw: Gateway, request: Request, grpc: bool, note: str | None) -> O
 _UNMATCHED = frozenset({"NoMatchingListener", "NoMatchingRoute", "TLSHandshakeFailed"})
 
 
-def route(table: Table, request: Request) -> Outcome:
-    """The outcome of ``request`` on the compiled ``table``.
+def route(table: Table, request: Request, backend: str | None = None) -> Outcome:
+    """The outcome of ``request`` on the compiled ``table``; ``backend`` (``ns/name:port``)
+    names the backendRef a traffic split sent the request to, when not the largest share.
 
     Without ``request.gateway`` the request goes to the Gateway listening on its port;
     when several do, to the first (by namespace/name) that has a route for it.
@@ -253,13 +260,13 @@ def route(table: Table, request: Request) -> Outcome:
     if not gateways:
         return Outcome(404, "NoMatchingListener", grpc=grpc, notes=(note,) if note else ())
     if len(gateways) == 1:
-        return _route_via(gateways[0], request, grpc, note)
+        return _route_via(gateways[0], request, grpc, note, backend)
     names = ", ".join(gw.name for gw in gateways)
     first: Outcome | None = None
     for gw in gateways:
         note = (f"several Gateways listen on port {request.port} ({names}); routed through "
                 f"{gw.name} (name one with --gateway)")
-        outcome = _route_via(gw, request, grpc, note)
+        outcome = _route_via(gw, request, grpc, note, backend)
         if outcome.reason not in _UNMATCHED:
             return outcome
         first = first or outcome
