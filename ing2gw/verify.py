@@ -108,7 +108,9 @@ class VerifyReport:
     differences: list[Difference] = field(default_factory=list)
     elapsed_s: float = 0.0
     skipped: list[str] = field(default_factory=list)  # inputs that could not be replayed
-    oracle: dict[str, Any] | None = None  # {"name", "checked", "disagree", "problems"}
+    # second opinions: "nginx" (the real controller vs the model), "proxy" (ing2gw serve vs
+    # the router) -> {"checked", "disagree", "problems"}
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def unexplained(self) -> list[Difference]:
@@ -151,7 +153,7 @@ class VerifyReport:
             "groups": self.groups(),
             "differences": [d.to_dict() for d in ordered],
             "skipped": self.skipped,
-            "oracle": self.oracle,
+            "checks": self.checks,
         }
 
 
@@ -227,28 +229,29 @@ def verify_requests(
     gateway_route: Callable[[Request], Mapping[str, Any]],
     requests: Iterable[tuple[Request, str]],
     progress: Callable[[int], None] | None = None,
-    oracle: Any = None,
+    checkers: Sequence[Any] = (),
 ) -> VerifyReport:
-    """Replay ``requests`` (with where each came from) through both sides; with ``oracle``
-    (an object with ``name`` and ``check(request) -> problems | None``) also check the
-    source model against the real controller."""
+    """Replay ``requests`` (with where each came from) through both sides. Each of
+    ``checkers`` (objects with ``name`` and ``check(request) -> problems | None``) gives a
+    second opinion on every request: the real controller against the model, the proxy
+    against the router."""
     started = time.perf_counter()
     explainer = _Explainer(notes, resources, route_sources(manifests))
     report = VerifyReport(provider=provider, ingresses=len(resources.ingresses))
-    checks: dict[str, Any] = {"name": getattr(oracle, "name", ""), "checked": 0, "disagree": 0, "problems": []}
-    if oracle is not None:
-        report.oracle = checks
+    for checker in checkers:
+        report.checks[checker.name] = {"checked": 0, "disagree": 0, "problems": []}
     for i, (request, origin) in enumerate(requests, 1):
-        if oracle is not None:
-            problems = oracle.check(request)
-            if problems is not None:
-                checks["checked"] += 1
-                if problems:
-                    checks["disagree"] += 1
-                    if len(checks["problems"]) < 50:
-                        checks["problems"].append(
-                            f"{request.method} {request.scheme}://{request.host}{request.target}: "
-                            + "; ".join(problems))
+        for checker in checkers:
+            problems = checker.check(request)
+            if problems is None:
+                continue
+            tally = report.checks[checker.name]
+            tally["checked"] += 1
+            if problems:
+                tally["disagree"] += 1
+                if len(tally["problems"]) < 50:
+                    tally["problems"].append(
+                        f"{request.method} {request.scheme}://{request.host}{request.target}: " + "; ".join(problems))
         src = source_route(request)
         gw = gateway_route(request)
         a, b = summarise(src), summarise(gw)

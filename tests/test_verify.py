@@ -101,6 +101,14 @@ def test_oracle_nginx_agrees_with_the_model(ing2gw) -> None:
         pytest.skip("the nginx binary is not installed")
     for case in CASES:
         report = _report(ing2gw, "-f", str(case / "input.yaml"), "--oracle", "nginx")
-        oracle = report["oracle"]
-        assert oracle["name"] == "nginx" and oracle["checked"] > 0
+        oracle = report["checks"]["nginx"]
+        assert oracle["checked"] > 0
         assert oracle["disagree"] == 0, oracle["problems"]
+
+
+def test_via_proxy_never_disagrees_with_the_router(ing2gw) -> None:
+    for case in [TESTDATA / "examples" / "shop.yaml", *(c / "input.yaml" for c in CASES)]:
+        report = _report(ing2gw, "-f", str(case), "--via-proxy")
+        proxy = report["checks"]["proxy"]
+        assert proxy["checked"] > 0
+        assert proxy["disagree"] == 0, proxy["problems"]

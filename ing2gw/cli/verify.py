@@ -79,9 +79,12 @@ def _log_requests(path: str, rs: ResourceSet, skipped: list[str]) -> Iterator[tu
 @click.option("--oracle", type=click.Choice(["nginx"]),
               help="Also send every plain-HTTP request to a real nginx running the configuration the "
                    "controller would write, and report where the model disagrees with it.")
+@click.option("--via-proxy", is_flag=True,
+              help="Also send every request through ing2gw serve (echo backends, loopback) and report where "
+                   "the proxy does not do what the router predicts.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print conversion notes on stderr.")
 def verify(cases_file: str | None, access_logs: tuple[str, ...], no_generate: bool, fmt: str, fail_on: str,
-           oracle: str | None, quiet: bool, **params: Any) -> int:
+           oracle: str | None, via_proxy: bool, quiet: bool, **params: Any) -> int:
     """Replay requests through a model of the source controller and through the converted
     Gateway API objects; report every request treated differently, and which conversion
     note explains it (a difference no note explains is an unexplained drift)."""
@@ -127,19 +130,23 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], no_generate: bo
 
     controller_notes = getattr(provider, "controller_notes", None)
     explaining = [*result.notes, *(controller_notes() if controller_notes else [])]
-    session = None
-    if oracle is not None:
-        start = getattr(provider, "start_oracle", None)
-        if start is None:
-            raise UsageError(f"provider {name!r} offers no --oracle")
-        session = start(model)
+    checkers: list[Any] = []
     try:
+        if oracle is not None:
+            start = getattr(provider, "start_oracle", None)
+            if start is None:
+                raise UsageError(f"provider {name!r} offers no --oracle")
+            checkers.append(start(model))
+        if via_proxy:
+            from ..viaproxy import ProxyCheck
+
+            checkers.append(ProxyCheck(result.manifests, router))
         report = verify_requests(name, mine, result.manifests, explaining, model.route,
                                  lambda r: router.route(r).to_dict(), requests(),
-                                 progress if show_progress else None, session)
+                                 progress if show_progress else None, checkers)
     finally:
-        if session is not None:
-            session.stop()
+        for checker in checkers:
+            checker.stop()
     if show_progress:
         click.echo("", err=True)
     report.skipped = skipped
@@ -150,8 +157,8 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], no_generate: bo
         click.echo(dump_json(model_dict), nl=False)
     else:
         click.echo(render("verify.md.j2" if fmt == "markdown" else "verify.txt.j2", v=model_dict), nl=False)
-    if report.oracle and report.oracle["disagree"]:
-        return ExitCode.FINDINGS  # the model is wrong somewhere: nothing else can be trusted
+    if any(c["disagree"] for c in report.checks.values()):
+        return ExitCode.FINDINGS  # a model or the proxy is wrong somewhere: nothing else can be trusted
     if fail_on == "never":
         return ExitCode.OK
     failing = report.unexplained if fail_on == "unexplained" else report.differences
