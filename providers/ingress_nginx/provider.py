@@ -42,7 +42,7 @@ from ing2gw.provider import API_VERSION, Annotations, AnnotationTable, ProviderC
 from ing2gw.resources import Ingress, ResourceSet
 
 from .._common.ingress import HostRoutes, IngressTranslator, PathContext
-from . import affinity, canary, policies, redirects
+from . import affinity, canary, extras, policies, redirects
 from .annotations import TABLE
 from .model.settings import ControllerConfig
 from .parsers import RedirectURL
@@ -66,6 +66,8 @@ CONVERTED: frozenset[str] = frozenset({
     *policies.KEYS,
     # affinity
     *affinity.KEYS,
+    # snippets, mirror, client certificates, passthrough
+    *extras.KEYS,
 })
 
 _NO_REWRITE = Rewrite("none")
@@ -140,6 +142,9 @@ class NginxTranslator(IngressTranslator):
         primaries: list[Ingress] = []
         canaries: list[Ingress] = []
         for ing in self.ordered(ingresses):
+            if extras.refused_for_snippets(self, ing):
+                continue
+            extras.tls_notes(self, ing)
             (canaries if self.annotations(ing).get("canary") else primaries).append(ing)
         self._prepare(primaries)
         for ing in canaries:
@@ -301,6 +306,9 @@ class NginxTranslator(IngressTranslator):
                               "x-forwarded-prefix only takes effect together with a rewrite-target, and this "
                               "Ingress has none", instead="not emitted (the controller ignores it too)")
         filters.extend(policies.rule_filters(self, ing, prov))
+        mirror = extras.mirror_filter(self, ing, prov)
+        if mirror is not None:
+            filters.append(mirror)
         extensions.extend(policies.extensions(self, ing, prov))
         persistence, sticky = affinity.session_persistence(self, ing, prov)
         extensions.extend(sticky)

@@ -1,0 +1,104 @@
+"""ingress-nginx features that stand alone: snippet annotations (and what the controller
+does with Ingresses that carry them), ``mirror-target``, client-certificate auth and SSL
+passthrough.
+
+Snippets are raw nginx configuration. With the controller's default settings
+(``annotations-risk-level: High``) an Ingress carrying one is refused as a whole, so it
+serves nothing today; the conversion leaves it out too and says so. Where the controller
+allows them, the snippet itself cannot be converted.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from ing2gw.ir import BackendRef, Filter, Provenance, RequestMirror
+from ing2gw.notes import Fidelity, Level
+from ing2gw.resources import Ingress
+
+from .annotations import SNIPPET_KEYS
+from .model.settings import ControllerConfig
+
+if TYPE_CHECKING:
+    from .provider import NginxTranslator
+
+__all__ = ["KEYS", "mirror_filter", "refused_for_snippets", "tls_notes"]
+
+KEYS = frozenset({*SNIPPET_KEYS, "mirror-target", "auth-tls-secret", "ssl-passthrough"})
+
+# http://svc.ns.svc.cluster.local:8080/..., http://svc.ns:8080, http://svc:8080 (same namespace)
+_SERVICE_HOST = re.compile(r"^(?P<svc>[a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.(?P<ns>[a-z0-9]([-a-z0-9]*[a-z0-9])?)"
+                           r"(\.svc(\.cluster\.local)?)?)?$")
+
+
+def refused_for_snippets(tr: NginxTranslator, ing: Ingress) -> bool:
+    """Note what the controller does with the Ingress's snippets; True when it refuses it."""
+    ann = tr.annotations(ing)
+    present = sorted(k for k in SNIPPET_KEYS if k in ann)
+    if not present:
+        return False
+    config = ControllerConfig.from_mapping(tr.config)
+    if config.annotations_risk_level.lower() != "critical":
+        tr.note_ann(ing, present[0], "SNIPPET-INGRESS-REFUSED", Level.WARNING,
+                    f"{', '.join(present)} is a Critical-risk annotation; with annotations-risk-level "
+                    f"{config.annotations_risk_level} (the default is High) ingress-nginx refuses the whole "
+                    "Ingress, so it serves nothing today",
+                    fidelity=Fidelity.UNSUPPORTED,
+                    instead="Ingress not converted (pass the controller's ConfigMap with --controller-config "
+                    "if it allows snippets)")
+        return True
+    for key in present:
+        if config.allow_snippet_annotations:
+            tr.note_ann(ing, key, "SNIPPET", Level.WARNING,
+                        "raw nginx configuration has no Gateway API form", fidelity=Fidelity.UNSUPPORTED,
+                        instead="not converted; re-create its effect with filters or an implementation policy")
+        else:
+            tr.note_ann(ing, key, "SNIPPET-IGNORED", Level.INFO,
+                        "allow-snippet-annotations is false, so ingress-nginx drops the snippet text and "
+                        "serves the Ingress without it", instead="nothing to convert")
+    return False
+
+
+def mirror_filter(tr: NginxTranslator, ing: Ingress, prov: Provenance) -> Filter | None:
+    """``mirror-target`` naming an in-cluster Service -> RequestMirror; otherwise a note."""
+    ann = tr.annotations(ing)
+    target = ann.get("mirror-target")
+    if target is None:
+        return None
+    text = str(target).removesuffix("$request_uri")  # "mirror the request as received": RequestMirror's way
+    url = urlsplit(text)
+    m = _SERVICE_HOST.match(url.hostname or "")
+    if "$" in text or m is None or url.scheme != "http":
+        tr.note_ann(ing, "mirror-target", "MIRROR-EXTERNAL", Level.WARNING,
+                    f"mirror target {target} is not an in-cluster Service URL (or uses nginx variables); "
+                    "RequestMirror can only copy requests to a Service",
+                    fidelity=Fidelity.EXTENSION, instead="not mirrored")
+        return None
+    port = url.port or 80
+    ns = m.group("ns") or ing.namespace
+    if url.path not in ("", "/") or url.query:
+        tr.note_ann(ing, "mirror-target", "MIRROR-PATH", Level.INFO,
+                    f"the mirror target's path {url.path!r} is not kept: RequestMirror sends the original request",
+                    fidelity=Fidelity.APPROXIMATE, instead=f"mirrored to Service {ns}/{m.group('svc')}:{port}")
+    if ann.get("mirror-host"):
+        tr.note_ann(ing, "mirror-host", "MIRROR-HOST", Level.INFO,
+                    "the mirror's Host header cannot be set", fidelity=Fidelity.APPROXIMATE,
+                    instead="the mirror receives the original Host")
+    return Filter("RequestMirror", RequestMirror(BackendRef(m.group("svc"), ns, port)), prov)
+
+
+def tls_notes(tr: NginxTranslator, ing: Ingress) -> None:
+    """Client-certificate auth and SSL passthrough: not emitted by this version."""
+    ann = tr.annotations(ing)
+    if ann.get("auth-tls-secret") is not None:
+        tr.note_ann(ing, "auth-tls-secret", "CLIENT-CERT-AUTH", Level.WARNING,
+                    "client-certificate validation for the host needs the Gateway's frontend TLS "
+                    "validation (spec.tls.frontend) or an implementation policy",
+                    fidelity=Fidelity.EXTENSION, instead="not emitted: clients are not asked for certificates")
+    if ann.get("ssl-passthrough"):
+        tr.note_ann(ing, "ssl-passthrough", "SSL-PASSTHROUGH", Level.WARNING,
+                    "TLS passthrough needs a TLS listener in Passthrough mode and a TLSRoute, which this "
+                    "version of ing2gw does not emit",
+                    fidelity=Fidelity.UNSUPPORTED, instead="HTTPS is terminated at the Gateway instead")
