@@ -93,3 +93,12 @@ def test_providers_command(ing2gw) -> None:
     r = ing2gw(["providers", "ingress-nginx", "-o", "markdown"])
     assert r.stdout.count("\n| `nginx.ingress.kubernetes.io/") == 138
     assert ing2gw(["providers", "nope"]).exit_code == 5
+
+
+def test_provider_doc_is_generated_from_the_table(ing2gw) -> None:
+    """docs/ingress-nginx.md is `ing2gw providers ingress-nginx -o markdown`, never edited by hand."""
+    from support import ROOT
+
+    r = ing2gw(["providers", "ingress-nginx", "-o", "markdown"])
+    assert (ROOT / "docs" / "ingress-nginx.md").read_text() == r.stdout, (
+        "regenerate: ing2gw providers ingress-nginx -o markdown > docs/ingress-nginx.md")
