@@ -637,9 +637,10 @@ _SPECS = [
         p.parse_seconds, p.Duration.of_seconds(60), "timeout", "extension: timeouts",
     ),
     AnnotationSpec(
-        "proxy-read-timeout", EXT, "Longest pause between two reads from the upstream, in seconds",
+        "proxy-read-timeout", APPROX, "Longest pause between two reads from the upstream, in seconds",
         p.parse_seconds, p.Duration.of_seconds(60), "timeout",
-        "extension: timeouts (timeouts.backendRequest is a total, not an idle timeout)",
+        "HTTPRoute rule timeouts.backendRequest (a total time, where nginx's is an idle timeout)",
+        noted_by_feature=True,
     ),
     AnnotationSpec(
         "proxy-next-upstream", EXT, "Failures after which the request is retried on another "

@@ -34,6 +34,7 @@ from ing2gw.ir import (
     Route,
     RouteMatch,
     Rule,
+    Timeouts,
     URLRewrite,
 )
 from ing2gw.names import host_slug
@@ -64,8 +65,9 @@ CONVERTED: frozenset[str] = frozenset({
     *canary.KEYS,
     # policies
     *policies.KEYS,
-    # affinity
+    # affinity, timeouts
     *affinity.KEYS,
+    "proxy-read-timeout",
     # snippets, mirror, client certificates, passthrough
     *extras.KEYS,
 })
@@ -312,6 +314,7 @@ class NginxTranslator(IngressTranslator):
         extensions.extend(policies.extensions(self, ing, prov))
         persistence, sticky = affinity.session_persistence(self, ing, prov)
         extensions.extend(sticky)
+        timeouts = self._timeouts(ing)
         self._policies.backend_tls(self, ing, backends)
         if self.route_kind(ing) == "GRPCRoute" and any(f.type == "URLRewrite" for f in filters):
             self.note(pc, "GRPC-REWRITE", Level.WARNING, "a GRPCRoute cannot rewrite the path or Host",
@@ -319,8 +322,30 @@ class NginxTranslator(IngressTranslator):
             filters = [f for f in filters if f.type != "URLRewrite"]
         rule = Rule(matches=tuple(matches), backends=backends, filters=tuple(filters),
                     extensions=tuple(extensions), provenance=(prov,),
-                    session_persistence=persistence if self.route_kind(ing) == "HTTPRoute" else None)
+                    session_persistence=persistence if self.route_kind(ing) == "HTTPRoute" else None,
+                    timeouts=timeouts)
         return self._canaries.merge(self, pc, rule) + self._slash_redirect(pc, matches)
+
+    def _timeouts(self, ing: Ingress) -> Timeouts | None:
+        """``proxy-read-timeout`` (when set) -> ``timeouts.backendRequest``, approximately:
+        nginx's limit is the longest pause between two reads from the upstream, Gateway API's
+        the whole upstream exchange, so long streaming responses end sooner."""
+        ann = self.annotations(ing)
+        if "proxy-read-timeout" not in ann or self.route_kind(ing) != "HTTPRoute":
+            return None
+        value = ann.get("proxy-read-timeout")
+        try:
+            text = value.gateway()
+        except ValueError:
+            return None
+        if text == "0s":
+            return None
+        self.note_ann(ing, "proxy-read-timeout", "READ-TIMEOUT", Level.INFO,
+                      f"nginx waits at most {text} between two reads from the upstream; Gateway API's "
+                      f"backendRequest limits the whole upstream exchange, so a response streaming longer "
+                      f"than {text} is cut", fidelity=Fidelity.APPROXIMATE,
+                      instead=f"timeouts.backendRequest {text}")
+        return Timeouts(backend_request=text)
 
     def _slash_redirect(self, pc: PathContext, matches: list[RouteMatch]) -> list[Rule]:
         """nginx answers a request for a prefix location minus its trailing slash (``/foo`` for
