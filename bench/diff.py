@@ -9,24 +9,14 @@ Run by hand: ``python bench/diff.py [-n 10000]``.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import yaml  # noqa: E402
+from _run import timed  # noqa: E402
 from convert import documents  # noqa: E402
-
-
-def timed(args: list[str]) -> tuple[float, str]:
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "ing2gw", *args], capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    if proc.returncode not in (0, 1):
-        sys.exit(f"{args[0]} failed ({proc.returncode}): {proc.stderr[-500:]}")
-    return wall, proc.stdout
 
 
 def main() -> None:

@@ -92,19 +92,7 @@ class HostIndex(Generic[T]):
 
     def lookup(self, host: str) -> Iterator[T]:
         """Every value whose pattern matches ``host``, most specific first."""
-        value = self.exact.get(host)
-        if value is not None:
-            yield value
-        wild = self.wild
-        if wild:
-            i = host.find(".")
-            while i > 0:
-                value = wild.get(host[i:])
-                if value is not None:
-                    yield value
-                i = host.find(".", i + 1)
-        if self.any is not None:
-            yield self.any
+        return iter(self.lookup_list(host))
 
     def lookup_list(self, host: str) -> list[T]:
         """:meth:`lookup` as a list (faster on the hot path)."""
