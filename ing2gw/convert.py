@@ -117,6 +117,7 @@ def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry)
         routes=tuple(r for p in parts for r in p.routes),
         certificates=tuple(c for p in parts for c in p.certificates),
         backend_tls=tuple(b for p in parts for b in p.backend_tls),
+        passthrough=tuple(t for p in parts for t in p.passthrough),
     )
     manifests = emit(ir, options.emit, notes)
 

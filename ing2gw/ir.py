@@ -26,6 +26,7 @@ __all__ = [
     "HeaderModifier",
     "PathMatch",
     "PathModifier",
+    "Passthrough",
     "Provenance",
     "QueryMatch",
     "RequestMirror",
@@ -252,7 +253,21 @@ class BackendTLS:
 
 
 @dataclass(frozen=True, slots=True)
+class Passthrough:
+    """TLS for a hostname handed unterminated to a backend, chosen by SNI: a TLS listener in
+    Passthrough mode on 443 plus a TLSRoute (instead of an HTTPS listener)."""
+
+    gateway: GatewayRef
+    hostname: str
+    namespace: str  # of the TLSRoute (the source Ingress's)
+    name: str  # base name of the TLSRoute
+    backend: BackendRef
+    source: Provenance
+
+
+@dataclass(frozen=True, slots=True)
 class IR:
     routes: tuple[Route, ...] = ()
     certificates: tuple[Certificate, ...] = ()
     backend_tls: tuple[BackendTLS, ...] = ()
+    passthrough: tuple[Passthrough, ...] = ()

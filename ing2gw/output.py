@@ -31,6 +31,7 @@ ROLE_OF = {
     "ReferenceGrant": "operator",
     "HTTPRoute": "application",
     "GRPCRoute": "application",
+    "TLSRoute": "application",
     "BackendTLSPolicy": "application",
 }
 

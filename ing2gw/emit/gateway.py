@@ -58,7 +58,8 @@ KIND_ORDER = {
     "ReferenceGrant": 3,
     "HTTPRoute": 4,
     "GRPCRoute": 5,
-    "BackendTLSPolicy": 6,
+    "TLSRoute": 6,
+    "BackendTLSPolicy": 7,
 }
 
 Manifest = dict[str, Any]
@@ -76,7 +77,8 @@ class EmitOptions:
 class _Listener:
     name: str
     hostname: str
-    certificate: Certificate | None  # None = the plain HTTP listener
+    certificate: Certificate | None  # None = the plain HTTP listener (or a passthrough one)
+    passthrough: bool = False  # a TLS listener in Passthrough mode
 
 
 @dataclass(slots=True)
@@ -135,6 +137,7 @@ class _Emitter:
         self.gateways: dict[tuple[GatewayRef, str], list[_Gateway]] = {}
         self.https: dict[tuple[GatewayRef, str, str], _Gateway] = {}  # (ref, ns, hostname) -> holder
         self.listener_names: dict[tuple[GatewayRef, str, str], str] = {}
+        self.passthrough: dict[tuple[GatewayRef, str, str], tuple[_Gateway, str]] = {}  # -> holder, listener
 
     # --- gateways -------------------------------------------------------------------------
 
@@ -148,6 +151,11 @@ class _Emitter:
         scopes: dict[tuple[GatewayRef, str], set[str]] = {}
         for route in self.ir.routes:
             scopes.setdefault(self._scope(route.gateway, route.namespace), set()).add(route.namespace)
+        passthrough_by_scope: dict[tuple[GatewayRef, str], dict[str, str]] = {}  # hostname -> route namespace
+        for pt in self.ir.passthrough:
+            scope = self._scope(pt.gateway, pt.namespace)
+            scopes.setdefault(scope, set()).add(pt.namespace)
+            passthrough_by_scope.setdefault(scope, {}).setdefault(pt.hostname, pt.namespace)
         certs_by_scope: dict[tuple[GatewayRef, str], dict[str, Certificate]] = {}
         for cert in self.ir.certificates:
             if self.opt.topology == "shared":
@@ -160,11 +168,16 @@ class _Emitter:
                 certs_by_scope.setdefault(scope, {}).setdefault(cert.hostname, cert)
         for scope in sorted(scopes):
             ref, ns = scope
-            certs = [c for _, c in sorted(certs_by_scope.get(scope, {}).items())]
-            names = unique_names((c.hostname, _listener_name(c.hostname)) for c in certs)
+            passthrough = sorted(passthrough_by_scope.get(scope, {}))
+            # A passthrough hostname cannot also have a terminating HTTPS listener on 443.
+            certs = [c for h, c in sorted(certs_by_scope.get(scope, {}).items()) if h not in passthrough]
+            names = unique_names([(c.hostname, _listener_name(c.hostname)) for c in certs]
+                                 + [("tls:" + h, "tls-" + (host_slug(h) or "default")) for h in passthrough])
             for c in certs:
                 self.listener_names[(ref, ns, c.hostname)] = names[c.hostname]
-            listeners = [_Listener("http", "", None)] + [_Listener(names[c.hostname], c.hostname, c) for c in certs]
+            listeners = ([_Listener("http", "", None)]
+                         + [_Listener(names[c.hostname], c.hostname, c) for c in certs]
+                         + [_Listener(names["tls:" + h], h, None, passthrough=True) for h in passthrough])
             base = slug(ref.key) or "gateway"
             holders: list[_Gateway] = []
             if len(listeners) <= MAX_LISTENERS:
@@ -194,10 +207,13 @@ class _Emitter:
                 for lst in h.listeners:
                     if lst.certificate is not None:
                         self.https[(ref, ns, lst.hostname)] = h
+                    if lst.passthrough:
+                        self.passthrough[(ref, ns, lst.hostname)] = (h, lst.name)
             self.gateways[scope] = holders
-        for route in self.ir.routes:
-            for h in self.gateways[self._scope(route.gateway, route.namespace)]:
-                h.route_namespaces.add(route.namespace)
+        for ref_ns in [(r.gateway, r.namespace) for r in self.ir.routes] + [
+                (p.gateway, p.namespace) for p in self.ir.passthrough]:
+            for h in self.gateways[self._scope(*ref_ns)]:
+                h.route_namespaces.add(ref_ns[1])
 
     def gateway_manifests(self) -> list[Manifest]:
         out: list[Manifest] = []
@@ -208,7 +224,9 @@ class _Emitter:
                     item: dict[str, Any] = {"name": lst.name}
                     if lst.hostname:
                         item["hostname"] = lst.hostname
-                    if lst.certificate is None:
+                    if lst.passthrough:
+                        item.update(port=443, protocol="TLS", tls={"mode": "Passthrough"})
+                    elif lst.certificate is None:
                         item.update(port=80, protocol="HTTP")
                     else:
                         cert = lst.certificate
@@ -400,6 +418,25 @@ class _Emitter:
             backends = ()
         return filters, backends
 
+    def tls_routes(self) -> list[Manifest]:
+        """One TLSRoute per passthrough hostname, on its Passthrough listener."""
+        names: dict[str, str] = {}
+        for ns in sorted({p.namespace for p in self.ir.passthrough}):
+            names.update(unique_names((f"{p.namespace}/{p.hostname}", p.name) for p in self.ir.passthrough
+                                      if p.namespace == ns))
+        out: list[Manifest] = []
+        for pt in sorted(self.ir.passthrough, key=lambda p: (p.namespace, p.hostname)):
+            holder, section = self.passthrough[(pt.gateway, self._gateway_ns(pt.namespace), pt.hostname)]
+            parent: dict[str, Any] = {"group": GROUP, "kind": holder.kind, "name": holder.name}
+            if holder.namespace != pt.namespace:
+                parent["namespace"] = holder.namespace
+            parent["sectionName"] = section
+            spec = {"parentRefs": [parent], "hostnames": [pt.hostname],
+                    "rules": [{"backendRefs": [_backend(pt.backend, pt.namespace)]}]}
+            out.append(_obj("TLSRoute", _meta(names[f"{pt.namespace}/{pt.hostname}"], pt.namespace,
+                                              {pt.source.subject}), spec))
+        return out
+
     def backend_tls(self) -> list[Manifest]:
         out: list[Manifest] = []
         grouped: dict[tuple[str, str], list[BackendTLS]] = {}
@@ -421,7 +458,8 @@ class _Emitter:
 
     def gateway_class(self) -> list[Manifest]:
         classes = sorted({r.gateway.gateway_class for r in self.ir.routes}
-                         | {c.gateway.gateway_class for c in self.ir.certificates})
+                         | {c.gateway.gateway_class for c in self.ir.certificates}
+                         | {p.gateway.gateway_class for p in self.ir.passthrough})
         if self.opt.gateway_controller:
             return [
                 _obj("GatewayClass", _meta(c, None, ()), {"controllerName": self.opt.gateway_controller})
@@ -598,7 +636,8 @@ def emit(ir: IR, options: EmitOptions, notes: Notes) -> list[Manifest]:
     """Gateway API manifests for ``ir``, in deterministic order."""
     e = _Emitter(ir, options, notes)
     e.build_gateways()
-    manifests = e.gateway_class() + e.gateway_manifests() + e.reference_grants() + e.route_manifests() + e.backend_tls()
+    manifests = (e.gateway_class() + e.gateway_manifests() + e.reference_grants() + e.route_manifests()
+                 + e.tls_routes() + e.backend_tls())
     _check_unique(manifests)
     return sorted(manifests, key=_sort_key)
 

@@ -11,10 +11,12 @@ allows them, the snippet itself cannot be converted.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ing2gw.ir import BackendRef, Filter, Provenance, RequestMirror
+from ing2gw.ir import BackendRef, Filter, GatewayRef, Passthrough, Provenance, RequestMirror
+from ing2gw.names import host_slug
 from ing2gw.notes import Fidelity, Level
 from ing2gw.resources import Ingress
 
@@ -24,7 +26,7 @@ from .model.settings import ControllerConfig
 if TYPE_CHECKING:
     from .provider import NginxTranslator
 
-__all__ = ["KEYS", "mirror_filter", "refused_for_snippets", "tls_notes"]
+__all__ = ["KEYS", "mirror_filter", "passthrough", "refused_for_snippets", "tls_notes"]
 
 KEYS = frozenset({*SNIPPET_KEYS, "mirror-target", "auth-tls-secret", "ssl-passthrough"})
 
@@ -90,15 +92,46 @@ def mirror_filter(tr: NginxTranslator, ing: Ingress, prov: Provenance) -> Filter
 
 
 def tls_notes(tr: NginxTranslator, ing: Ingress) -> None:
-    """Client-certificate auth and SSL passthrough: not emitted by this version."""
+    """Client-certificate auth: not emitted by this version."""
     ann = tr.annotations(ing)
     if ann.get("auth-tls-secret") is not None:
         tr.note_ann(ing, "auth-tls-secret", "CLIENT-CERT-AUTH", Level.WARNING,
                     "client-certificate validation for the host needs the Gateway's frontend TLS "
                     "validation (spec.tls.frontend) or an implementation policy",
                     fidelity=Fidelity.EXTENSION, instead="not emitted: clients are not asked for certificates")
-    if ann.get("ssl-passthrough"):
-        tr.note_ann(ing, "ssl-passthrough", "SSL-PASSTHROUGH", Level.WARNING,
-                    "TLS passthrough needs a TLS listener in Passthrough mode and a TLSRoute, which this "
-                    "version of ing2gw does not emit",
-                    fidelity=Fidelity.UNSUPPORTED, instead="HTTPS is terminated at the Gateway instead")
+
+
+
+def passthrough(tr: NginxTranslator, ingresses: Sequence[Ingress]) -> list[Passthrough]:
+    """``ssl-passthrough``: for each host where any Ingress sets it, TLS goes unterminated to
+    the backend of the host's ``/`` path (ingress-nginx ignores the other paths on 443)."""
+    hosts: dict[tuple[GatewayRef, str], Ingress] = {}
+    for ing in ingresses:
+        if tr.annotations(ing).get("ssl-passthrough"):
+            for rule in ing.rules:
+                if rule.host:
+                    hosts.setdefault((tr.ctx.gateway_for(ing), rule.host), ing)
+    out: list[Passthrough] = []
+    for (gw, host), marker in sorted(hosts.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        root = next(((ing, p) for ing in ingresses for rule in ing.rules if rule.host == host
+                     and tr.ctx.gateway_for(ing) == gw for p in rule.paths
+                     if (p.path or "/") == "/" and p.path_type != "Exact"), None)
+        if root is None:
+            tr.note_ann(marker, "ssl-passthrough", "SSL-PASSTHROUGH-NO-ROOT", Level.WARNING,
+                        f"host {host} has no / path, whose backend ingress-nginx would pass TLS to",
+                        fidelity=Fidelity.UNSUPPORTED, instead="no passthrough for this host")
+            continue
+        ing, path = root
+        backend = tr.resolve_backend(ing, path.backend, path.field + ".backend")
+        if backend is None:
+            continue
+        tr.note_ann(marker, "ssl-passthrough", "SSL-PASSTHROUGH", Level.INFO,
+                    f"TLS for {host} is passed to {backend.namespace}/{backend.name}:{backend.port} by SNI; "
+                    "ingress-nginx does so only when started with --enable-ssl-passthrough, and sends the "
+                    "host's other paths nowhere on 443; plain HTTP on port 80 is served by the host's routes "
+                    "without an HTTPS redirect",
+                    fidelity=Fidelity.APPROXIMATE,
+                    instead="a TLS listener in Passthrough mode and a TLSRoute (no HTTPS listener for the host)")
+        prov = Provenance("Ingress", ing.namespace, ing.name, path.field, ing.origin)
+        out.append(Passthrough(gw, host, ing.namespace, f"{ing.name}-{host_slug(host)}", backend, prov))
+    return out

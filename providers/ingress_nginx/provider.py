@@ -100,6 +100,7 @@ class NginxTranslator(IngressTranslator):
         self._regex_hosts: dict[tuple[GatewayRef, str], int] = {}
         self._real_hosts: set[tuple[GatewayRef, str]] = set()
         self._exact_paths: set[tuple[GatewayRef, str, str]] = set()  # (gateway, host, Exact path)
+        self._passthrough_hosts: set[tuple[GatewayRef, str]] = set()
         settings = ControllerConfig.from_mapping(self.config)
         self._hsts: str | None = settings.hsts_value if settings.hsts else None
         self._canaries = canary.CanaryIndex()
@@ -151,11 +152,16 @@ class NginxTranslator(IngressTranslator):
         self._prepare(primaries)
         for ing in canaries:
             self._canaries.add(self, ing)
+        passing = extras.passthrough(self, primaries)
+        self._passthrough_hosts = {(p.gateway, p.hostname) for p in passing}
         ir = super().translate(primaries)
         self._canaries.report_unused(self)
         order = sorted(self._backend_tls, key=lambda k: (k[0], k[1], k[2] or 0))
         backend_tls = tuple(self._backend_tls[k] for k in order)
-        return replace(ir, backend_tls=ir.backend_tls + backend_tls)
+        # A passthrough host's TLS ends at its backend: no certificate on the Gateway.
+        certificates = tuple(c for c in ir.certificates if (c.gateway, c.hostname) not in self._passthrough_hosts)
+        return replace(ir, certificates=certificates, backend_tls=ir.backend_tls + backend_tls,
+                       passthrough=tuple(passing))
 
     def _prepare(self, ordered: Sequence[Ingress]) -> None:
         """What must be known about every Ingress before any path is converted."""
@@ -397,6 +403,8 @@ class NginxTranslator(IngressTranslator):
     # --- routes per host ------------------------------------------------------------------
 
     def host_routes(self, hr: HostRoutes, has_tls: bool) -> list[Route]:
+        if (hr.gateway, hr.host) in self._passthrough_hosts:
+            has_tls = False  # port 443 is the TLSRoute's; these routes serve port 80
         ing = hr.ingress
         ann = self.annotations(ing)
         rules = list(hr.rules)
