@@ -312,7 +312,18 @@ _YAML11_SPECIAL = frozenset(
 )
 
 
+_SCALAR_CACHE: dict[str, str] = {}
+
+
 def _scalar(value: Any) -> str:
+    if type(value) is str:
+        # Keys and common values repeat across documents: remember their rendering.
+        hit = _SCALAR_CACHE.get(value)
+        if hit is None:
+            hit = _string(value)
+            if len(_SCALAR_CACHE) < 100_000:
+                _SCALAR_CACHE[value] = hit
+        return hit
     if value is None:
         return "null"
     if value is True:
@@ -324,7 +335,10 @@ def _scalar(value: Any) -> str:
     if isinstance(value, float):
         return json.dumps(value) if value == value and value not in (float("inf"), float("-inf")) else (
             ".nan" if value != value else (".inf" if value > 0 else "-.inf"))
-    text = str(value)
+    return _string(str(value))
+
+
+def _string(text: str) -> str:
     if _PLAIN_OK.match(text) and text.lower() not in _YAML11_SPECIAL:
         return text
     if text.isprintable():
@@ -347,39 +361,51 @@ def _double_quoted(text: str) -> str:
     return "".join(out)
 
 
+_SCALAR_TYPES = frozenset({str, int, bool, float, type(None)})
+
+
+def _is_map(value: Any) -> bool:
+    t = type(value)
+    return t is dict or (t not in _SCALAR_TYPES and t is not list and isinstance(value, Mapping))
+
+
+def _is_seq(value: Any) -> bool:
+    t = type(value)
+    return t is list or t is tuple
+
+
 def _emit(value: Any, indent: str, out: list[str]) -> None:
     """Append block-style YAML lines for a mapping or sequence (lists not indented, as kubectl)."""
-    if isinstance(value, Mapping):
+    if _is_map(value):
+        deeper = indent + "  "
         for k, v in value.items():
             key = _scalar(k)
-            if isinstance(v, Mapping) and v:
+            if v and _is_map(v):
                 out.append(f"{indent}{key}:\n")
-                _emit(v, indent + "  ", out)
-            elif isinstance(v, (list, tuple)) and v:
+                _emit(v, deeper, out)
+            elif v and _is_seq(v):
                 out.append(f"{indent}{key}:\n")
                 _emit(v, indent, out)
             else:
                 out.append(f"{indent}{key}: {_inline(v)}\n")
         return
+    cut = len(indent) + 2
     for item in value:
-        if isinstance(item, Mapping) and item:
+        if item and (_is_map(item) or _is_seq(item)):
             lines: list[str] = []
             _emit(item, indent + "  ", lines)
-            lines[0] = f"{indent}- " + lines[0][len(indent) + 2:]
-            out.extend(lines)
-        elif isinstance(item, (list, tuple)) and item:
-            lines = []
-            _emit(item, indent + "  ", lines)
-            lines[0] = f"{indent}- " + lines[0][len(indent) + 2:]
+            lines[0] = f"{indent}- " + lines[0][cut:]
             out.extend(lines)
         else:
             out.append(f"{indent}- {_inline(item)}\n")
 
 
 def _inline(value: Any) -> str:
-    if isinstance(value, Mapping):
+    if type(value) is str:
+        return _scalar(value)
+    if _is_map(value):
         return "{}"
-    if isinstance(value, (list, tuple)):
+    if _is_seq(value):
         return "[]"
     return _scalar(value)
 
