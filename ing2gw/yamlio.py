@@ -12,6 +12,7 @@ Writing produces deterministic YAML or JSON: keys in the order the mappings were
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import re
@@ -218,19 +219,8 @@ def _nodes_pure(text: str) -> Iterator[Any]:
     yield from y.compose_all(text)
 
 
-def _parse_yaml(text: str, path: str) -> Iterator[tuple[Any, int, list[int] | None]]:
-    """Yield ``(object, 1-based start line, lines of List items)`` per YAML document."""
-    try:
-        nodes = list(_nodes_c(text))
-    except YAMLError as exc:
-        try:
-            nodes = list(_nodes_pure(text))
-        except YAMLError:
-            raise InputError(f"{path}:{_error_line(exc)}: {_error_text(exc)}") from None
-        except RecursionError:
-            raise InputError(f"{path}:1: document nests too deeply") from None
-    except RecursionError:
-        raise InputError(f"{path}:1: document nests too deeply") from None
+def _documents(nodes: Iterator[Any], text: str, path: str) -> Iterator[tuple[Any, int, list[int] | None]]:
+    """Build each composed document as soon as it is composed (nodes are not kept)."""
     may_alias = "&" in text
     for node in nodes:
         line = int(node.start_mark.line) + 1
@@ -242,13 +232,29 @@ def _parse_yaml(text: str, path: str) -> Iterator[tuple[Any, int, list[int] | No
         try:
             obj = _build(node, path)
         except _Fallback:
-            try:
-                obj = _slow_load(text, node, path)
-            except YAMLError as exc:
-                raise InputError(f"{path}:{_error_line(exc)}: {_error_text(exc)}") from None
-        except RecursionError:
-            raise InputError(f"{path}:{line}: document nests too deeply") from None
+            obj = _slow_load(text, node, path)
         yield obj, line, _item_lines(node)
+
+
+def _parse_yaml(text: str, path: str) -> list[tuple[Any, int, list[int] | None]]:
+    """``(object, 1-based start line, lines of List items)`` per YAML document: libyaml
+    first; ruamel's pure parser when libyaml refuses YAML 1.2 it does not know."""
+    gc_was_on = gc.isenabled()
+    gc.disable()  # building creates no cycles; collecting during a big load only costs time
+    try:
+        try:
+            return list(_documents(_nodes_c(text), text, path))
+        except YAMLError as exc:
+            first = exc
+        try:
+            return list(_documents(_nodes_pure(text), text, path))
+        except YAMLError:
+            raise InputError(f"{path}:{_error_line(first)}: {_error_text(first)}") from None
+    except RecursionError:
+        raise InputError(f"{path}:1: document nests too deeply") from None
+    finally:
+        if gc_was_on:
+            gc.enable()
 
 
 def _parse_json(text: str, path: str) -> Iterator[tuple[Any, int, list[int] | None]]:
