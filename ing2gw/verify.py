@@ -11,8 +11,9 @@ in ing2gw or a gap the notes must name; reports list those first.
 
 from __future__ import annotations
 
+import multiprocessing
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,8 @@ from .http import Request
 from .notes import Fidelity, Level, Note
 from .resources import ResourceSet
 
-__all__ = ["ASPECTS", "Difference", "VerifyReport", "compare_outcomes", "summarise", "verify_requests"]
+__all__ = ["ASPECTS", "Difference", "VerifyReport", "compare_outcomes", "gateway_summary", "summarise",
+           "verify_requests"]
 
 ASPECTS = ("status", "backend", "redirect", "path", "host")
 _EXPLAINING = (Fidelity.APPROXIMATE, Fidelity.EXTENSION, Fidelity.UNSUPPORTED)
@@ -61,6 +63,21 @@ def summarise(outcome: Mapping[str, Any]) -> dict[str, Any]:
         "redirect": f"{redirect['statusCode']} {redirect['location']}" if redirect else None,
         "path": upstream.get("path") if upstream else None,
         "host": upstream.get("host") if upstream else None,
+    }
+
+
+def gateway_summary(outcome: Any) -> dict[str, Any]:
+    """The outcome-dict fields :func:`summarise` and the explainer read, taken straight from
+    a router :class:`~ing2gw.router.Outcome` (cheaper than its full ``to_dict``)."""
+    up = outcome.upstream
+    redirect = outcome.redirect
+    matched = outcome.matched
+    return {
+        "status": outcome.status,
+        "backend": outcome.backend,
+        "redirect": {"location": redirect.location, "statusCode": redirect.status_code} if redirect else None,
+        "upstream": {"path": up.path, "host": up.host} if up is not None else None,
+        "matched": {"route": matched.route} if matched is not None else None,
     }
 
 
@@ -164,7 +181,12 @@ class _Explainer:
                  route_sources: Mapping[str, tuple[str, ...]]) -> None:
         self.by_ingress: dict[str, list[Note]] = {}
         self.general: list[Note] = []
+        self.all_notes: list[Note] = []
+        self.index: dict[Note, int] = {}
         for n in notes:
+            self.index.setdefault(n, len(self.all_notes))
+            if len(self.all_notes) < len(self.index):
+                self.all_notes.append(n)
             if n.fidelity not in _EXPLAINING and n.level is not Level.WARNING and n.level is not Level.ERROR:
                 continue
             if n.subject.startswith("Ingress "):
@@ -220,6 +242,72 @@ def route_sources(manifests: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str
     return out
 
 
+@dataclass(slots=True)
+class _Replay:
+    """What replaying needs; set before worker processes fork, so they inherit it."""
+
+    explainer: _Explainer
+    source_route: Callable[[Request], Mapping[str, Any]]
+    gateway_route: Callable[[Request], Mapping[str, Any]]
+
+
+_REPLAY: _Replay | None = None
+CHUNK = 2000  # requests per unit of work (and per read from the request stream)
+
+
+_Row = tuple[dict[str, Any], dict[str, Any], dict[str, Any], tuple[str, ...], tuple[str, ...], tuple[int, ...], str]
+
+
+def _replay_chunk(chunk: Sequence[tuple[Request, str]]) -> tuple[int, list[_Row]]:
+    """(agreeing requests, differences as compact rows) for one chunk, in this process or a
+    forked worker; notes travel as indices into the explainer's list (cheap to pickle)."""
+    assert _REPLAY is not None
+    r = _REPLAY
+    agree = 0
+    rows: list[_Row] = []
+    for request, origin in chunk:
+        src = r.source_route(request)
+        gw = r.gateway_route(request)
+        a, b = summarise(src), summarise(gw)
+        aspects = compare_outcomes(a, b)
+        if not aspects:
+            agree += 1
+            continue
+        refs = r.explainer.involved(request.hostname, src, gw)
+        explained = tuple(r.explainer.index[n] for n in r.explainer.explain(refs, aspects, request))
+        rows.append(({"method": request.method, "url": f"{request.scheme}://{request.host}{request.target}",
+                      "headers": request.headers.as_dict()}, a, b, aspects, refs, explained, origin))
+    return agree, rows
+
+
+_Wire = tuple[str, str, str, str, tuple[tuple[str, str], ...], int, "str | None", str]
+
+
+def _to_wire(request: Request, origin: str) -> _Wire:
+    """A request as plain tuples: far cheaper to send to a worker than the object."""
+    pairs = tuple((name, value) for name in request.headers for value in request.headers.get_all(name))
+    return (request.method, request.scheme, request.host, request.target, pairs, request.port, request.sni, origin)
+
+
+def _replay_wire(chunk: Sequence[_Wire]) -> tuple[int, list[_Row]]:
+    return _replay_chunk([
+        (Request.build(host=host, path=target, method=method, scheme=scheme, headers=pairs, port=port, sni=sni),
+         origin)
+        for method, scheme, host, target, pairs, port, sni, origin in chunk
+    ])
+
+
+def _chunks(requests: Iterable[tuple[Request, str]]) -> Iterator[list[tuple[Request, str]]]:
+    chunk: list[tuple[Request, str]] = []
+    for item in requests:
+        chunk.append(item)
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def verify_requests(
     provider: str,
     resources: ResourceSet,
@@ -230,44 +318,66 @@ def verify_requests(
     requests: Iterable[tuple[Request, str]],
     progress: Callable[[int], None] | None = None,
     checkers: Sequence[Any] = (),
+    workers: int = 1,
 ) -> VerifyReport:
     """Replay ``requests`` (with where each came from) through both sides. Each of
     ``checkers`` (objects with ``name`` and ``check(request) -> problems | None``) gives a
     second opinion on every request: the real controller against the model, the proxy
-    against the router."""
+    against the router. Requests are read in chunks (a long access log is never held
+    whole); with ``workers`` > 1 (and no checkers, which hold sockets) chunks are replayed
+    by forked worker processes, results kept in request order."""
+    global _REPLAY
     started = time.perf_counter()
-    explainer = _Explainer(notes, resources, route_sources(manifests))
+    _REPLAY = _Replay(_Explainer(notes, resources, route_sources(manifests)), source_route, gateway_route)
     report = VerifyReport(provider=provider, ingresses=len(resources.ingresses))
     for checker in checkers:
         report.checks[checker.name] = {"checked": 0, "disagree": 0, "problems": []}
-    for i, (request, origin) in enumerate(requests, 1):
-        for checker in checkers:
-            problems = checker.check(request)
-            if problems is None:
-                continue
-            tally = report.checks[checker.name]
-            tally["checked"] += 1
-            if problems:
-                tally["disagree"] += 1
-                if len(tally["problems"]) < 50:
-                    tally["problems"].append(
-                        f"{request.method} {request.scheme}://{request.host}{request.target}: " + "; ".join(problems))
-        src = source_route(request)
-        gw = gateway_route(request)
-        a, b = summarise(src), summarise(gw)
-        report.requests += 1
-        aspects = compare_outcomes(a, b)
-        if not aspects:
-            report.agree += 1
+
+    def second_opinions(chunk: Sequence[tuple[Request, str]]) -> None:
+        for request, _ in chunk:
+            for checker in checkers:
+                problems = checker.check(request)
+                if problems is None:
+                    continue
+                tally = report.checks[checker.name]
+                tally["checked"] += 1
+                if problems:
+                    tally["disagree"] += 1
+                    if len(tally["problems"]) < 50:
+                        tally["problems"].append(f"{request.method} {request.scheme}://{request.host}"
+                                                 f"{request.target}: " + "; ".join(problems))
+
+    notes_by_index = _REPLAY.explainer.all_notes
+
+    def account(chunk_size: int, result: tuple[int, list[_Row]]) -> None:
+        report.requests += chunk_size
+        report.agree += result[0]
+        report.differences.extend(
+            Difference(request=req, source=a, gateway=b, aspects=aspects, ingresses=refs,
+                       explained_by=tuple(notes_by_index[i] for i in explained), origin=origin)
+            for req, a, b, aspects, refs, explained, origin in result[1]
+        )
+        if progress is not None:
+            progress(report.requests)
+
+    try:
+        if workers > 1 and not checkers and "fork" in multiprocessing.get_all_start_methods():
+            ctx = multiprocessing.get_context("fork")
+            with ctx.Pool(workers) as pool:
+                sizes: list[int] = []
+
+                def sized() -> Iterator[list[_Wire]]:
+                    for chunk in _chunks(requests):
+                        sizes.append(len(chunk))
+                        yield [_to_wire(r, origin) for r, origin in chunk]
+
+                for i, result in enumerate(pool.imap(_replay_wire, sized())):
+                    account(sizes[i], result)
         else:
-            refs = explainer.involved(request.hostname, src, gw)
-            report.differences.append(Difference(
-                request={"method": request.method, "url": f"{request.scheme}://{request.host}{request.target}",
-                         "headers": request.headers.as_dict()},
-                source=a, gateway=b, aspects=aspects, ingresses=refs,
-                explained_by=explainer.explain(refs, aspects, request), origin=origin,
-            ))
-        if progress is not None and i % 1000 == 0:
-            progress(i)
+            for chunk in _chunks(requests):
+                second_opinions(chunk)
+                account(len(chunk), _replay_chunk(chunk))
+    finally:
+        _REPLAY = None
     report.elapsed_s = time.perf_counter() - started
     return report

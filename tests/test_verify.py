@@ -112,3 +112,10 @@ def test_via_proxy_never_disagrees_with_the_router(ing2gw) -> None:
         proxy = report["checks"]["proxy"]
         assert proxy["checked"] > 0
         assert proxy["disagree"] == 0, proxy["problems"]
+
+
+def test_parallel_replay_gives_the_same_report(ing2gw) -> None:
+    case = TESTDATA / "verify" / "regex-sibling" / "input.yaml"
+    one = _report(ing2gw, "-f", str(case))
+    two = _report(ing2gw, "-f", str(case), "--workers", "2")
+    assert one == two

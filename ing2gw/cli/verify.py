@@ -17,7 +17,7 @@ from ..plugins import discover
 from ..probes import ingress_probes
 from ..report import render
 from ..resources import ResourceSet
-from ..verify import verify_requests
+from ..verify import gateway_summary, verify_requests
 from ..yamlio import dump_json
 from . import EXIT_CODES_HELP
 from .common import load_resources, make_convert_options, print_notes
@@ -82,9 +82,11 @@ def _log_requests(path: str, rs: ResourceSet, skipped: list[str]) -> Iterator[tu
 @click.option("--via-proxy", is_flag=True,
               help="Also send every request through ing2gw serve (echo backends, loopback) and report where "
                    "the proxy does not do what the router predicts.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes replaying requests (forked; not with --oracle or --via-proxy).")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print conversion notes on stderr.")
 def verify(cases_file: str | None, access_logs: tuple[str, ...], no_generate: bool, fmt: str, fail_on: str,
-           oracle: str | None, via_proxy: bool, quiet: bool, **params: Any) -> int:
+           oracle: str | None, via_proxy: bool, workers: int, quiet: bool, **params: Any) -> int:
     """Replay requests through a model of the source controller and through the converted
     Gateway API objects; report every request treated differently, and which conversion
     note explains it (a difference no note explains is an unexplained drift)."""
@@ -142,8 +144,8 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], no_generate: bo
 
             checkers.append(ProxyCheck(result.manifests, router))
         report = verify_requests(name, mine, result.manifests, explaining, model.route,
-                                 lambda r: router.route(r).to_dict(), requests(),
-                                 progress if show_progress else None, checkers)
+                                 lambda r: gateway_summary(router.route(r)), requests(),
+                                 progress if show_progress else None, checkers, workers)
     finally:
         for checker in checkers:
             checker.stop()

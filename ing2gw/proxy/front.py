@@ -22,13 +22,14 @@ import dataclasses
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from typing import Any
 
 from ing2gw.http import Headers, Request
 from ing2gw.router import Outcome, Router, Upstream
 from ing2gw.router.outcome import RuleInfo
 
+from .channel import Channel
 from .http1 import (
     BODY_CHUNKED,
     HOP_BY_HOP,
@@ -60,6 +61,17 @@ _RESPONSE_DROP = HOP_BY_HOP | {"content-length"}
 _MAX_MIRRORS_IN_FLIGHT = 64
 
 
+_CACHE_ENTRIES = 512  # per cache; full caches start over
+_CACHE_HEAD_BYTES = 4096  # larger heads are not remembered
+_RouteKey = tuple[bytes, int, str, "str | None"]
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= _CACHE_ENTRIES:
+        cache.clear()
+    cache[key] = value
+
+
 class _ClientFailed(Exception):
     """The client broke off or sent a bad body while it was being forwarded."""
 
@@ -71,14 +83,16 @@ class _ClientFailed(Exception):
 
 class _Watch:
     """The deadline of the step a connection is waiting in (0: none), checked by the
-    sweeper; ``fired`` marks a cancellation the sweeper caused."""
+    sweeper. When a coroutine serves the connection (``task``) the sweeper cancels it and
+    ``fired`` marks that cancellation; otherwise it calls ``expire``."""
 
-    __slots__ = ("task", "deadline", "fired")
+    __slots__ = ("task", "deadline", "fired", "expire")
 
-    def __init__(self, task: asyncio.Task[Any], deadline: float) -> None:
-        self.task = task
+    def __init__(self, deadline: float, expire: Callable[[], None]) -> None:
+        self.task: asyncio.Task[Any] | None = None
         self.deadline = deadline
         self.fired = False
+        self.expire = expire
 
 
 class _Progress:
@@ -134,8 +148,17 @@ class Front:
         self._warned: set[str] = set()
         self._watches: set[_Watch] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        # Parsing and routing are pure functions of the head's bytes (and the listener), and
+        # so is the response head sent on for a backend's head: remember recent results so
+        # that the repeated heads of kept-alive clients cost one lookup.
+        self._routes: dict[_RouteKey, tuple[RequestHead, Request, Outcome]] = {}
+        self._parts: dict[_RouteKey, tuple[bytes, str | None, bytes]] = {}
+        self._answers: dict[tuple[bytes, str, bool, str], tuple[ResponseHead, bytes, bool]] = {}
+        self._clients: set[_Client] = set()
 
     def close(self) -> None:
+        for client in list(self._clients):
+            client.shut()
         self.pool.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
@@ -144,67 +167,9 @@ class Front:
 
     # -- the connection loop ---------------------------------------------------------------
 
-    async def serve(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        gateway_port: int,
-        scheme: str,
-        sni: SniContext | None = None,
-    ) -> None:
-        peer = writer.get_extra_info("peername")
-        client = str(peer[0]) if peer else "-"
-        server_name = sni.server_name(writer.get_extra_info("ssl_object")) if sni else None
-        limits = self.limits
-        wire = Wire(reader, limits.body_timeout)
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        assert task is not None
-        watch = _Watch(task, loop.time() + limits.header_timeout)
-        self._watch(watch)
-
-        def started() -> None:  # the first byte of a kept-alive connection's next head
-            watch.deadline = loop.time() + limits.header_timeout
-
-        first = True
-        try:
-            while True:
-                if not first:
-                    watch.deadline = loop.time() + limits.keepalive_timeout
-                try:
-                    raw = await wire.read_head(limits.max_request_line, limits.max_header_bytes,
-                                               None if first else started)
-                except asyncio.CancelledError:
-                    if not watch.fired:
-                        raise
-                    task.uncancel()
-                    if wire.buf:
-                        self._refuse(writer, client, 408, "the request head did not arrive "
-                                     f"within {limits.header_timeout:g}s")
-                    return
-                except HttpError as exc:
-                    self._refuse(writer, client, exc.status, exc.message)
-                    return
-                watch.deadline = 0.0
-                if raw is None:
-                    return
-                try:
-                    head = parse_request_head(raw, limits, scheme)
-                except HttpError as exc:
-                    self._refuse(writer, client, exc.status, exc.message)
-                    return
-                if not await self._request(head, wire, writer, gateway_port, scheme,
-                                           server_name, client, watch):
-                    return
-                first = False
-        except (PeerClosed, ConnectionError, TimeoutError):
-            pass
-        except Exception as exc:  # a bug: log it in one line, keep serving other clients
-            log.error("internal error while serving %s: %s: %s", client, type(exc).__name__, exc,
-                      exc_info=log.isEnabledFor(logging.DEBUG))
-        finally:
-            self._watches.discard(watch)
-            writer.close()
+    def channel(self, gateway_port: int, scheme: str, sni: SniContext | None) -> Channel:
+        """A protocol for one accepted client connection (the server's factory)."""
+        return Channel(_Client(self, gateway_port, scheme, sni))
 
     def _watch(self, watch: _Watch) -> None:
         self._watches.add(watch)
@@ -222,17 +187,21 @@ class Front:
             now = loop.time()
             for w in list(self._watches):
                 if w.deadline and now >= w.deadline and not w.fired:
-                    w.fired = True
-                    w.task.cancel()
+                    if w.task is not None:
+                        w.fired = True
+                        w.task.cancel()
+                    else:
+                        w.deadline = 0.0
+                        w.expire()
 
-    def _refuse(self, writer: asyncio.StreamWriter, client: str, status: int, message: str) -> None:
+    def _refuse(self, writer: Channel, client: str, status: int, message: str) -> None:
         log.warning("%s: %d %s", client, status, message)
         self._answer(writer, status, f"{status} {reason_phrase(status)}: {message}\n",
                      keep_alive=False)
 
     def _answer(
         self,
-        writer: asyncio.StreamWriter,
+        writer: Channel,
         status: int,
         text: str,
         *,
@@ -252,29 +221,17 @@ class Front:
 
     # -- one request -----------------------------------------------------------------------
 
-    async def _request(
-        self,
-        head: RequestHead,
-        wire: Wire,
-        writer: asyncio.StreamWriter,
-        gateway_port: int,
-        scheme: str,
-        sni: str | None,
-        client: str,
-        watch: _Watch,
-    ) -> bool:
-        """Serve one request; whether the connection may carry another."""
-        start = time.monotonic()
-        request = Request.build(host=head.host, path=head.target, method=head.method,
-                                scheme=scheme, port=gateway_port, headers=Headers(head.headers),
-                                sni=sni)
-        outcome = self.router.route(request)
+    def _decide(self, head: RequestHead, outcome: Outcome, writer: Channel, client: str,
+                start: float) -> bool | tuple[str, BackendURL] | None:
+        """Answer what the router answers itself (the result: whether the connection may
+        carry another request; ``None``: close it without an answer), or name the backend
+        to forward to."""
         keep = head.keep_alive and head.body == 0
         head_only = head.method == "HEAD"
         if outcome.status is None:  # fails below HTTP (e.g. no listener for the SNI)
             log.warning("%s: %s %s%s: %s; connection closed", client, head.method, head.host,
                         head.target, "; ".join(outcome.notes) or outcome.reason)
-            return False
+            return None
         if outcome.redirect is not None:
             self._answer(writer, outcome.status, "", keep_alive=keep, head_only=head_only,
                          headers=[("location", outcome.redirect.location)])
@@ -301,8 +258,7 @@ class Front:
                          keep_alive=keep, head_only=head_only)
             self._log(client, head, 503, "BackendUnmapped", key, start)
             return keep
-        return await self._proxy(head, wire, writer, request, outcome, key, url, scheme, client,
-                                 start, watch)
+        return key, url
 
     def _pick(self, outcome: Outcome) -> str:
         chosen = outcome.backend
@@ -341,6 +297,13 @@ class Front:
 
     def _upstream_head(self, up: Upstream, head: RequestHead, scheme: str, client: str,
                        length: int | None) -> bytes:
+        return _join(self._upstream_parts(up, head, scheme, length), client)
+
+    def _upstream_parts(self, up: Upstream, head: RequestHead, scheme: str,
+                        length: int | None) -> tuple[bytes, str | None, bytes]:
+        """The upstream request head around its ``X-Forwarded-For`` line (which names the
+        client, so it is filled in per request): the bytes before it, the value the
+        client sent (if any) and the bytes after it."""
         headers = up.headers
         drop = _REQUEST_DROP | _connection_tokens(headers)
         fields: list[tuple[str, str]] = [("Host", up.host)]
@@ -354,14 +317,14 @@ class Front:
                 continue
             for value in headers.get_all(name):
                 fields.append((name, value))
-        fields.append(("X-Forwarded-For", f"{forwarded}, {client}" if forwarded else client))
-        fields.append(("X-Forwarded-Proto", scheme))
-        fields.append(("X-Forwarded-Host", head.host))
+        after: list[tuple[str, str]] = [("X-Forwarded-Proto", scheme),
+                                        ("X-Forwarded-Host", head.host)]
         if length is None:
-            fields.append(("Transfer-Encoding", "chunked"))
+            after.append(("Transfer-Encoding", "chunked"))
         elif length or "content-length" in headers:
-            fields.append(("Content-Length", str(length)))
-        return encode_head(f"{up.method} {up.path} HTTP/1.1", fields)
+            after.append(("Content-Length", str(length)))
+        return (encode_head(f"{up.method} {up.path} HTTP/1.1", fields)[:-2], forwarded,
+                encode_head("", after)[2:])
 
     async def _client_body(self, wire: Wire, framing: int) -> AsyncIterator[bytes]:
         total, limit = 0, self.limits.max_body_bytes
@@ -383,7 +346,7 @@ class Front:
         self,
         head: RequestHead,
         wire: Wire,
-        writer: asyncio.StreamWriter,
+        writer: Channel,
         request: Request,
         outcome: Outcome,
         key: str,
@@ -447,6 +410,7 @@ class Front:
                 if not watch.fired:
                     raise
                 watch.fired = False
+                assert watch.task is not None
                 watch.task.uncancel()
                 raise TimeoutError from None
             finally:
@@ -486,7 +450,7 @@ class Front:
     async def _attempts(
         self,
         head: RequestHead,
-        writer: asyncio.StreamWriter,
+        writer: Channel,
         request: Request,
         outcome: Outcome,
         key: str,
@@ -575,17 +539,10 @@ class Front:
         else:
             conn.close()
 
-    async def _relay(
-        self,
-        head: RequestHead,
-        writer: asyncio.StreamWriter,
-        request: Request,
-        outcome: Outcome,
-        url: BackendURL,
-        conn: Conn,
-        resp: ResponseHead,
-    ) -> bool:
-        """Send the backend's response to the client; whether the client connection stays."""
+    def _response_head(self, head: RequestHead, request: Request, outcome: Outcome,
+                       resp: ResponseHead) -> tuple[bytes, bool, bool]:
+        """The response head for the client, whether the client connection stays, and
+        whether the body must be re-chunked."""
         no_body = head.method == "HEAD" or resp.status in _NO_BODY_STATUS
         drop: frozenset[str] | set[str] = HOP_BY_HOP if no_body else _RESPONSE_DROP
         named = [v for n, v in resp.headers if n.lower() == "connection"]
@@ -610,6 +567,20 @@ class Front:
             fields.append(("connection", "close"))
         out = encode_head(f"HTTP/1.1 {resp.status} {resp.reason or reason_phrase(resp.status)}",
                           fields)
+        return out, keep, rechunk
+
+    async def _relay(
+        self,
+        head: RequestHead,
+        writer: Channel,
+        request: Request,
+        outcome: Outcome,
+        url: BackendURL,
+        conn: Conn,
+        resp: ResponseHead,
+    ) -> bool:
+        """Send the backend's response to the client; whether the client connection stays."""
+        out, keep, rechunk = self._response_head(head, request, outcome, resp)
         wire = conn.wire
         try:
             if resp.body > 0 and len(wire.buf) >= resp.body:
@@ -659,5 +630,509 @@ class Front:
             log.info("mirror to %s failed: %s", url, exc)
 
 
+def _join(parts: tuple[bytes, str | None, bytes], client: str) -> bytes:
+    before, forwarded, after = parts
+    value = f"{forwarded}, {client}" if forwarded else client
+    if "\r" in value or "\n" in value:
+        value = value.replace("\r", " ").replace("\n", " ")
+    return b"%bX-Forwarded-For: %b\r\n%b" % (before, value.encode("latin-1", "replace"), after)
+
+
 def _int(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+# -- the fast path -------------------------------------------------------------------------
+
+_PIPELINE_BYTES = 64 * 1024  # read ahead while a request is in flight, then pause reading
+
+
+class _Client:
+    """One client connection, served from the channel's callbacks: heads are parsed and
+    routed as they arrive; direct answers are written at once; a plain forward (buffered
+    body, http backend, no mirrors, retries or route timeouts) runs as an
+    :class:`_Exchange` on a pooled backend connection. Anything else is lent to a
+    coroutine (:meth:`Front._proxy`) and comes back when that request is done."""
+
+    __slots__ = ("front", "port", "scheme", "sni", "ch", "client", "server_name", "watch",
+                 "first", "started", "scan", "busy", "exchange", "closed")
+
+    def __init__(self, front: Front, port: int, scheme: str, sni: SniContext | None) -> None:
+        self.front = front
+        self.port = port
+        self.scheme = scheme
+        self.sni = sni
+        self.client = "-"
+        self.server_name: str | None = None
+        self.first = True  # no request served yet: the header deadline runs from the start
+        self.started = False  # part of the next head has arrived
+        self.scan = 0
+        self.busy = False
+        self.exchange: _Exchange | None = None
+        self.closed = False
+
+    # -- channel callbacks
+
+    def on_open(self, ch: Channel) -> None:
+        self.ch = ch
+        peer = ch.get_extra_info("peername")
+        self.client = str(peer[0]) if peer else "-"
+        if self.sni is not None:
+            self.server_name = self.sni.server_name(ch.get_extra_info("ssl_object"))
+        loop = asyncio.get_running_loop()
+        self.watch = _Watch(loop.time() + self.front.limits.header_timeout, self._expired)
+        self.front._watch(self.watch)
+        self.front._clients.add(self)
+
+    def on_data(self, ch: Channel) -> None:
+        if self.busy:
+            if len(ch.buf) > _PIPELINE_BYTES:
+                ch.pause_reading()
+            return
+        self._next()
+
+    def on_eof(self, ch: Channel) -> None:
+        if not self.busy:
+            self._next()
+
+    def on_lost(self, ch: Channel) -> None:
+        self._close()
+        if self.exchange is not None:
+            self.exchange.abandon()
+
+    def on_writable(self, ch: Channel, writable: bool) -> None:
+        if self.exchange is not None:
+            self.exchange.client_writable(writable)
+
+    # -- the request loop
+
+    def _close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.front._watches.discard(self.watch)
+            self.front._clients.discard(self)
+            self.ch.close()
+
+    def shut(self) -> None:
+        """The server stops: drop the connection and its backend exchange."""
+        if self.exchange is not None:
+            self.exchange.abandon()
+        self._close()
+
+    def _refuse(self, status: int, message: str) -> None:
+        self.front._refuse(self.ch, self.client, status, message)
+        self._close()
+
+    def _expired(self) -> None:
+        if self.exchange is not None:
+            self.exchange.timed_out()
+        elif not self.closed and not self.busy:
+            if self.ch.buf:
+                self._refuse(408, "the request head did not arrive within "
+                                  f"{self.front.limits.header_timeout:g}s")
+            else:
+                self._close()
+
+    def _next(self) -> None:
+        """Serve the complete heads in the buffer; stop when one needs to wait."""
+        ch = self.ch
+        buf = ch.buf
+        limits = self.front.limits
+        while not self.closed:
+            while buf.startswith(b"\r\n"):  # RFC 9112 §2.2: ignore empty lines before a request
+                del buf[:2]
+                self.scan = 0
+            end = buf.find(b"\r\n\r\n", self.scan)
+            if end < 0:
+                if len(buf) > limits.max_request_line and \
+                        buf.find(b"\r\n", 0, limits.max_request_line + 2) < 0:
+                    self._refuse(414, f"request line longer than {limits.max_request_line} bytes")
+                elif len(buf) > limits.max_header_bytes:
+                    self._refuse(431, f"message head larger than {limits.max_header_bytes} bytes")
+                elif ch.eof:
+                    self._close()
+                else:
+                    self.scan = max(0, len(buf) - 3)
+                    if buf and not self.started:
+                        self.started = True
+                        if not self.first:
+                            self.watch.deadline = asyncio.get_running_loop().time() + \
+                                limits.header_timeout
+                    ch.resume_reading()
+                return
+            raw = bytes(buf[:end])
+            del buf[: end + 4]
+            self.scan = 0
+            self.started = False
+            self.watch.deadline = 0.0
+            front = self.front
+            key = (raw, self.port, self.scheme, self.server_name)
+            known = front._routes.get(key)
+            if known is None:
+                try:
+                    head = parse_request_head(raw, limits, self.scheme)
+                except HttpError as exc:
+                    self._refuse(exc.status, exc.message)
+                    return
+                request = Request.build(host=head.host, path=head.target, method=head.method,
+                                        scheme=self.scheme, port=self.port,
+                                        headers=Headers(head.headers), sni=self.server_name)
+                known = head, request, front.router.route(request)
+                if len(raw) <= _CACHE_HEAD_BYTES:
+                    _remember(front._routes, key, known)
+            self.first = False
+            if not self._serve(key, *known):
+                return
+            self.watch.deadline = asyncio.get_running_loop().time() + limits.keepalive_timeout
+
+    def _serve(self, rkey: _RouteKey, head: RequestHead, request: Request,
+               outcome: Outcome) -> bool:
+        """Carry out one routed request; whether the loop may go on at once (``False``:
+        closed, or an exchange or coroutine now owns the request)."""
+        front = self.front
+        start = time.monotonic()
+        decided = front._decide(head, outcome, self.ch, self.client, start)
+        if decided is None or decided is False:
+            self._close()
+            return False
+        if decided is True:
+            return True
+        key, url = decided
+        up = outcome.upstream
+        assert up is not None
+        limits = front.limits
+        whole, per_attempt = front._timeouts(outcome.rule)
+        n = head.body
+        buf = self.ch.buf
+        if (url.scheme == "http" and not outcome.mirrors and not outcome.retry
+                and per_attempt is None and whole == limits.upstream_timeout
+                and not head.expect_continue
+                and (n == 0 or (0 < n <= _SMALL_BODY and len(buf) >= n
+                                and not (limits.max_body_bytes and n > limits.max_body_bytes)))):
+            parts = front._parts.get(rkey)
+            if parts is None:
+                parts = front._upstream_parts(up, head, self.scheme, n)
+                if rkey in front._routes:
+                    _remember(front._parts, rkey, parts)
+            data = _join(parts, self.client)
+            if n:
+                data += buf[:n]
+                del buf[:n]
+            self.busy = True
+            if whole is not None:
+                self.watch.deadline = asyncio.get_running_loop().time() + whole
+            self.exchange = _Exchange(self, head, request, outcome, key, url, data, start)
+            self.exchange.begin()
+            return False
+        wire = self._wire()
+        self._lend(front._proxy(head, wire, self.ch, request, outcome, key, url, self.scheme,
+                                self.client, start, self.watch), head, wire)
+        return False
+
+    def _wire(self) -> Wire:
+        """Hand the connection to a coroutine: the channel reads through a :class:`Wire`
+        that starts with the bytes already buffered."""
+        ch = self.ch
+        ch.handler = None
+        wire = Wire(ch, self.front.limits.body_timeout)
+        wire.buf += ch.buf
+        ch.buf.clear()
+        ch.resume_reading()
+        return wire
+
+    def _lend(self, work: Coroutine[Any, Any, bool], head: RequestHead,
+              wire: Wire | None = None) -> None:
+        self.busy = True
+        task = asyncio.get_running_loop().create_task(self._run(work, head, wire))
+        self.watch.task = task
+
+    async def _run(self, work: Coroutine[Any, Any, bool], head: RequestHead,
+                   wire: Wire | None) -> None:
+        keep = False
+        try:
+            keep = await work
+        except asyncio.CancelledError:
+            if self.watch.fired:  # the backend ran out of time mid-response
+                log.warning("%s: %s%s: the backend timed out mid-response; connection closed",
+                            self.client, head.host, head.target)
+        except (PeerClosed, ConnectionError, TimeoutError, HttpError) as exc:
+            log.warning("%s: %s%s: %s; connection closed", self.client, head.host, head.target,
+                        exc or type(exc).__name__)
+        except Exception as exc:  # a bug: log it in one line, keep serving other clients
+            log.error("internal error while serving %s: %s: %s", self.client,
+                      type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+        finally:
+            self.watch.task = None
+            self.watch.fired = False
+            self.watch.deadline = 0.0
+        ch = self.ch
+        if not keep or self.closed or ch.lost:
+            self._close()
+            return
+        ch.handler = self
+        if wire is not None:  # the coroutine read the client: take its read-ahead back
+            ch.buf[:0] = wire.buf
+        self._done(True)
+
+    def _done(self, keep: bool) -> None:
+        self.busy = False
+        self.exchange = None
+        if not keep or self.closed:
+            self._close()
+            return
+        self.watch.deadline = asyncio.get_running_loop().time() + \
+            self.front.limits.keepalive_timeout
+        self._next()
+
+
+class _Exchange:
+    """One forwarded request on the fast path: the handler of its backend connection from
+    sending the request to the end of a response framed by Content-Length (other framings
+    go on in :meth:`Front._relay`)."""
+
+    __slots__ = ("client", "head", "request", "outcome", "key", "url", "data", "start", "conn",
+                 "resp", "out", "remaining", "keep", "retried", "got", "finished", "dial",
+                 "plain")
+
+    def __init__(self, client: _Client, head: RequestHead, request: Request, outcome: Outcome,
+                 key: str, url: BackendURL, data: bytes, start: float) -> None:
+        self.client = client
+        self.head = head
+        self.request = request
+        self.outcome = outcome
+        self.key = key
+        self.url = url
+        self.data = data
+        self.start = start
+        self.conn: Conn | None = None
+        self.resp: ResponseHead | None = None
+        self.out: bytes | None = None
+        self.remaining = 0
+        self.keep = False
+        self.retried = False
+        self.got = False
+        self.finished = False
+        self.dial: asyncio.Task[Conn] | None = None
+        # no response filters: the head sent on depends on the backend's head alone
+        self.plain = not client.front.topology.needs_response_pass(outcome.rule)
+
+    def begin(self) -> None:
+        pool = self.client.front.pool
+        conn = pool.idle(self.url)
+        if conn is not None:
+            self._send(conn)
+            return
+        task = asyncio.get_running_loop().create_task(pool.connect(self.url))
+        self.dial = task
+        task.add_done_callback(self._dialled)
+
+    def _dialled(self, task: asyncio.Task[Conn]) -> None:
+        self.dial = None
+        if task.cancelled():
+            if not self.finished:
+                self.abandon()
+                self.client._close()
+            return
+        exc = task.exception()
+        if self.finished:
+            if exc is None:
+                task.result().close()
+            return
+        if exc is not None:
+            self._failed(exc)
+        else:
+            self._send(task.result())
+
+    def _send(self, conn: Conn) -> None:
+        self.conn = conn
+        ch = conn.writer
+        ch.handler = self
+        ch.write(self.data)
+        if self.client.ch.write_paused:
+            ch.pause_reading()
+
+    # -- backend channel callbacks
+
+    def on_open(self, ch: Channel) -> None:
+        pass
+
+    def on_data(self, ch: Channel) -> None:
+        self.got = True
+        if self.resp is None and not self._read_head(ch):
+            return
+        buf = ch.buf
+        out = self.out
+        self.out = None
+        n = self.remaining
+        if n and buf:
+            if n >= len(buf):
+                piece = bytes(buf)
+                buf.clear()
+            else:
+                piece = bytes(buf[:n])
+                del buf[:n]
+            self.remaining = n - len(piece)
+            out = out + piece if out else piece
+        if out:
+            self.client.ch.write(out)
+        if not self.remaining:
+            self._complete()
+
+    def on_eof(self, ch: Channel) -> None:
+        if not self.finished:
+            self._broken(PeerClosed("the backend closed the connection without answering"
+                                    if self.resp is None else "connection closed mid-body"))
+
+    def on_lost(self, ch: Channel) -> None:
+        self.on_eof(ch)
+
+    def on_writable(self, ch: Channel, writable: bool) -> None:
+        pass
+
+    def client_writable(self, writable: bool) -> None:
+        if self.conn is not None and not self.finished:
+            if writable:
+                self.conn.writer.resume_reading()
+            else:
+                self.conn.writer.pause_reading()
+
+    # -- steps
+
+    def _read_head(self, ch: Channel) -> bool:
+        buf = ch.buf
+        while True:
+            while buf.startswith(b"\r\n"):
+                del buf[:2]
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buf) > _MAX_RESPONSE_HEAD:
+                    self._failed(HttpError(502, f"message head larger than {_MAX_RESPONSE_HEAD} "
+                                                "bytes"))
+                return False
+            raw = bytes(buf[:end])
+            del buf[: end + 4]
+            head = self.head
+            key = (raw, head.method, head.keep_alive, head.version)
+            known = self.client.front._answers.get(key) if self.plain else None
+            if known is not None:
+                resp = known[0]
+            else:
+                try:
+                    resp = parse_response_head(raw, head.method)
+                except HttpError as exc:
+                    self._failed(exc)
+                    return False
+            if resp.status >= 200:  # interim responses (100 Continue) are not relayed
+                break
+        self.resp = resp
+        client = self.client
+        if resp.body < 0:  # chunked or until-close: the coroutine relay re-frames it
+            assert self.conn is not None
+            conn = self.conn
+            self.finished = True
+            client.exchange = None
+            ch.handler = None
+            conn.wire.buf += buf
+            buf.clear()
+            ch.resume_reading()
+            front = client.front
+            client._lend(self._relayed(front._relay(self.head, client.ch, self.request,
+                                                    self.outcome, self.url, conn, resp)),
+                         self.head)
+            return False
+        front = client.front
+        if known is not None:
+            _, self.out, self.keep = known
+        else:
+            self.out, self.keep, _ = front._response_head(self.head, self.request,
+                                                          self.outcome, resp)
+            if self.plain and len(raw) <= _CACHE_HEAD_BYTES:
+                _remember(front._answers, key, (resp, self.out, self.keep))
+        self.remaining = resp.body
+        return True
+
+    async def _relayed(self, relay: Coroutine[Any, Any, bool]) -> bool:
+        keep = await relay
+        assert self.resp is not None
+        self.client.front._log(self.client.client, self.head, self.resp.status, "Routed",
+                               self.key, self.start)
+        return keep
+
+    def _complete(self) -> None:
+        self.finished = True
+        conn = self.conn
+        resp = self.resp
+        assert conn is not None and resp is not None
+        client = self.client
+        front = client.front
+        conn.writer.resume_reading()
+        if resp.keep_alive:
+            front.pool.release(self.url, conn)
+        else:
+            conn.close()
+        front._log(client.client, self.head, resp.status, "Routed", self.key, self.start)
+        client._done(self.keep)
+
+    def _broken(self, exc: Exception) -> None:
+        """The backend connection ended or failed before the response was complete."""
+        conn = self.conn
+        if self.resp is None and conn is not None and conn.reused and not self.got \
+                and not self.retried:  # a kept-alive connection the backend had closed
+            self.retried = True
+            conn.close()
+            self.conn = None
+            self.begin()
+            return
+        if self.resp is None:
+            self._failed(exc)
+            return
+        self.finished = True
+        if conn is not None:
+            conn.close()
+        log.warning("%s: backend %s broke off: %s; connection closed", self.client.client,
+                    self.key, exc)
+        self.client._done(False)
+
+    def _failed(self, exc: BaseException) -> None:
+        """No response has reached the client: answer 502/504 instead."""
+        self.finished = True
+        if self.conn is not None:
+            self.conn.close()
+        key, url, head = self.key, self.url, self.head
+        if isinstance(exc, TimeoutError):
+            status, reason, text = 504, "BackendTimeout", \
+                f"504 backend {key} ({url}) did not answer in time"
+        elif isinstance(exc, HttpError):
+            status, reason, text = 502, "BadBackendResponse", \
+                f"502 backend {key} ({url}): {exc.message}"
+        else:
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) \
+                or type(exc).__name__
+            status, reason, text = 502, "BackendUnreachable", f"502 backend {key} ({url}): {detail}"
+        client = self.client
+        front = client.front
+        log.warning("%s: %s %s%s: %s", client.client, head.method, head.host, head.target, text)
+        front._answer(client.ch, status, text + "\n", keep_alive=head.keep_alive,
+                      head_only=head.method == "HEAD")
+        front._log(client.client, head, status, reason, key, self.start)
+        client._done(head.keep_alive)
+
+    def timed_out(self) -> None:
+        if self.finished:
+            return
+        if self.resp is None:
+            self._failed(TimeoutError())
+            return
+        self.finished = True
+        if self.conn is not None:
+            self.conn.close()
+        log.warning("%s: %s%s: backend %s timed out mid-response; connection closed",
+                    self.client.client, self.head.host, self.head.target, self.key)
+        self.client._done(False)
+
+    def abandon(self) -> None:
+        """The client went away."""
+        if not self.finished:
+            self.finished = True
+            if self.conn is not None:
+                self.conn.close()

@@ -46,6 +46,9 @@ _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _TARGET = re.compile(rb"[\x21-\x7e]+")
 _VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
 _HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]{0,5})?")
+_REQUEST_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP/1\.([0-9])")
+_REQUEST_SPECIAL = frozenset({"host", "content-length", "transfer-encoding", "connection",
+                              "expect"})
 _STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?: ([\x09\x20-\x7e\x80-\xff]*))?")
 
 _REASONS = {
@@ -97,15 +100,19 @@ class ResponseHead:
 
 _FIELD = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*"
 _FIELD_BLOCK = re.compile(rb"(?:" + _FIELD + rb"\r\n)*" + _FIELD)
-_FIELD_PAIR = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\r\n]*?)[ \t]*(?:\r\n|\Z)")
 
 
 def _fields_fast(block: bytes) -> list[tuple[str, str]] | None:
-    """All fields at once when the block is well-formed (the common case); ``None`` sends
-    the caller to the line-by-line parse, which names the problem."""
-    if block and _FIELD_BLOCK.fullmatch(block) is None:
+    """All fields at once when the block is well-formed (the common case): one regex
+    check of the whole block, then plain splits. ``None`` sends the caller to the
+    line-by-line parse, which names the problem."""
+    if not block:
+        return []
+    if _FIELD_BLOCK.fullmatch(block) is None:
         return None
-    return [(n.decode("ascii"), v.decode("latin-1")) for n, v in _FIELD_PAIR.findall(block)]
+    text = block.decode("latin-1")  # names are tokens (ASCII), values any octets
+    return [(n, v.strip(" \t")) for n, _, v in (line.partition(":")
+                                                for line in text.split("\r\n"))]
 
 
 def _fields(lines: list[bytes], limits: Limits | None) -> list[tuple[str, str]]:
@@ -164,33 +171,38 @@ def parse_request_head(head: bytes, limits: Limits, scheme: str = "http") -> Req
         raise HttpError(414, f"request line longer than {limits.max_request_line} bytes")
     if len(head) > limits.max_header_bytes:
         raise HttpError(431, f"request head larger than {limits.max_header_bytes} bytes")
-    parts = line.split(b" ")
-    if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]) or not _TARGET.fullmatch(parts[1]):
-        raise HttpError(400, f"malformed request line {line[:60]!r}")
-    raw_method, raw_target, raw_version = parts
-    ver = _VERSION.fullmatch(raw_version)
-    if ver is None:
-        raise HttpError(400, f"malformed HTTP version {raw_version[:20]!r}")
-    if ver.group(1) != b"1":
-        raise HttpError(505, f"HTTP version {raw_version.decode()} is not supported")
-    version = "1.1" if ver.group(2) != b"0" else "1.0"
-    method = raw_method.decode("ascii")
-    target = raw_target.decode("ascii")
+    quick = _REQUEST_LINE.fullmatch(line)  # the common case in one match
+    if quick is not None:
+        method = quick.group(1).decode("ascii")
+        target = quick.group(2).decode("ascii")
+        version = "1.1" if quick.group(3) != b"0" else "1.0"
+    else:
+        parts = line.split(b" ")
+        if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]) or not _TARGET.fullmatch(parts[1]):
+            raise HttpError(400, f"malformed request line {line[:60]!r}")
+        raw_method, raw_target, raw_version = parts
+        ver = _VERSION.fullmatch(raw_version)
+        if ver is None:
+            raise HttpError(400, f"malformed HTTP version {raw_version[:20]!r}")
+        if ver.group(1) != b"1":
+            raise HttpError(505, f"HTTP version {raw_version.decode()} is not supported")
+        version = "1.1" if ver.group(2) != b"0" else "1.0"
+        method = raw_method.decode("ascii")
+        target = raw_target.decode("ascii")
     fields = fast
     if len(fields) > limits.max_header_count:
         raise HttpError(431, f"more than {limits.max_header_count} header fields")
 
-    hosts: list[str] = []
-    lengths: list[str] = []
-    codings: list[str] = []
-    connection: list[str] = []
-    expect: list[str] = []
-    special = {"host": hosts, "content-length": lengths, "transfer-encoding": codings,
-               "connection": connection, "expect": expect}
+    special: dict[str, list[str]] = {}
     for name, value in fields:
-        found = special.get(name.lower())
-        if found is not None:
-            found.append(value)
+        low = name.lower()
+        if low in _REQUEST_SPECIAL:
+            special.setdefault(low, []).append(value)
+    hosts = special.get("host", [])
+    lengths = special.get("content-length", [])
+    codings = special.get("transfer-encoding", [])
+    connection = special.get("connection", [])
+    expect = special.get("expect", [])
 
     if method == "CONNECT" or (not target.startswith("/") and "://" not in target
                                and target != "*"):
@@ -235,8 +247,11 @@ def parse_request_head(head: bytes, limits: Limits, scheme: str = "http") -> Req
     elif lengths:
         body = _content_length(lengths)
 
-    tokens = {t.strip().lower() for v in connection for t in v.split(",")}
-    keep_alive = "close" not in tokens if version == "1.1" else "keep-alive" in tokens
+    if connection:
+        tokens = {t.strip().lower() for v in connection for t in v.split(",")}
+        keep_alive = "close" not in tokens if version == "1.1" else "keep-alive" in tokens
+    else:
+        keep_alive = version == "1.1"
     expect_continue = any(v.strip().lower() == "100-continue" for v in expect)
     if expect and not expect_continue:
         raise HttpError(417, "unsupported Expect value")
@@ -258,11 +273,20 @@ def parse_response_head(head: bytes, request_method: str) -> ResponseHead:
     version = "1.1" if m.group(1) == b"1" else "1.0"
     status = int(m.group(2))
     reason = (m.group(3) or b"").decode("latin-1")
-    lengths = [v for n, v in fields if n.lower() == "content-length"]
-    codings = [v for n, v in fields if n.lower() == "transfer-encoding"]
-    tokens = {t.strip().lower() for n, v in fields if n.lower() == "connection"
-              for t in v.split(",")}
-    keep_alive = "close" not in tokens if version == "1.1" else "keep-alive" in tokens
+    lengths: list[str] = []
+    codings: list[str] = []
+    connection: list[str] = []
+    special = {"content-length": lengths, "transfer-encoding": codings,
+               "connection": connection}
+    for name, value in fields:
+        found = special.get(name.lower())
+        if found is not None:
+            found.append(value)
+    if connection:
+        tokens = {t.strip().lower() for v in connection for t in v.split(",")}
+        keep_alive = "close" not in tokens if version == "1.1" else "keep-alive" in tokens
+    else:
+        keep_alive = version == "1.1"
     if request_method == "HEAD" or status < 200 or status in (204, 304):
         body = 0
     elif codings:

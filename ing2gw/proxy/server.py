@@ -255,18 +255,21 @@ async def _start(prepared: Prepared, fronts: bool, echoes: bool) -> tuple[Front,
             handle = functools.partial(_quietly, echo.handle)
             servers.append(await asyncio.start_server(handle, sock=sock))
     if fronts:
+        loop = asyncio.get_running_loop()
         for b in prepared.fronts:
-            handler = functools.partial(_dispatch, front, b)
-            servers.append(await asyncio.start_server(
-                handler, sock=b.sock, ssl=b.sni.context if b.sni else None,
-                ssl_handshake_timeout=opts.limits.header_timeout if b.sni else None,
-                limit=opts.limits.max_header_bytes + 1024))
+            factory = functools.partial(front.channel, b.gateway.port, b.scheme, b.sni)
+            socks = [b.sock]
+            if opts.workers > 1:
+                # A forked worker also listens on a socket of its own in the port's
+                # SO_REUSEPORT group, so that the kernel spreads new connections over the
+                # workers; on the shared socket alone, the first worker to wake accepts a
+                # whole burst. The shared one stays served, so no connection is stranded.
+                socks.append(_bind(*b.local, reuse_port=True))
+            for sock in socks:
+                servers.append(await loop.create_server(
+                    factory, sock=sock, ssl=b.sni.context if b.sni else None,
+                    ssl_handshake_timeout=opts.limits.header_timeout if b.sni else None))
     return front, servers
-
-
-async def _dispatch(front: Front, bound: Bound, reader: asyncio.StreamReader,
-                    writer: asyncio.StreamWriter) -> None:
-    await _quietly(front.serve, reader, writer, bound.gateway.port, bound.scheme, bound.sni)
 
 
 async def _quietly(handler: Callable[..., Awaitable[None]], *args: Any) -> None:

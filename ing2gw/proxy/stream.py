@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from typing import Protocol
 
 from .http1 import BODY_CHUNKED, BODY_UNTIL_CLOSE, HttpError
 
-__all__ = ["PeerClosed", "Wire", "encode_chunk"]
+__all__ = ["PeerClosed", "Source", "Wire", "encode_chunk"]
 
 _READ = 65536
 _MAX_CHUNK_LINE = 4096
 _MAX_TRAILERS = 16 * 1024
+
+
+class Source(Protocol):
+    """Where a :class:`Wire` reads from: an :class:`asyncio.StreamReader` or a
+    :class:`~.channel.Channel` without a handler."""
+
+    async def read(self, n: int = -1) -> bytes: ...
+    def at_eof(self) -> bool: ...
 
 
 class PeerClosed(Exception):
@@ -35,7 +44,7 @@ class Wire:
 
     __slots__ = ("reader", "buf", "read_timeout")
 
-    def __init__(self, reader: asyncio.StreamReader, read_timeout: float | None = None) -> None:
+    def __init__(self, reader: Source, read_timeout: float | None = None) -> None:
         self.reader = reader
         self.buf = bytearray()
         self.read_timeout = read_timeout

@@ -1,5 +1,6 @@
 """Dialling backends: :class:`BackendURL` (where a Service's traffic goes) and
-:class:`Pool`, which opens connections and keeps idle keep-alive ones per backend for reuse.
+:class:`Pool`, which opens connections (:class:`~.channel.Channel` protocols, usable from
+callbacks and from coroutines) and keeps idle keep-alive ones per backend for reuse.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 
 from ing2gw.errors import UsageError
 
+from .channel import Channel
 from .stream import Wire
 
 __all__ = ["BackendURL", "Conn", "Pool"]
@@ -42,16 +44,18 @@ class BackendURL:
 
 
 class Conn:
-    """One connection to a backend."""
+    """One connection to a backend: ``writer`` is its channel, ``wire`` reads messages off
+    it from coroutines."""
 
     __slots__ = ("wire", "writer", "reused")
 
-    def __init__(self, wire: Wire, writer: asyncio.StreamWriter) -> None:
-        self.wire = wire
-        self.writer = writer
+    def __init__(self, channel: Channel) -> None:
+        self.wire = Wire(channel)
+        self.writer = channel
         self.reused = False
 
     def close(self) -> None:
+        self.writer.handler = None
         self.writer.close()
 
 
@@ -67,14 +71,19 @@ class Pool:
     async def acquire(self, url: BackendURL) -> Conn:
         """A reusable idle connection, else a new one (``OSError``/``TimeoutError`` when the
         backend cannot be reached)."""
+        return self.idle(url) or await self.connect(url)
+
+    def idle(self, url: BackendURL) -> Conn | None:
+        """A reusable idle connection, if there is one."""
         idle = self._idle.get(url)
         while idle:
             conn = idle.pop()
-            if not conn.writer.is_closing() and not conn.wire.reader.at_eof():
+            ch = conn.writer
+            if not ch.is_closing() and not ch.eof and not ch.buf:
                 conn.reused = True
                 return conn
             conn.close()
-        return await self.connect(url)
+        return None
 
     async def connect(self, url: BackendURL) -> Conn:
         context: ssl.SSLContext | None = None
@@ -82,14 +91,17 @@ class Pool:
             if self._tls is None:
                 self._tls = ssl.create_default_context()
             context = self._tls
+        loop = asyncio.get_running_loop()
         async with asyncio.timeout(self.connect_timeout):
-            reader, writer = await asyncio.open_connection(url.host, url.port, ssl=context)
-        return Conn(Wire(reader), writer)
+            _, channel = await loop.create_connection(Channel, url.host, url.port, ssl=context)
+        return Conn(channel)
 
     def release(self, url: BackendURL, conn: Conn) -> None:
         """Give back a connection whose last response was read completely."""
         idle = self._idle.setdefault(url, [])
-        if conn.wire.buf or len(idle) >= self.max_idle or conn.writer.is_closing():
+        ch = conn.writer
+        ch.handler = None
+        if conn.wire.buf or ch.buf or ch.eof or len(idle) >= self.max_idle or ch.is_closing():
             conn.close()
         else:
             idle.append(conn)

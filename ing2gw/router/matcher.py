@@ -219,7 +219,18 @@ def _candidates(table: Table, request: Request) -> tuple[list[Gateway], str | No
         return ([gw], None) if gw else ([], f"Gateway {request.gateway} is not in the input")
     found = table.by_port.get(request.port)
     if found:
-        return list(found), None
+        if len(found) == 1:
+            return list(found), None
+        # Several Gateways on the port: only those with a listener for the hostname can
+        # answer (path-independent, so cached per hostname); the rest stay as fallbacks.
+        host = request.sni if request.scheme == "https" and request.sni else request.hostname
+        key = (request.port, host)
+        serving = table.serving.get(key)
+        if serving is None:
+            serving = tuple(gw for gw in found if gw.ports[request.port].best(host) is not None)
+            if len(table.serving) < 100_000:
+                table.serving[key] = serving
+        return list(serving or found), None
     if not table.gateways:
         return [], "the input has no Gateway"
     return [], f"no Gateway listens on port {request.port}"

@@ -25,7 +25,7 @@ with a rewrite) drop the rule, with a note.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import re2
@@ -80,6 +80,9 @@ class Table:
     gateways: Mapping[str, Gateway]  # "ns/name" -> compiled Gateway
     by_port: Mapping[int, tuple[Gateway, ...]]  # port -> Gateways listening, by name
     notes: tuple[str, ...]  # compile-time findings, sorted
+    # (port, hostname) -> the Gateways on the port with a listener for the hostname, filled
+    # as requests come (several Gateways share a port when listeners were split over them)
+    serving: dict[tuple[int, str], tuple[Gateway, ...]] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -372,11 +372,13 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
         path += f"?{request.query}" if request.query else ""
         if pol and pol.x_forwarded_prefix:
             headers = headers.set("X-Forwarded-Prefix", pol.x_forwarded_prefix)
-    for name, value in (("X-Forwarded-Host", request.host), ("X-Forwarded-Port", str(request.port)),
-                        ("X-Forwarded-Proto", st.scheme), ("X-Forwarded-Scheme", st.scheme),
-                        ("X-Scheme", st.scheme)):
-        if not (config.use_forwarded_headers and name in headers):
-            headers = headers.set(name, value)
+    headers = headers.set_many(
+        (name, value)
+        for name, value in (("X-Forwarded-Host", request.host), ("X-Forwarded-Port", str(request.port)),
+                            ("X-Forwarded-Proto", st.scheme), ("X-Forwarded-Scheme", st.scheme),
+                            ("X-Scheme", st.scheme))
+        if not (config.use_forwarded_headers and name in headers)
+    )
     host = pol.upstream_vhost if pol and pol.upstream_vhost else request.host
     if pol and pol.affinity_cookie and pol.affinity_cookie not in _cookies(request):
         value = hashlib.sha1(chosen.encode()).hexdigest()[:16]
