@@ -114,3 +114,85 @@ def test_pre_commit_hooks_are_declared() -> None:
     assert {"ing2gw-convert", "ing2gw-diff"} <= set(ids)
     for h in hooks:
         assert h["entry"].startswith("ing2gw ") and h["language"] == "python"
+
+
+def _ingress(name: str, ns: str, host: str, paths: list[str], annotations: dict | None = None,
+             created: str = "2024-01-01T00:00:00Z", tls: bool = False) -> dict:
+    spec: dict = {"ingressClassName": "nginx", "rules": [{"host": host, "http": {"paths": [
+        {"path": p, "pathType": "Prefix", "backend": {"service": {"name": name, "port": {"number": 80}}}}
+        for p in paths]}}]}
+    if tls:
+        spec["tls"] = [{"hosts": [host], "secretName": f"{name}-tls"}]
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": name, "namespace": ns, "annotations": annotations or {},
+                         "creationTimestamp": created}, "spec": spec}
+
+
+def test_incremental_diff_equals_full_diff() -> None:
+    """The shortcut of converting only what a change can affect gives the same report as
+    converting everything, for every kind of change (and falls back when it cannot)."""
+    import copy
+    import random
+
+    from ing2gw.convert import ConvertOptions
+    from ing2gw.diff import build_side, diff_sides, incremental_sides
+    from ing2gw.plugins import discover
+    from ing2gw.yamlio import Document
+
+    rnd = random.Random(7)
+    base = [_ingress(f"app{i}", f"ns{i % 3}", f"h{i % 5}.example.com", [f"/p{i}", "/"] if i % 4 == 0 else [f"/p{i}"],
+                     {"nginx.ingress.kubernetes.io/use-regex": "true"} if i == 3 else None,
+                     created=f"2024-01-{i + 1:02}T00:00:00Z", tls=(i == 7)) for i in range(12)]
+    base.append(_ingress("wild", "ns0", "*.example.com", ["/"]))
+    base.append(_ingress("canary", "ns1", "h1.example.com", ["/p1"],
+                         {"nginx.ingress.kubernetes.io/canary": "true",
+                          "nginx.ingress.kubernetes.io/canary-weight": "20"}, created="2024-02-01T00:00:00Z"))
+
+    def mutations(docs: list[dict]) -> list[list[dict]]:
+        out = []
+        for _ in range(12):
+            head = copy.deepcopy(docs)
+            i = rnd.randrange(12)
+            kind = rnd.choice(["path", "backend", "regex", "delete", "add", "rename", "canary", "tls"])
+            ing = head[i]
+            if kind == "path":
+                ing["spec"]["rules"][0]["http"]["paths"].append(
+                    {"path": "/new", "pathType": "Exact", "backend": {"service": {"name": "n", "port": {"number": 80}}}})
+            elif kind == "backend":
+                ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] = "other"
+            elif kind == "regex":
+                ing["metadata"]["annotations"]["nginx.ingress.kubernetes.io/rewrite-target"] = "/"
+            elif kind == "delete":
+                del head[i]
+            elif kind == "add":
+                head.append(_ingress("late", ing["metadata"]["namespace"], ing["spec"]["rules"][0]["host"],
+                                     ["/p1", "/late"], created="2025-01-01T00:00:00Z"))
+            elif kind == "rename":
+                ing["metadata"]["name"] += "-x"
+            elif kind == "canary":
+                head[-1]["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary-weight"] = "60"
+            else:
+                ing["spec"]["tls"] = [{"hosts": [ing["spec"]["rules"][0]["host"]], "secretName": "s"}]
+            out.append(head)
+        return out
+
+    registry = discover()
+    options = ConvertOptions()
+    docs_b = [Document(d, f"b:{i}") for i, d in enumerate(base)]
+    used_shortcut = 0
+    for head in mutations(base):
+        docs_h = [Document(d, f"h:{i}") for i, d in enumerate(head)]
+        full = diff_sides(build_side("b", docs_b, options, registry), build_side("h", docs_h, options, registry))
+        quick_sides = incremental_sides(("b", docs_b), ("h", docs_h), options, registry)
+        if quick_sides is None:
+            continue
+        used_shortcut += 1
+        quick = diff_sides(*quick_sides).to_dict()
+        expected = full.to_dict()
+        # requests probed may differ (fewer objects compiled); everything else must not
+        quick["summary"].pop("requests")
+        expected["summary"].pop("requests")
+        quick.pop("verdict")
+        expected.pop("verdict")
+        assert quick == expected
+    assert used_shortcut >= 3

@@ -13,7 +13,7 @@ import click
 
 from ..cases import load_cases, request_of
 from ..convert import ConvertOptions
-from ..diff import Side, build_side, diff_sides
+from ..diff import Side, build_side, diff_sides, incremental_sides
 from ..errors import ExitCode, UsageError
 from ..plugins import discover
 from ..report import render
@@ -37,17 +37,23 @@ def _read(spec: str, paths: tuple[str, ...], use_git: bool, recursive: bool) -> 
     return read_paths([spec], recursive=recursive)
 
 
-Job = tuple[tuple[str, ...], bool, bool, ConvertOptions, tuple[str, ...]]
+Job = tuple[ConvertOptions, tuple[str, ...]]
+_DOCS: dict[str, list[Document]] = {}  # label -> documents, inherited by a forked worker
 
 
-def _side(spec: str, job: Job) -> Side:
-    paths, use_git, recursive, options, disabled = job
-    return build_side(spec, _read(spec, paths, use_git, recursive), options, discover(disabled))
+def _side(label: str, job: Job) -> Side:
+    options, disabled = job
+    return build_side(label, _DOCS[label], options, discover(disabled))
 
 
 def _both_sides(base: str, head: str, job: Job) -> tuple[Side, Side]:
-    """Read and convert BASE in a forked worker while this process does HEAD (two cores,
-    half the wall time); one process when forking is not available."""
+    """Both sides converted: only what the change can affect when that is provably enough
+    (:func:`ing2gw.diff.incremental_sides`), else everything -- BASE in a forked worker while
+    this process does HEAD (two cores, half the wall time)."""
+    options, disabled = job
+    quick = incremental_sides((base, _DOCS[base]), (head, _DOCS[head]), options, discover(disabled))
+    if quick is not None:
+        return quick
     if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return _side(base, job), _side(head, job)
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
@@ -79,8 +85,14 @@ def diff(base: str, head: str, paths: tuple[str, ...], use_git: bool, recursive:
     """
     options = make_convert_options(params, build_resource_set([]))
     extra = [request_of(c) for c in load_cases(cases_file)] if cases_file else []
-    job = (paths, use_git, recursive, options, tuple(params.get("disabled_providers") or ()))
-    base_side, head_side = _both_sides(base, head, job)
+    job = (options, tuple(params.get("disabled_providers") or ()))
+    head_label = head if head != base else f"{head} (head)"
+    _DOCS[base] = _read(base, paths, use_git, recursive)
+    _DOCS[head_label] = _read(head, paths, use_git, recursive)
+    try:
+        base_side, head_side = _both_sides(base, head_label, job)
+    finally:
+        _DOCS.clear()
     report = diff_sides(base_side, head_side, extra)
     model = report.to_dict()
     if fmt == "json":
