@@ -156,8 +156,8 @@ def test_incremental_diff_equals_full_diff() -> None:
             kind = rnd.choice(["path", "backend", "regex", "delete", "add", "rename", "canary", "tls"])
             ing = head[i]
             if kind == "path":
-                ing["spec"]["rules"][0]["http"]["paths"].append(
-                    {"path": "/new", "pathType": "Exact", "backend": {"service": {"name": "n", "port": {"number": 80}}}})
+                new = {"service": {"name": "n", "port": {"number": 80}}}
+                ing["spec"]["rules"][0]["http"]["paths"].append({"path": "/new", "pathType": "Exact", "backend": new})
             elif kind == "backend":
                 ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] = "other"
             elif kind == "regex":
