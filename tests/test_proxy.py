@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import collections
 import http.client
+import http.server
 import json
 import random
+import re
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -374,6 +377,113 @@ def test_many_bad_connections_do_not_wedge_the_proxy(proxy: RunningProxy) -> Non
     finally:
         for s in socks:
             s.close()
+
+
+def test_fast_and_lent_requests_share_one_connection(proxy: RunningProxy) -> None:
+    """Plain forwards run from callbacks, a chunked upload is lent to a coroutine, a
+    redirect is answered directly: pipelined on one connection, all in order."""
+    answer = raw(proxy, b"GET /first HTTP/1.1\r\nHost: plain.example\r\n\r\n"
+                        b"POST /upload HTTP/1.1\r\nHost: plain.example\r\n"
+                        b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+                        b"GET /moved HTTP/1.1\r\nHost: redirect.example\r\n\r\n"
+                        b"POST /small HTTP/1.1\r\nHost: plain.example\r\nContent-Length: 2\r\n"
+                        b"\r\nhi"
+                        b"GET /last HTTP/1.1\r\nHost: plain.example\r\nConnection: close\r\n\r\n")
+    statuses = [int(m) for m in re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)]
+    assert statuses == [200, 200, 301, 200, 200]
+    order = [answer.index(p) for p in (b'"/first"', b'"/upload"', b"location: https://redirect",
+                                       b'"/small"', b'"/last"')]
+    assert order == sorted(order)
+    assert b'"bodyLength": 3' in answer and b'"bodyLength": 2' in answer
+
+
+_BIG = 16 * 1024 * 1024  # more than socket buffers hold: the proxy must wait for the reader
+
+
+class _FixedBackend(http.server.BaseHTTPRequestHandler):
+    """Byte-for-byte identical response heads (fixed Date and Server); ``/big`` sends
+    ``_BIG`` bytes; other answers close the connection although the head does not say so
+    (a backend that drops kept-alive connections)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        body = b"x" * _BIG if self.path == "/big" else b"fixed\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = self.path != "/big"
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        return "Thu, 01 Jan 2026 00:00:00 GMT"
+
+    def version_string(self) -> str:
+        return "fixed"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def fixed_proxy() -> Iterator[RunningProxy]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FixedBackend)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    objs = [o for o in manifests() if o["kind"] != "HTTPRoute"] + [
+        _route("plain", ["plain.example"], [{"backendRefs": _to("v1")}]),
+        _route("headers", ["headers.example"], [{
+            "filters": [{"type": "ResponseHeaderModifier", "responseHeaderModifier": {
+                "add": [{"name": "X-Resp", "value": "r"}]}}],
+            "backendRefs": _to("v1")}]),
+    ]
+    options = ServeOptions(ephemeral=True, limits=LIMITS, backends=(
+        ("infra/v1:8080", f"http://127.0.0.1:{server.server_address[1]}"),))
+    try:
+        with start_serve(objs, options) as running:
+            yield running
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_identical_backend_heads_keep_each_routes_response_filters(
+        fixed_proxy: RunningProxy) -> None:
+    for _ in range(3):  # the same backend head bytes each time, alternating routes
+        status, headers, body = get(fixed_proxy, "plain.example")
+        assert (status, body, headers.get("X-Resp")) == (200, b"fixed\n", None)
+        status, headers, body = get(fixed_proxy, "headers.example")
+        assert (status, body, headers.get("X-Resp")) == (200, b"fixed\n", "r")
+
+
+def test_backend_dropping_kept_alive_connections_is_redialled(
+        fixed_proxy: RunningProxy) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", fixed_proxy.ports[80], timeout=TIMEOUT)
+    try:
+        for _ in range(20):  # each pooled connection is stale by the next request
+            conn.request("GET", "/", headers={"Host": "plain.example"})
+            resp = conn.getresponse()
+            assert (resp.status, resp.read()) == (200, b"fixed\n")
+    finally:
+        conn.close()
+
+
+def test_large_response_streams_to_a_slow_reader(fixed_proxy: RunningProxy) -> None:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)  # the proxy must wait
+        s.settimeout(TIMEOUT)
+        s.connect(("127.0.0.1", fixed_proxy.ports[80]))
+        s.sendall(b"GET /big HTTP/1.1\r\nHost: plain.example\r\n\r\n"
+                  b"GET / HTTP/1.1\r\nHost: plain.example\r\nConnection: close\r\n\r\n")
+        time.sleep(0.2)
+        received = bytearray()
+        while chunk := s.recv(1 << 20):
+            received += chunk
+    data = bytes(received)
+    head, _, rest = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and f"content-length: {_BIG}".encode() in head.lower()
+    assert rest[:_BIG] == b"x" * _BIG
+    assert rest[_BIG:].startswith(b"HTTP/1.1 200") and rest.endswith(b"fixed\n")
 
 
 # -- options ------------------------------------------------------------------------------

@@ -2,18 +2,23 @@
 
 Every request goes through :class:`ing2gw.router.Router`; the proxy only carries out the
 outcome (see :mod:`.front`). Modules: :mod:`.server` binds sockets and runs workers,
-:mod:`.front` serves client connections, :mod:`.http1` and :mod:`.stream` speak
-HTTP/1.1, :mod:`.upstream` dials backends, :mod:`.echo` holds the built-in echo backends,
-:mod:`.tls` makes certificates and picks them by SNI, :mod:`.topology` reads the ports and
-backends out of the router's table, :mod:`.limits` holds the limits and durations.
+:mod:`.front` serves client connections, :mod:`.channel` is the asyncio protocol under
+every socket, :mod:`.http1` and :mod:`.stream` speak HTTP/1.1, :mod:`.upstream` dials
+backends, :mod:`.echo` holds the built-in echo backends, :mod:`.tls` makes certificates
+and picks them by SNI, :mod:`.topology` reads the ports and backends out of the router's
+table, :mod:`.limits` holds the limits and durations.
 
-Why a hand-written HTTP/1.1 front on asyncio streams rather than aiohttp: the safety rules
-of the issue (refuse conflicting Content-Length/Transfer-Encoding and obs-fold, answer 414
-and 431 by their own limits, 408 for a half-sent head but a quiet close for an idle
-keep-alive connection, strict Host and absolute-form handling) need control over the
+Why a hand-written HTTP/1.1 front on asyncio protocols rather than aiohttp: the safety
+rules of the issue (refuse conflicting Content-Length/Transfer-Encoding and obs-fold,
+answer 414 and 431 by their own limits, 408 for a half-sent head but a quiet close for an
+idle keep-alive connection, strict Host and absolute-form handling) need control over the
 byte-level parse that aiohttp's parser does not expose, and the proxy's hot path is
-shorter without a framework's request objects. The only dependency added is
-``cryptography`` (certificates); the standard library does the rest.
+shorter without a framework's request objects. The common request (a small body, a
+kept-alive backend connection, a response framed by Content-Length) runs entirely in
+protocol callbacks, without a task, future or stream object per request; the rest
+(streamed bodies, retries, mirrors, route timeouts, chunked responses) runs as a
+coroutine over the same connection. The only dependency added is ``cryptography``
+(certificates); the standard library does the rest.
 
 Use from Python (tests, ``verify --via-proxy``)::
 

@@ -12,6 +12,16 @@ second time with the backend's response headers, so response filters are the rou
 
 The proxy never matches anything itself: the only decision it adds is the weighted pick
 among the rule's backendRefs (a deterministic router always names the largest share).
+
+Two paths, one behaviour. :class:`_Client` handles a connection from the socket's
+callbacks: it cuts heads out of the buffer, parses and routes them (remembering the
+result per distinct head, since both are pure functions of its bytes), answers what the
+router answers itself, and forwards plain requests (the whole body already received, an
+http backend, no mirrors, retries or route timeouts) as an :class:`_Exchange` on a pooled
+backend connection, relaying a Content-Length response as its bytes arrive. Any other
+request is lent to a coroutine (:meth:`Front._proxy`, or :meth:`Front._relay` for a
+chunked or until-close response) and the connection returns to callbacks afterwards.
+Deadlines of both paths are kept by one coarse sweeper rather than a timer per request.
 """
 
 from __future__ import annotations
@@ -305,17 +315,19 @@ class Front:
         client, so it is filled in per request): the bytes before it, the value the
         client sent (if any) and the bytes after it."""
         headers = up.headers
-        drop = _REQUEST_DROP | _connection_tokens(headers)
+        named = headers.get_all("connection")
+        drop = _REQUEST_DROP | _connection_tokens(headers) if named else _REQUEST_DROP
         fields: list[tuple[str, str]] = [("Host", up.host)]
         forwarded = None
         for name in headers:
             low = name.lower()
             if low in drop:
                 continue
+            values = headers.get_all(low)
             if low == "x-forwarded-for":
-                forwarded = headers.get(name)
+                forwarded = ",".join(values)
                 continue
-            for value in headers.get_all(name):
+            for value in values:
                 fields.append((name, value))
         after: list[tuple[str, str]] = [("X-Forwarded-Proto", scheme),
                                         ("X-Forwarded-Host", head.host)]
