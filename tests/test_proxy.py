@@ -64,6 +64,10 @@ def manifests() -> list[dict[str, Any]]:
          "type": "kubernetes.io/tls", "data": {}},
         *(_svc(n) for n in ("v1", "v2", "v3", "dead")),
         _route("plain", ["plain.example"], [{"backendRefs": _to("v1")}]),
+        _route("perbackend", ["perbackend.example"], [{"backendRefs": [
+            {**ref, "filters": [{"type": "RequestHeaderModifier", "requestHeaderModifier": {
+                "set": [{"name": "X-Backend", "value": ref["name"]}]}}]}
+            for ref in _to("v1", "v2", weights=(50, 50))]}]),
         _route("redirect", ["redirect.example"], [{"filters": [{
             "type": "RequestRedirect",
             "requestRedirect": {"scheme": "https", "statusCode": 301}}]}]),
@@ -215,6 +219,23 @@ def test_weights_split_traffic_by_share(proxy: RunningProxy) -> None:
     assert set(counts) == {"v1", "v2"}
     # 70/30 over 300 requests: a 5-sigma band is about +-40
     assert abs(counts["v1"] - 210) < 40, counts
+
+
+def test_weighted_pick_gets_its_own_backend_filters(proxy: RunningProxy) -> None:
+    """Whichever backendRef the weights pick, that backendRef's filters are applied (the
+    conformance suite's HTTPRouteRequestHeaderModifierBackendWeights)."""
+    seen: collections.Counter[str] = collections.Counter()
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.ports[80], timeout=TIMEOUT)
+    try:
+        for _ in range(60):
+            conn.request("GET", "/", headers={"Host": "perbackend.example"})
+            echo = json.loads(conn.getresponse().read())
+            headers = {k.lower(): v for k, v in echo["headers"].items()}
+            assert headers["x-backend"] == [echo["service"]]
+            seen[echo["service"]] += 1
+    finally:
+        conn.close()
+    assert set(seen) == {"v1", "v2"}
 
 
 def test_cors_preflight_is_answered_and_actual_request_gets_headers(proxy: RunningProxy) -> None:

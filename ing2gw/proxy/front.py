@@ -162,7 +162,7 @@ class Front:
         # so is the response head sent on for a backend's head: remember recent results so
         # that the repeated heads of kept-alive clients cost one lookup.
         self._routes: dict[_RouteKey, tuple[RequestHead, Request, Outcome]] = {}
-        self._parts: dict[_RouteKey, tuple[bytes, str | None, bytes]] = {}
+        self._parts: dict[tuple[_RouteKey, str], tuple[bytes, str | None, bytes]] = {}
         self._answers: dict[tuple[bytes, str, bool, str], tuple[ResponseHead, bytes, bool]] = {}
         self._clients: set[_Client] = set()
 
@@ -810,6 +810,9 @@ class _Client:
         if decided is True:
             return True
         key, url = decided
+        if key != outcome.backend:
+            # The weights picked another backendRef: its own filters apply (router's answer).
+            outcome = front.router.route(request, backend=key)
         up = outcome.upstream
         assert up is not None
         limits = front.limits
@@ -821,11 +824,13 @@ class _Client:
                 and not head.expect_continue
                 and (n == 0 or (0 < n <= _SMALL_BODY and len(buf) >= n
                                 and not (limits.max_body_bytes and n > limits.max_body_bytes)))):
-            parts = front._parts.get(rkey)
+            # The upstream head depends on the backend too (a weighted pick has its own filters).
+            parts_key = (rkey, key)
+            parts = front._parts.get(parts_key)
             if parts is None:
                 parts = front._upstream_parts(up, head, self.scheme, n)
                 if rkey in front._routes:
-                    _remember(front._parts, rkey, parts)
+                    _remember(front._parts, parts_key, parts)
             data = _join(parts, self.client)
             if n:
                 data += buf[:n]
