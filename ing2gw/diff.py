@@ -517,7 +517,8 @@ def _behaviour(base: Side, head: Side, extra: Iterable[Request]) -> tuple[list[B
         return [m for m in manifests if m.get("kind") not in ("HTTPRoute", "GRPCRoute")
                 or set((m.get("spec") or {}).get("hostnames") or []) & hosts]
 
-    probes = sorted(set(probes_for(changed_routes(base.manifests))) | set(probes_for(changed_routes(head.manifests))))
+    probes = sorted(set(probes_for(changed_routes(base.manifests))) | set(probes_for(changed_routes(head.manifests))),
+                    key=lambda p: (p.scheme, p.host, p.path, p.headers))
     requests = [_request_of(p) for p in probes] + extra
     # Only objects that can take part in routing these hosts are compiled.
     r_old = Router.from_manifests([m for m in base.manifests if serves(m)])

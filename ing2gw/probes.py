@@ -35,6 +35,10 @@ class Probe:
         return {"scheme": self.scheme, "host": self.host, "path": self.path, "headers": dict(self.headers)}
 
 
+def _probe_order(p: Probe) -> tuple[str, str, str, tuple[tuple[str, str], ...]]:
+    return (p.scheme, p.host, p.path, p.headers)  # a plain tuple: much faster than dataclass ordering
+
+
 def _hosts(hostnames: Iterable[str]) -> list[str]:
     out: list[str] = []
     for h in hostnames:
@@ -111,7 +115,7 @@ def probes_for(manifests: Iterable[Mapping[str, Any]]) -> list[Probe]:
                             probes.add(Probe(scheme, host, path + query, headers))
                             if headers:
                                 probes.add(Probe(scheme, host, path + query))
-    return sorted(probes)
+    return sorted(probes, key=_probe_order)
 
 
 def _ingress_paths(path: str, path_type: str) -> set[str]:
@@ -165,4 +169,4 @@ def ingress_probes(
                         for headers in variants:
                             probes.add(Probe(scheme, host, path, headers))
                 probes.add(Probe("http", host.upper(), "/"))
-    return sorted(probes)
+    return sorted(probes, key=_probe_order)

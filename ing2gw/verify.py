@@ -11,6 +11,7 @@ in ing2gw or a gap the notes must name; reports list those first.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -19,6 +20,7 @@ from typing import Any
 
 from .http import Request
 from .notes import Fidelity, Level, Note
+from .probes import Probe
 from .resources import ResourceSet
 
 __all__ = ["ASPECTS", "Difference", "VerifyReport", "compare_outcomes", "gateway_summary", "summarise",
@@ -252,20 +254,31 @@ class _Replay:
 
 
 _REPLAY: _Replay | None = None
+_PRELOADED: Sequence[tuple[Replayable, str]] = ()  # requests workers read by index (inherited)
 CHUNK = 2000  # requests per unit of work (and per read from the request stream)
 
 
 _Row = tuple[dict[str, Any], dict[str, Any], dict[str, Any], tuple[str, ...], tuple[str, ...], tuple[int, ...], str]
 
 
-def _replay_chunk(chunk: Sequence[tuple[Request, str]]) -> tuple[int, list[_Row]]:
+Replayable = Request | Probe  # a probe is built into a Request where it is replayed
+
+
+def _as_request(item: Replayable) -> Request:
+    if isinstance(item, Request):
+        return item
+    return Request.build(host=item.host, path=item.path, scheme=item.scheme, headers=list(item.headers))
+
+
+def _replay_chunk(chunk: Sequence[tuple[Replayable, str]]) -> tuple[int, list[_Row]]:
     """(agreeing requests, differences as compact rows) for one chunk, in this process or a
     forked worker; notes travel as indices into the explainer's list (cheap to pickle)."""
     assert _REPLAY is not None
     r = _REPLAY
     agree = 0
     rows: list[_Row] = []
-    for request, origin in chunk:
+    for item, origin in chunk:
+        request = _as_request(item)
         src = r.source_route(request)
         gw = r.gateway_route(request)
         a, b = summarise(src), summarise(gw)
@@ -283,22 +296,34 @@ def _replay_chunk(chunk: Sequence[tuple[Request, str]]) -> tuple[int, list[_Row]
 _Wire = tuple[str, str, str, str, tuple[tuple[str, str], ...], int, "str | None", str]
 
 
-def _to_wire(request: Request, origin: str) -> _Wire:
-    """A request as plain tuples: far cheaper to send to a worker than the object."""
-    pairs = tuple((name, value) for name in request.headers for value in request.headers.get_all(name))
-    return (request.method, request.scheme, request.host, request.target, pairs, request.port, request.sni, origin)
+def _to_wire(item: Replayable, origin: str) -> _Wire | tuple[Probe, str]:
+    """A request as plain tuples: far cheaper to send to a worker than the object (a probe
+    is sent as it is and built there)."""
+    if isinstance(item, Probe):
+        return item, origin
+    pairs = tuple((name, value) for name in item.headers for value in item.headers.get_all(name))
+    return (item.method, item.scheme, item.host, item.target, pairs, item.port, item.sni, origin)
 
 
-def _replay_wire(chunk: Sequence[_Wire]) -> tuple[int, list[_Row]]:
-    return _replay_chunk([
-        (Request.build(host=host, path=target, method=method, scheme=scheme, headers=pairs, port=port, sni=sni),
-         origin)
-        for method, scheme, host, target, pairs, port, sni, origin in chunk
-    ])
+def _replay_range(span: tuple[int, int]) -> tuple[int, list[_Row]]:
+    """Replay ``_PRELOADED[start:end]`` (a forked worker reads them from its inherited memory)."""
+    return _replay_chunk(_PRELOADED[span[0]:span[1]])
 
 
-def _chunks(requests: Iterable[tuple[Request, str]]) -> Iterator[list[tuple[Request, str]]]:
-    chunk: list[tuple[Request, str]] = []
+def _replay_wire(chunk: Sequence[_Wire | tuple[Probe, str]]) -> tuple[int, list[_Row]]:
+    items: list[tuple[Replayable, str]] = []
+    for wire in chunk:
+        if len(wire) == 2:
+            items.append(wire)
+            continue
+        method, scheme, host, target, pairs, port, sni, origin = wire
+        items.append((Request.build(host=host, path=target, method=method, scheme=scheme, headers=pairs,
+                                    port=port, sni=sni), origin))
+    return _replay_chunk(items)
+
+
+def _chunks(requests: Iterable[tuple[Replayable, str]]) -> Iterator[list[tuple[Replayable, str]]]:
+    chunk: list[tuple[Replayable, str]] = []
     for item in requests:
         chunk.append(item)
         if len(chunk) >= CHUNK:
@@ -315,26 +340,29 @@ def verify_requests(
     notes: Iterable[Note],
     source_route: Callable[[Request], Mapping[str, Any]],
     gateway_route: Callable[[Request], Mapping[str, Any]],
-    requests: Iterable[tuple[Request, str]],
+    requests: Iterable[tuple[Replayable, str]],
     progress: Callable[[int], None] | None = None,
     checkers: Sequence[Any] = (),
     workers: int = 1,
+    preloaded: Sequence[tuple[Replayable, str]] = (),
 ) -> VerifyReport:
     """Replay ``requests`` (with where each came from) through both sides. Each of
     ``checkers`` (objects with ``name`` and ``check(request) -> problems | None``) gives a
     second opinion on every request: the real controller against the model, the proxy
     against the router. Requests are read in chunks (a long access log is never held
     whole); with ``workers`` > 1 (and no checkers, which hold sockets) chunks are replayed
-    by forked worker processes, results kept in request order."""
-    global _REPLAY
+    by forked worker processes, results kept in request order. ``preloaded`` requests come
+    first; workers read them from memory they inherit, so nothing about them is sent."""
+    global _REPLAY, _PRELOADED
     started = time.perf_counter()
     _REPLAY = _Replay(_Explainer(notes, resources, route_sources(manifests)), source_route, gateway_route)
     report = VerifyReport(provider=provider, ingresses=len(resources.ingresses))
     for checker in checkers:
         report.checks[checker.name] = {"checked": 0, "disagree": 0, "problems": []}
 
-    def second_opinions(chunk: Sequence[tuple[Request, str]]) -> None:
-        for request, _ in chunk:
+    def second_opinions(chunk: Sequence[tuple[Replayable, str]]) -> None:
+        for item, _ in chunk:
+            request = _as_request(item)
             for checker in checkers:
                 problems = checker.check(request)
                 if problems is None:
@@ -360,24 +388,37 @@ def verify_requests(
         if progress is not None:
             progress(report.requests)
 
+    parallel = workers > 1 and not checkers and "fork" in multiprocessing.get_all_start_methods()
     try:
-        if workers > 1 and not checkers and "fork" in multiprocessing.get_all_start_methods():
-            ctx = multiprocessing.get_context("fork")
-            with ctx.Pool(workers) as pool:
+        if parallel and len(preloaded) > CHUNK:
+            _PRELOADED = preloaded
+            spans = [(i, min(i + CHUNK, len(preloaded))) for i in range(0, len(preloaded), CHUNK)]
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for (start, end), result in zip(spans, pool.imap(_replay_range, spans), strict=True):
+                    account(end - start, result)
+        else:
+            requests = itertools.chain(preloaded, requests)
+        chunks = _chunks(requests)
+        first = next(chunks, [])
+        second = next(chunks, None)
+        if parallel and second is not None:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
                 sizes: list[int] = []
 
-                def sized() -> Iterator[list[_Wire]]:
-                    for chunk in _chunks(requests):
+                def sized() -> Iterator[list[_Wire | tuple[Probe, str]]]:
+                    for chunk in itertools.chain([first, second], chunks):
                         sizes.append(len(chunk))
                         yield [_to_wire(r, origin) for r, origin in chunk]
 
                 for i, result in enumerate(pool.imap(_replay_wire, sized())):
                     account(sizes[i], result)
-        else:
-            for chunk in _chunks(requests):
-                second_opinions(chunk)
-                account(len(chunk), _replay_chunk(chunk))
+        else:  # one chunk (no pool worth starting), checkers, or one worker
+            for chunk in itertools.chain([first], [second] if second is not None else [], chunks):
+                if chunk:
+                    second_opinions(chunk)
+                    account(len(chunk), _replay_chunk(chunk))
     finally:
         _REPLAY = None
+        _PRELOADED = ()
     report.elapsed_s = time.perf_counter() - started
     return report

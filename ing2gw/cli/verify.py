@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +18,7 @@ from ..plugins import discover
 from ..probes import ingress_probes
 from ..report import render
 from ..resources import ResourceSet
-from ..verify import gateway_summary, verify_requests
+from ..verify import Replayable, gateway_summary, verify_requests
 from ..yamlio import dump_json
 from . import EXIT_CODES_HELP
 from .common import load_resources, make_convert_options, print_notes
@@ -82,11 +83,12 @@ def _log_requests(path: str, rs: ResourceSet, skipped: list[str]) -> Iterator[tu
 @click.option("--via-proxy", is_flag=True,
               help="Also send every request through ing2gw serve (echo backends, loopback) and report where "
                    "the proxy does not do what the router predicts.")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Processes replaying requests (forked; not with --oracle or --via-proxy).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Processes replaying requests (forked; default: one per CPU; not with --oracle or "
+                   "--via-proxy, which replay in this process).")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print conversion notes on stderr.")
 def verify(cases_file: str | None, access_logs: tuple[str, ...], no_generate: bool, fmt: str, fail_on: str,
-           oracle: str | None, via_proxy: bool, workers: int, quiet: bool, **params: Any) -> int:
+           oracle: str | None, via_proxy: bool, workers: int | None, quiet: bool, **params: Any) -> int:
     """Replay requests through a model of the source controller and through the converted
     Gateway API objects; report every request treated differently, and which conversion
     note explains it (a difference no note explains is an unexplained drift)."""
@@ -114,11 +116,13 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], no_generate: bo
 
     skipped: list[str] = []
 
-    def requests() -> Iterator[tuple[Request, str]]:
-        if not no_generate:
-            hints = getattr(provider, "probe_headers", None)
-            for p in ingress_probes(mine.ingresses, hints(mine.ingresses) if hints else None):
-                yield Request.build(host=p.host, path=p.path, scheme=p.scheme, headers=list(p.headers)), "generated"
+    generated: list[tuple[Replayable, str]] = []
+    if not no_generate:
+        hints = getattr(provider, "probe_headers", None)
+        probes = ingress_probes(mine.ingresses, hints(mine.ingresses) if hints else None)
+        generated = [(p, "generated") for p in probes]
+
+    def requests() -> Iterator[tuple[Replayable, str]]:
         if cases_file:
             for case in load_cases(cases_file):
                 yield request_of(case), f"case {case.name}"
@@ -145,7 +149,8 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], no_generate: bo
             checkers.append(ProxyCheck(result.manifests, router))
         report = verify_requests(name, mine, result.manifests, explaining, model.route,
                                  lambda r: gateway_summary(router.route(r)), requests(),
-                                 progress if show_progress else None, checkers, workers)
+                                 progress if show_progress else None, checkers,
+                                 workers or os.cpu_count() or 1, generated)
     finally:
         for checker in checkers:
             checker.stop()
