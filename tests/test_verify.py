@@ -114,8 +114,24 @@ def test_via_proxy_never_disagrees_with_the_router(ing2gw) -> None:
         assert proxy["disagree"] == 0, proxy["problems"]
 
 
-def test_parallel_replay_gives_the_same_report(ing2gw) -> None:
+def test_parallel_replay_gives_the_same_report(ing2gw, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ing2gw.verify as v
+
+    monkeypatch.setattr(v, "CHUNK", 7)  # several chunks, so the worker pool is used
     case = TESTDATA / "verify" / "regex-sibling" / "input.yaml"
-    one = _report(ing2gw, "-f", str(case))
+    one = _report(ing2gw, "-f", str(case), "--workers", "1")
     two = _report(ing2gw, "-f", str(case), "--workers", "2")
-    assert one == two
+    assert one == two and one["summary"]["requests"] > 14
+
+
+def test_parallel_replay_of_streamed_requests(ing2gw, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ing2gw.verify as v
+
+    monkeypatch.setattr(v, "CHUNK", 3)
+    case = TESTDATA / "verify" / "regex-sibling" / "input.yaml"
+    cases = tmp_path / "cases.yaml"
+    cases.write_text("".join(f"- name: c{i}\n  request: {{host: site.example.com, path: /foo{'bar' * (i % 3)}/{i}}}\n"
+                             f"  expect: {{}}\n" for i in range(10)))
+    args = ["-f", str(case), "--no-generate", "--cases", str(cases)]
+    one = _report(ing2gw, *args, "--workers", "1")
+    assert one == _report(ing2gw, *args, "--workers", "2") and one["summary"]["requests"] == 10
