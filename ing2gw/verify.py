@@ -26,7 +26,7 @@ from .resources import ResourceSet
 __all__ = ["ASPECTS", "Difference", "VerifyReport", "compare_outcomes", "gateway_summary", "summarise",
            "verify_requests"]
 
-ASPECTS = ("status", "backend", "redirect", "path", "host")
+ASPECTS = ("status", "backend", "weights", "redirect", "path", "host")
 _EXPLAINING = (Fidelity.APPROXIMATE, Fidelity.EXTENSION, Fidelity.UNSUPPORTED)
 
 # What a note can explain, by its code without the provider prefix ("NGINX-"); notes not
@@ -35,6 +35,7 @@ NOTE_ASPECTS: dict[str, frozenset[str]] = {
     "SSL-REDIRECT-TRAILING-SLASH": frozenset({"redirect"}),
     "REDIRECT-QUERY": frozenset({"redirect"}),
     "REDIRECT-CODE": frozenset({"redirect", "status"}),
+    "CANARY-SCOPE": frozenset({"weights", "backend"}),
     "APP-ROOT-QUERY": frozenset({"redirect"}),
     "REWRITE-AS-PREFIX": frozenset({"path", "backend", "status", "redirect"}),
     "UPSTREAM-VHOST-PORT": frozenset({"host"}),
@@ -59,9 +60,13 @@ def summarise(outcome: Mapping[str, Any]) -> dict[str, Any]:
     """The parts of an outcome (JSON form) that two data planes must agree on."""
     redirect = outcome.get("redirect")
     upstream = outcome.get("upstream") if outcome.get("backend") else None
+    weights = {k: v for k, v in (outcome.get("weights") or {}).items() if v}
+    total = sum(weights.values())
+    shares = {k: round(100 * v / total) for k, v in sorted(weights.items())} if len(weights) > 1 else None
     return {
         "status": outcome.get("status"),
         "backend": outcome.get("backend"),
+        "weights": shares,  # traffic shares in whole percent, when the request is split
         "redirect": f"{redirect['statusCode']} {redirect['location']}" if redirect else None,
         "path": upstream.get("path") if upstream else None,
         "host": upstream.get("host") if upstream else None,
@@ -77,6 +82,7 @@ def gateway_summary(outcome: Any) -> dict[str, Any]:
     return {
         "status": outcome.status,
         "backend": outcome.backend,
+        "weights": outcome.weights if outcome.served else None,
         "redirect": {"location": redirect.location, "statusCode": redirect.status_code} if redirect else None,
         "upstream": {"path": up.path, "host": up.host} if up is not None else None,
         "matched": {"route": matched.route} if matched is not None else None,
