@@ -121,7 +121,13 @@ def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry)
     )
     manifests = emit(ir, options.emit, notes)
 
-    produced = {s.ref for r in ir.routes for s in r.sources}
+    # An Ingress is converted when something emitted comes from it: a route, a rule merged
+    # into another Ingress's route (canaries), a TLS passthrough.
+    produced = ({s.ref for r in ir.routes for s in r.sources}
+                | {p.ref for r in ir.routes for rule in r.rules for p in rule.provenance}
+                | {p.ref for r in ir.routes for rule in r.rules for b in rule.backends for f in b.filters
+                   if f.provenance is not None for p in (f.provenance,)}
+                | {t.source.ref for t in ir.passthrough})
     grouped = notes.by_subject()
     for ref in chosen:
         own = grouped.get(f"Ingress {ref}", [])

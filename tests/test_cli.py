@@ -238,3 +238,14 @@ def test_top_level_help_imports_no_command_module() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_report_counts_merged_canaries_as_converted(ing2gw, tmp_path: Path) -> None:
+    rep = tmp_path / "r.json"
+    case = TESTDATA / "convert" / "ingress-nginx" / "canary" / "input.yaml"
+    r = ing2gw(["convert", "-f", str(case), "-q", "--report", str(rep), "--report-format", "json"])
+    assert r.exit_code == 0
+    status = {i["ingress"]: i["status"] for i in json.loads(rep.read_text())["ingresses"]}
+    assert status["shop/api-canary"] != "not converted"  # merged into shop/shop's route
+    assert status["shop/lonely-canary"] == "not converted"  # no primary: ingress-nginx ignores it
+    assert "Ingress shop/api-canary" in r.stdout  # named in the route's ing2gw.io/source

@@ -346,7 +346,8 @@ class _Emitter:
             if route.hostnames:
                 spec["hostnames"] = list(route.hostnames)
             spec["rules"] = [self.rule(route, r) for r in rules]
-            sources = {s.subject for s in route.sources}
+            # the route's Ingress, and any other whose rules were merged in (canaries)
+            sources = {s.subject for s in route.sources} | {p.subject for r in rules for p in r.provenance}
             out.append(_obj(route.kind, _meta(names[key], route.namespace, sources), spec))
         return out
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from ing2gw.ir import BackendRef, GatewayRef, HeaderMatch, RouteMatch, Rule
+from ing2gw.ir import BackendRef, GatewayRef, HeaderMatch, Provenance, RouteMatch, Rule
 from ing2gw.notes import Fidelity, Level
 from ing2gw.resources import Ingress, IngressPath
 
@@ -191,7 +191,9 @@ class CanaryIndex:
                 fidelity=Fidelity.APPROXIMATE,
                 instead=f"canary rules added to host {pc.host or '*'} path {key[2]} of Ingress {pc.ingress.ref}",
                 fld=c.path.field)
-        return canary_rules(rule, rule.backends, backend, c.policy)
+        source = Provenance("Ingress", c.ingress.namespace, c.ingress.name, c.path.field, c.ingress.origin)
+        return [replace(r, provenance=(*r.provenance, source))
+                for r in canary_rules(rule, rule.backends, backend, c.policy)]
 
     def report_unused(self, tr: NginxTranslator) -> None:
         for key in sorted(self.by_key, key=lambda k: (k[0], k[1], k[2], k[3])):
