@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -441,7 +441,3 @@ def build_resource_set(
     rs.ingresses = unique
     return rs
 
-
-def sorted_ingresses(ingresses: Sequence[Ingress]) -> list[Ingress]:
-    """Oldest first (creationTimestamp), then namespace/name: the Gateway API tie-break."""
-    return sorted(ingresses, key=lambda i: (i.created or "~", i.namespace, i.name))

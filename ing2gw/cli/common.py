@@ -64,10 +64,6 @@ def load_resources(
     return rs
 
 
-def _controller_config(path: str | None, rs: ResourceSet) -> dict[str, str]:
-    return read_controller_config(path) if path is not None else {}
-
-
 def read_controller_config(path: str) -> dict[str, str]:
     """The data of the first ConfigMap in ``path`` (``--controller-config``)."""
     from ..yamlio import parse_documents, read_text
@@ -94,7 +90,8 @@ def make_convert_options(params: dict[str, Any], rs: ResourceSet) -> ConvertOpti
             gateway_class=params.get("gateway_class"),
             annotation_prefix=params.get("annotations_prefix"),
             experimental=bool(params.get("experimental")),
-            controller_config=_controller_config(params.get("controller_config"), rs),
+            controller_config=read_controller_config(params["controller_config"])
+            if params.get("controller_config") else {},
         ),
         emit=EmitOptions(
             topology=params.get("topology") or "shared",

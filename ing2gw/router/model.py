@@ -68,25 +68,22 @@ class Match:
             return False
         if self.method is not None and method != self.method:
             return False
-        for cond in self.headers:
-            value = headers.get(cond.name)
-            if value is None:
+        return (not self.headers or _all_hold(self.headers, headers)) and (
+            not self.query or _all_hold(self.query, query))
+
+
+def _all_hold(conds: Any, values: Any) -> bool:
+    """Every header or query condition holds for ``values`` (a name -> value lookup)."""
+    for cond in conds:
+        value = values.get(cond.name)
+        if value is None:
+            return False
+        if cond.regex is None:
+            if value != cond.value:
                 return False
-            if cond.regex is None:
-                if value != cond.value:
-                    return False
-            elif cond.regex.fullmatch(value) is None:
-                return False
-        for cond in self.query:
-            value = query.get(cond.name)
-            if value is None:
-                return False
-            if cond.regex is None:
-                if value != cond.value:
-                    return False
-            elif cond.regex.fullmatch(value) is None:
-                return False
-        return True
+        elif cond.regex.fullmatch(value) is None:
+            return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)

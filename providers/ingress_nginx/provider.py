@@ -45,6 +45,7 @@ from ing2gw.resources import Ingress, ResourceSet
 from .._common.ingress import HostRoutes, IngressTranslator, PathContext
 from . import affinity, canary, extras, policies, redirects
 from .annotations import TABLE
+from .model import nginx_order
 from .model.settings import ControllerConfig
 from .parsers import RedirectURL
 from .rewrite import Rewrite, classify_rewrite, location_regex, nginx_order_key, regex_error
@@ -220,9 +221,7 @@ class NginxTranslator(IngressTranslator):
                           fld=sorted(written)[0] if written else f"{prefix}/{inherited[0]}")
 
     def ordered(self, ingresses: Sequence[Ingress]) -> list[Ingress]:
-        # Oldest first; on equal timestamps namespace/name sorting higher comes first.
-        by_name = sorted(ingresses, key=lambda i: (i.namespace, i.name), reverse=True)
-        return sorted(by_name, key=lambda i: i.created or "~")
+        return nginx_order(list(ingresses))
 
     def route_kind(self, ingress: Ingress) -> Literal["HTTPRoute", "GRPCRoute"]:
         return policies.route_kind(self.annotations(ingress))
