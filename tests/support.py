@@ -7,5 +7,5 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTDATA = ROOT / "testdata"
-SHARED = (ROOT / ".." / "shared").resolve()
+SHARED = Path(os.environ.get("ING2GW_SHARED") or ROOT / ".." / "shared").resolve()
 UPDATE_GOLDEN = bool(os.environ.get("ING2GW_UPDATE_GOLDEN"))

@@ -1,0 +1,105 @@
+"""Behaviour changes between the sides: requests the reference router now serves differently.
+
+Boundary requests generated from both sides (plus the caller's extra requests) go through
+the reference router over BASE and over HEAD; only hosts whose routing can differ are probed
+when that can be shown.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..http import Request
+from ..probes import Probe, probes_for
+from .model import BehaviourChange, Side
+from .sides import identity
+
+__all__ = ["behaviour_changes"]
+
+
+def _summary(outcome: Any) -> dict[str, Any]:
+    up = outcome.upstream
+    redirect = outcome.redirect
+    return {
+        "status": outcome.status,
+        "backend": outcome.backend,
+        "weights": {k: round(v, 2) for k, v in sorted(outcome.weights.items())} if outcome.served else {},
+        "path": up.path if up is not None and outcome.served else None,
+        "host": up.host if up is not None and outcome.served else None,
+        "redirect": f"{redirect.status_code} {redirect.location}" if redirect is not None else None,
+    }
+
+
+def _request_of(p: Probe) -> Request:
+    return Request.build(host=p.host, path=p.path, scheme=p.scheme, headers=list(p.headers))
+
+
+def _affected_hosts(base: Side, head: Side) -> set[str] | None:
+    """Hostnames whose routing can differ between the sides; ``None`` means any host.
+
+    Routing for a host depends on the routes whose hostnames match it, the Gateways and
+    the references (grants, Services). When only routes with exact hostnames changed, only
+    those hosts need probing; anything else (Gateways, grants, wildcard or host-less
+    routes) can move every host.
+    """
+    old = {identity(m): m for m in base.manifests}
+    new = {identity(m): m for m in head.manifests}
+    hosts: set[str] = set()
+    for key in set(old) | set(new):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        for m in (a, b):
+            if m is None:
+                continue
+            if m.get("kind") not in ("HTTPRoute", "GRPCRoute"):
+                return None
+            names = (m.get("spec") or {}).get("hostnames") or []
+            if not names or any(str(h).startswith("*") for h in names):
+                return None
+            hosts.update(str(h) for h in names)
+    return hosts
+
+
+def behaviour_changes(base: Side, head: Side, extra: Iterable[Request]) -> tuple[list[BehaviourChange], int]:
+    from ..router import Router
+
+    hosts = _affected_hosts(base, head)
+    extra = list(extra)
+    if hosts is not None:
+        hosts |= {r.hostname for r in extra}
+
+    def serves(m: Mapping[str, Any]) -> bool:
+        """Could this route answer a request for one of ``hosts``?"""
+        if hosts is None or m.get("kind") not in ("HTTPRoute", "GRPCRoute"):
+            return True
+        names = (m.get("spec") or {}).get("hostnames") or []
+        return not names or any(
+            n in hosts or (n.startswith("*.") and any(h.endswith(n[1:]) for h in hosts)) for n in names
+        )
+
+    def changed_routes(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if hosts is None:
+            return manifests
+        return [m for m in manifests if m.get("kind") not in ("HTTPRoute", "GRPCRoute")
+                or set((m.get("spec") or {}).get("hostnames") or []) & hosts]
+
+    probes = sorted(set(probes_for(changed_routes(base.manifests))) | set(probes_for(changed_routes(head.manifests))),
+                    key=lambda p: (p.scheme, p.host, p.path, p.headers))
+    requests = [_request_of(p) for p in probes] + extra
+    # Only objects that can take part in routing these hosts are compiled.
+    r_old = Router.from_manifests([m for m in base.manifests if serves(m)])
+    r_new = Router.from_manifests([m for m in head.manifests if serves(m)])
+    out: list[BehaviourChange] = []
+    for req in requests:
+        a = _summary(r_old.route(req))
+        b = _summary(r_new.route(req))
+        if a != b:
+            what = tuple(k for k in a if a[k] != b[k])
+            described = {"method": req.method, "url": f"{req.scheme}://{req.host}{req.target}",
+                         "headers": req.headers.as_dict()}
+            out.append(BehaviourChange(described, a, b, what))
+    out.sort(key=lambda c: (c.request["url"], json.dumps(c.request["headers"], sort_keys=True), c.request["method"]))
+    return out, len(requests)

@@ -1,0 +1,165 @@
+"""Object changes between the sides: added, removed, renamed or changed, field by field.
+
+Objects are keyed by apiVersion/kind/namespace/name. A removed and an added object are a
+rename when they share kind, namespace and ``ing2gw.io/source`` (or their whole content
+but the name). Rules stay ordered (aligned first, so an inserted rule reads as one); lists
+that are sets (hostnames, parentRefs, matches, backendRefs, listeners, ...) are compared as
+sets.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from ..emit.gateway import SOURCE_ANNOTATION
+from .fields import FieldChange, deep_changes, sort_path
+from .model import ObjectChange, Side
+from .sides import identity
+
+__all__ = ["object_changes"]
+
+# Lists compared as sets, by the key that identifies an element. Path patterns use "*"
+# for any list index and match the field path from the object root.
+_SET_FIELDS: dict[tuple[str, ...], str] = {
+    ("spec", "hostnames"): "",
+    ("spec", "parentRefs"): "json",
+    ("spec", "listeners"): "name",
+    ("spec", "rules", "*", "matches"): "json",
+    ("spec", "rules", "*", "backendRefs"): "json",
+    ("spec", "rules", "*", "matches", "*", "headers"): "json",
+    ("spec", "rules", "*", "matches", "*", "queryParams"): "json",
+    ("spec", "from"): "json",
+    ("spec", "to"): "json",
+    ("spec", "targetRefs"): "json",
+}
+
+
+def _set_key(path: tuple[str, ...]) -> str | None:
+    for pattern, key in _SET_FIELDS.items():
+        if len(pattern) == len(path) and all(p == "*" or p == q for p, q in zip(pattern, path, strict=True)):
+            return key
+    return None
+
+
+def _canonical(value: Any, path: tuple[str, ...] = ()) -> Any:
+    """Sort the set-like lists so that element order does not count as a change."""
+    if isinstance(value, Mapping):
+        return {k: _canonical(v, (*path, str(k))) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_canonical(v, (*path, "*")) for v in value]
+        key = _set_key(path)
+        if key is not None:
+            if key == "":
+                items.sort(key=str)
+            elif key == "json":
+                items.sort(key=lambda v: json.dumps(v, sort_keys=True))
+            else:
+                items.sort(key=lambda v: str(v.get(key, "")) if isinstance(v, Mapping) else str(v))
+        return items
+    return value
+
+
+def _fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[FieldChange, ...]:
+    a = _canonical({k: v for k, v in old.items() if k != "status"})
+    b = _canonical({k: v for k, v in new.items() if k != "status"})
+    changes: list[FieldChange] = []
+    # Rules are ordered, but a rule inserted or removed should read as that, not as every
+    # later rule changing: align them first (difflib), then diff the pairs.
+    rules_a = (a.get("spec") or {}).pop("rules", None) if isinstance(a.get("spec"), dict) else None
+    rules_b = (b.get("spec") or {}).pop("rules", None) if isinstance(b.get("spec"), dict) else None
+    if rules_a is not None or rules_b is not None:
+        changes += _rule_changes(rules_a or [], rules_b or [])
+    changes += deep_changes(a, b, ())
+    return tuple(sorted(changes, key=lambda c: (sort_path(c.path), c.change)))
+
+
+def _rule_changes(old: list[Any], new: list[Any]) -> list[FieldChange]:
+    keys_a = [json.dumps(r, sort_keys=True) for r in old]
+    keys_b = [json.dumps(r, sort_keys=True) for r in new]
+    out: list[FieldChange] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=keys_a, b=keys_b, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        if op == "replace" and i2 - i1 == j2 - j1:
+            for i, j in zip(range(i1, i2), range(j1, j2), strict=True):
+                out += [replace(c, path=c.path.replace(f"spec.rules[{i}]", f"spec.rules[{j}]", 1))
+                        for c in deep_changes(old[i], new[j], ("spec", "rules", i))]
+            continue
+        out += [FieldChange(f"spec.rules[{i}]", "removed", old[i], None) for i in range(i1, i2)]
+        out += [FieldChange(f"spec.rules[{j}]", "added", None, new[j]) for j in range(j1, j2)]
+    return out
+
+
+def _content_key(obj: Mapping[str, Any]) -> str:
+    """Kind, namespace and content without name and source annotation."""
+    meta = dict(obj.get("metadata") or {})
+    meta.pop("name", None)
+    annotations = {k: v for k, v in (meta.pop("annotations", None) or {}).items() if k != SOURCE_ANNOTATION}
+    body = {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+    return json.dumps([obj.get("kind"), meta, annotations, _canonical(body)], sort_keys=True)
+
+
+def object_changes(base: Side, head: Side) -> list[ObjectChange]:
+    old = {identity(m): m for m in base.manifests}
+    new = {identity(m): m for m in head.manifests}
+    removed = sorted(set(old) - set(new))
+    added = sorted(set(new) - set(old))
+    changes: list[ObjectChange] = []
+
+    def parts(key: str, m: Mapping[str, Any]) -> tuple[str, str, str, str]:
+        meta = m.get("metadata") or {}
+        src = (meta.get("annotations") or {}).get(SOURCE_ANNOTATION, "")
+        return str(m.get("kind")), str(meta.get("namespace", "")), str(meta.get("name", "")), src
+
+    # Renames: a removed and an added object of the same kind and namespace made from the
+    # same source objects.
+    by_source: dict[tuple[str, str, str], list[str]] = {}
+    for key in added:
+        kind, ns, _, src = parts(key, new[key])
+        if src:
+            by_source.setdefault((kind, ns, src), []).append(key)
+    renamed_to: dict[str, str] = {}
+    for key in removed:
+        kind, ns, _, src = parts(key, old[key])
+        candidates = by_source.get((kind, ns, src)) if src else None
+        if candidates:
+            renamed_to[key] = candidates.pop(0)
+    # Then objects whose content is identical apart from name and source (a renamed Ingress).
+    taken = set(renamed_to.values())
+    by_content: dict[str, list[str]] = {}
+    for key in added:
+        if key not in taken:
+            by_content.setdefault(_content_key(new[key]), []).append(key)
+    for key in removed:
+        if key not in renamed_to:
+            candidates = by_content.get(_content_key(old[key]))
+            if candidates:
+                renamed_to[key] = candidates.pop(0)
+    for key in removed:
+        kind, ns, name, src = parts(key, old[key])
+        if key in renamed_to:
+            target = renamed_to[key]
+            o = dict(old[key], metadata={**old[key].get("metadata", {}), "name": ""})
+            n = dict(new[target], metadata={**new[target].get("metadata", {}), "name": ""})
+            _, _, new_name, _ = parts(target, new[target])
+            changes.append(ObjectChange("renamed", target, kind, ns, new_name, name, _fields(o, n), src))
+        else:
+            changes.append(ObjectChange("removed", key, kind, ns, name, sources=src))
+    for key in added:
+        if key in renamed_to.values():
+            continue
+        kind, ns, name, src = parts(key, new[key])
+        changes.append(ObjectChange("added", key, kind, ns, name, sources=src))
+    for key in sorted(set(old) & set(new)):
+        if old[key] == new[key]:
+            continue
+        f = _fields(old[key], new[key])
+        if f:
+            kind, ns, name, src = parts(key, new[key])
+            changes.append(ObjectChange("changed", key, kind, ns, name, fields=f, sources=src))
+    order = {"removed": 0, "renamed": 1, "changed": 2, "added": 3}
+    return sorted(changes, key=lambda c: (c.kind, c.namespace, c.name, order[c.change]))

@@ -1,0 +1,41 @@
+"""``dry-run``: would the cluster accept the converted manifests, and what would change?
+
+:func:`dry_run` takes the manifests a conversion produced and a :class:`~ing2gw.kube.Cluster`:
+preflight checks first (:mod:`.preflight`: CRDs and their channel, GatewayClass and its
+supported features from :mod:`.features`, hostnames already claimed, namespaces), then a
+server-side apply with ``dryRun=All`` per object (:mod:`.apply`). :mod:`.model` holds the
+report, :mod:`.render` lays it out. Nothing here writes to the cluster: the only write
+:mod:`ing2gw.kube` can send is a dry run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..diff.fields import FieldChange
+from ..kube import Cluster
+from .apply import apply_one, field_changes
+from .features import features_used
+from .model import Check, DryRunReport, ObjectResult, Outcome
+from .preflight import preflight
+from .render import render
+
+__all__ = [
+    "Check",
+    "DryRunReport",
+    "FieldChange",
+    "ObjectResult",
+    "Outcome",
+    "dry_run",
+    "features_used",
+    "field_changes",
+    "render",
+]
+
+
+def dry_run(manifests: Sequence[Mapping[str, Any]], cluster: Cluster) -> DryRunReport:
+    """Preflight checks, then a dry-run server-side apply of every manifest, in order."""
+    checks = preflight(manifests, cluster)
+    objects = tuple(apply_one(m, cluster) for m in manifests)
+    return DryRunReport(cluster.label, tuple(checks), objects)
