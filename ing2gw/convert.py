@@ -4,7 +4,9 @@
    ``kubernetes.io/ingress.class`` annotation, the default IngressClass);
 2. choose its provider (``--provider``; else the IngressClass controller, the class name,
    the annotation prefix);
-3. ``provider.to_ir`` per provider; 4. emit Gateway API manifests.
+3. ``provider.to_ir`` per provider, with its Ingresses and the objects of the kinds it
+   claims (a provider with claimed objects runs even without Ingresses);
+4. emit Gateway API manifests.
 
 No I/O happens here, so golden tests call :func:`convert` directly.
 """
@@ -21,8 +23,8 @@ from .errors import UsageError
 from .ir import IR, GatewayRef
 from .notes import Fidelity, Level, Note, Notes
 from .plugins import Registry
-from .provider import ConversionOptions, Provider, ProviderContext
-from .resources import Ingress, ResourceSet
+from .provider import Claimed, ConversionOptions, Provider, ProviderContext, run_provider
+from .resources import APIKind, Ingress, ResourceSet
 
 __all__ = ["ConvertOptions", "ConvertResult", "IngressStatus", "convert"]
 
@@ -109,10 +111,17 @@ def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry)
         providers[provider.name] = provider
         chosen[ing.ref] = provider.name
 
+    owned: dict[str, list[APIKind]] = {}
+    for kind, provider in registry.claims().items():
+        owned.setdefault(provider.name, []).append(kind)
+        providers.setdefault(provider.name, provider)
     parts: list[IR] = []
-    for name in sorted(assigned):
+    for name in sorted(providers):
+        claimed = Claimed(tuple(assigned.get(name, ())), tuple(resources.claimed(owned.get(name, ()))))
+        if not claimed.ingresses and not claimed.objects:
+            continue
         ctx = ProviderContext(resources, notes, options.conversion, gateways)
-        parts.append(providers[name].to_ir(assigned[name], ctx))
+        parts.append(run_provider(providers[name], claimed, ctx))
     ir = IR(
         routes=tuple(r for p in parts for r in p.routes),
         certificates=tuple(c for p in parts for c in p.certificates),

@@ -11,9 +11,13 @@ models, so 50 000 Ingresses stay cheap and nothing is lost in translation.
 * :meth:`Cluster.list` pages through a collection (``limit``/``continue``), filling in the
   ``kind``/``apiVersion`` the API server leaves out of list items.
 * :func:`read_documents` reads what a conversion needs -- Ingresses, IngressClasses,
-  Services, Namespaces and the ingress-nginx controller ConfigMap when one is found, never
+  Services, Namespaces and the ingress-nginx controller ConfigMap when one is found, plus
+  every kind the installed providers claim (found through discovery, CRDs included), never
   Secrets -- as :class:`~ing2gw.yamlio.Document` records whose origin reads
-  ``cluster/<context>:Ingress/ns/name``. A forbidden optional read becomes a warning note.
+  ``cluster/<context>:Ingress/ns/name``. A forbidden optional read becomes a warning note; a
+  claimed kind the server does not serve (its CRD is not installed) is read as "none of that
+  kind", with a note; a forbidden claimed kind is an error, since its objects could change
+  what the conversion must carry over.
 * :meth:`Cluster.dry_run_apply` is the only request that is not a read: a server-side apply
   with ``dryRun=All``; there is no way to send a real write from here.
 
@@ -26,13 +30,14 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from .errors import ClusterError
 from .notes import Level, Note
+from .resources import APIKind
 from .yamlio import Document
 
 __all__ = [
@@ -431,13 +436,41 @@ def _strip(obj: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
+def _read_claimed(cluster: Cluster, kind: APIKind, namespace: str | None, selector: str | None,
+                  page_size: int, progress: Progress | None) -> tuple[list[Document], list[Note]]:
+    """The objects of one claimed kind; a kind the server does not serve is none, noted."""
+    if kind.kind == "Secret" and not kind.group:
+        raise ClusterError(f"{cluster.label}: a provider claims Secrets; ing2gw never reads Secrets")
+    res = cluster.resource(kind.api_version, kind.kind)
+    if res is None:
+        return [], [Note(
+            code="CLUSTER-KIND-NOT-INSTALLED", level=Level.INFO,
+            message=f"the API server does not serve {kind} (its CRD is not installed)",
+            subject=cluster.label, instead=f"no {kind.kind} objects read",
+        )]
+    ns = namespace if res.namespaced else None
+    try:
+        items = cluster.list(res.api_version, res.plural, ns, selector=selector if kind.selectable else None,
+                             page_size=page_size, progress=progress)
+        return [Document(_strip(obj), _origin(cluster, obj, kind.kind)) for obj in items], []
+    except RequestFailed as exc:
+        if exc.status.code != 403:
+            raise
+        where = f"in namespace {ns}" if ns else "in all namespaces"
+        group = f"{res.plural}.{kind.group}" if kind.group else res.plural
+        raise ClusterError(f"{cluster.label}: forbidden listing {res.plural} ({kind.api_version}) {where}, which "
+                           f"an installed provider reads: grant get/list on {group}") from None
+
+
 def read_documents(cluster: Cluster, namespace: str | None, selector: str | None = None,
-                   progress: Progress | None = None, page_size: int = PAGE_SIZE) -> ClusterRead:
+                   progress: Progress | None = None, page_size: int = PAGE_SIZE,
+                   kinds: Iterable[APIKind] = ()) -> ClusterRead:
     """What a conversion reads, as documents. ``namespace`` None = every namespace.
 
     Ingresses must be readable; IngressClasses, Services, Namespaces and the controller
     ConfigMap are optional: when forbidden (or not served) they are left out with a warning.
-    Secrets are never requested.
+    ``kinds`` (claimed by providers) are read when served, none when not; forbidden is an
+    error. Secrets are never requested.
     """
     docs: list[Document] = []
     notes: list[Note] = []
@@ -493,4 +526,9 @@ def read_documents(cluster: Cluster, namespace: str | None, selector: str | None
             cm.setdefault("kind", "ConfigMap")
             docs.append(Document(_strip(cm), _origin(cluster, cm, "ConfigMap")))
             break
+
+    for kind in sorted(set(kinds)):
+        claimed, why = _read_claimed(cluster, kind, namespace, selector, page_size, progress)
+        docs.extend(claimed)
+        notes.extend(why)
     return ClusterRead(docs, notes)

@@ -5,6 +5,10 @@ the ``ing2gw.providers`` entry-point group. Every loaded object is checked again
 :class:`~ing2gw.provider.Provider` contract. A plugin that fails to load or is malformed is
 recorded with its reason and reported as a warning; it becomes an error (exit 5) only when
 the user asks for it. A third-party name that collides with a built-in is refused.
+
+:meth:`Registry.claims` says which provider reads each claimed API kind: what files and the
+cluster reader keep, and whose ``to_ir`` receives it. A kind claimed by two providers goes
+to the first by name (built-ins first) and the other claim is reported.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from typing import Any
 
 from .errors import PluginError
 from .notes import Level, Note
-from .provider import API_VERSION, AnnotationTable, Provider
+from .provider import SUPPORTED_API_VERSIONS, AnnotationTable, Provider, kinds_of
+from .resources import APIKind
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginEntry", "Registry", "discover"]
 
@@ -41,8 +46,13 @@ def _check(obj: Any, name: str) -> Provider:
     missing = [attr for attr in _REQUIRED if not hasattr(obj, attr)]
     if missing:
         raise TypeError(f"missing {', '.join(missing)}")
-    if obj.api_version != API_VERSION:
-        raise TypeError(f"written for provider API {obj.api_version!r}, this ing2gw speaks {API_VERSION}")
+    if obj.api_version not in SUPPORTED_API_VERSIONS:
+        speaks = " and ".join(str(v) for v in SUPPORTED_API_VERSIONS)
+        raise TypeError(f"written for provider API {obj.api_version!r}, this ing2gw speaks {speaks}")
+    if obj.api_version >= 2:
+        kinds = getattr(obj, "kinds", None)
+        if not isinstance(kinds, tuple) or not all(isinstance(k, APIKind) for k in kinds):
+            raise TypeError("kinds is not a tuple of ing2gw.resources.APIKind")
     if not isinstance(obj.annotations, AnnotationTable):
         raise TypeError("annotations is not an ing2gw.provider.AnnotationTable")
     if not callable(obj.to_ir):
@@ -85,6 +95,18 @@ class Registry:
             raise PluginError(f"provider {name!r} ({entry.distribution}) failed to load: {entry.error}")
         return entry.provider
 
+    def claims(self) -> dict[APIKind, Provider]:
+        """Each claimed kind and the provider that reads it (the first by name; built-ins
+        first, as entries are ordered)."""
+        out: dict[tuple[str, str], tuple[APIKind, Provider]] = {}
+        builtin_first = sorted(self.entries.values(), key=lambda e: (not e.builtin, e.name))
+        for e in builtin_first:
+            if e.provider is None:
+                continue
+            for k in kinds_of(e.provider):
+                out.setdefault((k.api_version, k.kind), (k, e.provider))
+        return {k: p for k, p in sorted(out.values(), key=lambda kp: kp[0])}
+
     def for_controller(self, controller: str) -> Provider | None:
         for p in self.providers():
             if controller in p.controllers:
@@ -106,7 +128,21 @@ class Registry:
         return None
 
     def load_notes(self) -> list[Note]:
-        return [
+        owners = self.claims()
+        taken = {(k.api_version, k.kind): p.name for k, p in owners.items()}
+        conflicts = [
+            Note(
+                code="PLUGIN-KIND-CONFLICT",
+                level=Level.WARNING,
+                message=f"providers {taken[(k.api_version, k.kind)]!r} and {p.name!r} both read {k}",
+                subject=f"plugin {p.name}",
+                instead=f"{k} objects go to {taken[(k.api_version, k.kind)]!r}; "
+                        f"--disable-provider chooses the other",
+            )
+            for p in self.providers() for k in kinds_of(p)
+            if taken.get((k.api_version, k.kind), p.name) != p.name
+        ]
+        return conflicts + [
             Note(
                 code="PLUGIN-LOAD-FAILED",
                 level=Level.WARNING,

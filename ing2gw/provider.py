@@ -6,34 +6,48 @@ and that table drives three things: parsing (``table.read``), the notes for ever
 annotation of the provider's prefix that is not converted exactly (or not known at all),
 and the documentation ``ing2gw providers NAME`` prints.
 
+A provider also declares the API kinds it reads besides Ingresses (``kinds``: group,
+version, kind -- its CRDs included). Files and the cluster reader keep those objects for it,
+and ``to_ir`` receives them with its Ingresses as one :class:`Claimed` input. A provider may
+convert claimed objects alone (an IngressRoute, a VirtualService) without any Ingress.
+
 Third-party providers register an object satisfying :class:`Provider` under the entry-point
 group ``ing2gw.providers``::
 
     [project.entry-points."ing2gw.providers"]
     haproxy = "ing2gw_haproxy:PROVIDER"
+
+Provider API versions: 2 (this one) adds ``kinds`` and passes :class:`Claimed` to ``to_ir``;
+providers written for 1 (``to_ir(ingresses, ctx)``, no ``kinds``) still load and run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from .ir import IR, GatewayRef
 from .notes import Fidelity, Level, Note, Notes
-from .resources import Ingress, ResourceSet
+from .resources import APIKind, Ingress, KubeObject, ResourceSet
 
 __all__ = [
+    "kinds_of",
+    "run_provider",
     "API_VERSION",
+    "SUPPORTED_API_VERSIONS",
+    "APIKind",
     "AnnotationSpec",
     "AnnotationTable",
     "Annotations",
+    "Claimed",
     "ConversionOptions",
     "Provider",
     "ProviderContext",
 ]
 
-API_VERSION = 1
+API_VERSION = 2
+SUPPORTED_API_VERSIONS = (1, 2)
 
 
 def _text(value: str) -> str:
@@ -193,9 +207,22 @@ class ConversionOptions:
     controller_config: Mapping[str, str] = field(default_factory=dict)  # e.g. ingress-nginx ConfigMap
 
 
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """What one provider converts: the Ingresses assigned to it (by class, controller or
+    ``--provider``) and the objects of the kinds it claims, each in identity order."""
+
+    ingresses: tuple[Ingress, ...] = ()
+    objects: tuple[KubeObject, ...] = ()
+
+    def of(self, kind: str, group: str | None = None) -> list[KubeObject]:
+        """The claimed objects of one kind (of one API group when given), any version."""
+        return [o for o in self.objects if o.kind.kind == kind and (group is None or o.kind.group == group)]
+
+
 @dataclass(slots=True)
 class ProviderContext:
-    """What a provider's ``to_ir`` gets besides its Ingresses."""
+    """What a provider's ``to_ir`` gets besides its input."""
 
     resources: ResourceSet
     notes: Notes
@@ -204,6 +231,11 @@ class ProviderContext:
 
     def gateway_for(self, ingress: Ingress) -> GatewayRef:
         return self.gateways[ingress.ref]
+
+    def gateway(self, key: str) -> GatewayRef:
+        """The Gateway for a source that names its own entry point (a Gateway object, an entry
+        point): ``key`` names it, ``--gateway-class`` overrides its class."""
+        return GatewayRef(key=key, gateway_class=self.options.gateway_class or key)
 
 
 @runtime_checkable
@@ -215,6 +247,20 @@ class Provider(Protocol):
     controllers: tuple[str, ...]  # IngressClass spec.controller values it owns
     class_names: tuple[str, ...]  # conventional class names ("nginx")
     annotations: AnnotationTable
+    kinds: tuple[APIKind, ...]  # API kinds it reads besides Ingresses (CRDs included)
     description: str
 
-    def to_ir(self, ingresses: Sequence[Ingress], ctx: ProviderContext) -> IR: ...
+    def to_ir(self, claimed: Claimed, ctx: ProviderContext) -> IR: ...
+
+
+def run_provider(provider: Provider, claimed: Claimed, ctx: ProviderContext) -> IR:
+    """``provider.to_ir`` in the form its API version expects."""
+    if provider.api_version == 1:
+        legacy: Any = provider.to_ir
+        return legacy(list(claimed.ingresses), ctx)  # type: ignore[no-any-return]
+    return provider.to_ir(claimed, ctx)
+
+
+def kinds_of(provider: Provider) -> tuple[APIKind, ...]:
+    """The kinds a provider claims (none for API version 1)."""
+    return tuple(getattr(provider, "kinds", ()) or ())

@@ -2,8 +2,10 @@
 
 :func:`build_resource_set` sorts documents into Ingresses (``networking.k8s.io/v1``; the
 ``extensions/v1beta1`` and ``networking.k8s.io/v1beta1`` forms are converted on load),
-IngressClasses, Services, Namespaces and ConfigMaps; every other kind is counted and
-skipped. Secrets are never looked at beyond their identity. A document that cannot be
+IngressClasses, Services, Namespaces and ConfigMaps, plus the objects of every kind a provider
+claims (an :class:`APIKind`, CRDs included), kept as :class:`KubeObject` records for that
+provider; every other kind is counted and skipped. Secrets are never looked at beyond their
+identity. A document that cannot be
 identified (no kind, no name) is an :class:`~ing2gw.errors.InputError`; an identifiable
 Ingress whose fields have the wrong shape becomes an error note and is left out, so one bad
 object never sinks the run.
@@ -22,6 +24,7 @@ from .notes import Level, Note, Notes
 from .yamlio import Document
 
 __all__ = [
+    "APIKind",
     "DEFAULT_CLASS_ANNOTATION",
     "Ingress",
     "IngressBackend",
@@ -29,6 +32,7 @@ __all__ = [
     "IngressPath",
     "IngressRule",
     "IngressTLS",
+    "KubeObject",
     "LabelSelector",
     "ResourceSet",
     "Service",
@@ -39,6 +43,56 @@ __all__ = [
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 INGRESS_API_VERSIONS = ("networking.k8s.io/v1", "networking.k8s.io/v1beta1", "extensions/v1beta1")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class APIKind:
+    """An API kind a provider reads: group, version and kind, as in ``apiVersion``/``kind``.
+
+    ``group`` is "" for the core group. ``selectable``: the objects are sources the user
+    picks with ``-l`` like Ingresses (routes: IngressRoute, VirtualService); False for
+    objects that sources refer to (Middleware, KongPlugin), which are always read in full.
+    """
+
+    group: str
+    version: str
+    kind: str
+    namespaced: bool = True
+    selectable: bool = True
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def __str__(self) -> str:
+        return f"{self.api_version} {self.kind}"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class KubeObject:
+    """An object of a claimed kind, as read: its identity, labels and annotations, and the whole
+    document in ``body`` (the provider parses ``spec``; treat it as read-only)."""
+
+    kind: APIKind
+    namespace: str  # "" for cluster-scoped kinds
+    name: str
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    body: Mapping[str, Any]
+    origin: str  # file:line, or cluster/<context>:Kind/ns/name
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    @property
+    def subject(self) -> str:
+        return f"{self.kind.kind} {self.ref}"
+
+    @property
+    def spec(self) -> Mapping[str, Any]:
+        spec = self.body.get("spec")
+        return spec if isinstance(spec, Mapping) else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +188,7 @@ class ResourceSet:
     services: dict[tuple[str, str], Service] = field(default_factory=dict)
     namespaces: dict[str, Mapping[str, str]] = field(default_factory=dict)  # name -> labels
     config_maps: dict[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
+    objects: dict[APIKind, list[KubeObject]] = field(default_factory=dict)  # claimed kinds, identity order
     skipped: Counter[str] = field(default_factory=Counter)  # kind -> count
     notes: Notes = field(default_factory=Notes)
 
@@ -144,6 +199,11 @@ class ResourceSet:
     def default_class(self) -> IngressClass | None:
         defaults = sorted((c for c in self.ingress_classes.values() if c.is_default), key=lambda c: c.name)
         return defaults[0] if defaults else None
+
+    def claimed(self, kinds: Iterable[APIKind]) -> list[KubeObject]:
+        """The objects of ``kinds``, by kind, namespace and name."""
+        wanted = {(k.group, k.version, k.kind) for k in kinds}
+        return [o for k in sorted(self.objects) if (k.group, k.version, k.kind) in wanted for o in self.objects[k]]
 
 
 # --- label selectors (kubectl -l) -------------------------------------------------------
@@ -364,25 +424,79 @@ def _identity(doc: Document) -> tuple[str, str, str, str]:
     return api, kind, ns or "", name
 
 
+def _claimed(doc: Document, kind: APIKind, ns: str, name: str) -> KubeObject:
+    meta = _mapping(doc.obj.get("metadata"), "metadata")
+    return KubeObject(
+        kind=kind,
+        namespace=ns,
+        name=name,
+        labels=_str_map(meta.get("labels"), "metadata.labels"),
+        annotations=_str_map(meta.get("annotations"), "metadata.annotations"),
+        body=doc.obj,
+        origin=doc.origin,
+    )
+
+
+def _dedupe(items: Iterable[Any], kind: str, notes: Notes) -> list[Any]:
+    """One object per (namespace, name), in that order; a duplicate keeps the one read last in
+    origin order (whatever the file order) and is reported."""
+    by_ref: dict[tuple[str, str], list[Any]] = {}
+    for item in items:
+        by_ref.setdefault((item.namespace, item.name), []).append(item)
+    unique: list[Any] = []
+    for ref, dupes in sorted(by_ref.items()):
+        dupes.sort(key=lambda i: i.origin)
+        if len(dupes) > 1:
+            notes.add(
+                Note(
+                    code="INPUT-DUPLICATE-OBJECT",
+                    level=Level.WARNING,
+                    message=f"defined {len(dupes)} times ({', '.join(d.origin for d in dupes)})",
+                    subject=f"{kind} {ref[0]}/{ref[1]}" if ref[0] else f"{kind} {ref[1]}",
+                    instead=f"using the one at {dupes[-1].origin}",
+                )
+            )
+        unique.append(dupes[-1])
+    return unique
+
+
 def build_resource_set(
     docs: Iterable[Document],
     namespace: str | None = None,
     selector: LabelSelector | None = None,
     default_namespace: str = "default",
+    kinds: Iterable[APIKind] = (),
 ) -> ResourceSet:
     """Sort documents into a :class:`ResourceSet`.
 
     ``namespace`` keeps only objects of that namespace (objects without one are taken to be
     in it); otherwise objects without a namespace are in ``default_namespace``. ``selector``
-    filters Ingresses by label, as ``kubectl get -l``.
+    filters Ingresses (and selectable claimed kinds) by label, as ``kubectl get -l``.
+    ``kinds`` are the kinds providers claim: their objects are kept in ``objects``; an object
+    of a claimed kind in a version nobody claims is skipped with a warning.
     """
     rs = ResourceSet()
     home = namespace or default_namespace
+    claims: dict[tuple[str, str], APIKind] = {}
+    for k in sorted(kinds):
+        claims.setdefault((k.api_version, k.kind), k)
+    claimed_groups = {(k.group, k.kind): k for k in claims.values()}
     for doc in docs:
         api, kind, ns, name = _identity(doc)
-        ns = ns or home
+        claim = claims.get((api, kind))
+        if claim is not None and not claim.namespaced:
+            ns = ""
+        else:
+            ns = ns or home
         try:
-            if kind == "Ingress" and api in INGRESS_API_VERSIONS:
+            if claim is not None:
+                if (namespace and claim.namespaced and ns != namespace):
+                    continue
+                obj = _claimed(doc, claim, ns, name)
+                if claim.selectable and selector and not selector.matches(obj.labels):
+                    continue
+                rs.objects.setdefault(claim, []).append(obj)
+            elif kind == "Ingress" and api in INGRESS_API_VERSIONS:
                 if namespace and ns != namespace:
                     continue
                 ing = _ingress(doc.obj, ns, name, doc.origin)
@@ -407,8 +521,19 @@ def build_resource_set(
                 rs.config_maps[(ns, name)] = _str_map(doc.obj.get("data"), "data")
             else:
                 rs.skipped[kind] += 1
+                other = claimed_groups.get((api.rpartition("/")[0], kind))
+                if other is not None:
+                    rs.notes.add(Note(
+                        code="INPUT-KIND-VERSION-UNSUPPORTED",
+                        level=Level.WARNING,
+                        message=f"{doc.origin}: {api} {kind} is not read (the installed providers read "
+                                f"{other.api_version})",
+                        subject=f"{kind} {ns}/{name}" if ns else f"{kind} {name}",
+                        instead="object skipped",
+                        origin=doc.origin,
+                    ))
         except _Bad as exc:
-            subject = f"{kind} {ns}/{name}" if kind != "IngressClass" and kind != "Namespace" else f"{kind} {name}"
+            subject = f"{kind} {ns}/{name}" if ns and kind not in ("IngressClass", "Namespace") else f"{kind} {name}"
             rs.notes.add(
                 Note(
                     code="INPUT-INVALID-OBJECT",
@@ -421,23 +546,9 @@ def build_resource_set(
             )
     # Identity order, whatever the file order: (namespace, name); duplicates keep the last read
     # in a stable way (sorted by origin) and are reported.
-    by_ref: dict[tuple[str, str], list[Ingress]] = {}
-    for ing in rs.ingresses:
-        by_ref.setdefault((ing.namespace, ing.name), []).append(ing)
-    unique: list[Ingress] = []
-    for ref, dupes in sorted(by_ref.items()):
-        dupes.sort(key=lambda i: i.origin)
-        if len(dupes) > 1:
-            rs.notes.add(
-                Note(
-                    code="INPUT-DUPLICATE-OBJECT",
-                    level=Level.WARNING,
-                    message=f"defined {len(dupes)} times ({', '.join(d.origin for d in dupes)})",
-                    subject=f"Ingress {ref[0]}/{ref[1]}",
-                    instead=f"using the one at {dupes[-1].origin}",
-                )
-            )
-        unique.append(dupes[-1])
-    rs.ingresses = unique
+    rs.ingresses = _dedupe(rs.ingresses, "Ingress", rs.notes)
+    for claim in sorted(rs.objects):
+        rs.objects[claim] = _dedupe(rs.objects[claim], claim.kind, rs.notes)
+    rs.objects = dict(sorted(rs.objects.items()))
     return rs
 

@@ -16,7 +16,8 @@ and ``kubectl get`` to work against it:
   with :func:`ing2gw.schema.defaulted`. The apply merge is simplified: the applied top-level
   fields replace the live ones, labels and annotations are merged, status is kept;
 * Gateway API CRDs are loaded from ``../shared/gateway-api/crds/<channel>`` on request
-  (optionally relabelled with another bundle version, or with some kinds left out);
+  (optionally relabelled with another bundle version, or with some kinds left out); any
+  other CRD (a provider's own kinds) with :meth:`Emulator.install_crd`;
 * ``forbid(verb, plural)`` makes requests fail with 403, as missing RBAC would.
 
 Every request is recorded (method, path, query, content type), so tests can assert that
@@ -230,6 +231,21 @@ class Emulator:
                     self._register(_Res(f"{crd['spec']['group']}/{version['name']}", names["kind"],
                                         names["plural"], crd["spec"]["scope"] == "Namespaced",
                                         tuple(names.get("shortNames") or ())))
+
+    def install_crd(self, api_version: str, kind: str, plural: str, namespaced: bool = True) -> None:
+        """Install a CustomResourceDefinition serving ``api_version`` ``kind`` (no schema)."""
+        group, _, version = api_version.rpartition("/")
+        scope = "Namespaced" if namespaced else "Cluster"
+        self._store_crd({
+            "apiVersion": f"{CRD_GROUP}/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": f"{plural}.{group}"},
+            "spec": {"group": group, "scope": scope,
+                     "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": f"{kind}List"},
+                     "versions": [{"name": version, "served": True, "storage": True,
+                                   "schema": {"openAPIV3Schema": {"type": "object",
+                                                                  "x-kubernetes-preserve-unknown-fields": True}}}]},
+        })
+        self._register(_Res(api_version, kind, plural, namespaced))
 
     def _store_crd(self, crd: dict[str, Any]) -> None:
         # CRDs are big and never modified: stored without the deep copy of :meth:`add`.

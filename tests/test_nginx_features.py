@@ -10,7 +10,7 @@ import re2
 
 from ing2gw.ir import IR, BackendRef, GatewayRef, PathMatch, RouteMatch, Rule
 from ing2gw.notes import Notes
-from ing2gw.provider import ConversionOptions, ProviderContext
+from ing2gw.provider import Claimed, ConversionOptions, ProviderContext
 from ing2gw.providers.ingress_nginx import PROVIDER, canary, policies, redirects, rewrite
 from ing2gw.providers.ingress_nginx.parsers import parse_body_size, parse_permanent_redirect
 from ing2gw.resources import build_resource_set
@@ -212,7 +212,7 @@ def _ir(text: str) -> tuple[IR, Notes]:
     notes = Notes()
     gw = GatewayRef("nginx", "nginx")
     ctx = ProviderContext(rs, notes, ConversionOptions(), {i.ref: gw for i in rs.ingresses})
-    return PROVIDER.to_ir(rs.ingresses, ctx), notes
+    return PROVIDER.to_ir(Claimed(tuple(rs.ingresses)), ctx), notes
 
 
 def test_translator_records_extensions_with_all_parameters() -> None:

@@ -10,6 +10,7 @@ import pytest
 from ing2gw.errors import PluginError
 from ing2gw.plugins import discover
 from ing2gw.provider import API_VERSION, AnnotationTable
+from ing2gw.resources import APIKind
 
 
 @dataclass
@@ -36,6 +37,7 @@ class GoodProvider:
     controllers = ("haproxy.org/ingress-controller",)
     class_names = ("haproxy",)
     annotations = AnnotationTable("haproxy.org", "HAPROXY", [])
+    kinds: tuple[APIKind, ...] = ()
     description = "test"
 
     def to_ir(self, ingresses: Any, ctx: Any) -> Any:
@@ -72,6 +74,70 @@ def test_broken_plugins_are_reported_not_fatal() -> None:
     assert "missing" in notes["plugin half"]
     with pytest.raises(PluginError, match="failed to load"):
         reg.get("boom")
+
+
+class LegacyProvider:
+    """Written for provider API 1: no ``kinds``, ``to_ir(ingresses, ctx)``."""
+
+    name = "legacy"
+    api_version = 1
+    controllers = ("example.com/legacy",)
+    class_names = ("legacy",)
+    annotations = AnnotationTable("legacy.example.com", "LEGACY", [])
+    description = "test"
+
+    def to_ir(self, ingresses: Any, ctx: Any) -> Any:
+        from ing2gw.ir import IR
+
+        self.seen = [i.ref for i in ingresses]
+        return IR()
+
+
+def test_api_version_1_providers_still_run(ing2gw, monkeypatch) -> None:
+    import ing2gw.cli.convert as cli_convert
+    from ing2gw import plugins
+
+    legacy = LegacyProvider()
+    monkeypatch.setattr(cli_convert, "discover",
+                        lambda disabled=(): plugins.discover(disabled, entry_points=[FakeEP("legacy", legacy)]))
+    doc = ("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: a, namespace: ns}\n"
+           "spec: {ingressClassName: legacy}\n")
+    r = ing2gw(["convert", "-f", "-"], input=doc)
+    assert r.exit_code == 0, r.stderr
+    assert legacy.seen == ["ns/a"]
+
+
+def test_kinds_must_be_declared_and_typed() -> None:
+    class NoKinds(LegacyProvider):  # API 2 requires kinds
+        name = "nokinds"
+        api_version = 2
+
+    reg = discover(entry_points=[FakeEP("nokinds", NoKinds())])
+    assert "kinds is not a tuple" in reg.load_notes()[0].message
+
+    class Untyped(GoodProvider):
+        name = "untyped"
+        kinds = (("example.com", "v1", "Toy"),)  # type: ignore[assignment]
+
+    assert "kinds is not a tuple" in discover(entry_points=[FakeEP("untyped", Untyped())]).load_notes()[0].message
+
+
+def test_a_kind_claimed_twice_goes_to_the_first_and_is_reported() -> None:
+    toy = APIKind("example.com", "v1", "Toy")
+
+    class A(GoodProvider):
+        name = "a-toys"
+        kinds = (toy,)
+
+    class B(GoodProvider):
+        name = "b-toys"
+        controllers = ()
+        kinds = (toy,)
+
+    reg = discover(entry_points=[FakeEP("b-toys", B()), FakeEP("a-toys", A())])
+    assert {str(k): p.name for k, p in reg.claims().items()} == {"example.com/v1 Toy": "a-toys"}
+    (note,) = [n for n in reg.load_notes() if n.code == "PLUGIN-KIND-CONFLICT"]
+    assert note.subject == "plugin b-toys" and "example.com/v1 Toy" in note.message
 
 
 def test_disable_and_unknown() -> None:

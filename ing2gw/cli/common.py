@@ -13,7 +13,7 @@ from ..emit.gateway import EmitOptions
 from ..errors import InputError, UsageError
 from ..notes import Level, Note
 from ..provider import ConversionOptions
-from ..resources import LabelSelector, ResourceSet, build_resource_set
+from ..resources import APIKind, LabelSelector, ResourceSet, build_resource_set
 from ..sources import read_paths
 
 if TYPE_CHECKING:
@@ -27,9 +27,12 @@ _COLORS = {Level.ERROR: "red", Level.WARNING: "yellow", Level.INFO: "cyan"}
 def load_resources(
     filenames: Sequence[str], recursive: bool, namespace: str | None, all_namespaces: bool, selector: str | None,
     *, kubeconfig: str | None = None, context: str | None = None, cluster: Cluster | None = None,
+    kinds: Sequence[APIKind] = (),
 ) -> ResourceSet:
     """Read Ingresses and what goes with them from ``-f`` inputs, or from the cluster.
 
+    ``kinds`` are the API kinds the installed providers claim (``Registry.claims()``): their
+    objects are kept too, and listed from the cluster.
     Without ``-f`` the current kubeconfig context is read (``--kubeconfig``/``--context``,
     taken from the running click command when not passed), or ``cluster`` when given.
     Files default to every namespace; the cluster to the context's namespace unless ``-A``.
@@ -39,7 +42,7 @@ def load_resources(
     sel = LabelSelector.parse(selector) if selector else None
     if filenames:
         docs = read_paths(filenames, recursive=recursive)
-        return build_resource_set(docs, namespace=namespace, selector=sel)
+        return build_resource_set(docs, namespace=namespace, selector=sel, kinds=kinds)
 
     from .. import kube
 
@@ -56,10 +59,11 @@ def load_resources(
         click.echo(f"\rreading {cluster.label}: {text}", nl=False, err=True)
 
     tty = sys.stderr.isatty()
-    read = kube.read_documents(cluster, scope, selector, progress=progress if tty else None)
+    read = kube.read_documents(cluster, scope, selector, progress=progress if tty else None, kinds=kinds)
     if tty and shown:
         click.echo("", err=True)
-    rs = build_resource_set(read.documents, namespace=scope, selector=sel, default_namespace=cluster.namespace)
+    rs = build_resource_set(read.documents, namespace=scope, selector=sel, default_namespace=cluster.namespace,
+                            kinds=kinds)
     rs.notes.extend(read.notes)
     return rs
 

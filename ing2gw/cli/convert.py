@@ -38,11 +38,12 @@ def convert(**params: Any) -> int:
     ReferenceGrant, HTTPRoute and GRPCRoute manifests to stdout (or --output-dir).
     Everything that is not carried over exactly is reported as a note on stderr.
     """
+    registry = discover(params["disabled_providers"])
     rs = load_resources(params["filenames"] + params["files"], params["recursive"], params["namespace"],
                         params["all_namespaces"], params["selector"],
-                        kubeconfig=params.get("kubeconfig"), context=params.get("context"))
+                        kubeconfig=params.get("kubeconfig"), context=params.get("context"),
+                        kinds=list(registry.claims()))
     options = make_convert_options(params, rs)
-    registry = discover(params["disabled_providers"])
     result = run_convert(rs, options, registry)
     report = render_report(result, params["report_format"]) if params["report_file"] else None
     if params["output_dir"]:

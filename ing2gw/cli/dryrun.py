@@ -42,10 +42,11 @@ def dry_run(**params: Any) -> int:
     from ..dryrun import render
 
     cluster = kube.connect(params["kubeconfig"], params["context"])
-    rs = load_resources(params["filenames"] + params["files"], params["recursive"], params["namespace"],
-                        params["all_namespaces"], params["selector"], cluster=cluster)
-    options = make_convert_options(params, rs)
     registry = discover(params["disabled_providers"])
+    rs = load_resources(params["filenames"] + params["files"], params["recursive"], params["namespace"],
+                        params["all_namespaces"], params["selector"], cluster=cluster,
+                        kinds=list(registry.claims()))
+    options = make_convert_options(params, rs)
     result = run_convert(rs, options, registry)
     if not params["quiet"]:
         print_notes(result.notes, params["color"])

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from ..plugins import discover
+from ..provider import kinds_of
 from ..report import render
 from ..yamlio import dump_json
 
@@ -17,8 +18,9 @@ from ..yamlio import dump_json
               show_default=True)
 @click.option("--disable-provider", "disabled", multiple=True, metavar="NAME", help="Do not load this plugin.")
 def providers(name: str | None, fmt: str, disabled: tuple[str, ...]) -> int:
-    """List the installed providers, or show NAME's annotation table (every annotation of
-    its controller, how faithfully ing2gw converts it, and into what)."""
+    """List the installed providers (with the API kinds each reads besides Ingresses), or show
+    NAME's annotation table (every annotation of its controller, how faithfully ing2gw
+    converts it, and into what)."""
     registry = discover(disabled)
     if name is None:
         rows: list[dict[str, Any]] = []
@@ -33,6 +35,7 @@ def providers(name: str | None, fmt: str, disabled: tuple[str, ...]) -> int:
                 "status": "ok" if p is not None else f"failed: {e.error}",
                 "controllers": list(p.controllers) if p else [],
                 "annotations": len(p.annotations) if p else 0,
+                "kinds": [str(k) for k in kinds_of(p)] if p else [],
                 "description": getattr(p, "description", "") if p else "",
             })
         if fmt == "json":
@@ -47,6 +50,7 @@ def providers(name: str | None, fmt: str, disabled: tuple[str, ...]) -> int:
         "description": getattr(provider, "description", ""),
         "controllers": list(provider.controllers),
         "prefix": table.prefix,
+        "kinds": [str(k) for k in kinds_of(provider)],
         "annotations": table.rows(),
         "counts": {f: sum(1 for r in table.rows() if r["fidelity"] == f)
                    for f in ("exact", "approximate", "extension", "unsupported")},

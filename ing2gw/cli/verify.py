@@ -94,11 +94,12 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], no_generate: bo
     note explains it (a difference no note explains is an unexplained drift)."""
     from ..router import Router
 
+    registry = discover(params["disabled_providers"])
     rs = load_resources(params["filenames"], params["recursive"], params["namespace"],
                         params["all_namespaces"], params["selector"],
-                        kubeconfig=params.get("kubeconfig"), context=params.get("context"))
+                        kubeconfig=params.get("kubeconfig"), context=params.get("context"),
+                        kinds=list(registry.claims()))
     options = make_convert_options(params, rs)
-    registry = discover(params["disabled_providers"])
     result = run_convert(rs, options, registry)
     used = sorted(set(result.providers.values()))
     if not used:

@@ -37,8 +37,8 @@ def build_side(label: str, docs: Sequence[Document], options: ConvertOptions, re
     """Convert the side's Ingresses and merge its own Gateway API objects over them."""
     gateway_docs = [d.obj for d in docs if is_gateway_api(d.obj)]
     other = [d for d in docs if not is_gateway_api(d.obj)]
-    rs = build_resource_set(other)
-    result = convert(rs, options, registry) if rs.ingresses else None
+    rs = build_resource_set(other, kinds=list(registry.claims()))
+    result = convert(rs, options, registry) if rs.ingresses or rs.objects else None
     merged: dict[str, dict[str, Any]] = {}
     for m in result.manifests if result else []:
         merged[identity(m)] = dict(m)

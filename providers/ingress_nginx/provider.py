@@ -39,8 +39,8 @@ from ing2gw.ir import (
 )
 from ing2gw.names import host_slug
 from ing2gw.notes import Fidelity, Level, Note, Notes
-from ing2gw.provider import API_VERSION, Annotations, AnnotationTable, ProviderContext
-from ing2gw.resources import Ingress, ResourceSet
+from ing2gw.provider import API_VERSION, Annotations, AnnotationTable, Claimed, ProviderContext
+from ing2gw.resources import APIKind, Ingress, ResourceSet
 
 from .._common.ingress import HostRoutes, IngressTranslator, PathContext
 from . import affinity, canary, extras, policies, redirects
@@ -590,6 +590,7 @@ class IngressNginxProvider:
     controllers = ("k8s.io/ingress-nginx",)
     class_names = ("nginx",)
     annotations = TABLE
+    kinds: tuple[APIKind, ...] = ()  # Ingresses only (its controller ConfigMap is read as a core kind)
     description = "kubernetes/ingress-nginx (retired 2026): annotations nginx.ingress.kubernetes.io/*"
 
     def probe_headers(self, ingresses: Sequence[Ingress]) -> dict[str, list[tuple[tuple[str, str], ...]]]:
@@ -640,11 +641,11 @@ class IngressNginxProvider:
 
         return NginxModel.from_resources(resources, controller_config or controller_config_of(resources))
 
-    def to_ir(self, ingresses: Sequence[Ingress], ctx: ProviderContext) -> IR:
+    def to_ir(self, claimed: Claimed, ctx: ProviderContext) -> IR:
         translator = NginxTranslator(ctx, self.annotations)
-        for ing in ingresses:
+        for ing in claimed.ingresses:
             translator.annotations(ing)
-        return translator.translate(ingresses)
+        return translator.translate(claimed.ingresses)
 
 
 PROVIDER = IngressNginxProvider()
