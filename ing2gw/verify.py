@@ -53,7 +53,8 @@ def _aspects_of(note: Note) -> frozenset[str]:
 
 
 def _normalisation_sensitive(path: str) -> bool:
-    return "%" in path or "//" in path or "/./" in path or "/../" in path or path.endswith(("/.", "/.."))
+    return "%" in path or "//" in path or "\\" in path or "/./" in path or "/../" in path \
+        or path.endswith(("/.", "/.."))
 
 
 def summarise(outcome: Mapping[str, Any]) -> dict[str, Any]:

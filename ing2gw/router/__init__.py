@@ -12,12 +12,15 @@ A pure library (no sockets). Compile once, route many::
 
 Modules: :mod:`.table` compiles manifests into per-listener tables, :mod:`.precedence`
 holds the match ordering, :mod:`.matcher` routes, :mod:`.filters` applies filter effects,
-:mod:`.outcome` holds the result types, :mod:`.hostnames` the hostname rules.
+:mod:`.outcome` holds the result types, :mod:`.hostnames` the hostname rules,
+:mod:`.paths` the request path normalisation policies.
 """
 
 from __future__ import annotations
 
 from .facade import Router
 from .outcome import Matched, MirrorTarget, Outcome, RedirectTo, Upstream
+from .paths import STANDARD, PathPolicy
 
-__all__ = ["Matched", "MirrorTarget", "Outcome", "RedirectTo", "Router", "Upstream"]
+__all__ = ["STANDARD", "Matched", "MirrorTarget", "Outcome", "PathPolicy", "RedirectTo", "Router",
+           "Upstream"]

@@ -10,6 +10,7 @@ from ing2gw.yamlio import Document
 
 from .matcher import route
 from .outcome import Outcome
+from .paths import STANDARD, PathPolicy
 from .table import Table, compile_table
 
 __all__ = ["Router"]
@@ -22,25 +23,28 @@ class Router:
     >>> router.route(Request.build(host="shop.example.com", path="/api")).status
     """
 
-    __slots__ = ("table",)
+    __slots__ = ("table", "path_policy")
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, path_policy: PathPolicy = STANDARD) -> None:
         self.table = table
+        self.path_policy = path_policy
 
     @classmethod
     def from_manifests(
-        cls, manifests: Iterable[Mapping[str, Any] | Document], strict_refs: bool = False
+        cls, manifests: Iterable[Mapping[str, Any] | Document], strict_refs: bool = False,
+        path_policy: PathPolicy = STANDARD,
     ) -> Router:
         """Objects are plain mappings or :class:`~ing2gw.yamlio.Document` (whose origin
         then names them in errors). With ``strict_refs`` a reference to an object the input
-        does not hold is unresolved even when the input has no object of that kind."""
+        does not hold is unresolved even when the input has no object of that kind.
+        ``path_policy`` is how the data plane normalises request paths (:mod:`.paths`)."""
         pairs: list[tuple[Mapping[str, Any], str]] = []
         for i, item in enumerate(manifests):
             if isinstance(item, Document):
                 pairs.append((item.obj, item.origin))
             else:
                 pairs.append((item, f"<input>:{i + 1}"))
-        return cls(compile_table(pairs, strict_refs))
+        return cls(compile_table(pairs, strict_refs), path_policy)
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -54,4 +58,4 @@ class Router:
     def route(self, request: Request, backend: str | None = None) -> Outcome:
         """``backend``: the backendRef (``ns/name:port``) a weighted choice picked, to apply
         its own filters (default: the largest share, as a deterministic router reports)."""
-        return route(self.table, request, backend)
+        return route(self.table, request, backend, self.path_policy)

@@ -27,6 +27,7 @@ from .filters import (
 )
 from .model import Entry, Filter, Gateway, HeaderModifier, Listener, Match, Rule
 from .outcome import MirrorTarget, Outcome, RedirectTo, Upstream
+from .paths import STANDARD, BadPath, PathPolicy
 from .table import Table
 
 __all__ = ["route"]
@@ -259,13 +260,35 @@ def _route_via(gw: Gateway, request: Request, grpc: bool, note: str | None, pick
 _UNMATCHED = frozenset({"NoMatchingListener", "NoMatchingRoute", "TLSHandshakeFailed"})
 
 
-def route(table: Table, request: Request, backend: str | None = None) -> Outcome:
+def route(table: Table, request: Request, backend: str | None = None,
+          policy: PathPolicy = STANDARD) -> Outcome:
     """The outcome of ``request`` on the compiled ``table``; ``backend`` (``ns/name:port``)
     names the backendRef a traffic split sent the request to, when not the largest share.
 
-    Without ``request.gateway`` the request goes to the Gateway listening on its port;
-    when several do, to the first (by namespace/name) that has a route for it.
+    The path is normalised by ``policy`` first (:mod:`.paths`): routes match, and the
+    backend receives, the normalised path. Without ``request.gateway`` the request goes to
+    the Gateway listening on its port; when several do, to the first (by namespace/name)
+    that has a route for it.
     """
+    raw = request.path
+    try:
+        norm = policy.normalise(raw)
+    except BadPath as exc:
+        return Outcome(400, "BadRequestPath", grpc=_is_grpc(request), notes=(str(exc),))
+    if norm.path == raw:
+        return _route(table, request, backend)
+    note = f"path {raw} normalised to {norm.path} ({policy.name} policy)"
+    if norm.redirect:
+        target = f"{norm.path}?{request.query}" if request.query else norm.path
+        location = f"{request.scheme}://{request.host}{target}"
+        return Outcome(307, "PathNormalised", redirect=RedirectTo(location, 307),
+                       grpc=_is_grpc(request),
+                       notes=(f"{note}: the client is sent there, escaped slashes decoded",))
+    outcome = _route(table, replace(request, path=norm.path), backend)
+    return outcome._replace(notes=(note, *outcome.notes))
+
+
+def _route(table: Table, request: Request, backend: str | None) -> Outcome:
     grpc = _is_grpc(request)
     gateways, note = _candidates(table, request)
     if not gateways:

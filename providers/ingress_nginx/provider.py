@@ -41,6 +41,7 @@ from ing2gw.names import host_slug
 from ing2gw.notes import Fidelity, Level, Note, Notes
 from ing2gw.provider import API_VERSION, Annotations, AnnotationTable, Claimed, ProviderContext
 from ing2gw.resources import APIKind, Ingress, ResourceSet
+from ing2gw.router.paths import STANDARD
 
 from .._common.ingress import HostRoutes, IngressTranslator, PathContext
 from . import affinity, canary, extras, policies, redirects
@@ -624,9 +625,12 @@ class IngressNginxProvider:
                          "/healthz with 200 and everything else from the default backend (404)",
                  instead="a Gateway answers 404 for hosts no route claims"),
             Note(code="NGINX-PATH-NORMALISATION", level=Level.INFO, subject=subject, fidelity=Fidelity.APPROXIMATE,
-                 message="nginx matches locations on the decoded, normalised path (%XX decoded, // merged, dot "
-                         "segments resolved); Gateway API leaves path normalisation to the implementation",
-                 instead="requests with encoded characters, // or dot segments may match differently"),
+                 message="nginx matches locations on the decoded, normalised path (every %XX decoded, // merged, "
+                         "dot segments resolved, 400 above the root) and, unless it rewrites, forwards the path "
+                         "as the client sent it; the Gateway matches and forwards the path normalised by its "
+                         f"implementation's policy ({STANDARD.describe()})",
+                 instead="requests with escapes, \\, // or dot segments may match differently or reach the "
+                         "backend with another path"),
         ]
 
     def start_oracle(self, model: Any) -> Any:
