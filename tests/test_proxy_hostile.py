@@ -5,9 +5,7 @@ shapes where the proxy must be at least as strict as nginx."""
 from __future__ import annotations
 
 import json
-import os
 import socket
-import time
 from collections.abc import Iterator
 from typing import Any
 
