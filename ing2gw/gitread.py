@@ -6,10 +6,11 @@ import subprocess
 from collections.abc import Sequence
 
 from .errors import InputError, UsageError
-from .sources import MANIFEST_SUFFIXES
-from .yamlio import Document, parse_documents, read_text
+from .notes import Note
+from .sources import MANIFEST_SUFFIXES, parse_file
+from .yamlio import Document
 
-__all__ = ["read_revision"]
+__all__ = ["list_revision", "read_revision"]
 
 
 def _git(args: Sequence[str], cwd: str | None) -> bytes:
@@ -23,14 +24,20 @@ def _git(args: Sequence[str], cwd: str | None) -> bytes:
     return proc.stdout
 
 
-def read_revision(revision: str, paths: Sequence[str], cwd: str | None = None) -> list[Document]:
-    """Every manifest file under ``paths`` (default: the whole tree) at ``revision``."""
+def list_revision(revision: str, paths: Sequence[str], cwd: str | None = None) -> list[str]:
+    """The manifest files under ``paths`` (default: the whole tree) at ``revision``, relative
+    to ``cwd``, sorted."""
     _git(["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], cwd)
     listing = _git(["ls-tree", "-r", "-z", "--name-only", revision, "--", *(paths or ["."])], cwd)
-    names = sorted(n for n in listing.decode().split("\0") if n.endswith(MANIFEST_SUFFIXES))
+    return sorted(n for n in listing.decode().split("\0") if n.endswith(MANIFEST_SUFFIXES))
+
+
+def read_revision(revision: str, paths: Sequence[str], cwd: str | None = None,
+                  skipped: list[Note] | None = None) -> list[Document]:
+    """Every manifest file under ``paths`` (default: the whole tree) at ``revision``; with
+    ``skipped``, files that are not Kubernetes objects are noted there and left out."""
     docs: list[Document] = []
-    for name in names:
+    for name in list_revision(revision, paths, cwd):
         data = _git(["show", f"{revision}:./{name}"], cwd)
-        label = f"{revision}:{name}"
-        docs.extend(parse_documents(read_text(data, label), label))
+        docs.extend(parse_file(data, f"{revision}:{name}", skipped))
     return docs

@@ -16,7 +16,7 @@ import jinja2
 if TYPE_CHECKING:
     from .convert import ConvertResult
 
-__all__ = ["conversion_report", "render", "render_report"]
+__all__ = ["conversion_report", "render", "render_report", "render_within"]
 
 _ENV: jinja2.Environment | None = None
 
@@ -84,6 +84,25 @@ def _md_escape(value: Any) -> str:
 
 def render(template: str, **context: Any) -> str:
     return _env().get_template(template).render(**context)
+
+
+def render_within(template: str, max_chars: int, longest: int, **context: Any) -> str:
+    """``template`` rendered with every list shown whole (``limit=None``) when that fits in
+    ``max_chars``, else with the largest ``limit`` (items shown per list, the template
+    folding the rest into "N more") that fits; ``longest`` is the longest list's length."""
+    text = render(template, limit=None, **context)
+    if len(text) <= max_chars:
+        return text
+    lo, hi = 0, max(longest - 1, 0)  # the largest fitting limit lies in [lo, hi]
+    best = render(template, limit=0, **context)
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        candidate = render(template, limit=mid, **context)
+        if len(candidate) <= max_chars:
+            best, lo = candidate, mid + 1
+        else:
+            hi = mid - 1
+    return best
 
 
 def conversion_report(result: ConvertResult) -> dict[str, Any]:

@@ -4,6 +4,10 @@
 ``.yml`` and ``.json`` files; with ``recursive`` its subfolders too) or ``-`` for stdin.
 Files are read in sorted order, but nothing downstream may depend on that order: the
 conversion sorts objects by identity.
+
+Given a ``skipped`` list (the pre-commit hooks' ``--skip-non-kubernetes``), YAML that is not
+Kubernetes objects -- a GitHub workflow, Helm values (no ``apiVersion`` and no ``kind``), a
+Helm template that does not parse -- is left out with one note per file instead of failing.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import InputError
+from .notes import Level, Note
 from .yamlio import Document, parse_documents, read_text
 
-__all__ = ["MANIFEST_SUFFIXES", "read_paths"]
+__all__ = ["MANIFEST_SUFFIXES", "parse_file", "read_paths"]
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -33,15 +38,41 @@ def _files_under(directory: Path, recursive: bool) -> list[Path]:
     return sorted(found)
 
 
+def _skip(label: str, why: str) -> Note:
+    return Note(code="INPUT-NOT-KUBERNETES", level=Level.INFO, message=f"{label}: {why}", subject=label,
+                instead="file skipped", origin=f"{label}:1")
+
+
+def parse_file(data: bytes, label: str, skipped: list[Note] | None = None) -> list[Document]:
+    """The documents of one file's bytes; with ``skipped``, a file that is not Kubernetes
+    objects gives no documents and a note in ``skipped`` instead."""
+    if skipped is None:
+        return parse_documents(read_text(data, label), label)
+    try:
+        docs = parse_documents(read_text(data, label), label)
+    except InputError:
+        if b"{{" in data:  # a Helm (or other Go) template: only valid YAML once rendered
+            skipped.append(_skip(label, "a template ({{ ... }}), not YAML until rendered"))
+            return []
+        raise
+    kept = [d for d in docs if "apiVersion" in d.obj or "kind" in d.obj]
+    if len(kept) < len(docs):
+        what = "no document" if not kept else f"{len(docs) - len(kept)} of {len(docs)} documents"
+        skipped.append(_skip(label, f"{what} is a Kubernetes object (no apiVersion and no kind): "
+                                    "not a manifest (a workflow, Helm values...)"))
+    return kept
+
+
 def read_paths(
-    paths: Sequence[str], recursive: bool = False, stdin: BinaryIO | None = None
+    paths: Sequence[str], recursive: bool = False, stdin: BinaryIO | None = None,
+    skipped: list[Note] | None = None,
 ) -> list[Document]:
     """Every document of every named input. ``-`` reads ``stdin`` (default: sys.stdin)."""
     docs: list[Document] = []
     for name in paths:
         if name == "-":
             stream = stdin if stdin is not None else sys.stdin.buffer
-            docs.extend(parse_documents(read_text(stream.read(), "<stdin>"), "<stdin>"))
+            docs.extend(parse_file(stream.read(), "<stdin>", skipped))
             continue
         path = Path(name)
         if path.is_dir():
@@ -55,5 +86,5 @@ def read_paths(
                 data = file.read_bytes()
             except OSError as exc:
                 raise InputError(f"{file}: cannot read: {exc.strerror}") from None
-            docs.extend(parse_documents(read_text(data, str(file)), str(file)))
+            docs.extend(parse_file(data, str(file), skipped))
     return docs

@@ -196,3 +196,88 @@ def test_incremental_diff_equals_full_diff() -> None:
         expected.pop("verdict")
         assert quick == expected
     assert used_shortcut >= 3
+
+
+def test_options_after_double_dash_are_an_error(repo: Path, ing2gw, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(repo)
+    r = ing2gw(["diff", "--git", "main", "feature", "--", "deploy/", "-o", "markdown"])
+    assert r.exit_code == 2 and "-o after --" in r.stderr and r.stdout == ""
+
+
+def test_a_path_matching_nothing_is_an_error(repo: Path, ing2gw, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(repo)
+    r = ing2gw(["diff", "--git", "main", "feature", "--", "deploy/", "depoly/"])
+    assert r.exit_code == 2 and "depoly/: matches no manifest file" in r.stderr
+    # a file that exists only on one side (added in the work tree) is fine
+    app = (repo / "deploy" / "app.yaml").read_text()
+    (repo / "deploy" / "new.yaml").write_text(app.replace("name: shop", "name: shop2"))
+    assert ing2gw(["diff", "--git", "HEAD", ".", "--", "deploy/new.yaml"]).exit_code == 0
+    assert ing2gw(["diff", "--git", "HEAD", ".", "--", "deploy/gone.yaml"]).exit_code == 2
+
+
+def test_markdown_stays_under_the_comment_limit(tmp_path: Path, ing2gw) -> None:
+    """A change too big for one pull request comment is folded ("N more") below 60 000
+    characters; --report writes all of it."""
+    (tmp_path / "base").mkdir()
+    (tmp_path / "head").mkdir()
+    docs = [_ingress(f"app{i}", "shop", f"app{i}.example.com", ["/", "/api", "/static"]) for i in range(300)]
+    (tmp_path / "base" / "a.yaml").write_text(yaml.safe_dump(docs[0]))
+    (tmp_path / "head" / "a.yaml").write_text(yaml.safe_dump_all(docs))
+    full = tmp_path / "full.md"
+    r = ing2gw(["diff", str(tmp_path / "base"), str(tmp_path / "head"), "-o", "markdown", "--report", str(full)])
+    assert r.exit_code == 0, r.stderr
+    whole = full.read_text()
+    assert len(whole) > 65_536 and len(r.stdout) <= 60_000
+    assert r.stdout.startswith("<!-- ing2gw-diff -->") and f"more (all in {full})" in r.stdout
+    assert whole.count("\n| GET http") > r.stdout.count("\n| GET http") > 10
+    assert "more (" not in whole
+    objects = whole.count("<details>")
+    shown = r.stdout.count("<details>")
+    assert 10 <= shown < objects and f"… {objects - shown} more (all in {full})" in r.stdout
+    small = ing2gw(["diff", str(tmp_path / "base"), str(tmp_path / "base"), "-o", "markdown"])
+    assert "more (" not in small.stdout
+
+
+WORKFLOW = """name: ci
+on: [push]
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - run: make test
+"""
+HELM_TEMPLATE = """apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  rules: {{- toYaml .Values.rules | nindent 4 }}
+"""
+
+
+@pytest.mark.parametrize("hook", ["ing2gw-convert", "ing2gw-diff"])
+def test_pre_commit_hooks_skip_yaml_that_is_not_kubernetes(hook: str, repo: Path, ing2gw,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hooks get every changed .yaml file: a workflow, Helm values or a Helm template
+    is skipped with a one-line note, the manifests are still checked."""
+    import shlex
+
+    entry = {h["id"]: h["entry"] for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}[hook]
+    monkeypatch.chdir(repo)
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    (repo / ".github" / "workflows" / "ci.yaml").write_text(WORKFLOW)
+    (repo / "chart" / "templates").mkdir(parents=True)
+    (repo / "chart" / "values.yaml").write_text("replicaCount: 2\nimage:\n  tag: v1\n")
+    (repo / "chart" / "templates" / "ingress.yaml").write_text(HELM_TEMPLATE)
+    files = [".github/workflows/ci.yaml", "chart/values.yaml", "chart/templates/ingress.yaml", "deploy/app.yaml"]
+    r = ing2gw([*shlex.split(entry)[1:], *files])
+    assert r.exit_code == 0, r.stderr
+    skipped = [line for line in r.stderr.splitlines() if "INPUT-NOT-KUBERNETES" in line]
+    assert len(skipped) == 3 and all(line.count("\n") == 0 for line in skipped)
+    assert any("ci.yaml" in line and "no apiVersion and no kind" in line for line in skipped)
+    assert any("ingress.yaml" in line and "template" in line for line in skipped)
+    # without the flag the same workflow file is still an input error
+    assert ing2gw(["convert", ".github/workflows/ci.yaml"]).exit_code == 3
+    # a broken manifest is not excused
+    (repo / "deploy" / "app.yaml").write_text("apiVersion: v1\nkind: [\n")
+    assert ing2gw([*shlex.split(entry)[1:], *files]).exit_code == 3

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -19,7 +20,7 @@ from ..sources import read_paths
 if TYPE_CHECKING:
     from ..kube import Cluster
 
-__all__ = ["load_resources", "make_convert_options", "print_notes"]
+__all__ = ["load_resources", "make_convert_options", "print_notes", "wants_color"]
 
 _COLORS = {Level.ERROR: "red", Level.WARNING: "yellow", Level.INFO: "cyan"}
 
@@ -40,15 +41,18 @@ def load_resources(
     if namespace and all_namespaces:
         raise UsageError("-n/--namespace and -A/--all-namespaces cannot be used together")
     sel = LabelSelector.parse(selector) if selector else None
+    params = click.get_current_context(silent=True)
+    given = params.params if params is not None else {}
     if filenames:
-        docs = read_paths(filenames, recursive=recursive)
-        return build_resource_set(docs, namespace=namespace, selector=sel, kinds=kinds)
+        skipped: list[Note] | None = [] if given.get("skip_non_kubernetes") else None
+        docs = read_paths(filenames, recursive=recursive, skipped=skipped)
+        rs = build_resource_set(docs, namespace=namespace, selector=sel, kinds=kinds)
+        rs.notes.extend(skipped or ())
+        return rs
 
     from .. import kube
 
     if cluster is None:
-        params = click.get_current_context(silent=True)
-        given = params.params if params is not None else {}
         cluster = kube.connect(kubeconfig or given.get("kubeconfig"), context or given.get("context"))
     scope = None if all_namespaces else (namespace or cluster.namespace)
     shown: dict[str, int] = {}
@@ -106,8 +110,16 @@ def make_convert_options(params: dict[str, Any], rs: ResourceSet) -> ConvertOpti
     )
 
 
+def wants_color(stream: TextIO, color: bool | None) -> bool:
+    """``--color``/``--no-color`` when given; else colour only on a terminal, and never when
+    ``NO_COLOR`` is set to anything non-empty (https://no-color.org)."""
+    if color is not None:
+        return color
+    return stream.isatty() and not os.environ.get("NO_COLOR")
+
+
 def print_notes(notes: Iterable[Note], color: bool | None = None) -> None:
-    use_color = sys.stderr.isatty() if color is None else color
+    use_color = wants_color(sys.stderr, color)
     for n in notes:
         line = n.line()
         click.echo(click.style(line, fg=_COLORS.get(n.level)) if use_color else line, err=True)

@@ -13,28 +13,53 @@ import click
 
 from ..cases import load_cases, request_of
 from ..convert import ConvertOptions
-from ..diff import Side, build_side, diff_sides, incremental_sides
+from ..diff import DiffReport, Side, build_side, diff_sides, incremental_sides
 from ..errors import ExitCode, UsageError
+from ..notes import Note
 from ..plugins import discover
-from ..report import render
+from ..report import render, render_within
 from ..resources import build_resource_set
 from ..sources import read_paths
 from ..yamlio import Document, dump_json
-from .common import make_convert_options
+from .common import make_convert_options, print_notes, wants_color
 from .options import conversion_options
+from .progress import progress
 
 
-def _read(spec: str, paths: tuple[str, ...], use_git: bool, recursive: bool) -> list[Document]:
+def _check_paths(paths: tuple[str, ...], use_git: bool, base: str, head: str) -> None:
+    """Paths are paths: an option after ``--`` and a path that matches no manifest on either
+    side are usage errors, named."""
+    for p in paths:
+        if p.startswith("-"):
+            raise UsageError(f"{p} after --: options go before --; everything after -- is a path "
+                             f"(ing2gw diff --git BASE HEAD [OPTIONS] -- PATHS)")
+    if not paths:
+        return
+    if not use_git:
+        raise UsageError("paths after -- need --git")
+    from ..gitread import list_revision
+
+    found: set[str] = set()
+    for spec in dict.fromkeys((base, head)):
+        if spec != ".":
+            found.update(os.path.normpath(n) for n in list_revision(spec, paths))
+    for p in paths:
+        wanted = os.path.normpath(p)
+        in_git = wanted == "." or any(n == wanted or n.startswith(wanted + os.sep) for n in found)
+        if not in_git and not ("." in (base, head) and Path(p).exists()):
+            raise UsageError(f"{p}: matches no manifest file (.yaml, .yml, .json) at {base} or {head}")
+
+
+def _read(spec: str, paths: tuple[str, ...], use_git: bool, recursive: bool,
+          skipped: list[Note] | None) -> list[Document]:
     if use_git:
         if spec == ".":  # the work tree, as it is on disk
             existing = [p for p in paths or (".",) if Path(p).exists()]
-            return read_paths(existing, recursive=True) if existing else []
+            return read_paths(existing, recursive=True, skipped=skipped) if existing else []
         from ..gitread import read_revision
 
-        return read_revision(spec, paths)
-    if paths:
-        raise UsageError("paths after -- need --git")
-    return read_paths([spec], recursive=recursive)
+        return read_revision(spec, paths, skipped=skipped)
+    return read_paths([spec], recursive=recursive, skipped=skipped)
 
 
 Job = tuple[ConvertOptions, tuple[str, ...]]
@@ -62,7 +87,26 @@ def _both_sides(base: str, head: str, job: Job) -> tuple[Side, Side]:
         return future.result(), head_side
 
 
-@click.command(epilog="Exit codes with --exit-code: 0 no difference, 1 differences, >1 error (as kubectl diff).")
+# GitHub refuses comments over 65 536 characters: the Markdown report stays below this.
+MARKDOWN_LIMIT = 60_000
+
+
+def _render(report: DiffReport, fmt: str, color: bool, limit: int | None, full: str) -> str:
+    model = report.to_dict()
+    if fmt == "json":
+        return dump_json(model)
+    if fmt == "markdown":
+        if limit is None:
+            return render("diff.md.j2", d=model, limit=None, full=full)
+        longest = max([len(model["behaviour"]), len(model["objects"]), len(model["notes"]["added"]),
+                       len(model["notes"]["removed"]), *(len(o["fields"]) for o in model["objects"])])
+        return render_within("diff.md.j2", limit, longest, d=model, full=full)
+    return render("diff.txt.j2", d=model, color=color)
+
+
+@click.command(epilog="Exit codes: 0 no difference (or differences without --exit-code); 1 differences with "
+                      "--exit-code (as kubectl diff); 2 usage error (an option after --, a path matching no "
+                      "file); 3 input error; 5 plugin error; 70 internal error.")
 @click.argument("base")
 @click.argument("head")
 @click.argument("paths", nargs=-1)
@@ -71,36 +115,50 @@ def _both_sides(base: str, head: str, job: Job) -> tuple[Side, Side]:
 @conversion_options
 @click.option("--cases", "cases_file", metavar="FILE", help="Also replay the requests of this case file.")
 @click.option("-o", "--output", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
-              show_default=True)
+              show_default=True, help="Layout of the report on stdout (markdown: a pull request comment, "
+                                      f"kept under {MARKDOWN_LIMIT} characters).")
+@click.option("--report", "report_file", metavar="FILE",
+              help="Also write the whole report (same layout, nothing folded) to FILE, e.g. for a CI artifact.")
+@click.option("--skip-non-kubernetes", is_flag=True,
+              help="Skip YAML files that are not Kubernetes objects (workflows, Helm values and templates) "
+                   "with a note instead of failing (used by the pre-commit hook).")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when there are differences.")
-@click.option("--color/--no-color", default=None, help="Colour text output (default: on a terminal).")
+@click.option("--color/--no-color", default=None, help="Colour text output (default: on a terminal, unless NO_COLOR).")
 def diff(base: str, head: str, paths: tuple[str, ...], use_git: bool, recursive: bool, cases_file: str | None,
-         fmt: str, exit_code: bool, color: bool | None, **params: Any) -> int:
+         fmt: str, report_file: str | None, skip_non_kubernetes: bool, exit_code: bool, color: bool | None,
+         **params: Any) -> int:
     """Compare the Gateway API result of BASE and HEAD: objects field by field, and the
     requests that would now be served differently.
 
     BASE and HEAD are files or folders (Ingresses, Gateway API objects, or both), or with
     --git revisions: ing2gw diff --git origin/main HEAD -- deploy/  ("." is the work tree:
-    ing2gw diff --git HEAD . -- deploy/ shows what uncommitted changes do).
+    ing2gw diff --git HEAD . -- deploy/ shows what uncommitted changes do). Options go
+    before --; every PATH must match a manifest file on one side at least.
     """
+    _check_paths(paths, use_git, base, head)
     options = make_convert_options(params, build_resource_set([]))
     extra = [request_of(c) for c in load_cases(cases_file)] if cases_file else []
     job = (options, tuple(params.get("disabled_providers") or ()))
     head_label = head if head != base else f"{head} (head)"
-    _DOCS[base] = _read(base, paths, use_git, recursive)
-    _DOCS[head_label] = _read(head, paths, use_git, recursive)
-    try:
-        base_side, head_side = _both_sides(base, head_label, job)
-    finally:
-        _DOCS.clear()
-    report = diff_sides(base_side, head_side, extra)
-    model = report.to_dict()
-    if fmt == "json":
-        click.echo(dump_json(model), nl=False)
-    elif fmt == "markdown":
-        click.echo(render("diff.md.j2", d=model), nl=False)
-    else:
-        use_color = sys.stdout.isatty() if color is None else color
-        text = render("diff.txt.j2", d=model, color=use_color)
-        click.echo(text, nl=False, color=use_color)
+    skipped: list[Note] | None = [] if skip_non_kubernetes else None
+    with progress("diff") as step:
+        step("reading")
+        _DOCS[base] = _read(base, paths, use_git, recursive, skipped)
+        _DOCS[head_label] = _read(head, paths, use_git, recursive, skipped)
+        if skipped:
+            print_notes(sorted(set(skipped), key=lambda n: n.sort_key()), color)
+        step("converting both sides")
+        try:
+            base_side, head_side = _both_sides(base, head_label, job)
+        finally:
+            _DOCS.clear()
+        step("probing requests")
+        report = diff_sides(base_side, head_side, extra)
+    use_color = wants_color(sys.stdout, color)
+    full = f"all in {report_file}" if report_file else "the whole report: --report FILE"
+    click.echo(_render(report, fmt, use_color, MARKDOWN_LIMIT if fmt == "markdown" else None, full), nl=False,
+               color=use_color)
+    if report_file:
+        with open(report_file, "w", encoding="utf-8") as fh:
+            fh.write(_render(report, fmt, False, None, full))
     return ExitCode.FINDINGS if exit_code and report.has_differences else ExitCode.OK

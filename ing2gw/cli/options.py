@@ -29,6 +29,9 @@ def input_options(f: F) -> F:
                      help="Kubeconfig to read the cluster with when no -f is given (default: $KUBECONFIG, "
                           "~/.kube/config, then the in-cluster service account)."),
         click.option("--context", metavar="NAME", help="Kubeconfig context to use (default: the current one)."),
+        click.option("--skip-non-kubernetes", is_flag=True,
+                     help="Skip -f files that are not Kubernetes objects (workflows, Helm values and templates) "
+                          "with a note instead of failing with exit 3 (used by the pre-commit hooks)."),
     ]):
         f = opt(f)
     return f
