@@ -261,8 +261,17 @@ def test_duplicate_prefix_rejects_the_younger_ingress() -> None:
 
 
 def test_regex_mode_avoids_the_duplicate() -> None:
-    # example 7 without s3 would clash; with s3 the host is in regex mode and all is valid
-    assert not examples_model().topology.rejected
+    # example 7 without s3 would clash; with s3 the host is in regex mode and all is valid.
+    # Only example 4's third Ingress clashes: the older Exact /exact lets both Prefix copies in.
+    assert examples_model().topology.rejected.keys() == {"ex4/c"}
+
+
+def test_merges_an_older_exact_path_lets_two_prefix_copies_in() -> None:
+    """Defect 11: getBackendServers compares a new path with the first location of that path only."""
+    model = model_of(WORKED_EXAMPLES["ex4"])
+    assert model.topology.rejected.keys() == {"ex4/c"}
+    assert "duplicates one of ex4/b" in model.topology.rejected["ex4/c"]
+    assert service(get(model, "ex4.test", "/exact/suffix")) == "p"
 
 
 # --- building blocks ---------------------------------------------------------------------------

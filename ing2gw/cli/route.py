@@ -142,6 +142,8 @@ def _source_model(provider_name: str, docs: list[Any], controller_config: str | 
                    "Ingresses in RESOURCES, instead of the Gateway API router.")
 @click.option("--controller-config", type=click.Path(dir_okay=False), metavar="FILE",
               help="With --as: the controller's ConfigMap.")
+@click.option("--client", "client_ip", metavar="ADDRESS",
+              help="With --as: the client's IP address (X-Forwarded-For, X-Real-IP, allow/deny lists).")
 def route(
     files: tuple[str, ...],
     recursive: bool,
@@ -155,6 +157,7 @@ def route(
     strict_refs: bool,
     as_provider: str | None,
     controller_config: str | None,
+    client_ip: str | None,
 ) -> int:
     """Route URL (scheme://host[:port]/path?query) through the Gateway API objects in
     RESOURCES and print what a conformant gateway does with it."""
@@ -170,7 +173,7 @@ def route(
     route_fn: Callable[[Request], dict[str, Any]]
     if as_provider is not None:
         model = _source_model(as_provider, docs, controller_config)
-        route_fn = model.route
+        route_fn = (lambda r: model.route(r, client_ip)) if client_ip else model.route  # noqa: E731
     else:
         router = Router.from_manifests(docs, strict_refs=strict_refs)
         for note in router.notes:

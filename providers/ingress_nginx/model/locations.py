@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from .settings import Policy
 
 __all__ = [
-    "Choice", "Location", "PathEntry", "build_locations", "builtin", "choose", "merge_entries", "quote",
-    "with_builtins",
+    "Choice", "Location", "PathEntry", "build_locations", "builtin", "choose", "merge_entries", "pcre_to_python",
+    "quote", "with_builtins",
 ]
 
 
@@ -76,17 +76,45 @@ class Location:
 
     @property
     def rewrites(self) -> bool:
-        return self.entry.policy is not None and self.entry.policy.rewrites(self.entry.path)
+        """The template writes ``rewrite``: a target that differs from *this location's* path
+        (after the Prefix expansion, so a target equal to a Prefix path ``/p`` rewrites on ``/p/``)."""
+        return self.entry.policy is not None and self.entry.policy.rewrites(self.path)
 
     @property
     def auto_redirect(self) -> bool:
-        """nginx answers ``<path minus />`` with a 301 to this prefix location."""
-        return self.modifier == "" and self.builtin is None and len(self.path) > 1 and self.path.endswith("/")
+        """nginx answers ``<path minus />`` with a 301 to this static location (prefix or exact)."""
+        return self.modifier in ("", "=") and self.builtin is None and len(self.path) > 1 and self.path.endswith("/")
+
+
+_POSIX_CLASSES = {
+    "alnum": "A-Za-z0-9", "alpha": "A-Za-z", "digit": "0-9", "lower": "a-z", "upper": "A-Z",
+    "space": " \\t\\n\\r\\f\\v", "xdigit": "0-9A-Fa-f", "word": "A-Za-z0-9_", "punct": "!-/:-@\\[-`{-~",
+    "blank": " \\t", "cntrl": "\\x00-\\x1f\\x7f", "print": " -~", "graph": "!-~",
+}
+_POSIX = re.compile(r"\[:(\^?)([a-z]+):\]")
+
+
+def pcre_to_python(pattern: str) -> str:
+    """PCRE syntax Python's ``re`` spells differently, rewritten: named groups ``(?<n>…)`` and
+    ``(?'n'…)``, back-references ``\\k<n>``/``\\k{n}``, POSIX classes ``[[:digit:]]``. Anything else
+    that PCRE accepts and ``re`` does not is left for the caller to report."""
+    out = re.sub(r"\(\?<([A-Za-z_]\w*)>", r"(?P<\1>", pattern)
+    out = re.sub(r"\(\?'([A-Za-z_]\w*)'", r"(?P<\1>", out)
+    out = re.sub(r"\\k[<{']([A-Za-z_]\w*)[>}']", r"(?P=\1)", out)
+
+    def posix(m: re.Match[str]) -> str:
+        chars = _POSIX_CLASSES.get(m.group(2))
+        if chars is None or m.group(1):
+            raise re.error(f"POSIX class {m.group(0)} has no equivalent here")
+        return chars
+
+    return _POSIX.sub(posix, out)
 
 
 def _regex(path: str) -> tuple[re.Pattern[str] | None, str | None]:
+    """The compiled ``~* "^<path>"``; (None, why) when the model cannot evaluate it."""
     try:
-        return re.compile("^" + path, re.IGNORECASE), None
+        return re.compile("^" + pcre_to_python(path), re.IGNORECASE), None
     except re.error as exc:
         return None, str(exc)
 
@@ -97,17 +125,22 @@ def _location(path: str, modifier: str, entry: PathEntry, copy: bool = False) ->
 
 
 def merge_entries(root: PathEntry, candidates: Iterable[PathEntry]) -> tuple[list[PathEntry], list[PathEntry]]:
-    """The root followed by the candidates (oldest first) where (path, type) is new.
+    """The root followed by the candidates (oldest first), as ``getBackendServers`` merges them.
 
+    A candidate is compared with the *first* kept entry of the same path only: the same type
+    means an overlap (the implicit root is taken over, anything else keeps its first owner), a
+    different type adds the candidate -- so an older Exact ``/p`` lets every later Prefix ``/p``
+    through (and the duplicate Prefix copies then clash in nginx.conf).
     Returns the kept entries and the ignored ones (a younger Ingress's duplicate path)."""
     kept: list[PathEntry] = [root]
-    index: dict[tuple[str, str], int] = {(root.path, root.path_type): 0}
+    first: dict[str, int] = {root.path: 0}
     ignored: list[PathEntry] = []
     for entry in candidates:
-        key = (entry.path, entry.path_type)
-        at = index.get(key)
+        at = first.get(entry.path)
         if at is None:
-            index[key] = len(kept)
+            first[entry.path] = len(kept)
+            kept.append(entry)
+        elif kept[at].path_type != entry.path_type:
             kept.append(entry)
         elif kept[at].implicit:
             kept[at] = entry
@@ -117,22 +150,29 @@ def merge_entries(root: PathEntry, candidates: Iterable[PathEntry]) -> tuple[lis
 
 
 def build_locations(entries: Sequence[PathEntry]) -> tuple[tuple[Location, ...], bool, list[tuple[Location, Location]]]:
-    """Locations in emitted order, whether the server is in regex mode, and conflicts."""
+    """Locations in emitted order, whether the server is in regex mode, and conflicts.
+
+    The Prefix expansion looks at each entry's own path (``updateServerLocations``); regex mode
+    looks at the expanded locations (``enforceRegexModifier``), so a rewrite-target equal to a
+    Prefix path ``/p`` still rewrites on ``/p/`` and turns regex mode on."""
     ordered = sorted(entries, key=lambda e: (len(e.path), e.path.encode()), reverse=True)
-    regex_mode = any(e.regex for e in ordered)
     exact_paths = {e.path for e in ordered if e.path_type == "Exact"}
-    static = "~*" if regex_mode else ""
-    exact = "~*" if regex_mode else "="
-    out: list[Location] = []
+    shapes: list[tuple[str, str, PathEntry, bool]] = []  # (path, "exact"|"prefix", entry, copy)
     for e in ordered:
         if e.path_type == "Exact":
-            out.append(_location(e.path, exact, e))
+            shapes.append((e.path, "exact", e, False))
         elif e.path == "/" or e.regex:
-            out.append(_location(e.path, "~*" if regex_mode else "", e))
+            shapes.append((e.path, "prefix", e, False))
         else:
-            out.append(_location(e.path if e.path.endswith("/") else e.path + "/", static, e))
+            shapes.append((e.path if e.path.endswith("/") else e.path + "/", "prefix", e, False))
             if e.path not in exact_paths:
-                out.append(_location(e.path, exact, e, copy=True))
+                shapes.append((e.path, "exact", e, True))
+    regex_mode = any(e.policy is not None and (e.policy.use_regex or e.policy.rewrites(path))
+                     for path, _, e, _ in shapes)
+    out: list[Location] = []
+    for path, kind, e, copy in shapes:
+        modifier = "~*" if regex_mode else ("=" if kind == "exact" else "")
+        out.append(_location(path, modifier, e, copy))
     conflicts: list[tuple[Location, Location]] = []
     seen: dict[tuple[str, str], Location] = {}
     for loc in out:
@@ -163,6 +203,7 @@ class Choice:
     location: Location | None
     auto_redirect: bool = False
     match: re.Match[str] | None = None
+    unmodelled: tuple[Location, ...] = ()  # regex locations tried first that the model cannot evaluate
 
 
 def choose(locations: Sequence[Location], uri: str) -> Choice:
@@ -176,10 +217,14 @@ def choose(locations: Sequence[Location], uri: str) -> Choice:
     for loc in locations:
         if loc.auto_redirect and loc.path[:-1] == uri:
             return Choice(loc, auto_redirect=True)
+    skipped: list[Location] = []
     for loc in locations:
-        if loc.modifier == "~*" and loc.pattern is not None:
+        if loc.modifier == "~*":
+            if loc.pattern is None:
+                skipped.append(loc)
+                continue
             m = loc.pattern.search(uri)
             if m:
-                return Choice(loc, match=m)
-    return Choice(best)
+                return Choice(loc, match=m, unmodelled=tuple(skipped))
+    return Choice(best, unmodelled=tuple(skipped))
 

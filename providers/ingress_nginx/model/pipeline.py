@@ -1,10 +1,11 @@
 """One request through the ingress-nginx phases, in the controller's order (semantics doc 0).
 
 server (Host) -> www twin redirect -> app-root (server rewrite phase) -> location choice and
-nginx's trailing-slash 301 -> in the location: annotation failure (503), CORS preflight
-(204), permanent/temporal redirect, rewrite-target, HTTPS redirect (Lua) -> deny/allow (403)
--> basic/digest auth (401) -> canary (Lua balancer) -> backend. Response headers (CORS,
-HSTS, custom headers, affinity cookie) are added to every answer given from a location.
+nginx's trailing-slash 301 -> in the location: denied (503), CORS (204 for a preflight),
+permanent/temporal redirect, rewrite-target, HTTPS redirect (Lua) -> deny/allow (403) ->
+basic/digest auth (401) -> canary (Lua balancer) -> backend. Response headers (HSTS, custom
+headers, CORS, affinity cookie) are added to every answer given from a location; the
+request sent upstream carries the template's forwarded headers (:mod:`.upstream`).
 
 The result is the outcome mapping every ing2gw router produces (``docs/case-format.md``),
 with ``matched`` = ``{"ingress", "path", "location"}``.
@@ -24,11 +25,10 @@ from ing2gw.http import Headers, Request
 from .locations import Location, choose
 from .servers import Alternative, Server, Topology, has_certificate, select_server
 from .settings import ControllerConfig, Cors, Policy
+from .upstream import Forwarded, expand, forwarded, location_variables, upstream_headers
 from .uri import BadURI, escape_uri, normalise
 
 __all__ = ["Context", "route"]
-
-_CAPTURE = re.compile(r"\$(\d)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ class Context:
 @dataclass(slots=True)
 class _State:
     request: Request
-    scheme: str  # effective scheme (X-Forwarded-Proto with use-forwarded-headers)
+    fwd: Forwarded  # scheme/host/port/client after the Lua rewrite handler
     notes: list[str] = field(default_factory=list)
     response: Headers = field(default_factory=Headers)
     matched: dict[str, Any] | None = None
@@ -83,39 +83,36 @@ def _number(value: float) -> float:
     return int(value) if float(value).is_integer() else round(value, 4)
 
 
-def _first(value: str | None) -> str | None:
-    if value is None:
+def _origin_pattern(cors: Cors) -> re.Pattern[str] | None:
+    """The template's ``if ($http_origin ~* ((o1)|(o2))$)``: case-insensitive and anchored only
+    at the end; a ``*`` in an origin stands for one DNS label. None: every origin is allowed."""
+    if cors.any_origin:
         return None
-    return value.split(",")[0].strip() or None
+    parts = [re.escape(o).replace(r"\*", r"[A-Za-z0-9\-]+", 1) for o in cors.origins]
+    return re.compile("(" + "|".join(f"({part})" for part in parts) + ")$", re.IGNORECASE)
 
 
 def _cors_origin(cors: Cors, origin: str | None) -> str | None:
-    """The Access-Control-Allow-Origin value for this request, or None (origin not allowed)."""
-    if cors.any_origin:
+    """The Access-Control-Allow-Origin value for this request, or None (the ``$cors`` flag stays unset)."""
+    pattern = _origin_pattern(cors)
+    if pattern is None:
         return "*"
-    if not origin:
+    if not cors.origins or not origin:
         return None
-    for allowed in cors.origins:
-        if "://*." in allowed:
-            scheme, _, rest = allowed.partition("://*.")
-            pattern = re.escape(scheme) + r"://[A-Za-z0-9-]+\." + re.escape(rest)
-            if re.fullmatch(pattern, origin, re.IGNORECASE):
-                return origin
-        elif allowed.lower() == origin.lower():
-            return origin
-    return None
+    return origin if pattern.search(origin) else None
 
 
 def _cors_headers(cors: Cors, origin_value: str, preflight: bool) -> list[tuple[str, str]]:
+    """Both branches of the template's CORS block set Max-Age and Expose-Headers."""
     out = [("Access-Control-Allow-Origin", origin_value)]
     if cors.credentials:
         out.append(("Access-Control-Allow-Credentials", "true"))
     out.append(("Access-Control-Allow-Methods", ", ".join(cors.methods)))
     out.append(("Access-Control-Allow-Headers", ",".join(cors.headers)))
-    if cors.expose and not preflight:
+    if cors.expose:
         out.append(("Access-Control-Expose-Headers", ",".join(cors.expose)))
+    out.append(("Access-Control-Max-Age", str(cors.max_age)))
     if preflight:
-        out.append(("Access-Control-Max-Age", str(cors.max_age)))
         out.append(("Content-Type", "text/plain charset=UTF-8"))
         out.append(("Content-Length", "0"))
     return out
@@ -127,15 +124,8 @@ def _add(headers: Headers, pairs: list[tuple[str, str]]) -> Headers:
     return headers
 
 
-def _has_certificate(topology: Topology, host: str) -> bool:
-    return has_certificate(topology, host)
-
-
-def _client(ctx: Context, st: _State, client_ip: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    text = client_ip
-    if ctx.config.use_forwarded_headers:
-        forwarded = _first(st.request.headers.get("x-forwarded-for"))
-        text = forwarded or text
+def _client(st: _State) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    text = st.fwd.client
     if text is None:
         return None
     try:
@@ -145,14 +135,15 @@ def _client(ctx: Context, st: _State, client_ip: str | None) -> ipaddress.IPv4Ad
         return None
 
 
-def _cookies(request: Request) -> dict[str, str]:
-    jar: dict[str, str] = {}
+def _cookie(request: Request, name: str) -> str | None:
+    """The balancer reads ``ngx.var["cookie_" .. name]``: nginx finds the cookie case-insensitively."""
+    wanted = name.lower()
     for header in request.headers.get_all("cookie"):
         for part in header.split(";"):
-            name, sep, value = part.strip().partition("=")
-            if sep and name:
-                jar.setdefault(name, value)
-    return jar
+            key, sep, value = part.strip().partition("=")
+            if sep and key.lower() == wanted:
+                return value
+    return None
 
 
 def _canary(alt: Alternative, primary: str, st: _State) -> tuple[str, dict[str, float]]:
@@ -180,7 +171,7 @@ def _canary(alt: Alternative, primary: str, st: _State) -> tuple[str, dict[str, 
             elif value == "never":
                 return only_primary
     if pol.cookie:
-        value = _cookies(st.request).get(pol.cookie)
+        value = _cookie(st.request, pol.cookie)
         if value == "always":
             return only_canary
         if value == "never":
@@ -195,21 +186,17 @@ def _canary(alt: Alternative, primary: str, st: _State) -> tuple[str, dict[str, 
     return chosen, {primary: 100.0 - share, canary: share}
 
 
-def _rewrite(pol: Policy, loc: Location, uri: str) -> str | None:
-    """The URI after ``rewrite "(?i)<path>" <target> break;``, or None when it does not match."""
+def _rewrite(st: _State, pol: Policy, loc: Location, uri: str, local: Mapping[str, str]) -> str | None:
+    """The URI after ``rewrite "(?i)<location path>" <target> break;`` (variables and ``$n``
+    expanded), or None when the pattern does not match."""
     assert pol.rewrite_target is not None
-    try:
-        m = re.search(loc.entry.path, uri, re.IGNORECASE)
-    except re.error:
+    if loc.pattern is None:
         return None
+    m = loc.pattern.search(uri)  # the same match as the unanchored rewrite: the location matched at 0
     if m is None:
         return None
-
-    def group(g: re.Match[str]) -> str:
-        n = int(g.group(1))
-        return "" if n > m.re.groups else (m.group(n) or "")
-
-    return _CAPTURE.sub(group, pol.rewrite_target)
+    captures = tuple(g or "" for g in m.groups())
+    return expand(pol.rewrite_target, st.request, st.fwd, uri, local, captures, st.notes)
 
 
 def _matched(loc: Location) -> dict[str, Any]:
@@ -220,28 +207,20 @@ def _matched(loc: Location) -> dict[str, Any]:
     }
 
 
-def _redirect_host(ctx: Context, request: Request) -> str:
-    if ctx.config.use_forwarded_headers:
-        forwarded = _first(request.headers.get("x-forwarded-host"))
-        if forwarded:
-            return forwarded.split(":")[0].lower()
-    return request.hostname
-
-
 def route(ctx: Context, request: Request, client_ip: str | None = None) -> dict[str, Any]:
     """What ingress-nginx answers to ``request`` (``client_ip``: the peer address, if known)."""
     config = ctx.config
-    scheme = request.scheme
-    if config.use_forwarded_headers:
-        forwarded = (_first(request.headers.get("x-forwarded-proto")) or "").lower()
-        if forwarded in ("http", "https"):
-            scheme = forwarded
-    st = _State(request, scheme)
+    st = _State(request, forwarded(request, config.use_forwarded_headers, client_ip))
     server = select_server(ctx.topology, request.hostname)
 
     if server.redirect_to is not None:
+        # ngx_srv_redirect.lua: scheme and port from X-Forwarded-* with use-forwarded-headers
         target = request.target[:-1] if request.target.endswith("/") else request.target
-        location = f"{request.scheme}://{server.redirect_to}:{request.port}{target}"
+        scheme, port = request.scheme, str(request.port)
+        if config.use_forwarded_headers:
+            scheme = request.headers.get("x-forwarded-proto") or scheme
+            port = request.headers.get("x-forwarded-port") or port
+        location = f"{scheme}://{server.redirect_to}:{port}{target}"
         st.notes.append(f"{server.name} is the from-to-www-redirect twin of {server.redirect_to}")
         return _outcome(st, config.http_redirect_code, "WWWRedirect", redirect=(location, config.http_redirect_code))
     try:
@@ -253,58 +232,85 @@ def route(ctx: Context, request: Request, client_ip: str | None = None) -> dict[
         return _outcome(st, 302, "Redirect", redirect=(f"{request.scheme}://{request.host}{server.app_root}", 302))
 
     choice = choose(server.locations, uri)
+    for skipped in choice.unmodelled:
+        st.notes.append(f"location {skipped.directive} cannot be evaluated by the model ({skipped.regex_error}); "
+                        "this answer assumes it does not match")
     loc = choice.location
     if loc is None:
         st.notes.append(f"no location of server {server.name} matches {uri}")
         return _outcome(st, 404, "NoMatchingRoute")
     st.matched = _matched(loc)
+    if request.scheme == "https" and config.hsts:  # the location's Lua header filter
+        st.response = st.response.set("Strict-Transport-Security", config.hsts_value)
     if choice.auto_redirect:
         target = uri + "/" if not request.query else f"{escape_uri(uri)}/?{request.query}"
         st.notes.append(f"nginx adds the trailing slash of location {loc.directive}")
-        return _outcome(st, 301, "Redirect", redirect=(f"{request.scheme}://{request.hostname}{target}", 301))
+        pol = loc.entry.policy
+        relative = pol.relative_redirects if pol is not None else config.relative_redirects
+        location = target if relative else f"{request.scheme}://{request.hostname}{target}"
+        return _outcome(st, 301, "Redirect", redirect=(location, 301))
     if loc.builtin == "healthz":
         return _outcome(st, 200, "Builtin")
     if loc.builtin == "nginx_status":
-        client = _client(ctx, st, client_ip)
+        client = _client(st)
         local = client is not None and client.is_loopback
         return _outcome(st, 200 if local else 403, "Builtin")
-    return _in_location(ctx, st, server, loc, uri, client_ip)
+    return _in_location(ctx, st, server, loc, uri)
 
 
-def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: str,
-                 client_ip: str | None) -> dict[str, Any]:
+def _denied(ctx: Context, st: _State, pol: Policy) -> str | None:
+    """Why the controller wrote ``return 503`` for the location (an annotation it could not
+    resolve), or None; custom headers it could resolve are added to the response."""
+    if pol.denied:
+        return pol.denied
+    if pol.custom_headers is None:
+        return None
+    ref = pol.custom_headers.resolve(pol.namespace)
+    data = ctx.config_maps.get(ref)
+    if data is None:
+        if ctx.refs_known:
+            return f"custom-headers ConfigMap {ref[0]}/{ref[1]} does not exist"
+        st.notes.append(f"custom-headers ConfigMap {ref[0]}/{ref[1]} not in the input; assumed to exist")
+        return None
+    allowed = set(ctx.config.global_allowed_response_headers)
+    refused = sorted(h for h in data if h.lower() not in allowed)
+    if refused:
+        return f"custom-headers {', '.join(refused)} not in global-allowed-response-headers"
+    st.response = _add(st.response, sorted(data.items()))
+    return None
+
+
+def _variables(loc: Location, server: Server) -> dict[str, str]:
+    entry = loc.entry
+    ns, _, name = (entry.ingress or "/").partition("/")
+    service, port = "", ""
+    if entry.backend is not None:
+        svc_ref, _, port = entry.backend.rpartition(":")
+        service = svc_ref.partition("/")[2]
+    upstream = f"{ns}-{service}-{port}" if entry.backend else "upstream-default-backend"
+    return location_variables(namespace=ns, ingress=name, service=service, port=port, path=entry.path,
+                              upstream=upstream)
+
+
+def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: str) -> dict[str, Any]:
     config = ctx.config
     request = st.request
     pol = loc.entry.policy
-    # response headers every answer from this location carries
-    if st.scheme == "https" and config.hsts:
-        st.response = st.response.set("Strict-Transport-Security", config.hsts_value)
+    if pol is not None:
+        if pol.snippets:
+            st.notes.append(f"{', '.join(pol.snippets)} of {pol.ingress} not executed by the model")
+        why = _denied(ctx, st, pol)
+        if why is not None:
+            st.notes.append(f"location denied: {why}")
+            return _outcome(st, 503, "ServiceUnavailable")
+    local = _variables(loc, server)
+    # rewrite phase, template order: CORS, return, rewrite, then the Lua HTTPS redirect
     cors_value = _cors_origin(pol.cors, request.headers.get("origin")) if pol and pol.cors else None
     if pol and pol.cors and cors_value is not None:
         preflight = request.method == "OPTIONS"
         st.response = _add(st.response, _cors_headers(pol.cors, cors_value, preflight))
-    if pol and pol.snippets:
-        st.notes.append(f"{', '.join(pol.snippets)} of {pol.ingress} not executed by the model")
-
-    # annotations the controller could not resolve turn the location into "return 503"
-    if pol and pol.custom_headers is not None:
-        ref = pol.custom_headers.resolve(pol.namespace)
-        data = ctx.config_maps.get(ref)
-        if data is None and ctx.refs_known:
-            st.notes.append(f"custom-headers ConfigMap {ref[0]}/{ref[1]} does not exist")
-            return _outcome(st, 503, "ServiceUnavailable")
-        if data is not None:
-            allowed = set(config.global_allowed_response_headers)
-            refused = sorted(h for h in data if h.lower() not in allowed)
-            if refused:
-                st.notes.append(f"custom-headers {', '.join(refused)} not in global-allowed-response-headers")
-                return _outcome(st, 503, "ServiceUnavailable")
-            st.response = _add(st.response, sorted(data.items()))
-        else:
-            st.notes.append(f"custom-headers ConfigMap {ref[0]}/{ref[1]} not in the input; assumed to exist")
-    # rewrite phase, template order
-    if pol and pol.cors and cors_value is not None and request.method == "OPTIONS":
-        return _outcome(st, 204, "CORSPreflight")
+        if preflight:
+            return _outcome(st, 204, "CORSPreflight")
     if pol and pol.redirect is not None:
         url = pol.redirect.url
         if url.startswith("/") and not pol.relative_redirects:
@@ -312,28 +318,29 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
         return _outcome(st, pol.redirect.code, "Redirect", redirect=(url, pol.redirect.code))
     rewritten: str | None = None
     if pol and loc.rewrites:
-        rewritten = _rewrite(pol, loc, uri)
+        rewritten = _rewrite(st, pol, loc, uri, local)
         if rewritten is not None and rewritten.startswith(("http://", "https://")):
             target = rewritten + (f"?{request.query}" if request.query else "")
             return _outcome(st, 302, "Redirect", redirect=(target, 302))
-    ssl_flag = pol.ssl_redirect if pol else config.ssl_redirect
-    force = pol.force_ssl_redirect if pol else config.force_ssl_redirect
+    # the default server's own root has no Ingress annotations: no HTTPS redirect there
+    ssl_flag = pol.ssl_redirect if pol else False
+    force = pol.force_ssl_redirect if pol else False
     exempt = any(loc.path.startswith(prefix) for prefix in config.no_tls_redirect_locations)
-    has_cert = _has_certificate(ctx.topology, request.hostname)
-    if st.scheme == "http" and not exempt and (force or (ssl_flag and has_cert)):
-        preserve = pol.preserve_trailing_slash if pol else config.preserve_trailing_slash
+    scheme = st.fwd.scheme  # compared with "http" as is (lua_ingress.redirect_to_https)
+    if not exempt and scheme == "http" and (force or (ssl_flag and has_certificate(ctx.topology, request.hostname))):
+        preserve = pol.preserve_trailing_slash if pol else False
         target = request.target
         if target.endswith("/") and not preserve:
             target = target[:-1]
-        port = ":443" if (pol.use_port_in_redirects if pol else config.use_port_in_redirects) else ""
-        location = f"https://{_redirect_host(ctx, request)}{port}{target}"
+        port = ":443" if (pol.use_port_in_redirects if pol else False) else ""
+        location = f"https://{st.fwd.host.split(':')[0]}{port}{target}"
         return _outcome(st, config.http_redirect_code, "SSLRedirect", redirect=(location, config.http_redirect_code))
 
     # access phase
     if pol:
         ip_ok: bool | None = None
         if pol.allow or pol.deny:
-            client = _client(ctx, st, client_ip)
+            client = _client(st)
             if client is None:
                 st.notes.append("client address unknown: allow/deny rules not evaluated")
             else:
@@ -366,21 +373,17 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
     if alt is not None:
         chosen, weights = _canary(alt, backend, st)
     path = request.target
-    headers = request.headers
+    prefix: str | None = None
     if rewritten is not None:
         path = escape_uri(rewritten) if "%" in request.path else rewritten
         path += f"?{request.query}" if request.query else ""
         if pol and pol.x_forwarded_prefix:
-            headers = headers.set("X-Forwarded-Prefix", pol.x_forwarded_prefix)
-    headers = headers.set_many(
-        (name, value)
-        for name, value in (("X-Forwarded-Host", request.host), ("X-Forwarded-Port", str(request.port)),
-                            ("X-Forwarded-Proto", st.scheme), ("X-Forwarded-Scheme", st.scheme),
-                            ("X-Scheme", st.scheme))
-        if not (config.use_forwarded_headers and name in headers)
-    )
-    host = pol.upstream_vhost if pol and pol.upstream_vhost else request.host
-    if pol and pol.affinity_cookie and pol.affinity_cookie not in _cookies(request):
+            prefix = pol.x_forwarded_prefix
+    headers = upstream_headers(request, st.fwd, basic_auth=bool(pol and pol.basic_auth), forwarded_prefix=prefix)
+    host = st.fwd.host
+    if pol and pol.upstream_vhost:
+        host = expand(pol.upstream_vhost, request, st.fwd, uri, local, (), st.notes)
+    if pol and pol.affinity_cookie and _cookie(request, pol.affinity_cookie) is None:
         value = hashlib.sha1(chosen.encode()).hexdigest()[:16]
         cookie_path = pol.affinity_path or loc.path
         st.response = st.response.add("Set-Cookie", f"{pol.affinity_cookie}={value}; Path={cookie_path}; HttpOnly")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ing2gw.notes import Level, Note, Notes
 from ing2gw.resources import Ingress, IngressBackend
@@ -115,6 +115,15 @@ def _note(notes: Notes, subject: str, code: str, message: str, level: Level = Le
     notes.add(Note(code=code, level=level, message=message, subject=subject))
 
 
+def catch_all_policy(pol: Policy) -> Policy:
+    """The annotations the catch-all root keeps: ``createServers`` applies the Ingress's
+    annotations to the default server's root but restores its (empty) redirect and rewrite
+    settings, so permanent/temporal redirects, from-to-www, rewrite-target, use-regex,
+    app-root and the HTTPS-redirect flags do nothing there."""
+    return replace(pol, redirect=None, rewrite_target=None, use_regex=False, app_root=None, from_to_www=False,
+                   ssl_redirect=False, force_ssl_redirect=False, preserve_trailing_slash=False)
+
+
 def _build(
     items: Sequence[tuple[Ingress, Policy]], notes: Notes
 ) -> tuple[Topology, list[tuple[Location, Location]], dict[str, list[PathEntry]]]:
@@ -129,15 +138,17 @@ def _build(
             if ref is not None:
                 first_is_canary.setdefault(ref, pol.canary is not None)
 
-    catch_all = next(((i, p) for i, p in primaries if i.default_backend is not None and not i.rules), None)
+    catch_all = next(((i, p) for i, p in primaries if i.default_backend is not None and not i.rules
+                      and backend_name(i.namespace, i.default_backend) is not None), None)
     default_root = PathEntry(
         "/", "Prefix",
         backend_name(catch_all[0].namespace, catch_all[0].default_backend) if catch_all else None,
-        catch_all[1] if catch_all else None,
+        catch_all_policy(catch_all[1]) if catch_all else None,
         catch_all[0].ref if catch_all else None,
         implicit=True,
     )
     hosts: dict[str, _Host] = {DEFAULT_SERVER: _Host(catch_all, default_root)}
+    # createServers: one server per host, owned by the oldest primary Ingress naming it
     for ing, pol in primaries:
         for rule in ing.rules:
             name = rule.host or DEFAULT_SERVER
@@ -151,15 +162,28 @@ def _build(
                     host.tls = True
                 if not host.aliases and pol.server_aliases:
                     host.aliases = pol.server_aliases
+    # getBackendServers: every Ingress's paths, canaries included (a canary path whose
+    # upstream is an ordinary one becomes an ordinary location; an unknown host means "_")
+    for ing, pol in items:
+        for rule in ing.rules:
+            name = rule.host or DEFAULT_SERVER
+            host = hosts.get(name)
+            if host is None:
+                name, host = DEFAULT_SERVER, hosts[DEFAULT_SERVER]
             for path in rule.paths:
                 backend = backend_name(ing.namespace, path.backend)
                 if backend is None:
                     continue  # resource backends are skipped by the controller
                 if first_is_canary.get(backend):
-                    _note(notes, ing.subject, "NGINX-MODEL-PATH-DROPPED",
-                          f"path {path.path or '/'} of host {name} goes to {backend}, whose upstream an older "
-                          "canary Ingress created; the controller drops the path")
+                    if pol.canary is None:
+                        _note(notes, ing.subject, "NGINX-MODEL-PATH-DROPPED",
+                              f"path {path.path or '/'} of host {name} goes to {backend}, whose upstream an older "
+                              "canary Ingress created; the controller drops the path")
                     continue
+                if pol.canary is not None:
+                    _note(notes, ing.subject, "NGINX-MODEL-CANARY-AS-LOCATION",
+                          f"canary path {path.path or '/'} goes to {backend}, an ordinary upstream of an older "
+                          f"Ingress; the controller serves it as a normal location of server {name}")
                 host.candidates.append(_path_entry(ing, pol, path.path, path.path_type, backend))
 
     real_names = set(hosts)
@@ -175,6 +199,11 @@ def _build(
                   "the controller ignores this one", Level.INFO)
         locations, regex_mode, clash = build_locations(kept)
         conflicts.extend(clash)
+        for loc in locations:
+            if loc.modifier == "~*" and loc.pattern is None and not loc.copy:
+                _note(notes, f"Ingress {loc.entry.ingress}", "NGINX-MODEL-REGEX-UNMODELLED",
+                      f"location {loc.directive} of host {name} uses regex syntax the model cannot evaluate "
+                      f"({loc.regex_error}); requests are routed as if it never matched, with a note")
         if name == DEFAULT_SERVER:
             locations = with_builtins(locations)
         aliases = tuple(a for a in host.aliases if a != name and a not in real_names)
@@ -186,11 +215,13 @@ def _build(
         servers.append(Server(name, locations, regex_mode, aliases, host.tls,
                               host.owner[0].ref if host.owner else None, None, app_root, pattern))
 
+    # BuildRedirects: a twin is skipped only for a real host of that name -- an alias of
+    # another host does not stop it, and the twin's server block (written first) then wins
     twins: list[Server] = []
-    taken = real_names | {a for s in servers for a in s.aliases}
+    taken = set(real_names)
     for s in servers:
         if s.is_default or not any(loc.entry.policy is not None and loc.entry.policy.from_to_www
-                                   for loc in s.locations):
+                                   and not loc.entry.implicit for loc in s.locations):
             continue
         twin = s.name[4:] if s.name.startswith("www.") else "www." + s.name
         if twin not in taken:
@@ -200,32 +231,39 @@ def _build(
     servers.sort(key=lambda s: (s.is_default, s.name))
 
     alternatives: dict[str, Alternative] = {}
-    for ing, pol in canaries:
+
+    def attach(ing: Ingress, pol: Policy, primary: str, backend: str) -> None:
         assert pol.canary is not None
+        if primary in alternatives:
+            if alternatives[primary].ingress != ing.ref:
+                _note(notes, ing.subject, "NGINX-MODEL-CANARY-UNUSED",
+                      f"{primary} already has a canary ({alternatives[primary].ingress}); only the first is used")
+        else:
+            alternatives[primary] = Alternative(backend, pol.canary, ing.ref)
+
+    for ing, pol in canaries:
+        # a canary spec.defaultBackend joins every upstream of the catch-all server
+        own_default = backend_name(ing.namespace, ing.default_backend)
+        if own_default is not None and first_is_canary.get(own_default):
+            primaries_here = sorted({e.backend for e in kept_entries[DEFAULT_SERVER]
+                                     if e.backend is not None and e.backend != own_default})
+            for upstream in primaries_here:
+                attach(ing, pol, upstream, own_default)
         for rule in ing.rules:
             name = rule.host or DEFAULT_SERVER
             for path in rule.paths:
                 backend = backend_name(ing.namespace, path.backend)
-                if backend is None:
+                if backend is None or not first_is_canary.get(backend):
                     continue
                 key = (path.path or "/", "Exact" if path.path_type == "Exact" else "Prefix")
-                primary = next((e.backend for e in kept_entries.get(name, ())
-                                if (e.path, e.path_type) == key and e.backend is not None and e.backend != backend),
-                               None)
+                primary = next((e.backend for e in kept_entries.get(name, ()) if (e.path, e.path_type) == key
+                                and e.backend is not None and e.backend != backend), None)
                 if primary is None:
                     _note(notes, ing.subject, "NGINX-MODEL-CANARY-UNUSED",
                           f"no primary Ingress serves host {name} path {key[0]} ({key[1]}) with another Service; "
                           "the canary is ignored")
-                elif first_is_canary.get(backend) is False:
-                    _note(notes, ing.subject, "NGINX-MODEL-CANARY-UNUSED",
-                          f"{backend} is already a normal upstream of an older Ingress; the canary does nothing")
-                elif primary in alternatives:
-                    if alternatives[primary].ingress != ing.ref:
-                        _note(notes, ing.subject, "NGINX-MODEL-CANARY-UNUSED",
-                              f"{primary} already has a canary ({alternatives[primary].ingress}); only the first "
-                              "is used")
                 else:
-                    alternatives[primary] = Alternative(backend, pol.canary, ing.ref)
+                    attach(ing, pol, primary, backend)
     return Topology(tuple(servers), alternatives, {}), conflicts, kept_entries
 
 

@@ -11,17 +11,17 @@ also decides whether the controller would refuse the Ingress outright.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ing2gw.notes import Level, Note, Notes
 from ing2gw.provider import Annotations
 from ing2gw.resources import Ingress
 
 from .. import parsers as p
+from .. import validation as v
 from ..annotations import (
     DEFAULT_CORS_ALLOW_HEADERS,
     DEFAULT_CORS_ALLOW_METHODS,
-    DEFAULT_CORS_ALLOW_ORIGIN,
     DEFAULT_CORS_MAX_AGE,
     DEFAULT_HTTP_REDIRECT_CODE,
     DEFAULT_NO_TLS_REDIRECT_LOCATIONS,
@@ -179,6 +179,8 @@ class Policy:
     from_to_www: bool = False
     canary: CanaryPolicy | None = None
     snippets: tuple[str, ...] = ()  # snippet keys kept (allowed by the controller config)
+    denied: str | None = None  # an annotation the controller could not resolve: every location returns 503
+    basic_auth: bool = False  # auth_basic/auth_digest: the template clears Authorization upstream
 
     def rewrites(self, path: str) -> bool:
         """Whether a location for ``path`` rewrites (a target that differs from the path)."""
@@ -197,82 +199,131 @@ def _canary(ann: Annotations) -> CanaryPolicy:
     )
 
 
+def _cors(short: Mapping[str, str]) -> Cors:
+    """The controller's CORS settings: a value failing its check falls back to the default;
+    origins that do not look like ``scheme://host[:port]``, ``*`` or ``null`` are skipped."""
+    def text(key: str) -> str | None:
+        return v.text(short, key) if v.valid(short, key) else None
+
+    origins: tuple[str, ...] = ("*",)
+    raw_origins = text("cors-allow-origin")
+    if raw_origins is not None:
+        kept: list[str] = []
+        for origin in (o.strip() for o in raw_origins.split(",")):
+            if origin == "*":
+                kept = ["*"]
+                break
+            if origin and v.CORS_ORIGIN.fullmatch(origin):
+                kept.append(origin)
+        origins = tuple(kept)
+    methods = text("cors-allow-methods")
+    headers = text("cors-allow-headers")
+    expose = text("cors-expose-headers")
+    credentials = v.go_bool(short.get("cors-allow-credentials", ""))
+    max_age = text("cors-max-age")
+    return Cors(
+        origins=origins,
+        methods=(methods,) if methods else (", ".join(DEFAULT_CORS_ALLOW_METHODS),),
+        headers=(headers,) if headers else (",".join(DEFAULT_CORS_ALLOW_HEADERS),),
+        expose=(expose,) if expose else (),
+        credentials=True if credentials is None else credentials,
+        max_age=int(max_age) if max_age is not None else DEFAULT_CORS_MAX_AGE,
+    )
+
+
+def _redirect(short: Mapping[str, str], ignored: frozenset[str]) -> Redirect | None:
+    if "permanent-redirect" in ignored:
+        return None
+    temporal = v.text(short, "temporal-redirect")
+    if temporal:
+        code = v.go_int(short.get("temporal-redirect-code"))
+        return Redirect(temporal, code if code is not None and 300 <= code <= 307 else 302, True)
+    permanent = v.text(short, "permanent-redirect")
+    if permanent:
+        code = v.go_int(short.get("permanent-redirect-code"))
+        return Redirect(permanent, code if code is not None and 300 <= code <= 308 else 301,
+                        "://" in permanent)
+    return None
+
+
 def read_policy(ingress: Ingress, config: ControllerConfig, notes: Notes) -> Policy | str:
-    """The Ingress's :class:`Policy`, or why the controller refuses the whole Ingress."""
-    table_notes = Notes()
-    ann = TABLE.read(ingress, table_notes, config.annotation_prefix)
-    for note in table_notes:  # keep what matters to the controller, not Gateway API fidelity
-        if note.code.endswith(("-INVALID", "-UNKNOWN")):
-            notes.add(note)
+    """The Ingress's :class:`Policy`, or why the controller refuses the whole Ingress.
+
+    Values are read the controller's way (:mod:`..validation`): an invalid value either drops
+    the Ingress, denies its locations (503) or falls back to the default."""
     prefix = config.annotation_prefix + "/"
-    present = {k[len(prefix):] for k in ingress.annotations if k.startswith(prefix)}
-    snippets = tuple(sorted(present & SNIPPET_KEYS))
+    short = {k[len(prefix):]: val for k, val in ingress.annotations.items() if k.startswith(prefix)}
+    snippets = tuple(sorted(set(short) & SNIPPET_KEYS))
     if snippets and config.annotations_risk_level.lower() != "critical":
         return (f"{prefix}{snippets[0]} is a Critical-risk annotation and annotations-risk-level is "
                 f"{config.annotations_risk_level}")
     if not config.allow_snippet_annotations:
         snippets = ()
-    if "permanent-redirect" in present and "permanent-redirect" not in ann:
-        return f"{prefix}permanent-redirect is not a valid URL"
+    verdict = v.verdict(short)
+    if verdict.dropped is not None:
+        return f"{prefix}{verdict.dropped} has an invalid value {v.raw(short, verdict.dropped)!r}"
+    ignored = verdict.ignored
+    kept = {k: val for k, val in ingress.annotations.items()
+            if not (k.startswith(prefix) and k[len(prefix):] in ignored)}
+    table_notes = Notes()
+    ann = TABLE.read(replace(ingress, annotations=kept), table_notes, config.annotation_prefix)
+    for note in table_notes:  # keep what matters to the controller, not Gateway API fidelity
+        if note.code.endswith("-UNKNOWN"):
+            notes.add(note)
+    for key in sorted(ignored & set(short)):
+        notes.add(Note(code="NGINX-MODEL-ANNOTATION-IGNORED", level=Level.WARNING, subject=ingress.subject,
+                       field=prefix + key, message=f"the controller does not accept {short[key]!r}",
+                       instead="the controller's default applies"))
 
-    redirect: Redirect | None = None
-    temporal = ann.get("temporal-redirect")
-    permanent = ann.get("permanent-redirect")
-    redirect_group_ok = not ("temporal-redirect" in present and temporal is None)
+    def text(key: str) -> str | None:
+        return v.text(short, key) if key not in ignored else None
+
+    def flag(key: str, default: bool) -> bool:
+        parsed = v.go_bool(short.get(key, "")) if key not in ignored else None
+        return default if parsed is None else parsed
+
+    redirect_group_ok = "permanent-redirect" not in ignored
     if not redirect_group_ok:
         notes.add(Note(
             code="NGINX-MODEL-REDIRECT-IGNORED", level=Level.WARNING, subject=ingress.subject,
-            message="temporal-redirect is invalid, so the controller ignores the Ingress's redirect "
+            message="temporal-redirect is not an http(s) URL, so the controller ignores the Ingress's redirect "
                     "annotations (including from-to-www-redirect)",
         ))
-    elif temporal is not None:
-        redirect = Redirect(temporal.text, int(ann.get("temporal-redirect-code")), True)
-    elif permanent is not None:
-        redirect = Redirect(permanent.text, int(ann.get("permanent-redirect-code")), permanent.absolute)
-
-    cors: Cors | None = None
-    if ann.get("enable-cors"):
-        origins = ann.get("cors-allow-origin") or DEFAULT_CORS_ALLOW_ORIGIN
-        cors = Cors(
-            origins=tuple(origins.origins),
-            methods=tuple(ann.get("cors-allow-methods") or DEFAULT_CORS_ALLOW_METHODS),
-            headers=tuple(ann.get("cors-allow-headers") or DEFAULT_CORS_ALLOW_HEADERS),
-            expose=tuple(ann.get("cors-expose-headers") or ()),
-            credentials=bool(ann.get("cors-allow-credentials")),
-            max_age=int(ann.get("cors-max-age") or DEFAULT_CORS_MAX_AGE),
-        )
-
-    def flag(key: str, default: bool) -> bool:
-        return bool(ann.get(key)) if key in ann else default
-
-    auth_type = ann.get("auth-type")
+    allow = v.parse_cidrs(text("allowlist-source-range") or "") if text("allowlist-source-range") else None
+    deny = v.parse_cidrs(text("denylist-source-range") or "") if text("denylist-source-range") else None
+    auth_type = text("auth-type")
+    if auth_type is not None:
+        auth_type = "basic" if auth_type == "basic" else "digest"
+    app_root = text("app-root")
     affinity = ann.get("affinity")
     return Policy(
         ingress=ingress.ref,
         namespace=ingress.namespace,
-        use_regex=bool(ann.get("use-regex")),
-        rewrite_target=ann.get("rewrite-target"),
-        x_forwarded_prefix=ann.get("x-forwarded-prefix"),
-        redirect=redirect,
-        relative_redirects=flag("relative-redirects", config.relative_redirects),
+        use_regex=flag("use-regex", False),
+        rewrite_target=text("rewrite-target"),
+        x_forwarded_prefix=text("x-forwarded-prefix"),
+        redirect=_redirect(short, ignored),
+        relative_redirects=(redirect_group_ok and flag("relative-redirects", False)) or config.relative_redirects,
         use_port_in_redirects=flag("use-port-in-redirects", config.use_port_in_redirects),
         ssl_redirect=flag("ssl-redirect", config.ssl_redirect),
         force_ssl_redirect=flag("force-ssl-redirect", config.force_ssl_redirect),
         preserve_trailing_slash=flag("preserve-trailing-slash", config.preserve_trailing_slash),
-        cors=cors,
-        allow=tuple(ann.get("allowlist-source-range") or ()),
-        deny=tuple(ann.get("denylist-source-range") or ()),
-        satisfy_any=str(ann.get("satisfy") or "") == "any",
-        auth_type=str(auth_type) if auth_type is not None and ann.get("auth-secret") is not None else None,
-        auth_realm=ann.get("auth-realm"),
-        auth_url=ann.get("auth-url"),
+        cors=_cors(short) if flag("enable-cors", False) else None,
+        allow=p.parse_cidrs(",".join(allow)) if allow else (),
+        deny=p.parse_cidrs(",".join(deny)) if deny else (),
+        satisfy_any=text("satisfy") == "any",
+        auth_type=auth_type,
+        auth_realm=text("auth-realm"),
+        auth_url=text("auth-url"),
         custom_headers=ann.get("custom-headers"),
         affinity_cookie=(ann.get("session-cookie-name") or DEFAULT_SESSION_COOKIE_NAME) if affinity else None,
         affinity_path=ann.get("session-cookie-path"),
-        upstream_vhost=ann.get("upstream-vhost"),
-        app_root=ann.get("app-root"),
-        server_aliases=tuple(ann.get("server-alias") or ()),
-        from_to_www=bool(ann.get("from-to-www-redirect")) and redirect_group_ok,
-        canary=_canary(ann) if ann.get("canary") else None,
+        upstream_vhost=text("upstream-vhost"),
+        app_root=app_root if app_root and app_root.startswith("/") else None,
+        server_aliases=tuple(sorted({a.strip() for a in (text("server-alias") or "").split(",") if a.strip()})),
+        from_to_www=redirect_group_ok and flag("from-to-www-redirect", False),
+        canary=_canary(ann) if flag("canary", False) and "canary" not in ignored else None,
         snippets=snippets,
+        denied=verdict.denied,
+        basic_auth=auth_type is not None and verdict.denied is None,
     )
