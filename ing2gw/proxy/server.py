@@ -28,6 +28,7 @@ from ing2gw.errors import UsageError
 from ing2gw.router import Router
 from ing2gw.yamlio import Document
 
+from .client import client_channel
 from .echo import EchoBackend
 from .front import Front
 from .limits import Limits
@@ -257,7 +258,7 @@ async def _start(prepared: Prepared, fronts: bool, echoes: bool) -> tuple[Front,
     if fronts:
         loop = asyncio.get_running_loop()
         for b in prepared.fronts:
-            factory = functools.partial(front.channel, b.gateway.port, b.scheme, b.sni)
+            factory = functools.partial(client_channel, front, b.gateway.port, b.scheme, b.sni)
             socks = [b.sock]
             if opts.workers > 1:
                 # A forked worker also listens on a socket of its own in the port's

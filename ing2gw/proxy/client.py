@@ -1,0 +1,284 @@
+"""One client connection, served from the socket's callbacks (the proxy's fast path).
+
+:class:`Client` cuts heads out of the buffer, parses and routes them (remembering the
+result per distinct head, since both are pure functions of its bytes), answers what the
+router answers itself, and forwards plain requests (the whole body already received, an
+http backend, no mirrors, retries or route timeouts) as an :class:`~.exchange.Exchange` on
+a pooled backend connection. Any other request is lent to a coroutine of
+:class:`~.relay.Relay`, and the connection returns to callbacks afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+from ing2gw.http import Headers, Request
+from ing2gw.router import Outcome
+
+from .channel import Channel
+from .exchange import Exchange
+from .front import CACHE_HEAD_BYTES, Front, RouteKey, Watch, join_forwarded, remember
+from .http1 import HttpError, RequestHead, parse_request_head
+from .relay import SMALL_BODY
+from .stream import PeerClosed, Wire
+from .tls import SniContext
+
+__all__ = ["Client", "client_channel"]
+
+log = logging.getLogger("ing2gw.proxy")
+
+
+def client_channel(front: Front, gateway_port: int, scheme: str, sni: SniContext | None) -> Channel:
+    """A protocol for one accepted client connection (the server's factory)."""
+    return Channel(Client(front, gateway_port, scheme, sni))
+
+
+_PIPELINE_BYTES = 64 * 1024  # read ahead while a request is in flight, then pause reading
+
+
+class Client:
+    """One client connection, served from the channel's callbacks: heads are parsed and
+    routed as they arrive; direct answers are written at once; a plain forward (buffered
+    body, http backend, no mirrors, retries or route timeouts) runs as an
+    :class:`Exchange` on a pooled backend connection. Anything else is lent to a
+    coroutine (:meth:`Front._proxy`) and comes back when that request is done."""
+
+    __slots__ = ("front", "port", "scheme", "sni", "ch", "client", "server_name", "watch",
+                 "first", "started", "scan", "busy", "exchange", "closed")
+
+    def __init__(self, front: Front, port: int, scheme: str, sni: SniContext | None) -> None:
+        self.front = front
+        self.port = port
+        self.scheme = scheme
+        self.sni = sni
+        self.client = "-"
+        self.server_name: str | None = None
+        self.first = True  # no request served yet: the header deadline runs from the start
+        self.started = False  # part of the next head has arrived
+        self.scan = 0
+        self.busy = False
+        self.exchange: Exchange | None = None
+        self.closed = False
+
+    # -- channel callbacks
+
+    def on_open(self, ch: Channel) -> None:
+        self.ch = ch
+        peer = ch.get_extra_info("peername")
+        self.client = str(peer[0]) if peer else "-"
+        if self.sni is not None:
+            self.server_name = self.sni.server_name(ch.get_extra_info("ssl_object"))
+        loop = asyncio.get_running_loop()
+        self.watch = Watch(loop.time() + self.front.limits.header_timeout, self._expired)
+        self.front.watch(self.watch)
+        self.front.clients.add(self)
+
+    def on_data(self, ch: Channel) -> None:
+        if self.busy:
+            if len(ch.buf) > _PIPELINE_BYTES:
+                ch.pause_reading()
+            return
+        self._next()
+
+    def on_eof(self, ch: Channel) -> None:
+        if not self.busy:
+            self._next()
+
+    def on_lost(self, ch: Channel) -> None:
+        self._close()
+        if self.exchange is not None:
+            self.exchange.abandon()
+
+    def on_writable(self, ch: Channel, writable: bool) -> None:
+        if self.exchange is not None:
+            self.exchange.client_writable(writable)
+
+    # -- the request loop
+
+    def _close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.front.watches.discard(self.watch)
+            self.front.clients.discard(self)
+            self.ch.close()
+
+    def shut(self) -> None:
+        """The server stops: drop the connection and its backend exchange."""
+        if self.exchange is not None:
+            self.exchange.abandon()
+        self._close()
+
+    def _refuse(self, status: int, message: str) -> None:
+        self.front.refuse(self.ch, self.client, status, message)
+        self._close()
+
+    def _expired(self) -> None:
+        if self.exchange is not None:
+            self.exchange.timed_out()
+        elif not self.closed and not self.busy:
+            if self.ch.buf:
+                self._refuse(408, "the request head did not arrive within "
+                                  f"{self.front.limits.header_timeout:g}s")
+            else:
+                self._close()
+
+    def _next(self) -> None:
+        """Serve the complete heads in the buffer; stop when one needs to wait."""
+        ch = self.ch
+        buf = ch.buf
+        limits = self.front.limits
+        while not self.closed:
+            while buf.startswith(b"\r\n"):  # RFC 9112 §2.2: ignore empty lines before a request
+                del buf[:2]
+                self.scan = 0
+            end = buf.find(b"\r\n\r\n", self.scan)
+            if end < 0:
+                if len(buf) > limits.max_request_line and \
+                        buf.find(b"\r\n", 0, limits.max_request_line + 2) < 0:
+                    self._refuse(414, f"request line longer than {limits.max_request_line} bytes")
+                elif len(buf) > limits.max_header_bytes:
+                    self._refuse(431, f"message head larger than {limits.max_header_bytes} bytes")
+                elif ch.eof:
+                    self._close()
+                else:
+                    self.scan = max(0, len(buf) - 3)
+                    if buf and not self.started:
+                        self.started = True
+                        if not self.first:
+                            self.watch.deadline = asyncio.get_running_loop().time() + \
+                                limits.header_timeout
+                    ch.resume_reading()
+                return
+            raw = bytes(buf[:end])
+            del buf[: end + 4]
+            self.scan = 0
+            self.started = False
+            self.watch.deadline = 0.0
+            front = self.front
+            key = (raw, self.port, self.scheme, self.server_name)
+            known = front.routes.get(key)
+            if known is None:
+                try:
+                    head = parse_request_head(raw, limits, self.scheme)
+                except HttpError as exc:
+                    self._refuse(exc.status, exc.message)
+                    return
+                request = Request.build(host=head.host, path=head.target, method=head.method,
+                                        scheme=self.scheme, port=self.port,
+                                        headers=Headers(head.headers), sni=self.server_name)
+                known = head, request, front.router.route(request)
+                if len(raw) <= CACHE_HEAD_BYTES:
+                    remember(front.routes, key, known)
+            self.first = False
+            if not self._serve(key, *known):
+                return
+            self.watch.deadline = asyncio.get_running_loop().time() + limits.keepalive_timeout
+
+    def _serve(self, rkey: RouteKey, head: RequestHead, request: Request,
+               outcome: Outcome) -> bool:
+        """Carry out one routed request; whether the loop may go on at once (``False``:
+        closed, or an exchange or coroutine now owns the request)."""
+        front = self.front
+        start = time.monotonic()
+        decided = front.decide(head, outcome, self.ch, self.client, start)
+        if decided is None or decided is False:
+            self._close()
+            return False
+        if decided is True:
+            return True
+        key, url = decided
+        if key != outcome.backend:
+            # The weights picked another backendRef: its own filters apply (router's answer).
+            outcome = front.router.route(request, backend=key)
+        up = outcome.upstream
+        assert up is not None
+        limits = front.limits
+        whole, per_attempt = front.timeouts(outcome.rule)
+        n = head.body
+        buf = self.ch.buf
+        if (url.scheme == "http" and not outcome.mirrors and not outcome.retry
+                and per_attempt is None and whole == limits.upstream_timeout
+                and not head.expect_continue
+                and (n == 0 or (0 < n <= SMALL_BODY and len(buf) >= n
+                                and not (limits.max_body_bytes and n > limits.max_body_bytes)))):
+            # The upstream head depends on the backend too (a weighted pick has its own filters).
+            parts_key = (rkey, key)
+            parts = front.parts.get(parts_key)
+            if parts is None:
+                parts = front.upstream_parts(up, head, self.scheme, n)
+                if rkey in front.routes:
+                    remember(front.parts, parts_key, parts)
+            data = join_forwarded(parts, self.client)
+            if n:
+                data += buf[:n]
+                del buf[:n]
+            self.busy = True
+            if whole is not None:
+                self.watch.deadline = asyncio.get_running_loop().time() + whole
+            self.exchange = Exchange(self, head, request, outcome, key, url, data, start)
+            self.exchange.begin()
+            return False
+        wire = self._wire()
+        self._lend(front.relay.proxy(head, wire, self.ch, request, outcome, key, url, self.scheme,
+                                self.client, start, self.watch), head, wire)
+        return False
+
+    def _wire(self) -> Wire:
+        """Hand the connection to a coroutine: the channel reads through a :class:`Wire`
+        that starts with the bytes already buffered."""
+        ch = self.ch
+        ch.handler = None
+        wire = Wire(ch, self.front.limits.body_timeout)
+        wire.buf += ch.buf
+        ch.buf.clear()
+        ch.resume_reading()
+        return wire
+
+    def _lend(self, work: Coroutine[Any, Any, bool], head: RequestHead,
+              wire: Wire | None = None) -> None:
+        self.busy = True
+        task = asyncio.get_running_loop().create_task(self._run(work, head, wire))
+        self.watch.task = task
+
+    async def _run(self, work: Coroutine[Any, Any, bool], head: RequestHead,
+                   wire: Wire | None) -> None:
+        keep = False
+        try:
+            keep = await work
+        except asyncio.CancelledError:
+            if self.watch.fired:  # the backend ran out of time mid-response
+                log.warning("%s: %s%s: the backend timed out mid-response; connection closed",
+                            self.client, head.host, head.target)
+        except (PeerClosed, ConnectionError, TimeoutError, HttpError) as exc:
+            log.warning("%s: %s%s: %s; connection closed", self.client, head.host, head.target,
+                        exc or type(exc).__name__)
+        except Exception as exc:  # a bug: log it in one line, keep serving other clients
+            log.error("internal error while serving %s: %s: %s", self.client,
+                      type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+        finally:
+            self.watch.task = None
+            self.watch.fired = False
+            self.watch.deadline = 0.0
+        ch = self.ch
+        if not keep or self.closed or ch.lost:
+            self._close()
+            return
+        ch.handler = self
+        if wire is not None:  # the coroutine read the client: take its read-ahead back
+            ch.buf[:0] = wire.buf
+        self._done(True)
+
+    def _done(self, keep: bool) -> None:
+        self.busy = False
+        self.exchange = None
+        if not keep or self.closed:
+            self._close()
+            return
+        self.watch.deadline = asyncio.get_running_loop().time() + \
+            self.front.limits.keepalive_timeout
+        self._next()
+
