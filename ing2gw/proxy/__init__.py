@@ -5,10 +5,10 @@ outcome (see :mod:`.front`). Modules: :mod:`.server` binds sockets and runs work
 :mod:`.front` holds what connections share and turns outcomes into bytes, :mod:`.client`
 serves a client connection from callbacks, :mod:`.exchange` forwards a plain request on a
 pooled backend connection, :mod:`.relay` runs the requests that need a coroutine,
-:mod:`.channel` is the asyncio protocol under every socket, :mod:`.http1` and :mod:`.stream` speak HTTP/1.1, :mod:`.upstream` dials
-backends, :mod:`.echo` holds the built-in echo backends, :mod:`.tls` makes certificates
-and picks them by SNI, :mod:`.topology` reads the ports and backends out of the router's
-table, :mod:`.limits` holds the limits and durations.
+:mod:`.channel` is the asyncio protocol under every socket, :mod:`.http1` and :mod:`.stream`
+speak HTTP/1.1, :mod:`.upstream` dials backends, :mod:`.echo` holds the built-in echo
+backends, :mod:`.tls` makes certificates and picks them by SNI, :mod:`.topology` reads the
+ports and backends out of the router's table, :mod:`.limits` holds the limits and durations.
 
 Why a hand-written HTTP/1.1 front on asyncio protocols rather than aiohttp: the safety
 rules of the issue (refuse conflicting Content-Length/Transfer-Encoding and obs-fold,

@@ -10,7 +10,8 @@ A pure library (no sockets). Compile once, route many::
     outcome.status, outcome.backend                  # 200, "shop/api:8080"
     outcome.to_dict()                                # the documented JSON shape
 
-Modules: :mod:`.table` compiles manifests into per-listener tables, :mod:`.precedence`
+Modules: :mod:`.table` compiles manifests into per-listener tables (with
+:mod:`.inventory`, :mod:`.listeners` and :mod:`.rules`), :mod:`.precedence`
 holds the match ordering, :mod:`.matcher` routes, :mod:`.filters` applies filter effects,
 :mod:`.outcome` holds the result types, :mod:`.hostnames` the hostname rules,
 :mod:`.paths` the request path normalisation policies.

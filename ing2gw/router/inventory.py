@@ -1,0 +1,178 @@
+"""The input objects of a router table: each manifest as an :class:`Obj` (group, kind,
+namespace, name, body, origin), an :class:`Inventory` that resolves references between them
+(with ReferenceGrants, and the "a kind absent from the input is assumed" rule), and typed
+accessors that turn a malformed field into a one-line :class:`~ing2gw.errors.InputError`
+naming the file, line and object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ing2gw.errors import InputError
+
+__all__ = ["CLUSTER_SCOPED", "GATEWAY_GROUP", "Inventory", "Obj", "int_of", "map_of", "maps_of",
+           "seq_of", "str_of", "to_objects"]
+
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+CLUSTER_SCOPED = frozenset({"Namespace", "GatewayClass", "ClusterRole", "Node"})
+
+
+@dataclass(frozen=True, slots=True)
+class Obj:
+    group: str
+    kind: str
+    namespace: str
+    name: str
+    body: Mapping[str, Any]
+    origin: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    @property
+    def created(self) -> str:
+        meta = self.body.get("metadata")
+        ts = meta.get("creationTimestamp") if isinstance(meta, Mapping) else None
+        return str(ts) if ts is not None else ""
+
+    def fail(self, message: str) -> InputError:
+        return InputError(f"{self.origin}: {self.kind} {self.ref}: {message}")
+
+
+# -- small typed accessors that turn malformed input into one-line errors ------------------
+
+def map_of(o: Obj, value: Any, where: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise o.fail(f"{where} must be a mapping, not {type(value).__name__}")
+    return value
+
+
+def seq_of(o: Obj, value: Any, where: str) -> Sequence[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise o.fail(f"{where} must be a list, not {type(value).__name__}")
+    return value
+
+
+def maps_of(o: Obj, value: Any, where: str) -> list[Mapping[str, Any]]:
+    return [map_of(o, item, f"{where}[{i}]") for i, item in enumerate(seq_of(o, value, where))]
+
+
+def str_of(o: Obj, value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise o.fail(f"{where} must be a string, not {type(value).__name__}")
+    return value
+
+
+def int_of(o: Obj, value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise o.fail(f"{where} must be an integer, not {type(value).__name__}")
+    return value
+
+
+# -- the inventory of input objects -------------------------------------------------------
+
+class Inventory:
+    def __init__(self, objects: list[Obj], strict: bool) -> None:
+        self.strict = strict
+        self.by_key: dict[tuple[str, str, str, str], Obj] = {}
+        self.kinds: set[tuple[str, str]] = set()
+        self.notes: set[str] = set()
+        for o in objects:
+            key = (o.group, o.kind, o.namespace, o.name)
+            first = self.by_key.get(key)
+            if first is not None:
+                if first.body != o.body:
+                    raise InputError(
+                        f"{o.origin}: {o.kind} {o.ref} is defined twice, differently "
+                        f"(first at {first.origin})"
+                    )
+                continue
+            self.by_key[key] = o
+            self.kinds.add((o.group, o.kind))
+        self.grants: dict[str, list[Obj]] = {}
+        for (group, kind, ns, _), o in sorted(self.by_key.items()):
+            if group == GATEWAY_GROUP and kind == "ReferenceGrant":
+                self.grants.setdefault(ns, []).append(o)
+
+    def of_kind(self, group: str, kind: str) -> list[Obj]:
+        return [o for (g, k, _, _), o in sorted(self.by_key.items()) if g == group and k == kind]
+
+    def resolve(self, group: str, kind: str, namespace: str, name: str) -> tuple[bool, str | None]:
+        """``(exists, assumption note)`` for a referenced object."""
+        if (group, kind, namespace, name) in self.by_key:
+            return True, None
+        if (group, kind) not in self.kinds and not self.strict:
+            what = f"{group}/{kind}" if group else kind
+            note = f"assumed {what} {namespace}/{name} exists (no {what} objects in the input)"
+            self.notes.add(f"no {what} objects in the input: referenced ones are assumed to exist")
+            return True, note
+        return False, None
+
+    def namespace_labels(self, namespace: str) -> tuple[Mapping[str, str] | None, str | None]:
+        """Labels of a Namespace; ``(None, note)`` when Namespaces are absent and assumed."""
+        o = self.by_key.get(("", "Namespace", "", namespace))
+        if o is not None:
+            meta = map_of(o, o.body.get("metadata"), "metadata")
+            labels = map_of(o, meta.get("labels"), "metadata.labels")
+            return {str(k): str(v) for k, v in labels.items()}, None
+        if ("", "Namespace") not in self.kinds and not self.strict:
+            self.notes.add(
+                "no Namespace objects in the input: allowedRoutes namespace selectors are "
+                "assumed to select every route namespace"
+            )
+            return None, f"assumed Namespace {namespace} matches the listener's selector"
+        return {}, None
+
+    def granted(
+        self, from_group: str, from_kind: str, from_ns: str,
+        to_group: str, to_kind: str, to_ns: str, to_name: str,
+    ) -> bool:
+        for grant in self.grants.get(to_ns, ()):
+            spec = map_of(grant, grant.body.get("spec"), "spec")
+            froms = maps_of(grant, spec.get("from"), "spec.from")
+            tos = maps_of(grant, spec.get("to"), "spec.to")
+            if not any(
+                (f.get("group") or "") == from_group and f.get("kind") == from_kind
+                and f.get("namespace") == from_ns for f in froms
+            ):
+                continue
+            if any(
+                (t.get("group") or "") == to_group and t.get("kind") == to_kind
+                and (not t.get("name") or t.get("name") == to_name) for t in tos
+            ):
+                return True
+        return False
+
+
+def to_objects(manifests: Iterable[tuple[Mapping[str, Any], str]]) -> list[Obj]:
+    objects: list[Obj] = []
+    for body, origin in manifests:
+        api = body.get("apiVersion")
+        kind = body.get("kind")
+        if not isinstance(api, str) or not isinstance(kind, str):
+            raise InputError(f"{origin}: object without apiVersion and kind")
+        group = api.split("/", 1)[0] if "/" in api else ""
+        meta = body.get("metadata")
+        if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
+            raise InputError(f"{origin}: {kind} without metadata.name")
+        ns = meta.get("namespace")
+        if ns is not None and not isinstance(ns, str):
+            raise InputError(
+                f"{origin}: {kind} {meta['name']}: metadata.namespace must be a string"
+            )
+        namespace = "" if kind in CLUSTER_SCOPED else (ns or "default")
+        objects.append(Obj(group, kind, namespace, meta["name"], body, origin))
+    return objects
+

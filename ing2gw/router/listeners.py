@@ -1,0 +1,180 @@
+"""Gateway listeners and route attachment: the listeners of a Gateway as
+:class:`ListenerSpec` values (HTTP and HTTPS only; conflicted listeners left out; an HTTPS
+listener needs a resolvable certificate), and whether a route attaches to one
+(``allowedRoutes`` namespaces and kinds, hostname intersection).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .hostnames import HostIndex, intersect
+from .inventory import GATEWAY_GROUP, Inventory, Obj, int_of, map_of, maps_of, str_of
+from .model import Group
+
+__all__ = ["ListenerSpec", "attach", "listener_specs"]
+
+ROUTED_PROTOCOLS = ("HTTP", "HTTPS")
+ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
+
+
+@dataclass(slots=True)
+class ListenerSpec:
+    gateway: Obj
+    name: str
+    port: int
+    protocol: str
+    hostname: str | None
+    allowed_from: str
+    selector: Mapping[str, Any]
+    kinds: frozenset[str]
+    problem: str | None
+    notes: list[str]
+    routes: HostIndex[Group]
+
+
+def _label_selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    match_labels = selector.get("matchLabels") or {}
+    if isinstance(match_labels, Mapping):
+        for k, v in match_labels.items():
+            if labels.get(str(k)) != str(v):
+                return False
+    for expr in selector.get("matchExpressions") or []:
+        if not isinstance(expr, Mapping):
+            return False
+        key, op = str(expr.get("key")), expr.get("operator")
+        values = [str(v) for v in expr.get("values") or []]
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def listener_specs(gw: Obj, inv: Inventory, notes: set[str]) -> list[ListenerSpec]:
+    spec = map_of(gw, gw.body.get("spec"), "spec")
+    specs: list[ListenerSpec] = []
+    for i, raw in enumerate(maps_of(gw, spec.get("listeners"), "spec.listeners")):
+        where = f"spec.listeners[{i}]"
+        name = str_of(gw, raw.get("name"), f"{where}.name") or str(i)
+        port = int_of(gw, raw.get("port"), f"{where}.port") or 0
+        protocol = str_of(gw, raw.get("protocol"), f"{where}.protocol") or ""
+        hostname = str_of(gw, raw.get("hostname"), f"{where}.hostname")
+        allowed = map_of(gw, raw.get("allowedRoutes"), f"{where}.allowedRoutes")
+        namespaces = map_of(gw, allowed.get("namespaces"), f"{where}.allowedRoutes.namespaces")
+        kinds_raw = maps_of(gw, allowed.get("kinds"), f"{where}.allowedRoutes.kinds")
+        problem: str | None = None
+        lnotes: list[str] = []
+        if kinds_raw:
+            kinds = frozenset(
+                str(k.get("kind")) for k in kinds_raw
+                if (k.get("group") or GATEWAY_GROUP) == GATEWAY_GROUP
+                and k.get("kind") in ROUTE_KINDS
+            )
+        else:
+            kinds = frozenset(ROUTE_KINDS)
+        if protocol == "HTTPS":
+            problem = _check_tls(gw, raw, where, inv, lnotes)
+        specs.append(ListenerSpec(
+            gateway=gw, name=name, port=port, protocol=protocol,
+            hostname=hostname.lower() if hostname else None,
+            allowed_from=str(namespaces.get("from") or "Same"),
+            selector=map_of(gw, namespaces.get("selector"),
+                          f"{where}.allowedRoutes.namespaces.selector"),
+            kinds=kinds, problem=problem, notes=lnotes, routes=HostIndex(),
+        ))
+    # Listeners that are not distinct are left out (Conflicted=True).
+    by_port: dict[int, list[ListenerSpec]] = {}
+    for ls in specs:
+        by_port.setdefault(ls.port, []).append(ls)
+    kept: list[ListenerSpec] = []
+    for port, group in sorted(by_port.items()):
+        protocols = {ls.protocol for ls in group}
+        if len(protocols) > 1 and protocols != {"HTTPS", "TLS"}:
+            for ls in group:
+                notes.add(f"Gateway {gw.ref} listener {ls.name}: ProtocolConflict on port {port}; "
+                          "left out")
+            continue
+        seen: dict[tuple[str, str | None], int] = {}
+        for ls in group:
+            seen[(ls.protocol, ls.hostname)] = seen.get((ls.protocol, ls.hostname), 0) + 1
+        for ls in group:
+            if seen[(ls.protocol, ls.hostname)] > 1:
+                notes.add(f"Gateway {gw.ref} listener {ls.name}: HostnameConflict on port {port}; "
+                          "left out")
+            elif ls.protocol not in ROUTED_PROTOCOLS:
+                notes.add(f"Gateway {gw.ref} listener {ls.name}: protocol {ls.protocol or '?'} "
+                          "is not routed by this router; left out")
+            else:
+                kept.append(ls)
+    return kept
+
+
+def _check_tls(
+    gw: Obj, raw: Mapping[str, Any], where: str, inv: Inventory, notes: list[str]
+) -> str | None:
+    tls = map_of(gw, raw.get("tls"), f"{where}.tls")
+    mode = tls.get("mode") or "Terminate"
+    if mode != "Terminate":
+        return f"HTTPS listener with TLS mode {mode} (must be Terminate)"
+    refs = maps_of(gw, tls.get("certificateRefs"), f"{where}.tls.certificateRefs")
+    if not refs:
+        return "InvalidCertificateRef: HTTPS listener without certificateRefs"
+    problems: list[str] = []
+    for ref in refs:
+        group, kind = str(ref.get("group") or ""), str(ref.get("kind") or "Secret")
+        name = str(ref.get("name") or "")
+        ns = str(ref.get("namespace") or gw.namespace)
+        if (group, kind) != ("", "Secret"):
+            problems.append(f"InvalidCertificateRef: {kind} {ns}/{name} is not a Secret")
+            continue
+        if ns != gw.namespace and not inv.granted(
+            GATEWAY_GROUP, "Gateway", gw.namespace, "", "Secret", ns, name
+        ):
+            problems.append(f"RefNotPermitted: Secret {ns}/{name} (no ReferenceGrant)")
+            continue
+        exists, note = inv.resolve("", "Secret", ns, name)
+        if not exists:
+            problems.append(f"InvalidCertificateRef: Secret {ns}/{name} not found")
+            continue
+        if note:
+            notes.append(note)
+        return None
+    return "; ".join(problems)
+
+
+
+def attach(
+    o: Obj, ls: ListenerSpec, hostnames: list[str], inv: Inventory
+) -> tuple[list[str | None], list[str]] | None:
+    """Effective hostnames and assumption notes, or None when the route does not attach."""
+    if o.kind not in ls.kinds:
+        return None
+    gw_ns = ls.gateway.namespace
+    notes: list[str] = []
+    if ls.allowed_from == "Same":
+        if o.namespace != gw_ns:
+            return None
+    elif ls.allowed_from == "Selector":
+        labels, note = inv.namespace_labels(o.namespace)
+        if labels is None:
+            notes.append(note or "")
+        elif not _label_selector_matches(ls.selector, labels):
+            return None
+    elif ls.allowed_from != "All":
+        return None
+    if not hostnames:
+        return [ls.hostname], notes
+    effective: list[str | None] = []
+    for h in hostnames:
+        ok, eff = intersect(ls.hostname, h)
+        if ok and eff not in effective:
+            effective.append(eff)
+    return (effective, notes) if effective else None
+
