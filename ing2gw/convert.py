@@ -127,6 +127,7 @@ def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry)
         certificates=tuple(c for p in parts for c in p.certificates),
         backend_tls=tuple(b for p in parts for b in p.backend_tls),
         passthrough=tuple(t for p in parts for t in p.passthrough),
+        listeners=tuple(x for p in parts for x in p.listeners),
     )
     manifests = emit(ir, options.emit, notes)
 

@@ -3,7 +3,18 @@
 Providers turn Ingresses into these frozen records; :mod:`ing2gw.emit.gateway` turns them
 into Gateway API manifests. The IR names no provider and no emitter. Every node that comes
 from a source object carries :class:`Provenance`, so notes and the ``ing2gw.io/source``
-annotation can name where it came from. Implementation-specific features that Gateway API
+annotation can name where it came from.
+
+Entry points: a source with its own ports (an entry point, a Gateway server) declares
+:class:`Listener` nodes -- port, protocol, hostname, TLS mode, certificate references -- and
+its routes attach to them through ``Route.parents`` (:class:`ListenerParent`); a mesh route
+(GAMMA) attaches to a Service (:class:`ServiceParent`) instead of a Gateway. Ingress-derived
+routes keep the shorthand of ``Route.sections`` (the Gateway's ``http`` listener on 80 and the
+HTTPS listener of each route hostname on 443, from :class:`Certificate` records; TLS
+passthrough hostnames from :class:`Passthrough` records): the emitter turns those into the same
+listener nodes. Route kinds are HTTP, GRPC, TLS, TCP and UDP.
+
+Implementation-specific features that Gateway API
 cannot express (rate limits, auth, ...) hang on the rule they modify as :class:`Extension`
 records, with everything a policy emitter will need.
 """
@@ -17,6 +28,7 @@ __all__ = [
     "CORS",
     "IR",
     "BackendRef",
+    "CertificateRef",
     "BackendTLS",
     "Certificate",
     "Extension",
@@ -24,6 +36,9 @@ __all__ = [
     "GatewayRef",
     "HeaderMatch",
     "HeaderModifier",
+    "Listener",
+    "ListenerParent",
+    "Parent",
     "PathMatch",
     "PathModifier",
     "Passthrough",
@@ -34,6 +49,7 @@ __all__ = [
     "Route",
     "RouteMatch",
     "Rule",
+    "ServiceParent",
     "SessionPersistence",
     "Timeouts",
     "URLRewrite",
@@ -42,6 +58,9 @@ __all__ = [
 PathType = Literal["Exact", "PathPrefix", "RegularExpression"]
 MatchType = Literal["Exact", "RegularExpression"]
 Section = Literal["http", "https"]
+Protocol = Literal["HTTP", "HTTPS", "TLS", "TCP", "UDP"]
+TLSMode = Literal["Terminate", "Passthrough"]
+RouteKind = Literal["HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -216,16 +235,72 @@ class GatewayRef:
     gateway_class: str
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class CertificateRef:
+    """A certificate a listener terminates TLS with (a Secret unless said otherwise)."""
+
+    namespace: str
+    name: str
+    kind: str = "Secret"
+    group: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Listener:
+    """A port a Gateway listens on, as a source declares it (an entry point, a server).
+
+    ``name`` is the source's name for it, unique per Gateway (routes refer to it); the emitter
+    turns it into a valid section name. ``tls_mode`` applies to HTTPS (always Terminate) and
+    TLS (Terminate or Passthrough); ``certificates`` are needed to terminate.
+    """
+
+    gateway: GatewayRef
+    name: str
+    port: int
+    protocol: Protocol
+    hostname: str = ""  # "" = any hostname
+    tls_mode: TLSMode | None = None
+    certificates: tuple[CertificateRef, ...] = ()
+    source: Provenance | None = None
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ListenerParent:
+    """A route's parent: the listener named ``listener`` of ``gateway``."""
+
+    gateway: GatewayRef
+    listener: str
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ServiceParent:
+    """A mesh (GAMMA) route's parent: a Service, for traffic addressed to it inside the
+    cluster; ``port`` None = every port of the Service."""
+
+    namespace: str
+    name: str
+    port: int | None = None
+
+
+Parent = ListenerParent | ServiceParent
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
-    kind: Literal["HTTPRoute", "GRPCRoute"]
+    """A route and where it attaches: ``sections`` of ``gateway`` (the Ingress shorthand:
+    ``http`` = port 80, ``https`` = the HTTPS listener of each hostname) and/or explicit
+    ``parents`` (listeners of any Gateway, or Services for mesh routes). ``gateway`` is None
+    for a route with Service parents only. TLS/TCP/UDP routes have rules without matches."""
+
+    kind: RouteKind
     namespace: str
     name: str  # a base name; the emitter makes it unique and valid
-    gateway: GatewayRef
+    gateway: GatewayRef | None
     hostnames: tuple[str, ...]
     sections: frozenset[Section]  # which listeners of the Gateway the route attaches to
     rules: tuple[Rule, ...]
     sources: tuple[Provenance, ...]
+    parents: tuple[Parent, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,3 +346,4 @@ class IR:
     certificates: tuple[Certificate, ...] = ()
     backend_tls: tuple[BackendTLS, ...] = ()
     passthrough: tuple[Passthrough, ...] = ()
+    listeners: tuple[Listener, ...] = ()

@@ -1,0 +1,351 @@
+"""Listener nodes, and the Gateways (and ListenerSets) that hold them.
+
+Listeners come from two places, and are emitted the same way:
+
+* explicit :class:`~ing2gw.ir.Listener` nodes, from sources with their own ports and entry
+  points (checked against the Gateway CRD's listener rules; an invalid or conflicting one is
+  dropped with an error note);
+* the Ingress shorthand, derived here into the same nodes: every Gateway that section-based
+  routes, certificates or passthrough hostnames use gets an ``http`` listener on port 80,
+  one HTTPS listener on 443 per certificate hostname (Terminate) and one TLS listener on 443
+  per passthrough hostname (Passthrough; such a hostname gets no HTTPS listener).
+
+A Gateway is a (GatewayRef, namespace) scope: ``--topology shared`` puts every Gateway in
+``--gateway-namespace``, ``per-namespace`` in its routes' namespace. ``allowedRoutes`` admits
+exactly the namespaces whose routes attach. More than 64 listeners are spread over several
+Gateways or ListenerSets (:mod:`.limits`). Routes find their listeners here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..ir import IR, Certificate, CertificateRef, GatewayRef, Listener, ListenerParent, Route
+from ..names import host_slug, slug, unique_names
+from ..notes import Level, Note, Notes
+from .limits import MAX_LISTENERS, chunk_listeners
+from .objects import GROUP, Manifest, meta, obj
+
+__all__ = ["Holder", "Listeners", "Slot", "certificate_names"]
+
+Scope = tuple[GatewayRef, str]  # (Gateway, its namespace)
+_HTTP = "http:"  # the key of the implicit http listener (no hostname has a colon)
+
+# The listener protocols each route kind attaches to.
+ATTACHES: dict[str, frozenset[str]] = {
+    "HTTPRoute": frozenset({"HTTP", "HTTPS"}),
+    "GRPCRoute": frozenset({"HTTP", "HTTPS"}),
+    "TLSRoute": frozenset({"TLS"}),
+    "TCPRoute": frozenset({"TCP"}),
+    "UDPRoute": frozenset({"UDP"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A listener as emitted: its node, its section name, and what its certificates came from."""
+
+    node: Listener
+    section: str
+    sources: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
+class Holder:
+    """One Gateway (or a Gateway's ListenerSet) being assembled."""
+
+    ref: GatewayRef
+    namespace: str
+    name: str
+    kind: Literal["Gateway", "ListenerSet"] = "Gateway"
+    parent: str | None = None  # ListenerSet: its Gateway's name
+    slots: list[Slot] = field(default_factory=list)
+    route_namespaces: set[str] = field(default_factory=set)
+
+
+def certificate_names(host: str) -> list[str]:
+    """Certificate hostnames that serve ``host``: itself, then its one-label wildcard."""
+    if "." in host and not host.startswith("*."):
+        return [host, "*." + host.split(".", 1)[1]]
+    return [host]
+
+
+def _invalid(node: Listener) -> str | None:
+    """Why the Gateway CRD would reject this listener, or None."""
+    if not 1 <= node.port <= 65535:
+        return f"port {node.port} is out of range"
+    if node.protocol in ("TCP", "UDP") and node.hostname:
+        return f"a hostname on a {node.protocol} listener"
+    if node.protocol in ("HTTP", "TCP", "UDP") and (node.tls_mode or node.certificates):
+        return f"TLS settings on a {node.protocol} listener"
+    if node.protocol == "HTTPS" and node.tls_mode == "Passthrough":
+        return "an HTTPS listener in Passthrough mode (use protocol TLS)"
+    if node.protocol == "TLS" and node.tls_mode is None:
+        return "a TLS listener without a TLS mode"
+    if node.protocol in ("HTTPS", "TLS") and node.tls_mode != "Passthrough" and not node.certificates:
+        return "a terminating listener without certificates"
+    return None
+
+
+def _listener_manifest(slot: Slot, holder: Holder, allowed: dict[str, Any]) -> dict[str, Any]:
+    node = slot.node
+    item: dict[str, Any] = {"name": slot.section}
+    if node.hostname:
+        item["hostname"] = node.hostname
+    item.update(port=node.port, protocol=node.protocol)
+    mode = node.tls_mode or ("Terminate" if node.protocol == "HTTPS" else None)
+    if mode is not None:
+        tls: dict[str, Any] = {"mode": mode}
+        if node.certificates and mode == "Terminate":
+            refs = []
+            for c in node.certificates:
+                ref: dict[str, Any] = {"group": c.group, "kind": c.kind, "name": c.name}
+                if c.namespace != holder.namespace:
+                    ref["namespace"] = c.namespace
+                refs.append(ref)
+            tls["certificateRefs"] = refs
+        item["tls"] = tls
+    item["allowedRoutes"] = allowed
+    return item
+
+
+def _allowed_routes(holder: Holder) -> dict[str, Any]:
+    namespaces = sorted(holder.route_namespaces)
+    if not namespaces or namespaces == [holder.namespace]:
+        return {"namespaces": {"from": "Same"}}
+    return {
+        "namespaces": {
+            "from": "Selector",
+            "selector": {
+                "matchExpressions": [
+                    {"key": "kubernetes.io/metadata.name", "operator": "In", "values": namespaces}
+                ]
+            },
+        }
+    }
+
+
+class Listeners:
+    """The Gateways of one emission, and how routes find their listeners."""
+
+    def __init__(self, ir: IR, topology: str, gateway_namespace: str, listener_sets: bool, notes: Notes) -> None:
+        self.ir = ir
+        self.topology = topology
+        self.gateway_ns = gateway_namespace
+        self.listener_sets = listener_sets
+        self.notes = notes
+        self.holders: dict[Scope, list[Holder]] = {}
+        # (ref, gateway namespace, listener key) -> its holder and slot; keys: "http:", a
+        # certificate hostname, "tls:" + a passthrough hostname, "listener:" + an explicit name
+        self._slots: dict[tuple[GatewayRef, str, str], tuple[Holder, Slot]] = {}
+        self._shorthand: set[Scope] = set()
+        self._build()
+
+    # --- lookups ----------------------------------------------------------------------------
+
+    def namespace_for(self, route_namespace: str) -> str:
+        """The namespace of the Gateway serving routes of ``route_namespace``."""
+        return self.gateway_ns if self.topology == "shared" else route_namespace
+
+    def scope(self, ref: GatewayRef, route_namespace: str) -> Scope:
+        return (ref, self.namespace_for(route_namespace))
+
+    def section_parents(self, route: Route) -> list[tuple[Holder, str]]:
+        """The listeners ``route.sections`` names: ``http``, and the HTTPS listener serving
+        each hostname (its own certificate, else its one-label wildcard's)."""
+        assert route.gateway is not None
+        gw_ns = self.namespace_for(route.namespace)
+        out: list[tuple[Holder, str]] = []
+        if "http" in route.sections:
+            out.append((self.holders[(route.gateway, gw_ns)][0], "http"))
+        if "https" in route.sections:
+            for host in route.hostnames:
+                for candidate in certificate_names(host):
+                    found = self._slots.get((route.gateway, gw_ns, candidate))
+                    if found is not None:
+                        out.append((found[0], found[1].section))
+                        break
+        return out
+
+    def passthrough_parent(self, ref: GatewayRef, namespace: str, hostname: str) -> tuple[Holder, str]:
+        holder, slot = self._slots[(ref, self.namespace_for(namespace), "tls:" + hostname)]
+        return holder, slot.section
+
+    def find(self, parent: ListenerParent, route_namespace: str) -> tuple[Holder, Slot] | None:
+        """The explicit listener a route's :class:`ListenerParent` names, if emitted."""
+        return self._slots.get((parent.gateway, self.namespace_for(route_namespace), "listener:" + parent.listener))
+
+    def classes(self) -> list[str]:
+        return sorted({ref.gateway_class for ref, _ in self.holders})
+
+    # --- building -------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        ir = self.ir
+        scopes: dict[Scope, set[str]] = {}  # -> namespaces of the routes attached
+        implicit: set[Scope] = set()  # scopes that get the Ingress shorthand's listeners
+        for route in ir.routes:
+            if route.gateway is not None and route.sections:
+                scope = self.scope(route.gateway, route.namespace)
+                scopes.setdefault(scope, set()).add(route.namespace)
+                implicit.add(scope)
+        passthrough: dict[Scope, dict[str, str]] = {}  # hostname -> route namespace
+        for pt in ir.passthrough:
+            scope = self.scope(pt.gateway, pt.namespace)
+            scopes.setdefault(scope, set()).add(pt.namespace)
+            implicit.add(scope)
+            passthrough.setdefault(scope, {}).setdefault(pt.hostname, pt.namespace)
+        for route in ir.routes:
+            for p in route.parents:
+                if isinstance(p, ListenerParent):
+                    scopes.setdefault(self.scope(p.gateway, route.namespace), set()).add(route.namespace)
+        certs: dict[Scope, dict[str, Certificate]] = {}
+        for cert in ir.certificates:
+            if self.topology == "shared":
+                ns_list = [ns for (ref, ns) in scopes if ref == cert.gateway]
+            else:
+                ns_list = [cert.secret_namespace]
+            for ns in ns_list or [self.namespace_for(cert.secret_namespace)]:
+                scope = (cert.gateway, ns)
+                scopes.setdefault(scope, set())
+                implicit.add(scope)
+                certs.setdefault(scope, {}).setdefault(cert.hostname, cert)
+        explicit: dict[Scope, list[Listener]] = {}
+        for node in ir.listeners:
+            home = node.source.namespace if node.source is not None else "default"
+            ns_list = sorted({ns for (ref, ns) in scopes if ref == node.gateway}) or [self.namespace_for(home)]
+            for ns in ns_list:
+                scopes.setdefault((node.gateway, ns), set())
+                explicit.setdefault((node.gateway, ns), []).append(node)
+        self._shorthand = implicit
+        for scope in sorted(scopes):
+            pass_hosts = sorted(passthrough.get(scope, {}))
+            # A passthrough hostname cannot also have a terminating HTTPS listener on 443.
+            scope_certs = [c for h, c in sorted(certs.get(scope, {}).items()) if h not in pass_hosts]
+            nodes = self._implicit(scope, scope_certs, pass_hosts) if scope in implicit else []
+            nodes += self._explicit(scope, explicit.get(scope, []), [n for n, _ in nodes])
+            self._hold(scope, nodes)
+        for route in ir.routes:
+            attached = {self.scope(p.gateway, route.namespace) for p in route.parents if isinstance(p, ListenerParent)}
+            if route.gateway is not None and route.sections:
+                attached.add(self.scope(route.gateway, route.namespace))
+            for scope in attached:
+                for h in self.holders.get(scope, []):
+                    h.route_namespaces.add(route.namespace)
+        for pt in ir.passthrough:
+            for h in self.holders[self.scope(pt.gateway, pt.namespace)]:
+                h.route_namespaces.add(pt.namespace)
+
+    def _implicit(self, scope: Scope, certs: list[Certificate], pass_hosts: list[str]) -> list[tuple[Listener, str]]:
+        """The Ingress shorthand's listener nodes, with their keys."""
+        ref = scope[0]
+        out: list[tuple[Listener, str]] = [(Listener(ref, "http", 80, "HTTP"), _HTTP)]
+        for c in certs:
+            out.append((Listener(ref, c.hostname, 443, "HTTPS", c.hostname, "Terminate",
+                                 (CertificateRef(c.secret_namespace, c.secret_name),), c.source), c.hostname))
+        for h in pass_hosts:
+            out.append((Listener(ref, "tls:" + h, 443, "TLS", h, "Passthrough"), "tls:" + h))
+        return out
+
+    def _explicit(self, scope: Scope, nodes: list[Listener], taken: Iterable[Listener]) -> list[tuple[Listener, str]]:
+        """Explicit listener nodes that the Gateway CRD accepts next to those already there."""
+        seen = {(n.port, n.protocol, n.hostname) for n in taken}
+        names: set[str] = set()
+        out: list[tuple[Listener, str]] = []
+        for node in sorted(nodes, key=lambda n: (n.port, n.protocol, n.hostname, n.name)):
+            subject = node.source.subject if node.source is not None else f"Gateway {scope[1]}/{scope[0].key}"
+            why = _invalid(node)
+            if why is None and node.name in names:
+                why = f"a second listener named {node.name!r}"
+            if why is None and (node.port, node.protocol, node.hostname) in seen:
+                why = (f"port {node.port} {node.protocol} hostname {node.hostname or '*'} is already a listener "
+                       "of this Gateway")
+            if why is not None:
+                self.notes.add(Note("EMIT-INVALID-LISTENER", Level.ERROR,
+                                    f"listener {node.name!r}: {why} (the API server would reject it)",
+                                    subject=subject, instead="listener dropped; routes attached to it are not"))
+                continue
+            names.add(node.name)
+            seen.add((node.port, node.protocol, node.hostname))
+            out.append((node, "listener:" + node.name))
+        return out
+
+    def _hold(self, scope: Scope, nodes: list[tuple[Listener, str]]) -> None:
+        ref, ns = scope
+        wanted: list[tuple[str, str]] = []
+        for node, key in nodes:
+            if key == _HTTP:
+                wanted.append((key, "http"))
+            elif key.startswith("tls:"):
+                wanted.append((key, "tls-" + (host_slug(node.hostname) or "default")))
+            elif key.startswith("listener:"):
+                wanted.append((key, slug(node.name) or "listener"))
+            else:
+                wanted.append((key, "https-" + (host_slug(node.hostname) or "default")))
+        names = unique_names(wanted)
+        slots = [Slot(node, names[key], frozenset({node.source.subject}) if node.source and node.certificates
+                      else frozenset()) for node, key in nodes]
+        by_section = {names[key]: key for _, key in nodes}
+        base = slug(ref.key) or "gateway"
+        chunks = chunk_listeners(slots, self.listener_sets)
+        holders: list[Holder] = []
+        if len(chunks) > 1 and self.listener_sets:
+            holders.append(Holder(ref, ns, base, slots=chunks[0]))
+            for i, chunk in enumerate(chunks[1:]):
+                holders.append(Holder(ref, ns, f"{base}-listeners-{i + 1}", kind="ListenerSet", parent=base,
+                                      slots=chunk))
+            self.notes.add(Note("EMIT-LISTENERSETS", Level.INFO,
+                                f"{len(slots)} listeners exceed the Gateway limit of {MAX_LISTENERS}; "
+                                f"HTTPS listeners moved to {len(holders) - 1} ListenerSets",
+                                subject=f"Gateway {ns}/{base}"))
+        else:
+            holders = [Holder(ref, ns, base if i == 0 else f"{base}-{i + 1}", slots=chunk)
+                       for i, chunk in enumerate(chunks)]
+            if len(chunks) > 1:
+                self.notes.add(Note("EMIT-GATEWAY-SPLIT", Level.WARNING,
+                                    f"{len(slots)} listeners exceed the Gateway limit of {MAX_LISTENERS}; "
+                                    f"split into {len(holders)} Gateways (each may get its own address)",
+                                    subject=f"Gateway {ns}/{base}",
+                                    instead="use --listener-sets to keep one Gateway"))
+        for h in holders:
+            for slot in h.slots:
+                self._slots[(ref, ns, by_section[slot.section])] = (h, slot)
+        self.holders[scope] = holders
+
+    # --- output ---------------------------------------------------------------------------
+
+    def manifests(self) -> list[Manifest]:
+        out: list[Manifest] = []
+        for (ref, ns), holders in sorted(self.holders.items()):
+            # Named after the ingress class for the Ingress shorthand, else after the sources
+            # of its explicit listeners.
+            sources = {f"IngressClass {ref.key}"} if (ref, ns) in self._shorthand else {
+                s.node.source.subject for h in holders for s in h.slots if s.node.source is not None}
+            for h in holders:
+                allowed = _allowed_routes(h)
+                listeners = [_listener_manifest(s, h, allowed) for s in h.slots]
+                if h.kind == "ListenerSet":
+                    parent = {"group": GROUP, "kind": "Gateway", "name": h.parent}
+                    spec: dict[str, Any] = {"parentRef": parent, "listeners": listeners}
+                    out.append(obj("ListenerSet", meta(h.name, h.namespace, sources), spec))
+                    continue
+                spec = {"gatewayClassName": ref.gateway_class, "listeners": listeners}
+                if self.listener_sets and len(holders) > 1:
+                    spec["allowedListeners"] = {"namespaces": {"from": "Same"}}
+                out.append(obj("Gateway", meta(h.name, h.namespace, sources), spec))
+        return out
+
+    def gateway_classes(self, controller: str | None) -> list[Manifest]:
+        """GatewayClasses when a controller name is given; otherwise a note per class."""
+        classes = self.classes()
+        if controller:
+            return [obj("GatewayClass", meta(c, None, ()), {"controllerName": controller}) for c in classes]
+        for c in classes:
+            self.notes.add(Note("EMIT-GATEWAYCLASS-EXPECTED", Level.INFO,
+                                f"the Gateways expect a GatewayClass named {c!r}, which is not emitted",
+                                subject=f"GatewayClass {c}",
+                                instead="pass --gateway-controller to emit it, "
+                                        "or --gateway-class to use an existing one"))
+        return []
