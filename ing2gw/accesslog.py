@@ -20,7 +20,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-__all__ = ["LogEntry", "parse_access_log"]
+from .errors import InputError, UsageError
+from .http import Request
+from .resources import ResourceSet
+
+__all__ = ["LogEntry", "log_requests", "parse_access_log"]
 
 _LINE = re.compile(
     r'^(?P<addr>\S+) \S+ \S+ \[(?P<time>[^\]]*)\] "(?P<request>[^"\\]*(?:\\.[^"\\]*)*)" '
@@ -77,3 +81,37 @@ def parse_access_log(lines: Iterable[str], errors: list[tuple[int, str]] | None 
             upstream=(m.group("upstream") or "").strip("-"),
             alternative=(m.group("alternative") or "").strip("-"),
         )
+
+
+def log_requests(path: str, rs: ResourceSet, skipped: list[str]) -> Iterator[tuple[Request, str]]:
+    """Requests from an access log, streamed; the host comes from the URL or the upstream
+    name. Lines that cannot be replayed go into ``skipped`` with the reason."""
+    upstream_hosts: dict[str, str] = {}
+    for ing in sorted(rs.ingresses, key=lambda i: i.ref):
+        for rule in ing.rules:
+            for p in rule.paths:
+                b = p.backend
+                port = b.port_number if b.port_number is not None else b.port_name
+                key = f"{ing.namespace}-{b.service}-{port}"
+                if rule.host and not rule.host.startswith("*") and key not in upstream_hosts:
+                    upstream_hosts[key] = rule.host
+    errors: list[tuple[int, str]] = []
+    try:
+        fh = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    with fh:
+        for entry in parse_access_log(fh, errors):
+            host = entry.host or upstream_hosts.get(entry.upstream, "")
+            if not host:
+                if len(skipped) < 20:
+                    skipped.append(f"{path}:{entry.line}: no Host recorded and upstream {entry.upstream or '-'} "
+                                   "names no Ingress host")
+                continue
+            try:
+                req = Request.build(host=host, path=entry.path, method=entry.method, scheme=entry.scheme)
+            except UsageError as exc:
+                skipped.append(f"{path}:{entry.line}: {exc}")
+                continue
+            yield req, f"access log line {entry.line} (status {entry.status})"
+    skipped.extend(f"{path}:{line}: {reason}" for line, reason in errors)

@@ -160,6 +160,7 @@ class Request:
     hostname: str = ""  # host without port, lower-case (filled in by build)
     query_params: Mapping[str, str] = field(default_factory=dict)  # first value per name
     response_headers: Headers | None = None  # what the backend answers with, if known
+    client: str | None = None  # the client's address (allow/deny lists), if known
 
     @classmethod
     def build(
@@ -174,6 +175,7 @@ class Request:
         sni: str | None = None,
         gateway: str | None = None,
         response_headers: Headers | Mapping[str, str] | None = None,
+        client: str | None = None,
     ) -> Request:
         """``path`` may carry a query (``/a?x=1``). ``port`` defaults to the scheme's."""
         scheme = scheme.lower()
@@ -211,6 +213,7 @@ class Request:
             hostname=hostname,
             query_params=params,
             response_headers=resp,
+            client=client,
         )
 
     @classmethod

@@ -2,18 +2,31 @@
 
 A note has a stable ``code`` (tests and CI filters match codes, never prose), a ``level``,
 the ``fidelity`` of what it describes, the object it is about, the annotation or field,
-a message and what ing2gw did instead. :class:`Notes` collects them and sorts them
-deterministically. Rendering lives in :mod:`ing2gw.report`; exit codes in the CLI.
+a message and what ing2gw did instead. For ``verify`` it also declares what it can
+explain: the ``aspects`` of a request's outcome it changes (:data:`ASPECTS`; none: it
+explains no difference) and the ``scope`` -- the (host, path) rules it is about.
+:class:`Notes` collects them and sorts them deterministically. Rendering lives in
+:mod:`ing2gw.report`; exit codes in the CLI.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-__all__ = ["FAIL_ON_CHOICES", "Fidelity", "Level", "Note", "Notes", "fails"]
+__all__ = ["ASPECTS", "FAIL_ON_CHOICES", "Fidelity", "Level", "Note", "Notes", "Scope", "fails"]
+
+# What of a request's outcome a note can explain (``verify`` compares these).
+ASPECTS = ("status", "backend", "weights", "redirect", "path", "host", "headers", "cors", "auth")
+
+# (host, path) rules a note is about. host: a rule's host ("" the host-less rule, which
+# serves hosts no rule names), or "*" every host. path: a path as the Ingress writes it,
+# "" every path of the host (unmatched ones included), or "~REGEX" the requests whose path
+# the regular expression finds (a property of the request, not of a rule).
+Scope = tuple[tuple[str, str], ...]
 
 
 class Level(enum.StrEnum):
@@ -44,6 +57,9 @@ class Note:
     fidelity: Fidelity | None = None
     instead: str = ""  # what ing2gw did instead
     origin: str = ""  # file:line of the subject, when known
+    # What verify may explain with it; not part of the note's identity (equal notes merge).
+    aspects: frozenset[str] = dataclasses.field(default=frozenset(), compare=False)
+    scope: Scope = dataclasses.field(default=(), compare=False)
 
     def sort_key(self) -> tuple[str, str, str, str, str]:
         return (self.subject, self.field, self.code, self.message, self.instead)
@@ -74,14 +90,26 @@ class Notes:
     """An append-only collection of notes; iteration is always in sorted order."""
 
     _items: list[Note] = field(default_factory=list)
-    _seen: set[Note] = field(default_factory=set)
+    _seen: dict[Note, int] = field(default_factory=dict)
     _sorted: list[Note] | None = None
 
     def add(self, note: Note) -> None:
-        if note not in self._seen:
-            self._seen.add(note)
+        """Add ``note``; the same note again widens what it explains (aspects and scope)."""
+        at = self._seen.get(note)
+        if at is None:
+            self._seen[note] = len(self._items)
             self._items.append(note)
             self._sorted = None
+            return
+        old = self._items[at]
+        if note.aspects <= old.aspects and set(note.scope) <= set(old.scope):
+            return
+        merged = replace(old, aspects=old.aspects | note.aspects,
+                         scope=tuple(sorted(set(old.scope) | set(note.scope))))
+        del self._seen[old]
+        self._seen[merged] = at
+        self._items[at] = merged
+        self._sorted = None
 
     def extend(self, notes: Iterable[Note]) -> None:
         for n in notes:

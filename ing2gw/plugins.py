@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
+from .dataplane import DataPlane, data_plane_of
 from .errors import PluginError
 from .notes import Level, Note
 from .provider import SUPPORTED_API_VERSIONS, AnnotationTable, Provider, kinds_of
@@ -40,6 +41,7 @@ class PluginEntry:
     version: str
     builtin: bool
     error: str | None = None
+    data_plane: DataPlane | None = None  # what verify replays against (ing2gw.dataplane)
 
 
 def _check(obj: Any, name: str) -> Provider:
@@ -59,6 +61,7 @@ def _check(obj: Any, name: str) -> Provider:
         raise TypeError("to_ir is not callable")
     if obj.name != name:
         raise TypeError(f"registered as {name!r} but calls itself {obj.name!r}")
+    data_plane_of(obj)
     return obj  # type: ignore[no-any-return]
 
 
@@ -106,6 +109,10 @@ class Registry:
             for k in kinds_of(e.provider):
                 out.setdefault((k.api_version, k.kind), (k, e.provider))
         return {k: p for k, p in sorted(out.values(), key=lambda kp: kp[0])}
+
+    def data_plane(self, name: str) -> DataPlane | None:
+        """The data plane provider ``name`` declares, if any."""
+        return self.entries[name].data_plane if name in self.entries else None
 
     def for_controller(self, controller: str) -> Provider | None:
         for p in self.providers():
@@ -165,7 +172,8 @@ def discover(disabled: Iterable[str] = (), entry_points: Iterable[Any] | None = 
     for name, target in sorted(BUILTIN.items()):
         if name in blocked:
             continue
-        entries.append(PluginEntry(name, _check(_load(target), name), "ing2gw", __version__, True))
+        provider = _check(_load(target), name)
+        entries.append(PluginEntry(name, provider, "ing2gw", __version__, True, data_plane=data_plane_of(provider)))
     eps = entry_points if entry_points is not None else metadata.entry_points(group=ENTRY_POINT_GROUP)
     for ep in sorted(eps, key=lambda e: e.name):
         dist = getattr(ep, "dist", None)
@@ -184,5 +192,6 @@ def discover(disabled: Iterable[str] = (), entry_points: Iterable[Any] | None = 
         except Exception as exc:  # a broken plugin must not take the tool down
             entries.append(PluginEntry(ep.name, None, dist_name, dist_version, False, f"{type(exc).__name__}: {exc}"))
             continue
-        entries.append(PluginEntry(ep.name, provider, dist_name, dist_version, False))
+        entries.append(PluginEntry(ep.name, provider, dist_name, dist_version, False,
+                                   data_plane=data_plane_of(provider)))
     return Registry(entries)

@@ -14,9 +14,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Probe", "probes_for"]
+__all__ = ["PROBE_CLIENT", "Probe", "probes_for"]
 
 UNKNOWN_HOST = "unknown.ing2gw.invalid"
+# The client address generated requests come from: a public address (TEST-NET-3) that no
+# private allow-list admits, so a lost allow-list shows as a difference.
+PROBE_CLIENT = "203.0.113.9"
 _REGEX_META = re.compile(r"[\\^$.|?*+()\[\]{}]")
 
 

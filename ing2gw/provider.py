@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from .ir import IR, GatewayRef
-from .notes import Fidelity, Level, Note, Notes
+from .notes import Fidelity, Level, Note, Notes, Scope
 from .resources import APIKind, Ingress, KubeObject, ResourceSet
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "ConversionOptions",
     "Provider",
     "ProviderContext",
+    "ingress_scope",
 ]
 
 API_VERSION = 2
@@ -52,6 +53,16 @@ SUPPORTED_API_VERSIONS = (1, 2)
 
 def _text(value: str) -> str:
     return value
+
+
+def ingress_scope(ingress: Ingress) -> Scope:
+    """Every (host, path) rule of an Ingress, as a note's scope (a host-less rule has host
+    ""; an Ingress with only a default backend serves every path of the host-less rule)."""
+    pairs = {(rule.host, p.path or "/") for rule in ingress.rules for p in rule.paths}
+    pairs |= {(rule.host, "") for rule in ingress.rules if not rule.paths}
+    if ingress.default_backend is not None:
+        pairs.add(("", ""))
+    return tuple(sorted(pairs))
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +111,13 @@ class Annotations:
 class AnnotationTable:
     """A provider's annotations, keyed by name without prefix."""
 
-    def __init__(self, prefix: str, code: str, specs: Iterable[AnnotationSpec]) -> None:
+    def __init__(self, prefix: str, code: str, specs: Iterable[AnnotationSpec],
+                 family_aspects: Mapping[str, frozenset[str]] | None = None) -> None:
         self.prefix = prefix.rstrip("/")
         self.code = code  # note-code prefix, e.g. "NGINX"
+        # what an annotation of each family changes in a request's outcome (notes.ASPECTS);
+        # a family not listed changes nothing verify can see, so its notes explain nothing
+        self.family_aspects: Mapping[str, frozenset[str]] = family_aspects or {}
         self.specs: dict[str, AnnotationSpec] = {}
         for spec in specs:
             if spec.key in self.specs:
@@ -114,6 +129,10 @@ class AnnotationTable:
 
     def __iter__(self) -> Iterator[AnnotationSpec]:
         return iter(sorted(self.specs.values(), key=lambda s: s.key))
+
+    def aspects(self, spec: AnnotationSpec) -> frozenset[str]:
+        """What ``spec``'s annotation changes in a request's outcome (from its family)."""
+        return self.family_aspects.get(spec.family, frozenset())
 
     def canonical(self, key: str) -> str:
         spec = self.specs.get(key)
@@ -157,6 +176,8 @@ class AnnotationTable:
                     field=full_key,
                     instead=f"using the default ({target_spec.default!r})",
                     origin=ingress.origin,
+                    aspects=self.aspects(target_spec),
+                    scope=ingress_scope(ingress),
                 ))
                 continue
             raw[canonical] = text
@@ -180,6 +201,8 @@ class AnnotationTable:
             fidelity=fidelity,
             instead=instead,
             origin=ingress.origin,
+            aspects=self.aspects(spec),
+            scope=ingress_scope(ingress),
         )
 
     def rows(self) -> list[dict[str, str]]:

@@ -18,83 +18,77 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .explain import Explainer
 from .http import Request
-from .notes import Fidelity, Level, Note
-from .probes import Probe
+from .notes import ASPECTS, Note
+from .probes import PROBE_CLIENT, Probe
 from .resources import ResourceSet
+from .router.outcome import Outcome
 
-__all__ = ["ASPECTS", "Difference", "VerifyReport", "compare_outcomes", "gateway_summary", "summarise",
-           "verify_requests"]
+__all__ = ["ASPECTS", "Difference", "VerifyReport", "compare_outcomes", "summarise", "verify_requests"]
 
-ASPECTS = ("status", "backend", "weights", "redirect", "path", "host")
-_EXPLAINING = (Fidelity.APPROXIMATE, Fidelity.EXTENSION, Fidelity.UNSUPPORTED)
-
-# What a note can explain, by its code without the provider prefix ("NGINX-"); notes not
-# listed can explain any aspect. Keeping this narrow is what makes "explained" mean something.
-NOTE_ASPECTS: dict[str, frozenset[str]] = {
-    "SSL-REDIRECT-TRAILING-SLASH": frozenset({"redirect"}),
-    "REDIRECT-QUERY": frozenset({"redirect"}),
-    "REDIRECT-CODE": frozenset({"redirect", "status"}),
-    "CANARY-SCOPE": frozenset({"weights", "backend"}),
-    "APP-ROOT-QUERY": frozenset({"redirect"}),
-    "REWRITE-AS-PREFIX": frozenset({"path", "backend", "status", "redirect"}),
-    "UPSTREAM-VHOST-PORT": frozenset({"host"}),
-    "UPSTREAM-VHOST-VARIABLE": frozenset({"host"}),
-    "TRAILING-SLASH-REDIRECT": frozenset({"redirect", "status", "backend", "path", "host"}),
-    "CORS-ORIGIN-SKIPPED": frozenset({"status"}),
-    "PATH-NORMALISATION": frozenset({"status", "backend", "redirect", "path"}),
-    "DEFAULT-SERVER": frozenset({"status", "backend"}),
-}
+_DENIED = (401, 403)
+# Response headers the compared aspects leave out: the body's framing, and CORS (own aspect).
+_UNCOMPARED_HEADERS = frozenset({"content-length", "content-type"})
 
 
-def _aspects_of(note: Note) -> frozenset[str]:
-    code = note.code.split("-", 1)[1] if "-" in note.code else note.code
-    return NOTE_ASPECTS.get(code, frozenset(ASPECTS))
-
-
-def _normalisation_sensitive(path: str) -> bool:
-    return "%" in path or "//" in path or "\\" in path or "/./" in path or "/../" in path \
-        or path.endswith(("/.", "/.."))
-
-
-def summarise(outcome: Mapping[str, Any]) -> dict[str, Any]:
-    """The parts of an outcome (JSON form) that two data planes must agree on."""
-    redirect = outcome.get("redirect")
-    upstream = outcome.get("upstream") if outcome.get("backend") else None
-    weights = {k: v for k, v in (outcome.get("weights") or {}).items() if v}
-    total = sum(weights.values())
-    shares = {k: round(100 * v / total) for k, v in sorted(weights.items())} if len(weights) > 1 else None
-    return {
-        "status": outcome.get("status"),
-        "backend": outcome.get("backend"),
-        "weights": shares,  # traffic shares in whole percent, when the request is split
-        "redirect": f"{redirect['statusCode']} {redirect['location']}" if redirect else None,
-        "path": upstream.get("path") if upstream else None,
-        "host": upstream.get("host") if upstream else None,
-    }
-
-
-def gateway_summary(outcome: Any) -> dict[str, Any]:
-    """The outcome-dict fields :func:`summarise` and the explainer read, taken straight from
-    a router :class:`~ing2gw.router.Outcome` (cheaper than its full ``to_dict``)."""
-    up = outcome.upstream
+def summarise(outcome: Outcome) -> dict[str, Any]:
+    """The parts of an outcome two data planes must agree on, one key per aspect:
+    ``weights`` are traffic shares in whole percent when the request is split, ``headers``
+    the response headers a configuration adds, ``cors`` the Access-Control-* ones
+    (``answered ...`` when the data plane answered a preflight itself), ``auth`` the status of
+    an access denial (401/403)."""
+    served = outcome.served
+    up = outcome.upstream if served else None
     redirect = outcome.redirect
-    matched = outcome.matched
+    shares = None
+    if served:
+        weights = {k: v for k, v in outcome.weights.items() if v}
+        if len(weights) > 1:
+            total = sum(weights.values())
+            shares = {k: round(100 * v / total) for k, v in sorted(weights.items())}
+    headers: dict[str, str] | None = None
+    cors: str | None = None
+    if outcome.response_headers:
+        allowed = []
+        for name, value in sorted(outcome.response_headers.as_dict().items(), key=lambda kv: kv[0].lower()):
+            low = name.lower()
+            if low.startswith("access-control-"):
+                allowed.append(f"{low}: {value}")
+            elif low not in _UNCOMPARED_HEADERS:
+                headers = headers or {}
+                headers[low] = value
+        cors = "; ".join(allowed) or None
+    if outcome.reason == "CORSPreflight":
+        cors = f"answered {outcome.status}" + (f"; {cors}" if cors else "")
     return {
         "status": outcome.status,
         "backend": outcome.backend,
-        "weights": outcome.weights if outcome.served else None,
-        "redirect": {"location": redirect.location, "statusCode": redirect.status_code} if redirect else None,
-        "upstream": {"path": up.path, "host": up.host} if up is not None else None,
-        "matched": {"route": matched.route} if matched is not None else None,
+        "weights": shares,
+        "redirect": f"{redirect.status_code} {redirect.location}" if redirect else None,
+        "path": up.path if up is not None else None,
+        "host": up.host if up is not None else None,
+        "headers": headers,
+        "cors": cors,
+        "auth": outcome.status if outcome.status in _DENIED else None,
     }
 
 
 def compare_outcomes(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[str, ...]:
-    """The aspects that differ; the upstream path and host only count when both sides
-    proxy the request (otherwise status, backend or redirect already differ)."""
-    both_served = bool(a.get("backend")) and bool(b.get("backend"))
-    return tuple(k for k in ASPECTS if (both_served or k not in ("path", "host")) and a.get(k) != b.get(k))
+    """The aspects that differ. A denial on one side only (``auth``) or a preflight answered
+    differently (``cors``) is the one difference: the status, backend and headers that
+    follow from it are its consequences. The upstream path and host only count when both
+    sides proxy the request, the response headers when both give the same status."""
+    if a["auth"] != b["auth"]:
+        return ("auth",)
+    if a["cors"] != b["cors"] and (str(a["cors"]).startswith("answered") or str(b["cors"]).startswith("answered")):
+        return ("cors",)
+    both_served = bool(a["backend"]) and bool(b["backend"])
+    same_status = a["status"] == b["status"]
+    return tuple(k for k in ASPECTS
+                 if a[k] != b[k]
+                 and (both_served or k not in ("path", "host"))
+                 and (same_status or k not in ("headers", "cors")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,81 +177,13 @@ class VerifyReport:
         }
 
 
-class _Explainer:
-    """Finds the notes that can explain a difference for a request."""
-
-    def __init__(self, notes: Iterable[Note], resources: ResourceSet,
-                 route_sources: Mapping[str, tuple[str, ...]]) -> None:
-        self.by_ingress: dict[str, list[Note]] = {}
-        self.general: list[Note] = []
-        self.all_notes: list[Note] = []
-        self.index: dict[Note, int] = {}
-        for n in notes:
-            self.index.setdefault(n, len(self.all_notes))
-            if len(self.all_notes) < len(self.index):
-                self.all_notes.append(n)
-            if n.fidelity not in _EXPLAINING and n.level is not Level.WARNING and n.level is not Level.ERROR:
-                continue
-            if n.subject.startswith("Ingress "):
-                self.by_ingress.setdefault(n.subject[len("Ingress "):], []).append(n)
-            elif n.fidelity in _EXPLAINING:
-                self.general.append(n)
-        self.host_owners: dict[str, set[str]] = {}
-        for ing in resources.ingresses:
-            for rule in ing.rules:
-                self.host_owners.setdefault(rule.host, set()).add(ing.ref)
-        self.route_sources = route_sources
-
-    def involved(self, hostname: str, source: Mapping[str, Any], gateway: Mapping[str, Any]) -> tuple[str, ...]:
-        refs: set[str] = set()
-        m = source.get("matched") or {}
-        if m.get("ingress"):
-            refs.add(str(m["ingress"]))
-        g = gateway.get("matched") or {}
-        if g.get("route"):
-            refs.update(self.route_sources.get(str(g["route"]), ()))
-        refs.update(self.host_owners.get(hostname, ()))
-        # wildcard owners: "*.<suffix>" for every parent domain of the hostname
-        labels = hostname.split(".")
-        for i in range(1, len(labels)):
-            refs.update(self.host_owners.get("*." + ".".join(labels[i:]), ()))
-        return tuple(sorted(refs))
-
-    def explain(self, refs: Sequence[str], aspects: Sequence[str], request: Request) -> tuple[Note, ...]:
-        """The notes that together account for every differing aspect (none if they cannot)."""
-        candidates = [n for r in refs for n in self.by_ingress.get(r, [])]
-        for n in self.general:
-            code = n.code.split("-", 1)[1] if "-" in n.code else n.code
-            if code == "PATH-NORMALISATION" and not _normalisation_sensitive(request.path):
-                continue
-            if code == "DEFAULT-SERVER" and refs:
-                continue
-            candidates.append(n)
-        useful = [n for n in dict.fromkeys(candidates) if _aspects_of(n) & set(aspects)]
-        covered = set().union(*(_aspects_of(n) for n in useful)) if useful else set()
-        return tuple(useful) if set(aspects) <= covered else ()
-
-
-def route_sources(manifests: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str, ...]]:
-    """``ns/name`` of each route -> the Ingresses (``ns/name``) it was made from."""
-    out: dict[str, tuple[str, ...]] = {}
-    for m in manifests:
-        if m.get("kind") not in ("HTTPRoute", "GRPCRoute"):
-            continue
-        meta = m.get("metadata") or {}
-        src = (meta.get("annotations") or {}).get("ing2gw.io/source", "")
-        refs = tuple(s.split(" ", 1)[1] for s in src.split(", ") if s.startswith("Ingress "))
-        out[f"{meta.get('namespace', '')}/{meta.get('name', '')}"] = refs
-    return out
-
-
 @dataclass(slots=True)
 class _Replay:
     """What replaying needs; set before worker processes fork, so they inherit it."""
 
-    explainer: _Explainer
-    source_route: Callable[[Request], Mapping[str, Any]]
-    gateway_route: Callable[[Request], Mapping[str, Any]]
+    explainer: Explainer
+    source_route: Callable[[Request], Outcome]
+    gateway_route: Callable[[Request], Outcome]
 
 
 _REPLAY: _Replay | None = None
@@ -274,7 +200,8 @@ Replayable = Request | Probe  # a probe is built into a Request where it is repl
 def _as_request(item: Replayable) -> Request:
     if isinstance(item, Request):
         return item
-    return Request.build(host=item.host, path=item.path, scheme=item.scheme, headers=list(item.headers))
+    return Request.build(host=item.host, path=item.path, scheme=item.scheme, headers=list(item.headers),
+                         client=PROBE_CLIENT)
 
 
 def _replay_chunk(chunk: Sequence[tuple[Replayable, str]]) -> tuple[int, list[_Row]]:
@@ -293,14 +220,14 @@ def _replay_chunk(chunk: Sequence[tuple[Replayable, str]]) -> tuple[int, list[_R
         if not aspects:
             agree += 1
             continue
-        refs = r.explainer.involved(request.hostname, src, gw)
-        explained = tuple(r.explainer.index[n] for n in r.explainer.explain(refs, aspects, request))
+        refs = r.explainer.involved(request, src, gw)
+        explained = tuple(r.explainer.index[n] for n in r.explainer.explain(aspects, request, src, gw))
         rows.append(({"method": request.method, "url": f"{request.scheme}://{request.host}{request.target}",
                       "headers": request.headers.as_dict()}, a, b, aspects, refs, explained, origin))
     return agree, rows
 
 
-_Wire = tuple[str, str, str, str, tuple[tuple[str, str], ...], int, "str | None", str]
+_Wire = tuple[str, str, str, str, tuple[tuple[str, str], ...], int, "str | None", "str | None", str]
 
 
 def _to_wire(item: Replayable, origin: str) -> _Wire | tuple[Probe, str]:
@@ -309,7 +236,7 @@ def _to_wire(item: Replayable, origin: str) -> _Wire | tuple[Probe, str]:
     if isinstance(item, Probe):
         return item, origin
     pairs = tuple((name, value) for name in item.headers for value in item.headers.get_all(name))
-    return (item.method, item.scheme, item.host, item.target, pairs, item.port, item.sni, origin)
+    return (item.method, item.scheme, item.host, item.target, pairs, item.port, item.sni, item.client, origin)
 
 
 def _replay_range(span: tuple[int, int]) -> tuple[int, list[_Row]]:
@@ -323,9 +250,9 @@ def _replay_wire(chunk: Sequence[_Wire | tuple[Probe, str]]) -> tuple[int, list[
         if len(wire) == 2:
             items.append(wire)
             continue
-        method, scheme, host, target, pairs, port, sni, origin = wire
+        method, scheme, host, target, pairs, port, sni, client, origin = wire
         items.append((Request.build(host=host, path=target, method=method, scheme=scheme, headers=pairs,
-                                    port=port, sni=sni), origin))
+                                    port=port, sni=sni, client=client), origin))
     return _replay_chunk(items)
 
 
@@ -345,8 +272,8 @@ def verify_requests(
     resources: ResourceSet,
     manifests: Sequence[Mapping[str, Any]],
     notes: Iterable[Note],
-    source_route: Callable[[Request], Mapping[str, Any]],
-    gateway_route: Callable[[Request], Mapping[str, Any]],
+    source_route: Callable[[Request], Outcome],
+    gateway_route: Callable[[Request], Outcome],
     requests: Iterable[tuple[Replayable, str]],
     progress: Callable[[int], None] | None = None,
     checkers: Sequence[Any] = (),
@@ -362,7 +289,7 @@ def verify_requests(
     first; workers read them from memory they inherit, so nothing about them is sent."""
     global _REPLAY, _PRELOADED
     started = time.perf_counter()
-    _REPLAY = _Replay(_Explainer(notes, resources, route_sources(manifests)), source_route, gateway_route)
+    _REPLAY = _Replay(Explainer(notes, resources, manifests), source_route, gateway_route)
     report = VerifyReport(provider=provider, ingresses=len(resources.ingresses))
     for checker in checkers:
         report.checks[checker.name] = {"checked": 0, "disagree": 0, "problems": []}

@@ -23,11 +23,11 @@ from test_nginx_model import (
 )
 
 from ing2gw.convert import ConvertOptions, convert
+from ing2gw.explain import route_sources
 from ing2gw.plugins import discover
 from ing2gw.provider import ConversionOptions
 from ing2gw.router import Router
 from ing2gw.schema import validate
-from ing2gw.verify import route_sources
 
 _NOT_EXACT = ("approximate", "extension", "unsupported")
 

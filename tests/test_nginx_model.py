@@ -44,7 +44,7 @@ def model_of(manifests: list[dict[str, Any]], config: Mapping[str, str] | None =
 
 def get(model: NginxModel, host: str, target: str, **kw: Any) -> dict[str, Any]:
     client_ip = kw.pop("client_ip", None)
-    return model.route(Request.build(host=host, path=target, **kw), client_ip)
+    return model.route(Request.build(host=host, path=target, **kw), client_ip).to_dict()
 
 
 def service(outcome: Mapping[str, Any]) -> str | None:
@@ -192,7 +192,7 @@ def test_e2e_case(case: dict[str, Any]) -> None:
     if not decidable or (decidable == ["headers"] and not header_fields):
         pytest.skip("; ".join(sorted(set(skips.values()))))
     model = model_of(_case_manifests(case), case.get("controller_config"), strict_refs=True)
-    outcome = model.route(_case_request(case))
+    outcome = model.route(_case_request(case)).to_dict()
     failures = _judge(case, outcome, model, skips)
     assert not failures, f"{case['id']}: {failures}\noutcome: {json.dumps(outcome, indent=1)}"
 

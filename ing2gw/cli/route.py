@@ -109,14 +109,15 @@ def _source_model(provider_name: str, docs: list[Any], controller_config: str | 
     from ing2gw.plugins import discover
     from ing2gw.resources import build_resource_set
 
-    provider = discover().get(provider_name)
-    factory = getattr(provider, "data_plane_model", None)
-    if factory is None:
+    registry = discover()
+    registry.get(provider_name)  # an unknown or broken provider is a clear error
+    plane = registry.data_plane(provider_name)
+    if plane is None:
         raise UsageError(f"provider {provider_name!r} has no data-plane model (--as needs one)")
     rs = build_resource_set(docs)
     for note in rs.notes:
         click.echo(note.line(), err=True)
-    return factory(rs, read_controller_config(controller_config) if controller_config else None)
+    return plane.model(rs, read_controller_config(controller_config) if controller_config else None)
 
 
 @click.command("route")
@@ -173,7 +174,7 @@ def route(
     route_fn: Callable[[Request], dict[str, Any]]
     if as_provider is not None:
         model = _source_model(as_provider, docs, controller_config)
-        route_fn = (lambda r: model.route(r, client_ip)) if client_ip else model.route  # noqa: E731
+        route_fn = lambda r: model.route(r, client_ip).to_dict()  # noqa: E731
     else:
         router = Router.from_manifests(docs, strict_refs=strict_refs)
         for note in router.notes:

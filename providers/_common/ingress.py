@@ -35,8 +35,8 @@ from ing2gw.ir import (
     Section,
 )
 from ing2gw.names import host_slug
-from ing2gw.notes import Fidelity, Level, Note
-from ing2gw.provider import ProviderContext
+from ing2gw.notes import Fidelity, Level, Note, Scope
+from ing2gw.provider import ProviderContext, ingress_scope
 from ing2gw.resources import Ingress, IngressBackend, IngressPath, IngressRule
 
 __all__ = ["HostRoutes", "IngressTranslator", "PathContext"]
@@ -97,7 +97,7 @@ class IngressTranslator:
             self.note(pc, "PATHTYPE-IMPLEMENTATION-SPECIFIC", Level.INFO,
                       "pathType ImplementationSpecific has controller-defined meaning",
                       fidelity=Fidelity.APPROXIMATE, instead="treated as Prefix (PathPrefix)",
-                      fld=pc.path.field + ".pathType")
+                      fld=pc.path.field + ".pathType", aspects=("status", "backend"))
         return [RouteMatch(path=PathMatch("PathPrefix", value))]
 
     def path_rules(self, pc: PathContext, matches: list[RouteMatch], backends: tuple[BackendRef, ...]) -> list[Rule]:
@@ -133,8 +133,15 @@ class IngressTranslator:
         fidelity: Fidelity | None = None,
         instead: str = "",
         fld: str = "",
+        aspects: Iterable[str] = (),
+        scope: Scope | None = None,
     ) -> None:
+        """Note a loss of fidelity. ``aspects`` (:data:`~ing2gw.notes.ASPECTS`) are what the
+        loss changes in a request's outcome -- none: it explains no difference ``verify``
+        finds; the scope defaults to the path ``pc`` (every path of the Ingress)."""
         ingress = pc.ingress if isinstance(pc, PathContext) else pc
+        if scope is None:
+            scope = ((pc.host, pc.path.path or "/"),) if isinstance(pc, PathContext) else ingress_scope(ingress)
         self.notes.add(Note(
             code=f"{self.code}-{code}",
             level=level,
@@ -144,6 +151,8 @@ class IngressTranslator:
             fidelity=fidelity,
             instead=instead,
             origin=ingress.origin,
+            aspects=frozenset(aspects),
+            scope=scope,
         ))
 
     def resolve_backend(self, ingress: Ingress, backend: IngressBackend, fld: str) -> BackendRef | None:
@@ -152,11 +161,12 @@ class IngressTranslator:
             group, kind, name = backend.resource
             self.note(ingress, "BACKEND-RESOURCE", Level.WARNING,
                       f"resource backend {kind} {name} (group {group or 'core'}) has no portable Gateway API form",
-                      fidelity=Fidelity.UNSUPPORTED, instead="backend dropped; requests get 500", fld=fld)
+                      fidelity=Fidelity.UNSUPPORTED, instead="backend dropped; requests get 500", fld=fld,
+                      aspects=("status", "backend"))
             return None
         if not backend.service:
             self.note(ingress, "BACKEND-INVALID", Level.ERROR, "backend names no service",
-                      instead="backend dropped; requests get 500", fld=fld)
+                      instead="backend dropped; requests get 500", fld=fld, aspects=("status", "backend"))
             return None
         svc = self.resources.services.get((ingress.namespace, backend.service))
         port = backend.port_number
@@ -165,7 +175,8 @@ class IngressTranslator:
                 self.note(ingress, "BACKEND-NAMED-PORT-UNRESOLVED", Level.ERROR,
                           f"port name {backend.port_name!r} of Service {ingress.namespace}/{backend.service} "
                           "cannot be resolved: the Service is not in the input",
-                          instead="backend dropped (add the Service to the input); requests get 500", fld=fld)
+                          instead="backend dropped (add the Service to the input); requests get 500", fld=fld,
+                          aspects=("status", "backend"))
                 return None
             for sp in svc.ports:
                 if sp.name == backend.port_name:
@@ -174,27 +185,29 @@ class IngressTranslator:
             else:
                 self.note(ingress, "BACKEND-NAMED-PORT-UNKNOWN", Level.ERROR,
                           f"Service {ingress.namespace}/{backend.service} has no port named {backend.port_name!r}",
-                          instead="backend dropped; requests get 500", fld=fld)
+                          instead="backend dropped; requests get 500", fld=fld, aspects=("status", "backend"))
                 return None
         elif svc is None and self.resources.has_services:
             self.note(ingress, "BACKEND-SERVICE-MISSING", Level.WARNING,
                       f"Service {ingress.namespace}/{backend.service} is not in the input",
-                      instead="backendRef kept as written", fld=fld)
+                      instead="backendRef kept as written", fld=fld, aspects=("status", "backend"))
         elif svc is not None and svc.ports and all(sp.port != port for sp in svc.ports):
             self.note(ingress, "BACKEND-PORT-UNKNOWN", Level.WARNING,
                       f"Service {ingress.namespace}/{backend.service} has no port {port}",
-                      instead="backendRef kept as written", fld=fld)
+                      instead="backendRef kept as written", fld=fld, aspects=("status", "backend"))
         return BackendRef(name=backend.service, namespace=ingress.namespace, port=port)
 
     def valid_path(self, pc: PathContext) -> bool:
         value = pc.path.path
         if pc.path.path_type in ("Exact", "Prefix") and value and not value.startswith("/"):
             self.note(pc, "PATH-INVALID", Level.ERROR, f"path {value!r} does not start with '/'",
-                      instead="path skipped", fld=pc.path.field + ".path")
+                      instead="path skipped", fld=pc.path.field + ".path",
+                      aspects=("status", "backend", "path", "redirect"))
             return False
         if pc.path.path_type not in ("Exact", "Prefix", "ImplementationSpecific"):
             self.note(pc, "PATHTYPE-INVALID", Level.ERROR, f"unknown pathType {pc.path.path_type!r}",
-                      instead="path skipped", fld=pc.path.field + ".pathType")
+                      instead="path skipped", fld=pc.path.field + ".pathType",
+                      aspects=("status", "backend", "path", "redirect"))
             return False
         return True
 
@@ -210,7 +223,8 @@ class IngressTranslator:
             if bad is not None:
                 self.note(pc, "PATH-NOT-EXPRESSIBLE", Level.ERROR,
                           f"path {v!r} contains {bad!r}, which Gateway API path matches do not allow",
-                          fidelity=Fidelity.UNSUPPORTED, instead="path skipped", fld=pc.path.field + ".path")
+                          fidelity=Fidelity.UNSUPPORTED, instead="path skipped", fld=pc.path.field + ".path",
+                          aspects=("status", "backend", "path", "redirect"))
                 return False
         return True
 
@@ -232,7 +246,8 @@ class IngressTranslator:
                 else:
                     self.note(ing, "DEFAULT-BACKEND-CONFLICT", Level.WARNING,
                               f"another Ingress ({catch_all.ref}) already provides the catch-all default backend",
-                              instead="this default backend is not converted", fld="spec.defaultBackend")
+                              instead="this default backend is not converted", fld="spec.defaultBackend",
+                              aspects=("status", "backend"))
             for rule in ing.rules:
                 hr = hosts.setdefault((ing.ref, rule.host), HostRoutes(ing, rule.host, gw))
                 if rule.host.startswith("*."):
@@ -240,7 +255,8 @@ class IngressTranslator:
                               f"Ingress host {rule.host} matches one DNS label; the Gateway API hostname "
                               "also matches deeper subdomains",
                               fidelity=Fidelity.APPROXIMATE, instead="hostname kept as written",
-                              fld=rule.field + ".host")
+                              fld=rule.field + ".host", aspects=("status", "backend", "path", "redirect", "host"),
+                          scope=((rule.host, ""),))
                 for path in rule.paths:
                     prov = Provenance("Ingress", ing.namespace, ing.name, path.field, ing.origin)
                     pc = PathContext(ing, rule, path, rule.host, prov)
@@ -256,11 +272,13 @@ class IngressTranslator:
                             self.note(pc, "PATH-CONFLICT", Level.WARNING,
                                       f"host {rule.host or '*'} path {path.path or '/'} ({path.path_type}) is "
                                       f"already served by Ingress {winner.ref}, which the controller prefers",
-                                      instead="this path is not converted", fld=path.field)
+                                      instead="this path is not converted", fld=path.field,
+                                      aspects=("status", "backend"))
                         else:
                             self.note(pc, "PATH-DUPLICATE", Level.WARNING,
                                       f"path {path.path or '/'} ({path.path_type}) appears twice for host "
-                                      f"{rule.host or '*'}", instead="the first one is used", fld=path.field)
+                                      f"{rule.host or '*'}", instead="the first one is used", fld=path.field,
+                                      aspects=("status", "backend"))
                         continue
                     claimed[key] = ing
                     backend = self.resolve_backend(ing, path.backend, path.field + ".backend")
@@ -286,7 +304,8 @@ class IngressTranslator:
             ))
             self.note(catch_all, "DEFAULT-BACKEND-CATCH-ALL", Level.INFO,
                       "default backend becomes a route without hostnames on the HTTP listener: it serves "
-                      "requests for hosts no other route claims", fld="spec.defaultBackend")
+                      "requests for hosts no other route claims", fld="spec.defaultBackend",
+                      aspects=("status", "backend"))
         routes.extend(self.extra_routes(list(hosts.values()), tls_hosts))
         return IR(routes=tuple(routes), certificates=tuple(certificates))
 
@@ -332,7 +351,7 @@ class IngressTranslator:
                                  backends=(backend,) if backend else (), provenance=(prov,)))
         self.note(ing, "DEFAULT-BACKEND-PER-HOST", Level.INFO,
                   "default backend becomes a PathPrefix / rule on each of the Ingress's hosts",
-                  fld="spec.defaultBackend")
+                  fld="spec.defaultBackend", aspects=("status", "backend"))
 
     def _certificates(self, ordered: Sequence[Ingress]) -> list[Certificate]:
         """One certificate per (Gateway, host): the oldest Ingress listing the host wins."""
@@ -345,13 +364,15 @@ class IngressTranslator:
                     self.note(ing, "TLS-NO-SECRET", Level.WARNING,
                               f"TLS entry for {', '.join(tls.hosts) or 'all hosts'} names no secret "
                               "(the controller's default certificate would be used)",
-                              fidelity=Fidelity.UNSUPPORTED, instead="no HTTPS listener for these hosts", fld=fld)
+                              fidelity=Fidelity.UNSUPPORTED, instead="no HTTPS listener for these hosts", fld=fld,
+                              aspects=("status", "redirect"))
                     continue
                 hosts = tls.hosts or tuple(sorted({r.host for r in ing.rules if r.host}))
                 if not hosts:
                     self.note(ing, "TLS-NO-HOSTS", Level.WARNING,
                               "TLS entry lists no hosts and the Ingress has no host rules",
-                              fidelity=Fidelity.UNSUPPORTED, instead="no HTTPS listener", fld=fld)
+                              fidelity=Fidelity.UNSUPPORTED, instead="no HTTPS listener", fld=fld,
+                              aspects=("status", "redirect"))
                     continue
                 for host in hosts:
                     prov = Provenance("Ingress", ing.namespace, ing.name, fld, ing.origin)
@@ -363,6 +384,7 @@ class IngressTranslator:
                         self.note(ing, "TLS-CONFLICT", Level.WARNING,
                                   f"host {host} already has certificate {prev.secret_namespace}/{prev.secret_name} "
                                   f"from {prev.source.subject}",
-                                  instead=f"secret {tls.secret_name} not used for {host}", fld=fld)
+                                  instead=f"secret {tls.secret_name} not used for {host}", fld=fld,
+                                  aspects=("status", "redirect"))
         return [chosen[k] for k in sorted(chosen)]
 

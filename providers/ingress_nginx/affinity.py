@@ -54,11 +54,12 @@ def session_persistence(
         tr.note_ann(ing, "affinity", "AFFINITY", Level.INFO,
                     f"cookie affinity ({name}) becomes sessionPersistence on each rule; ingress-nginx keeps one "
                     "affinity per Service port and sets the cookie's path, domain and SameSite itself",
-                    fidelity=Fidelity.APPROXIMATE, instead="sessionPersistence (experimental channel)")
+                    fidelity=Fidelity.APPROXIMATE, instead="sessionPersistence (experimental channel)",
+                    aspects=("headers",))
         return persistence, []
     tr.note_ann(ing, "affinity", "AFFINITY-EXPERIMENTAL", Level.WARNING,
                 "cookie affinity needs sessionPersistence, a field of Gateway API's experimental channel",
                 fidelity=Fidelity.EXTENSION,
-                instead="not emitted; pass --experimental to emit sessionPersistence")
+                instead="not emitted; pass --experimental to emit sessionPersistence", aspects=("headers",))
     params = (("absolute_timeout", persistence.absolute_timeout), ("session_name", name), ("type", "Cookie"))
     return None, [Extension("session-affinity", params, prov)]

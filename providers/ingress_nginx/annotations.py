@@ -816,4 +816,27 @@ _SPECS = [
     ),
 ]
 
-TABLE = AnnotationTable(PREFIX, "NGINX", _SPECS)
+# What an annotation of each family changes in a request's outcome, as verify compares it
+# (ing2gw.notes.ASPECTS). Families absent here (logging, buffering, timeouts, retries, load
+# balancing, backend TLS, mirrors) change nothing verify sees: their notes explain nothing.
+FAMILY_ASPECTS: dict[str, frozenset[str]] = {
+    "routing": frozenset({"status", "backend", "path", "redirect"}),
+    "rewrite": frozenset({"status", "backend", "path", "redirect"}),
+    "redirect": frozenset({"status", "redirect"}),
+    "tls": frozenset({"status", "redirect"}),
+    "backend": frozenset({"status", "backend"}),
+    "canary": frozenset({"backend", "weights"}),
+    "auth": frozenset({"auth"}),
+    "mtls": frozenset({"auth"}),
+    "access": frozenset({"auth"}),
+    "waf": frozenset({"auth"}),
+    "ratelimit": frozenset({"status"}),
+    "cors": frozenset({"cors"}),
+    "affinity": frozenset({"headers"}),
+    "headers": frozenset({"headers"}),
+    "proxy": frozenset({"status", "host"}),
+    "errors": frozenset({"status", "backend"}),
+    "snippet": frozenset({"status", "backend", "weights", "redirect", "path", "host", "headers", "cors", "auth"}),
+}
+
+TABLE = AnnotationTable(PREFIX, "NGINX", _SPECS, FAMILY_ASPECTS)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from ing2gw.ir import BackendRef, GatewayRef, HeaderMatch, Provenance, RouteMatch, Rule
-from ing2gw.notes import Fidelity, Level
+from ing2gw.notes import Fidelity, Level, Scope
 from ing2gw.resources import Ingress, IngressPath
 
 from .annotations import DEFAULT_CANARY_WEIGHT_TOTAL
@@ -140,17 +140,20 @@ class CanaryIndex:
             if error is not None:
                 tr.note_ann(ing, "canary-by-header-pattern", "CANARY-PATTERN-INVALID", Level.ERROR,
                             f"pattern {policy.header_pattern!r} is not RE2 syntax ({error})",
-                            fidelity=Fidelity.UNSUPPORTED, instead="header rule left out")
+                            fidelity=Fidelity.UNSUPPORTED, instead="header rule left out",
+                            aspects=("backend", "weights"))
                 policy = replace(policy, header=None)
         if policy.cookie:
             tr.note_ann(ing, "canary-by-cookie", "CANARY-COOKIE", Level.INFO,
                         "Gateway API cannot match a cookie; the canary cookie becomes a RegularExpression "
                         "match on the Cookie header",
-                        fidelity=Fidelity.APPROXIMATE, instead="Cookie header regex match (implementation-specific)")
+                        fidelity=Fidelity.APPROXIMATE, instead="Cookie header regex match (implementation-specific)",
+                        aspects=("backend", "weights"))
         if ing.default_backend is not None and not ing.rules:
             tr.note(ing, "CANARY-DEFAULT-BACKEND", Level.WARNING,
                     "a canary default backend has no primary path to attach to",
-                    fidelity=Fidelity.UNSUPPORTED, instead="ignored", fld="spec.defaultBackend")
+                    fidelity=Fidelity.UNSUPPORTED, instead="ignored", fld="spec.defaultBackend",
+                    aspects=("backend", "weights"))
         for rule in ing.rules:
             for path in rule.paths:
                 key = _key(gw, rule.host, path)
@@ -159,11 +162,12 @@ class CanaryIndex:
                     tr.note(ing, "CANARY-DUPLICATE", Level.WARNING,
                             f"Ingress {prev.ingress.ref} is already the canary for host {rule.host or '*'} path "
                             f"{key[2]}; ingress-nginx uses only one canary per primary",
-                            instead="this canary path is not converted", fld=path.field)
+                            instead="this canary path is not converted", fld=path.field, aspects=("backend", "weights"))
                     continue
                 self.by_key[key] = _Canary(ing, path, policy)
 
     def merge(self, tr: NginxTranslator, pc: PathContext, rule: Rule) -> list[Rule]:
+        """The primary's rule with its canary's rules (or unchanged when it has none)."""
         key = _key(tr.ctx.gateway_for(pc.ingress), pc.host, pc.path)
         c = self.by_key.get(key)
         if c is None:
@@ -177,7 +181,7 @@ class CanaryIndex:
         if any((b.namespace, b.name, b.port) == (backend.namespace, backend.name, backend.port) for b in rule.backends):
             tr.note(c.ingress, "CANARY-SAME-SERVICE", Level.WARNING,
                     f"the canary's Service {backend.name}:{backend.port} is the primary's own",
-                    instead="canary ignored (as ingress-nginx does)", fld=c.path.field)
+                    instead="canary ignored (as ingress-nginx does)", fld=c.path.field, aspects=("backend", "weights"))
             return [rule]
         if backend.namespace != pc.ingress.namespace:
             tr.note(c.ingress, "CANARY-CROSS-NAMESPACE", Level.INFO,
@@ -190,7 +194,7 @@ class CanaryIndex:
                 "to that Service port is canaried, and sticky sessions may pin clients to either side",
                 fidelity=Fidelity.APPROXIMATE,
                 instead=f"canary rules added to host {pc.host or '*'} path {key[2]} of Ingress {pc.ingress.ref}",
-                fld=c.path.field)
+                fld=c.path.field, aspects=("backend", "weights"), scope=_same_service(tr, pc, rule.backends[0]))
         source = Provenance("Ingress", c.ingress.namespace, c.ingress.name, c.path.field, c.ingress.origin)
         return [replace(r, provenance=(*r.provenance, source))
                 for r in canary_rules(rule, rule.backends, backend, c.policy)]
@@ -203,4 +207,18 @@ class CanaryIndex:
             tr.note(c.ingress, "CANARY-ORPHAN", Level.WARNING,
                     f"no primary Ingress serves host {key[1] or '*'} path {key[2]} ({key[3]}), so ingress-nginx "
                     "ignores this canary path",
-                    instead="not converted", fld=c.path.field)
+                    instead="not converted", fld=c.path.field, aspects=("backend", "weights"))
+
+
+def _same_service(tr: NginxTranslator, pc: PathContext, primary: BackendRef) -> Scope:
+    """Every (host, path) proxying to the primary's Service port: nginx canaries them all."""
+    pairs = {(pc.host, pc.path.path or "/")}
+    for ing in tr.resources.ingresses:
+        if ing.namespace != primary.namespace:
+            continue
+        for r in ing.rules:
+            for p in r.paths:
+                b = p.backend
+                if b.service == primary.name and b.port_number in (primary.port, None):
+                    pairs.add((r.host, p.path or "/"))
+    return tuple(sorted(pairs))

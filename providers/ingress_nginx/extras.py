@@ -49,13 +49,15 @@ def refused_for_snippets(tr: NginxTranslator, ing: Ingress) -> bool:
                     "Ingress, so it serves nothing today",
                     fidelity=Fidelity.UNSUPPORTED,
                     instead="Ingress not converted (pass the controller's ConfigMap with --controller-config "
-                    "if it allows snippets)")
+                    "if it allows snippets)",
+                    aspects=("status", "backend", "weights", "redirect", "path", "host", "headers", "cors", "auth"))
         return True
     for key in present:
         if config.allow_snippet_annotations:
             tr.note_ann(ing, key, "SNIPPET", Level.WARNING,
                         "raw nginx configuration has no Gateway API form", fidelity=Fidelity.UNSUPPORTED,
-                        instead="not converted; re-create its effect with filters or an implementation policy")
+                        instead="not converted; re-create its effect with filters or an implementation policy",
+                        aspects=("status", "backend", "weights", "redirect", "path", "host", "headers", "cors", "auth"))
         else:
             tr.note_ann(ing, key, "SNIPPET-IGNORED", Level.INFO,
                         "allow-snippet-annotations is false, so ingress-nginx drops the snippet text and "
@@ -98,7 +100,8 @@ def tls_notes(tr: NginxTranslator, ing: Ingress) -> None:
         tr.note_ann(ing, "auth-tls-secret", "CLIENT-CERT-AUTH", Level.WARNING,
                     "client-certificate validation for the host needs the Gateway's frontend TLS "
                     "validation (spec.tls.frontend) or an implementation policy",
-                    fidelity=Fidelity.EXTENSION, instead="not emitted: clients are not asked for certificates")
+                    fidelity=Fidelity.EXTENSION, instead="not emitted: clients are not asked for certificates",
+                    aspects=("auth",))
 
 
 
@@ -119,7 +122,8 @@ def passthrough(tr: NginxTranslator, ingresses: Sequence[Ingress]) -> list[Passt
         if root is None:
             tr.note_ann(marker, "ssl-passthrough", "SSL-PASSTHROUGH-NO-ROOT", Level.WARNING,
                         f"host {host} has no / path, whose backend ingress-nginx would pass TLS to",
-                        fidelity=Fidelity.UNSUPPORTED, instead="no passthrough for this host")
+                        fidelity=Fidelity.UNSUPPORTED, instead="no passthrough for this host",
+                        aspects=("status", "backend", "redirect"))
             continue
         ing, path = root
         backend = tr.resolve_backend(ing, path.backend, path.field + ".backend")
@@ -131,7 +135,8 @@ def passthrough(tr: NginxTranslator, ingresses: Sequence[Ingress]) -> list[Passt
                     "host's other paths nowhere on 443; plain HTTP on port 80 is served by the host's routes "
                     "without an HTTPS redirect",
                     fidelity=Fidelity.APPROXIMATE,
-                    instead="a TLS listener in Passthrough mode and a TLSRoute (no HTTPS listener for the host)")
+                    instead="a TLS listener in Passthrough mode and a TLSRoute (no HTTPS listener for the host)",
+                    aspects=("status", "backend", "redirect"))
         prov = Provenance("Ingress", ing.namespace, ing.name, path.field, ing.origin)
         out.append(Passthrough(gw, host, ing.namespace, f"{ing.name}-{host_slug(host)}", backend, prov))
     return out

@@ -207,7 +207,7 @@ def disagreement(model: Any, oracle: NginxOracle, method: str, host: str, target
 
     from .model.render import DEFAULT_BACKEND_LABEL, location_ids
 
-    outcome = model.route(Request.build(host=host, path=target, method=method), client)
+    outcome = model.route(Request.build(host=host, path=target, method=method), client).to_dict()
     if outcome["reason"] in LUA_ONLY or len(outcome.get("weights") or {}) > 1:
         return []  # decided by ingress-nginx's Lua (HTTPS redirect, www twin, canary): not rendered
     answer = oracle.send(method, host, target)

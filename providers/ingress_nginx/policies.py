@@ -120,7 +120,8 @@ def rule_filters(tr: NginxTranslator, ing: Ingress, prov: Provenance) -> list[Fi
                         f"ConfigMap {ns}/{name} with the response headers is not in the input (ingress-nginx "
                         "answers 503 on the Ingress's locations when it is missing)",
                         fidelity=Fidelity.UNSUPPORTED,
-                        instead="no ResponseHeaderModifier; add the ConfigMap to the input")
+                        instead="no ResponseHeaderModifier; add the ConfigMap to the input",
+                        aspects=("status", "headers"))
         else:
             headers = tuple(sorted((k, v) for k, v in data.items() if v))
             out.append(Filter("ResponseHeaderModifier", HeaderModifier(set=headers), prov))
@@ -138,13 +139,14 @@ def _cors(tr: NginxTranslator, ing: Ingress, ann: Annotations) -> CORS:
     if origins.skipped:
         tr.note_ann(ing, "cors-allow-origin", "CORS-ORIGIN-SKIPPED", Level.WARNING,
                     f"malformed origins are skipped by ingress-nginx too: {', '.join(origins.skipped)}",
-                    instead="left out")
+                    instead="left out", aspects=("cors",))
     max_age: int = ann.get("cors-max-age")
     tr.note_ann(ing, "enable-cors", "CORS", Level.INFO,
                 "ingress-nginx answers every OPTIONS request on the location with 204 and, with origin *, "
                 "sends Access-Control-Allow-Origin: * even with credentials; the Gateway CORS filter answers "
                 "only real preflights and handles credentials per the Fetch standard",
-                fidelity=Fidelity.APPROXIMATE, instead="HTTPRoute CORS filter with ingress-nginx's defaults")
+                fidelity=Fidelity.APPROXIMATE, instead="HTTPRoute CORS filter with ingress-nginx's defaults",
+                aspects=("cors",))
     return CORS(
         allow_origins=origins.origins,
         allow_methods=tuple(m.upper() for m in ann.get("cors-allow-methods")),
@@ -172,7 +174,8 @@ def grpc_matches(tr: NginxTranslator, pc: PathContext, value: str) -> list[Route
         return [RouteMatch(path=PathMatch("Exact", "/".join(parts)))]
     tr.note(pc, "GRPC-PATH", Level.ERROR,
             f"path {value!r} is not /<service> or /<service>/<method>, which is all a GRPCRoute can match",
-            fidelity=Fidelity.UNSUPPORTED, instead="path skipped", fld=pc.path.field + ".path")
+            fidelity=Fidelity.UNSUPPORTED, instead="path skipped", fld=pc.path.field + ".path",
+            aspects=("status", "backend"))
     return []
 
 
@@ -210,7 +213,7 @@ class HostPolicies:
             if (hr.gateway, name) in tr._real_hosts:
                 tr.note_ann(owner, "server-alias", "SERVER-ALIAS-REAL-HOST", Level.INFO,
                             f"alias {alias} is a host of its own, which ingress-nginx keeps separate",
-                            instead="alias dropped")
+                            instead="alias dropped", aspects=("status", "backend"))
                 continue
             if _PRECISE_HOST.fullmatch(name) or _WILDCARD_HOST.fullmatch(name):
                 out.append(name)
@@ -218,7 +221,8 @@ class HostPolicies:
             tr.note_ann(owner, "server-alias", "SERVER-ALIAS-NOT-EXPRESSIBLE", Level.WARNING,
                         f"alias {alias} is an nginx regex or suffix-wildcard server name, which Gateway API "
                         "hostnames cannot express",
-                        fidelity=Fidelity.UNSUPPORTED, instead="alias dropped")
+                        fidelity=Fidelity.UNSUPPORTED, instead="alias dropped",
+                        aspects=("status", "backend", "path", "redirect", "host"))
         return tuple(out)
 
     def upstream_vhost(self, tr: NginxTranslator, ing: Ingress) -> str | None:
@@ -229,17 +233,17 @@ class HostPolicies:
         if "$" in host:
             tr.note_ann(ing, "upstream-vhost", "UPSTREAM-VHOST-VARIABLE", Level.WARNING,
                         f"upstream Host {value} uses nginx variables", fidelity=Fidelity.UNSUPPORTED,
-                        instead="not converted; the backend receives the client's Host")
+                        instead="not converted; the backend receives the client's Host", aspects=("host",))
             return None
         if ":" in host and not host.startswith("["):
             host = host.split(":", 1)[0]
             tr.note_ann(ing, "upstream-vhost", "UPSTREAM-VHOST-PORT", Level.WARNING,
                         f"URLRewrite hostname cannot carry the port of {value}", fidelity=Fidelity.APPROXIMATE,
-                        instead=f"hostname {host} without the port")
+                        instead=f"hostname {host} without the port", aspects=("host",))
         if not _PRECISE_HOST.fullmatch(host):
             tr.note_ann(ing, "upstream-vhost", "UPSTREAM-VHOST-INVALID", Level.WARNING,
                         f"{value} is not a hostname URLRewrite accepts", fidelity=Fidelity.UNSUPPORTED,
-                        instead="not converted")
+                        instead="not converted", aspects=("host",))
             return None
         return host
 
@@ -250,7 +254,7 @@ class HostPolicies:
         if protocol in (BackendProtocol.AUTO_HTTP, BackendProtocol.FCGI):
             tr.note_ann(ing, "backend-protocol", "BACKEND-PROTOCOL", Level.WARNING,
                         f"backend protocol {protocol.value} has no Gateway API form",
-                        fidelity=Fidelity.UNSUPPORTED, instead="plain HTTP to the backend")
+                        fidelity=Fidelity.UNSUPPORTED, instead="plain HTTP to the backend", aspects=("status",))
             return
         if protocol not in (BackendProtocol.HTTPS, BackendProtocol.GRPCS):
             return

@@ -15,9 +15,9 @@ permanent/temporal, app-root, www), :mod:`.rewrite` (rewrite-target, regex host 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Literal
 
 from ing2gw.ir import (
     IR,
@@ -38,14 +38,14 @@ from ing2gw.ir import (
     URLRewrite,
 )
 from ing2gw.names import host_slug
-from ing2gw.notes import Fidelity, Level, Note, Notes
-from ing2gw.provider import API_VERSION, Annotations, AnnotationTable, Claimed, ProviderContext
+from ing2gw.notes import Fidelity, Level, Note, Notes, Scope
+from ing2gw.provider import API_VERSION, Annotations, AnnotationTable, Claimed, ProviderContext, ingress_scope
 from ing2gw.resources import APIKind, Ingress, ResourceSet
-from ing2gw.router.paths import STANDARD
 
 from .._common.ingress import HostRoutes, IngressTranslator, PathContext
 from . import affinity, canary, extras, policies, redirects
 from .annotations import TABLE
+from .dataplane import NginxDataPlane
 from .model import nginx_order
 from .model.settings import ControllerConfig
 from .parsers import RedirectURL
@@ -130,6 +130,8 @@ class NginxTranslator(IngressTranslator):
                         fidelity=Fidelity.UNSUPPORTED,
                         instead="not converted",
                         origin=ingress.origin,
+                        aspects=self.table.aspects(spec),
+                        scope=ingress_scope(ingress),
                     ))
         return ann
 
@@ -137,9 +139,11 @@ class NginxTranslator(IngressTranslator):
         """The full annotation key, as notes name it."""
         return f"{self.prefix}/{key}"
 
-    def note_ann(self, ing: Ingress, key: str, code: str, level: Level, message: str, *,
-                 fidelity: Fidelity | None = None, instead: str = "") -> None:
-        self.note(ing, code, level, message, fidelity=fidelity, instead=instead, fld=self.fld(key))
+    def note_ann(self, ing: Ingress | PathContext, key: str, code: str, level: Level, message: str, *,
+                 fidelity: Fidelity | None = None, instead: str = "", aspects: Iterable[str] = (),
+                 scope: Scope | None = None) -> None:
+        self.note(ing, code, level, message, fidelity=fidelity, instead=instead, fld=self.fld(key),
+                  aspects=aspects, scope=scope)
 
     # --- the conversion -------------------------------------------------------------------
 
@@ -219,7 +223,15 @@ class NginxTranslator(IngressTranslator):
                           f"'/' location, which carries this Ingress's {', '.join(inherited)}; the Gateway answers "
                           "them 404", fidelity=Fidelity.APPROXIMATE,
                           instead="unmatched paths are not routed (add an explicit / path to keep the old answer)",
-                          fld=sorted(written)[0] if written else f"{prefix}/{inherited[0]}")
+                          fld=sorted(written)[0] if written else f"{prefix}/{inherited[0]}",
+                          aspects=self._inherited_aspects(inherited), scope=((key[1], "/"),))
+
+    def _inherited_aspects(self, keys: Sequence[str]) -> frozenset[str]:
+        """What the implicit root's inherited annotations change: the answer to unmatched paths."""
+        out = {"status", "backend"}
+        for key in keys:
+            out |= self.table.aspects(self.table.specs[key])
+        return frozenset(out)
 
     def ordered(self, ingresses: Sequence[Ingress]) -> list[Ingress]:
         return nginx_order(list(ingresses))
@@ -248,7 +260,8 @@ class NginxTranslator(IngressTranslator):
                   fidelity=Fidelity.APPROXIMATE,
                   instead="paths emitted as RegularExpression matches (?i)^<path>.* (RE2; support and "
                   "dialect are implementation-specific)",
-                  fld=self._regex_cause(ann))
+                  fld=self._regex_cause(ann), aspects=("status", "backend", "path", "redirect"),
+                          scope=((pc.host, ""),))
         rw = self._rewrites.get((ing.ref, pc.path.field), _NO_REWRITE)
         if rw.kind == "prefix":
             self.note(pc, "REWRITE-AS-PREFIX", Level.INFO,
@@ -258,14 +271,15 @@ class NginxTranslator(IngressTranslator):
                          f"{rw.replacement} instead of {rw.replacement}/"),
                       fidelity=Fidelity.APPROXIMATE,
                       instead=f"PathPrefix {rw.prefix} + URLRewrite ReplacePrefixMatch {rw.replacement}",
-                      fld=self.fld("rewrite-target"))
+                      fld=self.fld("rewrite-target"), aspects=("status", "backend", "path", "redirect"))
             return [RouteMatch(path=PathMatch("PathPrefix", rw.prefix))]
         pattern = location_regex(value)
         error = regex_error(pattern)
         if error is not None:
             self.note(pc, "REGEX-INVALID", Level.ERROR,
                       f"path {value!r} is not a regular expression RE2 accepts ({error})",
-                      fidelity=Fidelity.UNSUPPORTED, instead="path skipped", fld=pc.path.field + ".path")
+                      fidelity=Fidelity.UNSUPPORTED, instead="path skipped", fld=pc.path.field + ".path",
+                      aspects=("status", "backend", "path", "redirect"))
             return []
         return [RouteMatch(path=PathMatch("RegularExpression", pattern))]
 
@@ -297,7 +311,7 @@ class NginxTranslator(IngressTranslator):
                           "express; it needs the implementation's regex rewrite",
                           fidelity=Fidelity.EXTENSION,
                           instead="regex-rewrite extension recorded on the rule; without it the backend "
-                          "receives the original path")
+                          "receives the original path", aspects=("path",))
             extensions.append(Extension("regex-rewrite", (("pattern", f"(?i){value}"), ("target", rw.target)),
                                         replace(prov, field=self.fld("rewrite-target"))))
         filters: list[Filter] = []
@@ -324,7 +338,7 @@ class NginxTranslator(IngressTranslator):
         self._policies.backend_tls(self, ing, backends)
         if self.route_kind(ing) == "GRPCRoute" and any(f.type == "URLRewrite" for f in filters):
             self.note(pc, "GRPC-REWRITE", Level.WARNING, "a GRPCRoute cannot rewrite the path or Host",
-                      fidelity=Fidelity.UNSUPPORTED, instead="rewrite dropped")
+                      fidelity=Fidelity.UNSUPPORTED, instead="rewrite dropped", aspects=("path", "host"))
             filters = [f for f in filters if f.type != "URLRewrite"]
         rule = Rule(matches=tuple(matches), backends=backends, filters=tuple(filters),
                     extensions=tuple(extensions), provenance=(prov,),
@@ -370,7 +384,8 @@ class NginxTranslator(IngressTranslator):
         self.note(pc, "TRAILING-SLASH-REDIRECT", Level.INFO,
                   f"ingress-nginx answers {bare} with a 301 to {value} (a Prefix path written with a trailing "
                   "slash); a Gateway PathPrefix would serve it directly",
-                  instead=f"an Exact {bare} rule redirecting to {value} (301)", fld=pc.path.field + ".path")
+                  instead=f"an Exact {bare} rule redirecting to {value} (301)", fld=pc.path.field + ".path",
+                  aspects=("status", "backend", "path", "redirect", "host"))
         return [Rule(matches=(RouteMatch(path=PathMatch("Exact", bare)),),
                      filters=(Filter("RequestRedirect", redirect, pc.provenance),), provenance=(pc.provenance,))]
 
@@ -392,12 +407,14 @@ class NginxTranslator(IngressTranslator):
             self.note_ann(ing, key + "-code", "REDIRECT-CODE", Level.WARNING,
                           f"redirect status {code} cannot be expressed by RequestRedirect "
                           "(301, 302, 303, 307 or 308)",
-                          fidelity=Fidelity.APPROXIMATE, instead=f"status {status.emitted} used")
+                          fidelity=Fidelity.APPROXIMATE, instead=f"status {status.emitted} used",
+                          aspects=("status", "redirect"))
         if url.query:
             self.note_ann(ing, key, "REDIRECT-QUERY", Level.WARNING,
                           f"the query ?{url.query} of the redirect URL cannot be expressed; the Gateway "
                           "keeps the request's own query instead",
-                          fidelity=Fidelity.APPROXIMATE, instead="redirect without the URL's query")
+                          fidelity=Fidelity.APPROXIMATE, instead="redirect without the URL's query",
+                          aspects=("redirect",))
         return redirects.url_redirect(url, code)
 
     # --- routes per host ------------------------------------------------------------------
@@ -418,14 +435,16 @@ class NginxTranslator(IngressTranslator):
                           "RegularExpression matches to the implementation",
                           fidelity=Fidelity.APPROXIMATE,
                           instead="rules listed in ingress-nginx's order; check how the implementation orders "
-                          "overlapping regular expressions")
+                          "overlapping regular expressions", aspects=("status", "backend", "path", "redirect"),
+                          scope=((hr.host, ""),))
         app_root: str | None = ann.get("app-root")
         if app_root is not None and self.route_kind(ing) == "HTTPRoute":
             prov = Provenance("Ingress", ing.namespace, ing.name, self.fld("app-root"), ing.origin)
             if "?" in app_root:
                 self.note_ann(ing, "app-root", "APP-ROOT-QUERY", Level.WARNING,
                               f"the query of app-root {app_root} cannot be expressed in a redirect path",
-                              fidelity=Fidelity.APPROXIMATE, instead="redirect without the query")
+                              fidelity=Fidelity.APPROXIMATE, instead="redirect without the query",
+                              aspects=("redirect",))
             redirect = redirects.app_root_redirect(app_root)
             rules.insert(0, Rule(matches=(RouteMatch(path=PathMatch("Exact", "/")),),
                                  filters=(Filter("RequestRedirect", redirect, prov),), provenance=(prov,)))
@@ -445,7 +464,7 @@ class NginxTranslator(IngressTranslator):
                               "of the Gateway (X-Forwarded-Proto is not consulted)",
                               fidelity=Fidelity.UNSUPPORTED,
                               instead="route kept on the HTTP listener without a redirect; add a TLS section "
-                              "to the Ingress or redirect in front of the Gateway")
+                              "to the Ingress or redirect in front of the Gateway", aspects=("status", "redirect"))
             return [main]
         if not (force or ann.get("ssl-redirect")):
             # Served on both listeners; HTTPS responses carry HSTS, plain-HTTP ones do not.
@@ -481,12 +500,13 @@ class NginxTranslator(IngressTranslator):
                           "removes one trailing slash from the redirected URI (GET / -> https://host), the "
                           "Gateway keeps the path as requested",
                           fidelity=Fidelity.APPROXIMATE,
-                          instead="HTTPS-only route plus a redirect route on the HTTP listener")
+                          instead="HTTPS-only route plus a redirect route on the HTTP listener", aspects=("redirect",))
         if force:
             self.note_ann(ing, "force-ssl-redirect", "FORCE-SSL-REDIRECT-FORWARDED", Level.INFO,
                           "force-ssl-redirect trusts X-Forwarded-Proto when the controller uses forwarded "
                           "headers; the Gateway redirects every plain-HTTP request",
-                          fidelity=Fidelity.APPROXIMATE, instead="redirect route on the HTTP listener")
+                          fidelity=Fidelity.APPROXIMATE, instead="redirect route on the HTTP listener",
+                          aspects=("redirect",))
         redirect_route = Route(
             kind="HTTPRoute", namespace=main.namespace, name=f"{main.name}-redirect", gateway=main.gateway,
             hostnames=main.hostnames, sections=frozenset({"http"}), rules=tuple(http_rules),
@@ -593,57 +613,7 @@ class IngressNginxProvider:
     annotations = TABLE
     kinds: tuple[APIKind, ...] = ()  # Ingresses only (its controller ConfigMap is read as a core kind)
     description = "kubernetes/ingress-nginx (retired 2026): annotations nginx.ingress.kubernetes.io/*"
-
-    def probe_headers(self, ingresses: Sequence[Ingress]) -> dict[str, list[tuple[tuple[str, str], ...]]]:
-        """Header sets worth probing per Ingress: its canary header and cookie values."""
-        out: dict[str, list[tuple[tuple[str, str], ...]]] = {}
-        notes = Notes()
-        for ing in ingresses:
-            ann = self.annotations.read(ing, notes)
-            if not ann.get("canary"):
-                continue
-            sets: list[tuple[tuple[str, str], ...]] = []
-            header = ann.get("canary-by-header")
-            if header:
-                values = [ann.get("canary-by-header-value") or "always", "never", "other"]
-                sets += [((str(header).lower(), str(v)),) for v in values]
-            cookie = ann.get("canary-by-cookie")
-            if cookie:
-                sets += [(("cookie", f"{cookie}={v}"),) for v in ("always", "never")]
-            if sets:
-                out[ing.ref] = sets
-        return out
-
-    def controller_notes(self) -> list[Note]:
-        """Differences between ingress-nginx and any Gateway API data plane that no Ingress
-        causes: they explain differences ``verify`` finds for requests no Ingress owns or
-        for paths the two sides normalise differently."""
-        subject = "controller ingress-nginx"
-        return [
-            Note(code="NGINX-DEFAULT-SERVER", level=Level.INFO, subject=subject, fidelity=Fidelity.APPROXIMATE,
-                 message="requests for unknown hosts reach ingress-nginx's default server, which answers "
-                         "/healthz with 200 and everything else from the default backend (404)",
-                 instead="a Gateway answers 404 for hosts no route claims"),
-            Note(code="NGINX-PATH-NORMALISATION", level=Level.INFO, subject=subject, fidelity=Fidelity.APPROXIMATE,
-                 message="nginx matches locations on the decoded, normalised path (every %XX decoded, // merged, "
-                         "dot segments resolved, 400 above the root) and, unless it rewrites, forwards the path "
-                         "as the client sent it; the Gateway matches and forwards the path normalised by its "
-                         f"implementation's policy ({STANDARD.describe()})",
-                 instead="requests with escapes, \\, // or dot segments may match differently or reach the "
-                         "backend with another path"),
-        ]
-
-    def start_oracle(self, model: Any) -> Any:
-        """Real nginx serving the configuration the controller would write (``--oracle nginx``)."""
-        from .oracle import OracleSession
-
-        return OracleSession(model)
-
-    def data_plane_model(self, resources: ResourceSet, controller_config: Mapping[str, str] | None = None) -> Any:
-        """A model of the controller's data plane (``route --as``, ``verify``)."""
-        from .model import NginxModel
-
-        return NginxModel.from_resources(resources, controller_config or controller_config_of(resources))
+    data_plane = NginxDataPlane(TABLE)
 
     def to_ir(self, claimed: Claimed, ctx: ProviderContext) -> IR:
         translator = NginxTranslator(ctx, self.annotations)

@@ -3,13 +3,14 @@
 Build it once from the Ingresses (and the controller ConfigMap), then route requests::
 
     model = NginxModel.from_resources(resource_set, {"use-forwarded-headers": "true"})
-    model.route(Request.build(host="shop.example.com", path="/api"))   # outcome mapping
+    model.route(Request.build(host="shop.example.com", path="/api"))   # an Outcome
 
-The outcome has the shape of :meth:`ing2gw.router.Outcome.to_dict`, with ``matched`` =
-``{"ingress", "path", "location"}``. Modules: :mod:`.settings` (ConfigMap and per-Ingress
-annotations), :mod:`.servers` (servers, aliases, canaries, Host lookup), :mod:`.locations`
-(location list and nginx's location choice), :mod:`.uri` (URI normalisation), :mod:`.pipeline`
-(the phase order), :mod:`.render` (the equivalent nginx.conf, for testing against nginx).
+The outcome is the reference router's typed :class:`~ing2gw.router.Outcome`; its
+``matched`` is a :class:`~.pipeline.LocationMatch` (JSON ``{"ingress", "path", "location"}``).
+Modules: :mod:`.settings` (ConfigMap and per-Ingress annotations), :mod:`.servers` (servers,
+aliases, canaries, Host lookup), :mod:`.locations` (location list and nginx's location
+choice), :mod:`.uri` (URI normalisation), :mod:`.pipeline` (the phase order), :mod:`.render`
+(the equivalent nginx.conf, for testing against nginx).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from ing2gw.http import Request
 from ing2gw.notes import Level, Note, Notes
 from ing2gw.resources import Ingress, IngressBackend, ResourceSet
+from ing2gw.router.outcome import Outcome
 
 from .pipeline import Context, route
 from .servers import Server, Topology, build_topology
@@ -102,7 +104,7 @@ class NginxModel:
     def servers(self) -> tuple[Server, ...]:
         return self.context.topology.servers
 
-    def route(self, request: Request, client_ip: str | None = None) -> dict[str, Any]:
+    def route(self, request: Request, client_ip: str | None = None) -> Outcome:
         return route(self.context, request, client_ip)
 
 
@@ -113,4 +115,4 @@ def route_as_nginx(
     client_ip: str | None = None,
 ) -> dict[str, Any]:
     """One request through ingress-nginx configured with ``resources`` (for ``route --as``)."""
-    return NginxModel.from_resources(resources, controller_config).route(request, client_ip)
+    return NginxModel.from_resources(resources, controller_config).route(request, client_ip).to_dict()

@@ -7,8 +7,8 @@ basic/digest auth (401) -> canary (Lua balancer) -> backend. Response headers (H
 headers, CORS, affinity cookie) are added to every answer given from a location; the
 request sent upstream carries the template's forwarded headers (:mod:`.upstream`).
 
-The result is the outcome mapping every ing2gw router produces (``docs/case-format.md``),
-with ``matched`` = ``{"ingress", "path", "location"}``.
+The result is the typed :class:`~ing2gw.router.Outcome` the reference router produces
+(JSON form in ``docs/case-format.md``), with a :class:`LocationMatch` as ``matched``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ing2gw.http import Headers, Request
+from ing2gw.router.outcome import Matched, Outcome, RedirectTo, RuleInfo, Upstream
 
 from .locations import Location, choose
 from .servers import Alternative, Server, Topology, has_certificate, select_server
@@ -28,7 +29,7 @@ from .settings import ControllerConfig, Cors, Policy
 from .upstream import Forwarded, expand, forwarded, location_variables, upstream_headers
 from .uri import BadURI, escape_uri, normalise
 
-__all__ = ["Context", "route"]
+__all__ = ["Context", "LocationMatch", "route"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,21 @@ class _State:
     fwd: Forwarded  # scheme/host/port/client after the Lua rewrite handler
     notes: list[str] = field(default_factory=list)
     response: Headers = field(default_factory=Headers)
-    matched: dict[str, Any] | None = None
+    matched: LocationMatch | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LocationMatch(Matched):
+    """The location that answered: the Ingress and path it comes from, and its directive
+    (JSON form ``{"ingress", "path", "location"}``). As every source model's match, it names
+    the Ingress in ``route`` (``kind="Ingress"``) and the Ingress path in ``rule_name``."""
+
+    ingress: str | None = None
+    path: str = ""
+    location: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ingress": self.ingress, "path": self.path, "location": self.location}
 
 
 def _outcome(
@@ -57,26 +72,18 @@ def _outcome(
     *,
     backend: str | None = None,
     weights: Mapping[str, float] | None = None,
-    upstream: Mapping[str, Any] | None = None,
+    upstream: Upstream | None = None,
     redirect: tuple[str, int] | None = None,
-) -> dict[str, Any]:
-    return {
-        "status": status,
-        "reason": reason,
-        "backend": backend,
-        "weights": dict(weights) if weights is not None else ({backend: 100} if backend else {}),
-        "upstream": dict(upstream) if upstream is not None else None,
-        "redirect": {"location": redirect[0], "statusCode": redirect[1]} if redirect else None,
-        "responseHeaders": st.response.as_dict(),
-        "matched": st.matched,
-        "mirrors": [],
-        "timeouts": None,
-        "retry": None,
-        "sessionPersistence": None,
-        "extensionRefs": [],
-        "grpcStatus": None,
-        "notes": list(st.notes),
-    }
+) -> Outcome:
+    rule = None
+    if st.matched is not None or backend is not None:
+        shares = dict(weights) if weights is not None else ({backend: 100} if backend else {})
+        rule = RuleInfo(matched=st.matched or LocationMatch("", ""), backend=backend, weights=shares)
+    return Outcome(
+        status, reason, rule, served=backend is not None, upstream=upstream,
+        redirect=RedirectTo(redirect[0], redirect[1]) if redirect else None,
+        response_headers=st.response, notes=tuple(st.notes),
+    )
 
 
 def _number(value: float) -> float:
@@ -199,16 +206,16 @@ def _rewrite(st: _State, pol: Policy, loc: Location, uri: str, local: Mapping[st
     return expand(pol.rewrite_target, st.request, st.fwd, uri, local, captures, st.notes)
 
 
-def _matched(loc: Location) -> dict[str, Any]:
-    return {
-        "ingress": loc.entry.ingress,
-        "path": loc.entry.path,
-        "location": loc.directive,
-    }
+def _matched(loc: Location) -> LocationMatch:
+    return LocationMatch("", "", kind="Ingress", route=loc.entry.ingress or "", rule_name=loc.entry.path,
+                         ingress=loc.entry.ingress, path=loc.entry.path, location=loc.directive)
 
 
-def route(ctx: Context, request: Request, client_ip: str | None = None) -> dict[str, Any]:
-    """What ingress-nginx answers to ``request`` (``client_ip``: the peer address, if known)."""
+def route(ctx: Context, request: Request, client_ip: str | None = None) -> Outcome:
+    """What ingress-nginx answers to ``request`` (``client_ip``: the peer address, if known;
+    default: the request's ``client``)."""
+    if client_ip is None:
+        client_ip = request.client
     config = ctx.config
     st = _State(request, forwarded(request, config.use_forwarded_headers, client_ip))
     server = select_server(ctx.topology, request.hostname)
@@ -292,7 +299,7 @@ def _variables(loc: Location, server: Server) -> dict[str, str]:
                               upstream=upstream)
 
 
-def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: str) -> dict[str, Any]:
+def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: str) -> Outcome:
     config = ctx.config
     request = st.request
     pol = loc.entry.policy
@@ -387,6 +394,6 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
         value = hashlib.sha1(chosen.encode()).hexdigest()[:16]
         cookie_path = pol.affinity_path or loc.path
         st.response = st.response.add("Set-Cookie", f"{pol.affinity_cookie}={value}; Path={cookie_path}; HttpOnly")
-    upstream = {"method": request.method, "host": host, "path": path, "headers": headers.as_dict()}
+    upstream = Upstream(request.method, host, path, headers)
     return _outcome(st, 200, "Routed", backend=chosen, weights={k: _number(v) for k, v in weights.items()},
                     upstream=upstream)

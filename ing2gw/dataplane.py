@@ -1,0 +1,86 @@
+"""The declared data-plane protocol: what a provider offers ``verify`` beyond conversion.
+
+A provider whose controller can be modelled sets ``data_plane`` to an object satisfying
+:class:`DataPlane` (``None`` otherwise)::
+
+    class MyProvider:
+        data_plane = MyDataPlane()
+
+:class:`DataPlane` builds a :class:`DataPlaneModel` -- ``route(request) -> Outcome``, the same
+typed :class:`~ing2gw.router.Outcome` the reference router returns, so both sides of a
+replay are compared by one summariser -- and gives the header sets worth probing, the notes
+about the controller itself (what no Ingress causes), and optionally an oracle (the real
+controller as a :class:`Checker`). The plugin loader checks the declaration once
+(:func:`data_plane_of`) and the registry hands it out (``Registry.data_plane``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from .http import Request
+from .notes import Note
+from .resources import Ingress, ResourceSet
+
+if TYPE_CHECKING:
+    from .router.outcome import Outcome
+
+__all__ = ["Checker", "DataPlane", "DataPlaneModel", "HeaderSets", "data_plane_of"]
+
+# Ingress "ns/name" -> header sets (each a tuple of (name, value)) to probe it with.
+HeaderSets = Mapping[str, Sequence[tuple[tuple[str, str], ...]]]
+
+
+class DataPlaneModel(Protocol):
+    """The source controller's answer to one request (``request.client``, when set, is the
+    peer address allow/deny lists see). The outcome's ``matched`` names the Ingress that
+    answered in ``route`` (``kind="Ingress"``) and its path in ``rule_name``, so that
+    ``verify`` can tell which notes are about the rule that served the request."""
+
+    def route(self, request: Request, /) -> Outcome: ...
+
+
+class Checker(Protocol):
+    """A second opinion on every replayed request (the real controller, the proxy)."""
+
+    name: str
+
+    def check(self, request: Request) -> list[str] | None:
+        """Disagreements with the model for ``request``; ``None`` when it cannot tell."""
+        ...
+
+    def stop(self) -> None: ...
+
+
+@runtime_checkable
+class DataPlane(Protocol):
+    """What a provider declares so that its conversions can be verified."""
+
+    def model(self, resources: ResourceSet, controller_config: Mapping[str, str] | None = None) -> DataPlaneModel:
+        """A model of the controller serving ``resources``."""
+        ...
+
+    def probe_headers(self, ingresses: Sequence[Ingress]) -> HeaderSets:
+        """Header sets worth probing per Ingress (canary headers and cookies ...)."""
+        ...
+
+    def controller_notes(self) -> Sequence[Note]:
+        """Differences between the controller and any Gateway API data plane that no Ingress
+        causes; each note declares the aspects and scope it explains."""
+        ...
+
+    def oracle(self, model: DataPlaneModel) -> Checker | None:
+        """The real controller started for ``model`` (``verify --oracle``), or ``None`` when
+        the provider has none."""
+        ...
+
+
+def data_plane_of(provider: object) -> DataPlane | None:
+    """The provider's declared ``data_plane`` (``None``: it offers none), checked against
+    :class:`DataPlane` when the plugin is loaded; a declaration that does not satisfy it
+    makes a broken plugin (``TypeError``)."""
+    declared = getattr(provider, "data_plane", None)
+    if declared is not None and not isinstance(declared, DataPlane):
+        raise TypeError("data_plane does not implement ing2gw.dataplane.DataPlane")
+    return declared

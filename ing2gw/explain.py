@@ -1,0 +1,184 @@
+"""Which conversion notes explain a difference ``verify`` found, and nothing looser.
+
+A note explains a difference only when it declares one of the aspects that differ
+(:attr:`~ing2gw.notes.Note.aspects`) *and* its scope (:attr:`~ing2gw.notes.Note.scope`)
+covers the rule that served the request on either side: on the source side the Ingress
+and path the model matched, on the Gateway side the source Ingresses, hostname and
+longest Ingress path of the route that matched (or, where a side matched nothing, the
+owners of the request's host). A difference counts as explained when the explaining notes
+together cover every differing aspect. Notes without aspects (generic ones) explain nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from .http import Request
+from .notes import Fidelity, Level, Note
+from .resources import ResourceSet
+from .router.outcome import Outcome
+
+__all__ = ["Explainer", "route_sources"]
+
+_EXPLAINING = (Fidelity.APPROXIMATE, Fidelity.EXTENSION, Fidelity.UNSUPPORTED)
+_REGEX_META = re.compile(r"[\\^$.|?*+()\[\]{}]")
+
+# Where a side served a request: the Ingresses it came from, the rule host and the
+# Ingress path (None: no path of the host matched).
+Served = tuple[frozenset[str], str, "str | None"]
+
+
+def route_sources(manifests: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str, ...]]:
+    """``ns/name`` of each route -> the Ingresses (``ns/name``) it was made from."""
+    out: dict[str, tuple[str, ...]] = {}
+    for m in manifests:
+        if m.get("kind") not in ("HTTPRoute", "GRPCRoute"):
+            continue
+        meta = m.get("metadata") or {}
+        src = (meta.get("annotations") or {}).get("ing2gw.io/source", "")
+        refs = tuple(s.split(" ", 1)[1] for s in src.split(", ") if s.startswith("Ingress "))
+        out[f"{meta.get('namespace', '')}/{meta.get('name', '')}"] = refs
+    return out
+
+
+def _literal(path: str) -> str:
+    """The literal start of an Ingress path (a regex path's text before its first operator)."""
+    m = _REGEX_META.search(path)
+    return path[: m.start()] if m else path
+
+
+def _host_matches(rule_host: str, hostname: str) -> bool:
+    if rule_host == hostname:
+        return True
+    return rule_host.startswith("*.") and hostname.endswith(rule_host[1:]) and len(hostname) > len(rule_host) - 1
+
+
+class Explainer:
+    """Finds the notes that explain a difference for a request."""
+
+    def __init__(self, notes: Iterable[Note], resources: ResourceSet, manifests: Sequence[Mapping[str, Any]]) -> None:
+        self.by_ingress: dict[str, list[Note]] = {}
+        self.general: list[Note] = []
+        self.all_notes: list[Note] = []
+        self.index: dict[Note, int] = {}
+        for n in notes:
+            if n in self.index:
+                continue
+            self.index[n] = len(self.all_notes)
+            self.all_notes.append(n)
+            if not n.aspects or not n.scope:
+                continue
+            if n.fidelity not in _EXPLAINING and n.level is not Level.WARNING and n.level is not Level.ERROR:
+                continue
+            if n.subject.startswith("Ingress "):
+                self.by_ingress.setdefault(n.subject[len("Ingress "):], []).append(n)
+            else:
+                self.general.append(n)
+        # rule host -> Ingress -> its paths on that host
+        self.paths: dict[str, dict[str, list[str]]] = {}
+        for ing in resources.ingresses:
+            for rule in ing.rules:
+                mine = self.paths.setdefault(rule.host, {}).setdefault(ing.ref, [])
+                mine.extend(p.path or "/" for p in rule.paths)
+        self.route_sources = route_sources(manifests)
+        self.route_hosts: dict[str, tuple[str, ...]] = {}
+        for m in manifests:
+            if m.get("kind") in ("HTTPRoute", "GRPCRoute"):
+                meta = m.get("metadata") or {}
+                key = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
+                self.route_hosts[key] = tuple(str(h) for h in (m.get("spec") or {}).get("hostnames") or ())
+
+    # --- who served the request ----------------------------------------------------------
+
+    def _hosts_for(self, hostname: str) -> list[str]:
+        """The rule hosts that can serve ``hostname``, most specific first ("" last)."""
+        found = [h for h in self.paths if h and _host_matches(h, hostname)]
+        found.sort(key=lambda h: (h.startswith("*"), -len(h)))
+        if "" in self.paths:
+            found.append("")
+        return found
+
+    def owners(self, hostname: str) -> tuple[str, ...]:
+        refs: set[str] = set()
+        for h in self._hosts_for(hostname):
+            if h:
+                refs.update(self.paths[h])
+        return tuple(sorted(refs))
+
+    def _under(self, ref: str, host: str, path: str) -> str | None:
+        """The longest path of Ingress ``ref`` on ``host`` that ``path`` falls under."""
+        best: str | None = None
+        low = path.lower()
+        for p in self.paths.get(host, {}).get(ref, ()):
+            stem = _literal(p).lower()
+            if (low == stem or low.startswith(stem)) and (best is None or len(stem) > len(_literal(best))):
+                best = p
+        return best
+
+    def served(self, request: Request, source: Outcome, gateway: Outcome) -> list[Served]:
+        """Where each side served ``request``, in Ingress terms."""
+        hostname = request.hostname
+        hosts = self._hosts_for(hostname)
+        out: list[Served] = []
+        m = source.matched
+        if m is not None and m.kind == "Ingress" and m.route:
+            ref, path = m.route, m.rule_name
+            host = next((h for h in hosts if ref in self.paths.get(h, {})), hosts[0] if hosts else "")
+            out.append((frozenset({ref}), host, path))
+        else:
+            host = hosts[0] if hosts else ""
+            out.append((frozenset(self.paths.get(host, {})), host, None))
+        g = gateway.matched
+        if g is not None and g.route in self.route_sources:
+            names = self.route_hosts.get(g.route, ())
+            host = next((h for h in names if _host_matches(h, hostname)), "" if not names else hostname)
+            if host not in self.paths:
+                host = hosts[0] if hosts else host
+            for ref in self.route_sources[g.route]:
+                out.append((frozenset({ref}), host, self._under(ref, host, request.path)))
+        return out
+
+    def involved(self, request: Request, source: Outcome, gateway: Outcome) -> tuple[str, ...]:
+        """The Ingresses a difference concerns: those that served it and the host's owners."""
+        refs = set(self.owners(request.hostname))
+        for served_refs, _, _ in self.served(request, source, gateway):
+            refs.update(served_refs)
+        return tuple(sorted(refs))
+
+    # --- explanation ---------------------------------------------------------------------
+
+    @staticmethod
+    def _covers(note: Note, ref: str | None, served: Sequence[Served], request: Request) -> bool:
+        for refs, host, path in served:
+            if ref is not None and ref not in refs:
+                continue
+            if ref is None and refs and any(h == "" for h, _ in note.scope):
+                continue  # "" for a controller note: requests no Ingress serves
+            for h, p in note.scope:
+                if h != "*" and h != host:
+                    continue
+                if p == "" or (path is not None and p == path):
+                    return True
+                if p.startswith("~") and re.search(p[1:], request.path):
+                    return True
+        return False
+
+    def explain(self, aspects: Sequence[str], request: Request, source: Outcome,
+                gateway: Outcome) -> tuple[Note, ...]:
+        """The notes that together account for every differing aspect (none if they cannot)."""
+        served = self.served(request, source, gateway)
+        wanted = set(aspects)
+        useful: list[Note] = []
+        refs = sorted({r for rs, _, _ in served for r in rs})
+        for ref in refs:
+            for n in self.by_ingress.get(ref, ()):
+                if n.aspects & wanted and self._covers(n, ref, served, request):
+                    useful.append(n)
+        for n in self.general:
+            if n.aspects & wanted and self._covers(n, None, served, request):
+                useful.append(n)
+        useful = list(dict.fromkeys(useful))
+        covered = set().union(*(n.aspects for n in useful)) if useful else set()
+        return tuple(useful) if wanted <= covered else ()

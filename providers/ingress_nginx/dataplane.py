@@ -1,0 +1,81 @@
+"""ingress-nginx's data plane for ``verify`` (:class:`ing2gw.dataplane.DataPlane`): the model,
+the header sets worth probing, the notes about the controller itself, and real nginx as an
+oracle."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from ing2gw.dataplane import Checker, DataPlaneModel, HeaderSets
+from ing2gw.notes import Fidelity, Level, Note, Notes
+from ing2gw.provider import AnnotationTable
+from ing2gw.resources import Ingress, ResourceSet
+from ing2gw.router.paths import STANDARD
+
+__all__ = ["NginxDataPlane"]
+
+# Request paths nginx normalises before matching: %XX escapes, backslashes, //, dot segments.
+_DENORMAL = r"~%|\\|//|/\.\.?(/|$)"
+
+
+class NginxDataPlane:
+    """What ``verify`` replays ingress-nginx conversions against."""
+
+    def __init__(self, table: AnnotationTable) -> None:
+        self.table = table
+
+    def model(self, resources: ResourceSet, controller_config: Mapping[str, str] | None = None) -> DataPlaneModel:
+        """A model of the controller's data plane (``route --as``, ``verify``)."""
+        from .model import NginxModel
+        from .provider import controller_config_of
+
+        return NginxModel.from_resources(resources, controller_config or controller_config_of(resources))
+
+    def probe_headers(self, ingresses: Sequence[Ingress]) -> HeaderSets:
+        """Header sets worth probing per Ingress: its canary header and cookie values."""
+        out: dict[str, list[tuple[tuple[str, str], ...]]] = {}
+        notes = Notes()
+        for ing in ingresses:
+            ann = self.table.read(ing, notes)
+            if not ann.get("canary"):
+                continue
+            sets: list[tuple[tuple[str, str], ...]] = []
+            header = ann.get("canary-by-header")
+            if header:
+                values = [ann.get("canary-by-header-value") or "always", "never", "other"]
+                sets += [((str(header).lower(), str(v)),) for v in values]
+            cookie = ann.get("canary-by-cookie")
+            if cookie:
+                sets += [(("cookie", f"{cookie}={v}"),) for v in ("always", "never")]
+            if sets:
+                out[ing.ref] = sets
+        return out
+
+    def controller_notes(self) -> list[Note]:
+        """Differences between ingress-nginx and any Gateway API data plane that no Ingress
+        causes: they explain differences ``verify`` finds for requests no Ingress owns or
+        for paths the two sides normalise differently."""
+        subject = "controller ingress-nginx"
+        return [
+            Note(code="NGINX-DEFAULT-SERVER", level=Level.INFO, subject=subject, fidelity=Fidelity.APPROXIMATE,
+                 message="requests for unknown hosts reach ingress-nginx's default server, which answers "
+                         "/healthz with 200 and everything else from the default backend (404)",
+                 instead="a Gateway answers 404 for hosts no route claims",
+                 aspects=frozenset({"status", "backend"}), scope=(("", ""),)),
+            Note(code="NGINX-PATH-NORMALISATION", level=Level.INFO, subject=subject, fidelity=Fidelity.APPROXIMATE,
+                 message="nginx matches locations on the decoded, normalised path (every %XX decoded, // merged, "
+                         "dot segments resolved, 400 above the root) and, unless it rewrites, forwards the path "
+                         "as the client sent it; the Gateway matches and forwards the path normalised by its "
+                         f"implementation's policy ({STANDARD.describe()})",
+                 instead="requests with escapes, \\, // or dot segments may match differently or reach the "
+                         "backend with another path",
+                 aspects=frozenset({"status", "backend", "weights", "redirect", "path"}), scope=(("*", _DENORMAL),)),
+        ]
+
+    def oracle(self, model: DataPlaneModel) -> Checker:
+        """Real nginx serving the configuration the controller would write (``--oracle nginx``)."""
+        from .model import NginxModel
+        from .oracle import OracleSession
+
+        assert isinstance(model, NginxModel)
+        return OracleSession(model)
