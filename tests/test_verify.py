@@ -16,7 +16,6 @@ EXPECTED_CAUSE = {
     "implicit-root": "NGINX-IMPLICIT-ROOT-ANNOTATIONS",
     "regex-sibling": "NGINX-REGEX-HOST-MODE",
     "wildcard-depth": "NGINX-WILDCARD-HOST-DEPTH",
-    "canary": "NGINX-CANARY-SCOPE",
 }
 
 
