@@ -1,12 +1,13 @@
 """Prove a migration: replay requests through the source controller's model and through the
 converted Gateway API objects, and report every request treated differently.
 
-The source side is a provider's data-plane model (``provider.data_plane_model``); the
-Gateway side is the reference router over ``ing2gw convert``'s output. Each difference is
-tied to the conversion notes that explain it -- notes of the Ingresses involved (the one
-the model matched, the sources of the route the gateway matched, the owners of the host)
-whose fidelity is not exact. A difference no note explains is an *unexplained drift*: a bug
-in ing2gw or a gap the notes must name; reports list those first.
+The source side is a provider's declared data-plane model (:mod:`ing2gw.dataplane`); the
+Gateway side is the reference router over ``ing2gw convert``'s output. Both give typed
+outcomes, summarised by one function (:func:`summarise`) per aspect. Each difference is tied
+to the conversion notes that explain it (:mod:`ing2gw.explain`: a note whose aspects
+differ and whose scope covers the rule that served the request). A difference no note
+explains is an *unexplained drift*: a bug in ing2gw or a gap the notes must name; reports
+list those first. The whole pipeline is :func:`ing2gw.verification.run_verify`.
 """
 
 from __future__ import annotations
