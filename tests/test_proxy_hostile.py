@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -103,3 +105,70 @@ def test_invalid_percent_encoding_is_400(proxy: RunningProxy, target: str) -> No
 def test_unreserved_escapes_are_decoded_before_forwarding(proxy: RunningProxy) -> None:
     got = body_json(get(proxy, "/%70ublic/caf%c3%a9"))
     assert got["service"] == "public" and got["path"] == "/public/caf%C3%A9"
+
+
+# -- 3. a client cannot delete headers the gateway adds ------------------------------------
+
+def test_connection_cannot_remove_a_header_a_filter_sets(proxy: RunningProxy) -> None:
+    got = body_json(get(proxy, "/admin/x", "Connection: X-Route, X-Private\r\nX-Private: p\r\n"
+                                           "X-Route: forged\r\nKeep-Alive: 5\r\n"))
+    headers = {k.lower(): v for k, v in got["headers"].items()}
+    assert headers["x-route"] == ["admin"]  # the filter's value, not removed, not forged
+    assert "x-private" not in headers and "keep-alive" not in headers
+    assert "connection" not in headers
+
+
+def test_methods_are_forwarded_as_sent(proxy: RunningProxy) -> None:
+    got = body_json(exchange(proxy, b"PaTcH /public/m HTTP/1.1\r\nHost: site.example\r\n"
+                                    b"Content-Length: 0\r\nConnection: close\r\n\r\n"))
+    assert got["method"] == "PaTcH"
+
+
+# -- 2. one connection must not exhaust memory ---------------------------------------------
+
+def _rss() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_a_client_that_never_reads_cannot_fill_memory(proxy: RunningProxy) -> None:
+    """Pipelined requests the proxy answers itself (404s, redirects), replies never read:
+    the proxy stops reading that client instead of buffering every reply, and other
+    clients are still served promptly."""
+    one = b"GET /nowhere HTTP/1.1\r\nHost: unknown.example\r\n\r\n" \
+          b"GET /x HTTP/1.1\r\nHost: moved.example\r\n\r\n"
+    block = one * (1024 * 1024 // len(one))
+    flood = socket.socket()
+    flood.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+    flood.connect(("127.0.0.1", proxy.ports[80]))
+    flood.settimeout(1.0)
+    sent = 0
+    before = _rss()
+    peak = before
+
+    def send() -> None:
+        nonlocal sent
+        try:
+            while sent < 96 * 1024 * 1024:
+                flood.sendall(block)
+                sent += len(block)
+        except OSError:  # blocked for a second: the proxy stopped reading
+            pass
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    try:
+        while sender.is_alive():
+            peak = max(peak, _rss())
+            time.sleep(0.05)
+        peak = max(peak, _rss())
+        start = time.monotonic()
+        got = body_json(get(proxy, "/admin"))
+        assert got["service"] == "admin" and time.monotonic() - start < 1.0
+    finally:
+        flood.close()
+    assert sent < 64 * 1024 * 1024, "the proxy kept reading a client that reads nothing"
+    assert peak - before < 48 * 1024 * 1024, (before, peak, sent)

@@ -162,6 +162,11 @@ class Channel(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
+    def abort(self) -> None:
+        """Close at once, dropping unsent data."""
+        if self.transport is not None:
+            self.transport.abort()
+
     def is_closing(self) -> bool:
         return self.lost or self.transport is None or self.transport.is_closing()
 

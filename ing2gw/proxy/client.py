@@ -16,12 +16,12 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
-from ing2gw.http import Headers, Request
+from ing2gw.http import Request
 from ing2gw.router import Outcome
 
 from .channel import Channel
 from .exchange import Exchange
-from .front import CACHE_HEAD_BYTES, Front, RouteKey, Watch, join_forwarded, remember
+from .front import CACHE_HEAD_BYTES, Front, RouteKey, Watch, client_request, join_forwarded, remember
 from .http1 import HttpError, RequestHead, parse_request_head
 from .relay import SMALL_BODY
 from .stream import PeerClosed, Wire
@@ -38,6 +38,7 @@ def client_channel(front: Front, gateway_port: int, scheme: str, sni: SniContext
 
 
 _PIPELINE_BYTES = 64 * 1024  # read ahead while a request is in flight, then pause reading
+_BATCH = 32  # pipelined requests served per callback before other connections get a turn
 
 
 class Client:
@@ -48,7 +49,7 @@ class Client:
     coroutine (:meth:`Front._proxy`) and comes back when that request is done."""
 
     __slots__ = ("front", "port", "scheme", "sni", "ch", "client", "server_name", "watch",
-                 "first", "started", "scan", "busy", "exchange", "closed")
+                 "first", "started", "scan", "busy", "exchange", "closed", "later")
 
     def __init__(self, front: Front, port: int, scheme: str, sni: SniContext | None) -> None:
         self.front = front
@@ -63,6 +64,7 @@ class Client:
         self.busy = False
         self.exchange: Exchange | None = None
         self.closed = False
+        self.later = False  # a turn of _next is scheduled
 
     # -- channel callbacks
 
@@ -96,6 +98,8 @@ class Client:
     def on_writable(self, ch: Channel, writable: bool) -> None:
         if self.exchange is not None:
             self.exchange.client_writable(writable)
+        elif writable and not self.busy:
+            self._next()  # the client reads again: serve what it sent meanwhile
 
     # -- the request loop
 
@@ -104,7 +108,10 @@ class Client:
             self.closed = True
             self.front.watches.discard(self.watch)
             self.front.clients.discard(self)
-            self.ch.close()
+            if self.ch.write_paused:  # a client that does not read: drop what it did not take
+                self.ch.abort()
+            else:
+                self.ch.close()
 
     def shut(self) -> None:
         """The server stops: drop the connection and its backend exchange."""
@@ -126,12 +133,33 @@ class Client:
             else:
                 self._close()
 
+    def _turn(self) -> None:
+        self.later = False
+        if not self.busy:
+            self._next()
+
     def _next(self) -> None:
-        """Serve the complete heads in the buffer; stop when one needs to wait."""
+        """Serve the complete heads in the buffer; stop when one needs to wait. A client
+        that does not read its answers is not read either (its output is paused: the kernel
+        holds what it sends), and one callback serves at most ``_BATCH`` pipelined
+        requests, so one connection can neither fill memory with answers nor hold the
+        event loop."""
         ch = self.ch
         buf = ch.buf
         limits = self.front.limits
+        served = 0
         while not self.closed:
+            if ch.write_paused:
+                ch.pause_reading()
+                return
+            if served == _BATCH:
+                if len(buf) > _PIPELINE_BYTES:  # read no further ahead than that
+                    ch.pause_reading()
+                if not self.later:
+                    self.later = True
+                    asyncio.get_running_loop().call_soon(self._turn)
+                return
+            served += 1
             while buf.startswith(b"\r\n"):  # RFC 9112 §2.2: ignore empty lines before a request
                 del buf[:2]
                 self.scan = 0
@@ -167,9 +195,7 @@ class Client:
                 except HttpError as exc:
                     self._refuse(exc.status, exc.message)
                     return
-                request = Request.build(host=head.host, path=head.target, method=head.method,
-                                        scheme=self.scheme, port=self.port,
-                                        headers=Headers(head.headers), sni=self.server_name)
+                request = client_request(head, self.scheme, self.port, self.server_name)
                 known = head, request, front.router.route(request)
                 if len(raw) <= CACHE_HEAD_BYTES:
                     remember(front.routes, key, known)

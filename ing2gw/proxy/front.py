@@ -87,8 +87,21 @@ class Watch:
         self.expire = expire
 
 
-def _connection_tokens(headers: Headers) -> set[str]:
-    return {t.strip().lower() for v in headers.get_all("connection") for t in v.split(",")}
+def client_request(head: RequestHead, scheme: str, port: int, sni: str | None) -> Request:
+    """The request the router sees: the method as sent (never upper-cased) and only the
+    end-to-end header fields. Hop-by-hop fields, and every field the client names in
+    ``Connection``, are removed here, before any filter runs, so that a client cannot
+    delete a header a filter adds (``Connection: X-Route``)."""
+    named = HOP_BY_HOP
+    for name, value in head.headers:
+        if name.lower() == "connection":
+            named = named | {t.strip().lower() for t in value.split(",")}
+    fields = [(n, v) for n, v in head.headers if n.lower() not in named]
+    request = Request.build(host=head.host, path=head.target, method=head.method, scheme=scheme,
+                            port=port, headers=Headers(fields), sni=sni)
+    if request.method != head.method:
+        request = dataclasses.replace(request, method=head.method)
+    return request
 
 
 def _fields(headers: Headers, drop: frozenset[str] | set[str]) -> list[tuple[str, str]]:
@@ -277,8 +290,7 @@ class Front:
         client, so it is filled in per request): the bytes before it, the value the
         client sent (if any) and the bytes after it."""
         headers = up.headers
-        named = headers.get_all("connection")
-        drop = _REQUEST_DROP | _connection_tokens(headers) if named else _REQUEST_DROP
+        drop = _REQUEST_DROP
         fields: list[tuple[str, str]] = [("Host", up.host)]
         forwarded = None
         for name in headers:
