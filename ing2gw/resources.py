@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InputError, UsageError
+from .ingress_fields import host_problem, unknown_field
 from .notes import Level, Note, Notes
 from .yamlio import Document
 
@@ -262,7 +263,28 @@ class LabelSelector:
 
 
 class _Bad(Exception):
-    """An identifiable object with a malformed field."""
+    """An identifiable object with a malformed field; the message starts with the field's path
+    (``spec.rules[0].host ...``), which :meth:`field` gives back to find its line."""
+
+    @property
+    def field(self) -> str:
+        return str(self).split(" ", 1)[0].rstrip(":")
+
+
+def _host(value: Any, where: str, fixes: list[tuple[str, str]]) -> str:
+    """A rule or TLS host, lowercased (with a note in ``fixes``); a host the API server and the
+    Gateway API refuse is a :class:`_Bad` reason."""
+    host = _str(value, where)
+    if not host:
+        return host
+    problem = host_problem(host.lower())
+    if problem:
+        raise _Bad(f"{where} {host!r} {problem}: the API server refuses this host and no Gateway API "
+                   "hostname can carry it")
+    if host != host.lower():
+        fixes.append((where, f"{where} {host!r} has uppercase letters (the API server refuses them); "
+                             f"converted as {host.lower()!r}"))
+    return host.lower()
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:
@@ -338,10 +360,19 @@ def _backend(raw: Any, where: str, legacy: bool) -> IngressBackend:
     )
 
 
-def _ingress(obj: Mapping[str, Any], ns: str, name: str, origin: str) -> Ingress:
+def _ingress(obj: Mapping[str, Any], ns: str, name: str, origin: str,
+             fixes: list[tuple[str, str]] | None = None) -> Ingress:
+    """The typed Ingress; ``fixes`` collects ``(field, note)`` for what was corrected on the way."""
+    fixes = [] if fixes is None else fixes
     legacy = obj.get("apiVersion") != "networking.k8s.io/v1"
+    unknown = unknown_field(obj, legacy)
+    if unknown:
+        raise _Bad(unknown[1])
     meta = _mapping(obj.get("metadata"), "metadata")
     spec = _mapping(obj.get("spec"), "spec")
+    if not spec.get("rules") and not spec.get("defaultBackend", spec.get("backend") if legacy else None):
+        raise _Bad("spec has no rules and no defaultBackend: the Ingress routes nothing (the API server "
+                   "refuses it)")
     rules: list[IngressRule] = []
     for i, raw_rule in enumerate(_list(spec.get("rules"), "spec.rules")):
         rf = f"spec.rules[{i}]"
@@ -359,13 +390,13 @@ def _ingress(obj: Mapping[str, Any], ns: str, name: str, origin: str) -> Ingress
                     field=pf,
                 )
             )
-        rules.append(IngressRule(_str(rule.get("host"), f"{rf}.host").lower(), tuple(paths), rf))
+        rules.append(IngressRule(_host(rule.get("host"), f"{rf}.host", fixes), tuple(paths), rf))
     tls_entries: list[IngressTLS] = []
     for i, raw_tls in enumerate(_list(spec.get("tls"), "spec.tls")):
         entry = _mapping(raw_tls, f"spec.tls[{i}]")
         hosts = _list(entry.get("hosts"), f"spec.tls[{i}].hosts")
         tls_entries.append(IngressTLS(
-            hosts=tuple(_str(h, f"spec.tls[{i}].hosts").lower() for h in hosts),
+            hosts=tuple(_host(h, f"spec.tls[{i}].hosts[{k}]", fixes) for k, h in enumerate(hosts)),
             secret_name=_str(entry.get("secretName"), f"spec.tls[{i}].secretName"),
         ))
     tls = tuple(tls_entries)
@@ -417,10 +448,10 @@ def _identity(doc: Document) -> tuple[str, str, str, str]:
         raise InputError(f"{doc.origin}: {kind} has no metadata mapping")
     name = meta.get("name")
     if not isinstance(name, str) or not name:
-        raise InputError(f"{doc.origin}: {kind} has no metadata.name")
+        raise InputError(f"{doc.where('metadata.name')}: {kind} has no metadata.name")
     ns = meta.get("namespace")
     if ns is not None and not isinstance(ns, str):
-        raise InputError(f"{doc.origin}: {kind} {name}: metadata.namespace must be a string")
+        raise InputError(f"{doc.where('metadata.namespace')}: {kind} {name}: metadata.namespace must be a string")
     return api, kind, ns or "", name
 
 
@@ -499,10 +530,15 @@ def build_resource_set(
             elif kind == "Ingress" and api in INGRESS_API_VERSIONS:
                 if namespace and ns != namespace:
                     continue
-                ing = _ingress(doc.obj, ns, name, doc.origin)
+                fixes: list[tuple[str, str]] = []
+                ing = _ingress(doc.obj, ns, name, doc.origin, fixes)
                 if selector and not selector.matches(ing.labels):
                     continue
                 rs.ingresses.append(ing)
+                for where, message in fixes:
+                    rs.notes.add(Note(code="INPUT-HOST-CASE", level=Level.WARNING,
+                                      message=f"{doc.where(where)}: {message}", subject=ing.subject, field=where,
+                                      instead="lowercased", origin=doc.where(where)))
             elif kind == "IngressClass" and api.startswith("networking.k8s.io/"):
                 spec = _mapping(doc.obj.get("spec"), "spec")
                 ann = _str_map(_mapping(doc.obj.get("metadata"), "metadata").get("annotations"), "metadata.annotations")
@@ -538,10 +574,11 @@ def build_resource_set(
                 Note(
                     code="INPUT-INVALID-OBJECT",
                     level=Level.ERROR,
-                    message=f"{doc.origin}: {exc}",
+                    message=f"{doc.where(exc.field)}: {exc}",
                     subject=subject,
+                    field=exc.field,
                     instead="object skipped",
-                    origin=doc.origin,
+                    origin=doc.where(exc.field),
                 )
             )
     # Identity order, whatever the file order: (namespace, name); duplicates keep the last read

@@ -1,7 +1,9 @@
 """All YAML and JSON reading and writing: the only module that imports ruamel.yaml.
 
 Reading turns a file (or stdin) into :class:`Document` records, one per YAML document,
-each with the ``file:line`` where it starts. ``kind: List`` (and any ``*List`` kind) is
+each with the ``file:line`` where it starts; :meth:`Document.where` gives the ``file:line``
+of any field inside it (the text is composed again for that, so positions cost nothing
+until an error needs one). ``kind: List`` (and any ``*List`` kind) is
 flattened into its items, each keeping its own line. Anything that is not well-formed
 input -- malformed YAML, a binary file, an alias bomb, a document that is not a mapping --
 raises :class:`~ing2gw.errors.InputError` whose message starts with ``file:line:``.
@@ -12,12 +14,13 @@ Writing produces deterministic YAML or JSON: keys in the order the mappings were
 
 from __future__ import annotations
 
+import functools
 import gc
 import io
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -34,16 +37,86 @@ __all__ = ["Document", "dump_json", "dump_yaml", "read_text", "parse_documents"]
 MAX_EXPANDED_NODES = 2_000_000
 
 
+class _Text:
+    """The text a document was read from, composed again on demand to find field lines."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+@functools.lru_cache(maxsize=4)
+def _composed(source: _Text) -> list[Any]:
+    """Every composed document of ``source`` (the most recent few texts are kept)."""
+    try:
+        return list(_nodes_c(source.text))
+    except YAMLError:
+        return list(_nodes_pure(source.text))
+
+
+def _field_parts(path: str) -> list[str | int]:
+    """``spec.rules[0].http`` -> ``["spec", "rules", 0, "http"]``; annotation keys may hold dots
+    only as the last part (``metadata.annotations.example.com/x``)."""
+    parts: list[str | int] = []
+    for token in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        parts.append(int(token[1:-1]) if token.startswith("[") else token)
+    return parts
+
+
+def _line_in(node: Any, parts: list[str | int]) -> int:
+    """1-based line of the deepest node of ``parts`` that exists under ``node``."""
+    line = int(node.start_mark.line) + 1
+    rest = list(parts)
+    while rest:
+        part = rest.pop(0)
+        if isinstance(node, MappingNode):
+            for knode, vnode in node.value:
+                key = str(getattr(knode, "value", ""))
+                if key == part or (isinstance(part, str) and rest and key == ".".join(
+                        [part, *(str(p) for p in rest)])):
+                    if key != part:
+                        rest = []
+                    line, node = int(knode.start_mark.line) + 1, vnode
+                    break
+            else:
+                return line
+        elif isinstance(node, SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = int(node.start_mark.line) + 1
+        else:
+            return line
+    return line
+
+
 @dataclass(frozen=True, slots=True)
 class Document:
     """One object read from input: the plain mapping and where it came from."""
 
     obj: dict[str, Any]
     origin: str  # "path:line" (1-based line of the document or List item)
+    # (text, document index, List item index or -1): where to find field lines; None when the
+    # object did not come from text (the cluster)
+    source: tuple[_Text, int, int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def path(self) -> str:
         return self.origin.rsplit(":", 1)[0]
+
+    def where(self, field_path: str) -> str:
+        """``file:line`` of ``field_path`` (``spec.rules[0].host``) in this document, or of its
+        deepest part that exists; the document's own origin when positions are unknown."""
+        if self.source is None or not field_path:
+            return self.origin
+        text, index, item = self.source
+        try:
+            nodes = _composed(text)
+            node = nodes[index]
+            if item >= 0:
+                node = _line_node_item(node, item)
+            return f"{self.path}:{_line_in(node, _field_parts(field_path))}"
+        except (YAMLError, IndexError, RecursionError):
+            return self.origin
 
 
 def read_text(data: bytes, path: str) -> str:
@@ -188,6 +261,16 @@ def _error_text(exc: YAMLError) -> str:
     return "malformed YAML: " + str(exc).splitlines()[0]
 
 
+def _line_node_item(node: Any, item: int) -> Any:
+    """The node of entry ``item`` of a List document's ``items`` (or of a bare JSON array)."""
+    if isinstance(node, SequenceNode):
+        return node.value[item]
+    for entry in node.value:
+        if isinstance(entry, tuple) and getattr(entry[0], "value", None) == "items":
+            return entry[1].value[item]
+    raise IndexError(item)
+
+
 def _item_lines(node: Any) -> list[int] | None:
     """1-based lines of the entries of a List document's ``items`` sequence."""
     if not isinstance(node.value, list):
@@ -285,7 +368,8 @@ def parse_documents(text: str, path: str) -> list[Document]:
     else:
         raw = list(_parse_yaml(text, path))
     docs: list[Document] = []
-    for obj, line, item_lines in raw:
+    source = _Text(text)
+    for number, (obj, line, item_lines) in enumerate(raw):
         if obj is None:
             continue  # empty document ("---" with nothing after it)
         if isinstance(obj, list):  # a bare JSON array of objects
@@ -294,6 +378,7 @@ def parse_documents(text: str, path: str) -> list[Document]:
             items = obj["items"]
         else:
             items = [obj]
+        single = items[0] is obj
         for index, item in enumerate(items):
             if item_lines is not None and items is not obj and index < len(item_lines):
                 line = item_lines[index]
@@ -306,7 +391,7 @@ def parse_documents(text: str, path: str) -> list[Document]:
                 docs.extend(Document(sub, f"{path}:{line}") for sub in item["items"]
                             if isinstance(sub, dict))
                 continue
-            docs.append(Document(item, f"{path}:{line}"))
+            docs.append(Document(item, f"{path}:{line}", (source, number, -1 if single else index)))
     return docs
 
 

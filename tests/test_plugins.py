@@ -101,7 +101,7 @@ def test_api_version_1_providers_still_run(ing2gw, monkeypatch) -> None:
     monkeypatch.setattr(cli_convert, "discover",
                         lambda disabled=(): plugins.discover(disabled, entry_points=[FakeEP("legacy", legacy)]))
     doc = ("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: a, namespace: ns}\n"
-           "spec: {ingressClassName: legacy}\n")
+           "spec: {ingressClassName: legacy, defaultBackend: {service: {name: s, port: {number: 80}}}}\n")
     r = ing2gw(["convert", "-f", "-"], input=doc)
     assert r.exit_code == 0, r.stderr
     assert legacy.seen == ["ns/a"]
