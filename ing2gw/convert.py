@@ -6,7 +6,8 @@
    the annotation prefix);
 3. ``provider.to_ir`` per provider, with its Ingresses and the objects of the kinds it
    claims (a provider with claimed objects runs even without Ingresses);
-4. emit Gateway API manifests.
+4. emit manifests with the chosen emitter (``--emitter``, :mod:`ing2gw.emit.registry`);
+5. note every policy intent it left behind.
 
 No I/O happens here, so golden tests call :func:`convert` directly.
 """
@@ -14,19 +15,20 @@ No I/O happens here, so golden tests call :func:`convert` directly.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .emit.gateway import EmitOptions, emit
+from .emit.gateway import EmitOptions
+from .emit.registry import EmitContext, EmitterRegistry, Lost, discover_emitters, note_unconsumed
 from .errors import UsageError
 from .ir import IR, GatewayRef
-from .notes import Fidelity, Level, Note, Notes
+from .notes import Fidelity, Level, Note, Notes, lost_protection
 from .plugins import Registry
 from .provider import Claimed, ConversionOptions, Provider, ProviderContext, run_provider
 from .resources import APIKind, Ingress, ResourceSet
 
-__all__ = ["ConvertOptions", "ConvertResult", "IngressStatus", "convert"]
+__all__ = ["ConvertOptions", "ConvertResult", "IngressStatus", "convert", "unprotected"]
 
 IngressStatus = Literal["converted", "partial", "not converted"]
 
@@ -37,6 +39,8 @@ class ConvertOptions:
     ingress_class: str | None = None  # --ingress-class
     conversion: ConversionOptions = field(default_factory=ConversionOptions)
     emit: EmitOptions = field(default_factory=EmitOptions)
+    emitter: str = "standard"  # --emitter
+    allow_unprotected: bool = False  # --allow-unprotected: losing a protection does not fail the run
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,7 @@ class ConvertResult:
     providers: dict[str, str]  # "ns/name" -> provider name
     skipped_kinds: Mapping[str, int]
     annotation_counts: dict[str, int]  # annotation key -> number of Ingresses using it
+    lost: tuple[Lost, ...] = ()  # policy intents the emitter did not carry, per route
 
 
 def _class_of(ing: Ingress, rs: ResourceSet) -> tuple[str | None, str]:
@@ -74,10 +79,37 @@ def _choose(ing: Ingress, cls: str | None, rs: ResourceSet, registry: Registry) 
     return registry.for_annotations(ing.annotations)
 
 
-def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry) -> ConvertResult:
+def _note_unprotected(notes: Notes, allowed: bool) -> None:
+    """One closing note when protections are lost: an error (the run fails), or, with
+    ``--allow-unprotected``, the record that the user accepted the loss."""
+    lost = [n for n in notes if lost_protection(n)]
+    if not lost:
+        return
+    kinds = ", ".join(sorted({str(n.security) for n in lost}))
+    subjects = len({n.subject for n in lost})
+    text = f"{len(lost)} protection(s) ({kinds}) of {subjects} object(s) are not carried into the output"
+    if allowed:
+        notes.add(Note("UNPROTECTED-ACCEPTED", Level.INFO, f"{text}; accepted with --allow-unprotected",
+                       subject="conversion", instead="routes emitted without them"))
+    else:
+        notes.add(Note("UNPROTECTED", Level.ERROR, f"{text}; the run fails unless --allow-unprotected accepts this",
+                       subject="conversion",
+                       instead="routes emitted without them; see PROTECTION-LOST notes for what replaces each"))
+
+
+def unprotected(notes: Iterable[Note], allowed: bool) -> bool:
+    """Does losing a protection fail the run (convert, verify, diff)?"""
+    return not allowed and any(lost_protection(n) for n in notes)
+
+
+def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry,
+            emitters: EmitterRegistry | None = None) -> ConvertResult:
     notes = Notes()
     notes.extend(resources.notes)
     notes.extend(registry.load_notes())
+    emitters = emitters or discover_emitters()
+    notes.extend(emitters.load_notes())
+    emitter = emitters.get(options.emitter)
     forced = registry.get(options.provider) if options.provider else None
     if options.conversion.annotation_prefix is not None and not options.conversion.annotation_prefix.strip():
         raise UsageError("--annotations-prefix must not be empty")
@@ -128,8 +160,12 @@ def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry)
         backend_tls=tuple(b for p in parts for b in p.backend_tls),
         passthrough=tuple(t for p in parts for t in p.passthrough),
         listeners=tuple(x for p in parts for x in p.listeners),
+        gateway_intents=tuple(g for p in parts for g in p.gateway_intents),
     )
-    manifests = emit(ir, options.emit, notes)
+    emit_ctx = EmitContext(options.emit, notes)
+    manifests = emitter.emit(ir, emit_ctx)
+    lost = note_unconsumed(ir, emit_ctx, emitter)
+    _note_unprotected(notes, options.allow_unprotected)
 
     # An Ingress is converted when something emitted comes from it: a route, a rule merged
     # into another Ingress's route (canaries), a TLS passthrough.
@@ -160,5 +196,6 @@ def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry)
         providers=dict(sorted(chosen.items())),
         skipped_kinds=dict(sorted(resources.skipped.items())),
         annotation_counts=dict(sorted(counts.items())),
+        lost=tuple(lost),
     )
 

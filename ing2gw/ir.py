@@ -14,15 +14,18 @@ HTTPS listener of each route hostname on 443, from :class:`Certificate` records;
 passthrough hostnames from :class:`Passthrough` records): the emitter turns those into the same
 listener nodes. Route kinds are HTTP, GRPC, TLS, TCP and UDP.
 
-Implementation-specific features that Gateway API
-cannot express (rate limits, auth, ...) hang on the rule they modify as :class:`Extension`
-records, with everything a policy emitter will need.
+What Gateway API cannot express (rate limits, auth, IP lists ...) hangs on the rule it
+modifies as typed policy intents (:mod:`ing2gw.intents`); intents that apply to everything a
+Gateway serves (a controller-wide setting) hang on the IR as :class:`GatewayIntent`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from .intents import Intent
 
 __all__ = [
     "CORS",
@@ -31,8 +34,9 @@ __all__ = [
     "CertificateRef",
     "BackendTLS",
     "Certificate",
-    "Extension",
+    "ExternalAuthFilter",
     "Filter",
+    "GatewayIntent",
     "GatewayRef",
     "HeaderMatch",
     "HeaderModifier",
@@ -155,6 +159,19 @@ class RequestMirror:
     percent: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ExternalAuthFilter:
+    """The experimental HTTPRoute ``ExternalAuth`` filter (HTTP protocol): ``backend`` is asked
+    first; ``path`` prefixes the request path sent to it; ``allowed_headers`` are sent besides
+    Host, Method, Path, Content-Length and Authorization; ``allowed_response_headers`` are copied
+    into the upstream request (empty = all)."""
+
+    backend: BackendRef
+    path: str | None = None
+    allowed_headers: tuple[str, ...] = ()
+    allowed_response_headers: tuple[str, ...] = ()
+
+
 FilterType = Literal[
     "RequestHeaderModifier",
     "ResponseHeaderModifier",
@@ -162,13 +179,14 @@ FilterType = Literal[
     "URLRewrite",
     "RequestMirror",
     "CORS",
+    "ExternalAuth",
 ]
 
 
 @dataclass(frozen=True, slots=True)
 class Filter:
     type: FilterType
-    value: HeaderModifier | RequestRedirect | URLRewrite | RequestMirror | CORS
+    value: HeaderModifier | RequestRedirect | URLRewrite | RequestMirror | CORS | ExternalAuthFilter
     provenance: Provenance | None = field(default=None, compare=False)
 
 
@@ -199,26 +217,13 @@ class SessionPersistence:
 
 
 @dataclass(frozen=True, slots=True)
-class Extension:
-    """An implementation-specific feature the rule needs (rate limit, auth, IP filter...).
-
-    ``name`` is neutral (``"ip-allowlist"``, ``"rate-limit"``); ``params`` holds everything a
-    policy emitter needs, as sorted key/value pairs.
-    """
-
-    name: str
-    params: tuple[tuple[str, Any], ...]
-    provenance: Provenance
-
-
-@dataclass(frozen=True, slots=True)
 class Rule:
     matches: tuple[RouteMatch, ...]
     backends: tuple[BackendRef, ...] = ()
     filters: tuple[Filter, ...] = ()
     timeouts: Timeouts | None = None
     session_persistence: SessionPersistence | None = None
-    extensions: tuple[Extension, ...] = ()
+    intents: tuple[Intent, ...] = ()
     provenance: tuple[Provenance, ...] = ()
     name: str | None = None
 
@@ -341,9 +346,18 @@ class Passthrough:
 
 
 @dataclass(frozen=True, slots=True)
+class GatewayIntent:
+    """An intent for every request a Gateway serves (e.g. a controller-wide IP deny list)."""
+
+    gateway: GatewayRef
+    intent: Intent
+
+
+@dataclass(frozen=True, slots=True)
 class IR:
     routes: tuple[Route, ...] = ()
     certificates: tuple[Certificate, ...] = ()
     backend_tls: tuple[BackendTLS, ...] = ()
     passthrough: tuple[Passthrough, ...] = ()
     listeners: tuple[Listener, ...] = ()
+    gateway_intents: tuple[GatewayIntent, ...] = ()

@@ -7,6 +7,11 @@ explain: the ``aspects`` of a request's outcome it changes (:data:`ASPECTS`; non
 explains no difference) and the ``scope`` -- the (host, path) rules it is about.
 :class:`Notes` collects them and sorts them deterministically. Rendering lives in
 :mod:`ing2gw.report`; exit codes in the CLI.
+
+A note about a protection (``security``: access control, authentication, TLS client auth,
+WAF, rate limiting) whose fidelity is extension or unsupported says the protection is *not*
+in the output: :func:`lost_protection` finds those, and the CLI fails the run on them unless
+``--allow-unprotected`` is given.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-__all__ = ["ASPECTS", "FAIL_ON_CHOICES", "Fidelity", "Level", "Note", "Notes", "Scope", "fails"]
+__all__ = [
+    "ASPECTS", "FAIL_ON_CHOICES", "Fidelity", "Level", "Note", "Notes", "Scope", "Security", "fails", "lost_protection",
+]
 
 # What of a request's outcome a note can explain (``verify`` compares these).
 ASPECTS = ("status", "backend", "weights", "redirect", "path", "host", "headers", "cors", "auth")
@@ -44,6 +51,16 @@ class Fidelity(enum.StrEnum):
     UNSUPPORTED = "unsupported"  # cannot be expressed; dropped with this note
 
 
+class Security(enum.StrEnum):
+    """The kind of protection a note (or a policy intent) is about."""
+
+    ACCESS_CONTROL = "access-control"  # IP allow/deny lists, blocked clients
+    AUTHENTICATION = "authentication"  # basic, digest, external auth
+    TLS_CLIENT_AUTH = "tls-client-auth"  # client certificates
+    WAF = "waf"  # web application firewall
+    RATE_LIMIT = "rate-limit"  # request and connection limits
+
+
 _LEVEL_RANK = {Level.INFO: 0, Level.WARNING: 1, Level.ERROR: 2}
 
 
@@ -60,6 +77,7 @@ class Note:
     # What verify may explain with it; not part of the note's identity (equal notes merge).
     aspects: frozenset[str] = dataclasses.field(default=frozenset(), compare=False)
     scope: Scope = dataclasses.field(default=(), compare=False)
+    security: Security | None = None  # the protection this note is about, if any
 
     def sort_key(self) -> tuple[str, str, str, str, str]:
         return (self.subject, self.field, self.code, self.message, self.instead)
@@ -74,6 +92,7 @@ class Note:
             "message": self.message,
             "instead": self.instead,
             "origin": self.origin,
+            **({"security": str(self.security)} if self.security else {}),
         }
 
     def line(self) -> str:
@@ -150,3 +169,8 @@ def fails(note: Note, fail_on: str) -> bool:
     if note.fidelity in (Fidelity.UNSUPPORTED, Fidelity.EXTENSION):
         return True
     return fail_on == "approximate" and note.fidelity is Fidelity.APPROXIMATE
+
+
+def lost_protection(note: Note) -> bool:
+    """Is ``note`` about a protection that the output does not carry?"""
+    return note.security is not None and note.fidelity in (Fidelity.EXTENSION, Fidelity.UNSUPPORTED)

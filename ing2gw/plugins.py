@@ -1,7 +1,8 @@
-"""Provider discovery: the built-ins plus third-party entry points, checked and isolated.
+"""Plugin discovery: the built-ins plus third-party entry points, checked and isolated.
 
-Built-ins come from the static map in :mod:`ing2gw.providers`; third-party providers from
-the ``ing2gw.providers`` entry-point group. Every loaded object is checked against the
+Built-ins come from a static map (:mod:`ing2gw.providers` for providers); third-party
+plugins from an entry-point group (``ing2gw.providers``; emitters use the same loader with
+``ing2gw.emitters``, :mod:`ing2gw.emit.registry`). Every loaded object is checked against the
 :class:`~ing2gw.provider.Provider` contract. A plugin that fails to load or is malformed is
 recorded with its reason and reported as a warning; it becomes an error (exit 5) only when
 the user asks for it. A third-party name that collides with a built-in is refused.
@@ -15,8 +16,8 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from importlib import metadata
 from typing import Any
 
@@ -26,7 +27,7 @@ from .notes import Level, Note
 from .provider import SUPPORTED_API_VERSIONS, AnnotationTable, Provider, kinds_of
 from .resources import APIKind
 
-__all__ = ["ENTRY_POINT_GROUP", "PluginEntry", "Registry", "discover"]
+__all__ = ["ENTRY_POINT_GROUP", "PluginEntry", "Registry", "discover", "load_plugins"]
 
 ENTRY_POINT_GROUP = "ing2gw.providers"
 
@@ -36,12 +37,16 @@ _REQUIRED = ("name", "api_version", "controllers", "class_names", "annotations",
 @dataclass(frozen=True, slots=True)
 class PluginEntry:
     name: str
-    provider: Provider | None
+    plugin: Any  # the checked plugin object; None when it failed to load
     distribution: str
     version: str
     builtin: bool
     error: str | None = None
     data_plane: DataPlane | None = None  # what verify replays against (ing2gw.dataplane)
+
+    @property
+    def provider(self) -> Provider | None:
+        return self.plugin  # type: ignore[no-any-return]
 
 
 def _check(obj: Any, name: str) -> Provider:
@@ -162,36 +167,46 @@ class Registry:
         ]
 
 
-def discover(disabled: Iterable[str] = (), entry_points: Iterable[Any] | None = None) -> Registry:
-    """Load built-ins and entry-point providers; ``entry_points`` overrides discovery (tests)."""
+def load_plugins(
+    group: str, builtins: Mapping[str, str], check: Callable[[Any, str], Any], what: str,
+    disabled: Iterable[str] = (), entry_points: Iterable[Any] | None = None,
+) -> list[PluginEntry]:
+    """Built-ins (``name -> "module:attr"``) and the entry points of ``group``, each passed
+    through ``check`` (which raises on a malformed plugin). A plugin that fails is kept with
+    its reason; one whose name collides with a built-in is refused."""
     from . import __version__
-    from .providers import BUILTIN
 
     blocked = set(disabled)
     entries: list[PluginEntry] = []
-    for name, target in sorted(BUILTIN.items()):
+    for name, target in sorted(builtins.items()):
         if name in blocked:
             continue
-        provider = _check(_load(target), name)
-        entries.append(PluginEntry(name, provider, "ing2gw", __version__, True, data_plane=data_plane_of(provider)))
-    eps = entry_points if entry_points is not None else metadata.entry_points(group=ENTRY_POINT_GROUP)
+        entries.append(PluginEntry(name, check(_load(target), name), "ing2gw", __version__, True))
+    eps = entry_points if entry_points is not None else metadata.entry_points(group=group)
     for ep in sorted(eps, key=lambda e: e.name):
         dist = getattr(ep, "dist", None)
         dist_name = getattr(dist, "name", None) or "unknown distribution"
         dist_version = getattr(dist, "version", None) or "?"
         if ep.name in blocked:
             continue
-        if ep.name in BUILTIN:
+        if ep.name in builtins:
             entries.append(PluginEntry(
                 ep.name, None, dist_name, dist_version, False,
-                f"name collides with the built-in provider {ep.name!r} (from ing2gw)",
+                f"name collides with the built-in {what} {ep.name!r} (from ing2gw)",
             ))
             continue
         try:
-            provider = _check(ep.load(), ep.name)
+            plugin = check(ep.load(), ep.name)
         except Exception as exc:  # a broken plugin must not take the tool down
             entries.append(PluginEntry(ep.name, None, dist_name, dist_version, False, f"{type(exc).__name__}: {exc}"))
             continue
-        entries.append(PluginEntry(ep.name, provider, dist_name, dist_version, False,
-                                   data_plane=data_plane_of(provider)))
-    return Registry(entries)
+        entries.append(PluginEntry(ep.name, plugin, dist_name, dist_version, False))
+    return entries
+
+
+def discover(disabled: Iterable[str] = (), entry_points: Iterable[Any] | None = None) -> Registry:
+    """Load built-ins and entry-point providers; ``entry_points`` overrides discovery (tests)."""
+    from .providers import BUILTIN
+
+    entries = load_plugins(ENTRY_POINT_GROUP, BUILTIN, _check, "provider", disabled, entry_points)
+    return Registry([replace(e, data_plane=data_plane_of(e.plugin)) if e.plugin is not None else e for e in entries])

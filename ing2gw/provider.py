@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from .intents import Intent
 from .ir import IR, GatewayRef
 from .notes import Fidelity, Level, Note, Notes, Scope
 from .resources import APIKind, Ingress, KubeObject, ResourceSet
@@ -73,6 +74,11 @@ class AnnotationSpec:
     reason) for a bad one; the table then notes it and uses ``default``. ``fidelity`` is how
     well the annotation converts in general; when it depends on the value, the feature code
     says so in its own note and ``noted_by_feature`` stops the table's generic one.
+
+    ``intent`` is the policy intent class (:mod:`ing2gw.intents`) the annotation feeds, when
+    it is not carried by a standard Gateway API field; ``target`` is documentation only.
+    ``changes_answer``: the annotation changes the answer a request gets (a refusal, a
+    redirect, a rewrite), not only how it is proxied.
     """
 
     key: str  # without the prefix, e.g. "rewrite-target"
@@ -84,6 +90,8 @@ class AnnotationSpec:
     target: str = ""  # what it becomes: "HTTPRoute URLRewrite filter", "extension: rate-limit"
     alias_of: str | None = None  # deprecated spelling of another key
     noted_by_feature: bool = False
+    intent: type[Intent] | None = None
+    changes_answer: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +197,8 @@ class AnnotationTable:
         fidelity = spec.fidelity
         instead = {
             Fidelity.APPROXIMATE: f"converted approximately to {spec.target or 'the closest Gateway API field'}",
-            Fidelity.EXTENSION: f"kept for an implementation-specific policy ({spec.target or spec.family})",
+            Fidelity.EXTENSION: f"carried as the {spec.intent.kind} policy intent" if spec.intent
+            else f"kept for an implementation-specific policy ({spec.target or spec.family})",
             Fidelity.UNSUPPORTED: "not converted",
         }.get(fidelity, "")
         return Note(
@@ -213,6 +222,7 @@ class AnnotationTable:
                 "fidelity": str(s.fidelity),
                 "family": s.family,
                 "target": s.target,
+                "intent": s.intent.kind if s.intent else "",
                 "alias_of": f"{self.prefix}/{s.alias_of}" if s.alias_of else "",
                 "doc": s.doc,
             }

@@ -1,8 +1,9 @@
 """Golden conversions: every ``testdata/convert/**/input.yaml`` folder.
 
 A case folder holds ``input.yaml``, optionally ``args`` (extra ``convert`` flags, shell
-syntax), ``expected.yaml`` (stdout) and ``expected-notes.json`` (the notes, by code, level,
-subject, field and fidelity -- never by prose). Every expected output must validate against
+syntax) and ``exit-code`` (the expected exit code, 0 when absent: 1 where a protection is lost
+and not accepted), ``expected.yaml`` (stdout) and ``expected-notes.json`` (the notes, by code,
+level, subject, field and fidelity -- never by prose). Every expected output must validate against
 the Gateway API CRD schemas. ``ING2GW_UPDATE_GOLDEN=1`` rewrites the expected files.
 """
 
@@ -35,7 +36,8 @@ def _notes_of(stderr: str) -> list[dict[str, str]]:
 def test_golden(case: Path, ing2gw) -> None:
     args = shlex.split((case / "args").read_text()) if (case / "args").exists() else []
     r = ing2gw(["convert", "-f", str(case / "input.yaml"), "--fail-on", "never", *args])
-    assert r.exit_code == 0, r.stderr
+    expected_exit = int((case / "exit-code").read_text()) if (case / "exit-code").exists() else 0
+    assert r.exit_code == expected_exit, r.stderr
     notes = _notes_of(r.stderr)
     expected_yaml = case / "expected.yaml"
     expected_notes = case / "expected-notes.json"

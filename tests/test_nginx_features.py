@@ -9,9 +9,9 @@ import pytest
 import re2
 
 from ing2gw.ir import IR, BackendRef, GatewayRef, PathMatch, RouteMatch, Rule
-from ing2gw.notes import Notes
+from ing2gw.notes import Fidelity, Notes
 from ing2gw.provider import Claimed, ConversionOptions, ProviderContext
-from ing2gw.providers.ingress_nginx import PROVIDER, canary, policies, redirects, rewrite
+from ing2gw.providers.ingress_nginx import PROVIDER, canary, redirects, rewrite
 from ing2gw.providers.ingress_nginx.parsers import parse_body_size, parse_permanent_redirect
 from ing2gw.resources import build_resource_set
 from ing2gw.yamlio import parse_documents
@@ -170,17 +170,26 @@ def test_header_pattern_is_an_unanchored_search() -> None:
 
 
 def test_body_size_zero_is_no_limit_not_a_zero_limit() -> None:
-    assert dict(policies.plain(parse_body_size("0")))["max_bytes"] is None
-    assert dict(policies.plain(parse_body_size("8m")))["max_bytes"] == 8 * 1024 * 1024
+    from ing2gw.intents import BodyLimit
+    from ing2gw.ir import Provenance
+
+    prov = Provenance("Ingress", "ns", "a")
+    assert BodyLimit(parse_body_size("0").max_bytes, provenance=prov).max_bytes is None
+    assert BodyLimit(parse_body_size("8m").max_bytes, provenance=prov).max_bytes == 8 * 1024 * 1024
+    with pytest.raises(ValueError, match="None means unlimited"):
+        BodyLimit(0, provenance=prov)
 
 
-@pytest.mark.parametrize(("target", "name"), [
-    ("extension: rate-limit", "rate-limit"),
-    ("extension: timeouts (Gateway timeouts are end-to-end, not per connect)", "timeouts"),
-    ("extension: request-size limit", "request-size-limit"),
-])
-def test_extension_name(target: str, name: str) -> None:
-    assert policies.extension_name(target) == name
+def test_every_extension_row_names_its_intent() -> None:
+    """The table is the single source: a row kept for an implementation policy names the
+    typed intent that carries it, and the provider builds every intent class it names."""
+    from ing2gw.providers.ingress_nginx.annotations import TABLE
+    from ing2gw.providers.ingress_nginx.intents import kinds_built
+
+    missing = [s.key for s in TABLE if s.fidelity is Fidelity.EXTENSION and s.intent is None]
+    assert not missing
+    named = {s.intent for s in TABLE if s.intent is not None}
+    assert named <= set(kinds_built())
 
 
 # --- the translator ------------------------------------------------------------------------
@@ -215,15 +224,22 @@ def _ir(text: str) -> tuple[IR, Notes]:
     return PROVIDER.to_ir(Claimed(tuple(rs.ingresses)), ctx), notes
 
 
-def test_translator_records_extensions_with_all_parameters() -> None:
+def test_translator_records_typed_intents() -> None:
+    from ing2gw import intents
+
     ir, notes = _ir(INPUT)
     main = [r for r in ir.routes if r.sections == frozenset({"https"})]
     assert len(main) == 1
     (rule,) = main[0].rules
-    by_name: dict[str, dict[str, Any]] = {e.name: dict(e.params) for e in rule.extensions}
-    assert by_name["rate-limit"] == {"limit-burst-multiplier": 3, "limit-rps": 10}
-    assert dict(by_name["request-size-limit"]["proxy-body-size"])["max_bytes"] is None
-    assert by_name["regex-rewrite"]["target"] == "/new/$1"
+    by_kind: dict[str, Any] = {i.kind: i for i in rule.intents}
+    limit = by_kind["rate-limit"]
+    assert isinstance(limit, intents.RateLimit)
+    assert (limit.rate, limit.unit, limit.burst, limit.status, limit.key) == (10, "second", 30, 503, "client-ip")
+    assert limit.security == "rate-limit" and limit.provenance.field.endswith("/limit-rps")
+    body = by_kind["body-limit"]
+    assert isinstance(body, intents.BodyLimit) and body.max_bytes is None  # "0" is no limit, never a zero limit
+    opaque = by_kind["opaque"]
+    assert isinstance(opaque, intents.Opaque) and opaque.key == "rewrite-target" and "/new/$1" in opaque.raw
     assert all("$" not in (f.value.path.value if getattr(f.value, "path", None) else "") for f in rule.filters)
     assert "NGINX-REWRITE-CAPTURE" in {n.code for n in notes}
 

@@ -106,7 +106,10 @@ def make_convert_options(params: dict[str, Any], rs: ResourceSet) -> ConvertOpti
             gateway_namespace=params.get("gateway_namespace") or "gateway-system",
             gateway_controller=params.get("gateway_controller"),
             listener_sets=bool(params.get("listener_sets")),
+            experimental=bool(params.get("experimental")),
         ),
+        emitter=params.get("emitter") or "standard",
+        allow_unprotected=bool(params.get("allow_unprotected")),
     )
 
 

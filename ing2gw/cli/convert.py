@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from ..convert import convert as run_convert
+from ..convert import unprotected
 from ..errors import ExitCode
 from ..notes import FAIL_ON_CHOICES, fails
 from ..output import format_manifests, write_output_dir
@@ -27,7 +28,8 @@ from .options import conversion_options, input_options
 @click.option("--report-format", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
 @click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default="error", show_default=True,
               help="Exit 1 when a note reaches this level: error; unsupported (also extension/unsupported "
-                   "features); approximate (anything not exact); never.")
+                   "features); approximate (anything not exact); never. A lost protection exits 1 whatever "
+                   "the level, unless --allow-unprotected.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print notes on stderr.")
 @click.option("--color/--no-color", default=None, help="Colour the notes (default: when stderr is a terminal).")
 def convert(**params: Any) -> int:
@@ -56,4 +58,5 @@ def convert(**params: Any) -> int:
     if not params["quiet"]:
         print_notes(result.notes, params["color"])
     failing = any(fails(n, params["fail_on"]) for n in result.notes)
+    failing = failing or unprotected(result.notes, params["allow_unprotected"])
     return ExitCode.FINDINGS if failing else ExitCode.OK

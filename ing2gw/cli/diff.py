@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ..cases import load_cases, request_of
-from ..convert import ConvertOptions
+from ..convert import ConvertOptions, unprotected
 from ..diff import DiffReport, Side, build_side, diff_sides, incremental_sides
 from ..errors import ExitCode, UsageError
 from ..notes import Note
@@ -105,8 +105,9 @@ def _render(report: DiffReport, fmt: str, color: bool, limit: int | None, full: 
 
 
 @click.command(epilog="Exit codes: 0 no difference (or differences without --exit-code); 1 differences with "
-                      "--exit-code (as kubectl diff); 2 usage error (an option after --, a path matching no "
-                      "file); 3 input error; 5 plugin error; 70 internal error.")
+                      "--exit-code (as kubectl diff), or HEAD loses a protection (auth, IP lists, rate limits, "
+                      "WAF, client certificates) unless --allow-unprotected; 2 usage error (an option after --, "
+                      "a path matching no file); 3 input error; 5 plugin error; 70 internal error.")
 @click.argument("base")
 @click.argument("head")
 @click.argument("paths", nargs=-1)
@@ -161,4 +162,6 @@ def diff(base: str, head: str, paths: tuple[str, ...], use_git: bool, recursive:
     if report_file:
         with open(report_file, "w", encoding="utf-8") as fh:
             fh.write(_render(report, fmt, False, None, full))
+    if unprotected(head_side.notes, params["allow_unprotected"]):
+        return ExitCode.FINDINGS  # HEAD loses a protection of its Ingresses
     return ExitCode.FINDINGS if exit_code and report.has_differences else ExitCode.OK

@@ -54,7 +54,14 @@ def conversion_options(f: F) -> F:
                      help="Emit the GatewayClass too, with this controllerName."),
         click.option("--listener-sets", is_flag=True,
                      help="Put listeners beyond the 64-per-Gateway limit into ListenerSets instead of more Gateways."),
-        click.option("--experimental", is_flag=True, help="Allow experimental-channel Gateway API fields."),
+        click.option("--experimental", is_flag=True,
+                     help="Allow experimental-channel Gateway API fields and filters (sessionPersistence, "
+                          "ExternalAuth)."),
+        click.option("--allow-unprotected", is_flag=True,
+                     help="Accept that protections (auth, IP lists, rate limits, WAF, client certificates) the "
+                          "output does not carry are lost; without it such a loss exits 1."),
+        click.option("--emitter", default="standard", show_default=True, metavar="NAME",
+                     help="The emitter that writes the output (ing2gw emitters lists them)."),
         click.option("--disable-provider", "disabled_providers", multiple=True, metavar="NAME",
                      help="Do not load this provider plugin. Repeatable."),
     ]):

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..convert import unprotected
 from ..errors import ExitCode
 from ..plugins import discover
 from ..report import render
@@ -28,7 +29,8 @@ from .options import conversion_options, input_options
 @click.option("-o", "--output", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
               show_default=True)
 @click.option("--fail-on", type=click.Choice(["any", "unexplained", "never"]), default="any", show_default=True,
-              help="Exit 1 when any request differs, only on unexplained drift, or never.")
+              help="Exit 1 when any request differs, only on unexplained drift, or never. A lost protection "
+                   "exits 1 whatever the level, unless --allow-unprotected.")
 @click.option("--oracle", type=click.Choice(["nginx"]),
               help="Also send every plain-HTTP request to a real nginx running the configuration the "
                    "controller would write, and report where the model disagrees with it.")
@@ -72,6 +74,8 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], no_generate: bo
         click.echo(render("verify.md.j2" if fmt == "markdown" else "verify.txt.j2", v=model_dict), nl=False)
     if any(c["disagree"] for c in report.checks.values()):
         return ExitCode.FINDINGS  # a model or the proxy is wrong somewhere: nothing else can be trusted
+    if unprotected(done.conversion.notes, params["allow_unprotected"]):
+        return ExitCode.FINDINGS  # a protection of the source is not in the output
     if fail_on == "never":
         return ExitCode.OK
     failing = report.unexplained if fail_on == "unexplained" else report.differences

@@ -36,6 +36,7 @@ class EmitOptions:
     gateway_namespace: str = "gateway-system"
     gateway_controller: str | None = None
     listener_sets: bool = False
+    experimental: bool = False  # experimental-channel fields and filters allowed
 
 
 def emit(ir: IR, options: EmitOptions, notes: Notes) -> list[Manifest]:

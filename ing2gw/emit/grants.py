@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..ir import IR, BackendRef, Filter, RequestMirror, Route
+from ..ir import IR, BackendRef, ExternalAuthFilter, Filter, RequestMirror, Route
 from ..names import slug
 from .limits import MAX_GRANT_ITEMS
 from .listeners import Listeners
@@ -20,11 +20,12 @@ __all__ = ["reference_grants"]
 
 
 def _backend_refs(route: Route) -> list[BackendRef]:
-    """Every Service the route points at: backendRefs and mirror targets (also per backend)."""
+    """Every Service the route points at: backendRefs, mirror targets (also per backend) and
+    external auth services."""
     refs: list[BackendRef] = []
 
     def mirrors(filters: Sequence[Filter]) -> None:
-        refs.extend(f.value.backend for f in filters if isinstance(f.value, RequestMirror))
+        refs.extend(f.value.backend for f in filters if isinstance(f.value, RequestMirror | ExternalAuthFilter))
 
     for rule in route.rules:
         mirrors(rule.filters)

@@ -15,6 +15,7 @@ from typing import Any
 from ..ir import (
     CORS,
     BackendRef,
+    ExternalAuthFilter,
     Filter,
     HeaderModifier,
     PathModifier,
@@ -203,6 +204,16 @@ def _filter(f: Filter, namespace: str) -> dict[str, Any]:
         if v.max_age is not None:
             c["maxAge"] = v.max_age
         return {"type": "CORS", "cors": c}
+    if isinstance(v, ExternalAuthFilter):
+        http: dict[str, Any] = {}
+        if v.path:
+            http["path"] = v.path
+        if v.allowed_headers:
+            http["allowedHeaders"] = list(v.allowed_headers)
+        if v.allowed_response_headers:
+            http["allowedResponseHeaders"] = list(v.allowed_response_headers)
+        auth = {"protocol": "HTTP", "backendRef": backend(v.backend, namespace, weight=False), "http": http}
+        return {"type": "ExternalAuth", "externalAuth": auth}
     raise TypeError(f"unknown filter value {type(v).__name__}")
 
 

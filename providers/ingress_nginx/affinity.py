@@ -4,16 +4,16 @@
 (``session-cookie-name``, default ``INGRESSCOOKIE``; ``session-cookie-expires`` /
 ``-max-age`` make it persistent). Gateway API expresses that per rule as
 ``sessionPersistence`` -- a field of the experimental channel, so it is emitted only with
-``--experimental``; otherwise an ``affinity`` extension record carries it. Either way the
-cookie's attributes (path, domain, SameSite, Secure) and ingress-nginx's per-Service-port
-scope stay behind, which the note says.
+``--experimental``; otherwise the rule's ``SessionAffinity`` intent (:mod:`.intents`)
+carries it. Either way the cookie's attributes (path, domain, SameSite, Secure) and
+ingress-nginx's per-Service-port scope stay behind, which the note says.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ing2gw.ir import Extension, Provenance, SessionPersistence
+from ing2gw.ir import SessionPersistence
 from ing2gw.notes import Fidelity, Level
 from ing2gw.resources import Ingress
 
@@ -23,9 +23,7 @@ from .parsers import Duration
 if TYPE_CHECKING:
     from .provider import NginxTranslator
 
-__all__ = ["KEYS", "session_persistence"]
-
-KEYS = frozenset({"affinity", "session-cookie-name", "session-cookie-expires"})
+__all__ = ["session_persistence"]
 
 
 def _duration(seconds: int) -> str | None:
@@ -35,13 +33,11 @@ def _duration(seconds: int) -> str | None:
         return None  # beyond what a Gateway API duration can say: leave the lifetime open
 
 
-def session_persistence(
-    tr: NginxTranslator, ing: Ingress, prov: Provenance
-) -> tuple[SessionPersistence | None, list[Extension]]:
-    """The rule's session persistence, or the extension record that stands in for it."""
+def session_persistence(tr: NginxTranslator, ing: Ingress) -> SessionPersistence | None:
+    """The rule's session persistence (None without ``--experimental``: the intent carries it)."""
     ann = tr.annotations(ing)
     if not ann.get("affinity"):
-        return None, []
+        return None
     name = str(ann.get("session-cookie-name") or DEFAULT_SESSION_COOKIE_NAME)
     lifetime = ann.get("session-cookie-expires") or ann.get("session-cookie-max-age")
     persistence = SessionPersistence(
@@ -56,10 +52,9 @@ def session_persistence(
                     "affinity per Service port and sets the cookie's path, domain and SameSite itself",
                     fidelity=Fidelity.APPROXIMATE, instead="sessionPersistence (experimental channel)",
                     aspects=("headers",))
-        return persistence, []
+        return persistence
     tr.note_ann(ing, "affinity", "AFFINITY-EXPERIMENTAL", Level.WARNING,
                 "cookie affinity needs sessionPersistence, a field of Gateway API's experimental channel",
                 fidelity=Fidelity.EXTENSION,
                 instead="not emitted; pass --experimental to emit sessionPersistence", aspects=("headers",))
-    params = (("absolute_timeout", persistence.absolute_timeout), ("session_name", name), ("type", "Cookie"))
-    return None, [Extension("session-affinity", params, prov)]
+    return None

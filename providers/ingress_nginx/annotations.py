@@ -10,6 +10,7 @@ on the value (``noted_by_feature``), the feature module that converts the key ow
 
 from __future__ import annotations
 
+from ing2gw import intents as i
 from ing2gw.notes import Fidelity
 from ing2gw.provider import AnnotationSpec, AnnotationTable
 
@@ -101,6 +102,7 @@ _SPECS = [
         "HTTPRoute URLRewrite filter (ReplaceFullPath without captures, ReplacePrefixMatch "
         "for the P(/|$)(.*) -> /$2 form; other captures not expressible)",
         noted_by_feature=True,
+        changes_answer=True,
     ),
     AnnotationSpec(
         "app-root", APPROX, "Answers a request for exactly / with a 302 to this path on the "
@@ -121,6 +123,7 @@ _SPECS = [
         p.parse_permanent_redirect, None, "redirect",
         "HTTPRoute RequestRedirect (scheme, hostname, port, ReplaceFullPath); the request query "
         "is usually kept by Gateway implementations and a query in the URL is not expressible",
+        changes_answer=True,
     ),
     AnnotationSpec(
         "permanent-redirect-code", EXACT, "Status code for permanent-redirect; values outside "
@@ -135,6 +138,7 @@ _SPECS = [
         "when both are set; must be an absolute http(s) URL",
         p.parse_temporal_redirect, None, "redirect",
         "HTTPRoute RequestRedirect; request query usually kept by Gateway implementations",
+        changes_answer=True,
     ),
     AnnotationSpec(
         "temporal-redirect-code", EXACT, "Status code for temporal-redirect; values outside "
@@ -177,6 +181,7 @@ _SPECS = [
         "RequestRedirect scheme https on the HTTP listener (308); X-Forwarded-Proto is not "
         "consulted and the trailing slash is kept",
         noted_by_feature=True,
+        changes_answer=True,
     ),
     AnnotationSpec(
         "preserve-trailing-slash", EXACT, "Keeps the URI's trailing slash in the HTTPS redirect "
@@ -195,10 +200,12 @@ _SPECS = [
     AnnotationSpec(
         "ssl-ciphers", EXT, "Sets the TLS cipher list offered for the host",
         p.parse_ciphers, None, "tls", "extension: listener TLS options (ciphers)",
+        intent=i.Opaque,
     ),
     AnnotationSpec(
         "ssl-prefer-server-ciphers", EXT, "Makes the server's cipher order win for the host",
         p.parse_bool, None, "tls", "extension: listener TLS options",
+        intent=i.Opaque,
     ),
     AnnotationSpec(
         "backend-protocol", APPROX, "Protocol spoken to the backend: HTTP, HTTPS, AUTO_HTTP "
@@ -225,16 +232,19 @@ _SPECS = [
         "for custom-http-errors",
         p.parse_service_name, None, "errors",
         "not expressible (no endpoint fail-over in Gateway API)",
+        intent=i.ErrorPages,
     ),
     AnnotationSpec(
         "custom-http-errors", EXT, "Intercepts these upstream status codes and serves the "
         "response from the default backend instead",
         p.parse_custom_http_errors, (), "errors", "extension: custom error pages",
+        intent=i.ErrorPages, changes_answer=True,
     ),
     AnnotationSpec(
         "disable-proxy-intercept-errors", UNSUP, "Keeps custom-http-errors configured but stops "
         "intercepting upstream errors",
         p.parse_bool, False, "errors", "not expressible",
+        intent=i.ErrorPages,
     ),
     AnnotationSpec(
         "canary", EXACT, "Marks the Ingress as an alternative backend for the same host and path "
@@ -285,64 +295,77 @@ _SPECS = [
         "auth-type", EXT, "Turns on HTTP basic or digest authentication for the location",
         p.parser_for_enum(p.AuthType, what="auth_type"), None, "auth",
         "extension: basic-auth (digest not expressible)",
+        intent=i.BasicAuth, changes_answer=True,
     ),
     AnnotationSpec(
         "auth-secret", EXT, "Secret holding the users and password hashes for auth-type",
         p.parse_object_ref, None, "auth", "extension: basic-auth",
+        intent=i.BasicAuth,
     ),
     AnnotationSpec(
         "auth-secret-type", EXT, "Layout of auth-secret: an htpasswd file (auth-file) or one key "
         "per user (auth-map)",
         p.parser_for_enum(p.AuthSecretType, what="auth_secret_type"), p.AuthSecretType.AUTH_FILE,
         "auth", "extension: basic-auth",
+        intent=i.BasicAuth,
     ),
     AnnotationSpec(
         "auth-realm", EXT, "Realm named in the WWW-Authenticate challenge",
         p.parse_text, None, "auth", "extension: basic-auth",
+        intent=i.BasicAuth,
     ),
     AnnotationSpec(
         "auth-url", EXT, "External authentication service asked before each request; a 2xx "
         "answer lets it through",
         p.parse_url_with_variables, None, "auth",
         "extension: external-auth (the Gateway API ExternalAuth filter is experimental)",
+        intent=i.ExternalAuth, changes_answer=True,
     ),
     AnnotationSpec(
         "auth-method", EXT, "HTTP method of the external authentication subrequest",
         p.parse_http_method, None, "auth", "extension: external-auth",
+        intent=i.ExternalAuth,
     ),
     AnnotationSpec(
         "auth-signin", EXT, "Where to send the client (302 with ?rd=<original URL>) when "
         "external authentication answers 401",
         p.parse_location, None, "auth", "extension: external-auth",
+        intent=i.ExternalAuth,
     ),
     AnnotationSpec(
         "auth-signin-redirect-param", EXT, "Query parameter that carries the original URL to "
         "auth-signin (rd by default)",
         p.parse_header_name, "rd", "auth", "extension: external-auth",
+        intent=i.ExternalAuth,
     ),
     AnnotationSpec(
         "auth-response-headers", EXT, "Headers copied from the authentication response into the "
         "upstream request",
         p.parse_header_list, (), "auth", "extension: external-auth",
+        intent=i.ExternalAuth,
     ),
     AnnotationSpec(
         "auth-proxy-set-headers", EXT, "ConfigMap of extra headers sent to the authentication "
         "service",
         p.parse_object_ref, None, "auth", "extension: external-auth",
+        intent=i.ExternalAuth,
     ),
     AnnotationSpec(
         "auth-request-redirect", EXT, "Value of X-Auth-Request-Redirect sent to the "
         "authentication service",
         p.parse_location, None, "auth", "extension: external-auth",
+        intent=i.ExternalAuth,
     ),
     AnnotationSpec(
         "auth-cache-key", EXT, "Caches authentication answers under this nginx expression",
         p.parse_text, None, "auth", "extension: external-auth (cache)",
+        intent=i.ExternalAuth,
     ),
     AnnotationSpec(
         "auth-cache-duration", EXT, "How long cached authentication answers stay valid, per "
         "status code",
         p.parse_auth_cache_duration, None, "auth", "extension: external-auth (cache)",
+        intent=i.ExternalAuth,
     ),
     AnnotationSpec(
         "auth-keepalive", UNSUP, "Idle keepalive connections kept open to the authentication "
@@ -368,6 +391,7 @@ _SPECS = [
         "auth-always-set-cookie", EXT, "Passes the authentication service's Set-Cookie to the "
         "client even on failed requests",
         p.parse_bool, False, "auth", "extension: external-auth",
+        intent=i.ExternalAuth,
     ),
     AnnotationSpec(
         "auth-snippet", UNSUP, "Raw nginx configuration for the authentication location "
@@ -379,12 +403,14 @@ _SPECS = [
         "enable-global-auth", EXT, "Applies the ConfigMap's global external authentication to "
         "this Ingress (true by default)",
         p.parse_bool, True, "auth", "extension: external-auth",
+        intent=i.ExternalAuth,
     ),
     AnnotationSpec(
         "satisfy", EXT, "Whether all access checks (IP rules, basic, external auth) must pass "
         "or any one",
         p.parser_for_enum(p.Satisfy, what="satisfy"), p.Satisfy.ALL, "access",
         "extension: access policy combination",
+        intent=i.Opaque,
     ),
     AnnotationSpec(
         "auth-tls-secret", APPROX, "CA Secret that turns on client-certificate verification for "
@@ -392,63 +418,76 @@ _SPECS = [
         p.parse_qualified_object_ref, None, "mtls",
         "Gateway tls.frontend client-certificate validation (per listener port, not per host)",
         noted_by_feature=True,
+        intent=i.ClientCertAuth,
     ),
     AnnotationSpec(
         "auth-tls-verify-client", EXT, "Client-certificate mode: on, off, optional or "
         "optional_no_ca",
         p.parser_for_enum(p.TLSVerifyClient, what="tls_verify_client"), p.TLSVerifyClient.ON,
         "mtls", "extension: client-certificate policy",
+        intent=i.ClientCertAuth,
     ),
     AnnotationSpec(
         "auth-tls-verify-depth", EXT, "Maximum length of the client-certificate chain",
         p.parse_non_negative_int, 1, "mtls", "extension: client-certificate policy",
+        intent=i.ClientCertAuth,
     ),
     AnnotationSpec(
         "auth-tls-error-page", UNSUP, "Redirect target for failed client-certificate checks "
         "instead of a 400",
         p.parse_location, None, "mtls", "not expressible",
+        intent=i.ClientCertAuth,
     ),
     AnnotationSpec(
         "auth-tls-pass-certificate-to-upstream", EXT, "Sends the URL-encoded client certificate "
         "upstream in the ssl-client-cert header",
         p.parse_bool, False, "mtls", "extension: client-certificate policy",
+        intent=i.ClientCertAuth,
     ),
     AnnotationSpec(
         "auth-tls-match-cn", EXT, "Regular expression the client certificate's subject must "
         "match, else 403",
         p.parse_text, None, "mtls", "extension: client-certificate policy",
+        intent=i.ClientCertAuth,
     ),
     AnnotationSpec(
         "allowlist-source-range", EXT, "Client IPs/CIDRs allowed; all others get 403",
         p.parse_cidrs, (), "access", "extension: ip-allowlist",
+        intent=i.IPAccess, changes_answer=True,
     ),
     AnnotationSpec(
         "whitelist-source-range", EXT, "Deprecated spelling of allowlist-source-range",
         p.parse_cidrs, (), "access", "extension: ip-allowlist",
         alias_of="allowlist-source-range",
+        intent=i.IPAccess, changes_answer=True,
     ),
     AnnotationSpec(
         "denylist-source-range", EXT, "Client IPs/CIDRs refused with 403, checked before the "
         "allowlist",
         p.parse_cidrs, (), "access", "extension: ip-denylist",
+        intent=i.IPAccess, changes_answer=True,
     ),
     AnnotationSpec(
         "limit-connections", EXT, "Concurrent connections allowed per client IP (per replica)",
         p.parse_non_negative_int, 0, "ratelimit", "extension: rate-limit",
+        intent=i.RateLimit, changes_answer=True,
     ),
     AnnotationSpec(
         "limit-rps", EXT, "Requests per second allowed per client IP, with a burst of "
         "rps x limit-burst-multiplier",
         p.parse_non_negative_int, 0, "ratelimit", "extension: rate-limit",
+        intent=i.RateLimit, changes_answer=True,
     ),
     AnnotationSpec(
         "limit-rpm", EXT, "Requests per minute allowed per client IP",
         p.parse_non_negative_int, 0, "ratelimit", "extension: rate-limit",
+        intent=i.RateLimit, changes_answer=True,
     ),
     AnnotationSpec(
         "limit-burst-multiplier", EXT, "Burst size as a multiple of the rate limit",
         p.parse_positive_int, DEFAULT_LIMIT_BURST_MULTIPLIER, "ratelimit",
         "extension: rate-limit",
+        intent=i.RateLimit,
     ),
     AnnotationSpec(
         "limit-rate", UNSUP, "Response bandwidth per connection, in KB/s",
@@ -461,11 +500,13 @@ _SPECS = [
     AnnotationSpec(
         "limit-allowlist", EXT, "Client IPs/CIDRs exempt from the rate limits",
         p.parse_cidrs, (), "ratelimit", "extension: rate-limit",
+        intent=i.RateLimit,
     ),
     AnnotationSpec(
         "limit-whitelist", EXT, "Deprecated spelling of limit-allowlist",
         p.parse_cidrs, (), "ratelimit", "extension: rate-limit",
         alias_of="limit-allowlist",
+        intent=i.RateLimit,
     ),
     AnnotationSpec(
         "enable-cors", APPROX, "Adds CORS response headers and answers OPTIONS from an allowed "
@@ -473,6 +514,7 @@ _SPECS = [
         p.parse_bool, False, "cors",
         "HTTPRoute CORS filter (standard since v1.5); preflight handling and * echoing differ",
         noted_by_feature=True,
+        changes_answer=True,
     ),
     AnnotationSpec(
         "cors-allow-origin", EXACT, "Origins allowed for CORS (comma list, * or *.domain "
@@ -511,15 +553,18 @@ _SPECS = [
         "enable-modsecurity", EXT, "Turns on the ModSecurity web application firewall for the "
         "location",
         p.parse_bool, False, "waf", "extension: waf",
+        intent=i.Waf,
     ),
     AnnotationSpec(
         "enable-owasp-core-rules", EXT, "Loads the OWASP Core Rule Set into ModSecurity",
         p.parse_bool, False, "waf", "extension: waf",
+        intent=i.Waf,
     ),
     AnnotationSpec(
         "modsecurity-transaction-id", EXT, "nginx expression used as the ModSecurity "
         "transaction id",
         p.parse_nginx_variable, None, "waf", "extension: waf",
+        intent=i.Waf,
     ),
     AnnotationSpec(
         "modsecurity-snippet", UNSUP, "Raw ModSecurity rules for the location (Critical risk)",
@@ -533,12 +578,14 @@ _SPECS = [
         "HTTPRoute rule sessionPersistence (experimental channel, needs --experimental); "
         "rebalancing on scale-out and cookie attributes differ",
         noted_by_feature=True,
+        intent=i.SessionAffinity,
     ),
     AnnotationSpec(
         "affinity-mode", EXT, "balanced re-spreads sessions when pods scale; persistent never "
         "moves them",
         p.parser_for_enum(p.AffinityMode, what="affinity_mode"), p.AffinityMode.BALANCED,
         "affinity", "extension: session affinity",
+        intent=i.SessionAffinity,
     ),
     AnnotationSpec(
         "affinity-canary-behavior", UNSUP, "Whether a canary inherits the primary's affinity "
@@ -551,33 +598,40 @@ _SPECS = [
         p.parse_cookie_name, DEFAULT_SESSION_COOKIE_NAME, "affinity",
         "sessionPersistence sessionName (experimental)",
         noted_by_feature=True,
+        intent=i.SessionAffinity,
     ),
     AnnotationSpec(
         "session-cookie-path", EXT, "Path attribute of the affinity cookie",
         p.parse_cookie_path, None, "affinity", "extension: session affinity",
+        intent=i.SessionAffinity,
     ),
     AnnotationSpec(
         "session-cookie-domain", EXT, "Domain attribute of the affinity cookie",
         p.parse_cookie_domain, None, "affinity", "extension: session affinity",
+        intent=i.SessionAffinity,
     ),
     AnnotationSpec(
         "session-cookie-expires", APPROX, "Lifetime of the affinity cookie in seconds (Expires)",
         p.parse_int, None, "affinity",
         "sessionPersistence absoluteTimeout + lifetimeType Permanent (experimental)",
         noted_by_feature=True,
+        intent=i.SessionAffinity,
     ),
     AnnotationSpec(
         "session-cookie-max-age", EXT, "Max-Age attribute of the affinity cookie in seconds",
         p.parse_int, None, "affinity", "extension: session affinity",
+        intent=i.SessionAffinity,
     ),
     AnnotationSpec(
         "session-cookie-secure", EXT, "Always sets the Secure flag on the affinity cookie",
         p.parse_bool, False, "affinity", "extension: session affinity",
+        intent=i.SessionAffinity,
     ),
     AnnotationSpec(
         "session-cookie-samesite", EXT, "SameSite attribute of the affinity cookie",
         p.parser_for_enum(p.SameSite, case_sensitive=False, what="samesite"), None, "affinity",
         "extension: session affinity",
+        intent=i.SessionAffinity,
     ),
     AnnotationSpec(
         "session-cookie-conditional-samesite-none", UNSUP, "Leaves SameSite=None out for "
@@ -593,23 +647,28 @@ _SPECS = [
         "load-balance", EXT, "Load-balancing algorithm for the Service port",
         p.parser_for_enum(p.LoadBalance, what="load_balance"), None, "loadbalancing",
         "extension: load-balancing policy",
+        intent=i.LoadBalancing,
     ),
     AnnotationSpec(
         "upstream-hash-by", EXT, "nginx expression used as consistent-hash key to pick the "
         "endpoint",
         p.parse_text, None, "loadbalancing", "extension: load-balancing policy (hash)",
+        intent=i.LoadBalancing,
     ),
     AnnotationSpec(
         "upstream-hash-by-subset", EXT, "Hashes to a group of endpoints instead of one",
         p.parse_bool, False, "loadbalancing", "extension: load-balancing policy (hash)",
+        intent=i.LoadBalancing,
     ),
     AnnotationSpec(
         "upstream-hash-by-subset-size", EXT, "Number of endpoints in each hash subset",
         p.parse_positive_int, 3, "loadbalancing", "extension: load-balancing policy (hash)",
+        intent=i.LoadBalancing,
     ),
     AnnotationSpec(
         "service-upstream", EXT, "Proxies to the Service's cluster IP instead of its endpoints",
         p.parse_bool, False, "loadbalancing", "extension: backend addressing",
+        intent=i.LoadBalancing,
     ),
     AnnotationSpec(
         "mirror-target", APPROX, "Copies every request to this URL and ignores the answer",
@@ -620,6 +679,7 @@ _SPECS = [
     AnnotationSpec(
         "mirror-host", EXT, "Host header of the mirrored request",
         p.parse_hostname_or_variable, None, "mirror", "extension: request mirror",
+        intent=i.Opaque,
     ),
     AnnotationSpec(
         "mirror-request-body", UNSUP, "Whether the mirrored request carries the body (on by "
@@ -631,31 +691,37 @@ _SPECS = [
         "proxy-connect-timeout", EXT, "Timeout for opening the upstream connection, in seconds",
         p.parse_seconds, p.Duration.of_seconds(5), "timeout",
         "extension: timeouts (Gateway timeouts are end-to-end, not per connect)",
+        intent=i.Timeouts,
     ),
     AnnotationSpec(
         "proxy-send-timeout", EXT, "Longest pause between two writes to the upstream, in seconds",
         p.parse_seconds, p.Duration.of_seconds(60), "timeout", "extension: timeouts",
+        intent=i.Timeouts,
     ),
     AnnotationSpec(
         "proxy-read-timeout", APPROX, "Longest pause between two reads from the upstream, in seconds",
         p.parse_seconds, p.Duration.of_seconds(60), "timeout",
         "HTTPRoute rule timeouts.backendRequest (a total time, where nginx's is an idle timeout)",
         noted_by_feature=True,
+        intent=i.Timeouts,
     ),
     AnnotationSpec(
         "proxy-next-upstream", EXT, "Failures after which the request is retried on another "
         "endpoint",
         p.parse_proxy_next_upstream, ("error", "timeout"), "retry",
         "extension: retry (HTTPRoute retry is experimental)",
+        intent=i.Retries,
     ),
     AnnotationSpec(
         "proxy-next-upstream-timeout", EXT, "Time budget for retrying on other endpoints, in "
         "seconds (0 = unlimited)",
         p.parse_seconds, p.Duration(0), "retry", "extension: retry",
+        intent=i.Retries,
     ),
     AnnotationSpec(
         "proxy-next-upstream-tries", EXT, "Maximum number of endpoints tried",
         p.parse_non_negative_int, 3, "retry", "extension: retry",
+        intent=i.Retries,
     ),
     AnnotationSpec(
         "proxy-request-buffering", UNSUP, "Whether the request body is read fully before "
@@ -675,6 +741,7 @@ _SPECS = [
         "headers)",
         p.parse_size, p.Size("4k", 4096), "buffering",
         "extension: buffer tuning (large upstream headers)",
+        intent=i.Buffering,
     ),
     AnnotationSpec(
         "proxy-busy-buffers-size", UNSUP, "Buffer space that may be busy sending to the client",
@@ -687,6 +754,7 @@ _SPECS = [
     AnnotationSpec(
         "proxy-body-size", EXT, "Largest request body accepted (413 above it); 0 means no limit",
         p.parse_body_size, DEFAULT_PROXY_BODY_SIZE, "proxy", "extension: request-size limit",
+        intent=i.BodyLimit,
     ),
     AnnotationSpec(
         "client-body-buffer-size", UNSUP, "Memory buffer for request bodies",
@@ -700,18 +768,22 @@ _SPECS = [
     AnnotationSpec(
         "proxy-cookie-domain", EXT, "Rewrites the Domain of upstream Set-Cookie headers",
         p.parse_proxy_cookie_rewrite, None, "headers", "extension: response cookie rewrite",
+        intent=i.Opaque,
     ),
     AnnotationSpec(
         "proxy-cookie-path", EXT, "Rewrites the Path of upstream Set-Cookie headers",
         p.parse_proxy_cookie_rewrite, None, "headers", "extension: response cookie rewrite",
+        intent=i.Opaque,
     ),
     AnnotationSpec(
         "proxy-redirect-from", EXT, "Text replaced in upstream Location and Refresh headers",
         p.parse_text, None, "headers", "extension: response Location rewrite",
+        intent=i.Opaque,
     ),
     AnnotationSpec(
         "proxy-redirect-to", EXT, "Replacement for proxy-redirect-from",
         p.parse_text, None, "headers", "extension: response Location rewrite",
+        intent=i.Opaque,
     ),
     AnnotationSpec(
         "proxy-ssl-secret", APPROX, "Secret with the client certificate and CA used for TLS to "
@@ -730,14 +802,17 @@ _SPECS = [
     AnnotationSpec(
         "proxy-ssl-verify-depth", UNSUP, "Maximum length of the backend certificate chain",
         p.parse_non_negative_int, 1, "backend-tls", "not expressible",
+        intent=i.BackendTLSOptions,
     ),
     AnnotationSpec(
         "proxy-ssl-ciphers", EXT, "Cipher list for TLS to the backend",
         p.parse_ciphers, None, "backend-tls", "extension: backend TLS options",
+        intent=i.BackendTLSOptions,
     ),
     AnnotationSpec(
         "proxy-ssl-protocols", EXT, "TLS versions allowed towards the backend",
         p.parse_ssl_protocols, ("TLSv1.2",), "backend-tls", "extension: backend TLS options",
+        intent=i.BackendTLSOptions,
     ),
     AnnotationSpec(
         "proxy-ssl-name", EXACT, "Name checked in the backend certificate and sent as SNI",
@@ -777,6 +852,7 @@ _SPECS = [
         "enable-access-log", EXT, "Whether requests to the location are access-logged (on by "
         "default)",
         p.parse_bool, True, "observability", "extension: access logging",
+        intent=i.Opaque,
     ),
     AnnotationSpec(
         "enable-rewrite-log", UNSUP, "Writes nginx rewrite debugging to the error log",
@@ -785,15 +861,18 @@ _SPECS = [
     AnnotationSpec(
         "enable-opentelemetry", EXT, "Turns OpenTelemetry tracing on or off for the location",
         p.parse_bool, None, "observability", "extension: tracing",
+        intent=i.Opaque,
     ),
     AnnotationSpec(
         "opentelemetry-trust-incoming-span", EXT, "Continues the caller's trace instead of "
         "starting a new one",
         p.parse_bool, True, "observability", "extension: tracing",
+        intent=i.Opaque,
     ),
     AnnotationSpec(
         "opentelemetry-operation-name", EXT, "Name given to the location's spans",
         p.parse_text, None, "observability", "extension: tracing",
+        intent=i.Opaque,
     ),
     AnnotationSpec(
         "configuration-snippet", UNSUP, "Raw nginx configuration added to each location "

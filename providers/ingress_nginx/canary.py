@@ -27,13 +27,7 @@ if TYPE_CHECKING:
     from .._common.ingress import PathContext
     from .provider import NginxTranslator
 
-__all__ = ["KEYS", "CanaryIndex", "CanaryPolicy", "canary_rules", "cookie_regex", "header_pattern_regex"]
-
-KEYS = frozenset({
-    "canary", "canary-by-header", "canary-by-header-value", "canary-by-header-pattern",
-    "canary-by-cookie", "canary-weight", "canary-weight-total",
-})
-
+__all__ = ["CanaryIndex", "CanaryPolicy", "canary_rules", "cookie_regex", "header_pattern_regex"]
 
 @dataclass(frozen=True, slots=True)
 class CanaryPolicy:
@@ -129,7 +123,7 @@ class CanaryIndex:
         ann = tr.annotations(ing)
         gw = tr.ctx.gateway_for(ing)
         policy = CanaryPolicy.from_annotations(ann)
-        ignored = [k for k in ann.keys() if k not in KEYS]
+        ignored = [k for k in ann.keys() if tr.table.specs[k].family != "canary"]
         if ignored:
             tr.note(ing, "CANARY-ANNOTATIONS-IGNORED", Level.INFO,
                     "a canary Ingress contributes only its backend: ingress-nginx applies the primary's "

@@ -1,6 +1,5 @@
 """ingress-nginx features that stand alone: snippet annotations (and what the controller
-does with Ingresses that carry them), ``mirror-target``, client-certificate auth and SSL
-passthrough.
+does with Ingresses that carry them), ``mirror-target`` and SSL passthrough.
 
 Snippets are raw nginx configuration. With the controller's default settings
 (``annotations-risk-level: High``) an Ingress carrying one is refused as a whole, so it
@@ -10,11 +9,11 @@ allows them, the snippet itself cannot be converted.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from ing2gw.emit.standard import cluster_service
 from ing2gw.ir import BackendRef, Filter, GatewayRef, Passthrough, Provenance, RequestMirror
 from ing2gw.names import host_slug
 from ing2gw.notes import Fidelity, Level
@@ -26,14 +25,7 @@ from .model.settings import ControllerConfig
 if TYPE_CHECKING:
     from .provider import NginxTranslator
 
-__all__ = ["KEYS", "mirror_filter", "passthrough", "refused_for_snippets", "tls_notes"]
-
-KEYS = frozenset({*SNIPPET_KEYS, "mirror-target", "auth-tls-secret", "ssl-passthrough"})
-
-# http://svc.ns.svc.cluster.local:8080/..., http://svc.ns:8080, http://svc:8080 (same namespace)
-_SERVICE_HOST = re.compile(r"^(?P<svc>[a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.(?P<ns>[a-z0-9]([-a-z0-9]*[a-z0-9])?)"
-                           r"(\.svc(\.cluster\.local)?)?)?$")
-
+__all__ = ["mirror_filter", "passthrough", "refused_for_snippets"]
 
 def refused_for_snippets(tr: NginxTranslator, ing: Ingress) -> bool:
     """Note what the controller does with the Ingress's snippets; True when it refuses it."""
@@ -73,36 +65,24 @@ def mirror_filter(tr: NginxTranslator, ing: Ingress, prov: Provenance) -> Filter
         return None
     text = str(target).removesuffix("$request_uri")  # "mirror the request as received": RequestMirror's way
     url = urlsplit(text)
-    m = _SERVICE_HOST.match(url.hostname or "")
-    if "$" in text or m is None or url.scheme != "http":
+    service = cluster_service(url.hostname or "")
+    if "$" in text or service is None or url.scheme != "http":
         tr.note_ann(ing, "mirror-target", "MIRROR-EXTERNAL", Level.WARNING,
                     f"mirror target {target} is not an in-cluster Service URL (or uses nginx variables); "
                     "RequestMirror can only copy requests to a Service",
                     fidelity=Fidelity.EXTENSION, instead="not mirrored")
         return None
     port = url.port or 80
-    ns = m.group("ns") or ing.namespace
+    svc, ns = service[0], service[1] or ing.namespace
     if url.path not in ("", "/") or url.query:
         tr.note_ann(ing, "mirror-target", "MIRROR-PATH", Level.INFO,
                     f"the mirror target's path {url.path!r} is not kept: RequestMirror sends the original request",
-                    fidelity=Fidelity.APPROXIMATE, instead=f"mirrored to Service {ns}/{m.group('svc')}:{port}")
+                    fidelity=Fidelity.APPROXIMATE, instead=f"mirrored to Service {ns}/{svc}:{port}")
     if ann.get("mirror-host"):
         tr.note_ann(ing, "mirror-host", "MIRROR-HOST", Level.INFO,
                     "the mirror's Host header cannot be set", fidelity=Fidelity.APPROXIMATE,
                     instead="the mirror receives the original Host")
-    return Filter("RequestMirror", RequestMirror(BackendRef(m.group("svc"), ns, port)), prov)
-
-
-def tls_notes(tr: NginxTranslator, ing: Ingress) -> None:
-    """Client-certificate auth: not emitted by this version."""
-    ann = tr.annotations(ing)
-    if ann.get("auth-tls-secret") is not None:
-        tr.note_ann(ing, "auth-tls-secret", "CLIENT-CERT-AUTH", Level.WARNING,
-                    "client-certificate validation for the host needs the Gateway's frontend TLS "
-                    "validation (spec.tls.frontend) or an implementation policy",
-                    fidelity=Fidelity.EXTENSION, instead="not emitted: clients are not asked for certificates",
-                    aspects=("auth",))
-
+    return Filter("RequestMirror", RequestMirror(BackendRef(svc, ns, port)), prov)
 
 
 def passthrough(tr: NginxTranslator, ingresses: Sequence[Ingress]) -> list[Passthrough]:

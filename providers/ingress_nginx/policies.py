@@ -1,24 +1,20 @@
 """ingress-nginx per-location and per-host settings other than redirects, rewrites and canaries:
 ``upstream-vhost``, ``server-alias``, CORS, ``custom-headers``, ``backend-protocol`` (GRPCRoute,
-BackendTLSPolicy) and the extension records for everything the Gateway API leaves to
-implementation-specific policies (body size, timeouts, rate limits, auth, IP lists ...).
+BackendTLSPolicy). What the Gateway API leaves to implementation-specific policies (body
+size, timeouts, rate limits, auth, IP lists ...) becomes typed intents in :mod:`.intents`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-import ipaddress
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
 from ing2gw.ir import (
     CORS,
     BackendRef,
     BackendTLS,
-    Extension,
     Filter,
     GatewayRef,
     HeaderModifier,
@@ -26,11 +22,10 @@ from ing2gw.ir import (
     Provenance,
     RouteMatch,
 )
-from ing2gw.names import slug
 from ing2gw.notes import Fidelity, Level
 from ing2gw.resources import Ingress
 
-from .parsers import BackendProtocol, CorsOrigins, Duration, ObjectRef, Size
+from .parsers import BackendProtocol, CorsOrigins, ObjectRef
 
 if TYPE_CHECKING:
     from ing2gw.provider import Annotations
@@ -38,68 +33,13 @@ if TYPE_CHECKING:
     from .._common.ingress import HostRoutes, PathContext
     from .provider import NginxTranslator
 
-__all__ = [
-    "KEYS", "HostPolicies", "extension_name", "extensions", "grpc_matches", "plain", "route_kind", "rule_filters",
-]
-
-KEYS = frozenset({
-    "upstream-vhost", "server-alias", "custom-headers", "backend-protocol",
-    "enable-cors", "cors-allow-origin", "cors-allow-methods", "cors-allow-headers",
-    "cors-expose-headers", "cors-allow-credentials", "cors-max-age",
-    "proxy-ssl-secret", "proxy-ssl-verify", "proxy-ssl-name", "proxy-ssl-server-name",
-})
+__all__ = ["HostPolicies", "grpc_matches", "route_kind", "rule_filters"]
 
 _PRECISE_HOST = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*", re.ASCII)
 _WILDCARD_HOST = re.compile(r"\*\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*", re.ASCII)
 _GRPC_SERVICE = re.compile(r"\.?[A-Za-z_][A-Za-z_0-9]*(\.[A-Za-z_][A-Za-z_0-9]*)*", re.ASCII)
 _GRPC_METHOD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*", re.ASCII)
 _GRPC_FILTERS = frozenset({"RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror"})
-
-
-# --- extension records ---------------------------------------------------------------------
-
-
-def plain(value: Any) -> Any:
-    """A parsed annotation value as plain, hashable data for an :class:`Extension`."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, Duration):
-        return value.gateway()
-    if isinstance(value, Size):
-        return value.bytes
-    if isinstance(value, ObjectRef):
-        return str(value)
-    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
-        return str(value)
-    if isinstance(value, tuple | list):
-        return tuple(plain(v) for v in value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return tuple((f.name, plain(getattr(value, f.name))) for f in dataclasses.fields(value))
-    return str(value)
-
-
-def extension_name(target: str) -> str:
-    """The neutral extension name from a table target: ``extension: rate-limit`` -> ``rate-limit``."""
-    text = target.removeprefix("extension:").split("(", 1)[0]
-    return slug(text) or "extension"
-
-
-def extensions(tr: NginxTranslator, ing: Ingress, prov: Provenance) -> list[Extension]:
-    """One :class:`Extension` per implementation-specific feature the Ingress uses, with all
-    of its annotations as parameters (``proxy-body-size: 0`` is ``max_bytes: None``, no limit)."""
-    ann = tr.annotations(ing)
-    groups: dict[str, list[tuple[str, Any]]] = {}
-    for key in ann.keys():
-        spec = tr.table.specs[key]
-        if spec.fidelity is not Fidelity.EXTENSION:
-            continue
-        groups.setdefault(extension_name(spec.target), []).append((key, plain(ann.get(key))))
-    return [
-        Extension(name, tuple(sorted(params)), replace(prov, field=", ".join(tr.fld(k) for k, _ in params)))
-        for name, params in sorted(groups.items())
-    ]
 
 
 # --- filters -------------------------------------------------------------------------------

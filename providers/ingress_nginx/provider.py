@@ -19,11 +19,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Literal
 
+from ing2gw.intents import Intent, Opaque
 from ing2gw.ir import (
     IR,
     BackendRef,
     BackendTLS,
-    Extension,
     Filter,
     GatewayRef,
     HeaderModifier,
@@ -39,51 +39,22 @@ from ing2gw.ir import (
 )
 from ing2gw.names import host_slug
 from ing2gw.notes import Fidelity, Level, Note, Notes, Scope
-from ing2gw.provider import API_VERSION, Annotations, AnnotationTable, Claimed, ProviderContext, ingress_scope
+from ing2gw.provider import API_VERSION, Annotations, AnnotationTable, Claimed, ProviderContext
 from ing2gw.resources import APIKind, Ingress, ResourceSet
 
 from .._common.ingress import HostRoutes, IngressTranslator, PathContext
 from . import affinity, canary, extras, policies, redirects
 from .annotations import TABLE
 from .dataplane import NginxDataPlane
+from .intents import VENDOR, rule_intents
 from .model import nginx_order
 from .model.settings import ControllerConfig
 from .parsers import RedirectURL
 from .rewrite import Rewrite, classify_rewrite, location_regex, nginx_order_key, regex_error
 
-__all__ = ["CONVERTED", "PROVIDER", "IngressNginxProvider", "NginxTranslator"]
-
-# Annotation keys whose behaviour the translator carries into the output. Every other key
-# present on an Ingress that the table does not already note (because it is exact, or noted
-# by its feature code) gets an NGINX-ANNOTATION-NOT-CONVERTED note, so nothing is silently lost.
-CONVERTED: frozenset[str] = frozenset({
-    # redirects
-    "ssl-redirect", "force-ssl-redirect", "preserve-trailing-slash",
-    "permanent-redirect", "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code",
-    "app-root", "from-to-www-redirect",
-    # rewrite and regex
-    "rewrite-target", "use-regex", "x-forwarded-prefix",
-    # canary
-    *canary.KEYS,
-    # policies
-    *policies.KEYS,
-    # affinity, timeouts
-    *affinity.KEYS,
-    "proxy-read-timeout",
-    # snippets, mirror, client certificates, passthrough
-    *extras.KEYS,
-})
+__all__ = ["PROVIDER", "IngressNginxProvider", "NginxTranslator"]
 
 _NO_REWRITE = Rewrite("none")
-
-
-# Location annotations that change the answer for a request; on the implicit "/" they apply
-# to every unmatched path of the host.
-IMPLICIT_ROOT_KEYS = frozenset({
-    "allowlist-source-range", "denylist-source-range", "permanent-redirect", "temporal-redirect",
-    "auth-type", "auth-url", "enable-cors", "limit-rps", "limit-rpm", "limit-connections",
-    "custom-http-errors", "force-ssl-redirect", "rewrite-target",
-})
 
 
 class NginxTranslator(IngressTranslator):
@@ -116,23 +87,6 @@ class NginxTranslator(IngressTranslator):
         if ann is None:
             ann = self.table.read(ingress, self.notes, self.ctx.options.annotation_prefix)
             self._annotations[ingress.ref] = ann
-            for key in ann.keys():
-                spec = self.table.specs[key]
-                if key in CONVERTED:
-                    continue
-                if spec.fidelity is Fidelity.EXACT or spec.noted_by_feature:
-                    self.notes.add(Note(
-                        code="NGINX-ANNOTATION-NOT-CONVERTED",
-                        level=Level.WARNING,
-                        message=f"{spec.doc} -- this ing2gw version does not convert it yet",
-                        subject=ingress.subject,
-                        field=self.fld(key),
-                        fidelity=Fidelity.UNSUPPORTED,
-                        instead="not converted",
-                        origin=ingress.origin,
-                        aspects=self.table.aspects(spec),
-                        scope=ingress_scope(ingress),
-                    ))
         return ann
 
     def fld(self, key: str) -> str:
@@ -153,7 +107,6 @@ class NginxTranslator(IngressTranslator):
         for ing in self.ordered(ingresses):
             if extras.refused_for_snippets(self, ing):
                 continue
-            extras.tls_notes(self, ing)
             (canaries if self.annotations(ing).get("canary") else primaries).append(ing)
         self._prepare(primaries)
         for ing in canaries:
@@ -212,7 +165,7 @@ class NginxTranslator(IngressTranslator):
             if key in has_root or ing.default_backend is not None:
                 continue
             ann = self.annotations(ing)
-            inherited = sorted(k for k in IMPLICIT_ROOT_KEYS if k in ann)
+            inherited = sorted(k for k in ann.keys() if self.table.specs[k].changes_answer)
             if inherited:
                 prefix = (self.ctx.options.annotation_prefix or self.table.prefix).rstrip("/")
                 # Name the key as written (a deprecated alias stays the alias).
@@ -299,7 +252,7 @@ class NginxTranslator(IngressTranslator):
                          provenance=(prov,))]
         rw = self._rewrites.get((ing.ref, pc.path.field), _NO_REWRITE)
         path_mod: PathModifier | None = None
-        extensions: list[Extension] = []
+        intents: list[Intent] = []
         if rw.kind == "full":
             path_mod = PathModifier("ReplaceFullPath", rw.target)
         elif rw.kind == "prefix":
@@ -310,10 +263,10 @@ class NginxTranslator(IngressTranslator):
                           f"rewrite {value} -> {rw.target} uses capture groups in a way URLRewrite cannot "
                           "express; it needs the implementation's regex rewrite",
                           fidelity=Fidelity.EXTENSION,
-                          instead="regex-rewrite extension recorded on the rule; without it the backend "
-                          "receives the original path", aspects=("path",))
-            extensions.append(Extension("regex-rewrite", (("pattern", f"(?i){value}"), ("target", rw.target)),
-                                        replace(prov, field=self.fld("rewrite-target"))))
+                          instead="an opaque rewrite-target intent on the rule (nginx's rewrite directive); "
+                          "without it the backend receives the original path", aspects=("path",))
+            intents.append(Opaque(vendor=VENDOR, key="rewrite-target", raw=f"rewrite (?i){value} {rw.target} break",
+                                  provenance=replace(prov, field=self.fld("rewrite-target"))))
         filters: list[Filter] = []
         hostname = self._policies.upstream_vhost(self, ing)
         if path_mod is not None or hostname is not None:
@@ -331,9 +284,8 @@ class NginxTranslator(IngressTranslator):
         mirror = extras.mirror_filter(self, ing, prov)
         if mirror is not None:
             filters.append(mirror)
-        extensions.extend(policies.extensions(self, ing, prov))
-        persistence, sticky = affinity.session_persistence(self, ing, prov)
-        extensions.extend(sticky)
+        persistence = affinity.session_persistence(self, ing)
+        intents.extend(rule_intents(ann, ing.namespace, prov, self.fld, self.config, persisted=persistence is not None))
         timeouts = self._timeouts(ing)
         self._policies.backend_tls(self, ing, backends)
         if self.route_kind(ing) == "GRPCRoute" and any(f.type == "URLRewrite" for f in filters):
@@ -341,7 +293,7 @@ class NginxTranslator(IngressTranslator):
                       fidelity=Fidelity.UNSUPPORTED, instead="rewrite dropped", aspects=("path", "host"))
             filters = [f for f in filters if f.type != "URLRewrite"]
         rule = Rule(matches=tuple(matches), backends=backends, filters=tuple(filters),
-                    extensions=tuple(extensions), provenance=(prov,),
+                    intents=tuple(intents), provenance=(prov,),
                     session_persistence=persistence if self.route_kind(ing) == "HTTPRoute" else None,
                     timeouts=timeouts)
         return self._canaries.merge(self, pc, rule) + self._slash_redirect(pc, matches)

@@ -1,0 +1,222 @@
+"""The emitter seam: the :class:`Emitter` protocol, discovery, and the unconsumed-intent pass.
+
+An emitter turns the IR into manifests. ``standard`` (:mod:`.standard`) writes plain Gateway
+API objects; implementation emitters layer on it and consume the policy intents
+(:mod:`ing2gw.intents`) their target can express. Each declares the intent classes it
+consumes (``consumes``) and marks every intent it really carried with
+:meth:`EmitContext.consume`. :func:`note_unconsumed` then notes each intent left behind --
+with its security category, so a lost protection fails the run -- and what could replace it.
+
+Third-party emitters register under the entry-point group ``ing2gw.emitters``::
+
+    [project.entry-points."ing2gw.emitters"]
+    my-gateway = "my_package:EMITTER"
+
+A broken one is reported (``PLUGIN-LOAD-FAILED``) and skipped, like a broken provider.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from ..errors import PluginError
+from ..intents import Intent
+from ..ir import IR, Route, Rule
+from ..notes import Fidelity, Level, Note, Notes, Scope
+from ..plugins import PluginEntry, load_plugins
+from .gateway import EmitOptions
+
+__all__ = [
+    "EMITTER_API_VERSION",
+    "ENTRY_POINT_GROUP",
+    "EmitContext",
+    "Emitter",
+    "EmitterRegistry",
+    "Lost",
+    "discover_emitters",
+    "note_unconsumed",
+]
+
+EMITTER_API_VERSION = 1
+ENTRY_POINT_GROUP = "ing2gw.emitters"
+BUILTIN: dict[str, str] = {"standard": "ing2gw.emit.standard:EMITTER"}
+
+Manifest = dict[str, Any]
+
+
+@dataclass(slots=True)
+class EmitContext:
+    """What an emitter gets besides the IR: options, the notes, and the consumption record."""
+
+    options: EmitOptions
+    notes: Notes
+    _consumed: set[tuple[int, int]] = field(default_factory=set)
+
+    def consume(self, owner: Rule | IR, intent: Intent) -> None:
+        """Record that ``intent`` (on ``owner``: a rule, or the IR for a Gateway-wide intent)
+        is carried into the output."""
+        self._consumed.add((id(owner), id(intent)))
+
+    def consumed(self, owner: Rule | IR, intent: Intent) -> bool:
+        return (id(owner), id(intent)) in self._consumed
+
+
+@runtime_checkable
+class Emitter(Protocol):
+    """What an emitter plugin exposes (a module-level ``EMITTER`` object)."""
+
+    name: str
+    api_version: int  # EMITTER_API_VERSION it was written for
+    description: str
+    consumes: tuple[type[Intent], ...]  # the intent classes it can carry (some values may not fit)
+
+    def emit(self, ir: IR, ctx: EmitContext) -> list[Manifest]: ...
+
+
+_REQUIRED = ("name", "api_version", "description", "consumes", "emit")
+
+
+def _check(obj: Any, name: str) -> Emitter:
+    missing = [attr for attr in _REQUIRED if not hasattr(obj, attr)]
+    if missing:
+        raise TypeError(f"missing {', '.join(missing)}")
+    if obj.api_version != EMITTER_API_VERSION:
+        raise TypeError(f"written for emitter API {obj.api_version!r}, this ing2gw speaks {EMITTER_API_VERSION}")
+    if not callable(obj.emit):
+        raise TypeError("emit is not callable")
+    bad = [c for c in obj.consumes if not (isinstance(c, type) and issubclass(c, Intent))]
+    if bad:
+        raise TypeError(f"consumes {bad[0]!r}, which is not an ing2gw.intents.Intent class")
+    if obj.name != name:
+        raise TypeError(f"registered as {name!r} but calls itself {obj.name!r}")
+    return obj  # type: ignore[no-any-return]
+
+
+class EmitterRegistry:
+    """The emitters available in this installation."""
+
+    def __init__(self, entries: Iterable[PluginEntry]) -> None:
+        self.entries: dict[str, PluginEntry] = {}
+        for e in entries:
+            self.entries.setdefault(e.name, e)
+        self.failed = [e for e in entries if e.error is not None]
+
+    def names(self) -> list[str]:
+        return sorted(self.entries)
+
+    def get(self, name: str) -> Emitter:
+        entry = self.entries.get(name)
+        if entry is None:
+            close = difflib.get_close_matches(name, self.names(), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else f" Known: {', '.join(self.names())}."
+            raise PluginError(f"no emitter named {name!r}.{hint}")
+        if entry.plugin is None:
+            raise PluginError(f"emitter {name!r} ({entry.distribution}) failed to load: {entry.error}")
+        return entry.plugin  # type: ignore[no-any-return]
+
+    def load_notes(self) -> list[Note]:
+        return [
+            Note(code="PLUGIN-LOAD-FAILED", level=Level.WARNING,
+                 message=f"emitter plugin {e.name!r} from {e.distribution} {e.version} failed to load: {e.error}",
+                 subject=f"plugin {e.name}", instead="plugin skipped")
+            for e in sorted(self.failed, key=lambda e: (e.name, e.distribution))
+        ]
+
+
+def discover_emitters(entry_points: Iterable[Any] | None = None) -> EmitterRegistry:
+    """The built-in emitters plus the ``ing2gw.emitters`` entry points (``entry_points`` overrides
+    discovery, for tests)."""
+    return EmitterRegistry(load_plugins(ENTRY_POINT_GROUP, BUILTIN, _check, "emitter", (), entry_points))
+
+
+@dataclass(frozen=True, slots=True)
+class Lost:
+    """An intent no emitter carried, on one route (``route`` "" = Gateway-wide)."""
+
+    route: str  # "HTTPRoute ns/name"
+    hostnames: tuple[str, ...]
+    intent: Intent
+    scope: Scope = ()  # the (host, path) rules that carried it
+
+    def as_dict(self) -> dict[str, Any]:
+        p = self.intent.provenance
+        return {
+            "route": self.route,
+            "hostnames": list(self.hostnames),
+            "intent": self.intent.kind,
+            "security": str(self.intent.security) if self.intent.security else None,
+            "summary": self.intent.summary(),
+            "subject": p.subject,
+            "field": p.field,
+            "replaced_by": self.intent.replaced_by,
+        }
+
+
+def _route_label(route: Route) -> str:
+    return f"{route.kind} {route.namespace}/{route.name}"
+
+
+def note_unconsumed(ir: IR, ctx: EmitContext, emitter: Emitter) -> list[Lost]:
+    """Note every intent the emitter did not consume; returns them per route, routes in order."""
+    lost: list[Lost] = []
+    for route in ir.routes:
+        seen: set[tuple[str, str, str]] = set()
+        for rule in route.rules:
+            for intent in rule.intents:
+                key = (intent.provenance.subject, intent.provenance.field, intent.summary())
+                if ctx.consumed(rule, intent) or key in seen:
+                    continue
+                seen.add(key)
+                lost.append(Lost(_route_label(route), route.hostnames, intent, _scope(route, route.rules, intent)))
+    for gi in ir.gateway_intents:
+        if not ctx.consumed(ir, gi.intent):
+            lost.append(Lost(f"Gateway {gi.gateway.key}", (), gi.intent, (("*", ""),)))
+    by_intent: dict[tuple[str, str, str], list[Lost]] = {}
+    for item in lost:
+        p = item.intent.provenance
+        by_intent.setdefault((p.subject, p.field, item.intent.summary()), []).append(item)
+    for items in by_intent.values():
+        intent = items[0].intent
+        p = intent.provenance
+        where = sorted({i.route for i in items})
+        ctx.notes.add(Note(
+            code="PROTECTION-LOST" if intent.security else "INTENT-NOT-EMITTED",
+            level=Level.WARNING,
+            message=f"{intent.summary()} is not carried into the output by the {emitter.name} emitter "
+                    f"({_list(where)}){': this protection is lost' if intent.security else ''}",
+            subject=p.subject,
+            field=p.field,
+            fidelity=Fidelity.EXTENSION,
+            instead=f"replace with: {intent.replaced_by}",
+            origin=p.origin,
+            security=intent.security,
+            aspects=intent.aspects,
+            scope=tuple(sorted({pair for i in items for pair in i.scope})),
+        ))
+    return lost
+
+
+def _scope(route: Route, rules: Sequence[Rule], intent: Intent) -> Scope:
+    """The (host, path) pairs of the route's rules that carry ``intent`` (a regular expression
+    path as ``~REGEX``; a rule without a path match covers every path)."""
+    key = (intent.provenance.subject, intent.provenance.field, intent.summary())
+    paths: set[str] = set()
+    for rule in rules:
+        if not any((i.provenance.subject, i.provenance.field, i.summary()) == key for i in rule.intents):
+            continue
+        for m in rule.matches or (None,):
+            if m is None or m.path is None:
+                paths.add("")
+            elif m.path.type == "RegularExpression":
+                paths.add("~" + m.path.value)
+            else:
+                paths.add(m.path.value)
+    return tuple(sorted((h, p) for h in (route.hostnames or ("",)) for p in paths))
+
+
+def _list(items: Sequence[str], limit: int = 3) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
