@@ -61,11 +61,15 @@ class Intent:
     security_category: ClassVar[Security | None] = None
     replaced_by: ClassVar[str] = ""
     # What of a request's outcome losing the intent changes (ing2gw.notes.ASPECTS).
-    aspects: ClassVar[frozenset[str]] = frozenset()
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset()
 
     @property
     def security(self) -> Security | None:
         return self.security_category
+
+    @property
+    def aspects(self) -> frozenset[str]:
+        return self.outcome_aspects
 
     def params(self) -> dict[str, Any]:
         """The intent's values as plain data (JSON reports, ``ing2gw emitters``)."""
@@ -112,7 +116,7 @@ class ExternalAuth(Intent):
     cache_duration: str | None = None
     always_set_cookie: bool = False
     kind: ClassVar[str] = "external-auth"
-    aspects: ClassVar[frozenset[str]] = frozenset({"status", "auth", "headers", "redirect"})
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"status", "auth", "headers", "redirect"})
     security_category: ClassVar[Security | None] = Security.AUTHENTICATION
     replaced_by: ClassVar[str] = (
         "experimental HTTPRoute ExternalAuth filter (ing2gw --experimental, for an in-cluster http:// auth "
@@ -135,7 +139,7 @@ class BasicAuth(Intent):
     secret_layout: Literal["htpasswd", "map"] = "htpasswd"
     realm: str | None = None
     kind: ClassVar[str] = "basic-auth"
-    aspects: ClassVar[frozenset[str]] = frozenset({"status", "auth"})
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"status", "auth"})
     security_category: ClassVar[Security | None] = Security.AUTHENTICATION
     replaced_by: ClassVar[str] = (
         "no Gateway API form; implementation policies: Envoy Gateway SecurityPolicy basicAuth, kgateway "
@@ -161,7 +165,7 @@ class ClientCertAuth(Intent):
     match_cn: str | None = None
     error_page: str | None = None
     kind: ClassVar[str] = "client-cert-auth"
-    aspects: ClassVar[frozenset[str]] = frozenset({"status", "auth", "headers"})
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"status", "auth", "headers"})
     security_category: ClassVar[Security | None] = Security.TLS_CLIENT_AUTH
     replaced_by: ClassVar[str] = (
         "standard Gateway spec.tls.frontend client-certificate validation (per listener port, not per "
@@ -186,7 +190,7 @@ class IPAccess(Intent):
     status: int = 403
     scope: Literal["route", "gateway"] = "route"
     kind: ClassVar[str] = "ip-access"
-    aspects: ClassVar[frozenset[str]] = frozenset({"status"})
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"status"})
     security_category: ClassVar[Security | None] = Security.ACCESS_CONTROL
     replaced_by: ClassVar[str] = (
         "no Gateway API form; implementation policies: Envoy Gateway SecurityPolicy authorization "
@@ -213,7 +217,7 @@ class RateLimit(Intent):
     scope: Literal["per-replica", "global"] = "per-replica"
     exempt: tuple[str, ...] = ()
     kind: ClassVar[str] = "rate-limit"
-    aspects: ClassVar[frozenset[str]] = frozenset({"status"})
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"status"})
     security_category: ClassVar[Security | None] = Security.RATE_LIMIT
     replaced_by: ClassVar[str] = (
         "no Gateway API form; implementation policies: Envoy Gateway BackendTrafficPolicy rateLimit, "
@@ -232,7 +236,7 @@ class Waf(Intent):
     transaction_id: str | None = None
     rules: str | None = None
     kind: ClassVar[str] = "waf"
-    aspects: ClassVar[frozenset[str]] = frozenset({"status"})
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"status"})
     security_category: ClassVar[Security | None] = Security.WAF
     replaced_by: ClassVar[str] = (
         "no Gateway API form; implementation policies: NGINX Gateway Fabric WAFPolicy (NGINX App Protect), "
@@ -252,7 +256,7 @@ class BodyLimit(Intent):
 
     max_bytes: int | None
     kind: ClassVar[str] = "body-limit"
-    aspects: ClassVar[frozenset[str]] = frozenset({"status"})
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"status"})
     replaced_by: ClassVar[str] = (
         "no Gateway API form; implementation policies: NGINX Gateway Fabric ClientSettingsPolicy "
         "body.maxSize, Envoy Gateway ClientTrafficPolicy / BackendTrafficPolicy, Traefik Middleware buffering "
@@ -278,7 +282,7 @@ class Timeouts(Intent):
     idle_ms: int | None = None
     request_ms: int | None = None
     kind: ClassVar[str] = "timeouts"
-    aspects: ClassVar[frozenset[str]] = frozenset({"status"})
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"status"})
     replaced_by: ClassVar[str] = (
         "standard HTTPRoute rule timeouts (request, backendRequest: totals, not idle timeouts); "
         "implementation policies for connect/idle: Envoy Gateway BackendTrafficPolicy timeout, kgateway "
@@ -298,7 +302,7 @@ class Retries(Intent):
     attempts: int = 3
     budget_ms: int | None = None
     kind: ClassVar[str] = "retries"
-    aspects: ClassVar[frozenset[str]] = frozenset({"status", "backend"})
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"status", "backend"})
     replaced_by: ClassVar[str] = (
         "experimental HTTPRoute rule retry (codes, attempts, backoff); or Envoy Gateway BackendTrafficPolicy "
         "retry, Istio VirtualService-equivalent retry via HTTPRoute")
@@ -316,7 +320,7 @@ class LoadBalancing(Intent):
     subset_size: int | None = None
     service_address: bool = False
     kind: ClassVar[str] = "load-balancing"
-    aspects: ClassVar[frozenset[str]] = frozenset({"backend"})
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"backend"})
     replaced_by: ClassVar[str] = (
         "no Gateway API form; implementation policies: Envoy Gateway BackendTrafficPolicy loadBalancer, "
         "kgateway BackendConfigPolicy loadBalancer, NGINX Gateway Fabric UpstreamSettingsPolicy, Istio "
@@ -338,7 +342,7 @@ class SessionAffinity(Intent):
     same_site: str | None = None
     mode: str | None = None
     kind: ClassVar[str] = "session-affinity"
-    aspects: ClassVar[frozenset[str]] = frozenset({"headers", "backend"})
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"headers", "backend"})
     replaced_by: ClassVar[str] = (
         "experimental HTTPRoute rule sessionPersistence (ing2gw --experimental; cookie attributes not "
         "expressible); or Envoy Gateway / kgateway consistent-hash on the cookie, GKE GCPBackendPolicy "
@@ -354,7 +358,7 @@ class ErrorPages(Intent):
     backend: str | None = None
     intercept: bool = True
     kind: ClassVar[str] = "error-pages"
-    aspects: ClassVar[frozenset[str]] = frozenset({"status", "backend"})
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"status", "backend"})
     replaced_by: ClassVar[str] = (
         "no Gateway API form; implementation policies: Traefik Middleware errors, kgateway/Envoy Gateway "
         "local replies (approximate)")
@@ -371,7 +375,7 @@ class BackendTLSOptions(Intent):
     verify_depth: int | None = None
     client_cert: str | None = None
     kind: ClassVar[str] = "backend-tls"
-    aspects: ClassVar[frozenset[str]] = frozenset({"status"})
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"status"})
     replaced_by: ClassVar[str] = (
         "standard BackendTLSPolicy (validation only; client certificates via Gateway "
         "spec.tls.backend.clientCertificateRef); ciphers/protocols via Envoy Gateway BackendTLSPolicy "
@@ -387,7 +391,7 @@ class Cors(Intent):
     preflight_status: int | None = None
     echo_wildcard: bool = False
     kind: ClassVar[str] = "cors"
-    aspects: ClassVar[frozenset[str]] = frozenset({"cors", "status"})
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"cors", "status"})
     replaced_by: ClassVar[str] = "standard HTTPRoute CORS filter (preflight handling differs)"
 
 
@@ -399,7 +403,7 @@ class ResponseHeaders(Intent):
     set: tuple[tuple[str, str], ...]
     tls_only: bool = False
     kind: ClassVar[str] = "response-headers"
-    aspects: ClassVar[frozenset[str]] = frozenset({"headers"})
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"headers"})
     replaced_by: ClassVar[str] = "standard HTTPRoute ResponseHeaderModifier filter on the HTTPS routes"
 
 
@@ -412,7 +416,7 @@ class Buffering(Intent):
     request_body: bool | None = None
     response_body: bool | None = None
     kind: ClassVar[str] = "buffering"
-    aspects: ClassVar[frozenset[str]] = frozenset({"status"})
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"status"})
     replaced_by: ClassVar[str] = (
         "no Gateway API form; implementation policies: NGINX Gateway Fabric ProxySettingsPolicy buffering, "
         "Envoy Gateway ClientTrafficPolicy connection.bufferLimit")
@@ -427,7 +431,7 @@ class ForwardedHeaders(Intent):
     header: str = "X-Forwarded-For"
     trusted: tuple[str, ...] = ()
     kind: ClassVar[str] = "forwarded-headers"
-    aspects: ClassVar[frozenset[str]] = frozenset({"status", "redirect"})
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"status", "redirect"})
     replaced_by: ClassVar[str] = (
         "no Gateway API form; implementation policies: Envoy Gateway ClientTrafficPolicy clientIPDetection, "
         "Istio numTrustedProxies, Traefik entryPoint forwardedHeaders")
@@ -437,19 +441,23 @@ class ForwardedHeaders(Intent):
 class Opaque(Intent):
     """A source setting no other intent models: ``vendor`` (``ingress-nginx``), ``key`` (the
     setting's name) and its ``raw`` text. ``protection`` marks the rare opaque protection
-    (e.g. a user-agent block list)."""
+    (e.g. a user-agent block list); ``affects`` what of a request's outcome it changes."""
 
     vendor: str
     key: str
     raw: str
     protection: Security | None = None
+    affects: tuple[str, ...] = ()
     kind: ClassVar[str] = "opaque"
-    aspects: ClassVar[frozenset[str]] = frozenset({"status", "backend", "path", "headers"})
     replaced_by: ClassVar[str] = "no Gateway API form; re-create by hand with the target's own configuration"
 
     @property
     def security(self) -> Security | None:
         return self.protection
+
+    @property
+    def aspects(self) -> frozenset[str]:
+        return frozenset(self.affects)
 
     def summary(self) -> str:
         return f"{self.vendor} {self.key}: {self.raw}"

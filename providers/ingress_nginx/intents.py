@@ -257,7 +257,8 @@ def _buffering(ann: Annotations, c: _Ctx) -> list[i.Intent]:
 
 
 def _opaque(ann: Annotations, c: _Ctx) -> list[i.Intent]:
-    return [i.Opaque(vendor=VENDOR, key=key, raw=ann.raw.get(key, _text(ann.get(key))), provenance=c.prov(key))
+    return [i.Opaque(vendor=VENDOR, key=key, raw=ann.raw.get(key, _text(ann.get(key))),
+                     affects=tuple(sorted(TABLE.aspects(TABLE.specs[key]))), provenance=c.prov(key))
             for key in ann.keys() if TABLE.specs[key].intent is i.Opaque]
 
 

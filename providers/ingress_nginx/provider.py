@@ -266,7 +266,7 @@ class NginxTranslator(IngressTranslator):
                           instead="an opaque rewrite-target intent on the rule (nginx's rewrite directive); "
                           "without it the backend receives the original path", aspects=("path",))
             intents.append(Opaque(vendor=VENDOR, key="rewrite-target", raw=f"rewrite (?i){value} {rw.target} break",
-                                  provenance=replace(prov, field=self.fld("rewrite-target"))))
+                                  affects=("path",), provenance=replace(prov, field=self.fld("rewrite-target"))))
         filters: list[Filter] = []
         hostname = self._policies.upstream_vhost(self, ing)
         if path_mod is not None or hostname is not None:
