@@ -12,7 +12,8 @@ Listeners come from two places, and are emitted the same way:
 
 A Gateway is a (GatewayRef, namespace) scope: ``--topology shared`` puts every Gateway in
 ``--gateway-namespace``, ``per-namespace`` in its routes' namespace. ``allowedRoutes`` admits
-exactly the namespaces whose routes attach. More than 64 listeners are spread over several
+exactly the namespaces whose routes attach: to the Gateway for the shorthand's listeners, to
+the listener itself for explicit ones. More than 64 listeners are spread over several
 Gateways or ListenerSets (:mod:`.limits`). Routes find their listeners here.
 """
 
@@ -50,6 +51,7 @@ class Slot:
     node: Listener
     section: str
     sources: frozenset[str] = frozenset()
+    explicit: bool = False  # from an IR Listener node (not the Ingress shorthand)
 
 
 @dataclass(slots=True)
@@ -111,9 +113,9 @@ def _listener_manifest(slot: Slot, holder: Holder, allowed: dict[str, Any]) -> d
     return item
 
 
-def _allowed_routes(holder: Holder) -> dict[str, Any]:
-    namespaces = sorted(holder.route_namespaces)
-    if not namespaces or namespaces == [holder.namespace]:
+def _allowed_routes(namespace: str, route_namespaces: Iterable[str]) -> dict[str, Any]:
+    namespaces = sorted(route_namespaces)
+    if not namespaces or namespaces == [namespace]:
         return {"namespaces": {"from": "Same"}}
     return {
         "namespaces": {
@@ -141,6 +143,9 @@ class Listeners:
         # certificate hostname, "tls:" + a passthrough hostname, "listener:" + an explicit name
         self._slots: dict[tuple[GatewayRef, str, str], tuple[Holder, Slot]] = {}
         self._shorthand: set[Scope] = set()
+        # explicit listeners admit the namespaces of the routes attached to them:
+        # (holder name, holder namespace, section) -> namespaces
+        self._admits: dict[tuple[str, str, str], set[str]] = {}
         self._build()
 
     # --- lookups ----------------------------------------------------------------------------
@@ -228,12 +233,14 @@ class Listeners:
             nodes += self._explicit(scope, explicit.get(scope, []), [n for n, _ in nodes])
             self._hold(scope, nodes)
         for route in ir.routes:
-            attached = {self.scope(p.gateway, route.namespace) for p in route.parents if isinstance(p, ListenerParent)}
             if route.gateway is not None and route.sections:
-                attached.add(self.scope(route.gateway, route.namespace))
-            for scope in attached:
-                for h in self.holders.get(scope, []):
+                for h in self.holders[self.scope(route.gateway, route.namespace)]:
                     h.route_namespaces.add(route.namespace)
+            for p in route.parents:
+                found = self.find(p, route.namespace) if isinstance(p, ListenerParent) else None
+                if found is not None:
+                    self._admits.setdefault((found[0].name, found[0].namespace, found[1].section),
+                                            set()).add(route.namespace)
         for pt in ir.passthrough:
             for h in self.holders[self.scope(pt.gateway, pt.namespace)]:
                 h.route_namespaces.add(pt.namespace)
@@ -286,7 +293,7 @@ class Listeners:
                 wanted.append((key, "https-" + (host_slug(node.hostname) or "default")))
         names = unique_names(wanted)
         slots = [Slot(node, names[key], frozenset({node.source.subject}) if node.source and node.certificates
-                      else frozenset()) for node, key in nodes]
+                      else frozenset(), key.startswith("listener:")) for node, key in nodes]
         by_section = {names[key]: key for _, key in nodes}
         base = slug(ref.key) or "gateway"
         chunks = chunk_listeners(slots, self.listener_sets)
@@ -324,8 +331,9 @@ class Listeners:
             sources = {f"IngressClass {ref.key}"} if (ref, ns) in self._shorthand else {
                 s.node.source.subject for h in holders for s in h.slots if s.node.source is not None}
             for h in holders:
-                allowed = _allowed_routes(h)
-                listeners = [_listener_manifest(s, h, allowed) for s in h.slots]
+                allowed = _allowed_routes(h.namespace, h.route_namespaces)
+                listeners = [_listener_manifest(s, h, _allowed_routes(h.namespace, self._admits.get(
+                    (h.name, h.namespace, s.section), set())) if s.explicit else allowed) for s in h.slots]
                 if h.kind == "ListenerSet":
                     parent = {"group": GROUP, "kind": "Gateway", "name": h.parent}
                     spec: dict[str, Any] = {"parentRef": parent, "listeners": listeners}
