@@ -52,6 +52,9 @@ class ConvertResult:
     skipped_kinds: Mapping[str, int]
     annotation_counts: dict[str, int]  # annotation key -> number of Ingresses using it
     lost: tuple[Lost, ...] = ()  # policy intents the emitter did not carry, per route
+    # claimed source objects (selectable kinds: IngressRoute, VirtualService...): subject -> status, provider
+    objects: dict[str, IngressStatus] = field(default_factory=dict)
+    object_providers: dict[str, str] = field(default_factory=dict)
 
 
 def _class_of(ing: Ingress, rs: ResourceSet) -> tuple[str | None, str]:
@@ -148,10 +151,12 @@ def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry,
         owned.setdefault(provider.name, []).append(kind)
         providers.setdefault(provider.name, provider)
     parts: list[IR] = []
+    object_providers: dict[str, str] = {}
     for name in sorted(providers):
         claimed = Claimed(tuple(assigned.get(name, ())), tuple(resources.claimed(owned.get(name, ()))))
         if not claimed.ingresses and not claimed.objects:
             continue
+        object_providers.update((o.subject, name) for o in claimed.objects if o.kind.selectable)
         ctx = ProviderContext(resources, notes, options.conversion, gateways)
         parts.append(run_provider(providers[name], claimed, ctx))
     ir = IR(
@@ -176,15 +181,12 @@ def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry,
                 | {t.source.ref for t in ir.passthrough})
     grouped = notes.by_subject()
     for ref in chosen:
-        own = grouped.get(f"Ingress {ref}", [])
-        if ref not in produced:
-            status[ref] = "not converted"
-        elif any(n.level is not Level.INFO or n.fidelity in (Fidelity.EXTENSION, Fidelity.UNSUPPORTED) for n in own):
-            # Info-level approximate notes describe small, known differences (a redirect's
-            # trailing slash); they do not make the conversion partial.
-            status[ref] = "partial"
-        else:
-            status[ref] = "converted"
+        status[ref] = _status(ref in produced, grouped.get(f"Ingress {ref}", []))
+    # Claimed source objects, by subject: converted when a route or listener comes from them.
+    made = ({s.subject for r in ir.routes for s in r.sources}
+            | {p.subject for r in ir.routes for rule in r.rules for p in rule.provenance}
+            | {x.source.subject for x in ir.listeners if x.source is not None})
+    objects = {subject: _status(subject in made, grouped.get(subject, [])) for subject in sorted(object_providers)}
     counts: Counter[str] = Counter()
     for ing in resources.ingresses:
         if ing.ref in chosen:
@@ -197,5 +199,17 @@ def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry,
         skipped_kinds=dict(sorted(resources.skipped.items())),
         annotation_counts=dict(sorted(counts.items())),
         lost=tuple(lost),
+        objects=objects,
+        object_providers=dict(sorted(object_providers.items())),
     )
+
+
+def _status(produced: bool, own: Iterable[Note]) -> IngressStatus:
+    if not produced:
+        return "not converted"
+    if any(n.level is not Level.INFO or n.fidelity in (Fidelity.EXTENSION, Fidelity.UNSUPPORTED) for n in own):
+        # Info-level approximate notes describe small, known differences (a redirect's
+        # trailing slash); they do not make the conversion partial.
+        return "partial"
+    return "converted"
 

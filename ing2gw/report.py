@@ -120,7 +120,7 @@ def conversion_report(result: ConvertResult) -> dict[str, Any]:
             fidelity_of.setdefault(n["field"], n["fidelity"])
     for key, count in result.annotation_counts.items():
         annotations.append({"annotation": key, "ingresses": count, "fidelity": fidelity_of.get(key, "exact")})
-    return {
+    model: dict[str, Any] = {
         "summary": {
             "ingresses": len(result.status),
             "converted": status_counts.get("converted", 0),
@@ -142,6 +142,14 @@ def conversion_report(result: ConvertResult) -> dict[str, Any]:
         "annotations": annotations,
         "notes": notes,
     }
+    if result.objects:  # sources of claimed kinds (a provider's CRDs), when there are any
+        model["summary"]["claimed"] = dict(sorted(Counter(s.partition(" ")[0] for s in result.objects).items()))
+        model["objects"] = [
+            {"object": subject, "provider": result.object_providers.get(subject), "status": status,
+             "notes": by_subject.get(subject, [])}
+            for subject, status in result.objects.items()
+        ]
+    return model
 
 
 def render_report(result: ConvertResult, fmt: str) -> str:

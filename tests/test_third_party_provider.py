@@ -68,6 +68,18 @@ def test_converts_end_to_end_from_files(ing2gw, toy_installed: None) -> None:
     assert mesh["spec"]["parentRefs"] == [{"group": "", "kind": "Service", "name": "reviews", "port": 8080}]
 
 
+def test_the_report_lists_claimed_objects(ing2gw, toy_installed: None, tmp_path: Path) -> None:
+    for fmt in ("json", "text", "markdown"):
+        ing2gw(["convert", "-f", str(CASE / "input.yaml"), "--report", str(tmp_path / fmt), "--report-format", fmt])
+    model = json.loads((tmp_path / "json").read_text())
+    assert model["summary"]["claimed"] == {"ToyRoute": 7} and model["summary"]["ingresses"] == 1
+    status = {o["object"]: (o["provider"], o["status"]) for o in model["objects"]}
+    assert status["ToyRoute data/postgres"] == ("toy", "converted")
+    assert status["ToyRoute data/broken"] == ("toy", "not converted")
+    assert "NOT CONVERTED  ToyRoute data/broken (toy)" in (tmp_path / "text").read_text()
+    assert "| ToyRoute iot/mqtt | toy | converted | 0 |" in (tmp_path / "markdown").read_text()
+
+
 def test_output_does_not_depend_on_document_order(ing2gw, toy_installed: None, tmp_path: Path) -> None:
     docs = (CASE / "input.yaml").read_text().split("\n---\n")
     (tmp_path / "reversed.yaml").write_text("\n---\n".join(reversed(docs)))
