@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -30,7 +31,12 @@ def _rule(prefix: str, svc: str) -> dict[str, Any]:
 def manifests() -> list[dict[str, Any]]:
     return [
         {"apiVersion": GW, "kind": "Gateway", "metadata": {"name": "gw", "namespace": NS},
-         "spec": {"listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}},
+         "spec": {"listeners": [
+             {"name": "http", "port": 80, "protocol": "HTTP"},
+             {"name": "https", "port": 443, "protocol": "HTTPS", "hostname": "site.example",
+              "tls": {"mode": "Terminate", "certificateRefs": [{"name": "cert"}]}}]}},
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "cert", "namespace": NS},
+         "type": "kubernetes.io/tls", "data": {}},
         *({"apiVersion": "v1", "kind": "Service", "metadata": {"name": n, "namespace": NS},
            "spec": {"ports": [{"port": 8080}]}} for n in ("public", "admin")),
         {"apiVersion": GW, "kind": "HTTPRoute", "metadata": {"name": "site", "namespace": NS},
@@ -172,3 +178,151 @@ def test_a_client_that_never_reads_cannot_fill_memory(proxy: RunningProxy) -> No
         flood.close()
     assert sent < 64 * 1024 * 1024, "the proxy kept reading a client that reads nothing"
     assert peak - before < 48 * 1024 * 1024, (before, peak, sent)
+
+
+# -- 4. where nginx was stricter -----------------------------------------------------------
+
+@pytest.mark.parametrize(("host", "path", "status"), [
+    ("unknown.example", "/", 404),  # answered by the proxy without reading the body
+    ("site.example", "/public/", 413),  # over max_body_bytes
+])
+def test_unread_body_is_drained_so_the_answer_arrives(proxy: RunningProxy, host: str,
+                                                      path: str, status: int) -> None:
+    """The proxy answers before reading the upload, then reads and drops it (bounded)
+    instead of closing on unread data, which resets the connection: the client's upload
+    would fail with a broken pipe (curl then reports the reset, not the answer)."""
+    body = b"x" * (6 * 1024 * 1024)  # more than the socket buffers hold
+    failed: list[OSError] = []
+    with socket.create_connection(("127.0.0.1", proxy.ports[80]), timeout=TIMEOUT) as s:
+        def upload() -> None:
+            try:
+                s.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}\r\n"
+                          f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            except OSError as exc:
+                failed.append(exc)
+
+        sender = threading.Thread(target=upload, daemon=True)
+        sender.start()
+        sender.join(TIMEOUT)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    assert not failed, failed
+    assert status_of(answer) == status
+
+
+@pytest.mark.parametrize(("data", "status"), [
+    (b"GET http://site.example/admin HTTP/1.1\r\nConnection: close\r\n\r\n", 400),
+    (b"GET http://site.example/admin HTTP/1.0\r\n\r\n", 200),
+    (b"GET /admin HTTP/1.1\nHost: site.example\n\n", 400),
+    (b"POST /admin HTTP/1.1\r\nHost: site.example\r\nTransfer-Encoding: chunked\r\n\r\n"
+     b" 5\r\nhello\r\n0\r\n\r\n", 400),
+    (b"POST /admin HTTP/1.1\r\nHost: site.example\r\nTransfer-Encoding: chunked\r\n\r\n"
+     b"5;a=\nb\r\nhello\r\n0\r\n\r\n", 400),
+    (b"POST /admin HTTP/1.1\r\nHost: site.example\r\nTransfer-Encoding: chunked\r\n"
+     b"Connection: close\r\n\r\n5 ;a=b\r\nhello\r\n0\r\n\r\n", 200),
+])
+def test_stricter_shapes(proxy: RunningProxy, data: bytes, status: int) -> None:
+    start = time.monotonic()
+    assert status_of(exchange(proxy, data)) == status
+    assert time.monotonic() - start < 1.5  # answered at once, not at a timeout
+
+
+def _listen_backlog(port: int) -> int | None:
+    import shutil
+    import subprocess
+
+    if shutil.which("ss") is None:
+        return None
+    out = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True,
+                         check=False).stdout.split()
+    return int(out[2]) if len(out) > 2 else None
+
+
+def test_listen_backlog_is_1024(proxy: RunningProxy) -> None:
+    backlog = _listen_backlog(proxy.ports[80])
+    if backlog is None:
+        pytest.skip("ss is not installed")
+    assert backlog == 1024
+    for echo_port in {int(url.rsplit(":", 1)[1]) for url in proxy.backends.values()}:
+        assert _listen_backlog(echo_port) == 1024
+
+
+def _lf_backend() -> tuple[socket.socket, threading.Thread]:
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\nContent-Length: 2\n\nhi")
+                time.sleep(3)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return server, thread
+
+
+def test_lf_only_backend_heads_get_502_at_once() -> None:
+    server, _ = _lf_backend()
+    port = server.getsockname()[1]
+    try:
+        with start_serve(manifests(), ServeOptions(ephemeral=True, backends=(
+                ("infra/admin:8080", f"http://127.0.0.1:{port}"),))) as running:
+            start = time.monotonic()
+            answer = get(running, "/admin")
+            assert status_of(answer) == 502 and b"bare LF" in answer
+            assert time.monotonic() - start < 2
+    finally:
+        server.close()
+
+
+def test_connections_beyond_the_cap_are_closed() -> None:
+    options = ServeOptions(ephemeral=True, echo_backends=True, limits=Limits(max_connections=4))
+    with start_serve(manifests(), options) as running:
+        held = [socket.create_connection(("127.0.0.1", running.ports[80]), timeout=TIMEOUT)
+                for _ in range(4)]
+        try:
+            time.sleep(0.2)
+            with socket.create_connection(("127.0.0.1", running.ports[80]),
+                                          timeout=TIMEOUT) as extra:
+                try:
+                    assert extra.recv(10) == b""
+                except ConnectionResetError:
+                    pass
+            held[0].sendall(b"GET /admin HTTP/1.1\r\nHost: site.example\r\n"
+                            b"Connection: close\r\n\r\n")
+            assert held[0].recv(12).startswith(b"HTTP/1.1 200")
+        finally:
+            for s in held:
+                s.close()
+
+
+def test_idle_tls_connections_stay_small(proxy: RunningProxy) -> None:
+    """asyncio allocates a 256 KiB read buffer per TLS connection; the proxy's TLS protocol
+    reads one record (16 KiB) at a time. Both ends of each connection live in this process,
+    so the bound covers the client's side too."""
+    assert proxy.ca_file is not None
+    ctx = ssl.create_default_context(cafile=str(proxy.ca_file))
+
+    def dial() -> ssl.SSLSocket:
+        raw = socket.create_connection(("127.0.0.1", proxy.ports[443]), timeout=TIMEOUT)
+        return ctx.wrap_socket(raw, server_hostname="site.example")
+
+    conns = [dial() for _ in range(20)]  # warm up allocator and caches
+    try:
+        time.sleep(0.2)
+        before = _rss()
+        conns += [dial() for _ in range(200)]
+        time.sleep(0.3)
+        per_connection = (_rss() - before) / 200
+        conns[-1].sendall(b"GET /admin HTTP/1.1\r\nHost: site.example\r\n\r\n")
+        assert conns[-1].recv(12) == b"HTTP/1.1 200"
+    finally:
+        for c in conns:
+            c.close()
+    assert per_connection < 128 * 1024, per_connection

@@ -39,6 +39,8 @@ def client_channel(front: Front, gateway_port: int, scheme: str, sni: SniContext
 
 _PIPELINE_BYTES = 64 * 1024  # read ahead while a request is in flight, then pause reading
 _BATCH = 32  # pipelined requests served per callback before other connections get a turn
+_LINGER_BYTES = 8 << 20  # after an answer that ends the connection, drop at most this much
+_LINGER_TIME = 5.0  # of what the client still sends, for at most this long (seconds)
 
 
 class Client:
@@ -49,7 +51,7 @@ class Client:
     coroutine (:meth:`Front._proxy`) and comes back when that request is done."""
 
     __slots__ = ("front", "port", "scheme", "sni", "ch", "client", "server_name", "watch",
-                 "first", "started", "scan", "busy", "exchange", "closed", "later")
+                 "first", "started", "scan", "busy", "exchange", "closed", "later", "linger")
 
     def __init__(self, front: Front, port: int, scheme: str, sni: SniContext | None) -> None:
         self.front = front
@@ -65,11 +67,18 @@ class Client:
         self.exchange: Exchange | None = None
         self.closed = False
         self.later = False  # a turn of _next is scheduled
+        self.linger = -1  # >= 0: closing; this many more bytes from the client are dropped
 
     # -- channel callbacks
 
     def on_open(self, ch: Channel) -> None:
         self.ch = ch
+        front = self.front
+        if len(front.clients) >= front.limits.max_connections:
+            front.over_capacity()
+            self.closed = True
+            ch.abort()
+            return
         peer = ch.get_extra_info("peername")
         self.client = str(peer[0]) if peer else "-"
         if self.sni is not None:
@@ -80,6 +89,9 @@ class Client:
         self.front.clients.add(self)
 
     def on_data(self, ch: Channel) -> None:
+        if self.linger >= 0:
+            self._drop(ch)
+            return
         if self.busy:
             if len(ch.buf) > _PIPELINE_BYTES:
                 ch.pause_reading()
@@ -87,11 +99,16 @@ class Client:
         self._next()
 
     def on_eof(self, ch: Channel) -> None:
-        if not self.busy:
+        if self.linger >= 0:
+            self._end()
+        elif not self.busy:
             self._next()
 
     def on_lost(self, ch: Channel) -> None:
-        self._close()
+        if self.linger >= 0:
+            self._end()
+        else:
+            self._close(linger=False)
         if self.exchange is not None:
             self.exchange.abandon()
 
@@ -103,35 +120,72 @@ class Client:
 
     # -- the request loop
 
-    def _close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.front.watches.discard(self.watch)
-            self.front.clients.discard(self)
-            if self.ch.write_paused:  # a client that does not read: drop what it did not take
-                self.ch.abort()
-            else:
-                self.ch.close()
+    def _close(self, linger: bool = True) -> None:
+        """End the connection. After an answer (``linger``) the answer is sent with a FIN
+        and what the client still sends -- typically the body of a refused upload -- is
+        read and dropped, within bounds, before closing: closing with unread data makes
+        the kernel reset the connection, which can destroy the answer (nginx's lingering
+        close)."""
+        if self.closed:
+            return
+        self.closed = True
+        front = self.front
+        ch = self.ch
+        transport = ch.transport
+        if ch.write_paused:  # a client that does not read: drop what it did not take
+            front.clients.discard(self)
+            front.watches.discard(self.watch)
+            ch.abort()
+        elif linger and not ch.eof and not ch.lost and transport is not None \
+                and transport.can_write_eof():
+            ch.handler = self
+            self.linger = _LINGER_BYTES
+            self.watch.task = None
+            self.watch.deadline = asyncio.get_running_loop().time() + _LINGER_TIME
+            transport.write_eof()
+            self._drop(ch)
+            ch.resume_reading()
+        else:
+            front.clients.discard(self)
+            front.watches.discard(self.watch)
+            ch.close()
+
+    def _drop(self, ch: Channel) -> None:
+        self.linger -= len(ch.buf)
+        ch.buf.clear()
+        if self.linger < 0:
+            self._end()
+
+    def _end(self) -> None:
+        """The end of a lingering close."""
+        self.linger = -1
+        self.front.clients.discard(self)
+        self.front.watches.discard(self.watch)
+        self.ch.close()
 
     def shut(self) -> None:
         """The server stops: drop the connection and its backend exchange."""
         if self.exchange is not None:
             self.exchange.abandon()
-        self._close()
+        self._close(linger=False)
+        if self.linger >= 0:
+            self._end()
 
     def _refuse(self, status: int, message: str) -> None:
         self.front.refuse(self.ch, self.client, status, message)
         self._close()
 
     def _expired(self) -> None:
-        if self.exchange is not None:
+        if self.linger >= 0:
+            self._end()
+        elif self.exchange is not None:
             self.exchange.timed_out()
         elif not self.closed and not self.busy:
             if self.ch.buf:
                 self._refuse(408, "the request head did not arrive within "
                                   f"{self.front.limits.header_timeout:g}s")
             else:
-                self._close()
+                self._close(linger=False)
 
     def _turn(self) -> None:
         self.later = False
@@ -165,7 +219,9 @@ class Client:
                 self.scan = 0
             end = buf.find(b"\r\n\r\n", self.scan)
             if end < 0:
-                if len(buf) > limits.max_request_line and \
+                if b"\n\n" in buf:
+                    self._refuse(400, "a message head ended by bare LF line endings")
+                elif len(buf) > limits.max_request_line and \
                         buf.find(b"\r\n", 0, limits.max_request_line + 2) < 0:
                     self._refuse(414, f"request line longer than {limits.max_request_line} bytes")
                 elif len(buf) > limits.max_header_bytes:

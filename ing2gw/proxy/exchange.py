@@ -149,7 +149,9 @@ class Exchange:
                 del buf[:2]
             end = buf.find(b"\r\n\r\n")
             if end < 0:
-                if len(buf) > MAX_RESPONSE_HEAD:
+                if b"\n\n" in buf:
+                    self._failed(HttpError(502, "a response head ended by bare LF line endings"))
+                elif len(buf) > MAX_RESPONSE_HEAD:
                     self._failed(HttpError(502, f"message head larger than {MAX_RESPONSE_HEAD} "
                                                 "bytes"))
                 return False

@@ -144,6 +144,15 @@ class Front:
         self.answers: dict[tuple[bytes, str, bool, str], tuple[ResponseHead, bytes, bool]] = {}
         self.clients: set[Connection] = set()
         self.relay = Relay(self)
+        self._capacity_logged = 0.0
+
+    def over_capacity(self) -> None:
+        """A connection beyond ``max_connections`` was refused (logged once a second)."""
+        now = time.monotonic()
+        if now - self._capacity_logged >= 1.0:
+            self._capacity_logged = now
+            log.warning("more than %d client connections: new ones are closed",
+                        self.limits.max_connections)
 
     def close(self) -> None:
         for client in list(self.clients):

@@ -214,6 +214,9 @@ def parse_request_head(head: bytes, limits: Limits, scheme: str = "http") -> Req
         raise HttpError(400, "more than one Host header field")
     host = hosts[0] if hosts else ""
     if not target.startswith("/"):
+        if not hosts and version == "1.1":
+            raise HttpError(400, "missing Host header (HTTP/1.1 requires it with an "
+                                 "absolute-form target too)")
         t_scheme, _, rest = target.partition("://")
         authority, slash, path = rest.partition("/")
         if t_scheme.lower() != scheme:

@@ -31,6 +31,7 @@ class Limits:
     connect_timeout: float = 5.0  # dialling a backend: 502 beyond
     upstream_timeout: float = 300.0  # a backend exchange when the route sets no timeout: 504
     mirror_body_bytes: int = 1024 * 1024  # request bodies up to this are copied to mirrors
+    max_connections: int = 4096  # client connections per worker; more are closed at once
 
 
 def parse_duration(value: str) -> float | None:

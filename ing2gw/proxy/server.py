@@ -32,7 +32,7 @@ from .client import client_channel
 from .echo import EchoBackend
 from .front import Front
 from .limits import Limits
-from .tls import CertFiles, LocalCA, SniContext
+from .tls import CertFiles, LocalCA, SniContext, tls_protocol
 from .topology import GatewayPort, Topology, split_backend_key
 from .upstream import BackendURL
 
@@ -40,6 +40,8 @@ __all__ = ["ListenSpec", "Prepared", "RunningProxy", "ServeOptions", "prepare", 
            "start_serve"]
 
 log = logging.getLogger("ing2gw.proxy")
+
+_BACKLOG = 1024  # pending connections per listening socket (asyncio would use 100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +153,7 @@ def _bind(address: str, port: int, reuse_port: bool = False) -> socket.socket:
         if reuse_port and hasattr(socket, "SO_REUSEPORT"):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((address, port))
-        sock.listen(1024)
+        sock.listen(_BACKLOG)
         sock.setblocking(False)
     except OSError as exc:
         sock.close()
@@ -254,7 +256,7 @@ async def _start(prepared: Prepared, fronts: bool, echoes: bool) -> tuple[Front,
     if echoes:
         for echo, sock in prepared.echoes:
             handle = functools.partial(_quietly, echo.handle)
-            servers.append(await asyncio.start_server(handle, sock=sock))
+            servers.append(await asyncio.start_server(handle, sock=sock, backlog=_BACKLOG))
     if fronts:
         loop = asyncio.get_running_loop()
         for b in prepared.fronts:
@@ -266,10 +268,11 @@ async def _start(prepared: Prepared, fronts: bool, echoes: bool) -> tuple[Front,
                 # workers; on the shared socket alone, the first worker to wake accepts a
                 # whole burst. The shared one stays served, so no connection is stranded.
                 socks.append(_bind(*b.local, reuse_port=True))
+            serve: Callable[[], asyncio.BaseProtocol] = factory
+            if b.sni is not None:  # TLS with a small read buffer per connection
+                serve = tls_protocol(factory, b.sni.context, opts.limits.header_timeout)
             for sock in socks:
-                servers.append(await loop.create_server(
-                    factory, sock=sock, ssl=b.sni.context if b.sni else None,
-                    ssl_handshake_timeout=opts.limits.header_timeout if b.sni else None))
+                servers.append(await loop.create_server(serve, sock=sock, backlog=_BACKLOG))
     return front, servers
 
 

@@ -73,6 +73,8 @@ class Wire:
                 head = bytes(buf[:end])
                 del buf[: end + 4]
                 return head
+            if buf.find(b"\n\n", max(0, pos - 1)) >= 0:
+                raise HttpError(400, "a message head ended by bare LF line endings")
             if len(buf) > max_line and buf.find(b"\r\n", 0, max_line + 2) < 0:
                 raise HttpError(414, f"request line longer than {max_line} bytes")
             if len(buf) > max_bytes:
@@ -135,7 +137,9 @@ class Wire:
     async def _chunked(self) -> AsyncIterator[bytes]:
         while True:
             line = await self._line(_MAX_CHUNK_LINE)
-            size_text = line.split(b";", 1)[0].strip(b" \t")
+            if b"\n" in line or b"\r" in line:
+                raise HttpError(400, "bare CR or LF in a chunk size line")
+            size_text = line.split(b";", 1)[0].rstrip(b" \t")  # BWS before ";", none before
             if not size_text or len(size_text) > 15 or any(
                 c not in b"0123456789abcdefABCDEF" for c in size_text
             ):
