@@ -120,6 +120,13 @@ def conversion_report(result: ConvertResult) -> dict[str, Any]:
             fidelity_of.setdefault(n["field"], n["fidelity"])
     for key, count in result.annotation_counts.items():
         annotations.append({"annotation": key, "ingresses": count, "fidelity": fidelity_of.get(key, "exact")})
+    lost_by_route: dict[str, dict[str, Any]] = {}
+    for item in result.lost:
+        if item.intent.security is None:
+            continue
+        group = lost_by_route.setdefault(item.route, {"route": item.route, "hostnames": list(item.hostnames),
+                                                      "protections": []})
+        group["protections"].append(item.as_dict())
     model: dict[str, Any] = {
         "summary": {
             "ingresses": len(result.status),
@@ -140,6 +147,9 @@ def conversion_report(result: ConvertResult) -> dict[str, Any]:
             for ref, status in result.status.items()
         ],
         "annotations": annotations,
+        "lost_protections": [p for g in lost_by_route.values() for p in g["protections"]],
+        "lost_by_route": list(lost_by_route.values()),
+        "lost_accepted": any(n["code"] == "UNPROTECTED-ACCEPTED" for n in notes),
         "notes": notes,
     }
     if result.objects:  # sources of claimed kinds (a provider's CRDs), when there are any

@@ -35,7 +35,7 @@ __all__ = ["DropRule", "compile_rule"]
 
 FILTER_TYPES = frozenset({
     "RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite",
-    "RequestMirror", "CORS", "ExtensionRef",
+    "RequestMirror", "CORS", "ExtensionRef", "ExternalAuth",
 })
 GRPC_FILTER_TYPES = frozenset({
     "RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror", "ExtensionRef",
@@ -192,6 +192,13 @@ def _filters(
                 allow_credentials=bool(body.get("allowCredentials")),
                 max_age=5 if max_age is None else max_age,
             )))
+        elif ftype == "ExternalAuth":
+            # Experimental: the reference router does not call auth services. The rule is kept
+            # and the outcome names the check it did not evaluate.
+            body = map_of(o, f.get("externalAuth"), f"{w}.externalAuth")
+            ref = map_of(o, body.get("backendRef"), f"{w}.externalAuth.backendRef")
+            auth_target = f"{ref.get('namespace') or o.namespace}/{ref.get('name')}:{ref.get('port')}"
+            out.append(Filter(ftype, extension=f"ExternalAuth {body.get('protocol')} {auth_target}"))
         elif ftype == "ExtensionRef":
             ref = map_of(o, f.get("extensionRef"), f"{w}.extensionRef")
             group = str(ref.get("group") or "")
