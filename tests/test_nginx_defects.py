@@ -291,3 +291,14 @@ def test_defect_11_www_twin_that_is_another_hosts_alias_wins(route: Any) -> None
                          created=2)]
     out = route(manifests, "http://www.site.test/x")
     assert out["status"] == 308 and out["redirect"]["location"] == "http://site.test:80/x"
+
+
+def test_defect_5_the_converter_leaves_the_refused_ingress_out_too(ing2gw: Any, tmp_path: Path) -> None:
+    path = tmp_path / "in.yaml"
+    path.write_text(yaml.safe_dump_all([
+        ingress("bad", "drop.test", [("/", "Prefix", "web")], {"upstream-vhost": "bad host;"}),
+        ingress("good", "keep.test", [("/", "Prefix", "web")]),
+    ]))
+    result = ing2gw(["convert", "-f", str(path)])
+    assert "INGRESS-REFUSED-INVALID" in result.stderr and "Ingress default/bad" in result.stderr
+    assert "keep.test" in result.stdout and "drop.test" not in result.stdout

@@ -23,8 +23,8 @@ from support import SHARED
 
 from ing2gw.http import Request
 from ing2gw.providers.ingress_nginx.model import NginxModel, route_as_nginx
-from ing2gw.providers.ingress_nginx.model.render import render_nginx_conf
 from ing2gw.providers.ingress_nginx.model.uri import BadURI, escape_uri, normalise
+from ing2gw.providers.ingress_nginx.nginxconf import generate
 from ing2gw.resources import ResourceSet, build_resource_set
 from ing2gw.yamlio import Document
 
@@ -178,7 +178,9 @@ def _judge(case: Mapping[str, Any], outcome: Mapping[str, Any], model: NginxMode
         assert bound.startswith(">=")
         check(share / 100 >= float(bound[2:]), f"{name} gets {share}%, expected {bound}")
     if expect.get("config_contains"):
-        conf = render_nginx_conf(model.servers, listen="127.0.0.1:80", upstream="127.0.0.1:8080", prefix="/tmp")
+        assert model.resources is not None
+        conf = generate(model.resources, model.context.config).render(
+            listen="127.0.0.1:80", upstream="127.0.0.1:8080", prefix="/tmp").text
         for text in expect["config_contains"]:
             check(text in conf, f"config lacks {text!r}")
     return failures

@@ -1,13 +1,14 @@
 """Real nginx as ground truth for the ingress-nginx model.
 
-One nginx serves the configuration rendered from the model (``templates/nginx.conf.j2``)
-for every Ingress set of the semantics doc (section 2.3 worked examples, section 6 rewrite
-table), each on its own host. Every request -- the documented ones plus generated boundary
-requests per path (exact, trailing slash, deeper, sibling, case, percent-encoding, dot
-segments, double slash, query, unknown host) -- goes to the model and over HTTP to nginx;
-both must agree on status, chosen location and backend, redirect Location and the URI
-forwarded upstream. Canary, HTTPS redirect and www twins are Lua in ingress-nginx and are
-not rendered (tests in test_nginx_model cover them).
+One nginx process per module serves the configuration the *independent* generator
+(:mod:`ing2gw.providers.ingress_nginx.nginxconf`, not the model) writes for every Ingress set
+of the semantics doc (section 2.3 worked examples, section 6 rewrite table), each on its own
+host. Every request -- the documented ones plus generated boundary requests per path (exact,
+trailing slash, deeper, sibling, case, percent-encoding, dot segments, double slash, query,
+unknown host), over HTTP and HTTPS -- goes to the model and to nginx; both must agree on
+status, chosen location and backend, redirect Location, the URI and headers forwarded
+upstream and the response headers. ``test_nginx_oracle_defects`` does the same for the shapes
+of issue #14 and shows that a broken model is caught.
 """
 
 from __future__ import annotations
@@ -26,14 +27,14 @@ from nginx_oracle import (
     REWRITE_EXAMPLES,
     REWRITE_EXPECTATIONS,
     WORKED_EXAMPLES,
-    NginxOracle,
     config_test,
     nginx_binary,
 )
 
 from ing2gw.http import Request
 from ing2gw.providers.ingress_nginx.model import NginxModel
-from ing2gw.providers.ingress_nginx.model.render import render_nginx_conf
+from ing2gw.providers.ingress_nginx.nginxconf import generate
+from ing2gw.providers.ingress_nginx.oracle import Oracle
 from ing2gw.providers.ingress_nginx.oracle import disagreement as product_disagreement
 from ing2gw.resources import build_resource_set
 from ing2gw.yamlio import Document
@@ -55,14 +56,11 @@ def oracle_model() -> NginxModel:
     return _model([m for group in groups for m in group])
 
 
-def _conf(model: NginxModel) -> Any:
-    return lambda listen, upstream, prefix: render_nginx_conf(
-        model.servers, listen=listen, upstream=upstream, prefix=prefix)
-
-
 @pytest.fixture(scope="module")
-def nginx() -> Iterator[NginxOracle]:
-    oracle = NginxOracle(_conf(oracle_model()))
+def nginx() -> Iterator[Oracle]:
+    model = oracle_model()
+    assert model.resources is not None
+    oracle = Oracle(model.resources)
     try:
         yield oracle
     finally:
@@ -104,25 +102,26 @@ def boundary_requests(model: NginxModel) -> list[tuple[str, str]]:
     return list(dict.fromkeys(out))
 
 
-def disagreement(model: NginxModel, oracle: NginxOracle, host: str, target: str) -> str | None:
-    problems = product_disagreement(model, oracle, "GET", host, target, CLIENT)
-    return f"{host}{target}: " + "; ".join(problems) if problems else None
+def disagreement(model: NginxModel, oracle: Oracle, host: str, target: str, scheme: str = "http") -> str | None:
+    problems = product_disagreement(model, oracle, "GET", host, target, CLIENT, scheme=scheme)
+    return f"{scheme}://{host}{target}: " + "; ".join(problems) if problems else None
 
 
-def _check_all(nginx: NginxOracle, requests: list[tuple[str, str]]) -> None:
+def _check_all(nginx: Oracle, requests: list[tuple[str, str]]) -> None:
     model = oracle_model()
-    problems = [p for host, target in requests if (p := disagreement(model, nginx, host, target))]
-    assert not problems, f"{len(problems)} of {len(requests)} requests disagree:\n" + "\n".join(problems)
+    problems = [p for host, target in requests for scheme in ("http", "https")
+                if (p := disagreement(model, nginx, host, target, scheme))]
+    assert not problems, f"{len(problems)} of {2 * len(requests)} requests disagree:\n" + "\n".join(problems)
 
 
-def test_worked_examples_agree_with_nginx(nginx: NginxOracle) -> None:
+def test_worked_examples_agree_with_nginx(nginx: Oracle) -> None:
     _check_all(nginx, [(host, target) for host, target, *_ in EXAMPLE_EXPECTATIONS])
 
 
-def test_worked_examples_match_the_doc_in_nginx(nginx: NginxOracle) -> None:
+def test_worked_examples_match_the_doc_in_nginx(nginx: Oracle) -> None:
     """The doc's stated results, checked against nginx itself (not only the model)."""
     for host, target, status, svc, where in EXAMPLE_EXPECTATIONS + REWRITE_EXPECTATIONS:
-        answer = nginx.send("GET", host, target)
+        answer = nginx.nginx.send("GET", host, target)
         assert answer.status == status, (host, target, answer)
         if status == 301:
             assert answer.headers["location"] == where
@@ -132,17 +131,17 @@ def test_worked_examples_match_the_doc_in_nginx(nginx: NginxOracle) -> None:
             assert answer.echo["path"] == where
 
 
-def test_rewrite_table_agrees_with_nginx(nginx: NginxOracle) -> None:
+def test_rewrite_table_agrees_with_nginx(nginx: Oracle) -> None:
     _check_all(nginx, [(host, target) for host, target, *_ in REWRITE_EXPECTATIONS])
 
 
-def test_boundary_requests_agree_with_nginx(nginx: NginxOracle) -> None:
+def test_boundary_requests_agree_with_nginx(nginx: Oracle) -> None:
     requests = boundary_requests(oracle_model())
     assert len(requests) > 300
     _check_all(nginx, requests)
 
 
-def test_server_names_redirects_and_hostless_rules_agree_with_nginx(nginx: NginxOracle) -> None:
+def test_server_names_redirects_and_hostless_rules_agree_with_nginx(nginx: Oracle) -> None:
     _check_all(nginx, OTHER_REQUESTS)
     model = oracle_model()
     assert model.route(Request.build(host="x.wild-alias.test", path="/a")).backend == "al/a:80"
@@ -150,21 +149,25 @@ def test_server_names_redirects_and_hostless_rules_agree_with_nginx(nginx: Nginx
         "location": "http://al.test/start", "statusCode": 302}
 
 
-def test_rendered_config_is_what_ingress_nginx_writes(nginx: NginxOracle) -> None:
-    conf = nginx.conf
+def test_rendered_config_is_what_ingress_nginx_writes(nginx: Oracle) -> None:
+    conf = nginx.nginx.conf
     assert 'location ~* "^/foo/bar/(.+)" {' in conf
     assert 'rewrite "(?i)/foo/bar/(.+)" /new/$1 break;' in conf
     assert 'location = "/foo" {' in conf and 'location "/foo/" {' in conf
-    assert r"server_name ~^(?<subdomain>[\w-]+)\.w\.test$;" in conf
+    assert r'server_name "~^(?<subdomain>[\\w-]+)\\.w\\.test$";' in conf
+
+
+def _conf_text(manifests: list[dict[str, Any]], webhook: bool) -> Any:
+    docs = [Document(m, f"<oracle>:{i + 1}") for i, m in enumerate(manifests)]
+    return generate(build_resource_set(docs), webhook=webhook)
 
 
 def test_duplicate_locations_fail_nginx_config_test() -> None:
-    invalid = _model(DUPLICATE_PREFIX, validate=False)
-    ok, output = config_test(render_nginx_conf(invalid.servers, listen="127.0.0.1:1", upstream="127.0.0.1:2",
-                                               prefix="@PREFIX@"))
+    invalid = _conf_text(DUPLICATE_PREFIX, webhook=False)
+    ok, output = config_test(invalid.render(listen="127.0.0.1:1", upstream="127.0.0.1:2", prefix="@PREFIX@").text)
     assert not ok and "duplicate location" in output
-    valid = _model(DUPLICATE_PREFIX)
-    assert valid.topology.rejected.keys() == {"ex3/b"}
-    ok, output = config_test(render_nginx_conf(valid.servers, listen="127.0.0.1:1", upstream="127.0.0.1:2",
-                                               prefix="@PREFIX@"))
+    valid = _conf_text(DUPLICATE_PREFIX, webhook=True)
+    assert valid.rejected.keys() == {"ex3/b"}
+    ok, output = config_test(valid.render(listen="127.0.0.1:1", upstream="127.0.0.1:2", prefix="@PREFIX@").text)
     assert ok, output
+    assert _model(DUPLICATE_PREFIX).topology.rejected.keys() == {"ex3/b"}  # the model agrees

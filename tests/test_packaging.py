@@ -43,6 +43,14 @@ def test_every_template_is_inside_ing2gw(wheel: zipfile.ZipFile) -> None:
         assert f"ing2gw/templates/{t.name}" in names
 
 
+def test_provider_templates_are_inside_ing2gw(wheel: zipfile.ZipFile) -> None:
+    names = set(wheel.namelist())
+    templates = sorted((ROOT / "providers").rglob("templates/*.j2"))
+    assert templates  # ingress-nginx's nginx.conf.j2
+    for t in templates:
+        assert f"ing2gw/providers/{t.relative_to(ROOT / 'providers').as_posix()}" in names
+
+
 def test_no_bare_top_level_packages(wheel: zipfile.ZipFile) -> None:
     tops = {n.split("/", 1)[0] for n in wheel.namelist()}
     assert "providers" not in tops and "templates" not in tops

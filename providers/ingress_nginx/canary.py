@@ -198,10 +198,13 @@ class CanaryIndex:
             if key in self.used:
                 continue
             c = self.by_key[key]
+            service = c.path.backend.service if c.path.backend is not None else None
             tr.note(c.ingress, "CANARY-ORPHAN", Level.WARNING,
                     f"no primary Ingress serves host {key[1] or '*'} path {key[2]} ({key[3]}), so ingress-nginx "
-                    "ignores this canary path",
-                    instead="not converted", fld=c.path.field, aspects=("backend", "weights"))
+                    f"ignores this canary path and deletes the canary upstream (Service {service}): the canary "
+                    "then does nothing on any path, although its other paths are converted",
+                    instead="not converted; the canary rules of the other paths send traffic ingress-nginx does not",
+                    fld=c.path.field, aspects=("backend", "weights"))
 
 
 def _same_service(tr: NginxTranslator, pc: PathContext, primary: BackendRef) -> Scope:

@@ -19,13 +19,15 @@ from ing2gw.names import host_slug
 from ing2gw.notes import Fidelity, Level
 from ing2gw.resources import Ingress
 
+from . import validation
 from .annotations import SNIPPET_KEYS
 from .model.settings import ControllerConfig
 
 if TYPE_CHECKING:
     from .provider import NginxTranslator
 
-__all__ = ["mirror_filter", "passthrough", "refused_for_snippets"]
+__all__ = ["mirror_filter", "passthrough", "refused_for_invalid", "refused_for_snippets"]
+
 
 def refused_for_snippets(tr: NginxTranslator, ing: Ingress) -> bool:
     """Note what the controller does with the Ingress's snippets; True when it refuses it."""
@@ -55,6 +57,22 @@ def refused_for_snippets(tr: NginxTranslator, ing: Ingress) -> bool:
                         "allow-snippet-annotations is false, so ingress-nginx drops the snippet text and "
                         "serves the Ingress without it", instead="nothing to convert")
     return False
+
+
+def refused_for_invalid(tr: NginxTranslator, ing: Ingress) -> bool:
+    """True when the controller refuses the Ingress for an annotation value its parser rejects
+    (:mod:`.validation`): it serves nothing today, so nothing is converted."""
+    prefix = tr.prefix + "/"
+    short = {k[len(prefix):]: v for k, v in ing.annotations.items() if k.startswith(prefix)}
+    key = validation.verdict(short).dropped
+    if key is None:
+        return False
+    tr.note_ann(ing, key, "INGRESS-REFUSED-INVALID", Level.WARNING,
+                f"ingress-nginx refuses the whole Ingress: {validation.raw(short, key)!r} fails the controller's "
+                "check for this annotation, so it serves nothing today",
+                fidelity=Fidelity.UNSUPPORTED, instead="Ingress not converted",
+                aspects=("status", "backend", "weights", "redirect", "path", "host", "headers", "cors", "auth"))
+    return True
 
 
 def mirror_filter(tr: NginxTranslator, ing: Ingress, prov: Provenance) -> Filter | None:

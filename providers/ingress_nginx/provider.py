@@ -105,7 +105,7 @@ class NginxTranslator(IngressTranslator):
         primaries: list[Ingress] = []
         canaries: list[Ingress] = []
         for ing in self.ordered(ingresses):
-            if extras.refused_for_snippets(self, ing):
+            if extras.refused_for_snippets(self, ing) or extras.refused_for_invalid(self, ing):
                 continue
             (canaries if self.annotations(ing).get("canary") else primaries).append(ing)
         self._prepare(primaries)

@@ -9,8 +9,9 @@ The outcome is the reference router's typed :class:`~ing2gw.router.Outcome`; its
 ``matched`` is a :class:`~.pipeline.LocationMatch` (JSON ``{"ingress", "path", "location"}``).
 Modules: :mod:`.settings` (ConfigMap and per-Ingress annotations), :mod:`.servers` (servers,
 aliases, canaries, Host lookup), :mod:`.locations` (location list and nginx's location
-choice), :mod:`.uri` (URI normalisation), :mod:`.pipeline` (the phase order), :mod:`.render`
-(the equivalent nginx.conf, for testing against nginx).
+choice), :mod:`.uri` (URI normalisation), :mod:`.pipeline` (the phase order), :mod:`.upstream`
+(the request sent upstream). The nginx oracle's configuration is built separately, by
+:mod:`..nginxconf`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from .pipeline import Context, route
 from .servers import Server, Topology, build_topology
 from .settings import ControllerConfig, Policy, read_policy
 
-__all__ = ["ControllerConfig", "NginxModel", "nginx_order", "route_as_nginx"]
+__all__ = ["ControllerConfig", "NginxModel", "nginx_order", "numbered_ports", "route_as_nginx"]
 
 
 def nginx_order(ingresses: list[Ingress]) -> list[Ingress]:
@@ -37,7 +38,7 @@ def nginx_order(ingresses: list[Ingress]) -> list[Ingress]:
     return sorted(by_name, key=lambda i: i.created or "~")
 
 
-def _numbered_ports(ing: Ingress, resources: ResourceSet) -> Ingress:
+def numbered_ports(ing: Ingress, resources: ResourceSet) -> Ingress:
     """Service port names resolved to numbers where the Service is known, so backends read
     ``ns/svc:8080`` as on the Gateway side (nginx proxies to the same endpoints either way)."""
 
@@ -58,12 +59,14 @@ def _numbered_ports(ing: Ingress, resources: ResourceSet) -> Ingress:
 class NginxModel:
     """ingress-nginx's servers and locations for a set of Ingresses, and its request handling."""
 
-    __slots__ = ("context", "notes", "policies")
+    __slots__ = ("context", "notes", "policies", "resources")
 
-    def __init__(self, context: Context, policies: Mapping[str, Policy], notes: Notes) -> None:
+    def __init__(self, context: Context, policies: Mapping[str, Policy], notes: Notes,
+                 resources: ResourceSet | None = None) -> None:
         self.context = context
         self.policies = policies
         self.notes = notes
+        self.resources = resources  # the input, for an independent second opinion (the nginx oracle)
 
     @classmethod
     def from_resources(
@@ -82,7 +85,7 @@ class NginxModel:
         notes = Notes()
         items: list[tuple[Ingress, Policy]] = []
         policies: dict[str, Policy] = {}
-        for ing in nginx_order([_numbered_ports(i, resource_set) for i in resource_set.ingresses]):
+        for ing in nginx_order([numbered_ports(i, resource_set) for i in resource_set.ingresses]):
             policy = read_policy(ing, config, notes)
             if isinstance(policy, str):
                 notes.add(Note(code="NGINX-MODEL-INGRESS-REJECTED", level=Level.ERROR, subject=ing.subject,
@@ -94,7 +97,7 @@ class NginxModel:
         topology = build_topology(items, notes, validate)
         context = Context(topology, config, dict(resource_set.config_maps),
                           strict_refs or bool(resource_set.config_maps))
-        return cls(context, policies, notes)
+        return cls(context, policies, notes, resource_set)
 
     @property
     def topology(self) -> Topology:

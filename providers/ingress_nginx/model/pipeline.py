@@ -247,7 +247,7 @@ def route(ctx: Context, request: Request, client_ip: str | None = None) -> Outco
         st.notes.append(f"no location of server {server.name} matches {uri}")
         return _outcome(st, 404, "NoMatchingRoute")
     st.matched = _matched(loc)
-    if request.scheme == "https" and config.hsts:  # the location's Lua header filter
+    if request.scheme == "https" and config.hsts and loc.builtin is None:  # the location's Lua header filter
         st.response = st.response.set("Strict-Transport-Security", config.hsts_value)
     if choice.auto_redirect:
         target = uri + "/" if not request.query else f"{escape_uri(uri)}/?{request.query}"

@@ -241,29 +241,40 @@ def _build(
         else:
             alternatives[primary] = Alternative(backend, pol.canary, ing.ref)
 
+    # mergeAlternativeBackends: a canary upstream none of whose candidate locations take it
+    # (for any one of the canary's paths) is deleted -- and with it the canary everywhere
+    deleted: dict[str, str] = {}
     for ing, pol in canaries:
-        # a canary spec.defaultBackend joins every upstream of the catch-all server
+        targets: list[tuple[str, str, tuple[str, str] | None]] = []  # (canary upstream, server, path key)
         own_default = backend_name(ing.namespace, ing.default_backend)
-        if own_default is not None and first_is_canary.get(own_default):
-            primaries_here = sorted({e.backend for e in kept_entries[DEFAULT_SERVER]
-                                     if e.backend is not None and e.backend != own_default})
-            for upstream in primaries_here:
-                attach(ing, pol, upstream, own_default)
+        if own_default is not None:
+            targets.append((own_default, DEFAULT_SERVER, None))  # joins every upstream of the catch-all server
         for rule in ing.rules:
-            name = rule.host or DEFAULT_SERVER
             for path in rule.paths:
                 backend = backend_name(ing.namespace, path.backend)
-                if backend is None or not first_is_canary.get(backend):
-                    continue
-                key = (path.path or "/", "Exact" if path.path_type == "Exact" else "Prefix")
-                primary = next((e.backend for e in kept_entries.get(name, ()) if (e.path, e.path_type) == key
-                                and e.backend is not None and e.backend != backend), None)
-                if primary is None:
-                    _note(notes, ing.subject, "NGINX-MODEL-CANARY-UNUSED",
-                          f"no primary Ingress serves host {name} path {key[0]} ({key[1]}) with another Service; "
-                          "the canary is ignored")
-                else:
-                    attach(ing, pol, primary, backend)
+                if backend is not None:
+                    path_key = (path.path or "/", "Exact" if path.path_type == "Exact" else "Prefix")
+                    targets.append((backend, rule.host or DEFAULT_SERVER, path_key))
+        for backend, name, key in targets:
+            if not first_is_canary.get(backend) or backend in deleted or name not in kept_entries:
+                continue
+            same = merged = False
+            for e in kept_entries[name]:
+                if e.backend is None:
+                    continue  # the controller's default upstream never takes a canary
+                same = e.backend == backend
+                if same:
+                    break
+                if not first_is_canary.get(e.backend) and (key is None or (e.path, e.path_type) == key):
+                    attach(ing, pol, e.backend, backend)
+                    merged = True
+            if not same and not merged:
+                what = f"host {name} path {key[0]} ({key[1]})" if key else "the catch-all server"
+                deleted[backend] = what
+                _note(notes, ing.subject, "NGINX-MODEL-CANARY-UNUSED",
+                      f"no primary Ingress serves {what} with another Service, so the controller deletes the "
+                      f"canary upstream {backend}: the canary does nothing anywhere")
+    alternatives = {p: a for p, a in alternatives.items() if a.backend not in deleted}
     return Topology(tuple(servers), alternatives, {}), conflicts, kept_entries
 
 
