@@ -25,7 +25,7 @@ from .dataplane import DataPlane, data_plane_of
 from .errors import PluginError
 from .notes import Level, Note
 from .provider import SUPPORTED_API_VERSIONS, AnnotationTable, Provider, kinds_of
-from .resources import APIKind
+from .resources import CORE_KINDS, APIKind
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginEntry", "Registry", "discover", "load_plugins"]
 
@@ -60,6 +60,11 @@ def _check(obj: Any, name: str) -> Provider:
         kinds = getattr(obj, "kinds", None)
         if not isinstance(kinds, tuple) or not all(isinstance(k, APIKind) for k in kinds):
             raise TypeError("kinds is not a tuple of ing2gw.resources.APIKind")
+        for k in kinds:
+            if k.group == "" and k.kind == "Secret":
+                raise TypeError("it claims Secrets, which ing2gw never reads")
+            if (k.group, k.kind) in CORE_KINDS:
+                raise TypeError(f"it claims {k.kind}, which ing2gw reads for every provider (ctx.resources)")
     if not isinstance(obj.annotations, AnnotationTable):
         raise TypeError("annotations is not an ing2gw.provider.AnnotationTable")
     if not callable(obj.to_ir):

@@ -26,6 +26,7 @@ from .yamlio import Document
 
 __all__ = [
     "APIKind",
+    "CORE_KINDS",
     "DEFAULT_CLASS_ANNOTATION",
     "Ingress",
     "IngressBackend",
@@ -44,6 +45,10 @@ __all__ = [
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 INGRESS_API_VERSIONS = ("networking.k8s.io/v1", "networking.k8s.io/v1beta1", "extensions/v1beta1")
+# (group, kind) of what every conversion reads into typed fields; providers cannot claim these
+CORE_KINDS = frozenset({("networking.k8s.io", "Ingress"), ("extensions", "Ingress"),
+                        ("networking.k8s.io", "IngressClass"), ("", "Service"), ("", "Namespace"),
+                        ("", "ConfigMap")})
 
 
 @dataclass(frozen=True, slots=True, order=True)

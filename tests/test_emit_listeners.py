@@ -150,3 +150,21 @@ def test_layer4_routes_take_one_rule_each() -> None:
     _valid(out)
     assert sorted(m["metadata"]["name"] for m in out if m["kind"] == "TCPRoute") == ["db", "db-2", "db-3"]
     assert any(n.code == "EMIT-ROUTE-SPLIT" for n in notes)
+
+
+def test_many_explicit_listeners_move_to_listenersets() -> None:
+    nodes = tuple(Listener(TOY, f"p{port}", port, "TCP", source=SRC) for port in range(10000, 10070))
+    routes = tuple(Route("TCPRoute", "apps", f"r{n.port}", None, (), frozenset(),
+                         (Rule(matches=(), backends=(BackendRef("s", "apps", n.port),)),), (SRC,),
+                         parents=(ListenerParent(TOY, n.name),)) for n in nodes)
+    notes = Notes()
+    out = emit(IR(listeners=nodes, routes=routes), EmitOptions(listener_sets=True), notes)
+    _valid(out)
+    gw = _one(out, "Gateway")
+    sets = sorted((m for m in out if m["kind"] == "ListenerSet"), key=lambda m: m["metadata"]["name"])
+    assert len(gw["spec"]["listeners"]) == 1 and [len(m["spec"]["listeners"]) for m in sets] == [64, 5]
+    last = next(m for m in out if m["metadata"]["name"] == "r10069")
+    assert last["spec"]["parentRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "ListenerSet",
+                                           "name": "toy-listeners-2", "namespace": "gateway-system",
+                                           "sectionName": "p10069"}]
+    assert any(n.code == "EMIT-LISTENERSETS" for n in notes)

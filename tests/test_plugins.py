@@ -121,6 +121,19 @@ def test_kinds_must_be_declared_and_typed() -> None:
 
     assert "kinds is not a tuple" in discover(entry_points=[FakeEP("untyped", Untyped())]).load_notes()[0].message
 
+    class Secrets(GoodProvider):
+        name = "secrets"
+        kinds = (APIKind("", "v1", "Secret"),)
+
+    class Services(GoodProvider):
+        name = "services"
+        kinds = (APIKind("", "v1", "Service"),)
+
+    notes = {n.subject: n.message for n in discover(entry_points=[
+        FakeEP("secrets", Secrets()), FakeEP("services", Services())]).load_notes()}
+    assert "claims Secrets, which ing2gw never reads" in notes["plugin secrets"]
+    assert "claims Service, which ing2gw reads for every provider" in notes["plugin services"]
+
 
 def test_a_kind_claimed_twice_goes_to_the_first_and_is_reported() -> None:
     toy = APIKind("example.com", "v1", "Toy")

@@ -80,6 +80,24 @@ def test_the_report_lists_claimed_objects(ing2gw, toy_installed: None, tmp_path:
     assert "| ToyRoute iot/mqtt | toy | converted | 0 |" in (tmp_path / "markdown").read_text()
 
 
+def test_per_namespace_gateways_carry_the_listeners_their_routes_use(ing2gw, toy_installed: None) -> None:
+    from ing2gw.schema import validate
+
+    r = ing2gw(["convert", "-f", str(CASE / "input.yaml"), "--topology", "per-namespace", "--fail-on", "never"])
+    docs = list(yaml.safe_load_all(r.stdout))
+    gateways = {(d["metadata"]["namespace"], d["metadata"]["name"]): [x["name"] for x in d["spec"]["listeners"]]
+                for d in docs if d["kind"] == "Gateway"}
+    assert gateways == {
+        ("data", "toy"): ["tcp-9000"],
+        ("infra", "resolver"): ["udp-53"],
+        ("infra", "toy"): ["http-9100-metrics-example-com"],
+        ("iot", "toy"): ["tls-8443-mqtt-example-com", "tls-8443-telemetry-example-com"],
+        ("shop", "nginx"): ["http"],
+    }
+    assert not [d for d in docs if d["kind"] == "ReferenceGrant"]  # the Secret is in the Gateway's namespace
+    assert all(validate(d) == [] for d in docs)
+
+
 def test_output_does_not_depend_on_document_order(ing2gw, toy_installed: None, tmp_path: Path) -> None:
     docs = (CASE / "input.yaml").read_text().split("\n---\n")
     (tmp_path / "reversed.yaml").write_text("\n---\n".join(reversed(docs)))

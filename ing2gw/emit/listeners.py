@@ -217,11 +217,17 @@ class Listeners:
                 scopes.setdefault(scope, set())
                 implicit.add(scope)
                 certs.setdefault(scope, {}).setdefault(cert.hostname, cert)
+        # An explicit listener goes to the Gateways of the routes attached to it (one per route
+        # namespace with --topology per-namespace), else to its source's.
+        users: dict[tuple[GatewayRef, str], set[str]] = {}
+        for route in ir.routes:
+            for p in route.parents:
+                if isinstance(p, ListenerParent):
+                    users.setdefault((p.gateway, p.listener), set()).add(self.namespace_for(route.namespace))
         explicit: dict[Scope, list[Listener]] = {}
         for node in ir.listeners:
             home = node.source.namespace if node.source is not None else "default"
-            ns_list = sorted({ns for (ref, ns) in scopes if ref == node.gateway}) or [self.namespace_for(home)]
-            for ns in ns_list:
+            for ns in sorted(users.get((node.gateway, node.name), set())) or [self.namespace_for(home)]:
                 scopes.setdefault((node.gateway, ns), set())
                 explicit.setdefault((node.gateway, ns), []).append(node)
         self._shorthand = implicit
