@@ -2,19 +2,28 @@
 framing, and serialise heads. Pure functions over bytes (no sockets), so every smuggling
 and size rule is testable on its own.
 
-Strictness is deliberate, because the proxy sits in front of backends that may parse
-differently (RFC 9112 §6.3, §11.2): a request with both ``Content-Length`` and
-``Transfer-Encoding``, differing ``Content-Length`` values, a transfer coding other than a
-lone ``chunked``, obs-fold continuation lines, whitespace before a field's colon, bare CR
-or LF, or control characters is refused with 400 (501 for an unknown transfer coding)
-instead of being "repaired". Over-long request lines get 414 and over-large heads 431.
+Heads are parsed by llhttp (through httptools), the parser Node.js and uvicorn use and
+the world fuzzes: request and status lines, header tokens and values, line endings,
+obs-fold, ``Content-Length`` syntax and duplicates, ``Content-Length`` together with
+``Transfer-Encoding``. The proxy's own rules stay here, on top, because the proxy sits in
+front of backends that may parse differently (RFC 9112 §6.3, §11.2): exactly one space
+between the parts of a request line, HTTP/1.x only (505), Host (missing, repeated,
+malformed), absolute-form (same host and scheme), CONNECT and authority-form (405),
+asterisk-form, ``Expect`` (417), a transfer coding other than a lone ``chunked`` (400, 501
+for an unknown coding before ``chunked``), ``Transfer-Encoding`` in HTTP/1.0, and the size
+limits: over-long request lines get 414, over-large heads or too many fields 431.
+``tests/test_proxy_parser_diff.py`` compares this parser with llhttp alone on a hostile
+corpus and explains every disagreement.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+import httptools
 
 from .limits import Limits
 
@@ -41,15 +50,11 @@ HOP_BY_HOP = frozenset({
     "upgrade", "proxy-authenticate", "proxy-authorization",
 })
 
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-_TARGET = re.compile(rb"[\x21-\x7e]+")
-_VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
+_REQUEST_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP/([0-9])\.([0-9])")
 _HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]{0,5})?")
-_REQUEST_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP/1\.([0-9])")
 _REQUEST_SPECIAL = frozenset({"host", "content-length", "transfer-encoding", "connection",
                               "expect"})
-_STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?: ([\x09\x20-\x7e\x80-\xff]*))?")
+_STATUS_LINE = re.compile(rb"HTTP/([0-9])\.([0-9]) [0-9]{3}(?: .*)?", re.S)
 
 _REASONS = {
     100: "Continue", 200: "OK", 204: "No Content", 301: "Moved Permanently", 302: "Found",
@@ -98,48 +103,94 @@ class ResponseHead:
     keep_alive: bool
 
 
-_FIELD = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*"
-_FIELD_BLOCK = re.compile(rb"(?:" + _FIELD + rb"\r\n)*" + _FIELD)
+class _Collector:
+    """What llhttp reports about one message head (its callbacks)."""
+
+    __slots__ = ("url", "status", "fields", "complete")
+
+    def __init__(self) -> None:
+        self.url = b""
+        self.status = b""
+        self.fields: list[tuple[bytes, bytes]] = []
+        self.complete = False
+
+    def reset(self) -> None:
+        self.url = self.status = b""
+        self.fields = []
+        self.complete = False
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_status(self, status: bytes) -> None:
+        self.status += status
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.fields.append((name, value))
+
+    def on_message_complete(self) -> None:
+        self.complete = True
 
 
-def _fields_fast(block: bytes) -> list[tuple[str, str]] | None:
-    """All fields at once when the block is well-formed (the common case): one regex
-    check of the whole block, then plain splits. ``None`` sends the caller to the
-    line-by-line parse, which names the problem."""
-    if not block:
-        return []
-    if _FIELD_BLOCK.fullmatch(block) is None:
-        return None
-    text = block.decode("latin-1")  # names are tokens (ASCII), values any octets
-    return [(n, v.strip(" \t")) for n, _, v in (line.partition(":")
-                                                for line in text.split("\r\n"))]
+_Parser = httptools.HttpRequestParser | httptools.HttpResponseParser
 
 
-def _fields(lines: list[bytes], limits: Limits | None) -> list[tuple[str, str]]:
-    if limits is not None and len(lines) > limits.max_header_count:
-        raise HttpError(431, f"more than {limits.max_header_count} header fields")
-    out: list[tuple[str, str]] = []
-    for line in lines:
-        if not line:
-            continue
-        if line[0] in b" \t":
-            raise HttpError(400, "obsolete line folding (obs-fold) in the header section")
-        name, sep, value = line.partition(b":")
-        if not sep or not _TOKEN.fullmatch(name):
-            raise HttpError(400, f"malformed header field {line[:40]!r}")
-        value = value.strip(b" \t")
-        if _BAD_VALUE.search(value):
-            raise HttpError(400, f"control character in header field {name.decode()!r}")
-        out.append((name.decode("ascii"), value.decode("latin-1")))
-    return out
+class _Parsers(threading.local):
+    """One reusable llhttp parser per kind and thread (a parser can take the next head
+    once the previous message is complete and kept alive; otherwise it is replaced)."""
+
+    def __init__(self) -> None:
+        self.request: tuple[httptools.HttpRequestParser, _Collector] | None = None
+        self.response: tuple[httptools.HttpResponseParser, _Collector] | None = None
 
 
-def _split_lines(head: bytes) -> list[bytes]:
-    lines = head.split(b"\r\n")
-    for line in lines:
-        if b"\r" in line or b"\n" in line:
-            raise HttpError(400, "bare CR or LF in the message head")
-    return lines
+_PARSERS = _Parsers()
+
+# llhttp's messages for the classes of input it refuses; anything else is "malformed"
+_LLHTTP_STATUS = {"HttpParserInvalidMethodError": "unknown or malformed method",
+                  "HttpParserInvalidURLError": "invalid character in the request target",
+                  "HttpParserInvalidStatusError": "malformed status line"}
+
+
+def _llhttp(head: bytes, response: bool) -> tuple[_Parser, _Collector]:
+    """Feed a head (and its blank line) to llhttp: framing, tokens, header syntax,
+    Content-Length and Transfer-Encoding consistency, line endings. Raises
+    :class:`HttpError` 400 with llhttp's reason."""
+    found = _PARSERS.response if response else _PARSERS.request
+    if found is None:
+        collector = _Collector()
+        parser: _Parser = (httptools.HttpResponseParser(collector) if response
+                           else httptools.HttpRequestParser(collector))
+    else:
+        parser, collector = found
+        collector.reset()
+    try:
+        parser.feed_data(head + b"\r\n\r\n")
+    except httptools.HttpParserUpgrade:  # CONNECT or Upgrade: the head itself is complete
+        collector.complete = False
+    except httptools.HttpParserError as exc:
+        if response:
+            _PARSERS.response = None
+        else:
+            _PARSERS.request = None
+        detail = _LLHTTP_STATUS.get(type(exc).__name__) or str(exc) or "malformed message head"
+        raise HttpError(400, f"{detail} (llhttp)") from None
+    # llhttp refuses data after a message that ends the connection: reuse the parser only
+    # after a complete HTTP/1.1 message without a Connection field
+    reusable = collector.complete and not any(n.lower() == b"connection"
+                                              for n, _ in collector.fields) \
+        and (head.startswith(b"HTTP/1.1 ") if response else head.find(b" HTTP/1.1\r\n") > 0
+             or head.endswith(b" HTTP/1.1"))
+    if response:
+        _PARSERS.response = (parser, collector) if reusable else None  # type: ignore[assignment]
+    else:
+        _PARSERS.request = (parser, collector) if reusable else None  # type: ignore[assignment]
+    return parser, collector
+
+
+def _decoded(collector: _Collector) -> list[tuple[str, str]]:
+    # names are tokens (ASCII, llhttp checked); values any octets, without surrounding OWS
+    return [(n.decode("ascii"), v.decode("latin-1").strip(" \t")) for n, v in collector.fields]
 
 
 def _content_length(values: list[str]) -> int:
@@ -161,35 +212,30 @@ def _codings(values: list[str]) -> list[str]:
 
 def parse_request_head(head: bytes, limits: Limits, scheme: str = "http") -> RequestHead:
     """Parse a request head (without the blank line that ends it). ``scheme`` is the
-    listener's, which an absolute-form target must agree with."""
-    line, _, block = head.partition(b"\r\n")
-    fast = _fields_fast(block)
-    if fast is None or b"\n" in line or b"\r" in line:
-        lines = _split_lines(head)
-        fast = _fields(lines[1:], limits)
+    listener's, which an absolute-form target must agree with.
+
+    llhttp (httptools) parses the framing; the rules added here are the proxy's own: size
+    limits (414, 431), exactly one space between the parts of the request line and HTTP/1.x
+    only (505), Host, absolute-form, CONNECT and asterisk-form, Expect, transfer codings
+    other than a lone ``chunked``."""
+    line, _, _ = head.partition(b"\r\n")
     if len(line) > limits.max_request_line:
         raise HttpError(414, f"request line longer than {limits.max_request_line} bytes")
     if len(head) > limits.max_header_bytes:
         raise HttpError(431, f"request head larger than {limits.max_header_bytes} bytes")
-    quick = _REQUEST_LINE.fullmatch(line)  # the common case in one match
-    if quick is not None:
-        method = quick.group(1).decode("ascii")
-        target = quick.group(2).decode("ascii")
-        version = "1.1" if quick.group(3) != b"0" else "1.0"
-    else:
-        parts = line.split(b" ")
-        if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]) or not _TARGET.fullmatch(parts[1]):
-            raise HttpError(400, f"malformed request line {line[:60]!r}")
-        raw_method, raw_target, raw_version = parts
-        ver = _VERSION.fullmatch(raw_version)
-        if ver is None:
-            raise HttpError(400, f"malformed HTTP version {raw_version[:20]!r}")
-        if ver.group(1) != b"1":
-            raise HttpError(505, f"HTTP version {raw_version.decode()} is not supported")
-        version = "1.1" if ver.group(2) != b"0" else "1.0"
-        method = raw_method.decode("ascii")
-        target = raw_target.decode("ascii")
-    fields = fast
+    if head.count(b"\n") > limits.max_header_count:
+        raise HttpError(431, f"more than {limits.max_header_count} header fields")
+    shape = _REQUEST_LINE.fullmatch(line)
+    if shape is None:
+        raise HttpError(400, f"malformed request line {line[:60]!r}")
+    if shape.group(3) != b"1" or shape.group(4) not in (b"0", b"1"):
+        raise HttpError(505, f"HTTP version {shape.group(3).decode()}.{shape.group(4).decode()}"
+                             " is not supported")
+    _, collector = _llhttp(head, response=False)
+    method = shape.group(1).decode("ascii")
+    target = shape.group(2).decode("ascii")
+    version = "1.1" if shape.group(4) == b"1" else "1.0"
+    fields = _decoded(collector)
     if len(fields) > limits.max_header_count:
         raise HttpError(431, f"more than {limits.max_header_count} header fields")
 
@@ -263,19 +309,21 @@ def parse_request_head(head: bytes, limits: Limits, scheme: str = "http") -> Req
 
 
 def parse_response_head(head: bytes, request_method: str) -> ResponseHead:
-    """Parse a backend's response head; raises :class:`HttpError` (502) when malformed."""
+    """Parse a backend's response head (llhttp); raises :class:`HttpError` (502) when
+    malformed or not HTTP/1.x."""
+    line, _, _ = head.partition(b"\r\n")
+    m = _STATUS_LINE.fullmatch(line)
+    if m is None or m.group(1) != b"1" or m.group(2) not in (b"0", b"1"):
+        raise HttpError(502, f"malformed status line {line[:60]!r} from the backend")
     try:
-        line, _, block = head.partition(b"\r\n")
-        m = _STATUS_LINE.fullmatch(line)
-        if m is None:
-            raise HttpError(502, f"malformed status line {line[:60]!r} from the backend")
-        fast = _fields_fast(block)
-        fields = fast if fast is not None else _fields(_split_lines(head)[1:], None)
+        parser, collector = _llhttp(head, response=True)
     except HttpError as exc:
-        raise HttpError(502, exc.message) from None
-    version = "1.1" if m.group(1) == b"1" else "1.0"
-    status = int(m.group(2))
-    reason = (m.group(3) or b"").decode("latin-1")
+        raise HttpError(502, f"backend sent {exc.message}") from None
+    assert isinstance(parser, httptools.HttpResponseParser)
+    fields = _decoded(collector)
+    version = "1.1" if m.group(2) == b"1" else "1.0"
+    status = parser.get_status_code()
+    reason = collector.status.decode("latin-1")
     lengths: list[str] = []
     codings: list[str] = []
     connection: list[str] = []

@@ -139,7 +139,7 @@ class Wire:
             line = await self._line(_MAX_CHUNK_LINE)
             if b"\n" in line or b"\r" in line:
                 raise HttpError(400, "bare CR or LF in a chunk size line")
-            size_text = line.split(b";", 1)[0].rstrip(b" \t")  # BWS before ";", none before
+            size_text = line.split(b";", 1)[0]  # no whitespace around the size (as llhttp)
             if not size_text or len(size_text) > 15 or any(
                 c not in b"0123456789abcdefABCDEF" for c in size_text
             ):
