@@ -1,0 +1,242 @@
+"""Every shell example of README.md and docs/*.md runs, exactly as written.
+
+The fenced ``sh`` blocks are parsed; each line runs with ``bash`` in a workspace holding the
+files the examples name, made from the shipped examples (``testdata/examples/``): Ingresses
+(``ingresses/``, ``in.yaml``, ``ingresses.yaml``), their conversion (``gateway.yaml``), case
+files, an access log, diff sides and a git repository with an ``origin/main``. Examples that
+read a cluster run against ``tests/kube_emulator.py`` through ``KUBECONFIG``. Each line has
+an expected exit code in :data:`EXPECTED` (a new example without one fails), or a stated
+reason to be skipped in :data:`SKIPPED`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from support import ROOT, SHARED, TESTDATA
+
+EXAMPLES = TESTDATA / "examples"
+BIN = Path(sys.executable).parent
+
+# command as written (comment stripped) -> (exit code, why that code)
+EXPECTED: dict[str, tuple[int, str]] = {
+    "ing2gw convert -f testdata/examples/shop.yaml": (0, "converts without error notes"),
+    "ing2gw convert -f ingresses/ -R": (0, "converts"),
+    "kubectl get ingress,ingressclass,service -A -o yaml | ing2gw convert -f -":
+        (0, "converts what kubectl lists (Services resolve named ports)"),
+    "ing2gw convert -A": (0, "converts the cluster's Ingresses"),
+    "ing2gw convert -f in.yaml --output-dir gateway/": (0, "writes the folder"),
+    "ing2gw convert -f in.yaml --report report.md --report-format markdown --fail-on unsupported":
+        (0, "the shop example has nothing unsupported"),
+    "ing2gw verify -f ingresses/": (1, "the example has (explained) differences: verify exits 1 on any"),
+    "ing2gw verify -f ingresses/ --access-log access.log": (1, "as above"),
+    "ing2gw verify -f ingresses/ --cases cases.yaml --oracle nginx --via-proxy -o markdown": (1, "as above"),
+    "ing2gw route -f gateway.yaml https://shop.example.com/api/x -H 'x-canary: always'": (0, "routed"),
+    "ing2gw route -f gateway.yaml --cases cases.yaml -o json": (0, "every case passes"),
+    "ing2gw route -f ingresses.yaml --as ingress-nginx http://shop.example.com/API": (0, "routed"),
+    "ing2gw diff base/ head/": (0, "no --exit-code"),
+    "ing2gw diff --git origin/main HEAD -o markdown --exit-code -- deploy/": (1, "the branch changes a route"),
+    "ing2gw convert -f ingresses.yaml > gw.yaml": (0, "converts"),
+    "ing2gw serve -f gw.yaml --echo-backends": (0, "serves until stopped; the curl after it gets the echo"),
+    "ing2gw dry-run -A --gateway-class eg": (0, "the emulated cluster has GatewayClass eg and the namespaces"),
+}
+EXPECTED.update({
+    "ing2gw route -f testdata/router/shop.yaml --cases cases.yaml": (0, "the documented sample cases pass"),
+    "ing2gw route -f testdata/router/shop.yaml 'https://shop.example.com/api/x?a=1' -H 'x-canary: always' -o json":
+        (0, "routed"),
+})
+SKIPPED: dict[str, str] = {
+    "pip install -e '.[test]' && pytest": "it is this test suite",
+}
+# Lines whose first command only installs: the rest of the line runs (installing needs the
+# package index; the CLI under test is installed already).
+_INSTALL = re.compile(r"^pip install \S+ && ")
+
+
+def _blocks() -> list[tuple[str, list[str]]]:
+    found: list[tuple[str, list[str]]] = []
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = doc.read_text(encoding="utf-8")
+        for m in re.finditer(r"^```(?:sh|bash|shell|console)\n(.*?)^```", text, re.S | re.M):
+            line = text.count("\n", 0, m.start()) + 1
+            commands = [c for c in m.group(1).splitlines() if c.strip() and not c.lstrip().startswith("#")]
+            found.append((f"{doc.name}:{line}", commands))
+    return found
+
+
+BLOCKS = _blocks()
+
+
+def _split(line: str) -> tuple[str, str]:
+    """(command, trailing comment)."""
+    m = re.match(r"^(.*?)\s+#\s(.*)$", line)
+    return (m.group(1).strip(), m.group(2).strip()) if m else (line.strip(), "")
+
+
+def test_every_example_has_an_expectation() -> None:
+    commands = [_split(c)[0] for _, block in BLOCKS for c in block]
+    assert commands, "no examples found"
+    missing = [c for c in commands if c not in EXPECTED and c not in SKIPPED and _INSTALL.sub("", c) not in EXPECTED]
+    assert not missing, f"examples without an expected exit code in this test: {missing}"
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | None]:
+    """A kubeconfig for an emulated cluster holding the shop example, or None without the CRDs."""
+    if not (SHARED / "gateway-api" / "crds").is_dir():
+        yield None
+        return
+    from kube_emulator import Emulator
+
+    with Emulator() as em:
+        em.add(*(d for d in yaml.safe_load_all((EXAMPLES / "shop.yaml").read_text()) if d))
+        em.add(*({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+                 for ns in ("shop", "marketing", "gateway-system")))
+        em.add({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass", "metadata": {"name": "eg"},
+                "spec": {"controllerName": "example.com/gateway"},
+                "status": {"conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted"}]}})
+        yield em.kubeconfig(tmp_path_factory.mktemp("kube") / "config")
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    ws = tmp_path_factory.mktemp("examples")
+    shop = EXAMPLES / "shop.yaml"
+    (ws / "ingresses").mkdir()
+    for target in (ws / "ingresses" / "shop.yaml", ws / "in.yaml", ws / "ingresses.yaml"):
+        shutil.copy(shop, target)
+    (ws / "testdata").mkdir()
+    shutil.copytree(EXAMPLES, ws / "testdata" / "examples")
+    shutil.copytree(TESTDATA / "router", ws / "testdata" / "router")
+    shutil.copy(EXAMPLES / "shop-cases.yaml", ws / "cases.yaml")
+    shutil.copy(EXAMPLES / "access.log", ws / "access.log")
+    gateway = subprocess.run([str(BIN / "ing2gw"), "convert", "-f", str(shop)], capture_output=True, check=True)
+    (ws / "gateway.yaml").write_bytes(gateway.stdout)
+    case = TESTDATA / "diff" / "added-path"
+    shutil.copytree(case / "base", ws / "base")
+    shutil.copytree(case / "head", ws / "head")
+    if shutil.which("git"):
+        (ws / "deploy").mkdir()
+        _git(ws, "init", "-q", "-b", "work")
+        _git(ws, "config", "user.email", "t@example.com")
+        _git(ws, "config", "user.name", "t")
+        shutil.copy(case / "base" / "app.yaml", ws / "deploy" / "app.yaml")
+        _git(ws, "add", "deploy")
+        _git(ws, "commit", "-qm", "base")
+        _git(ws, "update-ref", "refs/remotes/origin/main", "HEAD")
+        shutil.copy(case / "head" / "app.yaml", ws / "deploy" / "app.yaml")
+        _git(ws, "commit", "-qam", "head")
+    return ws
+
+
+def _env(kubeconfig: Path | None) -> dict[str, str]:
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    env.pop("NO_COLOR", None)
+    if kubeconfig is not None:
+        env["KUBECONFIG"] = str(kubeconfig)
+    return env
+
+
+def _needs(command: str, kubeconfig: Path | None) -> str | None:
+    """Why this command cannot run here, or None."""
+    if re.search(r"\bkubectl\b", command) and not shutil.which("kubectl"):
+        return "kubectl is not installed"
+    cluster_read = " -f " not in f" {command} " and re.match(r"ing2gw (convert|dry-run|verify)\b", command)
+    if (cluster_read or "kubectl" in command) and kubeconfig is None:
+        return "the emulated cluster needs the Gateway API CRDs (../shared)"
+    if "--oracle nginx" in command and not shutil.which("nginx"):
+        return "nginx is not installed"
+    if "--git" in command and not shutil.which("git"):
+        return "git is not installed"
+    return None
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _serve(command: str, then: str, ws: Path, env: dict[str, str]) -> None:
+    """Start the server as written, run the command of its comment, stop the server."""
+    if not (_port_free(8080) and _port_free(8443)):
+        pytest.skip("ports 8080/8443 are taken on this machine")
+    with subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=ws, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, start_new_session=True) as proc:
+        try:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                if "press Ctrl-C to stop" in line:
+                    break
+            assert proc.poll() is None, "serve exited"
+            assert then.startswith("then: "), then
+            got = subprocess.run(["bash", "-c", then.removeprefix("then: ")], cwd=ws, env=env,
+                                 capture_output=True, text=True, timeout=60)
+            assert got.returncode == 0, got.stderr
+            echo = yaml.safe_load(got.stdout)  # the echo backend's JSON
+            assert echo["path"] == "/api" and echo["service"] == "api" and echo["namespace"] == "shop", echo
+        finally:
+            os.killpg(proc.pid, signal.SIGINT)
+            proc.communicate(timeout=30)
+    assert proc.returncode in (0, 130, -signal.SIGINT)
+
+
+def _doc_block(name: str, lang: str, index: int = 0) -> str:
+    text = (ROOT / "docs" / name).read_text(encoding="utf-8")
+    return re.findall(rf"^```{lang}\n(.*?)^```", text, re.S | re.M)[index]
+
+
+@pytest.mark.parametrize(("where", "block"), BLOCKS, ids=[w for w, _ in BLOCKS])
+def test_example_block_runs(where: str, block: list[str], workspace: Path, cluster: Path | None,
+                            tmp_path: Path) -> None:
+    env = _env(cluster)
+    if where.startswith("case-format.md"):  # "with the cases above in cases.yaml"
+        workspace = Path(shutil.copytree(workspace, tmp_path / "ws", symlinks=True))
+        (workspace / "cases.yaml").write_text(_doc_block("case-format.md", "yaml"), encoding="utf-8")
+    skipped: list[str] = []
+    for line in block:
+        command, comment = _split(line)
+        if command in SKIPPED:
+            skipped.append(f"{command}: {SKIPPED[command]}")
+            continue
+        command = _INSTALL.sub("", command)
+        why = _needs(command, cluster)
+        if why:
+            skipped.append(f"{command}: {why}")
+            continue
+        code, reason = EXPECTED[command]
+        if command.startswith("ing2gw serve"):
+            _serve(command, comment, workspace, env)
+            continue
+        run = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=workspace, env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == code, f"{where}: {command}: exit {run.returncode}, expected {code} ({reason})\n" \
+                                       f"{run.stderr[-2000:]}"
+        assert "Traceback" not in run.stderr and "Internal error" not in run.stderr, run.stderr
+        produced = run.stdout.strip() or ">" in command or "--output-dir" in command
+        assert produced, f"{command}: printed nothing"
+    if skipped and len(skipped) == len(block):
+        pytest.skip("; ".join(skipped))
+
+
+def test_documented_outcome_is_what_route_prints(workspace: Path) -> None:
+    """docs/case-format.md's JSON outcome is the output of the command it names."""
+    import json
+
+    command = next(c for c in (b for _, block in BLOCKS for b in block) if "-o json" in c and "testdata/router" in c)
+    run = subprocess.run(["bash", "-c", command], cwd=workspace, env=_env(None), capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == json.loads(_doc_block("case-format.md", "json"))
