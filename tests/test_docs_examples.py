@@ -51,6 +51,9 @@ EXPECTED: dict[str, tuple[int, str]] = {
     "ing2gw dry-run -A --gateway-class eg": (0, "the emulated cluster has GatewayClass eg and the namespaces"),
 }
 EXPECTED.update({
+    "ing2gw convert -f testdata/convert/protection/allowlist-lost/input.yaml --allow-unprotected -q":
+        (0, "the lost allow-list is accepted explicitly"),
+    "ing2gw emitters standard": (0, "lists the emitter"),
     "ing2gw route -f testdata/router/shop.yaml --cases cases.yaml": (0, "the documented sample cases pass"),
     "ing2gw route -f testdata/router/shop.yaml 'https://shop.example.com/api/x?a=1' -H 'x-canary: always' -o json":
         (0, "routed"),
@@ -119,9 +122,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (ws / "ingresses").mkdir()
     for target in (ws / "ingresses" / "shop.yaml", ws / "in.yaml", ws / "ingresses.yaml"):
         shutil.copy(shop, target)
-    (ws / "testdata").mkdir()
-    shutil.copytree(EXAMPLES, ws / "testdata" / "examples")
-    shutil.copytree(TESTDATA / "router", ws / "testdata" / "router")
+    shutil.copytree(TESTDATA, ws / "testdata", ignore=shutil.ignore_patterns("shared"))
     shutil.copy(EXAMPLES / "shop-cases.yaml", ws / "cases.yaml")
     shutil.copy(EXAMPLES / "access.log", ws / "access.log")
     gateway = subprocess.run([str(BIN / "ing2gw"), "convert", "-f", str(shop)], capture_output=True, check=True)
