@@ -149,24 +149,29 @@ class AnnotationTable:
     def read(self, ingress: Ingress, notes: Notes, prefix: str | None = None) -> Annotations:
         """Parse the Ingress's annotations of this table's prefix, noting every problem."""
         pfx = (prefix or self.prefix).rstrip("/") + "/"
+        items = [(k, k[len(pfx):], ingress.annotations[k]) for k in sorted(ingress.annotations) if k.startswith(pfx)]
+        return self.parse(items, notes, ingress.subject, ingress.origin, ingress_scope(ingress))
+
+    def parse(self, items: Iterable[tuple[str, str, str]], notes: Notes, subject: str, origin: str,
+              scope: Scope, noun: str = "annotation") -> Annotations:
+        """Parse ``(full key, key, text)`` items of one object (an Ingress's annotations, a
+        controller ConfigMap's keys when ``noun`` is ``setting``), noting unknown keys, invalid
+        values and every key that does not convert exactly."""
+        code = f"{self.code}-{noun.upper()}"
         values: dict[str, Any] = {}
         raw: dict[str, str] = {}
-        for full_key in sorted(ingress.annotations):
-            if not full_key.startswith(pfx):
-                continue
-            key = full_key[len(pfx):]
-            text = ingress.annotations[full_key]
+        for full_key, key, text in items:
             spec = self.specs.get(key)
             if spec is None:
                 notes.add(Note(
-                    code=f"{self.code}-ANNOTATION-UNKNOWN",
+                    code=f"{code}-UNKNOWN",
                     level=Level.WARNING,
-                    message=f"unknown annotation {full_key}",
-                    subject=ingress.subject,
+                    message=f"unknown {noun} {full_key}",
+                    subject=subject,
                     field=full_key,
                     fidelity=Fidelity.UNSUPPORTED,
                     instead="ignored",
-                    origin=ingress.origin,
+                    origin=origin,
                 ))
                 continue
             canonical = spec.alias_of or key
@@ -177,23 +182,24 @@ class AnnotationTable:
                 values[canonical] = target_spec.parse(text)
             except ValueError as exc:
                 notes.add(Note(
-                    code=f"{self.code}-ANNOTATION-INVALID",
+                    code=f"{code}-INVALID",
                     level=Level.WARNING,
                     message=f"invalid value {text!r}: {exc}",
-                    subject=ingress.subject,
+                    subject=subject,
                     field=full_key,
                     instead=f"using the default ({target_spec.default!r})",
-                    origin=ingress.origin,
+                    origin=origin,
                     aspects=self.aspects(target_spec),
-                    scope=ingress_scope(ingress),
+                    scope=scope,
                 ))
                 continue
             raw[canonical] = text
             if target_spec.fidelity is not Fidelity.EXACT and not target_spec.noted_by_feature:
-                notes.add(self.fidelity_note(ingress, full_key, target_spec))
+                notes.add(self.fidelity_note(full_key, target_spec, subject, origin, scope, code))
         return Annotations(values, raw, self)
 
-    def fidelity_note(self, ingress: Ingress, full_key: str, spec: AnnotationSpec) -> Note:
+    def fidelity_note(self, full_key: str, spec: AnnotationSpec, subject: str, origin: str, scope: Scope,
+                      code: str) -> Note:
         fidelity = spec.fidelity
         instead = {
             Fidelity.APPROXIMATE: f"converted approximately to {spec.target or 'the closest Gateway API field'}",
@@ -202,16 +208,16 @@ class AnnotationTable:
             Fidelity.UNSUPPORTED: "not converted",
         }.get(fidelity, "")
         return Note(
-            code=f"{self.code}-ANNOTATION-{fidelity.upper()}",
+            code=f"{code}-{fidelity.upper()}",
             level=Level.INFO if fidelity is Fidelity.APPROXIMATE else Level.WARNING,
             message=spec.doc,
-            subject=ingress.subject,
+            subject=subject,
             field=full_key,
             fidelity=fidelity,
             instead=instead,
-            origin=ingress.origin,
+            origin=origin,
             aspects=self.aspects(spec),
-            scope=ingress_scope(ingress),
+            scope=scope,
         )
 
     def rows(self) -> list[dict[str, str]]:

@@ -173,7 +173,10 @@ def note_unconsumed(ir: IR, ctx: EmitContext, emitter: Emitter) -> list[Lost]:
                 lost.append(Lost(_route_label(route), route.hostnames, intent, _scope(route, route.rules, intent)))
     for gi in ir.gateway_intents:
         if not ctx.consumed(ir, gi.intent):
-            lost.append(Lost(f"Gateway {gi.gateway.key}", (), gi.intent, (("*", ""),)))
+            # A Gateway-wide protection explains refusals anywhere; other Gateway-wide settings
+            # (a body limit, TLS options) change nothing the probes of verify can see.
+            scope: Scope = (("*", ""),) if gi.intent.security else ()
+            lost.append(Lost(f"Gateway {gi.gateway.key}", (), gi.intent, scope))
     by_intent: dict[tuple[str, str, str], list[Lost]] = {}
     for item in lost:
         p = item.intent.provenance

@@ -25,6 +25,7 @@ from ing2gw.ir import (
     BackendRef,
     BackendTLS,
     Filter,
+    GatewayIntent,
     GatewayRef,
     HeaderModifier,
     PathMatch,
@@ -45,6 +46,7 @@ from ing2gw.resources import APIKind, Ingress, ResourceSet
 from .._common.ingress import HostRoutes, IngressTranslator, PathContext
 from . import affinity, canary, extras, policies, redirects
 from .annotations import TABLE
+from .configmap import ConfigSource, read_settings
 from .dataplane import NginxDataPlane
 from .intents import VENDOR, rule_intents
 from .model import nginx_order
@@ -65,6 +67,7 @@ class NginxTranslator(IngressTranslator):
         self.table = table
         self._annotations: dict[str, Annotations] = {}
         self.config = ctx.options.controller_config or controller_config_of(ctx.resources, ctx.notes)
+        self.globals = read_settings(self.config, config_source(ctx), ctx.notes)
         self.prefix = (ctx.options.annotation_prefix or table.prefix).rstrip("/")
         # (Ingress ref, path field) -> the path as nginx sees it, and its rewrite
         self._paths: dict[tuple[str, str], str] = {}
@@ -119,8 +122,10 @@ class NginxTranslator(IngressTranslator):
         backend_tls = tuple(self._backend_tls[k] for k in order)
         # A passthrough host's TLS ends at its backend: no certificate on the Gateway.
         certificates = tuple(c for c in ir.certificates if (c.gateway, c.hostname) not in self._passthrough_hosts)
+        gateways = sorted({self.ctx.gateway_for(ing) for ing in primaries})
+        globals_ = tuple(GatewayIntent(gw, intent) for gw in gateways for intent in self.globals.gateway)
         return replace(ir, certificates=certificates, backend_tls=ir.backend_tls + backend_tls,
-                       passthrough=tuple(passing))
+                       passthrough=tuple(passing), gateway_intents=ir.gateway_intents + globals_)
 
     def _prepare(self, ordered: Sequence[Ingress]) -> None:
         """What must be known about every Ingress before any path is converted."""
@@ -286,6 +291,7 @@ class NginxTranslator(IngressTranslator):
             filters.append(mirror)
         persistence = affinity.session_persistence(self, ing)
         intents.extend(rule_intents(ann, ing.namespace, prov, self.fld, self.config, persisted=persistence is not None))
+        intents.extend(self.globals.rule_intents(ann, pc.path.path or "/"))
         timeouts = self._timeouts(ing)
         self._policies.backend_tls(self, ing, backends)
         if self.route_kind(ing) == "GRPCRoute" and any(f.type == "URLRewrite" for f in filters):
@@ -541,10 +547,25 @@ class NginxTranslator(IngressTranslator):
 CONTROLLER_CONFIGMAPS = ("ingress-nginx-controller", "nginx-configuration", "nginx-ingress-controller")
 
 
+def _found_configmaps(resources: ResourceSet) -> list[tuple[str, str]]:
+    return sorted((ns, name) for ns, name in resources.config_maps
+                  if name in CONTROLLER_CONFIGMAPS or name.endswith("-ingress-nginx-controller"))
+
+
+def config_source(ctx: ProviderContext) -> ConfigSource:
+    """Where the controller settings come from: --controller-config, a ConfigMap in the input,
+    or nowhere (the controller's defaults)."""
+    if ctx.options.controller_config:
+        return ConfigSource("ConfigMap", "", "--controller-config")
+    found = _found_configmaps(ctx.resources)
+    if found:
+        return ConfigSource("ConfigMap", found[0][0], found[0][1])
+    return ConfigSource("controller", "", "ingress-nginx")
+
+
 def controller_config_of(resources: ResourceSet, notes: Notes | None = None) -> Mapping[str, str]:
     """The controller ConfigMap found among the input objects (``--controller-config`` wins)."""
-    found = sorted((ns, name) for ns, name in resources.config_maps
-                   if name in CONTROLLER_CONFIGMAPS or name.endswith("-ingress-nginx-controller"))
+    found = _found_configmaps(resources)
     if not found:
         return {}
     if notes is not None:
