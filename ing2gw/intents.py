@@ -57,6 +57,9 @@ class Intent:
     """Base of every intent. ``kind`` is the stable name emitters and reports use."""
 
     provenance: Provenance = field(kw_only=True, compare=False)
+    # The source's built-in default, not something the user configured (ingress-nginx's 1m
+    # body limit): left behind, it is noted as an approximation, not as a lost feature.
+    implicit: bool = field(default=False, kw_only=True, compare=False)
     kind: ClassVar[str] = "intent"
     security_category: ClassVar[Security | None] = None
     replaced_by: ClassVar[str] = ""
@@ -73,7 +76,7 @@ class Intent:
 
     def params(self) -> dict[str, Any]:
         """The intent's values as plain data (JSON reports, ``ing2gw emitters``)."""
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "provenance"}
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name not in ("provenance", "implicit")}
 
     def summary(self) -> str:
         """A short human description, e.g. ``rate limit 10/second, burst 50``."""

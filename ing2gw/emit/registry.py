@@ -185,14 +185,16 @@ def note_unconsumed(ir: IR, ctx: EmitContext, emitter: Emitter) -> list[Lost]:
         intent = items[0].intent
         p = intent.provenance
         where = sorted({i.route for i in items})
+        default = intent.implicit and not intent.security
         ctx.notes.add(Note(
-            code="PROTECTION-LOST" if intent.security else "INTENT-NOT-EMITTED",
-            level=Level.WARNING,
-            message=f"{intent.summary()} is not carried into the output by the {emitter.name} emitter "
-                    f"({_list(where)}){': this protection is lost' if intent.security else ''}",
+            code="PROTECTION-LOST" if intent.security else "DEFAULT-NOT-EMITTED" if default else "INTENT-NOT-EMITTED",
+            level=Level.INFO if default else Level.WARNING,
+            message=f"{intent.summary()}{' (the source default)' if default else ''} is not carried into the "
+                    f"output by the {emitter.name} emitter ({_list(where)})"
+                    f"{': this protection is lost' if intent.security else ''}",
             subject=p.subject,
             field=p.field,
-            fidelity=Fidelity.EXTENSION,
+            fidelity=Fidelity.APPROXIMATE if default else Fidelity.EXTENSION,
             instead=f"replace with: {intent.replaced_by}",
             origin=p.origin,
             security=intent.security,

@@ -250,7 +250,8 @@ def read_settings(config: Mapping[str, str], source: ConfigSource, notes: Notes)
         gateway.append(i.Waf(engine="modsecurity", core_rule_set=bool(s.get("enable-owasp-modsecurity-crs")),
                              provenance=source.prov("enable-modsecurity")))
     body: p.BodySizeLimit = s.get("proxy-body-size")
-    gateway.append(i.BodyLimit(max_bytes=body.max_bytes, provenance=source.prov("proxy-body-size")))
+    gateway.append(i.BodyLimit(max_bytes=body.max_bytes, provenance=source.prov("proxy-body-size"),
+                               implicit="proxy-body-size" not in s))
     if forwarded:
         key = "use-forwarded-headers" if s.get("use-forwarded-headers") else "use-proxy-protocol"
         gateway.append(i.ForwardedHeaders(trust=True, header=str(s.get("forwarded-for-header")),
