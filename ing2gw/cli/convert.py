@@ -35,9 +35,10 @@ from .options import conversion_options, input_options
 def convert(**params: Any) -> int:
     """Convert Ingress resources into Gateway API resources.
 
-    Reads Ingresses (plus IngressClasses, Services, Namespaces) from -f files, folders or
-    stdin (FILES given without -f are read too), and writes GatewayClass, Gateway,
-    ReferenceGrant, HTTPRoute and GRPCRoute manifests to stdout (or --output-dir).
+    Reads Ingresses (plus IngressClasses, Services, Namespaces, and the kinds installed
+    providers claim) from -f files, folders or stdin (FILES given without -f are read too),
+    and writes GatewayClass, Gateway, ReferenceGrant, HTTPRoute, GRPCRoute, TLSRoute,
+    TCPRoute, UDPRoute and BackendTLSPolicy manifests to stdout (or --output-dir).
     Everything that is not carried over exactly is reported as a note on stderr.
     """
     registry = discover(params["disabled_providers"])
