@@ -27,7 +27,7 @@ from .notes import Level, Note
 from .provider import SUPPORTED_API_VERSIONS, AnnotationTable, Provider, kinds_of
 from .resources import CORE_KINDS, APIKind
 
-__all__ = ["ENTRY_POINT_GROUP", "PluginEntry", "Registry", "discover", "load_plugins"]
+__all__ = ["ENTRY_POINT_GROUP", "PluginEntry", "Registry", "discover", "load_plugins", "lookup"]
 
 ENTRY_POINT_GROUP = "ing2gw.providers"
 
@@ -99,14 +99,7 @@ class Registry:
         return [e.provider for _, e in sorted(self.entries.items()) if e.provider is not None]
 
     def get(self, name: str) -> Provider:
-        entry = self.entries.get(name)
-        if entry is None:
-            close = difflib.get_close_matches(name, self.names(), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else f" Known: {', '.join(self.names())}."
-            raise PluginError(f"no provider named {name!r}.{hint}")
-        if entry.provider is None:
-            raise PluginError(f"provider {name!r} ({entry.distribution}) failed to load: {entry.error}")
-        return entry.provider
+        return lookup(self.entries, name, "provider")  # type: ignore[no-any-return]
 
     def claims(self) -> dict[APIKind, Provider]:
         """Each claimed kind and the provider that reads it (the first by name; built-ins
@@ -170,6 +163,20 @@ class Registry:
             for e in sorted([*self.entries.values(), *self.rejected], key=lambda e: (e.name, e.distribution))
             if e.error is not None
         ]
+
+
+def lookup(entries: Mapping[str, PluginEntry], name: str, what: str) -> Any:
+    """The loaded plugin called ``name``; a :class:`PluginError` (exit 5) naming the closest
+    known name, or why it failed to load."""
+    entry = entries.get(name)
+    if entry is None:
+        known = sorted(entries)
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else f" Known: {', '.join(known)}."
+        raise PluginError(f"no {what} named {name!r}.{hint}")
+    if entry.plugin is None:
+        raise PluginError(f"{what} {name!r} ({entry.distribution}) failed to load: {entry.error}")
+    return entry.plugin
 
 
 def load_plugins(

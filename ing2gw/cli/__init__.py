@@ -50,8 +50,9 @@ SUMMARIES: dict[str, str] = {
 }
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 ok; 1 findings at or above --fail-on, failed cases or differences; "
-    "2 usage error; 3 input error; 4 cluster error; 5 plugin error; 70 internal error."
+    "Exit codes: 0 ok; 1 findings at or above --fail-on, failed cases or differences, or a protection "
+    "(auth, IP lists, rate limits, WAF, client certificates) the output does not carry, unless "
+    "--allow-unprotected; 2 usage error; 3 input error; 4 cluster error; 5 plugin error; 70 internal error."
 )
 
 

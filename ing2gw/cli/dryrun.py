@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ..convert import convert as run_convert
+from ..convert import unprotected
 from ..errors import ExitCode
 from ..plugins import discover
 from . import EXIT_CODES_HELP
@@ -34,8 +35,8 @@ def dry_run(**params: Any) -> int:
     CRDs (version, channel, fields), the GatewayClass (exists, Accepted, supported
     features), hostnames already claimed and missing namespaces.
 
-    Exits 0 when everything would apply, 1 when an object would be rejected or a preflight
-    check fails.
+    Exits 0 when everything would apply, 1 when an object would be rejected, a preflight
+    check fails, or a protection is lost (unless --allow-unprotected).
     """
     from .. import kube
     from ..dryrun import dry_run as run_dry_run
@@ -52,4 +53,6 @@ def dry_run(**params: Any) -> int:
         print_notes(result.notes, params["color"])
     report = run_dry_run(result.manifests, cluster)
     click.echo(render(report, params["output_format"]), nl=False)
+    if unprotected(result.notes, params["allow_unprotected"]):
+        return ExitCode.FINDINGS  # a protection of the source is not in the output
     return ExitCode.OK if report.ok else ExitCode.FINDINGS

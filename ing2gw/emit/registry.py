@@ -17,16 +17,14 @@ A broken one is reported (``PLUGIN-LOAD-FAILED``) and skipped, like a broken pro
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from ..errors import PluginError
 from ..intents import Intent
 from ..ir import IR, Route, Rule
 from ..notes import Fidelity, Level, Note, Notes, Scope
-from ..plugins import PluginEntry, load_plugins
+from ..plugins import PluginEntry, load_plugins, lookup
 from .gateway import EmitOptions
 
 __all__ = [
@@ -37,6 +35,7 @@ __all__ = [
     "EmitterRegistry",
     "Lost",
     "discover_emitters",
+    "intent_scope",
     "note_unconsumed",
 ]
 
@@ -108,14 +107,7 @@ class EmitterRegistry:
         return sorted(self.entries)
 
     def get(self, name: str) -> Emitter:
-        entry = self.entries.get(name)
-        if entry is None:
-            close = difflib.get_close_matches(name, self.names(), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else f" Known: {', '.join(self.names())}."
-            raise PluginError(f"no emitter named {name!r}.{hint}")
-        if entry.plugin is None:
-            raise PluginError(f"emitter {name!r} ({entry.distribution}) failed to load: {entry.error}")
-        return entry.plugin  # type: ignore[no-any-return]
+        return lookup(self.entries, name, "emitter")  # type: ignore[no-any-return]
 
     def load_notes(self) -> list[Note]:
         return [
@@ -170,13 +162,14 @@ def note_unconsumed(ir: IR, ctx: EmitContext, emitter: Emitter) -> list[Lost]:
                 if ctx.consumed(rule, intent) or key in seen:
                     continue
                 seen.add(key)
-                lost.append(Lost(_route_label(route), route.hostnames, intent, _scope(route, route.rules, intent)))
+                scope = intent_scope(route, route.rules, intent)
+                lost.append(Lost(_route_label(route), route.hostnames, intent, scope))
     for gi in ir.gateway_intents:
         if not ctx.consumed(ir, gi.intent):
             # A Gateway-wide protection explains refusals anywhere; other Gateway-wide settings
             # (a body limit, TLS options) change nothing the probes of verify can see.
-            scope: Scope = (("*", ""),) if gi.intent.security else ()
-            lost.append(Lost(f"Gateway {gi.gateway.key}", (), gi.intent, scope))
+            wide: Scope = (("*", ""),) if gi.intent.security else ()
+            lost.append(Lost(f"Gateway {gi.gateway.key}", (), gi.intent, wide))
     by_intent: dict[tuple[str, str, str], list[Lost]] = {}
     for item in lost:
         p = item.intent.provenance
@@ -204,7 +197,7 @@ def note_unconsumed(ir: IR, ctx: EmitContext, emitter: Emitter) -> list[Lost]:
     return lost
 
 
-def _scope(route: Route, rules: Sequence[Rule], intent: Intent) -> Scope:
+def intent_scope(route: Route, rules: Sequence[Rule], intent: Intent) -> Scope:
     """The (host, path) pairs of the route's rules that carry ``intent`` (a regular expression
     path as ``~REGEX``; a rule without a path match covers every path)."""
     key = (intent.provenance.subject, intent.provenance.field, intent.summary())

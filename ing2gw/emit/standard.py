@@ -21,7 +21,7 @@ from ..intents import ExternalAuth, Intent
 from ..ir import IR, BackendRef, ExternalAuthFilter, Filter, Route, Rule
 from ..notes import Fidelity, Level, Note, Security
 from .gateway import emit
-from .registry import EMITTER_API_VERSION, EmitContext
+from .registry import EMITTER_API_VERSION, EmitContext, intent_scope
 
 __all__ = ["EMITTER", "StandardEmitter", "cluster_service"]
 
@@ -109,7 +109,8 @@ class StandardEmitter:
                                        + _differences(intent, f),
                                subject=p.subject, field=p.field, origin=p.origin, fidelity=Fidelity.APPROXIMATE,
                                instead="HTTPRoute ExternalAuth filter (experimental channel)",
-                               security=Security.AUTHENTICATION))
+                               security=Security.AUTHENTICATION, aspects=intent.aspects,
+                               scope=intent_scope(route, [rule], intent)))
             rules.append(replace(rule, filters=(Filter("ExternalAuth", f, p), *rule.filters)))
         return replace(route, rules=tuple(rules))
 
