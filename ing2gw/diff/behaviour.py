@@ -1,8 +1,9 @@
 """Behaviour changes between the sides: requests the reference router now serves differently.
 
 Boundary requests generated from both sides (plus the caller's extra requests) go through
-the reference router over BASE and over HEAD; only hosts whose routing can differ are probed
-when that can be shown.
+the reference router over BASE and over HEAD and are compared as ``verify`` compares (one
+summariser, :func:`ing2gw.verify.summarise`); only hosts whose routing can differ are
+probed when that can be shown.
 """
 
 from __future__ import annotations
@@ -13,23 +14,11 @@ from typing import Any
 
 from ..http import Request
 from ..probes import Probe, probes_for
+from ..verify import compare_outcomes, summarise
 from .model import BehaviourChange, Side
 from .sides import identity
 
 __all__ = ["behaviour_changes"]
-
-
-def _summary(outcome: Any) -> dict[str, Any]:
-    up = outcome.upstream
-    redirect = outcome.redirect
-    return {
-        "status": outcome.status,
-        "backend": outcome.backend,
-        "weights": {k: round(v, 2) for k, v in sorted(outcome.weights.items())} if outcome.served else {},
-        "path": up.path if up is not None and outcome.served else None,
-        "host": up.host if up is not None and outcome.served else None,
-        "redirect": f"{redirect.status_code} {redirect.location}" if redirect is not None else None,
-    }
 
 
 def _request_of(p: Probe) -> Request:
@@ -94,10 +83,10 @@ def behaviour_changes(base: Side, head: Side, extra: Iterable[Request]) -> tuple
     r_new = Router.from_manifests([m for m in head.manifests if serves(m)])
     out: list[BehaviourChange] = []
     for req in requests:
-        a = _summary(r_old.route(req))
-        b = _summary(r_new.route(req))
-        if a != b:
-            what = tuple(k for k in a if a[k] != b[k])
+        a = summarise(r_old.route(req))
+        b = summarise(r_new.route(req))
+        what = compare_outcomes(a, b)
+        if what:
             described = {"method": req.method, "url": f"{req.scheme}://{req.host}{req.target}",
                          "headers": req.headers.as_dict()}
             out.append(BehaviourChange(described, a, b, what))
