@@ -59,8 +59,7 @@ class Explainer:
     """Finds the notes that explain a difference for a request."""
 
     def __init__(self, notes: Iterable[Note], resources: ResourceSet, manifests: Sequence[Mapping[str, Any]]) -> None:
-        self.by_ingress: dict[str, list[Note]] = {}
-        self.general: list[Note] = []
+        self.by_host: dict[str, list[Note]] = {}  # scope host -> notes about it
         self.all_notes: list[Note] = []
         self.index: dict[Note, int] = {}
         for n in notes:
@@ -72,10 +71,8 @@ class Explainer:
                 continue
             if n.fidelity not in _EXPLAINING and n.level is not Level.WARNING and n.level is not Level.ERROR:
                 continue
-            if n.subject.startswith("Ingress "):
-                self.by_ingress.setdefault(n.subject[len("Ingress "):], []).append(n)
-            else:
-                self.general.append(n)
+            for host in dict.fromkeys(h for h, _ in n.scope):
+                self.by_host.setdefault(host, []).append(n)
         # rule host -> Ingress -> its paths on that host
         self.paths: dict[str, dict[str, list[str]]] = {}
         for ing in resources.ingresses:
@@ -118,15 +115,19 @@ class Explainer:
         return best
 
     def served(self, request: Request, source: Outcome, gateway: Outcome) -> list[Served]:
-        """Where each side served ``request``, in Ingress terms."""
+        """Where each side served ``request``, in Ingress terms. A hostname no rule host
+        names (a server alias, a twin) stands for itself; "" is the default server."""
         hostname = request.hostname
         hosts = self._hosts_for(hostname)
         out: list[Served] = []
         m = source.matched
-        if m is not None and m.kind == "Ingress" and m.route:
+        if m is not None and m.kind == "Ingress":
             ref, path = m.route, m.rule_name
-            host = next((h for h in hosts if ref in self.paths.get(h, {})), hosts[0] if hosts else "")
-            out.append((frozenset({ref}), host, path))
+            if ref:
+                host = next((h for h in hosts if ref in self.paths.get(h, {})), hostname)
+                out.append((frozenset({ref}), host, path))
+            else:  # a location of the controller's own (the default server's /healthz ...)
+                out.append((frozenset(), hosts[0] if hosts else "", path))
         else:
             host = hosts[0] if hosts else ""
             out.append((frozenset(self.paths.get(host, {})), host, None))
@@ -135,7 +136,7 @@ class Explainer:
             names = self.route_hosts.get(g.route, ())
             host = next((h for h in names if _host_matches(h, hostname)), "" if not names else hostname)
             if host not in self.paths:
-                host = hosts[0] if hosts else host
+                host = hosts[0] if hosts and not names else host
             for ref in self.route_sources[g.route]:
                 out.append((frozenset({ref}), host, self._under(ref, host, request.path)))
         return out
@@ -150,35 +151,42 @@ class Explainer:
     # --- explanation ---------------------------------------------------------------------
 
     @staticmethod
-    def _covers(note: Note, ref: str | None, served: Sequence[Served], request: Request) -> bool:
-        for refs, host, path in served:
-            if ref is not None and ref not in refs:
-                continue
-            if ref is None and refs and any(h == "" for h, _ in note.scope):
-                continue  # "" for a controller note: requests no Ingress serves
+    def _precision(note: Note, served: Sequence[Served], request: Request) -> int:
+        """How closely the note's scope covers the request: 3 by a property of the request
+        (``~regex``), 2 by the exact rule, 1 by the whole host, 0 not at all."""
+        best = 0
+        for _, host, path in served:
             for h, p in note.scope:
                 if h != "*" and h != host:
                     continue
-                if p == "" or (path is not None and p == path):
-                    return True
-                if p.startswith("~") and re.search(p[1:], request.path):
-                    return True
-        return False
+                if p.startswith("~"):
+                    if re.search(p[1:], request.path):
+                        return 3
+                elif path is not None and p == path:
+                    best = 2
+                elif p == "":
+                    best = max(best, 1)
+        return best
 
     def explain(self, aspects: Sequence[str], request: Request, source: Outcome,
                 gateway: Outcome) -> tuple[Note, ...]:
-        """The notes that together account for every differing aspect (none if they cannot)."""
+        """The most precise notes that together account for every differing aspect (none if
+        they cannot): notes about the request itself first, then about its rule, then about
+        its whole host, each level added only when the closer ones leave an aspect open."""
         served = self.served(request, source, gateway)
         wanted = set(aspects)
+        hosts = [*dict.fromkeys(host for _, host, _ in served), "*"]
+        levels: dict[int, list[Note]] = {}
+        for n in dict.fromkeys(n for h in hosts for n in self.by_host.get(h, ())):
+            if n.aspects & wanted:
+                level = self._precision(n, served, request)
+                if level:
+                    levels.setdefault(level, []).append(n)
         useful: list[Note] = []
-        refs = sorted({r for rs, _, _ in served for r in rs})
-        for ref in refs:
-            for n in self.by_ingress.get(ref, ()):
-                if n.aspects & wanted and self._covers(n, ref, served, request):
-                    useful.append(n)
-        for n in self.general:
-            if n.aspects & wanted and self._covers(n, None, served, request):
-                useful.append(n)
-        useful = list(dict.fromkeys(useful))
-        covered = set().union(*(n.aspects for n in useful)) if useful else set()
-        return tuple(useful) if wanted <= covered else ()
+        covered: set[str] = set()
+        for level in sorted(levels, reverse=True):
+            useful += levels[level]
+            covered.update(*(n.aspects for n in levels[level]))
+            if wanted <= covered:
+                return tuple(sorted(useful, key=self.index.__getitem__))
+        return ()

@@ -29,6 +29,9 @@ from .router.outcome import Outcome
 __all__ = ["ASPECTS", "Difference", "VerifyReport", "compare_outcomes", "summarise", "verify_requests"]
 
 _DENIED = (401, 403)
+# Aspects compared only when both sides proxy the request (otherwise status, backend or
+# redirect already differ, and a 404's headers say nothing about the configuration).
+_WHEN_SERVED = frozenset({"path", "host", "headers", "cors"})
 # Response headers the compared aspects leave out: the body's framing, and CORS (own aspect).
 _UNCOMPARED_HEADERS = frozenset({"content-length", "content-type"})
 
@@ -78,18 +81,14 @@ def summarise(outcome: Outcome) -> dict[str, Any]:
 def compare_outcomes(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[str, ...]:
     """The aspects that differ. A denial on one side only (``auth``) or a preflight answered
     differently (``cors``) is the one difference: the status, backend and headers that
-    follow from it are its consequences. The upstream path and host only count when both
-    sides proxy the request, the response headers when both give the same status."""
+    follow from it are its consequences. The upstream path and host and the response
+    headers only count when both sides proxy the request."""
     if a["auth"] != b["auth"]:
         return ("auth",)
     if a["cors"] != b["cors"] and (str(a["cors"]).startswith("answered") or str(b["cors"]).startswith("answered")):
         return ("cors",)
     both_served = bool(a["backend"]) and bool(b["backend"])
-    same_status = a["status"] == b["status"]
-    return tuple(k for k in ASPECTS
-                 if a[k] != b[k]
-                 and (both_served or k not in ("path", "host"))
-                 and (same_status or k not in ("headers", "cors")))
+    return tuple(k for k in ASPECTS if a[k] != b[k] and (both_served or k not in _WHEN_SERVED))
 
 
 @dataclass(frozen=True, slots=True)

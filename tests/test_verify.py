@@ -14,7 +14,6 @@ CASES = sorted(p for p in (TESTDATA / "verify").iterdir() if (p / "input.yaml").
 # The note that must explain each case's characteristic difference.
 EXPECTED_CAUSE = {
     "implicit-root": "NGINX-IMPLICIT-ROOT-ANNOTATIONS",
-    "regex-sibling": "NGINX-REGEX-HOST-MODE",
     "wildcard-depth": "NGINX-WILDCARD-HOST-DEPTH",
 }
 

@@ -61,7 +61,7 @@ class NginxDataPlane:
                  message="requests for unknown hosts reach ingress-nginx's default server, which answers "
                          "/healthz with 200 and everything else from the default backend (404)",
                  instead="a Gateway answers 404 for hosts no route claims",
-                 aspects=frozenset({"status", "backend"}), scope=(("", ""),)),
+                 aspects=frozenset({"status", "backend"}), scope=(("", "/healthz"),)),
             Note(code="NGINX-PATH-NORMALISATION", level=Level.INFO, subject=subject, fidelity=Fidelity.APPROXIMATE,
                  message="nginx matches locations on the decoded, normalised path (every %XX decoded, // merged, "
                          "dot segments resolved, 400 above the root) and, unless it rewrites, forwards the path "

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from ing2gw.emit.standard import cluster_service
 from ing2gw.ir import BackendRef, Filter, GatewayRef, Passthrough, Provenance, RequestMirror
 from ing2gw.names import host_slug
-from ing2gw.notes import Fidelity, Level
+from ing2gw.notes import ASPECTS, Fidelity, Level
 from ing2gw.resources import Ingress
 
 from . import validation
@@ -26,7 +26,21 @@ from .model.settings import ControllerConfig
 if TYPE_CHECKING:
     from .provider import NginxTranslator
 
-__all__ = ["mirror_filter", "passthrough", "refused_for_invalid", "refused_for_snippets"]
+__all__ = ["mirror_filter", "note_denied", "passthrough", "refused_for_invalid", "refused_for_snippets"]
+
+
+def note_denied(tr: NginxTranslator, ing: Ingress) -> None:
+    """Note an Ingress whose locations the controller turns into ``return 503`` for an
+    annotation value it cannot use (:mod:`.validation`)."""
+    prefix = tr.prefix + "/"
+    short = {k[len(prefix):]: v for k, v in ing.annotations.items() if k.startswith(prefix)}
+    denied = validation.verdict(short).denied
+    if denied is not None:
+        tr.note(ing, "LOCATIONS-DENIED", Level.WARNING,
+                f"ingress-nginx answers every path of this Ingress with 503 ({denied}); the Gateway routes them",
+                fidelity=Fidelity.APPROXIMATE,
+                instead="converted as if the annotation were valid (fix the value before migrating)",
+                aspects=("status", "backend", "auth"))
 
 
 def refused_for_snippets(tr: NginxTranslator, ing: Ingress) -> bool:
@@ -44,14 +58,14 @@ def refused_for_snippets(tr: NginxTranslator, ing: Ingress) -> bool:
                     fidelity=Fidelity.UNSUPPORTED,
                     instead="Ingress not converted (pass the controller's ConfigMap with --controller-config "
                     "if it allows snippets)",
-                    aspects=("status", "backend", "weights", "redirect", "path", "host", "headers", "cors", "auth"))
+                    aspects=ASPECTS)
         return True
     for key in present:
         if config.allow_snippet_annotations:
             tr.note_ann(ing, key, "SNIPPET", Level.WARNING,
                         "raw nginx configuration has no Gateway API form", fidelity=Fidelity.UNSUPPORTED,
                         instead="not converted; re-create its effect with filters or an implementation policy",
-                        aspects=("status", "backend", "weights", "redirect", "path", "host", "headers", "cors", "auth"))
+                        aspects=ASPECTS)
         else:
             tr.note_ann(ing, key, "SNIPPET-IGNORED", Level.INFO,
                         "allow-snippet-annotations is false, so ingress-nginx drops the snippet text and "
@@ -71,7 +85,7 @@ def refused_for_invalid(tr: NginxTranslator, ing: Ingress) -> bool:
                 f"ingress-nginx refuses the whole Ingress: {validation.raw(short, key)!r} fails the controller's "
                 "check for this annotation, so it serves nothing today",
                 fidelity=Fidelity.UNSUPPORTED, instead="Ingress not converted",
-                aspects=("status", "backend", "weights", "redirect", "path", "host", "headers", "cors", "auth"))
+                aspects=ASPECTS)
     return True
 
 

@@ -110,6 +110,7 @@ class NginxTranslator(IngressTranslator):
         for ing in self.ordered(ingresses):
             if extras.refused_for_snippets(self, ing) or extras.refused_for_invalid(self, ing):
                 continue
+            extras.note_denied(self, ing)
             (canaries if self.annotations(ing).get("canary") else primaries).append(ing)
         self._prepare(primaries)
         for ing in canaries:
