@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 # What of a request's outcome a note can explain (``verify`` compares these).
-ASPECTS = ("status", "backend", "weights", "redirect", "path", "host", "headers", "cors", "auth")
+ASPECTS = ("status", "backend", "weights", "redirect", "path", "host", "headers", "cors", "auth", "tls")
 
 # (host, path) rules a note is about. host: a rule's host ("" the host-less rule, which
 # serves hosts no rule names), or "*" every host. path: a path as the Ingress writes it,

@@ -150,7 +150,8 @@ def ingress_probes(
     """Boundary requests for a set of :class:`~ing2gw.resources.Ingress`.
 
     Every host (wildcards one and two labels deep) and path gets the boundary paths, over
-    http and, for hosts with TLS, https; ``extra_headers`` maps an Ingress ``ns/name`` to
+    http and, for hosts with TLS, https (hosts without TLS get one https request for /:
+    a controller may answer it with a default certificate); ``extra_headers`` maps an Ingress ``ns/name`` to
     header sets a provider wants probed too (canary headers and cookies). One unknown host
     is always probed.
     """
@@ -163,6 +164,8 @@ def ingress_probes(
         for rule in ing.rules:
             hosts = _hosts([rule.host]) if rule.host else [UNKNOWN_HOST]
             schemes = ["http", "https"] if rule.host and (rule.host in tls_hosts or has_tls) else ["http"]
+            if len(schemes) == 1:  # controllers may answer https:// without a certificate of the host's
+                probes.update(Probe("https", host, "/") for host in hosts if host != UNKNOWN_HOST)
             paths: set[str] = {"/"}
             for p in rule.paths:
                 paths |= _ingress_paths(p.path, p.path_type)

@@ -41,7 +41,8 @@ def summarise(outcome: Outcome) -> dict[str, Any]:
     ``weights`` are traffic shares in whole percent when the request is split, ``headers``
     the response headers a configuration adds, ``cors`` the Access-Control-* ones
     (``answered ...`` when the data plane answered a preflight itself), ``auth`` the status of
-    an access denial (401/403)."""
+    an access denial (401/403), ``tls`` whether the request got no HTTP answer at all (no
+    listener took the connection: no certificate for the host)."""
     served = outcome.served
     up = outcome.upstream if served else None
     redirect = outcome.redirect
@@ -75,14 +76,18 @@ def summarise(outcome: Outcome) -> dict[str, Any]:
         "headers": headers,
         "cors": cors,
         "auth": outcome.status if outcome.status in _DENIED else None,
+        "tls": "no answer" if outcome.status is None else None,
     }
 
 
 def compare_outcomes(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[str, ...]:
-    """The aspects that differ. A denial on one side only (``auth``) or a preflight answered
+    """The aspects that differ. No answer on one side (``tls``), a denial on one side only
+    (``auth``) or a preflight answered
     differently (``cors``) is the one difference: the status, backend and headers that
     follow from it are its consequences. The upstream path and host and the response
     headers only count when both sides proxy the request."""
+    if a["tls"] != b["tls"]:
+        return ("tls",)
     if a["auth"] != b["auth"]:
         return ("auth",)
     if a["cors"] != b["cors"] and (str(a["cors"]).startswith("answered") or str(b["cors"]).startswith("answered")):

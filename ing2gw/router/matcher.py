@@ -292,6 +292,8 @@ def _route(table: Table, request: Request, backend: str | None) -> Outcome:
     grpc = _is_grpc(request)
     gateways, note = _candidates(table, request)
     if not gateways:
+        if table.gateways:  # Gateways exist, none on this port: the connection is refused
+            return Outcome(None, "ConnectionRefused", grpc=grpc, notes=(note,) if note else ())
         return Outcome(404, "NoMatchingListener", grpc=grpc, notes=(note,) if note else ())
     if len(gateways) == 1:
         return _route_via(gateways[0], request, grpc, note, backend)

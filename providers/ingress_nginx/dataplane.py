@@ -12,6 +12,8 @@ from ing2gw.provider import AnnotationTable
 from ing2gw.resources import Ingress, ResourceSet
 from ing2gw.router.paths import STANDARD
 
+from .parsers import BackendProtocol
+
 __all__ = ["NginxDataPlane"]
 
 # Request paths nginx normalises before matching: %XX escapes, backslashes, //, dot segments.
@@ -32,14 +34,19 @@ class NginxDataPlane:
         return NginxModel.from_resources(resources, controller_config or controller_config_of(resources))
 
     def probe_headers(self, ingresses: Sequence[Ingress]) -> HeaderSets:
-        """Header sets worth probing per Ingress: its canary header and cookie values."""
+        """Header sets worth probing per Ingress: its canary header and cookie values, and a
+        gRPC content type for gRPC backends."""
         out: dict[str, list[tuple[tuple[str, str], ...]]] = {}
         notes = Notes()
         for ing in ingresses:
             ann = self.table.read(ing, notes)
-            if not ann.get("canary"):
-                continue
             sets: list[tuple[tuple[str, str], ...]] = []
+            if ann.get("backend-protocol") in (BackendProtocol.GRPC, BackendProtocol.GRPCS):
+                sets.append((("content-type", "application/grpc"),))  # a gRPC request as well as plain ones
+            if not ann.get("canary"):
+                if sets:
+                    out[ing.ref] = sets
+                continue
             header = ann.get("canary-by-header")
             if header:
                 values = [ann.get("canary-by-header-value") or "always", "never", "other"]
@@ -62,6 +69,14 @@ class NginxDataPlane:
                          "/healthz with 200 and everything else from the default backend (404)",
                  instead="a Gateway answers 404 for hosts no route claims",
                  aspects=frozenset({"status", "backend"}), scope=(("", "/healthz"),)),
+            Note(code="NGINX-DEFAULT-CERTIFICATE", level=Level.WARNING, subject=subject,
+                 fidelity=Fidelity.APPROXIMATE,
+                 message="ingress-nginx answers https:// for every host on port 443, with its default (self-signed) "
+                         "certificate for hosts no Ingress tls section names; the Gateway has HTTPS listeners only "
+                         "for hosts with a certificate, so https:// clients of the others now fail the TLS "
+                         "handshake",
+                 instead="no HTTPS listener for hosts without a certificate (add a tls section to keep https://)",
+                 aspects=frozenset({"tls"}), scope=(("*", ""),)),
             Note(code="NGINX-PATH-NORMALISATION", level=Level.INFO, subject=subject, fidelity=Fidelity.APPROXIMATE,
                  message="nginx matches locations on the decoded, normalised path (every %XX decoded, // merged, "
                          "dot segments resolved, 400 above the root) and, unless it rewrites, forwards the path "

@@ -108,10 +108,16 @@ def route_kind(ann: Annotations) -> Literal["HTTPRoute", "GRPCRoute"]:
 def grpc_matches(tr: NginxTranslator, pc: PathContext, value: str) -> list[RouteMatch]:
     """An Ingress path of a gRPC backend as a GRPCRoute method match (``/`` = every method)."""
     parts = value.strip("/").split("/") if value.strip("/") else []
-    if not parts:
-        return [RouteMatch()]
-    if len(parts) <= 2 and _GRPC_SERVICE.fullmatch(parts[0]) and (len(parts) == 1 or _GRPC_METHOD.fullmatch(parts[1])):
-        return [RouteMatch(path=PathMatch("Exact", "/".join(parts)))]
+    if not parts or (len(parts) <= 2 and _GRPC_SERVICE.fullmatch(parts[0])
+                     and (len(parts) == 1 or _GRPC_METHOD.fullmatch(parts[1]))):
+        tr.note(pc, "GRPC-ONLY", Level.WARNING,
+                f"ingress-nginx passes every request for {pc.host or '*'}{value} to the gRPC backend, plain "
+                "HTTP/1.1 ones (health checks, gRPC-Web, REST gateways) included; a GRPCRoute matches gRPC "
+                "requests only, so the Gateway answers the others 404",
+                fidelity=Fidelity.APPROXIMATE,
+                instead="GRPCRoute only (add an HTTPRoute to the same backend if it serves non-gRPC requests)",
+                fld=tr.fld("backend-protocol"), aspects=("status", "backend"))
+        return [RouteMatch(path=PathMatch("Exact", "/".join(parts)))] if parts else [RouteMatch()]
     tr.note(pc, "GRPC-PATH", Level.ERROR,
             f"path {value!r} is not /<service> or /<service>/<method>, which is all a GRPCRoute can match",
             fidelity=Fidelity.UNSUPPORTED, instead="path skipped", fld=pc.path.field + ".path",

@@ -77,6 +77,8 @@ class NginxTranslator(IngressTranslator):
         self._real_hosts: set[tuple[GatewayRef, str]] = set()
         self._exact_paths: set[tuple[GatewayRef, str, str]] = set()  # (gateway, host, Exact path)
         self._passthrough_hosts: set[tuple[GatewayRef, str]] = set()
+        # hosts without a / path -> the Ingress whose annotations their implicit / carries
+        self._rootless: dict[tuple[GatewayRef, str], Ingress] = {}
         settings = ControllerConfig.from_mapping(self.config)
         self._hsts: str | None = settings.hsts_value if settings.hsts else None
         self._canaries = canary.CanaryIndex()
@@ -170,6 +172,7 @@ class NginxTranslator(IngressTranslator):
         for key, ing in sorted(oldest.items(), key=lambda kv: (kv[0][0], kv[0][1])):
             if key in has_root or ing.default_backend is not None:
                 continue
+            self._rootless[key] = ing
             ann = self.annotations(ing)
             inherited = sorted(k for k in ann.keys() if self.table.specs[k].changes_answer)
             if inherited:
@@ -448,6 +451,12 @@ class NginxTranslator(IngressTranslator):
                 origin = r.provenance[0] if r.provenance else None
                 to_https = Filter("RequestRedirect", redirects.https_redirect(code), origin)
                 http_rules.append(Rule(matches=(pm,), filters=(to_https,), provenance=r.provenance))
+        root = RouteMatch(path=PathMatch("PathPrefix", "/"))
+        if self._rootless.get(host_key) is ing and root not in seen and http_rules != rules:
+            # nginx's implicit / location redirects the host's unmatched paths to HTTPS too
+            prov = Provenance("Ingress", ing.namespace, ing.name, "", ing.origin)
+            http_rules.append(Rule(matches=(root,), filters=(Filter("RequestRedirect", redirects.https_redirect(code),
+                                                                    prov),), provenance=(prov,)))
         if http_rules == rules:
             https = self._with_hsts(ing, replace(main, sections=frozenset({"https"})))
             if https.rules == main.rules:
@@ -459,13 +468,14 @@ class NginxTranslator(IngressTranslator):
                           "removes one trailing slash from the redirected URI (GET / -> https://host), the "
                           "Gateway keeps the path as requested",
                           fidelity=Fidelity.APPROXIMATE,
-                          instead="HTTPS-only route plus a redirect route on the HTTP listener", aspects=("redirect",))
+                          instead="HTTPS-only route plus a redirect route on the HTTP listener",
+                          aspects=("redirect",), scope=((hr.host, ""),))
         if force:
             self.note_ann(ing, "force-ssl-redirect", "FORCE-SSL-REDIRECT-FORWARDED", Level.INFO,
                           "force-ssl-redirect trusts X-Forwarded-Proto when the controller uses forwarded "
                           "headers; the Gateway redirects every plain-HTTP request",
                           fidelity=Fidelity.APPROXIMATE, instead="redirect route on the HTTP listener",
-                          aspects=("redirect",))
+                          aspects=("redirect",), scope=((hr.host, ""),))
         redirect_route = Route(
             kind="HTTPRoute", namespace=main.namespace, name=f"{main.name}-redirect", gateway=main.gateway,
             hostnames=main.hostnames, sections=frozenset({"http"}), rules=tuple(http_rules),
