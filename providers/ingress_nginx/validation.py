@@ -30,8 +30,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["ALIASES", "CORS_ORIGIN", "VALIDATORS", "Verdict", "go_bool", "go_int", "parse_cidrs", "raw", "text",
-           "valid", "verdict"]
+__all__ = ["ALIASES", "CORS_ORIGIN", "VALIDATORS", "Verdict", "cache_durations", "go_bool", "go_int", "parse_cidrs",
+           "raw", "redirect_url_ok", "text", "valid", "verdict"]
 
 # --- the controller's character classes (parser/validators.go) ---------------------------
 
@@ -349,16 +349,50 @@ def _redirect_group(ann: Mapping[str, str]) -> tuple[str | None, bool]:
     if temporal:
         if not valid(ann, "temporal-redirect-code"):
             return "temporal-redirect-code", False
-        scheme = temporal.partition(":")[0] if ":" in temporal else ""
-        return None, not scheme.startswith("http")
+        return None, not redirect_url_ok(temporal)
     for key in ("permanent-redirect", "permanent-redirect-code"):
         if not valid(ann, key):
             return key, False
     return None, False
 
 
-def verdict(annotations: Mapping[str, str]) -> Verdict:
-    """The controller's decision for annotations given by short key (prefix removed)."""
+_HEADER_NAME = _rx(r"^[a-zA-Z\d\-_]+$")
+_STATUS_CODE = _rx(r"^\d{3}$")
+_CACHE_TIME = _rx(r"^\d+(ms|s|m|h|d|w|M|y)$")
+
+
+def cache_durations(value: str) -> list[str] | None:
+    """``auth-cache-duration`` entries (``[code ...] time``, comma-separated), the default when
+    empty, or None when one entry has no time or a code after its time (the location is denied)."""
+    out: list[str] = []
+    for entry in (e.strip() for e in value.split(",")):
+        if not entry:
+            continue
+        seen_time = False
+        for element in entry.split(" "):
+            if not element:
+                continue
+            if _STATUS_CODE.fullmatch(element):
+                if seen_time:
+                    return None
+            elif _CACHE_TIME.fullmatch(element):
+                seen_time = True
+        if not seen_time:
+            return None
+        out.append(entry)
+    return out or ["200 202 401 5m"]
+
+
+def redirect_url_ok(url: str) -> bool:
+    """The redirect parser's URL check for ``temporal-redirect``: a scheme starting with ``http``."""
+    m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):", url)
+    return m is not None and m.group(1).startswith("http")
+
+
+def verdict(annotations: Mapping[str, str], namespace: str | None = None,
+            allow_cross_namespace: bool = False) -> Verdict:
+    """The controller's decision for annotations given by short key (prefix removed);
+    ``namespace``: the Ingress's, for the cross-namespace Secret check."""
     ann = annotations
     drop = next((key for key in _DROP_ALWAYS if not valid(ann, key)), None)
     ignored: set[str] = set()
@@ -377,6 +411,10 @@ def verdict(annotations: Mapping[str, str]) -> Verdict:
             drop = drop or "auth-secret-type"
         elif text(ann, "auth-secret") is None or not valid(ann, "auth-secret"):
             denied = "error reading secret name from annotation"
+        elif (namespace is not None and not allow_cross_namespace
+              and (text(ann, "auth-secret") or "").partition("/")[1]
+              and (text(ann, "auth-secret") or "").partition("/")[0] != namespace):
+            denied = "cross namespace usage of secrets is not allowed"
         elif not valid(ann, "auth-realm"):
             drop = drop or "auth-realm"
     # external auth
@@ -390,15 +428,27 @@ def verdict(annotations: Mapping[str, str]) -> Verdict:
             denied = denied or "invalid HTTP method"
         elif not valid(ann, "auth-cache-duration"):
             ignored |= {"auth-url"}  # a plain error: external auth is discarded
-        elif not valid(ann, "auth-response-headers"):
+        elif cache_durations(text(ann, "auth-cache-duration") or "") is None:
+            denied = denied or "invalid auth-cache-duration"
+        elif not valid(ann, "auth-response-headers") or not all(
+                _HEADER_NAME.fullmatch(h.strip()) for h in (text(ann, "auth-response-headers") or "").split(",")
+                if h.strip()):
             denied = denied or "invalid auth-response-headers"
     # client certificates: the secret, then error page / pass-through / CN only after it resolves
     if text(ann, "auth-tls-secret") is not None:
         if not valid(ann, "auth-tls-secret"):
             drop = drop or "auth-tls-secret"
+        elif "/" not in (text(ann, "auth-tls-secret") or ""):
+            denied = denied or "auth-tls-secret is not namespace/name"
         else:
             drop = drop or next((k for k in ("auth-tls-error-page", "auth-tls-pass-certificate-to-upstream",
                                              "auth-tls-match-cn") if not valid(ann, k)), None)
+    # backend client certificate: the secret must be namespace/name (a validation error drops)
+    if text(ann, "proxy-ssl-secret") is not None:
+        if not valid(ann, "proxy-ssl-secret"):
+            drop = drop or "proxy-ssl-secret"
+        elif "/" not in (text(ann, "proxy-ssl-secret") or ""):
+            denied = denied or "proxy-ssl-secret is not namespace/name"
     # source ranges: an invalid or empty list denies the location
     for key in ("allowlist-source-range", "denylist-source-range"):
         value = raw(ann, key)

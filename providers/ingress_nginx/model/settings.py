@@ -30,7 +30,7 @@ from ..annotations import (
     TABLE,
 )
 
-__all__ = ["CanaryPolicy", "ControllerConfig", "Cors", "Policy", "Redirect", "read_policy"]
+__all__ = ["CanaryPolicy", "ControllerConfig", "Cors", "Policy", "Redirect", "cors_settings", "read_policy"]
 
 _HTTP_REDIRECT_CODES = frozenset({301, 302, 307, 308})
 
@@ -75,6 +75,7 @@ class ControllerConfig:
     relative_redirects: bool = False
     annotations_risk_level: str = "High"
     allow_snippet_annotations: bool = False
+    allow_cross_namespace_resources: bool = False
     global_allowed_response_headers: tuple[str, ...] = ()
     annotation_prefix: str = TABLE.prefix
 
@@ -97,6 +98,7 @@ class ControllerConfig:
             relative_redirects=_flag(c, "relative-redirects", False),
             annotations_risk_level=(c.get("annotations-risk-level") or "High").strip(),
             allow_snippet_annotations=_flag(c, "allow-snippet-annotations", False),
+            allow_cross_namespace_resources=_flag(c, "allow-cross-namespace-resources", False),
             global_allowed_response_headers=tuple(
                 h.lower() for h in _list(c, "global-allowed-response-headers", ())
             ),
@@ -199,7 +201,7 @@ def _canary(ann: Annotations) -> CanaryPolicy:
     )
 
 
-def _cors(short: Mapping[str, str]) -> Cors:
+def cors_settings(short: Mapping[str, str]) -> Cors:
     """The controller's CORS settings: a value failing its check falls back to the default;
     origins that do not look like ``scheme://host[:port]``, ``*`` or ``null`` are skipped."""
     def text(key: str) -> str | None:
@@ -259,7 +261,7 @@ def read_policy(ingress: Ingress, config: ControllerConfig, notes: Notes) -> Pol
                 f"{config.annotations_risk_level}")
     if not config.allow_snippet_annotations:
         snippets = ()
-    verdict = v.verdict(short)
+    verdict = v.verdict(short, ingress.namespace, config.allow_cross_namespace_resources)
     if verdict.dropped is not None:
         return f"{prefix}{verdict.dropped} has an invalid value {v.raw(short, verdict.dropped)!r}"
     ignored = verdict.ignored
@@ -308,7 +310,7 @@ def read_policy(ingress: Ingress, config: ControllerConfig, notes: Notes) -> Pol
         ssl_redirect=flag("ssl-redirect", config.ssl_redirect),
         force_ssl_redirect=flag("force-ssl-redirect", config.force_ssl_redirect),
         preserve_trailing_slash=flag("preserve-trailing-slash", config.preserve_trailing_slash),
-        cors=_cors(short) if flag("enable-cors", False) else None,
+        cors=cors_settings(short) if flag("enable-cors", False) else None,
         allow=p.parse_cidrs(",".join(allow)) if allow else (),
         deny=p.parse_cidrs(",".join(deny)) if deny else (),
         satisfy_any=text("satisfy") == "any",
