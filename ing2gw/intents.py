@@ -48,7 +48,6 @@ __all__ = [
     "SessionAffinity",
     "Timeouts",
     "Waf",
-    "intent_type",
 ]
 
 
@@ -471,11 +470,3 @@ INTENT_TYPES: tuple[type[Intent], ...] = (
     LoadBalancing, SessionAffinity, ErrorPages, BackendTLSOptions, Cors, ResponseHeaders, Buffering,
     ForwardedHeaders, Opaque,
 )
-
-
-def intent_type(kind: str) -> type[Intent]:
-    """The intent class of a kind name (``rate-limit`` -> :class:`RateLimit`)."""
-    for t in INTENT_TYPES:
-        if t.kind == kind:
-            return t
-    raise KeyError(kind)

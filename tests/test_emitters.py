@@ -139,3 +139,45 @@ def test_report_lists_lost_protections_first(ing2gw, tmp_path: Path) -> None:
     ing2gw(["convert", "-f", str(PROTECTED), "--report", str(data), "--report-format", "json"])
     lost = json.loads(data.read_text())["lost_protections"]
     assert [(x["intent"], x["security"]) for x in lost] == [("ip-access", "access-control")]
+
+
+def test_router_keeps_external_auth_rules_and_says_it_does_not_evaluate_them(ing2gw) -> None:
+    gateway = TESTDATA / "convert" / "protection" / "external-auth-experimental" / "expected.yaml"
+    r = ing2gw(["route", "-f", str(gateway), "https://shop.example.com/api/x", "-o", "json"])
+    assert r.exit_code == 0, r.stderr
+    outcome = json.loads(r.stdout)
+    assert outcome["status"] == 200 and outcome["backend"] == "shop/api:8080"
+    assert outcome["extensionRefs"] == ["ExternalAuth HTTP auth/oauth2-proxy:4180"]
+    assert "dropped" not in r.stderr
+
+
+def test_unconsumed_pass_covers_rules_and_gateway_intents() -> None:
+    from ing2gw.emit.gateway import EmitOptions
+    from ing2gw.emit.registry import EmitContext, note_unconsumed
+    from ing2gw.emit.standard import EMITTER
+    from ing2gw.intents import BodyLimit, IPAccess
+    from ing2gw.ir import IR, GatewayIntent, GatewayRef, PathMatch, Provenance, Route, RouteMatch, Rule
+    from ing2gw.notes import Notes
+
+    gw = GatewayRef("nginx", "nginx")
+    prov = Provenance("Ingress", "shop", "shop", "allow")
+    allow = IPAccess(allow=("10.0.0.0/8",), provenance=prov)
+    rule = Rule(matches=(RouteMatch(path=PathMatch("PathPrefix", "/api")),), intents=(allow,))
+    route = Route("HTTPRoute", "shop", "shop", gw, ("shop.example.com",), frozenset({"http"}), (rule,), (prov,))
+    body = BodyLimit(None, provenance=Provenance("controller", "", "ingress-nginx", "proxy-body-size"))
+    ir = IR(routes=(route,), gateway_intents=(GatewayIntent(gw, body),))
+
+    ctx = EmitContext(EmitOptions(), Notes())
+    lost = note_unconsumed(ir, ctx, EMITTER)
+    assert [(x.route, x.intent.kind, x.scope) for x in lost] == [
+        ("HTTPRoute shop/shop", "ip-access", (("shop.example.com", "/api"),)),
+        ("Gateway nginx", "body-limit", ()),
+    ]
+    by_code = {n.code: n for n in ctx.notes}
+    assert by_code["PROTECTION-LOST"].security == "access-control"
+    assert by_code["INTENT-NOT-EMITTED"].security is None
+
+    ctx = EmitContext(EmitOptions(), Notes())
+    ctx.consume(rule, allow)
+    ctx.consume(None, body)
+    assert note_unconsumed(ir, ctx, EMITTER) == [] and len(ctx.notes) == 0

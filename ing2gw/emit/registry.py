@@ -54,13 +54,14 @@ class EmitContext:
     notes: Notes
     _consumed: set[tuple[int, int]] = field(default_factory=set)
 
-    def consume(self, owner: Rule | IR, intent: Intent) -> None:
-        """Record that ``intent`` (on ``owner``: a rule, or the IR for a Gateway-wide intent)
-        is carried into the output."""
-        self._consumed.add((id(owner), id(intent)))
+    def consume(self, rule: Rule | None, intent: Intent) -> None:
+        """Record that ``intent`` is carried into the output: on ``rule`` (one of the IR's
+        rules, as given to ``emit``), or, with ``None``, a Gateway-wide intent of
+        ``IR.gateway_intents``."""
+        self._consumed.add((id(rule) if rule is not None else 0, id(intent)))
 
-    def consumed(self, owner: Rule | IR, intent: Intent) -> bool:
-        return (id(owner), id(intent)) in self._consumed
+    def consumed(self, rule: Rule | None, intent: Intent) -> bool:
+        return (id(rule) if rule is not None else 0, id(intent)) in self._consumed
 
 
 @runtime_checkable
@@ -165,7 +166,7 @@ def note_unconsumed(ir: IR, ctx: EmitContext, emitter: Emitter) -> list[Lost]:
                 scope = intent_scope(route, route.rules, intent)
                 lost.append(Lost(_route_label(route), route.hostnames, intent, scope))
     for gi in ir.gateway_intents:
-        if not ctx.consumed(ir, gi.intent):
+        if not ctx.consumed(None, gi.intent):
             # A Gateway-wide protection explains refusals anywhere; other Gateway-wide settings
             # (a body limit, TLS options) change nothing the probes of verify can see.
             wide: Scope = (("*", ""),) if gi.intent.security else ()
