@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .errors import UsageError
 
-__all__ = ["DEFAULT_PORTS", "Headers", "Request", "split_host_port"]
+__all__ = ["DEFAULT_PORTS", "Headers", "QueryParams", "Request", "split_host_port"]
 
 DEFAULT_PORTS: Mapping[str, int] = {"http": 80, "https": 443}
 
@@ -48,6 +48,18 @@ class Headers:
                 else:
                     data[key] = (old[0], old[1] + (value,))
         self._data = data
+
+    @classmethod
+    def of_fields(cls, fields: Iterable[tuple[str, str]], drop: frozenset[str]) -> Headers:
+        """The fields of a message, without those whose lower-case name is in ``drop``."""
+        data: dict[str, tuple[str, tuple[str, ...]]] = {}
+        for name, value in fields:
+            key = name.lower()
+            if key in drop:
+                continue
+            old = data.get(key)
+            data[key] = (name, (value,)) if old is None else (old[0], old[1] + (value,))
+        return cls._from(data)
 
     @classmethod
     def _from(cls, data: dict[str, tuple[str, tuple[str, ...]]]) -> Headers:
@@ -144,6 +156,37 @@ def split_host_port(authority: str) -> tuple[str, int | None]:
     return host.rstrip(".").lower(), port
 
 
+class QueryParams(Mapping[str, str]):
+    """The first value of each query parameter, decoded when first looked at (most
+    requests are routed without reading their query)."""
+
+    __slots__ = ("_query", "_params")
+
+    def __init__(self, query: str) -> None:
+        self._query = query
+        self._params: dict[str, str] | None = None
+
+    def _parsed(self) -> dict[str, str]:
+        if self._params is None:
+            params: dict[str, str] = {}
+            for name, value in parse_qsl(self._query, keep_blank_values=True):
+                params.setdefault(name, value)
+            self._params = params
+        return self._params
+
+    def __getitem__(self, name: str) -> str:
+        return self._parsed()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parsed())
+
+    def __len__(self) -> int:
+        return len(self._parsed())
+
+    def __repr__(self) -> str:
+        return repr(self._parsed())
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     """One HTTP request as a gateway sees it. Build it with :meth:`build` or :meth:`from_url`."""
@@ -191,10 +234,7 @@ class Request:
         hostname, _ = split_host_port(host)
         if sni is None and scheme == "https":
             sni = hostname
-        params: dict[str, str] = {}
-        if query:
-            for name, value in parse_qsl(query, keep_blank_values=True):
-                params.setdefault(name, value)
+        params: Mapping[str, str] = QueryParams(query) if query else {}
         resp = (
             response_headers
             if response_headers is None or isinstance(response_headers, Headers)

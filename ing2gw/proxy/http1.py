@@ -91,6 +91,7 @@ class RequestHead:
     body: int  # bytes of body, or BODY_CHUNKED
     keep_alive: bool
     expect_continue: bool
+    hop_by_hop: frozenset[str] = HOP_BY_HOP  # lower-case names: HOP_BY_HOP and Connection's
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,16 +297,18 @@ def parse_request_head(head: bytes, limits: Limits, scheme: str = "http") -> Req
     elif lengths:
         body = _content_length(lengths)
 
+    hop_by_hop = HOP_BY_HOP
     if connection:
         tokens = {t.strip().lower() for v in connection for t in v.split(",")}
         keep_alive = "close" not in tokens if version == "1.1" else "keep-alive" in tokens
+        hop_by_hop = hop_by_hop | tokens
     else:
         keep_alive = version == "1.1"
     expect_continue = any(v.strip().lower() == "100-continue" for v in expect)
     if expect and not expect_continue:
         raise HttpError(417, "unsupported Expect value")
     return RequestHead(method, target, version, tuple(fields), host, body, keep_alive,
-                       expect_continue)
+                       expect_continue, hop_by_hop)
 
 
 def parse_response_head(head: bytes, request_method: str) -> ResponseHead:

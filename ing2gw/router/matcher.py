@@ -27,7 +27,7 @@ from .filters import (
 )
 from .model import Entry, Filter, Gateway, HeaderModifier, Listener, Match, Rule
 from .outcome import MirrorTarget, Outcome, RedirectTo, Upstream
-from .paths import STANDARD, BadPath, PathPolicy
+from .paths import STANDARD, BadPath, PathPolicy, may_change
 from .table import Table
 
 __all__ = ["route"]
@@ -271,6 +271,8 @@ def route(table: Table, request: Request, backend: str | None = None,
     that has a route for it.
     """
     raw = request.path
+    if not may_change(raw):
+        return _route(table, request, backend)
     try:
         norm = policy.normalise(raw)
     except BadPath as exc:

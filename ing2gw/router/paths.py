@@ -21,18 +21,24 @@ one up (an implementation emitter names the policy of its data plane there).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["STANDARD", "BadPath", "Normalised", "PathPolicy", "path_policy", "path_policies",
-           "register_path_policy"]
+__all__ = ["STANDARD", "BadPath", "Normalised", "PathPolicy", "may_change", "path_policy",
+           "path_policies", "register_path_policy"]
 
 EscapedSlashes = Literal["keep", "decode", "reject", "redirect"]
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 # a path holding none of these is left exactly as it is by every policy
-_SPECIAL = ("%", "//", "/.", "\\")
+_SPECIAL = re.compile(r"%|//|/\.|\\")
+
+
+def may_change(path: str) -> bool:
+    """Whether some policy could normalise ``path`` to something else (cheap check)."""
+    return _SPECIAL.search(path) is not None
 
 
 class BadPath(ValueError):
@@ -82,7 +88,7 @@ class PathPolicy:
     def normalise(self, path: str) -> Normalised:
         """The normalised form of ``path`` (which starts with ``/``); raises
         :class:`BadPath` for invalid or forbidden percent-encoding."""
-        if not any(s in path for s in _SPECIAL):
+        if not may_change(path):
             return Normalised(path)
         text, redirect = self._decode(path) if "%" in path else (path, False)
         if self.backslash_is_slash and "\\" in text:
