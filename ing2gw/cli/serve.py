@@ -62,6 +62,8 @@ def _backend(value: str) -> tuple[str, str]:
               show_default=True, help="Largest request head in bytes (431).")
 @click.option("--max-body-bytes", type=click.IntRange(min=0), default=0, show_default=True,
               help="Largest request body in bytes (413); 0 = no limit.")
+@click.option("--max-connections", type=click.IntRange(min=1), default=4096, show_default=True,
+              help="Client connections per worker; more are closed at once.")
 def serve(
     files: tuple[str, ...],
     recursive: bool,
@@ -77,12 +79,14 @@ def serve(
     max_request_line: int,
     max_header_bytes: int,
     max_body_bytes: int,
+    max_connections: int,
 ) -> int:
     """Serve the Gateway API objects in RESOURCES as a reverse proxy: every request is
     routed by the reference router, then redirected, answered or forwarded to its backend
     as the router decides. Listens on loopback unless --listen names another address."""
     limits = Limits(max_request_line=max_request_line, max_header_bytes=max_header_bytes,
-                    max_body_bytes=max_body_bytes, header_timeout=header_timeout)
+                    max_body_bytes=max_body_bytes, header_timeout=header_timeout,
+                    max_connections=max_connections)
     options = ServeOptions(
         listen=tuple(ListenSpec.parse(v) for v in listen),
         tls_certs=tuple(_tls_cert(v) for v in tls_certs),

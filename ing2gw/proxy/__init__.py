@@ -10,17 +10,17 @@ speak HTTP/1.1, :mod:`.upstream` dials backends, :mod:`.echo` holds the built-in
 backends, :mod:`.tls` makes certificates and picks them by SNI, :mod:`.topology` reads the
 ports and backends out of the router's table, :mod:`.limits` holds the limits and durations.
 
-Why a hand-written HTTP/1.1 front on asyncio protocols rather than aiohttp: the safety
-rules of the issue (refuse conflicting Content-Length/Transfer-Encoding and obs-fold,
-answer 414 and 431 by their own limits, 408 for a half-sent head but a quiet close for an
-idle keep-alive connection, strict Host and absolute-form handling) need control over the
-byte-level parse that aiohttp's parser does not expose, and the proxy's hot path is
-shorter without a framework's request objects. The common request (a small body, a
+Why asyncio protocols with llhttp rather than a framework: the safety rules (refuse
+conflicting Content-Length/Transfer-Encoding and obs-fold, answer 414 and 431 by their own
+limits, 408 for a half-sent head but a quiet close for an idle keep-alive connection, strict
+Host and absolute-form handling, stop reading a client that does not read) need control of
+the connection that frameworks do not expose. Heads are parsed by llhttp (``httptools``)
+with the proxy's own rules on top (:mod:`.http1`). The common request (a small body, a
 kept-alive backend connection, a response framed by Content-Length) runs entirely in
 protocol callbacks, without a task, future or stream object per request; the rest
-(streamed bodies, retries, mirrors, route timeouts, chunked responses) runs as a
-coroutine over the same connection. The only dependency added is ``cryptography``
-(certificates); the standard library does the rest.
+(streamed bodies, retries, mirrors, route timeouts, chunked responses) runs as a coroutine
+over the same connection. Dependencies: ``httptools`` (parsing) and ``cryptography``
+(certificates).
 
 Use from Python (tests, ``verify --via-proxy``)::
 
