@@ -178,8 +178,7 @@ def _llhttp(head: bytes, response: bool) -> tuple[_Parser, _Collector]:
         raise HttpError(400, f"{detail} (llhttp)") from None
     # llhttp refuses data after a message that ends the connection: reuse the parser only
     # after a complete HTTP/1.1 message without a Connection field
-    reusable = collector.complete and not any(n.lower() == b"connection"
-                                              for n, _ in collector.fields) \
+    reusable = collector.complete and b"connection" not in head.lower() \
         and (head.startswith(b"HTTP/1.1 ") if response else head.find(b" HTTP/1.1\r\n") > 0
              or head.endswith(b" HTTP/1.1"))
     if response:
@@ -190,8 +189,9 @@ def _llhttp(head: bytes, response: bool) -> tuple[_Parser, _Collector]:
 
 
 def _decoded(collector: _Collector) -> list[tuple[str, str]]:
-    # names are tokens (ASCII, llhttp checked); values any octets, without surrounding OWS
-    return [(n.decode("ascii"), v.decode("latin-1").strip(" \t")) for n, v in collector.fields]
+    # names are tokens (ASCII, llhttp checked); values any octets, without trailing OWS
+    # (llhttp drops the leading one)
+    return [(n.decode("ascii"), v.decode("latin-1").rstrip(" \t")) for n, v in collector.fields]
 
 
 def _content_length(values: list[str]) -> int:
@@ -236,12 +236,14 @@ def parse_request_head(head: bytes, limits: Limits, scheme: str = "http") -> Req
     method = shape.group(1).decode("ascii")
     target = shape.group(2).decode("ascii")
     version = "1.1" if shape.group(4) == b"1" else "1.0"
-    fields = _decoded(collector)
-    if len(fields) > limits.max_header_count:
+    if len(collector.fields) > limits.max_header_count:
         raise HttpError(431, f"more than {limits.max_header_count} header fields")
-
+    fields: list[tuple[str, str]] = []
     special: dict[str, list[str]] = {}
-    for name, value in fields:
+    for raw_name, raw_value in collector.fields:
+        # names are tokens (ASCII, llhttp checked); values any octets, without trailing OWS
+        name, value = raw_name.decode("ascii"), raw_value.decode("latin-1").rstrip(" \t")
+        fields.append((name, value))
         low = name.lower()
         if low in _REQUEST_SPECIAL:
             special.setdefault(low, []).append(value)
