@@ -23,7 +23,7 @@ import click
 from .. import __version__
 from ..errors import ExitCode, Ing2gwError
 
-__all__ = ["COMMANDS", "main"]
+__all__ = ["COMMANDS", "EXIT_CODES_HELP", "exit_codes", "main"]
 
 # command name -> "module:attribute" (relative to ing2gw.cli)
 COMMANDS: dict[str, str] = {
@@ -50,10 +50,23 @@ SUMMARIES: dict[str, str] = {
 }
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 ok; 1 findings at or above --fail-on, failed cases or differences, or a protection "
-    "(auth, IP lists, rate limits, WAF, client certificates) the output does not carry, unless "
-    "--allow-unprotected; 2 usage error; 3 input error; 4 cluster error; 5 plugin error; 70 internal error."
+    "Exit codes: 0 ok; 1 findings (each command's --help says which); 2 usage error; 3 input error; "
+    "4 cluster error; 5 plugin error; 70 internal error."
 )
+
+
+def exit_codes(findings: str, *, zero: str = "ok", cluster: bool = True, plugins: bool = True,
+               inputs: bool = True) -> str:
+    """A command's ``Exit codes:`` epilog: what 0 and 1 mean for it, then the errors it can end with."""
+    codes = [f"0 {zero}", f"1 {findings}", "2 usage error"]
+    if inputs:
+        codes.append("3 input error (file:line: message; nothing is written)")
+    if cluster:
+        codes.append("4 cluster error")
+    if plugins:
+        codes.append("5 plugin error")
+    codes.append("70 internal error")
+    return "Exit codes: " + "; ".join(codes) + "."
 
 
 class LazyGroup(click.Group):

@@ -13,12 +13,13 @@ from ..notes import FAIL_ON_CHOICES, fails
 from ..output import format_manifests, write_output_dir
 from ..plugins import discover
 from ..report import render_report
-from . import EXIT_CODES_HELP
+from . import exit_codes
 from .common import load_resources, make_convert_options, print_notes
 from .options import conversion_options, input_options
 
 
-@click.command(epilog=EXIT_CODES_HELP)
+@click.command(epilog=exit_codes(
+    "a note at or above --fail-on, or a protection lost without --allow-unprotected"))
 @click.argument("files", nargs=-1, type=click.Path())
 @input_options
 @conversion_options

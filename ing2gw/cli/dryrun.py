@@ -11,12 +11,14 @@ from ..convert import convert as run_convert
 from ..convert import unprotected
 from ..errors import ExitCode
 from ..plugins import discover
-from . import EXIT_CODES_HELP
+from . import exit_codes
 from .common import load_resources, make_convert_options, print_notes
 from .options import conversion_options, input_options
 
 
-@click.command("dry-run", epilog=EXIT_CODES_HELP)
+@click.command("dry-run", epilog=exit_codes(
+    "an object would be rejected, a preflight check fails, or a protection is lost without --allow-unprotected",
+    zero="everything would apply"))
 @click.argument("files", nargs=-1, type=click.Path())
 @input_options
 @conversion_options
@@ -34,9 +36,6 @@ def dry_run(**params: Any) -> int:
     server's message and the Ingress it came from). Preflight checks cover the Gateway API
     CRDs (version, channel, fields), the GatewayClass (exists, Accepted, supported
     features), hostnames already claimed and missing namespaces.
-
-    Exits 0 when everything would apply, 1 when an object would be rejected, a preflight
-    check fails, or a protection is lost (unless --allow-unprotected).
     """
     from .. import kube
     from ..dryrun import dry_run as run_dry_run

@@ -12,7 +12,8 @@ from ..report import render
 from ..yamlio import dump_json
 
 
-@click.command()
+@click.command(epilog="Exit codes: 0 ok; 2 usage error; 5 plugin error (no such provider, or it failed to load); "
+                      "70 internal error.")
 @click.argument("name", required=False)
 @click.option("-o", "--output", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
               show_default=True)

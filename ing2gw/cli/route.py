@@ -18,6 +18,8 @@ from ing2gw.router import Outcome, Router
 from ing2gw.sources import read_paths
 from ing2gw.yamlio import dump_json
 
+from . import exit_codes
+
 __all__ = ["route"]
 
 
@@ -120,7 +122,8 @@ def _source_model(provider_name: str, docs: list[Any], controller_config: str | 
     return plane.model(rs, read_controller_config(controller_config) if controller_config else None)
 
 
-@click.command("route")
+@click.command("route", epilog=exit_codes("a case of --cases fails", zero="routed; every case passes",
+                                          cluster=False, plugins=False))
 @click.option("-f", "--filename", "files", multiple=True, required=True, metavar="RESOURCES",
               help="Gateway API manifests: a file, a directory or - for stdin (repeatable).")
 @click.option("-R", "--recursive", is_flag=True, help="Read directories given with -f recursively.")

@@ -16,6 +16,8 @@ from ing2gw.errors import ExitCode, UsageError
 from ing2gw.proxy import Limits, ListenSpec, ServeOptions, prepare, serve_forever
 from ing2gw.sources import read_paths
 
+from . import exit_codes
+
 __all__ = ["serve"]
 
 
@@ -34,7 +36,8 @@ def _backend(value: str) -> tuple[str, str]:
     return key.strip(), url.strip()
 
 
-@click.command("serve")
+@click.command("serve", epilog=exit_codes("-", zero="stopped (Ctrl-C)", cluster=False, plugins=False)
+               .replace("; 1 -", ""))
 @click.option("-f", "--filename", "files", multiple=True, required=True, metavar="RESOURCES",
               help="Gateway API manifests: a file, a directory or - for stdin (repeatable).")
 @click.option("-R", "--recursive", is_flag=True, help="Read directories given with -f recursively.")

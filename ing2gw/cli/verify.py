@@ -14,12 +14,14 @@ from ..plugins import discover
 from ..report import render
 from ..verification import VerifyOptions, run_verify
 from ..yamlio import dump_json
-from . import EXIT_CODES_HELP
+from . import exit_codes
 from .common import load_resources, make_convert_options, print_notes
 from .options import conversion_options, input_options
 
 
-@click.command(epilog=EXIT_CODES_HELP)
+@click.command(epilog=exit_codes(
+    "requests are served differently (what counts: --fail-on), a second opinion (--oracle, --via-proxy) "
+    "disagrees, or a protection is lost without --allow-unprotected", zero="no difference that --fail-on counts"))
 @input_options
 @conversion_options
 @click.option("--cases", "cases_file", metavar="FILE", help="Replay the requests of this case file too.")
