@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Checker", "DataPlane", "DataPlaneModel", "HeaderSets", "data_plane_of"]
 
-# Ingress "ns/name" -> header sets (each a tuple of (name, value)) to probe it with.
+# Ingress "ns/name" -> header sets (each a tuple of (name, value)) to probe it with; a set
+# that starts with (":method", "OPTIONS") probes with that method (CORS preflights).
 HeaderSets = Mapping[str, Sequence[tuple[tuple[str, str], ...]]]
 
 

@@ -134,9 +134,7 @@ class Explainer:
         g = gateway.matched
         if g is not None and g.route in self.route_sources:
             names = self.route_hosts.get(g.route, ())
-            host = next((h for h in names if _host_matches(h, hostname)), "" if not names else hostname)
-            if host not in self.paths:
-                host = hosts[0] if hosts and not names else host
+            host = next((h for h in names if _host_matches(h, hostname)), hostname) if names else ""
             for ref in self.route_sources[g.route]:
                 out.append((frozenset({ref}), host, self._under(ref, host, request.path)))
         return out

@@ -205,7 +205,11 @@ Replayable = Request | Probe  # a probe is built into a Request where it is repl
 def _as_request(item: Replayable) -> Request:
     if isinstance(item, Request):
         return item
-    return Request.build(host=item.host, path=item.path, scheme=item.scheme, headers=list(item.headers),
+    method = "GET"
+    headers = item.headers
+    if headers and headers[0][0] == ":method":  # a provider's hint for another method (CORS preflights)
+        method, headers = headers[0][1], headers[1:]
+    return Request.build(host=item.host, path=item.path, scheme=item.scheme, method=method, headers=list(headers),
                          client=PROBE_CLIENT)
 
 

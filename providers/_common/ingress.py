@@ -303,8 +303,10 @@ class IngressTranslator:
                 sources=(prov,),
             ))
             self.note(catch_all, "DEFAULT-BACKEND-CATCH-ALL", Level.INFO,
-                      "default backend becomes a route without hostnames on the HTTP listener: it serves "
-                      "requests for hosts no other route claims", fld="spec.defaultBackend",
+                      "default backend becomes a route without hostnames on the HTTP listener: it serves every "
+                      "plain-HTTP request no other rule matches, unmatched paths of hosts other Ingresses name "
+                      "included (ingress-nginx answers those from the host's own implicit / location)",
+                      fld="spec.defaultBackend",
                       aspects=("status", "backend"))
         routes.extend(self.extra_routes(list(hosts.values()), tls_hosts))
         return IR(routes=tuple(routes), certificates=tuple(certificates))

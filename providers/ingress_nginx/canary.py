@@ -156,7 +156,8 @@ class CanaryIndex:
                     tr.note(ing, "CANARY-DUPLICATE", Level.WARNING,
                             f"Ingress {prev.ingress.ref} is already the canary for host {rule.host or '*'} path "
                             f"{key[2]}; ingress-nginx uses only one canary per primary",
-                            instead="this canary path is not converted", fld=path.field, aspects=("backend", "weights"))
+                            instead="this canary path is not converted", fld=path.field,
+                            aspects=("backend", "weights"), scope=((rule.host, path.path or "/"),))
                     continue
                 self.by_key[key] = _Canary(ing, path, policy)
 
@@ -175,7 +176,8 @@ class CanaryIndex:
         if any((b.namespace, b.name, b.port) == (backend.namespace, backend.name, backend.port) for b in rule.backends):
             tr.note(c.ingress, "CANARY-SAME-SERVICE", Level.WARNING,
                     f"the canary's Service {backend.name}:{backend.port} is the primary's own",
-                    instead="canary ignored (as ingress-nginx does)", fld=c.path.field, aspects=("backend", "weights"))
+                    instead="canary ignored (as ingress-nginx does)", fld=c.path.field,
+                    aspects=("backend", "weights"), scope=((pc.host, pc.path.path or "/"),))
             return [rule]
         if backend.namespace != pc.ingress.namespace:
             tr.note(c.ingress, "CANARY-CROSS-NAMESPACE", Level.INFO,

@@ -16,6 +16,8 @@ from .parsers import BackendProtocol
 
 __all__ = ["NginxDataPlane"]
 
+# An origin no CORS list allows.
+_FOREIGN_ORIGIN = "https://elsewhere.ing2gw.invalid"
 # Request paths nginx normalises before matching: %XX escapes, backslashes, //, dot segments.
 _DENORMAL = r"~%|\\|//|/\.\.?(/|$)"
 
@@ -34,8 +36,9 @@ class NginxDataPlane:
         return NginxModel.from_resources(resources, controller_config or controller_config_of(resources))
 
     def probe_headers(self, ingresses: Sequence[Ingress]) -> HeaderSets:
-        """Header sets worth probing per Ingress: its canary header and cookie values, and a
-        gRPC content type for gRPC backends."""
+        """Header sets worth probing per Ingress: its canary header and cookie values, a gRPC
+        content type for gRPC backends, and for CORS a request and a preflight from an allowed
+        origin and from one no list allows."""
         out: dict[str, list[tuple[tuple[str, str], ...]]] = {}
         notes = Notes()
         for ing in ingresses:
@@ -43,6 +46,11 @@ class NginxDataPlane:
             sets: list[tuple[tuple[str, str], ...]] = []
             if ann.get("backend-protocol") in (BackendProtocol.GRPC, BackendProtocol.GRPCS):
                 sets.append((("content-type", "application/grpc"),))  # a gRPC request as well as plain ones
+            if ann.get("enable-cors"):
+                origins = [o for o in ann.get("cors-allow-origin").origins if "*" not in o][:1]
+                for origin in [*origins, _FOREIGN_ORIGIN]:
+                    sets.append((("origin", origin),))
+                    sets.append(((":method", "OPTIONS"), ("origin", origin), ("access-control-request-method", "GET")))
             if not ann.get("canary"):
                 if sets:
                     out[ing.ref] = sets

@@ -81,10 +81,18 @@ def _cors(tr: NginxTranslator, ing: Ingress, ann: Annotations) -> CORS:
                     f"malformed origins are skipped by ingress-nginx too: {', '.join(origins.skipped)}",
                     instead="left out", aspects=("cors",))
     max_age: int = ann.get("cors-max-age")
-    tr.note_ann(ing, "enable-cors", "CORS", Level.INFO,
-                "ingress-nginx answers every OPTIONS request on the location with 204 and, with origin *, "
-                "sends Access-Control-Allow-Origin: * even with credentials; the Gateway CORS filter answers "
-                "only real preflights and handles credentials per the Fetch standard",
+    if origins.any:
+        what = ("ingress-nginx answers every OPTIONS request on the location itself with 204 and sends "
+                "Access-Control-Allow-Origin: * even with credentials; the Gateway CORS filter answers only "
+                "real preflights (with 200) and handles credentials per the Fetch standard")
+    else:
+        what = ("ingress-nginx answers a preflight from a listed origin itself with 204, but passes OPTIONS "
+                "requests from any other origin on to the backend (without CORS headers), and adds the "
+                "Allow-Methods, Allow-Headers and Max-Age headers to every response for a listed origin; the "
+                "Gateway CORS filter answers every preflight itself (200, CORS headers for listed origins "
+                "only), so the backend no longer sees OPTIONS requests from other origins, and other responses "
+                "carry only Allow-Origin, Allow-Credentials and Expose-Headers")
+    tr.note_ann(ing, "enable-cors", "CORS", Level.INFO, what,
                 fidelity=Fidelity.APPROXIMATE, instead="HTTPRoute CORS filter with ingress-nginx's defaults",
                 aspects=("cors",))
     return CORS(

@@ -160,7 +160,7 @@ class NginxTranslator(IngressTranslator):
     def _implicit_roots(self, ordered: Sequence[Ingress]) -> None:
         """ingress-nginx gives every host an implicit ``/`` location that carries the location
         annotations of the host's oldest Ingress; unmatched paths meet them (403 from an
-        allowlist, a redirect, auth...) where the Gateway answers 404."""
+        allowlist, a redirect, auth...) where the Gateway answers 404 (or from a catch-all)."""
         oldest: dict[tuple[GatewayRef, str], Ingress] = {}
         has_root: set[tuple[GatewayRef, str]] = set()
         for ing in ordered:
@@ -169,12 +169,15 @@ class NginxTranslator(IngressTranslator):
                 oldest.setdefault((gw, rule.host), ing)
                 if any((p.path or "/") == "/" and p.path_type != "Exact" for p in rule.paths):
                     has_root.add((gw, rule.host))
+        catch_all = next((i for i in ordered if i.default_backend is not None and not i.rules), None)
         for key, ing in sorted(oldest.items(), key=lambda kv: (kv[0][0], kv[0][1])):
             if key in has_root or ing.default_backend is not None:
                 continue
             self._rootless[key] = ing
             ann = self.annotations(ing)
             inherited = sorted(k for k in ann.keys() if self.table.specs[k].changes_answer)
+            gateway_answer = (f"the catch-all default backend of Ingress {catch_all.ref} serves them"
+                              if catch_all is not None else "it answers them 404")
             if inherited:
                 prefix = (self.ctx.options.annotation_prefix or self.table.prefix).rstrip("/")
                 # Name the key as written (a deprecated alias stays the alias).
@@ -182,8 +185,8 @@ class NginxTranslator(IngressTranslator):
                            and self.table.canonical(k[len(prefix) + 1:]) == inherited[0]]
                 self.note(ing, "IMPLICIT-ROOT-ANNOTATIONS", Level.WARNING,
                           f"on host {key[1] or '*'} requests that match no path reach ingress-nginx's implicit "
-                          f"'/' location, which carries this Ingress's {', '.join(inherited)}; the Gateway answers "
-                          "them 404", fidelity=Fidelity.APPROXIMATE,
+                          f"'/' location, which carries this Ingress's {', '.join(inherited)}; the Gateway does not "
+                          f"apply them there: {gateway_answer}", fidelity=Fidelity.APPROXIMATE,
                           instead="unmatched paths are not routed (add an explicit / path to keep the old answer)",
                           fld=sorted(written)[0] if written else f"{prefix}/{inherited[0]}",
                           aspects=self._inherited_aspects(inherited), scope=((key[1], "/"),))
@@ -213,17 +216,6 @@ class NginxTranslator(IngressTranslator):
                 return [RouteMatch(path=PathMatch("Exact", value))]
             # Prefix and ImplementationSpecific: ingress-nginx treats both as Prefix.
             return [RouteMatch(path=PathMatch("PathPrefix", value))]
-        host = pc.host or "*"
-        self.note(pc, "REGEX-HOST-MODE", Level.INFO,
-                  f"host {host} is in regex mode (an Ingress on it sets use-regex or a rewrite-target): "
-                  "ingress-nginx matches every path of the host, from every Ingress, as a case-insensitive "
-                  "regular expression anchored only at the start, so Exact and Prefix paths also match "
-                  "longer paths",
-                  fidelity=Fidelity.APPROXIMATE,
-                  instead="paths emitted as RegularExpression matches (?i)^<path>.* (RE2; support and "
-                  "dialect are implementation-specific)",
-                  fld=self._regex_cause(ann), aspects=("status", "backend", "path", "redirect"),
-                          scope=((pc.host, ""),))
         rw = self._rewrites.get((ing.ref, pc.path.field), _NO_REWRITE)
         if rw.kind == "prefix":
             self.note(pc, "REWRITE-AS-PREFIX", Level.INFO,
@@ -235,6 +227,17 @@ class NginxTranslator(IngressTranslator):
                       instead=f"PathPrefix {rw.prefix} + URLRewrite ReplacePrefixMatch {rw.replacement}",
                       fld=self.fld("rewrite-target"), aspects=("status", "backend", "path", "redirect"))
             return [RouteMatch(path=PathMatch("PathPrefix", rw.prefix))]
+        host = pc.host or "*"
+        self.note(pc, "REGEX-HOST-MODE", Level.INFO,
+                  f"host {host} is in regex mode (an Ingress on it sets use-regex or a rewrite-target): "
+                  "ingress-nginx matches every path of the host, from every Ingress, as a case-insensitive "
+                  "regular expression anchored only at the start, so Exact and Prefix paths also match "
+                  "longer paths",
+                  fidelity=Fidelity.APPROXIMATE,
+                  instead="paths emitted as RegularExpression matches (?i)^<path>.* (RE2; support and "
+                  "dialect are implementation-specific)",
+                  fld=self._regex_cause(ann), aspects=("status", "backend", "path", "redirect"),
+                  scope=((pc.host, ""),))
         pattern = location_regex(value)
         error = regex_error(pattern)
         if error is not None:
@@ -488,7 +491,7 @@ class NginxTranslator(IngressTranslator):
         ``hsts``, on by default), overwriting the upstream's; the same as a response header
         filter on the HTTPS-only route."""
         value = self._hsts
-        if value is None or route.kind != "HTTPRoute":
+        if value is None or route.kind not in ("HTTPRoute", "GRPCRoute"):
             return route
         rules = []
         for rule in route.rules:
