@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sockets import send_raw, status_of
 
 from ing2gw.errors import UsageError
 from ing2gw.proxy import Limits, ListenSpec, RunningProxy, ServeOptions, start_serve
@@ -145,20 +146,7 @@ def echo(proxy: RunningProxy, host: str, path: str = "/", **kw: Any) -> dict[str
 
 def raw(proxy: RunningProxy, data: bytes, wait: float = TIMEOUT) -> bytes:
     """Send bytes as they are; everything the proxy answers until it closes (or ``wait``)."""
-    with socket.create_connection(("127.0.0.1", proxy.ports[80]), timeout=wait) as s:
-        s.sendall(data)
-        out = b""
-        try:
-            while chunk := s.recv(65536):
-                out += chunk
-        except (TimeoutError, ConnectionResetError):
-            pass
-        return out
-
-
-def status_of(answer: bytes) -> int:
-    assert answer.startswith(b"HTTP/1.1 "), answer[:80]
-    return int(answer[9:12])
+    return send_raw(proxy.ports[80], data, wait)
 
 
 # -- routing behaviour --------------------------------------------------------------------

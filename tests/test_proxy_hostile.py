@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sockets import send_raw, status_of
 
 from ing2gw.proxy import Limits, RunningProxy, ServeOptions, start_serve
 
@@ -58,20 +59,7 @@ def proxy() -> Iterator[RunningProxy]:
 
 
 def exchange(proxy: RunningProxy, data: bytes, wait: float = TIMEOUT) -> bytes:
-    with socket.create_connection(("127.0.0.1", proxy.ports[80]), timeout=wait) as s:
-        s.sendall(data)
-        out = b""
-        try:
-            while chunk := s.recv(65536):
-                out += chunk
-        except (TimeoutError, ConnectionResetError):
-            pass
-        return out
-
-
-def status_of(answer: bytes) -> int:
-    assert answer.startswith(b"HTTP/1.1 "), answer[:80]
-    return int(answer[9:12])
+    return send_raw(proxy.ports[80], data, wait)
 
 
 def body_json(answer: bytes) -> dict[str, Any]:

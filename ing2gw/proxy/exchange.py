@@ -212,10 +212,7 @@ class Exchange:
         client = self.client
         front = client.front
         conn.writer.resume_reading()
-        if resp.keep_alive:
-            front.pool.release(self.url, conn)
-        else:
-            conn.close()
+        front.pool.finish(self.url, conn, resp.keep_alive)
         front.log_request(client.client, self.head, resp.status, "Routed", self.key, self.start)
         client._done(self.keep)
 

@@ -282,10 +282,7 @@ class Relay:
         except BaseException:
             conn.close()
             raise
-        if resp.keep_alive:
-            self.pool.release(url, conn)
-        else:
-            conn.close()
+        self.pool.finish(url, conn, resp.keep_alive)
 
     async def relay(
         self,
@@ -315,10 +312,7 @@ class Relay:
         except BaseException:
             conn.close()
             raise
-        if resp.keep_alive:
-            self.pool.release(url, conn)
-        else:
-            conn.close()
+        self.pool.finish(url, conn, resp.keep_alive)
         return keep
 
     # -- mirrors ---------------------------------------------------------------------------

@@ -106,6 +106,13 @@ class Pool:
         else:
             idle.append(conn)
 
+    def finish(self, url: BackendURL, conn: Conn, keep_alive: bool) -> None:
+        """A response was read completely: keep the connection if its response allows."""
+        if keep_alive:
+            self.release(url, conn)
+        else:
+            conn.close()
+
     def close(self) -> None:
         for conns in self._idle.values():
             for conn in conns:
