@@ -19,7 +19,7 @@ from ing2gw.resources import Ingress, IngressBackend
 from ..model.settings import Policy
 from .helpers import DEFAULT_UPSTREAM, needs_rewrite
 
-__all__ = ["Build", "CLocation", "CServer", "Redirect", "Upstream", "build", "upstream_name"]
+__all__ = ["Build", "CLocation", "CServer", "Redirect", "Upstream", "build", "merge_canary", "upstream_name"]
 
 DEFAULT_SERVER = "_"
 
@@ -180,12 +180,9 @@ def _add_paths(items: Sequence[tuple[Ingress, Policy]], ups: dict[str, Upstream]
                         server.redirect_from_to_www = True
 
 
-def _merge_canaries(items: Sequence[tuple[Ingress, Policy]], ups: dict[str, Upstream],
-                    servers: dict[str, CServer]) -> None:
-    """mergeAlternativeBackends for each canary Ingress (when some non-canary Ingress exists)."""
-    canaries = [(i, p) for i, p in items if p.canary is not None]
-    if len(canaries) == len(items):
-        return
+def merge_canary(ing: Ingress, ups: dict[str, Upstream], servers: dict[str, CServer]) -> None:
+    """mergeAlternativeBackends for one canary Ingress: its upstream joins every matching
+    primary upstream, or is deleted when one of its paths (or its default backend) finds none."""
 
     def mergeable(primary: Upstream, alt: Upstream) -> bool:
         return primary.name != alt.name and primary.name != DEFAULT_UPSTREAM and not primary.no_server
@@ -195,44 +192,43 @@ def _merge_canaries(items: Sequence[tuple[Ingress, Policy]], ups: dict[str, Upst
             primary.alternatives.append(alt.name)
         return True
 
-    for ing, _ in canaries:
-        if ing.default_backend is not None and ing.default_backend.service is not None:
-            alt = ups.get(upstream_name(ing.namespace, ing.default_backend))
-            if alt is not None:
-                merged = same = False
-                for loc in servers[DEFAULT_SERVER].locations:
-                    primary = ups.get(loc.backend)
-                    if primary is None:
-                        continue
-                    same = primary.name == alt.name
-                    if same:
-                        break
-                    if mergeable(primary, alt):
-                        merged = merge(primary, alt)
-                if not same and not merged:
-                    del ups[alt.name]
-        for rule in ing.rules:
-            host = rule.host or DEFAULT_SERVER
-            for path in rule.paths:
-                if path.backend is None or path.backend.service is None:
+    if ing.default_backend is not None and ing.default_backend.service is not None:
+        alt = ups.get(upstream_name(ing.namespace, ing.default_backend))
+        if alt is not None:
+            merged = same = False
+            for loc in servers[DEFAULT_SERVER].locations if DEFAULT_SERVER in servers else ():
+                primary = ups.get(loc.backend)
+                if primary is None:
                     continue
-                alt = ups.get(upstream_name(ing.namespace, path.backend))
-                server = servers.get(host)
-                if alt is None or server is None:
+                same = primary.name == alt.name
+                if same:
+                    break
+                if mergeable(primary, alt):
+                    merged = merge(primary, alt)
+            if not same and not merged:
+                del ups[alt.name]
+    for rule in ing.rules:
+        host = rule.host or DEFAULT_SERVER
+        for path in rule.paths:
+            if path.backend is None or path.backend.service is None:
+                continue
+            alt = ups.get(upstream_name(ing.namespace, path.backend))
+            server = servers.get(host)
+            if alt is None or server is None:
+                continue
+            merged = same = False
+            path_type = "Exact" if path.path_type == "Exact" else "Prefix"
+            for loc in server.locations:
+                primary = ups.get(loc.backend)
+                if primary is None:
                     continue
-                merged = same = False
-                path_type = "Exact" if path.path_type == "Exact" else "Prefix"
-                for loc in server.locations:
-                    primary = ups.get(loc.backend)
-                    if primary is None:
-                        continue
-                    same = primary.name == alt.name
-                    if same:
-                        break
-                    if mergeable(primary, alt) and loc.path == (path.path or "/") and loc.path_type == path_type:
-                        merged = merge(primary, alt)
-                if not same and not merged:
-                    del ups[alt.name]
+                same = primary.name == alt.name
+                if same:
+                    break
+                if mergeable(primary, alt) and loc.path == (path.path or "/") and loc.path_type == path_type:
+                    merged = merge(primary, alt)
+            if not same and not merged:
+                del ups[alt.name]
 
 
 def _update_locations(locations: list[CLocation]) -> list[CLocation]:
@@ -273,15 +269,20 @@ def _redirects(servers: list[CServer]) -> list[Redirect]:
     return out
 
 
-def build(items: Sequence[tuple[Ingress, Policy]]) -> Build:
+def build(items: Sequence[tuple[Ingress, Policy]], *, update_locations: bool = True) -> Build:
     """The controller's servers for Ingresses already in its order (oldest first) with their
-    annotation settings; Ingresses the controller refuses are not in ``items``."""
+    annotation settings; Ingresses the controller refuses are not in ``items``.
+    ``update_locations=False`` stops where ``getBackendServers`` stops (no Prefix expansion)."""
     ups = _create_upstreams(items)
     servers = _create_servers(items, ups)
     _add_paths(items, ups, servers)
-    _merge_canaries(items, ups, servers)
+    if any(p.canary is None for _, p in items):  # nonCanaryIngressExists
+        for ing, pol in items:
+            if pol.canary is not None:
+                merge_canary(ing, ups, servers)
     ordered = sorted(servers.values(), key=lambda s: s.hostname)
     for server in ordered:
         server.locations.sort(key=lambda loc: (len(loc.path), loc.path.encode()), reverse=True)
-        server.locations = _update_locations(server.locations)
+        if update_locations:
+            server.locations = _update_locations(server.locations)
     return Build(ordered, ups, _redirects(ordered), {})
