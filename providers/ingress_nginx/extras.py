@@ -21,7 +21,7 @@ from ing2gw.resources import Ingress
 
 from . import validation
 from .annotations import SNIPPET_KEYS
-from .model.settings import ControllerConfig
+from .model.settings import ControllerConfig, blocked_word
 
 if TYPE_CHECKING:
     from .provider import NginxTranslator
@@ -78,6 +78,12 @@ def refused_for_invalid(tr: NginxTranslator, ing: Ingress) -> bool:
     (:mod:`.validation`): it serves nothing today, so nothing is converted."""
     prefix = tr.prefix + "/"
     short = {k[len(prefix):]: v for k, v in ing.annotations.items() if k.startswith(prefix)}
+    blocked = blocked_word(short, ControllerConfig.from_mapping(tr.config))
+    if blocked is not None:
+        tr.note(ing, "INGRESS-REFUSED-INVALID", Level.WARNING, f"ingress-nginx refuses the whole Ingress: {blocked}",
+                fidelity=Fidelity.UNSUPPORTED, instead="Ingress not converted",
+                aspects=("status", "backend", "weights", "redirect", "path", "host", "headers", "cors", "auth"))
+        return True
     key = validation.verdict(short).dropped
     if key is None:
         return False

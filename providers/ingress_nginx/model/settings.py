@@ -30,7 +30,8 @@ from ..annotations import (
     TABLE,
 )
 
-__all__ = ["CanaryPolicy", "ControllerConfig", "Cors", "Policy", "Redirect", "cors_settings", "read_policy"]
+__all__ = ["CanaryPolicy", "ControllerConfig", "Cors", "Policy", "Redirect", "blocked_word", "cors_settings",
+           "read_policy"]
 
 _HTTP_REDIRECT_CODES = frozenset({301, 302, 307, 308})
 
@@ -76,6 +77,7 @@ class ControllerConfig:
     annotations_risk_level: str = "High"
     allow_snippet_annotations: bool = False
     allow_cross_namespace_resources: bool = False
+    annotation_value_word_blocklist: tuple[str, ...] = ()
     global_allowed_response_headers: tuple[str, ...] = ()
     annotation_prefix: str = TABLE.prefix
 
@@ -99,6 +101,7 @@ class ControllerConfig:
             annotations_risk_level=(c.get("annotations-risk-level") or "High").strip(),
             allow_snippet_annotations=_flag(c, "allow-snippet-annotations", False),
             allow_cross_namespace_resources=_flag(c, "allow-cross-namespace-resources", False),
+            annotation_value_word_blocklist=_list(c, "annotation-value-word-blocklist", ()),
             global_allowed_response_headers=tuple(
                 h.lower() for h in _list(c, "global-allowed-response-headers", ())
             ),
@@ -248,6 +251,16 @@ def _redirect(short: Mapping[str, str], ignored: frozenset[str]) -> Redirect | N
     return None
 
 
+def blocked_word(short: Mapping[str, str], config: ControllerConfig) -> str | None:
+    """Why the controller refuses an Ingress one of whose annotation values contains a word of
+    the ConfigMap's ``annotation-value-word-blocklist``, or None."""
+    for key in sorted(short):
+        word = next((w for w in config.annotation_value_word_blocklist if w in short[key]), None)
+        if word is not None:
+            return f"{config.annotation_prefix}/{key} contains {word!r}, a word of annotation-value-word-blocklist"
+    return None
+
+
 def read_policy(ingress: Ingress, config: ControllerConfig, notes: Notes) -> Policy | str:
     """The Ingress's :class:`Policy`, or why the controller refuses the whole Ingress.
 
@@ -261,6 +274,9 @@ def read_policy(ingress: Ingress, config: ControllerConfig, notes: Notes) -> Pol
                 f"{config.annotations_risk_level}")
     if not config.allow_snippet_annotations:
         snippets = ()
+    blocked = blocked_word(short, config)
+    if blocked is not None:
+        return blocked
     verdict = v.verdict(short, ingress.namespace, config.allow_cross_namespace_resources)
     if verdict.dropped is not None:
         return f"{prefix}{verdict.dropped} has an invalid value {v.raw(short, verdict.dropped)!r}"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network
 from typing import Any
 
 import jinja2
@@ -88,6 +89,11 @@ def _canary(build: Build, loc: CLocation, index: int) -> dict[str, Any] | None:
     }
 
 
+def _address(net: IPv4Network | IPv6Network) -> str:
+    """A single address without its prefix length, as the controller keeps it."""
+    return str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
+
+
 def _cors(pol: Policy) -> dict[str, Any] | None:
     cors = pol.cors
     if cors is None:
@@ -147,8 +153,8 @@ def _location_view(build: Build, server: CServer, loc: CLocation, enforce: bool,
             if any(h.lower() not in allowed for h in data):
                 view["denied"] = "custom-headers not allowed"
             view["custom_headers"] = [(k, _q(v)) for k, v in sorted(data.items())]
-    view["deny"] = [str(n) for n in pol.deny]
-    view["allow"] = [str(n) for n in pol.allow]
+    view["deny"] = [_address(n) for n in pol.deny]
+    view["allow"] = [_address(n) for n in pol.allow]
     view["cors"] = _cors(pol)
     if pol.redirect is not None and pol.redirect.url:
         view["return_line"] = f"return {pol.redirect.code} {pol.redirect.url};"
@@ -191,10 +197,11 @@ def render(build: Build, config: ControllerConfig, *, listen: str, upstream: str
             views.append(_location_view(build, server, loc, enforce, loc_id, config, custom, canary_index))
         app_root = next((loc.policy.app_root for loc in server.locations
                          if loc.policy is not None and loc.policy.app_root), None)
-        names = [go_quote(build_server_name(server.hostname))]
-        names += [f'"{sanitize_quoted_regex(a)}"' for a in server.aliases]
+        # as nginx.tmpl writes it: the quoted name, then each alias quoted and followed by a space
+        names = go_quote(build_server_name(server.hostname)) + " "
+        names += "".join(f'"{sanitize_quoted_regex(a)}" ' for a in server.aliases)
         servers.append({"hostname": server.hostname, "default": server.hostname == DEFAULT_SERVER,
-                        "names": " ".join(names), "app_root": app_root, "locations": views})
+                        "names": names, "app_root": app_root, "locations": views})
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("ing2gw.providers.ingress_nginx", "templates"),
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False,
