@@ -154,7 +154,7 @@ def test_rendered_config_is_what_ingress_nginx_writes(nginx: Oracle) -> None:
     assert 'location ~* "^/foo/bar/(.+)" {' in conf
     assert 'rewrite "(?i)/foo/bar/(.+)" /new/$1 break;' in conf
     assert 'location = "/foo" {' in conf and 'location "/foo/" {' in conf
-    assert r'server_name "~^(?<subdomain>[\\w-]+)\\.w\\.test$";' in conf
+    assert r'server_name "~^(?<subdomain>[\\w-]+)\\.w\\.test$" ;' in conf
 
 
 def _conf_text(manifests: list[dict[str, Any]], webhook: bool) -> Any:
