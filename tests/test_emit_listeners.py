@@ -136,9 +136,18 @@ def test_invalid_listeners_and_parents_are_dropped_with_notes() -> None:
     out = emit(ir, EmitOptions(), notes)
     _valid(out)
     codes = sorted(n.code for n in notes if n.code != "EMIT-GATEWAYCLASS-EXPECTED")
-    assert codes == ["EMIT-INVALID-LISTENER"] * 3 + ["EMIT-INVALID-PARENT"] * 2
+    assert codes == ["EMIT-INVALID-LISTENER"] * 3 + ["EMIT-INVALID-PARENT"] * 2 + ["EMIT-ROUTE-UNATTACHED"]
     assert [x["name"] for x in _one(out, "Gateway")["spec"]["listeners"]] == ["udp"]
     assert _one(out, "UDPRoute")["spec"]["parentRefs"][0]["sectionName"] == "udp"
+    assert not [m for m in out if m["kind"] == "TCPRoute"]  # both lost their only parent
+
+
+def test_sections_without_a_gateway_are_refused() -> None:
+    route = Route("HTTPRoute", "apps", "r", None, (), frozenset({"http"}),
+                  (Rule(matches=(), backends=(BackendRef("s", "apps", 80),)),), (SRC,))
+    notes = Notes()
+    assert emit(IR(routes=(route,)), EmitOptions(), notes) == []
+    assert [n.code for n in notes] == ["EMIT-INVALID-COMBINATION"]
 
 
 def test_layer4_routes_take_one_rule_each() -> None:

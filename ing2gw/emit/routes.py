@@ -68,9 +68,11 @@ def _parent_refs(route: Route, listeners: Listeners, notes: Notes) -> list[dict[
 
 
 def _attachable(route: Route, notes: Notes) -> bool:
-    """TLSRoutes need hostnames; TCP/UDP routes take none."""
+    """TLSRoutes need hostnames; TCP/UDP routes take none; sections need a Gateway."""
     subject = route.sources[0].subject if route.sources else f"{route.kind} {route.namespace}/{route.name}"
-    if route.kind == "TLSRoute" and not route.hostnames:
+    if route.sections and route.gateway is None:
+        why = "listener sections without a Gateway"
+    elif route.kind == "TLSRoute" and not route.hostnames:
         why = "a TLSRoute without hostnames"
     elif route.kind in ("TCPRoute", "UDPRoute") and route.hostnames:
         why = f"hostnames on a {route.kind}"
@@ -117,7 +119,14 @@ def route_manifests(ir: IR, listeners: Listeners, notes: Notes) -> list[Manifest
         rendered = [r for r in (render_rule(route, rule, notes) for rule in rules) if r is not None]
         if not rendered:
             continue
-        spec: dict[str, Any] = {"parentRefs": _parent_refs(route, listeners, notes)}
+        parents = _parent_refs(route, listeners, notes)
+        if not parents:
+            notes.add(Note("EMIT-ROUTE-UNATTACHED", Level.ERROR,
+                           f"{route.kind} {route.namespace}/{route.name} has no parent left to attach to",
+                           subject=route.sources[0].subject if route.sources else "",
+                           instead="route not emitted"))
+            continue
+        spec: dict[str, Any] = {"parentRefs": parents}
         if route.hostnames:
             spec["hostnames"] = list(route.hostnames)
         spec["rules"] = rendered
