@@ -60,6 +60,7 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
     converted objects. Raises :class:`~ing2gw.errors.UsageError` when there is nothing to
     verify or the provider has no data plane (or no oracle, when asked for one)."""
     from .router import Router
+    from .router.paths import target_path_policy
 
     result = convert(rs, convert_options, registry)
     used = sorted(set(result.providers.values()))
@@ -74,7 +75,8 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
         raise UsageError(f"provider {name!r} has no data-plane model to verify against")
     mine = only(rs, {ref for ref, p in result.providers.items() if p == name})
     model = plane.model(mine, convert_options.conversion.controller_config or None)
-    router = Router.from_manifests(result.manifests)
+    router = Router.from_manifests(result.manifests,
+                                   path_policy=target_path_policy(convert_options.emitter))
 
     generated: list[tuple[Replayable, str]] = []
     if options.generate:

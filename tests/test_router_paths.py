@@ -117,3 +117,13 @@ def test_a_router_with_another_policy() -> None:
     keep = Router(_router().table, PathPolicy("keep", escaped_slashes="keep"))
     outcome = keep.route(Request.build(host="h", path="/public%2F..%2Fadmin"))
     assert outcome.status == 404  # one segment "public%2F..%2Fadmin": no prefix takes it
+
+
+def test_an_emitter_target_declares_its_policy() -> None:
+    from ing2gw.router.paths import target_path_policy
+
+    assert target_path_policy("standard") is STANDARD
+    assert target_path_policy("no-such-emitter") is STANDARD
+    own = PathPolicy("toy-target", escaped_slashes="reject")
+    register_path_policy(own)
+    assert target_path_policy("toy-target") is own

@@ -15,8 +15,9 @@ redirected to the result (307, ``UnescapeAndRedirect``). Invalid percent-encodin
 a lone ``%``) and an encoded NUL (``%00``) are refused with 400 by every policy.
 
 Implementations that normalise otherwise declare their own policy (a frozen value) and
-register it under their name with :func:`register_path_policy`; :func:`path_policy` looks
-one up (an implementation emitter names the policy of its data plane there).
+register it under their emitter's name with :func:`register_path_policy`;
+:func:`target_path_policy` gives the policy of an emitter's target (``verify`` routes the
+converted objects with it, so each target shows its own path differences).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = ["STANDARD", "BadPath", "Normalised", "PathPolicy", "may_change", "path_policy",
-           "path_policies", "register_path_policy"]
+           "path_policies", "register_path_policy", "target_path_policy"]
 
 EscapedSlashes = Literal["keep", "decode", "reject", "redirect"]
 
@@ -171,3 +172,10 @@ def path_policy(name: str) -> PathPolicy | None:
 
 def path_policies() -> tuple[str, ...]:
     return tuple(sorted(_POLICIES))
+
+
+def target_path_policy(emitter: str) -> PathPolicy:
+    """The normalisation of the data plane an emitter targets: the policy registered under
+    the emitter's name, else :data:`STANDARD` (what ``verify`` routes the converted
+    objects with, so path differences show per target)."""
+    return _POLICIES.get(emitter, STANDARD)
