@@ -101,6 +101,9 @@ def test_convert_exit_code_on_lost_protection(ing2gw, allow: bool) -> None:
     # --fail-on never does not accept the loss; only --allow-unprotected does.
     assert ing2gw(["convert", "-f", str(PROTECTED), "--fail-on", "never", *flags]).exit_code == (0 if allow else 1)
     assert ing2gw(["convert", "-f", str(PLAIN), "--fail-on", "never"]).exit_code == 0
+    # -q hides the notes, but an exit 1 always comes with its reason.
+    quiet = ing2gw(["convert", "-f", str(PROTECTED), "-q", *flags])
+    assert quiet.stderr == "" if allow else _codes(quiet.stderr) == ["PROTECTION-LOST", "UNPROTECTED"]
 
 
 @pytest.mark.parametrize("allow", [False, True])
@@ -121,7 +124,9 @@ def test_diff_exit_code_when_head_loses_a_protection(ing2gw, tmp_path: Path, all
     (base / "in.yaml").write_text(plain)
     (head / "in.yaml").write_text(PROTECTED.read_text())
     flags = ["--allow-unprotected"] if allow else []
-    assert ing2gw(["diff", str(base), str(head), *flags]).exit_code == (0 if allow else 1)
+    r = ing2gw(["diff", str(base), str(head), *flags])
+    assert r.exit_code == (0 if allow else 1)
+    assert ("PROTECTION-LOST" in _codes(r.stderr)) is not allow
     # Losing nothing: the reverse change does not fail.
     assert ing2gw(["diff", str(head), str(base)]).exit_code == 0
 

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from ..convert import ConvertOptions
+from ..convert import ConvertOptions, unprotected
 from ..emit.gateway import EmitOptions
 from ..errors import InputError, UsageError
-from ..notes import Level, Note
+from ..notes import Level, Note, lost_protection
 from ..provider import ConversionOptions
 from ..resources import APIKind, LabelSelector, ResourceSet, build_resource_set
 from ..sources import read_paths
@@ -119,6 +119,18 @@ def wants_color(stream: TextIO, color: bool | None) -> bool:
     if color is not None:
         return color
     return stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+def fails_unprotected(notes: Iterable[Note], allowed: bool, shown: bool, color: bool | None = None) -> bool:
+    """Does a lost protection fail the run? When it does and the notes were not printed
+    (``-q``, or a command that does not print them), the notes that say why are printed:
+    an exit 1 always comes with its reason."""
+    notes = list(notes)
+    if not unprotected(notes, allowed):
+        return False
+    if not shown:
+        print_notes([n for n in notes if lost_protection(n) or n.code == "UNPROTECTED"], color)
+    return True
 
 
 def print_notes(notes: Iterable[Note], color: bool | None = None) -> None:

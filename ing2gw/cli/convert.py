@@ -7,14 +7,13 @@ from typing import Any
 import click
 
 from ..convert import convert as run_convert
-from ..convert import unprotected
 from ..errors import ExitCode
 from ..notes import FAIL_ON_CHOICES, fails
 from ..output import format_manifests, write_output_dir
 from ..plugins import discover
 from ..report import render_report
 from . import exit_codes
-from .common import load_resources, make_convert_options, print_notes
+from .common import fails_unprotected, load_resources, make_convert_options, print_notes
 from .options import conversion_options, input_options
 
 
@@ -60,5 +59,6 @@ def convert(**params: Any) -> int:
     if not params["quiet"]:
         print_notes(result.notes, params["color"])
     failing = any(fails(n, params["fail_on"]) for n in result.notes)
-    failing = failing or unprotected(result.notes, params["allow_unprotected"])
+    failing = fails_unprotected(result.notes, params["allow_unprotected"], not params["quiet"],
+                                params["color"]) or failing
     return ExitCode.FINDINGS if failing else ExitCode.OK

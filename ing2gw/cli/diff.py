@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ..cases import load_cases, request_of
-from ..convert import ConvertOptions, unprotected
+from ..convert import ConvertOptions
 from ..diff import DiffReport, Side, build_side, diff_sides, incremental_sides
 from ..errors import ExitCode, UsageError
 from ..notes import Note
@@ -21,7 +21,7 @@ from ..report import render, render_within
 from ..resources import build_resource_set
 from ..sources import read_paths
 from ..yamlio import Document, dump_json
-from .common import make_convert_options, print_notes, wants_color
+from .common import fails_unprotected, make_convert_options, print_notes, wants_color
 from .options import conversion_options
 from .progress import progress
 
@@ -162,6 +162,6 @@ def diff(base: str, head: str, paths: tuple[str, ...], use_git: bool, recursive:
     if report_file:
         with open(report_file, "w", encoding="utf-8") as fh:
             fh.write(_render(report, fmt, False, None, full))
-    if unprotected(head_side.notes, params["allow_unprotected"]):
+    if fails_unprotected(head_side.notes, params["allow_unprotected"], False, color):
         return ExitCode.FINDINGS  # HEAD loses a protection of its Ingresses
     return ExitCode.FINDINGS if exit_code and report.has_differences else ExitCode.OK

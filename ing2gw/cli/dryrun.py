@@ -8,11 +8,10 @@ from typing import Any
 import click
 
 from ..convert import convert as run_convert
-from ..convert import unprotected
 from ..errors import ExitCode
 from ..plugins import discover
 from . import exit_codes
-from .common import load_resources, make_convert_options, print_notes
+from .common import fails_unprotected, load_resources, make_convert_options, print_notes
 from .options import conversion_options, input_options
 
 
@@ -52,6 +51,6 @@ def dry_run(**params: Any) -> int:
         print_notes(result.notes, params["color"])
     report = run_dry_run(result.manifests, cluster)
     click.echo(render(report, params["output_format"]), nl=False)
-    if unprotected(result.notes, params["allow_unprotected"]):
+    if fails_unprotected(result.notes, params["allow_unprotected"], not params["quiet"], params["color"]):
         return ExitCode.FINDINGS  # a protection of the source is not in the output
     return ExitCode.OK if report.ok else ExitCode.FINDINGS

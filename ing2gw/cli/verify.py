@@ -8,14 +8,13 @@ from typing import Any
 
 import click
 
-from ..convert import unprotected
 from ..errors import ExitCode
 from ..plugins import discover
 from ..report import render
 from ..verification import VerifyOptions, run_verify
 from ..yamlio import dump_json
 from . import exit_codes
-from .common import load_resources, make_convert_options, print_notes
+from .common import fails_unprotected, load_resources, make_convert_options, print_notes
 from .options import conversion_options, input_options
 
 
@@ -76,7 +75,7 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], no_generate: bo
         click.echo(render("verify.md.j2" if fmt == "markdown" else "verify.txt.j2", v=model_dict), nl=False)
     if any(c["disagree"] for c in report.checks.values()):
         return ExitCode.FINDINGS  # a model or the proxy is wrong somewhere: nothing else can be trusted
-    if unprotected(done.conversion.notes, params["allow_unprotected"]):
+    if fails_unprotected(done.conversion.notes, params["allow_unprotected"], not quiet):
         return ExitCode.FINDINGS  # a protection of the source is not in the output
     if fail_on == "never":
         return ExitCode.OK
