@@ -317,3 +317,61 @@ def test_idle_tls_connections_stay_small(proxy: RunningProxy) -> None:
         for c in conns:
             c.close()
     assert per_connection < 128 * 1024, per_connection
+
+
+def _chunked_backend(answer: bytes) -> socket.socket:
+    """A backend that answers every request with ``answer`` (raw bytes) on a kept-alive
+    connection."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(TIMEOUT)
+                try:
+                    while conn.recv(65536):
+                        conn.sendall(answer)
+                except OSError:
+                    pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize(("answer", "body"), [
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;x=y\r\n world\r\n"
+     b"0\r\nTrailer: t\r\n\r\n", b"hello world"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n", None),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGARBAGE", b"hello"),
+])
+def test_chunked_responses_are_decoded_by_llhttp(answer: bytes, body: bytes | None) -> None:
+    server = _chunked_backend(answer)
+    try:
+        with start_serve(manifests(), ServeOptions(ephemeral=True, backends=(
+                ("infra/admin:8080", f"http://127.0.0.1:{server.getsockname()[1]}"),))) as running:
+            for _ in range(2):  # a second request: a broken or overlong answer is not reused
+                got = get(running, "/admin")
+                head, _, rest = got.partition(b"\r\n\r\n")
+                assert head.startswith(b"HTTP/1.1 200")
+                assert b"transfer-encoding: chunked" in head.lower()
+                if body is None:  # malformed mid-body: the client connection is cut
+                    assert not rest.endswith(b"0\r\n\r\n")
+                else:
+                    assert rest.endswith(b"0\r\n\r\n")
+                    assert _dechunk(rest) == body
+    finally:
+        server.close()
+
+
+def _dechunk(data: bytes) -> bytes:
+    out = b""
+    while True:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            return out
+        out, data = out + data[:size], data[size + 2:]

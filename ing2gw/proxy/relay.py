@@ -277,7 +277,7 @@ class Relay:
 
     async def _discard(self, url: BackendURL, conn: Conn, resp: ResponseHead) -> None:
         try:
-            async for _ in conn.wire.body(resp.body):
+            async for _ in conn.wire.response_body(resp.body):
                 pass
         except BaseException:
             conn.close()
@@ -303,7 +303,7 @@ class Relay:
             else:
                 writer.write(out)
                 if resp.body != 0:
-                    async for piece in wire.body(resp.body):
+                    async for piece in wire.response_body(resp.body):
                         writer.write(encode_chunk(piece) if rechunk else piece)
                         await writer.drain()
                     if rechunk:

@@ -4,7 +4,11 @@ bodies framed by ``Content-Length``, chunked coding or the end of the connection
 
 The proxy keeps its own buffer (instead of ``StreamReader.readuntil``) so that it can tell
 a half-sent head (408) from an idle keep-alive connection (closed quietly), and so that
-pipelined requests stay in the buffer for the next turn.
+pipelined requests stay in the buffer for the next turn. A chunked response body is
+decoded by llhttp (:meth:`Wire.response_body`); a chunked request body is decoded here,
+as strictly as llhttp does (``tests/test_proxy_parser_diff.py`` compares the two), because
+a client may pipeline its next request right behind it and llhttp cannot say where a
+message ended in the bytes it was given.
 """
 
 from __future__ import annotations
@@ -13,11 +17,14 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
+import httptools
+
 from .http1 import BODY_CHUNKED, BODY_UNTIL_CLOSE, HttpError
 
 __all__ = ["PeerClosed", "Source", "Wire", "encode_chunk"]
 
 _READ = 65536
+_CHUNKED_RESPONSE = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 _MAX_CHUNK_LINE = 4096
 _MAX_TRAILERS = 16 * 1024
 
@@ -28,6 +35,36 @@ class Source(Protocol):
 
     async def read(self, n: int = -1) -> bytes: ...
     def at_eof(self) -> bool: ...
+
+
+class _ChunkedSink:
+    """llhttp's callbacks while it decodes a chunked body."""
+
+    __slots__ = ("pieces", "complete", "begun", "extra", "trailer_bytes", "in_body")
+
+    def __init__(self) -> None:
+        self.pieces: list[bytes] = []
+        self.complete = False
+        self.begun = 0
+        self.extra = False
+        self.trailer_bytes = 0
+        self.in_body = False
+
+    def on_message_begin(self) -> None:
+        self.begun += 1
+
+    def on_headers_complete(self) -> None:
+        self.in_body = True
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self.in_body:  # a trailer field
+            self.trailer_bytes += len(name) + len(value)
+
+    def on_body(self, data: bytes) -> None:
+        self.pieces.append(bytes(data))
+
+    def on_message_complete(self) -> None:
+        self.complete = True
 
 
 class PeerClosed(Exception):
@@ -119,6 +156,41 @@ class Wire:
                 if not data:
                     return
                 yield data
+
+    async def response_body(self, framing: int) -> AsyncIterator[bytes]:
+        """A backend's response body: a chunked one is decoded by llhttp (a backend sends
+        one response per request, so llhttp may read everything that arrives); bytes after
+        the end of the response leave a mark in :attr:`buf`, so the connection is not
+        reused."""
+        if framing != BODY_CHUNKED:
+            async for piece in self.body(framing):
+                yield piece
+            return
+        sink = _ChunkedSink()
+        parser = httptools.HttpResponseParser(sink)
+        parser.feed_data(_CHUNKED_RESPONSE)
+        data = bytes(self.buf)
+        self.buf.clear()
+        while True:
+            if data:
+                try:
+                    parser.feed_data(data)
+                except httptools.HttpParserError as exc:
+                    if not sink.complete:
+                        raise HttpError(502, f"malformed chunked body ({exc})") from None
+                    sink.extra = True  # garbage after the response
+                if sink.trailer_bytes > _MAX_TRAILERS:
+                    raise HttpError(502, "chunked trailers too large")
+                pieces, sink.pieces = sink.pieces, []
+                for piece in pieces:
+                    yield piece
+                if sink.complete:
+                    if sink.extra or sink.begun > 1:
+                        self.buf += b"\0"  # not reusable: the backend sent more than its answer
+                    return
+            data = await self._fill()
+            if not data:
+                raise PeerClosed("connection closed in chunked body")
 
     async def _line(self, limit: int) -> bytes:
         while True:
