@@ -10,13 +10,15 @@ ingress-nginx's default ``log-format-upstream``::
 nginx ``combined``: the same up to ``"$http_user_agent"``. Neither records the Host header;
 it comes from an absolute-form request target when there is one, else from the
 ``upstream`` name (``namespace-service-port``) the caller can map back to hosts, else it is
-left empty for the caller to fill in.
+left empty for the caller to fill in. Neither records the scheme either: unless the target
+is absolute, the caller infers it (:data:`SchemeChooser`; ``verify`` replays both schemes
+through the source model and keeps the one that gives the recorded status and upstream).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -24,7 +26,7 @@ from .errors import InputError, UsageError
 from .http import Request
 from .resources import ResourceSet
 
-__all__ = ["LogEntry", "log_requests", "parse_access_log"]
+__all__ = ["LogEntry", "SchemeChooser", "log_requests", "parse_access_log"]
 
 _LINE = re.compile(
     r'^(?P<addr>\S+) \S+ \S+ \[(?P<time>[^\]]*)\] "(?P<request>[^"\\]*(?:\\.[^"\\]*)*)" '
@@ -43,6 +45,7 @@ class LogEntry:
     status: int
     upstream: str  # ingress-nginx's proxy_upstream_name ("" when absent)
     alternative: str  # the canary upstream, if the request went there
+    scheme_recorded: bool = False  # the line gives the scheme (an absolute-form target)
 
 
 def parse_access_log(lines: Iterable[str], errors: list[tuple[int, str]] | None = None) -> Iterator[LogEntry]:
@@ -80,12 +83,20 @@ def parse_access_log(lines: Iterable[str], errors: list[tuple[int, str]] | None 
             status=int(m.group("status")),
             upstream=(m.group("upstream") or "").strip("-"),
             alternative=(m.group("alternative") or "").strip("-"),
+            scheme_recorded="://" in target,
         )
 
 
-def log_requests(path: str, rs: ResourceSet, skipped: list[str]) -> Iterator[tuple[Request, str]]:
+# (entry, host) -> (scheme to replay with, why the recorded status contradicts the replay or "")
+SchemeChooser = Callable[[LogEntry, str], tuple[str, str]]
+
+
+def log_requests(path: str, rs: ResourceSet, skipped: list[str], choose: SchemeChooser | None = None,
+                 contradicted: list[str] | None = None) -> Iterator[tuple[Request, str]]:
     """Requests from an access log, streamed; the host comes from the URL or the upstream
-    name. Lines that cannot be replayed go into ``skipped`` with the reason."""
+    name. A line without a scheme (ingress-nginx logs none) gets the one ``choose`` infers,
+    and a recorded status the replay contradicts goes into ``contradicted`` (``file:line:
+    why``, at most 50); lines that cannot be replayed go into ``skipped`` with the reason."""
     upstream_hosts: dict[str, str] = {}
     for ing in sorted(rs.ingresses, key=lambda i: i.ref):
         for rule in ing.rules:
@@ -108,10 +119,19 @@ def log_requests(path: str, rs: ResourceSet, skipped: list[str]) -> Iterator[tup
                     skipped.append(f"{path}:{entry.line}: no Host recorded and upstream {entry.upstream or '-'} "
                                    "names no Ingress host")
                 continue
+            scheme, problem = entry.scheme, ""
+            if not entry.scheme_recorded and choose is not None:
+                scheme, problem = choose(entry, host)
             try:
-                req = Request.build(host=host, path=entry.path, method=entry.method, scheme=entry.scheme)
+                req = Request.build(host=host, path=entry.path, method=entry.method, scheme=scheme)
             except UsageError as exc:
                 skipped.append(f"{path}:{entry.line}: {exc}")
                 continue
-            yield req, f"access log line {entry.line} (status {entry.status})"
+            origin = f"access log line {entry.line} (status {entry.status}"
+            origin += f", {scheme} inferred)" if not entry.scheme_recorded else ")"
+            if problem:
+                origin += f"; {problem}"
+                if contradicted is not None and len(contradicted) < 50:
+                    contradicted.append(f"{path}:{entry.line}: {problem}")
+            yield req, origin
     skipped.extend(f"{path}:{line}: {reason}" for line, reason in errors)

@@ -10,6 +10,7 @@ what it names.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 REQUEST_FIELDS = frozenset({
-    "method", "scheme", "host", "port", "path", "headers", "gateway", "sni", "responseHeaders",
+    "method", "scheme", "host", "port", "path", "headers", "gateway", "sni", "responseHeaders", "client",
 })
 EXPECT_FIELDS = frozenset({
     "status", "reason", "backend", "path", "host", "method", "headers", "absentHeaders",
@@ -159,6 +160,12 @@ def request_of(case: Case, gateway: str | None = None) -> Request:
     for key in ("method", "scheme", "path", "gateway", "sni"):
         if r.get(key) is not None and not isinstance(r[key], str):
             raise InputError(f"{where}.{key} must be a string")
+    client = r.get("client")
+    if client is not None:
+        try:
+            client = str(ipaddress.ip_address(str(client)))
+        except ValueError:
+            raise InputError(f"{where}.client: {client!r} is not an IP address") from None
     try:
         return Request.build(
             host=str(r["host"]),
@@ -173,6 +180,7 @@ def request_of(case: Case, gateway: str | None = None) -> Request:
                 Headers(_header_pairs(r["responseHeaders"], f"{where}.responseHeaders"))
                 if r.get("responseHeaders") is not None else None
             ),
+            client=client,
         )
     except InputError:
         raise
@@ -190,6 +198,7 @@ def request_dict(request: Request) -> dict[str, Any]:
         "headers": request.headers.as_dict(),
         "gateway": request.gateway,
         "sni": request.sni,
+        **({"client": request.client} if request.client else {}),
     }
 
 

@@ -197,6 +197,7 @@ class ResourceSet:
     objects: dict[APIKind, list[KubeObject]] = field(default_factory=dict)  # claimed kinds, identity order
     skipped: Counter[str] = field(default_factory=Counter)  # kind -> count
     notes: Notes = field(default_factory=Notes)
+    secrets: set[tuple[str, str]] = field(default_factory=set)  # (namespace, name) of Secrets given; no data
 
     @property
     def has_services(self) -> bool:
@@ -562,6 +563,8 @@ def build_resource_set(
                 rs.config_maps[(ns, name)] = _str_map(doc.obj.get("data"), "data")
             else:
                 rs.skipped[kind] += 1
+                if kind == "Secret" and api == "v1":
+                    rs.secrets.add((ns, name))  # identity only: a reference to it resolves
                 other = claimed_groups.get((api.rpartition("/")[0], kind))
                 if other is not None:
                     rs.notes.add(Note(

@@ -9,13 +9,14 @@ only parses options and renders the report, and tests and other commands call th
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from .accesslog import log_requests
-from .cases import load_cases, request_of
+from .accesslog import LogEntry, SchemeChooser, log_requests
+from .cases import load_cases, request_of, results_json, run_cases
 from .convert import ConvertOptions, ConvertResult, convert
-from .dataplane import Checker
+from .dataplane import Checker, DataPlaneModel
 from .errors import UsageError
+from .http import Request
 from .plugins import Registry
 from .probes import ingress_probes
 from .resources import ResourceSet
@@ -30,6 +31,7 @@ class VerifyOptions:
     generate: bool = True  # boundary requests generated from the Ingresses
     cases: str | None = None  # a case file to replay too
     access_logs: tuple[str, ...] = ()  # access logs to replay too
+    scheme: str | None = None  # the scheme of access-log lines that record none (default: inferred)
     oracle: bool = False  # check the model against the real controller (the provider's oracle)
     via_proxy: bool = False  # check the router against ing2gw serve
     workers: int = 1
@@ -47,11 +49,7 @@ class Verification:
 
 def only(rs: ResourceSet, refs: set[str]) -> ResourceSet:
     """``rs`` with only the Ingresses named in ``refs``."""
-    return ResourceSet(
-        ingresses=[i for i in rs.ingresses if i.ref in refs],
-        ingress_classes=rs.ingress_classes, services=rs.services, namespaces=rs.namespaces,
-        config_maps=rs.config_maps, skipped=rs.skipped, notes=rs.notes,
-    )
+    return replace(rs, ingresses=[i for i in rs.ingresses if i.ref in refs])
 
 
 def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Registry, options: VerifyOptions,
@@ -84,12 +82,15 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
         generated = [(p, "generated") for p in probes]
     skipped: list[str] = []
 
+    cases = load_cases(options.cases) if options.cases else []
+    contradictions: list[str] = []  # access-log lines whose recorded status the model does not give
+    choose = _scheme_chooser(model, mine, options.scheme)
+
     def requests() -> Iterator[tuple[Replayable, str]]:
-        if options.cases:
-            for case in load_cases(options.cases):
-                yield request_of(case), f"case {case.name}"
+        for case in cases:
+            yield request_of(case), f"case {case.name}"
         for log in options.access_logs:
-            yield from log_requests(log, mine, skipped)
+            yield from log_requests(log, mine, skipped, choose, contradictions)
 
     explaining = [*result.notes, *plane.controller_notes()]
     checkers: list[Checker] = []
@@ -109,5 +110,50 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
         for checker in checkers:
             checker.stop()
     report.skipped = skipped
+    if cases:
+        report.cases = results_json(run_cases(cases, lambda r: router.route(r).to_dict()))
+    report.recorded = contradictions
     return Verification(report, result, name, [c.name for c in checkers])
+
+
+def _upstream_name(backend: str | None) -> str:
+    """``ns/svc:port`` as ingress-nginx names the upstream: ``ns-svc-port``."""
+    if not backend:
+        return ""
+    ref, _, port = backend.rpartition(":")
+    return f"{ref.replace('/', '-')}-{port}"
+
+
+def _scheme_chooser(model: DataPlaneModel, rs: ResourceSet, forced: str | None) -> SchemeChooser:
+    """The scheme of an access-log line that records none: ``forced`` (``--scheme``) when
+    given, else the one whose replay through the source model gives the recorded status and
+    upstream (both or neither: https for hosts with TLS, else http). When the forced or
+    inferred scheme's replay does not give the recorded status, the line says so."""
+    tls_hosts = {h for ing in rs.ingresses for t in ing.tls for h in t.hosts}
+
+    def answer(entry: LogEntry, host: str, scheme: str) -> tuple[int | None, str]:
+        out = model.route(Request.build(host=host, path=entry.path, method=entry.method, scheme=scheme))
+        return out.status, _upstream_name(out.backend)
+
+    def fits(entry: LogEntry, got: tuple[int | None, str]) -> bool:
+        served = got[1]  # the upstream is checked when the model proxies (nginx logs it for redirects too)
+        return got[0] == entry.status and (not entry.upstream or not served
+                                           or served in (entry.upstream, entry.alternative))
+
+    def choose(entry: LogEntry, host: str) -> tuple[str, str]:
+        default = "https" if host.split(":")[0].lower() in tls_hosts else "http"
+        if forced:
+            one = answer(entry, host, forced)
+            return forced, "" if fits(entry, one) else f"recorded {entry.status}, the model answers {one[0]}"
+        both = {scheme: answer(entry, host, scheme) for scheme in ("http", "https")}
+        matching = [scheme for scheme in ("http", "https") if fits(entry, both[scheme])]
+        if len(matching) == 1:
+            return matching[0], ""
+        if matching:
+            return default, ""
+        return default, (f"recorded {entry.status}, the model answers {both['http'][0]} over http and "
+                         f"{both['https'][0]} over https")
+
+    return choose
+
 

@@ -136,6 +136,14 @@ class VerifyReport:
     # second opinions: "nginx" (the real controller vs the model), "proxy" (ing2gw serve vs
     # the router) -> {"checked", "disagree", "problems"}
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # case files' expect: checked against the converted objects (as ``route --cases`` does)
+    cases: dict[str, Any] | None = None
+    # access-log lines whose recorded status the source model contradicts
+    recorded: list[str] = field(default_factory=list)
+
+    @property
+    def failed_cases(self) -> int:
+        return int(self.cases["summary"]["failed"]) if self.cases else 0
 
     @property
     def unexplained(self) -> list[Difference]:
@@ -179,6 +187,8 @@ class VerifyReport:
             "differences": [d.to_dict() for d in ordered],
             "skipped": self.skipped,
             "checks": self.checks,
+            **({"cases": self.cases} if self.cases is not None else {}),
+            **({"recordedStatus": self.recorded} if self.recorded else {}),
         }
 
 

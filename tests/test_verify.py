@@ -147,3 +147,101 @@ def test_parallel_replay_of_streamed_requests(ing2gw, tmp_path: Path, monkeypatc
     args = ["-f", str(case), "--no-generate", "--cases", str(cases)]
     one = _report(ing2gw, *args, "--workers", "1")
     assert one == _report(ing2gw, *args, "--workers", "2") and one["summary"]["requests"] == 10
+
+
+ALLOWLISTED = """\
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: admin
+  namespace: ops
+  annotations:
+    nginx.ingress.kubernetes.io/whitelist-source-range: 10.0.0.0/8
+    nginx.ingress.kubernetes.io/auth-type: basic
+    nginx.ingress.kubernetes.io/auth-secret: admin-users
+spec:
+  ingressClassName: nginx
+  tls:
+  - {hosts: [admin.example.com], secretName: admin-tls}
+  rules:
+  - host: admin.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: admin, port: {number: 80}}}}
+"""
+
+
+def test_case_client_address_meets_the_allow_list(ing2gw, tmp_path: Path) -> None:
+    src = tmp_path / "in.yaml"
+    src.write_text(ALLOWLISTED.replace("    nginx.ingress.kubernetes.io/auth-type: basic\n"
+                                       "    nginx.ingress.kubernetes.io/auth-secret: admin-users\n", ""))
+    cases = tmp_path / "cases.yaml"
+    cases.write_text("- name: inside\n  request: {scheme: https, host: admin.example.com, client: 10.1.2.3}\n"
+                     "  expect: {status: 200}\n"
+                     "- name: outside\n  request: {scheme: https, host: admin.example.com, client: 203.0.113.9}\n"
+                     "  expect: {status: 403}\n")
+    r = ing2gw(["route", "--as", "ingress-nginx", "-f", str(src), "--cases", str(cases), "-o", "json"])
+    results = {c["name"]: c for c in json.loads(r.stdout)["results"]}
+    assert results["inside"]["outcome"]["status"] == 200 and results["outside"]["outcome"]["status"] == 403
+    assert results["outside"]["request"]["client"] == "203.0.113.9"
+    assert r.exit_code == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- request: {host: admin.example.com, client: not-an-ip}\n  expect: {}\n")
+    r = ing2gw(["route", "--as", "ingress-nginx", "-f", str(src), "--cases", str(bad)])
+    assert r.exit_code == 3 and "client: 'not-an-ip' is not an IP address" in r.stderr
+
+
+def test_missing_auth_secret_answers_503(ing2gw, tmp_path: Path) -> None:
+    url = "https://admin.example.com/"
+    src = tmp_path / "in.yaml"
+    src.write_text(ALLOWLISTED)
+    assumed = json.loads(ing2gw(["route", "--as", "ingress-nginx", "-f", str(src), url, "--client", "10.1.2.3",
+                                 "-o", "json"]).stdout)
+    assert assumed["status"] == 401  # no Secret objects in the input: the Secret is assumed to exist
+    assert "auth-secret ops/admin-users not in the input; assumed to exist" in assumed["notes"]
+    other = "---\napiVersion: v1\nkind: Secret\nmetadata: {name: admin-tls, namespace: ops}\n"
+    src.write_text(ALLOWLISTED + other)
+    missing = json.loads(ing2gw(["route", "--as", "ingress-nginx", "-f", str(src), url, "--client", "10.1.2.3",
+                                 "-o", "json"]).stdout)
+    assert missing["status"] == 503 and "location denied: auth-secret ops/admin-users does not exist" in missing[
+        "notes"]
+    src.write_text(ALLOWLISTED + other + other.replace("admin-tls", "admin-users"))
+    present = json.loads(ing2gw(["route", "--as", "ingress-nginx", "-f", str(src), url, "--client", "10.1.2.3",
+                                 "-o", "json"]).stdout)
+    assert present["status"] == 401
+
+
+def test_verify_cases_honour_expect(ing2gw, tmp_path: Path) -> None:
+    ingress = TESTDATA / "verify" / "wildcard-depth" / "input.yaml"
+    cases = tmp_path / "cases.yaml"
+    cases.write_text("- name: right\n  request: {host: a.example.com, path: /}\n  expect: {backend: web/wild:80}\n"
+                     "- name: wrong\n  request: {host: a.example.com, path: /}\n  expect: {status: 418}\n")
+    args = ["verify", "-f", str(ingress), "--no-generate", "--cases", str(cases), "-q"]
+    r = ing2gw([*args, "--fail-on", "unexplained"])
+    assert r.exit_code == 1 and "FAIL wrong: status: expected 418, got 200" in r.stdout
+    assert "1 of 2 pass" in r.stdout
+    report = json.loads(ing2gw([*args, "-o", "json", "--fail-on", "never"]).stdout)
+    assert report["cases"]["summary"] == {"cases": 2, "passed": 1, "failed": 1}
+    cases.write_text("- name: right\n  request: {host: a.example.com, path: /}\n  expect: {backend: web/wild:80}\n")
+    assert ing2gw([*args, "--fail-on", "unexplained"]).exit_code == 0
+
+
+def test_access_log_scheme_is_inferred_and_contradictions_reported(ing2gw, tmp_path: Path) -> None:
+    src = tmp_path / "in.yaml"
+    src.write_text(ALLOWLISTED.replace("    nginx.ingress.kubernetes.io/whitelist-source-range: 10.0.0.0/8\n", "")
+                   .replace("    nginx.ingress.kubernetes.io/auth-type: basic\n"
+                            "    nginx.ingress.kubernetes.io/auth-secret: admin-users\n", ""))
+    line = ('10.0.0.1 - - [26/Nov/2026:07:00:00 +0000] "GET {path} HTTP/1.1" {status} 5 "-" "curl" 80 0.001 '
+            "[{upstream}] [] 10.1.1.1:80 5 0.001 200 id{n}\n")
+    log = tmp_path / "access.log"
+    log.write_text(line.format(path="/a", status=200, upstream="ops-admin-80", n=1)  # proxied: https
+                   + line.format(path="/b", status=308, upstream="ops-admin-80", n=2)  # redirected: http
+                   + line.format(path="/c", status=404, upstream="ops-admin-80", n=3))  # neither
+    report = _report(ing2gw, "-f", str(src), "--no-generate", "--access-log", str(log))
+    assert report["summary"]["requests"] == 3
+    assert report["recordedStatus"] == [f"{log}:3: recorded 404, the model answers 308 over http and 200 over https"]
+    urls = {d["request"]["url"]: d for d in report["differences"]}
+    assert "https://admin.example.com/a" not in urls and "http://admin.example.com/b" not in urls  # they agree
+    forced = _report(ing2gw, "-f", str(src), "--no-generate", "--access-log", str(log), "--scheme", "http")
+    assert forced["recordedStatus"] == [f"{log}:1: recorded 200, the model answers 308",
+                                        f"{log}:3: recorded 404, the model answers 308"]

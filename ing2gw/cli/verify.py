@@ -19,13 +19,19 @@ from .options import conversion_options, input_options
 
 
 @click.command(epilog=exit_codes(
-    "requests are served differently (what counts: --fail-on), a second opinion (--oracle, --via-proxy) "
-    "disagrees, or a protection is lost without --allow-unprotected", zero="no difference that --fail-on counts"))
+    "requests are served differently (what counts: --fail-on), a case's expect: fails, a second opinion "
+    "(--oracle, --via-proxy) disagrees, or a protection is lost without --allow-unprotected",
+    zero="no difference that --fail-on counts"))
 @input_options
 @conversion_options
-@click.option("--cases", "cases_file", metavar="FILE", help="Replay the requests of this case file too.")
+@click.option("--cases", "cases_file", metavar="FILE",
+              help="Replay the requests of this case file too, and check its expect: fields against the "
+                   "converted objects (as route --cases does; a failing case exits 1 unless --fail-on never).")
 @click.option("--access-log", "access_logs", multiple=True, metavar="FILE",
               help="Replay the requests of an access log (ingress-nginx or nginx combined format).")
+@click.option("--scheme", type=click.Choice(["http", "https"]),
+              help="The scheme of access-log lines that record none (ingress-nginx's never do); default: "
+                   "inferred per line from the recorded status and upstream.")
 @click.option("--no-generate", is_flag=True, help="Do not generate boundary requests from the Ingresses.")
 @click.option("-o", "--output", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
               show_default=True)
@@ -42,7 +48,8 @@ from .options import conversion_options, input_options
               help="Processes replaying requests (forked; default: one per CPU; not with --oracle or "
                    "--via-proxy, which replay in this process).")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print conversion notes on stderr.")
-def verify(cases_file: str | None, access_logs: tuple[str, ...], no_generate: bool, fmt: str, fail_on: str,
+def verify(cases_file: str | None, access_logs: tuple[str, ...], scheme: str | None, no_generate: bool, fmt: str,
+           fail_on: str,
            oracle: str | None, via_proxy: bool, workers: int | None, quiet: bool, **params: Any) -> int:
     """Replay requests through a model of the source controller and through the converted
     Gateway API objects; report every request treated differently, and which conversion
@@ -54,6 +61,7 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], no_generate: bo
                         kinds=list(registry.claims()))
     options = VerifyOptions(
         provider=params.get("provider"), generate=not no_generate, cases=cases_file, access_logs=access_logs,
+        scheme=scheme,
         oracle=oracle is not None, via_proxy=via_proxy, workers=workers or os.cpu_count() or 1,
     )
     show_progress = sys.stderr.isatty() and not quiet
@@ -80,4 +88,4 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], no_generate: bo
     if fail_on == "never":
         return ExitCode.OK
     failing = report.unexplained if fail_on == "unexplained" else report.differences
-    return ExitCode.FINDINGS if failing else ExitCode.OK
+    return ExitCode.FINDINGS if failing or report.failed_cases else ExitCode.OK

@@ -96,7 +96,8 @@ class NginxModel:
             policies[ing.ref] = policy
         topology = build_topology(items, notes, validate)
         context = Context(topology, config, dict(resource_set.config_maps),
-                          strict_refs or bool(resource_set.config_maps))
+                          strict_refs or bool(resource_set.config_maps), frozenset(resource_set.secrets),
+                          strict_refs or bool(resource_set.secrets))
         return cls(context, policies, notes, resource_set)
 
     @property

@@ -40,6 +40,8 @@ class Context:
     config: ControllerConfig
     config_maps: Mapping[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
     refs_known: bool = False  # a ConfigMap absent from config_maps does not exist
+    secrets: frozenset[tuple[str, str]] = frozenset()  # Secrets the input names (identity only)
+    secrets_known: bool = False  # a Secret absent from secrets does not exist
 
 
 @dataclass(slots=True)
@@ -270,6 +272,11 @@ def _denied(ctx: Context, st: _State, pol: Policy) -> str | None:
     resolve), or None; custom headers it could resolve are added to the response."""
     if pol.denied:
         return pol.denied
+    if pol.basic_auth and pol.auth_secret is not None and pol.auth_secret not in ctx.secrets:
+        ns, name = pol.auth_secret
+        if ctx.secrets_known:  # the controller cannot read the htpasswd file: location denied
+            return f"auth-secret {ns}/{name} does not exist"
+        st.notes.append(f"auth-secret {ns}/{name} not in the input; assumed to exist")
     if pol.custom_headers is None:
         return None
     ref = pol.custom_headers.resolve(pol.namespace)

@@ -186,6 +186,7 @@ class Policy:
     snippets: tuple[str, ...] = ()  # snippet keys kept (allowed by the controller config)
     denied: str | None = None  # an annotation the controller could not resolve: every location returns 503
     basic_auth: bool = False  # auth_basic/auth_digest: the template clears Authorization upstream
+    auth_secret: tuple[str, str] | None = None  # (namespace, name) of the basic/digest auth Secret
 
     def rewrites(self, path: str) -> bool:
         """Whether a location for ``path`` rewrites (a target that differs from the path)."""
@@ -259,6 +260,14 @@ def blocked_word(short: Mapping[str, str], config: ControllerConfig) -> str | No
         if word is not None:
             return f"{config.annotation_prefix}/{key} contains {word!r}, a word of annotation-value-word-blocklist"
     return None
+
+
+def _secret_ref(value: str | None, namespace: str) -> tuple[str, str] | None:
+    """``auth-secret``: ``name`` (the Ingress's namespace) or ``namespace/name``."""
+    if not value:
+        return None
+    ns, _, name = value.rpartition("/")
+    return (ns or namespace, name)
 
 
 def read_policy(ingress: Ingress, config: ControllerConfig, notes: Notes) -> Policy | str:
@@ -344,4 +353,5 @@ def read_policy(ingress: Ingress, config: ControllerConfig, notes: Notes) -> Pol
         snippets=snippets,
         denied=verdict.denied,
         basic_auth=auth_type is not None and verdict.denied is None,
+        auth_secret=_secret_ref(text("auth-secret"), ingress.namespace) if auth_type is not None else None,
     )
