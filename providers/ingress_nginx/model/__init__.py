@@ -97,7 +97,7 @@ class NginxModel:
         topology = build_topology(items, notes, validate)
         context = Context(topology, config, dict(resource_set.config_maps),
                           strict_refs or bool(resource_set.config_maps), frozenset(resource_set.secrets),
-                          strict_refs or bool(resource_set.secrets))
+                          bool(resource_set.secrets))  # Secrets are never read from a cluster: only files name them
         return cls(context, policies, notes, resource_set)
 
     @property
