@@ -306,8 +306,8 @@ class Retries(Intent):
     kind: ClassVar[str] = "retries"
     outcome_aspects: ClassVar[frozenset[str]] = frozenset({"status", "backend"})
     replaced_by: ClassVar[str] = (
-        "experimental HTTPRoute rule retry (codes, attempts, backoff); or Envoy Gateway BackendTrafficPolicy "
-        "retry, Istio VirtualService-equivalent retry via HTTPRoute")
+        "experimental HTTPRoute rule retry (attempts, codes, backoff; nginx's connection-error and timeout "
+        "conditions have no code); or Envoy Gateway BackendTrafficPolicy retry")
 
 
 @dataclass(frozen=True, slots=True)

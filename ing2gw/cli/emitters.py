@@ -15,6 +15,7 @@ from ..yamlio import dump_json
 def _coverage(registry: EmitterRegistry, name: str) -> dict[str, Any]:
     emitter = registry.get(name)
     entry = registry.entries[name]
+    conditions: dict[str, str] = dict(getattr(emitter, "conditions", {}) or {})
     return {
         "name": emitter.name,
         "distribution": entry.distribution,
@@ -26,6 +27,7 @@ def _coverage(registry: EmitterRegistry, name: str) -> dict[str, Any]:
                 "intent": t.kind,
                 "security": str(t.security_category) if t.security_category else None,
                 "consumed": t in emitter.consumes,
+                "when": conditions.get(t.kind, "") if t in emitter.consumes else "",
                 "replaced_by": "" if t in emitter.consumes else t.replaced_by,
             }
             for t in INTENT_TYPES

@@ -72,6 +72,7 @@ class Emitter(Protocol):
     api_version: int  # EMITTER_API_VERSION it was written for
     description: str
     consumes: tuple[type[Intent], ...]  # the intent classes it can carry (some values may not fit)
+    # Optionally ``conditions``: intent kind -> when it is carried ("with --experimental").
 
     def emit(self, ir: IR, ctx: EmitContext) -> list[Manifest]: ...
 

@@ -80,6 +80,8 @@ class StandardEmitter:
     description = ("Gateway API standard channel (experimental fields and the ExternalAuth filter with "
                    "--experimental); no implementation-specific objects")
     consumes: tuple[type[Intent], ...] = (ExternalAuth,)
+    # optional: when each consumed intent is carried (shown by ``ing2gw emitters``)
+    conditions = {ExternalAuth.kind: "with --experimental, for an auth URL naming an in-cluster http:// Service"}
 
     def emit(self, ir: IR, ctx: EmitContext) -> list[dict[str, Any]]:
         if ctx.options.experimental:
