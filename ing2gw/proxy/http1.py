@@ -22,6 +22,7 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import httptools
 
@@ -81,8 +82,10 @@ class HttpError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True, slots=True)
-class RequestHead:
+class RequestHead(NamedTuple):
+    """A parsed request head (a NamedTuple: one is built per distinct head, and tuples are
+    several times cheaper to build than frozen dataclasses)."""
+
     method: str
     target: str  # origin-form: path and "?query" as sent
     version: str  # "1.0" | "1.1"
