@@ -224,12 +224,12 @@ class AnnotationTable:
         """The table as plain rows, for ``ing2gw providers NAME``."""
         return [
             {
-                "annotation": f"{self.prefix}/{s.key}",
+                "annotation": f"{self.prefix}/{s.key}" if self.prefix else s.key,
                 "fidelity": str(s.fidelity),
                 "family": s.family,
                 "target": s.target,
                 "intent": s.intent.kind if s.intent else "",
-                "alias_of": f"{self.prefix}/{s.alias_of}" if s.alias_of else "",
+                "alias_of": (f"{self.prefix}/{s.alias_of}" if self.prefix else s.alias_of) if s.alias_of else "",
                 "doc": s.doc,
             }
             for s in self

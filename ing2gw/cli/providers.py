@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from ..plugins import discover
-from ..provider import kinds_of
+from ..provider import AnnotationTable, kinds_of
 from ..report import render
 from ..yamlio import dump_json
 
@@ -56,6 +56,9 @@ def providers(name: str | None, fmt: str, disabled: tuple[str, ...]) -> int:
         "counts": {f: sum(1 for r in table.rows() if r["fidelity"] == f)
                    for f in ("exact", "approximate", "extension", "unsupported")},
     }
+    settings = getattr(provider, "settings", None)  # optional: the controller's global settings table
+    if isinstance(settings, AnnotationTable):
+        model["settings"] = settings.rows()
     if fmt == "json":
         click.echo(dump_json(model), nl=False)
     else:

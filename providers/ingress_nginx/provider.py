@@ -46,7 +46,7 @@ from ing2gw.resources import APIKind, Ingress, ResourceSet
 from .._common.ingress import HostRoutes, IngressTranslator, PathContext
 from . import affinity, canary, extras, policies, redirects
 from .annotations import TABLE
-from .configmap import ConfigSource, read_settings
+from .configmap import SETTINGS, ConfigSource, read_settings
 from .dataplane import NginxDataPlane
 from .intents import VENDOR, rule_intents
 from .model import nginx_order
@@ -598,6 +598,7 @@ class IngressNginxProvider:
     controllers = ("k8s.io/ingress-nginx",)
     class_names = ("nginx",)
     annotations = TABLE
+    settings = SETTINGS  # the controller ConfigMap's keys (ing2gw providers ingress-nginx shows both)
     kinds: tuple[APIKind, ...] = ()  # Ingresses only (its controller ConfigMap is read as a core kind)
     description = "kubernetes/ingress-nginx (retired 2026): annotations nginx.ingress.kubernetes.io/*"
     data_plane = NginxDataPlane(TABLE)
