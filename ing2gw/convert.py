@@ -23,10 +23,11 @@ from .emit.gateway import EmitOptions
 from .emit.registry import EmitContext, EmitterRegistry, Lost, discover_emitters, note_unconsumed
 from .errors import UsageError
 from .ir import IR, GatewayRef
+from .kinds import APIKind
 from .notes import Fidelity, Level, Note, Notes, lost_protection
 from .plugins import Registry
 from .provider import Claimed, ConversionOptions, Provider, ProviderContext, run_provider
-from .resources import APIKind, Ingress, ResourceSet
+from .resources import Ingress, ResourceSet
 
 __all__ = ["ConvertOptions", "ConvertResult", "IngressStatus", "convert", "unprotected"]
 

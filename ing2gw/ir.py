@@ -1,9 +1,9 @@
 """The provider-neutral intermediate representation (IR) between providers and emitters.
 
-Providers turn Ingresses into these frozen records; :mod:`ing2gw.emit.gateway` turns them
-into Gateway API manifests. The IR names no provider and no emitter. Every node that comes
-from a source object carries :class:`Provenance`, so notes and the ``ing2gw.io/source``
-annotation can name where it came from.
+Providers turn Ingresses and their own source objects into these frozen records; the
+emitters (:mod:`ing2gw.emit`) turn them into Gateway API manifests. The IR names no provider
+and no emitter. Every node that comes from a source object carries :class:`Provenance`, so
+notes and the ``ing2gw.io/source`` annotation can name where it came from.
 
 Entry points: a source with its own ports (an entry point, a Gateway server) declares
 :class:`Listener` nodes -- port, protocol, hostname, TLS mode, certificate references -- and

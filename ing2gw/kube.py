@@ -36,8 +36,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from .errors import ClusterError
+from .kinds import APIKind
 from .notes import Level, Note
-from .resources import APIKind
 from .yamlio import Document
 
 __all__ = [

@@ -23,9 +23,9 @@ from typing import Any
 
 from .dataplane import DataPlane, data_plane_of
 from .errors import PluginError
+from .kinds import CORE_KINDS, APIKind
 from .notes import Level, Note
 from .provider import SUPPORTED_API_VERSIONS, AnnotationTable, Provider, kinds_of
-from .resources import CORE_KINDS, APIKind
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginEntry", "Registry", "discover", "load_plugins", "lookup"]
 
@@ -59,7 +59,7 @@ def _check(obj: Any, name: str) -> Provider:
     if obj.api_version >= 2:
         kinds = getattr(obj, "kinds", None)
         if not isinstance(kinds, tuple) or not all(isinstance(k, APIKind) for k in kinds):
-            raise TypeError("kinds is not a tuple of ing2gw.resources.APIKind")
+            raise TypeError("kinds is not a tuple of ing2gw.kinds.APIKind")
         for k in kinds:
             if k.group == "" and k.kind == "Secret":
                 raise TypeError("it claims Secrets, which ing2gw never reads")

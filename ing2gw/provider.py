@@ -29,8 +29,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from .intents import Intent
 from .ir import IR, GatewayRef
+from .kinds import APIKind, KubeObject
 from .notes import Fidelity, Level, Note, Notes, Scope
-from .resources import APIKind, Ingress, KubeObject, ResourceSet
+from .resources import Ingress, ResourceSet
 
 __all__ = [
     "kinds_of",

@@ -4,24 +4,26 @@
 ``extensions/v1beta1`` and ``networking.k8s.io/v1beta1`` forms are converted on load),
 IngressClasses, Services, Namespaces and ConfigMaps, plus the objects of every kind a provider
 claims (an :class:`APIKind`, CRDs included), kept as :class:`KubeObject` records for that
-provider; every other kind is counted and skipped. Secrets are never looked at beyond their
-identity. A document that cannot be
-identified (no kind, no name) is an :class:`~ing2gw.errors.InputError`; an identifiable
-Ingress whose fields have the wrong shape becomes an error note and is left out, so one bad
-object never sinks the run.
+provider (both defined in :mod:`ing2gw.kinds`, and :class:`LabelSelector` in
+:mod:`ing2gw.selector`, are re-exported here); every other kind is counted and skipped.
+Secrets are never looked at beyond their identity. A document that cannot be identified (no
+kind, no name) is an :class:`~ing2gw.errors.InputError`; an identifiable Ingress whose fields
+have the wrong shape becomes an error note and is left out, so one bad object never sinks the
+run.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import InputError, UsageError
+from .errors import InputError
 from .ingress_fields import host_problem, unknown_field
+from .kinds import CORE_KINDS, APIKind, KubeObject
 from .notes import Level, Note, Notes
+from .selector import LabelSelector
 from .yamlio import Document
 
 __all__ = [
@@ -45,60 +47,7 @@ __all__ = [
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 INGRESS_API_VERSIONS = ("networking.k8s.io/v1", "networking.k8s.io/v1beta1", "extensions/v1beta1")
-# (group, kind) of what every conversion reads into typed fields; providers cannot claim these
-CORE_KINDS = frozenset({("networking.k8s.io", "Ingress"), ("extensions", "Ingress"),
-                        ("networking.k8s.io", "IngressClass"), ("", "Service"), ("", "Namespace"),
-                        ("", "ConfigMap")})
 
-
-@dataclass(frozen=True, slots=True, order=True)
-class APIKind:
-    """An API kind a provider reads: group, version and kind, as in ``apiVersion``/``kind``.
-
-    ``group`` is "" for the core group. ``selectable``: the objects are sources the user
-    picks with ``-l`` like Ingresses (routes: IngressRoute, VirtualService); False for
-    objects that sources refer to (Middleware, KongPlugin), which are always read in full.
-    """
-
-    group: str
-    version: str
-    kind: str
-    namespaced: bool = True
-    selectable: bool = True
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    def __str__(self) -> str:
-        return f"{self.api_version} {self.kind}"
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class KubeObject:
-    """An object of a claimed kind, as read: its identity, labels and annotations, and the whole
-    document in ``body`` (the provider parses ``spec``; treat it as read-only)."""
-
-    kind: APIKind
-    namespace: str  # "" for cluster-scoped kinds
-    name: str
-    labels: Mapping[str, str]
-    annotations: Mapping[str, str]
-    body: Mapping[str, Any]
-    origin: str  # file:line, or cluster/<context>:Kind/ns/name
-
-    @property
-    def ref(self) -> str:
-        return f"{self.namespace}/{self.name}" if self.namespace else self.name
-
-    @property
-    def subject(self) -> str:
-        return f"{self.kind.kind} {self.ref}"
-
-    @property
-    def spec(self) -> Mapping[str, Any]:
-        spec = self.body.get("spec")
-        return spec if isinstance(spec, Mapping) else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,58 +160,6 @@ class ResourceSet:
         """The objects of ``kinds``, by kind, namespace and name."""
         wanted = {(k.group, k.version, k.kind) for k in kinds}
         return [o for k in sorted(self.objects) if (k.group, k.version, k.kind) in wanted for o in self.objects[k]]
-
-
-# --- label selectors (kubectl -l) -------------------------------------------------------
-
-_SEL_TOKEN = re.compile(
-    r"\s*(?:(?P<neg>!)\s*(?P<nkey>[\w./-]+)"
-    r"|(?P<key>[\w./-]+)\s*(?:(?P<op>==|!=|=)\s*(?P<val>[\w.-]*)"
-    r"|\s+(?P<setop>in|notin)\s*\((?P<set>[^)]*)\))?)\s*(?:,|$)"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class LabelSelector:
-    """A parsed kubectl-style label selector: ``a=b,c!=d,e in (x,y),!f,g``."""
-
-    requirements: tuple[tuple[str, str, frozenset[str]], ...]
-
-    @classmethod
-    def parse(cls, text: str) -> LabelSelector:
-        reqs: list[tuple[str, str, frozenset[str]]] = []
-        pos = 0
-        text = text.strip()
-        while pos < len(text):
-            m = _SEL_TOKEN.match(text, pos)
-            if not m or m.end() == pos:
-                raise UsageError(f"invalid label selector {text!r} near {text[pos:]!r}")
-            pos = m.end()
-            if m.group("neg"):
-                reqs.append((m.group("nkey"), "!", frozenset()))
-            elif m.group("op"):
-                op = "!=" if m.group("op") == "!=" else "="
-                reqs.append((m.group("key"), op, frozenset([m.group("val")])))
-            elif m.group("setop"):
-                values = frozenset(v.strip() for v in m.group("set").split(",") if v.strip())
-                reqs.append((m.group("key"), m.group("setop"), values))
-            else:
-                reqs.append((m.group("key"), "exists", frozenset()))
-        return cls(tuple(reqs))
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        for key, op, values in self.requirements:
-            present = key in labels
-            value = labels.get(key)
-            if op == "exists" and not present:
-                return False
-            if op == "!" and present:
-                return False
-            if op in ("=", "in") and (not present or value not in values):
-                return False
-            if op in ("!=", "notin") and present and value in values:
-                return False
-        return True
 
 
 # --- building -----------------------------------------------------------------------------
