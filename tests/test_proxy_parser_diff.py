@@ -34,8 +34,7 @@ OWN_RULES: dict[str, str] = {
     r"CONNECT and authority-form": "not a forward proxy (405)",
     r"asterisk-form": "OPTIONS * is not routed",
     r"Transfer-Encoding in an HTTP/1.0": "HTTP/1.0 has no chunked coding (RFC 9112 §6.1)",
-    r"transfer coding .* is not supported|without a final chunked": "only a lone chunked "
-                                                                    "coding is forwarded",
+    r"transfer coding .* is not supported": "only a lone chunked coding is forwarded (501)",
     r"unsupported Expect": "Expect other than 100-continue is 417",
     r"request line longer|request head larger|more than \d+ header fields": "size limits "
                                                                             "(414, 431)",

@@ -198,16 +198,8 @@ def _decoded(collector: _Collector) -> list[tuple[str, str]]:
 
 
 def _content_length(values: list[str]) -> int:
-    seen: set[str] = set()
-    for value in values:
-        for part in value.split(","):
-            seen.add(part.strip())
-    if len(seen) != 1:
-        raise HttpError(400, "conflicting Content-Length values")
-    (text,) = seen
-    if not text.isdigit() or not text.isascii() or len(text) > 18:
-        raise HttpError(400, f"invalid Content-Length {text!r}")
-    return int(text)
+    # llhttp has refused empty, signed, non-decimal, listed and repeated lengths
+    return int(values[0])
 
 
 def _codings(values: list[str]) -> list[str]:
@@ -290,14 +282,10 @@ def parse_request_head(head: bytes, limits: Limits, scheme: str = "http") -> Req
     if codings:
         if version == "1.0":
             raise HttpError(400, "Transfer-Encoding in an HTTP/1.0 request")
-        if lengths:
-            raise HttpError(400, "both Content-Length and Transfer-Encoding (request smuggling "
-                                 "attempt?)")
+        # llhttp has refused Content-Length with it, and a last coding other than chunked
         names = _codings(codings)
         if names != ["chunked"]:
-            if names and names[-1] == "chunked":
-                raise HttpError(501, f"transfer coding {', '.join(names[:-1])} is not supported")
-            raise HttpError(400, "Transfer-Encoding without a final chunked coding")
+            raise HttpError(501, f"transfer coding {', '.join(names[:-1])} is not supported")
         body = BODY_CHUNKED
     elif lengths:
         body = _content_length(lengths)
@@ -354,10 +342,7 @@ def parse_response_head(head: bytes, request_method: str) -> ResponseHead:
         else:
             body = BODY_CHUNKED
     elif lengths:
-        try:
-            body = _content_length(lengths)
-        except HttpError as exc:
-            raise HttpError(502, f"backend sent {exc.message}") from None
+        body = _content_length(lengths)
     else:
         body, keep_alive = BODY_UNTIL_CLOSE, False
     return ResponseHead(status, reason, version, tuple(fields), body, keep_alive)
