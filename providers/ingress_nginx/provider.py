@@ -10,7 +10,8 @@ The translator only glues the feature modules to the hooks of
 :class:`~ing2gw.providers._common.ingress.IngressTranslator`: :mod:`.redirects` (HTTPS,
 permanent/temporal, app-root, www), :mod:`.rewrite` (rewrite-target, regex host mode),
 :mod:`.canary` (canary Ingresses merged into their primary's rules) and :mod:`.policies`
-(upstream-vhost, server-alias, CORS, backend protocol, extension records).
+(upstream-vhost, server-alias, CORS, backend protocol); :mod:`.intents` builds the policy
+intents from the annotations and :mod:`.configmap` the controller ConfigMap's global ones.
 """
 
 from __future__ import annotations
