@@ -367,14 +367,14 @@ class IngressTranslator:
                               f"TLS entry for {', '.join(tls.hosts) or 'all hosts'} names no secret "
                               "(the controller's default certificate would be used)",
                               fidelity=Fidelity.UNSUPPORTED, instead="no HTTPS listener for these hosts", fld=fld,
-                              aspects=("status", "redirect"))
+                              aspects=("status", "backend", "redirect", "tls"))
                     continue
                 hosts = tls.hosts or tuple(sorted({r.host for r in ing.rules if r.host}))
                 if not hosts:
                     self.note(ing, "TLS-NO-HOSTS", Level.WARNING,
                               "TLS entry lists no hosts and the Ingress has no host rules",
                               fidelity=Fidelity.UNSUPPORTED, instead="no HTTPS listener", fld=fld,
-                              aspects=("status", "redirect"))
+                              aspects=("status", "backend", "redirect", "tls"))
                     continue
                 for host in hosts:
                     prov = Provenance("Ingress", ing.namespace, ing.name, fld, ing.origin)
@@ -387,6 +387,6 @@ class IngressTranslator:
                                   f"host {host} already has certificate {prev.secret_namespace}/{prev.secret_name} "
                                   f"from {prev.source.subject}",
                                   instead=f"secret {tls.secret_name} not used for {host}", fld=fld,
-                                  aspects=("status", "redirect"))
+                                  aspects=("status", "backend", "redirect", "tls"))
         return [chosen[k] for k in sorted(chosen)]
 

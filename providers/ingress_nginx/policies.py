@@ -25,6 +25,7 @@ from ing2gw.ir import (
 from ing2gw.notes import Fidelity, Level
 from ing2gw.resources import Ingress
 
+from .model.settings import ControllerConfig
 from .parsers import BackendProtocol, CorsOrigins, ObjectRef
 
 if TYPE_CHECKING:
@@ -65,10 +66,20 @@ def rule_filters(tr: NginxTranslator, ing: Ingress, prov: Provenance) -> list[Fi
         else:
             headers = tuple(sorted((k, v) for k, v in data.items() if v))
             out.append(Filter("ResponseHeaderModifier", HeaderModifier(set=headers), prov))
-            tr.note_ann(ing, "custom-headers", "CUSTOM-HEADERS", Level.INFO,
-                        f"response headers from ConfigMap {ns}/{name} are set on every response; ingress-nginx "
-                        "also requires each to be listed in global-allowed-response-headers",
-                        fidelity=Fidelity.EXACT, instead="ResponseHeaderModifier set")
+            allowed = {h.lower() for h in ControllerConfig.from_mapping(tr.config).global_allowed_response_headers}
+            refused = sorted(k for k in data if k.lower() not in allowed)
+            if refused:
+                tr.note_ann(ing, "custom-headers", "CUSTOM-HEADERS-REFUSED", Level.WARNING,
+                            f"ingress-nginx answers every path of this Ingress with 503: {', '.join(refused)} "
+                            f"of ConfigMap {ns}/{name} are not in the controller's global-allowed-response-headers; "
+                            "the Gateway serves the paths and sets the headers",
+                            fidelity=Fidelity.APPROXIMATE, instead="ResponseHeaderModifier set",
+                            aspects=("status", "backend", "headers"))
+            else:
+                tr.note_ann(ing, "custom-headers", "CUSTOM-HEADERS", Level.INFO,
+                            f"response headers from ConfigMap {ns}/{name} are set on every response (the "
+                            "controller's global-allowed-response-headers lists them all)",
+                            fidelity=Fidelity.EXACT, instead="ResponseHeaderModifier set")
     if tr.route_kind(ing) == "GRPCRoute":
         return [f for f in out if f.type in _GRPC_FILTERS]
     return out

@@ -406,14 +406,14 @@ class NginxTranslator(IngressTranslator):
         app_root: str | None = ann.get("app-root")
         if app_root is not None and self.route_kind(ing) == "HTTPRoute":
             prov = Provenance("Ingress", ing.namespace, ing.name, self.fld("app-root"), ing.origin)
-            if "?" in app_root:
+            if "?" in app_root:  # the controller's validator refuses the value and ignores app-root
                 self.note_ann(ing, "app-root", "APP-ROOT-QUERY", Level.WARNING,
-                              f"the query of app-root {app_root} cannot be expressed in a redirect path",
-                              fidelity=Fidelity.APPROXIMATE, instead="redirect without the query",
-                              aspects=("redirect",))
-            redirect = redirects.app_root_redirect(app_root)
-            rules.insert(0, Rule(matches=(RouteMatch(path=PathMatch("Exact", "/")),),
-                                 filters=(Filter("RequestRedirect", redirect, prov),), provenance=(prov,)))
+                              f"ingress-nginx ignores app-root {app_root}: its validator refuses the query, so / "
+                              "is served, not redirected", instead="no app-root redirect (as ingress-nginx)")
+            else:
+                redirect = redirects.app_root_redirect(app_root)
+                rules.insert(0, Rule(matches=(RouteMatch(path=PathMatch("Exact", "/")),),
+                                     filters=(Filter("RequestRedirect", redirect, prov),), provenance=(prov,)))
         hostnames = self._policies.hostnames(self, hr)
         main = Route(
             kind=self.route_kind(ing), namespace=ing.namespace,
@@ -430,7 +430,8 @@ class NginxTranslator(IngressTranslator):
                               "of the Gateway (X-Forwarded-Proto is not consulted)",
                               fidelity=Fidelity.UNSUPPORTED,
                               instead="route kept on the HTTP listener without a redirect; add a TLS section "
-                              "to the Ingress or redirect in front of the Gateway", aspects=("status", "redirect"))
+                              "to the Ingress or redirect in front of the Gateway",
+                              aspects=("status", "backend", "redirect"))
             return [main]
         if not (force or ann.get("ssl-redirect")):
             # Served on both listeners; HTTPS responses carry HSTS, plain-HTTP ones do not.
