@@ -177,3 +177,11 @@ def test_many_explicit_listeners_move_to_listenersets() -> None:
                                            "name": "toy-listeners-2", "namespace": "gateway-system",
                                            "sectionName": "p10069"}]
     assert any(n.code == "EMIT-LISTENERSETS" for n in notes)
+
+
+def test_a_gateway_whose_listeners_are_all_invalid_is_not_emitted() -> None:
+    notes = Notes()
+    out = emit(IR(listeners=(Listener(TOY, "db", 9000, "TCP", "db.example.com", source=SRC),),
+                  routes=(_l4("TCPRoute", "db"), _l4("TCPRoute", "missing"))), EmitOptions(), notes)
+    assert out == []
+    assert sorted({n.code for n in notes}) == ["EMIT-INVALID-LISTENER", "EMIT-INVALID-PARENT", "EMIT-ROUTE-UNATTACHED"]

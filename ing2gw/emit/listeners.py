@@ -189,7 +189,7 @@ class Listeners:
 
     def _build(self) -> None:
         ir = self.ir
-        scopes: dict[Scope, set[str]] = {}  # -> namespaces of the routes attached
+        scopes: dict[Scope, set[str]] = {}  # -> namespaces of the routes attached (shorthand)
         implicit: set[Scope] = set()  # scopes that get the Ingress shorthand's listeners
         for route in ir.routes:
             if route.gateway is not None and route.sections:
@@ -202,10 +202,6 @@ class Listeners:
             scopes.setdefault(scope, set()).add(pt.namespace)
             implicit.add(scope)
             passthrough.setdefault(scope, {}).setdefault(pt.hostname, pt.namespace)
-        for route in ir.routes:
-            for p in route.parents:
-                if isinstance(p, ListenerParent):
-                    scopes.setdefault(self.scope(p.gateway, route.namespace), set()).add(route.namespace)
         certs: dict[Scope, dict[str, Certificate]] = {}
         for cert in ir.certificates:
             if self.topology == "shared":
@@ -237,7 +233,8 @@ class Listeners:
             scope_certs = [c for h, c in sorted(certs.get(scope, {}).items()) if h not in pass_hosts]
             nodes = self._implicit(scope, scope_certs, pass_hosts) if scope in implicit else []
             nodes += self._explicit(scope, explicit.get(scope, []), [n for n, _ in nodes])
-            self._hold(scope, nodes)
+            if nodes:  # every explicit listener of this Gateway was invalid: no Gateway at all
+                self._hold(scope, nodes)
         for route in ir.routes:
             if route.gateway is not None and route.sections:
                 for h in self.holders[self.scope(route.gateway, route.namespace)]:
