@@ -165,6 +165,36 @@ _ROWS = [
                    False, "redirect", "RequestRedirect port"),
     AnnotationSpec("relative-redirects", UNSUP, "Relative Location headers in nginx's own redirects",
                    p.parse_bool, False, "redirect", "not expressible"),
+    AnnotationSpec("allow-cross-namespace-resources", EXACT, "Whether annotations may name Secrets and ConfigMaps "
+                   "of other namespaces", p.parse_bool, False, "auth", "decides which references are honoured"),
+    AnnotationSpec("annotation-value-word-blocklist", EXACT, "Words that make the controller refuse an annotation "
+                   "value", _locations, (), "snippet", "decides which annotations are honoured"),
+    AnnotationSpec("enable-real-ip", EXT, "Takes the client address from forwarded-for-header (trusting "
+                   "proxy-real-ip-cidr)", p.parse_bool, False, "proxy", "extension: forwarded-headers trust",
+                   intent=i.ForwardedHeaders),
+    # --- process and protocol tuning: no Gateway API form, and no effect on which requests pass
+    AnnotationSpec("use-gzip", UNSUP, "Compresses responses with gzip", p.parse_bool, False, "proxy",
+                   "not expressible (response compression)"),
+    AnnotationSpec("enable-brotli", UNSUP, "Compresses responses with brotli", p.parse_bool, False, "proxy",
+                   "not expressible (response compression)"),
+    AnnotationSpec("log-format-upstream", UNSUP, "Access log format", p.parse_text, None, "observability",
+                   "not expressible (the implementation's access log)"),
+    AnnotationSpec("enable-opentelemetry", UNSUP, "OpenTelemetry tracing for every location", p.parse_bool, False,
+                   "observability", "not expressible (the implementation's tracing)"),
+    AnnotationSpec("worker-processes", UNSUP, "nginx worker processes", p.parse_text, "auto", "proxy",
+                   "not expressible (proxy sizing)"),
+    AnnotationSpec("keep-alive", UNSUP, "Client keepalive timeout, in seconds", p.parse_int, 75, "timeout",
+                   "not expressible"),
+    AnnotationSpec("keep-alive-requests", UNSUP, "Requests per client keepalive connection", p.parse_int, 1000,
+                   "timeout", "not expressible"),
+    AnnotationSpec("upstream-keepalive-connections", UNSUP, "Idle keepalive connections kept per upstream",
+                   p.parse_int, 320, "backend", "not expressible"),
+    AnnotationSpec("client-body-buffer-size", UNSUP, "Memory buffer for request bodies", p.parse_size, None,
+                   "buffering", "not expressible"),
+    AnnotationSpec("large-client-header-buffers", UNSUP, "Buffers for large request headers", p.parse_text,
+                   "4 8k", "buffering", "not expressible (requests with larger headers get 400 under nginx)"),
+    AnnotationSpec("proxy-buffer-size", EXT, "Buffer for the upstream response headers", p.parse_size,
+                   p.Size("4k", 4096), "buffering", "extension: buffer tuning", intent=i.Buffering),
     AnnotationSpec("global-allowed-response-headers", EXACT, "Headers the custom-headers annotation may set",
                    _locations, (), "headers", "ResponseHeaderModifier (custom-headers)"),
 ]
@@ -217,7 +247,7 @@ def read_settings(config: Mapping[str, str], source: ConfigSource, notes: Notes)
     """Read the ConfigMap through :data:`SETTINGS` (noting each key) and build the global intents."""
     items = [(k, k, config[k]) for k in sorted(config)]
     s = SETTINGS.parse(items, notes, source.subject, source.origin, (("*", ""),), noun="setting")
-    forwarded = bool(s.get("use-forwarded-headers")) or bool(s.get("use-proxy-protocol"))
+    forwarded = any(bool(s.get(k)) for k in ("use-forwarded-headers", "use-proxy-protocol", "enable-real-ip"))
     client: Literal["peer", "forwarded"] = "forwarded" if forwarded else "peer"
     auth = None
     url = s.get("global-auth-url")
@@ -252,8 +282,11 @@ def read_settings(config: Mapping[str, str], source: ConfigSource, notes: Notes)
     body: p.BodySizeLimit = s.get("proxy-body-size")
     gateway.append(i.BodyLimit(max_bytes=body.max_bytes, provenance=source.prov("proxy-body-size"),
                                implicit="proxy-body-size" not in s))
+    if s.get("proxy-buffer-size") and "proxy-buffer-size" in s:
+        size: p.Size = s.get("proxy-buffer-size")
+        gateway.append(i.Buffering(response_header_bytes=size.bytes, provenance=source.prov("proxy-buffer-size")))
     if forwarded:
-        key = "use-forwarded-headers" if s.get("use-forwarded-headers") else "use-proxy-protocol"
+        key = next(k for k in ("use-forwarded-headers", "use-proxy-protocol", "enable-real-ip") if s.get(k))
         gateway.append(i.ForwardedHeaders(trust=True, header=str(s.get("forwarded-for-header")),
                                           trusted=tuple(str(n) for n in s.get("proxy-real-ip-cidr")),
                                           provenance=source.prov(key)))

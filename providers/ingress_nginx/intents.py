@@ -117,7 +117,7 @@ def _client_cert(ann: Annotations, c: _Ctx) -> list[i.Intent]:
 def forwarded(config: Mapping[str, str]) -> bool:
     """Does the controller take client addresses from forwarded headers / PROXY protocol?"""
     return any((config.get(k) or "").strip().lower() == "true"
-               for k in ("use-forwarded-headers", "use-proxy-protocol"))
+               for k in ("use-forwarded-headers", "use-proxy-protocol", "enable-real-ip"))
 
 
 def _ip_access(ann: Annotations, c: _Ctx) -> list[i.Intent]:
