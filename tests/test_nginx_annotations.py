@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
+from support import SHARED
 
 from ing2gw.notes import Fidelity, Notes
 from ing2gw.providers.ingress_nginx import parsers as p
@@ -23,7 +23,6 @@ from ing2gw.providers.ingress_nginx.annotations import (
 from ing2gw.resources import Ingress, build_resource_set
 from ing2gw.yamlio import Document
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 SEMANTICS = SHARED / "docs" / "ingress-nginx-semantics.md"
 
 

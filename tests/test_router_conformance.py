@@ -10,17 +10,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
+from support import SHARED
 
 from ing2gw.cases import compare
 from ing2gw.http import DEFAULT_PORTS, Request
 from ing2gw.router import Router
 from ing2gw.sources import read_paths
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 CONFORMANCE = SHARED / "gateway-api" / "conformance"
 MANIFESTS = CONFORMANCE / "manifests"
 GATEWAY_ADDRESS = "192.0.2.10"  # the Gateway's IP: the Host when a test sets none

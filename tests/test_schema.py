@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import SHARED
 
 from ing2gw import schema
 from ing2gw.errors import UsageError
 from ing2gw.schema import SchemaError, assert_valid, validate
 from ing2gw.yamlio import Document, parse_documents
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 CRDS = SHARED / "gateway-api" / "crds"
 CONFORMANCE = SHARED / "gateway-api" / "conformance" / "manifests"
 REPO = Path(__file__).resolve().parents[1]
