@@ -65,10 +65,10 @@ class _Line:
 
 
 @contextmanager
-def progress(command: str, stream: TextIO | None = None) -> Iterator[Step]:
+def progress(command: str, stream: TextIO | None = None, enabled: bool = True) -> Iterator[Step]:
     """``with progress("diff") as step: step("converting")``; shown only on a terminal."""
     out = stream if stream is not None else sys.stderr
-    if not out.isatty():
+    if not enabled or not out.isatty():
         yield lambda *args, **kwargs: None
         return
     line = _Line(command, out)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 import click
@@ -16,6 +15,7 @@ from ..yamlio import dump_json
 from . import exit_codes
 from .common import fails_unprotected, load_resources, make_convert_options, print_notes
 from .options import conversion_options, input_options
+from .progress import progress
 
 
 @click.command(epilog=exit_codes(
@@ -64,16 +64,11 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], scheme: str | N
         scheme=scheme,
         oracle=oracle is not None, via_proxy=via_proxy, workers=workers or os.cpu_count() or 1,
     )
-    show_progress = sys.stderr.isatty() and not quiet
-
-    def progress(n: int) -> None:
-        click.echo(f"\r{n} requests replayed", err=True, nl=False)
-
-    done = run_verify(rs, make_convert_options(params, rs), registry, options,
-                      progress if show_progress else None)
+    with progress("verify", enabled=not quiet) as step:
+        step("converting and replaying")
+        done = run_verify(rs, make_convert_options(params, rs), registry, options,
+                          lambda n: step("requests replayed", n))
     report = done.report
-    if show_progress:
-        click.echo("", err=True)
     if not quiet:
         print_notes(done.conversion.notes)
     model_dict = report.to_dict()
