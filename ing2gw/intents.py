@@ -179,8 +179,9 @@ class ClientCertAuth(Intent):
 class IPAccess(Intent):
     """Allow or deny requests by client address; a refused request gets ``status`` (403).
 
-    ``deny`` is checked first, then ``allow``: with a non-empty ``allow`` every address not in
-    it is refused. Entries are CIDRs. ``client_address`` says which address is checked:
+    ``order`` ``deny-first`` (ingress-nginx): an address in ``deny`` is refused, then, with a
+    non-empty ``allow``, every address not in it is refused; ``allow-first``: an address in
+    ``allow`` passes whatever ``deny`` says. Entries are CIDRs. ``client_address`` says which address is checked:
     ``peer`` (the TCP peer) or ``forwarded`` (the address from X-Forwarded-For / PROXY
     protocol, when the source trusted forwarded headers). ``scope``: ``route`` (these rules)
     or ``gateway`` (every request the Gateway serves).
@@ -188,6 +189,7 @@ class IPAccess(Intent):
 
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
+    order: Literal["deny-first", "allow-first"] = "deny-first"
     client_address: Literal["peer", "forwarded"] = "peer"
     status: int = 403
     scope: Literal["route", "gateway"] = "route"
