@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 __all__ = ["conversion_report", "render", "render_report", "render_within"]
 
 _ENV: jinja2.Environment | None = None
+# Lists longer than this are folded in text and Markdown reports (names listed on one line, or a
+# collapsed <details> section).
+FOLD = 20
 
 
 def _env() -> jinja2.Environment:
@@ -168,4 +171,8 @@ def render_report(result: ConvertResult, fmt: str) -> str:
     model = conversion_report(result)
     if fmt == "json":
         return dump_json(model)
-    return render("report.md.j2" if fmt == "markdown" else "report.txt.j2", report=model)
+    # Notes about no single source object (Gateway splits, GatewayClass expectations, assumptions).
+    sources = {f"Ingress {i['ingress']}" for i in model["ingresses"]} | {o["object"] for o in model.get("objects", [])}
+    global_notes = [n for n in model["notes"] if n["subject"] not in sources]
+    return render("report.md.j2" if fmt == "markdown" else "report.txt.j2", report=model,
+                  global_notes=global_notes, fold=FOLD)
