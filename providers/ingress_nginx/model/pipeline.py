@@ -350,6 +350,11 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
         location = f"https://{st.fwd.host.split(':')[0]}{port}{target}"
         return _outcome(st, config.http_redirect_code, "SSLRedirect", redirect=(location, config.http_redirect_code))
 
+    # the Lua balancer: an upstream deleted by a canary merge has no balancer
+    if loc.entry.backend is not None and loc.entry.backend in ctx.topology.deleted:
+        st.notes.append(f"the upstream {loc.entry.backend} was deleted by a canary merge; the balancer has none")
+        return _outcome(st, 503, "ServiceUnavailable")
+
     # access phase
     if pol:
         ip_ok: bool | None = None
@@ -381,6 +386,7 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
     if backend is None:
         st.notes.append(f"location {loc.directive} of server {server.name} uses the default backend (404)")
         return _outcome(st, 404, "NoMatchingRoute")
+
     weights: dict[str, float] = {backend: 100.0}
     alt = ctx.topology.alternatives.get(backend)
     chosen = backend

@@ -83,6 +83,7 @@ class Topology:
     servers: tuple[Server, ...]  # sorted by name; "_" last
     alternatives: Mapping[str, Alternative]  # primary backend -> canary
     rejected: Mapping[str, str]  # Ingress ref -> why the controller refuses it
+    deleted: frozenset[str] = frozenset()  # ordinary upstreams a canary merge deleted: their locations answer 503
 
     def server(self, name: str) -> Server | None:
         for s in self.servers:
@@ -129,14 +130,22 @@ def _build(
 ) -> tuple[Topology, list[tuple[Location, Location]], dict[str, list[PathEntry]]]:
     primaries = [(i, p) for i, p in items if p.canary is None]
     canaries = [(i, p) for i, p in items if p.canary is not None]
-    # who references a Service port first decides whether its upstream is a canary one
+    # createUpstreams: the first path referencing a Service port decides whether its upstream is
+    # a canary one -- but every spec.defaultBackend re-creates its upstream, so the last one does
+    # (and the traffic policy of a canary upstream is that Ingress's)
     first_is_canary: dict[str, bool] = {}
+    shaping: dict[str, CanaryPolicy] = {}
     for ing, pol in items:
-        refs = [backend_name(ing.namespace, ing.default_backend)]
-        refs += [backend_name(ing.namespace, path.backend) for rule in ing.rules for path in rule.paths]
-        for ref in refs:
-            if ref is not None:
-                first_is_canary.setdefault(ref, pol.canary is not None)
+        default = backend_name(ing.namespace, ing.default_backend)
+        if default is not None:
+            first_is_canary[default] = pol.canary is not None
+            if pol.canary is not None:
+                shaping[default] = pol.canary
+        for ref in (backend_name(ing.namespace, path.backend) for rule in ing.rules for path in rule.paths):
+            if ref is not None and ref not in first_is_canary:
+                first_is_canary[ref] = pol.canary is not None
+                if pol.canary is not None:
+                    shaping[ref] = pol.canary
 
     catch_all = next(((i, p) for i, p in primaries if i.default_backend is not None and not i.rules
                       and backend_name(i.namespace, i.default_backend) is not None), None)
@@ -157,11 +166,10 @@ def _build(
                 root = PathEntry("/", "Prefix", backend_name(ing.namespace, ing.default_backend), pol, ing.ref,
                                  implicit=True)
                 host = hosts[name] = _Host((ing, pol), root)
-            if name != DEFAULT_SERVER:
-                if ing.tls:
-                    host.tls = True
-                if not host.aliases and pol.server_aliases:
-                    host.aliases = pol.server_aliases
+            if name != DEFAULT_SERVER and ing.tls:
+                host.tls = True
+            if not host.aliases and pol.server_aliases:  # host-less rules give "_" aliases too
+                host.aliases = pol.server_aliases
     # getBackendServers: every Ingress's paths, canaries included (a canary path whose
     # upstream is an ordinary one becomes an ordinary location; an unknown host means "_")
     for ing, pol in items:
@@ -239,7 +247,9 @@ def _build(
                 _note(notes, ing.subject, "NGINX-MODEL-CANARY-UNUSED",
                       f"{primary} already has a canary ({alternatives[primary].ingress}); only the first is used")
         else:
-            alternatives[primary] = Alternative(backend, pol.canary, ing.ref)
+            # an ordinary upstream taken as an alternative has no traffic policy: it never gets traffic
+            idle = CanaryPolicy(None, None, None, None, 0, 100)
+            alternatives[primary] = Alternative(backend, shaping.get(backend, idle), ing.ref)
 
     # mergeAlternativeBackends: a canary upstream none of whose candidate locations take it
     # (for any one of the canary's paths) is deleted -- and with it the canary everywhere
@@ -256,7 +266,7 @@ def _build(
                     path_key = (path.path or "/", "Exact" if path.path_type == "Exact" else "Prefix")
                     targets.append((backend, rule.host or DEFAULT_SERVER, path_key))
         for backend, name, key in targets:
-            if not first_is_canary.get(backend) or backend in deleted or name not in kept_entries:
+            if backend in deleted or name not in kept_entries or backend not in first_is_canary:
                 continue
             same = merged = False
             for e in kept_entries[name]:
@@ -271,11 +281,17 @@ def _build(
             if not same and not merged:
                 what = f"host {name} path {key[0]} ({key[1]})" if key else "the catch-all server"
                 deleted[backend] = what
-                _note(notes, ing.subject, "NGINX-MODEL-CANARY-UNUSED",
-                      f"no primary Ingress serves {what} with another Service, so the controller deletes the "
-                      f"canary upstream {backend}: the canary does nothing anywhere")
+                if first_is_canary.get(backend):
+                    _note(notes, ing.subject, "NGINX-MODEL-CANARY-UNUSED",
+                          f"no primary Ingress serves {what} with another Service, so the controller deletes the "
+                          f"canary upstream {backend}: the canary does nothing anywhere")
+                else:
+                    _note(notes, ing.subject, "NGINX-MODEL-UPSTREAM-DELETED",
+                          f"the canary's {backend} is an ordinary upstream and no location of {what} takes it, so "
+                          "the controller deletes that upstream: every location proxying to it answers 503")
     alternatives = {p: a for p, a in alternatives.items() if a.backend not in deleted}
-    return Topology(tuple(servers), alternatives, {}), conflicts, kept_entries
+    dead = frozenset(deleted)  # a location still naming one (a root on a canary's default backend) answers 503
+    return Topology(tuple(servers), alternatives, {}, dead), conflicts, kept_entries
 
 
 def build_topology(items: Sequence[tuple[Ingress, Policy]], notes: Notes, validate: bool = True) -> Topology:
@@ -292,7 +308,7 @@ def build_topology(items: Sequence[tuple[Ingress, Policy]], notes: Notes, valida
         if not conflicts or not validate:
             for note in scratch:
                 notes.add(note)
-            return Topology(topo.servers, topo.alternatives, rejected)
+            return Topology(topo.servers, topo.alternatives, rejected, topo.deleted)
         first, second = conflicts[0]
         owners = [r for r in (first.entry.created_by, second.entry.created_by) if r is not None]
         youngest = max(owners, key=lambda r: order.get(r, -1))
@@ -341,12 +357,15 @@ def _index(topology: Topology) -> _Index:
     if hit is not None and hit[0] is topology:
         return hit[1]
     servers = [s for s in topology.servers if not s.is_default]
+    # nginx.conf order: the www twins first, then the servers by host name (bytes, "_" included);
+    # a name two servers claim belongs to the first
+    in_conf_order = sorted(topology.servers, key=lambda s: (s.redirect_to is None, s.name.encode()))
     exact: dict[str, Server] = {}
     plain: dict[str, Server] = {}
     for s in servers:
         if not s.name.startswith("*."):
             exact.setdefault(s.name, s)
-    for s in servers:
+    for s in in_conf_order:
         for a in s.aliases:
             if not a.startswith(("~", ".")) and "*" not in a:
                 plain.setdefault(a.lower(), s)
@@ -355,8 +374,9 @@ def _index(topology: Topology) -> _Index:
     index = _Index(
         exact=exact,
         plain=plain,
-        wild=tuple(s for s in servers if any(a.startswith(("*.", ".")) or a.endswith(".*") for a in s.aliases)),
-        patterned=tuple(s for s in servers if s.name_pattern is not None or any(a.startswith("~") for a in s.aliases)),
+        wild=tuple(s for s in in_conf_order if any(a.startswith(("*.", ".")) or a.endswith(".*") for a in s.aliases)),
+        patterned=tuple(s for s in in_conf_order
+                        if s.name_pattern is not None or any(a.startswith("~") for a in s.aliases)),
         default=default,
         tls_names=frozenset(s.name for s in servers if s.tls and s.redirect_to is None),
     )

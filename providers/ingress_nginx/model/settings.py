@@ -310,6 +310,10 @@ def read_policy(ingress: Ingress, config: ControllerConfig, notes: Notes) -> Pol
         return default if parsed is None else parsed
 
     redirect_group_ok = "permanent-redirect" not in ignored
+    wildcard = next((r.host for r in ingress.rules if r.host and r.host.startswith("*.")), None)
+    if redirect_group_ok and flag("from-to-www-redirect", False) and wildcard:
+        return (f"{prefix}from-to-www-redirect on wildcard host {wildcard}: its www twin www.{wildcard} is not a "
+                "valid server name, so nginx -t fails and the admission webhook refuses the Ingress")
     if not redirect_group_ok:
         notes.add(Note(
             code="NGINX-MODEL-REDIRECT-IGNORED", level=Level.WARNING, subject=ingress.subject,

@@ -141,6 +141,8 @@ def _location_view(build: Build, server: CServer, loc: CLocation, enforce: bool,
         "proxy_pass": build_proxy_pass(loc.path, None, backend=loc.backend),
         "auth": None, "satisfy": None, "vhost": None, "canary": _canary(build, loc, index),
     }
+    # an upstream a canary merge deleted: balancer.lua (after the HTTPS redirect) finds no balancer
+    view["upstream_gone"] = loc.backend not in build.upstreams
     if pol is None:
         return view
     if pol.denied:
@@ -159,9 +161,11 @@ def _location_view(build: Build, server: CServer, loc: CLocation, enforce: bool,
     if pol.redirect is not None and pol.redirect.url:
         view["return_line"] = f"return {pol.redirect.code} {pol.redirect.url};"
     exempt = is_location_in_location_list(loc.path, ",".join(config.no_tls_redirect_locations))
-    if not exempt and (pol.force_ssl_redirect or (pol.ssl_redirect and server.tls)):
+    if not exempt and (pol.force_ssl_redirect or pol.ssl_redirect):
+        # the Lua check looks at the request's Host: does it have a certificate ($ing2gw_tls_host)?
         view["ssl_redirect"] = {"strip": not pol.preserve_trailing_slash,
-                                "port": ":443" if pol.use_port_in_redirects else ""}
+                                "port": ":443" if pol.use_port_in_redirects else "",
+                                "when": "http" if pol.force_ssl_redirect else "http:1"}
     view["proxy_pass"] = build_proxy_pass(loc.path, pol.rewrite_target, backend=loc.backend,
                                           forwarded_prefix=pol.x_forwarded_prefix)
     if view["proxy_pass"].startswith("\nrewrite") and pol.rewrite_target and re.match("https?://", pol.rewrite_target):
@@ -206,7 +210,11 @@ def render(build: Build, config: ControllerConfig, *, listen: str, upstream: str
         loader=jinja2.PackageLoader("ing2gw.providers.ingress_nginx", "templates"),
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False,
     )
-    text = env.get_template("nginx.conf.j2").render(
+    # hosts with a certificate: TLS servers by name, "*.x" servers for one more label
+    tls_hosts = [server.hostname for server in build.servers if server.tls and server.hostname != DEFAULT_SERVER]
+    tls_names = sorted(go_quote(h) for h in tls_hosts if not h.startswith("*."))
+    tls_names += sorted(go_quote("~^[^.]+\\." + re.escape(h[2:]) + "$") for h in tls_hosts if h.startswith("*."))
+    text = env.get_template("nginx.conf.j2").render(tls_names=tls_names,
         servers=servers, redirects=build.redirects, listen=listen, https_listen=https_listen,
         certificate=certificate, upstream=upstream, prefix=prefix, config=config,
         redirect_code=config.http_redirect_code, hsts=config.hsts_value if config.hsts else "",
