@@ -91,14 +91,27 @@ def client_request(head: RequestHead, scheme: str, port: int, sni: str | None) -
     """The request the router sees: the method as sent and only the end-to-end header
     fields. Hop-by-hop fields, and every field the client names in ``Connection``, are
     removed here, before any filter runs, so that a client cannot delete a header a filter
-    adds (``Connection: X-Route``). Built directly (the head is already validated)."""
+    adds (``Connection: X-Route``). Built directly (the head is already validated); the
+    headers and the hostname are built once per distinct fields and Host (both immutable)."""
     path, _, query = head.target.partition("?")
-    hostname = split_host_port(head.host)[0]
+    fields = head.headers
+    headers = _HEADERS.get(fields)
+    if headers is None:
+        headers = Headers.of_fields(fields, head.hop_by_hop)
+        remember(_HEADERS, fields, headers)
+    hostname = _HOSTNAMES.get(head.host)
+    if hostname is None:
+        hostname = split_host_port(head.host)[0]
+        remember(_HOSTNAMES, head.host, hostname)
     if sni is None and scheme == "https":
         sni = hostname
     return Request(head.method, scheme, head.host, port, path.partition("#")[0] or "/", query,
-                   Headers.of_fields(head.headers, head.hop_by_hop), sni, None, hostname,
-                   QueryParams(query) if query else {})
+                   headers, sni, None, hostname, QueryParams(query) if query else {})
+
+
+# the hop-by-hop names depend on the fields alone (Connection), so the fields are the key
+_HEADERS: dict[tuple[tuple[str, str], ...], Headers] = {}
+_HOSTNAMES: dict[str, str] = {}
 
 
 def _fields(headers: Headers, drop: frozenset[str] | set[str]) -> list[tuple[str, str]]:
@@ -139,6 +152,8 @@ class Front:
         self.routes: dict[RouteKey, tuple[RequestHead, Request, Outcome]] = {}
         self.parts: dict[tuple[RouteKey, str], tuple[bytes, str | None, bytes]] = {}
         self.answers: dict[tuple[bytes, str, bool, str], tuple[ResponseHead, bytes, bool]] = {}
+        self.upstream_fields: dict[tuple[int, str, str, str, int | None],
+                                   tuple[Headers, bytes, str | None, bytes]] = {}
         self.clients: set[Connection] = set()
         self.relay = Relay(self)
         self._capacity_logged = 0.0
@@ -294,7 +309,21 @@ class Front:
                         length: int | None) -> tuple[bytes, str | None, bytes]:
         """The upstream request head around its ``X-Forwarded-For`` line (which names the
         client, so it is filled in per request): the bytes before it, the value the
-        client sent (if any) and the bytes after it."""
+        client sent (if any) and the bytes after it. All but the request line depend on
+        the upstream headers object (shared by the requests of one distinct block of
+        fields when no filter changes them) and a few strings: remembered by those."""
+        fields_key = (id(up.headers), up.host, head.host, scheme, length)
+        found = self.upstream_fields.get(fields_key)
+        if found is None or found[0] is not up.headers:
+            found = (up.headers, *self._upstream_fields(up, head, scheme, length))
+            remember(self.upstream_fields, fields_key, found)
+        _, before, forwarded, after = found
+        line = f"{up.method} {up.path} HTTP/1.1\r\n".encode("latin-1", "replace")
+        return line + before, forwarded, after
+
+    @staticmethod
+    def _upstream_fields(up: Upstream, head: RequestHead, scheme: str,
+                         length: int | None) -> tuple[bytes, str | None, bytes]:
         headers = up.headers
         drop = _REQUEST_DROP
         fields: list[tuple[str, str]] = [("Host", up.host)]
@@ -315,9 +344,7 @@ class Front:
             after.append(("Transfer-Encoding", "chunked"))
         elif length or "content-length" in headers:
             after.append(("Content-Length", str(length)))
-        return (encode_head(f"{up.method} {up.path} HTTP/1.1", fields)[:-2], forwarded,
-                encode_head("", after)[2:])
-
+        return encode_head("", fields)[2:-2], forwarded, encode_head("", after)[2:]
 
     def response_head(self, head: RequestHead, request: Request, outcome: Outcome,
                        resp: ResponseHead) -> tuple[bytes, bool, bool]:

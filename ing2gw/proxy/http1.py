@@ -108,44 +108,52 @@ class ResponseHead:
 
 
 class _Collector:
-    """What llhttp reports about one message head (its callbacks)."""
+    """What llhttp reports about one message head (its callbacks): the status line's
+    reason (responses), the fields (unless the kind is ``"check"``: the head is only
+    validated) and whether the message is complete."""
 
-    __slots__ = ("url", "status", "fields", "complete")
+    __slots__ = ("status", "fields", "complete")
 
     def __init__(self) -> None:
-        self.url = b""
         self.status = b""
         self.fields: list[tuple[bytes, bytes]] = []
         self.complete = False
 
     def reset(self) -> None:
-        self.url = self.status = b""
+        self.status = b""
         self.fields = []
         self.complete = False
-
-    def on_url(self, url: bytes) -> None:
-        self.url += url
-
-    def on_status(self, status: bytes) -> None:
-        self.status += status
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.fields.append((name, value))
 
     def on_message_complete(self) -> None:
         self.complete = True
 
 
+class _Fields(_Collector):
+    __slots__ = ()
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.fields.append((name, value))
+
+
+class _Status(_Fields):
+    __slots__ = ()
+
+    def on_status(self, status: bytes) -> None:
+        self.status += status
+
+
 _Parser = httptools.HttpRequestParser | httptools.HttpResponseParser
+_Kind = str  # "request" | "check" (a request head, validated only) | "response"
 
 
 class _Parsers(threading.local):
     """One reusable llhttp parser per kind and thread (a parser can take the next head
-    once the previous message is complete and kept alive; otherwise it is replaced)."""
+    once the previous message is complete and kept alive; otherwise it is replaced).
+    Fewer callbacks make a cheaper parser, so a head whose fields are already known is
+    only checked (kind ``"check"``)."""
 
     def __init__(self) -> None:
-        self.request: tuple[httptools.HttpRequestParser, _Collector] | None = None
-        self.response: tuple[httptools.HttpResponseParser, _Collector] | None = None
+        self.found: dict[_Kind, tuple[_Parser, _Collector]] = {}
 
 
 _PARSERS = _Parsers()
@@ -156,13 +164,16 @@ _LLHTTP_STATUS = {"HttpParserInvalidMethodError": "unknown or malformed method",
                   "HttpParserInvalidStatusError": "malformed status line"}
 
 
-def _llhttp(head: bytes, response: bool) -> tuple[_Parser, _Collector]:
+def _llhttp(head: bytes, kind: _Kind) -> tuple[_Parser, _Collector]:
     """Feed a head (and its blank line) to llhttp: framing, tokens, header syntax,
     Content-Length and Transfer-Encoding consistency, line endings. Raises
     :class:`HttpError` 400 with llhttp's reason."""
-    found = _PARSERS.response if response else _PARSERS.request
+    parsers = _PARSERS.found
+    found = parsers.pop(kind, None)
+    response = kind == "response"
     if found is None:
-        collector = _Collector()
+        collector: _Collector = _Status() if response else \
+            _Fields() if kind == "request" else _Collector()
         parser: _Parser = (httptools.HttpResponseParser(collector) if response
                            else httptools.HttpRequestParser(collector))
     else:
@@ -173,21 +184,14 @@ def _llhttp(head: bytes, response: bool) -> tuple[_Parser, _Collector]:
     except httptools.HttpParserUpgrade:  # CONNECT or Upgrade: the head itself is complete
         collector.complete = False
     except httptools.HttpParserError as exc:
-        if response:
-            _PARSERS.response = None
-        else:
-            _PARSERS.request = None
         detail = _LLHTTP_STATUS.get(type(exc).__name__) or str(exc) or "malformed message head"
         raise HttpError(400, f"{detail} (llhttp)") from None
     # llhttp refuses data after a message that ends the connection: reuse the parser only
     # after a complete HTTP/1.1 message without a Connection field
-    reusable = collector.complete and b"connection" not in head.lower() \
-        and (head.startswith(b"HTTP/1.1 ") if response else head.find(b" HTTP/1.1\r\n") > 0
-             or head.endswith(b" HTTP/1.1"))
-    if response:
-        _PARSERS.response = (parser, collector) if reusable else None  # type: ignore[assignment]
-    else:
-        _PARSERS.request = (parser, collector) if reusable else None  # type: ignore[assignment]
+    if collector.complete and b"connection" not in head.lower() \
+            and (head.startswith(b"HTTP/1.1 ") if response
+                 else head.find(b" HTTP/1.1\r\n") > 0 or head.endswith(b" HTTP/1.1")):
+        parsers[kind] = (parser, collector)
     return parser, collector
 
 
@@ -206,6 +210,62 @@ def _codings(values: list[str]) -> list[str]:
     return [c.strip().lower() for v in values for c in v.split(",") if c.strip()]
 
 
+class _Block(NamedTuple):
+    """What the header fields of a request head say, whatever its request line: decoded
+    once per distinct block of fields (the request lines of kept-alive clients differ far
+    more often than their fields) and checked against each request line."""
+
+    fields: tuple[tuple[str, str], ...]
+    hosts: tuple[str, ...]
+    host_ok: bool  # the first Host value is a valid authority
+    body: int  # from Content-Length / Transfer-Encoding (valid in HTTP/1.1)
+    codings_error: str | None  # the 501 message for codings other than a lone chunked
+    chunked: bool  # Transfer-Encoding is present
+    connection: frozenset[str] | None  # Connection's tokens, lower-case
+    hop_by_hop: frozenset[str]
+    expect_continue: bool
+    expect_bad: bool
+
+
+_BLOCKS: dict[bytes, _Block] = {}
+_BLOCK_ENTRIES = 512  # a full cache starts over
+_BLOCK_BYTES = 4096  # larger blocks are not remembered
+
+
+def _block(raw_fields: list[tuple[bytes, bytes]]) -> _Block:
+    fields: list[tuple[str, str]] = []
+    special: dict[str, list[str]] = {}
+    for raw_name, raw_value in raw_fields:
+        # names are tokens (ASCII, llhttp checked); values any octets, without trailing OWS
+        name, value = raw_name.decode("ascii"), raw_value.decode("latin-1").rstrip(" \t")
+        fields.append((name, value))
+        low = name.lower()
+        if low in _REQUEST_SPECIAL:
+            special.setdefault(low, []).append(value)
+    hosts = special.get("host", [])
+    codings = special.get("transfer-encoding", [])
+    lengths = special.get("content-length", [])
+    connection = special.get("connection", [])
+    expect = special.get("expect", [])
+    body, codings_error = 0, None
+    if codings:
+        # llhttp has refused Content-Length with it, and a last coding other than chunked
+        names = _codings(codings)
+        if names != ["chunked"]:
+            codings_error = f"transfer coding {', '.join(names[:-1])} is not supported"
+        body = BODY_CHUNKED
+    elif lengths:
+        body = _content_length(lengths)
+    tokens = frozenset(t.strip().lower() for v in connection for t in v.split(",")) \
+        if connection else None
+    expect_continue = any(v.strip().lower() == "100-continue" for v in expect)
+    host_ok = bool(hosts) and _HOST.fullmatch(hosts[0]) is not None \
+        and not hosts[0].startswith(":")
+    return _Block(tuple(fields), tuple(hosts), host_ok, body, codings_error, bool(codings),
+                  tokens, HOP_BY_HOP | tokens if tokens else HOP_BY_HOP, expect_continue,
+                  bool(expect) and not expect_continue)
+
+
 def parse_request_head(head: bytes, limits: Limits, scheme: str = "http") -> RequestHead:
     """Parse a request head (without the blank line that ends it). ``scheme`` is the
     listener's, which an absolute-form target must agree with.
@@ -213,8 +273,10 @@ def parse_request_head(head: bytes, limits: Limits, scheme: str = "http") -> Req
     llhttp (httptools) parses the framing; the rules added here are the proxy's own: size
     limits (414, 431), exactly one space between the parts of the request line and HTTP/1.x
     only (505), Host, absolute-form, CONNECT and asterisk-form, Expect, transfer codings
-    other than a lone ``chunked``."""
-    line, _, _ = head.partition(b"\r\n")
+    other than a lone ``chunked``. llhttp checks every head whole; what its fields say is
+    decoded once per distinct block of fields (:class:`_Block`)."""
+    cut = head.find(b"\r\n")
+    line = head if cut < 0 else head[:cut]
     if len(line) > limits.max_request_line:
         raise HttpError(414, f"request line longer than {limits.max_request_line} bytes")
     if len(head) > limits.max_header_bytes:
@@ -224,32 +286,27 @@ def parse_request_head(head: bytes, limits: Limits, scheme: str = "http") -> Req
     shape = _REQUEST_LINE.fullmatch(line)
     if shape is None:
         raise HttpError(400, f"malformed request line {line[:60]!r}")
-    if shape.group(3) != b"1" or shape.group(4) not in (b"0", b"1"):
-        raise HttpError(505, f"HTTP version {shape.group(3).decode()}.{shape.group(4).decode()}"
+    raw_method, raw_target, major, minor = shape.groups()
+    if major != b"1" or minor not in (b"0", b"1"):
+        raise HttpError(505, f"HTTP version {major.decode()}.{minor.decode()}"
                              " is not supported")
-    _, collector = _llhttp(head, response=False)
-    method = shape.group(1).decode("ascii")
-    target = shape.group(2).decode("ascii")
-    version = "1.1" if shape.group(4) == b"1" else "1.0"
-    if len(collector.fields) > limits.max_header_count:
+    raw_block = b"" if cut < 0 else head[cut:]
+    block = _BLOCKS.get(raw_block)
+    collector = _llhttp(head, "request" if block is None else "check")[1]
+    if block is None:
+        block = _block(collector.fields)
+        if len(raw_block) <= _BLOCK_BYTES:
+            if len(_BLOCKS) >= _BLOCK_ENTRIES:
+                _BLOCKS.clear()
+            _BLOCKS[raw_block] = block
+    method = raw_method.decode("ascii")
+    target = raw_target.decode("ascii")
+    version = "1.1" if minor == b"1" else "1.0"
+    if len(block.fields) > limits.max_header_count:
         raise HttpError(431, f"more than {limits.max_header_count} header fields")
-    fields: list[tuple[str, str]] = []
-    special: dict[str, list[str]] = {}
-    for raw_name, raw_value in collector.fields:
-        # names are tokens (ASCII, llhttp checked); values any octets, without trailing OWS
-        name, value = raw_name.decode("ascii"), raw_value.decode("latin-1").rstrip(" \t")
-        fields.append((name, value))
-        low = name.lower()
-        if low in _REQUEST_SPECIAL:
-            special.setdefault(low, []).append(value)
-    hosts = special.get("host", [])
-    lengths = special.get("content-length", [])
-    codings = special.get("transfer-encoding", [])
-    connection = special.get("connection", [])
-    expect = special.get("expect", [])
+    hosts = block.hosts
 
-    if method == "CONNECT" or (not target.startswith("/") and "://" not in target
-                               and target != "*"):
+    if method == "CONNECT" or (target[0] != "/" and "://" not in target and target != "*"):
         raise HttpError(405, "CONNECT and authority-form targets are refused: this is not a "
                              "forward proxy")
     if target == "*":
@@ -257,7 +314,8 @@ def parse_request_head(head: bytes, limits: Limits, scheme: str = "http") -> Req
     if len(hosts) > 1:
         raise HttpError(400, "more than one Host header field")
     host = hosts[0] if hosts else ""
-    if not target.startswith("/"):
+    host_ok = block.host_ok
+    if target[0] != "/":
         if not hosts and version == "1.1":
             raise HttpError(400, "missing Host header (HTTP/1.1 requires it with an "
                                  "absolute-form target too)")
@@ -272,36 +330,27 @@ def parse_request_head(head: bytes, limits: Limits, scheme: str = "http") -> Req
             raise HttpError(400, f"absolute-form target for host {authority!r} differs from "
                                  f"Host {host!r}: this is not a forward proxy")
         host = authority
+        host_ok = _HOST.fullmatch(host) is not None and not host.startswith(":")
         target = slash + path if slash else "/" + path
     if not host:
         raise HttpError(400, "missing Host header")
-    if not _HOST.fullmatch(host) or host.startswith(":"):
+    if not host_ok:
         raise HttpError(400, f"invalid Host {host[:60]!r}")
 
-    body = 0
-    if codings:
+    if block.chunked:
         if version == "1.0":
             raise HttpError(400, "Transfer-Encoding in an HTTP/1.0 request")
-        # llhttp has refused Content-Length with it, and a last coding other than chunked
-        names = _codings(codings)
-        if names != ["chunked"]:
-            raise HttpError(501, f"transfer coding {', '.join(names[:-1])} is not supported")
-        body = BODY_CHUNKED
-    elif lengths:
-        body = _content_length(lengths)
-
-    hop_by_hop = HOP_BY_HOP
-    if connection:
-        tokens = {t.strip().lower() for v in connection for t in v.split(",")}
+        if block.codings_error is not None:
+            raise HttpError(501, block.codings_error)
+    tokens = block.connection
+    if tokens is not None:
         keep_alive = "close" not in tokens if version == "1.1" else "keep-alive" in tokens
-        hop_by_hop = hop_by_hop | tokens
     else:
         keep_alive = version == "1.1"
-    expect_continue = any(v.strip().lower() == "100-continue" for v in expect)
-    if expect and not expect_continue:
+    if block.expect_bad:
         raise HttpError(417, "unsupported Expect value")
-    return RequestHead(method, target, version, tuple(fields), host, body, keep_alive,
-                       expect_continue, hop_by_hop)
+    return RequestHead(method, target, version, block.fields, host, block.body, keep_alive,
+                       block.expect_continue, block.hop_by_hop)
 
 
 def parse_response_head(head: bytes, request_method: str) -> ResponseHead:
@@ -312,7 +361,7 @@ def parse_response_head(head: bytes, request_method: str) -> ResponseHead:
     if m is None or m.group(1) != b"1" or m.group(2) not in (b"0", b"1"):
         raise HttpError(502, f"malformed status line {line[:60]!r} from the backend")
     try:
-        parser, collector = _llhttp(head, response=True)
+        parser, collector = _llhttp(head, "response")
     except HttpError as exc:
         raise HttpError(502, f"backend sent {exc.message}") from None
     assert isinstance(parser, httptools.HttpResponseParser)
