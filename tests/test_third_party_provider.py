@@ -123,6 +123,9 @@ def test_a_separate_process_finds_it_through_the_entry_point_alone() -> None:
     listed = subprocess.run([sys.executable, "-m", "ing2gw", "providers"], capture_output=True, text=True,
                             env=env, timeout=120)
     assert "toy  ok  (ing2gw-toy 0.1.0)" in listed.stdout and "reads: example.com/v1 ToyRoute" in listed.stdout
+    one = subprocess.run([sys.executable, "-m", "ing2gw", "providers", "toy", "-o", "json"], capture_output=True,
+                         text=True, env=env, timeout=120)
+    assert json.loads(one.stdout)["kinds"] == ["example.com/v1 ToyRoute"]
 
 
 # --- from a cluster ---------------------------------------------------------------------------
