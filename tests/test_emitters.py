@@ -127,6 +127,9 @@ def test_diff_exit_code_when_head_loses_a_protection(ing2gw, tmp_path: Path, all
     r = ing2gw(["diff", str(base), str(head), *flags])
     assert r.exit_code == (0 if allow else 1)
     assert ("PROTECTION-LOST" in _codes(r.stderr)) is not allow
+    assert "LOST PROTECTIONS: 1 protection(s)" in r.stdout  # the report says so whether accepted or not
+    md = ing2gw(["diff", str(base), str(head), "-o", "markdown", *flags]).stdout
+    assert "#### ⚠ Lost protections: 1 protection(s)" in md
     # Losing nothing: the reverse change does not fail.
     assert ing2gw(["diff", str(head), str(base)]).exit_code == 0
 

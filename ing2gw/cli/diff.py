@@ -99,7 +99,8 @@ def _render(report: DiffReport, fmt: str, color: bool, limit: int | None, full: 
         if limit is None:
             return render("diff.md.j2", d=model, limit=None, full=full)
         longest = max([len(model["behaviour"]), len(model["objects"]), len(model["notes"]["added"]),
-                       len(model["notes"]["removed"]), *(len(o["fields"]) for o in model["objects"])])
+                       len(model["notes"]["removed"]), len(model["lostProtections"]),
+                       *(len(o["fields"]) for o in model["objects"])])
         return render_within("diff.md.j2", limit, longest, d=model, full=full)
     return render("diff.txt.j2", d=model, color=color)
 

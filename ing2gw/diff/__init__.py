@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..http import Request
-from ..notes import Note
+from ..notes import Note, lost_protection
 from .behaviour import behaviour_changes
 from .fields import FieldChange
 from .model import BehaviourChange, DiffReport, ObjectChange, Side
@@ -42,4 +42,5 @@ def diff_sides(base: Side, head: Side, extra_requests: Iterable[Request] = ()) -
         notes_added=tuple(new_notes[k] for k in sorted(set(new_notes) - set(old_notes))),
         notes_removed=tuple(old_notes[k] for k in sorted(set(old_notes) - set(new_notes))),
         requests=count,
+        lost=tuple(n for n in head.notes if lost_protection(n)),
     )

@@ -67,6 +67,7 @@ class DiffReport:
     notes_added: tuple[Note, ...]
     notes_removed: tuple[Note, ...]
     requests: int
+    lost: tuple[Note, ...] = ()  # protections HEAD's output does not carry (PROTECTION-LOST notes)
 
     @property
     def has_differences(self) -> bool:
@@ -108,4 +109,5 @@ class DiffReport:
                 "added": [n.as_dict() for n in self.notes_added],
                 "removed": [n.as_dict() for n in self.notes_removed],
             },
+            "lostProtections": [n.as_dict() for n in self.lost],
         }
