@@ -180,3 +180,18 @@ def test_a_forbidden_claimed_kind_exits_4_with_one_line(ing2gw, toy_installed: N
     assert r.exit_code == 4 and r.stdout == ""
     assert r.stderr == ("Error: cluster/emulator: forbidden listing toyroutes (example.com/v1) in namespace data, "
                         "which an installed provider reads: grant get/list on toyroutes.example.com\n")
+
+
+@needs_shared
+def test_the_api_server_would_accept_every_object(ing2gw, toy_installed: None, cluster: tuple[Any, Path]) -> None:
+    """dry-run through the emulated API server, which validates Gateway API objects against the CRDs."""
+    em, config = cluster
+    em.install_crd("example.com/v1", "ToyRoute", "toyroutes")
+    em.add(*[d for d in _input_objects() if d["metadata"]["name"] != "broken"])
+    em.add(*({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+             for ns in ("data", "gateway-system", "infra", "iot", "shop")))
+    r = ing2gw(["dry-run", "-A", "--kubeconfig", str(config), "-o", "json", "-q"])
+    report = json.loads(r.stdout)
+    outcomes = {(o["kind"], o["name"]): o["outcome"] for o in report["objects"]}
+    assert set(outcomes.values()) == {"create"}, outcomes  # none rejected
+    assert {("TCPRoute", "postgres"), ("UDPRoute", "dns"), ("TLSRoute", "mqtt"), ("Gateway", "toy")} <= set(outcomes)
