@@ -80,6 +80,7 @@ class Explainer:
                 mine = self.paths.setdefault(rule.host, {}).setdefault(ing.ref, [])
                 mine.extend(p.path or "/" for p in rule.paths)
         self.route_sources = route_sources(manifests)
+        self._host_cache: dict[str, list[str]] = {}
         self.route_hosts: dict[str, tuple[str, ...]] = {}
         for m in manifests:
             if m.get("kind") in ("HTTPRoute", "GRPCRoute"):
@@ -91,10 +92,15 @@ class Explainer:
 
     def _hosts_for(self, hostname: str) -> list[str]:
         """The rule hosts that can serve ``hostname``, most specific first ("" last)."""
-        found = [h for h in self.paths if h and _host_matches(h, hostname)]
-        found.sort(key=lambda h: (h.startswith("*"), -len(h)))
-        if "" in self.paths:
-            found.append("")
+        found = self._host_cache.get(hostname)
+        if found is None:
+            found = [hostname] if hostname and hostname in self.paths else []
+            labels = hostname.split(".")
+            found += [w for i in range(1, len(labels)) for w in ("*." + ".".join(labels[i:]),) if w in self.paths]
+            if "" in self.paths:
+                found.append("")
+            if len(self._host_cache) < 100_000:
+                self._host_cache[hostname] = found
         return found
 
     def owners(self, hostname: str) -> tuple[str, ...]:
@@ -139,10 +145,11 @@ class Explainer:
                 out.append((frozenset({ref}), host, self._under(ref, host, request.path)))
         return out
 
-    def involved(self, request: Request, source: Outcome, gateway: Outcome) -> tuple[str, ...]:
-        """The Ingresses a difference concerns: those that served it and the host's owners."""
+    def involved(self, request: Request, served: Sequence[Served]) -> tuple[str, ...]:
+        """The Ingresses a difference concerns: those that served it (:meth:`served`) and the
+        host's owners."""
         refs = set(self.owners(request.hostname))
-        for served_refs, _, _ in self.served(request, source, gateway):
+        for served_refs, _, _ in served:
             refs.update(served_refs)
         return tuple(sorted(refs))
 
@@ -166,12 +173,11 @@ class Explainer:
                     best = max(best, 1)
         return best
 
-    def explain(self, aspects: Sequence[str], request: Request, source: Outcome,
-                gateway: Outcome) -> tuple[Note, ...]:
+    def explain(self, aspects: Sequence[str], request: Request, served: Sequence[Served]) -> tuple[Note, ...]:
         """The most precise notes that together account for every differing aspect (none if
         they cannot): notes about the request itself first, then about its rule, then about
-        its whole host, each level added only when the closer ones leave an aspect open."""
-        served = self.served(request, source, gateway)
+        its whole host, each level added only when the closer ones leave an aspect open.
+        ``served``: where each side served the request (:meth:`served`)."""
         wanted = set(aspects)
         hosts = [*dict.fromkeys(host for _, host, _ in served), "*"]
         levels: dict[int, list[Note]] = {}

@@ -239,8 +239,9 @@ def _replay_chunk(chunk: Sequence[tuple[Replayable, str]]) -> tuple[int, list[_R
         if not aspects:
             agree += 1
             continue
-        refs = r.explainer.involved(request, src, gw)
-        explained = tuple(r.explainer.index[n] for n in r.explainer.explain(aspects, request, src, gw))
+        served = r.explainer.served(request, src, gw)
+        refs = r.explainer.involved(request, served)
+        explained = tuple(r.explainer.index[n] for n in r.explainer.explain(aspects, request, served))
         rows.append(({"method": request.method, "url": f"{request.scheme}://{request.host}{request.target}",
                       "headers": request.headers.as_dict()}, a, b, aspects, refs, explained, origin))
     return agree, rows
@@ -314,6 +315,8 @@ def verify_requests(
         report.checks[checker.name] = {"checked": 0, "disagree": 0, "problems": []}
 
     def second_opinions(chunk: Sequence[tuple[Replayable, str]]) -> None:
+        if not checkers:
+            return
         for item, _ in chunk:
             request = _as_request(item)
             for checker in checkers:
