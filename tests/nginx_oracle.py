@@ -6,12 +6,29 @@ The oracle itself (real nginx as ground truth) is product code, in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
-from ing2gw.providers.ingress_nginx.oracle import Answer, NginxOracle, config_test, disagreement, nginx_binary
+from ing2gw.providers.ingress_nginx.oracle import Answer, NginxOracle, Oracle, config_test, disagreement, nginx_binary
+from ing2gw.resources import ResourceSet, build_resource_set
+from ing2gw.yamlio import Document
 
-__all__ = ["Answer", "NginxOracle", "config_test", "disagreement", "nginx_binary"]
+__all__ = ["Answer", "NginxOracle", "config_test", "disagreement", "nginx_binary", "nginx_process", "resources_of"]
+
+
+def resources_of(manifests: list[dict[str, Any]]) -> ResourceSet:
+    return build_resource_set([Document(m, f"<test>:{i + 1}") for i, m in enumerate(manifests)])
+
+
+@contextmanager
+def nginx_process() -> Iterator[NginxOracle]:
+    """One nginx for a test module; ``Oracle(resources, nginx=process)`` swaps its configuration in."""
+    first = Oracle(resources_of([ingress("boot", "boot.test", [("/", "Prefix", "boot")])]))
+    try:
+        yield first.nginx
+    finally:
+        first.stop()
 
 
 # --- Ingress manifests for the model and oracle tests ---------------------------------------

@@ -16,13 +16,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from nginx_oracle import WORKED_EXAMPLES, NginxOracle, ingress, nginx_binary
+from nginx_oracle import WORKED_EXAMPLES, NginxOracle, ingress, nginx_binary, nginx_process, resources_of
 
 from ing2gw.providers.ingress_nginx.model import NginxModel
 from ing2gw.providers.ingress_nginx.model import servers as model_servers
 from ing2gw.providers.ingress_nginx.oracle import Oracle, disagreement
-from ing2gw.resources import ResourceSet, build_resource_set
-from ing2gw.yamlio import Document
 
 pytestmark = pytest.mark.skipif(nginx_binary() is None, reason="the nginx binary is not installed")
 
@@ -33,22 +31,15 @@ Probe = tuple[str, str, str, str, dict[str, str]]
 CREDENTIALS = "Basic " + base64.b64encode(b"ing2gw:ing2gw").decode()  # the oracle's htpasswd user
 
 
-def _resources(manifests: list[Manifest]) -> ResourceSet:
-    return build_resource_set([Document(m, f"<defects>:{i + 1}") for i, m in enumerate(manifests)])
-
-
 @pytest.fixture(scope="module")
 def process() -> Iterator[NginxOracle]:
-    first = Oracle(_resources([ingress("boot", "boot.test", [("/", "Prefix", "boot")])]))
-    try:
-        yield first.nginx
-    finally:
-        first.stop()
+    with nginx_process() as nginx:
+        yield nginx
 
 
 def _check(process: NginxOracle, manifests: list[Manifest], probes: list[Probe],
            config: dict[str, str] | None = None, model: NginxModel | None = None) -> list[str]:
-    resources = _resources(manifests)
+    resources = resources_of(manifests)
     oracle = Oracle(resources, config, nginx=process)
     model = model or NginxModel.from_resources(resources, config)
     out = []
@@ -199,7 +190,7 @@ def test_mutation_dropping_the_prefix_exact_twin_is_caught(process: NginxOracle,
     assert not _check(process, manifests, probes)  # the real model agrees with nginx
     conf_before = process.conf
     monkeypatch.setattr(model_servers, "build_locations", _without_exact_twins(model_servers.build_locations))
-    broken = NginxModel.from_resources(_resources(manifests))
+    broken = NginxModel.from_resources(resources_of(manifests))
     assert all(not loc.copy for s in broken.servers for loc in s.locations)
     problems = _check(process, manifests, probes, model=broken)
     assert process.conf == conf_before  # nginx.conf does not come from the model
@@ -221,5 +212,5 @@ def test_mutation_forgetting_host_regex_mode_is_caught(process: NginxOracle, mon
         return (*extra, *locations), False, conflicts
 
     monkeypatch.setattr(model_servers, "build_locations", no_regex_mode)
-    problems = _check(process, manifests, probes, model=NginxModel.from_resources(_resources(manifests)))
+    problems = _check(process, manifests, probes, model=NginxModel.from_resources(resources_of(manifests)))
     assert len(problems) == 3, problems

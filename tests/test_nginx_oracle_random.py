@@ -16,12 +16,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from nginx_oracle import NginxOracle, ingress, nginx_binary
+from nginx_oracle import NginxOracle, ingress, nginx_binary, nginx_process, resources_of
 
 from ing2gw.providers.ingress_nginx.model import NginxModel
 from ing2gw.providers.ingress_nginx.oracle import Oracle, disagreement
-from ing2gw.resources import ResourceSet, build_resource_set
-from ing2gw.yamlio import Document
 
 pytestmark = pytest.mark.skipif(nginx_binary() is None, reason="the nginx binary is not installed")
 
@@ -62,24 +60,17 @@ def _ingresses(rnd: random.Random) -> list[dict[str, Any]]:
     return out
 
 
-def _resources(manifests: list[dict[str, Any]]) -> ResourceSet:
-    return build_resource_set([Document(m, f"<random>:{i + 1}") for i, m in enumerate(manifests)])
-
-
 @pytest.fixture(scope="module")
 def process() -> Iterator[NginxOracle]:
-    first = Oracle(_resources([ingress("boot", "boot.test", [("/", "Prefix", "boot")])]))
-    try:
-        yield first.nginx
-    finally:
-        first.stop()
+    with nginx_process() as nginx:
+        yield nginx
 
 
 @pytest.mark.parametrize("seed", range(SETS))
 def test_random_ingress_set_agrees_with_nginx(process: NginxOracle, seed: int) -> None:
     rnd = random.Random(seed)
     manifests = _ingresses(rnd)
-    resources = _resources(manifests)
+    resources = resources_of(manifests)
     oracle = Oracle(resources, nginx=process)
     model = NginxModel.from_resources(resources)
     problems = []

@@ -26,7 +26,7 @@ from ing2gw.router.outcome import Matched, Outcome, RedirectTo, RuleInfo, Upstre
 from .locations import Location, choose
 from .servers import Alternative, Server, Topology, has_certificate, select_server
 from .settings import ControllerConfig, Cors, Policy
-from .upstream import Forwarded, expand, forwarded, location_variables, upstream_headers
+from .upstream import Forwarded, cookie, expand, forwarded, location_variables, upstream_headers
 from .uri import BadURI, escape_uri, normalise
 
 __all__ = ["Context", "LocationMatch", "route"]
@@ -144,17 +144,6 @@ def _client(st: _State) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-def _cookie(request: Request, name: str) -> str | None:
-    """The balancer reads ``ngx.var["cookie_" .. name]``: nginx finds the cookie case-insensitively."""
-    wanted = name.lower()
-    for header in request.headers.get_all("cookie"):
-        for part in header.split(";"):
-            key, sep, value = part.strip().partition("=")
-            if sep and key.lower() == wanted:
-                return value
-    return None
-
-
 def _canary(alt: Alternative, primary: str, st: _State) -> tuple[str, dict[str, float]]:
     """The balancer's choice between the primary and its canary (semantics doc 4)."""
     pol = alt.policy
@@ -180,7 +169,7 @@ def _canary(alt: Alternative, primary: str, st: _State) -> tuple[str, dict[str, 
             elif value == "never":
                 return only_primary
     if pol.cookie:
-        value = _cookie(st.request, pol.cookie)
+        value = cookie(st.request, pol.cookie)
         if value == "always":
             return only_canary
         if value == "never":
@@ -403,7 +392,7 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
     host = st.fwd.host
     if pol and pol.upstream_vhost:
         host = expand(pol.upstream_vhost, request, st.fwd, uri, local, (), st.notes)
-    if pol and pol.affinity_cookie and _cookie(request, pol.affinity_cookie) is None:
+    if pol and pol.affinity_cookie and cookie(request, pol.affinity_cookie) is None:
         value = hashlib.sha1(chosen.encode()).hexdigest()[:16]
         cookie_path = pol.affinity_path or loc.path
         st.response = st.response.add("Set-Cookie", f"{pol.affinity_cookie}={value}; Path={cookie_path}; HttpOnly")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from ing2gw.http import Headers, Request
 
-__all__ = ["Forwarded", "expand", "forwarded", "location_variables", "request_id", "upstream_headers"]
+__all__ = ["Forwarded", "cookie", "expand", "forwarded", "location_variables", "request_id", "upstream_headers"]
 
 _VARIABLE = re.compile(r"\$(?:(\d)|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
 
@@ -103,7 +103,7 @@ def expand(text: str, request: Request, fwd: Forwarded, uri: str, local: Mapping
         if name.startswith("http_"):
             return request.headers.get(name[5:].replace("_", "-")) or ""
         if name.startswith("cookie_"):
-            return _cookie(request, name[7:]) or ""
+            return cookie(request, name[7:]) or ""
         if name.startswith("arg_"):
             return _arg(query, name[4:]) or ""
         if notes is not None:
@@ -113,7 +113,7 @@ def expand(text: str, request: Request, fwd: Forwarded, uri: str, local: Mapping
     return _VARIABLE.sub(value, text)
 
 
-def _cookie(request: Request, name: str) -> str | None:
+def cookie(request: Request, name: str) -> str | None:
     """``$cookie_<name>``: the first cookie of that name, compared case-insensitively as nginx does."""
     wanted = name.lower()
     for header in request.headers.get_all("cookie"):

@@ -180,55 +180,43 @@ def _add_paths(items: Sequence[tuple[Ingress, Policy]], ups: dict[str, Upstream]
                         server.redirect_from_to_www = True
 
 
+def _merge_into(alt: Upstream, locations: list[CLocation], ups: dict[str, Upstream],
+                key: tuple[str, str] | None) -> None:
+    """One canary upstream against a server's locations (of path and type ``key``, or all):
+    it joins each mergeable primary; if none takes it (and none is itself) it is deleted."""
+    merged = same = False
+    for loc in locations:
+        primary = ups.get(loc.backend)
+        if primary is None:
+            continue
+        same = primary.name == alt.name
+        if same:
+            break
+        mergeable = primary.name != DEFAULT_UPSTREAM and not primary.no_server
+        if mergeable and (key is None or (loc.path, loc.path_type) == key):
+            if alt.name not in primary.alternatives:
+                primary.alternatives.append(alt.name)
+            merged = True
+    if not same and not merged:
+        del ups[alt.name]
+
+
 def merge_canary(ing: Ingress, ups: dict[str, Upstream], servers: dict[str, CServer]) -> None:
-    """mergeAlternativeBackends for one canary Ingress: its upstream joins every matching
-    primary upstream, or is deleted when one of its paths (or its default backend) finds none."""
-
-    def mergeable(primary: Upstream, alt: Upstream) -> bool:
-        return primary.name != alt.name and primary.name != DEFAULT_UPSTREAM and not primary.no_server
-
-    def merge(primary: Upstream, alt: Upstream) -> bool:
-        if alt.name not in primary.alternatives:
-            primary.alternatives.append(alt.name)
-        return True
-
+    """mergeAlternativeBackends for one canary Ingress: its default backend against every
+    location of the catch-all server, each path against the same path and type of its host."""
     if ing.default_backend is not None and ing.default_backend.service is not None:
         alt = ups.get(upstream_name(ing.namespace, ing.default_backend))
-        if alt is not None:
-            merged = same = False
-            for loc in servers[DEFAULT_SERVER].locations if DEFAULT_SERVER in servers else ():
-                primary = ups.get(loc.backend)
-                if primary is None:
-                    continue
-                same = primary.name == alt.name
-                if same:
-                    break
-                if mergeable(primary, alt):
-                    merged = merge(primary, alt)
-            if not same and not merged:
-                del ups[alt.name]
+        if alt is not None and DEFAULT_SERVER in servers:
+            _merge_into(alt, servers[DEFAULT_SERVER].locations, ups, None)
     for rule in ing.rules:
-        host = rule.host or DEFAULT_SERVER
+        server = servers.get(rule.host or DEFAULT_SERVER)
         for path in rule.paths:
-            if path.backend is None or path.backend.service is None:
+            if path.backend is None or path.backend.service is None or server is None:
                 continue
             alt = ups.get(upstream_name(ing.namespace, path.backend))
-            server = servers.get(host)
-            if alt is None or server is None:
-                continue
-            merged = same = False
-            path_type = "Exact" if path.path_type == "Exact" else "Prefix"
-            for loc in server.locations:
-                primary = ups.get(loc.backend)
-                if primary is None:
-                    continue
-                same = primary.name == alt.name
-                if same:
-                    break
-                if mergeable(primary, alt) and loc.path == (path.path or "/") and loc.path_type == path_type:
-                    merged = merge(primary, alt)
-            if not same and not merged:
-                del ups[alt.name]
+            if alt is not None:
+                key = (path.path or "/", "Exact" if path.path_type == "Exact" else "Prefix")
+                _merge_into(alt, server.locations, ups, key)
 
 
 def _update_locations(locations: list[CLocation]) -> list[CLocation]:
