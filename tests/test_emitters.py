@@ -111,6 +111,7 @@ def test_verify_exit_code_on_lost_protection(ing2gw, allow: bool) -> None:
     flags = ["--allow-unprotected"] if allow else []
     r = ing2gw(["verify", "-f", str(PROTECTED), "-q", "--fail-on", "never", *flags])
     assert r.exit_code == (0 if allow else 1)
+    assert "LOST PROTECTIONS: 1 protection(s)" in r.stdout
 
 
 @pytest.mark.parametrize("allow", [False, True])

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ..errors import ExitCode
+from ..notes import lost_protection
 from ..plugins import discover
 from ..report import render
 from ..verification import VerifyOptions, run_verify
@@ -75,7 +76,9 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], scheme: str | N
     if fmt == "json":
         click.echo(dump_json(model_dict), nl=False)
     else:
-        click.echo(render("verify.md.j2" if fmt == "markdown" else "verify.txt.j2", v=model_dict), nl=False)
+        lost = [n.as_dict() for n in done.conversion.notes if lost_protection(n)]
+        click.echo(render("verify.md.j2" if fmt == "markdown" else "verify.txt.j2", v=model_dict, lost=lost),
+                   nl=False)
     if any(c["disagree"] for c in report.checks.values()):
         return ExitCode.FINDINGS  # a model or the proxy is wrong somewhere: nothing else can be trusted
     if fails_unprotected(done.conversion.notes, params["allow_unprotected"], not quiet):
