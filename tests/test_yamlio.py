@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ing2gw.errors import InputError
-from ing2gw.yamlio import dump_yaml, parse_documents
+from ing2gw.yamlio import dump_json, dump_yaml, parse_documents
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(2**53), max_value=2**53),
@@ -73,3 +73,49 @@ def test_yaml_1_2_flow_mappings_libyaml_refuses() -> None:
     # The case-file example of `ing2gw route`: ':' and '?' inside flow mappings.
     (doc,) = parse_documents("r: {path: /api/x?a=1, weights: {shop/api-v1:8080: 90}}\n", "c.yaml")
     assert doc.obj == {"r": {"path": "/api/x?a=1", "weights": {"shop/api-v1:8080": 90}}}
+
+
+json_values = st.recursive(
+    st.one_of(scalars, st.floats(allow_nan=False, allow_infinity=False), st.text(alphabet=st.characters(
+        max_codepoint=0x3000, exclude_categories=("Cs",)), max_size=8)),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner) | st.dictionaries(keys, inner, max_size=4),
+    max_leaves=25,
+)
+
+
+def _stdlib_json(value: object) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_dump_json_is_the_stdlib_layout(value: object) -> None:
+    """orjson writes ``-o json``: same bytes as ``json.dumps(indent=2, ensure_ascii=False)``,
+    except floats, which are written shortest-first and read back equal."""
+    text = dump_json(value)
+    assert json.loads(text) == json.loads(_stdlib_json(value))
+    if not _has_float(value):
+        assert text == _stdlib_json(value)
+
+
+def _has_float(value: object) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(_has_float(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_float(v) for v in value)
+    return False
+
+
+def test_dump_json_other_mappings_and_what_orjson_refuses() -> None:
+    from types import MappingProxyType
+
+    from ruamel.yaml.scalarfloat import ScalarFloat
+
+    assert dump_json({"m": MappingProxyType({"x": (1, 2)}), 3: ScalarFloat(1.5)}) == (
+        '{\n  "m": {\n    "x": [\n      1,\n      2\n    ]\n  },\n  "3": 1.5\n}\n')
+    # beyond 64 bits and lone surrogates: the standard library writes them
+    assert dump_json({"n": 2**70}) == _stdlib_json({"n": 2**70})
+    assert dump_json(["\ud800"]) == _stdlib_json(["\ud800"])
+    assert dump_json([1e-05, 1e16]) == "[\n  0.00001,\n  1e+16\n]\n"
