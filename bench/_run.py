@@ -1,17 +1,41 @@
-"""Shared by the benchmarks: run an ``ing2gw`` command in a subprocess and time it."""
+"""Shared by the benchmarks: run an ``ing2gw`` command in a subprocess, time it and take its
+peak memory."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Run:
+    wall: float  # seconds
+    rss: int  # peak resident set of the process (or of its largest worker), bytes
+    stdout: str
+
+
+def run(args: list[str]) -> Run:
+    """``ing2gw ARGS`` with its own resource usage (``wait4``: this child and the workers it
+    waited for, not earlier runs); exits on an error (exit codes 0 and 1 are results)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "ing2gw", *args], stdout=out, stderr=err,
+                                stdin=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode not in (0, 1):
+            sys.exit(f"{args[0]} failed ({proc.returncode}): {err.read()[-800:]}")
+        return Run(wall, usage.ru_maxrss * 1024, out.read())
 
 
 def timed(args: list[str]) -> tuple[float, str]:
-    """(wall seconds, stdout) of ``ing2gw ARGS``; exits on an error (exit codes 0 and 1 are results)."""
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "ing2gw", *args], capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    if proc.returncode not in (0, 1):
-        sys.exit(f"{args[0]} failed ({proc.returncode}): {proc.stderr[-800:]}")
-    return wall, proc.stdout
+    """(wall seconds, stdout) of ``ing2gw ARGS``."""
+    r = run(args)
+    return r.wall, r.stdout
