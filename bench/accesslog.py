@@ -2,8 +2,9 @@
 
 Generates the Ingress set of ``bench/convert.py`` (default 10 000 Ingresses) and an
 ingress-nginx access log (default format, so the Host comes from the upstream name) of N
-lines (default 1 000 000): popular pages, API calls with ids and query strings, static
-assets, some unknown paths and methods. Then in one run times, as subprocesses:
+lines (default 1 000 000): pages, API calls with ids and query strings, static assets
+(popularity by Zipf's law), searches with a unique id (5 %), unknown paths (about 2 %),
+other methods (10 %). Then in one run times, as subprocesses:
 
 * ``ing2gw verify --no-generate --access-log`` on a one-line log -- the fixed cost
   (start-up, reading, conversion, model and router);
@@ -45,6 +46,12 @@ def upstreams(n: int, namespaces: int = 50) -> list[tuple[str, str]]:
     return sorted(out)
 
 
+def zipf(rng: random.Random, n: int) -> int:
+    """0..n-1, k drawn with probability about proportional to 1/(k+1) (Zipf's law, s = 1: how
+    the popularity of web pages is distributed)."""
+    return int(n ** rng.random()) - 1
+
+
 def write_log(fh: TextIO, lines: int, ups: list[tuple[str, str]], seed: int = 19) -> None:
     rng = random.Random(seed)
     popular = [(u, k) for u, k in ups][: max(1, len(ups) // 5)]
@@ -58,18 +65,18 @@ def write_log(fh: TextIO, lines: int, ups: list[tuple[str, str]], seed: int = 19
         elif kind == "api":
             version = rng.randrange(1, 4)
             if r < 0.5:
-                target = f"/api/v{version}/items?page={rng.randrange(1, 20)}"
+                target = f"/api/v{version}/items?page={zipf(rng, 20)}"
             elif r < 0.9:
-                target = f"/api/v{version}/items/{rng.randrange(100_000)}"
+                target = f"/api/v{version}/items/{zipf(rng, 100_000)}"
             else:
-                target = f"/api/v{version}/search?q=term{rng.randrange(10_000)}&id={i}"
+                target = f"/api/v{version}/search?q=term{zipf(rng, 10_000)}&id={i}"
         else:
             if r < 0.4:
                 target = "/"
             elif r < 0.7:
-                target = f"/static/app.{rng.randrange(50)}.js"
+                target = f"/static/app.{zipf(rng, 50)}.js"
             elif r < 0.95:
-                target = f"/products/{rng.randrange(5_000)}"
+                target = f"/products/{zipf(rng, 5_000)}"
             else:
                 target = f"/missing/{i}"
         status = 200 if r < 0.97 else 404

@@ -22,15 +22,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .errors import InputError, UsageError
-from .http import Request
+from .errors import InputError
+from .http import DEFAULT_PORTS
+from .probes import Probe
 from .resources import ResourceSet
 
 __all__ = ["LogEntry", "SchemeChooser", "log_requests", "parse_access_log"]
 
 _LINE = re.compile(
     r'^(?P<addr>\S+) \S+ \S+ \[(?P<time>[^\]]*)\] "(?P<request>[^"\\]*(?:\\.[^"\\]*)*)" '
-    r'(?P<status>\d{3}) \S+(?: "(?:[^"\\]|\\.)*" "(?:[^"\\]|\\.)*")?'
+    r'(?P<status>\d{3}) \S+(?: "[^"\\]*(?:\\.[^"\\]*)*" "[^"\\]*(?:\\.[^"\\]*)*")?'
     r'(?: \S+ \S+ \[(?P<upstream>[^\]]*)\] \[(?P<alternative>[^\]]*)\])?'
 )
 
@@ -57,18 +58,18 @@ def parse_access_log(lines: Iterable[str], errors: list[tuple[int, str]] | None 
             continue
         m = _LINE.match(text)
         reason = ""
+        parts: list[str] = []
         if m is None:
             reason = "not in ingress-nginx or combined log format"
         else:
             parts = m.group("request").split(" ")
             if len(parts) != 3 or not parts[2].startswith("HTTP/"):
                 reason = f"request line {m.group('request')[:60]!r} is not METHOD TARGET HTTP/x"
-        if reason:
+        if reason or m is None:
             if errors is not None and len(errors) < 20:
                 errors.append((number, reason))
             continue
-        assert m is not None
-        method, target, _ = m.group("request").split(" ")
+        method, target, _ = parts
         scheme, host, path = "http", "", target
         if "://" in target:
             u = urlsplit(target)
@@ -92,11 +93,12 @@ SchemeChooser = Callable[[LogEntry, str], tuple[str, str]]
 
 
 def log_requests(path: str, rs: ResourceSet, skipped: list[str], choose: SchemeChooser | None = None,
-                 contradicted: list[str] | None = None) -> Iterator[tuple[Request, str]]:
-    """Requests from an access log, streamed; the host comes from the URL or the upstream
-    name. A line without a scheme (ingress-nginx logs none) gets the one ``choose`` infers,
-    and a recorded status the replay contradicts goes into ``contradicted`` (``file:line:
-    why``, at most 50); lines that cannot be replayed go into ``skipped`` with the reason."""
+                 contradicted: list[str] | None = None) -> Iterator[tuple[Probe, str]]:
+    """Requests from an access log, streamed, in their light form (built where they are
+    replayed); the host comes from the URL or the upstream name. A line without a scheme
+    (ingress-nginx logs none) gets the one ``choose`` infers, and a recorded status the replay
+    contradicts goes into ``contradicted`` (``file:line: why``, at most 50); lines that cannot
+    be replayed go into ``skipped`` with the reason."""
     upstream_hosts: dict[str, str] = {}
     for ing in sorted(rs.ingresses, key=lambda i: i.ref):
         for rule in ing.rules:
@@ -122,10 +124,9 @@ def log_requests(path: str, rs: ResourceSet, skipped: list[str], choose: SchemeC
             scheme, problem = entry.scheme, ""
             if not entry.scheme_recorded and choose is not None:
                 scheme, problem = choose(entry, host)
-            try:
-                req = Request.build(host=host, path=entry.path, method=entry.method, scheme=scheme)
-            except UsageError as exc:
-                skipped.append(f"{path}:{entry.line}: {exc}")
+            scheme = scheme.lower()
+            if scheme not in DEFAULT_PORTS:
+                skipped.append(f"{path}:{entry.line}: unsupported scheme {scheme!r} (use http or https)")
                 continue
             origin = f"access log line {entry.line} (status {entry.status}"
             origin += f", {scheme} inferred)" if not entry.scheme_recorded else ")"
@@ -133,5 +134,5 @@ def log_requests(path: str, rs: ResourceSet, skipped: list[str], choose: SchemeC
                 origin += f"; {problem}"
                 if contradicted is not None and len(contradicted) < 50:
                     contradicted.append(f"{path}:{entry.line}: {problem}")
-            yield req, origin
+            yield Probe(scheme, host, entry.path, method=entry.method.upper(), client=None), origin
     skipped.extend(f"{path}:{line}: {reason}" for line, reason in errors)

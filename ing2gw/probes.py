@@ -25,10 +25,15 @@ _REGEX_META = re.compile(r"[\\^$.|?*+()\[\]{}]")
 
 @dataclass(frozen=True, slots=True, order=True)
 class Probe:
+    """A request in its light form (plain, hashable, cheap to send to a worker): generated
+    ones, and those read from access logs; built into a Request where it is replayed."""
+
     scheme: str
     host: str
-    path: str
+    path: str  # with the query
     headers: tuple[tuple[str, str], ...] = ()
+    method: str = "GET"
+    client: str | None = PROBE_CLIENT
 
     def key(self) -> str:
         hdrs = "".join(f" {k}:{v}" for k, v in self.headers)

@@ -20,7 +20,7 @@ from .http import Request
 from .plugins import Registry
 from .probes import ingress_probes
 from .resources import ResourceSet
-from .verify import Replayable, VerifyReport, verify_requests
+from .verify import MEMO_SIZE, Replayable, VerifyReport, verify_requests
 
 __all__ = ["VerifyOptions", "Verification", "only", "run_verify"]
 
@@ -140,7 +140,19 @@ def _scheme_chooser(model: DataPlaneModel, rs: ResourceSet, forced: str | None) 
         return got[0] == entry.status and (not entry.upstream or not served
                                            or served in (entry.upstream, entry.alternative))
 
+    remembered: dict[tuple[str, str, str, int, str, str], tuple[str, str]] = {}
+
     def choose(entry: LogEntry, host: str) -> tuple[str, str]:
+        """:func:`infer`, remembered (logs repeat requests; at most ``MEMO_SIZE`` at a time)."""
+        key = (entry.method, host, entry.path, entry.status, entry.upstream, entry.alternative)
+        known = remembered.get(key)
+        if known is None:
+            if len(remembered) >= MEMO_SIZE:
+                remembered.clear()
+            known = remembered[key] = infer(entry, host)
+        return known
+
+    def infer(entry: LogEntry, host: str) -> tuple[str, str]:
         default = "https" if host.split(":")[0].lower() in tls_hosts else "http"
         if forced:
             one = answer(entry, host, forced)

@@ -12,17 +12,19 @@ list those first. The whole pipeline is :func:`ing2gw.verification.run_verify`.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import multiprocessing
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
+from multiprocessing.pool import AsyncResult
 from typing import Any
 
 from .explain import Explainer
 from .http import Request
 from .notes import ASPECTS, Note
-from .probes import PROBE_CLIENT, Probe
+from .probes import Probe
 from .resources import ResourceSet
 from .router.outcome import Outcome
 
@@ -105,15 +107,20 @@ class Difference:
     ingresses: tuple[str, ...]
     explained_by: tuple[Note, ...]
     origin: str = ""  # where the request came from: "generated", "case NAME", "access log line N"
+    repeats: int = 1  # how many times this very request was replayed and differed so (the first origin is kept)
 
     @property
     def explained(self) -> bool:
         return bool(self.explained_by)
 
+    def key(self) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+        return self.request["method"], self.request["url"], tuple(self.request["headers"].items())
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "request": self.request,
             "origin": self.origin,
+            **({"repeats": self.repeats} if self.repeats > 1 else {}),
             "source": self.source,
             "gateway": self.gateway,
             "differs": list(self.aspects),
@@ -140,10 +147,24 @@ class VerifyReport:
     cases: dict[str, Any] | None = None
     # access-log lines whose recorded status the source model contradicts
     recorded: list[str] = field(default_factory=list)
+    _seen: dict[tuple[str, str, tuple[tuple[str, str], ...]], int] = field(default_factory=dict, repr=False)
 
     @property
     def failed_cases(self) -> int:
         return int(self.cases["summary"]["failed"]) if self.cases else 0
+
+    def add(self, difference: Difference) -> None:
+        """Record a difference; the same request differing again (an access log repeats
+        requests) counts as a repeat of the first, so memory grows with the distinct
+        requests that differ, not with the log."""
+        key = difference.key()
+        at = self._seen.get(key)
+        if at is None:
+            self._seen[key] = len(self.differences)
+            self.differences.append(difference)
+        else:
+            first = self.differences[at]
+            self.differences[at] = replace(first, repeats=first.repeats + difference.repeats)
 
     @property
     def unexplained(self) -> list[Difference]:
@@ -158,11 +179,12 @@ class VerifyReport:
         rows: list[tuple[bool, int, tuple[str, ...], tuple[str, ...], dict[str, Any]]] = []
         for (codes, aspects), items in grouped.items():
             explained = codes != ("UNEXPLAINED",)
-            rows.append((explained, -len(items), codes, aspects, {
+            count = sum(d.repeats for d in items)
+            rows.append((explained, -count, codes, aspects, {
                 "cause": list(codes),
                 "differs": list(aspects),
                 "explained": explained,
-                "count": len(items),
+                "count": count,
                 "ingresses": sorted({i for d in items for i in d.ingresses}),
                 "example": items[0].to_dict(),
             }))
@@ -170,7 +192,8 @@ class VerifyReport:
         return [r[4] for r in rows]
 
     def to_dict(self) -> dict[str, Any]:
-        explained = sum(1 for d in self.differences if d.explained)
+        explained = sum(d.repeats for d in self.differences if d.explained)
+        differ = sum(d.repeats for d in self.differences)
         ordered = sorted(self.differences, key=lambda d: (d.explained, d.request["url"], d.request["method"]))
         return {
             "provider": self.provider,
@@ -178,9 +201,9 @@ class VerifyReport:
                 "ingresses": self.ingresses,
                 "requests": self.requests,
                 "agree": self.agree,
-                "differ": len(self.differences),
+                "differ": differ,
                 "explained": explained,
-                "unexplained": len(self.differences) - explained,
+                "unexplained": differ - explained,
                 "elapsed_s": round(self.elapsed_s, 3),
             },
             "groups": self.groups(),
@@ -215,46 +238,77 @@ Replayable = Request | Probe  # a probe is built into a Request where it is repl
 def _as_request(item: Replayable) -> Request:
     if isinstance(item, Request):
         return item
-    method = "GET"
+    method = item.method
     headers = item.headers
     if headers and headers[0][0] == ":method":  # a provider's hint for another method (CORS preflights)
         method, headers = headers[0][1], headers[1:]
     return Request.build(host=item.host, path=item.path, scheme=item.scheme, method=method, headers=list(headers),
-                         client=PROBE_CLIENT)
+                         client=item.client)
+
+
+_Compared = tuple[dict[str, Any], dict[str, Any], dict[str, Any], tuple[str, ...], tuple[str, ...], tuple[int, ...]]
+_MEMO: dict[Any, _Compared | None] = {}  # request -> how the sides compare (None: they agree)
+MEMO_SIZE = 50_000  # requests remembered per process (then forgotten all at once: bounded memory)
+# A request's routing depends on these fields only (hostname and query_params derive from host and query).
+_KEY_FIELDS = tuple(f.name for f in fields(Request) if f.name not in ("hostname", "query_params"))
+
+
+def _compare(request: Request) -> _Compared | None:
+    """How the two sides treat ``request``: None when they agree, else the difference as a
+    compact row (notes as indices into the explainer's list: cheap to pickle)."""
+    assert _REPLAY is not None
+    r = _REPLAY
+    src = r.source_route(request)
+    gw = r.gateway_route(request)
+    a, b = summarise(src), summarise(gw)
+    aspects = compare_outcomes(a, b)
+    if not aspects:
+        return None
+    served = r.explainer.served(request, src, gw)
+    refs = r.explainer.involved(request, served)
+    explained = tuple(r.explainer.index[n] for n in r.explainer.explain(aspects, request, served))
+    return ({"method": request.method, "url": f"{request.scheme}://{request.host}{request.target}",
+             "headers": request.headers.as_dict()}, a, b, aspects, refs, explained)
+
+
+def _remember(key: Any, compared: _Compared | None) -> None:
+    if len(_MEMO) >= MEMO_SIZE:
+        _MEMO.clear()
+    _MEMO[key] = compared
 
 
 def _replay_chunk(chunk: Sequence[tuple[Replayable, str]]) -> tuple[int, list[_Row]]:
     """(agreeing requests, differences as compact rows) for one chunk, in this process or a
-    forked worker; notes travel as indices into the explainer's list (cheap to pickle)."""
-    assert _REPLAY is not None
-    r = _REPLAY
+    forked worker. Both sides are deterministic, so a request seen before (access logs
+    repeat requests) is not routed again."""
     agree = 0
     rows: list[_Row] = []
     for item, origin in chunk:
         request = _as_request(item)
-        src = r.source_route(request)
-        gw = r.gateway_route(request)
-        a, b = summarise(src), summarise(gw)
-        aspects = compare_outcomes(a, b)
-        if not aspects:
+        key = tuple(getattr(request, name) for name in _KEY_FIELDS)
+        compared = _MEMO.get(key, _MISSING)
+        if compared is _MISSING:
+            compared = _compare(request)
+            _remember(key, compared)
+        if compared is None:
             agree += 1
-            continue
-        served = r.explainer.served(request, src, gw)
-        refs = r.explainer.involved(request, served)
-        explained = tuple(r.explainer.index[n] for n in r.explainer.explain(aspects, request, served))
-        rows.append(({"method": request.method, "url": f"{request.scheme}://{request.host}{request.target}",
-                      "headers": request.headers.as_dict()}, a, b, aspects, refs, explained, origin))
+        else:
+            rows.append((*compared, origin))
     return agree, rows
 
 
+_MISSING: Any = object()
+
+
 _Wire = tuple[str, str, str, str, tuple[tuple[str, str], ...], int, "str | None", "str | None", str]
+_ProbeWire = tuple[str, str, str, tuple[tuple[str, str], ...], str, "str | None", str]
 
 
-def _to_wire(item: Replayable, origin: str) -> _Wire | tuple[Probe, str]:
-    """A request as plain tuples: far cheaper to send to a worker than the object (a probe
-    is sent as it is and built there)."""
+def _to_wire(item: Replayable, origin: str) -> _Wire | _ProbeWire:
+    """A request as a plain tuple: far cheaper to send to a worker than the object (a probe
+    is built into a request there)."""
     if isinstance(item, Probe):
-        return item, origin
+        return item.scheme, item.host, item.path, item.headers, item.method, item.client, origin
     pairs = tuple((name, value) for name in item.headers for value in item.headers.get_all(name))
     return (item.method, item.scheme, item.host, item.target, pairs, item.port, item.sni, item.client, origin)
 
@@ -264,16 +318,27 @@ def _replay_range(span: tuple[int, int]) -> tuple[int, list[_Row]]:
     return _replay_chunk(_PRELOADED[span[0]:span[1]])
 
 
-def _replay_wire(chunk: Sequence[_Wire | tuple[Probe, str]]) -> tuple[int, list[_Row]]:
-    items: list[tuple[Replayable, str]] = []
+def _replay_wire(chunk: Sequence[_Wire | _ProbeWire]) -> tuple[int, list[_Row]]:
+    agree = 0
+    rows: list[_Row] = []
     for wire in chunk:
-        if len(wire) == 2:
-            items.append(wire)
-            continue
-        method, scheme, host, target, pairs, port, sni, client, origin = wire
-        items.append((Request.build(host=host, path=target, method=method, scheme=scheme, headers=pairs,
-                                    port=port, sni=sni, client=client), origin))
-    return _replay_chunk(items)
+        key = wire[:-1]
+        compared = _MEMO.get(key, _MISSING)  # seen before: no need to build it
+        if compared is _MISSING:
+            if len(wire) == 7:
+                scheme, host, path, headers, method, client, _ = wire
+                request = _as_request(Probe(scheme, host, path, headers, method, client))
+            else:
+                method, scheme, host, path, pairs, port, sni, client, _ = wire
+                request = Request.build(host=host, path=path, method=method, scheme=scheme, headers=pairs,
+                                        port=port, sni=sni, client=client)
+            compared = _compare(request)
+            _remember(key, compared)
+        if compared is None:
+            agree += 1
+        else:
+            rows.append((*compared, wire[-1]))
+    return agree, rows
 
 
 def _chunks(requests: Iterable[tuple[Replayable, str]]) -> Iterator[list[tuple[Replayable, str]]]:
@@ -310,6 +375,7 @@ def verify_requests(
     global _REPLAY, _PRELOADED
     started = time.perf_counter()
     _REPLAY = _Replay(Explainer(notes, resources, manifests), source_route, gateway_route)
+    _MEMO.clear()
     report = VerifyReport(provider=provider, ingresses=len(resources.ingresses))
     for checker in checkers:
         report.checks[checker.name] = {"checked": 0, "disagree": 0, "problems": []}
@@ -336,11 +402,9 @@ def verify_requests(
     def account(chunk_size: int, result: tuple[int, list[_Row]]) -> None:
         report.requests += chunk_size
         report.agree += result[0]
-        report.differences.extend(
-            Difference(request=req, source=a, gateway=b, aspects=aspects, ingresses=refs,
-                       explained_by=tuple(notes_by_index[i] for i in explained), origin=origin)
-            for req, a, b, aspects, refs, explained, origin in result[1]
-        )
+        for req, a, b, aspects, refs, explained, origin in result[1]:
+            report.add(Difference(request=req, source=a, gateway=b, aspects=aspects, ingresses=refs,
+                                  explained_by=tuple(notes_by_index[i] for i in explained), origin=origin))
         if progress is not None:
             progress(report.requests)
 
@@ -359,15 +423,18 @@ def verify_requests(
         second = next(chunks, None)
         if parallel and second is not None:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                sizes: list[int] = []
-
-                def sized() -> Iterator[list[_Wire | tuple[Probe, str]]]:
-                    for chunk in itertools.chain([first, second], chunks):
-                        sizes.append(len(chunk))
-                        yield [_to_wire(r, origin) for r, origin in chunk]
-
-                for i, result in enumerate(pool.imap(_replay_wire, sized())):
-                    account(sizes[i], result)
+                # a few chunks in flight per worker, never the whole stream (Pool.imap would
+                # read all of it ahead: a long access log would be held in memory)
+                pending: collections.deque[tuple[int, AsyncResult[tuple[int, list[_Row]]]]] = collections.deque()
+                for chunk in itertools.chain([first, second], chunks):
+                    wires = [_to_wire(r, origin) for r, origin in chunk]
+                    pending.append((len(chunk), pool.apply_async(_replay_wire, (wires,))))
+                    if len(pending) > 2 * workers:
+                        size, waiting = pending.popleft()
+                        account(size, waiting.get())
+                while pending:
+                    size, waiting = pending.popleft()
+                    account(size, waiting.get())
         else:  # one chunk (no pool worth starting), checkers, or one worker
             for chunk in itertools.chain([first], [second] if second is not None else [], chunks):
                 if chunk:
@@ -376,5 +443,6 @@ def verify_requests(
     finally:
         _REPLAY = None
         _PRELOADED = ()
+        _MEMO.clear()
     report.elapsed_s = time.perf_counter() - started
     return report

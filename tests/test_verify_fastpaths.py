@@ -1,0 +1,97 @@
+"""verify's fast paths give the reports the plain paths give: remembered requests (an access
+log repeats them), forked workers reading a streamed log a few chunks at a time, and
+repeated differences counted rather than listed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from support import TESTDATA
+
+CASE = TESTDATA / "verify" / "regex-sibling" / "input.yaml"
+PATHS = ["/foo", "/foobar", "/exact", "/exact/x", "/foo/bar/baz", "/nothing", "/foo?q=1"]
+
+
+class _Forgetful(dict):  # type: ignore[type-arg]
+    """A memo that remembers nothing: every request is routed."""
+
+    def __setitem__(self, key: object, value: object) -> None:
+        pass
+
+
+def _log(tmp_path: Path, lines: int) -> Path:
+    log = tmp_path / "access.log"
+    rows = []
+    for i in range(lines):
+        path = PATHS[(i * i) % len(PATHS)]  # irregular repeats
+        method = "HEAD" if i % 11 == 0 else "GET"
+        rows.append(f'10.0.0.{i % 200} - - [26/Nov/2026:07:00:{i % 60:02} +0000] '
+                    f'"{method} http://site.example.com{path} HTTP/1.1" 200 5 "-" "curl" 80 0.001 '
+                    f"[web-foo-80] [] 10.1.1.1:80 5 0.001 200 id{i}\n")
+    log.write_text("".join(rows))
+    return log
+
+
+def _report(ing2gw, *args: str) -> dict:
+    r = ing2gw(["verify", "-f", str(CASE), "--no-generate", *args, "-o", "json", "-q", "--fail-on", "never"])
+    assert r.exit_code == 0, r.stderr
+    report = json.loads(r.stdout)
+    report["summary"].pop("elapsed_s")
+    return report
+
+
+def test_streamed_log_with_memo_and_workers_equals_routing_every_line(
+    ing2gw, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ing2gw.verify as v
+
+    log = _log(tmp_path, 60)
+    monkeypatch.setattr(v, "_MEMO", _Forgetful())
+    plain = _report(ing2gw, "--access-log", str(log), "--workers", "1")
+    monkeypatch.undo()
+    monkeypatch.setattr(v, "CHUNK", 4)  # 15 chunks: more than the few kept in flight
+    fast = _report(ing2gw, "--access-log", str(log), "--workers", "2")
+    assert fast == plain
+    summary = plain["summary"]
+    assert summary["requests"] == 60 and summary["differ"] > 0
+    # each differing request is listed once, with how often it differed
+    assert summary["differ"] == sum(d.get("repeats", 1) for d in plain["differences"])
+    assert len(plain["differences"]) < summary["differ"]
+    assert sum(g["count"] for g in plain["groups"]) == summary["differ"]
+    first = plain["differences"][0]
+    assert first["repeats"] > 1 and first["origin"].startswith("access log line ")
+
+
+def test_streamed_requests_equal_preloaded_ones(ing2gw, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The same requests through the streamed path (read in chunks, sent to workers) and the
+    preloaded one (workers read them from inherited memory) give the same report."""
+    import ing2gw.verify as v
+    from ing2gw.accesslog import log_requests
+    from ing2gw.convert import ConvertOptions, convert
+    from ing2gw.plugins import discover
+    from ing2gw.resources import build_resource_set
+    from ing2gw.router import Router
+    from ing2gw.sources import read_paths
+
+    monkeypatch.setattr(v, "CHUNK", 5)
+    registry = discover()
+    rs = build_resource_set(read_paths([str(CASE)]))
+    result = convert(rs, ConvertOptions(), registry)
+    plane = registry.data_plane("ingress-nginx")
+    assert plane is not None
+    model = plane.model(rs)
+    router = Router.from_manifests(result.manifests)
+    requests = list(log_requests(str(_log(tmp_path, 40)), rs, []))
+
+    def run(streamed: bool) -> dict:
+        report = v.verify_requests("ingress-nginx", rs, result.manifests, result.notes, model.route, router.route,
+                                   iter(requests) if streamed else (), workers=2,
+                                   preloaded=() if streamed else requests)
+        out = report.to_dict()
+        out["summary"].pop("elapsed_s")
+        return out
+
+    streamed = run(True)
+    assert streamed == run(False) and streamed["summary"]["requests"] == 40
