@@ -2,9 +2,11 @@
 
 Generates N Ingresses (default 10 000, as ``bench/convert.py``), then in one run times
 ``ing2gw convert`` and ``ing2gw verify`` (which converts too, then replays the generated
-requests through the ingress-nginx model and the reference router). Prints the number of
-requests replayed, the replay time (``summary.elapsed_s``) and its ratio to the convert
-wall time (target: <= 1.0). Run by hand: ``python bench/verify.py [-n 10000]``.
+requests through the ingress-nginx model and the reference router), each the whole command
+in a subprocess. Prints the number of requests replayed (on each side), the whole verify
+command's ratio to the whole convert command (target, issue 19: <= 2.0 with >= 100 000
+requests) and the replay alone (``summary.elapsed_s``) against convert (issue 5: <= 1.0).
+Run by hand: ``python bench/verify.py [-n 10000] [--repeat 2]``.
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ingresses.yaml"
         path.write_text(generate(args.n))
-        convert_s = min(timed(["convert", "-f", str(path), "-q", "--fail-on", "never"])[0]
-                        for _ in range(args.repeat))
-        runs = [timed(["verify", "-f", str(path), "-q", "-o", "json", "--fail-on", "never"])
-                for _ in range(args.repeat)]
+        convert_s = float("inf")
+        runs = []
+        for _ in range(args.repeat):  # interleaved, so that load from other processes hits both alike
+            convert_s = min(convert_s, timed(["convert", "-f", str(path), "-q", "--fail-on", "never"])[0])
+            runs.append(timed(["verify", "-f", str(path), "-q", "-o", "json", "--fail-on", "never",
+                               "--allow-unprotected"]))
     verify_s = min(r[0] for r in runs)
     summaries = [json.loads(r[1])["summary"] for r in runs]
     summary = summaries[0]
@@ -42,7 +46,8 @@ def main() -> None:
     print(f"ing2gw convert       {convert_s:.2f} s")
     print(f"ing2gw verify        {verify_s:.2f} s (conversion + replay)")
     print(f"replay               {replay:.2f} s, {2 * summary['requests'] / replay:,.0f} decisions/s")
-    print(f"ratio                {replay / convert_s:.2f}  (replay / convert, target <= 1.0)")
+    print(f"ratio, whole command {verify_s / convert_s:.2f}  (verify / convert, target <= 2.0)")
+    print(f"ratio, replay        {replay / convert_s:.2f}  (replay / convert, target <= 1.0)")
 
 
 if __name__ == "__main__":
