@@ -61,6 +61,9 @@ def nginx() -> Iterator[Oracle]:
     model = oracle_model()
     assert model.resources is not None
     oracle = Oracle(model.resources)
+    if oracle.nginx.https_port is None:
+        oracle.stop()
+        pytest.skip("openssl is not installed: the oracle cannot listen for HTTPS")
     try:
         yield oracle
     finally:

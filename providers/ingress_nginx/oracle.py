@@ -404,6 +404,8 @@ class OracleSession:
 
     def check(self, request: Any) -> list[str] | None:
         """Disagreements for ``request``; None when nginx cannot decide it."""
+        if request.scheme == "https" and self.oracle.nginx.https_port is None:
+            return None  # no openssl, so no HTTPS listener
         headers = dict(request.headers.as_dict())
         # nginx sees the oracle's own loopback address as the client, so the model must too
         return disagreement(self.model, self.oracle, request.method, request.host, request.target,
