@@ -129,3 +129,36 @@ def test_serve_command_rejects_bad_options(tmp_path: object) -> None:
     assert "[ADDR:]PORT[=GATEWAY_PORT]" in str(result.exception)
     result = runner.invoke(serve, ["-f", "-"], input="")
     assert "no Gateway listener" in str(result.exception)
+
+
+def _verdict(head: bytes) -> object:
+    try:
+        return parse_request_head(head, LIMITS)
+    except HttpError as exc:
+        return exc.status, exc.message
+
+
+@pytest.mark.parametrize("fields", [
+    b"\r\nHost: a.example",
+    b"\r\nHost: a.example\r\nTransfer-Encoding: chunked",
+    b"\r\nHost: a.example\r\nConnection: keep-alive, X-Route",
+    b"\r\nHost: a.example\r\nExpect: magic",
+    b"\r\nHost: bad host",
+    b"\r\nHost: a.example\r\nHost: b.example",
+])
+def test_fields_remembered_per_block_are_checked_against_every_request_line(fields: bytes) -> None:
+    """Fields are decoded once per distinct block; the verdict still depends on the request
+    line (method, version, target form) and never on which line came first."""
+    lines = [b"GET /a HTTP/1.1", b"GET /b?x=1 HTTP/1.0", b"CONNECT /a HTTP/1.1",
+             b"GET http://a.example/c HTTP/1.1", b"GET * HTTP/1.1", b"POST /d HTTP/1.1"]
+    first = [_verdict(line + fields) for line in lines]
+    again = [_verdict(line + fields) for line in reversed(lines)][::-1]
+    assert first == again
+    te = b"Transfer-Encoding" in fields
+    assert (first[1] == (400, "Transfer-Encoding in an HTTP/1.0 request")) == te
+    assert first[2] == (405, "CONNECT and authority-form targets are refused: this is not a "
+                             "forward proxy")
+    if fields == b"\r\nHost: a.example":
+        assert first[0] == parse_request_head(b"GET /a HTTP/1.1" + fields, LIMITS)
+        head = first[1]
+        assert isinstance(head, tuple) and head[1] == "/b?x=1" and head[2] == "1.0"

@@ -299,13 +299,40 @@ def parse_request_head(head: bytes, limits: Limits, scheme: str = "http") -> Req
             if len(_BLOCKS) >= _BLOCK_ENTRIES:
                 _BLOCKS.clear()
             _BLOCKS[raw_block] = block
-    method = raw_method.decode("ascii")
-    target = raw_target.decode("ascii")
-    version = "1.1" if minor == b"1" else "1.0"
     if len(block.fields) > limits.max_header_count:
         raise HttpError(431, f"more than {limits.max_header_count} header fields")
-    hosts = block.hosts
+    if raw_target[:1] == b"/":  # origin-form: the verdict depends on method, version, fields
+        key = (raw_method, minor, raw_block)
+        known = _ORIGIN.get(key)
+        if known is None:
+            method = raw_method.decode("ascii")
+            version = "1.1" if minor == b"1" else "1.0"
+            host, _, keep_alive = _verdict(method, "/", version, block, scheme)
+            known = method, version, host, keep_alive
+            if len(raw_block) <= _BLOCK_BYTES:
+                if len(_ORIGIN) >= _BLOCK_ENTRIES:
+                    _ORIGIN.clear()
+                _ORIGIN[key] = known
+        method, version, host, keep_alive = known
+        target = raw_target.decode("ascii")
+    else:
+        method = raw_method.decode("ascii")
+        version = "1.1" if minor == b"1" else "1.0"
+        host, target, keep_alive = _verdict(method, raw_target.decode("ascii"), version, block,
+                                            scheme)
+    return RequestHead(method, target, version, block.fields, host, block.body, keep_alive,
+                       block.expect_continue, block.hop_by_hop)
 
+
+# (method, minor version, fields) -> (method, version, host, keep-alive) of origin-form heads
+_ORIGIN: dict[tuple[bytes, bytes, bytes], tuple[str, str, str, bool]] = {}
+
+
+def _verdict(method: str, target: str, version: str, block: _Block,
+             scheme: str) -> tuple[str, str, bool]:
+    """The proxy's own rules on a head llhttp accepted: (host, origin-form target,
+    keep-alive), or :class:`HttpError`."""
+    hosts = block.hosts
     if method == "CONNECT" or (target[0] != "/" and "://" not in target and target != "*"):
         raise HttpError(405, "CONNECT and authority-form targets are refused: this is not a "
                              "forward proxy")
@@ -349,8 +376,7 @@ def parse_request_head(head: bytes, limits: Limits, scheme: str = "http") -> Req
         keep_alive = version == "1.1"
     if block.expect_bad:
         raise HttpError(417, "unsupported Expect value")
-    return RequestHead(method, target, version, block.fields, host, block.body, keep_alive,
-                       block.expect_continue, block.hop_by_hop)
+    return host, target, keep_alive
 
 
 def parse_response_head(head: bytes, request_method: str) -> ResponseHead:

@@ -25,7 +25,7 @@ from .filters import (
     modify_path,
     redirect_location,
 )
-from .model import Entry, Filter, Gateway, HeaderModifier, Listener, Match, Rule
+from .model import Entry, Filter, Gateway, Group, HeaderModifier, Listener, Match, Rule
 from .outcome import MirrorTarget, Outcome, RedirectTo, Upstream
 from .paths import STANDARD, BadPath, PathPolicy, may_change
 from .table import Table
@@ -77,8 +77,7 @@ def _select_listener(gw: Gateway, request: Request) -> tuple[Listener | None, Ou
     return listener, None
 
 
-def _find(listener: Listener, request: Request, grpc: bool) -> tuple[Entry | None, list[str]]:
-    groups = listener.routes.lookup_list(request.hostname)
+def _find(groups: list[Group], request: Request, grpc: bool) -> tuple[Entry | None, list[str]]:
     use_grpc = grpc and any(g.grpc for g in groups)
     path, method, headers, query = request.path, request.method, request.headers, \
         request.query_params
@@ -245,7 +244,13 @@ def _route_via(gw: Gateway, request: Request, grpc: bool, note: str | None, pick
         if not notes and not grpc:
             return failed
         return Outcome(failed.status, failed.reason, grpc=grpc, notes=(*notes, *failed.notes))
-    entry, skipped = _find(listener, request, grpc)
+    return _route_on(gw, listener, listener.routes.lookup_list(request.hostname), request, grpc,
+                     notes, pick)
+
+
+def _route_on(gw: Gateway, listener: Listener, groups: list[Group], request: Request, grpc: bool,
+              notes: list[str], pick: str | None) -> Outcome:
+    entry, skipped = _find(groups, request, grpc)
     notes.extend(skipped)
     if entry is None:
         notes.append(f"no route attached to listener {listener.name} of Gateway {gw.name} "
@@ -290,8 +295,36 @@ def route(table: Table, request: Request, backend: str | None = None,
     return outcome._replace(notes=(note, *outcome.notes))
 
 
+_PLANS = 100_000  # path-independent plans kept per table (Host values are the client's)
+
+
+def _plan(table: Table, request: Request) -> tuple[Gateway, Listener, list[Group]] | None:
+    """The Gateway, listener and route groups of a request whose port has one candidate
+    Gateway with a listener for it (``None``: any other case, routed the long way)."""
+    gateways, note = _candidates(table, request)
+    if len(gateways) != 1 or note is not None:
+        return None
+    gw = gateways[0]
+    listener, _ = _select_listener(gw, request)
+    if listener is None:
+        return None
+    return gw, listener, listener.routes.lookup_list(request.hostname)
+
+
 def _route(table: Table, request: Request, backend: str | None) -> Outcome:
     grpc = _is_grpc(request)
+    key = (request.gateway, request.port, request.scheme, request.sni, request.hostname)
+    plans = table.plans
+    plan: tuple[Gateway, Listener, list[Group]] | None
+    if key in plans:
+        plan = plans[key]
+    else:
+        plan = _plan(table, request)
+        if len(plans) < _PLANS:
+            plans[key] = plan
+    if plan is not None:
+        gw, listener, groups = plan
+        return _route_on(gw, listener, groups, request, grpc, [], backend)
     gateways, note = _candidates(table, request)
     if not gateways:
         if table.gateways:  # Gateways exist, none on this port: the connection is refused

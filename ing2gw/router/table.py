@@ -49,6 +49,11 @@ class Table:
     # (port, hostname) -> the Gateways on the port with a listener for the hostname, filled
     # as requests come (several Gateways share a port when listeners were split over them)
     serving: dict[tuple[int, str], tuple[Gateway, ...]] = field(default_factory=dict, compare=False)
+    # (gateway, port, scheme, sni, hostname) -> (Gateway, listener, route groups for the
+    # hostname) where one Gateway is the candidate and it has a listener; None otherwise
+    # (filled by the matcher as requests come: all of it is path-independent)
+    plans: dict[tuple[str | None, int, str, str | None, str], Any] = field(
+        default_factory=dict, compare=False)
 
 
 
