@@ -54,6 +54,10 @@ EXPECTED.update({
     "ing2gw convert -f testdata/convert/protection/allowlist-lost/input.yaml --allow-unprotected -q":
         (0, "the lost allow-list is accepted explicitly"),
     "ing2gw emitters standard": (0, "lists the emitter"),
+    "ing2gw validate -f gateway.yaml": (0, "the converted example is valid"),
+    "ing2gw validate -f testdata/validate/objects.yaml --crd testdata/validate/policy-crd.yaml":
+        (1, "the sample objects break a CEL rule of the CRD, a built-in CEL rule and the schema"),
+    "ing2gw convert -f in.yaml --validate": (0, "the converter's output is valid"),
     "ing2gw route -f testdata/router/shop.yaml --cases cases.yaml": (0, "the documented sample cases pass"),
     "ing2gw route -f testdata/router/shop.yaml 'https://shop.example.com/api/x?a=1' -H 'x-canary: always' -o json":
         (0, "routed"),

@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "providers": "providers:providers",
     "route": "route:route",
     "serve": "serve:serve",
+    "validate": "validate:validate",
     "verify": "verify:verify",
 }
 
@@ -46,6 +47,7 @@ SUMMARIES: dict[str, str] = {
     "providers": "List providers, or show one provider's annotation table.",
     "route": "Show what a Gateway API data plane does with a request (or a case file).",
     "serve": "Serve Gateway API objects as a local reverse proxy (for replay and smoke tests).",
+    "validate": "Validate Gateway API (and --crd) objects offline: schema and CEL rules.",
     "verify": "Replay requests through the source controller and the migration; report differences.",
 }
 

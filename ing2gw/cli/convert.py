@@ -12,6 +12,7 @@ from ..notes import FAIL_ON_CHOICES, fails
 from ..output import format_manifests, write_output_dir
 from ..plugins import discover
 from ..report import render_report
+from ..schema.crds import validate_output
 from . import exit_codes
 from .common import fails_unprotected, load_resources, make_convert_options, print_notes
 from .options import conversion_options, input_options
@@ -30,6 +31,9 @@ from .options import conversion_options, input_options
               help="Exit 1 when a note reaches this level: error; unsupported (also extension/unsupported "
                    "features); approximate (anything not exact); never. A lost protection exits 1 whatever "
                    "the level, unless --allow-unprotected.")
+@click.option("--validate", "validate_output", is_flag=True,
+              help="Validate the output offline like `ing2gw validate` (schema and CEL rules of the Gateway "
+                   "API CRDs); an invalid object prints its errors on stderr, writes nothing and exits 1.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print notes on stderr.")
 @click.option("--color/--no-color", default=None, help="Colour the notes (default: when stderr is a terminal).")
 def convert(**params: Any) -> int:
@@ -48,6 +52,13 @@ def convert(**params: Any) -> int:
                         kinds=list(registry.claims()))
     options = make_convert_options(params, rs)
     result = run_convert(rs, options, registry)
+    if params["validate_output"]:
+        channel = "experimental" if params["experimental"] else "standard"
+        problems = validate_output(result.manifests, channel)
+        if problems:
+            for problem in problems:
+                click.echo(problem, err=True)
+            return ExitCode.FINDINGS
     report = render_report(result, params["report_format"]) if params["report_file"] else None
     if params["output_dir"]:
         write_output_dir(params["output_dir"], result.manifests)

@@ -297,3 +297,26 @@ def cel_for(schema: Mapping[str, Any]) -> tuple[tuple[str, _Cel], ...]:
         if check is not None:
             found.append((message, check))
     return tuple(found)
+
+
+def untranslated_rules(schema: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(path, message) of the CEL rules in ``schema`` the fast path cannot check: no hand
+    translation, not a transition rule (``oldSelf``) and not under ``status`` (dropped on
+    create)."""
+    found: list[tuple[str, str]] = []
+
+    def walk(node: Any, path: str) -> None:
+        if not isinstance(node, Mapping):
+            return
+        for entry in node.get("x-kubernetes-validations") or ():
+            message = entry.get("message", "")
+            if message not in _CEL_BY_MESSAGE and "oldSelf" not in entry.get("rule", ""):
+                found.append((path, message))
+        for name, sub in (node.get("properties") or {}).items():
+            if not (path == "" and name == "status"):
+                walk(sub, f"{path}.{name}" if path else name)
+        walk(node.get("items"), f"{path}[]")
+        walk(node.get("additionalProperties"), f"{path}{{}}")
+
+    walk(schema, "")
+    return found
