@@ -51,8 +51,8 @@ def test_built_in_cel_rule_and_schema_violation_with_file_and_line(ing2gw: Any) 
 
 def test_valid_golden_output_exits_0(ing2gw: Any) -> None:
     result = ing2gw(["validate", "-f", str(ROOT / "testdata/convert/tls-shared/expected.yaml")])
-    assert result.exit_code == 0 and result.stdout == ""
-    assert "0 invalid" in result.stderr
+    assert result.exit_code == 0
+    assert result.stdout == "9 object(s): 9 valid, 0 invalid, 0 without schema\n"
 
 
 @pytest.mark.parametrize("args", [["validate", "-f", "missing.yaml"], ["validate"],
@@ -136,4 +136,4 @@ def test_implementation_examples_pass_their_crds(ing2gw: Any, name: str) -> None
     result = ing2gw(["validate", "--channel", "experimental", "--strict", "-f", str(folder / "examples"),
                      "--crd", str(folder / "crds")])
     assert result.exit_code == 0, result.stdout
-    assert " 0 invalid, 0 without schema" in result.stderr
+    assert result.stdout.endswith(" 0 invalid, 0 without schema\n")

@@ -34,7 +34,7 @@ def validate(**params: Any) -> int:
     Checks every object of the -f files (and FILES) against the Gateway API v1.6.1 CRDs
     built into ing2gw (their structural schema and their CEL rules) or, for other kinds,
     against the CustomResourceDefinitions given with --crd. Prints one line per problem on
-    stdout: file:line: Kind namespace/name: field.path: message. Objects of kinds no schema
+    stdout: file:line: Kind namespace/name: field.path: message, then a count. Objects of kinds no schema
     knows are listed as "no schema" and do not fail the run unless --strict. CEL transition
     rules (those reading oldSelf) only apply to updates and are not evaluated.
     """
@@ -55,7 +55,7 @@ def validate(**params: Any) -> int:
     invalid = len({f.index for f in findings if not f.no_schema})
     unknown = sum(1 for f in findings if f.no_schema)
     click.echo(f"{len(docs)} object(s): {len(docs) - invalid - unknown} valid, {invalid} invalid, "
-               f"{unknown} without schema", err=True)
+               f"{unknown} without schema")
     if invalid or (params["strict"] and unknown):
         return ExitCode.FINDINGS
     return ExitCode.OK
