@@ -1,23 +1,42 @@
 """Value parsers for ingress-nginx annotations: raw string in, typed value out.
 
-Each parser reads a value the way the controller itself does (Go's ``strconv`` rules for
-booleans and integers, ``net.ParseCIDR``-style address lists, nginx's size and time
-syntax, the controller's character-set validators) and raises ``ValueError`` with a short
+Each parser reads a value the way the controller itself does (nginx's time syntax, the
+controller's character-set validators and enumerations) and raises ``ValueError`` with a short
 reason for anything the controller would reject. Where the controller silently replaces
 an out-of-range value by a default (redirect codes) the parser does the same instead of
 failing. Structured values are frozen dataclasses or enums; nothing here knows about
-Gateway API or about notes -- :mod:`.annotations` ties parsers to keys.
+Gateway API or about notes -- :mod:`.annotations` ties parsers to keys. The generic
+readings (Go booleans and integers, sizes, CIDR lists, object references) live in
+:mod:`providers._common.values` and are re-exported here so the annotation table has one
+vocabulary.
 """
 
 from __future__ import annotations
 
 import enum
-import ipaddress
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 from urllib.parse import urlsplit
+
+from .._common.values import (
+    Duration,
+    IPNetwork,
+    ObjectRef,
+    Size,
+    parse_bool,
+    parse_cidrs,
+    parse_comma_list,
+    parse_int,
+    parse_non_negative_int,
+    parse_object_ref,
+    parse_positive_int,
+    parse_qualified_object_ref,
+    parse_seconds,
+    parse_service_name,
+    parse_size,
+    parse_trimmed,
+    parser_for_enum,
+)
 
 __all__ = [
     "DEFAULT_PERMANENT_REDIRECT_CODE",
@@ -96,47 +115,7 @@ __all__ = [
 DEFAULT_PERMANENT_REDIRECT_CODE = 301
 DEFAULT_TEMPORAL_REDIRECT_CODE = 302
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
 # --- scalars ---------------------------------------------------------------------------
-
-_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
-_GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
-_GO_INT = re.compile(r"[+-]?[0-9]+", re.ASCII)
-_INT64 = 2**63
-
-
-def parse_bool(text: str) -> bool:
-    """A boolean as Go's ``strconv.ParseBool`` reads it (no surrounding spaces)."""
-    if text in _GO_TRUE:
-        return True
-    if text in _GO_FALSE:
-        return False
-    raise ValueError("not a boolean (use true or false)")
-
-
-def parse_int(text: str) -> int:
-    """An integer as Go's ``strconv.Atoi`` reads it: optional sign, ASCII digits only."""
-    if not _GO_INT.fullmatch(text):
-        raise ValueError("not an integer")
-    value = int(text)
-    if not -_INT64 <= value < _INT64:
-        raise ValueError("integer out of range")
-    return value
-
-
-def parse_non_negative_int(text: str) -> int:
-    value = parse_int(text)
-    if value < 0:
-        raise ValueError("must not be negative")
-    return value
-
-
-def parse_positive_int(text: str) -> int:
-    value = parse_int(text)
-    if value < 1:
-        raise ValueError("must be at least 1")
-    return value
 
 
 def parse_on_off(text: str) -> bool:
@@ -149,46 +128,14 @@ def parse_on_off(text: str) -> bool:
     raise ValueError("must be on or off")
 
 
-def _string(text: str) -> str:
-    """The controller's string read: every line trimmed; empty is an error."""
-    value = "\n".join(line.strip() for line in text.split("\n")).strip()
-    if not value:
-        raise ValueError("empty value")
-    return value
-
-
 def parse_text(text: str) -> str:
     """Free text (a realm, a span name...): trimmed, must not be empty."""
-    return _string(text)
+    return parse_trimmed(text)
 
 
 def parse_snippet(text: str) -> str:
     """Raw nginx configuration: kept as written, with each line trimmed."""
-    return _string(text)
-
-
-E = TypeVar("E", bound=enum.Enum)
-
-
-def parser_for_enum(
-    cls: type[E], *, case_sensitive: bool = True, what: str = ""
-) -> Callable[[str], E]:
-    """A parser accepting exactly the values of a string enum (after trimming)."""
-    by_value = {
-        (str(m.value) if case_sensitive else str(m.value).lower()): m for m in cls
-    }
-    choices = ", ".join(str(m.value) for m in cls)
-
-    def parse(text: str) -> E:
-        value = text.strip()
-        member = by_value.get(value if case_sensitive else value.lower())
-        if member is None:
-            raise ValueError(f"must be one of {choices}")
-        return member
-
-    parse.__name__ = f"parse_{what or cls.__name__.lower()}"
-    parse.__doc__ = f"One of: {choices}."
-    return parse
+    return parse_trimmed(text)
 
 
 # --- enumerations ----------------------------------------------------------------------
@@ -271,17 +218,6 @@ class ProxyHTTPVersion(enum.StrEnum):
 
 # --- sizes and durations ---------------------------------------------------------------
 
-_SIZE = re.compile(r"([0-9]+)([kKmMgG]?)", re.ASCII)
-_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
-
-
-@dataclass(frozen=True, slots=True)
-class Size:
-    """An nginx size such as ``8k`` or ``1m``: the text as written and its value in bytes."""
-
-    text: str
-    bytes: int
-
 
 @dataclass(frozen=True, slots=True)
 class BodySizeLimit:
@@ -295,58 +231,10 @@ class BodySizeLimit:
         return self.max_bytes is None
 
 
-def parse_size(text: str) -> Size:
-    """An nginx size: digits with an optional k/m/g suffix (either case), in bytes."""
-    value = text.strip()
-    m = _SIZE.fullmatch(value)
-    if not m:
-        raise ValueError("not an nginx size (digits with optional k, m or g)")
-    return Size(value, int(m.group(1)) * _SIZE_UNITS[m.group(2).lower()])
-
-
 def parse_body_size(text: str) -> BodySizeLimit:
     """``proxy-body-size``: an nginx size where zero means "do not check the body size"."""
     size = parse_size(text)
     return BodySizeLimit(size.text, size.bytes or None)
-
-
-_GW_UNITS = (("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1))
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Duration:
-    """A time span, kept in milliseconds."""
-
-    millis: int
-
-    @classmethod
-    def of_seconds(cls, seconds: int) -> Duration:
-        return cls(seconds * 1000)
-
-    @property
-    def seconds(self) -> float:
-        return self.millis / 1000
-
-    def gateway(self) -> str:
-        """The Gateway API duration string (``1h30m``, ``60s``, ``500ms``, ``0s``)."""
-        if self.millis < 0:
-            raise ValueError("negative duration")
-        if self.millis == 0:
-            return "0s"
-        rest = self.millis
-        parts: list[str] = []
-        for unit, size in _GW_UNITS:
-            count, rest = divmod(rest, size)
-            if count:
-                if count > 99_999:
-                    raise ValueError("duration too long for Gateway API")
-                parts.append(f"{count}{unit}")
-        return "".join(parts)
-
-
-def parse_seconds(text: str) -> Duration:
-    """A whole number of seconds (the controller reads timeouts as plain integers)."""
-    return Duration.of_seconds(parse_non_negative_int(text))
 
 
 # nginx's ngx_parse_time: components from largest to smallest unit, a bare number is seconds.
@@ -402,7 +290,7 @@ _CACHE_CODE = re.compile(r"[1-5][0-9]{2}|any", re.ASCII)
 def parse_auth_cache_duration(text: str) -> tuple[CacheDuration, ...]:
     """``auth-cache-duration``: comma-separated ``[code ...] time`` entries (``200 202 10m``)."""
     entries: list[CacheDuration] = []
-    for part in _string(text).split(","):
+    for part in parse_trimmed(text).split(","):
         words = part.split()
         if not words:
             raise ValueError("empty entry")
@@ -414,31 +302,7 @@ def parse_auth_cache_duration(text: str) -> tuple[CacheDuration, ...]:
     return tuple(entries)
 
 
-# --- lists -----------------------------------------------------------------------------
-
-
-def parse_comma_list(text: str) -> tuple[str, ...]:
-    """A comma-separated list: items trimmed, empty items dropped, at least one item."""
-    items = tuple(item.strip() for item in text.split(",") if item.strip())
-    if not items:
-        raise ValueError("empty list")
-    return items
-
-
-def parse_cidrs(text: str) -> tuple[IPNetwork, ...]:
-    """Comma-separated CIDRs or single addresses (host bits are masked, as Go's ParseCIDR does)."""
-    value = _string(text)
-    networks: list[IPNetwork] = []
-    for item in value.split(","):
-        item = item.strip()
-        if not item:
-            raise ValueError("empty entry in address list")
-        try:
-            networks.append(ipaddress.ip_network(item, strict=False))
-        except ValueError:
-            raise ValueError(f"{item!r} is not an IP address or CIDR") from None
-    return tuple(networks)
-
+# --- header names ----------------------------------------------------------------------
 
 _TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", re.ASCII)
 
@@ -456,7 +320,7 @@ _HEADER_LIST = re.compile(r"[A-Za-z0-9_, -]*", re.ASCII)
 
 def parse_header_list(text: str) -> tuple[str, ...]:
     """Comma-separated header names (letters, digits, ``-`` and ``_``)."""
-    value = _string(text)
+    value = parse_trimmed(text)
     if not _HEADER_LIST.fullmatch(value):
         raise ValueError("header names may only contain letters, digits, - and _")
     return parse_comma_list(value)
@@ -491,7 +355,7 @@ def parse_cors_origins(text: str) -> CorsOrigins:
     """
     kept: list[str] = []
     skipped: list[str] = []
-    for item in _string(text).split(","):
+    for item in parse_trimmed(text).split(","):
         origin = item.strip()
         if origin == "*":
             return CorsOrigins(("*",), tuple(skipped))
@@ -505,7 +369,7 @@ def parse_cors_origins(text: str) -> CorsOrigins:
 
 
 def _cors_list(text: str, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
-    value = _string(text)
+    value = parse_trimmed(text)
     if not pattern.fullmatch(value):
         raise ValueError(f"not a valid {what} list")
     return parse_comma_list(value)
@@ -555,7 +419,7 @@ _URL_VAR_CHARS = re.compile(r"[A-Za-z0-9\-._~/:?&=$]+", re.ASCII)
 
 def parse_rewrite_target(text: str) -> str:
     """``rewrite-target``: only ``A-Za-z0-9 - . _ ~ / : $`` (``/$1`` yes, ``${1}`` or ``?q`` no)."""
-    value = _string(text)
+    value = parse_trimmed(text)
     if not _REWRITE_TARGET.fullmatch(value):
         raise ValueError("may only contain letters, digits and - . _ ~ / : $")
     return value
@@ -563,7 +427,7 @@ def parse_rewrite_target(text: str) -> str:
 
 def parse_simple_path(text: str) -> str:
     """A plain path or prefix (``x-forwarded-prefix``): letters, digits and ``- . _ ~ / :``."""
-    value = _string(text)
+    value = parse_trimmed(text)
     if not _BASIC_CHARS.fullmatch(value):
         raise ValueError("may only contain letters, digits and - . _ ~ / :")
     return value
@@ -571,7 +435,7 @@ def parse_simple_path(text: str) -> str:
 
 def parse_app_root(text: str) -> str:
     """``app-root``: a path on the same host, starting with ``/`` (a query is allowed)."""
-    value = _string(text)
+    value = parse_trimmed(text)
     if not value.startswith("/"):
         raise ValueError("must be a path starting with /")
     if not _URL_CHARS.fullmatch(value):
@@ -596,7 +460,7 @@ class RedirectURL:
 
 
 def _redirect_url(text: str, *, require_absolute: bool) -> RedirectURL:
-    value = _string(text)
+    value = parse_trimmed(text)
     if not _REDIRECT_CHARS.fullmatch(value):
         raise ValueError("may only contain letters, digits and - . _ ~ / : , ? & =")
     parts = urlsplit(value)
@@ -652,7 +516,7 @@ def parse_url_with_variables(text: str) -> str:
 
 def parse_location(text: str) -> str:
     """A redirect or sign-in target, absolute or relative, that may contain nginx variables."""
-    value = _string(text)
+    value = parse_trimmed(text)
     if not _URL_VAR_CHARS.fullmatch(value):
         raise ValueError("may only contain letters, digits and - . _ ~ / : ? & = $")
     return value
@@ -672,7 +536,7 @@ def parse_http_method(text: str) -> str:
 
 
 def _absolute_url(text: str, chars: re.Pattern[str], allowed: str) -> str:
-    value = _string(text)
+    value = parse_trimmed(text)
     if not chars.fullmatch(value):
         raise ValueError(f"may only contain letters, digits and {allowed}")
     parts = urlsplit(value)
@@ -684,59 +548,6 @@ def _absolute_url(text: str, chars: re.Pattern[str], allowed: str) -> str:
 
 
 # --- names and references --------------------------------------------------------------
-
-_DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", re.ASCII)
-_DNS1123_SUBDOMAIN = re.compile(
-    r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*", re.ASCII
-)
-_DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?", re.ASCII)
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectRef:
-    """A reference to a Secret or ConfigMap; ``namespace`` None means the Ingress's own."""
-
-    namespace: str | None
-    name: str
-
-    def resolve(self, default_namespace: str) -> tuple[str, str]:
-        return (self.namespace or default_namespace, self.name)
-
-    def __str__(self) -> str:
-        return f"{self.namespace}/{self.name}" if self.namespace else self.name
-
-
-def _object_ref(text: str, *, require_namespace: bool) -> ObjectRef:
-    value = text.strip()
-    parts = value.split("/")
-    if len(parts) > 2 or (require_namespace and len(parts) != 2):
-        raise ValueError("must be namespace/name" if require_namespace else "too many /")
-    name = parts[-1]
-    namespace = parts[0] if len(parts) == 2 else None
-    if namespace is not None and (len(namespace) > 63 or not _DNS1123_LABEL.fullmatch(namespace)):
-        raise ValueError(f"{namespace!r} is not a valid namespace")
-    if len(name) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(name):
-        raise ValueError(f"{name!r} is not a valid object name")
-    return ObjectRef(namespace, name)
-
-
-def parse_object_ref(text: str) -> ObjectRef:
-    """``name`` or ``namespace/name`` of a Secret or ConfigMap."""
-    return _object_ref(text, require_namespace=False)
-
-
-def parse_qualified_object_ref(text: str) -> ObjectRef:
-    """``namespace/name`` of a Secret (the controller insists on both parts)."""
-    return _object_ref(text, require_namespace=True)
-
-
-def parse_service_name(text: str) -> str:
-    """A Service name (DNS-1035 label), e.g. for ``default-backend``."""
-    value = text.strip()
-    if len(value) > 63 or not _DNS1035_LABEL.fullmatch(value):
-        raise ValueError("not a valid Service name")
-    return value
-
 
 _SERVER_NAME = re.compile(r"[/A-Za-z0-9\-._~:^$\[\](){}*+?|&=\\]+", re.ASCII)
 
@@ -816,7 +627,7 @@ _NEXT_UPSTREAM = frozenset({
 
 def parse_proxy_next_upstream(text: str) -> tuple[str, ...]:
     """``proxy-next-upstream``: space-separated nginx retry conditions."""
-    words = tuple(_string(text).split())
+    words = tuple(parse_trimmed(text).split())
     for word in words:
         if word not in _NEXT_UPSTREAM:
             raise ValueError(f"{word!r} is not a proxy_next_upstream condition")
@@ -828,7 +639,7 @@ _SSL_PROTOCOLS = frozenset({"SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TL
 
 def parse_ssl_protocols(text: str) -> tuple[str, ...]:
     """Space-separated TLS protocol names (``TLSv1.2 TLSv1.3``)."""
-    words = tuple(_string(text).split())
+    words = tuple(parse_trimmed(text).split())
     for word in words:
         if word not in _SSL_PROTOCOLS:
             raise ValueError(f"{word!r} is not a TLS protocol name")
@@ -840,7 +651,7 @@ _CIPHERS = re.compile(r"[A-Za-z0-9\-_:!+@=. ]+", re.ASCII)
 
 def parse_ciphers(text: str) -> str:
     """An OpenSSL cipher list (``ECDHE-RSA-AES128-GCM-SHA256:!aNULL``)."""
-    value = _string(text)
+    value = parse_trimmed(text)
     if not _CIPHERS.fullmatch(value):
         raise ValueError("not an OpenSSL cipher list")
     return value
@@ -864,7 +675,7 @@ _COOKIE_REWRITE_WORD = re.compile(r"[A-Za-z0-9\-._~/:$]+", re.ASCII)
 
 def parse_proxy_cookie_rewrite(text: str) -> str:
     """``proxy-cookie-domain``/``-path``: ``off`` or ``<from> <to>``."""
-    value = " ".join(_string(text).split())
+    value = " ".join(parse_trimmed(text).split())
     if value == "off":
         return value
     words = value.split(" ")
