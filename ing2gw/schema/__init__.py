@@ -32,8 +32,12 @@ Tests call :func:`assert_valid` on every manifest they expect to be accepted::
 Layout (one job per module): :mod:`.bundle` (the vendored CRDs), :mod:`.common` (error type
 and helpers), :mod:`.structural` (the fast path's schema compiler), :mod:`.meta`
 (ObjectMeta), :mod:`.celfast` and :mod:`.celtable` (the hand-translated CEL rules),
-:mod:`.builtin` (validate/defaulted/assert_valid for the built-in kinds) and
-:mod:`.channels` (experimental-only fields).
+:mod:`.builtin` (validate/defaulted/assert_valid for the built-in kinds),
+:mod:`.channels` (experimental-only fields); the reference validator that checks the CRDs'
+own rules, :mod:`.reference` (jsonschema) with :mod:`.celenv` (cel-python and the Kubernetes
+CEL library); :mod:`.crds` (CRDs given with ``--crd`` and the choice of validator for
+``ing2gw validate``). ``tests/test_schema_differential.py`` proves the fast path equal to the
+reference; x-k8s.io kinds whose rules have no hand translation are checked by the reference.
 """
 
 from __future__ import annotations
