@@ -21,7 +21,7 @@ from .annotations import DEFAULT_SESSION_COOKIE_NAME
 from .parsers import Duration
 
 if TYPE_CHECKING:
-    from .provider import NginxTranslator
+    from .translator import NginxTranslator
 
 __all__ = ["session_persistence"]
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ing2gw.provider import Annotations
 
     from .._common.ingress import PathContext
-    from .provider import NginxTranslator
+    from .translator import NginxTranslator
 
 __all__ = ["CanaryIndex", "CanaryPolicy", "canary_rules", "cookie_regex", "header_pattern_regex"]
 

@@ -19,13 +19,15 @@ from typing import Literal
 
 from ing2gw import intents as i
 from ing2gw.ir import Provenance
-from ing2gw.notes import Fidelity, Notes, Security
-from ing2gw.provider import Annotations, AnnotationSpec, AnnotationTable
+from ing2gw.notes import Fidelity, Level, Note, Notes, Security
+from ing2gw.provider import Annotations, AnnotationSpec, AnnotationTable, ProviderContext
+from ing2gw.resources import ResourceSet
 
 from . import parsers as p
 from .annotations import DEFAULT_PROXY_BODY_SIZE, FAMILY_ASPECTS
 
-__all__ = ["SETTINGS", "ConfigSource", "GlobalPolicy", "read_settings"]
+__all__ = ["CONTROLLER_CONFIGMAPS", "SETTINGS", "ConfigSource", "GlobalPolicy", "config_source", "controller_config_of",
+           "read_settings"]
 
 EXACT = Fidelity.EXACT
 APPROX = Fidelity.APPROXIMATE
@@ -302,3 +304,38 @@ def read_settings(config: Mapping[str, str], source: ConfigSource, notes: Notes)
         if deny else None,
         gateway=tuple(gateway),
     )
+
+
+# Names the ingress-nginx controller ConfigMap has in its Helm chart and static manifests.
+CONTROLLER_CONFIGMAPS = ("ingress-nginx-controller", "nginx-configuration", "nginx-ingress-controller")
+
+
+def _found_configmaps(resources: ResourceSet) -> list[tuple[str, str]]:
+    return sorted((ns, name) for ns, name in resources.config_maps
+                  if name in CONTROLLER_CONFIGMAPS or name.endswith("-ingress-nginx-controller"))
+
+
+def config_source(ctx: ProviderContext) -> ConfigSource:
+    """Where the controller settings come from: --controller-config, a ConfigMap in the input,
+    or nowhere (the controller's defaults)."""
+    if ctx.options.controller_config:
+        return ConfigSource("ConfigMap", "", "--controller-config")
+    found = _found_configmaps(ctx.resources)
+    if found:
+        return ConfigSource("ConfigMap", found[0][0], found[0][1])
+    return ConfigSource("controller", "", "ingress-nginx")
+
+
+def controller_config_of(resources: ResourceSet, notes: Notes | None = None) -> Mapping[str, str]:
+    """The controller ConfigMap found among the input objects (``--controller-config`` wins)."""
+    found = _found_configmaps(resources)
+    if not found:
+        return {}
+    if notes is not None:
+        ns, name = found[0]
+        notes.add(Note(code="NGINX-CONTROLLER-CONFIG", level=Level.INFO,
+                       message="controller defaults read from this ConfigMap in the input",
+                       subject=f"ConfigMap {ns}/{name}",
+                       instead="pass --controller-config to use another" if len(found) == 1
+                       else f"{len(found)} candidates; the first is used"))
+    return resources.config_maps[found[0]]

@@ -30,8 +30,8 @@ class NginxDataPlane:
 
     def model(self, resources: ResourceSet, controller_config: Mapping[str, str] | None = None) -> DataPlaneModel:
         """A model of the controller's data plane (``route --as``, ``verify``)."""
+        from .configmap import controller_config_of
         from .model import NginxModel
-        from .provider import controller_config_of
 
         return NginxModel.from_resources(resources, controller_config or controller_config_of(resources))
 

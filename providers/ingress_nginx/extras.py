@@ -24,7 +24,7 @@ from .annotations import SNIPPET_KEYS
 from .model.settings import ControllerConfig, blocked_word
 
 if TYPE_CHECKING:
-    from .provider import NginxTranslator
+    from .translator import NginxTranslator
 
 __all__ = ["mirror_filter", "note_denied", "passthrough", "refused_for_invalid", "refused_for_snippets"]
 

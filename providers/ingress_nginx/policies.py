@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ing2gw.provider import Annotations
 
     from .._common.ingress import HostRoutes, PathContext
-    from .provider import NginxTranslator
+    from .translator import NginxTranslator
 
 __all__ = ["HostPolicies", "grpc_matches", "route_kind", "rule_filters"]
 
