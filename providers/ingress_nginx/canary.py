@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ing2gw.provider import Annotations
 
     from .._common.ingress import PathContext
-    from .translator import NginxTranslator
+    from .context import CanaryContext
 
 __all__ = ["CanaryIndex", "CanaryPolicy", "canary_rules", "cookie_regex", "header_pattern_regex"]
 
@@ -119,7 +119,7 @@ class CanaryIndex:
     by_key: dict[Key, _Canary] = field(default_factory=dict)
     used: set[Key] = field(default_factory=set)
 
-    def add(self, tr: NginxTranslator, ing: Ingress) -> None:
+    def add(self, tr: CanaryContext, ing: Ingress) -> None:
         ann = tr.annotations(ing)
         gw = tr.ctx.gateway_for(ing)
         policy = CanaryPolicy.from_annotations(ann)
@@ -161,7 +161,7 @@ class CanaryIndex:
                     continue
                 self.by_key[key] = _Canary(ing, path, policy)
 
-    def merge(self, tr: NginxTranslator, pc: PathContext, rule: Rule) -> list[Rule]:
+    def merge(self, tr: CanaryContext, pc: PathContext, rule: Rule) -> list[Rule]:
         """The primary's rule with its canary's rules (or unchanged when it has none)."""
         key = _key(tr.ctx.gateway_for(pc.ingress), pc.host, pc.path)
         c = self.by_key.get(key)
@@ -195,7 +195,7 @@ class CanaryIndex:
         return [replace(r, provenance=(*r.provenance, source))
                 for r in canary_rules(rule, rule.backends, backend, c.policy)]
 
-    def report_unused(self, tr: NginxTranslator) -> None:
+    def report_unused(self, tr: CanaryContext) -> None:
         for key in sorted(self.by_key, key=lambda k: (k[0], k[1], k[2], k[3])):
             if key in self.used:
                 continue
@@ -209,7 +209,7 @@ class CanaryIndex:
                     fld=c.path.field, aspects=("backend", "weights"))
 
 
-def _same_service(tr: NginxTranslator, pc: PathContext, primary: BackendRef) -> Scope:
+def _same_service(tr: CanaryContext, pc: PathContext, primary: BackendRef) -> Scope:
     """Every (host, path) proxying to the primary's Service port: nginx canaries them all."""
     pairs = {(pc.host, pc.path.path or "/")}
     for ing in tr.resources.ingresses:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ing2gw.provider import Annotations
 
     from .._common.ingress import HostRoutes, PathContext
-    from .translator import NginxTranslator
+    from .context import PolicyContext
 
 __all__ = ["HostPolicies", "grpc_matches", "route_kind", "rule_filters"]
 
@@ -46,7 +46,7 @@ _GRPC_FILTERS = frozenset({"RequestHeaderModifier", "ResponseHeaderModifier", "R
 # --- filters -------------------------------------------------------------------------------
 
 
-def rule_filters(tr: NginxTranslator, ing: Ingress, prov: Provenance) -> list[Filter]:
+def rule_filters(tr: PolicyContext, ing: Ingress, prov: Provenance) -> list[Filter]:
     """CORS and custom response headers for every rule of the Ingress."""
     ann = tr.annotations(ing)
     out: list[Filter] = []
@@ -85,7 +85,7 @@ def rule_filters(tr: NginxTranslator, ing: Ingress, prov: Provenance) -> list[Fi
     return out
 
 
-def _cors(tr: NginxTranslator, ing: Ingress, ann: Annotations) -> CORS:
+def _cors(tr: PolicyContext, ing: Ingress, ann: Annotations) -> CORS:
     origins: CorsOrigins = ann.get("cors-allow-origin")
     if origins.skipped:
         tr.note_ann(ing, "cors-allow-origin", "CORS-ORIGIN-SKIPPED", Level.WARNING,
@@ -124,7 +124,7 @@ def route_kind(ann: Annotations) -> Literal["HTTPRoute", "GRPCRoute"]:
     return "GRPCRoute" if protocol in (BackendProtocol.GRPC, BackendProtocol.GRPCS) else "HTTPRoute"
 
 
-def grpc_matches(tr: NginxTranslator, pc: PathContext, value: str) -> list[RouteMatch]:
+def grpc_matches(tr: PolicyContext, pc: PathContext, value: str) -> list[RouteMatch]:
     """An Ingress path of a gRPC backend as a GRPCRoute method match (``/`` = every method)."""
     parts = value.strip("/").split("/") if value.strip("/") else []
     if not parts or (len(parts) <= 2 and _GRPC_SERVICE.fullmatch(parts[0])
@@ -153,7 +153,7 @@ class HostPolicies:
 
     aliases: dict[tuple[GatewayRef, str], tuple[Ingress, tuple[str, ...]]] = field(default_factory=dict)
 
-    def add(self, tr: NginxTranslator, ing: Ingress) -> None:
+    def add(self, tr: PolicyContext, ing: Ingress) -> None:
         """Called oldest first: the first Ingress with aliases for a host provides them."""
         aliases: tuple[str, ...] = tr.annotations(ing).get("server-alias")
         if not aliases:
@@ -163,7 +163,7 @@ class HostPolicies:
             if rule.host and (gw, rule.host) not in self.aliases:
                 self.aliases[(gw, rule.host)] = (ing, aliases)
 
-    def hostnames(self, tr: NginxTranslator, hr: HostRoutes) -> tuple[str, ...]:
+    def hostnames(self, tr: PolicyContext, hr: HostRoutes) -> tuple[str, ...]:
         if not hr.host:
             return ()
         entry = self.aliases.get((hr.gateway, hr.host))
@@ -175,7 +175,7 @@ class HostPolicies:
             name = alias.lower()
             if name == hr.host or name in out:
                 continue
-            if (hr.gateway, name) in tr._real_hosts:
+            if (hr.gateway, name) in tr.real_hosts:
                 tr.note_ann(owner, "server-alias", "SERVER-ALIAS-REAL-HOST", Level.INFO,
                             f"alias {alias} is a host of its own, which ingress-nginx keeps separate",
                             instead="alias dropped", aspects=("status", "backend"))
@@ -190,7 +190,7 @@ class HostPolicies:
                         aspects=("status", "backend", "path", "redirect", "host"))
         return tuple(out)
 
-    def upstream_vhost(self, tr: NginxTranslator, ing: Ingress) -> str | None:
+    def upstream_vhost(self, tr: PolicyContext, ing: Ingress) -> str | None:
         value: str | None = tr.annotations(ing).get("upstream-vhost")
         if value is None:
             return None
@@ -212,7 +212,7 @@ class HostPolicies:
             return None
         return host
 
-    def backend_tls(self, tr: NginxTranslator, ing: Ingress, backends: Sequence[BackendRef]) -> None:
+    def backend_tls(self, tr: PolicyContext, ing: Ingress, backends: Sequence[BackendRef]) -> None:
         """``backend-protocol`` notes, and a BackendTLSPolicy for HTTPS/GRPCS backends."""
         ann = tr.annotations(ing)
         protocol: BackendProtocol = ann.get("backend-protocol")

@@ -12,12 +12,14 @@ routes, HTTPS redirects, HSTS), :mod:`.redirects` (HTTPS, permanent/temporal, ap
 :mod:`.rewrite` (rewrite-target, regex host mode), :mod:`.canary` (canary Ingresses merged into
 their primary's rules) and :mod:`.policies` (upstream-vhost, server-alias, CORS, backend
 protocol); :mod:`.intents` builds the policy intents from the annotations and :mod:`.configmap`
-the controller ConfigMap's global ones.
+the controller ConfigMap's global ones. :mod:`.canary` and :mod:`.policies` see the translator only through
+the narrow Protocols of :mod:`.context`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from typing import Literal
 
@@ -84,6 +86,11 @@ class NginxTranslator(IngressTranslator):
         self._canaries = canary.CanaryIndex()
         self._policies = policies.HostPolicies()
         self._backend_tls: dict[tuple[str, str, int | None], BackendTLS] = {}
+
+    @property
+    def real_hosts(self) -> AbstractSet[tuple[GatewayRef, str]]:
+        """The hosts the Ingresses' rules name (not only aliases or www twins)."""
+        return self._real_hosts
 
     # --- annotations ----------------------------------------------------------------------
 
