@@ -21,7 +21,7 @@ from .annotations import DEFAULT_SESSION_COOKIE_NAME
 from .parsers import Duration
 
 if TYPE_CHECKING:
-    from .translator import NginxTranslator
+    from .context import NoteContext
 
 __all__ = ["session_persistence"]
 
@@ -33,7 +33,7 @@ def _duration(seconds: int) -> str | None:
         return None  # beyond what a Gateway API duration can say: leave the lifetime open
 
 
-def session_persistence(tr: NginxTranslator, ing: Ingress) -> SessionPersistence | None:
+def session_persistence(tr: NoteContext, ing: Ingress) -> SessionPersistence | None:
     """The rule's session persistence (None without ``--experimental``: the intent carries it)."""
     ann = tr.annotations(ing)
     if not ann.get("affinity"):

@@ -18,11 +18,12 @@ from ing2gw.resources import Ingress, IngressBackend, ResourceSet
 
 from .._common.ingress import PathContext
 
-__all__ = ["CanaryContext", "NoteContext", "PolicyContext"]
+__all__ = ["CanaryContext", "ExtrasContext", "NoteContext", "PolicyContext"]
 
 
 class NoteContext(Protocol):
-    """An Ingress's annotations, its Gateway, the input objects, and notes on either."""
+    """What :mod:`.affinity` uses, and every other context too: an Ingress's annotations, its
+    Gateway, the input objects, and notes on either."""
 
     @property
     def ctx(self) -> ProviderContext: ...
@@ -66,3 +67,16 @@ class PolicyContext(NoteContext, Protocol):
     def route_kind(self, ingress: Ingress) -> Literal["HTTPRoute", "GRPCRoute"]: ...
 
     def add_backend_tls(self, item: BackendTLS) -> None: ...
+
+
+class ExtrasContext(NoteContext, Protocol):
+    """What :mod:`.extras` uses: the annotation prefix in force, the controller settings and
+    backend resolution."""
+
+    @property
+    def prefix(self) -> str: ...
+
+    @property
+    def config(self) -> Mapping[str, str]: ...
+
+    def resolve_backend(self, ingress: Ingress, backend: IngressBackend, fld: str) -> BackendRef | None: ...

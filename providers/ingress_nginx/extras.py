@@ -24,12 +24,12 @@ from .annotations import SNIPPET_KEYS
 from .model.settings import ControllerConfig, blocked_word
 
 if TYPE_CHECKING:
-    from .translator import NginxTranslator
+    from .context import ExtrasContext
 
 __all__ = ["mirror_filter", "note_denied", "passthrough", "refused_for_invalid", "refused_for_snippets"]
 
 
-def note_denied(tr: NginxTranslator, ing: Ingress) -> None:
+def note_denied(tr: ExtrasContext, ing: Ingress) -> None:
     """Note an Ingress whose locations the controller turns into ``return 503`` for an
     annotation value it cannot use (:mod:`.validation`)."""
     prefix = tr.prefix + "/"
@@ -43,7 +43,7 @@ def note_denied(tr: NginxTranslator, ing: Ingress) -> None:
                 aspects=("status", "backend", "auth"))
 
 
-def refused_for_snippets(tr: NginxTranslator, ing: Ingress) -> bool:
+def refused_for_snippets(tr: ExtrasContext, ing: Ingress) -> bool:
     """Note what the controller does with the Ingress's snippets; True when it refuses it."""
     ann = tr.annotations(ing)
     present = sorted(k for k in SNIPPET_KEYS if k in ann)
@@ -73,7 +73,7 @@ def refused_for_snippets(tr: NginxTranslator, ing: Ingress) -> bool:
     return False
 
 
-def refused_for_invalid(tr: NginxTranslator, ing: Ingress) -> bool:
+def refused_for_invalid(tr: ExtrasContext, ing: Ingress) -> bool:
     """True when the controller refuses the Ingress for an annotation value its parser rejects
     (:mod:`.validation`): it serves nothing today, so nothing is converted."""
     prefix = tr.prefix + "/"
@@ -95,7 +95,7 @@ def refused_for_invalid(tr: NginxTranslator, ing: Ingress) -> bool:
     return True
 
 
-def mirror_filter(tr: NginxTranslator, ing: Ingress, prov: Provenance) -> Filter | None:
+def mirror_filter(tr: ExtrasContext, ing: Ingress, prov: Provenance) -> Filter | None:
     """``mirror-target`` naming an in-cluster Service -> RequestMirror; otherwise a note."""
     ann = tr.annotations(ing)
     target = ann.get("mirror-target")
@@ -123,7 +123,7 @@ def mirror_filter(tr: NginxTranslator, ing: Ingress, prov: Provenance) -> Filter
     return Filter("RequestMirror", RequestMirror(BackendRef(svc, ns, port)), prov)
 
 
-def passthrough(tr: NginxTranslator, ingresses: Sequence[Ingress]) -> list[Passthrough]:
+def passthrough(tr: ExtrasContext, ingresses: Sequence[Ingress]) -> list[Passthrough]:
     """``ssl-passthrough``: for each host where any Ingress sets it, TLS goes unterminated to
     the backend of the host's ``/`` path (ingress-nginx ignores the other paths on 443)."""
     hosts: dict[tuple[GatewayRef, str], Ingress] = {}

@@ -12,8 +12,8 @@ routes, HTTPS redirects, HSTS), :mod:`.redirects` (HTTPS, permanent/temporal, ap
 :mod:`.rewrite` (rewrite-target, regex host mode), :mod:`.canary` (canary Ingresses merged into
 their primary's rules) and :mod:`.policies` (upstream-vhost, server-alias, CORS, backend
 protocol); :mod:`.intents` builds the policy intents from the annotations and :mod:`.configmap`
-the controller ConfigMap's global ones. :mod:`.canary` and :mod:`.policies` see the translator only through
-the narrow Protocols of :mod:`.context`.
+the controller ConfigMap's global ones. :mod:`.canary`, :mod:`.policies`, :mod:`.affinity` and
+:mod:`.extras` see the translator only through the narrow Protocols of :mod:`.context`.
 """
 
 from __future__ import annotations
