@@ -1,7 +1,7 @@
 """For every note code the ingress-nginx provider can emit: an Ingress set that triggers it.
 
 Each trigger puts the Ingress under test on host ``a.example.com`` (unless the case needs
-another shape) next to a neighbour Ingress on ``b.example.com``; ``tests/test_note_scopes.py``
+another shape) next to a neighbour Ingress on ``b.example.com``; ``tests/providers/ingress_nginx/test_note_scopes.py``
 checks that the note explains only differences of its declared aspects on its own rules.
 """
 

@@ -17,7 +17,7 @@ CRD is copied into the package, one compact JSON file per release channel::
 ``description`` texts are dropped (they are most of the bytes and validation never reads
 them); everything else, ``x-kubernetes-validations`` included, is kept as it is. Keys are
 sorted and the separators fixed, so running the script twice gives identical bytes, and
-``tests/test_schema.py`` compares the committed files with a fresh extraction.
+``tests/schema/test_schema.py`` compares the committed files with a fresh extraction.
 
 Usage: ``python tools/vendor_crds.py [CRD_ROOT] [OUT_DIR]`` (defaults:
 ``../shared/gateway-api/crds`` beside the repository, ``ing2gw/data/crds``).

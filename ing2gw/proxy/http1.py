@@ -12,7 +12,7 @@ malformed), absolute-form (same host and scheme), CONNECT and authority-form (40
 asterisk-form, ``Expect`` (417), a transfer coding other than a lone ``chunked`` (400, 501
 for an unknown coding before ``chunked``), ``Transfer-Encoding`` in HTTP/1.0, and the size
 limits: over-long request lines get 414, over-large heads or too many fields 431.
-``tests/test_proxy_parser_diff.py`` compares this parser with llhttp alone on a hostile
+``tests/proxy/test_proxy_parser_diff.py`` compares this parser with llhttp alone on a hostile
 corpus and explains every disagreement.
 """
 

@@ -6,7 +6,7 @@ The proxy keeps its own buffer (instead of ``StreamReader.readuntil``) so that i
 a half-sent head (408) from an idle keep-alive connection (closed quietly), and so that
 pipelined requests stay in the buffer for the next turn. A chunked response body is
 decoded by llhttp (:meth:`Wire.response_body`); a chunked request body is decoded here,
-as strictly as llhttp does (``tests/test_proxy_parser_diff.py`` compares the two), because
+as strictly as llhttp does (``tests/proxy/test_proxy_parser_diff.py`` compares the two), because
 a client may pipeline its next request right behind it and llhttp cannot say where a
 message ended in the bytes it was given.
 """

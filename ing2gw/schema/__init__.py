@@ -36,7 +36,7 @@ and helpers), :mod:`.structural` (the fast path's schema compiler), :mod:`.meta`
 :mod:`.channels` (experimental-only fields); the reference validator that checks the CRDs'
 own rules, :mod:`.reference` (jsonschema) with :mod:`.celenv` (cel-python and the Kubernetes
 CEL library); :mod:`.crds` (CRDs given with ``--crd`` and the choice of validator for
-``ing2gw validate``). ``tests/test_schema_differential.py`` proves the fast path equal to the
+``ing2gw validate``). ``tests/schema/test_schema_differential.py`` proves the fast path equal to the
 reference; x-k8s.io kinds whose rules have no hand translation are checked by the reference.
 """
 

@@ -1,6 +1,6 @@
 """Validation of the built-in Gateway API kinds (the vendored bundle) on the fast path:
 compiled closures with the hand-translated CEL rules, proven equal to the CRDs' own rules
-by ``tests/test_schema_differential.py``."""
+by ``tests/schema/test_schema_differential.py``."""
 
 from __future__ import annotations
 

@@ -280,7 +280,7 @@ CEL_RULES: tuple[CelRule, ...] = (
 
 # sha256 of the sorted "kind<TAB>message<TAB>rule" lines of every x-kubernetes-validations
 # entry in the CRDs CEL_RULES was reviewed against (both channels, all served versions);
-# tests/test_schema.py recomputes it, so a changed rule text forces a new review.
+# tests/schema/test_schema.py recomputes it, so a changed rule text forces a new review.
 CEL_RULES_SHA256 = "4ba24401c32f72bd9007709354a401b053c256bdaa808453b7afcb9786197288"
 
 _CEL_BY_MESSAGE: dict[str, _Cel] = {

@@ -1,7 +1,7 @@
 """The controller's template helpers, re-written from their behaviour (template.go, v1.15).
 
 Each function produces the string the controller's Go template function produces for the
-same input; ``tests/test_nginx_upstream_tables.py`` replays the controller's own
+same input; ``tests/providers/ingress_nginx/test_nginx_upstream_templates.py`` replays the controller's own
 ``template_test.go`` table through them. Inputs are plain values (a path, a path type, a
 rewrite target ...) rather than the controller's structs.
 """

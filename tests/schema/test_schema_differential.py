@@ -5,10 +5,10 @@ cases of test_schema.py and on hypothesis-generated objects that reach each CEL 
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
+import support
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from test_schema import (
@@ -29,7 +29,7 @@ from ing2gw.schema.celtable import untranslated_rules
 from ing2gw.schema.crds import Schemas
 from ing2gw.yamlio import parse_documents
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = support.ROOT
 REFERENCE = {channel: Schemas({}, channel, reference=True) for channel in CHANNELS}
 
 

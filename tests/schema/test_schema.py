@@ -12,10 +12,10 @@ import re
 import time
 from collections.abc import Iterator
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import pytest
+import support
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import SHARED
@@ -27,7 +27,7 @@ from ing2gw.yamlio import Document, parse_documents
 
 CRDS = SHARED / "gateway-api" / "crds"
 CONFORMANCE = SHARED / "gateway-api" / "conformance" / "manifests"
-REPO = Path(__file__).resolve().parents[1]
+REPO = support.ROOT
 
 needs_shared = pytest.mark.skipif(not CRDS.is_dir(), reason="../shared is not present")
 

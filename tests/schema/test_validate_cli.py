@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import support
 from support import SHARED
 
 from ing2gw.schema.celenv import compile_rule, desugar_optionals, evaluate, to_cel
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = support.ROOT
 DATA = ROOT / "testdata" / "validate"
 OBJECTS = str(DATA / "objects.yaml")
 CRD = str(DATA / "policy-crd.yaml")

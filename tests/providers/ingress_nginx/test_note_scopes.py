@@ -5,10 +5,10 @@ request for the neighbour Ingress's host, never an aspect it does not name (issu
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
+import support
 from note_triggers import NEIGHBOUR, TRIGGERS
 
 from ing2gw.convert import ConvertOptions
@@ -19,7 +19,7 @@ from ing2gw.resources import build_resource_set
 from ing2gw.verification import VerifyOptions, run_verify
 from ing2gw.yamlio import Document
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = support.ROOT
 SOURCES = [*sorted((ROOT / "providers" / "ingress_nginx").glob("*.py")), ROOT / "providers" / "_common" / "ingress.py"]
 # tr.note(pc, "CODE", ...), tr.note_ann(ing, key, "CODE", ...), Note(code="NGINX-CODE", ...)
 _CALL = re.compile(r"\bnote(?:_ann)?\(\s*[^,()]+,\s*(?:[^,()]+,\s*)?\"([A-Z][A-Z0-9-]+)\"")

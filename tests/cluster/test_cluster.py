@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import support
 import yaml
 from kube_emulator import Emulator
 from support import SHARED, TESTDATA
@@ -261,7 +262,7 @@ def test_kubectl_drives_the_emulator(emulator: Emulator, kubeconfig: Path) -> No
 
 
 def _rules(role_name: str) -> list[dict[str, Any]]:
-    text = (Path(__file__).parents[1] / "docs" / "cluster.md").read_text(encoding="utf-8")
+    text = (support.ROOT / "docs" / "cluster.md").read_text(encoding="utf-8")
     blocks = [b.split("```", 1)[0] for b in text.split("```yaml\n")[1:]]
     roles = [yaml.safe_load(b) for b in blocks]
     return next(r["rules"] for r in roles if r["metadata"]["name"] == role_name)

@@ -7,12 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
+import support
 import yaml
 from support import TESTDATA
 
 from ing2gw.emit.registry import discover_emitters
 
-TOY = Path(__file__).parent / "plugins" / "toy_emitter"
+TOY = support.ROOT / "tests" / "plugins" / "toy_emitter"
 RATE_LIMITED = """\
 apiVersion: networking.k8s.io/v1
 kind: Ingress

@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import support
+
 TLS_HOST = """\
 apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -159,7 +161,7 @@ spec:
 
 
 def test_cors_note_for_an_explicit_origin_list(ing2gw: Any, tmp_path: Path) -> None:
-    src = Path(__file__).parent.parent / "testdata" / "verify" / "cors" / "input.yaml"
+    src = support.ROOT / "testdata" / "verify" / "cors" / "input.yaml"
     _, gw, notes = _setup(ing2gw, tmp_path, src.read_text())
     text = _note(notes, "NGINX-CORS")["message"]
     preflight = ("Access-Control-Request-Method: GET",)
@@ -186,7 +188,7 @@ def test_cors_note_for_an_explicit_origin_list(ing2gw: Any, tmp_path: Path) -> N
 
 
 def test_grpc_only_note(ing2gw: Any, tmp_path: Path) -> None:
-    src = Path(__file__).parent.parent / "testdata" / "verify" / "grpc" / "input.yaml"
+    src = support.ROOT / "testdata" / "verify" / "grpc" / "input.yaml"
     _, gw, notes = _setup(ing2gw, tmp_path, src.read_text())
     text = _note(notes, "NGINX-GRPC-ONLY")["message"]
     assert "the Gateway answers the others 404" in text
@@ -203,7 +205,7 @@ def test_default_certificate_note(ing2gw: Any, tmp_path: Path) -> None:
 
     plane = PROVIDER.data_plane
     text = next(n for n in plane.controller_notes() if n.code == "NGINX-DEFAULT-CERTIFICATE").message
-    src = Path(__file__).parent.parent / "testdata" / "verify" / "default-certificate" / "input.yaml"
+    src = support.ROOT / "testdata" / "verify" / "default-certificate" / "input.yaml"
     _, gw, _ = _setup(ing2gw, tmp_path, src.read_text())
     assert "answers https:// for every host" in text
     assert _nginx(ing2gw, src, "https://plain.example.com/")["status"] == 200

@@ -72,7 +72,7 @@ NEEDS = {
 }
 # Rows whose value feeds something else than the Ingress's own intent.
 ELSEWHERE = {"enable-global-auth": "turns the controller's global external auth off for the Ingress "
-                                   "(tests/test_nginx_configmap.py)"}
+                                   "(tests/providers/ingress_nginx/test_nginx_configmap.py)"}
 
 
 def _intents(annotations: dict[str, str]) -> tuple[list[Intent], Notes]:

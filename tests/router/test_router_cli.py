@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import support
 from click.testing import CliRunner
 
 from ing2gw.cli import cli
 
-DATA = Path(__file__).resolve().parents[1] / "testdata" / "router"
+DATA = support.ROOT / "testdata" / "router"
 SHOP = str(DATA / "shop.yaml")
 CASES = str(DATA / "shop-cases.yaml")
 
