@@ -16,9 +16,9 @@ from ing2gw.notes import Fidelity, Level, Scope
 from ing2gw.provider import Annotations, AnnotationTable, ProviderContext
 from ing2gw.resources import Ingress, IngressBackend, ResourceSet
 
-from .._common.ingress import PathContext
+from .._common.ingress import HostRoutes, PathContext
 
-__all__ = ["CanaryContext", "ExtrasContext", "NoteContext", "PolicyContext"]
+__all__ = ["CanaryContext", "ExtrasContext", "HostRoutesContext", "NoteContext", "PolicyContext"]
 
 
 class NoteContext(Protocol):
@@ -80,3 +80,31 @@ class ExtrasContext(NoteContext, Protocol):
     def config(self) -> Mapping[str, str]: ...
 
     def resolve_backend(self, ingress: Ingress, backend: IngressBackend, fld: str) -> BackendRef | None: ...
+
+
+class HostRoutesContext(NoteContext, Protocol):
+    """What :mod:`.hostroutes` uses: what the translator learnt of every host before converting
+    paths (regex mode, passthrough, a missing ``/``, each location's nginx path), the HSTS value,
+    the controller settings, the route kind and a host's names."""
+
+    @property
+    def config(self) -> Mapping[str, str]: ...
+
+    @property
+    def hsts(self) -> str | None: ...
+
+    @property
+    def passthrough_hosts(self) -> Set[tuple[GatewayRef, str]]: ...
+
+    @property
+    def regex_hosts(self) -> Mapping[tuple[GatewayRef, str], int]: ...
+
+    @property
+    def rootless(self) -> Mapping[tuple[GatewayRef, str], Ingress]: ...
+
+    @property
+    def nginx_paths(self) -> Mapping[tuple[str, str], str]: ...
+
+    def route_kind(self, ingress: Ingress) -> Literal["HTTPRoute", "GRPCRoute"]: ...
+
+    def hostnames(self, hr: HostRoutes) -> tuple[str, ...]: ...

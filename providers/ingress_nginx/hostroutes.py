@@ -22,24 +22,24 @@ from .rewrite import nginx_order_key
 
 if TYPE_CHECKING:
     from .._common.ingress import HostRoutes
-    from .translator import NginxTranslator
+    from .context import HostRoutesContext
 
 __all__ = ["host_routes", "with_hsts"]
 
 
-def host_routes(t: NginxTranslator, hr: HostRoutes, has_tls: bool) -> list[Route]:
+def host_routes(t: HostRoutesContext, hr: HostRoutes, has_tls: bool) -> list[Route]:
     """The routes of one host: its HTTPRoute/GRPCRoute on the listeners it is served on, the
     plain-HTTP redirect route of ``ssl-redirect``/``force-ssl-redirect``, the app-root redirect and
     nginx's regex location order."""
-    if (hr.gateway, hr.host) in t._passthrough_hosts:
+    if (hr.gateway, hr.host) in t.passthrough_hosts:
         has_tls = False  # port 443 is the TLSRoute's; these routes serve port 80
     ing = hr.ingress
     ann = t.annotations(ing)
     rules = list(hr.rules)
     host_key = (hr.gateway, hr.host)
-    if host_key in t._regex_hosts:
-        rules.sort(key=lambda rule: _rule_order(t._paths, rule), reverse=True)
-        if t._regex_hosts[host_key] > 1:
+    if host_key in t.regex_hosts:
+        rules.sort(key=lambda rule: _rule_order(t.nginx_paths, rule), reverse=True)
+        if t.regex_hosts[host_key] > 1:
             t.note(ing, "REGEX-ORDER", Level.INFO,
                    f"ingress-nginx tries the regex locations of host {hr.host or '*'} in order (longest "
                    "path first) and takes the first match; Gateway API leaves the precedence of "
@@ -59,7 +59,7 @@ def host_routes(t: NginxTranslator, hr: HostRoutes, has_tls: bool) -> list[Route
             redirect = redirects.app_root_redirect(app_root)
             rules.insert(0, Rule(matches=(RouteMatch(path=PathMatch("Exact", "/")),),
                                  filters=(Filter("RequestRedirect", redirect, prov),), provenance=(prov,)))
-    hostnames = t._policies.hostnames(t, hr)
+    hostnames = t.hostnames(hr)
     main = Route(
         kind=t.route_kind(ing), namespace=ing.namespace,
         name=f"{ing.name}-{host_slug(hr.host)}" if hr.host else ing.name,
@@ -80,7 +80,7 @@ def host_routes(t: NginxTranslator, hr: HostRoutes, has_tls: bool) -> list[Route
         return [main]
     if not (force or ann.get("ssl-redirect")):
         # Served on both listeners; HTTPS responses carry HSTS, plain-HTTP ones do not.
-        https = with_hsts(t._hsts, replace(main, sections=frozenset({"https"})))
+        https = with_hsts(t.hsts, replace(main, sections=frozenset({"https"})))
         if https is main or https.rules == main.rules:
             return [replace(main, sections=frozenset({"http", "https"}))]
         return [https, replace(main, name=f"{main.name}-http")]
@@ -89,7 +89,7 @@ def host_routes(t: NginxTranslator, hr: HostRoutes, has_tls: bool) -> list[Route
     http_rules: list[Rule] = []
     seen: set[RouteMatch] = set()
     for r in rules:
-        if redirects.is_redirect_rule(r) or _exempt(t._paths, r, exempt):
+        if redirects.is_redirect_rule(r) or _exempt(t.nginx_paths, r, exempt):
             http_rules.append(r)
             continue
         for m in r.matches or (RouteMatch(),):
@@ -102,13 +102,13 @@ def host_routes(t: NginxTranslator, hr: HostRoutes, has_tls: bool) -> list[Route
             to_https = Filter("RequestRedirect", redirects.https_redirect(code), origin)
             http_rules.append(Rule(matches=(pm,), filters=(to_https,), provenance=r.provenance))
     root = RouteMatch(path=PathMatch("PathPrefix", "/"))
-    if t._rootless.get(host_key) is ing and root not in seen and http_rules != rules:
+    if t.rootless.get(host_key) is ing and root not in seen and http_rules != rules:
         # nginx's implicit / location redirects the host's unmatched paths to HTTPS too
         prov = Provenance("Ingress", ing.namespace, ing.name, "", ing.origin)
         http_rules.append(Rule(matches=(root,), filters=(Filter("RequestRedirect", redirects.https_redirect(code),
                                                                 prov),), provenance=(prov,)))
     if http_rules == rules:
-        https = with_hsts(t._hsts, replace(main, sections=frozenset({"https"})))
+        https = with_hsts(t.hsts, replace(main, sections=frozenset({"https"})))
         if https.rules == main.rules:
             return [replace(main, sections=frozenset({"http", "https"}))]
         return [https, replace(main, name=f"{main.name}-http")]
@@ -131,7 +131,7 @@ def host_routes(t: NginxTranslator, hr: HostRoutes, has_tls: bool) -> list[Route
         hostnames=main.hostnames, sections=frozenset({"http"}), rules=tuple(http_rules),
         sources=main.sources,
     )
-    return [with_hsts(t._hsts, replace(main, sections=frozenset({"https"}))), redirect_route]
+    return [with_hsts(t.hsts, replace(main, sections=frozenset({"https"}))), redirect_route]
 
 
 def with_hsts(value: str | None, route: Route) -> Route:

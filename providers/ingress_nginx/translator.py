@@ -12,13 +12,13 @@ routes, HTTPS redirects, HSTS), :mod:`.redirects` (HTTPS, permanent/temporal, ap
 :mod:`.rewrite` (rewrite-target, regex host mode), :mod:`.canary` (canary Ingresses merged into
 their primary's rules) and :mod:`.policies` (upstream-vhost, server-alias, CORS, backend
 protocol); :mod:`.intents` builds the policy intents from the annotations and :mod:`.configmap`
-the controller ConfigMap's global ones. :mod:`.canary`, :mod:`.policies`, :mod:`.affinity` and
-:mod:`.extras` see the translator only through the narrow Protocols of :mod:`.context`.
+the controller ConfigMap's global ones. :mod:`.canary`, :mod:`.policies`, :mod:`.affinity`,
+:mod:`.extras` and :mod:`.hostroutes` see the translator only through the narrow Protocols of :mod:`.context`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from typing import Literal
@@ -91,6 +91,31 @@ class NginxTranslator(IngressTranslator):
     def real_hosts(self) -> AbstractSet[tuple[GatewayRef, str]]:
         """The hosts the Ingresses' rules name (not only aliases or www twins)."""
         return self._real_hosts
+
+    # what hostroutes.py reads (HostRoutesContext)
+    @property
+    def hsts(self) -> str | None:
+        return self._hsts
+
+    @property
+    def passthrough_hosts(self) -> AbstractSet[tuple[GatewayRef, str]]:
+        return self._passthrough_hosts
+
+    @property
+    def regex_hosts(self) -> Mapping[tuple[GatewayRef, str], int]:
+        return self._regex_hosts
+
+    @property
+    def rootless(self) -> Mapping[tuple[GatewayRef, str], Ingress]:
+        return self._rootless
+
+    @property
+    def nginx_paths(self) -> Mapping[tuple[str, str], str]:
+        """(Ingress ref, path field) -> the path as nginx sees it."""
+        return self._paths
+
+    def hostnames(self, hr: HostRoutes) -> tuple[str, ...]:
+        return self._policies.hostnames(self, hr)
 
     # --- annotations ----------------------------------------------------------------------
 
