@@ -13,6 +13,11 @@ Third-party emitters register under the entry-point group ``ing2gw.emitters``::
     my-gateway = "my_package:EMITTER"
 
 A broken one is reported (``PLUGIN-LOAD-FAILED``) and skipped, like a broken provider.
+
+An emitter that writes its target's own policy objects may also define
+``read_policies(manifests) -> list[ing2gw.policy.AttachedPolicy]``, reading back only its own
+kinds; :func:`read_policies` asks every installed emitter, so the reference router and
+``serve`` enforce what emitted YAML says (the contract is in :mod:`ing2gw.policy`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from ..intents import Intent
 from ..ir import IR, Route, Rule
 from ..notes import Fidelity, Level, Note, Notes, Scope
 from ..plugins import PluginEntry, load_plugins, lookup
+from ..policy import AttachedPolicy
 from .gateway import EmitOptions
 
 __all__ = [
@@ -37,6 +43,7 @@ __all__ = [
     "discover_emitters",
     "intent_scope",
     "note_unconsumed",
+    "read_policies",
 ]
 
 EMITTER_API_VERSION = 1
@@ -72,7 +79,8 @@ class Emitter(Protocol):
     api_version: int  # EMITTER_API_VERSION it was written for
     description: str
     consumes: tuple[type[Intent], ...]  # the intent classes it can carry (some values may not fit)
-    # Optionally ``conditions``: intent kind -> when it is carried ("with --experimental").
+    # Optionally ``conditions``: intent kind -> when it is carried ("with --experimental"),
+    # and ``read_policies(manifests) -> list[AttachedPolicy]`` (see ing2gw.policy).
 
     def emit(self, ir: IR, ctx: EmitContext) -> list[Manifest]: ...
 
@@ -124,6 +132,21 @@ def discover_emitters(entry_points: Iterable[Any] | None = None) -> EmitterRegis
     """The built-in emitters plus the ``ing2gw.emitters`` entry points (``entry_points`` overrides
     discovery, for tests)."""
     return EmitterRegistry(load_plugins(ENTRY_POINT_GROUP, BUILTIN, _check, "emitter", (), entry_points))
+
+
+def read_policies(manifests: Sequence[Manifest], registry: EmitterRegistry | None = None) -> list[AttachedPolicy]:
+    """The policies every installed emitter that defines ``read_policies`` reads back from
+    ``manifests`` (each reads only its own kinds; emitters without a reader are skipped), in
+    a stable order and without duplicates. A reader's :class:`~ing2gw.policy.PolicyReadError`
+    (an object it owns is malformed) propagates."""
+    registry = registry if registry is not None else discover_emitters()
+    found: set[AttachedPolicy] = set()
+    for name in registry.names():
+        plugin = registry.entries[name].plugin
+        reader = getattr(plugin, "read_policies", None) if plugin is not None else None
+        if callable(reader):
+            found.update(reader(manifests))
+    return sorted(found, key=AttachedPolicy.sort_key)
 
 
 @dataclass(frozen=True, slots=True)
