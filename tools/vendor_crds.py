@@ -21,11 +21,20 @@ sorted and the separators fixed, so running the script twice gives identical byt
 
 Usage: ``python tools/vendor_crds.py [CRD_ROOT] [OUT_DIR]`` (defaults:
 ``../shared/gateway-api/crds`` beside the repository, ``ing2gw/data/crds``).
+
+The policy CRDs of the implementations the implementation emitters write for
+(:mod:`ing2gw.emit.impl`) are vendored the same way, one file per target,
+``ing2gw/data/impl/<target>.json`` (``"target"`` and ``"version"`` instead of the bundle
+fields), from ``$ING2GW_SHARED/implementations/<target>/crds`` (default ``../shared``)::
+
+    python tools/vendor_crds.py --impl envoy-gateway nginx-gateway-fabric
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -36,6 +45,8 @@ from ruamel.yaml import YAML
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CRDS = REPO / ".." / "shared" / "gateway-api" / "crds"
 DEFAULT_OUT = REPO / "ing2gw" / "data" / "crds"
+DEFAULT_IMPL = Path(os.environ.get("ING2GW_SHARED") or REPO / ".." / "shared") / "implementations"
+DEFAULT_IMPL_OUT = REPO / "ing2gw" / "data" / "impl"
 CHANNELS = ("standard", "experimental")
 BUNDLE_ANNOTATION = "gateway.networking.k8s.io/bundle-version"
 
@@ -85,14 +96,10 @@ def _load(paths: Iterable[Path]) -> list[dict[str, Any]]:
     return docs
 
 
-def extract(channel_dir: Path, channel: str) -> str:
-    """The JSON text for one channel directory (deterministic)."""
-    bundle: set[str] = set()
+def _kinds_and_schemas(crds: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     kinds: dict[str, Any] = {}
     schemas: dict[str, dict[str, Any]] = {}
-    for crd in _load(crd_files(channel_dir)):
-        annotations = crd.get("metadata", {}).get("annotations", {})
-        bundle.add(str(annotations.get(BUNDLE_ANNOTATION, "")))
+    for crd in crds:
         spec = crd["spec"]
         group = spec["group"]
         kind = spec["names"]["kind"]
@@ -113,6 +120,14 @@ def extract(channel_dir: Path, channel: str) -> str:
                 continue
             schema = version["schema"]["openAPIV3Schema"]
             schemas.setdefault(f"{group}/{version['name']}", {})[kind] = _strip(schema)
+    return kinds, schemas
+
+
+def extract(channel_dir: Path, channel: str) -> str:
+    """The JSON text for one channel directory (deterministic)."""
+    crds = _load(crd_files(channel_dir))
+    bundle = {str(crd.get("metadata", {}).get("annotations", {}).get(BUNDLE_ANNOTATION, "")) for crd in crds}
+    kinds, schemas = _kinds_and_schemas(crds)
     if len(bundle) != 1:
         raise SystemExit(f"{channel_dir}: CRDs disagree on {BUNDLE_ANNOTATION}: {sorted(bundle)}")
     data = {
@@ -124,7 +139,38 @@ def extract(channel_dir: Path, channel: str) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
+def target_version(readme: Path) -> str:
+    """The release a target's CRDs come from: the bold text of the README's tag/version row."""
+    for line in readme.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"\|\s*(tag|version)\s*\|\s*\*\*([^*]+)\*\*", line)
+        if m:
+            text = m.group(2).strip()
+            found = re.search(r"v?\d+(\.\d+)+(\.x)?", text)
+            return found.group(0) if found else text.split(",")[0].split(":")[0].strip()
+    raise SystemExit(f"{readme}: no tag/version row")
+
+
+def extract_impl(target_dir: Path) -> str:
+    """The JSON text for one implementation's policy CRDs (deterministic)."""
+    kinds, schemas = _kinds_and_schemas(_load(sorted(target_dir.joinpath("crds").glob("*.yaml"))))
+    data = {"target": target_dir.name, "version": target_version(target_dir / "README.md"),
+            "kinds": kinds, "schemas": schemas}
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
+def main_impl(targets: list[str]) -> int:
+    DEFAULT_IMPL_OUT.mkdir(parents=True, exist_ok=True)
+    for name in targets or sorted(p.stem for p in DEFAULT_IMPL_OUT.glob("*.json")):
+        text = extract_impl(DEFAULT_IMPL / name)
+        out = DEFAULT_IMPL_OUT / f"{name}.json"
+        out.write_text(text, encoding="utf-8")
+        print(f"wrote {out} ({len(text)} bytes)", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) > 1 and argv[1] == "--impl":
+        return main_impl(argv[2:])
     crd_root = Path(argv[1]) if len(argv) > 1 else DEFAULT_CRDS
     out_dir = Path(argv[2]) if len(argv) > 2 else DEFAULT_OUT
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from ..convert import convert as run_convert
+from ..emit.registry import emitter_crds
 from ..errors import ExitCode
 from ..notes import FAIL_ON_CHOICES, fails
 from ..output import format_manifests, write_output_dir
@@ -33,7 +34,8 @@ from .options import conversion_options, input_options
                    "the level, unless --allow-unprotected.")
 @click.option("--validate", "validate_output", is_flag=True,
               help="Validate the output offline like `ing2gw validate` (schema and CEL rules of the Gateway "
-                   "API CRDs); an invalid object prints its errors on stderr, writes nothing and exits 1.")
+                   "API CRDs, and of the --emitter's policy CRDs); an invalid object prints its errors on "
+                   "stderr, writes nothing and exits 1.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print notes on stderr.")
 @click.option("--color/--no-color", default=None, help="Colour the notes (default: when stderr is a terminal).")
 def convert(**params: Any) -> int:
@@ -54,7 +56,7 @@ def convert(**params: Any) -> int:
     result = run_convert(rs, options, registry)
     if params["validate_output"]:
         channel = "experimental" if params["experimental"] else "standard"
-        problems = validate_output(result.manifests, channel)
+        problems = validate_output(result.manifests, channel, emitter_crds(options.emitter))
         if problems:
             for problem in problems:
                 click.echo(problem, err=True)

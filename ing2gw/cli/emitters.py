@@ -12,11 +12,27 @@ from ..report import render
 from ..yamlio import dump_json
 
 
+def _mapping(emitter: Any) -> dict[str, Any]:
+    """An implementation emitter's mapping table (:mod:`ing2gw.emit.impl`), for the docs."""
+    rows = getattr(emitter, "rows", None)
+    if not rows:
+        return {}
+    return {
+        "target": {"name": emitter.target, "version": emitter.version()},
+        "kinds": [{"kind": k.kind, "api_version": emitter.api(k.kind), "attach": k.attach,
+                   "sections": k.sections} for k in emitter.kinds],
+        "rows": [{"intent": r.intent.kind, "security": str(r.intent.security_category or ""), "kind": r.kind,
+                  "path": r.path, "fidelity": r.fidelity, "difference": r.difference, "doc": r.doc}
+                 for r in rows],
+    }
+
+
 def _coverage(registry: EmitterRegistry, name: str) -> dict[str, Any]:
     emitter = registry.get(name)
     entry = registry.entries[name]
     conditions: dict[str, str] = dict(getattr(emitter, "conditions", {}) or {})
     return {
+        **_mapping(emitter),
         "name": emitter.name,
         "distribution": entry.distribution,
         "version": entry.version,

@@ -25,9 +25,9 @@ from .backendtls import backend_tls_policies
 from .grants import reference_grants
 from .listeners import Listeners
 from .objects import KIND_ORDER, SOURCE_ANNOTATION, Manifest, ordered
-from .routes import route_manifests
+from .routes import Placed, route_manifests
 
-__all__ = ["KIND_ORDER", "SOURCE_ANNOTATION", "EmitOptions", "emit"]
+__all__ = ["KIND_ORDER", "SOURCE_ANNOTATION", "EmitOptions", "Placed", "emit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +39,11 @@ class EmitOptions:
     experimental: bool = False  # experimental-channel fields and filters allowed
 
 
-def emit(ir: IR, options: EmitOptions, notes: Notes) -> list[Manifest]:
-    """Gateway API manifests for ``ir``, in deterministic order."""
+def emit(ir: IR, options: EmitOptions, notes: Notes, placed: list[Placed] | None = None) -> list[Manifest]:
+    """Gateway API manifests for ``ir``, in deterministic order; ``placed`` receives where each
+    rule of the IR was emitted (see :func:`.routes.route_manifests`)."""
     listeners = Listeners(ir, options.topology, options.gateway_namespace, options.listener_sets, notes)
     manifests = (listeners.gateway_classes(options.gateway_controller) + listeners.manifests()
-                 + reference_grants(ir, listeners) + route_manifests(ir, listeners, notes)
+                 + reference_grants(ir, listeners) + route_manifests(ir, listeners, notes, placed)
                  + backend_tls_policies(ir.backend_tls))
     return ordered(manifests)

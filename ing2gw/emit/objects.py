@@ -1,7 +1,7 @@
 """Manifest skeletons shared by the emitter's modules: the Gateway API group and version,
 object metadata with the ``ing2gw.io/source`` annotation, and the output order.
 
-Output is ordered by kind rank, then namespace and name; :func:`ordered` also refuses a
+Output is ordered by kind rank (other kinds last, by kind name), then namespace and name; :func:`ordered` also refuses a
 duplicate object (names are made unique before; a duplicate is a bug).
 """
 
@@ -49,9 +49,11 @@ def obj(kind: str, metadata: dict[str, Any], spec: dict[str, Any], api: str = AP
     return {"apiVersion": api, "kind": kind, "metadata": metadata, "spec": spec}
 
 
-def _sort_key(m: Mapping[str, Any]) -> tuple[int, str, str]:
+def _sort_key(m: Mapping[str, Any]) -> tuple[int, str, str, str]:
     md = m["metadata"]
-    return (KIND_ORDER.get(m["kind"], 99), md.get("namespace", ""), md["name"])
+    rank = KIND_ORDER.get(m["kind"], 99)
+    # kinds outside the Gateway API (implementation policies) come last, grouped by kind
+    return (rank, m["kind"] if rank == 99 else "", md.get("namespace", ""), md["name"])
 
 
 def ordered(manifests: Sequence[Manifest]) -> list[Manifest]:

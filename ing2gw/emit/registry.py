@@ -22,7 +22,7 @@ kinds; :func:`read_policies` asks every installed emitter, so the reference rout
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -41,6 +41,7 @@ __all__ = [
     "EmitterRegistry",
     "Lost",
     "discover_emitters",
+    "emitter_crds",
     "intent_scope",
     "note_unconsumed",
     "read_policies",
@@ -48,7 +49,10 @@ __all__ = [
 
 EMITTER_API_VERSION = 1
 ENTRY_POINT_GROUP = "ing2gw.emitters"
-BUILTIN: dict[str, str] = {"standard": "ing2gw.emit.standard:EMITTER"}
+BUILTIN: dict[str, str] = {
+    "envoy-gateway": "ing2gw.emit.impl.envoy_gateway:EMITTER",
+    "standard": "ing2gw.emit.standard:EMITTER",
+}
 
 Manifest = dict[str, Any]
 
@@ -147,6 +151,14 @@ def read_policies(manifests: Sequence[Manifest], registry: EmitterRegistry | Non
         if callable(reader):
             found.update(reader(manifests))
     return sorted(found, key=AttachedPolicy.sort_key)
+
+
+def emitter_crds(name: str, registry: EmitterRegistry | None = None) -> Mapping[tuple[str, str], Any]:
+    """The CRD schemas of the kinds emitter ``name`` writes beyond the Gateway API (an
+    implementation emitter's vendored policy CRDs; empty for others), by (apiVersion, kind)."""
+    emitter = (registry or discover_emitters()).get(name)
+    crds = getattr(emitter, "crds", None)
+    return crds() if callable(crds) else {}
 
 
 @dataclass(frozen=True, slots=True)

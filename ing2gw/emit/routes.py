@@ -21,7 +21,10 @@ from .listeners import ATTACHES, Holder, Listeners
 from .objects import GROUP, Manifest, meta, obj
 from .rules import backend, render_rule
 
-__all__ = ["route_manifests"]
+__all__ = ["Placed", "route_manifests"]
+
+# (IR route, IR rule, the emitted route manifest, the rule's index in its spec.rules)
+Placed = tuple[Route, Rule, Manifest, int]
 
 
 def _gateway_parent(holder: Holder, section: str, route_namespace: str) -> dict[str, Any]:
@@ -84,8 +87,10 @@ def _attachable(route: Route, notes: Notes) -> bool:
     return False
 
 
-def route_manifests(ir: IR, listeners: Listeners, notes: Notes) -> list[Manifest]:
-    """Every route of the IR, plus a TLSRoute per passthrough hostname."""
+def route_manifests(ir: IR, listeners: Listeners, notes: Notes,
+                    placed: list[Placed] | None = None) -> list[Manifest]:
+    """Every route of the IR, plus a TLSRoute per passthrough hostname. ``placed``, when
+    given, receives where each IR rule ended up (implementation emitters attach to it)."""
     pieces: list[tuple[Route, list[Rule]]] = []
     wanted: list[tuple[str, str]] = []
     for route in ir.routes:
@@ -116,7 +121,8 @@ def route_manifests(ir: IR, listeners: Listeners, notes: Notes) -> list[Manifest
     names: dict[tuple[str, str], dict[str, str]] = {scope: unique_names(pairs) for scope, pairs in per_scope.items()}
     out: list[Manifest] = []
     for (route, rules), (key, _) in zip(pieces, wanted, strict=True):
-        rendered = [r for r in (render_rule(route, rule, notes) for rule in rules) if r is not None]
+        kept = [(rule, r) for rule in rules if (r := render_rule(route, rule, notes)) is not None]
+        rendered = [r for _, r in kept]
         if not rendered:
             continue
         parents = _parent_refs(route, listeners, notes)
@@ -133,7 +139,10 @@ def route_manifests(ir: IR, listeners: Listeners, notes: Notes) -> list[Manifest
         # the route's sources, and any other whose rules were merged in (canaries)
         sources = {s.subject for s in route.sources} | {p.subject for r in rules for p in r.provenance}
         name = names[(route.kind, route.namespace)][key]
-        out.append(obj(route.kind, meta(name, route.namespace, sources), spec))
+        manifest = obj(route.kind, meta(name, route.namespace, sources), spec)
+        out.append(manifest)
+        if placed is not None:
+            placed.extend((route, rule, manifest, i) for i, (rule, _) in enumerate(kept))
     for pt in sorted(ir.passthrough, key=lambda p: (p.namespace, p.hostname)):
         holder, section = listeners.passthrough_parent(pt.gateway, pt.namespace, pt.hostname)
         spec = {"parentRefs": [_gateway_parent(holder, section, pt.namespace)], "hostnames": [pt.hostname],

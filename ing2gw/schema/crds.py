@@ -130,10 +130,12 @@ def check_documents(docs: Iterable[Document], schemas: Schemas) -> list[Finding]
     return findings
 
 
-def validate_output(manifests: Iterable[Mapping[str, Any]], channel: str) -> list[str]:
+def validate_output(manifests: Iterable[Mapping[str, Any]], channel: str,
+                    crds: Mapping[tuple[str, str], CrdVersion] | None = None) -> list[str]:
     """``<output>: Kind namespace/name: path: message`` for every problem in converted
-    manifests (``convert --validate``); empty when the API server would accept them all."""
-    schemas = Schemas({}, channel)
+    manifests (``convert --validate``); empty when the API server would accept them all.
+    ``crds`` validates the kinds of an implementation emitter too (its vendored CRDs)."""
+    schemas = Schemas(crds or {}, channel)
     problems: list[str] = []
     for obj in manifests:
         errors = schemas.validate(obj)

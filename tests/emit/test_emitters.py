@@ -44,7 +44,8 @@ def _codes(stderr: str) -> list[str]:
 
 def test_third_party_emitter_plugs_in_through_its_entry_point_only(toy, ing2gw, tmp_path: Path) -> None:
     registry = discover_emitters()
-    assert registry.names() == ["broken", "standard", "toy"]
+    assert {"broken", "standard", "toy"} <= set(registry.names())
+    assert {n for n in registry.names() if not registry.entries[n].builtin} == {"broken", "toy"}
     assert registry.entries["toy"].distribution == "ing2gw-toy-emitter"
     assert "NO_SUCH_EMITTER" in (registry.entries["broken"].error or "")
 
@@ -84,7 +85,7 @@ def test_unknown_emitter_is_a_plugin_error(ing2gw, tmp_path: Path) -> None:
 
 def test_emitters_command_formats(ing2gw) -> None:
     text = ing2gw(["emitters"]).stdout
-    assert text.startswith("standard  ok") and "consumes: external-auth" in text
+    assert any(line.startswith("standard  ok") for line in text.splitlines()) and "consumes: external-auth" in text
     md = ing2gw(["emitters", "standard", "-o", "markdown"]).stdout
     assert md.count("\n| ") >= 18 and "| rate-limit | rate-limit | no |" in md
     coverage = ing2gw(["emitters", "standard"]).stdout

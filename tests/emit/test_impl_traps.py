@@ -1,0 +1,73 @@
+"""The traps of MAPPING.md, checked on the golden outputs of each implementation emitter
+(``testdata/emit/<emitter>/<case>/``) by what they must and must not contain -- so an updated
+golden cannot quietly bring a trap back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+from support import TESTDATA
+
+ROOT = TESTDATA / "emit"
+
+
+def _objects(emitter: str, case: str, kind: str) -> list[dict[str, Any]]:
+    docs = yaml.safe_load_all((ROOT / emitter / case / "expected.yaml").read_text())
+    return [d for d in docs if d["kind"] == kind]
+
+
+def _notes(emitter: str, case: str, code: str) -> list[str]:
+    notes = json.loads((ROOT / emitter / case / "expected-notes.json").read_text())
+    return [n["message"] for n in notes if n["code"] == code]
+
+
+def test_eg_zero_body_size_is_never_a_zero_limit() -> None:
+    assert _objects("envoy-gateway", "body-size-zero", "BackendTrafficPolicy") == []
+    (limited,) = _objects("envoy-gateway", "body-size", "BackendTrafficPolicy")
+    assert limited["spec"]["requestBuffer"] == {"limit": "8Mi"}
+
+
+def test_eg_ext_auth_calls_the_exact_path_and_forwards_the_cookie() -> None:
+    (policy,) = _objects("envoy-gateway", "auth-url", "SecurityPolicy")
+    ext = policy["spec"]["extAuth"]
+    assert ext["http"]["pathOverride"] == "/oauth2/auth" and "path" not in ext["http"]
+    assert "cookie" in ext["headersToExtAuth"]
+    assert ext["http"]["headersToBackend"] == ["x-auth-request-user", "x-auth-request-email"]
+    assert ext["statusOnError"] == 500  # nginx answers 500 when the auth call fails
+    (grant,) = _objects("envoy-gateway", "auth-url", "ReferenceGrant")
+    assert grant["metadata"]["namespace"] == "auth" and grant["spec"]["from"][0]["kind"] == "SecurityPolicy"
+    assert any("redirect to https://auth.example.com/oauth2/start" in m for m in _notes("envoy-gateway", "auth-url",
+                                                                                          "IMPL-POLICY"))
+
+
+def test_eg_deny_list_is_checked_before_the_allow_list() -> None:
+    (policy,) = _objects("envoy-gateway", "ip-allow-deny", "SecurityPolicy")
+    authz = policy["spec"]["authorization"]
+    assert authz["defaultAction"] == "Deny"
+    assert [(r["action"], r["principal"]["clientCIDRs"]) for r in authz["rules"]] == [
+        ("Deny", ["10.1.2.0/24"]), ("Allow", ["10.0.0.0/8", "192.168.0.0/16"])]
+
+
+def test_eg_sha_only_htpasswd_names_the_secret_and_key_to_create() -> None:
+    (policy,) = _objects("envoy-gateway", "basic-auth", "SecurityPolicy")
+    assert policy["spec"]["basicAuth"]["users"] == {"name": "basic-auth-htpasswd"}
+    (layout,) = _notes("envoy-gateway", "basic-auth", "IMPL-SECRET-LAYOUT")
+    assert "create Secret shop/basic-auth-htpasswd with key .htpasswd" in layout and "{SHA}" in layout
+
+
+def test_eg_rate_limit_is_per_client_and_says_429_and_burst() -> None:
+    (policy,) = _objects("envoy-gateway", "rate-limit", "BackendTrafficPolicy")
+    rules = policy["spec"]["rateLimit"]["local"]["rules"]
+    assert {r["clientSelectors"][0]["sourceCIDR"]["value"] for r in rules} == {"0.0.0.0/0", "::/0"}
+    assert all(r["clientSelectors"][0]["sourceCIDR"]["type"] == "Distinct" for r in rules)
+    assert all({"sourceCIDR": {"type": "Exact", "value": "10.0.0.0/8", "invert": True}} in r["clientSelectors"]
+               for r in rules)
+    (rps,) = [m for m in _notes("envoy-gateway", "rate-limit", "IMPL-POLICY") if "rate=10," in m]
+    assert "429, not 503" in rps and "not 60" in rps
+
+
+def test_eg_lost_waf_fails_the_run() -> None:
+    assert (ROOT / "envoy-gateway" / "waf" / "exit-code").read_text().strip() == "1"
+    assert _notes("envoy-gateway", "waf", "PROTECTION-LOST")
