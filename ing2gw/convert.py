@@ -2,8 +2,10 @@
 
 1. resolve each Ingress's class (``spec.ingressClassName``, the legacy
    ``kubernetes.io/ingress.class`` annotation, the default IngressClass);
-2. choose its provider (``--provider``; else the IngressClass controller, the class name,
-   the annotation prefix);
+2. choose its provider (``--provider``; else the controller :mod:`ing2gw.detect` decides
+   from the IngressClass controller, the annotation prefixes, the class name); an Ingress of a
+   controller without a provider is not converted, and other controllers' annotations are
+   noted as ignored;
 3. ``provider.to_ir`` per provider, with its Ingresses and the objects of the kinds it
    claims (a provider with claimed objects runs even without Ingresses);
 4. emit manifests with the chosen emitter (``--emitter``, :mod:`ing2gw.emit.registry`);
@@ -19,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .detect import Detector
 from .emit.gateway import EmitOptions
 from .emit.registry import EmitContext, EmitterRegistry, Lost, discover_emitters, note_unconsumed
 from .errors import UsageError
@@ -70,19 +73,6 @@ def _class_of(ing: Ingress, rs: ResourceSet) -> tuple[str | None, str]:
     return None, ""
 
 
-def _choose(ing: Ingress, cls: str | None, rs: ResourceSet, registry: Registry) -> Provider | None:
-    if cls is not None:
-        ic = rs.ingress_classes.get(cls)
-        if ic is not None:
-            p = registry.for_controller(ic.controller)
-            if p is not None:
-                return p
-        p = registry.for_class_name(cls)
-        if p is not None:
-            return p
-    return registry.for_annotations(ing.annotations)
-
-
 def _note_unprotected(notes: Notes, allowed: bool) -> None:
     """One closing note when protections are lost: an error (the run fails), or, with
     ``--allow-unprotected``, the record that the user accepted the loss."""
@@ -123,24 +113,22 @@ def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry,
     gateways: dict[str, GatewayRef] = {}
     chosen: dict[str, str] = {}
     status: dict[str, IngressStatus] = {}
+    classes = {ing.ref: _class_of(ing, resources) for ing in resources.ingresses}
+    detector = Detector(registry, resources, {ref: cls for ref, (cls, _) in classes.items()})
     for ing in sorted(resources.ingresses, key=lambda i: (i.namespace, i.name)):
-        cls, source = _class_of(ing, resources)
+        cls, source = classes[ing.ref]
         if options.ingress_class is not None and cls != options.ingress_class:
             continue
-        provider = forced or _choose(ing, cls, resources, registry)
+        provider = forced
         if provider is None:
-            fallback = registry.entries.get("ingress-nginx")
-            provider = fallback.provider if fallback else None
-            why = f"class {cls!r} ({source})" if cls else "no ingress class and no default IngressClass"
-            notes.add(Note("INGRESS-PROVIDER-GUESSED" if provider else "INGRESS-NO-PROVIDER",
-                           Level.WARNING if provider else Level.ERROR,
-                           f"cannot tell which controller serves this Ingress: {why}",
-                           subject=ing.subject, origin=ing.origin,
-                           instead=f"converted as {provider.name}; pass --provider to choose" if provider
-                           else "not converted; pass --provider NAME"))
+            decision = detector.decide(ing, cls, source)
+            if decision.note is not None:
+                notes.add(decision.note)
+            provider = decision.provider
             if provider is None:
                 status[ing.ref] = "not converted"
                 continue
+        notes.extend(detector.foreign_notes(ing, provider))
         key = cls or (provider.class_names[0] if provider.class_names else provider.name)
         gateways[ing.ref] = GatewayRef(key=key, gateway_class=options.conversion.gateway_class or key)
         assigned.setdefault(provider.name, []).append(ing)

@@ -67,6 +67,9 @@ def _check(obj: Any, name: str) -> Provider:
                 raise TypeError(f"it claims {k.kind}, which ing2gw reads for every provider (ctx.resources)")
     if not isinstance(obj.annotations, AnnotationTable):
         raise TypeError("annotations is not an ing2gw.provider.AnnotationTable")
+    prefixes = getattr(obj, "annotation_prefixes", ())
+    if not isinstance(prefixes, tuple) or not all(isinstance(p, str) and p.strip("/") for p in prefixes):
+        raise TypeError("annotation_prefixes is not a tuple of non-empty strings")
     if not callable(obj.to_ir):
         raise TypeError("to_ir is not callable")
     if obj.name != name:
@@ -116,26 +119,6 @@ class Registry:
     def data_plane(self, name: str) -> DataPlane | None:
         """The data plane provider ``name`` declares, if any."""
         return self.entries[name].data_plane if name in self.entries else None
-
-    def for_controller(self, controller: str) -> Provider | None:
-        for p in self.providers():
-            if controller in p.controllers:
-                return p
-        return None
-
-    def for_class_name(self, class_name: str) -> Provider | None:
-        for p in self.providers():
-            if class_name in p.class_names:
-                return p
-        return None
-
-    def for_annotations(self, keys: Iterable[str]) -> Provider | None:
-        keys = list(keys)
-        for p in self.providers():
-            prefix = p.annotations.prefix + "/"
-            if any(k.startswith(prefix) for k in keys):
-                return p
-        return None
 
     def load_notes(self) -> list[Note]:
         owners = self.claims()

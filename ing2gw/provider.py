@@ -17,6 +17,10 @@ group ``ing2gw.providers``::
     [project.entry-points."ing2gw.providers"]
     haproxy = "ing2gw_haproxy:PROVIDER"
 
+A provider may declare ``annotation_prefixes``, every annotation prefix its controller reads
+(``("nginx.org", "nginx.com")``); without it, the table's prefix. Detection
+(:mod:`ing2gw.detect`) decides by them which controller an Ingress belongs to.
+
 Provider API versions: 2 (this one) adds ``kinds`` and passes :class:`Claimed` to ``to_ir``;
 providers written for 1 (``to_ir(ingresses, ctx)``, no ``kinds``) still load and run.
 """
@@ -35,6 +39,7 @@ from .resources import Ingress, ResourceSet
 
 __all__ = [
     "kinds_of",
+    "prefixes_of",
     "run_provider",
     "API_VERSION",
     "SUPPORTED_API_VERSIONS",
@@ -289,6 +294,7 @@ class Provider(Protocol):
     annotations: AnnotationTable
     kinds: tuple[APIKind, ...]  # API kinds it reads besides Ingresses (CRDs included)
     description: str
+    # optional: annotation_prefixes: tuple[str, ...] -- every prefix it reads (prefixes_of)
 
     def to_ir(self, claimed: Claimed, ctx: ProviderContext) -> IR: ...
 
@@ -304,3 +310,12 @@ def run_provider(provider: Provider, claimed: Claimed, ctx: ProviderContext) -> 
 def kinds_of(provider: Provider) -> tuple[APIKind, ...]:
     """The kinds a provider claims (none for API version 1)."""
     return tuple(getattr(provider, "kinds", ()) or ())
+
+
+def prefixes_of(provider: Provider) -> tuple[str, ...]:
+    """The annotation prefixes a provider reads (without "/"): its ``annotation_prefixes``,
+    else its annotation table's prefix."""
+    declared = getattr(provider, "annotation_prefixes", None)
+    if declared:
+        return tuple(p.rstrip("/") for p in declared)
+    return (provider.annotations.prefix,) if provider.annotations.prefix else ()

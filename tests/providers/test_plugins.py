@@ -52,10 +52,7 @@ class OldProvider(GoodProvider):
 def test_builtins_and_third_party() -> None:
     reg = discover(entry_points=[FakeEP("haproxy", GoodProvider())])
     assert reg.names() == ["haproxy", "ingress-nginx"]
-    assert reg.for_controller("haproxy.org/ingress-controller").name == "haproxy"
-    assert reg.for_controller("k8s.io/ingress-nginx").name == "ingress-nginx"
-    assert reg.for_class_name("nginx").name == "ingress-nginx"
-    assert reg.for_annotations(["nginx.ingress.kubernetes.io/rewrite-target"]).name == "ingress-nginx"
+    assert reg.get("haproxy").controllers == ("haproxy.org/ingress-controller",)
     assert reg.entries["haproxy"].distribution == "ing2gw-fake"
 
 
