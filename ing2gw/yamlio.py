@@ -438,6 +438,17 @@ def _string(text: str) -> str:
     return _double_quoted(text)
 
 
+def _literal_ok(text: str) -> bool:
+    """Whether a multi-line string reads back exactly as a literal block (``|`` / ``|-``):
+    printable lines, the first not starting with a space (no indentation indicator needed),
+    no trailing spaces, at most one final newline."""
+    if "\n" not in text.rstrip("\n") or text.endswith("\n\n") or text.startswith("\n"):
+        return False
+    lines = text.rstrip("\n").split("\n")
+    return not lines[0].startswith(" ") and "\t" not in text and all(
+        line.isprintable() and line == line.rstrip() for line in lines)
+
+
 def _double_quoted(text: str) -> str:
     """A YAML double-quoted scalar; every non-printable character escaped by code point."""
     out = ['"']
@@ -478,6 +489,9 @@ def _emit(value: Any, indent: str, out: list[str]) -> None:
             elif v and _is_seq(v):
                 out.append(f"{indent}{key}:\n")
                 _emit(v, indent, out)
+            elif type(v) is str and _literal_ok(v):
+                out.append(f"{indent}{key}: |{'' if v.endswith(chr(10)) else '-'}\n")
+                out.extend(f"{deeper}{line}\n" if line else "\n" for line in v.rstrip("\n").split("\n"))
             else:
                 out.append(f"{indent}{key}: {_inline(v)}\n")
         return

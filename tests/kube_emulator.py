@@ -48,6 +48,7 @@ from support import SHARED
 
 from ing2gw.resources import LabelSelector
 from ing2gw.schema import defaulted, validate
+from ing2gw.schema.reference import reference_validator
 
 __all__ = ["Emulator", "Recorded"]
 
@@ -246,6 +247,30 @@ class Emulator:
                                                                   "x-kubernetes-preserve-unknown-fields": True}}}]},
         })
         self._register(_Res(api_version, kind, plural, namespaced))
+
+    def install_crd_document(self, crd: Mapping[str, Any]) -> None:
+        """Install a full CustomResourceDefinition (an implementation's policy CRD): its served
+        versions are registered and objects of its kind are validated against its schema
+        (OpenAPI and CEL, the reference validator)."""
+        crd = copy.deepcopy(dict(crd))
+        self._store_crd(crd)
+        names = crd["spec"]["names"]
+        for version in crd["spec"]["versions"]:
+            if version.get("served"):
+                self._register(_Res(f"{crd['spec']['group']}/{version['name']}", names["kind"], names["plural"],
+                                    crd["spec"]["scope"] == "Namespaced", tuple(names.get("shortNames") or ())))
+
+    def _custom_schema(self, res: _Res) -> Mapping[str, Any] | None:
+        """The schema of a kind installed with :meth:`install_crd_document` (None otherwise)."""
+        crd = self._store[(f"{CRD_GROUP}/v1", "customresourcedefinitions")].get(("", f"{res.plural}.{res.group}"))
+        if crd is None or res.group.endswith(".k8s.io"):
+            return None
+        version = res.api_version.rpartition("/")[2]
+        for v in crd["spec"]["versions"]:
+            schema = (v.get("schema") or {}).get("openAPIV3Schema") or {}
+            if v["name"] == version and not schema.get("x-kubernetes-preserve-unknown-fields"):
+                return schema  # type: ignore[no-any-return]
+        return None
 
     def _store_crd(self, crd: dict[str, Any]) -> None:
         # CRDs are big and never modified: stored without the deep copy of :meth:`add`.
@@ -528,7 +553,12 @@ class Emulator:
         return result
 
     def _validate(self, res: _Res, name: str, obj: dict[str, Any]) -> dict[str, Any]:
-        errors = validate(obj, self.channel)
+        custom = self._custom_schema(res)
+        if custom is not None:
+            errors = reference_validator(custom, res.kind, "Namespaced" if res.namespaced else "Cluster",
+                                         True).validate(obj)
+        else:
+            errors = validate(obj, self.channel)
         unknown = [e for e in errors if e.message.startswith("unknown field")]
         if unknown:  # server-side apply refuses undeclared fields, whatever fieldValidation says
             raise _fail(400, "BadRequest", f"failed to create typed patch object ({res.api_version}, "
@@ -542,7 +572,7 @@ class Emulator:
             causes = [{"reason": "FieldValueInvalid", "message": e.message, "field": e.path} for e in invalid]
             raise _fail(422, "Invalid", f'{group} "{name}" is invalid: {text}',
                         {"name": name, "group": res.group, "kind": res.kind, "causes": causes})
-        return defaulted(obj, self.channel)
+        return obj if custom is not None else defaulted(obj, self.channel)
 
     def _merge(self, live: dict[str, Any] | None, applied: dict[str, Any], manager: str,
                res: _Res) -> dict[str, Any]:

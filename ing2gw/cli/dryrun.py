@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ..convert import convert as run_convert
+from ..emit.registry import discover_emitters
 from ..errors import ExitCode
 from ..plugins import discover
 from . import exit_codes
@@ -34,7 +35,8 @@ def dry_run(**params: Any) -> int:
     would create, would change (with the field diff), unchanged, or rejected (with the API
     server's message and the Ingress it came from). Preflight checks cover the Gateway API
     CRDs (version, channel, fields), the GatewayClass (exists, Accepted, supported
-    features), hostnames already claimed and missing namespaces.
+    features), hostnames already claimed and missing namespaces; with an implementation
+    --emitter, also that its policy CRDs are installed at a version with every field used.
     """
     from .. import kube
     from ..dryrun import dry_run as run_dry_run
@@ -49,7 +51,8 @@ def dry_run(**params: Any) -> int:
     result = run_convert(rs, options, registry)
     if not params["quiet"]:
         print_notes(result.notes, params["color"])
-    report = run_dry_run(result.manifests, cluster)
+    emitter = discover_emitters().get(options.emitter)
+    report = run_dry_run(result.manifests, cluster, getattr(emitter, "target", None))
     click.echo(render(report, params["output_format"]), nl=False)
     if fails_unprotected(result.notes, params["allow_unprotected"], not params["quiet"], params["color"]):
         return ExitCode.FINDINGS  # a protection of the source is not in the output

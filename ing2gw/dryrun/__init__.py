@@ -2,7 +2,8 @@
 
 :func:`dry_run` takes the manifests a conversion produced and a :class:`~ing2gw.kube.Cluster`:
 preflight checks first (:mod:`.preflight`: CRDs and their channel, GatewayClass and its
-supported features from :mod:`.features`, hostnames already claimed, namespaces), then a
+supported features from :mod:`.features`, hostnames already claimed, namespaces; with an
+implementation emitter, its policy CRDs from :mod:`.targetcrds`), then a
 server-side apply with ``dryRun=All`` per object (:mod:`.apply`). :mod:`.model` holds the
 report, :mod:`.render` lays it out. Nothing here writes to the cluster: the only write
 :mod:`ing2gw.kube` can send is a dry run.
@@ -20,6 +21,7 @@ from .features import features_used
 from .model import Check, DryRunReport, ObjectResult, Outcome
 from .preflight import preflight
 from .render import render
+from .targetcrds import check_target_crds
 
 __all__ = [
     "Check",
@@ -34,8 +36,12 @@ __all__ = [
 ]
 
 
-def dry_run(manifests: Sequence[Mapping[str, Any]], cluster: Cluster) -> DryRunReport:
-    """Preflight checks, then a dry-run server-side apply of every manifest, in order."""
+def dry_run(manifests: Sequence[Mapping[str, Any]], cluster: Cluster, target: str | None = None) -> DryRunReport:
+    """Preflight checks, then a dry-run server-side apply of every manifest, in order.
+    ``target``: the implementation an emitter wrote policies for (``dry-run --emitter``),
+    whose CRDs are checked too (:mod:`.targetcrds`)."""
     checks = preflight(manifests, cluster)
+    if target is not None:
+        checks = [*checks, *check_target_crds(manifests, cluster, target)]
     objects = tuple(apply_one(m, cluster) for m in manifests)
     return DryRunReport(cluster.label, tuple(checks), objects)

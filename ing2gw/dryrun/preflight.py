@@ -20,13 +20,13 @@ from ..schema import bundle_version, kind_info, requires_experimental
 from .features import features_used
 from .model import Check, describe, ident, is_gateway_api, listed, metadata
 
-__all__ = ["preflight"]
+__all__ = ["crd_schema", "preflight", "uncovered"]
 
 BUNDLE_ANNOTATION = "gateway.networking.k8s.io/bundle-version"
 CHANNEL_ANNOTATION = "gateway.networking.k8s.io/channel"
 
 
-def _uncovered(schema: Mapping[str, Any], value: Any, path: str, found: list[str]) -> None:
+def uncovered(schema: Mapping[str, Any], value: Any, path: str, found: list[str]) -> None:
     """Field paths (and enum values) in ``value`` that ``schema`` (an installed CRD's) lacks."""
     enum = schema.get("enum")
     if isinstance(enum, list) and not isinstance(value, (Mapping, list)) and value not in enum:
@@ -39,17 +39,17 @@ def _uncovered(schema: Mapping[str, Any], value: Any, path: str, found: list[str
         for key, item in value.items():
             sub_path = f"{path}.{key}" if path else str(key)
             if isinstance(props, Mapping) and key in props:
-                _uncovered(props[key], item, sub_path, found)
+                uncovered(props[key], item, sub_path, found)
             elif isinstance(extra, Mapping):
-                _uncovered(extra, item, sub_path, found)
+                uncovered(extra, item, sub_path, found)
             elif props is not None or extra is False:
                 found.append(sub_path)
     elif isinstance(value, list) and isinstance(schema.get("items"), Mapping):
         for index, item in enumerate(value):
-            _uncovered(schema["items"], item, f"{path}[{index}]", found)
+            uncovered(schema["items"], item, f"{path}[{index}]", found)
 
 
-def _crd_schema(crd: Mapping[str, Any], version: str) -> Mapping[str, Any] | None:
+def crd_schema(crd: Mapping[str, Any], version: str) -> Mapping[str, Any] | None:
     for v in (crd.get("spec") or {}).get("versions") or []:
         if v.get("name") == version and v.get("served"):
             schema = (v.get("schema") or {}).get("openAPIV3Schema")
@@ -95,13 +95,13 @@ def _check_crds(manifests: Sequence[Mapping[str, Any]], cluster: Cluster) -> lis
         bundle = str(annotations.get(BUNDLE_ANNOTATION, "unknown version"))
         channel = str(annotations.get(CHANNEL_ANNOTATION, "unknown"))
         installed.add(f"{bundle} {channel}")
-        schema = _crd_schema(crd, version)
+        schema = crd_schema(crd, version)
         if schema is None:
             problems.append(f"CRD {crd_name} ({bundle}, {channel} channel) does not serve {api_version}")
             continue
         for obj in objs:
             missing: list[str] = []
-            _uncovered(schema, {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")},
+            uncovered(schema, {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")},
                        "", missing)
             if missing:
                 experimental = {e.path for e in requires_experimental(obj)}

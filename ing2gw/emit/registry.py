@@ -51,6 +51,7 @@ EMITTER_API_VERSION = 1
 ENTRY_POINT_GROUP = "ing2gw.emitters"
 BUILTIN: dict[str, str] = {
     "envoy-gateway": "ing2gw.emit.impl.envoy_gateway:EMITTER",
+    "nginx-gateway-fabric": "ing2gw.emit.impl.nginx_gateway_fabric:EMITTER",
     "standard": "ing2gw.emit.standard:EMITTER",
 }
 

@@ -96,7 +96,7 @@ def test_extension_ref_filters_are_shared_by_equal_rules() -> None:
     names = [r["filters"][0]["extensionRef"]["name"] for r in route["spec"]["rules"]]
     assert names == ["web-filter-1", "web-filter-1", "web-filter-2"]
     users = filter_users(out, "gateway.envoyproxy.io", "HTTPRouteFilter")
-    assert users[("shop", "web-filter-2")] == [("HTTPRoute", "shop", "web", None)]
+    assert users[("shop", "web-filter-2")] == [("HTTPRoute", "shop", "web", "rule-3")]  # named: rules differ
 
 
 def test_conflicting_pieces_refuse_the_second_intent_and_a_refused_protection_is_lost() -> None:

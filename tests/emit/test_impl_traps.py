@@ -71,3 +71,55 @@ def test_eg_rate_limit_is_per_client_and_says_429_and_burst() -> None:
 def test_eg_lost_waf_fails_the_run() -> None:
     assert (ROOT / "envoy-gateway" / "waf" / "exit-code").read_text().strip() == "1"
     assert _notes("envoy-gateway", "waf", "PROTECTION-LOST")
+
+
+def _snippet(emitter: str, case: str, kind: str, context: str) -> str:
+    (obj,) = _objects(emitter, case, kind)
+    (value,) = [s["value"] for s in obj["spec"]["snippets"] if s["context"] == context]
+    return str(value)
+
+
+def test_ngf_zero_body_size_disables_the_check_and_sizes_fit_the_pattern() -> None:
+    (zero,) = _objects("nginx-gateway-fabric", "body-size-zero", "ClientSettingsPolicy")
+    assert zero["spec"]["body"] == {"maxSize": "0"}  # NGF: "0" disables the check, as in nginx
+    (limited,) = _objects("nginx-gateway-fabric", "body-size", "ClientSettingsPolicy")
+    assert limited["spec"]["body"] == {"maxSize": "8m"}
+    assert limited["spec"]["targetRef"]["kind"] == "HTTPRoute"
+
+
+def test_ngf_ext_auth_calls_the_exact_url_with_every_client_header() -> None:
+    location = _snippet("nginx-gateway-fabric", "auth-url", "SnippetsPolicy", "http.server")
+    assert "proxy_pass http://oauth2-proxy.auth.svc.cluster.local:4180/oauth2/auth;" in location
+    assert "internal;" in location and "proxy_pass_request_body off;" in location
+    # auth_request sends the client's headers, Cookie included; nothing strips them
+    assert "Cookie" not in location and "proxy_pass_request_headers off" not in location
+    rule = _snippet("nginx-gateway-fabric", "auth-url", "SnippetsFilter", "http.server.location")
+    name = location.split()[2]
+    assert rule.splitlines()[0] == f"auth_request {name};"
+    assert "proxy_set_header X-Auth-Request-User $auth_x_auth_request_user;" in rule
+    assert "error_page 401 = https://auth.example.com/oauth2/start?rd=" in rule
+
+
+def test_ngf_deny_list_is_checked_before_the_allow_list() -> None:
+    lines = _snippet("nginx-gateway-fabric", "ip-allow-deny", "SnippetsFilter", "http.server.location").splitlines()
+    assert lines == ["deny 10.1.2.0/24;", "allow 10.0.0.0/8;", "allow 192.168.0.0/16;", "deny all;"]
+
+
+def test_ngf_rate_limit_keeps_nginx_semantics() -> None:
+    (policy,) = _objects("nginx-gateway-fabric", "rate-limit", "RateLimitPolicy")
+    assert policy["spec"]["rateLimit"] == {
+        "local": {"rules": [{"rate": "10r/s", "key": "$binary_remote_addr", "burst": 50, "noDelay": True},
+                            {"rate": "300r/m", "key": "$binary_remote_addr", "burst": 1500, "noDelay": True}]},
+        "rejectCode": 503}
+
+
+def test_ngf_basic_auth_uses_the_source_secret_and_key() -> None:
+    (f,) = _objects("nginx-gateway-fabric", "basic-auth", "AuthenticationFilter")
+    assert f["spec"] == {"type": "Basic", "basic": {"secretRef": {"name": "basic-auth"}, "realm": "Staff only"}}
+    assert _notes("nginx-gateway-fabric", "basic-auth", "IMPL-SECRET-LAYOUT") == []
+
+
+def test_ngf_lost_client_certificates_and_waf_fail_the_run() -> None:
+    for case in ("client-certs", "waf"):
+        assert (ROOT / "nginx-gateway-fabric" / case / "exit-code").read_text().strip() == "1"
+        assert _notes("nginx-gateway-fabric", case, "PROTECTION-LOST")

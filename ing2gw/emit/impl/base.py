@@ -21,7 +21,7 @@ from ...names import unique_names
 from ...notes import Fidelity, Level, Note
 from ...schema.crds import CrdVersion
 from ..gateway import Placed, emit
-from ..objects import GROUP, Manifest, meta, obj, ordered
+from ..objects import GROUP, SOURCE_ANNOTATION, Manifest, meta, obj, ordered
 from ..registry import EMITTER_API_VERSION, EmitContext, intent_scope
 from .crds import api_version, crd_versions, target_kinds, target_version
 
@@ -136,6 +136,18 @@ def _merge(into: dict[str, Any], part: Mapping[str, Any], path: str = "spec") ->
             raise _Conflict(f"{path}.{key}")
 
 
+def _union(into: dict[str, Any], part: Mapping[str, Any]) -> None:
+    """Merge ``part`` into ``into`` keeping ``into``'s scalars; list items not yet present are
+    appended (extra objects several intents ask for)."""
+    for key, value in part.items():
+        if key not in into:
+            into[key] = _copy(value)
+        elif isinstance(value, Mapping) and isinstance(into[key], dict):
+            _union(into[key], value)
+        elif isinstance(value, list) and isinstance(into[key], list):
+            into[key].extend(_copy(v) for v in value if v not in into[key])
+
+
 def _copy(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: _copy(v) for k, v in value.items()}
@@ -213,13 +225,24 @@ class ImplEmitter:
         manifests = emit(ir, ctx.options, ctx.notes, placed)
         carried = self._build(placed, ctx)
         objects = self._attach(carried, ctx)
-        seen: set[tuple[str, str, str]] = {(m["kind"], m["metadata"].get("namespace", ""), m["metadata"]["name"])
-                                           for m in manifests + objects}
+        self._gateway_intents(ir, ctx)
+        taken = {(m["kind"], m["metadata"].get("namespace", ""), m["metadata"]["name"]) for m in manifests + objects}
+        extra: dict[tuple[str, str, str], Manifest] = {}
         for m in (m for c in carried if ctx.consumed(c.site.rule, c.intent) for m in c.piece.extra):
             key = (m["kind"], m["metadata"].get("namespace", ""), m["metadata"]["name"])
-            if key not in seen:
-                seen.add(key)
-                objects.append(m)
+            if key in taken:
+                continue
+            if key not in extra:
+                extra[key] = _copy(m)
+            else:  # the same object asked for by several intents (one Gateway-wide snippet ...)
+                _union(extra[key]["spec"], m["spec"])
+                sources = {*extra[key]["metadata"].get("annotations", {}).get(SOURCE_ANNOTATION, "").split(", "),
+                           *m["metadata"].get("annotations", {}).get(SOURCE_ANNOTATION, "").split(", ")} - {""}
+                if sources:
+                    extra[key]["metadata"]["annotations"] = {SOURCE_ANNOTATION: ", ".join(sorted(sources))}
+        for m in extra.values():
+            m["spec"] = self.finish(m["kind"], m["spec"])
+            objects.append(m)
         return ordered(manifests + objects)
 
     def _build(self, placed: Sequence[Placed], ctx: EmitContext) -> list[_Carried]:
@@ -303,6 +326,9 @@ class ImplEmitter:
                 for spec in specs.values():
                     if spec not in distinct:
                         distinct.append(spec)
+                if not uniform:  # name the rules listing a filter, so readers can tell them apart
+                    for index in specs:
+                        _rule_name(m, index)
                 for n, spec in enumerate(distinct):
                     tag = None if len(distinct) == 1 else str(n + 1)
                     members = [c for i, s in specs.items() if s == spec for c in used[i]]
@@ -361,8 +387,32 @@ class ImplEmitter:
                 self._consumed(c, f"{kind_name} {ns}/{name}", ctx)
         return out
 
+    def gateway_piece(self, intent: Intent) -> Piece | str | None:
+        """What carries a Gateway-wide intent (``IR.gateway_intents``: a controller setting);
+        only pieces without objects are supported (the target's default is the same). None:
+        this emitter does not handle it (it is noted as not carried)."""
+        return None
+
+    def _gateway_intents(self, ir: IR, ctx: EmitContext) -> None:
+        for gi in ir.gateway_intents:
+            got = self.gateway_piece(gi.intent)
+            if not isinstance(got, Piece) or got.spec or got.extra:
+                continue
+            ctx.consume(None, gi.intent)
+            p = gi.intent.provenance
+            ctx.notes.add(Note(code="IMPL-POLICY", level=Level.INFO,
+                               message=f"{gi.intent.summary()} on Gateway {gi.gateway.key}: {got.difference}",
+                               subject=p.subject, field=p.field, origin=p.origin, fidelity=Fidelity.EXACT,
+                               instead=f"{self.name}: the target's default"))
+
+    def finish(self, kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """The merged spec of one object, made valid for its kind (override to join what
+        pieces contributed, e.g. snippets of the same context); the default keeps it."""
+        return spec
+
     def _object(self, kind: str, name: str, namespace: str, sources: Iterable[str], spec: dict[str, Any]) -> Manifest:
-        return {"apiVersion": self.api(kind), "kind": kind, "metadata": meta(name, namespace, sources), "spec": spec}
+        return {"apiVersion": self.api(kind), "kind": kind, "metadata": meta(name, namespace, sources),
+                "spec": self.finish(kind, spec)}
 
     def _consumed(self, c: _Carried, where: str | None, ctx: EmitContext) -> None:
         ctx.consume(c.site.rule, c.intent)

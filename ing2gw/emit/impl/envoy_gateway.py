@@ -10,6 +10,7 @@ ClientTrafficPolicy attaches to the HTTPS listeners of the route's Gateway.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...intents import (
@@ -30,7 +31,9 @@ from ...intents import (
     Timeouts,
     Waf,
 )
+from ...policy import AttachedPolicy
 from .base import ImplEmitter, ObjectKind, Piece, Row, Site, reference_grant
+from .envoy_gateway_read import read_policies
 from .values import auth_url, duration, quantity
 
 __all__ = ["EMITTER", "ROWS", "EnvoyGatewayEmitter"]
@@ -362,6 +365,10 @@ class EnvoyGatewayEmitter(ImplEmitter):
         ObjectKind("ClientTrafficPolicy", "client", "listener"),
     )
     rows = ROWS
+
+    def read_policies(self, manifests: Sequence[Mapping[str, Any]]) -> list[AttachedPolicy]:
+        """The intents this emitter's objects in ``manifests`` carry, as Envoy Gateway enforces them."""
+        return read_policies(manifests)
 
 
 EMITTER = EnvoyGatewayEmitter()
