@@ -146,6 +146,10 @@ def target_version(readme: Path) -> str:
         if m:
             text = m.group(2).strip()
             found = re.search(r"v?\d+(\.\d+)+(\.x)?", text)
+            commit = re.search(r"\b[0-9a-f]{40}\b", text)
+            if found is None and commit is not None:  # a branch snapshot ("HEAD of main, commit ..."): branch@commit
+                branch = re.search(r"\bof (\S+?),", text)
+                return f"{branch.group(1) if branch else 'commit'}@{commit.group(0)[:7]}"
             return found.group(0) if found else text.split(",")[0].split(":")[0].strip()
     raise SystemExit(f"{readme}: no tag/version row")
 

@@ -17,7 +17,10 @@ How to write one (``envoy_gateway.py`` is the worked example):
      rule of it through ``sectionName``, the rule's name; the framework names the rules then);
    * ``"extensionRef"``: a filter object the rule lists as an ``ExtensionRef`` filter;
    * ``"listener"``: a policy naming the Gateway listener(s) the route attaches to
-     (``sectionName``), in the Gateway's namespace, named ``<gateway>-<listener>-<suffix>``.
+     (``sectionName``), in the Gateway's namespace, named ``<gateway>-<listener>-<suffix>``;
+   * ``"gateway"`` (a policy on the whole Gateway that scopes itself to the route),
+     ``"service"`` (one per backend Service), ``"cluster"`` (cluster-scoped) and ``"rule"``
+     (a standard field written into the rule): :mod:`.shared`, used by istio, cilium and gke.
 
 3. **Write the mapping table**: one :class:`~.base.Row` per (intent class, what carries it):
    the intent class, the object kind and field path, the fidelity ``E`` (exact) / ``A``

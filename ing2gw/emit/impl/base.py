@@ -24,6 +24,7 @@ from ..gateway import Placed, emit
 from ..objects import GROUP, SOURCE_ANNOTATION, Manifest, meta, obj, ordered
 from ..registry import EMITTER_API_VERSION, EmitContext, intent_scope
 from .crds import api_version, crd_versions, target_kinds, target_version
+from .shared import SHARED_ATTACH, attach_shared
 
 __all__ = [
     "Attach",
@@ -38,7 +39,7 @@ __all__ = [
     "reference_grant",
 ]
 
-Attach = Literal["targetRefs", "targetRef", "extensionRef", "listener"]
+Attach = Literal["targetRefs", "targetRef", "extensionRef", "listener", "gateway", "service", "cluster", "rule"]
 FidelityTag = Literal["E", "A", "N"]
 _FIDELITY = {"E": Fidelity.EXACT, "A": Fidelity.APPROXIMATE}
 
@@ -52,6 +53,12 @@ class ObjectKind:
     suffix: str
     attach: Attach
     sections: bool = False
+    service_ref: Literal["targetRef", "targetRefs", "host"] = "targetRef"  # "service" objects (:mod:`.shared`)
+    key: str = ""  # what rows name it by, when two ObjectKinds share a kind (shared modes only)
+
+    @property
+    def ref(self) -> str:
+        return self.key or self.kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +69,8 @@ class Site:
     rule: Rule
     manifest: Manifest
     index: int  # of the rule in the manifest's spec.rules
+    placed: Sequence[Placed] = field(default=(), compare=False, repr=False)  # every emitted rule of the run
+    experimental: bool = False  # Gateway API experimental-channel fields may be written
 
     @property
     def namespace(self) -> str:
@@ -92,6 +101,7 @@ class Piece:
     exact: bool | None = None
     secret: str = ""
     extra: tuple[Manifest, ...] = ()
+    annotations: Mapping[str, str] = field(default_factory=dict)  # shared-mode objects only (:mod:`.shared`)
 
 
 Builder = Callable[[Any, Site], "Piece | str"]
@@ -123,15 +133,16 @@ class _Conflict(Exception):
 
 
 def _merge(into: dict[str, Any], part: Mapping[str, Any], path: str = "spec") -> None:
-    """Deep-merge ``part`` into ``into``: mappings merge, lists concatenate, equal scalars
-    agree; a scalar set twice to different values raises :class:`_Conflict`."""
+    """Deep-merge ``part`` into ``into``: mappings merge, lists concatenate (an item already
+    there is not repeated), equal scalars agree; a scalar set twice to different values raises
+    :class:`_Conflict`."""
     for key, value in part.items():
         if key not in into:
             into[key] = _copy(value)
         elif isinstance(value, Mapping) and isinstance(into[key], dict):
             _merge(into[key], value, f"{path}.{key}")
         elif isinstance(value, list) and isinstance(into[key], list):
-            into[key].extend(_copy(v) for v in value)
+            into[key].extend(_copy(v) for v in value if v not in into[key])
         elif into[key] != value:
             raise _Conflict(f"{path}.{key}")
 
@@ -213,7 +224,7 @@ class ImplEmitter:
     def crd_names(self) -> list[tuple[str, str]]:
         """``(CRD name, apiVersion)`` of every kind this emitter can write (dry-run preflight)."""
         kinds = target_kinds(self.target)
-        return [(kinds[k.kind].crd_name, kinds[k.kind].api_version) for k in self.kinds]
+        return list(dict.fromkeys((kinds[k.kind].crd_name, kinds[k.kind].api_version) for k in self.kinds))
 
     def api(self, kind: str) -> str:
         return api_version(self.target, kind)
@@ -224,7 +235,10 @@ class ImplEmitter:
         placed: list[Placed] = []
         manifests = emit(ir, ctx.options, ctx.notes, placed)
         carried = self._build(placed, ctx)
-        objects = self._attach(carried, ctx)
+        kinds = {k.ref: k.attach for k in self.kinds}
+        shared = [c for c in carried if c.piece.spec and kinds.get(c.row.kind, "rule") in SHARED_ATTACH]
+        objects = self._attach([c for c in carried if not any(c is s for s in shared)], ctx)
+        objects += attach_shared(self, shared, placed, ctx)
         self._gateway_intents(ir, ctx)
         taken = {(m["kind"], m["metadata"].get("namespace", ""), m["metadata"]["name"]) for m in manifests + objects}
         extra: dict[tuple[str, str, str], Manifest] = {}
@@ -252,7 +266,7 @@ class ImplEmitter:
                 table.setdefault(row.intent, []).append(row)
         carried: list[_Carried] = []
         for route, rule, manifest, index in placed:
-            site = Site(route, rule, manifest, index)
+            site = Site(route, rule, manifest, index, placed, ctx.options.experimental)
             for intent in rule.intents:
                 reasons: list[str] = []
                 for row in table.get(type(intent), ()):
