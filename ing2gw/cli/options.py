@@ -44,8 +44,11 @@ def conversion_options(f: F) -> F:
         click.option("--annotations-prefix", metavar="PREFIX", help="The controller's annotation prefix, if changed."),
         click.option("--controller-config", type=click.Path(dir_okay=False), metavar="FILE",
                      help="The controller's ConfigMap (e.g. ingress-nginx's), for its defaults."),
-        click.option("--topology", type=click.Choice(["shared", "per-namespace"]), default="shared", show_default=True,
-                     help="One Gateway per IngressClass in --gateway-namespace, or one per namespace."),
+        click.option("--topology", type=click.Choice(["shared", "per-namespace", "listenersets"]), default="shared",
+                     show_default=True,
+                     help="One Gateway per IngressClass in --gateway-namespace; one per namespace (one load "
+                          "balancer each); or listenersets: one shared Gateway (one address) with a ListenerSet "
+                          "per namespace holding its HTTPS listeners."),
         click.option("--gateway-namespace", default="gateway-system", show_default=True, metavar="NS",
                      help="Namespace of the shared Gateways."),
         click.option("--gateway-class", metavar="NAME",

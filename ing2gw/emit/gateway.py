@@ -32,7 +32,7 @@ __all__ = ["KIND_ORDER", "SOURCE_ANNOTATION", "EmitOptions", "Placed", "emit"]
 
 @dataclass(frozen=True, slots=True)
 class EmitOptions:
-    topology: Literal["shared", "per-namespace"] = "shared"
+    topology: Literal["shared", "per-namespace", "listenersets"] = "shared"
     gateway_namespace: str = "gateway-system"
     gateway_controller: str | None = None
     listener_sets: bool = False

@@ -4,13 +4,14 @@
   TLSRoute/TCPRoute/UDPRoute exactly one rule. :func:`split_rules` packs rules into chunks
   (keeping their order), each chunk becoming one route with the same parents and hostnames.
 * Gateways: at most 64 listeners. :func:`chunk_listeners` keeps the first listener on the
-  Gateway and spreads the rest over several Gateways, or over ListenerSets.
+  Gateway and spreads the rest over several Gateways, or over ListenerSets, keeping the
+  listeners of one certificate together.
 * ReferenceGrants: at most 16 ``to`` items each.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
@@ -63,14 +64,30 @@ def split_rules(rules: Sequence[Rule], limit: int = MAX_RULES) -> list[list[Rule
     return [c for c in chunks if c]
 
 
-def chunk_listeners(listeners: Sequence[T], listener_sets: bool) -> list[list[T]]:
+def chunk_listeners(listeners: Sequence[T], listener_sets: bool,
+                    group: Callable[[T], Hashable] | None = None) -> list[list[T]]:
     """Listeners per holder: one Gateway when they fit; else with ``listener_sets`` the first
     stays on the Gateway and the rest fill ListenerSets of up to 64; else several Gateways,
-    each repeating the first listener."""
+    each repeating the first listener. ``group`` (the certificate) packs: the listeners of one
+    group go to one holder whenever they fit in one (first fit, in order of appearance)."""
     if len(listeners) <= MAX_LISTENERS:
         return [list(listeners)]
-    rest = list(listeners[1:])
+    first, rest = listeners[0], list(listeners[1:])
+    cap = MAX_LISTENERS if listener_sets else MAX_LISTENERS - 1
+    groups: dict[Hashable, list[T]] = {}
+    for i, item in enumerate(rest):
+        groups.setdefault(group(item) if group is not None else i, []).append(item)
+    bins: list[list[T]] = []
+    for members in groups.values():
+        while len(members) > cap:  # more listeners of one certificate than a holder takes
+            bins.append(members[:cap])
+            members = members[cap:]
+        for b in bins:
+            if len(b) + len(members) <= cap:
+                b.extend(members)
+                break
+        else:
+            bins.append(list(members))
     if listener_sets:
-        return [[listeners[0]]] + [rest[i:i + MAX_LISTENERS] for i in range(0, len(rest), MAX_LISTENERS)]
-    chunk = MAX_LISTENERS - 1
-    return [[listeners[0], *rest[i:i + chunk]] for i in range(0, len(rest), chunk)]
+        return [[first], *bins]
+    return [[first, *b] for b in bins]

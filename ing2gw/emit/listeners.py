@@ -7,11 +7,15 @@ Listeners come from two places, and are emitted the same way:
   dropped with an error note);
 * the Ingress shorthand, derived here into the same nodes: every Gateway that section-based
   routes, certificates or passthrough hostnames use gets an ``http`` listener on port 80,
-  one HTTPS listener on 443 per certificate hostname (Terminate) and one TLS listener on 443
-  per passthrough hostname (Passthrough; such a hostname gets no HTTPS listener).
+  one HTTPS listener on 443 per certificate (Terminate; :mod:`.certificates` decides: one
+  per hostname, or one ``*.D`` listener for the hosts a wildcard Secret serves) and one TLS
+  listener on 443 per passthrough hostname (Passthrough; such a hostname gets no HTTPS
+  listener).
 
 A Gateway is a (GatewayRef, namespace) scope: ``--topology shared`` puts every Gateway in
-``--gateway-namespace``, ``per-namespace`` in its routes' namespace. ``allowedRoutes`` admits
+``--gateway-namespace``, ``per-namespace`` in its routes' namespace; ``listenersets`` keeps
+the shared Gateway's ``http`` listener and moves each namespace's HTTPS and TLS listeners
+into a ListenerSet in that namespace (one address, no ReferenceGrants for Secrets). ``allowedRoutes`` admits
 exactly the namespaces whose routes attach: to the Gateway for the shorthand's listeners, to
 the listener itself for explicit ones. More than 64 listeners are spread over several
 Gateways or ListenerSets (:mod:`.limits`). Routes find their listeners here.
@@ -25,7 +29,8 @@ from typing import Any, Literal
 
 from ..ir import IR, Certificate, CertificateRef, GatewayRef, Listener, ListenerParent, Route
 from ..names import host_slug, slug, unique_names
-from ..notes import Level, Note, Notes
+from ..notes import Fidelity, Level, Note, Notes
+from .certificates import CertListener, certificate_listeners
 from .limits import MAX_LISTENERS, chunk_listeners
 from .objects import GROUP, Manifest, meta, obj
 
@@ -63,6 +68,7 @@ class Holder:
     name: str
     kind: Literal["Gateway", "ListenerSet"] = "Gateway"
     parent: str | None = None  # ListenerSet: its Gateway's name
+    parent_namespace: str | None = None  # ListenerSet: its Gateway's namespace, when not its own
     slots: list[Slot] = field(default_factory=list)
     route_namespaces: set[str] = field(default_factory=set)
 
@@ -143,6 +149,8 @@ class Listeners:
         # certificate hostname, "tls:" + a passthrough hostname, "listener:" + an explicit name
         self._slots: dict[tuple[GatewayRef, str, str], tuple[Holder, Slot]] = {}
         self._shorthand: set[Scope] = set()
+        self._sources: dict[tuple[Scope, str], frozenset[str]] = {}  # certificate listeners' sources
+        self._homes: dict[tuple[Scope, str], str] = {}  # passthrough hostname -> its route's namespace
         # explicit listeners admit the namespaces of the routes attached to them:
         # (holder name, holder namespace, section) -> namespaces
         self._admits: dict[tuple[str, str, str], set[str]] = {}
@@ -152,7 +160,7 @@ class Listeners:
 
     def namespace_for(self, route_namespace: str) -> str:
         """The namespace of the Gateway serving routes of ``route_namespace``."""
-        return self.gateway_ns if self.topology == "shared" else route_namespace
+        return route_namespace if self.topology == "per-namespace" else self.gateway_ns
 
     def scope(self, ref: GatewayRef, route_namespace: str) -> Scope:
         return (ref, self.namespace_for(route_namespace))
@@ -202,9 +210,10 @@ class Listeners:
             scopes.setdefault(scope, set()).add(pt.namespace)
             implicit.add(scope)
             passthrough.setdefault(scope, {}).setdefault(pt.hostname, pt.namespace)
+            self._homes.setdefault((scope, pt.hostname), pt.namespace)
         certs: dict[Scope, dict[str, Certificate]] = {}
         for cert in ir.certificates:
-            if self.topology == "shared":
+            if self.topology != "per-namespace":
                 ns_list = [ns for (ref, ns) in scopes if ref == cert.gateway]
             else:
                 ns_list = [cert.secret_namespace]
@@ -235,16 +244,25 @@ class Listeners:
             nodes += self._explicit(scope, explicit.get(scope, []), [n for n, _ in nodes])
             if nodes:  # every explicit listener of this Gateway was invalid: no Gateway at all
                 self._hold(scope, nodes)
+        sets = self.topology == "listenersets"
         for route in ir.routes:
             if route.gateway is not None and route.sections:
-                for h in self.holders[self.scope(route.gateway, route.namespace)]:
-                    h.route_namespaces.add(route.namespace)
+                holders = self.holders[self.scope(route.gateway, route.namespace)]
+                if sets:  # exactly the holders the route attaches to
+                    for h in [holders[0]] * ("http" in route.sections) + [h for h, _ in self.section_parents(route)]:
+                        h.route_namespaces.add(route.namespace)
+                else:
+                    for h in holders:
+                        h.route_namespaces.add(route.namespace)
             for p in route.parents:
                 found = self.find(p, route.namespace) if isinstance(p, ListenerParent) else None
                 if found is not None:
                     self._admits.setdefault((found[0].name, found[0].namespace, found[1].section),
                                             set()).add(route.namespace)
         for pt in ir.passthrough:
+            if sets:
+                self.passthrough_parent(pt.gateway, pt.namespace, pt.hostname)[0].route_namespaces.add(pt.namespace)
+                continue
             for h in self.holders[self.scope(pt.gateway, pt.namespace)]:
                 h.route_namespaces.add(pt.namespace)
 
@@ -252,12 +270,33 @@ class Listeners:
         """The Ingress shorthand's listener nodes, with their keys."""
         ref = scope[0]
         out: list[tuple[Listener, str]] = [(Listener(ref, "http", 80, "HTTP"), _HTTP)]
-        for c in certs:
-            out.append((Listener(ref, c.hostname, 443, "HTTPS", c.hostname, "Terminate",
-                                 (CertificateRef(c.secret_namespace, c.secret_name),), c.source), c.hostname))
+        for cl in certificate_listeners(certs):
+            c = cl.certificate
+            out.append((Listener(ref, cl.hostname, 443, "HTTPS", cl.hostname, "Terminate",
+                                 (CertificateRef(c.secret_namespace, c.secret_name),), c.source), cl.hostname))
+            self._sources[(scope, cl.hostname)] = cl.sources
+            if cl.inferred:
+                self._note_wildcard(scope, cl)
         for h in pass_hosts:
             out.append((Listener(ref, "tls:" + h, 443, "TLS", h, "Passthrough"), "tls:" + h))
         return out
+
+    def _note_wildcard(self, scope: Scope, cl: CertListener) -> None:
+        c = cl.certificate
+        hosts = sorted(cl.hosts)
+        shown = ", ".join(hosts[:3]) + (f" and {len(hosts) - 3} more" if len(hosts) > 3 else "")
+        self.notes.add(Note(
+            "EMIT-LISTENER-WILDCARD", Level.WARNING,
+            f"Secret {c.secret_namespace}/{c.secret_name} serves {len(hosts)} hosts that are all single-label "
+            f"subdomains of {cl.hostname[2:]} ({shown}), so it is taken for a wildcard certificate: one HTTPS "
+            f"listener {cl.hostname} on Gateway {scope[1]}/{slug(scope[0].key) or 'gateway'} serves them all, and "
+            f"it also accepts TLS connections for other subdomains of {cl.hostname[2:]}, which the Ingresses "
+            "did not list (they get 404 from the Gateway with this certificate instead of the controller's "
+            "default certificate)",
+            subject=f"Secret {c.secret_namespace}/{c.secret_name}", fidelity=Fidelity.APPROXIMATE,
+            instead=f"one listener {cl.hostname} instead of {len(hosts)}; if the Secret is not a wildcard "
+                    "certificate, give each host its own Secret",
+            aspects=frozenset({"tls"}), scope=((cl.hostname, ""),)))
 
     def _explicit(self, scope: Scope, nodes: list[Listener], taken: Iterable[Listener]) -> list[tuple[Listener, str]]:
         """Explicit listener nodes that the Gateway CRD accepts next to those already there."""
@@ -295,13 +334,16 @@ class Listeners:
             else:
                 wanted.append((key, "https-" + (host_slug(node.hostname) or "default")))
         names = unique_names(wanted)
-        slots = [Slot(node, names[key], frozenset({node.source.subject}) if node.source and node.certificates
-                      else frozenset(), key.startswith("listener:")) for node, key in nodes]
+        slots = [Slot(node, names[key], self._sources.get((scope, key)) or (
+            frozenset({node.source.subject}) if node.source and node.certificates else frozenset()),
+            key.startswith("listener:")) for node, key in nodes]
         by_section = {names[key]: key for _, key in nodes}
         base = slug(ref.key) or "gateway"
-        chunks = chunk_listeners(slots, self.listener_sets)
+        chunks = chunk_listeners(slots, self.listener_sets, lambda s: s.node.certificates or s.section)
         holders: list[Holder] = []
-        if len(chunks) > 1 and self.listener_sets:
+        if self.topology == "listenersets" and scope in self._shorthand:
+            holders = self._per_namespace_sets(scope, base, slots)
+        elif len(chunks) > 1 and self.listener_sets:
             holders.append(Holder(ref, ns, base, slots=chunks[0]))
             for i, chunk in enumerate(chunks[1:]):
                 holders.append(Holder(ref, ns, f"{base}-listeners-{i + 1}", kind="ListenerSet", parent=base,
@@ -318,11 +360,35 @@ class Listeners:
                                     f"{len(slots)} listeners exceed the Gateway limit of {MAX_LISTENERS}; "
                                     f"split into {len(holders)} Gateways (each may get its own address)",
                                     subject=f"Gateway {ns}/{base}",
-                                    instead="use --listener-sets to keep one Gateway"))
+                                    instead="use --listener-sets or --topology listenersets to keep one address"))
         for h in holders:
             for slot in h.slots:
                 self._slots[(ref, ns, by_section[slot.section])] = (h, slot)
         self.holders[scope] = holders
+
+    def _per_namespace_sets(self, scope: Scope, base: str, slots: list[Slot]) -> list[Holder]:
+        """``--topology listenersets``: the Gateway keeps the ``http`` listener (and explicit
+        ones); each namespace's HTTPS and TLS listeners go to a ListenerSet in that namespace
+        (beside its Secrets: no ReferenceGrant), split at 64 listeners, packed by certificate."""
+        ref, ns = scope
+        own: list[Slot] = []
+        per_ns: dict[str, list[Slot]] = {}
+        for slot in slots:
+            home = self._homes.get((scope, slot.node.hostname)) if slot.node.protocol == "TLS" else None
+            if slot.node.protocol == "HTTPS" and not slot.explicit and slot.node.certificates:
+                home = slot.node.certificates[0].namespace
+            if home is None or slot.explicit:
+                own.append(slot)
+            else:
+                per_ns.setdefault(home, []).append(slot)
+        holders = [Holder(ref, ns, base, slots=own)]
+        for set_ns, members in sorted(per_ns.items()):
+            chunks = chunk_listeners([members[0], *members], True, lambda s: s.node.certificates or s.section)
+            parts = chunks[1:] if len(chunks) > 1 else [members]
+            for i, part in enumerate(parts):
+                holders.append(Holder(ref, set_ns, base if i == 0 else f"{base}-{i + 1}", kind="ListenerSet",
+                                      parent=base, parent_namespace=ns, slots=part))
+        return holders
 
     # --- output ---------------------------------------------------------------------------
 
@@ -339,12 +405,15 @@ class Listeners:
                     (h.name, h.namespace, s.section), set())) if s.explicit else allowed) for s in h.slots]
                 if h.kind == "ListenerSet":
                     parent = {"group": GROUP, "kind": "Gateway", "name": h.parent}
+                    if h.parent_namespace and h.parent_namespace != h.namespace:
+                        parent["namespace"] = h.parent_namespace
                     spec: dict[str, Any] = {"parentRef": parent, "listeners": listeners}
                     out.append(obj("ListenerSet", meta(h.name, h.namespace, sources), spec))
                     continue
                 spec = {"gatewayClassName": ref.gateway_class, "listeners": listeners}
-                if self.listener_sets and len(holders) > 1:
-                    spec["allowedListeners"] = {"namespaces": {"from": "Same"}}
+                set_namespaces = {x.namespace for x in holders if x.kind == "ListenerSet"}
+                if set_namespaces:
+                    spec["allowedListeners"] = _allowed_routes(h.namespace, set_namespaces)
                 out.append(obj("Gateway", meta(h.name, h.namespace, sources), spec))
         return out
 
