@@ -100,6 +100,8 @@ def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry,
             emitters: EmitterRegistry | None = None) -> ConvertResult:
     notes = Notes()
     notes.extend(resources.notes)
+    if options.emit.existing is not None:
+        notes.extend(options.emit.existing.notes)
     notes.extend(registry.load_notes())
     emitters = emitters or discover_emitters()
     notes.extend(emitters.load_notes())

@@ -18,6 +18,9 @@ models, so 50 000 Ingresses stay cheap and nothing is lost in translation.
   claimed kind the server does not serve (its CRD is not installed) is read as "none of that
   kind", with a note; a forbidden claimed kind is an error, since its objects could change
   what the conversion must carry over.
+* :func:`read_gateways` reads the existing Gateways routes attach to (``--gateway``), with
+  the ListenerSets, ReferenceGrants and Namespaces their checks need; :func:`read_services`
+  the Services named ports need when the input lacks them (``--lookup-services``).
 * :meth:`Cluster.dry_run_apply` is the only request that is not a read: a server-side apply
   with ``dryRun=All``; there is no way to send a real write from here.
 
@@ -53,6 +56,8 @@ __all__ = [
     "RequestFailed",
     "connect",
     "read_documents",
+    "read_gateways",
+    "read_services",
 ]
 
 FIELD_MANAGER = "ing2gw"
@@ -531,4 +536,58 @@ def read_documents(cluster: Cluster, namespace: str | None, selector: str | None
         claimed, why = _read_claimed(cluster, kind, namespace, selector, page_size, progress)
         docs.extend(claimed)
         notes.extend(why)
+    return ClusterRead(docs, notes)
+
+
+def read_gateways(cluster: Cluster, refs: Iterable[tuple[str, str]]) -> ClusterRead:
+    """The Gateways ``refs`` names (``get``; a missing one is simply absent), every ListenerSet
+    and ReferenceGrant, and the Namespaces, for attaching routes to existing Gateways. Only
+    the Gateways are required; the rest, when forbidden or not served, is left out with a
+    warning (its checks are then skipped)."""
+    docs: list[Document] = []
+    notes: list[Note] = []
+    api = "gateway.networking.k8s.io/v1"
+    for ns, name in refs:
+        try:
+            found = cluster.get(api, "gateways", name, ns)
+        except RequestFailed as exc:
+            if exc.status.code == 404:  # the Gateway API is not installed
+                raise ClusterError(f"{cluster.label}: the API server does not serve {api} Gateways") from None
+            raise
+        if found is not None:
+            found.setdefault("apiVersion", api)
+            found.setdefault("kind", "Gateway")
+            docs.append(Document(_strip(found), _origin(cluster, found, "Gateway")))
+    for api_version, plural, kind in ((api, "listenersets", "ListenerSet"), (api, "referencegrants", "ReferenceGrant"),
+                                      ("v1", "namespaces", "Namespace")):
+        try:
+            docs.extend(Document(_strip(obj), _origin(cluster, obj, kind)) for obj in cluster.list(api_version, plural))
+        except RequestFailed as exc:
+            if exc.status.code not in (403, 404):
+                raise
+            notes.append(Note(code="CLUSTER-OPTIONAL-UNREADABLE", level=Level.WARNING,
+                              message=f"cannot read {kind}s ({exc.status.code} {exc.status.reason})",
+                              subject=cluster.label, instead=f"existing Gateways checked without {kind}s"))
+    return ClusterRead(docs, notes)
+
+
+def read_services(cluster: Cluster, refs: Iterable[tuple[str, str]]) -> ClusterRead:
+    """The Services ``refs`` names (``get``, read-only), for named ports the input cannot
+    resolve. A missing Service is absent; a forbidden read is a warning note."""
+    docs: list[Document] = []
+    notes: list[Note] = []
+    for ns, name in sorted(set(refs)):
+        try:
+            found = cluster.get("v1", "services", name, ns)
+        except RequestFailed as exc:
+            if exc.status.code != 403:
+                raise
+            notes.append(Note(code="CLUSTER-OPTIONAL-UNREADABLE", level=Level.WARNING,
+                              message=f"cannot read Service {ns}/{name} (forbidden): {exc.status.message}",
+                              subject=cluster.label, instead="its named ports stay unresolved"))
+            continue
+        if found is not None:
+            found.setdefault("apiVersion", "v1")
+            found.setdefault("kind", "Service")
+            docs.append(Document(_strip(found), _origin(cluster, found, "Service")))
     return ClusterRead(docs, notes)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
 from ..convert import ConvertOptions, unprotected
 from ..emit.gateway import EmitOptions
-from ..errors import InputError, UsageError
+from ..errors import ClusterError, InputError, UsageError
+from ..gateways import Existing, from_documents, parse_refs
 from ..notes import Level, Note, lost_protection
 from ..provider import ConversionOptions
 from ..resources import APIKind, LabelSelector, ResourceSet, build_resource_set
@@ -47,6 +49,14 @@ def load_resources(
         skipped: list[Note] | None = [] if given.get("skip_non_kubernetes") else None
         docs = read_paths(filenames, recursive=recursive, skipped=skipped)
         rs = build_resource_set(docs, namespace=namespace, selector=sel, kinds=kinds)
+        missing = missing_services(rs)
+        if missing and given.get("lookup_services"):
+            from .. import kube
+
+            read = kube.read_services(kube.connect(kubeconfig or given.get("kubeconfig"),
+                                                   context or given.get("context")), missing)
+            rs = build_resource_set([*docs, *read.documents], namespace=namespace, selector=sel, kinds=kinds)
+            rs.notes.extend(read.notes)
         rs.notes.extend(skipped or ())
         return rs
 
@@ -70,6 +80,42 @@ def load_resources(
                             kinds=kinds)
     rs.notes.extend(read.notes)
     return rs
+
+
+def missing_services(rs: ResourceSet) -> list[tuple[str, str]]:
+    """``(namespace, name)`` of the Services whose named ports Ingress backends use and the
+    input does not hold."""
+    out: set[tuple[str, str]] = set()
+    for ing in rs.ingresses:
+        backends = [p.backend for r in ing.rules for p in r.paths]
+        if ing.default_backend is not None:
+            backends.append(ing.default_backend)
+        for b in backends:
+            if b.service and b.port_name and (ing.namespace, b.service) not in rs.services:
+                out.add((ing.namespace, b.service))
+    return sorted(out)
+
+
+def existing_gateways(params: dict[str, Any]) -> Existing | None:
+    """The existing Gateways routes attach to: ``--gateway-file`` files (``--gateway``
+    choosing among them), else the ``--gateway`` ones read from the cluster; None without
+    either option."""
+    refs = parse_refs(params.get("gateways") or ())
+    files = tuple(params.get("gateway_files") or ())
+    if files:
+        return from_documents(read_paths(files), refs, ", ".join(files))
+    if not refs:
+        return None
+    from .. import kube
+
+    try:
+        cluster = kube.connect(params.get("kubeconfig"), params.get("context"))
+        read = kube.read_gateways(cluster, refs)
+    except ClusterError as exc:
+        raise ClusterError(f"--gateway {', '.join(f'{a}/{b}' for a, b in refs)}: cannot read it from the cluster: "
+                           f"{exc} (or pass --gateway-file FILE)") from None
+    existing = from_documents(read.documents, refs, cluster.label)
+    return replace(existing, notes=tuple(read.notes))
 
 
 def read_controller_config(path: str) -> dict[str, str]:
@@ -107,6 +153,7 @@ def make_convert_options(params: dict[str, Any], rs: ResourceSet) -> ConvertOpti
             gateway_controller=params.get("gateway_controller"),
             listener_sets=bool(params.get("listener_sets")),
             experimental=bool(params.get("experimental")),
+            existing=existing_gateways(params),
         ),
         emitter=params.get("emitter") or "standard",
         allow_unprotected=bool(params.get("allow_unprotected")),

@@ -55,6 +55,16 @@ def conversion_options(f: F) -> F:
                      help="GatewayClass of the Gateways (default: the ingress class)."),
         click.option("--gateway-controller", metavar="CONTROLLER",
                      help="Emit the GatewayClass too, with this controllerName."),
+        click.option("--gateway", "gateways", multiple=True, metavar="NS/NAME",
+                     help="Attach every route to this existing Gateway (repeatable): no Gateway is emitted; "
+                          "listeners it lacks become a ListenerSet, or required changes. Read from "
+                          "--gateway-file, else from the cluster of the current kubeconfig context."),
+        click.option("--gateway-file", "gateway_files", multiple=True, metavar="FILE",
+                     help="File or folder with the existing Gateways (and their ListenerSets, ReferenceGrants, "
+                          "Namespaces); without --gateway, routes attach to every Gateway in it. Repeatable."),
+        click.option("--lookup-services", is_flag=True,
+                     help="Look up, read-only in the cluster of the current kubeconfig context, the Services whose "
+                          "named ports the -f input uses but does not hold."),
         click.option("--listener-sets", is_flag=True,
                      help="Put listeners beyond the 64-per-Gateway limit into ListenerSets instead of more Gateways."),
         click.option("--experimental", is_flag=True,

@@ -22,8 +22,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..ir import Certificate
+from ..notes import Fidelity, Level, Note
 
-__all__ = ["CertListener", "certificate_listeners", "child_of", "wildcard_domain"]
+__all__ = ["CertListener", "certificate_listeners", "child_of", "wildcard_domain", "wildcard_note"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,3 +100,23 @@ def certificate_listeners(certs: Sequence[Certificate]) -> list[CertListener]:
             out.append(CertListener(hostname, group[0], tuple(c.hostname for c in group),
                                     frozenset(c.source.subject for c in group), inferred))
     return sorted(out, key=lambda x: x.hostname)
+
+
+def wildcard_note(cl: CertListener, gateway: str) -> Note:
+    """The note on an inferred wildcard listener: which hosts it folds, and that it accepts
+    other subdomains too (aspect ``tls``, scope its wildcard host, for ``verify``)."""
+    c = cl.certificate
+    hosts = sorted(cl.hosts)
+    shown = ", ".join(hosts[:3]) + (f" and {len(hosts) - 3} more" if len(hosts) > 3 else "")
+    domain = cl.hostname[2:]
+    return Note(
+        "EMIT-LISTENER-WILDCARD", Level.WARNING,
+        f"Secret {c.secret_namespace}/{c.secret_name} serves {len(hosts)} hosts that are all single-label "
+        f"subdomains of {domain} ({shown}), so it is taken for a wildcard certificate: one HTTPS listener "
+        f"{cl.hostname} on Gateway {gateway} serves them all, and it also accepts TLS connections for other "
+        f"subdomains of {domain}, which the Ingresses did not list (they get 404 from the Gateway with this "
+        "certificate instead of the controller's default certificate)",
+        subject=f"Secret {c.secret_namespace}/{c.secret_name}", fidelity=Fidelity.APPROXIMATE,
+        instead=f"one listener {cl.hostname} instead of {len(hosts)}; if the Secret is not a wildcard "
+                "certificate, give each host its own Secret",
+        aspects=frozenset({"tls"}), scope=((cl.hostname, ""),))

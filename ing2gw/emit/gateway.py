@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..gateways import Existing
 from ..ir import IR
 from ..notes import Notes
 from .backendtls import backend_tls_policies
@@ -37,12 +38,14 @@ class EmitOptions:
     gateway_controller: str | None = None
     listener_sets: bool = False
     experimental: bool = False  # experimental-channel fields and filters allowed
+    existing: Existing | None = None  # --gateway / --gateway-file: attach to these, emit no Gateway
 
 
 def emit(ir: IR, options: EmitOptions, notes: Notes, placed: list[Placed] | None = None) -> list[Manifest]:
     """Gateway API manifests for ``ir``, in deterministic order; ``placed`` receives where each
     rule of the IR was emitted (see :func:`.routes.route_manifests`)."""
-    listeners = Listeners(ir, options.topology, options.gateway_namespace, options.listener_sets, notes)
+    listeners = Listeners(ir, options.topology, options.gateway_namespace, options.listener_sets, notes,
+                          options.existing)
     manifests = (listeners.gateway_classes(options.gateway_controller) + listeners.manifests()
                  + reference_grants(ir, listeners) + route_manifests(ir, listeners, notes, placed)
                  + backend_tls_policies(ir.backend_tls))

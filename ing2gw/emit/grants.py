@@ -42,7 +42,7 @@ def reference_grants(ir: IR, listeners: Listeners) -> list[Manifest]:
     for holders in listeners.holders.values():
         for h in holders:
             for slot in h.slots:
-                for c in slot.node.certificates:
+                for c in () if slot.existing else slot.node.certificates:
                     if c.namespace == h.namespace:
                         continue
                     key = (c.namespace, h.kind, h.namespace, c.kind)

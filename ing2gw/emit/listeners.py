@@ -27,10 +27,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..gateways import Existing
 from ..ir import IR, Certificate, CertificateRef, GatewayRef, Listener, ListenerParent, Route
 from ..names import host_slug, slug, unique_names
-from ..notes import Fidelity, Level, Note, Notes
-from .certificates import CertListener, certificate_listeners
+from ..notes import Level, Note, Notes
+from .certificates import certificate_listeners, wildcard_note
+from .existing import Need, attach_existing
 from .limits import MAX_LISTENERS, chunk_listeners
 from .objects import GROUP, Manifest, meta, obj
 
@@ -57,6 +59,7 @@ class Slot:
     section: str
     sources: frozenset[str] = frozenset()
     explicit: bool = False  # from an IR Listener node (not the Ingress shorthand)
+    existing: bool = False  # a listener the existing Gateway (or its ListenerSet) already has
 
 
 @dataclass(slots=True)
@@ -69,6 +72,7 @@ class Holder:
     kind: Literal["Gateway", "ListenerSet"] = "Gateway"
     parent: str | None = None  # ListenerSet: its Gateway's name
     parent_namespace: str | None = None  # ListenerSet: its Gateway's namespace, when not its own
+    existing: bool = False  # already in the cluster: routes attach, nothing is emitted
     slots: list[Slot] = field(default_factory=list)
     route_namespaces: set[str] = field(default_factory=set)
 
@@ -138,8 +142,10 @@ def _allowed_routes(namespace: str, route_namespaces: Iterable[str]) -> dict[str
 class Listeners:
     """The Gateways of one emission, and how routes find their listeners."""
 
-    def __init__(self, ir: IR, topology: str, gateway_namespace: str, listener_sets: bool, notes: Notes) -> None:
+    def __init__(self, ir: IR, topology: str, gateway_namespace: str, listener_sets: bool, notes: Notes,
+                 existing: Existing | None = None) -> None:
         self.ir = ir
+        self.existing = existing
         self.topology = topology
         self.gateway_ns = gateway_namespace
         self.listener_sets = listener_sets
@@ -147,10 +153,12 @@ class Listeners:
         self.holders: dict[Scope, list[Holder]] = {}
         # (ref, gateway namespace, listener key) -> its holder and slot; keys: "http:", a
         # certificate hostname, "tls:" + a passthrough hostname, "listener:" + an explicit name
-        self._slots: dict[tuple[GatewayRef, str, str], tuple[Holder, Slot]] = {}
+        # (with existing Gateways, one per Gateway)
+        self._slots: dict[tuple[GatewayRef, str, str], list[tuple[Holder, Slot]]] = {}
         self._shorthand: set[Scope] = set()
         self._sources: dict[tuple[Scope, str], frozenset[str]] = {}  # certificate listeners' sources
         self._homes: dict[tuple[Scope, str], str] = {}  # passthrough hostname -> its route's namespace
+        self._set_sources: dict[Scope, set[str]] = {}  # ListenerSets added to existing Gateways
         # explicit listeners admit the namespaces of the routes attached to them:
         # (holder name, holder namespace, section) -> namespaces
         self._admits: dict[tuple[str, str, str], set[str]] = {}
@@ -172,25 +180,26 @@ class Listeners:
         gw_ns = self.namespace_for(route.namespace)
         out: list[tuple[Holder, str]] = []
         if "http" in route.sections:
-            out.append((self.holders[(route.gateway, gw_ns)][0], "http"))
+            out += [(h, slot.section) for h, slot in self._slots.get((route.gateway, gw_ns, _HTTP), ())]
         if "https" in route.sections:
             for host in route.hostnames:
                 for candidate in certificate_names(host):
                     found = self._slots.get((route.gateway, gw_ns, candidate))
                     if found is not None:
-                        out.append((found[0], found[1].section))
+                        out += [(h, slot.section) for h, slot in found]
                         break
         return out
 
-    def passthrough_parent(self, ref: GatewayRef, namespace: str, hostname: str) -> tuple[Holder, str]:
-        holder, slot = self._slots[(ref, self.namespace_for(namespace), "tls:" + hostname)]
-        return holder, slot.section
+    def passthrough_parents(self, ref: GatewayRef, namespace: str, hostname: str) -> list[tuple[Holder, str]]:
+        return [(h, slot.section) for h, slot in self._slots[(ref, self.namespace_for(namespace), "tls:" + hostname)]]
 
-    def find(self, parent: ListenerParent, route_namespace: str) -> tuple[Holder, Slot] | None:
-        """The explicit listener a route's :class:`ListenerParent` names, if emitted."""
-        return self._slots.get((parent.gateway, self.namespace_for(route_namespace), "listener:" + parent.listener))
+    def find(self, parent: ListenerParent, route_namespace: str) -> list[tuple[Holder, Slot]]:
+        """The explicit listeners a route's :class:`ListenerParent` names (none if not emitted)."""
+        return self._slots.get((parent.gateway, self.namespace_for(route_namespace), "listener:" + parent.listener), [])
 
     def classes(self) -> list[str]:
+        if self.existing is not None:  # the platform's Gateways have their classes
+            return []
         return sorted({ref.gateway_class for ref, _ in self.holders})
 
     # --- building -------------------------------------------------------------------------
@@ -236,14 +245,20 @@ class Listeners:
                 scopes.setdefault((node.gateway, ns), set())
                 explicit.setdefault((node.gateway, ns), []).append(node)
         self._shorthand = implicit
+        gathered: list[tuple[Scope, list[tuple[Listener, str]]]] = []
         for scope in sorted(scopes):
             pass_hosts = sorted(passthrough.get(scope, {}))
             # A passthrough hostname cannot also have a terminating HTTPS listener on 443.
             scope_certs = [c for h, c in sorted(certs.get(scope, {}).items()) if h not in pass_hosts]
             nodes = self._implicit(scope, scope_certs, pass_hosts) if scope in implicit else []
             nodes += self._explicit(scope, explicit.get(scope, []), [n for n, _ in nodes])
-            if nodes:  # every explicit listener of this Gateway was invalid: no Gateway at all
+            if nodes and self.existing is not None:
+                gathered.append((scope, nodes))
+            elif nodes:  # every explicit listener of this Gateway was invalid: no Gateway at all
                 self._hold(scope, nodes)
+        if self.existing is not None:
+            self._hold_existing(self.existing, gathered)
+            return
         sets = self.topology == "listenersets"
         for route in ir.routes:
             if route.gateway is not None and route.sections:
@@ -255,13 +270,12 @@ class Listeners:
                     for h in holders:
                         h.route_namespaces.add(route.namespace)
             for p in route.parents:
-                found = self.find(p, route.namespace) if isinstance(p, ListenerParent) else None
-                if found is not None:
-                    self._admits.setdefault((found[0].name, found[0].namespace, found[1].section),
-                                            set()).add(route.namespace)
+                for h, slot in self.find(p, route.namespace) if isinstance(p, ListenerParent) else ():
+                    self._admits.setdefault((h.name, h.namespace, slot.section), set()).add(route.namespace)
         for pt in ir.passthrough:
             if sets:
-                self.passthrough_parent(pt.gateway, pt.namespace, pt.hostname)[0].route_namespaces.add(pt.namespace)
+                for h, _ in self.passthrough_parents(pt.gateway, pt.namespace, pt.hostname):
+                    h.route_namespaces.add(pt.namespace)
                 continue
             for h in self.holders[self.scope(pt.gateway, pt.namespace)]:
                 h.route_namespaces.add(pt.namespace)
@@ -276,27 +290,10 @@ class Listeners:
                                  (CertificateRef(c.secret_namespace, c.secret_name),), c.source), cl.hostname))
             self._sources[(scope, cl.hostname)] = cl.sources
             if cl.inferred:
-                self._note_wildcard(scope, cl)
+                self.notes.add(wildcard_note(cl, f"{scope[1]}/{slug(scope[0].key) or 'gateway'}"))
         for h in pass_hosts:
             out.append((Listener(ref, "tls:" + h, 443, "TLS", h, "Passthrough"), "tls:" + h))
         return out
-
-    def _note_wildcard(self, scope: Scope, cl: CertListener) -> None:
-        c = cl.certificate
-        hosts = sorted(cl.hosts)
-        shown = ", ".join(hosts[:3]) + (f" and {len(hosts) - 3} more" if len(hosts) > 3 else "")
-        self.notes.add(Note(
-            "EMIT-LISTENER-WILDCARD", Level.WARNING,
-            f"Secret {c.secret_namespace}/{c.secret_name} serves {len(hosts)} hosts that are all single-label "
-            f"subdomains of {cl.hostname[2:]} ({shown}), so it is taken for a wildcard certificate: one HTTPS "
-            f"listener {cl.hostname} on Gateway {scope[1]}/{slug(scope[0].key) or 'gateway'} serves them all, and "
-            f"it also accepts TLS connections for other subdomains of {cl.hostname[2:]}, which the Ingresses "
-            "did not list (they get 404 from the Gateway with this certificate instead of the controller's "
-            "default certificate)",
-            subject=f"Secret {c.secret_namespace}/{c.secret_name}", fidelity=Fidelity.APPROXIMATE,
-            instead=f"one listener {cl.hostname} instead of {len(hosts)}; if the Secret is not a wildcard "
-                    "certificate, give each host its own Secret",
-            aspects=frozenset({"tls"}), scope=((cl.hostname, ""),)))
 
     def _explicit(self, scope: Scope, nodes: list[Listener], taken: Iterable[Listener]) -> list[tuple[Listener, str]]:
         """Explicit listener nodes that the Gateway CRD accepts next to those already there."""
@@ -321,8 +318,9 @@ class Listeners:
             out.append((node, "listener:" + node.name))
         return out
 
-    def _hold(self, scope: Scope, nodes: list[tuple[Listener, str]]) -> None:
-        ref, ns = scope
+    @staticmethod
+    def _section_names(nodes: Iterable[tuple[Listener, str]]) -> dict[str, str]:
+        """Listener key -> a unique section name."""
         wanted: list[tuple[str, str]] = []
         for node, key in nodes:
             if key == _HTTP:
@@ -333,7 +331,11 @@ class Listeners:
                 wanted.append((key, slug(node.name) or "listener"))
             else:
                 wanted.append((key, "https-" + (host_slug(node.hostname) or "default")))
-        names = unique_names(wanted)
+        return unique_names(wanted)
+
+    def _hold(self, scope: Scope, nodes: list[tuple[Listener, str]]) -> None:
+        ref, ns = scope
+        names = self._section_names(nodes)
         slots = [Slot(node, names[key], self._sources.get((scope, key)) or (
             frozenset({node.source.subject}) if node.source and node.certificates else frozenset()),
             key.startswith("listener:")) for node, key in nodes]
@@ -363,7 +365,7 @@ class Listeners:
                                     instead="use --listener-sets or --topology listenersets to keep one address"))
         for h in holders:
             for slot in h.slots:
-                self._slots[(ref, ns, by_section[slot.section])] = (h, slot)
+                self._slots.setdefault((ref, ns, by_section[slot.section]), [(h, slot)])
         self.holders[scope] = holders
 
     def _per_namespace_sets(self, scope: Scope, base: str, slots: list[Slot]) -> list[Holder]:
@@ -390,6 +392,52 @@ class Listeners:
                                       parent=base, parent_namespace=ns, slots=part))
         return holders
 
+    def _hold_existing(self, existing: Existing, gathered: list[tuple[Scope, list[tuple[Listener, str]]]]) -> None:
+        """Every listener the routes need, placed on the existing Gateways (:mod:`.existing`)."""
+        merged: dict[str, Listener] = {}
+        for _, nodes in gathered:
+            for node, key in nodes:
+                merged.setdefault(key, node)
+        names = self._section_names((node, key) for key, node in merged.items())
+        needs = {key: Need(node, key, names[key], sources=next(
+            (self._sources[(s, key)] for s, _ in gathered if (s, key) in self._sources), frozenset()))
+            for key, node in merged.items()}
+
+        def use(key: str | None, namespace: str, kind: str) -> None:
+            if key is not None and key in needs:
+                needs[key].namespaces.add(namespace)
+                needs[key].kinds.add(kind)
+
+        for route in self.ir.routes:
+            if route.gateway is not None and "http" in route.sections:
+                use(_HTTP, route.namespace, route.kind)
+            if route.gateway is not None and "https" in route.sections:
+                for host in route.hostnames:
+                    use(next((c for c in certificate_names(host) if c in needs), None), route.namespace, route.kind)
+            for p in route.parents:
+                if isinstance(p, ListenerParent):
+                    use("listener:" + p.listener, route.namespace, route.kind)
+        for pt in self.ir.passthrough:
+            use("tls:" + pt.hostname, pt.namespace, "TLSRoute")
+        classes = {f"IngressClass {s[0].key}" for s, _ in gathered}
+        holders: dict[tuple[str, str, str], Holder] = {}
+        for pl in attach_existing(existing, list(needs.values()), self.notes):
+            gw = pl.gateway
+            ref = GatewayRef(gw.name, gw.gateway_class)
+            h = holders.get((pl.kind, pl.namespace, pl.name))
+            if h is None:
+                h = holders[(pl.kind, pl.namespace, pl.name)] = Holder(
+                    ref, pl.namespace, pl.name, kind=pl.kind,  # type: ignore[arg-type]
+                    parent=gw.name if pl.kind == "ListenerSet" else None, parent_namespace=gw.namespace,
+                    existing=not pl.emitted)
+                self.holders.setdefault((ref, gw.namespace), []).append(h)
+                self._set_sources[(ref, gw.namespace)] = classes
+            slot = Slot(pl.need.node, pl.section, pl.need.sources, pl.need.key.startswith("listener:"), pl.present)
+            h.slots.append(slot)
+            h.route_namespaces |= pl.need.namespaces
+            for scope, _ in gathered:
+                self._slots.setdefault((scope[0], scope[1], pl.need.key), []).append((h, slot))
+
     # --- output ---------------------------------------------------------------------------
 
     def manifests(self) -> list[Manifest]:
@@ -397,9 +445,11 @@ class Listeners:
         for (ref, ns), holders in sorted(self.holders.items()):
             # Named after the ingress class for the Ingress shorthand, else after the sources
             # of its explicit listeners.
-            sources = {f"IngressClass {ref.key}"} if (ref, ns) in self._shorthand else {
-                s.node.source.subject for h in holders for s in h.slots if s.node.source is not None}
+            sources = {f"IngressClass {ref.key}"} if (ref, ns) in self._shorthand else self._set_sources.get(
+                (ref, ns)) or {s.node.source.subject for h in holders for s in h.slots if s.node.source is not None}
             for h in holders:
+                if h.existing:
+                    continue
                 allowed = _allowed_routes(h.namespace, h.route_namespaces)
                 listeners = [_listener_manifest(s, h, _allowed_routes(h.namespace, self._admits.get(
                     (h.name, h.namespace, s.section), set())) if s.explicit else allowed) for s in h.slots]

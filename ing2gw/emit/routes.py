@@ -54,12 +54,12 @@ def _parent_refs(route: Route, listeners: Listeners, notes: Notes) -> list[dict[
             refs.append(_service_parent(p, route.namespace))
             continue
         found = listeners.find(p, route.namespace)
-        if found is None:
+        if not found:
             why = f"listener {p.listener!r} of Gateway {p.gateway.key!r} was not emitted"
-        elif found[1].node.protocol not in ATTACHES[route.kind]:
-            why = f"a {route.kind} cannot attach to the {found[1].node.protocol} listener {p.listener!r}"
+        elif found[0][1].node.protocol not in ATTACHES[route.kind]:
+            why = f"a {route.kind} cannot attach to the {found[0][1].node.protocol} listener {p.listener!r}"
         else:
-            refs.append(_gateway_parent(found[0], found[1].section, route.namespace))
+            refs += [_gateway_parent(h, slot.section, route.namespace) for h, slot in found]
             continue
         notes.add(Note("EMIT-INVALID-PARENT", Level.ERROR, f"{route.kind} {route.namespace}/{route.name}: {why}",
                        subject=subject, instead="parent left out"))
@@ -144,8 +144,9 @@ def route_manifests(ir: IR, listeners: Listeners, notes: Notes,
         if placed is not None:
             placed.extend((route, rule, manifest, i) for i, (rule, _) in enumerate(kept))
     for pt in sorted(ir.passthrough, key=lambda p: (p.namespace, p.hostname)):
-        holder, section = listeners.passthrough_parent(pt.gateway, pt.namespace, pt.hostname)
-        spec = {"parentRefs": [_gateway_parent(holder, section, pt.namespace)], "hostnames": [pt.hostname],
+        parents = [_gateway_parent(holder, section, pt.namespace)
+                   for holder, section in listeners.passthrough_parents(pt.gateway, pt.namespace, pt.hostname)]
+        spec = {"parentRefs": parents, "hostnames": [pt.hostname],
                 "rules": [{"backendRefs": [backend(pt.backend, pt.namespace)]}]}
         name = names[("TLSRoute", pt.namespace)][f"{pt.namespace}/{pt.hostname}"]
         out.append(obj("TLSRoute", meta(name, pt.namespace, {pt.source.subject}), spec))

@@ -172,11 +172,14 @@ class IngressTranslator:
         port = backend.port_number
         if port is None:
             if svc is None:
+                svc_ref = f"{ingress.namespace}/{backend.service}"
                 self.note(ingress, "BACKEND-NAMED-PORT-UNRESOLVED", Level.ERROR,
-                          f"port name {backend.port_name!r} of Service {ingress.namespace}/{backend.service} "
-                          "cannot be resolved: the Service is not in the input",
-                          instead="backend dropped (add the Service to the input); requests get 500", fld=fld,
-                          aspects=("status", "backend"))
+                          f"port name {backend.port_name!r} of Service {svc_ref} cannot be resolved: the "
+                          f"Service is not in the input ({ingress.origin})",
+                          instead=f"backend dropped, requests get 500; include the Service: `kubectl get service -n "
+                                  f"{ingress.namespace} {backend.service} -o yaml > service.yaml` and add "
+                                  "`-f service.yaml`, or pass --lookup-services to read it from the cluster",
+                          fld=fld, aspects=("status", "backend"))
                 return None
             for sp in svc.ports:
                 if sp.name == backend.port_name:

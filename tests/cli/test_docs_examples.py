@@ -54,6 +54,9 @@ EXPECTED.update({
     "ing2gw convert -f testdata/convert/protection/allowlist-lost/input.yaml --allow-unprotected -q":
         (0, "the lost allow-list is accepted explicitly"),
     "ing2gw emitters standard": (0, "lists the emitter"),
+    "ing2gw convert -f testdata/convert/topology/existing-gateway-listenerset/input.yaml --gateway infra/public "
+    "--gateway-file testdata/convert/topology/existing-gateway-listenerset/gateway.yaml":
+        (0, "routes attach to the existing Gateway; its missing HTTPS listeners become a ListenerSet"),
     "ing2gw convert -f testdata/emit/envoy-gateway/rate-limit/input.yaml --emitter envoy-gateway --validate -q":
         (0, "the rate limit becomes a valid BackendTrafficPolicy"),
     "ing2gw convert -f testdata/emit/istio/ip-allowlist/input.yaml --emitter istio --validate -q":
