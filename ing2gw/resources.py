@@ -134,6 +134,8 @@ class Service:
     name: str
     ports: tuple[ServicePort, ...]
     origin: str
+    # its string-valued annotations (some controllers read them: Kong's konghq.com/*)
+    annotations: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(slots=True)
@@ -335,7 +337,10 @@ def _service(obj: Mapping[str, Any], ns: str, name: str, origin: str) -> Service
                 app_protocol=_str(p.get("appProtocol"), f"spec.ports[{i}].appProtocol") or None,
             )
         )
-    return Service(ns, name, tuple(ports), origin)
+    meta = obj.get("metadata")
+    raw = meta.get("annotations") if isinstance(meta, Mapping) else None
+    annotations = {str(k): v for k, v in raw.items() if isinstance(v, str)} if isinstance(raw, Mapping) else {}
+    return Service(ns, name, tuple(ports), origin, annotations)
 
 
 def _identity(doc: Document) -> tuple[str, str, str, str]:

@@ -6,4 +6,5 @@ them lazily. Third-party providers use the ``ing2gw.providers`` entry-point grou
 
 BUILTIN: dict[str, str] = {
     "ingress-nginx": "ing2gw.providers.ingress_nginx:PROVIDER",
+    "kong": "ing2gw.providers.kong:PROVIDER",
 }

@@ -31,7 +31,9 @@ WANTED: tuple[tuple[str, str], ...] = (
     ("i2gw-fixtures", "**/*"),
     ("docs/ingress-nginx-semantics.md", ""),
     ("docs/ingress-nginx-e2e-cases.json", ""),
+    ("docs/upstream/f5-nginx", "*.json"),
     ("docs/upstream/ingress-nginx", "*.json"),
+    ("docs/upstream/kong", "*.json"),
 )
 
 

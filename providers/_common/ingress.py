@@ -71,6 +71,7 @@ class IngressTranslator:
     """Converts Ingresses the way the Ingress specification describes them."""
 
     code = "INGRESS"  # note-code prefix
+    wildcard_any_depth = False  # the controller's "*.example.com" matches deeper subdomains too
 
     def __init__(self, ctx: ProviderContext) -> None:
         self.ctx = ctx
@@ -253,7 +254,7 @@ class IngressTranslator:
                               aspects=("status", "backend"))
             for rule in ing.rules:
                 hr = hosts.setdefault((ing.ref, rule.host), HostRoutes(ing, rule.host, gw))
-                if rule.host.startswith("*."):
+                if rule.host.startswith("*.") and not self.wildcard_any_depth:
                     self.note(ing, "WILDCARD-HOST-DEPTH", Level.INFO,
                               f"Ingress host {rule.host} matches one DNS label; the Gateway API hostname "
                               "also matches deeper subdomains",

@@ -51,7 +51,7 @@ class OldProvider(GoodProvider):
 
 def test_builtins_and_third_party() -> None:
     reg = discover(entry_points=[FakeEP("haproxy", GoodProvider())])
-    assert reg.names() == ["haproxy", "ingress-nginx"]
+    assert {"haproxy", "ingress-nginx"} <= set(reg.names())
     assert reg.get("haproxy").controllers == ("haproxy.org/ingress-controller",)
     assert reg.entries["haproxy"].distribution == "ing2gw-fake"
 
@@ -145,14 +145,15 @@ def test_a_kind_claimed_twice_goes_to_the_first_and_is_reported() -> None:
         kinds = (toy,)
 
     reg = discover(entry_points=[FakeEP("b-toys", B()), FakeEP("a-toys", A())])
-    assert {str(k): p.name for k, p in reg.claims().items()} == {"example.com/v1 Toy": "a-toys"}
+    claims = {str(k): p.name for k, p in reg.claims().items() if k.group == "example.com"}
+    assert claims == {"example.com/v1 Toy": "a-toys"}
     (note,) = [n for n in reg.load_notes() if n.code == "PLUGIN-KIND-CONFLICT"]
     assert note.subject == "plugin b-toys" and "example.com/v1 Toy" in note.message
 
 
 def test_disable_and_unknown() -> None:
     reg = discover(disabled=["ingress-nginx"], entry_points=[])
-    assert reg.names() == []
+    assert "ingress-nginx" not in reg.names()
     with pytest.raises(PluginError, match="no provider named"):
         reg.get("ingress-nginx")
 
