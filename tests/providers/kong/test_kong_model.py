@@ -17,7 +17,8 @@ from ing2gw.yamlio import Document
 def _ingress(name: str, host: str, paths: list[tuple[str, str, str]], annotations: dict[str, str] | None = None,
              *, namespace: str = "default", tls: bool = False) -> dict[str, Any]:
     rule: dict[str, Any] = {"http": {"paths": [
-        {"path": p, "pathType": t, "backend": {"service": {"name": svc, "port": {"number": 80}}}} for p, t, svc in paths]}}
+        {"path": p, "pathType": t, "backend": {"service": {"name": svc, "port": {"number": 80}}}}
+        for p, t, svc in paths]}}
     if host:
         rule["host"] = host
     spec: dict[str, Any] = {"ingressClassName": "kong", "rules": [rule]}
