@@ -61,6 +61,8 @@ EXPECTED.update({
         (0, "the rate limit becomes a valid BackendTrafficPolicy"),
     "ing2gw convert -f testdata/emit/istio/ip-allowlist/input.yaml --emitter istio --validate -q":
         (0, "the allow list becomes a valid DENY AuthorizationPolicy scoped to the route"),
+    "ing2gw route -f testdata/convert/kong/protocols/input.yaml --as kong http://secure.example.com/":
+        (0, "Kong's 426 answer is a routing decision"),
     "ing2gw validate -f gateway.yaml": (0, "the converted example is valid"),
     "ing2gw validate -f testdata/validate/objects.yaml --crd testdata/validate/policy-crd.yaml":
         (1, "the sample objects break a CEL rule of the CRD, a built-in CEL rule and the schema"),
