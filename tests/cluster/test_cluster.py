@@ -271,6 +271,8 @@ def _rules(role_name: str) -> list[dict[str, Any]]:
 def _allowed(rules: list[dict[str, Any]], path: str, method: str) -> bool:
     parts = path.strip("/").split("/")
     group, rest = ("", parts[2:]) if parts[0] == "api" else (parts[1], parts[3:])
+    if not rest:
+        return method == "GET"  # API discovery: every authenticated user may (system:discovery)
     if rest[:1] == ["namespaces"] and len(rest) >= 3:
         rest = rest[2:]
     resource, name = rest[0], (rest[1] if len(rest) > 1 else None)
