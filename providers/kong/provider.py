@@ -15,7 +15,7 @@ from ing2gw.resources import APIKind
 from .annotations import TABLE
 from .dataplane import KongDataPlane
 from .plugins import KONG_CLUSTER_PLUGIN, KONG_PLUGIN
-from .settings import KONG_INGRESS, KONG_UPSTREAM_POLICY
+from .settings import KONG_INGRESS, KONG_UPSTREAM_POLICY, SHARED_PREFIX
 from .translator import KongTranslator
 
 __all__ = ["PROVIDER", "KongProvider"]
@@ -27,6 +27,8 @@ class KongProvider:
     controllers = ("ingress-controllers.konghq.com/kong",)
     class_names = ("kong",)
     annotations = TABLE
+    # its own prefixes, and ingress.kubernetes.io (KIC reads force-ssl-redirect; settings.py notes the rest)
+    annotation_prefixes = ("konghq.com", "configuration.konghq.com", "plugins.konghq.com", SHARED_PREFIX)
     kinds: tuple[APIKind, ...] = (KONG_CLUSTER_PLUGIN, KONG_INGRESS, KONG_PLUGIN, KONG_UPSTREAM_POLICY)
     description = "Kong Ingress Controller 3.x: annotations konghq.com/*, KongPlugin, KongClusterPlugin, " \
                   "KongIngress, KongUpstreamPolicy"

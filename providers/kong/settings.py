@@ -21,12 +21,13 @@ from ing2gw.provider import Annotations
 
 from .annotations import HEADER_KEY, PREFIX, SERVICE_KEYS, TABLE
 
-__all__ = ["KONG_INGRESS", "KONG_UPSTREAM_POLICY", "RouteSettings", "ServiceSettings", "route_settings",
+__all__ = ["FORCE_SSL", "KONG_INGRESS", "SHARED_PREFIX", "KONG_UPSTREAM_POLICY", "RouteSettings", "ServiceSettings", "route_settings",
            "service_settings"]
 
 KONG_INGRESS = APIKind("configuration.konghq.com", "v1", "KongIngress", selectable=False)
 KONG_UPSTREAM_POLICY = APIKind("configuration.konghq.com", "v1beta1", "KongUpstreamPolicy", selectable=False)
-FORCE_SSL = "ingress.kubernetes.io/force-ssl-redirect"
+SHARED_PREFIX = "ingress.kubernetes.io"  # read by several controllers; KIC reads one key of it
+FORCE_SSL = f"{SHARED_PREFIX}/force-ssl-redirect"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,11 @@ def route_settings(annotations: Mapping[str, str], subject: str, origin: str, sc
                    notes: Notes) -> RouteSettings:
     """The route settings of one Ingress."""
     items, header_items = _items(annotations, subject, origin, notes, on_service=False)
+    for key in sorted(annotations):
+        if key.startswith(SHARED_PREFIX + "/") and key != FORCE_SSL:
+            notes.add(Note(code="KONG-ANNOTATION-NOT-READ", level=Level.WARNING, subject=subject, field=key,
+                           message=f"KIC reads only {FORCE_SSL} of the {SHARED_PREFIX}/* annotations", origin=origin,
+                           fidelity=Fidelity.UNSUPPORTED, instead="ignored, as KIC ignores it"))
     ann = TABLE.parse(items, notes, subject, origin, scope)
     separator = str(ann.get("headers-separator") or ",")
     spec = TABLE.specs[HEADER_KEY]

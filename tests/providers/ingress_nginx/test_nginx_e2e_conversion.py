@@ -34,7 +34,8 @@ _NOT_EXACT = ("approximate", "extension", "unsupported")
 
 def _convert(case: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Any]]:
     rs = resources(_case_manifests(case))
-    options = ConvertOptions(conversion=ConversionOptions(controller_config=case.get("controller_config") or {}))
+    options = ConvertOptions(provider="ingress-nginx",  # class-less cases too: other providers are installed
+                             conversion=ConversionOptions(controller_config=case.get("controller_config") or {}))
     result = convert(rs, options, discover())
     return result.manifests, list(result.notes)
 
