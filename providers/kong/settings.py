@@ -21,8 +21,8 @@ from ing2gw.provider import Annotations
 
 from .annotations import HEADER_KEY, PREFIX, SERVICE_KEYS, TABLE
 
-__all__ = ["FORCE_SSL", "KONG_INGRESS", "SHARED_PREFIX", "KONG_UPSTREAM_POLICY", "RouteSettings", "ServiceSettings", "route_settings",
-           "service_settings"]
+__all__ = ["FORCE_SSL", "KONG_INGRESS", "KONG_UPSTREAM_POLICY", "SHARED_PREFIX", "RouteSettings", "ServiceSettings",
+           "route_settings", "service_settings"]
 
 KONG_INGRESS = APIKind("configuration.konghq.com", "v1", "KongIngress", selectable=False)
 KONG_UPSTREAM_POLICY = APIKind("configuration.konghq.com", "v1beta1", "KongUpstreamPolicy", selectable=False)
