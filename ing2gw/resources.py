@@ -97,6 +97,7 @@ class Ingress:
     tls: tuple[IngressTLS, ...]
     default_backend: IngressBackend | None
     origin: str
+    load_balancer: tuple[str, ...] = ()  # status.loadBalancer.ingress: its IPs and host names
 
     @property
     def ref(self) -> str:
@@ -317,7 +318,22 @@ def _ingress(obj: Mapping[str, Any], ns: str, name: str, origin: str,
         tls=tls,
         default_backend=_backend(raw_default, "spec.defaultBackend", legacy) if raw_default else None,
         origin=origin,
+        load_balancer=_load_balancer(obj.get("status")),
     )
+
+
+def _load_balancer(status: Any) -> tuple[str, ...]:
+    """The addresses of ``status.loadBalancer.ingress`` (IP, else host name); what is not
+    well-formed is left out (status is written by the controller, not the user)."""
+    lb = status.get("loadBalancer") if isinstance(status, Mapping) else None
+    items = lb.get("ingress") if isinstance(lb, Mapping) else None
+    out: list[str] = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, Mapping):
+            value = item.get("ip") or item.get("hostname")
+            if isinstance(value, str) and value and value not in out:
+                out.append(value)
+    return tuple(out)
 
 
 def _service(obj: Mapping[str, Any], ns: str, name: str, origin: str) -> Service:

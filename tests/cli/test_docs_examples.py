@@ -54,6 +54,7 @@ EXPECTED.update({
     "ing2gw convert -f testdata/convert/protection/allowlist-lost/input.yaml --allow-unprotected -q":
         (0, "the lost allow-list is accepted explicitly"),
     "ing2gw emitters standard": (0, "lists the emitter"),
+    "ing2gw plan -f testdata/examples/shop.yaml -o markdown": (0, "writes the plan"),
     "ing2gw convert -f testdata/convert/topology/existing-gateway-listenerset/input.yaml --gateway infra/public "
     "--gateway-file testdata/convert/topology/existing-gateway-listenerset/gateway.yaml":
         (0, "routes attach to the existing Gateway; its missing HTTPS listeners become a ListenerSet"),
