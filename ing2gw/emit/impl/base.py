@@ -54,7 +54,7 @@ class ObjectKind:
     attach: Attach
     sections: bool = False
     service_ref: Literal["targetRef", "targetRefs", "host"] = "targetRef"  # "service" objects (:mod:`.shared`)
-    key: str = ""  # what rows name it by, when two ObjectKinds share a kind (shared modes only)
+    key: str = ""  # what rows name it by, when two ObjectKinds share a kind (one Traefik Middleware per job)
 
     @property
     def ref(self) -> str:
@@ -289,7 +289,7 @@ class ImplEmitter:
                            scope=intent_scope(route, route.rules, intent)))
 
     def _attach(self, carried: list[_Carried], ctx: EmitContext) -> list[Manifest]:
-        kinds = {k.kind: k for k in self.kinds}
+        kinds = {k.ref: k for k in self.kinds}
         # (id of route manifest, kind) -> rule index -> pieces, in rule order
         groups: dict[tuple[int, str], dict[int, list[_Carried]]] = {}
         manifests: dict[int, Manifest] = {}
@@ -323,7 +323,7 @@ class ImplEmitter:
                 for index, spec in specs.items():
                     site = used[index][0].site
                     for ns, gw, section in site.listeners():
-                        key = (kind.kind, ns, gw, section)
+                        key = (kind.ref, ns, gw, section)
                         if key not in listener_specs:
                             listener_specs[key] = (spec, list(used[index]))
                         elif listener_specs[key][0] == spec:
@@ -364,20 +364,21 @@ class ImplEmitter:
     def _objects(self, wanted: list[tuple[ObjectKind, str, Manifest, str | None, dict[str, Any], list[_Carried]]],
                  listener_specs: Mapping[tuple[str, str, str, str], tuple[dict[str, Any], list[_Carried]]],
                  ctx: EmitContext) -> list[Manifest]:
-        kinds = {k.kind: k for k in self.kinds}
+        kinds = {k.ref: k for k in self.kinds}
         pairs: dict[tuple[str, str], list[tuple[str, str]]] = {}
         for kind, ns, m, tag, _, _ in wanted:
             parts = (m["metadata"]["name"], kind.suffix, tag) if kind.attach == "extensionRef" else (
                 m["metadata"]["name"], tag, kind.suffix)
             base = "-".join(x for x in parts if x)
-            pairs.setdefault((kind.kind, ns), []).append((f"{m['kind']}/{m['metadata']['name']}/{tag or ''}", base))
-        for (kind_name, ns, gw, section) in listener_specs:
-            pairs.setdefault((kind_name, ns), []).append((f"Gateway/{gw}/{section}",
-                                                          f"{gw}-{section}-{kinds[kind_name].suffix}"))
+            pairs.setdefault((kind.kind, ns), []).append((f"{kind.ref}/{m['kind']}/{m['metadata']['name']}/{tag or ''}",
+                                                          base))
+        for (ref, ns, gw, section) in listener_specs:
+            pairs.setdefault((kinds[ref].kind, ns), []).append((f"{ref}/Gateway/{gw}/{section}",
+                                                                f"{gw}-{section}-{kinds[ref].suffix}"))
         names = {scope: unique_names(p, 253) for scope, p in pairs.items()}
         out: list[Manifest] = []
         for kind, ns, m, tag, spec, members in wanted:
-            name = names[(kind.kind, ns)][f"{m['kind']}/{m['metadata']['name']}/{tag or ''}"]
+            name = names[(kind.kind, ns)][f"{kind.ref}/{m['kind']}/{m['metadata']['name']}/{tag or ''}"]
             sources = {c.intent.provenance.subject for c in members}
             if kind.attach == "extensionRef":
                 body = spec
@@ -393,8 +394,9 @@ class ImplEmitter:
             out.append(self._object(kind.kind, name, ns, sources, body))
             for c in members:
                 self._consumed(c, f"{kind.kind} {ns}/{name}", ctx)
-        for (kind_name, ns, gw, section), (spec, members) in sorted(listener_specs.items()):
-            name = names[(kind_name, ns)][f"Gateway/{gw}/{section}"]
+        for (ref, ns, gw, section), (spec, members) in sorted(listener_specs.items()):
+            kind_name = kinds[ref].kind
+            name = names[(kind_name, ns)][f"{ref}/Gateway/{gw}/{section}"]
             body = {"targetRefs": [{"group": GROUP, "kind": "Gateway", "name": gw, "sectionName": section}], **spec}
             out.append(self._object(kind_name, name, ns, {c.intent.provenance.subject for c in members}, body))
             for c in members:
