@@ -50,12 +50,15 @@ __all__ = [
 EMITTER_API_VERSION = 1
 ENTRY_POINT_GROUP = "ing2gw.emitters"
 BUILTIN: dict[str, str] = {
+    "agentgateway": "ing2gw.emit.impl.agentgateway:EMITTER",
     "cilium": "ing2gw.emit.impl.cilium:EMITTER",
     "envoy-gateway": "ing2gw.emit.impl.envoy_gateway:EMITTER",
     "gke": "ing2gw.emit.impl.gke:EMITTER",
     "istio": "ing2gw.emit.impl.istio:EMITTER",
+    "kgateway": "ing2gw.emit.impl.kgateway:EMITTER",
     "nginx-gateway-fabric": "ing2gw.emit.impl.nginx_gateway_fabric:EMITTER",
     "standard": "ing2gw.emit.standard:EMITTER",
+    "traefik": "ing2gw.emit.impl.traefik:EMITTER",
 }
 
 Manifest = dict[str, Any]

@@ -372,9 +372,9 @@ class ImplEmitter:
             base = "-".join(x for x in parts if x)
             pairs.setdefault((kind.kind, ns), []).append((f"{kind.ref}/{m['kind']}/{m['metadata']['name']}/{tag or ''}",
                                                           base))
-        for (ref, ns, gw, section) in listener_specs:
-            pairs.setdefault((kinds[ref].kind, ns), []).append((f"{ref}/Gateway/{gw}/{section}",
-                                                                f"{gw}-{section}-{kinds[ref].suffix}"))
+        for (kref, ns, gw, section) in listener_specs:
+            pairs.setdefault((kinds[kref].kind, ns), []).append((f"{kref}/Gateway/{gw}/{section}",
+                                                                 f"{gw}-{section}-{kinds[kref].suffix}"))
         names = {scope: unique_names(p, 253) for scope, p in pairs.items()}
         out: list[Manifest] = []
         for kind, ns, m, tag, spec, members in wanted:
@@ -394,9 +394,9 @@ class ImplEmitter:
             out.append(self._object(kind.kind, name, ns, sources, body))
             for c in members:
                 self._consumed(c, f"{kind.kind} {ns}/{name}", ctx)
-        for (ref, ns, gw, section), (spec, members) in sorted(listener_specs.items()):
-            kind_name = kinds[ref].kind
-            name = names[(kind_name, ns)][f"{ref}/Gateway/{gw}/{section}"]
+        for (kref, ns, gw, section), (spec, members) in sorted(listener_specs.items()):
+            kind_name = kinds[kref].kind
+            name = names[(kind_name, ns)][f"{kref}/Gateway/{gw}/{section}"]
             body = {"targetRefs": [{"group": GROUP, "kind": "Gateway", "name": gw, "sectionName": section}], **spec}
             out.append(self._object(kind_name, name, ns, {c.intent.provenance.subject for c in members}, body))
             for c in members:
