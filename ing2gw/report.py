@@ -74,6 +74,8 @@ def _outcome(o: dict[str, Any]) -> str:
             text += f" path {o['path']}"
         if o.get("host"):
             text += f" host {o['host']}"
+    if o.get("certificate"):
+        text += f"; TLS with {o['certificate']}"
     return text
 
 

@@ -2,7 +2,8 @@
 
 :func:`run_verify` converts the resources, builds the provider's declared data plane
 (:mod:`ing2gw.dataplane`) and the reference router over the output, gathers the requests
-(generated probes, case files, access logs) and replays them through both; ``ing2gw verify``
+(generated probes, case files, access logs) and replays them through both, then adds the
+widened host set of wildcard listeners (:mod:`ing2gw.widened`); ``ing2gw verify``
 only parses options and renders the report, and tests and other commands call this.
 """
 
@@ -16,11 +17,13 @@ from .cases import load_cases, request_of, results_json, run_cases
 from .convert import ConvertOptions, ConvertResult, convert
 from .dataplane import Checker, DataPlaneModel
 from .errors import UsageError
+from .explain import Explainer
 from .http import Request
 from .plugins import Registry
 from .probes import ingress_probes
 from .resources import ResourceSet
 from .verify import MEMO_SIZE, Replayable, VerifyReport, verify_requests
+from .widened import widened_differences
 
 __all__ = ["VerifyOptions", "Verification", "only", "run_verify"]
 
@@ -109,6 +112,12 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
     finally:
         for checker in checkers:
             checker.stop()
+    if options.generate:  # the widened host set of wildcard listeners made from Secrets
+        explainer = Explainer(explaining, mine, result.manifests)
+        for difference in widened_differences(result.manifests, mine.ingresses, explainer, model.route,
+                                              router.route):
+            report.requests += 1
+            report.add(difference)
     report.skipped = skipped
     if cases:
         report.cases = results_json(run_cases(cases, lambda r: router.route(r).to_dict()))

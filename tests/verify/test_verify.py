@@ -20,6 +20,7 @@ EXPECTED_CAUSE = {
     "cors": "NGINX-CORS",
     "kong-protocols": "KONG-HTTPS-ONLY-426",
     "kong-routing": "KONG-PATH-CHARACTER-PREFIX",
+    "wildcard-listener": "EMIT-LISTENER-WILDCARD",
 }
 
 

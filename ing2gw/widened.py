@@ -1,0 +1,99 @@
+"""The hosts a conversion newly accepts: wildcard HTTPS listeners made from Secrets.
+
+A Secret listed for several single-label subdomains of one domain becomes one ``*.D``
+listener (:mod:`ing2gw.emit.certificates`). The Gateway then completes TLS with that
+certificate for *every* subdomain of ``D``, where the source controller answered a host no
+Ingress listed with its default certificate. ``verify`` shows this widened host set: for
+each wildcard HTTPS listener whose hostname no Ingress TLS section lists, one sibling host
+no Ingress names is sent through both sides, and the certificate each presents is compared
+(the source's: the Secret of an Ingress TLS entry listing the host or its wildcard, else the
+controller's default; the Gateway's: the certificateRefs of the most specific HTTPS listener
+matching the host). Such a difference is in the ``tls`` aspect and is explained by the note
+whose scope is the listener's wildcard (``EMIT-LISTENER-WILDCARD``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from .explain import Explainer
+from .http import Request
+from .resources import Ingress
+from .router.outcome import Outcome
+from .verify import Difference, summarise
+
+__all__ = ["PROBE_LABEL", "widened_differences"]
+
+PROBE_LABEL = "ing2gw-unlisted"  # the sibling host probed: ing2gw-unlisted.<domain>
+DEFAULT_CERTIFICATE = "the controller's default certificate (no Ingress lists this host)"
+
+
+def _https_listeners(manifests: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """``(hostname, certificate)`` of every HTTPS listener with a hostname."""
+    out: list[tuple[str, str]] = []
+    for m in manifests:
+        if m.get("kind") not in ("Gateway", "ListenerSet"):
+            continue
+        ns = (m.get("metadata") or {}).get("namespace", "")
+        for lst in (m.get("spec") or {}).get("listeners") or []:
+            if lst.get("protocol") != "HTTPS" or not lst.get("hostname"):
+                continue
+            refs = ((lst.get("tls") or {}).get("certificateRefs")) or []
+            cert = ", ".join(f"Secret {r.get('namespace') or ns}/{r.get('name')}" for r in refs)
+            out.append((str(lst["hostname"]), f"{cert} (listener {lst['hostname']})"))
+    return out
+
+
+def _gateway_certificate(listeners: Sequence[tuple[str, str]], host: str) -> str | None:
+    best: tuple[bool, int, str] | None = None  # an exact hostname first, then the longest wildcard
+    for hostname, cert in listeners:
+        exact = hostname == host
+        wild = hostname.startswith("*.") and host.endswith(hostname[1:])
+        if (exact or wild) and (best is None or (exact, len(hostname)) > best[:2]):
+            best = (exact, len(hostname), cert)
+    return best[2] if best else None
+
+
+def _source_certificate(ingresses: Sequence[Ingress], host: str) -> str:
+    parent = "*." + host.split(".", 1)[1] if "." in host else ""
+    for wanted in (host, parent):
+        for ing in ingresses:
+            for tls in ing.tls:
+                if wanted in tls.hosts:
+                    return f"Secret {ing.namespace}/{tls.secret_name} (Ingress {ing.ref})"
+    return DEFAULT_CERTIFICATE
+
+
+def widened_differences(manifests: Sequence[Mapping[str, Any]], ingresses: Sequence[Ingress], explainer: Explainer,
+                        source: Callable[[Request], Outcome], gateway: Callable[[Request], Outcome]
+                        ) -> list[Difference]:
+    """One difference per wildcard HTTPS listener that accepts hosts no Ingress listed."""
+    listeners = _https_listeners(manifests)
+    tls_hosts = {h for ing in ingresses for t in ing.tls for h in t.hosts}
+    rule_hosts = {r.host for ing in ingresses for r in ing.rules}
+    out: list[Difference] = []
+    for hostname, _ in sorted(set(listeners)):
+        if not hostname.startswith("*.") or hostname in tls_hosts:
+            continue
+        host = f"{PROBE_LABEL}.{hostname[2:]}"
+        if host in rule_hosts:
+            continue
+        ours = _gateway_certificate(listeners, host)
+        theirs = _source_certificate(ingresses, host)
+        if ours is None or ours == theirs:
+            continue
+        request = Request.build(host=host, path="/", scheme="https")
+        a, b = source(request), gateway(request)
+        served: list[tuple[frozenset[str], str, str | None]] = [(frozenset(), hostname, None)]
+        found = explainer.explain(("tls",), request, served)
+        # the notes about this very listener, when there are (not the controller's generic ones)
+        notes = tuple(n for n in found if any(h == hostname for h, _ in n.scope)) or found
+        owners = sorted({ing.ref for ing in ingresses for t in ing.tls for h in t.hosts
+                         if h.endswith(hostname[1:]) and _gateway_certificate(listeners, h) == ours})
+        out.append(Difference(
+            request={"method": request.method, "url": f"https://{host}/", "headers": request.headers.as_dict()},
+            source={**summarise(a), "certificate": theirs}, gateway={**summarise(b), "certificate": ours},
+            aspects=("tls",), ingresses=tuple(owners), explained_by=notes,
+            origin=f"generated: a subdomain of {hostname[2:]} no Ingress lists (the widened host set)"))
+    return out
