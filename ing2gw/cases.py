@@ -23,6 +23,7 @@ from .yamlio import Document, parse_documents, read_text
 
 __all__ = [
     "Case",
+    "CaseClock",
     "CaseResult",
     "compare",
     "format_results_text",
@@ -33,13 +34,14 @@ __all__ = [
     "run_cases",
 ]
 
-CASE_FIELDS = frozenset({"name", "request", "expect"})
+CASE_FIELDS = frozenset({"name", "request", "expect", "repeat"})
 REQUEST_FIELDS = frozenset({
-    "method", "scheme", "host", "port", "path", "headers", "gateway", "sni", "responseHeaders", "client",
+    "method", "scheme", "host", "port", "path", "headers", "gateway", "sni", "responseHeaders", "client", "at",
 })
+MAX_REPEAT = 100_000
 EXPECT_FIELDS = frozenset({
     "status", "reason", "backend", "path", "host", "method", "headers", "absentHeaders",
-    "redirect", "responseHeaders", "absentResponseHeaders", "weights", "grpcStatus", "mirrors",
+    "redirect", "responseHeaders", "absentResponseHeaders", "weights", "grpcStatus", "mirrors", "policy",
 })
 REDIRECT_FIELDS = frozenset({"scheme", "host", "port", "path", "statusCode"})
 WEIGHT_TOLERANCE = 0.5  # percentage points
@@ -52,6 +54,8 @@ class Case:
     expect: Mapping[str, Any]
     origin: str  # "file:line"
     built: Request | None = field(default=None, compare=False, repr=False)  # set by parse_cases
+    repeat: int = 1  # the request is sent this many times at once; expect judges the last answer
+    at: float | None = None  # seconds on the case file's clock (None: the previous case's time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +127,37 @@ def parse_cases(text: str, path: str) -> list[Case]:
         ):
             raise InputError(f"{where} ({name}): expect.redirect takes "
                              f"{', '.join(sorted(REDIRECT_FIELDS))}")
-        case = Case(str(name), request, expect, origin)
+        repeat = item.get("repeat", 1)
+        if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
+            raise InputError(f"{where} ({name}): repeat must be a whole number from 1 to {MAX_REPEAT}")
+        at = request.get("at")
+        if at is not None and (isinstance(at, bool) or not isinstance(at, int | float) or at < 0):
+            raise InputError(f"{where} ({name}): request.at must be a number of seconds, 0 or more")
+        if at is not None and cases and at < _time(cases):
+            raise InputError(f"{where} ({name}): request.at {at} is before the previous case's time "
+                             f"{_time(cases)}: the case file's clock never goes back")
+        case = Case(str(name), request, expect, origin, repeat=repeat, at=at)
         # validates field types now, with the case's origin; kept, so it is built once
-        cases.append(Case(case.name, request, expect, origin, request_of(case)))
+        cases.append(Case(case.name, request, expect, origin, request_of(case), repeat, at))
     return cases
+
+
+def _time(cases: Sequence[Case]) -> float:
+    """The case file's clock at the last of ``cases``."""
+    return next((c.at for c in reversed(cases) if c.at is not None), 0.0)
+
+
+class CaseClock:
+    """The case file's clock: seconds since the first case, moved by each case's ``at``
+    (rate limits count requests on it)."""
+
+    __slots__ = ("now",)
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def load_cases(path: str) -> list[Case]:
@@ -257,7 +288,7 @@ def compare(outcome: Mapping[str, Any], expect: Mapping[str, Any]) -> list[str]:
     failures: list[str] = []
     upstream = outcome.get("upstream")
     up = upstream if isinstance(upstream, Mapping) else None
-    for key in ("status", "reason", "grpcStatus"):
+    for key in ("status", "reason", "grpcStatus", "policy"):
         if key in expect and outcome.get(key) != expect[key]:
             failures.append(f"{key}: expected {expect[key]}, got {outcome.get(key)}")
     if "backend" in expect:
@@ -338,11 +369,18 @@ def run_cases(
     cases: Iterable[Case],
     route: Callable[[Request], Mapping[str, Any]],
     gateway: str | None = None,
+    clock: CaseClock | None = None,
 ) -> list[CaseResult]:
-    """Route every case with ``route`` (request -> outcome JSON form) and judge it."""
+    """Route every case with ``route`` (request -> outcome JSON form) and judge it; a case
+    with ``repeat`` is routed that many times and its last answer judged. ``clock`` is set to
+    each case's time before it is routed."""
     results: list[CaseResult] = []
     for case in cases:
         request = request_of(case, gateway)
+        if clock is not None and case.at is not None:
+            clock.now = float(case.at)
+        for _ in range(case.repeat - 1):
+            route(request)
         outcome = route(request)
         results.append(CaseResult(case.name, request_dict(request), outcome,
                                   tuple(compare(outcome, case.expect))))

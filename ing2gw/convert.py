@@ -59,6 +59,7 @@ class ConvertResult:
     # claimed source objects (selectable kinds: IngressRoute, VirtualService...): subject -> status, provider
     objects: dict[str, IngressStatus] = field(default_factory=dict)
     object_providers: dict[str, str] = field(default_factory=dict)
+    ir: IR | None = None  # what the providers produced (verify probes its protections)
 
 
 def _class_of(ing: Ingress, rs: ResourceSet) -> tuple[str | None, str]:
@@ -192,6 +193,7 @@ def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry,
         lost=tuple(lost),
         objects=objects,
         object_providers=dict(sorted(object_providers.items())),
+        ir=ir,
     )
 
 

@@ -16,7 +16,7 @@ controller as a :class:`Checker`). The plugin loader checks the declaration once
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from .http import Request
@@ -24,9 +24,10 @@ from .notes import Note
 from .resources import Ingress, ResourceSet
 
 if TYPE_CHECKING:
+    from .enforce.credentials import Credentials
     from .router.outcome import Outcome
 
-__all__ = ["Checker", "DataPlane", "DataPlaneModel", "HeaderSets", "data_plane_of"]
+__all__ = ["Checker", "DataPlane", "DataPlaneModel", "HeaderSets", "data_plane_of", "with_enforcement"]
 
 # Ingress "ns/name" -> header sets (each a tuple of (name, value)) to probe it with; a set
 # that starts with (":method", "OPTIONS") probes with that method (CORS preflights).
@@ -40,6 +41,15 @@ class DataPlaneModel(Protocol):
     ``verify`` can tell which notes are about the rule that served the request."""
 
     def route(self, request: Request, /) -> Outcome: ...
+
+
+def with_enforcement(model: DataPlaneModel, credentials: Credentials, clock: Callable[[], float] | None = None,
+                     count: bool = True) -> DataPlaneModel:
+    """``model`` checking credentials against ``credentials`` (htpasswd files by Secret) and,
+    with ``count``, counting rate limits on ``clock``, when it offers that (an optional
+    ``enforcing(credentials, clock, count)`` method); otherwise ``model`` itself."""
+    enforcing = getattr(model, "enforcing", None)
+    return enforcing(credentials, clock, count) if callable(enforcing) else model
 
 
 class Checker(Protocol):

@@ -221,7 +221,7 @@ class RateLimit(Intent):
     scope: Literal["per-replica", "global"] = "per-replica"
     exempt: tuple[str, ...] = ()
     kind: ClassVar[str] = "rate-limit"
-    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"status"})
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"status", "backend"})  # a refusal reaches no backend
     security_category: ClassVar[Security | None] = Security.RATE_LIMIT
     replaced_by: ClassVar[str] = (
         "no Gateway API form; implementation policies: Envoy Gateway BackendTrafficPolicy rateLimit, "
@@ -260,7 +260,7 @@ class BodyLimit(Intent):
 
     max_bytes: int | None
     kind: ClassVar[str] = "body-limit"
-    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"status"})
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"status", "backend"})  # a refusal reaches no backend
     replaced_by: ClassVar[str] = (
         "no Gateway API form; implementation policies: NGINX Gateway Fabric ClientSettingsPolicy "
         "body.maxSize, Envoy Gateway ClientTrafficPolicy / BackendTrafficPolicy, Traefik Middleware buffering "

@@ -85,14 +85,22 @@ class AttachedPolicy:
     ``source`` names the emitted object carrying it (``SecurityPolicy shop/web-basic-auth``).
     ``hash_schemes`` (BasicAuth only): the htpasswd hash formats the target accepts
     (names from :data:`HASH_SCHEMES`, e.g. ``{"sha"}``); empty means every format nginx accepts.
+
+    A RateLimit is enforced as a token bucket refilled at ``rate`` per ``unit``, holding
+    ``rate + burst`` tokens (Envoy's local rate limit: ``rate`` tokens, ``burst`` 0) unless
+    ``capacity`` says how many requests the target accepts at one instant (nginx's
+    ``limit_req burst=B nodelay``, as in NGINX Gateway Fabric: ``B + 1``).
     """
 
     target: PolicyTarget
     intent: Intent
     source: str
     hash_schemes: frozenset[str] = frozenset()
+    capacity: int | None = None  # RateLimit only: requests accepted at one instant, when not rate + burst
 
     def __post_init__(self) -> None:
+        if self.capacity is not None and self.capacity < 1:
+            raise ValueError("a rate limit's capacity is at least one request")
         unknown = sorted(self.hash_schemes - set(HASH_SCHEMES))
         if unknown:
             raise ValueError(f"unknown htpasswd hash scheme(s) {', '.join(unknown)}; known: {', '.join(HASH_SCHEMES)}")

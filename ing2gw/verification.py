@@ -13,16 +13,22 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from .accesslog import LogEntry, SchemeChooser, log_requests
-from .cases import load_cases, request_of, results_json, run_cases
+from .cases import CaseClock, load_cases, request_of, results_json, run_cases
 from .convert import ConvertOptions, ConvertResult, convert
-from .dataplane import Checker, DataPlaneModel
+from .dataplane import Checker, DataPlaneModel, with_enforcement
+from .enforce.buckets import TokenBuckets
+from .enforce.credentials import Credentials
+from .enforce.guard import Guard, policy_index
 from .errors import UsageError
 from .explain import Explainer
 from .http import Request
 from .plugins import Registry
+from .policy import PolicyIndex
+from .policyprobes import ProbeGroup, policy_probes
 from .probes import ingress_probes
 from .resources import ResourceSet
-from .verify import MEMO_SIZE, Replayable, VerifyReport, verify_requests
+from .router import Router
+from .verify import MEMO_SIZE, Replayable, Stateful, VerifyReport, verify_requests
 from .widened import widened_differences
 
 __all__ = ["VerifyOptions", "Verification", "only", "run_verify"]
@@ -38,6 +44,8 @@ class VerifyOptions:
     oracle: bool = False  # check the model against the real controller (the provider's oracle)
     via_proxy: bool = False  # check the router against ing2gw serve
     workers: int = 1
+    htpasswd: tuple[str, ...] = ()  # NS/NAME=FILE: basic-auth Secrets' users, checked on both sides
+    credentials: tuple[str, ...] = ()  # USER:PASSWORD sent by the credential probes
 
 
 @dataclass(slots=True)
@@ -60,7 +68,6 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
     """Convert ``rs`` and replay requests through the source controller's model and the
     converted objects. Raises :class:`~ing2gw.errors.UsageError` when there is nothing to
     verify or the provider has no data plane (or no oracle, when asked for one)."""
-    from .router import Router
     from .router.paths import target_path_policy
 
     result = convert(rs, convert_options, registry)
@@ -75,15 +82,24 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
     if plane is None:
         raise UsageError(f"provider {name!r} has no data-plane model to verify against")
     mine = only(rs, {ref for ref, p in result.providers.items() if p == name})
-    model = plane.model(mine, convert_options.conversion.controller_config or None)
-    router = Router.from_manifests(result.manifests,
-                                   path_policy=target_path_policy(convert_options.emitter))
+    credentials = Credentials.from_options(options.htpasswd)
+    pairs = _credential_pairs(options.credentials)
+    base_model = plane.model(mine, convert_options.conversion.controller_config or None)
+    model = with_enforcement(base_model, credentials, count=False)  # boundary probes: no counting
+    routing = Router.from_manifests(result.manifests, path_policy=target_path_policy(convert_options.emitter))
+    policies = policy_index(result.manifests)
+    router = routing.with_guard(Guard(policies, credentials))
 
     generated: list[tuple[Replayable, str]] = []
+    skipped: list[str] = []
+    groups: list[ProbeGroup] = []
+    stateful: Stateful | None = None
     if options.generate:
         probes = ingress_probes(mine.ingresses, plane.probe_headers(mine.ingresses))
         generated = [(p, "generated") for p in probes]
-    skipped: list[str] = []
+        if result.ir is not None:
+            groups = policy_probes(result.ir, routing, router.guard or Guard(policies), model.route, pairs, skipped)
+        stateful = _counting_sides(base_model, routing, policies, credentials)
 
     cases = load_cases(options.cases) if options.cases else []
     contradictions: list[str] = []  # access-log lines whose recorded status the model does not give
@@ -108,7 +124,7 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
 
             checkers.append(ProxyCheck(result.manifests, router))
         report = verify_requests(name, mine, result.manifests, explaining, model.route, router.route,
-                                 requests(), progress, checkers, options.workers, generated)
+                                 requests(), progress, checkers, options.workers, generated, groups, stateful)
     finally:
         for checker in checkers:
             checker.stop()
@@ -119,10 +135,39 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
             report.requests += 1
             report.add(difference)
     report.skipped = skipped
-    if cases:
-        report.cases = results_json(run_cases(cases, lambda r: router.route(r).to_dict()))
+    if cases:  # judged as route --cases judges them: rate limits counted on the case file's clock
+        clock = CaseClock()
+        counting = routing.with_guard(Guard(policies, credentials, limiter=TokenBuckets(), clock=clock))
+        report.cases = results_json(run_cases(cases, lambda r: counting.route(r).to_dict(), None, clock))
     report.recorded = contradictions
     return Verification(report, result, name, [c.name for c in checkers])
+
+
+def _credential_pairs(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    """``--credentials USER:PASSWORD`` values as pairs."""
+    out = []
+    for value in values:
+        user, sep, password = value.partition(":")
+        if not sep or not user:
+            raise UsageError(f"--credentials {value!r}: expected USER:PASSWORD")
+        out.append((user, password))
+    return out
+
+
+def _counting_sides(model: DataPlaneModel, routing: Router, policies: PolicyIndex,
+                    credentials: Credentials) -> Stateful:
+    """Both sides counting rate limits on one clock held at 0 (a burst is one instant)."""
+    clock = CaseClock()
+    source = with_enforcement(model, credentials, clock, count=True)
+    buckets = TokenBuckets()
+    gateway = routing.with_guard(Guard(policies, credentials, limiter=buckets, clock=clock))
+    holder = {"source": source}
+
+    def reset() -> None:
+        buckets.reset()
+        holder["source"] = with_enforcement(model, credentials, clock, count=True)
+
+    return Stateful(lambda r: holder["source"].route(r), gateway.route, reset)
 
 
 def _upstream_name(backend: str | None) -> str:

@@ -24,11 +24,12 @@ from typing import Any
 from .explain import Explainer
 from .http import Request
 from .notes import ASPECTS, Note
+from .policyprobes import ProbeGroup
 from .probes import Probe
 from .resources import ResourceSet
 from .router.outcome import Outcome
 
-__all__ = ["ASPECTS", "Difference", "VerifyReport", "compare_outcomes", "summarise", "verify_requests"]
+__all__ = ["ASPECTS", "Difference", "Stateful", "VerifyReport", "compare_outcomes", "summarise", "verify_requests"]
 
 _DENIED = (401, 403)
 # Aspects compared only when both sides proxy the request (otherwise status, backend or
@@ -113,8 +114,9 @@ class Difference:
     def explained(self) -> bool:
         return bool(self.explained_by)
 
-    def key(self) -> tuple[str, str, tuple[tuple[str, str], ...]]:
-        return self.request["method"], self.request["url"], tuple(self.request["headers"].items())
+    def key(self) -> tuple[str, str, tuple[tuple[str, str], ...], str, int]:
+        return (self.request["method"], self.request["url"], tuple(self.request["headers"].items()),
+                self.request.get("client") or "", self.request.get("sequence") or 0)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -147,7 +149,8 @@ class VerifyReport:
     cases: dict[str, Any] | None = None
     # access-log lines whose recorded status the source model contradicts
     recorded: list[str] = field(default_factory=list)
-    _seen: dict[tuple[str, str, tuple[tuple[str, str], ...]], int] = field(default_factory=dict, repr=False)
+    _seen: dict[tuple[str, str, tuple[tuple[str, str], ...], str, int], int] = field(default_factory=dict,
+                                                                                     repr=False)
 
     @property
     def failed_cases(self) -> int:
@@ -341,6 +344,46 @@ def _replay_wire(chunk: Sequence[_Wire | _ProbeWire]) -> tuple[int, list[_Row]]:
     return agree, rows
 
 
+@dataclass(frozen=True, slots=True)
+class Stateful:
+    """Both sides as policy probes need them: counting rate limits, and a way to start over."""
+
+    source_route: Callable[[Request], Outcome]
+    gateway_route: Callable[[Request], Outcome]
+    reset: Callable[[], None]
+
+
+def _replay_groups(report: VerifyReport, groups: Sequence[ProbeGroup], sides: Stateful,
+                   explainer: Explainer) -> None:
+    """Replay policy probe groups in order. A burst starts from fresh counters; along it,
+    each new pair of answers (200 vs 429, then 503 vs 429 ...) is one difference, first seen
+    at request ``sequence``, and the requests answered the same way again are its repeats."""
+    for group in groups:
+        if group.burst:
+            sides.reset()
+        first_of: dict[tuple[Any, Any], int] = {}
+        for number, request in enumerate(group.requests, 1):
+            src = sides.source_route(request)
+            gw = sides.gateway_route(request)
+            a, b = summarise(src), summarise(gw)
+            aspects = compare_outcomes(a, b)
+            report.requests += 1
+            if not aspects:
+                report.agree += 1
+                continue
+            served = explainer.served(request, src, gw)
+            shown: dict[str, Any] = {"method": request.method,
+                                     "url": f"{request.scheme}://{request.host}{request.target}",
+                                     "headers": request.headers.as_dict(), "client": request.client}
+            origin = group.origin
+            if group.burst:
+                shown["sequence"] = first_of.setdefault((a["status"], b["status"]), number)
+                origin = f"{group.origin}, request {shown['sequence']}"
+            report.add(Difference(
+                request=shown, source=a, gateway=b, aspects=aspects, ingresses=explainer.involved(request, served),
+                explained_by=explainer.explain(aspects, request, served), origin=origin))
+
+
 def _chunks(requests: Iterable[tuple[Replayable, str]]) -> Iterator[list[tuple[Replayable, str]]]:
     chunk: list[tuple[Replayable, str]] = []
     for item in requests:
@@ -364,6 +407,8 @@ def verify_requests(
     checkers: Sequence[Any] = (),
     workers: int = 1,
     preloaded: Sequence[tuple[Replayable, str]] = (),
+    groups: Sequence[ProbeGroup] = (),
+    stateful: Stateful | None = None,
 ) -> VerifyReport:
     """Replay ``requests`` (with where each came from) through both sides. Each of
     ``checkers`` (objects with ``name`` and ``check(request) -> problems | None``) gives a
@@ -371,7 +416,9 @@ def verify_requests(
     against the router. Requests are read in chunks (a long access log is never held
     whole); with ``workers`` > 1 (and no checkers, which hold sockets) chunks are replayed
     by forked worker processes, results kept in request order. ``preloaded`` requests come
-    first; workers read them from memory they inherit, so nothing about them is sent."""
+    first; workers read them from memory they inherit, so nothing about them is sent.
+    ``groups`` (policy probes, :mod:`ing2gw.policyprobes`) are replayed last, in this
+    process, through ``stateful`` sides that count rate limits (reset before each burst)."""
     global _REPLAY, _PRELOADED
     started = time.perf_counter()
     _REPLAY = _Replay(Explainer(notes, resources, manifests), source_route, gateway_route)
@@ -440,6 +487,10 @@ def verify_requests(
                 if chunk:
                     second_opinions(chunk)
                     account(len(chunk), _replay_chunk(chunk))
+        if groups and stateful is not None:
+            _replay_groups(report, groups, stateful, _REPLAY.explainer)
+            if progress is not None:
+                progress(report.requests)
     finally:
         _REPLAY = None
         _PRELOADED = ()

@@ -124,3 +124,17 @@ def test_registry_collects_from_every_emitter_that_reads_policies() -> None:
     assert read_policies(list(reversed(manifests)), registry) == got
     # the built-in emitters alone read nothing from plain Gateway API objects
     assert read_policies(manifests[2:]) == []
+
+
+def test_rate_limit_capacity_states_what_the_target_accepts_at_once() -> None:
+    from ing2gw.enforce.buckets import TokenBuckets
+
+    nginx_like = AttachedPolicy(PolicyTarget("HTTPRoute", "shop", "web"), _limit(5), "RateLimitPolicy shop/web",
+                                capacity=11)  # limit_req rate=5r/s burst=10 nodelay
+    buckets = TokenBuckets()
+    intent = nginx_like.intent
+    assert isinstance(intent, RateLimit)
+    taken = [buckets.take("k", intent.rate, intent.unit, intent.burst, 0.0, nginx_like.capacity) for _ in range(12)]
+    assert taken == [True] * 11 + [False]
+    with pytest.raises(ValueError, match="capacity"):
+        AttachedPolicy(nginx_like.target, intent, "x", capacity=0)

@@ -9,7 +9,15 @@ import click
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["conversion_options", "input_options"]
+__all__ = ["conversion_options", "htpasswd_option", "input_options"]
+
+
+def htpasswd_option(f: F) -> F:
+    """``--htpasswd NS/NAME=FILE``: the users of a basic-auth Secret (route, serve, verify)."""
+    return click.option(
+        "--htpasswd", "htpasswd", multiple=True, metavar="NS/NAME=FILE",
+        help="An htpasswd file holding the users of the basic-auth Secret NS/NAME, to check credentials "
+             "against (repeatable; without it only the presence of credentials is checked).")(f)
 
 
 def input_options(f: F) -> F:

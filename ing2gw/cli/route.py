@@ -6,12 +6,17 @@ One request (``URL``) prints its outcome; ``--cases FILE`` runs a case file
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import click
 
-from ing2gw.cases import format_results_text, load_cases, results_json, run_cases
+from ing2gw.cases import CaseClock, format_results_text, load_cases, results_json, run_cases
+from ing2gw.enforce.buckets import TokenBuckets
+from ing2gw.enforce.credentials import Credentials
+from ing2gw.enforce.guard import Guard, policy_index
 from ing2gw.errors import ExitCode, UsageError
 from ing2gw.http import Headers, Request
 from ing2gw.router import Outcome, Router
@@ -19,6 +24,7 @@ from ing2gw.sources import read_paths
 from ing2gw.yamlio import dump_json
 
 from . import exit_codes
+from .options import htpasswd_option
 
 __all__ = ["route"]
 
@@ -31,6 +37,13 @@ def _parse_headers(values: tuple[str, ...]) -> Headers:
             raise UsageError(f"-H {raw!r}: expected 'Name: value'")
         pairs.append((name.strip(), value.strip()))
     return Headers(pairs)
+
+
+def _address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise UsageError(f"--client {value!r}: not an IP address") from None
 
 
 def _gateway(value: str | None) -> str | None:
@@ -77,6 +90,8 @@ def format_outcome_text(outcome: Outcome) -> str:
             lines.append(f"{label}: {dict(value)}")
     for ext in o.extension_refs:
         lines.append(f"extensionRef: {ext} (not simulated)")
+    if o.policy is not None:
+        lines.append(f"refused by: {o.policy}")
     lines.extend(f"note: {n}" for n in o.notes)
     return "\n".join(lines) + "\n"
 
@@ -101,13 +116,19 @@ def format_outcome_mapping(o: dict[str, Any]) -> str:
     if o.get("responseHeaders"):
         lines.append("response headers:")
         lines.extend(f"  {k}: {v}" for k, v in o["responseHeaders"].items())
+    if o.get("policy"):
+        lines.append(f"refused by: {o['policy']}")
     lines.extend(f"note: {n}" for n in o.get("notes") or [])
     return "\n".join(lines) + "\n"
 
 
-def _source_model(provider_name: str, docs: list[Any], controller_config: str | None) -> Any:
-    """The named provider's data-plane model over the Ingresses in ``docs``."""
+def _source_model(provider_name: str, docs: list[Any], controller_config: str | None,
+                  credentials: Credentials, clock: CaseClock) -> Any:
+    """The named provider's data-plane model over the Ingresses in ``docs``, checking
+    credentials against ``credentials`` and counting rate limits on ``clock`` when the model
+    can (:func:`ing2gw.dataplane.with_enforcement`)."""
     from ing2gw.cli.common import read_controller_config
+    from ing2gw.dataplane import with_enforcement
     from ing2gw.plugins import discover
     from ing2gw.resources import build_resource_set
 
@@ -119,7 +140,8 @@ def _source_model(provider_name: str, docs: list[Any], controller_config: str | 
     rs = build_resource_set(docs)
     for note in rs.notes:
         click.echo(note.line(), err=True)
-    return plane.model(rs, read_controller_config(controller_config) if controller_config else None)
+    model = plane.model(rs, read_controller_config(controller_config) if controller_config else None)
+    return with_enforcement(model, credentials, clock)
 
 
 @click.command("route", epilog=exit_codes("a case of --cases fails", zero="routed; every case passes",
@@ -147,7 +169,9 @@ def _source_model(provider_name: str, docs: list[Any], controller_config: str | 
 @click.option("--controller-config", type=click.Path(dir_okay=False), metavar="FILE",
               help="With --as: the controller's ConfigMap.")
 @click.option("--client", "client_ip", metavar="ADDRESS",
-              help="With --as: the client's IP address (X-Forwarded-For, X-Real-IP, allow/deny lists).")
+              help="The client's IP address (allow/deny lists, rate limits; with --as also X-Forwarded-For "
+                   "and X-Real-IP).")
+@htpasswd_option
 def route(
     files: tuple[str, ...],
     recursive: bool,
@@ -162,6 +186,7 @@ def route(
     as_provider: str | None,
     controller_config: str | None,
     client_ip: str | None,
+    htpasswd: tuple[str, ...],
 ) -> int:
     """Route URL (scheme://host[:port]/path?query) through the Gateway API objects in
     RESOURCES and print what a conformant gateway does with it."""
@@ -173,13 +198,18 @@ def route(
     if url is not None:
         request = Request.from_url(url, method=method, headers=parsed_headers, port=port,
                                    gateway=gw)
+    if request is not None and client_ip is not None:
+        request = replace(request, client=_address(client_ip))
     docs = read_paths(files, recursive=recursive)
+    credentials = Credentials.from_options(htpasswd)
+    clock = CaseClock()
     route_fn: Callable[[Request], dict[str, Any]]
     if as_provider is not None:
-        model = _source_model(as_provider, docs, controller_config)
+        model = _source_model(as_provider, docs, controller_config, credentials, clock)
         route_fn = lambda r: model.route(r, client_ip).to_dict()  # noqa: E731
     else:
         router = Router.from_manifests(docs, strict_refs=strict_refs)
+        router = router.with_guard(Guard(policy_index(docs), credentials, limiter=TokenBuckets(), clock=clock))
         for note in router.notes:
             click.echo(f"note: {note}", err=True)
         route_fn = lambda r: router.route(r).to_dict()  # noqa: E731
@@ -192,7 +222,7 @@ def route(
             click.echo(format_outcome_mapping(route_fn(request)), nl=False)
         return ExitCode.OK
     assert cases_file is not None
-    results = run_cases(load_cases(cases_file), route_fn, gw)
+    results = run_cases(load_cases(cases_file), route_fn, gw, clock)
     if output == "json":
         click.echo(dump_json(results_json(results)), nl=False)
     else:

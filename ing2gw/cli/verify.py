@@ -15,7 +15,7 @@ from ..verification import VerifyOptions, run_verify
 from ..yamlio import dump_json
 from . import exit_codes
 from .common import fails_unprotected, load_resources, make_convert_options, print_notes
-from .options import conversion_options, input_options
+from .options import conversion_options, htpasswd_option, input_options
 from .progress import progress
 
 
@@ -33,7 +33,8 @@ from .progress import progress
 @click.option("--scheme", type=click.Choice(["http", "https"]),
               help="The scheme of access-log lines that record none (ingress-nginx's never do); default: "
                    "inferred per line from the recorded status and upstream.")
-@click.option("--no-generate", is_flag=True, help="Do not generate boundary requests from the Ingresses.")
+@click.option("--no-generate", is_flag=True,
+              help="Do not generate boundary requests or policy probes from the Ingresses.")
 @click.option("-o", "--output", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
               show_default=True)
 @click.option("--fail-on", type=click.Choice(["any", "unexplained", "never"]), default="any", show_default=True,
@@ -48,10 +49,15 @@ from .progress import progress
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Processes replaying requests (forked; default: one per CPU; not with --oracle or "
                    "--via-proxy, which replay in this process).")
+@htpasswd_option
+@click.option("--credentials", "credentials", multiple=True, metavar="USER:PASSWORD",
+              help="Credentials the policy probes send to basic-auth rules (repeatable; with --htpasswd they are "
+                   "checked on both sides, so a user a target cannot accept shows as locked out).")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print conversion notes on stderr.")
 def verify(cases_file: str | None, access_logs: tuple[str, ...], scheme: str | None, no_generate: bool, fmt: str,
            fail_on: str,
-           oracle: str | None, via_proxy: bool, workers: int | None, quiet: bool, **params: Any) -> int:
+           oracle: str | None, via_proxy: bool, workers: int | None, htpasswd: tuple[str, ...],
+           credentials: tuple[str, ...], quiet: bool, **params: Any) -> int:
     """Replay requests through a model of the source controller and through the converted
     Gateway API objects; report every request treated differently, and which conversion
     note explains it (a difference no note explains is an unexplained drift)."""
@@ -64,6 +70,7 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], scheme: str | N
         provider=params.get("provider"), generate=not no_generate, cases=cases_file, access_logs=access_logs,
         scheme=scheme,
         oracle=oracle is not None, via_proxy=via_proxy, workers=workers or os.cpu_count() or 1,
+        htpasswd=htpasswd, credentials=credentials,
     )
     with progress("verify", enabled=not quiet) as step:
         step("converting and replaying")

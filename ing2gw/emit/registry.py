@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from ..intents import Intent
+from ..intents import BodyLimit, Intent
 from ..ir import IR, Route, Rule
 from ..notes import Fidelity, Level, Note, Notes, Scope
 from ..plugins import PluginEntry, load_plugins, lookup
@@ -210,9 +210,11 @@ def note_unconsumed(ir: IR, ctx: EmitContext, emitter: Emitter) -> list[Lost]:
                 lost.append(Lost(_route_label(route), route.hostnames, intent, scope))
     for gi in ir.gateway_intents:
         if not ctx.consumed(None, gi.intent):
-            # A Gateway-wide protection explains refusals anywhere; other Gateway-wide settings
-            # (a body limit, TLS options) change nothing the probes of verify can see.
-            wide: Scope = (("*", ""),) if gi.intent.security else ()
+            # A Gateway-wide protection, or a body limit the user set, explains refusals anywhere
+            # (verify probes both); other Gateway-wide settings (TLS options, the source's own
+            # default body limit, which verify does not probe) change nothing the probes can see.
+            probed = isinstance(gi.intent, BodyLimit) and gi.intent.max_bytes is not None and not gi.intent.implicit
+            wide: Scope = (("*", ""),) if gi.intent.security or probed else ()
             lost.append(Lost(f"Gateway {gi.gateway.key}", (), gi.intent, wide))
     by_intent: dict[tuple[str, str, str], list[Lost]] = {}
     for item in lost:

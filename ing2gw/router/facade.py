@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ing2gw.http import Request
 from ing2gw.yamlio import Document
@@ -12,6 +12,9 @@ from .matcher import route
 from .outcome import Outcome
 from .paths import STANDARD, PathPolicy
 from .table import Table, compile_table
+
+if TYPE_CHECKING:
+    from ing2gw.enforce.guard import Guard
 
 __all__ = ["Router"]
 
@@ -23,11 +26,16 @@ class Router:
     >>> router.route(Request.build(host="shop.example.com", path="/api")).status
     """
 
-    __slots__ = ("table", "path_policy")
+    __slots__ = ("table", "path_policy", "guard")
 
-    def __init__(self, table: Table, path_policy: PathPolicy = STANDARD) -> None:
+    def __init__(self, table: Table, path_policy: PathPolicy = STANDARD, guard: Guard | None = None) -> None:
         self.table = table
         self.path_policy = path_policy
+        self.guard = guard  # policies enforced after routing (ing2gw.enforce.guard); None: routing only
+
+    def with_guard(self, guard: Guard | None) -> Router:
+        """The same compiled objects, enforcing ``guard``'s policies after each routing decision."""
+        return Router(self.table, self.path_policy, guard)
 
     @classmethod
     def from_manifests(
@@ -57,5 +65,9 @@ class Router:
 
     def route(self, request: Request, backend: str | None = None) -> Outcome:
         """``backend``: the backendRef (``ns/name:port``) a weighted choice picked, to apply
-        its own filters (default: the largest share, as a deterministic router reports)."""
-        return route(self.table, request, backend, self.path_policy)
+        its own filters (default: the largest share, as a deterministic router reports).
+        With a guard, the attached policies are enforced on the routed request."""
+        outcome = route(self.table, request, backend, self.path_policy)
+        if self.guard is None:
+            return outcome
+        return self.guard.enforce(request, outcome)

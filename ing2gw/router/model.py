@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .hostnames import HostIndex
-from .outcome import RuleInfo
+from .outcome import AuthFilter, RuleInfo
 from .precedence import MatchKey
 
 __all__ = [
@@ -143,6 +143,7 @@ class Filter:
     mirror: Mirror | None = None
     cors: Cors | None = None
     extension: str | None = None  # "group/Kind name" of an ExtensionRef
+    auth: AuthFilter | None = None  # ExternalAuth (enforced after matching, by ing2gw.enforce.guard)
     problem: str | None = None  # an ExtensionRef that cannot be resolved
 
 

@@ -4,7 +4,7 @@
 
     {"status", "reason", "backend", "weights", "upstream", "redirect", "responseHeaders",
      "matched", "mirrors", "timeouts", "retry", "sessionPersistence", "extensionRefs",
-     "grpcStatus", "notes"}
+     "grpcStatus", "notes"}     # and "policy" when a policy refused the request
 
 ``status`` is ``null`` when the request fails below HTTP (no TLS listener for the SNI,
 plain HTTP sent to an HTTPS port). ``reason`` is one word from the Gateway API vocabulary
@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from ing2gw.http import Headers
 
-__all__ = ["Matched", "MirrorTarget", "Outcome", "RedirectTo", "RuleInfo", "Upstream"]
+__all__ = ["AuthFilter", "Matched", "MirrorTarget", "Outcome", "RedirectTo", "RuleInfo", "Upstream"]
 
 _EMPTY_HEADERS = Headers()
 _NO_WEIGHTS: Mapping[str, float] = MappingProxyType({})
@@ -91,6 +91,22 @@ _GRPC_STATUS = {200: "OK", 404: "Unimplemented", 500: "Unavailable", 503: "Unava
 
 
 @dataclass(frozen=True, slots=True)
+class AuthFilter:
+    """An HTTPRoute ``ExternalAuth`` filter (experimental): the auth service to ask before
+    the request goes on (enforced by :mod:`ing2gw.enforce.guard`, not by the matcher)."""
+
+    backend: str  # "ns/name:port" of the auth Service
+    protocol: str  # "HTTP" | "GRPC"
+    path: str | None = None  # http.path: prefixed to the client's path
+    allowed_headers: tuple[str, ...] = ()  # lower-case, sent besides the ones always sent
+    allowed_response_headers: tuple[str, ...] = ()  # lower-case, copied upstream (empty: all)
+    forward_body: int = 0  # forwardBody.maxSize (bytes of the body sent along)
+
+    def label(self) -> str:
+        return f"ExternalAuth {self.protocol} {self.backend}"
+
+
+@dataclass(frozen=True, slots=True)
 class RuleInfo:
     """What every outcome of one rule on one listener shares (built once, at compile time)."""
 
@@ -100,6 +116,7 @@ class RuleInfo:
     timeouts: Mapping[str, Any] | None = None
     retry: Mapping[str, Any] | None = None
     session_persistence: Mapping[str, Any] | None = None
+    auth_filters: tuple[AuthFilter, ...] = ()  # the rule's ExternalAuth filters, in order
 
 
 class Outcome(NamedTuple):
@@ -118,6 +135,7 @@ class Outcome(NamedTuple):
     extension_refs: tuple[str, ...] = ()
     grpc: bool = False
     notes: tuple[str, ...] = ()
+    policy: str | None = None  # the policy that refused the request (ing2gw.enforce.guard)
 
     @property
     def backend(self) -> str | None:
@@ -171,4 +189,5 @@ class Outcome(NamedTuple):
             "extensionRefs": list(self.extension_refs),
             "grpcStatus": self.grpc_status,
             "notes": list(self.notes),
+            **({"policy": self.policy} if self.policy is not None else {}),
         }

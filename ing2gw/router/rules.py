@@ -29,6 +29,7 @@ from .model import (
     Rule,
     ValueMatch,
 )
+from .outcome import AuthFilter
 from .precedence import MatchKey, grpc_key, http_key
 
 __all__ = ["DropRule", "compile_rule"]
@@ -193,12 +194,8 @@ def _filters(
                 max_age=5 if max_age is None else max_age,
             )))
         elif ftype == "ExternalAuth":
-            # Experimental: the reference router does not call auth services. The rule is kept
-            # and the outcome names the check it did not evaluate.
-            body = map_of(o, f.get("externalAuth"), f"{w}.externalAuth")
-            ref = map_of(o, body.get("backendRef"), f"{w}.externalAuth.backendRef")
-            auth_target = f"{ref.get('namespace') or o.namespace}/{ref.get('name')}:{ref.get('port')}"
-            out.append(Filter(ftype, extension=f"ExternalAuth {body.get('protocol')} {auth_target}"))
+            out.append(Filter(ftype, auth=_auth_filter(o, map_of(o, f.get("externalAuth"), f"{w}.externalAuth"),
+                                                       f"{w}.externalAuth")))
         elif ftype == "ExtensionRef":
             ref = map_of(o, f.get("extensionRef"), f"{w}.extensionRef")
             group = str(ref.get("group") or "")
@@ -218,6 +215,29 @@ def _filters(
     if "RequestRedirect" in types and "URLRewrite" in types:
         raise DropRule(f"{where}: RequestRedirect and URLRewrite together (IncompatibleFilters)")
     return tuple(out)
+
+
+def _auth_filter(o: Obj, body: Mapping[str, Any], w: str) -> AuthFilter:
+    """The experimental ExternalAuth filter: the router calls the auth service after matching
+    (:mod:`ing2gw.enforce.guard`)."""
+    ref = map_of(o, body.get("backendRef"), f"{w}.backendRef")
+    protocol = str_of(o, body.get("protocol"), f"{w}.protocol") or "HTTP"
+    http = map_of(o, body.get("http"), f"{w}.http")
+    grpc = map_of(o, body.get("grpc"), f"{w}.grpc")
+    proto_body = http if protocol == "HTTP" else grpc
+
+    def names(key: str) -> tuple[str, ...]:
+        return tuple(str(v).lower() for v in seq_of(o, proto_body.get(key), f"{w}.{protocol.lower()}.{key}"))
+
+    forward = map_of(o, body.get("forwardBody"), f"{w}.forwardBody")
+    return AuthFilter(
+        backend=f"{ref.get('namespace') or o.namespace}/{ref.get('name')}:{ref.get('port')}",
+        protocol=protocol,
+        path=(str_of(o, http.get("path"), f"{w}.http.path") or None) if protocol == "HTTP" else None,
+        allowed_headers=names("allowedHeaders"),
+        allowed_response_headers=names("allowedResponseHeaders") if protocol == "HTTP" else (),
+        forward_body=int_of(o, forward.get("maxSize"), f"{w}.forwardBody.maxSize") or 0,
+    )
 
 
 def _value_matches(

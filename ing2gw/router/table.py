@@ -119,6 +119,7 @@ def compile_table(
                     None if rule_obj.chosen is None else rule_obj.chosen.key,
                     rule_obj.weights, rule_obj.timeouts, rule_obj.retry,
                     rule_obj.session_persistence,
+                    tuple(f.auth for f in rule_obj.filters if f.auth is not None),
                 )
                 for key, match in matches:
                     match = interned.setdefault(match, match)  # share equal matches (cache)

@@ -69,6 +69,16 @@ EXPECTED.update({
         (1, "the sample objects break a CEL rule of the CRD, a built-in CEL rule and the schema"),
     "ing2gw convert -f in.yaml --validate": (0, "the converter's output is valid"),
     "ing2gw route -f testdata/router/shop.yaml --cases cases.yaml": (0, "the documented sample cases pass"),
+    "ing2gw verify -f testdata/verify/policies/ingresses.yaml --emitter envoy-gateway --htpasswd "
+    "shop/users=testdata/verify/policies/users.htpasswd --htpasswd shop/users-htpasswd=testdata/verify/policies/"
+    "users.htpasswd --credentials alice:alice-pw --credentials bob:bob-pw --allow-unprotected":
+        (1, "the targets' explained differences (503 -> 429, apr1 locked out): verify exits 1 on any"),
+    "ing2gw convert -f testdata/verify/policies/ingresses.yaml --emitter envoy-gateway --allow-unprotected -q "
+    "> eg.yaml": (0, "converts"),
+    "ing2gw route -f eg.yaml --htpasswd shop/users-htpasswd=testdata/verify/policies/users.htpasswd "
+    "http://basic.example.com/ -H 'Authorization: Basic YWxpY2U6YWxpY2UtcHc='": (0, "routed (and refused: 401)"),
+    "ing2gw route -f eg.yaml --client 10.1.2.3 http://guarded.example.com/ -H 'Content-Length: 9000'":
+        (0, "routed (and refused: 413)"),
     "ing2gw route -f testdata/router/shop.yaml 'https://shop.example.com/api/x?a=1' -H 'x-canary: always' -o json":
         (0, "routed"),
 })

@@ -152,14 +152,17 @@ def test_report_lists_lost_protections_first(ing2gw, tmp_path: Path) -> None:
     assert [(x["intent"], x["security"]) for x in lost] == [("ip-access", "access-control")]
 
 
-def test_router_keeps_external_auth_rules_and_says_it_does_not_evaluate_them(ing2gw) -> None:
+def test_router_keeps_external_auth_rules_and_asks_the_stand_in_auth_service(ing2gw) -> None:
     gateway = TESTDATA / "convert" / "protection" / "external-auth-experimental" / "expected.yaml"
-    r = ing2gw(["route", "-f", str(gateway), "https://shop.example.com/api/x", "-o", "json"])
+    url = "https://shop.example.com/api/x"
+    r = ing2gw(["route", "-f", str(gateway), url, "-H", "Authorization: Bearer x", "-o", "json"])
     assert r.exit_code == 0, r.stderr
     outcome = json.loads(r.stdout)
     assert outcome["status"] == 200 and outcome["backend"] == "shop/api:8080"
-    assert outcome["extensionRefs"] == ["ExternalAuth HTTP auth/oauth2-proxy:4180"]
+    assert outcome["extensionRefs"] == []  # the filter is evaluated (docs/case-format.md: the stand-in)
     assert "dropped" not in r.stderr
+    refused = json.loads(ing2gw(["route", "-f", str(gateway), url, "-o", "json"]).stdout)
+    assert refused["status"] == 401 and refused["policy"].endswith("ExternalAuth filter")
 
 
 def test_unconsumed_pass_covers_rules_and_gateway_intents() -> None:

@@ -10,21 +10,25 @@ The outcome is the reference router's typed :class:`~ing2gw.router.Outcome`; its
 Modules: :mod:`.settings` (ConfigMap and per-Ingress annotations), :mod:`.servers` (servers,
 aliases, canaries, Host lookup), :mod:`.locations` (location list and nginx's location
 choice), :mod:`.uri` (URI normalisation), :mod:`.pipeline` (the phase order), :mod:`.upstream`
-(the request sent upstream). The nginx oracle's configuration is built separately, by
+(the request sent upstream), :mod:`.access` (body size, rate limits, allow/deny and auth).
+The nginx oracle's configuration is built separately, by
 :mod:`..nginxconf`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from ing2gw.enforce.buckets import NginxLimitReq
+from ing2gw.enforce.credentials import Credentials
 from ing2gw.http import Request
 from ing2gw.notes import Level, Note, Notes
 from ing2gw.resources import Ingress, IngressBackend, ResourceSet
 from ing2gw.router.outcome import Outcome
 
+from .access import Enforcement
 from .pipeline import Context, route
 from .servers import Server, Topology, build_topology
 from .settings import ControllerConfig, Policy, read_policy
@@ -110,6 +114,13 @@ class NginxModel:
 
     def route(self, request: Request, client_ip: str | None = None) -> Outcome:
         return route(self.context, request, client_ip)
+
+    def enforcing(self, credentials: Credentials, clock: Callable[[], float] | None = None,
+                  count: bool = True) -> NginxModel:
+        """The same model checking basic-auth credentials against ``credentials`` and, with
+        ``count``, counting ``limit-rps``/``limit-rpm`` on ``clock`` (:mod:`.access`)."""
+        enforcement = Enforcement(credentials, NginxLimitReq() if count else None, clock or (lambda: 0.0))
+        return NginxModel(replace(self.context, enforcement=enforcement), self.policies, self.notes, self.resources)
 
 
 def route_as_nginx(

@@ -23,6 +23,7 @@ from typing import Any
 from ing2gw.http import Headers, Request
 from ing2gw.router.outcome import Matched, Outcome, RedirectTo, RuleInfo, Upstream
 
+from .access import Enforcement, Refusal, access, body_too_large, rate_limited
 from .locations import Location, choose
 from .servers import Alternative, Server, Topology, has_certificate, select_server
 from .settings import ControllerConfig, Cors, Policy
@@ -42,6 +43,7 @@ class Context:
     refs_known: bool = False  # a ConfigMap absent from config_maps does not exist
     secrets: frozenset[tuple[str, str]] = frozenset()  # Secrets the input names (identity only)
     secrets_known: bool = False  # a Secret absent from secrets does not exist
+    enforcement: Enforcement = field(default_factory=Enforcement)  # credentials, rate-limit counters
 
 
 @dataclass(slots=True)
@@ -86,6 +88,14 @@ def _outcome(
         redirect=RedirectTo(redirect[0], redirect[1]) if redirect else None,
         response_headers=st.response, notes=tuple(st.notes),
     )
+
+
+def _refused(st: _State, refusal: Refusal) -> Outcome:
+    st.notes.append(refusal.why)
+    for name, value in refusal.headers:
+        st.response = st.response.set(name, value)
+    redirect = (refusal.redirect, refusal.status) if refusal.redirect is not None else None
+    return _outcome(st, refusal.status, refusal.reason, redirect=redirect)
 
 
 def _number(value: float) -> float:
@@ -240,6 +250,9 @@ def route(ctx: Context, request: Request, client_ip: str | None = None) -> Outco
     st.matched = _matched(loc)
     if request.scheme == "https" and config.hsts and loc.builtin is None:  # the location's Lua header filter
         st.response = st.response.set("Strict-Transport-Security", config.hsts_value)
+    too_large = body_too_large(loc.entry.policy, config, request) if loc.builtin is None else None
+    if too_large is not None:  # the find-config phase: before the location's redirects
+        return _refused(st, too_large)
     if choice.auto_redirect:
         target = uri + "/" if not request.query else f"{escape_uri(uri)}/?{request.query}"
         st.notes.append(f"nginx adds the trailing slash of location {loc.directive}")
@@ -344,32 +357,13 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
         st.notes.append(f"the upstream {loc.entry.backend} was deleted by a canary merge; the balancer has none")
         return _outcome(st, 503, "ServiceUnavailable")
 
-    # access phase
     if pol:
-        ip_ok: bool | None = None
-        if pol.allow or pol.deny:
-            client = _client(st)
-            if client is None:
-                st.notes.append("client address unknown: allow/deny rules not evaluated")
-            else:
-                denied = any(client in net for net in pol.deny)
-                ip_ok = not denied and (not pol.allow or any(client in net for net in pol.allow))
-        auth_ok: bool | None = None
-        if pol.auth_type:
-            given = (request.headers.get("authorization") or "").split(" ")[0].lower()
-            auth_ok = given == pol.auth_type
-            if auth_ok:
-                st.notes.append("credentials present; the model does not check them against the auth secret")
-        if pol.auth_url:
-            st.notes.append(f"external auth {pol.auth_url} not simulated; assumed to allow the request")
-        checks = [c for c in (ip_ok, auth_ok) if c is not None]
-        permitted = any(checks) if pol.satisfy_any and checks else all(checks)
-        if not permitted:
-            if ip_ok is False and not (pol.satisfy_any and auth_ok is False):
-                return _outcome(st, 403, "Forbidden")
-            realm = pol.auth_realm or ""
-            st.response = st.response.set("WWW-Authenticate", f'{str(pol.auth_type).capitalize()} realm="{realm}"')
-            return _outcome(st, 401, "Unauthorized")
+        client = _client(st)
+        refusal = rate_limited(ctx.enforcement, pol, config, client)  # pre-access phase
+        if refusal is None:
+            refusal = access(ctx.enforcement, pol, request, client, st.notes)  # access phase
+        if refusal is not None:
+            return _refused(st, refusal)
 
     backend = loc.entry.backend
     if backend is None:

@@ -24,6 +24,7 @@ from ..annotations import (
     DEFAULT_CORS_ALLOW_METHODS,
     DEFAULT_CORS_MAX_AGE,
     DEFAULT_HTTP_REDIRECT_CODE,
+    DEFAULT_LIMIT_REQ_STATUS_CODE,
     DEFAULT_NO_TLS_REDIRECT_LOCATIONS,
     DEFAULT_SESSION_COOKIE_NAME,
     SNIPPET_KEYS,
@@ -49,6 +50,16 @@ def _flag(config: Mapping[str, str], key: str, default: bool) -> bool:
 def _int(config: Mapping[str, str], key: str, default: int) -> int:
     text = (config.get(key) or "").strip()
     return int(text) if text.isdigit() else default
+
+
+def _body_size(text: str | None) -> int | None:
+    """The ConfigMap's ``proxy-body-size`` (default 1m; 0: unlimited; unparsable: the default)."""
+    if text is None:
+        return 1_048_576
+    try:
+        return p.parse_body_size(text.strip()).max_bytes
+    except ValueError:
+        return 1_048_576
 
 
 def _list(config: Mapping[str, str], key: str, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -80,6 +91,8 @@ class ControllerConfig:
     annotation_value_word_blocklist: tuple[str, ...] = ()
     global_allowed_response_headers: tuple[str, ...] = ()
     annotation_prefix: str = TABLE.prefix
+    proxy_body_size: int | None = 1_048_576  # client_max_body_size (1m); None: not checked
+    limit_req_status_code: int = DEFAULT_LIMIT_REQ_STATUS_CODE
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, str] | None) -> ControllerConfig:
@@ -106,6 +119,8 @@ class ControllerConfig:
                 h.lower() for h in _list(c, "global-allowed-response-headers", ())
             ),
             annotation_prefix=(c.get("annotations-prefix") or TABLE.prefix).rstrip("/"),
+            proxy_body_size=_body_size(c.get("proxy-body-size")),
+            limit_req_status_code=_int(c, "limit-req-status-code", DEFAULT_LIMIT_REQ_STATUS_CODE),
         )
 
     @property
@@ -187,6 +202,12 @@ class Policy:
     denied: str | None = None  # an annotation the controller could not resolve: every location returns 503
     basic_auth: bool = False  # auth_basic/auth_digest: the template clears Authorization upstream
     auth_secret: tuple[str, str] | None = None  # (namespace, name) of the basic/digest auth Secret
+    auth_signin: str | None = None  # auth-url's 401 becomes a 302 here
+    body_max: int | None = 1_048_576  # client_max_body_size of the locations; None: not checked
+    limit_rps: int = 0  # limit_req zones of the Ingress (0: off), burst = rate x multiplier, nodelay
+    limit_rpm: int = 0
+    limit_burst_multiplier: int = 5
+    limit_exempt: tuple[p.IPNetwork, ...] = ()  # limit-allowlist: the zone key is empty (not limited)
 
     def rewrites(self, path: str) -> bool:
         """Whether a location for ``path`` rewrites (a target that differs from the path)."""
@@ -358,4 +379,21 @@ def read_policy(ingress: Ingress, config: ControllerConfig, notes: Notes) -> Pol
         denied=verdict.denied,
         basic_auth=auth_type is not None and verdict.denied is None,
         auth_secret=_secret_ref(text("auth-secret"), ingress.namespace) if auth_type is not None else None,
+        auth_signin=text("auth-signin"),
+        body_max=_annotation(ann, ignored, "proxy-body-size", config.proxy_body_size),
+        limit_rps=_annotation(ann, ignored, "limit-rps", 0) or 0,
+        limit_rpm=_annotation(ann, ignored, "limit-rpm", 0) or 0,
+        limit_burst_multiplier=_annotation(ann, ignored, "limit-burst-multiplier", 5) or 5,
+        limit_exempt=tuple(ann.get("limit-allowlist") or ()) if "limit-allowlist" not in ignored else (),
     )
+
+
+def _annotation(ann: Annotations, ignored: frozenset[str] | set[str], key: str, default: int | None) -> int | None:
+    """A numeric annotation as parsed by the table (a body size as its bytes), or ``default``
+    when absent or ignored by the controller."""
+    if key in ignored or key not in ann:
+        return default
+    value = ann.get(key)
+    if isinstance(value, p.BodySizeLimit):
+        return value.max_bytes
+    return int(value) if value is not None else default

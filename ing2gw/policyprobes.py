@@ -1,0 +1,192 @@
+"""Requests that test protections, generated per policy (not per request) for ``verify``.
+
+The boundary probes (:mod:`.probes`) come from one public client without credentials, so
+they see a protection only as "refused". For each rule that carries a protection -- on the
+source side (the provider's intents, and Gateway-wide ones) or on the Gateway side (the
+policies attached to the route the rule's request lands on, :class:`~ing2gw.enforce.guard.Guard`)
+-- one base request (the rule's first host and path) is varied:
+
+* client addresses inside each allow-list and deny-list entry (a pass, a refusal);
+* with each ``--credentials USER:PASSWORD`` as Basic credentials, and with a wrong password;
+* with ``Authorization: Bearer ing2gw-probe`` (the stand-in auth service allows it);
+* with a ``Content-Length`` one byte over each body limit of either side, and exactly at it;
+* a burst of requests at one instant, one more than the largest budget (rate + burst) of
+  either side: replayed with fresh counters on both sides, it shows where each side starts
+  refusing and with which status (503 -> 429).
+
+The source's built-in defaults (``Intent.implicit``, e.g. ingress-nginx's 1m body limit)
+are not probed. Every variant except the one under test passes the other checks where it can: a client
+inside the allow-list, the first credentials given. A burst larger than :data:`MAX_BURST`
+is not sent (``skipped`` says so).
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from .enforce.guard import Guard
+from .http import Request
+from .intents import BasicAuth, BodyLimit, ExternalAuth, Intent, IPAccess, RateLimit
+from .ir import IR, Route, Rule
+from .probes import PROBE_CLIENT, _literal_prefix
+from .router import Router
+from .router.outcome import Outcome
+
+__all__ = ["MAX_BURST", "ProbeGroup", "policy_probes"]
+
+MAX_BURST = 2000  # requests in one burst at most
+BEARER = "Bearer ing2gw-probe"
+_PROTECTIONS = (IPAccess, BasicAuth, ExternalAuth, RateLimit, BodyLimit)
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeGroup:
+    """Requests testing one protected rule. ``burst``: replayed in order with fresh rate-limit
+    counters on both sides (only the first request the sides answer differently is reported)."""
+
+    origin: str
+    requests: tuple[Request, ...]
+    burst: bool = False
+
+
+def _first_path(rule: Rule) -> str:
+    for m in rule.matches:
+        if m.path is None:
+            return "/"
+        if m.path.type == "RegularExpression":
+            return _literal_prefix(m.path.value)
+        return m.path.value or "/"
+    return "/"
+
+
+def _inside(cidr: str) -> str | None:
+    """An address inside ``cidr`` (its second address where it has one)."""
+    try:
+        net = ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return None
+    return str(net.network_address + 1) if net.num_addresses > 2 else str(net.network_address)
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@dataclass(slots=True)
+class _Found:
+    """The protections both sides have on one rule."""
+
+    allow: list[str]
+    deny: list[str]
+    basic: bool = False
+    external: bool = False
+    bodies: set[int] | None = None
+    budgets: set[int] | None = None
+
+    def add(self, intent: Intent) -> None:
+        if isinstance(intent, IPAccess):
+            self.allow += intent.allow
+            self.deny += intent.deny
+        elif isinstance(intent, BasicAuth):
+            self.basic = True
+        elif isinstance(intent, ExternalAuth):
+            self.external = True
+        elif isinstance(intent, BodyLimit) and intent.max_bytes is not None:
+            self.bodies = (self.bodies or set()) | {intent.max_bytes}
+        elif isinstance(intent, RateLimit) and intent.unit in ("second", "minute"):
+            self.budgets = (self.budgets or set()) | {intent.rate + intent.burst}
+
+    @property
+    def any(self) -> bool:
+        return bool(self.allow or self.deny or self.basic or self.external or self.bodies or self.budgets)
+
+
+def policy_probes(ir: IR, router: Router, guard: Guard, source_route: Callable[[Request], Outcome],
+                  credentials: Sequence[tuple[str, str]], skipped: list[str]) -> list[ProbeGroup]:
+    """The probe groups for every protected rule of ``ir``'s HTTPRoutes. ``router`` routes
+    without enforcing (to find the Gateway-side rule), ``guard`` says what that rule's
+    policies are; ``source_route`` (request -> Outcome) tells whether the source redirects
+    plain HTTP to HTTPS (then the probes use https)."""
+    # the source's own defaults (ingress-nginx's 1m body limit) are not probed: only what users configured
+    wide = [g.intent for g in ir.gateway_intents if isinstance(g.intent, _PROTECTIONS) and not g.intent.implicit]
+    groups: list[ProbeGroup] = []
+    seen: set[tuple[str, str]] = set()
+    for route in ir.routes:
+        if route.kind != "HTTPRoute":
+            continue
+        host = next((h for h in route.hostnames if not h.startswith("*.")), None)
+        if host is None:
+            continue
+        for rule in route.rules:
+            path = _first_path(rule)
+            if (host, path) in seen:
+                continue
+            seen.add((host, path))
+            groups.extend(_rule_groups(route, rule, host, path, wide, router, guard, source_route, credentials,
+                                       skipped))
+    return groups
+
+
+def _rule_groups(route: Route, rule: Rule, host: str, path: str, wide: Iterable[Intent], router: Router,
+                 guard: Guard, source_route: Callable[[Request], Outcome], credentials: Sequence[tuple[str, str]],
+                 skipped: list[str]) -> list[ProbeGroup]:
+    found = _Found([], [])
+    for intent in (*rule.intents, *wide):
+        if isinstance(intent, _PROTECTIONS):
+            found.add(intent)
+    scheme = "http"
+    base = Request.build(host=host, path=path, scheme=scheme, client=PROBE_CLIENT)
+    first = source_route(base)
+    if first.redirect is not None and first.redirect.location.startswith("https:"):
+        scheme = "https"
+        base = Request.build(host=host, path=path, scheme=scheme, client=PROBE_CLIENT)
+    routed = router.route(base)
+    if routed.rule is not None:
+        for p in guard.policies.applicable(routed.rule.matched.kind, routed.rule.matched.route or None,
+                                           routed.rule.matched.rule_name, routed.rule.matched.gateway or None,
+                                           routed.rule.matched.listener or None):
+            found.add(p.intent)
+        if routed.rule.auth_filters:
+            found.external = True
+    if not found.any:
+        return []
+    allowed = next((a for a in map(_inside, found.allow) if a), PROBE_CLIENT)
+    good: list[tuple[str, str]] = []
+    if found.basic and credentials:
+        good.append(("authorization", _basic(*credentials[0])))
+    elif found.external or found.basic:
+        good.append(("authorization", BEARER if found.external and not found.basic else _basic("probe", "probe")))
+
+    def build(client: str, headers: Sequence[tuple[str, str]] = ()) -> Request:
+        return Request.build(host=host, path=path, scheme=scheme, headers=list(headers), client=client)
+
+    where = f"{scheme}://{host}{path}"
+    out: list[ProbeGroup] = []
+    clients = sorted({c for c in map(_inside, (*found.allow, *found.deny)) if c})
+    if clients:
+        out.append(ProbeGroup(f"policy probe: client addresses on {where}",
+                              tuple(build(c, good) for c in clients)))
+    if found.basic or found.external:
+        variants: list[list[tuple[str, str]]] = [[("authorization", _basic(u, p))] for u, p in credentials]
+        if credentials:
+            variants.append([("authorization", _basic(credentials[0][0], credentials[0][1] + "-wrong"))])
+        variants.append([("authorization", BEARER)])
+        variants.append([])
+        out.append(ProbeGroup(f"policy probe: credentials on {where}", tuple(build(allowed, v) for v in variants)))
+    if found.bodies:
+        sizes = sorted({n for limit in found.bodies for n in (limit, limit + 1)})
+        out.append(ProbeGroup(f"policy probe: body sizes on {where}",
+                              tuple(build(allowed, [*good, ("content-length", str(n))]) for n in sizes)))
+    if found.budgets:
+        size = max(found.budgets) + 1
+        if size > MAX_BURST:
+            skipped.append(f"{where}: a burst of {size} requests (rate + burst of the largest limit, plus one) is "
+                           f"over {MAX_BURST}; rate limits not probed")
+        else:
+            request = build(allowed, good)
+            out.append(ProbeGroup(f"policy probe: burst of {size} requests from {allowed} on {where}",
+                                  (request,) * size, burst=True))
+    return out
