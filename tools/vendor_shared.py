@@ -34,6 +34,7 @@ WANTED: tuple[tuple[str, str], ...] = (
     ("docs/upstream/f5-nginx", "*.json"),
     ("docs/upstream/ingress-nginx", "*.json"),
     ("docs/upstream/kong", "*.json"),
+    ("docs/upstream/traefik", "*"),
 )
 
 

@@ -137,7 +137,7 @@ def _source_model(provider_name: str, docs: list[Any], controller_config: str | 
     plane = registry.data_plane(provider_name)
     if plane is None:
         raise UsageError(f"provider {provider_name!r} has no data-plane model (--as needs one)")
-    rs = build_resource_set(docs)
+    rs = build_resource_set(docs, kinds=registry.claims())  # the provider's CRDs too (IngressRoutes ...)
     for note in rs.notes:
         click.echo(note.line(), err=True)
     model = plane.model(rs, read_controller_config(controller_config) if controller_config else None)

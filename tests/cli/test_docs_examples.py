@@ -58,6 +58,11 @@ EXPECTED.update({
     "ing2gw convert -f testdata/convert/topology/existing-gateway-listenerset/input.yaml --gateway infra/public "
     "--gateway-file testdata/convert/topology/existing-gateway-listenerset/gateway.yaml":
         (0, "routes attach to the existing Gateway; its missing HTTPS listeners become a ListenerSet"),
+    "ing2gw convert -f testdata/convert/traefik/ingress-routing/input.yaml -q": (0, "no error notes"),
+    "ing2gw verify -f testdata/convert/traefik/ingress-routing/input.yaml -q":
+        (1, "Traefik's rule-length priority and character prefixes differ (explained): verify exits 1"),
+    "ing2gw route -f testdata/convert/traefik/ingress-routing/input.yaml --as traefik http://shop.example.com/exact":
+        (0, "routed by the Traefik model"),
     "ing2gw convert -f testdata/emit/envoy-gateway/rate-limit/input.yaml --emitter envoy-gateway --validate -q":
         (0, "the rate limit becomes a valid BackendTrafficPolicy"),
     "ing2gw convert -f testdata/emit/istio/ip-allowlist/input.yaml --emitter istio --validate -q":

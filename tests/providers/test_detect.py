@@ -48,12 +48,20 @@ def test_forced_provider_still_notes_foreign_annotations(ing2gw) -> None:
 
 
 def test_controller_without_provider_is_not_converted_and_fails_the_run(ing2gw) -> None:
-    doc = ingress("web", "traefik")
+    doc = ingress("web", "cilium")
     r = ing2gw(["convert", "-f", "-"], input=doc)
     assert r.exit_code == 1
     assert r.stdout == "" or "HTTPRoute" not in r.stdout
     lines = [ln for ln in r.stderr.splitlines() if "INGRESS-CONTROLLER-UNSUPPORTED" in ln]
-    assert len(lines) == 1 and "served by Traefik" in lines[0] and "class 'traefik'" in lines[0]
+    assert len(lines) == 1 and "served by Cilium" in lines[0] and "class 'cilium'" in lines[0]
+
+
+def test_ingresses_without_class_or_evidence_need_a_provider_once_several_are_installed(ing2gw) -> None:
+    r = ing2gw(["convert", "-f", "-"], input=ingress("bare"))
+    assert r.exit_code == 1
+    assert "INGRESS-NO-PROVIDER" in r.stderr and "--provider NAME (" in r.stderr and "traefik" in r.stderr
+    r = ing2gw(["convert", "-f", "-", "--provider", "traefik"], input=ingress("bare"))
+    assert r.exit_code == 0 and "bare.example.com" in r.stdout
 
 
 class EntryPoint:

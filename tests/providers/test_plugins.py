@@ -179,3 +179,12 @@ def test_provider_doc_is_generated_from_the_table(ing2gw) -> None:
     r = ing2gw(["providers", "ingress-nginx", "-o", "markdown"])
     assert (ROOT / "docs" / "ingress-nginx.md").read_text() == r.stdout, (
         "regenerate: ing2gw providers ingress-nginx -o markdown > docs/ingress-nginx.md")
+
+
+def test_traefik_doc_is_generated_from_the_table(ing2gw) -> None:
+    """docs/providers/traefik.md is `ing2gw providers traefik -o markdown`, never edited by hand."""
+    from support import ROOT
+
+    r = ing2gw(["providers", "traefik", "-o", "markdown"])
+    assert (ROOT / "docs" / "providers" / "traefik.md").read_text() == r.stdout, (
+        "regenerate: ing2gw providers traefik -o markdown > docs/providers/traefik.md")
