@@ -1,4 +1,5 @@
-"""Requests that test protections, generated per policy (not per request) for ``verify``.
+"""Requests that test protections, generated per policy (not per request) for ``verify``,
+and their replay through both sides (:func:`replay_groups`).
 
 The boundary probes (:mod:`.probes`) come from one public client without credentials, so
 they see a protection only as "refused". For each rule that carries a protection -- on the
@@ -26,16 +27,19 @@ import base64
 import ipaddress
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .enforce.guard import Guard
+from .explain import Explainer
 from .http import Request
 from .intents import BasicAuth, BodyLimit, ExternalAuth, Intent, IPAccess, RateLimit
 from .ir import IR, Route, Rule
 from .probes import PROBE_CLIENT, _literal_prefix
 from .router import Router
 from .router.outcome import Outcome
+from .verify import Difference, VerifyReport, compare_outcomes, summarise, tally
 
-__all__ = ["MAX_BURST", "ProbeGroup", "policy_probes"]
+__all__ = ["MAX_BURST", "ProbeGroup", "Stateful", "policy_probes", "replay_groups"]
 
 MAX_BURST = 2000  # requests in one burst at most
 BEARER = "Bearer ing2gw-probe"
@@ -190,3 +194,46 @@ def _rule_groups(route: Route, rule: Rule, host: str, path: str, wide: Iterable[
             out.append(ProbeGroup(f"policy probe: burst of {size} requests from {allowed} on {where}",
                                   (request,) * size, burst=True))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Stateful:
+    """Both sides as policy probes need them: counting rate limits, and a way to start over."""
+
+    source_route: Callable[[Request], Outcome]
+    gateway_route: Callable[[Request], Outcome]
+    reset: Callable[[], None]
+
+
+def replay_groups(report: VerifyReport, groups: Sequence[ProbeGroup], sides: Stateful, explainer: Explainer,
+                  checkers: Sequence[Any] = ()) -> None:
+    """Replay policy probe groups in order. A burst starts from fresh counters; along it,
+    each new pair of answers (200 vs 429, then 503 vs 429 ...) is one difference, first seen
+    at request ``sequence``, and the requests answered the same way again are its repeats.
+    ``checkers`` (second opinions: the proxy) also judge every request not in a burst."""
+    for group in groups:
+        if group.burst:
+            sides.reset()
+        first_of: dict[tuple[Any, Any], int] = {}
+        for number, request in enumerate(group.requests, 1):
+            if checkers and not group.burst:
+                tally(report, checkers, request)
+            src = sides.source_route(request)
+            gw = sides.gateway_route(request)
+            a, b = summarise(src), summarise(gw)
+            aspects = compare_outcomes(a, b)
+            report.requests += 1
+            if not aspects:
+                report.agree += 1
+                continue
+            served = explainer.served(request, src, gw)
+            shown: dict[str, Any] = {"method": request.method,
+                                     "url": f"{request.scheme}://{request.host}{request.target}",
+                                     "headers": request.headers.as_dict(), "client": request.client}
+            origin = group.origin
+            if group.burst:
+                shown["sequence"] = first_of.setdefault((a["status"], b["status"]), number)
+                origin = f"{group.origin}, request {shown['sequence']}"
+            report.add(Difference(
+                request=shown, source=a, gateway=b, aspects=aspects, ingresses=explainer.involved(request, served),
+                explained_by=explainer.explain(aspects, request, served), origin=origin))

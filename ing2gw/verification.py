@@ -24,11 +24,11 @@ from .explain import Explainer
 from .http import Request
 from .plugins import Registry
 from .policy import PolicyIndex
-from .policyprobes import ProbeGroup, policy_probes
+from .policyprobes import ProbeGroup, Stateful, policy_probes
 from .probes import ingress_probes
 from .resources import ResourceSet
 from .router import Router
-from .verify import MEMO_SIZE, Replayable, Stateful, VerifyReport, verify_requests
+from .verify import MEMO_SIZE, Replayable, VerifyReport, verify_requests
 from .widened import widened_differences
 
 __all__ = ["VerifyOptions", "Verification", "only", "run_verify"]

@@ -19,17 +19,19 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from multiprocessing.pool import AsyncResult
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .explain import Explainer
 from .http import Request
 from .notes import ASPECTS, Note
-from .policyprobes import ProbeGroup
 from .probes import Probe
 from .resources import ResourceSet
 from .router.outcome import Outcome
 
-__all__ = ["ASPECTS", "Difference", "Stateful", "VerifyReport", "compare_outcomes", "summarise", "verify_requests"]
+if TYPE_CHECKING:
+    from .policyprobes import ProbeGroup, Stateful
+
+__all__ = ["ASPECTS", "Difference", "VerifyReport", "compare_outcomes", "summarise", "tally", "verify_requests"]
 
 _DENIED = (401, 403)
 # Aspects compared only when both sides proxy the request (otherwise status, backend or
@@ -344,46 +346,6 @@ def _replay_wire(chunk: Sequence[_Wire | _ProbeWire]) -> tuple[int, list[_Row]]:
     return agree, rows
 
 
-@dataclass(frozen=True, slots=True)
-class Stateful:
-    """Both sides as policy probes need them: counting rate limits, and a way to start over."""
-
-    source_route: Callable[[Request], Outcome]
-    gateway_route: Callable[[Request], Outcome]
-    reset: Callable[[], None]
-
-
-def _replay_groups(report: VerifyReport, groups: Sequence[ProbeGroup], sides: Stateful,
-                   explainer: Explainer) -> None:
-    """Replay policy probe groups in order. A burst starts from fresh counters; along it,
-    each new pair of answers (200 vs 429, then 503 vs 429 ...) is one difference, first seen
-    at request ``sequence``, and the requests answered the same way again are its repeats."""
-    for group in groups:
-        if group.burst:
-            sides.reset()
-        first_of: dict[tuple[Any, Any], int] = {}
-        for number, request in enumerate(group.requests, 1):
-            src = sides.source_route(request)
-            gw = sides.gateway_route(request)
-            a, b = summarise(src), summarise(gw)
-            aspects = compare_outcomes(a, b)
-            report.requests += 1
-            if not aspects:
-                report.agree += 1
-                continue
-            served = explainer.served(request, src, gw)
-            shown: dict[str, Any] = {"method": request.method,
-                                     "url": f"{request.scheme}://{request.host}{request.target}",
-                                     "headers": request.headers.as_dict(), "client": request.client}
-            origin = group.origin
-            if group.burst:
-                shown["sequence"] = first_of.setdefault((a["status"], b["status"]), number)
-                origin = f"{group.origin}, request {shown['sequence']}"
-            report.add(Difference(
-                request=shown, source=a, gateway=b, aspects=aspects, ingresses=explainer.involved(request, served),
-                explained_by=explainer.explain(aspects, request, served), origin=origin))
-
-
 def _chunks(requests: Iterable[tuple[Replayable, str]]) -> Iterator[list[tuple[Replayable, str]]]:
     chunk: list[tuple[Replayable, str]] = []
     for item in requests:
@@ -393,6 +355,21 @@ def _chunks(requests: Iterable[tuple[Replayable, str]]) -> Iterator[list[tuple[R
             chunk = []
     if chunk:
         yield chunk
+
+
+def tally(report: VerifyReport, checkers: Sequence[Any], request: Request) -> None:
+    """Ask each second opinion about ``request`` and count what it says in ``report.checks``."""
+    for checker in checkers:
+        problems = checker.check(request)
+        if problems is None:
+            continue
+        found = report.checks[checker.name]
+        found["checked"] += 1
+        if problems:
+            found["disagree"] += 1
+            if len(found["problems"]) < 50:
+                found["problems"].append(f"{request.method} {request.scheme}://{request.host}{request.target}: "
+                                         + "; ".join(problems))
 
 
 def verify_requests(
@@ -431,18 +408,7 @@ def verify_requests(
         if not checkers:
             return
         for item, _ in chunk:
-            request = _as_request(item)
-            for checker in checkers:
-                problems = checker.check(request)
-                if problems is None:
-                    continue
-                tally = report.checks[checker.name]
-                tally["checked"] += 1
-                if problems:
-                    tally["disagree"] += 1
-                    if len(tally["problems"]) < 50:
-                        tally["problems"].append(f"{request.method} {request.scheme}://{request.host}"
-                                                 f"{request.target}: " + "; ".join(problems))
+            tally(report, checkers, _as_request(item))
 
     notes_by_index = _REPLAY.explainer.all_notes
 
@@ -488,7 +454,9 @@ def verify_requests(
                     second_opinions(chunk)
                     account(len(chunk), _replay_chunk(chunk))
         if groups and stateful is not None:
-            _replay_groups(report, groups, stateful, _REPLAY.explainer)
+            from .policyprobes import replay_groups
+
+            replay_groups(report, groups, stateful, _REPLAY.explainer, checkers)
             if progress is not None:
                 progress(report.requests)
     finally:

@@ -16,7 +16,10 @@ from typing import Any
 
 from .http import Request
 
-__all__ = ["ProxyCheck"]
+__all__ = ["CLIENT_HEADER", "ProxyCheck"]
+
+CLIENT_HEADER = "X-Ing2gw-Client"  # the replayed request's client address, for the proxy's policies
+_MAX_BODY = 16 << 20
 
 
 class ProxyCheck:
@@ -26,7 +29,12 @@ class ProxyCheck:
         from .proxy import ServeOptions, start_serve
 
         self.router = router
-        self.proxy = start_serve(list(manifests), ServeOptions(ephemeral=True, echo_backends=True, split=False))
+        guard = getattr(router, "guard", None)
+        # Per request, like the router it is checked against: rate limits are not counted, and
+        # the client address allow-lists see is the replayed request's (sent in CLIENT_HEADER).
+        self.proxy = start_serve(list(manifests), ServeOptions(
+            ephemeral=True, echo_backends=True, split=False, count_rate_limits=False, client_header=CLIENT_HEADER,
+            credentials=guard.credentials if guard is not None else None))
         self._tls = ssl.create_default_context(cafile=str(self.proxy.ca_file)) if self.proxy.ca_file else None
 
     def _send(self, request: Request, local_port: int) -> tuple[int, dict[str, str], bytes]:
@@ -46,7 +54,11 @@ class ProxyCheck:
             for name in request.headers:
                 for value in request.headers.get_all(name):
                     conn.putheader(name, value)
-            conn.endheaders()
+            if request.client:
+                conn.putheader(CLIENT_HEADER, request.client)
+            length = request.headers.get("content-length")
+            # a policy probe announcing a body sends it (small: at and over a body limit)
+            conn.endheaders(b"x" * int(length) if length and length.isdigit() and int(length) <= _MAX_BODY else None)
             resp = conn.getresponse()
             return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
         finally:
@@ -57,6 +69,9 @@ class ProxyCheck:
         local = self.proxy.ports.get(request.port)
         if local is None or self.proxy.schemes.get(request.port) != request.scheme:
             return None
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > _MAX_BODY):
+            return None  # a body that large is not sent
         want = self.router.route(request).to_dict()
         try:
             status, headers, body = self._send(request, local)

@@ -12,11 +12,13 @@ import sys
 
 import click
 
+from ing2gw.enforce.credentials import Credentials
 from ing2gw.errors import ExitCode, UsageError
 from ing2gw.proxy import Limits, ListenSpec, ServeOptions, prepare, serve_forever
 from ing2gw.sources import read_paths
 
 from . import exit_codes
+from .options import htpasswd_option
 
 __all__ = ["serve"]
 
@@ -32,7 +34,8 @@ def _tls_cert(value: str) -> tuple[str, str, str]:
 def _backend(value: str) -> tuple[str, str]:
     key, eq, url = value.partition("=")
     if not eq or not key or not url:
-        raise UsageError(f"--backend {value!r}: expected NAMESPACE/NAME:PORT=URL")
+        raise UsageError(f"--backend {value!r}: expected NAMESPACE/NAME:PORT=URL (or =allow-all, =deny-all, "
+                         "=stand-in for an auth Service)")
     return key.strip(), url.strip()
 
 
@@ -47,9 +50,16 @@ def _backend(value: str) -> tuple[str, str]:
 @click.option("--tls-cert", "tls_certs", multiple=True, metavar="HOST=CERT,KEY",
               help="Certificate for an HTTPS hostname (repeatable; default: generated).")
 @click.option("--backend", "backends", multiple=True, metavar="NS/NAME:PORT=URL",
-              help="Where a Service port's traffic goes (repeatable).")
+              help="Where a Service port's traffic goes (repeatable). For an auth Service (ExternalAuth filter "
+                   "or policy) URL may be allow-all, deny-all (403) or stand-in (allows requests with an "
+                   "Authorization header): a built-in auth server.")
 @click.option("--echo-backends", is_flag=True,
-              help="Start a built-in echo server for every Service without --backend.")
+              help="Start a built-in echo server for every Service without --backend, and the stand-in auth "
+                   "server for every auth Service without one.")
+@htpasswd_option
+@click.option("--client-header", metavar="NAME",
+              help="Take the client address that allow/deny lists and rate limits see from this request "
+                   "header (for tests on loopback; never where clients can set it).")
 @click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
               help="Worker processes sharing the listening sockets.")
 @click.option("--seed", type=int, help="Seed of the weighted backend choice and mirror sampling.")
@@ -74,6 +84,8 @@ def serve(
     tls_certs: tuple[str, ...],
     backends: tuple[str, ...],
     echo_backends: bool,
+    htpasswd: tuple[str, ...],
+    client_header: str | None,
     workers: int,
     seed: int | None,
     no_split: bool,
@@ -85,8 +97,9 @@ def serve(
     max_connections: int,
 ) -> int:
     """Serve the Gateway API objects in RESOURCES as a reverse proxy: every request is
-    routed by the reference router, then redirected, answered or forwarded to its backend
-    as the router decides. Listens on loopback unless --listen names another address."""
+    routed by the reference router, checked against the policies that protect its rule (as
+    route does, with real token buckets and real auth services), then redirected, answered
+    or forwarded to its backend. Listens on loopback unless --listen names another address."""
     limits = Limits(max_request_line=max_request_line, max_header_bytes=max_header_bytes,
                     max_body_bytes=max_body_bytes, header_timeout=header_timeout,
                     max_connections=max_connections)
@@ -95,7 +108,8 @@ def serve(
         tls_certs=tuple(_tls_cert(v) for v in tls_certs),
         backends=tuple(_backend(v) for v in backends),
         echo_backends=echo_backends, workers=workers, limits=limits, split=not no_split,
-        seed=seed, access_log=access_log,
+        seed=seed, access_log=access_log, credentials=Credentials.from_options(htpasswd),
+        client_header=client_header,
     )
     prepared = prepare(read_paths(files, recursive=recursive), options)
     handler = logging.StreamHandler(sys.stderr)

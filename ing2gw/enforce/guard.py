@@ -227,8 +227,10 @@ class Guard:
         plan = self.plan(outcome.rule)
         calls: list[AuthCall] = []
         for intent, source in plan.ext:
-            # an auth_request-like subrequest: the fixed method, every client header
-            calls.append(AuthCall(intent.url, intent.method or "GET", request.target, request.headers,
+            # an auth_request-like subrequest: the fixed method, every client header, the original request named
+            sent = request.headers.set("X-Original-URL", f"{request.scheme}://{request.host}{request.target}") \
+                .set("X-Original-Method", request.method)
+            calls.append(AuthCall(intent.url, intent.method or "GET", request.target, sent,
                                   tuple(h.lower() for h in intent.response_headers), source))
         m = outcome.rule.matched
         for f in plan.filters:

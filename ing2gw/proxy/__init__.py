@@ -7,7 +7,9 @@ serves a client connection from callbacks, :mod:`.exchange` forwards a plain req
 pooled backend connection, :mod:`.relay` runs the requests that need a coroutine,
 :mod:`.channel` is the asyncio protocol under every socket, :mod:`.http1` and :mod:`.stream`
 speak HTTP/1.1, :mod:`.upstream` dials backends, :mod:`.echo` holds the built-in echo
-backends, :mod:`.tls` makes certificates and picks them by SNI, :mod:`.topology` reads the
+backends, :mod:`.auth` asks auth services and holds the built-in auth backends (the
+policies themselves are enforced by :class:`ing2gw.enforce.guard.Guard`),
+:mod:`.tls` makes certificates and picks them by SNI, :mod:`.topology` reads the
 ports and backends out of the router's table, :mod:`.limits` holds the limits and durations.
 
 Why asyncio protocols with llhttp rather than a framework: the safety rules (refuse

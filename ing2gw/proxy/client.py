@@ -16,9 +16,11 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
+from ing2gw.enforce.guard import AuthCall
 from ing2gw.http import Request
 from ing2gw.router import Outcome
 
+from .auth import ask
 from .channel import Channel
 from .exchange import Exchange
 from .front import CACHE_HEAD_BYTES, Front, RouteKey, Watch, client_request, join_forwarded, remember
@@ -38,6 +40,7 @@ def client_channel(front: Front, gateway_port: int, scheme: str, sni: SniContext
 
 
 _PIPELINE_BYTES = 64 * 1024  # read ahead while a request is in flight, then pause reading
+_AUTH_TIME = 10.0  # seconds an auth service has to answer (after connecting)
 _BATCH = 32  # pipelined requests served per callback before other connections get a turn
 _LINGER_BYTES = 8 << 20  # after an answer that ends the connection, drop at most this much
 _LINGER_TIME = 5.0  # of what the client still sends, for at most this long (seconds)
@@ -265,6 +268,19 @@ class Client:
         """Carry out one routed request; whether the loop may go on at once (``False``:
         closed, or an exchange or coroutine now owns the request)."""
         front = self.front
+        guard = front.guard
+        if guard is not None and guard.applies(outcome):
+            client = self._address(request)
+            refused = guard.admit(request, outcome, client)
+            if refused is not None:
+                outcome = refused
+            else:
+                calls = guard.auth_calls(request, outcome)
+                if calls:  # asking auth services needs a coroutine
+                    wire = self._wire()
+                    self._lend(self._authorized(head, wire, request, outcome, calls, client), head, wire)
+                    return False
+                outcome = guard.finish(request, outcome, client)
         start = time.monotonic()
         decided = front.decide(head, outcome, self.ch, self.client, start)
         if decided is None or decided is False:
@@ -308,6 +324,36 @@ class Client:
         self._lend(front.relay.proxy(head, wire, self.ch, request, outcome, key, url, self.scheme,
                                 self.client, start, self.watch), head, wire)
         return False
+
+    def _address(self, request: Request) -> str:
+        """The client address policies see: the peer's, or with ``--client-header`` (tests)
+        that header's value."""
+        header = self.front.client_header
+        given = request.headers.get(header) if header else None
+        return given.strip() if given else self.client
+
+    async def _authorized(self, head: RequestHead, wire: Wire, request: Request, outcome: Outcome,
+                          calls: list[AuthCall], client: str) -> bool:
+        """Ask the auth services, then answer or forward as the guard decides."""
+        front = self.front
+        guard = front.guard
+        assert guard is not None
+        for call in calls:
+            answer = await ask(call, front.backends, front.pool, front.limits.connect_timeout + _AUTH_TIME)
+            outcome = guard.after_auth(outcome, call, answer)
+            if outcome.policy is not None:  # refused
+                break
+        else:
+            outcome = guard.finish(request, outcome, client)
+        start = time.monotonic()
+        decided = front.decide(head, outcome, self.ch, self.client, start)
+        if decided is None:
+            return False
+        if isinstance(decided, bool):
+            return decided
+        key, url = decided
+        return await front.relay.proxy(head, wire, self.ch, request, outcome, key, url, self.scheme, self.client,
+                                       start, self.watch)
 
     def _wire(self) -> Wire:
         """Hand the connection to a coroutine: the channel reads through a :class:`Wire`

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from ing2gw.enforce.guard import Guard
 from ing2gw.http import Headers, QueryParams, Request, split_host_port
 from ing2gw.router import Outcome, Router, Upstream
 from ing2gw.router.outcome import RuleInfo
@@ -132,8 +133,12 @@ class Front:
         split: bool = True,
         seed: int | None = None,
         access_log: bool = False,
+        guard: Guard | None = None,
+        client_header: str | None = None,
     ) -> None:
         self.router = router
+        self.guard = guard  # policies enforced after routing (per request: never remembered)
+        self.client_header = client_header.lower() if client_header else None
         self.topology = topology
         self.backends = dict(backends)
         self.limits = limits

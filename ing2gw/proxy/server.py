@@ -19,15 +19,22 @@ import signal
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ing2gw.enforce.buckets import TokenBuckets
+from ing2gw.enforce.credentials import Credentials
+from ing2gw.enforce.guard import Guard, policy_index
 from ing2gw.errors import UsageError
+from ing2gw.intents import ExternalAuth
+from ing2gw.policy import PolicyIndex
 from ing2gw.router import Router
 from ing2gw.yamlio import Document
 
+from .auth import AUTH_MODES, AuthBackend, auth_service_key
 from .client import client_channel
 from .echo import EchoBackend
 from .front import Front
@@ -81,6 +88,9 @@ class ServeOptions:
     split: bool = True  # pick weighted backends at random (False: the router's choice)
     seed: int | None = None
     access_log: bool = False
+    credentials: Credentials | None = None  # htpasswd files by Secret (basic auth policies)
+    count_rate_limits: bool = True  # False: every request is the first (verify --via-proxy)
+    client_header: str | None = None  # take the client address from this header (testing only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +119,12 @@ class Prepared:
     topology: Topology
     options: ServeOptions
     fronts: list[Bound]
-    echoes: list[tuple[EchoBackend, socket.socket]]
+    echoes: list[tuple[EchoBackend | AuthBackend, socket.socket]]
     backends: dict[str, BackendURL]
     tmpdir: tempfile.TemporaryDirectory[str] | None
     notes: list[str]
     ca: LocalCA | None = None  # made on first need (an HTTPS listener without --tls-cert)
+    guard: Guard | None = None  # the policies enforced on routed requests
 
     @property
     def ca_file(self) -> Path | None:
@@ -137,8 +148,9 @@ class Prepared:
             lines.append(f"Gateway port {b.gateway.port} ({b.gateway.protocol}): "
                          f"{b.scheme}://{shown}:{port}")
         for key, url in sorted(self.backends.items()):
-            echo = " (echo)" if any(e.key == key for e, _ in self.echoes) else ""
-            lines.append(f"backend {key} -> {url}{echo}")
+            kind = next((" (echo)" if isinstance(e, EchoBackend) else f" ({e.mode} auth)"
+                         for e, _ in self.echoes if e.key == key), "")
+            lines.append(f"backend {key} -> {url}{kind}")
         if self.ca_file is not None:
             lines.append(f"generated certificates are signed by {self.ca_file} "
                          f"(curl --cacert {self.ca_file} --resolve HOST:PORT:127.0.0.1 ...)")
@@ -194,16 +206,28 @@ def prepare(manifests: Iterable[Mapping[str, Any] | Document] | Router,
     if options.workers < 1:
         raise UsageError("--workers must be at least 1")
     notes = [*router.notes, *(p for g in topology.ports for p in g.problems)]
+    guard = _guard(manifests, router, options)
+    auth_keys = _auth_keys(topology, guard)
     backends: dict[str, BackendURL] = {}
+    auth_modes: dict[str, str] = {}
     for key, url in options.backends:
         if split_backend_key(key) is None:
             raise UsageError(f"--backend {key}={url}: expected NAMESPACE/NAME:PORT=URL")
-        backends[key] = BackendURL.parse(url)
-        if key not in topology.backends:
+        if url in AUTH_MODES:
+            auth_modes[key] = url
+        else:
+            backends[key] = BackendURL.parse(url)
+        if key not in topology.backends and key not in auth_keys:
             notes.append(f"--backend {key}: no route sends traffic to this Service port")
+    if options.echo_backends:
+        auth_modes.update((key, "stand-in") for key in auth_keys if key not in backends and key not in auth_modes)
     plan = _listen_plan(topology, options)
-    prepared = Prepared(router, topology, options, [], [], backends, None, notes)
+    prepared = Prepared(router, topology, options, [], [], backends, None, notes, guard=guard)
     try:
+        for key, mode in sorted(auth_modes.items()):
+            sock = _bind("127.0.0.1", 0)
+            prepared.echoes.append((AuthBackend(key, mode), sock))
+            backends[key] = BackendURL("http", "127.0.0.1", sock.getsockname()[1])
         if options.echo_backends:
             for key in topology.backends:
                 if key in backends:
@@ -225,6 +249,29 @@ def prepare(manifests: Iterable[Mapping[str, Any] | Document] | Router,
         prepared.close()
         raise
     return prepared
+
+
+def _guard(manifests: Iterable[Mapping[str, Any] | Document] | Router, router: Router,
+           options: ServeOptions) -> Guard:
+    """What is enforced: the policies installed emitters read from the manifests (a given
+    Router brings its own guard's), counted on the monotonic clock."""
+    if isinstance(manifests, Router):
+        policies = manifests.guard.policies if manifests.guard is not None else PolicyIndex(())
+    else:
+        policies = policy_index(manifests)
+    limiter = TokenBuckets() if options.count_rate_limits else None
+    return Guard(policies, options.credentials, limiter=limiter, clock=time.monotonic)
+
+
+def _auth_keys(topology: Topology, guard: Guard) -> set[str]:
+    """The auth Services requests may be checked by: ExternalAuth filters' and policies'."""
+    keys = set(topology.auth_backends)
+    for p in guard.policies.policies:
+        if isinstance(p.intent, ExternalAuth):
+            found = auth_service_key(p.intent.url)
+            if found is not None:
+                keys.add(found[0])
+    return keys
 
 
 def _sni_for(gw: GatewayPort, options: ServeOptions, prepared: Prepared) -> SniContext:
@@ -251,7 +298,8 @@ def _sni_for(gw: GatewayPort, options: ServeOptions, prepared: Prepared) -> SniC
 async def _start(prepared: Prepared, fronts: bool, echoes: bool) -> tuple[Front, list[asyncio.Server]]:
     opts = prepared.options
     front = Front(prepared.router, prepared.topology, prepared.backends, opts.limits,
-                  split=opts.split, seed=opts.seed, access_log=opts.access_log)
+                  split=opts.split, seed=opts.seed, access_log=opts.access_log, guard=prepared.guard,
+                  client_header=opts.client_header)
     servers: list[asyncio.Server] = []
     if echoes:
         for echo, sock in prepared.echoes:

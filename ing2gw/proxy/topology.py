@@ -41,7 +41,7 @@ def split_backend_key(key: str) -> tuple[str, str, int] | None:
 class Topology:
     """Ports, backends and per-rule facts, gathered from a router's compiled table."""
 
-    __slots__ = ("ports", "backends", "_rules", "_infos", "_response_pass")
+    __slots__ = ("ports", "backends", "auth_backends", "_rules", "_infos", "_response_pass")
 
     def __init__(self, router: Router) -> None:
         protocols: dict[int, list[str]] = {}
@@ -85,6 +85,8 @@ class Topology:
                                      problems, tuple(sorted(catch_all.get(port, ())))))
         self.ports: tuple[GatewayPort, ...] = tuple(ports)
         self.backends: tuple[str, ...] = tuple(sorted(backends))
+        # the auth Services of ExternalAuth filters (asked before a request goes on)
+        self.auth_backends: tuple[str, ...] = tuple(sorted({f.backend for info in infos for f in info.auth_filters}))
         self._rules = rules
         self._infos = infos  # keeps the ids in ``_rules`` valid
         self._response_pass: dict[int, bool] = {
