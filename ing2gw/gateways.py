@@ -87,6 +87,8 @@ class Existing:
     namespaces: Mapping[str, Mapping[str, str]] = field(default_factory=dict, compare=False, hash=False)
     source: str = ""  # where they were read: the files, or the cluster
     notes: tuple[Note, ...] = ()  # what could not be read (a forbidden ListenerSet list ...)
+    # the objects read (Gateways, ListenerSets, ReferenceGrants, Namespaces), for the router
+    objects: tuple[Mapping[str, Any], ...] = field(default=(), compare=False, hash=False)
 
     def granted(self, from_kind: str, from_ns: str, ref: CertificateRef) -> bool:
         return any(g.namespace == ref.namespace and g.allows(from_kind, from_ns, ref.kind, ref.name)
@@ -194,4 +196,5 @@ def from_documents(docs: Sequence[Document], wanted: Sequence[tuple[str, str]], 
         out.append(ExistingGateway(ns, name, _str(spec.get("gatewayClassName")), tuple(own),
                                    _str(allowed.get("from")) or "None", allowed.get("selector") or {},
                                    addresses, doc.origin))
-    return Existing(tuple(out), tuple(grants), namespaces, source)
+    objects = tuple(d.obj for d in docs if d.obj.get("kind") in _KINDS)
+    return Existing(tuple(out), tuple(grants), namespaces, source, objects=objects)

@@ -86,7 +86,9 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
     pairs = _credential_pairs(options.credentials)
     base_model = plane.model(mine, convert_options.conversion.controller_config or None)
     model = with_enforcement(base_model, credentials, count=False)  # boundary probes: no counting
-    routing = Router.from_manifests(result.manifests, path_policy=target_path_policy(convert_options.emitter))
+    existing = convert_options.emit.existing  # routes attach to these Gateways: the router needs them
+    routing = Router.from_manifests([*result.manifests, *(existing.objects if existing else ())],
+                                    path_policy=target_path_policy(convert_options.emitter))
     policies = policy_index(result.manifests)
     router = routing.with_guard(Guard(policies, credentials))
 

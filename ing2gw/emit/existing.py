@@ -21,7 +21,7 @@ section name. What is checked, with a note each:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,8 @@ from .limits import MAX_LISTENERS
 
 __all__ = ["Need", "Placement", "attach_existing"]
 
+# What a route the Gateway does not take changes for requests (verify): they get no answer or 404.
+_REFUSED = frozenset({"status", "backend", "redirect", "tls", "headers"})
 # The route kinds a listener admits when allowedRoutes.kinds is empty.
 _DEFAULT_KINDS = {"HTTP": ("GRPCRoute", "HTTPRoute"), "HTTPS": ("GRPCRoute", "HTTPRoute"), "TLS": ("TLSRoute",),
                   "TCP": ("TCPRoute",), "UDP": ("UDPRoute",)}
@@ -48,6 +50,11 @@ class Need:
     namespaces: set[str] = field(default_factory=set)
     kinds: set[str] = field(default_factory=set)
     sources: frozenset[str] = frozenset()
+    hosts: dict[str, set[str]] = field(default_factory=dict)  # route namespace -> its hostnames here
+
+    def scope(self, namespaces: Iterable[str]) -> tuple[tuple[str, str], ...]:
+        """The note scope of the routes of ``namespaces`` attaching here (for verify)."""
+        return tuple(sorted({(h, "") for ns in namespaces for h in self.hosts.get(ns, ()) or {"*"}}))
 
 
 @dataclass(slots=True)
@@ -165,7 +172,8 @@ class _Attacher:
                                 f"(allowedRoutes.namespaces.from: {rule})",
                                 subject=owner,
                                 instead="routes attached anyway; required change: admit the namespace in "
-                                        "allowedRoutes (from: All, or a Selector matching it)"))
+                                        "allowedRoutes (from: All, or a Selector matching it)",
+                                aspects=_REFUSED, scope=need.scope([ns])))
         wanted = {(c.namespace, c.name) for c in need.node.certificates}
         have = {(c.namespace, c.name) for c in lst.certificates}
         if wanted and have and wanted != have:
@@ -211,7 +219,9 @@ class _Attacher:
                                 f"required change: add {lines}",
                                 subject=subject,
                                 instead="routes name these listeners; they are not Accepted until the listeners exist "
-                                        "(or allowedListeners admits a ListenerSet: convert again)"))
+                                        "(or allowedListeners admits a ListenerSet: convert again)",
+                                aspects=_REFUSED, scope=tuple(sorted({x for m in missing
+                                                                      for x in m.scope(m.namespaces)}))))
             return out + [Placement(gw, "Gateway", gw.namespace, gw.name, m.section, False, m) for m in missing]
         chunks = [missing[i:i + MAX_LISTENERS] for i in range(0, len(missing), MAX_LISTENERS)]
         for i, chunk in enumerate(chunks):

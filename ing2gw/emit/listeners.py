@@ -403,22 +403,24 @@ class Listeners:
             (self._sources[(s, key)] for s, _ in gathered if (s, key) in self._sources), frozenset()))
             for key, node in merged.items()}
 
-        def use(key: str | None, namespace: str, kind: str) -> None:
+        def use(key: str | None, namespace: str, kind: str, hosts: Iterable[str]) -> None:
             if key is not None and key in needs:
                 needs[key].namespaces.add(namespace)
                 needs[key].kinds.add(kind)
+                needs[key].hosts.setdefault(namespace, set()).update(hosts)
 
         for route in self.ir.routes:
             if route.gateway is not None and "http" in route.sections:
-                use(_HTTP, route.namespace, route.kind)
+                use(_HTTP, route.namespace, route.kind, route.hostnames)
             if route.gateway is not None and "https" in route.sections:
                 for host in route.hostnames:
-                    use(next((c for c in certificate_names(host) if c in needs), None), route.namespace, route.kind)
+                    use(next((c for c in certificate_names(host) if c in needs), None), route.namespace, route.kind,
+                        [host])
             for p in route.parents:
                 if isinstance(p, ListenerParent):
-                    use("listener:" + p.listener, route.namespace, route.kind)
+                    use("listener:" + p.listener, route.namespace, route.kind, route.hostnames)
         for pt in self.ir.passthrough:
-            use("tls:" + pt.hostname, pt.namespace, "TLSRoute")
+            use("tls:" + pt.hostname, pt.namespace, "TLSRoute", [pt.hostname])
         classes = {f"IngressClass {s[0].key}" for s, _ in gathered}
         holders: dict[tuple[str, str, str], Holder] = {}
         for pl in attach_existing(existing, list(needs.values()), self.notes):

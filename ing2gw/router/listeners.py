@@ -14,7 +14,7 @@ from .hostnames import HostIndex, intersect
 from .inventory import GATEWAY_GROUP, Inventory, Obj, int_of, map_of, maps_of, str_of
 from .model import Group
 
-__all__ = ["ListenerSpec", "attach", "listener_specs"]
+__all__ = ["ListenerSpec", "admits_listener_set", "attach", "listener_specs"]
 
 ROUTED_PROTOCOLS = ("HTTP", "HTTPS")
 ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
@@ -57,7 +57,28 @@ def _label_selector_matches(selector: Mapping[str, Any], labels: Mapping[str, st
     return True
 
 
+def admits_listener_set(gw: Obj, lset: Obj, inv: Inventory, notes: set[str]) -> bool:
+    """Does the Gateway's ``allowedListeners`` admit this ListenerSet (default: none)?"""
+    spec = map_of(gw, gw.body.get("spec"), "spec")
+    allowed = map_of(gw, spec.get("allowedListeners"), "spec.allowedListeners")
+    namespaces = map_of(gw, allowed.get("namespaces"), "spec.allowedListeners.namespaces")
+    source = str(namespaces.get("from") or "None")
+    if source == "All":
+        return True
+    if source == "Same":
+        return lset.namespace == gw.namespace
+    if source == "Selector":
+        labels, note = inv.namespace_labels(lset.namespace)
+        if labels is None:
+            notes.add(f"ListenerSet {lset.ref}: {note or 'assumed admitted'}")
+            return True
+        selector = map_of(gw, namespaces.get("selector"), "spec.allowedListeners.namespaces.selector")
+        return _label_selector_matches(selector, labels)
+    return False
+
+
 def listener_specs(gw: Obj, inv: Inventory, notes: set[str]) -> list[ListenerSpec]:
+    """The listeners of a Gateway, or of a ListenerSet (whose ``Same`` is its own namespace)."""
     spec = map_of(gw, gw.body.get("spec"), "spec")
     specs: list[ListenerSpec] = []
     for i, raw in enumerate(maps_of(gw, spec.get("listeners"), "spec.listeners")):
@@ -135,7 +156,7 @@ def _check_tls(
             problems.append(f"InvalidCertificateRef: {kind} {ns}/{name} is not a Secret")
             continue
         if ns != gw.namespace and not inv.granted(
-            GATEWAY_GROUP, "Gateway", gw.namespace, "", "Secret", ns, name
+            GATEWAY_GROUP, gw.kind, gw.namespace, "", "Secret", ns, name
         ):
             problems.append(f"RefNotPermitted: Secret {ns}/{name} (no ReferenceGrant)")
             continue

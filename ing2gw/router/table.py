@@ -11,6 +11,8 @@ references, :mod:`.listeners` the listeners and attachment, :mod:`.rules` the ru
 
 * listeners: HTTP and HTTPS only; conflicted listeners are left out; an HTTPS listener
   needs a resolvable certificate (or it answers nothing);
+* ListenerSets the parent Gateway's ``allowedListeners`` admits add their listeners to it
+  (a route may name the set as its parent);
 * attachment: parentRefs (``sectionName``, ``port``), ``allowedRoutes`` (namespaces
   Same/All/Selector, kinds) and hostname intersection;
 * references: backends, mirrors, certificates and ExtensionRefs are resolved, with
@@ -32,7 +34,7 @@ from typing import Any
 
 from .hostnames import HostIndex
 from .inventory import GATEWAY_GROUP, Inventory, int_of, map_of, maps_of, seq_of, str_of, to_objects
-from .listeners import ROUTE_KINDS, ListenerSpec, attach, listener_specs
+from .listeners import ROUTE_KINDS, ListenerSpec, admits_listener_set, attach, listener_specs
 from .model import Entry, Gateway, Group, Listener, Match, Rule
 from .outcome import Matched, RuleInfo
 from .precedence import MatchKey
@@ -57,6 +59,12 @@ class Table:
 
 
 
+def protocols_differ(own: Iterable[ListenerSpec], ls: ListenerSpec) -> bool:
+    """Would ``ls`` put a second protocol on a port of the Gateway's own listeners?"""
+    return any(o.port == ls.port and o.protocol != ls.protocol and {o.protocol, ls.protocol} != {"HTTPS", "TLS"}
+               for o in own)
+
+
 def compile_table(
     manifests: Iterable[tuple[Mapping[str, Any], str]], strict_refs: bool = False
 ) -> Table:
@@ -66,6 +74,21 @@ def compile_table(
     listeners: dict[str, list[ListenerSpec]] = {}
     for gw in inv.of_kind(GATEWAY_GROUP, "Gateway"):
         listeners[gw.ref] = listener_specs(gw, inv, notes)
+    # ListenerSets the parent Gateway admits: their listeners join the Gateway's (the
+    # Gateway's own listener wins a port and hostname both claim); routes name the set.
+    set_listeners: dict[str, list[ListenerSpec]] = {}
+    set_parent: dict[str, str] = {}
+    for lset in inv.of_kind(GATEWAY_GROUP, "ListenerSet"):
+        pref = map_of(lset, map_of(lset, lset.body.get("spec"), "spec").get("parentRef"), "spec.parentRef")
+        parent_ns = str_of(lset, pref.get("namespace"), "spec.parentRef.namespace") or lset.namespace
+        parent_ref = f"{parent_ns}/{str_of(lset, pref.get('name'), 'spec.parentRef.name') or ''}"
+        parent = inv.by_key.get((GATEWAY_GROUP, "Gateway", parent_ns, parent_ref.split("/", 1)[1]))
+        if parent is None or not admits_listener_set(parent, lset, inv, notes):
+            notes.add(f"ListenerSet {lset.ref}: not attached (Gateway {parent_ref} is absent or its "
+                      "allowedListeners does not admit it)")
+            continue
+        set_listeners[lset.ref] = listener_specs(lset, inv, notes)
+        set_parent[lset.ref] = parent_ref
     routes = [o for kind in ROUTE_KINDS for o in inv.of_kind(GATEWAY_GROUP, kind)]
     interned: dict[Match, Match] = {}
     for o in routes:
@@ -87,17 +110,16 @@ def compile_table(
         parent_refs = maps_of(o, spec.get("parentRefs"), "spec.parentRefs")
         for k, pref in enumerate(parent_refs):
             where = f"spec.parentRefs[{k}]"
-            if (pref.get("group") or GATEWAY_GROUP) != GATEWAY_GROUP or (
-                pref.get("kind") or "Gateway"
-            ) != "Gateway":
-                notes.add(f"{o.kind} {o.ref}: parentRef {k} is not a Gateway; ignored")
+            parent_kind = pref.get("kind") or "Gateway"
+            if (pref.get("group") or GATEWAY_GROUP) != GATEWAY_GROUP or parent_kind not in ("Gateway", "ListenerSet"):
+                notes.add(f"{o.kind} {o.ref}: parentRef {k} is not a Gateway or ListenerSet; ignored")
                 continue
             gw_ref = f"{str_of(o, pref.get('namespace'), where + '.namespace') or o.namespace}/" \
                      f"{str_of(o, pref.get('name'), where + '.name') or ''}"
             section = str_of(o, pref.get("sectionName"), f"{where}.sectionName")
             port = int_of(o, pref.get("port"), f"{where}.port")
             found = False
-            for ls in listeners.get(gw_ref, ()):
+            for ls in (listeners if parent_kind == "Gateway" else set_listeners).get(gw_ref, ()):
                 if section is not None and ls.name != section:
                     continue
                 if port is not None and ls.port != port:
@@ -128,7 +150,16 @@ def compile_table(
                         group = ls.routes.setdefault(eff, Group)
                         (group.grpc if o.kind == "GRPCRoute" else group.http).append(entry)
     gateways: dict[str, Gateway] = {}
-    for gw_ref, specs in listeners.items():
+    for gw_ref, own in listeners.items():
+        specs = list(own)
+        claimed = {(ls.port, ls.hostname) for ls in own}
+        for set_ref in sorted(r for r, p in set_parent.items() if p == gw_ref):
+            for ls in set_listeners[set_ref]:
+                if (ls.port, ls.hostname) in claimed or protocols_differ(own, ls):
+                    notes.add(f"ListenerSet {set_ref} listener {ls.name}: conflicts with Gateway {gw_ref}; left out")
+                    continue
+                claimed.add((ls.port, ls.hostname))
+                specs.append(ls)
         ports: dict[int, HostIndex[Listener]] = {}
         protocols: dict[int, str] = {}
         for ls in specs:
