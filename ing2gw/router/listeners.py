@@ -68,9 +68,10 @@ def admits_listener_set(gw: Obj, lset: Obj, inv: Inventory, notes: set[str]) -> 
     if source == "Same":
         return lset.namespace == gw.namespace
     if source == "Selector":
-        labels, note = inv.namespace_labels(lset.namespace)
+        labels, _ = inv.namespace_labels(lset.namespace)
         if labels is None:
-            notes.add(f"ListenerSet {lset.ref}: {note or 'assumed admitted'}")
+            notes.add(f"ListenerSet {lset.ref}: assumed Namespace {lset.namespace} matches the allowedListeners "
+                      f"selector of Gateway {gw.ref}")
             return True
         selector = map_of(gw, namespaces.get("selector"), "spec.allowedListeners.namespaces.selector")
         return _label_selector_matches(selector, labels)
