@@ -67,6 +67,8 @@ EXPECTED.update({
         (0, "the rate limit becomes a valid BackendTrafficPolicy"),
     "ing2gw convert -f testdata/emit/istio/ip-allowlist/input.yaml --emitter istio --validate -q":
         (0, "the allow list becomes a valid DENY AuthorizationPolicy scoped to the route"),
+    "ing2gw convert -f testdata/emit/traefik/ip-allow-deny/input.yaml --emitter traefik --validate -q":
+        (0, "the deny list is folded into a valid ipAllowList Middleware"),
     "ing2gw route -f testdata/convert/kong/protocols/input.yaml --as kong http://secure.example.com/":
         (0, "Kong's 426 answer is a routing decision"),
     "ing2gw validate -f gateway.yaml": (0, "the converted example is valid"),

@@ -16,7 +16,7 @@ from support import TESTDATA
 
 from ing2gw.emit.impl import ipranges
 from ing2gw.emit.registry import discover_emitters, read_policies
-from ing2gw.intents import BasicAuth, BodyLimit, ExternalAuth, IPAccess, RateLimit
+from ing2gw.intents import BasicAuth, BodyLimit, ClientCertAuth, ExternalAuth, IPAccess, RateLimit
 from ing2gw.policy import AttachedPolicy, PolicyReadError, PolicyTarget
 
 INPUT = TESTDATA / "emit" / "kgateway" / "mixed" / "input.yaml"
@@ -114,3 +114,20 @@ def test_a_malformed_own_object_is_a_read_error(ing2gw, emitter: str, kind: str,
         raise AssertionError(f"no {kind} with {'.'.join(path)}")
     with pytest.raises(PolicyReadError, match=kind):
         discover_emitters().get(emitter).read_policies(manifests)  # type: ignore[attr-defined]
+
+
+def test_kgateway_reads_back_a_static_auth_backend_and_listener_client_certs(ing2gw) -> None:
+    reader = discover_emitters().get("kgateway")
+    r = ing2gw(["convert", "-f", str(TESTDATA / "emit" / "kgateway" / "auth-url-external" / "input.yaml"),
+                "--emitter", "kgateway"])
+    assert r.exit_code == 0, r.stderr  # the external auth host is carried, not lost
+    (auth,) = reader.read_policies([d for d in yaml.safe_load_all(r.stdout) if d])  # type: ignore[attr-defined]
+    assert isinstance(auth.intent, ExternalAuth) and auth.intent.url == "https://auth.example.net:443/check"
+
+    r = ing2gw(["convert", "-f", str(TESTDATA / "emit" / "kgateway" / "client-cert" / "input.yaml"),
+                "--emitter", "kgateway"])
+    assert r.exit_code == 0, r.stderr
+    (cert,) = reader.read_policies([d for d in yaml.safe_load_all(r.stdout) if d])  # type: ignore[attr-defined]
+    assert cert.target == PolicyTarget("Gateway", "gateway-system", "nginx", "https-shop-example-com")
+    assert isinstance(cert.intent, ClientCertAuth)
+    assert (cert.intent.ca_secret, cert.intent.mode) == ("shop/client-ca", "on")

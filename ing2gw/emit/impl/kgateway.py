@@ -61,6 +61,7 @@ class KgatewayEmitter(ImplEmitter):
         # per emit run: (namespace, Service) -> BackendConfigPolicy spec; GatewayExtension names
         self._backend: dict[tuple[str, str], tuple[dict[str, Any], set[str]]] = {}
         self._extensions: dict[tuple[str, str], str] = {}
+        self._auth_backends: dict[tuple[str, str, str, int], str] = {}  # static Backends of auth hosts
         self._verified: set[tuple[str, str]] = set()  # Services with a BackendTLSPolicy
         self.rows = (
             Row(ExternalAuth, "TrafficPolicy", "extAuth.extensionRef -> GatewayExtension extAuth.httpService", "A",
@@ -68,8 +69,8 @@ class KgatewayEmitter(ImplEmitter):
                 "the auth URL) and sends only Host, Method, Path, Content-Length, Authorization and Cookie (the "
                 "source sent every client header); the auth service sees the client's method (the source used GET); "
                 "a non-2xx auth answer reaches the client as it is (the source made every answer but 401/403 a 500)",
-                "the auth URL must name an in-cluster Service over http:// (<service>.<namespace>[.svc...]); "
-                "statusOnError is set to 500 like the source", self._ext_auth),
+                "an auth host outside the cluster (or https://) is reached through a static Backend; statusOnError "
+                "is set to 500 like the source", self._ext_auth),
             Row(BasicAuth, "TrafficPolicy", "basicAuth.secretRef", "A",
                 "kgateway accepts only SHA-1 ({SHA}) htpasswd entries: apr1, bcrypt and crypt users are locked out; "
                 "the realm is kgateway's", "re-create the htpasswd entries with htpasswd -s", self._basic_auth),
@@ -114,7 +115,7 @@ class KgatewayEmitter(ImplEmitter):
     # -- emitting --------------------------------------------------------------------------
 
     def emit(self, ir: IR, ctx: EmitContext) -> list[Manifest]:
-        self._backend, self._extensions = {}, {}
+        self._backend, self._extensions, self._auth_backends = {}, {}, {}
         self._verified = {(t.namespace, t.service) for t in ir.backend_tls}
         out = super().emit(ir, ctx)
         extra = [{"apiVersion": self.api("BackendConfigPolicy"), "kind": "BackendConfigPolicy",
@@ -127,13 +128,31 @@ class KgatewayEmitter(ImplEmitter):
         url = auth_url(intent.url, site.namespace)
         if isinstance(url, str):
             return url
-        if url.service is None or url.namespace is None:
-            return f"auth URL host {url.host} is not an in-cluster Service (<service>.<namespace>)"
-        if url.scheme != "http":
-            return f"auth URL {intent.url} uses TLS, which needs a BackendConfigPolicy on the auth Service"
-        backend: dict[str, Any] = {"name": url.service, "port": url.port}
-        if url.namespace != site.namespace:
-            backend["namespace"] = url.namespace
+        sources = {intent.provenance.subject}
+        extra: list[Manifest] = []
+        words = []
+        backend: dict[str, Any]
+        if url.service is not None and url.namespace is not None and url.scheme == "http":
+            backend = {"name": url.service, "port": url.port}
+            if url.namespace != site.namespace:
+                backend["namespace"] = url.namespace
+                extra.append(reference_grant(f"{GROUP}/v1alpha1", "GatewayExtension", site.namespace, "Service",
+                                             url.namespace, url.service, sources))
+        else:  # a host outside the cluster, or TLS: a static Backend (and its TLS settings)
+            where = (site.namespace, url.scheme, url.host, url.port)
+            name = self._auth_backends.setdefault(where, f"{site.name}-auth-{len(self._auth_backends) + 1}")
+            backend = {"group": GROUP, "kind": "Backend", "name": name}
+            extra.append({"apiVersion": self.api("Backend"), "kind": "Backend",
+                          "metadata": meta(name, site.namespace, sources),
+                          "spec": {"type": "Static", "static": {"hosts": [{"host": url.host, "port": url.port}]}}})
+            words.append(f"the auth host {url.host} is reached through the static Backend {site.namespace}/{name}")
+            if url.scheme == "https":
+                extra.append({"apiVersion": self.api("BackendConfigPolicy"), "kind": "BackendConfigPolicy",
+                              "metadata": meta(f"{name}-tls", site.namespace, sources),
+                              "spec": {"targetRefs": [{"group": GROUP, "kind": "Backend", "name": name}],
+                                       "tls": {"insecureSkipVerify": True, "sni": url.host}}})
+                words.append(f"over TLS without verifying its certificate, as ingress-nginx does (BackendConfigPolicy "
+                             f"{site.namespace}/{name}-tls)")
         http: dict[str, Any] = {"backendRef": backend}
         path = url.path.rstrip("/")
         if path:
@@ -147,21 +166,15 @@ class KgatewayEmitter(ImplEmitter):
         spec = {"type": "ExtAuth", "extAuth": {"httpService": http, "headersToForward": ["cookie"],
                                                "statusOnError": 500}}
         key = (site.namespace, json.dumps(spec, sort_keys=True))
-        name = self._extensions.get(key)
-        if name is None:
+        if key not in self._extensions:
             taken = set(self._extensions.values())
-            name = f"{site.name}-ext-auth"
-            n = 2
-            while name in taken:
-                name, n = f"{site.name}-ext-auth-{n}", n + 1
-            self._extensions[key] = name
-        sources = {intent.provenance.subject}
-        extra: list[Manifest] = [{"apiVersion": self.api("GatewayExtension"), "kind": "GatewayExtension",
-                                  "metadata": meta(name, site.namespace, sources), "spec": spec}]
-        if url.namespace != site.namespace:
-            extra.append(reference_grant(f"{GROUP}/v1alpha1", "GatewayExtension", site.namespace, "Service",
-                                         url.namespace, url.service, sources))
-        words = []
+            candidate, n = f"{site.name}-ext-auth", 2
+            while candidate in taken:
+                candidate, n = f"{site.name}-ext-auth-{n}", n + 1
+            self._extensions[key] = candidate
+        extension = self._extensions[key]
+        extra.append({"apiVersion": self.api("GatewayExtension"), "kind": "GatewayExtension",
+                      "metadata": meta(extension, site.namespace, sources), "spec": spec})
         if path:
             words.append(f"the auth service is asked for {path}/<client path> (pathPrefix), not {path}: an auth "
                          f"service that answers only on {path} itself refuses every request")
@@ -171,7 +184,7 @@ class KgatewayEmitter(ImplEmitter):
             words.append(f"a 401 reaches the client instead of a redirect to {intent.signin_url}")
         if intent.request_headers_from:
             words.append(f"the extra headers of ConfigMap {intent.request_headers_from} are not sent")
-        return Piece({"extAuth": {"extensionRef": {"name": name}}}, "; ".join(words), extra=tuple(extra))
+        return Piece({"extAuth": {"extensionRef": {"name": extension}}}, "; ".join(words), extra=tuple(extra))
 
     def _basic_auth(self, intent: BasicAuth, site: Site) -> Piece | str:
         if intent.scheme != "basic":
@@ -357,15 +370,17 @@ class KgatewayEmitter(ImplEmitter):
     # -- reading back ----------------------------------------------------------------------
 
     def read_policies(self, manifests: Sequence[Mapping[str, Any]]) -> list[AttachedPolicy]:
-        """kgateway's behaviour for each TrafficPolicy this emitter writes."""
+        """kgateway's behaviour for each TrafficPolicy and ListenerPolicy this emitter writes."""
         extensions = {(m["metadata"].get("namespace", ""), m["metadata"]["name"]): m for m in manifests
                       if m.get("kind") == "GatewayExtension" and str(m.get("apiVersion", "")).startswith(GROUP)}
         out: list[AttachedPolicy] = []
         for m in manifests:
-            if m.get("kind") != "TrafficPolicy" or not str(m.get("apiVersion", "")).startswith(GROUP):
+            if m.get("kind") not in ("TrafficPolicy", "ListenerPolicy") or not str(m.get("apiVersion", "")).startswith(
+                    GROUP):
                 continue
-            label = f"TrafficPolicy {m['metadata'].get('namespace', '')}/{m['metadata']['name']}"
-            intents = _read_traffic(m, extensions, label)
+            label = f"{m['kind']} {m['metadata'].get('namespace', '')}/{m['metadata']['name']}"
+            intents = (_read_traffic(m, extensions, manifests, label) if m["kind"] == "TrafficPolicy"
+                       else _read_listener(m, label))
             for kind, ns, name, section in policy_targets(m):
                 if kind not in ("HTTPRoute", "GRPCRoute", "Gateway"):
                     continue
@@ -376,8 +391,23 @@ class KgatewayEmitter(ImplEmitter):
         return out
 
 
+def _read_listener(m: Mapping[str, Any], label: str) -> list[Intent]:
+    """Client-certificate validation of a ListenerPolicy (verified by the listener, per port)."""
+    validation = ((m.get("spec") or {}).get("default") or {}).get("clientCertificateValidation")
+    if not validation:
+        return []
+    try:
+        ref = validation["caCertificateRefs"][0]
+        ns = ref.get("namespace") or m["metadata"].get("namespace", "")
+        mode = {"Require": "on", "Optional": "optional"}[validation["mode"]]
+    except (KeyError, IndexError, TypeError) as e:
+        raise PolicyReadError(f"{label}: cannot read {e}") from e
+    return [ClientCertAuth(ca_secret=f"{ns}/{ref['name']}", mode=mode, depth=100,
+                           provenance=provenance_of(m, "spec.default.clientCertificateValidation"))]
+
+
 def _read_traffic(m: Mapping[str, Any], extensions: Mapping[tuple[str, str], Mapping[str, Any]],
-                  label: str) -> list[Intent]:
+                  manifests: Sequence[Mapping[str, Any]], label: str) -> list[Intent]:
     spec = m.get("spec") or {}
     ns = str(m["metadata"].get("namespace", ""))
     out: list[Intent] = []
@@ -417,7 +447,7 @@ def _read_traffic(m: Mapping[str, Any], extensions: Mapping[tuple[str, str], Map
             if ext is None:
                 raise PolicyReadError(f"{label}: extAuth names GatewayExtension {ref['name']}, which is not in the "
                                       "manifests")
-            out.append(_read_ext_auth(ext))
+            out.append(_read_ext_auth(ext, manifests))
     except (KeyError, TypeError, ValueError) as e:
         if isinstance(e, PolicyReadError):
             raise
@@ -429,13 +459,25 @@ def _complement(nets: Sequence[ipranges.Network]) -> list[ipranges.Network]:
     return ipranges.longest_prefix("allow", [(False, n) for n in nets]) if nets else list(ipranges.EVERYWHERE)
 
 
-def _read_ext_auth(ext: Mapping[str, Any]) -> ExternalAuth:
-    """The auth call kgateway makes: the Service, the path prefix (the client's path is
-    appended), the response headers copied upstream."""
+def _read_ext_auth(ext: Mapping[str, Any], manifests: Sequence[Mapping[str, Any]]) -> ExternalAuth:
+    """The auth call kgateway makes: the Service or static Backend, the path prefix (the
+    client's path is appended), the response headers copied upstream."""
     http = ext["spec"]["extAuth"]["httpService"]
     ref = http["backendRef"]
     ns = ref.get("namespace") or ext["metadata"].get("namespace", "")
-    url = f"http://{ref['name']}.{ns}:{ref['port']}{http.get('pathPrefix', '')}"
+    if ref.get("kind", "Service") == "Backend":
+        found = [m for m in manifests if m.get("kind") == "Backend" and m["metadata"]["name"] == ref["name"]
+                 and m["metadata"].get("namespace", "") == ns]
+        if not found:
+            raise PolicyReadError(f"GatewayExtension {ns}/{ext['metadata']['name']} names Backend {ref['name']}, "
+                                  "which is not in the manifests")
+        host = found[0]["spec"]["static"]["hosts"][0]
+        tls = any(m.get("kind") == "BackendConfigPolicy" and "tls" in (m.get("spec") or {})
+                  and {"kind": "Backend", "name": ref["name"]}.items() <= (m["spec"]["targetRefs"][0]).items()
+                  for m in manifests if m["metadata"].get("namespace", "") == ns)
+        url = f"{'https' if tls else 'http'}://{host['host']}:{host['port']}{http.get('pathPrefix', '')}"
+    else:
+        url = f"http://{ref['name']}.{ns}:{ref['port']}{http.get('pathPrefix', '')}"
     headers = tuple((http.get("authorizationResponse") or {}).get("headersToBackend") or ())
     return ExternalAuth(url=url, response_headers=headers, provenance=provenance_of(ext, "spec.extAuth"))
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from ...intents import BasicAuth, BodyLimit, Cors, ExternalAuth, Intent, IPAccess, RateLimit, Retries
 from ...ir import CORS, IR, Route, Rule
-from ...notes import Level, Note
+from ...notes import Fidelity, Level, Note
 from ...policy import AttachedPolicy, PolicyReadError, PolicyTarget, provenance_of
 from ..objects import Manifest
 from ..registry import EmitContext
@@ -263,6 +263,7 @@ class TraefikEmitter(ImplEmitter):
                                        field=p.field, origin=p.origin,
                                        message=f"{intent.summary()} is dropped: Traefik does not implement the "
                                                "CORS filter and no headers Middleware could carry it"))
+        _note_unimplemented(out, ctx)
         middlewares = sum(1 for m in out if m.get("kind") == "Middleware")
         if middlewares:
             ctx.notes.add(Note(code="TRAEFIK-EXTENSIONREF", level=Level.INFO, subject="emitter traefik",
@@ -322,6 +323,32 @@ class TraefikEmitter(ImplEmitter):
                                               HASHES if isinstance(intent, BasicAuth) and intent.scheme == "basic"
                                               else frozenset()))
         return out
+
+
+# Rule fields of the Gateway API that Traefik v3.7.9 does not declare as supported features
+# (pkg/provider/kubernetes/gateway/features.go): what the Gateway does with them instead.
+_UNIMPLEMENTED = {
+    "timeouts": "the rule's timeouts are not applied (ServersTransport forwardingTimeouts, reached through a "
+                "TraefikService, is Traefik's own form)",
+    "retry": "the rule's retry is not applied (a retry Middleware is Traefik's form)",
+    "sessionPersistence": "the rule's sessionPersistence is not applied (a TraefikService sticky cookie is "
+                          "Traefik's form)",
+}
+
+
+def _note_unimplemented(out: Sequence[Manifest], ctx: EmitContext) -> None:
+    """A warning per route rule field Traefik v3.7 leaves unapplied."""
+    for m in out:
+        if m.get("kind") != "HTTPRoute":
+            continue
+        subject = f"HTTPRoute {m['metadata'].get('namespace', '')}/{m['metadata']['name']}"
+        for i, rule in enumerate(m["spec"].get("rules", ())):
+            for field_name, what in _UNIMPLEMENTED.items():
+                if field_name in rule:
+                    ctx.notes.add(Note(code="TRAEFIK-UNSUPPORTED-FIELD", level=Level.WARNING, subject=subject,
+                                       field=f"spec.rules[{i}].{field_name}",
+                                       message=f"Traefik v3.7 does not implement HTTPRoute {field_name}: {what}",
+                                       fidelity=Fidelity.APPROXIMATE))
 
 
 def _cors_filters(ir: IR) -> tuple[IR, list[tuple[Rule, Rule]]]:
