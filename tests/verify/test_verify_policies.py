@@ -15,6 +15,9 @@ RUNS = {
     "standard": [],
     "standard-experimental": ["--experimental"],
     "envoy-gateway": ["--emitter", "envoy-gateway"],
+    "agentgateway": ["--emitter", "agentgateway"],
+    "kgateway": ["--emitter", "kgateway"],
+    "traefik": ["--emitter", "traefik"],
 }
 
 

@@ -113,8 +113,9 @@ def _rate_limit(intent: RateLimit, site: Site) -> Piece | str:
     if intent.unit == "connections":
         return "agentgateway limits requests, not concurrent connections"
     local = {"requests": intent.rate, "unit": _UNITS[intent.unit]}
-    if intent.burst:
-        local["burst"] = intent.burst
+    extra = intent.burst + 1 - intent.rate  # the bucket holds requests + burst; nginx admits B + 1 at once
+    if extra > 0:
+        local["burst"] = extra
     return Piece({"traffic": {"rateLimit": {"local": [local]}}}, readvalues.limit_differences(intent, 429))
 
 

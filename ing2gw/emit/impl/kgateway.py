@@ -223,7 +223,8 @@ class KgatewayEmitter(ImplEmitter):
     def _rate_limit(self, intent: RateLimit, site: Site) -> Piece | str:
         if intent.unit == "connections":
             return "kgateway limits requests, not concurrent connections"
-        bucket = {"maxTokens": max(intent.burst, intent.rate), "tokensPerFill": intent.rate,
+        # nginx's limit_req burst=B nodelay admits B + 1 requests at once: the bucket's size
+        bucket = {"maxTokens": intent.burst + 1, "tokensPerFill": intent.rate,
                   "fillInterval": "1s" if intent.unit == "second" else "1m"}
         return Piece({"rateLimit": {"local": {"tokenBucket": bucket}}}, readvalues.limit_differences(intent, 429))
 
@@ -434,8 +435,10 @@ def _read_traffic(m: Mapping[str, Any], extensions: Mapping[tuple[str, str], Map
             every = readvalues.parse_duration(bucket["fillInterval"])
             tokens = int(bucket.get("tokensPerFill", 1))
             per_second = every <= 1000 and 1000 % every == 0
-            out.append(RateLimit(rate=tokens * (1000 if per_second else 60_000) // every,
-                                 unit="second" if per_second else "minute", burst=int(bucket["maxTokens"]),
+            rate = tokens * (1000 if per_second else 60_000) // every
+            # the router's bucket holds rate + burst: the bucket's size is maxTokens
+            out.append(RateLimit(rate=rate, unit="second" if per_second else "minute",
+                                 burst=max(int(bucket["maxTokens"]) - rate, 0),
                                  key="route", status=429,
                                  provenance=provenance_of(m, "spec.rateLimit.local")))
         if "buffer" in spec and "maxRequestSize" in spec["buffer"]:

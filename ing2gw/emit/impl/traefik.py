@@ -166,7 +166,8 @@ def _ip_access(intent: IPAccess, site: Site) -> Piece | str:
 def _rate_limit(intent: RateLimit, site: Site, unit: str) -> Piece | str:
     if intent.unit != unit:
         return f"this Middleware carries limits per {unit}"
-    limit = {"average": intent.rate, "period": "1s" if unit == "second" else "1m", "burst": max(intent.burst, 1)}
+    # Traefik's burst is the bucket size; nginx's limit_req burst=B nodelay admits B + 1 at once
+    limit = {"average": intent.rate, "period": "1s" if unit == "second" else "1m", "burst": intent.burst + 1}
     return Piece({"rateLimit": limit}, readvalues.limit_differences(intent, 429))
 
 
@@ -400,7 +401,8 @@ def _read(m: Mapping[str, Any]) -> Intent | None:
         unit = "second" if period == 1000 else "minute" if period == 60_000 else None
         if unit is None:
             raise ValueError(f"rate limit period {limit.get('period')!r}")
-        return RateLimit(rate=int(limit["average"]), unit=unit, burst=int(limit.get("burst", 1)),  # type: ignore[arg-type]
+        rate, size = int(limit["average"]), int(limit.get("burst", 1))
+        return RateLimit(rate=rate, unit=unit, burst=max(size - rate, 0),  # type: ignore[arg-type]
                          key="client-ip", status=429, provenance=provenance_of(m, "spec.rateLimit"))
     if "inFlightReq" in spec:
         return RateLimit(rate=int(spec["inFlightReq"]["amount"]), unit="connections", key="client-ip", status=429,
