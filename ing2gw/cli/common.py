@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from ..convert import ConvertOptions, unprotected
+from ..convert import ConvertOptions, ConvertResult, unprotected
 from ..emit.gateway import EmitOptions
 from ..errors import ClusterError, InputError, UsageError
 from ..gateways import Existing, from_documents, parse_refs
@@ -21,6 +21,7 @@ from ..sources import read_paths
 
 if TYPE_CHECKING:
     from ..kube import Cluster
+    from ..plugins import Registry
 
 __all__ = ["load_resources", "make_convert_options", "print_notes", "wants_color"]
 
@@ -80,6 +81,19 @@ def load_resources(
                             kinds=kinds)
     rs.notes.extend(read.notes)
     return rs
+
+
+def convert_params(params: dict[str, Any], registry: Registry) -> tuple[ResourceSet, ConvertOptions, ConvertResult]:
+    """Read the input a command's options name and convert it with ``registry``'s providers
+    (convert, plan)."""
+    from ..convert import convert
+
+    rs = load_resources(params["filenames"] + params["files"], params["recursive"], params["namespace"],
+                        params["all_namespaces"], params["selector"],
+                        kubeconfig=params.get("kubeconfig"), context=params.get("context"),
+                        kinds=list(registry.claims()))
+    options = make_convert_options(params, rs)
+    return rs, options, convert(rs, options, registry)
 
 
 def missing_services(rs: ResourceSet) -> list[tuple[str, str]]:

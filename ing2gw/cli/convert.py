@@ -6,7 +6,6 @@ from typing import Any
 
 import click
 
-from ..convert import convert as run_convert
 from ..emit.registry import emitter_crds
 from ..errors import ExitCode
 from ..notes import FAIL_ON_CHOICES, fails
@@ -15,7 +14,7 @@ from ..plugins import discover
 from ..report import render_report
 from ..schema.crds import validate_output
 from . import exit_codes
-from .common import fails_unprotected, load_resources, make_convert_options, print_notes
+from .common import convert_params, fails_unprotected, print_notes
 from .options import conversion_options, input_options
 
 
@@ -48,12 +47,7 @@ def convert(**params: Any) -> int:
     Everything that is not carried over exactly is reported as a note on stderr.
     """
     registry = discover(params["disabled_providers"])
-    rs = load_resources(params["filenames"] + params["files"], params["recursive"], params["namespace"],
-                        params["all_namespaces"], params["selector"],
-                        kubeconfig=params.get("kubeconfig"), context=params.get("context"),
-                        kinds=list(registry.claims()))
-    options = make_convert_options(params, rs)
-    result = run_convert(rs, options, registry)
+    _, options, result = convert_params(params, registry)
     if params["validate_output"]:
         channel = "experimental" if params["experimental"] else "standard"
         problems = validate_output(result.manifests, channel, emitter_crds(options.emitter))

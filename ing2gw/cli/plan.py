@@ -7,12 +7,11 @@ from typing import Any
 
 import click
 
-from ..convert import convert as run_convert
 from ..errors import ExitCode
 from ..plan import build_plan, render
 from ..plugins import discover
 from . import exit_codes
-from .common import load_resources, make_convert_options
+from .common import convert_params
 from .options import conversion_options, input_options
 
 # (parameter, flag): the options repeated in the plan's `ing2gw convert` line when given
@@ -59,12 +58,7 @@ def plan(**params: Any) -> int:
     stdout (the notes are not printed: `convert` shows them).
     """
     registry = discover(params["disabled_providers"])
-    rs = load_resources(params["filenames"] + params["files"], params["recursive"], params["namespace"],
-                        params["all_namespaces"], params["selector"],
-                        kubeconfig=params.get("kubeconfig"), context=params.get("context"),
-                        kinds=list(registry.claims()))
-    options = make_convert_options(params, rs)
-    result = run_convert(rs, options, registry)
+    rs, options, result = convert_params(params, registry)
     used = {ref for ref in result.providers}
     the_plan = build_plan(result.manifests, [i for i in rs.ingresses if i.ref in used], result.notes,
                           options.emit.topology, options.emit.existing, convert_command(params),
