@@ -131,6 +131,22 @@ def test_istio_destination_rule_per_service_and_session_cookie_ttl() -> None:
     assert policy["loadBalancer"]["consistentHash"]["httpCookie"]["ttl"] == "1h"
 
 
+def test_istio_client_certificates_only_when_every_https_route_of_the_gateway_asks() -> None:
+    docs = _docs("istio", "client-cert")
+    (gateway,) = _of(docs, "Gateway")
+    validation = gateway["spec"]["tls"]["frontend"]["default"]["validation"]
+    assert validation == {"caCertificateRefs": [{"group": "", "kind": "ConfigMap", "name": "partner-ca",
+                                                 "namespace": "shop"}], "mode": "AllowValidOnly"}
+    assert any(g["spec"]["to"][0]["kind"] == "ConfigMap" for g in _of(docs, "ReferenceGrant"))
+    (layout,) = _notes("istio", "client-cert", "IMPL-SECRET-LAYOUT")
+    assert "create ConfigMap shop/partner-ca with key ca.crt" in layout
+    shared = _docs("istio", "client-cert-shared-lost")
+    assert "tls" not in _of(shared, "Gateway")[0]["spec"]  # the other host's clients have no certificates
+    (why,) = _notes("istio", "client-cert-shared-lost", "IMPL-NOT-EXPRESSIBLE")
+    assert "HTTPRoute shop/shop-shop-example-com" in why
+    assert _notes("istio", "client-cert-shared-lost", "PROTECTION-LOST")
+
+
 # -- cilium ------------------------------------------------------------------------------------------------
 
 

@@ -24,7 +24,7 @@ from ..gateway import Placed, emit
 from ..objects import GROUP, SOURCE_ANNOTATION, Manifest, meta, obj, ordered
 from ..registry import EMITTER_API_VERSION, EmitContext, intent_scope
 from .crds import api_version, crd_versions, target_kinds, target_version
-from .shared import SHARED_ATTACH, attach_shared
+from .shared import SHARED_ATTACH, attach_shared, undeclared
 
 __all__ = [
     "Attach",
@@ -39,7 +39,8 @@ __all__ = [
     "reference_grant",
 ]
 
-Attach = Literal["targetRefs", "targetRef", "extensionRef", "listener", "gateway", "service", "cluster", "rule"]
+Attach = Literal["targetRefs", "targetRef", "extensionRef", "listener", "gateway", "service", "cluster", "rule",
+                 "frontend"]
 FidelityTag = Literal["E", "A", "N"]
 _FIDELITY = {"E": Fidelity.EXACT, "A": Fidelity.APPROXIMATE}
 
@@ -236,9 +237,9 @@ class ImplEmitter:
         manifests = emit(ir, ctx.options, ctx.notes, placed)
         carried = self._build(placed, ctx)
         kinds = {k.ref: k.attach for k in self.kinds}
-        shared = [c for c in carried if c.piece.spec and kinds.get(c.row.kind, "rule") in SHARED_ATTACH]
+        shared = [c for c in carried if c.piece.spec and kinds.get(c.row.kind, undeclared(c.row.kind)) in SHARED_ATTACH]
         objects = self._attach([c for c in carried if not any(c is s for s in shared)], ctx)
-        objects += attach_shared(self, shared, placed, ctx)
+        objects += attach_shared(self, shared, placed, ctx, manifests)
         self._gateway_intents(ir, ctx)
         taken = {(m["kind"], m["metadata"].get("namespace", ""), m["metadata"]["name"]) for m in manifests + objects}
         extra: dict[tuple[str, str, str], Manifest] = {}

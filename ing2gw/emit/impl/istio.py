@@ -39,7 +39,7 @@ from ...intents import (
 )
 from ...names import short_hash
 from ...policy import AttachedPolicy, PolicyReadError, provenance_of
-from .base import ImplEmitter, ObjectKind, Piece, Row, Site
+from .base import ImplEmitter, ObjectKind, Piece, Row, Site, reference_grant
 from .gateway_scope import gateway_routes, operations, route_targets, same_intent
 from .shared import service_host
 from .stdforms import cors_piece, retry_piece
@@ -124,6 +124,41 @@ def _external_auth(intent: ExternalAuth, site: Site) -> Piece | str:
     return Piece({"action": "CUSTOM", "provider": {"name": name}, "rules": [rule]},
                  difference="; ".join(notes),
                  annotations={PROVIDER_ANNOTATION: json.dumps(entry, sort_keys=True, separators=(",", ":"))})
+
+
+def _client_cert(intent: ClientCertAuth, site: Site) -> Piece | str:
+    if intent.mode == "off":
+        return Piece({}, exact=True, difference="verification is off: nothing is emitted")
+    if intent.mode != "on":
+        return (f"verify-client {intent.mode} needs Istio's OPTIONAL_MUTUAL listener option "
+                "(gateway.istio.io/tls-terminate-mode), which this emitter does not write")
+    listeners = site.listeners()
+    if not listeners:
+        return "the route attaches to no Gateway listener"
+    gateway_ns = listeners[0][0]
+    ns, _, name = intent.ca_secret.rpartition("/")
+    ns = ns or site.namespace
+    ref: dict[str, Any] = {"group": "", "kind": "ConfigMap", "name": name}
+    extra: tuple[dict[str, Any], ...] = ()
+    if ns != gateway_ns:
+        ref["namespace"] = ns
+        extra = (reference_grant("gateway.networking.k8s.io/v1", "Gateway", gateway_ns, "ConfigMap", ns, name,
+                                 [intent.provenance.subject]),)
+    notes = []
+    if intent.pass_to_upstream:
+        notes.append("the certificate is not passed upstream in ssl-client-cert (Istio forwards it in "
+                     "x-forwarded-client-cert when gatewayTopology.forwardClientCertDetails says so)")
+    if intent.match_cn:
+        notes.append(f"the subject pattern {intent.match_cn} is not checked")
+    if intent.depth > 1:
+        notes.append(f"the chain depth limit {intent.depth} is not carried (Envoy verifies the whole chain)")
+    if intent.error_page:
+        notes.append(f"there is no redirect to {intent.error_page} on failure")
+    return Piece({"tls": {"frontend": {"default": {"validation": {"caCertificateRefs": [ref],
+                                                                  "mode": "AllowValidOnly"}}}}},
+                 difference="; ".join(notes), extra=extra,
+                 secret=f"Gateway API frontend validation reads CA certificates from a ConfigMap: create ConfigMap "
+                        f"{ns}/{name} with key ca.crt holding the CA bundle of Secret {ns}/{name} (key ca.crt)")
 
 
 def _timeouts(intent: Timeouts, site: Site) -> Piece | str:
@@ -237,8 +272,11 @@ ROWS: tuple[Row, ...] = (
     Row(RateLimit, "EnvoyFilter", "", "N",
         "Istio has no rate-limit API; an EnvoyFilter inserting envoy.filters.http.local_ratelimit is an "
         "unsupported escape hatch the emitter does not write"),
-    Row(ClientCertAuth, "Gateway", "spec.tls.frontend", "N",
-        "not written: the Gateway's frontend validation (MUTUAL) is per listener port, for every host"),
+    Row(ClientCertAuth, "Gateway", "spec.tls.frontend.default.validation", "A",
+        "standard frontend validation, which Istio turns into MUTUAL TLS: it holds for every HTTPS listener of the "
+        "Gateway, so it is written only when every route there asks for it; a missing or bad certificate fails "
+        "the TLS handshake instead of answering 400",
+        doc="The CA bundle moves to a ConfigMap (key ca.crt) of the same name.", build=_client_cert),
     Row(Waf, "TrafficExtension", "spec.wasm", "N", "no WAF of its own: a Coraza Wasm TrafficExtension is the "
         "user's choice; ModSecurity rules do not carry over"),
     Row(ErrorPages, "", "", "N", "upstream error pages need an EnvoyFilter (Lua)"),

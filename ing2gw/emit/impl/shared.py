@@ -13,6 +13,10 @@ the route's own targetRefs, ExtensionRef filters and listeners.
   says how the object names the Service.
 * ``"cluster"`` -- a cluster-scoped object per route (Cilium network policies), named
   ``<route namespace>-<route>-<suffix>``, the pieces of its rules merged.
+* ``"frontend"`` -- no object: a field of the parent **Gateway's** spec that holds for every
+  HTTPS listener (the standard frontend client-certificate validation). Carried only when
+  every rule routed through the Gateway's HTTPS listeners asks the same; else refused, naming
+  the routes that did not ask (their clients would have to show certificates too).
 * ``"rule"`` -- no object: a standard field written into the emitted rule itself (the
   experimental ``retry``, an ``ExternalAuth`` filter put before the rule's own filters),
   refused when the rule already sets the field differently. Rows whose kind the emitter does
@@ -37,10 +41,16 @@ from ..registry import EmitContext, intent_scope
 if TYPE_CHECKING:
     from .base import ImplEmitter, ObjectKind, _Carried
 
-__all__ = ["SHARED_ATTACH", "attach_shared", "backend_services", "service_host"]
+__all__ = ["SHARED_ATTACH", "attach_shared", "backend_services", "service_host", "undeclared"]
 
-SHARED_ATTACH = frozenset({"gateway", "service", "cluster", "rule"})
+SHARED_ATTACH = frozenset({"gateway", "service", "cluster", "rule", "frontend"})
 _RULE_ORDER = ("name", "matches", "filters", "backendRefs", "timeouts", "retry", "sessionPersistence")
+
+
+def undeclared(kind: str) -> str:
+    """How a row whose kind the emitter does not declare attaches: a Gateway API form written
+    into the parent Gateway (``"frontend"``) or into the rule (``"rule"``)."""
+    return "frontend" if kind == "Gateway" else "rule"
 
 
 def service_host(namespace: str, name: str) -> str:
@@ -86,10 +96,11 @@ class _Group:
 
 
 def attach_shared(emitter: ImplEmitter, carried: Sequence[_Carried], placed: Sequence[Placed],
-                  ctx: EmitContext) -> list[Manifest]:
-    """The objects (and rule fields) of the pieces whose kinds attach in a shared mode;
-    ``placed`` is where every IR rule was emitted (a Service-wide policy names the others)."""
-    from .base import _Conflict, _copy, _merge
+                  ctx: EmitContext, manifests: Sequence[Manifest] = ()) -> list[Manifest]:
+    """The objects (and rule and Gateway fields) of the pieces whose kinds attach in a shared
+    mode; ``placed`` is where every IR rule was emitted (a Service-wide policy names the
+    others), ``manifests`` the standard output (the Gateways a ``"frontend"`` piece edits)."""
+    from .base import ObjectKind, _Conflict, _copy, _merge
 
     kinds = {k.ref: k for k in emitter.kinds}
     groups: dict[tuple[str, ...], _Group] = {}
@@ -113,7 +124,8 @@ def attach_shared(emitter: ImplEmitter, carried: Sequence[_Carried], placed: Seq
         g.members.append(c)
 
     for c in carried:
-        kind = kinds[c.row.kind] if c.row.kind in kinds else None
+        kind = kinds.get(c.row.kind) or (ObjectKind("Gateway", "frontend", "frontend") if c.row.kind == "Gateway"
+                                         else None)
         m, index = c.site.manifest, c.site.index
         route_ns, route = str(m["metadata"]["namespace"]), str(m["metadata"]["name"])
         mode = kind.attach if kind is not None else "rule"
@@ -133,6 +145,12 @@ def attach_shared(emitter: ImplEmitter, carried: Sequence[_Carried], placed: Seq
             emitter._consumed(c, f"{m['kind']} {route_ns}/{route}", ctx)
             continue
         assert kind is not None
+        if mode == "frontend":
+            gateways = _gateways(m)
+            for gw_ns, names in sorted(gateways.items()):
+                for gw in names:
+                    add((kind.ref, gw_ns, gw), lambda k=kind, ns=gw_ns, n=gw: _frontend_group(k, ns, n), c)
+            continue
         if mode == "gateway":
             gateways = _gateways(m)
             if not gateways:
@@ -153,7 +171,60 @@ def attach_shared(emitter: ImplEmitter, carried: Sequence[_Carried], placed: Seq
         else:  # cluster
             add((kind.ref, "", m["kind"], route_ns, route),
                 lambda k=kind, b=f"{route_ns}-{route}-{kind.suffix}": _Group(k, None, b, {}), c)
-    return _objects(emitter, list(groups.values()), placed, ctx)
+    frontends = [g for g in groups.values() if g.kind.attach == "frontend"]
+    _edit_gateways(emitter, frontends, placed, ctx, manifests)
+    return _objects(emitter, [g for g in groups.values() if g.kind.attach != "frontend"], placed, ctx)
+
+
+def _frontend_group(kind: ObjectKind, namespace: str, gateway: str) -> _Group:
+    g = _Group(kind, namespace, gateway, {})
+    g.service = gateway  # the Gateway's name
+    return g
+
+
+def _https_sections(gateway: Mapping[str, Any]) -> set[str]:
+    return {str(listener["name"]) for listener in gateway["spec"].get("listeners") or ()
+            if listener.get("protocol") == "HTTPS"}
+
+
+def _edit_gateways(emitter: ImplEmitter, groups: Sequence[_Group], placed: Sequence[Placed], ctx: EmitContext,
+                   manifests: Sequence[Manifest]) -> None:
+    """Write each ``"frontend"`` group's spec into its Gateway, when every rule its HTTPS
+    listeners route asks for it; else refuse the group's intents, naming who did not ask."""
+    from .base import _Conflict, _copy, _merge
+
+    by_key = {(m["metadata"].get("namespace", ""), m["metadata"]["name"]): m for m in manifests
+              if m["kind"] == "Gateway"}
+    for g in groups:
+        gateway = by_key.get((g.namespace or "", g.service))
+        if gateway is None:
+            for c in g.members:
+                emitter._note_refused(c.intent, c.site.route, f"Gateway {g.namespace}/{g.service} is not emitted", ctx)
+            continue
+        sections = _https_sections(gateway)
+        asked = {(id(c.site.manifest), c.site.index) for c in g.members}
+        others = sorted({f"{m['kind']} {m['metadata']['namespace']}/{m['metadata']['name']}"
+                         for _, _, m, index in placed if (id(m), index) not in asked
+                         and any(r.get("name") == g.service and r.get("namespace", m["metadata"]["namespace"])
+                                 == g.namespace and r.get("sectionName") in sections
+                                 for r in m["spec"].get("parentRefs") or ())})
+        if others:
+            for c in g.members:
+                emitter._note_refused(c.intent, c.site.route, f"it would hold for every HTTPS listener of Gateway "
+                                      f"{g.namespace}/{g.service}, also for routes there that do not ask for it "
+                                      f"({_list(others)})", ctx)
+            continue
+        spec = _copy(gateway["spec"])
+        try:
+            _merge(spec, g.spec)
+        except _Conflict as e:
+            for c in g.members:
+                emitter._note_refused(c.intent, c.site.route, f"Gateway {g.namespace}/{g.service} already sets {e}",
+                                      ctx)
+            continue
+        gateway["spec"] = spec
+        for c in g.members:
+            emitter._consumed(c, f"Gateway {g.namespace}/{g.service}", ctx)
 
 
 def _name_rules(m: Manifest, indexes: set[int]) -> None:
