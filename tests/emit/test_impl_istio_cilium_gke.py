@@ -170,6 +170,15 @@ def test_cilium_deny_list_alone_keeps_everyone_else_admitted() -> None:
     assert intent.allow == () and intent.deny == ("203.0.113.0/24",)
 
 
+def test_cilium_controller_block_list_is_one_cluster_wide_deny_policy() -> None:
+    docs = _docs("cilium", "block-cidrs")
+    (policy,) = _of(docs, "CiliumClusterwideNetworkPolicy")
+    assert policy["spec"]["ingressDeny"] == [{"fromCIDRSet": [{"cidr": "198.51.100.0/24"}, {"cidr": "203.0.113.7/32"}]}]
+    assert not _notes("cilium", "block-cidrs", "PROTECTION-LOST")
+    (intent,) = {p.intent for p in read_policies(docs)}
+    assert intent.deny == ("198.51.100.0/24", "203.0.113.7/32") and intent.allow == ()
+
+
 def test_cilium_different_allow_lists_add_up_so_both_are_lost() -> None:
     assert _of(_docs("cilium", "ip-allowlist-conflict"), "CiliumClusterwideNetworkPolicy") == []
     assert len(_notes("cilium", "ip-allowlist-conflict", "PROTECTION-LOST")) == 2

@@ -240,7 +240,7 @@ class ImplEmitter:
         shared = [c for c in carried if c.piece.spec and kinds.get(c.row.kind, undeclared(c.row.kind)) in SHARED_ATTACH]
         objects = self._attach([c for c in carried if not any(c is s for s in shared)], ctx)
         objects += attach_shared(self, shared, placed, ctx, manifests)
-        self._gateway_intents(ir, ctx)
+        objects += self._gateway_intents(ir, ctx)
         taken = {(m["kind"], m["metadata"].get("namespace", ""), m["metadata"]["name"]) for m in manifests + objects}
         extra: dict[tuple[str, str, str], Manifest] = {}
         for m in (m for c in carried if ctx.consumed(c.site.rule, c.intent) for m in c.piece.extra):
@@ -405,22 +405,35 @@ class ImplEmitter:
         return out
 
     def gateway_piece(self, intent: Intent) -> Piece | str | None:
-        """What carries a Gateway-wide intent (``IR.gateway_intents``: a controller setting);
-        only pieces without objects are supported (the target's default is the same). None:
-        this emitter does not handle it (it is noted as not carried)."""
+        """What carries a Gateway-wide intent (``IR.gateway_intents``: a controller setting):
+        a piece without spec -- the target's default is the same, or its ``extra`` objects are
+        complete policies of their own (a cluster-wide network policy). A string: why it
+        cannot be carried (noted). None: this emitter does not handle it (noted as not carried)."""
         return None
 
-    def _gateway_intents(self, ir: IR, ctx: EmitContext) -> None:
+    def _gateway_intents(self, ir: IR, ctx: EmitContext) -> list[Manifest]:
+        out: list[Manifest] = []
         for gi in ir.gateway_intents:
             got = self.gateway_piece(gi.intent)
-            if not isinstance(got, Piece) or got.spec or got.extra:
+            p = gi.intent.provenance
+            if isinstance(got, str):
+                ctx.notes.add(Note(code="IMPL-NOT-EXPRESSIBLE", level=Level.INFO,
+                                   message=f"{gi.intent.summary()}: {got}, so the {self.name} emitter cannot carry it",
+                                   subject=p.subject, field=p.field, origin=p.origin))
+            if not isinstance(got, Piece) or got.spec:
                 continue
             ctx.consume(None, gi.intent)
-            p = gi.intent.provenance
-            ctx.notes.add(Note(code="IMPL-POLICY", level=Level.INFO,
-                               message=f"{gi.intent.summary()} on Gateway {gi.gateway.key}: {got.difference}",
-                               subject=p.subject, field=p.field, origin=p.origin, fidelity=Fidelity.EXACT,
-                               instead=f"{self.name}: the target's default"))
+            exact = not got.extra or got.exact is True
+            where = ", ".join(f"{m['kind']} {m['metadata']['name']}" for m in got.extra) or "the target's default"
+            ctx.notes.add(Note(code="IMPL-POLICY", level=Level.INFO if exact else Level.WARNING,
+                               message=f"{gi.intent.summary()} on Gateway {gi.gateway.key}"
+                                       + (f" is carried by {where}" if got.extra else "") + f": {got.difference}",
+                               subject=p.subject, field=p.field, origin=p.origin,
+                               fidelity=Fidelity.EXACT if exact else Fidelity.APPROXIMATE,
+                               instead=f"{self.name}: {where}", security=gi.intent.security,
+                               aspects=frozenset() if exact else gi.intent.aspects))
+            out.extend(got.extra)
+        return out
 
     def finish(self, kind: str, spec: dict[str, Any]) -> dict[str, Any]:
         """The merged spec of one object, made valid for its kind (override to join what

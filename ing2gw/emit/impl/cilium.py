@@ -26,6 +26,7 @@ from ...intents import (
     ErrorPages,
     ExternalAuth,
     ForwardedHeaders,
+    Intent,
     IPAccess,
     LoadBalancing,
     Opaque,
@@ -35,6 +36,7 @@ from ...intents import (
     Timeouts,
     Waf,
 )
+from ...names import slug
 from ...policy import AttachedPolicy, PolicyTarget, provenance_of
 from .base import ImplEmitter, ObjectKind, Piece, Row, Site
 from .stdforms import cors_piece, external_auth_piece, retry_piece
@@ -136,6 +138,24 @@ class CiliumEmitter(ImplEmitter):
     target = "cilium"
     kinds = (ObjectKind("CiliumClusterwideNetworkPolicy", "ip-access", "cluster"),)
     rows = ROWS
+
+    def gateway_piece(self, intent: Intent) -> Piece | str | None:
+        """A controller-wide deny list (ingress-nginx ``block-cidrs``) is what the cluster-wide
+        policy says anyway: one CiliumClusterwideNetworkPolicy named after the setting."""
+        if not isinstance(intent, IPAccess):
+            return None
+        if intent.client_address == "forwarded":
+            return ("the source checks the client address from X-Forwarded-For; Cilium's network policy sees only "
+                    "the packet's source address")
+        if intent.allow:
+            return "a Gateway-wide allow list would add up with the routes' own lists"
+        p = intent.provenance
+        name = slug(f"{p.namespace}-{p.name}-{p.field.rsplit('/', 1)[-1]}-ip-access")
+        spec = {"endpointSelector": INGRESS_SELECTOR, "enableDefaultDeny": {"ingress": False},
+                "ingressDeny": _cidrs(intent.deny)}
+        policy = self._object("CiliumClusterwideNetworkPolicy", name, "", [p.subject], spec)
+        return Piece(difference="the deny list holds for every Gateway and Ingress of the cluster; the packet's "
+                                "source address is checked", exact=intent.status == 403, extra=(policy,))
 
     def read_policies(self, manifests: Sequence[Mapping[str, Any]]) -> list[AttachedPolicy]:
         return read_policies(manifests)
