@@ -238,7 +238,8 @@ class ImplEmitter:
         carried = self._build(placed, ctx)
         kinds = {k.ref: k.attach for k in self.kinds}
         shared = [c for c in carried if c.piece.spec and kinds.get(c.row.kind, undeclared(c.row.kind)) in SHARED_ATTACH]
-        objects = self._attach([c for c in carried if not any(c is s for s in shared)], ctx)
+        shared_ids = {id(c) for c in shared}
+        objects = self._attach([c for c in carried if id(c) not in shared_ids], ctx)
         objects += attach_shared(self, shared, placed, ctx, manifests)
         objects += self._gateway_intents(ir, ctx)
         taken = {(m["kind"], m["metadata"].get("namespace", ""), m["metadata"]["name"]) for m in manifests + objects}

@@ -38,7 +38,9 @@ from ...intents import (
 )
 from ...names import slug
 from ...policy import AttachedPolicy, PolicyTarget, provenance_of
+from ..gateway import Placed
 from .base import ImplEmitter, ObjectKind, Piece, Row, Site
+from .shared import per_run
 from .stdforms import cors_piece, external_auth_piece, retry_piece
 
 __all__ = ["EMITTER", "INGRESS_SELECTOR", "ROWS", "CiliumEmitter", "read_policies"]
@@ -50,13 +52,17 @@ def _cidrs(cidrs: Sequence[str]) -> list[dict[str, Any]]:
     return [{"fromCIDRSet": [{"cidr": c} for c in cidrs]}]
 
 
+def _allow_lists(placed: Sequence[Placed]) -> set[frozenset[str]]:
+    return {frozenset(i.allow) for _, rule, _, _ in placed for i in rule.intents if isinstance(i, IPAccess) and i.allow}
+
+
 def _ip_access(intent: IPAccess, site: Site) -> Piece | str:
     if intent.client_address == "forwarded":
         return ("the source checks the client address from X-Forwarded-For; Cilium's network policy sees only the "
                 "packet's source address")
     if intent.allow:
-        others = sorted({", ".join(sorted(i.allow)) for _, rule, _, _ in site.placed for i in rule.intents
-                         if isinstance(i, IPAccess) and i.allow and set(i.allow) != set(intent.allow)})
+        lists = per_run(site.placed, "cilium-allow-lists", _allow_lists)
+        others = sorted(", ".join(sorted(x)) for x in lists if x != frozenset(intent.allow))
         if others:
             return (f"Cilium's ingress policy is cluster-wide and allow lists add up: another route allows "
                     f"{'; '.join(others)}, which this route's sources would then admit too")

@@ -19,8 +19,10 @@ from typing import Any
 from ...intents import Intent
 from ...ir import RouteMatch, Rule
 from ...policy import PolicyTarget
+from ..gateway import Placed
 from ..objects import GROUP
 from .base import Site
+from .shared import per_run
 
 __all__ = ["Carries", "covered_rules", "gateway_routes", "operations", "route_targets", "same_intent"]
 
@@ -64,6 +66,13 @@ def _under(child: RouteMatch, parent: list[str]) -> list[str]:
     return inside if (child.path.type == "Exact" and inside) or len(inside) == len(own) else []
 
 
+def _by_hosts(placed: Sequence[Placed]) -> dict[frozenset[str], list[tuple[Rule, Mapping[str, Any]]]]:
+    out: dict[frozenset[str], list[tuple[Rule, Mapping[str, Any]]]] = {}
+    for route, rule, m, _ in placed:
+        out.setdefault(frozenset(route.hostnames), []).append((rule, m))
+    return out
+
+
 def _parents(m: Mapping[str, Any]) -> set[tuple[str, str, str]]:
     """The listeners a route attaches to: only routes sharing one compete for a request."""
     ns = m["metadata"]["namespace"]
@@ -76,9 +85,8 @@ def operations(site: Site, carries: Carries) -> tuple[list[dict[str, Any]], list
     hosts = list(site.route.hostnames)
     wider: list[str] = []
     parents = _parents(site.manifest)
-    siblings = [r for route, r, m, _ in site.placed
-                if r is not site.rule and not carries(r) and set(route.hostnames) == set(hosts)
-                and parents & _parents(m)]
+    siblings = [r for r, m in per_run(site.placed, "rules-by-hosts", _by_hosts).get(frozenset(hosts), ())
+                if r is not site.rule and not carries(r) and parents & _parents(m)]
     out: list[dict[str, Any]] = []
     for m in site.rule.matches or (None,):
         op: dict[str, Any] = {}

@@ -39,9 +39,10 @@ from ...intents import (
 )
 from ...names import short_hash
 from ...policy import AttachedPolicy, PolicyReadError, provenance_of
+from ..gateway import Placed
 from .base import ImplEmitter, ObjectKind, Piece, Row, Site, reference_grant
 from .gateway_scope import gateway_routes, operations, route_targets, same_intent
-from .shared import service_host
+from .shared import per_run, service_host
 from .stdforms import cors_piece, retry_piece
 from .values import auth_url, duration
 
@@ -74,6 +75,15 @@ def _ip_access(intent: IPAccess, site: Site) -> Piece | str:
     return Piece({"action": "DENY", "rules": rules}, difference="; ".join(notes), exact=not notes)
 
 
+def _auth_variants(placed: Sequence[Placed]) -> dict[str, set[tuple[str, ...]]]:
+    out: dict[str, set[tuple[str, ...]]] = {}
+    for _, rule, _, _ in placed:
+        for i in rule.intents:
+            if isinstance(i, ExternalAuth):
+                out.setdefault(i.url, set()).add(i.response_headers)
+    return out
+
+
 def _provider(intent: ExternalAuth, site: Site) -> tuple[str, dict[str, Any]] | str:
     url = auth_url(intent.url, site.namespace)
     if isinstance(url, str):
@@ -91,8 +101,7 @@ def _provider(intent: ExternalAuth, site: Site) -> tuple[str, dict[str, Any]] | 
     base = "ing2gw-" + (f"{url.service}-{url.namespace}" if url.service else url.host.replace(".", "-"))
     base += f"-{url.port}"
     # Two routes with the same auth URL but different settings need two providers.
-    variants = {i.response_headers for _, rule, _, _ in site.placed for i in rule.intents
-                if isinstance(i, ExternalAuth) and i.url == intent.url}
+    variants = per_run(site.placed, "istio-auth-variants", _auth_variants).get(intent.url, set())
     name = base if len(variants) <= 1 else f"{base}-{short_hash(json.dumps(config, sort_keys=True))}"
     return name, {"name": name, "envoyExtAuthzHttp": config}
 

@@ -29,8 +29,8 @@ values conflict like two scalars.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...names import unique_names
 from ...notes import Level, Note
@@ -41,10 +41,23 @@ from ..registry import EmitContext, intent_scope
 if TYPE_CHECKING:
     from .base import ImplEmitter, ObjectKind, _Carried
 
-__all__ = ["SHARED_ATTACH", "attach_shared", "backend_services", "service_host", "undeclared"]
+__all__ = ["SHARED_ATTACH", "attach_shared", "backend_services", "per_run", "service_host", "undeclared"]
 
+T = TypeVar("T")
 SHARED_ATTACH = frozenset({"gateway", "service", "cluster", "rule", "frontend"})
 _RULE_ORDER = ("name", "matches", "filters", "backendRefs", "timeouts", "retry", "sessionPersistence")
+
+
+_RUN: dict[str, tuple[object, Any]] = {}
+
+
+def per_run(placed: Sequence[Placed], name: str, build: Callable[[Sequence[Placed]], T]) -> T:
+    """``build(placed)``, computed once per emitter run (builders that look at every emitted
+    rule -- siblings on a host, other allow lists -- use an index instead of scanning)."""
+    hit = _RUN.get(name)
+    if hit is None or hit[0] is not placed:
+        hit = _RUN[name] = (placed, build(placed))
+    return hit[1]
 
 
 def undeclared(kind: str) -> str:
@@ -268,26 +281,32 @@ def _objects(emitter: ImplEmitter, groups: list[_Group], placed: Sequence[Placed
         if g.kind.attach == "gateway":
             _name_rules(g.members[0].site.manifest, {c.site.index for c in g.members})
         elif g.kind.attach == "service":
+            users = per_run(placed, "service-users", _service_users).get((g.namespace or "", g.service), [])
             by_route: dict[int, tuple[Manifest, set[int]]] = {}
-            for _, _, m, index in placed:
-                if (g.namespace, g.service) in backend_services(m, index):
-                    by_route.setdefault(id(m), (m, set()))[1].add(index)
+            for m, index in users:
+                by_route.setdefault(id(m), (m, set()))[1].add(index)
             for m, indexes in by_route.values():
                 _name_rules(m, indexes)
+            _note_shared(g, where, users, ctx)
         for c in g.members:
             emitter._consumed(c, where, ctx)
-        _note_shared(g, where, placed, ctx)
     return out
 
 
-def _note_shared(g: _Group, where: str, placed: Sequence[Placed], ctx: EmitContext) -> None:
+def _service_users(placed: Sequence[Placed]) -> dict[tuple[str, str], list[tuple[Manifest, int]]]:
+    """(namespace, Service) -> the emitted rules sending to it."""
+    out: dict[tuple[str, str], list[tuple[Manifest, int]]] = {}
+    for _, _, m, index in placed:
+        for svc in backend_services(m, index):
+            out.setdefault(svc, []).append((m, index))
+    return out
+
+
+def _note_shared(g: _Group, where: str, users: Sequence[tuple[Manifest, int]], ctx: EmitContext) -> None:
     """A Service-wide policy also applies to the routes to that Service that did not ask for it."""
-    if g.kind.attach != "service":
-        return
     asked = {(id(c.site.manifest), c.site.index) for c in g.members}
     others = sorted({f"{m['kind']} {m['metadata']['namespace']}/{m['metadata']['name']}"
-                     for _, _, m, index in placed
-                     if (id(m), index) not in asked and (g.namespace, g.service) in backend_services(m, index)})
+                     for m, index in users if (id(m), index) not in asked})
     if not others:
         return
     first = g.members[0]
