@@ -1,0 +1,242 @@
+"""A data-plane model of an HAProxy-based Ingress controller: what its haproxy does with one
+request, as the reference router's typed :class:`~ing2gw.router.Outcome`.
+
+The controllers differ in how a request finds its Ingress path (host and path map lookups,
+match types, case, fallbacks): each provider gives a :class:`Lookup` over its :class:`Entry`
+list. Everything after the lookup follows the ``http-request`` rule order both controllers
+render: client address from a header -> deny/allow lists (403) -> basic auth (401) -> rate
+limit -> the HTTPS redirect and other redirects -> request headers, Host and path rewrites ->
+the backend; response headers (set, HSTS on HTTPS, CORS) on the way back. A request no entry
+takes gets the default backend's 404.
+
+Rate limits count requests only when the caller passes a :class:`Counters` (one window, every
+request inside it): ``route`` alone never limits, so replays stay independent.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ing2gw.http import Headers, Request
+from ing2gw.router.outcome import Matched, Outcome, RedirectTo, RuleInfo, Upstream
+
+from .policy import HaproxyPolicy
+
+__all__ = ["Counters", "Entry", "HaproxyModel", "Lookup", "MapMatch"]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One Ingress path as the controller stores it: ``match`` is the controller's match kind
+    (its own vocabulary: ``exact``, ``prefix``, ``begin``, ``regex`` ...)."""
+
+    ingress: str  # ns/name
+    host: str  # as written: "" none, "*.example.com" a wildcard
+    path: str
+    match: str
+    backend: str | None  # ns/svc:port; None: the controller has no endpoint for it (503)
+    policy: HaproxyPolicy
+    tls: bool  # the controller offers HTTPS for it (its HTTPS redirect applies)
+    order: int = 0  # declaration order (first declared wins ties)
+
+
+@dataclass(frozen=True, slots=True)
+class MapMatch(Matched):
+    """The map entry that answered (JSON ``{"ingress", "path", "match"}``); as every source
+    model's match it names the Ingress in ``route`` and its path in ``rule_name``."""
+
+    ingress: str = ""
+    path: str = ""
+    match: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ingress": self.ingress, "path": self.path, "match": self.match}
+
+
+class Lookup(Protocol):
+    """How a controller finds the entry for a request's host (lower-cased, no port) and path."""
+
+    def find(self, host: str, path: str) -> Entry | None: ...
+
+
+@dataclass(slots=True)
+class Counters:
+    """Requests seen per (Ingress, client address) inside one rate-limit window."""
+
+    seen: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def hit(self, ingress: str, client: str) -> int:
+        count = self.seen.get((ingress, client), 0) + 1
+        self.seen[(ingress, client)] = count
+        return count
+
+
+def _client(request: Request, policy: HaproxyPolicy) -> str | None:
+    if policy.client_header:
+        value = request.headers.get(policy.client_header)
+        return value.split(",")[0].strip() if value else None
+    return request.client
+
+
+def _in(address: str | None, networks: Sequence[Any]) -> bool:
+    if address is None:
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip.version == n.version and ip in n for n in networks)
+
+
+class HaproxyModel:
+    """The controller's haproxy for one set of entries."""
+
+    def __init__(self, lookup: Lookup, name: str, notes: Sequence[str] = ()) -> None:
+        self.lookup = lookup
+        self.name = name  # the controller, for outcome notes
+        self.notes = tuple(notes)
+
+    def route(self, request: Request, counters: Counters | None = None) -> Outcome:
+        entry = self.lookup.find(request.hostname, request.path)
+        if entry is None:
+            return Outcome(404, "NoMatchingRule", notes=(f"{self.name}: no map entry; the default backend answers 404",))
+        return _answer(entry, request, counters)
+
+    def route_many(self, requests: Sequence[Request]) -> list[Outcome]:
+        """Requests sent one after the other inside one rate-limit window."""
+        counters = Counters()
+        return [self.route(r, counters) for r in requests]
+
+
+def _outcome(entry: Entry, status: int, reason: str, *, served: bool = False, upstream: Upstream | None = None,
+             redirect: RedirectTo | None = None, headers: Headers | None = None,
+             notes: tuple[str, ...] = ()) -> Outcome:
+    matched = MapMatch("", "", kind="Ingress", route=entry.ingress, rule_name=entry.path,
+                       ingress=entry.ingress, path=entry.path, match=entry.match)
+    backend = entry.backend if served else None
+    rule = RuleInfo(matched=matched, backend=backend, weights={backend: 100} if backend else {})
+    return Outcome(status, reason, rule, served=served, upstream=upstream, redirect=redirect,
+                   response_headers=headers or Headers(), notes=notes)
+
+
+def _https_redirect(entry: Entry, request: Request) -> bool:
+    pol = entry.policy
+    wanted = pol.ssl_redirect if pol.ssl_redirect is not None else entry.tls
+    if not wanted or request.scheme != "http":
+        return False
+    return not any(request.path.startswith(p) for p in pol.ssl_redirect_exempt)
+
+
+def _location(request: Request, scheme: str, host: str | None, port: int | None) -> str:
+    name = host if host is not None else request.hostname
+    default = 443 if scheme == "https" else 80
+    authority = name if port in (None, default) else f"{name}:{port}"
+    return f"{scheme}://{authority}{request.target}"
+
+
+def _response_headers(entry: Entry, request: Request) -> Headers:
+    pol = entry.policy
+    headers = Headers()
+    for name in pol.response_remove:
+        headers = headers.remove(name)
+    for name, value in pol.response_set:
+        headers = headers.set(name, value)
+    for name, value in pol.response_add:
+        headers = headers.add(name, value)
+    if pol.hsts and request.scheme == "https":
+        headers = headers.set("Strict-Transport-Security", pol.hsts)
+    cors = pol.cors
+    origin = request.headers.get("origin")
+    if cors is not None and origin:
+        allowed = cors.origin == "*" or (re.fullmatch(cors.origin, origin) is not None if cors.origin_regex
+                                         else origin == cors.origin)
+        if allowed:
+            headers = headers.set("Access-Control-Allow-Origin", "*" if cors.origin == "*" else origin)
+            if cors.credentials:
+                headers = headers.set("Access-Control-Allow-Credentials", "true")
+            headers = headers.set("Access-Control-Allow-Methods", ", ".join(cors.methods))
+            headers = headers.set("Access-Control-Allow-Headers", ", ".join(cors.headers))
+            headers = headers.set("Access-Control-Max-Age", str(cors.max_age))
+    return headers
+
+
+def _answer(entry: Entry, request: Request, counters: Counters | None) -> Outcome:
+    pol = entry.policy
+    notes: list[str] = []
+    client = _client(request, pol)
+    if (pol.allow or pol.deny) and client is None:
+        notes.append("client address unknown: allow/deny lists not evaluated")
+    elif pol.deny and _in(client, pol.deny):
+        return _outcome(entry, 403, "Forbidden", notes=(f"client {client} is in the deny list",))
+    elif pol.allow and not _in(client, pol.allow):
+        return _outcome(entry, 403, "Forbidden", notes=(f"client {client} is not in the allow list",))
+    if pol.basic_auth is not None:
+        given = (request.headers.get("authorization") or "").split(" ")[0].lower()
+        if given != "basic":
+            secret, realm = pol.basic_auth
+            headers = Headers().set("WWW-Authenticate", f'Basic realm="{realm}"')
+            return _outcome(entry, 401, "Unauthorized", headers=headers)
+        notes.append("credentials present; the model does not check them against the auth secret")
+    limit = pol.rate_limit
+    if limit is not None and counters is not None and client is not None and not _in(client, limit.exempt):
+        if counters.hit(entry.ingress, client) > limit.requests:
+            return _outcome(entry, limit.status, "RateLimited", notes=tuple(notes))
+    if _https_redirect(entry, request):
+        location = _location(request, "https", None, pol.ssl_redirect_port)
+        return _outcome(entry, pol.ssl_redirect_code, "Redirect",
+                        redirect=RedirectTo(location, pol.ssl_redirect_code), notes=tuple(notes))
+    if pol.app_root is not None and request.path == "/":
+        return _outcome(entry, 302, "Redirect", redirect=RedirectTo(pol.app_root, 302), notes=tuple(notes))
+    red = pol.redirect
+    if red is not None:
+        location = red.location or _location(request, red.scheme or request.scheme, red.hostname, red.port)
+        return _outcome(entry, red.code, "Redirect", redirect=RedirectTo(location, red.code), notes=tuple(notes))
+    if entry.backend is None:
+        return _outcome(entry, 503, "BackendNotFound", notes=(*notes, "no endpoint for the Service"))
+    headers = request.headers
+    for name in pol.request_remove:
+        headers = headers.remove(name)
+    for name, value in pol.request_set:
+        headers = headers.set(name, value)
+    for name, value in pol.request_add:
+        headers = headers.add(name, value)
+    host = request.host
+    if pol.set_host is not None:
+        host = pol.set_host
+        headers = headers.set("Host", host)
+    path = request.path
+    if pol.rewrite is not None:
+        path = pol.rewrite.apply(path)
+    if pol.rewrite_target is not None:
+        path = _replace_prefix(path, entry.path, pol.rewrite_target)
+    target = path + (f"?{request.query}" if request.query else "")
+    upstream = Upstream(request.method, host, target, headers)
+    return _outcome(entry, 200, "Routed", served=True, upstream=upstream,
+                    headers=_response_headers(entry, request), notes=tuple(notes))
+
+
+def _replace_prefix(path: str, prefix: str, target: str) -> str:
+    """haproxy-ingress's rewrite-target: the matched path prefix becomes ``target`` (a
+    trailing slash of either side is not doubled)."""
+    rest = path[len(prefix):] if path.lower().startswith(prefix.lower()) else path
+    if target.endswith("/") and rest.startswith("/"):
+        rest = rest[1:]
+    return (target + rest) or "/"
+
+
+def one_label(wildcard: str, host: str) -> bool:
+    """Does ``*.suffix`` cover ``host`` (exactly one more label)?"""
+    suffix = wildcard[1:]
+    return host.endswith(suffix) and "." not in host[: -len(suffix)] and len(host) > len(suffix)
+
+
+def by_host(entries: Sequence[Entry]) -> Mapping[str, list[Entry]]:
+    """Entries grouped by lower-cased host, in declaration order."""
+    out: dict[str, list[Entry]] = {}
+    for e in sorted(entries, key=lambda e: e.order):
+        out.setdefault(e.host.lower(), []).append(e)
+    return out

@@ -1,0 +1,5 @@
+"""HAProxy Technologies Kubernetes Ingress Controller provider (``haproxy.org/*``)."""
+
+from .provider import PROVIDER
+
+__all__ = ["PROVIDER"]
