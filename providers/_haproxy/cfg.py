@@ -1,0 +1,157 @@
+"""The parts of an haproxy.cfg both HAProxy controllers render alike, written for the oracle.
+
+A provider's renderer decides how a request finds its entry (map files and ``set-var``
+lookups ending in ``var(txn.entry)``, the entry's id) and calls :func:`document` with them;
+this module writes the rest the way the controllers do: ``global``/``defaults``, the
+frontend's binds, each entry's ``http-request`` rules in haproxy's rule order under
+``{ var(txn.entry) -m str ID }``, its ``http-response`` rules, one backend per Service port
+(each proxying to the echo server and naming itself in ``X-Ing2gw-Backend``) and the 404
+default backend. Nothing here consults the model: haproxy itself evaluates every match.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .model import Entry
+from .policy import HaproxyPolicy
+from .process import BACKEND_HEADER
+
+__all__ = ["backend_id", "document", "entry_rules", "quote"]
+
+ORACLE_USER = ("ing2gw", "ing2gw")  # the one user every oracle userlist accepts
+
+
+def quote(text: str) -> str:
+    """A configuration word: spaces and quotes escaped."""
+    return re.sub(r'([\s"\'\\#])', r"\\\1", text)
+
+
+def backend_id(name: str | None) -> str:
+    return "be_" + re.sub(r"[^A-Za-z0-9]", "_", name) if name else "be_unavailable"
+
+
+def _networks(nets: Sequence[object]) -> str:
+    return " ".join(str(n) for n in nets)
+
+
+def entry_rules(e: Entry, rid: str, https_port_default: int | None) -> tuple[list[str], list[str], list[str]]:
+    """(http-request lines, http-response lines, extra sections) for one entry."""
+    pol: HaproxyPolicy = e.policy
+    on = f"{{ var(txn.entry) -m str {rid} }}"
+    req: list[str] = []
+    resp: list[str] = []
+    extra: list[str] = []
+    if pol.client_header:
+        req.append(f"http-request set-src req.hdr({pol.client_header}) if {on}")
+    if pol.deny:
+        req.append(f"http-request deny deny_status 403 if {on} {{ src {_networks(pol.deny)} }}")
+    if pol.allow:
+        req.append(f"http-request deny deny_status 403 if {on} !{{ src {_networks(pol.allow)} }}")
+    if pol.basic_auth is not None:
+        extra += [f"userlist ul_{rid}", f"    user {ORACLE_USER[0]} insecure-password {ORACLE_USER[1]}", ""]
+        req.append(f"http-request auth realm {quote(pol.basic_auth[1])} if {on} !{{ http_auth(ul_{rid}) }}")
+    rl = pol.rate_limit
+    if rl is not None:
+        extra += [f"backend st_{rid}",
+                  f"    stick-table type ip size 100k expire {max(rl.period_ms, 1000)}ms "
+                  f"store http_req_rate({rl.period_ms}ms)", ""]
+        exempt = f" !{{ src {_networks(rl.exempt)} }}" if rl.exempt else ""
+        req.append(f"http-request track-sc0 src table st_{rid} if {on}{exempt}")
+        req.append(f"http-request deny deny_status {rl.status} if {on}{exempt} "
+                   f"{{ sc_http_req_rate(0,st_{rid}) gt {rl.requests} }}")
+    wanted = pol.ssl_redirect if pol.ssl_redirect is not None else e.tls
+    if wanted:
+        skip = "".join(f" !{{ path_beg {p} }}" for p in pol.ssl_redirect_exempt)
+        port = pol.ssl_redirect_port if pol.ssl_redirect_port is not None else https_port_default
+        where = f":{port}" if port not in (None, 443) else ""
+        req.append(f"http-request redirect location https://%[req.hdr(host),field(1,:),lower]{where}%[capture.req.uri] "
+                   f"code {pol.ssl_redirect_code} if {on} !{{ ssl_fc }}{skip}")
+    if pol.app_root is not None:
+        req.append(f"http-request redirect location {pol.app_root} code 302 if {on} {{ path / }}")
+    red = pol.redirect
+    if red is not None:
+        if red.location is not None:
+            req.append(f"http-request redirect location {red.location} code {red.code} if {on}")
+        else:
+            scheme = red.scheme or "%[ssl_fc,iif(https,http)]"
+            host = red.hostname or "%[req.hdr(host),field(1,:),lower]"
+            port = f":{red.port}" if red.port is not None else ""
+            req.append(f"http-request redirect location {scheme}://{host}{port}%[capture.req.uri] code {red.code} if {on}")
+    for name in pol.request_remove:
+        req.append(f"http-request del-header {name} if {on}")
+    for name, value in pol.request_set:
+        req.append(f"http-request set-header {name} {quote(value)} if {on}")
+    for name, value in pol.request_add:
+        req.append(f"http-request add-header {name} {quote(value)} if {on}")
+    if pol.set_host is not None:
+        req.append(f"http-request set-header Host {quote(pol.set_host)} if {on}")
+    if pol.rewrite is not None:
+        for pattern, fmt in pol.rewrite.rules:
+            req.append(f"http-request replace-path {quote(pattern)} {quote(fmt)} if {on}")
+    if pol.rewrite_target is not None:
+        target = pol.rewrite_target
+        glue = "/?" if target.endswith("/") else ""
+        req.append(f"http-request replace-path (?i)^{re.escape(e.path)}{glue}(.*) {quote(target)}\\1 if {on}")
+    for name in pol.response_remove:
+        resp.append(f"http-response del-header {name} if {on}")
+    for name, value in pol.response_set:
+        resp.append(f"http-response set-header {name} {quote(value)} if {on}")
+    for name, value in pol.response_add:
+        resp.append(f"http-response add-header {name} {quote(value)} if {on}")
+    if pol.hsts:
+        resp.append(f"http-response set-header Strict-Transport-Security {quote(pol.hsts)} if {on} {{ ssl_fc }}")
+    if pol.cors is not None:
+        c = pol.cors
+        if c.origin == "*":
+            allowed, value = "{ var(txn.origin) -m found }", "*"
+        elif c.origin_regex:
+            allowed, value = f"{{ var(txn.origin) -m reg ^(?:{c.origin})$ }}", "%[var(txn.origin)]"
+        else:
+            allowed, value = f"{{ var(txn.origin) -m str {c.origin} }}", "%[var(txn.origin)]"
+        resp.append(f"http-response set-header Access-Control-Allow-Origin {value} if {on} {allowed}")
+        if c.credentials:
+            resp.append(f"http-response set-header Access-Control-Allow-Credentials true if {on} {allowed}")
+        resp.append(f"http-response set-header Access-Control-Allow-Methods {quote(', '.join(c.methods))} "
+                    f"if {on} {allowed}")
+        resp.append(f"http-response set-header Access-Control-Allow-Headers {quote(', '.join(c.headers))} "
+                    f"if {on} {allowed}")
+        resp.append(f"http-response set-header Access-Control-Max-Age {c.max_age} if {on} {allowed}")
+    return req, resp, extra
+
+
+def document(entries: Sequence[Entry], lookup: Sequence[str], https_port_default: int | None = None) -> str:
+    """The whole haproxy.cfg: ``lookup`` are the frontend lines that set ``txn.entry``."""
+    rids = {id(e): f"r{i}" for i, e in enumerate(entries)}
+    req: list[str] = []
+    resp: list[str] = []
+    extra: list[str] = []
+    for e in entries:
+        r, s, x = entry_rules(e, rids[id(e)], https_port_default)
+        req += r
+        resp += s
+        extra += x
+    backends = sorted({e.backend for e in entries if e.backend})
+    lines = [
+        "global", "    maxconn 512", "",
+        "defaults", "    mode http", "    timeout connect 5s", "    timeout client 30s", "    timeout server 30s", "",
+        "frontend fe", "    bind @HTTP@", "    bind @HTTPS@ ssl crt @DIR@/crt.pem",
+        "    http-request set-var(txn.origin) req.hdr(origin)",
+        *[f"    {line}" for line in lookup],
+        *[f"    {line}" for line in req],
+        *[f"    {line}" for line in resp],
+        *[f"    use_backend {backend_id(e.backend)} if {{ var(txn.entry) -m str {rids[id(e)]} }}" for e in entries],
+        "    default_backend be_default404", "",
+        "backend be_default404", "    http-request return status 404", "",
+        "backend be_unavailable", "    http-request return status 503", "",
+    ]
+    for b in backends:
+        lines += [f"backend {backend_id(b)}", f"    http-request set-header {BACKEND_HEADER} {b}",
+                  "    server echo @ECHO@", ""]
+    return "\n".join(lines + extra) + "\n"
+
+
+def entry_ids(entries: Sequence[Entry]) -> dict[int, str]:
+    """The id :func:`document` gives each entry (by object identity)."""
+    return {id(e): f"r{i}" for i, e in enumerate(entries)}
