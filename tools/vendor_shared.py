@@ -32,6 +32,8 @@ WANTED: tuple[tuple[str, str], ...] = (
     ("docs/ingress-nginx-semantics.md", ""),
     ("docs/ingress-nginx-e2e-cases.json", ""),
     ("docs/upstream/f5-nginx", "*.json"),
+    ("docs/upstream/haproxy-ingress", "*.json"),
+    ("docs/upstream/haproxy-tech", "*.json"),
     ("docs/upstream/ingress-nginx", "*.json"),
     ("docs/upstream/kong", "*.json"),
     ("docs/upstream/traefik", "*"),

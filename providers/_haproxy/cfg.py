@@ -104,12 +104,12 @@ def entry_rules(e: Entry, rid: str, https_port_default: int | None) -> tuple[lis
         resp.append(f"http-response set-header Strict-Transport-Security {quote(pol.hsts)} if {on} {{ ssl_fc }}")
     if pol.cors is not None:
         c = pol.cors
-        if c.origin == "*":
+        if "*" in c.origins:
             allowed, value = "{ var(txn.origin) -m found }", "*"
         elif c.origin_regex:
-            allowed, value = f"{{ var(txn.origin) -m reg ^(?:{c.origin})$ }}", "%[var(txn.origin)]"
+            allowed, value = f"{{ var(txn.origin) -m reg ^(?:{'|'.join(c.origins)})$ }}", "%[var(txn.origin)]"
         else:
-            allowed, value = f"{{ var(txn.origin) -m str {c.origin} }}", "%[var(txn.origin)]"
+            allowed, value = f"{{ var(txn.origin) -m str {' '.join(c.origins)} }}", "%[var(txn.origin)]"
         resp.append(f"http-response set-header Access-Control-Allow-Origin {value} if {on} {allowed}")
         if c.credentials:
             resp.append(f"http-response set-header Access-Control-Allow-Credentials true if {on} {allowed}")
@@ -117,6 +117,9 @@ def entry_rules(e: Entry, rid: str, https_port_default: int | None) -> tuple[lis
                     f"if {on} {allowed}")
         resp.append(f"http-response set-header Access-Control-Allow-Headers {quote(', '.join(c.headers))} "
                     f"if {on} {allowed}")
+        if c.expose:
+            resp.append(f"http-response set-header Access-Control-Expose-Headers {quote(', '.join(c.expose))} "
+                        f"if {on} {allowed}")
         resp.append(f"http-response set-header Access-Control-Max-Age {c.max_age} if {on} {allowed}")
     return req, resp, extra
 

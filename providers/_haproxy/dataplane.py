@@ -39,7 +39,8 @@ class Flavour:
     match: Callable[[Ingress, IngressPath, HaproxyPolicy], str | None]
     tls: Callable[[ResourceSet], Callable[[Ingress, str], bool]]
     lookup: Callable[[Sequence[Entry], Mapping[str, str]], Lookup]
-    render: Callable[[Sequence[Entry], str, int, Mapping[str, str]], str] | None = None
+    render: Callable[[Sequence[Entry]], tuple[str, dict[str, str]]]
+    default_kind: str = "default"  # the match kind of a spec.defaultBackend's "/" path
 
 
 class HaproxyDataPlane:
@@ -57,7 +58,13 @@ class HaproxyDataPlane:
                 cache[ing.ref] = self.flavour.policy(ing, config)
             return cache[ing.ref]
 
-        return build_entries(resources, policy, self.flavour.match, self.flavour.tls(resources))
+        return build_entries(resources, policy, self.flavour.match, self.flavour.tls(resources),
+                             self.flavour.default_kind)
+
+    def configuration(self, resources: ResourceSet, controller_config: Mapping[str, str] | None = None
+                      ) -> tuple[str, dict[str, str]]:
+        """The haproxy.cfg (with ``@...@`` placeholders) and map files the controller would write."""
+        return self.flavour.render(self.entries(resources, controller_config))
 
     def model(self, resources: ResourceSet, controller_config: Mapping[str, str] | None = None) -> HaproxyModel:
         config = controller_config or {}
@@ -72,7 +79,7 @@ class HaproxyDataPlane:
             pol = self.flavour.policy(ing, {})
             sets: list[tuple[tuple[str, str], ...]] = []
             if pol.cors is not None:
-                origins = [o for o in (pol.cors.origin,) if o != "*" and not pol.cors.origin_regex]
+                origins = [o for o in pol.cors.origins[:1] if o != "*" and not pol.cors.origin_regex]
                 for origin in [*origins, _FOREIGN_ORIGIN]:
                     sets.append((("origin", origin),))
             if pol.client_header and (pol.allow or pol.deny):

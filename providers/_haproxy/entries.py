@@ -24,16 +24,24 @@ def ordered(ingresses: Sequence[Ingress]) -> list[Ingress]:
 
 
 def backend_name(ing: Ingress, backend: IngressBackend, resources: ResourceSet) -> str | None:
-    """``ns/svc:port`` (a named port through the Service); None for a resource backend or an
-    unresolvable port name."""
+    """``ns/svc:port`` (a named port through the Service); None when the controller has no
+    such backend: a resource backend, or -- when the input holds Services -- a Service or
+    port that does not exist (the controllers skip those paths with a warning)."""
     if backend.service is None:
+        return None
+    svc = resources.services.get((ing.namespace, backend.service))
+    if svc is None and resources.has_services:
         return None
     port = backend.port_number
     if port is None:
-        svc = resources.services.get((ing.namespace, backend.service))
-        port = next((p.port for p in svc.ports if p.name == backend.port_name), None) if svc else None
+        # a port name is the Service port's, else its targetPort's (both controllers accept either)
+        ports = svc.ports if svc else ()
+        port = next((p.port for p in ports if p.name == backend.port_name), None)
+        port = port or next((p.port for p in ports if p.target_port == backend.port_name), None)
         if port is None:
             return None
+    elif svc is not None and svc.ports and all(p.port != port for p in svc.ports):
+        return None
     return f"{ing.namespace}/{backend.service}:{port}"
 
 
@@ -42,8 +50,11 @@ def build_entries(
     policy: Callable[[Ingress], HaproxyPolicy],
     match: Callable[[Ingress, IngressPath, HaproxyPolicy], str | None],
     tls: Callable[[Ingress, str], bool],
+    default_kind: str = "default",
 ) -> list[Entry]:
-    """Every path of every Ingress; ``match`` returns None for a path the controller skips."""
+    """Every path of every Ingress; ``match`` returns None for a path the controller skips.
+    A ``spec.defaultBackend`` is a ``/`` path of kind ``default_kind`` on the Ingress's hosts
+    (the host-less rules when it has none); the first to declare a host + path + kind keeps it."""
     out: list[Entry] = []
     taken: set[tuple[str, str, str]] = set()
     for ing in ordered(resources.ingresses):
@@ -52,20 +63,20 @@ def build_entries(
             host = rule.host.lower()
             for path in rule.paths:
                 kind = match(ing, path, pol)
-                if kind is None:
+                name = backend_name(ing, path.backend, resources)
+                if kind is None or name is None:
                     continue
                 key = (host, path.path or "/", kind)
                 if key in taken:
                     continue
                 taken.add(key)
-                out.append(Entry(ing.ref, host, path.path or "/", kind, backend_name(ing, path.backend, resources),
-                                 pol, tls(ing, host), len(out)))
-        if ing.default_backend is not None:
+                out.append(Entry(ing.ref, host, path.path or "/", kind, name, pol, tls(ing, host), len(out)))
+        default = backend_name(ing, ing.default_backend, resources) if ing.default_backend is not None else None
+        if default is not None:
             hosts = [r.host.lower() for r in ing.rules] or [""]
             for host in hosts:
-                key = (host, "/", "default")
+                key = (host, "/", default_kind)
                 if key not in taken:
                     taken.add(key)
-                    out.append(Entry(ing.ref, host, "/", "default", backend_name(ing, ing.default_backend, resources),
-                                     pol, tls(ing, host), len(out)))
+                    out.append(Entry(ing.ref, host, "/", default_kind, default, pol, tls(ing, host), len(out)))
     return out

@@ -16,7 +16,6 @@ request inside it): ``route`` alone never limits, so replays stay independent.
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -151,16 +150,15 @@ def _response_headers(entry: Entry, request: Request) -> Headers:
         headers = headers.set("Strict-Transport-Security", pol.hsts)
     cors = pol.cors
     origin = request.headers.get("origin")
-    if cors is not None and origin:
-        allowed = cors.origin == "*" or (re.fullmatch(cors.origin, origin) is not None if cors.origin_regex
-                                         else origin == cors.origin)
-        if allowed:
-            headers = headers.set("Access-Control-Allow-Origin", "*" if cors.origin == "*" else origin)
-            if cors.credentials:
-                headers = headers.set("Access-Control-Allow-Credentials", "true")
-            headers = headers.set("Access-Control-Allow-Methods", ", ".join(cors.methods))
-            headers = headers.set("Access-Control-Allow-Headers", ", ".join(cors.headers))
-            headers = headers.set("Access-Control-Max-Age", str(cors.max_age))
+    if cors is not None and origin and cors.allows(origin):
+        headers = headers.set("Access-Control-Allow-Origin", "*" if "*" in cors.origins else origin)
+        if cors.credentials:
+            headers = headers.set("Access-Control-Allow-Credentials", "true")
+        headers = headers.set("Access-Control-Allow-Methods", ", ".join(cors.methods))
+        headers = headers.set("Access-Control-Allow-Headers", ", ".join(cors.headers))
+        if cors.expose:
+            headers = headers.set("Access-Control-Expose-Headers", ", ".join(cors.expose))
+        headers = headers.set("Access-Control-Max-Age", str(cors.max_age))
     return headers
 
 

@@ -73,15 +73,23 @@ class RateLimitRule:
 
 @dataclass(frozen=True, slots=True)
 class Cors:
-    """CORS response headers; ``origin`` is ``*`` or a regular expression the Origin must match."""
+    """CORS response headers for requests whose Origin is allowed: ``origins`` lists them (``*``
+    any), as regular expressions the whole Origin must match when ``origin_regex``."""
 
-    origin: str = "*"
+    origins: tuple[str, ...] = ("*",)
     methods: tuple[str, ...] = ("*",)
     headers: tuple[str, ...] = ("*",)
     credentials: bool = False
     max_age: int = 5
     expose: tuple[str, ...] = ()
     origin_regex: bool = False
+
+    def allows(self, origin: str) -> bool:
+        if "*" in self.origins:
+            return True
+        if self.origin_regex:
+            return any(re.fullmatch(o, origin) for o in self.origins)
+        return origin in self.origins
 
 
 @dataclass(frozen=True, slots=True)

@@ -163,13 +163,12 @@ class HaproxyTranslator(IngressTranslator):
     def _cors(self, pc: PathContext, pol: HaproxyPolicy) -> CORS:
         cors = pol.cors
         assert cors is not None
-        origins: tuple[str, ...] = ("*",) if cors.origin == "*" else (cors.origin,)
-        if cors.origin_regex and cors.origin != "*":
+        if cors.origin_regex and "*" not in cors.origins:
             self.note(pc, "CORS-ORIGIN-REGEX", Level.WARNING,
-                      f"CORS origin {cors.origin!r} is a regular expression; the CORS filter lists exact origins",
-                      fidelity=Fidelity.APPROXIMATE, instead="origin kept as written (it only matches itself)",
-                      aspects=("cors",))
-        return CORS(allow_origins=origins, allow_methods=cors.methods, allow_headers=cors.headers,
+                      f"CORS origins {', '.join(cors.origins)} are regular expressions; the CORS filter lists exact "
+                      "origins", fidelity=Fidelity.APPROXIMATE, instead="origins kept as written (each only matches "
+                      "itself)", aspects=("cors",))
+        return CORS(allow_origins=cors.origins, allow_methods=cors.methods, allow_headers=cors.headers,
                     expose_headers=cors.expose, allow_credentials=cors.credentials or None, max_age=cors.max_age)
 
     def _intents(self, ing: Ingress, pol: HaproxyPolicy) -> tuple[it.Intent, ...]:
@@ -287,5 +286,16 @@ class HaproxyTranslator(IngressTranslator):
                     if (exempt == value or exempt.startswith(value + "/")) and len(value) > best_len:
                         best, best_len = r, len(value)
             if best is not None:
-                out.append(replace(best, matches=(RouteMatch(path=PathMatch("PathPrefix", exempt)),)))
+                out.append(replace(best, matches=(RouteMatch(path=PathMatch("PathPrefix", exempt)),),
+                                   filters=tuple(_moved(f, best_len, exempt) for f in best.filters)))
         return out
+
+
+def _moved(f: Filter, prefix_len: int, exempt: str) -> Filter:
+    """A rule's filter on a longer prefix (``exempt``) of its own: a prefix rewrite keeps
+    rewriting what the original prefix matched."""
+    v = f.value
+    if isinstance(v, URLRewrite) and v.path is not None and v.path.type == "ReplacePrefixMatch":
+        value = v.path.value.rstrip("/") + exempt[prefix_len:]
+        return replace(f, value=replace(v, path=PathModifier("ReplacePrefixMatch", value or "/")))
+    return f

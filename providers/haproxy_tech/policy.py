@@ -41,7 +41,7 @@ def policy_of(ing: Ingress, ann: Annotations) -> HaproxyPolicy:
     if ann.get("cors-enable"):
         age = ann.get("cors-max-age")
         origin = str(ann.get("cors-allow-origin")).strip()
-        cors = Cors(origin=origin, methods=_list(ann.get("cors-allow-methods")),
+        cors = Cors(origins=(origin,), methods=_list(ann.get("cors-allow-methods")),
                     headers=_list(ann.get("cors-allow-headers")), credentials=bool(ann.get("cors-allow-credentials")),
                     max_age=int(age.seconds) if age else 5, origin_regex=origin != "*")
     intents: list[it.Intent] = []

@@ -23,6 +23,7 @@ from .._haproxy.model import Entry, Lookup
 from .._haproxy.policy import HaproxyPolicy, read_annotations
 from .._haproxy.translate import HaproxyTranslator
 from .annotations import PREFIXES, TABLE
+from .haproxycfg import render
 from .lookup import TechLookup
 from .policy import policy_of
 
@@ -96,7 +97,7 @@ def _lookup(entries: Sequence[Entry], config: Mapping[str, str]) -> Lookup:
     return TechLookup(entries)
 
 
-FLAVOUR = Flavour(NAME, "HAPROXY-TECH", _policy, _match, _tls, _lookup)  # type: ignore[arg-type]
+FLAVOUR = Flavour(NAME, "HAPROXY-TECH", _policy, _match, _tls, _lookup, render)  # type: ignore[arg-type]
 
 
 class HaproxyTechProvider:

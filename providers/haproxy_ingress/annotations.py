@@ -1,0 +1,344 @@
+"""The HAProxy Ingress (jcmoraisjr/haproxy-ingress) annotation table: every key the controller
+reads from an Ingress (its TCP, Frontend, Host, Backend and Path scopes; Global keys come only
+from the controller ConfigMap), under ``haproxy-ingress.github.io/`` or the older
+``ingress.kubernetes.io/`` prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ing2gw import intents as i
+from ing2gw.notes import Fidelity
+from ing2gw.provider import AnnotationSpec, AnnotationTable
+
+from .._common.values import (
+    IPNetwork,
+    parse_bool,
+    parse_cidrs,
+    parse_non_negative_int,
+    parse_object_ref,
+    parse_positive_int,
+    parse_size,
+    parse_trimmed,
+)
+from .._haproxy.values import parse_header_names, parse_status_in, parse_time
+
+__all__ = ["PREFIXES", "TABLE", "Ranges"]
+
+PREFIXES = ("haproxy-ingress.github.io", "ingress.kubernetes.io")
+
+EXACT, APPROX, EXT, UNSUP = Fidelity.EXACT, Fidelity.APPROXIMATE, Fidelity.EXTENSION, Fidelity.UNSUPPORTED
+
+Ranges = tuple[tuple[IPNetwork, ...], tuple[IPNetwork, ...]]  # (rules, exceptions)
+REDIRECT_CODES = (301, 302, 303, 307, 308)
+
+
+def _ranges(text: str) -> Ranges:
+    """Comma-separated CIDRs; ``!CIDR`` entries are exceptions to the others."""
+    items = [p.strip() for p in text.split(",") if p.strip()]
+    rules = [p for p in items if not p.startswith("!")]
+    exceptions = [p[1:] for p in items if p.startswith("!")]
+    return (parse_cidrs(",".join(rules)) if rules else (), parse_cidrs(",".join(exceptions)) if exceptions else ())
+
+
+def _choice(*values: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in values:
+            raise ValueError(f"must be one of {', '.join(values)}")
+        return value
+    return parse
+
+
+def _colon_headers(text: str) -> tuple[tuple[str, str], ...]:
+    """``Name: value`` (or ``Name value``) per line."""
+    out: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        name, sep, value = line.partition(":")
+        if not sep:
+            name, _, value = line.partition(" ")
+        if not name.strip() or " " in name.strip():
+            raise ValueError(f"{line!r} is not 'Name: value'")
+        out.append((name.strip(), value.strip()))
+    if not out:
+        raise ValueError("no header")
+    return tuple(out)
+
+
+def _url(text: str) -> str:
+    value = text.strip()
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must be an absolute http(s) URL")
+    return value
+
+
+def _path(text: str) -> str:
+    value = text.strip()
+    if not value.startswith("/"):
+        raise ValueError("must start with /")
+    return value
+
+
+def _row(key: str, fidelity: Fidelity, family: str, doc: str, parse: Callable[[str], Any] = parse_trimmed,
+         default: Any = None, target: str = "", intent: type[i.Intent] | None = None, *, alias: str | None = None,
+         noted: bool = False, answer: bool = False) -> AnnotationSpec:
+    return AnnotationSpec(key, fidelity, doc, parse, default, family, target, alias, noted, intent, answer)
+
+
+def _none(key: str, family: str, doc: str, target: str = "", parse: Callable[[str], Any] = parse_trimmed
+          ) -> AnnotationSpec:
+    return _row(key, UNSUP, family, doc, parse, target=target)
+
+
+_RESPONSE_CODES = (200, 400, 401, 403, 405, 407, 408, 410, 413, 421, 425, 429, 495, 496, 500, 501, 502, 503, 504)
+
+_SPECS = [
+    # --- paths, hosts, redirects, rewrites ----------------------------------------------------
+    _row("path-type", APPROX, "routing", "Match of ImplementationSpecific paths: begin (default, case-insensitive "
+         "character prefix), prefix, exact or regex", _choice("begin", "prefix", "exact", "regex"), "begin",
+         "PathPrefix, Exact or RegularExpression", noted=True),
+    _row("http-header-match", EXACT, "routing", "Also requires these request headers ('name: value' lines; exact)",
+         _colon_headers, target="HTTPRoute header matches (Exact)"),
+    _row("http-header-match-regex", APPROX, "routing", "Also requires these request headers to match regexes",
+         _colon_headers, target="HTTPRoute header matches (RegularExpression, implementation dialect)"),
+    _row("app-root", APPROX, "redirect", "Redirects a request for / to this path (302)", _path, target="Exact / "
+         "rule with RequestRedirect ReplaceFullPath (absolute Location instead of a relative one)", answer=True),
+    _row("redirect-to", APPROX, "redirect", "Redirects every request of the path to this URL", _url,
+         target="RequestRedirect (scheme, hostname, port, ReplaceFullPath)", answer=True),
+    _row("redirect-to-code", EXACT, "redirect", "Status of redirect-to (default 302)", parse_status_in(REDIRECT_CODES),
+         302, "RequestRedirect statusCode"),
+    _none("redirect-from", "redirect", "Redirects requests for this other host to the Ingress host",
+          "a redirect route for the other host (write it by hand)"),
+    _none("redirect-from-regex", "redirect", "Redirects hosts matching this regex to the Ingress host"),
+    _none("redirect-from-code", "redirect", "Status of redirect-from (default 302)"),
+    _row("rewrite-target", APPROX, "rewrite", "Replaces the matched path prefix with this path", _path,
+         target="URLRewrite ReplacePrefixMatch", noted=True, answer=True),
+    _none("server-alias", "routing", "Another host name served like the Ingress host",
+          "add the name to the route's hostnames by hand"),
+    _none("server-alias-regex", "routing", "Host names matching this regex served like the Ingress host"),
+    # --- TLS, HSTS ----------------------------------------------------------------------------
+    _row("ssl-redirect", EXACT, "tls", "Redirects plain HTTP of TLS hosts to HTTPS (default true)", parse_bool, True,
+         "HTTPS-only route plus a RequestRedirect route on the HTTP listener", noted=True, answer=True),
+    _row("hsts", EXACT, "headers", "Adds Strict-Transport-Security to HTTPS answers (default true)", parse_bool,
+         True, "ResponseHeaderModifier on the HTTPS route"),
+    _row("hsts-max-age", EXACT, "headers", "HSTS max-age (default 15768000)", parse_non_negative_int, 15768000,
+         "ResponseHeaderModifier value"),
+    _row("hsts-include-subdomains", EXACT, "headers", "HSTS includeSubDomains", parse_bool, False,
+         "ResponseHeaderModifier value"),
+    _row("hsts-preload", EXACT, "headers", "HSTS preload", parse_bool, False, "ResponseHeaderModifier value"),
+    _none("ssl-passthrough", "tls", "Passes TLS through to the pods", "TLSRoute passthrough (by hand)", parse_bool),
+    _none("ssl-passthrough-http-port", "tls", "Plain-HTTP port of a passthrough host"),
+    _none("ssl-always-add-https", "tls", "Adds the HTTPS frontend even without TLS", parse=parse_bool),
+    _none("ssl-always-follow-redirect", "tls", "Redirects to HTTPS even when the redirect is off", parse=parse_bool),
+    _none("ssl-ciphers", "tls", "TLS 1.2 ciphers of the host", "Gateway TLS options of the implementation"),
+    _none("ssl-cipher-suites", "tls", "TLS 1.3 cipher suites of the host", "Gateway TLS options of the implementation"),
+    _none("ssl-options-host", "tls", "TLS options of the host", "Gateway TLS options of the implementation"),
+    _none("tls-alpn", "tls", "ALPN protocols of the host (default h2,http/1.1)"),
+    _none("acme-preferred-chain", "tls", "ACME issuer chain", "cert-manager"),
+    _none("cert-signer", "tls", "Signs the certificate with ACME", "cert-manager"),
+    # --- headers ------------------------------------------------------------------------------
+    _row("headers", EXACT, "headers", "Request headers sent to the backend ('Name: value' lines)", _colon_headers,
+         target="RequestHeaderModifier set"),
+    _row("request-set-headers", EXACT, "headers", "Sets request headers ('Name: value' lines)", _colon_headers,
+         target="RequestHeaderModifier set"),
+    _row("request-add-headers", EXACT, "headers", "Adds request headers ('Name: value' lines)", _colon_headers,
+         target="RequestHeaderModifier add"),
+    _row("request-del-headers", EXACT, "headers", "Removes request headers", parse_header_names,
+         target="RequestHeaderModifier remove"),
+    _row("response-set-headers", EXACT, "headers", "Sets response headers ('Name: value' lines)", _colon_headers,
+         target="ResponseHeaderModifier set"),
+    _row("response-add-headers", EXACT, "headers", "Adds response headers ('Name: value' lines)", _colon_headers,
+         target="ResponseHeaderModifier add"),
+    _row("response-del-headers", EXACT, "headers", "Removes response headers", parse_header_names,
+         target="ResponseHeaderModifier remove"),
+    # --- access control, auth, WAF, limits ----------------------------------------------------
+    _row("allowlist-source-range", EXT, "access", "Only these clients are served, others get 403 (!CIDR: "
+         "exceptions)", _ranges, target="IP access policy", intent=i.IPAccess),
+    _row("whitelist-source-range", EXT, "access", "Deprecated spelling of allowlist-source-range", _ranges,
+         intent=i.IPAccess, alias="allowlist-source-range"),
+    _row("denylist-source-range", EXT, "access", "These clients get 403 (!CIDR: exceptions)", _ranges,
+         target="IP access policy", intent=i.IPAccess),
+    _row("allowlist-source-header", EXT, "access", "Takes the client address for the lists from this header",
+         target="forwarded-header trust of the implementation", intent=i.ForwardedHeaders),
+    _row("auth-secret", EXT, "auth", "Basic auth: Secret (ns/name) with htpasswd lines in key 'auth'",
+         parse_object_ref, target="basic-auth policy", intent=i.BasicAuth),
+    _row("auth-realm", EXT, "auth", "Realm of the basic-auth challenge", target="basic-auth policy",
+         intent=i.BasicAuth),
+    _row("auth-url", EXT, "auth", "External auth: the service asked before each request", target="external-auth "
+         "policy", intent=i.ExternalAuth),
+    _row("auth-method", EXT, "auth", "Method of the external-auth request (default GET)", default="GET",
+         target="external-auth policy", intent=i.ExternalAuth),
+    _row("auth-signin", EXT, "auth", "Where a refused request is redirected", target="external-auth policy",
+         intent=i.ExternalAuth),
+    _row("auth-headers-request", EXT, "auth", "Headers sent to the auth service", target="external-auth policy",
+         intent=i.ExternalAuth),
+    _row("auth-headers-succeed", EXT, "auth", "Auth answer headers copied upstream", target="external-auth policy",
+         intent=i.ExternalAuth),
+    _row("auth-headers-fail", EXT, "auth", "Auth answer headers copied to a refused client",
+         target="external-auth policy", intent=i.ExternalAuth),
+    _row("auth-external-placement", EXT, "auth", "Checks external auth in the backend or the frontend",
+         target="external-auth policy", intent=i.ExternalAuth),
+    _row("oauth", EXT, "auth", "oauth2_proxy authentication", target="external-auth policy", intent=i.ExternalAuth),
+    _row("oauth-headers", EXT, "auth", "oauth2_proxy headers copied upstream", target="external-auth policy",
+         intent=i.ExternalAuth),
+    _row("oauth-uri-prefix", EXT, "auth", "URI prefix of oauth2_proxy", target="external-auth policy",
+         intent=i.ExternalAuth),
+    _row("auth-tls-secret", EXT, "mtls", "CA (ns/name) verifying client certificates", target="client-certificate "
+         "validation", intent=i.ClientCertAuth),
+    _row("auth-tls-verify-client", EXT, "mtls", "Client certificates: off, optional, optional_no_ca, on",
+         target="client-certificate validation", intent=i.ClientCertAuth),
+    _row("auth-tls-strict", EXT, "mtls", "Refuses the TLS handshake instead of answering with an error",
+         parse_bool, False, "client-certificate validation", i.ClientCertAuth),
+    _row("auth-tls-error-page", EXT, "mtls", "Redirects clients with a bad certificate here",
+         target="client-certificate validation", intent=i.ClientCertAuth),
+    _row("auth-tls-cert-header", EXT, "mtls", "Sends the client certificate upstream", parse_bool, False,
+         "client-certificate validation", i.ClientCertAuth),
+    _row("waf", EXT, "waf", "Web application firewall: modsecurity or coraza", _choice("modsecurity", "coraza"),
+         target="WAF policy", intent=i.Waf),
+    _row("waf-mode", EXT, "waf", "deny (default) or detect", _choice("deny", "detect"), "deny", "WAF policy", i.Waf),
+    _row("limit-rps", EXT, "ratelimit", "New connections per second per client address; more are refused",
+         parse_positive_int, target="rate-limit policy", intent=i.RateLimit),
+    _row("limit-connections", EXT, "ratelimit", "Concurrent connections per client address", parse_positive_int,
+         target="rate-limit policy (connections)", intent=i.RateLimit),
+    _row("limit-whitelist", EXT, "ratelimit", "Client addresses never limited", parse_cidrs,
+         target="rate-limit policy exemptions", intent=i.RateLimit),
+    _row("proxy-body-size", EXT, "body", "Largest request body (unlimited by default); larger gets 413",
+         parse_size, target="body-limit policy", intent=i.BodyLimit),
+    # --- CORS ---------------------------------------------------------------------------------
+    _row("cors-enable", APPROX, "cors", "Answers CORS", parse_bool, False, "HTTPRoute CORS filter"),
+    _row("cors-allow-origin", APPROX, "cors", "Allowed origins (default *)", default="*",
+         target="CORS filter allowOrigins"),
+    _row("cors-allow-origin-regex", APPROX, "cors", "Allowed origins as regexes", target="CORS filter "
+         "allowOrigins (exact origins only)"),
+    _row("cors-allow-methods", APPROX, "cors", "Allowed methods", target="CORS filter allowMethods"),
+    _row("cors-allow-headers", APPROX, "cors", "Allowed headers", target="CORS filter allowHeaders"),
+    _row("cors-allow-credentials", APPROX, "cors", "Allows credentials (default true)", parse_bool, True,
+         "CORS filter allowCredentials"),
+    _row("cors-expose-headers", APPROX, "cors", "Headers exposed to scripts", target="CORS filter exposeHeaders"),
+    _row("cors-max-age", APPROX, "cors", "Preflight cache seconds (default 86400)", parse_non_negative_int, 86400,
+         "CORS filter maxAge"),
+    # --- backends -----------------------------------------------------------------------------
+    _row("balance-algorithm", EXT, "loadbalancing", "Balancing algorithm (default random(2))", default="random(2)",
+         target="load-balancing policy", intent=i.LoadBalancing),
+    _row("service-upstream", EXT, "loadbalancing", "Proxies to the Service address instead of the pods",
+         parse_bool, False, "load-balancing policy", i.LoadBalancing),
+    _row("affinity", EXT, "affinity", "cookie: sticky sessions", _choice("cookie"), target="session affinity",
+         intent=i.SessionAffinity),
+    _row("session-cookie-name", EXT, "affinity", "Sticky cookie name (default INGRESSCOOKIE)",
+         default="INGRESSCOOKIE", target="session affinity", intent=i.SessionAffinity),
+    _row("session-cookie-domain", EXT, "affinity", "Sticky cookie domain", target="session affinity",
+         intent=i.SessionAffinity),
+    _row("session-cookie-dynamic", EXT, "affinity", "Dynamic cookie values", parse_bool, True, "session affinity",
+         i.SessionAffinity),
+    _row("session-cookie-keywords", EXT, "affinity", "Cookie options (default indirect nocache httponly)",
+         target="session affinity", intent=i.SessionAffinity),
+    _row("session-cookie-preserve", EXT, "affinity", "Keeps the backend's own cookie", parse_bool, False,
+         "session affinity", i.SessionAffinity),
+    _row("session-cookie-same-site", EXT, "affinity", "Adds SameSite=None", parse_bool, False, "session affinity",
+         i.SessionAffinity),
+    _row("session-cookie-shared", EXT, "affinity", "Cookie shared by the backend's hosts", parse_bool, False,
+         "session affinity", i.SessionAffinity),
+    _row("session-cookie-strategy", EXT, "affinity", "insert (default), prefix or rewrite",
+         _choice("insert", "prefix", "rewrite"), "insert", "session affinity", i.SessionAffinity),
+    _row("session-cookie-value-strategy", EXT, "affinity", "server-name (default) or pod-uid",
+         _choice("server-name", "pod-uid"), "server-name", "session affinity", i.SessionAffinity),
+    _row("timeout-connect", EXT, "timeout", "Backend connect timeout (default 5s)", parse_time, None,
+         "timeouts policy", i.Timeouts),
+    _row("timeout-server", EXT, "timeout", "Backend inactivity (default 50s)", parse_time, None, "timeouts policy",
+         i.Timeouts),
+    _row("timeout-keep-alive", EXT, "timeout", "Idle keep-alive connections (default 1m)", parse_time, None,
+         "timeouts policy", i.Timeouts),
+    _row("timeout-http-request", EXT, "timeout", "Time to receive a whole request (default 5s)", parse_time, None,
+         "timeouts policy", i.Timeouts),
+    _none("timeout-queue", "timeout", "Time queued for a server slot (default 5s)", parse=parse_time),
+    _none("timeout-server-fin", "timeout", "Half-closed backend connections", parse=parse_time),
+    _none("timeout-tunnel", "timeout", "Tunnel (WebSocket) inactivity (default 1h)", parse=parse_time),
+    _none("backend-protocol", "backend", "h1 (default), h2, h1-ssl, h2-ssl, grpc, grpcs",
+          "Service appProtocol (h2c) or a BackendTLSPolicy (ssl), set by hand"),
+    _none("secure-backends", "backend-tls", "TLS to the pods", "BackendTLSPolicy (by hand)", parse_bool),
+    _none("secure-crt-secret", "backend-tls", "Client certificate shown to the pods"),
+    _none("secure-sni", "backend-tls", "SNI sent to the pods", "BackendTLSPolicy hostname"),
+    _none("secure-verify-ca-secret", "backend-tls", "CA verifying the pods", "BackendTLSPolicy caCertificateRefs"),
+    _none("secure-verify-hostname", "backend-tls", "Name verified in the pods' certificate",
+          "BackendTLSPolicy hostname"),
+    _none("ssl-ciphers-backend", "backend-tls", "TLS 1.2 ciphers towards the pods"),
+    _none("ssl-cipher-suites-backend", "backend-tls", "TLS 1.3 cipher suites towards the pods"),
+    _none("ssl-options-backend", "backend-tls", "TLS options towards the pods"),
+    _none("ssl-fingerprint-lower", "backend-tls", "Client certificate fingerprint in lower case", parse=parse_bool),
+    _none("ssl-fingerprint-sha2-bits", "backend-tls", "SHA-2 size of the client certificate fingerprint"),
+    _none("blue-green-deploy", "backend", "Weights between pod groups by label", "one Service per group with "
+          "backendRef weights (by hand)"),
+    _none("blue-green-balance", "backend", "Weights between pod groups by label"),
+    _none("blue-green-mode", "backend", "Weights per pod or per deployment"),
+    _none("blue-green-header", "backend", "Pod group chosen by a request header"),
+    _none("blue-green-cookie", "backend", "Pod group chosen by a cookie"),
+    _none("config-backend", "snippet", "Raw HAProxy backend directives"),
+    _none("config-backend-early", "snippet", "Raw HAProxy backend directives (early)"),
+    _none("config-backend-late", "snippet", "Raw HAProxy backend directives (late)"),
+    _none("config-tcp-service", "snippet", "Raw HAProxy TCP service directives"),
+    _none("tcp-service-port", "tcp", "Serves the backend as a TCP service on this port", "TCPRoute (by hand)"),
+    _none("tcp-service-log-format", "tcp", "TCP service log format"),
+    _none("tcp-service-proxy-protocol", "tcp", "TCP service expects the PROXY protocol", parse=parse_bool),
+    _none("health-check-addr", "healthcheck", "Health-check address"),
+    _none("health-check-port", "healthcheck", "Health-check port"),
+    _none("health-check-uri", "healthcheck", "HTTP health-check URI"),
+    _none("health-check-interval", "healthcheck", "Health-check interval"),
+    _none("health-check-fall-count", "healthcheck", "Failures before a pod is down"),
+    _none("health-check-rise-count", "healthcheck", "Successes before a pod is up"),
+    _none("backend-check-interval", "healthcheck", "Health-check interval (default 2s)"),
+    _none("agent-check-addr", "healthcheck", "Agent-check address"),
+    _none("agent-check-port", "healthcheck", "Agent-check port"),
+    _none("agent-check-interval", "healthcheck", "Agent-check interval"),
+    _none("agent-check-send", "healthcheck", "Agent-check request"),
+    _none("assign-backend-server-id", "backend", "Stable server ids", parse=parse_bool),
+    _none("backend-server-naming", "backend", "Server names: sequence, ip or pod"),
+    _none("backend-server-slots-increment", "backend", "Server slots added at a time"),
+    _none("dynamic-scaling", "backend", "Updates servers without reloads"),
+    _none("slots-min-free", "backend", "Free server slots kept"),
+    _none("initial-weight", "backend", "Weight of each pod (default 1)"),
+    _none("maxconn-server", "backend", "Most connections per pod"),
+    _none("maxqueue-server", "backend", "Most queued requests per pod"),
+    _none("peers-table", "backend", "Stick table shared with peers"),
+    _none("proxy-protocol", "backend", "Sends the PROXY protocol to the pods"),
+    _none("source-address-intf", "backend", "Source addresses for backend connections"),
+    _none("use-resolver", "backend", "DNS resolver for the backend"),
+    _none("fcgi-app", "backend", "FastCGI application"),
+    _none("var-namespace", "observability", "Exposes the namespace in a variable", parse=parse_bool),
+    *[_none(f"http-response-{code}", "errors", f"Custom answer for haproxy's own {code}",
+            "implementation error pages") for code in _RESPONSE_CODES],
+    # --- frontend keys (shared by every Ingress on the frontend) -------------------------------
+    _none("bind-http", "frontend", "Address of the HTTP frontend", "Gateway listener (by hand)"),
+    _none("bind-https", "frontend", "Address of the HTTPS frontend", "Gateway listener (by hand)"),
+    _none("bind-http-passthrough", "frontend", "Address of the passthrough HTTP frontend"),
+    _none("bind-ip-addr-http", "frontend", "IP address of the HTTP frontend"),
+    _none("bind-fronting-proxy", "frontend", "Address of the fronting-proxy frontend"),
+    _none("http-frontend", "frontend", "Frontend the Ingress is served by", "Gateway listener (by hand)"),
+    _none("http-passthrough", "frontend", "Plain-HTTP frontend behind a TLS offloader", parse=parse_bool),
+    _none("use-forwarded-proto", "frontend", "Trusts X-Forwarded-Proto", parse=parse_bool),
+    _none("use-proxy-protocol", "frontend", "Expects the PROXY protocol", parse=parse_bool),
+]
+
+FAMILY_ASPECTS: dict[str, frozenset[str]] = {
+    "routing": frozenset({"status", "backend", "path", "redirect"}),
+    "rewrite": frozenset({"path"}),
+    "redirect": frozenset({"status", "redirect"}),
+    "tls": frozenset({"status", "redirect"}),
+    "headers": frozenset({"headers"}),
+    "access": frozenset({"status", "auth"}),
+    "auth": frozenset({"status", "auth"}),
+    "mtls": frozenset({"status", "auth"}),
+    "waf": frozenset({"status", "auth"}),
+    "ratelimit": frozenset({"status"}),
+    "body": frozenset({"status"}),
+    "cors": frozenset({"cors"}),
+    "affinity": frozenset({"headers"}),
+    "errors": frozenset({"status"}),
+    "snippet": frozenset({"status", "backend", "redirect", "path", "host", "headers", "cors", "auth"}),
+}
+
+TABLE = AnnotationTable(PREFIXES[0], "HAPROXY-INGRESS", _SPECS, FAMILY_ASPECTS)
