@@ -77,8 +77,9 @@ def entry_rules(e: Entry, rid: str, https_port_default: int | None) -> tuple[lis
         else:
             scheme = red.scheme or "%[ssl_fc,iif(https,http)]"
             host = red.hostname or "%[req.hdr(host),field(1,:),lower]"
-            port = f":{red.port}" if red.port is not None else ""
-            req.append(f"http-request redirect location {scheme}://{host}{port}%[capture.req.uri] code {red.code} if {on}")
+            authority = f"{host}:{red.port}" if red.port is not None else host
+            req.append(f"http-request redirect location {scheme}://{authority}%[capture.req.uri] code {red.code} "
+                       f"if {on}")
     for name in pol.request_remove:
         req.append(f"http-request del-header {name} if {on}")
     for name, value in pol.request_set:

@@ -102,7 +102,8 @@ class HaproxyModel:
     def route(self, request: Request, counters: Counters | None = None) -> Outcome:
         entry = self.lookup.find(request.hostname, request.path)
         if entry is None:
-            return Outcome(404, "NoMatchingRule", notes=(f"{self.name}: no map entry; the default backend answers 404",))
+            return Outcome(404, "NoMatchingRule",
+                           notes=(f"{self.name}: no map entry; the default backend answers 404",))
         return _answer(entry, request, counters)
 
     def route_many(self, requests: Sequence[Request]) -> list[Outcome]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ing2gw.intents import Intent
 from ing2gw.notes import Notes
-from ing2gw.provider import AnnotationTable, Annotations, ingress_scope
+from ing2gw.provider import Annotations, AnnotationTable, ingress_scope
 from ing2gw.resources import Ingress
 
 from .._common.values import IPNetwork

@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Literal
 
 from ing2gw import intents as it
 from ing2gw.ir import (
     CORS,
+    BackendRef,
     Filter,
     HeaderModifier,
     PathMatch,
@@ -29,7 +31,7 @@ from ing2gw.ir import (
     URLRewrite,
 )
 from ing2gw.notes import Fidelity, Level
-from ing2gw.provider import AnnotationTable, Annotations, ProviderContext
+from ing2gw.provider import Annotations, AnnotationTable, ProviderContext
 from ing2gw.resources import Ingress
 
 from .._common.ingress import HostRoutes, IngressTranslator, PathContext
@@ -79,7 +81,8 @@ class HaproxyTranslator(IngressTranslator):
 
     # --- rules --------------------------------------------------------------------------
 
-    def path_rules(self, pc: PathContext, matches: list[RouteMatch], backends: tuple) -> list[Rule]:  # type: ignore[type-arg]
+    def path_rules(self, pc: PathContext, matches: list[RouteMatch], backends: tuple[BackendRef, ...]
+                   ) -> list[Rule]:
         ing = pc.ingress
         pol = self.policy(ing)
         filters: list[Filter] = []
@@ -123,7 +126,8 @@ class HaproxyTranslator(IngressTranslator):
             self.note(pc, "REDIRECT-FIXED-URL", Level.INFO,
                       f"{self.controller} redirects to the fixed URL {red.location} and drops the request's "
                       "query; a Gateway RequestRedirect keeps the query",
-                      fidelity=Fidelity.APPROXIMATE, instead="RequestRedirect with ReplaceFullPath", aspects=("redirect",))
+                      fidelity=Fidelity.APPROXIMATE, instead="RequestRedirect with ReplaceFullPath",
+                      aspects=("redirect",))
             port = int(m.group(3)) if m.group(3) else None
             value = RequestRedirect(scheme=m.group(1), hostname=m.group(2), port=port,
                                     path=PathModifier("ReplaceFullPath", m.group(4) or "/"), status_code=code)
@@ -148,8 +152,8 @@ class HaproxyTranslator(IngressTranslator):
             pattern, fmt = rules[0]
             if pattern in ("(.*)", "^(.*)$", ".*", "^.*$", "^.*") and "\\" not in fmt:
                 return PathModifier("ReplaceFullPath", fmt)
-            m = _PREFIX_STRIP.fullmatch(f"{pattern} {fmt}")
-            prefix = m.group(1).rstrip("/") if m else None
+            shape = _PREFIX_STRIP.fullmatch(f"{pattern} {fmt}")
+            prefix = shape.group(1).rstrip("/") if shape else None
             path = matches[0].path if matches else None
             if (prefix is not None and path is not None and path.type == "PathPrefix"
                     and path.value.rstrip("/") == prefix and fmt.startswith("/")):
@@ -173,13 +177,14 @@ class HaproxyTranslator(IngressTranslator):
 
     def _intents(self, ing: Ingress, pol: HaproxyPolicy) -> tuple[it.Intent, ...]:
         out: list[it.Intent] = []
-        address = "forwarded" if pol.client_header else "peer"
+        address: Literal["peer", "forwarded"] = "forwarded" if pol.client_header else "peer"
         if pol.allow or pol.deny:
             out.append(it.IPAccess(allow=tuple(str(n) for n in pol.allow), deny=tuple(str(n) for n in pol.deny),
                                    client_address=address,
                                    provenance=self.prov(ing, "allow-list" if pol.allow else "deny-list")))
         if pol.client_header:
-            out.append(it.ForwardedHeaders(trust=True, header=pol.client_header, provenance=self.prov(ing, self.client_header_key)))
+            out.append(it.ForwardedHeaders(trust=True, header=pol.client_header,
+                                           provenance=self.prov(ing, self.client_header_key)))
         if pol.basic_auth is not None:
             out.append(it.BasicAuth(scheme="basic", secret=pol.basic_auth[0], secret_layout=self.auth_layout,
                                     realm=pol.basic_auth[1], provenance=self.prov(ing, self.auth_key)))
@@ -191,12 +196,13 @@ class HaproxyTranslator(IngressTranslator):
         return tuple(out)
 
     # the annotation keys the intents name as their source
-    auth_layout: str = "htpasswd"
+    auth_layout: Literal["htpasswd", "map"] = "htpasswd"
     auth_key = "auth-type"
     rate_limit_key = "rate-limit-requests"
     client_header_key = "src-ip-header"
 
     def _rate_limit(self, ing: Ingress, rl: RateLimitRule) -> it.RateLimit:
+        unit: Literal["second", "minute"]
         if rl.period_ms == 60_000:
             rate, unit = rl.requests, "minute"
         elif rl.period_ms == 1000:
@@ -213,7 +219,7 @@ class HaproxyTranslator(IngressTranslator):
                       f"{self.controller} counts {rl.requests} requests per {rl.period_ms / 1000:g}s window; the "
                       f"intent states it as {rate} per {unit}",
                       fidelity=Fidelity.APPROXIMATE, instead=f"rate limit {rate}/{unit}", aspects=("status",))
-        return it.RateLimit(rate=rate, unit=unit, burst=0, status=rl.status, exempt=tuple(str(n) for n in rl.exempt),  # type: ignore[arg-type]
+        return it.RateLimit(rate=rate, unit=unit, burst=0, status=rl.status, exempt=tuple(str(n) for n in rl.exempt),
                             provenance=self.prov(ing, self.rate_limit_key))
 
     # --- routes -------------------------------------------------------------------------

@@ -49,8 +49,5 @@ class TechLookup:
         for e in entries:
             if e.match != "exact" and (e.path or "/").rstrip("/") == path:
                 return e
-        best: Entry | None = None
-        for e in entries:
-            if e.match != "exact" and path.startswith(beg_key(e)) and (best is None or len(beg_key(e)) > len(beg_key(best))):
-                best = e
-        return best
+        begins = [e for e in entries if e.match != "exact" and path.startswith(beg_key(e))]
+        return max(begins, key=lambda e: len(beg_key(e)), default=None)

@@ -10,9 +10,10 @@ rules. ``spec.tls`` alone turns on a 302 redirect of plain HTTP to HTTPS (port 8
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 
-from ing2gw.ir import IR, PathMatch, Route, RouteMatch
+from ing2gw.ir import IR, GatewayRef, PathMatch, Route, RouteMatch
 from ing2gw.notes import Fidelity, Level, Notes
 from ing2gw.provider import API_VERSION, Annotations, Claimed, ProviderContext
 from ing2gw.resources import APIKind, Ingress, IngressPath, ResourceSet
@@ -54,10 +55,11 @@ class TechTranslator(HaproxyTranslator):
                       f"haproxytech matches ImplementationSpecific path {value} as a character prefix (it also "
                       f"takes {value}-suffixed paths such as {value}x); Gateway PathPrefix matches whole segments",
                       fidelity=Fidelity.APPROXIMATE, instead=f"PathPrefix {value}", fld=pc.path.field + ".pathType",
-                      aspects=("status", "backend", "path", "redirect"), scope=((pc.host, f"~^{_quote(value)}[^/]"),))
+                      aspects=("status", "backend", "path", "redirect"),
+                      scope=((pc.host, f"~^{re.escape(value)}[^/]"),))
         return [RouteMatch(path=PathMatch("PathPrefix", value))]
 
-    def extra_routes(self, hosts: Sequence[HostRoutes], tls_hosts: set) -> list[Route]:  # type: ignore[type-arg]
+    def extra_routes(self, hosts: Sequence[HostRoutes], tls_hosts: set[tuple[GatewayRef, str]]) -> list[Route]:
         """A host named by a rule never falls back to the host-less rules: note it where both exist."""
         hostless = [hr for hr in hosts if not hr.host and hr.rules]
         if hostless:
@@ -73,12 +75,6 @@ class TechTranslator(HaproxyTranslator):
         return []
 
 
-def _quote(path: str) -> str:
-    import re
-
-    return re.escape(path)
-
-
 def _policy(ing: Ingress, config: Mapping[str, str]) -> HaproxyPolicy:
     return policy_of(ing, read_annotations(TABLE, ing, Notes(), PREFIXES))
 
@@ -87,7 +83,7 @@ def _match(ing: Ingress, path: IngressPath, pol: HaproxyPolicy) -> str | None:
     return {"Exact": "exact", "Prefix": "prefix"}.get(path.path_type, "implementation-specific")
 
 
-def _tls(resources: ResourceSet) -> object:
+def _tls(resources: ResourceSet) -> Callable[[Ingress, str], bool]:
     def tls(ing: Ingress, host: str) -> bool:
         return bool(ing.tls)
     return tls
@@ -97,7 +93,7 @@ def _lookup(entries: Sequence[Entry], config: Mapping[str, str]) -> Lookup:
     return TechLookup(entries)
 
 
-FLAVOUR = Flavour(NAME, "HAPROXY-TECH", _policy, _match, _tls, _lookup, render)  # type: ignore[arg-type]
+FLAVOUR = Flavour(NAME, "HAPROXY-TECH", _policy, _match, _tls, _lookup, render)
 
 
 class HaproxyTechProvider:

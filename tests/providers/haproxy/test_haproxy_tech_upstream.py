@@ -73,7 +73,8 @@ def test_model_meets_the_e2e_expectation(case: dict[str, Any]) -> None:
         return
     for req, expect in _requests(case):
         out = model.route(req)
-        upstream = {k.lower(): out.upstream.headers.get(k) or "" for k in out.upstream.headers} if out.upstream else None
+        up = out.upstream
+        upstream = {k.lower(): up.headers.get(k) or "" for k in up.headers} if up else None
         response = {k.lower(): out.response_headers.get(k) or "" for k in out.response_headers}
         _check(expect, out.status, out.backend, upstream, out.upstream.host if out.upstream else None, response)
 
