@@ -99,8 +99,9 @@ class HaproxyTranslator(IngressTranslator):
         resp = HeaderModifier(set=pol.response_set, add=pol.response_add, remove=pol.response_remove)
         if resp != HeaderModifier():
             filters.append(Filter("ResponseHeaderModifier", resp, pc.provenance))
-        if pol.cors is not None:
-            filters.append(Filter("CORS", self._cors(pc, pol), pc.provenance))
+        cors = self._cors(pc, pol) if pol.cors is not None else None
+        if cors is not None:
+            filters.append(Filter("CORS", cors, pc.provenance))
         return [Rule(matches=tuple(matches), backends=backends, filters=tuple(filters),
                      intents=self._intents(ing, pol), provenance=(pc.provenance,))]
 
@@ -164,15 +165,25 @@ class HaproxyTranslator(IngressTranslator):
                   fidelity=Fidelity.UNSUPPORTED, instead="path sent upstream unchanged", aspects=("path",))
         return None
 
-    def _cors(self, pc: PathContext, pol: HaproxyPolicy) -> CORS:
+    def _cors(self, pc: PathContext, pol: HaproxyPolicy) -> CORS | None:
+        """The CORS filter; a regular-expression origin is kept only when it names one literal
+        origin (``^https://a\\.example\\.com$``)."""
         cors = pol.cors
         assert cors is not None
-        if cors.origin_regex and "*" not in cors.origins:
-            self.note(pc, "CORS-ORIGIN-REGEX", Level.WARNING,
-                      f"CORS origins {', '.join(cors.origins)} are regular expressions; the CORS filter lists exact "
-                      "origins", fidelity=Fidelity.APPROXIMATE, instead="origins kept as written (each only matches "
-                      "itself)", aspects=("cors",))
-        return CORS(allow_origins=cors.origins, allow_methods=cors.methods, allow_headers=cors.headers,
+        origins = cors.origins
+        if cors.origin_regex and "*" not in origins:
+            literal = [_literal_origin(o) for o in origins]
+            kept = tuple(o for o in literal if o is not None)
+            dropped = [o for o, lit in zip(origins, literal, strict=True) if lit is None]
+            if dropped:
+                self.note(pc, "CORS-ORIGIN-REGEX", Level.WARNING,
+                          f"CORS origin pattern(s) {', '.join(dropped)} are regular expressions; the CORS filter "
+                          "lists exact origins", fidelity=Fidelity.APPROXIMATE if kept else Fidelity.UNSUPPORTED,
+                          instead="patterns left out" + ("" if kept else "; no CORS filter"), aspects=("cors",))
+            if not kept:
+                return None
+            origins = kept
+        return CORS(allow_origins=origins, allow_methods=cors.methods, allow_headers=cors.headers,
                     expose_headers=cors.expose, allow_credentials=cors.credentials or None, max_age=cors.max_age)
 
     def _intents(self, ing: Ingress, pol: HaproxyPolicy) -> tuple[it.Intent, ...]:
@@ -181,7 +192,7 @@ class HaproxyTranslator(IngressTranslator):
         if pol.allow or pol.deny:
             out.append(it.IPAccess(allow=tuple(str(n) for n in pol.allow), deny=tuple(str(n) for n in pol.deny),
                                    client_address=address,
-                                   provenance=self.prov(ing, "allow-list" if pol.allow else "deny-list")))
+                                   provenance=self.prov(ing, self.allow_key if pol.allow else self.deny_key)))
         if pol.client_header:
             out.append(it.ForwardedHeaders(trust=True, header=pol.client_header,
                                            provenance=self.prov(ing, self.client_header_key)))
@@ -198,6 +209,8 @@ class HaproxyTranslator(IngressTranslator):
     # the annotation keys the intents name as their source
     auth_layout: Literal["htpasswd", "map"] = "htpasswd"
     auth_key = "auth-type"
+    allow_key = "allow-list"
+    deny_key = "deny-list"
     rate_limit_key = "rate-limit-requests"
     client_header_key = "src-ip-header"
 
@@ -305,3 +318,9 @@ def _moved(f: Filter, prefix_len: int, exempt: str) -> Filter:
         value = v.path.value.rstrip("/") + exempt[prefix_len:]
         return replace(f, value=replace(v, path=PathModifier("ReplacePrefixMatch", value or "/")))
     return f
+
+
+def _literal_origin(pattern: str) -> str | None:
+    """The one origin a regular expression names, if it names exactly one."""
+    text = pattern.removeprefix("^").removesuffix("$").replace("\\.", ".")
+    return text if re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", text) else None

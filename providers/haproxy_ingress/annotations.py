@@ -25,7 +25,7 @@ from .._common.values import (
 )
 from .._haproxy.values import parse_header_names, parse_status_in, parse_time
 
-__all__ = ["PREFIXES", "TABLE", "Ranges"]
+__all__ = ["GLOBAL_KEYS", "PREFIXES", "TABLE", "Ranges"]
 
 PREFIXES = ("haproxy-ingress.github.io", "ingress.kubernetes.io")
 
@@ -94,6 +94,31 @@ def _none(key: str, family: str, doc: str, target: str = "", parse: Callable[[st
           ) -> AnnotationSpec:
     return _row(key, UNSUP, family, doc, parse, target=target)
 
+
+# Global keys: read from the controller ConfigMap only (strict-host, ssl-redirect-code, path-type-order and
+# no-tls-redirect-locations also change what the model and the conversion do).
+GLOBAL_KEYS = (
+    "acme-emails", "acme-endpoint", "acme-expiring", "acme-shared", "acme-terms-agreed", "allow-local-bind",
+    "auth-log-format", "auth-proxy", "auth-tls-default-secret", "bind-ip-addr-healthz", "bind-ip-addr-prometheus",
+    "bind-ip-addr-stats", "bind-ip-addr-tcp", "close-sessions-duration", "config-defaults", "config-frontend",
+    "config-frontend-early", "config-frontend-late", "config-global", "config-peers", "config-proxy",
+    "config-sections", "config-tcp", "cookie-key", "cpu-map", "create-default-frontends",
+    "cross-namespace-secrets-ca", "cross-namespace-secrets-crt", "cross-namespace-secrets-passwd",
+    "cross-namespace-services", "default-backend-redirect", "default-backend-redirect-code",
+    "dns-accepted-payload-size", "dns-cluster-domain", "dns-hold-obsolete", "dns-hold-valid", "dns-resolvers",
+    "dns-timeout-retry", "drain-support", "drain-support-redispatch", "external-has-lua", "fcgi-enabled-apps",
+    "forwardfor", "groupname", "healthz-port", "http-frontends", "http-log-format", "http-passthrough-port",
+    "http-port", "http-response-prometheus-root", "https-log-format", "https-port", "load-server-state",
+    "master-exit-on-failure", "max-connections", "modsecurity-args", "modsecurity-endpoints",
+    "modsecurity-timeout-hello", "modsecurity-timeout-idle", "modsecurity-timeout-processing",
+    "modsecurity-use-coraza", "nbthread", "no-redirect-locations", "no-tls-redirect-locations",
+    "original-forwarded-for-hdr", "path-type-order", "peers-name", "peers-port", "peers-table-global",
+    "prometheus-port", "real-ip-hdr", "ssl-dh-default-max-size", "ssl-dh-param", "ssl-engine", "ssl-headers-prefix",
+    "ssl-mode-async", "ssl-options", "ssl-redirect-code", "stats-auth", "stats-port", "stats-proxy-protocol",
+    "stats-ssl-cert", "strict-host", "syslog-endpoint", "syslog-format", "syslog-length", "syslog-tag",
+    "tcp-log-format", "timeout-client", "timeout-client-fin", "timeout-stop", "use-chroot", "use-cpu-map",
+    "use-haproxy-user", "username", "worker-max-reloads",
+)
 
 _RESPONSE_CODES = (200, 400, 401, 403, 405, 407, 408, 410, 413, 421, 425, 429, 495, 496, 500, 501, 502, 503, 504)
 
@@ -321,6 +346,8 @@ _SPECS = [
     _none("http-passthrough", "frontend", "Plain-HTTP frontend behind a TLS offloader", parse=parse_bool),
     _none("use-forwarded-proto", "frontend", "Trusts X-Forwarded-Proto", parse=parse_bool),
     _none("use-proxy-protocol", "frontend", "Expects the PROXY protocol", parse=parse_bool),
+    *[_row(key, UNSUP, "global", "ConfigMap only (a global key); the controller ignores it on an Ingress",
+           target="nothing (ignored on an Ingress by the controller too)") for key in GLOBAL_KEYS],
 ]
 
 FAMILY_ASPECTS: dict[str, frozenset[str]] = {

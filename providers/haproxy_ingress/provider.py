@@ -50,6 +50,8 @@ class IngressTranslator(HaproxyTranslator):
     controller = "haproxy-ingress"
     prefixes = PREFIXES
     auth_key = "auth-secret"
+    allow_key = "allowlist-source-range"
+    deny_key = "denylist-source-range"
     rate_limit_key = "limit-rps"
     client_header_key = "allowlist-source-header"
 
@@ -123,7 +125,8 @@ class HaproxyIngressProvider:
     annotation_prefixes = PREFIXES
     annotations = TABLE
     kinds: tuple[APIKind, ...] = ()
-    description = "jcmoraisjr/haproxy-ingress (HAProxy Ingress): annotations haproxy-ingress.github.io/*"
+    description = ("jcmoraisjr/haproxy-ingress (HAProxy Ingress): annotations haproxy-ingress.github.io/* or "
+                   "ingress.kubernetes.io/*")
     data_plane = HaproxyDataPlane(FLAVOUR)
 
     def to_ir(self, claimed: Claimed, ctx: ProviderContext) -> IR:

@@ -104,7 +104,8 @@ class HaproxyTechProvider:
     annotation_prefixes = PREFIXES
     annotations = TABLE
     kinds: tuple[APIKind, ...] = ()
-    description = "haproxytech/kubernetes-ingress (HAProxy Technologies): annotations haproxy.org/*"
+    description = ("haproxytech/kubernetes-ingress (HAProxy Technologies): annotations haproxy.org/*, haproxy.com/* "
+                   "or ingress.kubernetes.io/* (equivalent)")
     data_plane = HaproxyDataPlane(FLAVOUR)
 
     def to_ir(self, claimed: Claimed, ctx: ProviderContext) -> IR:
