@@ -40,9 +40,10 @@ from .progress import progress
 @click.option("--fail-on", type=click.Choice(["any", "unexplained", "never"]), default="any", show_default=True,
               help="Exit 1 when any request differs, only on unexplained drift, or never. A lost protection "
                    "exits 1 whatever the level, unless --allow-unprotected.")
-@click.option("--oracle", type=click.Choice(["nginx"]),
-              help="Also send every plain-HTTP request to a real nginx running the configuration the "
-                   "controller would write, and report where the model disagrees with it.")
+@click.option("--oracle", type=click.Choice(["nginx", "haproxy"]),
+              help="Also send every request to the controller's real server (nginx for ingress-nginx, "
+                   "haproxy for haproxytech and haproxy-ingress) running the configuration the controller "
+                   "would write, and report where the model disagrees with it.")
 @click.option("--via-proxy", is_flag=True,
               help="Also send every request through ing2gw serve (echo backends, loopback) and report where "
                    "the proxy does not do what the router predicts.")

@@ -69,7 +69,7 @@ class HaproxyDataPlane:
     def model(self, resources: ResourceSet, controller_config: Mapping[str, str] | None = None) -> HaproxyModel:
         config = controller_config or {}
         entries = self.entries(resources, config)
-        return HaproxyModel(self.flavour.lookup(entries, config), self.flavour.name)
+        return HaproxyModel(self.flavour.lookup(entries, config), self.flavour.name, entries)
 
     def probe_headers(self, ingresses: Sequence[Ingress]) -> HeaderSets:
         """CORS requests from an allowed and a foreign origin, and, when the client address
@@ -108,5 +108,9 @@ class HaproxyDataPlane:
                  aspects=frozenset({"status", "backend", "path", "redirect"}), scope=(("*", _DENORMAL),)),
         ]
 
-    def oracle(self, model: DataPlaneModel) -> Checker | None:
-        return None
+    def oracle(self, model: DataPlaneModel) -> Checker:
+        """Real haproxy serving the configuration the controller would write (``--oracle haproxy``)."""
+        from .oracle import HaproxyOracle
+
+        assert isinstance(model, HaproxyModel)
+        return HaproxyOracle(model, self.flavour.render)

@@ -16,6 +16,7 @@ request inside it): ``route`` alone never limits, so replays stay independent.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -42,6 +43,14 @@ class Entry:
     tls: bool  # the controller offers HTTPS for it (its HTTPS redirect applies)
     order: int = 0  # declaration order (first declared wins ties)
 
+    def takes(self, headers: Headers) -> bool:
+        """Do the request's headers meet the path's header conditions?"""
+        for name, value, regex in self.policy.match_headers:
+            got = headers.get(name)
+            if got is None or not (re.search(value, got) if regex else got == value):
+                return False
+        return True
+
 
 @dataclass(frozen=True, slots=True)
 class MapMatch(Matched):
@@ -59,7 +68,7 @@ class MapMatch(Matched):
 class Lookup(Protocol):
     """How a controller finds the entry for a request's host (lower-cased, no port) and path."""
 
-    def find(self, host: str, path: str) -> Entry | None: ...
+    def find(self, host: str, path: str, headers: Headers) -> Entry | None: ...
 
 
 @dataclass(slots=True)
@@ -75,10 +84,10 @@ class Counters:
 
 
 def _client(request: Request, policy: HaproxyPolicy) -> str | None:
-    if policy.client_header:
-        value = request.headers.get(policy.client_header)
-        return value.split(",")[0].strip() if value else None
-    return request.client
+    """The address lists and limits see: ``set-src`` from the header when the request has it,
+    else the connection's own address."""
+    value = request.headers.get(policy.client_header) if policy.client_header else None
+    return value.split(",")[0].strip() if value else request.client
 
 
 def _in(address: str | None, networks: Sequence[Any]) -> bool:
@@ -94,13 +103,13 @@ def _in(address: str | None, networks: Sequence[Any]) -> bool:
 class HaproxyModel:
     """The controller's haproxy for one set of entries."""
 
-    def __init__(self, lookup: Lookup, name: str, notes: Sequence[str] = ()) -> None:
+    def __init__(self, lookup: Lookup, name: str, entries: Sequence[Entry] = ()) -> None:
         self.lookup = lookup
         self.name = name  # the controller, for outcome notes
-        self.notes = tuple(notes)
+        self.entries = tuple(entries)  # what the lookup was built from (the oracle renders them again)
 
     def route(self, request: Request, counters: Counters | None = None) -> Outcome:
-        entry = self.lookup.find(request.hostname, request.path)
+        entry = self.lookup.find(request.hostname, request.path, request.headers)
         if entry is None:
             return Outcome(404, "NoMatchingRule",
                            notes=(f"{self.name}: no map entry; the default backend answers 404",))

@@ -123,6 +123,8 @@ class HaproxyPolicy:
     cors: Cors | None = None
     body_limit: int | None = None  # bytes; larger bodies get 413
     intents: tuple[Intent, ...] = field(default=())  # other intents (timeouts, balancing ...)
+    # request headers a path also requires: (name, value, value is a regex)
+    match_headers: tuple[tuple[str, str, bool], ...] = ()
 
     @property
     def restricts(self) -> bool:

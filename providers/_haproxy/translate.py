@@ -158,6 +158,11 @@ class HaproxyTranslator(IngressTranslator):
             path = matches[0].path if matches else None
             if (prefix is not None and path is not None and path.type == "PathPrefix"
                     and path.value.rstrip("/") == prefix and fmt.startswith("/")):
+                self.note(pc, "PATH-REWRITE-PREFIX", Level.INFO,
+                          f"path-rewrite {pattern} {fmt} needs the / after {prefix}: haproxy sends a request for "
+                          f"exactly {prefix} upstream unchanged, the Gateway's prefix replacement makes it /",
+                          fidelity=Fidelity.APPROXIMATE, instead="URLRewrite ReplacePrefixMatch /", aspects=("path",),
+                          scope=((pc.host, f"~^{re.escape(prefix)}$"),))
                 return PathModifier("ReplacePrefixMatch", "/")
         self.note(pc, "PATH-REWRITE-REGEX", Level.WARNING,
                   f"path-rewrite {'; '.join(f'{p} -> {f}' for p, f in rules)} rewrites with regular expressions, "

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .._haproxy.cfg import document, entry_ids
+from .._haproxy.cfg import document, entry_ids, quote
 from .._haproxy.model import Entry
 
 __all__ = ["render"]
@@ -66,17 +66,21 @@ def render(entries: Sequence[Entry]) -> tuple[str, dict[str, str]]:
     ]
 
     def chain(group: Sequence[Entry], var: str, host_of: str | None, wildcard: bool, tag: str) -> None:
-        buckets: dict[tuple[int, int, str], list[str]] = {}
+        # paths with header conditions get files of their own, tried before the others of their rank
+        buckets: dict[tuple[int, int, int, tuple[tuple[str, str, bool], ...], str], list[str]] = {}
         for e in group:
             host = host_of if host_of is not None else e.host
             method, key = _key(e, host, wildcard)
             rank = (1, 0) if e.match == "regex" else (0, -_length(e))
-            buckets.setdefault((rank[0], rank[1] * 10 + _ORDER[e.match], method), []).append(f"{key} {rid[id(e)]}")
-        for n, ((_, _, method), lines) in enumerate(sorted(buckets.items())):
+            headers = e.policy.match_headers
+            bucket = (rank[0], rank[1] * 10 + _ORDER[e.match], 0 if headers else 1, headers, method)
+            buckets.setdefault(bucket, []).append(f"{key} {rid[id(e)]}")
+        for n, ((_, _, _, headers, method), lines) in enumerate(sorted(buckets.items())):
             name = f"{tag}_{n:03d}_{method}.map"
             files[name] = "".join(f"{line}\n" for line in lines)
             lower = ",lower" if method == "beg" else ""
-            cond = " if !{ var(txn.entry) -m found }"
+            cond = " if !{ var(txn.entry) -m found }" + "".join(
+                f" {{ req.hdr({h}) {'-m reg' if regex else '-m str'} {quote(v)} }}" for h, v, regex in headers)
             lookup.append(f"http-request set-var(txn.entry) var({var}){lower},map_{method}(@DIR@/{name}){cond}")
 
     named = [e for e in entries if e.host and not e.host.startswith("*.")]

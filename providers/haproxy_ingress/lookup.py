@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from ing2gw.http import Headers
+
 from .._haproxy.model import Entry, by_host, one_label
 
 __all__ = ["IngressLookup", "path_matches"]
@@ -38,7 +40,8 @@ def path_matches(entry: Entry, path: str) -> bool:
     return path.lower().startswith(value.lower())  # begin, and a default backend's "/"
 
 
-def _best(entries: Sequence[Entry], path: str) -> Entry | None:
+def _best(entries: Sequence[Entry], path: str, headers: Headers) -> Entry | None:
+    entries = [e for e in entries if e.takes(headers)]
     plain = [e for e in entries if e.match != "regex" and path_matches(e, path)]
     if plain:
         return min(plain, key=lambda e: (-len((e.path or "/").rstrip("/") or "/"), _KIND_ORDER.get(e.match, 9),
@@ -54,14 +57,15 @@ class IngressLookup:
         self.wildcards = sorted((h for h in self.hosts if h.startswith("*.")), key=lambda h: (-len(h), h))
         self.strict = (config or {}).get("strict-host", "false").strip().lower() == "true"
 
-    def find(self, host: str, path: str) -> Entry | None:
+    def find(self, host: str, path: str, headers: Headers | None = None) -> Entry | None:
+        headers = headers if headers is not None else Headers()
         if host and host in self.hosts:
-            found = _best(self.hosts[host], path)
+            found = _best(self.hosts[host], path, headers)
             if found is not None or self.strict:
                 return found
         for wildcard in self.wildcards:
             if one_label(wildcard, host):
-                found = _best(self.hosts[wildcard], path)
+                found = _best(self.hosts[wildcard], path, headers)
                 if found is not None or self.strict:
                     return found
-        return _best(self.hosts.get("", []), path)
+        return _best(self.hosts.get("", []), path, headers)

@@ -124,4 +124,6 @@ def policy_of(ing: Ingress, ann: Annotations, config: Mapping[str, str]) -> Hapr
         cors=cors,
         body_limit=body.bytes if body is not None and body.bytes > 0 else None,
         intents=tuple(_intents(ing, ann)),
+        match_headers=tuple((n, v, False) for n, v in ann.get("http-header-match") or ())
+        + tuple((n, v, True) for n, v in ann.get("http-header-match-regex") or ()),
     )

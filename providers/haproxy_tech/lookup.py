@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ing2gw.http import Headers
+
 from .._haproxy.model import Entry, by_host
 
 __all__ = ["TechLookup", "beg_key"]
@@ -41,7 +43,7 @@ class TechLookup:
         wildcard = "*" + cut
         return wildcard if cut and wildcard in self.hosts else ""
 
-    def find(self, host: str, path: str) -> Entry | None:
+    def find(self, host: str, path: str, headers: Headers | None = None) -> Entry | None:
         entries = self.hosts.get(self.host_key(host), [])
         for e in entries:
             if e.match == "exact" and e.path == path:

@@ -1,0 +1,43 @@
+"""``ing2gw verify`` for the two HAProxy providers: golden reports where every difference is
+explained by a note, and real haproxy agreeing with the model on every replayed request."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from support import TESTDATA, UPDATE_GOLDEN
+
+CASES = sorted(p for p in (TESTDATA / "verify-haproxy").iterdir() if (p / "input.yaml").exists())
+
+
+def _report(ing2gw, *args: str) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    r = ing2gw(["verify", *args, "-o", "json", "-q", "--fail-on", "never", "--allow-unprotected"])
+    assert r.exit_code == 0, r.stderr
+    report = json.loads(r.stdout)
+    report["summary"].pop("elapsed_s")
+    return report  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_golden_report(case: Path, ing2gw) -> None:  # type: ignore[no-untyped-def]
+    report = _report(ing2gw, "-f", str(case / "input.yaml"))
+    expected = case / "expected.json"
+    if UPDATE_GOLDEN:
+        expected.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    assert report == json.loads(expected.read_text())
+    assert report["provider"] == ("haproxy-ingress" if case.name.startswith("haproxy-ingress") else "haproxytech")
+    assert report["summary"]["unexplained"] == 0  # every difference is explained by a note
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_real_haproxy_agrees_with_the_model(case: Path, ing2gw) -> None:  # type: ignore[no-untyped-def]
+    from ing2gw.providers._haproxy.process import haproxy_binary
+
+    if haproxy_binary() is None:
+        pytest.skip("haproxy is not installed (Debian package haproxy)")
+    report = _report(ing2gw, "-f", str(case / "input.yaml"), "--oracle", "haproxy")
+    oracle = report["checks"]["haproxy"]
+    assert oracle["checked"] == report["summary"]["requests"]
+    assert oracle["disagree"] == 0, oracle["problems"]
