@@ -6,7 +6,7 @@ them lazily. Third-party providers use the ``ing2gw.providers`` entry-point grou
 
 BUILTIN: dict[str, str] = {
     "haproxy-ingress": "ing2gw.providers.haproxy_ingress:PROVIDER",
-    "haproxytech": "ing2gw.providers.haproxy_tech:PROVIDER",
+    "haproxy-tech": "ing2gw.providers.haproxy_tech:PROVIDER",
     "ingress-nginx": "ing2gw.providers.ingress_nginx:PROVIDER",
     "kong": "ing2gw.providers.kong:PROVIDER",
     "traefik": "ing2gw.providers.traefik.provider:PROVIDER",

@@ -42,7 +42,7 @@ from .progress import progress
                    "exits 1 whatever the level, unless --allow-unprotected.")
 @click.option("--oracle", type=click.Choice(["nginx", "haproxy"]),
               help="Also send every request to the controller's real server (nginx for ingress-nginx, "
-                   "haproxy for haproxytech and haproxy-ingress) running the configuration the controller "
+                   "haproxy for haproxy-tech and haproxy-ingress) running the configuration the controller "
                    "would write, and report where the model disagrees with it.")
 @click.option("--via-proxy", is_flag=True,
               help="Also send every request through ing2gw serve (echo backends, loopback) and report where "

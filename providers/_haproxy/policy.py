@@ -114,7 +114,7 @@ class HaproxyPolicy:
     request_add: tuple[tuple[str, str], ...] = ()
     request_remove: tuple[str, ...] = ()
     set_host: str | None = None
-    rewrite: Rewrite | None = None  # haproxytech path-rewrite
+    rewrite: Rewrite | None = None  # haproxy-tech path-rewrite
     rewrite_target: str | None = None  # haproxy-ingress rewrite-target (replaces the matched prefix)
     response_set: tuple[tuple[str, str], ...] = ()
     response_add: tuple[tuple[str, str], ...] = ()

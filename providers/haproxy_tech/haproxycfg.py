@@ -1,4 +1,4 @@
-"""The haproxy.cfg and map files the haproxytech controller writes for a set of Ingress paths,
+"""The haproxy.cfg and map files the haproxy-tech controller writes for a set of Ingress paths,
 rendered for the oracle (real haproxy) without consulting the model's lookup.
 
 As the controller does, the frontend looks the Host (port cut, lower-cased) up in

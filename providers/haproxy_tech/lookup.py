@@ -1,4 +1,4 @@
-"""How the haproxytech controller finds the Ingress path for a request (its frontend's map
+"""How the haproxy-tech controller finds the Ingress path for a request (its frontend's map
 lookups, ``pkg/route`` of the controller):
 
 1. host: the Host header without port, lower-cased, looked up exactly; if unknown, its first

@@ -1,4 +1,4 @@
-"""haproxytech: one Ingress's annotations read into the neutral :class:`HaproxyPolicy`,
+"""haproxy-tech: one Ingress's annotations read into the neutral :class:`HaproxyPolicy`,
 with the controller's defaults (HTTPS redirect 302 to port 8443, rate limits answered 403,
 CORS ``*`` with a 5 s max-age)."""
 

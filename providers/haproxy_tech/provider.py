@@ -30,12 +30,12 @@ from .policy import policy_of
 
 __all__ = ["PROVIDER", "HaproxyTechProvider"]
 
-NAME = "haproxytech"
+NAME = "haproxy-tech"
 
 
 class TechTranslator(HaproxyTranslator):
     code = "HAPROXY-TECH"
-    controller = "haproxytech"
+    controller = "haproxy-tech"
     prefixes = PREFIXES
     auth_layout = "map"
 
@@ -52,7 +52,7 @@ class TechTranslator(HaproxyTranslator):
             return [RouteMatch(path=PathMatch("Exact", value))]
         if pc.path.path_type == "ImplementationSpecific" and not value.endswith("/"):
             self.note(pc, "PATH-CHARACTER-PREFIX", Level.INFO,
-                      f"haproxytech matches ImplementationSpecific path {value} as a character prefix (it also "
+                      f"haproxy-tech matches ImplementationSpecific path {value} as a character prefix (it also "
                       f"takes {value}-suffixed paths such as {value}x); Gateway PathPrefix matches whole segments",
                       fidelity=Fidelity.APPROXIMATE, instead=f"PathPrefix {value}", fld=pc.path.field + ".pathType",
                       aspects=("status", "backend", "path", "redirect"),
@@ -67,7 +67,7 @@ class TechTranslator(HaproxyTranslator):
             for hr in hostless:
                 if named:
                     self.note(hr.ingress, "HOST-NO-FALLBACK", Level.INFO,
-                              "haproxytech answers 404 for a path no rule of a named host matches; the Gateway "
+                              "haproxy-tech answers 404 for a path no rule of a named host matches; the Gateway "
                               "serves it from the host-less rules of this Ingress",
                               fidelity=Fidelity.APPROXIMATE, instead="host-less route without hostnames",
                               aspects=("status", "backend", "path", "redirect"),

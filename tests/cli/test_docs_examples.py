@@ -51,10 +51,10 @@ EXPECTED: dict[str, tuple[int, str]] = {
     "ing2gw dry-run -A --gateway-class eg": (0, "the emulated cluster has GatewayClass eg and the namespaces"),
 }
 EXPECTED.update({
-    "ing2gw providers haproxytech": (0, "prints the table"),
+    "ing2gw providers haproxy-tech": (0, "prints the table"),
     "ing2gw route -f testdata/verify-haproxy/haproxy-ingress-routing/input.yaml --as haproxy-ingress "
     "http://shop.example.com/APPx": (0, "routed by the begin path /app"),
-    "ing2gw verify -f testdata/verify-haproxy/haproxytech-routing/input.yaml --oracle haproxy -q":
+    "ing2gw verify -f testdata/verify-haproxy/haproxy-tech-routing/input.yaml --oracle haproxy -q":
         (1, "verify exits 1 on any difference; here all are explained and haproxy agrees with the model"),
     "ing2gw convert -f testdata/convert/protection/allowlist-lost/input.yaml --allow-unprotected -q":
         (0, "the lost allow-list is accepted explicitly"),

@@ -27,7 +27,7 @@ def test_golden_report(case: Path, ing2gw) -> None:  # type: ignore[no-untyped-d
     if UPDATE_GOLDEN:
         expected.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
     assert report == json.loads(expected.read_text())
-    assert report["provider"] == ("haproxy-ingress" if case.name.startswith("haproxy-ingress") else "haproxytech")
+    assert report["provider"] == ("haproxy-ingress" if case.name.startswith("haproxy-ingress") else "haproxy-tech")
     assert report["summary"]["unexplained"] == 0  # every difference is explained by a note
 
 

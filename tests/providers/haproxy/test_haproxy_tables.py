@@ -17,7 +17,7 @@ from ing2gw.providers.haproxy_tech.annotations import PREFIXES as TECH_PREFIXES
 from ing2gw.providers.haproxy_tech.annotations import TABLE as TECH_TABLE
 
 
-def test_haproxytech_table_has_every_documented_annotation() -> None:
+def test_haproxy_tech_table_has_every_documented_annotation() -> None:
     doc = json.loads((SHARED / "docs" / "upstream" / "haproxy-tech" / "annotations.json").read_text())
     titles = {a["title"] for a in doc["annotations"]}
     assert titles == set(TECH_TABLE.specs)
@@ -46,7 +46,7 @@ def _ingress(annotations: dict[str, str]):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("prefix", TECH_PREFIXES)
-def test_haproxytech_prefixes_are_equivalent(prefix: str) -> None:
+def test_haproxy_tech_prefixes_are_equivalent(prefix: str) -> None:
     ann = read_annotations(TECH_TABLE, _ingress({f"{prefix}/set-host": "x"}), Notes(), TECH_PREFIXES)
     assert ann.get("set-host") == "x"
 
@@ -62,7 +62,7 @@ def test_the_first_prefix_wins_and_unknown_keys_are_noted() -> None:
     assert ann.get("rewrite-target") == "/"
 
 
-@pytest.mark.parametrize("name", ["haproxytech", "haproxy-ingress"])
+@pytest.mark.parametrize("name", ["haproxy-tech", "haproxy-ingress"])
 def test_provider_doc_is_generated_from_the_table(name: str, ing2gw) -> None:  # type: ignore[no-untyped-def]
     r = ing2gw(["providers", name, "-o", "markdown"])
     assert r.exit_code == 0

@@ -1,4 +1,4 @@
-"""haproxytech's own e2e expectations (``docs/upstream/haproxy-tech/cases.json``) replayed
+"""haproxy-tech's own e2e expectations (``docs/upstream/haproxy-tech/cases.json``) replayed
 through the model, and through real haproxy serving the configuration the controller would
 write (rendered independently of the model's lookup)."""
 
