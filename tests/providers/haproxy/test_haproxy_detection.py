@@ -10,10 +10,11 @@ import yaml
 
 
 def _ingress(name: str, annotations: dict[str, str]) -> dict:  # type: ignore[type-arg]
+    path = {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": name, "port": {"number": 80}}}}
     return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
             "metadata": {"name": name, "namespace": "web", "annotations": annotations},
-            "spec": {"ingressClassName": "haproxy", "rules": [{"host": f"{name}.example.com", "http": {"paths": [
-                {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": name, "port": {"number": 80}}}}]}}]}}
+            "spec": {"ingressClassName": "haproxy",
+                     "rules": [{"host": f"{name}.example.com", "http": {"paths": [path]}}]}}
 
 
 def test_shared_class_name_is_decided_by_annotations(ing2gw, tmp_path) -> None:  # type: ignore[no-untyped-def]
