@@ -36,6 +36,13 @@ def _networks(nets: Sequence[object]) -> str:
     return " ".join(str(n) for n in nets)
 
 
+def _header_rules(kind: str, remove: Sequence[str], set_: Sequence[tuple[str, str]],
+                  add: Sequence[tuple[str, str]], on: str) -> list[str]:
+    return ([f"{kind} del-header {name} if {on}" for name in remove]
+            + [f"{kind} set-header {name} {quote(value)} if {on}" for name, value in set_]
+            + [f"{kind} add-header {name} {quote(value)} if {on}" for name, value in add])
+
+
 def entry_rules(e: Entry, rid: str, https_port_default: int | None) -> tuple[list[str], list[str], list[str]]:
     """(http-request lines, http-response lines, extra sections) for one entry."""
     pol: HaproxyPolicy = e.policy
@@ -80,12 +87,7 @@ def entry_rules(e: Entry, rid: str, https_port_default: int | None) -> tuple[lis
             authority = f"{host}:{red.port}" if red.port is not None else host
             req.append(f"http-request redirect location {scheme}://{authority}%[capture.req.uri] code {red.code} "
                        f"if {on}")
-    for name in pol.request_remove:
-        req.append(f"http-request del-header {name} if {on}")
-    for name, value in pol.request_set:
-        req.append(f"http-request set-header {name} {quote(value)} if {on}")
-    for name, value in pol.request_add:
-        req.append(f"http-request add-header {name} {quote(value)} if {on}")
+    req += _header_rules("http-request", pol.request_remove, pol.request_set, pol.request_add, on)
     if pol.set_host is not None:
         req.append(f"http-request set-header Host {quote(pol.set_host)} if {on}")
     if pol.rewrite is not None:
@@ -95,12 +97,7 @@ def entry_rules(e: Entry, rid: str, https_port_default: int | None) -> tuple[lis
         target = pol.rewrite_target
         glue = "/?" if target.endswith("/") else ""
         req.append(f"http-request replace-path (?i)^{re.escape(e.path)}{glue}(.*) {quote(target)}\\1 if {on}")
-    for name in pol.response_remove:
-        resp.append(f"http-response del-header {name} if {on}")
-    for name, value in pol.response_set:
-        resp.append(f"http-response set-header {name} {quote(value)} if {on}")
-    for name, value in pol.response_add:
-        resp.append(f"http-response add-header {name} {quote(value)} if {on}")
+    resp += _header_rules("http-response", pol.response_remove, pol.response_set, pol.response_add, on)
     if pol.hsts:
         resp.append(f"http-response set-header Strict-Transport-Security {quote(pol.hsts)} if {on} {{ ssl_fc }}")
     if pol.cors is not None:

@@ -147,15 +147,21 @@ def _location(request: Request, scheme: str, host: str | None, port: int | None)
     return f"{scheme}://{authority}{request.target}"
 
 
+def _modified(headers: Headers, remove: Sequence[str], set_: Sequence[tuple[str, str]],
+              add: Sequence[tuple[str, str]]) -> Headers:
+    """haproxy's del-header, set-header and add-header rules, in that order."""
+    for name in remove:
+        headers = headers.remove(name)
+    for name, value in set_:
+        headers = headers.set(name, value)
+    for name, value in add:
+        headers = headers.add(name, value)
+    return headers
+
+
 def _response_headers(entry: Entry, request: Request) -> Headers:
     pol = entry.policy
-    headers = Headers()
-    for name in pol.response_remove:
-        headers = headers.remove(name)
-    for name, value in pol.response_set:
-        headers = headers.set(name, value)
-    for name, value in pol.response_add:
-        headers = headers.add(name, value)
+    headers = _modified(Headers(), pol.response_remove, pol.response_set, pol.response_add)
     if pol.hsts and request.scheme == "https":
         headers = headers.set("Strict-Transport-Security", pol.hsts)
     cors = pol.cors
@@ -205,13 +211,7 @@ def _answer(entry: Entry, request: Request, counters: Counters | None) -> Outcom
         return _outcome(entry, red.code, "Redirect", redirect=RedirectTo(location, red.code), notes=tuple(notes))
     if entry.backend is None:
         return _outcome(entry, 503, "BackendNotFound", notes=(*notes, "no endpoint for the Service"))
-    headers = request.headers
-    for name in pol.request_remove:
-        headers = headers.remove(name)
-    for name, value in pol.request_set:
-        headers = headers.set(name, value)
-    for name, value in pol.request_add:
-        headers = headers.add(name, value)
+    headers = _modified(request.headers, pol.request_remove, pol.request_set, pol.request_add)
     host = request.host
     if pol.set_host is not None:
         host = pol.set_host

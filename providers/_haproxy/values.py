@@ -12,6 +12,9 @@ from collections.abc import Callable
 from .._common.values import Duration, IPNetwork, parse_cidrs, parse_int
 
 __all__ = [
+    "FAMILY_ASPECTS",
+    "parse_choice",
+    "parse_colon_header_lines",
     "parse_header_lines",
     "parse_header_names",
     "parse_ip_list",
@@ -31,23 +34,64 @@ def parse_time(text: str) -> Duration:
     return Duration(int(int(m.group(1)) * _TIME_UNITS[m.group(2) or ""]))
 
 
-def parse_header_lines(text: str) -> tuple[tuple[str, str], ...]:
-    """One ``Name value`` pair per line (the value is the rest of the line, quotes removed)."""
+def parse_header_lines(text: str, colon: bool = False) -> tuple[tuple[str, str], ...]:
+    """One header per line: ``Name value`` (haproxytech), or ``Name: value`` when ``colon``
+    (haproxy-ingress, which also takes the space form); one pair of surrounding quotes is
+    removed from the value."""
     out: list[tuple[str, str]] = []
     for line in text.splitlines():
         line = line.strip()
         if not line:
             continue
-        name, _, value = line.partition(" ")
+        name, sep, value = line.partition(":") if colon else ("", "", "")
+        if not sep:
+            name, _, value = line.partition(" ")
+        name, value = name.strip(), value.strip()
         if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name):
             raise ValueError(f"{name!r} is not a header name")
-        value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] == '"':
             value = value[1:-1]
         out.append((name, value))
     if not out:
         raise ValueError("no header")
     return tuple(out)
+
+
+def parse_colon_header_lines(text: str) -> tuple[tuple[str, str], ...]:
+    """``Name: value`` (or ``Name value``) per line."""
+    return parse_header_lines(text, colon=True)
+
+
+def parse_choice(*values: str) -> Callable[[str], str]:
+    """One of ``values``, compared case-insensitively (the controllers lower-case these)."""
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in values:
+            raise ValueError(f"must be one of {', '.join(values)}")
+        return value
+    return parse
+
+
+# What an annotation of each family changes in a request's outcome (notes.ASPECTS), for both
+# controllers' tables; a family not listed changes nothing verify can see.
+FAMILY_ASPECTS: dict[str, frozenset[str]] = {
+    "routing": frozenset({"status", "backend", "path", "redirect"}),
+    "rewrite": frozenset({"path"}),
+    "redirect": frozenset({"status", "redirect"}),
+    "tls": frozenset({"status", "redirect"}),
+    "headers": frozenset({"headers"}),
+    "proxy": frozenset({"host"}),
+    "access": frozenset({"status", "auth"}),
+    "auth": frozenset({"status", "auth"}),
+    "mtls": frozenset({"status", "auth"}),
+    "waf": frozenset({"status", "auth"}),
+    "ratelimit": frozenset({"status"}),
+    "body": frozenset({"status"}),
+    "cors": frozenset({"cors"}),
+    "affinity": frozenset({"headers"}),
+    "errors": frozenset({"status"}),
+    "snippet": frozenset({"status", "backend", "redirect", "path", "host", "headers", "cors", "auth"}),
+}
 
 
 def parse_header_names(text: str) -> tuple[str, ...]:

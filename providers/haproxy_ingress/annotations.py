@@ -23,7 +23,15 @@ from .._common.values import (
     parse_size,
     parse_trimmed,
 )
-from .._haproxy.values import parse_header_names, parse_status_in, parse_time
+from .._haproxy.table import global_row, row
+from .._haproxy.values import (
+    FAMILY_ASPECTS,
+    parse_choice,
+    parse_colon_header_lines,
+    parse_header_names,
+    parse_status_in,
+    parse_time,
+)
 
 __all__ = ["GLOBAL_KEYS", "PREFIXES", "TABLE", "Ranges"]
 
@@ -43,33 +51,6 @@ def _ranges(text: str) -> Ranges:
     return (parse_cidrs(",".join(rules)) if rules else (), parse_cidrs(",".join(exceptions)) if exceptions else ())
 
 
-def _choice(*values: str) -> Callable[[str], str]:
-    def parse(text: str) -> str:
-        value = text.strip().lower()
-        if value not in values:
-            raise ValueError(f"must be one of {', '.join(values)}")
-        return value
-    return parse
-
-
-def _colon_headers(text: str) -> tuple[tuple[str, str], ...]:
-    """``Name: value`` (or ``Name value``) per line."""
-    out: list[tuple[str, str]] = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        name, sep, value = line.partition(":")
-        if not sep:
-            name, _, value = line.partition(" ")
-        if not name.strip() or " " in name.strip():
-            raise ValueError(f"{line!r} is not 'Name: value'")
-        out.append((name.strip(), value.strip()))
-    if not out:
-        raise ValueError("no header")
-    return tuple(out)
-
-
 def _url(text: str) -> str:
     value = text.strip()
     if not value.startswith(("http://", "https://")):
@@ -84,15 +65,9 @@ def _path(text: str) -> str:
     return value
 
 
-def _row(key: str, fidelity: Fidelity, family: str, doc: str, parse: Callable[[str], Any] = parse_trimmed,
-         default: Any = None, target: str = "", intent: type[i.Intent] | None = None, *, alias: str | None = None,
-         noted: bool = False, answer: bool = False) -> AnnotationSpec:
-    return AnnotationSpec(key, fidelity, doc, parse, default, family, target, alias, noted, intent, answer)
-
-
 def _none(key: str, family: str, doc: str, target: str = "", parse: Callable[[str], Any] = parse_trimmed
           ) -> AnnotationSpec:
-    return _row(key, UNSUP, family, doc, parse, target=target)
+    return row(key, UNSUP, family, doc, parse, target=target)
 
 
 # Global keys: read from the controller ConfigMap only (strict-host, ssl-redirect-code, path-type-order and
@@ -120,42 +95,44 @@ GLOBAL_KEYS = (
     "use-haproxy-user", "username", "worker-max-reloads",
 )
 
+_HDRS = parse_colon_header_lines
+
 _RESPONSE_CODES = (200, 400, 401, 403, 405, 407, 408, 410, 413, 421, 425, 429, 495, 496, 500, 501, 502, 503, 504)
 
 _SPECS = [
     # --- paths, hosts, redirects, rewrites ----------------------------------------------------
-    _row("path-type", APPROX, "routing", "Match of ImplementationSpecific paths: begin (default, case-insensitive "
-         "character prefix), prefix, exact or regex", _choice("begin", "prefix", "exact", "regex"), "begin",
+    row("path-type", APPROX, "routing", "Match of ImplementationSpecific paths: begin (default, case-insensitive "
+         "character prefix), prefix, exact or regex", parse_choice("begin", "prefix", "exact", "regex"), "begin",
          "PathPrefix, Exact or RegularExpression", noted=True),
-    _row("http-header-match", EXACT, "routing", "Also requires these request headers ('name: value' lines; exact)",
-         _colon_headers, target="HTTPRoute header matches (Exact)"),
-    _row("http-header-match-regex", APPROX, "routing", "Also requires these request headers to match regexes",
-         _colon_headers, target="HTTPRoute header matches (RegularExpression, implementation dialect)"),
-    _row("app-root", APPROX, "redirect", "Redirects a request for / to this path (302)", _path, target="Exact / "
+    row("http-header-match", EXACT, "routing", "Also requires these request headers ('name: value' lines; exact)",
+         parse_colon_header_lines, target="HTTPRoute header matches (Exact)"),
+    row("http-header-match-regex", APPROX, "routing", "Also requires these request headers to match regexes",
+         parse_colon_header_lines, target="HTTPRoute header matches (RegularExpression, implementation dialect)"),
+    row("app-root", APPROX, "redirect", "Redirects a request for / to this path (302)", _path, target="Exact / "
          "rule with RequestRedirect ReplaceFullPath (absolute Location instead of a relative one)", answer=True),
-    _row("redirect-to", APPROX, "redirect", "Redirects every request of the path to this URL", _url,
+    row("redirect-to", APPROX, "redirect", "Redirects every request of the path to this URL", _url,
          target="RequestRedirect (scheme, hostname, port, ReplaceFullPath)", answer=True),
-    _row("redirect-to-code", EXACT, "redirect", "Status of redirect-to (default 302)", parse_status_in(REDIRECT_CODES),
+    row("redirect-to-code", EXACT, "redirect", "Status of redirect-to (default 302)", parse_status_in(REDIRECT_CODES),
          302, "RequestRedirect statusCode"),
     _none("redirect-from", "redirect", "Redirects requests for this other host to the Ingress host",
           "a redirect route for the other host (write it by hand)"),
     _none("redirect-from-regex", "redirect", "Redirects hosts matching this regex to the Ingress host"),
     _none("redirect-from-code", "redirect", "Status of redirect-from (default 302)"),
-    _row("rewrite-target", APPROX, "rewrite", "Replaces the matched path prefix with this path", _path,
+    row("rewrite-target", APPROX, "rewrite", "Replaces the matched path prefix with this path", _path,
          target="URLRewrite ReplacePrefixMatch", noted=True, answer=True),
     _none("server-alias", "routing", "Another host name served like the Ingress host",
           "add the name to the route's hostnames by hand"),
     _none("server-alias-regex", "routing", "Host names matching this regex served like the Ingress host"),
     # --- TLS, HSTS ----------------------------------------------------------------------------
-    _row("ssl-redirect", EXACT, "tls", "Redirects plain HTTP of TLS hosts to HTTPS (default true)", parse_bool, True,
+    row("ssl-redirect", EXACT, "tls", "Redirects plain HTTP of TLS hosts to HTTPS (default true)", parse_bool, True,
          "HTTPS-only route plus a RequestRedirect route on the HTTP listener", noted=True, answer=True),
-    _row("hsts", EXACT, "headers", "Adds Strict-Transport-Security to HTTPS answers (default true)", parse_bool,
+    row("hsts", EXACT, "headers", "Adds Strict-Transport-Security to HTTPS answers (default true)", parse_bool,
          True, "ResponseHeaderModifier on the HTTPS route"),
-    _row("hsts-max-age", EXACT, "headers", "HSTS max-age (default 15768000)", parse_non_negative_int, 15768000,
+    row("hsts-max-age", EXACT, "headers", "HSTS max-age (default 15768000)", parse_non_negative_int, 15768000,
          "ResponseHeaderModifier value"),
-    _row("hsts-include-subdomains", EXACT, "headers", "HSTS includeSubDomains", parse_bool, False,
+    row("hsts-include-subdomains", EXACT, "headers", "HSTS includeSubDomains", parse_bool, False,
          "ResponseHeaderModifier value"),
-    _row("hsts-preload", EXACT, "headers", "HSTS preload", parse_bool, False, "ResponseHeaderModifier value"),
+    row("hsts-preload", EXACT, "headers", "HSTS preload", parse_bool, False, "ResponseHeaderModifier value"),
     _none("ssl-passthrough", "tls", "Passes TLS through to the pods", "TLSRoute passthrough (by hand)", parse_bool),
     _none("ssl-passthrough-http-port", "tls", "Plain-HTTP port of a passthrough host"),
     _none("ssl-always-add-https", "tls", "Adds the HTTPS frontend even without TLS", parse=parse_bool),
@@ -167,118 +144,119 @@ _SPECS = [
     _none("acme-preferred-chain", "tls", "ACME issuer chain", "cert-manager"),
     _none("cert-signer", "tls", "Signs the certificate with ACME", "cert-manager"),
     # --- headers ------------------------------------------------------------------------------
-    _row("headers", EXACT, "headers", "Request headers sent to the backend ('Name: value' lines)", _colon_headers,
+    row("headers", EXACT, "headers", "Request headers sent to the backend ('Name: value' lines)", _HDRS,
          target="RequestHeaderModifier set"),
-    _row("request-set-headers", EXACT, "headers", "Sets request headers ('Name: value' lines)", _colon_headers,
+    row("request-set-headers", EXACT, "headers", "Sets request headers ('Name: value' lines)", _HDRS,
          target="RequestHeaderModifier set"),
-    _row("request-add-headers", EXACT, "headers", "Adds request headers ('Name: value' lines)", _colon_headers,
+    row("request-add-headers", EXACT, "headers", "Adds request headers ('Name: value' lines)", _HDRS,
          target="RequestHeaderModifier add"),
-    _row("request-del-headers", EXACT, "headers", "Removes request headers", parse_header_names,
+    row("request-del-headers", EXACT, "headers", "Removes request headers", parse_header_names,
          target="RequestHeaderModifier remove"),
-    _row("response-set-headers", EXACT, "headers", "Sets response headers ('Name: value' lines)", _colon_headers,
+    row("response-set-headers", EXACT, "headers", "Sets response headers ('Name: value' lines)", _HDRS,
          target="ResponseHeaderModifier set"),
-    _row("response-add-headers", EXACT, "headers", "Adds response headers ('Name: value' lines)", _colon_headers,
+    row("response-add-headers", EXACT, "headers", "Adds response headers ('Name: value' lines)", _HDRS,
          target="ResponseHeaderModifier add"),
-    _row("response-del-headers", EXACT, "headers", "Removes response headers", parse_header_names,
+    row("response-del-headers", EXACT, "headers", "Removes response headers", parse_header_names,
          target="ResponseHeaderModifier remove"),
     # --- access control, auth, WAF, limits ----------------------------------------------------
-    _row("allowlist-source-range", EXT, "access", "Only these clients are served, others get 403 (!CIDR: "
+    row("allowlist-source-range", EXT, "access", "Only these clients are served, others get 403 (!CIDR: "
          "exceptions)", _ranges, target="IP access policy", intent=i.IPAccess),
-    _row("whitelist-source-range", EXT, "access", "Deprecated spelling of allowlist-source-range", _ranges,
+    row("whitelist-source-range", EXT, "access", "Deprecated spelling of allowlist-source-range", _ranges,
          intent=i.IPAccess, alias="allowlist-source-range"),
-    _row("denylist-source-range", EXT, "access", "These clients get 403 (!CIDR: exceptions)", _ranges,
+    row("denylist-source-range", EXT, "access", "These clients get 403 (!CIDR: exceptions)", _ranges,
          target="IP access policy", intent=i.IPAccess),
-    _row("allowlist-source-header", EXT, "access", "Takes the client address for the lists from this header",
+    row("allowlist-source-header", EXT, "access", "Takes the client address for the lists from this header",
          target="forwarded-header trust of the implementation", intent=i.ForwardedHeaders),
-    _row("auth-secret", EXT, "auth", "Basic auth: Secret (ns/name) with htpasswd lines in key 'auth'",
+    row("auth-secret", EXT, "auth", "Basic auth: Secret (ns/name) with htpasswd lines in key 'auth'",
          parse_object_ref, target="basic-auth policy", intent=i.BasicAuth),
-    _row("auth-realm", EXT, "auth", "Realm of the basic-auth challenge", target="basic-auth policy",
+    row("auth-realm", EXT, "auth", "Realm of the basic-auth challenge", target="basic-auth policy",
          intent=i.BasicAuth),
-    _row("auth-url", EXT, "auth", "External auth: the service asked before each request", target="external-auth "
+    row("auth-url", EXT, "auth", "External auth: the service asked before each request", target="external-auth "
          "policy", intent=i.ExternalAuth),
-    _row("auth-method", EXT, "auth", "Method of the external-auth request (default GET)", default="GET",
+    row("auth-method", EXT, "auth", "Method of the external-auth request (default GET)", default="GET",
          target="external-auth policy", intent=i.ExternalAuth),
-    _row("auth-signin", EXT, "auth", "Where a refused request is redirected", target="external-auth policy",
+    row("auth-signin", EXT, "auth", "Where a refused request is redirected", target="external-auth policy",
          intent=i.ExternalAuth),
-    _row("auth-headers-request", EXT, "auth", "Headers sent to the auth service", target="external-auth policy",
+    row("auth-headers-request", EXT, "auth", "Headers sent to the auth service", target="external-auth policy",
          intent=i.ExternalAuth),
-    _row("auth-headers-succeed", EXT, "auth", "Auth answer headers copied upstream", target="external-auth policy",
+    row("auth-headers-succeed", EXT, "auth", "Auth answer headers copied upstream", target="external-auth policy",
          intent=i.ExternalAuth),
-    _row("auth-headers-fail", EXT, "auth", "Auth answer headers copied to a refused client",
+    row("auth-headers-fail", EXT, "auth", "Auth answer headers copied to a refused client",
          target="external-auth policy", intent=i.ExternalAuth),
-    _row("auth-external-placement", EXT, "auth", "Checks external auth in the backend or the frontend",
+    row("auth-external-placement", EXT, "auth", "Checks external auth in the backend or the frontend",
          target="external-auth policy", intent=i.ExternalAuth),
-    _row("oauth", EXT, "auth", "oauth2_proxy authentication", target="external-auth policy", intent=i.ExternalAuth),
-    _row("oauth-headers", EXT, "auth", "oauth2_proxy headers copied upstream", target="external-auth policy",
+    row("oauth", EXT, "auth", "oauth2_proxy authentication", target="external-auth policy", intent=i.ExternalAuth),
+    row("oauth-headers", EXT, "auth", "oauth2_proxy headers copied upstream", target="external-auth policy",
          intent=i.ExternalAuth),
-    _row("oauth-uri-prefix", EXT, "auth", "URI prefix of oauth2_proxy", target="external-auth policy",
+    row("oauth-uri-prefix", EXT, "auth", "URI prefix of oauth2_proxy", target="external-auth policy",
          intent=i.ExternalAuth),
-    _row("auth-tls-secret", EXT, "mtls", "CA (ns/name) verifying client certificates", target="client-certificate "
+    row("auth-tls-secret", EXT, "mtls", "CA (ns/name) verifying client certificates", target="client-certificate "
          "validation", intent=i.ClientCertAuth),
-    _row("auth-tls-verify-client", EXT, "mtls", "Client certificates: off, optional, optional_no_ca, on",
+    row("auth-tls-verify-client", EXT, "mtls", "Client certificates: off, optional, optional_no_ca, on",
          target="client-certificate validation", intent=i.ClientCertAuth),
-    _row("auth-tls-strict", EXT, "mtls", "Refuses the TLS handshake instead of answering with an error",
+    row("auth-tls-strict", EXT, "mtls", "Refuses the TLS handshake instead of answering with an error",
          parse_bool, False, "client-certificate validation", i.ClientCertAuth),
-    _row("auth-tls-error-page", EXT, "mtls", "Redirects clients with a bad certificate here",
+    row("auth-tls-error-page", EXT, "mtls", "Redirects clients with a bad certificate here",
          target="client-certificate validation", intent=i.ClientCertAuth),
-    _row("auth-tls-cert-header", EXT, "mtls", "Sends the client certificate upstream", parse_bool, False,
+    row("auth-tls-cert-header", EXT, "mtls", "Sends the client certificate upstream", parse_bool, False,
          "client-certificate validation", i.ClientCertAuth),
-    _row("waf", EXT, "waf", "Web application firewall: modsecurity or coraza", _choice("modsecurity", "coraza"),
+    row("waf", EXT, "waf", "Web application firewall: modsecurity or coraza", parse_choice("modsecurity", "coraza"),
          target="WAF policy", intent=i.Waf),
-    _row("waf-mode", EXT, "waf", "deny (default) or detect", _choice("deny", "detect"), "deny", "WAF policy", i.Waf),
-    _row("limit-rps", EXT, "ratelimit", "New connections per second per client address; more are refused",
+    row("waf-mode", EXT, "waf", "deny (default) or detect", parse_choice("deny", "detect"), "deny", "WAF policy",
+         i.Waf),
+    row("limit-rps", EXT, "ratelimit", "New connections per second per client address; more are refused",
          parse_positive_int, target="rate-limit policy", intent=i.RateLimit),
-    _row("limit-connections", EXT, "ratelimit", "Concurrent connections per client address", parse_positive_int,
+    row("limit-connections", EXT, "ratelimit", "Concurrent connections per client address", parse_positive_int,
          target="rate-limit policy (connections)", intent=i.RateLimit),
-    _row("limit-whitelist", EXT, "ratelimit", "Client addresses never limited", parse_cidrs,
+    row("limit-whitelist", EXT, "ratelimit", "Client addresses never limited", parse_cidrs,
          target="rate-limit policy exemptions", intent=i.RateLimit),
-    _row("proxy-body-size", EXT, "body", "Largest request body (unlimited by default); larger gets 413",
+    row("proxy-body-size", EXT, "body", "Largest request body (unlimited by default); larger gets 413",
          parse_size, target="body-limit policy", intent=i.BodyLimit),
     # --- CORS ---------------------------------------------------------------------------------
-    _row("cors-enable", APPROX, "cors", "Answers CORS", parse_bool, False, "HTTPRoute CORS filter"),
-    _row("cors-allow-origin", APPROX, "cors", "Allowed origins (default *)", default="*",
+    row("cors-enable", APPROX, "cors", "Answers CORS", parse_bool, False, "HTTPRoute CORS filter"),
+    row("cors-allow-origin", APPROX, "cors", "Allowed origins (default *)", default="*",
          target="CORS filter allowOrigins"),
-    _row("cors-allow-origin-regex", APPROX, "cors", "Allowed origins as regexes", target="CORS filter "
+    row("cors-allow-origin-regex", APPROX, "cors", "Allowed origins as regexes", target="CORS filter "
          "allowOrigins (exact origins only)"),
-    _row("cors-allow-methods", APPROX, "cors", "Allowed methods", target="CORS filter allowMethods"),
-    _row("cors-allow-headers", APPROX, "cors", "Allowed headers", target="CORS filter allowHeaders"),
-    _row("cors-allow-credentials", APPROX, "cors", "Allows credentials (default true)", parse_bool, True,
+    row("cors-allow-methods", APPROX, "cors", "Allowed methods", target="CORS filter allowMethods"),
+    row("cors-allow-headers", APPROX, "cors", "Allowed headers", target="CORS filter allowHeaders"),
+    row("cors-allow-credentials", APPROX, "cors", "Allows credentials (default true)", parse_bool, True,
          "CORS filter allowCredentials"),
-    _row("cors-expose-headers", APPROX, "cors", "Headers exposed to scripts", target="CORS filter exposeHeaders"),
-    _row("cors-max-age", APPROX, "cors", "Preflight cache seconds (default 86400)", parse_non_negative_int, 86400,
+    row("cors-expose-headers", APPROX, "cors", "Headers exposed to scripts", target="CORS filter exposeHeaders"),
+    row("cors-max-age", APPROX, "cors", "Preflight cache seconds (default 86400)", parse_non_negative_int, 86400,
          "CORS filter maxAge"),
     # --- backends -----------------------------------------------------------------------------
-    _row("balance-algorithm", EXT, "loadbalancing", "Balancing algorithm (default random(2))", default="random(2)",
+    row("balance-algorithm", EXT, "loadbalancing", "Balancing algorithm (default random(2))", default="random(2)",
          target="load-balancing policy", intent=i.LoadBalancing),
-    _row("service-upstream", EXT, "loadbalancing", "Proxies to the Service address instead of the pods",
+    row("service-upstream", EXT, "loadbalancing", "Proxies to the Service address instead of the pods",
          parse_bool, False, "load-balancing policy", i.LoadBalancing),
-    _row("affinity", EXT, "affinity", "cookie: sticky sessions", _choice("cookie"), target="session affinity",
+    row("affinity", EXT, "affinity", "cookie: sticky sessions", parse_choice("cookie"), target="session affinity",
          intent=i.SessionAffinity),
-    _row("session-cookie-name", EXT, "affinity", "Sticky cookie name (default INGRESSCOOKIE)",
+    row("session-cookie-name", EXT, "affinity", "Sticky cookie name (default INGRESSCOOKIE)",
          default="INGRESSCOOKIE", target="session affinity", intent=i.SessionAffinity),
-    _row("session-cookie-domain", EXT, "affinity", "Sticky cookie domain", target="session affinity",
+    row("session-cookie-domain", EXT, "affinity", "Sticky cookie domain", target="session affinity",
          intent=i.SessionAffinity),
-    _row("session-cookie-dynamic", EXT, "affinity", "Dynamic cookie values", parse_bool, True, "session affinity",
+    row("session-cookie-dynamic", EXT, "affinity", "Dynamic cookie values", parse_bool, True, "session affinity",
          i.SessionAffinity),
-    _row("session-cookie-keywords", EXT, "affinity", "Cookie options (default indirect nocache httponly)",
+    row("session-cookie-keywords", EXT, "affinity", "Cookie options (default indirect nocache httponly)",
          target="session affinity", intent=i.SessionAffinity),
-    _row("session-cookie-preserve", EXT, "affinity", "Keeps the backend's own cookie", parse_bool, False,
+    row("session-cookie-preserve", EXT, "affinity", "Keeps the backend's own cookie", parse_bool, False,
          "session affinity", i.SessionAffinity),
-    _row("session-cookie-same-site", EXT, "affinity", "Adds SameSite=None", parse_bool, False, "session affinity",
+    row("session-cookie-same-site", EXT, "affinity", "Adds SameSite=None", parse_bool, False, "session affinity",
          i.SessionAffinity),
-    _row("session-cookie-shared", EXT, "affinity", "Cookie shared by the backend's hosts", parse_bool, False,
+    row("session-cookie-shared", EXT, "affinity", "Cookie shared by the backend's hosts", parse_bool, False,
          "session affinity", i.SessionAffinity),
-    _row("session-cookie-strategy", EXT, "affinity", "insert (default), prefix or rewrite",
-         _choice("insert", "prefix", "rewrite"), "insert", "session affinity", i.SessionAffinity),
-    _row("session-cookie-value-strategy", EXT, "affinity", "server-name (default) or pod-uid",
-         _choice("server-name", "pod-uid"), "server-name", "session affinity", i.SessionAffinity),
-    _row("timeout-connect", EXT, "timeout", "Backend connect timeout (default 5s)", parse_time, None,
+    row("session-cookie-strategy", EXT, "affinity", "insert (default), prefix or rewrite",
+         parse_choice("insert", "prefix", "rewrite"), "insert", "session affinity", i.SessionAffinity),
+    row("session-cookie-value-strategy", EXT, "affinity", "server-name (default) or pod-uid",
+         parse_choice("server-name", "pod-uid"), "server-name", "session affinity", i.SessionAffinity),
+    row("timeout-connect", EXT, "timeout", "Backend connect timeout (default 5s)", parse_time, None,
          "timeouts policy", i.Timeouts),
-    _row("timeout-server", EXT, "timeout", "Backend inactivity (default 50s)", parse_time, None, "timeouts policy",
+    row("timeout-server", EXT, "timeout", "Backend inactivity (default 50s)", parse_time, None, "timeouts policy",
          i.Timeouts),
-    _row("timeout-keep-alive", EXT, "timeout", "Idle keep-alive connections (default 1m)", parse_time, None,
+    row("timeout-keep-alive", EXT, "timeout", "Idle keep-alive connections (default 1m)", parse_time, None,
          "timeouts policy", i.Timeouts),
-    _row("timeout-http-request", EXT, "timeout", "Time to receive a whole request (default 5s)", parse_time, None,
+    row("timeout-http-request", EXT, "timeout", "Time to receive a whole request (default 5s)", parse_time, None,
          "timeouts policy", i.Timeouts),
     _none("timeout-queue", "timeout", "Time queued for a server slot (default 5s)", parse=parse_time),
     _none("timeout-server-fin", "timeout", "Half-closed backend connections", parse=parse_time),
@@ -346,26 +324,8 @@ _SPECS = [
     _none("http-passthrough", "frontend", "Plain-HTTP frontend behind a TLS offloader", parse=parse_bool),
     _none("use-forwarded-proto", "frontend", "Trusts X-Forwarded-Proto", parse=parse_bool),
     _none("use-proxy-protocol", "frontend", "Expects the PROXY protocol", parse=parse_bool),
-    *[_row(key, UNSUP, "global", "ConfigMap only (a global key); the controller ignores it on an Ingress",
-           target="nothing (ignored on an Ingress by the controller too)") for key in GLOBAL_KEYS],
+    *[global_row(key) for key in GLOBAL_KEYS],
 ]
 
-FAMILY_ASPECTS: dict[str, frozenset[str]] = {
-    "routing": frozenset({"status", "backend", "path", "redirect"}),
-    "rewrite": frozenset({"path"}),
-    "redirect": frozenset({"status", "redirect"}),
-    "tls": frozenset({"status", "redirect"}),
-    "headers": frozenset({"headers"}),
-    "access": frozenset({"status", "auth"}),
-    "auth": frozenset({"status", "auth"}),
-    "mtls": frozenset({"status", "auth"}),
-    "waf": frozenset({"status", "auth"}),
-    "ratelimit": frozenset({"status"}),
-    "body": frozenset({"status"}),
-    "cors": frozenset({"cors"}),
-    "affinity": frozenset({"headers"}),
-    "errors": frozenset({"status"}),
-    "snippet": frozenset({"status", "backend", "redirect", "path", "host", "headers", "cors", "auth"}),
-}
 
 TABLE = AnnotationTable(PREFIXES[0], "HAPROXY-INGRESS", _SPECS, FAMILY_ASPECTS)

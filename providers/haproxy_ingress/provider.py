@@ -15,14 +15,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 
-from ing2gw.ir import IR, HeaderMatch, PathMatch, RouteMatch
+from ing2gw.ir import HeaderMatch, PathMatch, RouteMatch
 from ing2gw.notes import Fidelity, Level, Notes
-from ing2gw.provider import API_VERSION, Annotations, Claimed, ProviderContext
-from ing2gw.resources import APIKind, Ingress, IngressPath, ResourceSet
+from ing2gw.provider import Annotations, AnnotationTable, ProviderContext
+from ing2gw.resources import Ingress, IngressPath, ResourceSet
 
 from .._common.ingress import PathContext
 from .._haproxy.dataplane import Flavour, HaproxyDataPlane
 from .._haproxy.model import Entry, Lookup
+from .._haproxy.plugin import HaproxyProvider
 from .._haproxy.policy import HaproxyPolicy, read_annotations
 from .._haproxy.translate import HaproxyTranslator
 from .annotations import PREFIXES, TABLE
@@ -55,8 +56,8 @@ class IngressTranslator(HaproxyTranslator):
     rate_limit_key = "limit-rps"
     client_header_key = "allowlist-source-header"
 
-    def __init__(self, ctx: ProviderContext) -> None:
-        super().__init__(ctx, TABLE)
+    def __init__(self, ctx: ProviderContext, table: AnnotationTable) -> None:
+        super().__init__(ctx, table)
         self._ann: dict[str, Annotations] = {}
 
     def policy_of(self, ingress: Ingress, ann: Annotations) -> HaproxyPolicy:
@@ -117,23 +118,15 @@ def _lookup(entries: Sequence[Entry], config: Mapping[str, str]) -> Lookup:
 FLAVOUR = Flavour(NAME, "HAPROXY-INGRESS", _policy, _match, _tls, _lookup, render, "begin")
 
 
-class HaproxyIngressProvider:
+class HaproxyIngressProvider(HaproxyProvider):
     name = NAME
-    api_version = API_VERSION
     controllers = ("haproxy-ingress.github.io/controller",)
-    class_names = ("haproxy",)
     annotation_prefixes = PREFIXES
     annotations = TABLE
-    kinds: tuple[APIKind, ...] = ()
     description = ("jcmoraisjr/haproxy-ingress (HAProxy Ingress): annotations haproxy-ingress.github.io/* or "
                    "ingress.kubernetes.io/*")
     data_plane = HaproxyDataPlane(FLAVOUR)
-
-    def to_ir(self, claimed: Claimed, ctx: ProviderContext) -> IR:
-        translator = IngressTranslator(ctx)
-        for ing in claimed.ingresses:
-            translator.policy(ing)
-        return translator.translate(claimed.ingresses)
+    translator = IngressTranslator
 
 
 PROVIDER = HaproxyIngressProvider()

@@ -13,14 +13,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 
-from ing2gw.ir import IR, GatewayRef, PathMatch, Route, RouteMatch
+from ing2gw.ir import GatewayRef, PathMatch, Route, RouteMatch
 from ing2gw.notes import Fidelity, Level, Notes
-from ing2gw.provider import API_VERSION, Annotations, Claimed, ProviderContext
-from ing2gw.resources import APIKind, Ingress, IngressPath, ResourceSet
+from ing2gw.provider import Annotations
+from ing2gw.resources import Ingress, IngressPath, ResourceSet
 
 from .._common.ingress import HostRoutes, PathContext
 from .._haproxy.dataplane import Flavour, HaproxyDataPlane
 from .._haproxy.model import Entry, Lookup
+from .._haproxy.plugin import HaproxyProvider
 from .._haproxy.policy import HaproxyPolicy, read_annotations
 from .._haproxy.translate import HaproxyTranslator
 from .annotations import PREFIXES, TABLE
@@ -96,23 +97,15 @@ def _lookup(entries: Sequence[Entry], config: Mapping[str, str]) -> Lookup:
 FLAVOUR = Flavour(NAME, "HAPROXY-TECH", _policy, _match, _tls, _lookup, render)
 
 
-class HaproxyTechProvider:
+class HaproxyTechProvider(HaproxyProvider):
     name = NAME
-    api_version = API_VERSION
     controllers = ("haproxy.org/ingress-controller",)
-    class_names = ("haproxy",)
     annotation_prefixes = PREFIXES
     annotations = TABLE
-    kinds: tuple[APIKind, ...] = ()
     description = ("haproxytech/kubernetes-ingress (HAProxy Technologies): annotations haproxy.org/*, haproxy.com/* "
                    "or ingress.kubernetes.io/* (equivalent)")
     data_plane = HaproxyDataPlane(FLAVOUR)
-
-    def to_ir(self, claimed: Claimed, ctx: ProviderContext) -> IR:
-        translator = TechTranslator(ctx, self.annotations)
-        for ing in claimed.ingresses:
-            translator.policy(ing)
-        return translator.translate(claimed.ingresses)
+    translator = TechTranslator
 
 
 PROVIDER = HaproxyTechProvider()
