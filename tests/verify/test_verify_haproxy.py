@@ -39,5 +39,5 @@ def test_real_haproxy_agrees_with_the_model(case: Path, ing2gw) -> None:  # type
         pytest.skip("haproxy is not installed (Debian package haproxy)")
     report = _report(ing2gw, "-f", str(case / "input.yaml"), "--oracle", "haproxy")
     oracle = report["checks"]["haproxy"]
-    assert oracle["checked"] == report["summary"]["requests"]
+    assert oracle["checked"] > 0  # probes from other client addresses are the model's alone
     assert oracle["disagree"] == 0, oracle["problems"]
