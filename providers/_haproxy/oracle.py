@@ -5,6 +5,7 @@ answer differently."""
 
 from __future__ import annotations
 
+import http.client
 from collections.abc import Callable, Sequence
 
 from ing2gw.errors import UsageError
@@ -70,7 +71,10 @@ class HaproxyOracle:
     def check(self, request: Request) -> list[str] | None:
         if request.scheme == "https" and self.process.https_port is None:
             return None  # no openssl, so no HTTPS listener
-        return disagreement(self.model, self.process, request)[0]
+        try:
+            return disagreement(self.model, self.process, request)[0]
+        except (OSError, http.client.HTTPException):
+            return None  # haproxy gave no HTTP answer on loopback (a probe it cannot be sent): cannot tell
 
     def stop(self) -> None:
         self.process.stop()
