@@ -3,13 +3,16 @@ and read back."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ...intents import IPAccess
 from ..standard import cluster_service
 
-__all__ = ["AuthURL", "auth_url", "duration", "duration_ms", "quantity", "quantity_bytes"]
+__all__ = ["AuthURL", "access_lists", "auth_url", "duration", "duration_ms", "quantity", "quantity_bytes"]
 
 _DURATION_PART = re.compile(r"(\d+)(ms|h|m|s)")
 _UNITS_MS = {"h": 3_600_000, "m": 60_000, "s": 1000, "ms": 1}
@@ -80,3 +83,42 @@ def auth_url(url: str, route_namespace: str) -> AuthURL | str:
     if svc is not None and "." in parts.hostname:
         return AuthURL(parts.scheme, parts.hostname, port, path, svc[0], svc[1] or route_namespace)
     return AuthURL(parts.scheme, parts.hostname, port, path)
+
+
+def access_lists(intent: IPAccess, others: Sequence[IPAccess]) -> tuple[list[str], list[str]] | None | str:
+    """The deny and allow lists of every route-scoped, deny-first address list of a rule
+    (``others``: all of them, ``intent`` among them) combined into one list pair that refuses
+    what any of them refuses: denies united, allow lists intersected (CIDR by CIDR). None when
+    ``intent`` is not the first of them (the first one carries them all); a string when they
+    cannot be combined."""
+    lists = [o for o in others if o.scope == "route"]
+    if len(lists) < 2:
+        return list(intent.deny), list(intent.allow)
+    if intent is not lists[0]:
+        return None
+    if any(o.order != "deny-first" for o in lists):
+        return "several address lists with allow-first order cannot be combined"
+    deny: list[str] = []
+    for o in lists:
+        deny.extend(c for c in o.deny if c not in deny)
+    allowing = [o.allow for o in lists if o.allow]
+    allow = list(allowing[0]) if allowing else []
+    for more in allowing[1:]:
+        allow = _intersect(allow, more)
+        if not allow:
+            deny = ["0.0.0.0/0", "::/0"]  # the allow lists have nothing in common: everyone is refused
+    return deny, allow
+
+
+def _intersect(a: Sequence[str], b: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for x in a:
+        nx = ipaddress.ip_network(x, strict=False)
+        for y in b:
+            ny = ipaddress.ip_network(y, strict=False)
+            if nx.version != ny.version or not nx.overlaps(ny):
+                continue
+            smaller = str(nx if nx.prefixlen >= ny.prefixlen else ny)
+            if smaller not in out:
+                out.append(smaller)
+    return out
