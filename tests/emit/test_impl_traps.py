@@ -144,7 +144,7 @@ def test_address_lists_intersect_their_allow_lists() -> None:
     p = Provenance("Ingress", "shop", "web")
     a = IPAccess(allow=("10.0.0.0/8", "192.168.1.0/24"), deny=("10.9.0.0/16",), provenance=p)
     b = IPAccess(allow=("10.1.0.0/16", "172.16.0.0/12"), deny=("10.1.2.0/24",), provenance=p)
-    assert access_lists(a, [a, b]) == (["10.9.0.0/16", "10.1.2.0/24"], ["10.1.0.0/16"])
-    assert access_lists(b, [a, b]) is None  # the first one carries both
+    assert access_lists(a, [a, b], "list") == (["10.9.0.0/16", "10.1.2.0/24"], ["10.1.0.0/16"])
+    assert not access_lists(b, [a, b], "list").spec  # type: ignore[union-attr]  # the first one carries both
     c = IPAccess(allow=("192.0.2.0/24",), provenance=p)
-    assert access_lists(a, [a, c]) == (["0.0.0.0/0", "::/0"], [])  # nothing in common: everyone refused
+    assert access_lists(a, [a, c], "list") == (["0.0.0.0/0", "::/0"], [])  # nothing in common: everyone refused

@@ -102,12 +102,8 @@ def _basic_auth(intent: BasicAuth, site: Site) -> Piece | str:
 
 
 def _ip_access(intent: IPAccess, site: Site) -> Piece | str:
-    if intent.scope != "route":
-        return "a Gateway-wide address list would be replaced by every route's own SecurityPolicy"
-    lists = access_lists(intent, [i for i in site.rule.intents if isinstance(i, IPAccess)])
-    if lists is None:
-        return Piece({}, difference="carried in the same authorization as the rule's other address list")
-    if isinstance(lists, str):
+    lists = access_lists(intent, site.rule.intents, "authorization")
+    if not isinstance(lists, tuple):
         return lists
     deny_cidrs, allow_cidrs = lists
     deny = [{"action": "Deny", "principal": {"clientCIDRs": deny_cidrs}}] if deny_cidrs else []

@@ -132,12 +132,8 @@ def _basic_auth(intent: BasicAuth, site: Site) -> Piece | str:
 
 
 def _ip_access(intent: IPAccess, site: Site) -> Piece | str:
-    if intent.scope != "route":
-        return "a Gateway-wide address list is not attached per route"
-    lists = access_lists(intent, [i for i in site.rule.intents if isinstance(i, IPAccess)])
-    if lists is None:
-        return Piece({}, difference="carried in the same allow/deny snippet as the rule's other address list")
-    if isinstance(lists, str):
+    lists = access_lists(intent, site.rule.intents, "allow/deny snippet")
+    if not isinstance(lists, tuple):
         return lists
     deny = [f"deny {c};" for c in lists[0]]
     allow = [f"allow {c};" for c in lists[1]]

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ...intents import IPAccess
+from ...intents import Intent, IPAccess
 from ..standard import cluster_service
+from .base import Piece
 
 __all__ = ["AuthURL", "access_lists", "auth_url", "duration", "duration_ms", "quantity", "quantity_bytes"]
 
@@ -85,17 +86,19 @@ def auth_url(url: str, route_namespace: str) -> AuthURL | str:
     return AuthURL(parts.scheme, parts.hostname, port, path)
 
 
-def access_lists(intent: IPAccess, others: Sequence[IPAccess]) -> tuple[list[str], list[str]] | None | str:
+def access_lists(intent: IPAccess, rule_intents: Sequence[Intent],
+                 holder: str) -> tuple[list[str], list[str]] | Piece | str:
     """The deny and allow lists of every route-scoped, deny-first address list of a rule
-    (``others``: all of them, ``intent`` among them) combined into one list pair that refuses
-    what any of them refuses: denies united, allow lists intersected (CIDR by CIDR). None when
-    ``intent`` is not the first of them (the first one carries them all); a string when they
-    cannot be combined."""
-    lists = [o for o in others if o.scope == "route"]
+    combined into one pair that refuses what any of them refuses: denies united, allow lists
+    intersected (CIDR by CIDR). The first list of the rule carries them all; the others get an
+    empty Piece saying they are in the same ``holder``. A string: why they cannot be carried."""
+    if intent.scope != "route":
+        return "a Gateway-wide address list is not attached per route"
+    lists = [o for o in rule_intents if isinstance(o, IPAccess) and o.scope == "route"]
     if len(lists) < 2:
         return list(intent.deny), list(intent.allow)
     if intent is not lists[0]:
-        return None
+        return Piece({}, difference=f"carried in the same {holder} as the rule's other address list")
     if any(o.order != "deny-first" for o in lists):
         return "several address lists with allow-first order cannot be combined"
     deny: list[str] = []
