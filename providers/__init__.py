@@ -5,6 +5,7 @@ them lazily. Third-party providers use the ``ing2gw.providers`` entry-point grou
 """
 
 BUILTIN: dict[str, str] = {
+    "f5-nginx": "ing2gw.providers.f5_nginx:PROVIDER",
     "ingress-nginx": "ing2gw.providers.ingress_nginx:PROVIDER",
     "kong": "ing2gw.providers.kong:PROVIDER",
     "traefik": "ing2gw.providers.traefik.provider:PROVIDER",
