@@ -489,7 +489,7 @@ def _emit(value: Any, indent: str, out: list[str]) -> None:
             elif v and _is_seq(v):
                 out.append(f"{indent}{key}:\n")
                 _emit(v, indent, out)
-            elif type(v) is str and _literal_ok(v):
+            elif type(v) is str and "\n" in v and _literal_ok(v):
                 out.append(f"{indent}{key}: |{'' if v.endswith(chr(10)) else '-'}\n")
                 out.extend(f"{deeper}{line}\n" if line else "\n" for line in v.rstrip("\n").split("\n"))
             else:

@@ -246,10 +246,12 @@ def note_unconsumed(ir: IR, ctx: EmitContext, emitter: Emitter) -> list[Lost]:
 def intent_scope(route: Route, rules: Sequence[Rule], intent: Intent) -> Scope:
     """The (host, path) pairs of the route's rules that carry ``intent`` (a regular expression
     path as ``~REGEX``; a rule without a path match covers every path)."""
-    key = (intent.provenance.subject, intent.provenance.field, intent.summary())
+    p = intent.provenance
     paths: set[str] = set()
     for rule in rules:
-        if not any((i.provenance.subject, i.provenance.field, i.summary()) == key for i in rule.intents):
+        # the same intent: same class and values (what summary() shows), from the same setting
+        if not any(i is intent or (type(i) is type(intent) and i == intent and i.provenance.subject == p.subject
+                                   and i.provenance.field == p.field) for i in rule.intents):
             continue
         for m in rule.matches or (None,):
             if m is None or m.path is None:

@@ -19,8 +19,10 @@ emitters, :func:`ing2gw.emit.registry.read_policies`) and the rule's standard
    (:mod:`.buckets`: ``rate + burst`` tokens, or the policy's ``capacity``) on ``clock`` ->
    the policy's status; without a ``limiter`` nothing is counted (every request is the first).
 
-Response headers (:class:`~ing2gw.intents.ResponseHeaders`) are added to routed answers. A
-refusal keeps the matched rule, names the policy in ``Outcome.policy`` and says why in a note.
+Response headers (:class:`~ing2gw.intents.ResponseHeaders`) are added to routed answers (and
+by ``serve`` to the backend's). Timeouts are the route's own (``timeouts``, enforced by
+``serve``); timeout policies are not applied. A refusal keeps the matched rule, names the
+policy in ``Outcome.policy`` and says why in a note.
 """
 
 from __future__ import annotations
@@ -275,14 +277,20 @@ class Guard:
                     return _refuse(outcome, intent.status, "RateLimited", source,
                                    f"over the rate limit ({intent.summary()})")
         if plan.headers and outcome.served:
-            response = outcome.response_headers
-            for extra in plan.headers:
-                if extra.tls_only and request.scheme != "https":
-                    continue
-                for name, value in extra.set:
-                    response = response.set(name, value)
-            outcome = outcome._replace(response_headers=response)
+            outcome = outcome._replace(response_headers=self.response_headers(request, outcome,
+                                                                              outcome.response_headers))
         return outcome
+
+    def response_headers(self, request: Request, outcome: Outcome, response: Headers) -> Headers:
+        """``response`` (a backend's answer) with the headers the rule's policies set."""
+        if outcome.rule is None:
+            return response
+        for extra in self.plan(outcome.rule).headers:
+            if extra.tls_only and request.scheme != "https":
+                continue
+            for name, value in extra.set:
+                response = response.set(name, value)
+        return response
 
     def _client(self, request: Request, client: str | None, which: str) -> Any:
         if which == "forwarded":

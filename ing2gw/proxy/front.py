@@ -365,6 +365,8 @@ class Front:
             second = self.router.route(dataclasses.replace(request,
                                                            response_headers=Headers(fields)))
             fields = _fields(second.response_headers, frozenset())
+        if self.guard is not None and self.guard.applies(outcome):  # headers a policy sets
+            fields = _fields(self.guard.response_headers(request, outcome, Headers(fields)), frozenset())
         keep = head.keep_alive
         rechunk = False
         if not no_body:

@@ -27,6 +27,7 @@ from .._common.values import (
     parse_cidrs,
     parse_comma_list,
     parse_int,
+    parse_nginx_time,
     parse_non_negative_int,
     parse_object_ref,
     parse_positive_int,
@@ -235,45 +236,6 @@ def parse_body_size(text: str) -> BodySizeLimit:
     """``proxy-body-size``: an nginx size where zero means "do not check the body size"."""
     size = parse_size(text)
     return BodySizeLimit(size.text, size.bytes or None)
-
-
-# nginx's ngx_parse_time: components from largest to smallest unit, a bare number is seconds.
-_NGINX_TIME_UNITS = {
-    "y": 365 * 86_400_000,
-    "M": 30 * 86_400_000,
-    "w": 7 * 86_400_000,
-    "d": 86_400_000,
-    "h": 3_600_000,
-    "m": 60_000,
-    "s": 1_000,
-    "ms": 1,
-}
-_NGINX_TIME_ORDER = list(_NGINX_TIME_UNITS)
-_NGINX_TIME_PART = re.compile(r"\s*([0-9]+)(ms|[yMwdhms]?)\s*", re.ASCII)
-
-
-def parse_nginx_time(text: str) -> Duration:
-    """An nginx time value: ``30``, ``5m``, ``1h 30m``, ``500ms`` (units y M w d h m s ms)."""
-    value = text.strip()
-    if not value:
-        raise ValueError("empty time")
-    pos = 0
-    total = 0
-    last = -1
-    while pos < len(value):
-        m = _NGINX_TIME_PART.match(value, pos)
-        if not m:
-            raise ValueError("not an nginx time (e.g. 30s, 5m, 1h30m)")
-        unit = m.group(2) or "s"
-        rank = _NGINX_TIME_ORDER.index(unit)
-        if rank <= last:
-            raise ValueError("nginx time units must go from largest to smallest")
-        last = rank
-        total += int(m.group(1)) * _NGINX_TIME_UNITS[unit]
-        pos = m.end()
-        if not m.group(2) and pos < len(value):
-            raise ValueError("a number without unit must come last")
-    return Duration(total)
 
 
 @dataclass(frozen=True, slots=True)

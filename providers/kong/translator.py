@@ -278,6 +278,11 @@ class KongTranslator(IngressTranslator):
             if up.get("healthchecks"):
                 out.append(i.Opaque(vendor="kong", key="healthchecks", raw=str(dict(up["healthchecks"])),
                                     affects=("status",), provenance=p))
+        if svc.protocol in ("grpc", "grpcs"):
+            self.note(pc, "UPSTREAM-GRPC", Level.INFO,
+                      f"the Service speaks {svc.protocol} (HTTP/2) to its endpoints", fidelity=Fidelity.APPROXIMATE,
+                      instead="an HTTPRoute rule: set appProtocol kubernetes.io/h2c on the Service port",
+                      fld=f"{PREFIX}/protocol", aspects=("status",))
         if svc.protocol in ("https", "grpcs", "tls"):
             self.note(pc, "UPSTREAM-TLS", Level.WARNING,
                       f"the Service speaks {svc.protocol} to its endpoints; Kong does not verify their certificates "

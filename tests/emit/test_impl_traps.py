@@ -123,3 +123,28 @@ def test_ngf_lost_client_certificates_and_waf_fail_the_run() -> None:
     for case in ("client-certs", "waf"):
         assert (ROOT / "nginx-gateway-fabric" / case / "exit-code").read_text().strip() == "1"
         assert _notes("nginx-gateway-fabric", case, "PROTECTION-LOST")
+
+
+def test_global_deny_list_and_ingress_allow_list_combine_deny_first() -> None:
+    eg = [p["spec"]["authorization"] for p in _objects("envoy-gateway", "controller-config", "SecurityPolicy")
+          if p["metadata"]["name"].startswith("shop-")]
+    assert eg == [{"defaultAction": "Deny", "rules": [
+        {"action": "Deny", "principal": {"clientCIDRs": ["10.66.0.0/16"]}},
+        {"action": "Allow", "principal": {"clientCIDRs": ["10.0.0.0/8"]}}]}]
+    ngf = [s["value"] for f in _objects("nginx-gateway-fabric", "controller-config", "SnippetsFilter")
+           if f["metadata"]["name"].startswith("shop-") for s in f["spec"]["snippets"]]
+    assert len(ngf) == 1 and ngf[0].endswith("deny 10.66.0.0/16;\nallow 10.0.0.0/8;\ndeny all;")
+
+
+def test_address_lists_intersect_their_allow_lists() -> None:
+    from ing2gw.emit.impl.values import access_lists
+    from ing2gw.intents import IPAccess
+    from ing2gw.ir import Provenance
+
+    p = Provenance("Ingress", "shop", "web")
+    a = IPAccess(allow=("10.0.0.0/8", "192.168.1.0/24"), deny=("10.9.0.0/16",), provenance=p)
+    b = IPAccess(allow=("10.1.0.0/16", "172.16.0.0/12"), deny=("10.1.2.0/24",), provenance=p)
+    assert access_lists(a, [a, b], "list") == (["10.9.0.0/16", "10.1.2.0/24"], ["10.1.0.0/16"])
+    assert not access_lists(b, [a, b], "list").spec  # type: ignore[union-attr]  # the first one carries both
+    c = IPAccess(allow=("192.0.2.0/24",), provenance=p)
+    assert access_lists(a, [a, c], "list") == (["0.0.0.0/0", "::/0"], [])  # nothing in common: everyone refused

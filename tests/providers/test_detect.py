@@ -73,9 +73,10 @@ class EntryPoint:
 
 
 class F5Like:
-    """A stand-in F5 NGINX provider: it owns class "nginx" too and reads two prefixes."""
+    """A stand-in F5 NGINX provider: it owns class "nginx" too and reads two prefixes (it
+    replaces the built-in f5-nginx provider, which leaves the class name to ingress-nginx)."""
 
-    name = "f5-nginx"
+    name = "f5-like"
     api_version = API_VERSION
     kinds: tuple[APIKind, ...] = ()
     description = "test"
@@ -96,7 +97,8 @@ def _with(monkeypatch: Any, provider: Any) -> None:
     from ing2gw import plugins
 
     eps = [EntryPoint(provider.name, provider)]
-    monkeypatch.setattr(cli_convert, "discover", lambda disabled=(): plugins.discover(disabled, entry_points=eps))
+    monkeypatch.setattr(cli_convert, "discover",
+                        lambda disabled=(): plugins.discover((*disabled, "f5-nginx"), entry_points=eps))
 
 
 def test_shared_class_is_decided_by_annotations_else_an_error_naming_provider(ing2gw, monkeypatch) -> None:
@@ -112,7 +114,7 @@ def test_shared_class_is_decided_by_annotations_else_an_error_naming_provider(in
     assert "community.example.com" in r.stdout
     errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
     assert len(errors) == 1 and "INGRESS-CONTROLLER-AMBIGUOUS: Ingress ns/plain" in errors[0]
-    assert "--provider NAME (f5-nginx, " in errors[0] and "ingress-nginx" in errors[0]
+    assert "--provider NAME (f5-like, " in errors[0] and "ingress-nginx" in errors[0]
     assert r.exit_code == 1
 
 
@@ -143,5 +145,5 @@ def test_annotation_prefixes_must_be_strings(ing2gw) -> None:
     class Bad(F5Like):
         annotation_prefixes = ("nginx.org", 3)  # type: ignore[assignment]
 
-    reg = discover(entry_points=[EntryPoint("f5-nginx", Bad())])
+    reg = discover(disabled=["f5-nginx"], entry_points=[EntryPoint("f5-like", Bad())])
     assert "annotation_prefixes" in reg.load_notes()[0].message

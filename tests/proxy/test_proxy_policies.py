@@ -81,9 +81,10 @@ def test_external_auth_asks_the_auth_service(proxy: RunningProxy) -> None:
     assert "shop/auth:8080" in proxy.backends  # the stand-in auth server of --echo-backends
     status, headers, _ = get(proxy, "ext.example.com")
     assert status == 401 and headers["www-authenticate"] == 'Bearer realm="stand-in"'
-    status, _, body = get(proxy, "ext.example.com", "/x", {"Authorization": "Bearer t"})
+    status, headers, body = get(proxy, "ext.example.com", "/x", {"Authorization": "Bearer t"})
     echo = json.loads(body)
     assert status == 200 and echo["service"] == "web" and echo["headers"]["X-Auth-Request-User"] == ["stand-in"]
+    assert headers["x-frame-options"] == "DENY"  # a policy's response header, on the backend's answer
 
 
 @pytest.mark.parametrize(("mode", "without", "with_token"), [("allow-all", 200, 200), ("deny-all", 403, 403)])

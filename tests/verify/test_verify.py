@@ -18,6 +18,8 @@ EXPECTED_CAUSE = {
     "default-certificate": "NGINX-DEFAULT-CERTIFICATE",
     "grpc": "NGINX-GRPC-ONLY",
     "cors": "NGINX-CORS",
+    "f5-nginx-mergeable": "F5-SSL-REDIRECT-PORT",
+    "f5-nginx-routing": "F5-PATH-CHARACTER-PREFIX",
     "kong-protocols": "KONG-HTTPS-ONLY-426",
     "kong-routing": "KONG-PATH-CHARACTER-PREFIX",
     "wildcard-listener": "EMIT-LISTENER-WILDCARD",

@@ -133,10 +133,25 @@ class _Conflict(Exception):
     pass
 
 
+def _conflict(into: Mapping[str, Any], part: Mapping[str, Any], path: str = "spec") -> str:
+    """The first field ``part`` would set to another value than ``into`` has ("" if none)."""
+    for key, value in part.items():
+        if key not in into:
+            continue
+        have = into[key]
+        if isinstance(value, Mapping) and isinstance(have, dict):
+            clash = _conflict(have, value, f"{path}.{key}")
+            if clash:
+                return clash
+        elif not (isinstance(value, list) and isinstance(have, list)) and have != value:
+            return f"{path}.{key}"
+    return ""
+
+
 def _merge(into: dict[str, Any], part: Mapping[str, Any], path: str = "spec") -> None:
     """Deep-merge ``part`` into ``into``: mappings merge, lists concatenate (an item already
     there is not repeated), equal scalars agree; a scalar set twice to different values raises
-    :class:`_Conflict`."""
+    :class:`_Conflict` (:func:`_conflict` tells beforehand)."""
     for key, value in part.items():
         if key not in into:
             into[key] = _copy(value)
@@ -233,6 +248,7 @@ class ImplEmitter:
     # -- emitting --------------------------------------------------------------------------
 
     def emit(self, ir: IR, ctx: EmitContext) -> list[Manifest]:
+        self._noted: set[tuple[Any, ...]] = set()
         placed: list[Placed] = []
         manifests = emit(ir, ctx.options, ctx.notes, placed)
         carried = self._build(placed, ctx)
@@ -311,13 +327,12 @@ class ImplEmitter:
             for index, items in sorted(by_rule.items()):
                 spec: dict[str, Any] = {}
                 for c in items:
-                    try:
-                        trial = _copy(spec)
-                        _merge(trial, c.piece.spec)
-                    except _Conflict as e:
-                        self._note_refused(c.intent, c.site.route, f"it conflicts with another setting on {e}", ctx)
+                    clash = _conflict(spec, c.piece.spec)
+                    if clash:
+                        self._note_refused(c.intent, c.site.route, f"it conflicts with another setting on {clash}",
+                                           ctx)
                         continue
-                    spec = trial
+                    _merge(spec, c.piece.spec)
                     used.setdefault(index, []).append(c)
                 if spec:
                     specs[index] = spec
@@ -447,6 +462,11 @@ class ImplEmitter:
 
     def _consumed(self, c: _Carried, where: str | None, ctx: EmitContext) -> None:
         ctx.consume(c.site.rule, c.intent)
+        # one note per route, intent and object (an Ingress's intent sits on each of its rules)
+        key = (id(c.site.route), id(c.row), id(c.intent), where, c.piece.difference)
+        if key in self._noted:
+            return
+        self._noted.add(key)
         exact = c.piece.exact if c.piece.exact is not None else c.row.fidelity == "E"
         p = c.intent.provenance
         what = f"{c.row.kind} {c.row.path}" if where is None else f"{where} ({c.row.path})"

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...intents import (
+    BackendTLSOptions,
     BasicAuth,
     BodyLimit,
     Buffering,
@@ -34,7 +35,7 @@ from ...intents import (
 from ...policy import AttachedPolicy
 from .base import ImplEmitter, ObjectKind, Piece, Row, Site, reference_grant
 from .envoy_gateway_read import read_policies
-from .values import auth_url, duration, quantity
+from .values import access_lists, auth_url, duration, quantity
 
 __all__ = ["EMITTER", "ROWS", "EnvoyGatewayEmitter"]
 
@@ -101,10 +102,12 @@ def _basic_auth(intent: BasicAuth, site: Site) -> Piece | str:
 
 
 def _ip_access(intent: IPAccess, site: Site) -> Piece | str:
-    if intent.scope != "route":
-        return "a Gateway-wide address list is not attached per route"
-    deny = [{"action": "Deny", "principal": {"clientCIDRs": list(intent.deny)}}] if intent.deny else []
-    allow = [{"action": "Allow", "principal": {"clientCIDRs": list(intent.allow)}}] if intent.allow else []
+    lists = access_lists(intent, site.rule.intents, "authorization")
+    if not isinstance(lists, tuple):
+        return lists
+    deny_cidrs, allow_cidrs = lists
+    deny = [{"action": "Deny", "principal": {"clientCIDRs": deny_cidrs}}] if deny_cidrs else []
+    allow = [{"action": "Allow", "principal": {"clientCIDRs": allow_cidrs}}] if allow_cidrs else []
     # rules are first-match: ingress-nginx checks the deny list before the allow list
     rules = deny + allow if intent.order == "deny-first" else allow + deny
     notes = []
@@ -113,7 +116,7 @@ def _ip_access(intent: IPAccess, site: Site) -> Piece | str:
                      "xForwardedFor (numTrustedHops or trustedCIDRs) to match the source's real-IP settings")
     if intent.status != 403:
         notes.append(f"refused requests get 403, not {intent.status}")
-    return Piece({"authorization": {"defaultAction": "Deny" if intent.allow else "Allow", "rules": rules}},
+    return Piece({"authorization": {"defaultAction": "Deny" if allow_cidrs else "Allow", "rules": rules}},
                  difference="; ".join(notes), exact=not notes)
 
 
@@ -341,6 +344,10 @@ ROWS: tuple[Row, ...] = (
     Row(Cors, "HTTPRoute", "rules[].filters[CORS]", "A",
         "the standard CORS filter answers preflights itself (200) and echoes the origin with credentials",
         build=_cors),
+    Row(BackendTLSOptions, "Backend", "spec.tls", "N",
+        "TLS versions, ciphers and a client certificate towards the backend need a Backend object in place of "
+        "the Service backendRef (extensionApis.enableBackend); not written by ing2gw yet, the standard "
+        "BackendTLSPolicy carries the validation"),
     Row(Waf, "EnvoyExtensionPolicy", "spec.wasm", "N",
         "no WAF of its own: a Coraza Wasm build in EnvoyExtensionPolicy, or extProc to an external WAF, is the "
         "user's choice; ModSecurity rules do not carry over"),

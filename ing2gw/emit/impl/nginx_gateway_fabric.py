@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...intents import (
+    BackendTLSOptions,
     BasicAuth,
     BodyLimit,
     Buffering,
@@ -41,7 +42,7 @@ from ...policy import AttachedPolicy
 from ..objects import GROUP, meta
 from .base import ImplEmitter, ObjectKind, Piece, Row, Site
 from .nginx_gateway_fabric_read import read_policies
-from .values import auth_url
+from .values import access_lists, auth_url
 
 __all__ = ["EMITTER", "ROWS", "NginxGatewayFabricEmitter", "nginx_duration", "nginx_size"]
 
@@ -131,12 +132,13 @@ def _basic_auth(intent: BasicAuth, site: Site) -> Piece | str:
 
 
 def _ip_access(intent: IPAccess, site: Site) -> Piece | str:
-    if intent.scope != "route":
-        return "a Gateway-wide address list is not attached per route"
-    deny = [f"deny {c};" for c in intent.deny]
-    allow = [f"allow {c};" for c in intent.allow]
+    lists = access_lists(intent, site.rule.intents, "allow/deny snippet")
+    if not isinstance(lists, tuple):
+        return lists
+    deny = [f"deny {c};" for c in lists[0]]
+    allow = [f"allow {c};" for c in lists[1]]
     lines = deny + allow if intent.order == "deny-first" else allow + deny
-    if intent.allow:
+    if allow:
         lines.append("deny all;")
     notes = [_SNIPPETS]
     if intent.client_address == "forwarded":
@@ -210,6 +212,21 @@ def _buffering(intent: Buffering, site: Site) -> Piece | str:
     return Piece({"buffering": spec})
 
 
+def _backend_tls(intent: BackendTLSOptions, site: Site) -> Piece | str:
+    if intent.client_cert:
+        return "a client certificate towards the backend needs a file path nginx reads, which a snippet cannot name"
+    lines = []
+    if intent.protocols:
+        lines.append(f"proxy_ssl_protocols {' '.join(intent.protocols)};")
+    if intent.ciphers:
+        lines.append(f"proxy_ssl_ciphers {intent.ciphers};")
+    if intent.verify_depth is not None:
+        lines.append(f"proxy_ssl_verify_depth {intent.verify_depth};")
+    if not lines:
+        return "no TLS option to carry"
+    return Piece(_snippet("http.server.location", "\n".join(lines)), difference=_SNIPPETS)
+
+
 def _cors(intent: Cors, site: Site) -> Piece | str:
     notes = ["the HTTPRoute CORS filter carries the CORS settings"]
     if intent.preflight_status and intent.preflight_status != 204:
@@ -244,6 +261,10 @@ ROWS: tuple[Row, ...] = (
     Row(Retries, "SnippetsFilter", "spec.snippets[http.server.location]", "A",
         "the same proxy_next_upstream directives through a snippet (off by default)",
         doc="Needs nginxGateway.snippets.enable=true.", build=_retries),
+    Row(BackendTLSOptions, "SnippetsFilter", "spec.snippets[http.server.location]", "A",
+        "the same proxy_ssl_protocols, proxy_ssl_ciphers and proxy_ssl_verify_depth directives through a snippet "
+        "(off by default), next to the standard BackendTLSPolicy", doc="Needs nginxGateway.snippets.enable=true.",
+        build=_backend_tls),
     Row(Cors, "HTTPRoute", "rules[].filters[CORS]", "A", "the standard CORS filter answers preflights itself",
         build=_cors),
     Row(SessionAffinity, "HTTPRoute", "rules[].sessionPersistence", "N",

@@ -3,13 +3,17 @@ and read back."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ...intents import Intent, IPAccess
 from ..standard import cluster_service
+from .base import Piece
 
-__all__ = ["AuthURL", "auth_url", "duration", "duration_ms", "quantity", "quantity_bytes"]
+__all__ = ["AuthURL", "access_lists", "auth_url", "duration", "duration_ms", "quantity", "quantity_bytes"]
 
 _DURATION_PART = re.compile(r"(\d+)(ms|h|m|s)")
 _UNITS_MS = {"h": 3_600_000, "m": 60_000, "s": 1000, "ms": 1}
@@ -80,3 +84,44 @@ def auth_url(url: str, route_namespace: str) -> AuthURL | str:
     if svc is not None and "." in parts.hostname:
         return AuthURL(parts.scheme, parts.hostname, port, path, svc[0], svc[1] or route_namespace)
     return AuthURL(parts.scheme, parts.hostname, port, path)
+
+
+def access_lists(intent: IPAccess, rule_intents: Sequence[Intent],
+                 holder: str) -> tuple[list[str], list[str]] | Piece | str:
+    """The deny and allow lists of every route-scoped, deny-first address list of a rule
+    combined into one pair that refuses what any of them refuses: denies united, allow lists
+    intersected (CIDR by CIDR). The first list of the rule carries them all; the others get an
+    empty Piece saying they are in the same ``holder``. A string: why they cannot be carried."""
+    if intent.scope != "route":
+        return "a Gateway-wide address list is not attached per route"
+    lists = [o for o in rule_intents if isinstance(o, IPAccess) and o.scope == "route"]
+    if len(lists) < 2:
+        return list(intent.deny), list(intent.allow)
+    if intent is not lists[0]:
+        return Piece({}, difference=f"carried in the same {holder} as the rule's other address list")
+    if any(o.order != "deny-first" for o in lists):
+        return "several address lists with allow-first order cannot be combined"
+    deny: list[str] = []
+    for o in lists:
+        deny.extend(c for c in o.deny if c not in deny)
+    allowing = [o.allow for o in lists if o.allow]
+    allow = list(allowing[0]) if allowing else []
+    for more in allowing[1:]:
+        allow = _intersect(allow, more)
+        if not allow:
+            deny = ["0.0.0.0/0", "::/0"]  # the allow lists have nothing in common: everyone is refused
+    return deny, allow
+
+
+def _intersect(a: Sequence[str], b: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for x in a:
+        nx = ipaddress.ip_network(x, strict=False)
+        for y in b:
+            ny = ipaddress.ip_network(y, strict=False)
+            if nx.version != ny.version or not nx.overlaps(ny):
+                continue
+            smaller = str(nx if nx.prefixlen >= ny.prefixlen else ny)
+            if smaller not in out:
+                out.append(smaller)
+    return out

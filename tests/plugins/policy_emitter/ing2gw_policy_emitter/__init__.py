@@ -43,11 +43,15 @@ class PolicyEmitter:
             cls = _BY_KIND.get(str(spec.get("intent")))
             if cls is None:
                 raise PolicyReadError(f"{label}: unknown intent {spec.get('intent')!r}")
-            params = {k: tuple(v) if isinstance(v, list) else v for k, v in (spec.get("params") or {}).items()}
+            params = {k: _frozen(v) for k, v in (spec.get("params") or {}).items()}
             intent = cls(**params, provenance=provenance_of(obj, "spec"))
             target = PolicyTarget(ref["kind"], meta["namespace"], ref["name"], ref.get("sectionName"))
             out.append(AttachedPolicy(target, intent, label, frozenset(spec.get("hashSchemes") or ())))
         return out
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(_frozen(v) for v in value) if isinstance(value, list) else value
 
 
 EMITTER = PolicyEmitter()

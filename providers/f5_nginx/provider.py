@@ -1,0 +1,46 @@
+"""F5 NGINX Ingress Controller: the provider object that ing2gw discovers (``PROVIDER``).
+
+It names the controller (``nginx.org/ingress-controller``; its conventional class ``nginx`` is
+left to ingress-nginx, see below), its annotation prefixes, the annotation table, the
+VirtualServer/VirtualServerRoute CRDs it converts too, and the data plane.
+"""
+
+from __future__ import annotations
+
+from ing2gw.ir import IR
+from ing2gw.provider import API_VERSION, Claimed, ProviderContext
+from ing2gw.resources import APIKind
+
+from .annotations import PREFIXES, TABLE
+from .dataplane import F5DataPlane
+from .settings import SHARED_PREFIX
+from .translator import F5Translator
+from .virtualserver import VIRTUAL_SERVER, VIRTUAL_SERVER_ROUTE, convert_virtual_servers
+
+__all__ = ["PROVIDER", "F5NginxProvider"]
+
+
+class F5NginxProvider:
+    name = "f5-nginx"
+    api_version = API_VERSION
+    controllers = ("nginx.org/ingress-controller",)
+    # Its conventional class is "nginx", ingress-nginx's too. Claiming the name would make every
+    # class-nginx Ingress without an IngressClass or controller annotations ambiguous (an error):
+    # such Ingresses stay ingress-nginx's; F5's are found by the IngressClass controller or by
+    # its annotation prefixes (nginx.org/*, nginx.com/*).
+    class_names: tuple[str, ...] = ()
+    annotations = TABLE
+    # its own prefixes, and ingress.kubernetes.io (the controller reads ssl-redirect; the rest is noted)
+    annotation_prefixes = (*PREFIXES, SHARED_PREFIX)
+    kinds: tuple[APIKind, ...] = (VIRTUAL_SERVER, VIRTUAL_SERVER_ROUTE)
+    description = "F5 NGINX Ingress Controller (nginx/kubernetes-ingress, NGINX OSS): annotations nginx.org/*, " \
+                  "nginx.com/*, mergeable Ingresses, VirtualServer and VirtualServerRoute"
+    data_plane = F5DataPlane()
+
+    def to_ir(self, claimed: Claimed, ctx: ProviderContext) -> IR:
+        translator = F5Translator(ctx)
+        ir = translator.translate(translator.served_ingresses(claimed.ingresses))
+        return convert_virtual_servers(ir, claimed, ctx)
+
+
+PROVIDER = F5NginxProvider()

@@ -1,0 +1,174 @@
+"""The F5 NGINX model's servers for VirtualServers (and the VirtualServerRoutes they hand
+paths to): one server per host, one location per route, and what its action does.
+
+A route's ``matches`` are tried in order (every header and argument condition must hold; the
+first that fits wins), else the route's own ``action`` or ``splits``; ``pass`` proxies to the
+upstream's Service (``splits`` by weight: the largest share answers, the weights are kept),
+``proxy`` too with ``rewritePath`` replacing the location's prefix, ``redirect`` and
+``return`` answer directly. ``tls.redirect`` redirects plain HTTP (or ``X-Forwarded-Proto:
+http``) to ``https://$host$request_uri``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ing2gw.http import Headers, Request
+from ing2gw.kinds import KubeObject
+from ing2gw.router.outcome import Outcome, RedirectTo, RuleInfo, Upstream
+
+from ..ingress_nginx.model.uri import escape_uri
+from .locations import Location
+from .virtualserver import vs_path
+
+__all__ = ["VSLocation", "VSServer", "vs_servers"]
+
+
+@dataclass(frozen=True, slots=True)
+class VSLocation:
+    location: Location
+    kind: str  # VirtualServer or VirtualServerRoute
+    source: str  # its ns/name
+    path: str  # the route's path as written
+    matches: tuple[tuple[tuple[tuple[str, str, str], ...], Mapping[str, Any]], ...]  # ((kind, name, value)...), target
+    target: Mapping[str, Any]  # the route itself (action or splits)
+    upstreams: Mapping[str, Mapping[str, Any]]
+    namespace: str
+    regex: re.Pattern[str] | None = None
+
+
+@dataclass(slots=True)
+class VSServer:
+    name: str
+    ssl: bool
+    redirect: Mapping[str, Any]
+    locations: list[VSLocation] = field(default_factory=list)
+
+
+def _location(text: str) -> tuple[Location, re.Pattern[str] | None]:
+    modifier, path = vs_path(text)
+    if modifier in ("~", "~*"):
+        try:
+            return Location(modifier, path), re.compile(path, re.IGNORECASE if modifier == "~*" else 0)  # type: ignore[arg-type]
+        except re.error:
+            return Location(modifier, path), None  # type: ignore[arg-type]
+    return Location("=" if modifier == "=" else "", path), None
+
+
+def _entries(obj: KubeObject, key: str) -> list[VSLocation]:
+    ups = {str(u.get("name")): u for u in obj.spec.get("upstreams") or [] if isinstance(u, Mapping)}
+    out = []
+    for route in obj.spec.get(key) or []:
+        if not isinstance(route, Mapping) or "route" in route:
+            continue
+        loc, compiled = _location(str(route.get("path", "")))
+        matches = tuple(
+            (tuple((k, str(c[k]), str(c.get("value", ""))) for c in m.get("conditions") or []
+                   for k in ("header", "argument", "cookie", "variable") if k in c), m)
+            for m in route.get("matches") or [])
+        out.append(VSLocation(loc, obj.kind.kind, obj.ref, str(route.get("path", "")), matches, route, ups,
+                              obj.namespace, compiled))
+    return out
+
+
+def vs_servers(objects: Sequence[KubeObject], taken: set[str]) -> list[VSServer]:
+    """The servers of the VirtualServers whose host no Ingress took first."""
+    vsrs = {o.ref: o for o in objects if o.kind.kind == "VirtualServerRoute"}
+    out: dict[str, VSServer] = {}
+    for vs in sorted((o for o in objects if o.kind.kind == "VirtualServer"), key=lambda o: (o.namespace, o.name)):
+        host = str(vs.spec.get("host") or "")
+        if not host or host in taken or host in out:
+            continue
+        tls = vs.spec.get("tls") or {}
+        server = VSServer(host, bool(tls.get("secret")), tls.get("redirect") or {})
+        server.locations += _entries(vs, "routes")
+        for route in vs.spec.get("routes") or []:
+            ref = str(route.get("route", "")) if isinstance(route, Mapping) else ""
+            if ref:
+                vsr = vsrs.get(ref if "/" in ref else f"{vs.namespace}/{ref}")
+                if vsr is not None and str(vsr.spec.get("host") or "") == host:
+                    server.locations += _entries(vsr, "subroutes")
+        out[host] = server
+    return list(out.values())
+
+
+def choose(server: VSServer, uri: str) -> VSLocation | None:
+    """NGINX's location choice among the server's routes (exact, regex over prefix, longest prefix)."""
+    for loc in server.locations:
+        if loc.location.modifier == "=" and loc.location.path == uri:
+            return loc
+    prefixes = [loc for loc in server.locations if loc.location.modifier == "" and uri.startswith(loc.location.path)]
+    best = max(prefixes, key=lambda loc: len(loc.location.path), default=None)
+    for loc in server.locations:
+        if loc.regex is not None and loc.regex.search(uri):
+            return loc
+    return best
+
+
+def _fits(conditions: Sequence[tuple[str, str, str]], request: Request) -> bool:
+    for kind, name, value in conditions:
+        if kind == "header":
+            got = request.headers.get(name)
+        elif kind == "argument":
+            got = request.query_params.get(name)
+        elif kind == "cookie":
+            cookies = dict(c.strip().partition("=")[::2] for c in (request.headers.get("cookie") or "").split(";"))
+            got = cookies.get(name)
+        else:
+            return False  # NGINX variables are not modelled
+        negate = value.startswith("!")
+        want = value[1:] if negate else value.removeprefix("\\")
+        if (got == want) == negate:
+            return False
+    return True
+
+
+def answer(server: VSServer, loc: VSLocation, request: Request, uri: str, info_for: Any) -> Outcome:
+    """What the location's route does with the request."""
+    target: Mapping[str, Any] = loc.target
+    for conditions, match in loc.matches:
+        if _fits(conditions, request):
+            target = match
+            break
+    if "splits" in target:
+        shares: dict[str, float] = {}
+        for split in target["splits"]:
+            up = loc.upstreams.get(str((split.get("action") or {}).get("pass")))
+            if up is not None:
+                name = f"{loc.namespace}/{up.get('service')}:{up.get('port')}"
+                shares[name] = shares.get(name, 0) + float(split.get("weight", 0))
+        chosen = max(shares, key=lambda k: shares[k]) if shares else None
+        info: RuleInfo = info_for(loc, chosen, shares)
+        if chosen is None:
+            return Outcome(502, "NoUpstream", info)
+        return Outcome(200, "Routed", info, served=True,
+                       upstream=Upstream(request.method, request.hostname, request.target, request.headers))
+    action = target.get("action") or {}
+    if "redirect" in action:
+        red = action["redirect"]
+        location = str(red.get("url", "")).replace("${request_uri}", request.target).replace(
+            "${host}", request.hostname).replace("${scheme}", request.scheme)
+        code = int(red.get("code", 301))
+        return Outcome(code, "Redirect", info_for(loc, None, {}), redirect=RedirectTo(location, code))
+    if "return" in action:
+        return Outcome(int(action["return"].get("code", 200)), "Return", info_for(loc, None, {}))
+    proxy = action.get("proxy") or {}
+    upstream_name = action.get("pass") or proxy.get("upstream")
+    up = loc.upstreams.get(str(upstream_name))
+    if up is None:
+        return Outcome(502, "NoUpstream", info_for(loc, None, {}))
+    backend = f"{loc.namespace}/{up.get('service')}:{up.get('port')}"
+    path = request.target
+    rewrite = proxy.get("rewritePath")
+    if isinstance(rewrite, str) and loc.location.modifier in ("", "="):
+        rest = uri[len(loc.location.path):] if loc.location.modifier == "" else ""
+        path = escape_uri(rewrite + rest) + (f"?{request.query}" if request.query else "")
+    response = Headers()
+    for h in (proxy.get("responseHeaders") or {}).get("add") or []:
+        response = response.add(str(h.get("name")), str(h.get("value")))
+    return Outcome(200, "Routed", info_for(loc, backend, {backend: 100}), served=True,
+                   upstream=Upstream(request.method, request.hostname, path, request.headers),
+                   response_headers=response)

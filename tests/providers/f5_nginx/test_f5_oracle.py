@@ -1,0 +1,135 @@
+"""The F5 NGINX model against real nginx serving the controller's configuration, written from
+the Ingresses by :mod:`ing2gw.providers.f5_nginx.nginxconf` (not from the model).
+
+For each Ingress set, every request from a generated list -- each location's path, one
+character and one segment longer, without its trailing slash, in other case, an unknown host,
+over HTTP and HTTPS, with X-Forwarded-Proto http -- gets the same status, redirect, location,
+Service, upstream URI and Host, and HSTS header from both. Skipped, with the reason, when nginx
+or openssl is not installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from ing2gw.providers.f5_nginx.model import F5Model
+from ing2gw.providers.f5_nginx.oracle import F5Oracle, disagreement
+from ing2gw.providers.ingress_nginx.oracle import NginxOracle, nginx_binary
+from ing2gw.resources import ResourceSet, build_resource_set
+from ing2gw.yamlio import Document
+
+pytestmark = pytest.mark.skipif(nginx_binary() is None, reason="the nginx binary is not installed")
+
+
+def _ingress(name: str, host: str, paths: list[tuple[str, str, str]], annotations: dict[str, str] | None = None,
+             *, tls: bool = False, created: int = 0) -> dict[str, Any]:
+    spec: dict[str, Any] = {"rules": [{"host": host, "http": {"paths": [
+        {"path": p, "pathType": t, "backend": {"service": {"name": svc, "port": {"number": 80}}}}
+        for p, t, svc in paths]}}]}
+    if tls:
+        spec["tls"] = [{"hosts": [host], "secretName": f"{name}-tls"}]
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": name, "namespace": "default", "annotations": annotations or {},
+                         "creationTimestamp": f"2026-01-01T00:00:{created:02d}Z"}, "spec": spec}
+
+
+SETS: dict[str, list[dict[str, Any]]] = {
+    "prefix-exact-character": [
+        _ingress("cafe", "cafe.example.com", [("/tea", "Prefix", "tea"),
+                                               ("/coffee", "ImplementationSpecific", "coffee"),
+                                               ("/menu", "Exact", "menu"), ("/juice/", "Prefix", "juice")]),
+    ],
+    "regex-beats-prefix": [
+        _ingress("plain", "cafe.example.com", [("/coffee/special", "Prefix", "special")]),
+        _ingress("regex", "other.example.com", [("/coffee/[a-z]+", "ImplementationSpecific", "rx")],
+                 {"nginx.org/path-regex": "case_insensitive"}),
+        _ingress("mixed", "mixed.example.com", [("/api/v1", "Prefix", "v1"),
+                                                 ("/api/.*/x", "ImplementationSpecific", "x")],
+                 {"nginx.org/path-regex": "case_sensitive"}),
+    ],
+    "tls-redirect-hsts-app-root": [
+        _ingress("secure", "secure.example.com", [("/", "Prefix", "web")],
+                 {"nginx.org/hsts": "true", "nginx.org/hsts-include-subdomains": "true",
+                  "nginx.org/app-root": "/home"}, tls=True),
+        _ingress("open", "open.example.com", [("/", "Prefix", "web")],
+                 {"nginx.org/ssl-redirect": "false", "nginx.org/http-redirect-code": "308"}, tls=True),
+        _ingress("lb", "lb.example.com", [("/", "Prefix", "web")],
+                 {"nginx.org/redirect-to-https": "true", "nginx.org/http-redirect-code": "302"}),
+    ],
+    "rewrites": [
+        _ingress("rw", "rw.example.com", [("/tea", "Prefix", "tea"), ("/coffee/", "Prefix", "coffee"),
+                                           ("/exact", "Exact", "tea")],
+                 {"nginx.org/rewrites": "serviceName=tea rewrite=/drinks;serviceName=coffee rewrite=/beans/"}),
+        _ingress("rt", "rt.example.com", [("/(latte|mocha)", "ImplementationSpecific", "cup")],
+                 {"nginx.org/path-regex": "case_sensitive", "nginx.org/rewrite-target": "/drinks/$1"}),
+    ],
+    "mergeable-and-host-collision": [
+        _ingress("master", "cafe.example.com", [], {"nginx.org/mergeable-ingress-type": "master",
+                                                    "nginx.org/path-regex": "case_sensitive",
+                                                    "nginx.org/proxy-read-timeout": "30s"}, tls=True),
+        _ingress("coffee", "cafe.example.com", [("/coffee", "Prefix", "coffee")],
+                 {"nginx.org/mergeable-ingress-type": "minion"}, created=1),
+        _ingress("tea", "cafe.example.com", [("/tea/[0-9]+", "Prefix", "tea")],
+                 {"nginx.org/mergeable-ingress-type": "minion", "nginx.org/path-regex": "case_sensitive"}, created=2),
+        _ingress("first", "shared.example.com", [("/a", "Prefix", "first")], created=3),
+        _ingress("second", "shared.example.com", [("/b", "Prefix", "second")], created=4),
+        _ingress("guarded", "auth.example.com", [("/", "Prefix", "private")],
+                 {"nginx.org/basic-auth-secret": "users", "nginx.org/basic-auth-realm": "staff"}, created=5),
+    ],
+}
+
+
+def _resources(objects: list[dict[str, Any]]) -> ResourceSet:
+    return build_resource_set([Document(o, f"<test>:{i + 1}") for i, o in enumerate(objects)])
+
+
+def _requests(objects: list[dict[str, Any]]) -> list[tuple[str, str, str, dict[str, str]]]:
+    out: list[tuple[str, str, str, dict[str, str]]] = []
+    for ing in objects:
+        for rule in ing["spec"]["rules"]:
+            host = rule["host"]
+            targets = {"/", "/zz", "/home"}
+            for p in rule["http"]["paths"]:
+                path = p["path"]
+                plain = path.replace("[a-z]+", "abc").replace("[0-9]+", "42").replace(".*", "mid").replace(
+                    "(latte|mocha)", "latte")
+                targets |= {plain, plain + "x", plain + "/y", plain.rstrip("/") or "/", plain.upper(),
+                            plain + "?q=1", plain + "/%41b"}
+            for target in sorted(targets):
+                for scheme in ("http", "https"):
+                    out.append((scheme, host, target, {}))
+            out.append(("http", host, "/", {"X-Forwarded-Proto": "http"}))
+            out.append(("http", host, "/", {"Authorization": "Basic aW5nMmd3OmluZzJndw=="}))
+    out.append(("http", "unknown.example.com", "/", {}))
+    return out
+
+
+@pytest.fixture(scope="module")
+def nginx() -> Iterator[NginxOracle]:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: the oracle cannot listen for HTTPS")
+    first = F5Oracle(_resources(SETS["prefix-exact-character"]))
+    try:
+        yield first.nginx
+    finally:
+        first.stop()
+
+
+@pytest.mark.parametrize("name", sorted(SETS))
+def test_model_agrees_with_nginx(name: str, nginx: NginxOracle) -> None:
+    rs = _resources(SETS[name])
+    model = F5Model.from_resources(rs)
+    oracle = F5Oracle(rs, nginx=nginx)
+    problems = []
+    checked = 0
+    for scheme, host, target, headers in _requests(SETS[name]):
+        found = disagreement(model, oracle, "GET", host, target, headers, scheme)
+        checked += 1
+        if found:
+            problems.append(f"{scheme}://{host}{target} {headers}: {found}")
+    assert checked > 20
+    assert not problems, "\n".join(problems[:20])
