@@ -39,7 +39,8 @@ class TraefikProvider:
         from_ingresses = translator.translate(claimed.ingresses) if claimed.ingresses else IR()
         from_routes = convert_ingress_routes(crds, ctx)
         return IR(routes=from_ingresses.routes + from_routes.routes,
-                  certificates=from_ingresses.certificates + from_routes.certificates)
+                  certificates=from_ingresses.certificates + from_routes.certificates,
+                  backend_tls=tuple(dict.fromkeys(translator.backend_tls)))
 
 
 PROVIDER = TraefikProvider()

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from ing2gw import intents as i
-from ing2gw.ir import Filter, PathMatch, Provenance, RequestRedirect, Route, RouteMatch, Rule, Section
+from ing2gw.ir import BackendTLS, Filter, PathMatch, Provenance, RequestRedirect, Route, RouteMatch, Rule, Section
 from ing2gw.notes import Fidelity, Level, Note
 from ing2gw.provider import Annotations, ProviderContext, ingress_scope
 from ing2gw.resources import Ingress
@@ -74,6 +74,7 @@ class TraefikTranslator(IngressTranslator):
         self.crds = crds
         self.ann: dict[str, Annotations] = {}
         self.redirects: dict[int, RequestRedirect] = {}  # id(rule) -> its plain-HTTP redirect
+        self.backend_tls: list[BackendTLS] = []  # from ServersTransports
 
     def read(self, ingresses: Sequence[Ingress]) -> None:
         """Parse every Ingress's annotations and note what concerns the whole router."""
@@ -217,21 +218,51 @@ class TraefikTranslator(IngressTranslator):
                                 field=f"{PREFIX}/service.passhostheader", fidelity=Fidelity.UNSUPPORTED,
                                 instead="client Host forwarded", origin=svc.origin, aspects=frozenset({"host"}),
                                 scope=scope))
+        transport = ann.get("service.serverstransport")
+        verified = len(self.backend_tls)
+        if transport:
+            out += self._servers_transport(str(transport), pc, svc.namespace, svc.name, svc.origin, scope, prov)
+        verified = len(self.backend_tls) - verified
         scheme = ann.get("service.serversscheme")
-        if scheme in ("https", "h2c"):
+        if scheme in ("https", "h2c") and not (scheme == "https" and verified):
             self.notes.add(Note("TRAEFIK-SERVERS-SCHEME", Level.WARNING, f"serversscheme {scheme}: Traefik speaks "
                                 f"{scheme} to the backend" + (" without verifying its certificate unless a "
                                 "ServersTransport says so" if scheme == "https" else ""), subject=subject,
                                 field=f"{PREFIX}/service.serversscheme", fidelity=Fidelity.APPROXIMATE,
                                 instead="set a BackendTLSPolicy (https) or the port's appProtocol kubernetes.io/h2c",
                                 origin=svc.origin, aspects=frozenset({"status"}), scope=scope))
-        transport = ann.get("service.serverstransport")
-        if transport:
-            obj = self.crds.by_reference("ServersTransport", transport, svc.namespace)
-            spec = obj.spec if obj is not None else {}
-            out.append(i.BackendTLSOptions(client_cert=", ".join(map(str, spec.get("certificatesSecrets") or ()))
-                                           or None, provenance=prov))
         return out
+
+    def _servers_transport(self, ref: str, pc: PathContext, namespace: str, name: str, origin: str,
+                           scope: tuple[tuple[str, str], ...], prov: Provenance) -> list[i.Intent]:
+        """A ServersTransport: its server name and ConfigMap CAs become a BackendTLSPolicy; client
+        certificates the backend-tls intent; what neither holds is noted."""
+        subject, fld = f"Service {namespace}/{name}", f"{PREFIX}/service.serverstransport"
+        obj = self.crds.by_reference("ServersTransport", ref, namespace)
+        if obj is None:
+            self.notes.add(Note("TRAEFIK-SERVERS-TRANSPORT-MISSING", Level.WARNING,
+                                f"ServersTransport {ref} is not in the input (another Traefik provider's, or missing)",
+                                subject=subject, field=fld, fidelity=Fidelity.UNSUPPORTED, instead="not converted",
+                                origin=origin, aspects=frozenset({"status"}), scope=scope))
+            return []
+        spec = obj.spec
+        cas = [c for c in spec.get("rootCAs") or [] if isinstance(c, Mapping)]
+        config_maps = tuple(str(c["configMap"]) for c in cas if c.get("configMap"))
+        secrets = [str(c["secret"]) for c in cas if c.get("secret")]
+        secrets += [str(name) for name in spec.get("rootCAsSecrets") or []]
+        server_name = spec.get("serverName")
+        if isinstance(server_name, str) and server_name and config_maps and not spec.get("insecureSkipVerify"):
+            self.backend_tls.append(BackendTLS(namespace, name, pc.path.backend.port_number, server_name,
+                                               ca_certificate_refs=config_maps, source=prov))
+        else:
+            why = ("insecureSkipVerify: Traefik does not verify the backend's certificate" if
+                   spec.get("insecureSkipVerify") else "a BackendTLSPolicy needs serverName and CA ConfigMaps"
+                   + (f" (CAs in Secrets {', '.join(secrets)})" if secrets else ""))
+            self.notes.add(Note("TRAEFIK-SERVERS-TRANSPORT", Level.WARNING, f"{obj.subject}: {why}", subject=subject,
+                                field=fld, fidelity=Fidelity.UNSUPPORTED, instead="no BackendTLSPolicy",
+                                origin=origin, aspects=frozenset({"status"}), scope=scope))
+        client = [str(s) for s in spec.get("certificatesSecrets") or []]
+        return [i.BackendTLSOptions(client_cert=f"{namespace}/{client[0]}", provenance=prov)] if client else []
 
     def route_sections(self, ingress: Ingress, host: str, has_tls: bool) -> frozenset[Section]:
         ann = self.ann[ingress.ref]
