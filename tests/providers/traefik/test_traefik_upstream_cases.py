@@ -26,9 +26,6 @@ ANNOTATION_CASES: list[dict[str, Any]] = (json.loads((DIR / "annotation-cases.js
 SKIP = {
     "Ingress with one service without endpoint": "EndpointSlices are not read: a Service without endpoints "
                                                  "still gets its router",
-    "Ingress with unknown service port name": "EndpointSlices are not read (the router needs a matching port)",
-    "Ingress with unknown service port": "EndpointSlices are not read (the router needs a matching port)",
-    "Ingress with port invalid for one service": "EndpointSlices are not read (the router needs a matching port)",
     "Ingress with service with externalName": "ExternalName Services are not modelled (allowExternalNameServices)",
     "Ingress with missing ingressClass": "a class the input does not hold is taken to be Traefik's "
                                          "(file inputs are partial)",
