@@ -17,6 +17,7 @@ RUNS = {
     "envoy-gateway": ["--emitter", "envoy-gateway"],
     "agentgateway": ["--emitter", "agentgateway"],
     "kgateway": ["--emitter", "kgateway"],
+    "nginx-gateway-fabric": ["--emitter", "nginx-gateway-fabric"],
     "traefik": ["--emitter", "traefik"],
 }
 

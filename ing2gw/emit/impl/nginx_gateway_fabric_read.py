@@ -62,7 +62,9 @@ def read_policies(manifests: Sequence[Mapping[str, Any]]) -> list[AttachedPolicy
             else:
                 continue
             for intent in found:
-                out.extend(AttachedPolicy(t, intent, label) for t in targets)
+                # nginx limit_req admits burst + 1 requests at one instant, not rate + burst
+                capacity = intent.burst + 1 if isinstance(intent, RateLimit) else None
+                out.extend(AttachedPolicy(t, intent, label, capacity=capacity) for t in targets)
         except (KeyError, TypeError, ValueError, IndexError) as e:
             raise PolicyReadError(f"{label}: cannot read it back: {e}") from e
     return out
