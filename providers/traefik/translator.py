@@ -184,7 +184,7 @@ class TraefikTranslator(IngressTranslator):
             filters += done.filters
             intents += done.intents
             redirect = done.scheme_redirect
-        intents += self._service_intents(pc)
+        intents += self._service_intents(pc, filters, matches[0].path if matches else None)
         client_auth = self._client_auth(ing)
         if client_auth is not None:
             intents.append(client_auth)
@@ -194,8 +194,9 @@ class TraefikTranslator(IngressTranslator):
             self.redirects[id(rule)] = redirect
         return [rule]
 
-    def _service_intents(self, pc: PathContext) -> list[i.Intent]:
-        """The ``service.*`` annotations of the path's Service."""
+    def _service_intents(self, pc: PathContext, filters: list[Filter], path: PathMatch | None) -> list[i.Intent]:
+        """The ``service.*`` annotations of the path's Service; the filters of its
+        ``service.middlewares`` (applied after the router's) are appended to ``filters``."""
         svc = self.resources.services.get((pc.ingress.namespace, pc.path.backend.service or ""))
         if svc is None or not any(k.startswith(PREFIX + "/") for k in svc.annotations):
             return []
@@ -209,6 +210,19 @@ class TraefikTranslator(IngressTranslator):
                 max_age_s=ann.get("service.sticky.cookie.maxage") or None,
                 secure=bool(ann.get("service.sticky.cookie.secure")),
                 same_site=ann.get("service.sticky.cookie.samesite") or None, provenance=prov))
+        refs = tuple(ann.get("service.middlewares") or ())
+        if refs:
+            fld = f"{PREFIX}/service.middlewares"
+            site = Site(f"Service {svc.namespace}/{svc.name}", svc.origin, fld, scope, replace(prov, field=fld))
+            done = convert(refs, svc.namespace, self.crds, path, site, self.notes)
+            filters += done.filters
+            out += done.intents
+            if done.scheme_redirect is not None:
+                self.notes.add(Note("TRAEFIK-SERVICE-REDIRECT", Level.WARNING, "a redirectScheme middleware named "
+                                    "by the Service is not converted: only the router's middlewares split a host "
+                                    "into redirect and HTTPS routes", subject=site.subject, field=fld,
+                                    fidelity=Fidelity.UNSUPPORTED, instead="name it in router.middlewares",
+                                    origin=svc.origin, aspects=frozenset({"status", "redirect"}), scope=scope))
         if ann.get("service.nativelb"):
             out.append(i.LoadBalancing(service_address=True, provenance=prov))
         subject = f"Service {svc.namespace}/{svc.name}"
