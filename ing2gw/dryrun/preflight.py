@@ -57,6 +57,28 @@ def crd_schema(crd: Mapping[str, Any], version: str) -> Mapping[str, Any] | None
     return None
 
 
+class CrdReader:
+    """Reads CustomResourceDefinitions for a preflight. After the first 403 it stops asking
+    (``forbidden``): the caller falls back to API discovery, which shows only whether a kind
+    is served."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.forbidden = False
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        """The CRD ``name``; None when it is not installed or cannot be read (``forbidden``)."""
+        if self.forbidden:
+            return None
+        try:
+            return self.cluster.get("apiextensions.k8s.io/v1", "customresourcedefinitions", name)
+        except RequestFailed as exc:
+            if exc.status.code != 403:
+                raise
+            self.forbidden = True
+            return None
+
+
 def _check_crds(manifests: Sequence[Mapping[str, Any]], cluster: Cluster) -> list[Check]:
     used: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for m in manifests:
@@ -67,22 +89,14 @@ def _check_crds(manifests: Sequence[Mapping[str, Any]], cluster: Cluster) -> lis
     ours = bundle_version()
     problems: list[str] = []
     installed: set[str] = set()
-    readable = True
+    crds = CrdReader(cluster)
     for (api_version, kind), objs in sorted(used.items()):
         group, _, version = api_version.rpartition("/")
         info = kind_info(kind, "experimental") or kind_info(kind, "standard")
         plural = info.plural if info else kind.lower() + "s"
         crd_name = f"{plural}.{group}"
-        if not readable:
-            if cluster.resource(api_version, kind) is None:
-                problems.append(f"{api_version} {kind} is not served (CRD {crd_name} not installed)")
-            continue
-        try:
-            crd = cluster.get("apiextensions.k8s.io/v1", "customresourcedefinitions", crd_name)
-        except RequestFailed as exc:
-            if exc.status.code != 403:
-                raise
-            readable = False
+        crd = crds.get(crd_name)
+        if crds.forbidden:
             if cluster.resource(api_version, kind) is None:
                 problems.append(f"{api_version} {kind} is not served (CRD {crd_name} not installed)")
             continue
@@ -111,7 +125,7 @@ def _check_crds(manifests: Sequence[Mapping[str, Any]], cluster: Cluster) -> lis
                                 f"{crd_name} ({bundle}, {channel} channel) does not have{hint}")
     if problems:
         return [Check("crds", "error", p) for p in problems]
-    if not readable:
+    if crds.forbidden:
         return [Check("crds", "warning", "cannot read CustomResourceDefinitions (forbidden): every kind is "
                       "served, but versions and fields were not checked")]
     versions = ", ".join(sorted(installed))

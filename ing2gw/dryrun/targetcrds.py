@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..emit.impl.crds import target_kinds, target_version
-from ..kube import Cluster, RequestFailed
+from ..kube import Cluster
 from .model import Check, describe, listed
-from .preflight import crd_schema, uncovered
+from .preflight import CrdReader, crd_schema, uncovered
 
 __all__ = ["check_target_crds"]
 
@@ -30,18 +30,11 @@ def check_target_crds(manifests: Sequence[Mapping[str, Any]], cluster: Cluster, 
     if not used:
         return []
     problems: list[str] = []
-    readable = True
+    crds = CrdReader(cluster)
     for (api_version, kind), objs in sorted(used.items()):
         crd_name = kinds[kind].crd_name
-        crd = None
-        if readable:
-            try:
-                crd = cluster.get("apiextensions.k8s.io/v1", "customresourcedefinitions", crd_name)
-            except RequestFailed as exc:
-                if exc.status.code != 403:
-                    raise
-                readable = False
-        if not readable:
+        crd = crds.get(crd_name)
+        if crds.forbidden:
             if cluster.resource(api_version, kind) is None:
                 problems.append(f"{api_version} {kind} is not served (CRD {crd_name} not installed; install "
                                 f"{target} {version})")
@@ -62,7 +55,7 @@ def check_target_crds(manifests: Sequence[Mapping[str, Any]], cluster: Cluster, 
                                 f"not have: an older {target} than {version} (upgrade its CRDs)")
     if problems:
         return [Check("crds", "error", p) for p in problems]
-    if not readable:
+    if crds.forbidden:
         return [Check("crds", "warning", f"cannot read CustomResourceDefinitions (forbidden): the {target} kinds "
                       "are served, but versions and fields were not checked")]
     return [Check("crds", "ok", f"{target} CRDs installed cover every kind and field used "
