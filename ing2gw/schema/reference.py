@@ -23,7 +23,6 @@ from typing import Any
 import jsonschema
 from jsonschema import Draft4Validator, ValidationError
 
-from .celenv import compile_rule, evaluate, to_cel
 from .common import SchemaError, _copy, _format_ok, _join, _re2, _show
 from .meta import _object_meta_check
 
@@ -186,6 +185,8 @@ def _cel_errors(schema: Mapping[str, Any], value: Any, path: str, skip: set[str]
     rules = schema.get("x-kubernetes-validations") or ()
     if not rules or any(p == path or p.startswith(path) for p in skip):
         return
+    from .celenv import compile_rule, evaluate, to_cel  # cel-python costs ~0.6 s to import: only when a rule runs
+
     cel_value = to_cel(value, schema)
     for entry in rules:
         rule = compile_rule(str(entry.get("rule", "")))
