@@ -84,3 +84,20 @@ def test_an_older_policy_crd_without_a_used_field_fails_the_preflight(ing2gw, em
     assert code == 1
     (problem,) = [m for level, m in _crd_checks(report) if level == "error"]
     assert "uses spec.rateLimit" in problem and "an older envoy-gateway than v1.9.0" in problem
+
+
+def test_unreadable_policy_crds_fall_back_to_discovery(ing2gw, emulator: Emulator, tmp_path: Path) -> None:
+    """Without RBAC to read CRDs, discovery still says whether the policy kind is served: served
+    is a warning (fields unchecked), not served an error."""
+    emulator.forbid("get", "customresourcedefinitions")
+    code, report = _run(ing2gw, emulator, tmp_path)
+    assert code == 1
+    assert ("error", "gateway.envoyproxy.io/v1alpha1 BackendTrafficPolicy is not served (CRD "
+                     "backendtrafficpolicies.gateway.envoyproxy.io not installed; install envoy-gateway v1.9.0)"
+            ) in _crd_checks(report)
+
+    emulator.install_crd_document(crd_document("envoy-gateway", "BackendTrafficPolicy"))
+    code, report = _run(ing2gw, emulator, tmp_path)
+    assert ("warning", "cannot read CustomResourceDefinitions (forbidden): the envoy-gateway kinds are served, "
+                       "but versions and fields were not checked") in _crd_checks(report)
+    assert code == 0, report
