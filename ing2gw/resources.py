@@ -119,6 +119,7 @@ class IngressClass:
     controller: str
     is_default: bool
     origin: str
+    parameters: tuple[str, str, str] | None = None  # spec.parameters: (apiGroup, kind, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +323,13 @@ def _ingress(obj: Mapping[str, Any], ns: str, name: str, origin: str,
     )
 
 
+def _parameters(raw: Any) -> tuple[str, str, str] | None:
+    """An IngressClass's ``spec.parameters`` reference (apiGroup, kind, name); None when absent."""
+    if not isinstance(raw, Mapping):
+        return None
+    return (str(raw.get("apiGroup") or ""), str(raw.get("kind") or ""), str(raw.get("name") or ""))
+
+
 def _load_balancer(status: Any) -> tuple[str, ...]:
     """The addresses of ``status.loadBalancer.ingress`` (IP, else host name); what is not
     well-formed is left out (status is written by the controller, not the user)."""
@@ -471,6 +479,7 @@ def build_resource_set(
                     controller=_str(spec.get("controller"), "spec.controller"),
                     is_default=ann.get(DEFAULT_CLASS_ANNOTATION, "").lower() == "true",
                     origin=doc.origin,
+                    parameters=_parameters(spec.get("parameters")),
                 )
             elif kind == "Service" and api == "v1":
                 rs.services[(ns, name)] = _service(doc.obj, ns, name, doc.origin)
