@@ -51,6 +51,8 @@ EXPECTED: dict[str, tuple[int, str]] = {
     "ing2gw dry-run -A --gateway-class eg": (0, "the emulated cluster has GatewayClass eg and the namespaces"),
 }
 EXPECTED.update({
+    "ing2gw route -f testdata/convert/aws-alb/groups/input.yaml --as aws-alb http://api.example.com/v1":
+        (0, "routed by the group's first rule, the host-less /"),
     "ing2gw providers haproxy-tech": (0, "prints the table"),
     "ing2gw route -f testdata/verify-haproxy/haproxy-ingress-routing/input.yaml --as haproxy-ingress "
     "http://shop.example.com/APPx": (0, "routed by the begin path /app"),
