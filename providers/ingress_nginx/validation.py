@@ -458,8 +458,9 @@ def verdict(annotations: Mapping[str, str], namespace: str | None = None,
     if go_bool(ann.get("enable-opentelemetry", "")) is not None and not valid(ann, "opentelemetry-operation-name"):
         drop = drop or "opentelemetry-operation-name"
     # every other key: an invalid value falls back to the parser's default
-    for key in VALIDATORS:
-        if not valid(ann, key):
+    # (only keys with a value can fail: those given, and those read through a given alias)
+    for key in {*ann, *(k for k, alias in ALIASES.items() if alias in ann)}:
+        if key in VALIDATORS and not valid(ann, key):
             ignored.add(key)
     canary = go_bool(ann.get("canary", "")) or False
     if not canary and (any(text(ann, k) for k in ("canary-by-header", "canary-by-header-value",
