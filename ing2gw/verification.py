@@ -213,12 +213,14 @@ def _scheme_chooser(model: DataPlaneModel, rs: ResourceSet, forced: str | None) 
         if forced:
             one = answer(entry, host, forced)
             return forced, "" if fits(entry, one) else f"recorded {entry.status}, the model answers {one[0]}"
-        both = {scheme: answer(entry, host, scheme) for scheme in ("http", "https")}
-        matching = [scheme for scheme in ("http", "https") if fits(entry, both[scheme])]
-        if len(matching) == 1:
-            return matching[0], ""
-        if matching:
+        # the default when it fits (alone or with the other), else the other when that fits
+        both = {default: answer(entry, host, default)}
+        if fits(entry, both[default]):
             return default, ""
+        other = "http" if default == "https" else "https"
+        both[other] = answer(entry, host, other)
+        if fits(entry, both[other]):
+            return other, ""
         return default, (f"recorded {entry.status}, the model answers {both['http'][0]} over http and "
                          f"{both['https'][0]} over https")
 
