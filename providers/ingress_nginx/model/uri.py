@@ -23,6 +23,8 @@ class BadURI(ValueError):
 
 def _decode(path: str) -> bytes:
     raw = path.encode("utf-8", "surrogateescape")
+    if b"%" not in raw:
+        return raw
     out = bytearray()
     i = 0
     while i < len(raw):
@@ -50,6 +52,8 @@ def normalise(path: str, merge_slashes: bool = True) -> str:
     """
     if not path.startswith("/"):
         raise BadURI(f"request path {path!r} does not start with /")
+    if path.isascii() and "%" not in path and "//" not in path and "/." not in path:
+        return path  # nothing to decode, merge or resolve (the common case)
     decoded = _decode(path).decode("latin-1")
     segments: list[str] = []
     parts = decoded.split("/")[1:]
