@@ -13,6 +13,7 @@ The result is the typed :class:`~ing2gw.router.Outcome` the reference router pro
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import re
@@ -147,10 +148,18 @@ def _client(st: _State) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     text = st.fwd.client
     if text is None:
         return None
+    address = _address(text)
+    if address is None:
+        st.notes.append(f"client address {text!r} is not an IP address")
+    return address
+
+
+@functools.lru_cache(maxsize=4096)
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """``text`` parsed (requests repeat a few client addresses), None when it is no address."""
     try:
         return ipaddress.ip_address(text)
     except ValueError:
-        st.notes.append(f"client address {text!r} is not an IP address")
         return None
 
 
