@@ -69,7 +69,7 @@ KNOWN: tuple[Controller, ...] = (
                ("haproxy-ingress.github.io", "ingress.kubernetes.io")),
     Controller("aws-alb", "AWS Load Balancer Controller", ("ingress.k8s.aws/alb", "eks.amazonaws.com/alb"),
                ("alb",), ("alb.ingress.kubernetes.io",)),
-    Controller("gce", "GKE Ingress (ingress-gce)", (), ("gce", "gce-internal"),
+    Controller("gke", "GKE Ingress (ingress-gce)", (), ("gce", "gce-internal", "gce-regional-external"),
                ("ingress.gcp.kubernetes.io", "networking.gke.io")),
     Controller("agic", "Azure Application Gateway Ingress Controller", ("azure/application-gateway",),
                ("azure/application-gateway", "azure-application-gateway"), ("appgw.ingress.kubernetes.io",)),

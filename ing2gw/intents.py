@@ -29,24 +29,31 @@ from .notes import Security
 
 __all__ = [
     "INTENT_TYPES",
+    "AccessLog",
     "BackendTLSOptions",
     "BasicAuth",
     "BodyLimit",
     "Buffering",
     "ClientCertAuth",
+    "ConnectionDraining",
     "Cors",
     "ErrorPages",
     "ExternalAuth",
     "ForwardedHeaders",
+    "GatewayAddress",
+    "HealthCheck",
     "IPAccess",
+    "IdentityAwareProxy",
     "Intent",
     "LoadBalancing",
     "Opaque",
     "RateLimit",
     "ResponseHeaders",
     "Retries",
+    "SecurityPolicyRef",
     "SessionAffinity",
     "Timeouts",
+    "TlsPolicy",
     "Waf",
 ]
 
@@ -247,6 +254,38 @@ class Waf(Intent):
         "Envoy Gateway EnvoyExtensionPolicy (Coraza wasm), GKE GCPBackendPolicy Cloud Armor")
 
 
+@dataclass(frozen=True, slots=True)
+class SecurityPolicyRef(Intent):
+    """A security policy of the cloud, named by the source and kept outside Kubernetes (its
+    rules -- address lists, WAF rules, rate limits -- are not visible to ing2gw): ``vendor``
+    (``cloud-armor``, ``azure-waf``) and ``name`` (the policy's name or resource ID)."""
+
+    vendor: str
+    name: str
+    kind: ClassVar[str] = "security-policy"
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"status"})
+    security_category: ClassVar[Security | None] = Security.WAF
+    replaced_by: ClassVar[str] = (
+        "no Gateway API form; GKE GCPBackendPolicy securityPolicy names the same Cloud Armor policy; an Azure WAF "
+        "policy attaches to Application Gateway for Containers with a WebApplicationFirewallPolicy; elsewhere "
+        "re-create its rules with the target's own policies")
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityAwareProxy(Intent):
+    """Sign-in through the cloud's identity-aware proxy (Google IAP): a request without a
+    signed-in session is sent to sign in (302) and never reaches the backend. ``client_id``
+    and ``client_secret`` (``ns/name`` of a Secret) name the OAuth client (``None``: the
+    cloud's managed client)."""
+
+    client_id: str | None = None
+    client_secret: str | None = None
+    kind: ClassVar[str] = "identity-aware-proxy"
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"status", "auth", "redirect", "backend"})
+    security_category: ClassVar[Security | None] = Security.AUTHENTICATION
+    replaced_by: ClassVar[str] = "no Gateway API form; GKE GCPBackendPolicy iap"
+
+
 # --- request handling ----------------------------------------------------------------------
 
 
@@ -442,6 +481,82 @@ class ForwardedHeaders(Intent):
 
 
 @dataclass(frozen=True, slots=True)
+class HealthCheck(Intent):
+    """Active health checks of the backend's endpoints: ``protocol`` (``HTTP``, ``HTTPS``,
+    ``HTTP2``, ``TCP``, ``GRPC``), ``path``, ``port`` (``None``: the serving port), ``host`` (the
+    Host header), ``interval_s``/``timeout_s``, the ``healthy``/``unhealthy`` thresholds and the
+    ``status_codes`` counted as healthy (empty: the source's default). An endpoint failing them
+    gets no traffic."""
+
+    protocol: str | None = None
+    path: str | None = None
+    port: int | None = None
+    host: str | None = None
+    interval_s: int | None = None
+    timeout_s: int | None = None
+    healthy: int | None = None
+    unhealthy: int | None = None
+    status_codes: tuple[str, ...] = ()
+    kind: ClassVar[str] = "health-check"
+    replaced_by: ClassVar[str] = (
+        "no Gateway API form; implementation policies: GKE HealthCheckPolicy, Envoy Gateway BackendTrafficPolicy "
+        "healthCheck.active, kgateway BackendConfigPolicy healthCheck")
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionDraining(Intent):
+    """How long a removed endpoint keeps serving the requests it has (``timeout_s`` seconds)
+    before its connections are closed."""
+
+    timeout_s: int
+    kind: ClassVar[str] = "connection-draining"
+    replaced_by: ClassVar[str] = (
+        "no Gateway API form; implementation policies: GKE GCPBackendPolicy connectionDraining, Envoy Gateway "
+        "BackendTrafficPolicy (drain on endpoint removal)")
+
+
+@dataclass(frozen=True, slots=True)
+class AccessLog(Intent):
+    """Request logging by the load balancer: ``enabled``, and ``sample_rate`` (0 to 1, the
+    share of requests logged; ``None``: the source's default)."""
+
+    enabled: bool
+    sample_rate: float | None = None
+    kind: ClassVar[str] = "access-log"
+    replaced_by: ClassVar[str] = (
+        "no Gateway API form; implementation policies: GKE GCPBackendPolicy logging, Envoy Gateway EnvoyProxy "
+        "telemetry.accessLog")
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayAddress(Intent):
+    """The address the load balancer answers on, reserved outside Kubernetes: ``value`` is a
+    reserved address's ``name`` or an ``ip``; ``scope`` ``global`` or ``regional``."""
+
+    value: str
+    type: Literal["name", "ip"] = "name"
+    scope: Literal["global", "regional"] = "global"
+    kind: ClassVar[str] = "gateway-address"
+    replaced_by: ClassVar[str] = (
+        "standard Gateway spec.addresses (an IPAddress, or a NamedAddress for a reserved address: "
+        "implementation-specific; the gke emitter writes it)")
+
+
+@dataclass(frozen=True, slots=True)
+class TlsPolicy(Intent):
+    """The TLS versions and ciphers clients may use, as a policy the cloud keeps by ``name``
+    (a GCP SSL policy) and/or a ``min_version`` (``TLSv1.2``)."""
+
+    name: str | None = None
+    min_version: str | None = None
+    kind: ClassVar[str] = "tls-policy"
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"tls"})
+    replaced_by: ClassVar[str] = (
+        "no Gateway API form; implementation policies: GKE GCPGatewayPolicy sslPolicy, Envoy Gateway "
+        "ClientTrafficPolicy tls")
+
+
+@dataclass(frozen=True, slots=True)
 class Opaque(Intent):
     """A source setting no other intent models: ``vendor`` (``ingress-nginx``), ``key`` (the
     setting's name) and its ``raw`` text. ``protection`` marks the rare opaque protection
@@ -470,5 +585,6 @@ class Opaque(Intent):
 INTENT_TYPES: tuple[type[Intent], ...] = (
     ExternalAuth, BasicAuth, ClientCertAuth, IPAccess, RateLimit, Waf, BodyLimit, Timeouts, Retries,
     LoadBalancing, SessionAffinity, ErrorPages, BackendTLSOptions, Cors, ResponseHeaders, Buffering,
-    ForwardedHeaders, Opaque,
+    ForwardedHeaders, SecurityPolicyRef, IdentityAwareProxy, HealthCheck, ConnectionDraining, AccessLog,
+    GatewayAddress, TlsPolicy, Opaque,
 )

@@ -7,6 +7,7 @@ them lazily. Third-party providers use the ``ing2gw.providers`` entry-point grou
 BUILTIN: dict[str, str] = {
     "aws-alb": "ing2gw.providers.aws_alb:PROVIDER",
     "f5-nginx": "ing2gw.providers.f5_nginx:PROVIDER",
+    "gke": "ing2gw.providers.gke.provider:PROVIDER",
     "haproxy-ingress": "ing2gw.providers.haproxy_ingress:PROVIDER",
     "haproxy-tech": "ing2gw.providers.haproxy_tech:PROVIDER",
     "ingress-nginx": "ing2gw.providers.ingress_nginx:PROVIDER",

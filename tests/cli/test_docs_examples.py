@@ -76,6 +76,12 @@ EXPECTED.update({
         (0, "the allow list becomes a valid DENY AuthorizationPolicy scoped to the route"),
     "ing2gw convert -f testdata/emit/traefik/ip-allow-deny/input.yaml --emitter traefik --validate -q":
         (0, "the deny list is folded into a valid ipAllowList Middleware"),
+    "ing2gw convert -f testdata/emit/gke/gke-ingress/input.yaml --emitter gke -q":
+        (0, "BackendConfig, FrontendConfig and the static IP become valid GKE policies"),
+    "ing2gw route -f testdata/convert/gke/routing/input.yaml --as gke http://shop.example.com/api":
+        (0, "GKE's /api/* does not match /api: the default backend answers"),
+    "ing2gw verify -f testdata/verify/gke-routing/input.yaml -q":
+        (1, "path normalisation differs (explained): verify exits 1 on any difference"),
     "ing2gw route -f testdata/convert/kong/protocols/input.yaml --as kong http://secure.example.com/":
         (0, "Kong's 426 answer is a routing decision"),
     "ing2gw route -f testdata/convert/f5-nginx/routing/input.yaml --as f5-nginx https://cafe.example.com/teapot":

@@ -16,28 +16,39 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...intents import (
+    AccessLog,
     BackendTLSOptions,
     BasicAuth,
     BodyLimit,
     Buffering,
     ClientCertAuth,
+    ConnectionDraining,
     Cors,
     ErrorPages,
     ExternalAuth,
     ForwardedHeaders,
+    GatewayAddress,
+    HealthCheck,
+    IdentityAwareProxy,
     IPAccess,
     LoadBalancing,
     Opaque,
     RateLimit,
     Retries,
+    SecurityPolicyRef,
     SessionAffinity,
     Timeouts,
+    TlsPolicy,
     Waf,
 )
+from ...ir import IR
 from ...policy import AttachedPolicy, PolicyReadError, PolicyTarget, provenance_of
+from ..objects import Manifest
+from ..registry import EmitContext
 from .base import ImplEmitter, ObjectKind, Piece, Row, Site
 from .gateway_scope import gateway_routes, operations, route_targets, same_intent
 from .gke_armor import ANNOTATIONS, armor_rules, commands, policy_name, read_armor
+from .gke_gateway import gateway_policies, not_on_rules
 from .shared import backend_services
 from .values import auth_url
 
@@ -132,13 +143,13 @@ def _session_affinity(intent: SessionAffinity, site: Site) -> Piece | str:
     ttl_s = intent.max_age_s if intent.max_age_s is not None else intent.expires_s
     if ttl_s is not None and ttl_s > 1209600:
         return f"a cookie lifetime of {ttl_s}s exceeds GKE's 1209600s"
-    notes = [f"the cookie is named GCLB, not {intent.cookie}"]
+    notes = [] if intent.cookie == "GCLB" else [f"the cookie is named GCLB, not {intent.cookie}"]
     attrs = [a for a, v in (("path", intent.path), ("domain", intent.domain), ("SameSite", intent.same_site),
                             ("Secure", intent.secure)) if v]
     if attrs:
         notes.append(f"its {', '.join(attrs)} attributes are not settable")
     return Piece({"default": {"sessionAffinity": {"type": "GENERATED_COOKIE", "cookieTtlSec": ttl_s or 0}}},
-                 difference="; ".join(notes))
+                 difference="; ".join(notes), exact=True if not notes else None)
 
 
 def _load_balancing(intent: LoadBalancing, site: Site) -> Piece | str:
@@ -152,7 +163,8 @@ def _load_balancing(intent: LoadBalancing, site: Site) -> Piece | str:
 
 
 def _client_ip_hash(intent: LoadBalancing, site: Site) -> Piece | str:
-    if intent.algorithm == "consistent-hash" and intent.hash_key in ("$remote_addr", "$binary_remote_addr"):
+    if intent.algorithm == "consistent-hash" and intent.hash_key in ("$remote_addr", "$binary_remote_addr",
+                                                                      "client-ip"):
         return Piece({"default": {"sessionAffinity": {"type": "CLIENT_IP"}}},
                      difference="client-IP affinity of the load balancer (best effort), not nginx's consistent hash")
     return f"the hash key {intent.hash_key} has no GKE form (header and cookie names are not settable)"
@@ -162,6 +174,70 @@ def _body_limit(intent: BodyLimit, site: Site) -> Piece | str:
     if intent.max_bytes is None:
         return Piece({}, exact=True, difference="no limit: nothing is emitted (GKE has no request body limit)")
     return "GKE's load balancer has no request body limit"
+
+
+def _timeouts(intent: Timeouts, site: Site) -> Piece | str:
+    if intent.request_ms is None or any(v is not None for v in (intent.connect_ms, intent.send_ms, intent.read_ms,
+                                                                intent.idle_ms)):
+        return ("timeoutSec is a total response timeout (and the WebSocket lifetime); connect, send, read and idle "
+                "timeouts have no field")
+    return Piece({"default": {"timeoutSec": max(1, -(-intent.request_ms // 1000))}})
+
+
+def _named_armor(intent: SecurityPolicyRef, site: Site) -> Piece | str:
+    if intent.vendor != "cloud-armor":
+        return f"a {intent.vendor} policy is not a Cloud Armor security policy"
+    return Piece({"default": {"securityPolicy": intent.name}}, exact=True)
+
+
+def _iap(intent: IdentityAwareProxy, site: Site) -> Piece | str:
+    iap: dict[str, Any] = {"enabled": True}
+    if intent.client_id:
+        iap["clientID"] = intent.client_id
+    secret = ""
+    if intent.client_secret:
+        iap["oauth2ClientSecret"] = {"name": intent.client_secret.split("/", 1)[1]}
+        secret = (f"Secret {intent.client_secret} must hold the OAuth client secret under the key 'key' (a "
+                  "BackendConfig's Secret holds client_id and client_secret)"
+                  + ("" if intent.client_id else "; set iap.clientID to its client_id"))
+    return Piece({"default": {"iap": iap}}, exact=True, secret=secret)
+
+
+def _health_check(intent: HealthCheck, site: Site) -> Piece | str:
+    protocol = (intent.protocol or "HTTP").upper()
+    section = {"HTTP": "httpHealthCheck", "HTTPS": "httpsHealthCheck", "HTTP2": "http2HealthCheck",
+               "TCP": "tcpHealthCheck", "GRPC": "grpcHealthCheck"}.get(protocol)
+    if section is None:
+        return f"health-check protocol {intent.protocol} has no HealthCheckPolicy type"
+    check: dict[str, Any] = {}
+    if intent.path and protocol in ("HTTP", "HTTPS", "HTTP2"):
+        check["requestPath"] = intent.path
+    if intent.host and protocol in ("HTTP", "HTTPS", "HTTP2"):
+        check["host"] = intent.host
+    if intent.port is not None:
+        check.update({"portSpecification": "USE_FIXED_PORT", "port": intent.port})
+    default: dict[str, Any] = {"config": {"type": protocol, section: check}}
+    for key, value, high in (("checkIntervalSec", intent.interval_s, 300), ("timeoutSec", intent.timeout_s, 300),
+                             ("healthyThreshold", intent.healthy, 10), ("unhealthyThreshold", intent.unhealthy, 10)):
+        if value is not None:
+            if not 1 <= value <= high:
+                return f"{key} {value} is outside 1..{high}"
+            default[key] = value
+    different = f"GKE counts only 200 as healthy, not {', '.join(intent.status_codes)}" if intent.status_codes else ""
+    return Piece({"default": default}, exact=not different, difference=different)
+
+
+def _draining(intent: ConnectionDraining, site: Site) -> Piece | str:
+    if intent.timeout_s > 3600:
+        return f"a draining timeout of {intent.timeout_s}s exceeds GKE's 3600s"
+    return Piece({"default": {"connectionDraining": {"drainingTimeoutSec": intent.timeout_s}}}, exact=True)
+
+
+def _logging(intent: AccessLog, site: Site) -> Piece | str:
+    logging: dict[str, Any] = {"enabled": intent.enabled}
+    if intent.sample_rate is not None:
+        logging["sampleRate"] = round(min(max(intent.sample_rate, 0.0), 1.0) * 1_000_000)
+    return Piece({"default": {"logging": logging}}, exact=True)
 
 
 _ARMOR_DOC = ("The Cloud Armor policy is a Google Cloud resource: create it with the gcloud commands of the note "
@@ -197,9 +273,19 @@ ROWS: tuple[Row, ...] = (
     Row(ClientCertAuth, "", "", "N",
         "frontend mTLS is a Google Cloud ServerTlsPolicy and TrustConfig on the load balancer, outside these "
         "CRDs: configure it by hand"),
-    Row(Timeouts, "GCPBackendPolicy", "spec.default.timeoutSec", "N",
-        "timeoutSec is a total response timeout (and the WebSocket lifetime); connect and send idle timeouts "
-        "have no field"),
+    Row(Timeouts, "GCPBackendPolicy", "spec.default.timeoutSec", "A",
+        "timeoutSec is the time the backend has for its whole response (and the WebSocket lifetime), per backend "
+        "Service", build=_timeouts),
+    Row(SecurityPolicyRef, "GCPBackendPolicy", "spec.default.securityPolicy", "E",
+        "the same Cloud Armor security policy, per backend Service", build=_named_armor),
+    Row(IdentityAwareProxy, "GCPBackendPolicy", "spec.default.iap", "E", "", build=_iap),
+    Row(HealthCheck, "HealthCheckPolicy", "spec.default", "E", "", build=_health_check),
+    Row(ConnectionDraining, "GCPBackendPolicy", "spec.default.connectionDraining", "E", "", build=_draining),
+    Row(AccessLog, "GCPBackendPolicy", "spec.default.logging", "E", "", build=_logging),
+    Row(GatewayAddress, "Gateway", "spec.addresses (NamedAddress)", "E", "",
+        doc="Reserve the named static address in the Gateway's project and region first.", build=not_on_rules),
+    Row(TlsPolicy, "GCPGatewayPolicy", "spec.default.sslPolicy", "E", "",
+        doc="The SSL policy is a Google Cloud resource: it must exist in the Gateway's project.", build=not_on_rules),
     Row(Retries, "", "", "N", "the load balancer's retry policy is not exposed by these CRDs"),
     Row(Cors, "", "", "N", "no CORS policy; the standard CORS filter is not implemented by GKE"),
     Row(ErrorPages, "", "", "N", "custom error responses are not in these CRDs"),
@@ -213,15 +299,22 @@ ROWS: tuple[Row, ...] = (
 class GkeEmitter(ImplEmitter):
     name = "gke"
     description = ("Gateway API plus GKE Gateway policies: GCPBackendPolicy per Service (Cloud Armor security "
-                   "policy for IP lists, rate limits and WAF; session affinity), GCPTrafficDistributionPolicy "
-                   "(load balancing), GCPAuthzPolicy on the Gateway (external auth through an authz extension)")
+                   "policy for IP lists, rate limits and WAF or by name; session affinity; timeout; draining; IAP; "
+                   "logging), HealthCheckPolicy, GCPTrafficDistributionPolicy (load balancing), GCPAuthzPolicy on the "
+                   "Gateway (external auth through an authz extension), GCPGatewayPolicy (SSL policy) and the "
+                   "Gateway's named address")
     target = "gke"
     kinds = (
         ObjectKind("GCPBackendPolicy", "backend", "service"),
         ObjectKind("GCPTrafficDistributionPolicy", "traffic", "service", service_ref="targetRefs"),
         ObjectKind("GCPAuthzPolicy", "authz", "gateway"),
+        ObjectKind("HealthCheckPolicy", "healthcheck", "service"),
+        ObjectKind("GCPGatewayPolicy", "gateway", "gateway"),
     )
     rows = ROWS
+
+    def emit(self, ir: IR, ctx: EmitContext) -> list[Manifest]:
+        return gateway_policies(self, ir, super().emit(ir, ctx), ctx)
 
     def read_policies(self, manifests: Sequence[Mapping[str, Any]]) -> list[AttachedPolicy]:
         return read_policies(manifests)

@@ -1,0 +1,1 @@
+"""GKE Ingress (ingress-gce): URL maps, BackendConfig/FrontendConfig, one Gateway per Ingress."""
