@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import InputError
-from .http import DEFAULT_PORTS, Headers, Request, split_host_port
+from .http import DEFAULT_PORTS, Headers, MeshSource, Request, split_host_port
 from .yamlio import Document, parse_documents, read_text
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
 CASE_FIELDS = frozenset({"name", "request", "expect", "repeat"})
 REQUEST_FIELDS = frozenset({
     "method", "scheme", "host", "port", "path", "headers", "gateway", "sni", "responseHeaders", "client", "at",
+    "mesh",
 })
 MAX_REPEAT = 100_000
 EXPECT_FIELDS = frozenset({
@@ -187,7 +188,9 @@ def request_of(case: Case, gateway: str | None = None) -> Request:
     ``gateway`` (from the command line) applies when the case names none."""
     r = case.request
     if case.built is not None:
-        return case.built if gateway is None or r.get("gateway") else replace(case.built, gateway=gateway)
+        if gateway is None or r.get("gateway") or case.built.mesh is not None:
+            return case.built
+        return replace(case.built, gateway=gateway)
     where = f"{case.origin}: case {case.name!r}: request"
     port = r.get("port")
     if port is not None and (isinstance(port, bool) or not isinstance(port, int)):
@@ -195,6 +198,14 @@ def request_of(case: Case, gateway: str | None = None) -> Request:
     for key in ("method", "scheme", "path", "gateway", "sni"):
         if r.get(key) is not None and not isinstance(r[key], str):
             raise InputError(f"{where}.{key} must be a string")
+    headers = _header_pairs(r.get("headers"), f"{where}.headers")
+    host = str(r["host"])
+    mesh = _mesh_of(r.get("mesh"), host, where)
+    if mesh is not None and r.get("gateway"):
+        raise InputError(f"{where}: a mesh request goes to a Service, not to a gateway (drop one of them)")
+    if mesh is not None:  # host names the Service dialled; a Host header may say otherwise
+        host = next((v for k, v in headers if k.lower() == "host"), host)
+        headers = [(k, v) for k, v in headers if k.lower() != "host"]
     client = r.get("client")
     if client is not None:
         try:
@@ -203,24 +214,36 @@ def request_of(case: Case, gateway: str | None = None) -> Request:
             raise InputError(f"{where}.client: {client!r} is not an IP address") from None
     try:
         return Request.build(
-            host=str(r["host"]),
+            host=host,
             path=r.get("path") or "/",
             method=r.get("method") or "GET",
             scheme=r.get("scheme") or "http",
             port=port,
-            headers=_header_pairs(r.get("headers"), f"{where}.headers"),
+            headers=headers,
             sni=r.get("sni"),
-            gateway=r.get("gateway") or gateway,
+            gateway=r.get("gateway") or (gateway if mesh is None else None),
             response_headers=(
                 Headers(_header_pairs(r["responseHeaders"], f"{where}.responseHeaders"))
                 if r.get("responseHeaders") is not None else None
             ),
             client=client,
+            mesh=mesh,
         )
     except InputError:
         raise
     except Exception as exc:  # UsageError from Request.build: bad scheme and the like
         raise InputError(f"{where}: {exc}") from None
+
+
+def _mesh_of(value: Any, host: str, where: str) -> MeshSource | None:
+    """``mesh: {namespace: CLIENT_NS}``: an east-west request from that namespace to the
+    Service ``host`` names."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or set(value) - {"namespace"} or not isinstance(
+            value.get("namespace"), str) or not value["namespace"]:
+        raise InputError(f"{where}.mesh must be {{namespace: CLIENT_NAMESPACE}}")
+    return MeshSource(value["namespace"], host)
 
 
 def request_dict(request: Request) -> dict[str, Any]:
@@ -234,6 +257,8 @@ def request_dict(request: Request) -> dict[str, Any]:
         "gateway": request.gateway,
         "sni": request.sni,
         **({"client": request.client} if request.client else {}),
+        **({"mesh": {"namespace": request.mesh.namespace, "service": request.mesh.service}}
+           if request.mesh is not None else {}),
     }
 
 

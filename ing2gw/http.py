@@ -3,7 +3,8 @@
 Both are immutable: routers and filters derive new values (``headers.set(...)``) rather
 than editing in place, so one request can be routed many times without copies.
 
-A :class:`Request` is what reaches a gateway: the port the client dialled, the TLS server
+A :class:`Request` is what reaches a gateway (or, with ``mesh`` set, a Service inside the
+mesh: east-west, GAMMA): the port the client dialled, the TLS server
 name (for https), the Host header (``host``, which may carry its own port) and the request
 target split into ``path`` and ``query``. ``hostname`` is the Host without its port,
 lower-cased, which is what hostname matching uses.
@@ -17,7 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .errors import UsageError
 
-__all__ = ["DEFAULT_PORTS", "Headers", "QueryParams", "Request", "split_host_port"]
+__all__ = ["DEFAULT_PORTS", "Headers", "MeshSource", "QueryParams", "Request", "split_host_port"]
 
 DEFAULT_PORTS: Mapping[str, int] = {"http": 80, "https": 443}
 
@@ -188,6 +189,17 @@ class QueryParams(Mapping[str, str]):
 
 
 @dataclass(frozen=True, slots=True)
+class MeshSource:
+    """Where an east-west (mesh) request comes from and what it dials: the client's
+    namespace, and the destination as the client named it (``name``, ``name.ns``,
+    ``name.ns.svc``, ``name.ns.svc.cluster.local``, maybe with ``:port``), which picks the
+    Service even when the Host header says something else."""
+
+    namespace: str
+    service: str
+
+
+@dataclass(frozen=True, slots=True)
 class Request:
     """One HTTP request as a gateway sees it. Build it with :meth:`build` or :meth:`from_url`."""
 
@@ -204,6 +216,7 @@ class Request:
     query_params: Mapping[str, str] = field(default_factory=dict)  # first value per name
     response_headers: Headers | None = None  # what the backend answers with, if known
     client: str | None = None  # the client's address (allow/deny lists), if known
+    mesh: MeshSource | None = None  # set: an east-west request to a Service (no Gateway)
 
     @classmethod
     def build(
@@ -219,11 +232,15 @@ class Request:
         gateway: str | None = None,
         response_headers: Headers | Mapping[str, str] | None = None,
         client: str | None = None,
+        mesh: MeshSource | None = None,
     ) -> Request:
-        """``path`` may carry a query (``/a?x=1``). ``port`` defaults to the scheme's."""
+        """``path`` may carry a query (``/a?x=1``). ``port`` defaults to the scheme's (for a
+        mesh request, to the port the destination names, if it names one)."""
         scheme = scheme.lower()
         if scheme not in DEFAULT_PORTS:
             raise UsageError(f"unsupported scheme {scheme!r} (use http or https)")
+        if port is None and mesh is not None:
+            port = split_host_port(mesh.service)[1]
         if port is None:
             port = DEFAULT_PORTS[scheme]
         raw_path, _, query = path.partition("?")
@@ -254,6 +271,7 @@ class Request:
             query_params=params,
             response_headers=resp,
             client=client,
+            mesh=mesh,
         )
 
     @classmethod
@@ -266,9 +284,12 @@ class Request:
         port: int | None = None,
         gateway: str | None = None,
         sni: str | None = None,
+        mesh: str | None = None,
     ) -> Request:
         """``scheme://host[:port]/path?query``; the URL's port is the one dialled unless
-        ``port`` says otherwise. A ``Host`` in ``headers`` overrides the URL's host."""
+        ``port`` says otherwise. A ``Host`` in ``headers`` overrides the URL's host.
+        ``mesh`` (a client namespace) makes it an east-west request to the Service the
+        URL's host names."""
         if "://" not in url:
             raise UsageError(f"URL {url!r} needs a scheme (http:// or https://)")
         parts = urlsplit(url)
@@ -291,6 +312,7 @@ class Request:
             headers=hdrs,
             sni=sni,
             gateway=gateway,
+            mesh=None if mesh is None else MeshSource(mesh, parts.netloc.rpartition("@")[2]),
         )
 
     @property

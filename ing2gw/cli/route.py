@@ -66,8 +66,9 @@ def format_outcome_text(outcome: Outcome) -> str:
     if o.matched is not None and o.matched.route:
         rule = f"rule {o.matched.rule}" + (f" ({o.matched.rule_name})" if o.matched.rule_name
                                            else "")
-        lines.append(f"matched: {o.matched.kind} {o.matched.route} {rule} "
-                     f"via {o.matched.gateway} listener {o.matched.listener}")
+        via = (f"Service {o.matched.service} port {o.matched.port}" if o.matched.service is not None
+               else f"{o.matched.gateway} listener {o.matched.listener}")
+        lines.append(f"matched: {o.matched.kind} {o.matched.route} {rule} via {via}")
     if o.backend is not None:
         lines.append(f"backend: {o.backend}")
     if len(o.weights) > 1:
@@ -157,6 +158,9 @@ def _source_model(provider_name: str, docs: list[Any], controller_config: str | 
 @click.option("--port", type=click.IntRange(1, 65535),
               help="The port the client connects to (default: the URL's).")
 @click.option("--gateway", metavar="NS/NAME", help="The Gateway the request is sent to.")
+@click.option("--mesh", "mesh_ns", metavar="NAMESPACE",
+              help="Send the request east-west (GAMMA) from a client in NAMESPACE to the Service the "
+                   "URL's host names (name, name.ns, name.ns.svc[.cluster.local]), not to a Gateway.")
 @click.option("--cases", "cases_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Run a case file instead of a single request.")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
@@ -180,6 +184,7 @@ def route(
     headers: tuple[str, ...],
     port: int | None,
     gateway: str | None,
+    mesh_ns: str | None,
     cases_file: str | None,
     output: str,
     strict_refs: bool,
@@ -192,12 +197,14 @@ def route(
     RESOURCES and print what a conformant gateway does with it."""
     if (url is None) == (cases_file is None):
         raise UsageError("give either a URL or --cases FILE")
+    if mesh_ns is not None and (url is None or gateway is not None):
+        raise UsageError("--mesh goes with a URL and without --gateway (a case file says mesh: per request)")
     gw = _gateway(gateway)
     parsed_headers = _parse_headers(headers)
     request = None
     if url is not None:
         request = Request.from_url(url, method=method, headers=parsed_headers, port=port,
-                                   gateway=gw)
+                                   gateway=gw, mesh=mesh_ns)
     if request is not None and client_ip is not None:
         request = replace(request, client=_address(client_ip))
     docs = read_paths(files, recursive=recursive)

@@ -8,6 +8,10 @@ precedence; run the rule's filters in order; pick the backend; run that backend'
 
 gRPC requests (``content-type: application/grpc...``) are matched against the listener's
 GRPCRoutes when the host has any, otherwise against its HTTPRoutes.
+
+A request with ``mesh`` set goes to no Gateway: :mod:`.mesh` says which routes attached to
+the Service it dials apply (or answers for the Service itself), and they are matched and
+served the same way.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from .filters import (
     modify_path,
     redirect_location,
 )
+from .mesh import MeshPlan
+from .mesh import select as select_mesh
 from .model import Entry, Filter, Gateway, Group, HeaderModifier, Listener, Match, Rule
 from .outcome import MirrorTarget, Outcome, RedirectTo, Upstream
 from .paths import STANDARD, BadPath, PathPolicy, may_change
@@ -244,16 +250,18 @@ def _route_via(gw: Gateway, request: Request, grpc: bool, note: str | None, pick
         if not notes and not grpc:
             return failed
         return Outcome(failed.status, failed.reason, grpc=grpc, notes=(*notes, *failed.notes))
-    return _route_on(gw, listener, listener.routes.lookup_list(request.hostname), request, grpc,
-                     notes, pick)
+    return _route_on(listener, listener.routes.lookup_list(request.hostname), request, grpc, notes, pick)
 
 
-def _route_on(gw: Gateway, listener: Listener, groups: list[Group], request: Request, grpc: bool,
-              notes: list[str], pick: str | None) -> Outcome:
+def _route_on(listener: Listener, groups: list[Group], request: Request, grpc: bool,
+              notes: list[str], pick: str | None, where: str | None = None) -> Outcome:
+    """Match ``request`` against ``groups`` (the routes attached to the listener, or to what
+    ``where`` names) and serve it."""
     entry, skipped = _find(groups, request, grpc)
     notes.extend(skipped)
     if entry is None:
-        notes.append(f"no route attached to listener {listener.name} of Gateway {gw.name} "
+        where = where or f"listener {listener.name} of Gateway {listener.gateway}"
+        notes.append(f"no route attached to {where} "
                      f"matches {request.method} {request.hostname}{request.path}")
         return Outcome(404, "NoMatchingRoute", grpc=grpc, notes=tuple(notes))
     notes.extend(entry.notes)
@@ -311,8 +319,18 @@ def _plan(table: Table, request: Request) -> tuple[Gateway, Listener, list[Group
     return gw, listener, listener.routes.lookup_list(request.hostname)
 
 
+def _route_mesh(table: Table, request: Request, grpc: bool, pick: str | None) -> Outcome:
+    plan = select_mesh(table.mesh, request, grpc)
+    if not isinstance(plan, MeshPlan):
+        return plan
+    return _route_on(plan.listener, plan.groups, request, grpc, list(plan.notes), pick,
+                     f"Service {plan.service} port {plan.port}")
+
+
 def _route(table: Table, request: Request, backend: str | None) -> Outcome:
     grpc = _is_grpc(request)
+    if request.mesh is not None:
+        return _route_mesh(table, request, grpc, backend)
     key = (request.gateway, request.port, request.scheme, request.sni, request.hostname)
     plans = table.plans
     plan: tuple[Gateway, Listener, list[Group]] | None
@@ -324,7 +342,7 @@ def _route(table: Table, request: Request, backend: str | None) -> Outcome:
             plans[key] = plan
     if plan is not None:
         gw, listener, groups = plan
-        return _route_on(gw, listener, groups, request, grpc, [], backend)
+        return _route_on(listener, groups, request, grpc, [], backend)
     gateways, note = _candidates(table, request)
     if not gateways:
         if table.gateways:  # Gateways exist, none on this port: the connection is refused

@@ -54,17 +54,25 @@ class RedirectTo:
 
 @dataclass(frozen=True, slots=True)
 class Matched:
+    """Where the request was matched: a Gateway listener, or (mesh) a Service port, whose
+    JSON form names ``service`` and ``port`` instead of ``gateway`` and ``listener``."""
+
     gateway: str
     listener: str
     kind: str = ""
     route: str = ""
     rule: int = 0
     rule_name: str | None = None
+    service: str | None = None  # mesh: "ns/name" of the Service dialled
+    port: int | None = None  # mesh: the Service port dialled
 
     def to_dict(self) -> dict[str, Any]:
+        where: dict[str, Any] = (
+            {"gateway": self.gateway, "listener": self.listener} if self.service is None
+            else {"service": self.service, "port": self.port}
+        )
         return {
-            "gateway": self.gateway,
-            "listener": self.listener,
+            **where,
             "kind": self.kind,
             "route": self.route,
             "rule": self.rule,

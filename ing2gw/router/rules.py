@@ -64,7 +64,8 @@ def compile_regex(pattern: str) -> tuple[Any | None, str | None]:
 
 
 def _backend(
-    o: Obj, ref: Mapping[str, Any], where: str, inv: Inventory, filters: tuple[Filter, ...] = ()
+    o: Obj, ref: Mapping[str, Any], where: str, inv: Inventory, filters: tuple[Filter, ...] = (),
+    mesh: bool = False,
 ) -> Backend:
     group = str_of(o, ref.get("group"), f"{where}.group") or ""
     kind = str_of(o, ref.get("kind"), f"{where}.kind") or "Service"
@@ -82,7 +83,7 @@ def _backend(
     if port is None:
         return Backend(key, weight, "UnsupportedValue", "backendRef to a Service needs a port",
                        filters)
-    if ns != o.namespace and not inv.granted(GATEWAY_GROUP, o.kind, o.namespace, "", "Service",
+    if ns != o.namespace and not mesh and not inv.granted(GATEWAY_GROUP, o.kind, o.namespace, "", "Service",
                                              ns, name):
         return Backend(key, weight, "RefNotPermitted",
                        f"no ReferenceGrant in {ns} lets {o.kind} {o.ref} use Service {name}",
@@ -130,7 +131,8 @@ def _path_modifier(o: Obj, raw: Mapping[str, Any], where: str) -> PathModifier |
 
 
 def _filters(
-    o: Obj, raws: list[Mapping[str, Any]], where: str, inv: Inventory, allowed: frozenset[str]
+    o: Obj, raws: list[Mapping[str, Any]], where: str, inv: Inventory, allowed: frozenset[str],
+    mesh: bool = False,
 ) -> tuple[Filter, ...]:
     out: list[Filter] = []
     for i, f in enumerate(raws):
@@ -167,7 +169,7 @@ def _filters(
         elif ftype == "RequestMirror":
             body = map_of(o, f.get("requestMirror"), f"{w}.requestMirror")
             target = _backend(o, map_of(o, body.get("backendRef"), f"{w}.backendRef"),
-                              f"{w}.requestMirror.backendRef", inv)
+                              f"{w}.requestMirror.backendRef", inv, mesh=mesh)
             percent = 100.0
             if body.get("percent") is not None:
                 percent = float(int_of(o, body.get("percent"), f"{w}.requestMirror.percent") or 0)
@@ -332,18 +334,20 @@ def _plain(value: Any) -> Any:
 
 
 def compile_rule(
-    o: Obj, i: int, rule: Mapping[str, Any], inv: Inventory
+    o: Obj, i: int, rule: Mapping[str, Any], inv: Inventory, mesh: bool = False
 ) -> tuple[Rule, list[tuple[MatchKey, Match]]]:
+    """One rule of route ``o``; ``mesh``: for a Service parent (GAMMA), where a backendRef
+    in another namespace needs no ReferenceGrant."""
     where = f"spec.rules[{i}]"
     grpc = o.kind == "GRPCRoute"
     allowed = GRPC_FILTER_TYPES if grpc else FILTER_TYPES
     filters = _filters(o, maps_of(o, rule.get("filters"), f"{where}.filters"), f"{where}.filters",
-                       inv, allowed)
+                       inv, allowed, mesh)
     backends: list[Backend] = []
     for j, ref in enumerate(maps_of(o, rule.get("backendRefs"), f"{where}.backendRefs")):
         bf = _filters(o, maps_of(o, ref.get("filters"), f"{where}.backendRefs[{j}].filters"),
-                      f"{where}.backendRefs[{j}].filters", inv, allowed)
-        backends.append(_backend(o, ref, f"{where}.backendRefs[{j}]", inv, bf))
+                      f"{where}.backendRefs[{j}].filters", inv, allowed, mesh)
+        backends.append(_backend(o, ref, f"{where}.backendRefs[{j}]", inv, bf, mesh))
     if any(f.type == "RequestRedirect" for f in filters) and backends:
         raise DropRule(f"{where}: RequestRedirect with backendRefs (IncompatibleFilters)")
     created, route = o.created, o.ref

@@ -14,7 +14,8 @@ references, :mod:`.listeners` the listeners and attachment, :mod:`.rules` the ru
 * ListenerSets the parent Gateway's ``allowedListeners`` admits add their listeners to it
   (a route may name the set as its parent);
 * attachment: parentRefs (``sectionName``, ``port``), ``allowedRoutes`` (namespaces
-  Same/All/Selector, kinds) and hostname intersection;
+  Same/All/Selector, kinds) and hostname intersection; parentRefs to a Service go to
+  :mod:`.mesh` (GAMMA);
 * references: backends, mirrors, certificates and ExtensionRefs are resolved, with
   ReferenceGrants for cross-namespace references. A *kind* absent from the input
   altogether is assumed to exist (and every outcome that relies on it says so) unless
@@ -35,6 +36,7 @@ from typing import Any
 from .hostnames import HostIndex
 from .inventory import GATEWAY_GROUP, Inventory, int_of, map_of, maps_of, seq_of, str_of, to_objects
 from .listeners import ROUTE_KINDS, ListenerSpec, admits_listener_set, attach, listener_specs
+from .mesh import MeshBuilder, MeshTable, is_service_parent
 from .model import Entry, Gateway, Group, Listener, Match, Rule
 from .outcome import Matched, RuleInfo
 from .precedence import MatchKey
@@ -56,6 +58,7 @@ class Table:
     # (filled by the matcher as requests come: all of it is path-independent)
     plans: dict[tuple[str | None, int, str, str | None, str], Any] = field(
         default_factory=dict, compare=False)
+    mesh: MeshTable = field(default_factory=MeshTable)  # routes with a Service parent (GAMMA)
 
 
 
@@ -90,6 +93,7 @@ def compile_table(
         set_listeners[lset.ref] = listener_specs(lset, inv, notes)
         set_parent[lset.ref] = parent_ref
     routes = [o for kind in ROUTE_KINDS for o in inv.of_kind(GATEWAY_GROUP, kind)]
+    mesh = MeshBuilder(inv)
     interned: dict[Match, Match] = {}
     for o in routes:
         spec = map_of(o, o.body.get("spec"), "spec")
@@ -111,6 +115,9 @@ def compile_table(
         for k, pref in enumerate(parent_refs):
             where = f"spec.parentRefs[{k}]"
             parent_kind = pref.get("kind") or "Gateway"
+            if is_service_parent(pref):
+                mesh.attach(o, k, pref, notes)
+                continue
             if (pref.get("group") or GATEWAY_GROUP) != GATEWAY_GROUP or parent_kind not in ("Gateway", "ListenerSet"):
                 notes.add(f"{o.kind} {o.ref}: parentRef {k} is not a Gateway or ListenerSet; ignored")
                 continue
@@ -175,5 +182,5 @@ def compile_table(
         for port in gw_obj.ports:
             by_port.setdefault(port, []).append(gw_obj)
     return Table(gateways, {p: tuple(g) for p, g in by_port.items()},
-                 tuple(sorted(notes | inv.notes)))
+                 tuple(sorted(notes | inv.notes)), mesh=mesh.build())
 

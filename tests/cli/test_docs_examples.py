@@ -103,6 +103,10 @@ EXPECTED.update({
         (0, "routed (and refused: 413)"),
     "ing2gw route -f testdata/router/shop.yaml 'https://shop.example.com/api/x?a=1' -H 'x-canary: always' -o json":
         (0, "routed"),
+    "ing2gw route -f testdata/router/mesh/input.yaml --mesh frontend http://reviews.shop/api/items":
+        (0, "routed east-west by the consumer route"),
+    "ing2gw route -f testdata/router/mesh/input.yaml --cases testdata/router/mesh/cases.yaml":
+        (0, "the GAMMA golden cases pass"),
 })
 SKIPPED: dict[str, str] = {
     "pip install -e '.[test]' && pytest": "it is this test suite",
