@@ -9,8 +9,14 @@ The evidence, strongest first:
    and F5 NGINX; ``haproxy``: both HAProxy controllers) is decided by the annotations: the
    Ingress's own, else those of the other Ingresses of that class in the input (one class name
    is one IngressClass). When they do not decide and only one of those controllers has an
-   installed provider, that provider converts it; when several have, the Ingress is not
-   converted and an error note names ``--provider``.
+   installed provider, that provider converts it. Otherwise a class name may have a presumed
+   controller (``nginx``: ingress-nginx, which serves most Ingresses of that class): when the
+   input shows no sign of the others (none of their IngressClass controllers, annotations or
+   claimed CRD kinds anywhere in it), the Ingresses of that class convert as the presumed one,
+   with one ``INGRESS-CLASS-ASSUMED`` warning per class naming ``--provider``. When the input
+   shows another claimant is there too, or the class has no presumed controller (``haproxy``),
+   the class is still ambiguous: the Ingress is not converted and an
+   ``INGRESS-CONTROLLER-AMBIGUOUS`` error names ``--provider``.
 
 An Ingress without any class is decided by its annotations, else by those of the other
 class-less Ingresses of the input, else it goes to the only installed provider (with a warning);
@@ -46,6 +52,7 @@ class Controller:
     class_names: tuple[str, ...]  # conventional class names
     prefixes: tuple[str, ...]  # annotation prefixes it reads, without "/"
     provider: Provider | None = None
+    presumed: tuple[str, ...] = ()  # shared class names it is presumed to serve when nothing tells
 
     def owns(self, controller: str) -> bool:
         """Is ``controller`` one of its values? (HAProxy Technologies accepts a ``/<class>`` suffix.)"""
@@ -56,7 +63,7 @@ class Controller:
 # Sources: each controller's documentation (see ../shared/docs/other-providers.md, section 0.3).
 KNOWN: tuple[Controller, ...] = (
     Controller("ingress-nginx", "ingress-nginx", ("k8s.io/ingress-nginx",), ("nginx",),
-               ("nginx.ingress.kubernetes.io",)),
+               ("nginx.ingress.kubernetes.io",), presumed=("nginx",)),
     Controller("traefik", "Traefik", ("traefik.io/ingress-controller",), ("traefik",),
                ("traefik.ingress.kubernetes.io",)),
     Controller("kong", "Kong Ingress Controller", ("ingress-controllers.konghq.com/kong",), ("kong",),
@@ -102,7 +109,7 @@ def controllers_of(registry: Registry) -> tuple[Controller, ...]:
     for p in registry.providers():
         known = next((k for k in KNOWN if k.name == p.name or set(k.controllers) & set(p.controllers)), None)
         installed.append(Controller(p.name, known.title if known else p.name, tuple(p.controllers),
-                                    tuple(p.class_names), prefixes_of(p), p))
+                                    tuple(p.class_names), prefixes_of(p), p, known.presumed if known else ()))
     covered = {c.name for c in installed} | {v for c in installed for v in c.controllers}
     rest = [k for k in KNOWN if k.name not in covered and not set(k.controllers) & covered]
     return (*installed, *rest)
@@ -125,6 +132,13 @@ class Detector:
         for ing in resources.ingresses:
             cls = classes.get(ing.ref) or ""  # "": the Ingresses without a class
             self._class_evidence.setdefault(cls, set()).update(c.name for c in self._readers(ing, strict=True))
+        # Controllers the input shows are running: an IngressClass naming them, their own
+        # annotations on any Ingress, or objects of the kinds their provider claims.
+        self._present = set().union(*self._class_evidence.values()) | {
+            c.name for c in self.controllers
+            if any(c.owns(ic.controller) for ic in resources.ingress_classes.values() if ic.controller)} | {
+            p.name for kind, p in registry.claims().items() if resources.claimed([kind])}
+        self._assumed: set[str] = set()  # classes whose INGRESS-CLASS-ASSUMED warning is out
 
     def _owners(self, key: str) -> list[Controller]:
         prefix = key.partition("/")[0] if "/" in key else ""
@@ -175,10 +189,15 @@ class Detector:
             installed = [c for c in by_name if c.provider is not None]
             if len(installed) == 1:  # the others have no provider: no choice to make
                 return self._served(ing, installed[0], f"class {cls!r} ({source})")
+            presumed = [c for c in installed if cls in c.presumed]
+            others = sorted(c.title for c in by_name if c.name in self._present and c not in presumed)
+            if len(presumed) == 1 and not others:
+                return self._assume(ing, cls, source, presumed[0], by_name)
+            seen = f"; the input shows {' and '.join(others)} running too" if presumed and others else ""
             return Decision(None, "", self._note(
                 ing, "INGRESS-CONTROLLER-AMBIGUOUS", Level.ERROR,
                 f"class {cls!r} ({source}) is used by {_titles(by_name)}, and no annotation tells which serves "
-                "this Ingress", self._choose_hint()))
+                f"this Ingress{seen}", self._choose_hint()))
         if readers:
             return Decision(None, "", self._note(
                 ing, "INGRESS-CONTROLLER-AMBIGUOUS", Level.ERROR,
@@ -204,6 +223,23 @@ class Detector:
         return Decision(None, "", self._note(ing, "INGRESS-NO-PROVIDER", Level.ERROR,
                                              f"cannot tell which controller serves this Ingress: {why}",
                                              self._choose_hint()))
+
+    def _assume(self, ing: Ingress, cls: str, source: str, owner: Controller,
+                claimants: list[Controller]) -> Decision:
+        """Convert as the class's presumed controller; the first Ingress of the class carries the
+        one warning for all of them."""
+        why = f"class {cls!r} ({source}), presumed {owner.title}'s"
+        if cls in self._assumed:
+            return Decision(owner, why)
+        self._assumed.add(cls)
+        rest = sorted(c.name for c in claimants if c is not owner and c.provider is not None)
+        return Decision(owner, why, Note(
+            "INGRESS-CLASS-ASSUMED", Level.WARNING,
+            f"class {cls!r} is used by {_titles(claimants)}, and nothing in the input tells which serves its "
+            f"Ingresses (no IngressClass, no controller annotation, none of {', '.join(rest)}'s objects)",
+            subject=f"IngressClass {cls}",
+            instead=f"converted as {owner.name}, which serves most Ingresses of class {cls!r}; pass --provider "
+                    f"{' or --provider '.join(rest)} if that controller serves them"))
 
     def _served(self, ing: Ingress, owner: Controller, why: str) -> Decision:
         if owner.provider is not None:

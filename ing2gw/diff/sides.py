@@ -53,6 +53,15 @@ def build_side(label: str, docs: Sequence[Document], options: ConvertOptions, re
 _FAR_REACHING = ("from-to-www-redirect", "server-alias", "backend-protocol", "proxy-ssl-")
 
 
+def _evidence(obj: Mapping[str, Any]) -> tuple[str, frozenset[str]]:
+    """What an Ingress tells detection about its class: the class it names and the annotation
+    prefixes it uses."""
+    meta = obj.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    cls = (obj.get("spec") or {}).get("ingressClassName") or annotations.get("kubernetes.io/ingress.class") or ""
+    return str(cls), frozenset(str(k).partition("/")[0] for k in annotations if "/" in str(k))
+
+
 def _hosts_of(obj: Mapping[str, Any]) -> set[str] | None:
     """The rule hosts of a raw Ingress; None when it has host-less or wildcard rules, TLS,
     far-reaching annotations or a shape not worth reasoning about."""
@@ -132,6 +141,16 @@ def incremental_sides(base: tuple[str, Sequence[Document]], head: tuple[str, Seq
         ns = str((obj.get("metadata") or {}).get("namespace", ""))
         if obj.get("kind") == "Ingress" and ns not in covered and key not in changed:
             covered.add(ns)
+            extra.add(key)
+    # Detection reads the annotation prefixes of every Ingress of a class (ing2gw.detect): one
+    # unchanged Ingress per (class, prefixes) the kept ones miss keeps that evidence as in full.
+    seen = [{_evidence(o) for o in objs.values() if o.get("kind") == "Ingress" and (keep(o) or identity(o) in extra)}
+            for objs in (b, h)]
+    for key in sorted(b.keys() & h.keys()):
+        obj = b[key]
+        if obj.get("kind") == "Ingress" and key not in changed and any(_evidence(obj) not in side for side in seen):
+            for side in seen:
+                side.add(_evidence(obj))
             extra.add(key)
 
     def relevant(docs: Sequence[Document]) -> list[Document]:

@@ -1,7 +1,7 @@
 """F5 NGINX Ingress Controller: the provider object that ing2gw discovers (``PROVIDER``).
 
-It names the controller (``nginx.org/ingress-controller``; its conventional class ``nginx`` is
-left to ingress-nginx, see below), its annotation prefixes, the annotation table, the
+It names the controller (``nginx.org/ingress-controller``; its conventional class ``nginx``, shared
+with ingress-nginx, see ``ing2gw.detect``), its annotation prefixes, the annotation table, the
 VirtualServer/VirtualServerRoute CRDs it converts too, and the data plane.
 """
 
@@ -24,11 +24,10 @@ class F5NginxProvider:
     name = "f5-nginx"
     api_version = API_VERSION
     controllers = ("nginx.org/ingress-controller",)
-    # Its conventional class is "nginx", ingress-nginx's too. Claiming the name would make every
-    # class-nginx Ingress without an IngressClass or controller annotations ambiguous (an error):
-    # such Ingresses stay ingress-nginx's; F5's are found by the IngressClass controller or by
-    # its annotation prefixes (nginx.org/*, nginx.com/*).
-    class_names: tuple[str, ...] = ()
+    # Its conventional class is "nginx", ingress-nginx's too: detection decides by the IngressClass
+    # controller, the annotations (nginx.org/*, nginx.com/*), and else presumes ingress-nginx with
+    # a warning unless the input shows F5 is there too (then it is an error naming --provider).
+    class_names = ("nginx",)
     annotations = TABLE
     # its own prefixes, and ingress.kubernetes.io (the controller reads ssl-redirect; the rest is noted)
     annotation_prefixes = (*PREFIXES, SHARED_PREFIX)

@@ -74,7 +74,7 @@ class EntryPoint:
 
 class F5Like:
     """A stand-in F5 NGINX provider: it owns class "nginx" too and reads two prefixes (it
-    replaces the built-in f5-nginx provider, which leaves the class name to ingress-nginx)."""
+    replaces the built-in f5-nginx provider)."""
 
     name = "f5-like"
     api_version = API_VERSION
@@ -147,3 +147,38 @@ def test_annotation_prefixes_must_be_strings(ing2gw) -> None:
 
     reg = discover(disabled=["f5-nginx"], entry_points=[EntryPoint("f5-like", Bad())])
     assert "annotation_prefixes" in reg.load_notes()[0].message
+
+
+def test_shared_class_without_evidence_is_presumed_ingress_nginx_with_one_warning(ing2gw) -> None:
+    doc = "---\n".join([ingress("a", "nginx"), ingress("b", "nginx")])
+    r = ing2gw(["convert", "-f", "-", "-o", "json"], input=doc)
+    assert r.exit_code == 0, r.stderr
+    assert "a.example.com" in r.stdout and "b.example.com" in r.stdout
+    warnings = [ln for ln in r.stderr.splitlines() if "INGRESS-CLASS-ASSUMED" in ln]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: INGRESS-CLASS-ASSUMED: IngressClass nginx:")
+    assert "pass --provider f5-nginx" in warnings[0]
+    r = ing2gw(["convert", "-f", "-", "--provider", "f5-nginx"], input=doc)
+    assert r.exit_code == 0 and "INGRESS-CLASS-ASSUMED" not in r.stderr
+
+
+def test_shared_class_is_ambiguous_once_the_input_shows_f5_running(ing2gw) -> None:
+    f5_class = ("apiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: nginx-plus}\n"
+                "spec: {controller: nginx.org/ingress-controller}\n")
+    for other in (f5_class, ingress("tagged", "internal", **{"nginx.org/rewrites": "serviceName=web rewrite=/"})):
+        r = ing2gw(["convert", "-f", "-"], input="---\n".join([ingress("a", "nginx"), other]))
+        assert r.exit_code == 1
+        errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
+        assert len(errors) == 1 and "INGRESS-CONTROLLER-AMBIGUOUS: Ingress ns/a" in errors[0], r.stderr
+        assert "the input shows F5 NGINX Ingress Controller running too" in errors[0]
+        assert "INGRESS-CLASS-ASSUMED" not in r.stderr
+
+
+def test_shared_class_decided_by_ingressclass_controller(ing2gw, tmp_path) -> None:
+    ic = ("apiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: nginx}\n"
+          "spec: {controller: nginx.org/ingress-controller}\n")
+    report = tmp_path / "report.json"
+    r = ing2gw(["convert", "-f", "-", "--report", str(report), "--report-format", "json"],
+               input="---\n".join([ingress("a", "nginx"), ic]))
+    assert r.exit_code == 0, r.stderr
+    assert "INGRESS-CLASS-ASSUMED" not in r.stderr and "AMBIGUOUS" not in r.stderr
+    assert '"f5-nginx"' in report.read_text() and '"ingress-nginx"' not in report.read_text()
