@@ -2,11 +2,12 @@
 
 A note explains a difference only when it declares one of the aspects that differ
 (:attr:`~ing2gw.notes.Note.aspects`) *and* its scope (:attr:`~ing2gw.notes.Note.scope`)
-covers the rule that served the request on either side: on the source side the Ingress
-and path the model matched, on the Gateway side the source Ingresses, hostname and
-longest Ingress path of the route that matched (or, where a side matched nothing, the
-owners of the request's host). A difference counts as explained when the explaining notes
-together cover every differing aspect. Notes without aspects (generic ones) explain nothing.
+covers the rule that served the request on either side: on the source side the Ingress (or
+route object: an IngressRoute, a VirtualServer) and path the model matched, on the Gateway
+side the source objects, hostname and longest source path of the route that matched (or,
+where a side matched nothing, the owners of the request's host). A difference counts as
+explained when the explaining notes together cover every differing aspect. Notes without
+aspects (generic ones) explain nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from .notes import Fidelity, Level, Note
 from .resources import ResourceSet
 from .router.outcome import Outcome
 
-__all__ = ["Explainer", "route_sources"]
+__all__ = ["Explainer", "route_sources", "source_ref"]
 
 _EXPLAINING = (Fidelity.APPROXIMATE, Fidelity.EXTENSION, Fidelity.UNSUPPORTED)
 _REGEX_META = re.compile(r"[\\^$.|?*+()\[\]{}]")
@@ -30,16 +31,31 @@ _REGEX_META = re.compile(r"[\\^$.|?*+()\[\]{}]")
 Served = tuple[frozenset[str], str, "str | None"]
 
 
+def source_ref(kind: str, ref: str) -> str:
+    """How a difference names a source object: an Ingress by ``ns/name``, any other kind (an
+    IngressRoute, a VirtualServer) by ``Kind ns/name``."""
+    return ref if kind == "Ingress" else f"{kind} {ref}"
+
+
 def route_sources(manifests: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str, ...]]:
-    """``ns/name`` of each route -> the Ingresses (``ns/name``) it was made from."""
+    """``ns/name`` of each route -> the objects it was made from (:func:`source_ref`)."""
     out: dict[str, tuple[str, ...]] = {}
     for m in manifests:
         if m.get("kind") not in ("HTTPRoute", "GRPCRoute"):
             continue
         meta = m.get("metadata") or {}
         src = (meta.get("annotations") or {}).get("ing2gw.io/source", "")
-        refs = tuple(s.split(" ", 1)[1] for s in src.split(", ") if s.startswith("Ingress "))
+        refs = tuple(source_ref(*s.split(" ", 1)) for s in src.split(", ") if " " in s and "/" in s)
         out[f"{meta.get('namespace', '')}/{meta.get('name', '')}"] = refs
+    return out
+
+
+def _route_paths(rule: Mapping[str, Any]) -> list[str]:
+    """The path values of a route rule's matches (``/`` for a rule without a path match)."""
+    out = []
+    for match in rule.get("matches") or [{}]:
+        path = match.get("path") or {}
+        out.append(str(path.get("value") or "/"))
     return out
 
 
@@ -86,7 +102,13 @@ class Explainer:
             if m.get("kind") in ("HTTPRoute", "GRPCRoute"):
                 meta = m.get("metadata") or {}
                 key = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
-                self.route_hosts[key] = tuple(str(h) for h in (m.get("spec") or {}).get("hostnames") or ())
+                spec = m.get("spec") or {}
+                self.route_hosts[key] = tuple(str(h) for h in spec.get("hostnames") or ())
+                # a route object's own paths are those of the routes made from it (no Ingress to read)
+                for ref in (r for r in self.route_sources[key] if " " in r):
+                    for host in self.route_hosts[key] or ("",):
+                        mine = self.paths.setdefault(host, {}).setdefault(ref, [])
+                        mine.extend(p for rule in spec.get("rules") or () for p in _route_paths(rule))
 
     # --- who served the request ----------------------------------------------------------
 
@@ -127,8 +149,8 @@ class Explainer:
         hosts = self._hosts_for(hostname)
         out: list[Served] = []
         m = source.matched
-        if m is not None and m.kind == "Ingress":
-            ref, path = m.route, m.rule_name
+        if m is not None and (m.kind == "Ingress" or m.route):
+            ref, path = source_ref(m.kind, m.route) if m.route else "", m.rule_name
             if ref:
                 host = next((h for h in hosts if ref in self.paths.get(h, {})), hostname)
                 out.append((frozenset({ref}), host, path))

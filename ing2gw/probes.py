@@ -5,6 +5,8 @@ slash, one segment deeper, a sibling sharing a character prefix (``/foo`` vs ``/
 a case change; the header and query matches a rule names; each over http and, where the
 host has an HTTPS listener, https. Wildcard hostnames are probed one and two labels deep;
 one unknown host is always probed. The list is deterministic and free of duplicates.
+Routes made from a provider's own route objects (an IngressRoute, a VirtualServer: no Ingress
+to probe from) are probed the same way, plus each of their hosts' root (:func:`object_probes`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PROBE_CLIENT", "Probe", "probes_for"]
+__all__ = ["PROBE_CLIENT", "Probe", "object_probes", "probes_for"]
 
 UNKNOWN_HOST = "unknown.ing2gw.invalid"
 # The client address generated requests come from: a public address (TEST-NET-3) that no
@@ -124,6 +126,25 @@ def probes_for(manifests: Iterable[Mapping[str, Any]]) -> list[Probe]:
                             if headers:
                                 probes.add(Probe(scheme, host, path + query))
     return sorted(probes, key=_probe_order)
+
+
+def route_source_subjects(manifest: Mapping[str, Any]) -> list[str]:
+    """The source objects (``Kind ns/name``) a route says it was made from."""
+    src = ((manifest.get("metadata") or {}).get("annotations") or {}).get("ing2gw.io/source", "")
+    return [s for s in str(src).split(", ") if s]
+
+
+def object_probes(manifests: Iterable[Mapping[str, Any]], subjects: set[str]) -> list[Probe]:
+    """Boundary requests for the HTTPRoutes made from the objects ``subjects`` (``Kind ns/name``,
+    e.g. ``VirtualServer cafe/cafe``): :func:`probes_for` over them, and the root of each host."""
+    objs = list(manifests)
+    routes = [m for m in objs if m.get("kind") == "HTTPRoute" and set(route_source_subjects(m)) & subjects]
+    if not routes:
+        return []
+    listeners = [m for m in objs if m.get("kind") in ("Gateway", "ListenerSet")]
+    out = set(probes_for([*listeners, *routes]))
+    out |= {Probe(p.scheme, p.host, "/") for p in out}
+    return sorted(out, key=_probe_order)
 
 
 def _ingress_paths(path: str, path_type: str) -> set[str]:

@@ -25,7 +25,7 @@ from .http import Request
 from .plugins import Registry
 from .policy import PolicyIndex
 from .policyprobes import ProbeGroup, Stateful, policy_probes
-from .probes import ingress_probes
+from .probes import ingress_probes, object_probes
 from .resources import ResourceSet
 from .router import Router
 from .verify import MEMO_SIZE, Replayable, VerifyReport, verify_requests
@@ -71,11 +71,12 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
     from .router.paths import target_path_policy
 
     result = convert(rs, convert_options, registry)
-    used = sorted(set(result.providers.values()))
+    used = sorted(set(result.providers.values()) | set(result.object_providers.values()))
     if not used:
-        raise UsageError("no Ingress to verify")
+        raise UsageError("no Ingress (nor route object of a provider, such as an IngressRoute) to verify")
     if len(used) > 1 and not options.provider:
-        raise UsageError(f"Ingresses of several providers ({', '.join(used)}): choose one with --provider")
+        raise UsageError(f"Ingresses or objects of several providers ({', '.join(used)}): choose one with "
+                         "--provider")
     name = options.provider or used[0]
     registry.get(name)  # an unknown or broken provider is a clear error
     plane = registry.data_plane(name)
@@ -98,6 +99,9 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
     stateful: Stateful | None = None
     if options.generate:
         probes = ingress_probes(mine.ingresses, plane.probe_headers(mine.ingresses))
+        objects = {subject for subject, p in result.object_providers.items() if p == name}
+        probes = sorted({*probes, *object_probes(result.manifests, objects)},
+                        key=lambda p: (p.scheme, p.host, p.path, p.headers))
         generated = [(p, "generated") for p in probes]
         if result.ir is not None:
             groups = policy_probes(result.ir, routing, router.guard or Guard(policies), model.route, pairs, skipped)

@@ -144,6 +144,10 @@ class F5Model:
         objects = [o for kind, objs in resources.objects.items() if kind.group == "k8s.nginx.org" for o in objs]
         return cls(list(servers.values()), notes, resources, vs_servers(objects, set(servers)))
 
+    def virtual_host(self, hostname: str) -> bool:
+        """Is ``hostname`` served by a VirtualServer (not by an Ingress's server)?"""
+        return isinstance(self._server(hostname.lower()), VSServer)
+
     def _server(self, hostname: str) -> Server | VSServer | None:
         names = [*self.servers, *self.virtual]
         found: str | None = hostname if hostname in names else None

@@ -2,7 +2,8 @@
 
 nginx (the system binary, on loopback ports, through ingress-nginx's
 :class:`~ing2gw.providers.ingress_nginx.oracle.NginxOracle` harness) serves the configuration
-:mod:`.nginxconf` writes from the Ingresses; :func:`disagreement` compares one request's model
+:mod:`.nginxconf` writes from the Ingresses (a host a VirtualServer serves is not rendered: the
+session leaves its requests undecided); :func:`disagreement` compares one request's model
 answer with nginx's: status, redirect Location, the location and Service that answered, the
 URI and Host sent upstream, and the HSTS header.
 """
@@ -97,6 +98,8 @@ class F5OracleSession:
     def check(self, request: Any) -> list[str] | None:
         if request.scheme == "https" and self.oracle.nginx.https_port is None:
             return None
+        if self.model.virtual_host(request.hostname):
+            return None  # :mod:`.nginxconf` writes the Ingresses' servers only: undecided
         return disagreement(self.model, self.oracle, request.method, request.host, request.target,
                             dict(request.headers.as_dict()), request.scheme)
 

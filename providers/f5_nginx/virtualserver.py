@@ -63,6 +63,10 @@ def vs_path(text: str) -> tuple[str, str]:
     return "", value
 
 
+# A request another route (or none) answers differs in whatever that route's action does.
+_ROUTED = ("status", "backend", "weights", "redirect", "path", "headers")
+
+
 @dataclass(slots=True)
 class _Ctx:
     obj: KubeObject
@@ -194,7 +198,7 @@ def _path_match(c: _Ctx, text: str, fld: str) -> tuple[PathMatch, str, str]:
     if path != "/" and modifier == "":
         c.note("PATH-CHARACTER-PREFIX", Level.INFO, f"route path {path} is a character prefix", fld,
                fidelity=Fidelity.APPROXIMATE, instead=f"PathPrefix {value}, which matches whole segments",
-               path=path)
+               path=path, aspects=_ROUTED)
     return PathMatch("PathPrefix", value), modifier, path
 
 

@@ -31,9 +31,13 @@ from .translator import entry_point_sections, prefix_note
 __all__ = ["convert_ingress_routes"]
 
 
+# A request another rule (or none) serves differs in its status, its backend and its split.
+ROUTING = ("status", "backend", "weights")
+
+
 def _note(notes: Notes, obj: KubeObject, code: str, level: Level, message: str, fld: str, scope: Scope,
           fidelity: Fidelity | None = Fidelity.UNSUPPORTED, instead: str = "not converted",
-          aspects: Sequence[str] = ("status", "backend")) -> None:
+          aspects: Sequence[str] = ROUTING) -> None:
     notes.add(Note(f"TRAEFIK-{code}", level, message, subject=obj.subject, field=fld, fidelity=fidelity,
                    instead=instead, origin=obj.origin, aspects=frozenset(aspects), scope=scope))
 
@@ -159,7 +163,7 @@ def _one(obj: KubeObject, crds: Crds, ctx: ProviderContext, gw: GatewayRef) -> t
             _note(notes, obj, "RULE-ORDER", Level.INFO, "Traefik orders its routers by priority "
                   f"({priority_of(match)}, the rule's length, unless set); the Gateway orders rules by hostname "
                   "and path specificity",
-                  fld + ".match", hosts_scope, Fidelity.APPROXIMATE, "Gateway API precedence", ("status", "backend"))
+                  fld + ".match", hosts_scope, Fidelity.APPROXIMATE, "Gateway API precedence")
     routes: list[Route] = []
     certs: list[Certificate] = []
     secret = str(tls.get("secretName")) if tls and tls.get("secretName") else None
