@@ -73,8 +73,10 @@ class HaproxyOracle:
             return None  # no openssl, so no HTTPS listener
         try:
             return disagreement(self.model, self.process, request)[0]
-        except (OSError, http.client.HTTPException):
-            return None  # haproxy gave no HTTP answer on loopback (a probe it cannot be sent): cannot tell
+        except (OSError, http.client.HTTPException) as exc:
+            # every request gets an answer (a body-limit probe's announced body is sent, see
+            # process.send): a request haproxy leaves unanswered is a disagreement, not a shrug
+            return [f"haproxy gave no HTTP answer: {type(exc).__name__}: {exc}"]
 
     def stop(self) -> None:
         self.process.stop()

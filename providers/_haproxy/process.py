@@ -28,6 +28,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from .._common.probebody import declared_body
+
 __all__ = ["BACKEND_HEADER", "HaproxyAnswer", "HaproxyProcess", "check_config", "haproxy_binary"]
 
 BACKEND_HEADER = "X-Ing2gw-Backend"
@@ -188,7 +190,7 @@ class HaproxyProcess:
             conn.putheader("Host", host)
             for name, value in headers.items():
                 conn.putheader(name, value)
-            conn.endheaders()
+            conn.endheaders(declared_body(headers))
             resp = conn.getresponse()
             body = resp.read()
             got = {k.lower(): v for k, v in resp.getheaders()}
@@ -199,6 +201,8 @@ class HaproxyProcess:
 
     def send(self, method: str, host: str, target: str, headers: Mapping[str, str] | None = None,
              https: bool = False) -> HaproxyAnswer:
+        """Send one request; a ``Content-Length`` it declares comes with that many bytes of body
+        (a body-limit probe carries only the header: haproxy would wait for the body)."""
         return self._request(method, host, target, headers or {}, https)
 
     def stop_haproxy(self) -> None:

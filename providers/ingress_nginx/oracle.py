@@ -35,6 +35,7 @@ from typing import Any
 
 from ing2gw.resources import ResourceSet
 
+from .._common.probebody import declared_body
 from .model.settings import ControllerConfig
 from .nginxconf import DEFAULT_BACKEND_LABEL, Rendered, generate
 
@@ -244,7 +245,7 @@ class NginxOracle:
             conn.putheader("Host", host if host is not None else "127.0.0.1")
             for name, value in (headers or {}).items():
                 conn.putheader(name, value)
-            conn.endheaders()
+            conn.endheaders(declared_body(headers or {}))  # a promised body is sent: nginx waits for it
             resp = conn.getresponse()
             body = resp.read()
             hdrs: dict[str, str] = {}
