@@ -13,6 +13,7 @@ from ing2gw.resources import APIKind
 
 from .annotations import PREFIXES, TABLE
 from .dataplane import F5DataPlane
+from .policies import POLICY
 from .settings import SHARED_PREFIX
 from .translator import F5Translator
 from .virtualserver import VIRTUAL_SERVER, VIRTUAL_SERVER_ROUTE, convert_virtual_servers
@@ -31,9 +32,9 @@ class F5NginxProvider:
     annotations = TABLE
     # its own prefixes, and ingress.kubernetes.io (the controller reads ssl-redirect; the rest is noted)
     annotation_prefixes = (*PREFIXES, SHARED_PREFIX)
-    kinds: tuple[APIKind, ...] = (VIRTUAL_SERVER, VIRTUAL_SERVER_ROUTE)
+    kinds: tuple[APIKind, ...] = (VIRTUAL_SERVER, VIRTUAL_SERVER_ROUTE, POLICY)
     description = "F5 NGINX Ingress Controller (nginx/kubernetes-ingress, NGINX OSS): annotations nginx.org/*, " \
-                  "nginx.com/*, mergeable Ingresses, VirtualServer and VirtualServerRoute"
+                  "nginx.com/*, mergeable Ingresses, VirtualServer and VirtualServerRoute with their Policy objects"
     data_plane = F5DataPlane()
 
     def to_ir(self, claimed: Claimed, ctx: ProviderContext) -> IR:

@@ -7,15 +7,16 @@ A VirtualServer is one host: ``tls.secret`` gives it an HTTPS listener, ``tls.re
 (``pass`` an upstream, ``proxy`` with ``rewritePath`` and header changes, ``redirect``,
 ``return``), ``splits`` (weighted backendRefs) and ``matches`` (header and argument
 conditions, first match wins) become rules; ``route: ns/name`` hands the path to a
-VirtualServerRoute, whose ``subroutes`` become a route in its own namespace. Whatever Gateway
-API cannot say (``return``, cookie or variable conditions, negations, policies, snippets,
-error pages) is noted.
+VirtualServerRoute, whose ``subroutes`` become a route in its own namespace. The ``policies``
+of the spec, a route and a subroute (Policy objects) become filters and intents
+(:mod:`.policies`). Whatever Gateway API cannot say (``return``, cookie or variable
+conditions, negations, snippets, error pages) is noted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,6 +43,8 @@ from ing2gw.kinds import APIKind, KubeObject
 from ing2gw.names import host_slug
 from ing2gw.notes import Fidelity, Level, Note
 from ing2gw.provider import Claimed, ProviderContext
+
+from .policies import PolicyRefs, Resolved, references, resolve
 
 __all__ = ["VIRTUAL_SERVER", "VIRTUAL_SERVER_ROUTE", "convert_virtual_servers", "vs_path"]
 
@@ -73,6 +76,7 @@ class _Ctx:
     upstreams: Mapping[str, Mapping[str, Any]]
     notes: list[Note] = field(default_factory=list)
     host: str = ""
+    policies: Mapping[tuple[str, str], KubeObject] = field(default_factory=dict)
 
     def note(self, code: str, level: Level, message: str, fld: str, *, fidelity: Fidelity | None = None,
              instead: str = "", aspects: Sequence[str] = ("status", "backend"), path: str = "") -> None:
@@ -225,15 +229,21 @@ def _conditions(c: _Ctx, conditions: Sequence[Mapping[str, Any]], fld: str, path
 
 
 def _rules(c: _Ctx, routes: Sequence[Mapping[str, Any]], key: str, prov: Provenance,
-           delegated: dict[str, str]) -> list[Rule]:
+           delegated: dict[str, tuple[str, PolicyRefs, list[str]]], inherited: PolicyRefs,
+           missing: list[str]) -> list[Rule]:
     rules: list[Rule] = []
     for n, route in enumerate(routes):
         fld = f"spec.{key}[{n}]"
         pm, modifier, path = _path_match(c, str(route.get("path", "")), fld + ".path")
         rprov = Provenance(prov.kind, prov.namespace, prov.name, fld, prov.origin)
+        scope = ((c.host, path),)
+        in_force, broken = references(c.obj, route.get("policies"), fld + ".policies", c.notes, scope, c.policies,
+                                      inherited)
+        broken = [*missing, *broken]
         if "route" in route:
-            delegated[str(route["route"])] = path
+            delegated[str(route["route"])] = (path, in_force, broken)
             continue
+        applied = resolve(c.obj, in_force, broken, fld + ".policies", c.notes, scope, c.policies)
         matches = route.get("matches") or []
         if len(matches) > 1:
             c.note("MATCHES-ORDER", Level.INFO, "NGINX takes the first of several matches that fits; Gateway API "
@@ -244,16 +254,25 @@ def _rules(c: _Ctx, routes: Sequence[Mapping[str, Any]], key: str, prov: Provena
             if cond is None:
                 continue
             backends, filters = _target(c, match, f"{fld}.matches[{m}]", modifier, path)
-            rules.append(Rule(matches=(RouteMatch(path=pm, headers=cond[0], query=cond[1]),),
-                              backends=tuple(backends), filters=tuple(filters), provenance=(rprov,)))
-        for extra in ("errorPages", "policies", "location-snippets", "dos"):
+            rules.append(_with_policies(Rule(matches=(RouteMatch(path=pm, headers=cond[0], query=cond[1]),),
+                                             backends=tuple(backends), filters=tuple(filters), provenance=(rprov,)),
+                                        applied))
+        for extra in ("errorPages", "location-snippets", "dos"):
             if route.get(extra):
                 c.note("ROUTE-" + extra.upper(), Level.WARNING, f"route {extra} have no Gateway API form", fld,
                        fidelity=Fidelity.UNSUPPORTED, instead="not converted", path=path)
         backends, filters = _target(c, route, fld, modifier, path)
-        rules.append(Rule(matches=(RouteMatch(path=pm),), backends=tuple(backends), filters=tuple(filters),
-                          provenance=(rprov,)))
+        rules.append(_with_policies(Rule(matches=(RouteMatch(path=pm),), backends=tuple(backends),
+                                         filters=tuple(filters), provenance=(rprov,)), applied))
     return rules
+
+
+def _with_policies(rule: Rule, applied: Resolved) -> Rule:
+    """``rule`` with its policies' filters and intents; without backends (the controller answers
+    500) when one of them is missing or invalid."""
+    if applied.broken:
+        return replace(rule, backends=(), filters=())
+    return replace(rule, filters=(*rule.filters, *applied.filters), intents=(*rule.intents, *applied.intents))
 
 
 def _upstreams(obj: KubeObject) -> dict[str, Mapping[str, Any]]:
@@ -265,8 +284,9 @@ def convert_virtual_servers(ir: IR, claimed: Claimed, ctx: ProviderContext) -> I
     routes = list(ir.routes)
     certificates = list(ir.certificates)
     vsrs = {(o.namespace, o.name): o for o in claimed.of("VirtualServerRoute", "k8s.nginx.org")}
+    policies = {(o.namespace, o.name): o for o in claimed.of("Policy", "k8s.nginx.org")}
     for vs in sorted(claimed.of("VirtualServer", "k8s.nginx.org"), key=lambda o: (o.namespace, o.name)):
-        c = _Ctx(vs, _upstreams(vs), host=str(vs.spec.get("host") or ""))
+        c = _Ctx(vs, _upstreams(vs), host=str(vs.spec.get("host") or ""), policies=policies)
         try:
             new_routes, cert = _virtual_server(c, vs, vsrs, ctx)
         except (_Bad, KeyError, TypeError, ValueError) as exc:
@@ -299,8 +319,10 @@ def _virtual_server(c: _Ctx, vs: KubeObject, vsrs: Mapping[tuple[str, str], Kube
     https_only = cert is not None and bool(redirect.get("enable")) and not by_header
     sections: frozenset[Section] = frozenset({"https"}) if https_only else (
         frozenset({"http", "https"}) if cert else frozenset({"http"}))
-    delegated: dict[str, str] = {}
-    rules = _rules(c, spec.get("routes") or [], "routes", prov, delegated)
+    delegated: dict[str, tuple[str, PolicyRefs, list[str]]] = {}
+    server_policies, missing = references(vs, spec.get("policies"), "spec.policies", c.notes, ((host, ""),),
+                                          c.policies)
+    rules = _rules(c, spec.get("routes") or [], "routes", prov, delegated, server_policies, missing)
     code = int(redirect.get("code", 301))
     if code not in _REDIRECT_CODES:
         raise _Bad("spec.tls.redirect.code must be 301, 302, 307 or 308")
@@ -312,26 +334,26 @@ def _virtual_server(c: _Ctx, vs: KubeObject, vsrs: Mapping[tuple[str, str], Kube
         header = (HeaderMatch("X-Forwarded-Proto", "http"),)
         rules[:0] = [Rule(matches=(RouteMatch(path=p, headers=header),), filters=(to_https,),
                           provenance=(replace_field(prov, "spec.tls.redirect"),)) for p in paths]
-    for extra in ("policies", "server-snippets", "http-snippets", "dos", "externalDNS", "gunzip"):
+    for extra in ("server-snippets", "http-snippets", "dos", "externalDNS", "gunzip"):
         if spec.get(extra):
             c.note("SPEC-" + extra.upper(), Level.WARNING, f"spec.{extra} has no Gateway API form", f"spec.{extra}",
                    fidelity=Fidelity.UNSUPPORTED, instead="not converted", aspects=("status",))
     name = f"{vs.name}-{host_slug(host)}"
     out = [Route("HTTPRoute", vs.namespace, name, gw, (host,), sections, tuple(rules), (prov,))] if rules else []
-    for ref, prefix in sorted(delegated.items()):
+    for ref, (prefix, in_force, broken) in sorted(delegated.items()):
         ns, _, vsr_name = ref.rpartition("/")
         vsr = vsrs.get((ns or vs.namespace, vsr_name))
         if vsr is None:
             c.note("ROUTE-MISSING", Level.ERROR, f"VirtualServerRoute {ref} is not in the input", "spec.routes",
                    instead="its paths are not converted", path=prefix)
             continue
-        vc = _Ctx(vsr, _upstreams(vsr), host=host)
+        vc = _Ctx(vsr, _upstreams(vsr), host=host, policies=c.policies)
         if str(vsr.spec.get("host") or "") != host:
             c.note("ROUTE-HOST", Level.ERROR, f"VirtualServerRoute {ref} is for another host", "spec.routes",
                    instead="its paths are not converted", path=prefix)
             continue
         vprov = Provenance("VirtualServerRoute", vsr.namespace, vsr.name, "", vsr.origin)
-        sub = _rules(vc, vsr.spec.get("subroutes") or [], "subroutes", vprov, {})
+        sub = _rules(vc, vsr.spec.get("subroutes") or [], "subroutes", vprov, {}, in_force, broken)
         c.notes.extend(vc.notes)
         if sub:
             out.append(Route("HTTPRoute", vsr.namespace, f"{vsr.name}-{host_slug(host)}", gw, (host,), sections,

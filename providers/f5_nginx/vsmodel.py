@@ -6,11 +6,15 @@ first that fits wins), else the route's own ``action`` or ``splits``; ``pass`` p
 upstream's Service (``splits`` by weight: the largest share answers, the weights are kept),
 ``proxy`` too with ``rewritePath`` replacing the location's prefix, ``redirect`` and
 ``return`` answer directly. ``tls.redirect`` redirects plain HTTP (or ``X-Forwarded-Proto:
-http``) to ``https://$host$request_uri``.
+http``) to ``https://$host$request_uri``. Of the Policy objects in force on a route (the spec's,
+replaced type by type by the route's and a subroute's, :mod:`.policies`), a missing or invalid
+one makes the location answer 500 and an ``accessControl`` list answers 403 to the clients it
+refuses (the model's client address: ``request.client``); the other policies are not modelled.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +26,7 @@ from ing2gw.router.outcome import Outcome, RedirectTo, RuleInfo, Upstream
 
 from ..ingress_nginx.model.uri import escape_uri
 from .locations import Location
+from .policies import PolicyRefs, access_lists, in_force_specs, references
 from .virtualserver import vs_path
 
 __all__ = ["VSLocation", "VSServer", "vs_servers"]
@@ -38,6 +43,9 @@ class VSLocation:
     upstreams: Mapping[str, Mapping[str, Any]]
     namespace: str
     regex: re.Pattern[str] | None = None
+    broken: bool = False  # a missing or invalid Policy: NGINX answers 500
+    allow: tuple[str, ...] = ()  # accessControl in force
+    deny: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -58,7 +66,11 @@ def _location(text: str) -> tuple[Location, re.Pattern[str] | None]:
     return Location("=" if modifier == "=" else "", path), None
 
 
-def _entries(obj: KubeObject, key: str) -> list[VSLocation]:
+Policies = Mapping[tuple[str, str], KubeObject]
+
+
+def _entries(obj: KubeObject, key: str, policies: Policies, inherited: PolicyRefs, missing: list[str]
+             ) -> list[VSLocation]:
     ups = {str(u.get("name")): u for u in obj.spec.get("upstreams") or [] if isinstance(u, Mapping)}
     out = []
     for route in obj.spec.get(key) or []:
@@ -69,14 +81,34 @@ def _entries(obj: KubeObject, key: str) -> list[VSLocation]:
             (tuple((k, str(c[k]), str(c.get("value", ""))) for c in m.get("conditions") or []
                    for k in ("header", "argument", "cookie", "variable") if k in c), m)
             for m in route.get("matches") or [])
+        in_force, broken = references(obj, route.get("policies"), "", [], (), policies, inherited)
+        allow: tuple[str, ...] = ()
+        deny: tuple[str, ...] = ()
+        bad = bool(missing or broken)
+        try:
+            if in_force.get("accessControl"):
+                allow, deny = access_lists(in_force_specs(in_force, "accessControl", policies))
+        except (KeyError, TypeError, ValueError):
+            bad = True
         out.append(VSLocation(loc, obj.kind.kind, obj.ref, str(route.get("path", "")), matches, route, ups,
-                              obj.namespace, compiled))
+                              obj.namespace, compiled, bad, allow, deny))
     return out
+
+
+def _route_policies(obj: KubeObject, path: str, policies: Policies, inherited: PolicyRefs, missing: list[str]
+                    ) -> tuple[PolicyRefs, list[str]]:
+    """The policies in force on the route of ``obj`` at ``path`` that hands it to a VirtualServerRoute."""
+    for route in obj.spec.get("routes") or []:
+        if isinstance(route, Mapping) and str(route.get("path", "")) == path:
+            in_force, broken = references(obj, route.get("policies"), "", [], (), policies, inherited)
+            return in_force, [*missing, *broken]
+    return inherited, missing
 
 
 def vs_servers(objects: Sequence[KubeObject], taken: set[str]) -> list[VSServer]:
     """The servers of the VirtualServers whose host no Ingress took first."""
     vsrs = {o.ref: o for o in objects if o.kind.kind == "VirtualServerRoute"}
+    policies = {(o.namespace, o.name): o for o in objects if o.kind.kind == "Policy"}
     out: dict[str, VSServer] = {}
     for vs in sorted((o for o in objects if o.kind.kind == "VirtualServer"), key=lambda o: (o.namespace, o.name)):
         host = str(vs.spec.get("host") or "")
@@ -84,13 +116,16 @@ def vs_servers(objects: Sequence[KubeObject], taken: set[str]) -> list[VSServer]
             continue
         tls = vs.spec.get("tls") or {}
         server = VSServer(host, bool(tls.get("secret")), tls.get("redirect") or {})
-        server.locations += _entries(vs, "routes")
+        spec_policies, missing = references(vs, vs.spec.get("policies"), "", [], (), policies)
+        server.locations += _entries(vs, "routes", policies, spec_policies, missing)
         for route in vs.spec.get("routes") or []:
             ref = str(route.get("route", "")) if isinstance(route, Mapping) else ""
             if ref:
                 vsr = vsrs.get(ref if "/" in ref else f"{vs.namespace}/{ref}")
                 if vsr is not None and str(vsr.spec.get("host") or "") == host:
-                    server.locations += _entries(vsr, "subroutes")
+                    in_force, broken = _route_policies(vs, str(route.get("path", "")), policies, spec_policies,
+                                                       missing)
+                    server.locations += _entries(vsr, "subroutes", policies, in_force, broken)
         out[host] = server
     return list(out.values())
 
@@ -126,8 +161,25 @@ def _fits(conditions: Sequence[tuple[str, str, str]], request: Request) -> bool:
     return True
 
 
+def _refused(loc: VSLocation, client: str | None) -> bool:
+    """Does the location's access list refuse ``client`` (NGINX's allow/deny, then deny all)?"""
+    if not loc.allow and not loc.deny:
+        return False
+    try:
+        addr = ipaddress.ip_address(client or "")
+    except ValueError:
+        return True
+    inside = any(addr in ipaddress.ip_network(n, strict=False) for n in loc.allow or loc.deny)
+    return not inside if loc.allow else inside
+
+
 def answer(server: VSServer, loc: VSLocation, request: Request, uri: str, info_for: Any) -> Outcome:
     """What the location's route does with the request."""
+    if loc.broken:
+        return Outcome(500, "PolicyInvalid", info_for(loc, None, {}),
+                       notes=("a Policy the route references is missing or invalid",))
+    if _refused(loc, request.client):
+        return Outcome(403, "AccessDenied", info_for(loc, None, {}), notes=("refused by the accessControl policy",))
     target: Mapping[str, Any] = loc.target
     for conditions, match in loc.matches:
         if _fits(conditions, request):

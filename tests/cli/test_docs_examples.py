@@ -86,6 +86,8 @@ EXPECTED.update({
         (0, "Kong's 426 answer is a routing decision"),
     "ing2gw route -f testdata/convert/f5-nginx/routing/input.yaml --as f5-nginx https://cafe.example.com/teapot":
         (0, "routed: /tea is a character prefix"),
+    "ing2gw verify -f testdata/verify/f5-nginx-policies/input.yaml --allow-unprotected --fail-on unexplained -q":
+        (0, "VirtualServer-only input with Policy objects: every difference is explained"),
     "ing2gw validate -f gateway.yaml": (0, "the converted example is valid"),
     "ing2gw validate -f testdata/validate/objects.yaml --crd testdata/validate/policy-crd.yaml":
         (1, "the sample objects break a CEL rule of the CRD, a built-in CEL rule and the schema"),
