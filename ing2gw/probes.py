@@ -7,6 +7,10 @@ host has an HTTPS listener, https. Wildcard hostnames are probed one and two lab
 one unknown host is always probed. The list is deterministic and free of duplicates.
 Routes made from a provider's own route objects (an IngressRoute, a VirtualServer: no Ingress
 to probe from) are probed the same way, plus each of their hosts' root (:func:`object_probes`).
+
+Routes attached to a Service (GAMMA) are probed east-west: the Service's name and port, from
+the route's own namespace and from one namespace with no routes of its own (which sees the
+producer routes only).
 """
 
 from __future__ import annotations
@@ -36,17 +40,26 @@ class Probe:
     headers: tuple[tuple[str, str], ...] = ()
     method: str = "GET"
     client: str | None = PROBE_CLIENT
+    port: int | None = None  # None: the scheme's (a mesh probe: the Service port)
+    mesh: str | None = None  # east-west from a client in this namespace (host names the Service)
 
     def key(self) -> str:
         hdrs = "".join(f" {k}:{v}" for k, v in self.headers)
-        return f"{self.scheme}://{self.host}{self.path}{hdrs}"
+        port = f":{self.port}" if self.port is not None else ""
+        mesh = f" mesh:{self.mesh}" if self.mesh is not None else ""
+        return f"{self.scheme}://{self.host}{port}{self.path}{hdrs}{mesh}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"scheme": self.scheme, "host": self.host, "path": self.path, "headers": dict(self.headers)}
+        out: dict[str, Any] = {"scheme": self.scheme, "host": self.host, "path": self.path,
+                               "headers": dict(self.headers)}
+        if self.mesh is not None:
+            out.update(port=self.port, mesh={"namespace": self.mesh})
+        return out
 
 
-def _probe_order(p: Probe) -> tuple[str, str, str, tuple[tuple[str, str], ...]]:
-    return (p.scheme, p.host, p.path, p.headers)  # a plain tuple: much faster than dataclass ordering
+def _probe_order(p: Probe) -> tuple[str, str, str, tuple[tuple[str, str], ...], str, int]:
+    # a plain tuple: much faster than dataclass ordering
+    return (p.scheme, p.host, p.path, p.headers, p.mesh or "", p.port or 0)
 
 
 def _hosts(hostnames: Iterable[str]) -> list[str]:
@@ -110,6 +123,10 @@ def probes_for(manifests: Iterable[Mapping[str, Any]]) -> list[Probe]:
         if m.get("kind") != "HTTPRoute":
             continue
         spec = m.get("spec") or {}
+        probes |= _mesh_probes(m, objs)
+        parents = spec.get("parentRefs") or []
+        if parents and not any(_is_gateway_parent(p) for p in parents):
+            continue  # mesh only
         hosts = _hosts(spec.get("hostnames") or [UNKNOWN_HOST])
         for rule in spec.get("rules") or []:
             matches = rule.get("matches") or [{}]
@@ -143,8 +160,47 @@ def object_probes(manifests: Iterable[Mapping[str, Any]], subjects: set[str]) ->
         return []
     listeners = [m for m in objs if m.get("kind") in ("Gateway", "ListenerSet")]
     out = set(probes_for([*listeners, *routes]))
-    out |= {Probe(p.scheme, p.host, "/") for p in out}
+    out |= {Probe(p.scheme, p.host, "/") for p in out if p.mesh is None}
     return sorted(out, key=_probe_order)
+MESH_OTHER_NAMESPACE = "ing2gw-probe"  # a client namespace with no routes of its own
+
+
+def _is_gateway_parent(pref: Any) -> bool:
+    return isinstance(pref, Mapping) and not (pref.get("group") == "" and pref.get("kind") == "Service")
+
+
+def _service_ports(objs: list[Mapping[str, Any]], ns: str, name: str, section: Any) -> list[int]:
+    """The Service's ports (only the one named ``section``, when given); none if it is not in ``objs``."""
+    for o in objs:
+        meta = o.get("metadata") or {}
+        if o.get("kind") == "Service" and meta.get("name") == name and (meta.get("namespace") or "default") == ns:
+            return sorted({int(p["port"]) for p in (o.get("spec") or {}).get("ports") or []
+                           if isinstance(p, Mapping) and isinstance(p.get("port"), int)
+                           and (section is None or p.get("name") == section)})
+    return []
+
+
+def _mesh_probes(route: Mapping[str, Any], objs: list[Mapping[str, Any]]) -> set[Probe]:
+    """East-west requests for an HTTPRoute's Service parents: each rule's paths, to the
+    Service's port(s), from the route's namespace and from a namespace without routes."""
+    out: set[Probe] = set()
+    spec = route.get("spec") or {}
+    route_ns = (route.get("metadata") or {}).get("namespace") or "default"
+    for pref in spec.get("parentRefs") or []:
+        if not isinstance(pref, Mapping) or _is_gateway_parent(pref):
+            continue
+        ns, name = str(pref.get("namespace") or route_ns), str(pref.get("name") or "")
+        ports = [pref["port"]] if isinstance(pref.get("port"), int) else \
+            _service_ports(objs, ns, name, pref.get("sectionName")) or [80]
+        for rule in spec.get("rules") or []:
+            for match in rule.get("matches") or [{}]:
+                headers, query = _headers(match), _query(match)
+                for path in _paths(match):
+                    for port in ports:
+                        for client in dict.fromkeys((route_ns, MESH_OTHER_NAMESPACE)):
+                            out.add(Probe("http", f"{name}.{ns}", path + query, headers, port=port, mesh=client,
+                                          client=None))
+    return out
 
 
 def _ingress_paths(path: str, path_type: str) -> set[str]:

@@ -19,10 +19,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from multiprocessing.pool import AsyncResult
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .explain import Explainer
-from .http import Request
+from .http import MeshSource, Request
 from .notes import ASPECTS, Note
 from .probes import Probe
 from .resources import ResourceSet
@@ -247,8 +247,9 @@ def _as_request(item: Replayable) -> Request:
     headers = item.headers
     if headers and headers[0][0] == ":method":  # a provider's hint for another method (CORS preflights)
         method, headers = headers[0][1], headers[1:]
+    mesh = None if item.mesh is None else MeshSource(item.mesh, item.host)
     return Request.build(host=item.host, path=item.path, scheme=item.scheme, method=method, headers=list(headers),
-                         client=item.client)
+                         client=item.client, port=item.port, mesh=mesh)
 
 
 _Compared = tuple[dict[str, Any], dict[str, Any], dict[str, Any], tuple[str, ...], tuple[str, ...], tuple[int, ...]]
@@ -272,8 +273,11 @@ def _compare(request: Request) -> _Compared | None:
     served = r.explainer.served(request, src, gw)
     refs = r.explainer.involved(request, served)
     explained = tuple(r.explainer.index[n] for n in r.explainer.explain(aspects, request, served))
-    return ({"method": request.method, "url": f"{request.scheme}://{request.host}{request.target}",
-             "headers": request.headers.as_dict()}, a, b, aspects, refs, explained)
+    shown: dict[str, Any] = {"method": request.method, "url": f"{request.scheme}://{request.host}{request.target}",
+                             "headers": request.headers.as_dict()}
+    if request.mesh is not None:  # east-west: from a namespace, to the Service (and port) it names
+        shown["mesh"] = {"namespace": request.mesh.namespace, "service": request.mesh.service, "port": request.port}
+    return (shown, a, b, aspects, refs, explained)
 
 
 def _remember(key: Any, compared: _Compared | None) -> None:
@@ -305,17 +309,21 @@ def _replay_chunk(chunk: Sequence[tuple[Replayable, str]]) -> tuple[int, list[_R
 _MISSING: Any = object()
 
 
-_Wire = tuple[str, str, str, str, tuple[tuple[str, str], ...], int, "str | None", "str | None", str]
-_ProbeWire = tuple[str, str, str, tuple[tuple[str, str], ...], str, "str | None", str]
+_Wire = tuple[str, str, str, str, tuple[tuple[str, str], ...], int, "str | None", "str | None", "str | None",
+              "str | None", str]
+_ProbeWire = tuple[str, str, str, tuple[tuple[str, str], ...], str, "str | None", "int | None", "str | None", str]
 
 
 def _to_wire(item: Replayable, origin: str) -> _Wire | _ProbeWire:
     """A request as a plain tuple: far cheaper to send to a worker than the object (a probe
     is built into a request there)."""
     if isinstance(item, Probe):
-        return item.scheme, item.host, item.path, item.headers, item.method, item.client, origin
+        return (item.scheme, item.host, item.path, item.headers, item.method, item.client, item.port, item.mesh,
+                origin)
     pairs = tuple((name, value) for name in item.headers for value in item.headers.get_all(name))
-    return (item.method, item.scheme, item.host, item.target, pairs, item.port, item.sni, item.client, origin)
+    mesh = item.mesh
+    return (item.method, item.scheme, item.host, item.target, pairs, item.port, item.sni, item.client,
+            None if mesh is None else mesh.namespace, None if mesh is None else mesh.service, origin)
 
 
 def _replay_range(span: tuple[int, int]) -> tuple[int, list[_Row]]:
@@ -330,13 +338,15 @@ def _replay_wire(chunk: Sequence[_Wire | _ProbeWire]) -> tuple[int, list[_Row]]:
         key = wire[:-1]
         compared = _MEMO.get(key, _MISSING)  # seen before: no need to build it
         if compared is _MISSING:
-            if len(wire) == 7:
-                scheme, host, path, headers, method, client, _ = wire
-                request = _as_request(Probe(scheme, host, path, headers, method, client))
+            if len(wire) == 9:
+                scheme, host, path, headers, method, client, pport, pmesh, _ = cast(_ProbeWire, wire)
+                request = _as_request(Probe(scheme, host, path, headers, method, client, pport, pmesh))
             else:
-                method, scheme, host, path, pairs, port, sni, client, _ = wire
+                method, scheme, host, path, pairs, port, sni, client, mesh_ns, mesh_to, _ = cast(_Wire, wire)
                 request = Request.build(host=host, path=path, method=method, scheme=scheme, headers=pairs,
-                                        port=port, sni=sni, client=client)
+                                        port=port, sni=sni, client=client,
+                                        mesh=None if mesh_ns is None or mesh_to is None
+                                        else MeshSource(mesh_ns, mesh_to))
             compared = _compare(request)
             _remember(key, compared)
         if compared is None:

@@ -186,3 +186,36 @@ def test_case_file_errors_are_one_line(tmp_path: Any) -> None:
         cases.write_text(f"- request: {{host: reviews.shop, {bad}}}\n")
         code, err = run("-f", str(GOLDEN / "input.yaml"), "--cases", str(cases))
         assert code == InputError.exit_code and msg in err and "\n" not in err.strip()
+
+
+def test_mesh_probes_and_verify_carry_mesh_requests() -> None:
+    """probes_for probes Service parents east-west (from the route's namespace and from one
+    without routes); verify replays them through both sides, serially and through the wire
+    form workers get, and a dropped consumer route shows as differences for its namespace only."""
+    from ing2gw import verify as v
+    from ing2gw.explain import Explainer
+    from ing2gw.probes import MESH_OTHER_NAMESPACE, probes_for
+    from ing2gw.resources import build_resource_set
+    from ing2gw.sources import read_paths
+
+    docs = [d.obj for d in read_paths([str(GOLDEN / "input.yaml")])]
+    probes = probes_for(docs)
+    mesh = [p for p in probes if p.mesh is not None]
+    assert {p.mesh for p in mesh} == {"frontend", "shop", MESH_OTHER_NAMESPACE}
+    assert any(p.host == "reviews.shop" and p.port == 9090 for p in mesh) is False  # GRPCRoutes are not probed
+    assert {p.port for p in mesh if p.host == "reviews.shop"} == {80}
+    full = Router.from_manifests(docs)
+    without = Router.from_manifests([d for d in docs if d["metadata"]["name"] != "reviews-for-frontend"])
+    report = v.verify_requests("none", build_resource_set([]), docs, [], full.route, without.route,
+                               [(p, "probe") for p in mesh])
+    assert report.requests == len(mesh) and report.differences
+    assert {d.request["mesh"]["namespace"] for d in report.differences} == {"frontend"}
+    v._MEMO.clear()  # the wire form a forked worker receives gives the same rows
+    v._REPLAY = v._Replay(Explainer([], build_resource_set([]), docs), full.route, without.route)
+    try:
+        agree, rows = v._replay_wire([v._to_wire(p, "probe") for p in mesh])
+    finally:
+        v._REPLAY = None
+        v._MEMO.clear()
+    assert agree + len(rows) == len(mesh) and len(rows) == len(report.differences)
+    assert {row[0]["mesh"]["namespace"] for row in rows} == {"frontend"}
