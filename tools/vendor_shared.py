@@ -32,6 +32,7 @@ WANTED: tuple[tuple[str, str], ...] = (
     ("docs/ingress-nginx-semantics.md", ""),
     ("docs/ingress-nginx-e2e-cases.json", ""),
     ("docs/upstream/agic", "*.json"),
+    ("docs/upstream/aws-alb", "*"),
     ("docs/upstream/f5-nginx", "*.json"),
     ("docs/upstream/gke", "*.json"),
     ("docs/upstream/haproxy-ingress", "*.json"),

@@ -206,15 +206,16 @@ def parse_conditions(raw: Any) -> tuple[Condition, ...]:
         fld = item.get("field")
         if fld not in CONDITION_FIELDS:
             raise ValueError(f"unknown condition field {fld!r}")
-        key = {"host-header": "hostheaderconfig", "path-pattern": "pathpatternconfig",
-               "http-header": "httpheaderconfig", "http-request-method": "httprequestmethodconfig",
-               "query-string": "querystringconfig", "source-ip": "sourceipconfig"}[fld]
-        cfg = item.get(key)
+        key = {"host-header": "hostHeaderConfig", "path-pattern": "pathPatternConfig",
+               "http-header": "httpHeaderConfig", "http-request-method": "httpRequestMethodConfig",
+               "query-string": "queryStringConfig", "source-ip": "sourceIpConfig"}[fld]
+        cfg = item.get(key.lower())
         if not isinstance(cfg, Mapping):
-            raise ValueError(f"{fld} condition needs {key}")
-        values, regex = _strings(cfg, "values") if fld != "query-string" else (), _strings(cfg, "regexvalues")
+            raise ValueError(f"missing {key[0].upper()}{key[1:]}")
+        values = _strings(cfg, "values") if fld != "query-string" else ()
+        regex = _strings(cfg, "regexvalues")
         if values and regex:
-            raise ValueError(f"{fld}: values and regexValues cannot both be set")
+            raise ValueError(f"invalid {key}: precisely one of values and regexValues can be specified")
         if fld == "query-string":
             pairs = cfg.get("values")
             if not isinstance(pairs, list) or not pairs:
@@ -228,7 +229,7 @@ def parse_conditions(raw: Any) -> tuple[Condition, ...]:
             out.append(Condition(fld, query=tuple(query)))
             continue
         if not values and not regex:
-            raise ValueError(f"{fld} condition needs values")
+            raise ValueError(f"invalid {key}: values or regexValues must be specified")
         if fld == "source-ip":
             for v in values:
                 try:

@@ -59,7 +59,7 @@ class AlbDataPlane:
                  message="ALB matches path patterns against the path as the client sent it; a Gateway matches the "
                          "path normalised by its implementation's policy",
                  instead="requests with escapes, // or dot segments may match differently",
-                 aspects=frozenset({"status", "backend", "redirect", "path"}), scope=(("*", _DENORMAL),)),
+                 aspects=frozenset({"status", "backend", "weights", "redirect", "path"}), scope=(("*", _DENORMAL),)),
             Note(code="ALB-NO-LISTENER", level=Level.INFO, subject=subject, fidelity=Fidelity.EXACT,
                  message="an ALB refuses connections on ports it has no listener for, as a Gateway does",
                  instead="same"),

@@ -100,16 +100,17 @@ def _fill(template: str, request: Request, port: int, protocol: str) -> str:
 class AlbModel:
     """The ALBs of a set of Ingresses, and their request handling."""
 
-    def __init__(self, albs: Sequence[Alb], notes: Notes) -> None:
+    def __init__(self, albs: Sequence[Alb], notes: Notes, resources: ResourceSet | None = None) -> None:
         self.albs = list(albs)
         self.notes = notes
+        self.resources = resources or ResourceSet()
 
     @classmethod
     def from_resources(cls, resources: ResourceSet, objects: Sequence[KubeObject] = ()) -> AlbModel:
         notes = Notes()
         objects = list(objects) or [o for objs in resources.objects.values() for o in objs]
         groups = load_groups(resources.ingresses, resources, objects, notes)
-        return cls([build_alb(g, notes) for g in groups], notes)
+        return cls([build_alb(g, resources, notes) for g in groups], notes, resources)
 
     def route(self, request: Request, client_ip: str | None = None) -> Outcome:
         if client_ip is not None:
@@ -137,6 +138,9 @@ class AlbModel:
             if all(condition_matches(c, request, client) for c in rule.conditions):
                 matched = AlbMatch(gateway=alb.key, listener=listener.name, kind="Ingress", route=rule.ingress.ref,
                                    rule_name=rule.path, alb=alb.key, priority=priority)
+                refused = _authenticate(rule, matched, request)
+                if refused is not None:
+                    return refused
                 return self._act(rule.action, rule, matched, request, listener)
         if listener.default is None:
             return Outcome(404, "NoMatchingRule", notes=("listener default action: fixed-response 404",))
@@ -150,7 +154,8 @@ class AlbModel:
         if action.type == "fixed-response":
             status = action.fixed.status if action.fixed is not None else 404
             info = RuleInfo(matched=matched, backend=None, weights={})
-            return Outcome(status, "FixedResponse", info)
+            body = action.fixed.body if action.fixed is not None else ""
+            return Outcome(status, "FixedResponse", info, notes=(f"body: {body}",) if body else ())
         if action.type == "redirect":
             r = action.redirect
             assert r is not None
@@ -165,7 +170,11 @@ class AlbModel:
         weights: dict[str, float] = {}
         ns = matched.route.split("/", 1)[0] if matched.route else ""
         for tg in action.targets:
-            name = f"{ns}/{tg.service}:{tg.port}" if tg.service else f"targetgroup/{tg.arn or tg.name}"
+            tg_port: int | str | None = tg.port
+            if isinstance(tg_port, str):  # a named Service port: the number the Service gives it
+                svc = self.resources.services.get((ns, tg.service or ""))
+                tg_port = next((sp.port for sp in svc.ports if sp.name == tg_port), tg_port) if svc else tg_port
+            name = f"{ns}/{tg.service}:{tg_port}" if tg.service else f"targetgroup/{tg.arn or tg.name}"
             weights[name] = weights.get(name, 0) + float(tg.weight if tg.weight is not None else 1)
         total = sum(weights.values())
         if not weights or total == 0:
@@ -185,6 +194,33 @@ class AlbModel:
         target = f"{path}?{request.query}" if request.query else path
         upstream = Upstream(request.method, host, target, request.headers)
         return Outcome(200, "Routed", info, served=True, upstream=upstream)
+
+
+def _authenticate(rule: AlbRule, matched: AlbMatch, request: Request) -> Outcome | None:
+    """ALB authentication before the rule's action: without the session cookie an OIDC/Cognito
+    rule redirects to the identity provider (302), or answers 401 (``deny``), or lets the
+    request through (``allow``); a JWT-validation rule answers 401 without a bearer token.
+    Present credentials are not checked (the model has no identity provider)."""
+    auth = rule.auth
+    if not auth.active:
+        return None
+    info = RuleInfo(matched=matched, backend=None, weights={})
+    if auth.type != "none":
+        cookies = request.headers.get("cookie") or ""
+        if f"{auth.session_cookie}-0=" in cookies or f"{auth.session_cookie}=" in cookies:
+            return None
+        if auth.on_unauthenticated == "allow":
+            return None
+        if auth.on_unauthenticated == "deny":
+            return Outcome(401, "Unauthorized", info, notes=(f"auth-type {auth.type}: no session, deny",))
+        idp = auth.idp or {}
+        endpoint = str(idp.get("authorizationEndpoint") or (f"https://{idp.get('userPoolDomain')}/oauth2/authorize"
+                                                              if idp.get("userPoolDomain") else "https://idp.invalid/"))
+        return Outcome(302, "Redirect", info, redirect=RedirectTo(endpoint, 302),
+                       notes=(f"auth-type {auth.type}: no session, redirected to the identity provider",))
+    if not (request.headers.get("authorization") or "").lower().startswith("bearer "):
+        return Outcome(401, "Unauthorized", info, notes=("jwt-validation: no bearer token",))
+    return None
 
 
 def _go_replacement(text: str) -> str:

@@ -43,6 +43,7 @@ from ing2gw.resources import Ingress
 from .actions import Action, Condition, TargetGroup
 from .annotations import PREFIX
 from .paths import gateway_path, pattern_regex
+from .protections import auth_intent
 from .stack import Alb, AlbListener, AlbRule
 
 __all__ = ["RuleConverter", "rank"]
@@ -148,6 +149,9 @@ class RuleConverter:
             matches = matches[:_MAX_MATCHES]
         backends, filters, more, session = self._action(rule, rule.action, ls, prov)
         intents += more
+        auth = auth_intent(rule)
+        if auth is not None:
+            intents.append(auth)
         if rule.transforms:
             for t in rule.transforms:
                 self.note(rule, "TRANSFORM", Level.WARNING,
@@ -201,7 +205,7 @@ class RuleConverter:
                           f"ALB pattern {v} does not match {pm.value} itself", rule.field,
                           fidelity=Fidelity.APPROXIMATE, instead=f"PathPrefix {pm.value}, which also matches "
                           f"{pm.value}", aspects=("status", "backend"),
-                          scope=((rule.host, rule.path), ("*", "~^" + re.escape(pm.value) + "$")))
+                          scope=((rule.host or "*", "~^" + re.escape(pm.value) + "$"),))
             elif how == "regex":
                 self.note(rule, "PATH-WILDCARD-REGEX", Level.INFO,
                           f"ALB pattern {v} (* any characters including /, ? one character)", rule.field,
@@ -268,13 +272,20 @@ class RuleConverter:
         if action.type == "forward":
             refs = [b for tg in action.targets if (b := self.backend(rule.ingress, tg, fld, rule.scope)) is not None]
             session = None
+            more: list[i.Intent] = []
             if action.stickiness_seconds is not None and len(action.targets) > 1:
-                session = SessionPersistence(session_name="AWSALBTG", absolute_timeout=f"{action.stickiness_seconds}s")
+                seconds = action.stickiness_seconds
+                if self.ctx.options.experimental:
+                    session = SessionPersistence(session_name="AWSALBTG", absolute_timeout=f"{seconds}s")
+                else:
+                    more.append(i.SessionAffinity(cookie="AWSALBTG", max_age_s=seconds, provenance=prov))
                 self.note(rule, "STICKINESS", Level.INFO,
-                          f"target group stickiness for {action.stickiness_seconds}s (ALB cookie AWSALBTG)", fld,
-                          fidelity=Fidelity.APPROXIMATE, instead="HTTPRoute sessionPersistence (experimental)",
+                          f"target group stickiness for {seconds}s (ALB cookie AWSALBTG)", fld,
+                          fidelity=Fidelity.APPROXIMATE if session else Fidelity.EXTENSION,
+                          instead="HTTPRoute sessionPersistence (experimental)" if session
+                          else "a session-affinity intent (--experimental: HTTPRoute sessionPersistence)",
                           aspects=("backend",))
-            return refs, [], [], session
+            return refs, [], more, session
         if action.type == "redirect":
             r = action.redirect
             assert r is not None

@@ -18,32 +18,27 @@ after an unconditional redirect that covers it, as the controller does.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from ing2gw.notes import Fidelity, Level, Note, Notes, Scope
-from ing2gw.resources import Ingress, IngressBackend, IngressPath
+from ing2gw.resources import Ingress, IngressPath, ResourceSet
 
 from .actions import (
     Action,
     Condition,
     Redirect,
-    TargetGroup,
     Transform,
-    parse_action,
-    parse_conditions,
-    parse_transforms,
 )
 from .annotations import PREFIX
+from .backend import AuthConfig, enhanced_backend
 from .groups import Group, Member
 from .paths import path_values, pattern_matches, sort_paths
 
-__all__ = ["Alb", "AlbListener", "AlbRule", "build_alb", "covers", "is_infinite_redirect", "is_superset", "overlaps"]
-
-_NOT_FOUND = Action("fixed-response", fixed=None)
-
+__all__ = ["Alb", "AlbListener", "AlbRule", "build_alb", "covers", "is_infinite_redirect", "is_superset",
+           "member_certificates", "overlaps", "optimize", "rule_conditions", "ssl_redirect_port"]
 
 @dataclass(frozen=True, slots=True)
 class AlbRule:
@@ -57,6 +52,7 @@ class AlbRule:
     path: str  # the Ingress path as written ("/" when empty)
     field: str  # spec.rules[i].http.paths[j]
     name: str = ""  # the backend service name (actions.<name> / conditions.<name>)
+    auth: AuthConfig = AuthConfig()
 
     @property
     def scope(self) -> Scope:
@@ -76,7 +72,8 @@ class AlbListener:
     certificates: tuple[str, ...] = ()  # ACM ARNs (the first is the default)
     tls_hosts: tuple[str, ...] = ()  # hosts whose certificates ACM discovery would find
     ssl_redirect: int | None = None
-    inbound_cidrs: tuple[str, ...] = ()  # empty: open to every client
+    inbound_cidrs: tuple[str, ...] = ()  # empty (and no prefix lists): open to every client
+    prefix_lists: tuple[str, ...] = ()  # managed prefix lists admitted besides the CIDRs
 
     @property
     def name(self) -> str:
@@ -102,11 +99,10 @@ def _params_list(params: Mapping[str, Any], key: str) -> tuple[str, ...]:
     return tuple(str(x) for x in raw) if isinstance(raw, list) else ()
 
 
-def _certificates(m: Member) -> tuple[str, ...]:
-    from_params = _params_list(m.params, "certificateArn")
-    if from_params:
-        return from_params
-    return tuple(m.annotations.get("certificate-arn") or ())
+def member_certificates(m: Member) -> tuple[str, ...]:
+    """The default certificate first, then the others once each (the default may repeat among them)."""
+    arns = _params_list(m.params, "certificateArn") or tuple(m.annotations.get("certificate-arn") or ())
+    return arns[:1] + tuple(dict.fromkeys(arns[1:]))
 
 
 def _listen_ports(m: Member) -> tuple[tuple[str, int], ...]:
@@ -117,86 +113,47 @@ def _listen_ports(m: Member) -> tuple[tuple[str, int], ...]:
     if isinstance(listeners, list) and listeners:
         return tuple((str(x.get("protocol") or "HTTP"), int(x.get("port") or 80))
                      for x in listeners if isinstance(x, Mapping))
-    return (("HTTPS", 443),) if _certificates(m) else (("HTTP", 80),)
+    return (("HTTPS", 443),) if member_certificates(m) else (("HTTP", 80),)
 
 
-def _ssl_redirect(members: list[Member], notes: Notes) -> tuple[int | None, Member | None]:
-    found: dict[int, Member] = {}
+def ssl_redirect_port(members: list[Member], protocols: Mapping[int, str]) -> int | None:
+    """The group's ssl-redirect port (IngressClassParams sslRedirectPort wins over the
+    annotation); ``ValueError`` with the controller's message when it rejects the group."""
+    found: list[int] = []
     for m in members:
         raw = m.params.get("sslRedirectPort")
         port = int(raw) if isinstance(raw, int | str) and str(raw).isdigit() else m.annotations.get("ssl-redirect")
-        if port is not None:
-            found.setdefault(int(port), m)
+        if port is not None and int(port) not in found:
+            found.append(int(port))
     if len(found) > 1:
-        first = members[0].ingress
-        _note(notes, first, "SSL-REDIRECT-CONFLICT", Level.ERROR,
-              f"conflicting sslRedirect port: {sorted(found)}", f"{PREFIX}/ssl-redirect",
-              instead=f"the controller rejects the group; using {min(found)}", aspects=("status", "redirect"))
+        raise ValueError(f"conflicting sslRedirect port: [{' '.join(str(p) for p in sorted(found))}]")
     if not found:
-        return None, None
-    port = min(found)
-    return port, found[port]
+        return None
+    port = found[0]
+    if port not in protocols:
+        raise ValueError(f"listener does not exist for SSLRedirect port: {port}")
+    if protocols[port] != "HTTPS":
+        raise ValueError(f"listener protocol non-SSL for SSLRedirect port: {port}")
+    return port
 
 
-def _inbound(members: list[Member], port: int, ports: dict[str, tuple[tuple[str, int], ...]]) -> tuple[str, ...]:
-    """The CIDRs admitted on ``port``: the union of what its members set (IngressClassParams
-    inboundCIDRs wins over the annotation); empty when none sets any (open)."""
-    out: list[str] = []
+def _inbound(members: list[Member], port: int, ports: dict[str, tuple[tuple[str, int], ...]]
+             ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The CIDRs and managed prefix lists admitted on ``port``: the union of what its members set
+    (IngressClassParams wins over the annotations); both empty when none sets any (open)."""
+    cidrs: list[str] = []
+    lists: list[str] = []
     for m in members:
         if port not in (p for _, p in ports[m.ingress.ref]):
             continue
-        cidrs = _params_list(m.params, "inboundCIDRs") or tuple(str(n) for n in m.annotations.get("inbound-cidrs")
-                                                                   or ())
-        out += [c for c in cidrs if c not in out]
-    return tuple(out)
-
-
-def backend_action(m: Member, backend: IngressBackend, notes: Notes, fld: str, scope: Scope) -> Action | None:
-    """The action of one Ingress backend: ``actions.<name>`` for a ``use-annotation`` port, else
-    a forward to the Service port. None (with an error note) when the controller fails."""
-    ing = m.ingress
-    if backend.service is None:
-        _note(notes, ing, "BACKEND-RESOURCE", Level.ERROR, "a resource backend has no ALB form", fld,
-              instead="path skipped", fidelity=Fidelity.UNSUPPORTED, aspects=("status", "backend"), scope=scope)
-        return None
-    if backend.port_name == "use-annotation":
-        key = f"{PREFIX}/actions.{backend.service}"
-        raw = ing.annotations.get(key)
-        if raw is None:
-            _note(notes, ing, "ACTION-MISSING", Level.ERROR, f"missing actions.{backend.service} configuration",
-                  key, instead="path skipped (the controller fails the whole group)",
-                  aspects=("status", "backend"), scope=scope)
-            return None
-        try:
-            return parse_action(json.loads(raw))
-        except (ValueError, TypeError) as exc:
-            _note(notes, ing, "ACTION-INVALID", Level.ERROR, f"invalid action: {exc}", key,
-                  instead="path skipped (the controller fails the whole group)", aspects=("status", "backend"),
-                  scope=scope)
-            return None
-    port: int | str | None = backend.port_number if backend.port_number is not None else backend.port_name
-    return Action("forward", (TargetGroup(service=backend.service, port=port),))
-
-
-def _extras(m: Member, name: str, notes: Notes, scope: Scope) -> tuple[tuple[Condition, ...], tuple[Transform, ...]]:
-    ing = m.ingress
-    conditions: tuple[Condition, ...] = ()
-    transforms: tuple[Transform, ...] = ()
-    for family in ("conditions", "transforms"):
-        key = f"{PREFIX}/{family}.{name}"
-        raw = ing.annotations.get(key)
-        if raw is None:
-            continue
-        try:
-            if family == "conditions":
-                conditions = parse_conditions(json.loads(raw))
-            else:
-                transforms = parse_transforms(json.loads(raw))
-        except (ValueError, TypeError) as exc:
-            _note(notes, ing, f"{family.upper()}-INVALID", Level.ERROR, f"invalid {family}: {exc}", key,
-                  instead=f"{family} ignored (the controller fails the whole group)",
-                  aspects=("status", "backend"), scope=scope)
-    return conditions, transforms
+        mine = _params_list(m.params, "inboundCIDRs") or tuple(str(n) for n in m.annotations.get("inbound-cidrs")
+                                                                  or ())
+        cidrs += [c for c in mine if c not in cidrs]
+        pls = (_params_list(m.params, "prefixListsIDs") or _params_list(m.params, "PrefixListsIDs")
+               or _params_list(m.params, "prefixListsIDsLegacy")
+               or tuple(m.annotations.get("security-group-prefix-lists") or ()))
+        lists += [p for p in pls if p not in lists]
+    return tuple(cidrs), tuple(lists)
 
 
 def rule_conditions(host: str, path: IngressPath | None, extra: tuple[Condition, ...], use_regex: bool
@@ -235,25 +192,25 @@ def rule_conditions(host: str, path: IngressPath | None, extra: tuple[Condition,
     return tuple(out)
 
 
-def _member_rules(m: Member, notes: Notes) -> list[AlbRule]:
+def _member_rules(m: Member, resources: ResourceSet, notes: Notes) -> list[AlbRule]:
     ing = m.ingress
     use_regex = bool(m.annotations.get("use-regex-path-match"))
     out: list[AlbRule] = []
     for rule in ing.rules:
         for path in sort_paths(rule.paths):
             scope: Scope = ((rule.host, path.path or "/"),)
-            action = backend_action(m, path.backend, notes, path.field + ".backend", scope)
-            if action is None:
+            eb = enhanced_backend(ing, path.backend, resources, notes, path.field + ".backend", scope)
+            if eb is None:
                 continue
-            name = path.backend.service or ""
-            extra, transforms = _extras(m, name, notes, scope)
             try:
-                conditions = rule_conditions(rule.host, path, extra, use_regex)
+                conditions = rule_conditions(rule.host, path, eb.conditions, use_regex)
             except ValueError as exc:
-                _note(notes, ing, "PATH-INVALID", Level.ERROR, str(exc), path.field, instead="path skipped",
-                      aspects=("status", "backend"), scope=scope)
+                _note(notes, ing, "PATH-INVALID", Level.ERROR, str(exc), path.field,
+                      instead="path skipped (the controller fails the whole group)", aspects=("status", "backend"),
+                      scope=scope)
                 continue
-            out.append(AlbRule(conditions, action, transforms, ing, rule.host, path.path or "/", path.field, name))
+            out.append(AlbRule(conditions, eb.action, eb.transforms, ing, rule.host, path.path or "/", path.field,
+                               path.backend.service or "", eb.auth))
     return out
 
 
@@ -306,7 +263,7 @@ def optimize(rules: list[AlbRule], port: int, protocol: str) -> tuple[list[AlbRu
     return kept, dropped
 
 
-def build_alb(group: Group, notes: Notes) -> Alb:
+def build_alb(group: Group, resources: ResourceSet, notes: Notes) -> Alb:
     members = group.members
     ports = {m.ingress.ref: _listen_ports(m) for m in members}
     protocols: dict[int, str] = {}
@@ -316,13 +273,13 @@ def build_alb(group: Group, notes: Notes) -> Alb:
                 _note(notes, m.ingress, "LISTEN-PORT-CONFLICT", Level.ERROR,
                       f"port {port} is {protocols[port]} for another member of group {group.key}",
                       f"{PREFIX}/listen-ports", instead=f"kept {protocols[port]}", aspects=("status", "tls"))
-    redirect_port, redirect_from = _ssl_redirect(members, notes)
-    if redirect_port is not None and protocols.get(redirect_port) != "HTTPS" and redirect_from is not None:
-        _note(notes, redirect_from.ingress, "SSL-REDIRECT-PORT", Level.ERROR,
-              f"ssl-redirect port {redirect_port} is not an HTTPS listen port", f"{PREFIX}/ssl-redirect",
+    try:
+        redirect_port = ssl_redirect_port(members, protocols)
+    except ValueError as exc:
+        _note(notes, members[0].ingress, "SSL-REDIRECT-INVALID", Level.ERROR, str(exc), f"{PREFIX}/ssl-redirect",
               instead="no redirect (the controller rejects the group)", aspects=("status", "redirect"))
         redirect_port = None
-    rules_of = {m.ingress.ref: _member_rules(m, notes) for m in members}
+    rules_of = {m.ingress.ref: _member_rules(m, resources, notes) for m in members}
     default: Action | None = None
     default_ing: Ingress | None = None
     for m in members:
@@ -334,8 +291,10 @@ def build_alb(group: Group, notes: Notes) -> Alb:
                   instead="this default backend is not used (the controller rejects the group)",
                   aspects=("status", "backend"), scope=(("", ""),))
             continue
-        default = backend_action(m, m.ingress.default_backend, notes, "spec.defaultBackend", (("", ""),))
-        default_ing = m.ingress if default is not None else None
+        eb = enhanced_backend(m.ingress, m.ingress.default_backend, resources, notes, "spec.defaultBackend",
+                              (("", ""),))
+        default = eb.action if eb is not None else None
+        default_ing = m.ingress if eb is not None else None
     listeners: list[AlbListener] = []
     for port in sorted(protocols):
         proto = protocols[port]
@@ -344,12 +303,12 @@ def build_alb(group: Group, notes: Notes) -> Alb:
         tls_hosts: list[str] = []
         if proto == "HTTPS":
             for m in on_port:
-                certs += [c for c in _certificates(m) if c not in certs]
+                certs += [c for c in member_certificates(m) if c not in certs]
                 tls_hosts += [h for t in m.ingress.tls for h in t.hosts if h not in tls_hosts]
-        cidrs = _inbound(members, port, ports)
+        cidrs, lists = _inbound(members, port, ports)
         if proto == "HTTP" and redirect_port is not None:
             action = Action("redirect", redirect=Redirect(protocol="HTTPS", port=str(redirect_port), status=301))
-            listeners.append(AlbListener(proto, port, (), action, None, (), (), redirect_port, cidrs))
+            listeners.append(AlbListener(proto, port, (), action, None, (), (), redirect_port, cidrs, lists))
             continue
         rules = [r for m in on_port for r in rules_of[m.ingress.ref]]
         kept, dropped = optimize(rules, port, proto)
@@ -358,12 +317,8 @@ def build_alb(group: Group, notes: Notes) -> Alb:
                   f"the controller drops the rule for {rule.host or '*'} {rule.path} on {proto}:{port}: {why}",
                   rule.field, instead="not converted (the ALB never serves it)", fidelity=Fidelity.EXACT)
         listeners.append(AlbListener(proto, port, tuple(kept), default, default_ing, tuple(certs), tuple(tls_hosts),
-                                     None, cidrs))
+                                     None, cidrs, lists))
     return Alb(group.key, group.explicit, tuple(members), tuple(listeners))
-
-
-def with_rules(listener: AlbListener, rules: tuple[AlbRule, ...]) -> AlbListener:
-    return replace(listener, rules=rules)
 
 
 def _literal(pattern: str) -> str:
@@ -380,14 +335,48 @@ def _pattern_covers(outer: str, inner: str) -> bool:
     return outer.endswith("*") and "?" not in outer and outer.count("*") == 1 and inner.startswith(outer[:-1])
 
 
+def _regex_literal(expr: str) -> str | None:
+    """The literal start every match of an ALB regex has (None: it is not anchored at the start)."""
+    if not expr.startswith("^"):
+        return None
+    out = []
+    for c in expr[1:]:
+        if c in "\\^$.|?*+()[]{}":
+            break
+        out.append(c)
+    if out and expr[1 + len(out):][:1] in ("?", "*", "{"):
+        out.pop()  # a quantifier makes the last literal optional
+    return "".join(out)
+
+
+def _paths_meet(a: Condition, b: Condition) -> bool:
+    """Whether one path may match both path conditions (conservative: True when unsure)."""
+    if not a.regex_values and not b.regex_values:
+        return any(_patterns_meet(x, y) for x in a.values for y in b.values)
+    prefixes_a = [_regex_literal(r) for r in a.regex_values] + [_literal(v) for v in a.values]
+    prefixes_b = [_regex_literal(r) for r in b.regex_values] + [_literal(v) for v in b.values]
+    return any(x is None or y is None or x.startswith(y) or y.startswith(x) for x in prefixes_a for y in prefixes_b)
+
+
 def _patterns_meet(a: str, b: str) -> bool:
-    """Whether some path may match both patterns (conservative: True when unsure)."""
-    if "*" not in a and "?" not in a:
-        return pattern_matches(b, a)
-    if "*" not in b and "?" not in b:
-        return pattern_matches(a, b)
-    la, lb = _literal(a), _literal(b)
-    return la.startswith(lb) or lb.startswith(la)
+    """Whether some path matches both ALB patterns (exact: a search over both patterns at once,
+    ``*`` any run of characters, ``?`` one)."""
+
+    @cache
+    def meet(i: int, j: int) -> bool:
+        if i == len(a) and j == len(b):
+            return True
+        if i < len(a) and a[i] == "*":
+            if meet(i + 1, j):
+                return True
+            return j < len(b) and (meet(i, j + 1) if b[j] != "*" else meet(i, j + 1) or meet(i + 1, j))
+        if j < len(b) and b[j] == "*":
+            return meet(i, j + 1) or (i < len(a) and meet(i + 1, j))
+        if i == len(a) or j == len(b):
+            return False
+        return (a[i] == b[j] or a[i] == "?" or b[j] == "?") and meet(i + 1, j + 1)
+
+    return meet(0, 0)
 
 
 def covers(earlier: AlbRule, later: AlbRule) -> bool:
@@ -424,9 +413,8 @@ def overlaps(a: AlbRule, b: AlbRule) -> bool:
                    for x in ha.values for y in hb.values):
             return False
     pa, pb = a.condition("path-pattern"), b.condition("path-pattern")
-    if pa is not None and pb is not None and not pa.regex_values and not pb.regex_values:
-        if not any(_patterns_meet(x, y) for x in pa.values for y in pb.values):
-            return False
+    if pa is not None and pb is not None and not _paths_meet(pa, pb):
+        return False
     for fld in ("http-request-method",):
         ma, mb = a.condition(fld), b.condition(fld)
         if ma is not None and mb is not None and not set(ma.values) & set(mb.values):

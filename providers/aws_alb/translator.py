@@ -14,10 +14,11 @@ would prefer it, both are noted (``ALB-RULE-ORDER``) with the Ingress paths they
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ing2gw.intents import IPAccess
+from ing2gw.intents import IPAccess, Opaque
 from ing2gw.ir import (
     IR,
     BackendRef,
@@ -36,19 +37,23 @@ from ing2gw.ir import (
 )
 from ing2gw.kinds import KubeObject
 from ing2gw.names import slug
-from ing2gw.notes import Fidelity, Level, Note
+from ing2gw.notes import Fidelity, Level, Note, Security
 from ing2gw.provider import ProviderContext
 from ing2gw.resources import Ingress
 
-from .annotations import PREFIX
+from .annotations import PREFIX, TABLE, row_key
 from .groups import load_groups
+from .protections import protections
 from .rules import RuleConverter, rank
-from .stack import Alb, AlbListener, AlbRule, build_alb, covers, overlaps
+from .stack import Alb, AlbListener, AlbRule, build_alb, covers, member_certificates, overlaps
 
 __all__ = ["AlbTranslator"]
 
 _ORDER_ASPECTS = frozenset({"status", "backend", "weights", "redirect", "path", "host"})
 _RULES_PER_LISTENER = 100  # the ALB quota (rules besides the default one)
+# IngressClassParams fields the conversion carries (the rest are noted)
+_PARAMS_CONVERTED = frozenset({"group", "certificateArn", "sslRedirectPort", "inboundCIDRs", "prefixListsIDs",
+                               "PrefixListsIDs", "listeners", "namespaceSelector", "wafv2AclArn", "wafv2AclName"})
 
 
 @dataclass(slots=True)
@@ -76,21 +81,80 @@ class AlbTranslator:
         for group in groups:
             if not group.members:
                 continue
-            alb = build_alb(group, self.notes)
+            alb = build_alb(group, self.ctx.resources, self.notes)
             first = alb.members[0].ingress
             gw = GatewayRef(key=alb.key.replace("/", "-"), gateway_class=self.ctx.gateway_for(first).gateway_class)
             for ls in alb.listeners:
                 listeners.append(self._listener(alb, ls, gw))
-                if ls.inbound_cidrs:
-                    gateway_intents.append(GatewayIntent(gw, IPAccess(
-                        allow=ls.inbound_cidrs, provenance=Provenance("Ingress", first.namespace, first.name,
-                                                                     f"{PREFIX}/inbound-cidrs", first.origin))))
-                    self._note(first, "INBOUND-CIDRS", Level.WARNING,
-                               f"listener {ls.name} admits only {', '.join(ls.inbound_cidrs)} (the ALB security "
-                               "group)", f"{PREFIX}/inbound-cidrs", fidelity=Fidelity.EXTENSION,
-                               instead=f"ip-access intent on Gateway {gw.key}", aspects=("status",))
+                access = self._access(alb, ls)
+                if access is not None and GatewayIntent(gw, access) not in gateway_intents:
+                    gateway_intents.append(GatewayIntent(gw, access))
+            gateway_intents += [GatewayIntent(gw, x) for x in protections(alb, self.notes)]
+            self._params_notes(alb)
             routes += self._routes(alb, gw)
+        self._service_notes(ingresses)
         return IR(routes=tuple(routes), listeners=tuple(listeners), gateway_intents=tuple(gateway_intents))
+
+    def _access(self, alb: Alb, ls: AlbListener) -> IPAccess | Opaque | None:
+        """The ALB security group's inbound rules for one listener, as an intent (a protection)."""
+        if not ls.inbound_cidrs and not ls.prefix_lists:
+            return None
+        setter = next((m for m in alb.members if m.annotations.get("inbound-cidrs") or m.params.get("inboundCIDRs")
+                       or m.annotations.get("security-group-prefix-lists")), alb.members[0])
+        ing = setter.ingress
+        key = "inbound-cidrs" if ls.inbound_cidrs else "security-group-prefix-lists"
+        prov = Provenance("Ingress", ing.namespace, ing.name, f"{PREFIX}/{key}", ing.origin)
+        admitted = ", ".join(ls.inbound_cidrs + ls.prefix_lists)
+        self._note(ing, "INBOUND-CIDRS", Level.INFO,
+                   f"the ALB's security group admits only {admitted} on {ls.name}, for every host of the group",
+                   prov.field, fidelity=Fidelity.EXTENSION, instead=f"an ip-access intent on Gateway {slug(alb.key)}",
+                   aspects=("status", "auth"), scope=(("*", ""),))
+        if not ls.inbound_cidrs:
+            return Opaque(vendor="aws-alb", key="security-group-prefix-lists", raw=",".join(ls.prefix_lists),
+                          protection=Security.ACCESS_CONTROL, affects=("status", "auth"), provenance=prov)
+        if ls.prefix_lists:
+            self._note(ing, "PREFIX-LISTS", Level.WARNING,
+                       f"managed prefix lists {', '.join(ls.prefix_lists)} are admitted too; their addresses are in "
+                       "AWS, not in the input", prov.field, fidelity=Fidelity.UNSUPPORTED,
+                       instead="the ip-access intent admits the CIDRs only", aspects=("status", "auth"),
+                       scope=(("*", ""),))
+        return IPAccess(allow=ls.inbound_cidrs, scope="gateway", provenance=prov)
+
+    def _params_notes(self, alb: Alb) -> None:
+        """IngressClassParams fields besides group, certificates, ssl-redirect, inbound CIDRs and
+        prefix lists: load-balancer settings the target needs to provide itself."""
+        seen: set[int] = set()
+        for m in alb.members:
+            if not m.params or id(m.params) in seen:
+                continue
+            seen.add(id(m.params))
+            for key in sorted(m.params):
+                if key in _PARAMS_CONVERTED:
+                    continue
+                self._note(m.ingress, "CLASS-PARAMS-UNSUPPORTED", Level.WARNING,
+                           f"IngressClassParams spec.{key} = {json.dumps(m.params[key], sort_keys=True)}: a "
+                           "load-balancer setting; the target needs its own (AWS LBC Gateway: "
+                           "LoadBalancerConfiguration / TargetGroupConfiguration)", f"IngressClassParams spec.{key}",
+                           fidelity=Fidelity.UNSUPPORTED, instead="not converted")
+
+    def _service_notes(self, ingresses: Sequence[Ingress]) -> None:
+        """The ``alb.ingress.kubernetes.io/*`` annotations of the Services the Ingresses use
+        (target group settings: target type, health checks, protocol) through the table."""
+        used: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        for ing in ingresses:
+            for rule in ing.rules:
+                for p in rule.paths:
+                    if p.backend.service:
+                        used.setdefault((ing.namespace, p.backend.service), set()).add((rule.host, p.path or "/"))
+        pfx = PREFIX + "/"
+        for key in sorted(used):
+            svc = self.ctx.resources.services.get(key)
+            if svc is None:
+                continue
+            items = [(k, row_key(k[len(pfx):]), svc.annotations[k]) for k in sorted(svc.annotations)
+                     if k.startswith(pfx) and not k[len(pfx):].startswith(("auth-", "jwt-"))]
+            if items:
+                TABLE.parse(items, self.notes, f"Service {key[0]}/{key[1]}", svc.origin, tuple(sorted(used[key])))
 
     # --- listeners ------------------------------------------------------------------------
 
@@ -102,11 +166,14 @@ class AlbTranslator:
         refs: list[CertificateRef] = []
         for arn in ls.certificates:
             name = "acm-" + slug(arn.rsplit("/", 1)[-1])[:40]
-            refs.append(CertificateRef(first.namespace, name))
-            self._note(first, "CERTIFICATE-ACM", Level.WARNING,
+            owner = next((m.ingress for m in alb.members if arn in member_certificates(m)), first)
+            if CertificateRef(owner.namespace, name) in refs:
+                continue
+            refs.append(CertificateRef(owner.namespace, name))
+            self._note(owner, "CERTIFICATE-ACM", Level.WARNING,
                        f"listener {ls.name} uses ACM certificate {arn}; ACM certificates are not Kubernetes Secrets",
                        f"{PREFIX}/certificate-arn", fidelity=Fidelity.APPROXIMATE,
-                       instead=f"certificateRefs names Secret {first.namespace}/{name}: the target needs the "
+                       instead=f"certificateRefs names Secret {owner.namespace}/{name}: the target needs the "
                                "certificate there (exported, or issued by cert-manager); the AWS LBC Gateway takes "
                                "the ARN in LoadBalancerConfiguration listenerConfigurations instead",
                        aspects=("tls",))
@@ -159,6 +226,8 @@ class AlbTranslator:
         for (_, hostnames), rp in sorted(parts.items()):
             ing = rp.ingress
             name = ing.name if not hostnames else f"{ing.name}-{slug(hostnames[0].replace('*', 'wildcard'))}"
+            if len(hostnames) > 1:  # a host-header condition added hostnames: one route per host set
+                name += f"-and-{len(hostnames) - 1}-more"
             out.append(Route(kind="HTTPRoute", namespace=ing.namespace, name=name, gateway=gw, hostnames=hostnames,
                              sections=frozenset(), rules=tuple(rp.rules.values()),
                              sources=(Provenance("Ingress", ing.namespace, ing.name, "", ing.origin),),
@@ -184,8 +253,8 @@ class AlbTranslator:
         for j, later in enumerate(rules):
             for i in range(j):
                 earlier = rules[i]
-                if ranks[j] <= ranks[i] and (earlier.ingress.ref == later.ingress.ref or
-                                             _gateway_before(earlier.ingress, later.ingress)):
+                if ranks[j] < ranks[i] or (ranks[j] == ranks[i] and (
+                        earlier.ingress.ref == later.ingress.ref or _gateway_before(earlier.ingress, later.ingress))):
                     continue
                 if not overlaps(earlier, later):
                     continue

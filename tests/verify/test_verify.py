@@ -13,6 +13,9 @@ CASES = sorted(p for p in (TESTDATA / "verify").iterdir() if (p / "input.yaml").
 
 # The note that must explain each case's characteristic difference.
 EXPECTED_CAUSE = {
+    "aws-alb-actions": "ALB-REDIRECT-PORT",
+    "aws-alb-rule-order": "ALB-RULE-ORDER",
+    "aws-alb-tls": "ALB-SSL-REDIRECT",
     "implicit-root": "NGINX-IMPLICIT-ROOT-ANNOTATIONS",
     "wildcard-depth": "NGINX-WILDCARD-HOST-DEPTH",
     "default-certificate": "NGINX-DEFAULT-CERTIFICATE",
