@@ -545,10 +545,12 @@ class GatewayAddress(Intent):
 @dataclass(frozen=True, slots=True)
 class TlsPolicy(Intent):
     """The TLS versions and ciphers clients may use, as a policy the cloud keeps by ``name``
-    (a GCP SSL policy) and/or a ``min_version`` (``TLSv1.2``)."""
+    (``vendor`` ``gcp``: an SSL policy; ``azure``: an Application Gateway SSL profile) and/or a
+    ``min_version`` (``TLSv1.2``)."""
 
     name: str | None = None
     min_version: str | None = None
+    vendor: str = ""
     kind: ClassVar[str] = "tls-policy"
     outcome_aspects: ClassVar[frozenset[str]] = frozenset({"tls"})
     replaced_by: ClassVar[str] = (

@@ -21,6 +21,7 @@ What differs from the Ingress specification (:mod:`.urlmap`), each with its note
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -157,7 +158,7 @@ class GkeTranslator(IngressTranslator):
                                                           scope="global" if glob else "regional", provenance=prov)))
         if self.frontend is not None and self.frontend.ssl_policy:
             prov = Provenance("Ingress", ing.namespace, ing.name, FRONTEND_CONFIG, ing.origin)
-            out.append(GatewayIntent(gw, i.TlsPolicy(name=self.frontend.ssl_policy, provenance=prov)))
+            out.append(GatewayIntent(gw, i.TlsPolicy(name=self.frontend.ssl_policy, vendor="gcp", provenance=prov)))
         return out
 
     def _certificate_notes(self, ing: Ingress) -> None:
@@ -228,7 +229,8 @@ class GkeTranslator(IngressTranslator):
                           f"GCLB path {base}/* does not match {base} (GKE answers it with the default backend, 404); "
                           f"the Gateway's PathPrefix {base}/ matches {base} too", fidelity=Fidelity.APPROXIMATE,
                           instead=f"{base} is served by this rule", fld=pc.path.field + ".path",
-                          aspects=("status", "backend"), scope=((pc.host, base),))
+                          aspects=("status", "backend"),
+                          scope=((pc.host, pc.path.path or "/"), (pc.host, "~^" + re.escape(base) + "$")))
                 continue
             ref = self.resolve_backend(pc.ingress, target, fld)
             prov = Provenance("Ingress", pc.ingress.namespace, pc.ingress.name, fld, pc.ingress.origin)

@@ -80,6 +80,10 @@ EXPECTED.update({
         (0, "BackendConfig, FrontendConfig and the static IP become valid GKE policies"),
     "ing2gw route -f testdata/convert/gke/routing/input.yaml --as gke http://shop.example.com/api":
         (0, "GKE's /api/* does not match /api: the default backend answers"),
+    "ing2gw route -f testdata/convert/agic/routing/input.yaml --as agic https://shop.example.com/api/admin":
+        (0, "the first listed path /api* wins over the later /api/admin"),
+    "ing2gw verify -f testdata/verify/agic-routing/input.yaml -q":
+        (1, "character prefixes and the empty default pool differ (explained): verify exits 1 on any difference"),
     "ing2gw verify -f testdata/verify/gke-routing/input.yaml -q":
         (1, "path normalisation differs (explained): verify exits 1 on any difference"),
     "ing2gw route -f testdata/convert/kong/protocols/input.yaml --as kong http://secure.example.com/":

@@ -47,8 +47,9 @@ def gateway_policies(emitter: ImplEmitter, ir: IR, manifests: list[Manifest], ct
         p = intent.provenance
         gateways = _gateways(manifests, gi.gateway.key)
         why = "" if gateways else f"no Gateway of the output comes from {gi.gateway.key}"
-        if isinstance(intent, TlsPolicy) and not intent.name:
-            why = "GKE takes TLS versions from a named SSL policy; create one and name it in a GCPGatewayPolicy"
+        if isinstance(intent, TlsPolicy) and (not intent.name or intent.vendor != "gcp"):
+            why = ("GKE takes TLS versions from a named GCP SSL policy; create one with these settings and name it in "
+                   "a GCPGatewayPolicy")
         if why:
             ctx.notes.add(Note(code="IMPL-NOT-EXPRESSIBLE", level=Level.INFO,
                                message=f"{intent.summary()}: {why}, so the {emitter.name} emitter cannot carry it",

@@ -1,0 +1,1 @@
+"""Azure Application Gateway Ingress Controller: one shared gateway, URL path maps, backend settings."""
