@@ -114,7 +114,7 @@ def test_shared_class_is_decided_by_annotations_else_an_error_naming_provider(in
     assert "community.example.com" in r.stdout
     errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
     assert len(errors) == 1 and "INGRESS-CONTROLLER-AMBIGUOUS: Ingress ns/plain" in errors[0]
-    assert "--provider NAME (aws-alb, f5-like, " in errors[0] and "ingress-nginx" in errors[0]
+    assert "--provider NAME (agic, aws-alb, f5-like, " in errors[0] and "ingress-nginx" in errors[0]
     assert r.exit_code == 1
 
 
