@@ -86,6 +86,12 @@ EXPECTED.update({
         (1, "character prefixes and the empty default pool differ (explained): verify exits 1 on any difference"),
     "ing2gw verify -f testdata/verify/gke-routing/input.yaml -q":
         (1, "path normalisation differs (explained): verify exits 1 on any difference"),
+    "ing2gw convert -f testdata/convert/contour/httpproxy-includes/input.yaml -q":
+        (1, "the include of a missing HTTPProxy is an error note (Contour answers 502 there)"),
+    "ing2gw route -f testdata/convert/contour/httpproxy-includes/input.yaml --as contour "
+    "https://shop.example.com/blogx": (0, "routed by the Contour model: /blog is a character prefix"),
+    "ing2gw verify -f testdata/convert/contour/ingress/input.yaml -q --allow-unprotected":
+        (1, "Contour's host-less fallthrough and character prefixes differ (explained): verify exits 1"),
     "ing2gw route -f testdata/convert/kong/protocols/input.yaml --as kong http://secure.example.com/":
         (0, "Kong's 426 answer is a routing decision"),
     "ing2gw route -f testdata/convert/f5-nginx/routing/input.yaml --as f5-nginx https://cafe.example.com/teapot":

@@ -188,3 +188,12 @@ def test_traefik_doc_is_generated_from_the_table(ing2gw) -> None:
     r = ing2gw(["providers", "traefik", "-o", "markdown"])
     assert (ROOT / "docs" / "providers" / "traefik.md").read_text() == r.stdout, (
         "regenerate: ing2gw providers traefik -o markdown > docs/providers/traefik.md")
+
+
+def test_contour_doc_is_generated_from_the_table(ing2gw) -> None:
+    """docs/providers/contour.md is `ing2gw providers contour -o markdown`, never edited by hand."""
+    from support import ROOT
+
+    r = ing2gw(["providers", "contour", "-o", "markdown"])
+    assert (ROOT / "docs" / "providers" / "contour.md").read_text() == r.stdout, (
+        "regenerate: ing2gw providers contour -o markdown > docs/providers/contour.md")

@@ -1,0 +1,1 @@
+"""Contour: ``projectcontour.io/*`` Ingress annotations and HTTPProxy CRDs (see :mod:`.provider`)."""
