@@ -7,6 +7,7 @@ them lazily. Third-party providers use the ``ing2gw.providers`` entry-point grou
 BUILTIN: dict[str, str] = {
     "agic": "ing2gw.providers.agic.provider:PROVIDER",
     "aws-alb": "ing2gw.providers.aws_alb:PROVIDER",
+    "cilium": "ing2gw.providers.cilium:PROVIDER",
     "contour": "ing2gw.providers.contour.provider:PROVIDER",
     "f5-nginx": "ing2gw.providers.f5_nginx:PROVIDER",
     "gke": "ing2gw.providers.gke.provider:PROVIDER",

@@ -115,6 +115,8 @@ EXPECTED.update({
         (0, "routed (and refused: 413)"),
     "ing2gw route -f testdata/router/shop.yaml 'https://shop.example.com/api/x?a=1' -H 'x-canary: always' -o json":
         (0, "routed"),
+    "ing2gw route -f testdata/convert/cilium/routing/input.yaml --as cilium http://docs.example.com/guide/intro":
+        (0, "routed by the Cilium model (shared load balancer, force-https disabled)"),
     "ing2gw route -f testdata/router/mesh/input.yaml --mesh frontend http://reviews.shop/api/items":
         (0, "routed east-west by the consumer route"),
     "ing2gw route -f testdata/router/mesh/input.yaml --cases testdata/router/mesh/cases.yaml":

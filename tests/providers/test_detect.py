@@ -48,12 +48,23 @@ def test_forced_provider_still_notes_foreign_annotations(ing2gw) -> None:
 
 
 def test_controller_without_provider_is_not_converted_and_fails_the_run(ing2gw) -> None:
-    doc = ingress("web", "cilium")
-    r = ing2gw(["convert", "-f", "-"], input=doc)
+    """An Ingress of a controller ing2gw knows (detect.KNOWN) but has no provider for: the last
+    such controller (providers for others are being added)."""
+    import pytest
+
+    from ing2gw.detect import KNOWN
+    from ing2gw.providers import BUILTIN
+
+    missing = [c for c in KNOWN if c.class_names and c.name not in BUILTIN]
+    if not missing:
+        pytest.skip("every known controller has a provider installed")
+    known = missing[-1]
+    r = ing2gw(["convert", "-f", "-"], input=ingress("web", known.class_names[0]))
     assert r.exit_code == 1
     assert r.stdout == "" or "HTTPRoute" not in r.stdout
     lines = [ln for ln in r.stderr.splitlines() if "INGRESS-CONTROLLER-UNSUPPORTED" in ln]
-    assert len(lines) == 1 and "served by Cilium" in lines[0] and "class 'cilium'" in lines[0]
+    assert len(lines) == 1 and f"served by {known.title}" in lines[0]
+    assert f"class '{known.class_names[0]}'" in lines[0]
 
 
 def test_ingresses_without_class_or_evidence_need_a_provider_once_several_are_installed(ing2gw) -> None:
@@ -115,7 +126,7 @@ def test_shared_class_is_decided_by_annotations_else_an_error_naming_provider(in
     errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
     assert len(errors) == 1 and "INGRESS-CONTROLLER-AMBIGUOUS: Ingress ns/plain" in errors[0]
     assert "--provider NAME (" in errors[0] and "ingress-nginx" in errors[0]
-    assert all(f"{name}, " in errors[0] for name in ("agic", "aws-alb", "contour", "f5-like"))
+    assert all(f"{name}, " in errors[0] for name in ("agic", "aws-alb", "cilium", "contour", "f5-like"))
     assert r.exit_code == 1
 
 

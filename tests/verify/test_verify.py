@@ -21,6 +21,7 @@ EXPECTED_CAUSE = {
     "wildcard-depth": "NGINX-WILDCARD-HOST-DEPTH",
     "default-certificate": "NGINX-DEFAULT-CERTIFICATE",
     "grpc": "NGINX-GRPC-ONLY",
+    "cilium-routing": "CILIUM-WILDCARD-HOST-DEPTH",
     "cors": "NGINX-CORS",
     "f5-nginx-mergeable": "F5-SSL-REDIRECT-PORT",
     "f5-nginx-routing": "F5-PATH-CHARACTER-PREFIX",
