@@ -6,7 +6,8 @@ a case change; the header and query matches a rule names; each over http and, wh
 host has an HTTPS listener, https. Wildcard hostnames are probed one and two labels deep;
 one unknown host is always probed. The list is deterministic and free of duplicates.
 Routes made from a provider's own route objects (an IngressRoute, a VirtualServer: no Ingress
-to probe from) are probed the same way, plus each of their hosts' root (:func:`object_probes`).
+to probe from), and hostnames routes gained beyond the Ingress rules' (aliases), are probed the
+same way, plus each of their hosts' root (:func:`object_probes`).
 
 Routes attached to a Service (GAMMA) are probed east-west: the Service's name and port, from
 the route's own namespace and from one namespace with no routes of its own (which sees the
@@ -151,11 +152,23 @@ def route_source_subjects(manifest: Mapping[str, Any]) -> list[str]:
     return [s for s in str(src).split(", ") if s]
 
 
-def object_probes(manifests: Iterable[Mapping[str, Any]], subjects: set[str]) -> list[Probe]:
+def object_probes(manifests: Iterable[Mapping[str, Any]], subjects: set[str], known_hosts: set[str]) -> list[Probe]:
     """Boundary requests for the HTTPRoutes made from the objects ``subjects`` (``Kind ns/name``,
-    e.g. ``VirtualServer cafe/cafe``): :func:`probes_for` over them, and the root of each host."""
+    e.g. ``VirtualServer cafe/cafe``) and for the hostnames no Ingress rule names (``known_hosts``
+    are those) that other routes gained from annotations (a server alias, a redirect from another
+    host): :func:`probes_for` over them, and the root of each host."""
     objs = list(manifests)
-    routes = [m for m in objs if m.get("kind") == "HTTPRoute" and set(route_source_subjects(m)) & subjects]
+    routes = []
+    for m in objs:
+        if m.get("kind") != "HTTPRoute":
+            continue
+        if set(route_source_subjects(m)) & subjects:
+            routes.append(m)
+            continue
+        spec = m.get("spec") or {}
+        extra = [h for h in spec.get("hostnames") or () if h not in known_hosts]
+        if extra:
+            routes.append({**m, "spec": {**spec, "hostnames": extra}})
     if not routes:
         return []
     listeners = [m for m in objs if m.get("kind") in ("Gateway", "ListenerSet")]

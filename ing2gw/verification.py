@@ -100,7 +100,8 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
     if options.generate:
         probes = ingress_probes(mine.ingresses, plane.probe_headers(mine.ingresses))
         objects = {subject for subject, p in result.object_providers.items() if p == name}
-        probes = sorted({*probes, *object_probes(result.manifests, objects)},
+        known = {rule.host for ing in mine.ingresses for rule in ing.rules}
+        probes = sorted({*probes, *object_probes(result.manifests, objects, known)},
                         key=lambda p: (p.scheme, p.host, p.path, p.headers))
         generated = [(p, "generated") for p in probes]
         if result.ir is not None:

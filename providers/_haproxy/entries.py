@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from ing2gw.resources import Ingress, IngressBackend, IngressPath, ResourceSet
 
 from .model import Entry
-from .policy import HaproxyPolicy
+from .policy import HaproxyPolicy, Redirect
 
 __all__ = ["backend_name", "build_entries", "ordered"]
 
@@ -70,7 +70,15 @@ def build_entries(
                 if key in taken:
                     continue
                 taken.add(key)
-                out.append(Entry(ing.ref, host, path.path or "/", kind, name, pol, tls(ing, host), len(out)))
+                for served in (host, *(a.lower() for a in pol.server_aliases)):
+                    out.append(Entry(ing.ref, served, path.path or "/", kind, name, pol, tls(ing, host), len(out)))
+        if pol.redirect_from is not None:  # every request for that host is redirected to the Ingress's host
+            hosts = sorted({r.host.lower() for r in ing.rules if r.host and not r.host.startswith("*.")})
+            first = next((e.backend for e in out if e.ingress == ing.ref), None)
+            if len(hosts) == 1 and first is not None:
+                source, code = pol.redirect_from
+                red = HaproxyPolicy(ssl_redirect=False, redirect=Redirect(code=code, hostname=hosts[0]))
+                out.append(Entry(ing.ref, source.lower(), "/", default_kind, first, red, False, len(out)))
         default = backend_name(ing, ing.default_backend, resources) if ing.default_backend is not None else None
         if default is not None:
             hosts = [r.host.lower() for r in ing.rules] or [""]

@@ -21,7 +21,7 @@ from ing2gw.resources import Ingress
 
 from .._common.values import IPNetwork
 
-__all__ = ["Cors", "HaproxyPolicy", "RateLimitRule", "Redirect", "Rewrite", "read_annotations"]
+__all__ = ["BackendTLSWish", "Cors", "HaproxyPolicy", "RateLimitRule", "Redirect", "Rewrite", "read_annotations"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +93,17 @@ class Cors:
 
 
 @dataclass(frozen=True, slots=True)
+class BackendTLSWish:
+    """TLS from haproxy to the pods: ``ca`` (Secret ``ns/name``) verifies them, ``None`` means
+    unverified; ``hostname`` is the name sent and verified, ``None`` when the controller checks
+    none; ``key`` is the annotation that asked for it."""
+
+    key: str
+    ca: str | None = None
+    hostname: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class HaproxyPolicy:
     """What one Ingress asks of haproxy, in the order haproxy applies it: client address ->
     deny/allow lists (403) -> basic auth (401) -> rate limit -> redirects -> request header and
@@ -125,6 +136,10 @@ class HaproxyPolicy:
     intents: tuple[Intent, ...] = field(default=())  # other intents (timeouts, balancing ...)
     # request headers a path also requires: (name, value, value is a regex)
     match_headers: tuple[tuple[str, str, bool], ...] = ()
+    passthrough: bool = False  # ssl-passthrough: TLS handed to the pods by SNI
+    backend_tls: BackendTLSWish | None = None  # TLS to the pods
+    server_aliases: tuple[str, ...] = ()  # other host names served like the Ingress's hosts
+    redirect_from: tuple[str, int] | None = None  # (host, status): that host redirects to the Ingress's
 
     @property
     def restricts(self) -> bool:

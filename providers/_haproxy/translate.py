@@ -18,6 +18,7 @@ from typing import Literal
 from ing2gw import intents as it
 from ing2gw.ir import (
     CORS,
+    IR,
     BackendRef,
     Filter,
     HeaderModifier,
@@ -78,6 +79,16 @@ class HaproxyTranslator(IngressTranslator):
 
     def prov(self, ingress: Ingress, key: str) -> Provenance:
         return Provenance("Ingress", ingress.namespace, ingress.name, f"{self.prefixes[0]}/{key}", ingress.origin)
+
+    def translate(self, ingresses: Sequence[Ingress]) -> IR:
+        """The Ingresses' HTTP routes, then what they ask beyond them (:mod:`.extras`)."""
+        from .extras import finish
+
+        return finish(self, super().translate(ingresses), ingresses)
+
+    def fld(self, key: str) -> str:
+        """The annotation ``key`` as written under the controller's first prefix."""
+        return f"{self.prefixes[0]}/{key}"
 
     # --- rules --------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from the controller ConfigMap), under ``haproxy-ingress.github.io/`` or the olde
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -65,6 +66,14 @@ def _path(text: str) -> str:
     return value
 
 
+def _host(text: str) -> str:
+    """A DNS host name (no wildcard, no port)."""
+    value = text.strip().lower()
+    if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", value):
+        raise ValueError("must be a host name")
+    return value
+
+
 def _none(key: str, family: str, doc: str, target: str = "", parse: Callable[[str], Any] = parse_trimmed
           ) -> AnnotationSpec:
     return row(key, UNSUP, family, doc, parse, target=target)
@@ -114,14 +123,15 @@ _SPECS = [
          target="RequestRedirect (scheme, hostname, port, ReplaceFullPath)", answer=True),
     row("redirect-to-code", EXACT, "redirect", "Status of redirect-to (default 302)", parse_status_in(REDIRECT_CODES),
          302, "RequestRedirect statusCode"),
-    _none("redirect-from", "redirect", "Redirects requests for this other host to the Ingress host",
-          "a redirect route for the other host (write it by hand)"),
+    row("redirect-from", EXACT, "redirect", "Redirects requests for this other host to the Ingress host",
+         _host, target="an HTTPRoute for that host with a RequestRedirect to the Ingress host", answer=True),
     _none("redirect-from-regex", "redirect", "Redirects hosts matching this regex to the Ingress host"),
-    _none("redirect-from-code", "redirect", "Status of redirect-from (default 302)"),
+    row("redirect-from-code", EXACT, "redirect", "Status of redirect-from (default 302)",
+         parse_status_in(REDIRECT_CODES), 302, "RequestRedirect statusCode (301 or 302; others noted)"),
     row("rewrite-target", APPROX, "rewrite", "Replaces the matched path prefix with this path", _path,
          target="URLRewrite ReplacePrefixMatch", noted=True, answer=True),
-    _none("server-alias", "routing", "Another host name served like the Ingress host",
-          "add the name to the route's hostnames by hand"),
+    row("server-alias", EXACT, "routing", "Another host name served like the Ingress host", _host,
+         target="one more hostname on the Ingress's routes"),
     _none("server-alias-regex", "routing", "Host names matching this regex served like the Ingress host"),
     # --- TLS, HSTS ----------------------------------------------------------------------------
     row("ssl-redirect", EXACT, "tls", "Redirects plain HTTP of TLS hosts to HTTPS (default true)", parse_bool, True,
@@ -133,7 +143,8 @@ _SPECS = [
     row("hsts-include-subdomains", EXACT, "headers", "HSTS includeSubDomains", parse_bool, False,
          "ResponseHeaderModifier value"),
     row("hsts-preload", EXACT, "headers", "HSTS preload", parse_bool, False, "ResponseHeaderModifier value"),
-    _none("ssl-passthrough", "tls", "Passes TLS through to the pods", "TLSRoute passthrough (by hand)", parse_bool),
+    row("ssl-passthrough", APPROX, "tls", "Passes TLS through to the pods, chosen by SNI", parse_bool, False,
+         "TLS listener in Passthrough mode and a TLSRoute to the / path's backend", noted=True, answer=True),
     _none("ssl-passthrough-http-port", "tls", "Plain-HTTP port of a passthrough host"),
     _none("ssl-always-add-https", "tls", "Adds the HTTPS frontend even without TLS", parse=parse_bool),
     _none("ssl-always-follow-redirect", "tls", "Redirects to HTTPS even when the redirect is off", parse=parse_bool),
@@ -261,14 +272,20 @@ _SPECS = [
     _none("timeout-queue", "timeout", "Time queued for a server slot (default 5s)", parse=parse_time),
     _none("timeout-server-fin", "timeout", "Half-closed backend connections", parse=parse_time),
     _none("timeout-tunnel", "timeout", "Tunnel (WebSocket) inactivity (default 1h)", parse=parse_time),
-    _none("backend-protocol", "backend", "h1 (default), h2, h1-ssl, h2-ssl, grpc, grpcs",
-          "Service appProtocol (h2c) or a BackendTLSPolicy (ssl), set by hand"),
-    _none("secure-backends", "backend-tls", "TLS to the pods", "BackendTLSPolicy (by hand)", parse_bool),
-    _none("secure-crt-secret", "backend-tls", "Client certificate shown to the pods"),
-    _none("secure-sni", "backend-tls", "SNI sent to the pods", "BackendTLSPolicy hostname"),
-    _none("secure-verify-ca-secret", "backend-tls", "CA verifying the pods", "BackendTLSPolicy caCertificateRefs"),
-    _none("secure-verify-hostname", "backend-tls", "Name verified in the pods' certificate",
-          "BackendTLSPolicy hostname"),
+    row("backend-protocol", APPROX, "backend", "h1 (default), h2, h1-ssl, h2-ssl, grpc, grpcs",
+        parse_choice("h1", "h2", "h1-ssl", "h2-ssl", "grpc", "grpcs"), "h1",
+        "ssl variants: BackendTLSPolicy (with secure-verify-ca-secret); h2/grpc: set appProtocol kubernetes.io/h2c "
+        "on the Service port (noted)", noted=True),
+    row("secure-backends", APPROX, "backend-tls", "TLS to the pods", parse_bool, False,
+        "BackendTLSPolicy (with secure-verify-ca-secret; none without it, noted)", noted=True),
+    row("secure-crt-secret", EXT, "backend-tls", "Client certificate shown to the pods", parse_object_ref,
+        target="backend TLS options", intent=i.BackendTLSOptions),
+    row("secure-sni", APPROX, "backend-tls", "SNI sent to the pods", target="BackendTLSPolicy hostname",
+        noted=True),
+    row("secure-verify-ca-secret", APPROX, "backend-tls", "CA verifying the pods", parse_object_ref,
+        target="BackendTLSPolicy caCertificateRefs (a ConfigMap named like the Secret)", noted=True),
+    row("secure-verify-hostname", EXACT, "backend-tls", "Name verified in the pods' certificate",
+        target="BackendTLSPolicy hostname"),
     _none("ssl-ciphers-backend", "backend-tls", "TLS 1.2 ciphers towards the pods"),
     _none("ssl-cipher-suites-backend", "backend-tls", "TLS 1.3 cipher suites towards the pods"),
     _none("ssl-options-backend", "backend-tls", "TLS options towards the pods"),

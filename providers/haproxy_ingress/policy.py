@@ -12,7 +12,7 @@ from ing2gw.ir import Provenance
 from ing2gw.provider import Annotations
 from ing2gw.resources import Ingress
 
-from .._haproxy.policy import Cors, HaproxyPolicy, Redirect
+from .._haproxy.policy import BackendTLSWish, Cors, HaproxyPolicy, Redirect
 from .annotations import PREFIXES
 
 __all__ = ["CORS_HEADERS", "CORS_METHODS", "policy_of"]
@@ -55,6 +55,9 @@ def _intents(ing: Ingress, ann: Annotations) -> list[it.Intent]:
         out.append(it.ClientCertAuth(ca_secret=f"{ns}/{name}", mode=ann.get("auth-tls-verify-client") or "on",
                                      pass_to_upstream=bool(ann.get("auth-tls-cert-header")),
                                      error_page=ann.get("auth-tls-error-page"), provenance=prov("auth-tls-secret")))
+    if "secure-crt-secret" in ann:
+        ns, name = ann.get("secure-crt-secret").resolve(ing.namespace)
+        out.append(it.BackendTLSOptions(client_cert=f"{ns}/{name}", provenance=prov("secure-crt-secret")))
     if "waf" in ann and ann.get("waf-mode") == "deny":
         out.append(it.Waf(engine=ann.get("waf"), provenance=prov("waf")))
     exempt = tuple(str(n) for n in ann.get("limit-whitelist") or ())
@@ -101,6 +104,13 @@ def policy_of(ing: Ingress, ann: Annotations, config: Mapping[str, str]) -> Hapr
     if "redirect-to" in ann:
         redirect = Redirect(code=ann.get("redirect-to-code"), location=ann.get("redirect-to"))
     body = ann.get("proxy-body-size")
+    backend_tls = None
+    protocol = ann.get("backend-protocol") or "h1"
+    if ann.get("secure-backends") or protocol in ("h1-ssl", "h2-ssl", "grpcs"):
+        ca = ann.get("secure-verify-ca-secret")
+        backend_tls = BackendTLSWish("secure-backends" if ann.get("secure-backends") else "backend-protocol",
+                                     "/".join(ca.resolve(ing.namespace)) if ca is not None else None,
+                                     ann.get("secure-verify-hostname") or ann.get("secure-sni"))
     exempt = tuple(p.strip() for p in config.get("no-tls-redirect-locations", "/.well-known/acme-challenge").split(",")
                    if p.strip())
     return HaproxyPolicy(
@@ -126,4 +136,8 @@ def policy_of(ing: Ingress, ann: Annotations, config: Mapping[str, str]) -> Hapr
         intents=tuple(_intents(ing, ann)),
         match_headers=tuple((n, v, False) for n, v in ann.get("http-header-match") or ())
         + tuple((n, v, True) for n, v in ann.get("http-header-match-regex") or ()),
+        passthrough=bool(ann.get("ssl-passthrough")),
+        backend_tls=backend_tls,
+        server_aliases=(ann.get("server-alias"),) if ann.get("server-alias") else (),
+        redirect_from=(ann.get("redirect-from"), ann.get("redirect-from-code")) if ann.get("redirect-from") else None,
     )

@@ -9,7 +9,7 @@ from ing2gw.ir import Provenance
 from ing2gw.provider import Annotations
 from ing2gw.resources import Ingress
 
-from .._haproxy.policy import Cors, HaproxyPolicy, RateLimitRule, Redirect, Rewrite
+from .._haproxy.policy import BackendTLSWish, Cors, HaproxyPolicy, RateLimitRule, Redirect, Rewrite
 from .annotations import PREFIXES
 
 __all__ = ["policy_of"]
@@ -56,6 +56,10 @@ def policy_of(ing: Ingress, ann: Annotations) -> HaproxyPolicy:
         ns, name = ann.get("server-crt").resolve(ing.namespace)
         intents.append(it.BackendTLSOptions(client_cert=f"{ns}/{name}", provenance=prov("server-crt")))
     rewrite = ann.get("path-rewrite")
+    backend_tls = None
+    if ann.get("server-ssl"):
+        ca = ann.get("server-ca")
+        backend_tls = BackendTLSWish("server-ssl", "/".join(ca.resolve(ing.namespace)) if ca is not None else None)
     return HaproxyPolicy(
         ssl_redirect=ann.get("ssl-redirect"),
         ssl_redirect_code=ann.get("ssl-redirect-code"),
@@ -73,4 +77,6 @@ def policy_of(ing: Ingress, ann: Annotations) -> HaproxyPolicy:
         response_set=ann.get("response-set-header") or (),
         cors=cors,
         intents=tuple(intents),
+        passthrough=bool(ann.get("ssl-passthrough")),
+        backend_tls=backend_tls,
     )
