@@ -138,7 +138,7 @@ def _headers(cfg: Mapping[str, Any], out: Converted, prov: Provenance) -> list[s
     return left
 
 
-def _rate(cfg: Mapping[str, Any]) -> tuple[int, str]:
+def rate_of(cfg: Mapping[str, Any]) -> tuple[int, str]:
     period = str(cfg.get("period") or "1s")
     average = int(cfg.get("average") or 0)
     if period in ("1m", "60s"):
@@ -229,9 +229,10 @@ def _intent(kind: str, cfg: Mapping[str, Any], mw: Middleware, prov: Provenance)
                           client_address="forwarded" if strategy else "peer",
                           status=int(cfg.get("rejectStatusCode") or 403), provenance=prov)
     if kind == "rateLimit" and cfg.get("average"):
-        rate, unit = _rate(cfg)
-        return i.RateLimit(rate=rate, unit=unit, burst=int(cfg.get("burst") or 1), status=429,  # type: ignore[arg-type]
-                           provenance=prov)
+        rate, unit = rate_of(cfg)
+        # Traefik's burst is the bucket size: that many at one instant, i.e. burst - 1 above the first
+        return i.RateLimit(rate=rate, unit=unit, burst=max(int(cfg.get("burst") or 1) - 1, 0),  # type: ignore[arg-type]
+                           status=429, provenance=prov)
     if kind == "inFlightReq" and cfg.get("amount"):
         return i.RateLimit(rate=int(cfg["amount"]), unit="connections", status=429, provenance=prov)
     if kind == "buffering" and cfg.get("maxRequestBodyBytes"):

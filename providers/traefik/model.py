@@ -12,24 +12,30 @@ Built from the routers :mod:`.dynamic` derives (Ingresses and IngressRoutes), it
   (:mod:`.rules`), else 404;
 * a router whose middleware does not resolve is not built (Traefik logs an error);
 * middlewares in order: scheme and regex redirects (301/302 for GET, 308/307 otherwise), path
-  replacement, prefix strip/add, response headers and CORS of ``headers``, IP allow lists (403)
-  and basic/digest auth without credentials (401); the others do not change the outcome here;
+  replacement, prefix strip/add, response headers and CORS of ``headers``, IP allow lists (403),
+  and basic/digest auth, forwardAuth and rateLimit as :mod:`.access` checks them (``enforcing``
+  gives the model credentials and a rate-limit counter); retry and the others do not change
+  the outcome of a request an answering backend serves;
 * the service's weighted backends (the largest share answers, as the reference router reports).
 """
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs
 
+from ing2gw.enforce.buckets import TokenBuckets
+from ing2gw.enforce.credentials import Credentials
 from ing2gw.http import Headers, Request
 from ing2gw.resources import ResourceSet
 from ing2gw.router.outcome import Matched, Outcome, RedirectTo, RuleInfo, Upstream
 
+from .access import Enforcement, check
 from .crds import KINDS, Crds, Middleware
 from .dynamic import Router, build
 from .rules import RuleRequest, canonical_header, matches
@@ -49,6 +55,15 @@ class TraefikModel:
     def __init__(self, routers: Iterable[Router], crds: Crds) -> None:
         self.crds = crds
         self.routers = sorted((r for r in routers if self._buildable(r)), key=_sort_key)
+        self.enforcement = Enforcement()
+
+    def enforcing(self, credentials: Credentials, clock: Callable[[], float] | None = None,
+                  count: bool = True) -> TraefikModel:
+        """The same model checking basicAuth credentials against ``credentials`` and, with
+        ``count``, counting rateLimit buckets on ``clock``."""
+        model = copy.copy(self)
+        model.enforcement = Enforcement(credentials, TokenBuckets() if count else None, clock or (lambda: 0.0))
+        return model
 
     @classmethod
     def from_resources(cls, resources: ResourceSet) -> TraefikModel:
@@ -104,6 +119,7 @@ class TraefikModel:
         path, response = sanitize(request.path), Headers()
         query = f"?{request.query}" if request.query else ""
         chain = self._chain(list(r.middlewares) + list(r.service.middlewares), r.namespace) or []
+        sent = request.headers  # the request headers the backend gets
         for mw in chain:
             cfg = mw.config
             if mw.type == "redirectScheme":
@@ -143,13 +159,12 @@ class TraefikModel:
                 ranges = [str(s) for s in cfg.get("sourceRange") or []]
                 if not _allowed(request.client, ranges):
                     return Outcome(int(cfg.get("rejectStatusCode") or 403), "Forbidden", info)
-            elif mw.type in ("basicAuth", "digestAuth") and "authorization" not in request.headers:
-                realm = cfg.get("realm") or "traefik"
-                scheme = "Basic" if mw.type == "basicAuth" else "Digest"
-                return Outcome(401, "Unauthorized", info,
-                               response_headers=Headers({"www-authenticate": f'{scheme} realm="{realm}"'}))
+            elif mw.type in ("basicAuth", "digestAuth", "forwardAuth", "rateLimit"):
+                refusal, sent = check(self.enforcement, mw, request, sent)
+                if refusal is not None:
+                    return Outcome(refusal.status, refusal.reason, info, response_headers=refusal.headers)
         host = request.host if r.service.pass_host_header else backend.rpartition(":")[0]
-        upstream = Upstream(request.method, host, path + query, request.headers)
+        upstream = Upstream(request.method, host, path + query, sent)
         return Outcome(200, "Routed", info, served=True, upstream=upstream, response_headers=response)
 
     @staticmethod
