@@ -186,7 +186,8 @@ _SPECS = [
        noted_by_feature=True, changes_answer=True),
     _S("transforms.<name>", A, "rewrite", "transforms.NAME: url-rewrite and host-header-rewrite (regex and "
        "replacement) of paths whose backend is service NAME", parse=parse_json,
-       target="URLRewrite (static replacements of a whole path or host)", noted_by_feature=True,
+       target="URLRewrite hostname / ReplaceFullPath / ReplacePrefixMatch where the replacement is one",
+       noted_by_feature=True,
        changes_answer=True),
     _S("use-regex-path-match", A, "routing", "ImplementationSpecific paths are ALB regular expressions (the "
        "path minus its first /)", parse=_bool, default=False,

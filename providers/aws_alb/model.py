@@ -33,6 +33,7 @@ from .actions import Action, Condition
 from .groups import load_groups
 from .paths import pattern_matches, regex_matches
 from .stack import Alb, AlbListener, AlbRule, build_alb
+from .transforms import apply
 
 __all__ = ["AlbMatch", "AlbModel", "condition_matches"]
 
@@ -184,13 +185,10 @@ class AlbModel:
         info = RuleInfo(matched=matched, backend=backend, weights=shares)
         host, path = request.host, request.path
         for t in rule.transforms if rule is not None else ():
-            try:
-                if t.type == "url-rewrite":
-                    path = re.sub(t.regex, _go_replacement(t.replace), path, count=1)
-                else:
-                    host = re.sub(t.regex, _go_replacement(t.replace), host, count=1)
-            except re.error:
-                continue
+            if t.type == "url-rewrite":
+                path = apply(t, path)
+            else:
+                host = apply(t, host)
         target = f"{path}?{request.query}" if request.query else path
         upstream = Upstream(request.method, host, target, request.headers)
         return Outcome(200, "Routed", info, served=True, upstream=upstream)
@@ -221,8 +219,3 @@ def _authenticate(rule: AlbRule, matched: AlbMatch, request: Request) -> Outcome
     if not (request.headers.get("authorization") or "").lower().startswith("bearer "):
         return Outcome(401, "Unauthorized", info, notes=("jwt-validation: no bearer token",))
     return None
-
-
-def _go_replacement(text: str) -> str:
-    """``$1`` / ``${1}`` replacement references as Python's ``\\g<1>``."""
-    return re.sub(r"\$\{?(\d+)\}?", r"\\g<\1>", text.replace("\\", "\\\\"))

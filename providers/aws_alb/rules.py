@@ -13,7 +13,9 @@ backends or filters, and what cannot be carried to notes and intents.
 * ``source-ip`` -> an ip-access intent (ALB tries the next rule for other clients; noted);
 * forward -> weighted backendRefs (target groups by ARN or name have no Gateway form);
   redirect -> RequestRedirect (ALB writes the port into Location: noted); fixed-response ->
-  a rule without backends plus an opaque intent (no Gateway API form).
+  a rule without backends plus an opaque intent (no Gateway API form);
+* ``transforms.<name>`` -> one URLRewrite filter where the replacement is a Host, full-path or
+  prefix rewrite (:mod:`.transforms`), noted where it is not exactly one.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from ing2gw.ir import (
     RouteMatch,
     Rule,
     SessionPersistence,
+    URLRewrite,
 )
 from ing2gw.notes import Fidelity, Level, Note, Scope
 from ing2gw.provider import ProviderContext
@@ -45,6 +48,7 @@ from .annotations import PREFIX
 from .paths import gateway_path, pattern_regex
 from .protections import auth_intent
 from .stack import Alb, AlbListener, AlbRule
+from .transforms import host_rewrite, path_rewrite
 
 __all__ = ["RuleConverter", "rank"]
 
@@ -152,13 +156,10 @@ class RuleConverter:
         auth = auth_intent(rule)
         if auth is not None:
             intents.append(auth)
-        if rule.transforms:
-            for t in rule.transforms:
-                self.note(rule, "TRANSFORM", Level.WARNING,
-                          f"{t.type} {t.regex} -> {t.replace} rewrites the "
-                          f"{'path' if t.type == 'url-rewrite' else 'Host'} the target sees (regex replacement)",
-                          f"{PREFIX}/transforms.{rule.name}", fidelity=Fidelity.UNSUPPORTED,
-                          instead="not converted", aspects=("path",) if t.type == "url-rewrite" else ("host",))
+        if rule.transforms and rule.action.type == "forward":
+            rewrite = self._transforms(rule, hostnames, matches, prov)
+            if rewrite is not None:
+                filters.append(rewrite)
         return hostnames, Rule(matches=tuple(matches), backends=tuple(backends), filters=tuple(filters),
                                intents=tuple(intents), provenance=(prov,), session_persistence=session)
 
@@ -243,6 +244,35 @@ class RuleConverter:
                           f"{PREFIX}/conditions.{rule.name}", fidelity=Fidelity.APPROXIMATE,
                           instead="Exact query matches compare case-sensitively", aspects=("status", "backend"))
         return out
+
+    def _transforms(self, rule: AlbRule, hostnames: tuple[str, ...], matches: list[RouteMatch], prov: Provenance
+                    ) -> Filter | None:
+        """The rule's transforms as one URLRewrite filter (None: nothing carried)."""
+        host: str | None = None
+        path: PathModifier | None = None
+        for t in rule.transforms:
+            if t.type == "host-header-rewrite":
+                rw = host_rewrite(t, hostnames)
+                host = rw.hostname or host
+                what, aspect = "Host", "host"
+            else:
+                paths = [m.path for m in matches if m.path is not None]
+                rw = path_rewrite(t, paths) if len(matches) == 1 or all(p.type == "Exact" for p in paths) else \
+                    path_rewrite(t, [])
+                path = rw.path or path
+                what, aspect = "path", "path"
+            if rw.fidelity == "exact":
+                continue
+            self.note(rule, "TRANSFORM", Level.WARNING if rw.fidelity == "unsupported" else Level.INFO,
+                      f"{t.type} {t.regex} -> {t.replace} rewrites the {what} the target sees: {rw.why}",
+                      f"{PREFIX}/transforms.{rule.name}",
+                      fidelity=Fidelity.UNSUPPORTED if rw.fidelity == "unsupported" else Fidelity.APPROXIMATE,
+                      instead="not converted" if rw.fidelity == "unsupported" else
+                      f"URLRewrite {rw.path.type if rw.path else ''} {rw.path.value if rw.path else ''}".rstrip(),
+                      aspects=(aspect,))
+        if host is None and path is None:
+            return None
+        return Filter("URLRewrite", URLRewrite(hostname=host, path=path), prov)
 
     # --- actions --------------------------------------------------------------------------
 

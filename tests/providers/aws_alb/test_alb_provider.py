@@ -12,9 +12,12 @@ import yaml
 from support import ROOT
 
 from ing2gw.http import Request
+from ing2gw.ir import PathMatch
+from ing2gw.providers.aws_alb.actions import Transform
 from ing2gw.providers.aws_alb.annotations import TABLE, row_key
 from ing2gw.providers.aws_alb.model import AlbModel
 from ing2gw.providers.aws_alb.paths import gateway_path, pattern_matches
+from ing2gw.providers.aws_alb.transforms import host_rewrite, path_rewrite
 from ing2gw.resources import build_resource_set
 from ing2gw.yamlio import Document
 
@@ -191,3 +194,24 @@ def test_output_is_deterministic_whatever_the_order(ing2gw) -> None:
     two = ing2gw(["convert", "-f", "-"], input="---\n".join([b, a, CLASS]))
     assert one.stdout == two.stdout and one.stderr == two.stderr
     assert [d["kind"] for d in yaml.safe_load_all(one.stdout) if d].count("Gateway") == 1  # one ALB, one Gateway
+
+
+@pytest.mark.parametrize(("regex", "replace", "match", "modifier", "fidelity"), [
+    ("^/old/(.*)$", "/new/$1", PathMatch("PathPrefix", "/old"), ("ReplacePrefixMatch", "/new"), "approximate"),
+    ("^/old(.*)$", "/new$1", PathMatch("PathPrefix", "/old"), ("ReplacePrefixMatch", "/new"), "exact"),
+    ("^/a$", "/b", PathMatch("Exact", "/a"), ("ReplaceFullPath", "/b"), "exact"),
+    ("^/old/(.*)$", "/x", PathMatch("PathPrefix", "/old"), None, "unsupported"),  # drops the rest
+])
+def test_url_rewrite_transforms(regex: str, replace: str, match: PathMatch, modifier: tuple[str, str] | None,
+                                fidelity: str) -> None:
+    rw = path_rewrite(Transform("url-rewrite", regex, replace), [match])
+    assert (None if rw.path is None else (rw.path.type, rw.path.value)) == modifier
+    assert rw.fidelity == fidelity
+
+
+def test_host_rewrite_transform_needs_one_result_for_every_host() -> None:
+    t = Transform("host-header-rewrite", r"^(a|b)\.example\.com$", "internal")
+    assert host_rewrite(t, ("a.example.com", "b.example.com")).hostname == "internal"
+    t = Transform("host-header-rewrite", r"example\.com", "example.net")
+    assert host_rewrite(t, ("a.example.com", "b.example.com")).fidelity == "unsupported"
+    assert host_rewrite(t, ("*.example.com",)).fidelity == "unsupported"
