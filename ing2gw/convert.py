@@ -45,6 +45,8 @@ class ConvertOptions:
     emit: EmitOptions = field(default_factory=EmitOptions)
     emitter: str = "standard"  # --emitter
     allow_unprotected: bool = False  # --allow-unprotected: losing a protection does not fail the run
+    extra_ir: tuple[IR, ...] = ()  # routes from other sources (convert --openapi), emitted with the rest
+    extra_notes: tuple[Note, ...] = ()  # and the notes made while reading them
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,7 @@ def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry,
             emitters: EmitterRegistry | None = None) -> ConvertResult:
     notes = Notes()
     notes.extend(resources.notes)
+    notes.extend(options.extra_notes)
     if options.emit.existing is not None:
         notes.extend(options.emit.existing.notes)
     notes.extend(registry.load_notes())
@@ -142,7 +145,7 @@ def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry,
     for kind, provider in registry.claims().items():
         owned.setdefault(provider.name, []).append(kind)
         providers.setdefault(provider.name, provider)
-    parts: list[IR] = []
+    parts: list[IR] = list(options.extra_ir)
     object_providers: dict[str, str] = {}
     for name in sorted(providers):
         claimed = Claimed(tuple(assigned.get(name, ())), tuple(resources.claimed(owned.get(name, ()))))

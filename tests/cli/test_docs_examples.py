@@ -117,6 +117,8 @@ EXPECTED.update({
         (0, "routed"),
     "ing2gw route -f testdata/convert/cilium/routing/input.yaml --as cilium http://docs.example.com/guide/intro":
         (0, "routed by the Cilium model (shared load balancer, force-https disabled)"),
+    "ing2gw convert --openapi testdata/convert/openapi/petstore/openapi.yaml --host api.example.com --backend "
+    "shop/pets:8080": (0, "the petstore's operations become one HTTPRoute"),
     "ing2gw route -f testdata/router/mesh/input.yaml --mesh frontend http://reviews.shop/api/items":
         (0, "routed east-west by the consumer route"),
     "ing2gw route -f testdata/router/mesh/input.yaml --cases testdata/router/mesh/cases.yaml":
