@@ -7,13 +7,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ing2gw.dataplane import Checker, DataPlaneModel, HeaderSets
-from ing2gw.notes import Fidelity, Level, Note
+from ing2gw.notes import Note
 from ing2gw.resources import Ingress, ResourceSet
 
-__all__ = ["AgicDataPlane"]
+from .._common.models import normalisation_note
 
-# Request paths Application Gateway and a Gateway may normalise differently: %XX escapes, //, dot segments.
-_DENORMAL = r"~%|//|/\.\.?(/|$)"
+__all__ = ["AgicDataPlane"]
 
 
 class AgicDataPlane:
@@ -29,14 +28,7 @@ class AgicDataPlane:
 
     def controller_notes(self) -> list[Note]:
         return [
-            Note(code="AGIC-PATH-NORMALISATION", level=Level.INFO, subject="controller agic",
-                 fidelity=Fidelity.APPROXIMATE,
-                 message="the model matches URL path maps against the path as the client sent it (escapes, // and "
-                         "dot segments kept) and forwards it unchanged; the Gateway matches and forwards the path "
-                         "normalised by its implementation's policy",
-                 instead="requests with escapes, // or dot segments may match differently or reach the backend "
-                         "with another path",
-                 aspects=frozenset({"status", "backend", "redirect", "path"}), scope=(("*", _DENORMAL),)),
+            normalisation_note("AGIC-PATH-NORMALISATION", "agic", "URL path maps"),
         ]
 
     def oracle(self, model: DataPlaneModel) -> Checker | None:

@@ -19,9 +19,10 @@ from typing import Any
 
 from ing2gw.http import Headers, Request
 from ing2gw.notes import Notes
-from ing2gw.resources import IngressBackend, ResourceSet
+from ing2gw.resources import ResourceSet
 from ing2gw.router.outcome import Matched, Outcome, RedirectTo, RuleInfo, Upstream
 
+from .._common.models import backend_key
 from .appgw import Gateway, build
 
 __all__ = ["AgicMatch", "AgicModel"]
@@ -75,7 +76,7 @@ class AgicModel:
                            notes=("the gateway's default backend pool has no members",))
         matched = AgicMatch(gateway="appgw", listener=f"{ls.protocol}:{ls.port}", kind="Ingress", route=ing.ref,
                             rule_name=rule_name or "/", pattern=prefix, priority=ls.priority)
-        name = self._backend_name(ing.namespace, backend)
+        name = backend_key(self.resources, ing.namespace, backend)
         info = RuleInfo(matched=matched, backend=name, weights={name: 100} if name else {})
         if name is None:
             return Outcome(502, "NoBackend", info)
@@ -92,13 +93,4 @@ class AgicModel:
         host = ann.get("backend-hostname") or request.host
         upstream = Upstream(request.method, host, target, request.headers)
         return Outcome(200, "Routed", info, served=True, upstream=upstream, response_headers=Headers())
-
-    def _backend_name(self, namespace: str, backend: IngressBackend) -> str | None:
-        if backend.service is None:
-            return None
-        port = backend.port_number
-        if port is None:
-            svc = self.resources.services.get((namespace, backend.service))
-            port = next((p.port for p in svc.ports if p.name == backend.port_name), None) if svc else None
-        return f"{namespace}/{backend.service}:{port if port is not None else backend.port_name}"
 

@@ -51,13 +51,17 @@ def _name(text: str) -> str:
     return value
 
 
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc.msg})") from None
+
+
 def parse_backend_config(text: str) -> dict[str, Any]:
     """``{"ports": {"<name|number>": "<BackendConfig>"}, "default": "<BackendConfig>"}``; any
     other key, or neither, is an error as in ingress-gce."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not JSON ({exc.msg})") from None
+    data = _json(text)
     if not isinstance(data, dict) or not data or set(data) - {"ports", "default"}:
         raise ValueError("no BackendConfig's found in annotation (keys must be ports and default)")
     ports = data.get("ports", {})
@@ -69,10 +73,7 @@ def parse_backend_config(text: str) -> dict[str, Any]:
 
 
 def parse_app_protocols(text: str) -> dict[str, str]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not JSON ({exc.msg})") from None
+    data = _json(text)
     if not isinstance(data, dict):
         raise ValueError("must map port names to protocols")
     out = {str(k): str(v) for k, v in data.items()}
@@ -91,10 +92,7 @@ def app_protocols(annotations: Mapping[str, str]) -> dict[str, str]:
 
 
 def parse_neg(text: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not JSON ({exc.msg})") from None
+    data = _json(text)
     if not isinstance(data, dict):
         raise ValueError("must be a JSON object")
     return data

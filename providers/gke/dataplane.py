@@ -11,10 +11,9 @@ from ing2gw.dataplane import Checker, DataPlaneModel, HeaderSets
 from ing2gw.notes import Fidelity, Level, Note
 from ing2gw.resources import Ingress, ResourceSet
 
-__all__ = ["GkeDataPlane"]
+from .._common.models import normalisation_note
 
-# Request paths the load balancer and a Gateway may normalise differently: %XX escapes, //, dot segments.
-_DENORMAL = r"~%|//|/\.\.?(/|$)"
+__all__ = ["GkeDataPlane"]
 
 
 class GkeDataPlane:
@@ -37,13 +36,7 @@ class GkeDataPlane:
                          "of its certificates",
                  instead="no HTTPS listener for hosts without a certificate", aspects=frozenset({"tls", "status"}),
                  scope=(("*", ""),)),
-            Note(code="GKE-PATH-NORMALISATION", level=Level.INFO, subject=subject, fidelity=Fidelity.APPROXIMATE,
-                 message="the model matches URL-map paths against the path as the client sent it (escapes, // and "
-                         "dot segments kept) and forwards it unchanged; the Gateway matches and forwards the path "
-                         "normalised by its implementation's policy",
-                 instead="requests with escapes, // or dot segments may match differently or reach the backend "
-                         "with another path",
-                 aspects=frozenset({"status", "backend", "redirect", "path"}), scope=(("*", _DENORMAL),)),
+            normalisation_note("GKE-PATH-NORMALISATION", "gke", "URL-map paths"),
         ]
 
     def oracle(self, model: DataPlaneModel) -> Checker | None:

@@ -30,6 +30,7 @@ from ing2gw.provider import ingress_scope
 from ing2gw.resources import Ingress, IngressBackend, ResourceSet
 from ing2gw.router.outcome import Matched, Outcome, RedirectTo, RuleInfo, Upstream
 
+from .._common.models import backend_key
 from .annotations import FRONTEND_CONFIG, read_ingress
 from .configs import BackendSettings, backend_config, backend_settings, frontend_settings
 from .translator import gateway_key, ingress_class
@@ -73,6 +74,7 @@ class GkeModel:
         self.objects = objects
         self.notes = notes
         self._settings: dict[tuple[str, str, str], BackendSettings | None] = {}
+        self._orders: dict[str, list[LoadBalancer]] = {}
 
     @classmethod
     def from_resources(cls, resources: ResourceSet) -> GkeModel:
@@ -92,15 +94,24 @@ class GkeModel:
 
     def route(self, request: Request, client_ip: str | None = None) -> Outcome:
         first: Outcome | None = None
-        known = [b for b in self.balancers if any(h.host != "*" for h in b.map.hosts)
-                 and b.map.host_rule(request.hostname) is not None
-                 and b.map.host_rule(request.hostname).host != "*"]  # type: ignore[union-attr]
-        for lb in known + [b for b in self.balancers if b not in known]:
+        for lb in self._order(request.hostname):
             outcome = self._route(lb, request)
             if outcome.reason not in _UNMATCHED:
                 return outcome
             first = first or outcome
         return first or Outcome(None, "ConnectionRefused", notes=("no GKE Ingress",))
+
+    def _order(self, hostname: str) -> list[LoadBalancer]:
+        """The load balancers in the order a request for ``hostname`` tries them: those with a
+        host rule of their own for it first (cached per hostname)."""
+        key = hostname.lower()
+        found = self._orders.get(key)
+        if found is None:
+            known = [b for b in self.balancers if (h := b.map.host_rule(key)) is not None and h.host != "*"]
+            found = known + [b for b in self.balancers if b not in known]
+            if len(self._orders) < 100_000:
+                self._orders[key] = found
+        return found
 
     def _route(self, lb: LoadBalancer, request: Request) -> Outcome:
         ing = lb.map.ingress
@@ -128,7 +139,7 @@ class GkeModel:
             return Outcome(404, reason, RuleInfo(matched=base, backend=None, weights={}),
                            notes=("default backend - 404",))
         assert backend is not None
-        name = self._backend_name(ing.namespace, backend)
+        name = backend_key(self.resources, ing.namespace, backend)
         info = RuleInfo(matched=matched, backend=name, weights={name: 100} if name else {})
         settings = self._backend_settings(ing, backend)
         headers = request.headers
@@ -145,15 +156,6 @@ class GkeModel:
             return Outcome(503, "NoBackend", info)
         upstream = Upstream(request.method, request.host, request.target, headers)
         return Outcome(200, "Routed", info, served=True, upstream=upstream, response_headers=response)
-
-    def _backend_name(self, namespace: str, backend: IngressBackend) -> str | None:
-        if backend.service is None:
-            return None
-        port = backend.port_number
-        if port is None:
-            svc = self.resources.services.get((namespace, backend.service))
-            port = next((p.port for p in svc.ports if p.name == backend.port_name), None) if svc else None
-        return f"{namespace}/{backend.service}:{port if port is not None else backend.port_name}"
 
     def _backend_settings(self, ing: Ingress, backend: IngressBackend) -> BackendSettings | None:
         key = (ing.namespace, backend.service or "", str(backend.port_number or backend.port_name))

@@ -29,10 +29,14 @@ from ing2gw import intents as i
 from ing2gw.ir import (
     IR,
     BackendRef,
+    Certificate,
+    CertificateRef,
     Filter,
     GatewayIntent,
     GatewayRef,
     HeaderModifier,
+    Listener,
+    ListenerParent,
     PathMatch,
     Provenance,
     RequestRedirect,
@@ -42,6 +46,7 @@ from ing2gw.ir import (
     Section,
 )
 from ing2gw.kinds import KubeObject
+from ing2gw.names import host_slug
 from ing2gw.notes import Fidelity, Level, Note
 from ing2gw.provider import Annotations, ProviderContext, ingress_scope
 from ing2gw.resources import Ingress, IngressBackend, Service
@@ -101,11 +106,16 @@ class GkeTranslator(IngressTranslator):
             gateway_intents += self._gateway_intents(ing)
             ir = self.translate([ing])
             routes = [self._with_backend_configs(r) for r in self._finish(ing, ir.routes)]
-            parts.append(IR(routes=tuple(routes), certificates=ir.certificates))
+            if self._https_only(ing):
+                moved, listeners = self._https_listeners(ing, routes, ir.certificates)
+                parts.append(IR(routes=tuple(moved), listeners=tuple(listeners)))
+            else:
+                parts.append(IR(routes=tuple(routes), certificates=ir.certificates))
             self._per_port_notes(ing)
             self._certificate_notes(ing)
         return IR(routes=tuple(r for p in parts for r in p.routes),
                   certificates=tuple(c for p in parts for c in p.certificates),
+                  listeners=tuple(x for p in parts for x in p.listeners),
                   gateway_intents=tuple(gateway_intents))
 
     def _url_map_notes(self, ing: Ingress, m: UrlMap) -> None:
@@ -239,11 +249,41 @@ class GkeTranslator(IngressTranslator):
         return rules
 
     def route_sections(self, ingress: Ingress, host: str, has_tls: bool) -> frozenset[Section]:
+        if self._https_only(ingress):  # every route goes to the HTTPS listeners (_https_listeners)
+            return frozenset({"https"})
+        return frozenset({"http", "https"}) if has_tls else frozenset({"http"})
+
+    def _https_only(self, ing: Ingress) -> bool:
         assert self.ann is not None
-        out: set[Section] = {"https"} if has_tls else set()
-        if self.ann.get("kubernetes.io/ingress.allow-http") is not False:
-            out.add("http")
-        return frozenset(out)
+        return self.ann.get("kubernetes.io/ingress.allow-http") is False
+
+    def _https_listeners(self, ing: Ingress, routes: Sequence[Route], certificates: Sequence[Certificate]
+                         ) -> tuple[list[Route], list[Listener]]:
+        """``allow-http: "false"``: no HTTP forwarding rule. The HTTPS proxy serves every host
+        with its certificates (the first one when SNI names no other), so each certificate gets
+        an HTTPS listener and a catch-all HTTPS listener takes the first certificate."""
+        gw = self.ctx.gateway_for(ing)
+        if not certificates:
+            self.note(ing, "NO-LISTENER", Level.WARNING, "allow-http is false and the Ingress has no TLS Secret: "
+                      "GKE serves nothing the Gateway can express", fidelity=Fidelity.UNSUPPORTED,
+                      instead="no route emitted", fld="kubernetes.io/ingress.allow-http",
+                      aspects=("status", "tls"))
+            return [], []
+        by_host = {c.hostname: Listener(gw, f"https-{host_slug(c.hostname) or 'default'}", 443, "HTTPS",
+                                        hostname=c.hostname, tls_mode="Terminate",
+                                        certificates=(CertificateRef(c.secret_namespace, c.secret_name),),
+                                        source=c.source) for c in certificates}
+        first = certificates[0]
+        catch_all = Listener(gw, "https-any-host", 443, "HTTPS", tls_mode="Terminate",
+                             certificates=(CertificateRef(first.secret_namespace, first.secret_name),),
+                             source=first.source)
+        listeners = [*by_host.values(), catch_all]
+        out: list[Route] = []
+        for r in routes:
+            own = [by_host[h] for h in r.hostnames if h in by_host]
+            targets = own or ([catch_all] if r.hostnames else listeners)
+            out.append(replace(r, sections=frozenset(), parents=tuple(ListenerParent(gw, x.name) for x in targets)))
+        return out, listeners
 
     def host_routes(self, hr: HostRoutes, has_tls: bool) -> list[Route]:
         sections = self.route_sections(hr.ingress, hr.host, has_tls)
@@ -273,18 +313,16 @@ class GkeTranslator(IngressTranslator):
         assert self.map is not None and self.ann is not None
         ing = self.map.ingress
         gw = self.ctx.gateway_for(ing)
-        if "http" not in self.route_sections(ing, "", False):
-            return []
         code = self.frontend.redirect_code if self.frontend is not None else None
         if code is not None:
-            return [self._redirect_route(ing, gw, code)]
+            return [] if self._https_only(ing) else [self._redirect_route(ing, gw, code)]
         if ing.default_backend is None or not ing.rules or any(h.host == "*" for h in self.map.hosts):
             return []
         backend = self.resolve_backend(ing, ing.default_backend, "spec.defaultBackend")
         prov = Provenance("Ingress", ing.namespace, ing.name, "spec.defaultBackend", ing.origin)
         self.note(ing, "DEFAULT-BACKEND-OTHER-HOSTS", Level.INFO,
                   "the default backend also answers every host the Ingress's rules do not name (the URL map's "
-                  "default service)", fidelity=Fidelity.EXACT, instead="a route without hostnames on the HTTP listener",
+                  "default service)", fidelity=Fidelity.EXACT, instead="a route without hostnames",
                   fld="spec.defaultBackend")
         return [Route(kind="HTTPRoute", namespace=ing.namespace, name=f"{ing.name}-default-backend", gateway=gw,
                       hostnames=(), sections=frozenset({"http"}),
@@ -295,12 +333,11 @@ class GkeTranslator(IngressTranslator):
         """The shared translator's catch-all route (an Ingress with only a default backend)
         follows allow-http and the redirect like every other route."""
         out: list[Route] = []
-        sections = self.route_sections(ing, "", False)
         code = self.frontend.redirect_code if self.frontend is not None else None
         for r in routes:
             catch_all = not r.hostnames and r.name.endswith("-default-backend")
             # with a redirect, extra_routes' redirect route answers plain HTTP instead
-            if not catch_all or (code is None and "http" in sections):
+            if not catch_all or code is None or self._https_only(ing):
                 out.append(r)
         return out
 

@@ -6,8 +6,9 @@
 * :class:`~ing2gw.intents.TlsPolicy` with a name becomes a GCPGatewayPolicy
   (``spec.default.sslPolicy``) targeting the Gateway, in its namespace.
 
-A Gateway is found by its ``ing2gw.io/source`` annotation naming the intent's Gateway key
-(``IngressClass <key>``); a Gateway split in several gets the setting on each.
+A Gateway is found by its name (the intent's Gateway key) or its ``ing2gw.io/source``
+annotation naming the key (``IngressClass <key>``); a Gateway split in several gets the setting
+on each.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...intents import GatewayAddress, TlsPolicy
 from ...ir import IR
+from ...names import slug
 from ...notes import Fidelity, Level, Note
 from ..objects import GROUP, SOURCE_ANNOTATION, Manifest, meta, ordered
 from ..registry import EmitContext
@@ -32,9 +34,11 @@ def not_on_rules(intent: Any, site: Any) -> str:
 
 
 def _gateways(manifests: list[Manifest], key: str) -> list[Manifest]:
-    source = f"IngressClass {key}"
-    return [m for m in manifests if m.get("kind") == "Gateway"
-            and source in str((m["metadata"].get("annotations") or {}).get(SOURCE_ANNOTATION, "")).split(", ")]
+    """The Gateways made for a Gateway key: named after it, or naming it as their source."""
+    source, name = f"IngressClass {key}", slug(key) or "gateway"
+    return [m for m in manifests if m.get("kind") == "Gateway" and (
+        m["metadata"]["name"] == name
+        or source in str((m["metadata"].get("annotations") or {}).get(SOURCE_ANNOTATION, "")).split(", "))]
 
 
 def gateway_policies(emitter: ImplEmitter, ir: IR, manifests: list[Manifest], ctx: EmitContext) -> list[Manifest]:
