@@ -14,6 +14,7 @@ BUILTIN: dict[str, str] = {
     "haproxy-ingress": "ing2gw.providers.haproxy_ingress:PROVIDER",
     "haproxy-tech": "ing2gw.providers.haproxy_tech:PROVIDER",
     "ingress-nginx": "ing2gw.providers.ingress_nginx:PROVIDER",
+    "istio": "ing2gw.providers.istio:PROVIDER",
     "kong": "ing2gw.providers.kong:PROVIDER",
     "traefik": "ing2gw.providers.traefik.provider:PROVIDER",
 }

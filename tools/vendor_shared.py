@@ -38,6 +38,7 @@ WANTED: tuple[tuple[str, str], ...] = (
     ("docs/upstream/haproxy-ingress", "*.json"),
     ("docs/upstream/haproxy-tech", "*.json"),
     ("docs/upstream/ingress-nginx", "*.json"),
+    ("docs/upstream/istio", "*"),
     ("docs/upstream/kong", "*.json"),
     ("docs/upstream/traefik", "*"),
 )

@@ -98,6 +98,8 @@ EXPECTED.update({
         (0, "routed: /tea is a character prefix"),
     "ing2gw verify -f testdata/verify/f5-nginx-policies/input.yaml --allow-unprotected --fail-on unexplained -q":
         (0, "VirtualServer-only input with Policy objects: every difference is explained"),
+    "ing2gw convert -f testdata/convert/istio/virtualservice-order/input.yaml -q": (0, "converts; the notes say "
+        "where Istio's first-match order cannot be kept"),
     "ing2gw validate -f gateway.yaml": (0, "the converted example is valid"),
     "ing2gw validate -f testdata/validate/objects.yaml --crd testdata/validate/policy-crd.yaml":
         (1, "the sample objects break a CEL rule of the CRD, a built-in CEL rule and the schema"),

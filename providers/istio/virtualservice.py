@@ -1,0 +1,370 @@
+"""VirtualServices -> HTTPRoutes (on Gateway listeners or, for the mesh, on Services), TLSRoutes
+and TCPRoutes.
+
+A VirtualService binds to the Istio Gateways its ``gateways`` name (``mesh``, or no gateways at
+all, means the sidecars). For each place it applies -- a (gateway, port) of the listeners that
+admit it, or a Service for the mesh -- the matches of its ``http`` routes (delegates expanded,
+:mod:`.delegate`) that apply there are put in Istio's order and handed to
+:func:`.ordering.to_precedence`, which drops the unreachable ones and adds intersections so
+that Gateway API precedence picks what Istio's first match picks; places with the same result
+share one route. Consecutive matches with the same action share a rule.
+
+Mesh routes (GAMMA) attach to the Service each host names (``parentRef`` kind Service, with
+the port when matches name one). They live in the VirtualService's namespace when its
+``exportTo`` is only that namespace (a consumer route: only its clients see it, as in
+Istio), otherwise in the Service's namespace (a producer route: every client), as GAMMA
+requires of a route that applies to everyone.
+
+``tls`` routes become TLSRoutes (SNI hosts on the Passthrough listeners), ``tcp`` routes
+TCPRoutes (the TCP and terminating TLS listeners of their port; Istio takes the first that
+matches, so a later one on the same listener is noted and left out).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ing2gw.ir import BackendRef, ListenerParent, Parent, Provenance, Route, RouteMatch, Rule, ServiceParent
+from ing2gw.notes import Fidelity, Level, Note, Scope
+from ing2gw.provider import ProviderContext
+
+from .delegate import expand
+from .fields import walk
+from .gateway import Server, Servers, redirect_listeners
+from .http import Action, Match, action_of, backend_of, match_of, rule_for
+from .objects import Index, service_host, spec_list, str_list
+from .ordering import Item, Ordered, to_precedence
+
+__all__ = ["convert_virtual_services"]
+
+_ASPECTS = ("status", "backend", "path", "redirect", "headers", "host", "cors")
+# problems of an action that lose what it does (the others change it a little)
+_LOST = frozenset({"DIRECT-RESPONSE", "REWRITE-REGEX", "DESTINATION-EXTERNAL", "DESTINATION-PORT",
+                   "DESTINATION-INVALID"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One match of one (expanded) Istio route."""
+
+    origin: int  # index in spec.http of the route it stands for
+    position: int  # index in the expanded list
+    match: Match
+    action: Action
+    provenance: Provenance
+
+
+@dataclass(slots=True)
+class _Place:
+    """Where a VirtualService applies: the parents, and the filter on match gateways/ports."""
+
+    gateway: str  # "ns/name" of the Istio Gateway, or "mesh"
+    port: int | None
+    parents: set[Parent] = field(default_factory=set)
+    namespace: str = ""  # the route's namespace
+    hosts: tuple[str, ...] = ()  # route hostnames
+    client_auth: Any = None  # the client-cert-auth intent of a MUTUAL server
+
+
+class _Converter:
+    def __init__(self, index: Index, servers: Servers, ctx: ProviderContext) -> None:
+        self.index, self.servers, self.ctx, self.notes = index, servers, ctx, ctx.notes
+        self.redirecting = redirect_listeners(servers)
+        self.tcp_taken: dict[ListenerParent, str] = {}
+
+    def note(self, vs: Any, code: str, level: Level, message: str, fld: str, scope: Scope,
+             fidelity: Fidelity | None = Fidelity.APPROXIMATE, instead: str = "",
+             aspects: Sequence[str] = _ASPECTS) -> None:
+        self.notes.add(Note(f"ISTIO-{code}", level, message, subject=vs.subject, field=fld, fidelity=fidelity,
+                            instead=instead, origin=vs.origin, aspects=frozenset(aspects), scope=scope))
+
+    # --- places ------------------------------------------------------------------------------
+
+    def places(self, vs: Any, hosts: list[str]) -> list[_Place]:
+        gateways = str_list(vs.spec.get("gateways")) or ["mesh"]
+        out: list[_Place] = []
+        for g in gateways:
+            if g == "mesh":
+                out += self.mesh_places(vs, hosts)
+                continue
+            found = self.servers.of(g, vs.namespace, self.index)
+            if found is None:
+                self.note(vs, "GATEWAY-MISSING", Level.WARNING, f"Gateway {g} is not in the input",
+                          "spec.gateways", _host_scope(hosts), Fidelity.UNSUPPORTED, "routes not attached there")
+                continue
+            gw_ref = g if "/" in g else f"{vs.namespace}/{g}"
+            by_port: dict[tuple[int, bool], _Place] = {}
+            for server in found:
+                if server.family not in ("HTTP", "HTTPS"):
+                    continue
+                for host in hosts:
+                    for parent in server.admits(vs.namespace, host):
+                        if parent in self.redirecting:
+                            continue
+                        place = by_port.setdefault((server.port, server.client_auth is not None), _Place(
+                            gw_ref, server.port, namespace=vs.namespace, hosts=_route_hosts(hosts),
+                            client_auth=server.client_auth))
+                        place.parents.add(parent)
+            if not by_port and found:
+                self.note(vs, "GATEWAY-NOT-BOUND", Level.WARNING, f"no HTTP server of Gateway {g} admits hosts "
+                          f"{', '.join(hosts)} from namespace {vs.namespace}", "spec.gateways", _host_scope(hosts),
+                          None, "Istio does not serve these routes there either", ())
+            out += [by_port[p] for p in sorted(by_port)]
+        return out
+
+    def mesh_places(self, vs: Any, hosts: list[str]) -> list[_Place]:
+        export = str_list(vs.spec.get("exportTo"))
+        local = bool(export) and all(e in (".", vs.namespace) for e in export)
+        out = []
+        for host in hosts:
+            svc = service_host(host, vs.namespace)
+            if svc is None:
+                self.note(vs, "MESH-HOST", Level.WARNING, f"mesh host {host} names no Kubernetes Service: GAMMA "
+                          "routes attach to Services", "spec.hosts", _host_scope([host]), Fidelity.UNSUPPORTED,
+                          "not converted for the mesh")
+                continue
+            namespace = vs.namespace if local else svc.namespace
+            if namespace != vs.namespace:
+                self.note(vs, "MESH-PRODUCER-ROUTE", Level.INFO, f"the VirtualService applies to every client of "
+                          f"{svc.fqdn}: the route goes in the Service's namespace {svc.namespace} (a GAMMA "
+                          f"producer route); a route in {vs.namespace} would reach only that namespace's clients",
+                          "spec.exportTo", (), None, f"HTTPRoute in namespace {svc.namespace}", ())
+            out.append(_Place("mesh", None, {ServiceParent(svc.namespace, svc.name)}, namespace, ()))
+        return out
+
+    # --- http --------------------------------------------------------------------------------
+
+    def entries(self, vs: Any, hosts: list[str]) -> list[_Entry]:
+        http = spec_list(vs.spec.get("http"))
+
+        def lookup(ns: str, name: str) -> list[Mapping[str, Any]] | None:
+            target = self.index.virtual_service(ns, name)
+            if target is None or str_list(target.spec.get("hosts")):
+                return None
+            return spec_list(target.spec.get("http"))
+
+        def dropped(n: int, why: str) -> None:
+            self.note(vs, "DELEGATE-DROPPED", Level.WARNING, why, f"spec.http[{n}].delegate", (), None,
+                      "Istio drops these routes too", ())
+
+        out: list[_Entry] = []
+        for position, (n, route) in enumerate(expand(http, vs.namespace, lookup, dropped)):
+            fld = f"spec.http[{n}]"
+            prov = Provenance("VirtualService", vs.namespace, vs.name, fld, vs.origin)
+            action = action_of(route, vs.namespace, self.ctx.resources, prov, fld)
+            for code, where, message in action.problems:
+                self.note(vs, code, Level.WARNING, message, where, _host_scope(hosts), Fidelity.UNSUPPORTED
+                          if code in _LOST else Fidelity.APPROXIMATE, aspects=_ASPECTS)
+            raw = spec_list(route.get("match")) or [{}]
+            for k, m in enumerate(raw):
+                match, problems = match_of(m, vs.namespace)
+                if match is None:
+                    self.note(vs, "MATCH-NOT-CONVERTED", Level.WARNING, f"{'; '.join(problems)}: requests it "
+                              "matched reach the routes after it", f"{fld}.match[{k}]", _host_scope(hosts),
+                              Fidelity.UNSUPPORTED, "match left out")
+                    continue
+                for why in problems:
+                    self.note(vs, "PREFIX-CHARACTERS", Level.INFO, why, f"{fld}.match[{k}].uri",
+                              _prefix_scope(hosts, match.match), Fidelity.APPROXIMATE, "Gateway PathPrefix",
+                              ("status", "backend", "path", "redirect", "headers", "cors"))
+                out.append(_Entry(n, position, match, action, prov))
+        return out
+
+    def convert(self, vs: Any) -> list[Route]:
+        hosts = str_list(vs.spec.get("hosts"))
+        if not hosts:
+            return []  # a delegate: its routes are merged into the VirtualServices naming it
+        walk(vs, self.notes, _host_scope(hosts))
+        routes: list[Route] = []
+        entries = self.entries(vs, hosts) if spec_list(vs.spec.get("http")) else []
+        results: dict[tuple[str, bool, tuple[int, ...]], tuple[list[_Place], Ordered]] = {}
+        for place in self.places(vs, hosts) if entries else []:
+            chosen = [e for e in entries if _applies(e.match, place)]
+            key = (place.namespace, place.client_auth is not None,
+                   tuple(n for n, e in enumerate(entries) if _applies(e.match, place)))
+            if key not in results:
+                items = [Item(e.match.match, (e.action, e.position), e.position) for e in chosen]
+                results[key] = ([], to_precedence(items))
+            results[key][0].append(place)
+        by_position = {e.position: e for e in entries}
+        for n, (places, ordered) in enumerate(results.values()):
+            self.order_notes(vs, hosts, ordered, by_position)
+            rules = self.rules(vs, ordered, by_position, hosts)
+            if not rules:
+                continue
+            auth = places[0].client_auth
+            if auth is not None:  # mutual TLS on the server: every request shows a client certificate
+                rules = [replace(r, intents=r.intents + (auth,)) for r in rules]
+            parents = tuple(sorted({p for place in places for p in place.parents}, key=repr))
+            namespace = places[0].namespace
+            mesh = places[0].gateway == "mesh"
+            name = vs.name if n == 0 else f"{vs.name}-{n + 1}"
+            if mesh:
+                svc = next(p for p in parents if isinstance(p, ServiceParent))
+                name = f"{vs.name}-{svc.name}" if (svc.name != vs.name or namespace != vs.namespace) else vs.name
+            gw = next((p.gateway for p in parents if isinstance(p, ListenerParent)), None)
+            routes.append(Route("HTTPRoute", namespace, name, gw, places[0].hosts, frozenset(), tuple(rules),
+                                (Provenance("VirtualService", vs.namespace, vs.name, "", vs.origin),), parents))
+        routes += self.l4_routes(vs, hosts)
+        return routes
+
+    def rules(self, vs: Any, ordered: Ordered, by_position: dict[int, _Entry], hosts: list[str]) -> list[Rule]:
+        """Consecutive items with one action share a rule (not a prefix rewrite: one match each)."""
+        rules: list[Rule] = []
+        group: list[Item] = []
+
+        def flush() -> None:
+            if not group:
+                return
+            entry = by_position[group[0].origin]
+            rule, problem = rule_for([g.match for g in group], entry.action, (entry.provenance,))
+            if problem:
+                self.note(vs, "REWRITE-ROOT", Level.INFO, problem, entry.provenance.field + ".rewrite",
+                          _scope(hosts, group[0].match), Fidelity.APPROXIMATE, "URLRewrite ReplacePrefixMatch",
+                          ("path",))
+            rules.append(rule)
+            group.clear()
+
+        for item in ordered.items:
+            entry = by_position[item.origin]
+            kind = item.match.path.type if item.match.path else "PathPrefix"
+            same = group and group[-1].action == item.action and entry.action.rewrite_uri is None and (
+                (group[-1].match.path.type if group[-1].match.path else "PathPrefix") == kind)
+            if not same:
+                flush()
+            group.append(item)
+        flush()
+        return rules
+
+    def order_notes(self, vs: Any, hosts: list[str], ordered: Ordered, by_position: dict[int, _Entry]) -> None:
+        for item, cover in ordered.unreachable:
+            self.note(vs, "ROUTE-UNREACHABLE", Level.INFO, f"{_where(item, by_position)} is never reached in Istio: "
+                      f"{_where(cover, by_position)} before it matches every request it matches",
+                      by_position[item.origin].provenance.field, (), None, "not converted", ())
+        if any(i.added for i in ordered.items):
+            split = sorted({i.origin for i in ordered.items if i.added})
+            self.note(vs, "ORDER-SPLIT", Level.INFO, "Istio tries routes in order; Gateway API prefers more specific "
+                      "matches: rules for the requests " + ", ".join(
+                          f"{by_position[o].provenance.field}" for o in split) + " share with later, more specific "
+                      "matches were added before those, so the first route still answers them",
+                      "spec.http", (), Fidelity.EXACT, "intersections added", ())
+        for early, late, why in ordered.conflicts:
+            self.note(vs, "ORDER-NOT-EXPRESSIBLE", Level.WARNING,
+                      f"{_where(early, by_position)} comes first in Istio, but the Gateway prefers "
+                      f"{_where(late, by_position)} for requests both match, and their intersection is no Gateway API "
+                      f"match ({why})", by_position[late.origin].provenance.field,
+                      _scope(hosts, late.match) + _scope(hosts, early.match), Fidelity.APPROXIMATE,
+                      "Gateway API precedence for those requests")
+
+    # --- tls / tcp ---------------------------------------------------------------------------
+
+    def l4_routes(self, vs: Any, hosts: list[str]) -> list[Route]:
+        routes: list[Route] = []
+        for section, kind in (("tls", "TLSRoute"), ("tcp", "TCPRoute")):
+            for n, route in enumerate(spec_list(vs.spec.get(section))):
+                fld = f"spec.{section}[{n}]"
+                prov = Provenance("VirtualService", vs.namespace, vs.name, fld, vs.origin)
+                problems: list[tuple[str, str, str]] = []
+                dests = spec_list(route.get("route"))
+                backends: list[BackendRef] = []
+                for k, d in enumerate(dests):
+                    raw = d.get("weight")
+                    weight = raw if isinstance(raw, int) else 1
+                    ref = backend_of(d.get("destination"), vs.namespace, self.ctx.resources, weight, prov, problems,
+                                     f"{fld}.route[{k}]")
+                    if ref is not None:
+                        backends.append(ref)
+                for code, where, message in problems:
+                    self.note(vs, code, Level.WARNING, message, where, (), Fidelity.UNSUPPORTED, aspects=("tls",))
+                matches = spec_list(route.get("match")) or [{}]
+                sni = sorted({str(h) for m in matches for h in str_list(m.get("sniHosts"))})
+                ports = {m.get("port") for m in matches if isinstance(m.get("port"), int)}
+                parents = self.l4_parents(vs, kind, sni or hosts, ports)
+                if not parents:
+                    continue
+                if kind == "TCPRoute":
+                    mine = []
+                    for p in parents:
+                        holder = self.tcp_taken.setdefault(p, f"{vs.subject} {fld}")
+                        if holder != f"{vs.subject} {fld}":
+                            self.note(vs, "TCP-ROUTE-SHADOWED", Level.WARNING, f"listener {p.listener} already "
+                                      f"carries {holder}, which Istio tries first", fld, (), None,
+                                      "not attached there", ("tls",))
+                        else:
+                            mine.append(p)
+                    parents = mine
+                    if not parents:
+                        continue
+                rule = Rule(matches=(), backends=tuple(backends), provenance=(prov,))
+                name = f"{vs.name}-{section}" + (f"-{n + 1}" if n else "")
+                route_hosts = tuple(h for h in sni if h != "*") if kind == "TLSRoute" else ()
+                if kind == "TLSRoute" and not route_hosts:
+                    route_hosts = tuple(h for h in hosts if h != "*")
+                gw = parents[0].gateway
+                routes.append(Route(kind, vs.namespace, name, gw, route_hosts, frozenset(),  # type: ignore[arg-type]
+                                    (rule,), (Provenance("VirtualService", vs.namespace, vs.name, "", vs.origin),),
+                                    tuple(parents)))
+        return routes
+
+    def l4_parents(self, vs: Any, kind: str, hosts: list[str], ports: set[Any]) -> list[ListenerParent]:
+        families = ("TLS-PASSTHROUGH",) if kind == "TLSRoute" else ("TCP", "TLS-TERMINATE")
+        out: set[ListenerParent] = set()
+        for g in str_list(vs.spec.get("gateways")):
+            found: list[Server] = self.servers.of(g, vs.namespace, self.index) or []
+            for server in found:
+                if server.family not in families or (ports and server.port not in ports):
+                    continue
+                for host in hosts:
+                    out.update(server.admits(vs.namespace, host))
+        return sorted(out)
+
+
+def _applies(m: Match, place: _Place) -> bool:
+    if m.gateways and place.gateway not in m.gateways:
+        return False
+    return m.port is None or place.port is None or m.port == place.port
+
+
+def _route_hosts(hosts: list[str]) -> tuple[str, ...]:
+    if "*" in hosts:
+        return ()
+    return tuple(sorted({h.lower() for h in hosts}))
+
+
+def _host_scope(hosts: list[str]) -> Scope:
+    return tuple(sorted({("" if h == "*" else h.lower(), "") for h in hosts}))
+
+
+def _scope(hosts: list[str], match: RouteMatch) -> Scope:
+    path = match.path.value if match.path else "/"
+    return tuple(sorted({("" if h == "*" else h.lower(), path) for h in hosts}))
+
+
+def _prefix_scope(hosts: list[str], match: RouteMatch) -> Scope:
+    """The requests a character prefix and the Gateway's PathPrefix disagree on: below the
+    prefix but not at a segment boundary (``/apix``), or the prefix without its slash."""
+    value = match.path.value if match.path else "/"
+    stem = value.rstrip("/")
+    rx = f"~^{re.escape(stem)}$" if value.endswith("/") else f"~^{re.escape(stem)}[^/]"
+    return tuple(sorted({("*", rx)} | set(_scope(hosts, match))))
+
+
+def _where(item: Item, by_position: dict[int, _Entry]) -> str:
+    m = item.match
+    parts = [f"{m.path.type} {m.path.value}" if m.path else "any path"]
+    parts += [f"header {h.name}" for h in m.headers] + [f"query {q.name}" for q in m.query]
+    if m.method:
+        parts.append(m.method)
+    return f"{by_position[item.origin].provenance.field} ({', '.join(parts)})"
+
+
+def convert_virtual_services(index: Index, servers: Servers, ctx: ProviderContext) -> list[Route]:
+    conv = _Converter(index, servers, ctx)
+    routes: list[Route] = []
+    for vs in index.virtual_services:
+        routes += conv.convert(vs)
+    return routes
+
