@@ -9,7 +9,9 @@ a Gateway per Ingress on the ingress gateway pods; what that means, each with it
   anything else -> an **exact** path (``/foo``, ``/foo*`` and ``/v[0-9]`` alike);
 * order: the merged routes are sorted by the length of their path, longest first, exact
   before prefix at equal length, catch-alls last -- for exact and segment-prefix paths that
-  is Gateway API precedence, so the per-Ingress routes answer alike; two Ingresses with one
+  is Gateway API precedence, so the per-Ingress routes answer alike, except where a prefix
+  ends in ``/``: it matches its stem too and sorts before the exact path and the prefix of
+  that stem, which Istio therefore never reaches (left out, noted); two Ingresses with one
   path: the older wins, then by name, then namespace (:meth:`ordered`);
 * ``spec.defaultBackend`` is ignored by Istio (noted, not converted);
 * TLS: one HTTPS server per ``spec.tls`` entry, whose Secret Istio reads in the namespace of
@@ -25,6 +27,7 @@ from dataclasses import replace
 
 from ing2gw.ir import IR, PathMatch, RouteMatch
 from ing2gw.notes import Fidelity, Level
+from ing2gw.provider import ProviderContext
 from ing2gw.resources import Ingress
 
 from .._common.ingress import IngressTranslator, PathContext
@@ -54,6 +57,10 @@ class IstioIngressTranslator(IngressTranslator):
     code = "ISTIO"
     wildcard_any_depth = True
 
+    def __init__(self, ctx: ProviderContext) -> None:
+        super().__init__(ctx)
+        self.shadowing: dict[tuple[str, str], str] = {}
+
     def ordered(self, ingresses: Sequence[Ingress]) -> list[Ingress]:
         """istiod's order: oldest first, then name, then namespace."""
         return sorted(ingresses, key=lambda i: (i.created or "~", i.name, i.namespace))
@@ -61,6 +68,13 @@ class IstioIngressTranslator(IngressTranslator):
     def path_matches(self, pc: PathContext) -> list[RouteMatch]:
         value = pc.path.path
         match = istio_path(value, pc.path.path_type)
+        shadow = self.shadowing.get((pc.host, match.value.rstrip("/") or "/"))
+        if shadow is not None and match.value != shadow and (match.type == "Exact" or not match.value.endswith("/")):
+            self.note(pc, "PATH-SHADOWED", Level.INFO, f"istiod sorts routes by the length of their path: the prefix "
+                      f"{shadow} (one character longer) comes first and takes every request {value} would",
+                      fidelity=Fidelity.EXACT, instead="not converted (Istio never answers from it)",
+                      fld=pc.path.field + ".path")
+            return []
         if pc.path.path_type == "ImplementationSpecific":
             if match.type == "Exact":
                 self.note(pc, "PATH-EXACT", Level.INFO, f"an ImplementationSpecific path is exact in Istio: {value} "
@@ -73,6 +87,11 @@ class IstioIngressTranslator(IngressTranslator):
         return [RouteMatch(path=match)]
 
     def translate(self, ingresses: Sequence[Ingress]) -> IR:
+        # (host, stem) -> a prefix ending in "/": istiod's length sort puts it before the exact
+        # path and the prefix of its stem, and it matches every request they match
+        self.shadowing = {(r.host, m.value.rstrip("/")): m.value for ing in ingresses for r in ing.rules
+                          for p in r.paths if (m := istio_path(p.path, p.path_type)).type == "PathPrefix"
+                          and len(m.value) > 1 and m.value.endswith("/")}
         kept = []
         for ing in ingresses:
             if ing.default_backend is not None:

@@ -15,6 +15,7 @@ from ing2gw.ir import IR
 from ing2gw.kinds import APIKind
 from ing2gw.provider import API_VERSION, Claimed, ProviderContext
 
+from .dataplane import IstioDataPlane
 from .destinationrule import apply_policies, convert_destination_rules
 from .fields import TABLE
 from .gateway import convert_gateways, redirect_routes
@@ -34,6 +35,7 @@ class IstioProvider:
     kinds: tuple[APIKind, ...] = KINDS
     description = ("Istio: Ingresses of class istio, and networking.istio.io Gateway, VirtualService (gateway and "
                    "mesh) and DestinationRule")
+    data_plane = IstioDataPlane()
 
     def to_ir(self, claimed: Claimed, ctx: ProviderContext) -> IR:
         index = Index(claimed.objects)

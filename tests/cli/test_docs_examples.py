@@ -100,6 +100,10 @@ EXPECTED.update({
         (0, "VirtualServer-only input with Policy objects: every difference is explained"),
     "ing2gw convert -f testdata/convert/istio/virtualservice-order/input.yaml -q": (0, "converts; the notes say "
         "where Istio's first-match order cannot be kept"),
+    "ing2gw route -f testdata/convert/istio/virtualservice-order/input.yaml --as istio "
+    "http://shop.example.com/api/v1/legacy/x -H 'x-canary: always'": (0, "Istio's first route answers"),
+    "ing2gw verify -f testdata/verify/istio-ingress/input.yaml -q --fail-on unexplained":
+        (0, "every difference is explained (path normalisation)"),
     "ing2gw validate -f gateway.yaml": (0, "the converted example is valid"),
     "ing2gw validate -f testdata/validate/objects.yaml --crd testdata/validate/policy-crd.yaml":
         (1, "the sample objects break a CEL rule of the CRD, a built-in CEL rule and the schema"),
