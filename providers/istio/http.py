@@ -307,6 +307,10 @@ def action_of(route: Mapping[str, Any], namespace: str, rs: ResourceSet, prov: P
     filters += _mirrors(route, namespace, rs, prov, problems, fld)
     if isinstance(route.get("corsPolicy"), Mapping):
         filters.append(Filter("CORS", _cors(route["corsPolicy"], problems, fld + ".corsPolicy"), prov))
+        problems.append(("CORS", fld + ".corsPolicy", "Envoy answers a preflight from an allowed origin with the "
+                         "allowed methods and headers comma-joined and no max-age unless set, and passes "
+                         "preflights from other origins to the backend; the Gateway's CORS filter answers every "
+                         "preflight itself"))
     timeout = duration_ms(route.get("timeout"))
     retries = route.get("retries") if isinstance(route.get("retries"), Mapping) else None
     per_try = duration_ms(retries.get("perTryTimeout")) if retries else None

@@ -7,7 +7,11 @@ admit it, or a Service for the mesh -- the matches of its ``http`` routes (deleg
 :mod:`.delegate`) that apply there are put in Istio's order and handed to
 :func:`.ordering.to_precedence`, which drops the unreachable ones and adds intersections so
 that Gateway API precedence picks what Istio's first match picks; places with the same result
-share one route. Consecutive matches with the same action share a rule.
+share one route. Consecutive matches with the same action share a rule. Several
+VirtualServices serving one host on one gateway are one virtual host in Istio: their routes
+are tried one VirtualService after the other (each cut after its first catch-all, the
+catch-alls moved last), so such a host gets one HTTPRoute made from all of them, ordered the
+same way (:meth:`_Converter.merged`).
 
 Mesh routes (GAMMA) attach to the Service each host names (``parentRef`` kind Service, with
 the port when matches name one). They live in the VirtualService's namespace when its
@@ -28,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ing2gw.ir import BackendRef, ListenerParent, Parent, Provenance, Route, RouteMatch, Rule, ServiceParent
+from ing2gw.names import host_slug
 from ing2gw.notes import Fidelity, Level, Note, Scope
 from ing2gw.provider import ProviderContext
 
@@ -40,7 +45,7 @@ from .ordering import Item, Ordered, to_precedence
 
 __all__ = ["convert_virtual_services"]
 
-_ASPECTS = ("status", "backend", "path", "redirect", "headers", "host", "cors")
+_ASPECTS = ("status", "backend", "weights", "path", "redirect", "headers", "host", "cors")
 # problems of an action that lose what it does (the others change it a little)
 _LOST = frozenset({"DIRECT-RESPONSE", "REWRITE-REGEX", "DESTINATION-EXTERNAL", "DESTINATION-PORT",
                    "DESTINATION-INVALID"})
@@ -83,7 +88,10 @@ class _Converter:
 
     # --- places ------------------------------------------------------------------------------
 
-    def places(self, vs: Any, hosts: list[str]) -> list[_Place]:
+    def places(self, vs: Any, hosts: list[str], exclude: frozenset[tuple[str, str]] = frozenset(),
+               only: str | None = None) -> list[_Place]:
+        """Where ``vs`` applies for ``hosts``: per gateway port (or Service for the mesh);
+        ``exclude`` (gateway, host) pairs merged elsewhere; ``only`` one gateway."""
         gateways = str_list(vs.spec.get("gateways")) or ["mesh"]
         out: list[_Place] = []
         for g in gateways:
@@ -96,19 +104,27 @@ class _Converter:
                           "spec.gateways", _host_scope(hosts), Fidelity.UNSUPPORTED, "routes not attached there")
                 continue
             gw_ref = g if "/" in g else f"{vs.namespace}/{g}"
+            if only is not None and gw_ref != only:
+                continue
             by_port: dict[tuple[int, bool], _Place] = {}
+            admitted: dict[tuple[int, bool], set[str]] = {}
             for server in found:
                 if server.family not in ("HTTP", "HTTPS"):
                     continue
                 for host in hosts:
+                    if (gw_ref, host.lower()) in exclude:
+                        continue
                     for parent in server.admits(vs.namespace, host):
                         if parent in self.redirecting:
                             continue
-                        place = by_port.setdefault((server.port, server.client_auth is not None), _Place(
-                            gw_ref, server.port, namespace=vs.namespace, hosts=_route_hosts(hosts),
-                            client_auth=server.client_auth))
+                        key = (server.port, server.client_auth is not None)
+                        place = by_port.setdefault(key, _Place(gw_ref, server.port, namespace=vs.namespace,
+                                                               client_auth=server.client_auth))
                         place.parents.add(parent)
-            if not by_port and found:
+                        admitted.setdefault(key, set()).add(host)
+            for key, place in by_port.items():
+                place.hosts = _route_hosts(sorted(admitted[key]))
+            if not by_port and found and not exclude:
                 self.note(vs, "GATEWAY-NOT-BOUND", Level.WARNING, f"no HTTP server of Gateway {g} admits hosts "
                           f"{', '.join(hosts)} from namespace {vs.namespace}", "spec.gateways", _host_scope(hosts),
                           None, "Istio does not serve these routes there either", ())
@@ -155,10 +171,12 @@ class _Converter:
             fld = f"spec.http[{n}]"
             prov = Provenance("VirtualService", vs.namespace, vs.name, fld, vs.origin)
             action = action_of(route, vs.namespace, self.ctx.resources, prov, fld)
-            for code, where, message in action.problems:
-                self.note(vs, code, Level.WARNING, message, where, _host_scope(hosts), Fidelity.UNSUPPORTED
-                          if code in _LOST else Fidelity.APPROXIMATE, aspects=_ASPECTS)
             raw = spec_list(route.get("match")) or [{}]
+            route_scope: Scope = tuple(sorted({pair for m in raw for pair in _scope(
+                hosts, (match_of(m, vs.namespace)[0] or Match(RouteMatch())).match)}))
+            for code, where, message in action.problems:
+                self.note(vs, code, Level.WARNING, message, where, route_scope, Fidelity.UNSUPPORTED
+                          if code in _LOST else Fidelity.APPROXIMATE, aspects=_ASPECTS)
             for k, m in enumerate(raw):
                 match, problems = match_of(m, vs.namespace)
                 if match is None:
@@ -169,21 +187,21 @@ class _Converter:
                 for why in problems:
                     self.note(vs, "PREFIX-CHARACTERS", Level.INFO, why, f"{fld}.match[{k}].uri",
                               _prefix_scope(hosts, match.match), Fidelity.APPROXIMATE, "Gateway PathPrefix",
-                              ("status", "backend", "path", "redirect", "headers", "cors"))
+                              ("status", "backend", "weights", "path", "redirect", "headers", "cors"))
                 out.append(_Entry(n, position, match, action, prov))
         return out
 
-    def convert(self, vs: Any) -> list[Route]:
+    def convert(self, vs: Any, exclude: frozenset[tuple[str, str]] = frozenset()) -> list[Route]:
         hosts = str_list(vs.spec.get("hosts"))
         if not hosts:
             return []  # a delegate: its routes are merged into the VirtualServices naming it
         walk(vs, self.notes, _host_scope(hosts))
         routes: list[Route] = []
         entries = self.entries(vs, hosts) if spec_list(vs.spec.get("http")) else []
-        results: dict[tuple[str, bool, tuple[int, ...]], tuple[list[_Place], Ordered]] = {}
-        for place in self.places(vs, hosts) if entries else []:
+        results: dict[tuple[str, bool, tuple[str, ...], tuple[int, ...]], tuple[list[_Place], Ordered]] = {}
+        for place in self.places(vs, hosts, exclude) if entries else []:
             chosen = [e for e in entries if _applies(e.match, place)]
-            key = (place.namespace, place.client_auth is not None,
+            key = (place.namespace, place.client_auth is not None, place.hosts,
                    tuple(n for n, e in enumerate(entries) if _applies(e.match, place)))
             if key not in results:
                 items = [Item(e.match.match, (e.action, e.position), e.position) for e in chosen]
@@ -191,25 +209,89 @@ class _Converter:
             results[key][0].append(place)
         by_position = {e.position: e for e in entries}
         for n, (places, ordered) in enumerate(results.values()):
-            self.order_notes(vs, hosts, ordered, by_position)
-            rules = self.rules(vs, ordered, by_position, hosts)
-            if not rules:
-                continue
-            auth = places[0].client_auth
-            if auth is not None:  # mutual TLS on the server: every request shows a client certificate
-                rules = [replace(r, intents=r.intents + (auth,)) for r in rules]
-            parents = tuple(sorted({p for place in places for p in place.parents}, key=repr))
-            namespace = places[0].namespace
-            mesh = places[0].gateway == "mesh"
             name = vs.name if n == 0 else f"{vs.name}-{n + 1}"
-            if mesh:
-                svc = next(p for p in parents if isinstance(p, ServiceParent))
-                name = f"{vs.name}-{svc.name}" if (svc.name != vs.name or namespace != vs.namespace) else vs.name
-            gw = next((p.gateway for p in parents if isinstance(p, ListenerParent)), None)
-            routes.append(Route("HTTPRoute", namespace, name, gw, places[0].hosts, frozenset(), tuple(rules),
-                                (Provenance("VirtualService", vs.namespace, vs.name, "", vs.origin),), parents))
+            if places[0].gateway == "mesh":
+                svc = next(p for p in places[0].parents if isinstance(p, ServiceParent))
+                name = f"{vs.name}-{svc.name}" if (svc.name != vs.name or places[0].namespace != vs.namespace) \
+                    else vs.name
+            route = self.route(vs, name, places, ordered, by_position, hosts, (vs,))
+            if route is not None:
+                routes.append(route)
         routes += self.l4_routes(vs, hosts)
         return routes
+
+    def route(self, vs: Any, name: str, places: list[_Place], ordered: Ordered, by_position: dict[int, _Entry],
+              hosts: list[str], sources: Sequence[Any]) -> Route | None:
+        """The HTTPRoute of ``places`` (one rule list), or None when no rule is left."""
+        self.order_notes(vs, hosts, ordered, by_position)
+        rules = self.rules(vs, ordered, by_position, hosts)
+        if not rules:
+            return None
+        auth = places[0].client_auth
+        if auth is not None:  # mutual TLS on the server: every request shows a client certificate
+            rules = [replace(r, intents=r.intents + (auth,)) for r in rules]
+        parents = tuple(sorted({p for place in places for p in place.parents}, key=repr))
+        gw = next((p.gateway for p in parents if isinstance(p, ListenerParent)), None)
+        return Route("HTTPRoute", places[0].namespace, name, gw, places[0].hosts, frozenset(), tuple(rules),
+                     tuple(Provenance("VirtualService", s.namespace, s.name, "", s.origin) for s in sources), parents)
+
+    # --- VirtualServices merged on one host ------------------------------------------------------
+
+    def shared_hosts(self) -> dict[tuple[str, str], list[Any]]:
+        """(gateway, host) -> the VirtualServices with HTTP routes bound there for that host, in
+        Istio's order, where there are several: Istio merges them into one virtual host."""
+        owners: dict[tuple[str, str], list[Any]] = {}
+        for vs in self.index.virtual_services:
+            hosts = str_list(vs.spec.get("hosts"))
+            if not hosts or not spec_list(vs.spec.get("http")):
+                continue
+            for g in str_list(vs.spec.get("gateways")):
+                if g == "mesh":
+                    continue
+                ref = g if "/" in g else f"{vs.namespace}/{g}"
+                for h in {h.lower() for h in hosts}:
+                    owners.setdefault((ref, h), []).append(vs)
+        return {k: v for k, v in sorted(owners.items()) if len(v) > 1}
+
+    def merged(self, gateway: str, host: str, vss: list[Any]) -> Route | None:
+        """One HTTPRoute for ``host`` on ``gateway`` from several VirtualServices, their routes
+        in Istio's order (each cut after its first catch-all, the catch-alls moved last)."""
+        first: list[_Entry] = []
+        rest: list[_Entry] = []
+        places: list[_Place] = []
+        by_position: dict[int, _Entry] = {}
+        for n, vs in enumerate(vss):
+            mine = [p for p in self.places(vs, [host], only=gateway)]
+            if not mine:
+                continue
+            places += mine
+            entries = [replace(e, position=n * 100_000 + e.position) for e in self.entries(vs, [host])]
+            cut: list[_Entry] = []
+            catch_all = None
+            for e in entries:
+                if catch_all is not None and e.position != catch_all:
+                    break
+                cut.append(e)
+                if _is_catch_all(e.match):
+                    catch_all = e.position
+            for e in cut:
+                by_position[e.position] = e
+                (rest if e.position == catch_all else first).append(e)
+        if not places:
+            return None
+        merged_places = [p for p in places if _applies_any(p)]
+        items = [Item(e.match.match, (e.action, e.position), e.position) for e in first + rest
+                 if any(_applies(e.match, p) for p in merged_places)]
+        names = ", ".join(vs.ref for vs in vss)
+        for vs in vss:
+            self.note(vs, "VIRTUALSERVICES-MERGED", Level.INFO, f"VirtualServices {names} all serve {host} on "
+                      f"Gateway {gateway}: Istio tries their routes one after the other (in that order, catch-all "
+                      "routes last)", "spec.hosts", (), Fidelity.EXACT, f"one HTTPRoute for {host}", ())
+        lead = vss[0]
+        place = _Place(gateway, None, {p for pl in merged_places for p in pl.parents}, lead.namespace,
+                       (host,) if host != "*" else (), merged_places[0].client_auth)
+        return self.route(lead, f"{lead.name}-{host_slug(host)}", [place], to_precedence(items), by_position,
+                          [host], vss)
 
     def rules(self, vs: Any, ordered: Ordered, by_position: dict[int, _Entry], hosts: list[str]) -> list[Rule]:
         """Consecutive items with one action share a rule (not a prefix rewrite: one match each)."""
@@ -256,7 +338,7 @@ class _Converter:
                       f"{_where(early, by_position)} comes first in Istio, but the Gateway prefers "
                       f"{_where(late, by_position)} for requests both match, and their intersection is no Gateway API "
                       f"match ({why})", by_position[late.origin].provenance.field,
-                      _scope(hosts, late.match) + _scope(hosts, early.match), Fidelity.APPROXIMATE,
+                      _conflict_scope(hosts, early.match, late.match), Fidelity.APPROXIMATE,
                       "Gateway API precedence for those requests")
 
     # --- tls / tcp ---------------------------------------------------------------------------
@@ -322,6 +404,17 @@ class _Converter:
         return sorted(out)
 
 
+def _is_catch_all(m: Match) -> bool:
+    """A match every request of its place meets (Istio moves such routes last when merging)."""
+    r = m.match
+    return not r.headers and not r.query and not r.method and (
+        r.path is None or (r.path.type == "PathPrefix" and r.path.value == "/"))
+
+
+def _applies_any(place: _Place) -> bool:
+    return bool(place.parents)
+
+
 def _applies(m: Match, place: _Place) -> bool:
     if m.gateways and place.gateway not in m.gateways:
         return False
@@ -338,9 +431,30 @@ def _host_scope(hosts: list[str]) -> Scope:
     return tuple(sorted({("" if h == "*" else h.lower(), "") for h in hosts}))
 
 
+def _path_rx(match: RouteMatch) -> str:
+    """The requests a match's path takes, as a scope pattern (a property of the request)."""
+    p = match.path
+    if p is None or (p.type == "PathPrefix" and not p.value.rstrip("/")):
+        return "~^/"
+    if p.type == "RegularExpression":
+        return f"~^(?:{p.value})$"
+    if p.type == "Exact":
+        return f"~^{re.escape(p.value)}$"
+    return f"~^{re.escape(p.value.rstrip('/'))}(/|$)"
+
+
 def _scope(hosts: list[str], match: RouteMatch) -> Scope:
+    """A match's rule on each host (as the route's hostnames and rule paths name it), and the
+    requests its path takes on any host."""
     path = match.path.value if match.path else "/"
-    return tuple(sorted({("" if h == "*" else h.lower(), path) for h in hosts}))
+    return tuple(sorted({("" if h == "*" else h.lower(), path) for h in hosts} | {("*", _path_rx(match))}))
+
+
+def _conflict_scope(hosts: list[str], early: RouteMatch, late: RouteMatch) -> Scope:
+    """The requests two overlapping matches both take: within the regular expression when one
+    path is one, else within the later (more specific) match."""
+    narrow = early if early.path is not None and early.path.type == "RegularExpression" else late
+    return _scope(hosts, narrow)
 
 
 def _prefix_scope(hosts: list[str], match: RouteMatch) -> Scope:
@@ -349,7 +463,7 @@ def _prefix_scope(hosts: list[str], match: RouteMatch) -> Scope:
     value = match.path.value if match.path else "/"
     stem = value.rstrip("/")
     rx = f"~^{re.escape(stem)}$" if value.endswith("/") else f"~^{re.escape(stem)}[^/]"
-    return tuple(sorted({("*", rx)} | set(_scope(hosts, match))))
+    return tuple(sorted({("*", rx)} | {("" if h == "*" else h.lower(), value) for h in hosts}))
 
 
 def _where(item: Item, by_position: dict[int, _Entry]) -> str:
@@ -358,13 +472,20 @@ def _where(item: Item, by_position: dict[int, _Entry]) -> str:
     parts += [f"header {h.name}" for h in m.headers] + [f"query {q.name}" for q in m.query]
     if m.method:
         parts.append(m.method)
-    return f"{by_position[item.origin].provenance.field} ({', '.join(parts)})"
+    prov = by_position[item.origin].provenance
+    return f"{prov.namespace}/{prov.name} {prov.field} ({', '.join(parts)})"
 
 
 def convert_virtual_services(index: Index, servers: Servers, ctx: ProviderContext) -> list[Route]:
     conv = _Converter(index, servers, ctx)
     routes: list[Route] = []
+    shared = conv.shared_hosts()
+    for (gateway, host), vss in shared.items():
+        route = conv.merged(gateway, host, vss)
+        if route is not None:
+            routes.append(route)
     for vs in index.virtual_services:
-        routes += conv.convert(vs)
+        exclude = frozenset(k for k, vss in shared.items() if vs in vss)
+        routes += conv.convert(vs, exclude)
     return routes
 
