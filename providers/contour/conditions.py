@@ -28,10 +28,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["PathKind", "HeaderCondition", "PathCondition", "QueryCondition", "condition_errors", "contour_order",
-           "header_conditions", "merge_path", "query_conditions"]
+__all__ = ["OTHER_RULE", "HeaderCondition", "PathCondition", "PathKind", "QueryCondition", "condition_errors",
+           "contour_order", "header_conditions", "merge_path", "query_conditions"]
 
 PathKind = Literal["prefix", "segment", "exact", "regex"]
+# What differs when another rule answers a request: everything a replay compares but CORS and auth.
+OTHER_RULE = ("status", "backend", "weights", "redirect", "path", "host", "headers")
 _SLASHES = re.compile(r"//+")
 
 

@@ -8,7 +8,8 @@ form and are noted), query conditions likewise; policies as :mod:`.policies` con
 Rules are grouped into one HTTPRoute per (root, proxy defining the routes), in that proxy's
 namespace -- where its Services are, so an include across namespaces needs no ReferenceGrant
 for backends; the root's certificate in another namespace (TLS delegation) gets one from the
-emitter. A root with ``tls.secretName`` is served on HTTPS; its plain-HTTP routes redirect
+emitter. A root's ingress class (annotation, else ``spec.ingressClassName``, else
+``contour``) names its Gateway. A root with ``tls.secretName`` is served on HTTPS; its plain-HTTP routes redirect
 (301) unless ``permitInsecure``. ``tcpproxy`` with ``passthrough`` becomes a TLS passthrough
 listener and TLSRoute; with a terminated certificate a TLS listener in Terminate mode and a
 TLSRoute. What Contour refuses or orphans is noted and not converted.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ing2gw import intents as i
 from ing2gw.ir import (
@@ -44,14 +46,19 @@ from ing2gw.names import host_slug
 from ing2gw.notes import Fidelity, Level, Note, Security
 from ing2gw.provider import ProviderContext
 
-from .conditions import HeaderCondition, QueryCondition
+from .annotations import read_service
+from .conditions import OTHER_RULE, HeaderCondition, QueryCondition
 from .policies import route_parts, vhost_filters, vhost_intents
 from .tree import ContourRoute, Tree, VirtualHost, build
 
-__all__ = ["GATEWAY_KEY", "convert_proxies", "delegated"]
+__all__ = ["GATEWAY_KEY", "convert_proxies", "delegated", "proxy_class"]
 
 GATEWAY_KEY = "contour"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
+
+
+def _items(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else []
 
 
 def delegated(objects: Sequence[KubeObject], secret_ns: str, secret: str, target_ns: str) -> bool:
@@ -59,12 +66,22 @@ def delegated(objects: Sequence[KubeObject], secret_ns: str, secret: str, target
     for d in objects:
         if d.kind.kind != "TLSCertificateDelegation" or d.namespace != secret_ns:
             continue
-        for entry in d.spec.get("delegations") or []:
+        for entry in _items(d.spec.get("delegations")):
             if isinstance(entry, Mapping) and entry.get("secretName") == secret:
-                targets = [str(t) for t in entry.get("targetNamespaces") or []]
+                targets = [str(t) for t in _items(entry.get("targetNamespaces"))]
                 if "*" in targets or target_ns in targets:
                     return True
     return False
+
+
+def proxy_class(obj: KubeObject) -> str | None:
+    """An HTTPProxy's ingress class: the annotations (Contour's first) win over
+    ``spec.ingressClassName``; None: every Contour serves it."""
+    for key in ("projectcontour.io/ingress.class", "kubernetes.io/ingress.class"):
+        if obj.annotations.get(key):
+            return obj.annotations[key]
+    cls = obj.spec.get("ingressClassName")
+    return str(cls) if cls else None
 
 
 class _Converter:
@@ -77,6 +94,7 @@ class _Converter:
         self.passthrough: list[Passthrough] = []
         self.listeners: list[Listener] = []
         self.scope: tuple[tuple[str, str], ...] = ()
+        self.services_read: set[tuple[str, str]] = set()
 
     def note(self, obj: KubeObject, fld: str, code: str, level: Level, message: str,
              fidelity: Fidelity | None = Fidelity.UNSUPPORTED, instead: str = "", aspects: Sequence[str] = (),
@@ -89,7 +107,7 @@ class _Converter:
         """The gRPC address of an ExtensionService (its first service)."""
         for o in self.objects:
             if o.kind.kind == "ExtensionService" and (o.namespace, o.name) == (namespace, name):
-                svcs = o.spec.get("services") or []
+                svcs = _items(o.spec.get("services"))
                 first = svcs[0] if svcs and isinstance(svcs[0], Mapping) else {}
                 if first.get("name"):
                     return f"grpc://{first['name']}.{namespace}:{first.get('port') or 443}"
@@ -98,9 +116,11 @@ class _Converter:
     # --- the tree -----------------------------------------------------------------------
 
     def run(self, tree: Tree) -> IR:
-        for p in tree.problems:
-            self.note(p.obj, p.field, p.code, Level.ERROR if p.error else Level.WARNING, p.message, None,
-                      "not converted (Contour does not serve it either)" if p.error else "", ("status", "backend"),
+        for p in tree.problems:  # the same tree is converted and modelled: these explain no difference
+            instead = "its conditions answer 500 (CONTOUR-INCLUDE-502)" if p.code in ("INCLUDE-NOT-FOUND",
+                                                                                     "INCLUDE-ROOT") else \
+                "not converted (Contour does not serve it either)" if p.error else ""
+            self.note(p.obj, p.field, p.code, Level.ERROR if p.error else Level.WARNING, p.message, None, instead,
                       scope=(("*", ""),))
         for o in tree.orphans:
             self.note(o, "", "ORPHANED", Level.WARNING, "no root HTTPProxy includes this HTTPProxy: Contour serves "
@@ -113,6 +133,7 @@ class _Converter:
 
     def vhost(self, vh: VirtualHost) -> None:
         root, fqdn = vh.root, vh.fqdn
+        self.gw = self.ctx.gateway(proxy_class(root) or GATEWAY_KEY)
         tls = vh.tls or {}
         secure = bool(vh.secret)
         if secure and not self._certificate(vh):
@@ -142,12 +163,13 @@ class _Converter:
         for r in dropped:
             self.note(r.owner, r.field, "ROUTE-DUPLICATE", Level.WARNING, "another route of the virtual host has the "
                       "same conditions and replaces this one", None, "not converted", ("status", "backend"))
-        kinds = {r.path.kind for r in ordered}
-        if "regex" in kinds and kinds & {"prefix", "segment"}:
+        regexes = sorted({r.path.value for r in ordered if r.path.kind == "regex"})
+        if regexes and any(r.path.kind in ("prefix", "segment") and r.path.value != "/" for r in ordered):
             self.note(root, "spec", "REGEX-PRECEDENCE", Level.INFO, "Contour tries every regex path before any "
                       "prefix path, whatever their lengths; the Gateway API ranks regular expressions after "
-                      "prefixes (implementation-specific)", Fidelity.APPROXIMATE, "Gateway API precedence",
-                      ("status", "backend"))
+                      f"prefixes (implementation-specific): {', '.join(regexes)} lose to a matching prefix",
+                      Fidelity.APPROXIMATE, "Gateway API precedence", OTHER_RULE,
+                      scope=tuple((fqdn, "~^(?:" + rx + ")$") for rx in regexes))
         for r in ordered:
             match = self._match(r)
             if match is None:
@@ -201,7 +223,7 @@ class _Converter:
         assert owner is not None and tcp is not None
         prov = Provenance(owner.kind.kind, owner.namespace, owner.name, "spec.tcpproxy", owner.origin)
         refs: list[BackendRef] = []
-        for n, s in enumerate(tcp.get("services") or []):
+        for n, s in enumerate(_items(tcp.get("services"))):
             if isinstance(s, Mapping) and s.get("name") and isinstance(s.get("port"), int):
                 w = s.get("weight")
                 refs.append(BackendRef(str(s["name"]), owner.namespace, int(s["port"]),
@@ -238,20 +260,27 @@ class _Converter:
         if r.status is not None:  # a broken include: Contour answers 502, a rule without backends 500
             self.note(r.owner, r.field, "INCLUDE-502", Level.WARNING, "Contour answers 502 on the conditions of an "
                       "include it cannot follow; a Gateway rule without backends answers 500", Fidelity.APPROXIMATE,
-                      "a rule without backends", ("status",), scope=self._rule_scope(vh, r))
+                      "a rule without backends", ("status",), scope=self._rule_scope(r))
             return Rule(matches=(match,), provenance=(prov,))
         parts = route_parts(r, vh, self.ctx.resources, self.note)
+        for b in parts.backends:
+            svc = self.ctx.resources.services.get((b.namespace, b.name))
+            if svc is not None and (b.namespace, b.name) not in self.services_read:
+                self.services_read.add((b.namespace, b.name))
+                read_service(svc, self.ctx.notes, ((vh.fqdn, ""),))
         intents: list[i.Intent] = [*parts.intents, *vhost_intents(vh, r, self.extension_url, self.note, secure)]
         return Rule(matches=(match,), backends=tuple(parts.backends), filters=tuple([*parts.filters, *cors]),
                     timeouts=parts.timeouts, intents=tuple(intents), provenance=(prov,))
 
-    @staticmethod
-    def _rule_scope(vh: VirtualHost, r: ContourRoute) -> tuple[tuple[str, str], ...]:
+    def _rule_scope(self, r: ContourRoute) -> tuple[tuple[str, str], ...]:
+        """The requests a route takes in Contour, as a note's scope."""
         if r.path.kind == "regex":
-            return ((vh.fqdn, "~^(?:" + r.path.value + ")$"),)
-        if r.path.kind == "exact":
-            return ((vh.fqdn, "~^" + re.escape(r.path.value) + "$"),)
-        return ((vh.fqdn, "~^" + re.escape(r.path.value)),)
+            path = "~^(?:" + r.path.value + ")$"
+        elif r.path.kind == "exact":
+            path = "~^" + re.escape(r.path.value) + "$"
+        else:
+            path = "~^" + re.escape(r.path.value.rstrip("/"))
+        return tuple((host, path) for host, _ in self.scope)
 
     def _match(self, r: ContourRoute) -> RouteMatch | None:
         path = r.path
@@ -268,8 +297,8 @@ class _Converter:
                 self.note(r.owner, fld, "PATH-CHARACTER-PREFIX", Level.INFO,
                           f"Contour's prefix {path.value} is a character prefix (it also matches {base}x...{but}); "
                           "the Gateway's PathPrefix matches whole segments", Fidelity.APPROXIMATE,
-                          "PathPrefix (segment-wise)", ("status", "backend"),
-                          scope=tuple((h, "~^" + re.escape(path.value.rstrip("/"))) for h, _ in self.scope))
+                          "PathPrefix (segment-wise)", OTHER_RULE,
+                          scope=tuple((h, "~^" + re.escape(base)) for h, _ in self.scope))
         headers: list[HeaderMatch] = []
         method = None
         for h in r.headers:
@@ -280,7 +309,8 @@ class _Converter:
             if m is None:
                 self.note(r.owner, fld, "HEADER-CONDITION-NEGATED", Level.WARNING,
                           f"the condition {h.text()} has no Gateway API form", Fidelity.UNSUPPORTED,
-                          "condition dropped: the rule matches more requests", ("status", "backend"))
+                          "condition dropped: the rule matches more requests", OTHER_RULE,
+                          scope=self._rule_scope(r))
                 continue
             headers.append(m)
         query = [q for q in (_query(c) for c in r.query) if q is not None]

@@ -40,7 +40,7 @@ from ing2gw.resources import Ingress, IngressPath, IngressRule
 
 from .._common.ingress import HostRoutes, IngressTranslator, PathContext
 from .annotations import ALLOW_HTTP, FORCE_SSL_REDIRECT, PREFIX, SERVICE_KEYS, TABLE, read_service
-from .conditions import PathKind
+from .conditions import OTHER_RULE, PathKind
 
 __all__ = ["REGEX_CHARACTERS", "ContourTranslator", "ingress_path"]
 
@@ -117,7 +117,7 @@ class ContourTranslator(IngressTranslator):
                           "a request for a named host that none of its paths match gets 404 from Contour (its "
                           "virtual host has no route for it); the Gateway answers it from the host-less routes",
                           fidelity=Fidelity.APPROXIMATE, instead="host-less routes catch the unmatched paths",
-                          fld=fields[0], aspects=("status", "backend", "redirect"),
+                          fld=fields[0], aspects=OTHER_RULE,
                           scope=tuple((h, "") for h in named))
 
     # --- hooks ----------------------------------------------------------------------------
@@ -140,7 +140,7 @@ class ContourTranslator(IngressTranslator):
                       f"Contour matches the ImplementationSpecific path {value} as a character prefix (it also "
                       f"matches {value.rstrip('/')}x...); the Gateway's PathPrefix matches whole segments",
                       fidelity=Fidelity.APPROXIMATE, instead="PathPrefix (segment-wise)", fld=pc.path.field + ".path",
-                      aspects=("status", "backend"), scope=((pc.host, "~^" + re.escape(value)),))
+                      aspects=OTHER_RULE, scope=((pc.host, "~^" + re.escape(value.rstrip("/"))),))
         return [RouteMatch(path=PathMatch("PathPrefix", value))]
 
     def path_rules(self, pc: PathContext, matches: list[RouteMatch], backends: tuple[BackendRef, ...]) -> list[Rule]:

@@ -19,7 +19,8 @@ Built from the Ingresses and HTTPProxies of a resource set, it follows what Cont
   "false"`` keeps Ingress routes off port 80;
 * answers Contour gives itself: 502 for a broken include, a ``directResponsePolicy`` status,
   redirects (``requestRedirectPolicy``, 302 unless told, the query kept), 403 for an address
-  an IP allow/deny policy refuses;
+  an IP allow/deny policy refuses, the local rate limit's status (429) once its token bucket
+  (requests + burst, refilled at the rate) is empty -- counted only in :meth:`enforcing` copies;
 * the request as the backend gets it: the largest-weight service (weights as HTTPProxy
   defines them), prefix rewrite (the matched prefix replaced), Host rewrite, request header
   set/remove; response header set/remove; CORS answers of the virtual host's policy.
@@ -27,12 +28,15 @@ Built from the Ingresses and HTTPProxies of a resource set, it follows what Cont
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ing2gw.enforce.buckets import TokenBuckets
+from ing2gw.enforce.credentials import Credentials
 from ing2gw.http import Headers, Request
 from ing2gw.ir import HeaderModifier
 from ing2gw.resources import Ingress, ResourceSet, Service
@@ -41,8 +45,9 @@ from ing2gw.router.paths import BadPath, PathPolicy
 
 from .annotations import ALLOW_HTTP, FORCE_SSL_REDIRECT, parse_go_duration
 from .conditions import HeaderCondition, PathCondition, QueryCondition, contour_order
+from .httpproxy import delegated
 from .ingress import ingress_path, with_default_rule
-from .policies import header_modifier
+from .policies import header_modifier, number
 from .tree import KINDS, ContourRoute, VirtualHost, build
 
 __all__ = ["ENVOY_PATHS", "ContourModel", "ModelRoute"]
@@ -65,7 +70,7 @@ class ModelRoute:
     query: tuple[QueryCondition, ...]
     kind: str  # "Ingress" | "HTTPProxy"
     source: str  # ns/name of the object defining it
-    name: str  # the path as written / the route's field
+    name: str  # the path as written (Ingress) or merged (HTTPProxy)
     backends: tuple[tuple[str, int], ...] = ()
     https_upgrade: bool = False
     status: int | None = None  # an answer Contour gives itself
@@ -77,6 +82,7 @@ class ModelRoute:
     ip_allow: bool = False
     ip_cidrs: tuple[str, ...] = ()
     cors: Mapping[str, Any] | None = None
+    rate_limit: tuple[str, int, str, int, int] | None = None  # bucket key, requests, unit, burst, status
 
 
 @dataclass(slots=True)
@@ -92,14 +98,28 @@ class ContourModel:
         self.services = services
         self.plain: dict[str, _Host] = {}
         self.secure: dict[str, _Host] = {}
+        self.limiter: TokenBuckets | None = None
+        self.clock: Callable[[], float] = lambda: 0.0
+
+    def enforcing(self, credentials: Credentials, clock: Callable[[], float] | None = None,
+                  count: bool = True) -> ContourModel:
+        """The same model counting local rate limits (Envoy's token buckets) on ``clock``
+        when ``count``; Contour has no credential checks of its own to make."""
+        other = copy.copy(self)
+        other.limiter = TokenBuckets() if count else None
+        other.clock = clock or (lambda: 0.0)
+        return other
 
     @classmethod
     def from_resources(cls, resources: ResourceSet) -> ContourModel:
         model = cls(resources.services)
         for ing in sorted(resources.ingresses, key=lambda i: (i.created or "~", i.namespace, i.name)):
             model._ingress(ing)
-        tree = build(resources.claimed(KINDS))
-        for vh in tree.hosts:
+        objects = resources.claimed(KINDS)
+        for vh in build(objects).hosts:
+            ns, _, secret = vh.secret.rpartition("/")
+            if ns and ns != vh.root.namespace and not delegated(objects, ns, secret, vh.root.namespace):
+                continue  # Contour refuses a root whose Secret is not delegated to it
             model._proxy(vh)
         for table in (model.plain, model.secure):
             for host in table.values():
@@ -175,36 +195,42 @@ class ContourModel:
     def _proxy_route(self, r: ContourRoute, vh: VirtualHost, extra: tuple[HeaderCondition, ...],
                      cors: Mapping[str, Any] | None) -> ModelRoute:
         spec, obj = r.spec, r.owner
-        base = ModelRoute(r.path, r.headers + extra, r.query, "HTTPProxy", obj.ref, r.field, cors=cors)
+        base = ModelRoute(r.path, r.headers + extra, r.query, "HTTPProxy", obj.ref, r.path.value, cors=cors)
         if r.status is not None:
             return _replace(base, status=r.status)
         variables = {"CONTOUR_NAMESPACE": obj.namespace}
         req, host = header_modifier(spec.get("requestHeadersPolicy"), obj, "", _quiet, variables, True)
         resp, _ = header_modifier(spec.get("responseHeadersPolicy"), obj, "", _quiet, variables, False)
         rewrite = None
-        rewrites = (spec.get("pathRewritePolicy") or {}).get("replacePrefix") or []
-        entries = [e for e in rewrites if isinstance(e, Mapping)]
+        rewrite_policy = spec.get("pathRewritePolicy")
+        rewrites = rewrite_policy.get("replacePrefix") if isinstance(rewrite_policy, Mapping) else None
+        entries = [e for e in rewrites if isinstance(e, Mapping)] if isinstance(rewrites, list) else []
         if entries and r.path.kind == "prefix":
             chosen = next((e for e in entries if e.get("prefix") and e["prefix"] == r.path.value), None)
             chosen = chosen or next((e for e in entries if not e.get("prefix")), None)
             rewrite = str(chosen.get("replacement") or "/") if chosen else None
         allow_holder = spec if (spec.get("ipAllowPolicy") or spec.get("ipDenyPolicy")) else vh.virtualhost
-        allow = list(allow_holder.get("ipAllowPolicy") or [])
-        deny = list(allow_holder.get("ipDenyPolicy") or [])
+        allow = [e for e in _items(allow_holder.get("ipAllowPolicy")) if isinstance(e, Mapping)]
+        deny = [e for e in _items(allow_holder.get("ipDenyPolicy")) if isinstance(e, Mapping)]
         cidrs = tuple(str(e.get("cidr")) for e in (allow or deny) if isinstance(e, Mapping) and e.get("cidr"))
         backends: list[tuple[str, int]] = []
-        services = [s for s in spec.get("services") or [] if isinstance(s, Mapping) and not s.get("mirror")]
-        any_weight = any(int(s.get("weight") or 0) > 0 for s in services)
+        services = [s for s in _items(spec.get("services")) if isinstance(s, Mapping) and not s.get("mirror")]
+        any_weight = any(number(s.get("weight"), 0) > 0 for s in services)
         for s in services:
             if s.get("name") and isinstance(s.get("port"), int):
-                backends.append((f"{obj.namespace}/{s['name']}:{s['port']}", int(s.get("weight") or 0) if any_weight
+                backends.append((f"{obj.namespace}/{s['name']}:{s['port']}", number(s.get("weight"), 0) if any_weight
                                  else 1))
+        local = _local_limit(spec) or _local_limit(vh.virtualhost)
+        limit = None
+        if local is not None:
+            key = f"{obj.ref} {r.field}" if _local_limit(spec) else f"virtualhost {vh.fqdn}"
+            limit = (key, *local)
         direct = spec.get("directResponsePolicy")
         return _replace(base, backends=tuple(backends), request_headers=req, response_headers=resp, host_rewrite=host,
-                        prefix_rewrite=rewrite, ip_allow=bool(allow), ip_cidrs=cidrs,
+                        prefix_rewrite=rewrite, ip_allow=bool(allow), ip_cidrs=cidrs, rate_limit=limit,
                         redirect=spec.get("requestRedirectPolicy") if isinstance(spec.get("requestRedirectPolicy"),
                                                                                    Mapping) else None,
-                        status=int(direct.get("statusCode") or 200) if isinstance(direct, Mapping) else None)
+                        status=number(direct.get("statusCode"), 200) if isinstance(direct, Mapping) else None)
 
     # --- serving -------------------------------------------------------------------------
 
@@ -255,6 +281,10 @@ class ContourModel:
             inside = _inside(request.client, r.ip_cidrs)
             if inside != r.ip_allow:
                 return Outcome(403, "Forbidden", info)
+        if r.rate_limit is not None and self.limiter is not None:
+            key, requests, unit, burst, status = r.rate_limit
+            if not self.limiter.take(key, requests, unit, burst, self.clock()):
+                return Outcome(status, "RateLimited", info)
         response = Headers()
         cors = _cors(r.cors, request)
         if cors is not None:
@@ -296,7 +326,7 @@ class ContourModel:
             path = str(p["path"])
         elif p.get("prefix") and r.path.kind == "prefix":
             path = str(p["prefix"]) + path[len(r.path.value):]
-        status = int(p.get("statusCode") or 302)
+        status = number(p.get("statusCode"), 302)
         query = f"?{request.query}" if request.query else ""
         location = f"{scheme}://{host}{shown}{path}{query}"
         return Outcome(status, "Redirect", info, redirect=RedirectTo(location, status))
@@ -304,6 +334,20 @@ class ContourModel:
 
 def _replace(route: ModelRoute, **changes: Any) -> ModelRoute:
     return replace(route, **changes)
+
+
+def _local_limit(holder: Mapping[str, Any]) -> tuple[int, str, int, int] | None:
+    """A local rate limit (requests, unit, burst, status) of a route or virtual host."""
+    policy = holder.get("rateLimitPolicy")
+    local = policy.get("local") if isinstance(policy, Mapping) else None
+    if not isinstance(local, Mapping) or number(local.get("requests")) <= 0:
+        return None
+    return (number(local.get("requests")), str(local.get("unit") or "second"), number(local.get("burst")),
+            number(local.get("responseStatusCode"), 429))
+
+
+def _items(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else []
 
 
 def _wildcard(host: str) -> HeaderCondition:
@@ -365,7 +409,7 @@ def _cors(policy: Mapping[str, Any] | None, request: Request) -> tuple[Headers, 
     origin = request.headers.get("origin")
     if not policy or not origin:
         return None
-    origins = [str(o) for o in policy.get("allowOrigin") or []]
+    origins = [str(o) for o in _items(policy.get("allowOrigin"))]
     if "*" not in origins and origin not in origins:
         return None
     out = Headers().set("Access-Control-Allow-Origin", origin if "*" not in origins or policy.get("allowCredentials")
@@ -374,15 +418,15 @@ def _cors(policy: Mapping[str, Any] | None, request: Request) -> tuple[Headers, 
         out = out.set("Access-Control-Allow-Credentials", "true")
     preflight = request.method == "OPTIONS" and bool(request.headers.get("access-control-request-method"))
     if preflight:
-        methods = ",".join(str(m) for m in policy.get("allowMethods") or [])
+        methods = ",".join(str(m) for m in _items(policy.get("allowMethods")))
         if methods:
             out = out.set("Access-Control-Allow-Methods", methods)
-        hdrs = ",".join(str(h) for h in policy.get("allowHeaders") or [])
+        hdrs = ",".join(str(h) for h in _items(policy.get("allowHeaders")))
         if hdrs:
             out = out.set("Access-Control-Allow-Headers", hdrs)
         age = _seconds(policy.get("maxAge"))
         if age is not None:
             out = out.set("Access-Control-Max-Age", str(age))
-    elif policy.get("exposeHeaders"):
-        out = out.set("Access-Control-Expose-Headers", ",".join(str(h) for h in policy["exposeHeaders"]))
+    elif _items(policy.get("exposeHeaders")):
+        out = out.set("Access-Control-Expose-Headers", ",".join(str(h) for h in _items(policy["exposeHeaders"])))
     return out, preflight

@@ -44,7 +44,7 @@ from ing2gw.resources import ResourceSet
 from .annotations import parse_go_duration
 from .tree import ContourRoute, VirtualHost
 
-__all__ = ["Noter", "RuleParts", "backends_of", "route_parts", "vhost_filters", "vhost_intents"]
+__all__ = ["number", "Noter", "RuleParts", "backends_of", "route_parts", "vhost_filters", "vhost_intents"]
 
 # note(obj, field, code, level, message, fidelity, instead, aspects, security)
 Noter = Callable[..., None]
@@ -58,6 +58,12 @@ class RuleParts:
     filters: list[Filter] = field(default_factory=list)
     intents: list[i.Intent] = field(default_factory=list)
     timeouts: Timeouts | None = None
+
+
+def number(value: Any, default: int = 0) -> int:
+    """An integer field as Contour's schema types it; anything else (a string, a float) is
+    taken as unset -- the API server would have refused the object."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
 def _map(value: Any) -> Mapping[str, Any]:
@@ -116,7 +122,7 @@ def backends_of(r: ContourRoute, rs: ResourceSet, note: Noter) -> tuple[list[Bac
     obj, base = r.owner, r.field
     services = [(n, _map(s)) for n, s in enumerate(_list(r.spec.get("services")))]
     weighted = [(n, s) for n, s in services if not s.get("mirror")]
-    any_weight = any(int(s.get("weight") or 0) > 0 for _, s in weighted)
+    any_weight = any(number(s.get("weight"), 0) > 0 for _, s in weighted)
     refs: list[BackendRef] = []
     mirrors: list[Filter] = []
     for n, s in services:
@@ -153,11 +159,11 @@ def backends_of(r: ContourRoute, rs: ResourceSet, note: Noter) -> tuple[list[Bac
                      ("status",) if key in ("protocol", "validation") else ())
         ref = BackendRef(name=name, namespace=obj.namespace, port=port, filters=tuple(filters))
         if s.get("mirror"):
-            weight = int(s.get("weight") or 0)
+            weight = number(s.get("weight"), 0)
             mirrors.append(Filter("RequestMirror", RequestMirror(ref, weight if 0 < weight < 100 else None),
                                   _prov(obj, fld)))
             continue
-        weight = int(s.get("weight") or 0) if any_weight else 1
+        weight = number(s.get("weight"), 0) if any_weight else 1
         refs.append(BackendRef(name=name, namespace=obj.namespace, port=port, weight=weight, filters=tuple(filters)))
     if len(mirrors) > 1:
         note(obj, base, "MIRROR-SEVERAL", Level.ERROR, "Contour allows one mirror service per route", None,
@@ -188,7 +194,7 @@ def _redirect(policy: Mapping[str, Any], r: ContourRoute, note: Noter) -> Filter
         else:
             note(r.owner, fld + ".prefix", "REDIRECT-PREFIX", Level.WARNING, "a prefix redirect on a route without a "
                  "prefix condition has no Gateway API form", Fidelity.UNSUPPORTED, "path kept", ("redirect",))
-    code = int(policy.get("statusCode") or 302)
+    code = number(policy.get("statusCode"), 302)
     port = policy.get("port")
     return Filter("RequestRedirect", RequestRedirect(
         scheme=str(policy["scheme"]) if policy.get("scheme") else None,
@@ -217,8 +223,8 @@ def _rate_limit(policy: Any, obj: KubeObject, fld: str, note: Noter, key: str) -
     out: list[i.Intent] = []
     local = _map(policy.get("local"))
     if local:
-        requests, unit = int(local.get("requests") or 0), str(local.get("unit") or "second")
-        burst = int(local.get("burst") or 0)
+        requests, unit = number(local.get("requests"), 0), str(local.get("unit") or "second")
+        burst = number(local.get("burst"), 0)
         if unit == "hour":
             per_minute = max(1, math.ceil(requests / 60))
             if requests % 60:
@@ -226,7 +232,7 @@ def _rate_limit(policy: Any, obj: KubeObject, fld: str, note: Noter, key: str) -
                      f"carried as {per_minute} per minute", Fidelity.APPROXIMATE, "rounded up", ("status",))
             requests, unit = per_minute, "minute"
         out.append(i.RateLimit(rate=requests, unit="minute" if unit == "minute" else "second", burst=burst, key=key,
-                               status=int(local.get("responseStatusCode") or 429),
+                               status=number(local.get("responseStatusCode"), 429),
                                provenance=_prov(obj, fld + ".local")))
         if local.get("responseHeadersToAdd"):
             note(obj, fld + ".local.responseHeadersToAdd", "RATE-LIMIT-HEADERS", Level.INFO,
@@ -295,7 +301,7 @@ def route_parts(r: ContourRoute, vh: VirtualHost, rs: ResourceSet, note: Noter) 
     if idle:
         parts.intents.append(i.Timeouts(read_ms=idle, provenance=_prov(obj, fld + ".timeoutPolicy.idle")))
     retry = _map(spec.get("retryPolicy"))
-    count = int(retry.get("count") or 0) if retry else 0
+    count = number(retry.get("count"), 0) if retry else 0
     if retry and count != -1:
         on = tuple(str(x) for x in _list(retry.get("retryOn"))) or ("5xx",)
         codes = tuple(f"http_{c}" for c in _list(retry.get("retriableStatusCodes")))
@@ -358,10 +364,14 @@ def vhost_filters(vh: VirtualHost, note: Noter) -> list[Filter]:
 
 def vhost_intents(vh: VirtualHost, r: ContourRoute, extension_url: Callable[[str, str], str], note: Noter,
                   secure: bool) -> list[i.Intent]:
-    """The virtual host's protections that reach route ``r``: its local rate limit, external
+    """The virtual host's protections that reach route ``r``: its local rate limit (unless the
+    route has its own), external
     authorization (unless the route disables it), JWT verification, client certificates."""
-    out = _rate_limit(vh.virtualhost.get("rateLimitPolicy"), vh.root, "spec.virtualhost.rateLimitPolicy", note,
-                      "host")
+    own = _map(_map(r.spec.get("rateLimitPolicy")).get("local")) if r.spec else {}
+    vhost_limit = _map(vh.virtualhost.get("rateLimitPolicy"))
+    if own:  # Envoy takes the most specific local rate limit: the route's replaces the virtual host's
+        vhost_limit = {k: v for k, v in vhost_limit.items() if k != "local"}
+    out = _rate_limit(vhost_limit, vh.root, "spec.virtualhost.rateLimitPolicy", note, "host")
     root, auth = vh.root, _map(vh.virtualhost.get("authorization"))
     disabled = bool(_map(r.spec.get("authPolicy")).get("disabled")) if r.spec else False
     if auth and not disabled and secure:

@@ -18,6 +18,8 @@ EXPECTED_CAUSE = {
     "aws-alb-rule-order": "ALB-RULE-ORDER",
     "aws-alb-tls": "ALB-SSL-REDIRECT",
     "implicit-root": "NGINX-IMPLICIT-ROOT-ANNOTATIONS",
+    "contour-httpproxy": "CONTOUR-REGEX-PRECEDENCE",
+    "contour-ingress": "CONTOUR-HOSTLESS-FALLTHROUGH",
     "wildcard-depth": "NGINX-WILDCARD-HOST-DEPTH",
     "default-certificate": "NGINX-DEFAULT-CERTIFICATE",
     "grpc": "NGINX-GRPC-ONLY",
