@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PROBE_CLIENT", "Probe", "object_probes", "probes_for"]
+__all__ = ["PROBE_CLIENT", "UNKNOWN_HOST", "Probe", "object_probes", "probes_for"]
 
 UNKNOWN_HOST = "unknown.ing2gw.invalid"
 # The client address generated requests come from: a public address (TEST-NET-3) that no

@@ -25,7 +25,7 @@ from .http import Request
 from .plugins import Registry
 from .policy import PolicyIndex
 from .policyprobes import ProbeGroup, Stateful, policy_probes
-from .probes import ingress_probes, object_probes
+from .probes import UNKNOWN_HOST, ingress_probes, object_probes
 from .resources import ResourceSet
 from .router import Router
 from .verify import MEMO_SIZE, Replayable, VerifyReport, verify_requests
@@ -103,6 +103,9 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
         known = {rule.host for ing in mine.ingresses for rule in ing.rules}
         probes = sorted({*probes, *object_probes(result.manifests, objects, known)},
                         key=lambda p: (p.scheme, p.host, p.path, p.headers))
+        if not existing and not any(m.get("kind") in ("Gateway", "ListenerSet") for m in result.manifests):
+            # mesh-only output: no Gateway to send a request for an unknown host to
+            probes = [p for p in probes if p.host != UNKNOWN_HOST]
         generated = [(p, "generated") for p in probes]
         if result.ir is not None:
             groups = policy_probes(result.ir, routing, router.guard or Guard(policies), model.route, pairs, skipped)

@@ -136,6 +136,8 @@ class MeshBuilder:
             self.inv.notes.add("no Service objects in the input: Services that mesh routes name are assumed "
                                "to exist, with every port")
             svc = self.table.services[ref] = MeshService(ref, ns, None)
+        elif svc.ports is None:  # assumed by an earlier parentRef: every port
+            anotes = (f"assumed Service {ref} exists (no Service objects in the input)",)
         else:
             problem = _unroutable(self.inv.by_key[("", "Service", ns, name)])
             if problem:
