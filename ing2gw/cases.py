@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .enforce.timeouts import format_seconds, parse_duration
 from .errors import InputError
 from .http import DEFAULT_PORTS, Headers, MeshSource, Request, split_host_port
 from .yamlio import Document, parse_documents, read_text
@@ -38,6 +39,7 @@ CASE_FIELDS = frozenset({"name", "request", "expect", "repeat"})
 REQUEST_FIELDS = frozenset({
     "method", "scheme", "host", "port", "path", "headers", "gateway", "sni", "responseHeaders", "client", "at",
     "mesh",
+    "backendDelay",
 })
 MAX_REPEAT = 100_000
 EXPECT_FIELDS = frozenset({
@@ -212,6 +214,7 @@ def request_of(case: Case, gateway: str | None = None) -> Request:
             client = str(ipaddress.ip_address(str(client)))
         except ValueError:
             raise InputError(f"{where}.client: {client!r} is not an IP address") from None
+    delay = _delay(r.get("backendDelay"), f"{where}.backendDelay")
     try:
         return Request.build(
             host=host,
@@ -228,6 +231,7 @@ def request_of(case: Case, gateway: str | None = None) -> Request:
             ),
             client=client,
             mesh=mesh,
+            backend_delay=delay,
         )
     except InputError:
         raise
@@ -246,6 +250,21 @@ def _mesh_of(value: Any, host: str, where: str) -> MeshSource | None:
     return MeshSource(value["namespace"], host)
 
 
+def _delay(value: Any, where: str) -> float | None:
+    """``backendDelay``: a GEP-2257 duration (``1500ms``) or a number of seconds."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        seconds = None
+    elif isinstance(value, int | float):
+        seconds = float(value) if value >= 0 else None
+    else:
+        seconds = parse_duration(str(value))
+    if seconds is None:
+        raise InputError(f"{where}: {value!r} is not a duration (e.g. 1500ms, 2s) or a number of seconds")
+    return seconds
+
+
 def request_dict(request: Request) -> dict[str, Any]:
     return {
         "method": request.method,
@@ -259,6 +278,7 @@ def request_dict(request: Request) -> dict[str, Any]:
         **({"client": request.client} if request.client else {}),
         **({"mesh": {"namespace": request.mesh.namespace, "service": request.mesh.service}}
            if request.mesh is not None else {}),
+        **({"backendDelay": format_seconds(request.backend_delay)} if request.backend_delay is not None else {}),
     }
 
 

@@ -38,7 +38,11 @@ class DataPlaneModel(Protocol):
     """The source controller's answer to one request (``request.client``, when set, is the
     peer address allow/deny lists see). The outcome's ``matched`` names the Ingress that
     answered in ``route`` (``kind="Ingress"``) and its path in ``rule_name``, so that
-    ``verify`` can tell which notes are about the rule that served the request."""
+    ``verify`` can tell which notes are about the rule that served the request.
+
+    A model that answers a slow backend (``request.backend_delay``) with its controller's
+    timeouts says so with a true ``models_timeouts`` attribute (optional); ``verify`` probes
+    timeouts only then."""
 
     def route(self, request: Request, /) -> Outcome: ...
 

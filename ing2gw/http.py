@@ -217,6 +217,7 @@ class Request:
     response_headers: Headers | None = None  # what the backend answers with, if known
     client: str | None = None  # the client's address (allow/deny lists), if known
     mesh: MeshSource | None = None  # set: an east-west request to a Service (no Gateway)
+    backend_delay: float | None = None  # seconds the backend waits before its response head (timeouts)
 
     @classmethod
     def build(
@@ -233,9 +234,11 @@ class Request:
         response_headers: Headers | Mapping[str, str] | None = None,
         client: str | None = None,
         mesh: MeshSource | None = None,
+        backend_delay: float | None = None,
     ) -> Request:
         """``path`` may carry a query (``/a?x=1``). ``port`` defaults to the scheme's (for a
-        mesh request, to the port the destination names, if it names one)."""
+        mesh request, to the port the destination names, if it names one). ``backend_delay``:
+        how long the backend takes to answer (seconds), for timeouts."""
         scheme = scheme.lower()
         if scheme not in DEFAULT_PORTS:
             raise UsageError(f"unsupported scheme {scheme!r} (use http or https)")
@@ -272,6 +275,7 @@ class Request:
             response_headers=resp,
             client=client,
             mesh=mesh,
+            backend_delay=backend_delay,
         )
 
     @classmethod

@@ -13,7 +13,12 @@ policies attached to the route the rule's request lands on, :class:`~ing2gw.enfo
 * with a ``Content-Length`` one byte over each body limit of either side, and exactly at it;
 * a burst of requests at one instant, one more than the largest budget (rate + burst) of
   either side: replayed with fresh counters on both sides, it shows where each side starts
-  refusing and with which status (503 -> 429).
+  refusing and with which status (503 -> 429);
+* a slow backend (``Request.backend_delay``) just over each timeout either side has on the
+  rule -- the source's timeout intents and rule timeouts, the Gateway rule's ``timeouts`` and
+  timeout policies (:mod:`ing2gw.enforce.timeouts`): where one side answers 504 and the other
+  waits. Rules without any configured timeout are not probed (every data plane has a default),
+  nor are the rules of a source model that does not model timeouts (``models_timeouts``).
 
 The source's built-in defaults (``Intent.implicit``, e.g. ingress-nginx's 1m body limit)
 are not probed. Every variant except the one under test passes the other checks where it can: a client
@@ -30,9 +35,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .enforce.guard import Guard
+from .enforce.timeouts import format_seconds, parse_duration, route_limits
 from .explain import Explainer
 from .http import Request
-from .intents import BasicAuth, BodyLimit, ExternalAuth, Intent, IPAccess, RateLimit
+from .intents import BasicAuth, BodyLimit, ExternalAuth, Intent, IPAccess, RateLimit, Timeouts
 from .ir import IR, Route, Rule
 from .probes import PROBE_CLIENT, _literal_prefix
 from .router import Router
@@ -89,6 +95,7 @@ class _Found:
     external: bool = False
     bodies: set[int] | None = None
     budgets: set[int] | None = None
+    timeouts: set[float] | None = None  # seconds
 
     def add(self, intent: Intent) -> None:
         if isinstance(intent, IPAccess):
@@ -103,17 +110,25 @@ class _Found:
         elif isinstance(intent, RateLimit) and intent.unit in ("second", "minute"):
             self.budgets = (self.budgets or set()) | {intent.rate + intent.burst}
 
+    def add_timeouts(self, seconds: Iterable[float]) -> None:
+        found = {s for s in seconds if s > 0}
+        if found:
+            self.timeouts = (self.timeouts or set()) | found
+
     @property
     def any(self) -> bool:
-        return bool(self.allow or self.deny or self.basic or self.external or self.bodies or self.budgets)
+        return bool(self.allow or self.deny or self.basic or self.external or self.bodies or self.budgets
+                    or self.timeouts)
 
 
 def policy_probes(ir: IR, router: Router, guard: Guard, source_route: Callable[[Request], Outcome],
-                  credentials: Sequence[tuple[str, str]], skipped: list[str]) -> list[ProbeGroup]:
+                  credentials: Sequence[tuple[str, str]], skipped: list[str],
+                  timeouts: bool = False) -> list[ProbeGroup]:
     """The probe groups for every protected rule of ``ir``'s HTTPRoutes. ``router`` routes
     without enforcing (to find the Gateway-side rule), ``guard`` says what that rule's
     policies are; ``source_route`` (request -> Outcome) tells whether the source redirects
-    plain HTTP to HTTPS (then the probes use https)."""
+    plain HTTP to HTTPS (then the probes use https). ``timeouts``: whether the source side
+    models timeouts (then rules with one are probed with slow backends)."""
     # the source's own defaults (ingress-nginx's 1m body limit) are not probed: only what users configured
     wide = [g.intent for g in ir.gateway_intents if isinstance(g.intent, _PROTECTIONS) and not g.intent.implicit]
     groups: list[ProbeGroup] = []
@@ -130,17 +145,22 @@ def policy_probes(ir: IR, router: Router, guard: Guard, source_route: Callable[[
                 continue
             seen.add((host, path))
             groups.extend(_rule_groups(route, rule, host, path, wide, router, guard, source_route, credentials,
-                                       skipped))
+                                       skipped, timeouts))
     return groups
 
 
 def _rule_groups(route: Route, rule: Rule, host: str, path: str, wide: Iterable[Intent], router: Router,
                  guard: Guard, source_route: Callable[[Request], Outcome], credentials: Sequence[tuple[str, str]],
-                 skipped: list[str]) -> list[ProbeGroup]:
+                 skipped: list[str], timeouts: bool) -> list[ProbeGroup]:
     found = _Found([], [])
     for intent in (*rule.intents, *wide):
         if isinstance(intent, _PROTECTIONS):
             found.add(intent)
+        if timeouts and isinstance(intent, Timeouts):  # the source's timeouts that a slow answer meets
+            found.add_timeouts(ms / 1000 for ms in (intent.read_ms, intent.request_ms) if ms)
+    if timeouts and rule.timeouts is not None:
+        found.add_timeouts(parse_duration(t) or 0 for t in (rule.timeouts.request, rule.timeouts.backend_request)
+                           if t)
     scheme = "http"
     base = Request.build(host=host, path=path, scheme=scheme, client=PROBE_CLIENT)
     first = source_route(base)
@@ -155,6 +175,9 @@ def _rule_groups(route: Route, rule: Rule, host: str, path: str, wide: Iterable[
             found.add(p.intent)
         if routed.rule.auth_filters:
             found.external = True
+        if timeouts:
+            found.add_timeouts(limit.seconds for limit in (*route_limits(routed.rule),
+                                                           *guard.timeout_limits(routed.rule)))
     if not found.any:
         return []
     allowed = next((a for a in map(_inside, found.allow) if a), PROBE_CLIENT)
@@ -193,6 +216,22 @@ def _rule_groups(route: Route, rule: Rule, host: str, path: str, wide: Iterable[
             request = build(allowed, good)
             out.append(ProbeGroup(f"policy probe: burst of {size} requests from {allowed} on {where}",
                                   (request,) * size, burst=True))
+    if found.timeouts:
+        delays = _delays(sorted(found.timeouts))
+        out.append(ProbeGroup(f"policy probe: a backend slower than each timeout on {where}",
+                              tuple(Request.build(host=host, path=path, scheme=scheme, headers=list(good),
+                                                  client=allowed, backend_delay=d) for d in delays)))
+    return out
+
+
+def _delays(limits: Sequence[float]) -> list[float]:
+    """A backend delay just over each limit and under the next one (whole milliseconds)."""
+    out = []
+    for i, limit in enumerate(limits):
+        step = limit / 10
+        if i + 1 < len(limits):
+            step = min(step, (limits[i + 1] - limit) / 2)
+        out.append(round(limit + max(step, 0.001), 3))
     return out
 
 
@@ -230,6 +269,8 @@ def replay_groups(report: VerifyReport, groups: Sequence[ProbeGroup], sides: Sta
             shown: dict[str, Any] = {"method": request.method,
                                      "url": f"{request.scheme}://{request.host}{request.target}",
                                      "headers": request.headers.as_dict(), "client": request.client}
+            if request.backend_delay is not None:
+                shown["backendDelay"] = format_seconds(request.backend_delay)
             origin = group.origin
             if group.burst:
                 shown["sequence"] = first_of.setdefault((a["status"], b["status"]), number)

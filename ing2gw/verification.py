@@ -108,7 +108,8 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
             probes = [p for p in probes if p.host != UNKNOWN_HOST]
         generated = [(p, "generated") for p in probes]
         if result.ir is not None:
-            groups = policy_probes(result.ir, routing, router.guard or Guard(policies), model.route, pairs, skipped)
+            groups = policy_probes(result.ir, routing, router.guard or Guard(policies), model.route, pairs, skipped,
+                                   bool(getattr(base_model, "models_timeouts", False)))
         stateful = _counting_sides(base_model, routing, policies, credentials)
 
     cases = load_cases(options.cases) if options.cases else []

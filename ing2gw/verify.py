@@ -116,9 +116,10 @@ class Difference:
     def explained(self) -> bool:
         return bool(self.explained_by)
 
-    def key(self) -> tuple[str, str, tuple[tuple[str, str], ...], str, int]:
+    def key(self) -> tuple[str, str, tuple[tuple[str, str], ...], str, int, str]:
         return (self.request["method"], self.request["url"], tuple(self.request["headers"].items()),
-                self.request.get("client") or "", self.request.get("sequence") or 0)
+                self.request.get("client") or "", self.request.get("sequence") or 0,
+                self.request.get("backendDelay") or "")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -151,8 +152,8 @@ class VerifyReport:
     cases: dict[str, Any] | None = None
     # access-log lines whose recorded status the source model contradicts
     recorded: list[str] = field(default_factory=list)
-    _seen: dict[tuple[str, str, tuple[tuple[str, str], ...], str, int], int] = field(default_factory=dict,
-                                                                                     repr=False)
+    _seen: dict[tuple[str, str, tuple[tuple[str, str], ...], str, int, str], int] = field(default_factory=dict,
+                                                                                          repr=False)
 
     @property
     def failed_cases(self) -> int:

@@ -14,12 +14,15 @@ import ssl
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .enforce.timeouts import format_seconds
 from .http import Request
+from .proxy.echo import DELAY_HEADER
 
 __all__ = ["CLIENT_HEADER", "ProxyCheck"]
 
 CLIENT_HEADER = "X-Ing2gw-Client"  # the replayed request's client address, for the proxy's policies
 _MAX_BODY = 16 << 20
+_MAX_DELAY = 3.0  # seconds: a slower backend (a timeout probe over a long limit) is not checked
 
 
 class ProxyCheck:
@@ -56,6 +59,8 @@ class ProxyCheck:
                     conn.putheader(name, value)
             if request.client:
                 conn.putheader(CLIENT_HEADER, request.client)
+            if request.backend_delay is not None:
+                conn.putheader(DELAY_HEADER, format_seconds(request.backend_delay))
             length = request.headers.get("content-length")
             # a policy probe announcing a body sends it (small: at and over a body limit)
             conn.endheaders(b"x" * int(length) if length and length.isdigit() and int(length) <= _MAX_BODY else None)
@@ -72,6 +77,8 @@ class ProxyCheck:
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > _MAX_BODY):
             return None  # a body that large is not sent
+        if request.backend_delay is not None and request.backend_delay > _MAX_DELAY:
+            return None  # too slow to wait for
         want = self.router.route(request).to_dict()
         try:
             status, headers, body = self._send(request, local)

@@ -17,6 +17,7 @@ from ing2gw.cases import CaseClock, format_results_text, load_cases, results_jso
 from ing2gw.enforce.buckets import TokenBuckets
 from ing2gw.enforce.credentials import Credentials
 from ing2gw.enforce.guard import Guard, policy_index
+from ing2gw.enforce.timeouts import parse_duration
 from ing2gw.errors import ExitCode, UsageError
 from ing2gw.http import Headers, Request
 from ing2gw.router import Outcome, Router
@@ -175,6 +176,8 @@ def _source_model(provider_name: str, docs: list[Any], controller_config: str | 
 @click.option("--client", "client_ip", metavar="ADDRESS",
               help="The client's IP address (allow/deny lists, rate limits; with --as also X-Forwarded-For "
                    "and X-Real-IP).")
+@click.option("--backend-delay", metavar="DURATION",
+              help="How long the backend takes to answer (1500ms, 2s): past a timeout the answer is 504.")
 @htpasswd_option
 def route(
     files: tuple[str, ...],
@@ -191,6 +194,7 @@ def route(
     as_provider: str | None,
     controller_config: str | None,
     client_ip: str | None,
+    backend_delay: str | None,
     htpasswd: tuple[str, ...],
 ) -> int:
     """Route URL (scheme://host[:port]/path?query) through the Gateway API objects in
@@ -207,6 +211,13 @@ def route(
                                    gateway=gw, mesh=mesh_ns)
     if request is not None and client_ip is not None:
         request = replace(request, client=_address(client_ip))
+    if backend_delay is not None:
+        delay = parse_duration(backend_delay)
+        if delay is None:
+            raise UsageError(f"--backend-delay {backend_delay!r}: expected a duration such as 1500ms or 2s")
+        if request is None:
+            raise UsageError("--backend-delay goes with a URL; a case file states request.backendDelay")
+        request = replace(request, backend_delay=delay)
     docs = read_paths(files, recursive=recursive)
     credentials = Credentials.from_options(htpasswd)
     clock = CaseClock()

@@ -20,8 +20,10 @@ emitters, :func:`ing2gw.emit.registry.read_policies`) and the rule's standard
    the policy's status; without a ``limiter`` nothing is counted (every request is the first).
 
 Response headers (:class:`~ing2gw.intents.ResponseHeaders`) are added to routed answers (and
-by ``serve`` to the backend's). Timeouts are the route's own (``timeouts``, enforced by
-``serve``); timeout policies are not applied. A refusal keeps the matched rule, names the
+by ``serve`` to the backend's). Timeout policies (:class:`~ing2gw.intents.Timeouts`) are
+given as :class:`~.timeouts.Limit` values (:meth:`Guard.timeout_limits`): the router applies
+them with the rule's own ``timeouts`` to a request that states its backend's delay, ``serve``
+to its backend connections. A refusal keeps the matched rule, names the
 policy in ``Outcome.policy`` and says why in a note.
 """
 
@@ -33,13 +35,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..http import Headers, Request
-from ..intents import BasicAuth, BodyLimit, ExternalAuth, Intent, IPAccess, RateLimit, ResponseHeaders
+from ..intents import BasicAuth, BodyLimit, ExternalAuth, Intent, IPAccess, RateLimit, ResponseHeaders, Timeouts
 from ..policy import AttachedPolicy, PolicyIndex
 from ..router.outcome import AuthFilter, Outcome, RuleInfo
 from ..yamlio import Document
 from .buckets import TokenBuckets
 from .credentials import Credentials
 from .standin import AuthAnswer, stand_in
+from .timeouts import Limit, policy_limits
 
 __all__ = ["AuthCall", "Guard", "policy_index"]
 
@@ -80,6 +83,7 @@ class _Plan:
     filters: tuple[AuthFilter, ...]
     rate: tuple[tuple[RateLimit, tuple[Network, ...], str, int, int | None], ...]
     headers: tuple[ResponseHeaders, ...]
+    timeouts: tuple[Limit, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -138,6 +142,7 @@ class Guard:
         applicable = self.policies.applicable(m.kind, m.route or None, m.rule_name, m.gateway or None,
                                               m.listener or None) if self.policies else ()
         body, ip, basic, ext, rate, headers = [], [], [], [], [], []
+        timeouts: list[tuple[Timeouts, str]] = []
         for number, p in enumerate(applicable):
             intent: Intent = p.intent
             if isinstance(intent, BodyLimit):
@@ -153,8 +158,10 @@ class Guard:
                 rate.append((intent, _networks(intent.exempt), p.source, number, p.capacity))
             elif isinstance(intent, ResponseHeaders):
                 headers.append(intent)
+            elif isinstance(intent, Timeouts):
+                timeouts.append((intent, p.source))
         plan = _Plan(tuple(body), tuple(ip), tuple(basic), tuple(ext), info.auth_filters, tuple(rate),
-                     tuple(headers))
+                     tuple(headers), policy_limits(timeouts))
         if len(self._plans) > 100_000:
             self._plans.clear()
         self._plans[id(info)] = (info, plan)
@@ -168,6 +175,12 @@ class Guard:
         if not self.policies and not info.auth_filters:
             return False
         return not self.plan(info).empty
+
+    def timeout_limits(self, info: RuleInfo | None) -> tuple[Limit, ...]:
+        """The timeout policies attached to the matched rule ``info``."""
+        if info is None or not self.policies:
+            return ()
+        return self.plan(info).timeouts
 
     # -- enforcing --------------------------------------------------------------------------
 

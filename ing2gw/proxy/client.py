@@ -295,11 +295,11 @@ class Client:
         up = outcome.upstream
         assert up is not None
         limits = front.limits
-        whole, per_attempt = front.timeouts(outcome.rule)
+        whole, per_attempt, read = front.timeouts(outcome.rule)
         n = head.body
         buf = self.ch.buf
         if (url.scheme == "http" and not outcome.mirrors and not outcome.retry
-                and per_attempt is None and whole == limits.upstream_timeout
+                and per_attempt is None and read is None and whole == limits.upstream_timeout
                 and not head.expect_continue
                 and (n == 0 or (0 < n <= SMALL_BODY and len(buf) >= n
                                 and not (limits.max_body_bytes and n > limits.max_body_bytes)))):

@@ -9,7 +9,8 @@ Gateway API conformance echo server's contract::
 
 Like the conformance server it sets response headers asked for with
 ``X-Echo-Set-Header: Name:Value,...``; a ``delay`` query parameter (``delay=1s``, GEP-2257
-syntax) makes it wait before answering, for exercising timeouts. The last requests each
+syntax) or an ``X-Echo-Delay`` header (the same syntax; it leaves the path alone) makes it wait
+before answering, for exercising timeouts. The last requests each
 server received are kept in :attr:`EchoBackend.seen` (mirror checks).
 """
 
@@ -25,7 +26,9 @@ from .http1 import HttpError, encode_head, parse_request_head, reason_phrase
 from .limits import Limits, parse_duration
 from .stream import PeerClosed, Wire
 
-__all__ = ["EchoBackend"]
+__all__ = ["DELAY_HEADER", "EchoBackend"]
+
+DELAY_HEADER = "X-Echo-Delay"
 
 log = logging.getLogger("ing2gw.proxy")
 _LIMITS = Limits()
@@ -73,17 +76,19 @@ class EchoBackend:
         query = target.partition("?")[2]
         params = dict(parse_qsl(query, keep_blank_values=True))
         delay = parse_duration(params.get("delay", "")) if "delay" in params else None
-        if delay:
-            await asyncio.sleep(delay)
         headers: dict[str, list[str]] = {}
         extra: list[tuple[str, str]] = []
         for name, value in fields:
             headers.setdefault(name, []).append(value)
-            if name.lower() == "x-echo-set-header":
+            if name.lower() == DELAY_HEADER.lower():
+                delay = parse_duration(value) or delay
+            elif name.lower() == "x-echo-set-header":
                 for item in value.split(","):
                     hname, sep, hvalue = item.partition(":")
                     if sep and hname.strip():
                         extra.append((hname.strip(), hvalue.strip()))
+        if delay:
+            await asyncio.sleep(delay)
         body = json.dumps({
             "path": target, "host": host, "method": method, "proto": f"HTTP/{version}",
             "headers": headers, "namespace": self.namespace, "ingress": "",

@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from ing2gw.enforce.guard import Guard
+from ing2gw.enforce.timeouts import route_limits
 from ing2gw.http import Headers, QueryParams, Request, split_host_port
 from ing2gw.router import Outcome, Router, Upstream
 from ing2gw.router.outcome import RuleInfo
@@ -146,7 +147,7 @@ class Front:
         self.rng = random.Random(seed)
         self.access_log = access_log
         self.pool = Pool(limits.connect_timeout)
-        self._deadlines: dict[int, tuple[float | None, float | None]] = {}
+        self._deadlines: dict[int, tuple[float | None, float | None, float | None]] = {}
         self.mirrors: set[asyncio.Task[None]] = set()
         self.warned: set[str] = set()
         self.watches: set[Watch] = set()
@@ -280,22 +281,31 @@ class Front:
         keys = list(weights)
         return self.rng.choices(keys, weights=[weights[k] for k in keys])[0]
 
-    def timeouts(self, info: RuleInfo | None) -> tuple[float | None, float | None]:
-        """(whole request, one backend attempt) in seconds; ``None`` = no limit."""
+    def timeouts(self, info: RuleInfo | None) -> tuple[float | None, float | None, float | None]:
+        """(whole request, one backend attempt, each read from the backend) in seconds;
+        ``None`` = no limit. The rule's ``timeouts`` and the attached timeout policies
+        (:mod:`ing2gw.enforce.timeouts`): the shortest limit of each kind."""
         if info is None:
-            return self.limits.upstream_timeout, None
+            return self.limits.upstream_timeout, None, None
         found = self._deadlines.get(id(info))
         if found is not None:
             return found
-        raw = info.timeouts or {}
-        request = parse_duration(str(raw["request"])) if "request" in raw else None
-        backend = parse_duration(str(raw["backendRequest"])) if "backendRequest" in raw else None
         whole: float | None = self.limits.upstream_timeout
-        if request is not None:
-            whole = request or None  # 0s disables the limit
-        attempt = backend or None
-        self._deadlines[id(info)] = (whole, attempt)
-        return whole, attempt
+        attempt: float | None = None
+        read: float | None = None
+        raw = info.timeouts or {}
+        if "request" in raw:
+            whole = parse_duration(str(raw["request"])) or None  # 0s disables the limit
+        policies = self.guard.timeout_limits(info) if self.guard is not None else ()
+        for limit in (*route_limits(info), *policies):
+            if limit.scope == "attempt":
+                attempt = limit.seconds if attempt is None else min(attempt, limit.seconds)
+            elif limit.scope == "read":
+                read = limit.seconds if read is None else min(read, limit.seconds)
+            elif limit.what != "timeouts.request":  # the route's own is read above (0s: none)
+                whole = limit.seconds if whole is None else min(whole, limit.seconds)
+        self._deadlines[id(info)] = (whole, attempt, read)
+        return whole, attempt, read
 
     def log_request(self, client: str, head: RequestHead, status: int, reason: str, backend: str | None,
              start: float) -> None:

@@ -1,5 +1,6 @@
 """Limits and timeouts: the knobs that bound what a client or a backend can make the proxy
-do, and the GEP-2257 duration syntax that HTTPRoute ``timeouts`` use.
+do (the GEP-2257 durations of HTTPRoute ``timeouts`` are read by
+:func:`ing2gw.enforce.timeouts.parse_duration`).
 
 Every limit has a safe default; :class:`Limits` is frozen so one value can be shared by
 every connection of a server.
@@ -7,14 +8,11 @@ every connection of a server.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-__all__ = ["Limits", "parse_duration"]
+from ..enforce.timeouts import parse_duration
 
-_DURATION = re.compile(r"(?:[0-9]{1,5}(?:h|m|s|ms))+")
-_PART = re.compile(r"([0-9]{1,5})(h|ms|m|s)")
-_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+__all__ = ["Limits", "parse_duration"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,14 +31,3 @@ class Limits:
     mirror_body_bytes: int = 1024 * 1024  # request bodies up to this are copied to mirrors
     max_connections: int = 4096  # client connections per worker; more are closed at once
 
-
-def parse_duration(value: str) -> float | None:
-    """A GEP-2257 duration (``1h30m``, ``500ms``, ``0s``) in seconds; ``None`` when the text
-    is not one. ``0`` means "no limit" to callers that enforce timeouts."""
-    text = value.strip()
-    if not _DURATION.fullmatch(text):
-        return None
-    parts = _PART.findall(text)
-    if len(parts) > 4:
-        return None
-    return sum(int(n) * _UNIT_SECONDS[unit] for n, unit in parts)

@@ -134,7 +134,7 @@ class Relay:
         for target in mirrors:
             self._mirror(target.backend, upstream_head if stream is None else None, body)
 
-        whole, per_attempt = self.front.timeouts(outcome.rule)
+        whole, per_attempt, read = self.front.timeouts(outcome.rule)
         tries = 1
         codes: frozenset[int] = frozenset()
         backoff = 0.0
@@ -151,7 +151,7 @@ class Relay:
                 async with _NO_TIMEOUT if default else asyncio.timeout(whole):
                     keep = await self._attempts(head, writer, request, outcome, key, url, client,
                                                 upstream_head, body, stream, tries, codes,
-                                                backoff, per_attempt, sent)
+                                                backoff, per_attempt, sent, read)
                 self.front.log_request(client, head, sent.status, "Routed", key, start)
                 return keep and head.keep_alive
             except asyncio.CancelledError:
@@ -212,6 +212,7 @@ class Relay:
         backoff: float,
         per_attempt: float | None,
         sent: _Progress,
+        read: float | None = None,
     ) -> bool:
         """Send to the backend (again, as the retry policy allows) and relay the answer."""
         for attempt in range(tries):
@@ -219,7 +220,7 @@ class Relay:
             try:
                 async with _NO_TIMEOUT if per_attempt is None else asyncio.timeout(per_attempt):
                     conn, resp = await self._exchange(url, upstream_head, body, stream,
-                                                      head.method)
+                                                      head.method, read)
                     if not last and resp.status in codes:
                         await self._discard(url, conn, resp)
                         raise _Retry(f"backend answered {resp.status}")
@@ -239,12 +240,14 @@ class Relay:
 
     async def _exchange(
         self, url: BackendURL, upstream_head: bytes, body: bytes | None,
-        stream: AsyncIterator[bytes] | None, method: str,
+        stream: AsyncIterator[bytes] | None, method: str, read: float | None = None,
     ) -> tuple[Conn, ResponseHead]:
         """Send the request and read the response head (a reused connection that turns out
-        closed is replaced once, when the body can be sent again)."""
+        closed is replaced once, when the body can be sent again). ``read`` bounds each wait
+        for the backend's next bytes, the head's and the body's (a read timeout policy)."""
         for attempt in (0, 1):
             conn = await self.pool.acquire(url)
+            conn.wire.read_timeout = read
             try:
                 w = conn.writer
                 w.write(upstream_head + body if body else upstream_head)
@@ -255,15 +258,9 @@ class Relay:
                         await w.drain()
                     if chunked:
                         w.write(b"0\r\n\r\n")
-                raw = await conn.wire.read_head(MAX_RESPONSE_HEAD, MAX_RESPONSE_HEAD)
-                if raw is None:
-                    raise PeerClosed("the backend closed the connection without answering")
-                resp = parse_response_head(raw, method)
+                resp = await _response_head(conn, method, read)
                 while resp.status < 200:  # interim responses (100 Continue): not relayed
-                    raw = await conn.wire.read_head(MAX_RESPONSE_HEAD, MAX_RESPONSE_HEAD)
-                    if raw is None:
-                        raise PeerClosed("the backend closed the connection without answering")
-                    resp = parse_response_head(raw, method)
+                    resp = await _response_head(conn, method, read)
                 return conn, resp
             except (OSError, PeerClosed):
                 conn.close()
@@ -341,3 +338,11 @@ class Relay:
         except (OSError, PeerClosed, HttpError, TimeoutError) as exc:
             log.info("mirror to %s failed: %s", url, exc)
 
+
+async def _response_head(conn: Conn, method: str, read: float | None) -> ResponseHead:
+    """The backend's next response head, within ``read`` seconds when a read timeout applies."""
+    async with _NO_TIMEOUT if read is None else asyncio.timeout(read):
+        raw = await conn.wire.read_head(MAX_RESPONSE_HEAD, MAX_RESPONSE_HEAD)
+    if raw is None:
+        raise PeerClosed("the backend closed the connection without answering")
+    return parse_response_head(raw, method)

@@ -66,8 +66,17 @@ class Router:
     def route(self, request: Request, backend: str | None = None) -> Outcome:
         """``backend``: the backendRef (``ns/name:port``) a weighted choice picked, to apply
         its own filters (default: the largest share, as a deterministic router reports).
-        With a guard, the attached policies are enforced on the routed request."""
+        With a guard, the attached policies are enforced on the routed request. A request
+        with a ``backend_delay`` meets the rule's timeouts and the attached timeout policies
+        (:mod:`ing2gw.enforce.timeouts`): over one, the answer is 504."""
         outcome = route(self.table, request, backend, self.path_policy)
-        if self.guard is None:
-            return outcome
-        return self.guard.enforce(request, outcome)
+        if self.guard is not None:
+            outcome = self.guard.enforce(request, outcome)
+        if request.backend_delay is not None and outcome.served:
+            from ing2gw.enforce.timeouts import route_limits, timed_out  # enforce builds on the router
+
+            limits = route_limits(outcome.rule)
+            if self.guard is not None:
+                limits += self.guard.timeout_limits(outcome.rule)
+            outcome = timed_out(outcome, request.backend_delay, limits)
+        return outcome

@@ -896,8 +896,9 @@ _SPECS = [
 ]
 
 # What an annotation of each family changes in a request's outcome, as verify compares it
-# (ing2gw.notes.ASPECTS). Families absent here (logging, buffering, timeouts, retries, load
-# balancing, backend TLS, mirrors) change nothing verify sees: their notes explain nothing.
+# (ing2gw.notes.ASPECTS). Families absent here (logging, buffering, retries, load balancing,
+# backend TLS, mirrors) change nothing verify sees: their notes explain nothing. Timeouts change
+# the status a slow backend's request gets (verify's timeout probes: 504 or the answer).
 FAMILY_ASPECTS: dict[str, frozenset[str]] = {
     "routing": frozenset({"status", "backend", "path", "redirect"}),
     "rewrite": frozenset({"status", "backend", "path", "redirect"}),
@@ -910,6 +911,7 @@ FAMILY_ASPECTS: dict[str, frozenset[str]] = {
     "access": frozenset({"auth"}),
     "waf": frozenset({"auth"}),
     "ratelimit": frozenset({"status"}),
+    "timeout": frozenset({"status", "backend"}),
     "cors": frozenset({"cors"}),
     "affinity": frozenset({"headers"}),
     "headers": frozenset({"headers"}),

@@ -444,6 +444,12 @@ def _read_traffic(m: Mapping[str, Any], extensions: Mapping[tuple[str, str], Map
         if "buffer" in spec and "maxRequestSize" in spec["buffer"]:
             out.append(BodyLimit(max_bytes=readvalues.parse_quantity(spec["buffer"]["maxRequestSize"]),
                                  provenance=provenance_of(m, "spec.buffer")))
+        if spec.get("timeouts"):
+            t = spec["timeouts"]
+            idle = readvalues.parse_duration(t["streamIdle"]) if "streamIdle" in t else None
+            out.append(Timeouts(read_ms=idle, send_ms=idle,
+                                request_ms=readvalues.parse_duration(t["request"]) if "request" in t else None,
+                                provenance=provenance_of(m, "spec.timeouts")))
         if "extAuth" in spec and "extensionRef" in spec["extAuth"]:
             ref = spec["extAuth"]["extensionRef"]
             ext = extensions.get((ref.get("namespace", ns), ref["name"]))

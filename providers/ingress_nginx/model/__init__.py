@@ -64,6 +64,7 @@ class NginxModel:
     """ingress-nginx's servers and locations for a set of Ingresses, and its request handling."""
 
     __slots__ = ("context", "notes", "policies", "resources")
+    models_timeouts = True  # a request's backend_delay meets the location's proxy_read_timeout (504)
 
     def __init__(self, context: Context, policies: Mapping[str, Policy], notes: Notes,
                  resources: ResourceSet | None = None) -> None:

@@ -3,7 +3,8 @@
 server (Host) -> www twin redirect -> app-root (server rewrite phase) -> location choice and
 nginx's trailing-slash 301 -> in the location: denied (503), CORS (204 for a preflight),
 permanent/temporal redirect, rewrite-target, HTTPS redirect (Lua) -> deny/allow (403) ->
-basic/digest auth (401) -> canary (Lua balancer) -> backend. Response headers (HSTS, custom
+basic/digest auth (401) -> canary (Lua balancer) -> backend, whose answer slower than the
+location's ``proxy_read_timeout`` (``Request.backend_delay``) is a 504. Response headers (HSTS, custom
 headers, CORS, affinity cookie) are added to every answer given from a location; the
 request sent upstream carries the template's forwarded headers (:mod:`.upstream`).
 
@@ -400,5 +401,11 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
         cookie_path = pol.affinity_path or loc.path
         st.response = st.response.add("Set-Cookie", f"{pol.affinity_cookie}={value}; Path={cookie_path}; HttpOnly")
     upstream = Upstream(request.method, host, path, headers)
+    read_timeout = pol.read_timeout if pol else config.proxy_read_timeout
+    if request.backend_delay is not None and request.backend_delay > read_timeout:
+        # with proxy_next_upstream's default "error timeout" the balancer may try again; a backend
+        # as slow on every try still ends in nginx's 504
+        return _refused(st, Refusal(504, "BackendTimeout", f"proxy_read_timeout {read_timeout:g}s: the upstream "
+                                                           f"took {request.backend_delay:g}s to answer"))
     return _outcome(st, 200, "Routed", backend=chosen, weights={k: _number(v) for k, v in weights.items()},
                     upstream=upstream)

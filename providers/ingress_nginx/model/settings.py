@@ -93,6 +93,7 @@ class ControllerConfig:
     annotation_prefix: str = TABLE.prefix
     proxy_body_size: int | None = 1_048_576  # client_max_body_size (1m); None: not checked
     limit_req_status_code: int = DEFAULT_LIMIT_REQ_STATUS_CODE
+    proxy_read_timeout: float = 60.0  # proxy_read_timeout of every location, in seconds
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, str] | None) -> ControllerConfig:
@@ -121,6 +122,7 @@ class ControllerConfig:
             annotation_prefix=(c.get("annotations-prefix") or TABLE.prefix).rstrip("/"),
             proxy_body_size=_body_size(c.get("proxy-body-size")),
             limit_req_status_code=_int(c, "limit-req-status-code", DEFAULT_LIMIT_REQ_STATUS_CODE),
+            proxy_read_timeout=float(_int(c, "proxy-read-timeout", 60)),
         )
 
     @property
@@ -208,6 +210,7 @@ class Policy:
     limit_rpm: int = 0
     limit_burst_multiplier: int = 5
     limit_exempt: tuple[p.IPNetwork, ...] = ()  # limit-allowlist: the zone key is empty (not limited)
+    read_timeout: float = 60.0  # proxy_read_timeout in seconds: a slower upstream answer gets 504
 
     def rewrites(self, path: str) -> bool:
         """Whether a location for ``path`` rewrites (a target that differs from the path)."""
@@ -385,7 +388,16 @@ def read_policy(ingress: Ingress, config: ControllerConfig, notes: Notes) -> Pol
         limit_rpm=_annotation(ann, ignored, "limit-rpm", 0) or 0,
         limit_burst_multiplier=_annotation(ann, ignored, "limit-burst-multiplier", 5) or 5,
         limit_exempt=tuple(ann.get("limit-allowlist") or ()) if "limit-allowlist" not in ignored else (),
+        read_timeout=_seconds(ann, ignored, "proxy-read-timeout", config.proxy_read_timeout),
     )
+
+
+def _seconds(ann: Annotations, ignored: frozenset[str] | set[str], key: str, default: float) -> float:
+    """A timeout annotation in seconds (the table parses it to a Duration), or ``default``."""
+    if key in ignored or key not in ann:
+        return default
+    value = ann.get(key)
+    return value.seconds if isinstance(value, p.Duration) else default
 
 
 def _annotation(ann: Annotations, ignored: frozenset[str] | set[str], key: str, default: int | None) -> int | None:
