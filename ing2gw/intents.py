@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Literal
 
-from .ir import Provenance
+from .ir import CORS, Provenance
 from .notes import Security
 
 __all__ = [
@@ -429,10 +429,13 @@ class BackendTLSOptions(Intent):
 class Cors(Intent):
     """CORS behaviour of the source that the standard CORS filter does not reproduce:
     ``preflight_status`` (the status the source answers every OPTIONS request with, e.g.
-    204), ``echo_wildcard`` (``*`` sent even with credentials)."""
+    204), ``echo_wildcard`` (``*`` sent even with credentials). Read back from a target's own
+    CORS object (:mod:`ing2gw.policy`), ``settings`` are the CORS settings that object applies
+    instead of a standard CORS filter (``None``: the route's CORS filter applies)."""
 
     preflight_status: int | None = None
     echo_wildcard: bool = False
+    settings: CORS | None = None
     kind: ClassVar[str] = "cors"
     outcome_aspects: ClassVar[frozenset[str]] = frozenset({"cors", "status"})
     replaced_by: ClassVar[str] = "standard HTTPRoute CORS filter (preflight handling differs)"

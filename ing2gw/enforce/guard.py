@@ -6,7 +6,8 @@ the rule, its route, the listener, the Gateway -- read back from emitted objects
 emitters, :func:`ing2gw.emit.registry.read_policies`) and the rule's standard
 ``ExternalAuth`` filters, in this order (the order of Envoy-based implementations):
 
-1. body limit (:class:`~ing2gw.intents.BodyLimit`): a ``Content-Length`` above it -> 413;
+1. body limit (:class:`~ing2gw.intents.BodyLimit`): a ``Content-Length`` above it -> 413 (a
+   chunked body is counted by ``serve`` as it arrives: :meth:`Guard.body_limit`);
 2. IP allow/deny (:class:`~ing2gw.intents.IPAccess`) on the client address -> its status (403);
 3. basic auth (:class:`~ing2gw.intents.BasicAuth`) against the htpasswd files
    (:mod:`.credentials`), honouring the hash formats the target accepts -> 401 with
@@ -20,7 +21,11 @@ emitters, :func:`ing2gw.emit.registry.read_policies`) and the rule's standard
    the policy's status; without a ``limiter`` nothing is counted (every request is the first).
 
 Response headers (:class:`~ing2gw.intents.ResponseHeaders`) are added to routed answers (and
-by ``serve`` to the backend's). Timeout policies (:class:`~ing2gw.intents.Timeouts`) are
+by ``serve`` to the backend's). A CORS policy (:class:`~ing2gw.intents.Cors`, read back from a
+target's own CORS object) answers preflights before any protection (:meth:`Guard.cors`: its
+preflight status, ``*`` for wildcard origins when it says so) and adds the CORS headers to
+routed answers; without settings of its own it sets the status of the preflights the rule's
+CORS filter answers. Timeout policies (:class:`~ing2gw.intents.Timeouts`) are
 given as :class:`~.timeouts.Limit` values (:meth:`Guard.timeout_limits`): the router applies
 them with the rule's own ``timeouts`` to a request that states its backend's delay, ``serve``
 to its backend connections. A refusal keeps the matched rule, names the
@@ -35,8 +40,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..http import Headers, Request
-from ..intents import BasicAuth, BodyLimit, ExternalAuth, Intent, IPAccess, RateLimit, ResponseHeaders, Timeouts
+from ..intents import (
+    BasicAuth,
+    BodyLimit,
+    Cors,
+    ExternalAuth,
+    Intent,
+    IPAccess,
+    RateLimit,
+    ResponseHeaders,
+    Timeouts,
+)
+from ..ir import CORS
 from ..policy import AttachedPolicy, PolicyIndex
+from ..router import model
+from ..router.filters import cors_actual_headers, cors_preflight_headers, is_preflight
 from ..router.outcome import AuthFilter, Outcome, RuleInfo
 from ..yamlio import Document
 from .buckets import TokenBuckets
@@ -84,10 +102,12 @@ class _Plan:
     rate: tuple[tuple[RateLimit, tuple[Network, ...], str, int, int | None], ...]
     headers: tuple[ResponseHeaders, ...]
     timeouts: tuple[Limit, ...] = ()
+    cors: tuple[tuple[Cors, model.Cors | None, str], ...] = ()  # (intent, its settings compiled, source)
 
     @property
     def empty(self) -> bool:
-        return not (self.body or self.ip or self.basic or self.ext or self.filters or self.rate or self.headers)
+        return not (self.body or self.ip or self.basic or self.ext or self.filters or self.rate or self.headers
+                    or self.cors)
 
 
 def _networks(cidrs: Iterable[str]) -> tuple[Network, ...]:
@@ -143,6 +163,7 @@ class Guard:
                                               m.listener or None) if self.policies else ()
         body, ip, basic, ext, rate, headers = [], [], [], [], [], []
         timeouts: list[tuple[Timeouts, str]] = []
+        cors: list[tuple[Cors, model.Cors | None, str]] = []
         for number, p in enumerate(applicable):
             intent: Intent = p.intent
             if isinstance(intent, BodyLimit):
@@ -160,8 +181,10 @@ class Guard:
                 headers.append(intent)
             elif isinstance(intent, Timeouts):
                 timeouts.append((intent, p.source))
+            elif isinstance(intent, Cors):
+                cors.append((intent, None if intent.settings is None else _compiled(intent.settings), p.source))
         plan = _Plan(tuple(body), tuple(ip), tuple(basic), tuple(ext), info.auth_filters, tuple(rate),
-                     tuple(headers), policy_limits(timeouts))
+                     tuple(headers), policy_limits(timeouts), tuple(cors))
         if len(self._plans) > 100_000:
             self._plans.clear()
         self._plans[id(info)] = (info, plan)
@@ -175,6 +198,45 @@ class Guard:
         if not self.policies and not info.auth_filters:
             return False
         return not self.plan(info).empty
+
+    def cors(self, request: Request, outcome: Outcome) -> Outcome:
+        """``outcome`` as the target's CORS policy (:class:`~ing2gw.intents.Cors`) answers:
+        a preflight the policy's own settings cover is answered here (its preflight status,
+        default 200; ``*`` for a wildcard origin list when ``echo_wildcard``), before any
+        protection; a preflight the rule's CORS filter answered gets the policy's status."""
+        info = outcome.rule
+        if info is None or not self.policies or outcome.status is None:
+            return outcome
+        plan = self.plan(info)
+        if not plan.cors:
+            return outcome
+        intent, settings, source = plan.cors[0]
+        if settings is not None and is_preflight(request):
+            status = intent.preflight_status or 200
+            return Outcome(status, "CORSPreflight", info, False, None, None,
+                           cors_preflight_headers(settings, request, intent.echo_wildcard), (),
+                           outcome.extension_refs, outcome.grpc,
+                           (*outcome.notes, f"preflight answered by {source}"))
+        if outcome.reason == "CORSPreflight" and intent.preflight_status:
+            return outcome._replace(status=intent.preflight_status,
+                                    notes=(*outcome.notes, f"preflight status {intent.preflight_status} of {source}"))
+        return outcome
+
+    def changes_response(self, info: RuleInfo | None) -> bool:
+        """Whether the policies of the matched rule ``info`` add response headers (which may
+        depend on the request: CORS)."""
+        if info is None or not self.policies:
+            return False
+        plan = self.plan(info)
+        return bool(plan.headers or plan.cors)
+
+    def body_limit(self, info: RuleInfo | None) -> tuple[int, str] | None:
+        """The smallest body limit attached to the matched rule ``info`` (bytes, source), for
+        bodies whose size no ``Content-Length`` announces (``serve`` counts them)."""
+        if info is None or not self.policies:
+            return None
+        body = self.plan(info).body
+        return min(body) if body else None
 
     def timeout_limits(self, info: RuleInfo | None) -> tuple[Limit, ...]:
         """The timeout policies attached to the matched rule ``info``."""
@@ -289,7 +351,7 @@ class Guard:
                                          now, capacity):
                     return _refuse(outcome, intent.status, "RateLimited", source,
                                    f"over the rate limit ({intent.summary()})")
-        if plan.headers and outcome.served:
+        if (plan.headers or plan.cors) and outcome.served:
             outcome = outcome._replace(response_headers=self.response_headers(request, outcome,
                                                                               outcome.response_headers))
         return outcome
@@ -298,11 +360,16 @@ class Guard:
         """``response`` (a backend's answer) with the headers the rule's policies set."""
         if outcome.rule is None:
             return response
-        for extra in self.plan(outcome.rule).headers:
+        plan = self.plan(outcome.rule)
+        for extra in plan.headers:
             if extra.tls_only and request.scheme != "https":
                 continue
             for name, value in extra.set:
                 response = response.set(name, value)
+        for intent, settings, _ in plan.cors[:1]:
+            if settings is not None:
+                for name, value in cors_actual_headers(settings, request, intent.echo_wildcard):
+                    response = response.set(name, value)
         return response
 
     def _client(self, request: Request, client: str | None, which: str) -> Any:
@@ -313,6 +380,13 @@ class Guard:
                 if found is not None:
                     return found
         return _address(client if client is not None else request.client)
+
+
+def _compiled(settings: CORS) -> model.Cors:
+    """A CORS policy's settings as the router's CORS filter takes them (max age 5 s unless set)."""
+    return model.Cors(settings.allow_origins, settings.allow_methods, settings.allow_headers,
+                      settings.expose_headers, bool(settings.allow_credentials),
+                      5 if settings.max_age is None else settings.max_age)
 
 
 def _ip_allowed(addr: Any, allow: tuple[Network, ...], deny: tuple[Network, ...], order: str) -> bool:

@@ -269,6 +269,8 @@ class Client:
         closed, or an exchange or coroutine now owns the request)."""
         front = self.front
         guard = front.guard
+        if guard is not None:
+            outcome = guard.cors(request, outcome)
         if guard is not None and guard.applies(outcome):
             client = self._address(request)
             refused = guard.admit(request, outcome, client)

@@ -57,8 +57,10 @@ class Exchange:
         self.got = False
         self.finished = False
         self.dial: asyncio.Task[Conn] | None = None
-        # no response filters: the head sent on depends on the backend's head alone
-        self.plain = not client.front.topology.needs_response_pass(outcome.rule)
+        # no response filters or policy headers: the head sent on depends on the backend's head alone
+        front = client.front
+        self.plain = not front.topology.needs_response_pass(outcome.rule) and not (
+            front.guard is not None and front.guard.changes_response(outcome.rule))
 
     def begin(self) -> None:
         pool = self.client.front.pool

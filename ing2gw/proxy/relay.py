@@ -58,6 +58,9 @@ class _Progress:
         self.status = 0
 
 
+_HELD_BODY = 16 << 20  # a chunked body under a policy limit up to this is read whole first
+
+
 class _Retry(Exception):
     """An upstream attempt failed in a way the route's retry policy retries."""
 
@@ -74,13 +77,18 @@ class Relay:
         self.limits = front.limits
         self.pool = front.pool
 
-    async def _client_body(self, wire: Wire, framing: int) -> AsyncIterator[bytes]:
+    async def _client_body(self, wire: Wire, framing: int,
+                           policy: tuple[int, str] | None = None) -> AsyncIterator[bytes]:
+        """The client's body; over ``--max-body-bytes`` or the ``policy`` limit (bytes, source)
+        it ends in a 413 (a chunked body is counted as it arrives)."""
         total, limit = 0, self.limits.max_body_bytes
         try:
             async for piece in wire.body(framing):
                 total += len(piece)
                 if limit and total > limit:
                     raise _ClientFailed(413, f"request body larger than {limit} bytes")
+                if policy is not None and total > policy[0]:
+                    raise _ClientFailed(413, f"request body over the limit of {policy[0]} bytes of {policy[1]}")
                 yield piece
         except HttpError as exc:
             raise _ClientFailed(exc.status, exc.message) from None
@@ -118,16 +126,22 @@ class Relay:
         retry = outcome.retry
         body: bytes | None = None
         stream: AsyncIterator[bytes] | None = None
-        if head.body > 0 and (head.body <= SMALL_BODY or len(wire.buf) >= head.body or (
-                (mirrors or retry) and head.body <= self.limits.mirror_body_bytes)):
+        # a chunked body under a body limit policy: read whole before it goes on (413 before
+        # the backend sees any of it, as Envoy's buffer and nginx's client_max_body_size do)
+        # when the limit is small enough to hold; counted while it streams otherwise
+        guard = self.front.guard
+        policy = guard.body_limit(outcome.rule) if guard is not None and head.body == BODY_CHUNKED else None
+        if (head.body > 0 and (head.body <= SMALL_BODY or len(wire.buf) >= head.body or (
+                (mirrors or retry) and head.body <= self.limits.mirror_body_bytes))) or (
+                policy is not None and policy[0] <= _HELD_BODY):
             try:
-                body = b"".join([p async for p in self._client_body(wire, head.body)])
+                body = b"".join([p async for p in self._client_body(wire, head.body, policy)])
             except _ClientFailed as exc:
                 if exc.status:
                     self.front.refuse(writer, client, exc.status, exc.message)
                 return False
         elif head.body != 0:
-            stream = self._client_body(wire, head.body)
+            stream = self._client_body(wire, head.body, policy)
         length = None if head.body == BODY_CHUNKED and stream is not None else \
             (len(body) if body is not None else max(head.body, 0))
         upstream_head = self.front.upstream_head(up, head, scheme, client, length)

@@ -4,11 +4,10 @@ bodies framed by ``Content-Length``, chunked coding or the end of the connection
 
 The proxy keeps its own buffer (instead of ``StreamReader.readuntil``) so that it can tell
 a half-sent head (408) from an idle keep-alive connection (closed quietly), and so that
-pipelined requests stay in the buffer for the next turn. A chunked response body is
-decoded by llhttp (:meth:`Wire.response_body`); a chunked request body is decoded here,
-as strictly as llhttp does (``tests/proxy/test_proxy_parser_diff.py`` compares the two), because
-a client may pipeline its next request right behind it and llhttp cannot say where a
-message ended in the bytes it was given.
+pipelined requests stay in the buffer for the next turn. Chunked bodies are decoded by
+llhttp: a response's (:meth:`Wire.response_body`) as it arrives, a request's
+(:meth:`Wire.body`) fed up to one line end at a time, so that llhttp stops exactly at the
+body's end and a request pipelined behind it stays in the buffer.
 """
 
 from __future__ import annotations
@@ -25,8 +24,9 @@ __all__ = ["PeerClosed", "Source", "Wire", "encode_chunk"]
 
 _READ = 65536
 _CHUNKED_RESPONSE = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-_MAX_CHUNK_LINE = 4096
+_CHUNKED_REQUEST = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
 _MAX_TRAILERS = 16 * 1024
+_MAX_FRAMING = 4096 + _MAX_TRAILERS  # a chunk's size line and extensions, or the trailers
 
 
 class Source(Protocol):
@@ -38,9 +38,12 @@ class Source(Protocol):
 
 
 class _ChunkedSink:
-    """llhttp's callbacks while it decodes a chunked body."""
+    """llhttp's callbacks while it decodes a chunked body. ``fed`` and ``body_bytes`` count
+    what went in and what came out; their difference since the last chunk header is the
+    framing (size line, extensions, trailers) of the current chunk."""
 
-    __slots__ = ("pieces", "complete", "begun", "extra", "trailer_bytes", "in_body")
+    __slots__ = ("pieces", "complete", "begun", "extra", "trailer_bytes", "in_body", "fed", "body_bytes",
+                 "framing_base")
 
     def __init__(self) -> None:
         self.pieces: list[bytes] = []
@@ -49,6 +52,9 @@ class _ChunkedSink:
         self.extra = False
         self.trailer_bytes = 0
         self.in_body = False
+        self.fed = 0
+        self.body_bytes = 0
+        self.framing_base = 0
 
     def on_message_begin(self) -> None:
         self.begun += 1
@@ -60,11 +66,38 @@ class _ChunkedSink:
         if self.in_body:  # a trailer field
             self.trailer_bytes += len(name) + len(value)
 
+    def on_chunk_header(self) -> None:
+        self.framing_base = self.fed - self.body_bytes
+
     def on_body(self, data: bytes) -> None:
+        self.body_bytes += len(data)
         self.pieces.append(bytes(data))
 
     def on_message_complete(self) -> None:
         self.complete = True
+
+
+def _feed_lines(parser: httptools.HttpRequestParser, sink: _ChunkedSink, buf: bytearray) -> int:
+    """Feed ``buf`` to ``parser`` up to one line end at a time until the message completes;
+    the number of bytes used (all of them unless the message completed)."""
+    view = memoryview(buf)
+    pos, size = 0, len(buf)
+    try:
+        while pos < size:
+            end = buf.find(b"\n", pos)
+            end = size if end < 0 else end + 1
+            parser.feed_data(view[pos:end])
+            sink.fed += end - pos
+            pos = end
+            if sink.complete:
+                break
+            if sink.fed - sink.body_bytes - sink.framing_base > _MAX_FRAMING:
+                raise HttpError(400, f"chunk size line, extensions or trailers longer than {_MAX_FRAMING} bytes")
+    except httptools.HttpParserError as exc:
+        raise HttpError(400, f"malformed chunked body ({exc or type(exc).__name__}, llhttp)") from None
+    finally:
+        view.release()
+    return pos
 
 
 class PeerClosed(Exception):
@@ -192,49 +225,28 @@ class Wire:
             if not data:
                 raise PeerClosed("connection closed in chunked body")
 
-    async def _line(self, limit: int) -> bytes:
+    async def _chunked(self) -> AsyncIterator[bytes]:
+        """A chunked request body, decoded by llhttp. A client may pipeline its next request
+        right behind the body, and llhttp reads on into whatever it is given, so it is given
+        the bytes up to one line end at a time: a chunked body ends with a line end, so the
+        feed in which llhttp completes the message ends exactly where the body ends, and the
+        bytes after it stay in :attr:`buf` for the next request."""
+        sink = _ChunkedSink()
+        parser = httptools.HttpRequestParser(sink)
+        parser.feed_data(_CHUNKED_REQUEST)
+        buf = self.buf
         while True:
-            end = self.buf.find(b"\r\n")
-            if end >= 0:
-                line = bytes(self.buf[:end])
-                del self.buf[: end + 2]
-                return line
-            if len(self.buf) > limit:
-                raise HttpError(400, "chunk size line too long")
+            if buf:
+                used = _feed_lines(parser, sink, buf)
+                del buf[:used]
+                if sink.trailer_bytes > _MAX_TRAILERS:
+                    raise HttpError(431, "chunked trailers too large")
+                pieces, sink.pieces = sink.pieces, []
+                for piece in pieces:
+                    yield piece
+                if sink.complete:
+                    return
             data = await self._fill()
             if not data:
                 raise PeerClosed("connection closed in chunked body")
-            self.buf += data
-
-    async def _chunked(self) -> AsyncIterator[bytes]:
-        while True:
-            line = await self._line(_MAX_CHUNK_LINE)
-            if b"\n" in line or b"\r" in line:
-                raise HttpError(400, "bare CR or LF in a chunk size line")
-            size_text = line.split(b";", 1)[0]  # no whitespace around the size (as llhttp)
-            if not size_text or len(size_text) > 15 or any(
-                c not in b"0123456789abcdefABCDEF" for c in size_text
-            ):
-                raise HttpError(400, f"invalid chunk size {size_text[:20]!r}")
-            size = int(size_text, 16)
-            if size == 0:
-                trailer_bytes = 0
-                while True:  # trailers, then the final blank line
-                    trailer = await self._line(_MAX_TRAILERS)
-                    trailer_bytes += len(trailer)
-                    if not trailer:
-                        return
-                    if trailer_bytes > _MAX_TRAILERS:
-                        raise HttpError(431, "chunked trailers too large")
-            remaining = size
-            while remaining:
-                if not self.buf:
-                    data = await self._fill()
-                    if not data:
-                        raise PeerClosed("connection closed in chunked body")
-                    self.buf += data
-                piece = self.take_buffered(remaining)
-                remaining -= len(piece)
-                yield piece
-            if await self._line(2) != b"":
-                raise HttpError(400, "chunk data not followed by CRLF")
+            buf += data

@@ -117,15 +117,29 @@ def is_preflight(request: Request) -> bool:
     )
 
 
-def cors_preflight_headers(cors: Cors, request: Request) -> Headers:
+def _allow_origin(cors: Cors, origin: str, star: bool) -> str:
+    """``*`` for a wildcard origin list when the data plane says so (``star``: a target that
+    sends ``*``, even with credentials), else the request's origin echoed (valid with and
+    without credentials)."""
+    return "*" if star and "*" in cors.allow_origins else origin
+
+
+def _expose(cors: Cors) -> str:
+    """Access-Control-Expose-Headers: with credentials a ``*`` is not a wildcard (the spec
+    forbids sending it), so it is left out."""
+    names = [h for h in cors.expose_headers if not (cors.allow_credentials and h == "*")]
+    return ", ".join(names)
+
+
+def cors_preflight_headers(cors: Cors, request: Request, star: bool = False) -> Headers:
     """The gateway's own answer to a preflight: CORS headers only if the origin is allowed.
 
     Wildcards are answered by echoing the request (which is valid with and without
-    credentials)."""
+    credentials), or with ``*`` when ``star``."""
     origin = request.headers.get("origin") or ""
     if not origin_allowed(cors, origin):
         return Headers()
-    out: list[tuple[str, str]] = [("access-control-allow-origin", origin)]
+    out: list[tuple[str, str]] = [("access-control-allow-origin", _allow_origin(cors, origin, star))]
     asked_method = request.headers.get("access-control-request-method")
     if "*" in cors.allow_methods:
         if asked_method:
@@ -138,22 +152,22 @@ def cors_preflight_headers(cors: Cors, request: Request) -> Headers:
             out.append(("access-control-allow-headers", asked_headers))
     elif cors.allow_headers:
         out.append(("access-control-allow-headers", ", ".join(cors.allow_headers)))
-    if cors.expose_headers:
-        out.append(("access-control-expose-headers", ", ".join(cors.expose_headers)))
+    if _expose(cors):
+        out.append(("access-control-expose-headers", _expose(cors)))
     out.append(("access-control-max-age", str(cors.max_age)))
     if cors.allow_credentials:
         out.append(("access-control-allow-credentials", "true"))
     return Headers(out)
 
 
-def cors_actual_headers(cors: Cors, request: Request) -> tuple[tuple[str, str], ...]:
+def cors_actual_headers(cors: Cors, request: Request, star: bool = False) -> tuple[tuple[str, str], ...]:
     """Headers added to the backend's response to a cross-origin (non-preflight) request."""
     origin = request.headers.get("origin")
     if origin is None or not origin_allowed(cors, origin):
         return ()
-    out = [("access-control-allow-origin", origin)]
+    out = [("access-control-allow-origin", _allow_origin(cors, origin, star))]
     if cors.allow_credentials:
         out.append(("access-control-allow-credentials", "true"))
-    if cors.expose_headers:
-        out.append(("access-control-expose-headers", ", ".join(cors.expose_headers)))
+    if _expose(cors):
+        out.append(("access-control-expose-headers", _expose(cors)))
     return tuple(out)

@@ -2,7 +2,8 @@
 shapes: smuggling, framing, tokens, line endings, versions, targets) and hypothesis-mutated
 heads go to both. llhttp refusing what the proxy accepts would be a bug (the proxy parses
 on llhttp); the proxy refusing what llhttp accepts must be one of the proxy's own rules,
-each explained below. Chunked bodies go to the proxy's decoder and to llhttp; they agree.
+each explained below. Chunked bodies decode the same fed to the proxy (llhttp, a line at a time,
+so that it stops at the body's end) and fed to llhttp at once.
 """
 
 from __future__ import annotations

@@ -410,7 +410,26 @@ def _read(m: Mapping[str, Any]) -> Intent | None:
     if "buffering" in spec and spec["buffering"].get("maxRequestBodyBytes"):
         return BodyLimit(max_bytes=int(spec["buffering"]["maxRequestBodyBytes"]),
                          provenance=provenance_of(m, "spec.buffering"))
+    headers = spec.get("headers") or {}
+    if any(k.startswith("accessControl") for k in headers):
+        # the headers Middleware answers preflights itself (200) and sends * for a * origin list
+        origins = [*(headers.get("accessControlAllowOriginList") or ()),
+                   *(_origin_of(r) for r in headers.get("accessControlAllowOriginListRegex") or ())]
+        settings = CORS(allow_origins=tuple(origins),
+                        allow_methods=tuple(headers.get("accessControlAllowMethods") or ()),
+                        allow_headers=tuple(headers.get("accessControlAllowHeaders") or ()),
+                        expose_headers=tuple(headers.get("accessControlExposeHeaders") or ()),
+                        allow_credentials=bool(headers.get("accessControlAllowCredentials")),
+                        max_age=headers.get("accessControlMaxAge"))
+        return Cors(preflight_status=200, echo_wildcard=True, settings=settings,
+                    provenance=provenance_of(m, "spec.headers"))
     return None
+
+
+def _origin_of(pattern: str) -> str:
+    """The CORS origin that :func:`_origin_pattern` wrote as ``pattern``."""
+    body = pattern.removeprefix("^").removesuffix("$").replace("[^/]+", "*")
+    return re.sub(r"\\(.)", r"\1", body)
 
 
 EMITTER = TraefikEmitter()

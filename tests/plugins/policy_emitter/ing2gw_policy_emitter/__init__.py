@@ -3,7 +3,8 @@
 It emits what the ``standard`` emitter emits and reads back ``TestPolicy`` objects, which a
 test writes by hand: each names a target (``spec.targetRef``: kind, name, optional
 sectionName), one intent (``spec.intent``: an ing2gw intent kind, ``spec.params``: its
-fields) and optionally the htpasswd hash schemes the target accepts (``spec.hashSchemes``).
+fields; a cors intent's ``settings`` are CORS filter fields) and optionally the htpasswd hash
+schemes the target accepts (``spec.hashSchemes``).
 It knows ing2gw only through the public API (``ing2gw.policy``, ``ing2gw.intents``).
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from ing2gw.emit.registry import EMITTER_API_VERSION, EmitContext
 from ing2gw.intents import INTENT_TYPES, Intent
-from ing2gw.ir import IR
+from ing2gw.ir import CORS, IR
 from ing2gw.policy import AttachedPolicy, PolicyReadError, PolicyTarget, provenance_of
 
 KIND = "TestPolicy"
@@ -44,6 +45,8 @@ class PolicyEmitter:
             if cls is None:
                 raise PolicyReadError(f"{label}: unknown intent {spec.get('intent')!r}")
             params = {k: _frozen(v) for k, v in (spec.get("params") or {}).items()}
+            if isinstance(params.get("settings"), dict):  # a CORS policy's own settings
+                params["settings"] = CORS(**{k: _frozen(v) for k, v in params["settings"].items()})
             intent = cls(**params, provenance=provenance_of(obj, "spec"))
             target = PolicyTarget(ref["kind"], meta["namespace"], ref["name"], ref.get("sectionName"))
             out.append(AttachedPolicy(target, intent, label, frozenset(spec.get("hashSchemes") or ())))
