@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 import os
 import signal
@@ -434,6 +435,12 @@ def serve_forever(prepared: Prepared) -> None:
     process accepts on the shared listening sockets; this process runs the echo backends
     and waits for the workers."""
     workers = prepared.options.workers
+    # Everything prepared so far (compiled routes, loaded modules) lives as long as the
+    # process: moved out of the collector's sight, so that the collections the requests'
+    # short-lived objects trigger do not traverse it again and again (and forked workers
+    # share those pages). About a fifth of the CPU of a request with a new head otherwise.
+    gc.collect()
+    gc.freeze()
     try:
         if workers == 1:
             asyncio.run(_until_signalled(prepared, True, True))

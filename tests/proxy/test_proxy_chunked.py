@@ -105,6 +105,15 @@ def test_body_limit_policy_holds_for_chunked_bodies(proxy: RunningProxy) -> None
     assert [(s, e["bodyLength"] if e else None) for s, e in _answers(other)] == [(200, 5000)]
 
 
+def test_large_chunked_upload_over_the_limit_gets_its_413(proxy: RunningProxy) -> None:
+    """The refusal comes after 1 KiB; the client goes on sending 2 MiB and only then reads:
+    the proxy drops the rest of the upload (lingering close) instead of resetting the
+    connection, so the client sees the 413."""
+    body = b"".join(encode_chunk(b"u" * 65536) for _ in range(32)) + b"0\r\n\r\n"
+    answer = send_raw(proxy.ports[80], _post(b"/", body))
+    assert status_of(answer) == 413
+
+
 # -- the decoder on its own ------------------------------------------------------------------
 
 def _decode_split(data: bytes, cuts: list[int]) -> tuple[bytes, bytes]:
