@@ -325,7 +325,7 @@ class Timeouts(Intent):
     idle_ms: int | None = None
     request_ms: int | None = None
     kind: ClassVar[str] = "timeouts"
-    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"status", "backend"})  # a 504 is no backend's answer
+    outcome_aspects: ClassVar[frozenset[str]] = frozenset({"status"})
     replaced_by: ClassVar[str] = (
         "standard HTTPRoute rule timeouts (request, backendRequest: totals, not idle timeouts); "
         "implementation policies for connect/idle: Envoy Gateway BackendTrafficPolicy timeout, kgateway "

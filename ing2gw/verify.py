@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["ASPECTS", "Difference", "VerifyReport", "compare_outcomes", "summarise", "tally", "verify_requests"]
 
 _DENIED = (401, 403)
+_TIMED_OUT = 504  # the backend was slower than a timeout: no backend's answer follows
 # Aspects compared only when both sides proxy the request (otherwise status, backend or
 # redirect already differ, and a 404's headers say nothing about the configuration).
 _WHEN_SERVED = frozenset({"path", "host", "headers", "cors"})
@@ -87,7 +88,7 @@ def summarise(outcome: Outcome) -> dict[str, Any]:
 
 def compare_outcomes(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[str, ...]:
     """The aspects that differ. No answer on one side (``tls``), a denial on one side only
-    (``auth``) or a preflight answered
+    (``auth``), a timeout (504) on one side only (``status``) or a preflight answered
     differently (``cors``) is the one difference: the status, backend and headers that
     follow from it are its consequences. The upstream path and host and the response
     headers only count when both sides proxy the request."""
@@ -95,6 +96,8 @@ def compare_outcomes(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[str, .
         return ("tls",)
     if a["auth"] != b["auth"]:
         return ("auth",)
+    if (a["status"] == _TIMED_OUT) != (b["status"] == _TIMED_OUT):
+        return ("status",)
     if a["cors"] != b["cors"] and (str(a["cors"]).startswith("answered") or str(b["cors"]).startswith("answered")):
         return ("cors",)
     both_served = bool(a["backend"]) and bool(b["backend"])

@@ -911,7 +911,7 @@ FAMILY_ASPECTS: dict[str, frozenset[str]] = {
     "access": frozenset({"auth"}),
     "waf": frozenset({"auth"}),
     "ratelimit": frozenset({"status"}),
-    "timeout": frozenset({"status", "backend"}),
+    "timeout": frozenset({"status"}),
     "cors": frozenset({"cors"}),
     "affinity": frozenset({"headers"}),
     "headers": frozenset({"headers"}),

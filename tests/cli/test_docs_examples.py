@@ -129,6 +129,8 @@ EXPECTED.update({
         (0, "routed east-west by the consumer route"),
     "ing2gw route -f testdata/router/mesh/input.yaml --cases testdata/router/mesh/cases.yaml":
         (0, "the GAMMA golden cases pass"),
+    "ing2gw route -f testdata/verify/timeouts/ingresses.yaml --as ingress-nginx http://reads.example.com/ "
+    "--backend-delay 6s": (0, "routed (and timed out: 504)"),
 })
 SKIPPED: dict[str, str] = {
     "pip install -e '.[test]' && pytest": "it is this test suite",
