@@ -42,22 +42,16 @@ class _ChunkedSink:
     what went in and what came out; their difference since the last chunk header is the
     framing (size line, extensions, trailers) of the current chunk."""
 
-    __slots__ = ("pieces", "complete", "begun", "extra", "trailer_bytes", "in_body", "fed", "body_bytes",
-                 "framing_base")
+    __slots__ = ("pieces", "complete", "trailer_bytes", "in_body", "fed", "body_bytes", "framing_base")
 
     def __init__(self) -> None:
         self.pieces: list[bytes] = []
         self.complete = False
-        self.begun = 0
-        self.extra = False
         self.trailer_bytes = 0
         self.in_body = False
         self.fed = 0
         self.body_bytes = 0
         self.framing_base = 0
-
-    def on_message_begin(self) -> None:
-        self.begun += 1
 
     def on_headers_complete(self) -> None:
         self.in_body = True
@@ -77,9 +71,11 @@ class _ChunkedSink:
         self.complete = True
 
 
-def _feed_lines(parser: httptools.HttpRequestParser, sink: _ChunkedSink, buf: bytearray) -> int:
+def _feed_lines(parser: httptools.HttpRequestParser | httptools.HttpResponseParser, sink: _ChunkedSink,
+                buf: bytearray, status: int) -> int:
     """Feed ``buf`` to ``parser`` up to one line end at a time until the message completes;
-    the number of bytes used (all of them unless the message completed)."""
+    the number of bytes used (all of them unless the message completed). Malformed framing
+    is an :class:`HttpError` with ``status``."""
     view = memoryview(buf)
     pos, size = 0, len(buf)
     try:
@@ -92,9 +88,9 @@ def _feed_lines(parser: httptools.HttpRequestParser, sink: _ChunkedSink, buf: by
             if sink.complete:
                 break
             if sink.fed - sink.body_bytes - sink.framing_base > _MAX_FRAMING:
-                raise HttpError(400, f"chunk size line, extensions or trailers longer than {_MAX_FRAMING} bytes")
+                raise HttpError(status, f"chunk size line, extensions or trailers longer than {_MAX_FRAMING} bytes")
     except httptools.HttpParserError as exc:
-        raise HttpError(400, f"malformed chunked body ({exc or type(exc).__name__}, llhttp)") from None
+        raise HttpError(status, f"malformed chunked body ({exc or type(exc).__name__}, llhttp)") from None
     finally:
         view.release()
     return pos
@@ -179,7 +175,7 @@ class Wire:
                 remaining -= len(piece)
                 yield piece
         elif framing == BODY_CHUNKED:
-            async for piece in self._chunked():
+            async for piece in self._chunked(httptools.HttpRequestParser, _CHUNKED_REQUEST, 400, 431):
                 yield piece
         elif framing == BODY_UNTIL_CLOSE:
             if self.buf:
@@ -191,56 +187,35 @@ class Wire:
                 yield data
 
     async def response_body(self, framing: int) -> AsyncIterator[bytes]:
-        """A backend's response body: a chunked one is decoded by llhttp (a backend sends
-        one response per request, so llhttp may read everything that arrives); bytes after
-        the end of the response leave a mark in :attr:`buf`, so the connection is not
-        reused."""
+        """A backend's response body: a chunked one is decoded by llhttp (:meth:`_chunked`);
+        bytes the backend sent after the end of its response stay in :attr:`buf`, so the
+        connection is not reused."""
         if framing != BODY_CHUNKED:
             async for piece in self.body(framing):
                 yield piece
             return
-        sink = _ChunkedSink()
-        parser = httptools.HttpResponseParser(sink)
-        parser.feed_data(_CHUNKED_RESPONSE)
-        data = bytes(self.buf)
-        self.buf.clear()
-        while True:
-            if data:
-                try:
-                    parser.feed_data(data)
-                except httptools.HttpParserError as exc:
-                    if not sink.complete:
-                        raise HttpError(502, f"malformed chunked body ({exc})") from None
-                    sink.extra = True  # garbage after the response
-                if sink.trailer_bytes > _MAX_TRAILERS:
-                    raise HttpError(502, "chunked trailers too large")
-                pieces, sink.pieces = sink.pieces, []
-                for piece in pieces:
-                    yield piece
-                if sink.complete:
-                    if sink.extra or sink.begun > 1:
-                        self.buf += b"\0"  # not reusable: the backend sent more than its answer
-                    return
-            data = await self._fill()
-            if not data:
-                raise PeerClosed("connection closed in chunked body")
+        async for piece in self._chunked(httptools.HttpResponseParser, _CHUNKED_RESPONSE, 502, 502):
+            yield piece
 
-    async def _chunked(self) -> AsyncIterator[bytes]:
-        """A chunked request body, decoded by llhttp. A client may pipeline its next request
-        right behind the body, and llhttp reads on into whatever it is given, so it is given
-        the bytes up to one line end at a time: a chunked body ends with a line end, so the
-        feed in which llhttp completes the message ends exactly where the body ends, and the
-        bytes after it stay in :attr:`buf` for the next request."""
+    async def _chunked(self, kind: type[httptools.HttpRequestParser] | type[httptools.HttpResponseParser],
+                       head: bytes, status: int, trailers_status: int) -> AsyncIterator[bytes]:
+        """A chunked body, decoded by llhttp (a parser of ``kind`` primed with a ``head``
+        announcing it). A client may pipeline its next request right behind the body, and
+        llhttp reads on into whatever it is given, so it is given the bytes up to one line end
+        at a time: a chunked body ends with a line end, so the feed in which llhttp completes
+        the message ends exactly where the body ends, and the bytes after it stay in
+        :attr:`buf` (the next request's; after a response they keep the connection from being
+        reused). Malformed framing gets ``status``, too large trailers ``trailers_status``."""
         sink = _ChunkedSink()
-        parser = httptools.HttpRequestParser(sink)
-        parser.feed_data(_CHUNKED_REQUEST)
+        parser = kind(sink)
+        parser.feed_data(head)
         buf = self.buf
         while True:
             if buf:
-                used = _feed_lines(parser, sink, buf)
+                used = _feed_lines(parser, sink, buf, status)
                 del buf[:used]
                 if sink.trailer_bytes > _MAX_TRAILERS:
-                    raise HttpError(431, "chunked trailers too large")
+                    raise HttpError(trailers_status, "chunked trailers too large")
                 pieces, sink.pieces = sink.pieces, []
                 for piece in pieces:
                     yield piece

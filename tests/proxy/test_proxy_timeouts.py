@@ -64,7 +64,7 @@ def test_cases_pass_end_to_end(reader: None, ing2gw: Any) -> None:
     assert r.exit_code == 0, r.stdout + r.stderr
     results = {x["name"]: x for x in json.loads(r.stdout)["results"]}
     over = results["over backendRequest"]
-    assert over["request"]["backendDelay"] == "700ms"
+    assert over["request"]["backendDelay"] == "1500ms"
     assert over["outcome"]["reason"] == "BackendTimeout"
     assert "timeouts.backendRequest 500ms of HTTPRoute shop/web rule quick" in over["outcome"]["notes"][-1]
 
@@ -95,19 +95,19 @@ def test_the_shortest_limit_fires() -> None:
 
 def test_serve_times_out_where_the_router_says(proxy: RunningProxy) -> None:
     """Every case whose delay is short is sent through serve with the echo backend told to
-    wait that long: the status is the router's, and a 504 comes at the limit, not after the
-    backend's delay."""
+    wait that long: the status is the router's, and a 504 comes before the backend would
+    have answered (the delays over a limit are 1 s longer than it: room for a loaded machine)."""
     router = _router()
     checked = 0
     for case in load_cases(str(CASE / "cases.yaml")):
         request = request_of(case)
-        if request.backend_delay is None or request.backend_delay > 1:
+        if request.backend_delay is None or request.backend_delay > 2:
             continue
         want = router.route(request)
         status, body, took = send(proxy, request.target, format_seconds(request.backend_delay))
         assert status == want.status, (case.name, body)
         if status == 504:
-            assert took < request.backend_delay + 0.3, (case.name, took)
+            assert took < request.backend_delay, (case.name, took)
         else:
             assert json.loads(body)["service"] == "web"
         checked += 1
@@ -117,9 +117,9 @@ def test_serve_times_out_where_the_router_says(proxy: RunningProxy) -> None:
 def test_serve_read_timeout_applies_to_each_read(proxy: RunningProxy) -> None:
     """The read timeout policy (300ms) bounds the wait for the head; the route's 2s request
     timeout is longer. A quick answer on the same rule gets through on a kept connection."""
-    status, body, took = send(proxy, "/read", "600ms")
+    status, body, took = send(proxy, "/read", "1900ms")
     assert status == 504 and b"did not answer in time" in body
-    assert 0.25 < took < 0.55, took
+    assert 0.25 < took < 1.5, took  # the read timeout's, not the request timeout's (2s) nor the backend's
     assert send(proxy, "/read", "50ms")[0] == 200
     assert send(proxy, "/read")[0] == 200
 
@@ -129,7 +129,7 @@ def test_via_proxy_check_agrees(reader: None) -> None:
 
     check = ProxyCheck(_manifests(), _router())
     try:
-        quick = Request.build(host="web.example.com", path="/quick", backend_delay=0.7)
+        quick = Request.build(host="web.example.com", path="/quick", backend_delay=1.5)
         assert check.check(quick) == []
         assert check.check(Request.build(host="web.example.com", path="/read", backend_delay=0.1)) == []
         assert check.check(Request.build(host="web.example.com", path="/", backend_delay=60)) is None  # too slow
