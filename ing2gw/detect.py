@@ -83,7 +83,8 @@ KNOWN: tuple[Controller, ...] = (
     Controller("istio", "Istio", ("istio.io/ingress-controller",), ("istio",), ()),
     Controller("contour", "Contour", ("projectcontour.io/ingress-controller",), ("contour",),
                ("projectcontour.io",)),
-    Controller("apisix", "Apache APISIX Ingress Controller", ("apisix.apache.org/apisix-ingress-controller",),
+    Controller("apisix", "Apache APISIX Ingress Controller",
+               ("apisix.apache.org/apisix-ingress-controller", "apisix.apache.org/ingress-controller"),
                ("apisix",), ("k8s.apisix.apache.org",)),
     Controller("cilium", "Cilium", ("cilium.io/ingress-controller",), ("cilium",), ("ingress.cilium.io",)),
 )

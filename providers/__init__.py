@@ -6,6 +6,7 @@ them lazily. Third-party providers use the ``ing2gw.providers`` entry-point grou
 
 BUILTIN: dict[str, str] = {
     "agic": "ing2gw.providers.agic.provider:PROVIDER",
+    "apisix": "ing2gw.providers.apisix:PROVIDER",
     "aws-alb": "ing2gw.providers.aws_alb:PROVIDER",
     "cilium": "ing2gw.providers.cilium:PROVIDER",
     "contour": "ing2gw.providers.contour.provider:PROVIDER",
