@@ -92,6 +92,10 @@ EXPECTED.update({
     "https://shop.example.com/blogx": (0, "routed by the Contour model: /blog is a character prefix"),
     "ing2gw verify -f testdata/convert/contour/ingress/input.yaml -q --allow-unprotected":
         (1, "Contour's host-less fallthrough and character prefixes differ (explained): verify exits 1"),
+    "ing2gw verify -f testdata/verify/apisix-ingress/input.yaml -q --allow-unprotected":
+        (1, "APISIX's Prefix URIs, character prefixes and method 405s differ (explained): verify exits 1"),
+    "ing2gw route -f testdata/convert/apisix/apisixroute/input.yaml --as apisix -H 'X-Env: prod' "
+    "http://shop.example.com/api/x": (0, "routed by the APISIX model"),
     "ing2gw route -f testdata/convert/kong/protocols/input.yaml --as kong http://secure.example.com/":
         (0, "Kong's 426 answer is a routing decision"),
     "ing2gw route -f testdata/convert/f5-nginx/routing/input.yaml --as f5-nginx https://cafe.example.com/teapot":
