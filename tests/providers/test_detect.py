@@ -126,7 +126,7 @@ def test_shared_class_is_decided_by_annotations_else_an_error_naming_provider(in
     errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
     assert len(errors) == 1 and "INGRESS-CONTROLLER-AMBIGUOUS: Ingress ns/plain" in errors[0]
     assert "--provider NAME (" in errors[0] and "ingress-nginx" in errors[0]
-    assert all(f"{name}, " in errors[0] for name in ("agic", "aws-alb", "cilium", "contour", "f5-like"))
+    assert all(f"{name}, " in errors[0] for name in ("agic", "apisix", "aws-alb", "cilium", "contour", "f5-like"))
     assert r.exit_code == 1
 
 
