@@ -6,31 +6,20 @@ answers 200 and sends ``*``. Every difference is explained by a note."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from support import TESTDATA, UPDATE_GOLDEN
+from support import TESTDATA, assert_golden_report, verify_report
 
 CASE = TESTDATA / "verify" / "cors-targets"
 RUNS = {"standard": [], "envoy-gateway": ["--emitter", "envoy-gateway"], "traefik": ["--emitter", "traefik"]}
 
 
 def _verify(ing2gw, *extra: str) -> dict:
-    r = ing2gw(["verify", "-f", str(CASE / "ingresses.yaml"), *extra, "-o", "json", "-q", "--fail-on", "never"])
-    assert r.exit_code == 0, r.stderr
-    report = json.loads(r.stdout)
-    report["summary"].pop("elapsed_s")
-    return report
+    return verify_report(ing2gw, "-f", str(CASE / "ingresses.yaml"), *extra)
 
 
 @pytest.mark.parametrize("run", sorted(RUNS))
 def test_golden_cors_report(run: str, ing2gw) -> None:
-    report = _verify(ing2gw, *RUNS[run])
-    expected = CASE / f"{run}.json"
-    if UPDATE_GOLDEN:
-        expected.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-    assert report == json.loads(expected.read_text())
-    assert report["summary"]["unexplained"] == 0
+    assert_golden_report(_verify(ing2gw, *RUNS[run]), CASE / f"{run}.json")
 
 
 def _origin(report: dict, method: str, url: str) -> tuple[str | None, str | None]:

@@ -5,10 +5,8 @@ lost: 413 -> 200), each difference explained by that emitter's own notes."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from support import TESTDATA, UPDATE_GOLDEN
+from support import TESTDATA, assert_golden_report, verify_report
 
 CASE = TESTDATA / "verify" / "policies"
 RUNS = {
@@ -25,24 +23,15 @@ RUNS = {
 def _verify(ing2gw, *extra: str) -> dict:
     # the users of the source Secret, and of the Secret the envoy-gateway note asks for (same users)
     users = CASE / "users.htpasswd"
-    r = ing2gw(["verify", "-f", str(CASE / "ingresses.yaml"), "--htpasswd", f"shop/users={users}",
-                "--htpasswd", f"shop/users-htpasswd={users}",
-                "--credentials", "alice:alice-pw", "--credentials", "bob:bob-pw", *extra,
-                "-o", "json", "-q", "--fail-on", "never", "--allow-unprotected"])
-    assert r.exit_code == 0, r.stderr
-    report = json.loads(r.stdout)
-    report["summary"].pop("elapsed_s")
-    return report
+    return verify_report(ing2gw, "-f", str(CASE / "ingresses.yaml"), "--htpasswd", f"shop/users={users}",
+                         "--htpasswd", f"shop/users-htpasswd={users}",
+                         "--credentials", "alice:alice-pw", "--credentials", "bob:bob-pw", *extra,
+                         "--allow-unprotected")
 
 
 @pytest.mark.parametrize("run", sorted(RUNS))
 def test_golden_policy_report(run: str, ing2gw) -> None:
-    report = _verify(ing2gw, *RUNS[run])
-    expected = CASE / f"{run}.json"
-    if UPDATE_GOLDEN:
-        expected.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-    assert report == json.loads(expected.read_text())
-    assert report["summary"]["unexplained"] == 0
+    assert_golden_report(_verify(ing2gw, *RUNS[run]), CASE / f"{run}.json")
 
 
 def _by_origin(report: dict) -> dict[str, dict]:
