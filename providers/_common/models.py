@@ -1,13 +1,16 @@
-"""What the data-plane models of the cloud load-balancer providers share: the backend key a
-model reports for an Ingress backend, and the note about path normalisation a model that
-matches raw request paths declares."""
+"""What the providers' data-plane models share: the backend key a model reports for an Ingress
+backend, the note about path normalisation a model that matches raw request paths declares,
+and whether a client address falls in a list of IP ranges."""
 
 from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
 
 from ing2gw.notes import Fidelity, Level, Note
 from ing2gw.resources import IngressBackend, ResourceSet
 
-__all__ = ["backend_key", "normalisation_note"]
+__all__ = ["backend_key", "client_in_ranges", "normalisation_note"]
 
 # Request paths a load balancer and a Gateway may normalise differently: %XX escapes, //, dot segments.
 DENORMAL = r"~%|//|/\.\.?(/|$)"
@@ -35,3 +38,21 @@ def normalisation_note(code: str, controller: str, what: str) -> Note:
                 instead="requests with escapes, // or dot segments may match differently or reach the backend "
                         "with another path",
                 aspects=frozenset({"status", "backend", "redirect", "path"}), scope=(("*", DENORMAL),))
+
+
+def client_in_ranges(client: str | None, ranges: Iterable[str]) -> bool:
+    """Is ``client`` an address inside one of ``ranges`` (addresses or CIDRs)? Not an
+    address, or no client known: no; a range that does not parse matches nothing."""
+    if not client:
+        return False
+    try:
+        addr = ipaddress.ip_address(client)
+    except ValueError:
+        return False
+    for r in ranges:
+        try:
+            if addr in ipaddress.ip_network(r, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False

@@ -27,7 +27,6 @@ backend with the largest weight answers (the reference router reports weights th
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -39,6 +38,7 @@ from ing2gw.resources import ResourceSet
 from ing2gw.router.outcome import Matched, Outcome, RedirectTo, RuleInfo, Upstream
 from ing2gw.router.paths import BadPath, PathPolicy
 
+from .._common.models import client_in_ranges
 from .config import ApisixEntry, build, ssl_hosts
 from .crds import KINDS
 from .exprs import evaluate
@@ -88,26 +88,10 @@ class _Group:
         return None
 
 
-def _in_ranges(client: str | None, ranges: Sequence[str]) -> bool:
-    if not client:
-        return False
-    try:
-        addr = ipaddress.ip_address(client)
-    except ValueError:
-        return False
-    for r in ranges:
-        try:
-            if addr in ipaddress.ip_network(r, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
-
-
 def _conditions(e: ApisixEntry, request: Request, path: str) -> bool:
     if e.methods and request.method not in e.methods:
         return False
-    if e.remote_addrs and request.client and not _in_ranges(request.client, e.remote_addrs):
+    if e.remote_addrs and request.client and not client_in_ranges(request.client, e.remote_addrs):
         return False
     return evaluate(e.exprs, request, path)
 
@@ -203,7 +187,8 @@ class ApisixModel:
         if ipr is not None and request.client:
             deny = [str(x) for x in ipr.get("blacklist") or []]
             allow = [str(x) for x in ipr.get("whitelist") or []]
-            if (deny and _in_ranges(request.client, deny)) or (allow and not _in_ranges(request.client, allow)):
+            client = request.client
+            if (deny and client_in_ranges(client, deny)) or (allow and not client_in_ranges(client, allow)):
                 return Outcome(int(ipr.get("response_code") or 403), "Forbidden", info)
         if "csrf" in p and request.method not in _SAFE:
             return Outcome(401, "Unauthorized", info)

@@ -22,7 +22,6 @@ Built from the routers :mod:`.dynamic` derives (Ingresses and IngressRoutes), it
 from __future__ import annotations
 
 import copy
-import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -35,6 +34,7 @@ from ing2gw.http import Headers, Request
 from ing2gw.resources import ResourceSet
 from ing2gw.router.outcome import Matched, Outcome, RedirectTo, RuleInfo, Upstream
 
+from .._common.models import client_in_ranges
 from .access import Enforcement, check
 from .crds import KINDS, Crds, Middleware
 from .dynamic import Router, build
@@ -157,7 +157,7 @@ class TraefikModel:
                     return Outcome(answered, "CORSPreflight", info, response_headers=response)
             elif mw.type in ("ipAllowList", "ipWhiteList") and request.client:
                 ranges = [str(s) for s in cfg.get("sourceRange") or []]
-                if not _allowed(request.client, ranges):
+                if not client_in_ranges(request.client, ranges):
                     return Outcome(int(cfg.get("rejectStatusCode") or 403), "Forbidden", info)
             elif mw.type in ("basicAuth", "digestAuth", "forwardAuth", "rateLimit"):
                 refusal, sent = check(self.enforcement, mw, request, sent)
@@ -198,20 +198,6 @@ def _header_map(headers: Headers) -> dict[str, list[str]]:
 def _go_replacement(text: str) -> str:
     """Go's ``$1`` / ``${1}`` replacement syntax in Python's."""
     return re.sub(r"\$\{?(\w+)\}?", r"\\g<\1>", text.replace("\\", "\\\\"))
-
-
-def _allowed(client: str, ranges: list[str]) -> bool:
-    try:
-        addr = ipaddress.ip_address(client)
-    except ValueError:
-        return False
-    for r in ranges:
-        try:
-            if addr in ipaddress.ip_network(r, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
 
 
 def _headers(cfg: Mapping[str, Any], request: Request, response: Headers) -> tuple[Headers, int | None]:
