@@ -45,7 +45,7 @@ _ROWS = [
     _row(_GW, "servers[].port.number", E, "listener port", "the port the gateway listens on"),
     _row(_GW, "servers[].port.name", E, "listener name", "the port's name (names the listener)"),
     _row(_GW, "servers[].port.protocol", E, "listener protocol",
-         "HTTP, HTTP2, GRPC -> HTTP; HTTPS -> HTTPS (TLS listener when PASSTHROUGH); TLS -> TLS; TCP -> TCP; "
+         "HTTP, HTTP2, GRPC -> HTTP (GRPC: the routes bound there become GRPCRoutes); HTTPS -> HTTPS (TLS listener when PASSTHROUGH); TLS -> TLS; TCP -> TCP; "
          "MONGO, MYSQL, REDIS ... are noted", feature=True),
     _row(_GW, "servers[].port.targetPort", U, "", "deprecated, ignored by Istio for gateways"),
     _row(_GW, "servers[].hosts", E, "listener hostname and allowedRoutes",
@@ -126,7 +126,10 @@ _ROWS = [
          "regex match) replaced", feature=True, family="rewrite"),
     _row(_VS, "http[].rewrite.authority", E, "URLRewrite hostname", "the Host header sent to the backend",
          family="rewrite"),
-    _row(_VS, "http[].rewrite.uriRegexRewrite", U, "", "regex path rewrite", feature=True, family="rewrite"),
+    _row(_VS, "http[].rewrite.uriRegexRewrite", A, "URLRewrite path where one does the same",
+         "regex path rewrite: ReplaceFullPath for /.* to a fixed path or an exact match, ReplacePrefixMatch for "
+         "^PREFIX(.*) -> NEW\\1 on that prefix; otherwise noted and the path is sent unchanged", feature=True,
+         family="rewrite"),
     _row(_VS, "http[].timeout", E, "rule timeouts.request", "request timeout (Istio has none by default)"),
     _row(_VS, "http[].retries", X, "retries intent", "attempts, perTryTimeout, retryOn (Istio retries twice on "
          "connect failures by default)", intent=i.Retries, feature=True, family="retries"),

@@ -4,7 +4,8 @@ Istio Gateways configure the gateway pods their ``selector`` picks, and Gateways
 selector share those pods -- one address, their servers merged per port and host. So the
 Istio Gateways of one selector become one Gateway API Gateway (``istio-<selector values>``)
 and each (port, protocol, host) of their servers one listener (the first server's settings
-win, a differing one is noted): HTTP, HTTP2 and GRPC servers -> HTTP; HTTPS with SIMPLE or MUTUAL
+win, a differing one is noted): HTTP, HTTP2 and GRPC servers -> HTTP (a GRPC server's routes
+become GRPCRoutes, :mod:`.grpc`); HTTPS with SIMPLE or MUTUAL
 TLS -> HTTPS (Terminate; MUTUAL adds the client-cert-auth intent to the routes); HTTPS or TLS
 with PASSTHROUGH -> TLS Passthrough; TLS that terminates -> TLS Terminate; TCP (and the
 protocols Istio proxies as TCP) -> TCP. ``credentialName`` is a Secret in the Gateway's
@@ -78,6 +79,8 @@ class Server:
     listeners: tuple[str, ...]  # the listener name of each host ("" when not emitted)
     https_redirect: bool = False
     client_auth: i.ClientCertAuth | None = None
+    grpc: bool = False  # protocol GRPC: the routes bound here become GRPCRoutes
+
 
     def admits(self, namespace: str, host: str) -> list[ListenerParent]:
         """The listeners a VirtualService of ``namespace`` with ``host`` binds to."""
@@ -218,7 +221,8 @@ def _one(obj: KubeObject, ctx: ProviderContext, out: Servers, group: _Group) -> 
             group.certs[name] = certs
             names_out.append(name)
         servers.append(Server(obj, ref, n, number, family, tuple(hosts), tuple(names_out),
-                              bool(tls.get("httpsRedirect")) and family == "HTTP", client_auth))
+                              bool(tls.get("httpsRedirect")) and family == "HTTP", client_auth,
+                              str(port.get("protocol") or "").upper() == "GRPC"))
     out.by_gateway[(obj.namespace, obj.name)] = servers
 
 

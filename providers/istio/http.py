@@ -171,6 +171,7 @@ class Action:
     filters: tuple[Filter, ...] = ()
     rewrite_uri: str | None = None
     rewrite_host: str | None = None
+    rewrite_regex: tuple[str, str] | None = None  # uriRegexRewrite (match, rewrite)
     timeouts: Timeouts | None = None
     intents: tuple[i.Intent, ...] = ()
     answers: bool = True  # False: Istio answers itself (directResponse) or nothing usable is left
@@ -300,9 +301,16 @@ def action_of(route: Mapping[str, Any], namespace: str, rs: ResourceSet, prov: P
                          "has no fixed response"))
         answers = False
     rewrite = as_map(route.get("rewrite"))
+    regex_rewrite = None
     if rewrite.get("uriRegexRewrite"):
-        problems.append(("REWRITE-REGEX", fld + ".rewrite.uriRegexRewrite", "a regex path rewrite has no Gateway "
-                         "API form"))
+        rx = as_map(rewrite["uriRegexRewrite"])
+        pattern, substitution = rx.get("match"), rx.get("rewrite")
+        if not isinstance(pattern, str) or not pattern or not isinstance(substitution, str) or \
+                regex_rewrite_path(pattern, substitution, "/") is None:
+            problems.append(("REWRITE-REGEX", fld + ".rewrite.uriRegexRewrite", "the regex rewrite needs a valid "
+                             "match pattern and a rewrite (Istio rejects the VirtualService)"))
+        else:
+            regex_rewrite = (pattern, substitution)
     filters += _header_filters(route.get("headers"), prov)
     filters += _mirrors(route, namespace, rs, prov, problems, fld)
     if isinstance(route.get("corsPolicy"), Mapping):
@@ -326,16 +334,62 @@ def action_of(route: Mapping[str, Any], namespace: str, rs: ResourceSet, prov: P
         intents.append(i.Retries(on=on, attempts=retries["attempts"] + 1, provenance=replace(
             prov, field=fld + ".retries")))
     return Action(tuple(backends), tuple(filters), str(rewrite["uri"]) if rewrite.get("uri") else None,
-                  str(rewrite["authority"]) if rewrite.get("authority") else None, timeouts, tuple(intents),
-                  answers, tuple(problems))
+                  str(rewrite["authority"]) if rewrite.get("authority") else None, regex_rewrite, timeouts,
+                  tuple(intents), answers, tuple(problems))
 
 
-def rule_for(matches: Sequence[RouteMatch], action: Action, provenance: tuple[Provenance, ...]) -> tuple[Rule, str]:
-    """The Gateway API rule for ``matches`` (all of one path kind) doing ``action``, and what
-    differs about its path rewrite ("" when nothing)."""
+def regex_rewrite_path(pattern: str, substitution: str, path: str) -> str | None:
+    """``path`` after Envoy's regex_rewrite (every match of ``pattern`` replaced, ``\\N`` naming
+    group N); None when the pattern or the substitution is not valid."""
+    try:
+        return re.sub(pattern, re.sub(r"\\(\d)", r"\\g<\1>", substitution), path)
+    except (re.error, IndexError):
+        return None
+
+
+def _regex_modifier(pattern: str, substitution: str, matches: Sequence[RouteMatch]) -> PathModifier | None:
+    """The Gateway path modifier doing what a uriRegexRewrite does to every request of
+    ``matches``, or None when there is none: ``/.*`` -> a fixed path and an exact path rewrite
+    to one path (ReplaceFullPath); ``^PREFIX(.*)`` -> ``NEW\\1`` on a PathPrefix PREFIX is ReplacePrefixMatch
+    NEW (a PREFIX ending in / with a NEW ending in /, or neither, NEW not /)."""
+    if re.fullmatch(r"\^?/\.\*\$?", pattern) and substitution.startswith("/") and "\\" not in substitution:
+        return PathModifier("ReplaceFullPath", substitution)  # the whole path, whatever it is
+    if len(matches) != 1 or matches[0].path is None:
+        return None
+    path = matches[0].path
+    if path.type == "Exact":
+        out = regex_rewrite_path(pattern, substitution, path.value)
+        return PathModifier("ReplaceFullPath", out) if out and out.startswith("/") else None
+    if path.type != "PathPrefix":
+        return None
+    m = re.fullmatch(r"\^((?:[A-Za-z0-9_~/-]|\\\.)*)\(\.\*\)\$?", pattern)
+    sub = re.fullmatch(r"(/[A-Za-z0-9_.~/-]*)\\1", substitution)
+    if m is None or sub is None:
+        return None
+    prefix, new = m.group(1).replace("\\.", "."), sub.group(1)
+    if prefix != path.value or prefix == "/" or prefix.endswith("/") != new.endswith("/") or new == "/":
+        return None
+    return PathModifier("ReplacePrefixMatch", new.rstrip("/") or "/")
+
+
+def rule_for(matches: Sequence[RouteMatch], action: Action,
+             provenance: tuple[Provenance, ...]) -> tuple[Rule, str, str]:
+    """The Gateway API rule for ``matches`` (all of one path kind) doing ``action``, and the
+    code and message of what differs about its path rewrite ("" when nothing): REWRITE-ROOT
+    (a slash more), REWRITE-REGEX (a regex rewrite with no Gateway form, left out)."""
     filters = list(action.filters)
-    problem = ""
-    if action.rewrite_uri is not None or action.rewrite_host is not None:
+    problem = code = ""
+    if action.rewrite_regex is not None:
+        regex_mod = _regex_modifier(*action.rewrite_regex, matches)
+        if regex_mod is None:
+            code = "REWRITE-REGEX"
+            problem = (f"Istio rewrites the path by the regex {action.rewrite_regex[0]} -> "
+                       f"{action.rewrite_regex[1]}; Gateway API has no regex rewrite and no ReplacePrefixMatch or "
+                       "ReplaceFullPath does the same for these matches")
+        if regex_mod is not None or action.rewrite_host is not None:
+            prov = provenance[0] if provenance else None
+            filters.insert(0, Filter("URLRewrite", URLRewrite(action.rewrite_host, regex_mod), prov))
+    elif action.rewrite_uri is not None or action.rewrite_host is not None:
         modifier = None
         if action.rewrite_uri is not None:
             path = matches[0].path if matches else None
@@ -356,4 +410,4 @@ def rule_for(matches: Sequence[RouteMatch], action: Action, provenance: tuple[Pr
         filters.insert(0, Filter("URLRewrite", URLRewrite(action.rewrite_host, modifier), prov))
     rule = Rule(matches=tuple(matches), backends=action.backends, filters=tuple(filters), timeouts=action.timeouts,
                 intents=action.intents, provenance=provenance)
-    return rule, problem
+    return rule, code or ("REWRITE-ROOT" if problem else ""), problem

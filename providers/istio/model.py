@@ -18,7 +18,8 @@ whole path (RE2, here Python's ``re``); ``ignoreUriCase`` folds case; header and
 ``method``, ``authority``, ``scheme``, ``port``. Actions: ``redirect`` (301 unless
 ``redirectCode``; ``uri`` replaces the path, ``authority`` the host, ``scheme``, ``port``; the
 query is kept), ``directResponse``, ``rewrite`` (``uri`` in place of the matched prefix or of
-the whole path of an exact or regex match; ``authority``), request and response ``headers``
+the whole path of an exact or regex match; ``uriRegexRewrite``: every match of the pattern
+replaced, ``\\1`` naming a group; ``authority``), request and response ``headers``
 (per destination too), ``corsPolicy`` (Envoy's answer to a preflight from an allowed origin,
 the allow headers on other requests; others go to the backend), mirrors, weights (the
 largest share answers).
@@ -36,7 +37,7 @@ from ing2gw.resources import ResourceSet
 from ing2gw.router.outcome import Matched, MirrorTarget, Outcome, RedirectTo, RuleInfo, Upstream
 from ing2gw.router.paths import BadPath, PathPolicy
 
-from .http import duration_ms
+from .http import duration_ms, regex_rewrite_path
 from .objects import KINDS, Index, ServiceHost, as_map, service_host, spec_list, str_list
 from .tables import Cond, IRoute, MeshEntry, Tables, VHost, build_tables, domain_matches
 
@@ -286,6 +287,10 @@ class IstioModel:
 
     @staticmethod
     def _rewrite(spec: Mapping[str, Any], cond: Cond | None, prefix: str | None, path: str) -> str:
+        regex = as_map(as_map(spec.get("rewrite")).get("uriRegexRewrite"))
+        if isinstance(regex.get("match"), str) and isinstance(regex.get("rewrite"), str):
+            out = regex_rewrite_path(regex["match"], regex["rewrite"], path)  # Envoy's regex_rewrite
+            return out if out is not None else path
         uri = as_map(spec.get("rewrite")).get("uri")
         if not isinstance(uri, str) or not uri:
             return path

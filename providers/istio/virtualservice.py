@@ -19,6 +19,11 @@ the port when matches name one). They live in the VirtualService's namespace whe
 Istio), otherwise in the Service's namespace (a producer route: every client), as GAMMA
 requires of a route that applies to everyone.
 
+Routes served as gRPC -- on a Gateway server of protocol GRPC, for a Service port that speaks
+gRPC, or whose destinations all are gRPC Service ports -- become GRPCRoutes (:mod:`.grpc`);
+a Service with gRPC and other ports gets a GRPCRoute per gRPC port and an HTTPRoute for the
+rest.
+
 ``tls`` routes become TLSRoutes (SNI hosts on the Passthrough listeners), ``tcp`` routes
 TCPRoutes (the TCP and terminating TLS listeners of their port; Istio takes the first that
 matches, so a later one on the same listener is noted and left out).
@@ -39,8 +44,9 @@ from ing2gw.provider import ProviderContext
 from .delegate import expand
 from .fields import walk
 from .gateway import Server, Servers, redirect_listeners
+from .grpc import GRPC_ONLY, as_grpc, grpc_ports
 from .http import Action, Match, action_of, backend_of, match_of, rule_for
-from .objects import Index, service_host, spec_list, str_list
+from .objects import Index, ServiceHost, service_host, spec_list, str_list
 from .ordering import Item, Ordered, to_precedence
 
 __all__ = ["convert_virtual_services"]
@@ -72,6 +78,7 @@ class _Place:
     namespace: str = ""  # the route's namespace
     hosts: tuple[str, ...] = ()  # route hostnames
     client_auth: Any = None  # the client-cert-auth intent of a MUTUAL server
+    grpc: bool = False  # a GRPC server or gRPC Service port: the route is a GRPCRoute
 
 
 class _Converter:
@@ -106,8 +113,8 @@ class _Converter:
             gw_ref = g if "/" in g else f"{vs.namespace}/{g}"
             if only is not None and gw_ref != only:
                 continue
-            by_port: dict[tuple[int, bool], _Place] = {}
-            admitted: dict[tuple[int, bool], set[str]] = {}
+            by_port: dict[tuple[int, bool, bool], _Place] = {}
+            admitted: dict[tuple[int, bool, bool], set[str]] = {}
             for server in found:
                 if server.family not in ("HTTP", "HTTPS"):
                     continue
@@ -117,9 +124,9 @@ class _Converter:
                     for parent in server.admits(vs.namespace, host):
                         if parent in self.redirecting:
                             continue
-                        key = (server.port, server.client_auth is not None)
+                        key = (server.port, server.client_auth is not None, server.grpc)
                         place = by_port.setdefault(key, _Place(gw_ref, server.port, namespace=vs.namespace,
-                                                               client_auth=server.client_auth))
+                                                               client_auth=server.client_auth, grpc=server.grpc))
                         place.parents.add(parent)
                         admitted.setdefault(key, set()).add(host)
             for key, place in by_port.items():
@@ -148,7 +155,17 @@ class _Converter:
                           f"{svc.fqdn}: the route goes in the Service's namespace {svc.namespace} (a GAMMA "
                           f"producer route); a route in {vs.namespace} would reach only that namespace's clients",
                           "spec.exportTo", (), None, f"HTTPRoute in namespace {svc.namespace}", ())
-            out.append(_Place("mesh", None, {ServiceParent(svc.namespace, svc.name)}, namespace, ()))
+            ports = grpc_ports(self.ctx.resources, svc)
+            if ports is None or not ports[0]:
+                out.append(_Place("mesh", None, {ServiceParent(svc.namespace, svc.name)}, namespace, ()))
+                continue
+            grpc, other = ports
+            if not other:  # every port speaks gRPC: one GRPCRoute on the Service
+                out.append(_Place("mesh", None, {ServiceParent(svc.namespace, svc.name)}, namespace, (), grpc=True))
+                continue
+            out += [_Place("mesh", p, {ServiceParent(svc.namespace, svc.name, p)}, namespace, (), grpc=True)
+                    for p in sorted(grpc)]
+            out.append(_Place("mesh", None, {ServiceParent(svc.namespace, svc.name, p) for p in other}, namespace, ()))
         return out
 
     # --- http --------------------------------------------------------------------------------
@@ -187,7 +204,7 @@ class _Converter:
                 for why in problems:
                     self.note(vs, "PREFIX-CHARACTERS", Level.INFO, why, f"{fld}.match[{k}].uri",
                               _prefix_scope(hosts, match.match), Fidelity.APPROXIMATE, "Gateway PathPrefix",
-                              ("status", "backend", "weights", "path", "redirect", "headers", "cors"))
+                              ("status", "backend", "weights", "path", "redirect", "headers", "host", "cors"))
                 out.append(_Entry(n, position, match, action, prov))
         return out
 
@@ -198,10 +215,10 @@ class _Converter:
         walk(vs, self.notes, _host_scope(hosts))
         routes: list[Route] = []
         entries = self.entries(vs, hosts) if spec_list(vs.spec.get("http")) else []
-        results: dict[tuple[str, bool, tuple[str, ...], tuple[int, ...]], tuple[list[_Place], Ordered]] = {}
+        results: dict[tuple[str, bool, tuple[str, ...], bool, tuple[int, ...]], tuple[list[_Place], Ordered]] = {}
         for place in self.places(vs, hosts, exclude) if entries else []:
             chosen = [e for e in entries if _applies(e.match, place)]
-            key = (place.namespace, place.client_auth is not None, place.hosts,
+            key = (place.namespace, place.client_auth is not None, place.hosts, place.grpc,
                    tuple(n for n, e in enumerate(entries) if _applies(e.match, place)))
             if key not in results:
                 items = [Item(e.match.match, (e.action, e.position), e.position) for e in chosen]
@@ -232,8 +249,41 @@ class _Converter:
             rules = [replace(r, intents=r.intents + (auth,)) for r in rules]
         parents = tuple(sorted({p for place in places for p in place.parents}, key=repr))
         gw = next((p.gateway for p in parents if isinstance(p, ListenerParent)), None)
-        return Route("HTTPRoute", places[0].namespace, name, gw, places[0].hosts, frozenset(), tuple(rules),
-                     tuple(Provenance("VirtualService", s.namespace, s.name, "", s.origin) for s in sources), parents)
+        route = Route("HTTPRoute", places[0].namespace, name, gw, places[0].hosts, frozenset(), tuple(rules),
+                      tuple(Provenance("VirtualService", s.namespace, s.name, "", s.origin) for s in sources), parents)
+        why = self.grpc_reason(places, rules)
+        return self.grpc_route(vs, route, hosts, why) if why else route
+
+    # --- gRPC --------------------------------------------------------------------------------
+
+    def grpc_reason(self, places: list[_Place], rules: list[Rule]) -> str:
+        """Why the route of ``places`` is a GRPCRoute ("" when it is not one)."""
+        if all(p.grpc for p in places):
+            return "the Gateway server's protocol is GRPC" if places[0].gateway != "mesh" else \
+                "the Service port speaks gRPC (appProtocol grpc or a grpc port name)"
+        backends = [b for r in rules for b in r.backends]
+        if places[0].gateway == "mesh" or not backends:
+            return ""
+        for b in backends:
+            ports = grpc_ports(self.ctx.resources, ServiceHost(b.namespace or "", b.name))
+            if ports is None or b.port not in ports[0]:
+                return ""
+        return "every destination is a gRPC Service port (appProtocol grpc or a grpc port name)"
+
+    def grpc_route(self, vs: Any, route: Route, hosts: list[str], why: str) -> Route | None:
+        def problem(code: str, where: str, message: str, rx: str) -> None:
+            order = code == "GRPC-ORDER"
+            scope = tuple(sorted({("*", "~" + rx)} | {("" if h == "*" else h.lower(), "~" + rx) for h in hosts})) \
+                if rx else _host_scope(hosts)
+            self.note(vs, code, Level.WARNING, message, where, scope, Fidelity.APPROXIMATE if order
+                      else Fidelity.UNSUPPORTED, "GRPCRoute precedence" if order else "left out of the GRPCRoute")
+
+        out = as_grpc(route, problem)
+        if out is not None:
+            self.note(vs, "GRPC-ONLY", Level.WARNING, f"{why}: {GRPC_ONLY}", "spec.http", _host_scope(hosts),
+                      Fidelity.APPROXIMATE, "GRPCRoute", ("status", "backend", "weights", "path", "redirect",
+                                                          "headers", "host", "cors"))
+        return out
 
     # --- VirtualServices merged on one host ------------------------------------------------------
 
@@ -289,7 +339,8 @@ class _Converter:
                       "routes last)", "spec.hosts", (), Fidelity.EXACT, f"one HTTPRoute for {host}", ())
         lead = vss[0]
         place = _Place(gateway, None, {p for pl in merged_places for p in pl.parents}, lead.namespace,
-                       (host,) if host != "*" else (), merged_places[0].client_auth)
+                       (host,) if host != "*" else (), merged_places[0].client_auth,
+                       all(p.grpc for p in merged_places))
         return self.route(lead, f"{lead.name}-{host_slug(host)}", [place], to_precedence(items), by_position,
                           [host], vss)
 
@@ -302,9 +353,15 @@ class _Converter:
             if not group:
                 return
             entry = by_position[group[0].origin]
-            rule, problem = rule_for([g.match for g in group], entry.action, (entry.provenance,))
-            if problem:
-                self.note(vs, "REWRITE-ROOT", Level.INFO, problem, entry.provenance.field + ".rewrite",
+            rule, code, problem = rule_for([g.match for g in group], entry.action, (entry.provenance,))
+            if code == "REWRITE-REGEX":  # the requests the pattern rewrites, within this rule's
+                assert entry.action.rewrite_regex is not None
+                scope = tuple(sorted({(h, p) for h, p in _scope(hosts, group[0].match) if h != "*"}
+                                     | {("*", "~" + entry.action.rewrite_regex[0])}))
+                self.note(vs, code, Level.WARNING, problem, entry.provenance.field + ".rewrite.uriRegexRewrite",
+                          scope, Fidelity.UNSUPPORTED, "the path is sent unchanged", ("path",))
+            elif problem:
+                self.note(vs, code, Level.INFO, problem, entry.provenance.field + ".rewrite",
                           _scope(hosts, group[0].match), Fidelity.APPROXIMATE, "URLRewrite ReplacePrefixMatch",
                           ("path",))
             rules.append(rule)
@@ -313,7 +370,8 @@ class _Converter:
         for item in ordered.items:
             entry = by_position[item.origin]
             kind = item.match.path.type if item.match.path else "PathPrefix"
-            same = group and group[-1].action == item.action and entry.action.rewrite_uri is None and (
+            same = group and group[-1].action == item.action and entry.action.rewrite_uri is None and \
+                entry.action.rewrite_regex is None and (
                 (group[-1].match.path.type if group[-1].match.path else "PathPrefix") == kind)
             if not same:
                 flush()

@@ -138,15 +138,21 @@ BEHAVIOUR: dict[str, list[tuple[Request, Check]]] = {
         (_get("/"), lambda o: o.status == 308 and o.response_headers.get("strict-transport-security") ==
          "max-age=31536000; includeSubDomains; preload")],
     "for direct response code": [(_get("/"), lambda o: o.status == 200 and o.backend is None)],
+    # Envoy's regex_rewrite: every match of the pattern replaced, \N naming a group, the query kept
+    "for full path rewrite": [
+        (_get("/a/b?q=1"), lambda o: o.upstream is not None and o.upstream.path == "/replace-full?q=1")],
+    "for path and host rewrite": [
+        (_get("/a"), lambda o: o.upstream is not None and (o.upstream.path, o.upstream.host) == (
+            "/replace-full", "bar.example.org"))],
+    "for path regex match with regex rewrite": [
+        (_get("/service/s1/a/b"), lambda o: o.upstream is not None and o.upstream.path == "/a/b/instance/s1"),
+        (_get("/service/s1"), lambda o: o.status == 404)],
 }
 
 # Envoy fields the model does not decide (no request shows them)
 SKIP = {
     "for virtual service with timeout": "route timeouts do not change a routing decision",
     "for virtual service with disabled timeout": "route timeouts do not change a routing decision",
-    "for full path rewrite": "uriRegexRewrite is not modelled (the conversion notes it as not converted)",
-    "for path and host rewrite": "uriRegexRewrite is not modelled (the conversion notes it as not converted)",
-    "for path regex match with regex rewrite": "uriRegexRewrite is not modelled (the conversion notes it)",
 }
 
 

@@ -4,7 +4,9 @@ replays requests through the Istio model and through the reference router over t
 ``expected.json``; no difference may be unexplained. The requests are generated from the
 VirtualServices (each match's path exactly, below it, as a character-prefix sibling and one
 segment up, with and without each header and query condition, http and https; ``mesh.yaml``
-names client namespaces for mesh hosts) plus ``requests.yaml`` when present -- so the
+names client namespaces for mesh hosts) plus ``requests.yaml`` when present (a list of
+``Request.build`` arguments, ``mesh: CLIENT_NS`` making one east-west: gRPC calls, paths a
+regex rewrites) -- so the
 reordered and split rules are exercised where Istio's first match and Gateway API precedence
 could part. ``ING2GW_UPDATE_GOLDEN=1`` rewrites the expected files."""
 
@@ -83,6 +85,10 @@ def _requests(rs: ResourceSet, case: Path) -> list[Request]:
                                 out.append(Request.build(host=svc.fqdn, path=path, headers=headers,
                                                          port=int(mesh.get("port", 80)),
                                                          mesh=MeshSource(ns, svc.fqdn)))
+    for extra in yaml.safe_load((case / "requests.yaml").read_text()) if (case / "requests.yaml").exists() else []:
+        client = extra.pop("mesh", None)
+        mesh_source = MeshSource(client, extra["host"]) if client else None
+        out.append(Request.build(**extra, mesh=mesh_source))
     unique = {(r.method, r.scheme, r.host, r.port, r.path, r.query, tuple(r.headers.as_dict().items()),
                getattr(r, "mesh", None)): r for r in out}
     return [unique[k] for k in sorted(unique, key=repr)]
