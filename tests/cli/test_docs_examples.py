@@ -108,6 +108,7 @@ EXPECTED.update({
     "http://shop.example.com/api/v1/legacy/x -H 'x-canary: always'": (0, "Istio's first route answers"),
     "ing2gw verify -f testdata/verify/istio-ingress/input.yaml -q --fail-on unexplained":
         (0, "every difference is explained (path normalisation)"),
+    "ing2gw convert -f testdata/convert/istio/grpc/input.yaml -q": (0, "gRPC VirtualServices become GRPCRoutes"),
     "ing2gw validate -f gateway.yaml": (0, "the converted example is valid"),
     "ing2gw validate -f testdata/validate/objects.yaml --crd testdata/validate/policy-crd.yaml":
         (1, "the sample objects break a CEL rule of the CRD, a built-in CEL rule and the schema"),
