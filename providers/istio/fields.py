@@ -45,8 +45,8 @@ _ROWS = [
     _row(_GW, "servers[].port.number", E, "listener port", "the port the gateway listens on"),
     _row(_GW, "servers[].port.name", E, "listener name", "the port's name (names the listener)"),
     _row(_GW, "servers[].port.protocol", E, "listener protocol",
-         "HTTP, HTTP2, GRPC -> HTTP (GRPC: the routes bound there become GRPCRoutes); HTTPS -> HTTPS (TLS listener when PASSTHROUGH); TLS -> TLS; TCP -> TCP; "
-         "MONGO, MYSQL, REDIS ... are noted", feature=True),
+         "HTTP, HTTP2, GRPC -> HTTP (GRPC: the routes bound there become GRPCRoutes); HTTPS -> HTTPS (TLS "
+         "listener when PASSTHROUGH); TLS -> TLS; TCP -> TCP; MONGO, MYSQL, REDIS ... are noted", feature=True),
     _row(_GW, "servers[].port.targetPort", U, "", "deprecated, ignored by Istio for gateways"),
     _row(_GW, "servers[].hosts", E, "listener hostname and allowedRoutes",
          "host or ns/host; a namespace part limits which namespaces' VirtualServices bind (allowedRoutes)",
