@@ -78,8 +78,10 @@ _ROWS = [
     _row(_VS, "hosts", E, "route hostnames / Service parents", "hosts the routes apply to"),
     _row(_VS, "gateways", E, "parentRefs", "gateways (ns/name) the routes bind to; mesh or none: the sidecars "
          "(GAMMA routes with a Service parent)", feature=True),
-    _row(_VS, "exportTo", E, "route namespace (GAMMA)", "\".\": only this namespace's clients (consumer route); "
-         "otherwise every namespace (producer route in the Service's namespace)", feature=True),
+    _row(_VS, "exportTo", E, "route namespace (GAMMA)", "the namespaces whose clients see it: a consumer route "
+         "in each namespace that gets other routes than the rest, the producer route (in the Service's namespace) "
+         "for every other one; sidecars take one VirtualService per Service (private, exported, public; oldest "
+         "first), later ones are noted", feature=True),
     _row(_VS, "http[]", E, "HTTPRoute rules", "routes tried in order, first match wins (reordered or split so "
          "Gateway API precedence gives the same answer, noted where it cannot)", feature=True),
     _row(_VS, "http[].name", E, "rule name", "the route's name"),
@@ -101,8 +103,11 @@ _ROWS = [
     _row(_VS, "http[].match[].port", A, "listener port", "the port the request came in on", feature=True),
     _row(_VS, "http[].match[].gateways", E, "parentRefs", "the gateways this match applies to", feature=True),
     _row(_VS, "http[].match[].withoutHeaders", U, "", "headers that must be absent (noted)", feature=True),
-    _row(_VS, "http[].match[].sourceLabels", U, "", "client workload labels (mesh)", feature=True),
-    _row(_VS, "http[].match[].sourceNamespace", U, "", "client namespace (mesh)", feature=True),
+    _row(_VS, "http[].match[].sourceLabels", U, "", "client workload labels: no Gateway API route selects "
+         "clients by pod labels (a note per match; the match is left out)", feature=True),
+    _row(_VS, "http[].match[].sourceNamespace", E, "GAMMA consumer route in that namespace",
+         "client namespace (mesh): the match goes to the consumer route of that namespace (not the Service's own: "
+         "noted; on a gateway: noted, left out)", feature=True),
     _row(_VS, "http[].match[].statPrefix", U, "", "stats prefix"),
     _row(_VS, "http[].route[]", E, "backendRefs", "destinations with weights"),
     _row(_VS, "http[].route[].destination", E, "backendRef", "host (a Service), port"),

@@ -6,10 +6,11 @@ VirtualService is a character prefix: :func:`prefix_problem` says how the Gatewa
 regex -> RegularExpression; ``ignoreUriCase`` -> a ``(?i)`` regular expression; header and
 query ``exact`` -> Exact, ``prefix`` and ``regex`` -> RegularExpression (a regex ``*``, which
 RE2 refuses, is a presence match in Istio: ``.*``); ``method`` exact. Conditions Gateway API
-has no form for (``authority``, ``scheme``, ``withoutHeaders``, ``sourceLabels``,
-``sourceNamespace``, a non-exact method) make the match unusable: it is left out with a note
-(the requests it took reach later routes). ``gateways`` and ``port`` choose the parents the
-match applies on (:class:`Match`).
+has no form for (``authority``, ``scheme``, ``withoutHeaders``, ``sourceLabels`` -- client pod
+labels --, a non-exact method) make the match unusable: it is left out with a note (the
+requests it took reach later routes). ``gateways``, ``port`` and ``sourceNamespace`` choose
+the parents the match applies on (:class:`Match`; a client namespace: the GAMMA consumer
+route of that namespace, :mod:`.meshplan`).
 
 Actions: ``route[]`` -> weighted backendRefs (hosts naming Services; per-destination headers
 as backendRef filters), ``redirect`` -> RequestRedirect (Istio's default code 301 written
@@ -53,7 +54,7 @@ __all__ = ["Action", "Match", "action_of", "duration_ms", "gateway_duration", "m
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
 DEFAULT_RETRY_ON = ("connect-failure", "refused-stream", "unavailable", "cancelled", "retriable-status-codes")
-_UNUSABLE = ("authority", "scheme", "withoutHeaders", "sourceLabels", "sourceNamespace")
+_UNUSABLE = ("authority", "scheme", "withoutHeaders")
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(h|ms|m|s|us|µs|ns)")
 _UNIT_MS = {"h": 3_600_000.0, "m": 60_000.0, "s": 1000.0, "ms": 1.0, "us": 0.001, "µs": 0.001, "ns": 0.000001}
 
@@ -96,6 +97,7 @@ class Match:
     match: RouteMatch
     gateways: tuple[str, ...] = ()  # only on these gateways ("ns/name" or "mesh"); () = everywhere
     port: int | None = None  # only on this port
+    source_namespace: str | None = None  # only for sidecars of clients in this namespace
 
 
 def _value(sm: Any) -> tuple[str, str] | None:
@@ -119,6 +121,11 @@ def match_of(m: Mapping[str, Any], namespace: str) -> tuple[Match | None, list[s
     for key in _UNUSABLE:
         if m.get(key):
             return None, [f"{key} has no Gateway API match"]
+    labels = as_map(m.get("sourceLabels"))
+    if labels:
+        return None, ["holds only for requests from workloads labelled " + ", ".join(
+            f"{k}={v}" for k, v in sorted(labels.items())) + " (a client pod's sidecar, or the gateway's pods); "
+            "Gateway API routes, GAMMA's too, cannot select clients by pod labels"]
     path: PathMatch | None = None
     uri = m.get("uri")
     if isinstance(uri, Mapping) and uri:
@@ -160,7 +167,8 @@ def match_of(m: Mapping[str, Any], namespace: str) -> tuple[Match | None, list[s
     gateways = tuple(g if "/" in g or g == "mesh" else f"{namespace}/{g}" for g in str_list(m.get("gateways")))
     port = m.get("port") if isinstance(m.get("port"), int) and m.get("port") else None
     rm = RouteMatch(path=path, headers=tuple(headers), query=tuple(query), method=method)
-    return Match(rm, gateways, port), problems
+    source_ns = str(m["sourceNamespace"]) if m.get("sourceNamespace") else None
+    return Match(rm, gateways, port, source_ns), problems
 
 
 @dataclass(frozen=True, slots=True)

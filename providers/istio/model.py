@@ -5,9 +5,12 @@ whose hosts must cover the SNI; otherwise no answer), the virtual host whose dom
 Host (exact, then the longest ``*.`` suffix, then ``*``; none: 404), ``require_tls`` (an
 ``httpsRedirect`` server: 301 to https), then the routes in order -- the first whose match
 holds answers (:mod:`.tables` builds them). Mesh (east-west) requests (``request.mesh``):
-the Service the client dialled, the VirtualService for it the client sees (one in the
-client's namespace first, then the Service's, then the oldest; sidecars do not merge
-VirtualServices), else the Service itself.
+the Service the client dialled; sidecars do not merge VirtualServices: of those naming the
+Service that the client's namespace sees -- private to it first, then exported to it by name,
+then public, oldest first in each group -- the first that keeps any route once the routes are
+filtered for the client's sidecar (the port dialled, ``sourceNamespace``; ``sourceLabels``
+never hold, the client pod's labels being unknown) decides with its routes in order; none:
+the Service itself.
 
 The path is normalised first as Istio's default (``BASE``) has Envoy do it: escaped unreserved
 characters decoded, dot segments resolved, ``//`` and ``%2F`` kept. Matching follows Envoy as
@@ -38,8 +41,8 @@ from ing2gw.router.outcome import Matched, MirrorTarget, Outcome, RedirectTo, Ru
 from ing2gw.router.paths import BadPath, PathPolicy
 
 from .http import duration_ms, regex_rewrite_path
-from .objects import KINDS, Index, ServiceHost, as_map, service_host, spec_list, str_list
-from .tables import Cond, IRoute, MeshEntry, Tables, VHost, build_tables, domain_matches
+from .objects import KINDS, Index, ServiceHost, as_map, export_rank, istio_order, service_host, spec_list, str_list
+from .tables import Cond, IRoute, Tables, VHost, build_tables, domain_matches, filtered
 
 __all__ = ["IstioModel"]
 
@@ -96,6 +99,7 @@ class IstioModel:
         self.index = Index(resources.claimed(KINDS))
         self.tables: Tables = build_tables(resources, resources.ingresses, self.index)
         self.resources = resources
+        self._mesh_cache: dict[tuple[ServiceHost, str, int], list[IRoute] | None] = {}
 
     @classmethod
     def from_resources(cls, resources: ResourceSet) -> IstioModel:
@@ -149,26 +153,33 @@ class IstioModel:
         svc = service_host(dialled, client_ns)
         if svc is None:
             return Outcome(None, "NoMatchingParent", notes=(f"{dialled} names no Service",))
-        entry = self._mesh_entry(svc, client_ns)
+        routes = self._mesh_routes(svc, client_ns, request.port)
         listener = f"{svc.name}.{svc.namespace}:{request.port}"
-        if entry is None:
+        if routes is None:
             backend = f"{svc.namespace}/{svc.name}:{request.port}"
             info = RuleInfo(Matched("", listener, kind="Service", route=f"{svc.namespace}/{svc.name}"), backend,
                             {backend: 100.0})
             up = Upstream(request.method, request.host, request.path + (f"?{request.query}" if request.query else ""),
                           request.headers)
             return Outcome(200, "Routed", info, served=True, upstream=up)
-        routes = [r for r in entry.routes if self._port_ok(r, request.port)]
         return self._first(routes, request, listener, "mesh")
 
-    def _mesh_entry(self, svc: ServiceHost, client_ns: str) -> MeshEntry | None:
-        visible = [e for e in self.tables.mesh.get(svc, []) if e.visible_to(client_ns)]
-        visible.sort(key=lambda e: (e.vs.namespace != client_ns, e.vs.namespace != svc.namespace))
-        return visible[0] if visible else None
-
-    @staticmethod
-    def _port_ok(route: IRoute, port: int) -> bool:
-        return not route.conds or any(not c.raw.get("port") or c.raw["port"] == port for c in route.conds)
+    def _mesh_routes(self, svc: ServiceHost, client_ns: str, port: int) -> list[IRoute] | None:
+        """The routes a sidecar in ``client_ns`` has for ``svc`` on ``port``: those of the first
+        VirtualService in its order (private to its namespace, exported to it, public; oldest
+        first) that leaves any route for it; None: the Service itself."""
+        key = (svc, client_ns, port)
+        if key not in self._mesh_cache:
+            ranked = [(rank, istio_order(e.vs), e) for e in self.tables.mesh.get(svc, [])
+                      if (rank := export_rank(e.vs, client_ns)) is not None]
+            found = None
+            for _, _, entry in sorted(ranked, key=lambda r: (r[0], r[1])):
+                routes = filtered(list(entry.routes), "mesh", port, None, client_ns)
+                if routes:
+                    found = routes
+                    break
+            self._mesh_cache[key] = found
+        return self._mesh_cache[key]
 
     # --- matching -----------------------------------------------------------------------------
 

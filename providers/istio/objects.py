@@ -17,8 +17,8 @@ from typing import Any
 from ing2gw.kinds import APIKind, KubeObject
 from ing2gw.resources import ResourceSet
 
-__all__ = ["GROUP", "KINDS", "Index", "ServiceHost", "as_map", "created", "istio_order", "service_host", "spec_list",
-           "str_list"]
+__all__ = ["GROUP", "KINDS", "Index", "ServiceHost", "as_map", "created", "export_rank", "istio_order", "service_host",
+           "spec_list", "str_list"]
 
 GROUP = "networking.istio.io"
 _VERSIONS = ("v1", "v1beta1", "v1alpha3")
@@ -40,6 +40,22 @@ def istio_order(obj: KubeObject) -> tuple[str, str, str]:
     """Istio's configuration order: oldest first, then name, then namespace (objects without a
     timestamp last)."""
     return (created(obj) or "~", obj.name, obj.namespace)
+
+
+def export_rank(obj: KubeObject, client_ns: str | None) -> int | None:
+    """Where a mesh VirtualService stands in the list a sidecar in ``client_ns`` (None: a
+    namespace no exportTo names) tries for a host, or None when it does not see it: 0 private
+    to the client's namespace (exportTo ``.`` or its own namespace), 1 exported to it by name,
+    2 public (``*`` or no exportTo, the mesh default); ``~`` exports to no one. Istio keeps the
+    first VirtualService of a host in this order (oldest first within each rank)."""
+    export = {str(e) for e in obj.spec.get("exportTo") or []} if isinstance(obj.spec.get("exportTo"), list) else set()
+    if not export or "*" in export:
+        return 2
+    if "~" in export:
+        return None
+    if client_ns is not None and client_ns == obj.namespace and ({".", obj.namespace} & export):
+        return 0
+    return 1 if client_ns is not None and client_ns in export - {"."} else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,8 @@ the catch-all routes moved last; in one VirtualService, routes after a catch-all
 VirtualService (routes sorted by path length, exact first, catch-alls last) bound to the first
 Ingress's gateway only.
 
-Sidecars: VirtualServices bound to ``mesh`` (or to nothing), per Service their hosts name,
-with their ``exportTo``.
+Sidecars: VirtualServices bound to ``mesh`` (or to nothing), per Service their hosts name, in
+Istio's order (the model picks per client, :func:`.objects.export_rank`).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class Cond:
         """Matches every request (Istio's isCatchAllMatch): no condition but a ``/`` prefix."""
         # the port, gateways and workload labels were checked when the proxy's routes were built
         keys = {k for k, v in self.raw.items() if v not in (None, {}, [], "", 0, False)
-                and k not in ("name", "port", "gateways", "sourceLabels")}
+                and k not in ("name", "port", "gateways", "sourceLabels", "sourceNamespace")}
         if not keys:
             return True
         uri = as_map(self.raw.get("uri"))
@@ -97,14 +97,11 @@ class Server:
 
 @dataclass(frozen=True, slots=True)
 class MeshEntry:
+    """A mesh VirtualService naming a Service: its routes as written (each sidecar filters them
+    for its namespace and the port, :func:`filtered`)."""
+
     vs: KubeObject
     routes: tuple[IRoute, ...]
-    export: tuple[str, ...]
-
-    def visible_to(self, namespace: str) -> bool:
-        if not self.export or "*" in self.export:
-            return True
-        return namespace in self.export or ("." in self.export and namespace == self.vs.namespace)
 
 
 @dataclass(slots=True)
@@ -249,17 +246,20 @@ def _rule_name(m: Mapping[str, Any]) -> str:
 
 
 def filtered(routes: list[IRoute], gateway: str, port: int | None,
-             labels: Mapping[str, str] | None = None) -> list[IRoute]:
-    """The routes as one gateway (or ``mesh``) and port see them: matches for other gateways
-    or ports, or for workload labels the proxy (``labels``: the gateway pods'; a sidecar's are
-    unknown) does not carry, left out (a route left with none is dropped), nothing after a
-    catch-all."""
+             labels: Mapping[str, str] | None = None, namespace: str | None = None) -> list[IRoute]:
+    """The routes as one proxy sees them -- a gateway (or ``mesh``), port, the proxy's
+    workload ``labels`` (the gateway pods'; a sidecar's are unknown) and ``namespace`` (a
+    sidecar's client namespace; unknown for gateways): matches for other gateways or ports,
+    for labels the proxy does not carry or another ``sourceNamespace``, left out (a route left
+    with none is dropped), nothing after a catch-all. Istio does this when it builds each
+    proxy's routes."""
     out = []
     for r in routes:
         if r.conds:
             conds = tuple(c for c in r.conds if (not c.raw.get("gateways") or gateway in _gateways(c, r.namespace))
                           and (not c.raw.get("port") or port is None or c.raw["port"] == port)
-                          and _labels_hold(as_map(c.raw.get("sourceLabels")), labels))
+                          and _labels_hold(as_map(c.raw.get("sourceLabels")), labels)
+                          and (not c.raw.get("sourceNamespace") or c.raw["sourceNamespace"] == namespace))
             if not conds:
                 continue
             r = IRoute(conds, r.spec, r.namespace, r.kind, r.ref, r.fld)
@@ -304,12 +304,10 @@ def build_tables(rs: ResourceSet, ingresses: Sequence[Ingress], index: Index) ->
         routes = vs_routes(vs, index)
         for g in gateways:
             if g == "mesh":
-                entry_routes = tuple(filtered(routes, "mesh", None))
                 for h in hosts:
                     svc = service_host(h, vs.namespace)
-                    if svc is not None:
-                        t.mesh.setdefault(svc, []).append(MeshEntry(vs, entry_routes,
-                                                                    tuple(str_list(vs.spec.get("exportTo")))))
+                    if svc is not None and all(e.vs is not vs for e in t.mesh.get(svc, [])):
+                        t.mesh.setdefault(svc, []).append(MeshEntry(vs, tuple(routes)))
                 continue
             ref = g if "/" in g else f"{vs.namespace}/{g}"
             bound.append((ref, vs.namespace, hosts, routes, istio_order(vs)))

@@ -13,41 +13,43 @@ are tried one VirtualService after the other (each cut after its first catch-all
 catch-alls moved last), so such a host gets one HTTPRoute made from all of them, ordered the
 same way (:meth:`_Converter.merged`).
 
-Mesh routes (GAMMA) attach to the Service each host names (``parentRef`` kind Service, with
-the port when matches name one). They live in the VirtualService's namespace when its
-``exportTo`` is only that namespace (a consumer route: only its clients see it, as in
-Istio), otherwise in the Service's namespace (a producer route: every client), as GAMMA
-requires of a route that applies to everyone.
+Mesh routes (GAMMA) attach to the Service each host names (``parentRef`` kind Service). Which
+VirtualService each client namespace takes for a Service (sidecars do not merge them) and
+which GAMMA routes give every namespace that -- a producer route in the Service's namespace,
+consumer routes in the namespaces that get something else (``exportTo``, ``sourceNamespace``)
+-- is the mesh plan's (:mod:`.meshplan`); a match with ``sourceNamespace`` applies to its
+namespace's consumer route only, one with ``sourceLabels`` nowhere (client pod labels have no
+Gateway API form: a note per match).
 
 Routes served as gRPC -- on a Gateway server of protocol GRPC, for a Service port that speaks
 gRPC, or whose destinations all are gRPC Service ports -- become GRPCRoutes (:mod:`.grpc`);
 a Service with gRPC and other ports gets a GRPCRoute per gRPC port and an HTTPRoute for the
 rest.
 
-``tls`` routes become TLSRoutes (SNI hosts on the Passthrough listeners), ``tcp`` routes
-TCPRoutes (the TCP and terminating TLS listeners of their port; Istio takes the first that
-matches, so a later one on the same listener is noted and left out).
+``tls`` and ``tcp`` routes become TLSRoutes and TCPRoutes (:mod:`.l4`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ing2gw.ir import BackendRef, ListenerParent, Parent, Provenance, Route, RouteMatch, Rule, ServiceParent
+from ing2gw.ir import ListenerParent, Parent, Provenance, Route, RouteMatch, Rule, ServiceParent
 from ing2gw.names import host_slug
 from ing2gw.notes import Fidelity, Level, Note, Scope
 from ing2gw.provider import ProviderContext
 
 from .delegate import expand
 from .fields import walk
-from .gateway import Server, Servers, redirect_listeners
+from .gateway import Servers, redirect_listeners
 from .grpc import GRPC_ONLY, as_grpc, grpc_ports
-from .http import Action, Match, action_of, backend_of, match_of, rule_for
-from .objects import Index, ServiceHost, service_host, spec_list, str_list
+from .http import Action, Match, action_of, match_of, rule_for
+from .l4 import L4Converter
+from .meshplan import Role, plan
+from .objects import Index, ServiceHost, as_map, service_host, spec_list, str_list
 from .ordering import Item, Ordered, to_precedence
+from .scopes import conflict_scope, host_scope, prefix_scope, scope
 
 __all__ = ["convert_virtual_services"]
 
@@ -79,13 +81,15 @@ class _Place:
     hosts: tuple[str, ...] = ()  # route hostnames
     client_auth: Any = None  # the client-cert-auth intent of a MUTUAL server
     grpc: bool = False  # a GRPC server or gRPC Service port: the route is a GRPCRoute
+    client_ns: str | None = None  # mesh: the clients' namespace (None: every namespace not named)
 
 
 class _Converter:
     def __init__(self, index: Index, servers: Servers, ctx: ProviderContext) -> None:
         self.index, self.servers, self.ctx, self.notes = index, servers, ctx, ctx.notes
         self.redirecting = redirect_listeners(servers)
-        self.tcp_taken: dict[ListenerParent, str] = {}
+        self.mesh = plan(index)
+        self.l4 = L4Converter(index, servers, ctx, self.note)
 
     def note(self, vs: Any, code: str, level: Level, message: str, fld: str, scope: Scope,
              fidelity: Fidelity | None = Fidelity.APPROXIMATE, instead: str = "",
@@ -108,7 +112,7 @@ class _Converter:
             found = self.servers.of(g, vs.namespace, self.index)
             if found is None:
                 self.note(vs, "GATEWAY-MISSING", Level.WARNING, f"Gateway {g} is not in the input",
-                          "spec.gateways", _host_scope(hosts), Fidelity.UNSUPPORTED, "routes not attached there")
+                          "spec.gateways", host_scope(hosts), Fidelity.UNSUPPORTED, "routes not attached there")
                 continue
             gw_ref = g if "/" in g else f"{vs.namespace}/{g}"
             if only is not None and gw_ref != only:
@@ -133,40 +137,76 @@ class _Converter:
                 place.hosts = _route_hosts(sorted(admitted[key]))
             if not by_port and found and not exclude:
                 self.note(vs, "GATEWAY-NOT-BOUND", Level.WARNING, f"no HTTP server of Gateway {g} admits hosts "
-                          f"{', '.join(hosts)} from namespace {vs.namespace}", "spec.gateways", _host_scope(hosts),
+                          f"{', '.join(hosts)} from namespace {vs.namespace}", "spec.gateways", host_scope(hosts),
                           None, "Istio does not serve these routes there either", ())
             out += [by_port[p] for p in sorted(by_port)]
         return out
 
     def mesh_places(self, vs: Any, hosts: list[str]) -> list[_Place]:
-        export = str_list(vs.spec.get("exportTo"))
-        local = bool(export) and all(e in (".", vs.namespace) for e in export)
-        out = []
+        """A place per GAMMA route the mesh plan gives ``vs`` (:mod:`.meshplan`), per gRPC port."""
+        out: list[_Place] = []
+        roles = self.mesh.roles.get((vs.namespace, vs.name), [])
+        seen: set[ServiceHost] = set()
         for host in hosts:
             svc = service_host(host, vs.namespace)
             if svc is None:
                 self.note(vs, "MESH-HOST", Level.WARNING, f"mesh host {host} names no Kubernetes Service: GAMMA "
-                          "routes attach to Services", "spec.hosts", _host_scope([host]), Fidelity.UNSUPPORTED,
+                          "routes attach to Services", "spec.hosts", host_scope([host]), Fidelity.UNSUPPORTED,
                           "not converted for the mesh")
                 continue
-            namespace = vs.namespace if local else svc.namespace
-            if namespace != vs.namespace:
-                self.note(vs, "MESH-PRODUCER-ROUTE", Level.INFO, f"the VirtualService applies to every client of "
-                          f"{svc.fqdn}: the route goes in the Service's namespace {svc.namespace} (a GAMMA "
-                          f"producer route); a route in {vs.namespace} would reach only that namespace's clients",
-                          "spec.exportTo", (), None, f"HTTPRoute in namespace {svc.namespace}", ())
-            ports = grpc_ports(self.ctx.resources, svc)
-            if ports is None or not ports[0]:
-                out.append(_Place("mesh", None, {ServiceParent(svc.namespace, svc.name)}, namespace, ()))
+            if svc in seen:
                 continue
-            grpc, other = ports
-            if not other:  # every port speaks gRPC: one GRPCRoute on the Service
-                out.append(_Place("mesh", None, {ServiceParent(svc.namespace, svc.name)}, namespace, (), grpc=True))
-                continue
-            out += [_Place("mesh", p, {ServiceParent(svc.namespace, svc.name, p)}, namespace, (), grpc=True)
-                    for p in sorted(grpc)]
-            out.append(_Place("mesh", None, {ServiceParent(svc.namespace, svc.name, p) for p in other}, namespace, ()))
+            seen.add(svc)
+            for role in (r for r in roles if r.service == svc):
+                self.role_notes(vs, role)
+                out += self.service_places(svc, role)
         return out
+
+    def role_notes(self, vs: Any, role: Role) -> None:
+        svc = role.service
+        if role.client_ns is None and role.route_ns != vs.namespace:
+            self.note(vs, "MESH-PRODUCER-ROUTE", Level.INFO, f"the VirtualService applies to every client of "
+                      f"{svc.fqdn}: the route goes in the Service's namespace {svc.namespace} (a GAMMA "
+                      f"producer route); a route in {vs.namespace} would reach only that namespace's clients",
+                      "spec.exportTo", (), None, f"HTTPRoute in namespace {svc.namespace}", ())
+        elif role.client_ns is not None and role.route_ns != vs.namespace:
+            self.note(vs, "MESH-CONSUMER-ROUTE", Level.INFO, f"clients in namespace {role.client_ns} get other "
+                      f"routes for {svc.fqdn} than the rest (exportTo or sourceNamespace): a GAMMA consumer route in "
+                      f"{role.client_ns} gives them theirs", "spec.http", (), Fidelity.EXACT,
+                      f"HTTPRoute in namespace {role.client_ns}", ())
+
+    def service_places(self, svc: ServiceHost, role: Role) -> list[_Place]:
+        """The places of one GAMMA route on ``svc``: one, or a GRPCRoute per gRPC port and an
+        HTTPRoute for the other ports."""
+        ns, client = role.route_ns, role.client_ns
+        ports = grpc_ports(self.ctx.resources, svc)
+        if ports is None or not ports[0]:
+            return [_Place("mesh", None, {ServiceParent(svc.namespace, svc.name)}, ns, (), client_ns=client)]
+        grpc, other = ports
+        if not other:  # every port speaks gRPC: one GRPCRoute on the Service
+            return [_Place("mesh", None, {ServiceParent(svc.namespace, svc.name)}, ns, (), grpc=True, client_ns=client)]
+        return [_Place("mesh", p, {ServiceParent(svc.namespace, svc.name, p)}, ns, (), grpc=True, client_ns=client)
+                for p in sorted(grpc)] + [
+            _Place("mesh", None, {ServiceParent(svc.namespace, svc.name, p) for p in other}, ns, (), client_ns=client)]
+
+    def mesh_notes(self) -> None:
+        """What the mesh plan cannot give every client as Istio does."""
+        for vs, svc, winner in self.mesh.shadowed:
+            self.note(vs, "MESH-VS-SHADOWED", Level.WARNING, f"Istio's sidecars use one VirtualService per Service "
+                      f"and do not merge them: every client that sees this one takes {winner.ref} for {svc.fqdn} "
+                      "first, so its routes are never used", "spec.hosts", (), None, "not converted", ())
+        for vs, svc, ns in self.mesh.inexact:
+            if ns:
+                why = (f"clients in the Service's own namespace {ns} take this VirtualService's routes for "
+                       f"{svc.fqdn}, every other client other routes; a GAMMA route in {ns} is the producer route "
+                       f"of every client, so {ns}'s clients get the other clients' routes")
+            else:
+                why = (f"only clients in {svc.namespace} see this VirtualService for {svc.fqdn}; a GAMMA route in "
+                       f"the Service's namespace is the producer route of every client, so the other namespaces' "
+                       "clients get it too (in Istio the Service itself answers them)")
+            # mesh requests are explained under the empty host (GAMMA routes have no hostnames)
+            self.note(vs, "MESH-CLIENTS-MERGED", Level.WARNING, why, "spec.hosts", (("", ""), (svc.fqdn, "")),
+                      Fidelity.APPROXIMATE, "the producer route for those clients")
 
     # --- http --------------------------------------------------------------------------------
 
@@ -189,21 +229,36 @@ class _Converter:
             prov = Provenance("VirtualService", vs.namespace, vs.name, fld, vs.origin)
             action = action_of(route, vs.namespace, self.ctx.resources, prov, fld)
             raw = spec_list(route.get("match")) or [{}]
-            route_scope: Scope = tuple(sorted({pair for m in raw for pair in _scope(
+            route_scope: Scope = tuple(sorted({pair for m in raw for pair in scope(
                 hosts, (match_of(m, vs.namespace)[0] or Match(RouteMatch())).match)}))
             for code, where, message in action.problems:
                 self.note(vs, code, Level.WARNING, message, where, route_scope, Fidelity.UNSUPPORTED
                           if code in _LOST else Fidelity.APPROXIMATE, aspects=_ASPECTS)
             for k, m in enumerate(raw):
                 match, problems = match_of(m, vs.namespace)
-                if match is None:
-                    self.note(vs, "MATCH-NOT-CONVERTED", Level.WARNING, f"{'; '.join(problems)}: requests it "
-                              "matched reach the routes after it", f"{fld}.match[{k}]", _host_scope(hosts),
+                if match is None and as_map(m.get("sourceLabels")):
+                    rest, _ = match_of({key: v for key, v in m.items() if key != "sourceLabels"}, vs.namespace)
+                    self.note(vs, "SOURCE-LABELS", Level.WARNING, f"{fld}.match[{k}] {problems[0]}: left out, so "
+                              "the requests of those clients it took reach the routes after it, like every other "
+                              "client's", f"{fld}.match[{k}].sourceLabels",
+                              tuple(p for p in scope(hosts, (rest or Match(RouteMatch())).match) if p[0] != "*"),
                               Fidelity.UNSUPPORTED, "match left out")
                     continue
+                if match is None:
+                    self.note(vs, "MATCH-NOT-CONVERTED", Level.WARNING, f"{'; '.join(problems)}: requests it "
+                              "matched reach the routes after it", f"{fld}.match[{k}]", host_scope(hosts),
+                              Fidelity.UNSUPPORTED, "match left out")
+                    continue
+                if match.source_namespace is not None and any(g != "mesh" for g in str_list(vs.spec.get(
+                        "gateways"))):
+                    self.note(vs, "SOURCE-NAMESPACE-GATEWAY", Level.WARNING, f"{fld}.match[{k}] holds only for "
+                              f"proxies in namespace {match.source_namespace}: on a gateway that is where the "
+                              "gateway pods run, which the converted Gateway does not keep; left out there, so its "
+                              "requests reach the routes after it", f"{fld}.match[{k}].sourceNamespace",
+                              scope(hosts, match.match), Fidelity.UNSUPPORTED, "match left out on gateways")
                 for why in problems:
                     self.note(vs, "PREFIX-CHARACTERS", Level.INFO, why, f"{fld}.match[{k}].uri",
-                              _prefix_scope(hosts, match.match), Fidelity.APPROXIMATE, "Gateway PathPrefix",
+                              prefix_scope(hosts, match.match), Fidelity.APPROXIMATE, "Gateway PathPrefix",
                               ("status", "backend", "weights", "path", "redirect", "headers", "host", "cors"))
                 out.append(_Entry(n, position, match, action, prov))
         return out
@@ -212,7 +267,7 @@ class _Converter:
         hosts = str_list(vs.spec.get("hosts"))
         if not hosts:
             return []  # a delegate: its routes are merged into the VirtualServices naming it
-        walk(vs, self.notes, _host_scope(hosts))
+        walk(vs, self.notes, host_scope(hosts))
         routes: list[Route] = []
         entries = self.entries(vs, hosts) if spec_list(vs.spec.get("http")) else []
         results: dict[tuple[str, bool, tuple[str, ...], bool, tuple[int, ...]], tuple[list[_Place], Ordered]] = {}
@@ -234,7 +289,7 @@ class _Converter:
             route = self.route(vs, name, places, ordered, by_position, hosts, (vs,))
             if route is not None:
                 routes.append(route)
-        routes += self.l4_routes(vs, hosts)
+        routes += self.l4.l4_routes(vs, hosts)
         return routes
 
     def route(self, vs: Any, name: str, places: list[_Place], ordered: Ordered, by_position: dict[int, _Entry],
@@ -273,14 +328,14 @@ class _Converter:
     def grpc_route(self, vs: Any, route: Route, hosts: list[str], why: str) -> Route | None:
         def problem(code: str, where: str, message: str, rx: str) -> None:
             order = code == "GRPC-ORDER"
-            scope = tuple(sorted({("*", "~" + rx)} | {("" if h == "*" else h.lower(), "~" + rx) for h in hosts})) \
-                if rx else _host_scope(hosts)
-            self.note(vs, code, Level.WARNING, message, where, scope, Fidelity.APPROXIMATE if order
+            where_rx = tuple(sorted({("*", "~" + rx)} | {("" if h == "*" else h.lower(), "~" + rx) for h in hosts})) \
+                if rx else host_scope(hosts)
+            self.note(vs, code, Level.WARNING, message, where, where_rx, Fidelity.APPROXIMATE if order
                       else Fidelity.UNSUPPORTED, "GRPCRoute precedence" if order else "left out of the GRPCRoute")
 
         out = as_grpc(route, problem)
         if out is not None:
-            self.note(vs, "GRPC-ONLY", Level.WARNING, f"{why}: {GRPC_ONLY}", "spec.http", _host_scope(hosts),
+            self.note(vs, "GRPC-ONLY", Level.WARNING, f"{why}: {GRPC_ONLY}", "spec.http", host_scope(hosts),
                       Fidelity.APPROXIMATE, "GRPCRoute", ("status", "backend", "weights", "path", "redirect",
                                                           "headers", "host", "cors"))
         return out
@@ -356,13 +411,13 @@ class _Converter:
             rule, code, problem = rule_for([g.match for g in group], entry.action, (entry.provenance,))
             if code == "REWRITE-REGEX":  # the requests the pattern rewrites, within this rule's
                 assert entry.action.rewrite_regex is not None
-                scope = tuple(sorted({(h, p) for h, p in _scope(hosts, group[0].match) if h != "*"}
+                rewritten = tuple(sorted({(h, p) for h, p in scope(hosts, group[0].match) if h != "*"}
                                      | {("*", "~" + entry.action.rewrite_regex[0])}))
                 self.note(vs, code, Level.WARNING, problem, entry.provenance.field + ".rewrite.uriRegexRewrite",
-                          scope, Fidelity.UNSUPPORTED, "the path is sent unchanged", ("path",))
+                          rewritten, Fidelity.UNSUPPORTED, "the path is sent unchanged", ("path",))
             elif problem:
                 self.note(vs, code, Level.INFO, problem, entry.provenance.field + ".rewrite",
-                          _scope(hosts, group[0].match), Fidelity.APPROXIMATE, "URLRewrite ReplacePrefixMatch",
+                          scope(hosts, group[0].match), Fidelity.APPROXIMATE, "URLRewrite ReplacePrefixMatch",
                           ("path",))
             rules.append(rule)
             group.clear()
@@ -396,71 +451,8 @@ class _Converter:
                       f"{_where(early, by_position)} comes first in Istio, but the Gateway prefers "
                       f"{_where(late, by_position)} for requests both match, and their intersection is no Gateway API "
                       f"match ({why})", by_position[late.origin].provenance.field,
-                      _conflict_scope(hosts, early.match, late.match), Fidelity.APPROXIMATE,
+                      conflict_scope(hosts, early.match, late.match), Fidelity.APPROXIMATE,
                       "Gateway API precedence for those requests")
-
-    # --- tls / tcp ---------------------------------------------------------------------------
-
-    def l4_routes(self, vs: Any, hosts: list[str]) -> list[Route]:
-        routes: list[Route] = []
-        for section, kind in (("tls", "TLSRoute"), ("tcp", "TCPRoute")):
-            for n, route in enumerate(spec_list(vs.spec.get(section))):
-                fld = f"spec.{section}[{n}]"
-                prov = Provenance("VirtualService", vs.namespace, vs.name, fld, vs.origin)
-                problems: list[tuple[str, str, str]] = []
-                dests = spec_list(route.get("route"))
-                backends: list[BackendRef] = []
-                for k, d in enumerate(dests):
-                    raw = d.get("weight")
-                    weight = raw if isinstance(raw, int) else 1
-                    ref = backend_of(d.get("destination"), vs.namespace, self.ctx.resources, weight, prov, problems,
-                                     f"{fld}.route[{k}]")
-                    if ref is not None:
-                        backends.append(ref)
-                for code, where, message in problems:
-                    self.note(vs, code, Level.WARNING, message, where, (), Fidelity.UNSUPPORTED, aspects=("tls",))
-                matches = spec_list(route.get("match")) or [{}]
-                sni = sorted({str(h) for m in matches for h in str_list(m.get("sniHosts"))})
-                ports = {m.get("port") for m in matches if isinstance(m.get("port"), int)}
-                parents = self.l4_parents(vs, kind, sni or hosts, ports)
-                if not parents:
-                    continue
-                if kind == "TCPRoute":
-                    mine = []
-                    for p in parents:
-                        holder = self.tcp_taken.setdefault(p, f"{vs.subject} {fld}")
-                        if holder != f"{vs.subject} {fld}":
-                            self.note(vs, "TCP-ROUTE-SHADOWED", Level.WARNING, f"listener {p.listener} already "
-                                      f"carries {holder}, which Istio tries first", fld, (), None,
-                                      "not attached there", ("tls",))
-                        else:
-                            mine.append(p)
-                    parents = mine
-                    if not parents:
-                        continue
-                rule = Rule(matches=(), backends=tuple(backends), provenance=(prov,))
-                name = f"{vs.name}-{section}" + (f"-{n + 1}" if n else "")
-                route_hosts = tuple(h for h in sni if h != "*") if kind == "TLSRoute" else ()
-                if kind == "TLSRoute" and not route_hosts:
-                    route_hosts = tuple(h for h in hosts if h != "*")
-                gw = parents[0].gateway
-                routes.append(Route(kind, vs.namespace, name, gw, route_hosts, frozenset(),  # type: ignore[arg-type]
-                                    (rule,), (Provenance("VirtualService", vs.namespace, vs.name, "", vs.origin),),
-                                    tuple(parents)))
-        return routes
-
-    def l4_parents(self, vs: Any, kind: str, hosts: list[str], ports: set[Any]) -> list[ListenerParent]:
-        families = ("TLS-PASSTHROUGH",) if kind == "TLSRoute" else ("TCP", "TLS-TERMINATE")
-        out: set[ListenerParent] = set()
-        for g in str_list(vs.spec.get("gateways")):
-            found: list[Server] = self.servers.of(g, vs.namespace, self.index) or []
-            for server in found:
-                if server.family not in families or (ports and server.port not in ports):
-                    continue
-                for host in hosts:
-                    out.update(server.admits(vs.namespace, host))
-        return sorted(out)
-
 
 def _is_catch_all(m: Match) -> bool:
     """A match every request of its place meets (Istio moves such routes last when merging)."""
@@ -476,6 +468,8 @@ def _applies_any(place: _Place) -> bool:
 def _applies(m: Match, place: _Place) -> bool:
     if m.gateways and place.gateway not in m.gateways:
         return False
+    if m.source_namespace is not None and (place.gateway != "mesh" or place.client_ns != m.source_namespace):
+        return False
     return m.port is None or place.port is None or m.port == place.port
 
 
@@ -483,45 +477,6 @@ def _route_hosts(hosts: list[str]) -> tuple[str, ...]:
     if "*" in hosts:
         return ()
     return tuple(sorted({h.lower() for h in hosts}))
-
-
-def _host_scope(hosts: list[str]) -> Scope:
-    return tuple(sorted({("" if h == "*" else h.lower(), "") for h in hosts}))
-
-
-def _path_rx(match: RouteMatch) -> str:
-    """The requests a match's path takes, as a scope pattern (a property of the request)."""
-    p = match.path
-    if p is None or (p.type == "PathPrefix" and not p.value.rstrip("/")):
-        return "~^/"
-    if p.type == "RegularExpression":
-        return f"~^(?:{p.value})$"
-    if p.type == "Exact":
-        return f"~^{re.escape(p.value)}$"
-    return f"~^{re.escape(p.value.rstrip('/'))}(/|$)"
-
-
-def _scope(hosts: list[str], match: RouteMatch) -> Scope:
-    """A match's rule on each host (as the route's hostnames and rule paths name it), and the
-    requests its path takes on any host."""
-    path = match.path.value if match.path else "/"
-    return tuple(sorted({("" if h == "*" else h.lower(), path) for h in hosts} | {("*", _path_rx(match))}))
-
-
-def _conflict_scope(hosts: list[str], early: RouteMatch, late: RouteMatch) -> Scope:
-    """The requests two overlapping matches both take: within the regular expression when one
-    path is one, else within the later (more specific) match."""
-    narrow = early if early.path is not None and early.path.type == "RegularExpression" else late
-    return _scope(hosts, narrow)
-
-
-def _prefix_scope(hosts: list[str], match: RouteMatch) -> Scope:
-    """The requests a character prefix and the Gateway's PathPrefix disagree on: below the
-    prefix but not at a segment boundary (``/apix``), or the prefix without its slash."""
-    value = match.path.value if match.path else "/"
-    stem = value.rstrip("/")
-    rx = f"~^{re.escape(stem)}$" if value.endswith("/") else f"~^{re.escape(stem)}[^/]"
-    return tuple(sorted({("*", rx)} | {("" if h == "*" else h.lower(), value) for h in hosts}))
 
 
 def _where(item: Item, by_position: dict[int, _Entry]) -> str:
@@ -537,6 +492,7 @@ def _where(item: Item, by_position: dict[int, _Entry]) -> str:
 def convert_virtual_services(index: Index, servers: Servers, ctx: ProviderContext) -> list[Route]:
     conv = _Converter(index, servers, ctx)
     routes: list[Route] = []
+    conv.mesh_notes()
     shared = conv.shared_hosts()
     for (gateway, host), vss in shared.items():
         route = conv.merged(gateway, host, vss)

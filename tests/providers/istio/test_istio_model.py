@@ -260,3 +260,33 @@ def test_default_retries() -> None:
 def test_index_reads_every_version() -> None:
     assert {k.version for k in KINDS} == {"v1", "v1beta1", "v1alpha3"}
     assert Index([]).virtual_services == []
+
+
+# --- sidecars: one VirtualService per Service and client ------------------------------------
+
+
+def test_sidecars_take_the_first_virtual_service_a_client_sees() -> None:
+    """Private to the client's namespace, then exported to it, then public, oldest first; a
+    VirtualService that leaves a client no route (sourceNamespace) is passed over; none: the
+    Service itself (testdata/convert/istio/mesh-clients)."""
+    import yaml
+    from support import TESTDATA
+
+    from ing2gw.http import MeshSource
+
+    docs = [d for d in yaml.safe_load_all((TESTDATA / "convert/istio/mesh-clients/input.yaml").read_text()) if d]
+    model = IstioModel(_resources(docs))
+
+    def backend(service: str, client: str, **headers: str) -> str | None:
+        fqdn = f"{service}.bookinfo.svc.cluster.local"
+        return model.route(Request.build(host=fqdn, path="/v3/x", port=9080, headers=headers,
+                                         mesh=MeshSource(client, fqdn))).backend
+
+    assert backend("reviews", "other") == "bookinfo/reviews:9080"  # reviews-main (oldest), not reviews-late
+    assert backend("reviews", "frontend", **{"end-user": "jason"}) == "bookinfo/reviews-v2:9080"  # sourceNamespace
+    assert backend("reviews", "other", **{"end-user": "jason"}) == "bookinfo/reviews:9080"
+    assert backend("reviews", "qa") == "bookinfo/reviews-v3:9080"  # reviews-qa: private to qa, first there
+    assert backend("ratings", "partner") == "bookinfo/ratings-beta:9080"  # exported to partner only
+    assert backend("ratings", "other") == "bookinfo/ratings:9080"  # no VirtualService: the Service itself
+    assert backend("details", "bookinfo") == "bookinfo/details-v2:9080"
+    assert backend("details", "other") == "bookinfo/details:9080"
