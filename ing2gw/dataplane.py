@@ -42,7 +42,10 @@ class DataPlaneModel(Protocol):
 
     A model that answers a slow backend (``request.backend_delay``) with its controller's
     timeouts says so with a true ``models_timeouts`` attribute (optional); ``verify`` probes
-    timeouts only then."""
+    timeouts only then. A model that knows which certificate its controller presents (route
+    objects of its own list TLS hosts) offers ``presented_certificate(sni) -> "ns/name" | None``
+    (optional; None: the controller's default certificate), which ``verify`` compares with
+    the Gateway's wildcard listeners (:mod:`ing2gw.widened`)."""
 
     def route(self, request: Request, /) -> Outcome: ...
 

@@ -142,7 +142,7 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
     if options.generate:  # the widened host set of wildcard listeners made from Secrets
         explainer = Explainer(explaining, mine, result.manifests)
         for difference in widened_differences(result.manifests, mine.ingresses, explainer, model.route,
-                                              router.route):
+                                              router.route, getattr(base_model, "presented_certificate", None)):
             report.requests += 1
             report.add(difference)
     report.skipped = skipped

@@ -6,14 +6,18 @@ certificate for *every* subdomain of ``D``, where the source controller answered
 Ingress listed with its default certificate. ``verify`` shows this widened host set: for
 each wildcard HTTPS listener whose hostname no Ingress TLS section lists, one sibling host
 no Ingress names is sent through both sides, and the certificate each presents is compared
-(the source's: the Secret of an Ingress TLS entry listing the host or its wildcard, else the
-controller's default; the Gateway's: the certificateRefs of the most specific HTTPS listener
-matching the host). Such a difference is in the ``tls`` aspect and is explained by the note
-whose scope is the listener's wildcard (``EMIT-LISTENER-WILDCARD``).
+(the source's: the Secret the model says the controller presents for the host when it can tell
+-- a route object's TLS, such as an ApisixTls, may list the wildcard itself -- else the Secret
+of an Ingress TLS entry listing the host or its wildcard, else the controller's default; the
+Gateway's: the certificateRefs of the most specific HTTPS listener matching the host). A
+listener whose certificate the source presents for the host as well widens nothing. Such a
+difference is in the ``tls`` aspect and is explained by the note whose scope is the listener's
+wildcard (``EMIT-LISTENER-WILDCARD``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -55,6 +59,11 @@ def _gateway_certificate(listeners: Sequence[tuple[str, str]], host: str) -> str
     return best[2] if best else None
 
 
+def _secrets(certificate: str) -> set[str]:
+    """The ``Secret ns/name`` items of a listener's certificate description."""
+    return set(re.findall(r"Secret [^\s,]+", certificate))
+
+
 def _source_certificate(ingresses: Sequence[Ingress], host: str) -> str:
     parent = "*." + host.split(".", 1)[1] if "." in host else ""
     for wanted in (host, parent):
@@ -66,9 +75,11 @@ def _source_certificate(ingresses: Sequence[Ingress], host: str) -> str:
 
 
 def widened_differences(manifests: Sequence[Mapping[str, Any]], ingresses: Sequence[Ingress], explainer: Explainer,
-                        source: Callable[[Request], Outcome], gateway: Callable[[Request], Outcome]
-                        ) -> list[Difference]:
-    """One difference per wildcard HTTPS listener that accepts hosts no Ingress listed."""
+                        source: Callable[[Request], Outcome], gateway: Callable[[Request], Outcome],
+                        presented: Callable[[str], str | None] | None = None) -> list[Difference]:
+    """One difference per wildcard HTTPS listener that accepts hosts no Ingress listed.
+    ``presented``: the source model's own answer, when it has one, to which Secret (``ns/name``)
+    the controller presents for an SNI (None: its default certificate)."""
     listeners = _https_listeners(manifests)
     tls_hosts = {h for ing in ingresses for t in ing.tls for h in t.hosts}
     rule_hosts = {r.host for ing in ingresses for r in ing.rules}
@@ -81,7 +92,10 @@ def widened_differences(manifests: Sequence[Mapping[str, Any]], ingresses: Seque
             continue
         ours = _gateway_certificate(listeners, host)
         theirs = _source_certificate(ingresses, host)
-        if ours is None or ours == theirs:
+        if presented is not None:
+            secret = presented(host)
+            theirs = f"Secret {secret}" if secret else DEFAULT_CERTIFICATE
+        if ours is None or ours == theirs or theirs in _secrets(ours):
             continue
         request = Request.build(host=host, path="/", scheme="https")
         a, b = source(request), gateway(request)

@@ -40,7 +40,7 @@ from ing2gw.ir import (
 )
 from ing2gw.kinds import KubeObject
 from ing2gw.names import host_slug
-from ing2gw.notes import Fidelity, Level, Note, Notes, Scope, Security
+from ing2gw.notes import ASPECTS, Fidelity, Level, Note, Notes, Scope, Security
 from ing2gw.provider import ProviderContext
 from ing2gw.resources import ResourceSet
 
@@ -53,6 +53,9 @@ from .rules import finish_rule, redirect_rule
 
 __all__ = ["convert_apisix_routes"]
 
+# What a request can differ in when one side serves it by another rule than the other (or by
+# none): everything a rule decides (all but the certificate).
+_ELSEWHERE = tuple(a for a in ASPECTS if a != "tls")
 _HOST = re.compile(r"(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?", re.ASCII)
 _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?")
 
@@ -182,7 +185,7 @@ class _Converter:
             if gp.problem:
                 host_scope = tuple((h, gp.scope) for h, _ in scope)
                 _note(self.notes, obj, gp.code, Level.INFO, gp.problem, fld + ".paths", host_scope,
-                      Fidelity.APPROXIMATE, f"{gp.match.type} {gp.match.value}")
+                      Fidelity.APPROXIMATE, f"{gp.match.type} {gp.match.value}", _ELSEWHERE)
             paths.append(RouteMatch(path=gp.match))
         if not paths:
             _note(self.notes, obj, "NO-PATHS", Level.ERROR, "the rule has no paths (APISIX refuses it)",
@@ -193,7 +196,7 @@ class _Converter:
             if cond.problem:
                 _note(self.notes, obj, "EXPR-NOT-EXPRESSIBLE", Level.WARNING,
                       f"condition {cond.expr.text()}: {cond.problem}", fld + ".exprs", scope,
-                      instead="condition dropped: the Gateway routes requests APISIX does not")
+                      instead="condition dropped: the Gateway routes requests APISIX does not", aspects=_ELSEWHERE)
                 continue
             if cond.approximate:
                 _note(self.notes, obj, "EXPR-APPROXIMATE", Level.INFO, f"condition {cond.expr.text()}", fld + ".exprs",
@@ -205,7 +208,8 @@ class _Converter:
                 else:
                     _note(self.notes, obj, "EXPR-NOT-EXPRESSIBLE", Level.WARNING,
                           f"condition {cond.expr.text()} narrows paths other than /*", fld + ".exprs", scope,
-                          instead="condition dropped: the Gateway routes requests APISIX does not")
+                          instead="condition dropped: the Gateway routes requests APISIX does not",
+                          aspects=_ELSEWHERE)
                 continue
             if cond.headers:
                 alternatives.append([RouteMatch(headers=h) for h in cond.headers])
@@ -223,7 +227,7 @@ class _Converter:
         if match.get("filter_func"):
             _note(self.notes, obj, "FILTER-FUNC", Level.WARNING, "filter_func (a Lua function) decides whether the "
                   "route matches", fld + ".filter_func", scope,
-                  instead="not converted: the Gateway routes requests APISIX may refuse")
+                  instead="not converted: the Gateway routes requests APISIX may refuse", aspects=_ELSEWHERE)
         return out
 
     def _backends(self, obj: KubeObject, n: int, rule: Mapping[str, Any], scope: Scope, filters: list[Filter]
@@ -261,8 +265,9 @@ class _Converter:
              ) -> tuple[list[Rule], bool]:
         """The Gateway rules of ``spec.http[n]`` and whether it redirects plain HTTP to https."""
         fld = f"spec.http[{n}]"
-        paths = [str(p) for p in as_list(as_map(rule.get("match")).get("paths"))]
-        scope: Scope = tuple((h, p.rstrip("*") or "/") for h in (hosts or ("",)) for p in paths) or \
+        values = dict.fromkeys(gp.match.value for gp in gateway_paths(
+            tuple(str(p) for p in as_list(as_map(rule.get("match")).get("paths")))))
+        scope: Scope = tuple((h, v) for h in (hosts or ("",)) for v in values) or \
             tuple((h, "") for h in (hosts or ("",)))
         prov = Provenance("ApisixRoute", obj.namespace, obj.name, fld, obj.origin)
         matches = self._matches(obj, n, rule, scope)
@@ -271,7 +276,7 @@ class _Converter:
         if isinstance(rule.get("priority"), int) and rule["priority"]:
             _note(self.notes, obj, "PRIORITY", Level.INFO, f"priority {rule['priority']} orders this rule among routes "
                   "sharing a URI; Gateway API precedence is fixed (longest path, then method, headers, query)",
-                  fld + ".priority", scope, Fidelity.APPROXIMATE, "Gateway API precedence")
+                  fld + ".priority", scope, Fidelity.APPROXIMATE, "Gateway API precedence", _ELSEWHERE)
         own, secret_refs = plugin_list(rule.get("plugins"))
         for name in secret_refs:
             _note(self.notes, obj, "PLUGIN-SECRET", Level.WARNING, f"plugin {name} takes part of its configuration "
@@ -298,8 +303,7 @@ class _Converter:
                 _note(self.notes, obj, "REMOTE-ADDRS", Level.WARNING, f"the rule matches clients in "
                       f"{', '.join(addrs)} only (others fall through to other routes, else 404)",
                       fld + ".match.remoteAddrs", scope, Fidelity.EXTENSION,
-                      "carried as an ip-access allow list answering 404", ("status", "backend"),
-                      Security.ACCESS_CONTROL)
+                      "carried as an ip-access allow list answering 404", _ELSEWHERE, Security.ACCESS_CONTROL)
         extra_filters: list[Filter] = []
         backends, up_intents = self._backends(obj, n, rule, scope, extra_filters)
         t = rule.get("timeout")

@@ -25,7 +25,7 @@ from .annotations import PREFIX, ingress_plugins
 from .crds import Crds, as_map, plugin_list
 from .exprs import Expr, ExprError, parse_exprs
 
-__all__ = ["DEFAULT_WEIGHT", "ApisixEntry", "Backend", "build", "ingress_uris", "route_plugins", "ssl_hosts"]
+__all__ = ["DEFAULT_WEIGHT", "ApisixEntry", "Backend", "build", "ingress_uris", "route_plugins", "ssl_certificates"]
 
 DEFAULT_WEIGHT = 100
 
@@ -176,9 +176,17 @@ def build(resources: ResourceSet, ingresses: Sequence[Ingress], objects: Sequenc
             for n, e in enumerate(entries)]
 
 
-def ssl_hosts(ingresses: Sequence[Ingress], objects: Sequence[KubeObject]) -> list[str]:
-    """The SNIs APISIX has a certificate for: Ingress ``tls`` hosts with a secret, ApisixTls hosts."""
-    out = [h for ing in ingresses for t in ing.tls if t.secret_name for h in t.hosts]
+def ssl_certificates(ingresses: Sequence[Ingress], objects: Sequence[KubeObject]) -> dict[str, str]:
+    """The SNIs APISIX has a certificate for and the Secret (``ns/name``) it holds: Ingress
+    ``tls`` hosts with a secret, then ApisixTls hosts (the first object listing an SNI keeps it)."""
+    out: dict[str, str] = {}
+    for ing in ingresses:
+        for t in ing.tls:
+            for h in t.hosts if t.secret_name else ():
+                out.setdefault(h.lower(), f"{ing.namespace}/{t.secret_name}")
     for obj in Crds(objects).all("ApisixTls"):
-        out += [str(h) for h in obj.spec.get("hosts") or []]
+        secret = as_map(obj.spec.get("secret"))
+        name = f"{secret.get('namespace') or obj.namespace}/{secret.get('name') or ''}"
+        for h in obj.spec.get("hosts") or []:
+            out.setdefault(str(h).lower(), name)
     return out

@@ -23,6 +23,8 @@ headers), ``basic-auth``/``jwt-auth``/``key-auth`` (401 without credentials), ``
 ``X-Forwarded-Proto: https``; ``uri`` with ``ret_code``), ``ip-restriction`` (403), ``csrf`` (401 for
 unsafe methods without the token); ``response-rewrite`` headers and status on the answer. The
 backend with the largest weight answers (the reference router reports weights the same way).
+The outcome names the rule that answered as ``verify`` needs it: an Ingress path as written, an
+ApisixRoute rule by the Gateway path its matched URI converts to (the notes' scope).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -39,10 +42,10 @@ from ing2gw.router.outcome import Matched, Outcome, RedirectTo, RuleInfo, Upstre
 from ing2gw.router.paths import BadPath, PathPolicy
 
 from .._common.models import client_in_ranges
-from .config import ApisixEntry, build, ssl_hosts
+from .config import ApisixEntry, build, ssl_certificates
 from .crds import KINDS
 from .exprs import evaluate
-from .paths import Uri, parse_uri
+from .paths import GatewayPath, Uri, gateway_paths, parse_uri
 
 __all__ = ["APISIX_PATH_POLICY", "ApisixModel"]
 
@@ -75,16 +78,16 @@ class _Group:
                 items.sort(key=lambda c: (-c.entry.priority, -len(c.uri.text), c.entry.order))
         self.prefixes = sorted(self.prefix, key=len, reverse=True)
 
-    def match(self, request: Request, path: str) -> ApisixEntry | None:
+    def match(self, request: Request, path: str) -> _Candidate | None:
         for c in self.exact.get(path, ()):
             if _conditions(c.entry, request, path):
-                return c.entry
+                return c
         for literal in self.prefixes:
             if not path.startswith(literal):
                 continue
             for c in self.prefix[literal]:
                 if _conditions(c.entry, request, path) and c.uri.matches(path):
-                    return c.entry
+                    return c
         return None
 
 
@@ -99,9 +102,9 @@ def _conditions(e: ApisixEntry, request: Request, path: str) -> bool:
 class ApisixModel:
     """APISIX's router and plugins for the routes of a set of Ingresses and ApisixRoutes."""
 
-    def __init__(self, entries: Sequence[ApisixEntry], ssl_hosts: Sequence[str] = ()) -> None:
+    def __init__(self, entries: Sequence[ApisixEntry], certificates: Mapping[str, str] | None = None) -> None:
         self.entries = list(entries)
-        self.ssl_hosts = frozenset(h.lower() for h in ssl_hosts)
+        self.certificates = {h.lower(): secret for h, secret in (certificates or {}).items()}
         self.exact_hosts: dict[str, _Group] = {}
         self.wild_hosts: dict[str, _Group] = {}  # suffix ".example.com" -> group
         self.no_host = _Group()
@@ -120,20 +123,24 @@ class ApisixModel:
     @classmethod
     def from_resources(cls, resources: ResourceSet) -> ApisixModel:
         objects = resources.claimed(KINDS)
-        return cls(build(resources, resources.ingresses, objects), ssl_hosts(resources.ingresses, objects))
+        return cls(build(resources, resources.ingresses, objects), ssl_certificates(resources.ingresses, objects))
 
-    def has_certificate(self, sni: str) -> bool:
-        """APISIX finds an SSL object by SNI: exact, or a wildcard ``*.suffix`` (any depth)."""
-        if sni in self.ssl_hosts:
-            return True
-        return any(h.startswith("*.") and sni.endswith(h[1:]) for h in self.ssl_hosts)
+    def presented_certificate(self, sni: str) -> str | None:
+        """The Secret (``ns/name``) of the SSL object APISIX finds for ``sni``: the exact SNI,
+        else the longest wildcard ``*.suffix`` covering it (any depth); None: no SSL object."""
+        sni = sni.lower()
+        if sni in self.certificates:
+            return self.certificates[sni]
+        wild = [h for h in self.certificates if h.startswith("*.") and sni.endswith(h[1:])]
+        return self.certificates[max(wild, key=len)] if wild else None
 
     def groups(self, hostname: str) -> list[_Group]:
         out = [self.exact_hosts[hostname]] if hostname in self.exact_hosts else []
         out += [self.wild_hosts[s] for s in self.suffixes if hostname.endswith(s)]
         return [*out, self.no_host]
 
-    def find(self, request: Request, path: str) -> ApisixEntry | None:
+    def find(self, request: Request, path: str) -> _Candidate | None:
+        """The route (and which of its URIs) that serves ``request`` at ``path``."""
         for group in self.groups(request.hostname.lower()):
             found = group.match(request, path)
             if found is not None:
@@ -147,17 +154,18 @@ class ApisixModel:
             path = APISIX_PATH_POLICY.normalise(request.path).path
         except BadPath as exc:
             return Outcome(400, "BadRequest", notes=(str(exc),))
-        if request.scheme == "https" and not self.has_certificate((request.sni or request.hostname).lower()):
+        if request.scheme == "https" and self.presented_certificate(request.sni or request.hostname) is None:
             return Outcome(None, "NoCertificate", notes=("APISIX has no SSL object for this SNI: the TLS handshake "
                                                          "fails",))
-        entry = self.find(request, path)
-        if entry is None:
+        found = self.find(request, path)
+        if found is None:
             return Outcome(404, "NoMatchingRoute", notes=("404 Route Not Found",))
-        return self._serve(entry, request, path)
+        return self._serve(found, request, path)
 
-    def _serve(self, e: ApisixEntry, request: Request, path: str) -> Outcome:
+    def _serve(self, found: _Candidate, request: Request, path: str) -> Outcome:
+        e = found.entry
         matched = Matched("", "https" if request.scheme == "https" else "http", kind=e.kind, route=e.source,
-                          rule_name=e.rule)
+                          rule_name=_rule_name(e, found.uri.text))
         total = sum(b.weight for b in e.backends) or 1
         weights = {b.ref: 100.0 * b.weight / total for b in e.backends if b.weight}
         best = max(e.backends, key=lambda b: b.weight) if e.backends else None
@@ -205,6 +213,20 @@ class ApisixModel:
         query = f"?{request.query}" if request.query else ""
         upstream = Upstream(request.method, host, upstream_path + query, headers)
         return Outcome(status, "Routed", info, served=True, upstream=upstream, response_headers=response)
+
+
+def _rule_name(e: ApisixEntry, uri: str) -> str:
+    """How ``verify`` names the rule that served a request: an Ingress path as written; for an
+    ApisixRoute rule, the Gateway path its matched URI becomes (the path of the converted rule,
+    which the notes about it are scoped by)."""
+    if e.kind != "ApisixRoute":
+        return e.rule
+    return next((gp.match.value for gp in _gateway_paths(e.uris) if uri in gp.uris), e.rule)
+
+
+@lru_cache(maxsize=1024)
+def _gateway_paths(uris: tuple[str, ...]) -> list[GatewayPath]:
+    return gateway_paths(uris)
 
 
 def _aborts(cfg: Mapping[str, Any], request: Request) -> bool:

@@ -24,7 +24,7 @@ from functools import lru_cache
 
 from ing2gw.ir import PathMatch
 
-__all__ = ["Uri", "gateway_paths", "parse_uri"]
+__all__ = ["GatewayPath", "Uri", "gateway_paths", "parse_uri"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +128,7 @@ def gateway_paths(uris: tuple[str, ...]) -> list[GatewayPath]:
             else:
                 out.append(GatewayPath(PathMatch("PathPrefix", base), (text,), code="PATH-PREFIX-BARE",
                                        problem=f"APISIX URI {text} does not match {base} itself; PathPrefix {base} "
-                                               "does", scope=base))
+                                               "does", scope="~^" + re.escape(base) + "$"))
                 used.add(text)
             continue
         star = text.find("*")

@@ -196,6 +196,11 @@ def _redirect(site: Site, cfg: Mapping[str, Any], out: Converted) -> None:
     modifier = PathModifier("ReplaceFullPath", tail) if tail and not tail.startswith("$") else None
     out.redirect = RequestRedirect(scheme=scheme, hostname=hostname, port=int(port) if port else None,
                                    path=modifier, status_code=code)
+    if scheme is None and host is None:
+        out.notes.append(_note(site, name, "REDIRECT-RELATIVE", Level.INFO,
+                               f"APISIX sends the Location {uri} as written (relative: a client resolves it "
+                               "against the request's URL)", Fidelity.APPROXIMATE,
+                               "RequestRedirect sends an absolute URL (the request's scheme and host)", {"redirect"}))
     if not cfg.get("append_query_string") and tail != "$request_uri":
         out.notes.append(_note(site, name, "REDIRECT-QUERY", Level.INFO,
                                f"APISIX redirects to {uri} without the request's query string",

@@ -14,6 +14,7 @@ CASES = sorted(p for p in (TESTDATA / "verify").iterdir() if (p / "input.yaml").
 # The note that must explain each case's characteristic difference.
 EXPECTED_CAUSE = {
     "agic-routing": "AGIC-PATH-CHARACTER-PREFIX",
+    "apisix-apisixroute": "APISIX-PATH-PREFIX-BARE",
     "aws-alb-actions": "ALB-REDIRECT-PORT",
     "aws-alb-rule-order": "ALB-RULE-ORDER",
     "aws-alb-tls": "ALB-SSL-REDIRECT",

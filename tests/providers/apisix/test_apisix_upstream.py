@@ -63,7 +63,7 @@ def test_radixtree(case: dict[str, Any]) -> None:
         path, expected = req[0], req[1]
         host = req[2] if len(req) > 2 else "unnamed.test"
         outcome = model.route(Request.build(host=host, path=path))
-        got = outcome.matched.rule_name if outcome.matched is not None else None
+        got = outcome.matched.route.removeprefix("t/") if outcome.matched is not None else None
         assert got == expected, f"{host}{path}"
         assert outcome.status == (200 if expected else 404)
 
@@ -75,3 +75,26 @@ def test_doc_is_generated_from_the_table(ing2gw) -> None:
     r = ing2gw(["providers", "apisix", "-o", "markdown"])
     assert (ROOT / "docs" / "providers" / "apisix.md").read_text() == r.stdout, (
         "regenerate: ing2gw providers apisix -o markdown > docs/providers/apisix.md")
+
+
+def test_presented_certificate_by_sni() -> None:
+    """APISIX picks an SSL object by SNI: the exact host, else the longest wildcard covering
+    it at any depth; verify compares this with the Gateway's wildcard listeners."""
+    model = ApisixModel([], {"shop.example.com": "shop/shop-tls", "*.example.com": "shop/wild",
+                             "*.admin.example.com": "shop/admin-tls"})
+    assert model.presented_certificate("shop.example.com") == "shop/shop-tls"
+    assert model.presented_certificate("a.b.admin.example.com") == "shop/admin-tls"
+    assert model.presented_certificate("x.example.com") == "shop/wild"
+    assert model.presented_certificate("example.com") is None
+    assert model.route(Request.build(host="example.com", path="/", scheme="https")).reason == "NoCertificate"
+
+
+def test_verify_of_apisixroutes_names_the_rule_by_its_gateway_path() -> None:
+    """A request an ApisixRoute rule serves is named by the Gateway path its matched URI
+    becomes, so notes scoped to the converted rule's path explain its differences."""
+    entry = ApisixEntry(name="r", kind="ApisixRoute", source="t/r", rule="api", hosts=(),
+                        uris=("/docs", "/docs/*", "/files*"), backends=(Backend("t", "r", 80),))
+    model = ApisixModel([entry])
+    named = {p: model.route(Request.build(host="h.test", path=p)).matched for p in ("/docs/a", "/docs", "/filesx")}
+    assert {p: m.rule_name if m else None for p, m in named.items()} == {
+        "/docs/a": "/docs", "/docs": "/docs", "/filesx": "/files"}
