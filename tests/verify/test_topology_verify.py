@@ -7,15 +7,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import TESTDATA
+from support import TESTDATA, verify_report
 
 TOPOLOGY = TESTDATA / "convert" / "topology"
 
 
 def _verify(ing2gw, *args: str) -> dict:
-    r = ing2gw(["verify", *args, "-o", "json", "-q", "--fail-on", "never"])
-    assert r.exit_code == 0, r.stderr
-    return json.loads(r.stdout)
+    return verify_report(ing2gw, *args)
 
 
 @pytest.mark.parametrize("case", ["existing-gateway-listenerset", "existing-gateway-complete",

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from support import TESTDATA, UPDATE_GOLDEN
+from support import TESTDATA, assert_golden_report, verify_report
 
 CASES = sorted(p for p in (TESTDATA / "verify").iterdir() if (p / "input.yaml").exists())
 
@@ -36,22 +36,14 @@ EXPECTED_CAUSE = {
 
 def _report(ing2gw, *args: str) -> dict:
     # --allow-unprotected: some cases carry protections (allow lists) the output cannot hold.
-    r = ing2gw(["verify", *args, "-o", "json", "-q", "--fail-on", "never", "--allow-unprotected"])
-    assert r.exit_code == 0, r.stderr
-    report = json.loads(r.stdout)
-    report["summary"].pop("elapsed_s")
-    return report
+    return verify_report(ing2gw, *args, "--allow-unprotected")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_golden_report(case: Path, ing2gw) -> None:
     report = _report(ing2gw, "-f", str(case / "input.yaml"))
-    expected = case / "expected.json"
-    if UPDATE_GOLDEN:
-        expected.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-    assert report == json.loads(expected.read_text())
     # Every difference of these known cases is found and explained: no unexplained drift.
-    assert report["summary"]["unexplained"] == 0
+    assert_golden_report(report, case / "expected.json")
     cause = EXPECTED_CAUSE.get(case.name)
     if cause is not None:  # the characteristic difference, explained by that note and nothing else
         assert any(g["cause"] == [cause] for g in report["groups"]), report["groups"]

@@ -4,11 +4,10 @@ repeated differences counted rather than listed."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from support import TESTDATA
+from support import TESTDATA, verify_report
 
 CASE = TESTDATA / "verify" / "regex-sibling" / "input.yaml"
 PATHS = ["/foo", "/foobar", "/exact", "/exact/x", "/foo/bar/baz", "/nothing", "/foo?q=1"]
@@ -35,11 +34,7 @@ def _log(tmp_path: Path, lines: int) -> Path:
 
 
 def _report(ing2gw, *args: str) -> dict:
-    r = ing2gw(["verify", "-f", str(CASE), "--no-generate", *args, "-o", "json", "-q", "--fail-on", "never"])
-    assert r.exit_code == 0, r.stderr
-    report = json.loads(r.stdout)
-    report["summary"].pop("elapsed_s")
-    return report
+    return verify_report(ing2gw, "-f", str(CASE), "--no-generate", *args)
 
 
 def test_streamed_log_with_memo_and_workers_equals_routing_every_line(

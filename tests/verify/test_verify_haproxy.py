@@ -3,32 +3,23 @@ explained by a note, and real haproxy agreeing with the model on every replayed 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from support import TESTDATA, UPDATE_GOLDEN
+from support import TESTDATA, assert_golden_report, verify_report
 
 CASES = sorted(p for p in (TESTDATA / "verify-haproxy").iterdir() if (p / "input.yaml").exists())
 
 
 def _report(ing2gw, *args: str) -> dict:  # type: ignore[no-untyped-def, type-arg]
-    r = ing2gw(["verify", *args, "-o", "json", "-q", "--fail-on", "never", "--allow-unprotected"])
-    assert r.exit_code == 0, r.stderr
-    report = json.loads(r.stdout)
-    report["summary"].pop("elapsed_s")
-    return report  # type: ignore[no-any-return]
+    return verify_report(ing2gw, *args, "--allow-unprotected")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_golden_report(case: Path, ing2gw) -> None:  # type: ignore[no-untyped-def]
     report = _report(ing2gw, "-f", str(case / "input.yaml"))
-    expected = case / "expected.json"
-    if UPDATE_GOLDEN:
-        expected.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-    assert report == json.loads(expected.read_text())
+    assert_golden_report(report, case / "expected.json")  # every difference is explained by a note
     assert report["provider"] == ("haproxy-ingress" if case.name.startswith("haproxy-ingress") else "haproxy-tech")
-    assert report["summary"]["unexplained"] == 0  # every difference is explained by a note
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from support import TESTDATA, UPDATE_GOLDEN
+from support import TESTDATA, assert_golden_report
 
 from ing2gw.convert import ConvertOptions, convert
 from ing2gw.http import MeshSource, Request
@@ -110,11 +110,7 @@ def test_verify_istio(case: Path) -> None:
                              [(r, "generated") for r in requests])
     got = report.to_dict()
     got["summary"].pop("elapsed_s", None)
-    expected = case / "expected.json"
-    if UPDATE_GOLDEN:
-        expected.write_text(json.dumps(got, indent=2, sort_keys=True) + "\n")
-    assert got == json.loads(expected.read_text())
-    assert not report.unexplained, [d.to_dict() for d in report.unexplained][:3]
+    assert_golden_report(got, case / "expected.json")
 
 
 @pytest.mark.parametrize("case", [c.name for c in CASES])
