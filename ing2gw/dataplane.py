@@ -80,7 +80,9 @@ class DataPlane(Protocol):
         ...
 
     def probe_headers(self, ingresses: Sequence[Ingress]) -> HeaderSets:
-        """Header sets worth probing per Ingress (canary headers and cookies ...)."""
+        """Header sets worth probing per Ingress (canary headers and cookies ...). A data plane
+        may also offer ``probe_paths(ingresses)``: Ingress ``ns/name`` -> paths worth probing on
+        its hosts beyond the generated ones (a path a regular expression takes)."""
         ...
 
     def controller_notes(self) -> Sequence[Note]:

@@ -16,12 +16,13 @@ producer routes only).
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PROBE_CLIENT", "UNKNOWN_HOST", "Probe", "object_probes", "probes_for"]
+__all__ = ["PROBE_CLIENT", "UNKNOWN_HOST", "Probe", "object_probes", "probes_for", "regex_sample"]
 
 UNKNOWN_HOST = "unknown.ing2gw.invalid"
 # The client address generated requests come from: a public address (TEST-NET-3) that no
@@ -71,6 +72,78 @@ def _hosts(hostnames: Iterable[str]) -> list[str]:
         else:
             out.append(h)
     return out
+
+
+# the standard library's regular-expression parser (untyped, stable since 3.11)
+_SRE: Any = importlib.import_module("re._parser")
+_CATEGORY_CHARS = {"CATEGORY_DIGIT": "1", "CATEGORY_WORD": "a", "CATEGORY_SPACE": " ", "CATEGORY_NOT_DIGIT": "a",
+                   "CATEGORY_NOT_WORD": "-", "CATEGORY_NOT_SPACE": "a"}
+
+
+def regex_sample(regex: str) -> str | None:
+    """A string ``regex`` matches whole (each repeat taken once or its minimum, the first
+    alternative, a character each class admits), or None when none is found that way: a
+    path that reaches a regular-expression rule, where its literal start does not."""
+    try:
+        out = _sample(list(_SRE.parse(regex)), 0)
+        return out if out is not None and re.fullmatch(regex, out) else None
+    except (re.error, RecursionError, OverflowError, ValueError):
+        return None
+
+
+def _sample(items: list[Any], depth: int) -> str | None:
+    if depth > 16:
+        return None
+    out: list[str] = []
+    for op, av in items:
+        name = str(op)
+        part: str | None
+        if name == "LITERAL":
+            part = chr(av)
+        elif name == "NOT_LITERAL":
+            part = "b" if chr(av) == "a" else "a"
+        elif name == "ANY":
+            part = "a"
+        elif name == "IN":
+            part = _one_of(av)
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, high, sub = av
+            inner = _sample(list(sub), depth + 1)
+            part = None if inner is None else inner * min(max(low, 1), high)
+        elif name == "SUBPATTERN":
+            part = _sample(list(av[-1]), depth + 1)
+        elif name == "ATOMIC_GROUP":
+            part = _sample(list(av), depth + 1)
+        elif name == "BRANCH":
+            part = _sample(list(av[1][0]), depth + 1)
+        elif name == "AT":
+            part = ""
+        else:  # back references, lookarounds, conditionals
+            return None
+        if part is None:
+            return None
+        out.append(part)
+    return "".join(out)
+
+
+def _one_of(items: list[Any]) -> str | None:
+    """A character of a ``[...]`` class."""
+    if any(str(op) == "NEGATE" for op, _ in items):
+        banned: set[str] = set()
+        for op, av in items:
+            if str(op) == "LITERAL":
+                banned.add(chr(av))
+            elif str(op) == "RANGE":
+                banned |= {chr(c) for c in range(av[0], min(av[1], 0x2FF) + 1)}
+        return next((ch for ch in "axz0-_.~" if ch not in banned), None)
+    for op, av in items:
+        if str(op) == "LITERAL":
+            return chr(av)
+        if str(op) == "RANGE":
+            return chr(av[0])
+        if str(op) == "CATEGORY":
+            return _CATEGORY_CHARS.get(str(av))
+    return None
 
 
 def _literal_prefix(regex: str) -> str:
@@ -241,14 +314,16 @@ def _ingress_paths(path: str, path_type: str) -> set[str]:
 def ingress_probes(
     ingresses: Iterable[Any],
     extra_headers: Mapping[str, Iterable[tuple[tuple[str, str], ...]]] | None = None,
+    extra_paths: Mapping[str, Iterable[str]] | None = None,
 ) -> list[Probe]:
     """Boundary requests for a set of :class:`~ing2gw.resources.Ingress`.
 
     Every host (wildcards one and two labels deep) and path gets the boundary paths, over
     http and, for hosts with TLS, https (hosts without TLS get one https request for /:
     a controller may answer it with a default certificate); ``extra_headers`` maps an Ingress ``ns/name`` to
-    header sets a provider wants probed too (canary headers and cookies). One unknown host
-    is always probed.
+    header sets a provider wants probed too (canary headers and cookies), ``extra_paths`` to
+    paths (on each of its hosts) a provider wants probed too. One unknown host is always
+    probed.
     """
     probes: set[Probe] = {Probe("http", UNKNOWN_HOST, "/"), Probe("http", UNKNOWN_HOST, "/healthz")}
     hints = extra_headers or {}
@@ -261,7 +336,7 @@ def ingress_probes(
             schemes = ["http", "https"] if rule.host and (rule.host in tls_hosts or has_tls) else ["http"]
             if len(schemes) == 1:  # controllers may answer https:// without a certificate of the host's
                 probes.update(Probe("https", host, "/") for host in hosts if host != UNKNOWN_HOST)
-            paths: set[str] = {"/"}
+            paths: set[str] = {"/", *(extra_paths or {}).get(ing.ref, ())}
             for p in rule.paths:
                 paths |= _ingress_paths(p.path, p.path_type)
             for host in hosts:

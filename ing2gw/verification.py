@@ -98,7 +98,9 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
     groups: list[ProbeGroup] = []
     stateful: Stateful | None = None
     if options.generate:
-        probes = ingress_probes(mine.ingresses, plane.probe_headers(mine.ingresses))
+        probe_paths = getattr(plane, "probe_paths", None)  # optional (DataPlane)
+        probes = ingress_probes(mine.ingresses, plane.probe_headers(mine.ingresses),
+                                probe_paths(mine.ingresses) if callable(probe_paths) else None)
         objects = {subject for subject, p in result.object_providers.items() if p == name}
         known = {rule.host for ing in mine.ingresses for rule in ing.rules}
         probes = sorted({*probes, *object_probes(result.manifests, objects, known)},

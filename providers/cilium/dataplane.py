@@ -1,5 +1,6 @@
 """Cilium's data plane for ``verify`` and ``route --as cilium`` (:class:`ing2gw.dataplane.DataPlane`):
-the model (:mod:`.model`) and the notes about Cilium itself. No oracle: Cilium's Envoy is
+the model (:mod:`.model`), the paths worth probing (a path each regular expression takes)
+and the notes about Cilium itself. No oracle: Cilium's Envoy is
 not installed here; the model is checked against Cilium's own translation tests
 (``testdata/upstream/cilium``)."""
 
@@ -9,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from ing2gw.dataplane import Checker, DataPlaneModel, HeaderSets
 from ing2gw.notes import Fidelity, Level, Note
+from ing2gw.probes import regex_sample
 from ing2gw.resources import Ingress, ResourceSet
 
 __all__ = ["CiliumDataPlane"]
@@ -22,6 +24,18 @@ class CiliumDataPlane:
 
     def probe_headers(self, ingresses: Sequence[Ingress]) -> HeaderSets:
         return {}
+
+    def probe_paths(self, ingresses: Sequence[Ingress]) -> dict[str, list[str]]:
+        """A path each ImplementationSpecific path (a regular expression in Cilium) matches:
+        there Cilium's regex-before-prefix order and Gateway API precedence can part, which the
+        literal start of the expression does not reach."""
+        out: dict[str, list[str]] = {}
+        for ing in ingresses:
+            samples = {regex_sample(p.path) for rule in ing.rules for p in rule.paths
+                       if p.path_type not in ("Exact", "Prefix") and p.path}
+            if samples - {None}:
+                out[ing.ref] = sorted(s for s in samples if s is not None)
+        return out
 
     def controller_notes(self) -> list[Note]:
         subject = "controller cilium"

@@ -154,11 +154,14 @@ class CiliumTranslator(IngressTranslator):
     def _order_note(self, hr: HostRoutes) -> None:
         kinds = {m.path.type for r in hr.rules for m in r.matches if m.path is not None}
         if "RegularExpression" in kinds and "PathPrefix" in kinds:
+            regexes = sorted({m.path.value for r in hr.rules for m in r.matches
+                              if m.path is not None and m.path.type == "RegularExpression"})
             self.note(hr.ingress, "REGEX-BEFORE-PREFIX", Level.WARNING,
                       f"host {hr.host or '*'} has regular-expression and prefix paths: Cilium tries every regular "
                       "expression before any prefix", fidelity=Fidelity.APPROXIMATE,
                       instead="Gateway API precedence (a matching prefix wins over a regular expression)",
-                      aspects=("status", "backend"), scope=((hr.host, ""),))
+                      aspects=("status", "backend"),
+                      scope=((hr.host, ""), *((hr.host, f"~^(?:{rx})$") for rx in regexes)))
 
     def _passthrough(self, ing: Ingress) -> list[Passthrough]:
         out: list[Passthrough] = []
