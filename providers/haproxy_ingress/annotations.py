@@ -33,6 +33,7 @@ from .._haproxy.values import (
     parse_status_in,
     parse_time,
 )
+from .bluegreen import parse_balance, parse_selector
 
 __all__ = ["GLOBAL_KEYS", "PREFIXES", "TABLE", "Ranges"]
 
@@ -291,12 +292,18 @@ _SPECS = [
     _none("ssl-options-backend", "backend-tls", "TLS options towards the pods"),
     _none("ssl-fingerprint-lower", "backend-tls", "Client certificate fingerprint in lower case", parse=parse_bool),
     _none("ssl-fingerprint-sha2-bits", "backend-tls", "SHA-2 size of the client certificate fingerprint"),
-    _none("blue-green-deploy", "backend", "Weights between pod groups by label", "one Service per group with "
-          "backendRef weights (by hand)"),
-    _none("blue-green-balance", "backend", "Weights between pod groups by label"),
-    _none("blue-green-mode", "backend", "Weights per pod or per deployment"),
-    _none("blue-green-header", "backend", "Pod group chosen by a request header"),
-    _none("blue-green-cookie", "backend", "Pod group chosen by a cookie"),
+    row("blue-green-balance", UNSUP, "bluegreen", "Weights between pod groups of the Service (label=value=weight, "
+        "comma-separated)", parse_balance, target="one Service per group with backendRef weights (by hand; the "
+        "note lists them)", noted=True),
+    row("blue-green-deploy", UNSUP, "bluegreen", "Deprecated spelling of blue-green-balance", parse_balance,
+        alias="blue-green-balance", noted=True),
+    row("blue-green-mode", UNSUP, "bluegreen", "deploy (default): a group's share is its weight; pod: each pod "
+        "carries its group's weight", parse_choice("deploy", "pod"), "deploy", "the blue-green note's weights",
+        noted=True),
+    row("blue-green-header", UNSUP, "bluegreen", "Pod group chosen by a request header (Header:label)",
+        parse_selector, target="a header-match rule per group (by hand; the note says how)", noted=True),
+    row("blue-green-cookie", UNSUP, "bluegreen", "Pod group chosen by a cookie (Cookie:label)", parse_selector,
+        target="no Gateway API cookie match (the note says what is left)", noted=True),
     _none("config-backend", "snippet", "Raw HAProxy backend directives"),
     _none("config-backend-early", "snippet", "Raw HAProxy backend directives (early)"),
     _none("config-backend-late", "snippet", "Raw HAProxy backend directives (late)"),

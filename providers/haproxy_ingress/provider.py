@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 
-from ing2gw.ir import HeaderMatch, PathMatch, RouteMatch
+from ing2gw.ir import IR, HeaderMatch, PathMatch, RouteMatch
 from ing2gw.notes import Fidelity, Level, Notes
 from ing2gw.provider import Annotations, AnnotationTable, ProviderContext
 from ing2gw.resources import Ingress, IngressPath, ResourceSet
@@ -27,6 +27,7 @@ from .._haproxy.plugin import HaproxyProvider
 from .._haproxy.policy import HaproxyPolicy, read_annotations
 from .._haproxy.translate import HaproxyTranslator
 from .annotations import PREFIXES, TABLE
+from .bluegreen import blue_green_message
 from .haproxycfg import render
 from .lookup import IngressLookup
 from .policy import policy_of
@@ -63,6 +64,36 @@ class IngressTranslator(HaproxyTranslator):
     def policy_of(self, ingress: Ingress, ann: Annotations) -> HaproxyPolicy:
         self._ann[ingress.ref] = ann
         return policy_of(ingress, ann, self.ctx.options.controller_config)
+
+    def translate(self, ingresses: Sequence[Ingress]) -> IR:
+        ir = super().translate(ingresses)
+        for ing in self.ordered(ingresses):
+            self._blue_green(ing)
+        return ir
+
+    def _blue_green(self, ing: Ingress) -> None:
+        """One note per backend Service of an Ingress with a blue/green balance or selector."""
+        self.policy(ing)
+        ann = self._ann[ing.ref]
+        groups = ann.get("blue-green-balance") or ()
+        header, cookie = ann.get("blue-green-header"), ann.get("blue-green-cookie")
+        if not groups and header is None and cookie is None:
+            return
+        key = "blue-green-balance" if groups else "blue-green-header" if header is not None else "blue-green-cookie"
+        backends: dict[str, set[tuple[str, str]]] = {}
+        for rule in ing.rules:
+            for path in rule.paths:
+                if path.backend.service is not None:
+                    backends.setdefault(f"{ing.namespace}/{path.backend.service}", set()).add(
+                        (rule.host, path.path or "/"))
+        if ing.default_backend is not None and ing.default_backend.service is not None:
+            scope = {(r.host, "") for r in ing.rules} or {("", "")}
+            backends.setdefault(f"{ing.namespace}/{ing.default_backend.service}", set()).update(scope)
+        for service, scope in sorted(backends.items()):
+            message, instead = blue_green_message(service, groups, ann.get("blue-green-mode"), header, cookie)
+            self.note(ing, "BLUE-GREEN", Level.ERROR, message, fidelity=Fidelity.UNSUPPORTED, instead=instead,
+                      fld=self.fld(key), aspects=("weights", "backend") if header or cookie else ("weights",),
+                      scope=tuple(sorted(scope)))
 
     def redirects_https(self, ingress: Ingress, host: str, has_tls: bool) -> bool:
         return has_tls and self.policy(ingress).ssl_redirect is not False
