@@ -4,7 +4,9 @@ A provider's renderer decides how a request finds its entry (map files and ``set
 lookups ending in ``var(txn.entry)``, the entry's id) and calls :func:`document` with them;
 this module writes the rest the way the controllers do: ``global``/``defaults``, the
 frontend's binds, each entry's ``http-request`` rules in haproxy's rule order under
-``{ var(txn.entry) -m str ID }``, its ``http-response`` rules, one backend per Service port
+``{ var(txn.entry) -m str ID }`` (CORS preflights and the body limit answered by
+``http-request return``, as the controllers' Lua services and ``return`` rules answer them),
+its ``http-response`` rules and CORS ``http-after-response`` rules, one backend per Service port
 (each proxying to the echo server and naming itself in ``X-Ing2gw-Backend``) and the 404
 default backend. Nothing here consults the model: haproxy itself evaluates every match.
 """
@@ -15,7 +17,7 @@ import re
 from collections.abc import Sequence
 
 from .model import Entry
-from .policy import HaproxyPolicy
+from .policy import Cors, HaproxyPolicy
 from .process import BACKEND_HEADER
 
 __all__ = ["backend_id", "document", "entry_rules", "quote"]
@@ -43,6 +45,43 @@ def _header_rules(kind: str, remove: Sequence[str], set_: Sequence[tuple[str, st
             + [f"{kind} add-header {name} {quote(value)} if {on}" for name, value in add])
 
 
+_TOO_LARGE = "<html><body><h1>413 Request Entity Too Large</h1>The request is too large.</body></html>"
+
+
+def _cors_rules(c: Cors, on: str) -> list[str]:
+    """``http-after-response`` rules adding the CORS headers (every answer of the entry, haproxy's
+    own preflight answer included) when the Origin is allowed."""
+    if c.any_origin:
+        allowed = "{ var(txn.origin) -m found }"
+    else:
+        tests = []
+        if c.listed:
+            tests.append(f"{{ var(txn.origin) -m str {' '.join(quote(o) for o in c.listed)} }}")
+        if c.patterns:
+            tests.append(f"{{ var(txn.origin) -m reg {' '.join(quote(p) for p in c.patterns)} }}")
+        allowed = " || ".join(tests)
+    after = "http-after-response set-header"
+    value = "%[var(txn.origin)]" if c.echo_origin or not c.any_origin else "*"
+    out = [f"{after} Access-Control-Allow-Origin {value} if {on} {a}" for a in allowed.split(" || ")]
+    for name, text, var in (("Methods", c.methods_text, "txn.cors_method"), ("Headers", c.headers_text,
+                                                                           "txn.cors_headers")):
+        if c.echo_requested and text == "*":
+            out += [f"{after} Access-Control-Allow-{name} %[var({var})] if {on} {a} {{ var({var}) -m found }}"
+                    for a in allowed.split(" || ")]
+        elif text:
+            out += [f"{after} Access-Control-Allow-{name} {quote(text)} if {on} {a}" for a in allowed.split(" || ")]
+    if c.credentials:
+        out += [f"{after} Access-Control-Allow-Credentials true if {on} {a}" for a in allowed.split(" || ")]
+    if c.expose_text:
+        out += [f"{after} Access-Control-Expose-Headers {quote(c.expose_text)} if {on} {a}"
+                for a in allowed.split(" || ")]
+    if not c.max_age_preflight_only:
+        out += [f"{after} Access-Control-Max-Age {c.max_age} if {on} {a}" for a in allowed.split(" || ")]
+    if c.vary_origin and c.listed:
+        out += [f"{after} Vary Origin if {on} {a}" for a in allowed.split(" || ")]
+    return out
+
+
 def entry_rules(e: Entry, rid: str, https_port_default: int | None) -> tuple[list[str], list[str], list[str]]:
     """(http-request lines, http-response lines, extra sections) for one entry."""
     pol: HaproxyPolicy = e.policy
@@ -58,7 +97,8 @@ def entry_rules(e: Entry, rid: str, https_port_default: int | None) -> tuple[lis
         req.append(f"http-request deny deny_status 403 if {on} !{{ src {_networks(pol.allow)} }}")
     if pol.basic_auth is not None:
         extra += [f"userlist ul_{rid}", f"    user {ORACLE_USER[0]} insecure-password {ORACLE_USER[1]}", ""]
-        req.append(f"http-request auth realm {quote(pol.basic_auth[1])} if {on} !{{ http_auth(ul_{rid}) }}")
+        skip = " !METH_OPTIONS" if pol.cors is not None and pol.cors.options_skip_auth else ""
+        req.append(f"http-request auth realm {quote(pol.basic_auth[1])} if {on}{skip} !{{ http_auth(ul_{rid}) }}")
     rl = pol.rate_limit
     if rl is not None:
         extra += [f"backend st_{rid}",
@@ -87,6 +127,13 @@ def entry_rules(e: Entry, rid: str, https_port_default: int | None) -> tuple[lis
             authority = f"{host}:{red.port}" if red.port is not None else host
             req.append(f"http-request redirect location {scheme}://{authority}%[capture.req.uri] code {red.code} "
                        f"if {on}")
+    c = pol.cors
+    if c is not None and c.preflight:
+        age = f" hdr Access-Control-Max-Age {c.max_age}" if c.max_age_preflight_only else ""
+        req.append(f"http-request return status 204 content-type text/plain{age} if {on} METH_OPTIONS")
+    if pol.body_limit is not None:
+        req.append(f"http-request return status 413 content-type text/html string {quote(_TOO_LARGE)} "
+                   f"hdr Cache-Control no-cache if {on} {{ req.body_size,sub({pol.body_limit}) gt 0 }}")
     req += _header_rules("http-request", pol.request_remove, pol.request_set, pol.request_add, on)
     if pol.set_host is not None:
         req.append(f"http-request set-header Host {quote(pol.set_host)} if {on}")
@@ -101,24 +148,7 @@ def entry_rules(e: Entry, rid: str, https_port_default: int | None) -> tuple[lis
     if pol.hsts:
         resp.append(f"http-response set-header Strict-Transport-Security {quote(pol.hsts)} if {on} {{ ssl_fc }}")
     if pol.cors is not None:
-        c = pol.cors
-        if "*" in c.origins:
-            allowed, value = "{ var(txn.origin) -m found }", "*"
-        elif c.origin_regex:
-            allowed, value = f"{{ var(txn.origin) -m reg ^(?:{'|'.join(c.origins)})$ }}", "%[var(txn.origin)]"
-        else:
-            allowed, value = f"{{ var(txn.origin) -m str {' '.join(c.origins)} }}", "%[var(txn.origin)]"
-        resp.append(f"http-response set-header Access-Control-Allow-Origin {value} if {on} {allowed}")
-        if c.credentials:
-            resp.append(f"http-response set-header Access-Control-Allow-Credentials true if {on} {allowed}")
-        resp.append(f"http-response set-header Access-Control-Allow-Methods {quote(', '.join(c.methods))} "
-                    f"if {on} {allowed}")
-        resp.append(f"http-response set-header Access-Control-Allow-Headers {quote(', '.join(c.headers))} "
-                    f"if {on} {allowed}")
-        if c.expose:
-            resp.append(f"http-response set-header Access-Control-Expose-Headers {quote(', '.join(c.expose))} "
-                        f"if {on} {allowed}")
-        resp.append(f"http-response set-header Access-Control-Max-Age {c.max_age} if {on} {allowed}")
+        resp += _cors_rules(pol.cors, on)
     return req, resp, extra
 
 
@@ -139,6 +169,8 @@ def document(entries: Sequence[Entry], lookup: Sequence[str], https_port_default
         "defaults", "    mode http", "    timeout connect 5s", "    timeout client 30s", "    timeout server 30s", "",
         "frontend fe", "    bind @HTTP@", "    bind @HTTPS@ ssl crt @DIR@/crt.pem",
         "    http-request set-var(txn.origin) req.hdr(origin)",
+        "    http-request set-var(txn.cors_method) req.fhdr(Access-Control-Request-Method)",
+        "    http-request set-var(txn.cors_headers) req.fhdr(Access-Control-Request-Headers)",
         *[f"    {line}" for line in lookup],
         *[f"    {line}" for line in req],
         *[f"    {line}" for line in resp],

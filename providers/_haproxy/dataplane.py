@@ -18,6 +18,7 @@ from ing2gw.resources import Ingress, IngressPath, ResourceSet
 from .entries import build_entries
 from .model import Entry, HaproxyModel, Lookup
 from .policy import HaproxyPolicy
+from .translate import literal_origin
 
 __all__ = ["Flavour", "HaproxyDataPlane"]
 
@@ -72,16 +73,18 @@ class HaproxyDataPlane:
         return HaproxyModel(self.flavour.lookup(entries, config), self.flavour.name, entries)
 
     def probe_headers(self, ingresses: Sequence[Ingress]) -> HeaderSets:
-        """CORS requests from an allowed and a foreign origin, and, when the client address
+        """CORS requests and preflights from an allowed and a foreign origin, and, when the client address
         comes from a header, one address inside and one outside the Ingress's lists."""
         out: dict[str, list[tuple[tuple[str, str], ...]]] = {}
         for ing in ingresses:
             pol = self.flavour.policy(ing, {})
             sets: list[tuple[tuple[str, str], ...]] = []
             if pol.cors is not None:
-                origins = [o for o in pol.cors.origins[:1] if o != "*" and not pol.cors.origin_regex]
-                for origin in [*origins, _FOREIGN_ORIGIN]:
+                origins = [*pol.cors.listed[:1], *(o for o in map(literal_origin, pol.cors.patterns[:1]) if o)]
+                for origin in [*origins[:1], _FOREIGN_ORIGIN]:
                     sets.append((("origin", origin),))
+                    sets.append(((":method", "OPTIONS"), ("origin", origin), ("access-control-request-method", "PUT"),
+                                 ("access-control-request-headers", "X-Probe")))
             if pol.client_header and (pol.allow or pol.deny):
                 nets = [*pol.allow, *pol.deny]
                 sets.append(((pol.client_header.lower(), str(nets[0].network_address)),))

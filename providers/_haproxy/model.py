@@ -4,10 +4,12 @@ request, as the reference router's typed :class:`~ing2gw.router.Outcome`.
 The controllers differ in how a request finds its Ingress path (host and path map lookups,
 match types, case, fallbacks): each provider gives a :class:`Lookup` over its :class:`Entry`
 list. Everything after the lookup follows the ``http-request`` rule order both controllers
-render: client address from a header -> deny/allow lists (403) -> basic auth (401) -> rate
-limit -> the HTTPS redirect and other redirects -> request headers, Host and path rewrites ->
-the backend; response headers (set, HSTS on HTTPS, CORS) on the way back. A request no entry
-takes gets the default backend's 404.
+render: client address from a header -> deny/allow lists (403) -> basic auth (401; not for
+OPTIONS when haproxy answers CORS preflights) -> rate limit -> the HTTPS redirect and other
+redirects -> haproxy's own answer to OPTIONS (CORS, 204) -> the body limit (a ``Content-Length``
+over it: 413) -> request headers, Host and path rewrites -> the backend; response headers (set,
+HSTS on HTTPS, CORS as the controller writes them) on the way back. A request no entry takes gets
+the default backend's 404.
 
 Rate limits count requests only when the caller passes a :class:`Counters` (one window, every
 request inside it): ``route`` alone never limits, so replays stay independent.
@@ -24,7 +26,7 @@ from typing import Any, Protocol
 from ing2gw.http import Headers, Request
 from ing2gw.router.outcome import Matched, Outcome, RedirectTo, RuleInfo, Upstream
 
-from .policy import HaproxyPolicy
+from .policy import Cors, HaproxyPolicy
 
 __all__ = ["Counters", "Entry", "HaproxyModel", "Lookup", "MapMatch"]
 
@@ -159,23 +161,47 @@ def _modified(headers: Headers, remove: Sequence[str], set_: Sequence[tuple[str,
     return headers
 
 
+def _cors_headers(cors: Cors, request: Request, preflight: bool) -> Headers:
+    """The CORS headers of an answer (``preflight``: haproxy's own answer to OPTIONS)."""
+    headers = Headers()
+    origin = request.headers.get("origin")
+    if cors.allows(origin):
+        assert origin is not None
+        headers = headers.set("Access-Control-Allow-Origin",
+                              origin if cors.echo_origin or not cors.any_origin else "*")
+        for name, text, asked in (("Methods", cors.methods_text, "access-control-request-method"),
+                                  ("Headers", cors.headers_text, "access-control-request-headers")):
+            value = request.headers.get(asked) if cors.echo_requested and text == "*" else text
+            if value:
+                headers = headers.set(f"Access-Control-Allow-{name}", value)
+        if cors.credentials:
+            headers = headers.set("Access-Control-Allow-Credentials", "true")
+        if cors.expose_text:
+            headers = headers.set("Access-Control-Expose-Headers", cors.expose_text)
+        if not cors.max_age_preflight_only:
+            headers = headers.set("Access-Control-Max-Age", str(cors.max_age))
+        if cors.vary_origin and cors.listed:
+            headers = headers.set("Vary", "Origin")
+    if preflight and cors.max_age_preflight_only:
+        headers = headers.set("Access-Control-Max-Age", str(cors.max_age))
+    return headers
+
+
 def _response_headers(entry: Entry, request: Request) -> Headers:
     pol = entry.policy
     headers = _modified(Headers(), pol.response_remove, pol.response_set, pol.response_add)
     if pol.hsts and request.scheme == "https":
         headers = headers.set("Strict-Transport-Security", pol.hsts)
-    cors = pol.cors
-    origin = request.headers.get("origin")
-    if cors is not None and origin and cors.allows(origin):
-        headers = headers.set("Access-Control-Allow-Origin", "*" if "*" in cors.origins else origin)
-        if cors.credentials:
-            headers = headers.set("Access-Control-Allow-Credentials", "true")
-        headers = headers.set("Access-Control-Allow-Methods", ", ".join(cors.methods))
-        headers = headers.set("Access-Control-Allow-Headers", ", ".join(cors.headers))
-        if cors.expose:
-            headers = headers.set("Access-Control-Expose-Headers", ", ".join(cors.expose))
-        headers = headers.set("Access-Control-Max-Age", str(cors.max_age))
+    if pol.cors is not None:
+        for name, value in _cors_headers(pol.cors, request, False).as_dict().items():
+            headers = headers.set(name, value)
     return headers
+
+
+def _body_size(request: Request) -> int | None:
+    """The body size the request announces (``Content-Length``), if any."""
+    value = (request.headers.get("content-length") or "").strip()
+    return int(value) if value.isdigit() else None
 
 
 def _answer(entry: Entry, request: Request, counters: Counters | None) -> Outcome:
@@ -188,7 +214,8 @@ def _answer(entry: Entry, request: Request, counters: Counters | None) -> Outcom
         return _outcome(entry, 403, "Forbidden", notes=(f"client {client} is in the deny list",))
     elif pol.allow and not _in(client, pol.allow):
         return _outcome(entry, 403, "Forbidden", notes=(f"client {client} is not in the allow list",))
-    if pol.basic_auth is not None:
+    cors = pol.cors
+    if pol.basic_auth is not None and not (cors is not None and cors.options_skip_auth and request.method == "OPTIONS"):
         given = (request.headers.get("authorization") or "").split(" ")[0].lower()
         if given != "basic":
             secret, realm = pol.basic_auth
@@ -209,6 +236,12 @@ def _answer(entry: Entry, request: Request, counters: Counters | None) -> Outcom
     if red is not None:
         location = red.location or _location(request, red.scheme or request.scheme, red.hostname, red.port)
         return _outcome(entry, red.code, "Redirect", redirect=RedirectTo(location, red.code), notes=tuple(notes))
+    if cors is not None and cors.preflight and request.method == "OPTIONS":
+        return _outcome(entry, 204, "CORSPreflight", headers=_cors_headers(cors, request, True), notes=tuple(notes))
+    size = _body_size(request)
+    if pol.body_limit is not None and size is not None and size > pol.body_limit:
+        return _outcome(entry, 413, "PayloadTooLarge",
+                        notes=(*notes, f"request body of {size} bytes is over the limit of {pol.body_limit}"))
     if entry.backend is None:
         return _outcome(entry, 503, "BackendNotFound", notes=(*notes, "no endpoint for the Service"))
     headers = _modified(request.headers, pol.request_remove, pol.request_set, pol.request_add)

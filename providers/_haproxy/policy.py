@@ -73,8 +73,24 @@ class RateLimitRule:
 
 @dataclass(frozen=True, slots=True)
 class Cors:
-    """CORS response headers for requests whose Origin is allowed: ``origins`` lists them (``*``
-    any), as regular expressions the whole Origin must match when ``origin_regex``."""
+    """CORS as the controller's haproxy answers it.
+
+    A request's Origin is allowed when it has one and either nothing but ``*`` is listed (any
+    origin), or it is one of ``origins``, or one of ``patterns`` (regular expressions,
+    unanchored as haproxy's ``-m reg``) finds a match in it. ``methods``, ``headers`` and ``expose`` are the
+    lists (for the Gateway CORS filter); the answer's headers are the ``*_text`` values as the
+    controller writes them. Switches for where the two controllers differ:
+
+    * ``echo_origin``: Access-Control-Allow-Origin copies the Origin even when any origin is
+      allowed (else ``*`` then);
+    * ``echo_requested``: a ``*`` Allow-Methods / Allow-Headers copies the request's
+      Access-Control-Request-Method / -Headers (and is left out when the request has none);
+    * ``max_age_preflight_only``: Access-Control-Max-Age only on the preflight answer, there
+      whatever the Origin (else on every answer to an allowed Origin);
+    * ``vary_origin``: ``Vary: Origin`` with a listed origin;
+    * ``preflight``: haproxy answers every OPTIONS request itself with 204;
+    * ``options_skip_auth``: basic auth does not apply to OPTIONS requests.
+    """
 
     origins: tuple[str, ...] = ("*",)
     methods: tuple[str, ...] = ("*",)
@@ -82,14 +98,32 @@ class Cors:
     credentials: bool = False
     max_age: int = 5
     expose: tuple[str, ...] = ()
-    origin_regex: bool = False
+    patterns: tuple[str, ...] = ()
+    methods_text: str = "*"
+    headers_text: str = "*"
+    expose_text: str = ""
+    echo_origin: bool = False
+    echo_requested: bool = False
+    max_age_preflight_only: bool = False
+    vary_origin: bool = False
+    preflight: bool = False
+    options_skip_auth: bool = False
 
-    def allows(self, origin: str) -> bool:
-        if "*" in self.origins:
+    def allows(self, origin: str | None) -> bool:
+        if not origin:
+            return False
+        if self.any_origin:
             return True
-        if self.origin_regex:
-            return any(re.fullmatch(o, origin) for o in self.origins)
-        return origin in self.origins
+        return origin in self.origins or any(re.search(p, origin) for p in self.patterns)
+
+    @property
+    def any_origin(self) -> bool:
+        return not self.patterns and all(o == "*" for o in self.origins)
+
+    @property
+    def listed(self) -> tuple[str, ...]:
+        """The literal origins (``*`` left out)."""
+        return tuple(o for o in self.origins if o != "*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +140,9 @@ class BackendTLSWish:
 @dataclass(frozen=True, slots=True)
 class HaproxyPolicy:
     """What one Ingress asks of haproxy, in the order haproxy applies it: client address ->
-    deny/allow lists (403) -> basic auth (401) -> rate limit -> redirects -> request header and
-    Host changes -> path rewrite -> backend; response headers on the way back."""
+    deny/allow lists (403) -> basic auth (401) -> rate limit -> redirects -> CORS preflight
+    (204) -> body limit (413) -> request header and Host changes -> path rewrite -> backend;
+    response headers on the way back."""
 
     ssl_redirect: bool | None = None  # None: on when the Ingress has a tls section
     ssl_redirect_code: int = 302

@@ -190,7 +190,13 @@ class HaproxyProcess:
             conn.putheader("Host", host)
             for name, value in headers.items():
                 conn.putheader(name, value)
-            conn.endheaders(declared_body(headers))
+            conn.endheaders()
+            body = declared_body(headers)
+            if body:
+                try:
+                    conn.send(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # haproxy answered (a 413) before taking the whole body: its answer is still there
             resp = conn.getresponse()
             body = resp.read()
             got = {k.lower(): v for k, v in resp.getheaders()}

@@ -39,7 +39,7 @@ from .._common.ingress import HostRoutes, IngressTranslator, PathContext
 from ..ingress_nginx.hostroutes import with_hsts
 from .policy import HaproxyPolicy, RateLimitRule, Redirect, read_annotations
 
-__all__ = ["HaproxyTranslator"]
+__all__ = ["HaproxyTranslator", "literal_origin"]
 
 _CORE_CODES = (301, 302)
 _EXTENDED_CODES = (303, 307, 308)
@@ -183,22 +183,37 @@ class HaproxyTranslator(IngressTranslator):
 
     def _cors(self, pc: PathContext, pol: HaproxyPolicy) -> CORS | None:
         """The CORS filter; a regular-expression origin is kept only when it names one literal
-        origin (``^https://a\\.example\\.com$``)."""
+        origin (``^https://a\\.example\\.com$``). haproxy's own answer to OPTIONS is noted."""
         cors = pol.cors
         assert cors is not None
-        origins = cors.origins
-        if cors.origin_regex and "*" not in origins:
-            literal = [_literal_origin(o) for o in origins]
+        origins: tuple[str, ...] = ("*",) if cors.any_origin else cors.listed
+        if cors.patterns:
+            literal = [literal_origin(o) for o in cors.patterns]
             kept = tuple(o for o in literal if o is not None)
-            dropped = [o for o, lit in zip(origins, literal, strict=True) if lit is None]
+            dropped = [o for o, lit in zip(cors.patterns, literal, strict=True) if lit is None]
             if dropped:
                 self.note(pc, "CORS-ORIGIN-REGEX", Level.WARNING,
                           f"CORS origin pattern(s) {', '.join(dropped)} are regular expressions; the CORS filter "
-                          "lists exact origins", fidelity=Fidelity.APPROXIMATE if kept else Fidelity.UNSUPPORTED,
-                          instead="patterns left out" + ("" if kept else "; no CORS filter"), aspects=("cors",))
-            if not kept:
+                          "lists exact origins", fidelity=Fidelity.APPROXIMATE if kept or origins else
+                          Fidelity.UNSUPPORTED, instead="patterns left out" + ("" if kept or origins else
+                                                                              "; no CORS filter"),
+                          aspects=("cors",))
+            origins = tuple(dict.fromkeys((*origins, *kept)))
+            if not origins:
                 return None
-            origins = kept
+        if cors.preflight:
+            self.note(pc, "CORS-PREFLIGHT", Level.INFO,
+                      f"{self.controller} answers every OPTIONS request of the path itself with 204 (Origin or not; "
+                      "CORS headers only for an allowed Origin), so the backend never sees OPTIONS; the Gateway CORS "
+                      "filter answers only preflights (OPTIONS with Origin and Access-Control-Request-Method), with "
+                      "200, and passes other OPTIONS requests to the backend",
+                      fidelity=Fidelity.APPROXIMATE, instead="HTTPRoute CORS filter", aspects=("cors", "status"),
+                      fld=self.fld(self.preflight_key))
+        if cors.vary_origin and cors.listed:
+            self.note(pc, "CORS-VARY", Level.INFO,
+                      f"{self.controller} adds Vary: Origin to its answers for a listed Origin; the Gateway CORS "
+                      "filter adds no Vary header", fidelity=Fidelity.APPROXIMATE, instead="no Vary header",
+                      aspects=("headers",), fld=self.fld("cors-allow-origin"))
         return CORS(allow_origins=origins, allow_methods=cors.methods, allow_headers=cors.headers,
                     expose_headers=cors.expose, allow_credentials=cors.credentials or None, max_age=cors.max_age)
 
@@ -229,6 +244,7 @@ class HaproxyTranslator(IngressTranslator):
     deny_key = "deny-list"
     rate_limit_key = "rate-limit-requests"
     client_header_key = "src-ip-header"
+    preflight_key = "cors-enable"  # the annotation that makes haproxy answer OPTIONS itself
 
     def _rate_limit(self, ing: Ingress, rl: RateLimitRule) -> it.RateLimit:
         unit: Literal["second", "minute"]
@@ -336,7 +352,7 @@ def _moved(f: Filter, prefix_len: int, exempt: str) -> Filter:
     return f
 
 
-def _literal_origin(pattern: str) -> str | None:
+def literal_origin(pattern: str) -> str | None:
     """The one origin a regular expression names, if it names exactly one."""
     text = pattern.removeprefix("^").removesuffix("$").replace("\\.", ".")
     return text if re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", text) else None

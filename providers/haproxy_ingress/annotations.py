@@ -225,15 +225,16 @@ _SPECS = [
     row("proxy-body-size", EXT, "body", "Largest request body (unlimited by default); larger gets 413",
          parse_size, target="body-limit policy", intent=i.BodyLimit),
     # --- CORS ---------------------------------------------------------------------------------
-    row("cors-enable", APPROX, "cors", "Answers CORS", parse_bool, False, "HTTPRoute CORS filter"),
-    row("cors-allow-origin", APPROX, "cors", "Allowed origins (default *)", default="*",
+    row("cors-enable", APPROX, "cors", "Answers every OPTIONS request itself (204) and adds CORS headers for an "
+         "allowed Origin", parse_bool, False, "HTTPRoute CORS filter (preflight answers differ, noted)"),
+    row("cors-allow-origin", APPROX, "cors", "Allowed origins, comma-separated (default *)", default="*",
          target="CORS filter allowOrigins"),
-    row("cors-allow-origin-regex", APPROX, "cors", "Allowed origins as regexes", target="CORS filter "
-         "allowOrigins (exact origins only)"),
+    row("cors-allow-origin-regex", APPROX, "cors", "Allowed origins as regexes, space-separated, unanchored",
+         target="CORS filter allowOrigins (exact origins only)"),
     row("cors-allow-methods", APPROX, "cors", "Allowed methods", target="CORS filter allowMethods"),
     row("cors-allow-headers", APPROX, "cors", "Allowed headers", target="CORS filter allowHeaders"),
-    row("cors-allow-credentials", APPROX, "cors", "Allows credentials (default true)", parse_bool, True,
-         "CORS filter allowCredentials"),
+    row("cors-allow-credentials", APPROX, "cors", "Allows credentials (default false in the controller's code and "
+         "tests; its docs say true)", parse_bool, False, "CORS filter allowCredentials"),
     row("cors-expose-headers", APPROX, "cors", "Headers exposed to scripts", target="CORS filter exposeHeaders"),
     row("cors-max-age", APPROX, "cors", "Preflight cache seconds (default 86400)", parse_non_negative_int, 86400,
          "CORS filter maxAge"),

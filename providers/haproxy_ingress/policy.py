@@ -1,7 +1,8 @@
 """haproxy-ingress: one Ingress's annotations (and the controller ConfigMap's global keys)
 read into the neutral :class:`HaproxyPolicy`, with the controller's defaults: HTTPS redirect
 on for TLS hosts (302, ``/.well-known/acme-challenge`` exempt), HSTS on HTTPS answers
-(``max-age=15768000``), CORS with credentials and a one-day max-age."""
+(``max-age=15768000``), CORS without credentials and a one-day max-age (the docs say credentials
+are on by default; the controller's code and its own tests say off)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,22 @@ def _list(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
     if not value:
         return default
     return tuple(v.strip() for v in value.split(",") if v.strip()) or default
+
+
+def _cors(ann: Annotations) -> Cors:
+    """The controller's CORS: every OPTIONS answered 204 by haproxy (Max-Age there only), the
+    Origin echoed when allowed, ``*`` methods/headers echoing the preflight's requested ones,
+    origins comma-separated, origin regexes space-separated and unanchored."""
+    origins = _list(ann.get("cors-allow-origin"), ("*",))
+    patterns = tuple(p for p in (ann.get("cors-allow-origin-regex") or "").split(" ") if p)
+    methods = ann.get("cors-allow-methods") or ", ".join(CORS_METHODS)
+    headers = ann.get("cors-allow-headers") or ",".join(CORS_HEADERS)
+    expose = ann.get("cors-expose-headers") or ""
+    return Cors(origins=origins, methods=_list(methods, ("*",)), headers=_list(headers, ("*",)),
+                credentials=bool(ann.get("cors-allow-credentials")), max_age=ann.get("cors-max-age"),
+                expose=_list(expose, ()), patterns=patterns, methods_text=methods.strip(), headers_text=headers.strip(),
+                expose_text=expose.strip(), echo_origin=True, echo_requested=True, max_age_preflight_only=True,
+                vary_origin=True, preflight=True, options_skip_auth=True)
 
 
 def _hsts(ann: Annotations) -> str | None:
@@ -92,14 +109,7 @@ def policy_of(ing: Ingress, ann: Annotations, config: Mapping[str, str]) -> Hapr
     if ann.get("auth-secret") is not None:
         ns, name = ann.get("auth-secret").resolve(ing.namespace)
         basic = (f"{ns}/{name}", ann.get("auth-realm") or "localhost")
-    cors = None
-    if ann.get("cors-enable"):
-        regex = ann.get("cors-allow-origin-regex")
-        cors = Cors(origins=_list(regex, ("*",)) if regex else _list(ann.get("cors-allow-origin"), ("*",)),
-                    methods=_list(ann.get("cors-allow-methods"), CORS_METHODS),
-                    headers=_list(ann.get("cors-allow-headers"), CORS_HEADERS),
-                    credentials=bool(ann.get("cors-allow-credentials")), max_age=ann.get("cors-max-age"),
-                    expose=_list(ann.get("cors-expose-headers"), ()), origin_regex=bool(regex))
+    cors = _cors(ann) if ann.get("cors-enable") else None
     redirect = None
     if "redirect-to" in ann:
         redirect = Redirect(code=ann.get("redirect-to-code"), location=ann.get("redirect-to"))

@@ -5,7 +5,8 @@
 Keys the controller reads only from its ConfigMap (``applies_to: configmap``) are listed too:
 on an Ingress the controller ignores them, and so does the conversion (family ``global``).
 Keys documented for Services are read from the Ingress as well, where the controller applies
-them to every Service the Ingress names.
+them to every Service the Ingress names. ``cors-respond-to-options`` is read by the controller's
+code (``pkg/annotations/ingress/resSetCORS.go``) but missing from its reference: listed too.
 """
 
 from __future__ import annotations
@@ -139,6 +140,9 @@ _SPECS = [
          "CORS filter allowCredentials"),
     row("cors-max-age", APPROX, "cors", "Preflight cache time (default 5s)", parse_time, None,
          "CORS filter maxAge"),
+    row("cors-respond-to-options", APPROX, "cors", "haproxy answers every OPTIONS request itself with 204 (read by "
+         "the controller's code; not in its annotation reference)", parse_bool, False,
+         "the CORS filter answers preflights itself (200; noted)"),
     # --- backends ---------------------------------------------------------------------------
     row("load-balance", EXT, "loadbalancing", "Balancing algorithm (default roundrobin)", _load_balance,
          "roundrobin", "load-balancing policy", i.LoadBalancing),

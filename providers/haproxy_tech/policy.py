@@ -19,6 +19,23 @@ def _list(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip()) or ("*",)
 
 
+def _cors(ann: Annotations) -> Cors:
+    """The controller's CORS: headers on every answer to an allowed Origin (``*``, or the
+    origin matching the regular expression -- unanchored -- echoed), methods upper-cased and
+    joined with ``, ``, headers with the spaces taken out, Max-Age in whole seconds; OPTIONS
+    answered 204 by haproxy only with ``cors-respond-to-options``."""
+    origin = str(ann.get("cors-allow-origin")).strip()
+    methods = str(ann.get("cors-allow-methods")).strip()
+    if methods != "*":
+        methods = ", ".join(m.upper() for m in "".join(methods.split()).split(","))
+    headers = "".join(str(ann.get("cors-allow-headers")).split())
+    age = ann.get("cors-max-age")
+    return Cors(origins=("*",) if origin == "*" else (), patterns=() if origin == "*" else (origin,),
+                methods=_list(methods), headers=_list(headers), credentials=bool(ann.get("cors-allow-credentials")),
+                max_age=age.millis // 1000 if age else 5, methods_text=methods, headers_text=headers,
+                preflight=bool(ann.get("cors-respond-to-options")))
+
+
 def policy_of(ing: Ingress, ann: Annotations) -> HaproxyPolicy:
     """What the Ingress asks of the controller's haproxy."""
     def prov(key: str) -> Provenance:
@@ -37,13 +54,7 @@ def policy_of(ing: Ingress, ann: Annotations) -> HaproxyPolicy:
         period = ann.get("rate-limit-period")
         rate = RateLimitRule(ann.get("rate-limit-requests"), period.millis if period else 1000,
                              ann.get("rate-limit-status-code"), ann.get("rate-limit-whitelist") or ())
-    cors = None
-    if ann.get("cors-enable"):
-        age = ann.get("cors-max-age")
-        origin = str(ann.get("cors-allow-origin")).strip()
-        cors = Cors(origins=(origin,), methods=_list(ann.get("cors-allow-methods")),
-                    headers=_list(ann.get("cors-allow-headers")), credentials=bool(ann.get("cors-allow-credentials")),
-                    max_age=int(age.seconds) if age else 5, origin_regex=origin != "*")
+    cors = _cors(ann) if ann.get("cors-enable") else None
     intents: list[it.Intent] = []
     if "load-balance" in ann:
         intents.append(it.LoadBalancing(algorithm=ann.get("load-balance"), provenance=prov("load-balance")))

@@ -39,6 +39,7 @@ class TechTranslator(HaproxyTranslator):
     controller = "haproxy-tech"
     prefixes = PREFIXES
     auth_layout = "map"
+    preflight_key = "cors-respond-to-options"
 
     def policy_of(self, ingress: Ingress, ann: Annotations) -> HaproxyPolicy:
         return policy_of(ingress, ann)

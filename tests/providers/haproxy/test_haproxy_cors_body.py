@@ -1,0 +1,134 @@
+"""CORS (answers, preflights) and body limits of both HAProxy models, each request asked of the
+model and of real haproxy serving the configuration the controller would write: the status and
+the headers must agree, and they must be what the controller's own configuration gives
+(haproxy-ingress: every OPTIONS answered 204 with Max-Age, Origin echoed, ``*`` echoing the
+requested method/headers, Vary; ``proxy-body-size`` -> 413. haproxy-tech: headers on every
+answer to an allowed Origin, 204 only with ``cors-respond-to-options``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from haproxy_support import compare, haproxy_process, resources, with_services
+
+from ing2gw.http import Request
+from ing2gw.providers._haproxy.process import HaproxyProcess
+from ing2gw.providers.haproxy_ingress import PROVIDER as INGRESS
+from ing2gw.providers.haproxy_tech import PROVIDER as TECH
+
+
+@pytest.fixture(scope="module")
+def process() -> Iterator[HaproxyProcess]:
+    yield from haproxy_process()
+
+
+def _ing(name: str, host: str, annotations: dict[str, str], prefix: str) -> dict[str, Any]:
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": name, "annotations": {f"{prefix}/{k}": v for k, v in annotations.items()}},
+            "spec": {"rules": [{"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+                "service": {"name": name, "port": {"number": 80}}}}]}}]}}
+
+
+HI = "haproxy-ingress.github.io"
+INGRESS_DOCS = with_services([
+    _ing("any", "any.test", {"cors-enable": "true"}, HI),
+    _ing("listed", "listed.test", {"cors-enable": "true", "cors-allow-origin": "https://a.test,https://b.test",
+                                   "cors-allow-methods": "*", "cors-allow-headers": "*",
+                                   "cors-allow-credentials": "true", "cors-expose-headers": "X-Total",
+                                   "cors-max-age": "600"}, HI),
+    _ing("regex", "regex.test", {"cors-enable": "true", "cors-allow-origin-regex": r"\.good\.test$ ^https://x\.test$"},
+         HI),
+    _ing("auth", "auth.test", {"cors-enable": "true", "auth-secret": "users"}, HI),
+    _ing("body", "body.test", {"proxy-body-size": "1k"}, HI),
+])
+HT = "haproxy.org"
+TECH_DOCS = with_services([
+    _ing("any", "any.test", {"cors-enable": "true"}, HT),
+    _ing("regex", "regex.test", {"cors-enable": "true", "cors-allow-origin": r"^https://(.+\.)?good\.test$",
+                                 "cors-allow-methods": "get, post", "cors-allow-headers": "X-A, X-B",
+                                 "cors-allow-credentials": "true", "cors-max-age": "1m"}, HT),
+    _ing("options", "options.test", {"cors-enable": "true", "cors-respond-to-options": "true"}, HT),
+])
+
+PREFLIGHT = {"Origin": "https://a.test", "Access-Control-Request-Method": "PUT",
+             "Access-Control-Request-Headers": "X-Probe"}
+
+
+def _ask(plane: Any, docs: list[dict[str, Any]], process: HaproxyProcess, request: Request) -> dict[str, Any]:
+    rs = resources(docs)
+    process.load(*plane.configuration(rs))
+    model, got, problems = compare(plane, rs, process, request)
+    assert not problems, problems
+    out = model.route(request)
+    return {"status": out.status, **{k.lower(): v for k, v in out.response_headers.as_dict().items()},
+            "haproxy": got}
+
+
+# (host, method, headers, expected status, expected response headers; None: absent)
+INGRESS_CASES = [
+    ("any.test", "GET", {"Origin": "https://o.test"}, 200,
+     {"access-control-allow-origin": "https://o.test", "access-control-allow-methods": "GET, PUT, POST, DELETE, "
+      "PATCH, OPTIONS", "access-control-max-age": None, "access-control-allow-credentials": None, "vary": None}),
+    ("any.test", "GET", {}, 200, {"access-control-allow-origin": None}),
+    ("any.test", "OPTIONS", {}, 204, {"access-control-max-age": "86400", "access-control-allow-origin": None}),
+    ("any.test", "OPTIONS", PREFLIGHT, 204,
+     {"access-control-allow-origin": "https://a.test", "access-control-max-age": "86400",
+      "access-control-allow-headers": "DNT,X-CustomHeader,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,"
+      "Cache-Control,Content-Type,Authorization"}),
+    ("listed.test", "OPTIONS", PREFLIGHT, 204,
+     {"access-control-allow-origin": "https://a.test", "access-control-allow-methods": "PUT",
+      "access-control-allow-headers": "X-Probe", "access-control-allow-credentials": "true",
+      "access-control-expose-headers": "X-Total", "access-control-max-age": "600", "vary": "Origin"}),
+    ("listed.test", "GET", {"Origin": "https://b.test"}, 200,
+     {"access-control-allow-origin": "https://b.test", "access-control-allow-methods": None, "vary": "Origin"}),
+    ("listed.test", "GET", {"Origin": "https://c.test"}, 200, {"access-control-allow-origin": None, "vary": None}),
+    ("listed.test", "OPTIONS", {**PREFLIGHT, "Origin": "https://c.test"}, 204,
+     {"access-control-allow-origin": None, "access-control-max-age": "600"}),
+    ("regex.test", "GET", {"Origin": "https://www.good.test"}, 200,
+     {"access-control-allow-origin": "https://www.good.test"}),
+    ("regex.test", "GET", {"Origin": "https://x.test"}, 200, {"access-control-allow-origin": "https://x.test"}),
+    ("regex.test", "GET", {"Origin": "https://x.test.evil"}, 200, {"access-control-allow-origin": None}),
+    ("auth.test", "GET", {"Origin": "https://a.test"}, 401, {}),
+    ("auth.test", "OPTIONS", PREFLIGHT, 204, {"access-control-allow-origin": "https://a.test"}),
+    ("body.test", "POST", {"Content-Length": "1025"}, 413, {}),
+    ("body.test", "POST", {"Content-Length": "1024"}, 200, {}),
+    ("body.test", "OPTIONS", {}, 200, {}),  # no CORS: the backend answers OPTIONS
+]
+
+
+@pytest.mark.parametrize(("host", "method", "headers", "status", "expected"), INGRESS_CASES,
+                         ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(INGRESS_CASES)])
+def test_haproxy_ingress_cors_and_body_size(host: str, method: str, headers: dict[str, str], status: int,
+                                            expected: dict[str, str | None], process: HaproxyProcess) -> None:
+    got = _ask(INGRESS.data_plane, INGRESS_DOCS, process, Request.build(host=host, method=method, headers=headers))
+    assert got["status"] == status == got["haproxy"].status
+    for name, value in expected.items():
+        assert got.get(name) == value == got["haproxy"].headers.get(name), name
+
+
+TECH_CASES = [
+    ("any.test", "GET", {"Origin": "https://o.test"}, 200,
+     {"access-control-allow-origin": "*", "access-control-allow-methods": "*", "access-control-allow-headers": "*",
+      "access-control-max-age": "5", "access-control-allow-credentials": None}),
+    ("any.test", "GET", {}, 200, {"access-control-allow-origin": None}),
+    ("any.test", "OPTIONS", PREFLIGHT, 200, {"access-control-allow-origin": "*"}),  # the backend answers
+    ("regex.test", "GET", {"Origin": "https://api.good.test"}, 200,
+     {"access-control-allow-origin": "https://api.good.test", "access-control-allow-methods": "GET, POST",
+      "access-control-allow-headers": "X-A,X-B", "access-control-allow-credentials": "true",
+      "access-control-max-age": "60"}),
+    ("regex.test", "GET", {"Origin": "https://bad.test"}, 200, {"access-control-allow-origin": None}),
+    ("options.test", "OPTIONS", {}, 204, {"access-control-allow-origin": None}),
+    ("options.test", "OPTIONS", PREFLIGHT, 204, {"access-control-allow-origin": "*", "access-control-max-age": "5"}),
+]
+
+
+@pytest.mark.parametrize(("host", "method", "headers", "status", "expected"), TECH_CASES,
+                         ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(TECH_CASES)])
+def test_haproxy_tech_cors(host: str, method: str, headers: dict[str, str], status: int,
+                           expected: dict[str, str | None], process: HaproxyProcess) -> None:
+    got = _ask(TECH.data_plane, TECH_DOCS, process, Request.build(host=host, method=method, headers=headers))
+    assert got["status"] == status == got["haproxy"].status
+    for name, value in expected.items():
+        assert got.get(name) == value == got["haproxy"].headers.get(name), name
