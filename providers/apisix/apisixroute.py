@@ -12,7 +12,7 @@ the rule's own, the ``authentication`` plugin -- become filters and intents (:mo
 ``timeout`` and the backend Service's ApisixUpstream (retries, timeout, load balancer, health
 checks, scheme, pass host, client certificate) become intents or notes. ApisixTls objects give
 the hosts' certificates (HTTPS listeners) and, with ``client``, a client-certificate intent.
-``spec.stream`` routes are noted, not converted.
+``spec.stream`` rules become listeners and TCP/TLS/UDP routes (:mod:`.streams`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from ing2gw.ir import (
     IR,
     BackendRef,
     Certificate,
+    CertificateRef,
     Filter,
     GatewayRef,
     PathMatch,
@@ -42,14 +43,14 @@ from ing2gw.kinds import KubeObject
 from ing2gw.names import host_slug
 from ing2gw.notes import ASPECTS, Fidelity, Level, Note, Notes, Scope, Security
 from ing2gw.provider import ProviderContext
-from ing2gw.resources import ResourceSet
 
-from .config import DEFAULT_WEIGHT, authentication_plugin, route_plugins
-from .crds import Crds, as_list, as_map, plugin_list
+from .config import DEFAULT_WEIGHT, authentication_plugin, route_plugins, sni_lookup
+from .crds import Crds, as_list, as_map, plugin_list, service_port
 from .exprs import ExprError, gateway_conditions, parse_exprs
 from .paths import gateway_paths
 from .plugins import Site, convert
 from .rules import finish_rule, redirect_rule
+from .streams import StreamConverter
 
 __all__ = ["convert_apisix_routes"]
 
@@ -78,20 +79,12 @@ def _seconds(text: Any) -> int:
     return int(int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0) + int(ms or 0) / 1000)
 
 
-def _port(rs: ResourceSet, namespace: str, name: str, port: Any) -> int | None:
-    if isinstance(port, int) and not isinstance(port, bool):
-        return port
-    svc = rs.services.get((namespace, name))
-    if svc is None:
-        return int(port) if isinstance(port, str) and port.isdigit() else None
-    return next((p.port for p in svc.ports if p.name == port), None)
-
-
 class _Converter:
     def __init__(self, crds: Crds, ctx: ProviderContext, gw: GatewayRef) -> None:
         self.crds, self.ctx, self.notes, self.gw = crds, ctx, ctx.notes, gw
         self.tls_hosts: dict[str, tuple[KubeObject, Mapping[str, Any]]] = {}
         self.cert_hosts: set[str] = set()
+        self.refused: set[str] = set()  # ApisixRoutes the controller refuses whole
 
     # --- TLS -----------------------------------------------------------------------------
 
@@ -175,6 +168,11 @@ class _Converter:
                       "Gateway API form", f"spec.{key}", scope, aspects=("backend",))
         return out
 
+    def stream_upstream(self, obj: KubeObject, service: str, scope: Scope) -> list[i.Intent]:
+        """The intents the backend Service's ApisixUpstream gives a stream rule (its
+        Host rewrite has no meaning there)."""
+        return self._upstream(obj, service, scope, [])
+
     # --- rules ----------------------------------------------------------------------------
 
     def _matches(self, obj: KubeObject, n: int, rule: Mapping[str, Any], scope: Scope) -> list[RouteMatch]:
@@ -238,7 +236,7 @@ class _Converter:
             if not isinstance(b, Mapping) or not b.get("serviceName"):
                 continue
             name = str(b["serviceName"])
-            port = _port(self.ctx.resources, obj.namespace, name, b.get("servicePort"))
+            port = service_port(self.ctx.resources, obj.namespace, name, b.get("servicePort"))
             if port is None:
                 _note(self.notes, obj, "BACKEND-PORT-UNRESOLVED", Level.ERROR,
                       f"port {b.get('servicePort')!r} of Service {obj.namespace}/{name} cannot be resolved (add the "
@@ -344,10 +342,8 @@ class _Converter:
                 _note(self.notes, obj, "EXPR-INVALID", Level.ERROR, f"the controller refuses the ApisixRoute: {exc}",
                       f"spec.http[{n}].match.exprs", (("*", ""),), None,
                       "not converted (APISIX serves none of its rules either)")
+                self.refused.add(obj.ref)
                 return []
-        if spec.get("stream"):
-            _note(self.notes, obj, "STREAM", Level.WARNING, "stream (TCP/UDP) routes are not converted", "spec.stream",
-                  (("*", ""),), aspects=("status",))
         groups: dict[tuple[str, ...], tuple[list[Rule], list[Rule]]] = {}
         for n, rule in enumerate(rules):
             if not isinstance(rule, Mapping):
@@ -380,13 +376,22 @@ class _Converter:
         return "." in host and "*." + host.split(".", 1)[1] in self.cert_hosts
 
 
-def convert_apisix_routes(crds: Crds, ctx: ProviderContext, ingress_tls_hosts: Sequence[str] = ()) -> IR:
+def convert_apisix_routes(crds: Crds, ctx: ProviderContext, ingress_certificates: Sequence[Certificate] = ()) -> IR:
+    """The routes of the ApisixRoutes (``http`` and ``stream``), the ApisixTls certificates and
+    the stream listeners; ``ingress_certificates``: the Ingress TLS certificates APISIX holds too."""
     gw = ctx.gateway("apisix")
     conv = _Converter(crds, ctx, gw)
     certs = conv.certificates()
-    conv.cert_hosts.update(ingress_tls_hosts)
+    conv.cert_hosts.update(c.hostname for c in ingress_certificates)
+    held: dict[str, CertificateRef] = {}
+    for c in (*ingress_certificates, *certs):
+        held.setdefault(c.hostname, CertificateRef(c.secret_namespace, c.secret_name))
+    streams = StreamConverter(ctx, gw, lambda sni: sni_lookup(held, sni), conv.stream_upstream)
     routes: list[Route] = []
     for obj in crds.all("ApisixRoute"):
         routes += conv.convert(obj)
-    return IR(routes=tuple(routes), certificates=tuple(certs))
+        if obj.ref not in conv.refused:
+            streams.convert(obj)
+    routes += streams.finish()
+    return IR(routes=tuple(routes), certificates=tuple(certs), listeners=tuple(streams.listeners.values()))
 

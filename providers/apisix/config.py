@@ -16,16 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ing2gw.kinds import KubeObject
 from ing2gw.resources import Ingress, IngressPath, ResourceSet
 
 from .annotations import PREFIX, ingress_plugins
-from .crds import Crds, as_map, plugin_list
+from .crds import Crds, as_map, plugin_list, service_port
 from .exprs import Expr, ExprError, parse_exprs
 
-__all__ = ["DEFAULT_WEIGHT", "ApisixEntry", "Backend", "build", "ingress_uris", "route_plugins", "ssl_certificates"]
+__all__ = ["DEFAULT_WEIGHT", "ApisixEntry", "Backend", "build", "ingress_uris", "route_plugins", "sni_lookup",
+           "ssl_certificates"]
 
 DEFAULT_WEIGHT = 100
 
@@ -85,15 +86,6 @@ def route_plugins(crds: Crds, namespace: str, config_name: str, own: Mapping[str
     return out
 
 
-def _service_port(rs: ResourceSet, namespace: str, name: str, port: Any) -> int | None:
-    if isinstance(port, int) and not isinstance(port, bool):
-        return port
-    svc = rs.services.get((namespace, name))
-    if svc is None:
-        return None
-    return next((p.port for p in svc.ports if p.name == port), None)
-
-
 def _ingress_entries(ing: Ingress, rs: ResourceSet, crds: Crds) -> list[ApisixEntry]:
     raw = ing.annotations
     use_regex = raw.get(f"{PREFIX}/use-regex") == "true"
@@ -105,7 +97,7 @@ def _ingress_entries(ing: Ingress, rs: ResourceSet, crds: Crds) -> list[ApisixEn
             b = p.backend
             if not b.service:
                 continue
-            port = b.port_number if b.port_number is not None else _service_port(rs, svc_ns, b.service, b.port_name)
+            port = b.port_number if b.port_number is not None else service_port(rs, svc_ns, b.service, b.port_name)
             uris, exprs = ingress_uris(p, use_regex)
             out.append(ApisixEntry(
                 name=f"{ing.namespace}_{ing.name}_{i}-{j}", kind="Ingress", source=ing.ref, rule=p.path or "/",
@@ -146,7 +138,7 @@ def route_rule_entry(obj: KubeObject, n: int, rule: Mapping[str, Any], rs: Resou
         if isinstance(b, Mapping) and b.get("serviceName"):
             w = b.get("weight")
             backends.append(Backend(obj.namespace, str(b["serviceName"]),
-                                    _service_port(rs, obj.namespace, str(b["serviceName"]), b.get("servicePort")),
+                                    service_port(rs, obj.namespace, str(b["serviceName"]), b.get("servicePort")),
                                     w if isinstance(w, int) and not isinstance(w, bool) else DEFAULT_WEIGHT))
     prio = rule.get("priority")
     return ApisixEntry(
@@ -174,6 +166,19 @@ def build(resources: ResourceSet, ingresses: Sequence[Ingress], objects: Sequenc
             continue
     return [ApisixEntry(**{**{f: getattr(e, f) for f in e.__dataclass_fields__}, "order": n})
             for n, e in enumerate(entries)]
+
+
+T = TypeVar("T")
+
+
+def sni_lookup(certificates: Mapping[str, T], sni: str) -> T | None:
+    """What APISIX finds for ``sni`` among SSL objects by host (lower case): the exact host,
+    else the longest wildcard ``*.suffix`` covering it at any depth; None: no SSL object."""
+    sni = sni.lower()
+    if sni in certificates:
+        return certificates[sni]
+    wild = [h for h in certificates if h.startswith("*.") and sni.endswith(h[1:])]
+    return certificates[max(wild, key=len)] if wild else None
 
 
 def ssl_certificates(ingresses: Sequence[Ingress], objects: Sequence[KubeObject]) -> dict[str, str]:

@@ -13,8 +13,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ing2gw.kinds import APIKind, KubeObject
+from ing2gw.resources import ResourceSet
 
-__all__ = ["GROUP", "KINDS", "Crds", "as_list", "as_map", "plugin_list"]
+__all__ = ["GROUP", "KINDS", "Crds", "as_list", "as_map", "plugin_list", "service_port"]
 
 GROUP = "apisix.apache.org"
 APISIX_ROUTE = APIKind(GROUP, "v2", "ApisixRoute")
@@ -31,6 +32,17 @@ def as_map(value: Any) -> Mapping[str, Any]:
 
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+def service_port(rs: ResourceSet, namespace: str, name: str, port: Any) -> int | None:
+    """A backend's ``servicePort`` as a number: a number as it is, a port name through the
+    Service's ports (a digit string when the Service is not in the input); None: unresolved."""
+    if isinstance(port, int) and not isinstance(port, bool):
+        return port
+    svc = rs.services.get((namespace, name))
+    if svc is None:
+        return int(port) if isinstance(port, str) and port.isdigit() else None
+    return next((p.port for p in svc.ports if p.name == port), None)
 
 
 def plugin_list(raw: Any) -> tuple[dict[str, dict[str, Any]], list[str]]:

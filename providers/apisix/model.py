@@ -42,7 +42,7 @@ from ing2gw.router.outcome import Matched, Outcome, RedirectTo, RuleInfo, Upstre
 from ing2gw.router.paths import BadPath, PathPolicy
 
 from .._common.models import client_in_ranges
-from .config import ApisixEntry, build, ssl_certificates
+from .config import ApisixEntry, build, sni_lookup, ssl_certificates
 from .crds import KINDS
 from .exprs import evaluate
 from .paths import GatewayPath, Uri, gateway_paths, parse_uri
@@ -128,11 +128,7 @@ class ApisixModel:
     def presented_certificate(self, sni: str) -> str | None:
         """The Secret (``ns/name``) of the SSL object APISIX finds for ``sni``: the exact SNI,
         else the longest wildcard ``*.suffix`` covering it (any depth); None: no SSL object."""
-        sni = sni.lower()
-        if sni in self.certificates:
-            return self.certificates[sni]
-        wild = [h for h in self.certificates if h.startswith("*.") and sni.endswith(h[1:])]
-        return self.certificates[max(wild, key=len)] if wild else None
+        return sni_lookup(self.certificates, sni)
 
     def groups(self, hostname: str) -> list[_Group]:
         out = [self.exact_hosts[hostname]] if hostname in self.exact_hosts else []

@@ -38,10 +38,10 @@ class ApisixProvider:
         translator = ApisixTranslator(ctx, claimed.objects)
         translator.prepare(claimed.ingresses)
         from_ingresses = translator.translate(claimed.ingresses) if claimed.ingresses else IR()
-        tls_hosts = [c.hostname for c in from_ingresses.certificates]
-        from_routes = convert_apisix_routes(Crds(claimed.objects), ctx, tls_hosts)
+        from_routes = convert_apisix_routes(Crds(claimed.objects), ctx, from_ingresses.certificates)
         return IR(routes=from_ingresses.routes + from_routes.routes,
-                  certificates=from_ingresses.certificates + from_routes.certificates)
+                  certificates=from_ingresses.certificates + from_routes.certificates,
+                  listeners=from_ingresses.listeners + from_routes.listeners)
 
 
 PROVIDER = ApisixProvider()
