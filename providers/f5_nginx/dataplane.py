@@ -22,7 +22,7 @@ class F5DataPlane:
     def model(self, resources: ResourceSet, controller_config: Mapping[str, str] | None = None) -> DataPlaneModel:
         from .model import F5Model
 
-        return F5Model.from_resources(resources)
+        return F5Model.from_resources(resources, controller_config)
 
     def probe_headers(self, ingresses: Sequence[Ingress]) -> HeaderSets:
         """A request forwarded as plain HTTP by a load balancer (redirect-to-https)."""
@@ -45,6 +45,12 @@ class F5DataPlane:
                          "a port",
                  instead="the Gateway passes the Host header as the client wrote it",
                  aspects=frozenset({"host"}), scope=(("*", ""),)),
+            Note(code="F5-BODY-LIMIT-DEFAULT", level=Level.INFO, subject=subject, fidelity=Fidelity.APPROXIMATE,
+                 message="NGINX refuses request bodies over 1m (413) where no location answers and on every location "
+                         "without a client-max-body-size of its own (the annotation, the ConfigMap's, a "
+                         "VirtualServer upstream's)",
+                 instead="a Gateway without a body-limit policy accepts any size",
+                 aspects=frozenset({"status", "backend"}), scope=(("*", ""),)),
             Note(code="F5-PATH-NORMALISATION", level=Level.INFO, subject=subject, fidelity=Fidelity.APPROXIMATE,
                  message="NGINX matches locations on the decoded, normalised path and forwards the path as the "
                          "client sent it (unless it rewrites); the Gateway matches and forwards the path normalised "

@@ -10,23 +10,32 @@ location choice -- an exact location, else the longest prefix, unless a regex lo
 (checked in configuration order) matches; a prefix location ending in ``/`` answers its path
 without the slash with a 301 --; in the location basic auth (401 without credentials),
 ``rewrite-target``'s ``rewrite ... break``, and ``proxy_pass`` (with a URI for ``rewrites``: the
-location's prefix replaced). HSTS is added on HTTPS answers. The result is the reference
-router's :class:`~ing2gw.router.Outcome`.
+location's prefix replaced). Before the location acts, its protections in NGINX's phase order
+(:mod:`.access`): ``client_max_body_size`` (413; ``client-max-body-size``, else the ConfigMap's,
+else 1m -- 1m too where no location answers), ``limit-req-rate`` (counted only by the model
+:meth:`F5Model.enforcing` gives) and basic auth (401; credentials checked against ``--htpasswd``
+files). HSTS is added on HTTPS answers. The result is the reference router's
+:class:`~ing2gw.router.Outcome`.
 """
 
 from __future__ import annotations
 
+import copy
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ing2gw.enforce.buckets import NginxLimitReq
+from ing2gw.enforce.credentials import Credentials
 from ing2gw.http import Headers, Request
 from ing2gw.notes import Notes
 from ing2gw.resources import Ingress, IngressBackend, ResourceSet
 from ing2gw.router.outcome import Matched, Outcome, RedirectTo, RuleInfo, Upstream
 
 from ..ingress_nginx.model.uri import BadURI, escape_uri, normalise
+from .access import Enforcement, Guards, Refusal, Zone, auth_refusal, body_refusal, limit_refusal
+from .configmap import DEFAULT_BODY, F5Config, find_config
 from .locations import Location, location_of, rewrite_pattern
 from .settings import Served, plan
 from .translator import hsts_value
@@ -55,7 +64,7 @@ class NginxLocation:
     backend: str | None  # ns/svc:port
     rewrite: str | None = None  # the proxy_pass URI (nginx.org/rewrites)
     rewrite_target: tuple[str, str] | None = None  # (pattern, replacement)
-    auth_realm: str | None = None  # basic auth on
+    guards: Guards = Guards(DEFAULT_BODY)  # body limit, limit_req, basic auth
     regex: re.Pattern[str] | None = None
 
 
@@ -83,13 +92,29 @@ def _backend(namespace: str, backend: IngressBackend, resources: ResourceSet) ->
     return f"{namespace}/{backend.service}:{port}"
 
 
-def _locations(served: Served, resources: ResourceSet) -> list[NginxLocation]:
+def _guards(served: Served, config: F5Config) -> Guards:
+    """The protections every location of one served Ingress has."""
+    ing, ann = served.ingress, served.annotations
+    body = ann.get(ORG + "client-max-body-size")
+    zones: tuple[Zone, ...] = ()
+    rate = ann.get(ORG + "limit-req-rate")
+    if rate and not ann.get(ORG + "limit-req-dry-run"):
+        zones = (Zone(ing.ref, rate[0], rate[1], int(ann.get(ORG + "limit-req-burst") or 0),
+                      str(ann.get(ORG + "limit-req-key") or "${binary_remote_addr}")),)
+    secret = ann.get(ORG + "basic-auth-secret")
+    return Guards(body_max=config.client_max_body_size if body is None else (body or None), zones=zones,
+                  reject=int(ann.get(ORG + "limit-req-reject-code") or 429),
+                  auth_secret=(secret if "/" in secret else f"{ing.namespace}/{secret}") if secret else None,
+                  auth_realm=str(ann.get(ORG + "basic-auth-realm") or ""))
+
+
+def _locations(served: Served, resources: ResourceSet, config: F5Config) -> list[NginxLocation]:
     ing: Ingress = served.ingress
     ann = served.annotations
     regex = ann.get(ORG + "path-regex")
     rewrites = ann.get(ORG + "rewrites") or {}
     target = None if ORG + "rewrites" in ann else ann.get(ORG + "rewrite-target")
-    realm = (ann.get(ORG + "basic-auth-realm") or "") if ann.get(ORG + "basic-auth-secret") else None
+    guards = _guards(served, config)
     out = []
     for rule in ing.rules:
         if rule.host not in served.hosts:
@@ -105,7 +130,7 @@ def _locations(served: Served, resources: ResourceSet) -> list[NginxLocation]:
             out.append(NginxLocation(
                 loc, ing.ref, p.path or "/", _backend(ing.namespace, p.backend, resources),
                 rewrites.get(p.backend.service or ""),
-                (rewrite_pattern(p.path, regex), target) if target else None, realm, compiled))
+                (rewrite_pattern(p.path, regex), target) if target else None, guards, compiled))
     return out
 
 
@@ -113,14 +138,25 @@ class F5Model:
     """The controller's servers and locations for a set of Ingresses, and NGINX's handling."""
 
     def __init__(self, servers: Sequence[Server], notes: Notes, resources: ResourceSet | None = None,
-                 virtual: Sequence[VSServer] = ()) -> None:
+                 virtual: Sequence[VSServer] = (), config: F5Config | None = None) -> None:
         self.servers = {s.name: s for s in servers}
         self.virtual = {s.name: s for s in virtual}
         self.notes = notes
         self.resources = resources  # the input, for the nginx oracle's independent configuration
+        self.config = config or F5Config()
+        self.enforcement = Enforcement()
+
+    def enforcing(self, credentials: Credentials, clock: Callable[[], float] | None = None,
+                  count: bool = True) -> F5Model:
+        """The same model checking basic-auth credentials against ``credentials`` and, with
+        ``count``, counting the ``limit_req`` zones on ``clock``."""
+        model = copy.copy(self)
+        model.enforcement = Enforcement(credentials, NginxLimitReq() if count else None, clock or (lambda: 0.0))
+        return model
 
     @classmethod
-    def from_resources(cls, resources: ResourceSet) -> F5Model:
+    def from_resources(cls, resources: ResourceSet, controller_config: Mapping[str, str] | None = None) -> F5Model:
+        config = find_config(resources, controller_config)
         notes = Notes()
         p = plan(resources.ingresses, notes)
         servers: dict[str, Server] = {}
@@ -140,9 +176,9 @@ class F5Model:
         for served in ordered:
             for host in served.hosts:
                 if host in servers:
-                    servers[host].locations += _locations(served, resources)
+                    servers[host].locations += _locations(served, resources, config)
         objects = [o for kind, objs in resources.objects.items() if kind.group == "k8s.nginx.org" for o in objs]
-        return cls(list(servers.values()), notes, resources, vs_servers(objects, set(servers)))
+        return cls(list(servers.values()), notes, resources, vs_servers(objects, set(servers), config), config)
 
     def virtual_host(self, hostname: str) -> bool:
         """Is ``hostname`` served by a VirtualServer (not by an Ingress's server)?"""
@@ -170,6 +206,9 @@ class F5Model:
                 return Outcome(code, "SSLRedirect", redirect=RedirectTo(location, code))
         loc = choose(server, uri)
         if loc is None:
+            refusal = body_refusal(DEFAULT_BODY, request)  # no location: NGINX's own 1m
+            if refusal is not None:
+                return Outcome(refusal.status, refusal.reason, notes=(refusal.why,))
             return Outcome(404, "NoMatchingLocation", notes=(f"server {server.name} has no location for {uri}",))
 
         def info_for(entry: VSLocation, backend: str | None, shares: dict[str, float]) -> RuleInfo:
@@ -178,7 +217,7 @@ class F5Model:
                                             location=entry.location.directive),
                             backend=backend, weights=shares)
 
-        return answer(server, loc, request, uri, info_for)
+        return answer(server, loc, request, uri, info_for, self.enforcement)
 
     def route(self, request: Request, client_ip: str | None = None) -> Outcome:
         try:
@@ -213,6 +252,10 @@ class F5Model:
             location = f"{request.scheme}://{request.host}{server.app_root}"
             return Outcome(302, "AppRoot", base, redirect=RedirectTo(location, 302), response_headers=response)
         loc, slash = self._choose(server, uri)
+        # find-config phase: the body limit of the location found (NGINX's 1m where none is)
+        refusal = body_refusal(loc.guards.body_max if loc is not None else DEFAULT_BODY, request)
+        if refusal is not None:
+            return self._refused(refusal, base, response)
         if slash:
             location = f"{request.scheme}://{request.hostname}{uri}/" + (f"?{request.query}" if request.query else "")
             return Outcome(301, "TrailingSlash", base, redirect=RedirectTo(location, 301), response_headers=response)
@@ -222,10 +265,11 @@ class F5Model:
         info = RuleInfo(matched=F5Match(gateway="f5-nginx", listener=request.scheme, kind="Ingress", route=loc.ingress,
                                         rule_name=loc.ingress_path, location=loc.location.directive),
                         backend=loc.backend, weights={loc.backend: 100} if loc.backend else {})
-        if loc.auth_realm is not None and not (request.headers.get("authorization") or "").lower().startswith(
-                "basic "):
-            response = response.set("WWW-Authenticate", f'Basic realm="{loc.auth_realm}"')
-            return Outcome(401, "Unauthorized", info, response_headers=response)
+        # pre-access (limit_req), then access (basic auth)
+        refusal = limit_refusal(self.enforcement, loc.guards, request) or auth_refusal(
+            self.enforcement, loc.guards, request)
+        if refusal is not None:
+            return self._refused(refusal, info, response)
         if loc.backend is None:
             return Outcome(503, "NoBackend", info)
         upstream = Upstream(request.method, request.hostname, self._upstream_target(loc, uri, request),
@@ -233,18 +277,25 @@ class F5Model:
         return Outcome(200, "Routed", info, served=True, upstream=upstream, response_headers=response)
 
     @staticmethod
+    def _refused(refusal: Refusal, info: RuleInfo, response: Headers) -> Outcome:
+        for name in refusal.headers:
+            response = response.set(name, refusal.headers.get(name) or "")
+        return Outcome(refusal.status, refusal.reason, info, response_headers=response, notes=(refusal.why,))
+
+    @staticmethod
     def _choose(server: Server, uri: str) -> tuple[NginxLocation | None, bool]:
-        """NGINX's location choice; (None, True) when the 301 to ``uri/`` answers."""
+        """NGINX's location choice; (the location ``uri/``, True) when its 301 to ``uri/`` answers."""
         for loc in server.locations:
             if loc.location.modifier == "=" and loc.location.path == uri:
                 return loc, False
         prefixes = [loc for loc in server.locations
                     if loc.location.modifier == "" and uri.startswith(loc.location.path)]
         best = max(prefixes, key=lambda loc: len(loc.location.path), default=None)
-        if (best is None or best.location.path != uri) and any(
-                loc.location.modifier == "" and loc.location.path == uri + "/" for loc in server.locations):
-            if best is None or len(best.location.path) <= len(uri):
-                return None, True
+        if best is None or best.location.path != uri:
+            slashed = next((loc for loc in server.locations
+                            if loc.location.modifier == "" and loc.location.path == uri + "/"), None)
+            if slashed is not None and (best is None or len(best.location.path) <= len(uri)):
+                return slashed, True
         for loc in server.locations:
             if loc.regex is not None and loc.regex.search(uri):
                 return loc, False

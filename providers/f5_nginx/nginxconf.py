@@ -5,7 +5,11 @@ Written from the Ingresses directly, following the controller's template
 the model. Host ownership and mergeable groups are worked out here again, in the simple form
 the template needs. Every location proxies to one echo server and names itself and its Service
 in request headers (``X-Ing2gw-Location``, ``X-Ing2gw-Backend``); a readiness server answers
-``/healthz``; the default server answers 404, as the controller's does.
+``/healthz``; the default server answers 404, as the controller's does. Each location has the
+template's ``client_max_body_size`` (the annotation's, else the controller ConfigMap's
+``client-max-body-size``, else ``1m``), and with ``rate_limits`` its ``limit_req`` (zone per
+Ingress, ``limit-req-*`` annotations) -- left out by default, because an oracle replays each
+request once, in any order, while NGINX counts every one.
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ def _port(ing: Ingress, service: str, number: int | None, name: str | None, rs: 
 class F5Conf:
     servers: list[_Server]
     locations: dict[str, dict[str, str | None]]  # location id -> what it is (model's JSON form)
+    zones: list[str] = field(default_factory=list)  # limit_req_zone directives
 
     def render(self, listen: str, upstream: str, prefix: str, https_listen: str | None = None,
                certificate: tuple[str, str] | None = None) -> str:
@@ -73,6 +78,7 @@ class F5Conf:
             f"    proxy_temp_path {prefix}/proxy;", f"    fastcgi_temp_path {prefix}/fastcgi;",
             f"    uwsgi_temp_path {prefix}/uwsgi;", f"    scgi_temp_path {prefix}/scgi;",
             "    server_names_hash_bucket_size 256;", "    port_in_redirect off;", "    proxy_http_version 1.1;",
+            *("    " + zone for zone in self.zones),
             "    server {", f"        listen {listen} default_server;",
         ]
         tls = [f"        ssl_certificate {certificate[0]};", f"        ssl_certificate_key {certificate[1]};"] \
@@ -125,8 +131,28 @@ class F5Conf:
         return out
 
 
+_SIZE = re.compile(r"[0-9]+[kKmMgG]?")
+
+
+def _limit_req(ing: Ingress, a: Mapping[str, str], zones: dict[str, str]) -> list[str]:
+    """The location's limit_req for ``limit-req-rate`` (its zone added to ``zones``)."""
+    rate = a.get("nginx.org/limit-req-rate", "").strip()
+    if not re.fullmatch(r"[1-9][0-9]*r/[sm]", rate):
+        return []
+    name = f"{ing.namespace}/{ing.name}"
+    key = a.get("nginx.org/limit-req-key", "${binary_remote_addr}")
+    zones[name] = f"limit_req_zone {key} zone={name}:1m rate={rate};"
+    burst = a.get("nginx.org/limit-req-burst", "").strip()
+    nodelay = _truthy(a.get("nginx.org/limit-req-no-delay"))
+    lines = [f"limit_req zone={name}{f' burst={burst}' if burst.isdigit() else ''}{' nodelay' if nodelay else ''};",
+             f"limit_req_status {a.get('nginx.org/limit-req-reject-code', '429').strip()};"]
+    if _truthy(a.get("nginx.org/limit-req-dry-run")):
+        lines.append("limit_req_dry_run on;")
+    return lines
+
+
 def _location_lines(ing: Ingress, a: Mapping[str, str], regex: str | None, path: str, path_type: str,
-                    service: str, backend: str, loc_id: str) -> tuple[str, list[str]]:
+                    service: str, backend: str, loc_id: str, body: str) -> tuple[str, list[str]]:
     value = path or "/"
     if path_type == "Exact" or regex == "exact":
         directive = f"= {value}"
@@ -147,13 +173,19 @@ def _location_lines(ing: Ingress, a: Mapping[str, str], regex: str | None, path:
     elif a.get("nginx.org/rewrite-target"):
         pattern = {"case_sensitive": f"^{value}", "case_insensitive": f"(?i)^{value}"}.get(regex or "", value)
         lines.append(f"rewrite {pattern} {a['nginx.org/rewrite-target']} break;")
+    given = a.get("nginx.org/client-max-body-size", "").strip()
+    lines.append(f"client_max_body_size {given if _SIZE.fullmatch(given) else body};")
     lines += ["proxy_set_header Host $host;", f'proxy_set_header X-Ing2gw-Backend "{backend}";',
               f"proxy_set_header X-Ing2gw-Location {loc_id};", f"proxy_pass http://@UPSTREAM@{uri};"]
     return directive, lines
 
 
-def generate(rs: ResourceSet) -> F5Conf:
-    """The servers and locations the controller's template would write for ``rs``."""
+def generate(rs: ResourceSet, config: Mapping[str, str] | None = None, rate_limits: bool = False) -> F5Conf:
+    """The servers and locations the controller's template would write for ``rs`` with the
+    controller ConfigMap's data ``config``."""
+    body = (config or {}).get("client-max-body-size", "").strip()
+    body = body if _SIZE.fullmatch(body) else "1m"
+    zones: dict[str, str] = {}
     ordered = sorted(rs.ingresses, key=lambda i: (i.created or "~", i.namespace, i.name))
     kind = {i.ref: i.annotations.get("nginx.org/mergeable-ingress-type", "") for i in ordered}
     owner: dict[str, Ingress] = {}
@@ -178,7 +210,9 @@ def generate(rs: ResourceSet) -> F5Conf:
                 a = dict(ing.annotations)
                 inherit = {k: v for k, v in master.annotations.items() if k.startswith("nginx.org/") and k not in a}
                 for key in ("nginx.org/proxy-connect-timeout", "nginx.org/proxy-read-timeout",
-                            "nginx.org/client-max-body-size", "nginx.org/lb-method"):
+                            "nginx.org/client-max-body-size", "nginx.org/lb-method", "nginx.org/limit-req-rate",
+                            "nginx.org/limit-req-key", "nginx.org/limit-req-burst", "nginx.org/limit-req-no-delay",
+                            "nginx.org/limit-req-reject-code", "nginx.org/limit-req-dry-run"):
                     if key in inherit:
                         a[key] = inherit[key]
                 if not ing.annotations and "nginx.org/path-regex" in master.annotations:
@@ -195,10 +229,12 @@ def generate(rs: ResourceSet) -> F5Conf:
                 backend = f"{ing.namespace}/{p.backend.service}:" + _port(
                     ing, p.backend.service, p.backend.port_number, p.backend.port_name, rs)
                 directive, lines = _location_lines(ing, a, regex, p.path, p.path_type, p.backend.service, backend,
-                                                   loc_id)
+                                                   loc_id, body)
+                if rate_limits:
+                    lines[:0] = _limit_req(ing, a, zones)
                 if directive.startswith("~") and re.search(r"proxy_pass http://@UPSTREAM@/", "\n".join(lines)):
                     continue  # nginx refuses a proxy_pass URI in a regex location
                 servers[rule.host].locations.append(_Location(loc_id, directive, ing.ref, p.path or "/", backend,
                                                               lines))
                 locations[loc_id] = {"ingress": ing.ref, "path": p.path or "/", "location": directive}
-    return F5Conf([servers[h] for h in sorted(servers)], locations)
+    return F5Conf([servers[h] for h in sorted(servers)], locations, [zones[k] for k in sorted(zones)])

@@ -24,8 +24,9 @@ __all__ = ["F5Oracle", "F5OracleSession", "disagreement"]
 class F5Oracle:
     """nginx serving :mod:`.nginxconf`'s configuration for one Ingress set."""
 
-    def __init__(self, resources: ResourceSet, nginx: NginxOracle | None = None) -> None:
-        self.conf: F5Conf = generate(resources)
+    def __init__(self, resources: ResourceSet, nginx: NginxOracle | None = None,
+                 config: Mapping[str, str] | None = None, rate_limits: bool = False) -> None:
+        self.conf: F5Conf = generate(resources, config, rate_limits)
         if nginx is None:
             self.nginx = NginxOracle(self.conf.render, https=True)
         else:
@@ -93,7 +94,7 @@ class F5OracleSession:
 
             raise UsageError("--oracle nginx needs the nginx binary (Debian package nginx)")
         self.model = model
-        self.oracle = F5Oracle(model.resources)
+        self.oracle = F5Oracle(model.resources, config=model.config.data)
 
     def check(self, request: Any) -> list[str] | None:
         if request.scheme == "https" and self.oracle.nginx.https_port is None:

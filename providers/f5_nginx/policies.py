@@ -30,14 +30,14 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ing2gw import intents as i
 from ing2gw.ir import CORS, Filter, Provenance
 from ing2gw.kinds import APIKind, KubeObject
 from ing2gw.notes import Fidelity, Level, Note, Security
 
-__all__ = ["POLICY", "PolicyRefs", "Resolved", "access_lists", "in_force_specs", "references", "resolve"]
+__all__ = ["POLICY", "PolicyRefs", "Resolved", "access_lists", "in_force_specs", "parse_rate", "references", "resolve"]
 
 POLICY = APIKind("k8s.nginx.org", "v1", "Policy", selectable=False)
 _TYPES = ("accessControl", "rateLimit", "apiKey", "basicAuth", "jwt", "ingressMTLS", "egressMTLS", "oidc",
@@ -135,6 +135,14 @@ def access_lists(specs: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, ...], t
     return (allow, ()) if allow else ((), deny)
 
 
+def parse_rate(text: Any) -> tuple[int, Literal["second", "minute"]]:
+    """A rateLimit ``rate`` (``10r/s``, ``600r/m``): (rate, ``second``/``minute``)."""
+    m = _RATE.fullmatch(str(text or "").strip())
+    if m is None:
+        raise ValueError(f"rate {text!r} is not Nr/s or Nr/m")
+    return int(m.group(1)), "second" if m.group(2) == "s" else "minute"
+
+
 def in_force_specs(in_force: PolicyRefs, kind: str, policies: Mapping[tuple[str, str], KubeObject]
                    ) -> list[Mapping[str, Any]]:
     """The ``kind`` sections of the policies in force (every one for merged types, else the first)."""
@@ -161,15 +169,13 @@ def _convert(kind: str, specs: list[tuple[str, Any]], prov: Provenance, out: Res
         out.intents.append(i.IPAccess(allow=allow, deny=deny, provenance=at))
     elif kind == "rateLimit":
         for k, s in specs:
-            m = _RATE.fullmatch(str(s.get("rate", "")).strip())
-            if m is None:
-                raise ValueError(f"rate {s.get('rate')!r} is not Nr/s or Nr/m")
+            rate, unit = parse_rate(s.get("rate"))
             if s.get("dryRun"):
                 note("RATE-DRY-RUN", Level.INFO, "dryRun counts requests but never refuses one", k, Fidelity.EXACT,
                      "nothing to carry")
                 continue
             out.intents.append(i.RateLimit(
-                rate=int(m.group(1)), unit="second" if m.group(2) == "s" else "minute",
+                rate=rate, unit=unit,
                 burst=int(s.get("burst") or 0), key=str(s.get("key") or "${binary_remote_addr}"),
                 status=int(s.get("rejectCode") or 503), provenance=at))
     elif kind == "basicAuth":

@@ -40,7 +40,7 @@ class F5NginxProvider:
     def to_ir(self, claimed: Claimed, ctx: ProviderContext) -> IR:
         translator = F5Translator(ctx)
         ir = translator.translate(translator.served_ingresses(claimed.ingresses))
-        return convert_virtual_servers(ir, claimed, ctx)
+        return convert_virtual_servers(ir, claimed, ctx, translator.config)
 
 
 PROVIDER = F5NginxProvider()

@@ -36,19 +36,19 @@ from ing2gw.ir import (
     URLRewrite,
 )
 from ing2gw.names import host_slug
-from ing2gw.notes import Fidelity, Level, Security
+from ing2gw.notes import Fidelity, Level, Note, Security
 from ing2gw.provider import Annotations, ProviderContext
 from ing2gw.resources import Ingress
 
 from .._common.ingress import HostRoutes, IngressTranslator, PathContext
 from .._common.values import Duration
+from .configmap import find_config
 from .locations import location_of
 from .settings import Plan, Served, plan
 
 __all__ = ["F5Translator", "hsts_value"]
 
 ORG = "nginx.org/"
-_DEFAULT_BODY = 1024 * 1024
 
 
 def hsts_value(server: Annotations) -> str:
@@ -67,6 +67,16 @@ class F5Translator(IngressTranslator):
         super().__init__(ctx)
         self.plan = Plan()
         self.originals: dict[str, Ingress] = {}
+        self.config = find_config(ctx.resources, ctx.options.controller_config)
+        if self.config.name:
+            self.notes.add(Note(code="F5-CONTROLLER-CONFIG", level=Level.INFO,
+                                subject=self.config.provenance("").subject,
+                                message="controller settings read from this ConfigMap (client-max-body-size)",
+                                instead="pass --controller-config to use another"))
+        for key, why in self.config.invalid:
+            self.notes.add(Note(code="F5-SETTING-INVALID", level=Level.WARNING, subject=self.config.provenance(
+                key).subject, field=key, message=f"{key} {why}", fidelity=Fidelity.UNSUPPORTED,
+                instead="the controller's default applies"))
 
     def served_ingresses(self, ingresses: Sequence[Ingress]) -> list[Ingress]:
         """Plan the set, and give back each served Ingress reduced to what the controller
@@ -119,7 +129,9 @@ class F5Translator(IngressTranslator):
                       fidelity=Fidelity.APPROXIMATE, instead=f"PathPrefix {value}, which matches whole segments",
                       fld=pc.path.field + ".pathType",
                       aspects=("status", "backend", "path", *(("redirect",) if loc.path.endswith("/") else ())),
-                      scope=((pc.host, "~^" + re.escape(value)),))
+                      # where a character prefix and a segment prefix differ: /p followed by more than a
+                      # segment (and /p itself, which the location p/ redirects)
+                      scope=((pc.host, "~^" + re.escape(value) + ("([^/]|$)" if loc.path.endswith("/") else "[^/]")),))
         return [RouteMatch(path=PathMatch("PathPrefix", value))]
 
     # --- rules ---------------------------------------------------------------------------
@@ -212,8 +224,12 @@ class F5Translator(IngressTranslator):
             out.append(i.Timeouts(connect_ms=connect, send_ms=send, read_ms=ann.get(ORG + "proxy-read-timeout"),
                                   provenance=prov(ORG + "proxy-connect-timeout")))
         body = ann.get(ORG + "client-max-body-size")
-        if body is None:
-            out.append(i.BodyLimit(max_bytes=_DEFAULT_BODY, implicit=True,
+        if body is None and self.config.client_max_body_size_set:
+            if self.config.client_max_body_size:  # the ConfigMap's, on every location
+                out.append(i.BodyLimit(max_bytes=self.config.client_max_body_size,
+                                       provenance=self.config.provenance("client-max-body-size")))
+        elif body is None:
+            out.append(i.BodyLimit(max_bytes=self.config.client_max_body_size, implicit=True,
                                    provenance=prov(ORG + "client-max-body-size")))
         elif body:
             out.append(i.BodyLimit(max_bytes=body, provenance=prov(ORG + "client-max-body-size")))

@@ -9,17 +9,21 @@ A VirtualServer is one host: ``tls.secret`` gives it an HTTPS listener, ``tls.re
 conditions, first match wins) become rules; ``route: ns/name`` hands the path to a
 VirtualServerRoute, whose ``subroutes`` become a route in its own namespace. The ``policies``
 of the spec, a route and a subroute (Policy objects) become filters and intents
-(:mod:`.policies`). Whatever Gateway API cannot say (``return``, cookie or variable
+(:mod:`.policies`). An upstream's ``client-max-body-size`` (else the ConfigMap's) is the body limit
+of the routes proxying to it (a route with ``splits`` or ``matches`` passes first through a
+location holding NGINX's 1m: the smaller applies). Whatever Gateway API cannot say (``return``, cookie or variable
 conditions, negations, snippets, error pages) is noted.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from ing2gw import intents as i
 from ing2gw.ir import (
     IR,
     BackendRef,
@@ -44,6 +48,8 @@ from ing2gw.names import host_slug
 from ing2gw.notes import Fidelity, Level, Note
 from ing2gw.provider import Claimed, ProviderContext
 
+from .._common.values import parse_size
+from .configmap import DEFAULT_BODY, F5Config
 from .policies import PolicyRefs, Resolved, references, resolve
 
 __all__ = ["VIRTUAL_SERVER", "VIRTUAL_SERVER_ROUTE", "convert_virtual_servers", "vs_path"]
@@ -77,6 +83,7 @@ class _Ctx:
     notes: list[Note] = field(default_factory=list)
     host: str = ""
     policies: Mapping[tuple[str, str], KubeObject] = field(default_factory=dict)
+    config: F5Config = field(default_factory=F5Config)
 
     def note(self, code: str, level: Level, message: str, fld: str, *, fidelity: Fidelity | None = None,
              instead: str = "", aspects: Sequence[str] = ("status", "backend"), path: str = "") -> None:
@@ -99,7 +106,7 @@ def _backend(c: _Ctx, name: Any, fld: str, weight: int = 1) -> BackendRef | None
     if up.get("type") == "grpc":
         c.note("UPSTREAM-GRPC", Level.INFO, f"upstream {name} is gRPC", fld, fidelity=Fidelity.APPROXIMATE,
                instead="an HTTPRoute rule: set appProtocol kubernetes.io/h2c on the Service port", aspects=("status",))
-    extra = sorted(set(up) - {"name", "service", "port", "tls", "type"})
+    extra = sorted(set(up) - {"name", "service", "port", "tls", "type", "client-max-body-size"})
     if extra:
         c.note("UPSTREAM-SETTINGS", Level.INFO, f"upstream {name} settings {', '.join(extra)} have no Gateway API "
                "form", fld, fidelity=Fidelity.UNSUPPORTED, instead="not converted", aspects=())
@@ -185,6 +192,36 @@ def _target(c: _Ctx, item: Mapping[str, Any], fld: str, modifier: str, path: str
     raise _Bad(f"{fld} needs action or splits")
 
 
+def _body_limit(c: _Ctx, item: Mapping[str, Any], fld: str, routed: bool) -> list[i.Intent]:
+    """The body limit of the rule made of ``item`` (an action or splits; ``routed``: reached
+    through the rewrite location of ``splits``/``matches``, which holds NGINX's 1m)."""
+    limits: list[tuple[int | None, Provenance]] = []
+    actions = [s.get("action") or {} for s in item["splits"]] if "splits" in item else [item.get("action") or {}]
+    for action in actions:
+        name = action.get("pass") or (action.get("proxy") or {}).get("upstream")
+        up = c.upstreams.get(str(name)) if name is not None else None
+        if up is None:
+            continue  # redirect, return: no limit of their own (NGINX's 1m)
+        raw = up.get("client-max-body-size")
+        if raw is not None:
+            try:
+                size = parse_size(str(raw)).bytes or None
+            except ValueError:
+                raise _Bad(f"upstream {name} client-max-body-size {raw!r} is not an NGINX size") from None
+            index = list(c.upstreams).index(str(name))
+            limits.append((size, Provenance(c.obj.kind.kind, c.obj.namespace, c.obj.name,
+                                            f"spec.upstreams[{index}].client-max-body-size", c.obj.origin)))
+        elif c.config.client_max_body_size_set:
+            limits.append((c.config.client_max_body_size, c.config.provenance("client-max-body-size")))
+    if routed:
+        limits = [(DEFAULT_BODY if size is None else min(size, DEFAULT_BODY), prov) for size, prov in limits]
+    sized = [(size, prov) for size, prov in limits if size is not None and (size != DEFAULT_BODY or not routed)]
+    if not sized:
+        return []
+    size, prov = min(sized, key=lambda sp: sp[0] or 0)
+    return [i.BodyLimit(max_bytes=size, provenance=prov)]
+
+
 def _path_match(c: _Ctx, text: str, fld: str) -> tuple[PathMatch, str, str]:
     modifier, path = vs_path(text)
     if modifier == "=":
@@ -202,7 +239,7 @@ def _path_match(c: _Ctx, text: str, fld: str) -> tuple[PathMatch, str, str]:
     if path != "/" and modifier == "":
         c.note("PATH-CHARACTER-PREFIX", Level.INFO, f"route path {path} is a character prefix", fld,
                fidelity=Fidelity.APPROXIMATE, instead=f"PathPrefix {value}, which matches whole segments",
-               path=path, aspects=_ROUTED)
+               path="~^" + re.escape(value) + ("([^/]|$)" if path.endswith("/") else "[^/]"), aspects=_ROUTED)
     return PathMatch("PathPrefix", value), modifier, path
 
 
@@ -255,15 +292,16 @@ def _rules(c: _Ctx, routes: Sequence[Mapping[str, Any]], key: str, prov: Provena
                 continue
             backends, filters = _target(c, match, f"{fld}.matches[{m}]", modifier, path)
             rules.append(_with_policies(Rule(matches=(RouteMatch(path=pm, headers=cond[0], query=cond[1]),),
-                                             backends=tuple(backends), filters=tuple(filters), provenance=(rprov,)),
-                                        applied))
+                                             backends=tuple(backends), filters=tuple(filters), provenance=(rprov,),
+                                             intents=tuple(_body_limit(c, match, fld, True))), applied))
         for extra in ("errorPages", "location-snippets", "dos"):
             if route.get(extra):
                 c.note("ROUTE-" + extra.upper(), Level.WARNING, f"route {extra} have no Gateway API form", fld,
                        fidelity=Fidelity.UNSUPPORTED, instead="not converted", path=path)
         backends, filters = _target(c, route, fld, modifier, path)
+        body = _body_limit(c, route, fld, bool(matches) or "splits" in route)
         rules.append(_with_policies(Rule(matches=(RouteMatch(path=pm),), backends=tuple(backends),
-                                         filters=tuple(filters), provenance=(rprov,)), applied))
+                                         filters=tuple(filters), provenance=(rprov,), intents=tuple(body)), applied))
     return rules
 
 
@@ -279,14 +317,15 @@ def _upstreams(obj: KubeObject) -> dict[str, Mapping[str, Any]]:
     return {str(u.get("name")): u for u in obj.spec.get("upstreams") or [] if isinstance(u, Mapping)}
 
 
-def convert_virtual_servers(ir: IR, claimed: Claimed, ctx: ProviderContext) -> IR:
+def convert_virtual_servers(ir: IR, claimed: Claimed, ctx: ProviderContext, config: F5Config | None = None) -> IR:
     """``ir`` plus the routes, certificates and redirects of the claimed VirtualServers."""
     routes = list(ir.routes)
     certificates = list(ir.certificates)
     vsrs = {(o.namespace, o.name): o for o in claimed.of("VirtualServerRoute", "k8s.nginx.org")}
     policies = {(o.namespace, o.name): o for o in claimed.of("Policy", "k8s.nginx.org")}
     for vs in sorted(claimed.of("VirtualServer", "k8s.nginx.org"), key=lambda o: (o.namespace, o.name)):
-        c = _Ctx(vs, _upstreams(vs), host=str(vs.spec.get("host") or ""), policies=policies)
+        c = _Ctx(vs, _upstreams(vs), host=str(vs.spec.get("host") or ""), policies=policies,
+                 config=config or F5Config())
         try:
             new_routes, cert = _virtual_server(c, vs, vsrs, ctx)
         except (_Bad, KeyError, TypeError, ValueError) as exc:
@@ -347,7 +386,7 @@ def _virtual_server(c: _Ctx, vs: KubeObject, vsrs: Mapping[tuple[str, str], Kube
             c.note("ROUTE-MISSING", Level.ERROR, f"VirtualServerRoute {ref} is not in the input", "spec.routes",
                    instead="its paths are not converted", path=prefix)
             continue
-        vc = _Ctx(vsr, _upstreams(vsr), host=host, policies=c.policies)
+        vc = _Ctx(vsr, _upstreams(vsr), host=host, policies=c.policies, config=c.config)
         if str(vsr.spec.get("host") or "") != host:
             c.note("ROUTE-HOST", Level.ERROR, f"VirtualServerRoute {ref} is for another host", "spec.routes",
                    instead="its paths are not converted", path=prefix)

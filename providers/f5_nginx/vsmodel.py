@@ -24,9 +24,12 @@ from ing2gw.http import Headers, Request
 from ing2gw.kinds import KubeObject
 from ing2gw.router.outcome import Outcome, RedirectTo, RuleInfo, Upstream
 
+from .._common.values import parse_size
 from ..ingress_nginx.model.uri import escape_uri
+from .access import Enforcement, Guards, Refusal, Zone, auth_refusal, body_refusal, limit_refusal
+from .configmap import DEFAULT_BODY, F5Config
 from .locations import Location
-from .policies import PolicyRefs, access_lists, in_force_specs, references
+from .policies import PolicyRefs, access_lists, in_force_specs, parse_rate, references
 from .virtualserver import vs_path
 
 __all__ = ["VSLocation", "VSServer", "vs_servers"]
@@ -46,6 +49,8 @@ class VSLocation:
     broken: bool = False  # a missing or invalid Policy: NGINX answers 500
     allow: tuple[str, ...] = ()  # accessControl in force
     deny: tuple[str, ...] = ()
+    guards: Guards = Guards(DEFAULT_BODY)  # rateLimit and basicAuth in force; body_max: ConfigMap's
+    dry_run: bool = False  # the first rateLimit policy's dryRun: nothing is refused
 
 
 @dataclass(slots=True)
@@ -69,8 +74,32 @@ def _location(text: str) -> tuple[Location, re.Pattern[str] | None]:
 Policies = Mapping[tuple[str, str], KubeObject]
 
 
-def _entries(obj: KubeObject, key: str, policies: Policies, inherited: PolicyRefs, missing: list[str]
-             ) -> list[VSLocation]:
+def _guards(obj: KubeObject, owner: str, own: PolicyRefs, in_force: PolicyRefs, policies: Policies,
+            config: F5Config) -> tuple[Guards, bool]:
+    """The rateLimit zones and basicAuth in force on a route of ``obj`` (a zone per Policy and the
+    resource referencing it: ``obj`` for its own references, else the VirtualServer ``owner``)."""
+    zones = []
+    specs = in_force_specs(in_force, "rateLimit", policies)
+    for ref, spec in zip(in_force.get("rateLimit", ()), specs, strict=True):
+        rate, unit = parse_rate(spec.get("rate"))
+        holder = obj.ref if ref in own.get("rateLimit", ()) else owner
+        zones.append(Zone(f"{ref}@{holder}", rate, unit, int(spec.get("burst") or 0),
+                          str(spec.get("key") or "${binary_remote_addr}")))
+    auth = in_force_specs(in_force, "basicAuth", policies)
+    secret = None
+    if auth:
+        ref = in_force["basicAuth"][0]
+        name = auth[0].get("secret")
+        if not isinstance(name, str) or not name:
+            raise ValueError("basicAuth.secret must name a Secret")
+        secret = name if "/" in name else f"{ref.split('/', 1)[0]}/{name}"
+    guards = Guards(config.client_max_body_size, tuple(zones), int(specs[0].get("rejectCode") or 503) if specs
+                    else 503, secret, str(auth[0].get("realm") or "") if auth else "")
+    return guards, bool(specs and specs[0].get("dryRun"))
+
+
+def _entries(obj: KubeObject, key: str, policies: Policies, inherited: PolicyRefs, missing: list[str],
+             owner: str, config: F5Config) -> list[VSLocation]:
     ups = {str(u.get("name")): u for u in obj.spec.get("upstreams") or [] if isinstance(u, Mapping)}
     out = []
     for route in obj.spec.get(key) or []:
@@ -82,16 +111,19 @@ def _entries(obj: KubeObject, key: str, policies: Policies, inherited: PolicyRef
                    for k in ("header", "argument", "cookie", "variable") if k in c), m)
             for m in route.get("matches") or [])
         in_force, broken = references(obj, route.get("policies"), "", [], (), policies, inherited)
+        own, _ = references(obj, route.get("policies"), "", [], (), policies)
         allow: tuple[str, ...] = ()
         deny: tuple[str, ...] = ()
+        guards, dry = Guards(config.client_max_body_size), False
         bad = bool(missing or broken)
         try:
             if in_force.get("accessControl"):
                 allow, deny = access_lists(in_force_specs(in_force, "accessControl", policies))
+            guards, dry = _guards(obj, owner, own, in_force, policies, config)
         except (KeyError, TypeError, ValueError):
             bad = True
         out.append(VSLocation(loc, obj.kind.kind, obj.ref, str(route.get("path", "")), matches, route, ups,
-                              obj.namespace, compiled, bad, allow, deny))
+                              obj.namespace, compiled, bad, allow, deny, guards, dry))
     return out
 
 
@@ -105,8 +137,9 @@ def _route_policies(obj: KubeObject, path: str, policies: Policies, inherited: P
     return inherited, missing
 
 
-def vs_servers(objects: Sequence[KubeObject], taken: set[str]) -> list[VSServer]:
+def vs_servers(objects: Sequence[KubeObject], taken: set[str], config: F5Config | None = None) -> list[VSServer]:
     """The servers of the VirtualServers whose host no Ingress took first."""
+    config = config or F5Config()
     vsrs = {o.ref: o for o in objects if o.kind.kind == "VirtualServerRoute"}
     policies = {(o.namespace, o.name): o for o in objects if o.kind.kind == "Policy"}
     out: dict[str, VSServer] = {}
@@ -117,7 +150,7 @@ def vs_servers(objects: Sequence[KubeObject], taken: set[str]) -> list[VSServer]
         tls = vs.spec.get("tls") or {}
         server = VSServer(host, bool(tls.get("secret")), tls.get("redirect") or {})
         spec_policies, missing = references(vs, vs.spec.get("policies"), "", [], (), policies)
-        server.locations += _entries(vs, "routes", policies, spec_policies, missing)
+        server.locations += _entries(vs, "routes", policies, spec_policies, missing, vs.ref, config)
         for route in vs.spec.get("routes") or []:
             ref = str(route.get("route", "")) if isinstance(route, Mapping) else ""
             if ref:
@@ -125,7 +158,7 @@ def vs_servers(objects: Sequence[KubeObject], taken: set[str]) -> list[VSServer]
                 if vsr is not None and str(vsr.spec.get("host") or "") == host:
                     in_force, broken = _route_policies(vs, str(route.get("path", "")), policies, spec_policies,
                                                        missing)
-                    server.locations += _entries(vsr, "subroutes", policies, in_force, broken)
+                    server.locations += _entries(vsr, "subroutes", policies, in_force, broken, vs.ref, config)
         out[host] = server
     return list(out.values())
 
@@ -173,18 +206,56 @@ def _refused(loc: VSLocation, client: str | None) -> bool:
     return not inside if loc.allow else inside
 
 
-def answer(server: VSServer, loc: VSLocation, request: Request, uri: str, info_for: Any) -> Outcome:
-    """What the location's route does with the request."""
+def _body_limit(loc: VSLocation, item: Mapping[str, Any]) -> int | None:
+    """The ``client_max_body_size`` of the location that runs ``item`` (an action or splits)."""
+    if "splits" in item:
+        shares = [(float(split.get("weight", 0)), n) for n, split in enumerate(item["splits"])]
+        item = item["splits"][max(shares)[1]] if shares else {}
+    action = item.get("action") or {}
+    if "redirect" in action or "return" in action:
+        return DEFAULT_BODY  # no proxy_pass: no client_max_body_size of its own
+    up = loc.upstreams.get(str(action.get("pass") or (action.get("proxy") or {}).get("upstream")))
+    raw = (up or {}).get("client-max-body-size")
+    if raw is None:
+        return loc.guards.body_max
+    try:
+        return parse_size(str(raw)).bytes or None
+    except ValueError:
+        return loc.guards.body_max
+
+
+def _refusal(loc: VSLocation, target: Mapping[str, Any], request: Request, enf: Enforcement) -> Refusal | None:
+    """What stops the request before the route's action, in NGINX's phase order."""
+    limits = [_body_limit(loc, target)]
+    if "splits" in loc.target or loc.matches:  # first a location that only rewrites to the internal one
+        limits.insert(0, DEFAULT_BODY)
+    for limit in limits:
+        refusal = body_refusal(limit, request)
+        if refusal is not None:
+            return refusal
     if loc.broken:
-        return Outcome(500, "PolicyInvalid", info_for(loc, None, {}),
-                       notes=("a Policy the route references is missing or invalid",))
+        return Refusal(500, "PolicyInvalid", "a Policy the route references is missing or invalid")
+    if not loc.dry_run:
+        refusal = limit_refusal(enf, loc.guards, request)
+        if refusal is not None:
+            return refusal
     if _refused(loc, request.client):
-        return Outcome(403, "AccessDenied", info_for(loc, None, {}), notes=("refused by the accessControl policy",))
+        return Refusal(403, "AccessDenied", "refused by the accessControl policy")
+    return auth_refusal(enf, loc.guards, request)
+
+
+def answer(server: VSServer, loc: VSLocation, request: Request, uri: str, info_for: Any,
+           enf: Enforcement | None = None) -> Outcome:
+    """What the location's route does with the request."""
     target: Mapping[str, Any] = loc.target
     for conditions, match in loc.matches:
         if _fits(conditions, request):
             target = match
             break
+    refusal = _refusal(loc, target, request, enf or Enforcement())
+    if refusal is not None:
+        return Outcome(refusal.status, refusal.reason, info_for(loc, None, {}), response_headers=refusal.headers,
+                       notes=(refusal.why,))
     if "splits" in target:
         shares: dict[str, float] = {}
         for split in target["splits"]:

@@ -104,6 +104,11 @@ EXPECTED.update({
         (0, "routed: /tea is a character prefix"),
     "ing2gw verify -f testdata/verify/f5-nginx-policies/input.yaml --allow-unprotected --fail-on unexplained -q":
         (0, "VirtualServer-only input with Policy objects: every difference is explained"),
+    "ing2gw route -f testdata/convert/f5-nginx/protections/input.yaml --as f5-nginx --cases "
+    "testdata/convert/f5-nginx/protections/cases.yaml --htpasswd "
+    "files/api-users=testdata/convert/f5-nginx/protections/users.htpasswd --htpasswd "
+    "shop/members-htpasswd=testdata/convert/f5-nginx/protections/users.htpasswd":
+        (0, "every case of the F5 model's body limits, rate limits and basic auth passes"),
     "ing2gw convert -f testdata/convert/istio/virtualservice-order/input.yaml -q": (0, "converts; the notes say "
         "where Istio's first-match order cannot be kept"),
     "ing2gw route -f testdata/convert/istio/virtualservice-order/input.yaml --as istio "

@@ -4,8 +4,10 @@ the Ingresses by :mod:`ing2gw.providers.f5_nginx.nginxconf` (not from the model)
 For each Ingress set, every request from a generated list -- each location's path, one
 character and one segment longer, without its trailing slash, in other case, an unknown host,
 over HTTP and HTTPS, with X-Forwarded-Proto http -- gets the same status, redirect, location,
-Service, upstream URI and Host, and HSTS header from both. Skipped, with the reason, when nginx
-or openssl is not installed.
+Service, upstream URI and Host, and HSTS header from both. Request bodies just under and over
+each ``client_max_body_size`` (annotation, ConfigMap, NGINX's 1m where no location answers) get
+the same 413s; a burst from one client gets the same ``limit_req`` refusals from nginx and from
+the counting model. Skipped, with the reason, when nginx or openssl is not installed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from ing2gw.enforce.credentials import Credentials
+from ing2gw.http import Request
 from ing2gw.providers.f5_nginx.model import F5Model
 from ing2gw.providers.f5_nginx.oracle import F5Oracle, disagreement
 from ing2gw.providers.ingress_nginx.oracle import NginxOracle, nginx_binary
@@ -83,6 +87,19 @@ SETS: dict[str, list[dict[str, Any]]] = {
 }
 
 
+BODY_SET: list[dict[str, Any]] = [
+    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "nginx-config", "namespace": "nginx-ingress"},
+     "data": {"client-max-body-size": "4k"}},
+    _ingress("small", "small.example.com", [("/upload", "Prefix", "files"), ("/files/", "Prefix", "files")],
+             {"nginx.org/client-max-body-size": "2k"}),
+    _ingress("unlimited", "off.example.com", [("/", "Prefix", "web")], {"nginx.org/client-max-body-size": "0"}),
+    _ingress("configured", "dflt.example.com", [("/", "Prefix", "web")]),
+    _ingress("guarded", "auth.example.com", [("/", "Prefix", "private")],
+             {"nginx.org/basic-auth-secret": "users", "nginx.org/client-max-body-size": "1k"}, tls=True),
+]
+BODY_SIZES = (1024, 1025, 2048, 2049, 4096, 4097)
+
+
 def _resources(objects: list[dict[str, Any]]) -> ResourceSet:
     return build_resource_set([Document(o, f"<test>:{i + 1}") for i, o in enumerate(objects)])
 
@@ -133,3 +150,46 @@ def test_model_agrees_with_nginx(name: str, nginx: NginxOracle) -> None:
             problems.append(f"{scheme}://{host}{target} {headers}: {found}")
     assert checked > 20
     assert not problems, "\n".join(problems[:20])
+
+
+def test_body_limits_agree_with_nginx(nginx: NginxOracle) -> None:
+    rs = _resources(BODY_SET)
+    model = F5Model.from_resources(rs)
+    oracle = F5Oracle(rs, nginx=nginx, config=model.config.data)
+    problems = []
+    statuses = set()
+    requests = [(scheme, host, target, {"Content-Length": str(size)})
+                for host in ("small.example.com", "off.example.com", "dflt.example.com", "auth.example.com")
+                for target in ("/", "/upload", "/files", "/files/x", "/zz")
+                for size in BODY_SIZES for scheme in ("http", "https")]
+    requests += [("http", host, "/zz", {"Content-Length": str(size)})
+                 for host in ("small.example.com", "unknown.example.com") for size in (1 << 20, (1 << 20) + 1)]
+    for scheme, host, target, headers in requests:
+        statuses.add(model.route(Request.build(host=host, path=target, scheme=scheme, headers=headers)).status)
+        found = disagreement(model, oracle, "POST", host, target, headers, scheme)
+        if found:
+            problems.append(f"{scheme}://{host}{target} {headers}: {found}")
+    assert {200, 301, 401, 404, 413} <= statuses  # every answer the limits interact with was seen
+    assert not problems, "\n".join(problems[:20])
+
+
+RATE_SET = [
+    _ingress("limited", "rate.example.com", [("/", "Prefix", "web")],
+             {"nginx.org/limit-req-rate": "1r/m", "nginx.org/limit-req-burst": "3",
+              "nginx.org/limit-req-no-delay": "true",  # else nginx delays the burst (by minutes at 1r/m)
+              "nginx.org/limit-req-reject-code": "503"}),
+    _ingress("strict", "strict.example.com", [("/", "Prefix", "web")], {"nginx.org/limit-req-rate": "1r/m"}),
+]
+
+
+def test_rate_limit_burst_agrees_with_nginx(nginx: NginxOracle) -> None:
+    """nginx counts for real: a burst from one client is refused from the same request on, with
+    the same status, as the counting model (rates of 1r/m: nothing drains during the burst)."""
+    rs = _resources(RATE_SET)
+    model = F5Model.from_resources(rs).enforcing(Credentials(), lambda: 0.0)
+    oracle = F5Oracle(rs, nginx=nginx, rate_limits=True)
+    for host, first_refused, status in (("rate.example.com", 5, 503), ("strict.example.com", 2, 429)):
+        got = [oracle.nginx.send("GET", host, "/").status for _ in range(6)]
+        mine = [model.route(Request.build(host=host, path="/", client="127.0.0.1")).status for _ in range(6)]
+        assert got == mine, (host, got, mine)
+        assert mine.index(status) == first_refused - 1, (host, mine)

@@ -11,8 +11,8 @@ from support import ROOT
 CASE = ROOT / "testdata" / "convert" / "f5-nginx" / "policies" / "input.yaml"
 
 
-def _route(ing2gw, url: str, client: str) -> str:  # type: ignore[no-untyped-def]
-    r = ing2gw(["route", "-f", str(CASE), "--as", "f5-nginx", url, "--client", client])
+def _route(ing2gw, url: str, client: str, *extra: str) -> str:  # type: ignore[no-untyped-def]
+    r = ing2gw(["route", "-f", str(CASE), "--as", "f5-nginx", url, "--client", client, *extra])
     assert r.exit_code == 0, r.stderr
     return str(r.stdout.splitlines()[0])
 
@@ -47,8 +47,11 @@ def test_missing_policy_answers_500_on_both_sides(ing2gw) -> None:
 
 
 def test_model_applies_the_access_lists_in_force(ing2gw) -> None:
-    assert _route(ing2gw, "https://cafe.example.com/tea", "10.1.2.3").startswith("200")
-    assert _route(ing2gw, "https://cafe.example.com/tea", "198.51.100.7").startswith("403")
+    alice = ("-H", "Authorization: Basic YWxpY2U6YWxpY2UtcHc=")
+    assert _route(ing2gw, "https://cafe.example.com/tea", "10.1.2.3", *alice).startswith("200")
+    assert _route(ing2gw, "https://cafe.example.com/tea", "198.51.100.7", *alice).startswith("403")
+    # /tea's basicAuth policy: 401 without credentials, after the access list's 403
+    assert _route(ing2gw, "https://cafe.example.com/tea", "10.1.2.3").startswith("401")
     # /admin's deny list replaces the spec's allow list
     assert _route(ing2gw, "https://cafe.example.com/admin", "198.51.100.7").startswith("200")
     assert _route(ing2gw, "https://cafe.example.com/admin", "203.0.113.9").startswith("403")
