@@ -1,6 +1,7 @@
 """What the auth and CORS intents need on every target: the htpasswd formats a target accepts,
 the Secret layout note the user acts on, a sign-in URL a target can redirect to, the CORS
-differences of a target that answers every preflight itself.
+differences of a target that answers every preflight itself, what an Envoy-based target's
+client-certificate validation leaves out.
 
 Secrets are referenced, never read: when a target reads credentials differently from the
 source (another key, one file instead of one key per user, SHA-1 hashes only), the note says
@@ -13,12 +14,12 @@ import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import quote, urlsplit
 
-from ...intents import BasicAuth, Cors, ExternalAuth
+from ...intents import BasicAuth, ClientCertAuth, Cors, ExternalAuth
 from ...policy import HASH_SCHEMES
 from .base import Piece
 
-__all__ = ["SCHEME_NAMES", "cors_differences", "hash_note", "htpasswd_layout", "rejected_schemes", "signin_url",
-           "split_ref"]
+__all__ = ["SCHEME_NAMES", "client_cert_gaps", "cors_differences", "hash_note", "htpasswd_layout", "rejected_schemes",
+           "signin_url", "split_ref"]
 
 _VARIABLE = re.compile(r"\$\{?([a-z_]+)\}?")
 
@@ -51,6 +52,22 @@ def hash_note(target: str, accepted: Iterable[str]) -> str:
         return ""
     return (f"; {target} accepts only {', '.join(SCHEME_NAMES[s] for s in formats)} entries, so users whose entries "
             f"are {', '.join(rejected)} cannot log in: re-create their entries in an accepted format")
+
+
+def client_cert_gaps(intent: ClientCertAuth, forwarded: str) -> list[str]:
+    """What a target validating client certificates the way Envoy does (the whole chain, no
+    subject pattern, no error page) does not carry of ``intent``; ``forwarded``: how the target
+    hands the certificate to the backend instead of nginx's ssl-client-cert header."""
+    gaps = []
+    if intent.pass_to_upstream:
+        gaps.append(f"the certificate is not passed upstream in ssl-client-cert ({forwarded})")
+    if intent.match_cn:
+        gaps.append(f"the subject pattern {intent.match_cn} is not checked")
+    if intent.depth > 1:
+        gaps.append(f"the chain depth limit {intent.depth} is not carried (Envoy verifies the whole chain)")
+    if intent.error_page:
+        gaps.append(f"there is no redirect to {intent.error_page} on failure")
+    return gaps
 
 
 def split_ref(ref: str, namespace: str) -> tuple[str, str]:

@@ -33,6 +33,7 @@ from ...intents import (
     Waf,
 )
 from ...policy import AttachedPolicy
+from .authparts import client_cert_gaps, split_ref
 from .base import ImplEmitter, ObjectKind, Piece, Row, Site, reference_grant
 from .envoy_gateway_read import read_policies
 from .values import access_lists, auth_url, duration, quantity
@@ -87,8 +88,7 @@ def _basic_auth(intent: BasicAuth, site: Site) -> Piece | str:
         return "Envoy Gateway has no digest authentication"
     if intent.secret is None:
         return "no credentials Secret is named"
-    ns, _, name = intent.secret.rpartition("/")
-    ns = ns or site.namespace
+    ns, name = split_ref(intent.secret, site.namespace)
     target = f"{name}-htpasswd"
     users: dict[str, Any] = {"name": target}
     layout = ("an htpasswd Secret (key auth)" if intent.secret_layout == "htpasswd"
@@ -262,24 +262,15 @@ def _client_cert(intent: ClientCertAuth, site: Site) -> Piece | str:
     if not listeners:
         return "the route attaches to no Gateway listener"
     gateway_ns = listeners[0][0]
-    ns, _, name = intent.ca_secret.rpartition("/")
-    ns = ns or site.namespace
+    ns, name = split_ref(intent.ca_secret, site.namespace)
     ref: dict[str, Any] = {"kind": "Secret", "name": name}
     extra: tuple[dict[str, Any], ...] = ()
     if ns != gateway_ns:
         ref["namespace"] = ns
         extra = (reference_grant(_API, "ClientTrafficPolicy", gateway_ns, "Secret", ns, name,
                                  [intent.provenance.subject]),)
-    notes = []
-    if intent.pass_to_upstream:
-        notes.append("the certificate is not passed upstream in ssl-client-cert (Envoy's header is "
-                     "x-forwarded-client-cert, set with ClientTrafficPolicy headers.xForwardedClientCert)")
-    if intent.match_cn:
-        notes.append(f"the subject pattern {intent.match_cn} is not checked")
-    if intent.depth > 1:
-        notes.append(f"the chain depth limit {intent.depth} is not carried (Envoy verifies the whole chain)")
-    if intent.error_page:
-        notes.append(f"there is no redirect to {intent.error_page} on failure")
+    notes = client_cert_gaps(intent, "Envoy's header is x-forwarded-client-cert, set with ClientTrafficPolicy "
+                                     "headers.xForwardedClientCert")
     mode = "RequireAndVerify" if intent.mode == "on" else "VerifyIfGiven"
     return Piece({"tls": {"clientValidation": {"caCertificateRefs": [ref], "mode": mode}}},
                  difference="; ".join(notes), extra=extra,

@@ -40,6 +40,7 @@ from ...intents import (
 from ...names import short_hash
 from ...policy import AttachedPolicy, PolicyReadError, provenance_of
 from ..gateway import Placed
+from .authparts import client_cert_gaps, split_ref
 from .base import ImplEmitter, ObjectKind, Piece, Row, Site, reference_grant
 from .gateway_scope import gateway_routes, operations, route_targets, same_intent
 from .shared import per_run, service_host
@@ -145,24 +146,15 @@ def _client_cert(intent: ClientCertAuth, site: Site) -> Piece | str:
     if not listeners:
         return "the route attaches to no Gateway listener"
     gateway_ns = listeners[0][0]
-    ns, _, name = intent.ca_secret.rpartition("/")
-    ns = ns or site.namespace
+    ns, name = split_ref(intent.ca_secret, site.namespace)
     ref: dict[str, Any] = {"group": "", "kind": "ConfigMap", "name": name}
     extra: tuple[dict[str, Any], ...] = ()
     if ns != gateway_ns:
         ref["namespace"] = ns
         extra = (reference_grant("gateway.networking.k8s.io/v1", "Gateway", gateway_ns, "ConfigMap", ns, name,
                                  [intent.provenance.subject]),)
-    notes = []
-    if intent.pass_to_upstream:
-        notes.append("the certificate is not passed upstream in ssl-client-cert (Istio forwards it in "
-                     "x-forwarded-client-cert when gatewayTopology.forwardClientCertDetails says so)")
-    if intent.match_cn:
-        notes.append(f"the subject pattern {intent.match_cn} is not checked")
-    if intent.depth > 1:
-        notes.append(f"the chain depth limit {intent.depth} is not carried (Envoy verifies the whole chain)")
-    if intent.error_page:
-        notes.append(f"there is no redirect to {intent.error_page} on failure")
+    notes = client_cert_gaps(intent, "Istio forwards it in x-forwarded-client-cert when "
+                                     "gatewayTopology.forwardClientCertDetails says so")
     return Piece({"tls": {"frontend": {"default": {"validation": {"caCertificateRefs": [ref],
                                                                   "mode": "AllowValidOnly"}}}}},
                  difference="; ".join(notes), extra=extra,

@@ -40,6 +40,7 @@ from ...intents import (
 from ...names import short_hash
 from ...policy import AttachedPolicy
 from ..objects import GROUP, meta
+from .authparts import split_ref
 from .base import ImplEmitter, ObjectKind, Piece, Row, Site
 from .nginx_gateway_fabric_read import read_policies
 from .values import access_lists, auth_url
@@ -116,8 +117,7 @@ def _basic_auth(intent: BasicAuth, site: Site) -> Piece | str:
         return "NGINX Gateway Fabric has no digest authentication"
     if intent.secret is None:
         return "no credentials Secret is named"
-    ns, _, name = intent.secret.rpartition("/")
-    ns = ns or site.namespace
+    ns, name = split_ref(intent.secret, site.namespace)
     secret = ""
     if intent.secret_layout == "map":
         secret = (f"NGINX Gateway Fabric reads an htpasswd file from key auth: create Secret {site.namespace}/{name} "
