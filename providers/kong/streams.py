@@ -16,7 +16,10 @@ KIC turns each rule of a TCPIngress into a Kong stream route on one of the proxy
 Each rule of a UDPIngress becomes a UDP listener on its port and a UDPRoute. Two host-less
 rules on one port are one Kong route conflict: the first (by namespace, name, rule) is kept.
 The listeners belong to the Gateway of the object's class (``kubernetes.io/ingress.class``,
-default ``kong``). ``verify`` replays HTTP only: these routes are converted, not replayed.
+default ``kong``). ``verify`` does not replay them: ing2gw's reference router decides HTTP and
+HTTPS requests on HTTP/HTTPS listeners only (no TCP, TLS or UDP listener selection, no
+TCPRoute/TLSRoute/UDPRoute), and the Kong model has no stream router; a ``STREAM-NOT-VERIFIED``
+note per object says so.
 """
 
 from __future__ import annotations
@@ -75,6 +78,18 @@ class _Streams:
         self.listeners.setdefault((listener.gateway.key, listener.name), listener)
 
     def convert(self, obj: KubeObject, udp: bool) -> None:
+        before = len(self.routes)
+        self._convert(obj, udp)
+        if len(self.routes) > before:
+            kinds = "UDPRoute" if udp else "TCPRoute/TLSRoute"
+            self.note(obj, "STREAM-NOT-VERIFIED", Level.INFO,
+                      f"verify does not replay these {kinds}s: ing2gw's reference router decides HTTP and HTTPS "
+                      "requests only (it selects no TCP, TLS or UDP listener and routes no TCPRoute, TLSRoute or "
+                      "UDPRoute), and its Kong model has no stream router, so neither side can answer a "
+                      f"{'datagram' if udp else 'connection'}", "spec.rules",
+                      instead="converted, not compared")
+
+    def _convert(self, obj: KubeObject, udp: bool) -> None:
         gw = self.ctx.gateway(str(obj.annotations.get(_CLASS) or "kong"))
         passthrough = "tls_passthrough" in str(obj.annotations.get("konghq.com/protocols", ""))
         certs: dict[str, str] = {}
