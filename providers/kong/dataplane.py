@@ -11,6 +11,7 @@ from ing2gw.notes import Fidelity, Level, Note, Notes
 from ing2gw.provider import ingress_scope
 from ing2gw.resources import Ingress, ResourceSet
 
+from .flavor import router_flavor
 from .settings import route_settings
 
 __all__ = ["KongDataPlane"]
@@ -26,7 +27,7 @@ class KongDataPlane:
     def model(self, resources: ResourceSet, controller_config: Mapping[str, str] | None = None) -> DataPlaneModel:
         from .model import KongModel
 
-        return KongModel.from_resources(resources)
+        return KongModel.from_resources(resources, flavor=router_flavor(controller_config))
 
     def probe_headers(self, ingresses: Sequence[Ingress]) -> HeaderSets:
         """Per Ingress: its konghq.com/headers.* values (each, and one no value allows) and a

@@ -1,12 +1,14 @@
 """A data-plane model of Kong serving KIC's configuration: what a request gets.
 
-KIC writes one Kong route per (Ingress, rule host, path) with the Kong paths of
+KIC writes one Kong route per (Ingress, rule host, backend) with the Kong paths of
 :func:`~.paths.kong_paths`; Kong (``traditional_compatible`` router, KIC's default) splits a
 route by path and orders the pieces by, most significant first: how many fields the route
 sets (methods, hosts, headers, SNIs, paths), only plain hosts (no wildcard), the number of
 headers, a regex path (then ``regex_priority``), the path's length. The first piece whose
 hosts (exact; ``*.x`` any depth; ``x.*``), methods, headers (values ignoring case, ``~*``
-regex) and path match wins; none: 404. The request path is normalised first (RFC 3986:
+regex) and path match wins; none: 404. With the ``expressions`` flavor (:mod:`.flavor`) the
+route's one priority -- KIC's number, from the longest of its paths -- orders all its paths,
+and header values compare case-sensitively. The request path is normalised first (RFC 3986:
 unreserved escapes decoded, dot segments resolved, ``//`` merged) and sent upstream that way.
 
 Then: an HTTPS-only route answers plain HTTP with ``https_redirect_status_code`` (426, or a
@@ -21,7 +23,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ing2gw.http import Headers, Request
@@ -33,6 +35,7 @@ from ing2gw.router.outcome import Matched, Outcome, RedirectTo, RuleInfo, Upstre
 from ing2gw.router.paths import BadPath, PathPolicy
 
 from . import plugins as kp
+from .flavor import COMPATIBLE, EXPRESSIONS, expression_priority
 from .paths import kong_paths, match
 from .settings import RouteSettings, ServiceSettings, route_settings, service_settings
 
@@ -73,9 +76,12 @@ class Piece:
     upstream_host: str
     plugins: tuple[kp.Plugin, ...]
     order: int
+    expression_priority: int | None = None  # KIC's priority of the route (expressions flavor)
 
     def priority(self) -> tuple[int, ...]:
-        """Kong's order of the pieces of split routes: smaller first."""
+        """Kong's order of the pieces of split routes (or of expression routes): smaller first."""
+        if self.expression_priority is not None:
+            return (-self.expression_priority, self.order)
         t = traits(self.route, self.hosts, [self.kong_path])
         regex = int(t["hasRegexPath"])
         return (-t["matchFields"], -int(t["plainHostOnly"]), -t["headerCount"], -regex,
@@ -104,17 +110,17 @@ def _host_matches(pattern: str, hostname: str) -> bool:
     return hostname == pattern
 
 
-def _header_matches(values: Sequence[str], got: str | None) -> bool:
+def _header_matches(values: Sequence[str], got: str | None, exact_case: bool) -> bool:
     if got is None:
         return False
     for v in values:
         if v.startswith("~*"):
             try:
-                if re.search(v[2:], got, re.IGNORECASE):
+                if re.search(v[2:], got, 0 if exact_case else re.IGNORECASE):
                     return True
             except re.error:
                 continue
-        elif v.lower() == got.lower():
+        elif v == got if exact_case else v.lower() == got.lower():
             return True
     return False
 
@@ -146,12 +152,14 @@ def _backend_name(namespace: str, backend: IngressBackend, resources: ResourceSe
 class KongModel:
     """Kong's routes for a set of Ingresses, and its request handling."""
 
-    def __init__(self, pieces: Sequence[Piece], notes: Notes) -> None:
+    def __init__(self, pieces: Sequence[Piece], notes: Notes, flavor: str = COMPATIBLE) -> None:
         self.pieces = sorted(pieces, key=Piece.priority)
         self.notes = notes
+        self.flavor = flavor
 
     @classmethod
-    def from_resources(cls, resources: ResourceSet, objects: Sequence[KubeObject] = ()) -> KongModel:
+    def from_resources(cls, resources: ResourceSet, objects: Sequence[KubeObject] = (),
+                       flavor: str = COMPATIBLE) -> KongModel:
         notes = Notes()
         objects = list(objects) or [o for objs in resources.objects.values() for o in objs]
         pieces: list[Piece] = []
@@ -182,7 +190,9 @@ class KongModel:
                         backend=name, upstream_host=f"{backend.service}.{ing.namespace}.{port_text}.svc",
                         plugins=tuple(sorted(plugins, key=lambda p: -_PRIORITY.get(p.name, 0))), order=order))
                     order += 1
-        return cls(pieces, notes)
+        if flavor == EXPRESSIONS:
+            pieces = _with_expression_priorities(pieces, resources)
+        return cls(pieces, notes, flavor)
 
     # --- one request -----------------------------------------------------------------------
 
@@ -232,7 +242,8 @@ class KongModel:
                 continue
             if r.methods and request.method.upper() not in r.methods:
                 continue
-            if any(not _header_matches(values, request.headers.get(name)) for name, values in r.headers):
+            exact_case = self.flavor == EXPRESSIONS
+            if any(not _header_matches(values, request.headers.get(name), exact_case) for name, values in r.headers):
                 continue
             if r.snis and request.scheme == "https" and (request.sni or request.hostname) not in r.snis:
                 continue
@@ -315,6 +326,84 @@ class KongModel:
                         out = out.add(name.strip(), value.strip())
             return out
         return None
+
+
+def _with_expression_priorities(pieces: Sequence[Piece], resources: ResourceSet) -> list[Piece]:
+    """The pieces with KIC's priority of their expression route: one route per (Ingress,
+    host, backend), its priority from all its paths (the default backend's route: 0)."""
+    ingresses = {ing.ref: ing for ing in resources.ingresses}
+    paths: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    hosts: dict[tuple[str, str], str] = {}
+    for ing in ingresses.values():
+        for host, path, ptype, backend in _paths(ing):
+            if ptype == "":
+                continue
+            port = backend.port_number if backend.port_number is not None else backend.port_name
+            name = f"{ing.namespace}.{ing.name}.{backend.service}.{host.replace('*', '_')}.{port}"
+            paths.setdefault((ing.ref, name), []).append((path, ptype))
+            hosts[(ing.ref, name)] = host
+    out = []
+    for p in pieces:
+        key = (p.ingress, p.name)
+        priority = expression_priority(p.route, hosts.get(key, ""), paths.get(key, []),
+                                       default_backend=key not in paths)
+        out.append(replace(p, expression_priority=priority))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Overtaken:
+    """A request (``host`` + ``path``) that path ``ingress_path`` of Ingress ``ingress`` (rule
+    host ``rule_host``) takes under ``traditional_compatible`` (its own, longer match) and that
+    the expression route ``by_route`` (Ingress ``by_ingress``, rule host ``by_host``, path
+    ``by_path``) takes under ``expressions``."""
+
+    rule_host: str
+    host: str
+    path: str
+    ingress: str
+    ingress_path: str
+    by_ingress: str
+    by_host: str
+    by_path: str
+    by_route: str
+
+
+def _sample(piece: Piece) -> tuple[str, str] | None:
+    """A request (host, path) the piece's own path matches, or None when its regex is not a
+    literal."""
+    host = next(iter(piece.hosts), "ing2gw-any.invalid").replace("*", "a", 1)
+    if host.endswith(".*"):
+        host = host[:-1] + "example"
+    text = piece.kong_path
+    if text.startswith("~"):
+        literal = text[1:].removeprefix("^").removesuffix("$")
+        return (host, literal or "/") if re.fullmatch(r"[A-Za-z0-9._~/-]*", literal) else None
+    return host, text
+
+
+def expression_overtakes(resources: ResourceSet, objects: Sequence[KubeObject] = ()) -> list[Overtaken]:
+    """The requests for an Ingress path that another route takes under ``expressions``
+    because its priority comes from a longer path of that route (one sample per path)."""
+    compatible = KongModel.from_resources(resources, objects, COMPATIBLE)
+    expressions = KongModel.from_resources(resources, objects, EXPRESSIONS)
+    out: dict[tuple[str, str, str], Overtaken] = {}
+    winner = {p.name: next(iter(p.hosts), "") for p in expressions.pieces}  # route -> its rule host
+    for piece in compatible.pieces:
+        sample = _sample(piece)
+        if sample is None:
+            continue
+        request = Request.build(host=sample[0], path=sample[1])
+        mine, theirs = compatible.route(request), expressions.route(request)
+        a, b = mine.matched, theirs.matched
+        if not isinstance(a, KongMatch) or not isinstance(b, KongMatch) or a.kong_route != piece.name:
+            continue
+        if b.kong_route != a.kong_route:
+            key = (a.route or "", a.rule_name or "", b.kong_route)
+            out.setdefault(key, Overtaken(next(iter(piece.hosts), ""), sample[0], sample[1], a.route or "",
+                                          a.rule_name or "", b.route or "", winner.get(b.kong_route, ""),
+                                          b.rule_name or "", b.kong_route))
+    return [out[k] for k in sorted(out)]
 
 
 def _paths(ing: Ingress) -> list[tuple[str, str, str, IngressBackend]]:

@@ -9,7 +9,13 @@ URLRewrite. ``protocols: https`` puts the route on the HTTPS listener only, plus
 redirect route when ``https-redirect-status-code`` is a redirect (Kong's default 426 has no
 Gateway form). Plugins become filters and intents (:mod:`.plugins`); Service timeouts,
 retries and upstream policies become intents. Kong's wildcard hosts match any depth, as
-Gateway API hostnames do; host aliases join the route's hostnames.
+Gateway API hostnames do, whatever the router flavor; host aliases join the route's hostnames.
+
+The router flavor (``router_flavor`` in ``--controller-config``, :mod:`.flavor`) changes two
+things: under ``expressions`` header values compare case-sensitively (as Gateway header
+matches do) and a route's paths share the priority of its longest path, so where a shorter path
+of one route takes requests that a longer path of another route takes under Gateway API
+precedence, an ``EXPRESSIONS-PRIORITY`` note names both.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any
 
 from ing2gw import intents as i
 from ing2gw.ir import (
+    IR,
     BackendRef,
     Filter,
     HeaderMatch,
@@ -46,6 +53,7 @@ from .._common.ingress import HostRoutes, IngressTranslator, PathContext
 from .._common.values import Duration
 from . import plugins as kp
 from .annotations import PREFIX
+from .flavor import EXPRESSIONS, router_flavor
 from .paths import flatten_slashes, kong_paths
 from .settings import RouteSettings, ServiceSettings, route_settings, service_settings
 
@@ -80,6 +88,7 @@ class KongTranslator(IngressTranslator):
     def __init__(self, ctx: ProviderContext, objects: Sequence[KubeObject]) -> None:
         super().__init__(ctx)
         self.objects = objects
+        self.flavor = router_flavor(ctx.options.controller_config)
         self.routes: dict[str, RouteSettings] = {}
         self.services: dict[tuple[str, str], ServiceSettings] = {}
 
@@ -102,6 +111,35 @@ class KongTranslator(IngressTranslator):
             scope: Scope = tuple(sorted(scopes[key]))
             self.services[key] = service_settings(svc.annotations, svc.namespace, f"Service {key[0]}/{key[1]}",
                                                   svc.origin, scope, self.objects, self.notes)
+
+    def translate(self, ingresses: Sequence[Ingress]) -> IR:
+        ir = super().translate(ingresses)
+        if self.flavor == EXPRESSIONS:
+            self._expression_notes(ingresses)
+        return ir
+
+    def _expression_notes(self, ingresses: Sequence[Ingress]) -> None:
+        """What KIC's expression routes decide otherwise than Gateway API precedence: a short
+        path of a route whose longest path ranks it above another route's longer path, and
+        ``regex-priority``, which expression routes do not use."""
+        from .model import expression_overtakes
+
+        by_ref = {ing.ref: ing for ing in ingresses}
+        for ing in ingresses:
+            if self.routes[ing.ref].regex_priority:
+                self.note(ing, "EXPRESSIONS-REGEX-PRIORITY", Level.INFO,
+                          "KIC's expression routes do not use regex-priority (the route's priority comes from its "
+                          "paths)", fidelity=Fidelity.EXACT, instead="ignored, as Kong does",
+                          fld=f"{PREFIX}/regex-priority")
+        for o in expression_overtakes(replace(self.resources, ingresses=list(ingresses)), self.objects):
+            winner = by_ref[o.by_ingress]
+            self.note(winner, "EXPRESSIONS-PRIORITY", Level.WARNING,
+                      f"Kong's expressions router ranks route {o.by_route} by the longest of its paths, so its path "
+                      f"{o.by_path} takes {o.host}{o.path}, which the longer path {o.ingress_path} of Ingress "
+                      f"{o.ingress} takes under Gateway API precedence (and Kong's traditional_compatible router)",
+                      fidelity=Fidelity.APPROXIMATE, instead=f"{o.ingress_path} of {o.ingress} serves it",
+                      fld="spec.rules", aspects=("status", "backend", "path"),
+                      scope=((o.rule_host, o.ingress_path), (o.by_host, o.by_path)))
 
     # --- matches -------------------------------------------------------------------------
 
@@ -134,15 +172,16 @@ class KongTranslator(IngressTranslator):
     def _expand(self, pc: PathContext, s: RouteSettings, pm: PathMatch) -> list[RouteMatch]:
         """One match per method and per combination of header values."""
         choices: list[list[HeaderMatch]] = []
+        exact_case = self.flavor == EXPRESSIONS
         for name, values in s.headers:
             options = []
             for v in values:
                 if v.startswith("~*"):
-                    options.append(HeaderMatch(name, "(?i)" + v[2:], "RegularExpression"))
+                    options.append(HeaderMatch(name, ("" if exact_case else "(?i)") + v[2:], "RegularExpression"))
                 else:
                     options.append(HeaderMatch(name, v))
             choices.append(options)
-        if s.headers:
+        if s.headers and not exact_case:
             self.note(pc, "HEADER-CASE", Level.INFO,
                       "Kong compares header values ignoring case", fidelity=Fidelity.APPROXIMATE,
                       instead="Exact header matches compare case-sensitively",

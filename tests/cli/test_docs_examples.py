@@ -54,6 +54,9 @@ EXPECTED.update({
     "ing2gw route -f testdata/convert/aws-alb/groups/input.yaml --as aws-alb http://api.example.com/v1":
         (0, "routed by the group's first rule, the host-less /"),
     "ing2gw providers haproxy-tech": (0, "prints the table"),
+    "ing2gw verify -f testdata/verify-kong-expressions/input.yaml --controller-config "
+    "testdata/verify-kong-expressions/controller-config.yaml -q":
+        (1, "the expressions router's route priorities differ (explained): verify exits 1 on any difference"),
     "ing2gw route -f testdata/verify-haproxy/haproxy-ingress-routing/input.yaml --as haproxy-ingress "
     "http://shop.example.com/APPx": (0, "routed by the begin path /app"),
     "ing2gw verify -f testdata/verify-haproxy/haproxy-tech-routing/input.yaml --oracle haproxy -q":
