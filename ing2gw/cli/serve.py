@@ -60,6 +60,10 @@ def _backend(value: str) -> tuple[str, str]:
 @click.option("--client-header", metavar="NAME",
               help="Take the client address that allow/deny lists and rate limits see from this request "
                    "header (for tests on loopback; never where clients can set it).")
+@click.option("--mesh", "mesh_ns", metavar="NAMESPACE",
+              help="Serve east-west instead: act as the sidecar of a client in NAMESPACE, one socket per "
+                   "Service port (--listen PORT=SERVICE_PORT), the Host naming the Service (name, name.ns, "
+                   "name.ns.svc or name.ns.svc.cluster.local); requests follow the GAMMA routes that client meets.")
 @click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
               help="Worker processes sharing the listening sockets.")
 @click.option("--seed", type=int, help="Seed of the weighted backend choice and mirror sampling.")
@@ -86,6 +90,7 @@ def serve(
     echo_backends: bool,
     htpasswd: tuple[str, ...],
     client_header: str | None,
+    mesh_ns: str | None,
     workers: int,
     seed: int | None,
     no_split: bool,
@@ -99,7 +104,9 @@ def serve(
     """Serve the Gateway API objects in RESOURCES as a reverse proxy: every request is
     routed by the reference router, checked against the policies that protect its rule (as
     route does, with real token buckets and real auth services), then redirected, answered
-    or forwarded to its backend. Listens on loopback unless --listen names another address."""
+    or forwarded to its backend. Listens on loopback unless --listen names another address.
+    With --mesh NAMESPACE it is a client's sidecar: east-west requests to Services, routed
+    by the GAMMA routes (Service parentRefs) that namespace's clients meet."""
     limits = Limits(max_request_line=max_request_line, max_header_bytes=max_header_bytes,
                     max_body_bytes=max_body_bytes, header_timeout=header_timeout,
                     max_connections=max_connections)
@@ -109,7 +116,7 @@ def serve(
         backends=tuple(_backend(v) for v in backends),
         echo_backends=echo_backends, workers=workers, limits=limits, split=not no_split,
         seed=seed, access_log=access_log, credentials=Credentials.from_options(htpasswd),
-        client_header=client_header,
+        client_header=client_header, mesh=mesh_ns,
     )
     prepared = prepare(read_paths(files, recursive=recursive), options)
     handler = logging.StreamHandler(sys.stderr)

@@ -254,7 +254,7 @@ class Client:
                 except HttpError as exc:
                     self._refuse(exc.status, exc.message)
                     return
-                request = client_request(head, self.scheme, self.port, self.server_name)
+                request = client_request(head, self.scheme, self.port, self.server_name, front.mesh)
                 known = head, request, front.router.route(request)
                 if len(raw) <= CACHE_HEAD_BYTES:
                     remember(front.routes, key, known)

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 from ing2gw.enforce.guard import Guard
 from ing2gw.enforce.timeouts import route_limits
-from ing2gw.http import Headers, QueryParams, Request, split_host_port
+from ing2gw.http import Headers, MeshSource, QueryParams, Request, split_host_port
 from ing2gw.router import Outcome, Router, Upstream
 from ing2gw.router.outcome import RuleInfo
 
@@ -89,12 +89,14 @@ class Watch:
         self.expire = expire
 
 
-def client_request(head: RequestHead, scheme: str, port: int, sni: str | None) -> Request:
+def client_request(head: RequestHead, scheme: str, port: int, sni: str | None, mesh: str | None = None) -> Request:
     """The request the router sees: the method as sent and only the end-to-end header
-    fields. Hop-by-hop fields, and every field the client names in ``Connection``, are
-    removed here, before any filter runs, so that a client cannot delete a header a filter
-    adds (``Connection: X-Route``). Built directly (the head is already validated); the
-    headers and the hostname are built once per distinct fields and Host (both immutable)."""
+    fields; with ``mesh`` (the client's namespace) an east-west request to the Service its
+    Host names, as a sidecar routes HTTP by the authority. Hop-by-hop fields, and every
+    field the client names in ``Connection``, are removed here, before any filter runs, so
+    that a client cannot delete a header a filter adds (``Connection: X-Route``). Built
+    directly (the head is already validated); the headers and the hostname are built once
+    per distinct fields and Host (both immutable)."""
     path, _, query = head.target.partition("?")
     fields = head.headers
     headers = _HEADERS.get(fields)
@@ -108,7 +110,8 @@ def client_request(head: RequestHead, scheme: str, port: int, sni: str | None) -
     if sni is None and scheme == "https":
         sni = hostname
     return Request(head.method, scheme, head.host, port, path.partition("#")[0] or "/", query,
-                   headers, sni, None, hostname, QueryParams(query) if query else {})
+                   headers, sni, None, hostname, QueryParams(query) if query else {},
+                   mesh=None if mesh is None else MeshSource(mesh, head.host))
 
 
 # the hop-by-hop names depend on the fields alone (Connection), so the fields are the key
@@ -136,8 +139,10 @@ class Front:
         access_log: bool = False,
         guard: Guard | None = None,
         client_header: str | None = None,
+        mesh: str | None = None,
     ) -> None:
         self.router = router
+        self.mesh = mesh  # east-west: the client namespace every request comes from
         self.guard = guard  # policies enforced after routing (per request: never remembered)
         self.client_header = client_header.lower() if client_header else None
         self.topology = topology

@@ -92,6 +92,7 @@ class ServeOptions:
     credentials: Credentials | None = None  # htpasswd files by Secret (basic auth policies)
     count_rate_limits: bool = True  # False: every request is the first (verify --via-proxy)
     client_header: str | None = None  # take the client address from this header (testing only)
+    mesh: str | None = None  # east-west: serve Service ports as the sidecar of a client in this namespace
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +147,9 @@ class Prepared:
         for b in self.fronts:
             host, port = b.local
             shown = f"[{host}]" if ":" in host else host
-            lines.append(f"Gateway port {b.gateway.port} ({b.gateway.protocol}): "
-                         f"{b.scheme}://{shown}:{port}")
+            what = f"Service port {b.gateway.port} (mesh, clients in {self.options.mesh})" \
+                if self.options.mesh is not None else f"Gateway port {b.gateway.port} ({b.gateway.protocol})"
+            lines.append(f"{what}: {b.scheme}://{shown}:{port}")
         for key, url in sorted(self.backends.items()):
             kind = next((" (echo)" if isinstance(e, EchoBackend) else f" ({e.mode} auth)"
                          for e, _ in self.echoes if e.key == key), "")
@@ -180,10 +182,21 @@ def _default_local_port(gateway_port: int) -> int:
 
 def _listen_plan(topology: Topology, options: ServeOptions) -> list[tuple[GatewayPort, str, int]]:
     if not topology.ports:
+        if options.mesh is not None:
+            raise UsageError("--mesh: the input has no Service port to serve (give the Services, or routes with "
+                             "parentRef ports)")
         raise UsageError("the input has no Gateway listener with protocol HTTP or HTTPS to serve")
     if not options.listen:
-        return [(p, "127.0.0.1", 0 if options.ephemeral else _default_local_port(p.port))
-                for p in topology.ports]
+        defaults = [(p, "127.0.0.1", 0 if options.ephemeral else _default_local_port(p.port))
+                    for p in topology.ports]
+        taken: dict[int, int] = {}
+        for port, _, local in defaults:
+            other = taken.setdefault(local, port.port)
+            if local and other != port.port:
+                what = "Service" if options.mesh is not None else "Gateway"
+                raise UsageError(f"{what} ports {other} and {port.port} would both be served on local port {local}: "
+                                 f"name the local ports with --listen PORT={other} --listen PORT={port.port}")
+        return defaults
     plan = []
     for spec in options.listen:
         number = spec.gateway_port
@@ -192,8 +205,10 @@ def _listen_plan(topology: Topology, options: ServeOptions) -> list[tuple[Gatewa
         gw = topology.port(number)
         if gw is None:
             known = ", ".join(str(p.port) for p in topology.ports)
-            raise UsageError(f"--listen {spec.port}: no Gateway listens on port {number} "
-                             f"(Gateway ports: {known}); use --listen PORT=GATEWAY_PORT")
+            what = "Service has" if options.mesh is not None else "Gateway listens on"
+            raise UsageError(f"--listen {spec.port}: no {what} port {number} "
+                             f"({'Service' if options.mesh is not None else 'Gateway'} ports: {known}); use "
+                             "--listen PORT=GATEWAY_PORT")
         plan.append((gw, spec.address, spec.port))
     return plan
 
@@ -203,7 +218,7 @@ def prepare(manifests: Iterable[Mapping[str, Any] | Document] | Router,
     """Compile the manifests, bind every socket and make the certificates. Raises
     :class:`~ing2gw.errors.UsageError` for bad options or ports in use."""
     router = manifests if isinstance(manifests, Router) else Router.from_manifests(manifests)
-    topology = Topology(router)
+    topology = Topology(router, options.mesh)
     if options.workers < 1:
         raise UsageError("--workers must be at least 1")
     notes = [*router.notes, *(p for g in topology.ports for p in g.problems)]
@@ -300,7 +315,7 @@ async def _start(prepared: Prepared, fronts: bool, echoes: bool) -> tuple[Front,
     opts = prepared.options
     front = Front(prepared.router, prepared.topology, prepared.backends, opts.limits,
                   split=opts.split, seed=opts.seed, access_log=opts.access_log, guard=prepared.guard,
-                  client_header=opts.client_header)
+                  client_header=opts.client_header, mesh=opts.mesh)
     servers: list[asyncio.Server] = []
     if echoes:
         for echo, sock in prepared.echoes:

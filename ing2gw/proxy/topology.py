@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ing2gw.router import Router
+from ing2gw.router.mesh import client_view
 from ing2gw.router.model import Rule
 from ing2gw.router.outcome import RuleInfo
 
@@ -39,18 +40,31 @@ def split_backend_key(key: str) -> tuple[str, str, int] | None:
 
 
 class Topology:
-    """Ports, backends and per-rule facts, gathered from a router's compiled table."""
+    """Ports, backends and per-rule facts, gathered from a router's compiled table. With
+    ``mesh`` (a client namespace) the ports are the Service ports that client dials and the
+    rules those of the GAMMA routes it meets (:func:`ing2gw.router.mesh.client_view`); a
+    Service port no route applies to is its own backend."""
 
     __slots__ = ("ports", "backends", "auth_backends", "_rules", "_infos", "_response_pass")
 
-    def __init__(self, router: Router) -> None:
+    def __init__(self, router: Router, mesh: str | None = None) -> None:
         protocols: dict[int, list[str]] = {}
         hostnames: dict[int, list[str | None]] = {}
         catch_all: dict[int, set[str]] = {}
         rules: dict[int, Rule] = {}
         infos: list[RuleInfo] = []
         backends: set[str] = set()
-        for gw in router.table.gateways.values():
+        for plan in client_view(router.table.mesh, mesh) if mesh is not None else ():
+            protocols.setdefault(plan.port, ["HTTP"])
+            hostnames.setdefault(plan.port, [None])
+            if plan.default is not None and plan.default.backend is not None:
+                backends.add(plan.default.backend)
+            for group in plan.groups:
+                for entry in (*group.http, *group.grpc):
+                    if id(entry.info) not in rules:
+                        rules[id(entry.info)] = entry.rule
+                        infos.append(entry.info)
+        for gw in router.table.gateways.values() if mesh is None else ():
             for port, index in gw.ports.items():
                 protocols.setdefault(port, []).append(gw.protocols[port])
                 names = hostnames.setdefault(port, [])

@@ -39,7 +39,7 @@ from .outcome import Matched, Outcome, RuleInfo, Upstream
 from .precedence import MatchKey
 from .rules import DropRule, compile_rule
 
-__all__ = ["MeshBuilder", "MeshPlan", "MeshTable", "is_service_parent", "select"]
+__all__ = ["MeshBuilder", "MeshPlan", "MeshTable", "client_view", "is_service_parent", "select"]
 
 CLUSTER_SUFFIX = ("svc", "cluster", "local")
 _PLANS = 100_000  # (Service, port, client namespace) plans kept per table
@@ -237,6 +237,26 @@ def _plan(svc: MeshService, port: int, client_ns: str) -> MeshPlan:
                 (group.grpc if rule.kind == "GRPCRoute" else group.http).append(entry)
     group.seal()
     return MeshPlan(svc.ref, port, listener, [group], tuple(notes))
+
+
+def client_view(table: MeshTable, client_ns: str) -> list[MeshPlan]:
+    """What a client in ``client_ns`` meets on every known Service port (sorted by Service,
+    then port): the plans :func:`select` uses for its requests, made now and kept, so that a
+    sidecar (``serve --mesh``) can list the ports, backends and rules beforehand. Ports come
+    from the Service objects, or for a Service assumed to exist from its routes' parentRef
+    ports."""
+    out: list[MeshPlan] = []
+    for ref in sorted(table.services):
+        svc = table.services[ref]
+        ports = sorted(svc.ports) if svc.ports is not None else sorted(
+            {a.port for a in svc.attachments if a.port is not None})
+        for port in ports:
+            key = (ref, port, client_ns)
+            plan = table.plans.get(key)
+            if plan is None:
+                plan = table.plans[key] = _plan(svc, port, client_ns)
+            out.append(plan)
+    return out
 
 
 def select(table: MeshTable, request: Request, grpc: bool) -> MeshPlan | Outcome:

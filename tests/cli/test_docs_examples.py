@@ -49,6 +49,14 @@ EXPECTED: dict[str, tuple[int, str]] = {
     "ing2gw convert -f ingresses.yaml > gw.yaml": (0, "converts"),
     "ing2gw serve -f gw.yaml --echo-backends": (0, "serves until stopped; the curl after it gets the echo"),
     "ing2gw dry-run -A --gateway-class eg": (0, "the emulated cluster has GatewayClass eg and the namespaces"),
+    "ing2gw serve -f testdata/router/mesh/input.yaml --mesh frontend --echo-backends --listen 9080=80":
+        (0, "serves a frontend client's sidecar until stopped; the curl after it gets the consumer route's echo"),
+}
+# serve examples: what the echo backend that answers the curl of the comment reports (path, service, namespace)
+SERVE_ECHO: dict[str, tuple[str, str, str]] = {
+    "ing2gw serve -f gw.yaml --echo-backends": ("/api", "api", "shop"),
+    "ing2gw serve -f testdata/router/mesh/input.yaml --mesh frontend --echo-backends --listen 9080=80":
+        ("/v2/items", "reviews-beta", "frontend"),
 }
 EXPECTED.update({
     "ing2gw route -f testdata/convert/aws-alb/groups/input.yaml --as aws-alb http://api.example.com/v1":
@@ -262,8 +270,9 @@ def _port_free(port: int) -> bool:
 
 def _serve(command: str, then: str, ws: Path, env: dict[str, str]) -> None:
     """Start the server as written, run the command of its comment, stop the server."""
-    if not (_port_free(8080) and _port_free(8443)):
-        pytest.skip("ports 8080/8443 are taken on this machine")
+    ports = [int(p) for p in re.findall(r"--listen (\d+)=", command)] or [8080, 8443]
+    if not all(_port_free(p) for p in ports):
+        pytest.skip(f"ports {ports} are taken on this machine")
     with subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=ws, env=env, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True, start_new_session=True) as proc:
         try:
@@ -277,7 +286,7 @@ def _serve(command: str, then: str, ws: Path, env: dict[str, str]) -> None:
                                  capture_output=True, text=True, timeout=60)
             assert got.returncode == 0, got.stderr
             echo = yaml.safe_load(got.stdout)  # the echo backend's JSON
-            assert echo["path"] == "/api" and echo["service"] == "api" and echo["namespace"] == "shop", echo
+            assert (echo["path"], echo["service"], echo["namespace"]) == SERVE_ECHO[command], echo
         finally:
             os.killpg(proc.pid, signal.SIGINT)
             proc.communicate(timeout=30)
