@@ -17,7 +17,6 @@ Transforms rewrite the path or Host the target sees. ``inbound-cidrs`` refuse ot
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -29,6 +28,7 @@ from ing2gw.notes import Notes
 from ing2gw.resources import ResourceSet
 from ing2gw.router.outcome import Matched, Outcome, RedirectTo, RuleInfo, Upstream
 
+from .._common.models import client_in_ranges
 from .actions import Action, Condition
 from .groups import load_groups
 from .paths import pattern_matches, regex_matches
@@ -48,20 +48,6 @@ class AlbMatch(Matched):
     def to_dict(self) -> dict[str, Any]:
         return {"ingress": self.route, "path": self.rule_name, "alb": self.alb, "listener": self.listener,
                 "priority": self.priority}
-
-
-def _in_cidrs(client: str, cidrs: Sequence[str]) -> bool:
-    try:
-        addr = ipaddress.ip_address(client)
-    except ValueError:
-        return False
-    for c in cidrs:
-        try:
-            if addr in ipaddress.ip_network(c, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
 
 
 def condition_matches(c: Condition, request: Request, client: str | None) -> bool:
@@ -87,7 +73,7 @@ def condition_matches(c: Condition, request: Request, client: str | None) -> boo
                     return True
         return False
     if c.field == "source-ip":
-        return client is not None and _in_cidrs(client, c.values)
+        return client is not None and client_in_ranges(client, c.values)
     return False
 
 
@@ -133,7 +119,7 @@ class AlbModel:
 
     def _on(self, alb: Alb, listener: AlbListener, request: Request) -> Outcome:
         client = request.client
-        if listener.inbound_cidrs and client is not None and not _in_cidrs(client, listener.inbound_cidrs):
+        if listener.inbound_cidrs and client is not None and not client_in_ranges(client, listener.inbound_cidrs):
             return Outcome(403, "Forbidden", notes=(f"client {client} is outside inbound-cidrs of {alb.key}",))
         for priority, rule in enumerate(listener.rules, 1):
             if all(condition_matches(c, request, client) for c in rule.conditions):

@@ -29,7 +29,6 @@ Built from the Ingresses and HTTPProxies of a resource set, it follows what Cont
 from __future__ import annotations
 
 import copy
-import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -43,6 +42,7 @@ from ing2gw.resources import Ingress, ResourceSet, Service
 from ing2gw.router.outcome import Matched, Outcome, RedirectTo, RuleInfo, Upstream
 from ing2gw.router.paths import BadPath, PathPolicy
 
+from .._common.models import client_in_ranges
 from .annotations import ALLOW_HTTP, FORCE_SSL_REDIRECT, parse_go_duration
 from .conditions import HeaderCondition, PathCondition, QueryCondition, contour_order
 from .httpproxy import delegated
@@ -278,7 +278,7 @@ class ContourModel:
             location = f"https://{request.hostname}{request.path}{query}"
             return Outcome(301, "Redirect", info, redirect=RedirectTo(location, 301))
         if r.ip_cidrs and request.client:
-            inside = _inside(request.client, r.ip_cidrs)
+            inside = client_in_ranges(request.client, r.ip_cidrs)
             if inside != r.ip_allow:
                 return Outcome(403, "Forbidden", info)
         if r.rate_limit is not None and self.limiter is not None:
@@ -380,20 +380,6 @@ def _first_params(query: str) -> dict[str, str]:
         name, _, value = part.partition("=")
         out.setdefault(name, value)
     return out
-
-
-def _inside(client: str, cidrs: Sequence[str]) -> bool:
-    try:
-        addr = ipaddress.ip_address(client)
-    except ValueError:
-        return False
-    for c in cidrs:
-        try:
-            if addr in ipaddress.ip_network(c if "/" in c else c + ("/128" if ":" in c else "/32"), strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
 
 
 def _seconds(text: Any) -> int | None:
