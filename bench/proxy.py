@@ -1,14 +1,17 @@
 """Benchmark of ``ing2gw serve`` against nginx, both reverse-proxying to the same backend.
 
-Starts a local nginx as the backend (a fixed small answer), then measures with ``wrk``
-(same threads, connections and duration for every run, in one invocation), twice: with
-the same request head repeated (what ``wrk`` sends by default, which the proxy's per-head
-caches serve) and with a distinct head per request (``--distinct``-style: a counter in
-the path and query, so every head is parsed and routed from scratch):
+Starts a local nginx as the backend (a fixed small answer), nginx with one worker proxying
+to it (HTTP/1.1 keep-alive upstream) and ``ing2gw serve`` for each count in --workers, all
+at once, then measures with ``wrk`` (same threads, connections and duration for every run)
+in rounds. Each round measures, back to back, nginx and then every ``ing2gw serve``: first
+with the same request head repeated (what ``wrk`` sends by default, which the proxy's
+per-head caches serve), then with a distinct head per request (a counter in the path and
+query, so every head is parsed and routed from scratch).
 
-  (a) nginx with one worker proxying to the backend (HTTP/1.1 keep-alive upstream),
-  (b) ``ing2gw serve --workers 1`` in front of the same backend,
-  (c) ``ing2gw serve --workers N`` for each other N in --workers (scaling with cores).
+Each ratio compares runs seconds apart, in the same round: on a shared machine the load
+changes within a minute (another process starting, a test suite), and a ratio of runs taken
+before and after such a change measures the change, not the proxy. The load average is
+printed with every run, and the verdict is taken on the median ratio of the rounds.
 
 Prints requests/s, p99 latency, the ratio to nginx and the proxy's CPU time per request
 (its processes' user + system time over the run, divided by the requests: steadier than
@@ -16,7 +19,8 @@ requests/s on a shared machine, where wrk, the backend and other load compete fo
 same cores). Targets (issue 18): ``ing2gw serve`` with one worker reaches >= 0.5x nginx's
 requests/s with repeated heads and >= 0.3x with distinct heads.
 
-    python bench/proxy.py [--duration 10] [--connections 50] [--threads 1] [--workers 1,2]
+    python bench/proxy.py [--duration 10] [--rounds 3] [--connections 50] [--threads 1]
+                          [--workers 1,2]
 
 Needs the Debian packages ``nginx`` and ``wrk`` (apt-get install -y nginx wrk).
 """
@@ -173,9 +177,54 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+def load_average() -> float:
+    """The one-minute load average (0 where /proc is missing)."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return 0.0
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+Run = tuple[float, float, float, float]  # requests/s, p99 ms, CPU us/request, load average
+
+
+def report(label: str, target: float, names: list[str], runs: dict[str, list[Run]]) -> None:
+    base_name = names[0]
+    print(f"\n{label} heads{'':22} {'load':>5} {'requests/s':>11} {'p99 ms':>8} "
+          f"{'vs nginx':>9} {'CPU us/req':>11} {'CPU vs nginx':>13}")
+    rounds = len(runs[base_name])
+    for i in range(rounds):
+        base = runs[base_name][i]
+        for name in names:
+            rps, p99, cpu, load = runs[name][i]
+            cpu_ratio = base[2] / cpu if cpu else 0.0
+            print(f"round {i + 1}: {name:29} {load:5.1f} {rps:11.0f} {p99:8.2f} "
+                  f"{rps / base[0]:8.2f}x {cpu:11.1f} {cpu_ratio:12.2f}x")
+    for name in names[1:]:
+        ratios = [runs[name][i][0] / runs[base_name][i][0] for i in range(rounds)]
+        cpus = [runs[base_name][i][2] / runs[name][i][2] if runs[name][i][2] else 0.0
+                for i in range(rounds)]
+        shown = " / ".join(f"{r:.2f}x" for r in ratios)
+        print(f"{name}: vs nginx {shown} (median {median(ratios):.2f}x); "
+              f"by CPU per request, median {median(cpus):.2f}x")
+    one = next(n for n in names if n.endswith("--workers 1)"))
+    got = median([runs[one][i][0] / runs[base_name][i][0] for i in range(rounds)])
+    verdict = "meets" if got >= target else "misses"
+    print(f"ing2gw serve with one worker {verdict} the {target}x target "
+          f"(median of {rounds} rounds: {got:.2f}x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of back-to-back runs (the verdict takes their median)")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--workers", default="1,2", help="ing2gw serve worker counts to measure")
@@ -183,10 +232,14 @@ def main() -> None:
     for tool in ("nginx", "wrk"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is missing: apt-get update && apt-get install -y nginx wrk")
+    if args.rounds < 1:
+        raise SystemExit("--rounds must be at least 1")
     counts = [int(n) for n in args.workers.split(",")]
     if 1 not in counts:
         counts.insert(0, 1)
-    results: list[tuple[str, str, float, float, float]] = []
+    names = ["nginx (1 worker)", *(f"ing2gw serve (--workers {n})" for n in counts)]
+    runs: dict[str, dict[str, list[Run]]] = {"repeated": {n: [] for n in names},
+                                             "distinct": {n: [] for n in names}}
     with tempfile.TemporaryDirectory(prefix="ing2gw-bench-") as tmp:
         work = Path(tmp)
         os.chmod(work, 0o755)
@@ -208,39 +261,31 @@ def main() -> None:
                 upstream))
             procs.append(proxy)
             wait_for_port(nginx_port, proxy)
-            script = work / "distinct.lua"
-            script.write_text(DISTINCT)
-            print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, "
-                  f"{os.cpu_count()} CPUs", file=sys.stderr)
-            for label, heads in (("repeated", None), ("distinct", script)):
-                rps, p99, cpu = run_wrk(nginx_port, args, proxy.pid, heads)
-                results.append((label, "nginx (1 worker)", rps, p99, cpu))
-            stop(proxy)
-            procs.remove(proxy)
-            for n in counts:
+            targets = [(names[0], nginx_port, proxy)]
+            for n, name in zip(counts, names[1:], strict=True):
                 port = free_port()
                 serve = start_serve(work, port, backend_port, n)
                 procs.append(serve)
                 wait_for_port(port, serve)
+                targets.append((name, port, serve))
+            script = work / "distinct.lua"
+            script.write_text(DISTINCT)
+            print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, "
+                  f"{os.cpu_count()} CPUs, {args.rounds} rounds", file=sys.stderr)
+            for i in range(args.rounds):
                 for label, heads in (("repeated", None), ("distinct", script)):
-                    rps, p99, cpu = run_wrk(port, args, serve.pid, heads)
-                    results.append((label, f"ing2gw serve (--workers {n})", rps, p99, cpu))
-                stop(serve)
-                procs.remove(serve)
+                    for name, port, proc in targets:
+                        load = load_average()
+                        rps, p99, cpu = run_wrk(port, args, proc.pid, heads)
+                        runs[label][name].append((rps, p99, cpu, load))
+                        print(f"round {i + 1} {label:8} {name:29} load {load:5.2f}: "
+                              f"{rps:8.0f} requests/s, {cpu:5.1f} us CPU/request",
+                              file=sys.stderr)
         finally:
             for p in procs:
                 stop(p)
     for label, target in (("repeated", 0.5), ("distinct", 0.3)):
-        rows = [r[1:] for r in results if r[0] == label]
-        base = rows[0][1]
-        print(f"\n{label} heads{'':17} {'requests/s':>12} {'p99 ms':>9} {'vs nginx':>9} "
-              f"{'CPU us/req':>11}")
-        for name, rps, p99, cpu in rows:
-            print(f"{name:32} {rps:12.0f} {p99:9.2f} {rps / base:8.2f}x {cpu:11.1f}")
-        one = next(r for n, r, _, _ in rows if n.endswith("--workers 1)"))
-        verdict = "meets" if one / base >= target else "misses"
-        print(f"ing2gw serve with one worker {verdict} the {target}x target ({one / base:.2f}x)")
-
+        report(label, target, names, runs[label])
 
 if __name__ == "__main__":
     main()
