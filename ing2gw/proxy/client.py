@@ -23,7 +23,17 @@ from ing2gw.router import Outcome
 from .auth import ask
 from .channel import Channel
 from .exchange import Exchange
-from .front import CACHE_HEAD_BYTES, Front, RouteKey, Watch, client_request, join_forwarded, remember
+from .front import (
+    CACHE_HEAD_BYTES,
+    Forward,
+    Front,
+    Routed,
+    RouteKey,
+    Watch,
+    client_request,
+    join_forwarded,
+    remember,
+)
 from .http1 import HttpError, RequestHead, parse_request_head
 from .relay import SMALL_BODY
 from .stream import PeerClosed, Wire
@@ -44,6 +54,7 @@ _AUTH_TIME = 10.0  # seconds an auth service has to answer (after connecting)
 _BATCH = 32  # pipelined requests served per callback before other connections get a turn
 _LINGER_BYTES = 8 << 20  # after an answer that ends the connection, drop at most this much
 _LINGER_TIME = 5.0  # of what the client still sends, for at most this long (seconds)
+_now = time.monotonic  # the loop's clock (see Watch)
 
 
 class Client:
@@ -54,7 +65,8 @@ class Client:
     coroutine (:meth:`Front._proxy`) and comes back when that request is done."""
 
     __slots__ = ("front", "port", "scheme", "sni", "ch", "client", "server_name", "watch",
-                 "first", "started", "scan", "busy", "exchange", "closed", "later", "linger")
+                 "first", "started", "scan", "busy", "exchange", "closed", "later", "linger",
+                 "spare", "sent_for", "sent")
 
     def __init__(self, front: Front, port: int, scheme: str, sni: SniContext | None) -> None:
         self.front = front
@@ -71,6 +83,9 @@ class Client:
         self.closed = False
         self.later = False  # a turn of _next is scheduled
         self.linger = -1  # >= 0: closing; this many more bytes from the client are dropped
+        self.spare: Exchange | None = None  # the last exchange, complete: used again
+        self.sent_for: Forward | None = None  # the forward whose upstream head is ``sent``
+        self.sent = b""  # (it names this client in X-Forwarded-For)
 
     # -- channel callbacks
 
@@ -86,8 +101,7 @@ class Client:
         self.client = str(peer[0]) if peer else "-"
         if self.sni is not None:
             self.server_name = self.sni.server_name(ch.get_extra_info("ssl_object"))
-        loop = asyncio.get_running_loop()
-        self.watch = Watch(loop.time() + self.front.limits.header_timeout, self._expired)
+        self.watch = Watch(_now() + self.front.limits.header_timeout, self._expired)
         self.front.watch(self.watch)
         self.front.clients.add(self)
 
@@ -144,7 +158,7 @@ class Client:
             ch.handler = self
             self.linger = _LINGER_BYTES
             self.watch.task = None
-            self.watch.deadline = asyncio.get_running_loop().time() + _LINGER_TIME
+            self.watch.deadline = _now() + _LINGER_TIME
             transport.write_eof()
             self._drop(ch)
             ch.resume_reading()
@@ -236,8 +250,7 @@ class Client:
                     if buf and not self.started:
                         self.started = True
                         if not self.first:
-                            self.watch.deadline = asyncio.get_running_loop().time() + \
-                                limits.header_timeout
+                            self.watch.deadline = _now() + limits.header_timeout
                     ch.resume_reading()
                 return
             raw = bytes(buf[:end])
@@ -247,31 +260,39 @@ class Client:
             self.watch.deadline = 0.0
             front = self.front
             key = (raw, self.port, self.scheme, self.server_name)
-            known = front.routes.get(key)
-            if known is None:
+            routed = front.routes.get(key)
+            if routed is None:
                 try:
                     head = parse_request_head(raw, limits, self.scheme)
                 except HttpError as exc:
                     self._refuse(exc.status, exc.message)
                     return
                 request = client_request(head, self.scheme, self.port, self.server_name, front.mesh)
-                known = head, request, front.router.route(request)
+                routed = Routed(head, request, front.router.route(request))
                 if len(raw) <= CACHE_HEAD_BYTES:
-                    remember(front.routes, key, known)
+                    remember(front.routes, key, routed)
             self.first = False
-            if not self._serve(key, *known):
+            forward = routed.forward
+            if forward is not None:  # a repeated head: forwarded as decided the first time
+                self._forward(routed.head, routed.request, forward)
                 return
-            self.watch.deadline = asyncio.get_running_loop().time() + limits.keepalive_timeout
+            if not self._serve(key, routed):
+                return
+            self.watch.deadline = _now() + limits.keepalive_timeout
 
-    def _serve(self, rkey: RouteKey, head: RequestHead, request: Request,
-               outcome: Outcome) -> bool:
+    def _serve(self, rkey: RouteKey, routed: Routed) -> bool:
         """Carry out one routed request; whether the loop may go on at once (``False``:
-        closed, or an exchange or coroutine now owns the request)."""
+        closed, or an exchange or coroutine now owns the request). A plain forward whose
+        every step depends on the head alone is remembered with it (:class:`Forward`)."""
         front = self.front
+        head, request, outcome = routed.head, routed.request, routed.outcome
         guard = front.guard
+        policed = False
         if guard is not None:
             outcome = guard.cors(request, outcome)
-        if guard is not None and guard.applies(outcome):
+            policed = guard.applies(outcome)
+        if policed:
+            assert guard is not None
             client = self._address(request)
             refused = guard.admit(request, outcome, client)
             if refused is not None:
@@ -283,7 +304,7 @@ class Client:
                     self._lend(self._authorized(head, wire, request, outcome, calls, client), head, wire)
                     return False
                 outcome = guard.finish(request, outcome, client)
-        start = time.monotonic()
+        start = _now()
         decided = front.decide(head, outcome, self.ch, self.client, start)
         if decided is None or decided is False:
             self._close()
@@ -291,7 +312,8 @@ class Client:
         if decided is True:
             return True
         key, url = decided
-        if key != outcome.backend:
+        picked = key != outcome.backend
+        if picked:
             # The weights picked another backendRef: its own filters apply (router's answer).
             outcome = front.router.route(request, backend=key)
         up = outcome.upstream
@@ -305,27 +327,43 @@ class Client:
                 and not head.expect_continue
                 and (n == 0 or (0 < n <= SMALL_BODY and len(buf) >= n
                                 and not (limits.max_body_bytes and n > limits.max_body_bytes)))):
-            # The upstream head depends on the backend too (a weighted pick has its own filters).
-            parts_key = (rkey, key)
-            parts = front.parts.get(parts_key)
-            if parts is None:
-                parts = front.upstream_parts(up, head, self.scheme, n)
-                if rkey in front.routes:
-                    remember(front.parts, parts_key, parts)
-            data = join_forwarded(parts, self.client)
-            if n:
-                data += buf[:n]
-                del buf[:n]
-            self.busy = True
-            if whole is not None:
-                self.watch.deadline = asyncio.get_running_loop().time() + whole
-            self.exchange = Exchange(self, head, request, outcome, key, url, data, start)
-            self.exchange.begin()
+            forward = Forward(key, url, outcome, front.upstream_parts(up, head, self.scheme, n),
+                              whole, not front.topology.needs_response_pass(outcome.rule) and not (
+                                  guard is not None and guard.changes_response(outcome.rule)))
+            if n == 0 and not policed and not picked and len(outcome.weights) < 2 \
+                    and front.routes.get(rkey) is routed:
+                routed.forward = forward  # decided by the head alone: the same next time
+            self._forward(head, request, forward, n, start)
             return False
         wire = self._wire()
         self._lend(front.relay.proxy(head, wire, self.ch, request, outcome, key, url, self.scheme,
                                 self.client, start, self.watch), head, wire)
         return False
+
+    def _forward(self, head: RequestHead, request: Request, forward: Forward, n: int = 0,
+                 start: float = 0.0) -> None:
+        """Send a plain request (its body, ``n`` bytes, in the buffer) as an
+        :class:`Exchange` on a pooled backend connection."""
+        if forward is self.sent_for:
+            data = self.sent
+        else:
+            data = join_forwarded(forward.parts, self.client)
+            self.sent_for, self.sent = forward, data
+        if n:
+            buf = self.ch.buf
+            data += buf[:n]
+            del buf[:n]
+        now = start or _now()
+        self.busy = True
+        if forward.whole is not None:
+            self.watch.deadline = now + forward.whole
+        exchange = self.spare
+        if exchange is None:
+            exchange = Exchange(self)
+        else:
+            self.spare = None
+        self.exchange = exchange
+        exchange.begin(head, request, forward, data, now)
 
     def _address(self, request: Request) -> str:
         """The client address policies see: the peer's, or with ``--client-header`` (tests)
@@ -347,7 +385,7 @@ class Client:
                 break
         else:
             outcome = guard.finish(request, outcome, client)
-        start = time.monotonic()
+        start = _now()
         decided = front.decide(head, outcome, self.ch, self.client, start)
         if decided is None:
             return False
@@ -408,7 +446,6 @@ class Client:
         if not keep or self.closed:
             self._close()
             return
-        self.watch.deadline = asyncio.get_running_loop().time() + \
-            self.front.limits.keepalive_timeout
+        self.watch.deadline = _now() + self.front.limits.keepalive_timeout
         self._next()
 

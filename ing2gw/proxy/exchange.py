@@ -15,11 +15,11 @@ from ing2gw.http import Request
 from ing2gw.router import Outcome
 
 from .channel import Channel
-from .front import CACHE_HEAD_BYTES, remember
+from .front import CACHE_HEAD_BYTES, Forward, remember
 from .http1 import HttpError, RequestHead, ResponseHead, parse_response_head
 from .relay import MAX_RESPONSE_HEAD
 from .stream import PeerClosed
-from .upstream import BackendURL, Conn
+from .upstream import Conn
 
 if TYPE_CHECKING:
     from .client import Client
@@ -32,20 +32,26 @@ log = logging.getLogger("ing2gw.proxy")
 class Exchange:
     """One forwarded request on the fast path: the handler of its backend connection from
     sending the request to the end of a response framed by Content-Length (other framings
-    go on in :meth:`Front._relay`)."""
+    go on in :meth:`.relay.Relay.relay`). A client connection carries one request at a
+    time, so it uses its last exchange again once that one completed normally
+    (``Client.spare``) instead of building one per request."""
 
     __slots__ = ("client", "head", "request", "outcome", "key", "url", "data", "start", "conn",
                  "resp", "out", "remaining", "keep", "retried", "got", "finished", "dial",
                  "plain")
 
-    def __init__(self, client: Client, head: RequestHead, request: Request, outcome: Outcome,
-                 key: str, url: BackendURL, data: bytes, start: float) -> None:
+    def __init__(self, client: Client) -> None:
         self.client = client
+        self.dial: asyncio.Task[Conn] | None = None
+
+    def begin(self, head: RequestHead, request: Request, forward: Forward, data: bytes,
+              start: float) -> None:
+        """Send ``data`` (the upstream head and body) for ``head`` as ``forward`` says."""
         self.head = head
         self.request = request
-        self.outcome = outcome
-        self.key = key
-        self.url = url
+        self.outcome: Outcome = forward.outcome
+        self.key = forward.key
+        self.url = forward.url
         self.data = data
         self.start = start
         self.conn: Conn | None = None
@@ -56,13 +62,11 @@ class Exchange:
         self.retried = False
         self.got = False
         self.finished = False
-        self.dial: asyncio.Task[Conn] | None = None
         # no response filters or policy headers: the head sent on depends on the backend's head alone
-        front = client.front
-        self.plain = not front.topology.needs_response_pass(outcome.rule) and not (
-            front.guard is not None and front.guard.changes_response(outcome.rule))
+        self.plain = forward.plain
+        self._dial()
 
-    def begin(self) -> None:
+    def _dial(self) -> None:
         pool = self.client.front.pool
         conn = pool.idle(self.url)
         if conn is not None:
@@ -110,15 +114,15 @@ class Exchange:
         out = self.out
         self.out = None
         n = self.remaining
-        if n and buf:
+        if n and buf:  # the head (if not yet sent) and the body so far, in one write
             if n >= len(buf):
-                piece = bytes(buf)
+                self.remaining = n - len(buf)
+                out = out + buf if out else bytes(buf)
                 buf.clear()
             else:
-                piece = bytes(buf[:n])
+                self.remaining = 0
+                out = out + buf[:n] if out else bytes(buf[:n])
                 del buf[:n]
-            self.remaining = n - len(piece)
-            out = out + piece if out else piece
         if out:
             self.client.ch.write(out)
         if not self.remaining:
@@ -216,6 +220,7 @@ class Exchange:
         conn.writer.resume_reading()
         front.pool.finish(self.url, conn, resp.keep_alive)
         front.log_request(client.client, self.head, resp.status, "Routed", self.key, self.start)
+        client.spare = self  # nothing refers to it any more: the next request may use it
         client._done(self.keep)
 
     def _broken(self, exc: Exception) -> None:
@@ -226,7 +231,7 @@ class Exchange:
             self.retried = True
             conn.close()
             self.conn = None
-            self.begin()
+            self._dial()
             return
         if self.resp is None:
             self._failed(exc)

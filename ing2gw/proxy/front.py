@@ -27,7 +27,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from ing2gw.enforce.guard import Guard
 from ing2gw.enforce.timeouts import route_limits
@@ -76,9 +76,11 @@ class Connection(Protocol):
 
 
 class Watch:
-    """The deadline of the step a connection is waiting in (0: none), checked by the
-    sweeper. When a coroutine serves the connection (``task``) the sweeper cancels it and
-    ``fired`` marks that cancellation; otherwise it calls ``expire``."""
+    """The deadline of the step a connection is waiting in (0: none; :func:`time.monotonic`
+    seconds, the clock of asyncio's loop, read directly because asking asyncio for the
+    running loop costs a system call per call on Python 3.11), checked by the sweeper. When a
+    coroutine serves the connection (``task``) the sweeper cancels it and ``fired`` marks
+    that cancellation; otherwise it calls ``expire``."""
 
     __slots__ = ("task", "deadline", "fired", "expire")
 
@@ -87,6 +89,32 @@ class Watch:
         self.deadline = deadline
         self.fired = False
         self.expire = expire
+
+
+class Forward(NamedTuple):
+    """How a routed head is forwarded on the fast path, when that depends on the head alone
+    (no policy applies, no weighted pick, no body): decided by :class:`~.client.Client` the
+    first time and remembered with the head, so a repeated head skips the decision."""
+
+    key: str  # the backendRef
+    url: BackendURL
+    outcome: Outcome  # after the CORS policy's say
+    parts: tuple[bytes, str | None, bytes]  # the upstream head around X-Forwarded-For
+    whole: float | None  # the limit of the whole exchange (seconds)
+    plain: bool  # no response filter or policy header: the response head depends on the backend's alone
+
+
+class Routed:
+    """A parsed and routed head (remembered per distinct head), and its :class:`Forward`
+    once decided."""
+
+    __slots__ = ("head", "request", "outcome", "forward")
+
+    def __init__(self, head: RequestHead, request: Request, outcome: Outcome) -> None:
+        self.head = head
+        self.request = request
+        self.outcome = outcome
+        self.forward: Forward | None = None
 
 
 def client_request(head: RequestHead, scheme: str, port: int, sni: str | None, mesh: str | None = None) -> Request:
@@ -160,8 +188,7 @@ class Front:
         # Parsing and routing are pure functions of the head's bytes (and the listener), and
         # so is the response head sent on for a backend's head: remember recent results so
         # that the repeated heads of kept-alive clients cost one lookup.
-        self.routes: dict[RouteKey, tuple[RequestHead, Request, Outcome]] = {}
-        self.parts: dict[tuple[RouteKey, str], tuple[bytes, str | None, bytes]] = {}
+        self.routes: dict[RouteKey, Routed] = {}
         self.answers: dict[tuple[bytes, str, bool, str], tuple[ResponseHead, bytes, bool]] = {}
         self.upstream_fields: dict[tuple[int, str, str, str, int | None],
                                    tuple[Headers, bytes, str | None, bytes]] = {}
@@ -197,11 +224,10 @@ class Front:
         """Cancel connections whose deadline passed. One coarse periodic check instead of a
         timer per request keeps the hot path cheap; precise limits (route timeouts) use
         ``asyncio.timeout`` instead."""
-        loop = asyncio.get_running_loop()
         tick = max(0.02, min(0.5, self.limits.header_timeout / 8))
         while True:
             await asyncio.sleep(tick)
-            now = loop.time()
+            now = time.monotonic()
             for w in list(self.watches):
                 if w.deadline and now >= w.deadline and not w.fired:
                     if w.task is not None:

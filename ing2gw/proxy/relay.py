@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -159,7 +160,7 @@ class Relay:
         sent = _Progress()
         default = whole == self.limits.upstream_timeout
         if default and whole is not None:  # coarse: the sweeper enforces it
-            watch.deadline = asyncio.get_running_loop().time() + whole
+            watch.deadline = time.monotonic() + whole
         try:
             try:
                 async with _NO_TIMEOUT if default else asyncio.timeout(whole):
