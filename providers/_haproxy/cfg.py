@@ -82,6 +82,37 @@ def _cors_rules(c: Cors, on: str) -> list[str]:
     return out
 
 
+def _redirect_rules(e: Entry, on: str, https_port_default: int | None) -> list[str]:
+    """The entry's redirects in the controller's order (see ``HaproxyPolicy.redirects_first``)."""
+    pol = e.policy
+    https: list[str] = []
+    wanted = pol.ssl_redirect if pol.ssl_redirect is not None else e.tls
+    if wanted:
+        skip = "".join(f" !{{ path_beg {p} }}" for p in pol.ssl_redirect_exempt)
+        port = pol.ssl_redirect_port if pol.ssl_redirect_port is not None else https_port_default
+        where = f":{port}" if port not in (None, 443) else ""
+        https.append(f"http-request redirect location https://%[req.hdr(host),field(1,:),lower]{where}"
+                     f"%[capture.req.uri] code {pol.ssl_redirect_code} if {on} !{{ ssl_fc }}{skip}")
+    root: list[str] = []
+    if pol.app_root is not None:
+        root.append(f"http-request redirect location {pol.app_root} code 302 if {on} {{ path / }}")
+    other: list[str] = []
+    red = pol.redirect
+    if red is not None:
+        if red.location is not None:
+            other.append(f"http-request redirect location {red.location} code {red.code} if {on}")
+        else:
+            scheme = red.scheme or "%[ssl_fc,iif(https,http)]"
+            host = red.hostname or "%[req.hdr(host),field(1,:),lower]"
+            authority = f"{host}:{red.port}" if red.port is not None else host
+            other.append(f"http-request redirect location {scheme}://{authority}%[capture.req.uri] code {red.code} "
+                         f"if {on}")
+    if not pol.redirects_first:
+        return https + root + other
+    root_https = [f"{line} {{ path / }}" for line in https] if root else []  # / goes to HTTPS before app-root
+    return root_https + root + other + https
+
+
 def entry_rules(e: Entry, rid: str, https_port_default: int | None) -> tuple[list[str], list[str], list[str]]:
     """(http-request lines, http-response lines, extra sections) for one entry."""
     pol: HaproxyPolicy = e.policy
@@ -89,6 +120,8 @@ def entry_rules(e: Entry, rid: str, https_port_default: int | None) -> tuple[lis
     req: list[str] = []
     resp: list[str] = []
     extra: list[str] = []
+    if pol.redirects_first:
+        req += _redirect_rules(e, on, https_port_default)
     if pol.client_header:
         req.append(f"http-request set-src req.hdr({pol.client_header}) if {on}")
     if pol.deny:
@@ -108,25 +141,8 @@ def entry_rules(e: Entry, rid: str, https_port_default: int | None) -> tuple[lis
         req.append(f"http-request track-sc0 src table st_{rid} if {on}{exempt}")
         req.append(f"http-request deny deny_status {rl.status} if {on}{exempt} "
                    f"{{ sc_http_req_rate(0,st_{rid}) gt {rl.requests} }}")
-    wanted = pol.ssl_redirect if pol.ssl_redirect is not None else e.tls
-    if wanted:
-        skip = "".join(f" !{{ path_beg {p} }}" for p in pol.ssl_redirect_exempt)
-        port = pol.ssl_redirect_port if pol.ssl_redirect_port is not None else https_port_default
-        where = f":{port}" if port not in (None, 443) else ""
-        req.append(f"http-request redirect location https://%[req.hdr(host),field(1,:),lower]{where}%[capture.req.uri] "
-                   f"code {pol.ssl_redirect_code} if {on} !{{ ssl_fc }}{skip}")
-    if pol.app_root is not None:
-        req.append(f"http-request redirect location {pol.app_root} code 302 if {on} {{ path / }}")
-    red = pol.redirect
-    if red is not None:
-        if red.location is not None:
-            req.append(f"http-request redirect location {red.location} code {red.code} if {on}")
-        else:
-            scheme = red.scheme or "%[ssl_fc,iif(https,http)]"
-            host = red.hostname or "%[req.hdr(host),field(1,:),lower]"
-            authority = f"{host}:{red.port}" if red.port is not None else host
-            req.append(f"http-request redirect location {scheme}://{authority}%[capture.req.uri] code {red.code} "
-                       f"if {on}")
+    if not pol.redirects_first:
+        req += _redirect_rules(e, on, https_port_default)
     c = pol.cors
     if c is not None and c.preflight:
         age = f" hdr Access-Control-Max-Age {c.max_age}" if c.max_age_preflight_only else ""

@@ -77,7 +77,8 @@ def build_entries(
             first = next((e.backend for e in out if e.ingress == ing.ref), None)
             if len(hosts) == 1 and first is not None:
                 source, code = pol.redirect_from
-                red = HaproxyPolicy(ssl_redirect=False, redirect=Redirect(code=code, hostname=hosts[0]))
+                red = HaproxyPolicy(ssl_redirect=False, redirect=Redirect(code=code, hostname=hosts[0]),
+                                    redirects_first=True)
                 out.append(Entry(ing.ref, source.lower(), "/", default_kind, first, red, False, len(out)))
         default = backend_name(ing, ing.default_backend, resources) if ing.default_backend is not None else None
         if default is not None:

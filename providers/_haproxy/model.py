@@ -6,10 +6,11 @@ match types, case, fallbacks): each provider gives a :class:`Lookup` over its :c
 list. Everything after the lookup follows the ``http-request`` rule order both controllers
 render: client address from a header -> deny/allow lists (403) -> basic auth (401; not for
 OPTIONS when haproxy answers CORS preflights) -> rate limit -> the HTTPS redirect and other
-redirects -> haproxy's own answer to OPTIONS (CORS, 204) -> the body limit (a ``Content-Length``
-over it: 413) -> request headers, Host and path rewrites -> the backend; response headers (set,
-HSTS on HTTPS, CORS as the controller writes them) on the way back. A request no entry takes gets
-the default backend's 404.
+redirects (haproxy-ingress: the redirects first, ``HaproxyPolicy.redirects_first``) ->
+haproxy's own answer to OPTIONS (CORS, 204) -> the body limit (a ``Content-Length`` over it:
+413) -> request headers, Host and path rewrites -> the backend; response headers (set, HSTS on
+HTTPS, CORS as the controller writes them) on the way back. A request no entry takes gets the
+default backend's 404.
 
 Rate limits count requests only when the caller passes a :class:`Counters` (one window, every
 request inside it): ``route`` alone never limits, so replays stay independent.
@@ -204,8 +205,37 @@ def _body_size(request: Request) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def _redirected(entry: Entry, request: Request, notes: tuple[str, ...]) -> Outcome | None:
+    """The redirect the entry answers, in the controller's order: the HTTPS redirect, then
+    app-root and the other redirects -- or, ``redirects_first`` (haproxy-ingress, whose
+    frontend redirects before its backend redirects to HTTPS), app-root (after the HTTPS
+    redirect of ``/`` itself), the other redirects, then the HTTPS redirect."""
+    pol = entry.policy
+    https = _https_redirect(entry, request)
+    root = pol.app_root is not None and request.path == "/"
+    order = ("app-root", "redirect", "https") if pol.redirects_first and not (root and https) else (
+        "https", "app-root", "redirect")
+    for step in order:
+        if step == "https" and https:
+            location = _location(request, "https", None, pol.ssl_redirect_port)
+            return _outcome(entry, pol.ssl_redirect_code, "Redirect",
+                            redirect=RedirectTo(location, pol.ssl_redirect_code), notes=notes)
+        if step == "app-root" and root:
+            assert pol.app_root is not None
+            return _outcome(entry, 302, "Redirect", redirect=RedirectTo(pol.app_root, 302), notes=notes)
+        red = pol.redirect
+        if step == "redirect" and red is not None:
+            location = red.location or _location(request, red.scheme or request.scheme, red.hostname, red.port)
+            return _outcome(entry, red.code, "Redirect", redirect=RedirectTo(location, red.code), notes=notes)
+    return None
+
+
 def _answer(entry: Entry, request: Request, counters: Counters | None) -> Outcome:
     pol = entry.policy
+    if pol.redirects_first:
+        early = _redirected(entry, request, ())
+        if early is not None:
+            return early
     notes: list[str] = []
     client = _client(request, pol)
     if (pol.allow or pol.deny) and client is None:
@@ -226,16 +256,10 @@ def _answer(entry: Entry, request: Request, counters: Counters | None) -> Outcom
     if limit is not None and counters is not None and client is not None and not _in(client, limit.exempt):
         if counters.hit(entry.ingress, client) > limit.requests:
             return _outcome(entry, limit.status, "RateLimited", notes=tuple(notes))
-    if _https_redirect(entry, request):
-        location = _location(request, "https", None, pol.ssl_redirect_port)
-        return _outcome(entry, pol.ssl_redirect_code, "Redirect",
-                        redirect=RedirectTo(location, pol.ssl_redirect_code), notes=tuple(notes))
-    if pol.app_root is not None and request.path == "/":
-        return _outcome(entry, 302, "Redirect", redirect=RedirectTo(pol.app_root, 302), notes=tuple(notes))
-    red = pol.redirect
-    if red is not None:
-        location = red.location or _location(request, red.scheme or request.scheme, red.hostname, red.port)
-        return _outcome(entry, red.code, "Redirect", redirect=RedirectTo(location, red.code), notes=tuple(notes))
+    if not pol.redirects_first:
+        late = _redirected(entry, request, tuple(notes))
+        if late is not None:
+            return late
     if cors is not None and cors.preflight and request.method == "OPTIONS":
         return _outcome(entry, 204, "CORSPreflight", headers=_cors_headers(cors, request, True), notes=tuple(notes))
     size = _body_size(request)

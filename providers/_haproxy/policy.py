@@ -150,6 +150,9 @@ class HaproxyPolicy:
     ssl_redirect_port_implicit: bool = False  # the port is the controller's default, not the user's choice
     ssl_redirect_exempt: tuple[str, ...] = ()  # path prefixes never redirected to HTTPS
     redirect: Redirect | None = None  # request-redirect / redirect-to
+    # the redirects come before the IP lists, auth and limits (haproxy-ingress: app-root and
+    # redirect-to in the frontend, then the HTTPS redirect first thing in the backend)
+    redirects_first: bool = False
     app_root: str | None = None  # a request for / is redirected (302) here
     client_header: str | None = None  # the client address is read from this header
     allow: tuple[IPNetwork, ...] = ()

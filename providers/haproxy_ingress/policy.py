@@ -124,6 +124,7 @@ def policy_of(ing: Ingress, ann: Annotations, config: Mapping[str, str]) -> Hapr
     exempt = tuple(p.strip() for p in config.get("no-tls-redirect-locations", "/.well-known/acme-challenge").split(",")
                    if p.strip())
     return HaproxyPolicy(
+        redirects_first=True,
         ssl_redirect=None if ann.get("ssl-redirect") else False,
         ssl_redirect_code=int(config.get("ssl-redirect-code", "302") or 302),
         ssl_redirect_exempt=exempt,
