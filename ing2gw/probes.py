@@ -193,6 +193,7 @@ def probes_for(manifests: Iterable[Mapping[str, Any]]) -> list[Probe]:
                 if lst.get("protocol") == "HTTPS":
                     https_hosts.add(str(lst.get("hostname") or "*"))
     probes: set[Probe] = {Probe("http", UNKNOWN_HOST, "/")}
+    other_ports = _other_ports(objs)
     for m in objs:
         if m.get("kind") != "HTTPRoute":
             continue
@@ -202,21 +203,51 @@ def probes_for(manifests: Iterable[Mapping[str, Any]]) -> list[Probe]:
         if parents and not any(_is_gateway_parent(p) for p in parents):
             continue  # mesh only
         hosts = _hosts(spec.get("hostnames") or [UNKNOWN_HOST])
+        ported = sorted({other_ports[key] for key in _listener_keys(m) if key in other_ports})
         for rule in spec.get("rules") or []:
             matches = rule.get("matches") or [{}]
             for match in matches:
                 headers = _headers(match)
                 query = _query(match)
                 for host in hosts:
-                    schemes = ["http"]
+                    schemes: list[tuple[str, int | None]] = [("http", None)]
                     if host in https_hosts or ("*." + host.split(".", 1)[-1]) in https_hosts:
-                        schemes.append("https")
+                        schemes.append(("https", None))
+                    if ported:
+                        schemes = list(ported)
+                    for other, number in ported:  # a host no route names, on that port
+                        probes.add(Probe(other, f"{UNKNOWN_HOST}:{number}", "/", port=number))
                     for path in _paths(match):
-                        for scheme in schemes:
-                            probes.add(Probe(scheme, host, path + query, headers))
+                        for scheme, port in schemes:
+                            where = f"{host}:{port}" if port is not None else host
+                            probes.add(Probe(scheme, where, path + query, headers, port=port))
                             if headers:
-                                probes.add(Probe(scheme, host, path + query))
+                                probes.add(Probe(scheme, where, path + query, port=port))
     return sorted(probes, key=_probe_order)
+
+
+def _other_ports(objs: list[Mapping[str, Any]]) -> dict[tuple[str, str, str, str], tuple[str, int]]:
+    """(kind, namespace, name, listener) -> (scheme, port) of the HTTP and HTTPS listeners of the
+    Gateways and ListenerSets in ``objs`` on ports other than 80 and 443."""
+    out: dict[tuple[str, str, str, str], tuple[str, int]] = {}
+    for m in objs:
+        if m.get("kind") not in ("Gateway", "ListenerSet"):
+            continue
+        meta = m.get("metadata") or {}
+        for lst in (m.get("spec") or {}).get("listeners") or []:
+            port, protocol = lst.get("port"), lst.get("protocol")
+            if isinstance(port, int) and port not in (80, 443) and protocol in ("HTTP", "HTTPS"):
+                key = (str(m["kind"]), str(meta.get("namespace") or ""), str(meta.get("name")), str(lst.get("name")))
+                out[key] = (str(protocol).lower(), port)
+    return out
+
+
+def _listener_keys(route: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(kind, namespace, name, sectionName) of the route's parentRefs that name a listener."""
+    ns = str((route.get("metadata") or {}).get("namespace") or "")
+    return [(str(p.get("kind") or "Gateway"), str(p.get("namespace") or ns), str(p.get("name")),
+             str(p["sectionName"])) for p in (route.get("spec") or {}).get("parentRefs") or []
+            if isinstance(p, Mapping) and p.get("sectionName") and _is_gateway_parent(p)]
 
 
 def route_source_subjects(manifest: Mapping[str, Any]) -> list[str]:
@@ -229,13 +260,15 @@ def object_probes(manifests: Iterable[Mapping[str, Any]], subjects: set[str], kn
     """Boundary requests for the HTTPRoutes made from the objects ``subjects`` (``Kind ns/name``,
     e.g. ``VirtualServer cafe/cafe``) and for the hostnames no Ingress rule names (``known_hosts``
     are those) that other routes gained from annotations (a server alias, a redirect from another
-    host): :func:`probes_for` over them, and the root of each host."""
+    host), and for the routes on listeners of ports other than 80 and 443 (a provider's port
+    annotations): :func:`probes_for` over them, and the root of each host."""
     objs = list(manifests)
+    other_ports = _other_ports(objs)
     routes = []
     for m in objs:
         if m.get("kind") != "HTTPRoute":
             continue
-        if set(route_source_subjects(m)) & subjects:
+        if set(route_source_subjects(m)) & subjects or any(key in other_ports for key in _listener_keys(m)):
             routes.append(m)
             continue
         spec = m.get("spec") or {}
@@ -246,7 +279,7 @@ def object_probes(manifests: Iterable[Mapping[str, Any]], subjects: set[str], kn
         return []
     listeners = [m for m in objs if m.get("kind") in ("Gateway", "ListenerSet")]
     out = set(probes_for([*listeners, *routes]))
-    out |= {Probe(p.scheme, p.host, "/") for p in out if p.mesh is None}
+    out |= {Probe(p.scheme, p.host, "/", port=p.port) for p in out if p.mesh is None}
     return sorted(out, key=_probe_order)
 MESH_OTHER_NAMESPACE = "ing2gw-probe"  # a client namespace with no routes of its own
 

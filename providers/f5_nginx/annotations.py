@@ -164,10 +164,11 @@ _SPECS = [
     _S(ORG + "mergeable-ingress-type", E, "mergeable", "master (host, TLS, server settings, no paths) or minion "
        "(paths of the master's host)", target="one HTTPRoute per minion on the master's host",
        noted_by_feature=True),
-    _S(ORG + "listen-ports", U, "listener", "HTTP ports of the host's server instead of 80", parse=parse_ports,
-       target="none: the routes attach to the Gateway's port 80 listener"),
-    _S(ORG + "listen-ports-ssl", U, "listener", "HTTPS ports of the host's server instead of 443", parse=parse_ports,
-       target="none: the routes attach to the Gateway's port 443 listeners"),
+    _S(ORG + "listen-ports", E, "listener", "HTTP ports of the host's server instead of 80", parse=parse_ports,
+       target="an HTTP listener per port (http-PORT); the host's routes attach to those instead of port 80"),
+    _S(ORG + "listen-ports-ssl", E, "listener", "HTTPS ports of the host's server instead of 443 (the HTTPS "
+       "redirect goes to the first)", parse=parse_ports,
+       target="an HTTPS listener per port with the host's certificate (https-PORT-HOST), instead of port 443"),
     # --- TLS and redirects ---------------------------------------------------------------------
     _S(ORG + "ssl-redirect", E, "redirect", "redirect plain HTTP of a TLS host to HTTPS (default true)",
        parse=parse_bool, default=True, target="RequestRedirect route on the HTTP listener", noted_by_feature=True,

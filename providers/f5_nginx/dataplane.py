@@ -45,12 +45,6 @@ class F5DataPlane:
                          "a port",
                  instead="the Gateway passes the Host header as the client wrote it",
                  aspects=frozenset({"host"}), scope=(("*", ""),)),
-            Note(code="F5-BODY-LIMIT-DEFAULT", level=Level.INFO, subject=subject, fidelity=Fidelity.APPROXIMATE,
-                 message="NGINX refuses request bodies over 1m (413) where no location answers and on every location "
-                         "without a client-max-body-size of its own (the annotation, the ConfigMap's, a "
-                         "VirtualServer upstream's)",
-                 instead="a Gateway without a body-limit policy accepts any size",
-                 aspects=frozenset({"status", "backend"}), scope=(("*", ""),)),
             Note(code="F5-PATH-NORMALISATION", level=Level.INFO, subject=subject, fidelity=Fidelity.APPROXIMATE,
                  message="NGINX matches locations on the decoded, normalised path and forwards the path as the "
                          "client sent it (unless it rewrites); the Gateway matches and forwards the path normalised "

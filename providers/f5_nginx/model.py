@@ -3,8 +3,11 @@
 One ``server`` per host (the owner's, :mod:`.settings`), one ``location`` per path
 (:mod:`.locations`). A request: ``$uri`` normalised as NGINX does (decoded, ``//`` merged, dot
 segments resolved; 400 above the root); the server by Host (exact, then the longest leading
-wildcard, then a trailing one; none: the default server's 404); the server-level ``if``s in
-the template's order -- the HTTPS redirect of a TLS host (``https://$host:443$request_uri``),
+wildcard, then a trailing one) among the servers listening on the request's port -- 80 and 443,
+or ``listen-ports``/``listen-ports-ssl`` (:mod:`.ports`); none: the default server's 404 on 80
+and 443, and on another port the first server listening there, in configuration order; the
+server-level ``if``s in the template's order -- the HTTPS redirect of a TLS host
+(``https://$host:443$request_uri``, the first SSL port),
 ``redirect-to-https`` on ``X-Forwarded-Proto: http``, ``app-root`` for ``/``; then NGINX's
 location choice -- an exact location, else the longest prefix, unless a regex location
 (checked in configuration order) matches; a prefix location ending in ``/`` answers its path
@@ -37,6 +40,7 @@ from ..ingress_nginx.model.uri import BadURI, escape_uri, normalise
 from .access import Enforcement, Guards, Refusal, Zone, auth_refusal, body_refusal, limit_refusal
 from .configmap import DEFAULT_BODY, F5Config, find_config
 from .locations import Location, location_of, rewrite_pattern
+from .ports import ports_of
 from .settings import Served, plan
 from .translator import hsts_value
 from .vsmodel import VSLocation, VSServer, answer, choose, vs_servers
@@ -79,6 +83,9 @@ class Server:
     hsts_behind_proxy: bool = False
     app_root: str | None = None
     locations: list[NginxLocation] = field(default_factory=list)
+    ports: tuple[int, ...] = (80,)  # listen-ports
+    ssl_ports: tuple[int, ...] = (443,)  # listen-ports-ssl (a TLS host's)
+    conf: str = ""  # its configuration file's name (ns-name of the owner): NGINX's order of servers
 
 
 def _backend(namespace: str, backend: IngressBackend, resources: ResourceSet) -> str | None:
@@ -166,7 +173,10 @@ class F5Model:
                 continue
             s = owner.server
             tls_hosts = {h for t in owner.ingress.tls for h in t.hosts}
+            listen = ports_of(s)
             servers[host] = Server(
+                ports=listen.http or (80,), ssl_ports=listen.https or (443,),
+                conf=f"{owner.ingress.namespace}-{owner.ingress.name}",
                 name=host, ssl=host in tls_hosts, ssl_redirect=bool(s.get(ORG + "ssl-redirect")),
                 code=int(s.get(ORG + "http-redirect-code")), redirect_to_https=bool(s.get(ORG + "redirect-to-https")),
                 hsts=hsts_value(s) if s.get(ORG + "hsts") else None,
@@ -184,16 +194,30 @@ class F5Model:
         """Is ``hostname`` served by a VirtualServer (not by an Ingress's server)?"""
         return isinstance(self._server(hostname.lower()), VSServer)
 
-    def _server(self, hostname: str) -> Server | VSServer | None:
-        names = [*self.servers, *self.virtual]
+    def _server(self, hostname: str, scheme: str = "http", port: int | None = None) -> Server | VSServer | None:
+        """The server NGINX picks: by name among those listening on the port (``None``: the
+        scheme's default); on a port the default server does not listen on (one of
+        ``listen-ports``), the first of them in configuration order when none has the name."""
+        default = 443 if scheme == "https" else 80
+        port = default if port is None else port
+        on_port = [n for n, sv in self.servers.items() if port in (sv.ssl_ports if scheme == "https" else sv.ports)]
+        on_port += [n for n in self.virtual if port == default]
+        found = self._by_name(hostname, on_port)
+        if found is None and port not in (80, 443):
+            first = min((self.servers[n] for n in on_port if n in self.servers), key=lambda sv: sv.conf, default=None)
+            return first
+        if found is None:
+            return None
+        return self.servers[found] if found in self.servers else self.virtual[found]
+
+    @staticmethod
+    def _by_name(hostname: str, names: list[str]) -> str | None:
         found: str | None = hostname if hostname in names else None
         if found is None:
             wild = [n for n in names if n.startswith("*.") and hostname.endswith(n[1:])]
             tail = [n for n in names if n.endswith(".*") and hostname.startswith(n[:-1])]
             found = max(wild, key=len) if wild else (max(tail, key=len) if tail else None)
-        if found is None:
-            return None
-        return self.servers[found] if found in self.servers else self.virtual[found]
+        return found
 
     def _virtual(self, server: VSServer, request: Request, uri: str) -> Outcome:
         redirect = server.redirect
@@ -224,8 +248,13 @@ class F5Model:
             uri = normalise(request.path)
         except BadURI as exc:
             return Outcome(400, "BadRequest", notes=(str(exc),))
-        server = self._server(request.hostname)
+        server = self._server(request.hostname, request.scheme, request.port)
         if server is None:
+            named = self._server(request.hostname, "http", 80) or self._server(request.hostname, "https", 443)
+            if named is not None and request.scheme == "https" and not named.ssl:
+                return Outcome(404, "NoMatchingServer", notes=(
+                    f"{named.name} has no certificate: its server listens on port 80 only and the HTTPS default "
+                    "server answers 404",))
             return Outcome(404, "NoMatchingServer", notes=("the default server answers 404",))
         if request.scheme == "https" and not server.ssl:
             return Outcome(404, "NoMatchingServer", notes=(f"{server.name} has no certificate: its server listens on "
@@ -242,7 +271,7 @@ class F5Model:
         if server.hsts and secure:
             response = response.set("Strict-Transport-Security", server.hsts)
         if server.ssl and server.ssl_redirect and request.scheme == "http":
-            location = f"https://{request.hostname}:443{raw_target}"
+            location = f"https://{request.hostname}:{server.ssl_ports[0]}{raw_target}"
             return Outcome(server.code, "SSLRedirect", base, redirect=RedirectTo(location, server.code))
         if server.redirect_to_https and request.headers.get("x-forwarded-proto") == "http":
             location = f"https://{request.hostname}{raw_target}"

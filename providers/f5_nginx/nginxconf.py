@@ -9,7 +9,10 @@ in request headers (``X-Ing2gw-Location``, ``X-Ing2gw-Backend``); a readiness se
 template's ``client_max_body_size`` (the annotation's, else the controller ConfigMap's
 ``client-max-body-size``, else ``1m``), and with ``rate_limits`` its ``limit_req`` (zone per
 Ingress, ``limit-req-*`` annotations) -- left out by default, because an oracle replays each
-request once, in any order, while NGINX counts every one.
+request once, in any order, while NGINX counts every one. A server with ``listen-ports`` /
+``listen-ports-ssl`` listens on the addresses :attr:`F5Conf.ports` gives for those ports (the
+default server does not: NGINX's default there is the first server listening), and its HTTPS
+redirect names the first SSL port.
 """
 
 from __future__ import annotations
@@ -54,6 +57,12 @@ def _truthy(value: str | None) -> bool | None:
     return None
 
 
+def _ports(value: str | None) -> list[int]:
+    """The ports of a ``listen-ports`` annotation (none when it is not a list of ports)."""
+    items = [item.strip() for item in (value or "").split(",") if item.strip()]
+    return [int(item) for item in items] if items and all(item.isdigit() for item in items) else []
+
+
 def _port(ing: Ingress, service: str, number: int | None, name: str | None, rs: ResourceSet) -> str:
     if number is not None:
         return str(number)
@@ -67,6 +76,7 @@ class F5Conf:
     servers: list[_Server]
     locations: dict[str, dict[str, str | None]]  # location id -> what it is (model's JSON form)
     zones: list[str] = field(default_factory=list)  # limit_req_zone directives
+    ports: dict[int, str] = field(default_factory=dict)  # a listen-ports port -> the address nginx listens on
 
     def render(self, listen: str, upstream: str, prefix: str, https_listen: str | None = None,
                certificate: tuple[str, str] | None = None) -> str:
@@ -89,17 +99,27 @@ class F5Conf:
                 "    server {", f"        listen {listen};", "        server_name ing2gw-readiness.invalid;",
                 "        location = /healthz { return 200; }", "    }"]
         for server in self.servers:
-            out += self._server(server, listen, upstream, prefix, https_listen, tls)
+            plain = self._listens(server, "nginx.org/listen-ports", 80, listen)
+            secure = self._listens(server, "nginx.org/listen-ports-ssl", 443, https_listen)
+            out += self._server(server, plain, upstream, prefix, secure, tls)
         out.append("}")
         return "\n".join(out) + "\n"
 
+    def _listens(self, server: _Server, key: str, default: int, address: str | None) -> list[str]:
+        """Where the server listens: the addresses standing for the annotation's ports (its
+        port ``default`` is ``address``), else ``address``."""
+        ports = _ports(server.annotations.get(key))
+        if not ports:
+            return [address] if address else []
+        return [a for a in ((address if p == default else self.ports.get(p)) for p in ports) if a]
+
     @staticmethod
-    def _server(server: _Server, listen: str, upstream: str, prefix: str, https_listen: str | None,
+    def _server(server: _Server, listens: list[str], upstream: str, prefix: str, ssl_listens: list[str],
                 tls: list[str]) -> list[str]:
         a = server.annotations
-        out = ["    server {", f"        listen {listen};"]
-        if server.ssl and https_listen:
-            out += [f"        listen {https_listen} ssl;", *tls]
+        out = ["    server {", *(f"        listen {address};" for address in listens)]
+        if server.ssl and ssl_listens:
+            out += [*(f"        listen {address} ssl;" for address in ssl_listens), *tls]
         out.append(f"        server_name {server.host};")
         code = a.get("nginx.org/http-redirect-code", "301")
         if _truthy(a.get("nginx.org/hsts")) and (server.ssl or _truthy(a.get("nginx.org/hsts-behind-proxy"))):
@@ -114,7 +134,8 @@ class F5Conf:
         if redirect is None:
             redirect = _truthy(a.get("ingress.kubernetes.io/ssl-redirect"))
         if server.ssl and redirect is not False:
-            out += ["        if ($scheme = http) {", f"            return {code} https://$host:443$request_uri;",
+            ssl_port = (_ports(a.get("nginx.org/listen-ports-ssl")) or [443])[0]
+            out += ["        if ($scheme = http) {", f"            return {code} https://$host:{ssl_port}$request_uri;",
                     "        }"]
         if _truthy(a.get("nginx.org/redirect-to-https")):
             out += ["        if ($http_x_forwarded_proto = 'http') {",

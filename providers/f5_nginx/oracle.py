@@ -10,12 +10,15 @@ URI and Host sent upstream, and the HSTS header.
 
 from __future__ import annotations
 
+import http.client
+import json
+import ssl
 from collections.abc import Mapping
 from typing import Any
 
 from ing2gw.resources import ResourceSet
 
-from ..ingress_nginx.oracle import NginxOracle, nginx_binary
+from ..ingress_nginx.oracle import Answer, NginxOracle, nginx_binary
 from .nginxconf import F5Conf, generate
 
 __all__ = ["F5Oracle", "F5OracleSession", "disagreement"]
@@ -25,8 +28,12 @@ class F5Oracle:
     """nginx serving :mod:`.nginxconf`'s configuration for one Ingress set."""
 
     def __init__(self, resources: ResourceSet, nginx: NginxOracle | None = None,
-                 config: Mapping[str, str] | None = None, rate_limits: bool = False) -> None:
+                 config: Mapping[str, str] | None = None, rate_limits: bool = False,
+                 ports: Mapping[int, int] | None = None) -> None:
+        """``ports``: the loopback port nginx listens on for each ``listen-ports`` port."""
         self.conf: F5Conf = generate(resources, config, rate_limits)
+        self.ports = dict(ports or {})
+        self.conf.ports = {port: f"127.0.0.1:{local}" for port, local in self.ports.items()}
         if nginx is None:
             self.nginx = NginxOracle(self.conf.render, https=True)
         else:
@@ -41,18 +48,44 @@ class F5Oracle:
         self.nginx.stop()
 
 
+def send_to(local: int, method: str, host: str, target: str, headers: Mapping[str, str] | None,
+            scheme: str) -> Answer:
+    """One request to nginx on the loopback port ``local`` (a ``listen-ports`` address)."""
+    conn: http.client.HTTPConnection
+    if scheme == "https":
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        conn = http.client.HTTPSConnection("127.0.0.1", local, timeout=10, context=context)
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", local, timeout=10)
+    try:
+        conn.request(method, target, headers={"Host": host, **dict(headers or {})})
+        resp = conn.getresponse()
+        body = resp.read()
+        got = {k.lower(): v for k, v in resp.getheaders()}
+    finally:
+        conn.close()
+    echo = json.loads(body) if got.get("content-type") == "application/json" else None
+    return Answer(resp.status, got, echo)
+
+
 def disagreement(model: Any, oracle: F5Oracle, method: str, host: str, target: str,
-                 headers: Mapping[str, str] | None = None, scheme: str = "http") -> list[str]:
-    """Where the model and nginx answer one request differently."""
+                 headers: Mapping[str, str] | None = None, scheme: str = "http", port: int | None = None
+                 ) -> list[str]:
+    """Where the model and nginx answer one request differently (``port``: the port the client
+    dials, for servers with ``listen-ports``)."""
     from ing2gw.http import Request
 
     nginx = oracle.nginx
-    port = nginx.https_port if scheme == "https" else nginx.port
-    if port is None:
+    local = nginx.https_port if scheme == "https" else nginx.port
+    if port is not None and port not in (80, 443):
+        local = oracle.ports.get(port)
+    if local is None:
         return []
-    outcome = model.route(Request.build(host=host, path=target, method=method, scheme=scheme,
+    outcome = model.route(Request.build(host=host, path=target, method=method, scheme=scheme, port=port,
                                         headers=dict(headers or {}))).to_dict()
-    answer = nginx.send(method, host, target, headers, scheme=scheme)
+    answer = nginx.send(method, host, target, headers, scheme=scheme) if local in (nginx.port, nginx.https_port) \
+        else send_to(local, method, host, target, headers, scheme)
     problems: list[str] = []
     if outcome["status"] != answer.status:
         problems.append(f"status: model {outcome['status']}, nginx {answer.status}")

@@ -14,6 +14,7 @@ from ing2gw.resources import APIKind
 from .annotations import PREFIXES, TABLE
 from .dataplane import F5DataPlane
 from .policies import POLICY
+from .ports import move_to_ports
 from .settings import SHARED_PREFIX
 from .translator import F5Translator
 from .virtualserver import VIRTUAL_SERVER, VIRTUAL_SERVER_ROUTE, convert_virtual_servers
@@ -39,7 +40,8 @@ class F5NginxProvider:
 
     def to_ir(self, claimed: Claimed, ctx: ProviderContext) -> IR:
         translator = F5Translator(ctx)
-        ir = translator.translate(translator.served_ingresses(claimed.ingresses))
+        ir = move_to_ports(translator.translate(translator.served_ingresses(claimed.ingresses)),
+                           translator.server_ports, ctx.notes)
         return convert_virtual_servers(ir, claimed, ctx, translator.config)
 
 

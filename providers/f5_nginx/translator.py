@@ -44,6 +44,7 @@ from .._common.ingress import HostRoutes, IngressTranslator, PathContext
 from .._common.values import Duration
 from .configmap import find_config
 from .locations import location_of
+from .ports import ServerPorts, ports_of
 from .settings import Plan, Served, plan
 
 __all__ = ["F5Translator", "hsts_value"]
@@ -96,6 +97,11 @@ class F5Translator(IngressTranslator):
             default = ing.default_backend if served.role == "" and "" in served.hosts else None
             out.append(replace(ing, rules=rules, tls=tls, default_backend=default))
         return out
+
+    def server_ports(self, ref: str) -> ServerPorts:
+        """The ports of the server that serves the Ingress ``ref`` (its master's for a minion)."""
+        served = self.plan.served.get(ref)
+        return ports_of(served.server) if served is not None else ServerPorts()
 
     def served(self, ing: Ingress) -> Served:
         served = self.plan.of(ing)
@@ -310,6 +316,35 @@ class F5Translator(IngressTranslator):
         return [Rule(matches=(RouteMatch(path=p, headers=(header,)),), filters=(flt,), provenance=(prov,))
                 for p in sorted(paths, key=lambda p: (p.type, p.value))]
 
+    def _unmatched_body_note(self, host: str, owner: Ingress) -> None:
+        """Where no location of the host answers, NGINX still holds a body to its own 1m (413
+        before the 404): a note scoped to exactly those paths, for hosts with a regex or exact
+        location (where a request for a rule's own path can miss every location; none when
+        ``/`` is a location)."""
+        excluded = []
+        strict = False
+        for served in self.plan.served.values():
+            if host not in served.hosts:
+                continue
+            regex = served.annotations.get(ORG + "path-regex")
+            for rule in served.ingress.rules:
+                for p in rule.paths if rule.host == host else ():
+                    loc = location_of(p.path, p.path_type, regex)
+                    if loc.modifier == "" and loc.path == "/":
+                        return
+                    body = re.escape(loc.path) + "$" if loc.modifier == "=" else (
+                        loc.path[1:] if loc.modifier in ("~", "~*") else re.escape(loc.path))
+                    excluded.append(f"(?i:{body})" if loc.modifier == "~*" else body)
+                    strict = strict or loc.modifier != ""
+        if not strict:
+            return
+        lookahead = f"(?!{'|'.join(sorted(set(excluded)))})" if excluded else ""
+        self.note(owner, "BODY-LIMIT-UNMATCHED", Level.INFO,
+                  f"a request for {host} that no location takes is still held to NGINX's own client_max_body_size "
+                  "1m: a larger body gets 413, not 404", fidelity=Fidelity.APPROXIMATE,
+                  instead="the Gateway answers 404 whatever the body", fld="spec.rules", aspects=("status",),
+                  scope=((host, "~^" + lookahead),))
+
     def extra_routes(self, hosts: Sequence[HostRoutes], tls_hosts: set[tuple[GatewayRef, str]]) -> list[Route]:
         """Per host, once: the HTTPS redirect of plain HTTP (server-wide) and ``app-root``."""
         out: list[Route] = []
@@ -320,6 +355,7 @@ class F5Translator(IngressTranslator):
             if hr.host in done or (not hr.rules and served.role != "master"):
                 continue
             done.add(hr.host)
+            self._unmatched_body_note(hr.host, owner)
             server = served.server
             has_tls = (hr.gateway, hr.host) in tls_hosts or self._covered(hr.gateway, hr.host, tls_hosts)
             redirect = has_tls and bool(server.get(ORG + "ssl-redirect"))
@@ -333,8 +369,9 @@ class F5Translator(IngressTranslator):
                             provenance=(replace(source, field="spec.tls"),))
                 out.append(Route("HTTPRoute", owner.namespace, base + "-https-redirect", hr.gateway, hostnames,
                                  frozenset({"http"}), (rule,), (source,)))
+                ssl_port = (ports_of(server).https or (443,))[0]
                 self.note(owner, "SSL-REDIRECT-PORT", Level.INFO,
-                          f"the controller redirects plain HTTP of {hr.host} to https://$host:443$request_uri "
+                          f"the controller redirects plain HTTP of {hr.host} to https://$host:{ssl_port}$request_uri "
                           f"({code}), with the port written out and the request target as sent",
                           fidelity=Fidelity.APPROXIMATE,
                           instead="RequestRedirect to https without the default port, with the normalised path",

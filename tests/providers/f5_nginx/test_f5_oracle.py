@@ -13,7 +13,9 @@ the counting model. Skipped, with the reason, when nginx or openssl is not insta
 from __future__ import annotations
 
 import shutil
+import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +26,9 @@ from ing2gw.providers.f5_nginx.model import F5Model
 from ing2gw.providers.f5_nginx.oracle import F5Oracle, disagreement
 from ing2gw.providers.ingress_nginx.oracle import NginxOracle, nginx_binary
 from ing2gw.resources import ResourceSet, build_resource_set
-from ing2gw.yamlio import Document
+from ing2gw.yamlio import Document, parse_documents
+
+ROOT = Path(__file__).resolve().parents[3]
 
 pytestmark = pytest.mark.skipif(nginx_binary() is None, reason="the nginx binary is not installed")
 
@@ -193,3 +197,37 @@ def test_rate_limit_burst_agrees_with_nginx(nginx: NginxOracle) -> None:
         mine = [model.route(Request.build(host=host, path="/", client="127.0.0.1")).status for _ in range(6)]
         assert got == mine, (host, got, mine)
         assert mine.index(status) == first_refused - 1, (host, mine)
+
+
+PORTS_INPUT = ROOT / "testdata" / "convert" / "f5-nginx" / "listen-ports" / "input.yaml"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_listen_ports_agree_with_nginx(nginx: NginxOracle) -> None:
+    """Servers on listen-ports / listen-ports-ssl: nginx listens on loopback stand-ins for 8080,
+    8081, 8443 and 9443; the model, told the port the client dialled, answers every request as
+    nginx does -- the host on its own ports, the default server (404) on 80 and 443, the first
+    server on a listen port for a host nothing there names, the redirect to the first SSL port."""
+    rs = build_resource_set(parse_documents(PORTS_INPUT.read_text(), str(PORTS_INPUT)))
+    model = F5Model.from_resources(rs)
+    oracle = F5Oracle(rs, nginx=nginx, ports={port: _free_port() for port in (8080, 8081, 8443, 9443)})
+    problems = []
+    statuses: set[int] = set()
+    hosts = ("alt.example.com", "secure.example.com", "shop.example.com", "plain.example.com", "other.example.com")
+    for scheme, port in (("http", 80), ("http", 8080), ("http", 8081), ("https", 443), ("https", 8443),
+                         ("https", 9443)):
+        for host in hosts:
+            for target in ("/", "/app", "/cart", "/cart/x?q=1"):
+                shown = host if port in (80, 443) else f"{host}:{port}"
+                request = Request.build(host=shown, path=target, scheme=scheme, port=port)
+                statuses.add(model.route(request).status)
+                found = disagreement(model, oracle, "GET", shown, target, {}, scheme, port)
+                if found:
+                    problems.append(f"{scheme}://{shown}{target} (port {port}): {found}")
+    assert {200, 301, 404} <= statuses
+    assert not problems, "\n".join(problems[:20])
