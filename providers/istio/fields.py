@@ -103,8 +103,10 @@ _ROWS = [
     _row(_VS, "http[].match[].port", A, "listener port", "the port the request came in on", feature=True),
     _row(_VS, "http[].match[].gateways", E, "parentRefs", "the gateways this match applies to", feature=True),
     _row(_VS, "http[].match[].withoutHeaders", U, "", "headers that must be absent (noted)", feature=True),
-    _row(_VS, "http[].match[].sourceLabels", U, "", "client workload labels: no Gateway API route selects "
-         "clients by pod labels (a note per match; the match is left out)", feature=True),
+    _row(_VS, "http[].match[].sourceLabels", A, "the match, on Gateways whose selector carries the labels",
+         "workload labels of the proxy: a gateway's pods (its selector) or a client's sidecar; no Gateway API route "
+         "selects client pods by labels (a note per match where it is left out: the mesh, other Gateways)",
+         feature=True),
     _row(_VS, "http[].match[].sourceNamespace", E, "GAMMA consumer route in that namespace",
          "client namespace (mesh): the match goes to the consumer route of that namespace (not the Service's own: "
          "noted; on a gateway: noted, left out)", feature=True),

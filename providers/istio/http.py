@@ -6,11 +6,12 @@ VirtualService is a character prefix: :func:`prefix_problem` says how the Gatewa
 regex -> RegularExpression; ``ignoreUriCase`` -> a ``(?i)`` regular expression; header and
 query ``exact`` -> Exact, ``prefix`` and ``regex`` -> RegularExpression (a regex ``*``, which
 RE2 refuses, is a presence match in Istio: ``.*``); ``method`` exact. Conditions Gateway API
-has no form for (``authority``, ``scheme``, ``withoutHeaders``, ``sourceLabels`` -- client pod
-labels --, a non-exact method) make the match unusable: it is left out with a note (the
-requests it took reach later routes). ``gateways``, ``port`` and ``sourceNamespace`` choose
-the parents the match applies on (:class:`Match`; a client namespace: the GAMMA consumer
-route of that namespace, :mod:`.meshplan`).
+has no form for (``authority``, ``scheme``, ``withoutHeaders``, a non-exact method) make the
+match unusable: it is left out with a note (the requests it took reach later routes).
+``gateways``, ``port``, ``sourceNamespace`` and ``sourceLabels`` choose the parents the match
+applies on (:class:`Match`; a client namespace: the GAMMA consumer route of that namespace,
+:mod:`.meshplan`; workload labels: the Gateways whose selector carries them -- no GAMMA route
+selects client pods by labels).
 
 Actions: ``route[]`` -> weighted backendRefs (hosts naming Services; per-destination headers
 as backendRef filters), ``redirect`` -> RequestRedirect (Istio's default code 301 written
@@ -98,6 +99,7 @@ class Match:
     gateways: tuple[str, ...] = ()  # only on these gateways ("ns/name" or "mesh"); () = everywhere
     port: int | None = None  # only on this port
     source_namespace: str | None = None  # only for sidecars of clients in this namespace
+    source_labels: tuple[tuple[str, str], ...] = ()  # only for proxies of workloads with these labels
 
 
 def _value(sm: Any) -> tuple[str, str] | None:
@@ -121,11 +123,6 @@ def match_of(m: Mapping[str, Any], namespace: str) -> tuple[Match | None, list[s
     for key in _UNUSABLE:
         if m.get(key):
             return None, [f"{key} has no Gateway API match"]
-    labels = as_map(m.get("sourceLabels"))
-    if labels:
-        return None, ["holds only for requests from workloads labelled " + ", ".join(
-            f"{k}={v}" for k, v in sorted(labels.items())) + " (a client pod's sidecar, or the gateway's pods); "
-            "Gateway API routes, GAMMA's too, cannot select clients by pod labels"]
     path: PathMatch | None = None
     uri = m.get("uri")
     if isinstance(uri, Mapping) and uri:
@@ -168,7 +165,8 @@ def match_of(m: Mapping[str, Any], namespace: str) -> tuple[Match | None, list[s
     port = m.get("port") if isinstance(m.get("port"), int) and m.get("port") else None
     rm = RouteMatch(path=path, headers=tuple(headers), query=tuple(query), method=method)
     source_ns = str(m["sourceNamespace"]) if m.get("sourceNamespace") else None
-    return Match(rm, gateways, port, source_ns), problems
+    labels = tuple(sorted((str(k), str(v)) for k, v in as_map(m.get("sourceLabels")).items()))
+    return Match(rm, gateways, port, source_ns, labels), problems
 
 
 @dataclass(frozen=True, slots=True)

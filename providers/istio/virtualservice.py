@@ -32,10 +32,10 @@ rest.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ing2gw.ir import ListenerParent, Parent, Provenance, Route, RouteMatch, Rule, ServiceParent
+from ing2gw.ir import ListenerParent, Provenance, Route, RouteMatch, Rule, ServiceParent
 from ing2gw.names import host_slug
 from ing2gw.notes import Fidelity, Level, Note, Scope
 from ing2gw.provider import ProviderContext
@@ -47,8 +47,9 @@ from .grpc import GRPC_ONLY, as_grpc, grpc_ports
 from .http import Action, Match, action_of, match_of, rule_for
 from .l4 import L4Converter
 from .meshplan import Role, plan
-from .objects import Index, ServiceHost, as_map, service_host, spec_list, str_list
+from .objects import Index, ServiceHost, service_host, spec_list, str_list
 from .ordering import Item, Ordered, to_precedence
+from .places import Place, applies, applies_any, is_catch_all, labels_cover, route_hosts, selector
 from .scopes import conflict_scope, host_scope, prefix_scope, scope
 
 __all__ = ["convert_virtual_services"]
@@ -70,20 +71,6 @@ class _Entry:
     provenance: Provenance
 
 
-@dataclass(slots=True)
-class _Place:
-    """Where a VirtualService applies: the parents, and the filter on match gateways/ports."""
-
-    gateway: str  # "ns/name" of the Istio Gateway, or "mesh"
-    port: int | None
-    parents: set[Parent] = field(default_factory=set)
-    namespace: str = ""  # the route's namespace
-    hosts: tuple[str, ...] = ()  # route hostnames
-    client_auth: Any = None  # the client-cert-auth intent of a MUTUAL server
-    grpc: bool = False  # a GRPC server or gRPC Service port: the route is a GRPCRoute
-    client_ns: str | None = None  # mesh: the clients' namespace (None: every namespace not named)
-
-
 class _Converter:
     def __init__(self, index: Index, servers: Servers, ctx: ProviderContext) -> None:
         self.index, self.servers, self.ctx, self.notes = index, servers, ctx, ctx.notes
@@ -100,11 +87,11 @@ class _Converter:
     # --- places ------------------------------------------------------------------------------
 
     def places(self, vs: Any, hosts: list[str], exclude: frozenset[tuple[str, str]] = frozenset(),
-               only: str | None = None) -> list[_Place]:
+               only: str | None = None) -> list[Place]:
         """Where ``vs`` applies for ``hosts``: per gateway port (or Service for the mesh);
         ``exclude`` (gateway, host) pairs merged elsewhere; ``only`` one gateway."""
         gateways = str_list(vs.spec.get("gateways")) or ["mesh"]
-        out: list[_Place] = []
+        out: list[Place] = []
         for g in gateways:
             if g == "mesh":
                 out += self.mesh_places(vs, hosts)
@@ -117,7 +104,7 @@ class _Converter:
             gw_ref = g if "/" in g else f"{vs.namespace}/{g}"
             if only is not None and gw_ref != only:
                 continue
-            by_port: dict[tuple[int, bool, bool], _Place] = {}
+            by_port: dict[tuple[int, bool, bool], Place] = {}
             admitted: dict[tuple[int, bool, bool], set[str]] = {}
             for server in found:
                 if server.family not in ("HTTP", "HTTPS"):
@@ -129,12 +116,13 @@ class _Converter:
                         if parent in self.redirecting:
                             continue
                         key = (server.port, server.client_auth is not None, server.grpc)
-                        place = by_port.setdefault(key, _Place(gw_ref, server.port, namespace=vs.namespace,
-                                                               client_auth=server.client_auth, grpc=server.grpc))
+                        place = by_port.setdefault(key, Place(gw_ref, server.port, namespace=vs.namespace,
+                                                               client_auth=server.client_auth, grpc=server.grpc,
+                                                               labels=selector(server.gateway)))
                         place.parents.add(parent)
                         admitted.setdefault(key, set()).add(host)
             for key, place in by_port.items():
-                place.hosts = _route_hosts(sorted(admitted[key]))
+                place.hosts = route_hosts(sorted(admitted[key]))
             if not by_port and found and not exclude:
                 self.note(vs, "GATEWAY-NOT-BOUND", Level.WARNING, f"no HTTP server of Gateway {g} admits hosts "
                           f"{', '.join(hosts)} from namespace {vs.namespace}", "spec.gateways", host_scope(hosts),
@@ -142,9 +130,9 @@ class _Converter:
             out += [by_port[p] for p in sorted(by_port)]
         return out
 
-    def mesh_places(self, vs: Any, hosts: list[str]) -> list[_Place]:
+    def mesh_places(self, vs: Any, hosts: list[str]) -> list[Place]:
         """A place per GAMMA route the mesh plan gives ``vs`` (:mod:`.meshplan`), per gRPC port."""
-        out: list[_Place] = []
+        out: list[Place] = []
         roles = self.mesh.roles.get((vs.namespace, vs.name), [])
         seen: set[ServiceHost] = set()
         for host in hosts:
@@ -175,19 +163,38 @@ class _Converter:
                       f"{role.client_ns} gives them theirs", "spec.http", (), Fidelity.EXACT,
                       f"HTTPRoute in namespace {role.client_ns}", ())
 
-    def service_places(self, svc: ServiceHost, role: Role) -> list[_Place]:
+    def service_places(self, svc: ServiceHost, role: Role) -> list[Place]:
         """The places of one GAMMA route on ``svc``: one, or a GRPCRoute per gRPC port and an
         HTTPRoute for the other ports."""
         ns, client = role.route_ns, role.client_ns
         ports = grpc_ports(self.ctx.resources, svc)
         if ports is None or not ports[0]:
-            return [_Place("mesh", None, {ServiceParent(svc.namespace, svc.name)}, ns, (), client_ns=client)]
+            return [Place("mesh", None, {ServiceParent(svc.namespace, svc.name)}, ns, (), client_ns=client)]
         grpc, other = ports
         if not other:  # every port speaks gRPC: one GRPCRoute on the Service
-            return [_Place("mesh", None, {ServiceParent(svc.namespace, svc.name)}, ns, (), grpc=True, client_ns=client)]
-        return [_Place("mesh", p, {ServiceParent(svc.namespace, svc.name, p)}, ns, (), grpc=True, client_ns=client)
+            return [Place("mesh", None, {ServiceParent(svc.namespace, svc.name)}, ns, (), grpc=True, client_ns=client)]
+        return [Place("mesh", p, {ServiceParent(svc.namespace, svc.name, p)}, ns, (), grpc=True, client_ns=client)
                 for p in sorted(grpc)] + [
-            _Place("mesh", None, {ServiceParent(svc.namespace, svc.name, p) for p in other}, ns, (), client_ns=client)]
+            Place("mesh", None, {ServiceParent(svc.namespace, svc.name, p) for p in other}, ns, (), client_ns=client)]
+
+    def labels_note(self, vs: Any, hosts: list[str], where: str, match: Match) -> None:
+        """Where a sourceLabels match cannot hold in the output: the mesh (no GAMMA route
+        selects client pods by labels), Gateways whose selector does not carry the labels."""
+        wanted = ", ".join(f"{k}={v}" for k, v in match.source_labels)
+        lost = []
+        for g in str_list(vs.spec.get("gateways")) or ["mesh"]:
+            if g == "mesh":
+                lost.append("for the sidecars Gateway API routes, GAMMA's too, cannot select clients by pod labels")
+                continue
+            gw = self.index.gateway(g, vs.namespace)
+            if gw is not None and labels_cover(selector(gw), match.source_labels):
+                continue
+            lost.append(f"the pods of Gateway {g} carry its selector's labels, not these")
+        if lost:
+            self.note(vs, "SOURCE-LABELS", Level.WARNING, f"{where} holds only for requests from workloads labelled "
+                      f"{wanted}: {'; '.join(lost)}; left out there, so the requests it took reach the routes after "
+                      "it", f"{where}.sourceLabels", tuple(p for p in scope(hosts, match.match) if p[0] != "*"),
+                      Fidelity.UNSUPPORTED, "match left out")
 
     def mesh_notes(self) -> None:
         """What the mesh plan cannot give every client as Istio does."""
@@ -236,14 +243,8 @@ class _Converter:
                           if code in _LOST else Fidelity.APPROXIMATE, aspects=_ASPECTS)
             for k, m in enumerate(raw):
                 match, problems = match_of(m, vs.namespace)
-                if match is None and as_map(m.get("sourceLabels")):
-                    rest, _ = match_of({key: v for key, v in m.items() if key != "sourceLabels"}, vs.namespace)
-                    self.note(vs, "SOURCE-LABELS", Level.WARNING, f"{fld}.match[{k}] {problems[0]}: left out, so "
-                              "the requests of those clients it took reach the routes after it, like every other "
-                              "client's", f"{fld}.match[{k}].sourceLabels",
-                              tuple(p for p in scope(hosts, (rest or Match(RouteMatch())).match) if p[0] != "*"),
-                              Fidelity.UNSUPPORTED, "match left out")
-                    continue
+                if match is not None and match.source_labels:
+                    self.labels_note(vs, hosts, f"{fld}.match[{k}]", match)
                 if match is None:
                     self.note(vs, "MATCH-NOT-CONVERTED", Level.WARNING, f"{'; '.join(problems)}: requests it "
                               "matched reach the routes after it", f"{fld}.match[{k}]", host_scope(hosts),
@@ -270,11 +271,11 @@ class _Converter:
         walk(vs, self.notes, host_scope(hosts))
         routes: list[Route] = []
         entries = self.entries(vs, hosts) if spec_list(vs.spec.get("http")) else []
-        results: dict[tuple[str, bool, tuple[str, ...], bool, tuple[int, ...]], tuple[list[_Place], Ordered]] = {}
+        results: dict[tuple[str, bool, tuple[str, ...], bool, tuple[int, ...]], tuple[list[Place], Ordered]] = {}
         for place in self.places(vs, hosts, exclude) if entries else []:
-            chosen = [e for e in entries if _applies(e.match, place)]
+            chosen = [e for e in entries if applies(e.match, place)]
             key = (place.namespace, place.client_auth is not None, place.hosts, place.grpc,
-                   tuple(n for n, e in enumerate(entries) if _applies(e.match, place)))
+                   tuple(n for n, e in enumerate(entries) if applies(e.match, place)))
             if key not in results:
                 items = [Item(e.match.match, (e.action, e.position), e.position) for e in chosen]
                 results[key] = ([], to_precedence(items))
@@ -292,7 +293,7 @@ class _Converter:
         routes += self.l4.l4_routes(vs, hosts)
         return routes
 
-    def route(self, vs: Any, name: str, places: list[_Place], ordered: Ordered, by_position: dict[int, _Entry],
+    def route(self, vs: Any, name: str, places: list[Place], ordered: Ordered, by_position: dict[int, _Entry],
               hosts: list[str], sources: Sequence[Any]) -> Route | None:
         """The HTTPRoute of ``places`` (one rule list), or None when no rule is left."""
         self.order_notes(vs, hosts, ordered, by_position)
@@ -311,7 +312,7 @@ class _Converter:
 
     # --- gRPC --------------------------------------------------------------------------------
 
-    def grpc_reason(self, places: list[_Place], rules: list[Rule]) -> str:
+    def grpc_reason(self, places: list[Place], rules: list[Rule]) -> str:
         """Why the route of ``places`` is a GRPCRoute ("" when it is not one)."""
         if all(p.grpc for p in places):
             return "the Gateway server's protocol is GRPC" if places[0].gateway != "mesh" else \
@@ -363,7 +364,7 @@ class _Converter:
         in Istio's order (each cut after its first catch-all, the catch-alls moved last)."""
         first: list[_Entry] = []
         rest: list[_Entry] = []
-        places: list[_Place] = []
+        places: list[Place] = []
         by_position: dict[int, _Entry] = {}
         for n, vs in enumerate(vss):
             mine = [p for p in self.places(vs, [host], only=gateway)]
@@ -377,25 +378,25 @@ class _Converter:
                 if catch_all is not None and e.position != catch_all:
                     break
                 cut.append(e)
-                if _is_catch_all(e.match):
+                if is_catch_all(e.match):
                     catch_all = e.position
             for e in cut:
                 by_position[e.position] = e
                 (rest if e.position == catch_all else first).append(e)
         if not places:
             return None
-        merged_places = [p for p in places if _applies_any(p)]
+        merged_places = [p for p in places if applies_any(p)]
         items = [Item(e.match.match, (e.action, e.position), e.position) for e in first + rest
-                 if any(_applies(e.match, p) for p in merged_places)]
+                 if any(applies(e.match, p) for p in merged_places)]
         names = ", ".join(vs.ref for vs in vss)
         for vs in vss:
             self.note(vs, "VIRTUALSERVICES-MERGED", Level.INFO, f"VirtualServices {names} all serve {host} on "
                       f"Gateway {gateway}: Istio tries their routes one after the other (in that order, catch-all "
                       "routes last)", "spec.hosts", (), Fidelity.EXACT, f"one HTTPRoute for {host}", ())
         lead = vss[0]
-        place = _Place(gateway, None, {p for pl in merged_places for p in pl.parents}, lead.namespace,
+        place = Place(gateway, None, {p for pl in merged_places for p in pl.parents}, lead.namespace,
                        (host,) if host != "*" else (), merged_places[0].client_auth,
-                       all(p.grpc for p in merged_places))
+                       all(p.grpc for p in merged_places), labels=merged_places[0].labels)
         return self.route(lead, f"{lead.name}-{host_slug(host)}", [place], to_precedence(items), by_position,
                           [host], vss)
 
@@ -453,31 +454,6 @@ class _Converter:
                       f"match ({why})", by_position[late.origin].provenance.field,
                       conflict_scope(hosts, early.match, late.match), Fidelity.APPROXIMATE,
                       "Gateway API precedence for those requests")
-
-def _is_catch_all(m: Match) -> bool:
-    """A match every request of its place meets (Istio moves such routes last when merging)."""
-    r = m.match
-    return not r.headers and not r.query and not r.method and (
-        r.path is None or (r.path.type == "PathPrefix" and r.path.value == "/"))
-
-
-def _applies_any(place: _Place) -> bool:
-    return bool(place.parents)
-
-
-def _applies(m: Match, place: _Place) -> bool:
-    if m.gateways and place.gateway not in m.gateways:
-        return False
-    if m.source_namespace is not None and (place.gateway != "mesh" or place.client_ns != m.source_namespace):
-        return False
-    return m.port is None or place.port is None or m.port == place.port
-
-
-def _route_hosts(hosts: list[str]) -> tuple[str, ...]:
-    if "*" in hosts:
-        return ()
-    return tuple(sorted({h.lower() for h in hosts}))
-
 
 def _where(item: Item, by_position: dict[int, _Entry]) -> str:
     m = item.match
