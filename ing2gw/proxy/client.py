@@ -447,5 +447,10 @@ class Client:
             self._close()
             return
         self.watch.deadline = _now() + self.front.limits.keepalive_timeout
+        ch = self.ch
+        if not ch.buf and not ch.eof and not ch.write_paused:  # nothing more sent yet
+            self.scan = 0
+            ch.resume_reading()
+            return
         self._next()
 

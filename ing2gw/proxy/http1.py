@@ -164,10 +164,11 @@ _LLHTTP_STATUS = {"HttpParserInvalidMethodError": "unknown or malformed method",
                   "HttpParserInvalidStatusError": "malformed status line"}
 
 
-def _llhttp(head: bytes, kind: _Kind) -> tuple[_Parser, _Collector]:
+def _llhttp(head: bytes, kind: _Kind, reusable: bool | None = None) -> tuple[_Parser, _Collector]:
     """Feed a head (and its blank line) to llhttp: framing, tokens, header syntax,
     Content-Length and Transfer-Encoding consistency, line endings. Raises
-    :class:`HttpError` 400 with llhttp's reason."""
+    :class:`HttpError` 400 with llhttp's reason. ``reusable``: whether the head is HTTP/1.1
+    without a Connection field, when the caller knows (else it is looked for here)."""
     parsers = _PARSERS.found
     found = parsers.pop(kind, None)
     response = kind == "response"
@@ -188,9 +189,11 @@ def _llhttp(head: bytes, kind: _Kind) -> tuple[_Parser, _Collector]:
         raise HttpError(400, f"{detail} (llhttp)") from None
     # llhttp refuses data after a message that ends the connection: reuse the parser only
     # after a complete HTTP/1.1 message without a Connection field
-    if collector.complete and b"connection" not in head.lower() \
-            and (head.startswith(b"HTTP/1.1 ") if response
-                 else head.find(b" HTTP/1.1\r\n") > 0 or head.endswith(b" HTTP/1.1")):
+    if reusable is None:
+        reusable = b"connection" not in head.lower() and (
+            head.startswith(b"HTTP/1.1 ") if response
+            else head.find(b" HTTP/1.1\r\n") > 0 or head.endswith(b" HTTP/1.1"))
+    if collector.complete and reusable:
         parsers[kind] = (parser, collector)
     return parser, collector
 
@@ -292,7 +295,8 @@ def parse_request_head(head: bytes, limits: Limits, scheme: str = "http") -> Req
                              " is not supported")
     raw_block = b"" if cut < 0 else head[cut:]
     block = _BLOCKS.get(raw_block)
-    collector = _llhttp(head, "request" if block is None else "check")[1]
+    _, collector = _llhttp(head, "request") if block is None else \
+        _llhttp(head, "check", minor == b"1" and block.connection is None)
     if block is None:
         block = _block(collector.fields)
         if len(raw_block) <= _BLOCK_BYTES:

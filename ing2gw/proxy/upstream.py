@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from ing2gw.errors import UsageError
@@ -18,8 +18,10 @@ from .stream import Wire
 __all__ = ["BackendURL", "Conn", "Pool"]
 
 
-@dataclass(frozen=True, slots=True)
-class BackendURL:
+class BackendURL(NamedTuple):
+    """Where a Service port's traffic goes (a NamedTuple: the pool looks its idle connections
+    up by it twice per request, and a tuple hashes and compares in C)."""
+
     scheme: str  # "http" | "https"
     host: str
     port: int
