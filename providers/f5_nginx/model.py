@@ -43,7 +43,7 @@ from .locations import Location, location_of, rewrite_pattern
 from .ports import ports_of
 from .settings import Served, plan
 from .translator import hsts_value
-from .vsmodel import VSLocation, VSServer, answer, choose, vs_servers
+from .vsmodel import VSLocation, VSServer, answer, choose, unmatched, vs_servers
 
 __all__ = ["F5Model", "NginxLocation", "Server"]
 
@@ -228,11 +228,14 @@ class F5Model:
                 code = int(redirect.get("code", 301))
                 location = f"https://{request.hostname}{request.target}"
                 return Outcome(code, "SSLRedirect", redirect=RedirectTo(location, code))
+        if server.broken:  # the server-level return of an unusable spec.policies reference
+            return Outcome(500, "PolicyInvalid", notes=("a Policy spec.policies references is missing or invalid",))
         loc = choose(server, uri)
         if loc is None:
-            refusal = body_refusal(DEFAULT_BODY, request)  # no location: NGINX's own 1m
+            refusal = unmatched(server, request, self.enforcement)
             if refusal is not None:
-                return Outcome(refusal.status, refusal.reason, notes=(refusal.why,))
+                return Outcome(refusal.status, refusal.reason, response_headers=refusal.headers,
+                               notes=(refusal.why,))
             return Outcome(404, "NoMatchingLocation", notes=(f"server {server.name} has no location for {uri}",))
 
         def info_for(entry: VSLocation, backend: str | None, shares: dict[str, float]) -> RuleInfo:

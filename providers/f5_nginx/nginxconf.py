@@ -12,7 +12,7 @@ Ingress, ``limit-req-*`` annotations) -- left out by default, because an oracle 
 request once, in any order, while NGINX counts every one. A server with ``listen-ports`` /
 ``listen-ports-ssl`` listens on the addresses :attr:`F5Conf.ports` gives for those ports (the
 default server does not: NGINX's default there is the first server listening), and its HTTPS
-redirect names the first SSL port.
+redirect names the first SSL port. The VirtualServers' servers come from :mod:`.vsconf`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ing2gw.resources import Ingress, ResourceSet
+
+from .vsconf import VSConf, vs_conf
 
 __all__ = ["F5Conf", "generate"]
 
@@ -77,6 +79,7 @@ class F5Conf:
     locations: dict[str, dict[str, str | None]]  # location id -> what it is (model's JSON form)
     zones: list[str] = field(default_factory=list)  # limit_req_zone directives
     ports: dict[int, str] = field(default_factory=dict)  # a listen-ports port -> the address nginx listens on
+    virtual: VSConf = field(default_factory=VSConf)  # the VirtualServers' servers (:mod:`.vsconf`)
 
     def render(self, listen: str, upstream: str, prefix: str, https_listen: str | None = None,
                certificate: tuple[str, str] | None = None) -> str:
@@ -102,8 +105,23 @@ class F5Conf:
             plain = self._listens(server, "nginx.org/listen-ports", 80, listen)
             secure = self._listens(server, "nginx.org/listen-ports-ssl", 443, https_listen)
             out += self._server(server, plain, upstream, prefix, secure, tls)
+        out += self._virtual(listen, upstream, prefix, https_listen, tls)
         out.append("}")
         return "\n".join(out) + "\n"
+
+    def _virtual(self, listen: str, upstream: str, prefix: str, https_listen: str | None,
+                 tls: list[str]) -> list[str]:
+        if not self.virtual.servers:
+            return []
+        out = [*("    " + line for line in self.virtual.http),
+               "    server {", f"        listen unix:{prefix}/vs-418.sock;", "        return 418;", "    }"]
+        for _, secure, lines in self.virtual.servers:
+            out += ["    server {", f"        listen {listen};"]
+            if secure and https_listen:
+                out += [f"        listen {https_listen} ssl;", *tls]
+            out += [*("        " + line.replace("@PREFIX@", prefix).replace("@UPSTREAM@", upstream)
+                      for line in lines), "    }"]
+        return out
 
     def _listens(self, server: _Server, key: str, default: int, address: str | None) -> list[str]:
         """Where the server listens: the addresses standing for the annotation's ports (its
@@ -258,4 +276,8 @@ def generate(rs: ResourceSet, config: Mapping[str, str] | None = None, rate_limi
                 servers[rule.host].locations.append(_Location(loc_id, directive, ing.ref, p.path or "/", backend,
                                                               lines))
                 locations[loc_id] = {"ingress": ing.ref, "path": p.path or "/", "location": directive}
-    return F5Conf([servers[h] for h in sorted(servers)], locations, [zones[k] for k in sorted(zones)])
+    objects = [o for kind, objs in rs.objects.items() if kind.group == "k8s.nginx.org" for o in objs]
+    virtual = vs_conf(objects, set(servers), config)
+    locations.update(virtual.locations)
+    return F5Conf([servers[h] for h in sorted(servers)], locations, [zones[k] for k in sorted(zones)],
+                  virtual=virtual)

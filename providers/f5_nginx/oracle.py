@@ -2,8 +2,8 @@
 
 nginx (the system binary, on loopback ports, through ingress-nginx's
 :class:`~ing2gw.providers.ingress_nginx.oracle.NginxOracle` harness) serves the configuration
-:mod:`.nginxconf` writes from the Ingresses (a host a VirtualServer serves is not rendered: the
-session leaves its requests undecided); :func:`disagreement` compares one request's model
+:mod:`.nginxconf` writes from the Ingresses and the VirtualServers (:mod:`.vsconf`);
+:func:`disagreement` compares one request's model
 answer with nginx's: status, redirect Location, the location and Service that answered, the
 URI and Host sent upstream, and the HSTS header.
 """
@@ -21,7 +21,9 @@ from ing2gw.resources import ResourceSet
 from ..ingress_nginx.oracle import Answer, NginxOracle, nginx_binary
 from .nginxconf import F5Conf, generate
 
-__all__ = ["F5Oracle", "F5OracleSession", "disagreement"]
+__all__ = ["ORACLE_CREDENTIALS", "F5Oracle", "F5OracleSession", "disagreement", "send_to"]
+
+ORACLE_CREDENTIALS = "Basic aW5nMmd3OmluZzJndw=="  # ing2gw:ing2gw, the one user of the oracle's htpasswd
 
 
 class F5Oracle:
@@ -83,7 +85,7 @@ def disagreement(model: Any, oracle: F5Oracle, method: str, host: str, target: s
     if local is None:
         return []
     outcome = model.route(Request.build(host=host, path=target, method=method, scheme=scheme, port=port,
-                                        headers=dict(headers or {}))).to_dict()
+                                        headers=dict(headers or {}), client="127.0.0.1")).to_dict()
     answer = nginx.send(method, host, target, headers, scheme=scheme) if local in (nginx.port, nginx.https_port) \
         else send_to(local, method, host, target, headers, scheme)
     problems: list[str] = []
@@ -101,7 +103,9 @@ def disagreement(model: Any, oracle: F5Oracle, method: str, host: str, target: s
         matched = outcome["matched"] or {}
         if {k: matched.get(k) for k in where} != where:
             problems.append(f"location: model {matched}, nginx {where}")
-        if outcome["backend"] != got["x-ing2gw-backend"]:
+        split = len(outcome.get("weights") or {}) > 1  # split_clients picks one of the shares at random
+        if (got["x-ing2gw-backend"] not in (outcome.get("weights") or {})) if split else (
+                outcome["backend"] != got["x-ing2gw-backend"]):
             problems.append(f"backend: model {outcome['backend']}, nginx {got['x-ing2gw-backend']}")
         upstream = outcome["upstream"]
         if upstream is None:
@@ -132,10 +136,15 @@ class F5OracleSession:
     def check(self, request: Any) -> list[str] | None:
         if request.scheme == "https" and self.oracle.nginx.https_port is None:
             return None
-        if self.model.virtual_host(request.hostname):
-            return None  # :mod:`.nginxconf` writes the Ingresses' servers only: undecided
-        return disagreement(self.model, self.oracle, request.method, request.host, request.target,
-                            dict(request.headers.as_dict()), request.scheme)
+        headers = dict(request.headers.as_dict())
+        auth = next((k for k in headers if k.lower() == "authorization"), None)
+        if auth is not None and headers[auth].lower().startswith("basic "):
+            enforcement = getattr(self.model, "enforcement", None)
+            if enforcement is not None and enforcement.credentials:
+                return None  # the model checks the --htpasswd files; nginx knows only its own user: undecided
+            headers[auth] = ORACLE_CREDENTIALS  # the model checks presence only: nginx gets its own user's
+        return disagreement(self.model, self.oracle, request.method, request.host, request.target, headers,
+                            request.scheme, request.port)
 
     def stop(self) -> None:
         self.oracle.stop()

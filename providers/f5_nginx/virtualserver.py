@@ -361,6 +361,13 @@ def _virtual_server(c: _Ctx, vs: KubeObject, vsrs: Mapping[tuple[str, str], Kube
     delegated: dict[str, tuple[str, PolicyRefs, list[str]]] = {}
     server_policies, missing = references(vs, spec.get("policies"), "spec.policies", c.notes, ((host, ""),),
                                           c.policies)
+    guarding = sorted(k for k in server_policies if k in ("accessControl", "basicAuth")) + (
+        ["a missing Policy (500)"] if missing else [])
+    if guarding:
+        c.note("SPEC-POLICIES-UNMATCHED", Level.INFO, f"spec.policies ({', '.join(guarding)}) are server-wide in "
+               "NGINX: they also answer requests no route takes, before its 404", "spec.policies",
+               fidelity=Fidelity.APPROXIMATE, instead="the Gateway answers those 404 (the policies ride on the rules)",
+               aspects=("status", "auth"))
     rules = _rules(c, spec.get("routes") or [], "routes", prov, delegated, server_policies, missing)
     code = int(redirect.get("code", 301))
     if code not in _REDIRECT_CODES:

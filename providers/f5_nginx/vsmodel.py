@@ -32,7 +32,7 @@ from .locations import Location
 from .policies import PolicyRefs, access_lists, in_force_specs, parse_rate, references
 from .virtualserver import vs_path
 
-__all__ = ["VSLocation", "VSServer", "vs_servers"]
+__all__ = ["VSLocation", "VSServer", "answer", "choose", "unmatched", "vs_servers"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +59,8 @@ class VSServer:
     ssl: bool
     redirect: Mapping[str, Any]
     locations: list[VSLocation] = field(default_factory=list)
+    fallback: VSLocation | None = None  # the server's own protections (spec.policies)
+    broken: bool = False  # a spec.policies reference names no usable Policy: the server returns 500
 
 
 def _location(text: str) -> tuple[Location, re.Pattern[str] | None]:
@@ -112,19 +114,27 @@ def _entries(obj: KubeObject, key: str, policies: Policies, inherited: PolicyRef
             for m in route.get("matches") or [])
         in_force, broken = references(obj, route.get("policies"), "", [], (), policies, inherited)
         own, _ = references(obj, route.get("policies"), "", [], (), policies)
-        allow: tuple[str, ...] = ()
-        deny: tuple[str, ...] = ()
-        guards, dry = Guards(config.client_max_body_size), False
-        bad = bool(missing or broken)
-        try:
-            if in_force.get("accessControl"):
-                allow, deny = access_lists(in_force_specs(in_force, "accessControl", policies))
-            guards, dry = _guards(obj, owner, own, in_force, policies, config)
-        except (KeyError, TypeError, ValueError):
-            bad = True
         out.append(VSLocation(loc, obj.kind.kind, obj.ref, str(route.get("path", "")), matches, route, ups,
-                              obj.namespace, compiled, bad, allow, deny, guards, dry))
+                              obj.namespace, compiled,
+                              *_protections(obj, owner, own, in_force, [*missing, *broken], policies, config)))
     return out
+
+
+def _protections(obj: KubeObject, owner: str, own: PolicyRefs, in_force: PolicyRefs, missing: list[str],
+                 policies: Policies, config: F5Config
+                 ) -> tuple[bool, tuple[str, ...], tuple[str, ...], Guards, bool]:
+    """(broken, allow, deny, guards, dry run) of the policies in force on a location."""
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    guards, dry = Guards(config.client_max_body_size), False
+    bad = bool(missing)
+    try:
+        if in_force.get("accessControl"):
+            allow, deny = access_lists(in_force_specs(in_force, "accessControl", policies))
+        guards, dry = _guards(obj, owner, own, in_force, policies, config)
+    except (KeyError, TypeError, ValueError):
+        bad = True
+    return bad, allow, deny, guards, dry
 
 
 def _route_policies(obj: KubeObject, path: str, policies: Policies, inherited: PolicyRefs, missing: list[str]
@@ -150,6 +160,11 @@ def vs_servers(objects: Sequence[KubeObject], taken: set[str], config: F5Config 
         tls = vs.spec.get("tls") or {}
         server = VSServer(host, bool(tls.get("secret")), tls.get("redirect") or {})
         spec_policies, missing = references(vs, vs.spec.get("policies"), "", [], (), policies)
+        # what the server itself checks where no location answers (and its ``return 500``)
+        server.fallback = VSLocation(Location("", ""), "VirtualServer", vs.ref, "", (), {}, {}, vs.namespace, None,
+                                     *_protections(vs, vs.ref, spec_policies, spec_policies, missing, policies,
+                                                   config))
+        server.broken = bool(missing)
         server.locations += _entries(vs, "routes", policies, spec_policies, missing, vs.ref, config)
         for route in vs.spec.get("routes") or []:
             ref = str(route.get("route", "")) if isinstance(route, Mapping) else ""
@@ -192,6 +207,17 @@ def _fits(conditions: Sequence[tuple[str, str, str]], request: Request) -> bool:
         if (got == want) == negate:
             return False
     return True
+
+
+def unmatched(server: VSServer, request: Request, enf: Enforcement | None = None) -> Refusal | None:
+    """What the server answers, before its 404, to a request no location takes: NGINX's 1m body
+    limit, then the access checks of ``spec.policies`` (server-level directives)."""
+    refusal = body_refusal(DEFAULT_BODY, request)
+    if refusal is not None or server.fallback is None:
+        return refusal
+    if _refused(server.fallback, request.client):
+        return Refusal(403, "AccessDenied", "refused by the accessControl policy of spec.policies")
+    return auth_refusal(enf or Enforcement(), server.fallback.guards, request)
 
 
 def _refused(loc: VSLocation, client: str | None) -> bool:

@@ -12,6 +12,7 @@ the counting model. Skipped, with the reason, when nginx or openssl is not insta
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 from collections.abc import Iterator
@@ -231,3 +232,20 @@ def test_listen_ports_agree_with_nginx(nginx: NginxOracle) -> None:
                     problems.append(f"{scheme}://{shown}{target} (port {port}): {found}")
     assert {200, 301, 404} <= statuses
     assert not problems, "\n".join(problems[:20])
+
+
+@pytest.mark.parametrize("case", ["f5-nginx-virtualserver-only", "f5-nginx-policies", "f5-nginx-protections",
+                                  "f5-nginx-virtualserver"])
+def test_virtual_server_requests_are_decided_by_nginx(case: str, ing2gw: Any) -> None:
+    """verify --oracle nginx renders the VirtualServers too (:mod:`ing2gw.providers.f5_nginx.vsconf`:
+    prefix/exact/regex routes, splits, matches, proxy rewrites, redirect and return actions,
+    spec and route policies): nginx decides their requests and agrees with the model."""
+    r = ing2gw(["verify", "-f", str(ROOT / "testdata" / "verify" / case / "input.yaml"), "--oracle", "nginx",
+                "-o", "json", "-q", "--fail-on", "never", "--allow-unprotected"])
+    assert r.exit_code == 0, r.stderr
+    report = json.loads(r.stdout)
+    nginx = report["checks"]["nginx"]
+    assert nginx["disagree"] == 0, nginx["problems"][:10]
+    # every request but the policy-probe groups the oracle cannot replay (bursts) is decided by nginx
+    vs_requests = [d for d in report["differences"] if any("VirtualServer" in i for i in d.get("ingresses", []))]
+    assert vs_requests and nginx["checked"] >= report["summary"]["requests"] * 0.7
