@@ -13,7 +13,9 @@ are tried one VirtualService after the other (each cut after its first catch-all
 catch-alls moved last), so such a host gets one HTTPRoute made from all of them, ordered the
 same way (:meth:`_Converter.merged`).
 
-Mesh routes (GAMMA) attach to the Service each host names (``parentRef`` kind Service). Which
+Mesh routes (GAMMA) attach to the Service each host names (``parentRef`` kind Service; one
+route per Service port, ``parentRef.port``, when matches name a port, as each port's sidecar
+listener keeps only its own matches, or when gRPC and other ports mix). Which
 VirtualService each client namespace takes for a Service (sidecars do not merge them) and
 which GAMMA routes give every namespace that -- a producer route in the Service's namespace,
 consumer routes in the namespaces that get something else (``exportTo``, ``sourceNamespace``)
@@ -147,7 +149,7 @@ class _Converter:
             seen.add(svc)
             for role in (r for r in roles if r.service == svc):
                 self.role_notes(vs, role)
-                out += self.service_places(svc, role)
+                out += self.service_places(vs, svc, role)
         return out
 
     def role_notes(self, vs: Any, role: Role) -> None:
@@ -163,19 +165,20 @@ class _Converter:
                       f"{role.client_ns} gives them theirs", "spec.http", (), Fidelity.EXACT,
                       f"HTTPRoute in namespace {role.client_ns}", ())
 
-    def service_places(self, svc: ServiceHost, role: Role) -> list[Place]:
-        """The places of one GAMMA route on ``svc``: one, or a GRPCRoute per gRPC port and an
-        HTTPRoute for the other ports."""
+    def service_places(self, vs: Any, svc: ServiceHost, role: Role) -> list[Place]:
+        """The places of one GAMMA route on ``svc``: the whole Service, or -- when it has gRPC
+        and other ports, or ``vs`` has matches for one port -- one per Service port
+        (``parentRef.port``; places that end up with the same rules share one route)."""
         ns, client = role.route_ns, role.client_ns
         ports = grpc_ports(self.ctx.resources, svc)
-        if ports is None or not ports[0]:
-            return [Place("mesh", None, {ServiceParent(svc.namespace, svc.name)}, ns, (), client_ns=client)]
-        grpc, other = ports
-        if not other:  # every port speaks gRPC: one GRPCRoute on the Service
-            return [Place("mesh", None, {ServiceParent(svc.namespace, svc.name)}, ns, (), grpc=True, client_ns=client)]
-        return [Place("mesh", p, {ServiceParent(svc.namespace, svc.name, p)}, ns, (), grpc=True, client_ns=client)
-                for p in sorted(grpc)] + [
-            Place("mesh", None, {ServiceParent(svc.namespace, svc.name, p) for p in other}, ns, (), client_ns=client)]
+        named = {m["port"] for r in spec_list(vs.spec.get("http")) for m in spec_list(r.get("match"))
+                 if isinstance(m.get("port"), int) and m["port"]}
+        if ports is None or (not named and (not ports[0] or not ports[1])):
+            grpc = ports is not None and bool(ports[0])  # every port speaks gRPC: one GRPCRoute
+            return [Place("mesh", None, {ServiceParent(svc.namespace, svc.name)}, ns, (), grpc=grpc,
+                          client_ns=client)]
+        return [Place("mesh", p, {ServiceParent(svc.namespace, svc.name, p)}, ns, (), grpc=p in ports[0],
+                      client_ns=client) for p in sorted(ports[0] | ports[1])]
 
     def labels_note(self, vs: Any, hosts: list[str], where: str, match: Match) -> None:
         """Where a sourceLabels match cannot hold in the output: the mesh (no GAMMA route
@@ -287,6 +290,8 @@ class _Converter:
                 svc = next(p for p in places[0].parents if isinstance(p, ServiceParent))
                 name = f"{vs.name}-{svc.name}" if (svc.name != vs.name or places[0].namespace != vs.namespace) \
                     else vs.name
+                if places[0].port is not None and len(results) > 1:  # one route per Service port
+                    name += "-" + "-".join(str(p.port) for p in places)
             route = self.route(vs, name, places, ordered, by_position, hosts, (vs,))
             if route is not None:
                 routes.append(route)
