@@ -46,12 +46,12 @@ class ApisixDataPlane:
             Note(code="APISIX-NO-ROUTE", level=Level.INFO, subject=subject, fidelity=Fidelity.EXACT,
                  message="APISIX answers requests no route matches with 404 (Route Not Found)",
                  instead="a Gateway answers 404 too"),
-            Note(code="APISIX-HOST-PRECEDENCE", level=Level.INFO, subject=subject, fidelity=Fidelity.APPROXIMATE,
+            Note(code="APISIX-HOST-PRECEDENCE", level=Level.INFO, subject=subject, fidelity=Fidelity.EXACT,
                  message="APISIX (radixtree_host_uri) tries the routes of the request's exact host, then of its "
-                         "wildcard hosts (longest first), and only then the routes without hosts, each group by "
-                         "its own longest URI; the Gateway ranks every route the hostname admits by path together",
-                 instead="a longer path of a host-less route can win over a host's shorter one",
-                 aspects=frozenset({"status", "backend"}), scope=(("", ""),)),
+                         "wildcard hosts (longest first), then the routes without hosts, falling through to the "
+                         "next group when one has no match",
+                 instead="the same order as Gateway API hostname precedence (a host's shorter path wins over a "
+                         "host-less route's longer one)"),
             Note(code="APISIX-PATH-NORMALISATION", level=Level.INFO, subject=subject, fidelity=Fidelity.APPROXIMATE,
                  message="APISIX matches nginx's normalised $uri (every escape decoded, // merged, dot segments "
                          "resolved) and forwards the request as received; a Gateway normalises by its "

@@ -17,7 +17,7 @@ def _docs() -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all((CASE / "expected.yaml").read_text()) if d]
 
 
-def _convert(ing2gw, tmp_path, text: str) -> tuple[list[dict[str, Any]], str]:  # type: ignore[no-untyped-def]
+def _convert(ing2gw, tmp_path, text: str) -> tuple[list[dict[str, Any]], str]:
     """The documents and notes of converting ``text``."""
     src = tmp_path / "in.yaml"
     src.write_text(text)

@@ -98,3 +98,32 @@ def test_verify_of_apisixroutes_names_the_rule_by_its_gateway_path() -> None:
     named = {p: model.route(Request.build(host="h.test", path=p)).matched for p in ("/docs/a", "/docs", "/filesx")}
     assert {p: m.rule_name if m else None for p, m in named.items()} == {
         "/docs/a": "/docs", "/docs": "/docs", "/filesx": "/files"}
+
+
+def test_host_groups_fall_through_as_gateway_hostname_precedence(ing2gw, tmp_path) -> None:
+    """Exact host, then wildcard hosts (longest first), then host-less routes, falling through a
+    group without a match: the Gateway's hostname precedence gives the same answers, so the only
+    differences left are those of bare ``PATH/*`` URIs, each explained by its own note."""
+    from support import verify_report
+
+    src = tmp_path / "hosts.yaml"
+    src.write_text("""
+apiVersion: apisix.apache.org/v2
+kind: ApisixRoute
+metadata: {name: hosts, namespace: shop}
+spec:
+  http:
+    - {name: exact-host, match: {hosts: [a.shop.example.com], paths: [/api/*]},
+       backends: [{serviceName: exact, servicePort: 80}]}
+    - {name: wild-host, match: {hosts: ["*.shop.example.com"], paths: [/api/v1/*, /b/*]},
+       backends: [{serviceName: wild, servicePort: 80}]}
+    - {name: wider-host, match: {hosts: ["*.example.com"], paths: [/api/v1/x/*, /c/*]},
+       backends: [{serviceName: wider, servicePort: 80}]}
+    - {name: no-host, match: {paths: [/api/v1/x/y/*, /b/*, /c/*, /d/*]},
+       backends: [{serviceName: any, servicePort: 80}]}
+""")
+    report = verify_report(ing2gw, "-f", str(src))
+    assert report["summary"]["requests"] > 50 and report["summary"]["unexplained"] == 0
+    assert {tuple(g["cause"]) for g in report["groups"]} == {("APISIX-PATH-PREFIX-BARE",)}
+    served = ing2gw(["route", "-f", str(src), "--as", "apisix", "http://a.shop.example.com/api/v1/x/y/z", "-o", "json"])
+    assert '"backend": "shop/exact:80"' in served.stdout  # the exact host's shorter /api/* wins
