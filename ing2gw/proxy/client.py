@@ -286,6 +286,18 @@ class Client:
         every step depends on the head alone is remembered with it (:class:`Forward`)."""
         front = self.front
         head, request, outcome = routed.head, routed.request, routed.outcome
+        if head.body == 0 and not head.expect_continue:
+            by_rule = front.rule_forward(outcome)
+            if by_rule is not None:  # the rule decides it all: only the upstream head is new
+                key, url, whole, plain = by_rule
+                up = outcome.upstream
+                assert up is not None
+                forward = Forward(key, url, outcome, front.upstream_parts(up, head, self.scheme, 0),
+                                  whole, plain)
+                if front.routes.get(rkey) is routed:
+                    routed.forward = forward
+                self._forward(head, request, forward)
+                return False
         guard = front.guard
         policed = False
         if guard is not None:

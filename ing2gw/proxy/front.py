@@ -104,6 +104,16 @@ class Forward(NamedTuple):
     plain: bool  # no response filter or policy header: the response head depends on the backend's alone
 
 
+class RuleForward(NamedTuple):
+    """What :class:`Forward` takes from the matched rule when the rule alone decides it
+    (:meth:`Front.rule_forward`)."""
+
+    key: str
+    url: BackendURL
+    whole: float | None
+    plain: bool
+
+
 class Routed:
     """A parsed and routed head (remembered per distinct head), and its :class:`Forward`
     once decided."""
@@ -192,6 +202,7 @@ class Front:
         self.answers: dict[tuple[bytes, str, bool, str], tuple[ResponseHead, bytes, bool]] = {}
         self.upstream_fields: dict[tuple[int, str, str, str, int | None],
                                    tuple[Headers, bytes, str | None, bytes]] = {}
+        self.rule_forwards: dict[int, tuple[RuleInfo, RuleForward | None]] = {}
         self.clients: set[Connection] = set()
         self.relay = Relay(self)
         self._capacity_logged = 0.0
@@ -302,6 +313,35 @@ class Front:
             self.log_request(client, head, 503, "BackendUnmapped", key, start)
             return keep
         return key, url
+
+    def rule_forward(self, outcome: Outcome) -> RuleForward | None:
+        """How a routed outcome is forwarded when everything :meth:`decide`, the policies and
+        the limits say about it depends on its rule alone (``None``: it does not, or the
+        request is not a plain forward): a backend without a weighted pick, an http address,
+        no policy to enforce or response header to add, no retry, mirror or timeout other
+        than the default. Decided once per rule, so a head not seen before skips those steps
+        (the caller checks the head: no body, no ``Expect``)."""
+        info = outcome.rule
+        if info is None or not outcome.served or outcome.upstream is None or outcome.mirrors \
+                or outcome.redirect is not None or outcome.status is None \
+                or outcome.reason == "CORSPreflight":
+            return None
+        found = self.rule_forwards.get(id(info))
+        if found is not None and found[0] is info:
+            return found[1]
+        plan: RuleForward | None = None
+        key = outcome.backend
+        url = None if key is None else self.backends.get(key)
+        guard = self.guard
+        if url is not None and url.scheme == "http" and len(outcome.weights) < 2 \
+                and not info.retry and not (guard is not None and (
+                    guard.changes_response(info) or guard.applies(outcome))):
+            whole, attempt, read = self.timeouts(info)
+            if attempt is None and read is None and whole == self.limits.upstream_timeout:
+                assert key is not None
+                plan = RuleForward(key, url, whole, not self.topology.needs_response_pass(info))
+        remember(self.rule_forwards, id(info), (info, plan))
+        return plan
 
     def _pick(self, outcome: Outcome) -> str:
         chosen = outcome.backend
