@@ -31,7 +31,7 @@ from .front import (
     RouteKey,
     Watch,
     client_request,
-    join_forwarded,
+    forwarded_tail,
     remember,
 )
 from .http1 import HttpError, RequestHead, parse_request_head
@@ -66,7 +66,7 @@ class Client:
 
     __slots__ = ("front", "port", "scheme", "sni", "ch", "client", "server_name", "watch",
                  "first", "started", "scan", "busy", "exchange", "closed", "later", "linger",
-                 "spare", "sent_for", "sent")
+                 "spare", "sent_for", "sent", "tail_for", "tail")
 
     def __init__(self, front: Front, port: int, scheme: str, sni: SniContext | None) -> None:
         self.front = front
@@ -86,6 +86,8 @@ class Client:
         self.spare: Exchange | None = None  # the last exchange, complete: used again
         self.sent_for: Forward | None = None  # the forward whose upstream head is ``sent``
         self.sent = b""  # (it names this client in X-Forwarded-For)
+        self.tail_for: tuple[str | None, bytes] = (None, b"")  # the upstream fields whose
+        self.tail = b""  # X-Forwarded-For line and the rest of the head are ``tail``
 
     # -- channel callbacks
 
@@ -359,7 +361,12 @@ class Client:
         if forward is self.sent_for:
             data = self.sent
         else:
-            data = join_forwarded(forward.parts, self.client)
+            before, forwarded, after = forward.parts
+            last = self.tail_for
+            if after is not last[1] or forwarded is not last[0]:
+                self.tail = forwarded_tail(forwarded, after, self.client)
+                self.tail_for = forwarded, after
+            data = before + self.tail
             self.sent_for, self.sent = forward, data
         if n:
             buf = self.ch.buf

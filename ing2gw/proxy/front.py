@@ -467,8 +467,15 @@ class Front:
 
 def join_forwarded(parts: tuple[bytes, str | None, bytes], client: str) -> bytes:
     before, forwarded, after = parts
+    return before + forwarded_tail(forwarded, after, client)
+
+
+def forwarded_tail(forwarded: str | None, after: bytes, client: str) -> bytes:
+    """The end of an upstream head from its ``X-Forwarded-For`` line on: the same for every
+    request of one client whose upstream fields are the same (a client connection keeps
+    the last one)."""
     value = f"{forwarded}, {client}" if forwarded else client
     if "\r" in value or "\n" in value:
         value = value.replace("\r", " ").replace("\n", " ")
-    return b"%bX-Forwarded-For: %b\r\n%b" % (before, value.encode("latin-1", "replace"), after)
+    return b"X-Forwarded-For: %b\r\n%b" % (value.encode("latin-1", "replace"), after)
 
