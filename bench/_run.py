@@ -16,6 +16,7 @@ class Run:
     wall: float  # seconds
     rss: int  # peak resident set of the process (or of its largest worker), bytes
     stdout: str
+    cpu: float = 0.0  # user + system seconds of the process and the workers it waited for
 
 
 def run(args: list[str]) -> Run:
@@ -32,7 +33,12 @@ def run(args: list[str]) -> Run:
         err.seek(0)
         if proc.returncode not in (0, 1):
             sys.exit(f"{args[0]} failed ({proc.returncode}): {err.read()[-800:]}")
-        return Run(wall, usage.ru_maxrss * 1024, out.read())
+        return Run(wall, usage.ru_maxrss * 1024, out.read(), usage.ru_utime + usage.ru_stime)
+
+
+def load() -> str:
+    """The load average (1, 5, 15 minutes): how busy the shared machine was during a run."""
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def timed(args: list[str]) -> tuple[float, str]:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TextIO
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _run import run  # noqa: E402
+from _run import load, run  # noqa: E402
 from convert import generate  # noqa: E402
 
 
@@ -98,6 +98,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="best of this many runs of each")
     ap.add_argument("--workers", type=int, default=None, help="verify --workers (default: its own)")
     args = ap.parse_args()
+    before = load()
     ups = upstreams(args.n)
     with tempfile.TemporaryDirectory() as tmp:
         ingresses = Path(tmp) / "ingresses.yaml"
@@ -131,6 +132,7 @@ def main() -> None:
     print(f"{large:>8} lines       {best[large][0]:.2f} s, peak RSS {best[large][1] / 2**20:.0f} MiB")
     print(f"rate                 {rate:,.0f} lines/s (target >= 50,000)")
     print(f"memory               peak RSS {large} / {small} lines = {rss_ratio:.2f} (constant: about 1)")
+    print(f"{before} before, {load()} after")
 
 
 if __name__ == "__main__":

@@ -89,6 +89,7 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=10_000, help="number of Ingresses")
     ap.add_argument("--repeat", type=int, default=1)
     args = ap.parse_args()
+    before = os.getloadavg()
     text = generate(args.n)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ingresses.yaml"
@@ -104,6 +105,7 @@ def main() -> None:
     print(f"ratio                {wall / floor_s:.2f}  (target <= 1.5)")
     print(f"peak RSS             {rss / 2**20:.0f} MiB  (target <= 1024)")
     print(f"cpu count            {os.cpu_count()}")
+    print("load average         " + " -> ".join(", ".join(f"{x:.2f}" for x in la) for la in (before, os.getloadavg())))
 
 
 if __name__ == "__main__":

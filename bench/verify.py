@@ -5,8 +5,10 @@ Generates N Ingresses (default 10 000, as ``bench/convert.py``), then in one run
 requests through the ingress-nginx model and the reference router), each the whole command
 in a subprocess. Prints the number of requests replayed (on each side), the whole verify
 command's ratio to the whole convert command (target, issue 19: <= 2.0 with >= 100 000
-requests) and the replay alone (``summary.elapsed_s``) against convert (issue 5: <= 1.0).
-Run by hand: ``python bench/verify.py [-n 10000] [--repeat 2]``.
+requests) and the replay alone (``summary.elapsed_s``) against convert (issue 5: <= 1.0), and
+the load average before and after. On a busy shared machine the wall times depend on the
+load; the CPU seconds (the command and its replay workers) are printed beside them.
+Run by hand: ``python bench/verify.py [-n 10000] [--repeat 2] [--workers N]``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _run import timed  # noqa: E402
+from _run import Run, load, run  # noqa: E402
 from convert import generate  # noqa: E402
 
 
@@ -26,28 +28,36 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=2, help="best of this many runs of each")
+    ap.add_argument("--workers", type=int, default=None, help="verify --workers (default: its own)")
     args = ap.parse_args()
+    before = load()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ingresses.yaml"
         path.write_text(generate(args.n))
-        convert_s = float("inf")
-        runs = []
+        converts: list[Run] = []
+        runs: list[Run] = []
+        workers = ["--workers", str(args.workers)] if args.workers else []
         for _ in range(args.repeat):  # interleaved, so that load from other processes hits both alike
-            convert_s = min(convert_s, timed(["convert", "-f", str(path), "-q", "--fail-on", "never"])[0])
-            runs.append(timed(["verify", "-f", str(path), "-q", "-o", "json", "--fail-on", "never",
-                               "--allow-unprotected"]))
-    verify_s = min(r[0] for r in runs)
-    summaries = [json.loads(r[1])["summary"] for r in runs]
+            converts.append(run(["convert", "-f", str(path), "-q", "--fail-on", "never"]))
+            runs.append(run(["verify", "-f", str(path), "-q", "-o", "json", "--fail-on", "never",
+                             "--allow-unprotected", *workers]))
+    convert_s = min(r.wall for r in converts)
+    verify_s = min(r.wall for r in runs)
+    convert_cpu = min(r.cpu for r in converts)
+    verify_cpu = min(r.cpu for r in runs)
+    summaries = [json.loads(r.stdout)["summary"] for r in runs]
     summary = summaries[0]
     replay = min(s["elapsed_s"] for s in summaries)
     print(f"ingresses            {args.n}")
     print(f"requests replayed    {summary['requests']} (x2 sides); {summary['differ']} differ, "
           f"{summary['unexplained']} unexplained")
-    print(f"ing2gw convert       {convert_s:.2f} s")
-    print(f"ing2gw verify        {verify_s:.2f} s (conversion + replay)")
+    print(f"ing2gw convert       {convert_s:.2f} s ({convert_cpu:.2f} s CPU)")
+    print(f"ing2gw verify        {verify_s:.2f} s (conversion + replay; {verify_cpu:.2f} s CPU)")
     print(f"replay               {replay:.2f} s, {2 * summary['requests'] / replay:,.0f} decisions/s")
     print(f"ratio, whole command {verify_s / convert_s:.2f}  (verify / convert, target <= 2.0)")
     print(f"ratio, replay        {replay / convert_s:.2f}  (replay / convert, target <= 1.0)")
+    print(f"ratio, CPU           {verify_cpu / convert_cpu:.2f}  (verify / convert CPU seconds)")
+    print(f"{before} before, {load()} after")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import itertools
 import multiprocessing
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from multiprocessing.pool import AsyncResult
 from typing import TYPE_CHECKING, Any, cast
 
@@ -49,15 +49,27 @@ def summarise(outcome: Outcome) -> dict[str, Any]:
     (``answered ...`` when the data plane answered a preflight itself), ``auth`` the status of
     an access denial (401/403), ``tls`` whether the request got no HTTP answer at all (no
     listener took the connection: no certificate for the host)."""
-    served = outcome.served
-    up = outcome.upstream if served else None
-    redirect = outcome.redirect
+    return dict(zip(ASPECTS, _summary(outcome), strict=True))
+
+
+_Summary = tuple[Any, ...]  # summarise's values in ASPECTS order (cheaper to build and compare)
+
+
+def _summary(outcome: Outcome) -> _Summary:
+    status = outcome.status
+    rule = outcome.rule
+    up = None
+    backend = None
     shares = None
-    if served:
-        weights = {k: v for k, v in outcome.weights.items() if v}
-        if len(weights) > 1:
-            total = sum(weights.values())
-            shares = {k: round(100 * v / total) for k, v in sorted(weights.items())}
+    if outcome.served:
+        up = outcome.upstream
+        if rule is not None:
+            backend = rule.backend
+            if len(rule.weights) > 1:
+                weights = {k: v for k, v in rule.weights.items() if v}
+                if len(weights) > 1:
+                    total = sum(weights.values())
+                    shares = {k: round(100 * v / total) for k, v in sorted(weights.items())}
     headers: dict[str, str] | None = None
     cors: str | None = None
     if outcome.response_headers:
@@ -71,19 +83,20 @@ def summarise(outcome: Outcome) -> dict[str, Any]:
                 headers[low] = value
         cors = "; ".join(allowed) or None
     if outcome.reason == "CORSPreflight":
-        cors = f"answered {outcome.status}" + (f"; {cors}" if cors else "")
-    return {
-        "status": outcome.status,
-        "backend": outcome.backend,
-        "weights": shares,
-        "redirect": f"{redirect.status_code} {redirect.location}" if redirect else None,
-        "path": up.path if up is not None else None,
-        "host": up.host if up is not None else None,
-        "headers": headers,
-        "cors": cors,
-        "auth": outcome.status if outcome.status in _DENIED else None,
-        "tls": "no answer" if outcome.status is None else None,
-    }
+        cors = f"answered {status}" + (f"; {cors}" if cors else "")
+    redirect = outcome.redirect
+    return (
+        status,
+        backend,
+        shares,
+        f"{redirect.status_code} {redirect.location}" if redirect else None,
+        up.path if up is not None else None,
+        up.host if up is not None else None,
+        headers,
+        cors,
+        status if status in _DENIED else None,
+        "no answer" if status is None else None,
+    )
 
 
 def compare_outcomes(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[str, ...]:
@@ -92,16 +105,29 @@ def compare_outcomes(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[str, .
     differently (``cors``) is the one difference: the status, backend and headers that
     follow from it are its consequences. The upstream path and host and the response
     headers only count when both sides proxy the request."""
-    if a["tls"] != b["tls"]:
+    return _differing(tuple(a[k] for k in ASPECTS), tuple(b[k] for k in ASPECTS))
+
+
+# positions in a _Summary
+_STATUS, _BACKEND, _CORS, _AUTH, _TLS = (ASPECTS.index(k) for k in ("status", "backend", "cors", "auth", "tls"))
+_ALWAYS = tuple((i, k) for i, k in enumerate(ASPECTS) if k not in _WHEN_SERVED)
+
+
+def _differing(a: _Summary, b: _Summary) -> tuple[str, ...]:
+    """:func:`compare_outcomes` of two summaries in ASPECTS order."""
+    if a == b:
+        return ()
+    if a[_TLS] != b[_TLS]:
         return ("tls",)
-    if a["auth"] != b["auth"]:
+    if a[_AUTH] != b[_AUTH]:
         return ("auth",)
-    if (a["status"] == _TIMED_OUT) != (b["status"] == _TIMED_OUT):
+    if (a[_STATUS] == _TIMED_OUT) != (b[_STATUS] == _TIMED_OUT):
         return ("status",)
-    if a["cors"] != b["cors"] and (str(a["cors"]).startswith("answered") or str(b["cors"]).startswith("answered")):
+    if a[_CORS] != b[_CORS] and (str(a[_CORS]).startswith("answered") or str(b[_CORS]).startswith("answered")):
         return ("cors",)
-    both_served = bool(a["backend"]) and bool(b["backend"])
-    return tuple(k for k in ASPECTS if a[k] != b[k] and (both_served or k not in _WHEN_SERVED))
+    if a[_BACKEND] and b[_BACKEND]:
+        return tuple(k for i, k in enumerate(ASPECTS) if a[i] != b[i])
+    return tuple(k for i, k in _ALWAYS if a[i] != b[i])
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +198,9 @@ class VerifyReport:
             self._seen[key] = len(self.differences)
             self.differences.append(difference)
         else:
-            first = self.differences[at]
-            self.differences[at] = replace(first, repeats=first.repeats + difference.repeats)
+            f = self.differences[at]  # built directly: dataclasses.replace costs several times more
+            self.differences[at] = Difference(f.request, f.source, f.gateway, f.aspects, f.ingresses, f.explained_by,
+                                              f.origin, f.repeats + difference.repeats)
 
     @property
     def unexplained(self) -> list[Difference]:
@@ -270,10 +297,11 @@ def _compare(request: Request) -> _Compared | None:
     r = _REPLAY
     src = r.source_route(request)
     gw = r.gateway_route(request)
-    a, b = summarise(src), summarise(gw)
-    aspects = compare_outcomes(a, b)
+    sa, sb = _summary(src), _summary(gw)
+    aspects = _differing(sa, sb)
     if not aspects:
         return None
+    a, b = dict(zip(ASPECTS, sa, strict=True)), dict(zip(ASPECTS, sb, strict=True))
     served = r.explainer.served(request, src, gw)
     refs = r.explainer.involved(request, served)
     explained = tuple(r.explainer.index[n] for n in r.explainer.explain(aspects, request, served))
@@ -297,11 +325,11 @@ def _replay_chunk(chunk: Sequence[tuple[Replayable, str]]) -> tuple[int, list[_R
     agree = 0
     rows: list[_Row] = []
     for item, origin in chunk:
-        request = _as_request(item)
-        key = tuple(getattr(request, name) for name in _KEY_FIELDS)
+        # a probe stands for the request built from it (cheaper to hash, and not built when seen)
+        key: Any = item if isinstance(item, Probe) else tuple(getattr(item, name) for name in _KEY_FIELDS)
         compared = _MEMO.get(key, _MISSING)
         if compared is _MISSING:
-            compared = _compare(request)
+            compared = _compare(_as_request(item))
             _remember(key, compared)
         if compared is None:
             agree += 1

@@ -90,3 +90,41 @@ def test_streamed_requests_equal_preloaded_ones(ing2gw, monkeypatch: pytest.Monk
 
     streamed = run(True)
     assert streamed == run(False) and streamed["summary"]["requests"] == 40
+
+
+def _plain_compare(a: dict, b: dict) -> tuple[str, ...]:
+    """compare_outcomes as its docstring states it, one rule after the other."""
+    from ing2gw.notes import ASPECTS
+
+    if a["tls"] != b["tls"]:
+        return ("tls",)
+    if a["auth"] != b["auth"]:
+        return ("auth",)
+    if (a["status"] == 504) != (b["status"] == 504):
+        return ("status",)
+    if a["cors"] != b["cors"] and any(str(x["cors"]).startswith("answered") for x in (a, b)):
+        return ("cors",)
+    both = bool(a["backend"]) and bool(b["backend"])
+    return tuple(k for k in ASPECTS if a[k] != b[k] and (both or k not in ("path", "host", "headers", "cors")))
+
+
+def test_summary_comparison_equals_the_plain_rules() -> None:
+    """The tuple summaries the replay compares give the aspects the dict comparison's rules give,
+    on 20 000 random pairs (values drawn so that every rule fires)."""
+    import random
+
+    from ing2gw.notes import ASPECTS
+    from ing2gw.verify import compare_outcomes
+
+    values = {
+        "status": [200, 301, 404, 504, None, 401], "backend": [None, "ns/a:80", "ns/b:80"],
+        "weights": [None, {"ns/a:80": 50, "ns/b:80": 50}], "redirect": [None, "301 https://x/"],
+        "path": [None, "/", "/a"], "host": [None, "x"], "headers": [None, {"x-a": "1"}],
+        "cors": [None, "answered 204", "access-control-allow-origin: *"], "auth": [None, 401, 403],
+        "tls": [None, "no answer"],
+    }
+    rng = random.Random(19)
+    for _ in range(20_000):
+        a = {k: rng.choice(values[k]) for k in ASPECTS}
+        b = {k: rng.choice(values[k]) if rng.random() < 0.3 else a[k] for k in ASPECTS}
+        assert compare_outcomes(a, b) == _plain_compare(a, b), (a, b)

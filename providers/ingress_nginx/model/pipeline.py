@@ -84,12 +84,32 @@ def _outcome(
     rule = None
     if st.matched is not None or backend is not None:
         shares = dict(weights) if weights is not None else ({backend: 100} if backend else {})
-        rule = RuleInfo(matched=st.matched or LocationMatch("", ""), backend=backend, weights=shares)
+        rule = _rule_info(st.matched, backend, shares)
     return Outcome(
         status, reason, rule, served=backend is not None, upstream=upstream,
         redirect=RedirectTo(redirect[0], redirect[1]) if redirect else None,
         response_headers=st.response, notes=tuple(st.notes),
     )
+
+
+# Per-location values every request answered there shares (frozen, so one object serves
+# them all), keyed by the location's identity: id -> (the object, the value). Bounded.
+_PER_LOCATION = 100_000
+_RULES: dict[tuple[int, str | None, tuple[tuple[str, float], ...]], tuple[LocationMatch | None, RuleInfo]] = {}
+_MATCHES: dict[int, tuple[Location, LocationMatch]] = {}
+_VARIABLES: dict[int, tuple[Location, dict[str, str]]] = {}
+
+
+def _rule_info(matched: LocationMatch | None, backend: str | None, shares: Mapping[str, float]) -> RuleInfo:
+    key = (id(matched), backend, tuple(shares.items()))
+    hit = _RULES.get(key)
+    if hit is not None and hit[0] is matched:
+        return hit[1]
+    info = RuleInfo(matched=matched or LocationMatch("", ""), backend=backend, weights=shares)
+    if len(_RULES) >= _PER_LOCATION:
+        _RULES.clear()
+    _RULES[key] = (matched, info)
+    return info
 
 
 def _refused(st: _State, refusal: Refusal) -> Outcome:
@@ -218,8 +238,15 @@ def _rewrite(st: _State, pol: Policy, loc: Location, uri: str, local: Mapping[st
 
 
 def _matched(loc: Location) -> LocationMatch:
-    return LocationMatch("", "", kind="Ingress", route=loc.entry.ingress or "", rule_name=loc.entry.path,
-                         ingress=loc.entry.ingress, path=loc.entry.path, location=loc.directive)
+    hit = _MATCHES.get(id(loc))
+    if hit is not None and hit[0] is loc:
+        return hit[1]
+    match = LocationMatch("", "", kind="Ingress", route=loc.entry.ingress or "", rule_name=loc.entry.path,
+                          ingress=loc.entry.ingress, path=loc.entry.path, location=loc.directive)
+    if len(_MATCHES) >= _PER_LOCATION:
+        _MATCHES.clear()
+    _MATCHES[id(loc)] = (loc, match)
+    return match
 
 
 def route(ctx: Context, request: Request, client_ip: str | None = None) -> Outcome:
@@ -306,7 +333,19 @@ def _denied(ctx: Context, st: _State, pol: Policy) -> str | None:
     return None
 
 
-def _variables(loc: Location, server: Server) -> dict[str, str]:
+def _variables(loc: Location) -> Mapping[str, str]:
+    """The location's ``set`` variables (read-only: shared by every request answered there)."""
+    hit = _VARIABLES.get(id(loc))
+    if hit is not None and hit[0] is loc:
+        return hit[1]
+    found = _location_variables(loc)
+    if len(_VARIABLES) >= _PER_LOCATION:
+        _VARIABLES.clear()
+    _VARIABLES[id(loc)] = (loc, found)
+    return found
+
+
+def _location_variables(loc: Location) -> dict[str, str]:
     entry = loc.entry
     ns, _, name = (entry.ingress or "/").partition("/")
     service, port = "", ""
@@ -329,7 +368,7 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
         if why is not None:
             st.notes.append(f"location denied: {why}")
             return _outcome(st, 503, "ServiceUnavailable")
-    local = _variables(loc, server)
+    local = _variables(loc)
     # rewrite phase, template order: CORS, return, rewrite, then the Lua HTTPS redirect
     cors_value = _cors_origin(pol.cors, request.headers.get("origin")) if pol and pol.cors else None
     if pol and pol.cors and cors_value is not None:
