@@ -13,6 +13,8 @@ it comes from an absolute-form request target when there is one, else from the
 left empty for the caller to fill in. Neither records the scheme either: unless the target
 is absolute, the caller infers it (:data:`SchemeChooser`; ``verify`` replays both schemes
 through the source model and keeps the one that gives the recorded status and upstream).
+That inference may be left to where the line is replayed (a :class:`LogLine`, resolved by
+:func:`resolve`), so that a forked replay worker does it rather than the process reading the log.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from .errors import InputError
@@ -27,7 +30,7 @@ from .http import DEFAULT_PORTS
 from .probes import Probe
 from .resources import ResourceSet
 
-__all__ = ["LogEntry", "SchemeChooser", "log_requests", "parse_access_log"]
+__all__ = ["LogEntry", "LogLine", "SchemeChooser", "log_requests", "parse_access_log", "resolve"]
 
 _LINE = re.compile(
     r'^(?P<addr>\S+) \S+ \S+ \[(?P<time>[^\]]*)\] "(?P<request>[^"\\]*(?:\\.[^"\\]*)*)" '
@@ -92,13 +95,40 @@ def parse_access_log(lines: Iterable[str], errors: list[tuple[int, str]] | None 
 SchemeChooser = Callable[[LogEntry, str], tuple[str, str]]
 
 
+class LogLine(NamedTuple):
+    """A log line whose scheme is still to be inferred: plain (cheap to send to a worker), made
+    into a probe by :func:`resolve` where it is replayed."""
+
+    file: str
+    entry: LogEntry
+    host: str
+
+
+def _origin(entry: LogEntry, scheme: str, problem: str) -> str:
+    origin = f"access log line {entry.line} (status {entry.status}"
+    origin += f", {scheme} inferred)" if not entry.scheme_recorded else ")"
+    return origin + (f"; {problem}" if problem else "")
+
+
+def resolve(line: LogLine, choose: SchemeChooser) -> tuple[Probe, str, str]:
+    """(the probe, its origin, ``file:line: why`` when the recorded status contradicts the
+    replay, else "") of a line whose scheme ``choose`` infers (always http or https)."""
+    entry = line.entry
+    scheme, problem = choose(entry, line.host)
+    scheme = scheme.lower()
+    probe = Probe(scheme, line.host, entry.path, method=entry.method.upper(), client=None)
+    return probe, _origin(entry, scheme, problem), f"{line.file}:{entry.line}: {problem}" if problem else ""
+
+
 def log_requests(path: str, rs: ResourceSet, skipped: list[str], choose: SchemeChooser | None = None,
-                 contradicted: list[str] | None = None) -> Iterator[tuple[Probe, str]]:
+                 contradicted: list[str] | None = None, defer: bool = False) -> Iterator[tuple[Probe | LogLine, str]]:
     """Requests from an access log, streamed, in their light form (built where they are
     replayed); the host comes from the URL or the upstream name. A line without a scheme
     (ingress-nginx logs none) gets the one ``choose`` infers, and a recorded status the replay
     contradicts goes into ``contradicted`` (``file:line: why``, at most 50); lines that cannot
-    be replayed go into ``skipped`` with the reason."""
+    be replayed go into ``skipped`` with the reason. With ``defer`` (and ``choose``), such a
+    line is yielded as a :class:`LogLine` (origin "") for the replay to :func:`resolve`: the
+    contradictions are then the replay's to collect."""
     upstream_hosts: dict[str, str] = {}
     for ing in sorted(rs.ingresses, key=lambda i: i.ref):
         for rule in ing.rules:
@@ -123,16 +153,16 @@ def log_requests(path: str, rs: ResourceSet, skipped: list[str], choose: SchemeC
                 continue
             scheme, problem = entry.scheme, ""
             if not entry.scheme_recorded and choose is not None:
+                if defer:
+                    yield LogLine(path, entry, host), ""
+                    continue
                 scheme, problem = choose(entry, host)
             scheme = scheme.lower()
             if scheme not in DEFAULT_PORTS:
                 skipped.append(f"{path}:{entry.line}: unsupported scheme {scheme!r} (use http or https)")
                 continue
-            origin = f"access log line {entry.line} (status {entry.status}"
-            origin += f", {scheme} inferred)" if not entry.scheme_recorded else ")"
-            if problem:
-                origin += f"; {problem}"
-                if contradicted is not None and len(contradicted) < 50:
-                    contradicted.append(f"{path}:{entry.line}: {problem}")
-            yield Probe(scheme, host, entry.path, method=entry.method.upper(), client=None), origin
+            if problem and contradicted is not None and len(contradicted) < 50:
+                contradicted.append(f"{path}:{entry.line}: {problem}")
+            yield Probe(scheme, host, entry.path, method=entry.method.upper(), client=None), _origin(entry, scheme,
+                                                                                                     problem)
     skipped.extend(f"{path}:{line}: {reason}" for line, reason in errors)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
-from .accesslog import LogEntry, SchemeChooser, log_requests
+from .accesslog import LogEntry, LogLine, SchemeChooser, log_requests, resolve
 from .cases import CaseClock, load_cases, request_of, results_json, run_cases
 from .convert import ConvertOptions, ConvertResult, convert
 from .dataplane import Checker, DataPlaneModel, with_enforcement
@@ -21,14 +21,14 @@ from .enforce.credentials import Credentials
 from .enforce.guard import Guard, policy_index
 from .errors import UsageError
 from .explain import Explainer
-from .http import Request
+from .http import DEFAULT_PORTS, Request
 from .plugins import Registry
 from .policy import PolicyIndex
 from .policyprobes import ProbeGroup, Stateful, policy_probes
-from .probes import UNKNOWN_HOST, ingress_probes, object_probes
+from .probes import UNKNOWN_HOST, Probe, ingress_probes, object_probes
 from .resources import ResourceSet
 from .router import Router
-from .verify import MEMO_SIZE, Replayable, VerifyReport, verify_requests
+from .verify import MEMO_SIZE, Item, Replayable, VerifyReport, verify_requests
 from .widened import widened_differences
 
 __all__ = ["VerifyOptions", "Verification", "only", "run_verify"]
@@ -117,12 +117,18 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
     cases = load_cases(options.cases) if options.cases else []
     contradictions: list[str] = []  # access-log lines whose recorded status the model does not give
     choose = _scheme_chooser(model, mine, options.scheme)
+    # a line's scheme is inferred where it is replayed (by a worker), unless a --scheme no
+    # request can have makes lines skipped here
+    defer = not options.scheme or options.scheme.lower() in DEFAULT_PORTS
 
-    def requests() -> Iterator[tuple[Replayable, str]]:
+    def requests() -> Iterator[tuple[Item, str]]:
         for case in cases:
             yield request_of(case), f"case {case.name}"
         for log in options.access_logs:
-            yield from log_requests(log, mine, skipped, choose, contradictions)
+            yield from log_requests(log, mine, skipped, choose, contradictions, defer)
+
+    def resolved(line: LogLine) -> tuple[Probe, str, str]:
+        return resolve(line, choose)
 
     explaining = [*result.notes, *plane.controller_notes()]
     checkers: list[Checker] = []
@@ -137,7 +143,8 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
 
             checkers.append(ProxyCheck(result.manifests, router))
         report = verify_requests(name, mine, result.manifests, explaining, model.route, router.route,
-                                 requests(), progress, checkers, options.workers, generated, groups, stateful)
+                                 requests(), progress, checkers, options.workers, generated, groups, stateful,
+                                 resolved)
     finally:
         for checker in checkers:
             checker.stop()
@@ -152,7 +159,7 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
         clock = CaseClock()
         counting = routing.with_guard(Guard(policies, credentials, limiter=TokenBuckets(), clock=clock))
         report.cases = results_json(run_cases(cases, lambda r: counting.route(r).to_dict(), None, clock))
-    report.recorded = contradictions
+    report.recorded = [*contradictions, *report.recorded][:50]  # contradictions: when lines are not deferred
     return Verification(report, result, name, [c.name for c in checkers])
 
 

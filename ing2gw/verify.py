@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields
 from multiprocessing.pool import AsyncResult
 from typing import TYPE_CHECKING, Any, cast
 
+from .accesslog import LogLine
 from .explain import Explainer
 from .http import MeshSource, Request
 from .notes import ASPECTS, Note
@@ -258,6 +259,8 @@ class _Replay:
     explainer: Explainer
     source_route: Callable[[Request], Outcome]
     gateway_route: Callable[[Request], Outcome]
+    # a log line whose scheme is inferred where it is replayed -> (probe, origin, contradiction or "")
+    resolve: Callable[[LogLine], tuple[Probe, str, str]] | None = None
 
 
 _REPLAY: _Replay | None = None
@@ -269,6 +272,24 @@ _Row = tuple[dict[str, Any], dict[str, Any], dict[str, Any], tuple[str, ...], tu
 
 
 Replayable = Request | Probe  # a probe is built into a Request where it is replayed
+Item = Replayable | LogLine  # what a request stream holds (a log line is made a probe where it is replayed)
+# what replaying a chunk gives: agreeing requests, differences as compact rows, the
+# contradictions its log lines recorded (access-log lines whose recorded status the model does not give)
+_Result = tuple[int, list["_Row"], list[str]]
+
+
+def _resolved(chunk: Sequence[tuple[Item, str]]) -> tuple[list[tuple[Replayable, str]], list[str]]:
+    """``chunk`` with its log lines made probes, and the contradictions they record."""
+    out: list[tuple[Replayable, str]] = []
+    found: list[str] = []
+    for item, origin in chunk:
+        if isinstance(item, LogLine):
+            assert _REPLAY is not None and _REPLAY.resolve is not None
+            item, origin, contradiction = _REPLAY.resolve(item)
+            if contradiction:
+                found.append(contradiction)
+        out.append((item, origin))
+    return out, found
 
 
 def _as_request(item: Replayable) -> Request:
@@ -318,13 +339,14 @@ def _remember(key: Any, compared: _Compared | None) -> None:
     _MEMO[key] = compared
 
 
-def _replay_chunk(chunk: Sequence[tuple[Replayable, str]]) -> tuple[int, list[_Row]]:
+def _replay_chunk(chunk: Sequence[tuple[Item, str]]) -> _Result:
     """(agreeing requests, differences as compact rows) for one chunk, in this process or a
     forked worker. Both sides are deterministic, so a request seen before (access logs
     repeat requests) is not routed again."""
     agree = 0
     rows: list[_Row] = []
-    for item, origin in chunk:
+    resolved, found = _resolved(chunk)
+    for item, origin in resolved:
         # a probe stands for the request built from it (cheaper to hash, and not built when seen)
         key: Any = item if isinstance(item, Probe) else tuple(getattr(item, name) for name in _KEY_FIELDS)
         compared = _MEMO.get(key, _MISSING)
@@ -335,7 +357,7 @@ def _replay_chunk(chunk: Sequence[tuple[Replayable, str]]) -> tuple[int, list[_R
             agree += 1
         else:
             rows.append((*compared, origin))
-    return agree, rows
+    return agree, rows, found
 
 
 _MISSING: Any = object()
@@ -346,9 +368,11 @@ _Wire = tuple[str, str, str, str, tuple[tuple[str, str], ...], int, "str | None"
 _ProbeWire = tuple[str, str, str, tuple[tuple[str, str], ...], str, "str | None", "int | None", "str | None", str]
 
 
-def _to_wire(item: Replayable, origin: str) -> _Wire | _ProbeWire:
+def _to_wire(item: Item, origin: str) -> _Wire | _ProbeWire | LogLine:
     """A request as a plain tuple: far cheaper to send to a worker than the object (a probe
-    is built into a request there)."""
+    is built into a request there; a log line, already plain, is resolved there)."""
+    if isinstance(item, LogLine):
+        return item
     if isinstance(item, Probe):
         return (item.scheme, item.host, item.path, item.headers, item.method, item.client, item.port, item.mesh,
                 origin)
@@ -358,15 +382,22 @@ def _to_wire(item: Replayable, origin: str) -> _Wire | _ProbeWire:
             None if mesh is None else mesh.namespace, None if mesh is None else mesh.service, origin)
 
 
-def _replay_range(span: tuple[int, int]) -> tuple[int, list[_Row]]:
+def _replay_range(span: tuple[int, int]) -> _Result:
     """Replay ``_PRELOADED[start:end]`` (a forked worker reads them from its inherited memory)."""
     return _replay_chunk(_PRELOADED[span[0]:span[1]])
 
 
-def _replay_wire(chunk: Sequence[_Wire | _ProbeWire]) -> tuple[int, list[_Row]]:
+def _replay_wire(chunk: Sequence[_Wire | _ProbeWire | LogLine]) -> _Result:
     agree = 0
     rows: list[_Row] = []
+    found: list[str] = []
     for wire in chunk:
+        if isinstance(wire, LogLine):
+            assert _REPLAY is not None and _REPLAY.resolve is not None
+            probe, origin, contradiction = _REPLAY.resolve(wire)
+            if contradiction:
+                found.append(contradiction)
+            wire = cast(_ProbeWire, _to_wire(probe, origin))
         key = wire[:-1]
         compared = _MEMO.get(key, _MISSING)  # seen before: no need to build it
         if compared is _MISSING:
@@ -385,11 +416,11 @@ def _replay_wire(chunk: Sequence[_Wire | _ProbeWire]) -> tuple[int, list[_Row]]:
             agree += 1
         else:
             rows.append((*compared, wire[-1]))
-    return agree, rows
+    return agree, rows, found
 
 
-def _chunks(requests: Iterable[tuple[Replayable, str]]) -> Iterator[list[tuple[Replayable, str]]]:
-    chunk: list[tuple[Replayable, str]] = []
+def _chunks(requests: Iterable[tuple[Item, str]]) -> Iterator[list[tuple[Item, str]]]:
+    chunk: list[tuple[Item, str]] = []
     for item in requests:
         chunk.append(item)
         if len(chunk) >= CHUNK:
@@ -421,13 +452,14 @@ def verify_requests(
     notes: Iterable[Note],
     source_route: Callable[[Request], Outcome],
     gateway_route: Callable[[Request], Outcome],
-    requests: Iterable[tuple[Replayable, str]],
+    requests: Iterable[tuple[Item, str]],
     progress: Callable[[int], None] | None = None,
     checkers: Sequence[Any] = (),
     workers: int = 1,
     preloaded: Sequence[tuple[Replayable, str]] = (),
     groups: Sequence[ProbeGroup] = (),
     stateful: Stateful | None = None,
+    resolve: Callable[[LogLine], tuple[Probe, str, str]] | None = None,
 ) -> VerifyReport:
     """Replay ``requests`` (with where each came from) through both sides. Each of
     ``checkers`` (objects with ``name`` and ``check(request) -> problems | None``) gives a
@@ -437,26 +469,28 @@ def verify_requests(
     by forked worker processes, results kept in request order. ``preloaded`` requests come
     first; workers read them from memory they inherit, so nothing about them is sent.
     ``groups`` (policy probes, :mod:`ing2gw.policyprobes`) are replayed last, in this
-    process, through ``stateful`` sides that count rate limits (reset before each burst)."""
+    process, through ``stateful`` sides that count rate limits (reset before each burst).
+    ``resolve`` makes a :class:`~ing2gw.accesslog.LogLine` of ``requests`` a probe where it is
+    replayed (a worker infers its scheme); the contradictions it records go into
+    ``report.recorded`` (at most 50, in request order)."""
     global _REPLAY, _PRELOADED
     started = time.perf_counter()
-    _REPLAY = _Replay(Explainer(notes, resources, manifests), source_route, gateway_route)
+    _REPLAY = _Replay(Explainer(notes, resources, manifests), source_route, gateway_route, resolve)
     _MEMO.clear()
     report = VerifyReport(provider=provider, ingresses=len(resources.ingresses))
     for checker in checkers:
         report.checks[checker.name] = {"checked": 0, "disagree": 0, "problems": []}
 
     def second_opinions(chunk: Sequence[tuple[Replayable, str]]) -> None:
-        if not checkers:
-            return
         for item, _ in chunk:
             tally(report, checkers, _as_request(item))
 
     notes_by_index = _REPLAY.explainer.all_notes
 
-    def account(chunk_size: int, result: tuple[int, list[_Row]]) -> None:
+    def account(chunk_size: int, result: _Result) -> None:
         report.requests += chunk_size
         report.agree += result[0]
+        report.recorded.extend(result[2][:50 - len(report.recorded)])
         for req, a, b, aspects, refs, explained, origin in result[1]:
             report.add(Difference(request=req, source=a, gateway=b, aspects=aspects, ingresses=refs,
                                   explained_by=tuple(notes_by_index[i] for i in explained), origin=origin))
@@ -480,7 +514,7 @@ def verify_requests(
             with multiprocessing.get_context("fork").Pool(workers) as pool:
                 # a few chunks in flight per worker, never the whole stream (Pool.imap would
                 # read all of it ahead: a long access log would be held in memory)
-                pending: collections.deque[tuple[int, AsyncResult[tuple[int, list[_Row]]]]] = collections.deque()
+                pending: collections.deque[tuple[int, AsyncResult[_Result]]] = collections.deque()
                 for chunk in itertools.chain([first, second], chunks):
                     wires = [_to_wire(r, origin) for r, origin in chunk]
                     pending.append((len(chunk), pool.apply_async(_replay_wire, (wires,))))
@@ -492,8 +526,12 @@ def verify_requests(
                     account(size, waiting.get())
         else:  # one chunk (no pool worth starting), checkers, or one worker
             for chunk in itertools.chain([first], [second] if second is not None else [], chunks):
-                if chunk:
-                    second_opinions(chunk)
+                if chunk and checkers:  # the checkers see each request as replayed
+                    resolved, found = _resolved(chunk)
+                    second_opinions(resolved)
+                    agree, rows, _ = _replay_chunk(resolved)
+                    account(len(chunk), (agree, rows, found))
+                elif chunk:
                     account(len(chunk), _replay_chunk(chunk))
         if groups and stateful is not None:
             from .policyprobes import replay_groups

@@ -128,3 +128,50 @@ def test_summary_comparison_equals_the_plain_rules() -> None:
         a = {k: rng.choice(values[k]) for k in ASPECTS}
         b = {k: rng.choice(values[k]) if rng.random() < 0.3 else a[k] for k in ASPECTS}
         assert compare_outcomes(a, b) == _plain_compare(a, b), (a, b)
+
+
+def test_log_lines_resolved_by_workers_equal_lines_resolved_when_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Lines without a scheme (ingress-nginx logs none) have it inferred by the forked
+    workers that replay them: the report, recorded-status contradictions included and in
+    line order, equals the one from inferring each line as it is read."""
+    import ing2gw.verify as v
+    from ing2gw.accesslog import log_requests, resolve
+    from ing2gw.convert import ConvertOptions, convert
+    from ing2gw.plugins import discover
+    from ing2gw.resources import build_resource_set
+    from ing2gw.router import Router
+    from ing2gw.sources import read_paths
+    from ing2gw.verification import _scheme_chooser
+
+    log = tmp_path / "access.log"
+    log.write_text("".join(
+        f'10.0.0.{i} - - [26/Nov/2026:07:00:{i % 60:02} +0000] "GET {PATHS[i % len(PATHS)]} HTTP/1.1" '
+        f'{(200, 404, 301)[i % 3]} 5 "-" "curl" 80 0.001 [web-foo-80] [] 10.1.1.1:80 5 0.001 200 id{i}\n'
+        for i in range(45)))
+    monkeypatch.setattr(v, "CHUNK", 4)
+    registry = discover()
+    rs = build_resource_set(read_paths([str(CASE)]))
+    result = convert(rs, ConvertOptions(), registry)
+    plane = registry.data_plane("ingress-nginx")
+    assert plane is not None
+    model = plane.model(rs)
+    router = Router.from_manifests(result.manifests)
+
+    def run(deferred: bool) -> dict:
+        choose = _scheme_chooser(model, rs, None)
+        contradicted: list[str] = []
+        lines = log_requests(str(log), rs, [], choose, contradicted, defer=deferred)
+        report = v.verify_requests("ingress-nginx", rs, result.manifests, result.notes, model.route, router.route,
+                                   lines if deferred else list(lines), workers=2 if deferred else 1,
+                                   resolve=lambda line: resolve(line, choose))
+        report.recorded = [*contradicted, *report.recorded]
+        out = report.to_dict()
+        out["summary"].pop("elapsed_s")
+        return out
+
+    read = run(False)
+    assert run(True) == read
+    assert read["summary"]["requests"] == 45 and len(read["recordedStatus"]) > 10
+    assert read["recordedStatus"] == sorted(read["recordedStatus"], key=lambda r: int(r.split(":")[1]))
