@@ -96,12 +96,17 @@ SchemeChooser = Callable[[LogEntry, str], tuple[str, str]]
 
 
 class LogLine(NamedTuple):
-    """A log line whose scheme is still to be inferred: plain (cheap to send to a worker), made
-    into a probe by :func:`resolve` where it is replayed."""
+    """A log line whose scheme is still to be inferred: plain values (cheap to send to a
+    worker), made a probe by :func:`resolve` where it is replayed."""
 
     file: str
-    entry: LogEntry
-    host: str
+    line: int
+    method: str
+    host: str  # from the upstream name
+    path: str  # with query
+    status: int
+    upstream: str
+    alternative: str
 
 
 def _origin(entry: LogEntry, scheme: str, problem: str) -> str:
@@ -113,7 +118,7 @@ def _origin(entry: LogEntry, scheme: str, problem: str) -> str:
 def resolve(line: LogLine, choose: SchemeChooser) -> tuple[Probe, str, str]:
     """(the probe, its origin, ``file:line: why`` when the recorded status contradicts the
     replay, else "") of a line whose scheme ``choose`` infers (always http or https)."""
-    entry = line.entry
+    entry = LogEntry(line.line, line.method, "http", "", line.path, line.status, line.upstream, line.alternative)
     scheme, problem = choose(entry, line.host)
     scheme = scheme.lower()
     probe = Probe(scheme, line.host, entry.path, method=entry.method.upper(), client=None)
@@ -154,7 +159,8 @@ def log_requests(path: str, rs: ResourceSet, skipped: list[str], choose: SchemeC
             scheme, problem = entry.scheme, ""
             if not entry.scheme_recorded and choose is not None:
                 if defer:
-                    yield LogLine(path, entry, host), ""
+                    yield LogLine(path, entry.line, entry.method, host, entry.path, entry.status, entry.upstream,
+                                  entry.alternative), ""
                     continue
                 scheme, problem = choose(entry, host)
             scheme = scheme.lower()

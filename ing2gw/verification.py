@@ -28,6 +28,7 @@ from .policyprobes import ProbeGroup, Stateful, policy_probes
 from .probes import UNKNOWN_HOST, Probe, ingress_probes, object_probes
 from .resources import ResourceSet
 from .router import Router
+from .router.outcome import Outcome
 from .verify import MEMO_SIZE, Item, Replayable, VerifyReport, verify_requests
 from .widened import widened_differences
 
@@ -116,7 +117,8 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
 
     cases = load_cases(options.cases) if options.cases else []
     contradictions: list[str] = []  # access-log lines whose recorded status the model does not give
-    choose = _scheme_chooser(model, mine, options.scheme)
+    source = _Remembering(model.route)  # a log line's request is routed to infer its scheme, then replayed
+    choose = _scheme_chooser(source.route, mine, options.scheme)
     # a line's scheme is inferred where it is replayed (by a worker), unless a --scheme no
     # request can have makes lines skipped here
     defer = not options.scheme or options.scheme.lower() in DEFAULT_PORTS
@@ -142,7 +144,7 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
             from .viaproxy import ProxyCheck
 
             checkers.append(ProxyCheck(result.manifests, router))
-        report = verify_requests(name, mine, result.manifests, explaining, model.route, router.route,
+        report = verify_requests(name, mine, result.manifests, explaining, source.route, router.route,
                                  requests(), progress, checkers, options.workers, generated, groups, stateful,
                                  resolved)
     finally:
@@ -198,7 +200,32 @@ def _upstream_name(backend: str | None) -> str:
     return f"{ref.replace('/', '-')}-{port}"
 
 
-def _scheme_chooser(model: DataPlaneModel, rs: ResourceSet, forced: str | None) -> SchemeChooser:
+class _Remembering:
+    """The source model, remembering its answers to the last few plain requests (no headers,
+    no client: an access-log line's). A line's scheme is inferred by routing its request, which
+    is then replayed as is, in the same process: not routed twice. The model does not count
+    (no rate limits): the same request always gets the same answer."""
+
+    __slots__ = ("answer", "last")
+
+    def __init__(self, answer: Callable[[Request], Outcome]) -> None:
+        self.answer = answer
+        self.last: dict[tuple[str, str, str, int, str, str, str | None], Outcome] = {}
+
+    def route(self, request: Request) -> Outcome:
+        if (request.headers or request.client is not None or request.mesh is not None or request.gateway is not None
+                or request.backend_delay is not None or request.response_headers is not None):
+            return self.answer(request)
+        key = (request.method, request.scheme, request.host, request.port, request.path, request.query, request.sni)
+        found = self.last.get(key)
+        if found is None:
+            if len(self.last) >= 4:
+                self.last.clear()
+            found = self.last[key] = self.answer(request)
+        return found
+
+
+def _scheme_chooser(route: Callable[[Request], Outcome], rs: ResourceSet, forced: str | None) -> SchemeChooser:
     """The scheme of an access-log line that records none: ``forced`` (``--scheme``) when
     given, else the one whose replay through the source model gives the recorded status and
     upstream (both or neither: https for hosts with TLS, else http). When the forced or
@@ -206,7 +233,7 @@ def _scheme_chooser(model: DataPlaneModel, rs: ResourceSet, forced: str | None) 
     tls_hosts = {h for ing in rs.ingresses for t in ing.tls for h in t.hosts}
 
     def answer(entry: LogEntry, host: str, scheme: str) -> tuple[int | None, str]:
-        out = model.route(Request.build(host=host, path=entry.path, method=entry.method, scheme=scheme))
+        out = route(Request.build(host=host, path=entry.path, method=entry.method, scheme=scheme))
         return out.status, _upstream_name(out.backend)
 
     def fits(entry: LogEntry, got: tuple[int | None, str]) -> bool:

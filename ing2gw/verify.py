@@ -345,8 +345,13 @@ def _replay_chunk(chunk: Sequence[tuple[Item, str]]) -> _Result:
     repeat requests) is not routed again."""
     agree = 0
     rows: list[_Row] = []
-    resolved, found = _resolved(chunk)
-    for item, origin in resolved:
+    found: list[str] = []
+    for item, origin in chunk:
+        if isinstance(item, LogLine):  # resolved right before its replay (which may reuse the model's answer)
+            assert _REPLAY is not None and _REPLAY.resolve is not None
+            item, origin, contradiction = _REPLAY.resolve(item)
+            if contradiction:
+                found.append(contradiction)
         # a probe stands for the request built from it (cheaper to hash, and not built when seen)
         key: Any = item if isinstance(item, Probe) else tuple(getattr(item, name) for name in _KEY_FIELDS)
         compared = _MEMO.get(key, _MISSING)
@@ -368,11 +373,14 @@ _Wire = tuple[str, str, str, str, tuple[tuple[str, str], ...], int, "str | None"
 _ProbeWire = tuple[str, str, str, tuple[tuple[str, str], ...], str, "str | None", "int | None", "str | None", str]
 
 
-def _to_wire(item: Item, origin: str) -> _Wire | _ProbeWire | LogLine:
+_LineWire = tuple[str, int, str, str, str, int, str, str]  # a LogLine's values (8)
+
+
+def _to_wire(item: Item, origin: str) -> _Wire | _ProbeWire | _LineWire:
     """A request as a plain tuple: far cheaper to send to a worker than the object (a probe
-    is built into a request there; a log line, already plain, is resolved there)."""
+    is built into a request there, a log line resolved there). The length tells them apart."""
     if isinstance(item, LogLine):
-        return item
+        return tuple(item)  # type: ignore[return-value]
     if isinstance(item, Probe):
         return (item.scheme, item.host, item.path, item.headers, item.method, item.client, item.port, item.mesh,
                 origin)
@@ -387,14 +395,14 @@ def _replay_range(span: tuple[int, int]) -> _Result:
     return _replay_chunk(_PRELOADED[span[0]:span[1]])
 
 
-def _replay_wire(chunk: Sequence[_Wire | _ProbeWire | LogLine]) -> _Result:
+def _replay_wire(chunk: Sequence[_Wire | _ProbeWire | _LineWire]) -> _Result:
     agree = 0
     rows: list[_Row] = []
     found: list[str] = []
     for wire in chunk:
-        if isinstance(wire, LogLine):
+        if len(wire) == 8:
             assert _REPLAY is not None and _REPLAY.resolve is not None
-            probe, origin, contradiction = _REPLAY.resolve(wire)
+            probe, origin, contradiction = _REPLAY.resolve(LogLine(*wire))
             if contradiction:
                 found.append(contradiction)
             wire = cast(_ProbeWire, _to_wire(probe, origin))

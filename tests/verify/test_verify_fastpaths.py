@@ -160,7 +160,7 @@ def test_log_lines_resolved_by_workers_equal_lines_resolved_when_read(
     router = Router.from_manifests(result.manifests)
 
     def run(deferred: bool) -> dict:
-        choose = _scheme_chooser(model, rs, None)
+        choose = _scheme_chooser(model.route, rs, None)
         contradicted: list[str] = []
         lines = log_requests(str(log), rs, [], choose, contradicted, defer=deferred)
         report = v.verify_requests("ingress-nginx", rs, result.manifests, result.notes, model.route, router.route,
