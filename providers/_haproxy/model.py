@@ -205,11 +205,24 @@ def _body_size(request: Request) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def _cors_on(entry: Entry, request: Request, out: Outcome) -> Outcome:
+    """``out`` -- an answer haproxy itself gives for the entry (a refusal, a redirect, a 413)
+    -- with the CORS headers the controller's ``http-after-response`` rules add to it."""
+    cors = entry.policy.cors
+    if cors is None:
+        return out
+    headers = out.response_headers
+    for name, value in _cors_headers(cors, request, False).as_dict().items():
+        headers = headers.set(name, value)
+    return out._replace(response_headers=headers)
+
+
 def _redirected(entry: Entry, request: Request, notes: tuple[str, ...]) -> Outcome | None:
     """The redirect the entry answers, in the controller's order: the HTTPS redirect, then
     app-root and the other redirects -- or, ``redirects_first`` (haproxy-ingress, whose
     frontend redirects before its backend redirects to HTTPS), app-root (after the HTTPS
-    redirect of ``/`` itself), the other redirects, then the HTTPS redirect."""
+    redirect of ``/`` itself), the other redirects, then the HTTPS redirect. CORS headers go on
+    each, except on haproxy-ingress's frontend redirects (its CORS rules are the backend's)."""
     pol = entry.policy
     https = _https_redirect(entry, request)
     root = pol.app_root is not None and request.path == "/"
@@ -218,15 +231,18 @@ def _redirected(entry: Entry, request: Request, notes: tuple[str, ...]) -> Outco
     for step in order:
         if step == "https" and https:
             location = _location(request, "https", None, pol.ssl_redirect_port)
-            return _outcome(entry, pol.ssl_redirect_code, "Redirect",
-                            redirect=RedirectTo(location, pol.ssl_redirect_code), notes=notes)
+            return _cors_on(entry, request, _outcome(entry, pol.ssl_redirect_code, "Redirect",
+                                                     redirect=RedirectTo(location, pol.ssl_redirect_code), notes=notes))
+        out: Outcome | None = None
         if step == "app-root" and root:
             assert pol.app_root is not None
-            return _outcome(entry, 302, "Redirect", redirect=RedirectTo(pol.app_root, 302), notes=notes)
+            out = _outcome(entry, 302, "Redirect", redirect=RedirectTo(pol.app_root, 302), notes=notes)
         red = pol.redirect
         if step == "redirect" and red is not None:
             location = red.location or _location(request, red.scheme or request.scheme, red.hostname, red.port)
-            return _outcome(entry, red.code, "Redirect", redirect=RedirectTo(location, red.code), notes=notes)
+            out = _outcome(entry, red.code, "Redirect", redirect=RedirectTo(location, red.code), notes=notes)
+        if out is not None:
+            return out if pol.redirects_first else _cors_on(entry, request, out)
     return None
 
 
@@ -241,21 +257,23 @@ def _answer(entry: Entry, request: Request, counters: Counters | None) -> Outcom
     if (pol.allow or pol.deny) and client is None:
         notes.append("client address unknown: allow/deny lists not evaluated")
     elif pol.deny and _in(client, pol.deny):
-        return _outcome(entry, 403, "Forbidden", notes=(f"client {client} is in the deny list",))
+        return _cors_on(entry, request, _outcome(entry, 403, "Forbidden",
+                                                 notes=(f"client {client} is in the deny list",)))
     elif pol.allow and not _in(client, pol.allow):
-        return _outcome(entry, 403, "Forbidden", notes=(f"client {client} is not in the allow list",))
+        return _cors_on(entry, request, _outcome(entry, 403, "Forbidden",
+                                                 notes=(f"client {client} is not in the allow list",)))
     cors = pol.cors
     if pol.basic_auth is not None and not (cors is not None and cors.options_skip_auth and request.method == "OPTIONS"):
         given = (request.headers.get("authorization") or "").split(" ")[0].lower()
         if given != "basic":
             secret, realm = pol.basic_auth
             headers = Headers().set("WWW-Authenticate", f'Basic realm="{realm}"')
-            return _outcome(entry, 401, "Unauthorized", headers=headers)
+            return _cors_on(entry, request, _outcome(entry, 401, "Unauthorized", headers=headers))
         notes.append("credentials present; the model does not check them against the auth secret")
     limit = pol.rate_limit
     if limit is not None and counters is not None and client is not None and not _in(client, limit.exempt):
         if counters.hit(entry.ingress, client) > limit.requests:
-            return _outcome(entry, limit.status, "RateLimited", notes=tuple(notes))
+            return _cors_on(entry, request, _outcome(entry, limit.status, "RateLimited", notes=tuple(notes)))
     if not pol.redirects_first:
         late = _redirected(entry, request, tuple(notes))
         if late is not None:
@@ -264,8 +282,9 @@ def _answer(entry: Entry, request: Request, counters: Counters | None) -> Outcom
         return _outcome(entry, 204, "CORSPreflight", headers=_cors_headers(cors, request, True), notes=tuple(notes))
     size = _body_size(request)
     if pol.body_limit is not None and size is not None and size > pol.body_limit:
-        return _outcome(entry, 413, "PayloadTooLarge",
-                        notes=(*notes, f"request body of {size} bytes is over the limit of {pol.body_limit}"))
+        return _cors_on(entry, request, _outcome(
+            entry, 413, "PayloadTooLarge",
+            notes=(*notes, f"request body of {size} bytes is over the limit of {pol.body_limit}")))
     if entry.backend is None:
         return _outcome(entry, 503, "BackendNotFound", notes=(*notes, "no endpoint for the Service"))
     headers = _modified(request.headers, pol.request_remove, pol.request_set, pol.request_add)

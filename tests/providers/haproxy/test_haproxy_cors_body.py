@@ -42,6 +42,7 @@ INGRESS_DOCS = with_services([
          HI),
     _ing("auth", "auth.test", {"cors-enable": "true", "auth-secret": "users"}, HI),
     _ing("body", "body.test", {"proxy-body-size": "1k"}, HI),
+    _ing("bodycors", "bodycors.test", {"proxy-body-size": "1k", "cors-enable": "true"}, HI),
 ])
 HT = "haproxy.org"
 TECH_DOCS = with_services([
@@ -50,6 +51,7 @@ TECH_DOCS = with_services([
                                  "cors-allow-methods": "get, post", "cors-allow-headers": "X-A, X-B",
                                  "cors-allow-credentials": "true", "cors-max-age": "1m"}, HT),
     _ing("options", "options.test", {"cors-enable": "true", "cors-respond-to-options": "true"}, HT),
+    _ing("deny", "deny.test", {"cors-enable": "true", "deny-list": "127.0.0.0/8"}, HT),
 ])
 
 PREFLIGHT = {"Origin": "https://a.test", "Access-Control-Request-Method": "PUT",
@@ -90,22 +92,14 @@ INGRESS_CASES = [
      {"access-control-allow-origin": "https://www.good.test"}),
     ("regex.test", "GET", {"Origin": "https://x.test"}, 200, {"access-control-allow-origin": "https://x.test"}),
     ("regex.test", "GET", {"Origin": "https://x.test.evil"}, 200, {"access-control-allow-origin": None}),
-    ("auth.test", "GET", {"Origin": "https://a.test"}, 401, {}),
+    ("auth.test", "GET", {"Origin": "https://a.test"}, 401, {"access-control-allow-origin": "https://a.test"}),
     ("auth.test", "OPTIONS", PREFLIGHT, 204, {"access-control-allow-origin": "https://a.test"}),
     ("body.test", "POST", {"Content-Length": "1025"}, 413, {}),
     ("body.test", "POST", {"Content-Length": "1024"}, 200, {}),
     ("body.test", "OPTIONS", {}, 200, {}),  # no CORS: the backend answers OPTIONS
+    ("bodycors.test", "POST", {"Content-Length": "2048", "Origin": "https://o.test"}, 413,
+     {"access-control-allow-origin": "https://o.test", "access-control-max-age": None}),
 ]
-
-
-@pytest.mark.parametrize(("host", "method", "headers", "status", "expected"), INGRESS_CASES,
-                         ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(INGRESS_CASES)])
-def test_haproxy_ingress_cors_and_body_size(host: str, method: str, headers: dict[str, str], status: int,
-                                            expected: dict[str, str | None], process: HaproxyProcess) -> None:
-    got = _ask(INGRESS.data_plane, INGRESS_DOCS, process, Request.build(host=host, method=method, headers=headers))
-    assert got["status"] == status == got["haproxy"].status
-    for name, value in expected.items():
-        assert got.get(name) == value == got["haproxy"].headers.get(name), name
 
 
 TECH_CASES = [
@@ -121,14 +115,21 @@ TECH_CASES = [
     ("regex.test", "GET", {"Origin": "https://bad.test"}, 200, {"access-control-allow-origin": None}),
     ("options.test", "OPTIONS", {}, 204, {"access-control-allow-origin": None}),
     ("options.test", "OPTIONS", PREFLIGHT, 204, {"access-control-allow-origin": "*", "access-control-max-age": "5"}),
+    ("deny.test", "GET", {"Origin": "https://o.test"}, 403,
+     {"access-control-allow-origin": "*", "access-control-max-age": "5"}),
 ]
 
 
-@pytest.mark.parametrize(("host", "method", "headers", "status", "expected"), TECH_CASES,
-                         ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(TECH_CASES)])
-def test_haproxy_tech_cors(host: str, method: str, headers: dict[str, str], status: int,
-                           expected: dict[str, str | None], process: HaproxyProcess) -> None:
-    got = _ask(TECH.data_plane, TECH_DOCS, process, Request.build(host=host, method=method, headers=headers))
+CASES = [(INGRESS, INGRESS_DOCS, *c) for c in INGRESS_CASES] + [(TECH, TECH_DOCS, *c) for c in TECH_CASES]
+
+
+@pytest.mark.parametrize(("provider", "docs", "host", "method", "headers", "status", "expected"), CASES,
+                         ids=[f"{c[0].name}-{c[2]}-{c[3]}-{i}" for i, c in enumerate(CASES)])
+def test_cors_and_body_size(provider: Any, docs: list[dict[str, Any]], host: str, method: str,
+                            headers: dict[str, str], status: int, expected: dict[str, str | None],
+                            process: HaproxyProcess) -> None:
+    got = _ask(provider.data_plane, docs, process,
+               Request.build(host=host, method=method, headers=headers, client="127.0.0.1"))
     assert got["status"] == status == got["haproxy"].status
     for name, value in expected.items():
         assert got.get(name) == value == got["haproxy"].headers.get(name), name
