@@ -190,10 +190,6 @@ class F5Model:
         objects = [o for kind, objs in resources.objects.items() if kind.group == "k8s.nginx.org" for o in objs]
         return cls(list(servers.values()), notes, resources, vs_servers(objects, set(servers), config), config)
 
-    def virtual_host(self, hostname: str) -> bool:
-        """Is ``hostname`` served by a VirtualServer (not by an Ingress's server)?"""
-        return isinstance(self._server(hostname.lower()), VSServer)
-
     def _server(self, hostname: str, scheme: str = "http", port: int | None = None) -> Server | VSServer | None:
         """The server NGINX picks: by name among those listening on the port (``None``: the
         scheme's default); on a port the default server does not listen on (one of

@@ -247,6 +247,11 @@ def _conditions(c: _Ctx, conditions: Sequence[Mapping[str, Any]], fld: str, path
                 ) -> tuple[tuple[HeaderMatch, ...], tuple[QueryMatch, ...]] | None:
     headers: list[HeaderMatch] = []
     query: list[QueryMatch] = []
+    if conditions:
+        c.note("CONDITION-CASE", Level.INFO, "NGINX compares condition values in any case (through map), and "
+               "argument names too", fld, fidelity=Fidelity.APPROXIMATE,
+               instead="Gateway API matches header values and query parameters exactly", path=path,
+               aspects=("status", "backend", "weights", "path", "headers"))
     for n, cond in enumerate(conditions):
         value = str(cond.get("value", ""))
         if value.startswith("!"):

@@ -191,20 +191,30 @@ def choose(server: VSServer, uri: str) -> VSLocation | None:
     return best
 
 
+def _first(pairs: Sequence[str], name: str, sep: str) -> str | None:
+    """The raw value of the first ``name=value`` pair whose name is ``name`` in any case."""
+    for pair in pairs:
+        key, found, value = pair.strip().partition(sep)
+        if found and key.lower() == name.lower():
+            return value
+    return None
+
+
 def _fits(conditions: Sequence[tuple[str, str, str]], request: Request) -> bool:
+    """Do all conditions hold? NGINX compares through ``map``: values in any case; argument and
+    cookie names in any case, their first occurrence, undecoded."""
     for kind, name, value in conditions:
         if kind == "header":
             got = request.headers.get(name)
         elif kind == "argument":
-            got = request.query_params.get(name)
+            got = _first(request.query.split("&") if request.query else [], name, "=")
         elif kind == "cookie":
-            cookies = dict(c.strip().partition("=")[::2] for c in (request.headers.get("cookie") or "").split(";"))
-            got = cookies.get(name)
+            got = _first((request.headers.get("cookie") or "").split(";"), name, "=")
         else:
             return False  # NGINX variables are not modelled
         negate = value.startswith("!")
         want = value[1:] if negate else value.removeprefix("\\")
-        if (got == want) == negate:
+        if ((got or "").lower() == want.lower() and got is not None) == negate:
             return False
     return True
 

@@ -249,3 +249,41 @@ def test_virtual_server_requests_are_decided_by_nginx(case: str, ing2gw: Any) ->
     # every request but the policy-probe groups the oracle cannot replay (bursts) is decided by nginx
     vs_requests = [d for d in report["differences"] if any("VirtualServer" in i for i in d.get("ingresses", []))]
     assert vs_requests and nginx["checked"] >= report["summary"]["requests"] * 0.7
+
+
+MATCHES_SET: list[dict[str, Any]] = [{
+    "apiVersion": "k8s.nginx.org/v1", "kind": "VirtualServer", "metadata": {"name": "m", "namespace": "default"},
+    "spec": {"host": "match.example.com",
+             "upstreams": [{"name": n, "service": n, "port": 80} for n in ("a", "b", "c", "d")],
+             "routes": [{"path": "/", "action": {"pass": "d"}, "matches": [
+                 {"conditions": [{"header": "X-Version", "value": "v2"}, {"argument": "lang", "value": "fr"}],
+                  "action": {"pass": "a"}},
+                 {"conditions": [{"cookie": "flavour", "value": "!vanilla"}], "action": {"pass": "b"}},
+                 {"conditions": [{"header": "X-Beta", "value": "on"}],
+                  "splits": [{"weight": 50, "action": {"pass": "c"}}, {"weight": 50, "action": {"pass": "a"}}]},
+             ]}]},
+}]
+
+
+def test_match_conditions_agree_with_nginx(nginx: NginxOracle) -> None:
+    """VirtualServer matches as nginx's maps decide them: every condition of a match, first
+    match wins, values and argument names in any case, ``!`` negations, cookies."""
+    from ing2gw.providers.f5_nginx import PROVIDER
+
+    rs = build_resource_set([Document(o, f"<test>:{i + 1}") for i, o in enumerate(MATCHES_SET)],
+                            kinds=PROVIDER.kinds)
+    model = F5Model.from_resources(rs)
+    oracle = F5Oracle(rs, nginx=nginx)
+    problems = []
+    backends = set()
+    for target in ("/", "/x?lang=fr", "/x?LANG=FR", "/x?lang=de", "/x?a=1&lang=fr&lang=de"):
+        for headers in ({}, {"X-Version": "v2"}, {"X-Version": "V2"}, {"Cookie": "flavour=vanilla"},
+                        {"Cookie": "a=1; Flavour=VANILLA", "X-Version": "v2"}, {"Cookie": "flavour=mint"},
+                        {"X-Beta": "ON", "Cookie": "flavour=vanilla"}):
+            backends.add(model.route(Request.build(host="match.example.com", path=target, headers=headers,
+                                                   client="127.0.0.1")).backend)
+            found = disagreement(model, oracle, "GET", "match.example.com", target, headers)
+            if found:
+                problems.append(f"{target} {headers}: {found}")
+    assert {"default/a:80", "default/b:80", "default/d:80"} <= backends
+    assert not problems, "\n".join(problems[:20])
