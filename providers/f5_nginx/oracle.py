@@ -4,8 +4,11 @@ nginx (the system binary, on loopback ports, through ingress-nginx's
 :class:`~ing2gw.providers.ingress_nginx.oracle.NginxOracle` harness) serves the configuration
 :mod:`.nginxconf` writes from the Ingresses and the VirtualServers (:mod:`.vsconf`);
 :func:`disagreement` compares one request's model
-answer with nginx's: status, redirect Location, the location and Service that answered, the
-URI and Host sent upstream, and the HSTS header.
+answer with nginx's: status, redirect Location, the location and Service that answered (for
+``splits``, one of the shares), the URI and Host sent upstream, and the HSTS header. Undecided:
+a request with a body on a route with ``splits`` (nginx picks the share, and with it the body
+limit, at random), and Basic credentials when ``--htpasswd`` files are given (nginx knows only
+its own user).
 """
 
 from __future__ import annotations
@@ -137,6 +140,8 @@ class F5OracleSession:
         if request.scheme == "https" and self.oracle.nginx.https_port is None:
             return None
         headers = dict(request.headers.as_dict())
+        if any(k.lower() == "content-length" for k in headers) and len(self.model.route(request).weights) > 1:
+            return None  # split_clients picks a share at random, and the shares' body limits may differ
         auth = next((k for k in headers if k.lower() == "authorization"), None)
         if auth is not None and headers[auth].lower().startswith("basic "):
             enforcement = getattr(self.model, "enforcement", None)
