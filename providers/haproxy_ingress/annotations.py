@@ -75,6 +75,42 @@ def _host(text: str) -> str:
     return value
 
 
+_CORS_ORIGIN = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[A-Za-z0-9\-.]*(:[0-9]+)?|\*")
+_CORS_METHODS = re.compile(r"([A-Za-z]+,?\s?)+")
+_CORS_HEADERS = re.compile(r"^([A-Za-z0-9\-_]+,?\s?)|\*+$")
+
+
+def _cors_origins(text: str) -> str:
+    """Comma-separated ``scheme://host[:port]`` origins (or ``*``); one malformed origin makes
+    the controller ignore the whole list, which then allows any origin."""
+    for item in text.split(","):
+        if not _CORS_ORIGIN.fullmatch(item):
+            raise ValueError(f"{item!r} is not an origin: the controller ignores the list and allows any origin")
+    return text
+
+
+def _cors_origin_regexes(text: str) -> str:
+    """Space-separated regular expressions (one that does not compile: the list is ignored)."""
+    for item in text.split(" "):
+        try:
+            re.compile(item)
+        except re.error as exc:
+            raise ValueError(f"{item!r} is not a regular expression ({exc}): the controller ignores the list") from None
+    return text
+
+
+def _cors_methods(text: str) -> str:
+    if not _CORS_METHODS.fullmatch(text):
+        raise ValueError("not a list of methods: the controller uses its default")
+    return text
+
+
+def _cors_headers(text: str) -> str:
+    if not _CORS_HEADERS.search(text):
+        raise ValueError("not a list of header names: the controller ignores it")
+    return text
+
+
 def _none(key: str, family: str, doc: str, target: str = "", parse: Callable[[str], Any] = parse_trimmed
           ) -> AnnotationSpec:
     return row(key, UNSUP, family, doc, parse, target=target)
@@ -227,15 +263,16 @@ _SPECS = [
     # --- CORS ---------------------------------------------------------------------------------
     row("cors-enable", APPROX, "cors", "Answers every OPTIONS request itself (204) and adds CORS headers for an "
          "allowed Origin", parse_bool, False, "HTTPRoute CORS filter (preflight answers differ, noted)"),
-    row("cors-allow-origin", APPROX, "cors", "Allowed origins, comma-separated (default *)", default="*",
-         target="CORS filter allowOrigins"),
+    row("cors-allow-origin", APPROX, "cors", "Allowed origins, comma-separated (default *; one malformed origin "
+         "and the controller allows any)", _cors_origins, default="*", target="CORS filter allowOrigins"),
     row("cors-allow-origin-regex", APPROX, "cors", "Allowed origins as regexes, space-separated, unanchored",
-         target="CORS filter allowOrigins (exact origins only)"),
-    row("cors-allow-methods", APPROX, "cors", "Allowed methods", target="CORS filter allowMethods"),
-    row("cors-allow-headers", APPROX, "cors", "Allowed headers", target="CORS filter allowHeaders"),
+         _cors_origin_regexes, target="CORS filter allowOrigins (exact origins only)"),
+    row("cors-allow-methods", APPROX, "cors", "Allowed methods", _cors_methods, target="CORS filter allowMethods"),
+    row("cors-allow-headers", APPROX, "cors", "Allowed headers", _cors_headers, target="CORS filter allowHeaders"),
     row("cors-allow-credentials", APPROX, "cors", "Allows credentials (default false in the controller's code and "
          "tests; its docs say true)", parse_bool, False, "CORS filter allowCredentials"),
-    row("cors-expose-headers", APPROX, "cors", "Headers exposed to scripts", target="CORS filter exposeHeaders"),
+    row("cors-expose-headers", APPROX, "cors", "Headers exposed to scripts", _cors_headers,
+         target="CORS filter exposeHeaders"),
     row("cors-max-age", APPROX, "cors", "Preflight cache seconds (default 86400)", parse_non_negative_int, 86400,
          "CORS filter maxAge"),
     # --- backends -----------------------------------------------------------------------------

@@ -43,6 +43,9 @@ INGRESS_DOCS = with_services([
     _ing("auth", "auth.test", {"cors-enable": "true", "auth-secret": "users"}, HI),
     _ing("body", "body.test", {"proxy-body-size": "1k"}, HI),
     _ing("bodycors", "bodycors.test", {"proxy-body-size": "1k", "cors-enable": "true"}, HI),
+    # one malformed origin: the controller ignores the list, so any origin is allowed
+    _ing("badorigin", "badorigin.test", {"cors-enable": "true", "cors-allow-origin": "https://a.test, https://b.test",
+                                         "cors-allow-methods": "GET;POST"}, HI),
 ])
 HT = "haproxy.org"
 TECH_DOCS = with_services([
@@ -80,11 +83,12 @@ INGRESS_CASES = [
       "access-control-allow-headers": "DNT,X-CustomHeader,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,"
       "Cache-Control,Content-Type,Authorization"}),
     ("listed.test", "OPTIONS", PREFLIGHT, 204,
-     {"access-control-allow-origin": "https://a.test", "access-control-allow-methods": "PUT",
+     {"access-control-allow-origin": "https://a.test",  # methods "*" is refused by the controller: its default
+      "access-control-allow-methods": "GET, PUT, POST, DELETE, PATCH, OPTIONS",
       "access-control-allow-headers": "X-Probe", "access-control-allow-credentials": "true",
       "access-control-expose-headers": "X-Total", "access-control-max-age": "600", "vary": "Origin"}),
     ("listed.test", "GET", {"Origin": "https://b.test"}, 200,
-     {"access-control-allow-origin": "https://b.test", "access-control-allow-methods": None, "vary": "Origin"}),
+     {"access-control-allow-origin": "https://b.test", "access-control-allow-headers": None, "vary": "Origin"}),
     ("listed.test", "GET", {"Origin": "https://c.test"}, 200, {"access-control-allow-origin": None, "vary": None}),
     ("listed.test", "OPTIONS", {**PREFLIGHT, "Origin": "https://c.test"}, 204,
      {"access-control-allow-origin": None, "access-control-max-age": "600"}),
@@ -97,6 +101,9 @@ INGRESS_CASES = [
     ("body.test", "POST", {"Content-Length": "1025"}, 413, {}),
     ("body.test", "POST", {"Content-Length": "1024"}, 200, {}),
     ("body.test", "OPTIONS", {}, 200, {}),  # no CORS: the backend answers OPTIONS
+    ("badorigin.test", "GET", {"Origin": "https://z.test"}, 200,
+     {"access-control-allow-origin": "https://z.test", "vary": None,
+      "access-control-allow-methods": "GET, PUT, POST, DELETE, PATCH, OPTIONS"}),
     ("bodycors.test", "POST", {"Content-Length": "2048", "Origin": "https://o.test"}, 413,
      {"access-control-allow-origin": "https://o.test", "access-control-max-age": None}),
 ]
@@ -133,3 +140,14 @@ def test_cors_and_body_size(provider: Any, docs: list[dict[str, Any]], host: str
     assert got["status"] == status == got["haproxy"].status
     for name, value in expected.items():
         assert got.get(name) == value == got["haproxy"].headers.get(name), name
+
+
+def test_malformed_cors_values_are_noted_and_ignored_as_the_controller_does(ing2gw, tmp_path: Any) -> None:
+    import yaml
+
+    path = tmp_path / "in.yaml"
+    path.write_text(yaml.safe_dump_all([d for d in INGRESS_DOCS if d["metadata"]["name"] == "badorigin"]))
+    r = ing2gw(["convert", "-f", str(path), "--provider", "haproxy-ingress", "--fail-on", "never"])
+    invalid = [ln for ln in r.stderr.splitlines() if "HAPROXY-INGRESS-ANNOTATION-INVALID" in ln]
+    assert len(invalid) == 2 and "allows any origin" in invalid[1] and "cors-allow-methods" in invalid[0]
+    assert "- '*'" in r.stdout  # the CORS filter allows any origin, as the controller then does
