@@ -277,7 +277,7 @@ def generate(rs: ResourceSet, config: Mapping[str, str] | None = None, rate_limi
                                                               lines))
                 locations[loc_id] = {"ingress": ing.ref, "path": p.path or "/", "location": directive}
     objects = [o for kind, objs in rs.objects.items() if kind.group == "k8s.nginx.org" for o in objs]
-    virtual = vs_conf(objects, set(servers), config)
+    virtual = vs_conf(objects, set(servers), config, rate_limits)
     locations.update(virtual.locations)
     return F5Conf([servers[h] for h in sorted(servers)], locations, [zones[k] for k in sorted(zones)],
                   virtual=virtual)

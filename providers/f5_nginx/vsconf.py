@@ -21,11 +21,12 @@ Following the controller's template (``nginx.virtualserver.tmpl``) and its gener
   text) with no ``client_max_body_size`` of their own;
 * ``splits`` -> ``split_clients`` on ``$request_id`` and ``matches`` -> ``map`` chains (header,
   argument, cookie, variable conditions; ``!`` negates), each rewriting to an internal location
-  per action that proxies ``$request_uri``.
+  per action that proxies ``$request_uri``;
+* with ``rate_limits``, the ``rateLimit`` policies' ``limit_req`` (a zone per Policy and the
+  resource referencing it; the first Policy's ``rejectCode``, default 503, and ``dryRun``).
 
 Each proxying location names itself and its Service in request headers as :mod:`.nginxconf`'s
-do. Not written: rate limits (the oracle replays each request once), error pages, snippets,
-other policy types.
+do. Not written: error pages, snippets, other policy types.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class _Writer:
     conf: VSConf
     policies: Mapping[tuple[str, str], KubeObject]
     body: str  # the ConfigMap's client-max-body-size (else 1m)
-    next_id: int
+    rate_limits: bool = False  # write the rateLimit policies' limit_req (an oracle replaying once: no)
     counter: int = 0
 
     def new(self, prefix: str) -> str:
@@ -77,33 +78,47 @@ class _Writer:
 
     # --- policies ------------------------------------------------------------------------
 
-    def _resolved(self, obj: KubeObject, refs: Any) -> tuple[dict[str, list[Mapping[str, Any]]], bool]:
-        """The policy sections ``refs`` name, by type; and whether one is missing or invalid."""
-        found: dict[str, list[Mapping[str, Any]]] = {}
+    def _resolved(self, obj: KubeObject, refs: Any) -> tuple[dict[str, list[tuple[str, Mapping[str, Any]]]], bool]:
+        """The policy sections ``refs`` name, by type, each with the name of its zone (a Policy
+        referenced from ``obj``); and whether one is missing or invalid."""
+        found: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
         broken = False
         for ref in refs if isinstance(refs, list) else []:
             if not isinstance(ref, Mapping) or not ref.get("name"):
                 broken = True
                 continue
-            policy = self.policies.get((str(ref.get("namespace") or obj.namespace), str(ref["name"])))
+            key = (str(ref.get("namespace") or obj.namespace), str(ref["name"]))
+            policy = self.policies.get(key)
             kinds = [t for t in _TYPES if policy is not None and isinstance(policy.spec.get(t), Mapping)]
             if policy is None or len(kinds) != 1:
                 broken = True
                 continue
-            found.setdefault(kinds[0], []).append(policy.spec[kinds[0]])
+            zone = re.sub(r"[^A-Za-z0-9_]", "_", f"pol_rl_{key[0]}_{key[1]}_{obj.namespace}_{obj.name}")
+            found.setdefault(kinds[0], []).append((zone, policy.spec[kinds[0]]))
         return found, broken
 
-    @staticmethod
-    def _policy_lines(found: Mapping[str, list[Mapping[str, Any]]], broken: bool) -> list[str]:
+    def _policy_lines(self, found: Mapping[str, list[tuple[str, Mapping[str, Any]]]], broken: bool) -> list[str]:
         lines = ["return 500;"] if broken else []
-        access = found.get("accessControl") or []
+        access = [spec for _, spec in found.get("accessControl") or []]
         allow = [str(a) for spec in access for a in spec.get("allow") or []]
         deny = [str(d) for spec in access for d in spec.get("deny") or []]
         if allow:
             lines += [*(f"allow {a};" for a in allow), "deny all;"]
         elif deny:
             lines += [*(f"deny {d};" for d in deny), "allow all;"]
-        for spec in (found.get("basicAuth") or [])[:1]:
+        limits = found.get("rateLimit") or []
+        if self.rate_limits and limits:
+            first = limits[0][1]
+            lines.append(f"limit_req_status {int(first.get('rejectCode') or 503)};")
+            if first.get("dryRun"):
+                lines.append("limit_req_dry_run on;")
+            for zone, spec in limits:
+                zone_line = f"limit_req_zone {spec.get('key')} zone={zone}:1m rate={spec.get('rate')};"
+                if zone_line not in self.conf.http:
+                    self.conf.http.append(zone_line)
+                burst = f" burst={int(spec['burst'])}" if spec.get("burst") else ""
+                lines.append(f"limit_req zone={zone}{burst}{' nodelay' if spec.get('noDelay') else ''};")
+        for _, spec in (found.get("basicAuth") or [])[:1]:
             lines += [f"auth_basic {_quote(str(spec.get('realm') or ''))};", "auth_basic_user_file @PREFIX@/htpasswd;"]
         return lines
 
@@ -247,13 +262,15 @@ class _Writer:
         return name if name.startswith("$") else "$" + name
 
 
-def vs_conf(objects: Sequence[KubeObject], taken: set[str], config: Mapping[str, str] | None = None) -> VSConf:
-    """The servers of the VirtualServers whose host no Ingress (``taken``) has."""
+def vs_conf(objects: Sequence[KubeObject], taken: set[str], config: Mapping[str, str] | None = None,
+            rate_limits: bool = False) -> VSConf:
+    """The servers of the VirtualServers whose host no Ingress (``taken``) has (``rate_limits``:
+    with the ``limit_req`` of their rateLimit policies)."""
     conf = VSConf()
     body = str((config or {}).get("client-max-body-size", "")).strip()
     policies = {(o.namespace, o.name): o for o in objects if o.kind.kind == "Policy"}
     vsrs = {(o.namespace, o.name): o for o in objects if o.kind.kind == "VirtualServerRoute"}
-    writer = _Writer(conf, policies, body if _SIZE.fullmatch(body) else "1m", 0)
+    writer = _Writer(conf, policies, body if _SIZE.fullmatch(body) else "1m", rate_limits)
     for vs in sorted((o for o in objects if o.kind.kind == "VirtualServer"), key=lambda o: (o.namespace, o.name)):
         host = str(vs.spec.get("host") or "")
         if not host or host in taken or host in conf.hosts:
@@ -292,8 +309,10 @@ def vs_conf(objects: Sequence[KubeObject], taken: set[str], config: Mapping[str,
     return conf
 
 
-def _only_changed(spec: Mapping[str, list[Mapping[str, Any]]], spec_broken: bool,
-                  own: Mapping[str, list[Mapping[str, Any]]], broken: bool, writer: _Writer) -> list[str]:
+Found = Mapping[str, list[tuple[str, Mapping[str, Any]]]]
+
+
+def _only_changed(spec: Found, spec_broken: bool, own: Found, broken: bool, writer: _Writer) -> list[str]:
     """A location's policy lines: the server's apply where the location has none of a directive's
     own (nginx inheritance), so a location writes the merged set when it has any of its own."""
     if not own and not broken:

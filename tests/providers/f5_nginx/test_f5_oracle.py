@@ -287,3 +287,38 @@ def test_match_conditions_agree_with_nginx(nginx: NginxOracle) -> None:
                 problems.append(f"{target} {headers}: {found}")
     assert {"default/a:80", "default/b:80", "default/d:80"} <= backends
     assert not problems, "\n".join(problems[:20])
+
+
+def _policy(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": "k8s.nginx.org/v1", "kind": "Policy", "metadata": {"name": name, "namespace": "default"},
+            "spec": spec}
+
+
+RATE_VS_SET: list[dict[str, Any]] = [
+    {"apiVersion": "k8s.nginx.org/v1", "kind": "VirtualServer", "metadata": {"name": "r", "namespace": "default"},
+     "spec": {"host": "vsrate.example.com", "policies": [{"name": "shared"}],
+              "upstreams": [{"name": "web", "service": "web", "port": 80}],
+              "routes": [{"path": "/a", "action": {"pass": "web"}}, {"path": "/b", "action": {"pass": "web"}},
+                         {"path": "/own", "policies": [{"name": "teapot"}], "action": {"pass": "web"}}]}},
+    _policy("shared", {"rateLimit": {"rate": "1r/m", "key": "${binary_remote_addr}", "zoneSize": "1M", "burst": 2,
+                                     "noDelay": True}}),
+    _policy("teapot", {"rateLimit": {"rate": "1r/m", "key": "${binary_remote_addr}", "zoneSize": "1M",
+                                     "rejectCode": 418}}),
+]
+
+
+def test_policy_rate_limit_burst_agrees_with_nginx(nginx: NginxOracle) -> None:
+    """Policy rateLimit in real nginx and in the counting model: spec.policies' zone is shared by
+    every route of the VirtualServer (/a and /b count together), refused with the default
+    rejectCode 503; a route's own policy replaces it (its rejectCode)."""
+    from ing2gw.providers.f5_nginx import PROVIDER
+
+    rs = build_resource_set([Document(o, f"<test>:{i + 1}") for i, o in enumerate(RATE_VS_SET)],
+                            kinds=PROVIDER.kinds)
+    model = F5Model.from_resources(rs).enforcing(Credentials(), lambda: 0.0)
+    oracle = F5Oracle(rs, nginx=nginx, rate_limits=True)
+    sequence = ["/a", "/b", "/a", "/b", "/own", "/own", "/a"]
+    got = [oracle.nginx.send("GET", "vsrate.example.com", path).status for path in sequence]
+    mine = [model.route(Request.build(host="vsrate.example.com", path=path, client="127.0.0.1")).status
+            for path in sequence]
+    assert got == mine == [200, 200, 200, 503, 200, 418, 503], (got, mine)
