@@ -76,6 +76,9 @@ class Explainer:
 
     def __init__(self, notes: Iterable[Note], resources: ResourceSet, manifests: Sequence[Mapping[str, Any]]) -> None:
         self.by_host: dict[str, list[Note]] = {}  # scope host -> notes about it
+        self._by_path: dict[str, dict[str, re.Pattern[str]]] = {}  # host -> its ~regex scopes, compiled
+        # (aspects, served, the ~regex scopes the path matches) -> explaining notes
+        self._explained: dict[tuple[tuple[str, ...], tuple[Served, ...], tuple[str, ...]], tuple[Note, ...]] = {}
         self.all_notes: list[Note] = []
         self.index: dict[Note, int] = {}
         for n in notes:
@@ -89,6 +92,9 @@ class Explainer:
                 continue
             for host in dict.fromkeys(h for h, _ in n.scope):
                 self.by_host.setdefault(host, []).append(n)
+            for h, p in n.scope:  # scopes that are a property of the request's path (``~regex``)
+                if p.startswith("~") and p not in self._by_path.setdefault(h, {}):
+                    self._by_path[h][p] = re.compile(p[1:])
         # rule host -> Ingress -> its paths on that host
         self.paths: dict[str, dict[str, list[str]]] = {}
         for ing in resources.ingresses:
@@ -199,7 +205,22 @@ class Explainer:
         """The most precise notes that together account for every differing aspect (none if
         they cannot): notes about the request itself first, then about its rule, then about
         its whole host, each level added only when the closer ones leave an aspect open.
-        ``served``: where each side served the request (:meth:`served`)."""
+        ``served``: where each side served the request (:meth:`served`). Remembered: the
+        answer depends on the request only through ``served`` and which ``~regex`` scopes of
+        the served hosts (and of every host) its path matches."""
+        matching: tuple[str, ...] = ()
+        if self._by_path:
+            matching = tuple(p for h in dict.fromkeys([*(host for _, host, _ in served), "*"])
+                             for p, rx in self._by_path.get(h, {}).items() if rx.search(request.path))
+        key = (tuple(aspects), tuple(served), matching)
+        found = self._explained.get(key)
+        if found is None:
+            if len(self._explained) >= 100_000:
+                self._explained.clear()
+            found = self._explained[key] = self._explain(aspects, request, served)
+        return found
+
+    def _explain(self, aspects: Sequence[str], request: Request, served: Sequence[Served]) -> tuple[Note, ...]:
         wanted = set(aspects)
         hosts = [*dict.fromkeys(host for _, host, _ in served), "*"]
         levels: dict[int, list[Note]] = {}

@@ -175,3 +175,43 @@ def test_log_lines_resolved_by_workers_equal_lines_resolved_when_read(
     assert run(True) == read
     assert read["summary"]["requests"] == 45 and len(read["recordedStatus"]) > 10
     assert read["recordedStatus"] == sorted(read["recordedStatus"], key=lambda r: int(r.split(":")[1]))
+
+
+def test_remembered_explanations_equal_fresh_ones() -> None:
+    """Explainer.explain remembers its answers by where each side served the request and which
+    ~regex scopes its path matches: on 3000 random requests (encoded, dotted and doubled-slash
+    paths among them, which the path-normalisation note's ~regex scope reads) it gives what a
+    fresh explanation gives."""
+    import random
+
+    from ing2gw.convert import ConvertOptions, convert
+    from ing2gw.explain import Explainer
+    from ing2gw.http import Request
+    from ing2gw.notes import ASPECTS
+    from ing2gw.plugins import discover
+    from ing2gw.resources import build_resource_set
+    from ing2gw.router import Router
+    from ing2gw.sources import read_paths
+
+    registry = discover()
+    rs = build_resource_set(read_paths([str(CASE)]))
+    result = convert(rs, ConvertOptions(), registry)
+    plane = registry.data_plane("ingress-nginx")
+    assert plane is not None
+    model = plane.model(rs)
+    router = Router.from_manifests(result.manifests)
+    explainer = Explainer([*result.notes, *plane.controller_notes()], rs, result.manifests)
+    assert explainer._by_path  # the ~regex scopes are there to be read
+    rng = random.Random(19)
+    pieces = ["foo", "foobar", "exact", "bar", "%66oo", "..", ".", "", "new", "x"]
+    explained = 0
+    for _ in range(3000):
+        path = "/" + "/".join(rng.choice(pieces) for _ in range(rng.randrange(1, 4)))
+        request = Request.build(host=rng.choice(["site.example.com", "other.example.com"]), path=path,
+                                scheme=rng.choice(["http", "https"]))
+        served = explainer.served(request, model.route(request), router.route(request))
+        aspects = tuple(rng.sample(ASPECTS, rng.randrange(1, 3)))
+        fresh = explainer._explain(aspects, request, served)
+        assert explainer.explain(aspects, request, served) == fresh
+        explained += bool(fresh)
+    assert explained > 100 and len(explainer._explained) < 3000
