@@ -119,9 +119,7 @@ class _Collector:
         self.fields: list[tuple[bytes, bytes]] = []
         self.complete = False
 
-    def reset(self) -> None:
-        self.status = b""
-        self.fields = []
+    def reset(self) -> None:  # a "check" collector gathers nothing else
         self.complete = False
 
     def on_message_complete(self) -> None:
@@ -130,6 +128,11 @@ class _Collector:
 
 class _Fields(_Collector):
     __slots__ = ()
+
+    def reset(self) -> None:
+        self.status = b""
+        self.fields = []
+        self.complete = False
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.fields.append((name, value))
@@ -194,7 +197,7 @@ def _llhttp(head: bytes, kind: _Kind, reusable: bool | None = None) -> tuple[_Pa
             head.startswith(b"HTTP/1.1 ") if response
             else head.find(b" HTTP/1.1\r\n") > 0 or head.endswith(b" HTTP/1.1"))
     if collector.complete and reusable:
-        parsers[kind] = (parser, collector)
+        parsers[kind] = (parser, collector) if found is None else found
     return parser, collector
 
 
