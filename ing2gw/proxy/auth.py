@@ -24,9 +24,10 @@ from ing2gw.enforce.guard import AuthCall
 from ing2gw.enforce.standin import AuthAnswer, stand_in
 from ing2gw.http import Headers
 
-from .http1 import HOP_BY_HOP, HttpError, encode_head, parse_request_head, parse_response_head, reason_phrase
+from .http1 import HOP_BY_HOP, HttpError, RequestHead, encode_head, parse_response_head, reason_phrase
 from .limits import Limits
-from .stream import PeerClosed, Wire
+from .stream import PeerClosed
+from .tinyserver import answer_requests
 from .upstream import BackendURL, Pool
 
 __all__ = ["AUTH_MODES", "AuthBackend", "ask", "auth_service_key"]
@@ -103,27 +104,14 @@ class AuthBackend:
         return stand_in(headers)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        wire = Wire(reader, read_timeout=_LIMITS.body_timeout)
-        try:
-            while True:
-                async with asyncio.timeout(_LIMITS.keepalive_timeout):
-                    raw = await wire.read_head(_LIMITS.max_request_line, _LIMITS.max_header_bytes)
-                if raw is None:
-                    return
-                head = parse_request_head(raw, _LIMITS)
-                async for _ in wire.body(head.body):
-                    pass
-                got = self.answer(Headers(list(head.headers)))
-                body = f"{got.status} {reason_phrase(got.status)} ({self.mode} auth backend)\n".encode()
-                fields = [*((n, got.headers.get(n) or "") for n in got.headers),
-                          ("content-type", "text/plain; charset=utf-8"), ("content-length", str(len(body)))]
-                if not head.keep_alive:
-                    fields.append(("connection", "close"))
-                writer.write(encode_head(f"HTTP/1.1 {got.status} {reason_phrase(got.status)}", fields) + body)
-                await writer.drain()
-                if not head.keep_alive:
-                    return
-        except (HttpError, PeerClosed, ConnectionError, TimeoutError):
-            pass
-        finally:
-            writer.close()
+        await answer_requests(reader, writer, self._reply)
+
+    async def _reply(self, writer: asyncio.StreamWriter, head: RequestHead, length: int) -> None:
+        got = self.answer(Headers(list(head.headers)))
+        body = f"{got.status} {reason_phrase(got.status)} ({self.mode} auth backend)\n".encode()
+        fields = [*((n, got.headers.get(n) or "") for n in got.headers),
+                  ("content-type", "text/plain; charset=utf-8"), ("content-length", str(len(body)))]
+        if not head.keep_alive:
+            fields.append(("connection", "close"))
+        writer.write(encode_head(f"HTTP/1.1 {got.status} {reason_phrase(got.status)}", fields) + body)
+        await writer.drain()

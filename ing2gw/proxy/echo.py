@@ -22,16 +22,15 @@ import json
 import logging
 from urllib.parse import parse_qsl
 
-from .http1 import HttpError, encode_head, parse_request_head, reason_phrase
-from .limits import Limits, parse_duration
-from .stream import PeerClosed, Wire
+from .http1 import RequestHead, encode_head
+from .limits import parse_duration
+from .tinyserver import answer_requests
 
 __all__ = ["DELAY_HEADER", "EchoBackend"]
 
 DELAY_HEADER = "X-Echo-Delay"
 
 log = logging.getLogger("ing2gw.proxy")
-_LIMITS = Limits()
 
 
 class EchoBackend:
@@ -45,31 +44,11 @@ class EchoBackend:
         self.seen: collections.deque[tuple[str, str]] = collections.deque(maxlen=1000)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        wire = Wire(reader, read_timeout=_LIMITS.body_timeout)
-        try:
-            while True:
-                async with asyncio.timeout(_LIMITS.keepalive_timeout):
-                    raw = await wire.read_head(_LIMITS.max_request_line, _LIMITS.max_header_bytes)
-                if raw is None:
-                    return
-                head = parse_request_head(raw, _LIMITS)
-                length = 0
-                async for piece in wire.body(head.body):
-                    length += len(piece)
-                self.seen.append((head.method, head.target))
-                await self._answer(writer, head.method, head.target, head.host, head.version,
-                                   head.headers, length)
-                if not head.keep_alive:
-                    return
-        except HttpError as exc:
-            body = f"{exc.message}\n".encode()
-            writer.write(encode_head(f"HTTP/1.1 {exc.status} {reason_phrase(exc.status)}",
-                                     [("content-length", str(len(body))),
-                                      ("connection", "close")]) + body)
-        except (PeerClosed, ConnectionError, TimeoutError):
-            pass
-        finally:
-            writer.close()
+        await answer_requests(reader, writer, self._reply)
+
+    async def _reply(self, writer: asyncio.StreamWriter, head: RequestHead, length: int) -> None:
+        self.seen.append((head.method, head.target))
+        await self._answer(writer, head.method, head.target, head.host, head.version, head.headers, length)
 
     async def _answer(self, writer: asyncio.StreamWriter, method: str, target: str, host: str,
                       version: str, fields: tuple[tuple[str, str], ...], length: int) -> None:
