@@ -22,7 +22,7 @@ no class takes is never used by Istio (noted, not converted).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,7 @@ class Role:
     service: ServiceHost
     client_ns: str | None  # the clients it is for: one namespace, or None for every other one
     route_ns: str  # where the route lives: the Service's namespace (producer) or the client's
+    ports: tuple[int, ...] | None = None  # the Service ports it holds on; None: every port
 
 
 @dataclass(slots=True)
@@ -57,9 +58,11 @@ def is_mesh(vs: KubeObject) -> bool:
     return not gateways or "mesh" in gateways
 
 
-def route_applies(match: Mapping[str, Any], client_ns: str | None) -> bool:
+def route_applies(match: Mapping[str, Any], client_ns: str | None, port: int | None = None) -> bool:
     """Does one HTTPMatchRequest hold for a sidecar in ``client_ns`` (None: a namespace no
-    ``sourceNamespace`` names)? ``port`` is left to the route's parents."""
+    ``sourceNamespace`` names) dialling ``port`` (None: ``port`` is left to the route's parents)?"""
+    if port is not None and _port_of(match) not in (None, port):
+        return False
     gateways = str_list(match.get("gateways"))
     if gateways and "mesh" not in gateways:
         return False
@@ -69,15 +72,20 @@ def route_applies(match: Mapping[str, Any], client_ns: str | None) -> bool:
     return not ns or ns == client_ns
 
 
-def _applying(vs: KubeObject, client_ns: str | None) -> tuple[tuple[int, int], ...]:
-    """The (route, match) pairs of ``vs`` that hold for ``client_ns``; (route, -1) for a route
-    without matches."""
+def _port_of(match: Mapping[str, Any]) -> int | None:
+    port = match.get("port")
+    return port if isinstance(port, int) and port else None
+
+
+def _applying(vs: KubeObject, client_ns: str | None, port: int | None = None) -> tuple[tuple[int, int], ...]:
+    """The (route, match) pairs of ``vs`` that hold for ``client_ns`` on ``port``; (route, -1)
+    for a route without matches."""
     out: list[tuple[int, int]] = []
     for n, route in enumerate(spec_list(vs.spec.get("http"))):
         matches = spec_list(route.get("match"))
         if not matches:
             out.append((n, -1))
-        out += [(n, k) for k, m in enumerate(matches) if route_applies(m, client_ns)]
+        out += [(n, k) for k, m in enumerate(matches) if route_applies(m, client_ns, port)]
     return tuple(out)
 
 
@@ -91,26 +99,50 @@ def _named(vs: KubeObject) -> set[str]:
     return out
 
 
-def _winner(vss: Sequence[KubeObject], client_ns: str | None) -> KubeObject | None:
+def _winner(vss: Sequence[KubeObject], client_ns: str | None, port: int | None) -> KubeObject | None:
     ranked = [(rank, istio_order(vs), vs) for vs in vss if (rank := export_rank(vs, client_ns)) is not None]
     for _, _, vs in sorted(ranked, key=lambda r: (r[0], r[1])):
-        if _applying(vs, client_ns):
+        if _applying(vs, client_ns, port):
             return vs
     return None
 
 
-class _Giver:
-    """Hands a VirtualService a role and remembers it was used."""
+def _plan_port(svc: ServiceHost, vss: Sequence[KubeObject], port: int | None, out: MeshPlan,
+               given: dict[tuple[int, str | None, str], KubeObject]) -> tuple[set[int], KubeObject | None]:
+    """The roles on one port (None: ports left to the routes' parents) into ``given``, the
+    inexact clients into ``out``; the ids of the VirtualServices some client takes, and the
+    one every client (or the Service's own namespace) takes."""
+    used: set[int] = set()
 
-    def __init__(self, out: MeshPlan, used: set[int]) -> None:
-        self.out, self.used = out, used
+    def give(vs: KubeObject, client_ns: str | None, route_ns: str) -> None:
+        given[(id(vs), client_ns, route_ns)] = vs
+        used.add(id(vs))
 
-    def __call__(self, vs: KubeObject, role: Role) -> None:
-        self.out.roles.setdefault((vs.namespace, vs.name), []).append(role)
-        self.used.add(id(vs))
+    def inexact(vs: KubeObject, ns: str) -> None:
+        if (vs, svc, ns) not in out.inexact:
+            out.inexact.append((vs, svc, ns))
+        used.add(id(vs))
+
+    producer = _winner(vss, None, port)
+    home = _winner(vss, svc.namespace, port)
+    if producer is not None:
+        give(producer, None, svc.namespace)
+        if home is not None and (home is not producer or _applying(home, svc.namespace, port) != _applying(
+                producer, None, port)):
+            inexact(home, svc.namespace)
+    elif home is not None:  # only the Service's own namespace sees one: GAMMA gives it to everyone
+        give(home, svc.namespace, svc.namespace)
+        inexact(home, "")
+    for ns in sorted({n for vs in vss for n in _named(vs)} - {svc.namespace}):
+        mine = _winner(vss, ns, port)
+        if mine is None or (mine is producer and _applying(mine, ns, port) == _applying(mine, None, port)):
+            continue
+        give(mine, ns, ns)
+    return used, producer or home
 
 
-def plan(index: Index) -> MeshPlan:
+def plan(index: Index, service_ports: Callable[[ServiceHost], frozenset[int] | None]) -> MeshPlan:
+    """The mesh plan; ``service_ports`` gives a Service's ports when it is in the input."""
     out = MeshPlan()
     by_service: dict[ServiceHost, list[KubeObject]] = {}
     for vs in index.virtual_services:
@@ -121,26 +153,27 @@ def plan(index: Index) -> MeshPlan:
             if svc is not None and vs not in by_service.get(svc, []):
                 by_service.setdefault(svc, []).append(vs)
     for svc, vss in sorted(by_service.items(), key=lambda kv: (kv[0].namespace, kv[0].name)):
+        named = {p for vs in vss for r in spec_list(vs.spec.get("http")) for m in spec_list(r.get("match"))
+                 if (p := _port_of(m)) is not None}
+        known = service_ports(svc)
+        ports: list[int | None] = [*sorted(named | known)] if named and known else [None]
         used: set[int] = set()
-        give = _Giver(out, used)
-        producer = _winner(vss, None)
-        home = _winner(vss, svc.namespace)
-        if producer is not None:
-            give(producer, Role(svc, None, svc.namespace))
-            if home is not None and (home is not producer or _applying(home, svc.namespace) != _applying(
-                    producer, None)):
-                out.inexact.append((home, svc, svc.namespace))
-                used.add(id(home))
-        elif home is not None:  # only the Service's own namespace sees one: GAMMA gives it to everyone
-            give(home, Role(svc, svc.namespace, svc.namespace))
-            out.inexact.append((home, svc, ""))
-        for ns in sorted({n for vs in vss for n in _named(vs)} - {svc.namespace}):
-            mine = _winner(vss, ns)
-            if mine is None or (mine is producer and _applying(mine, ns) == _applying(mine, None)):
-                continue
-            give(mine, Role(svc, ns, ns))
+        winners: list[KubeObject] = []
+        on: dict[tuple[int, str | None, str], list[int | None]] = {}
+        roles: dict[tuple[int, str | None, str], KubeObject] = {}
+        for port in ports:
+            given: dict[tuple[int, str | None, str], KubeObject] = {}
+            taken, winner = _plan_port(svc, vss, port, out, given)
+            used |= taken
+            winners += [winner] if winner is not None else []
+            for key, vs in given.items():
+                roles.setdefault(key, vs)
+                on.setdefault(key, []).append(port)
+        for key, vs in roles.items():
+            held = on[key]
+            only = None if len(held) == len(ports) else tuple(p for p in held if p is not None)
+            out.roles.setdefault((vs.namespace, vs.name), []).append(Role(svc, key[1], key[2], only))
         for vs in vss:
             if id(vs) not in used:
-                winner = producer or home or vss[0]
-                out.shadowed.append((vs, svc, winner))
+                out.shadowed.append((vs, svc, winners[0] if winners else vss[0]))
     return out

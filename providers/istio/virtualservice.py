@@ -77,8 +77,12 @@ class _Converter:
     def __init__(self, index: Index, servers: Servers, ctx: ProviderContext) -> None:
         self.index, self.servers, self.ctx, self.notes = index, servers, ctx, ctx.notes
         self.redirecting = redirect_listeners(servers)
-        self.mesh = plan(index)
+        self.mesh = plan(index, self._service_ports)
         self.l4 = L4Converter(index, servers, ctx, self.note)
+
+    def _service_ports(self, svc: ServiceHost) -> frozenset[int] | None:
+        ports = grpc_ports(self.ctx.resources, svc)
+        return None if ports is None else ports[0] | ports[1]
 
     def note(self, vs: Any, code: str, level: Level, message: str, fld: str, scope: Scope,
              fidelity: Fidelity | None = Fidelity.APPROXIMATE, instead: str = "",
@@ -173,12 +177,12 @@ class _Converter:
         ports = grpc_ports(self.ctx.resources, svc)
         named = {m["port"] for r in spec_list(vs.spec.get("http")) for m in spec_list(r.get("match"))
                  if isinstance(m.get("port"), int) and m["port"]}
-        if ports is None or (not named and (not ports[0] or not ports[1])):
+        if ports is None or (role.ports is None and not named and (not ports[0] or not ports[1])):
             grpc = ports is not None and bool(ports[0])  # every port speaks gRPC: one GRPCRoute
             return [Place("mesh", None, {ServiceParent(svc.namespace, svc.name)}, ns, (), grpc=grpc,
                           client_ns=client)]
         return [Place("mesh", p, {ServiceParent(svc.namespace, svc.name, p)}, ns, (), grpc=p in ports[0],
-                      client_ns=client) for p in sorted(ports[0] | ports[1])]
+                      client_ns=client) for p in sorted(ports[0] | ports[1]) if role.ports is None or p in role.ports]
 
     def labels_note(self, vs: Any, hosts: list[str], where: str, match: Match) -> None:
         """Where a sourceLabels match cannot hold in the output: the mesh (no GAMMA route
