@@ -71,6 +71,9 @@ class _Entry:
     match: Match
     action: Action
     provenance: Provenance
+    # Istio's character prefix, kept by a GRPCRoute's method match, narrowed by an HTTPRoute's
+    # PathPrefix: (VirtualService, why, field, scope) of the note an HTTPRoute holding this match gives
+    prefix_notes: tuple[tuple[Any, str, str, Scope], ...] = ()
 
 
 class _Converter:
@@ -264,11 +267,9 @@ class _Converter:
                               "gateway pods run, which the converted Gateway does not keep; left out there, so its "
                               "requests reach the routes after it", f"{fld}.match[{k}].sourceNamespace",
                               scope(hosts, match.match), Fidelity.UNSUPPORTED, "match left out on gateways")
-                for why in problems:
-                    self.note(vs, "PREFIX-CHARACTERS", Level.INFO, why, f"{fld}.match[{k}].uri",
-                              prefix_scope(hosts, match.match), Fidelity.APPROXIMATE, "Gateway PathPrefix",
-                              ("status", "backend", "weights", "path", "redirect", "headers", "host", "cors"))
-                out.append(_Entry(n, position, match, action, prov))
+                prefix = tuple((vs, why, f"{fld}.match[{k}].uri", prefix_scope(hosts, match.match))
+                               for why in problems)
+                out.append(_Entry(n, position, match, action, prov, prefix))
         return out
 
     def convert(self, vs: Any, exclude: frozenset[tuple[str, str]] = frozenset()) -> list[Route]:
@@ -317,7 +318,19 @@ class _Converter:
         route = Route("HTTPRoute", places[0].namespace, name, gw, places[0].hosts, frozenset(), tuple(rules),
                       tuple(Provenance("VirtualService", s.namespace, s.name, "", s.origin) for s in sources), parents)
         why = self.grpc_reason(places, rules)
-        return self.grpc_route(vs, route, hosts, why) if why else route
+        out = self.grpc_route(vs, route, hosts, why) if why else route
+        if out is None or out.kind == "HTTPRoute":
+            held = [*ordered.items, *(dropped for dropped, _ in ordered.unreachable)]
+            self.prefix_notes([by_position[i.origin] for i in held])
+        return out
+
+    def prefix_notes(self, entries: Sequence[_Entry]) -> None:
+        """Where an HTTPRoute's PathPrefix narrows Istio's character prefix (a GRPCRoute keeps it)."""
+        for entry in entries:
+            for vs, why, fld, where in entry.prefix_notes:
+                self.note(vs, "PREFIX-CHARACTERS", Level.INFO, why, fld, where, Fidelity.APPROXIMATE,
+                          "Gateway PathPrefix", ("status", "backend", "weights", "path", "redirect", "headers",
+                                                 "host", "cors"))
 
     # --- gRPC --------------------------------------------------------------------------------
 
