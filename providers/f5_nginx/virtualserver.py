@@ -389,6 +389,13 @@ def _virtual_server(c: _Ctx, vs: KubeObject, vsrs: Mapping[tuple[str, str], Kube
         if spec.get(extra):
             c.note("SPEC-" + extra.upper(), Level.WARNING, f"spec.{extra} has no Gateway API form", f"spec.{extra}",
                    fidelity=Fidelity.UNSUPPORTED, instead="not converted", aspects=("status",))
+    listener = spec.get("listener")
+    if isinstance(listener, Mapping) and (listener.get("http") or listener.get("https")):
+        named = ", ".join(f"{k} {listener[k]}" for k in ("http", "https") if listener.get(k))
+        c.note("SPEC-LISTENER", Level.WARNING, f"spec.listener serves the host on custom listeners ({named}) "
+               "whose ports the controller's GlobalConfiguration defines: the routes attach to the Gateway's "
+               "port 80/443 listeners instead", "spec.listener", fidelity=Fidelity.UNSUPPORTED,
+               instead="add Gateway listeners on those ports and attach the route to them", aspects=("status",))
     name = f"{vs.name}-{host_slug(host)}"
     out = [Route("HTTPRoute", vs.namespace, name, gw, (host,), sections, tuple(rules), (prov,))] if rules else []
     for ref, (prefix, in_force, broken) in sorted(delegated.items()):

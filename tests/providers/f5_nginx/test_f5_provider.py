@@ -28,6 +28,19 @@ def test_virtual_server_routes_splits_and_lost_return(ing2gw) -> None:
     assert "F5-VS-RETURN" in r.stderr
 
 
+def test_virtual_server_custom_listeners_are_noted(ing2gw, tmp_path) -> None:
+    """spec.listener names GlobalConfiguration listeners (ports not in the input): a warning, not silence."""
+    vs = tmp_path / "vs.yaml"
+    vs.write_text("apiVersion: k8s.nginx.org/v1\nkind: VirtualServer\nmetadata: {name: cafe, namespace: default}\n"
+                  "spec:\n  host: cafe.example.com\n  listener: {http: http-8083}\n"
+                  "  upstreams: [{name: tea, service: tea-svc, port: 80}]\n"
+                  "  routes: [{path: /tea, action: {pass: tea}}]\n")
+    r = ing2gw(["convert", "-f", str(vs)])
+    assert "warning: F5-VS-SPEC-LISTENER: VirtualServer default/cafe [spec.listener]" in r.stderr
+    assert "(http http-8083)" in r.stderr
+    assert "name: cafe-cafe-example-com" in r.stdout  # the routes are still converted
+
+
 def test_route_as_f5(ing2gw) -> None:
     case = CASES / "routing" / "input.yaml"
     r = ing2gw(["route", "-f", str(case), "--as", "f5-nginx", "http://cafe.example.com/teapot"])
