@@ -5,6 +5,7 @@ repeated differences counted rather than listed."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support import TESTDATA, verify_report
@@ -37,6 +38,22 @@ def _report(ing2gw, *args: str) -> dict:
     return verify_report(ing2gw, "-f", str(CASE), "--no-generate", *args)
 
 
+def _sides() -> tuple[Any, Any, Any, Any, Any]:
+    """The case converted: (resources, conversion, ingress-nginx data plane, its model, router)."""
+    from ing2gw.convert import ConvertOptions, convert
+    from ing2gw.plugins import discover
+    from ing2gw.resources import build_resource_set
+    from ing2gw.router import Router
+    from ing2gw.sources import read_paths
+
+    registry = discover()
+    rs = build_resource_set(read_paths([str(CASE)]))
+    result = convert(rs, ConvertOptions(), registry)
+    plane = registry.data_plane("ingress-nginx")
+    assert plane is not None
+    return rs, result, plane, plane.model(rs), Router.from_manifests(result.manifests)
+
+
 def test_streamed_log_with_memo_and_workers_equals_routing_every_line(
     ing2gw, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -64,20 +81,9 @@ def test_streamed_requests_equal_preloaded_ones(ing2gw, monkeypatch: pytest.Monk
     preloaded one (workers read them from inherited memory) give the same report."""
     import ing2gw.verify as v
     from ing2gw.accesslog import log_requests
-    from ing2gw.convert import ConvertOptions, convert
-    from ing2gw.plugins import discover
-    from ing2gw.resources import build_resource_set
-    from ing2gw.router import Router
-    from ing2gw.sources import read_paths
 
     monkeypatch.setattr(v, "CHUNK", 5)
-    registry = discover()
-    rs = build_resource_set(read_paths([str(CASE)]))
-    result = convert(rs, ConvertOptions(), registry)
-    plane = registry.data_plane("ingress-nginx")
-    assert plane is not None
-    model = plane.model(rs)
-    router = Router.from_manifests(result.manifests)
+    rs, result, plane, model, router = _sides()
     requests = list(log_requests(str(_log(tmp_path, 40)), rs, []))
 
     def run(streamed: bool) -> dict:
@@ -138,11 +144,6 @@ def test_log_lines_resolved_by_workers_equal_lines_resolved_when_read(
     line order, equals the one from inferring each line as it is read."""
     import ing2gw.verify as v
     from ing2gw.accesslog import log_requests, resolve
-    from ing2gw.convert import ConvertOptions, convert
-    from ing2gw.plugins import discover
-    from ing2gw.resources import build_resource_set
-    from ing2gw.router import Router
-    from ing2gw.sources import read_paths
     from ing2gw.verification import _scheme_chooser
 
     log = tmp_path / "access.log"
@@ -151,13 +152,7 @@ def test_log_lines_resolved_by_workers_equal_lines_resolved_when_read(
         f'{(200, 404, 301)[i % 3]} 5 "-" "curl" 80 0.001 [web-foo-80] [] 10.1.1.1:80 5 0.001 200 id{i}\n'
         for i in range(45)))
     monkeypatch.setattr(v, "CHUNK", 4)
-    registry = discover()
-    rs = build_resource_set(read_paths([str(CASE)]))
-    result = convert(rs, ConvertOptions(), registry)
-    plane = registry.data_plane("ingress-nginx")
-    assert plane is not None
-    model = plane.model(rs)
-    router = Router.from_manifests(result.manifests)
+    rs, result, plane, model, router = _sides()
 
     def run(deferred: bool) -> dict:
         choose = _scheme_chooser(model.route, rs, None)
@@ -184,22 +179,11 @@ def test_remembered_explanations_equal_fresh_ones() -> None:
     fresh explanation gives."""
     import random
 
-    from ing2gw.convert import ConvertOptions, convert
     from ing2gw.explain import Explainer
     from ing2gw.http import Request
     from ing2gw.notes import ASPECTS
-    from ing2gw.plugins import discover
-    from ing2gw.resources import build_resource_set
-    from ing2gw.router import Router
-    from ing2gw.sources import read_paths
 
-    registry = discover()
-    rs = build_resource_set(read_paths([str(CASE)]))
-    result = convert(rs, ConvertOptions(), registry)
-    plane = registry.data_plane("ingress-nginx")
-    assert plane is not None
-    model = plane.model(rs)
-    router = Router.from_manifests(result.manifests)
+    rs, result, plane, model, router = _sides()
     explainer = Explainer([*result.notes, *plane.controller_notes()], rs, result.manifests)
     assert explainer._by_path  # the ~regex scopes are there to be read
     rng = random.Random(19)
