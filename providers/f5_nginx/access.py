@@ -21,11 +21,10 @@ for the locations of Ingress paths and of VirtualServer routes (the model's :mod
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ing2gw.enforce.buckets import NginxLimitReq
-from ing2gw.enforce.credentials import Credentials
+from ing2gw.enforce.state import Enforcement as ModelEnforcement
 from ing2gw.http import Headers, Request
 
 __all__ = ["Enforcement", "Guards", "Refusal", "Zone", "body_refusal", "limit_refusal", "auth_refusal"]
@@ -55,13 +54,7 @@ class Guards:
     auth_realm: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Enforcement:
-    """What the model checks protections with (the default checks presence only, counts nothing)."""
-
-    credentials: Credentials = field(default_factory=Credentials)
-    limiter: NginxLimitReq | None = None
-    clock: Callable[[], float] = lambda: 0.0
+Enforcement = ModelEnforcement[NginxLimitReq]  # what the model checks protections with
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,13 +19,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ing2gw.enforce.buckets import TokenBuckets
-from ing2gw.enforce.credentials import Credentials
-from ing2gw.enforce.standin import AuthAnswer, stand_in
+from ing2gw.enforce.state import Enforcement as ModelEnforcement
 from ing2gw.http import Headers, Request
 
 from .crds import Middleware
@@ -34,14 +33,7 @@ from .middlewares import rate_of
 __all__ = ["Enforcement", "Refusal", "check"]
 
 
-@dataclass(frozen=True, slots=True)
-class Enforcement:
-    """What the model checks protections with (the default checks presence only, counts nothing)."""
-
-    credentials: Credentials = field(default_factory=Credentials)
-    limiter: TokenBuckets | None = None
-    clock: Callable[[], float] = lambda: 0.0
-    auth: Callable[[Headers], AuthAnswer] = stand_in
+Enforcement = ModelEnforcement[TokenBuckets]  # what the model checks protections with
 
 
 @dataclass(frozen=True, slots=True)

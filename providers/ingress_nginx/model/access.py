@@ -18,13 +18,12 @@ rate limits are not counted, every request is the first) and the clock they coun
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ing2gw.enforce.buckets import NginxLimitReq
-from ing2gw.enforce.credentials import Credentials
-from ing2gw.enforce.standin import AuthAnswer, stand_in
-from ing2gw.http import Headers, Request
+from ing2gw.enforce.standin import AuthAnswer
+from ing2gw.enforce.state import Enforcement as ModelEnforcement
+from ing2gw.http import Request
 
 from .settings import ControllerConfig, Policy
 from .uri import escape_uri
@@ -34,14 +33,7 @@ __all__ = ["Enforcement", "Refusal", "access", "body_too_large", "rate_limited"]
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-@dataclass(frozen=True, slots=True)
-class Enforcement:
-    """What the model checks protections with."""
-
-    credentials: Credentials = field(default_factory=Credentials)
-    limiter: NginxLimitReq | None = None
-    clock: Callable[[], float] = lambda: 0.0
-    auth: Callable[[Headers], AuthAnswer] = stand_in
+Enforcement = ModelEnforcement[NginxLimitReq]  # what the model checks protections with
 
 
 @dataclass(frozen=True, slots=True)
