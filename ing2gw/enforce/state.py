@@ -23,7 +23,8 @@ __all__ = ["Enforcement"]
 L = TypeVar("L")
 
 
-@dataclass(frozen=True)  # no slots: calling Enforcement[X]() sets __orig_class__, which a slotted frozen class refuses with a TypeError
+# no slots: calling Enforcement[X]() sets __orig_class__, which a slotted frozen class refuses
+@dataclass(frozen=True)
 class Enforcement(Generic[L]):
     """Credentials, the rate-limit counter (None: not counted), its clock and the auth service."""
 
