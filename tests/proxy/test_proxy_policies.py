@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import support
-from support import TESTDATA
+from support import TESTDATA, verify_report
 
 from ing2gw.enforce.credentials import Credentials
 from ing2gw.proxy import RunningProxy, ServeOptions, start_serve
@@ -108,9 +108,8 @@ def test_unreachable_auth_service_refuses(monkeypatch: pytest.MonkeyPatch) -> No
 def test_verify_via_proxy_agrees_on_protected_routes(ing2gw) -> None:
     case = TESTDATA / "verify" / "policies"
     users = case / "users.htpasswd"
-    r = ing2gw(["verify", "-f", str(case / "ingresses.yaml"), "--emitter", "envoy-gateway", "--via-proxy",
-                "--htpasswd", f"shop/users-htpasswd={users}", "--credentials", "bob:bob-pw", "--allow-unprotected",
-                "-q", "-o", "json", "--fail-on", "never"])
-    assert r.exit_code == 0, r.stderr
-    proxy = json.loads(r.stdout)["checks"]["proxy"]
+    report = verify_report(ing2gw, "-f", str(case / "ingresses.yaml"), "--emitter", "envoy-gateway", "--via-proxy",
+                           "--htpasswd", f"shop/users-htpasswd={users}", "--credentials", "bob:bob-pw",
+                           "--allow-unprotected")
+    proxy = report["checks"]["proxy"]
     assert proxy["checked"] > 20 and proxy["disagree"] == 0, proxy["problems"]

@@ -35,8 +35,8 @@ from ...policy import AttachedPolicy, PolicyReadError, PolicyTarget, provenance_
 from ..objects import Manifest, meta, ordered
 from ..registry import EmitContext
 from . import ipranges, readvalues
+from .authparts import client_cert_gaps, htpasswd_layout, split_ref
 from .authparts import cors_differences as _cors
-from .authparts import htpasswd_layout, split_ref
 from .base import ImplEmitter, ObjectKind, Piece, Row, Site, policy_targets, reference_grant
 from .values import auth_url, duration, quantity
 
@@ -338,14 +338,8 @@ class KgatewayEmitter(ImplEmitter):
             ref["namespace"] = ns
             extra = (reference_grant(self.api("ListenerPolicy"), "ListenerPolicy", gateway_ns, "Secret", ns, name,
                                      [intent.provenance.subject]),)
-        words = []
-        if intent.depth > 1:
-            words.append(f"the chain depth limit {intent.depth} is not carried")
-        if intent.pass_to_upstream:
-            words.append("the certificate is not passed upstream in ssl-client-cert (kgateway's is the "
-                         "x-forwarded-client-cert header of ListenerPolicy httpSettings.forwardClientCertDetails)")
-        if intent.error_page:
-            words.append(f"there is no redirect to {intent.error_page} on failure")
+        words = client_cert_gaps(intent, "kgateway's is the x-forwarded-client-cert header of ListenerPolicy "
+                                         "httpSettings.forwardClientCertDetails")
         validation = {"caCertificateRefs": [ref], "mode": "Require" if intent.mode == "on" else "Optional"}
         return Piece({"default": {"clientCertificateValidation": validation}}, "; ".join(words), extra=extra,
                      secret=f"kgateway reads the CA bundle from key ca.crt of Secret {ns}/{name}, as the source does")
