@@ -13,8 +13,8 @@ it comes from an absolute-form request target when there is one, else from the
 left empty for the caller to fill in. Neither records the scheme either: unless the target
 is absolute, the caller infers it (:data:`SchemeChooser`; ``verify`` replays both schemes
 through the source model and keeps the one that gives the recorded status and upstream).
-That inference may be left to where the line is replayed (a :class:`LogLine`, resolved by
-:func:`resolve`), so that a forked replay worker does it rather than the process reading the log.
+That inference may be left to where the line is replayed (a :class:`LogLine`, decided by
+:func:`decide`), so that a forked replay worker does it rather than the process reading the log.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from .http import DEFAULT_PORTS
 from .probes import Probe
 from .resources import ResourceSet
 
-__all__ = ["LogEntry", "LogLine", "SchemeChooser", "log_requests", "parse_access_log", "resolve"]
+__all__ = ["LogEntry", "LogLine", "SchemeChooser", "decide", "log_requests", "origin", "parse_access_log"]
 
 _LINE = re.compile(
     r'^(?P<addr>\S+) \S+ \S+ \[(?P<time>[^\]]*)\] "(?P<request>[^"\\]*(?:\\.[^"\\]*)*)" '
@@ -97,7 +97,7 @@ SchemeChooser = Callable[[LogEntry, str], tuple[str, str]]
 
 class LogLine(NamedTuple):
     """A log line whose scheme is still to be inferred: plain values (cheap to send to a
-    worker), made a probe by :func:`resolve` where it is replayed."""
+    worker), made a probe where it is replayed (its scheme by :func:`decide`)."""
 
     file: str
     line: int
@@ -109,20 +109,20 @@ class LogLine(NamedTuple):
     alternative: str
 
 
-def _origin(entry: LogEntry, scheme: str, problem: str) -> str:
-    origin = f"access log line {entry.line} (status {entry.status}"
-    origin += f", {scheme} inferred)" if not entry.scheme_recorded else ")"
-    return origin + (f"; {problem}" if problem else "")
+def origin(line: int, status: int, scheme: str, inferred: bool, problem: str) -> str:
+    """Where a replayed request came from: ``access log line N (status S[, SCHEME inferred])``
+    and, when the replay contradicts the recorded status, why."""
+    text = f"access log line {line} (status {status}" + (f", {scheme} inferred)" if inferred else ")")
+    return text + (f"; {problem}" if problem else "")
 
 
-def resolve(line: LogLine, choose: SchemeChooser) -> tuple[Probe, str, str]:
-    """(the probe, its origin, ``file:line: why`` when the recorded status contradicts the
-    replay, else "") of a line whose scheme ``choose`` infers (always http or https)."""
+def decide(line: LogLine, choose: SchemeChooser) -> tuple[str, str]:
+    """(the scheme ``choose`` infers for ``line``, lower case; why the recorded status
+    contradicts its replay, or ""). Depends on the line only through its method, host, path,
+    status, upstream and alternative (what a replay worker remembers it by)."""
     entry = LogEntry(line.line, line.method, "http", "", line.path, line.status, line.upstream, line.alternative)
     scheme, problem = choose(entry, line.host)
-    scheme = scheme.lower()
-    probe = Probe(scheme, line.host, entry.path, method=entry.method.upper(), client=None)
-    return probe, _origin(entry, scheme, problem), f"{line.file}:{entry.line}: {problem}" if problem else ""
+    return scheme.lower(), problem
 
 
 def log_requests(path: str, rs: ResourceSet, skipped: list[str], choose: SchemeChooser | None = None,
@@ -132,7 +132,7 @@ def log_requests(path: str, rs: ResourceSet, skipped: list[str], choose: SchemeC
     (ingress-nginx logs none) gets the one ``choose`` infers, and a recorded status the replay
     contradicts goes into ``contradicted`` (``file:line: why``, at most 50); lines that cannot
     be replayed go into ``skipped`` with the reason. With ``defer`` (and ``choose``), such a
-    line is yielded as a :class:`LogLine` (origin "") for the replay to :func:`resolve`: the
+    line is yielded as a :class:`LogLine` (origin "") for the replay to :func:`decide`: the
     contradictions are then the replay's to collect."""
     upstream_hosts: dict[str, str] = {}
     for ing in sorted(rs.ingresses, key=lambda i: i.ref):
@@ -169,6 +169,6 @@ def log_requests(path: str, rs: ResourceSet, skipped: list[str], choose: SchemeC
                 continue
             if problem and contradicted is not None and len(contradicted) < 50:
                 contradicted.append(f"{path}:{entry.line}: {problem}")
-            yield Probe(scheme, host, entry.path, method=entry.method.upper(), client=None), _origin(entry, scheme,
-                                                                                                     problem)
+            yield (Probe(scheme, host, entry.path, method=entry.method.upper(), client=None),
+                   origin(entry.line, entry.status, scheme, not entry.scheme_recorded, problem))
     skipped.extend(f"{path}:{line}: {reason}" for line, reason in errors)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
-from .accesslog import LogEntry, LogLine, SchemeChooser, log_requests, resolve
+from .accesslog import LogEntry, LogLine, SchemeChooser, decide, log_requests
 from .cases import CaseClock, load_cases, request_of, results_json, run_cases
 from .convert import ConvertOptions, ConvertResult, convert
 from .dataplane import Checker, DataPlaneModel, with_enforcement
@@ -25,7 +25,7 @@ from .http import DEFAULT_PORTS, Request
 from .plugins import Registry
 from .policy import PolicyIndex
 from .policyprobes import ProbeGroup, Stateful, policy_probes
-from .probes import UNKNOWN_HOST, Probe, ingress_probes, object_probes
+from .probes import UNKNOWN_HOST, ingress_probes, object_probes
 from .resources import ResourceSet
 from .router import Router
 from .router.outcome import Outcome
@@ -129,8 +129,8 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
         for log in options.access_logs:
             yield from log_requests(log, mine, skipped, choose, contradictions, defer)
 
-    def resolved(line: LogLine) -> tuple[Probe, str, str]:
-        return resolve(line, choose)
+    def decided(line: LogLine) -> tuple[str, str]:
+        return decide(line, choose)
 
     explaining = [*result.notes, *plane.controller_notes()]
     checkers: list[Checker] = []
@@ -146,7 +146,7 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
             checkers.append(ProxyCheck(result.manifests, router))
         report = verify_requests(name, mine, result.manifests, explaining, source.route, router.route,
                                  requests(), progress, checkers, options.workers, generated, groups, stateful,
-                                 resolved)
+                                 decided)
     finally:
         for checker in checkers:
             checker.stop()

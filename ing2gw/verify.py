@@ -17,11 +17,12 @@ import itertools
 import multiprocessing
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult
 from typing import TYPE_CHECKING, Any, cast
 
 from .accesslog import LogLine
+from .accesslog import origin as log_origin
 from .explain import Explainer
 from .http import MeshSource, Request
 from .notes import ASPECTS, Note
@@ -259,8 +260,8 @@ class _Replay:
     explainer: Explainer
     source_route: Callable[[Request], Outcome]
     gateway_route: Callable[[Request], Outcome]
-    # a log line whose scheme is inferred where it is replayed -> (probe, origin, contradiction or "")
-    resolve: Callable[[LogLine], tuple[Probe, str, str]] | None = None
+    # a log line whose scheme is inferred where it is replayed -> (scheme, contradiction or "")
+    decide: Callable[[LogLine], tuple[str, str]] | None = None
 
 
 _REPLAY: _Replay | None = None
@@ -278,14 +279,22 @@ Item = Replayable | LogLine  # what a request stream holds (a log line is made a
 _Result = tuple[int, list["_Row"], list[str]]
 
 
+def _line_probe(line: LogLine) -> tuple[Probe, str, str]:
+    """(the probe, its origin, ``file:line: why`` or "") of a log line whose scheme is inferred."""
+    assert _REPLAY is not None and _REPLAY.decide is not None
+    scheme, problem = _REPLAY.decide(line)
+    probe = Probe(scheme, line.host, line.path, method=line.method.upper(), client=None)
+    return (probe, log_origin(line.line, line.status, scheme, True, problem),
+            f"{line.file}:{line.line}: {problem}" if problem else "")
+
+
 def _resolved(chunk: Sequence[tuple[Item, str]]) -> tuple[list[tuple[Replayable, str]], list[str]]:
     """``chunk`` with its log lines made probes, and the contradictions they record."""
     out: list[tuple[Replayable, str]] = []
     found: list[str] = []
     for item, origin in chunk:
         if isinstance(item, LogLine):
-            assert _REPLAY is not None and _REPLAY.resolve is not None
-            item, origin, contradiction = _REPLAY.resolve(item)
+            item, origin, contradiction = _line_probe(item)
             if contradiction:
                 found.append(contradiction)
         out.append((item, origin))
@@ -305,10 +314,11 @@ def _as_request(item: Replayable) -> Request:
 
 
 _Compared = tuple[dict[str, Any], dict[str, Any], dict[str, Any], tuple[str, ...], tuple[str, ...], tuple[int, ...]]
-_MEMO: dict[Any, _Compared | None] = {}  # request -> how the sides compare (None: they agree)
-MEMO_SIZE = 50_000  # requests remembered per process (then forgotten all at once: bounded memory)
-# A request's routing depends on these fields only (hostname and query_params derive from host and query).
-_KEY_FIELDS = tuple(f.name for f in fields(Request) if f.name not in ("hostname", "query_params"))
+# Remembered per process (both sides are deterministic; access logs repeat requests):
+_MEMO: dict[Any, _Compared | None] = {}  # a request (its wire form) -> how the sides compare (None: they agree)
+# a log line (method, host, path, status, upstream, alternative) -> (scheme, contradiction or "", comparison)
+_LINES: dict[tuple[Any, ...], tuple[str, str, _Compared | None]] = {}
+MEMO_SIZE = 50_000  # entries remembered per memo and process (then the older half is forgotten: bounded memory)
 
 
 def _compare(request: Request) -> _Compared | None:
@@ -333,39 +343,19 @@ def _compare(request: Request) -> _Compared | None:
     return (shown, a, b, aspects, refs, explained)
 
 
-def _remember(key: Any, compared: _Compared | None) -> None:
-    if len(_MEMO) >= MEMO_SIZE:
-        _MEMO.clear()
-    _MEMO[key] = compared
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    """``memo[key] = value``, forgetting the older half of ``memo`` when it is full (a hit
+    moves its entry to the young end: what a log keeps asking for stays)."""
+    if len(memo) >= MEMO_SIZE:
+        for old in list(itertools.islice(memo, MEMO_SIZE // 2)):
+            del memo[old]
+    memo[key] = value
 
 
 def _replay_chunk(chunk: Sequence[tuple[Item, str]]) -> _Result:
-    """(agreeing requests, differences as compact rows) for one chunk, in this process or a
-    forked worker. Both sides are deterministic, so a request seen before (access logs
-    repeat requests) is not routed again."""
-    agree = 0
-    rows: list[_Row] = []
-    found: list[str] = []
-    for item, origin in chunk:
-        if isinstance(item, LogLine):  # resolved right before its replay (which may reuse the model's answer)
-            assert _REPLAY is not None and _REPLAY.resolve is not None
-            item, origin, contradiction = _REPLAY.resolve(item)
-            if contradiction:
-                found.append(contradiction)
-        # a probe stands for the request built from it (cheaper to hash, and not built when seen)
-        key: Any = item if isinstance(item, Probe) else tuple(getattr(item, name) for name in _KEY_FIELDS)
-        compared = _MEMO.get(key, _MISSING)
-        if compared is _MISSING:
-            compared = _compare(_as_request(item))
-            _remember(key, compared)
-        if compared is None:
-            agree += 1
-        else:
-            rows.append((*compared, origin))
-    return agree, rows, found
-
-
-_MISSING: Any = object()
+    """(agreeing requests, differences as compact rows, contradictions) for one chunk, in
+    this process (the wire form workers get, built here)."""
+    return _replay_wire([_to_wire(item, origin) for item, origin in chunk])
 
 
 _Wire = tuple[str, str, str, str, tuple[tuple[str, str], ...], int, "str | None", "str | None", "str | None",
@@ -395,36 +385,60 @@ def _replay_range(span: tuple[int, int]) -> _Result:
     return _replay_chunk(_PRELOADED[span[0]:span[1]])
 
 
+def _from_wire(wire: _Wire | _ProbeWire) -> Request:
+    if len(wire) == 9:
+        scheme, host, path, headers, method, client, pport, pmesh, _ = cast(_ProbeWire, wire)
+        return _as_request(Probe(scheme, host, path, headers, method, client, pport, pmesh))
+    method, scheme, host, path, pairs, port, sni, client, mesh_ns, mesh_to, _ = cast(_Wire, wire)
+    mesh = None if mesh_ns is None or mesh_to is None else MeshSource(mesh_ns, mesh_to)
+    return Request.build(host=host, path=path, method=method, scheme=scheme, headers=pairs, port=port, sni=sni,
+                         client=client, mesh=mesh)
+
+
 def _replay_wire(chunk: Sequence[_Wire | _ProbeWire | _LineWire]) -> _Result:
+    """(agreeing requests, differences as compact rows, contradictions) for one chunk, in
+    this process or a forked worker. Both sides are deterministic, so a request seen before
+    is not built or routed again, nor a log line (an access log repeats them) resolved again:
+    its scheme, contradiction and comparison depend only on its method, host, path, status,
+    upstream and alternative (its line number only goes into its origin)."""
     agree = 0
     rows: list[_Row] = []
     found: list[str] = []
+    memo, lines = _MEMO, _LINES
     for wire in chunk:
         if len(wire) == 8:
-            assert _REPLAY is not None and _REPLAY.resolve is not None
-            probe, origin, contradiction = _REPLAY.resolve(LogLine(*wire))
-            if contradiction:
-                found.append(contradiction)
-            wire = cast(_ProbeWire, _to_wire(probe, origin))
-        key = wire[:-1]
-        compared = _MEMO.get(key, _MISSING)  # seen before: no need to build it
-        if compared is _MISSING:
-            if len(wire) == 9:
-                scheme, host, path, headers, method, client, pport, pmesh, _ = cast(_ProbeWire, wire)
-                request = _as_request(Probe(scheme, host, path, headers, method, client, pport, pmesh))
+            file, number, method, host, path, status, _, _ = wire
+            line_key = wire[2:]
+            known = lines.pop(line_key, None)
+            if known is None:
+                assert _REPLAY is not None and _REPLAY.decide is not None
+                scheme, problem = _REPLAY.decide(LogLine(*wire))
+                probe = Probe(scheme, host, path, method=method.upper(), client=None)
+                known = (scheme, problem, _compare(_as_request(probe)))
+                _remember(lines, line_key, known)
             else:
-                method, scheme, host, path, pairs, port, sni, client, mesh_ns, mesh_to, _ = cast(_Wire, wire)
-                request = Request.build(host=host, path=path, method=method, scheme=scheme, headers=pairs,
-                                        port=port, sni=sni, client=client,
-                                        mesh=None if mesh_ns is None or mesh_to is None
-                                        else MeshSource(mesh_ns, mesh_to))
-            compared = _compare(request)
-            _remember(key, compared)
+                lines[line_key] = known  # the young end
+            scheme, problem, line_compared = known
+            if problem:
+                found.append(f"{file}:{number}: {problem}")
+            if line_compared is None:
+                agree += 1
+            else:
+                rows.append((*line_compared, log_origin(number, status, scheme, True, problem)))
+            continue
+        key = wire[:-1]
+        compared = memo.get(key, _MISSING)  # seen before: no need to build it
+        if compared is _MISSING:
+            compared = _compare(_from_wire(wire))
+            _remember(memo, key, compared)
         if compared is None:
             agree += 1
         else:
             rows.append((*compared, wire[-1]))
     return agree, rows, found
+
+
+_MISSING: Any = object()
 
 
 def _chunks(requests: Iterable[tuple[Item, str]]) -> Iterator[list[tuple[Item, str]]]:
@@ -467,7 +481,7 @@ def verify_requests(
     preloaded: Sequence[tuple[Replayable, str]] = (),
     groups: Sequence[ProbeGroup] = (),
     stateful: Stateful | None = None,
-    resolve: Callable[[LogLine], tuple[Probe, str, str]] | None = None,
+    decide: Callable[[LogLine], tuple[str, str]] | None = None,
 ) -> VerifyReport:
     """Replay ``requests`` (with where each came from) through both sides. Each of
     ``checkers`` (objects with ``name`` and ``check(request) -> problems | None``) gives a
@@ -478,13 +492,15 @@ def verify_requests(
     first; workers read them from memory they inherit, so nothing about them is sent.
     ``groups`` (policy probes, :mod:`ing2gw.policyprobes`) are replayed last, in this
     process, through ``stateful`` sides that count rate limits (reset before each burst).
-    ``resolve`` makes a :class:`~ing2gw.accesslog.LogLine` of ``requests`` a probe where it is
-    replayed (a worker infers its scheme); the contradictions it records go into
-    ``report.recorded`` (at most 50, in request order)."""
+    ``decide`` gives the scheme of a :class:`~ing2gw.accesslog.LogLine` of ``requests`` and
+    why its recorded status contradicts the replay (:func:`ing2gw.accesslog.decide`), where it
+    is replayed (a worker infers it); the contradictions go into ``report.recorded`` (at most
+    50, in request order)."""
     global _REPLAY, _PRELOADED
     started = time.perf_counter()
-    _REPLAY = _Replay(Explainer(notes, resources, manifests), source_route, gateway_route, resolve)
+    _REPLAY = _Replay(Explainer(notes, resources, manifests), source_route, gateway_route, decide)
     _MEMO.clear()
+    _LINES.clear()
     report = VerifyReport(provider=provider, ingresses=len(resources.ingresses))
     for checker in checkers:
         report.checks[checker.name] = {"checked": 0, "disagree": 0, "problems": []}
@@ -551,5 +567,6 @@ def verify_requests(
         _REPLAY = None
         _PRELOADED = ()
         _MEMO.clear()
+        _LINES.clear()
     report.elapsed_s = time.perf_counter() - started
     return report

@@ -143,7 +143,7 @@ def test_log_lines_resolved_by_workers_equal_lines_resolved_when_read(
     workers that replay them: the report, recorded-status contradictions included and in
     line order, equals the one from inferring each line as it is read."""
     import ing2gw.verify as v
-    from ing2gw.accesslog import log_requests, resolve
+    from ing2gw.accesslog import decide, log_requests
     from ing2gw.verification import _scheme_chooser
 
     log = tmp_path / "access.log"
@@ -160,7 +160,7 @@ def test_log_lines_resolved_by_workers_equal_lines_resolved_when_read(
         lines = log_requests(str(log), rs, [], choose, contradicted, defer=deferred)
         report = v.verify_requests("ingress-nginx", rs, result.manifests, result.notes, model.route, router.route,
                                    lines if deferred else list(lines), workers=2 if deferred else 1,
-                                   resolve=lambda line: resolve(line, choose))
+                                   decide=lambda line: decide(line, choose))
         report.recorded = [*contradicted, *report.recorded]
         out = report.to_dict()
         out["summary"].pop("elapsed_s")
@@ -170,6 +170,29 @@ def test_log_lines_resolved_by_workers_equal_lines_resolved_when_read(
     assert run(True) == read
     assert read["summary"]["requests"] == 45 and len(read["recordedStatus"]) > 10
     assert read["recordedStatus"] == sorted(read["recordedStatus"], key=lambda r: int(r.split(":")[1]))
+
+
+def test_remembered_log_lines_equal_fresh_ones(ing2gw, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log line is resolved and compared once and remembered by its method, host, path,
+    status, upstream and alternative (not its line number): on 400 lines without a scheme,
+    repeating irregularly, with statuses the model contradicts and a memo small enough to
+    forget its older half many times, the report equals the one from deciding every line afresh."""
+    import ing2gw.verify as v
+
+    log = tmp_path / "access.log"
+    log.write_text("".join(
+        f'10.0.0.{i % 250} - - [26/Nov/2026:07:00:{i % 60:02} +0000] "{"HEAD" if i % 7 == 0 else "GET"} '
+        f'{PATHS[(i * i) % len(PATHS)]} HTTP/1.1" {(200, 404, 301, 200)[i % 4]} 5 "-" "curl" 80 0.001 '
+        f"[web-foo-80] [] 10.1.1.1:80 5 0.001 200 id{i}\n" for i in range(400)))
+    monkeypatch.setattr(v, "_MEMO", _Forgetful())
+    monkeypatch.setattr(v, "_LINES", _Forgetful())
+    fresh = _report(ing2gw, "--access-log", str(log), "--workers", "1")
+    monkeypatch.undo()
+    monkeypatch.setattr(v, "MEMO_SIZE", 6)
+    monkeypatch.setattr(v, "CHUNK", 30)
+    for workers in ("1", "2"):
+        assert _report(ing2gw, "--access-log", str(log), "--workers", workers) == fresh
+    assert fresh["summary"]["requests"] == 400 and fresh["summary"]["differ"] > 0 and fresh["recordedStatus"]
 
 
 def test_remembered_explanations_equal_fresh_ones() -> None:
