@@ -12,6 +12,11 @@ replay are compared by one summariser -- and gives the header sets worth probing
 about the controller itself (what no Ingress causes), and optionally an oracle (the real
 controller as a :class:`Checker`). The plugin loader checks the declaration once
 (:func:`data_plane_of`) and the registry hands it out (``Registry.data_plane``).
+
+A data plane whose controller also routes streams (TCP, TLS by SNI, UDP) may offer
+``streams(resources) -> StreamModel | None`` (optional: providers without it need no change);
+``verify`` then replays connections through it and the reference stream router
+(:mod:`ing2gw.streamverify`).
 """
 
 from __future__ import annotations
@@ -26,8 +31,10 @@ from .resources import Ingress, ResourceSet
 if TYPE_CHECKING:
     from .enforce.credentials import Credentials
     from .router.outcome import Outcome
+    from .router.streams import Connection, StreamOutcome
 
-__all__ = ["Checker", "DataPlane", "DataPlaneModel", "HeaderSets", "data_plane_of", "with_enforcement"]
+__all__ = ["Checker", "DataPlane", "DataPlaneModel", "HeaderSets", "StreamModel", "data_plane_of",
+           "with_enforcement"]
 
 # Ingress "ns/name" -> header sets (each a tuple of (name, value)) to probe it with; a set
 # that starts with (":method", "OPTIONS") probes with that method (CORS preflights).
@@ -48,6 +55,18 @@ class DataPlaneModel(Protocol):
     the Gateway's wildcard listeners (:mod:`ing2gw.widened`)."""
 
     def route(self, request: Request, /) -> Outcome: ...
+
+
+class StreamModel(Protocol):
+    """The source controller's answer to one stream connection (optional capability of a
+    :class:`DataPlane`: ``streams(resources)``), in the reference stream router's terms
+    (:class:`~ing2gw.router.streams.StreamOutcome`; ``route`` names the source object that
+    took it, ``Kind ns/name``). ``endpoints`` are the connections its source objects name:
+    each stream port, as ``TCP``/``UDP``, and each SNI, as ``TLS``."""
+
+    def endpoints(self) -> Sequence[Connection]: ...
+
+    def route(self, connection: Connection, /) -> StreamOutcome: ...
 
 
 def with_enforcement(model: DataPlaneModel, credentials: Credentials, clock: Callable[[], float] | None = None,

@@ -24,6 +24,7 @@ from typing import Any
 
 __all__ = [
     "ASPECTS", "FAIL_ON_CHOICES", "Fidelity", "Level", "Note", "Notes", "Scope", "Security", "fails", "lost_protection",
+    "stream_scope",
 ]
 
 # What of a request's outcome a note can explain (``verify`` compares these).
@@ -32,8 +33,16 @@ ASPECTS = ("status", "backend", "weights", "redirect", "path", "host", "headers"
 # (host, path) rules a note is about. host: a rule's host ("" the host-less rule, which
 # serves hosts no rule names), or "*" every host. path: a path as the Ingress writes it,
 # "" every path of the host (unmatched ones included), or "~REGEX" the requests whose path
-# the regular expression finds (a property of the request, not of a rule).
+# the regular expression finds (a property of the request, not of a rule). A stream note's
+# path is "tcp:PORT", "tls:PORT" or "udp:PORT" (its host the SNI, or "*"): connections of that
+# protocol to that port (:mod:`ing2gw.streamverify`), never an HTTP request.
 Scope = tuple[tuple[str, str], ...]
+
+
+def stream_scope(protocol: str, port: int, host: str = "*") -> tuple[str, str]:
+    """The scope entry of a note about connections of ``protocol`` (TCP, TLS -- with SNI
+    ``host`` -- or UDP) to ``port``."""
+    return (host, f"{protocol.lower()}:{port}")
 
 
 class Level(enum.StrEnum):

@@ -3,7 +3,8 @@
 :func:`run_verify` converts the resources, builds the provider's declared data plane
 (:mod:`ing2gw.dataplane`) and the reference router over the output, gathers the requests
 (generated probes, case files, access logs) and replays them through both, then adds the
-widened host set of wildcard listeners (:mod:`ing2gw.widened`); ``ing2gw verify``
+widened host set of wildcard listeners (:mod:`ing2gw.widened`) and, when the data plane models
+stream routes, the stream connections (:mod:`ing2gw.streamverify`); ``ing2gw verify``
 only parses options and renders the report, and tests and other commands call this.
 """
 
@@ -156,6 +157,13 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
                                               router.route, getattr(base_model, "presented_certificate", None)):
             report.requests += 1
             report.add(difference)
+        streams = getattr(plane, "streams", None)  # optional (DataPlane): stream routes replayed too
+        stream_model = streams(mine) if callable(streams) else None
+        if stream_model is not None:
+            from .streamverify import replay_streams
+
+            replay_streams(report, [*result.manifests, *(existing.objects if existing else ())], stream_model,
+                           explaining)
     report.skipped = skipped
     if cases:  # judged as route --cases judges them: rate limits counted on the case file's clock
         clock = CaseClock()

@@ -1,7 +1,8 @@
 """Gateway listeners and route attachment: the listeners of a Gateway as
-:class:`ListenerSpec` values (HTTP and HTTPS only; conflicted listeners left out; an HTTPS
-listener needs a resolvable certificate), and whether a route attaches to one
-(``allowedRoutes`` namespaces and kinds, hostname intersection).
+:class:`ListenerSpec` values (:func:`listener_specs`: HTTP and HTTPS only, conflicted listeners
+left out, an HTTPS listener needs a resolvable certificate; :func:`parse_listeners`: every
+listener, for the stream router :mod:`.streams`), the certificate a listener presents, and
+whether a route attaches to one (``allowedRoutes`` namespaces and kinds, hostname intersection).
 """
 
 from __future__ import annotations
@@ -14,10 +15,17 @@ from .hostnames import HostIndex, intersect
 from .inventory import GATEWAY_GROUP, Inventory, Obj, int_of, map_of, maps_of, str_of
 from .model import Group
 
-__all__ = ["ListenerSpec", "admits_listener_set", "attach", "listener_specs"]
+__all__ = ["ListenerSpec", "admits_listener_set", "attach", "distinct", "listener_certificate", "listener_specs",
+           "parse_listeners"]
 
 ROUTED_PROTOCOLS = ("HTTP", "HTTPS")
 ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
+# The route kinds a listener of each protocol takes (``allowedRoutes.kinds`` narrowed to these)
+# and those it takes when ``kinds`` is empty; a TLS listener in Terminate mode may also name
+# TCPRoute (the decrypted stream forwarded as it comes).
+_KINDS = {"HTTP": ROUTE_KINDS, "HTTPS": ROUTE_KINDS, "TLS": ("TLSRoute", "TCPRoute"), "TCP": ("TCPRoute",),
+          "UDP": ("UDPRoute",)}
+_DEFAULT_KINDS = {**_KINDS, "TLS": ("TLSRoute",)}
 
 
 @dataclass(slots=True)
@@ -33,6 +41,7 @@ class ListenerSpec:
     problem: str | None
     notes: list[str]
     routes: HostIndex[Group]
+    raw: Mapping[str, Any] | None = None  # the listener as written
 
 
 def _label_selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
@@ -78,8 +87,9 @@ def admits_listener_set(gw: Obj, lset: Obj, inv: Inventory, notes: set[str]) -> 
     return False
 
 
-def listener_specs(gw: Obj, inv: Inventory, notes: set[str]) -> list[ListenerSpec]:
-    """The listeners of a Gateway, or of a ListenerSet (whose ``Same`` is its own namespace)."""
+def parse_listeners(gw: Obj, inv: Inventory, notes: set[str]) -> list[ListenerSpec]:
+    """Every listener of a Gateway, or of a ListenerSet (whose ``Same`` is its own namespace),
+    conflicted or not, with the route kinds its protocol takes."""
     spec = map_of(gw, gw.body.get("spec"), "spec")
     specs: list[ListenerSpec] = []
     for i, raw in enumerate(maps_of(gw, spec.get("listeners"), "spec.listeners")):
@@ -97,10 +107,10 @@ def listener_specs(gw: Obj, inv: Inventory, notes: set[str]) -> list[ListenerSpe
             kinds = frozenset(
                 str(k.get("kind")) for k in kinds_raw
                 if (k.get("group") or GATEWAY_GROUP) == GATEWAY_GROUP
-                and k.get("kind") in ROUTE_KINDS
+                and k.get("kind") in _KINDS.get(protocol, ROUTE_KINDS)
             )
         else:
-            kinds = frozenset(ROUTE_KINDS)
+            kinds = frozenset(_DEFAULT_KINDS.get(protocol, ROUTE_KINDS))
         if protocol == "HTTPS":
             problem = _check_tls(gw, raw, where, inv, lnotes)
         specs.append(ListenerSpec(
@@ -110,31 +120,49 @@ def listener_specs(gw: Obj, inv: Inventory, notes: set[str]) -> list[ListenerSpe
             selector=map_of(gw, namespaces.get("selector"),
                           f"{where}.allowedRoutes.namespaces.selector"),
             kinds=kinds, problem=problem, notes=lnotes, routes=HostIndex(),
+            raw=raw,
         ))
+    return specs
+
+
+def listener_specs(gw: Obj, inv: Inventory, notes: set[str]) -> list[ListenerSpec]:
+    """The HTTP and HTTPS listeners of a Gateway, or of a ListenerSet, that are distinct."""
+    specs = parse_listeners(gw, inv, notes)
     # Listeners that are not distinct are left out (Conflicted=True).
     by_port: dict[int, list[ListenerSpec]] = {}
     for ls in specs:
         by_port.setdefault(ls.port, []).append(ls)
     kept: list[ListenerSpec] = []
     for port, group in sorted(by_port.items()):
-        protocols = {ls.protocol for ls in group}
-        if len(protocols) > 1 and protocols != {"HTTPS", "TLS"}:
-            for ls in group:
-                notes.add(f"Gateway {gw.ref} listener {ls.name}: ProtocolConflict on port {port}; "
-                          "left out")
-            continue
-        seen: dict[tuple[str, str | None], int] = {}
-        for ls in group:
-            seen[(ls.protocol, ls.hostname)] = seen.get((ls.protocol, ls.hostname), 0) + 1
-        for ls in group:
-            if seen[(ls.protocol, ls.hostname)] > 1:
-                notes.add(f"Gateway {gw.ref} listener {ls.name}: HostnameConflict on port {port}; "
-                          "left out")
-            elif ls.protocol not in ROUTED_PROTOCOLS:
+        for ls in distinct(gw, port, group, notes):
+            if ls.protocol not in ROUTED_PROTOCOLS:
                 notes.add(f"Gateway {gw.ref} listener {ls.name}: protocol {ls.protocol or '?'} "
                           "is not routed by this router; left out")
             else:
                 kept.append(ls)
+    return kept
+
+
+def distinct(gw: Obj, port: int, group: list[ListenerSpec], notes: set[str]) -> list[ListenerSpec]:
+    """The listeners of ``group`` (those of one port) that are distinct: two protocols on the
+    port (but HTTPS beside TLS) conflict all, two listeners with one protocol and hostname
+    conflict both (Conflicted=True; a note says so)."""
+    protocols = {ls.protocol for ls in group}
+    if len(protocols) > 1 and protocols != {"HTTPS", "TLS"}:
+        for ls in group:
+            notes.add(f"Gateway {gw.ref} listener {ls.name}: ProtocolConflict on port {port}; "
+                      "left out")
+        return []
+    seen: dict[tuple[str, str | None], int] = {}
+    for ls in group:
+        seen[(ls.protocol, ls.hostname)] = seen.get((ls.protocol, ls.hostname), 0) + 1
+    kept: list[ListenerSpec] = []
+    for ls in group:
+        if seen[(ls.protocol, ls.hostname)] > 1:
+            notes.add(f"Gateway {gw.ref} listener {ls.name}: HostnameConflict on port {port}; "
+                      "left out")
+        else:
+            kept.append(ls)
     return kept
 
 
@@ -145,9 +173,17 @@ def _check_tls(
     mode = tls.get("mode") or "Terminate"
     if mode != "Terminate":
         return f"HTTPS listener with TLS mode {mode} (must be Terminate)"
+    return listener_certificate(gw, "HTTPS", tls, where, inv, notes)[1]
+
+
+def listener_certificate(
+    gw: Obj, protocol: str, tls: Mapping[str, Any], where: str, inv: Inventory, notes: list[str]
+) -> tuple[str | None, str | None]:
+    """``(Secret "ns/name", None)`` a terminating listener presents (its first usable
+    certificateRef), or ``(None, problem)``."""
     refs = maps_of(gw, tls.get("certificateRefs"), f"{where}.tls.certificateRefs")
     if not refs:
-        return "InvalidCertificateRef: HTTPS listener without certificateRefs"
+        return None, f"InvalidCertificateRef: {protocol} listener without certificateRefs"
     problems: list[str] = []
     for ref in refs:
         group, kind = str(ref.get("group") or ""), str(ref.get("kind") or "Secret")
@@ -167,9 +203,8 @@ def _check_tls(
             continue
         if note:
             notes.append(note)
-        return None
-    return "; ".join(problems)
-
+        return f"{ns}/{name}", None
+    return None, "; ".join(problems)
 
 
 def attach(

@@ -1,5 +1,6 @@
 """APISIX's data plane for ``verify`` and ``route --as apisix`` (:class:`ing2gw.dataplane.DataPlane`):
-the model (:mod:`.model`), the header sets worth probing, and the notes about APISIX itself.
+the model (:mod:`.model`), the stream model of ApisixRoute stream rules (:mod:`.streammodel`),
+the header sets worth probing, and the notes about APISIX itself.
 There is no oracle (APISIX is not packaged for Debian); the model is checked against the
 controller's and the router's own test expectations (``testdata/upstream/apisix``)."""
 
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ing2gw.dataplane import Checker, DataPlaneModel, HeaderSets
+from ing2gw.dataplane import Checker, DataPlaneModel, HeaderSets, StreamModel
 from ing2gw.notes import Fidelity, Level, Note
 from ing2gw.resources import Ingress, ResourceSet
 
@@ -25,6 +26,12 @@ class ApisixDataPlane:
         from .model import ApisixModel
 
         return ApisixModel.from_resources(resources)
+
+    def streams(self, resources: ResourceSet) -> StreamModel | None:
+        """APISIX's stream routes (ApisixRoute ``spec.stream``); None without any."""
+        from .streammodel import ApisixStreams
+
+        return ApisixStreams.from_resources(resources)
 
     def probe_headers(self, ingresses: Sequence[Ingress]) -> HeaderSets:
         """Per Ingress: a CORS preflight when cors is on, Basic credentials under auth-type."""

@@ -20,8 +20,9 @@ Two host-less rules on one (protocol, port) are one route too many for a listene
 also has SNI rules is noted and left out (that port speaks TLS in APISIX, plain TCP on a TCP
 listener). Plugins on a stream rule: ``ip-restriction`` and ``limit-conn`` become intents (a
 protection whose loss fails the run), other stream plugins opaque intents; a plugin that is not
-one of APISIX's stream plugins is noted and dropped. ``verify`` replays HTTP only: these routes
-are converted, not replayed.
+one of APISIX's stream plugins is noted and dropped. ``verify`` replays connections to them
+through APISIX's stream model (:mod:`.streammodel`) and the reference stream router; the notes of
+what is left out are scoped to the connections they explain (:mod:`ing2gw.streamverify`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from ing2gw import intents as i
 from ing2gw.ir import BackendRef, CertificateRef, GatewayRef, Listener, ListenerParent, Provenance, Route, Rule
 from ing2gw.kinds import KubeObject
 from ing2gw.names import host_slug
-from ing2gw.notes import Fidelity, Level, Note, Scope
+from ing2gw.notes import Fidelity, Level, Note, Scope, stream_scope
 from ing2gw.provider import ProviderContext
 
 from .crds import as_map, plugin_list, service_port
@@ -46,6 +47,7 @@ STREAM_PLUGINS = frozenset({"ip-restriction", "limit-conn", "mqtt-proxy", "prome
                             "traffic-split"})
 
 Upstream = Callable[[KubeObject, str, Scope], list[i.Intent]]
+_STREAM_ASPECTS = frozenset({"status", "backend", "tls"})  # what a stream note explains (ing2gw.streamverify)
 
 
 class _Bad(ValueError):
@@ -65,9 +67,11 @@ class StreamConverter:
         self.sni_ports: set[int] = set()
 
     def note(self, obj: KubeObject, code: str, level: Level, message: str, fld: str,
-             fidelity: Fidelity | None = Fidelity.UNSUPPORTED, instead: str = "not converted") -> None:
+             fidelity: Fidelity | None = Fidelity.UNSUPPORTED, instead: str = "not converted",
+             scope: Scope = ()) -> None:
         self.ctx.notes.add(Note(f"APISIX-{code}", level, message, subject=obj.subject, field=fld, fidelity=fidelity,
-                                instead=instead, origin=obj.origin))
+                                instead=instead, origin=obj.origin, aspects=_STREAM_ASPECTS if scope else frozenset(),
+                                scope=scope))
 
     def convert(self, obj: KubeObject) -> None:
         rules = obj.spec.get("stream")
@@ -91,7 +95,7 @@ class StreamConverter:
                     "terminates TLS on it, so this host-less rule serves TLS connections of any other SNI",
                     subject=f"ApisixRoute {src.namespace}/{src.name}", field=src.field, origin=src.origin,
                     fidelity=Fidelity.UNSUPPORTED, instead="not converted (a TCP listener cannot share the port "
-                    "with the TLS listeners)"))
+                    "with the TLS listeners)", aspects=_STREAM_ASPECTS, scope=(stream_scope("TLS", listener.port),)))
                 del self.listeners[name]
                 continue
             out.append(route)
@@ -138,6 +142,7 @@ class StreamConverter:
                                             parents=(ListenerParent(self.gw, listener),))))
 
     def _sni(self, obj: KubeObject, fld: str, name: str, port: int, host: str, rule: Rule, prov: Provenance) -> None:
+        self.sni_ports.add(port)  # a TLS stream port in APISIX, with a certificate for this host or not
         cert = self.certificate(host)
         if cert is None:
             self.note(obj, "STREAM-NO-CERTIFICATE", Level.ERROR, f"host {host} has no certificate (no ApisixTls nor "
@@ -145,7 +150,6 @@ class StreamConverter:
                       "fails", fld + ".match.host", Fidelity.UNSUPPORTED,
                       "not converted (add an ApisixTls listing the host)")
             return
-        self.sni_ports.add(port)
         listener = f"tls-{port}-{host_slug(host)}"
         self.listeners.setdefault(listener, Listener(self.gw, listener, port, "TLS", host, "Terminate", (cert,), prov))
         self.routes.append((listener, Route("TLSRoute", obj.namespace, f"{obj.name}-{name}", None, (host,),

@@ -1,12 +1,13 @@
 """Kong's data plane for ``verify`` and ``route --as kong`` (:class:`ing2gw.dataplane.DataPlane`):
-the model, the header sets worth probing, and the notes about Kong itself. There is no
+the model, the stream model of TCPIngresses and UDPIngresses (:mod:`.streammodel`), the
+header sets worth probing, and the notes about Kong itself. There is no
 oracle (Kong is not installed here); the model is checked against KIC's own test tables."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ing2gw.dataplane import Checker, DataPlaneModel, HeaderSets
+from ing2gw.dataplane import Checker, DataPlaneModel, HeaderSets, StreamModel
 from ing2gw.notes import Fidelity, Level, Note, Notes
 from ing2gw.provider import ingress_scope
 from ing2gw.resources import Ingress, ResourceSet
@@ -28,6 +29,12 @@ class KongDataPlane:
         from .model import KongModel
 
         return KongModel.from_resources(resources, flavor=router_flavor(controller_config))
+
+    def streams(self, resources: ResourceSet) -> StreamModel | None:
+        """Kong's stream routes (TCPIngress, UDPIngress); None without any."""
+        from .streammodel import KongStreams
+
+        return KongStreams.from_resources(resources)
 
     def probe_headers(self, ingresses: Sequence[Ingress]) -> HeaderSets:
         """Per Ingress: its konghq.com/headers.* values (each, and one no value allows) and a

@@ -14,12 +14,13 @@ KIC turns each rule of a TCPIngress into a Kong stream route on one of the proxy
   can name: that rule is not converted (an error note says so).
 
 Each rule of a UDPIngress becomes a UDP listener on its port and a UDPRoute. Two host-less
-rules on one port are one Kong route conflict: the first (by namespace, name, rule) is kept.
+rules on one port are one Kong route conflict: the first (by namespace, name, rule) is kept. A
+host-less rule on a port that also has SNI rules is noted and left out (Kong sends it what no
+SNI rule takes; a Gateway cannot put a TCP listener beside TLS listeners).
 The listeners belong to the Gateway of the object's class (``kubernetes.io/ingress.class``,
-default ``kong``). ``verify`` does not replay them: ing2gw's reference router decides HTTP and
-HTTPS requests on HTTP/HTTPS listeners only (no TCP, TLS or UDP listener selection, no
-TCPRoute/TLSRoute/UDPRoute), and the Kong model has no stream router; a ``STREAM-NOT-VERIFIED``
-note per object says so.
+default ``kong``). ``verify`` replays connections to them through Kong's stream model
+(:mod:`.streammodel`) and the reference stream router (:mod:`ing2gw.router.streams`); a note
+that explains a stream difference is scoped to its connections (:mod:`ing2gw.streamverify`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any, Literal
 from ing2gw.ir import IR, BackendRef, CertificateRef, Listener, ListenerParent, Provenance, Route, Rule
 from ing2gw.kinds import APIKind, KubeObject
 from ing2gw.names import host_slug
-from ing2gw.notes import Fidelity, Level, Note
+from ing2gw.notes import Fidelity, Level, Note, Scope, stream_scope
 from ing2gw.provider import Claimed, ProviderContext
 
 __all__ = ["TCP_INGRESS", "UDP_INGRESS", "convert_streams"]
@@ -39,6 +40,7 @@ __all__ = ["TCP_INGRESS", "UDP_INGRESS", "convert_streams"]
 TCP_INGRESS = APIKind("configuration.konghq.com", "v1beta1", "TCPIngress")
 UDP_INGRESS = APIKind("configuration.konghq.com", "v1beta1", "UDPIngress")
 _CLASS = "kubernetes.io/ingress.class"
+_STREAM_ASPECTS = frozenset({"status", "backend", "tls"})  # what a stream note explains (ing2gw.streamverify)
 
 
 class _Bad(ValueError):
@@ -68,28 +70,18 @@ class _Streams:
         self.listeners: dict[tuple[str, str], Listener] = {}  # (gateway key, listener name)
         self.routes: list[Route] = []
         self.taken: dict[tuple[str, str, int], str] = {}  # (gateway, protocol, port) of host-less rules -> owner
+        self.sni_ports: set[tuple[str, int]] = set()  # (gateway, port) of rules with a host
 
     def note(self, obj: KubeObject, code: str, level: Level, message: str, fld: str,
-             fidelity: Fidelity | None = None, instead: str = "") -> None:
+             fidelity: Fidelity | None = None, instead: str = "", scope: Scope = ()) -> None:
         self.ctx.notes.add(Note(f"KONG-{code}", level, message, subject=obj.subject, field=fld,
-                                fidelity=fidelity, instead=instead, origin=obj.origin))
+                                fidelity=fidelity, instead=instead, origin=obj.origin,
+                                aspects=_STREAM_ASPECTS if scope else frozenset(), scope=scope))
 
     def listener(self, listener: Listener) -> None:
         self.listeners.setdefault((listener.gateway.key, listener.name), listener)
 
     def convert(self, obj: KubeObject, udp: bool) -> None:
-        before = len(self.routes)
-        self._convert(obj, udp)
-        if len(self.routes) > before:
-            kinds = "UDPRoute" if udp else "TCPRoute/TLSRoute"
-            self.note(obj, "STREAM-NOT-VERIFIED", Level.INFO,
-                      f"verify does not replay these {kinds}s: ing2gw's reference router decides HTTP and HTTPS "
-                      "requests only (it selects no TCP, TLS or UDP listener and routes no TCPRoute, TLSRoute or "
-                      "UDPRoute), and its Kong model has no stream router, so neither side can answer a "
-                      f"{'datagram' if udp else 'connection'}", "spec.rules",
-                      instead="converted, not compared")
-
-    def _convert(self, obj: KubeObject, udp: bool) -> None:
         gw = self.ctx.gateway(str(obj.annotations.get(_CLASS) or "kong"))
         passthrough = "tls_passthrough" in str(obj.annotations.get("konghq.com/protocols", ""))
         certs: dict[str, str] = {}
@@ -124,6 +116,7 @@ class _Streams:
                                          parents=(ListenerParent(gw, name),)))
                 continue
             name = f"tls-{port}-{host_slug(host)}"
+            self.sni_ports.add((gw.key, port))
             if passthrough:
                 self.listener(Listener(gw, name, port, "TLS", host, "Passthrough", source=prov))
             elif host in certs:
@@ -135,11 +128,34 @@ class _Streams:
                 self.note(obj, "STREAM-NO-CERTIFICATE", Level.ERROR, f"host {host} has no certificate in spec.tls: "
                           "Kong terminates its TLS with the proxy's default certificate", fld,
                           Fidelity.UNSUPPORTED, "not converted (list the host under spec.tls with its Secret, or "
-                          "set konghq.com/protocols: tls_passthrough)")
+                          "set konghq.com/protocols: tls_passthrough)", (stream_scope("TLS", port, host),))
                 continue
             self.routes.append(Route("TLSRoute", obj.namespace, f"{obj.name}-{port}-{host_slug(host)}", None,
                                      (host,), frozenset(), (Rule(matches=(), backends=(backend,), provenance=(prov,)),),
                                      (prov,), parents=(ListenerParent(gw, name),)))
+
+
+    def finish(self) -> None:
+        """Drop the host-less TCP rules of ports that also have SNI rules (noted): Kong serves
+        both on one port, a Gateway cannot put a TCP listener beside TLS listeners."""
+        kept: list[Route] = []
+        for route in self.routes:
+            parent = route.parents[0]
+            assert isinstance(parent, ListenerParent)
+            listener = self.listeners[(parent.gateway.key, parent.listener)]
+            if listener.protocol == "TCP" and (parent.gateway.key, listener.port) in self.sni_ports:
+                src, port = route.sources[0], listener.port
+                self.ctx.notes.add(Note(
+                    "KONG-STREAM-TLS-PORT", Level.WARNING, f"TCP port {port} also has SNI rules: Kong sends the "
+                    "connections no SNI rule takes (other SNIs; on a plain port also connections without TLS) to "
+                    "this host-less rule", subject=f"{src.kind} {src.namespace}/{src.name}", field=src.field,
+                    origin=src.origin, fidelity=Fidelity.UNSUPPORTED, instead="not converted (a TCP listener "
+                    "cannot share its port with TLS listeners)", aspects=_STREAM_ASPECTS,
+                    scope=(stream_scope("TCP", port), stream_scope("TLS", port))))
+                del self.listeners[(parent.gateway.key, parent.listener)]
+                continue
+            kept.append(route)
+        self.routes = kept
 
 
 def convert_streams(ir: IR, claimed: Claimed, ctx: ProviderContext) -> IR:
@@ -148,6 +164,7 @@ def convert_streams(ir: IR, claimed: Claimed, ctx: ProviderContext) -> IR:
     for kind, udp in (("TCPIngress", False), ("UDPIngress", True)):
         for obj in sorted(claimed.of(kind, "configuration.konghq.com"), key=lambda o: (o.namespace, o.name)):
             streams.convert(obj, udp)
+    streams.finish()
     if not streams.routes:
         return ir
     return replace(ir, routes=(*ir.routes, *streams.routes), listeners=(*ir.listeners, *streams.listeners.values()))

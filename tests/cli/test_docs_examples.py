@@ -107,6 +107,8 @@ EXPECTED.update({
         (1, "APISIX's Prefix URIs, character prefixes and method 405s differ (explained): verify exits 1"),
     "ing2gw verify -f testdata/verify/apisix-apisixroute/input.yaml -q --allow-unprotected --fail-on unexplained":
         (0, "ApisixRoute-only input: every difference is explained by a note"),
+    "ing2gw verify -f testdata/verify/kong-streams/input.yaml -q --fail-on unexplained":
+        (0, "TCPIngresses, a UDPIngress and an Ingress: every difference is explained by a note"),
     "ing2gw route -f testdata/convert/apisix/apisixroute/input.yaml --as apisix -H 'X-Env: prod' "
     "http://shop.example.com/api/x": (0, "routed by the APISIX model"),
     "ing2gw route -f testdata/convert/kong/protocols/input.yaml --as kong http://secure.example.com/":

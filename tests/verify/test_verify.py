@@ -15,6 +15,7 @@ CASES = sorted(p for p in (TESTDATA / "verify").iterdir() if (p / "input.yaml").
 EXPECTED_CAUSE = {
     "agic-routing": "AGIC-PATH-CHARACTER-PREFIX",
     "apisix-apisixroute": "APISIX-PATH-PREFIX-BARE",
+    "apisix-streams": "APISIX-STREAM-TLS-PORT",
     "aws-alb-actions": "ALB-REDIRECT-PORT",
     "aws-alb-rule-order": "ALB-RULE-ORDER",
     "aws-alb-tls": "ALB-SSL-REDIRECT",
@@ -30,6 +31,7 @@ EXPECTED_CAUSE = {
     "f5-nginx-routing": "F5-PATH-CHARACTER-PREFIX",
     "kong-protocols": "KONG-HTTPS-ONLY-426",
     "kong-routing": "KONG-PATH-CHARACTER-PREFIX",
+    "kong-streams": "KONG-STREAM-NO-CERTIFICATE",
     "wildcard-listener": "EMIT-LISTENER-WILDCARD",
 }
 

@@ -113,3 +113,31 @@ spec:
 """)
     assert "APISIX-EXPR-INVALID" in notes
     assert not [d for d in docs if d["kind"] == "TCPRoute"]
+
+
+def test_the_stream_model_routes_as_apisix_does() -> None:
+    from ing2gw.providers.apisix import PROVIDER
+    from ing2gw.providers.apisix.streammodel import ApisixStreams
+    from ing2gw.resources import build_resource_set
+    from ing2gw.router.streams import Connection
+    from ing2gw.yamlio import Document
+
+    text = (TESTDATA / "verify" / "apisix-streams" / "input.yaml").read_text()
+    docs = [Document(d, f"<test>:{i + 1}") for i, d in enumerate(yaml.safe_load_all(text)) if d]
+    model = ApisixStreams.from_resources(build_resource_set(docs, kinds=PROVIDER.kinds))
+    assert model is not None
+
+    def out(protocol: str, port: int, sni: str | None = None) -> tuple[str | None, str, str | None]:
+        o = model.route(Connection(protocol, port, sni))
+        return o.backend, o.tls, o.certificate
+
+    assert out("TCP", 9100) == ("data/postgres:5432", "", None)  # the first host-less rule of the port
+    assert out("TLS", 9443, "redis.example.com") == ("data/redis:6379", "terminate", "data/redis-tls")
+    # a wildcard rule takes names any depth under it, but the certificate covers one label only
+    assert out("TLS", 9443, "a.cache.example.com") == ("data/redis:6379", "terminate", "data/redis-tls")
+    assert out("TLS", 9443, "a.b.cache.example.com")[0] is None
+    assert out("TLS", 9443, "mq.example.com")[0] is None  # no SSL object: the handshake fails
+    assert out("TLS", 9443, "ldap.example.com") == ("data/postgres:5432", "terminate", "data/redis-tls")
+    assert out("TCP", 9443)[0] is None  # a TLS port needs a ClientHello
+    assert out("UDP", 53) == ("infra/coredns:53", "", None)
+    assert out("UDP", 5353)[0] is None  # a UDP rule with a host matches nothing

@@ -40,3 +40,65 @@ spec:
     errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
     assert len(errors) == 1 and "spec.rules[0].port must be a port number" in errors[0]
     assert "name: db-9001" in r.stdout
+
+
+def _streams(text: str):  # type: ignore[no-untyped-def]
+    from ing2gw.providers.kong import PROVIDER
+    from ing2gw.providers.kong.streammodel import KongStreams
+    from ing2gw.resources import build_resource_set
+    from ing2gw.yamlio import Document
+
+    docs = [Document(d, f"<test>:{i + 1}") for i, d in enumerate(yaml.safe_load_all(text)) if d]
+    return KongStreams.from_resources(build_resource_set(docs, kinds=PROVIDER.kinds))
+
+
+def test_the_stream_model_routes_as_kong_does() -> None:
+    from ing2gw.router.streams import Connection
+
+    model = _streams(CASE.read_text())
+    assert model is not None
+
+    def out(protocol: str, port: int, sni: str | None = None) -> tuple[str | None, str, str | None]:
+        o = model.route(Connection(protocol, port, sni))
+        return o.backend, o.tls, o.certificate
+
+    assert out("TCP", 9000) == ("data/postgres:5432", "", None)  # the first host-less rule keeps the port
+    assert out("TLS", 9000, "db.example.com") == ("data/postgres:5432", "", None)  # a plain port forwards TLS
+    assert out("TLS", 9443, "redis.example.com") == ("data/redis:6379", "terminate", "data/redis-tls")
+    assert out("TLS", 9443, "mq.example.com") == ("data/rabbit:5672", "terminate", "default")
+    assert out("TLS", 9443, "other.example.com")[0] is None  # no rule after the handshake
+    assert out("TCP", 9443)[0] is None  # an ssl port needs a ClientHello
+    assert out("TLS", 8443, "vault.example.com") == ("sec/vault:8200", "passthrough", None)
+    assert out("TLS", 8443, "other.example.com")[0] is None
+    assert out("UDP", 53) == ("infra/coredns:53", "", None)
+    assert out("UDP", 9000)[0] is None and out("TCP", 53)[0] is None
+    assert [c.url for c in model.endpoints()] == ["tcp://:9000", "tls://vault.example.com:8443",
+                                                  "tls://mq.example.com:9443", "tls://redis.example.com:9443",
+                                                  "udp://:53"]
+
+
+def test_a_host_less_rule_beside_sni_rules_is_noted_and_left_out(ing2gw) -> None:
+    doc = """\
+apiVersion: configuration.konghq.com/v1beta1
+kind: TCPIngress
+metadata: {name: db, namespace: data, annotations: {kubernetes.io/ingress.class: kong}}
+spec:
+  rules:
+  - port: 9443
+    backend: {serviceName: echo, servicePort: 7}
+  - host: redis.example.com
+    port: 9443
+    backend: {serviceName: redis, servicePort: 6379}
+  tls:
+  - {hosts: [redis.example.com], secretName: redis-tls}
+"""
+    r = ing2gw(["convert", "-f", "-", "--fail-on", "never"], input=doc)
+    assert r.exit_code == 0, r.stderr
+    assert "KONG-STREAM-TLS-PORT: TCPIngress data/db [spec.rules[0]]" in r.stderr
+    kinds = sorted(d["kind"] for d in yaml.safe_load_all(r.stdout) if d and d["kind"].endswith("Route"))
+    assert kinds == ["TLSRoute"]
+    model = _streams(doc)
+    assert model is not None
+    from ing2gw.router.streams import Connection
+
+    assert model.route(Connection("TLS", 9443, "other.example.com")).backend == "data/echo:7"  # Kong's fallback

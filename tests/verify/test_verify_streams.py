@@ -1,0 +1,94 @@
+"""``verify`` replays stream routes (ing2gw.streamverify): the probes, that a conversion which
+changes a stream's behaviour is an unexplained difference, that notes explain only the
+connections their scope names, and that reports do not depend on the input's order."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from support import TESTDATA, verify_report
+
+from ing2gw.notes import Fidelity, Level, Note, stream_scope
+from ing2gw.router.streams import Connection, StreamOutcome
+from ing2gw.streamverify import UNKNOWN_SNI, replay_streams, stream_probes
+from ing2gw.verify import VerifyReport
+
+KONG = TESTDATA / "verify" / "kong-streams" / "input.yaml"
+
+
+class _Fixed:
+    """A stream model that sends every TCP connection to one backend."""
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+
+    def endpoints(self) -> list[Connection]:
+        return [Connection("TCP", 9000)]
+
+    def route(self, conn: Connection, /) -> StreamOutcome:
+        if conn.protocol == "UDP" or conn.port != 9000:
+            return StreamOutcome(None, "closed")
+        return StreamOutcome(self.backend, route="TCPIngress data/db")
+
+
+_GATEWAY = [
+    {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "kong", "namespace": "gw"},
+     "spec": {"gatewayClassName": "kong", "listeners": [
+         {"name": "tcp-9000", "port": 9000, "protocol": "TCP", "allowedRoutes": {"namespaces": {"from": "All"}}}]}},
+    {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "TCPRoute",
+     "metadata": {"name": "db", "namespace": "data", "annotations": {"ing2gw.io/source": "TCPIngress data/db"}},
+     "spec": {"parentRefs": [{"name": "kong", "namespace": "gw"}], "rules": [{"backendRefs": [
+         {"name": "postgres", "port": 5432}]}]}},
+]
+
+
+def test_probes_cover_each_port_sni_an_unknown_sni_and_an_unused_port() -> None:
+    named = [Connection("TLS", 9443, "a.example.com"), Connection("UDP", 53), Connection("TCP", 9000)]
+    assert [c.url for c in stream_probes(named)] == [
+        "tcp://:9000", "tcp://:9443", "tcp://:9444", f"tls://{UNKNOWN_SNI}:9000", "tls://a.example.com:9443",
+        f"tls://{UNKNOWN_SNI}:9443", "udp://:53", "udp://:9444"]
+    assert stream_probes([]) == []
+
+
+def test_a_changed_backend_is_an_unexplained_difference() -> None:
+    report = VerifyReport("kong", 0)
+    replay_streams(report, _GATEWAY, _Fixed("data/mysql:3306"), [])
+    assert (report.requests, report.agree) == (3, 1)  # tcp://:9000 and a ClientHello there differ, :9001 agrees
+    diff = report.differences[0]
+    assert [d.request["url"] for d in report.differences] == ["tcp://:9000", f"tls://{UNKNOWN_SNI}:9000"]
+    assert diff.aspects == ("backend",) and not diff.explained
+    assert diff.request == {"method": "TCP", "url": "tcp://:9000", "headers": {}}
+    assert diff.ingresses == ("TCPIngress data/db",)
+    assert diff.source["backend"] == "data/mysql:3306" and diff.gateway["backend"] == "data/postgres:5432"
+
+
+def test_notes_explain_only_the_connections_their_scope_names() -> None:
+    def note(scope: tuple[str, str]) -> Note:
+        return Note("X-STREAM", Level.WARNING, "m", subject="TCPIngress data/db", fidelity=Fidelity.APPROXIMATE,
+                    aspects=frozenset({"backend"}), scope=(scope,))
+
+    for scope, explained in [(stream_scope("TCP", 9000), True), (stream_scope("TCP", 9001), False),
+                             (stream_scope("UDP", 9000), False), (("*", ""), False)]:
+        report = VerifyReport("kong", 0)
+        replay_streams(report, _GATEWAY, _Fixed("data/mysql:3306"), [note(scope)])
+        assert [d.explained for d in report.differences] == [explained, False], scope
+
+
+def test_the_report_does_not_depend_on_the_input_order(ing2gw, tmp_path: Path) -> None:
+    docs = [d for d in yaml.safe_load_all(KONG.read_text()) if d]
+    reversed_input = tmp_path / "reversed.yaml"
+    reversed_input.write_text(yaml.safe_dump_all(list(reversed(docs))))
+    first = verify_report(ing2gw, "-f", str(KONG))
+    again = verify_report(ing2gw, "-f", str(reversed_input))
+    assert json.dumps(first, sort_keys=True) == json.dumps(again, sort_keys=True)
+    urls = {d["request"]["url"] for d in first["differences"]}
+    assert {"tls://mq.example.com:9443", f"tls://{UNKNOWN_SNI}:9443"} <= urls
+
+
+def test_without_the_generated_probes_no_stream_is_replayed(ing2gw, tmp_path: Path) -> None:
+    cases = tmp_path / "cases.yaml"
+    cases.write_text("cases: []\n")
+    report = verify_report(ing2gw, "-f", str(KONG), "--no-generate", "--cases", str(cases))
+    assert report["summary"]["requests"] == 0
