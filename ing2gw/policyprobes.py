@@ -23,7 +23,9 @@ policies attached to the route the rule's request lands on, :class:`~ing2gw.enfo
 The source's built-in defaults (``Intent.implicit``, e.g. ingress-nginx's 1m body limit)
 are not probed. Every variant except the one under test passes the other checks where it can: a client
 inside the allow-list, the first credentials given. A burst larger than :data:`MAX_BURST`
-is not sent (``skipped`` says so).
+is not sent (``skipped`` says so). A rule with no protection of its own is routed (to find
+the Gateway side's) only where its hostname can reach a Gateway rule that carries one: with
+no policy at all, only the rules under a few hostnames can.
 """
 
 from __future__ import annotations
@@ -37,11 +39,12 @@ from typing import Any
 from .enforce.guard import Guard
 from .enforce.timeouts import format_seconds, parse_duration, route_limits
 from .explain import Explainer
-from .http import Request
+from .http import Request, split_host_port
 from .intents import BasicAuth, BodyLimit, ExternalAuth, Intent, IPAccess, RateLimit, Timeouts
 from .ir import IR, Route, Rule
 from .probes import PROBE_CLIENT, _literal_prefix
 from .router import Router
+from .router.model import Group
 from .router.outcome import Outcome
 from .verify import Difference, VerifyReport, compare_outcomes, summarise, tally
 
@@ -133,6 +136,7 @@ def policy_probes(ir: IR, router: Router, guard: Guard, source_route: Callable[[
     wide = [g.intent for g in ir.gateway_intents if isinstance(g.intent, _PROTECTIONS) and not g.intent.implicit]
     groups: list[ProbeGroup] = []
     seen: set[tuple[str, str]] = set()
+    marked = None if guard.policies else _marked_hosts(router, timeouts)
     for route in ir.routes:
         if route.kind != "HTTPRoute":
             continue
@@ -144,14 +148,16 @@ def policy_probes(ir: IR, router: Router, guard: Guard, source_route: Callable[[
             if (host, path) in seen:
                 continue
             seen.add((host, path))
+            if marked is not None and not _own(rule, wide, timeouts).any \
+                    and split_host_port(host)[0] not in marked:
+                continue  # nothing to probe here, nor on any rule a request for the host can land on
             groups.extend(_rule_groups(route, rule, host, path, wide, router, guard, source_route, credentials,
                                        skipped, timeouts))
     return groups
 
 
-def _rule_groups(route: Route, rule: Rule, host: str, path: str, wide: Iterable[Intent], router: Router,
-                 guard: Guard, source_route: Callable[[Request], Outcome], credentials: Sequence[tuple[str, str]],
-                 skipped: list[str], timeouts: bool) -> list[ProbeGroup]:
+def _own(rule: Rule, wide: Iterable[Intent], timeouts: bool) -> _Found:
+    """The protections (and, with ``timeouts``, the timeouts) the rule has on the source side."""
     found = _Found([], [])
     for intent in (*rule.intents, *wide):
         if isinstance(intent, _PROTECTIONS):
@@ -161,6 +167,32 @@ def _rule_groups(route: Route, rule: Rule, host: str, path: str, wide: Iterable[
     if timeouts and rule.timeouts is not None:
         found.add_timeouts(parse_duration(t) or 0 for t in (rule.timeouts.request, rule.timeouts.backend_request)
                            if t)
+    return found
+
+
+def _marked_hosts(router: Router, timeouts: bool) -> set[str] | None:
+    """The hostnames under which the router holds a rule carrying what the probes look for on
+    the Gateway side without policies (an ExternalAuth filter; with ``timeouts``, a rule
+    timeout): a request for any other hostname cannot land on one. None when a wildcard or
+    catch-all hostname holds such a rule (then every rule is routed to find out)."""
+    def marks(group: Group) -> bool:
+        return any(e.info.auth_filters or (timeouts and route_limits(e.info)) for e in (*group.http, *group.grpc))
+
+    out: set[str] = set()
+    for gateway in router.table.gateways.values():
+        for index in gateway.ports.values():
+            for listener in index.values():
+                routes = listener.routes
+                if any(marks(g) for g in routes.wild.values()) or (routes.any is not None and marks(routes.any)):
+                    return None
+                out.update(host for host, group in routes.exact.items() if marks(group))
+    return out
+
+
+def _rule_groups(route: Route, rule: Rule, host: str, path: str, wide: Iterable[Intent], router: Router,
+                 guard: Guard, source_route: Callable[[Request], Outcome], credentials: Sequence[tuple[str, str]],
+                 skipped: list[str], timeouts: bool) -> list[ProbeGroup]:
+    found = _own(rule, wide, timeouts)
     scheme = "http"
     base = Request.build(host=host, path=path, scheme=scheme, client=PROBE_CLIENT)
     first = source_route(base)

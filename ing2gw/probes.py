@@ -358,7 +358,12 @@ def ingress_probes(
     paths (on each of its hosts) a provider wants probed too. One unknown host is always
     probed.
     """
-    probes: set[Probe] = {Probe("http", UNKNOWN_HOST, "/"), Probe("http", UNKNOWN_HOST, "/healthz")}
+    # plain tuples while collecting (a Probe is built once per distinct request, and tuples
+    # sort natively: every field these probes do not set is the same, so the order is
+    # _probe_order's)
+    found: set[tuple[str, str, str, tuple[tuple[str, str], ...]]] = {
+        ("http", UNKNOWN_HOST, "/", ()), ("http", UNKNOWN_HOST, "/healthz", ())}
+    add = found.add
     hints = extra_headers or {}
     for ing in ingresses:
         tls_hosts = {h for t in ing.tls for h in t.hosts}
@@ -368,7 +373,7 @@ def ingress_probes(
             hosts = _hosts([rule.host]) if rule.host else [UNKNOWN_HOST]
             schemes = ["http", "https"] if rule.host and (rule.host in tls_hosts or has_tls) else ["http"]
             if len(schemes) == 1:  # controllers may answer https:// without a certificate of the host's
-                probes.update(Probe("https", host, "/") for host in hosts if host != UNKNOWN_HOST)
+                found.update(("https", host, "/", ()) for host in hosts if host != UNKNOWN_HOST)
             paths: set[str] = {"/", *(extra_paths or {}).get(ing.ref, ())}
             for p in rule.paths:
                 paths |= _ingress_paths(p.path, p.path_type)
@@ -376,6 +381,6 @@ def ingress_probes(
                 for path in paths:
                     for scheme in schemes:
                         for headers in variants:
-                            probes.add(Probe(scheme, host, path, headers))
-                probes.add(Probe("http", host.upper(), "/"))
-    return sorted(probes, key=_probe_order)
+                            add((scheme, host, path, headers))
+                add(("http", host.upper(), "/", ()))
+    return [Probe(*key) for key in sorted(found)]

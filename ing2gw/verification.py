@@ -105,8 +105,9 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
                                 probe_paths(mine.ingresses) if callable(probe_paths) else None)
         objects = {subject for subject, p in result.object_providers.items() if p == name}
         known = {rule.host for ing in mine.ingresses for rule in ing.rules}
-        probes = sorted({*probes, *object_probes(result.manifests, objects, known)},
-                        key=lambda p: (p.scheme, p.host, p.path, p.headers))
+        more = object_probes(result.manifests, objects, known)
+        if more:  # (the Ingresses' probes alone are sorted so already, and unique)
+            probes = sorted({*probes, *more}, key=lambda p: (p.scheme, p.host, p.path, p.headers))
         if not existing and not any(m.get("kind") in ("Gateway", "ListenerSet") for m in result.manifests):
             # mesh-only output: no Gateway to send a request for an unknown host to
             probes = [p for p in probes if p.host != UNKNOWN_HOST]

@@ -1,0 +1,152 @@
+"""verify's once-per-run fast paths give what the plain paths give, on generated Ingress sets
+and on every verify case of testdata: the boundary probes collected as plain tuples, and the
+policy probes that skip routing a rule nothing on either side can protect."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from support import TESTDATA
+
+ANNOTATIONS = [
+    ("proxy-body-size", "8m"), ("proxy-read-timeout", "120"), ("whitelist-source-range", "10.0.0.0/24"),
+    ("auth-url", "http://auth.example.com/check"), ("limit-rps", "5"), ("ssl-redirect", "false"),
+    ("enable-cors", "true"), ("canary", "true"), ("use-regex", "true"), ("rewrite-target", "/$1"),
+]
+PATHS = [("/", "Prefix"), ("/api", "Prefix"), ("/api/v1", "Exact"), ("/static/", "Prefix"), ("/x(.*)", "Prefix"),
+         ("/healthz", "Exact"), ("/a/b", "ImplementationSpecific")]
+
+
+def _documents(seed: int) -> list[dict[str, Any]]:
+    rnd = random.Random(seed)
+    docs: list[dict[str, Any]] = []
+    for i in range(rnd.randint(4, 14)):
+        host = rnd.choice([f"app{i}.example.com", f"app{i % 3}.example.com", "*.wild.example.com",
+                           "Shop.Example.com", None])
+        rules: list[dict[str, Any]] = []
+        paths = [{"path": p, "pathType": t, "backend": {"service": {"name": f"svc{rnd.randint(0, 2)}",
+                                                                    "port": {"number": 80}}}}
+                 for p, t in rnd.sample(PATHS, rnd.randint(1, 3))]
+        rules.append({"host": host, "http": {"paths": paths}} if host else {"http": {"paths": paths}})
+        spec: dict[str, Any] = {"ingressClassName": "nginx", "rules": rules}
+        if host and rnd.random() < 0.4:
+            spec["tls"] = [{"hosts": [host], "secretName": f"tls{i}"}]
+        chosen = dict(rnd.sample(ANNOTATIONS, rnd.randint(0, 3)))
+        if "canary" in chosen:
+            chosen["canary-by-header"] = "x-canary"
+        docs.append({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                     "metadata": {"name": f"ing{i}", "namespace": rnd.choice(["a", "b"]),
+                                  "annotations": {f"nginx.ingress.kubernetes.io/{k}": v for k, v in chosen.items()}},
+                     "spec": spec})
+    return docs
+
+
+def _inputs(tmp_path: Path) -> list[Path]:
+    out = sorted(p for p in (TESTDATA / "verify").glob("*/*.yaml") if p.name in ("input.yaml", "ingresses.yaml"))
+    for seed in range(12):
+        path = tmp_path / f"generated-{seed}.yaml"
+        path.write_text(yaml.safe_dump_all(_documents(seed)))
+        out.append(path)
+    return out
+
+
+def _sides(path: Path) -> tuple[Any, Any, Any, Any, Any] | None:
+    """The input converted, with its provider's data plane, model and router (None when it
+    holds no single provider's Ingresses)."""
+    from ing2gw.convert import ConvertOptions, convert
+    from ing2gw.errors import Ing2gwError
+    from ing2gw.plugins import discover
+    from ing2gw.resources import build_resource_set
+    from ing2gw.router import Router
+    from ing2gw.sources import read_paths
+    from ing2gw.verification import only
+
+    registry = discover()
+    try:
+        rs = build_resource_set(read_paths([str(path)]))
+        result = convert(rs, ConvertOptions(), registry)
+    except Ing2gwError:
+        return None
+    used = sorted(set(result.providers.values()))
+    plane = registry.data_plane(used[0]) if len(used) == 1 else None
+    if plane is None:
+        return None
+    mine = only(rs, set(result.providers))
+    return mine, result, plane, plane.model(mine), Router.from_manifests(result.manifests)
+
+
+def _plain_ingress_probes(ingresses: Any, extra_headers: Any, extra_paths: Any) -> list[Any]:
+    """The probes as they were first collected: a set of Probe values, sorted by field."""
+    from ing2gw.probes import UNKNOWN_HOST, Probe, _hosts, _ingress_paths
+
+    probes = {Probe("http", UNKNOWN_HOST, "/"), Probe("http", UNKNOWN_HOST, "/healthz")}
+    for ing in ingresses:
+        tls_hosts = {h for t in ing.tls for h in t.hosts}
+        variants = [(), *(extra_headers or {}).get(ing.ref, ())]
+        for rule in ing.rules:
+            hosts = _hosts([rule.host]) if rule.host else [UNKNOWN_HOST]
+            schemes = ["http", "https"] if rule.host and (rule.host in tls_hosts or ing.tls) else ["http"]
+            if len(schemes) == 1:
+                probes.update(Probe("https", host, "/") for host in hosts if host != UNKNOWN_HOST)
+            paths = {"/", *(extra_paths or {}).get(ing.ref, ())}
+            for p in rule.paths:
+                paths |= _ingress_paths(p.path, p.path_type)
+            for host in hosts:
+                probes.update(Probe(scheme, host, path, headers)
+                              for path in paths for scheme in schemes for headers in variants)
+                probes.add(Probe("http", host.upper(), "/"))
+    return sorted(probes, key=lambda p: (p.scheme, p.host, p.path, p.headers, p.mesh or "", p.port or 0))
+
+
+def test_ingress_probes_equal_the_plain_collection(tmp_path: Path) -> None:
+    from ing2gw.probes import ingress_probes
+
+    checked = 0
+    for path in _inputs(tmp_path):
+        sides = _sides(path)
+        if sides is None:
+            continue
+        mine, _, plane, _, _ = sides
+        headers = plane.probe_headers(mine.ingresses)
+        probe_paths = getattr(plane, "probe_paths", None)
+        extra = probe_paths(mine.ingresses) if callable(probe_paths) else None
+        fast = ingress_probes(mine.ingresses, headers, extra)
+        assert fast == _plain_ingress_probes(mine.ingresses, headers, extra), path
+        assert len(fast) == len(set(fast))
+        checked += 1
+    assert checked > 20
+
+
+def test_policy_probes_skipping_unprotected_rules_equal_routing_every_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ing2gw.policyprobes as pp
+    from ing2gw.enforce.guard import Guard, policy_index
+
+    checked = skipped_somewhere = 0
+    for path in _inputs(tmp_path):
+        sides = _sides(path)
+        if sides is None:
+            continue
+        _, result, _, model, router = sides
+        if result.ir is None:
+            continue
+        guard = Guard(policy_index(result.manifests))
+        for timeouts in (False, True):
+            for credentials in ([], [("alice", "pw")]):
+                fast_skipped: list[str] = []
+                fast = pp.policy_probes(result.ir, router, guard, model.route, credentials, fast_skipped, timeouts)
+                with monkeypatch.context() as m:
+                    m.setattr(pp, "_marked_hosts", lambda *_: None)
+                    plain_skipped: list[str] = []
+                    plain = pp.policy_probes(result.ir, router, guard, model.route, credentials, plain_skipped,
+                                             timeouts)
+                assert fast == plain and fast_skipped == plain_skipped, path
+                checked += 1
+        marked = None if guard.policies else pp._marked_hosts(router, True)
+        skipped_somewhere += marked is not None
+    assert checked > 40 and skipped_somewhere > 10
