@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from .accesslog import LogEntry, LogLine, SchemeChooser, decide, log_requests
 from .cases import CaseClock, load_cases, request_of, results_json, run_cases
@@ -97,7 +98,7 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
 
     generated: list[tuple[Replayable, str]] = []
     skipped: list[str] = []
-    groups: list[ProbeGroup] = []
+    groups: list[ProbeGroup] | Callable[[], list[ProbeGroup]] = []  # made while workers replay the probes
     stateful: Stateful | None = None
     if options.generate:
         probe_paths = getattr(plane, "probe_paths", None)  # optional (DataPlane)
@@ -113,8 +114,8 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
             probes = [p for p in probes if p.host != UNKNOWN_HOST]
         generated = [(p, "generated") for p in probes]
         if result.ir is not None:
-            groups = policy_probes(result.ir, routing, router.guard or Guard(policies), model.route, pairs, skipped,
-                                   bool(getattr(base_model, "models_timeouts", False)))
+            groups = partial(policy_probes, result.ir, routing, router.guard or Guard(policies), model.route, pairs,
+                             skipped, bool(getattr(base_model, "models_timeouts", False)))
         stateful = _counting_sides(base_model, routing, policies, credentials)
 
     cases = load_cases(options.cases) if options.cases else []

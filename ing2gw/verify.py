@@ -479,7 +479,7 @@ def verify_requests(
     checkers: Sequence[Any] = (),
     workers: int = 1,
     preloaded: Sequence[tuple[Replayable, str]] = (),
-    groups: Sequence[ProbeGroup] = (),
+    groups: Sequence[ProbeGroup] | Callable[[], Sequence[ProbeGroup]] = (),
     stateful: Stateful | None = None,
     decide: Callable[[LogLine], tuple[str, str]] | None = None,
 ) -> VerifyReport:
@@ -490,8 +490,10 @@ def verify_requests(
     whole); with ``workers`` > 1 (and no checkers, which hold sockets) chunks are replayed
     by forked worker processes, results kept in request order. ``preloaded`` requests come
     first; workers read them from memory they inherit, so nothing about them is sent.
-    ``groups`` (policy probes, :mod:`ing2gw.policyprobes`) are replayed last, in this
-    process, through ``stateful`` sides that count rate limits (reset before each burst).
+    ``groups`` (policy probes, :mod:`ing2gw.policyprobes`, or what makes them: called before
+    ``requests`` is read) are replayed in this process, through ``stateful`` sides that count
+    rate limits (reset before each burst), and reported last; while workers replay
+    ``preloaded``, this process makes and replays the groups meanwhile.
     ``decide`` gives the scheme of a :class:`~ing2gw.accesslog.LogLine` of ``requests`` and
     why its recorded status contradicts the replay (:func:`ing2gw.accesslog.decide`), where it
     is replayed (a worker infers it); the contradictions go into ``report.recorded`` (at most
@@ -521,15 +523,28 @@ def verify_requests(
         if progress is not None:
             progress(report.requests)
 
+    def policy_groups(into: VerifyReport) -> None:
+        if stateful is not None and probe_groups:
+            from .policyprobes import replay_groups
+
+            assert _REPLAY is not None
+            replay_groups(into, probe_groups, stateful, _REPLAY.explainer, checkers)
+
     parallel = workers > 1 and not checkers and "fork" in multiprocessing.get_all_start_methods()
+    grouped: VerifyReport | None = None  # the groups' replay, made while workers replay the preloaded requests
     try:
         if parallel and len(preloaded) > CHUNK:
             _PRELOADED = preloaded
             spans = [(i, min(i + CHUNK, len(preloaded))) for i in range(0, len(preloaded), CHUNK)]
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for (start, end), result in zip(spans, pool.imap(_replay_range, spans), strict=True):
+                replayed = pool.imap(_replay_range, spans)  # the workers start on them now
+                probe_groups = groups() if callable(groups) else groups
+                grouped = VerifyReport(provider=provider, ingresses=report.ingresses)
+                policy_groups(grouped)
+                for (start, end), result in zip(spans, replayed, strict=True):
                     account(end - start, result)
         else:
+            probe_groups = groups() if callable(groups) else groups
             requests = itertools.chain(preloaded, requests)
         chunks = _chunks(requests)
         first = next(chunks, [])
@@ -557,12 +572,15 @@ def verify_requests(
                     account(len(chunk), (agree, rows, found))
                 elif chunk:
                     account(len(chunk), _replay_chunk(chunk))
-        if groups and stateful is not None:
-            from .policyprobes import replay_groups
-
-            replay_groups(report, groups, stateful, _REPLAY.explainer, checkers)
-            if progress is not None:
-                progress(report.requests)
+        if grouped is not None:  # (as if replayed here: the same counts, differences in the same order)
+            report.requests += grouped.requests
+            report.agree += grouped.agree
+            for difference in grouped.differences:
+                report.add(difference)
+        else:
+            policy_groups(report)
+        if probe_groups and stateful is not None and progress is not None:
+            progress(report.requests)
     finally:
         _REPLAY = None
         _PRELOADED = ()

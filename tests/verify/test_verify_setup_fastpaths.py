@@ -150,3 +150,27 @@ def test_policy_probes_skipping_unprotected_rules_equal_routing_every_rule(
         marked = None if guard.policies else pp._marked_hosts(router, True)
         skipped_somewhere += marked is not None
     assert checked > 40 and skipped_somewhere > 10
+
+
+def test_policy_groups_made_while_workers_replay_equal_one_process(
+    ing2gw, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With workers, this process makes and replays the policy probes while the workers replay
+    the boundary probes: the same report as one process doing one after the other."""
+    import ing2gw.verify as v
+    from support import verify_report
+
+    policies = TESTDATA / "verify" / "policies"
+    users = policies / "users.htpasswd"
+    runs = [[str(policies / "ingresses.yaml"), "--htpasswd", f"shop/users={users}", "--credentials", "alice:alice-pw"]]
+    runs += [[str(p)] for p in _inputs(tmp_path)[-4:]]
+    monkeypatch.setattr(v, "CHUNK", 7)  # several chunks even for small inputs
+    reports = []
+    for args in runs:
+        one = verify_report(ing2gw, "-f", *args, "--allow-unprotected", "--workers", "1")
+        two = verify_report(ing2gw, "-f", *args, "--allow-unprotected", "--workers", "2")
+        assert two == one, args
+        assert one["summary"]["requests"] > 7
+        reports.append(one)
+    origins = [d["origin"] for d in reports[0]["differences"]]
+    assert any(o.startswith("policy probe: burst") for o in origins) and "generated" in origins
