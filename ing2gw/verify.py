@@ -152,19 +152,33 @@ class Difference:
                 self.request.get("client") or "", self.request.get("sequence") or 0,
                 self.request.get("backendDelay") or "")
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, rendered: dict[int, tuple[Note, dict[str, Any]]] | None = None) -> dict[str, Any]:
+        """``rendered``: notes already written (by ``id``), shared by the differences of one report."""
+        out = {
             "request": self.request,
             "origin": self.origin,
-            **({"repeats": self.repeats} if self.repeats > 1 else {}),
             "source": self.source,
             "gateway": self.gateway,
             "differs": list(self.aspects),
             "ingresses": list(self.ingresses),
-            "explained": self.explained,
-            "explainedBy": [{"code": n.code, "subject": n.subject, "field": n.field, "fidelity": str(n.fidelity or ""),
-                             "message": n.message} for n in self.explained_by],
+            "explained": bool(self.explained_by),
+            "explainedBy": [_note_json(n, rendered) for n in self.explained_by],
         }
+        if self.repeats > 1:  # right after the origin
+            return {"request": self.request, "origin": self.origin, "repeats": self.repeats, **out}
+        return out
+
+
+def _note_json(note: Note, rendered: dict[int, tuple[Note, dict[str, Any]]] | None) -> dict[str, Any]:
+    if rendered is not None:
+        found = rendered.get(id(note))
+        if found is not None:
+            return found[1]
+    out = {"code": note.code, "subject": note.subject, "field": note.field, "fidelity": str(note.fidelity or ""),
+           "message": note.message}
+    if rendered is not None:
+        rendered[id(note)] = (note, out)  # (the note kept: its id stays its own)
+    return out
 
 
 @dataclass(slots=True)
@@ -208,11 +222,15 @@ class VerifyReport:
     def unexplained(self) -> list[Difference]:
         return [d for d in self.differences if not d.explained]
 
-    def groups(self) -> list[dict[str, Any]]:
+    def groups(self, rendered: dict[int, tuple[Note, dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
         """Differences grouped by cause (what differs, which notes explain it)."""
         grouped: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Difference]] = {}
+        causes: dict[tuple[int, ...], tuple[str, ...]] = {}  # notes (by id) -> their codes (differences share notes)
         for d in self.differences:
-            codes = tuple(sorted({n.code for n in d.explained_by})) or ("UNEXPLAINED",)
+            ids = tuple(map(id, d.explained_by))
+            codes = causes.get(ids)
+            if codes is None:
+                codes = causes[ids] = tuple(sorted({n.code for n in d.explained_by})) or ("UNEXPLAINED",)
             grouped.setdefault((codes, d.aspects), []).append(d)
         rows: list[tuple[bool, int, tuple[str, ...], tuple[str, ...], dict[str, Any]]] = []
         for (codes, aspects), items in grouped.items():
@@ -224,15 +242,16 @@ class VerifyReport:
                 "explained": explained,
                 "count": count,
                 "ingresses": sorted({i for d in items for i in d.ingresses}),
-                "example": items[0].to_dict(),
+                "example": items[0].to_dict(rendered),
             }))
         rows.sort(key=lambda r: r[:4])
         return [r[4] for r in rows]
 
     def to_dict(self) -> dict[str, Any]:
-        explained = sum(d.repeats for d in self.differences if d.explained)
+        explained = sum(d.repeats for d in self.differences if d.explained_by)
         differ = sum(d.repeats for d in self.differences)
-        ordered = sorted(self.differences, key=lambda d: (d.explained, d.request["url"], d.request["method"]))
+        ordered = sorted(self.differences, key=lambda d: (bool(d.explained_by), d.request["url"], d.request["method"]))
+        rendered: dict[int, tuple[Note, dict[str, Any]]] = {}
         return {
             "provider": self.provider,
             "summary": {
@@ -244,8 +263,8 @@ class VerifyReport:
                 "unexplained": differ - explained,
                 "elapsed_s": round(self.elapsed_s, 3),
             },
-            "groups": self.groups(),
-            "differences": [d.to_dict() for d in ordered],
+            "groups": self.groups(rendered),
+            "differences": [d.to_dict(rendered) for d in ordered],
             "skipped": self.skipped,
             "checks": self.checks,
             **({"cases": self.cases} if self.cases is not None else {}),

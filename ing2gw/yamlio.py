@@ -32,7 +32,7 @@ from ruamel.yaml.tag import Tag
 
 from .errors import InputError
 
-__all__ = ["Document", "dump_json", "dump_yaml", "read_text", "parse_documents"]
+__all__ = ["Document", "dump_json", "dump_yaml", "json_bytes", "read_text", "parse_documents"]
 
 # A document whose aliases would expand beyond this many nodes is refused (billion laughs).
 MAX_EXPANDED_NODES = 2_000_000
@@ -542,10 +542,17 @@ def dump_json(value: Any) -> str:
     (``0.00001`` for ``1e-05``). What orjson refuses (integers beyond 64 bits, lone
     surrogates) goes through the standard library instead.
     """
+    data = json_bytes(value)
+    return data.decode() if data is not None else json.dumps(_plain(value), indent=2, ensure_ascii=False) + "\n"
+
+
+def json_bytes(value: Any) -> bytes | None:
+    """:func:`dump_json`'s text as UTF-8 (for a large document: written without a decoded
+    copy), or None where only the standard library writes it."""
     try:
-        return orjson.dumps(value, default=_json_default, option=_JSON_OPTIONS).decode()
+        return orjson.dumps(value, default=_json_default, option=_JSON_OPTIONS)
     except orjson.JSONEncodeError:
-        return json.dumps(_plain(value), indent=2, ensure_ascii=False) + "\n"
+        return None
 
 
 _JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from support import TESTDATA
+from support import TESTDATA, verify_report
 
 ANNOTATIONS = [
     ("proxy-body-size", "8m"), ("proxy-read-timeout", "120"), ("whitelist-source-range", "10.0.0.0/24"),
@@ -158,7 +158,6 @@ def test_policy_groups_made_while_workers_replay_equal_one_process(
     """With workers, this process makes and replays the policy probes while the workers replay
     the boundary probes: the same report as one process doing one after the other."""
     import ing2gw.verify as v
-    from support import verify_report
 
     policies = TESTDATA / "verify" / "policies"
     users = policies / "users.htpasswd"
