@@ -19,7 +19,8 @@ from .behaviour import behaviour_changes
 from .fields import FieldChange
 from .model import BehaviourChange, DiffReport, ObjectChange, Side
 from .objects import object_changes
-from .sides import build_side, incremental_sides
+from .sides import build_side
+from .units import incremental_sides
 
 __all__ = ["BehaviourChange", "DiffReport", "FieldChange", "ObjectChange", "Side", "build_side", "diff_sides",
            "incremental_sides"]
