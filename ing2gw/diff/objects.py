@@ -38,25 +38,66 @@ _SET_FIELDS: dict[tuple[str, ...], str] = {
 }
 
 
-def _set_key(path: tuple[str, ...]) -> str | None:
-    for pattern, key in _SET_FIELDS.items():
-        if len(pattern) == len(path) and all(p == "*" or p == q for p, q in zip(pattern, path, strict=True)):
-            return key
+_PATTERNS = tuple(_SET_FIELDS.items())
+_Alive = tuple[int, ...]  # the patterns whose beginning matches the path so far
+_STEPS: dict[tuple[_Alive, int, str], _Alive] = {}
+_ALL: _Alive = tuple(range(len(_PATTERNS)))
+_JSON = json.JSONEncoder(sort_keys=True)  # json.dumps(v, sort_keys=True) without a new encoder per call
+
+
+def _step(alive: _Alive, depth: int, part: str) -> _Alive:
+    """The patterns still matching after one more path part."""
+    memo = (alive, depth, part)
+    out = _STEPS.get(memo)
+    if out is None:
+        out = tuple(i for i in alive if len(_PATTERNS[i][0]) > depth and _PATTERNS[i][0][depth] in ("*", part))
+        if len(_STEPS) < 4096:
+            _STEPS[memo] = out
+    return out
+
+
+def _set_key(alive: _Alive, depth: int) -> str | None:
+    """The identifying key of the set-like list at a path (the first pattern matching all of it)."""
+    for i in alive:
+        if len(_PATTERNS[i][0]) == depth:
+            return _PATTERNS[i][1]
     return None
 
 
-def _canonical(value: Any, path: tuple[str, ...] = ()) -> Any:
-    """Sort the set-like lists so that element order does not count as a change."""
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> Any:
+    """A copy made of dicts and lists (no set-like list below)."""
+    t = type(value)
+    if t is dict:
+        return {k: _plain(v) for k, v in value.items()}
+    if t in _SCALARS:
+        return value
+    if t is list or isinstance(value, list):
+        return [_plain(v) for v in value]
     if isinstance(value, Mapping):
-        return {k: _canonical(v, (*path, str(k))) for k, v in value.items()}
-    if isinstance(value, list):
-        items = [_canonical(v, (*path, "*")) for v in value]
-        key = _set_key(path)
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _canonical(value: Any, alive: _Alive = _ALL, depth: int = 0) -> Any:
+    """Sort the set-like lists so that element order does not count as a change."""
+    if not alive:
+        return _plain(value)
+    if type(value) in _SCALARS:
+        return value
+    if type(value) is dict or isinstance(value, Mapping):
+        return {k: _canonical(v, _step(alive, depth, str(k)), depth + 1) for k, v in value.items()}
+    if type(value) is list or isinstance(value, list):
+        below = _step(alive, depth, "*")
+        items = [_canonical(v, below, depth + 1) for v in value]
+        key = _set_key(alive, depth)
         if key is not None:
             if key == "":
                 items.sort(key=str)
             elif key == "json":
-                items.sort(key=lambda v: json.dumps(v, sort_keys=True))
+                items.sort(key=_JSON.encode)
             else:
                 items.sort(key=lambda v: str(v.get(key, "")) if isinstance(v, Mapping) else str(v))
         return items
@@ -78,8 +119,8 @@ def _fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[FieldChange
 
 
 def _rule_changes(old: list[Any], new: list[Any]) -> list[FieldChange]:
-    keys_a = [json.dumps(r, sort_keys=True) for r in old]
-    keys_b = [json.dumps(r, sort_keys=True) for r in new]
+    keys_a = [_JSON.encode(r) for r in old]
+    keys_b = [_JSON.encode(r) for r in new]
     out: list[FieldChange] = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=keys_a, b=keys_b, autojunk=False).get_opcodes():
         if op == "equal":
