@@ -91,19 +91,33 @@ def render(template: str, **context: Any) -> str:
     return _env().get_template(template).render(**context)
 
 
+def _render_upto(template: str, max_chars: int, **context: Any) -> str | None:
+    """``render``, or None as soon as the text grows beyond ``max_chars`` (the rest is not
+    rendered)."""
+    parts: list[str] = []
+    size = 0
+    for chunk in _env().get_template(template).generate(**context):
+        size += len(chunk)
+        if size > max_chars:
+            return None
+        parts.append(chunk)
+    return "".join(parts)
+
+
 def render_within(template: str, max_chars: int, longest: int, **context: Any) -> str:
     """``template`` rendered with every list shown whole (``limit=None``) when that fits in
     ``max_chars``, else with the largest ``limit`` (items shown per list, the template
-    folding the rest into "N more") that fits; ``longest`` is the longest list's length."""
-    text = render(template, limit=None, **context)
-    if len(text) <= max_chars:
+    folding the rest into "N more") that fits; ``longest`` is the longest list's length.
+    A rendering that does not fit stops where it outgrows ``max_chars``."""
+    text = _render_upto(template, max_chars, limit=None, **context)
+    if text is not None:
         return text
     lo, hi = 0, max(longest - 1, 0)  # the largest fitting limit lies in [lo, hi]
     best = render(template, limit=0, **context)
     while lo <= hi:
         mid = (lo + hi) // 2
-        candidate = render(template, limit=mid, **context)
-        if len(candidate) <= max_chars:
+        candidate = _render_upto(template, max_chars, limit=mid, **context)
+        if candidate is not None:
             best, lo = candidate, mid + 1
         else:
             hi = mid - 1
