@@ -76,6 +76,10 @@ def _outcome(o: dict[str, Any]) -> str:
             text += f" host {o['host']}"
     if o.get("certificate"):
         text += f"; TLS with {o['certificate']}"
+    if o.get("status") == "accepted":  # a stream connection (ing2gw.streamverify): how its TLS is handled
+        text += f"; TLS {o.get('tls')}"
+    elif o.get("status") == "refused" and o.get("reason"):
+        text += f": {o['reason']}"
     return text
 
 

@@ -5,7 +5,8 @@ A provider's data plane that models its controller's stream routes offers
 ``streams(resources)`` (:class:`ing2gw.dataplane.StreamModel`); without it nothing here runs.
 The probes (:func:`stream_probes`) start from the connections both sides name -- each stream
 port of the source objects and of the Gateway's TCP, TLS and UDP listeners, each SNI (a
-wildcard as one name under it) -- and add, per TCP port, a connection without a ClientHello and
+wildcard as a name one label under it and one two labels under it: certificates and routes
+may cover those differently) -- and add, per TCP port, a connection without a ClientHello and
 one whose SNI no rule names, and a TCP connection and a datagram to a port no rule uses. Each
 goes through both sides (:class:`~ing2gw.router.streams.StreamOutcome`); outcomes differ in
 ``status`` (accepted or refused), ``backend``, ``weights`` or ``tls`` (terminated with which
@@ -28,15 +29,23 @@ from .router.hostnames import host_matches
 from .router.streams import STREAM_KINDS, Connection, StreamOutcome, StreamRouter, compare_streams
 from .verify import Difference, VerifyReport
 
-__all__ = ["UNKNOWN_SNI", "replay_streams", "stream_probes"]
+__all__ = ["DEEPER_LABEL", "UNKNOWN_SNI", "WILDCARD_LABEL", "replay_streams", "stream_probes"]
 
 UNKNOWN_SNI = "unknown.ing2gw.invalid"  # an SNI no rule names
+WILDCARD_LABEL, DEEPER_LABEL = "ing2gw-any", "ing2gw-deeper"  # names under a wildcard SNI
 _EXPLAINING = (Fidelity.APPROXIMATE, Fidelity.EXTENSION, Fidelity.UNSUPPORTED)
 
 
 def stream_probes(named: Iterable[Connection]) -> list[Connection]:
-    """The connections to replay, from those the two sides name (sorted, no repeats)."""
-    out = set(named)
+    """The connections to replay, from those the two sides name (sorted, no repeats); a
+    wildcard SNI ``*.d`` stands for a name one label under ``d`` and one two labels under it."""
+    out: set[Connection] = set()
+    for c in named:
+        if c.sni and c.sni.startswith("*."):
+            out |= {Connection(c.protocol, c.port, f"{WILDCARD_LABEL}.{c.sni[2:]}"),
+                    Connection(c.protocol, c.port, f"{DEEPER_LABEL}.{WILDCARD_LABEL}.{c.sni[2:]}")}
+        else:
+            out.add(c)
     tcp = {c.port for c in out if c.protocol != "UDP"}
     udp = {c.port for c in out if c.protocol == "UDP"}
     for port in tcp:

@@ -52,7 +52,9 @@ STREAM_KINDS = ("TCPRoute", "TLSRoute", "UDPRoute")
 @dataclass(frozen=True, slots=True, order=True)
 class Connection:
     """A connection to the Gateway: ``protocol`` ``TCP``, ``TLS`` or ``UDP``, the destination
-    ``port``, and the ClientHello's SNI (``TLS`` only; None: a ClientHello without one)."""
+    ``port``, and the ClientHello's SNI (``TLS`` only; None: a ClientHello without one). A
+    data plane's ``endpoints`` may name a wildcard SNI (``*.example.com``): probes stand for it
+    with names under it."""
 
     protocol: str
     port: int
@@ -170,7 +172,7 @@ class StreamRouter:
 
     def endpoints(self) -> list[Connection]:
         """A connection per stream listener and per hostname its listeners and TLSRoutes
-        name (a wildcard as one host under it): what probes start from."""
+        name (a wildcard as it is written, ``*.example.com``): what probes start from."""
         out: set[Connection] = set()
         for (family, port), listeners in self.by_port.items():
             for ls in listeners:
@@ -180,7 +182,7 @@ class StreamRouter:
                 names = [ls.spec.hostname, *(h for r in ls.routes for h in r.hostnames)]
                 for name in names:
                     if name is not None:
-                        out.add(Connection("TLS", port, wildcard_probe(name)))
+                        out.add(Connection("TLS", port, name))
         return sorted(out)
 
     def route(self, conn: Connection) -> StreamOutcome:
@@ -245,11 +247,6 @@ class StreamRouter:
                                  listener=ls.key, route=route)
         return StreamOutcome(pick.key, "", tls, ls.certificate if tls == "terminate" else None, weights, ls.key,
                              route, chosen.notes + pick.notes)
-
-
-def wildcard_probe(hostname: str) -> str:
-    """A host a hostname names: itself, or for ``*.d`` a name under ``d``."""
-    return f"ing2gw-any.{hostname[2:]}" if hostname.startswith("*.") else hostname
 
 
 def _distinct(gw: Obj, specs: list[ListenerSpec], notes: set[str]) -> list[ListenerSpec]:

@@ -173,12 +173,13 @@ T = TypeVar("T")
 
 def sni_lookup(certificates: Mapping[str, T], sni: str) -> T | None:
     """What APISIX finds for ``sni`` among SSL objects by host (lower case): the exact host,
-    else the longest wildcard ``*.suffix`` covering it at any depth; None: no SSL object."""
+    else the wildcard ``*.`` one label above it (its certificate matcher refuses a wildcard
+    match of more than one label); None: no SSL object, the handshake fails."""
     sni = sni.lower()
     if sni in certificates:
         return certificates[sni]
-    wild = [h for h in certificates if h.startswith("*.") and sni.endswith(h[1:])]
-    return certificates[max(wild, key=len)] if wild else None
+    parent = sni.split(".", 1)[1] if "." in sni else ""
+    return certificates.get(f"*.{parent}") if parent else None
 
 
 def ssl_certificates(ingresses: Sequence[Ingress], objects: Sequence[KubeObject]) -> dict[str, str]:

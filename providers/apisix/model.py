@@ -4,7 +4,8 @@ routes the Ingress controller writes (:mod:`.config`): what a request gets.
 Routing:
 
 * HTTPS needs an SSL object for the SNI (an Ingress ``tls`` section with a secret, or an
-  ApisixTls; ``*.example.com`` covers any depth): without one the handshake fails;
+  ApisixTls; ``*.example.com`` covers one label below it: APISIX's certificate matcher refuses
+  a deeper name): without one the handshake fails;
 * the request's host (lower case, no port) picks a host group: routes naming exactly that
   host first, then routes with a wildcard host (``*.example.com`` matches any depth below it,
   not ``example.com``), longest suffix first, and last the routes without hosts; a group in
@@ -127,7 +128,7 @@ class ApisixModel:
 
     def presented_certificate(self, sni: str) -> str | None:
         """The Secret (``ns/name``) of the SSL object APISIX finds for ``sni``: the exact SNI,
-        else the longest wildcard ``*.suffix`` covering it (any depth); None: no SSL object."""
+        else the wildcard ``*.`` one label above it; None: no SSL object."""
         return sni_lookup(self.certificates, sni)
 
     def groups(self, hostname: str) -> list[_Group]:

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 from ing2gw.resources import ResourceSet
 from ing2gw.router.hostnames import host_matches
-from ing2gw.router.streams import Connection, StreamOutcome, wildcard_probe
+from ing2gw.router.streams import Connection, StreamOutcome
 
-from .config import ssl_certificates
+from .config import sni_lookup, ssl_certificates
 from .crds import KINDS, Crds, as_map, service_port
 
 __all__ = ["ApisixStreams"]
@@ -77,17 +77,14 @@ class ApisixStreams:
     def endpoints(self) -> list[Connection]:
         """Each rule's port and SNI, and on each TLS port each host APISIX holds a certificate
         for (the SNIs whose handshake completes there)."""
-        named = {Connection("TLS" if r.host else r.protocol, r.port, wildcard_probe(r.host) if r.host else None)
+        named = {Connection("TLS" if r.host else r.protocol, r.port, r.host or None)
                  for r in self.rules if not (r.protocol == "UDP" and r.host)}
-        named |= {Connection("TLS", port, wildcard_probe(h)) for port in self.tls_ports for h in self.certificates}
+        named |= {Connection("TLS", port, h) for port in self.tls_ports for h in self.certificates}
         return sorted(named)
 
     def certificate(self, sni: str) -> str | None:
         """The Secret of the SSL object APISIX completes a handshake for ``sni`` with."""
-        if sni in self.certificates:
-            return self.certificates[sni]
-        parent = sni.split(".", 1)[1] if "." in sni else ""
-        return self.certificates.get(f"*.{parent}") if parent else None
+        return sni_lookup(self.certificates, sni)
 
     def route(self, conn: Connection, /) -> StreamOutcome:
         port = conn.port

@@ -10,8 +10,9 @@ Service's ApisixUpstream:
 * ``protocol: TCP`` with ``host`` matches the TLS SNI: APISIX terminates TLS (the port is a TLS
   stream port) with the SSL object of an ApisixTls listing the host or a wildcard covering it,
   and proxies plain TCP: a TLS listener in Terminate mode for the host with that certificate
-  and a TLSRoute. Without an ApisixTls for the host the handshake fails: not converted (an
-  error note says so);
+  and a TLSRoute. Without an ApisixTls for the host (or a wildcard one label above it) the
+  handshake fails: not converted (an error note says so). A wildcard host takes names any depth
+  under it, its certificate one label only: noted;
 * ``protocol: UDP`` matches every datagram to the port: a UDP listener and a UDPRoute; a ``host``
   there never matches (a datagram carries no SNI): not converted.
 
@@ -146,10 +147,16 @@ class StreamConverter:
         cert = self.certificate(host)
         if cert is None:
             self.note(obj, "STREAM-NO-CERTIFICATE", Level.ERROR, f"host {host} has no certificate (no ApisixTls nor "
-                      "Ingress TLS section lists it): APISIX finds no SSL object for the SNI and the TLS handshake "
-                      "fails", fld + ".match.host", Fidelity.UNSUPPORTED,
+                      "Ingress TLS section lists it or a wildcard one label above it): APISIX finds no SSL object "
+                      "for the SNI and the TLS handshake fails", fld + ".match.host", Fidelity.UNSUPPORTED,
                       "not converted (add an ApisixTls listing the host)")
             return
+        if host.startswith("*."):
+            self.note(obj, "STREAM-WILDCARD-DEPTH", Level.WARNING, f"SNI rule {host} takes every name under it, but "
+                      "APISIX completes the handshake for names one label under it only (its certificate matcher "
+                      "refuses deeper ones); the Gateway's TLS listener terminates them all", fld + ".match.host",
+                      Fidelity.APPROXIMATE, "converted: names two or more labels under the wildcard are served "
+                      "by the Gateway where APISIX fails the handshake", (stream_scope("TLS", port, host),))
         listener = f"tls-{port}-{host_slug(host)}"
         self.listeners.setdefault(listener, Listener(self.gw, listener, port, "TLS", host, "Terminate", (cert,), prov))
         self.routes.append((listener, Route("TLSRoute", obj.namespace, f"{obj.name}-{name}", None, (host,),

@@ -8,14 +8,15 @@ the proxy, as the conversion does (:mod:`.streams`): a port with a terminating S
 ``stream_listen ... ssl`` port, any other a plain one. Then:
 
 * on an ssl port Kong completes every handshake -- with the certificate of a TCPIngress or
-  Ingress TLS entry listing the SNI, else its own default certificate -- and a connection
-  without a ClientHello fails; the decrypted stream goes to the rule whose host is the SNI,
-  else to the port's host-less rule (its protocols include ``tls``), else Kong closes it;
+  Ingress TLS entry listing the SNI, or a wildcard ``*.`` one label above it, else its own
+  default certificate -- and a connection without a ClientHello fails; the decrypted stream
+  goes to the rule whose host is the SNI (a wildcard host: any name under it, the longest
+  first), else to the port's host-less rule (its protocols include ``tls``), else Kong closes it;
 * on a plain port a ClientHello whose SNI a ``tls_passthrough`` rule names is passed through
   encrypted; any other connection goes to the port's host-less rule as it comes, or is closed;
 * a datagram goes to the UDP rule of its port.
 
-SNIs match exactly (lower-cased); of two rules for one port and SNI (or two host-less ones) the
+SNIs are lower-cased; of two rules for one port and SNI (or two host-less ones) the
 first by namespace, name and rule index is kept, as the conversion keeps it. Rules KIC refuses
 (no port, no backend) route nothing.
 """
@@ -26,7 +27,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ing2gw.resources import ResourceSet
-from ing2gw.router.streams import Connection, StreamOutcome, wildcard_probe
+from ing2gw.router.hostnames import host_matches
+from ing2gw.router.streams import Connection, StreamOutcome
 
 from .streams import TCP_INGRESS, UDP_INGRESS, _backend, _Bad, _port
 
@@ -87,8 +89,27 @@ class KongStreams:
         return cls(rules, certificates) if rules else None
 
     def endpoints(self) -> list[Connection]:
-        return sorted({Connection("TLS" if p in ("TLS", "PASSTHROUGH") else p, port, wildcard_probe(host) if host
-                                  else None) for p, port, host in self.first})
+        return sorted({Connection("TLS" if p in ("TLS", "PASSTHROUGH") else p, port, host or None)
+                       for p, port, host in self.first})
+
+    def certificate(self, sni: str) -> str:
+        """The Secret Kong completes a handshake for ``sni`` with: the exact SNI, else a
+        ``*.`` wildcard one label above it, else a ``name.*`` one, else ``*``, else its default."""
+        labels = sni.split(".")
+        for name in (sni, "*." + ".".join(labels[1:]) if len(labels) > 1 else "",
+                     ".".join(labels[:-1]) + ".*" if len(labels) > 1 else "", "*"):
+            if name and name in self.certificates:
+                return self.certificates[name]
+        return DEFAULT_CERTIFICATE
+
+    def _by_sni(self, protocol: str, port: int, sni: str) -> _Rule | None:
+        """The rule of ``port`` whose host is ``sni``, else the longest wildcard covering it."""
+        found = self.first.get((protocol, port, sni))
+        if found is None and sni:
+            wild = [k for k in self.first if k[0] == protocol and k[1] == port and k[2].startswith("*.")
+                    and host_matches(k[2], sni)]
+            found = self.first[max(wild, key=lambda k: len(k[2]))] if wild else None
+        return found
 
     def route(self, conn: Connection, /) -> StreamOutcome:
         port = conn.port
@@ -102,12 +123,13 @@ class KongStreams:
             if conn.protocol != "TLS":
                 return StreamOutcome(None, f"port {port} is an ssl stream port (it has SNI rules): a connection "
                                            "without a ClientHello fails the handshake", listener=listener)
-            rule = self.first.get(("TLS", port, sni)) or hostless
-            return self._to(rule, "terminate", self.certificates.get(sni, DEFAULT_CERTIFICATE), listener,
+            rule = self._by_sni("TLS", port, sni) or hostless
+            return self._to(rule, "terminate", self.certificate(sni), listener,
                             f"no rule of port {port} takes SNI {sni or '(none)'}: Kong closes the connection after "
                             "the handshake")
-        if conn.protocol == "TLS" and ("PASSTHROUGH", port, sni) in self.first:
-            return self._to(self.first[("PASSTHROUGH", port, sni)], "passthrough", None, listener, "")
+        passthrough = self._by_sni("PASSTHROUGH", port, sni) if conn.protocol == "TLS" else None
+        if passthrough is not None:
+            return self._to(passthrough, "passthrough", None, listener, "")
         return self._to(hostless, "", None, listener, f"no rule of port {port} takes it: Kong closes the connection")
 
     @staticmethod

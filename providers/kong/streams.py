@@ -124,6 +124,12 @@ class _Streams:
                 ns, _, secret_name = secret.rpartition("/")
                 self.listener(Listener(gw, name, port, "TLS", host, "Terminate",
                                        (CertificateRef(ns or obj.namespace, secret_name),), prov))
+                if host.startswith("*."):
+                    self.note(obj, "STREAM-WILDCARD-DEPTH", Level.WARNING, f"SNI rule {host} takes every name "
+                              "under it, but Kong presents its certificate for names one label under it only "
+                              "(deeper ones get Kong's default certificate); the Gateway's TLS listener presents "
+                              "it for them all", fld, Fidelity.APPROXIMATE, "converted: deeper names get the "
+                              "wildcard certificate from the Gateway", (stream_scope("TLS", port, host),))
             else:
                 self.note(obj, "STREAM-NO-CERTIFICATE", Level.ERROR, f"host {host} has no certificate in spec.tls: "
                           "Kong terminates its TLS with the proxy's default certificate", fld,

@@ -200,7 +200,7 @@ def test_endpoints_name_every_port_and_sni() -> None:
     objs = [_gateway(_tls("wild", 443, "*.example.com"), {"name": "db", "port": 9000, "protocol": "TCP"}),
             _route("TLSRoute", "a", ("a", 1, 1), hostnames=["a.example.com"])]
     assert [c.url for c in StreamRouter.from_manifests(objs).endpoints()] == [
-        "tcp://:9000", "tls://a.example.com:443", "tls://ing2gw-any.example.com:443"]
+        "tcp://:9000", "tls://*.example.com:443", "tls://a.example.com:443"]
 
 
 def test_compare_streams_names_the_differing_aspects() -> None:

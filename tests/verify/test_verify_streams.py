@@ -45,9 +45,11 @@ _GATEWAY = [
 
 
 def test_probes_cover_each_port_sni_an_unknown_sni_and_an_unused_port() -> None:
-    named = [Connection("TLS", 9443, "a.example.com"), Connection("UDP", 53), Connection("TCP", 9000)]
+    named = [Connection("TLS", 9443, "a.example.com"), Connection("UDP", 53), Connection("TCP", 9000),
+             Connection("TLS", 9443, "*.example.com")]
     assert [c.url for c in stream_probes(named)] == [
         "tcp://:9000", "tcp://:9443", "tcp://:9444", f"tls://{UNKNOWN_SNI}:9000", "tls://a.example.com:9443",
+        "tls://ing2gw-any.example.com:9443", "tls://ing2gw-deeper.ing2gw-any.example.com:9443",
         f"tls://{UNKNOWN_SNI}:9443", "udp://:53", "udp://:9444"]
     assert stream_probes([]) == []
 

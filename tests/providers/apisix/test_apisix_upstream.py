@@ -79,11 +79,13 @@ def test_doc_is_generated_from_the_table(ing2gw) -> None:
 
 def test_presented_certificate_by_sni() -> None:
     """APISIX picks an SSL object by SNI: the exact host, else the longest wildcard covering
-    it at any depth; verify compares this with the Gateway's wildcard listeners."""
+    it, which must be one label above it (apisix/ssl/router/radixtree_sni.lua refuses a wildcard
+    match of more labels); verify compares this with the Gateway's wildcard listeners."""
     model = ApisixModel([], {"shop.example.com": "shop/shop-tls", "*.example.com": "shop/wild",
                              "*.admin.example.com": "shop/admin-tls"})
     assert model.presented_certificate("shop.example.com") == "shop/shop-tls"
-    assert model.presented_certificate("a.b.admin.example.com") == "shop/admin-tls"
+    assert model.presented_certificate("a.admin.example.com") == "shop/admin-tls"
+    assert model.presented_certificate("a.b.admin.example.com") is None  # two labels under the wildcard
     assert model.presented_certificate("x.example.com") == "shop/wild"
     assert model.presented_certificate("example.com") is None
     assert model.route(Request.build(host="example.com", path="/", scheme="https")).reason == "NoCertificate"

@@ -102,3 +102,15 @@ spec:
     from ing2gw.router.streams import Connection
 
     assert model.route(Connection("TLS", 9443, "other.example.com")).backend == "data/echo:7"  # Kong's fallback
+
+
+def test_wildcard_sni_rules_route_any_depth_and_certificates_cover_one_label() -> None:
+    from ing2gw.router.streams import Connection
+
+    model = _streams((ROOT / "testdata" / "verify" / "kong-streams" / "input.yaml").read_text())
+    assert model is not None
+    one = model.route(Connection("TLS", 9443, "a.tenants.example.com"))
+    deep = model.route(Connection("TLS", 9443, "a.b.tenants.example.com"))
+    assert (one.backend, one.certificate) == ("data/tenant-db:5432", "data/tenants-tls")
+    assert (deep.backend, deep.certificate) == ("data/tenant-db:5432", "default")
+    assert model.route(Connection("TLS", 9443, "tenants.example.com")).backend == "data/echo:7"  # the fallback
