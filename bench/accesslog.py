@@ -10,8 +10,10 @@ other methods (10 %). Then in one run times, as subprocesses:
   (start-up, reading, conversion, model and router);
 * the same on the N-line log and on an N/10-line log.
 
-The rate is ``N / (wall - fixed)``. Memory is constant when the peak RSS with N lines is
-(about) the one with N/10 lines: the log is streamed, never held. Prints both.
+The rate is ``N / (wall - fixed)``; the CPU seconds per line (of the command and its replay
+workers, less the fixed cost's) move less with other load on the machine. Memory is
+constant when the peak RSS with N lines is (about) the one with N/10 lines: the log is
+streamed, never held. Prints both.
 
     python bench/accesslog.py [-n 10000] [--lines 1000000] [--repeat 1]
 
@@ -111,18 +113,19 @@ def main() -> None:
         base = ["verify", "-f", str(ingresses), "--no-generate", "-q", "-o", "json", "--fail-on", "never"]
         if args.workers:
             base += ["--workers", str(args.workers)]
-        best: dict[int, tuple[float, int]] = {}
+        best: dict[int, tuple[float, int, float]] = {}
         summaries = {}
         for _ in range(args.repeat):
             for count, log in logs.items():
                 r = run([*base, "--access-log", str(log)])
-                wall, rss = best.get(count, (float("inf"), 0))
-                best[count] = (min(wall, r.wall), max(rss, r.rss))
+                wall, rss, cpu = best.get(count, (float("inf"), 0, float("inf")))
+                best[count] = (min(wall, r.wall), max(rss, r.rss), min(cpu, r.cpu))
                 summaries[count] = json.loads(r.stdout)["summary"]
     fixed = best[1][0]
     small, large = args.lines // 10, args.lines
     s = summaries[large]
     rate = large / (best[large][0] - fixed)
+    cpu_per_line = (best[large][2] - best[1][2]) / large
     rss_ratio = best[large][1] / best[small][1]
     print(f"ingresses            {args.n}")
     print(f"log lines            {large}: {s['requests']} replayed, {s['differ']} differ, "
@@ -131,6 +134,8 @@ def main() -> None:
     print(f"{small:>8} lines       {best[small][0]:.2f} s, peak RSS {best[small][1] / 2**20:.0f} MiB")
     print(f"{large:>8} lines       {best[large][0]:.2f} s, peak RSS {best[large][1] / 2**20:.0f} MiB")
     print(f"rate                 {rate:,.0f} lines/s (target >= 50,000)")
+    print(f"cpu                  {cpu_per_line * 1e6:.1f} us per line (all processes: "
+          f"{1 / cpu_per_line:,.0f} lines per CPU second)")
     print(f"memory               peak RSS {large} / {small} lines = {rss_ratio:.2f} (constant: about 1)")
     print(f"{before} before, {load()} after")
 

@@ -13,24 +13,23 @@ it comes from an absolute-form request target when there is one, else from the
 left empty for the caller to fill in. Neither records the scheme either: unless the target
 is absolute, the caller infers it (:data:`SchemeChooser`; ``verify`` replays both schemes
 through the source model and keeps the one that gives the recorded status and upstream).
-That inference may be left to where the line is replayed (a :class:`LogLine`, decided by
+That inference is left to where the line is replayed (a :class:`LogLine`, decided by
 :func:`decide`), so that a forked replay worker does it rather than the process reading the log.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from .errors import InputError
 from .http import DEFAULT_PORTS
-from .probes import Probe
 from .resources import ResourceSet
 
-__all__ = ["LogEntry", "LogLine", "SchemeChooser", "decide", "log_requests", "origin", "parse_access_log"]
+__all__ = ["LogEntry", "LogLine", "SchemeChooser", "decide", "log_requests", "origin"]
 
 _LINE = re.compile(
     r'^(?P<addr>\S+) \S+ \S+ \[(?P<time>[^\]]*)\] "(?P<request>[^"\\]*(?:\\.[^"\\]*)*)" '
@@ -41,6 +40,8 @@ _LINE = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class LogEntry:
+    """A log line as a scheme is inferred for it (:data:`SchemeChooser`)."""
+
     line: int
     method: str
     scheme: str
@@ -52,43 +53,26 @@ class LogEntry:
     scheme_recorded: bool = False  # the line gives the scheme (an absolute-form target)
 
 
-def parse_access_log(lines: Iterable[str], errors: list[tuple[int, str]] | None = None) -> Iterator[LogEntry]:
-    """Yield one entry per request line; unparsable lines go into ``errors`` as
-    ``(line, reason)`` (at most 20 kept) and are skipped."""
-    for number, raw in enumerate(lines, 1):
-        text = raw.rstrip("\n")
-        if not text.strip():
-            continue
-        m = _LINE.match(text)
-        reason = ""
-        parts: list[str] = []
-        if m is None:
-            reason = "not in ingress-nginx or combined log format"
-        else:
-            parts = m.group("request").split(" ")
-            if len(parts) != 3 or not parts[2].startswith("HTTP/"):
-                reason = f"request line {m.group('request')[:60]!r} is not METHOD TARGET HTTP/x"
-        if reason or m is None:
-            if errors is not None and len(errors) < 20:
-                errors.append((number, reason))
-            continue
-        method, target, _ = parts
-        scheme, host, path = "http", "", target
-        if "://" in target:
-            u = urlsplit(target)
-            scheme, host = u.scheme or "http", u.netloc
-            path = (u.path or "/") + (f"?{u.query}" if u.query else "")
-        yield LogEntry(
-            line=number,
-            method=method,
-            scheme=scheme,
-            host=host,
-            path=path if path.startswith("/") else "/" + path,
-            status=int(m.group("status")),
-            upstream=(m.group("upstream") or "").strip("-"),
-            alternative=(m.group("alternative") or "").strip("-"),
-            scheme_recorded="://" in target,
-        )
+def _parse(text: str) -> tuple[str, str, str, str, int, str, str] | str | None:
+    """(method, scheme recorded or "", host recorded or "", path with query, status,
+    upstream, alternative) of one log line, None for a blank line, else why it is none."""
+    m = _LINE.match(text)
+    if m is None:
+        return None if not text.strip() else "not in ingress-nginx or combined log format"
+    request, status, upstream, alternative = m.group("request", "status", "upstream", "alternative")
+    parts = request.split(" ")
+    if len(parts) != 3 or not parts[2].startswith("HTTP/"):
+        return f"request line {request[:60]!r} is not METHOD TARGET HTTP/x"
+    method, path, _ = parts
+    scheme = host = ""
+    if "://" in path:
+        u = urlsplit(path)
+        scheme, host = u.scheme.lower() or "http", u.netloc
+        path = (u.path or "/") + (f"?{u.query}" if u.query else "")
+    if not path.startswith("/"):
+        path = "/" + path
+    return (method, scheme, host, path, int(status), upstream.strip("-") if upstream else "",
+            alternative.strip("-") if alternative else "")
 
 
 # (entry, host) -> (scheme to replay with, why the recorded status contradicts the replay or "")
@@ -96,17 +80,18 @@ SchemeChooser = Callable[[LogEntry, str], tuple[str, str]]
 
 
 class LogLine(NamedTuple):
-    """A log line whose scheme is still to be inferred: plain values (cheap to send to a
-    worker), made a probe where it is replayed (its scheme by :func:`decide`)."""
+    """A log line to replay: plain values (cheap to send to a worker), made a probe where it
+    is replayed (its scheme by :func:`decide`)."""
 
     file: str
     line: int
     method: str
-    host: str  # from the upstream name
+    host: str  # from the URL or the upstream name
     path: str  # with query
     status: int
     upstream: str
     alternative: str
+    scheme: str = ""  # recorded (an absolute-form target, lower case), else "": to infer
 
 
 def origin(line: int, status: int, scheme: str, inferred: bool, problem: str) -> str:
@@ -116,24 +101,22 @@ def origin(line: int, status: int, scheme: str, inferred: bool, problem: str) ->
     return text + (f"; {problem}" if problem else "")
 
 
-def decide(line: LogLine, choose: SchemeChooser) -> tuple[str, str]:
-    """(the scheme ``choose`` infers for ``line``, lower case; why the recorded status
-    contradicts its replay, or ""). Depends on the line only through its method, host, path,
-    status, upstream and alternative (what a replay worker remembers it by)."""
+def decide(line: LogLine, choose: SchemeChooser | None) -> tuple[str, str]:
+    """(the scheme to replay ``line`` with: the recorded one, else the one ``choose`` infers,
+    else http; why the recorded status contradicts the inferred scheme's replay, or "").
+    Depends on the line only through its method, host, path, status, upstream, alternative
+    and recorded scheme (what a replay worker remembers it by)."""
+    if line.scheme or choose is None:
+        return line.scheme or "http", ""
     entry = LogEntry(line.line, line.method, "http", "", line.path, line.status, line.upstream, line.alternative)
     scheme, problem = choose(entry, line.host)
     return scheme.lower(), problem
 
 
-def log_requests(path: str, rs: ResourceSet, skipped: list[str], choose: SchemeChooser | None = None,
-                 contradicted: list[str] | None = None, defer: bool = False) -> Iterator[tuple[Probe | LogLine, str]]:
-    """Requests from an access log, streamed, in their light form (built where they are
-    replayed); the host comes from the URL or the upstream name. A line without a scheme
-    (ingress-nginx logs none) gets the one ``choose`` infers, and a recorded status the replay
-    contradicts goes into ``contradicted`` (``file:line: why``, at most 50); lines that cannot
-    be replayed go into ``skipped`` with the reason. With ``defer`` (and ``choose``), such a
-    line is yielded as a :class:`LogLine` (origin "") for the replay to :func:`decide`: the
-    contradictions are then the replay's to collect."""
+def log_requests(path: str, rs: ResourceSet, skipped: list[str]) -> Iterator[tuple[LogLine, str]]:
+    """The requests of an access log, streamed, as :class:`LogLine` (origin "": made where
+    they are replayed); the host comes from the URL or the upstream name. Lines that cannot
+    be replayed go into ``skipped`` with the reason."""
     upstream_hosts: dict[str, str] = {}
     for ing in sorted(rs.ingresses, key=lambda i: i.ref):
         for rule in ing.rules:
@@ -143,32 +126,29 @@ def log_requests(path: str, rs: ResourceSet, skipped: list[str], choose: SchemeC
                 key = f"{ing.namespace}-{b.service}-{port}"
                 if rule.host and not rule.host.startswith("*") and key not in upstream_hosts:
                     upstream_hosts[key] = rule.host
-    errors: list[tuple[int, str]] = []
+    errors: list[tuple[int, str]] = []  # unparsable lines (the first 20), listed after the others
     try:
         fh = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed below
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
     with fh:
-        for entry in parse_access_log(fh, errors):
-            host = entry.host or upstream_hosts.get(entry.upstream, "")
+        for number, raw in enumerate(fh, 1):
+            fields = _parse(raw.rstrip("\n"))
+            if fields is None:
+                continue
+            if isinstance(fields, str):
+                if len(errors) < 20:
+                    errors.append((number, fields))
+                continue
+            method, scheme, host, target, status, upstream, alternative = fields
+            host = host or upstream_hosts.get(upstream, "")
             if not host:
                 if len(skipped) < 20:
-                    skipped.append(f"{path}:{entry.line}: no Host recorded and upstream {entry.upstream or '-'} "
+                    skipped.append(f"{path}:{number}: no Host recorded and upstream {upstream or '-'} "
                                    "names no Ingress host")
                 continue
-            scheme, problem = entry.scheme, ""
-            if not entry.scheme_recorded and choose is not None:
-                if defer:
-                    yield LogLine(path, entry.line, entry.method, host, entry.path, entry.status, entry.upstream,
-                                  entry.alternative), ""
-                    continue
-                scheme, problem = choose(entry, host)
-            scheme = scheme.lower()
-            if scheme not in DEFAULT_PORTS:
-                skipped.append(f"{path}:{entry.line}: unsupported scheme {scheme!r} (use http or https)")
+            if scheme and scheme not in DEFAULT_PORTS:
+                skipped.append(f"{path}:{number}: unsupported scheme {scheme!r} (use http or https)")
                 continue
-            if problem and contradicted is not None and len(contradicted) < 50:
-                contradicted.append(f"{path}:{entry.line}: {problem}")
-            yield (Probe(scheme, host, entry.path, method=entry.method.upper(), client=None),
-                   origin(entry.line, entry.status, scheme, not entry.scheme_recorded, problem))
+            yield LogLine(path, number, method, host, target, status, upstream, alternative, scheme), ""
     skipped.extend(f"{path}:{line}: {reason}" for line, reason in errors)

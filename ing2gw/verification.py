@@ -24,6 +24,7 @@ from .enforce.guard import Guard, policy_index
 from .errors import UsageError
 from .explain import Explainer
 from .http import DEFAULT_PORTS, Request
+from .logshare import sharing as line_sharing
 from .plugins import Registry
 from .policy import PolicyIndex
 from .policyprobes import ProbeGroup, Stateful, policy_probes
@@ -119,18 +120,16 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
         stateful = _counting_sides(base_model, routing, policies, credentials)
 
     cases = load_cases(options.cases) if options.cases else []
-    contradictions: list[str] = []  # access-log lines whose recorded status the model does not give
+    if options.scheme and options.scheme.lower() not in DEFAULT_PORTS:
+        raise UsageError(f"--scheme {options.scheme!r}: use http or https")
     source = _Remembering(model.route)  # a log line's request is routed to infer its scheme, then replayed
     choose = _scheme_chooser(source.route, mine, options.scheme)
-    # a line's scheme is inferred where it is replayed (by a worker), unless a --scheme no
-    # request can have makes lines skipped here
-    defer = not options.scheme or options.scheme.lower() in DEFAULT_PORTS
 
     def requests() -> Iterator[tuple[Item, str]]:
         for case in cases:
             yield request_of(case), f"case {case.name}"
-        for log in options.access_logs:
-            yield from log_requests(log, mine, skipped, choose, contradictions, defer)
+        for log in options.access_logs:  # each line's scheme is inferred where it is replayed (by a worker)
+            yield from log_requests(log, mine, skipped)
 
     def decided(line: LogLine) -> tuple[str, str]:
         return decide(line, choose)
@@ -147,9 +146,10 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
             from .viaproxy import ProxyCheck
 
             checkers.append(ProxyCheck(result.manifests, router))
+        sharing = line_sharing(base_model, result.manifests, explaining) if options.access_logs else None
         report = verify_requests(name, mine, result.manifests, explaining, source.route, router.route,
                                  requests(), progress, checkers, options.workers, generated, groups, stateful,
-                                 decided)
+                                 decided, sharing)
     finally:
         for checker in checkers:
             checker.stop()
@@ -171,7 +171,6 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
         clock = CaseClock()
         counting = routing.with_guard(Guard(policies, credentials, limiter=TokenBuckets(), clock=clock))
         report.cases = results_json(run_cases(cases, lambda r: counting.route(r).to_dict(), None, clock))
-    report.recorded = [*contradictions, *report.recorded][:50]  # contradictions: when lines are not deferred
     return Verification(report, result, name, [c.name for c in checkers])
 
 

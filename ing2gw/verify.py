@@ -19,12 +19,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
 from .accesslog import LogLine
 from .accesslog import origin as log_origin
 from .explain import Explainer
 from .http import MeshSource, Request
+from .logshare import Sharing
 from .notes import ASPECTS, Note
 from .probes import Probe
 from .resources import ResourceSet
@@ -181,6 +182,53 @@ def _note_json(note: Note, rendered: dict[int, tuple[Note, dict[str, Any]]] | No
     return out
 
 
+EXAMPLES = 3  # example requests an access-log difference keeps
+
+# Where each side served a request (:meth:`Explainer.served`: the source first, then the
+# Gateway's route sources), what differs and the explaining notes (indices into the
+# explainer's list): what access-log lines are aggregated by.
+_Served = tuple[tuple[frozenset[str], str, "str | None"], ...]
+_LogKey = tuple[_Served, tuple[str, ...], tuple[int, ...]]
+# a request a log line made, to show as an example: scheme, host, path, method, line, status, inferred, why
+_Candidate = tuple[str, str, str, str, int, int, bool, str]
+
+
+@dataclass(slots=True)
+class LogDifference:
+    """Access-log lines served alike by each side that differ alike: one per rule served
+    on each side (host, path, Ingresses), aspects that differ and explaining notes, with
+    how many lines and the first few distinct requests (so memory does not grow with the log)."""
+
+    served: _Served
+    aspects: tuple[str, ...]
+    explained_by: tuple[Note, ...]
+    ingresses: set[str] = field(default_factory=set)  # the Ingresses the lines concern
+    count: int = 0
+    examples: list[Difference] = field(default_factory=list)  # at most EXAMPLES, in log order
+    shown: set[tuple[str, str, str, str]] = field(default_factory=set)  # (scheme, host, path, method) of examples
+
+    @property
+    def explained(self) -> bool:
+        return bool(self.explained_by)
+
+    def order(self) -> tuple[Any, ...]:
+        where = tuple((host, path or "", sorted(refs)) for refs, host, path in self.served)
+        return (self.explained, -self.count, where, self.aspects, [n.code for n in self.explained_by])
+
+    def to_dict(self, rendered: dict[int, tuple[Note, dict[str, Any]]] | None = None) -> dict[str, Any]:
+        source, *gateway = ({"host": host, "path": path, "ingresses": sorted(refs)} for refs, host, path in self.served)
+        return {
+            "source": source,
+            "gateway": gateway,
+            "differs": list(self.aspects),
+            "count": self.count,
+            "ingresses": sorted(self.ingresses),
+            "explained": self.explained,
+            "explainedBy": [_note_json(n, rendered) for n in self.explained_by],
+            "examples": [d.to_dict(rendered) for d in self.examples],
+        }
+
+
 @dataclass(slots=True)
 class VerifyReport:
     provider: str
@@ -197,6 +245,8 @@ class VerifyReport:
     cases: dict[str, Any] | None = None
     # access-log lines whose recorded status the source model contradicts
     recorded: list[str] = field(default_factory=list)
+    # differing access-log lines, aggregated (:class:`LogDifference`)
+    logs: dict[_LogKey, LogDifference] = field(default_factory=dict)
     _seen: dict[tuple[str, str, tuple[tuple[str, str], ...], str, int, str], int] = field(default_factory=dict,
                                                                                           repr=False)
 
@@ -218,15 +268,18 @@ class VerifyReport:
             self.differences[at] = Difference(f.request, f.source, f.gateway, f.aspects, f.ingresses, f.explained_by,
                                               f.origin, f.repeats + difference.repeats)
 
-    @property
-    def unexplained(self) -> list[Difference]:
-        return [d for d in self.differences if not d.explained]
+    def differing(self, unexplained_only: bool = False) -> int:
+        """How many requests differ (only those no note explains), access-log lines included."""
+        return (sum(d.repeats for d in self.differences if not (unexplained_only and d.explained))
+                + sum(e.count for e in self.logs.values() if not (unexplained_only and e.explained)))
 
     def groups(self, rendered: dict[int, tuple[Note, dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
-        """Differences grouped by cause (what differs, which notes explain it)."""
-        grouped: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Difference]] = {}
+        """Differences grouped by cause (what differs, which notes explain it); an
+        access-log difference counts its lines, its first example stands for it."""
+        grouped: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Difference | LogDifference]] = {}
         causes: dict[tuple[int, ...], tuple[str, ...]] = {}  # notes (by id) -> their codes (differences share notes)
-        for d in self.differences:
+        items_in_order: list[Difference | LogDifference] = [*self.differences, *self.logs.values()]
+        for d in items_in_order:
             ids = tuple(map(id, d.explained_by))
             codes = causes.get(ids)
             if codes is None:
@@ -235,21 +288,22 @@ class VerifyReport:
         rows: list[tuple[bool, int, tuple[str, ...], tuple[str, ...], dict[str, Any]]] = []
         for (codes, aspects), items in grouped.items():
             explained = codes != ("UNEXPLAINED",)
-            count = sum(d.repeats for d in items)
+            count = sum(d.repeats if isinstance(d, Difference) else d.count for d in items)
+            first = items[0] if isinstance(items[0], Difference) else items[0].examples[0]
             rows.append((explained, -count, codes, aspects, {
                 "cause": list(codes),
                 "differs": list(aspects),
                 "explained": explained,
                 "count": count,
                 "ingresses": sorted({i for d in items for i in d.ingresses}),
-                "example": items[0].to_dict(rendered),
+                "example": first.to_dict(rendered),
             }))
         rows.sort(key=lambda r: r[:4])
         return [r[4] for r in rows]
 
     def to_dict(self) -> dict[str, Any]:
-        explained = sum(d.repeats for d in self.differences if d.explained_by)
-        differ = sum(d.repeats for d in self.differences)
+        differ = self.differing()
+        unexplained = self.differing(unexplained_only=True)
         ordered = sorted(self.differences, key=lambda d: (bool(d.explained_by), d.request["url"], d.request["method"]))
         rendered: dict[int, tuple[Note, dict[str, Any]]] = {}
         return {
@@ -259,12 +313,14 @@ class VerifyReport:
                 "requests": self.requests,
                 "agree": self.agree,
                 "differ": differ,
-                "explained": explained,
-                "unexplained": differ - explained,
+                "explained": differ - unexplained,
+                "unexplained": unexplained,
                 "elapsed_s": round(self.elapsed_s, 3),
             },
             "groups": self.groups(rendered),
             "differences": [d.to_dict(rendered) for d in ordered],
+            **({"accessLog": [e.to_dict(rendered) for e in sorted(self.logs.values(), key=LogDifference.order)]}
+               if self.logs else {}),
             "skipped": self.skipped,
             "checks": self.checks,
             **({"cases": self.cases} if self.cases is not None else {}),
@@ -279,8 +335,9 @@ class _Replay:
     explainer: Explainer
     source_route: Callable[[Request], Outcome]
     gateway_route: Callable[[Request], Outcome]
-    # a log line whose scheme is inferred where it is replayed -> (scheme, contradiction or "")
+    # a log line -> (its scheme, why its recorded status contradicts the replay or ""): accesslog.decide
     decide: Callable[[LogLine], tuple[str, str]] | None = None
+    sharing: Sharing | None = None  # which log lines share one decision (None: only equal ones)
 
 
 _REPLAY: _Replay | None = None
@@ -294,30 +351,16 @@ _Row = tuple[dict[str, Any], dict[str, Any], dict[str, Any], tuple[str, ...], tu
 Replayable = Request | Probe  # a probe is built into a Request where it is replayed
 Item = Replayable | LogLine  # what a request stream holds (a log line is made a probe where it is replayed)
 # what replaying a chunk gives: agreeing requests, differences as compact rows, the
-# contradictions its log lines recorded (access-log lines whose recorded status the model does not give)
-_Result = tuple[int, list["_Row"], list[str]]
+# contradictions its log lines recorded (access-log lines whose recorded status the model
+# does not give), and its differing log lines aggregated: (key, lines, Ingresses, the first
+# few distinct requests)
+_Result = tuple[int, list[_Row], list[str], list[tuple[_LogKey, int, tuple[str, ...], list[_Candidate]]]]
 
 
-def _line_probe(line: LogLine) -> tuple[Probe, str, str]:
-    """(the probe, its origin, ``file:line: why`` or "") of a log line whose scheme is inferred."""
+def _line_probe(line: LogLine) -> Probe:
+    """The request a log line stands for (its scheme decided where it is replayed)."""
     assert _REPLAY is not None and _REPLAY.decide is not None
-    scheme, problem = _REPLAY.decide(line)
-    probe = Probe(scheme, line.host, line.path, method=line.method.upper(), client=None)
-    return (probe, log_origin(line.line, line.status, scheme, True, problem),
-            f"{line.file}:{line.line}: {problem}" if problem else "")
-
-
-def _resolved(chunk: Sequence[tuple[Item, str]]) -> tuple[list[tuple[Replayable, str]], list[str]]:
-    """``chunk`` with its log lines made probes, and the contradictions they record."""
-    out: list[tuple[Replayable, str]] = []
-    found: list[str] = []
-    for item, origin in chunk:
-        if isinstance(item, LogLine):
-            item, origin, contradiction = _line_probe(item)
-            if contradiction:
-                found.append(contradiction)
-        out.append((item, origin))
-    return out, found
+    return Probe(_REPLAY.decide(line)[0], line.host, line.path, method=line.method.upper(), client=None)
 
 
 def _as_request(item: Replayable) -> Request:
@@ -332,17 +375,22 @@ def _as_request(item: Replayable) -> Request:
                          client=item.client, port=item.port, mesh=mesh)
 
 
-_Compared = tuple[dict[str, Any], dict[str, Any], dict[str, Any], tuple[str, ...], tuple[str, ...], tuple[int, ...]]
+_Compared = tuple[dict[str, Any], dict[str, Any], dict[str, Any], tuple[str, ...], tuple[str, ...], tuple[int, ...],
+                  _Served]
+# A log line's decision: (scheme, contradiction or "", None when the sides agree, else (the
+# key it is aggregated by, the Ingresses it concerns)).
+_Decision = tuple[str, str, "tuple[_LogKey, tuple[str, ...]] | None"]
 # Remembered per process (both sides are deterministic; access logs repeat requests):
 _MEMO: dict[Any, _Compared | None] = {}  # a request (its wire form) -> how the sides compare (None: they agree)
-# a log line (method, host, path, status, upstream, alternative) -> (scheme, contradiction or "", comparison)
-_LINES: dict[tuple[Any, ...], tuple[str, str, _Compared | None]] = {}
+_LINES: dict[tuple[Any, ...], _Decision] = {}  # a log line (but its file and number) -> its decision
+_CLASSES: dict[tuple[Any, ...], _Decision] = {}  # a log line's class (see _replay_wire) -> its decision
 MEMO_SIZE = 50_000  # entries remembered per memo and process (then the older half is forgotten: bounded memory)
 
 
 def _compare(request: Request) -> _Compared | None:
     """How the two sides treat ``request``: None when they agree, else the difference as a
-    compact row (notes as indices into the explainer's list: cheap to pickle)."""
+    compact row (notes as indices into the explainer's list: cheap to pickle) and where each
+    side served it."""
     assert _REPLAY is not None
     r = _REPLAY
     src = r.source_route(request)
@@ -359,7 +407,7 @@ def _compare(request: Request) -> _Compared | None:
                              "headers": request.headers.as_dict()}
     if request.mesh is not None:  # east-west: from a namespace, to the Service (and port) it names
         shown["mesh"] = {"namespace": request.mesh.namespace, "service": request.mesh.service, "port": request.port}
-    return (shown, a, b, aspects, refs, explained)
+    return (shown, a, b, aspects, refs, explained, tuple(served))
 
 
 def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
@@ -372,22 +420,24 @@ def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
 
 
 def _replay_chunk(chunk: Sequence[tuple[Item, str]]) -> _Result:
-    """(agreeing requests, differences as compact rows, contradictions) for one chunk, in
-    this process (the wire form workers get, built here)."""
+    """:func:`_replay_wire` of a chunk, in this process (the wire form built here)."""
     return _replay_wire([_to_wire(item, origin) for item, origin in chunk])
 
 
 _Wire = tuple[str, str, str, str, tuple[tuple[str, str], ...], int, "str | None", "str | None", "str | None",
               "str | None", str]
 _ProbeWire = tuple[str, str, str, tuple[tuple[str, str], ...], str, "str | None", "int | None", "str | None", str]
+_LineWire = tuple[str, int, str, str, str, int, str, str, str]  # a LogLine's values (its line number second)
 
 
-_LineWire = tuple[str, int, str, str, str, int, str, str]  # a LogLine's values (8)
+def _is_line(wire: _Wire | _ProbeWire | _LineWire) -> TypeGuard[_LineWire]:
+    return wire[1].__class__ is int
 
 
 def _to_wire(item: Item, origin: str) -> _Wire | _ProbeWire | _LineWire:
     """A request as a plain tuple: far cheaper to send to a worker than the object (a probe
-    is built into a request there, a log line resolved there). The length tells them apart."""
+    is built into a request there, a log line decided there). A log line's has its line
+    number second; the others' length tells them apart."""
     if isinstance(item, LogLine):
         return tuple(item)  # type: ignore[return-value]
     if isinstance(item, Probe):
@@ -414,47 +464,71 @@ def _from_wire(wire: _Wire | _ProbeWire) -> Request:
                          client=client, mesh=mesh)
 
 
+def _decision(line: _LineWire) -> _Decision:
+    """Decide a log line afresh: its scheme, contradiction, and how the sides compare."""
+    assert _REPLAY is not None and _REPLAY.decide is not None
+    scheme, problem = _REPLAY.decide(LogLine(*line))
+    compared = _compare(_as_request(Probe(scheme, line[3], line[4], method=line[2].upper(), client=None)))
+    if compared is None:
+        return scheme, problem, None
+    _, _, _, aspects, refs, explained, served = compared
+    return scheme, problem, ((served, aspects, explained), refs)
+
+
 def _replay_wire(chunk: Sequence[_Wire | _ProbeWire | _LineWire]) -> _Result:
-    """(agreeing requests, differences as compact rows, contradictions) for one chunk, in
-    this process or a forked worker. Both sides are deterministic, so a request seen before
-    is not built or routed again, nor a log line (an access log repeats them) resolved again:
-    its scheme, contradiction and comparison depend only on its method, host, path, status,
-    upstream and alternative (its line number only goes into its origin)."""
+    """(agreeing requests, differences as compact rows, contradictions, differing log lines
+    aggregated) for one chunk, in this process or a forked worker. Both sides are
+    deterministic, so a request seen before is not built or routed again. Nor is a log line
+    of a class decided before: its decision depends on its method, host, path, status,
+    upstream, alternative and recorded scheme only (its line number goes into its origin),
+    and of the path only on what :class:`~ing2gw.logshare.Sharing` keeps of it."""
+    assert _REPLAY is not None
     agree = 0
     rows: list[_Row] = []
     found: list[str] = []
-    memo, lines = _MEMO, _LINES
+    logs: dict[_LogKey, tuple[list[int], set[str], list[_Candidate]]] = {}
+    memo, lines, classes, sharing = _MEMO, _LINES, _CLASSES, _REPLAY.sharing
     for wire in chunk:
-        if len(wire) == 8:
-            file, number, method, host, path, status, _, _ = wire
+        if _is_line(wire):
+            file, number, method, host, path, status, upstream, alternative, recorded = wire
             line_key = wire[2:]
-            known = lines.pop(line_key, None)
-            if known is None:
-                assert _REPLAY is not None and _REPLAY.decide is not None
-                scheme, problem = _REPLAY.decide(LogLine(*wire))
-                probe = Probe(scheme, host, path, method=method.upper(), client=None)
-                known = (scheme, problem, _compare(_as_request(probe)))
+            known = lines.get(line_key)
+            if known is None:  # not this very line: its class, then
+                key = (method, host, *(sharing.key(host, path) if sharing is not None else (path,)), status, upstream,
+                       alternative, recorded)
+                known = classes.pop(key, None)
+                if known is None:
+                    known = _decision(wire)
+                    _remember(classes, key, known)
+                else:
+                    classes[key] = known  # the young end
                 _remember(lines, line_key, known)
-            else:
-                lines[line_key] = known  # the young end
-            scheme, problem, line_compared = known
+            scheme, problem, differs = known
             if problem:
                 found.append(f"{file}:{number}: {problem}")
-            if line_compared is None:
+            if differs is None:
                 agree += 1
-            else:
-                rows.append((*line_compared, log_origin(number, status, scheme, True, problem)))
+                continue
+            log_key, refs = differs
+            got = logs.get(log_key)
+            if got is None:
+                got = logs[log_key] = ([0], set(), [])
+            got[0][0] += 1
+            got[1].update(refs)
+            examples = got[2]
+            if len(examples) < EXAMPLES and not any(c[:4] == (scheme, host, path, method.upper()) for c in examples):
+                examples.append((scheme, host, path, method.upper(), number, status, not recorded, problem))
             continue
-        key = wire[:-1]
-        compared = memo.get(key, _MISSING)  # seen before: no need to build it
+        wire_key = wire[:-1]
+        compared = memo.get(wire_key, _MISSING)  # seen before: no need to build it
         if compared is _MISSING:
-            compared = _compare(_from_wire(wire))
-            _remember(memo, key, compared)
+            compared = _compare(_from_wire(cast("_Wire | _ProbeWire", wire)))
+            _remember(memo, wire_key, compared)
         if compared is None:
             agree += 1
         else:
-            rows.append((*compared, wire[-1]))
-    return agree, rows, found
+            rows.append((*compared[:6], wire[-1]))
+    return agree, rows, found, [(k, n[0], tuple(sorted(refs)), ex) for k, (n, refs, ex) in logs.items()]
 
 
 _MISSING: Any = object()
@@ -501,6 +575,7 @@ def verify_requests(
     groups: Sequence[ProbeGroup] | Callable[[], Sequence[ProbeGroup]] = (),
     stateful: Stateful | None = None,
     decide: Callable[[LogLine], tuple[str, str]] | None = None,
+    sharing: Sharing | None = None,
 ) -> VerifyReport:
     """Replay ``requests`` (with where each came from) through both sides. Each of
     ``checkers`` (objects with ``name`` and ``check(request) -> problems | None``) gives a
@@ -516,21 +591,40 @@ def verify_requests(
     ``decide`` gives the scheme of a :class:`~ing2gw.accesslog.LogLine` of ``requests`` and
     why its recorded status contradicts the replay (:func:`ing2gw.accesslog.decide`), where it
     is replayed (a worker infers it); the contradictions go into ``report.recorded`` (at most
-    50, in request order)."""
+    50, in request order). Differing log lines are aggregated (``report.logs``), lines of one
+    class (``sharing``, :mod:`ing2gw.logshare`) decided once per process."""
     global _REPLAY, _PRELOADED
     started = time.perf_counter()
-    _REPLAY = _Replay(Explainer(notes, resources, manifests), source_route, gateway_route, decide)
+    _REPLAY = _Replay(Explainer(notes, resources, manifests), source_route, gateway_route, decide, sharing)
     _MEMO.clear()
     _LINES.clear()
+    _CLASSES.clear()
     report = VerifyReport(provider=provider, ingresses=len(resources.ingresses))
     for checker in checkers:
         report.checks[checker.name] = {"checked": 0, "disagree": 0, "problems": []}
 
-    def second_opinions(chunk: Sequence[tuple[Replayable, str]]) -> None:
+    def second_opinions(chunk: Sequence[tuple[Item, str]]) -> None:
         for item, _ in chunk:
-            tally(report, checkers, _as_request(item))
+            tally(report, checkers, _as_request(_line_probe(item) if isinstance(item, LogLine) else item))
 
     notes_by_index = _REPLAY.explainer.all_notes
+
+    def log_difference(key: _LogKey, count: int, refs: tuple[str, ...], candidates: list[_Candidate]) -> None:
+        entry = report.logs.get(key)
+        if entry is None:
+            served, aspects, explained = key
+            entry = report.logs[key] = LogDifference(served, aspects, tuple(notes_by_index[i] for i in explained))
+        entry.count += count
+        entry.ingresses.update(refs)
+        for scheme, host, path, method, number, status, inferred, problem in candidates:
+            if len(entry.examples) >= EXAMPLES or (scheme, host, path, method) in entry.shown:
+                continue
+            entry.shown.add((scheme, host, path, method))
+            compared = _compare(_as_request(Probe(scheme, host, path, method=method, client=None)))
+            assert compared is not None  # the line's class differs
+            req, a, b, aspects, involved, explained, _ = compared
+            entry.examples.append(Difference(req, a, b, aspects, involved, tuple(notes_by_index[i] for i in explained),
+                                             log_origin(number, status, scheme, inferred, problem)))
 
     def account(chunk_size: int, result: _Result) -> None:
         report.requests += chunk_size
@@ -539,6 +633,8 @@ def verify_requests(
         for req, a, b, aspects, refs, explained, origin in result[1]:
             report.add(Difference(request=req, source=a, gateway=b, aspects=aspects, ingresses=refs,
                                   explained_by=tuple(notes_by_index[i] for i in explained), origin=origin))
+        for aggregated in result[3]:
+            log_difference(*aggregated)
         if progress is not None:
             progress(report.requests)
 
@@ -585,11 +681,8 @@ def verify_requests(
         else:  # one chunk (no pool worth starting), checkers, or one worker
             for chunk in itertools.chain([first], [second] if second is not None else [], chunks):
                 if chunk and checkers:  # the checkers see each request as replayed
-                    resolved, found = _resolved(chunk)
-                    second_opinions(resolved)
-                    agree, rows, _ = _replay_chunk(resolved)
-                    account(len(chunk), (agree, rows, found))
-                elif chunk:
+                    second_opinions(chunk)
+                if chunk:
                     account(len(chunk), _replay_chunk(chunk))
         if grouped is not None:  # (as if replayed here: the same counts, differences in the same order)
             report.requests += grouped.requests
@@ -605,5 +698,6 @@ def verify_requests(
         _PRELOADED = ()
         _MEMO.clear()
         _LINES.clear()
+        _CLASSES.clear()
     report.elapsed_s = time.perf_counter() - started
     return report

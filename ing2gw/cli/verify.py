@@ -94,5 +94,5 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], scheme: str | N
         return ExitCode.FINDINGS  # a protection of the source is not in the output
     if fail_on == "never":
         return ExitCode.OK
-    failing = report.unexplained if fail_on == "unexplained" else report.differences
+    failing = report.differing(unexplained_only=fail_on == "unexplained")
     return ExitCode.FINDINGS if failing or report.failed_cases else ExitCode.OK

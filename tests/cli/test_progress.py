@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -37,6 +38,13 @@ def test_nothing_before_the_delay_then_one_line_redrawn_and_erased(monkeypatch: 
     text = slow.getvalue()
     assert "\rverify: requests replayed 10 (0 s)" in text and "requests replayed 20/40" in text
     assert text.endswith("\r") and text.rstrip("\r").split("\r")[-1].strip() == ""  # erased at the end
+    counting = _Tty()  # with a count, the rate since the step began
+    with progress_module.progress("verify", counting) as step:
+        step("requests replayed", 0)
+        time.sleep(1.3)
+        step("requests replayed", 5000)
+        time.sleep(0.4)
+    assert re.search(r"\rverify: requests replayed 5000 \([\d,]+/s, \d+ s\)", counting.getvalue())
     pipe = io.StringIO()
     with progress_module.progress("verify", pipe) as step:
         step("x")

@@ -213,7 +213,7 @@ def test_mesh_probes_and_verify_carry_mesh_requests() -> None:
     v._MEMO.clear()  # the wire form a forked worker receives gives the same rows
     v._REPLAY = v._Replay(Explainer([], build_resource_set([]), docs), full.route, without.route)
     try:
-        agree, rows, _ = v._replay_wire([v._to_wire(p, "probe") for p in mesh])
+        agree, rows, *_ = v._replay_wire([v._to_wire(p, "probe") for p in mesh])
     finally:
         v._REPLAY = None
         v._MEMO.clear()

@@ -100,8 +100,8 @@ def test_cases_and_access_log_inputs(ing2gw, tmp_path: Path) -> None:
     )
     report = _report(ing2gw, "-f", str(ingress), "--no-generate", "--cases", str(cases), "--access-log", str(log))
     assert report["summary"]["requests"] == 2  # the case and the absolute-form log line
-    origins = sorted(d["origin"] for d in report["differences"])
-    assert origins == ["access log line 2 (status 404)", "case deep"]
+    assert [d["origin"] for d in report["differences"]] == ["case deep"]
+    assert [e["examples"][0]["origin"] for e in report["accessLog"]] == ["access log line 2 (status 404)"]
     assert [s.split(": ", 1)[0] for s in report["skipped"]] == [f"{log}:1", f"{log}:3"]
 
 
@@ -249,7 +249,7 @@ def test_access_log_scheme_is_inferred_and_contradictions_reported(ing2gw, tmp_p
     report = _report(ing2gw, "-f", str(src), "--no-generate", "--access-log", str(log))
     assert report["summary"]["requests"] == 3
     assert report["recordedStatus"] == [f"{log}:3: recorded 404, the model answers 308 over http and 200 over https"]
-    urls = {d["request"]["url"]: d for d in report["differences"]}
+    urls = {d["request"]["url"]: d for e in report.get("accessLog", []) for d in e["examples"]}
     assert "https://admin.example.com/a" not in urls and "http://admin.example.com/b" not in urls  # they agree
     forced = _report(ing2gw, "-f", str(src), "--no-generate", "--access-log", str(log), "--scheme", "http")
     assert forced["recordedStatus"] == [f"{log}:1: recorded 200, the model answers 308",

@@ -68,12 +68,14 @@ def test_streamed_log_with_memo_and_workers_equals_routing_every_line(
     assert fast == plain
     summary = plain["summary"]
     assert summary["requests"] == 60 and summary["differ"] > 0
-    # each differing request is listed once, with how often it differed
-    assert summary["differ"] == sum(d.get("repeats", 1) for d in plain["differences"])
-    assert len(plain["differences"]) < summary["differ"]
+    # differing lines are aggregated: each entry counts its lines and shows a few of them
+    entries = plain["accessLog"]
+    assert summary["differ"] == sum(e["count"] for e in entries) and not plain["differences"]
+    assert len(entries) < summary["differ"]
     assert sum(g["count"] for g in plain["groups"]) == summary["differ"]
-    first = plain["differences"][0]
-    assert first["repeats"] > 1 and first["origin"].startswith("access log line ")
+    first = entries[0]
+    assert first["count"] > 1 and first["examples"][0]["origin"].startswith("access log line ")
+    assert all(1 <= len(e["examples"]) <= 3 for e in entries)
 
 
 def test_streamed_requests_equal_preloaded_ones(ing2gw, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -81,10 +83,12 @@ def test_streamed_requests_equal_preloaded_ones(ing2gw, monkeypatch: pytest.Monk
     preloaded one (workers read them from inherited memory) give the same report."""
     import ing2gw.verify as v
     from ing2gw.accesslog import log_requests
+    from ing2gw.probes import Probe
 
     monkeypatch.setattr(v, "CHUNK", 5)
     rs, result, plane, model, router = _sides()
-    requests = list(log_requests(str(_log(tmp_path, 40)), rs, []))
+    requests = [(Probe(line.scheme, line.host, line.path, method=line.method, client=None), "access log")
+                for line, _ in log_requests(str(_log(tmp_path, 40)), rs, [])]
 
     def run(streamed: bool) -> dict:
         report = v.verify_requests("ingress-nginx", rs, result.manifests, result.notes, model.route, router.route,
@@ -136,12 +140,12 @@ def test_summary_comparison_equals_the_plain_rules() -> None:
         assert compare_outcomes(a, b) == _plain_compare(a, b), (a, b)
 
 
-def test_log_lines_resolved_by_workers_equal_lines_resolved_when_read(
+def test_log_lines_decided_by_workers_equal_lines_decided_in_one_process(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Lines without a scheme (ingress-nginx logs none) have it inferred by the forked
     workers that replay them: the report, recorded-status contradictions included and in
-    line order, equals the one from inferring each line as it is read."""
+    line order, equals the one from one process."""
     import ing2gw.verify as v
     from ing2gw.accesslog import decide, log_requests
     from ing2gw.verification import _scheme_chooser
@@ -154,22 +158,19 @@ def test_log_lines_resolved_by_workers_equal_lines_resolved_when_read(
     monkeypatch.setattr(v, "CHUNK", 4)
     rs, result, plane, model, router = _sides()
 
-    def run(deferred: bool) -> dict:
+    def run(workers: int) -> dict:
         choose = _scheme_chooser(model.route, rs, None)
-        contradicted: list[str] = []
-        lines = log_requests(str(log), rs, [], choose, contradicted, defer=deferred)
         report = v.verify_requests("ingress-nginx", rs, result.manifests, result.notes, model.route, router.route,
-                                   lines if deferred else list(lines), workers=2 if deferred else 1,
+                                   log_requests(str(log), rs, []), workers=workers,
                                    decide=lambda line: decide(line, choose))
-        report.recorded = [*contradicted, *report.recorded]
         out = report.to_dict()
         out["summary"].pop("elapsed_s")
         return out
 
-    read = run(False)
-    assert run(True) == read
-    assert read["summary"]["requests"] == 45 and len(read["recordedStatus"]) > 10
-    assert read["recordedStatus"] == sorted(read["recordedStatus"], key=lambda r: int(r.split(":")[1]))
+    one = run(1)
+    assert run(2) == one
+    assert one["summary"]["requests"] == 45 and len(one["recordedStatus"]) > 10
+    assert one["recordedStatus"] == sorted(one["recordedStatus"], key=lambda r: int(r.split(":")[1]))
 
 
 def test_remembered_log_lines_equal_fresh_ones(ing2gw, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -186,6 +187,7 @@ def test_remembered_log_lines_equal_fresh_ones(ing2gw, tmp_path: Path, monkeypat
         f"[web-foo-80] [] 10.1.1.1:80 5 0.001 200 id{i}\n" for i in range(400)))
     monkeypatch.setattr(v, "_MEMO", _Forgetful())
     monkeypatch.setattr(v, "_LINES", _Forgetful())
+    monkeypatch.setattr(v, "_CLASSES", _Forgetful())
     fresh = _report(ing2gw, "--access-log", str(log), "--workers", "1")
     monkeypatch.undo()
     monkeypatch.setattr(v, "MEMO_SIZE", 6)

@@ -116,6 +116,22 @@ class NginxModel:
     def route(self, request: Request, client_ip: str | None = None) -> Outcome:
         return route(self.context, request, client_ip)
 
+    def path_literals(self) -> tuple[frozenset[str], frozenset[str] | None]:
+        """What the locations match paths by, for ``verify --access-log``'s line classes
+        (:mod:`ing2gw.logshare`): the static location paths of every server (built-in ones
+        too), and the names of the servers whose locations are regexes (None when the
+        default server's or a wildcard server's are: any host may reach them)."""
+        literals: set[str] = set()
+        regex: set[str] = set()
+        for server in self.servers:
+            literals.update(loc.path for loc in server.locations if not loc.modifier.startswith("~"))
+            if server.regex_mode or any(loc.modifier.startswith("~") for loc in server.locations):
+                names = (server.name, *server.aliases)
+                if server.is_default or any(n.startswith(("*", "~")) for n in names):
+                    return frozenset(literals), None
+                regex.update(n.lower() for n in names)
+        return frozenset(literals), frozenset(regex)
+
     def enforcing(self, credentials: Credentials, clock: Callable[[], float] | None = None,
                   count: bool = True) -> NginxModel:
         """The same model checking basic-auth credentials against ``credentials`` and, with
