@@ -1,12 +1,12 @@
 """ingress-nginx's data plane for ``verify`` (:class:`ing2gw.dataplane.DataPlane`): the model,
-the header sets worth probing, the notes about the controller itself, and real nginx as an
-oracle."""
+its SSL passthrough as a stream model (:mod:`.streammodel`), the header sets worth probing, the
+notes about the controller itself, and real nginx as an oracle."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ing2gw.dataplane import Checker, DataPlaneModel, HeaderSets
+from ing2gw.dataplane import Checker, DataPlaneModel, HeaderSets, StreamModel
 from ing2gw.notes import Fidelity, Level, Note, Notes
 from ing2gw.provider import AnnotationTable
 from ing2gw.resources import Ingress, ResourceSet
@@ -34,6 +34,12 @@ class NginxDataPlane:
         from .model import NginxModel
 
         return NginxModel.from_resources(resources, controller_config or controller_config_of(resources))
+
+    def streams(self, resources: ResourceSet) -> StreamModel | None:
+        """The SSL passthrough hosts (TLS by SNI to the ``/`` backend); None without any."""
+        from .streammodel import PassthroughStreams
+
+        return PassthroughStreams.from_resources(resources, self.table.prefix.rstrip("/"))
 
     def probe_headers(self, ingresses: Sequence[Ingress]) -> HeaderSets:
         """Header sets worth probing per Ingress: its canary header and cookie values, a gRPC

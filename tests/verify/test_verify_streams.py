@@ -94,3 +94,35 @@ def test_without_the_generated_probes_no_stream_is_replayed(ing2gw, tmp_path: Pa
     cases.write_text("cases: []\n")
     report = verify_report(ing2gw, "-f", str(KONG), "--no-generate", "--cases", str(cases))
     assert report["summary"]["requests"] == 0
+
+
+def test_ingress_nginx_ssl_passthrough_is_replayed_as_connections(ing2gw) -> None:
+    from ing2gw.providers.ingress_nginx import PROVIDER
+    from ing2gw.resources import build_resource_set
+    from ing2gw.yamlio import Document
+
+    case = TESTDATA / "verify" / "ssl-passthrough" / "input.yaml"
+    docs = [Document(d, f"<test>:{i + 1}") for i, d in enumerate(yaml.safe_load_all(case.read_text())) if d]
+    streams = PROVIDER.data_plane.streams(build_resource_set(docs, kinds=PROVIDER.kinds))
+    assert streams is not None
+
+    def out(sni: str | None, protocol: str = "TLS", port: int = 443) -> tuple[str | None, str]:
+        o = streams.route(Connection(protocol, port, sni))
+        return o.backend, o.tls
+
+    assert out("vault.example.com") == ("secrets/vault:8200", "passthrough")  # the older Ingress's "/", named port
+    assert out("git.example.com") == ("dev/gitea:3000", "passthrough")
+    assert out("nohome.example.com")[0] is None and out("canary.example.com")[0] is None
+    assert out(None, "TCP")[0] is None and out("git.example.com", port=8443)[0] is None
+    report = verify_report(ing2gw, "-f", str(case))
+    assert report["summary"]["unexplained"] == 0
+    # the conversion's TLSRoute sent elsewhere: the stream replay finds it, and no note explains it
+    r = ing2gw(["convert", "-f", str(case), "-q"])
+    manifests = [d for d in yaml.safe_load_all(r.stdout) if d]
+    for m in manifests:
+        if m["kind"] == "TLSRoute" and m["spec"]["hostnames"] == ["git.example.com"]:
+            m["spec"]["rules"][0]["backendRefs"][0]["port"] = 3001
+    broken = VerifyReport("ingress-nginx", 0)
+    replay_streams(broken, manifests, streams, [])
+    (diff,) = broken.differences
+    assert diff.request["url"] == "tls://git.example.com:443" and diff.aspects == ("backend",) and not diff.explained
