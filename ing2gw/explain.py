@@ -103,6 +103,7 @@ class Explainer:
                 mine.extend(p.path or "/" for p in rule.paths)
         self.route_sources = route_sources(manifests)
         self._host_cache: dict[str, list[str]] = {}
+        self._stems: dict[tuple[str, str], tuple[tuple[str, str, int, int], ...]] = {}  # (host, ref) -> _under's stems
         self.route_hosts: dict[str, tuple[str, ...]] = {}
         for m in manifests:
             if m.get("kind") in ("HTTPRoute", "GRPCRoute"):
@@ -139,13 +140,20 @@ class Explainer:
         return tuple(sorted(refs))
 
     def _under(self, ref: str, host: str, path: str) -> str | None:
-        """The longest path of Ingress ``ref`` on ``host`` that ``path`` falls under."""
+        """The longest path of Ingress ``ref`` on ``host`` that ``path`` falls under (by the
+        length of its literal start, lower-cased against the one kept so far as written)."""
+        stems = self._stems.get((host, ref))
+        if stems is None:
+            stems = tuple((p, _literal(p).lower(), len(_literal(p).lower()), len(_literal(p)))
+                          for p in self.paths.get(host, {}).get(ref, ()))
+            if len(self._stems) < 100_000:
+                self._stems[(host, ref)] = stems
         best: str | None = None
+        best_len = 0
         low = path.lower()
-        for p in self.paths.get(host, {}).get(ref, ()):
-            stem = _literal(p).lower()
-            if (low == stem or low.startswith(stem)) and (best is None or len(stem) > len(_literal(best))):
-                best = p
+        for p, stem, stem_len, literal_len in stems:
+            if low.startswith(stem) and (best is None or stem_len > best_len):
+                best, best_len = p, literal_len
         return best
 
     def served(self, request: Request, source: Outcome, gateway: Outcome) -> list[Served]:

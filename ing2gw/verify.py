@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard, cast
 from .accesslog import LogLine
 from .accesslog import origin as log_origin
 from .explain import Explainer
-from .http import MeshSource, Request
+from .http import Headers, MeshSource, Request
 from .logshare import Sharing
 from .notes import ASPECTS, Note
 from .probes import Probe
@@ -77,8 +77,7 @@ def _summary(outcome: Outcome) -> _Summary:
     cors: str | None = None
     if outcome.response_headers:
         allowed = []
-        for name, value in sorted(outcome.response_headers.as_dict().items(), key=lambda kv: kv[0].lower()):
-            low = name.lower()
+        for low, value in outcome.response_headers.lower_items():
             if low.startswith("access-control-"):
                 allowed.append(f"{low}: {value}")
             elif low not in _UNCOMPARED_HEADERS:
@@ -371,8 +370,17 @@ def _as_request(item: Replayable) -> Request:
     if headers and headers[0][0] == ":method":  # a provider's hint for another method (CORS preflights)
         method, headers = headers[0][1], headers[1:]
     mesh = None if item.mesh is None else MeshSource(item.mesh, item.host)
-    return Request.build(host=item.host, path=item.path, scheme=item.scheme, method=method, headers=list(headers),
+    built = _HEADERS.get(headers)
+    if built is None:  # probes repeat a few header sets: each is built once (Headers are immutable)
+        built = Headers(headers)
+        if len(_HEADERS) >= 10_000:
+            _HEADERS.clear()
+        _HEADERS[headers] = built
+    return Request.build(host=item.host, path=item.path, scheme=item.scheme, method=method, headers=built,
                          client=item.client, port=item.port, mesh=mesh)
+
+
+_HEADERS: dict[tuple[tuple[str, str], ...], Headers] = {}
 
 
 _Compared = tuple[dict[str, Any], dict[str, Any], dict[str, Any], tuple[str, ...], tuple[str, ...], tuple[int, ...],

@@ -242,17 +242,6 @@ def _candidates(table: Table, request: Request) -> tuple[list[Gateway], str | No
     return [], f"no Gateway listens on port {request.port}"
 
 
-def _route_via(gw: Gateway, request: Request, grpc: bool, note: str | None, pick: str | None = None) -> Outcome:
-    listener, failed = _select_listener(gw, request)
-    notes = [note] if note else []
-    if listener is None:
-        assert failed is not None
-        if not notes and not grpc:
-            return failed
-        return Outcome(failed.status, failed.reason, grpc=grpc, notes=(*notes, *failed.notes))
-    return _route_on(listener, listener.routes.lookup_list(request.hostname), request, grpc, notes, pick)
-
-
 def _route_on(listener: Listener, groups: list[Group], request: Request, grpc: bool,
               notes: list[str], pick: str | None, where: str | None = None) -> Outcome:
     """Match ``request`` against ``groups`` (the routes attached to the listener, or to what
@@ -299,24 +288,79 @@ def route(table: Table, request: Request, backend: str | None = None,
         return Outcome(307, "PathNormalised", redirect=RedirectTo(location, 307),
                        grpc=_is_grpc(request),
                        notes=(f"{note}: the client is sent there, escaped slashes decoded",))
-    outcome = _route(table, replace(request, path=norm.path), backend)
+    outcome = _route(table, request.with_path(norm.path), backend)
     return outcome._replace(notes=(note, *outcome.notes))
 
 
 _PLANS = 100_000  # path-independent plans kept per table (Host values are the client's)
 
+# One Gateway a request may go to: (the note its outcomes carry, its listener for the request
+# -- None when none takes it --, the failure then, the listener's route groups for the host).
+_Step = tuple["str | None", "Listener | None", "Outcome | None", "list[Group]"]
 
-def _plan(table: Table, request: Request) -> tuple[Gateway, Listener, list[Group]] | None:
-    """The Gateway, listener and route groups of a request whose port has one candidate
-    Gateway with a listener for it (``None``: any other case, routed the long way)."""
-    gateways, note = _candidates(table, request)
-    if len(gateways) != 1 or note is not None:
-        return None
-    gw = gateways[0]
-    listener, _ = _select_listener(gw, request)
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What routing a request does before looking at its path, worked out once per (gateway,
+    port, scheme, SNI, hostname): the Gateways it goes to, in order, as steps. A step that
+    can only answer "not this Gateway" (no listener for the host, or a listener without
+    routes for it) is left out of ``steps``; ``first`` (the first Gateway's step) answers
+    when no step does, as the first unmatched outcome is the answer then."""
+
+    steps: tuple[_Step, ...]
+    first: _Step | None
+    refused: tuple[int | None, str, tuple[str, ...]] | None = None  # no Gateway for the request
+
+
+def _unmatched(step: _Step) -> bool:
+    """Whether ``step`` answers every request "not this Gateway" (see :data:`_UNMATCHED`)."""
+    _, listener, failed, groups = step
     if listener is None:
-        return None
-    return gw, listener, listener.routes.lookup_list(request.hostname)
+        assert failed is not None
+        return failed.reason in _UNMATCHED
+    return all(not g.http_flat and not g.grpc_flat for g in groups)
+
+
+# (port, Gateway names) -> the note of each when several share the port (long texts, shared)
+_SEVERAL: dict[tuple[int, tuple[str, ...]], tuple[str, ...]] = {}
+
+
+def _make_plan(table: Table, request: Request) -> _Plan:
+    gateways, note = _candidates(table, request)
+    if not gateways:
+        notes_ = (note,) if note else ()
+        if table.gateways:  # Gateways exist, none on this port: the connection is refused
+            return _Plan((), None, (None, "ConnectionRefused", notes_))
+        return _Plan((), None, (404, "NoMatchingListener", notes_))
+    if len(gateways) == 1:
+        labels: tuple[str | None, ...] = (note,)
+    else:
+        key = (request.port, tuple(gw.name for gw in gateways))
+        several = _SEVERAL.get(key)
+        if several is None:
+            names = ", ".join(key[1])
+            several = tuple(f"several Gateways listen on port {request.port} ({names}); routed through "
+                            f"{name} (name one with --gateway)" for name in key[1])
+            if len(_SEVERAL) < 1000:
+                _SEVERAL[key] = several
+        labels = several
+    steps: list[_Step] = []
+    for gw, label in zip(gateways, labels, strict=True):
+        listener, failed = _select_listener(gw, request)
+        groups = listener.routes.lookup_list(request.hostname) if listener is not None else []
+        steps.append((label, listener, failed, groups))
+    return _Plan(tuple(s for s in steps if not _unmatched(s)), steps[0])
+
+
+def _run_step(step: _Step, request: Request, grpc: bool, backend: str | None) -> Outcome:
+    """The outcome of one planned Gateway: its failure, or its routes' answer."""
+    note, listener, failed, groups = step
+    if listener is None:
+        assert failed is not None
+        if note is None:
+            return failed if not grpc else Outcome(failed.status, failed.reason, grpc=grpc, notes=failed.notes)
+        return Outcome(failed.status, failed.reason, grpc=grpc, notes=(note, *failed.notes))
+    return _route_on(listener, groups, request, grpc, [note] if note else [], backend)
 
 
 def _route_mesh(table: Table, request: Request, grpc: bool, pick: str | None) -> Outcome:
@@ -333,31 +377,23 @@ def _route(table: Table, request: Request, backend: str | None) -> Outcome:
         return _route_mesh(table, request, grpc, backend)
     key = (request.gateway, request.port, request.scheme, request.sni, request.hostname)
     plans = table.plans
-    plan: tuple[Gateway, Listener, list[Group]] | None
-    if key in plans:
-        plan = plans[key]
-    else:
-        plan = _plan(table, request)
+    plan = plans.get(key)
+    if plan is None:
+        plan = _make_plan(table, request)
         if len(plans) < _PLANS:
             plans[key] = plan
-    if plan is not None:
-        gw, listener, groups = plan
-        return _route_on(listener, groups, request, grpc, [], backend)
-    gateways, note = _candidates(table, request)
-    if not gateways:
-        if table.gateways:  # Gateways exist, none on this port: the connection is refused
-            return Outcome(None, "ConnectionRefused", grpc=grpc, notes=(note,) if note else ())
-        return Outcome(404, "NoMatchingListener", grpc=grpc, notes=(note,) if note else ())
-    if len(gateways) == 1:
-        return _route_via(gateways[0], request, grpc, note, backend)
-    names = ", ".join(gw.name for gw in gateways)
-    first: Outcome | None = None
-    for gw in gateways:
-        note = (f"several Gateways listen on port {request.port} ({names}); routed through "
-                f"{gw.name} (name one with --gateway)")
-        outcome = _route_via(gw, request, grpc, note, backend)
+    if plan.refused is not None:
+        status, reason, notes = plan.refused
+        return Outcome(status, reason, grpc=grpc, notes=notes)
+    first = plan.first
+    unmatched: Outcome | None = None  # the first Gateway's, when it was tried
+    for step in plan.steps:
+        outcome = _run_step(step, request, grpc, backend)
         if outcome.reason not in _UNMATCHED:
             return outcome
-        first = first or outcome
+        if step is first:
+            unmatched = outcome
+    if unmatched is not None:
+        return unmatched
     assert first is not None
-    return first
+    return _run_step(first, request, grpc, backend)

@@ -83,7 +83,7 @@ def _outcome(
 ) -> Outcome:
     rule = None
     if st.matched is not None or backend is not None:
-        shares = dict(weights) if weights is not None else ({backend: 100} if backend else {})
+        shares = weights if weights is not None else ({backend: 100} if backend else {})
         rule = _rule_info(st.matched, backend, shares)
     return Outcome(
         status, reason, rule, served=backend is not None, upstream=upstream,
@@ -105,7 +105,7 @@ def _rule_info(matched: LocationMatch | None, backend: str | None, shares: Mappi
     hit = _RULES.get(key)
     if hit is not None and hit[0] is matched:
         return hit[1]
-    info = RuleInfo(matched=matched or LocationMatch("", ""), backend=backend, weights=shares)
+    info = RuleInfo(matched=matched or LocationMatch("", ""), backend=backend, weights=dict(shares))
     if len(_RULES) >= _PER_LOCATION:
         _RULES.clear()
     _RULES[key] = (matched, info)
@@ -124,6 +124,24 @@ def _number(value: float) -> float:
     return int(value) if float(value).is_integer() else round(value, 4)
 
 
+_CORS: dict[int, tuple[Cors, re.Pattern[str] | None, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]] = {}
+
+
+def _cors_of(cors: Cors) -> tuple[Cors, re.Pattern[str] | None, tuple[tuple[str, str], ...],
+                                  tuple[tuple[str, str], ...]]:
+    """``cors``, its origin pattern and the headers after Allow-Origin of an answer and of a
+    preflight's (worked out once per policy)."""
+    hit = _CORS.get(id(cors))
+    if hit is not None and hit[0] is cors:
+        return hit
+    found = (cors, _origin_pattern(cors), tuple(_cors_headers(cors, "", False)[1:]),
+             tuple(_cors_headers(cors, "", True)[1:]))
+    if len(_CORS) >= _PER_LOCATION:
+        _CORS.clear()
+    _CORS[id(cors)] = found
+    return found
+
+
 def _origin_pattern(cors: Cors) -> re.Pattern[str] | None:
     """The template's ``if ($http_origin ~* ((o1)|(o2))$)``: case-insensitive and anchored only
     at the end; a ``*`` in an origin stands for one DNS label. None: every origin is allowed."""
@@ -135,7 +153,7 @@ def _origin_pattern(cors: Cors) -> re.Pattern[str] | None:
 
 def _cors_origin(cors: Cors, origin: str | None) -> str | None:
     """The Access-Control-Allow-Origin value for this request, or None (the ``$cors`` flag stays unset)."""
-    pattern = _origin_pattern(cors)
+    pattern = _cors_of(cors)[1]
     if pattern is None:
         return "*"
     if not cors.origins or not origin:
@@ -157,12 +175,6 @@ def _cors_headers(cors: Cors, origin_value: str, preflight: bool) -> list[tuple[
         out.append(("Content-Type", "text/plain charset=UTF-8"))
         out.append(("Content-Length", "0"))
     return out
-
-
-def _add(headers: Headers, pairs: list[tuple[str, str]]) -> Headers:
-    for name, value in pairs:
-        headers = headers.set(name, value)
-    return headers
 
 
 def _client(st: _State) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -329,7 +341,7 @@ def _denied(ctx: Context, st: _State, pol: Policy) -> str | None:
     refused = sorted(h for h in data if h.lower() not in allowed)
     if refused:
         return f"custom-headers {', '.join(refused)} not in global-allowed-response-headers"
-    st.response = _add(st.response, sorted(data.items()))
+    st.response = st.response.set_many(sorted(data.items()))
     return None
 
 
@@ -373,7 +385,9 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
     cors_value = _cors_origin(pol.cors, request.headers.get("origin")) if pol and pol.cors else None
     if pol and pol.cors and cors_value is not None:
         preflight = request.method == "OPTIONS"
-        st.response = _add(st.response, _cors_headers(pol.cors, cors_value, preflight))
+        _, _, answer, preflight_answer = _cors_of(pol.cors)
+        rest = preflight_answer if preflight else answer
+        st.response = st.response.set_many((("Access-Control-Allow-Origin", cors_value), *rest))
         if preflight:
             return _outcome(st, 204, "CORSPreflight")
     if pol and pol.redirect is not None:
@@ -390,7 +404,7 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
     # the default server's own root has no Ingress annotations: no HTTPS redirect there
     ssl_flag = pol.ssl_redirect if pol else False
     force = pol.force_ssl_redirect if pol else False
-    exempt = any(loc.path.startswith(prefix) for prefix in config.no_tls_redirect_locations)
+    exempt = loc.path.startswith(config.no_tls_redirect_locations)
     scheme = st.fwd.scheme  # compared with "http" as is (lua_ingress.redirect_to_https)
     if not exempt and scheme == "http" and (force or (ssl_flag and has_certificate(ctx.topology, request.hostname))):
         preserve = pol.preserve_trailing_slash if pol else False

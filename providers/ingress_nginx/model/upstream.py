@@ -133,16 +133,19 @@ def _arg(query: str, name: str) -> str | None:
     return None
 
 
+_DROPPED = frozenset({"proxy", "connection", "x-original-forwarded-for", "x-original-forwarded-host"})
+_DROPPED_AUTH = _DROPPED | {"authorization"}
+_DROPPED_NO_CLIENT = _DROPPED | {"x-real-ip", "x-forwarded-for"}
+_DROPPED_AUTH_NO_CLIENT = _DROPPED_AUTH | _DROPPED_NO_CLIENT
+
+
 def upstream_headers(request: Request, fwd: Forwarded, *, basic_auth: bool, forwarded_prefix: str | None) -> Headers:
-    """The headers of the proxied request (nginx.tmpl's ``proxy_set_header`` block)."""
+    """The headers of the proxied request (nginx.tmpl's ``proxy_set_header`` block): the
+    client's, without those the template clears, then the ones it sets (in its order)."""
     headers = request.headers
     original_for = headers.get("x-forwarded-for")
     original_host = headers.get("x-forwarded-host")
     upgrade = headers.get("upgrade")
-    for name in ("proxy", "connection", "x-original-forwarded-for", "x-original-forwarded-host"):
-        headers = headers.remove(name)
-    if basic_auth:
-        headers = headers.remove("authorization")
     pairs: list[tuple[str, str]] = []
     if forwarded_prefix is not None:
         pairs.append(("X-Forwarded-Prefix", forwarded_prefix))
@@ -151,12 +154,13 @@ def upstream_headers(request: Request, fwd: Forwarded, *, basic_auth: bool, forw
     pairs.append(("X-Request-ID", request_id(request)))
     if fwd.client is not None:
         pairs += [("X-Real-IP", fwd.client), ("X-Forwarded-For", fwd.client)]
+        drop = _DROPPED_AUTH if basic_auth else _DROPPED
     else:
-        headers = headers.remove("x-real-ip").remove("x-forwarded-for")
+        drop = _DROPPED_AUTH_NO_CLIENT if basic_auth else _DROPPED_NO_CLIENT
     pairs += [("X-Forwarded-Host", fwd.host), ("X-Forwarded-Port", fwd.port), ("X-Forwarded-Proto", fwd.scheme),
               ("X-Forwarded-Scheme", fwd.scheme), ("X-Scheme", fwd.scheme)]
     if original_for:
         pairs.append(("X-Original-Forwarded-For", original_for))
     if original_host:
         pairs.append(("X-Original-Forwarded-Host", original_host))
-    return headers.set_many(pairs)
+    return headers.without(drop).set_many(pairs)
