@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,10 @@ import click
 
 from ..cases import load_cases, request_of
 from ..convert import ConvertOptions
-from ..diff import DiffReport, Side, build_side, diff_sides, incremental_sides
+from ..diff import DiffReport, Side, build_side, diff_sides
+from ..diff.parallel import both_sides
+from ..diff.reading import Parse, SharedParse
+from ..diff.units import plan, same_gateways
 from ..errors import ExitCode, UsageError
 from ..notes import Note
 from ..plugins import discover
@@ -51,40 +52,40 @@ def _check_paths(paths: tuple[str, ...], use_git: bool, base: str, head: str) ->
 
 
 def _read(spec: str, paths: tuple[str, ...], use_git: bool, recursive: bool,
-          skipped: list[Note] | None) -> list[Document]:
+          skipped: list[Note] | None, parse: Parse) -> list[Document]:
     if use_git:
         if spec == ".":  # the work tree, as it is on disk
             existing = [p for p in paths or (".",) if Path(p).exists()]
-            return read_paths(existing, recursive=True, skipped=skipped) if existing else []
+            return read_paths(existing, recursive=True, skipped=skipped, parse=parse) if existing else []
         from ..gitread import read_revision
 
-        return read_revision(spec, paths, skipped=skipped)
-    return read_paths([spec], recursive=recursive, skipped=skipped)
+        return read_revision(spec, paths, skipped=skipped, parse=parse)
+    return read_paths([spec], recursive=recursive, skipped=skipped, parse=parse)
 
 
 Job = tuple[ConvertOptions, tuple[str, ...]]
-_DOCS: dict[str, list[Document]] = {}  # label -> documents, inherited by a forked worker
+# A side of fewer documents converts faster than a worker starts and sends its result back.
+_WORTH_A_WORKER = 1000
 
 
-def _side(label: str, job: Job) -> Side:
+def _convert(base: tuple[str, list[Document]], head: tuple[str, list[Document]], job: Job) -> tuple[Side, Side]:
     options, disabled = job
-    return build_side(label, _DOCS[label], options, discover(disabled))
+    registry = discover(disabled)
+    return both_sides(lambda: build_side(*base, options, registry), lambda: build_side(*head, options, registry),
+                      len(base[1]) >= _WORTH_A_WORKER)
 
 
-def _both_sides(base: str, head: str, job: Job) -> tuple[Side, Side]:
+def _both_sides(base: tuple[str, list[Document]], head: tuple[str, list[Document]], job: Job) -> tuple[Side, Side]:
     """Both sides converted: only what the change can affect when that is provably enough
-    (:func:`ing2gw.diff.incremental_sides`), else everything -- BASE in a forked worker while
-    this process does HEAD (two cores, half the wall time)."""
+    (:mod:`ing2gw.diff.units`), else everything; BASE in a forked worker while this process
+    does HEAD when the sides are large (:mod:`ing2gw.diff.parallel`)."""
     options, disabled = job
-    quick = incremental_sides((base, _DOCS[base]), (head, _DOCS[head]), options, discover(disabled))
-    if quick is not None:
-        return quick
-    if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return _side(base, job), _side(head, job)
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-        future = pool.submit(_side, base, job)
-        head_side = _side(head, job)
-        return future.result(), head_side
+    docs = plan(base[1], head[1], options, discover(disabled))
+    if docs is not None:
+        sides = _convert((base[0], docs[0]), (head[0], docs[1]), job)
+        if same_gateways(*sides):
+            return sides
+    return _convert(base, head, job)
 
 
 # GitHub refuses comments over 65 536 characters: the Markdown report stays below this.
@@ -145,17 +146,17 @@ def diff(base: str, head: str, paths: tuple[str, ...], use_git: bool, recursive:
     skipped: list[Note] | None = [] if skip_non_kubernetes else None
     with progress("diff") as step:
         step("reading")
-        _DOCS[base] = _read(base, paths, use_git, recursive, skipped)
-        _DOCS[head_label] = _read(head, paths, use_git, recursive, skipped)
+        shared = SharedParse()  # what HEAD has unchanged is not parsed again
+        docs_base = _read(base, paths, use_git, recursive, skipped, shared.base)
+        docs_head = _read(head, paths, use_git, recursive, skipped, shared.head)
+        del shared
         if skipped:
             print_notes(sorted(set(skipped), key=lambda n: n.sort_key()), color)
         step("converting both sides")
-        try:
-            base_side, head_side = _both_sides(base, head_label, job)
-        finally:
-            _DOCS.clear()
+        base_side, head_side = _both_sides((base, docs_base), (head_label, docs_head), job)
+        del docs_base, docs_head
         step("probing requests")
-        report = diff_sides(base_side, head_side, extra)
+        report = diff_sides(base_side, head_side, extra, parallel=True)
     use_color = wants_color(sys.stdout, color)
     full = f"all in {report_file}" if report_file else "the whole report: --report FILE"
     click.echo(_render(report, fmt, use_color, MARKDOWN_LIMIT if fmt == "markdown" else None, full), nl=False,

@@ -30,9 +30,10 @@ def _note_key(n: Note) -> tuple[str, str, str, str]:
     return (n.code, n.subject, n.field, n.message)
 
 
-def diff_sides(base: Side, head: Side, extra_requests: Iterable[Request] = ()) -> DiffReport:
+def diff_sides(base: Side, head: Side, extra_requests: Iterable[Request] = (), parallel: bool = False) -> DiffReport:
+    """The report; ``parallel``: route BASE's requests in a forked worker when there are many."""
     objects = object_changes(base, head)
-    behaviour, count = behaviour_changes(base, head, extra_requests)
+    behaviour, count = behaviour_changes(base, head, extra_requests, parallel)
     old_notes = {_note_key(n): n for n in base.notes}
     new_notes = {_note_key(n): n for n in head.notes}
     return DiffReport(

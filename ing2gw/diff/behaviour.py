@@ -16,6 +16,7 @@ from ..http import Request
 from ..probes import Probe, probes_for
 from ..verify import compare_outcomes, summarise
 from .model import BehaviourChange, Side
+from .parallel import both_sides
 from .sides import identity
 
 __all__ = ["behaviour_changes"]
@@ -52,9 +53,20 @@ def _affected_hosts(base: Side, head: Side) -> set[str] | None:
     return hosts
 
 
-def behaviour_changes(base: Side, head: Side, extra: Iterable[Request]) -> tuple[list[BehaviourChange], int]:
+def _outcomes(manifests: list[dict[str, Any]], requests: list[Request]) -> list[dict[str, Any]]:
+    """Each request's outcome summary through the reference router over ``manifests``."""
     from ..router import Router
 
+    router = Router.from_manifests(manifests)
+    return [summarise(router.route(req)) for req in requests]
+
+
+# Fewer requests are routed faster than a worker starts and sends its summaries back.
+_WORTH_A_WORKER = 20_000
+
+
+def behaviour_changes(base: Side, head: Side, extra: Iterable[Request],
+                      parallel: bool = False) -> tuple[list[BehaviourChange], int]:
     hosts = _affected_hosts(base, head)
     extra = list(extra)
     if hosts is not None:
@@ -79,12 +91,12 @@ def behaviour_changes(base: Side, head: Side, extra: Iterable[Request]) -> tuple
                     key=lambda p: (p.scheme, p.host, p.path, p.headers))
     requests = [_request_of(p) for p in probes] + extra
     # Only objects that can take part in routing these hosts are compiled.
-    r_old = Router.from_manifests([m for m in base.manifests if serves(m)])
-    r_new = Router.from_manifests([m for m in head.manifests if serves(m)])
+    old_m = [m for m in base.manifests if serves(m)]
+    new_m = [m for m in head.manifests if serves(m)]
+    before, after = both_sides(lambda: _outcomes(old_m, requests), lambda: _outcomes(new_m, requests),
+                               parallel and len(requests) >= _WORTH_A_WORKER)
     out: list[BehaviourChange] = []
-    for req in requests:
-        a = summarise(r_old.route(req))
-        b = summarise(r_new.route(req))
+    for req, a, b in zip(requests, before, after, strict=True):
         what = compare_outcomes(a, b)
         if what:
             described = {"method": req.method, "url": f"{req.scheme}://{req.host}{req.target}",

@@ -40,7 +40,7 @@ from ..yamlio import Document
 from .model import Side
 from .sides import build_side, identity, is_gateway_api
 
-__all__ = ["incremental_sides"]
+__all__ = ["incremental_sides", "plan", "same_gateways"]
 
 # Annotations whose effect reaches beyond the Ingress's own hosts.
 _FAR_REACHING = ("from-to-www-redirect", "server-alias", "backend-protocol", "proxy-ssl-")
@@ -193,7 +193,9 @@ def _kept(docs_b: Sequence[Document], docs_h: Sequence[Document], rules: _Rules)
         if any(o.get("kind") != "Ingress" and not rules.plain_object(o) for o in objs.values()):
             return None
     profile = _profiles((o for o in b.values() if o.get("kind") == "Ingress"), rules)
-    profile.update(_profiles((o for o in h.values() if o.get("kind") == "Ingress"), rules))
+    for ref, keys in _profiles((o for o in h.values() if o.get("kind") == "Ingress"), rules).items():
+        # an object both sides share (ing2gw.diff.reading) is global when it is on either side
+        profile[ref] = None if keys is None or (ref in profile and profile[ref] is None) else keys
     changed = {k for k in b.keys() | h.keys() if b.get(k) is not h.get(k) and b.get(k) != h.get(k)}
     components = _Components()
     for keys in profile.values():
@@ -247,21 +249,32 @@ def _shared(side: Side) -> list[dict[str, Any]]:
     return [m for m in side.manifests if m.get("kind") not in _ROUTE_KINDS]
 
 
-def incremental_sides(base: tuple[str, Sequence[Document]], head: tuple[str, Sequence[Document]],
-                      options: ConvertOptions, registry: Registry) -> tuple[Side, Side] | None:
-    """Both sides converted from only what the change can affect, or None when that cannot be
-    shown to give the report of converting everything (then convert everything)."""
-    docs_b, docs_h = base[1], head[1]
-    if any(is_gateway_api(d.obj) for d in (*docs_b, *docs_h)):
+def plan(base: Sequence[Document], head: Sequence[Document], options: ConvertOptions,
+         registry: Registry) -> tuple[list[Document], list[Document]] | None:
+    """The documents each side converts for the shortcut, or None when it does not apply."""
+    if any(is_gateway_api(d.obj) for d in (*base, *head)):
         return None
     rules = _Rules(registry, options)
     if not rules.usable or options.ingress_class is not None or options.extra_ir:
         return None
-    kept = _kept(docs_b, docs_h, rules)
+    kept = _kept(base, head, rules)
     if kept is None:
         return None
-    sides = (build_side(base[0], [d for d in docs_b if id(d.obj) in kept[0]], options, registry),
-             build_side(head[0], [d for d in docs_h if id(d.obj) in kept[1]], options, registry))
-    if _shared(sides[0]) != _shared(sides[1]):
-        return None  # the Gateways differ: only converting everything tells how
-    return sides
+    return [d for d in base if id(d.obj) in kept[0]], [d for d in head if id(d.obj) in kept[1]]
+
+
+def same_gateways(base: Side, head: Side) -> bool:
+    """Did the planned conversions give identical objects other than routes (else the
+    shortcut's report may not be the full one)?"""
+    return _shared(base) == _shared(head)
+
+
+def incremental_sides(base: tuple[str, Sequence[Document]], head: tuple[str, Sequence[Document]],
+                      options: ConvertOptions, registry: Registry) -> tuple[Side, Side] | None:
+    """Both sides converted from only what the change can affect, or None when that cannot be
+    shown to give the report of converting everything (then convert everything)."""
+    docs = plan(base[1], head[1], options, registry)
+    if docs is None:
+        return None
+    sides = build_side(base[0], docs[0], options, registry), build_side(head[0], docs[1], options, registry)
+    return sides if same_gateways(*sides) else None

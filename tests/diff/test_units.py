@@ -168,3 +168,22 @@ def test_shortcut_declines_what_it_cannot_reason_about() -> None:
     other = copy.deepcopy(changed)
     other[1]["spec"]["ingressClassName"] = "traefik"
     assert not quick(other)  # another controller's Ingress changes: everything is converted
+
+
+def test_routing_base_in_a_worker_gives_the_same_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    """BASE's requests routed in a forked worker (ing2gw.diff.parallel) or here: one report."""
+    from ing2gw.diff import behaviour
+
+    rnd = random.Random(5)
+    registry = discover()
+    base = _base(rnd)
+    head = copy.deepcopy(base)
+    for ing in head[::3]:
+        ing["spec"]["rules"][0]["http"]["paths"].insert(0, {
+            "path": "/a", "pathType": "Prefix", "backend": {"service": {"name": "a", "port": {"number": 80}}}})
+    sides = [build_side(label, [Document(d, f"{label}:{i}") for i, d in enumerate(docs)], ConvertOptions(), registry)
+             for label, docs in (("b", base), ("h", head))]
+    here = diff_sides(*sides).to_dict()
+    monkeypatch.setattr(behaviour, "_WORTH_A_WORKER", 1)
+    assert here["summary"]["requests"] > 500 and here["summary"]["behaviourChanges"] > 50
+    assert diff_sides(*sides, parallel=True).to_dict() == here
