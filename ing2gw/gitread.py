@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .errors import InputError, UsageError
 from .notes import Note
@@ -33,11 +33,13 @@ def list_revision(revision: str, paths: Sequence[str], cwd: str | None = None) -
 
 
 def read_revision(revision: str, paths: Sequence[str], cwd: str | None = None,
-                  skipped: list[Note] | None = None) -> list[Document]:
+                  skipped: list[Note] | None = None,
+                  parse: Callable[[bytes, str, list[Note] | None], list[Document]] = parse_file) -> list[Document]:
     """Every manifest file under ``paths`` (default: the whole tree) at ``revision``; with
-    ``skipped``, files that are not Kubernetes objects are noted there and left out."""
+    ``skipped``, files that are not Kubernetes objects are noted there and left out.
+    ``parse`` parses each file (:func:`ing2gw.sources.parse_file`)."""
     docs: list[Document] = []
     for name in list_revision(revision, paths, cwd):
         data = _git(["show", f"{revision}:./{name}"], cwd)
-        docs.extend(parse_file(data, f"{revision}:{name}", skipped))
+        docs.extend(parse(data, f"{revision}:{name}", skipped))
     return docs

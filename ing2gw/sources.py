@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -65,14 +65,15 @@ def parse_file(data: bytes, label: str, skipped: list[Note] | None = None) -> li
 
 def read_paths(
     paths: Sequence[str], recursive: bool = False, stdin: BinaryIO | None = None,
-    skipped: list[Note] | None = None,
+    skipped: list[Note] | None = None, parse: Callable[[bytes, str, list[Note] | None], list[Document]] = parse_file,
 ) -> list[Document]:
-    """Every document of every named input. ``-`` reads ``stdin`` (default: sys.stdin)."""
+    """Every document of every named input. ``-`` reads ``stdin`` (default: sys.stdin);
+    ``parse`` parses each file (``diff`` shares its sides' parses, :mod:`ing2gw.diff.reading`)."""
     docs: list[Document] = []
     for name in paths:
         if name == "-":
             stream = stdin if stdin is not None else sys.stdin.buffer
-            docs.extend(parse_file(stream.read(), "<stdin>", skipped))
+            docs.extend(parse(stream.read(), "<stdin>", skipped))
             continue
         path = Path(name)
         if path.is_dir():
@@ -86,5 +87,5 @@ def read_paths(
                 data = file.read_bytes()
             except OSError as exc:
                 raise InputError(f"{file}: cannot read: {exc.strerror}") from None
-            docs.extend(parse_file(data, str(file), skipped))
+            docs.extend(parse(data, str(file), skipped))
     return docs
