@@ -1,7 +1,9 @@
 """``ing2gw route``: ask the reference Gateway API router what happens to a request.
 
 One request (``URL``) prints its outcome; ``--cases FILE`` runs a case file
-(``docs/case-format.md``), prints every result and exits 1 when a case fails.
+(``docs/case-format.md``), prints every result and exits 1 when a case fails. A ``tcp://``,
+``tls://`` or ``udp://`` URL is a connection, decided by the stream router
+(:mod:`ing2gw.router.streams`) or, with ``--as``, the provider's stream model.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ing2gw.enforce.timeouts import parse_duration
 from ing2gw.errors import ExitCode, UsageError
 from ing2gw.http import Headers, Request
 from ing2gw.router import Outcome, Router
+from ing2gw.router.streams import STREAM_SCHEMES, Connection, StreamOutcome, StreamRouter
 from ing2gw.sources import read_paths
 from ing2gw.yamlio import dump_json
 
@@ -146,6 +149,30 @@ def _source_model(provider_name: str, docs: list[Any], controller_config: str | 
     return with_enforcement(model, credentials, clock)
 
 
+def _stream_answer(provider_name: str | None, docs: list[Any], strict_refs: bool, conn: Connection) -> StreamOutcome:
+    """The stream router's answer over ``docs``, or the named provider's stream model's."""
+    if provider_name is None:
+        router = StreamRouter.from_manifests(docs, strict_refs=strict_refs)
+        for note in router.notes:
+            click.echo(f"note: {note}", err=True)
+        return router.route(conn)
+    from ing2gw.plugins import discover
+    from ing2gw.resources import build_resource_set
+
+    registry = discover()
+    registry.get(provider_name)  # an unknown or broken provider is a clear error
+    plane = registry.data_plane(provider_name)
+    streams = getattr(plane, "streams", None)
+    if not callable(streams):
+        raise UsageError(f"provider {provider_name!r} has no stream model (--as with a {conn.protocol.lower()}:// "
+                         "URL needs one)")
+    model = streams(build_resource_set(docs, kinds=registry.claims()))
+    if model is None:
+        return StreamOutcome(None, f"the input has no stream route of {provider_name}")
+    answer: StreamOutcome = model.route(conn)
+    return answer
+
+
 @click.command("route", epilog=exit_codes("a case of --cases fails", zero="routed; every case passes",
                                           cluster=False, plugins=False))
 @click.option("-f", "--filename", "files", multiple=True, required=True, metavar="RESOURCES",
@@ -198,9 +225,19 @@ def route(
     htpasswd: tuple[str, ...],
 ) -> int:
     """Route URL (scheme://host[:port]/path?query) through the Gateway API objects in
-    RESOURCES and print what a conformant gateway does with it."""
+    RESOURCES and print what a conformant gateway does with it. A tcp://[HOST]:PORT,
+    tls://SNI:PORT or udp://[HOST]:PORT URL is a connection to a stream listener."""
     if (url is None) == (cases_file is None):
         raise UsageError("give either a URL or --cases FILE")
+    if url is not None and url.partition("://")[0].lower() in STREAM_SCHEMES:
+        if headers or mesh_ns or client_ip or backend_delay or gateway or method != "GET":
+            raise UsageError("-X, -H, --gateway, --mesh, --client and --backend-delay go with HTTP URLs, not "
+                             f"{url.partition('://')[0]}://")
+        conn = Connection.from_url(url, port)
+        docs = read_paths(files, recursive=recursive)
+        answer = _stream_answer(as_provider, docs, strict_refs, conn)
+        click.echo(dump_json(answer.to_dict()) if output == "json" else answer.text(), nl=False)
+        return ExitCode.OK
     if mesh_ns is not None and (url is None or gateway is not None):
         raise UsageError("--mesh goes with a URL and without --gateway (a case file says mesh: per request)")
     gw = _gateway(gateway)

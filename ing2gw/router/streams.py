@@ -36,6 +36,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ing2gw.errors import UsageError
 from ing2gw.yamlio import Document
 
 from .hostnames import host_matches
@@ -44,9 +45,10 @@ from .listeners import ListenerSpec, attach, distinct, listener_certificate, par
 from .model import Backend
 from .rules import _backend as resolve_backend
 
-__all__ = ["STREAM_KINDS", "Connection", "StreamOutcome", "StreamRouter", "compare_streams"]
+__all__ = ["STREAM_KINDS", "STREAM_SCHEMES", "Connection", "StreamOutcome", "StreamRouter", "compare_streams"]
 
 STREAM_KINDS = ("TCPRoute", "TLSRoute", "UDPRoute")
+STREAM_SCHEMES = ("tcp", "tls", "udp")  # URL schemes of connections (``ing2gw route tls://SNI:PORT``)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -64,6 +66,24 @@ class Connection:
     def url(self) -> str:
         """``tcp://:9000``, ``tls://db.example.com:9443``, ``udp://:53``."""
         return f"{self.protocol.lower()}://{self.sni or ''}:{self.port}"
+
+    @classmethod
+    def from_url(cls, url: str, port: int | None = None) -> Connection:
+        """``tls://SNI:PORT`` (``tls://:PORT``: a ClientHello without SNI), ``tcp://[HOST]:PORT``
+        or ``udp://[HOST]:PORT`` (the host of TCP and UDP is not seen by the data plane);
+        ``port`` overrides the URL's. A malformed URL is a :class:`~ing2gw.errors.UsageError`."""
+        scheme, sep, rest = url.partition("://")
+        protocol = scheme.upper()
+        host, colon, digits = rest.rstrip("/").rpartition(":")
+        if not colon:
+            host, digits = rest.rstrip("/"), ""
+        if not sep or protocol not in ("TCP", "TLS", "UDP") or "/" in host:
+            raise UsageError(f"{url!r}: expected tcp://[HOST]:PORT, tls://SNI:PORT or udp://[HOST]:PORT")
+        if port is None:
+            if not digits.isdigit() or not 1 <= int(digits) <= 65535:
+                raise UsageError(f"{url!r}: a stream URL needs a port (1-65535), e.g. {scheme}://example.com:9443")
+            port = int(digits)
+        return cls(protocol, port, host.lower() or None if protocol == "TLS" else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +119,18 @@ class StreamOutcome:
         if len(self.weights) > 1:
             out["weights"] = dict(self.weights)
         return out
+
+    def text(self) -> str:
+        """A short human-readable rendering (``ing2gw route``)."""
+        if not self.served:
+            lines = [f"refused: {self.reason}"]
+        else:
+            lines = [f"accepted: {self.backend}", f"tls: {self.summary()['tls']}"]
+            if len(self.weights) > 1:
+                lines.append("weights: " + ", ".join(f"{k} {v}%" for k, v in self.weights))
+        lines += [f"{k}: {v}" for k, v in (("listener", self.listener), ("route", self.route)) if v]
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines) + "\n"
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.summary(), **({"reason": self.reason} if self.reason else {}),

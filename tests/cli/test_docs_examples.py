@@ -107,6 +107,12 @@ EXPECTED.update({
         (1, "APISIX's Prefix URIs, character prefixes and method 405s differ (explained): verify exits 1"),
     "ing2gw verify -f testdata/verify/apisix-apisixroute/input.yaml -q --allow-unprotected --fail-on unexplained":
         (0, "ApisixRoute-only input: every difference is explained by a note"),
+    "ing2gw route -f testdata/convert/kong/streams/expected.yaml tls://redis.example.com:9443":
+        (0, "a TLS listener in Terminate mode and its TLSRoute take the SNI"),
+    "ing2gw route -f testdata/convert/kong/streams/expected.yaml tls://mq.example.com:9443":
+        (0, "refused (no listener for the SNI) is an answer"),
+    "ing2gw route -f testdata/convert/kong/streams/input.yaml --as kong tls://mq.example.com:9443":
+        (0, "Kong's stream model serves it with its default certificate"),
     "ing2gw verify -f testdata/verify/kong-streams/input.yaml -q --fail-on unexplained":
         (0, "TCPIngresses, a UDPIngress and an Ingress: every difference is explained by a note"),
     "ing2gw route -f testdata/convert/apisix/apisixroute/input.yaml --as apisix -H 'X-Env: prod' "

@@ -4,11 +4,12 @@ backend choice -- each case a small set of objects and the connection's expected
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from ing2gw.errors import InputError
+from ing2gw.errors import InputError, UsageError
 from ing2gw.router.streams import Connection, StreamRouter, compare_streams
 
 GW = "gateway.networking.k8s.io/v1"
@@ -218,3 +219,31 @@ def test_malformed_objects_are_one_line_errors() -> None:
     route["spec"]["rules"] = {"backendRefs": []}
     with pytest.raises(InputError, match=r"^<input>:2: TCPRoute app/db: spec.rules must be a list, not dict$"):
         StreamRouter.from_manifests([_gateway({"name": "db", "port": 9000, "protocol": "TCP"}), route])
+
+
+def test_connection_urls() -> None:
+    assert Connection.from_url("tls://DB.example.com:9443") == Connection("TLS", 9443, "db.example.com")
+    assert Connection.from_url("tcp://gateway:9000") == Connection("TCP", 9000)
+    assert Connection.from_url("udp://:53/") == Connection("UDP", 53)
+    assert Connection.from_url("tls://db.example.com", port=443) == Connection("TLS", 443, "db.example.com")
+    for bad in ("tls://db.example.com", "tcp://:0", "sctp://:9", "tls://a/b:1"):
+        with pytest.raises(UsageError):
+            Connection.from_url(bad)
+
+
+def test_route_cli_decides_connections_on_both_sides(ing2gw) -> None:
+    from support import TESTDATA
+
+    case = TESTDATA / "convert" / "kong" / "streams"
+    r = ing2gw(["route", "-f", str(case / "expected.yaml"), "tls://redis.example.com:9443"])
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.startswith("accepted: data/redis:6379\ntls: terminate (data/redis-tls)\n")
+    r = ing2gw(["route", "-f", str(case / "expected.yaml"), "tls://mq.example.com:9443", "-o", "json"])
+    assert json.loads(r.stdout)["status"] == "refused"
+    r = ing2gw(["route", "-f", str(case / "input.yaml"), "--as", "kong", "tls://mq.example.com:9443"])
+    assert r.exit_code == 0 and r.stdout.startswith("accepted: data/rabbit:5672\ntls: terminate (default)\n")
+    for args, message in [(["tls://mq.example.com"], "a stream URL needs a port"),
+                          (["-H", "x: y", "tcp://:9000"], "go with HTTP URLs"),
+                          (["--as", "traefik", "udp://:53"], "has no stream model")]:
+        r = ing2gw(["route", "-f", str(case / "input.yaml"), *args])
+        assert r.exit_code == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
