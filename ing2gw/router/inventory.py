@@ -46,6 +46,8 @@ class Obj:
 # -- small typed accessors that turn malformed input into one-line errors ------------------
 
 def map_of(o: Obj, value: Any, where: str) -> Mapping[str, Any]:
+    if type(value) is dict:  # the common case, without the abstract-class check
+        return value
     if value is None:
         return {}
     if not isinstance(value, Mapping):
@@ -62,6 +64,8 @@ def seq_of(o: Obj, value: Any, where: str) -> Sequence[Any]:
 
 
 def maps_of(o: Obj, value: Any, where: str) -> list[Mapping[str, Any]]:
+    if type(value) is list and all(type(item) is dict for item in value):
+        return list(value)  # (no item's place to name)
     return [map_of(o, item, f"{where}[{i}]") for i, item in enumerate(seq_of(o, value, where))]
 
 
@@ -102,6 +106,9 @@ class Inventory:
             self.by_key[key] = o
             self.kinds.add((o.group, o.kind))
         self.grants: dict[str, list[Obj]] = {}
+        # a grant's from and to entries as plain tuples, read at its first use (a route or
+        # listener per reference asks; a namespace's grant may list many objects)
+        self._grant_entries: dict[tuple[str, str], tuple[list[tuple[Any, Any, Any]], list[tuple[Any, Any, Any]]]] = {}
         for (group, kind, ns, _), o in sorted(self.by_key.items()):
             if group == GATEWAY_GROUP and kind == "ReferenceGrant":
                 self.grants.setdefault(ns, []).append(o)
@@ -140,20 +147,24 @@ class Inventory:
         to_group: str, to_kind: str, to_ns: str, to_name: str,
     ) -> bool:
         for grant in self.grants.get(to_ns, ()):
+            froms, tos = self._entries(grant)
+            if not any(g == from_group and k == from_kind and n == from_ns for g, k, n in froms):
+                continue
+            if any(g == to_group and k == to_kind and (not n or n == to_name) for g, k, n in tos):
+                return True
+        return False
+
+    def _entries(self, grant: Obj) -> tuple[list[tuple[Any, Any, Any]], list[tuple[Any, Any, Any]]]:
+        """A ReferenceGrant's ``(group, kind, namespace)`` froms and ``(group, kind, name)`` tos."""
+        found = self._grant_entries.get((grant.namespace, grant.name))
+        if found is None:
             spec = map_of(grant, grant.body.get("spec"), "spec")
             froms = maps_of(grant, spec.get("from"), "spec.from")
             tos = maps_of(grant, spec.get("to"), "spec.to")
-            if not any(
-                (f.get("group") or "") == from_group and f.get("kind") == from_kind
-                and f.get("namespace") == from_ns for f in froms
-            ):
-                continue
-            if any(
-                (t.get("group") or "") == to_group and t.get("kind") == to_kind
-                and (not t.get("name") or t.get("name") == to_name) for t in tos
-            ):
-                return True
-        return False
+            found = ([(f.get("group") or "", f.get("kind"), f.get("namespace")) for f in froms],
+                     [(t.get("group") or "", t.get("kind"), t.get("name")) for t in tos])
+            self._grant_entries[(grant.namespace, grant.name)] = found
+        return found
 
 
 def to_objects(manifests: Iterable[tuple[Mapping[str, Any], str]]) -> list[Obj]:

@@ -134,6 +134,8 @@ def _filters(
     o: Obj, raws: list[Mapping[str, Any]], where: str, inv: Inventory, allowed: frozenset[str],
     mesh: bool = False,
 ) -> tuple[Filter, ...]:
+    if not raws:
+        return ()
     out: list[Filter] = []
     for i, f in enumerate(raws):
         w = f"{where}[{i}]"
@@ -389,7 +391,7 @@ def compile_rule(
     return Rule(
         kind=o.kind, route=route, index=i, name=name, filters=filters,
         backends=tuple(backends), chosen=chosen, weights=shares,
-        timeouts=_plain(timeouts) or None, retry=_plain(retry) or None,
-        session_persistence=_plain(sp) or None, notes=rnotes, prefix=prefix, simple=simple,
+        timeouts=_plain(timeouts) if timeouts else None, retry=_plain(retry) if retry else None,
+        session_persistence=_plain(sp) if sp else None, notes=rnotes, prefix=prefix, simple=simple,
     ), entries
 

@@ -68,6 +68,18 @@ def protocols_differ(own: Iterable[ListenerSpec], ls: ListenerSpec) -> bool:
                for o in own)
 
 
+def _named(own: list[ListenerSpec], parent: tuple[str, str], section: str,
+           index: dict[tuple[str, str], dict[str, list[ListenerSpec]]]) -> list[ListenerSpec]:
+    """The listeners of ``own`` (``parent``'s, in order) named ``section``; ``index`` keeps each
+    parent's by name (a Gateway may have thousands of listeners, each route names one)."""
+    named = index.get(parent)
+    if named is None:
+        named = index[parent] = {}
+        for ls in own:
+            named.setdefault(ls.name, []).append(ls)
+    return named.get(section, [])
+
+
 def compile_table(
     manifests: Iterable[tuple[Mapping[str, Any], str]], strict_refs: bool = False
 ) -> Table:
@@ -95,6 +107,7 @@ def compile_table(
     routes = [o for kind in ROUTE_KINDS for o in inv.of_kind(GATEWAY_GROUP, kind)]
     mesh = MeshBuilder(inv)
     interned: dict[Match, Match] = {}
+    by_name: dict[tuple[str, str], dict[str, list[ListenerSpec]]] = {}  # a parent's listeners by name
     for o in routes:
         spec = map_of(o, o.body.get("spec"), "spec")
         hostnames = [
@@ -126,9 +139,8 @@ def compile_table(
             section = str_of(o, pref.get("sectionName"), f"{where}.sectionName")
             port = int_of(o, pref.get("port"), f"{where}.port")
             found = False
-            for ls in (listeners if parent_kind == "Gateway" else set_listeners).get(gw_ref, ()):
-                if section is not None and ls.name != section:
-                    continue
+            own = (listeners if parent_kind == "Gateway" else set_listeners).get(gw_ref, [])
+            for ls in own if section is None else _named(own, (parent_kind, gw_ref), section, by_name):
                 if port is not None and ls.port != port:
                     continue
                 result = attach(o, ls, hostnames, inv)
