@@ -16,6 +16,8 @@ ANNOTATIONS = [
     ("proxy-body-size", "8m"), ("proxy-read-timeout", "120"), ("whitelist-source-range", "10.0.0.0/24"),
     ("auth-url", "http://auth.example.com/check"), ("limit-rps", "5"), ("ssl-redirect", "false"),
     ("enable-cors", "true"), ("canary", "true"), ("use-regex", "true"), ("rewrite-target", "/$1"),
+    ("from-to-www-redirect", "true"), ("no-such-annotation", "x"), ("proxy-body-size", "lots"),
+    ("auth-type", "basic"), ("auth-secret", "other/users"), ("temporal-redirect", "ftp://x"),
 ]
 PATHS = [("/", "Prefix"), ("/api", "Prefix"), ("/api/v1", "Exact"), ("/static/", "Prefix"), ("/x(.*)", "Prefix"),
          ("/healthz", "Exact"), ("/a/b", "ImplementationSpecific")]
@@ -173,3 +175,30 @@ def test_policy_groups_made_while_workers_replay_equal_one_process(
         reports.append(one)
     origins = [d["origin"] for d in reports[0]["differences"]]
     assert any(o.startswith("policy probe: burst") for o in origins) and "generated" in origins
+
+
+def test_model_reading_shared_annotations_once_equals_reading_each_ingress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ingress-nginx model reads the annotations an Ingress shares with others of its
+    namespace once: the same policies and notes as reading every Ingress."""
+    import ing2gw.providers.ingress_nginx.model as nginx
+    from ing2gw.providers.ingress_nginx.model import settings
+    from ing2gw.resources import build_resource_set
+    from ing2gw.sources import read_paths
+
+    checked = shared = 0
+    for path in _inputs(tmp_path):
+        rs = build_resource_set(read_paths([str(path)]))
+        if not rs.ingresses:
+            continue
+        fast = nginx.NginxModel.from_resources(rs)
+        with monkeypatch.context() as m:
+            m.setattr(nginx, "read_policy_memo", lambda ing, cfg, notes, _: settings.read_policy(ing, cfg, notes))
+            plain = nginx.NginxModel.from_resources(rs)
+        assert fast.policies == plain.policies, path
+        assert [n.as_dict() for n in fast.notes] == [n.as_dict() for n in plain.notes], path
+        assert fast.servers == plain.servers, path
+        checked += 1
+        shared += len({tuple(i.annotations.items()) for i in rs.ingresses}) < len(rs.ingresses)
+    assert checked > 20 and shared > 10

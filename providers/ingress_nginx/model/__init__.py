@@ -31,7 +31,7 @@ from ing2gw.router.outcome import Outcome
 from .access import Enforcement
 from .pipeline import Context, route
 from .servers import Server, Topology, build_topology
-from .settings import ControllerConfig, Policy, read_policy
+from .settings import ControllerConfig, Policy, PolicyMemo, read_policy_memo
 
 __all__ = ["ControllerConfig", "NginxModel", "nginx_order", "numbered_ports", "route_as_nginx"]
 
@@ -90,8 +90,9 @@ class NginxModel:
         notes = Notes()
         items: list[tuple[Ingress, Policy]] = []
         policies: dict[str, Policy] = {}
+        memo: PolicyMemo = {}  # Ingresses often share their annotations
         for ing in nginx_order([numbered_ports(i, resource_set) for i in resource_set.ingresses]):
-            policy = read_policy(ing, config, notes)
+            policy = read_policy_memo(ing, config, notes, memo)
             if isinstance(policy, str):
                 notes.add(Note(code="NGINX-MODEL-INGRESS-REJECTED", level=Level.ERROR, subject=ing.subject,
                                message=policy, origin=ing.origin,

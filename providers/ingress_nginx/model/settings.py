@@ -32,7 +32,7 @@ from ..annotations import (
 )
 
 __all__ = ["CanaryPolicy", "ControllerConfig", "Cors", "Policy", "Redirect", "blocked_word", "cors_settings",
-           "read_policy"]
+           "read_policy", "read_policy_memo"]
 
 _HTTP_REDIRECT_CODES = frozenset({301, 302, 307, 308})
 
@@ -294,6 +294,29 @@ def _secret_ref(value: str | None, namespace: str) -> tuple[str, str] | None:
     return (ns or namespace, name)
 
 
+PolicyMemo = dict[tuple[tuple[tuple[str, str], ...], str, str | None], "Policy | str"]
+
+
+def read_policy_memo(ingress: Ingress, config: ControllerConfig, notes: Notes, memo: PolicyMemo) -> Policy | str:
+    """:func:`read_policy`, remembered in ``memo`` (one per ``config``) for Ingresses of the same
+    namespace with the same annotations (and wildcard host): what it reads depends on nothing
+    else, except the notes (a reading that notes anything is not remembered) and
+    ``Policy.ingress`` (set per Ingress)."""
+    key = (tuple(ingress.annotations.items()), ingress.namespace, _wildcard(ingress))
+    found = memo.get(key)
+    if found is None:
+        mine = Notes()
+        found = read_policy(ingress, config, mine)
+        if len(mine):  # (rare) read again, noting into ``notes`` as it goes
+            return read_policy(ingress, config, notes)
+        memo[key] = found
+    return found if isinstance(found, str) or found.ingress == ingress.ref else replace(found, ingress=ingress.ref)
+
+
+def _wildcard(ingress: Ingress) -> str | None:
+    return next((r.host for r in ingress.rules if r.host and r.host.startswith("*.")), None)
+
+
 def read_policy(ingress: Ingress, config: ControllerConfig, notes: Notes) -> Policy | str:
     """The Ingress's :class:`Policy`, or why the controller refuses the whole Ingress.
 
@@ -334,7 +357,7 @@ def read_policy(ingress: Ingress, config: ControllerConfig, notes: Notes) -> Pol
         return default if parsed is None else parsed
 
     redirect_group_ok = "permanent-redirect" not in ignored
-    wildcard = next((r.host for r in ingress.rules if r.host and r.host.startswith("*.")), None)
+    wildcard = _wildcard(ingress)
     if redirect_group_ok and flag("from-to-www-redirect", False) and wildcard:
         return (f"{prefix}from-to-www-redirect on wildcard host {wildcard}: its www twin www.{wildcard} is not a "
                 "valid server name, so nginx -t fails and the admission webhook refuses the Ingress")
