@@ -19,7 +19,7 @@ from typing import Any
 from .http import Request
 from .notes import Fidelity, Level, Note
 from .resources import ResourceSet
-from .router.outcome import Outcome
+from .router.outcome import Matched, Outcome
 
 __all__ = ["Explainer", "route_sources", "source_ref"]
 
@@ -103,6 +103,11 @@ class Explainer:
                 mine.extend(p.path or "/" for p in rule.paths)
         self.route_sources = route_sources(manifests)
         self._host_cache: dict[str, list[str]] = {}
+        self._owner_cache: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {}  # hostname -> owners
+        # (hostname, id of the source side's match) -> (the match, where the source side served)
+        self._source_sides: dict[tuple[str, int], tuple[Matched | None, Served]] = {}
+        # (hostname, route) -> (the rule host, (one-Ingress set, Ingress) per source of the route)
+        self._gateway_sides: dict[tuple[str, str], tuple[str, tuple[tuple[frozenset[str], str], ...]]] = {}
         self._stems: dict[tuple[str, str], tuple[tuple[str, str, int, int], ...]] = {}  # (host, ref) -> _under's stems
         self.route_hosts: dict[str, tuple[str, ...]] = {}
         for m in manifests:
@@ -133,11 +138,20 @@ class Explainer:
         return found
 
     def owners(self, hostname: str) -> tuple[str, ...]:
-        refs: set[str] = set()
-        for h in self._hosts_for(hostname):
-            if h:
-                refs.update(self.paths[h])
-        return tuple(sorted(refs))
+        """The Ingresses with a rule host that serves ``hostname``, sorted."""
+        return self._owners(hostname)[0]
+
+    def _owners(self, hostname: str) -> tuple[tuple[str, ...], frozenset[str]]:
+        found = self._owner_cache.get(hostname)
+        if found is None:
+            refs: set[str] = set()
+            for h in self._hosts_for(hostname):
+                if h:
+                    refs.update(self.paths[h])
+            found = (tuple(sorted(refs)), frozenset(refs))
+            if len(self._owner_cache) < 100_000:
+                self._owner_cache[hostname] = found
+        return found
 
     def _under(self, ref: str, host: str, path: str) -> str | None:
         """The longest path of Ingress ``ref`` on ``host`` that ``path`` falls under (by the
@@ -160,34 +174,47 @@ class Explainer:
         """Where each side served ``request``, in Ingress terms. A hostname no rule host
         names (a server alias, a twin) stands for itself; "" is the default server."""
         hostname = request.hostname
-        hosts = self._hosts_for(hostname)
-        out: list[Served] = []
         m = source.matched
+        key = (hostname, id(m))  # what the source side depends on (m is kept, so its id stays its own)
+        hit = self._source_sides.get(key)
+        if hit is not None and hit[0] is m:
+            first = hit[1]
+        else:
+            first = self._source_side(hostname, m)
+            if len(self._source_sides) < 100_000:
+                self._source_sides[key] = (m, first)
+        out: list[Served] = [first]
+        g = gateway.matched
+        if g is not None and g.route in self.route_sources:
+            side = self._gateway_sides.get((hostname, g.route))
+            if side is None:
+                names = self.route_hosts.get(g.route, ())
+                host = next((h for h in names if _host_matches(h, hostname)), hostname) if names else ""
+                side = (host, tuple((frozenset({ref}), ref) for ref in self.route_sources[g.route]))
+                if len(self._gateway_sides) < 100_000:
+                    self._gateway_sides[(hostname, g.route)] = side
+            host, refs = side
+            for one, ref in refs:
+                out.append((one, host, self._under(ref, host, request.path)))
+        return out
+
+    def _source_side(self, hostname: str, m: Matched | None) -> Served:
+        hosts = self._hosts_for(hostname)
         if m is not None and (m.kind == "Ingress" or m.route):
             ref, path = source_ref(m.kind, m.route) if m.route else "", m.rule_name
             if ref:
                 host = next((h for h in hosts if ref in self.paths.get(h, {})), hostname)
-                out.append((frozenset({ref}), host, path))
-            else:  # a location of the controller's own (the default server's /healthz ...)
-                out.append((frozenset(), hosts[0] if hosts else "", path))
-        else:
-            host = hosts[0] if hosts else ""
-            out.append((frozenset(self.paths.get(host, {})), host, None))
-        g = gateway.matched
-        if g is not None and g.route in self.route_sources:
-            names = self.route_hosts.get(g.route, ())
-            host = next((h for h in names if _host_matches(h, hostname)), hostname) if names else ""
-            for ref in self.route_sources[g.route]:
-                out.append((frozenset({ref}), host, self._under(ref, host, request.path)))
-        return out
+                return (frozenset({ref}), host, path)
+            return (frozenset(), hosts[0] if hosts else "", path)  # the controller's own (/healthz ...)
+        host = hosts[0] if hosts else ""
+        return (frozenset(self.paths.get(host, {})), host, None)
 
     def involved(self, request: Request, served: Sequence[Served]) -> tuple[str, ...]:
         """The Ingresses a difference concerns: those that served it (:meth:`served`) and the
         host's owners."""
-        refs = set(self.owners(request.hostname))
-        for served_refs, _, _ in served:
-            refs.update(served_refs)
-        return tuple(sorted(refs))
+        owners, owned = self._owners(request.hostname)
+        extra = [ref for refs, _, _ in served for ref in refs if ref not in owned]
+        return tuple(sorted({*owners, *extra})) if extra else owners
 
     # --- explanation ---------------------------------------------------------------------
 

@@ -143,6 +143,15 @@ class Headers:
             return self
         return Headers._from({k: v for k, v in data.items() if k not in names})
 
+    def replaced(self, drop: frozenset[str], pairs: Iterable[tuple[str, str]]) -> Headers:
+        """``self.without(drop).set_many(pairs)`` in one copy."""
+        data = {k: v for k, v in self._data.items() if k not in drop} if self._data else {}
+        for name, value in pairs:
+            key = name.lower()
+            old = data.get(key)
+            data[key] = (old[0] if old else name, (value,))
+        return Headers._from(data)
+
     def remove(self, name: str) -> Headers:
         key = name.lower()
         if key not in self._data:

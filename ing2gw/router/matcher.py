@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ing2gw.http import Headers, Request
 
@@ -32,7 +33,7 @@ from .filters import (
 from .mesh import MeshPlan
 from .mesh import select as select_mesh
 from .model import Entry, Filter, Gateway, Group, HeaderModifier, Listener, Match, Rule
-from .outcome import MirrorTarget, Outcome, RedirectTo, Upstream
+from .outcome import MirrorTarget, Outcome, RedirectTo, RuleInfo, Upstream
 from .paths import STANDARD, BadPath, PathPolicy, may_change
 from .table import Table
 
@@ -89,18 +90,16 @@ def _find(groups: list[Group], request: Request, grpc: bool) -> tuple[Entry | No
         request.query_params
     skipped: list[str] = []
     for group in groups:
-        flat = group.grpc_flat if use_grpc else group.http_flat
+        flat: tuple[Any, ...] = group.grpc_flat if use_grpc else group.http_flat  # (Match, Entry) pairs
         for i in range(0, len(flat), 2):
-            match = flat[i]
-            assert isinstance(match, Match)
+            match: Match = flat[i]
             if match.broken is not None:
                 rule = (group.grpc if use_grpc else group.http)[i // 2].rule
                 skipped.append(f"{rule.kind} {rule.route} rule {rule.index}: "
                                f"{match.broken}; match skipped")
                 continue
             if match.matches(path, method, headers, query):
-                entry = flat[i + 1]
-                assert isinstance(entry, Entry)
+                entry: Entry = flat[i + 1]
                 return entry, skipped
     return None, skipped
 
@@ -166,57 +165,65 @@ def _serve(entry: Entry, request: Request, listener: Listener, grpc: bool,
         )
     rule = entry.rule
     state = _State(request.host, request.path, request.headers)
-
-    def outcome(
-        status: int | None,
-        reason: str,
-        *,
-        served: bool = False,
-        upstream: Upstream | None = None,
-        redirect: RedirectTo | None = None,
-        response_headers: Headers = _NO_HEADERS,
-    ) -> Outcome:
-        return Outcome(
-            status, reason, info, served, upstream, redirect, response_headers,
-            tuple(state.mirrors), tuple(state.extensions), grpc, tuple(notes),
-        )
-
-    def finish(end: tuple[int, str, object]) -> Outcome:
-        status, reason, payload = end
-        if isinstance(payload, RedirectTo):
-            return outcome(status, reason, redirect=payload)
-        if isinstance(payload, Headers):
-            return outcome(status, reason, response_headers=payload)
-        notes.append(str(payload))
-        return outcome(status, reason)
-
     end = _run_filters(rule.filters, state, request, rule, listener)
     if end is not None:
-        return finish(end)
+        return _ended(end, state, info, grpc, notes)
     if not rule.backends:
         notes.append("the rule has no backendRefs")
-        return outcome(500, "NoBackends")
+        return _answer(state, info, grpc, notes, 500, "NoBackends")
     backend = rule.chosen if pick is None else next(b for b in rule.backends if b.key == pick)
     if backend is None:
         notes.append("every backendRef of the rule has weight 0")
-        return outcome(500, "NoBackends")
+        return _answer(state, info, grpc, notes, 500, "NoBackends")
     if backend.problem is not None:
         notes.append(f"backend {backend.key}: {backend.detail}")
-        return outcome(500, backend.problem)
+        return _answer(state, info, grpc, notes, 500, backend.problem)
     if len(rule.weights) > 1:
         notes.append(f"traffic split: the largest share goes to {backend.key}")
     if backend.filters:
         end = _run_filters(backend.filters, state, request, rule, listener)
         if end is not None:
-            return finish(end)
-    response = request.response_headers or Headers()
+            return _ended(end, state, info, grpc, notes)
+    response = request.response_headers or _NO_HEADERS
     for name, value in state.cors_headers:
         response = response.set(name, value)
     for mod in state.response_mods:
         response = apply_header_modifier(response, mod)
     target = f"{state.path}?{request.query}" if request.query else state.path
     upstream = Upstream(request.method, state.host, target, state.headers)
-    return outcome(200, "Routed", served=True, upstream=upstream, response_headers=response)
+    return _answer(state, info, grpc, notes, 200, "Routed", served=True, upstream=upstream,
+                   response_headers=response)
+
+
+def _answer(
+    state: _State,
+    info: RuleInfo,
+    grpc: bool,
+    notes: list[str],
+    status: int | None,
+    reason: str,
+    *,
+    served: bool = False,
+    upstream: Upstream | None = None,
+    redirect: RedirectTo | None = None,
+    response_headers: Headers = _NO_HEADERS,
+) -> Outcome:
+    """The outcome of a non-simple rule, with what its filters did so far."""
+    return Outcome(
+        status, reason, info, served, upstream, redirect, response_headers,
+        tuple(state.mirrors), tuple(state.extensions), grpc, tuple(notes),
+    )
+
+
+def _ended(end: tuple[int, str, object], state: _State, info: RuleInfo, grpc: bool, notes: list[str]) -> Outcome:
+    """The outcome of a filter that ended processing: ``end`` is (status, reason, payload)."""
+    status, reason, payload = end
+    if isinstance(payload, RedirectTo):
+        return _answer(state, info, grpc, notes, status, reason, redirect=payload)
+    if isinstance(payload, Headers):
+        return _answer(state, info, grpc, notes, status, reason, response_headers=payload)
+    notes.append(str(payload))
+    return _answer(state, info, grpc, notes, status, reason)
 
 
 def _candidates(table: Table, request: Request) -> tuple[list[Gateway], str | None]:
@@ -388,7 +395,11 @@ def _route(table: Table, request: Request, backend: str | None) -> Outcome:
     first = plan.first
     unmatched: Outcome | None = None  # the first Gateway's, when it was tried
     for step in plan.steps:
-        outcome = _run_step(step, request, grpc, backend)
+        note, listener, _, groups = step
+        if listener is not None:  # _run_step, inlined for the common case
+            outcome = _route_on(listener, groups, request, grpc, [note] if note else [], backend)
+        else:
+            outcome = _run_step(step, request, grpc, backend)
         if outcome.reason not in _UNMATCHED:
             return outcome
         if step is first:

@@ -109,3 +109,13 @@ def test_under_equals_the_plain_scan() -> None:
                         best is None or len(stem) > len(_literal(best))):
                     best = p
             assert explainer._under(ref, host, path) == best
+
+
+def test_replaced_equals_without_then_set_many() -> None:
+    rng = random.Random(3)
+    for _ in range(3000):
+        h = _headers(rng)
+        drop = frozenset(n.lower() for n in rng.sample(NAMES, rng.randrange(0, 4)))
+        pairs = [(rng.choice(NAMES), rng.choice(["1", "9"])) for _ in range(rng.randrange(0, 5))]
+        fast, plain = h.replaced(drop, pairs), h.without(drop).set_many(pairs)
+        assert fast.as_dict() == plain.as_dict() and list(fast) == list(plain) and fast == plain

@@ -48,13 +48,28 @@ class Context:
     enforcement: Enforcement = field(default_factory=Enforcement)  # credentials, rate-limit counters
 
 
+_NO_HEADERS = Headers()
+
+
 @dataclass(slots=True)
 class _State:
     request: Request
     fwd: Forwarded  # scheme/host/port/client after the Lua rewrite handler
     notes: list[str] = field(default_factory=list)
-    response: Headers = field(default_factory=Headers)
+    response: Headers = _NO_HEADERS  # immutable: one empty value serves every request
     matched: LocationMatch | None = None
+
+
+_HSTS: dict[str, Headers] = {}  # Strict-Transport-Security value -> the response headers holding only it
+
+
+def _hsts(value: str) -> Headers:
+    found = _HSTS.get(value)
+    if found is None:
+        found = _HSTS[value] = Headers([("Strict-Transport-Security", value)])
+        if len(_HSTS) > 64:
+            _HSTS.clear()
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,7 +313,8 @@ def route(ctx: Context, request: Request, client_ip: str | None = None) -> Outco
         return _outcome(st, 404, "NoMatchingRoute")
     st.matched = _matched(loc)
     if request.scheme == "https" and config.hsts and loc.builtin is None:  # the location's Lua header filter
-        st.response = st.response.set("Strict-Transport-Security", config.hsts_value)
+        st.response = _hsts(config.hsts_value) if not st.response else st.response.set(
+            "Strict-Transport-Security", config.hsts_value)
     too_large = body_too_large(loc.entry.policy, config, request) if loc.builtin is None else None
     if too_large is not None:  # the find-config phase: before the location's redirects
         return _refused(st, too_large)
@@ -433,11 +449,12 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
         st.notes.append(f"location {loc.directive} of server {server.name} uses the default backend (404)")
         return _outcome(st, 404, "NoMatchingRoute")
 
-    weights: dict[str, float] = {backend: 100.0}
+    shares: dict[str, float] = {backend: 100}  # _number(100.0)
     alt = ctx.topology.alternatives.get(backend)
     chosen = backend
     if alt is not None:
         chosen, weights = _canary(alt, backend, st)
+        shares = {k: _number(v) for k, v in weights.items()}
     path = request.target
     prefix: str | None = None
     if rewritten is not None:
@@ -460,5 +477,4 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
         # as slow on every try still ends in nginx's 504
         return _refused(st, Refusal(504, "BackendTimeout", f"proxy_read_timeout {read_timeout:g}s: the upstream "
                                                            f"took {request.backend_delay:g}s to answer"))
-    return _outcome(st, 200, "Routed", backend=chosen, weights={k: _number(v) for k, v in weights.items()},
-                    upstream=upstream)
+    return _outcome(st, 200, "Routed", backend=chosen, weights=shares, upstream=upstream)

@@ -163,4 +163,4 @@ def upstream_headers(request: Request, fwd: Forwarded, *, basic_auth: bool, forw
         pairs.append(("X-Original-Forwarded-For", original_for))
     if original_host:
         pairs.append(("X-Original-Forwarded-Host", original_host))
-    return headers.without(drop).set_many(pairs)
+    return headers.replaced(drop, pairs)
