@@ -12,13 +12,14 @@ lower-cased, which is what hostname matching uses.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .errors import UsageError
 
-__all__ = ["DEFAULT_PORTS", "Headers", "MeshSource", "QueryParams", "Request", "split_host_port"]
+__all__ = ["DEFAULT_PORTS", "DeferredHeaders", "Headers", "MeshSource", "QueryParams", "Request", "split_host_port"]
 
 DEFAULT_PORTS: Mapping[str, int] = {"http": 80, "https": 443}
 
@@ -159,6 +160,27 @@ class Headers:
         data = dict(self._data)
         del data[key]
         return Headers._from(data)
+
+
+class DeferredHeaders(Headers):
+    """Headers worked out when first read: a data plane's upstream headers, which a replay
+    comparing outcomes never reads (``make`` runs once; the value is a plain :class:`Headers`
+    in every respect, pickled as one)."""
+
+    __slots__ = ("_make",)
+
+    def __init__(self, make: Callable[[], Headers]) -> None:  # no super().__init__: _data comes when read
+        self._make = make
+
+    def __getattr__(self, name: str) -> Any:
+        if name != "_data":
+            raise AttributeError(name)
+        data = self._make()._data
+        self._data = data
+        return data
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Headers._from, (self._data,)
 
 
 def split_host_port(authority: str) -> tuple[str, int | None]:

@@ -119,3 +119,32 @@ def test_replaced_equals_without_then_set_many() -> None:
         pairs = [(rng.choice(NAMES), rng.choice(["1", "9"])) for _ in range(rng.randrange(0, 5))]
         fast, plain = h.replaced(drop, pairs), h.without(drop).set_many(pairs)
         assert fast.as_dict() == plain.as_dict() and list(fast) == list(plain) and fast == plain
+
+
+def test_deferred_headers_are_the_headers_they_make() -> None:
+    """DeferredHeaders behave as the Headers their function makes, in every method, pickled too;
+    the function runs once, and only when the headers are read."""
+    import pickle
+
+    from ing2gw.http import DeferredHeaders
+
+    rng = random.Random(13)
+    for _ in range(500):
+        plain = _headers(rng)
+        calls: list[int] = []
+
+        def make(plain: Headers = plain, calls: list[int] = calls) -> Headers:
+            calls.append(1)
+            return plain
+
+        deferred = DeferredHeaders(make)
+        assert not calls
+        name = rng.choice(NAMES)
+        assert deferred == plain and hash(deferred) == hash(plain) and repr(deferred) == repr(plain)
+        assert (list(deferred), len(deferred), bool(deferred), deferred.as_dict()) == (
+            list(plain), len(plain), bool(plain), plain.as_dict())
+        assert (deferred.get(name), deferred.get_all(name), name in deferred) == (
+            plain.get(name), plain.get_all(name), name in plain)
+        assert deferred.set(name, "z") == plain.set(name, "z") and deferred.remove(name) == plain.remove(name)
+        assert pickle.loads(pickle.dumps(deferred)) == plain
+        assert len(calls) == 1

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ing2gw.http import Headers, Request
+from ing2gw.http import DeferredHeaders, Headers, Request
 from ing2gw.router.outcome import Matched, Outcome, RedirectTo, RuleInfo, Upstream
 
 from .access import Enforcement, Refusal, access, body_too_large, rate_limited
@@ -462,7 +462,9 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
         path += f"?{request.query}" if request.query else ""
         if pol and pol.x_forwarded_prefix:
             prefix = pol.x_forwarded_prefix
-    headers = upstream_headers(request, st.fwd, basic_auth=bool(pol and pol.basic_auth), forwarded_prefix=prefix)
+    # worked out when read (a replay comparing outcomes never reads them)
+    headers = DeferredHeaders(functools.partial(upstream_headers, request, st.fwd,
+                                                basic_auth=bool(pol and pol.basic_auth), forwarded_prefix=prefix))
     host = st.fwd.host
     if pol and pol.upstream_vhost:
         host = expand(pol.upstream_vhost, request, st.fwd, uri, local, (), st.notes)
