@@ -70,7 +70,10 @@ class Headers:
         return new
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        entry = self._data.get(name.lower())
+        data = self._data
+        if not data:  # many requests carry no headers
+            return default
+        entry = data.get(name.lower())
         if entry is None:
             return default
         values = entry[1]

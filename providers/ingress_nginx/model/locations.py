@@ -210,27 +210,28 @@ class Choice:
 class _Lookup:
     """One location list arranged for :func:`choose` (built once per list)."""
 
-    exact: dict[str, Location]  # "=" locations by path, the first of each path
-    prefixes: tuple[Location, ...]  # "" locations, in order
-    redirects: dict[str, Location]  # auto-redirecting locations by path minus "/", the first of each
+    exact: dict[str, Choice]  # "=" locations' choice by path, the first of each path
+    prefixes: tuple[tuple[Location, Choice], ...]  # "" locations (and the choice of each), in order
+    redirects: dict[str, Choice]  # auto-redirecting locations' choice by path minus "/", the first of each
     regexes: tuple[Location, ...]  # "~*" locations, in order
 
 
 _LOOKUPS: dict[int, tuple[Sequence[Location], _Lookup]] = {}
+_NOTHING = Choice(None)  # no location matches (choices are frozen: one value serves every request)
 
 
 def _lookup(locations: Sequence[Location]) -> _Lookup:
     hit = _LOOKUPS.get(id(locations))
     if hit is not None and hit[0] is locations:
         return hit[1]
-    exact: dict[str, Location] = {}
-    redirects: dict[str, Location] = {}
+    exact: dict[str, Choice] = {}
+    redirects: dict[str, Choice] = {}
     for loc in locations:
-        if loc.modifier == "=":
-            exact.setdefault(loc.path, loc)
-        if loc.auto_redirect:
-            redirects.setdefault(loc.path[:-1], loc)
-    found = _Lookup(exact, tuple(loc for loc in locations if loc.modifier == ""), redirects,
+        if loc.modifier == "=" and loc.path not in exact:
+            exact[loc.path] = Choice(loc)
+        if loc.auto_redirect and loc.path[:-1] not in redirects:
+            redirects[loc.path[:-1]] = Choice(loc, auto_redirect=True)
+    found = _Lookup(exact, tuple((loc, Choice(loc)) for loc in locations if loc.modifier == ""), redirects,
                     tuple(loc for loc in locations if loc.modifier == "~*"))
     if len(_LOOKUPS) >= 100_000:
         _LOOKUPS.clear()
@@ -241,18 +242,19 @@ def _lookup(locations: Sequence[Location]) -> _Lookup:
 def choose(locations: Sequence[Location], uri: str) -> Choice:
     """nginx's ``find_location`` (the module docstring); :func:`choose_plain` spelled out."""
     lookup = _lookup(locations)
-    loc = lookup.exact.get(uri)
-    if loc is not None:
-        return Choice(loc)
+    found = lookup.exact.get(uri)
+    if found is not None:
+        return found
     best: Location | None = None
-    for loc in lookup.prefixes:
+    best_choice = _NOTHING
+    for loc, choice in lookup.prefixes:
         if uri.startswith(loc.path) and (best is None or len(loc.path) > len(best.path)):
-            best = loc
-    loc = lookup.redirects.get(uri)
-    if loc is not None:
-        return Choice(loc, auto_redirect=True)
+            best, best_choice = loc, choice
+    found = lookup.redirects.get(uri)
+    if found is not None:
+        return found
     if not lookup.regexes:
-        return Choice(best)
+        return best_choice
     skipped: list[Location] = []
     for loc in lookup.regexes:
         if loc.pattern is None:

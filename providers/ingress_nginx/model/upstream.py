@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ing2gw.http import Headers, Request
 
@@ -26,8 +26,7 @@ __all__ = ["Forwarded", "cookie", "expand", "forwarded", "location_variables", "
 _VARIABLE = re.compile(r"\$(?:(\d)|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
 
 
-@dataclass(frozen=True, slots=True)
-class Forwarded:
+class Forwarded(NamedTuple):  # one per request: a tuple is the cheapest value to build
     scheme: str  # $pass_access_scheme
     host: str  # $best_http_host (may carry a port)
     port: str  # $pass_port
