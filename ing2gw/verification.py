@@ -222,8 +222,8 @@ class _Remembering:
         self.last: dict[tuple[str, str, str, int, str, str, str | None], Outcome] = {}
 
     def route(self, request: Request) -> Outcome:
-        if (request.headers or request.client is not None or request.mesh is not None or request.gateway is not None
-                or request.backend_delay is not None or request.response_headers is not None):
+        if (request.client is not None or request.headers or request.mesh is not None or request.gateway is not None
+                or request.backend_delay is not None or request.response_headers is not None):  # client first: cheap
             return self.answer(request)
         key = (request.method, request.scheme, request.host, request.port, request.path, request.query, request.sni)
         found = self.last.get(key)

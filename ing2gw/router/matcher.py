@@ -5,6 +5,9 @@ SNI and Host, most specific hostname first, with HTTP/2 misdirected-request dete
 HTTPS); find the winning match among the routes of that single listener (listener
 isolation) by walking its hostname groups most specific first, each pre-sorted by
 precedence; run the rule's filters in order; pick the backend; run that backend's filters.
+Everything before the path is read (the candidate Gateways in order, each one's listener for
+the host or its failure, the route groups) is planned once per (gateway, port, scheme, SNI,
+hostname) and kept in the table; Gateways that can only decline are left out of the plan.
 
 gRPC requests (``content-type: application/grpc...``) are matched against the listener's
 GRPCRoutes when the host has any, otherwise against its HTTPRoutes.

@@ -53,9 +53,9 @@ class Table:
     # (port, hostname) -> the Gateways on the port with a listener for the hostname, filled
     # as requests come (several Gateways share a port when listeners were split over them)
     serving: dict[tuple[int, str], tuple[Gateway, ...]] = field(default_factory=dict, compare=False)
-    # (gateway, port, scheme, sni, hostname) -> (Gateway, listener, route groups for the
-    # hostname) where one Gateway is the candidate and it has a listener; None otherwise
-    # (filled by the matcher as requests come: all of it is path-independent)
+    # (gateway, port, scheme, sni, hostname) -> the matcher's plan for such requests (the
+    # Gateways they go to, each one's listener or failure and route groups; filled by the
+    # matcher as requests come: all of it is path-independent)
     plans: dict[tuple[str | None, int, str, str | None, str], Any] = field(
         default_factory=dict, compare=False)
     mesh: MeshTable = field(default_factory=MeshTable)  # routes with a Service parent (GAMMA)
