@@ -4,7 +4,9 @@ Generates the benchmark set of ``bench/convert.py`` (default 10 000 Ingresses) a
 for each count C in ``--changed`` (default 1 and 3000) a HEAD with C Ingresses changed (a path
 added to each, spread over the set). In one run it times ``ing2gw convert`` of BASE and, per
 HEAD, ``ing2gw diff BASE HEAD -o json`` and ``-o markdown`` (the pull-request comment, whose
-length is capped). Prints each time and its ratio to the conversion.
+length is capped). Prints each wall time and its ratio to the conversion, the CPU seconds
+(the command and the worker it forks) and their ratio, and the load average before and after
+(the machine is shared: compare ratios of one run, and CPU ratios between runs).
 Run by hand: ``python bench/diff.py [-n 10000] [--changed 1,3000] [--repeat 2]``.
 Target (issues 7 and 19): every ratio <= 1.5.
 """
@@ -19,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import yaml  # noqa: E402
-from _run import timed  # noqa: E402
+from _run import load, run  # noqa: E402
 from convert import documents  # noqa: E402
 
 
@@ -48,19 +50,23 @@ def main() -> None:
         for count in counts:
             heads[count] = Path(tmp) / f"head-{count}.yaml"
             heads[count].write_text(yaml.dump_all(changed(docs, count), Dumper=yaml.CSafeDumper, sort_keys=False))
-        convert_s = float("inf")
-        best: dict[tuple[int, str], tuple[float, int]] = {}
+        print(load())
+        convert: tuple[float, float] = (float("inf"), float("inf"))
+        best: dict[tuple[int, str], tuple[float, float, int]] = {}
         for _ in range(args.repeat):  # interleaved, so that load from other processes hits all alike
-            convert_s = min(convert_s, timed(["convert", "-f", str(base), "-q", "--fail-on", "never"])[0])
+            r = run(["convert", "-f", str(base), "-q", "--fail-on", "never"])
+            convert = (min(convert[0], r.wall), min(convert[1], r.cpu))
             for count, head in heads.items():
                 for fmt in ("json", "markdown"):
-                    wall, out = timed(["diff", str(base), str(head), "-o", fmt])
-                    best[count, fmt] = (min(best.get((count, fmt), (wall, 0))[0], wall), len(out))
+                    r = run(["diff", str(base), str(head), "-o", fmt])
+                    wall, cpu, _ = best.get((count, fmt), (r.wall, r.cpu, 0))
+                    best[count, fmt] = (min(wall, r.wall), min(cpu, r.cpu), len(r.stdout))
+    print(load())
     print(f"ingresses            2 x {args.n}")
-    print(f"ing2gw convert       {convert_s:.2f} s (one side)")
-    for (count, fmt), (wall, size) in best.items():
-        print(f"diff, {count:>5} changed, -o {fmt:<8} {wall:6.2f} s  ratio {wall / convert_s:.2f}  "
-              f"(target <= 1.5; report {size / 1e3:.0f} kB)")
+    print(f"ing2gw convert       {convert[0]:.2f} s, {convert[1]:.2f} s CPU (one side)")
+    for (count, fmt), (wall, cpu, size) in best.items():
+        print(f"diff, {count:>5} changed, -o {fmt:<8} {wall:6.2f} s  ratio {wall / convert[0]:.2f}  "
+              f"CPU {cpu:6.2f} s  ratio {cpu / convert[1]:.2f}  (target <= 1.5; report {size / 1e3:.0f} kB)")
 
 
 if __name__ == "__main__":

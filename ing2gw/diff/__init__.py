@@ -15,10 +15,11 @@ from collections.abc import Iterable
 
 from ..http import Request
 from ..notes import Note, lost_protection
-from .behaviour import behaviour_changes
+from .behaviour import replay
 from .fields import FieldChange
 from .model import BehaviourChange, DiffReport, ObjectChange, Side
 from .objects import object_changes
+from .parallel import both_sides
 from .sides import build_side
 from .units import incremental_sides
 
@@ -31,9 +32,13 @@ def _note_key(n: Note) -> tuple[str, str, str, str]:
 
 
 def diff_sides(base: Side, head: Side, extra_requests: Iterable[Request] = (), parallel: bool = False) -> DiffReport:
-    """The report; ``parallel``: route BASE's requests in a forked worker when there are many."""
-    objects = object_changes(base, head)
-    behaviour, count = behaviour_changes(base, head, extra_requests, parallel)
+    """The report; ``parallel``: route BASE's requests in a forked worker when there are many,
+    while this process routes HEAD's and compares the objects."""
+    plan = replay(base, head, extra_requests)
+    before, (after, objects) = both_sides(plan.base_outcomes,
+                                          lambda: (plan.head_outcomes(), object_changes(base, head)),
+                                          parallel and plan.worth_a_worker)
+    behaviour = plan.changes(before, after)
     old_notes = {_note_key(n): n for n in base.notes}
     new_notes = {_note_key(n): n for n in head.notes}
     return DiffReport(
@@ -43,6 +48,6 @@ def diff_sides(base: Side, head: Side, extra_requests: Iterable[Request] = (), p
         behaviour=tuple(behaviour),
         notes_added=tuple(new_notes[k] for k in sorted(set(new_notes) - set(old_notes))),
         notes_removed=tuple(old_notes[k] for k in sorted(set(old_notes) - set(new_notes))),
-        requests=count,
+        requests=len(plan.requests),
         lost=tuple(n for n in head.notes if lost_protection(n)),
     )

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..http import Request
 from ..probes import Probe, probes_for
 from ..verify import compare_outcomes, summarise
 from .model import BehaviourChange, Side
-from .parallel import both_sides
 from .sides import identity
 
-__all__ = ["behaviour_changes"]
+__all__ = ["Replay", "replay"]
 
 
 def _request_of(p: Probe) -> Request:
@@ -65,8 +65,40 @@ def _outcomes(manifests: list[dict[str, Any]], requests: list[Request]) -> list[
 _WORTH_A_WORKER = 20_000
 
 
-def behaviour_changes(base: Side, head: Side, extra: Iterable[Request],
-                      parallel: bool = False) -> tuple[list[BehaviourChange], int]:
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """The requests to send through both sides, and the objects of each side that can take
+    part in routing them; each side's outcomes may be computed apart (another process)."""
+
+    requests: list[Request]
+    old: list[dict[str, Any]]
+    new: list[dict[str, Any]]
+
+    @property
+    def worth_a_worker(self) -> bool:
+        return len(self.requests) >= _WORTH_A_WORKER
+
+    def base_outcomes(self) -> list[dict[str, Any]]:
+        return _outcomes(self.old, self.requests)
+
+    def head_outcomes(self) -> list[dict[str, Any]]:
+        return _outcomes(self.new, self.requests)
+
+    def changes(self, before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[BehaviourChange]:
+        """The requests whose outcome differs, in report order."""
+        out: list[BehaviourChange] = []
+        for req, a, b in zip(self.requests, before, after, strict=True):
+            what = compare_outcomes(a, b)
+            if what:
+                described = {"method": req.method, "url": f"{req.scheme}://{req.host}{req.target}",
+                             "headers": req.headers.as_dict()}
+                out.append(BehaviourChange(described, a, b, what))
+        out.sort(key=lambda c: (c.request["url"], json.dumps(c.request["headers"], sort_keys=True),
+                                c.request["method"]))
+        return out
+
+
+def replay(base: Side, head: Side, extra: Iterable[Request]) -> Replay:
     hosts = _affected_hosts(base, head)
     extra = list(extra)
     if hosts is not None:
@@ -89,18 +121,7 @@ def behaviour_changes(base: Side, head: Side, extra: Iterable[Request],
 
     probes = sorted(set(probes_for(changed_routes(base.manifests))) | set(probes_for(changed_routes(head.manifests))),
                     key=lambda p: (p.scheme, p.host, p.path, p.headers))
-    requests = [_request_of(p) for p in probes] + extra
     # Only objects that can take part in routing these hosts are compiled.
-    old_m = [m for m in base.manifests if serves(m)]
-    new_m = [m for m in head.manifests if serves(m)]
-    before, after = both_sides(lambda: _outcomes(old_m, requests), lambda: _outcomes(new_m, requests),
-                               parallel and len(requests) >= _WORTH_A_WORKER)
-    out: list[BehaviourChange] = []
-    for req, a, b in zip(requests, before, after, strict=True):
-        what = compare_outcomes(a, b)
-        if what:
-            described = {"method": req.method, "url": f"{req.scheme}://{req.host}{req.target}",
-                         "headers": req.headers.as_dict()}
-            out.append(BehaviourChange(described, a, b, what))
-    out.sort(key=lambda c: (c.request["url"], json.dumps(c.request["headers"], sort_keys=True), c.request["method"]))
-    return out, len(requests)
+    return Replay([_request_of(p) for p in probes] + extra, [m for m in base.manifests if serves(m)],
+                  [m for m in head.manifests if serves(m)])
+

@@ -123,13 +123,18 @@ def _keys(obj: Mapping[str, Any], rules: _Rules) -> set[str] | None:
     return keys
 
 
-def _profiles(objs: Iterable[Mapping[str, Any]], rules: _Rules) -> dict[int, set[str] | None]:
+def _profiles(objs: Iterable[Mapping[str, Any]], rules: _Rules,
+              known: dict[int, set[str] | None]) -> dict[int, set[str] | None]:
     """Coupling keys per Ingress (by ``id``); None for a global one. A Secret listed for two
-    or more hosts (across the side's Ingresses) makes its Ingresses global."""
+    or more hosts (across the side's Ingresses) makes its Ingresses global. ``known``: the
+    keys of objects seen before (the sides share unchanged objects)."""
     out: dict[int, set[str] | None] = {}
     secret_hosts: dict[str, set[str]] = {}
     for obj in objs:
-        keys = _keys(obj, rules)
+        if id(obj) in known:
+            keys = known[id(obj)]
+        else:
+            keys = known[id(obj)] = _keys(obj, rules)
         out[id(obj)] = keys
         if keys is not None:
             hosts = {k for k in keys if k.startswith("h:")}
@@ -192,8 +197,9 @@ def _kept(docs_b: Sequence[Document], docs_h: Sequence[Document], rules: _Rules)
     for objs in (b, h):
         if any(o.get("kind") != "Ingress" and not rules.plain_object(o) for o in objs.values()):
             return None
-    profile = _profiles((o for o in b.values() if o.get("kind") == "Ingress"), rules)
-    for ref, keys in _profiles((o for o in h.values() if o.get("kind") == "Ingress"), rules).items():
+    known: dict[int, set[str] | None] = {}
+    profile = _profiles((o for o in b.values() if o.get("kind") == "Ingress"), rules, known)
+    for ref, keys in _profiles((o for o in h.values() if o.get("kind") == "Ingress"), rules, known).items():
         # an object both sides share (ing2gw.diff.reading) is global when it is on either side
         profile[ref] = None if keys is None or (ref in profile and profile[ref] is None) else keys
     changed = {k for k in b.keys() | h.keys() if b.get(k) is not h.get(k) and b.get(k) != h.get(k)}
