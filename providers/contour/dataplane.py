@@ -1,11 +1,12 @@
 """Contour's data plane for ``verify`` and ``route --as contour`` (:class:`ing2gw.dataplane.DataPlane`):
-the model (:mod:`.model`) and the notes about Contour itself."""
+the model (:mod:`.model`), the tcpproxy virtual hosts as a stream model (:mod:`.streammodel`) and
+the notes about Contour itself."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ing2gw.dataplane import Checker, DataPlaneModel, HeaderSets
+from ing2gw.dataplane import Checker, DataPlaneModel, HeaderSets, StreamModel
 from ing2gw.notes import Fidelity, Level, Note
 from ing2gw.resources import Ingress, ResourceSet
 
@@ -19,6 +20,12 @@ class ContourDataPlane:
         from .model import ContourModel
 
         return ContourModel.from_resources(resources)
+
+    def streams(self, resources: ResourceSet) -> StreamModel | None:
+        """The tcpproxy virtual hosts (TLS by SNI on 443); None without any."""
+        from .streammodel import TcpProxyStreams
+
+        return TcpProxyStreams.from_resources(resources)
 
     def probe_headers(self, ingresses: Sequence[Ingress]) -> HeaderSets:
         return {}

@@ -48,7 +48,7 @@ from ing2gw.provider import ProviderContext
 
 from .annotations import read_service
 from .conditions import OTHER_RULE, HeaderCondition, QueryCondition
-from .policies import route_parts, vhost_filters, vhost_intents
+from .policies import number, route_parts, vhost_filters, vhost_intents
 from .tree import ContourRoute, Tree, VirtualHost, build
 
 __all__ = ["GATEWAY_KEY", "convert_proxies", "delegated", "proxy_class"]
@@ -223,11 +223,13 @@ class _Converter:
         assert owner is not None and tcp is not None
         prov = Provenance(owner.kind.kind, owner.namespace, owner.name, "spec.tcpproxy", owner.origin)
         refs: list[BackendRef] = []
-        for n, s in enumerate(_items(tcp.get("services"))):
+        # weights as a route's services share them: none given = equal, some given = the others get 0
+        services = _items(tcp.get("services"))
+        any_weight = any(isinstance(s, Mapping) and number(s.get("weight"), 0) > 0 for s in services)
+        for n, s in enumerate(services):
             if isinstance(s, Mapping) and s.get("name") and isinstance(s.get("port"), int):
-                w = s.get("weight")
                 refs.append(BackendRef(str(s["name"]), owner.namespace, int(s["port"]),
-                                       weight=int(w) if isinstance(w, int) and w > 0 else 1))
+                                       weight=number(s.get("weight"), 0) if any_weight else 1))
                 if s.get("protocol") == "tls":
                     self.note(owner, f"spec.tcpproxy.services[{n}].protocol", "TCPPROXY-UPSTREAM-TLS", Level.WARNING,
                               "TLS re-encryption to the Service has no TLSRoute form", Fidelity.UNSUPPORTED,

@@ -126,3 +126,16 @@ def test_ingress_nginx_ssl_passthrough_is_replayed_as_connections(ing2gw) -> Non
     replay_streams(broken, manifests, streams, [])
     (diff,) = broken.differences
     assert diff.request["url"] == "tls://git.example.com:443" and diff.aspects == ("backend",) and not diff.explained
+
+
+def test_contour_tcpproxy_is_replayed_with_its_weights(ing2gw) -> None:
+    case = TESTDATA / "verify" / "contour-tcpproxy" / "input.yaml"
+    r = ing2gw(["route", "-f", str(case), "--as", "contour", "tls://mq.example.com:443", "-o", "json"])
+    assert json.loads(r.stdout) == {
+        "status": "accepted", "backend": "data/rabbit:5672", "tls": "terminate (data/mq-tls)",
+        "weights": {"data/rabbit:5672": 80, "data/rabbit-next:5672": 20},  # the unweighted service gets none
+        "listener": "Envoy HTTPS listener :443", "route": "HTTPProxy data/mq-backend"}
+    r = ing2gw(["route", "-f", str(case), "--as", "contour", "tls://db.example.com:443"])
+    assert r.stdout.startswith("accepted: data/postgres:5432\ntls: passthrough\n")
+    report = verify_report(ing2gw, "-f", str(case))
+    assert report["summary"]["differ"] == 0 and report["summary"]["requests"] > 4
