@@ -14,7 +14,8 @@ Modules: :mod:`.table` compiles manifests into per-listener tables (with
 :mod:`.inventory`, :mod:`.listeners` and :mod:`.rules`), :mod:`.precedence`
 holds the match ordering, :mod:`.matcher` routes, :mod:`.filters` applies filter effects,
 :mod:`.outcome` holds the result types, :mod:`.hostnames` the hostname rules,
-:mod:`.paths` the request path normalisation policies.
+:mod:`.paths` the request path normalisation policies. :mod:`.streams` decides stream
+connections (TCP, TLS by SNI, UDP) on TCP, TLS and UDP listeners: TCPRoute, TLSRoute, UDPRoute.
 """
 
 from __future__ import annotations

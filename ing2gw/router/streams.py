@@ -15,7 +15,9 @@ The decision follows the spec (``docs/gateway-api-semantics.md`` §2-§3, the v1
   every connection to its port (a ClientHello is forwarded as it comes); otherwise the SNI picks
   among the TLS and HTTPS listeners of the port -- an exact hostname, then the wildcard with the
   most labels, then the listener without one. An HTTPS listener chosen so belongs to the HTTP
-  router (:mod:`.matcher`); a plain connection to a port of TLS listeners fails its handshake;
+  router (:mod:`.matcher`); a plain connection to a port of TLS listeners fails its handshake.
+  Listeners of several Gateways on one port are taken as one set (the first Gateway by
+  namespace and name wins a tie);
 * attachment: parentRefs to a Gateway (``sectionName``, ``port``), ``allowedRoutes`` (namespaces
   and kinds: TCP takes TCPRoute, UDP UDPRoute, TLS TLSRoute and, when named in ``kinds``, a
   TCPRoute), and for a TLSRoute its hostnames intersected with the listener's;
