@@ -109,11 +109,14 @@ class Annotations:
     table: AnnotationTable
 
     def get(self, key: str) -> Any:
-        key = self.table.canonical(key)
-        if key in self.values:
-            return self.values[key]
-        spec = self.table.specs.get(key)
-        return spec.default if spec else None
+        values = self.values
+        if key in values:  # values are keyed by canonical key: the common, fast case
+            return values[key]
+        table = self.table
+        canonical = table.aliases.get(key)
+        if canonical is not None and canonical in values:
+            return values[canonical]
+        return table.defaults.get(key)
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self.table.canonical(key) in self.values
@@ -137,6 +140,12 @@ class AnnotationTable:
             if spec.key in self.specs:
                 raise ValueError(f"annotation {spec.key} declared twice")
             self.specs[spec.key] = spec
+        # for Annotations.get: deprecated key -> canonical key; key (either) -> the default
+        self.aliases: dict[str, str] = {k: s.alias_of for k, s in self.specs.items() if s.alias_of}
+        self.defaults: dict[str, Any] = {}
+        for key in self.specs:
+            target = self.specs.get(self.canonical(key))
+            self.defaults[key] = target.default if target is not None else None
 
     def __len__(self) -> int:
         return len(self.specs)

@@ -32,7 +32,7 @@ from ruamel.yaml.tag import Tag
 
 from .errors import InputError
 
-__all__ = ["Document", "dump_json", "dump_yaml", "json_bytes", "read_text", "parse_documents"]
+__all__ = ["Document", "dump_json", "dump_yaml", "iter_yaml", "json_bytes", "parse_documents", "read_text"]
 
 # A document whose aliases would expand beyond this many nodes is refused (billion laughs).
 MAX_EXPANDED_NODES = 2_000_000
@@ -523,6 +523,17 @@ def dump_yaml(objects: Iterable[Mapping[str, Any]]) -> str:
     booleans), and writing it directly is several times faster than a general YAML dumper.
     Every document reads back identically with ruamel.yaml and PyYAML (tested).
     """
+    return "".join(iter_yaml(objects))
+
+
+# Lines of text per chunk of :func:`iter_yaml` (about 1 MB of output).
+_CHUNK_LINES = 40_000
+
+
+def iter_yaml(objects: Iterable[Mapping[str, Any]]) -> Iterator[str]:
+    """:func:`dump_yaml`'s text in chunks of whole documents, so that a large output is
+    written as it is made instead of being held whole (``"".join`` of the chunks is
+    :func:`dump_yaml`)."""
     out: list[str] = []
     for obj in objects:
         out.append("---\n")
@@ -530,7 +541,11 @@ def dump_yaml(objects: Iterable[Mapping[str, Any]]) -> str:
             _emit(obj, "", out)
         else:
             out.append("{}\n")
-    return "".join(out)
+        if len(out) >= _CHUNK_LINES:
+            yield "".join(out)
+            out = []
+    if out:
+        yield "".join(out)
 
 
 def dump_json(value: Any) -> str:

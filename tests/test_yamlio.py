@@ -119,3 +119,20 @@ def test_dump_json_other_mappings_and_what_orjson_refuses() -> None:
     assert dump_json({"n": 2**70}) == _stdlib_json({"n": 2**70})
     assert dump_json(["\ud800"]) == _stdlib_json(["\ud800"])
     assert dump_json([1e-05, 1e16]) == "[\n  0.00001,\n  1e+16\n]\n"
+
+
+def test_iter_yaml_chunks_whole_documents_and_joins_to_dump_yaml() -> None:
+    from ing2gw.output import format_manifests, stream_manifests
+    from ing2gw.yamlio import _CHUNK_LINES, iter_yaml
+
+    docs = [{"kind": "HTTPRoute", "metadata": {"name": f"r{i}", "namespace": f"ns{i % 7}"},
+             "spec": {"rules": [{"matches": [{"path": {"type": "PathPrefix", "value": f"/p{j}"}}]}
+                                for j in range(i % 9)]}} for i in range(3 * _CHUNK_LINES // 10)]
+    chunks = list(iter_yaml(docs))
+    assert len(chunks) > 1  # several chunks, each made of whole documents
+    assert all(c.startswith("---\n") and c.endswith("\n") for c in chunks)
+    assert "".join(chunks) == dump_yaml(docs) == "".join(dump_yaml([d]) for d in docs)
+    assert sum(c.count("---\n") for c in chunks) == len(docs)
+    for fmt in ("yaml", "json"):
+        assert b"".join(stream_manifests(docs, fmt)) == format_manifests(docs, fmt).encode()
+    assert list(iter_yaml([])) == [] and dump_yaml([]) == ""

@@ -17,6 +17,7 @@ from ing2gw.provider import Annotations, AnnotationTable, ProviderContext
 from ing2gw.resources import Ingress, IngressBackend, ResourceSet
 
 from .._common.ingress import HostRoutes, PathContext
+from .model.settings import ControllerConfig
 
 __all__ = ["CanaryContext", "ExtrasContext", "HostRoutesContext", "NoteContext", "PolicyContext"]
 
@@ -62,6 +63,9 @@ class PolicyContext(NoteContext, Protocol):
     def config(self) -> Mapping[str, str]: ...
 
     @property
+    def settings(self) -> ControllerConfig: ...
+
+    @property
     def real_hosts(self) -> Set[tuple[GatewayRef, str]]: ...
 
     def route_kind(self, ingress: Ingress) -> Literal["HTTPRoute", "GRPCRoute"]: ...
@@ -78,6 +82,9 @@ class ExtrasContext(NoteContext, Protocol):
 
     @property
     def config(self) -> Mapping[str, str]: ...
+
+    @property
+    def settings(self) -> ControllerConfig: ...
 
     def resolve_backend(self, ingress: Ingress, backend: IngressBackend, fld: str) -> BackendRef | None: ...
 

@@ -21,7 +21,7 @@ from ing2gw.resources import Ingress
 
 from . import validation
 from .annotations import SNIPPET_KEYS
-from .model.settings import ControllerConfig, blocked_word
+from .model.settings import blocked_word
 
 if TYPE_CHECKING:
     from .context import ExtrasContext
@@ -49,7 +49,7 @@ def refused_for_snippets(tr: ExtrasContext, ing: Ingress) -> bool:
     present = sorted(k for k in SNIPPET_KEYS if k in ann)
     if not present:
         return False
-    config = ControllerConfig.from_mapping(tr.config)
+    config = tr.settings
     if config.annotations_risk_level.lower() != "critical":
         tr.note_ann(ing, present[0], "SNIPPET-INGRESS-REFUSED", Level.WARNING,
                     f"{', '.join(present)} is a Critical-risk annotation; with annotations-risk-level "
@@ -78,7 +78,7 @@ def refused_for_invalid(tr: ExtrasContext, ing: Ingress) -> bool:
     (:mod:`.validation`): it serves nothing today, so nothing is converted."""
     prefix = tr.prefix + "/"
     short = {k[len(prefix):]: v for k, v in ing.annotations.items() if k.startswith(prefix)}
-    blocked = blocked_word(short, ControllerConfig.from_mapping(tr.config))
+    blocked = blocked_word(short, tr.settings)
     if blocked is not None:
         tr.note(ing, "INGRESS-REFUSED-INVALID", Level.WARNING, f"ingress-nginx refuses the whole Ingress: {blocked}",
                 fidelity=Fidelity.UNSUPPORTED, instead="Ingress not converted",

@@ -25,7 +25,6 @@ from ing2gw.ir import (
 from ing2gw.notes import Fidelity, Level
 from ing2gw.resources import Ingress
 
-from .model.settings import ControllerConfig
 from .parsers import BackendProtocol, CorsOrigins, ObjectRef
 
 if TYPE_CHECKING:
@@ -66,7 +65,7 @@ def rule_filters(tr: PolicyContext, ing: Ingress, prov: Provenance) -> list[Filt
         else:
             headers = tuple(sorted((k, v) for k, v in data.items() if v))
             out.append(Filter("ResponseHeaderModifier", HeaderModifier(set=headers), prov))
-            allowed = {h.lower() for h in ControllerConfig.from_mapping(tr.config).global_allowed_response_headers}
+            allowed = {h.lower() for h in tr.settings.global_allowed_response_headers}
             refused = sorted(k for k in data if k.lower() not in allowed)
             if refused:
                 tr.note_ann(ing, "custom-headers", "CUSTOM-HEADERS-REFUSED", Level.WARNING,

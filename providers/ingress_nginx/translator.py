@@ -67,7 +67,7 @@ class NginxTranslator(IngressTranslator):
     def __init__(self, ctx: ProviderContext, table: AnnotationTable) -> None:
         super().__init__(ctx)
         self.table = table
-        self._annotations: dict[str, Annotations] = {}
+        self._annotations: dict[Ingress, Annotations] = {}
         self.config = ctx.options.controller_config or controller_config_of(ctx.resources, ctx.notes)
         self.globals = read_settings(self.config, config_source(ctx), ctx.notes)
         self.prefix = (ctx.options.annotation_prefix or table.prefix).rstrip("/")
@@ -81,7 +81,7 @@ class NginxTranslator(IngressTranslator):
         self._passthrough_hosts: set[tuple[GatewayRef, str]] = set()
         # hosts without a / path -> the Ingress whose annotations their implicit / carries
         self._rootless: dict[tuple[GatewayRef, str], Ingress] = {}
-        settings = ControllerConfig.from_mapping(self.config)
+        self._settings = settings = ControllerConfig.from_mapping(self.config)
         self._hsts: str | None = settings.hsts_value if settings.hsts else None
         self._canaries = canary.CanaryIndex()
         self._policies = policies.HostPolicies()
@@ -91,6 +91,11 @@ class NginxTranslator(IngressTranslator):
     def real_hosts(self) -> AbstractSet[tuple[GatewayRef, str]]:
         """The hosts the Ingresses' rules name (not only aliases or www twins)."""
         return self._real_hosts
+
+    @property
+    def settings(self) -> ControllerConfig:
+        """The controller ConfigMap's settings, read once."""
+        return self._settings
 
     # what hostroutes.py reads (HostRoutesContext)
     @property
@@ -120,10 +125,11 @@ class NginxTranslator(IngressTranslator):
     # --- annotations ----------------------------------------------------------------------
 
     def annotations(self, ingress: Ingress) -> Annotations:
-        ann = self._annotations.get(ingress.ref)
+        # by the Ingress object itself (identity: hashing it costs nothing; refs are unique)
+        ann = self._annotations.get(ingress)
         if ann is None:
             ann = self.table.read(ingress, self.notes, self.ctx.options.annotation_prefix)
-            self._annotations[ingress.ref] = ann
+            self._annotations[ingress] = ann
         return ann
 
     def fld(self, key: str) -> str:

@@ -389,11 +389,28 @@ def redirect_url_ok(url: str) -> bool:
     return m is not None and m.group(1).startswith("http")
 
 
+# verdicts by (annotations, namespace, allow_cross_namespace): Ingresses repeat the same
+# annotations, and both the conversion and the model ask for each Ingress's verdict
+_VERDICTS: dict[tuple[frozenset[tuple[str, str]], str | None, bool], Verdict] = {}
+_VERDICTS_MAX = 20_000
+
+
 def verdict(annotations: Mapping[str, str], namespace: str | None = None,
             allow_cross_namespace: bool = False) -> Verdict:
     """The controller's decision for annotations given by short key (prefix removed);
-    ``namespace``: the Ingress's, for the cross-namespace Secret check."""
-    ann = annotations
+    ``namespace``: the Ingress's, for the cross-namespace Secret check. Remembered (a pure
+    function of its arguments)."""
+    key = (frozenset(annotations.items()), namespace, allow_cross_namespace)
+    found = _VERDICTS.get(key)
+    if found is None:
+        if len(_VERDICTS) >= _VERDICTS_MAX:
+            _VERDICTS.clear()
+        found = _VERDICTS[key] = _verdict(annotations, namespace, allow_cross_namespace)
+    return found
+
+
+def _verdict(ann: Mapping[str, str], namespace: str | None, allow_cross_namespace: bool) -> Verdict:
+    """:func:`verdict`, worked out."""
     drop = next((key for key in _DROP_ALWAYS if not valid(ann, key)), None)
     ignored: set[str] = set()
     redirect_drop, redirect_ignored = _redirect_group(ann)
