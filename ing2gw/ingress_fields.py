@@ -54,14 +54,14 @@ def _walk(value: Any, fields: Fields, path: str) -> tuple[str, str] | None:
     if not isinstance(value, Mapping):
         return None  # a wrong type is reported by the reader with its expected type
     for key, item in value.items():
-        where = f"{path}.{key}" if path else str(key)
         if key not in fields:
+            where = f"{path}.{key}" if path else str(key)
             close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.6)
             hint = f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(fields)})"
             return where, f"{where}: unknown field{hint}"
         sub = fields[key]
-        if sub is not None:
-            found = _walk(item, sub, where)
+        if sub is not None and isinstance(item, (list, Mapping)):  # a leaf: nothing to look at
+            found = _walk(item, sub, f"{path}.{key}" if path else str(key))
             if found:
                 return found
     return None
@@ -75,11 +75,21 @@ def unknown_field(obj: Mapping[str, Any], legacy: bool) -> tuple[str, str] | Non
 
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 _IPV4 = re.compile(r"\d{1,3}(\.\d{1,3}){3}\Z")
+# a hostname every check below accepts (but for its length and IPv4 form), in one match
+_GOOD = re.compile(r"(?:\*\.)?[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)*\Z")
 
 
 def host_problem(host: str) -> str | None:
     """Why ``host`` is not a hostname Kubernetes and the Gateway API accept (lowercase letters,
     digits, ``-`` and ``.``; at most one leading ``*.``; no IP address), or None."""
+    name = host[2:] if host.startswith("*.") else host
+    if _GOOD.match(host) and len(name) <= 253 and not _IPV4.match(name):
+        return None  # the common case: a well-formed name, in one match
+    return _problem(host)
+
+
+def _problem(host: str) -> str | None:
+    """:func:`host_problem` worked out check by check."""
     name = host[2:] if host.startswith("*.") else host
     if host != host.lower():
         return "has uppercase letters (hostnames are lowercase)"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
-from .yamlio import dump_json, dump_yaml, iter_yaml
+from .yamlio import dump_json, dump_yaml, iter_yaml, json_bytes
 
 __all__ = ["MARKER", "ROLE_OF", "format_manifests", "layout", "stream_manifests", "write_output_dir"]
 
@@ -46,7 +46,9 @@ def stream_manifests(manifests: Sequence[Mapping[str, Any]], fmt: str) -> Iterat
     """:func:`format_manifests` as UTF-8 chunks (YAML: about 1 MB each, whole documents), for
     writing a large output without holding all of its text at once."""
     if fmt == "json":
-        yield format_manifests(manifests, fmt).encode()
+        listing = {"apiVersion": "v1", "kind": "List", "items": list(manifests)}
+        data = json_bytes(listing)  # orjson's bytes as they are (no decoded copy)
+        yield data if data is not None else dump_json(listing).encode()
         return
     for chunk in iter_yaml(manifests):
         yield chunk.encode()

@@ -480,30 +480,68 @@ def _is_seq(value: Any) -> bool:
 def _emit(value: Any, indent: str, out: list[str]) -> None:
     """Append block-style YAML lines for a mapping or sequence (lists not indented, as kubectl)."""
     if _is_map(value):
-        deeper = indent + "  "
-        for k, v in value.items():
+        _emit_map(value, indent, out, indent)
+    else:
+        _emit_seq(value, indent, out, indent + "- ")
+
+
+def _emit_map(value: Mapping[Any, Any], indent: str, out: list[str], lead: str) -> None:
+    """A mapping's lines at ``indent``; the first line starts with ``lead`` instead (``- `` when
+    the mapping is a sequence item). Plain strings, dicts and lists take the direct paths."""
+    deeper = indent + "  "
+    cache = _SCALAR_CACHE
+    for k, v in value.items():
+        key = cache.get(k) if type(k) is str else None
+        if key is None:
             key = _scalar(k)
-            if v and _is_map(v):
-                out.append(f"{indent}{key}:\n")
-                _emit(v, deeper, out)
-            elif v and _is_seq(v):
-                out.append(f"{indent}{key}:\n")
-                _emit(v, indent, out)
-            elif type(v) is str and "\n" in v and _literal_ok(v):
-                out.append(f"{indent}{key}: |{'' if v.endswith(chr(10)) else '-'}\n")
+        t = type(v)
+        if t is str:
+            if "\n" in v and _literal_ok(v):
+                out.append(f"{lead}{key}: |{'' if v.endswith(chr(10)) else '-'}\n")
                 out.extend(f"{deeper}{line}\n" if line else "\n" for line in v.rstrip("\n").split("\n"))
             else:
-                out.append(f"{indent}{key}: {_inline(v)}\n")
-        return
-    cut = len(indent) + 2
-    for item in value:
-        if item and (_is_map(item) or _is_seq(item)):
-            lines: list[str] = []
-            _emit(item, indent + "  ", lines)
-            lines[0] = f"{indent}- " + lines[0][cut:]
-            out.extend(lines)
+                out.append(f"{lead}{key}: {cache.get(v) or _scalar(v)}\n")
+        elif t is dict:
+            if v:
+                out.append(f"{lead}{key}:\n")
+                _emit_map(v, deeper, out, deeper)
+            else:
+                out.append(f"{lead}{key}: {{}}\n")
+        elif t is list:
+            if v:
+                out.append(f"{lead}{key}:\n")
+                _emit_seq(v, indent, out, indent + "- ")
+            else:
+                out.append(f"{lead}{key}: []\n")
+        elif v and _is_map(v):
+            out.append(f"{lead}{key}:\n")
+            _emit_map(v, deeper, out, deeper)
+        elif v and _is_seq(v):
+            out.append(f"{lead}{key}:\n")
+            _emit_seq(v, indent, out, indent + "- ")
         else:
-            out.append(f"{indent}- {_inline(item)}\n")
+            out.append(f"{lead}{key}: {_inline(v)}\n")
+        lead = indent
+
+
+def _emit_seq(value: Any, indent: str, out: list[str], lead: str) -> None:
+    """A sequence's items at ``indent`` (``- item``); the first line starts with ``lead``."""
+    deeper = indent + "  "
+    item_lead = indent + "- "
+    cache = _SCALAR_CACHE
+    for item in value:
+        t = type(item)
+        if t is dict and item:
+            _emit_map(item, deeper, out, lead)
+        elif t is str:
+            out.append(f"{lead}{cache.get(item) or _scalar(item)}\n")
+        elif item and _is_map(item):
+            _emit_map(item, deeper, out, lead)
+        elif item and _is_seq(item):
+            _emit_seq(item, deeper, out, lead + "- ")
+        else:
+            out.append(f"{lead}{_inline(item)}\n")
+        lead = item_lead
 
 
 def _inline(value: Any) -> str:

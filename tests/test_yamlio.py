@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import pytest
 import yaml
@@ -136,3 +138,77 @@ def test_iter_yaml_chunks_whole_documents_and_joins_to_dump_yaml() -> None:
     for fmt in ("yaml", "json"):
         assert b"".join(stream_manifests(docs, fmt)) == format_manifests(docs, fmt).encode()
     assert list(iter_yaml([])) == [] and dump_yaml([]) == ""
+
+
+def _plain_emit(value: Any, indent: str, out: list[str]) -> None:
+    """The block emitter as first written (one function, a temporary list per sequence item):
+    the reference the fast emitter must match byte for byte."""
+    from ing2gw.yamlio import _inline, _is_map, _is_seq, _literal_ok, _scalar
+
+    if _is_map(value):
+        deeper = indent + "  "
+        for k, v in value.items():
+            key = _scalar(k)
+            if v and _is_map(v):
+                out.append(f"{indent}{key}:\n")
+                _plain_emit(v, deeper, out)
+            elif v and _is_seq(v):
+                out.append(f"{indent}{key}:\n")
+                _plain_emit(v, indent, out)
+            elif type(v) is str and "\n" in v and _literal_ok(v):
+                out.append(f"{indent}{key}: |{'' if v.endswith(chr(10)) else '-'}\n")
+                out.extend(f"{deeper}{line}\n" if line else "\n" for line in v.rstrip("\n").split("\n"))
+            else:
+                out.append(f"{indent}{key}: {_inline(v)}\n")
+        return
+    cut = len(indent) + 2
+    for item in value:
+        if item and (_is_map(item) or _is_seq(item)):
+            lines: list[str] = []
+            _plain_emit(item, indent + "  ", lines)
+            lines[0] = f"{indent}- " + lines[0][cut:]
+            out.extend(lines)
+        else:
+            out.append(f"{indent}- {_inline(item)}\n")
+
+
+def _plain_dump(objects: list[Any]) -> str:
+    out: list[str] = []
+    for obj in objects:
+        out.append("---\n")
+        if obj:
+            _plain_emit(obj, "", out)
+        else:
+            out.append("{}\n")
+    return "".join(out)
+
+
+class _View(Mapping[str, Any]):
+    """A mapping that is not a dict (the emitter's general path)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+nested = st.recursive(
+    scalars | st.sampled_from(["a\nb\n", "x\n  y", "two\n\nlines", "end\n"]),
+    lambda inner: (st.lists(inner, max_size=4) | st.lists(inner, max_size=3).map(tuple)
+                   | st.dictionaries(keys, inner, max_size=4)
+                   | st.dictionaries(st.text(min_size=1, max_size=5), inner, max_size=3).map(_View)),
+    max_leaves=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.dictionaries(keys, nested, max_size=5) | st.dictionaries(keys, nested, max_size=3).map(_View),
+                min_size=1, max_size=3))
+def test_fast_emitter_equals_the_plain_one(docs: list[Any]) -> None:
+    assert dump_yaml(docs) == _plain_dump(docs)
