@@ -57,7 +57,7 @@ class Sharing:
         if not self.scopes:
             return (shared,)
         matched = path.partition("?")[0].partition("#")[0] or "/"  # the request's path, as the explainer reads it
-        return (shared, *("1" if rx.search(matched) else "" for rx in self.scopes))
+        return (shared, *["1" if rx.search(matched) else "" for rx in self.scopes])
 
     def _shared(self, host: str, path: str) -> str:
         target, mark, query = path.partition("?")
@@ -65,7 +65,7 @@ class Sharing:
             query = _LEFT_OUT
         cut = target.rfind("/")
         if (cut >= 0 and _SEGMENT.fullmatch(target, cut + 1) and not may_change(target)
-                and host.split(":", 1)[0].lower() not in self.regex_hosts
+                and (not self.regex_hosts or host.split(":", 1)[0].lower() not in self.regex_hosts)
                 and self._parent_free(target[:cut + 1].lower())):
             target = target[:cut + 1] + _LEFT_OUT
         return target + mark + query

@@ -390,6 +390,7 @@ _Decision = tuple[str, str, "tuple[_LogKey, tuple[str, ...]] | None"]
 _MEMO: dict[Any, _Compared | None] = {}  # a request (its wire form) -> how the sides compare (None: they agree)
 _LINES: dict[tuple[Any, ...], _Decision] = {}  # a log line (but its file and number) -> its decision
 _CLASSES: dict[tuple[Any, ...], _Decision] = {}  # a log line's class (see _replay_wire) -> its decision
+_LOG_KEYS: dict[_LogKey, _LogKey] = {}  # one object per key (a chunk's lines are aggregated by its id)
 MEMO_SIZE = 50_000  # entries remembered per memo and process (then the older half is forgotten: bounded memory)
 
 
@@ -478,7 +479,8 @@ def _decision(line: _LineWire) -> _Decision:
     if compared is None:
         return scheme, problem, None
     _, _, _, aspects, refs, explained, served = compared
-    return scheme, problem, ((served, aspects, explained), refs)
+    key = (served, aspects, explained)
+    return scheme, problem, (_LOG_KEYS.setdefault(key, key), refs)
 
 
 def _replay_wire(chunk: Sequence[_Wire | _ProbeWire | _LineWire]) -> _Result:
@@ -492,7 +494,7 @@ def _replay_wire(chunk: Sequence[_Wire | _ProbeWire | _LineWire]) -> _Result:
     agree = 0
     rows: list[_Row] = []
     found: list[str] = []
-    logs: dict[_LogKey, tuple[list[int], set[str], list[_Candidate]]] = {}
+    logs: dict[int, list[Any]] = {}  # a key (by id) -> [key, lines, Ingresses, the last refs added, examples]
     memo, lines, classes, sharing = _MEMO, _LINES, _CLASSES, _REPLAY.sharing
     for wire in chunk:
         if _is_line(wire):
@@ -510,20 +512,24 @@ def _replay_wire(chunk: Sequence[_Wire | _ProbeWire | _LineWire]) -> _Result:
                     classes[key] = known  # the young end
                 _remember(lines, line_key, known)
             scheme, problem, differs = known
-            if problem:
+            if problem and len(found) < 50:  # (the report keeps the first 50)
                 found.append(f"{file}:{number}: {problem}")
             if differs is None:
                 agree += 1
                 continue
             log_key, refs = differs
-            got = logs.get(log_key)
+            got = logs.get(id(log_key))  # (one object per key and process: _decision)
             if got is None:
-                got = logs[log_key] = ([0], set(), [])
-            got[0][0] += 1
-            got[1].update(refs)
-            examples = got[2]
-            if len(examples) < EXAMPLES and not any(c[:4] == (scheme, host, path, method.upper()) for c in examples):
-                examples.append((scheme, host, path, method.upper(), number, status, not recorded, problem))
+                got = logs[id(log_key)] = [log_key, 0, set(refs), refs, []]
+            elif got[3] is not refs:  # (lines of another class, aggregated alike)
+                got[2].update(refs)
+                got[3] = refs
+            got[1] += 1
+            examples = got[4]
+            if len(examples) < EXAMPLES:
+                shown = (scheme, host, path, method.upper())
+                if not any(c[:4] == shown for c in examples):
+                    examples.append((*shown, number, status, not recorded, problem))
             continue
         wire_key = wire[:-1]
         compared = memo.get(wire_key, _MISSING)  # seen before: no need to build it
@@ -534,7 +540,8 @@ def _replay_wire(chunk: Sequence[_Wire | _ProbeWire | _LineWire]) -> _Result:
             agree += 1
         else:
             rows.append((*compared[:6], wire[-1]))
-    return agree, rows, found, [(k, n[0], tuple(sorted(refs)), ex) for k, (n, refs, ex) in logs.items()]
+    return agree, rows, found, [(key, count, tuple(sorted(refs)), examples)
+                                for key, count, refs, _, examples in logs.values()]
 
 
 _MISSING: Any = object()
@@ -605,6 +612,7 @@ def verify_requests(
     _MEMO.clear()
     _LINES.clear()
     _CLASSES.clear()
+    _LOG_KEYS.clear()
     report = VerifyReport(provider=provider, ingresses=len(resources.ingresses))
     for checker in checkers:
         report.checks[checker.name] = {"checked": 0, "disagree": 0, "problems": []}
@@ -705,5 +713,6 @@ def verify_requests(
         _MEMO.clear()
         _LINES.clear()
         _CLASSES.clear()
+        _LOG_KEYS.clear()
     report.elapsed_s = time.perf_counter() - started
     return report
