@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ing2gw.dataplane import Checker, DataPlaneModel, HeaderSets
+from ing2gw.dataplane import Checker, DataPlaneModel, HeaderSets, StreamModel
 from ing2gw.notes import Fidelity, Level, Note
 from ing2gw.probes import regex_sample
 from ing2gw.resources import Ingress, ResourceSet
@@ -21,6 +21,17 @@ class CiliumDataPlane:
         from .model import CiliumModel
 
         return CiliumModel.from_resources(resources)
+
+    def streams(self, resources: ResourceSet) -> StreamModel | None:
+        """The tls-passthrough hosts (TLS by SNI to the / path's backend); None without any."""
+        from .._common.passthrough import SniPassthrough
+        from .model import CiliumModel
+
+        hosts: dict[str, tuple[str, str]] = {}
+        for lb in CiliumModel.from_resources(resources).balancers:  # by name: the first balancer keeps a host
+            for host, backend in sorted(lb.passthrough.items()):
+                hosts.setdefault(host, (backend, ""))
+        return SniPassthrough("Cilium", hosts) if hosts else None
 
     def probe_headers(self, ingresses: Sequence[Ingress]) -> HeaderSets:
         return {}

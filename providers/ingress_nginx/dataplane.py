@@ -37,9 +37,9 @@ class NginxDataPlane:
 
     def streams(self, resources: ResourceSet) -> StreamModel | None:
         """The SSL passthrough hosts (TLS by SNI to the ``/`` backend); None without any."""
-        from .streammodel import PassthroughStreams
+        from .streammodel import passthrough_streams
 
-        return PassthroughStreams.from_resources(resources, self.table.prefix.rstrip("/"))
+        return passthrough_streams(resources, self.table.prefix.rstrip("/"))
 
     def probe_headers(self, ingresses: Sequence[Ingress]) -> HeaderSets:
         """Header sets worth probing per Ingress: its canary header and cookie values, a gRPC

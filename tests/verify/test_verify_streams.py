@@ -139,3 +139,19 @@ def test_contour_tcpproxy_is_replayed_with_its_weights(ing2gw) -> None:
     assert r.stdout.startswith("accepted: data/postgres:5432\ntls: passthrough\n")
     report = verify_report(ing2gw, "-f", str(case))
     assert report["summary"]["differ"] == 0 and report["summary"]["requests"] > 4
+
+
+def test_cilium_tls_passthrough_is_replayed_as_connections(ing2gw) -> None:
+    case = TESTDATA / "verify" / "cilium-routing" / "input.yaml"
+    docs = [d for d in yaml.safe_load_all(case.read_text()) if d]
+    hosts = sorted(r["host"] for d in docs if d.get("kind") == "Ingress"
+                   and str((d["metadata"].get("annotations") or {}).get("ingress.cilium.io/tls-passthrough")) in
+                   ("enabled", "true") for r in d["spec"].get("rules") or [] if r.get("host"))
+    assert hosts  # the case has passthrough hosts
+    report = verify_report(ing2gw, "-f", str(case))
+    streamed = {d["request"]["url"] for d in report["differences"] if d["request"]["method"] == "TLS"}
+    assert not streamed  # every passthrough connection agrees
+    r = ing2gw(["route", "-f", str(case), "--as", "cilium", f"tls://{hosts[0]}:443"])
+    assert r.exit_code == 0 and r.stdout.startswith("accepted: ") and "tls: passthrough" in r.stdout
+    r = ing2gw(["route", "-f", str(case), "--as", "cilium", "tls://elsewhere.example.com:443"])
+    assert r.stdout.startswith("refused: not a passthrough SNI")
