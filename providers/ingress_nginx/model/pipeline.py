@@ -392,11 +392,11 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
     if pol is not None:
         if pol.snippets:
             st.notes.append(f"{', '.join(pol.snippets)} of {pol.ingress} not executed by the model")
-        why = _denied(ctx, st, pol)
+        # (_denied says nothing, and notes nothing, about a location without these)
+        why = _denied(ctx, st, pol) if pol.denied or pol.basic_auth or pol.custom_headers is not None else None
         if why is not None:
             st.notes.append(f"location denied: {why}")
             return _outcome(st, 503, "ServiceUnavailable")
-    local = _variables(loc)
     # rewrite phase, template order: CORS, return, rewrite, then the Lua HTTPS redirect
     cors_value = _cors_origin(pol.cors, request.headers.get("origin")) if pol and pol.cors else None
     if pol and pol.cors and cors_value is not None:
@@ -413,7 +413,7 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
         return _outcome(st, pol.redirect.code, "Redirect", redirect=(url, pol.redirect.code))
     rewritten: str | None = None
     if pol and loc.rewrites:
-        rewritten = _rewrite(st, pol, loc, uri, local)
+        rewritten = _rewrite(st, pol, loc, uri, _variables(loc))
         if rewritten is not None and rewritten.startswith(("http://", "https://")):
             target = rewritten + (f"?{request.query}" if request.query else "")
             return _outcome(st, 302, "Redirect", redirect=(target, 302))
@@ -467,7 +467,7 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
                                                 basic_auth=bool(pol and pol.basic_auth), forwarded_prefix=prefix))
     host = st.fwd.host
     if pol and pol.upstream_vhost:
-        host = expand(pol.upstream_vhost, request, st.fwd, uri, local, (), st.notes)
+        host = expand(pol.upstream_vhost, request, st.fwd, uri, _variables(loc), (), st.notes)
     if pol and pol.affinity_cookie and cookie(request, pol.affinity_cookie) is None:
         value = hashlib.sha1(chosen.encode()).hexdigest()[:16]
         cookie_path = pol.affinity_path or loc.path
