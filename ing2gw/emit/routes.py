@@ -19,7 +19,7 @@ from ..notes import Level, Note, Notes
 from .limits import L4_KINDS, MAX_MATCHES_PER_ROUTE, MAX_MATCHES_PER_RULE, max_rules, split_rules
 from .listeners import ATTACHES, Holder, Listeners
 from .objects import GROUP, Manifest, meta, obj
-from .rules import backend, render_rule
+from .rules import Leaves, backend, leaf, render_rule
 
 __all__ = ["Placed", "route_manifests"]
 
@@ -27,7 +27,12 @@ __all__ = ["Placed", "route_manifests"]
 Placed = tuple[Route, Rule, Manifest, int]
 
 
-def _gateway_parent(holder: Holder, section: str, route_namespace: str) -> dict[str, Any]:
+def _gateway_parent(holder: Holder, section: str, route_namespace: str, leaves: Leaves | None = None) -> dict[str, Any]:
+    return leaf(leaves, ("parent", holder.kind, holder.name, holder.namespace, section, route_namespace),
+                _new_gateway_parent, holder, section, route_namespace)
+
+
+def _new_gateway_parent(holder: Holder, section: str, route_namespace: str) -> dict[str, Any]:
     r: dict[str, Any] = {"group": GROUP, "kind": holder.kind, "name": holder.name}
     if holder.namespace != route_namespace:
         r["namespace"] = holder.namespace
@@ -44,11 +49,12 @@ def _service_parent(p: ServiceParent, route_namespace: str) -> dict[str, Any]:
     return r
 
 
-def _parent_refs(route: Route, listeners: Listeners, notes: Notes) -> list[dict[str, Any]]:
+def _parent_refs(route: Route, listeners: Listeners, notes: Notes, leaves: Leaves) -> list[dict[str, Any]]:
     subject = route.sources[0].subject if route.sources else f"{route.kind} {route.namespace}/{route.name}"
     refs: list[dict[str, Any]] = []
     if route.gateway is not None and route.sections:
-        refs += [_gateway_parent(h, section, route.namespace) for h, section in listeners.section_parents(route)]
+        refs += [_gateway_parent(h, section, route.namespace, leaves)
+                 for h, section in listeners.section_parents(route)]
     for p in route.parents:
         if isinstance(p, ServiceParent):
             refs.append(_service_parent(p, route.namespace))
@@ -120,12 +126,13 @@ def route_manifests(ir: IR, listeners: Listeners, notes: Notes,
         per_scope.setdefault(("TLSRoute", pt.namespace), []).append((f"{pt.namespace}/{pt.hostname}", pt.name))
     names: dict[tuple[str, str], dict[str, str]] = {scope: unique_names(pairs) for scope, pairs in per_scope.items()}
     out: list[Manifest] = []
+    leaves: Leaves = {}
     for (route, rules), (key, _) in zip(pieces, wanted, strict=True):
-        kept = [(rule, r) for rule in rules if (r := render_rule(route, rule, notes)) is not None]
+        kept = [(rule, r) for rule in rules if (r := render_rule(route, rule, notes, leaves)) is not None]
         rendered = [r for _, r in kept]
         if not rendered:
             continue
-        parents = _parent_refs(route, listeners, notes)
+        parents = _parent_refs(route, listeners, notes, leaves)
         if not parents:
             notes.add(Note("EMIT-ROUTE-UNATTACHED", Level.ERROR,
                            f"{route.kind} {route.namespace}/{route.name} has no parent left to attach to",

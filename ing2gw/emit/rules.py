@@ -10,6 +10,7 @@ emitting an object the API server would refuse.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from ..ir import (
@@ -29,24 +30,45 @@ from ..ir import (
 from ..notes import Level, Note, Notes
 from .limits import L4_KINDS
 
-__all__ = ["backend", "render_rule"]
+__all__ = ["Leaves", "backend", "leaf", "render_rule"]
 
 
-def render_rule(route: Route, rule: Rule, notes: Notes) -> dict[str, Any] | None:
-    """The rule's YAML; None when nothing valid is left of it."""
+Leaves = dict[Hashable, dict[str, Any]]
+
+
+def leaf(leaves: Leaves | None, key: Hashable, make: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """``make(*args)``, or the dict made before for an equal ``key``: the emitted rules of a
+    large input repeat the same match, filter, backendRef and parentRef thousands of times,
+    and each is held once (nothing changes an emitted leaf in place; emitters that add to a
+    rule replace its lists)."""
+    if leaves is None:
+        return make(*args)
+    try:
+        hit = leaves.get(key)
+    except TypeError:  # a value that cannot be hashed: not shared
+        return make(*args)
+    if hit is None:
+        hit = leaves[key] = make(*args)
+    return hit
+
+
+def render_rule(route: Route, rule: Rule, notes: Notes, leaves: Leaves | None = None) -> dict[str, Any] | None:
+    """The rule's YAML; None when nothing valid is left of it. With ``leaves``, equal matches,
+    filters and backendRefs are one shared dict (:func:`leaf`)."""
     out: dict[str, Any] = {}
     if rule.name:
         out["name"] = rule.name
     if route.kind in L4_KINDS:
         return _l4_rule(route, rule, out, notes)
-    matches = [_match(m, route.kind) for m in rule.matches]
+    kind, ns = route.kind, route.namespace
+    matches = [leaf(leaves, ("match", kind, m), _match, m, kind) for m in rule.matches]
     if matches and matches != [{}]:
         out["matches"] = matches
     filters, backends = _legal(route, rule, notes)
     if filters:
-        out["filters"] = [_filter(f, route.namespace) for f in filters]
+        out["filters"] = [leaf(leaves, ("filter", ns, f.type, f.value), _filter, f, ns) for f in filters]
     if backends:
-        out["backendRefs"] = [backend(b, route.namespace) for b in backends]
+        out["backendRefs"] = [leaf(leaves, ("backend", ns, b), backend, b, ns) for b in backends]
     if rule.timeouts and route.kind == "HTTPRoute":
         t: dict[str, str] = {}
         if rule.timeouts.request:
