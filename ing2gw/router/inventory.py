@@ -13,8 +13,8 @@ from typing import Any
 
 from ing2gw.errors import InputError
 
-__all__ = ["CLUSTER_SCOPED", "GATEWAY_GROUP", "Inventory", "Obj", "int_of", "map_of", "maps_of",
-           "seq_of", "str_of", "to_objects"]
+__all__ = ["CLUSTER_SCOPED", "GATEWAY_GROUP", "Inventory", "Obj", "int_of", "map_of",
+           "maps_of", "parent_target", "seq_of", "str_of", "to_objects"]
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 CLUSTER_SCOPED = frozenset({"Namespace", "GatewayClass", "ClusterRole", "Node"})
@@ -187,3 +187,10 @@ def to_objects(manifests: Iterable[tuple[Mapping[str, Any], str]]) -> list[Obj]:
         objects.append(Obj(group, kind, namespace, meta["name"], body, origin))
     return objects
 
+
+def parent_target(o: Obj, pref: Mapping[str, Any], where: str) -> tuple[str, str | None, int | None]:
+    """``("ns/name", sectionName, port)`` of a route's Gateway or ListenerSet parentRef at
+    ``where`` (the namespace defaults to the route's)."""
+    ref = f"{str_of(o, pref.get('namespace'), where + '.namespace') or o.namespace}/" \
+          f"{str_of(o, pref.get('name'), where + '.name') or ''}"
+    return ref, str_of(o, pref.get("sectionName"), f"{where}.sectionName"), int_of(o, pref.get("port"), f"{where}.port")

@@ -42,7 +42,7 @@ from ing2gw.errors import UsageError
 from ing2gw.yamlio import Document
 
 from .hostnames import host_matches
-from .inventory import GATEWAY_GROUP, Inventory, Obj, int_of, map_of, maps_of, seq_of, str_of, to_objects
+from .inventory import GATEWAY_GROUP, Inventory, Obj, map_of, maps_of, parent_target, seq_of, str_of, to_objects
 from .listeners import ListenerSpec, attach, distinct, listener_certificate, parse_listeners
 from .model import Backend
 from .rules import _backend as resolve_backend
@@ -341,10 +341,7 @@ def _attach(o: Obj, listeners: Mapping[str, list[_Listener]], inv: Inventory, no
         if (pref.get("group") or GATEWAY_GROUP) != GATEWAY_GROUP or (pref.get("kind") or "Gateway") != "Gateway":
             notes.add(f"{o.kind} {o.ref}: parentRef {k} is not a Gateway; ignored")
             continue
-        gw_ref = f"{str_of(o, pref.get('namespace'), where + '.namespace') or o.namespace}/" \
-                 f"{str_of(o, pref.get('name'), where + '.name') or ''}"
-        section = str_of(o, pref.get("sectionName"), f"{where}.sectionName")
-        port = int_of(o, pref.get("port"), f"{where}.port")
+        gw_ref, section, port = parent_target(o, pref, where)
         found = False
         for ls in listeners.get(gw_ref, ()):
             if (section is not None and ls.spec.name != section) or (port is not None and ls.spec.port != port):

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .hostnames import HostIndex
-from .inventory import GATEWAY_GROUP, Inventory, int_of, map_of, maps_of, seq_of, str_of, to_objects
+from .inventory import GATEWAY_GROUP, Inventory, map_of, maps_of, parent_target, seq_of, str_of, to_objects
 from .listeners import ROUTE_KINDS, ListenerSpec, admits_listener_set, attach, listener_specs
 from .mesh import MeshBuilder, MeshTable, is_service_parent
 from .model import Entry, Gateway, Group, Listener, Match, Rule
@@ -134,10 +134,7 @@ def compile_table(
             if (pref.get("group") or GATEWAY_GROUP) != GATEWAY_GROUP or parent_kind not in ("Gateway", "ListenerSet"):
                 notes.add(f"{o.kind} {o.ref}: parentRef {k} is not a Gateway or ListenerSet; ignored")
                 continue
-            gw_ref = f"{str_of(o, pref.get('namespace'), where + '.namespace') or o.namespace}/" \
-                     f"{str_of(o, pref.get('name'), where + '.name') or ''}"
-            section = str_of(o, pref.get("sectionName"), f"{where}.sectionName")
-            port = int_of(o, pref.get("port"), f"{where}.port")
+            gw_ref, section, port = parent_target(o, pref, where)
             found = False
             own = (listeners if parent_kind == "Gateway" else set_listeners).get(gw_ref, [])
             for ls in own if section is None else _named(own, (parent_kind, gw_ref), section, by_name):
