@@ -32,7 +32,7 @@ from .model import (
 from .outcome import AuthFilter
 from .precedence import MatchKey, grpc_key, http_key
 
-__all__ = ["DropRule", "compile_rule"]
+__all__ = ["DropRule", "compile_rule", "resolve_backend"]
 
 FILTER_TYPES = frozenset({
     "RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite",
@@ -63,7 +63,7 @@ def compile_regex(pattern: str) -> tuple[Any | None, str | None]:
 
 
 
-def _backend(
+def resolve_backend(
     o: Obj, ref: Mapping[str, Any], where: str, inv: Inventory, filters: tuple[Filter, ...] = (),
     mesh: bool = False,
 ) -> Backend:
@@ -170,7 +170,7 @@ def _filters(
             )))
         elif ftype == "RequestMirror":
             body = map_of(o, f.get("requestMirror"), f"{w}.requestMirror")
-            target = _backend(o, map_of(o, body.get("backendRef"), f"{w}.backendRef"),
+            target = resolve_backend(o, map_of(o, body.get("backendRef"), f"{w}.backendRef"),
                               f"{w}.requestMirror.backendRef", inv, mesh=mesh)
             percent = 100.0
             if body.get("percent") is not None:
@@ -349,7 +349,7 @@ def compile_rule(
     for j, ref in enumerate(maps_of(o, rule.get("backendRefs"), f"{where}.backendRefs")):
         bf = _filters(o, maps_of(o, ref.get("filters"), f"{where}.backendRefs[{j}].filters"),
                       f"{where}.backendRefs[{j}].filters", inv, allowed, mesh)
-        backends.append(_backend(o, ref, f"{where}.backendRefs[{j}]", inv, bf, mesh))
+        backends.append(resolve_backend(o, ref, f"{where}.backendRefs[{j}]", inv, bf, mesh))
     if any(f.type == "RequestRedirect" for f in filters) and backends:
         raise DropRule(f"{where}: RequestRedirect with backendRefs (IncompatibleFilters)")
     created, route = o.created, o.ref

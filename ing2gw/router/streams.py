@@ -45,7 +45,7 @@ from .hostnames import host_matches
 from .inventory import GATEWAY_GROUP, Inventory, Obj, map_of, maps_of, parent_target, seq_of, str_of, to_objects
 from .listeners import ListenerSpec, attach, distinct, listener_certificate, parse_listeners
 from .model import Backend
-from .rules import _backend as resolve_backend
+from .rules import resolve_backend
 
 __all__ = ["STREAM_KINDS", "STREAM_SCHEMES", "Connection", "StreamOutcome", "StreamRouter", "compare_streams"]
 
