@@ -8,10 +8,11 @@ the proxy, as the conversion does (:mod:`.streams`): a port with a terminating S
 ``stream_listen ... ssl`` port, any other a plain one. Then:
 
 * on an ssl port Kong completes every handshake -- with the certificate of a TCPIngress or
-  Ingress TLS entry listing the SNI, or a wildcard ``*.`` one label above it, else its own
-  default certificate -- and a connection without a ClientHello fails; the decrypted stream
-  goes to the rule whose host is the SNI (a wildcard host: any name under it, the longest
-  first), else to the port's host-less rule (its protocols include ``tls``), else Kong closes it;
+  Ingress TLS entry listing the SNI, or a wildcard one, else its own default certificate
+  (:meth:`KongStreams.certificate` has the order) -- and a connection without a ClientHello
+  fails; the decrypted stream goes to the rule whose host is the SNI (a wildcard host: any
+  name under it, the longest first), else to the port's host-less rule (its protocols include
+  ``tls``), else Kong closes it;
 * on a plain port a ClientHello whose SNI a ``tls_passthrough`` rule names is passed through
   encrypted; any other connection goes to the port's host-less rule as it comes, or is closed;
 * a datagram goes to the UDP rule of its port.
@@ -93,11 +94,16 @@ class KongStreams:
                        for p, port, host in self.first})
 
     def certificate(self, sni: str) -> str:
-        """The Secret Kong completes a handshake for ``sni`` with: the exact SNI, else a
-        ``*.`` wildcard one label above it, else a ``name.*`` one, else ``*``, else its default."""
+        """The Secret Kong completes a handshake for ``sni`` with. Kong's lookup: no SNI gets its
+        default certificate; else the exact SNI, then ``*.`` in place of the first label (only
+        for names of three labels or more: ``example.com`` has no ``*.com``), then ``.*`` in
+        place of the last label, then the catch-all ``*``, else its default."""
+        if not sni:
+            return DEFAULT_CERTIFICATE
         labels = sni.split(".")
-        for name in (sni, "*." + ".".join(labels[1:]) if len(labels) > 1 else "",
-                     ".".join(labels[:-1]) + ".*" if len(labels) > 1 else "", "*"):
+        prefix = "*." + ".".join(labels[1:]) if len(labels) > 2 else ""
+        suffix = ".".join(labels[:-1]) + ".*" if len(labels) > 1 else ""
+        for name in (sni, prefix, suffix, "*"):
             if name and name in self.certificates:
                 return self.certificates[name]
         return DEFAULT_CERTIFICATE

@@ -114,3 +114,21 @@ def test_wildcard_sni_rules_route_any_depth_and_certificates_cover_one_label() -
     assert (one.backend, one.certificate) == ("data/tenant-db:5432", "data/tenants-tls")
     assert (deep.backend, deep.certificate) == ("data/tenant-db:5432", "default")
     assert model.route(Connection("TLS", 9443, "tenants.example.com")).backend == "data/echo:7"  # the fallback
+
+
+def test_certificate_lookup_follows_kongs_order() -> None:
+    """Kong's own unit tests (kong.runloop.certificate, produce_wild_snis) give the wildcard
+    names it tries: a two-label name has no ``*.`` form, only ``name.*``; deeper names have
+    both; a client without SNI gets the default certificate before any catch-all ``*``."""
+    from ing2gw.providers.kong.streammodel import DEFAULT_CERTIFICATE, KongStreams
+
+    certs = {"*.test": "ns/tld", "domain.*": "ns/suffix", "*.domain.test": "ns/prefix",
+             "www.domain.*": "ns/www-suffix", "*": "ns/catch-all", "exact.domain.test": "ns/exact"}
+    model = KongStreams([], certs)
+    assert model.certificate("exact.domain.test") == "ns/exact"
+    assert model.certificate("www.domain.test") == "ns/prefix"  # the prefix form before the suffix form
+    assert model.certificate("domain.test") == "ns/suffix"  # no "*.test" for two labels
+    assert model.certificate("a.www.domain.test") == "ns/catch-all"  # "*.www.domain.test", "a.www.domain.*"
+    assert model.certificate("") == DEFAULT_CERTIFICATE  # no SNI: never the catch-all
+    assert KongStreams([], {"www.domain.*": "ns/s"}).certificate("www.domain.test") == "ns/s"
+    assert KongStreams([], {}).certificate("x.example.com") == DEFAULT_CERTIFICATE
