@@ -32,13 +32,14 @@ from ruamel.yaml.tag import Tag
 
 from .errors import InputError
 
-__all__ = ["Document", "dump_json", "dump_yaml", "iter_yaml", "json_bytes", "parse_documents", "read_text"]
+__all__ = ["Document", "SourceText", "dump_json", "dump_yaml", "iter_yaml", "json_bytes", "parse_documents",
+           "read_text"]
 
 # A document whose aliases would expand beyond this many nodes is refused (billion laughs).
 MAX_EXPANDED_NODES = 2_000_000
 
 
-class _Text:
+class SourceText:
     """The text a document was read from, composed again on demand to find field lines."""
 
     __slots__ = ("text",)
@@ -48,7 +49,7 @@ class _Text:
 
 
 @functools.lru_cache(maxsize=4)
-def _composed(source: _Text) -> list[Any]:
+def _composed(source: SourceText) -> list[Any]:
     """Every composed document of ``source`` (the most recent few texts are kept)."""
     try:
         return list(_nodes_c(source.text))
@@ -98,7 +99,7 @@ class Document:
     origin: str  # "path:line" (1-based line of the document or List item)
     # (text, document index, List item index or -1): where to find field lines; None when the
     # object did not come from text (the cluster)
-    source: tuple[_Text, int, int] | None = field(default=None, compare=False, repr=False)
+    source: tuple[SourceText, int, int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def path(self) -> str:
@@ -369,7 +370,7 @@ def parse_documents(text: str, path: str) -> list[Document]:
     else:
         raw = list(_parse_yaml(text, path))
     docs: list[Document] = []
-    source = _Text(text)
+    source = SourceText(text)
     for number, (obj, line, item_lines) in enumerate(raw):
         if obj is None:
             continue  # empty document ("---" with nothing after it)

@@ -92,6 +92,39 @@ def test_head_documents_are_those_of_a_whole_parse(seed: int) -> None:
         _check(base, head)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_many_changed_documents_are_parsed_together_and_placed_back(seed: int) -> None:
+    """HEAD's new documents are parsed in one call: runs of them, at the start and the end,
+    Lists (one inside a List too), empty documents and a last one without a line break."""
+    rnd = random.Random(100 + seed)
+    docs = [_ingress(i, rnd) for i in range(40)]
+    docs[7] = _as_list(docs[7])
+    docs[8] = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items:\n" + "".join(
+        "  - " + _ingress(200 + k, rnd).replace("\n", "\n    ").rstrip() + "\n" for k in range(2))
+    base = _stream(docs, rnd)
+    for _ in range(6):
+        changed = [d.replace("/p0", "/n0") if rnd.random() < 0.6 else d for d in docs]
+        changed[0] = changed[0].replace("/p0", "/first")
+        changed[-1] = changed[-1].replace("/p0", "/last")
+        head = _stream(changed, rnd)
+        if rnd.random() < 0.5:
+            head = head.rstrip("\n")
+        if seed % 2:
+            head = head.replace("\n", "\r\n")
+        _check(base, head)
+
+
+def test_breaks_that_are_not_split_by_lines() -> None:
+    """A lone CR, a Unicode line break, or a directive on the first line: the
+    stream is parsed whole, with the same documents."""
+    rnd = random.Random(4)
+    docs = [_ingress(i, rnd) for i in range(4)]
+    text = "".join("---\n" + d for d in docs)
+    for head in (text.replace("\n", "\r", 3), text.replace("name: app2", "name: \"app\u20282\""),
+                 "%YAML 1.2\n" + text, "%YAML 1.2\n---\n" + docs[0]):
+        _check(text, head)
+
+
 def test_a_broken_head_gives_the_whole_parse_error() -> None:
     rnd = random.Random(1)
     docs = [_ingress(i, rnd) for i in range(5)]
