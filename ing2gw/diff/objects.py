@@ -39,31 +39,38 @@ _SET_FIELDS: dict[tuple[str, ...], str] = {
 
 
 _PATTERNS = tuple(_SET_FIELDS.items())
-_Alive = tuple[int, ...]  # the patterns whose beginning matches the path so far
-_STEPS: dict[tuple[_Alive, int, str], _Alive] = {}
-_ALL: _Alive = tuple(range(len(_PATTERNS)))
 _JSON = json.JSONEncoder(sort_keys=True)  # json.dumps(v, sort_keys=True) without a new encoder per call
 
 
-def _step(alive: _Alive, depth: int, part: str) -> _Alive:
-    """The patterns still matching after one more path part."""
-    memo = (alive, depth, part)
-    out = _STEPS.get(memo)
-    if out is None:
-        out = tuple(i for i in alive if len(_PATTERNS[i][0]) > depth and _PATTERNS[i][0][depth] in ("*", part))
-        if len(_STEPS) < 4096:
-            _STEPS[memo] = out
-    return out
+class _State:
+    """The patterns whose beginning matches a path: where the walk of :func:`_canonical` is,
+    with the states after one more path part made once and remembered."""
+
+    __slots__ = ("alive", "depth", "key", "star", "_next")
+
+    def __init__(self, alive: tuple[int, ...], depth: int) -> None:
+        self.alive = alive
+        self.depth = depth
+        # the identifying key of a set-like list here (the first pattern matching all of the path)
+        self.key = next((_PATTERNS[i][1] for i in alive if len(_PATTERNS[i][0]) == depth), None)
+        self._next: dict[str, _State | None] = {}
+        self.star = self.step("*")
+
+    def step(self, part: str) -> _State | None:
+        """The state after ``part`` (None: no pattern can match below, copy plainly)."""
+        try:
+            return self._next[part]
+        except KeyError:
+            pass
+        alive = tuple(i for i in self.alive if len(_PATTERNS[i][0]) > self.depth
+                      and _PATTERNS[i][0][self.depth] in ("*", part))
+        out = _State(alive, self.depth + 1) if alive else None
+        if len(self._next) < 256:
+            self._next[part] = out
+        return out
 
 
-def _set_key(alive: _Alive, depth: int) -> str | None:
-    """The identifying key of the set-like list at a path (the first pattern matching all of it)."""
-    for i in alive:
-        if len(_PATTERNS[i][0]) == depth:
-            return _PATTERNS[i][1]
-    return None
-
-
+_ROOT = _State(tuple(range(len(_PATTERNS))), 0)
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -71,29 +78,31 @@ def _plain(value: Any) -> Any:
     """A copy made of dicts and lists (no set-like list below)."""
     t = type(value)
     if t is dict:
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: v if type(v) in _SCALARS else _plain(v) for k, v in value.items()}
     if t in _SCALARS:
         return value
     if t is list or isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [v if type(v) in _SCALARS else _plain(v) for v in value]
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     return value
 
 
-def _canonical(value: Any, alive: _Alive = _ALL, depth: int = 0) -> Any:
+def _canonical(value: Any, state: _State | None = _ROOT) -> Any:
     """Sort the set-like lists so that element order does not count as a change."""
-    if not alive:
-        return _plain(value)
-    if type(value) in _SCALARS:
+    t = type(value)
+    if t in _SCALARS:
         return value
-    if type(value) is dict or isinstance(value, Mapping):
-        return {k: _canonical(v, _step(alive, depth, str(k)), depth + 1) for k, v in value.items()}
-    if type(value) is list or isinstance(value, list):
-        below = _step(alive, depth, "*")
-        items = [_canonical(v, below, depth + 1) for v in value]
-        key = _set_key(alive, depth)
-        if key is not None:
+    if state is None:
+        return _plain(value)
+    if t is dict or isinstance(value, Mapping):
+        step = state.step
+        return {k: v if type(v) in _SCALARS else _canonical(v, step(str(k))) for k, v in value.items()}
+    if t is list or isinstance(value, list):
+        below = state.star
+        items = [v if type(v) in _SCALARS else _canonical(v, below) for v in value]
+        key = state.key
+        if key is not None and len(items) > 1:
             if key == "":
                 items.sort(key=str)
             elif key == "json":

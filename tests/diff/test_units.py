@@ -1,7 +1,8 @@
 """The diff's shortcut (:mod:`ing2gw.diff.units`): converting only the Ingresses a change can
 affect gives exactly the report of converting both sides whole -- on generated sets with
 shared hosts and Secrets, canaries, protections, colliding route names, wildcard and
-host-less rules, and more TLS hosts than one Gateway holds."""
+host-less rules, and more TLS hosts than one Gateway holds. The probes of both sides, each
+made once (``behaviour._probes``), are those of each side made apart."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from typing import Any
 import pytest
 
 from ing2gw.convert import ConvertOptions
-from ing2gw.diff import build_side, diff_sides, incremental_sides
+from ing2gw.diff import behaviour, build_side, diff_sides, incremental_sides
 from ing2gw.notes import lost_protection
 from ing2gw.plugins import discover
+from ing2gw.probes import probes_for
 from ing2gw.report import render
 from ing2gw.yamlio import Document
 
@@ -139,6 +141,9 @@ def test_shortcut_gives_the_report_of_converting_everything(seed: int) -> None:
         for template in ("diff.md.j2", "diff.txt.j2"):
             assert render(template, d=got.to_dict(), limit=None, full="", color=False) == render(
                 template, d=expected.to_dict(), limit=None, full="", color=False), kind
+        for sides in ((full_b, full_h), quick):  # each probe made once: the probes of both sides
+            assert behaviour._probes(sides[0].manifests, sides[1].manifests) == set(
+                probes_for(sides[0].manifests)) | set(probes_for(sides[1].manifests)), kind
         # the exit code: does HEAD lose a protection?
         assert sorted(n.sort_key() for n in quick[1].notes if lost_protection(n)) == sorted(
             n.sort_key() for n in full_h.notes if lost_protection(n)), kind
@@ -172,8 +177,6 @@ def test_shortcut_declines_what_it_cannot_reason_about() -> None:
 
 def test_routing_base_in_a_worker_gives_the_same_report(monkeypatch: pytest.MonkeyPatch) -> None:
     """BASE's requests routed in a forked worker (ing2gw.diff.parallel) or here: one report."""
-    from ing2gw.diff import behaviour
-
     rnd = random.Random(5)
     registry = discover()
     base = _base(rnd)
@@ -187,3 +190,21 @@ def test_routing_base_in_a_worker_gives_the_same_report(monkeypatch: pytest.Monk
     monkeypatch.setattr(behaviour, "_WORTH_A_WORKER", 1)
     assert here["summary"]["requests"] > 500 and here["summary"]["behaviourChanges"] > 50
     assert diff_sides(*sides, parallel=True).to_dict() == here
+
+
+def test_probes_of_both_sides_when_their_gateways_differ() -> None:
+    """HEAD adds a TLS host (a listener) and a path: the sides' Gateways differ, so each side's
+    probes are made apart; the result is still the union."""
+    registry = discover()
+    base = _base(random.Random(6))
+    head = copy.deepcopy(base)
+    head.append(_ingress("late", "shop", ["late.shop.example.com"], ["/", "/x"],
+                         tls=[(["late.shop.example.com"], "late-cert")]))
+    head[0]["spec"]["rules"][0]["http"]["paths"].append(
+        {"path": "/added", "pathType": "Exact", "backend": {"service": {"name": "n", "port": {"number": 80}}}})
+    b, h = (build_side(label, [Document(d, f"{label}:{i}") for i, d in enumerate(docs)], ConvertOptions(), registry)
+            for label, docs in (("b", base), ("h", head)))
+    assert [m for m in b.manifests if m["kind"] == "Gateway"] != [m for m in h.manifests if m["kind"] == "Gateway"]
+    want = set(probes_for(b.manifests)) | set(probes_for(h.manifests))
+    assert behaviour._probes(b.manifests, h.manifests) == want
+    assert any(p.host == "late.shop.example.com" and p.scheme == "https" for p in want)
