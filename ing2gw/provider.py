@@ -304,6 +304,8 @@ class Provider(Protocol):
     kinds: tuple[APIKind, ...]  # API kinds it reads besides Ingresses (CRDs included)
     description: str
     # optional: annotation_prefixes: tuple[str, ...] -- every prefix it reads (prefixes_of)
+    # optional: has_input(resources) -> bool -- core objects of its own to convert even without
+    # Ingresses (ingress-nginx's TCP/UDP services ConfigMaps)
 
     def to_ir(self, claimed: Claimed, ctx: ProviderContext) -> IR: ...
 

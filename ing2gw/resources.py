@@ -128,6 +128,7 @@ class ServicePort:
     port: int
     target_port: int | str | None
     app_protocol: str | None
+    protocol: str = "TCP"  # TCP, UDP or SCTP (the API's default TCP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,8 @@ class ResourceSet:
     services: dict[tuple[str, str], Service] = field(default_factory=dict)
     namespaces: dict[str, Mapping[str, str]] = field(default_factory=dict)  # name -> labels
     config_maps: dict[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
+    # where each ConfigMap was read (its Document: the line of a data key, for notes)
+    config_map_docs: dict[tuple[str, str], Document] = field(default_factory=dict, repr=False, compare=False)
     objects: dict[APIKind, list[KubeObject]] = field(default_factory=dict)  # claimed kinds, identity order
     skipped: Counter[str] = field(default_factory=Counter)  # kind -> count
     notes: Notes = field(default_factory=Notes)
@@ -359,6 +362,7 @@ def _service(obj: Mapping[str, Any], ns: str, name: str, origin: str) -> Service
                 port=port,
                 target_port=target if isinstance(target, (int, str)) and not isinstance(target, bool) else None,
                 app_protocol=_str(p.get("appProtocol"), f"spec.ports[{i}].appProtocol") or None,
+                protocol=_str(p.get("protocol"), f"spec.ports[{i}].protocol") or "TCP",
             )
         )
     meta = obj.get("metadata")
@@ -488,6 +492,7 @@ def build_resource_set(
                 rs.namespaces[name] = {**labels, "kubernetes.io/metadata.name": name}
             elif kind == "ConfigMap" and api == "v1":
                 rs.config_maps[(ns, name)] = _str_map(doc.obj.get("data"), "data")
+                rs.config_map_docs[(ns, name)] = doc
             else:
                 rs.skipped[kind] += 1
                 if kind == "Secret" and api == "v1":

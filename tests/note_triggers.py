@@ -56,6 +56,12 @@ def controller(**data: str) -> dict[str, Any]:
             "metadata": {"name": "ingress-nginx-controller", "namespace": "ingress-nginx"}, "data": data}
 
 
+def stream_services(proto: str = "tcp", **data: str) -> list[dict[str, Any]]:
+    """The subject Ingress and a ``tcp-services`` (``udp-services``) ConfigMap with ``data``."""
+    return [*one({}), {"apiVersion": "v1", "kind": "ConfigMap",
+                       "metadata": {"name": f"{proto}-services", "namespace": "ingress-nginx"}, "data": data}]
+
+
 HEADERS = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "headers", "namespace": "web"},
            "data": {"X-Custom": "1"}}
 SNIPPET = {"configuration-snippet": "more_set_headers 'X: 1';"}
@@ -162,6 +168,14 @@ TRIGGERS: dict[str, tuple[list[dict[str, Any]], bool]] = {
     "SSL-PASSTHROUGH": (one({"ssl-passthrough": "true"}, **TLS), False),
     "SSL-PASSTHROUGH-NO-ROOT": (one({"ssl-passthrough": "true"}, paths=[("/app", "Prefix", "x", 443)], **TLS), False),
     "SSL-REDIRECT-TRAILING-SLASH": (one({}, **TLS), False),
+    "STREAM-CONFIGMAP": (stream_services(**{"9000": "web/db:5432"}), False),
+    "STREAM-FIELDS-IGNORED": (stream_services("udp", **{"53": "web/dns:53:PROXY"}), False),
+    "STREAM-INVALID": (stream_services(**{"9000": "web/db"}), False),
+    "STREAM-NAMED-PORT": (stream_services(**{"9000": "web/db:pg"}), False),
+    "STREAM-NO-SERVICE-PORT": ([*stream_services(**{"9000": "web/subject:5432"}), service("subject", "http")], False),
+    "STREAM-PROXY-PROTOCOL": (stream_services(**{"9000": "web/db:5432:PROXY"}), False),
+    "STREAM-PROXY-PROTOCOL-UPSTREAM": (stream_services(**{"9000": "web/db:5432::PROXY"}), False),
+    "STREAM-RESERVED-PORT": (stream_services(**{"443": "web/db:5432"}), False),
     "TLS-CONFLICT": ([ingress("first", **TLS),
                       ingress("subject", created="2024-02-01T00:00:00Z",
                               tls=[{"hosts": ["a.example.com"], "secretName": "other-tls"}])], False),

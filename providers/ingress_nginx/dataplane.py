@@ -1,6 +1,7 @@
 """ingress-nginx's data plane for ``verify`` (:class:`ing2gw.dataplane.DataPlane`): the model,
-its SSL passthrough as a stream model (:mod:`.streammodel`), the header sets worth probing, the
-notes about the controller itself, and real nginx as an oracle."""
+its TCP/UDP services and SSL passthrough as a stream model (:mod:`.streamservices`,
+:mod:`.streammodel`), the header sets worth probing, the notes about the controller itself,
+and real nginx as an oracle."""
 
 from __future__ import annotations
 
@@ -36,10 +37,12 @@ class NginxDataPlane:
         return NginxModel.from_resources(resources, controller_config or controller_config_of(resources))
 
     def streams(self, resources: ResourceSet) -> StreamModel | None:
-        """The SSL passthrough hosts (TLS by SNI to the ``/`` backend); None without any."""
+        """The TCP/UDP services and the SSL passthrough hosts (TLS by SNI to the ``/``
+        backend); None without any."""
         from .streammodel import passthrough_streams
+        from .streamservices import nginx_streams
 
-        return passthrough_streams(resources, self.table.prefix.rstrip("/"))
+        return nginx_streams(resources, passthrough_streams(resources, self.table.prefix.rstrip("/")))
 
     def probe_headers(self, ingresses: Sequence[Ingress]) -> HeaderSets:
         """Header sets worth probing per Ingress: its canary header and cookie values, a gRPC

@@ -32,6 +32,7 @@ EXPECTED_CAUSE = {
     "kong-protocols": "KONG-HTTPS-ONLY-426",
     "kong-routing": "KONG-PATH-CHARACTER-PREFIX",
     "kong-streams": "KONG-STREAM-NO-CERTIFICATE",
+    "tcp-udp-services": "NGINX-STREAM-PROXY-PROTOCOL",
     "wildcard-listener": "EMIT-LISTENER-WILDCARD",
 }
 
