@@ -1,6 +1,7 @@
 """The :class:`~ing2gw.dataplane.DataPlane` both HAProxy providers declare: the model built
-from a provider's entries, the header sets worth probing, the notes about the controller
-itself, and real haproxy as the ``--oracle``.
+from a provider's entries, its ``ssl-passthrough`` hosts as a stream model (:mod:`.streammodel`),
+the header sets worth probing, the notes about the controller itself, and real haproxy as the
+``--oracle``.
 
 A provider gives its name, note code, policy reader, :class:`~.model.Lookup` factory and
 configuration renderer (:class:`Flavour`); the rest is shared.
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ing2gw.dataplane import Checker, DataPlaneModel, HeaderSets
+from ing2gw.dataplane import Checker, DataPlaneModel, HeaderSets, StreamModel
 from ing2gw.notes import Fidelity, Level, Note
 from ing2gw.resources import Ingress, IngressPath, ResourceSet
 
@@ -71,6 +72,12 @@ class HaproxyDataPlane:
         config = controller_config or {}
         entries = self.entries(resources, config)
         return HaproxyModel(self.flavour.lookup(entries, config), self.flavour.name, entries)
+
+    def streams(self, resources: ResourceSet) -> StreamModel | None:
+        """The ``ssl-passthrough`` hosts (TLS by SNI to the ``/`` backend); None without any."""
+        from .streammodel import passthrough_streams
+
+        return passthrough_streams(self.flavour.name, resources, lambda ing: self.flavour.policy(ing, {}))
 
     def probe_headers(self, ingresses: Sequence[Ingress]) -> HeaderSets:
         """CORS requests and preflights from an allowed and a foreign origin, and, when the client address

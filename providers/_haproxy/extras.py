@@ -5,7 +5,8 @@ TLS passthrough, TLS to the pods, host aliases and redirects from other hosts.
   by SNI, unterminated to the backend of the host's ``/`` path (the other paths cannot be told
   apart inside TLS): a TLS listener in Passthrough mode and a TLSRoute per host
   (:class:`~ing2gw.ir.Passthrough`); the host gets no HTTPS listener, its HTTP routes stay on
-  port 80.
+  port 80. A wildcard host covers one label in haproxy, every name under it on the Gateway
+  (noted; ``verify`` replays the hosts through :mod:`.streammodel`).
 * TLS to the pods (haproxy-tech ``server-ssl`` with ``server-ca``; haproxy-ingress
   ``secure-backends`` or ``backend-protocol`` ``h1-ssl``/``h2-ssl``/``grpcs`` with
   ``secure-verify-ca-secret``): a BackendTLSPolicy per backend Service port, its CA taken from
@@ -29,6 +30,7 @@ from ing2gw.ir import (
     IR,
     BackendTLS,
     Filter,
+    GatewayRef,
     Passthrough,
     PathMatch,
     Provenance,
@@ -38,8 +40,10 @@ from ing2gw.ir import (
     Rule,
 )
 from ing2gw.names import host_slug
-from ing2gw.notes import Fidelity, Level
+from ing2gw.notes import Fidelity, Level, stream_scope
 from ing2gw.resources import Ingress
+
+from .._common.passthrough import HTTPS_PORT as PASSTHROUGH_PORT
 
 if TYPE_CHECKING:
     from .translate import HaproxyTranslator
@@ -54,10 +58,18 @@ def _rules_of(ir: IR, ing: Ingress) -> list[tuple[Route, Rule]]:
             if any(p.kind == "Ingress" and p.ref == ing.ref for p in rule.provenance)]
 
 
-def _passthrough(tr: HaproxyTranslator, ing: Ingress) -> list[Passthrough]:
+def _passthrough(tr: HaproxyTranslator, ing: Ingress, taken: dict[tuple[GatewayRef, str], str]) -> list[Passthrough]:
+    """The Ingress's passthrough hosts; a host an older Ingress passes through already (in
+    ``taken``) keeps that one's backend, as its ``/`` path is that one's."""
     out: list[Passthrough] = []
     key = "ssl-passthrough"
     for rule in ing.rules:
+        holder = taken.get((tr.ctx.gateway_for(ing), rule.host))
+        if holder is not None:
+            tr.note(ing, "SSL-PASSTHROUGH-HOST-TAKEN", Level.WARNING, f"host {rule.host} is passed through to the "
+                    f"/ path of {holder}, the older Ingress", fidelity=Fidelity.EXACT,
+                    instead="this Ingress's passthrough is not converted", fld=tr.fld(key))
+            continue
         if not rule.host:
             tr.note(ing, "SSL-PASSTHROUGH-NO-HOST", Level.WARNING, "ssl-passthrough on a rule without a host: "
                     "haproxy chooses passthrough backends by SNI", fidelity=Fidelity.UNSUPPORTED,
@@ -80,7 +92,14 @@ def _passthrough(tr: HaproxyTranslator, ing: Ingress) -> list[Passthrough]:
                 "HTTP rules", fidelity=Fidelity.APPROXIMATE,
                 instead="a TLS listener in Passthrough mode and a TLSRoute (no HTTPS listener for the host)",
                 fld=tr.fld(key), aspects=_PASS_ASPECTS, scope=((rule.host, ""),))
+        if rule.host.startswith("*."):
+            tr.note(ing, "SSL-PASSTHROUGH-WILDCARD-DEPTH", Level.WARNING, f"{tr.controller} passes through the SNIs "
+                    f"one label under {rule.host} only (its host map stores the wildcard so); deeper names go on to "
+                    "its HTTPS frontend", fidelity=Fidelity.APPROXIMATE, instead="converted: the Gateway's "
+                    "Passthrough listener takes every name under it", fld=tr.fld(key),
+                    aspects=("status", "backend", "tls"), scope=(stream_scope("TLS", PASSTHROUGH_PORT, rule.host),))
         prov = Provenance("Ingress", ing.namespace, ing.name, root.field, ing.origin)
+        taken[(tr.ctx.gateway_for(ing), rule.host)] = ing.subject
         out.append(Passthrough(tr.ctx.gateway_for(ing), rule.host, ing.namespace,
                                f"{ing.name}-{host_slug(rule.host)}", backend, prov))
     return out
@@ -158,12 +177,13 @@ def finish(tr: HaproxyTranslator, ir: IR, ingresses: Sequence[Ingress]) -> IR:
     """``ir`` (the Ingresses' HTTP routes) with their passthrough hosts, backend TLS, aliases
     and redirect routes."""
     passthrough: list[Passthrough] = []
+    taken: dict[tuple[GatewayRef, str], str] = {}
     backend_tls: list[BackendTLS] = []
     routes = list(ir.routes)
     for ing in tr.ordered(ingresses):
         pol = tr.policy(ing)
         if pol.passthrough:
-            passthrough += _passthrough(tr, ing)
+            passthrough += _passthrough(tr, ing, taken)
         backend_tls += _backend_tls(tr, ing, ir)
         if pol.server_aliases:
             routes = _aliased(ing, pol.server_aliases, routes)

@@ -1,11 +1,12 @@
 """Istio's data plane for ``verify`` and ``route --as istio`` (:class:`ing2gw.dataplane.DataPlane`):
-the model (:mod:`.model`), the header sets worth probing, and the notes about Istio itself."""
+the model (:mod:`.model`), its gateways' TCP and TLS servers as a stream model
+(:mod:`.streammodel`), the header sets worth probing, and the notes about Istio itself."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ing2gw.dataplane import Checker, DataPlaneModel, HeaderSets
+from ing2gw.dataplane import Checker, DataPlaneModel, HeaderSets, StreamModel
 from ing2gw.notes import Fidelity, Level, Note
 from ing2gw.resources import Ingress, ResourceSet
 
@@ -22,6 +23,12 @@ class IstioDataPlane:
         from .model import IstioModel
 
         return IstioModel.from_resources(resources)
+
+    def streams(self, resources: ResourceSet) -> StreamModel | None:
+        """The TCP and TLS servers of the Istio Gateways with their tcp and tls routes."""
+        from .streammodel import IstioStreams
+
+        return IstioStreams.from_resources(resources)
 
     def probe_headers(self, ingresses: Sequence[Ingress]) -> HeaderSets:
         return {}

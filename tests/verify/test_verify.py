@@ -25,6 +25,7 @@ EXPECTED_CAUSE = {
     "wildcard-depth": "NGINX-WILDCARD-HOST-DEPTH",
     "default-certificate": "NGINX-DEFAULT-CERTIFICATE",
     "grpc": "NGINX-GRPC-ONLY",
+    "haproxy-passthrough": "HAPROXY-TECH-SSL-PASSTHROUGH-WILDCARD-DEPTH",
     "cilium-routing": "CILIUM-WILDCARD-HOST-DEPTH",
     "cors": "NGINX-CORS",
     "f5-nginx-mergeable": "F5-SSL-REDIRECT-PORT",
