@@ -9,7 +9,8 @@ The outcome is the reference router's typed :class:`~ing2gw.router.Outcome`; its
 ``matched`` is a :class:`~.pipeline.LocationMatch` (JSON ``{"ingress", "path", "location"}``).
 Modules: :mod:`.settings` (ConfigMap and per-Ingress annotations), :mod:`.servers` (servers,
 aliases, canaries, Host lookup), :mod:`.locations` (location list and nginx's location
-choice), :mod:`.uri` (URI normalisation), :mod:`.pipeline` (the phase order), :mod:`.upstream`
+choice), :mod:`.uri` (URI normalisation), :mod:`.pipeline` (the phase order, step by step:
+the reference), :mod:`.plan` (the same answers with a compiled plan per location), :mod:`.upstream`
 (the request sent upstream), :mod:`.access` (body size, rate limits, allow/deny and auth).
 The nginx oracle's configuration is built separately, by
 :mod:`..nginxconf`.
@@ -29,7 +30,8 @@ from ing2gw.resources import Ingress, IngressBackend, ResourceSet
 from ing2gw.router.outcome import Outcome
 
 from .access import Enforcement
-from .pipeline import Context, route
+from .pipeline import Context
+from .plan import route
 from .servers import Server, Topology, build_topology
 from .settings import ControllerConfig, Policy, PolicyMemo, read_policy_memo
 

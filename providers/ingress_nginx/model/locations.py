@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from .settings import Policy
 
 __all__ = [
-    "Choice", "Location", "PathEntry", "build_locations", "builtin", "choose", "choose_plain", "merge_entries",
-    "pcre_to_python", "quote", "with_builtins",
+    "Choice", "Location", "Lookup", "PathEntry", "build_locations", "builtin", "choose", "choose_in", "choose_plain",
+    "lookup", "merge_entries", "pcre_to_python", "quote", "with_builtins",
 ]
 
 
@@ -207,7 +207,7 @@ class Choice:
 
 
 @dataclass(frozen=True, slots=True)
-class _Lookup:
+class Lookup:
     """One location list arranged for :func:`choose` (built once per list)."""
 
     exact: dict[str, Choice]  # "=" locations' choice by path, the first of each path
@@ -216,11 +216,12 @@ class _Lookup:
     regexes: tuple[Location, ...]  # "~*" locations, in order
 
 
-_LOOKUPS: dict[int, tuple[Sequence[Location], _Lookup]] = {}
+_LOOKUPS: dict[int, tuple[Sequence[Location], Lookup]] = {}
 _NOTHING = Choice(None)  # no location matches (choices are frozen: one value serves every request)
 
 
-def _lookup(locations: Sequence[Location]) -> _Lookup:
+def lookup(locations: Sequence[Location]) -> Lookup:
+    """``locations`` arranged for :func:`choose_in` (remembered per list)."""
     hit = _LOOKUPS.get(id(locations))
     if hit is not None and hit[0] is locations:
         return hit[1]
@@ -231,7 +232,7 @@ def _lookup(locations: Sequence[Location]) -> _Lookup:
             exact[loc.path] = Choice(loc)
         if loc.auto_redirect and loc.path[:-1] not in redirects:
             redirects[loc.path[:-1]] = Choice(loc, auto_redirect=True)
-    found = _Lookup(exact, tuple((loc, Choice(loc)) for loc in locations if loc.modifier == ""), redirects,
+    found = Lookup(exact, tuple((loc, Choice(loc)) for loc in locations if loc.modifier == ""), redirects,
                     tuple(loc for loc in locations if loc.modifier == "~*"))
     if len(_LOOKUPS) >= 100_000:
         _LOOKUPS.clear()
@@ -241,7 +242,11 @@ def _lookup(locations: Sequence[Location]) -> _Lookup:
 
 def choose(locations: Sequence[Location], uri: str) -> Choice:
     """nginx's ``find_location`` (the module docstring); :func:`choose_plain` spelled out."""
-    lookup = _lookup(locations)
+    return choose_in(lookup(locations), uri)
+
+
+def choose_in(lookup: Lookup, uri: str) -> Choice:
+    """:func:`choose` in a location list's :func:`lookup` (for a caller that keeps it)."""
     found = lookup.exact.get(uri)
     if found is not None:
         return found

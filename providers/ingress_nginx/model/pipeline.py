@@ -32,7 +32,10 @@ from .settings import ControllerConfig, Cors, Policy
 from .upstream import Forwarded, cookie, expand, forwarded, location_variables, upstream_headers
 from .uri import BadURI, escape_uri, normalise
 
-__all__ = ["Context", "LocationMatch", "route"]
+__all__ = [
+    "Context", "LocationMatch", "choose_canary", "cors_of", "denial", "hsts_headers", "ip_address", "location_match",
+    "location_set_variables", "route", "rule_info", "share_number",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +66,7 @@ class _State:
 _HSTS: dict[str, Headers] = {}  # Strict-Transport-Security value -> the response headers holding only it
 
 
-def _hsts(value: str) -> Headers:
+def hsts_headers(value: str) -> Headers:
     found = _HSTS.get(value)
     if found is None:
         found = _HSTS[value] = Headers([("Strict-Transport-Security", value)])
@@ -99,7 +102,7 @@ def _outcome(
     rule = None
     if st.matched is not None or backend is not None:
         shares = weights if weights is not None else ({backend: 100} if backend else {})
-        rule = _rule_info(st.matched, backend, shares)
+        rule = rule_info(st.matched, backend, shares)
     return Outcome(
         status, reason, rule, served=backend is not None, upstream=upstream,
         redirect=RedirectTo(redirect[0], redirect[1]) if redirect else None,
@@ -115,7 +118,7 @@ _MATCHES: dict[int, tuple[Location, LocationMatch]] = {}
 _VARIABLES: dict[int, tuple[Location, dict[str, str]]] = {}
 
 
-def _rule_info(matched: LocationMatch | None, backend: str | None, shares: Mapping[str, float]) -> RuleInfo:
+def rule_info(matched: LocationMatch | None, backend: str | None, shares: Mapping[str, float]) -> RuleInfo:
     key = (id(matched), backend, tuple(shares.items()))
     hit = _RULES.get(key)
     if hit is not None and hit[0] is matched:
@@ -135,14 +138,14 @@ def _refused(st: _State, refusal: Refusal) -> Outcome:
     return _outcome(st, refusal.status, refusal.reason, redirect=redirect)
 
 
-def _number(value: float) -> float:
+def share_number(value: float) -> float:
     return int(value) if float(value).is_integer() else round(value, 4)
 
 
 _CORS: dict[int, tuple[Cors, re.Pattern[str] | None, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]] = {}
 
 
-def _cors_of(cors: Cors) -> tuple[Cors, re.Pattern[str] | None, tuple[tuple[str, str], ...],
+def cors_of(cors: Cors) -> tuple[Cors, re.Pattern[str] | None, tuple[tuple[str, str], ...],
                                   tuple[tuple[str, str], ...]]:
     """``cors``, its origin pattern and the headers after Allow-Origin of an answer and of a
     preflight's (worked out once per policy)."""
@@ -168,7 +171,7 @@ def _origin_pattern(cors: Cors) -> re.Pattern[str] | None:
 
 def _cors_origin(cors: Cors, origin: str | None) -> str | None:
     """The Access-Control-Allow-Origin value for this request, or None (the ``$cors`` flag stays unset)."""
-    pattern = _cors_of(cors)[1]
+    pattern = cors_of(cors)[1]
     if pattern is None:
         return "*"
     if not cors.origins or not origin:
@@ -196,14 +199,14 @@ def _client(st: _State) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     text = st.fwd.client
     if text is None:
         return None
-    address = _address(text)
-    if address is None:
+    found = ip_address(text)
+    if found is None:
         st.notes.append(f"client address {text!r} is not an IP address")
-    return address
+    return found
 
 
 @functools.lru_cache(maxsize=4096)
-def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def ip_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """``text`` parsed (requests repeat a few client addresses), None when it is no address."""
     try:
         return ipaddress.ip_address(text)
@@ -211,14 +214,14 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-def _canary(alt: Alternative, primary: str, st: _State) -> tuple[str, dict[str, float]]:
+def choose_canary(alt: Alternative, primary: str, request: Request, notes: list[str]) -> tuple[str, dict[str, float]]:
     """The balancer's choice between the primary and its canary (semantics doc 4)."""
     pol = alt.policy
     canary = alt.backend
     only_primary = (primary, {primary: 100.0, canary: 0.0})
     only_canary = (canary, {primary: 0.0, canary: 100.0})
     if pol.header:
-        value = st.request.headers.get(pol.header)
+        value = request.headers.get(pol.header)
         if value is not None:
             if pol.header_value:
                 if value == pol.header_value:
@@ -228,7 +231,7 @@ def _canary(alt: Alternative, primary: str, st: _State) -> tuple[str, dict[str, 
                     if re.search(pol.header_pattern, value):
                         return only_canary
                 except re.error:
-                    st.notes.append(f"canary-by-header-pattern {pol.header_pattern!r} does not compile; "
+                    notes.append(f"canary-by-header-pattern {pol.header_pattern!r} does not compile; "
                                     "the balancer keeps the primary")
                     return only_primary
             elif value == "always":
@@ -236,7 +239,7 @@ def _canary(alt: Alternative, primary: str, st: _State) -> tuple[str, dict[str, 
             elif value == "never":
                 return only_primary
     if pol.cookie:
-        value = cookie(st.request, pol.cookie)
+        value = cookie(request, pol.cookie)
         if value == "always":
             return only_canary
         if value == "never":
@@ -246,7 +249,7 @@ def _canary(alt: Alternative, primary: str, st: _State) -> tuple[str, dict[str, 
     if pol.weight >= pol.weight_total:
         return only_canary
     share = 100.0 * pol.weight / pol.weight_total
-    st.notes.append(f"weighted canary: {share:g}% of requests go to {canary}")
+    notes.append(f"weighted canary: {share:g}% of requests go to {canary}")
     chosen = canary if share > 50 else primary
     return chosen, {primary: 100.0 - share, canary: share}
 
@@ -264,7 +267,7 @@ def _rewrite(st: _State, pol: Policy, loc: Location, uri: str, local: Mapping[st
     return expand(pol.rewrite_target, st.request, st.fwd, uri, local, captures, st.notes)
 
 
-def _matched(loc: Location) -> LocationMatch:
+def location_match(loc: Location) -> LocationMatch:
     hit = _MATCHES.get(id(loc))
     if hit is not None and hit[0] is loc:
         return hit[1]
@@ -311,9 +314,9 @@ def route(ctx: Context, request: Request, client_ip: str | None = None) -> Outco
     if loc is None:
         st.notes.append(f"no location of server {server.name} matches {uri}")
         return _outcome(st, 404, "NoMatchingRoute")
-    st.matched = _matched(loc)
+    st.matched = location_match(loc)
     if request.scheme == "https" and config.hsts and loc.builtin is None:  # the location's Lua header filter
-        st.response = _hsts(config.hsts_value) if not st.response else st.response.set(
+        st.response = hsts_headers(config.hsts_value) if not st.response else st.response.set(
             "Strict-Transport-Security", config.hsts_value)
     too_large = body_too_large(loc.entry.policy, config, request) if loc.builtin is None else None
     if too_large is not None:  # the find-config phase: before the location's redirects
@@ -334,34 +337,33 @@ def route(ctx: Context, request: Request, client_ip: str | None = None) -> Outco
     return _in_location(ctx, st, server, loc, uri)
 
 
-def _denied(ctx: Context, st: _State, pol: Policy) -> str | None:
+def denial(ctx: Context, pol: Policy, notes: list[str]) -> tuple[str | None, list[tuple[str, str]] | None]:
     """Why the controller wrote ``return 503`` for the location (an annotation it could not
-    resolve), or None; custom headers it could resolve are added to the response."""
+    resolve), or None; and the custom headers it could resolve, to add to the response."""
     if pol.denied:
-        return pol.denied
+        return pol.denied, None
     if pol.basic_auth and pol.auth_secret is not None and pol.auth_secret not in ctx.secrets:
         ns, name = pol.auth_secret
         if ctx.secrets_known:  # the controller cannot read the htpasswd file: location denied
-            return f"auth-secret {ns}/{name} does not exist"
-        st.notes.append(f"auth-secret {ns}/{name} not in the input; assumed to exist")
+            return f"auth-secret {ns}/{name} does not exist", None
+        notes.append(f"auth-secret {ns}/{name} not in the input; assumed to exist")
     if pol.custom_headers is None:
-        return None
+        return None, None
     ref = pol.custom_headers.resolve(pol.namespace)
     data = ctx.config_maps.get(ref)
     if data is None:
         if ctx.refs_known:
-            return f"custom-headers ConfigMap {ref[0]}/{ref[1]} does not exist"
-        st.notes.append(f"custom-headers ConfigMap {ref[0]}/{ref[1]} not in the input; assumed to exist")
-        return None
+            return f"custom-headers ConfigMap {ref[0]}/{ref[1]} does not exist", None
+        notes.append(f"custom-headers ConfigMap {ref[0]}/{ref[1]} not in the input; assumed to exist")
+        return None, None
     allowed = set(ctx.config.global_allowed_response_headers)
     refused = sorted(h for h in data if h.lower() not in allowed)
     if refused:
-        return f"custom-headers {', '.join(refused)} not in global-allowed-response-headers"
-    st.response = st.response.set_many(sorted(data.items()))
-    return None
+        return f"custom-headers {', '.join(refused)} not in global-allowed-response-headers", None
+    return None, sorted(data.items())
 
 
-def _variables(loc: Location) -> Mapping[str, str]:
+def location_set_variables(loc: Location) -> Mapping[str, str]:
     """The location's ``set`` variables (read-only: shared by every request answered there)."""
     hit = _VARIABLES.get(id(loc))
     if hit is not None and hit[0] is loc:
@@ -392,16 +394,19 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
     if pol is not None:
         if pol.snippets:
             st.notes.append(f"{', '.join(pol.snippets)} of {pol.ingress} not executed by the model")
-        # (_denied says nothing, and notes nothing, about a location without these)
-        why = _denied(ctx, st, pol) if pol.denied or pol.basic_auth or pol.custom_headers is not None else None
-        if why is not None:
-            st.notes.append(f"location denied: {why}")
-            return _outcome(st, 503, "ServiceUnavailable")
+        # (denial says nothing, and notes nothing, about a location without these)
+        if pol.denied or pol.basic_auth or pol.custom_headers is not None:
+            why, custom = denial(ctx, pol, st.notes)
+            if why is not None:
+                st.notes.append(f"location denied: {why}")
+                return _outcome(st, 503, "ServiceUnavailable")
+            if custom is not None:
+                st.response = st.response.set_many(custom)
     # rewrite phase, template order: CORS, return, rewrite, then the Lua HTTPS redirect
     cors_value = _cors_origin(pol.cors, request.headers.get("origin")) if pol and pol.cors else None
     if pol and pol.cors and cors_value is not None:
         preflight = request.method == "OPTIONS"
-        _, _, answer, preflight_answer = _cors_of(pol.cors)
+        _, _, answer, preflight_answer = cors_of(pol.cors)
         rest = preflight_answer if preflight else answer
         st.response = st.response.set_many((("Access-Control-Allow-Origin", cors_value), *rest))
         if preflight:
@@ -413,7 +418,7 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
         return _outcome(st, pol.redirect.code, "Redirect", redirect=(url, pol.redirect.code))
     rewritten: str | None = None
     if pol and loc.rewrites:
-        rewritten = _rewrite(st, pol, loc, uri, _variables(loc))
+        rewritten = _rewrite(st, pol, loc, uri, location_set_variables(loc))
         if rewritten is not None and rewritten.startswith(("http://", "https://")):
             target = rewritten + (f"?{request.query}" if request.query else "")
             return _outcome(st, 302, "Redirect", redirect=(target, 302))
@@ -449,12 +454,12 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
         st.notes.append(f"location {loc.directive} of server {server.name} uses the default backend (404)")
         return _outcome(st, 404, "NoMatchingRoute")
 
-    shares: dict[str, float] = {backend: 100}  # _number(100.0)
+    shares: dict[str, float] = {backend: 100}  # share_number(100.0)
     alt = ctx.topology.alternatives.get(backend)
     chosen = backend
     if alt is not None:
-        chosen, weights = _canary(alt, backend, st)
-        shares = {k: _number(v) for k, v in weights.items()}
+        chosen, weights = choose_canary(alt, backend, request, st.notes)
+        shares = {k: share_number(v) for k, v in weights.items()}
     path = request.target
     prefix: str | None = None
     if rewritten is not None:
@@ -467,7 +472,7 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
                                                 basic_auth=bool(pol and pol.basic_auth), forwarded_prefix=prefix))
     host = st.fwd.host
     if pol and pol.upstream_vhost:
-        host = expand(pol.upstream_vhost, request, st.fwd, uri, _variables(loc), (), st.notes)
+        host = expand(pol.upstream_vhost, request, st.fwd, uri, location_set_variables(loc), (), st.notes)
     if pol and pol.affinity_cookie and cookie(request, pol.affinity_cookie) is None:
         value = hashlib.sha1(chosen.encode()).hexdigest()[:16]
         cookie_path = pol.affinity_path or loc.path

@@ -9,19 +9,21 @@ the template's ``proxy_set_header`` lines over the client's headers: ``X-Forward
 replaced (the client's value moves to ``X-Original-Forwarded-For``), ``X-Real-IP``,
 ``X-Request-ID`` kept or generated, ``Proxy`` and (under basic/digest auth)
 ``Authorization`` removed. :func:`expand` evaluates nginx variables in ``upstream-vhost``
-and ``rewrite-target`` values.
+and ``rewrite-target`` values; :func:`template` reads such a value once (the location's own
+variables filled in) so that :func:`render` only looks up what depends on the request.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 from ing2gw.http import Headers, Request
 
-__all__ = ["Forwarded", "cookie", "expand", "forwarded", "location_variables", "request_id", "upstream_headers"]
+__all__ = ["Forwarded", "Template", "cookie", "expand", "forwarded", "location_variables", "render", "request_id",
+           "template", "upstream_headers"]
 
 _VARIABLE = re.compile(r"\$(?:(\d)|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
 
@@ -110,6 +112,85 @@ def expand(text: str, request: Request, fwd: Forwarded, uri: str, local: Mapping
         return m.group(0)
 
     return _VARIABLE.sub(value, text)
+
+
+# A value read by template(): its parts in order, each (kind, value, note). Kinds: "" text,
+# "$" a capture (value: its digit), "core" a request variable (value: a _CORE key), "http",
+# "cookie", "arg" (value: the header, cookie or argument name), "?" a variable the model does
+# not know (value: as written, note: what expand notes).
+Template = tuple[tuple[str, str, str], ...]
+
+_CORE: dict[str, Callable[[Request, Forwarded, str], str]] = {
+    "host": lambda r, f, u: r.hostname, "http_host": lambda r, f, u: r.host,
+    "best_http_host": lambda r, f, u: f.host, "scheme": lambda r, f, u: r.scheme,
+    "pass_access_scheme": lambda r, f, u: f.scheme, "pass_port": lambda r, f, u: f.port,
+    "server_port": lambda r, f, u: str(r.port), "request_uri": lambda r, f, u: r.target,
+    "uri": lambda r, f, u: u, "document_uri": lambda r, f, u: u, "args": lambda r, f, u: r.query or "",
+    "query_string": lambda r, f, u: r.query or "", "is_args": lambda r, f, u: "?" if r.query else "",
+    "request_method": lambda r, f, u: r.method, "remote_addr": lambda r, f, u: f.client or "",
+    "literal_dollar": lambda r, f, u: "$", "req_id": lambda r, f, u: request_id(r),
+}  # what expand's ``core`` holds, each worked out only when a value names it
+
+
+def template(text: str, local: Mapping[str, str]) -> Template:
+    """``text`` read as :func:`expand` reads it, with ``local`` (the location's ``set``
+    variables, the same for every request) already filled in."""
+    parts: list[tuple[str, str, str]] = []
+    at = 0
+
+    def text_part(value: str) -> None:
+        if parts and parts[-1][0] == "":
+            parts[-1] = ("", parts[-1][1] + value, "")
+        elif value:
+            parts.append(("", value, ""))
+
+    for m in _VARIABLE.finditer(text):
+        text_part(text[at:m.start()])
+        at = m.end()
+        if m.group(1) is not None:
+            parts.append(("$", m.group(1), ""))
+            continue
+        name = m.group(2) or m.group(3)
+        if name in local:
+            text_part(local[name])
+        elif name in _CORE:
+            parts.append(("core", name, ""))
+        elif name.startswith("http_"):
+            parts.append(("http", name[5:].replace("_", "-"), ""))
+        elif name.startswith("cookie_"):
+            parts.append(("cookie", name[7:], ""))
+        elif name.startswith("arg_"):
+            parts.append(("arg", name[4:], ""))
+        else:
+            parts.append(("?", m.group(0), f"nginx variable ${name} is not modelled; left as written"))
+    text_part(text[at:])
+    return tuple(parts)
+
+
+def render(parts: Template, request: Request, fwd: Forwarded, uri: str, captures: tuple[str, ...],
+           notes: list[str]) -> str:
+    """:func:`expand` of the text :func:`template` read into ``parts``."""
+    if len(parts) == 1 and parts[0][0] == "":
+        return parts[0][1]
+    out: list[str] = []
+    for kind, value, note in parts:
+        if kind == "":
+            out.append(value)
+        elif kind == "core":
+            out.append(_CORE[value](request, fwd, uri))
+        elif kind == "$":
+            n = int(value)
+            out.append(captures[n - 1] if n <= len(captures) else "")
+        elif kind == "http":
+            out.append(request.headers.get(value) or "")
+        elif kind == "cookie":
+            out.append(cookie(request, value) or "")
+        elif kind == "arg":
+            out.append(_arg(request.query or "", value) or "")
+        else:
+            notes.append(note)
+            out.append(value)
+    return "".join(out)
 
 
 def cookie(request: Request, name: str) -> str | None:

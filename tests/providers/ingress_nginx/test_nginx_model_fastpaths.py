@@ -2,7 +2,8 @@
 choice through per-list lookups (vs one scan per step, :func:`choose_plain`), the CORS
 headers worked out once per policy, and the upstream headers built in one copy. Checked on
 random location lists and URIs, and on thousands of requests through models of generated
-Ingresses routed both ways."""
+Ingresses routed both ways (the model's compiled plans against the reference phases with
+these steps done plainly; test_nginx_model_plan.py compares plans and phases more widely)."""
 
 from __future__ import annotations
 
@@ -132,14 +133,15 @@ def _requests(count: int) -> list[Request]:
 @pytest.mark.parametrize("config", [{}, {"use-forwarded-headers": "true"}])
 def test_model_answers_equal_the_plain_steps(monkeypatch: pytest.MonkeyPatch, config: dict[str, str]) -> None:
     """3000 requests (CORS preflights, rewrites, auth, canaries, forwarded headers) through the
-    model, then again with the location choice, CORS values and upstream headers done plainly."""
+    model, then through the reference phases with the location choice, CORS values and
+    upstream headers done plainly."""
     model = _model(config)
     requests = _requests(3000)
     fast = [model.route(r).to_dict() for r in requests]
     monkeypatch.setattr(pipeline, "choose", choose_plain)
-    monkeypatch.setattr(pipeline, "_cors_of", _plain_cors_of)
+    monkeypatch.setattr(pipeline, "cors_of", _plain_cors_of)
     monkeypatch.setattr(pipeline, "upstream_headers", _plain_upstream_headers)
-    plain = [model.route(r).to_dict() for r in requests]
+    plain = [pipeline.route(model.context, r).to_dict() for r in requests]
     assert fast == plain
     reasons = {o["reason"] for o in fast}
     assert {"Routed", "CORSPreflight", "Unauthorized", "NoMatchingRoute"} <= reasons, reasons

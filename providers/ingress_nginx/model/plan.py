@@ -1,0 +1,369 @@
+"""The ingress-nginx model's request handling with a compiled plan per server name and location.
+
+:func:`.pipeline.route` is the reference: it walks the controller's phases step by step for
+every request. :func:`route` gives the same answer, but works out once per model what does
+not depend on the request:
+
+* per hostname: the server nginx selects, its location lookup, and whether the host has a
+  certificate (the HTTPS redirect's condition);
+* per request path: the normalised URI (or the 400);
+* per location (:class:`_Plan`): its match and rule, the response headers before CORS
+  (HSTS, custom headers), the 503 decided from the input's Secrets and ConfigMaps and the
+  notes that go with it, the CORS values, the fixed redirect, the rewrite and upstream-vhost
+  templates with the location's variables filled in, whether the HTTPS redirect, the rate
+  limits and the access checks can apply at all, the canary, the affinity cookie, the read
+  timeout.
+
+A request then runs only the steps that depend on it. Tests hold :func:`route` to
+:func:`.pipeline.route` on generated and random requests: a change of behaviour goes into
+both.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from typing import NamedTuple
+
+from ing2gw.http import DeferredHeaders, Headers, Request
+from ing2gw.router.outcome import Outcome, RedirectTo, RuleInfo, Upstream
+
+from .access import Refusal, access, body_too_large, rate_limited
+from .locations import Location, Lookup, choose_in, lookup
+from .pipeline import (
+    Context,
+    LocationMatch,
+    choose_canary,
+    cors_of,
+    denial,
+    hsts_headers,
+    ip_address,
+    location_match,
+    location_set_variables,
+    rule_info,
+    share_number,
+)
+from .servers import Alternative, Server, has_certificate, select_server
+from .settings import Policy
+from .upstream import Template, cookie, forwarded, render, template, upstream_headers
+from .uri import BadURI, escape_uri, normalise
+
+__all__ = ["route"]
+
+_NO_HEADERS = Headers()
+_LIMIT = 100_000  # hostnames and paths remembered per model (then forgotten at once: bounded memory)
+
+
+class _Host(NamedTuple):
+    server: Server
+    lookup: Lookup
+    certificate: bool  # the host (or its *.parent) has a TLS server
+
+
+class _Policy:
+    """What the locations of one policy (an Ingress's annotations) share: the response headers
+    before CORS, the 503, the CORS values, the fixed redirect, the HTTPS redirect's settings,
+    whether rate limits and access checks apply, the read timeout."""
+
+    __slots__ = ("basic_auth", "body", "checked", "cors", "cors_fixed", "custom", "denied", "force", "hsts", "limited",
+                 "policy", "port", "prefix", "prelude", "preserve", "read_timeout", "redirect", "relative", "ssl")
+
+    def __init__(self, ctx: Context, pol: Policy | None, builtin: bool) -> None:
+        config = ctx.config
+        self.policy = pol
+        self.hsts = hsts_headers(config.hsts_value) if config.hsts and not builtin else _NO_HEADERS
+        # (body_too_large reads the limit again: it is None for both or for neither)
+        self.body = not builtin and (pol.body_max if pol is not None else config.proxy_body_size) is not None
+        self.relative = pol.relative_redirects if pol is not None else config.relative_redirects
+        # in the location: the 503, then the response headers every answer from here starts with
+        prelude: list[str] = []
+        self.denied: str | None = None
+        custom: list[tuple[str, str]] | None = None
+        if pol is not None:
+            if pol.snippets:
+                prelude.append(f"{', '.join(pol.snippets)} of {pol.ingress} not executed by the model")
+            if pol.denied or pol.basic_auth or pol.custom_headers is not None:
+                self.denied, custom = denial(ctx, pol, prelude)
+        self.prelude = tuple(prelude)
+        base = (_NO_HEADERS, self.hsts)  # by "the request is https"
+        self.custom = base if custom is None else (base[0].set_many(custom), base[1].set_many(custom))
+        self.cors = cors_of(pol.cors) if pol is not None and pol.cors else None
+        self.cors_fixed: tuple[tuple[Headers, Headers], tuple[Headers, Headers]] | None = None
+        if self.cors is not None and self.cors[1] is None:  # every origin: "*", the same headers every time
+            answer, preflight = (tuple((("Access-Control-Allow-Origin", "*"), *rest)) for rest in self.cors[2:])
+            self.cors_fixed = ((self.custom[0].set_many(answer), self.custom[1].set_many(answer)),
+                               (self.custom[0].set_many(preflight), self.custom[1].set_many(preflight)))
+        self.redirect: tuple[str, int, bool] | None = None  # url, code, "prefix scheme://host"
+        if pol is not None and pol.redirect is not None:
+            url = pol.redirect.url
+            self.redirect = (url, pol.redirect.code, url.startswith("/") and not pol.relative_redirects)
+        self.force = pol.force_ssl_redirect if pol else False
+        self.ssl = self.force or (pol.ssl_redirect if pol else False)  # (unless the location is exempt)
+        self.preserve = pol.preserve_trailing_slash if pol else False
+        self.port = ":443" if (pol.use_port_in_redirects if pol else False) else ""
+        # (rate_limited and access refuse nothing, and note nothing, without these)
+        self.limited = pol is not None and ctx.enforcement.limiter is not None and bool(pol.limit_rps or pol.limit_rpm)
+        self.checked = pol is not None and bool(pol.allow or pol.deny or pol.auth_type or pol.auth_url)
+        self.basic_auth = bool(pol and pol.basic_auth)
+        self.prefix = pol.x_forwarded_prefix if pol and pol.x_forwarded_prefix else None
+        self.read_timeout = pol.read_timeout if pol else config.proxy_read_timeout
+
+
+class _Plan:
+    """What every request answered by one location shares (see the module docstring)."""
+
+    __slots__ = ("affinity", "alt", "backend", "builtin", "cookies", "deleted", "matched", "rewrite", "served",
+                 "shared", "ssl", "unserved", "vhost")
+
+    def __init__(self, ctx: Context, loc: Location, shared: _Policy) -> None:
+        pol = loc.entry.policy
+        self.shared = shared
+        self.matched: LocationMatch = location_match(loc)
+        self.unserved = RuleInfo(matched=self.matched, backend=None, weights={})
+        self.builtin = loc.builtin
+        self.rewrite: tuple[Location, Template] | None = None
+        if pol is not None and loc.rewrites and loc.pattern is not None:
+            assert pol.rewrite_target is not None
+            self.rewrite = (loc, template(pol.rewrite_target, location_set_variables(loc)))
+        self.ssl = shared.ssl and not loc.path.startswith(ctx.config.no_tls_redirect_locations)
+        backend = loc.entry.backend
+        self.deleted = (f"the upstream {backend} was deleted by a canary merge; the balancer has none"
+                        if backend is not None and backend in ctx.topology.deleted else None)
+        self.backend = backend
+        self.alt: Alternative | None = ctx.topology.alternatives.get(backend) if backend is not None else None
+        self.served = RuleInfo(matched=self.matched, backend=backend, weights={backend: 100}) if backend else None
+        self.vhost = template(pol.upstream_vhost, location_set_variables(loc)) if pol and pol.upstream_vhost else None
+        self.affinity = (pol.affinity_cookie, pol.affinity_path or loc.path) if pol and pol.affinity_cookie else None
+        self.cookies: dict[str, str] = {}  # chosen backend -> the Set-Cookie value
+
+    def set_cookie(self, chosen: str) -> str:
+        value = self.cookies.get(chosen)
+        if value is None:
+            assert self.affinity is not None
+            name, path = self.affinity
+            value = f"{name}={hashlib.sha1(chosen.encode()).hexdigest()[:16]}; Path={path}; HttpOnly"
+            self.cookies[chosen] = value
+        return value
+
+
+class _Plans:
+    """One model's plans (a Context's: its topology, settings, input and enforcement)."""
+
+    __slots__ = ("ctx", "hosts", "locations", "policies", "uris")
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.hosts: dict[str, _Host] = {}
+        self.uris: dict[str, str | BadURI] = {}
+        # by id: the Context keeps every Location (and its Policy) alive
+        self.locations: dict[int, _Plan] = {}
+        self.policies: dict[tuple[int, bool], _Policy] = {}
+
+    def host(self, hostname: str) -> _Host:
+        topology = self.ctx.topology
+        server = select_server(topology, hostname)
+        found = _Host(server, lookup(server.locations), has_certificate(topology, hostname))
+        if len(self.hosts) >= _LIMIT:
+            self.hosts.clear()
+        self.hosts[hostname] = found
+        return found
+
+    def uri(self, path: str) -> str | BadURI:
+        try:
+            found: str | BadURI = normalise(path)
+        except BadURI as exc:
+            found = exc
+        if len(self.uris) >= _LIMIT:
+            self.uris.clear()
+        self.uris[path] = found
+        return found
+
+    def location(self, loc: Location) -> _Plan:
+        pol = loc.entry.policy
+        key = (id(pol), loc.builtin is not None)  # (the id of None for the locations without annotations)
+        shared = self.policies.get(key)
+        if shared is None:
+            shared = self.policies[key] = _Policy(self.ctx, pol, loc.builtin is not None)
+        found = self.locations[id(loc)] = _Plan(self.ctx, loc, shared)
+        return found
+
+
+_PLANS: dict[int, _Plans] = {}
+_last: _Plans | None = None  # the plans of the last model asked (one model answers many requests in a row)
+
+
+def _plans(ctx: Context) -> _Plans:
+    global _last
+    found = _PLANS.get(id(ctx))
+    if found is None or found.ctx is not ctx:
+        if len(_PLANS) >= 64:
+            _PLANS.clear()
+        found = _PLANS[id(ctx)] = _Plans(ctx)
+    _last = found
+    return found
+
+
+def _answer(status: int, reason: str, rule: RuleInfo | None, response: Headers, notes: list[str],
+            redirect: RedirectTo | None = None) -> Outcome:
+    return Outcome(status, reason, rule, False, None, redirect, response, (), (), False, tuple(notes))
+
+
+def _refused(plan: _Plan, response: Headers, notes: list[str], refusal: Refusal) -> Outcome:
+    notes.append(refusal.why)
+    for name, value in refusal.headers:
+        response = response.set(name, value)
+    redirect = RedirectTo(refusal.redirect, refusal.status) if refusal.redirect is not None else None
+    return _answer(refusal.status, refusal.reason, plan.unserved, response, notes, redirect)
+
+
+def route(ctx: Context, request: Request, client_ip: str | None = None) -> Outcome:
+    """What ingress-nginx answers to ``request``: :func:`.pipeline.route`'s answer."""
+    plans = _last
+    if plans is None or plans.ctx is not ctx:
+        plans = _plans(ctx)
+    if client_ip is None:
+        client_ip = request.client
+    host = plans.hosts.get(request.hostname) or plans.host(request.hostname)
+    server = host.server
+    notes: list[str] = []
+    if server.redirect_to is not None:
+        config = ctx.config
+        target = request.target[:-1] if request.target.endswith("/") else request.target
+        scheme, port = request.scheme, str(request.port)
+        if config.use_forwarded_headers:
+            scheme = request.headers.get("x-forwarded-proto") or scheme
+            port = request.headers.get("x-forwarded-port") or port
+        notes.append(f"{server.name} is the from-to-www-redirect twin of {server.redirect_to}")
+        code = config.http_redirect_code
+        return _answer(code, "WWWRedirect", None, _NO_HEADERS, notes,
+                       RedirectTo(f"{scheme}://{server.redirect_to}:{port}{target}", code))
+    uri = plans.uris.get(request.path) or plans.uri(request.path)
+    if isinstance(uri, BadURI):
+        notes.append(str(uri))
+        return _answer(400, "BadRequest", None, _NO_HEADERS, notes)
+    if server.app_root and uri == "/":
+        return _answer(302, "Redirect", None, _NO_HEADERS, notes,
+                       RedirectTo(f"{request.scheme}://{request.host}{server.app_root}", 302))
+    choice = choose_in(host.lookup, uri)
+    for skipped in choice.unmodelled:
+        notes.append(f"location {skipped.directive} cannot be evaluated by the model ({skipped.regex_error}); "
+                     "this answer assumes it does not match")
+    loc = choice.location
+    if loc is None:
+        notes.append(f"no location of server {server.name} matches {uri}")
+        return _answer(404, "NoMatchingRoute", None, _NO_HEADERS, notes)
+    plan = plans.locations.get(id(loc)) or plans.location(loc)
+    shared = plan.shared
+    https = request.scheme == "https"
+    response = shared.hsts if https else _NO_HEADERS
+    if shared.body and "content-length" in request.headers:  # find-config phase: before the location's redirects
+        too_large = body_too_large(shared.policy, ctx.config, request)
+        if too_large is not None:
+            return _refused(plan, response, notes, too_large)
+    if choice.auto_redirect:
+        target = uri + "/" if not request.query else f"{escape_uri(uri)}/?{request.query}"
+        notes.append(f"nginx adds the trailing slash of location {loc.directive}")
+        location = target if shared.relative else f"{request.scheme}://{request.hostname}{target}"
+        return _answer(301, "Redirect", plan.unserved, response, notes, RedirectTo(location, 301))
+    if plan.builtin == "healthz":
+        return _answer(200, "Builtin", plan.unserved, response, notes)
+    if plan.builtin == "nginx_status":
+        text = forwarded(request, ctx.config.use_forwarded_headers, client_ip).client
+        address = None if text is None else ip_address(text)
+        if text is not None and address is None:
+            notes.append(f"client address {text!r} is not an IP address")
+        return _answer(200 if address is not None and address.is_loopback else 403, "Builtin", plan.unserved,
+                       response, notes)
+    return _in_location(ctx, plan, shared, host, request, client_ip, uri, https, response, notes)
+
+
+def _in_location(ctx: Context, plan: _Plan, shared: _Policy, host: _Host, request: Request, client_ip: str | None,
+                 uri: str, https: bool, response: Headers, notes: list[str]) -> Outcome:
+    if shared.prelude:
+        notes.extend(shared.prelude)
+    if shared.denied is not None:
+        notes.append(f"location denied: {shared.denied}")
+        return _answer(503, "ServiceUnavailable", plan.unserved, response, notes)
+    response = shared.custom[https]
+    # rewrite phase, template order: CORS, return, rewrite, then the Lua HTTPS redirect
+    if shared.cors is not None:
+        preflight = request.method == "OPTIONS"
+        if shared.cors_fixed is not None:
+            response = shared.cors_fixed[preflight][https]
+            if preflight:
+                return _answer(204, "CORSPreflight", plan.unserved, response, notes)
+        else:
+            cors, pattern, answer, preflight_answer = shared.cors
+            origin = request.headers.get("origin")
+            if cors.origins and origin and pattern is not None and pattern.search(origin):
+                response = response.set_many((("Access-Control-Allow-Origin", origin),
+                                              *(preflight_answer if preflight else answer)))
+                if preflight:
+                    return _answer(204, "CORSPreflight", plan.unserved, response, notes)
+    if shared.redirect is not None:
+        url, code, absolute = shared.redirect
+        if absolute:
+            url = f"{request.scheme}://{request.hostname}{url}"
+        return _answer(code, "Redirect", plan.unserved, response, notes, RedirectTo(url, code))
+    fwd = forwarded(request, ctx.config.use_forwarded_headers, client_ip)
+    rewritten: str | None = None
+    if plan.rewrite is not None:
+        loc, parts = plan.rewrite
+        assert loc.pattern is not None
+        m = loc.pattern.search(uri)  # the same match as the unanchored rewrite: the location matched at 0
+        if m is not None:
+            rewritten = render(parts, request, fwd, uri, tuple(g or "" for g in m.groups()), notes)
+            if rewritten.startswith(("http://", "https://")):
+                target = rewritten + (f"?{request.query}" if request.query else "")
+                return _answer(302, "Redirect", plan.unserved, response, notes, RedirectTo(target, 302))
+    if plan.ssl and fwd.scheme == "http" and (shared.force or host.certificate):
+        target = request.target
+        if target.endswith("/") and not shared.preserve:
+            target = target[:-1]
+        code = ctx.config.http_redirect_code
+        return _answer(code, "SSLRedirect", plan.unserved, response, notes,
+                       RedirectTo(f"https://{fwd.host.split(':')[0]}{shared.port}{target}", code))
+    if plan.deleted is not None:
+        notes.append(plan.deleted)
+        return _answer(503, "ServiceUnavailable", plan.unserved, response, notes)
+    pol = shared.policy
+    if pol is not None:
+        text = fwd.client
+        client = None if text is None else ip_address(text)
+        if text is not None and client is None:
+            notes.append(f"client address {text!r} is not an IP address")
+        refusal = rate_limited(ctx.enforcement, pol, ctx.config, client) if shared.limited else None  # pre-access
+        if refusal is None and shared.checked:
+            refusal = access(ctx.enforcement, pol, request, client, notes)  # access phase
+        if refusal is not None:
+            return _refused(plan, response, notes, refusal)
+    backend = plan.backend
+    if backend is None:
+        notes.append(f"location {plan.matched.location} of server {host.server.name} uses the default backend (404)")
+        return _answer(404, "NoMatchingRoute", plan.unserved, response, notes)
+    chosen = backend
+    rule = plan.served
+    if plan.alt is not None:
+        chosen, weights = choose_canary(plan.alt, backend, request, notes)
+        rule = rule_info(plan.matched, chosen, {k: share_number(v) for k, v in weights.items()})
+    path = request.target
+    prefix: str | None = None
+    if rewritten is not None:
+        path = escape_uri(rewritten) if "%" in request.path else rewritten
+        if request.query:
+            path += f"?{request.query}"
+        prefix = shared.prefix
+    # worked out when read (a replay comparing outcomes never reads them)
+    headers = DeferredHeaders(functools.partial(upstream_headers, request, fwd, basic_auth=shared.basic_auth,
+                                                forwarded_prefix=prefix))
+    upstream_host = fwd.host if plan.vhost is None else render(plan.vhost, request, fwd, uri, (), notes)
+    if plan.affinity is not None and cookie(request, plan.affinity[0]) is None:
+        response = response.add("Set-Cookie", plan.set_cookie(chosen))
+    upstream = Upstream(request.method, upstream_host, path, headers)
+    delay = request.backend_delay
+    if delay is not None and delay > shared.read_timeout:
+        # with proxy_next_upstream's default "error timeout" the balancer may try again; a backend
+        # as slow on every try still ends in nginx's 504
+        why = f"proxy_read_timeout {shared.read_timeout:g}s: the upstream took {delay:g}s to answer"
+        return _refused(plan, response, notes, Refusal(504, "BackendTimeout", why))
+    return Outcome(200, "Routed", rule, True, upstream, None, response, (), (), False, tuple(notes))
