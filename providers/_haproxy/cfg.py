@@ -23,6 +23,7 @@ from .process import BACKEND_HEADER
 __all__ = ["backend_id", "document", "entry_rules", "quote"]
 
 ORACLE_USER = ("ing2gw", "ing2gw")  # the one user every oracle userlist accepts
+FRONTEND_ANSWER = "txn.frontend_answer"  # set when haproxy-ingress's frontend redirects (no CORS there)
 
 
 def quote(text: str) -> str:
@@ -110,7 +111,11 @@ def _redirect_rules(e: Entry, on: str, https_port_default: int | None) -> list[s
     if not pol.redirects_first:
         return https + root + other
     root_https = [f"{line} {{ path / }}" for line in https] if root else []  # / goes to HTTPS before app-root
-    return root_https + root + other + https
+    # haproxy-ingress answers these in its frontend, before any backend: its CORS rules (the
+    # backend's http-after-response) never see them; the mark keeps this file's CORS rules off.
+    marked = [rule for line in root_https + root + other
+              for rule in (f"http-request set-var({FRONTEND_ANSWER}) bool(true) if {line.partition(' if ')[2]}", line)]
+    return marked + https
 
 
 def entry_rules(e: Entry, rid: str, https_port_default: int | None) -> tuple[list[str], list[str], list[str]]:
@@ -164,7 +169,7 @@ def entry_rules(e: Entry, rid: str, https_port_default: int | None) -> tuple[lis
     if pol.hsts:
         resp.append(f"http-response set-header Strict-Transport-Security {quote(pol.hsts)} if {on} {{ ssl_fc }}")
     if pol.cors is not None:
-        resp += _cors_rules(pol.cors, on)
+        resp += _cors_rules(pol.cors, f"{on} !{{ var({FRONTEND_ANSWER}) -m bool }}" if pol.redirects_first else on)
     return req, resp, extra
 
 

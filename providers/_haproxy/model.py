@@ -222,7 +222,8 @@ def _redirected(entry: Entry, request: Request, notes: tuple[str, ...]) -> Outco
     app-root and the other redirects -- or, ``redirects_first`` (haproxy-ingress, whose
     frontend redirects before its backend redirects to HTTPS), app-root (after the HTTPS
     redirect of ``/`` itself), the other redirects, then the HTTPS redirect. CORS headers go on
-    each, except on haproxy-ingress's frontend redirects (its CORS rules are the backend's)."""
+    each, except on haproxy-ingress's frontend redirects -- app-root, the HTTPS redirect of
+    ``/`` before it, redirect-to -- since its CORS rules are the backend's."""
     pol = entry.policy
     https = _https_redirect(entry, request)
     root = pol.app_root is not None and request.path == "/"
@@ -231,8 +232,9 @@ def _redirected(entry: Entry, request: Request, notes: tuple[str, ...]) -> Outco
     for step in order:
         if step == "https" and https:
             location = _location(request, "https", None, pol.ssl_redirect_port)
-            return _cors_on(entry, request, _outcome(entry, pol.ssl_redirect_code, "Redirect",
-                                                     redirect=RedirectTo(location, pol.ssl_redirect_code), notes=notes))
+            code = pol.ssl_redirect_code
+            moved = _outcome(entry, code, "Redirect", redirect=RedirectTo(location, code), notes=notes)
+            return moved if pol.redirects_first and root else _cors_on(entry, request, moved)
         out: Outcome | None = None
         if step == "app-root" and root:
             assert pol.app_root is not None

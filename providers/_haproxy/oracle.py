@@ -20,8 +20,9 @@ __all__ = ["HaproxyOracle", "disagreement"]
 def disagreement(model: HaproxyModel, process: HaproxyProcess, request: Request) -> tuple[list[str], HaproxyAnswer]:
     """What the model and haproxy (already serving the model's entries) disagree on for
     ``request``: status, backend, redirect location, the path, Host and set headers the
-    backend got, and the response headers the configuration adds. haproxy sees the test's
-    loopback address as the client, so the model is asked with it too."""
+    backend got, and the response headers the configuration adds (every CORS header haproxy
+    sends, also where the model has none). haproxy sees the test's loopback address as the
+    client, so the model is asked with it too."""
     request = Request.build(host=request.host, path=request.target, method=request.method, scheme=request.scheme,
                             headers=request.headers, client="127.0.0.1")
     out = model.route(request)
@@ -48,6 +49,9 @@ def disagreement(model: HaproxyModel, process: HaproxyProcess, request: Request)
         if got.headers.get(name.lower()) != out.response_headers.get(name):
             problems.append(f"response {name}: model {out.response_headers.get(name)}, "
                             f"haproxy {got.headers.get(name.lower())}")
+    for name, value in got.headers.items():  # CORS headers haproxy adds where the model has none
+        if name.startswith("access-control-") and out.response_headers.get(name) is None:
+            problems.append(f"response {name}: model None, haproxy {value}")
     return problems, got
 
 

@@ -43,6 +43,10 @@ INGRESS_DOCS = with_services([
     _ing("auth", "auth.test", {"cors-enable": "true", "auth-secret": "users"}, HI),
     _ing("body", "body.test", {"proxy-body-size": "1k"}, HI),
     _ing("bodycors", "bodycors.test", {"proxy-body-size": "1k", "cors-enable": "true"}, HI),
+    _ing("approot", "approot.test", {"cors-enable": "true", "app-root": "/app"}, HI),
+    _ing("redirect", "redirect.test", {"cors-enable": "true", "redirect-to": "https://elsewhere.test/x"}, HI),
+    {**_ing("rootssl", "rootssl.test", {"cors-enable": "true", "app-root": "/app"}, HI),  # TLS: HTTPS redirects
+     "spec": {**_ing("rootssl", "rootssl.test", {}, HI)["spec"], "tls": [{"hosts": ["rootssl.test"]}]}},
     # one malformed origin: the controller ignores the list, so any origin is allowed
     _ing("badorigin", "badorigin.test", {"cors-enable": "true", "cors-allow-origin": "https://a.test, https://b.test",
                                          "cors-allow-methods": "GET;POST"}, HI),
@@ -106,6 +110,12 @@ INGRESS_CASES = [
       "access-control-allow-methods": "GET, PUT, POST, DELETE, PATCH, OPTIONS"}),
     ("bodycors.test", "POST", {"Content-Length": "2048", "Origin": "https://o.test"}, 413,
      {"access-control-allow-origin": "https://o.test", "access-control-max-age": None}),
+    # the frontend's redirects (app-root, redirect-to, the HTTPS redirect of / before app-root) come
+    # before any backend, so the backend's CORS rules never see them; the backend's HTTPS redirect does
+    ("approot.test", "GET", {"Origin": "https://o.test"}, 302, {"access-control-allow-origin": None}),
+    ("approot.test", "OPTIONS", PREFLIGHT, 302, {"access-control-allow-origin": None}),
+    ("redirect.test", "GET", {"Origin": "https://o.test"}, 302, {"access-control-allow-origin": None}),
+    ("rootssl.test", "GET", {"Origin": "https://o.test"}, 302, {"access-control-allow-origin": None}),
 ]
 
 
@@ -140,6 +150,21 @@ def test_cors_and_body_size(provider: Any, docs: list[dict[str, Any]], host: str
     assert got["status"] == status == got["haproxy"].status
     for name, value in expected.items():
         assert got.get(name) == value == got["haproxy"].headers.get(name), name
+
+
+def test_the_backend_https_redirect_carries_cors_but_the_frontend_ones_do_not(process: HaproxyProcess) -> None:
+    """haproxy-ingress: ``/`` of an app-root host goes to HTTPS in the frontend (no CORS); any
+    other path is sent to HTTPS by the backend, whose CORS rules add their headers."""
+    origin = {"Origin": "https://o.test"}
+    root = _ask(INGRESS.data_plane, INGRESS_DOCS, process, Request.build(host="rootssl.test", path="/", headers=origin,
+                                                                         client="127.0.0.1"))
+    deep = _ask(INGRESS.data_plane, INGRESS_DOCS, process, Request.build(host="rootssl.test", path="/x",
+                                                                         headers=origin, client="127.0.0.1"))
+    assert root["status"] == deep["status"] == 302 == root["haproxy"].status == deep["haproxy"].status
+    assert root["haproxy"].headers["location"] == "https://rootssl.test/"
+    assert root.get("access-control-allow-origin") is None is root["haproxy"].headers.get("access-control-allow-origin")
+    assert deep.get("access-control-allow-origin") == "https://o.test" == deep["haproxy"].headers.get(
+        "access-control-allow-origin")
 
 
 def test_malformed_cors_values_are_noted_and_ignored_as_the_controller_does(ing2gw, tmp_path: Any) -> None:
