@@ -17,7 +17,7 @@ from functools import partial
 from .accesslog import LogEntry, LogLine, SchemeChooser, decide, log_requests
 from .cases import CaseClock, load_cases, request_of, results_json, run_cases
 from .convert import ConvertOptions, ConvertResult, convert
-from .dataplane import Checker, DataPlaneModel, with_enforcement
+from .dataplane import Checker, DataPlane, DataPlaneModel, with_enforcement
 from .enforce.buckets import TokenBuckets
 from .enforce.credentials import Credentials
 from .enforce.guard import Guard, policy_index
@@ -28,14 +28,18 @@ from .logshare import sharing as line_sharing
 from .plugins import Registry
 from .policy import PolicyIndex
 from .policyprobes import ProbeGroup, Stateful, policy_probes
-from .probes import UNKNOWN_HOST, ingress_probes, object_probes
+from .probes import UNKNOWN_HOST, Probe, ingress_probes, object_probes
 from .resources import ResourceSet
 from .router import Router
 from .router.outcome import Outcome
-from .verify import MEMO_SIZE, Item, Replayable, VerifyReport, verify_requests
+from .sourceside import SourceSide
+from .sourceside import available as fork_available
+from .verify import MEMO_SIZE, Item, Replayable, Sourced, VerifyReport, source_chunks, verify_requests
 from .widened import widened_differences
 
-__all__ = ["VerifyOptions", "Verification", "only", "run_verify"]
+__all__ = ["SPLIT_MIN", "VerifyOptions", "Verification", "only", "run_verify"]
+
+SPLIT_MIN = 200  # Ingresses from which the sides are split over two processes (a fork costs more below)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,89 +93,115 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
     mine = only(rs, {ref for ref, p in result.providers.items() if p == name})
     credentials = Credentials.from_options(options.htpasswd)
     pairs = _credential_pairs(options.credentials)
-    base_model = plane.model(mine, convert_options.conversion.controller_config or None)
-    model = with_enforcement(base_model, credentials, count=False)  # boundary probes: no counting
+    controller_config = convert_options.conversion.controller_config or None
     existing = convert_options.emit.existing  # routes attach to these Gateways: the router needs them
-    routing = Router.from_manifests([*result.manifests, *(existing.objects if existing else ())],
-                                    path_policy=target_path_policy(convert_options.emitter))
-    policies = policy_index(result.manifests)
-    router = routing.with_guard(Guard(policies, credentials))
 
-    generated: list[tuple[Replayable, str]] = []
-    skipped: list[str] = []
-    groups: list[ProbeGroup] | Callable[[], list[ProbeGroup]] = []  # made while workers replay the probes
-    stateful: Stateful | None = None
-    if options.generate:
-        probe_paths = getattr(plane, "probe_paths", None)  # optional (DataPlane)
-        probes = ingress_probes(mine.ingresses, plane.probe_headers(mine.ingresses),
-                                probe_paths(mine.ingresses) if callable(probe_paths) else None)
-        objects = {subject for subject, p in result.object_providers.items() if p == name}
-        known = {rule.host for ing in mine.ingresses for rule in ing.rules}
-        more = object_probes(result.manifests, objects, known)
-        if more:  # (the Ingresses' probes alone are sorted so already, and unique)
-            probes = sorted({*probes, *more}, key=lambda p: (p.scheme, p.host, p.path, p.headers))
-        if not existing and not any(m.get("kind") in ("Gateway", "ListenerSet") for m in result.manifests):
-            # mesh-only output: no Gateway to send a request for an unknown host to
-            probes = [p for p in probes if p.host != UNKNOWN_HOST]
-        generated = [(p, "generated") for p in probes]
-        if result.ir is not None:
-            groups = partial(policy_probes, result.ir, routing, router.guard or Guard(policies), model.route, pairs,
-                             skipped, bool(getattr(base_model, "models_timeouts", False)))
-        stateful = _counting_sides(base_model, routing, policies, credentials)
+    def generated_probes() -> list[tuple[Replayable, str]]:
+        return [(p, "generated") for p in _generated(plane, mine, result, name, bool(existing))]
 
-    cases = load_cases(options.cases) if options.cases else []
-    if options.scheme and options.scheme.lower() not in DEFAULT_PORTS:
-        raise UsageError(f"--scheme {options.scheme!r}: use http or https")
-    source = _Remembering(model.route)  # a log line's request is routed to infer its scheme, then replayed
-    choose = _scheme_chooser(source.route, mine, options.scheme)
+    # With two processes, the source side of the generated probes is routed by a forked worker
+    # that starts now, while this process builds the router and the policy probes
+    # (ing2gw.sourceside); with more, chunks of both sides go to a pool once all is built.
+    split: SourceSide | None = None
+    if (options.generate and options.workers == 2 and not options.oracle and not options.via_proxy
+            and len(mine.ingresses) >= SPLIT_MIN and fork_available()):
+        def source_side() -> Iterator[Sourced]:
+            own = with_enforcement(plane.model(mine, controller_config), credentials, count=False)
+            return source_chunks(own.route, generated_probes())
 
-    def requests() -> Iterator[tuple[Item, str]]:
-        for case in cases:
-            yield request_of(case), f"case {case.name}"
-        for log in options.access_logs:  # each line's scheme is inferred where it is replayed (by a worker)
-            yield from log_requests(log, mine, skipped)
-
-    def decided(line: LogLine) -> tuple[str, str]:
-        return decide(line, choose)
-
-    explaining = [*result.notes, *plane.controller_notes()]
-    checkers: list[Checker] = []
+        split = SourceSide(source_side)
     try:
-        if options.oracle:
-            oracle = plane.oracle(model)
-            if oracle is None:
-                raise UsageError(f"provider {name!r} offers no --oracle")
-            checkers.append(oracle)
-        if options.via_proxy:
-            from .viaproxy import ProxyCheck
+        base_model = plane.model(mine, controller_config)
+        model = with_enforcement(base_model, credentials, count=False)  # boundary probes: no counting
+        routing = Router.from_manifests([*result.manifests, *(existing.objects if existing else ())],
+                                        path_policy=target_path_policy(convert_options.emitter))
+        policies = policy_index(result.manifests)
+        router = routing.with_guard(Guard(policies, credentials))
 
-            checkers.append(ProxyCheck(result.manifests, router))
-        sharing = line_sharing(base_model, result.manifests, explaining) if options.access_logs else None
-        report = verify_requests(name, mine, result.manifests, explaining, source.route, router.route,
-                                 requests(), progress, checkers, options.workers, generated, groups, stateful,
-                                 decided, sharing)
+        generated: list[tuple[Replayable, str]] = []
+        skipped: list[str] = []
+        groups: list[ProbeGroup] | Callable[[], list[ProbeGroup]] = []  # made while workers replay the probes
+        stateful: Stateful | None = None
+        if options.generate:
+            if split is None:
+                generated = generated_probes()
+            if result.ir is not None:
+                groups = partial(policy_probes, result.ir, routing, router.guard or Guard(policies), model.route, pairs,
+                                 skipped, bool(getattr(base_model, "models_timeouts", False)))
+            stateful = _counting_sides(base_model, routing, policies, credentials)
+
+        cases = load_cases(options.cases) if options.cases else []
+        if options.scheme and options.scheme.lower() not in DEFAULT_PORTS:
+            raise UsageError(f"--scheme {options.scheme!r}: use http or https")
+        source = _Remembering(model.route)  # a log line's request is routed to infer its scheme, then replayed
+        choose = _scheme_chooser(source.route, mine, options.scheme)
+
+        def requests() -> Iterator[tuple[Item, str]]:
+            for case in cases:
+                yield request_of(case), f"case {case.name}"
+            for log in options.access_logs:  # each line's scheme is inferred where it is replayed (by a worker)
+                yield from log_requests(log, mine, skipped)
+
+        def decided(line: LogLine) -> tuple[str, str]:
+            return decide(line, choose)
+
+        explaining = [*result.notes, *plane.controller_notes()]
+        checkers: list[Checker] = []
+        try:
+            if options.oracle:
+                oracle = plane.oracle(model)
+                if oracle is None:
+                    raise UsageError(f"provider {name!r} offers no --oracle")
+                checkers.append(oracle)
+            if options.via_proxy:
+                from .viaproxy import ProxyCheck
+
+                checkers.append(ProxyCheck(result.manifests, router))
+            sharing = line_sharing(base_model, result.manifests, explaining) if options.access_logs else None
+            report = verify_requests(name, mine, result.manifests, explaining, source.route, router.route,
+                                     requests(), progress, checkers, options.workers, generated, groups, stateful,
+                                     decided, sharing, None if split is None else split.chunks())
+        finally:
+            for checker in checkers:
+                checker.stop()
+        if options.generate:  # the widened host set of wildcard listeners made from Secrets
+            explainer = Explainer(explaining, mine, result.manifests)
+            for difference in widened_differences(result.manifests, mine.ingresses, explainer, model.route,
+                                                  router.route, getattr(base_model, "presented_certificate", None)):
+                report.requests += 1
+                report.add(difference)
+            streams = getattr(plane, "streams", None)  # optional (DataPlane): stream routes replayed too
+            stream_model = streams(mine) if callable(streams) else None
+            if stream_model is not None:
+                from .streamverify import replay_streams
+
+                replay_streams(report, [*result.manifests, *(existing.objects if existing else ())], stream_model,
+                               explaining)
+        report.skipped = skipped
+        if cases:  # judged as route --cases judges them: rate limits counted on the case file's clock
+            clock = CaseClock()
+            counting = routing.with_guard(Guard(policies, credentials, limiter=TokenBuckets(), clock=clock))
+            report.cases = results_json(run_cases(cases, lambda r: counting.route(r).to_dict(), None, clock))
+        return Verification(report, result, name, [c.name for c in checkers])
     finally:
-        for checker in checkers:
-            checker.stop()
-    if options.generate:  # the widened host set of wildcard listeners made from Secrets
-        explainer = Explainer(explaining, mine, result.manifests)
-        for difference in widened_differences(result.manifests, mine.ingresses, explainer, model.route,
-                                              router.route, getattr(base_model, "presented_certificate", None)):
-            report.requests += 1
-            report.add(difference)
-        streams = getattr(plane, "streams", None)  # optional (DataPlane): stream routes replayed too
-        stream_model = streams(mine) if callable(streams) else None
-        if stream_model is not None:
-            from .streamverify import replay_streams
+        if split is not None:
+            split.stop()
 
-            replay_streams(report, [*result.manifests, *(existing.objects if existing else ())], stream_model,
-                           explaining)
-    report.skipped = skipped
-    if cases:  # judged as route --cases judges them: rate limits counted on the case file's clock
-        clock = CaseClock()
-        counting = routing.with_guard(Guard(policies, credentials, limiter=TokenBuckets(), clock=clock))
-        report.cases = results_json(run_cases(cases, lambda r: counting.route(r).to_dict(), None, clock))
-    return Verification(report, result, name, [c.name for c in checkers])
+
+def _generated(plane: DataPlane, mine: ResourceSet, result: ConvertResult, name: str, existing: bool) -> list[Probe]:
+    """The boundary probes of the provider's Ingresses and route objects."""
+    probe_paths = getattr(plane, "probe_paths", None)  # optional (DataPlane)
+    probes = ingress_probes(mine.ingresses, plane.probe_headers(mine.ingresses),
+                            probe_paths(mine.ingresses) if callable(probe_paths) else None)
+    objects = {subject for subject, p in result.object_providers.items() if p == name}
+    known = {rule.host for ing in mine.ingresses for rule in ing.rules}
+    more = object_probes(result.manifests, objects, known)
+    if more:  # (the Ingresses' probes alone are sorted so already, and unique)
+        probes = sorted({*probes, *more}, key=lambda p: (p.scheme, p.host, p.path, p.headers))
+    if not existing and not any(m.get("kind") in ("Gateway", "ListenerSet") for m in result.manifests):
+        # mesh-only output: no Gateway to send a request for an unknown host to
+        probes = [p for p in probes if p.host != UNKNOWN_HOST]
+    return probes
 
 
 def _credential_pairs(values: tuple[str, ...]) -> list[tuple[str, str]]:

@@ -29,7 +29,7 @@ from .logshare import Sharing
 from .notes import ASPECTS, Note
 from .probes import Probe
 from .resources import ResourceSet
-from .router.outcome import Outcome
+from .router.outcome import Matched, Outcome
 
 if TYPE_CHECKING:
     from .policyprobes import ProbeGroup, Stateful
@@ -399,15 +399,22 @@ def _compare(request: Request) -> _Compared | None:
     compact row (notes as indices into the explainer's list: cheap to pickle) and where each
     side served it."""
     assert _REPLAY is not None
+    src = _REPLAY.source_route(request)
+    return _compared(request, _summary(src), src)
+
+
+def _compared(request: Request, sa: _Summary, src: Outcome | _Source) -> _Compared | None:
+    """:func:`_compare` given the source side's summary and outcome (or where it matched,
+    when another process routed it: :func:`source_chunks`)."""
+    assert _REPLAY is not None
     r = _REPLAY
-    src = r.source_route(request)
     gw = r.gateway_route(request)
-    sa, sb = _summary(src), _summary(gw)
+    sb = _summary(gw)
     aspects = _differing(sa, sb)
     if not aspects:
         return None
     a, b = dict(zip(ASPECTS, sa, strict=True)), dict(zip(ASPECTS, sb, strict=True))
-    served = r.explainer.served(request, src, gw)
+    served = r.explainer.served(request, cast(Outcome, src), gw)  # (it reads where the source matched only)
     refs = r.explainer.involved(request, served)
     explained = tuple(r.explainer.index[n] for n in r.explainer.explain(aspects, request, served))
     shown: dict[str, Any] = {"method": request.method, "url": f"{request.scheme}://{request.host}{request.target}",
@@ -459,6 +466,61 @@ def _to_wire(item: Item, origin: str) -> _Wire | _ProbeWire | _LineWire:
 def _replay_range(span: tuple[int, int]) -> _Result:
     """Replay ``_PRELOADED[start:end]`` (a forked worker reads them from its inherited memory)."""
     return _replay_chunk(_PRELOADED[span[0]:span[1]])
+
+
+class _Source:
+    """Where the source side matched a request another process routed: all the explainer
+    reads of its outcome (:meth:`Explainer.served`)."""
+
+    __slots__ = ("matched",)
+
+    def __init__(self, matched: Matched | None) -> None:
+        self.matched = matched
+
+
+# A chunk of requests with the source side's answers, as a forked process sends them
+# (ing2gw.sourceside): the requests' wire forms, the answers' summaries, where each matched
+# (an index into the Matched values sent so far), and the Matched values new in this chunk.
+Sourced = tuple[list["_Wire | _ProbeWire"], list[_Summary], list[int], list["Matched | None"]]
+
+
+def source_chunks(route: Callable[[Request], Outcome], items: Sequence[tuple[Replayable, str]]) -> Iterator[Sourced]:
+    """``items`` routed through the source side ``route``, chunk by chunk, for
+    :func:`verify_requests` (``sourced``) in another process: what :func:`_compare` needs of
+    the source side, in plain values (each distinct Matched sent once)."""
+    seen: dict[Matched | None, int] = {}
+    for start in range(0, len(items), CHUNK):
+        wires: list[_Wire | _ProbeWire] = []
+        summaries: list[_Summary] = []
+        where: list[int] = []
+        new: list[Matched | None] = []
+        for item, origin in items[start:start + CHUNK]:
+            outcome = route(_as_request(item))
+            matched = outcome.matched
+            at = seen.get(matched)
+            if at is None:
+                at = seen[matched] = len(seen)
+                new.append(matched)
+            wires.append(cast("_Wire | _ProbeWire", _to_wire(item, origin)))
+            summaries.append(_summary(outcome))
+            where.append(at)
+        yield wires, summaries, where, new
+
+
+def _replay_sourced(chunk: Sourced, sources: list[_Source]) -> _Result:
+    """:func:`_replay_wire` of a chunk whose source side another process routed
+    (``sources``: a stand-in per Matched value sent so far, extended here)."""
+    wires, summaries, where, new = chunk
+    sources.extend(_Source(m) for m in new)
+    agree = 0
+    rows: list[_Row] = []
+    for wire, summary, at in zip(wires, summaries, where, strict=True):
+        compared = _compared(_from_wire(wire), summary, sources[at])
+        if compared is None:
+            agree += 1
+        else:
+            rows.append((*compared[:6], wire[-1]))
+    return agree, rows, [], []
 
 
 def _from_wire(wire: _Wire | _ProbeWire) -> Request:
@@ -589,6 +651,7 @@ def verify_requests(
     stateful: Stateful | None = None,
     decide: Callable[[LogLine], tuple[str, str]] | None = None,
     sharing: Sharing | None = None,
+    sourced: Iterable[Sourced] | None = None,
 ) -> VerifyReport:
     """Replay ``requests`` (with where each came from) through both sides. Each of
     ``checkers`` (objects with ``name`` and ``check(request) -> problems | None``) gives a
@@ -605,7 +668,10 @@ def verify_requests(
     why its recorded status contradicts the replay (:func:`ing2gw.accesslog.decide`), where it
     is replayed (a worker infers it); the contradictions go into ``report.recorded`` (at most
     50, in request order). Differing log lines are aggregated (``report.logs``), lines of one
-    class (``sharing``, :mod:`ing2gw.logshare`) decided once per process."""
+    class (``sharing``, :mod:`ing2gw.logshare`) decided once per process. ``sourced``: the
+    generated requests with their source side routed by another process
+    (:mod:`ing2gw.sourceside`), replayed before ``preloaded``: this process makes and replays
+    the groups first (meanwhile), then routes these through the Gateway side as they come."""
     global _REPLAY, _PRELOADED
     started = time.perf_counter()
     _REPLAY = _Replay(Explainer(notes, resources, manifests), source_route, gateway_route, decide, sharing)
@@ -662,7 +728,15 @@ def verify_requests(
     parallel = workers > 1 and not checkers and "fork" in multiprocessing.get_all_start_methods()
     grouped: VerifyReport | None = None  # the groups' replay, made while workers replay the preloaded requests
     try:
-        if parallel and len(preloaded) > CHUNK:
+        if sourced is not None:
+            probe_groups = groups() if callable(groups) else groups
+            grouped = VerifyReport(provider=provider, ingresses=report.ingresses)
+            policy_groups(grouped)  # (while the other process routes the source side)
+            sources: list[_Source] = []
+            for sourced_chunk in sourced:
+                account(len(sourced_chunk[0]), _replay_sourced(sourced_chunk, sources))
+            requests = itertools.chain(preloaded, requests)
+        elif parallel and len(preloaded) > CHUNK:
             _PRELOADED = preloaded
             spans = [(i, min(i + CHUNK, len(preloaded))) for i in range(0, len(preloaded), CHUNK)]
             with multiprocessing.get_context("fork").Pool(workers) as pool:

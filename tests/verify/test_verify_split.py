@@ -1,0 +1,111 @@
+"""``verify --workers 2`` with the sides split over two processes (:mod:`ing2gw.sourceside`):
+the same reports as one process, a worker's error as the usual one-line error, and no
+worker left behind."""
+
+from __future__ import annotations
+
+import importlib.util
+import multiprocessing
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support import TESTDATA, verify_report
+
+from ing2gw import sourceside, verification
+from ing2gw import verify as v
+from ing2gw.errors import ExitCode, InputError
+
+# the verify golden inputs and generated ones, as the setup fast paths' tests use them
+_spec = importlib.util.spec_from_file_location("_setup_inputs", Path(__file__).with_name(
+    "test_verify_setup_fastpaths.py"))
+assert _spec is not None and _spec.loader is not None
+_setup = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_setup)
+_inputs = _setup._inputs
+
+
+@pytest.fixture
+def split(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Split even small inputs (in chunks of 7); the list counts the forked source sides."""
+    started: list[int] = []
+    real = sourceside.SourceSide
+
+    class Counted(real):  # type: ignore[misc,valid-type]
+        def __init__(self, make):  # type: ignore[no-untyped-def]
+            started.append(1)
+            super().__init__(make)
+
+    monkeypatch.setattr(verification, "SPLIT_MIN", 0)
+    monkeypatch.setattr(verification, "SourceSide", Counted)
+    monkeypatch.setattr(v, "CHUNK", 7)
+    return started
+
+
+def test_split_sides_give_the_reports_of_one_process(ing2gw, tmp_path: Path, split: list[int]) -> None:
+    """Every verify golden input and generated inputs (canaries, CORS, regexes, TLS,
+    protections): the source side routed in a forked process gives the report one process
+    gives, with policy probes and their bursts too."""
+    policies = TESTDATA / "verify" / "policies"
+    runs = [[str(policies / "ingresses.yaml"), "--htpasswd", f"shop/users={policies / 'users.htpasswd'}",
+             "--credentials", "alice:alice-pw"]]
+    runs += [[str(p)] for p in _inputs(tmp_path)]
+    for args in runs:
+        before = len(split)
+        one = verify_report(ing2gw, "-f", *args, "--allow-unprotected", "--workers", "1")
+        assert len(split) == before  # one process: no split
+        two = verify_report(ing2gw, "-f", *args, "--allow-unprotected", "--workers", "2")
+        assert two == one, args
+        assert len(split) == before + 1, args
+    assert multiprocessing.active_children() == []
+
+
+def test_split_with_cases_and_more_workers(ing2gw, tmp_path: Path, split: list[int]) -> None:
+    """Case-file requests follow the split generated ones; with 3 workers the pool replays
+    chunks of both sides instead. Same reports."""
+    case = TESTDATA / "verify" / "regex-sibling" / "input.yaml"
+    cases = tmp_path / "cases.yaml"
+    cases.write_text("".join(f"- name: c{i}\n  request: {{host: site.example.com, path: /foo{'bar' * (i % 3)}/{i}}}\n"
+                             f"  expect: {{}}\n" for i in range(10)))
+    args = ["-f", str(case), "--cases", str(cases), "--allow-unprotected"]
+    one = verify_report(ing2gw, *args, "--workers", "1")
+    assert verify_report(ing2gw, *args, "--workers", "2") == one
+    assert len(split) == 1
+    assert verify_report(ing2gw, *args, "--workers", "3") == one
+    assert len(split) == 1
+    assert one["summary"]["requests"] > 20
+
+
+def test_an_error_in_the_source_worker_is_the_one_line_error(
+    ing2gw, monkeypatch: pytest.MonkeyPatch, split: list[int]
+) -> None:
+    """An input error raised where the source side is routed is reported as if raised here:
+    one line, its exit code, nothing on stdout, no worker left."""
+    def broken(route, items):  # type: ignore[no-untyped-def]
+        raise InputError("input.yaml:7: Ingress shop/web: something the model cannot read")
+        yield  # a generator, as source_chunks
+
+    monkeypatch.setattr(verification, "source_chunks", broken)
+    r = ing2gw(["verify", "-f", str(TESTDATA / "verify" / "canary" / "input.yaml"), "-q", "-o", "json",
+                "--workers", "2"])
+    assert r.exit_code == ExitCode.INPUT
+    assert r.stdout == ""
+    assert r.stderr.strip() == "Error: input.yaml:7: Ingress shop/web: something the model cannot read"
+    assert split and multiprocessing.active_children() == []
+
+
+def _slow() -> Iterator[v.Sourced]:
+    while True:
+        time.sleep(0.05)
+        yield [], [], [], []
+
+
+def test_stop_ends_and_reaps_a_running_worker() -> None:
+    """An error or Ctrl-C in this process while the worker still runs: stop() ends it."""
+    side = sourceside.SourceSide(_slow)
+    chunks = side.chunks()
+    assert next(chunks) == ([], [], [], [])
+    side.stop()
+    assert side._process.exitcode is not None
+    assert multiprocessing.active_children() == []
