@@ -10,9 +10,10 @@ only parses options and renders the report, and tests and other commands call th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import Any
 
 from .accesslog import LogEntry, LogLine, SchemeChooser, decide, log_requests
 from .cases import CaseClock, load_cases, request_of, results_json, run_cases
@@ -32,9 +33,9 @@ from .probes import UNKNOWN_HOST, Probe, ingress_probes, object_probes
 from .resources import ResourceSet
 from .router import Router
 from .router.outcome import Outcome
-from .sourceside import SourceSide
+from .sourceside import SourceSide, schedule
 from .sourceside import available as fork_available
-from .verify import MEMO_SIZE, Item, Replayable, Sourced, VerifyReport, source_chunks, verify_requests
+from .verify import MEMO_SIZE, Item, Replayable, SourcedMessage, VerifyReport, replay_here, verify_requests
 from .widened import widened_differences
 
 __all__ = ["SPLIT_MIN", "VerifyOptions", "Verification", "only", "run_verify"]
@@ -99,24 +100,35 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
     def generated_probes() -> list[tuple[Replayable, str]]:
         return [(p, "generated") for p in _generated(plane, mine, result, name, bool(existing))]
 
-    # With two processes, the source side of the generated probes is routed by a forked worker
-    # that starts now, while this process builds the router and the policy probes
-    # (ing2gw.sourceside); with more, chunks of both sides go to a pool once all is built.
+    explaining = [*result.notes, *plane.controller_notes()]
+
+    def gateway_side() -> tuple[Router, PolicyIndex, Router]:
+        """The router without and with the attached policies enforced, and the policies."""
+        routing = Router.from_manifests([*result.manifests, *(existing.objects if existing else ())],
+                                        path_policy=target_path_policy(convert_options.emitter))
+        policies = policy_index(result.manifests)
+        return routing, policies, routing.with_guard(Guard(policies, credentials))
+
+    # With two processes, a worker forked now starts replaying the generated probes while this
+    # process builds the router and the policy probes (ing2gw.sourceside); with more, chunks of
+    # both sides go to a pool once everything is built here.
     split: SourceSide | None = None
     if (options.generate and options.workers == 2 and not options.oracle and not options.via_proxy
             and len(mine.ingresses) >= SPLIT_MIN and fork_available()):
-        def source_side() -> Iterator[Sourced]:
+        def source_side(done: Any) -> Iterator[SourcedMessage]:
             own = with_enforcement(plane.model(mine, controller_config), credentials, count=False)
-            return source_chunks(own.route, generated_probes())
+
+            def whole() -> Callable[[Sequence[tuple[Item, str]]], Any]:
+                return replay_here(Explainer(explaining, mine, result.manifests), own.route,
+                                   gateway_side()[2].route)
+
+            return schedule(generated_probes(), own.route, whole, done)
 
         split = SourceSide(source_side)
     try:
         base_model = plane.model(mine, controller_config)
         model = with_enforcement(base_model, credentials, count=False)  # boundary probes: no counting
-        routing = Router.from_manifests([*result.manifests, *(existing.objects if existing else ())],
-                                        path_policy=target_path_policy(convert_options.emitter))
-        policies = policy_index(result.manifests)
-        router = routing.with_guard(Guard(policies, credentials))
+        routing, policies, router = gateway_side()
 
         generated: list[tuple[Replayable, str]] = []
         skipped: list[str] = []
@@ -145,7 +157,6 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
         def decided(line: LogLine) -> tuple[str, str]:
             return decide(line, choose)
 
-        explaining = [*result.notes, *plane.controller_notes()]
         checkers: list[Checker] = []
         try:
             if options.oracle:
@@ -160,7 +171,7 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
             sharing = line_sharing(base_model, result.manifests, explaining) if options.access_logs else None
             report = verify_requests(name, mine, result.manifests, explaining, source.route, router.route,
                                      requests(), progress, checkers, options.workers, generated, groups, stateful,
-                                     decided, sharing, None if split is None else split.chunks())
+                                     decided, sharing, None if split is None else split.messages())
         finally:
             for checker in checkers:
                 checker.stop()

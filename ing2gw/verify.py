@@ -482,29 +482,43 @@ class _Source:
 # (ing2gw.sourceside): the requests' wire forms, the answers' summaries, where each matched
 # (an index into the Matched values sent so far), and the Matched values new in this chunk.
 Sourced = tuple[list["_Wire | _ProbeWire"], list[_Summary], list[int], list["Matched | None"]]
+# What that process sends per chunk: (Sourced, size, None) for the chunks of the start, in
+# order, and (None, size, result) for those of the end, which it replayed whole (both sides)
+# itself, last chunk first (ing2gw.sourceside.schedule).
+SourcedMessage = tuple["Sourced | None", int, "_Result | None"]
 
 
-def source_chunks(route: Callable[[Request], Outcome], items: Sequence[tuple[Replayable, str]]) -> Iterator[Sourced]:
-    """``items`` routed through the source side ``route``, chunk by chunk, for
+def source_chunk(route: Callable[[Request], Outcome], items: Sequence[tuple[Replayable, str]],
+                 seen: dict[Matched | None, int]) -> Sourced:
+    """A chunk of ``items`` routed through the source side ``route``, for
     :func:`verify_requests` (``sourced``) in another process: what :func:`_compare` needs of
-    the source side, in plain values (each distinct Matched sent once)."""
-    seen: dict[Matched | None, int] = {}
-    for start in range(0, len(items), CHUNK):
-        wires: list[_Wire | _ProbeWire] = []
-        summaries: list[_Summary] = []
-        where: list[int] = []
-        new: list[Matched | None] = []
-        for item, origin in items[start:start + CHUNK]:
-            outcome = route(_as_request(item))
-            matched = outcome.matched
-            at = seen.get(matched)
-            if at is None:
-                at = seen[matched] = len(seen)
-                new.append(matched)
-            wires.append(cast("_Wire | _ProbeWire", _to_wire(item, origin)))
-            summaries.append(_summary(outcome))
-            where.append(at)
-        yield wires, summaries, where, new
+    the source side, in plain values. ``seen``: the Matched values sent before (each is sent
+    once), by their index."""
+    wires: list[_Wire | _ProbeWire] = []
+    summaries: list[_Summary] = []
+    where: list[int] = []
+    new: list[Matched | None] = []
+    for item, origin in items:
+        outcome = route(_as_request(item))
+        matched = outcome.matched
+        at = seen.get(matched)
+        if at is None:
+            at = seen[matched] = len(seen)
+            new.append(matched)
+        wires.append(cast("_Wire | _ProbeWire", _to_wire(item, origin)))
+        summaries.append(_summary(outcome))
+        where.append(at)
+    return wires, summaries, where, new
+
+
+def replay_here(explainer: Explainer, source_route: Callable[[Request], Outcome],
+                gateway_route: Callable[[Request], Outcome]) -> Callable[[Sequence[tuple[Item, str]]], Any]:
+    """What replays a chunk of both sides in this process, with sides it built itself (a
+    forked worker that started before they were built in the replaying process); its result
+    goes into ``verify_requests(sourced=...)``."""
+    global _REPLAY
+    _REPLAY = _Replay(explainer, source_route, gateway_route)
+    return _replay_chunk
 
 
 def _replay_sourced(chunk: Sourced, sources: list[_Source]) -> _Result:
@@ -651,7 +665,7 @@ def verify_requests(
     stateful: Stateful | None = None,
     decide: Callable[[LogLine], tuple[str, str]] | None = None,
     sharing: Sharing | None = None,
-    sourced: Iterable[Sourced] | None = None,
+    sourced: Iterable[SourcedMessage] | None = None,
 ) -> VerifyReport:
     """Replay ``requests`` (with where each came from) through both sides. Each of
     ``checkers`` (objects with ``name`` and ``check(request) -> problems | None``) gives a
@@ -669,9 +683,10 @@ def verify_requests(
     is replayed (a worker infers it); the contradictions go into ``report.recorded`` (at most
     50, in request order). Differing log lines are aggregated (``report.logs``), lines of one
     class (``sharing``, :mod:`ing2gw.logshare`) decided once per process. ``sourced``: the
-    generated requests with their source side routed by another process
-    (:mod:`ing2gw.sourceside`), replayed before ``preloaded``: this process makes and replays
-    the groups first (meanwhile), then routes these through the Gateway side as they come."""
+    generated requests as another process sends them (:mod:`ing2gw.sourceside`), replayed
+    before ``preloaded``: chunks with their source side routed there, which this process
+    finishes as they come, and chunks replayed whole there; this process makes and replays
+    the groups first (meanwhile)."""
     global _REPLAY, _PRELOADED
     started = time.perf_counter()
     _REPLAY = _Replay(Explainer(notes, resources, manifests), source_route, gateway_route, decide, sharing)
@@ -733,8 +748,14 @@ def verify_requests(
             grouped = VerifyReport(provider=provider, ingresses=report.ingresses)
             policy_groups(grouped)  # (while the other process routes the source side)
             sources: list[_Source] = []
-            for sourced_chunk in sourced:
-                account(len(sourced_chunk[0]), _replay_sourced(sourced_chunk, sources))
+            whole: list[tuple[int, _Result]] = []  # chunks the other process replayed whole, last first
+            for part, size, result in sourced:
+                if part is not None:
+                    account(size, _replay_sourced(part, sources))
+                elif result is not None:
+                    whole.append((size, result))
+            for size, done in reversed(whole):
+                account(size, done)
             requests = itertools.chain(preloaded, requests)
         elif parallel and len(preloaded) > CHUNK:
             _PRELOADED = preloaded

@@ -61,6 +61,51 @@ def test_split_sides_give_the_reports_of_one_process(ing2gw, tmp_path: Path, spl
     assert multiprocessing.active_children() == []
 
 
+@pytest.mark.parametrize("ahead", [0, 1, 10**9], ids=["all-whole", "one-ahead", "all-source"])
+def test_each_way_of_sharing_the_chunks_gives_the_same_report(
+    ing2gw, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, split: list[int], ahead: int
+) -> None:
+    """The worker replays every chunk whole (ahead 0), routes every chunk's source side (a
+    huge ahead), or anything between: the same reports."""
+    monkeypatch.setattr(sourceside, "AHEAD", ahead)
+    inputs = [TESTDATA / "verify" / "policies" / "ingresses.yaml", *_inputs(tmp_path)[-4:]]
+    for args in ([str(p)] for p in inputs):
+        one = verify_report(ing2gw, "-f", *args, "--allow-unprotected", "--workers", "1")
+        assert verify_report(ing2gw, "-f", *args, "--allow-unprotected", "--workers", "2") == one, args
+        assert one["summary"]["requests"] > 14
+
+
+class _Done:
+    value = 0
+
+
+def test_schedule_sends_every_chunk_once() -> None:
+    """Source chunks from the start in order while the other process has fewer than AHEAD
+    to finish, whole chunks from the end otherwise: each chunk exactly once."""
+    items = [(object(), "generated") for _ in range(10 * v.CHUNK + 3)]
+    done = _Done()
+    replayed: list[int] = []
+    built: list[int] = []
+
+    def whole():  # type: ignore[no-untyped-def]
+        built.append(1)
+        return lambda chunk: replayed.append(len(chunk)) or ("whole", items.index(chunk[0]) // v.CHUNK)
+
+    def source(route, chunk, seen):  # type: ignore[no-untyped-def]
+        return ("source", items.index(chunk[0]) // v.CHUNK)
+
+    order: list[tuple[str, int]] = []
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(v, "source_chunk", source)
+        for chunk, _size, result in sourceside.schedule(items, None, whole, done):
+            order.append(chunk if chunk is not None else result)  # type: ignore[arg-type]
+            if len(order) == 6:
+                done.value = 3  # the other process took three of the four sent
+    assert order == [("source", 0), ("source", 1), ("source", 2), ("source", 3), ("whole", 10), ("whole", 9),
+                     ("source", 4), ("source", 5), ("source", 6), ("whole", 8), ("whole", 7)]
+    assert built == [1] and replayed == [3] + [v.CHUNK] * 3
+
+
 def test_split_with_cases_and_more_workers(ing2gw, tmp_path: Path, split: list[int]) -> None:
     """Case-file requests follow the split generated ones; with 3 workers the pool replays
     chunks of both sides instead. Same reports."""
@@ -82,11 +127,10 @@ def test_an_error_in_the_source_worker_is_the_one_line_error(
 ) -> None:
     """An input error raised where the source side is routed is reported as if raised here:
     one line, its exit code, nothing on stdout, no worker left."""
-    def broken(route, items):  # type: ignore[no-untyped-def]
+    def broken(route, items, seen):  # type: ignore[no-untyped-def]
         raise InputError("input.yaml:7: Ingress shop/web: something the model cannot read")
-        yield  # a generator, as source_chunks
 
-    monkeypatch.setattr(verification, "source_chunks", broken)
+    monkeypatch.setattr(v, "source_chunk", broken)
     r = ing2gw(["verify", "-f", str(TESTDATA / "verify" / "canary" / "input.yaml"), "-q", "-o", "json",
                 "--workers", "2"])
     assert r.exit_code == ExitCode.INPUT
@@ -95,17 +139,17 @@ def test_an_error_in_the_source_worker_is_the_one_line_error(
     assert split and multiprocessing.active_children() == []
 
 
-def _slow() -> Iterator[v.Sourced]:
+def _slow(done: object) -> Iterator[v.SourcedMessage]:
     while True:
         time.sleep(0.05)
-        yield [], [], [], []
+        yield ([], [], [], []), 0, None
 
 
 def test_stop_ends_and_reaps_a_running_worker() -> None:
     """An error or Ctrl-C in this process while the worker still runs: stop() ends it."""
     side = sourceside.SourceSide(_slow)
-    chunks = side.chunks()
-    assert next(chunks) == ([], [], [], [])
+    messages = side.messages()
+    assert next(messages) == (([], [], [], []), 0, None)
     side.stop()
     assert side._process.exitcode is not None
     assert multiprocessing.active_children() == []
