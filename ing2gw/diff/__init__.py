@@ -11,15 +11,16 @@ Each side (BASE, HEAD) is a set of documents made into objects (:mod:`.sides`); 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from ..http import Request
 from ..notes import Note, lost_protection
-from .behaviour import replay
+from .behaviour import ProbeKey, replay
 from .fields import FieldChange
 from .model import BehaviourChange, DiffReport, ObjectChange, Side
 from .objects import object_changes
-from .parallel import both_sides
+from .parallel import both_sides_fed
 from .sides import build_side
 from .units import incremental_sides
 
@@ -32,13 +33,22 @@ def _note_key(n: Note) -> tuple[str, str, str, str]:
 
 
 def diff_sides(base: Side, head: Side, extra_requests: Iterable[Request] = (), parallel: bool = False) -> DiffReport:
-    """The report; ``parallel``: route BASE's requests in a forked worker when there are many,
-    while this process routes HEAD's and compares the objects."""
+    """The report; ``parallel``: when there is much to route, a forked worker compiles BASE's
+    router and compares the objects while this process makes the probe requests, then routes
+    them through BASE while this process routes them through HEAD."""
     plan = replay(base, head, extra_requests)
-    before, (after, objects) = both_sides(plan.base_outcomes,
-                                          lambda: (plan.head_outcomes(), object_changes(base, head)),
-                                          parallel and plan.worth_a_worker)
-    behaviour = plan.changes(before, after)
+
+    def base_half(get_probes: Callable[[], list[ProbeKey]]) -> tuple[list[dict[str, Any]], list[ObjectChange]]:
+        router = plan.router("base")  # what needs no probes first
+        objects = object_changes(base, head)
+        return plan.outcomes(router, get_probes()), objects
+
+    def head_half(probes: list[ProbeKey]) -> tuple[list[ProbeKey], list[dict[str, Any]]]:
+        return probes, plan.outcomes(plan.router("head"), probes)
+
+    (before, objects), (probes, after) = both_sides_fed(base_half, plan.probes, head_half,
+                                                        parallel and plan.worth_a_worker)
+    behaviour = plan.changes(probes, before, after)
     old_notes = {_note_key(n): n for n in base.notes}
     new_notes = {_note_key(n): n for n in head.notes}
     return DiffReport(
@@ -48,6 +58,6 @@ def diff_sides(base: Side, head: Side, extra_requests: Iterable[Request] = (), p
         behaviour=tuple(behaviour),
         notes_added=tuple(new_notes[k] for k in sorted(set(new_notes) - set(old_notes))),
         notes_removed=tuple(old_notes[k] for k in sorted(set(old_notes) - set(new_notes))),
-        requests=len(plan.requests),
+        requests=len(plan.requests(probes)),
         lost=tuple(n for n in head.notes if lost_protection(n)),
     )

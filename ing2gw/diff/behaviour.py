@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ..http import Request
 from ..probes import Probe, probes_for
@@ -19,11 +19,12 @@ from ..verify import compare_outcomes, summarise
 from .model import BehaviourChange, Side
 from .sides import identity
 
-__all__ = ["Replay", "replay"]
+if TYPE_CHECKING:
+    from ..router import Router
 
+__all__ = ["ProbeKey", "Replay", "replay"]
 
-def _request_of(p: Probe) -> Request:
-    return Request.build(host=p.host, path=p.path, scheme=p.scheme, headers=list(p.headers))
+_ROUTES = ("HTTPRoute", "GRPCRoute")
 
 
 def _affected_hosts(base: Side, head: Side) -> set[str] | None:
@@ -53,41 +54,58 @@ def _affected_hosts(base: Side, head: Side) -> set[str] | None:
     return hosts
 
 
-def _outcomes(manifests: list[dict[str, Any]], requests: list[Request]) -> list[dict[str, Any]]:
-    """Each request's outcome summary through the reference router over ``manifests``."""
-    from ..router import Router
+# Probe requests in their light form: (scheme, host, path, headers), sorted; cheap to send
+# to a worker, each process builds its own Requests from them.
+ProbeKey = tuple[str, str, str, tuple[tuple[str, str], ...]]
 
-    router = Router.from_manifests(manifests)
-    return [summarise(router.route(req)) for req in requests]
-
-
-# Fewer requests are routed faster than a worker starts and sends its summaries back.
-_WORTH_A_WORKER = 20_000
+# Fewer routes are compiled and routed faster than a worker starts and sends its summaries back.
+_WORTH_A_WORKER = 1_500
 
 
 @dataclass(frozen=True, slots=True)
 class Replay:
-    """The requests to send through both sides, and the objects of each side that can take
-    part in routing them; each side's outcomes may be computed apart (another process)."""
+    """What to replay through both sides: the objects of each side that can take part in
+    routing the probed hosts (``old``, ``new``), the routes probes come from, and the caller's
+    extra requests. Each side's router and outcomes may be made apart (another process): the
+    probes (:meth:`probes`) are the only input made after the split."""
 
-    requests: list[Request]
     old: list[dict[str, Any]]
     new: list[dict[str, Any]]
+    probed: tuple[list[dict[str, Any]], list[dict[str, Any]]]  # each side's objects probes come from
+    extra: list[Request]
+    _requests: dict[int, list[Request]] = field(default_factory=dict, compare=False)
 
     @property
     def worth_a_worker(self) -> bool:
-        return len(self.requests) >= _WORTH_A_WORKER
+        return sum(1 for side in (self.old, self.new) for m in side if m.get("kind") in _ROUTES) >= _WORTH_A_WORKER
 
-    def base_outcomes(self) -> list[dict[str, Any]]:
-        return _outcomes(self.old, self.requests)
+    def probes(self) -> list[ProbeKey]:
+        return sorted((p.scheme, p.host, p.path, p.headers) for p in _probes(*self.probed))
 
-    def head_outcomes(self) -> list[dict[str, Any]]:
-        return _outcomes(self.new, self.requests)
+    def requests(self, probes: list[ProbeKey]) -> list[Request]:
+        """The requests of ``probes`` then the extra ones (built once per process)."""
+        out = self._requests.get(id(probes))
+        if out is None:
+            out = self._requests[id(probes)] = [
+                Request.build(host=host, path=path, scheme=scheme, headers=list(headers))
+                for scheme, host, path, headers in probes] + self.extra
+        return out
 
-    def changes(self, before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[BehaviourChange]:
+    def router(self, side: str) -> Router:
+        """The reference router over BASE's (``"base"``) or HEAD's objects."""
+        from ..router import Router
+
+        return Router.from_manifests(self.old if side == "base" else self.new)
+
+    def outcomes(self, router: Router, probes: list[ProbeKey]) -> list[dict[str, Any]]:
+        """Each request's outcome summary through ``router``."""
+        return [summarise(router.route(req)) for req in self.requests(probes)]
+
+    def changes(self, probes: list[ProbeKey], before: list[dict[str, Any]],
+                after: list[dict[str, Any]]) -> list[BehaviourChange]:
         """The requests whose outcome differs, in report order."""
         out: list[BehaviourChange] = []
-        for req, a, b in zip(self.requests, before, after, strict=True):
+        for req, a, b in zip(self.requests(probes), before, after, strict=True):
             what = compare_outcomes(a, b)
             if what:
                 described = {"method": req.method, "url": f"{req.scheme}://{req.host}{req.target}",
@@ -156,9 +174,7 @@ def replay(base: Side, head: Side, extra: Iterable[Request]) -> Replay:
         return [m for m in manifests if m.get("kind") not in ("HTTPRoute", "GRPCRoute")
                 or set((m.get("spec") or {}).get("hostnames") or []) & hosts]
 
-    probes = sorted(_probes(changed_routes(base.manifests), changed_routes(head.manifests)),
-                    key=lambda p: (p.scheme, p.host, p.path, p.headers))
     # Only objects that can take part in routing these hosts are compiled.
-    return Replay([_request_of(p) for p in probes] + extra, [m for m in base.manifests if serves(m)],
-                  [m for m in head.manifests if serves(m)])
+    return Replay([m for m in base.manifests if serves(m)], [m for m in head.manifests if serves(m)],
+                  (changed_routes(base.manifests), changed_routes(head.manifests)), extra)
 
