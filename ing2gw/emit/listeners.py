@@ -258,6 +258,7 @@ class Listeners:
                 self._hold(scope, nodes)
         if self.existing is not None:
             self._hold_existing(self.existing, gathered)
+            self._admit_route_namespaces(ir)
             return
         sets = self.topology == "listenersets"
         for route in ir.routes:
@@ -269,9 +270,7 @@ class Listeners:
                 else:
                     for h in holders:
                         h.route_namespaces.add(route.namespace)
-            for p in route.parents:
-                for h, slot in self.find(p, route.namespace) if isinstance(p, ListenerParent) else ():
-                    self._admits.setdefault((h.name, h.namespace, slot.section), set()).add(route.namespace)
+        self._admit_route_namespaces(ir)
         for pt in ir.passthrough:
             if sets:
                 for h, _ in self.passthrough_parents(pt.gateway, pt.namespace, pt.hostname):
@@ -279,6 +278,14 @@ class Listeners:
                 continue
             for h in self.holders[self.scope(pt.gateway, pt.namespace)]:
                 h.route_namespaces.add(pt.namespace)
+
+    def _admit_route_namespaces(self, ir: IR) -> None:
+        """Each explicit listener admits the namespaces of the routes that name it (its
+        ``allowedRoutes``), on new Gateways and on the ListenerSets beside existing ones."""
+        for route in ir.routes:
+            for p in route.parents:
+                for h, slot in self.find(p, route.namespace) if isinstance(p, ListenerParent) else ():
+                    self._admits.setdefault((h.name, h.namespace, slot.section), set()).add(route.namespace)
 
     def _implicit(self, scope: Scope, certs: list[Certificate], pass_hosts: list[str]) -> list[tuple[Listener, str]]:
         """The Ingress shorthand's listener nodes, with their keys."""

@@ -15,8 +15,8 @@ from .hostnames import HostIndex, intersect
 from .inventory import GATEWAY_GROUP, Inventory, Obj, int_of, map_of, maps_of, str_of
 from .model import Group
 
-__all__ = ["ListenerSpec", "admits_listener_set", "attach", "distinct", "listener_certificate", "listener_specs",
-           "parse_listeners"]
+__all__ = ["ListenerSpec", "admits_listener_set", "attach", "distinct", "listener_certificate", "listener_set_parent",
+           "listener_specs", "parse_listeners"]
 
 ROUTED_PROTOCOLS = ("HTTP", "HTTPS")
 ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
@@ -85,6 +85,20 @@ def admits_listener_set(gw: Obj, lset: Obj, inv: Inventory, notes: set[str]) -> 
         selector = map_of(gw, namespaces.get("selector"), "spec.allowedListeners.namespaces.selector")
         return _label_selector_matches(selector, labels)
     return False
+
+
+def listener_set_parent(lset: Obj, inv: Inventory, notes: set[str]) -> str | None:
+    """``ns/name`` of the Gateway a ListenerSet attaches to, or None (noted) when that Gateway
+    is absent or its ``allowedListeners`` does not admit the set."""
+    pref = map_of(lset, map_of(lset, lset.body.get("spec"), "spec").get("parentRef"), "spec.parentRef")
+    parent_ns = str_of(lset, pref.get("namespace"), "spec.parentRef.namespace") or lset.namespace
+    parent_ref = f"{parent_ns}/{str_of(lset, pref.get('name'), 'spec.parentRef.name') or ''}"
+    parent = inv.by_key.get((GATEWAY_GROUP, "Gateway", parent_ns, parent_ref.split("/", 1)[1]))
+    if parent is None or not admits_listener_set(parent, lset, inv, notes):
+        notes.add(f"ListenerSet {lset.ref}: not attached (Gateway {parent_ref} is absent or its "
+                  "allowedListeners does not admit it)")
+        return None
+    return parent_ref
 
 
 def parse_listeners(gw: Obj, inv: Inventory, notes: set[str]) -> list[ListenerSpec]:

@@ -18,7 +18,11 @@ The decision follows the spec (``docs/gateway-api-semantics.md`` §2-§3, the v1
   router (:mod:`.matcher`); a plain connection to a port of TLS listeners fails its handshake.
   Listeners of several Gateways on one port are taken as one set (the first Gateway by
   namespace and name wins a tie);
-* attachment: parentRefs to a Gateway (``sectionName``, ``port``), ``allowedRoutes`` (namespaces
+* ListenerSets (``gateway.networking.k8s.io`` ``ListenerSet``) that their parent Gateway's
+  ``allowedListeners`` admits add their listeners to it, as for the HTTP table: a listener
+  whose port, protocol family and hostname the Gateway (or an earlier set, by namespace and
+  name) has already, or that puts another protocol on one of its ports, is left out (noted);
+* attachment: parentRefs to a Gateway or a ListenerSet (``sectionName``, ``port``), ``allowedRoutes`` (namespaces
   and kinds: TCP takes TCPRoute, UDP UDPRoute, TLS TLSRoute and, when named in ``kinds``, a
   TCPRoute), and for a TLSRoute its hostnames intersected with the listener's;
 * route selection on a listener: a TLSRoute whose effective hostname matches the SNI, the
@@ -29,7 +33,7 @@ The decision follows the spec (``docs/gateway-api-semantics.md`` §2-§3, the v1
   invalid backend in proportion to its weight) or when no backend has weight.
 
 Malformed objects raise :class:`~ing2gw.errors.InputError` naming file, line and object, as
-the HTTP table does. ListenerSets are not read here (their stream listeners are left out).
+the HTTP table does.
 """
 
 from __future__ import annotations
@@ -43,9 +47,10 @@ from ing2gw.yamlio import Document
 
 from .hostnames import host_matches
 from .inventory import GATEWAY_GROUP, Inventory, Obj, map_of, maps_of, parent_target, seq_of, str_of, to_objects
-from .listeners import ListenerSpec, attach, distinct, listener_certificate, parse_listeners
+from .listeners import ListenerSpec, attach, distinct, listener_certificate, listener_set_parent, parse_listeners
 from .model import Backend
 from .rules import resolve_backend
+from .table import protocols_differ
 
 __all__ = ["STREAM_KINDS", "STREAM_SCHEMES", "Connection", "StreamOutcome", "StreamRouter", "compare_streams"]
 
@@ -283,13 +288,17 @@ class StreamRouter:
                              route, chosen.notes + pick.notes)
 
 
-def _distinct(gw: Obj, specs: list[ListenerSpec], notes: set[str]) -> list[ListenerSpec]:
-    """The stream and HTTPS listeners of a Gateway that are distinct (UDP ports apart)."""
+_STREAM_SIDE = ("TCP", "TLS", "UDP", "HTTPS")  # the listeners the stream router keeps (HTTPS: beside TLS)
+
+
+def _distinct(gw: Obj, specs: list[ListenerSpec], notes: set[str], every: bool = False) -> list[ListenerSpec]:
+    """The listeners of a Gateway or ListenerSet that are distinct (UDP ports apart): the
+    stream and HTTPS ones, or with ``every`` those of every protocol."""
     by_port: dict[tuple[str, int], list[ListenerSpec]] = {}
     for ls in specs:
-        by_port.setdefault(("UDP" if ls.protocol == "UDP" else "TCP", ls.port), []).append(ls)
+        by_port.setdefault((_family(ls), ls.port), []).append(ls)
     return [ls for (_, port), group in sorted(by_port.items()) for ls in distinct(gw, port, group, notes)
-            if ls.protocol in ("TCP", "TLS", "UDP", "HTTPS")]
+            if every or ls.protocol in _STREAM_SIDE]
 
 
 def _stream_listener(gw: Obj, ls: ListenerSpec, index: int, inv: Inventory, notes: list[str]) -> _Listener:
@@ -306,27 +315,55 @@ def _stream_listener(gw: Obj, ls: ListenerSpec, index: int, inv: Inventory, note
     return _Listener(ls, mode, cert, problem)
 
 
+def _family(ls: ListenerSpec) -> str:
+    return "UDP" if ls.protocol == "UDP" else "TCP"
+
+
 def _compile(inv: Inventory) -> StreamRouter:
     notes: set[str] = set()
-    listeners: dict[str, list[_Listener]] = {}
+    listeners: dict[tuple[str, str], list[_Listener]] = {}  # (parent kind, ns/name) -> its stream listeners
     https: list[ListenerSpec] = []
-    for gw in inv.of_kind(GATEWAY_GROUP, "Gateway"):
-        specs = parse_listeners(gw, inv, notes)
+
+    def add(parent: Obj, specs: list[ListenerSpec], kept: list[ListenerSpec]) -> None:
         index = {id(ls): i for i, ls in enumerate(specs)}
-        for ls in _distinct(gw, specs, notes):
+        for ls in kept:
             if ls.protocol == "HTTPS":
                 https.append(ls)
                 continue
             lnotes: list[str] = []
-            listeners.setdefault(gw.ref, []).append(_stream_listener(gw, ls, index[id(ls)], inv, lnotes))
+            listeners.setdefault((parent.kind, parent.ref), []).append(
+                _stream_listener(parent, ls, index[id(ls)], inv, lnotes))
             notes.update(lnotes)
+
+    own: dict[str, list[ListenerSpec]] = {}  # each Gateway's distinct listeners, every protocol
+    for gw in inv.of_kind(GATEWAY_GROUP, "Gateway"):
+        specs = parse_listeners(gw, inv, notes)
+        own[gw.ref] = _distinct(gw, specs, notes, every=True)
+        add(gw, specs, [ls for ls in own[gw.ref] if ls.protocol in _STREAM_SIDE])
+    # ListenerSets the parent Gateway admits: their listeners join it, as for the HTTP table (the
+    # Gateway's own listener -- then the earlier set's -- wins a port, protocol family and hostname)
+    for lset in sorted(inv.of_kind(GATEWAY_GROUP, "ListenerSet"), key=lambda o: o.ref):
+        parent = listener_set_parent(lset, inv, notes)
+        if parent is None:
+            continue
+        specs = parse_listeners(lset, inv, notes)
+        claimed = own.setdefault(parent, [])
+        kept = []
+        for ls in _distinct(lset, specs, notes, every=True):
+            if any(_family(o) == _family(ls) and o.port == ls.port and (
+                    o.hostname == ls.hostname or protocols_differ([o], ls)) for o in claimed):
+                notes.add(f"ListenerSet {lset.ref} listener {ls.name}: conflicts with Gateway {parent}; left out")
+                continue
+            claimed.append(ls)
+            kept.append(ls)
+        add(lset, specs, [ls for ls in kept if ls.protocol in _STREAM_SIDE])
     for kind in STREAM_KINDS:
         for o in inv.of_kind(GATEWAY_GROUP, kind):
             _attach(o, listeners, inv, notes)
     return StreamRouter([ls for _, group in sorted(listeners.items()) for ls in group], https, notes | inv.notes)
 
 
-def _attach(o: Obj, listeners: Mapping[str, list[_Listener]], inv: Inventory, notes: set[str]) -> None:
+def _attach(o: Obj, listeners: Mapping[tuple[str, str], list[_Listener]], inv: Inventory, notes: set[str]) -> None:
     spec = map_of(o, o.body.get("spec"), "spec")
     hostnames = [str(h).lower().rstrip(".") for h in seq_of(o, spec.get("hostnames"), "spec.hostnames")]
     rules = maps_of(o, spec.get("rules"), "spec.rules")
@@ -338,12 +375,13 @@ def _attach(o: Obj, listeners: Mapping[str, list[_Listener]], inv: Inventory, no
     order = (o.created or "~", o.namespace, o.name)
     for k, pref in enumerate(maps_of(o, spec.get("parentRefs"), "spec.parentRefs")):
         where = f"spec.parentRefs[{k}]"
-        if (pref.get("group") or GATEWAY_GROUP) != GATEWAY_GROUP or (pref.get("kind") or "Gateway") != "Gateway":
-            notes.add(f"{o.kind} {o.ref}: parentRef {k} is not a Gateway; ignored")
+        parent_kind = str(pref.get("kind") or "Gateway")
+        if (pref.get("group") or GATEWAY_GROUP) != GATEWAY_GROUP or parent_kind not in ("Gateway", "ListenerSet"):
+            notes.add(f"{o.kind} {o.ref}: parentRef {k} is not a Gateway or ListenerSet; ignored")
             continue
         gw_ref, section, port = parent_target(o, pref, where)
         found = False
-        for ls in listeners.get(gw_ref, ()):
+        for ls in listeners.get((parent_kind, gw_ref), ()):
             if (section is not None and ls.spec.name != section) or (port is not None and ls.spec.port != port):
                 continue
             if o.kind == "TCPRoute" and ls.spec.protocol == "TLS" and ls.mode != "Terminate":

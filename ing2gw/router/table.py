@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .hostnames import HostIndex
-from .inventory import GATEWAY_GROUP, Inventory, map_of, maps_of, parent_target, seq_of, str_of, to_objects
-from .listeners import ROUTE_KINDS, ListenerSpec, admits_listener_set, attach, listener_specs
+from .inventory import GATEWAY_GROUP, Inventory, map_of, maps_of, parent_target, seq_of, to_objects
+from .listeners import ROUTE_KINDS, ListenerSpec, attach, listener_set_parent, listener_specs
 from .mesh import MeshBuilder, MeshTable, is_service_parent
 from .model import Entry, Gateway, Group, Listener, Match, Rule
 from .outcome import Matched, RuleInfo
@@ -94,13 +94,8 @@ def compile_table(
     set_listeners: dict[str, list[ListenerSpec]] = {}
     set_parent: dict[str, str] = {}
     for lset in inv.of_kind(GATEWAY_GROUP, "ListenerSet"):
-        pref = map_of(lset, map_of(lset, lset.body.get("spec"), "spec").get("parentRef"), "spec.parentRef")
-        parent_ns = str_of(lset, pref.get("namespace"), "spec.parentRef.namespace") or lset.namespace
-        parent_ref = f"{parent_ns}/{str_of(lset, pref.get('name'), 'spec.parentRef.name') or ''}"
-        parent = inv.by_key.get((GATEWAY_GROUP, "Gateway", parent_ns, parent_ref.split("/", 1)[1]))
-        if parent is None or not admits_listener_set(parent, lset, inv, notes):
-            notes.add(f"ListenerSet {lset.ref}: not attached (Gateway {parent_ref} is absent or its "
-                      "allowedListeners does not admit it)")
+        parent_ref = listener_set_parent(lset, inv, notes)
+        if parent_ref is None:
             continue
         set_listeners[lset.ref] = listener_specs(lset, inv, notes)
         set_parent[lset.ref] = parent_ref

@@ -247,3 +247,48 @@ def test_route_cli_decides_connections_on_both_sides(ing2gw) -> None:
                           (["--as", "traefik", "udp://:53"], "has no stream model")]:
         r = ing2gw(["route", "-f", str(case / "input.yaml"), *args])
         assert r.exit_code == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def _listener_set(name: str, *listeners: dict[str, Any], ns: str = "app") -> dict[str, Any]:
+    for ls in listeners:
+        ls.setdefault("allowedRoutes", {"namespaces": {"from": "Same"}})
+    return {"apiVersion": GW, "kind": "ListenerSet", "metadata": {"name": name, "namespace": ns},
+            "spec": {"parentRef": {"name": "gw", "namespace": "infra"}, "listeners": list(listeners)}}
+
+
+def _on_set(route: dict[str, Any], lset: str, section: str | None = None) -> dict[str, Any]:
+    parent: dict[str, Any] = {"kind": "ListenerSet", "name": lset}
+    if section:
+        parent["sectionName"] = section
+    route["spec"]["parentRefs"] = [parent]
+    return route
+
+
+def test_listener_sets_the_gateway_admits_add_stream_listeners() -> None:
+    gateway = _gateway({"name": "web", "port": 80, "protocol": "HTTP"}, {"name": "db", "port": 9000, "protocol": "TCP"})
+    gateway["spec"]["allowedListeners"] = {"namespaces": {"from": "All"}}
+    objs = [gateway,
+            _route("TCPRoute", "db", ("postgres", 5432, 1), section="db"),
+            _listener_set("mq", {"name": "mq", "port": 9443, "protocol": "TLS", "hostname": "mq.example.com",
+                                 "tls": {"mode": "Passthrough"}},
+                          {"name": "dns", "port": 53, "protocol": "UDP"},
+                          {"name": "dup", "port": 9000, "protocol": "TCP"},  # the Gateway's own port: left out
+                          {"name": "web", "port": 80, "protocol": "TCP"}),  # another protocol on its HTTP port
+            _on_set(_route("TLSRoute", "mq", ("rabbit", 5671, 1), hostnames=["mq.example.com"]), "mq"),
+            _on_set(_route("UDPRoute", "dns", ("coredns", 53, 1)), "mq", "dns"),
+            _on_set(_route("TCPRoute", "dup", ("other", 1, 1)), "mq", "dup")]
+    router = StreamRouter.from_manifests(objs)
+    out = router.route(Connection("TLS", 9443, "mq.example.com"))
+    assert (out.backend, out.tls, out.listener) == ("app/rabbit:5671", "passthrough", "app/mq/mq")
+    assert router.route(Connection("UDP", 53)).backend == "app/coredns:53"
+    assert router.route(Connection("TCP", 9000)).backend == "app/postgres:5432"  # the Gateway's own listener
+    assert router.route(Connection("TCP", 80)).backend is None
+    assert {n for n in router.notes if "ListenerSet app/mq" in n} == {
+        "ListenerSet app/mq listener dup: conflicts with Gateway infra/gw; left out",
+        "ListenerSet app/mq listener web: conflicts with Gateway infra/gw; left out"}
+    assert Connection("TLS", 9443, "mq.example.com") in router.endpoints()
+    # a Gateway whose allowedListeners admits none (the default) takes no set's listener
+    del gateway["spec"]["allowedListeners"]
+    closed = StreamRouter.from_manifests(objs)
+    assert closed.route(Connection("TLS", 9443, "mq.example.com")).backend is None
+    assert any("ListenerSet app/mq: not attached" in n for n in closed.notes)

@@ -154,3 +154,27 @@ def test_a_route_sent_elsewhere_is_an_unexplained_difference(ing2gw) -> None:
     assert [(d.request["url"], d.aspects, d.explained) for d in report.differences] == [
         ("tcp://:1883", ("status",), False), (f"tls://{'unknown.ing2gw.invalid'}:1883", ("status",), False),
         ("udp://:53", ("backend",), False)]
+
+
+def test_beside_an_existing_gateway_the_services_go_to_a_listener_set_and_replay_alike(ing2gw, tmp_path: Path) -> None:
+    """The stream listeners an existing Gateway lacks are emitted in a ListenerSet that admits
+    the routes' namespaces; the stream router reads it, so the replay is the same."""
+    gateway = tmp_path / "gateway.yaml"
+    gateway.write_text(yaml.safe_dump({
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+        "metadata": {"name": "nginx", "namespace": "gateway-system"},
+        "spec": {"gatewayClassName": "nginx", "allowedListeners": {"namespaces": {"from": "All"}},
+                 "listeners": [{"name": "http", "port": 80, "protocol": "HTTP",
+                                "allowedRoutes": {"namespaces": {"from": "All"}}}]}}))
+    existing = ("--gateway-file", str(gateway), "--gateway", "gateway-system/nginx")
+    r = ing2gw(["convert", "-f", str(VERIFY), "-q", *existing])
+    (lset,) = [d for d in yaml.safe_load_all(r.stdout) if d and d["kind"] == "ListenerSet"]
+    allowed = {x["name"]: x["allowedRoutes"]["namespaces"] for x in lset["spec"]["listeners"]}
+    assert allowed["udp-53"]["selector"]["matchExpressions"][0]["values"] == ["kube-system"]
+
+    def streams(report: dict[str, Any]) -> list[tuple[str, list[str], bool]]:
+        return [(d["request"]["url"], d["differs"], d["explained"]) for d in report["differences"]
+                if d["origin"] == "generated (stream)"]
+
+    plain, beside = verify_report(ing2gw, "-f", str(VERIFY)), verify_report(ing2gw, "-f", str(VERIFY), *existing)
+    assert streams(beside) == streams(plain) and beside["summary"] == plain["summary"]
