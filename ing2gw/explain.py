@@ -65,6 +65,22 @@ def _literal(path: str) -> str:
     return path[: m.start()] if m else path
 
 
+# An Ingress's paths on a host: (path, its literal start lower-cased, that start's length, the
+# length of the literal start as written)
+_Stems = tuple[tuple[str, str, int, int], ...]
+
+
+def _longest(stems: _Stems, low: str) -> str | None:
+    """The path whose literal start the lower-cased request path ``low`` begins with, the longest
+    (by the length of its literal start, lower-cased against the one kept so far as written)."""
+    best: str | None = None
+    best_len = 0
+    for p, stem, stem_len, literal_len in stems:
+        if low.startswith(stem) and (best is None or stem_len > best_len):
+            best, best_len = p, literal_len
+    return best
+
+
 def _host_matches(rule_host: str, hostname: str) -> bool:
     if rule_host == hostname:
         return True
@@ -77,8 +93,9 @@ class Explainer:
     def __init__(self, notes: Iterable[Note], resources: ResourceSet, manifests: Sequence[Mapping[str, Any]]) -> None:
         self.by_host: dict[str, list[Note]] = {}  # scope host -> notes about it
         self._by_path: dict[str, dict[str, re.Pattern[str]]] = {}  # host -> its ~regex scopes, compiled
-        # (aspects, served, the ~regex scopes the path matches) -> explaining notes
-        self._explained: dict[tuple[tuple[str, ...], tuple[Served, ...], tuple[str, ...]], tuple[Note, ...]] = {}
+        # (aspects, served, the ~regex scopes the path matches) -> explaining notes (indices)
+        self._explained: dict[tuple[tuple[str, ...], tuple[Served, ...], tuple[str, ...]], tuple[int, ...]] = {}
+        self._host_notes: dict[str, list[int]] = {}  # by_host as indices into all_notes
         self.all_notes: list[Note] = []
         self.index: dict[Note, int] = {}
         for n in notes:
@@ -92,6 +109,7 @@ class Explainer:
                 continue
             for host in dict.fromkeys(h for h, _ in n.scope):
                 self.by_host.setdefault(host, []).append(n)
+                self._host_notes.setdefault(host, []).append(self.index[n])
             for h, p in n.scope:  # scopes that are a property of the request's path (``~regex``)
                 if p.startswith("~") and p not in self._by_path.setdefault(h, {}):
                     self._by_path[h][p] = re.compile(p[1:])
@@ -106,9 +124,9 @@ class Explainer:
         self._owner_cache: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {}  # hostname -> owners
         # (hostname, id of the source side's match) -> (the match, where the source side served)
         self._source_sides: dict[tuple[str, int], tuple[Matched | None, Served]] = {}
-        # (hostname, route) -> (the rule host, (one-Ingress set, Ingress) per source of the route)
-        self._gateway_sides: dict[tuple[str, str], tuple[str, tuple[tuple[frozenset[str], str], ...]]] = {}
-        self._stems: dict[tuple[str, str], tuple[tuple[str, str, int, int], ...]] = {}  # (host, ref) -> _under's stems
+        # (hostname, route) -> (the rule host, (one-Ingress set, its stems) per source of the route)
+        self._gateway_sides: dict[tuple[str, str], tuple[str, tuple[tuple[frozenset[str], _Stems], ...]]] = {}
+        self._stems: dict[tuple[str, str], _Stems] = {}  # (host, ref) -> _under's stems
         self.route_hosts: dict[str, tuple[str, ...]] = {}
         for m in manifests:
             if m.get("kind") in ("HTTPRoute", "GRPCRoute"):
@@ -156,19 +174,17 @@ class Explainer:
     def _under(self, ref: str, host: str, path: str) -> str | None:
         """The longest path of Ingress ``ref`` on ``host`` that ``path`` falls under (by the
         length of its literal start, lower-cased against the one kept so far as written)."""
+        return _longest(self._stems_of(ref, host), path.lower())
+
+    def _stems_of(self, ref: str, host: str) -> _Stems:
+        """The paths of Ingress ``ref`` on ``host`` with their lower-cased literal starts and lengths."""
         stems = self._stems.get((host, ref))
         if stems is None:
             stems = tuple((p, _literal(p).lower(), len(_literal(p).lower()), len(_literal(p)))
                           for p in self.paths.get(host, {}).get(ref, ()))
             if len(self._stems) < 100_000:
                 self._stems[(host, ref)] = stems
-        best: str | None = None
-        best_len = 0
-        low = path.lower()
-        for p, stem, stem_len, literal_len in stems:
-            if low.startswith(stem) and (best is None or stem_len > best_len):
-                best, best_len = p, literal_len
-        return best
+        return stems
 
     def served(self, request: Request, source: Outcome, gateway: Outcome) -> list[Served]:
         """Where each side served ``request``, in Ingress terms. A hostname no rule host
@@ -183,20 +199,25 @@ class Explainer:
             first = self._source_side(hostname, m)
             if len(self._source_sides) < 100_000:
                 self._source_sides[key] = (m, first)
-        out: list[Served] = [first]
         g = gateway.matched
-        if g is not None and g.route in self.route_sources:
-            side = self._gateway_sides.get((hostname, g.route))
-            if side is None:
+        if g is None:
+            return [first]
+        side = self._gateway_sides.get((hostname, g.route))
+        if side is None:
+            if g.route not in self.route_sources:
+                side = ("", ())
+            else:
                 names = self.route_hosts.get(g.route, ())
                 host = next((h for h in names if _host_matches(h, hostname)), hostname) if names else ""
-                side = (host, tuple((frozenset({ref}), ref) for ref in self.route_sources[g.route]))
-                if len(self._gateway_sides) < 100_000:
-                    self._gateway_sides[(hostname, g.route)] = side
-            host, refs = side
-            for one, ref in refs:
-                out.append((one, host, self._under(ref, host, request.path)))
-        return out
+                side = (host, tuple((frozenset({ref}), self._stems_of(ref, host))
+                                    for ref in self.route_sources[g.route]))
+            if len(self._gateway_sides) < 100_000:
+                self._gateway_sides[(hostname, g.route)] = side
+        host, refs = side
+        if not refs:
+            return [first]
+        low = request.path.lower()
+        return [first, *((one, host, _longest(stems, low)) for one, stems in refs)]
 
     def _source_side(self, hostname: str, m: Matched | None) -> Served:
         hosts = self._hosts_for(hostname)
@@ -243,32 +264,47 @@ class Explainer:
         ``served``: where each side served the request (:meth:`served`). Remembered: the
         answer depends on the request only through ``served`` and which ``~regex`` scopes of
         the served hosts (and of every host) its path matches."""
+        return tuple(self.all_notes[i] for i in self.explaining(aspects, request, served))
+
+    def explaining(self, aspects: Sequence[str], request: Request, served: Sequence[Served]) -> tuple[int, ...]:
+        """:meth:`explain` as indices into :attr:`all_notes` (cheap to keep and to send)."""
         matching: tuple[str, ...] = ()
-        if self._by_path:
+        by_path = self._by_path
+        if by_path and ("*" in by_path or any(host in by_path for _, host, _ in served)):
             matching = tuple(p for h in dict.fromkeys([*(host for _, host, _ in served), "*"])
-                             for p, rx in self._by_path.get(h, {}).items() if rx.search(request.path))
+                             for p, rx in by_path.get(h, {}).items() if rx.search(request.path))
         key = (tuple(aspects), tuple(served), matching)
         found = self._explained.get(key)
         if found is None:
             if len(self._explained) >= 100_000:
                 self._explained.clear()
-            found = self._explained[key] = self._explain(aspects, request, served)
+            found = self._explained[key] = self._explaining(aspects, request, served)
         return found
 
     def _explain(self, aspects: Sequence[str], request: Request, served: Sequence[Served]) -> tuple[Note, ...]:
+        """:meth:`explain` worked out afresh."""
+        return tuple(self.all_notes[i] for i in self._explaining(aspects, request, served))
+
+    def _explaining(self, aspects: Sequence[str], request: Request, served: Sequence[Served]) -> tuple[int, ...]:
         wanted = set(aspects)
-        hosts = [*dict.fromkeys(host for _, host, _ in served), "*"]
-        levels: dict[int, list[Note]] = {}
-        for n in dict.fromkeys(n for h in hosts for n in self.by_host.get(h, ())):
-            if n.aspects & wanted:
-                level = self._precision(n, served, request)
-                if level:
-                    levels.setdefault(level, []).append(n)
-        useful: list[Note] = []
+        notes, host_notes = self.all_notes, self._host_notes
+        levels: dict[int, list[int]] = {}
+        seen: set[int] = set()
+        for h in [*dict.fromkeys(host for _, host, _ in served), "*"]:
+            for i in host_notes.get(h, ()):
+                if i in seen:
+                    continue
+                seen.add(i)
+                n = notes[i]
+                if not n.aspects.isdisjoint(wanted):
+                    level = self._precision(n, served, request)
+                    if level:
+                        levels.setdefault(level, []).append(i)
+        useful: list[int] = []
         covered: set[str] = set()
         for level in sorted(levels, reverse=True):
             useful += levels[level]
-            covered.update(*(n.aspects for n in levels[level]))
+            covered.update(*(notes[i].aspects for i in levels[level]))
             if wanted <= covered:
-                return tuple(sorted(useful, key=self.index.__getitem__))
+                return tuple(sorted(useful))
         return ()

@@ -52,37 +52,68 @@ def summarise(outcome: Outcome) -> dict[str, Any]:
     (``answered ...`` when the data plane answered a preflight itself), ``auth`` the status of
     an access denial (401/403), ``tls`` whether the request got no HTTP answer at all (no
     listener took the connection: no certificate for the host)."""
-    return dict(zip(ASPECTS, _summary(outcome), strict=True))
+    return _as_dict(_summary(outcome))
 
 
 _Summary = tuple[Any, ...]  # summarise's values in ASPECTS order (cheaper to build and compare)
 
+# Remembered per process, by identity (the key object is kept, so its id stays its own): the
+# summary of a response's headers -- routers share one Headers object among many answers --
+# and the shares of a split rule.
+_HEADER_SUMMARIES: dict[int, tuple[Headers, dict[str, str] | None, str | None]] = {}
+_SHARES: dict[int, tuple[Any, dict[str, int] | None]] = {}
+_SUMMARY_MEMO = 10_000
+
+
+def _headers_summary(response_headers: Headers) -> tuple[dict[str, str] | None, str | None]:
+    """(the compared headers, the Access-Control-* ones as one string) of a response."""
+    hit = _HEADER_SUMMARIES.get(id(response_headers))
+    if hit is not None and hit[0] is response_headers:
+        return hit[1], hit[2]
+    headers: dict[str, str] | None = None
+    allowed = []
+    for low, value in response_headers.lower_items():
+        if low.startswith("access-control-"):
+            allowed.append(f"{low}: {value}")
+        elif low not in _UNCOMPARED_HEADERS:
+            headers = headers or {}
+            headers[low] = value
+    cors = "; ".join(allowed) or None
+    if len(_HEADER_SUMMARIES) >= _SUMMARY_MEMO:
+        _HEADER_SUMMARIES.clear()
+    _HEADER_SUMMARIES[id(response_headers)] = (response_headers, headers, cors)
+    return headers, cors
+
+
+def _shares(rule: Any) -> dict[str, int] | None:
+    """The traffic shares (whole percent) of a split rule (:class:`~ing2gw.router.outcome.RuleInfo`)."""
+    hit = _SHARES.get(id(rule))
+    if hit is not None and hit[0] is rule:
+        return hit[1]
+    shares = None
+    weights = {k: v for k, v in rule.weights.items() if v}
+    if len(weights) > 1:
+        total = sum(weights.values())
+        shares = {k: round(100 * v / total) for k, v in sorted(weights.items())}
+    if len(_SHARES) >= _SUMMARY_MEMO:
+        _SHARES.clear()
+    _SHARES[id(rule)] = (rule, shares)
+    return shares
+
 
 def _summary(outcome: Outcome) -> _Summary:
     status, reason, rule, served, upstream, redirect, response_headers = outcome[:7]  # one unpacking, not 7 reads
-    up = None
-    backend = None
-    shares = None
+    path = host = backend = shares = None
     if served:
-        up = upstream
+        if upstream is not None:
+            path, host = upstream.path, upstream.host
         if rule is not None:
             backend = rule.backend
             if len(rule.weights) > 1:
-                weights = {k: v for k, v in rule.weights.items() if v}
-                if len(weights) > 1:
-                    total = sum(weights.values())
-                    shares = {k: round(100 * v / total) for k, v in sorted(weights.items())}
-    headers: dict[str, str] | None = None
-    cors: str | None = None
+                shares = _shares(rule)
+    headers = cors = None
     if response_headers:
-        allowed = []
-        for low, value in response_headers.lower_items():
-            if low.startswith("access-control-"):
-                allowed.append(f"{low}: {value}")
-            elif low not in _UNCOMPARED_HEADERS:
-                headers = headers or {}
-                headers[low] = value
-        cors = "; ".join(allowed) or None
+        headers, cors = _headers_summary(response_headers)
     if reason == "CORSPreflight":
         cors = f"answered {status}" + (f"; {cors}" if cors else "")
     return (
@@ -90,13 +121,20 @@ def _summary(outcome: Outcome) -> _Summary:
         backend,
         shares,
         f"{redirect.status_code} {redirect.location}" if redirect else None,
-        up.path if up is not None else None,
-        up.host if up is not None else None,
+        path,
+        host,
         headers,
         cors,
         status if status in _DENIED else None,
         "no answer" if status is None else None,
     )
+
+
+def _as_dict(summary: _Summary) -> dict[str, Any]:
+    """A summary as :func:`summarise` gives it (keys in ASPECTS order; a display is cheaper than zip)."""
+    status, backend, weights, redirect, path, host, headers, cors, auth, tls = summary
+    return {"status": status, "backend": backend, "weights": weights, "redirect": redirect, "path": path,
+            "host": host, "headers": headers, "cors": cors, "auth": auth, "tls": tls}
 
 
 def compare_outcomes(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[str, ...]:
@@ -413,15 +451,15 @@ def _compared(request: Request, sa: _Summary, src: Outcome | _Source) -> _Compar
     aspects = _differing(sa, sb)
     if not aspects:
         return None
-    a, b = dict(zip(ASPECTS, sa, strict=True)), dict(zip(ASPECTS, sb, strict=True))
-    served = r.explainer.served(request, cast(Outcome, src), gw)  # (it reads where the source matched only)
-    refs = r.explainer.involved(request, served)
-    explained = tuple(r.explainer.index[n] for n in r.explainer.explain(aspects, request, served))
+    explainer = r.explainer
+    served = explainer.served(request, cast(Outcome, src), gw)  # (it reads where the source matched only)
+    refs = explainer.involved(request, served)
+    explained = explainer.explaining(aspects, request, served)
     shown: dict[str, Any] = {"method": request.method, "url": f"{request.scheme}://{request.host}{request.target}",
                              "headers": request.headers.as_dict()}
     if request.mesh is not None:  # east-west: from a namespace, to the Service (and port) it names
         shown["mesh"] = {"namespace": request.mesh.namespace, "service": request.mesh.service, "port": request.port}
-    return (shown, a, b, aspects, refs, explained, tuple(served))
+    return (shown, _as_dict(sa), _as_dict(sb), aspects, refs, explained, tuple(served))
 
 
 def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:

@@ -84,6 +84,14 @@ class HostIndex(Generic[T]):
         """Register ``value`` under ``pattern`` unless one is there already."""
         self.setdefault(pattern, lambda: value)
 
+    def items(self) -> Iterator[tuple[str | None, T]]:
+        """(pattern, value) pairs: exact names, then wildcards (``*.suffix``), then ``None``."""
+        yield from self.exact.items()
+        for suffix, value in self.wild.items():
+            yield "*" + suffix, value
+        if self.any is not None:
+            yield None, self.any
+
     def values(self) -> Iterator[T]:
         yield from self.exact.values()
         yield from self.wild.values()

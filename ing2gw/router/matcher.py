@@ -20,7 +20,7 @@ served the same way.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ing2gw.http import Headers, Request
@@ -33,9 +33,10 @@ from .filters import (
     modify_path,
     redirect_location,
 )
+from .hostnames import HostIndex
 from .mesh import MeshPlan
 from .mesh import select as select_mesh
-from .model import Entry, Filter, Gateway, Group, HeaderModifier, Listener, Match, Rule
+from .model import Cors, Entry, Filter, Gateway, Group, HeaderModifier, Listener, Match, Mirror, Rule
 from .outcome import MirrorTarget, Outcome, RedirectTo, RuleInfo, Upstream
 from .paths import STANDARD, BadPath, PathPolicy, may_change
 from .table import Table
@@ -109,15 +110,88 @@ def _find(groups: list[Group], request: Request, grpc: bool) -> tuple[Entry | No
 
 @dataclass(slots=True)
 class _State:
-    """What the filters have done to the request so far (private to this module)."""
+    """What the filters have done to the request so far (private to this module); tuples,
+    which most requests leave empty, rather than lists made for each."""
 
     host: str
     path: str
     headers: Headers
-    response_mods: list[HeaderModifier] = field(default_factory=list)
-    cors_headers: list[tuple[str, str]] = field(default_factory=list)
-    mirrors: list[MirrorTarget] = field(default_factory=list)
-    extensions: list[str] = field(default_factory=list)
+    response_mods: tuple[HeaderModifier, ...] = ()
+    cors_headers: tuple[tuple[str, str], ...] = ()
+    mirrors: tuple[MirrorTarget, ...] = ()
+    extensions: tuple[str, ...] = ()
+
+
+# Results of filters kept for requests that bring the same inputs (all are pure functions of
+# them): the CORS answers by (the Cors, its inputs from the request), a mirror's target, and
+# response headers built from no backend answer by (CORS headers, response modifiers).
+_MEMO_SIZE = 100_000
+_PREFLIGHTS: dict[tuple[int, str | None, str | None, str | None], tuple[Cors, Headers]] = {}
+_ACTUAL: dict[tuple[int, str | None], tuple[Cors, tuple[tuple[str, str], ...]]] = {}
+_MIRRORS: dict[int, tuple[Mirror, MirrorTarget]] = {}
+_RESPONSES: dict[tuple[tuple[tuple[str, str], ...], tuple[HeaderModifier, ...]], Headers] = {}
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    memo[key] = value
+
+
+def _preflight(cors: Cors, request: Request) -> Headers:
+    """:func:`cors_preflight_headers`, remembered (it reads three request headers)."""
+    headers = request.headers
+    key = (id(cors), headers.get("origin"), headers.get("access-control-request-method"),
+           headers.get("access-control-request-headers"))
+    hit = _PREFLIGHTS.get(key)
+    if hit is not None and hit[0] is cors:
+        return hit[1]
+    answer = cors_preflight_headers(cors, request)
+    _remember(_PREFLIGHTS, key, (cors, answer))
+    return answer
+
+
+def _actual(cors: Cors, request: Request) -> tuple[tuple[str, str], ...]:
+    """:func:`cors_actual_headers`, remembered (it reads the origin only)."""
+    key = (id(cors), request.headers.get("origin"))
+    hit = _ACTUAL.get(key)
+    if hit is not None and hit[0] is cors:
+        return hit[1]
+    answer = cors_actual_headers(cors, request)
+    _remember(_ACTUAL, key, (cors, answer))
+    return answer
+
+
+def _mirror(mirror: Mirror) -> MirrorTarget:
+    hit = _MIRRORS.get(id(mirror))
+    if hit is not None and hit[0] is mirror:
+        return hit[1]
+    target = MirrorTarget(mirror.backend, mirror.percent, mirror.problem)
+    _remember(_MIRRORS, id(mirror), (mirror, target))
+    return target
+
+
+def _response(given: Headers | None, cors_headers: tuple[tuple[str, str], ...],
+              mods: tuple[HeaderModifier, ...]) -> Headers:
+    """The response headers: the backend's (``given``), then CORS headers set and the rules'
+    ResponseHeaderModifiers applied, in order (remembered when the backend's are not known)."""
+    if given:
+        response = given
+    else:
+        if not cors_headers and not mods:
+            return _NO_HEADERS
+        key = (cors_headers, mods)
+        found = _RESPONSES.get(key)
+        if found is not None:
+            return found
+        response = _NO_HEADERS
+    for name, value in cors_headers:
+        response = response.set(name, value)
+    for mod in mods:
+        response = apply_header_modifier(response, mod)
+    if not given:
+        _remember(_RESPONSES, key, response)
+    return response
 
 
 def _run_filters(
@@ -136,16 +210,15 @@ def _run_filters(
             if f.rewrite.path is not None:
                 state.path = modify_path(state.path, f.rewrite.path, rule.prefix)
         elif f.mirror is not None:
-            state.mirrors.append(MirrorTarget(f.mirror.backend, f.mirror.percent,
-                                              f.mirror.problem))
+            state.mirrors += (_mirror(f.mirror),)
         elif f.cors is not None:
             if is_preflight(request):
-                return 200, "CORSPreflight", cors_preflight_headers(f.cors, request)
-            state.cors_headers.extend(cors_actual_headers(f.cors, request))
+                return 200, "CORSPreflight", _preflight(f.cors, request)
+            state.cors_headers += _actual(f.cors, request)
         elif f.response_headers is not None:
-            state.response_mods.append(f.response_headers)
+            state.response_mods += (f.response_headers,)
         elif f.extension is not None:
-            state.extensions.append(f.extension)
+            state.extensions += (f.extension,)
             if f.problem is not None:
                 return 500, "ExtensionRefUnresolved", f.problem
     return None
@@ -167,6 +240,11 @@ def _serve(entry: Entry, request: Request, listener: Listener, grpc: bool,
             request.response_headers or _NO_HEADERS, (), (), grpc, tuple(notes),
         )
     rule = entry.rule
+    first = rule.filters[0].redirect if rule.filters else None
+    if first is not None:  # a redirect first: no other filter has run
+        location = redirect_location(request, first, listener.port, rule.prefix)
+        return Outcome(first.status, "Redirect", info, False, None, RedirectTo(location, first.status),
+                       _NO_HEADERS, (), (), grpc, tuple(notes))
     state = _State(request.host, request.path, request.headers)
     end = _run_filters(rule.filters, state, request, rule, listener)
     if end is not None:
@@ -187,15 +265,10 @@ def _serve(entry: Entry, request: Request, listener: Listener, grpc: bool,
         end = _run_filters(backend.filters, state, request, rule, listener)
         if end is not None:
             return _ended(end, state, info, grpc, notes)
-    response = request.response_headers or _NO_HEADERS
-    for name, value in state.cors_headers:
-        response = response.set(name, value)
-    for mod in state.response_mods:
-        response = apply_header_modifier(response, mod)
+    response = _response(request.response_headers, state.cors_headers, state.response_mods)
     target = f"{state.path}?{request.query}" if request.query else state.path
-    upstream = Upstream(request.method, state.host, target, state.headers)
-    return _answer(state, info, grpc, notes, 200, "Routed", served=True, upstream=upstream,
-                   response_headers=response)
+    return Outcome(200, "Routed", info, True, Upstream(request.method, state.host, target, state.headers), None,
+                   response, state.mirrors, state.extensions, grpc, tuple(notes))
 
 
 def _answer(
@@ -206,16 +279,12 @@ def _answer(
     status: int | None,
     reason: str,
     *,
-    served: bool = False,
-    upstream: Upstream | None = None,
     redirect: RedirectTo | None = None,
     response_headers: Headers = _NO_HEADERS,
 ) -> Outcome:
-    """The outcome of a non-simple rule, with what its filters did so far."""
-    return Outcome(
-        status, reason, info, served, upstream, redirect, response_headers,
-        tuple(state.mirrors), tuple(state.extensions), grpc, tuple(notes),
-    )
+    """The outcome of a non-simple rule that serves nothing, with what its filters did so far."""
+    return Outcome(status, reason, info, False, None, redirect, response_headers, state.mirrors,
+                   state.extensions, grpc, tuple(notes))
 
 
 def _ended(end: tuple[int, str, object], state: _State, info: RuleInfo, grpc: bool, notes: list[str]) -> Outcome:
@@ -227,6 +296,37 @@ def _ended(end: tuple[int, str, object], state: _State, info: RuleInfo, grpc: bo
         return _answer(state, info, grpc, notes, status, reason, response_headers=payload)
     notes.append(str(payload))
     return _answer(state, info, grpc, notes, status, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class _PortHosts:
+    """The Gateways on one port by hostname pattern (as name sets): those with a listener for
+    it (``listening``) and those with routes for it on one of their listeners (``routed``)."""
+
+    listening: HostIndex[set[str]]
+    routed: HostIndex[set[str]]
+
+
+def _port_hosts(table: Table, port: int) -> _PortHosts:
+    """:class:`_PortHosts` of ``port``, made once per table."""
+    found: _PortHosts | None = table.port_hosts.get(port)
+    if found is None:
+        listening: HostIndex[set[str]] = HostIndex()
+        routed: HostIndex[set[str]] = HostIndex()
+        for gw in table.by_port.get(port, ()):
+            for pattern, listener in gw.ports[port].items():
+                listening.setdefault(pattern, set).add(gw.name)
+                for hostname, group in listener.routes.items():
+                    if group.http_flat or group.grpc_flat:
+                        routed.setdefault(hostname, set).add(gw.name)
+        found = table.port_hosts[port] = _PortHosts(listening, routed)
+    return found
+
+
+def _names(index: HostIndex[set[str]], host: str) -> set[str]:
+    """The names registered under every pattern of ``index`` that matches ``host``."""
+    found = index.lookup_list(host)
+    return found[0] if len(found) == 1 else set().union(*found)
 
 
 def _candidates(table: Table, request: Request) -> tuple[list[Gateway], str | None]:
@@ -243,7 +343,8 @@ def _candidates(table: Table, request: Request) -> tuple[list[Gateway], str | No
         key = (request.port, host)
         serving = table.serving.get(key)
         if serving is None:
-            serving = tuple(gw for gw in found if gw.ports[request.port].best(host) is not None)
+            names = _names(_port_hosts(table, request.port).listening, host)
+            serving = tuple(gw for gw in found if gw.name in names)
             if len(table.serving) < 100_000:
                 table.serving[key] = serving
         return list(serving or found), None
@@ -354,12 +455,27 @@ def _make_plan(table: Table, request: Request) -> _Plan:
             if len(_SEVERAL) < 1000:
                 _SEVERAL[key] = several
         labels = several
+    # A Gateway without routes for the hostname can only decline when its listener for the
+    # host is the one the SNI picks (no 421) and it speaks the request's scheme: such ones
+    # are not even looked at (with listeners split over many Gateways, most are).
+    routed: set[str] | None = None
+    if len(gateways) > 1 and (request.sni is None or request.sni == request.hostname):
+        routed = _names(_port_hosts(table, request.port).routed, request.hostname)
+    https = request.scheme == "https"
     steps: list[_Step] = []
+    first: _Step | None = None
     for gw, label in zip(gateways, labels, strict=True):
+        if (routed is not None and first is not None and gw.name not in routed
+                and https == (gw.protocols[request.port] == "HTTPS")):
+            continue
         listener, failed = _select_listener(gw, request)
         groups = listener.routes.lookup_list(request.hostname) if listener is not None else []
-        steps.append((label, listener, failed, groups))
-    return _Plan(tuple(s for s in steps if not _unmatched(s)), steps[0])
+        step = (label, listener, failed, groups)
+        if first is None:
+            first = step
+        if not _unmatched(step):
+            steps.append(step)
+    return _Plan(tuple(steps), first)
 
 
 def _run_step(step: _Step, request: Request, grpc: bool, backend: str | None) -> Outcome:

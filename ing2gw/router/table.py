@@ -58,6 +58,8 @@ class Table:
     # matcher as requests come: all of it is path-independent)
     plans: dict[tuple[str | None, int, str, str | None, str], Any] = field(
         default_factory=dict, compare=False)
+    # port -> the matcher's index of which Gateways on it have listeners and routes for a hostname
+    port_hosts: dict[int, Any] = field(default_factory=dict, compare=False)
     mesh: MeshTable = field(default_factory=MeshTable)  # routes with a Service parent (GAMMA)
 
 

@@ -73,17 +73,21 @@ def _plain_summary(outcome: Outcome) -> tuple[Any, ...]:
 
 
 def test_summary_equals_the_plain_summary() -> None:
+    from ing2gw.notes import ASPECTS
     from ing2gw.router.outcome import Matched
-    from ing2gw.verify import _summary
+    from ing2gw.verify import _summary, summarise
 
     rng = random.Random(7)
     infos = [None, RuleInfo(Matched("g", "l"), "ns/a:80", {"ns/a:80": 100}),
              RuleInfo(Matched("g", "l"), "ns/b:80", {"ns/a:80": 25, "ns/b:80": 75, "ns/c:80": 0})]
+    shared = [_headers(rng) for _ in range(20)]  # one Headers object in many answers (summarised once)
     for _ in range(3000):
         status = rng.choice([200, 204, 301, 401, 403, 404, None])
+        headers = rng.choice(shared) if rng.random() < 0.5 else _headers(rng)
         outcome = Outcome(status, rng.choice(["Routed", "CORSPreflight", "Redirect"]), rng.choice(infos),
-                          rng.random() < 0.6, Upstream("GET", "h", "/p", Headers()), None, _headers(rng))
+                          rng.random() < 0.6, Upstream("GET", "h", "/p", Headers()), None, headers)
         assert _summary(outcome) == _plain_summary(outcome)
+        assert summarise(outcome) == dict(zip(ASPECTS, _plain_summary(outcome), strict=True))
 
 
 def test_under_equals_the_plain_scan() -> None:
