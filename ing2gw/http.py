@@ -79,6 +79,14 @@ class Headers:
         values = entry[1]
         return values[0] if len(values) == 1 else ",".join(values)
 
+    def get_lower(self, key: str) -> str | None:
+        """:meth:`get` of a name already in lower case (``"content-length"``)."""
+        entry = self._data.get(key)
+        if entry is None:
+            return None
+        values = entry[1]
+        return values[0] if len(values) == 1 else ",".join(values)
+
     def get_all(self, name: str) -> tuple[str, ...]:
         entry = self._data.get(name.lower())
         return () if entry is None else entry[1]
@@ -167,18 +175,19 @@ class Headers:
 
 class DeferredHeaders(Headers):
     """Headers worked out when first read: a data plane's upstream headers, which a replay
-    comparing outcomes never reads (``make`` runs once; the value is a plain :class:`Headers`
-    in every respect, pickled as one)."""
+    comparing outcomes never reads (``make(*args)`` runs once; the value is a plain
+    :class:`Headers` in every respect, pickled as one)."""
 
-    __slots__ = ("_make",)
+    __slots__ = ("_args", "_make")
 
-    def __init__(self, make: Callable[[], Headers]) -> None:  # no super().__init__: _data comes when read
+    def __init__(self, make: Callable[..., Headers], *args: Any) -> None:  # no super().__init__: _data comes when read
         self._make = make
+        self._args = args
 
     def __getattr__(self, name: str) -> Any:
         if name != "_data":
             raise AttributeError(name)
-        data = self._make()._data
+        data = self._make(*self._args)._data
         self._data = data
         return data
 
@@ -289,15 +298,20 @@ class Request:
         """``path`` may carry a query (``/a?x=1``). ``port`` defaults to the scheme's (for a
         mesh request, to the port the destination names, if it names one). ``backend_delay``:
         how long the backend takes to answer (seconds), for timeouts."""
-        scheme = scheme.lower()
-        if scheme not in DEFAULT_PORTS:
-            raise UsageError(f"unsupported scheme {scheme!r} (use http or https)")
+        if scheme != "http" and scheme != "https":  # (the common spellings need no lower-casing)
+            scheme = scheme.lower()
+            if scheme not in DEFAULT_PORTS:
+                raise UsageError(f"unsupported scheme {scheme!r} (use http or https)")
         if port is None and mesh is not None:
             port = split_host_port(mesh.service)[1]
         if port is None:
             port = DEFAULT_PORTS[scheme]
-        raw_path, _, query = path.partition("?")
-        raw_path = raw_path.partition("#")[0] or "/"
+        if "?" in path:
+            raw_path, _, query = path.partition("?")
+        else:
+            raw_path, query = path, ""
+        if "#" in raw_path:
+            raw_path = raw_path.partition("#")[0]
         if not raw_path.startswith("/"):
             raw_path = "/" + raw_path
         hdrs = headers if isinstance(headers, Headers) else Headers(headers)
@@ -307,15 +321,17 @@ class Request:
             if len(_HOSTNAMES) >= 100_000:
                 _HOSTNAMES.clear()
             _HOSTNAMES[host] = hostname
-        if sni is None and scheme == "https":
-            sni = hostname
+        if sni is not None:
+            sni = sni.lower() or None
+        elif scheme == "https":
+            sni = hostname or None  # (already lower-case)
         params: Mapping[str, str] = QueryParams(query) if query else {}
         resp = (
             response_headers
             if response_headers is None or isinstance(response_headers, Headers)
             else Headers(response_headers)
         )
-        return _request(method.upper(), scheme, host, port, raw_path, query, hdrs, sni.lower() if sni else None,
+        return _request(method.upper(), scheme, host, port, raw_path, query, hdrs, sni,
                         gateway, hostname, params, resp, client, mesh, backend_delay)
 
     @classmethod

@@ -401,19 +401,24 @@ def _line_probe(line: LogLine) -> Probe:
 def _as_request(item: Replayable) -> Request:
     if isinstance(item, Request):
         return item
-    method = item.method
-    headers = item.headers
+    return _probe_request(item.scheme, item.host, item.path, item.headers, item.method, item.client, item.port,
+                          item.mesh)
+
+
+def _probe_request(scheme: str, host: str, path: str, headers: tuple[tuple[str, str], ...], method: str,
+                   client: str | None, port: int | None, mesh_ns: str | None) -> Request:
+    """The request a probe's values stand for (no Probe built in between: one per replayed request)."""
     if headers and headers[0][0] == ":method":  # a provider's hint for another method (CORS preflights)
         method, headers = headers[0][1], headers[1:]
-    mesh = None if item.mesh is None else MeshSource(item.mesh, item.host)
+    mesh = None if mesh_ns is None else MeshSource(mesh_ns, host)
     built = _HEADERS.get(headers)
     if built is None:  # probes repeat a few header sets: each is built once (Headers are immutable)
         built = Headers(headers)
         if len(_HEADERS) >= 10_000:
             _HEADERS.clear()
         _HEADERS[headers] = built
-    return Request.build(host=item.host, path=item.path, scheme=item.scheme, method=method, headers=built,
-                         client=item.client, port=item.port, mesh=mesh)
+    return Request.build(host=host, path=path, scheme=scheme, method=method, headers=built, client=client, port=port,
+                         mesh=mesh)
 
 
 _HEADERS: dict[tuple[tuple[str, str], ...], Headers] = {}
@@ -578,7 +583,7 @@ def _replay_sourced(chunk: Sourced, sources: list[_Source]) -> _Result:
 def _from_wire(wire: _Wire | _ProbeWire) -> Request:
     if len(wire) == 9:
         scheme, host, path, headers, method, client, pport, pmesh, _ = cast(_ProbeWire, wire)
-        return _as_request(Probe(scheme, host, path, headers, method, client, pport, pmesh))
+        return _probe_request(scheme, host, path, headers, method, client, pport, pmesh)
     method, scheme, host, path, pairs, port, sni, client, mesh_ns, mesh_to, _ = cast(_Wire, wire)
     mesh = None if mesh_ns is None or mesh_to is None else MeshSource(mesh_ns, mesh_to)
     return Request.build(host=host, path=path, method=method, scheme=scheme, headers=pairs, port=port, sni=sni,

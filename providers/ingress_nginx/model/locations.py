@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .settings import Policy
 
@@ -196,8 +197,7 @@ def with_builtins(locations: tuple[Location, ...]) -> tuple[Location, ...]:
     return (*locations, builtin("/healthz", "healthz"), builtin("/nginx_status", "nginx_status"))
 
 
-@dataclass(frozen=True, slots=True)
-class Choice:
+class Choice(NamedTuple):  # a tuple: built per location list, and per regex hit
     """nginx's decision for one URI: a location, or the trailing-slash redirect to one."""
 
     location: Location | None
@@ -211,7 +211,7 @@ class Lookup:
     """One location list arranged for :func:`choose` (built once per list)."""
 
     exact: dict[str, Choice]  # "=" locations' choice by path, the first of each path
-    prefixes: tuple[tuple[Location, Choice], ...]  # "" locations (and the choice of each), in order
+    prefixes: tuple[tuple[str, Choice], ...]  # "" locations' paths and choices, longest first (else in order)
     redirects: dict[str, Choice]  # auto-redirecting locations' choice by path minus "/", the first of each
     regexes: tuple[Location, ...]  # "~*" locations, in order
 
@@ -232,8 +232,9 @@ def lookup(locations: Sequence[Location]) -> Lookup:
             exact[loc.path] = Choice(loc)
         if loc.auto_redirect and loc.path[:-1] not in redirects:
             redirects[loc.path[:-1]] = Choice(loc, auto_redirect=True)
-    found = Lookup(exact, tuple((loc, Choice(loc)) for loc in locations if loc.modifier == ""), redirects,
-                    tuple(loc for loc in locations if loc.modifier == "~*"))
+    prefixes = sorted((loc for loc in locations if loc.modifier == ""), key=lambda loc: -len(loc.path))  # stable
+    found = Lookup(exact, tuple((loc.path, Choice(loc)) for loc in prefixes), redirects,
+                   tuple(loc for loc in locations if loc.modifier == "~*"))
     if len(_LOOKUPS) >= 100_000:
         _LOOKUPS.clear()
     _LOOKUPS[id(locations)] = (locations, found)
@@ -250,11 +251,11 @@ def choose_in(lookup: Lookup, uri: str) -> Choice:
     found = lookup.exact.get(uri)
     if found is not None:
         return found
-    best: Location | None = None
     best_choice = _NOTHING
-    for loc, choice in lookup.prefixes:
-        if uri.startswith(loc.path) and (best is None or len(loc.path) > len(best.path)):
-            best, best_choice = loc, choice
+    for path, choice in lookup.prefixes:  # the longest matching prefix, the first of equal ones
+        if uri.startswith(path):
+            best_choice = choice
+            break
     found = lookup.redirects.get(uri)
     if found is not None:
         return found
@@ -268,7 +269,7 @@ def choose_in(lookup: Lookup, uri: str) -> Choice:
         m = loc.pattern.search(uri)
         if m:
             return Choice(loc, match=m, unmodelled=tuple(skipped))
-    return Choice(best, unmodelled=tuple(skipped))
+    return Choice(best_choice.location, unmodelled=tuple(skipped))
 
 
 def choose_plain(locations: Sequence[Location], uri: str) -> Choice:

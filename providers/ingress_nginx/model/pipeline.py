@@ -468,8 +468,7 @@ def _in_location(ctx: Context, st: _State, server: Server, loc: Location, uri: s
         if pol and pol.x_forwarded_prefix:
             prefix = pol.x_forwarded_prefix
     # worked out when read (a replay comparing outcomes never reads them)
-    headers = DeferredHeaders(functools.partial(upstream_headers, request, st.fwd,
-                                                basic_auth=bool(pol and pol.basic_auth), forwarded_prefix=prefix))
+    headers = DeferredHeaders(upstream_headers, request, st.fwd, bool(pol and pol.basic_auth), prefix)
     host = st.fwd.host
     if pol and pol.upstream_vhost:
         host = expand(pol.upstream_vhost, request, st.fwd, uri, location_set_variables(loc), (), st.notes)

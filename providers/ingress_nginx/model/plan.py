@@ -21,9 +21,10 @@ both.
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import hashlib
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeVar
 
 from ing2gw.http import DeferredHeaders, Headers, Request
 from ing2gw.router.outcome import Outcome, RedirectTo, RuleInfo, Upstream
@@ -38,19 +39,41 @@ from .pipeline import (
     denial,
     hsts_headers,
     ip_address,
-    location_match,
     location_set_variables,
     rule_info,
     share_number,
 )
 from .servers import Alternative, Server, has_certificate, select_server
 from .settings import Policy
-from .upstream import Template, cookie, forwarded, render, template, upstream_headers
+from .upstream import Forwarded, Template, cookie, forwarded, render, template, upstream_headers
 from .uri import BadURI, escape_uri, normalise
 
 __all__ = ["route"]
 
+_T = TypeVar("_T")
+
 _NO_HEADERS = Headers()
+
+
+def _frozen(cls: type[_T]) -> Callable[..., _T]:
+    """``cls(*values)`` for a frozen slots dataclass, every field given in order, its slots
+    written through their descriptors (its __init__ writes each through object.__setattr__:
+    twice the cost, paid per location here)."""
+    setters = tuple(getattr(cls, f.name).__set__ for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    new = object.__new__
+
+    def make(*values: Any) -> _T:
+        obj = new(cls)
+        for setter, value in zip(setters, values, strict=True):
+            setter(obj, value)
+        return obj
+
+    return make
+
+
+_LOCATION_MATCH = _frozen(LocationMatch)
+_RULE_INFO = _frozen(RuleInfo)
+_FORWARDED = tuple.__new__  # Forwarded(...) without its keyword handling: what forwarded() gives without headers
 _LIMIT = 100_000  # hostnames and paths remembered per model (then forgotten at once: bounded memory)
 
 
@@ -65,8 +88,9 @@ class _Policy:
     before CORS, the 503, the CORS values, the fixed redirect, the HTTPS redirect's settings,
     whether rate limits and access checks apply, the read timeout."""
 
-    __slots__ = ("basic_auth", "body", "checked", "cors", "cors_fixed", "custom", "denied", "force", "hsts", "limited",
-                 "policy", "port", "prefix", "prelude", "preserve", "read_timeout", "redirect", "relative", "ssl")
+    __slots__ = ("basic_auth", "body", "checked", "cors", "cors_fixed", "custom", "denied", "early", "force", "hsts",
+                 "limited", "policy", "port", "prefix", "prelude", "preserve", "read_timeout", "redirect", "relative",
+                 "ssl")
 
     def __init__(self, ctx: Context, pol: Policy | None, builtin: bool) -> None:
         config = ctx.config
@@ -97,6 +121,8 @@ class _Policy:
         if pol is not None and pol.redirect is not None:
             url = pol.redirect.url
             self.redirect = (url, pol.redirect.code, url.startswith("/") and not pol.relative_redirects)
+        # notes, a 503, headers, CORS or a redirect before the rewrite (otherwise the response stays as it is)
+        self.early = bool(self.prelude or self.denied is not None or custom is not None or self.cors or self.redirect)
         self.force = pol.force_ssl_redirect if pol else False
         self.ssl = self.force or (pol.ssl_redirect if pol else False)  # (unless the location is exempt)
         self.preserve = pol.preserve_trailing_slash if pol else False
@@ -118,8 +144,9 @@ class _Plan:
     def __init__(self, ctx: Context, loc: Location, shared: _Policy) -> None:
         pol = loc.entry.policy
         self.shared = shared
-        self.matched: LocationMatch = location_match(loc)
-        self.unserved = RuleInfo(matched=self.matched, backend=None, weights={})
+        self.matched: LocationMatch = _LOCATION_MATCH("", "", "Ingress", loc.entry.ingress or "", 0, loc.entry.path,
+                                                      None, None, loc.entry.ingress, loc.entry.path, loc.directive)
+        self.unserved: RuleInfo = _RULE_INFO(self.matched, None, {}, None, None, None, ())
         self.builtin = loc.builtin
         self.rewrite: tuple[Location, Template] | None = None
         if pol is not None and loc.rewrites and loc.pattern is not None:
@@ -131,12 +158,14 @@ class _Plan:
                         if backend is not None and backend in ctx.topology.deleted else None)
         self.backend = backend
         self.alt: Alternative | None = ctx.topology.alternatives.get(backend) if backend is not None else None
-        self.served = RuleInfo(matched=self.matched, backend=backend, weights={backend: 100}) if backend else None
+        self.served = _RULE_INFO(self.matched, backend, {backend: 100}, None, None, None, ()) if backend else None
         self.vhost = template(pol.upstream_vhost, location_set_variables(loc)) if pol and pol.upstream_vhost else None
         self.affinity = (pol.affinity_cookie, pol.affinity_path or loc.path) if pol and pol.affinity_cookie else None
-        self.cookies: dict[str, str] = {}  # chosen backend -> the Set-Cookie value
+        self.cookies: dict[str, str] | None = None  # chosen backend -> the Set-Cookie value
 
     def set_cookie(self, chosen: str) -> str:
+        if self.cookies is None:
+            self.cookies = {}
         value = self.cookies.get(chosen)
         if value is None:
             assert self.affinity is not None
@@ -149,10 +178,11 @@ class _Plan:
 class _Plans:
     """One model's plans (a Context's: its topology, settings, input and enforcement)."""
 
-    __slots__ = ("ctx", "hosts", "locations", "policies", "uris")
+    __slots__ = ("ctx", "forwarded_headers", "hosts", "locations", "policies", "uris")
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self.forwarded_headers = ctx.config.use_forwarded_headers
         self.hosts: dict[str, _Host] = {}
         self.uris: dict[str, str | BadURI] = {}
         # by id: the Context keeps every Location (and its Policy) alive
@@ -203,9 +233,16 @@ def _plans(ctx: Context) -> _Plans:
     return found
 
 
+# Outcome(...) and Upstream(...) without their keyword handling (one of each per request): every field given
+_TUPLE = tuple.__new__
+assert Outcome._fields == ("status", "reason", "rule", "served", "upstream", "redirect", "response_headers", "mirrors",
+                           "extension_refs", "grpc", "notes", "policy")
+assert Upstream._fields == ("method", "host", "path", "headers")
+
+
 def _answer(status: int, reason: str, rule: RuleInfo | None, response: Headers, notes: list[str],
             redirect: RedirectTo | None = None) -> Outcome:
-    return Outcome(status, reason, rule, False, None, redirect, response, (), (), False, tuple(notes))
+    return _TUPLE(Outcome, (status, reason, rule, False, None, redirect, response, (), (), False, tuple(notes), None))
 
 
 def _refused(plan: _Plan, response: Headers, notes: list[str], refusal: Refusal) -> Outcome:
@@ -256,7 +293,8 @@ def route(ctx: Context, request: Request, client_ip: str | None = None) -> Outco
     shared = plan.shared
     https = request.scheme == "https"
     response = shared.hsts if https else _NO_HEADERS
-    if shared.body and "content-length" in request.headers:  # find-config phase: before the location's redirects
+    if shared.body and request.headers.get_lower("content-length") is not None:  # find-config phase: before
+        # the location's redirects
         too_large = body_too_large(shared.policy, ctx.config, request)
         if too_large is not None:
             return _refused(plan, response, notes, too_large)
@@ -274,38 +312,36 @@ def route(ctx: Context, request: Request, client_ip: str | None = None) -> Outco
             notes.append(f"client address {text!r} is not an IP address")
         return _answer(200 if address is not None and address.is_loopback else 403, "Builtin", plan.unserved,
                        response, notes)
-    return _in_location(ctx, plan, shared, host, request, client_ip, uri, https, response, notes)
-
-
-def _in_location(ctx: Context, plan: _Plan, shared: _Policy, host: _Host, request: Request, client_ip: str | None,
-                 uri: str, https: bool, response: Headers, notes: list[str]) -> Outcome:
-    if shared.prelude:
-        notes.extend(shared.prelude)
-    if shared.denied is not None:
-        notes.append(f"location denied: {shared.denied}")
-        return _answer(503, "ServiceUnavailable", plan.unserved, response, notes)
-    response = shared.custom[https]
-    # rewrite phase, template order: CORS, return, rewrite, then the Lua HTTPS redirect
-    if shared.cors is not None:
-        preflight = request.method == "OPTIONS"
-        if shared.cors_fixed is not None:
-            response = shared.cors_fixed[preflight][https]
-            if preflight:
-                return _answer(204, "CORSPreflight", plan.unserved, response, notes)
-        else:
-            cors, pattern, answer, preflight_answer = shared.cors
-            origin = request.headers.get("origin")
-            if cors.origins and origin and pattern is not None and pattern.search(origin):
-                response = response.set_many((("Access-Control-Allow-Origin", origin),
-                                              *(preflight_answer if preflight else answer)))
+    # in the location
+    if shared.early:  # (a location without these skips the lot)
+        if shared.prelude:
+            notes.extend(shared.prelude)
+        if shared.denied is not None:
+            notes.append(f"location denied: {shared.denied}")
+            return _answer(503, "ServiceUnavailable", plan.unserved, response, notes)
+        response = shared.custom[https]
+        # rewrite phase, template order: CORS, return, rewrite, then the Lua HTTPS redirect
+        if shared.cors is not None:
+            preflight = request.method == "OPTIONS"
+            if shared.cors_fixed is not None:
+                response = shared.cors_fixed[preflight][https]
                 if preflight:
                     return _answer(204, "CORSPreflight", plan.unserved, response, notes)
-    if shared.redirect is not None:
-        url, code, absolute = shared.redirect
-        if absolute:
-            url = f"{request.scheme}://{request.hostname}{url}"
-        return _answer(code, "Redirect", plan.unserved, response, notes, RedirectTo(url, code))
-    fwd = forwarded(request, ctx.config.use_forwarded_headers, client_ip)
+            else:
+                cors, pattern, answer, preflight_answer = shared.cors
+                origin = request.headers.get("origin")
+                if cors.origins and origin and pattern is not None and pattern.search(origin):
+                    response = response.set_many((("Access-Control-Allow-Origin", origin),
+                                                  *(preflight_answer if preflight else answer)))
+                    if preflight:
+                        return _answer(204, "CORSPreflight", plan.unserved, response, notes)
+        if shared.redirect is not None:
+            url, code, absolute = shared.redirect
+            if absolute:
+                url = f"{request.scheme}://{request.hostname}{url}"
+            return _answer(code, "Redirect", plan.unserved, response, notes, RedirectTo(url, code))
+    fwd = (forwarded(request, True, client_ip) if plans.forwarded_headers
+           else _FORWARDED(Forwarded, (request.scheme, request.host, str(request.port), client_ip)))
     rewritten: str | None = None
     if plan.rewrite is not None:
         loc, parts = plan.rewrite
@@ -354,16 +390,15 @@ def _in_location(ctx: Context, plan: _Plan, shared: _Policy, host: _Host, reques
             path += f"?{request.query}"
         prefix = shared.prefix
     # worked out when read (a replay comparing outcomes never reads them)
-    headers = DeferredHeaders(functools.partial(upstream_headers, request, fwd, basic_auth=shared.basic_auth,
-                                                forwarded_prefix=prefix))
+    headers = DeferredHeaders(upstream_headers, request, fwd, shared.basic_auth, prefix)
     upstream_host = fwd.host if plan.vhost is None else render(plan.vhost, request, fwd, uri, (), notes)
     if plan.affinity is not None and cookie(request, plan.affinity[0]) is None:
         response = response.add("Set-Cookie", plan.set_cookie(chosen))
-    upstream = Upstream(request.method, upstream_host, path, headers)
+    upstream = _TUPLE(Upstream, (request.method, upstream_host, path, headers))
     delay = request.backend_delay
     if delay is not None and delay > shared.read_timeout:
         # with proxy_next_upstream's default "error timeout" the balancer may try again; a backend
         # as slow on every try still ends in nginx's 504
         why = f"proxy_read_timeout {shared.read_timeout:g}s: the upstream took {delay:g}s to answer"
         return _refused(plan, response, notes, Refusal(504, "BackendTimeout", why))
-    return Outcome(200, "Routed", rule, True, upstream, None, response, (), (), False, tuple(notes))
+    return _TUPLE(Outcome, (200, "Routed", rule, True, upstream, None, response, (), (), False, tuple(notes), None))

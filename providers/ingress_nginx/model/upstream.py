@@ -219,7 +219,7 @@ _DROPPED_NO_CLIENT = _DROPPED | {"x-real-ip", "x-forwarded-for"}
 _DROPPED_AUTH_NO_CLIENT = _DROPPED_AUTH | _DROPPED_NO_CLIENT
 
 
-def upstream_headers(request: Request, fwd: Forwarded, *, basic_auth: bool, forwarded_prefix: str | None) -> Headers:
+def upstream_headers(request: Request, fwd: Forwarded, basic_auth: bool, forwarded_prefix: str | None) -> Headers:
     """The headers of the proxied request (nginx.tmpl's ``proxy_set_header`` block): the
     client's, without those the template clears, then the ones it sets (in its order)."""
     headers = request.headers

@@ -52,7 +52,7 @@ def test_location_choice_equals_the_plain_scans() -> None:
             assert _view(choose(locations, uri)) == _view(choose_plain(locations, uri)), (locations, uri)
 
 
-def _plain_upstream_headers(request: Request, fwd: Forwarded, *, basic_auth: bool,
+def _plain_upstream_headers(request: Request, fwd: Forwarded, basic_auth: bool,
                             forwarded_prefix: str | None) -> Headers:
     """The template's proxy_set_header block, one header change at a time."""
     headers = request.headers
