@@ -69,9 +69,28 @@ def capture(yaml_path: str, out: str) -> None:
         pickle.dump(seen, f)
 
 
+def _import_from(tree: str) -> None:
+    """Import ``ing2gw`` from ``tree``, its ``providers/`` as ``ing2gw.providers`` (as the
+    package installs it; an editable install would map it to the installed tree)."""
+    import importlib.util
+
+    sys.path.insert(0, tree)
+    import ing2gw
+
+    providers = Path(tree) / "providers"
+    spec = importlib.util.spec_from_file_location("ing2gw.providers", providers / "__init__.py",
+                                                  submodule_search_locations=[str(providers)])
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["ing2gw.providers"] = module
+    spec.loader.exec_module(module)
+    ing2gw.providers = module  # type: ignore[attr-defined]
+    assert Path(ing2gw.__file__).parent == Path(tree) / "ing2gw", ing2gw.__file__
+
+
 def measure(tree: str, yaml_path: str, wires_path: str) -> dict[str, Any]:
     """In this (fresh) process, with ``tree``'s code: request build and model route, µs per request."""
-    sys.path.insert(0, tree)
+    _import_from(tree)
     from ing2gw.cli.common import load_resources
     from ing2gw.dataplane import with_enforcement
     from ing2gw.enforce.credentials import Credentials
@@ -130,8 +149,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=10_000)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--base", help="a second checkout to time alongside this one (its ing2gw/providers "
-                                   "must import as ing2gw.providers there: a symlink ing2gw/providers -> ../providers)")
+    ap.add_argument("--base", help="a second checkout to time alongside this one")
     ap.add_argument("--keep", help="a directory to keep (and reuse) the generated set and requests in")
     ap.add_argument("--measure", help=argparse.SUPPRESS)
     ap.add_argument("--yaml", help=argparse.SUPPRESS)
