@@ -335,21 +335,49 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Filter types whose compiled value depends on the filter alone (not on the route's
+# namespace or the other objects): equal ones are compiled once (compile_rule's ``memo``).
+_ROUTE_FREE_FILTERS = frozenset({"RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect",
+                                 "URLRewrite", "CORS"})
+
+
 def compile_rule(
-    o: Obj, i: int, rule: Mapping[str, Any], inv: Inventory, mesh: bool = False
+    o: Obj, i: int, rule: Mapping[str, Any], inv: Inventory, mesh: bool = False,
+    memo: dict[Any, Any] | None = None,
 ) -> tuple[Rule, list[tuple[MatchKey, Match]]]:
     """One rule of route ``o``; ``mesh``: for a Service parent (GAMMA), where a backendRef
-    in another namespace needs no ReferenceGrant."""
+    in another namespace needs no ReferenceGrant. ``memo`` (one per compiled table, while
+    its objects live) keeps what a filter list, a path match and a same-namespace backendRef
+    compile to, by the identity of their input mappings: emitted routes share them (one
+    dict for every equal match), and their compiled values depend on nothing else. Each entry
+    keeps its input, so no other mapping takes its id. Only what compiled without error is
+    kept: a malformed one fails where it first appears, as before."""
     where = f"spec.rules[{i}]"
     grpc = o.kind == "GRPCRoute"
     allowed = GRPC_FILTER_TYPES if grpc else FILTER_TYPES
-    filters = _filters(o, maps_of(o, rule.get("filters"), f"{where}.filters"), f"{where}.filters",
-                       inv, allowed, mesh)
+    raw_filters = maps_of(o, rule.get("filters"), f"{where}.filters")
+    filters: tuple[Filter, ...] | None = None
+    key: Any = None
+    if memo is not None and raw_filters and all(f.get("type") in _ROUTE_FREE_FILTERS for f in raw_filters):
+        key = ("filters", grpc, *map(id, raw_filters))
+        filters = memo.get(key, (None, None))[1]
+    if filters is None:
+        filters = _filters(o, raw_filters, f"{where}.filters", inv, allowed, mesh)
+        if key is not None:
+            memo[key] = (raw_filters, filters)  # type: ignore[index]  # (the inputs kept: their ids stay theirs)
     backends: list[Backend] = []
     for j, ref in enumerate(maps_of(o, rule.get("backendRefs"), f"{where}.backendRefs")):
         bf = _filters(o, maps_of(o, ref.get("filters"), f"{where}.backendRefs[{j}].filters"),
                       f"{where}.backendRefs[{j}].filters", inv, allowed, mesh)
-        backends.append(resolve_backend(o, ref, f"{where}.backendRefs[{j}]", inv, bf, mesh))
+        if memo is None or bf or ref.get("namespace") not in (None, o.namespace):
+            backends.append(resolve_backend(o, ref, f"{where}.backendRefs[{j}]", inv, bf, mesh))
+            continue
+        bkey = ("backend", id(ref), o.namespace, mesh)  # (no ReferenceGrant: the route's kind and name do not count)
+        backend = memo.get(bkey, (None, None))[1]
+        if backend is None:
+            backend = resolve_backend(o, ref, f"{where}.backendRefs[{j}]", inv, bf, mesh)
+            memo[bkey] = (ref, backend)
+        backends.append(backend)
     if any(f.type == "RequestRedirect" for f in filters) and backends:
         raise DropRule(f"{where}: RequestRedirect with backendRefs (IncompatibleFilters)")
     created, route = o.created, o.ref
@@ -361,7 +389,12 @@ def compile_rule(
             gm, slen, mlen = _grpc_match(o, m, f"{where}.matches[{j}]")
             entries.append((grpc_key(slen, mlen, len(gm.headers), created, route, i, j), gm))
         else:
-            hm, length = _http_match(o, m, f"{where}.matches[{j}]")
+            found = None if memo is None else memo.get(("match", id(m)), (None, None))[1]
+            if found is None:
+                found = _http_match(o, m, f"{where}.matches[{j}]")
+                if memo is not None:
+                    memo[("match", id(m))] = (m, found)
+            hm, length = found
             if hm.path_kind == PREFIX:
                 prefixes.append(hm.path)
             entries.append((http_key(hm.path_kind, length, hm.method is not None,

@@ -104,6 +104,7 @@ def compile_table(
     routes = [o for kind in ROUTE_KINDS for o in inv.of_kind(GATEWAY_GROUP, kind)]
     mesh = MeshBuilder(inv)
     interned: dict[Match, Match] = {}
+    memo: dict[Any, Any] = {}  # compile_rule's (the manifests live while the table is compiled)
     by_name: dict[tuple[str, str], dict[str, list[ListenerSpec]]] = {}  # a parent's listeners by name
     for o in routes:
         spec = map_of(o, o.body.get("spec"), "spec")
@@ -114,7 +115,7 @@ def compile_table(
         compiled: list[tuple[Rule, list[tuple[MatchKey, Match]]]] = []
         for i, rule in enumerate(maps_of(o, spec.get("rules"), "spec.rules")):
             try:
-                compiled.append(compile_rule(o, i, rule, inv))
+                compiled.append(compile_rule(o, i, rule, inv, memo=memo))
             except DropRule as exc:
                 notes.add(f"{o.kind} {o.ref}: rule {i} dropped: {exc}")
         for rule_obj, _ in compiled:

@@ -1,0 +1,111 @@
+"""Router compile: the filter lists, path matches and backendRefs emitted routes share are
+compiled once per table (``compile_rule``'s memo). The same routing and notes as compiling
+each rule afresh, and a malformed shared value fails where it first appears."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from support import TESTDATA
+
+from ing2gw.cli.common import load_resources
+from ing2gw.convert import ConvertOptions, convert
+from ing2gw.errors import InputError
+from ing2gw.http import Request
+from ing2gw.plugins import discover
+from ing2gw.probes import probes_for
+from ing2gw.router import Router, table
+
+_INPUTS = sorted({*TESTDATA.glob("convert/*/*/input.yaml"), *TESTDATA.glob("verify/*/input.yaml")})
+
+
+def _plain(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = table.compile_rule
+    monkeypatch.setattr(table, "compile_rule",
+                        lambda o, i, rule, inv, mesh=False, memo=None: real(o, i, rule, inv, mesh))
+
+
+def _routed(manifests: list[dict[str, Any]]) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
+    router = Router.from_manifests(manifests)
+    requests = [Request.build(host=p.host, path=p.path, scheme=p.scheme, headers=list(p.headers), method=p.method,
+                              client=p.client, port=p.port) for p in probes_for(manifests) if p.mesh is None]
+    return router.notes, [router.route(r).to_dict() for r in requests]
+
+
+def test_memo_routes_as_compiling_every_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every convert and verify golden input, converted (the emitter shares equal matches,
+    filters and backendRefs between rules): the same notes and the same outcome for every
+    probe of its routes."""
+    registry = discover(())
+    checked = shared = 0
+    for path in _INPUTS:
+        try:
+            rs = load_resources([str(path)], False, None, False, None, kinds=list(registry.claims()))
+            manifests = convert(rs, ConvertOptions(), registry).manifests
+        except Exception:  # noqa: BLE001 -- inputs made to fail (their tests say how)
+            continue
+        rules = [r for m in manifests if m.get("kind") == "HTTPRoute" for r in m["spec"].get("rules") or ()]
+        matches = [m for r in rules for m in r.get("matches") or ()]
+        shared += len({id(m) for m in matches}) < len(matches)
+        fast = _routed(manifests)
+        with monkeypatch.context() as m:
+            _plain(m)
+            assert _routed(manifests) == fast, path
+        checked += 1
+    assert checked > 60 and shared > 30
+
+
+ROUTES = """\
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: shop}
+spec:
+  gatewayClassName: x
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+"""
+
+
+def _route(name: str, match: dict[str, Any], filters: list[dict[str, Any]], backend: dict[str, Any],
+           namespace: str = "shop") -> dict[str, Any]:
+    return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"parentRefs": [{"name": "gw", "namespace": "shop"}], "hostnames": [f"{name}.example.com"],
+                     "rules": [{"matches": [match], "filters": filters, "backendRefs": [backend]}]}}
+
+
+def test_shared_mappings_across_namespaces_and_malformed_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One match, filter and backendRef dict shared by routes of two namespaces (the
+    backendRef resolves in each route's own), and one the second route breaks by sharing a
+    malformed value: the same outcomes, and the same one-line error, as without the memo."""
+    import yaml
+
+    gateway = yaml.safe_load(ROUTES)
+    match = {"path": {"type": "PathPrefix", "value": "/api"}}
+    filters = [{"type": "RequestHeaderModifier", "requestHeaderModifier": {"set": [{"name": "x", "value": "1"}]}}]
+    backend = {"name": "api", "port": 80}
+    services = [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": ns},
+                 "spec": {"ports": [{"port": 80}]}} for ns in ("shop", "blog")]
+    manifests = [gateway, *services, _route("a", match, filters, backend), _route("b", match, filters, backend, "blog"),
+                 _route("c", match, copy.deepcopy(filters), {"name": "gone", "port": 80})]
+    manifests[0]["spec"]["listeners"][0]["allowedRoutes"] = {"namespaces": {"from": "All"}}
+    fast = _routed(manifests)
+    with monkeypatch.context() as m:
+        _plain(m)
+        assert _routed(manifests) == fast
+    backends = {o["matched"]["route"]: o["backend"] for o in fast[1] if o.get("matched")}
+    assert backends == {"shop/a": "shop/api:80", "blog/b": "blog/api:80", "shop/c": None}
+
+    bad = {"path": {"type": "PathPrefix", "value": 7}}
+    broken = [gateway, *services, _route("a", bad, filters, backend), _route("b", bad, filters, backend, "blog")]
+    errors = []
+    for plain in (False, True):
+        with monkeypatch.context() as m:
+            if plain:
+                _plain(m)
+            with pytest.raises(InputError) as exc:
+                Router.from_manifests(broken)
+            errors.append(str(exc.value))
+    assert errors[0] == errors[1] and "HTTPRoute blog/b: spec.rules[0].matches[0].path.value" in errors[0]
+
