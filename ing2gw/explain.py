@@ -96,6 +96,10 @@ class Explainer:
         # (aspects, served, the ~regex scopes the path matches) -> explaining notes (indices)
         self._explained: dict[tuple[tuple[str, ...], tuple[Served, ...], tuple[str, ...]], tuple[int, ...]] = {}
         self._host_notes: dict[str, list[int]] = {}  # by_host as indices into all_notes
+        # (aspects, hostname, path, ids of the sides' matches) -> account() (the matches kept: ids stay theirs)
+        self._accounts: dict[tuple[tuple[str, ...], str, str, int, int],
+                             tuple[Matched | None, Matched | None,
+                                   tuple[tuple[Served, ...], tuple[str, ...], tuple[int, ...]]]] = {}
         self.all_notes: list[Note] = []
         self.index: dict[Note, int] = {}
         for n in notes:
@@ -189,8 +193,10 @@ class Explainer:
     def served(self, request: Request, source: Outcome, gateway: Outcome) -> list[Served]:
         """Where each side served ``request``, in Ingress terms. A hostname no rule host
         names (a server alias, a twin) stands for itself; "" is the default server."""
-        hostname = request.hostname
-        m = source.matched
+        return self._served(request.hostname, request.path, source.matched, gateway.matched)
+
+    def _served(self, hostname: str, path: str, m: Matched | None, g: Matched | None) -> list[Served]:
+        """:meth:`served` of a request for ``hostname`` and ``path`` the sides matched by ``m`` and ``g``."""
         key = (hostname, id(m))  # what the source side depends on (m is kept, so its id stays its own)
         hit = self._source_sides.get(key)
         if hit is not None and hit[0] is m:
@@ -199,7 +205,6 @@ class Explainer:
             first = self._source_side(hostname, m)
             if len(self._source_sides) < 100_000:
                 self._source_sides[key] = (m, first)
-        g = gateway.matched
         if g is None:
             return [first]
         side = self._gateway_sides.get((hostname, g.route))
@@ -216,7 +221,9 @@ class Explainer:
         host, refs = side
         if not refs:
             return [first]
-        low = request.path.lower()
+        low = path.lower()
+        if len(refs) == 1:
+            return [first, (refs[0][0], host, _longest(refs[0][1], low))]
         return [first, *((one, host, _longest(stems, low)) for one, stems in refs)]
 
     def _source_side(self, hostname: str, m: Matched | None) -> Served:
@@ -237,10 +244,27 @@ class Explainer:
         extra = [ref for refs, _, _ in served for ref in refs if ref not in owned]
         return tuple(sorted({*owners, *extra})) if extra else owners
 
+    def account(self, aspects: tuple[str, ...], request: Request, source: Outcome,
+                gateway: Outcome) -> tuple[tuple[Served, ...], tuple[str, ...], tuple[int, ...]]:
+        """Where each side served ``request`` (:meth:`served`), the Ingresses involved
+        (:meth:`involved`) and the notes explaining the differing ``aspects`` (:meth:`explaining`).
+        Remembered: all three depend on the request only through its hostname and path, and on
+        the sides only through the rules they matched."""
+        m, g = source.matched, gateway.matched
+        key = (aspects, request.hostname, request.path, id(m), id(g))
+        hit = self._accounts.get(key)
+        if hit is not None and hit[0] is m and hit[1] is g:
+            return hit[2]
+        served = self._served(request.hostname, request.path, m, g)
+        found = (tuple(served), self.involved(request, served), self.explaining(aspects, request, served))
+        if len(self._accounts) >= 100_000:
+            self._accounts.clear()
+        self._accounts[key] = (m, g, found)
+        return found
+
     # --- explanation ---------------------------------------------------------------------
 
-    @staticmethod
-    def _precision(note: Note, served: Sequence[Served], request: Request) -> int:
+    def _precision(self, note: Note, served: Sequence[Served], request: Request) -> int:
         """How closely the note's scope covers the request: 3 by a property of the request
         (``~regex``), 2 by the exact rule, 1 by the whole host, 0 not at all."""
         best = 0
@@ -249,7 +273,7 @@ class Explainer:
                 if h != "*" and h != host:
                     continue
                 if p.startswith("~"):
-                    if re.search(p[1:], request.path):
+                    if self._by_path[h][p].search(request.path):
                         return 3
                 elif path is not None and p == path:
                     best = 2
@@ -270,9 +294,14 @@ class Explainer:
         """:meth:`explain` as indices into :attr:`all_notes` (cheap to keep and to send)."""
         matching: tuple[str, ...] = ()
         by_path = self._by_path
-        if by_path and ("*" in by_path or any(host in by_path for _, host, _ in served)):
-            matching = tuple(p for h in dict.fromkeys([*(host for _, host, _ in served), "*"])
-                             for p, rx in by_path.get(h, {}).items() if rx.search(request.path))
+        if by_path:  # the ~regex scopes of the served hosts, then of every host, that the path matches
+            hosts = [host for _, host, _ in served if host in by_path]
+            if "*" in by_path:
+                hosts.append("*")
+            if hosts:
+                path = request.path
+                matching = tuple(p for h in (dict.fromkeys(hosts) if len(hosts) > 1 else hosts)
+                                 for p, rx in by_path[h].items() if rx.search(path))
         key = (tuple(aspects), tuple(served), matching)
         found = self._explained.get(key)
         if found is None:
@@ -290,7 +319,7 @@ class Explainer:
         notes, host_notes = self.all_notes, self._host_notes
         levels: dict[int, list[int]] = {}
         seen: set[int] = set()
-        for h in [*dict.fromkeys(host for _, host, _ in served), "*"]:
+        for h in (*(host for _, host, _ in served), "*"):
             for i in host_notes.get(h, ()):
                 if i in seen:
                     continue

@@ -62,6 +62,7 @@ _Summary = tuple[Any, ...]  # summarise's values in ASPECTS order (cheaper to bu
 # and the shares of a split rule.
 _HEADER_SUMMARIES: dict[int, tuple[Headers, dict[str, str] | None, str | None]] = {}
 _SHARES: dict[int, tuple[Any, dict[str, int] | None]] = {}
+_SHOWN_HEADERS: dict[int, tuple[Headers, dict[str, str]]] = {}  # a request's headers as a difference shows them
 _SUMMARY_MEMO = 10_000
 
 
@@ -456,15 +457,19 @@ def _compared(request: Request, sa: _Summary, src: Outcome | _Source) -> _Compar
     aspects = _differing(sa, sb)
     if not aspects:
         return None
-    explainer = r.explainer
-    served = explainer.served(request, cast(Outcome, src), gw)  # (it reads where the source matched only)
-    refs = explainer.involved(request, served)
-    explained = explainer.explaining(aspects, request, served)
+    # (the explainer reads where the source matched only)
+    served, refs, explained = r.explainer.account(aspects, request, cast(Outcome, src), gw)
+    headers = request.headers
+    hit = _SHOWN_HEADERS.get(id(headers))
+    if hit is None or hit[0] is not headers:  # (requests share a few Headers objects)
+        if len(_SHOWN_HEADERS) >= _SUMMARY_MEMO:
+            _SHOWN_HEADERS.clear()
+        hit = _SHOWN_HEADERS[id(headers)] = (headers, headers.as_dict())
     shown: dict[str, Any] = {"method": request.method, "url": f"{request.scheme}://{request.host}{request.target}",
-                             "headers": request.headers.as_dict()}
+                             "headers": hit[1]}
     if request.mesh is not None:  # east-west: from a namespace, to the Service (and port) it names
         shown["mesh"] = {"namespace": request.mesh.namespace, "service": request.mesh.service, "port": request.port}
-    return (shown, _as_dict(sa), _as_dict(sb), aspects, refs, explained, tuple(served))
+    return (shown, _as_dict(sa), _as_dict(sb), aspects, refs, explained, served)
 
 
 def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:

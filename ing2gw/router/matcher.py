@@ -88,23 +88,36 @@ def _select_listener(gw: Gateway, request: Request) -> tuple[Listener | None, Ou
     return listener, None
 
 
-def _find(groups: list[Group], request: Request, grpc: bool) -> tuple[Entry | None, list[str]]:
-    use_grpc = grpc and any(g.grpc for g in groups)
+# (Match, Entry, Match, Entry, ...) of a listener's route groups for a host, in precedence order
+_Flat = tuple["Match | Entry", ...]
+
+
+def _flats(groups: list[Group]) -> tuple[_Flat, _Flat | None]:
+    """The HTTP entries of ``groups`` as one flat tuple, and their gRPC ones (None when no group
+    has any: gRPC requests are matched against the HTTPRoutes then)."""
+    if len(groups) == 1:
+        group = groups[0]
+        return group.http_flat, (group.grpc_flat if group.grpc else None)
+    http = tuple(x for g in groups for x in g.http_flat)
+    return http, (tuple(x for g in groups for x in g.grpc_flat) if any(g.grpc for g in groups) else None)
+
+
+def _find(flat: _Flat, request: Request) -> tuple[Entry | None, list[str]]:
+    """The first entry of ``flat`` whose match takes ``request``, and the broken matches passed."""
     path, method, headers, query = request.path, request.method, request.headers, \
         request.query_params
     skipped: list[str] = []
-    for group in groups:
-        flat: tuple[Any, ...] = group.grpc_flat if use_grpc else group.http_flat  # (Match, Entry) pairs
-        for i in range(0, len(flat), 2):
-            match: Match = flat[i]
-            if match.broken is not None:
-                rule = (group.grpc if use_grpc else group.http)[i // 2].rule
-                skipped.append(f"{rule.kind} {rule.route} rule {rule.index}: "
-                               f"{match.broken}; match skipped")
-                continue
-            if match.matches(path, method, headers, query):
-                entry: Entry = flat[i + 1]
-                return entry, skipped
+    pairs = iter(flat)
+    match: Any
+    entry: Any
+    for match, entry in zip(pairs, pairs, strict=False):  # (the same iterator: pairs)
+        if match.broken is not None:
+            rule = entry.rule
+            skipped.append(f"{rule.kind} {rule.route} rule {rule.index}: "
+                           f"{match.broken}; match skipped")
+            continue
+        if match.matches(path, method, headers, query):
+            return entry, skipped
     return None, skipped
 
 
@@ -357,14 +370,24 @@ def _route_on(listener: Listener, groups: list[Group], request: Request, grpc: b
               notes: list[str], pick: str | None, where: str | None = None) -> Outcome:
     """Match ``request`` against ``groups`` (the routes attached to the listener, or to what
     ``where`` names) and serve it."""
-    entry, skipped = _find(groups, request, grpc)
-    notes.extend(skipped)
+    http, grpc_flat = _flats(groups)
+    return _route_flat(listener, grpc_flat if grpc and grpc_flat is not None else http, request, grpc, notes,
+                       pick, where)
+
+
+def _route_flat(listener: Listener, flat: _Flat, request: Request, grpc: bool,
+                notes: list[str], pick: str | None, where: str | None = None) -> Outcome:
+    """:func:`_route_on` of the groups' entries flattened (:func:`_flats`)."""
+    entry, skipped = _find(flat, request)
+    if skipped:
+        notes.extend(skipped)
     if entry is None:
         where = where or f"listener {listener.name} of Gateway {listener.gateway}"
         notes.append(f"no route attached to {where} "
                      f"matches {request.method} {request.hostname}{request.path}")
         return Outcome(404, "NoMatchingRoute", grpc=grpc, notes=tuple(notes))
-    notes.extend(entry.notes)
+    if entry.notes:
+        notes.extend(entry.notes)
     return _serve(entry, request, listener, grpc, notes, pick)
 
 
@@ -406,8 +429,9 @@ def route(table: Table, request: Request, backend: str | None = None,
 _PLANS = 100_000  # path-independent plans kept per table (Host values are the client's)
 
 # One Gateway a request may go to: (the note its outcomes carry, its listener for the request
-# -- None when none takes it --, the failure then, the listener's route groups for the host).
-_Step = tuple["str | None", "Listener | None", "Outcome | None", "list[Group]"]
+# -- None when none takes it --, the failure then, the listener's route groups for the host,
+# and their entries flattened: HTTP, gRPC (:func:`_flats`)).
+_Step = tuple["str | None", "Listener | None", "Outcome | None", "list[Group]", _Flat, "_Flat | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,15 +445,16 @@ class _Plan:
     steps: tuple[_Step, ...]
     first: _Step | None
     refused: tuple[int | None, str, tuple[str, ...]] | None = None  # no Gateway for the request
+    single: bool = False  # the first Gateway's step is the only one: its answer is the answer
 
 
 def _unmatched(step: _Step) -> bool:
     """Whether ``step`` answers every request "not this Gateway" (see :data:`_UNMATCHED`)."""
-    _, listener, failed, groups = step
+    _, listener, failed, _, http, grpc = step
     if listener is None:
         assert failed is not None
         return failed.reason in _UNMATCHED
-    return all(not g.http_flat and not g.grpc_flat for g in groups)
+    return not http and not grpc
 
 
 # (port, Gateway names) -> the note of each when several share the port (long texts, shared)
@@ -470,23 +495,24 @@ def _make_plan(table: Table, request: Request) -> _Plan:
             continue
         listener, failed = _select_listener(gw, request)
         groups = listener.routes.lookup_list(request.hostname) if listener is not None else []
-        step = (label, listener, failed, groups)
+        step = (label, listener, failed, groups, *_flats(groups))
         if first is None:
             first = step
         if not _unmatched(step):
             steps.append(step)
-    return _Plan(tuple(steps), first)
+    return _Plan(tuple(steps), first, single=len(steps) == 1 and steps[0] is first)
 
 
 def _run_step(step: _Step, request: Request, grpc: bool, backend: str | None) -> Outcome:
     """The outcome of one planned Gateway: its failure, or its routes' answer."""
-    note, listener, failed, groups = step
+    note, listener, failed, _, http, grpc_flat = step
     if listener is None:
         assert failed is not None
         if note is None:
             return failed if not grpc else Outcome(failed.status, failed.reason, grpc=grpc, notes=failed.notes)
         return Outcome(failed.status, failed.reason, grpc=grpc, notes=(note, *failed.notes))
-    return _route_on(listener, groups, request, grpc, [note] if note else [], backend)
+    return _route_flat(listener, grpc_flat if grpc and grpc_flat is not None else http, request, grpc,
+                       [note] if note else [], backend)
 
 
 def _route_mesh(table: Table, request: Request, grpc: bool, pick: str | None) -> Outcome:
@@ -512,13 +538,16 @@ def _route(table: Table, request: Request, backend: str | None) -> Outcome:
         status, reason, notes = plan.refused
         return Outcome(status, reason, grpc=grpc, notes=notes)
     first = plan.first
+    if plan.single:  # the common case: one Gateway can answer (_run_step inlined)
+        assert first is not None
+        note, listener, _, _, http, grpc_flat = first
+        if listener is not None:
+            return _route_flat(listener, grpc_flat if grpc and grpc_flat is not None else http, request, grpc,
+                               [note] if note else [], backend)
+        return _run_step(first, request, grpc, backend)
     unmatched: Outcome | None = None  # the first Gateway's, when it was tried
     for step in plan.steps:
-        note, listener, _, groups = step
-        if listener is not None:  # _run_step, inlined for the common case
-            outcome = _route_on(listener, groups, request, grpc, [note] if note else [], backend)
-        else:
-            outcome = _run_step(step, request, grpc, backend)
+        outcome = _run_step(step, request, grpc, backend)
         if outcome.reason not in _UNMATCHED:
             return outcome
         if step is first:

@@ -279,7 +279,8 @@ def _plain_served(explainer: Any, request: Any, source: Any, gateway: Any) -> li
 
 def test_served_and_involved_equal_fresh_ones() -> None:
     """Explainer.served remembers each side's part by hostname and matched rule, involved the
-    host's owners: on 2000 random requests over a converted case both equal fresh answers."""
+    host's owners, account all three with the explanation: on 2000 random requests over a
+    converted case they equal fresh answers."""
     import random
 
     from ing2gw.explain import Explainer
@@ -290,6 +291,8 @@ def test_served_and_involved_equal_fresh_ones() -> None:
     rng = random.Random(23)
     pieces = ["foo", "foobar", "exact", "bar", "healthz", "", "x"]
     hosts = ["site.example.com", "other.example.com", "SITE.example.com", "x.site.example.com"]
+    seen: set[tuple[Any, ...]] = set()
+    hits = 0
     for _ in range(2000):
         request = Request.build(host=rng.choice(hosts), path="/" + "/".join(
             rng.choice(pieces) for _ in range(rng.randrange(1, 3))), scheme=rng.choice(["http", "https"]))
@@ -298,3 +301,11 @@ def test_served_and_involved_equal_fresh_ones() -> None:
         assert served == _plain_served(explainer, request, source, gateway)
         owners = set(explainer.owners(request.hostname)) | {r for refs, _, _ in served for r in refs}
         assert explainer.involved(request, served) == tuple(sorted(owners))
+        # the three together, remembered by hostname, path and the rules matched
+        aspects = rng.choice([("path",), ("cors",), ("status", "backend"), ("redirect", "headers")])
+        plain = _plain_served(explainer, request, source, gateway)
+        explained = tuple(explainer.index[n] for n in _plain_explain(explainer, aspects, request, plain))
+        assert explainer.account(aspects, request, source, gateway) == (tuple(plain), tuple(sorted(owners)), explained)
+        hits += (aspects, request.hostname, request.path) in seen
+        seen.add((aspects, request.hostname, request.path))
+    assert hits > 500
