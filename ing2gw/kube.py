@@ -51,6 +51,7 @@ __all__ = [
     "ClusterRead",
     "FIELD_MANAGER",
     "NGINX_CONFIGMAPS",
+    "NGINX_STREAM_CONFIGMAPS",
     "PAGE_SIZE",
     "Progress",
     "RequestFailed",
@@ -72,6 +73,13 @@ NGINX_CONFIGMAPS: tuple[tuple[str, str], ...] = (
     ("kube-system", "ingress-nginx-controller"),
     ("kube-system", "nginx-load-balancer-conf"),
     ("nginx-ingress", "nginx-ingress-controller"),
+)
+
+# Where ingress-nginx installs keep its TCP and UDP services ConfigMaps (--tcp-services-configmap,
+# --udp-services-configmap: static manifests, Helm release "ingress-nginx"), tried in order.
+NGINX_STREAM_CONFIGMAPS: tuple[tuple[tuple[str, str], ...], ...] = (
+    (("ingress-nginx", "tcp-services"), ("ingress-nginx", "ingress-nginx-tcp")),
+    (("ingress-nginx", "udp-services"), ("ingress-nginx", "ingress-nginx-udp")),
 )
 
 Progress = Callable[[str, int], None]  # (plural, objects read so far)
@@ -472,8 +480,9 @@ def read_documents(cluster: Cluster, namespace: str | None, selector: str | None
                    kinds: Iterable[APIKind] = ()) -> ClusterRead:
     """What a conversion reads, as documents. ``namespace`` None = every namespace.
 
-    Ingresses must be readable; IngressClasses, Services, Namespaces and the controller
-    ConfigMap are optional: when forbidden (or not served) they are left out with a warning.
+    Ingresses must be readable; IngressClasses, Services, Namespaces and the ingress-nginx
+    controller ConfigMap and TCP/UDP services ConfigMaps are optional: when forbidden (or not
+    served) they are left out with a warning.
     ``kinds`` (claimed by providers) are read when served, none when not; forbidden is an
     error. Secrets are never requested.
     """
@@ -518,19 +527,22 @@ def read_documents(cluster: Cluster, namespace: str | None, selector: str | None
             raise
         skipped("Namespaces", exc)
 
-    for cm_ns, cm_name in NGINX_CONFIGMAPS:
-        try:
-            cm = cluster.get("v1", "configmaps", cm_name, cm_ns)
-        except RequestFailed as exc:
-            if exc.status.code != 403:
-                raise
-            skipped("the ingress-nginx controller ConfigMap", exc)
-            break  # the same RBAC answers for the other places
-        if cm is not None:
-            cm.setdefault("apiVersion", "v1")
-            cm.setdefault("kind", "ConfigMap")
-            docs.append(Document(_strip(cm), _origin(cluster, cm, "ConfigMap")))
-            break
+    forbidden = False
+    for places in (NGINX_CONFIGMAPS, *NGINX_STREAM_CONFIGMAPS):
+        for cm_ns, cm_name in places if not forbidden else ():
+            try:
+                cm = cluster.get("v1", "configmaps", cm_name, cm_ns)
+            except RequestFailed as exc:
+                if exc.status.code != 403:
+                    raise
+                skipped("the ingress-nginx controller ConfigMap", exc)
+                forbidden = True  # the same RBAC answers for the other places and ConfigMaps
+                break
+            if cm is not None:
+                cm.setdefault("apiVersion", "v1")
+                cm.setdefault("kind", "ConfigMap")
+                docs.append(Document(_strip(cm), _origin(cluster, cm, "ConfigMap")))
+                break
 
     for kind in sorted(set(kinds)):
         claimed, why = _read_claimed(cluster, kind, namespace, selector, page_size, progress)

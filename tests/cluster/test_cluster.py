@@ -239,6 +239,22 @@ def test_controller_configmap_is_read_when_found(emulator: Emulator, kubeconfig:
     assert not any("/secrets" in r.path for r in emulator.requests)
 
 
+def test_stream_services_configmaps_are_read_and_converted(ing2gw, emulator: Emulator, kubeconfig: Path) -> None:
+    for name, data in (("tcp-services", {"9000": "shop/db:5432"}), ("ingress-nginx-udp", {"53": "shop/dns:53"})):
+        emulator.add({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "ingress-nginx"},
+                      "data": data})
+    for name, port, protocol in (("db", 5432, "TCP"), ("dns", 53, "UDP")):
+        emulator.add({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "shop"},
+                      "spec": {"ports": [{"port": port, "protocol": protocol}]}})
+    result = ing2gw(["convert", "-A", "--kubeconfig", str(kubeconfig), "--fail-on", "never"])
+    assert result.exit_code == 0, result.stderr
+    docs = [d for d in yaml.safe_load_all(result.stdout) if d]
+    assert {(d["kind"], d["metadata"]["name"]) for d in docs if d["kind"] in ("TCPRoute", "UDPRoute")} == {
+        ("TCPRoute", "db-tcp-9000"), ("UDPRoute", "dns-udp-53")}
+    gets = [r.path for r in emulator.requests if r.path.startswith("/api/v1/namespaces/ingress-nginx/configmaps/")]
+    assert [p.rsplit("/", 1)[1] for p in gets][-3:] == ["tcp-services", "udp-services", "ingress-nginx-udp"]
+
+
 def test_missing_ingress_api_is_a_cluster_error(emulator: Emulator, kubeconfig: Path) -> None:
     cluster = kube.connect(str(kubeconfig))
     emulator._res.pop("networking.k8s.io/v1")  # an API server without networking.k8s.io/v1
