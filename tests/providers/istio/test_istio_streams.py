@@ -87,3 +87,30 @@ def test_verify_replays_the_streams_and_finds_a_changed_route(ing2gw) -> None:
 def test_route_as_istio_answers_a_tls_connection(ing2gw) -> None:
     r = ing2gw(["route", "-f", str(CASE), "--as", "istio", "tls://db.example.com:443"])
     assert r.stdout.startswith("accepted: data/postgres:5432\ntls: passthrough\n"), r.stdout
+
+
+def test_a_tcp_route_on_a_terminating_server_sharing_no_hostname_is_noted(ing2gw) -> None:
+    doc = """\
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: edge}
+spec:
+  selector: {app: edge}
+  servers:
+  - port: {number: 9443, name: tls, protocol: TLS}
+    hosts: ["*"]
+    tls: {mode: SIMPLE, credentialName: cert}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: any, namespace: edge}
+spec:
+  hosts: ["*"]
+  gateways: [edge]
+  tcp:
+  - route:
+    - destination: {host: db, port: {number: 5432}}
+"""
+    r = ing2gw(["convert", "-f", "-", "--fail-on", "never"], input=doc)
+    assert r.exit_code == 0 and "kind: TLSRoute" not in r.stdout and "kind: TCPRoute" not in r.stdout
+    assert "ISTIO-TCP-TERMINATE-NO-HOST: VirtualService edge/any [spec.tcp[0]]" in r.stderr
