@@ -7,7 +7,9 @@ searched by the names the project's manifests and Helm chart give them: ``tcp-se
 ``udp-services`` (static manifests and the docs) and ``ingress-nginx-tcp`` /
 ``ingress-nginx-udp`` or ``<release>-ingress-nginx-tcp`` / ``-udp`` (the chart's
 ``tcp:``/``udp:`` values). The first by namespace and name is read (a note says which, and
-that others were left); they are converted when the ingress-nginx provider runs.
+that others were left); they are converted even when the input has no Ingress
+(``IngressNginxProvider.has_input``). The cluster reader gets them at their usual places
+(:data:`ing2gw.kube.NGINX_STREAM_CONFIGMAPS`).
 
 What the controller does with each entry (``getStreamServices``), reproduced here:
 
