@@ -7,6 +7,9 @@ until an error needs one). ``kind: List`` (and any ``*List`` kind) is
 flattened into its items, each keeping its own line. Anything that is not well-formed
 input -- malformed YAML, a binary file, an alias bomb, a document that is not a mapping --
 raises :class:`~ing2gw.errors.InputError` whose message starts with ``file:line:``.
+The plain block YAML most manifests are written in is read line by line
+(:mod:`ing2gw.yamlfast`); any other document goes through libyaml and ruamel, and so does a
+stream with an error, so objects, lines and messages are the same either way.
 
 Writing produces deterministic YAML or JSON: keys in the order the mappings were built
 (emitters build ``apiVersion, kind, metadata, spec``), documents separated by ``---``.
@@ -31,6 +34,7 @@ from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import Tag
 
 from .errors import InputError
+from .yamlfast import read_stream
 
 __all__ = ["Document", "SourceText", "dump_json", "dump_yaml", "iter_yaml", "json_bytes", "parse_documents",
            "read_text"]
@@ -279,9 +283,8 @@ def _item_lines(node: Any) -> list[int] | None:
         return None
     for entry in node.value:
         if isinstance(entry, tuple) and getattr(entry[0], "value", None) == "items":
-            seq = entry[1].value
-            if isinstance(seq, list):
-                return [int(n.start_mark.line) + 1 for n in seq]
+            if isinstance(entry[1], SequenceNode):
+                return [int(n.start_mark.line) + 1 for n in entry[1].value]
     return None
 
 
@@ -317,15 +320,31 @@ def _documents(nodes: Iterator[Any], text: str, path: str) -> Iterator[tuple[Any
         try:
             obj = _build(node, path)
         except _Fallback:
-            obj = _slow_load(text, node, path)
+            try:
+                obj = _slow_load(text, node, path)
+            except (TypeError, ValueError) as exc:  # ruamel's constructor on a collection as a key
+                raise InputError(f"{path}:{line}: unsupported YAML: {str(exc).splitlines()[0]}") from None
         yield obj, line, _item_lines(node)
 
 
 def _parse_yaml(text: str, path: str) -> list[tuple[Any, int, list[int] | None]]:
-    """``(object, 1-based start line, lines of List items)`` per YAML document: libyaml
-    first; ruamel's pure parser when libyaml refuses YAML 1.2 it does not know."""
+    """``(object, 1-based start line, lines of List items)`` per YAML document: the line
+    reader of :mod:`ing2gw.yamlfast` where it is sure, else the full reader."""
     gc_was_on = gc.isenabled()
     gc.disable()  # building creates no cycles; collecting during a big load only costs time
+    try:
+        fast = read_stream(text, _plain_scalar, lambda chunk: _parse_yaml_full(chunk, path))
+        return fast if fast is not None else _parse_yaml_full(text, path)
+    finally:
+        if gc_was_on:
+            gc.enable()
+
+
+def _parse_yaml_full(text: str, path: str) -> list[tuple[Any, int, list[int] | None]]:
+    """The full reader: libyaml first; ruamel's pure parser when libyaml refuses YAML 1.2
+    it does not know."""
+    gc_was_on = gc.isenabled()
+    gc.disable()
     try:
         try:
             return list(_documents(_nodes_c(text), text, path))
@@ -380,7 +399,7 @@ def parse_documents(text: str, path: str) -> list[Document]:
             items = obj["items"]
         else:
             items = [obj]
-        single = items[0] is obj
+        single = bool(items) and items[0] is obj
         for index, item in enumerate(items):
             if item_lines is not None and items is not obj and index < len(item_lines):
                 line = item_lines[index]
