@@ -67,10 +67,33 @@ def _walk(value: Any, fields: Fields, path: str) -> tuple[str, str] | None:
     return None
 
 
+def _known(value: Any, fields: Fields) -> bool:
+    """Whether every field under ``value`` is known (plain dicts and lists; anything else
+    answers False and :func:`_walk` looks): the common case, without building paths."""
+    t = type(value)
+    if t is dict:
+        if not value.keys() <= fields.keys():
+            return False
+        for key, item in value.items():
+            sub = fields[key]
+            if sub is not None and not _known(item, sub):
+                return False
+        return True
+    if t is list:
+        for item in value:
+            if not _known(item, fields):
+                return False
+        return True
+    return not isinstance(value, Mapping)
+
+
 def unknown_field(obj: Mapping[str, Any], legacy: bool) -> tuple[str, str] | None:
     """``(field path, reason)`` of the first field an Ingress's schema does not have, in
     document order; ``legacy`` for the ``v1beta1`` forms."""
-    return _walk(obj, _V1BETA1 if legacy else _V1, "")
+    fields = _V1BETA1 if legacy else _V1
+    if _known(obj, fields):
+        return None
+    return _walk(obj, fields, "")
 
 
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")

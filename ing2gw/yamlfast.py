@@ -23,10 +23,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Parsed", "read_stream"]
+__all__ = ["Parsed", "Span", "read_stream"]
 
 # (object, 1-based line where the document's node starts, lines of its ``items`` entries)
 Parsed = tuple[Any, int, list[int] | None]
+# A document's text in the stream: (start offset, end offset, 1-based line of the start)
+Span = tuple[int, int, int]
 
 _MARKER = re.compile(r"^---(?=[ \n]|\Z)", re.M)
 # Whole-stream features this reader leaves to the full one: directives, document ends, content
@@ -48,11 +50,11 @@ class _Unsure(Exception):
 
 
 def read_stream(text: str, plain: Callable[[str], Any],
-                slow: Callable[[str], list[Parsed]]) -> list[Parsed] | None:
-    """The documents of ``text`` as the full reader gives them, or None when the full reader
-    must read the whole stream (it then also gives any error). ``plain`` resolves a plain
-    scalar; ``slow`` reads one document's text (preceded by newlines to keep its lines) with
-    the full reader."""
+                slow: Callable[[str], list[Parsed]]) -> tuple[list[Parsed], list[Span]] | None:
+    """The documents of ``text`` as the full reader gives them, with the span of each, or
+    None when the full reader must read the whole stream (it then also gives any error).
+    ``plain`` resolves a plain scalar; ``slow`` reads one document's text (preceded by
+    newlines to keep its lines) with the full reader."""
     if "\t" in text or "\r" in text or _UNSURE.search("\n" + text.partition("\n")[0]) or _UNSURE.search(text):
         return None
     if text.isascii():
@@ -61,7 +63,7 @@ def read_stream(text: str, plain: Callable[[str], Any],
     elif _NOT_SAFE.search(text):
         return None
     starts = [m.start() for m in _MARKER.finditer(text)]
-    pieces: list[tuple[int, int, int]] = []  # (start, end, 1-based line of the piece's first line)
+    pieces: list[Span] = []
     if not starts or _CONTENT.search(text, 0, starts[0]):
         pieces.append((0, starts[0] if starts else len(text), 1))
     line = 1 + text.count("\n", 0, starts[0]) if starts else 1
@@ -70,7 +72,7 @@ def read_stream(text: str, plain: Callable[[str], Any],
         pieces.append((start, end, line))
         line += text.count("\n", start, end)
     out: list[Parsed] = []
-    memo: dict[str, Any] = {}
+    memo: tuple[dict[str, Any], dict[str, Any]] = ({}, {})  # resolved keys, values, by their text
     lines_seen: dict[str, Any] = {}
     for index, (start, end, first) in enumerate(pieces):
         chunk = text[start:end]
@@ -85,7 +87,7 @@ def read_stream(text: str, plain: Callable[[str], Any],
             if len(got) != 1:
                 return None
             out.append(got[0])
-    return out
+    return out, pieces
 
 
 class _Mark:
@@ -111,7 +113,7 @@ _Token = tuple[int, bool, int, Any, Any, bool] | None
 
 
 def _document(lines: list[str], skip: int, first: int, plain: Callable[[str], Any],
-              memo: dict[str, Any], seen: dict[str, Any]) -> Parsed:
+              memo: tuple[dict[str, Any], dict[str, Any]], seen: dict[str, Any]) -> Parsed:
     """One document's lines (``skip`` leading marker lines) -> (object, start line, item
     lines); ``seen`` remembers the tokens of lines met before (most lines repeat)."""
     stack: list[tuple[int, Any, bool]] = []  # open collections: (column, node, is a sequence)
@@ -207,7 +209,7 @@ def _fresh(mark: _Mark, lines: list[str], i: int, col: int) -> tuple[Any, int]:
     raise _Unsure  # an item with nothing after "- "
 
 
-def _token(raw: str, plain: Callable[[str], Any], memo: dict[str, Any]) -> _Token:
+def _token(raw: str, plain: Callable[[str], Any], memo: tuple[dict[str, Any], dict[str, Any]]) -> _Token:
     text = raw.lstrip(" ")
     if not text or text[0] == "#":
         return None
@@ -224,9 +226,9 @@ def _token(raw: str, plain: Callable[[str], Any], memo: dict[str, Any]) -> _Toke
     if end < 0:
         if not item:
             raise _Unsure  # a scalar where a key should be
-        return col, True, kcol, _NOKEY, _value(text, plain, memo), False
+        return col, True, kcol, _NOKEY, _value(text, plain, memo[1]), False
     keytext = text[:end]
-    return (col, item, kcol, _key(keytext, plain, memo), _value(text[end + 1:].lstrip(" "), plain, memo),
+    return (col, item, kcol, _key(keytext, plain, memo[0]), _value(text[end + 1:].lstrip(" "), plain, memo[1]),
             keytext == "items")
 
 

@@ -22,7 +22,7 @@ import gc
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +34,7 @@ from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import Tag
 
 from .errors import InputError
-from .yamlfast import read_stream
+from .yamlfast import Parsed, Span, read_stream
 
 __all__ = ["Document", "SourceText", "dump_json", "dump_yaml", "iter_yaml", "json_bytes", "parse_documents",
            "read_text"]
@@ -44,12 +44,15 @@ MAX_EXPANDED_NODES = 2_000_000
 
 
 class SourceText:
-    """The text a document was read from, composed again on demand to find field lines."""
+    """The text a document was read from, composed again on demand to find field lines;
+    ``spans`` (each document's offsets and first line, when known) let one document be
+    composed alone."""
 
-    __slots__ = ("text",)
+    __slots__ = ("spans", "text")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, spans: Sequence[Span] | None = None) -> None:
         self.text = text
+        self.spans = spans
 
 
 @functools.lru_cache(maxsize=4)
@@ -59,6 +62,24 @@ def _composed(source: SourceText) -> list[Any]:
         return list(_nodes_c(source.text))
     except YAMLError:
         return list(_nodes_pure(source.text))
+
+
+@functools.lru_cache(maxsize=64)
+def _composed_one(source: SourceText, index: int) -> Any:
+    """The composed node of document ``index`` of ``source``: its span alone when known (at
+    its own lines), else from the whole text."""
+    if source.spans is None or index >= len(source.spans):
+        return _composed(source)[index]
+    start, end, first = source.spans[index]
+    chunk = "\n" * (first - 1) + source.text[start:end]
+    try:
+        nodes = list(_nodes_c(chunk))
+    except YAMLError:
+        try:
+            nodes = list(_nodes_pure(chunk))
+        except YAMLError:
+            nodes = []
+    return nodes[0] if len(nodes) == 1 else _composed(source)[index]
 
 
 def _field_parts(path: str) -> list[str | int]:
@@ -116,8 +137,7 @@ class Document:
             return self.origin
         text, index, item = self.source
         try:
-            nodes = _composed(text)
-            node = nodes[index]
+            node = _composed_one(text, index)
             if item >= 0:
                 node = _line_node_item(node, item)
             return f"{self.path}:{_line_in(node, _field_parts(field_path))}"
@@ -327,14 +347,15 @@ def _documents(nodes: Iterator[Any], text: str, path: str) -> Iterator[tuple[Any
         yield obj, line, _item_lines(node)
 
 
-def _parse_yaml(text: str, path: str) -> list[tuple[Any, int, list[int] | None]]:
-    """``(object, 1-based start line, lines of List items)`` per YAML document: the line
-    reader of :mod:`ing2gw.yamlfast` where it is sure, else the full reader."""
+def _parse_yaml(text: str, path: str) -> tuple[list[Parsed], list[Span] | None]:
+    """``(object, 1-based start line, lines of List items)`` per YAML document, and each
+    document's span when known: the line reader of :mod:`ing2gw.yamlfast` where it is sure,
+    else the full reader."""
     gc_was_on = gc.isenabled()
     gc.disable()  # building creates no cycles; collecting during a big load only costs time
     try:
         fast = read_stream(text, _plain_scalar, lambda chunk: _parse_yaml_full(chunk, path))
-        return fast if fast is not None else _parse_yaml_full(text, path)
+        return fast if fast is not None else (_parse_yaml_full(text, path), None)
     finally:
         if gc_was_on:
             gc.enable()
@@ -379,17 +400,18 @@ def parse_documents(text: str, path: str) -> list[Document]:
     """Parse one input text into documents; ``path`` names it in messages ("-" = stdin)."""
     stripped = text.lstrip()
     looks_json = stripped.startswith(("{", "["))
-    raw: Iterable[tuple[Any, int, list[int] | None]]
+    raw: Iterable[Parsed]
+    spans: list[Span] | None = None
     if looks_json:
         try:
             raw = list(_parse_json(text, path))
         except InputError:
             # JSON-looking YAML flow style ("{a: b}") is still valid YAML.
-            raw = list(_parse_yaml(text, path))
+            raw, spans = _parse_yaml(text, path)
     else:
-        raw = list(_parse_yaml(text, path))
+        raw, spans = _parse_yaml(text, path)
     docs: list[Document] = []
-    source = SourceText(text)
+    source = SourceText(text, spans)
     for number, (obj, line, item_lines) in enumerate(raw):
         if obj is None:
             continue  # empty document ("---" with nothing after it)

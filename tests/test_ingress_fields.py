@@ -40,3 +40,45 @@ def test_unknown_field_names_the_first_unknown_field_at_any_depth() -> None:
         "spec.rules[0].http.paths[0].backend.service.port.numbr",
         "spec.rules[0].http.paths[0].backend.service.port.numbr: unknown field (did you mean number?)")
     assert unknown_field({**good, "spec": {"rules": "not a list"}}, False) is None  # the reader reports types
+
+
+def _mutated(value: object, rng: random.Random) -> object:
+    """``value`` with some keys renamed, some lists/mappings swapped for scalars, and others kept."""
+    roll = rng.random()
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            key = k + "x" if rng.random() < 0.03 else k
+            out[key] = _mutated(v, rng)
+        if rng.random() < 0.02:
+            out[rng.choice([1, None, "status", "extra"])] = "v"
+        return out
+    if isinstance(value, list):
+        return [_mutated(v, rng) for v in value] if roll > 0.02 else "scalar"
+    return value if roll > 0.02 else {"nested": [value]}
+
+
+def test_unknown_field_equals_the_plain_walk() -> None:
+    """The known-fields fast check never hides an unknown field the ordered walk finds."""
+    from types import MappingProxyType
+
+    from ing2gw.ingress_fields import _V1, _V1BETA1, _walk
+
+    rng = random.Random(7)
+    base = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": "a", "labels": {"x": "y"}, "annotations": {"any/key": "v"}},
+            "spec": {"ingressClassName": "n", "defaultBackend": {"resource": {"kind": "K", "name": "n"}},
+                     "tls": [{"hosts": ["a.b"], "secretName": "s"}],
+                     "rules": [{"host": "a.b", "http": {"paths": [
+                         {"path": "/", "pathType": "Prefix",
+                          "backend": {"service": {"name": "s", "port": {"number": 1}}}},
+                         {"path": "/x", "backend": {"serviceName": "s", "servicePort": 80}}]}}]}}
+    found = 0
+    for _ in range(3000):
+        obj = _mutated(base, rng)
+        if rng.random() < 0.05:
+            obj = MappingProxyType(obj)  # type: ignore[arg-type]
+        for legacy, fields in ((False, _V1), (True, _V1BETA1)):
+            assert unknown_field(obj, legacy) == _walk(obj, fields, "")  # type: ignore[arg-type]
+            found += unknown_field(obj, legacy) is not None  # type: ignore[arg-type]
+    assert found > 100

@@ -3,7 +3,8 @@
 Every case parses a text twice through :func:`ing2gw.yamlio.parse_documents`: as shipped
 (the line reader where it is sure) and with the line reader switched off (libyaml and ruamel
 only). The two must give the same documents -- objects compared with their types, origins,
-positions for ``where`` -- or the same one-line error. Inputs: every YAML file under
+the lines ``where`` gives for fields (one document composed alone, against the whole text)
+-- or the same one-line error. Inputs: every YAML file under
 testdata/, generated manifests written by three writers, and many random edits of them
 (which make most of the invalid and unusual YAML the line reader must leave alone).
 """
@@ -46,8 +47,13 @@ def _parse(text: str, fast: bool, monkeypatch: pytest.MonkeyPatch) -> Any:
             docs = parse_documents(text, "in.yaml")
         except InputError as exc:
             return ("error", str(exc))
-        return [(_typed(d.obj), d.origin, d.source[1:] if d.source else None,
-                 d.where("spec.rules[0].http.paths[1].backend"), d.where("metadata.name")) for d in docs]
+        return [(_typed(d.obj), d.origin, d.source[1:] if d.source else None, [d.where(f) for f in FIELDS])
+                for d in docs]
+
+
+# Field paths whose lines are compared (Document.where composes one document when it can)
+FIELDS = ["spec.rules[0].http.paths[1].backend", "metadata.name", "metadata.annotations.a/b", "spec.extra",
+          "spec.rules[0].host", "items[1].spec", "kind", "nothing.here"]
 
 
 def _same(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -195,7 +201,8 @@ def test_the_bench_shape_is_read_by_the_line_reader(monkeypatch: pytest.MonkeyPa
     "a: -1\nb: -x\nc: --\n", "a: ? x\n", "a: :x\n", "a: x:y\n", "a: x\t\n", "a: \xa0x\n", "a: x\u2028y\n",
     "\ufeffa: 1\n", "a: &x 1\nb: *x\n", "a: !!str 1\n", "<<: {a: 1}\n", "a: >\n  x\n", "a: |2\n   x\n",
     "a: |+\n  x\n\n", "a: | # c\n  x\n", "a: \"x\\ty\"\n", "a: 'multi\n  line'\n", "a: plain\n\n  more\n",
-    "k" * 1100 + ": v\n", "a : b\n", "a:b\n", "- a\nb: 1\n", "a:\n  - b\nc:\n-\n", "a: #c\n  b: 1\n",
+    "k" * 1100 + ": v\n", "a: x #c\nx #c: 1\n", "a: -x\n-x: 1\n", "a: 'q'\n'q': 1\n", "a: x \nx : 1\n",
+    "a : b\n", "a:b\n", "- a\nb: 1\n", "a:\n  - b\nc:\n-\n", "a: #c\n  b: 1\n",
 ])
 def test_edge_cases(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     _same(text, monkeypatch)
