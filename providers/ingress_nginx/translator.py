@@ -39,6 +39,7 @@ from ing2gw.ir import (
     Route,
     RouteMatch,
     Rule,
+    SessionPersistence,
     Timeouts,
     URLRewrite,
 )
@@ -60,6 +61,9 @@ __all__ = ["NginxTranslator"]
 
 _NO_REWRITE = Rewrite("none")
 
+# (redirect, upstream Host, session persistence, timeouts) of an Ingress's path rules
+_IngressParts = tuple[RequestRedirect | None, str | None, SessionPersistence | None, Timeouts | None]
+
 
 class NginxTranslator(IngressTranslator):
     code = "NGINX"
@@ -68,6 +72,8 @@ class NginxTranslator(IngressTranslator):
         super().__init__(ctx)
         self.table = table
         self._annotations: dict[Ingress, Annotations] = {}
+        self._kinds: dict[Ingress, Literal["HTTPRoute", "GRPCRoute"]] = {}  # route_kind, per Ingress
+        self._parts: dict[Ingress, _IngressParts] = {}  # _ingress_parts, per Ingress
         self.config = ctx.options.controller_config or controller_config_of(ctx.resources, ctx.notes)
         self.globals = read_settings(self.config, config_source(ctx), ctx.notes)
         self.prefix = (ctx.options.annotation_prefix or table.prefix).rstrip("/")
@@ -240,7 +246,10 @@ class NginxTranslator(IngressTranslator):
         return nginx_order(list(ingresses))
 
     def route_kind(self, ingress: Ingress) -> Literal["HTTPRoute", "GRPCRoute"]:
-        return policies.route_kind(self.annotations(ingress))
+        kind = self._kinds.get(ingress)
+        if kind is None:  # asked several times per path: worked out once per Ingress
+            kind = self._kinds[ingress] = policies.route_kind(self.annotations(ingress))
+        return kind
 
     def path_matches(self, pc: PathContext) -> list[RouteMatch]:
         ing = pc.ingress
@@ -296,7 +305,10 @@ class NginxTranslator(IngressTranslator):
         ing = pc.ingress
         ann = self.annotations(ing)
         prov = pc.provenance
-        redirect = self._location_redirect(ing)
+        parts = self._parts.get(ing)
+        if parts is None:
+            parts = self._parts[ing] = self._ingress_parts(ing)
+        redirect, hostname, persistence, timeouts = parts
         if redirect is not None:
             return [Rule(matches=tuple(matches), filters=(Filter("RequestRedirect", redirect, prov),),
                          provenance=(prov,))]
@@ -318,7 +330,6 @@ class NginxTranslator(IngressTranslator):
             intents.append(Opaque(vendor=VENDOR, key="rewrite-target", raw=f"rewrite (?i){value} {rw.target} break",
                                   affects=("path",), provenance=replace(prov, field=self.fld("rewrite-target"))))
         filters: list[Filter] = []
-        hostname = self._policies.upstream_vhost(self, ing)
         if path_mod is not None or hostname is not None:
             filters.append(Filter("URLRewrite", URLRewrite(hostname=hostname, path=path_mod), prov))
         xfp = ann.get("x-forwarded-prefix")
@@ -334,10 +345,8 @@ class NginxTranslator(IngressTranslator):
         mirror = extras.mirror_filter(self, ing, prov)
         if mirror is not None:
             filters.append(mirror)
-        persistence = affinity.session_persistence(self, ing)
         intents.extend(rule_intents(ann, ing.namespace, prov, self.fld, self.config, persisted=persistence is not None))
         intents.extend(self.globals.rule_intents(ann, pc.path.path or "/"))
-        timeouts = self._timeouts(ing)
         self._policies.backend_tls(self, ing, backends)
         if self.route_kind(ing) == "GRPCRoute" and any(f.type == "URLRewrite" for f in filters):
             self.note(pc, "GRPC-REWRITE", Level.WARNING, "a GRPCRoute cannot rewrite the path or Host",
@@ -348,6 +357,15 @@ class NginxTranslator(IngressTranslator):
                     session_persistence=persistence if self.route_kind(ing) == "HTTPRoute" else None,
                     timeouts=timeouts)
         return self._canaries.merge(self, pc, rule) + self._slash_redirect(pc, matches)
+
+    def _ingress_parts(self, ing: Ingress) -> _IngressParts:
+        """What every path rule of ``ing`` shares, worked out (and noted) once per Ingress:
+        its redirect (nothing else then), upstream Host, session persistence and timeouts."""
+        redirect = self._location_redirect(ing)
+        if redirect is not None:
+            return redirect, None, None, None
+        return (None, self._policies.upstream_vhost(self, ing), affinity.session_persistence(self, ing),
+                self._timeouts(ing))
 
     def _timeouts(self, ing: Ingress) -> Timeouts | None:
         """``proxy-read-timeout`` (when set) -> ``timeouts.backendRequest``, approximately:
