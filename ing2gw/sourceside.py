@@ -77,6 +77,7 @@ def _serve(results: Any, done: Any) -> None:
             results.put(("message", message))
         results.put(("end", None))
     except KeyboardInterrupt:  # Ctrl-C reached the whole process group: the other process reports it
+        results.cancel_join_thread()  # (nobody may read what is still unsent)
         code = 1
     except BaseException as exc:  # noqa: BLE001 -- sent to the process that reports errors
         try:
