@@ -9,6 +9,10 @@ parsed: joined in their order, in one call (a call per document costs about thre
 much), each placed back at its line. The documents are those of parsing HEAD's files whole:
 ``tests/diff/test_reading.py`` checks objects, origins and field lines on generated streams.
 
+A large BASE stream (2000 documents or more) is parsed in two halves the same way, the
+second in a forked worker (:mod:`.parallel`) while this process parses the first; its
+documents come back without their field positions, which are placed here.
+
 Streams this splitting is not sure for are parsed whole: JSON, directives (``%YAML``,
 ``%TAG``), document end markers (``...``), line breaks other than ``\\n`` and ``\\r\\n``, a
 BASE stream whose documents do not fall one per piece, a piece that is not one document,
@@ -26,6 +30,7 @@ from ..errors import InputError
 from ..notes import Note
 from ..sources import parse_file
 from ..yamlio import Document, SourceText, parse_documents, read_text
+from .parallel import both_sides
 
 __all__ = ["Parse", "SharedParse"]
 
@@ -80,11 +85,15 @@ class SharedParse:
         self._known: dict[str, tuple[dict[str, Any], int]] = {}  # piece text -> (object, line in the piece)
 
     def base(self, data: bytes, label: str, skipped: list[Note] | None = None) -> list[Document]:
-        docs = parse_file(data, label, skipped)
-        if skipped is not None or not docs:
-            return docs
-        pieces = _pieces(read_text(data, label))
-        if pieces is None:
+        if skipped is not None:
+            return parse_file(data, label, skipped)
+        text = read_text(data, label)
+        pieces = _pieces(text)
+        docs = _parse_halves(pieces, label, SourceText(text)) if pieces is not None and len(
+            pieces) >= _WORTH_A_WORKER else None
+        if docs is None:
+            docs = parse_file(data, label, skipped)
+        if not docs or pieces is None:
             return docs
         per_piece: dict[int, list[Document]] = {}
         for d in docs:
@@ -122,21 +131,45 @@ class SharedParse:
                 obj, offset = known
                 found[index] = [Document(obj, f"{label}:{first + offset}", (source, index, -1))]
         if unknown:
-            parsed = _parse_together(pieces, unknown, label, source)
+            parsed = _parse_together(pieces, unknown, label)
             if parsed is None:
                 return parse_file(data, label, skipped)  # the error (with its line) or the whole stream's documents
-            found.update(parsed)
+            for index, d in _placed(parsed, source):
+                found.setdefault(index, []).append(d)
         return [d for index in sorted(found) for d in found[index]]
 
 
-def _parse_together(pieces: list[tuple[int, str]], wanted: list[int], label: str,
-                    source: SourceText) -> dict[int, list[Document]] | None:
+# A stream of this many documents is parsed in two halves, one in a forked worker.
+_WORTH_A_WORKER = 2000
+
+
+def _parse_halves(pieces: list[tuple[int, str]], label: str, source: SourceText) -> list[Document] | None:
+    """The documents of the whole stream, its second half parsed in a forked worker while
+    this process parses the first; None when either half does not parse as pieces should."""
+    half = len(pieces) // 2
+    theirs, ours = both_sides(lambda: _parse_together(pieces, list(range(half, len(pieces))), label),
+                              lambda: _parse_together(pieces, list(range(half)), label), True)
+    if theirs is None or ours is None:
+        return None
+    return [d for _, d in _placed(ours + theirs, source)]
+
+
+# A document parsed from a piece, light enough to come back from a worker:
+# (piece index, object, origin, List item index or -1; None when it has no field positions)
+_Parsed = tuple[int, dict[str, Any], str, int | None]
+
+
+def _placed(parsed: list[_Parsed], source: SourceText) -> list[tuple[int, Document]]:
+    return [(index, Document(obj, origin, (source, index, item) if item is not None else None))
+            for index, obj, origin, item in parsed]
+
+
+def _parse_together(pieces: list[tuple[int, str]], wanted: list[int], label: str) -> list[_Parsed] | None:
     """The documents of the pieces ``wanted`` (indexes into ``pieces``, ascending), parsed in
-    one call, each placed at its piece's line in the stream ``source``: piece index ->
-    documents. None when a piece fails to parse or is not one document (parse the stream
-    whole then). Joined in order the pieces are a YAML stream of one document each: every
-    piece but the first of a stream starts with a marker, and every piece but the stream's
-    last ends with a line break."""
+    one call, each placed at its piece's line in the stream. None when a piece fails to parse
+    or is not one document (parse the stream whole then). Joined in order the pieces are a
+    YAML stream of one document each: every piece but the first of a stream starts with a
+    marker, and every piece but the stream's last ends with a line break."""
     starts: list[int] = []  # line of each wanted piece in the joined text
     line = 1
     for index in wanted:
@@ -146,13 +179,13 @@ def _parse_together(pieces: list[tuple[int, str]], wanted: list[int], label: str
         parsed = parse_documents("".join(pieces[index][1] for index in wanted), label)
     except InputError:
         return None
-    out: dict[int, list[Document]] = {}
+    out: list[_Parsed] = []
     for d in parsed:
         at = _line(d.origin)
         k = bisect.bisect_right(starts, at) - 1
         if k < 0 or (d.source is not None and d.source[1] != k):
             return None  # not one document per piece
         index = wanted[k]
-        where = (source, index, d.source[2]) if d.source is not None else None
-        out.setdefault(index, []).append(Document(d.obj, f"{label}:{pieces[index][0] + at - starts[k]}", where))
+        out.append((index, d.obj, f"{label}:{pieces[index][0] + at - starts[k]}",
+                    d.source[2] if d.source is not None else None))
     return out

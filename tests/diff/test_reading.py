@@ -1,7 +1,8 @@
 """``diff`` parses a document HEAD has unchanged only once (:mod:`ing2gw.diff.reading`): HEAD's
 documents must be those of parsing its files whole -- objects, origins, field lines -- on
 generated streams (comments, empty documents, bare first documents, Lists, block scalars,
-CRLF), and a broken HEAD gives the same error."""
+CRLF), and a broken HEAD gives the same error. So must BASE's, parsed whole or in two halves
+(one in a forked worker, as large streams are)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from typing import Any
 import pytest
 
 from ing2gw.convert import ConvertOptions
-from ing2gw.diff import build_side
+from ing2gw.diff import build_side, reading
 from ing2gw.diff.reading import SharedParse
 from ing2gw.errors import InputError
 from ing2gw.plugins import discover
 from ing2gw.sources import parse_file
+from ing2gw.yamlio import Document
 
 FIELDS = ["metadata.name", "spec.rules[0].host", "spec.rules[0].http.paths[1].path", "spec.tls[0].secretName",
           "metadata.annotations.nginx.ingress.kubernetes.io/rewrite-target", "spec.nothing"]
@@ -60,18 +62,29 @@ def _as_list(doc: str) -> str:
     return "apiVersion: v1\nkind: List\nitems:\n-" + items[1:] + "\n"
 
 
-def _check(base: str, head: str) -> None:
-    shared = SharedParse()
-    got_base = shared.base(base.encode(), "base.yaml")
-    got = shared.head(head.encode(), "head.yaml")
-    want = parse_file(head.encode(), "head.yaml")
-    assert [d.obj for d in got_base] == [d.obj for d in parse_file(base.encode(), "base.yaml")]
+def _same_documents(got: list[Document], want: list[Document]) -> None:
     assert [(d.obj, d.origin) for d in got] == [(d.obj, d.origin) for d in want]
     for g, w in zip(got, want, strict=True):
         assert [g.where(f) for f in FIELDS] == [w.where(f) for f in FIELDS]
 
 
+def _check(base: str, head: str) -> None:
+    shared = SharedParse()
+    got_base = shared.base(base.encode(), "base.yaml")
+    got = shared.head(head.encode(), "head.yaml")
+    _same_documents(got_base, parse_file(base.encode(), "base.yaml"))
+    _same_documents(got, parse_file(head.encode(), "head.yaml"))
+
+
+@pytest.fixture(params=["whole", "halves"])
+def base_in_halves(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """BASE parsed whole, or in two halves (one in a forked worker) as large streams are."""
+    if request.param == "halves":
+        monkeypatch.setattr(reading, "_WORTH_A_WORKER", 2)
+
+
 @pytest.mark.parametrize("seed", range(6))
+@pytest.mark.usefixtures("base_in_halves")
 def test_head_documents_are_those_of_a_whole_parse(seed: int) -> None:
     rnd = random.Random(seed)
     docs = [_ingress(i, rnd) for i in range(30)]
@@ -93,6 +106,7 @@ def test_head_documents_are_those_of_a_whole_parse(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", range(4))
+@pytest.mark.usefixtures("base_in_halves")
 def test_many_changed_documents_are_parsed_together_and_placed_back(seed: int) -> None:
     """HEAD's new documents are parsed in one call: runs of them, at the start and the end,
     Lists (one inside a List too), empty documents and a last one without a line break."""
@@ -114,6 +128,7 @@ def test_many_changed_documents_are_parsed_together_and_placed_back(seed: int) -
         _check(base, head)
 
 
+@pytest.mark.usefixtures("base_in_halves")
 def test_breaks_that_are_not_split_by_lines() -> None:
     """A lone CR, a Unicode line break, or a directive on the first line: the
     stream is parsed whole, with the same documents."""
@@ -125,7 +140,8 @@ def test_breaks_that_are_not_split_by_lines() -> None:
         _check(text, head)
 
 
-def test_a_broken_head_gives_the_whole_parse_error() -> None:
+@pytest.mark.usefixtures("base_in_halves")
+def test_a_broken_base_or_head_gives_the_whole_parse_error() -> None:
     rnd = random.Random(1)
     docs = [_ingress(i, rnd) for i in range(5)]
     base = "".join("---\n" + d for d in docs)
@@ -137,8 +153,15 @@ def test_a_broken_head_gives_the_whole_parse_error() -> None:
     with pytest.raises(InputError) as want:
         parse_file(head.encode(), "head.yaml")
     assert str(got.value) == str(want.value) and "head.yaml:" in str(got.value)
+    for broken in (head, base.replace("  name: app4\n", "  name: [app4\n", 1)):  # in either half
+        with pytest.raises(InputError) as got:
+            SharedParse().base(broken.encode(), "base.yaml")
+        with pytest.raises(InputError) as want:
+            parse_file(broken.encode(), "base.yaml")
+        assert str(got.value) == str(want.value)
 
 
+@pytest.mark.usefixtures("base_in_halves")
 def test_directives_and_json_are_parsed_whole() -> None:
     rnd = random.Random(2)
     docs = [_ingress(i, rnd) for i in range(4)]
