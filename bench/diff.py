@@ -5,7 +5,7 @@ for each count C in ``--changed`` (default 1 and 3000) a HEAD with C Ingresses c
 added to each, spread over the set). In one run it times ``ing2gw convert`` of BASE and, per
 HEAD, ``ing2gw diff BASE HEAD -o json`` and ``-o markdown`` (the pull-request comment, whose
 length is capped). Prints each wall time and its ratio to the conversion, the CPU seconds
-(the command and the worker it forks) and their ratio, and the load average before and after
+(the command and the workers it forks) and their ratio, and the load average before and after
 (the machine is shared: compare ratios of one run, and CPU ratios between runs).
 Run by hand: ``python bench/diff.py [-n 10000] [--changed 1,3000] [--repeat 2]``.
 Target (issues 7 and 19): every ratio <= 1.5.
