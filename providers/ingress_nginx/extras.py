@@ -21,7 +21,7 @@ from ing2gw.resources import Ingress
 
 from . import validation
 from .annotations import SNIPPET_KEYS
-from .model.settings import blocked_word
+from .model.settings import blocked_word, failed_config_test
 
 if TYPE_CHECKING:
     from .context import ExtrasContext
@@ -84,9 +84,14 @@ def refused_for_invalid(tr: ExtrasContext, ing: Ingress) -> bool:
                 fidelity=Fidelity.UNSUPPORTED, instead="Ingress not converted",
                 aspects=("status", "backend", "weights", "redirect", "path", "host", "headers", "cors", "auth"))
         return True
-    key = validation.verdict(short).dropped
+    verdict = validation.verdict(short)
+    key = verdict.dropped
     if key is None:
-        return False
+        failed = failed_config_test(short, tr.prefix, verdict.ignored)
+        if failed is not None:
+            tr.note(ing, "INGRESS-REFUSED-INVALID", Level.WARNING, f"ingress-nginx refuses the whole Ingress: {failed}",
+                    fidelity=Fidelity.UNSUPPORTED, instead="Ingress not converted", aspects=ASPECTS)
+        return failed is not None
     tr.note_ann(ing, key, "INGRESS-REFUSED-INVALID", Level.WARNING,
                 f"ingress-nginx refuses the whole Ingress: {validation.raw(short, key)!r} fails the controller's "
                 "check for this annotation, so it serves nothing today",

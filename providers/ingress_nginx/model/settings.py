@@ -286,6 +286,20 @@ def blocked_word(short: Mapping[str, str], config: ControllerConfig) -> str | No
     return None
 
 
+def failed_config_test(short: Mapping[str, str], annotation_prefix: str, ignored: frozenset[str]) -> str | None:
+    """Why ``nginx -t`` fails on the configuration the Ingress's annotations render -- the
+    admission webhook then refuses the Ingress -- or None. A ``rewrite-target`` or
+    ``upstream-vhost`` naming ``$0``: nginx's captures are ``$1`` to ``$9``, and it stops at
+    ``unknown "0" variable`` (``ignored``: keys the controller ignores, so never renders)."""
+    for key in ("rewrite-target", "upstream-vhost"):
+        value = short.get(key)
+        if key not in ignored and value and "$0" in value:
+            return (f"{annotation_prefix}/{key} {value!r} uses $0, which nginx does not know (its captures are $1 "
+                    "to $9): nginx -t fails with 'unknown \"0\" variable' and the admission webhook refuses the "
+                    "Ingress")
+    return None
+
+
 def _secret_ref(value: str | None, namespace: str) -> tuple[str, str] | None:
     """``auth-secret``: ``name`` (the Ingress's namespace) or ``namespace/name``."""
     if not value:
@@ -361,6 +375,9 @@ def read_policy(ingress: Ingress, config: ControllerConfig, notes: Notes) -> Pol
     if redirect_group_ok and flag("from-to-www-redirect", False) and wildcard:
         return (f"{prefix}from-to-www-redirect on wildcard host {wildcard}: its www twin www.{wildcard} is not a "
                 "valid server name, so nginx -t fails and the admission webhook refuses the Ingress")
+    failed = failed_config_test(short, config.annotation_prefix, ignored)
+    if failed is not None:
+        return failed
     if not redirect_group_ok:
         notes.add(Note(
             code="NGINX-MODEL-REDIRECT-IGNORED", level=Level.WARNING, subject=ingress.subject,

@@ -95,7 +95,7 @@ def expand(text: str, request: Request, fwd: Forwarded, uri: str, local: Mapping
     def value(m: re.Match[str]) -> str:
         if m.group(1) is not None:
             n = int(m.group(1))
-            return captures[n - 1] if n <= len(captures) else ""
+            return captures[n - 1] if 0 < n <= len(captures) else ""
         name = m.group(2) or m.group(3)
         if name in local:
             return local[name]
@@ -180,7 +180,7 @@ def render(parts: Template, request: Request, fwd: Forwarded, uri: str, captures
             out.append(_CORE[value](request, fwd, uri))
         elif kind == "$":
             n = int(value)
-            out.append(captures[n - 1] if n <= len(captures) else "")
+            out.append(captures[n - 1] if 0 < n <= len(captures) else "")
         elif kind == "http":
             out.append(request.headers.get(value) or "")
         elif kind == "cookie":

@@ -13,12 +13,14 @@ of issue #14 and shows that a broken model is caught.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
 import pytest
+import yaml
 from nginx_oracle import (
     DUPLICATE_PREFIX,
     EXAMPLE_EXPECTATIONS,
@@ -174,3 +176,37 @@ def test_duplicate_locations_fail_nginx_config_test() -> None:
     ok, output = config_test(valid.render(listen="127.0.0.1:1", upstream="127.0.0.1:2", prefix="@PREFIX@").text)
     assert ok, output
     assert _model(DUPLICATE_PREFIX).topology.rejected.keys() == {"ex3/b"}  # the model agrees
+
+
+def _rewriting(target: str) -> dict[str, Any]:
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": "zero", "namespace": "default", "annotations": {
+                "nginx.ingress.kubernetes.io/rewrite-target": target, "nginx.ingress.kubernetes.io/use-regex": "true"}},
+            "spec": {"ingressClassName": "nginx", "rules": [{"host": "zero.test", "http": {"paths": [
+                {"path": "/foo", "pathType": "ImplementationSpecific",
+                 "backend": {"service": {"name": "s", "port": {"number": 80}}}}]}}]}}
+
+
+def test_a_rewrite_naming_capture_zero_fails_nginx_and_the_ingress_is_refused(ing2gw, tmp_path: Any) -> None:
+    """nginx's captures are $1..$9: the rewrite the controller renders, with $0, fails ``nginx -t``
+    (so the admission webhook refuses the Ingress); the model and the conversion leave it out
+    rather than failing on it."""
+    conf = _conf_text([_rewriting("/x$1")], webhook=True).render(listen="127.0.0.1:1", upstream="127.0.0.1:2",
+                                                                prefix="@PREFIX@").text
+    assert 'rewrite "(?i)/foo" /x$1 break;' in conf
+    assert config_test(conf)[0]
+    ok, output = config_test(conf.replace("/x$1 break;", "/x$0 break;"))
+    assert not ok and 'unknown "0" variable' in output
+    zero = [_rewriting("/x$0")]
+    assert set(_conf_text(zero, webhook=True).rejected) == {"default/zero"}
+    model = _model(zero)
+    assert [n.code for n in model.notes if "$0" in n.message] == ["NGINX-MODEL-INGRESS-REJECTED"]
+    assert model.route(Request.build(host="zero.test", path="/foo/a", client=CLIENT)).status == 404
+    path = tmp_path / "zero.yaml"
+    path.write_text(yaml.safe_dump_all(zero))
+    converted = ing2gw(["convert", "-f", str(path), "--fail-on", "never"])
+    assert converted.exit_code == 0 and "HTTPRoute" not in converted.stdout
+    assert "NGINX-INGRESS-REFUSED-INVALID: Ingress default/zero" in converted.stderr and "$0" in converted.stderr
+    verified = ing2gw(["verify", "-f", str(path), "-o", "json"])
+    assert verified.exit_code == 0, verified.stderr
+    assert json.loads(verified.stdout)["summary"]["differ"] == 0
