@@ -65,8 +65,34 @@ def _setup(path: Path) -> dict[str, Any]:
     return got
 
 
+def _use_checkout(root: Path) -> None:
+    """Import ing2gw from the checkout ``root``, its providers and templates too (which an
+    editable install maps to the installed tree, whatever PYTHONPATH says)."""
+    import importlib.util
+
+    sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in getattr(f, "__module__", "")
+                        and "editable" not in type(f).__name__.lower()]
+    sys.path.insert(0, str(root))
+    import ing2gw
+
+    for name, folder in (("ing2gw.providers", "providers"), ("ing2gw.templates", "templates")):
+        spec = importlib.util.spec_from_file_location(name, root / folder / "__init__.py",
+                                                      submodule_search_locations=[str(root / folder)])
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        setattr(ing2gw, folder, module)
+        spec.loader.exec_module(module)
+
+
 def child(path: Path, repeat: int) -> dict[str, Any]:
-    """One checkout's figures (run in a fresh process, this file's imports from the cwd)."""
+    """One checkout's figures (run in a fresh process, its imports from the checkout in the cwd)."""
+    _use_checkout(Path.cwd())
+    import ing2gw
+    import ing2gw.providers.ingress_nginx
+
+    assert Path(ing2gw.__file__).is_relative_to(Path.cwd())
+    assert Path(ing2gw.providers.ingress_nginx.__file__).is_relative_to(Path.cwd())
     from ing2gw import verify
     from ing2gw.explain import Explainer
 
