@@ -99,11 +99,11 @@ def unprotected(notes: Iterable[Note], allowed: bool) -> bool:
     return not allowed and any(lost_protection(n) for n in notes)
 
 
-def _has_input(provider: Provider, resources: ResourceSet) -> bool:
+def has_input(provider: Provider, resources: ResourceSet) -> bool:
     """Does ``provider`` read objects of its own among the core kinds (ingress-nginx's TCP/UDP
     services ConfigMaps): the optional ``has_input(resources)``; then it runs without Ingresses."""
-    has_input = getattr(provider, "has_input", None)
-    return bool(has_input(resources)) if has_input is not None else False
+    method = getattr(provider, "has_input", None)
+    return bool(method(resources)) if method is not None else False
 
 
 def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry,
@@ -152,7 +152,7 @@ def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry,
     for kind, provider in registry.claims().items():
         owned.setdefault(provider.name, []).append(kind)
         providers.setdefault(provider.name, provider)
-    standalone = {p.name for p in registry.providers() if (forced is None or p is forced) and _has_input(p, resources)}
+    standalone = {p.name for p in registry.providers() if (forced is None or p is forced) and has_input(p, resources)}
     providers.update((p.name, p) for p in registry.providers() if p.name in standalone)
     parts: list[IR] = list(options.extra_ir)
     object_providers: dict[str, str] = {}

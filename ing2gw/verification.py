@@ -17,7 +17,7 @@ from typing import Any
 
 from .accesslog import LogEntry, LogLine, SchemeChooser, decide, log_requests
 from .cases import CaseClock, load_cases, request_of, results_json, run_cases
-from .convert import ConvertOptions, ConvertResult, convert
+from .convert import ConvertOptions, ConvertResult, convert, has_input
 from .dataplane import Checker, DataPlane, DataPlaneModel, with_enforcement
 from .enforce.buckets import TokenBuckets
 from .enforce.credentials import Credentials
@@ -80,7 +80,8 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
     from .router.paths import target_path_policy
 
     result = convert(rs, convert_options, registry)
-    used = sorted(set(result.providers.values()) | set(result.object_providers.values()))
+    used = sorted(set(result.providers.values()) | set(result.object_providers.values())) or sorted(
+        p.name for p in registry.providers() if has_input(p, rs))  # e.g. ingress-nginx's TCP/UDP services alone
     if not used:
         raise UsageError("no Ingress (nor route object of a provider, such as an IngressRoute) to verify")
     if len(used) > 1 and not options.provider:

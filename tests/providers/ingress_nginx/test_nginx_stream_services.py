@@ -137,6 +137,16 @@ def test_verify_replays_the_services_and_explains_proxy_protocol(ing2gw) -> None
     assert report["summary"]["unexplained"] == 0
 
 
+def test_verify_runs_on_the_services_configmaps_alone(ing2gw, tmp_path: Path) -> None:
+    docs = [d for d in yaml.safe_load_all(VERIFY.read_text()) if d and d["kind"] != "Ingress"]
+    alone = tmp_path / "services.yaml"
+    alone.write_text(yaml.safe_dump_all(docs))
+    report = verify_report(ing2gw, "-f", str(alone))
+    streams = {d["request"]["url"] for d in report["differences"] if d["origin"] == "generated (stream)"}
+    assert streams == {"tcp://:1883", "tls://unknown.ing2gw.invalid:1883"}
+    assert report["summary"]["unexplained"] == 0
+
+
 def test_a_route_sent_elsewhere_is_an_unexplained_difference(ing2gw) -> None:
     from ing2gw.providers.ingress_nginx import PROVIDER
 
