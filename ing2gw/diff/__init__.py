@@ -11,7 +11,7 @@ Each side (BASE, HEAD) is a set of documents made into objects (:mod:`.sides`); 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from ..http import Request
@@ -19,8 +19,8 @@ from ..notes import Note, lost_protection
 from .behaviour import ProbeKey, replay
 from .fields import FieldChange
 from .model import BehaviourChange, DiffReport, ObjectChange, Side
-from .objects import object_changes
-from .parallel import both_sides_fed
+from .objects import changed_objects, object_changes
+from .parallel import TAKE, Give, Half, both_sides_talking
 from .sides import build_side
 from .units import incremental_sides
 
@@ -32,22 +32,43 @@ def _note_key(n: Note) -> tuple[str, str, str, str]:
     return (n.code, n.subject, n.field, n.message)
 
 
+def _theirs(i: int) -> bool:
+    """The objects whose changes the worker makes: three in four (it has less else to do)."""
+    return i % 4 != 0
+
+
+def _ours(i: int) -> bool:
+    return i % 4 == 0
+
+
 def diff_sides(base: Side, head: Side, extra_requests: Iterable[Request] = (), parallel: bool = False) -> DiffReport:
-    """The report; ``parallel``: when there is much to route, a forked worker compiles BASE's
-    router and compares the objects while this process makes the probe requests, then routes
-    them through BASE while this process routes them through HEAD."""
+    """The report; ``parallel``: when there is much to route, a forked worker makes BASE's
+    share of the probe requests, compiles BASE's router, routes the probes through it and
+    compares most of the objects both sides hold, while this process makes HEAD's share,
+    compiles HEAD's router, compares the other objects and routes the probes through HEAD
+    (:mod:`.parallel`; the shares of probes are traded on the way)."""
     plan = replay(base, head, extra_requests)
+    worker = parallel and plan.worth_a_worker
 
-    def base_half(get_probes: Callable[[], list[ProbeKey]]) -> tuple[list[dict[str, Any]], list[ObjectChange]]:
-        router = plan.router("base")  # what needs no probes first
-        objects = object_changes(base, head)
-        return plan.outcomes(router, get_probes()), objects
+    def base_half() -> Half[tuple[list[dict[str, Any]], list[ObjectChange]]]:
+        mine = plan.base_probes()
+        yield Give(mine)
+        router = plan.router("base")
+        theirs = yield TAKE
+        outcomes = plan.outcomes(router, plan.probes(mine, theirs))
+        return outcomes, changed_objects(base, head, _theirs) if worker else []
 
-    def head_half(probes: list[ProbeKey]) -> tuple[list[ProbeKey], list[dict[str, Any]]]:
-        return probes, plan.outcomes(plan.router("head"), probes)
+    def head_half() -> Half[tuple[list[ProbeKey], list[ObjectChange], list[dict[str, Any]]]]:
+        mine = plan.head_probes()
+        yield Give(mine)
+        router = plan.router("head")
+        theirs = yield TAKE
+        probes = plan.probes(theirs, mine)
+        after = plan.outcomes(router, probes)
+        return probes, changed_objects(base, head, _ours if worker else None), after
 
-    (before, objects), (probes, after) = both_sides_fed(base_half, plan.probes, head_half,
-                                                        parallel and plan.worth_a_worker)
+    (before, changed), (probes, ours, after) = both_sides_talking(base_half, head_half, worker)
+    objects = object_changes(base, head, sorted(changed + ours, key=lambda c: c.key))
     behaviour = plan.changes(probes, before, after)
     old_notes = {_note_key(n): n for n in base.notes}
     new_notes = {_note_key(n): n for n in head.notes}

@@ -8,7 +8,9 @@ probed when that can be shown.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -54,9 +56,13 @@ def _affected_hosts(base: Side, head: Side) -> set[str] | None:
     return hosts
 
 
-# Probe requests in their light form: (scheme, host, path, headers), sorted; cheap to send
-# to a worker, each process builds its own Requests from them.
+# Probe requests in their light form: (scheme, host, path, headers), sorted; each process
+# builds its own Requests from them.
 ProbeKey = tuple[str, str, str, tuple[tuple[str, str], ...]]
+# A share of the probes, each probe as the tuple of its fields (cheap to send to a worker;
+# equal tuples are equal probes).
+ProbeShare = set[tuple[Any, ...]]
+_FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(Probe)))
 
 # Fewer routes are compiled and routed faster than a worker starts and sends its summaries back.
 _WORTH_A_WORKER = 1_500
@@ -66,8 +72,9 @@ _WORTH_A_WORKER = 1_500
 class Replay:
     """What to replay through both sides: the objects of each side that can take part in
     routing the probed hosts (``old``, ``new``), the routes probes come from, and the caller's
-    extra requests. Each side's router and outcomes may be made apart (another process): the
-    probes (:meth:`probes`) are the only input made after the split."""
+    extra requests. Each side's router and outcomes may be made apart (another process); so
+    may each side's share of the probes (:meth:`base_probes`, :meth:`head_probes`), which
+    together are the probes (:meth:`probes`)."""
 
     old: list[dict[str, Any]]
     new: list[dict[str, Any]]
@@ -79,8 +86,18 @@ class Replay:
     def worth_a_worker(self) -> bool:
         return sum(1 for side in (self.old, self.new) for m in side if m.get("kind") in _ROUTES) >= _WORTH_A_WORKER
 
-    def probes(self) -> list[ProbeKey]:
-        return sorted((p.scheme, p.host, p.path, p.headers) for p in _probes(*self.probed))
+    def base_probes(self) -> ProbeShare:
+        """BASE's share of the probes: those of BASE's routes (:func:`_base_share`)."""
+        return {_FIELDS(p) for p in _base_share(self.probed[0])}
+
+    def head_probes(self) -> ProbeShare:
+        """HEAD's share: those of its routes BASE's share does not hold (:func:`_head_share`)."""
+        return {_FIELDS(p) for p in _head_share(*self.probed)}
+
+    @staticmethod
+    def probes(base: ProbeShare, head: ProbeShare) -> list[ProbeKey]:
+        """The probes of both shares, sorted."""
+        return sorted(p[:4] for p in base | head)
 
     def requests(self, probes: list[ProbeKey]) -> list[Request]:
         """The requests of ``probes`` then the extra ones (built once per process)."""
@@ -117,20 +134,30 @@ class Replay:
 
 
 def _probes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> set[Probe]:
-    """The probes of both sides (:func:`ing2gw.probes.probes_for`), each made once.
+    """The probes of both sides (:func:`ing2gw.probes.probes_for`), each made once: BASE's
+    share and HEAD's."""
+    return _base_share(old) | _head_share(old, new)
+
+
+def _base_share(old: list[dict[str, Any]]) -> set[Probe]:
+    return set(probes_for(old))
+
+
+def _head_share(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> set[Probe]:
+    """The probes of HEAD's side that BASE's share may not hold.
 
     A route's probes come from each of its rules alone, given its namespace, hostnames and
     parentRefs and the side's objects other than HTTPRoutes (listeners, Services). When those
     objects are the same on both sides, HEAD's probes not already BASE's can only come from
     HEAD's rules that BASE's route of the same name does not have (same metadata and spec but
-    the rules): HEAD's routes go in with those rules only, and both sides in one call. Values
-    are compared by ``repr`` (a C-speed deep comparison that also tells ``1`` from ``True``
-    and ``1.0``; equal values written in another key order only cost a second look)."""
+    the rules): HEAD's routes go in with those rules only. Values are compared by ``repr`` (a
+    C-speed deep comparison that also tells ``1`` from ``True`` and ``1.0``; equal values
+    written in another key order only cost a second look)."""
     context = [m for m in old if m.get("kind") != "HTTPRoute"]
     if repr(context) != repr([m for m in new if m.get("kind") != "HTTPRoute"]):
-        return set(probes_for(old)) | set(probes_for(new))
+        return set(probes_for(new))
     base_routes = {identity(m): m for m in old if m.get("kind") == "HTTPRoute"}
-    routes = list(base_routes.values())
+    routes: list[dict[str, Any]] = []
     for m in new:
         if m.get("kind") != "HTTPRoute":
             continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -20,7 +20,7 @@ from .fields import FieldChange, deep_changes, sort_path
 from .model import ObjectChange, Side
 from .sides import identity
 
-__all__ = ["object_changes"]
+__all__ = ["changed_objects", "object_changes"]
 
 # Lists compared as sets, by the key that identifies an element. Path patterns use "*"
 # for any list index and match the field path from the object root.
@@ -153,28 +153,48 @@ def _content_key(obj: Mapping[str, Any]) -> str:
     return json.dumps([obj.get("kind"), meta, annotations, _canonical(body)], sort_keys=True)
 
 
-def object_changes(base: Side, head: Side) -> list[ObjectChange]:
+def _parts(m: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    meta = m.get("metadata") or {}
+    src = (meta.get("annotations") or {}).get(SOURCE_ANNOTATION, "")
+    return str(m.get("kind")), str(meta.get("namespace", "")), str(meta.get("name", "")), src
+
+
+def changed_objects(base: Side, head: Side, share: Callable[[int], bool] | None = None) -> list[ObjectChange]:
+    """The changes of the objects both sides hold, in key order (the bulk of the work, which
+    may be shared between processes: ``share`` picks the objects by their position in that
+    order)."""
+    old = {identity(m): m for m in base.manifests}
+    new = {identity(m): m for m in head.manifests}
+    changes: list[ObjectChange] = []
+    for i, key in enumerate(sorted(old.keys() & new.keys())):
+        if (share is not None and not share(i)) or old[key] == new[key]:
+            continue
+        f = _fields(old[key], new[key])
+        if f:
+            kind, ns, name, src = _parts(new[key])
+            changes.append(ObjectChange("changed", key, kind, ns, name, fields=f, sources=src))
+    return changes
+
+
+def object_changes(base: Side, head: Side, changed: list[ObjectChange] | None = None) -> list[ObjectChange]:
+    """Every object change, in report order; ``changed``: those of the objects both sides hold
+    (:func:`changed_objects`) when they are made already."""
     old = {identity(m): m for m in base.manifests}
     new = {identity(m): m for m in head.manifests}
     removed = sorted(set(old) - set(new))
     added = sorted(set(new) - set(old))
     changes: list[ObjectChange] = []
 
-    def parts(key: str, m: Mapping[str, Any]) -> tuple[str, str, str, str]:
-        meta = m.get("metadata") or {}
-        src = (meta.get("annotations") or {}).get(SOURCE_ANNOTATION, "")
-        return str(m.get("kind")), str(meta.get("namespace", "")), str(meta.get("name", "")), src
-
     # Renames: a removed and an added object of the same kind and namespace made from the
     # same source objects.
     by_source: dict[tuple[str, str, str], list[str]] = {}
     for key in added:
-        kind, ns, _, src = parts(key, new[key])
+        kind, ns, _, src = _parts(new[key])
         if src:
             by_source.setdefault((kind, ns, src), []).append(key)
     renamed_to: dict[str, str] = {}
     for key in removed:
-        kind, ns, _, src = parts(key, old[key])
+        kind, ns, _, src = _parts(old[key])
         candidates = by_source.get((kind, ns, src)) if src else None
         if candidates:
             renamed_to[key] = candidates.pop(0)
@@ -190,26 +210,20 @@ def object_changes(base: Side, head: Side) -> list[ObjectChange]:
             if candidates:
                 renamed_to[key] = candidates.pop(0)
     for key in removed:
-        kind, ns, name, src = parts(key, old[key])
+        kind, ns, name, src = _parts(old[key])
         if key in renamed_to:
             target = renamed_to[key]
             o = dict(old[key], metadata={**old[key].get("metadata", {}), "name": ""})
             n = dict(new[target], metadata={**new[target].get("metadata", {}), "name": ""})
-            _, _, new_name, _ = parts(target, new[target])
+            _, _, new_name, _ = _parts(new[target])
             changes.append(ObjectChange("renamed", target, kind, ns, new_name, name, _fields(o, n), src))
         else:
             changes.append(ObjectChange("removed", key, kind, ns, name, sources=src))
     for key in added:
         if key in renamed_to.values():
             continue
-        kind, ns, name, src = parts(key, new[key])
+        kind, ns, name, src = _parts(new[key])
         changes.append(ObjectChange("added", key, kind, ns, name, sources=src))
-    for key in sorted(set(old) & set(new)):
-        if old[key] == new[key]:
-            continue
-        f = _fields(old[key], new[key])
-        if f:
-            kind, ns, name, src = parts(key, new[key])
-            changes.append(ObjectChange("changed", key, kind, ns, name, fields=f, sources=src))
+    changes += changed_objects(base, head) if changed is None else changed
     order = {"removed": 0, "renamed": 1, "changed": 2, "added": 3}
     return sorted(changes, key=lambda c: (c.kind, c.namespace, c.name, order[c.change]))

@@ -1,101 +1,229 @@
 """BASE's half of a diff step in a forked worker while this process does HEAD's.
 
-The two sides of a diff are independent until they are compared: converting each, and
-routing the probe requests through each side's router. With two cores and fork, BASE's half
-runs in a worker that inherits everything it needs from this process (nothing is pickled on
-the way in; only its result comes back), so the step takes about half the wall time. Small
-steps run here, one after the other: a worker costs more than it saves.
+The two sides of a diff are mostly independent: converting each, compiling each side's
+router and routing the probe requests through it. With two cores and fork, BASE's half runs
+in a worker that inherits everything it needs from this process (nothing is pickled on the
+way in; only what it says comes back), so the step takes about half the wall time. Small
+steps run here, one half after the other: a worker costs more than it saves.
 
-:func:`both_sides_fed` starts the worker before this process has made all of the worker's
-input: the worker does what it can without it (compile BASE's router, compare the objects)
-while this process makes the rest (the probe requests) and sends it through a pipe.
+A half is a generator, so that the halves can trade values in the middle of a step (each
+side makes a share of the probe requests and needs the other's): ``yield Give(value)`` hands
+``value`` to the other half and goes on at once; ``value = yield TAKE`` waits for what the
+other half gave (in the order given). Whatever is given goes through a pipe, written by a
+thread, so that neither process stops while the other is busy; without a worker the halves
+run in turns in this process (:func:`_in_turns`). A failure on either side ends the step
+with that error, and nothing is left waiting: an error in the worker comes back as the
+error, one here ends the worker.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import multiprocessing
 import os
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
-__all__ = ["both_sides", "both_sides_fed"]
+__all__ = ["TAKE", "Give", "Half", "both_sides", "both_sides_talking"]
 
 B = TypeVar("B")
 H = TypeVar("H")
-F = TypeVar("F")
-_TASK: list[Callable[[], Any]] = []  # what the worker runs, inherited through fork
+R = TypeVar("R")
 
 
-def _run() -> Any:
-    return _TASK[0]()
+@dataclass(frozen=True, slots=True)
+class Give:
+    """What a half yields to hand a value to the other half."""
+
+    value: Any
+
+
+TAKE = "take"  # what a half yields to wait for the other half's next given value
+Half = Generator[Any, Any, R]  # yields Give(...) or TAKE, returns the half's result
 
 
 def _forks() -> bool:
     return (os.cpu_count() or 1) >= 2 and "fork" in multiprocessing.get_all_start_methods()
 
 
+def _alone(work: Callable[[], R]) -> Half[R]:
+    """A half that trades nothing."""
+    return work()
+    yield  # a generator
+
+
 def both_sides(base: Callable[[], B], head: Callable[[], H], worth_a_worker: bool) -> tuple[B, H]:
     """``(base(), head())``, base in a forked worker when it is worth one and the machine
     has two cores."""
+    return both_sides_talking(lambda: _alone(base), lambda: _alone(head), worth_a_worker)
+
+
+def both_sides_talking(base: Callable[[], Half[B]], head: Callable[[], Half[H]],
+                       worth_a_worker: bool) -> tuple[B, H]:
+    """The results of both halves, BASE's in a forked worker when it is worth one and the
+    machine has two cores, else both here in turns."""
     if not worth_a_worker or not _forks():
-        return base(), head()
-    _TASK[:] = [base]
+        return _in_turns(base(), head())
+    context = multiprocessing.get_context("fork")
+    ours, theirs = context.Pipe(duplex=True)
+    worker = context.Process(target=_worker, args=(base, theirs, ours), daemon=True)
+    worker.start()
+    theirs.close()
+    sender = _Sender(ours)
     try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-            future = pool.submit(_run)  # the worker forks here, with _TASK set
-            head_result = head()
-            return future.result(), head_result
+        head_result = _drive(head(), sender, lambda: _take(ours, worker))
+        kind, value = _read(ours, worker)
+        if kind != "result":
+            raise RuntimeError("the diff worker gave more than its half takes")
+        sender.close()
+        return value, head_result
     finally:
-        _TASK.clear()
+        ours.close()  # the worker's reads end (EOF) if it is still running
+        sender.abandon()
+        worker.join(timeout=1)
+        if worker.is_alive():
+            worker.terminate()
+            worker.join()
 
 
-def both_sides_fed(base: Callable[[Callable[[], F]], B], feed: Callable[[], F], head: Callable[[F], H],
-                   worth_a_worker: bool) -> tuple[B, H]:
-    """``(base(get), head(fed))`` where ``fed = feed()`` and ``get()`` gives it: BASE's half
-    starts in a forked worker before ``feed`` runs here (it does what needs no feed first, then
-    calls ``get``, which waits for the value this process sends through a pipe). Without a
-    worker, in order, in this process."""
-    if not worth_a_worker or not _forks():
-        fed = feed()
-        return base(lambda: fed), head(fed)
-    receiving, sending = multiprocessing.get_context("fork").Pipe(duplex=False)
-    _TASK[:] = [functools.partial(_fed_half, base, receiving, sending)]
+def _in_turns(base: Half[B], head: Half[H]) -> tuple[B, H]:
+    """Both halves here: each runs until it waits for a value not given yet, then the other."""
+    halves: tuple[Half[Any], Half[Any]] = (base, head)
+    inbox: tuple[deque[Any], deque[Any]] = (deque(), deque())
+    results: list[Any] = [None, None]
+    asked: list[Any] = [None, None]  # TAKE: the half waits for a value; None: it goes on
+    done = [False, False]
+    while not all(done):
+        moved = False
+        for me in (0, 1):
+            while not done[me]:
+                op = asked[me]
+                if op is TAKE and not inbox[me]:
+                    break
+                value = inbox[me].popleft() if op is TAKE else None
+                moved = True
+                try:
+                    op = halves[me].send(value)
+                except StopIteration as stop:
+                    results[me], done[me] = stop.value, True
+                    break
+                if isinstance(op, Give):
+                    inbox[1 - me].append(op.value)
+                    op = None  # goes on at once
+                asked[me] = op
+        if not moved:
+            raise RuntimeError("both halves of a diff step wait for each other")
+    return results[0], results[1]
+
+
+def _drive(half: Half[R], sender: _Sender, take: Callable[[], Any]) -> R:
+    """Run ``half`` in this process: what it gives goes to ``sender``, what it takes comes from ``take``."""
+    value: Any = None
+    while True:
+        try:
+            op = half.send(value)
+        except StopIteration as stop:
+            result: R = stop.value
+            return result
+        value = None
+        if isinstance(op, Give):
+            sender.send(("value", op.value))
+        elif op is TAKE:
+            value = take()
+        else:
+            raise TypeError(f"a half yields Give(...) or TAKE, not {op!r}")
+
+
+def _read(conn: Connection, worker: Any) -> tuple[str, Any]:
+    """The worker's next message; its error is raised here."""
     try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-            future = pool.submit(_run)  # the worker forks here, with _TASK set and the pipe open
-            receiving.close()  # the worker's end: if it dies, sending fails instead of waiting
+        kind, value = conn.recv()
+    except EOFError:
+        worker.join(timeout=1)
+        raise RuntimeError(f"the diff worker stopped without a result (exit code {worker.exitcode})") from None
+    if kind == "error":
+        raise value
+    return kind, value
+
+
+def _take(conn: Connection, worker: Any) -> Any:
+    kind, value = _read(conn, worker)
+    if kind != "value":
+        raise RuntimeError("the diff worker ended without giving what its half gives")
+    return value
+
+
+def _worker(base: Callable[[], Half[Any]], conn: Connection, parents: Connection) -> None:
+    """BASE's half in the worker: its result or its error goes back through ``conn``."""
+    parents.close()  # this process's copy of the parent's end: EOF when the parent closes it
+    sender = _Sender(conn)
+    try:
+        def take() -> Any:
+            kind, value = conn.recv()  # EOFError: the parent has stopped; so does this worker
+            return value
+
+        sender.send(("result", _drive(base(), sender, take)))
+    except EOFError:
+        sender.abandon()
+        return
+    except BaseException as exc:  # noqa: BLE001 - the parent raises it
+        sender.send(("error", _portable(exc)))
+    sender.close()
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling, else a RuntimeError saying what it was."""
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:  # noqa: BLE001 - any failure means it cannot travel
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+class _Sender:
+    """Writes messages to a connection from a thread, in order, so that the writer never
+    waits for the reader (two processes writing more than a pipe holds to each other would
+    both wait)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._failed = False
+
+    def send(self, message: Any) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        self._queue.put(message)
+
+    def _run(self) -> None:
+        while (message := self._queue.get()) is not _STOP:
+            if self._failed:
+                continue
             try:
-                fed = feed()
-                sending.send(fed)
-            finally:
-                sending.close()  # on an error here the worker's get() ends instead of waiting
-            head_result = head(fed)
-            return future.result(), head_result
-    finally:
-        _TASK.clear()
-        receiving.close()
-        sending.close()
+                self._conn.send(message)
+            except (OSError, ValueError):  # the reader has gone: its side reports what happened
+                self._failed = True
+
+    def close(self) -> None:
+        """Wait until everything sent is written."""
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            self._thread.join()
+            self._thread = None
+
+    def abandon(self) -> None:
+        """Stop without waiting for the reader (it may be gone)."""
+        self._failed = True
+        if self._thread is not None:
+            self._queue.put(_STOP)
 
 
-def _fed_half(base: Callable[[Callable[[], F]], B], receiving: Connection, sending: Connection) -> B:
-    """BASE's half in the worker: ``get`` reads the fed value from the pipe; if the half fails
-    before reading it, it is read anyway so that the sender is not left waiting."""
-    sending.close()  # this process's copy: the pipe ends when the parent closes its end
-    read: list[bool] = []
-
-    def get() -> F:
-        read.append(True)
-        value: F = receiving.recv()
-        return value
-
-    try:
-        return base(get)
-    except BaseException:
-        if not read:
-            with contextlib.suppress(EOFError, OSError):
-                receiving.recv()
-        raise
+_STOP = object()

@@ -1,50 +1,118 @@
-"""``diff``'s fed worker (:func:`ing2gw.diff.parallel.both_sides_fed`): the same results with and
-without a worker, and a failure on either side ends the step with that error instead of
-leaving the other side waiting on the pipe."""
+"""``diff``'s worker (:func:`ing2gw.diff.parallel.both_sides_talking`): the same results with and
+without a worker, values larger than a pipe holds traded both ways at once, and a failure on
+either side ends the step with that error instead of leaving the other side waiting."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
 
 import pytest
 
-from ing2gw.diff.parallel import both_sides_fed
+from ing2gw.diff.parallel import TAKE, Give, Half, both_sides, both_sides_talking
 
 BIG = [("http", f"h{i}.example.com", f"/p{i}", ()) for i in range(50_000)]  # more than a pipe holds
 
 
-def _base(get: Callable[[], list[tuple[str, str, str, tuple[()]]]]) -> int:
-    return sum(len(t[1]) for t in get())
+def _base() -> Half[tuple[int, int]]:
+    yield Give(BIG)
+    theirs = yield TAKE
+    again = yield TAKE
+    return len(theirs), again
 
 
-def _head(fed: list[tuple[str, str, str, tuple[()]]]) -> int:
-    return len(fed)
+def _head() -> Half[int]:
+    yield Give(list(reversed(BIG)))  # both give more than a pipe holds before either takes
+    theirs = yield TAKE
+    yield Give(7)
+    return sum(len(t[1]) for t in theirs)
 
 
 @pytest.mark.parametrize("worker", [False, True])
 def test_same_results_with_and_without_a_worker(worker: bool) -> None:
-    assert both_sides_fed(_base, lambda: BIG, _head, worker) == (sum(len(t[1]) for t in BIG), len(BIG))
+    assert both_sides_talking(_base, _head, worker) == ((len(BIG), 7), sum(len(t[1]) for t in BIG))
+    assert both_sides(lambda: len(BIG), lambda: os.getpid(), worker) == (len(BIG), os.getpid())
 
 
-def test_base_failing_before_it_reads_the_feed() -> None:
-    def base(get: Callable[[], object]) -> int:
+def test_the_worker_runs_in_another_process() -> None:
+    theirs, ours = both_sides(os.getpid, os.getpid, True)
+    assert ours == os.getpid() and (theirs != ours or (os.cpu_count() or 1) < 2)
+
+
+@pytest.mark.parametrize("worker", [False, True])
+def test_base_failing_before_it_takes(worker: bool) -> None:
+    def base() -> Half[int]:
+        yield Give(BIG)
         raise ValueError("base broke")
 
     with pytest.raises(ValueError, match="base broke"):
-        both_sides_fed(base, lambda: BIG, _head, True)
+        both_sides_talking(base, _head, worker)
 
 
-def test_the_feed_failing_ends_the_worker() -> None:
-    def feed() -> list[tuple[str, str, str, tuple[()]]]:
+@pytest.mark.parametrize("worker", [False, True])
+def test_head_failing_before_it_gives(worker: bool) -> None:
+    def head() -> Half[int]:
         raise KeyError("no probes")
+        yield Give(1)
 
     with pytest.raises(KeyError, match="no probes"):
-        both_sides_fed(_base, feed, _head, True)
+        both_sides_talking(_base, head, worker)
 
 
-def test_head_failing_after_the_feed() -> None:
-    def head(fed: object) -> int:
+@pytest.mark.parametrize("worker", [False, True])
+def test_head_failing_after_it_takes(worker: bool) -> None:
+    def head() -> Half[int]:
+        yield Give(BIG)
+        yield TAKE
         raise RuntimeError("head broke")
 
     with pytest.raises(RuntimeError, match="head broke"):
-        both_sides_fed(_base, lambda: BIG, head, True)
+        both_sides_talking(_base, head, worker)
+
+
+def test_a_failure_here_ends_a_busy_worker() -> None:
+    """HEAD fails while BASE's worker is still busy (it would wait forever): the step ends
+    without waiting for it, and the worker is gone."""
+    pids: list[int] = []
+    never, kept_open = os.pipe()  # nobody writes: reading it waits forever
+
+    def base() -> Half[int]:
+        yield Give(os.getpid())
+        os.read(never, 1)
+        return 0
+
+    def head() -> Half[int]:
+        pids.append((yield TAKE))
+        raise RuntimeError("head broke")
+
+    try:
+        with pytest.raises(RuntimeError, match="head broke"):
+            both_sides_talking(base, head, True)
+    finally:
+        os.close(never)
+        os.close(kept_open)
+    if pids and pids[0] != os.getpid():
+        with pytest.raises(ProcessLookupError):
+            os.kill(pids[0], 0)  # gone, not a zombie: joined
+
+
+def test_a_value_that_cannot_travel_comes_back_as_an_error() -> None:
+    def base() -> Half[int]:
+        raise type("Local", (Exception,), {})("made here")  # a class pickle cannot find
+        yield TAKE
+
+    with pytest.raises(Exception, match="made here"):
+        both_sides_talking(base, lambda: _head_alone(), True)
+
+
+def _head_alone() -> Half[int]:
+    return 1
+    yield TAKE
+
+
+def test_halves_that_wait_for_each_other_are_a_bug() -> None:
+    def waits() -> Half[int]:
+        yield TAKE
+        return 0
+
+    with pytest.raises(RuntimeError, match="wait for each other"):
+        both_sides_talking(waits, waits, False)
