@@ -12,7 +12,9 @@ The plain block YAML most manifests are written in is read line by line
 stream with an error, so objects, lines and messages are the same either way.
 
 Writing produces deterministic YAML or JSON: keys in the order the mappings were built
-(emitters build ``apiVersion, kind, metadata, spec``), documents separated by ``---``.
+(emitters build ``apiVersion, kind, metadata, spec``), documents separated by ``---``. A dict
+or list that several containers hold (emitters share equal leaves) is written once per place
+and its text reused, so objects must not change while they are being written.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import gc
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -519,19 +522,58 @@ def _is_seq(value: Any) -> bool:
     return t is list or t is tuple
 
 
-def _emit(value: Any, indent: str, out: list[str]) -> None:
+# The text written for a mapping or list that several containers hold (the emitters share
+# equal matches, filters, backendRefs, parentRefs and ``allowedRoutes`` between many objects), by
+# identity and place: (id, indent, first line's lead) -> (the object, kept so that its id is not
+# reused while the memo lives; its text). One memo per :func:`iter_yaml` call.
+_Memo = dict[tuple[int, str, str], tuple[Any, str]]
+
+
+def _one_holder_refs() -> tuple[int, int]:
+    """``sys.getrefcount`` of a value that one container holds, seen in the writers' loops over
+    a dict's items and a list's items (the loop variable and iteration hold references too):
+    a value counted more often is held elsewhere as well, so it may be met again."""
+    in_map = in_seq = 0
+    mapping: dict[str, dict[str, Any]] = {"k": {}}
+    for _, v in mapping.items():
+        in_map = sys.getrefcount(v)
+    sequence: list[dict[str, Any]] = [{}]
+    for item in sequence:
+        in_seq = sys.getrefcount(item)
+    return in_map, in_seq
+
+
+_MAP_HELD_ONCE, _SEQ_HELD_ONCE = _one_holder_refs()
+
+
+def _emit_shared(value: Any, indent: str, out: list[str], lead: str, memo: _Memo,
+                 write: Callable[[Any, str, list[str], str, _Memo], None]) -> None:
+    """``write(value, indent, ..., lead)``'s lines, from ``memo`` when ``value`` was written at
+    the same place before (as one string: a chunk's line count only decides when it ends)."""
+    key = (id(value), indent, lead)
+    hit = memo.get(key)
+    if hit is None:
+        part: list[str] = []
+        write(value, indent, part, lead, memo)
+        hit = memo[key] = (value, "".join(part))
+    out.append(hit[1])
+
+
+def _emit(value: Any, indent: str, out: list[str], memo: _Memo) -> None:
     """Append block-style YAML lines for a mapping or sequence (lists not indented, as kubectl)."""
     if _is_map(value):
-        _emit_map(value, indent, out, indent)
+        _emit_map(value, indent, out, indent, memo)
     else:
-        _emit_seq(value, indent, out, indent + "- ")
+        _emit_seq(value, indent, out, indent + "- ", memo)
 
 
-def _emit_map(value: Mapping[Any, Any], indent: str, out: list[str], lead: str) -> None:
+def _emit_map(value: Mapping[Any, Any], indent: str, out: list[str], lead: str, memo: _Memo) -> None:
     """A mapping's lines at ``indent``; the first line starts with ``lead`` instead (``- `` when
-    the mapping is a sequence item). Plain strings, dicts and lists take the direct paths."""
+    the mapping is a sequence item). Plain strings, dicts and lists take the direct paths; a
+    dict or list another container holds too is written once (:func:`_emit_shared`)."""
     deeper = indent + "  "
     cache = _SCALAR_CACHE
+    held_once = _MAP_HELD_ONCE
     for k, v in value.items():
         key = cache.get(k) if type(k) is str else None
         if key is None:
@@ -546,41 +588,51 @@ def _emit_map(value: Mapping[Any, Any], indent: str, out: list[str], lead: str) 
         elif t is dict:
             if v:
                 out.append(f"{lead}{key}:\n")
-                _emit_map(v, deeper, out, deeper)
+                if sys.getrefcount(v) > held_once:
+                    _emit_shared(v, deeper, out, deeper, memo, _emit_map)
+                else:
+                    _emit_map(v, deeper, out, deeper, memo)
             else:
                 out.append(f"{lead}{key}: {{}}\n")
         elif t is list:
             if v:
                 out.append(f"{lead}{key}:\n")
-                _emit_seq(v, indent, out, indent + "- ")
+                if sys.getrefcount(v) > held_once:
+                    _emit_shared(v, indent, out, indent + "- ", memo, _emit_seq)
+                else:
+                    _emit_seq(v, indent, out, indent + "- ", memo)
             else:
                 out.append(f"{lead}{key}: []\n")
         elif v and _is_map(v):
             out.append(f"{lead}{key}:\n")
-            _emit_map(v, deeper, out, deeper)
+            _emit_map(v, deeper, out, deeper, memo)
         elif v and _is_seq(v):
             out.append(f"{lead}{key}:\n")
-            _emit_seq(v, indent, out, indent + "- ")
+            _emit_seq(v, indent, out, indent + "- ", memo)
         else:
             out.append(f"{lead}{key}: {_inline(v)}\n")
         lead = indent
 
 
-def _emit_seq(value: Any, indent: str, out: list[str], lead: str) -> None:
+def _emit_seq(value: Any, indent: str, out: list[str], lead: str, memo: _Memo) -> None:
     """A sequence's items at ``indent`` (``- item``); the first line starts with ``lead``."""
     deeper = indent + "  "
     item_lead = indent + "- "
     cache = _SCALAR_CACHE
+    held_once = _SEQ_HELD_ONCE
     for item in value:
         t = type(item)
         if t is dict and item:
-            _emit_map(item, deeper, out, lead)
+            if sys.getrefcount(item) > held_once:
+                _emit_shared(item, deeper, out, lead, memo, _emit_map)
+            else:
+                _emit_map(item, deeper, out, lead, memo)
         elif t is str:
             out.append(f"{lead}{cache.get(item) or _scalar(item)}\n")
         elif item and _is_map(item):
-            _emit_map(item, deeper, out, lead)
+            _emit_map(item, deeper, out, lead, memo)
         elif item and _is_seq(item):
-            _emit_seq(item, deeper, out, lead + "- ")
+            _emit_seq(item, deeper, out, lead + "- ", memo)
         else:
             out.append(f"{lead}{_inline(item)}\n")
         lead = item_lead
@@ -615,10 +667,11 @@ def iter_yaml(objects: Iterable[Mapping[str, Any]]) -> Iterator[str]:
     written as it is made instead of being held whole (``"".join`` of the chunks is
     :func:`dump_yaml`)."""
     out: list[str] = []
+    memo: _Memo = {}
     for obj in objects:
         out.append("---\n")
         if obj:
-            _emit(obj, "", out)
+            _emit(obj, "", out, memo)
         else:
             out.append("{}\n")
         if len(out) >= _CHUNK_LINES:

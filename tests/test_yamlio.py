@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ing2gw.errors import InputError
-from ing2gw.yamlio import dump_json, dump_yaml, parse_documents
+from ing2gw.yamlio import dump_json, dump_yaml, iter_yaml, parse_documents
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(2**53), max_value=2**53),
@@ -212,3 +213,57 @@ nested = st.recursive(
                 min_size=1, max_size=3))
 def test_fast_emitter_equals_the_plain_one(docs: list[Any]) -> None:
     assert dump_yaml(docs) == _plain_dump(docs)
+
+
+def _shared_docs(rng: random.Random) -> list[Any]:
+    """Documents that hold the same dicts and lists (one object each) in many places: at other
+    depths, as mapping values, as sequence items (first or later, in sequences of sequences),
+    inside each other, and in later documents."""
+    pool: list[Any] = [{"type": "PathPrefix", "value": "/"}, ["a", "b"], {"name": "web", "port": 80},
+                       {"namespaces": {"from": "Selector", "values": ["x", "y", "z"]}}, [{"k": "v"}, ["n"]],
+                       {"yes": "no", "multi": "a\nb\n"}, [[1, 2], {}], {"e": {}, "l": []}]
+
+    def build(depth: int) -> Any:
+        roll = rng.random()
+        if roll < 0.3 or depth > 4:
+            return rng.choice(pool)
+        if roll < 0.45:
+            return rng.choice(["s", 1, None, "yes", "a: b", ""])
+        if roll < 0.75:
+            made: Any = {f"k{i}": build(depth + 1) for i in range(rng.randint(1, 4))}
+        else:
+            made = [build(depth + 1) for _ in range(rng.randint(1, 4))]
+        if rng.random() < 0.3:
+            pool.append(made)  # a container holding shared ones, shared in turn
+        return made
+
+    return [{"kind": "K", "spec": build(0), "more": [build(1), build(1)]} for _ in range(rng.randint(1, 6))]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_shared_objects_are_written_alike_everywhere(seed: int) -> None:
+    """The writer writes a dict or list several containers hold once per place (by identity):
+    byte for byte what writing each occurrence does."""
+    docs = _shared_docs(random.Random(seed))
+    assert dump_yaml(docs) == _plain_dump(docs)
+    assert "".join(iter_yaml(docs)) == "".join(dump_yaml([d]) for d in docs)
+
+
+def test_only_shared_objects_are_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer keeps text only for objects held more than once (its memory stays small)."""
+    from ing2gw import yamlio
+
+    remembered: list[int] = []
+    real = yamlio._emit_shared
+
+    def spy(value: Any, *args: Any) -> None:
+        remembered.append(id(value))
+        real(value, *args)
+
+    monkeypatch.setattr(yamlio, "_emit_shared", spy)
+    shared_map, shared_list = {"a": 1}, [{"b": 2}]
+    docs = [{"m": {"x": 1}, "l": [{"y": 2}, [3]], "s": shared_map, "t": shared_list, "u": [shared_map]}
+            for _ in range(3)]
+    dump_yaml(docs)
+    assert set(remembered) == {id(shared_map), id(shared_list)}
+    assert len(remembered) == 9
