@@ -12,11 +12,10 @@ Each side (BASE, HEAD) is a set of documents made into objects (:mod:`.sides`); 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from ..http import Request
 from ..notes import Note, lost_protection
-from .behaviour import ProbeKey, replay
+from .behaviour import replay
 from .fields import FieldChange
 from .model import BehaviourChange, DiffReport, ObjectChange, Side
 from .objects import changed_objects, object_changes
@@ -33,43 +32,41 @@ def _note_key(n: Note) -> tuple[str, str, str, str]:
 
 
 def _theirs(i: int) -> bool:
-    """The objects whose changes the worker makes: three in four (it has less else to do)."""
-    return i % 4 != 0
+    """The objects whose changes the worker makes: one in three (this process also compares
+    the outcomes)."""
+    return i % 3 == 2
 
 
 def _ours(i: int) -> bool:
-    return i % 4 == 0
+    return i % 3 != 2
 
 
 def diff_sides(base: Side, head: Side, extra_requests: Iterable[Request] = (), parallel: bool = False) -> DiffReport:
-    """The report; ``parallel``: when there is much to route, a forked worker makes BASE's
-    share of the probe requests, compiles BASE's router, routes the probes through it and
-    compares most of the objects both sides hold, while this process makes HEAD's share,
-    compiles HEAD's router, compares the other objects and routes the probes through HEAD
-    (:mod:`.parallel`; the shares of probes are traded on the way)."""
+    """The report; ``parallel``: when there is much to route, a forked worker makes the probe
+    requests, compiles BASE's router, routes the probes through it and compares a third of
+    the objects both sides hold, while this process compiles HEAD's router, compares the
+    other objects, routes the probes through HEAD and compares the outcomes (:mod:`.parallel`;
+    the probes and BASE's outcomes are handed over on the way)."""
     plan = replay(base, head, extra_requests)
     worker = parallel and plan.worth_a_worker
 
-    def base_half() -> Half[tuple[list[dict[str, Any]], list[ObjectChange]]]:
-        mine = plan.base_probes()
-        yield Give(mine)
+    def base_half() -> Half[list[ObjectChange]]:
+        probes = plan.probes(plan.base_probes(), plan.head_probes())
+        yield Give(probes)
         router = plan.router("base")
-        theirs = yield TAKE
-        outcomes = plan.outcomes(router, plan.probes(mine, theirs))
-        return outcomes, changed_objects(base, head, _theirs) if worker else []
+        yield Give(plan.outcomes(router, probes))
+        return changed_objects(base, head, _theirs) if worker else []
 
-    def head_half() -> Half[tuple[list[ProbeKey], list[ObjectChange], list[dict[str, Any]]]]:
-        mine = plan.head_probes()
-        yield Give(mine)
+    def head_half() -> Half[tuple[int, list[BehaviourChange], list[ObjectChange]]]:
         router = plan.router("head")
-        theirs = yield TAKE
-        probes = plan.probes(theirs, mine)
+        ours = changed_objects(base, head, _ours if worker else None)
+        probes = yield TAKE
         after = plan.outcomes(router, probes)
-        return probes, changed_objects(base, head, _ours if worker else None), after
+        before = yield TAKE
+        return len(plan.requests(probes)), plan.changes(probes, before, after), ours
 
-    (before, changed), (probes, ours, after) = both_sides_talking(base_half, head_half, worker)
+    changed, (requests, behaviour, ours) = both_sides_talking(base_half, head_half, worker)
     objects = object_changes(base, head, sorted(changed + ours, key=lambda c: c.key))
-    behaviour = plan.changes(probes, before, after)
     old_notes = {_note_key(n): n for n in base.notes}
     new_notes = {_note_key(n): n for n in head.notes}
     return DiffReport(
@@ -79,6 +76,6 @@ def diff_sides(base: Side, head: Side, extra_requests: Iterable[Request] = (), p
         behaviour=tuple(behaviour),
         notes_added=tuple(new_notes[k] for k in sorted(set(new_notes) - set(old_notes))),
         notes_removed=tuple(old_notes[k] for k in sorted(set(old_notes) - set(new_notes))),
-        requests=len(plan.requests(probes)),
+        requests=requests,
         lost=tuple(n for n in head.notes if lost_protection(n)),
     )
