@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from deepdiff import DeepDiff
-
 __all__ = ["FieldChange", "deep_changes", "path_text", "sort_path"]
 
 Change = Literal["added", "removed", "changed"]
@@ -73,6 +71,8 @@ def deep_changes(a: Any, b: Any, prefix: tuple[Any, ...] = ()) -> list[FieldChan
                 changes += deep_changes(a[key], b[key], (*prefix, key))
         changes += [FieldChange(path_text([*prefix, key]), "added", None, b[key]) for key in b if key not in a]
         return changes
+    from deepdiff import DeepDiff  # here: most diffs never get this far, and importing it costs a tenth of a second
+
     dd = DeepDiff(a, b, verbose_level=2)
     for dd_kind, change in _KINDS.items():
         for item in dd.tree.get(dd_kind, []):

@@ -9,9 +9,10 @@ parsed: joined in their order, in one call (a call per document costs about thre
 much), each placed back at its line. The documents are those of parsing HEAD's files whole:
 ``tests/diff/test_reading.py`` checks objects, origins and field lines on generated streams.
 
-A large BASE stream (2000 documents or more) is parsed in two halves the same way, the
-second in a forked worker (:mod:`.parallel`) while this process parses the first; its
-documents come back without their field positions, which are placed here.
+A large BASE stream (2000 documents or more), and HEAD's documents to parse when they are
+that many, are parsed in two halves the same way, the second in a forked worker
+(:mod:`.parallel`) while this process parses the first; its documents come back without
+their field positions, which are placed here.
 
 Streams this splitting is not sure for are parsed whole: JSON, directives (``%YAML``,
 ``%TAG``), document end markers (``...``), line breaks other than ``\\n`` and ``\\r\\n``, a
@@ -131,7 +132,7 @@ class SharedParse:
                 obj, offset = known
                 found[index] = [Document(obj, f"{label}:{first + offset}", (source, index, -1))]
         if unknown:
-            parsed = _parse_together(pieces, unknown, label)
+            parsed = _parse_split(pieces, unknown, label)
             if parsed is None:
                 return parse_file(data, label, skipped)  # the error (with its line) or the whole stream's documents
             for index, d in _placed(parsed, source):
@@ -144,14 +145,23 @@ _WORTH_A_WORKER = 2000
 
 
 def _parse_halves(pieces: list[tuple[int, str]], label: str, source: SourceText) -> list[Document] | None:
-    """The documents of the whole stream, its second half parsed in a forked worker while
-    this process parses the first; None when either half does not parse as pieces should."""
-    half = len(pieces) // 2
-    theirs, ours = both_sides(lambda: _parse_together(pieces, list(range(half, len(pieces))), label),
-                              lambda: _parse_together(pieces, list(range(half)), label), True)
+    """The documents of the whole stream (:func:`_parse_split`); None when a piece does not
+    parse as pieces should."""
+    parsed = _parse_split(pieces, list(range(len(pieces))), label)
+    return None if parsed is None else [d for _, d in _placed(parsed, source)]
+
+
+def _parse_split(pieces: list[tuple[int, str]], wanted: list[int], label: str) -> list[_Parsed] | None:
+    """:func:`_parse_together`, the second half of many pieces in a forked worker while this
+    process parses the first."""
+    if len(wanted) < _WORTH_A_WORKER:
+        return _parse_together(pieces, wanted, label)
+    half = len(wanted) // 2
+    theirs, ours = both_sides(lambda: _parse_together(pieces, wanted[half:], label),
+                              lambda: _parse_together(pieces, wanted[:half], label), True)
     if theirs is None or ours is None:
         return None
-    return [d for _, d in _placed(ours + theirs, source)]
+    return ours + theirs
 
 
 # A document parsed from a piece, light enough to come back from a worker:

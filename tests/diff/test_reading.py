@@ -78,7 +78,8 @@ def _check(base: str, head: str) -> None:
 
 @pytest.fixture(params=["whole", "halves"])
 def base_in_halves(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """BASE parsed whole, or in two halves (one in a forked worker) as large streams are."""
+    """BASE and HEAD's changed documents parsed whole, or in two halves (one in a forked worker)
+    as large streams are."""
     if request.param == "halves":
         monkeypatch.setattr(reading, "_WORTH_A_WORKER", 2)
 
