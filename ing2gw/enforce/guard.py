@@ -140,7 +140,7 @@ def policy_index(manifests: Iterable[Mapping[str, Any] | Document]) -> PolicyInd
 class Guard:
     """Enforces attached policies and ExternalAuth filters on routed outcomes."""
 
-    __slots__ = ("policies", "credentials", "auth", "limiter", "clock", "_plans")
+    __slots__ = ("policies", "credentials", "auth", "limiter", "clock", "_plans", "_inert")
 
     def __init__(self, policies: PolicyIndex, credentials: Credentials | None = None,
                  auth: AuthCaller | None = None, limiter: TokenBuckets | None = None,
@@ -151,6 +151,7 @@ class Guard:
         self.limiter = limiter
         self.clock: Callable[[], float] = clock or (lambda: 0.0)
         self._plans: dict[int, tuple[RuleInfo, _Plan]] = {}
+        self._inert: dict[int, RuleInfo] = {}  # rules nothing is enforced on (see settle), by id
 
     # -- planning ---------------------------------------------------------------------------
 
@@ -198,6 +199,19 @@ class Guard:
         if not self.policies and not info.auth_filters:
             return False
         return not self.plan(info).empty
+
+    def settle(self, request: Request, outcome: Outcome) -> Outcome:
+        """``enforce(request, cors(request, outcome))``: what a routed request meets. A rule
+        nothing is attached to (no policy, no ExternalAuth filter) costs one lookup."""
+        info = outcome.rule
+        if info is None or self._inert.get(id(info)) is info:
+            return outcome
+        if (not self.policies and not info.auth_filters) or self.plan(info).empty:
+            if len(self._inert) > 100_000:
+                self._inert.clear()
+            self._inert[id(info)] = info  # (cors and enforce leave every outcome of it as it is)
+            return outcome
+        return self.enforce(request, self.cors(request, outcome))
 
     def cors(self, request: Request, outcome: Outcome) -> Outcome:
         """``outcome`` as the target's CORS policy (:class:`~ing2gw.intents.Cors`) answers:

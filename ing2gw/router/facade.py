@@ -71,7 +71,7 @@ class Router:
         (:mod:`ing2gw.enforce.timeouts`): over one, the answer is 504."""
         outcome = route(self.table, request, backend, self.path_policy)
         if self.guard is not None:
-            outcome = self.guard.enforce(request, self.guard.cors(request, outcome))
+            outcome = self.guard.settle(request, outcome)
         if request.backend_delay is not None and outcome.served:
             from ing2gw.enforce.timeouts import route_limits, timed_out  # enforce builds on the router
 

@@ -36,9 +36,23 @@ from .filters import (
 from .hostnames import HostIndex
 from .mesh import MeshPlan
 from .mesh import select as select_mesh
-from .model import Cors, Entry, Filter, Gateway, Group, HeaderModifier, Listener, Match, Mirror, Rule
+from .model import (
+    EXACT,
+    PREFIX,
+    Cors,
+    Entry,
+    Filter,
+    Gateway,
+    Group,
+    HeaderModifier,
+    Listener,
+    Match,
+    Mirror,
+    Rule,
+    all_hold,
+)
 from .outcome import MirrorTarget, Outcome, RedirectTo, RuleInfo, Upstream
-from .paths import STANDARD, BadPath, PathPolicy, may_change
+from .paths import STANDARD, PathPolicy, verdict, verdicts
 from .table import Table
 
 __all__ = ["route"]
@@ -88,36 +102,38 @@ def _select_listener(gw: Gateway, request: Request) -> tuple[Listener | None, Ou
     return listener, None
 
 
-# (Match, Entry, Match, Entry, ...) of a listener's route groups for a host, in precedence order
-_Flat = tuple["Match | Entry", ...]
+# A listener's route groups for a host, in precedence order: their matches, and their entries
+_Scan = tuple[tuple[Match, ...], tuple[Entry, ...]]
+_NO_SCAN: _Scan = ((), ())
 
 
-def _flats(groups: list[Group]) -> tuple[_Flat, _Flat | None]:
-    """The HTTP entries of ``groups`` as one flat tuple, and their gRPC ones (None when no group
-    has any: gRPC requests are matched against the HTTPRoutes then)."""
+def _scans(groups: list[Group]) -> tuple[_Scan, _Scan | None]:
+    """The HTTP entries of ``groups`` as one :data:`_Scan`, and their gRPC ones (None when no
+    group has any: gRPC requests are matched against the HTTPRoutes then)."""
     if len(groups) == 1:
         group = groups[0]
-        return group.http_flat, (group.grpc_flat if group.grpc else None)
-    http = tuple(x for g in groups for x in g.http_flat)
-    return http, (tuple(x for g in groups for x in g.grpc_flat) if any(g.grpc for g in groups) else None)
+        return (group.http_matches, group.http_entries), \
+            ((group.grpc_matches, group.grpc_entries) if group.grpc else None)
+    http = (tuple(m for g in groups for m in g.http_matches), tuple(e for g in groups for e in g.http_entries))
+    if not any(g.grpc for g in groups):
+        return http, None
+    return http, (tuple(m for g in groups for m in g.grpc_matches), tuple(e for g in groups for e in g.grpc_entries))
 
 
-def _find(flat: _Flat, request: Request) -> tuple[Entry | None, list[str]]:
-    """The first entry of ``flat`` whose match takes ``request``, and the broken matches passed."""
+def _find(scan: _Scan, request: Request) -> tuple[Entry | None, list[str]]:
+    """The first entry of ``scan`` whose match takes ``request``, and the broken matches passed."""
     path, method, headers, query = request.path, request.method, request.headers, \
         request.query_params
     skipped: list[str] = []
-    pairs = iter(flat)
-    match: Any
-    entry: Any
-    for match, entry in zip(pairs, pairs, strict=False):  # (the same iterator: pairs)
+    matches, entries = scan
+    for i, match in enumerate(matches):
         if match.broken is not None:
-            rule = entry.rule
+            rule = entries[i].rule
             skipped.append(f"{rule.kind} {rule.route} rule {rule.index}: "
                            f"{match.broken}; match skipped")
             continue
         if match.matches(path, method, headers, query):
-            return entry, skipped
+            return entries[i], skipped
     return None, skipped
 
 
@@ -253,6 +269,19 @@ def _serve(entry: Entry, request: Request, listener: Listener, grpc: bool,
             request.response_headers or _NO_HEADERS, (), (), grpc, tuple(notes),
         )
     rule = entry.rule
+    passive = rule.passive
+    if passive is not None and pick is None:  # the filters leave the request as it is
+        cors = passive.cors
+        cors_headers: tuple[tuple[str, str], ...] = ()
+        if cors is not None:
+            if is_preflight(request):
+                return Outcome(200, "CORSPreflight", info, False, None, None, _preflight(cors, request),
+                               passive.before_cors, (), grpc, tuple(notes))
+            cors_headers = _actual(cors, request)
+        return Outcome(200, "Routed", info, True,
+                       Upstream(request.method, request.host, request.target, request.headers), None,
+                       _response(request.response_headers, cors_headers, passive.mods), passive.mirrors, (),
+                       grpc, tuple(notes))
     first = rule.filters[0].redirect if rule.filters else None
     if first is not None:  # a redirect first: no other filter has run
         location = redirect_location(request, first, listener.port, rule.prefix)
@@ -330,7 +359,7 @@ def _port_hosts(table: Table, port: int) -> _PortHosts:
             for pattern, listener in gw.ports[port].items():
                 listening.setdefault(pattern, set).add(gw.name)
                 for hostname, group in listener.routes.items():
-                    if group.http_flat or group.grpc_flat:
+                    if group.http or group.grpc:
                         routed.setdefault(hostname, set).add(gw.name)
         found = table.port_hosts[port] = _PortHosts(listening, routed)
     return found
@@ -370,25 +399,29 @@ def _route_on(listener: Listener, groups: list[Group], request: Request, grpc: b
               notes: list[str], pick: str | None, where: str | None = None) -> Outcome:
     """Match ``request`` against ``groups`` (the routes attached to the listener, or to what
     ``where`` names) and serve it."""
-    http, grpc_flat = _flats(groups)
-    return _route_flat(listener, grpc_flat if grpc and grpc_flat is not None else http, request, grpc, notes,
+    http, grpc_scan = _scans(groups)
+    return _route_scan(listener, grpc_scan if grpc and grpc_scan is not None else http, request, grpc, notes,
                        pick, where)
 
 
-def _route_flat(listener: Listener, flat: _Flat, request: Request, grpc: bool,
+def _route_scan(listener: Listener, scan: _Scan, request: Request, grpc: bool,
                 notes: list[str], pick: str | None, where: str | None = None) -> Outcome:
-    """:func:`_route_on` of the groups' entries flattened (:func:`_flats`)."""
-    entry, skipped = _find(flat, request)
+    """:func:`_route_on` of the groups' entries (:func:`_scans`)."""
+    entry, skipped = _find(scan, request)
     if skipped:
         notes.extend(skipped)
     if entry is None:
-        where = where or f"listener {listener.name} of Gateway {listener.gateway}"
-        notes.append(f"no route attached to {where} "
-                     f"matches {request.method} {request.hostname}{request.path}")
-        return Outcome(404, "NoMatchingRoute", grpc=grpc, notes=tuple(notes))
+        return _no_route(listener, request, grpc, notes, where)
     if entry.notes:
         notes.extend(entry.notes)
     return _serve(entry, request, listener, grpc, notes, pick)
+
+
+def _no_route(listener: Listener, request: Request, grpc: bool, notes: list[str], where: str | None = None) -> Outcome:
+    where = where or f"listener {listener.name} of Gateway {listener.gateway}"
+    notes.append(f"no route attached to {where} "
+                 f"matches {request.method} {request.hostname}{request.path}")
+    return Outcome(404, "NoMatchingRoute", grpc=grpc, notes=tuple(notes))
 
 
 # Outcomes that mean "not this Gateway": with several on the port, the next one is tried
@@ -407,31 +440,39 @@ def route(table: Table, request: Request, backend: str | None = None,
     that has a route for it.
     """
     raw = request.path
-    if not may_change(raw):
+    memo = _STANDARD_VERDICTS if policy is STANDARD else verdicts(policy)
+    found = memo.get(raw, _UNSEEN)
+    if found is None:
         return _route(table, request, backend)
-    try:
-        norm = policy.normalise(raw)
-    except BadPath as exc:
-        return Outcome(400, "BadRequestPath", grpc=_is_grpc(request), notes=(str(exc),))
-    if norm.path == raw:
-        return _route(table, request, backend)
-    note = f"path {raw} normalised to {norm.path} ({policy.name} policy)"
-    if norm.redirect:
-        target = f"{norm.path}?{request.query}" if request.query else norm.path
+    if found is _UNSEEN:
+        found = verdict(policy, raw)
+        if found is None:
+            return _route(table, request, backend)
+    if isinstance(found, str):
+        return Outcome(400, "BadRequestPath", grpc=_is_grpc(request), notes=(found,))
+    path, redirect, note = found
+    if redirect:
+        target = f"{path}?{request.query}" if request.query else path
         location = f"{request.scheme}://{request.host}{target}"
         return Outcome(307, "PathNormalised", redirect=RedirectTo(location, 307),
                        grpc=_is_grpc(request),
                        notes=(f"{note}: the client is sent there, escaped slashes decoded",))
-    outcome = _route(table, request.with_path(norm.path), backend)
-    return outcome._replace(notes=(note, *outcome.notes))
+    status, reason, rule, served, upstream, redirect_to, response, mirrors, refs, grpc, notes, by = \
+        _route(table, request.with_path(path), backend)
+    return Outcome(status, reason, rule, served, upstream, redirect_to, response, mirrors, refs, grpc,
+                   (note, *notes), by)
 
 
-_PLANS = 100_000  # path-independent plans kept per table (Host values are the client's)
+_STANDARD_VERDICTS = verdicts(STANDARD)
+_UNSEEN: Any = object()  # a path no verdict is remembered for
+
+
+_PLANS = 100_000  # path-independent plans kept per table and SNI (Host values are the client's)
 
 # One Gateway a request may go to: (the note its outcomes carry, its listener for the request
 # -- None when none takes it --, the failure then, the listener's route groups for the host,
-# and their entries flattened: HTTP, gRPC (:func:`_flats`)).
-_Step = tuple["str | None", "Listener | None", "Outcome | None", "list[Group]", _Flat, "_Flat | None"]
+# and their entries: HTTP, gRPC (:func:`_scans`)).
+_Step = tuple["str | None", "Listener | None", "Outcome | None", "list[Group]", _Scan, "_Scan | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,12 +481,23 @@ class _Plan:
     port, scheme, SNI, hostname): the Gateways it goes to, in order, as steps. A step that
     can only answer "not this Gateway" (no listener for the host, or a listener without
     routes for it) is left out of ``steps``; ``first`` (the first Gateway's step) answers
-    when no step does, as the first unmatched outcome is the answer then."""
+    when no step does, as the first unmatched outcome is the answer then.
+
+    When the first Gateway's listener is the only step (its answer is the answer: the common
+    case), ``listener`` is set and the step's notes and entries are in the plan itself, so
+    that a request reads one object before its matches (``clean``: no match is broken)."""
 
     steps: tuple[_Step, ...]
     first: _Step | None
     refused: tuple[int | None, str, tuple[str, ...]] | None = None  # no Gateway for the request
     single: bool = False  # the first Gateway's step is the only one: its answer is the answer
+    listener: Listener | None = None  # single, and the step's listener
+    notes: tuple[str, ...] = ()
+    matches: tuple[Match, ...] = ()
+    entries: tuple[Entry, ...] = ()
+    grpc_matches: tuple[Match, ...] | None = None
+    grpc_entries: tuple[Entry, ...] = ()
+    clean: bool = False
 
 
 def _unmatched(step: _Step) -> bool:
@@ -454,7 +506,7 @@ def _unmatched(step: _Step) -> bool:
     if listener is None:
         assert failed is not None
         return failed.reason in _UNMATCHED
-    return not http and not grpc
+    return not http[0] and not (grpc and grpc[0])
 
 
 # (port, Gateway names) -> the note of each when several share the port (long texts, shared)
@@ -495,23 +547,30 @@ def _make_plan(table: Table, request: Request) -> _Plan:
             continue
         listener, failed = _select_listener(gw, request)
         groups = listener.routes.lookup_list(request.hostname) if listener is not None else []
-        step = (label, listener, failed, groups, *_flats(groups))
+        step = (label, listener, failed, groups, *_scans(groups))
         if first is None:
             first = step
         if not _unmatched(step):
             steps.append(step)
-    return _Plan(tuple(steps), first, single=len(steps) == 1 and steps[0] is first)
+    single = len(steps) == 1 and steps[0] is first
+    if not single or first is None or first[1] is None:
+        return _Plan(tuple(steps), first, single=single)
+    label, listener, _, _, (matches, entries), grpc_scan = first
+    grpc_matches, grpc_entries = grpc_scan if grpc_scan is not None else (None, ())
+    clean = not any(m.broken is not None for m in (*matches, *(grpc_matches or ())))
+    return _Plan(tuple(steps), first, None, True, listener, (label,) if label else (), matches, entries,
+                 grpc_matches, grpc_entries, clean)
 
 
 def _run_step(step: _Step, request: Request, grpc: bool, backend: str | None) -> Outcome:
     """The outcome of one planned Gateway: its failure, or its routes' answer."""
-    note, listener, failed, _, http, grpc_flat = step
+    note, listener, failed, _, http, grpc_scan = step
     if listener is None:
         assert failed is not None
         if note is None:
             return failed if not grpc else Outcome(failed.status, failed.reason, grpc=grpc, notes=failed.notes)
         return Outcome(failed.status, failed.reason, grpc=grpc, notes=(note, *failed.notes))
-    return _route_flat(listener, grpc_flat if grpc and grpc_flat is not None else http, request, grpc,
+    return _route_scan(listener, grpc_scan if grpc and grpc_scan is not None else http, request, grpc,
                        [note] if note else [], backend)
 
 
@@ -523,27 +582,78 @@ def _route_mesh(table: Table, request: Request, grpc: bool, pick: str | None) ->
                      f"Service {plan.service} port {plan.port}")
 
 
-def _route(table: Table, request: Request, backend: str | None) -> Outcome:
-    grpc = _is_grpc(request)
-    if request.mesh is not None:
-        return _route_mesh(table, request, grpc, backend)
-    key = (request.gateway, request.port, request.scheme, request.sni, request.hostname)
+def _plan(table: Table, request: Request) -> _Plan:
+    """The plan of ``request`` (:class:`_Plan`): made once per (gateway, port, scheme, SNI,
+    hostname), then found by the hostname."""
+    hostname, sni = request.hostname, request.sni
+    key = (request.gateway, request.port, request.scheme, True if sni == hostname else sni)
     plans = table.plans
-    plan = plans.get(key)
+    by_host = plans.get(key)
+    if by_host is None:
+        by_host = {}
+        if len(plans) < 1000:
+            plans[key] = by_host
+    plan: _Plan | None = by_host.get(hostname)
     if plan is None:
         plan = _make_plan(table, request)
-        if len(plans) < _PLANS:
-            plans[key] = plan
+        if len(by_host) < _PLANS:
+            by_host[hostname] = plan
+    return plan
+
+
+def _route(table: Table, request: Request, backend: str | None) -> Outcome:
+    headers = request.headers
+    ctype = headers.get_lower("content-type")  # _is_grpc inlined
+    grpc = ctype is not None and ctype.lower().startswith("application/grpc")
+    if request.mesh is not None:
+        return _route_mesh(table, request, grpc, backend)
+    hostname, sni = request.hostname, request.sni
+    by_host = table.plans.get((request.gateway, request.port, request.scheme, True if sni == hostname else sni))
+    plan = by_host.get(hostname) if by_host is not None else None
+    if plan is None:
+        plan = _plan(table, request)
+    listener = plan.listener
+    if listener is not None and plan.clean:  # the common case: one listener answers (_run_step inlined)
+        if grpc and plan.grpc_matches is not None:
+            matches, entries = plan.grpc_matches, plan.grpc_entries
+        else:
+            matches, entries = plan.matches, plan.entries
+        # _find inlined, and Match.matches in it (no match here is broken)
+        path, method = request.path, request.method
+        for i, match in enumerate(matches):
+            kind = match.path_kind
+            if kind == PREFIX:
+                p = match.path
+                if p and path != p and not path.startswith(p + "/"):
+                    continue
+            elif kind == EXACT:
+                if path != match.path:
+                    continue
+            elif match.path_regex is None or match.path_regex.fullmatch(path) is None:
+                continue
+            if match.method is not None and method != match.method:
+                continue
+            if match.headers and not all_hold(match.headers, headers):
+                continue
+            if match.query and not all_hold(match.query, request.query_params):
+                continue
+            entry = entries[i]
+            break
+        else:
+            return _no_route(listener, request, grpc, list(plan.notes))
+        notes = plan.notes + entry.notes if entry.notes else plan.notes
+        if entry.simple and backend is None:  # _serve's first case inlined
+            return Outcome(200, "Routed", entry.info, True,
+                           Upstream(method, request.host, f"{path}?{request.query}" if request.query else path,
+                                    headers),
+                           None, request.response_headers or _NO_HEADERS, (), (), grpc, notes)
+        return _serve(entry, request, listener, grpc, list(notes), backend)
     if plan.refused is not None:
-        status, reason, notes = plan.refused
-        return Outcome(status, reason, grpc=grpc, notes=notes)
+        status, reason, refused = plan.refused
+        return Outcome(status, reason, grpc=grpc, notes=refused)
     first = plan.first
-    if plan.single:  # the common case: one Gateway can answer (_run_step inlined)
+    if plan.single:
         assert first is not None
-        note, listener, _, _, http, grpc_flat = first
-        if listener is not None:
-            return _route_flat(listener, grpc_flat if grpc and grpc_flat is not None else http, request, grpc,
-                               [note] if note else [], backend)
         return _run_step(first, request, grpc, backend)
     unmatched: Outcome | None = None  # the first Gateway's, when it was tried
     for step in plan.steps:

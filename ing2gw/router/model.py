@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .hostnames import HostIndex
-from .outcome import AuthFilter, RuleInfo
+from .outcome import AuthFilter, MirrorTarget, RuleInfo
 from .precedence import MatchKey
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "Listener",
     "Match",
     "Mirror",
+    "Passive",
     "PathModifier",
     "Redirect",
     "Rewrite",
@@ -68,11 +69,11 @@ class Match:
             return False
         if self.method is not None and method != self.method:
             return False
-        return (not self.headers or _all_hold(self.headers, headers)) and (
-            not self.query or _all_hold(self.query, query))
+        return (not self.headers or all_hold(self.headers, headers)) and (
+            not self.query or all_hold(self.query, query))
 
 
-def _all_hold(conds: Any, values: Any) -> bool:
+def all_hold(conds: Any, values: Any) -> bool:
     """Every header or query condition holds for ``values`` (a name -> value lookup)."""
     for cond in conds:
         value = values.get(cond.name)
@@ -161,6 +162,20 @@ class Backend:
 
 
 @dataclass(frozen=True, slots=True)
+class Passive:
+    """What a rule does when its filters leave the request as it is (response header
+    modifiers, mirrors, ExternalAuth -- the guard's --, at most one CORS filter) and its one
+    backend is sound: the matcher's
+    second fast path. ``mirrors`` are the rule's mirror targets; ``before_cors`` those of its
+    filters before the CORS one (a preflight it answers reports only those)."""
+
+    mods: tuple[HeaderModifier, ...]  # ResponseHeaderModifiers, in order
+    mirrors: tuple[MirrorTarget, ...]
+    cors: Cors | None = None
+    before_cors: tuple[MirrorTarget, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     """One route rule with everything the data plane needs after matching."""
 
@@ -180,6 +195,7 @@ class Rule:
     prefix: str | None = None
     # no filters, one valid chosen backend without filters: the fast path of the matcher
     simple: bool = False
+    passive: Passive | None = None  # set when the rule's filters leave the request as it is (Passive)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,16 +220,27 @@ class Group:
 
     http: list[Entry] = field(default_factory=list)
     grpc: list[Entry] = field(default_factory=list)
-    # (match0, entry0, match1, entry1, ...): one object to scan, in precedence order
-    http_flat: tuple[Match | Entry, ...] = ()
-    grpc_flat: tuple[Match | Entry, ...] = ()
+    # the entries' matches, and the entries, in precedence order (the matcher scans the first)
+    http_matches: tuple[Match, ...] = ()
+    http_entries: tuple[Entry, ...] = ()
+    grpc_matches: tuple[Match, ...] = ()
+    grpc_entries: tuple[Entry, ...] = ()
 
-    def seal(self) -> None:
-        """Sort by precedence and fill the flat tuples (end of compilation)."""
+    def seal(self, shared: dict[tuple[int, ...], tuple[Match, ...]] | None = None) -> None:
+        """Sort by precedence and fill the tuples (end of compilation). With ``shared`` (by
+        the ids of their matches, which the caller keeps alive and interned: equal matches are
+        one object), a tuple of the same matches is the one made first: routes made alike match
+        alike, and the matcher scans one tuple for all of them."""
         self.http.sort(key=lambda e: e.key)
         self.grpc.sort(key=lambda e: e.key)
-        self.http_flat = tuple(x for e in self.http for x in (e.match, e))
-        self.grpc_flat = tuple(x for e in self.grpc for x in (e.match, e))
+        self.http_entries = tuple(self.http)
+        self.grpc_entries = tuple(self.grpc)
+        http = tuple(e.match for e in self.http)
+        grpc = tuple(e.match for e in self.grpc)
+        if shared is not None:
+            http = shared.setdefault(tuple(map(id, http)), http)
+            grpc = shared.setdefault(tuple(map(id, grpc)), grpc)
+        self.http_matches, self.grpc_matches = http, grpc
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,24 +22,22 @@ converted objects with it, so each target shows its own path differences).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeAlias
 
-__all__ = ["STANDARD", "BadPath", "Normalised", "PathPolicy", "may_change", "path_policy",
-           "path_policies", "register_path_policy", "target_path_policy"]
+__all__ = ["STANDARD", "BadPath", "Normalised", "PathPolicy", "Verdict", "may_change", "path_policy",
+           "path_policies", "register_path_policy", "target_path_policy", "verdict", "verdicts"]
 
 EscapedSlashes = Literal["keep", "decode", "reject", "redirect"]
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-# a path holding none of these is left exactly as it is by every policy
-_SPECIAL = re.compile(r"%|//|/\.|\\")
+# a path holding none of "%", "//", "/." and "\\" is left exactly as it is by every policy
 
 
 def may_change(path: str) -> bool:
     """Whether some policy could normalise ``path`` to something else (cheap check)."""
-    return _SPECIAL.search(path) is not None
+    return "%" in path or "//" in path or "/." in path or "\\" in path
 
 
 class BadPath(ValueError):
@@ -157,6 +155,41 @@ def remove_dot_segments(path: str) -> str:
 
 
 STANDARD = PathPolicy()
+
+# What the router does with a path under one policy: None (routed as it is), the path to
+# route instead with whether the client is redirected there and the note saying so, or the
+# text of the 400 refusal.
+Verdict: TypeAlias = "tuple[str, bool, str] | str | None"
+
+_VERDICTS: dict[int, tuple[PathPolicy, dict[str, Verdict]]] = {}  # id(policy) -> (policy, path -> verdict)
+_VERDICTS_KEPT = 100_000  # paths remembered per policy (a client may send any number)
+
+
+def verdicts(policy: PathPolicy) -> dict[str, Verdict]:
+    """The verdicts :func:`verdict` remembered for ``policy`` (look a path up here first)."""
+    found = _VERDICTS.get(id(policy))
+    if found is None or found[0] is not policy:
+        found = _VERDICTS[id(policy)] = (policy, {})
+    return found[1]
+
+
+def verdict(policy: PathPolicy, path: str) -> Verdict:
+    """What the router does with ``path`` under ``policy`` (see :data:`Verdict`), worked out
+    by :meth:`PathPolicy.normalise` and remembered (requests repeat a few paths)."""
+    out: Verdict = None
+    if may_change(path):
+        try:
+            norm = policy.normalise(path)
+        except BadPath as exc:
+            out = str(exc)
+        else:
+            if norm.path != path:
+                out = (norm.path, norm.redirect, f"path {path} normalised to {norm.path} ({policy.name} policy)")
+    memo = verdicts(policy)
+    if len(memo) >= _VERDICTS_KEPT:
+        memo.clear()
+    memo[path] = out
+    return out
 
 _POLICIES: dict[str, PathPolicy] = {STANDARD.name: STANDARD}
 

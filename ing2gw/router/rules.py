@@ -23,13 +23,14 @@ from .model import (
     HeaderModifier,
     Match,
     Mirror,
+    Passive,
     PathModifier,
     Redirect,
     Rewrite,
     Rule,
     ValueMatch,
 )
-from .outcome import AuthFilter
+from .outcome import AuthFilter, MirrorTarget
 from .precedence import MatchKey, grpc_key, http_key
 
 __all__ = ["DropRule", "compile_rule", "resolve_backend"]
@@ -426,5 +427,30 @@ def compile_rule(
         backends=tuple(backends), chosen=chosen, weights=shares,
         timeouts=_plain(timeouts) if timeouts else None, retry=_plain(retry) if retry else None,
         session_persistence=_plain(sp) if sp else None, notes=rnotes, prefix=prefix, simple=simple,
+        passive=None if simple else _passive(filters, chosen, len(shares)),
     ), entries
+
+
+_PASSIVE_TYPES = frozenset({"ResponseHeaderModifier", "RequestMirror", "CORS", "ExternalAuth"})  # (auth: the guard's)
+
+
+def _passive(filters: tuple[Filter, ...], chosen: Backend | None, shares: int) -> Passive | None:
+    """:class:`~.model.Passive` of a rule with these filters and chosen backend, if it is one."""
+    if (chosen is None or chosen.problem is not None or chosen.filters or shares != 1
+            or any(f.type not in _PASSIVE_TYPES for f in filters) or sum(f.type == "CORS" for f in filters) > 1):
+        return None
+    mods: list[HeaderModifier] = []
+    mirrors: list[MirrorTarget] = []
+    cors: Cors | None = None
+    before: tuple[MirrorTarget, ...] = ()
+    for f in filters:
+        if f.response_headers is not None:
+            mods.append(f.response_headers)
+        elif f.mirror is not None:
+            mirrors.append(MirrorTarget(f.mirror.backend, f.mirror.percent, f.mirror.problem))
+        elif f.cors is not None:
+            cors, before = f.cors, tuple(mirrors)
+        elif f.auth is None:  # a filter of these types without its settings: the plain path says what it does
+            return None
+    return Passive(tuple(mods), tuple(mirrors), cors, before)
 

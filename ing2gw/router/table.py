@@ -53,10 +53,10 @@ class Table:
     # (port, hostname) -> the Gateways on the port with a listener for the hostname, filled
     # as requests come (several Gateways share a port when listeners were split over them)
     serving: dict[tuple[int, str], tuple[Gateway, ...]] = field(default_factory=dict, compare=False)
-    # (gateway, port, scheme, sni, hostname) -> the matcher's plan for such requests (the
-    # Gateways they go to, each one's listener or failure and route groups; filled by the
-    # matcher as requests come: all of it is path-independent)
-    plans: dict[tuple[str | None, int, str, str | None, str], Any] = field(
+    # (gateway, port, scheme, SNI -- True when the hostname's --) -> hostname -> the matcher's
+    # plan for such requests (the Gateways they go to, each one's listener or failure and route
+    # groups; filled by the matcher as requests come: all of it is path-independent)
+    plans: dict[tuple[str | None, int, str, str | bool | None], dict[str, Any]] = field(
         default_factory=dict, compare=False)
     # port -> the matcher's index of which Gateways on it have listeners and routes for a hostname
     port_hosts: dict[int, Any] = field(default_factory=dict, compare=False)
@@ -164,6 +164,7 @@ def compile_table(
                         group = ls.routes.setdefault(eff, Group)
                         (group.grpc if o.kind == "GRPCRoute" else group.http).append(entry)
     gateways: dict[str, Gateway] = {}
+    shared: dict[tuple[int, ...], tuple[Match, ...]] = {}  # equal match tuples of the groups, made one
     for gw_ref, own in listeners.items():
         specs = list(own)
         claimed = {(ls.port, ls.hostname) for ls in own}
@@ -179,7 +180,7 @@ def compile_table(
         for ls in specs:
             protocols[ls.port] = ls.protocol
             for group in ls.routes.values():
-                group.seal()
+                group.seal(shared)
             listener = Listener(gw_ref, ls.name, ls.port, ls.protocol, ls.hostname, ls.routes,
                                 ls.problem, tuple(ls.notes))
             ports.setdefault(ls.port, HostIndex()).put(ls.hostname, listener)

@@ -10,10 +10,12 @@ import dataclasses
 import random
 from typing import Any
 
+import pytest
+
 from ing2gw.http import Request
 from ing2gw.router import Router, matcher
 from ing2gw.router.model import Gateway
-from ing2gw.router.outcome import Outcome
+from ing2gw.router.outcome import Outcome, RedirectTo
 from ing2gw.router.table import Table
 
 GW = "gateway.networking.k8s.io/v1"
@@ -369,3 +371,227 @@ def test_served_filters_equal_running_each_afresh(monkeypatch: Any) -> None:
     reasons = {o.reason for o in plain}
     assert {"Routed", "Redirect", "CORSPreflight", "ExtensionRefUnresolved", "NoBackends"} <= reasons
     assert any(o.mirrors for o in plain) and any("access-control-allow-origin" in o.response_headers for o in plain)
+
+
+# -- the whole router against a plain one ---------------------------------------------------------
+# Router.route takes fast paths (path verdicts remembered per policy, plans found by hostname
+# with the single listener's matches scanned inline, simple and passive rules served inline, the
+# guard's rules with nothing attached skipped): a router without any of them must agree.
+
+
+def _plain_via(gw: Gateway, request: Request, grpc: bool, note: str | None, pick: str | None) -> Outcome:
+    """One Gateway: its listener, then every entry of the host's groups tried in order (their
+    lists, not the matcher's tuples), the winner served by :func:`_plain_serve`."""
+    listener, failed = matcher._select_listener(gw, request)
+    notes = [note] if note else []
+    if listener is None:
+        assert failed is not None
+        if not notes and not grpc:
+            return failed
+        return Outcome(failed.status, failed.reason, grpc=grpc, notes=(*notes, *failed.notes))
+    groups = listener.routes.lookup_list(request.hostname)
+    use_grpc = grpc and any(g.grpc for g in groups)
+    for entry in [e for g in groups for e in (g.grpc if use_grpc else g.http)]:
+        rule = entry.rule
+        if entry.match.broken is not None:
+            notes.append(f"{rule.kind} {rule.route} rule {rule.index}: {entry.match.broken}; match skipped")
+        elif entry.match.matches(request.path, request.method, request.headers, request.query_params):
+            notes.extend(entry.notes)
+            return _plain_serve(entry, request, listener, grpc, notes, pick)
+    notes.append(f"no route attached to listener {listener.name} of Gateway {listener.gateway} "
+                 f"matches {request.method} {request.hostname}{request.path}")
+    return Outcome(404, "NoMatchingRoute", grpc=grpc, notes=tuple(notes))
+
+
+def _plain_route(router: Router, request: Request, pick: str | None) -> Outcome:
+    """Router.route without a fast path: the path normalised afresh, every candidate Gateway
+    tried in order, each match tried, each filter run, every policy looked at."""
+    from ing2gw.router.paths import BadPath
+
+    grpc = (request.headers.get("content-type") or "").lower().startswith("application/grpc")
+    policy, raw = router.path_policy, request.path
+    try:
+        norm = policy.normalise(raw)
+    except BadPath as exc:
+        return Outcome(400, "BadRequestPath", grpc=grpc, notes=(str(exc),))
+    note = f"path {raw} normalised to {norm.path} ({policy.name} policy)"
+    if norm.redirect and norm.path != raw:
+        target = f"{norm.path}?{request.query}" if request.query else norm.path
+        return Outcome(307, "PathNormalised", redirect=RedirectTo(f"{request.scheme}://{request.host}{target}", 307),
+                       grpc=grpc, notes=(f"{note}: the client is sent there, escaped slashes decoded",))
+    routed = dataclasses.replace(request, path=norm.path)
+    table = router.table
+    gateways, first_note = _plain_candidates(table, routed)
+    if not gateways:
+        reason = ("ConnectionRefused", None) if table.gateways else ("NoMatchingListener", 404)
+        outcome = Outcome(reason[1], reason[0], grpc=grpc, notes=(first_note,) if first_note else ())
+    elif len(gateways) == 1:
+        outcome = _plain_via(gateways[0], routed, grpc, first_note, pick)
+    else:
+        names = ", ".join(gw.name for gw in gateways)
+        tried = [_plain_via(gw, routed, grpc, f"several Gateways listen on port {routed.port} ({names}); "
+                            f"routed through {gw.name} (name one with --gateway)", pick) for gw in gateways]
+        outcome = next((o for o in tried if o.reason not in matcher._UNMATCHED), tried[0])
+    if norm.path != raw:
+        outcome = outcome._replace(notes=(note, *outcome.notes))
+    if router.guard is not None:
+        outcome = router.guard.enforce(request, router.guard.cors(request, outcome))
+    return outcome
+
+
+def _match(rng: random.Random) -> dict[str, Any]:
+    match: dict[str, Any] = {}
+    kind = rng.choice(["Exact", "PathPrefix", "PathPrefix", "RegularExpression", None])
+    if kind is not None:
+        value = {"Exact": rng.choice(["/p0", "/p1/x", "/"]), "PathPrefix": rng.choice(["/p0", "/p1", "/", "/p2/x"]),
+                 "RegularExpression": rng.choice(["/p[0-9]+.*", "/(?=p)x", "/p1/.+"])}[kind]  # (?=: not RE2
+        match["path"] = {"type": kind, "value": value}
+    if rng.random() < 0.2:
+        match["method"] = rng.choice(["GET", "POST", "OPTIONS"])
+    if rng.random() < 0.25:
+        match["headers"] = [rng.choice([{"name": "X-H", "value": "1"},
+                                        {"name": "x-h", "type": "RegularExpression", "value": "[0-9]"}])]
+    if rng.random() < 0.15:
+        match["queryParams"] = [{"name": "q", "value": "1"}]
+    return match
+
+
+def _mixed_objects(rng: random.Random) -> list[dict[str, Any]]:
+    """Gateways sharing ports (some HTTPS listeners without a certificate), routes of every
+    kind of match (broken regexes too) and random filters, GRPCRoutes."""
+    objs = [o for o in _filter_objects(rng) if o["kind"] != "HTTPRoute"]
+    objs.append({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+                 "metadata": {"name": "cert", "namespace": "ns"}})
+    choices = [f for o in _filter_objects(random.Random(rng.random())) if o["kind"] == "HTTPRoute"
+               for r in o["spec"]["rules"] for f in r["filters"]]
+    gateways = [o["metadata"]["name"] for o in objs if o["kind"] == "Gateway"]
+    for g in range(rng.randrange(0, 3)):
+        listeners = [{"name": "http", "port": 80, "protocol": "HTTP"},
+                     _tls("tls", 443, rng.choice([None, "a.test", "*.w.test"]), cert=rng.random() < 0.8),
+                     _tls("b", 443, "b.test")]
+        objs.append({"apiVersion": GW, "kind": "Gateway", "metadata": {"name": f"gw{g}", "namespace": "ns"},
+                     "spec": {"gatewayClassName": "x", "listeners": listeners}})
+        gateways.append(f"gw{g}")
+    for r in range(rng.randrange(1, 14)):
+        grpc = rng.random() < 0.15
+        rules = []
+        for _ in range(rng.randrange(1, 4)):
+            backends = [{"name": rng.choice(["s1", "s2", "s1", "missing"]), "port": 80,
+                         "weight": rng.choice([1, 1, 3, 0])} for _ in range(rng.choice([0, 1, 1, 1, 2]))]
+            if grpc:
+                rules.append({"matches": [{"method": {"service": rng.choice(["pkg.Svc", "other.Svc"])}}],
+                              "backendRefs": backends})
+                continue
+            filters = rng.sample(choices, min(len(choices), rng.choice([0, 1, 1, 2, 3, 4])))
+            if len({f["type"] for f in filters}) < len(filters):
+                filters = filters[:1]
+            if any(f["type"] == "RequestRedirect" for f in filters):
+                backends = []
+            rules.append({"matches": [_match(rng) for _ in range(rng.choice([0, 1, 1, 2]))],
+                          "filters": filters, "backendRefs": backends})
+        hostnames = rng.sample(["a.test", "b.test", "*.w.test", "x.w.test"], rng.randrange(0, 3))
+        parents = rng.sample(gateways, min(len(gateways), rng.randrange(1, 3)))
+        objs.append({"apiVersion": GW, "kind": "GRPCRoute" if grpc else "HTTPRoute",
+                     "metadata": {"name": f"r{r}", "namespace": "ns"},
+                     "spec": {"parentRefs": [{"name": gw} for gw in parents],
+                              "hostnames": hostnames, "rules": rules}})
+    return objs
+
+
+def _mixed_requests(rng: random.Random, count: int) -> list[tuple[Request, str | None]]:
+    out = []
+    for _ in range(count):
+        headers: dict[str, str] = {}
+        for name, values, chance in (("origin", ["https://a.test", "https://x.b.test", "http://evil.test"], 0.4),
+                                     ("access-control-request-method", ["PUT", "GET"], 0.3),
+                                     ("X-H", ["1", "2", "x"], 0.3),
+                                     ("content-type", ["application/grpc", "application/grpc+proto", "text/plain"],
+                                      0.15)):
+            if rng.random() < chance:
+                headers[name] = rng.choice(values)
+        method = rng.choice(["GET", "GET", "POST", "OPTIONS"])
+        if method == "OPTIONS" and rng.random() < 0.7:  # a preflight
+            headers.update({"origin": "https://a.test", "access-control-request-method": "PUT"})
+        scheme = rng.choice(["http", "http", "https"])
+        path = rng.choice(["/", "/p0", "/p0/a", "/p1/x", "/p1/x/y", "/p2/x/z", "/pkg.Svc/Do", "/other.Svc/M", "/p12",
+                           "/a/../p0", "/p1//x", "/%70%31/x", "/p0%2Fa", "/%zz", "/p0%00", "/x\\..\\p1"])
+        query = rng.choice(["", "", "?q=1", "?q=2&q=1", "?a=b"])
+        out.append((Request.build(
+            host=rng.choice(["a.test", "B.test", "b.test:8080", "x.w.test", "y.x.w.test", "c.test", "h1.test"]),
+            path=path + query, method=method, scheme=scheme, headers=headers,
+            port=rng.choice([None, None, None, 80, 443, 8080]),
+            sni=rng.choice([None, None, "a.test", "x.w.test"]) if scheme == "https" else None,
+            gateway=rng.choice([None, None, None, None, "ns/gw", "ns/gw0"]),
+            response_headers=rng.choice([None, None, {"x-r": "0"}])),
+            rng.choice([None, None, None, "ns/s2:80", "ns/s1:80"])))
+    return out
+
+
+def test_router_equals_a_plain_router_on_random_tables() -> None:
+    """On 80 random tables, every request (paths to normalise, refuse and redirect included,
+    each routed three times: plans and verdicts remembered after the first) gives what the
+    plain router gives, under two path policies, with and without a guard."""
+    from ing2gw.enforce.guard import Guard, policy_index
+    from ing2gw.router.paths import PathPolicy
+
+    rng = random.Random(1919)
+    reasons: set[str] = set()
+    passive = simple = 0
+    for n in range(80):
+        objs = _mixed_objects(rng)
+        router = Router.from_manifests(objs, path_policy=PathPolicy("keep", escaped_slashes="keep")
+                                       if n % 3 == 0 else matcher.STANDARD)
+        if n % 2:
+            router = router.with_guard(Guard(policy_index(objs)))
+        requests = _mixed_requests(rng, 150)
+        expected = [_plain_route(router, r, pick) for r, pick in requests]
+        for _ in range(3):
+            assert [router.route(r, pick) for r, pick in requests] == expected
+        reasons |= {o.reason for o in expected}
+        reasons |= {f"{o.reason} with mirrors" for o in expected if o.mirrors}
+        rules = {id(e.rule): e.rule for gw in router.table.gateways.values() for idx in gw.ports.values()
+                 for ls in idx.values() for g in ls.routes.values() for e in g.http}
+        passive += sum(r.passive is not None for r in rules.values())
+        simple += sum(r.simple for r in rules.values())
+    assert passive > 50 and simple > 50
+    assert {"Routed", "Redirect", "CORSPreflight", "NoMatchingRoute", "NoMatchingListener", "BadRequestPath",
+            "PathNormalised", "BackendNotFound", "NoBackends", "TLSHandshakeFailed", "MisdirectedRequest",
+            "CORSPreflight with mirrors", "Routed with mirrors"} <= reasons
+
+
+def test_router_equals_a_plain_router_on_the_conformance_cases() -> None:
+    """Every request of the Gateway API conformance tables, on its case's objects."""
+    from support import SHARED
+
+    from ing2gw.sources import read_paths
+
+    conformance = SHARED / "gateway-api" / "conformance"
+    if not conformance.is_dir():
+        pytest.skip("shared/ reference data missing")
+    import json
+
+    cases = [*json.loads((conformance / "cases.json").read_text()),
+             *json.loads((conformance / "grpc-cases.json").read_text())]
+    routers: dict[str, Router] = {}
+    compared = 0
+    for case in cases:
+        manifest = case["manifest"]
+        if manifest not in routers:
+            routers[manifest] = Router.from_manifests(read_paths([str(conformance / "manifests" / "manifests.yaml"),
+                                                                  str(conformance / "manifests" / manifest)]))
+        r = case["request"]
+        if "service" in r:  # gRPC
+            request = Request.build(host=r.get("authority") or "192.0.2.10", path=f"/{r['service']}/{r['method']}",
+                                    method="POST", port=case["port"], gateway=case["gateway"],
+                                    headers={"content-type": "application/grpc", **(r.get("metadata") or {})})
+        else:
+            request = Request.build(host=r.get("host") or "192.0.2.10", path=r["path"], method=r["method"],
+                                    scheme=r["scheme"], port=case["port"], headers=r.get("headers") or {},
+                                    sni=r.get("sni"), gateway=case["gateway"],
+                                    response_headers=r.get("echoSetResponseHeaders"))
+        router = routers[manifest]
+        expected = _plain_route(router, request, None)
+        assert router.route(request) == expected, case
+        assert router.route(request) == expected, case
+        compared += 1
+    assert compared == len(cases) > 200
