@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +48,7 @@ from .router.model import Group
 from .router.outcome import Outcome
 from .verify import Difference, VerifyReport, compare_outcomes, summarise, tally
 
-__all__ = ["MAX_BURST", "ProbeGroup", "Stateful", "policy_probes", "replay_groups"]
+__all__ = ["MAX_BURST", "ProbeGroup", "Stateful", "policy_probe_steps", "policy_probes", "replay_groups"]
 
 MAX_BURST = 2000  # requests in one burst at most
 BEARER = "Bearer ing2gw-probe"
@@ -132,9 +132,17 @@ def policy_probes(ir: IR, router: Router, guard: Guard, source_route: Callable[[
     policies are; ``source_route`` (request -> Outcome) tells whether the source redirects
     plain HTTP to HTTPS (then the probes use https). ``timeouts``: whether the source side
     models timeouts (then rules with one are probed with slow backends)."""
+    return [g for part in policy_probe_steps(ir, router, guard, source_route, credentials, skipped, timeouts)
+            for g in part]
+
+
+def policy_probe_steps(ir: IR, router: Router, guard: Guard, source_route: Callable[[Request], Outcome],
+                       credentials: Sequence[tuple[str, str]], skipped: list[str],
+                       timeouts: bool = False) -> Iterator[list[ProbeGroup]]:
+    """:func:`policy_probes`, a rule's groups at a time (possibly none): a process that
+    has other work to keep up (``ing2gw.sourceside``) makes and replays them in small steps."""
     # the source's own defaults (ingress-nginx's 1m body limit) are not probed: only what users configured
     wide = [g.intent for g in ir.gateway_intents if isinstance(g.intent, _PROTECTIONS) and not g.intent.implicit]
-    groups: list[ProbeGroup] = []
     seen: set[tuple[str, str]] = set()
     marked = None if guard.policies else _marked_hosts(router, timeouts)
     for route in ir.routes:
@@ -151,9 +159,8 @@ def policy_probes(ir: IR, router: Router, guard: Guard, source_route: Callable[[
             if marked is not None and not _own(rule, wide, timeouts).any \
                     and split_host_port(host)[0] not in marked:
                 continue  # nothing to probe here, nor on any rule a request for the host can land on
-            groups.extend(_rule_groups(route, rule, host, path, wide, router, guard, source_route, credentials,
-                                       skipped, timeouts))
-    return groups
+            yield _rule_groups(route, rule, host, path, wide, router, guard, source_route, credentials, skipped,
+                               timeouts)
 
 
 def _own(rule: Rule, wide: Iterable[Intent], timeouts: bool) -> _Found:

@@ -5,21 +5,22 @@ replay starts before this process has built the router: a worker forked right af
 conversion builds the source controller's model, generates the probes and routes the first
 chunks through the model only, sending each back as it goes (the requests' wire forms, the
 model's summaries and where each matched: :func:`ing2gw.verify.source_chunk`). This process
-meanwhile builds the model, the router and the policy probes, then routes those chunks
-through the router, compares and explains (``verify_requests(sourced=...)``).
+meanwhile builds the router, then routes those chunks through the router, compares and
+explains (``verify_requests(sourced=...)``); it never builds the model.
 
 The worker keeps a few such chunks ahead of this process (it reads how far this process
-got from a shared counter); otherwise it builds a router of its own and replays the last
-chunks whole, both sides, last first (:func:`schedule`). Both processes thus work until the
-end, whichever side is cheaper, and every chunk is replayed exactly once, by the same code:
-the report is the one a single process gives.
+got from a shared counter); otherwise it builds a router of its own and does the rest of
+the run's source-side work in small steps (``ing2gw.verification``: the policy probes and
+their replay, the widened host set), then replays the last chunks whole, both sides, last
+first (:func:`schedule`). Both processes thus work until the end, whichever side is
+cheaper, and every chunk is replayed exactly once, by the same code: the report is the one
+a single process gives.
 
 The worker sends through a queue with a feeder thread, so it never waits for this process to
 read; it writes nothing else (it leaves with ``os._exit``, not flushing inherited buffers). An
 error in it comes back as the exception (re-raised here: a bad input is still a one-line
 error); :meth:`SourceSide.stop` ends and reaps it whatever happened (an error here, Ctrl-C).
 """
-
 from __future__ import annotations
 
 import multiprocessing
@@ -27,15 +28,17 @@ import os
 import pickle
 import queue
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from . import verify
 from .verify import Item, Replayable, SourcedMessage
 
-__all__ = ["AHEAD", "SourceSide", "available", "schedule"]
+__all__ = ["AHEAD", "FIRST_AHEAD", "Extra", "SourceSide", "available", "schedule"]
 
 AHEAD = 4  # chunks routed through the source side ahead of the process that finishes them
-_TASK: list[Callable[[Any], Iterator[SourcedMessage]]] = []  # what the worker runs (inherited through fork)
+FIRST_AHEAD = 20  # the same until this process first does other work (its first step builds a router)
+_TASK: list[Callable[[Any], Iterator[SourcedMessage | Extra]]] = []  # what the worker runs (inherited through fork)
 
 
 def available() -> bool:
@@ -44,29 +47,57 @@ def available() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
+@dataclass(frozen=True, slots=True)
+class Extra:
+    """A message of the worker that is not a chunk: what ``finishing`` gave (:func:`schedule`),
+    kept by :meth:`SourceSide.messages` for :attr:`SourceSide.extra`."""
+
+    value: Any
+
+
 def schedule(items: Sequence[tuple[Replayable, str]], route: Any, whole: Callable[[], Any],
-             done: Any) -> Iterator[SourcedMessage]:
+             done: Any, finishing: Iterator[Any] | None = None,
+             first_ahead: int | None = None) -> Iterator[SourcedMessage | Extra]:
     """The worker's messages for ``items`` (in chunks of ``verify.CHUNK``): the first chunks
     routed through the source side ``route`` while the other process has fewer than
-    ``AHEAD`` of them to finish (``done.value``: how many it took), else the last chunk not
-    yet taken replayed whole, with the chunk replayer ``whole()`` returns (called once, when
-    first needed: it builds this process's own router)."""
+    ``AHEAD`` of them to finish (``done.value``: how many it took), else a step of
+    ``finishing`` (other work: each step yields None, the last its result, sent as an
+    :class:`Extra`), else the last chunk not yet taken replayed whole, with the chunk
+    replayer ``whole()`` returns (called once, when first needed: it builds this process's
+    own router). Until this process first does something else, ``first_ahead`` chunks are
+    kept ahead (default: ``FIRST_AHEAD``): its first step builds a router, and the other
+    process should not wait for it meanwhile."""
     size = verify.CHUNK
     bounds = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
     lo, hi = 0, len(bounds) - 1
     seen: dict[Any, int] = {}
     replay: Callable[[Sequence[tuple[Item, str]]], Any] | None = None
+    ahead = FIRST_AHEAD if first_ahead is None else first_ahead
     while lo <= hi:
-        if lo - done.value < AHEAD:
+        if lo - done.value < ahead:
             start, end = bounds[lo]
             lo += 1
             yield verify.source_chunk(route, items[start:end], seen), end - start, None
+            continue
+        ahead = AHEAD
+        if finishing is not None:
+            step = next(finishing, _END)
+            if step is not None:  # its result (or its end)
+                finishing = None
+                if step is not _END:
+                    yield Extra(step)
             continue
         if replay is None:
             replay = whole()
         start, end = bounds[hi]
         hi -= 1
         yield None, end - start, replay(items[start:end])
+    for step in finishing or ():
+        if step is not None:
+            yield Extra(step)
+
+
+_END: Any = object()
 
 
 def _serve(results: Any, done: Any) -> None:
@@ -74,7 +105,7 @@ def _serve(results: Any, done: Any) -> None:
     code = 0
     try:
         for message in _TASK[0](done):
-            results.put(("message", message))
+            results.put(("extra", message.value) if isinstance(message, Extra) else ("message", message))
         results.put(("end", None))
     except KeyboardInterrupt:  # Ctrl-C reached the whole process group: the other process reports it
         results.cancel_join_thread()  # (nobody may read what is still unsent)
@@ -94,8 +125,9 @@ class SourceSide:
     """``make(done)``'s messages, computed in a forked worker started now (``done``: a shared
     counter of the source chunks this process took, for :func:`schedule`)."""
 
-    def __init__(self, make: Callable[[Any], Iterator[SourcedMessage]]) -> None:
+    def __init__(self, make: Callable[[Any], Iterator[SourcedMessage | Extra]]) -> None:
         context = multiprocessing.get_context("fork")
+        self.extra: Any = None  # what the worker sent as an Extra (read once messages() is done)
         self._results: Any = context.Queue()
         self._done: Any = context.RawValue("q", 0)
         _TASK[:] = [make]
@@ -113,6 +145,9 @@ class SourceSide:
                 return
             if kind == "error":
                 raise value
+            if kind == "extra":
+                self.extra = value
+                continue
             yield value
             if value[0] is not None:  # that source chunk is finished: one more taken
                 self._done.value += 1

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from .accesslog import LogEntry, LogLine, SchemeChooser, decide, log_requests
 from .cases import CaseClock, load_cases, request_of, results_json, run_cases
@@ -28,14 +28,25 @@ from .http import DEFAULT_PORTS, Request
 from .logshare import sharing as line_sharing
 from .plugins import Registry
 from .policy import PolicyIndex
-from .policyprobes import ProbeGroup, Stateful, policy_probes
+from .policyprobes import ProbeGroup, Stateful, policy_probe_steps, policy_probes, replay_groups
 from .probes import UNKNOWN_HOST, Probe, ingress_probes, object_probes
 from .resources import ResourceSet
 from .router import Router
 from .router.outcome import Outcome
-from .sourceside import SourceSide, schedule
+from .sourceside import Extra, SourceSide, schedule
 from .sourceside import available as fork_available
-from .verify import MEMO_SIZE, Item, Replayable, SourcedMessage, VerifyReport, replay_here, verify_requests
+from .verify import (
+    MEMO_SIZE,
+    DifferencesWire,
+    Item,
+    Replayable,
+    SourcedMessage,
+    VerifyReport,
+    differences_from_wire,
+    differences_wire,
+    replay_here,
+    verify_requests,
+)
 from .widened import widened_differences
 
 __all__ = ["SPLIT_MIN", "VerifyOptions", "Verification", "only", "run_verify"]
@@ -110,43 +121,92 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
         policies = policy_index(result.manifests)
         return routing, policies, routing.with_guard(Guard(policies, credentials))
 
+    built: list[tuple[DataPlaneModel, DataPlaneModel]] = []
+
+    def source_model() -> tuple[DataPlaneModel, DataPlaneModel]:
+        """The source model, and it enforcing protections without counting (for the boundary
+        probes), built when first needed: with the sides split over two processes, this one
+        may never need it."""
+        if not built:
+            base = plane.model(mine, controller_config)
+            built.append((base, with_enforcement(base, credentials, count=False)))
+        return built[0]
+
+    def model_route(request: Request) -> Outcome:
+        return source_model()[1].route(request)
+
     # With two processes, a worker forked now starts replaying the generated probes while this
-    # process builds the router and the policy probes (ing2gw.sourceside); with more, chunks of
-    # both sides go to a pool once everything is built here.
+    # process builds the router (ing2gw.sourceside), then makes and replays the policy probes
+    # and the widened host set; with more, chunks of both sides go to a pool once everything
+    # is built here.
     split: SourceSide | None = None
+    unique = list(dict.fromkeys(explaining))  # the notes as both processes number them (to send differences)
     if (options.generate and options.workers == 2 and not options.oracle and not options.via_proxy
             and len(mine.ingresses) >= SPLIT_MIN and fork_available()):
-        def source_side(done: Any) -> Iterator[SourcedMessage]:
-            own = with_enforcement(plane.model(mine, controller_config), credentials, count=False)
+        def source_side(done: Any) -> Iterator[SourcedMessage | Extra]:
+            base, own = source_model()  # (built in the worker: this process's copy stays unbuilt)
+            here: list[tuple[Router, PolicyIndex, Router, Explainer]] = []
+
+            def sides() -> tuple[Router, PolicyIndex, Router, Explainer]:
+                if not here:
+                    here.append((*gateway_side(), Explainer(explaining, mine, result.manifests)))
+                return here[0]
 
             def whole() -> Callable[[Sequence[tuple[Item, str]]], Any]:
-                return replay_here(Explainer(explaining, mine, result.manifests), own.route,
-                                   gateway_side()[2].route)
+                return replay_here(sides()[3], own.route, sides()[2].route)
 
-            return schedule(generated_probes(), own.route, whole, done)
+            def finishing() -> Iterator[_Finished | None]:
+                """The policy probes, made and replayed a rule at a time, then the widened host set."""
+                routing, policies, router, explainer = sides()
+                yield None
+                grouped = VerifyReport(provider=name, ingresses=len(mine.ingresses))
+                skipped_here: list[str] = []
+                if result.ir is not None:
+                    stateful = _counting_sides(base, routing, policies, credentials)
+                    for part in policy_probe_steps(result.ir, routing, router.guard or Guard(policies), own.route,
+                                                   pairs, skipped_here, bool(getattr(base, "models_timeouts", False))):
+                        if part:
+                            replay_groups(grouped, part, stateful, explainer)
+                            yield None
+                widened = widened_differences(result.manifests, mine.ingresses, explainer, own.route, router.route,
+                                              getattr(base, "presented_certificate", None))
+                index = {n: i for i, n in enumerate(unique)}
+                yield ((grouped.requests, grouped.agree, differences_wire(grouped.differences, index)),
+                       differences_wire(widened, index), skipped_here)
+
+            return schedule(generated_probes(), own.route, whole, done, finishing())
 
         split = SourceSide(source_side)
     try:
-        base_model = plane.model(mine, controller_config)
-        model = with_enforcement(base_model, credentials, count=False)  # boundary probes: no counting
         routing, policies, router = gateway_side()
 
         generated: list[tuple[Replayable, str]] = []
         skipped: list[str] = []
         groups: list[ProbeGroup] | Callable[[], list[ProbeGroup]] = []  # made while workers replay the probes
         stateful: Stateful | None = None
-        if options.generate:
-            if split is None:
-                generated = generated_probes()
+        if options.generate and split is None:
+            base_model, model = source_model()
+            generated = generated_probes()
             if result.ir is not None:
                 groups = partial(policy_probes, result.ir, routing, router.guard or Guard(policies), model.route, pairs,
                                  skipped, bool(getattr(base_model, "models_timeouts", False)))
             stateful = _counting_sides(base_model, routing, policies, credentials)
 
+        def finished() -> _Finished:
+            """What the worker made after the generated probes (it has sent everything)."""
+            assert split is not None and split.extra is not None
+            return cast(_Finished, split.extra)
+
+        def sourced_groups() -> VerifyReport:
+            (requests, agree, wire), _, _ = finished()
+            grouped = VerifyReport(provider=name, ingresses=len(mine.ingresses), requests=requests, agree=agree)
+            grouped.differences = differences_from_wire(wire, unique)
+            return grouped
+
         cases = load_cases(options.cases) if options.cases else []
         if options.scheme and options.scheme.lower() not in DEFAULT_PORTS:
             raise UsageError(f"--scheme {options.scheme!r}: use http or https")
-        source = _Remembering(model.route)  # a log line's request is routed to infer its scheme, then replayed
+        source = _Remembering(model_route)  # a log line's request is routed to infer its scheme, then replayed
         choose = _scheme_chooser(source.route, mine, options.scheme)
 
         def requests() -> Iterator[tuple[Item, str]]:
@@ -161,7 +221,7 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
         checkers: list[Checker] = []
         try:
             if options.oracle:
-                oracle = plane.oracle(model)
+                oracle = plane.oracle(source_model()[1])
                 if oracle is None:
                     raise UsageError(f"provider {name!r} offers no --oracle")
                 checkers.append(oracle)
@@ -169,17 +229,25 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
                 from .viaproxy import ProxyCheck
 
                 checkers.append(ProxyCheck(result.manifests, router))
-            sharing = line_sharing(base_model, result.manifests, explaining) if options.access_logs else None
+            sharing = line_sharing(source_model()[0], result.manifests, explaining) if options.access_logs else None
             report = verify_requests(name, mine, result.manifests, explaining, source.route, router.route,
                                      requests(), progress, checkers, options.workers, generated, groups, stateful,
-                                     decided, sharing, None if split is None else split.messages())
+                                     decided, sharing, None if split is None else split.messages(),
+                                     None if split is None else sourced_groups)
         finally:
             for checker in checkers:
                 checker.stop()
         if options.generate:  # the widened host set of wildcard listeners made from Secrets
-            explainer = Explainer(explaining, mine, result.manifests)
-            for difference in widened_differences(result.manifests, mine.ingresses, explainer, model.route,
-                                                  router.route, getattr(base_model, "presented_certificate", None)):
+            if split is not None:  # the worker's (what its policy probes skipped comes first, as made first)
+                _, widened, skipped_there = finished()
+                skipped[:0] = skipped_there
+                more = differences_from_wire(widened, unique)
+            else:
+                more = widened_differences(result.manifests, mine.ingresses, Explainer(explaining, mine,
+                                                                                       result.manifests),
+                                           model_route, router.route,
+                                           getattr(source_model()[0], "presented_certificate", None))
+            for difference in more:
                 report.requests += 1
                 report.add(difference)
             streams = getattr(plane, "streams", None)  # optional (DataPlane): stream routes replayed too
@@ -198,6 +266,12 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
     finally:
         if split is not None:
             split.stop()
+
+
+# What the source-side worker makes after the generated probes: the policy probes' replay
+# (requests, agreeing, differences), the widened host set's differences, and what the policy
+# probes skipped.
+_Finished = tuple[tuple[int, int, DifferencesWire], DifferencesWire, list[str]]
 
 
 def _generated(plane: DataPlane, mine: ResourceSet, result: ConvertResult, name: str, existing: bool) -> list[Probe]:

@@ -559,6 +559,25 @@ def source_chunk(route: Callable[[Request], Outcome], items: Sequence[tuple[Repl
     return wires, summaries, where, new
 
 
+# Differences as another process sends them (ing2gw.sourceside): a Difference's fields, its
+# notes as indices into a list both processes make alike (:func:`differences_wire`).
+DifferencesWire = list[tuple[dict[str, Any], dict[str, Any], dict[str, Any], tuple[str, ...], tuple[str, ...],
+                             tuple[int, ...], str, int]]
+
+
+def differences_wire(differences: Iterable[Difference], index: Mapping[Note, int]) -> DifferencesWire:
+    """``differences`` in plain values (``index``: a note -> its position in a list the
+    receiving process has too): far cheaper to send than the notes."""
+    return [(d.request, d.source, d.gateway, d.aspects, d.ingresses, tuple(index[n] for n in d.explained_by), d.origin,
+             d.repeats) for d in differences]
+
+
+def differences_from_wire(wire: DifferencesWire, notes: Sequence[Note]) -> list[Difference]:
+    """:func:`differences_wire`'s differences again (``notes``: the list its indices point into)."""
+    return [Difference(request, source, gateway, aspects, refs, tuple(notes[i] for i in explained), origin, repeats)
+            for request, source, gateway, aspects, refs, explained, origin, repeats in wire]
+
+
 def replay_here(explainer: Explainer, source_route: Callable[[Request], Outcome],
                 gateway_route: Callable[[Request], Outcome]) -> Callable[[Sequence[tuple[Item, str]]], Any]:
     """What replays a chunk of both sides in this process, with sides it built itself (a
@@ -714,6 +733,7 @@ def verify_requests(
     decide: Callable[[LogLine], tuple[str, str]] | None = None,
     sharing: Sharing | None = None,
     sourced: Iterable[SourcedMessage] | None = None,
+    sourced_groups: Callable[[], VerifyReport] | None = None,
 ) -> VerifyReport:
     """Replay ``requests`` (with where each came from) through both sides. Each of
     ``checkers`` (objects with ``name`` and ``check(request) -> problems | None``) gives a
@@ -734,7 +754,8 @@ def verify_requests(
     generated requests as another process sends them (:mod:`ing2gw.sourceside`), replayed
     before ``preloaded``: chunks with their source side routed there, which this process
     finishes as they come, and chunks replayed whole there; this process makes and replays
-    the groups first (meanwhile)."""
+    the groups first (meanwhile), unless that process replays them too: then
+    ``sourced_groups()`` (called once ``sourced`` is read) gives their replay."""
     global _REPLAY, _PRELOADED
     started = time.perf_counter()
     _REPLAY = _Replay(Explainer(notes, resources, manifests), source_route, gateway_route, decide, sharing)
@@ -792,7 +813,7 @@ def verify_requests(
     grouped: VerifyReport | None = None  # the groups' replay, made while workers replay the preloaded requests
     try:
         if sourced is not None:
-            probe_groups = groups() if callable(groups) else groups
+            probe_groups = [] if sourced_groups is not None else groups() if callable(groups) else groups
             grouped = VerifyReport(provider=provider, ingresses=report.ingresses)
             policy_groups(grouped)  # (while the other process routes the source side)
             sources: list[_Source] = []
@@ -804,6 +825,8 @@ def verify_requests(
                     whole.append((size, result))
             for size, done in reversed(whole):
                 account(size, done)
+            if sourced_groups is not None:
+                grouped = sourced_groups()
             requests = itertools.chain(preloaded, requests)
         elif parallel and len(preloaded) > CHUNK:
             _PRELOADED = preloaded
@@ -848,7 +871,8 @@ def verify_requests(
                 report.add(difference)
         else:
             policy_groups(report)
-        if probe_groups and stateful is not None and progress is not None:
+        if progress is not None and ((probe_groups and stateful is not None)
+                                     or (sourced_groups is not None and grouped is not None and grouped.requests)):
             progress(report.requests)
     finally:
         _REPLAY = None

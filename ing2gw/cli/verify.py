@@ -13,7 +13,7 @@ from ..plugins import discover
 from ..report import render
 from ..verification import VerifyOptions, run_verify
 from ..yamlio import dump_json, json_bytes
-from . import exit_codes
+from . import exit_codes, keep_until_exit
 from .common import fails_unprotected, load_resources, make_convert_options, print_notes
 from .options import conversion_options, htpasswd_option, input_options
 from .progress import progress
@@ -90,6 +90,7 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], scheme: str | N
         lost = [n.as_dict() for n in done.conversion.notes if lost_protection(n)]
         click.echo(render("verify.md.j2" if fmt == "markdown" else "verify.txt.j2", v=model_dict, lost=lost),
                    nl=False)
+    keep_until_exit(rs, done, model_dict)  # (freed by the process's end, not one by one)
     if any(c["disagree"] for c in report.checks.values()):
         return ExitCode.FINDINGS  # a model or the proxy is wrong somewhere: nothing else can be trusted
     if fails_unprotected(done.conversion.notes, params["allow_unprotected"], not quiet):

@@ -97,13 +97,57 @@ def test_schedule_sends_every_chunk_once() -> None:
     order: list[tuple[str, int]] = []
     with pytest.MonkeyPatch.context() as m:
         m.setattr(v, "source_chunk", source)
-        for chunk, _size, result in sourceside.schedule(items, None, whole, done):
+        for chunk, _size, result in sourceside.schedule(items, None, whole, done,  # type: ignore[misc]
+                                                        first_ahead=sourceside.AHEAD):
             order.append(chunk if chunk is not None else result)  # type: ignore[arg-type]
             if len(order) == 6:
                 done.value = 3  # the other process took three of the four sent
     assert order == [("source", 0), ("source", 1), ("source", 2), ("source", 3), ("whole", 10), ("whole", 9),
                      ("source", 4), ("source", 5), ("source", 6), ("whole", 8), ("whole", 7)]
     assert built == [1] and replayed == [3] + [v.CHUNK] * 3
+
+
+def test_schedule_keeps_more_ahead_first_and_runs_the_other_work_in_steps() -> None:
+    """Until the worker first does other work, FIRST_AHEAD source chunks are kept ahead;
+    then, while the other process has AHEAD to finish, a step of the other work (its result
+    sent once, as an Extra) before any whole chunk; work left when every chunk is sent is
+    finished then."""
+    items = [(object(), "generated") for _ in range(12 * v.CHUNK)]
+    done = _Done()
+    steps: list[int] = []
+
+    def finishing():  # type: ignore[no-untyped-def]
+        for n in range(3):
+            steps.append(n)
+            yield None
+        yield "result"
+
+    def whole():  # type: ignore[no-untyped-def]
+        return lambda chunk: ("whole", items.index(chunk[0]) // v.CHUNK)
+
+    def source(route, chunk, seen):  # type: ignore[no-untyped-def]
+        return ("source", items.index(chunk[0]) // v.CHUNK)
+
+    order: list[object] = []
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(v, "source_chunk", source)
+        m.setattr(sourceside, "FIRST_AHEAD", 6)
+        for message in sourceside.schedule(items, None, whole, done, finishing()):
+            if isinstance(message, sourceside.Extra):
+                order.append(("extra", message.value, len(steps)))
+                continue
+            chunk, _size, result = message
+            order.append(chunk if chunk is not None else result)  # (the other process takes none)
+    assert order == [*(("source", i) for i in range(6)), ("extra", "result", 3), ("whole", 11), ("whole", 10),
+                     ("whole", 9), ("whole", 8), ("whole", 7), ("whole", 6)]
+    # with the other process keeping up, every chunk goes as a source chunk, and the other work after them
+    done.value = 10**9
+    steps.clear()
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(v, "source_chunk", source)
+        sent = list(sourceside.schedule(items, None, whole, done, finishing()))
+    assert sent[:-1] == [(("source", i), v.CHUNK, None) for i in range(12)] and steps == [0, 1, 2]
+    assert sent[-1] == sourceside.Extra("result")
 
 
 def test_split_with_cases_and_more_workers(ing2gw, tmp_path: Path, split: list[int]) -> None:
@@ -120,6 +164,25 @@ def test_split_with_cases_and_more_workers(ing2gw, tmp_path: Path, split: list[i
     assert verify_report(ing2gw, *args, "--workers", "3") == one
     assert len(split) == 1
     assert one["summary"]["requests"] > 20
+
+
+def test_split_keeps_what_the_policy_probes_skipped_before_the_log_lines(ing2gw, tmp_path: Path,
+                                                                         split: list[int]) -> None:
+    """A burst too large to send (skipped where the worker makes the policy probes) and an
+    access-log line that cannot be replayed (skipped here): the report lists both in the
+    order one process gives, the policy probes' first."""
+    source = (TESTDATA / "verify" / "policies" / "ingresses.yaml").read_text()
+    big = tmp_path / "big.yaml"
+    big.write_text(source.replace('limit-rps: "5"', 'limit-rps: "5000"'))
+    log = tmp_path / "access.log"
+    log.write_text('10.0.0.1 - - [01/Jan/2026:00:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "curl" 80 0.001 '
+                   '[shop-nowhere-80] [] 10.0.0.9:80 1 0.001 200 abc\n')
+    args = ["-f", str(big), "--access-log", str(log), "--allow-unprotected"]
+    one = verify_report(ing2gw, *args, "--workers", "1")
+    assert verify_report(ing2gw, *args, "--workers", "2") == one
+    assert len(split) == 1
+    assert len(one["skipped"]) == 2
+    assert "rate limits not probed" in one["skipped"][0] and one["skipped"][1].startswith(f"{log}:1: ")
 
 
 def test_an_error_in_the_source_worker_is_the_one_line_error(
