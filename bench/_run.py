@@ -19,13 +19,22 @@ class Run:
     cpu: float = 0.0  # user + system seconds of the process and the workers it waited for
 
 
-def run(args: list[str]) -> Run:
+# Runs the console entry point of the checkout named first (argv[1]): its ing2gw, providers and
+# templates (an editable install maps the latter two to the installed tree, whatever
+# PYTHONPATH says; bench/sides.py's _use_checkout imports them from the checkout).
+_CHECKOUT = ("import sys; from pathlib import Path; sys.path.insert(0, {bench!r}); from sides import _use_checkout; "
+             "_use_checkout(Path(sys.argv.pop(1)).resolve()); from ing2gw.cli import main; main()")
+
+
+def run(args: list[str], checkout: str | None = None) -> Run:
     """``ing2gw ARGS`` with its own resource usage (``wait4``: this child and the workers it
-    waited for, not earlier runs); exits on an error (exit codes 0 and 1 are results)."""
+    waited for, not earlier runs); exits on an error (exit codes 0 and 1 are results).
+    ``checkout``: another checkout's ing2gw (another revision, compared in the same run)."""
+    command = [sys.executable, "-m", "ing2gw", *args] if checkout is None else [
+        sys.executable, "-c", _CHECKOUT.format(bench=os.path.dirname(os.path.abspath(__file__))), checkout, *args]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "ing2gw", *args], stdout=out, stderr=err,
-                                stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(command, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
