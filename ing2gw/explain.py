@@ -70,6 +70,12 @@ def _literal(path: str) -> str:
 _Stems = tuple[tuple[str, str, int, int], ...]
 
 
+# An explaining note's scope by how precisely it covers a request: the hosts it covers whole
+# (True: every host), the (host, path) pairs it names (a path "" too, which a side's rule
+# name may be), the ``~regex`` scopes (host, compiled pattern).
+_Scopes = tuple["bool | frozenset[str]", frozenset[tuple[str, str]], tuple[tuple[str, "re.Pattern[str]"], ...]]
+
+
 def _longest(stems: _Stems, low: str) -> str | None:
     """The path whose literal start the lower-cased request path ``low`` begins with, the longest
     (by the length of its literal start, lower-cased against the one kept so far as written)."""
@@ -96,6 +102,7 @@ class Explainer:
         # (aspects, served, the ~regex scopes the path matches) -> explaining notes (indices)
         self._explained: dict[tuple[tuple[str, ...], tuple[Served, ...], tuple[str, ...]], tuple[int, ...]] = {}
         self._host_notes: dict[str, list[int]] = {}  # by_host as indices into all_notes
+        self._scopes: dict[int, _Scopes] = {}  # an explaining note (its index) -> its scope, by precision
         # (aspects, hostname, path, ids of the sides' matches) -> account() (the matches kept: ids stay theirs)
         self._accounts: dict[tuple[tuple[str, ...], str, str, int, int],
                              tuple[Matched | None, Matched | None,
@@ -117,6 +124,11 @@ class Explainer:
             for h, p in n.scope:  # scopes that are a property of the request's path (``~regex``)
                 if p.startswith("~") and p not in self._by_path.setdefault(h, {}):
                     self._by_path[h][p] = re.compile(p[1:])
+            whole = frozenset(h for h, p in n.scope if not p)
+            self._scopes[self.index[n]] = (
+                True if "*" in whole else whole,
+                frozenset((h, p) for h, p in n.scope if not p.startswith("~")),
+                tuple((h, self._by_path[h][p]) for h, p in n.scope if p.startswith("~")))
         # rule host -> Ingress -> its paths on that host
         self.paths: dict[str, dict[str, list[str]]] = {}
         for ing in resources.ingresses:
@@ -125,6 +137,8 @@ class Explainer:
                 mine.extend(p.path or "/" for p in rule.paths)
         self.route_sources = route_sources(manifests)
         self._host_cache: dict[str, list[str]] = {}
+        # served rule hosts -> the ~regex scopes explaining() tries for them (pattern text, compiled)
+        self._regexes: dict[tuple[str, ...], tuple[tuple[str, re.Pattern[str]], ...]] = {}
         self._owner_cache: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {}  # hostname -> owners
         # (hostname, id of the source side's match) -> (the match, where the source side served)
         self._source_sides: dict[tuple[str, int], tuple[Matched | None, Served]] = {}
@@ -193,9 +207,9 @@ class Explainer:
     def served(self, request: Request, source: Outcome, gateway: Outcome) -> list[Served]:
         """Where each side served ``request``, in Ingress terms. A hostname no rule host
         names (a server alias, a twin) stands for itself; "" is the default server."""
-        return self._served(request.hostname, request.path, source.matched, gateway.matched)
+        return list(self._served(request.hostname, request.path, source.matched, gateway.matched))
 
-    def _served(self, hostname: str, path: str, m: Matched | None, g: Matched | None) -> list[Served]:
+    def _served(self, hostname: str, path: str, m: Matched | None, g: Matched | None) -> tuple[Served, ...]:
         """:meth:`served` of a request for ``hostname`` and ``path`` the sides matched by ``m`` and ``g``."""
         key = (hostname, id(m))  # what the source side depends on (m is kept, so its id stays its own)
         hit = self._source_sides.get(key)
@@ -206,7 +220,7 @@ class Explainer:
             if len(self._source_sides) < 100_000:
                 self._source_sides[key] = (m, first)
         if g is None:
-            return [first]
+            return (first,)
         side = self._gateway_sides.get((hostname, g.route))
         if side is None:
             if g.route not in self.route_sources:
@@ -220,11 +234,11 @@ class Explainer:
                 self._gateway_sides[(hostname, g.route)] = side
         host, refs = side
         if not refs:
-            return [first]
-        low = path.lower()
+            return (first,)
         if len(refs) == 1:
-            return [first, (refs[0][0], host, _longest(refs[0][1], low))]
-        return [first, *((one, host, _longest(stems, low)) for one, stems in refs)]
+            return (first, (refs[0][0], host, _longest(refs[0][1], path.lower())))
+        low = path.lower()
+        return (first, *[(one, host, _longest(stems, low)) for one, stems in refs])
 
     def _source_side(self, hostname: str, m: Matched | None) -> Served:
         hosts = self._hosts_for(hostname)
@@ -240,9 +254,14 @@ class Explainer:
     def involved(self, request: Request, served: Sequence[Served]) -> tuple[str, ...]:
         """The Ingresses a difference concerns: those that served it (:meth:`served`) and the
         host's owners."""
-        owners, owned = self._owners(request.hostname)
-        extra = [ref for refs, _, _ in served for ref in refs if ref not in owned]
-        return tuple(sorted({*owners, *extra})) if extra else owners
+        return self._involved(request.hostname, served)
+
+    def _involved(self, hostname: str, served: Sequence[Served]) -> tuple[str, ...]:
+        owners, owned = self._owners(hostname)
+        for refs, _, _ in served:
+            if not refs <= owned:  # an Ingress that served it but does not own the host
+                return tuple(sorted(owned.union(*[refs for refs, _, _ in served])))
+        return owners
 
     def account(self, aspects: tuple[str, ...], request: Request, source: Outcome,
                 gateway: Outcome) -> tuple[tuple[Served, ...], tuple[str, ...], tuple[int, ...]]:
@@ -251,35 +270,21 @@ class Explainer:
         Remembered: all three depend on the request only through its hostname and path, and on
         the sides only through the rules they matched."""
         m, g = source.matched, gateway.matched
-        key = (aspects, request.hostname, request.path, id(m), id(g))
+        hostname, path = request.hostname, request.path
+        key = (aspects, hostname, path, id(m), id(g))
         hit = self._accounts.get(key)
         if hit is not None and hit[0] is m and hit[1] is g:
             return hit[2]
-        served = self._served(request.hostname, request.path, m, g)
-        found = (tuple(served), self.involved(request, served), self.explaining(aspects, request, served))
+        served = self._served(hostname, path, m, g)
+        # (the Gateway side's sources share one rule host)
+        explained = self._explaining_cached(aspects, path, served, (served[0][1], served[-1][1]))
+        found = (served, self._involved(hostname, served), explained)
         if len(self._accounts) >= 100_000:
             self._accounts.clear()
         self._accounts[key] = (m, g, found)
         return found
 
     # --- explanation ---------------------------------------------------------------------
-
-    def _precision(self, note: Note, served: Sequence[Served], request: Request) -> int:
-        """How closely the note's scope covers the request: 3 by a property of the request
-        (``~regex``), 2 by the exact rule, 1 by the whole host, 0 not at all."""
-        best = 0
-        for _, host, path in served:
-            for h, p in note.scope:
-                if h != "*" and h != host:
-                    continue
-                if p.startswith("~"):
-                    if self._by_path[h][p].search(request.path):
-                        return 3
-                elif path is not None and p == path:
-                    best = 2
-                elif p == "":
-                    best = max(best, 1)
-        return best
 
     def explain(self, aspects: Sequence[str], request: Request, served: Sequence[Served]) -> tuple[Note, ...]:
         """The most precise notes that together account for every differing aspect (none if
@@ -292,48 +297,68 @@ class Explainer:
 
     def explaining(self, aspects: Sequence[str], request: Request, served: Sequence[Served]) -> tuple[int, ...]:
         """:meth:`explain` as indices into :attr:`all_notes` (cheap to keep and to send)."""
+        return self._explaining_cached(tuple(aspects), request.path, tuple(served),
+                                       tuple(host for _, host, _ in served))
+
+    def _explaining_cached(self, aspects: tuple[str, ...], path: str, served: tuple[Served, ...],
+                           hosts: tuple[str, ...]) -> tuple[int, ...]:
+        """:meth:`explaining` of a request for ``path`` served on the rule hosts ``hosts`` (each
+        one at least once, in order)."""
         matching: tuple[str, ...] = ()
-        by_path = self._by_path
-        if by_path:  # the ~regex scopes of the served hosts, then of every host, that the path matches
-            hosts = [host for _, host, _ in served if host in by_path]
-            if "*" in by_path:
-                hosts.append("*")
-            if hosts:
-                path = request.path
-                matching = tuple(p for h in (dict.fromkeys(hosts) if len(hosts) > 1 else hosts)
-                                 for p, rx in by_path[h].items() if rx.search(path))
-        key = (tuple(aspects), tuple(served), matching)
+        if self._by_path:  # the ~regex scopes of the served hosts, then of every host, that the path matches
+            regexes = self._regexes.get(hosts)
+            if regexes is None:
+                regexes = tuple((p, rx) for h in dict.fromkeys([h for h in (*hosts, "*") if h in self._by_path])
+                                for p, rx in self._by_path[h].items())
+                if len(self._regexes) < 100_000:
+                    self._regexes[hosts] = regexes
+            if regexes:
+                matching = tuple([p for p, rx in regexes if rx.search(path)])
+        key = (aspects, served, matching)
         found = self._explained.get(key)
         if found is None:
             if len(self._explained) >= 100_000:
                 self._explained.clear()
-            found = self._explained[key] = self._explaining(aspects, request, served)
+            found = self._explained[key] = self._explaining(aspects, path, served)
         return found
 
     def _explain(self, aspects: Sequence[str], request: Request, served: Sequence[Served]) -> tuple[Note, ...]:
         """:meth:`explain` worked out afresh."""
-        return tuple(self.all_notes[i] for i in self._explaining(aspects, request, served))
+        return tuple(self.all_notes[i] for i in self._explaining(aspects, request.path, served))
 
-    def _explaining(self, aspects: Sequence[str], request: Request, served: Sequence[Served]) -> tuple[int, ...]:
-        wanted = set(aspects)
-        notes, host_notes = self.all_notes, self._host_notes
-        levels: dict[int, list[int]] = {}
+    def _explaining(self, aspects: Sequence[str], path: str, served: Sequence[Served]) -> tuple[int, ...]:
+        """:meth:`explaining` worked out afresh: each note of the served hosts and of every host
+        that declares a differing aspect, at the most precise level its scope covers the
+        request by (:data:`_Scopes`): 3 by a property of the request (a ``~regex`` scope of a
+        served host or of every host its path matches), 2 by the exact rule (the host and
+        path, or every host and the path, a side served it by), 1 by the whole host."""
+        notes, host_notes, scopes = self.all_notes, self._host_notes, self._scopes
+        hosts = {host for _, host, _ in served}
+        rules = {(host, p) for _, host, p in served if p is not None}
+        rules.update([("*", p) for _, p in rules])
+        levels: tuple[list[int], list[int], list[int]] = ([], [], [])
         seen: set[int] = set()
-        for h in (*(host for _, host, _ in served), "*"):
+        for h in (*hosts, "*"):
             for i in host_notes.get(h, ()):
                 if i in seen:
                     continue
                 seen.add(i)
-                n = notes[i]
-                if not n.aspects.isdisjoint(wanted):
-                    level = self._precision(n, served, request)
-                    if level:
-                        levels.setdefault(level, []).append(i)
+                if notes[i].aspects.isdisjoint(aspects):
+                    continue
+                whole, exact, regexes = scopes[i]
+                if regexes and any((rh == "*" or rh in hosts) and rx.search(path) for rh, rx in regexes):
+                    levels[0].append(i)
+                elif exact and not rules.isdisjoint(exact):
+                    levels[1].append(i)
+                elif whole is True or (whole and not hosts.isdisjoint(whole)):
+                    levels[2].append(i)
+        wanted = set(aspects)
         useful: list[int] = []
         covered: set[str] = set()
-        for level in sorted(levels, reverse=True):
-            useful += levels[level]
-            covered.update(*(notes[i].aspects for i in levels[level]))
-            if wanted <= covered:
-                return tuple(sorted(useful))
+        for level in levels:
+            if level:
+                useful += level
+                covered.update(*(notes[i].aspects for i in level))
+                if wanted <= covered:
+                    return tuple(sorted(useful))
         return ()

@@ -197,6 +197,27 @@ def test_remembered_log_lines_equal_fresh_ones(ing2gw, tmp_path: Path, monkeypat
     assert fresh["summary"]["requests"] == 400 and fresh["summary"]["differ"] > 0 and fresh["recordedStatus"]
 
 
+def _plain_precision(explainer: Any, note: Any, served: Any, request: Any) -> int:
+    """How closely a note's scope covers the request, as the explain module states it: 3 by a
+    property of the request (a ``~regex`` scope of a served host or of every host its path
+    matches), 2 by the exact rule, 1 by the whole host, 0 not at all."""
+    import re
+
+    best = 0
+    for _, host, path in served:
+        for h, p in note.scope:
+            if h != "*" and h != host:
+                continue
+            if p.startswith("~"):
+                if re.search(p[1:], request.path):
+                    return 3
+            elif path is not None and p == path:
+                best = 2
+            elif p == "":
+                best = max(best, 1)
+    return best
+
+
 def _plain_explain(explainer: Any, aspects: tuple[str, ...], request: Any, served: Any) -> tuple[Any, ...]:
     """Explainer.explain as its docstring states it, over the notes themselves: the notes of the
     served hosts and of every host that declare a differing aspect, the most precise levels
@@ -206,7 +227,7 @@ def _plain_explain(explainer: Any, aspects: tuple[str, ...], request: Any, serve
     levels: dict[int, list[Any]] = {}
     for n in dict.fromkeys(n for h in hosts for n in explainer.by_host.get(h, ())):
         if n.aspects & wanted:
-            level = explainer._precision(n, served, request)
+            level = _plain_precision(explainer, n, served, request)
             if level:
                 levels.setdefault(level, []).append(n)
     useful: list[Any] = []
@@ -309,3 +330,61 @@ def test_served_and_involved_equal_fresh_ones() -> None:
         hits += (aspects, request.hostname, request.path) in seen
         seen.add((aspects, request.hostname, request.path))
     assert hits > 500
+
+
+def _checking_accounts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Explainer.account made to check every answer against one worked out afresh (where each
+    side served the request, the Ingresses involved, the explaining notes); returns a counter
+    of the answers checked."""
+    from ing2gw.explain import Explainer
+
+    real = Explainer.account
+    checked = [0]
+
+    def account(self: Any, aspects: tuple[str, ...], request: Any, source: Any, gateway: Any) -> Any:
+        got = real(self, aspects, request, source, gateway)
+        plain = tuple(_plain_served(self, request, source, gateway))
+        owners = set(self.owners(request.hostname)) | {r for refs, _, _ in plain for r in refs}
+        explained = tuple(self.index[n] for n in _plain_explain(self, aspects, request, plain))
+        assert got == (plain, tuple(sorted(owners)), explained), (request, aspects)
+        checked[0] += 1
+        return got
+
+    monkeypatch.setattr(Explainer, "account", account)
+    return checked
+
+
+def test_accounts_equal_fresh_ones_on_every_verify_golden(ing2gw, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Explainer.account remembers its answers per hostname and pair of rules matched, then by
+    what it reads of the path: on every differing request of every verify golden (each case
+    replayed as its golden test replays it) the answer equals the one worked out afresh."""
+    checked = _checking_accounts(monkeypatch)
+    cases = sorted(case for folder in ("verify", "verify-haproxy", "verify-istio", "verify-kong-expressions")
+                   for case in [TESTDATA / folder, *(TESTDATA / folder).iterdir()] if (case / "input.yaml").exists())
+    assert len(cases) > 60
+    differing = 0  # cases with a difference account() answered
+    for case in cases:
+        before = checked[0]
+        verify_report(ing2gw, "-f", str(case / "input.yaml"), "--allow-unprotected", "--workers", "1")
+        differing += checked[0] > before
+    assert checked[0] > 800 and differing > 40, (checked, differing)
+
+
+def test_accounts_equal_fresh_ones_on_the_bench_set(ing2gw, monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    """The same on generated Ingresses: the shape of bench/convert.py's set (namespaces, TLS,
+    mixed annotations), every generated request replayed."""
+    import importlib.util
+
+    from support import ROOT
+
+    spec = importlib.util.spec_from_file_location("bench_convert", ROOT / "bench" / "convert.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    path = tmp_path / "ingresses.yaml"
+    path.write_text(bench.generate(240, namespaces=7))
+    checked = _checking_accounts(monkeypatch)
+    report = verify_report(ing2gw, "-f", str(path), "--allow-unprotected", "--workers", "1")
+    generated = [d for d in report["differences"] if d["origin"] == "generated"]
+    assert checked[0] >= len(generated) > 3000 and report["summary"]["unexplained"] == 0
