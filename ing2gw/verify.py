@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult
-from typing import TYPE_CHECKING, Any, TypeGuard, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard, cast
 
 from .accesslog import LogLine
 from .accesslog import origin as log_origin
@@ -169,8 +169,11 @@ def _differing(a: _Summary, b: _Summary) -> tuple[str, ...]:
     return tuple(k for i, k in _ALWAYS if a[i] != b[i])
 
 
-@dataclass(frozen=True, slots=True)
-class Difference:
+class Difference(NamedTuple):
+    """A request the sides treat differently. A NamedTuple rather than a frozen dataclass:
+    one is built per differing request (over a hundred thousand on a large input), and a
+    tuple is several times cheaper to build."""
+
     request: dict[str, Any]
     source: dict[str, Any]
     gateway: dict[str, Any]
@@ -189,28 +192,52 @@ class Difference:
                 self.request.get("client") or "", self.request.get("sequence") or 0,
                 self.request.get("backendDelay") or "")
 
-    def to_dict(self, rendered: dict[int, tuple[Note, dict[str, Any]]] | None = None) -> dict[str, Any]:
-        """``rendered``: notes already written (by ``id``), shared by the differences of one report."""
-        out = {
-            "request": self.request,
-            "origin": self.origin,
-            "source": self.source,
-            "gateway": self.gateway,
-            "differs": list(self.aspects),
-            "ingresses": list(self.ingresses),
-            "explained": bool(self.explained_by),
-            "explainedBy": [_note_json(n, rendered) for n in self.explained_by],
-        }
-        if self.repeats > 1:  # right after the origin
-            return {"request": self.request, "origin": self.origin, "repeats": self.repeats, **out}
-        return out
+    def to_dict(self, rendered: _Rendered | None = None) -> dict[str, Any]:
+        """``rendered``: notes and tuples of notes already written, shared by the differences
+        of one report."""
+        request, source, gateway, aspects, ingresses, explained_by, origin, repeats = self
+        if repeats > 1:  # right after the origin
+            return {"request": request, "origin": origin, "repeats": repeats, "source": source, "gateway": gateway,
+                    "differs": list(aspects), "ingresses": list(ingresses), "explained": bool(explained_by),
+                    "explainedBy": _notes_json(explained_by, rendered)}
+        return {"request": request, "origin": origin, "source": source, "gateway": gateway, "differs": list(aspects),
+                "ingresses": list(ingresses), "explained": bool(explained_by),
+                "explainedBy": _notes_json(explained_by, rendered)}
 
 
-def _note_json(note: Note, rendered: dict[int, tuple[Note, dict[str, Any]]] | None) -> dict[str, Any]:
+# What a report has written so far, by ``id`` (the object kept, so its id stays its own): a
+# note -> its JSON, a tuple of notes (one explanation) -> the list of their JSON.
+_Rendered = dict[int, tuple[Any, Any]]
+
+
+def _notes_json(notes: tuple[Note, ...], rendered: _Rendered | None) -> list[dict[str, Any]]:
+    """The JSON of a difference's explaining notes (the differences of one explanation share
+    its tuple, :func:`notes_of`: its list is built once)."""
+    if rendered is None:
+        return [_note_json(n, None) for n in notes]
+    found = rendered.get(id(notes))
+    if found is not None and found[0] is notes:
+        return cast("list[dict[str, Any]]", found[1])
+    out = [_note_json(n, rendered) for n in notes]
+    rendered[id(notes)] = (notes, out)
+    return out
+
+
+def notes_of(explained: tuple[int, ...], notes: Sequence[Note],
+             known: dict[tuple[int, ...], tuple[Note, ...]]) -> tuple[Note, ...]:
+    """The notes of an explanation given as indices into ``notes`` (the explainer's): one
+    tuple per explanation (``known``: those made so far)."""
+    found = known.get(explained)
+    if found is None:
+        found = known[explained] = tuple(notes[i] for i in explained)
+    return found
+
+
+def _note_json(note: Note, rendered: _Rendered | None) -> dict[str, Any]:
     if rendered is not None:
         found = rendered.get(id(note))
-        if found is not None:
-            return found[1]
+        if found is not None and found[0] is note:
+            return cast("dict[str, Any]", found[1])
     out = {"code": note.code, "subject": note.subject, "field": note.field, "fidelity": str(note.fidelity or ""),
            "message": note.message}
     if rendered is not None:
@@ -251,7 +278,7 @@ class LogDifference:
         where = tuple((host, path or "", sorted(refs)) for refs, host, path in self.served)
         return (self.explained, -self.count, where, self.aspects, [n.code for n in self.explained_by])
 
-    def to_dict(self, rendered: dict[int, tuple[Note, dict[str, Any]]] | None = None) -> dict[str, Any]:
+    def to_dict(self, rendered: _Rendered | None = None) -> dict[str, Any]:
         source, *gateway = ({"host": host, "path": path, "ingresses": sorted(refs)} for refs, host, path in self.served)
         return {
             "source": source,
@@ -294,7 +321,9 @@ class VerifyReport:
         """Record a difference; the same request differing again (an access log repeats
         requests) counts as a repeat of the first, so memory grows with the distinct
         requests that differ, not with the log."""
-        key = difference.key()
+        request = difference[0]
+        key = (request["method"], request["url"], tuple(request["headers"].items()), request.get("client") or "",
+               request.get("sequence") or 0, request.get("backendDelay") or "")  # (difference.key(), inlined)
         at = self._seen.get(key)
         if at is None:
             self._seen[key] = len(self.differences)
@@ -309,17 +338,21 @@ class VerifyReport:
         return (sum(d.repeats for d in self.differences if not (unexplained_only and d.explained))
                 + sum(e.count for e in self.logs.values() if not (unexplained_only and e.explained)))
 
-    def groups(self, rendered: dict[int, tuple[Note, dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
+    def groups(self, rendered: _Rendered | None = None) -> list[dict[str, Any]]:
         """Differences grouped by cause (what differs, which notes explain it); an
         access-log difference counts its lines, its first example stands for it."""
         grouped: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Difference | LogDifference]] = {}
-        causes: dict[tuple[int, ...], tuple[str, ...]] = {}  # notes (by id) -> their codes (differences share notes)
+        # a tuple of notes (by id; differences of one explanation share it) -> their codes
+        causes: dict[int, tuple[tuple[Note, ...], tuple[str, ...]]] = {}
         items_in_order: list[Difference | LogDifference] = [*self.differences, *self.logs.values()]
         for d in items_in_order:
-            ids = tuple(map(id, d.explained_by))
-            codes = causes.get(ids)
-            if codes is None:
-                codes = causes[ids] = tuple(sorted({n.code for n in d.explained_by})) or ("UNEXPLAINED",)
+            notes = d.explained_by
+            known = causes.get(id(notes))
+            if known is not None and known[0] is notes:
+                codes = known[1]
+            else:
+                codes = tuple(sorted({n.code for n in notes})) or ("UNEXPLAINED",)
+                causes[id(notes)] = (notes, codes)  # (the tuple kept: its id stays its own)
             grouped.setdefault((codes, d.aspects), []).append(d)
         rows: list[tuple[bool, int, tuple[str, ...], tuple[str, ...], dict[str, Any]]] = []
         for (codes, aspects), items in grouped.items():
@@ -341,7 +374,7 @@ class VerifyReport:
         differ = self.differing()
         unexplained = self.differing(unexplained_only=True)
         ordered = sorted(self.differences, key=lambda d: (bool(d.explained_by), d.request["url"], d.request["method"]))
-        rendered: dict[int, tuple[Note, dict[str, Any]]] = {}
+        rendered: _Rendered = {}
         return {
             "provider": self.provider,
             "summary": {
@@ -772,6 +805,7 @@ def verify_requests(
             tally(report, checkers, _as_request(_line_probe(item) if isinstance(item, LogLine) else item))
 
     notes_by_index = _REPLAY.explainer.all_notes
+    explanations: dict[tuple[int, ...], tuple[Note, ...]] = {}  # (notes_of)
 
     def log_difference(key: _LogKey, count: int, refs: tuple[str, ...], candidates: list[_Candidate]) -> None:
         entry = report.logs.get(key)
@@ -795,8 +829,7 @@ def verify_requests(
         report.agree += result[0]
         report.recorded.extend(result[2][:50 - len(report.recorded)])
         for req, a, b, aspects, refs, explained, origin in result[1]:
-            report.add(Difference(request=req, source=a, gateway=b, aspects=aspects, ingresses=refs,
-                                  explained_by=tuple(notes_by_index[i] for i in explained), origin=origin))
+            report.add(Difference(req, a, b, aspects, refs, notes_of(explained, notes_by_index, explanations), origin))
         for aggregated in result[3]:
             log_difference(*aggregated)
         if progress is not None:

@@ -388,3 +388,35 @@ def test_accounts_equal_fresh_ones_on_the_bench_set(ing2gw, monkeypatch: pytest.
     report = verify_report(ing2gw, "-f", str(path), "--allow-unprotected", "--workers", "1")
     generated = [d for d in report["differences"] if d["origin"] == "generated"]
     assert checked[0] >= len(generated) > 3000 and report["summary"]["unexplained"] == 0
+
+
+def test_a_report_writes_shared_explanations_as_separate_ones() -> None:
+    """The differences of one explanation share its tuple of notes (verify.notes_of), whose
+    JSON a report writes once: the report equals, as data and as JSON, the one whose
+    differences each hold a tuple of their own; repeats and the groups' causes included."""
+    import random
+
+    from ing2gw.notes import Fidelity, Level, Note
+    from ing2gw.verify import Difference, VerifyReport, notes_of
+    from ing2gw.yamlio import dump_json
+
+    notes = [Note(f"CODE-{i % 4}", Level.INFO, f"message {i}", f"Ingress ns/i{i}", "f", Fidelity.APPROXIMATE)
+             for i in range(6)]
+    rng = random.Random(5)
+    rows = []
+    for i in range(400):
+        explained = tuple(sorted(rng.sample(range(6), rng.randrange(0, 3))))
+        request = {"method": "GET", "url": f"http://h{i % 9}.example.com/{i % 37}", "headers": {}}
+        outcome = {"status": 200 + i % 3, "backend": f"b{i % 2}"}
+        rows.append((request, outcome, {**outcome, "status": 404}, rng.choice([("status",), ("status", "backend")]),
+                     (f"ns/i{i % 6}",), explained, f"case {i}"))
+    shared, own = VerifyReport("p", 6), VerifyReport("p", 6)
+    known: dict[tuple[int, ...], tuple[Note, ...]] = {}
+    for request, a, b, aspects, refs, explained, origin in rows:
+        shared.add(Difference(request, a, b, aspects, refs, notes_of(explained, notes, known), origin))
+        own.add(Difference(request=dict(request), source=dict(a), gateway=dict(b), aspects=tuple(aspects),
+                           ingresses=refs, explained_by=tuple([notes[i] for i in explained]), origin=origin))
+    assert any(d.repeats > 1 for d in own.differences) and len(known) > 5
+    assert shared.to_dict() == own.to_dict()
+    assert dump_json(shared.to_dict()) == dump_json(own.to_dict())
+    assert len({g["cause"][0] for g in own.to_dict()["groups"]}) == 5  # four codes and UNEXPLAINED
