@@ -164,7 +164,7 @@ EXPECTED.update({
     "--backend-delay 6s": (0, "routed (and timed out: 504)"),
 })
 SKIPPED: dict[str, str] = {
-    "pip install -e '.[test]' && pytest": "it is this test suite",
+    "pip install -e '.[test]' && pytest -n 2": "it is this test suite",
 }
 # Lines whose first command only installs: the rest of the line runs (installing needs the
 # package index; the CLI under test is installed already).
@@ -347,3 +347,9 @@ def test_documented_outcome_is_what_route_prints(workspace: Path) -> None:
     run = subprocess.run(["bash", "-c", command], cwd=workspace, env=_env(None), capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == json.loads(_doc_block("case-format.md", "json"))
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    """.ci/run runs the test suite exactly as the README tells a contributor to."""
+    (command,) = [c for c in SKIPPED if SKIPPED[c] == "it is this test suite"]
+    assert command in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
