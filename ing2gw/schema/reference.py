@@ -10,7 +10,8 @@ a type error). Kubernetes' OpenAPI dialect is handled with custom keywords: ``nu
 ``x-kubernetes-embedded-resource``, ``x-kubernetes-list-type`` ``set``/``map`` with
 ``x-kubernetes-list-map-keys``, ``pattern`` in Go RE2 syntax. As on the fast path, unknown
 fields and nulls in non-nullable fields are reported, although the API server would prune
-them: emitting either is a bug worth knowing about.
+them: emitting either is a bug worth knowing about. A validator remembers which rules a value
+breaks under a schema node (a rule sees only ``self``), so values objects repeat are evaluated once.
 """
 
 from __future__ import annotations
@@ -167,8 +168,18 @@ def apply_defaults(schema: Mapping[str, Any], value: Any) -> None:
 # --------------------------------------------------------------------------- CEL walk
 
 
+# (id of a schema node, repr of a value) -> the (message, problem) of each rule of that node
+# the value breaks. A rule sees only ``self`` (the value, typed by its schema node), so an
+# equal value under the same node breaks the same rules: a validator remembers them (objects
+# repeat their parentRefs, backendRefs, matches...; cel-python takes milliseconds a rule).
+_Memo = dict[tuple[int, str], list[tuple[str, str]]]
+_MEMO_MAX = 100_000
+
+
 def _cel_errors(schema: Mapping[str, Any], value: Any, path: str, skip: set[str],
-                errors: list[SchemaError]) -> None:
+                errors: list[SchemaError], memo: _Memo | None = None) -> None:
+    """The CEL rules ``value`` breaks, under ``schema`` at ``path``; ``memo`` (the
+    validator's) is only a shortcut: without it every rule is evaluated."""
     if value is None:
         return
     if isinstance(value, dict):
@@ -176,28 +187,45 @@ def _cel_errors(schema: Mapping[str, Any], value: Any, path: str, skip: set[str]
         extra = schema.get("additionalProperties")
         for key, item in value.items():
             if key in props:
-                _cel_errors(props[key], item, _join(path, key), skip, errors)
+                _cel_errors(props[key], item, _join(path, key), skip, errors, memo)
             elif isinstance(extra, Mapping):
-                _cel_errors(extra, item, f"{path}[{key}]", skip, errors)
+                _cel_errors(extra, item, f"{path}[{key}]", skip, errors, memo)
     elif isinstance(value, list) and isinstance(schema.get("items"), Mapping):
         for index, item in enumerate(value):
-            _cel_errors(schema["items"], item, f"{path}[{index}]", skip, errors)
+            _cel_errors(schema["items"], item, f"{path}[{index}]", skip, errors, memo)
     rules = schema.get("x-kubernetes-validations") or ()
     if not rules or any(p == path or p.startswith(path) for p in skip):
         return
+    key = (id(schema), repr(value))  # repr: types and key order count, so equal means the same input
+    broken = memo.get(key) if memo is not None else None
+    if broken is None:
+        broken = _broken_rules(schema, value, rules)
+        if memo is not None:
+            if len(memo) >= _MEMO_MAX:
+                memo.clear()
+            memo[key] = broken
+    for message, problem in broken:
+        if problem == "false":
+            errors.append(SchemaError(path, message, rule=message))
+        else:
+            errors.append(SchemaError(path, f"{message} ({problem})", rule=message))
+
+
+def _broken_rules(schema: Mapping[str, Any], value: Any, rules: Any) -> list[tuple[str, str]]:
+    """(message, problem) of each rule of ``schema`` that ``value`` breaks, in rule order."""
     from .celenv import compile_rule, evaluate, to_cel  # cel-python costs ~0.6 s to import: only when a rule runs
 
     cel_value = to_cel(value, schema)
+    broken: list[tuple[str, str]] = []
     for entry in rules:
         rule = compile_rule(str(entry.get("rule", "")))
         if rule.transition:
             continue
         message = str(entry.get("message") or f"failed rule: {rule.text}")
         problem = evaluate(rule, cel_value)
-        if problem == "false":
-            errors.append(SchemaError(path, message, rule=message))
-        elif problem is not None:
-            errors.append(SchemaError(path, f"{message} ({problem})", rule=message))
+        if problem is not None:
+            broken.append((message, problem))
+    return broken
 
 
 # --------------------------------------------------------------------------- validator
@@ -221,6 +249,7 @@ class ReferenceValidator:
         self.status_subresource = status_subresource
         self.meta = _object_meta_check(kind, scope)
         self.validator = _Validator(marked)
+        self.memo: _Memo = {}  # keyed by id() of nodes of self.schema, which lives as long
 
     def validate(self, manifest: Mapping[str, Any]) -> list[SchemaError]:
         obj = _copy(manifest)
@@ -239,7 +268,7 @@ class ReferenceValidator:
             if error.validator in ("type", "x-kubernetes-int-or-string", "nullable") and \
                     not error.message.startswith("unknown field"):
                 type_paths.add(path)
-        _cel_errors(self.schema, obj, "", type_paths, errors)
+        _cel_errors(self.schema, obj, "", type_paths, errors, self.memo)
         return errors
 
 

@@ -24,9 +24,10 @@ from test_schema import (
 
 from ing2gw.schema import CEL_RULES, CHANNELS, SchemaError, validate
 from ing2gw.schema.builtin import _needs_reference
-from ing2gw.schema.bundle import _data
+from ing2gw.schema.bundle import _data, _kind_info, _schema
 from ing2gw.schema.celtable import untranslated_rules
 from ing2gw.schema.crds import Schemas
+from ing2gw.schema.reference import ReferenceValidator
 from ing2gw.yamlio import parse_documents
 
 ROOT = support.ROOT
@@ -92,6 +93,37 @@ def test_every_cel_rule_has_a_translation_or_its_kind_uses_the_reference() -> No
                     assert missing == [], (channel, api_version, kind)
                 else:
                     assert _needs_reference(channel, api_version, kind) == bool(missing)
+
+
+class _Forgetful(dict):  # type: ignore[type-arg]
+    """A memo that never remembers: the reference validator evaluates every rule."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
+
+
+def test_remembered_rules_equal_evaluating_every_rule() -> None:
+    """The reference validator remembers which rules a value breaks under a schema node: on
+    the CEL cases (each breaks a rule of objects much alike) and a sample of the goldens, in
+    one run, it gives the errors of evaluating every rule -- and it did remember."""
+    objects = [(edited(kind, **edits), channel) for _, kind, edits, channel, _, _ in CEL_CASES]
+    objects += [(p.values[0], "experimental") for p in _golden_objects()[::25]]
+    validators: dict[tuple[str, str, str], tuple[ReferenceValidator, ReferenceValidator]] = {}
+    hits = 0
+    for obj, channel in objects:
+        key = (channel, str(obj["apiVersion"]), str(obj["kind"]))
+        if key not in validators:
+            schema, info = _schema(*key), _kind_info(channel, key[2])
+            assert schema is not None
+            made = [ReferenceValidator(schema, info.kind, info.scope, info.status_subresource) for _ in "ab"]
+            made[1].memo = _Forgetful()
+            validators[key] = (made[0], made[1])
+        remembering, plain = validators[key]
+        before = len(remembering.memo)
+        got = remembering.validate(obj)
+        hits += len(remembering.memo) == before  # nothing new to remember: every node was a hit
+        assert [(e.path, e.message, e.rule) for e in got] == [(e.path, e.message, e.rule) for e in plain.validate(obj)]
+    assert hits > 10
 
 
 def test_x_kinds_are_checked_with_their_own_rules() -> None:
