@@ -9,6 +9,22 @@ from click.testing import CliRunner
 from support import SHARED
 
 
+def _pin_hypothesis_constants() -> None:
+    """Hypothesis mixes into what it generates constants it reads from the local (ing2gw)
+    modules imported so far, so a test's examples depend on which tests ran before it in the
+    same process: with tests spread over processes (pytest -n 2) they changed from run to run
+    even with derandomize. Pinned to none here, every process generates the same examples."""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:
+        return
+    if hasattr(providers, "_get_local_constants") and hasattr(providers, "_local_constants"):
+        providers._get_local_constants = lambda: providers._local_constants  # the empty pool, never filled
+
+
+_pin_hypothesis_constants()
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
