@@ -208,10 +208,12 @@ class Listeners:
         ir = self.ir
         scopes: dict[Scope, set[str]] = {}  # -> namespaces of the routes attached (shorthand)
         implicit: set[Scope] = set()  # scopes that get the Ingress shorthand's listeners
+        attached: dict[Scope, set[str]] = {}  # -> namespaces of the routes with sections
         for route in ir.routes:
             if route.gateway is not None and route.sections:
                 scope = self.scope(route.gateway, route.namespace)
                 scopes.setdefault(scope, set()).add(route.namespace)
+                attached.setdefault(scope, set()).add(route.namespace)
                 implicit.add(scope)
         passthrough: dict[Scope, dict[str, str]] = {}  # hostname -> route namespace
         for pt in ir.passthrough:
@@ -261,15 +263,16 @@ class Listeners:
             self._admit_route_namespaces(ir)
             return
         sets = self.topology == "listenersets"
-        for route in ir.routes:
-            if route.gateway is not None and route.sections:
-                holders = self.holders[self.scope(route.gateway, route.namespace)]
-                if sets:  # exactly the holders the route attaches to
+        if sets:  # exactly the holders each route attaches to
+            for route in ir.routes:
+                if route.gateway is not None and route.sections:
+                    holders = self.holders[self.scope(route.gateway, route.namespace)]
                     for h in [holders[0]] * ("http" in route.sections) + [h for h, _ in self.section_parents(route)]:
                         h.route_namespaces.add(route.namespace)
-                else:
-                    for h in holders:
-                        h.route_namespaces.add(route.namespace)
+        else:  # every holder of the route's scope: once per scope, not per route and holder
+            for scope, namespaces in attached.items():
+                for h in self.holders[scope]:
+                    h.route_namespaces |= namespaces
         self._admit_route_namespaces(ir)
         for pt in ir.passthrough:
             if sets:
