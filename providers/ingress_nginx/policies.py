@@ -15,7 +15,7 @@ from ing2gw.ir import (
     CORS,
     BackendRef,
     BackendTLS,
-    Filter,
+    FilterType,
     GatewayRef,
     HeaderModifier,
     PathMatch,
@@ -45,12 +45,13 @@ _GRPC_FILTERS = frozenset({"RequestHeaderModifier", "ResponseHeaderModifier", "R
 # --- filters -------------------------------------------------------------------------------
 
 
-def rule_filters(tr: PolicyContext, ing: Ingress, prov: Provenance) -> list[Filter]:
-    """CORS and custom response headers for every rule of the Ingress."""
+def rule_filters(tr: PolicyContext, ing: Ingress) -> list[tuple[FilterType, HeaderModifier | CORS]]:
+    """CORS and custom response headers for every rule of the Ingress: (filter type, value)
+    pairs, the same for each of its paths (worked out, and noted, once per Ingress)."""
     ann = tr.annotations(ing)
-    out: list[Filter] = []
+    out: list[tuple[FilterType, HeaderModifier | CORS]] = []
     if ann.get("enable-cors"):
-        out.append(Filter("CORS", _cors(tr, ing, ann), prov))
+        out.append(("CORS", _cors(tr, ing, ann)))
     ref: ObjectRef | None = ann.get("custom-headers")
     if ref is not None:
         ns, name = ref.resolve(ing.namespace)
@@ -64,7 +65,7 @@ def rule_filters(tr: PolicyContext, ing: Ingress, prov: Provenance) -> list[Filt
                         aspects=("status", "headers"))
         else:
             headers = tuple(sorted((k, v) for k, v in data.items() if v))
-            out.append(Filter("ResponseHeaderModifier", HeaderModifier(set=headers), prov))
+            out.append(("ResponseHeaderModifier", HeaderModifier(set=headers)))
             allowed = {h.lower() for h in tr.settings.global_allowed_response_headers}
             refused = sorted(k for k in data if k.lower() not in allowed)
             if refused:
@@ -80,7 +81,7 @@ def rule_filters(tr: PolicyContext, ing: Ingress, prov: Provenance) -> list[Filt
                             "controller's global-allowed-response-headers lists them all)",
                             fidelity=Fidelity.EXACT, instead="ResponseHeaderModifier set")
     if tr.route_kind(ing) == "GRPCRoute":
-        return [f for f in out if f.type in _GRPC_FILTERS]
+        return [f for f in out if f[0] in _GRPC_FILTERS]
     return out
 
 

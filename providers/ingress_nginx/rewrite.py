@@ -51,9 +51,12 @@ class Rewrite:
         return self.kind != "none"
 
 
+_NONE = Rewrite("none")
+
+
 def classify_rewrite(path: str, target: str | None) -> Rewrite:
     if target is None or target == path:
-        return Rewrite("none")
+        return _NONE  # (frozen: one object serves every path without a rewrite)
     if "$" not in target:
         return Rewrite("full", target)
     m = _STRIP_FORM.fullmatch(path)

@@ -25,10 +25,12 @@ from typing import Literal
 
 from ing2gw.intents import Intent, Opaque
 from ing2gw.ir import (
+    CORS,
     IR,
     BackendRef,
     BackendTLS,
     Filter,
+    FilterType,
     GatewayIntent,
     GatewayRef,
     HeaderModifier,
@@ -59,10 +61,12 @@ from .rewrite import Rewrite, classify_rewrite, location_regex, regex_error
 
 __all__ = ["NginxTranslator"]
 
-_NO_REWRITE = Rewrite("none")
+_NO_REWRITE = classify_rewrite("", None)
 
 # (redirect, upstream Host, session persistence, timeouts) of an Ingress's path rules
 _IngressParts = tuple[RequestRedirect | None, str | None, SessionPersistence | None, Timeouts | None]
+# What every path rule of an Ingress shares: (filter type, value) pairs and intents
+_SharedRuleParts = tuple[tuple[tuple[FilterType, HeaderModifier | CORS], ...], tuple[Intent, ...]]
 
 
 class NginxTranslator(IngressTranslator):
@@ -74,6 +78,7 @@ class NginxTranslator(IngressTranslator):
         self._annotations: dict[Ingress, Annotations] = {}
         self._kinds: dict[Ingress, Literal["HTTPRoute", "GRPCRoute"]] = {}  # route_kind, per Ingress
         self._parts: dict[Ingress, _IngressParts] = {}  # _ingress_parts, per Ingress
+        self._shared: dict[Ingress, _SharedRuleParts] = {}  # _shared_rule_parts, per Ingress
         self.config = ctx.options.controller_config or controller_config_of(ctx.resources, ctx.notes)
         self.globals = read_settings(self.config, config_source(ctx), ctx.notes)
         self.prefix = (ctx.options.annotation_prefix or table.prefix).rstrip("/")
@@ -341,11 +346,15 @@ class NginxTranslator(IngressTranslator):
                 self.note_ann(ing, "x-forwarded-prefix", "X-FORWARDED-PREFIX-UNUSED", Level.INFO,
                               "x-forwarded-prefix only takes effect together with a rewrite-target, and this "
                               "Ingress has none", instead="not emitted (the controller ignores it too)")
-        filters.extend(policies.rule_filters(self, ing, prov))
+        shared = self._shared.get(ing)
+        if shared is None:
+            shared = self._shared[ing] = self._shared_rule_parts(ing, ann, persistence is not None)
+        shared_filters, shared_intents = shared
+        filters.extend(Filter(kind, value, prov) for kind, value in shared_filters)
         mirror = extras.mirror_filter(self, ing, prov)
         if mirror is not None:
             filters.append(mirror)
-        intents.extend(rule_intents(ann, ing.namespace, prov, self.fld, self.config, persisted=persistence is not None))
+        intents.extend(shared_intents)
         intents.extend(self.globals.rule_intents(ann, pc.path.path or "/"))
         self._policies.backend_tls(self, ing, backends)
         if self.route_kind(ing) == "GRPCRoute" and any(f.type == "URLRewrite" for f in filters):
@@ -357,6 +366,14 @@ class NginxTranslator(IngressTranslator):
                     session_persistence=persistence if self.route_kind(ing) == "HTTPRoute" else None,
                     timeouts=timeouts)
         return self._canaries.merge(self, pc, rule) + self._slash_redirect(pc, matches)
+
+    def _shared_rule_parts(self, ing: Ingress, ann: Annotations, persisted: bool) -> _SharedRuleParts:
+        """The filters (CORS, custom headers) and intents of the Ingress's annotations, which
+        are the same on every path rule: worked out (and noted) at its first path. An intent's
+        provenance names the Ingress and the annotation, not the path."""
+        prov = Provenance("Ingress", ing.namespace, ing.name, "", ing.origin)
+        return (tuple(policies.rule_filters(self, ing)),
+                tuple(rule_intents(ann, ing.namespace, prov, self.fld, self.config, persisted=persisted)))
 
     def _ingress_parts(self, ing: Ingress) -> _IngressParts:
         """What every path rule of ``ing`` shares, worked out (and noted) once per Ingress:
