@@ -16,6 +16,8 @@ __all__ = ["MAX_NAME", "host_slug", "short_hash", "slug", "unique_names"]
 
 MAX_NAME = 63
 _INVALID = re.compile(r"[^a-z0-9-]+")
+_DASHES = re.compile(r"-{2,}")
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # what slug() gives back unchanged
 
 
 def short_hash(text: str, length: int = 6) -> str:
@@ -24,9 +26,10 @@ def short_hash(text: str, length: int = 6) -> str:
 
 def slug(text: str) -> str:
     """Lowercase, ``[a-z0-9-]`` only, no leading/trailing or doubled dashes."""
+    if _SLUG.fullmatch(text):
+        return text  # already one (most host names and object names)
     s = _INVALID.sub("-", text.lower())
-    s = re.sub(r"-{2,}", "-", s).strip("-")
-    return s
+    return _DASHES.sub("-", s).strip("-")
 
 
 def host_slug(host: str) -> str:
@@ -51,13 +54,8 @@ def unique_names(wanted: Iterable[tuple[str, str]], limit: int = MAX_NAME) -> di
     Every base name that is shared by several originals (or is too long) gets a hash of its
     original appended; the result depends only on the set of pairs.
     """
-    pairs = sorted(set(wanted))
+    slugged = [(original, slug(base)) for original, base in sorted(set(wanted))]
     counts: dict[str, int] = {}
-    for _, base in pairs:
-        b = slug(base)
+    for _, b in slugged:
         counts[b] = counts.get(b, 0) + 1
-    out: dict[str, str] = {}
-    for original, base in pairs:
-        b = slug(base)
-        out[original] = _fit(b, original, limit, counts[b] > 1)
-    return out
+    return {original: _fit(b, original, limit, counts[b] > 1) for original, b in slugged}

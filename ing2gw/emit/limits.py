@@ -78,11 +78,14 @@ def chunk_listeners(listeners: Sequence[T], listener_sets: bool,
     for i, item in enumerate(rest):
         groups.setdefault(group(item) if group is not None else i, []).append(item)
     bins: list[list[T]] = []
+    open_from = 0  # bins before this one are full: no group fits there (bins only grow)
     for members in groups.values():
         while len(members) > cap:  # more listeners of one certificate than a holder takes
             bins.append(members[:cap])
             members = members[cap:]
-        for b in bins:
+        while open_from < len(bins) and len(bins[open_from]) >= cap:
+            open_from += 1
+        for b in bins[open_from:]:
             if len(b) + len(members) <= cap:
                 b.extend(members)
                 break
