@@ -45,6 +45,16 @@ def max_rules(kind: str) -> int:
 
 def split_rules(rules: Sequence[Rule], limit: int = MAX_RULES) -> list[list[Rule]]:
     """Pack rules into chunks within the rule and match limits (keeping rule order)."""
+    if len(rules) <= limit:  # the common case: everything fits in one route
+        total = 0
+        for r in rules:
+            n = len(r.matches)
+            if n > MAX_MATCHES_PER_RULE:
+                break
+            total += n or 1
+        else:
+            if total <= MAX_MATCHES_PER_ROUTE:
+                return [list(rules)] if rules else []
     expanded: list[Rule] = []
     for r in rules:
         if len(r.matches) <= MAX_MATCHES_PER_RULE:

@@ -49,8 +49,12 @@ def _service_parent(p: ServiceParent, route_namespace: str) -> dict[str, Any]:
     return r
 
 
+def _subject(route: Route) -> str:
+    """What a note about the route names: its first source, else the route itself."""
+    return route.sources[0].subject if route.sources else f"{route.kind} {route.namespace}/{route.name}"
+
+
 def _parent_refs(route: Route, listeners: Listeners, notes: Notes, leaves: Leaves) -> list[dict[str, Any]]:
-    subject = route.sources[0].subject if route.sources else f"{route.kind} {route.namespace}/{route.name}"
     refs: list[dict[str, Any]] = []
     if route.gateway is not None and route.sections:
         refs += [_gateway_parent(h, section, route.namespace, leaves)
@@ -68,7 +72,9 @@ def _parent_refs(route: Route, listeners: Listeners, notes: Notes, leaves: Leave
             refs += [_gateway_parent(h, slot.section, route.namespace) for h, slot in found]
             continue
         notes.add(Note("EMIT-INVALID-PARENT", Level.ERROR, f"{route.kind} {route.namespace}/{route.name}: {why}",
-                       subject=subject, instead="parent left out"))
+                       subject=_subject(route), instead="parent left out"))
+    if len(refs) == 1:
+        return refs
     unique: dict[str, dict[str, Any]] = {}
     for r in refs:
         tail = r.get("sectionName", r.get("port", ""))
@@ -78,7 +84,6 @@ def _parent_refs(route: Route, listeners: Listeners, notes: Notes, leaves: Leave
 
 def _attachable(route: Route, notes: Notes) -> bool:
     """TLSRoutes need hostnames; TCP/UDP routes take none; sections need a Gateway."""
-    subject = route.sources[0].subject if route.sources else f"{route.kind} {route.namespace}/{route.name}"
     if route.sections and route.gateway is None:
         why = "listener sections without a Gateway"
     elif route.kind == "TLSRoute" and not route.hostnames:
@@ -89,7 +94,7 @@ def _attachable(route: Route, notes: Notes) -> bool:
         return True
     notes.add(Note("EMIT-INVALID-COMBINATION", Level.ERROR,
                    f"{route.kind} {route.namespace}/{route.name}: {why} (the API server would reject it)",
-                   subject=subject, instead="route not emitted (a bug in the provider)"))
+                   subject=_subject(route), instead="route not emitted (a bug in the provider)"))
     return False
 
 
@@ -144,7 +149,12 @@ def route_manifests(ir: IR, listeners: Listeners, notes: Notes,
             spec["hostnames"] = list(route.hostnames)
         spec["rules"] = rendered
         # the route's sources, and any other whose rules were merged in (canaries)
-        sources = {s.subject for s in route.sources} | {p.subject for r in rules for p in r.provenance}
+        sources = {s.subject for s in route.sources}
+        own = route.sources[0] if route.sources else None
+        for rule in rules:
+            for p in rule.provenance:
+                if own is None or p.name != own.name or p.namespace != own.namespace or p.kind != own.kind:
+                    sources.add(p.subject)  # (the subject is kind, namespace and name)
         name = names[(route.kind, route.namespace)][key]
         manifest = obj(route.kind, meta(name, route.namespace, sources), spec)
         out.append(manifest)

@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from ing2gw.emit.limits import MAX_LISTENERS, chunk_listeners
+from ing2gw.emit.limits import (
+    MAX_LISTENERS,
+    MAX_MATCHES_PER_ROUTE,
+    MAX_MATCHES_PER_RULE,
+    MAX_RULES,
+    chunk_listeners,
+    split_rules,
+)
+from ing2gw.ir import PathMatch, RouteMatch, Rule
 from ing2gw.names import MAX_NAME, slug, unique_names
 
 
@@ -52,6 +60,40 @@ def test_listener_packing_equals_first_fit_over_every_bin(seed: int) -> None:
     for sets in (False, True):
         assert chunk_listeners(items, sets, lambda x: x[0]) == _plain_chunks(items, sets, lambda x: x[0])
         assert chunk_listeners(items, sets) == _plain_chunks(items, sets)
+
+
+def _plain_split(rules: Sequence[Rule], limit: int) -> list[list[Rule]]:
+    """Expand, then chunk (the packing as first written)."""
+    expanded: list[Rule] = []
+    for r in rules:
+        if len(r.matches) <= MAX_MATCHES_PER_RULE:
+            expanded.append(r)
+            continue
+        for i in range(0, len(r.matches), MAX_MATCHES_PER_RULE):
+            expanded.append(Rule(matches=r.matches[i:i + MAX_MATCHES_PER_RULE], backends=r.backends,
+                                 filters=r.filters, provenance=r.provenance))
+    chunks: list[list[Rule]] = [[]]
+    count = 0
+    for r in expanded:
+        n = max(1, len(r.matches))
+        if chunks[-1] and (len(chunks[-1]) >= limit or count + n > MAX_MATCHES_PER_ROUTE):
+            chunks.append([])
+            count = 0
+        chunks[-1].append(r)
+        count += n
+    return [c for c in chunks if c]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_rule_splitting_equals_the_plain_one(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(20):
+        count = rng.choice([0, 1, rng.randint(2, MAX_RULES), MAX_RULES, MAX_RULES + 1, rng.randint(2, 40)])
+        most = rng.choice([1, 2, MAX_MATCHES_PER_RULE, MAX_MATCHES_PER_RULE + 3, 40])
+        rules = [Rule(matches=tuple(RouteMatch(path=PathMatch("Exact", f"/{i}/{j}"))
+                                    for j in range(rng.randint(0, most)))) for i in range(count)]
+        for limit in (1, MAX_RULES):
+            assert split_rules(rules, limit) == _plain_split(rules, limit)
 
 
 def _plain_slug(text: str) -> str:
