@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +53,13 @@ class Router:
                 pairs.append((item.obj, item.origin))
             else:
                 pairs.append((item, f"<input>:{i + 1}"))
-        return cls(compile_table(pairs, strict_refs), path_policy)
+        gc_was_on = gc.isenabled()
+        gc.disable()  # compiling makes many objects and no cycles: collecting meanwhile only costs time
+        try:
+            return cls(compile_table(pairs, strict_refs), path_policy)
+        finally:
+            if gc_was_on:
+                gc.enable()
 
     @property
     def notes(self) -> tuple[str, ...]:

@@ -64,8 +64,14 @@ def seq_of(o: Obj, value: Any, where: str) -> Sequence[Any]:
 
 
 def maps_of(o: Obj, value: Any, where: str) -> list[Mapping[str, Any]]:
-    if type(value) is list and all(type(item) is dict for item in value):
-        return list(value)  # (no item's place to name)
+    if value is None:
+        return []
+    if type(value) is list:
+        for item in value:
+            if type(item) is not dict:
+                break
+        else:
+            return list(value)  # (no item's place to name)
     return [map_of(o, item, f"{where}[{i}]") for i, item in enumerate(seq_of(o, value, where))]
 
 
