@@ -13,7 +13,7 @@ from ..output import stream_manifests, write_output_dir
 from ..plugins import discover
 from ..report import render_report
 from ..schema.crds import validate_output
-from . import exit_codes
+from . import exit_codes, keep_until_exit
 from .common import convert_params, fails_unprotected, load_resources, make_convert_options, print_notes
 from .options import conversion_options, input_options
 
@@ -58,7 +58,8 @@ def convert(**params: Any) -> int:
     elif params["openapi_host"] is not None or params["openapi_backend"] is not None:
         raise UsageError("--host and --backend go with --openapi FILE")
     else:
-        _, options, result = convert_params(params, registry)
+        rs, options, result = convert_params(params, registry)
+        keep_until_exit(rs, result)  # (freed by the process's end, not one by one)
     if params["validate_output"]:
         channel = "experimental" if params["experimental"] else "standard"
         problems = validate_output(result.manifests, channel, emitter_crds(options.emitter))

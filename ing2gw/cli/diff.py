@@ -22,6 +22,7 @@ from ..report import render, render_within
 from ..resources import build_resource_set
 from ..sources import read_paths
 from ..yamlio import Document, dump_json
+from . import keep_until_exit
 from .common import fails_unprotected, make_convert_options, print_notes, wants_color
 from .options import conversion_options
 from .progress import progress
@@ -157,6 +158,7 @@ def diff(base: str, head: str, paths: tuple[str, ...], use_git: bool, recursive:
         del docs_base, docs_head
         step("probing requests")
         report = diff_sides(base_side, head_side, extra, parallel=True)
+    keep_until_exit(base_side, head_side, report)  # (freed by the process's end, not one by one)
     use_color = wants_color(sys.stdout, color)
     full = f"all in {report_file}" if report_file else "the whole report: --report FILE"
     click.echo(_render(report, fmt, use_color, MARKDOWN_LIMIT if fmt == "markdown" else None, full), nl=False,
