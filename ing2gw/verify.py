@@ -370,12 +370,14 @@ class VerifyReport:
         rows.sort(key=lambda r: r[:4])
         return [r[4] for r in rows]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, rows: bool = True) -> dict[str, Any]:
+        """The report as JSON data; without ``rows``, without the row of each differing request
+        and access-log difference (``differences``, ``accessLog``): the text and markdown
+        reports show the groups only."""
         differ = self.differing()
         unexplained = self.differing(unexplained_only=True)
-        ordered = sorted(self.differences, key=lambda d: (bool(d.explained_by), d.request["url"], d.request["method"]))
         rendered: _Rendered = {}
-        return {
+        data: dict[str, Any] = {
             "provider": self.provider,
             "summary": {
                 "ingresses": self.ingresses,
@@ -387,14 +389,20 @@ class VerifyReport:
                 "elapsed_s": round(self.elapsed_s, 3),
             },
             "groups": self.groups(rendered),
-            "differences": [d.to_dict(rendered) for d in ordered],
-            **({"accessLog": [e.to_dict(rendered) for e in sorted(self.logs.values(), key=LogDifference.order)]}
-               if self.logs else {}),
-            "skipped": self.skipped,
-            "checks": self.checks,
-            **({"cases": self.cases} if self.cases is not None else {}),
-            **({"recordedStatus": self.recorded} if self.recorded else {}),
         }
+        if rows:
+            ordered = sorted(self.differences,
+                             key=lambda d: (bool(d.explained_by), d.request["url"], d.request["method"]))
+            data["differences"] = [d.to_dict(rendered) for d in ordered]
+            if self.logs:
+                data["accessLog"] = [e.to_dict(rendered) for e in sorted(self.logs.values(), key=LogDifference.order)]
+        data["skipped"] = self.skipped
+        data["checks"] = self.checks
+        if self.cases is not None:
+            data["cases"] = self.cases
+        if self.recorded:
+            data["recordedStatus"] = self.recorded
+        return data
 
 
 @dataclass(slots=True)

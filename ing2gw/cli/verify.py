@@ -82,7 +82,7 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], scheme: str | N
     report = done.report
     if not quiet:
         print_notes(done.conversion.notes)
-    model_dict = report.to_dict()
+    model_dict = report.to_dict(rows=fmt == "json")  # (text and markdown show the groups, not each row)
     if fmt == "json":
         data = json_bytes(model_dict)  # a large report: its bytes go out as they are
         click.echo(dump_json(model_dict) if data is None else data, nl=False)
