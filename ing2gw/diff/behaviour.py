@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from ..http import Request
 from ..probes import Probe, probes_for
 from ..verify import compare_outcomes, summarise
@@ -146,15 +148,15 @@ def _base_share(old: list[dict[str, Any]]) -> set[Probe]:
 def _head_share(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> set[Probe]:
     """The probes of HEAD's side that BASE's share may not hold.
 
-    A route's probes come from each of its rules alone, given its namespace, hostnames and
-    parentRefs and the side's objects other than HTTPRoutes (listeners, Services). When those
-    objects are the same on both sides, HEAD's probes not already BASE's can only come from
-    HEAD's rules that BASE's route of the same name does not have (same metadata and spec but
-    the rules): HEAD's routes go in with those rules only. Values are compared by ``repr`` (a
-    C-speed deep comparison that also tells ``1`` from ``True`` and ``1.0``; equal values
-    written in another key order only cost a second look)."""
+    A route's probes come from each of its rules' matches alone, given the route's namespace,
+    hostnames and parentRefs and the side's objects other than HTTPRoutes (listeners,
+    Services); nothing else of a rule (filters, backends) makes a probe. When those objects
+    are the same on both sides, HEAD's probes not already BASE's can only come from HEAD's
+    rules whose matches no rule of BASE's route of the same name has, given the same
+    namespace and spec but the rules: HEAD's routes go in with those rules only. "The same"
+    is :func:`_same` (tells ``1`` from ``True`` and ``1.0``, which probe differently)."""
     context = [m for m in old if m.get("kind") != "HTTPRoute"]
-    if repr(context) != repr([m for m in new if m.get("kind") != "HTTPRoute"]):
+    if not _same(context, [m for m in new if m.get("kind") != "HTTPRoute"]):
         return set(probes_for(new))
     base_routes = {identity(m): m for m in old if m.get("kind") == "HTTPRoute"}
     routes: list[dict[str, Any]] = []
@@ -162,18 +164,52 @@ def _head_share(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> set[Pro
         if m.get("kind") != "HTTPRoute":
             continue
         b = base_routes.get(identity(m))
-        spec, base_spec = m.get("spec"), (b or {}).get("spec")
-        if b is None or type(spec) is not dict or type(base_spec) is not dict \
-                or type(spec.get("rules")) is not list or type(base_spec.get("rules")) is not list \
-                or repr(_without(m, "spec")) != repr(_without(b, "spec")) \
-                or repr(_without(spec, "rules")) != repr(_without(base_spec, "rules")):
+        known = _matches_of(m, b) if b is not None else None
+        if known is None:
             routes.append(m)
             continue
-        known = {repr(r) for r in base_spec["rules"]}
-        fresh = [r for r in spec["rules"] if repr(r) not in known]
+        spec = m["spec"]
+        fresh = [r for r in spec["rules"] if type(r) is not dict or not any(
+            matches == r.get("matches") for matches in known.get(_key(r.get("matches")), ()))]
         if fresh:
             routes.append({**m, "spec": {**spec, "rules": fresh}})
     return set(probes_for(context + routes))
+
+
+def _matches_of(route: Mapping[str, Any], base: Mapping[str, Any]) -> dict[bytes | str, list[Any]] | None:
+    """The matches of each rule of BASE's route ``base`` by :func:`_key`, when
+    HEAD's ``route`` of the same name probes the same way but for its rules (same namespace,
+    same spec without the rules), else None."""
+    spec, base_spec = route.get("spec"), base.get("spec")
+    meta, base_meta = route.get("metadata"), base.get("metadata")
+    if type(spec) is not dict or type(base_spec) is not dict or type(meta) is not dict \
+            or type(base_meta) is not dict or type(spec.get("rules")) is not list \
+            or type(base_spec.get("rules")) is not list \
+            or not _same(meta.get("namespace"), base_meta.get("namespace")) \
+            or not _same(_without(spec, "rules"), _without(base_spec, "rules")):
+        return None
+    out: dict[bytes | str, list[Any]] = {}
+    for rule in base_spec["rules"]:
+        if type(rule) is dict:
+            matches = rule.get("matches")
+            out.setdefault(_key(matches), []).append(matches)
+    return out
+
+
+def _key(value: Any) -> bytes | str:
+    """``value`` written out, to find equal values by hashing: values of other types (``1``,
+    ``1.0``, ``True``) or key orders give other keys (NaN and ``None`` share one). orjson's
+    JSON (C), or ``repr`` where orjson declines."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError: keys that are not strings, integers beyond 64 bits...
+        return repr(value)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Are ``a`` and ``b`` the same value, types included (``==`` alone takes ``1`` for
+    ``True`` and ``1.0``; the JSON alone takes NaN for ``null``)?"""
+    return bool(a == b) and _key(a) == _key(b)
 
 
 def _without(obj: Mapping[str, Any], key: str) -> dict[str, Any]:

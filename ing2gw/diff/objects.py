@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import difflib
 import json
+import pickle
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from ..emit.gateway import SOURCE_ANNOTATION
-from .fields import FieldChange, deep_changes, sort_path
+from .fields import FieldChange, _mostly_shared, deep_changes, sort_path
 from .model import ObjectChange, Side
 from .sides import identity
 
@@ -114,22 +115,100 @@ def _canonical(value: Any, state: _State | None = _ROOT) -> Any:
 
 
 def _fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[FieldChange, ...]:
-    a = _canonical({k: v for k, v in old.items() if k != "status"})
-    b = _canonical({k: v for k, v in new.items() if k != "status"})
+    a, b = _pair({k: v for k, v in old.items() if k != "status"}, {k: v for k, v in new.items() if k != "status"},
+                 _ROOT)
     changes: list[FieldChange] = []
     # Rules are ordered, but a rule inserted or removed should read as that, not as every
     # later rule changing: align them first (difflib), then diff the pairs.
-    rules_a = (a.get("spec") or {}).pop("rules", None) if isinstance(a.get("spec"), dict) else None
-    rules_b = (b.get("spec") or {}).pop("rules", None) if isinstance(b.get("spec"), dict) else None
-    if rules_a is not None or rules_b is not None:
-        changes += _rule_changes(rules_a or [], rules_b or [])
+    spec_a, spec_b = a.get("spec"), b.get("spec")
+    if spec_a is not spec_b:  # (one value on both sides: the same, nothing changed in it)
+        rules_a = spec_a.pop("rules", None) if isinstance(spec_a, dict) else None
+        rules_b = spec_b.pop("rules", None) if isinstance(spec_b, dict) else None
+        if rules_a is not None or rules_b is not None:
+            changes += _rule_changes(rules_a or [], rules_b or [])
     changes += deep_changes(a, b, ())
     return tuple(sorted(changes, key=lambda c: (sort_path(c.path), c.change)))
 
 
+_SPEC = _ROOT.step("spec")
+_RULES = _SPEC.step("rules") if _SPEC is not None else None
+_RULE = _RULES.star if _RULES is not None else None  # where the walk is at a rule
+
+
+def _pair(a: dict[str, Any], b: dict[str, Any], state: _State | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``_canonical(a)`` and ``_canonical(b)`` of two versions of an object (fresh dicts),
+    made for :func:`deep_changes`, which walks dicts sharing most of their keys key by key
+    and skips a value the same on both sides (types included): such a value is put on both
+    sides as it is, one object (canonical or not, it is skipped at once), instead of being
+    made canonical twice. ``spec`` is paired the same way, and its ``rules`` made canonical
+    once per distinct rule (:func:`_canonical_rules`)."""
+    if state is None or not _mostly_shared(a, b):
+        return _canonical(a, state), _canonical(b, state)
+    both: dict[str, tuple[Any, Any]] = {}
+    for k, v in a.items():
+        if k not in b:
+            continue
+        w = b[k]
+        if _identical(v, w):
+            both[k] = (v, v)
+        elif state is _ROOT and k == "spec" and type(v) is dict and type(w) is dict:
+            both[k] = _pair(v, w, _SPEC)
+        elif state is _SPEC and k == "rules" and type(v) is list and type(w) is list:
+            both[k] = _canonical_rules(v, w)
+    step = state.step
+    return ({k: both[k][0] if k in both else v if type(v) in _SCALARS else _canonical(v, step(str(k)))
+             for k, v in a.items()},
+            {k: both[k][1] if k in both else v if type(v) in _SCALARS else _canonical(v, step(str(k)))
+             for k, v in b.items()})
+
+
+def _canonical_rules(old: list[Any], new: list[Any]) -> tuple[list[Any], list[Any]]:
+    """The canonical rules of both versions; a rule both hold (the same, types included:
+    :func:`_identical`) is made canonical once, one object in both lists."""
+    seen: dict[bytes, list[tuple[Any, Any]]] = {}
+
+    def canonical(rule: Any) -> Any:
+        if type(rule) in _SCALARS:
+            return rule
+        key = _pickled(rule)
+        if key is None:
+            return _canonical(rule, _RULE)
+        for raw, done in seen.get(key, ()):
+            if type(raw) is type(rule) and raw == rule:
+                return done
+        done = _canonical(rule, _RULE)
+        seen.setdefault(key, []).append((rule, done))
+        return done
+
+    return [canonical(r) for r in old], [canonical(r) for r in new]
+
+
+def _pickled(value: Any) -> bytes | None:
+    try:
+        return pickle.dumps(value, 5)
+    except Exception:  # noqa: BLE001 - a value that does not pickle is compared the long way
+        return None
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """Are ``a`` and ``b`` the same (as :func:`fields._same`: equal, and of the same types all
+    the way down)? Decided in C: equal (``==``) and pickled alike -- a pickle records the type
+    of every value (``1``, ``1.0``, ``True``, a dict and a Mapping). False may also mean "not
+    shown" (values with shared parts pickle otherwise): the caller then takes the long way."""
+    if a is b:
+        return True
+    try:
+        return type(a) is type(b) and bool(a == b) and _pickled(a) == _pickled(b) is not None
+    except Exception:  # noqa: BLE001 - values that do not compare: the long way
+        return False
+
+
 def _rule_changes(old: list[Any], new: list[Any]) -> list[FieldChange]:
-    keys_a = [_JSON.encode(r) for r in old]
-    keys_b = [_JSON.encode(r) for r in new]
+    if old is new:
+        return []
+    texts: dict[int, str] = {}  # a rule both versions hold is one object (_canonical_rules): written once
+    keys_a = [texts[id(r)] if id(r) in texts else texts.setdefault(id(r), _JSON.encode(r)) for r in old]
+    keys_b = [texts[id(r)] if id(r) in texts else texts.setdefault(id(r), _JSON.encode(r)) for r in new]
     out: list[FieldChange] = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=keys_a, b=keys_b, autojunk=False).get_opcodes():
         if op == "equal":
