@@ -32,7 +32,7 @@ from .plugins import Registry
 from .provider import Claimed, ConversionOptions, Provider, ProviderContext, run_provider
 from .resources import Ingress, ResourceSet
 
-__all__ = ["ConvertOptions", "ConvertResult", "IngressStatus", "convert", "unprotected"]
+__all__ = ["ConvertOptions", "ConvertResult", "IngressStatus", "chosen_providers", "convert", "unprotected"]
 
 IngressStatus = Literal["converted", "partial", "not converted"]
 
@@ -106,21 +106,21 @@ def has_input(provider: Provider, resources: ResourceSet) -> bool:
     return bool(method(resources)) if method is not None else False
 
 
-def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry,
-            emitters: EmitterRegistry | None = None) -> ConvertResult:
-    notes = Notes()
-    notes.extend(resources.notes)
-    notes.extend(options.extra_notes)
-    if options.emit.existing is not None:
-        notes.extend(options.emit.existing.notes)
-    notes.extend(registry.load_notes())
-    emitters = emitters or discover_emitters()
-    notes.extend(emitters.load_notes())
-    emitter = emitters.get(options.emitter)
+def chosen_providers(resources: ResourceSet, options: ConvertOptions, registry: Registry) -> dict[str, str]:
+    """Which provider :func:`convert` gives each Ingress (``ns/name`` -> provider name), without
+    converting (``verify`` plans its processes with it before the conversion)."""
     forced = registry.get(options.provider) if options.provider else None
-    if options.conversion.annotation_prefix is not None and not options.conversion.annotation_prefix.strip():
-        raise UsageError("--annotations-prefix must not be empty")
+    return _assign(resources, options, registry, forced, Notes())[3]
 
+
+_Assigned = tuple[dict[str, list[Ingress]], dict[str, Provider], dict[str, GatewayRef], dict[str, str],
+                  dict[str, IngressStatus]]
+
+
+def _assign(resources: ResourceSet, options: ConvertOptions, registry: Registry, forced: Provider | None,
+            notes: Notes) -> _Assigned:
+    """Each Ingress's provider (steps 1 and 2): the Ingresses per provider, the providers, each
+    Ingress's Gateway, its provider's name, and the status of those not converted."""
     assigned: dict[str, list[Ingress]] = {}
     providers: dict[str, Provider] = {}
     gateways: dict[str, GatewayRef] = {}
@@ -147,6 +147,24 @@ def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry,
         assigned.setdefault(provider.name, []).append(ing)
         providers[provider.name] = provider
         chosen[ing.ref] = provider.name
+    return assigned, providers, gateways, chosen, status
+
+
+def convert(resources: ResourceSet, options: ConvertOptions, registry: Registry,
+            emitters: EmitterRegistry | None = None) -> ConvertResult:
+    notes = Notes()
+    notes.extend(resources.notes)
+    notes.extend(options.extra_notes)
+    if options.emit.existing is not None:
+        notes.extend(options.emit.existing.notes)
+    notes.extend(registry.load_notes())
+    emitters = emitters or discover_emitters()
+    notes.extend(emitters.load_notes())
+    emitter = emitters.get(options.emitter)
+    forced = registry.get(options.provider) if options.provider else None
+    if options.conversion.annotation_prefix is not None and not options.conversion.annotation_prefix.strip():
+        raise UsageError("--annotations-prefix must not be empty")
+    assigned, providers, gateways, chosen, status = _assign(resources, options, registry, forced, notes)
 
     owned: dict[str, list[APIKind]] = {}
     for kind, provider in registry.claims().items():

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, cast
 
+from . import verify as verify_module
 from .accesslog import LogEntry, LogLine, SchemeChooser, decide, log_requests
 from .cases import CaseClock, load_cases, request_of, results_json, run_cases
-from .convert import ConvertOptions, ConvertResult, convert, has_input
+from .convert import ConvertOptions, ConvertResult, chosen_providers, convert, has_input
 from .dataplane import Checker, DataPlane, DataPlaneModel, with_enforcement
 from .enforce.buckets import TokenBuckets
 from .enforce.credentials import Credentials
@@ -33,7 +34,7 @@ from .probes import UNKNOWN_HOST, Probe, ingress_probes, object_probes
 from .resources import ResourceSet
 from .router import Router
 from .router.outcome import Outcome
-from .sourceside import Extra, SourceSide, schedule
+from .sourceside import Extra, SourceSide, schedule, shared
 from .sourceside import available as fork_available
 from .verify import (
     MEMO_SIZE,
@@ -44,6 +45,7 @@ from .verify import (
     VerifyReport,
     differences_from_wire,
     differences_wire,
+    finish_here,
     replay_here,
     verify_requests,
 )
@@ -88,6 +90,55 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
     """Convert ``rs`` and replay requests through the source controller's model and the
     converted objects. Raises :class:`~ing2gw.errors.UsageError` when there is nothing to
     verify or the provider has no data plane (or no oracle, when asked for one)."""
+    early = _early(rs, convert_options, registry, options)
+    try:
+        return _run_verify(rs, convert_options, registry, options, progress, early)
+    finally:
+        if early is not None:
+            early.stop()
+
+
+def _early(rs: ResourceSet, convert_options: ConvertOptions, registry: Registry,
+           options: VerifyOptions) -> SourceSide | None:
+    """With two processes, on a large input, a worker forked now (before the conversion: the
+    source side needs the Ingresses only) builds the source model, generates the boundary
+    probes of the Ingresses and routes them through the model, in chunks that this process
+    and a second worker (forked once the conversion and the router are made) take and finish.
+    Its first message (an Extra) is its guess of what the conversion gives: the provider
+    verified and its Ingresses (``ns/name``), or None (and no more) when the input does not
+    allow it (several providers, too few Ingresses)."""
+    if not (options.generate and options.workers == 2 and not options.oracle and not options.via_proxy
+            and len(rs.ingresses) >= SPLIT_MIN and fork_available()):
+        return None
+    controller_config = convert_options.conversion.controller_config or None
+
+    def early_side(done: Any) -> Iterator[SourcedMessage | Extra]:
+        try:  # (an error here is the conversion's to report, as one process reports it)
+            chosen = chosen_providers(rs, convert_options, registry)
+            names = set(chosen.values())
+            name = options.provider or (names.pop() if len(names) == 1 else None)
+            plane = registry.data_plane(name) if name else None
+        except Exception:  # noqa: BLE001
+            plane = None
+        mine = only(rs, {ref for ref, p in chosen.items() if p == name}) if plane is not None else rs
+        if plane is None or len(mine.ingresses) < SPLIT_MIN:
+            yield Extra(None)
+            return
+        yield Extra((name, [i.ref for i in mine.ingresses]))
+        model = with_enforcement(plane.model(mine, controller_config), Credentials.from_options(options.htpasswd),
+                                 count=False)
+        probes = [(p, "generated") for p in _ingress_probes(plane, mine)]
+        size = verify_module.CHUNK
+        for at, start in enumerate(range(0, len(probes), size)):
+            chunk = probes[start:start + size]
+            yield at, verify_module.source_chunk(model.route, chunk), len(chunk), None
+
+    return SourceSide(early_side, readers=2)
+
+
+def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Registry, options: VerifyOptions,
+                progress: Callable[[int], None] | None, early: SourceSide | None) -> Verification:
+    """:func:`run_verify`, with the worker :func:`_early` started (or None)."""
     from .router.paths import target_path_policy
 
     result = convert(rs, convert_options, registry)
@@ -135,50 +186,81 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
     def model_route(request: Request) -> Outcome:
         return source_model()[1].route(request)
 
-    # With two processes, a worker forked now starts replaying the generated probes while this
-    # process builds the router (ing2gw.sourceside), then makes and replays the policy probes
-    # and the widened host set; with more, chunks of both sides go to a pool once everything
-    # is built here.
+    # With two processes, the worker forked before the conversion (_early) routes the generated
+    # probes through the source model; this process builds the router, then forks a second
+    # worker that makes and replays the policy probes and the widened host set, then finishes
+    # chunks of the first worker's as this process does. When the first worker's guess does not
+    # hold (other probes, other Ingresses), or without it, a worker forked now starts replaying
+    # the generated probes while this process builds the router (ing2gw.sourceside), then makes
+    # and replays the policy probes and the widened host set. With more processes, chunks of
+    # both sides go to a pool once everything is built here.
     split: SourceSide | None = None
+    sourced: Iterator[SourcedMessage] | None = None
     unique = list(dict.fromkeys(explaining))  # the notes as both processes number them (to send differences)
-    if (options.generate and options.workers == 2 and not options.oracle and not options.via_proxy
+    here: list[tuple[Router, PolicyIndex, Router, Explainer]] = []
+
+    def sides() -> tuple[Router, PolicyIndex, Router, Explainer]:
+        """Both Gateway sides and the policies (this process's when it built them before
+        forking), and an explainer of the worker's own."""
+        if not here:
+            here.append((*(built_here[0] if built_here else gateway_side()),
+                         Explainer(explaining, mine, result.manifests)))
+        return here[0]
+
+    def finishing() -> Iterator[_Finished | None]:
+        """The policy probes, made and replayed a rule at a time, then the widened host set (in a worker)."""
+        base, own = source_model()  # (built in the worker: this process's copy stays unbuilt)
+        routing, policies, router, explainer = sides()
+        yield None
+        grouped = VerifyReport(provider=name, ingresses=len(mine.ingresses))
+        skipped_here: list[str] = []
+        if result.ir is not None:
+            stateful = _counting_sides(base, routing, policies, credentials)
+            for part in policy_probe_steps(result.ir, routing, router.guard or Guard(policies), own.route,
+                                           pairs, skipped_here, bool(getattr(base, "models_timeouts", False))):
+                if part:
+                    replay_groups(grouped, part, stateful, explainer)
+                    yield None
+        widened = widened_differences(result.manifests, mine.ingresses, explainer, own.route, router.route,
+                                      getattr(base, "presented_certificate", None))
+        index = {n: i for i, n in enumerate(unique)}
+        yield ((grouped.requests, grouped.agree, differences_wire(grouped.differences, index)),
+               differences_wire(widened, index), skipped_here)
+
+    built_here: list[tuple[Router, PolicyIndex, Router]] = []
+    if early is not None and not (early.guess() == (name, [i.ref for i in mine.ingresses])
+                                  and not _more_probes(plane, mine, result, name, bool(existing))):
+        early.stop()  # its guess does not hold (or it made none): the generated probes are others
+        early = None
+    if early is not None:
+        built_here.append(gateway_side())  # (before forking: the worker shares it)
+        first = early
+
+        def finishing_side(done: Any) -> Iterator[SourcedMessage | Extra]:
+            for step in finishing():
+                if step is not None:
+                    yield Extra(step)
+            finish = finish_here(sides()[3], sides()[2].route)
+            for at, part, size, _ in first.take():
+                assert part is not None
+                yield at, None, size, finish(part)
+
+        split = SourceSide(finishing_side)
+        sourced = shared(first, split)
+    elif (options.generate and options.workers == 2 and not options.oracle and not options.via_proxy
             and len(mine.ingresses) >= SPLIT_MIN and fork_available()):
         def source_side(done: Any) -> Iterator[SourcedMessage | Extra]:
-            base, own = source_model()  # (built in the worker: this process's copy stays unbuilt)
-            here: list[tuple[Router, PolicyIndex, Router, Explainer]] = []
-
-            def sides() -> tuple[Router, PolicyIndex, Router, Explainer]:
-                if not here:
-                    here.append((*gateway_side(), Explainer(explaining, mine, result.manifests)))
-                return here[0]
+            own = source_model()[1]
 
             def whole() -> Callable[[Sequence[tuple[Item, str]]], Any]:
                 return replay_here(sides()[3], own.route, sides()[2].route)
 
-            def finishing() -> Iterator[_Finished | None]:
-                """The policy probes, made and replayed a rule at a time, then the widened host set."""
-                routing, policies, router, explainer = sides()
-                yield None
-                grouped = VerifyReport(provider=name, ingresses=len(mine.ingresses))
-                skipped_here: list[str] = []
-                if result.ir is not None:
-                    stateful = _counting_sides(base, routing, policies, credentials)
-                    for part in policy_probe_steps(result.ir, routing, router.guard or Guard(policies), own.route,
-                                                   pairs, skipped_here, bool(getattr(base, "models_timeouts", False))):
-                        if part:
-                            replay_groups(grouped, part, stateful, explainer)
-                            yield None
-                widened = widened_differences(result.manifests, mine.ingresses, explainer, own.route, router.route,
-                                              getattr(base, "presented_certificate", None))
-                index = {n: i for i, n in enumerate(unique)}
-                yield ((grouped.requests, grouped.agree, differences_wire(grouped.differences, index)),
-                       differences_wire(widened, index), skipped_here)
-
             return schedule(generated_probes(), own.route, whole, done, finishing())
 
         split = SourceSide(source_side)
+        sourced = split.messages()
     try:
-        routing, policies, router = gateway_side()
+        routing, policies, router = built_here[0] if built_here else gateway_side()
 
         generated: list[tuple[Replayable, str]] = []
         skipped: list[str] = []
@@ -232,8 +314,7 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
             sharing = line_sharing(source_model()[0], result.manifests, explaining) if options.access_logs else None
             report = verify_requests(name, mine, result.manifests, explaining, source.route, router.route,
                                      requests(), progress, checkers, options.workers, generated, groups, stateful,
-                                     decided, sharing, None if split is None else split.messages(),
-                                     None if split is None else sourced_groups)
+                                     decided, sharing, sourced, None if split is None else sourced_groups)
         finally:
             for checker in checkers:
                 checker.stop()
@@ -276,18 +357,36 @@ _Finished = tuple[tuple[int, int, DifferencesWire], DifferencesWire, list[str]]
 
 def _generated(plane: DataPlane, mine: ResourceSet, result: ConvertResult, name: str, existing: bool) -> list[Probe]:
     """The boundary probes of the provider's Ingresses and route objects."""
-    probe_paths = getattr(plane, "probe_paths", None)  # optional (DataPlane)
-    probes = ingress_probes(mine.ingresses, plane.probe_headers(mine.ingresses),
-                            probe_paths(mine.ingresses) if callable(probe_paths) else None)
-    objects = {subject for subject, p in result.object_providers.items() if p == name}
-    known = {rule.host for ing in mine.ingresses for rule in ing.rules}
-    more = object_probes(result.manifests, objects, known)
+    probes = _ingress_probes(plane, mine)
+    more = _object_probes(mine, result, name)
     if more:  # (the Ingresses' probes alone are sorted so already, and unique)
         probes = sorted({*probes, *more}, key=lambda p: (p.scheme, p.host, p.path, p.headers))
-    if not existing and not any(m.get("kind") in ("Gateway", "ListenerSet") for m in result.manifests):
-        # mesh-only output: no Gateway to send a request for an unknown host to
+    if not _any_gateway(result, existing):  # mesh-only output: no Gateway to send a request for an unknown host to
         probes = [p for p in probes if p.host != UNKNOWN_HOST]
     return probes
+
+
+def _ingress_probes(plane: DataPlane, mine: ResourceSet) -> list[Probe]:
+    """The boundary probes of the provider's Ingresses (they need no conversion)."""
+    probe_paths = getattr(plane, "probe_paths", None)  # optional (DataPlane)
+    return ingress_probes(mine.ingresses, plane.probe_headers(mine.ingresses),
+                          probe_paths(mine.ingresses) if callable(probe_paths) else None)
+
+
+def _object_probes(mine: ResourceSet, result: ConvertResult, name: str) -> list[Probe]:
+    """The boundary probes of the provider's route objects and of hostnames the conversion added."""
+    objects = {subject for subject, p in result.object_providers.items() if p == name}
+    known = {rule.host for ing in mine.ingresses for rule in ing.rules}
+    return object_probes(result.manifests, objects, known)
+
+
+def _any_gateway(result: ConvertResult, existing: bool) -> bool:
+    return existing or any(m.get("kind") in ("Gateway", "ListenerSet") for m in result.manifests)
+
+
+def _more_probes(plane: DataPlane, mine: ResourceSet, result: ConvertResult, name: str, existing: bool) -> bool:
+    """Are the generated probes more or fewer than the Ingresses' own (:func:`_generated`)?"""
+    return bool(_object_probes(mine, result, name)) or not _any_gateway(result, existing)
 
 
 def _credential_pairs(values: tuple[str, ...]) -> list[tuple[str, str]]:

@@ -569,30 +569,31 @@ class _Source:
 
 # A chunk of requests with the source side's answers, as a forked process sends them
 # (ing2gw.sourceside): the requests' wire forms, the answers' summaries, where each matched
-# (an index into the Matched values sent so far), and the Matched values new in this chunk.
+# (an index into the chunk's Matched values), and the chunk's Matched values (each chunk
+# stands alone: whichever process takes it can finish it).
 Sourced = tuple[list["_Wire | _ProbeWire"], list[_Summary], list[int], list["Matched | None"]]
-# What that process sends per chunk: (Sourced, size, None) for the chunks of the start, in
-# order, and (None, size, result) for those of the end, which it replayed whole (both sides)
-# itself, last chunk first (ing2gw.sourceside.schedule).
-SourcedMessage = tuple["Sourced | None", int, "_Result | None"]
+# What such a process sends per chunk: (the chunk's position among the generated requests',
+# Sourced, size, None) for a chunk whose source side it routed, to be finished by the
+# process that takes it, and (position, None, size, result) for a chunk it finished or
+# replayed whole (both sides) itself. ``verify_requests`` counts them in position order.
+SourcedMessage = tuple[int, "Sourced | None", int, "_Result | None"]
 
 
-def source_chunk(route: Callable[[Request], Outcome], items: Sequence[tuple[Replayable, str]],
-                 seen: dict[Matched | None, int]) -> Sourced:
+def source_chunk(route: Callable[[Request], Outcome], items: Sequence[tuple[Replayable, str]]) -> Sourced:
     """A chunk of ``items`` routed through the source side ``route``, for
     :func:`verify_requests` (``sourced``) in another process: what :func:`_compare` needs of
-    the source side, in plain values. ``seen``: the Matched values sent before (each is sent
-    once), by their index."""
+    the source side, in plain values."""
     wires: list[_Wire | _ProbeWire] = []
     summaries: list[_Summary] = []
     where: list[int] = []
     new: list[Matched | None] = []
+    seen: dict[Matched | None, int] = {}
     for item, origin in items:
         outcome = route(_as_request(item))
         matched = outcome.matched
         at = seen.get(matched)
         if at is None:
-            at = seen[matched] = len(seen)
+            at = seen[matched] = len(new)
             new.append(matched)
         wires.append(cast("_Wire | _ProbeWire", _to_wire(item, origin)))
         summaries.append(_summary(outcome))
@@ -629,15 +630,35 @@ def replay_here(explainer: Explainer, source_route: Callable[[Request], Outcome]
     return _replay_chunk
 
 
-def _replay_sourced(chunk: Sourced, sources: list[_Source]) -> _Result:
+def finish_here(explainer: Explainer, gateway_route: Callable[[Request], Outcome]) -> Callable[[Sourced], _Result]:
+    """What finishes a chunk whose source side another process routed (:func:`source_chunk`),
+    in this process (a forked worker sharing those chunks with the replaying process); its
+    results go into ``verify_requests(sourced=...)``."""
+    global _REPLAY
+    _REPLAY = _Replay(explainer, _no_source, gateway_route)
+    sources: dict[Matched | None, _Source] = {}
+    return lambda chunk: _replay_sourced(chunk, sources)
+
+
+def _no_source(request: Request) -> Outcome:
+    raise AssertionError("the source side was routed by another process")
+
+
+def _replay_sourced(chunk: Sourced, sources: dict[Matched | None, _Source]) -> _Result:
     """:func:`_replay_wire` of a chunk whose source side another process routed
-    (``sources``: a stand-in per Matched value sent so far, extended here)."""
+    (``sources``: one stand-in per Matched value, kept from chunk to chunk: the explainer
+    remembers its answers by the stand-in's identity)."""
     wires, summaries, where, new = chunk
-    sources.extend(_Source(m) for m in new)
+    stand_ins = []
+    for matched in new:
+        found = sources.get(matched)
+        if found is None:
+            found = sources[matched] = _Source(matched)
+        stand_ins.append(found)
     agree = 0
     rows: list[_Row] = []
     for wire, summary, at in zip(wires, summaries, where, strict=True):
-        compared = _compared(_from_wire(wire), summary, sources[at])
+        compared = _compared(_from_wire(wire), summary, stand_ins[at])
         if compared is None:
             agree += 1
         else:
@@ -792,9 +813,10 @@ def verify_requests(
     is replayed (a worker infers it); the contradictions go into ``report.recorded`` (at most
     50, in request order). Differing log lines are aggregated (``report.logs``), lines of one
     class (``sharing``, :mod:`ing2gw.logshare`) decided once per process. ``sourced``: the
-    generated requests as another process sends them (:mod:`ing2gw.sourceside`), replayed
+    generated requests as other processes send them (:mod:`ing2gw.sourceside`), replayed
     before ``preloaded``: chunks with their source side routed there, which this process
-    finishes as they come, and chunks replayed whole there; this process makes and replays
+    finishes as they come, and chunks finished or replayed whole there, each counted in its
+    position's order; this process makes and replays
     the groups first (meanwhile), unless that process replays them too: then
     ``sourced_groups()`` (called once ``sourced`` is read) gives their replay."""
     global _REPLAY, _PRELOADED
@@ -857,15 +879,18 @@ def verify_requests(
             probe_groups = [] if sourced_groups is not None else groups() if callable(groups) else groups
             grouped = VerifyReport(provider=provider, ingresses=report.ingresses)
             policy_groups(grouped)  # (while the other process routes the source side)
-            sources: list[_Source] = []
-            whole: list[tuple[int, _Result]] = []  # chunks the other process replayed whole, last first
-            for part, size, result in sourced:
+            sources: dict[Matched | None, _Source] = {}
+            early: dict[int, tuple[int, _Result]] = {}  # chunks finished before an earlier one
+            counted = 0  # chunks counted so far (in position order)
+            for at, part, size, result in sourced:
                 if part is not None:
-                    account(size, _replay_sourced(part, sources))
-                elif result is not None:
-                    whole.append((size, result))
-            for size, done in reversed(whole):
-                account(size, done)
+                    result = _replay_sourced(part, sources)
+                assert result is not None
+                early[at] = (size, result)
+                while counted in early:
+                    account(*early.pop(counted))
+                    counted += 1
+            assert not early, "a generated chunk never came"
             if sourced_groups is not None:
                 grouped = sourced_groups()
             requests = itertools.chain(preloaded, requests)

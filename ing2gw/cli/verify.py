@@ -49,9 +49,9 @@ from .progress import progress
                    "the proxy does not do what the router predicts.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Processes replaying requests (forked; default: one per CPU; not with --oracle or "
-                   "--via-proxy, which replay in this process). With 2, on large inputs, one process routes "
-                   "the generated requests through the source model while the other builds the router and "
-                   "routes them through it.")
+                   "--via-proxy, which replay in this process). With 2, on large inputs, a worker routes "
+                   "the generated requests through the source model while this process converts; then this "
+                   "process and a second worker route them through the router.")
 @htpasswd_option
 @click.option("--credentials", "credentials", multiple=True, metavar="USER:PASSWORD",
               help="Credentials the policy probes send to basic-auth rules (repeatable; with --htpasswd they are "

@@ -27,15 +27,17 @@ _inputs = _setup._inputs
 
 
 @pytest.fixture
-def split(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Split even small inputs (in chunks of 7); the list counts the forked source sides."""
-    started: list[int] = []
+def split(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Split even small inputs (in chunks of 7); the list names the workers forked: "early_side"
+    (before the conversion), then "finishing_side" (its chunks shared), or "source_side" (after
+    the conversion, the early one's guess not holding or without it)."""
+    started: list[str] = []
     real = sourceside.SourceSide
 
     class Counted(real):  # type: ignore[misc,valid-type]
-        def __init__(self, make):  # type: ignore[no-untyped-def]
-            started.append(1)
-            super().__init__(make)
+        def __init__(self, make, readers=1):  # type: ignore[no-untyped-def]
+            started.append(make.__name__)
+            super().__init__(make, readers)
 
     monkeypatch.setattr(verification, "SPLIT_MIN", 0)
     monkeypatch.setattr(verification, "SourceSide", Counted)
@@ -43,10 +45,13 @@ def split(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return started
 
 
-def test_split_sides_give_the_reports_of_one_process(ing2gw, tmp_path: Path, split: list[int]) -> None:
+def test_split_sides_give_the_reports_of_one_process(ing2gw, tmp_path: Path, split: list[str]) -> None:
     """Every verify golden input and generated inputs (canaries, CORS, regexes, TLS,
     protections): the source side routed in a forked process gives the report one process
-    gives, with policy probes and their bursts too."""
+    gives, with policy probes and their bursts too; whether the source side starts before
+    the conversion (its chunks finished by this process and a second worker) or after it
+    (inputs whose conversion adds probes: aliases, route objects)."""
+    ways = set()
     policies = TESTDATA / "verify" / "policies"
     runs = [[str(policies / "ingresses.yaml"), "--htpasswd", f"shop/users={policies / 'users.htpasswd'}",
              "--credentials", "alice:alice-pw"]]
@@ -57,13 +62,16 @@ def test_split_sides_give_the_reports_of_one_process(ing2gw, tmp_path: Path, spl
         assert len(split) == before  # one process: no split
         two = verify_report(ing2gw, "-f", *args, "--allow-unprotected", "--workers", "2")
         assert two == one, args
-        assert len(split) == before + 1, args
+        assert split[before:] in (["early_side", "finishing_side"], ["early_side", "source_side"],
+                                  ["source_side"]), args
+        ways.add(tuple(split[before:]))
     assert multiprocessing.active_children() == []
+    assert ("early_side", "finishing_side") in ways and ("early_side", "source_side") in ways
 
 
 @pytest.mark.parametrize("ahead", [0, 1, 10**9], ids=["all-whole", "one-ahead", "all-source"])
 def test_each_way_of_sharing_the_chunks_gives_the_same_report(
-    ing2gw, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, split: list[int], ahead: int
+    ing2gw, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, split: list[str], ahead: int
 ) -> None:
     """The worker replays every chunk whole (ahead 0), routes every chunk's source side (a
     huge ahead), or anything between: the same reports."""
@@ -73,6 +81,30 @@ def test_each_way_of_sharing_the_chunks_gives_the_same_report(
         one = verify_report(ing2gw, "-f", *args, "--allow-unprotected", "--workers", "1")
         assert verify_report(ing2gw, "-f", *args, "--allow-unprotected", "--workers", "2") == one, args
         assert one["summary"]["requests"] > 14
+
+
+@pytest.mark.parametrize("taker", ["here", "second-worker"])
+def test_the_early_chunks_give_the_same_report_whoever_finishes_them(
+    ing2gw, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, split: list[str], taker: str
+) -> None:
+    """The chunks the early worker routes are finished by this process, by the second
+    worker, or shared as they come (the other tests): the same reports. "here": the second
+    worker takes none; "second-worker": this process reads the second worker's messages
+    before any chunk, so that worker takes them all."""
+    if taker == "here":
+        monkeypatch.setattr(sourceside.SourceSide, "take", lambda self: iter(()))
+    else:
+        def shared(first, second):  # type: ignore[no-untyped-def]
+            yield from second.messages()
+            yield from first.messages()  # (its end only: the second worker took every chunk)
+
+        monkeypatch.setattr(verification, "shared", shared)
+    inputs = [TESTDATA / "verify" / "policies" / "ingresses.yaml", *_inputs(tmp_path)[-4:]]
+    for args in ([str(p)] for p in inputs):
+        one = verify_report(ing2gw, "-f", *args, "--allow-unprotected", "--workers", "1")
+        assert verify_report(ing2gw, "-f", *args, "--allow-unprotected", "--workers", "2") == one, args
+        assert one["summary"]["requests"] > 14
+    assert split.count("finishing_side") >= 3  # (the others' conversions add probes)
 
 
 class _Done:
@@ -91,15 +123,16 @@ def test_schedule_sends_every_chunk_once() -> None:
         built.append(1)
         return lambda chunk: replayed.append(len(chunk)) or ("whole", items.index(chunk[0]) // v.CHUNK)
 
-    def source(route, chunk, seen):  # type: ignore[no-untyped-def]
+    def source(route, chunk):  # type: ignore[no-untyped-def]
         return ("source", items.index(chunk[0]) // v.CHUNK)
 
     order: list[tuple[str, int]] = []
     with pytest.MonkeyPatch.context() as m:
         m.setattr(v, "source_chunk", source)
-        for chunk, _size, result in sourceside.schedule(items, None, whole, done,  # type: ignore[misc]
-                                                        first_ahead=sourceside.AHEAD):
+        for at, chunk, _size, result in sourceside.schedule(items, None, whole, done,  # type: ignore[misc]
+                                                            first_ahead=sourceside.AHEAD):
             order.append(chunk if chunk is not None else result)  # type: ignore[arg-type]
+            assert order[-1][1] == at  # (each message says which chunk it is)
             if len(order) == 6:
                 done.value = 3  # the other process took three of the four sent
     assert order == [("source", 0), ("source", 1), ("source", 2), ("source", 3), ("whole", 10), ("whole", 9),
@@ -125,7 +158,7 @@ def test_schedule_keeps_more_ahead_first_and_runs_the_other_work_in_steps() -> N
     def whole():  # type: ignore[no-untyped-def]
         return lambda chunk: ("whole", items.index(chunk[0]) // v.CHUNK)
 
-    def source(route, chunk, seen):  # type: ignore[no-untyped-def]
+    def source(route, chunk):  # type: ignore[no-untyped-def]
         return ("source", items.index(chunk[0]) // v.CHUNK)
 
     order: list[object] = []
@@ -136,7 +169,7 @@ def test_schedule_keeps_more_ahead_first_and_runs_the_other_work_in_steps() -> N
             if isinstance(message, sourceside.Extra):
                 order.append(("extra", message.value, len(steps)))
                 continue
-            chunk, _size, result = message
+            _, chunk, _size, result = message
             order.append(chunk if chunk is not None else result)  # (the other process takes none)
     assert order == [*(("source", i) for i in range(6)), ("extra", "result", 3), ("whole", 11), ("whole", 10),
                      ("whole", 9), ("whole", 8), ("whole", 7), ("whole", 6)]
@@ -146,11 +179,11 @@ def test_schedule_keeps_more_ahead_first_and_runs_the_other_work_in_steps() -> N
     with pytest.MonkeyPatch.context() as m:
         m.setattr(v, "source_chunk", source)
         sent = list(sourceside.schedule(items, None, whole, done, finishing()))
-    assert sent[:-1] == [(("source", i), v.CHUNK, None) for i in range(12)] and steps == [0, 1, 2]
+    assert sent[:-1] == [(i, ("source", i), v.CHUNK, None) for i in range(12)] and steps == [0, 1, 2]
     assert sent[-1] == sourceside.Extra("result")
 
 
-def test_split_with_cases_and_more_workers(ing2gw, tmp_path: Path, split: list[int]) -> None:
+def test_split_with_cases_and_more_workers(ing2gw, tmp_path: Path, split: list[str]) -> None:
     """Case-file requests follow the split generated ones; with 3 workers the pool replays
     chunks of both sides instead. Same reports."""
     case = TESTDATA / "verify" / "regex-sibling" / "input.yaml"
@@ -160,14 +193,14 @@ def test_split_with_cases_and_more_workers(ing2gw, tmp_path: Path, split: list[i
     args = ["-f", str(case), "--cases", str(cases), "--allow-unprotected"]
     one = verify_report(ing2gw, *args, "--workers", "1")
     assert verify_report(ing2gw, *args, "--workers", "2") == one
-    assert len(split) == 1
+    assert split == ["early_side", "finishing_side"]
     assert verify_report(ing2gw, *args, "--workers", "3") == one
-    assert len(split) == 1
+    assert split == ["early_side", "finishing_side"]
     assert one["summary"]["requests"] > 20
 
 
 def test_split_keeps_what_the_policy_probes_skipped_before_the_log_lines(ing2gw, tmp_path: Path,
-                                                                         split: list[int]) -> None:
+                                                                         split: list[str]) -> None:
     """A burst too large to send (skipped where the worker makes the policy probes) and an
     access-log line that cannot be replayed (skipped here): the report lists both in the
     order one process gives, the policy probes' first."""
@@ -180,17 +213,17 @@ def test_split_keeps_what_the_policy_probes_skipped_before_the_log_lines(ing2gw,
     args = ["-f", str(big), "--access-log", str(log), "--allow-unprotected"]
     one = verify_report(ing2gw, *args, "--workers", "1")
     assert verify_report(ing2gw, *args, "--workers", "2") == one
-    assert len(split) == 1
+    assert split == ["early_side", "finishing_side"]
     assert len(one["skipped"]) == 2
     assert "rate limits not probed" in one["skipped"][0] and one["skipped"][1].startswith(f"{log}:1: ")
 
 
 def test_an_error_in_the_source_worker_is_the_one_line_error(
-    ing2gw, monkeypatch: pytest.MonkeyPatch, split: list[int]
+    ing2gw, monkeypatch: pytest.MonkeyPatch, split: list[str]
 ) -> None:
     """An input error raised where the source side is routed is reported as if raised here:
     one line, its exit code, nothing on stdout, no worker left."""
-    def broken(route, items, seen):  # type: ignore[no-untyped-def]
+    def broken(route, items):  # type: ignore[no-untyped-def]
         raise InputError("input.yaml:7: Ingress shop/web: something the model cannot read")
 
     monkeypatch.setattr(v, "source_chunk", broken)
@@ -205,14 +238,14 @@ def test_an_error_in_the_source_worker_is_the_one_line_error(
 def _slow(done: object) -> Iterator[v.SourcedMessage]:
     while True:
         time.sleep(0.05)
-        yield ([], [], [], []), 0, None
+        yield 0, ([], [], [], []), 0, None
 
 
 def test_stop_ends_and_reaps_a_running_worker() -> None:
     """An error or Ctrl-C in this process while the worker still runs: stop() ends it."""
     side = sourceside.SourceSide(_slow)
     messages = side.messages()
-    assert next(messages) == (([], [], [], []), 0, None)
+    assert next(messages) == (0, ([], [], [], []), 0, None)
     side.stop()
     assert side._process.exitcode is not None
     assert multiprocessing.active_children() == []
