@@ -76,6 +76,25 @@ _Stems = tuple[tuple[str, str, int, int], ...]
 _Scopes = tuple["bool | frozenset[str]", frozenset[tuple[str, str]], tuple[tuple[str, "re.Pattern[str]"], ...]]
 
 
+# What an explanation can read of a request, for the notes that may explain some aspects on
+# some rule hosts: the (host, path) pairs their scopes name (every other rule a side served
+# changes nothing), the ``~regex`` scopes they are tried by (the request's path matching or
+# not), the explanations worked out so far by (pairs named among the rules served, which of
+# the regexes the path matches), and the notes themselves: (index, positions of the regexes
+# their scope is tried by, the pairs it names, whether it covers a served host whole).
+_Analysis = tuple[frozenset[tuple[str, str]], tuple["re.Pattern[str]", ...],
+                  dict[tuple[frozenset[tuple[str, str]], tuple[bool, ...]], tuple[int, ...]],
+                  tuple[tuple[int, tuple[int, ...], frozenset[tuple[str, str]], bool], ...]]
+
+# What accounted() knows of the requests for one hostname that differ alike and that the sides
+# matched by rules of the same source objects: the Ingresses involved, the explanation when it
+# does not depend on the request, else how the request is read (:func:`_reading`) -- the
+# source side's rule paths a note names, per source of the Gateway side's route its paths'
+# stems and the paths a note names, the regexes -- and the explanations by what was read.
+_Plan = tuple[tuple[str, ...], "tuple[int, ...] | None", frozenset[str], tuple[tuple[_Stems, frozenset[str]], ...],
+              tuple["re.Pattern[str]", ...], dict[tuple["str | bool | None", ...], tuple[int, ...]]]
+
+
 def _longest(stems: _Stems, low: str) -> str | None:
     """The path whose literal start the lower-cased request path ``low`` begins with, the longest
     (by the length of its literal start, lower-cased against the one kept so far as written)."""
@@ -85,6 +104,28 @@ def _longest(stems: _Stems, low: str) -> str | None:
         if low.startswith(stem) and (best is None or stem_len > best_len):
             best, best_len = p, literal_len
     return best
+
+
+def _reading(plan: _Plan, m: Matched | None, path: str) -> tuple[str | bool | None, ...]:
+    """What ``plan`` reads of a request the source side matched by ``m`` for ``path``: the
+    source side's rule path if a note names it (else None), per source of the Gateway side's
+    route the path the request falls under if a note names it (else None), then whether the
+    path matches each regex."""
+    named, needs, regexes = plan[2], plan[3], plan[4]
+    read: tuple[str | bool | None, ...] = (m.rule_name if m is not None and m.rule_name in named else None,)
+    if needs:  # (written out for the usual single source and single regex: no comprehension to call)
+        low = path.lower()
+        if len(needs) == 1:
+            p = _longest(needs[0][0], low)
+            read = (read[0], p if p in needs[0][1] else None)
+        else:
+            read += tuple([p if (p := _longest(stems, low)) in relevant else None for stems, relevant in needs])
+    if regexes:
+        if len(regexes) == 1:
+            read += (regexes[0].search(path) is not None,)
+        else:
+            read += tuple([rx.search(path) is not None for rx in regexes])
+    return read
 
 
 def _host_matches(rule_host: str, hostname: str) -> bool:
@@ -99,14 +140,12 @@ class Explainer:
     def __init__(self, notes: Iterable[Note], resources: ResourceSet, manifests: Sequence[Mapping[str, Any]]) -> None:
         self.by_host: dict[str, list[Note]] = {}  # scope host -> notes about it
         self._by_path: dict[str, dict[str, re.Pattern[str]]] = {}  # host -> its ~regex scopes, compiled
-        # (aspects, served, the ~regex scopes the path matches) -> explaining notes (indices)
-        self._explained: dict[tuple[tuple[str, ...], tuple[Served, ...], tuple[str, ...]], tuple[int, ...]] = {}
         self._host_notes: dict[str, list[int]] = {}  # by_host as indices into all_notes
         self._scopes: dict[int, _Scopes] = {}  # an explaining note (its index) -> its scope, by precision
-        # (aspects, hostname, path, ids of the sides' matches) -> account() (the matches kept: ids stay theirs)
-        self._accounts: dict[tuple[tuple[str, ...], str, str, int, int],
-                             tuple[Matched | None, Matched | None,
-                                   tuple[tuple[Served, ...], tuple[str, ...], tuple[int, ...]]]] = {}
+        # (aspects, served rule hosts) -> what of a request the explanation can depend on (_Analysis)
+        self._analyses: dict[tuple[tuple[str, ...], tuple[str, ...]], _Analysis] = {}
+        # (aspects, hostname, kind and name of the source side's matched object, the Gateway side's route) -> _Plan
+        self._plans: dict[tuple[tuple[str, ...], str, str | None, str | None, str | None], _Plan] = {}
         self.all_notes: list[Note] = []
         self.index: dict[Note, int] = {}
         for n in notes:
@@ -137,8 +176,6 @@ class Explainer:
                 mine.extend(p.path or "/" for p in rule.paths)
         self.route_sources = route_sources(manifests)
         self._host_cache: dict[str, list[str]] = {}
-        # served rule hosts -> the ~regex scopes explaining() tries for them (pattern text, compiled)
-        self._regexes: dict[tuple[str, ...], tuple[tuple[str, re.Pattern[str]], ...]] = {}
         self._owner_cache: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {}  # hostname -> owners
         # (hostname, id of the source side's match) -> (the match, where the source side served)
         self._source_sides: dict[tuple[str, int], tuple[Matched | None, Served]] = {}
@@ -221,6 +258,17 @@ class Explainer:
                 self._source_sides[key] = (m, first)
         if g is None:
             return (first,)
+        host, refs = self._gateway_side(hostname, g)
+        if not refs:
+            return (first,)
+        if len(refs) == 1:
+            return (first, (refs[0][0], host, _longest(refs[0][1], path.lower())))
+        low = path.lower()
+        return (first, *[(one, host, _longest(stems, low)) for one, stems in refs])
+
+    def _gateway_side(self, hostname: str, g: Matched) -> tuple[str, tuple[tuple[frozenset[str], _Stems], ...]]:
+        """The Gateway side's rule host for ``hostname`` on the route ``g`` matched, and (a
+        one-Ingress set, its paths' stems) per source of that route."""
         side = self._gateway_sides.get((hostname, g.route))
         if side is None:
             if g.route not in self.route_sources:
@@ -232,13 +280,7 @@ class Explainer:
                                     for ref in self.route_sources[g.route]))
             if len(self._gateway_sides) < 100_000:
                 self._gateway_sides[(hostname, g.route)] = side
-        host, refs = side
-        if not refs:
-            return (first,)
-        if len(refs) == 1:
-            return (first, (refs[0][0], host, _longest(refs[0][1], path.lower())))
-        low = path.lower()
-        return (first, *[(one, host, _longest(stems, low)) for one, stems in refs])
+        return side
 
     def _source_side(self, hostname: str, m: Matched | None) -> Served:
         hosts = self._hosts_for(hostname)
@@ -266,22 +308,91 @@ class Explainer:
     def account(self, aspects: tuple[str, ...], request: Request, source: Outcome,
                 gateway: Outcome) -> tuple[tuple[Served, ...], tuple[str, ...], tuple[int, ...]]:
         """Where each side served ``request`` (:meth:`served`), the Ingresses involved
-        (:meth:`involved`) and the notes explaining the differing ``aspects`` (:meth:`explaining`).
-        Remembered: all three depend on the request only through its hostname and path, and on
-        the sides only through the rules they matched."""
+        (:meth:`involved`) and the notes explaining the differing ``aspects`` (:meth:`explaining`)."""
+        return (self._served(request.hostname, request.path, source.matched, gateway.matched),
+                *self.accounted(aspects, request, source, gateway))
+
+    def accounted(self, aspects: tuple[str, ...], request: Request, source: Outcome,
+                  gateway: Outcome) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """:meth:`account` but where each side served the request: (the Ingresses involved,
+        the explaining notes), what a difference reports. Remembered per hostname and source
+        objects of the rules the sides matched (:data:`_Plan`): the Ingresses involved depend
+        on nothing else, the explanation only on the source side's rule path, the rule paths
+        the request's path falls under on the Gateway side and which ``~regex`` scopes it
+        matches, and of those only on what a note that may explain it names (:data:`_Analysis`)."""
         m, g = source.matched, gateway.matched
-        hostname, path = request.hostname, request.path
-        key = (aspects, hostname, path, id(m), id(g))
-        hit = self._accounts.get(key)
-        if hit is not None and hit[0] is m and hit[1] is g:
-            return hit[2]
+        hostname = request.hostname
+        key = (aspects, hostname, None if m is None else m.kind, None if m is None else m.route,
+               None if g is None else g.route)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plan(aspects, hostname, request.path, m, g)
+            if len(self._plans) >= 100_000:
+                self._plans.clear()
+            self._plans[key] = plan
+        involved, fixed, known = plan[0], plan[1], plan[5]
+        if fixed is not None:
+            return involved, fixed
+        path = request.path
+        read = _reading(plan, m, path)
+        found = known.get(read)
+        if found is None:
+            found = known[read] = self._explained_by(aspects, path, self._served(hostname, path, m, g))
+        return involved, found
+
+    def _plan(self, aspects: tuple[str, ...], hostname: str, path: str, m: Matched | None,
+              g: Matched | None) -> _Plan:
+        """What :meth:`accounted` knows of the requests for ``hostname`` that differ in
+        ``aspects`` and that the sides matched by rules of the source objects of ``m`` and
+        ``g`` (``path``: one such request's)."""
         served = self._served(hostname, path, m, g)
-        # (the Gateway side's sources share one rule host)
-        explained = self._explaining_cached(aspects, path, served, (served[0][1], served[-1][1]))
-        found = (served, self._involved(hostname, served), explained)
-        if len(self._accounts) >= 100_000:
-            self._accounts.clear()
-        self._accounts[key] = (m, g, found)
+        exact, regexes, _, _ = analysis = self._analysis(aspects, tuple(dict.fromkeys([host for _, host, _ in served])))
+        involved = self._involved(hostname, served)
+        named: frozenset[str] = frozenset()
+        if m is not None and (m.kind == "Ingress" or m.route):  # (the source side's path is the rule's)
+            host = served[0][1]
+            named = frozenset([p for h, p in exact if h == host or h == "*"])
+        needs: tuple[tuple[_Stems, frozenset[str]], ...] = ()
+        if g is not None:
+            host, refs = self._gateway_side(hostname, g)
+            relevant = frozenset([p for h, p in exact if h == host or h == "*"])
+            if refs and relevant:  # (the path the request falls under matters only if a note names it)
+                needs = tuple((stems, relevant) for _, stems in refs)
+        explained = self._explained_by(aspects, path, served, analysis)
+        if named or needs or regexes:
+            plan: _Plan = (involved, None, named, needs, regexes, {})
+            plan[5][_reading(plan, m, path)] = explained
+            return plan
+        return (involved, explained, named, needs, regexes, {})
+
+    def _analysis(self, aspects: tuple[str, ...], hosts: tuple[str, ...]) -> _Analysis:
+        """:data:`_Analysis` of the notes that may explain ``aspects`` on the rule hosts ``hosts``:
+        each note of those hosts and of every host that declares one of ``aspects``."""
+        key = (aspects, hosts)
+        found = self._analyses.get(key)
+        if found is None:
+            exact: set[tuple[str, str]] = set()
+            regexes: dict[str, int] = {}  # pattern -> its position
+            compiled: list[re.Pattern[str]] = []
+            candidates: list[tuple[int, tuple[int, ...], frozenset[tuple[str, str]], bool]] = []
+            for i in dict.fromkeys([i for h in (*hosts, "*") for i in self._host_notes.get(h, ())]):
+                if self.all_notes[i].aspects.isdisjoint(aspects):
+                    continue
+                whole, pairs, scoped = self._scopes[i]
+                exact.update(pairs)
+                tried = []
+                for rh, rx in scoped:
+                    if rh == "*" or rh in hosts:
+                        if rx.pattern not in regexes:
+                            regexes[rx.pattern] = len(compiled)
+                            compiled.append(rx)
+                        tried.append(regexes[rx.pattern])
+                candidates.append((i, tuple(tried), pairs,
+                                   whole is True or bool(whole and not whole.isdisjoint(hosts))))
+            found = (frozenset(exact), tuple(compiled), {}, tuple(candidates))
+            if len(self._analyses) >= 100_000:
+                self._analyses.clear()
+            self._analyses[key] = found
         return found
 
     # --- explanation ---------------------------------------------------------------------
@@ -290,68 +401,51 @@ class Explainer:
         """The most precise notes that together account for every differing aspect (none if
         they cannot): notes about the request itself first, then about its rule, then about
         its whole host, each level added only when the closer ones leave an aspect open.
-        ``served``: where each side served the request (:meth:`served`). Remembered: the
-        answer depends on the request only through ``served`` and which ``~regex`` scopes of
-        the served hosts (and of every host) its path matches."""
+        ``served``: where each side served the request (:meth:`served`). Remembered
+        (:meth:`_explained_by`)."""
         return tuple(self.all_notes[i] for i in self.explaining(aspects, request, served))
 
     def explaining(self, aspects: Sequence[str], request: Request, served: Sequence[Served]) -> tuple[int, ...]:
         """:meth:`explain` as indices into :attr:`all_notes` (cheap to keep and to send)."""
-        return self._explaining_cached(tuple(aspects), request.path, tuple(served),
-                                       tuple(host for _, host, _ in served))
+        return self._explained_by(tuple(aspects), request.path, served)
 
-    def _explaining_cached(self, aspects: tuple[str, ...], path: str, served: tuple[Served, ...],
-                           hosts: tuple[str, ...]) -> tuple[int, ...]:
-        """:meth:`explaining` of a request for ``path`` served on the rule hosts ``hosts`` (each
-        one at least once, in order)."""
-        matching: tuple[str, ...] = ()
-        if self._by_path:  # the ~regex scopes of the served hosts, then of every host, that the path matches
-            regexes = self._regexes.get(hosts)
-            if regexes is None:
-                regexes = tuple((p, rx) for h in dict.fromkeys([h for h in (*hosts, "*") if h in self._by_path])
-                                for p, rx in self._by_path[h].items())
-                if len(self._regexes) < 100_000:
-                    self._regexes[hosts] = regexes
-            if regexes:
-                matching = tuple([p for p, rx in regexes if rx.search(path)])
-        key = (aspects, served, matching)
-        found = self._explained.get(key)
+    def _explained_by(self, aspects: tuple[str, ...], path: str, served: Sequence[Served],
+                      analysis: _Analysis | None = None) -> tuple[int, ...]:
+        """:meth:`explaining` of a request for ``path``, remembered by what the answer depends on
+        (:data:`_Analysis`): the served rule hosts, which of the rules served (host and path,
+        or every host and path) a note that may explain it names, and which ``~regex`` scopes
+        that may explain it the path matches."""
+        if analysis is None:  # (else the analysis of these aspects and served hosts)
+            analysis = self._analysis(aspects, tuple(dict.fromkeys([host for _, host, _ in served])))
+        exact, regexes, known, _ = analysis
+        named: frozenset[tuple[str, str]] = frozenset()
+        if exact:
+            rules = {(host, p) for _, host, p in served if p is not None}
+            rules.update([("*", p) for _, p in rules])
+            named = exact.intersection(rules)
+        key = (named, tuple([rx.search(path) is not None for rx in regexes]))
+        found = known.get(key)
         if found is None:
-            if len(self._explained) >= 100_000:
-                self._explained.clear()
-            found = self._explained[key] = self._explaining(aspects, path, served)
+            found = known[key] = self._explaining(aspects, analysis, *key)
         return found
 
-    def _explain(self, aspects: Sequence[str], request: Request, served: Sequence[Served]) -> tuple[Note, ...]:
-        """:meth:`explain` worked out afresh."""
-        return tuple(self.all_notes[i] for i in self._explaining(aspects, request.path, served))
-
-    def _explaining(self, aspects: Sequence[str], path: str, served: Sequence[Served]) -> tuple[int, ...]:
-        """:meth:`explaining` worked out afresh: each note of the served hosts and of every host
-        that declares a differing aspect, at the most precise level its scope covers the
-        request by (:data:`_Scopes`): 3 by a property of the request (a ``~regex`` scope of a
-        served host or of every host its path matches), 2 by the exact rule (the host and
-        path, or every host and the path, a side served it by), 1 by the whole host."""
-        notes, host_notes, scopes = self.all_notes, self._host_notes, self._scopes
-        hosts = {host for _, host, _ in served}
-        rules = {(host, p) for _, host, p in served if p is not None}
-        rules.update([("*", p) for _, p in rules])
+    def _explaining(self, aspects: tuple[str, ...], analysis: _Analysis, named: frozenset[tuple[str, str]],
+                    matched: tuple[bool, ...]) -> tuple[int, ...]:
+        """:meth:`explaining` worked out from the request's reading: each note that may explain
+        ``aspects`` (``analysis``'s) at the most precise level its scope covers the request
+        by (:data:`_Scopes`): 3 by a property of the request (a ``~regex`` scope of a served
+        host or of every host whose regex the path ``matched``), 2 by the exact rule (the
+        host and path, or every host and the path, a side served it by: ``named``), 1 by the
+        whole host."""
+        notes = self.all_notes
         levels: tuple[list[int], list[int], list[int]] = ([], [], [])
-        seen: set[int] = set()
-        for h in (*hosts, "*"):
-            for i in host_notes.get(h, ()):
-                if i in seen:
-                    continue
-                seen.add(i)
-                if notes[i].aspects.isdisjoint(aspects):
-                    continue
-                whole, exact, regexes = scopes[i]
-                if regexes and any((rh == "*" or rh in hosts) and rx.search(path) for rh, rx in regexes):
-                    levels[0].append(i)
-                elif exact and not rules.isdisjoint(exact):
-                    levels[1].append(i)
-                elif whole is True or (whole and not hosts.isdisjoint(whole)):
-                    levels[2].append(i)
+        for i, tried, pairs, whole in analysis[3]:
+            if tried and any([matched[j] for j in tried]):
+                levels[0].append(i)
+            elif pairs and not named.isdisjoint(pairs):
+                levels[1].append(i)
+            elif whole:
+                levels[2].append(i)
         wanted = set(aspects)
         useful: list[int] = []
         covered: set[str] = set()

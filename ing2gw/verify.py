@@ -479,16 +479,16 @@ _LOG_KEYS: dict[_LogKey, _LogKey] = {}  # one object per key (a chunk's lines ar
 MEMO_SIZE = 50_000  # entries remembered per memo and process (then the older half is forgotten: bounded memory)
 
 
-def _compare(request: Request) -> _Compared | None:
+def _compare(request: Request, where: bool = False) -> _Compared | None:
     """How the two sides treat ``request``: None when they agree, else the difference as a
-    compact row (notes as indices into the explainer's list: cheap to pickle) and where each
-    side served it."""
+    compact row (notes as indices into the explainer's list: cheap to pickle) and, with
+    ``where``, where each side served it (else ``()``)."""
     assert _REPLAY is not None
     src = _REPLAY.source_route(request)
-    return _compared(request, _summary(src), src)
+    return _compared(request, _summary(src), src, where)
 
 
-def _compared(request: Request, sa: _Summary, src: Outcome | _Source) -> _Compared | None:
+def _compared(request: Request, sa: _Summary, src: Outcome | _Source, where: bool = False) -> _Compared | None:
     """:func:`_compare` given the source side's summary and outcome (or where it matched,
     when another process routed it: :func:`source_chunks`)."""
     assert _REPLAY is not None
@@ -499,7 +499,11 @@ def _compared(request: Request, sa: _Summary, src: Outcome | _Source) -> _Compar
     if not aspects:
         return None
     # (the explainer reads where the source matched only)
-    served, refs, explained = r.explainer.account(aspects, request, cast(Outcome, src), gw)
+    served: _Served = ()
+    if where:
+        served, refs, explained = r.explainer.account(aspects, request, cast(Outcome, src), gw)
+    else:
+        refs, explained = r.explainer.accounted(aspects, request, cast(Outcome, src), gw)
     headers = request.headers
     hit = _SHOWN_HEADERS.get(id(headers))
     if hit is None or hit[0] is not headers:  # (requests share a few Headers objects)
@@ -680,7 +684,7 @@ def _decision(line: _LineWire) -> _Decision:
     """Decide a log line afresh: its scheme, contradiction, and how the sides compare."""
     assert _REPLAY is not None and _REPLAY.decide is not None
     scheme, problem = _REPLAY.decide(LogLine(*line))
-    compared = _compare(_as_request(Probe(scheme, line[3], line[4], method=line[2].upper(), client=None)))
+    compared = _compare(_as_request(Probe(scheme, line[3], line[4], method=line[2].upper(), client=None)), True)
     if compared is None:
         return scheme, problem, None
     _, _, _, aspects, refs, explained, served = compared

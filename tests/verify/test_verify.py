@@ -84,7 +84,7 @@ def test_unexplained_drift_fails_the_gate(ing2gw, tmp_path: Path, monkeypatch: p
     assert ing2gw(["verify", "-f", str(case), "-q", "--fail-on", "unexplained"]).exit_code == 0
     assert ing2gw(["verify", "-f", str(case), "-q"]).exit_code == 1  # --fail-on any
     # Without the notes' explanations every difference is unexplained drift.
-    monkeypatch.setattr(v.Explainer, "_explaining", lambda self, aspects, path, served: ())  # (what all ask)
+    monkeypatch.setattr(v.Explainer, "_explaining", lambda self, *worked_out: ())  # (what all ask)
     r = ing2gw(["verify", "-f", str(case), "-q", "--fail-on", "unexplained"])
     assert r.exit_code == 1 and r.stdout.splitlines()[2].startswith("UNEXPLAINED")
 
