@@ -36,7 +36,7 @@ class Obj:
     @property
     def created(self) -> str:
         meta = self.body.get("metadata")
-        ts = meta.get("creationTimestamp") if isinstance(meta, Mapping) else None
+        ts = meta.get("creationTimestamp") if type(meta) is dict or isinstance(meta, Mapping) else None
         return str(ts) if ts is not None else ""
 
     def fail(self, message: str) -> InputError:

@@ -8,6 +8,8 @@ precedence; run the rule's filters in order; pick the backend; run that backend'
 Everything before the path is read (the candidate Gateways in order, each one's listener for
 the host or its failure, the route groups) is planned once per (gateway, port, scheme, SNI,
 hostname) and kept in the table; Gateways that can only decline are left out of the plan.
+When one listener answers (the common case) the plan is one flat tuple: a request reads it,
+the matches it shares with every route made alike, and what its match serves.
 
 gRPC requests (``content-type: application/grpc...``) are matched against the listener's
 GRPCRoutes when the host has any, otherwise against its HTTPRoutes.
@@ -481,23 +483,14 @@ class _Plan:
     port, scheme, SNI, hostname): the Gateways it goes to, in order, as steps. A step that
     can only answer "not this Gateway" (no listener for the host, or a listener without
     routes for it) is left out of ``steps``; ``first`` (the first Gateway's step) answers
-    when no step does, as the first unmatched outcome is the answer then.
-
-    When the first Gateway's listener is the only step (its answer is the answer: the common
-    case), ``listener`` is set and the step's notes and entries are in the plan itself, so
-    that a request reads one object before its matches (``clean``: no match is broken)."""
+    when no step does, as the first unmatched outcome is the answer then. When the first
+    Gateway's listener is the only step and no match is broken (the common case), the plan
+    is kept flat (:data:`_Flat`)."""
 
     steps: tuple[_Step, ...]
     first: _Step | None
     refused: tuple[int | None, str, tuple[str, ...]] | None = None  # no Gateway for the request
     single: bool = False  # the first Gateway's step is the only one: its answer is the answer
-    listener: Listener | None = None  # single, and the step's listener
-    notes: tuple[str, ...] = ()
-    matches: tuple[Match, ...] = ()
-    entries: tuple[Entry, ...] = ()
-    grpc_matches: tuple[Match, ...] | None = None
-    grpc_entries: tuple[Entry, ...] = ()
-    clean: bool = False
 
 
 def _unmatched(step: _Step) -> bool:
@@ -552,14 +545,7 @@ def _make_plan(table: Table, request: Request) -> _Plan:
             first = step
         if not _unmatched(step):
             steps.append(step)
-    single = len(steps) == 1 and steps[0] is first
-    if not single or first is None or first[1] is None:
-        return _Plan(tuple(steps), first, single=single)
-    label, listener, _, _, (matches, entries), grpc_scan = first
-    grpc_matches, grpc_entries = grpc_scan if grpc_scan is not None else (None, ())
-    clean = not any(m.broken is not None for m in (*matches, *(grpc_matches or ())))
-    return _Plan(tuple(steps), first, None, True, listener, (label,) if label else (), matches, entries,
-                 grpc_matches, grpc_entries, clean)
+    return _Plan(tuple(steps), first, single=len(steps) == 1 and steps[0] is first)
 
 
 def _run_step(step: _Step, request: Request, grpc: bool, backend: str | None) -> Outcome:
@@ -582,9 +568,31 @@ def _route_mesh(table: Table, request: Request, grpc: bool, pick: str | None) ->
                      f"Service {plan.service} port {plan.port}")
 
 
-def _plan(table: Table, request: Request) -> _Plan:
-    """The plan of ``request`` (:class:`_Plan`): made once per (gateway, port, scheme, SNI,
-    hostname), then found by the hostname."""
+# A plan whose first Gateway's listener alone answers, no match broken (the common case), flat:
+# (the plan, its notes, HTTP matches, gRPC matches -- None: none --, where the gRPC ones' served
+# items start, then what each match serves: its entry's RuleInfo when the entry is simple and
+# adds no note, else the Entry). A request reads this one tuple and the item of its match.
+_Flat = tuple[Any, ...]
+_AT = 5  # where the HTTP matches' items start
+
+
+def _flat(plan: _Plan) -> _Plan | _Flat:
+    """The form of ``plan`` kept by hostname (:data:`_Flat` when it can be)."""
+    if not plan.single or plan.first is None or plan.first[1] is None:
+        return plan
+    label, _, _, _, (matches, entries), grpc_scan = plan.first
+    grpc_matches, grpc_entries = grpc_scan if grpc_scan is not None else (None, ())
+    if any(m.broken is not None for m in (*matches, *(grpc_matches or ()))):
+        return plan
+    served = [e.info if e.simple and not e.notes else e for e in entries]
+    at = _AT + len(served)
+    served += [e.info if e.simple and not e.notes else e for e in grpc_entries]
+    return (plan, (label,) if label else (), matches, grpc_matches, at, *served)
+
+
+def _plan(table: Table, request: Request) -> _Plan | _Flat:
+    """The plan of ``request`` (:class:`_Plan`, or :data:`_Flat`): made once per (gateway,
+    port, scheme, SNI, hostname), then found by the hostname."""
     hostname, sni = request.hostname, request.sni
     key = (request.gateway, request.port, request.scheme, True if sni == hostname else sni)
     plans = table.plans
@@ -593,9 +601,9 @@ def _plan(table: Table, request: Request) -> _Plan:
         by_host = {}
         if len(plans) < 1000:
             plans[key] = by_host
-    plan: _Plan | None = by_host.get(hostname)
+    plan: _Plan | _Flat | None = by_host.get(hostname)
     if plan is None:
-        plan = _make_plan(table, request)
+        plan = _flat(_make_plan(table, request))
         if len(by_host) < _PLANS:
             by_host[hostname] = plan
     return plan
@@ -609,45 +617,61 @@ def _route(table: Table, request: Request, backend: str | None) -> Outcome:
         return _route_mesh(table, request, grpc, backend)
     hostname, sni = request.hostname, request.sni
     by_host = table.plans.get((request.gateway, request.port, request.scheme, True if sni == hostname else sni))
-    plan = by_host.get(hostname) if by_host is not None else None
-    if plan is None:
-        plan = _plan(table, request)
-    listener = plan.listener
-    if listener is not None and plan.clean:  # the common case: one listener answers (_run_step inlined)
-        if grpc and plan.grpc_matches is not None:
-            matches, entries = plan.grpc_matches, plan.grpc_entries
-        else:
-            matches, entries = plan.matches, plan.entries
-        # _find inlined, and Match.matches in it (no match here is broken)
-        path, method = request.path, request.method
-        for i, match in enumerate(matches):
-            kind = match.path_kind
-            if kind == PREFIX:
-                p = match.path
-                if p and path != p and not path.startswith(p + "/"):
+    found = by_host.get(hostname) if by_host is not None else None
+    if found is None:
+        found = _plan(table, request)
+    if type(found) is tuple:
+        if backend is None:  # the common case: one listener answers, nothing broken (_Flat)
+            grpc_matches = found[3]
+            if grpc and grpc_matches is not None:
+                matches, at = grpc_matches, found[4]
+            else:
+                matches, at = found[2], _AT
+            # _find inlined, and Match.matches in it (no match here is broken)
+            path, method = request.path, request.method
+            for i, match in enumerate(matches):
+                kind = match.path_kind
+                if kind == PREFIX:
+                    p = match.path
+                    if p and path != p and not path.startswith(p + "/"):
+                        continue
+                elif kind == EXACT:
+                    if path != match.path:
+                        continue
+                elif match.path_regex is None or match.path_regex.fullmatch(path) is None:
                     continue
-            elif kind == EXACT:
-                if path != match.path:
+                if match.method is not None and method != match.method:
                     continue
-            elif match.path_regex is None or match.path_regex.fullmatch(path) is None:
-                continue
-            if match.method is not None and method != match.method:
-                continue
-            if match.headers and not all_hold(match.headers, headers):
-                continue
-            if match.query and not all_hold(match.query, request.query_params):
-                continue
-            entry = entries[i]
-            break
-        else:
-            return _no_route(listener, request, grpc, list(plan.notes))
-        notes = plan.notes + entry.notes if entry.notes else plan.notes
-        if entry.simple and backend is None:  # _serve's first case inlined
-            return Outcome(200, "Routed", entry.info, True,
+                if match.headers and not all_hold(match.headers, headers):
+                    continue
+                if match.query and not all_hold(match.query, request.query_params):
+                    continue
+                item = found[at + i]
+                break
+            else:
+                return _no_route(found[0].first[1], request, grpc, list(found[1]))
+            if type(item) is RuleInfo:  # a simple entry without notes: _serve's first case inlined
+                info, notes = item, found[1]
+            elif item.simple:  # the same, with notes
+                info, notes = item.info, found[1] + item.notes
+            else:
+                passive = item.rule.passive
+                if passive is None or passive.cors is not None:
+                    return _serve(item, request, found[0].first[1], grpc,
+                                  list(found[1] + item.notes if item.notes else found[1]))
+                # filters that leave the request as it is, no CORS: _serve's passive case inlined
+                return Outcome(200, "Routed", item.info, True,
+                               Upstream(method, request.host, f"{path}?{request.query}" if request.query else path,
+                                        headers),
+                               None, _response(request.response_headers, (), passive.mods), passive.mirrors, (),
+                               grpc, found[1] + item.notes if item.notes else found[1])
+            return Outcome(200, "Routed", info, True,
                            Upstream(method, request.host, f"{path}?{request.query}" if request.query else path,
                                     headers),
                            None, request.response_headers or _NO_HEADERS, (), (), grpc, notes)
-        return _serve(entry, request, listener, grpc, list(notes), backend)
+        plan = found[0]
+    else:
+        plan = found
     if plan.refused is not None:
         status, reason, refused = plan.refused
         return Outcome(status, reason, grpc=grpc, notes=refused)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["NEWEST", "MatchKey", "grpc_key", "http_key"]
+__all__ = ["NEWEST", "Head", "MatchKey", "grpc_head", "http_head"]
 
 # Objects without creationTimestamp sort as the newest (RFC 3339 strings compare in order).
 NEWEST = "~"
@@ -37,32 +37,16 @@ class MatchKey(NamedTuple):
     match: int
 
 
-def http_key(
-    path_kind: int,
-    path_length: int,
-    has_method: bool,
-    headers: int,
-    query: int,
-    created: str,
-    route: str,
-    rule: int,
-    match: int,
-) -> MatchKey:
-    return MatchKey(
-        path_kind, -path_length, 0 if has_method else 1, -headers, -query,
-        created or NEWEST, route, rule, match,
-    )
+# The fields of a key that belong to the match alone (path kind and length, method, headers, query)
+Head = tuple[int, int, int, int, int]
 
 
-def grpc_key(
-    service_length: int,
-    method_length: int,
-    headers: int,
-    created: str,
-    route: str,
-    rule: int,
-    match: int,
-) -> MatchKey:
-    return MatchKey(
-        -service_length, -method_length, 0, -headers, 0, created or NEWEST, route, rule, match
-    )
+def http_head(path_kind: int, path_length: int, has_method: bool, headers: int, query: int) -> Head:
+    """The first five fields of an HTTPRoute match's key (those of the match alone; the rest
+    are the route's: ``MatchKey(*head, created or NEWEST, route, rule, match)``)."""
+    return path_kind, -path_length, 0 if has_method else 1, -headers, -query
+
+
+def grpc_head(service_length: int, method_length: int, headers: int) -> Head:
+    """:func:`http_head` of a GRPCRoute match."""
+    return -service_length, -method_length, 0, -headers, 0

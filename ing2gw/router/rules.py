@@ -31,7 +31,7 @@ from .model import (
     ValueMatch,
 )
 from .outcome import AuthFilter, MirrorTarget
-from .precedence import MatchKey, grpc_key, http_key
+from .precedence import NEWEST, Head, MatchKey, grpc_head, http_head
 
 __all__ = ["DropRule", "compile_rule", "resolve_backend"]
 
@@ -347,12 +347,69 @@ def compile_rule(
     memo: dict[Any, Any] | None = None,
 ) -> tuple[Rule, list[tuple[MatchKey, Match]]]:
     """One rule of route ``o``; ``mesh``: for a Service parent (GAMMA), where a backendRef
-    in another namespace needs no ReferenceGrant. ``memo`` (one per compiled table, while
-    its objects live) keeps what a filter list, a path match and a same-namespace backendRef
-    compile to, by the identity of their input mappings: emitted routes share them (one
-    dict for every equal match), and their compiled values depend on nothing else. Each entry
-    keeps its input, so no other mapping takes its id. Only what compiled without error is
-    kept: a malformed one fails where it first appears, as before."""
+    in another namespace needs no ReferenceGrant.
+
+    ``memo`` (one per compiled table, while its objects live) keeps what a rule compiles to
+    apart from its route, index and name (:class:`_Template`), by the identity of its filter,
+    backendRef and match mappings and the values of its timeouts, retry and session
+    persistence, and the route's kind and namespace: emitted routes share those mappings
+    (one dict for every equal match, filter list or backendRef), so thousands of rules
+    compile once. Below that, what a filter list, a path match and a same-namespace
+    backendRef compile to is kept the same way. Each entry keeps its input, so no other
+    mapping takes its id. Only what compiled without error is kept: a malformed one fails
+    where it first appears, as before."""
+    key = None if memo is None else _template_key(o, rule, mesh)
+    found = None if key is None else memo.get(key)  # type: ignore[union-attr]
+    if found is not None:
+        template: _Template = found[1]
+    else:
+        template = _template(o, i, rule, inv, mesh, memo)
+        if key is not None:
+            memo[key] = (rule, template)  # type: ignore[index]  # (the rule kept: the ids in the key stay its own)
+    (filters, backends, chosen, shares, timeouts, retry, sp, rnotes, prefix, simple, passive,
+     heads) = template
+    created, route = o.created or NEWEST, o.ref
+    return Rule(
+        kind=o.kind, route=route, index=i, name=str_of(o, rule.get("name"), f"spec.rules[{i}].name"),
+        filters=filters, backends=backends, chosen=chosen, weights=shares, timeouts=timeouts, retry=retry,
+        session_persistence=sp, notes=rnotes, prefix=prefix, simple=simple, passive=passive,
+    ), [(MatchKey(*head, created, route, i, j), match) for j, (head, match) in enumerate(heads)]
+
+
+# What a rule compiles to apart from its route, index and name: filters, backends, the chosen
+# one, shares, timeouts, retry, session persistence (plain), notes, prefix, simple, passive,
+# and each match with the first fields of its precedence key (:class:`~.precedence.MatchKey`)
+_Template = tuple[tuple[Filter, ...], tuple[Backend, ...], "Backend | None", dict[str, float], Any, Any, Any,
+                  tuple[str, ...], "str | None", bool, "Passive | None", tuple[tuple[Head, Match], ...]]
+
+
+def _template_key(o: Obj, rule: Mapping[str, Any], mesh: bool) -> tuple[Any, ...] | None:
+    """The memo key of a rule's :data:`_Template` (None: not kept; the rule is malformed, its
+    compilation says how)."""
+    parts: list[Any] = ["rule", o.kind, o.namespace, mesh]
+    for field in ("filters", "backendRefs", "matches"):
+        value = rule.get(field)
+        if value is None:
+            parts.append(None)
+        elif type(value) is list:
+            parts.append(tuple(map(id, value)))
+        else:
+            return None
+    for field in ("timeouts", "retry", "sessionPersistence"):
+        value = rule.get(field)
+        if value is None:
+            parts.append(None)
+        elif type(value) is dict:  # (by value: strings, else the identity of the value, kept with the rule)
+            parts.append(tuple((k, v if type(v) is str else id(v)) for k, v in value.items()))
+        else:
+            return None
+    return tuple(parts)
+
+
+def _template(
+    o: Obj, i: int, rule: Mapping[str, Any], inv: Inventory, mesh: bool, memo: dict[Any, Any] | None,
+) -> _Template:
+    """:func:`compile_rule`'s work apart from the route's name, index and age."""
     where = f"spec.rules[{i}]"
     grpc = o.kind == "GRPCRoute"
     allowed = GRPC_FILTER_TYPES if grpc else FILTER_TYPES
@@ -381,14 +438,13 @@ def compile_rule(
         backends.append(backend)
     if any(f.type == "RequestRedirect" for f in filters) and backends:
         raise DropRule(f"{where}: RequestRedirect with backendRefs (IncompatibleFilters)")
-    created, route = o.created, o.ref
-    entries: list[tuple[MatchKey, Match]] = []
+    heads: list[tuple[Head, Match]] = []
     raw_matches = maps_of(o, rule.get("matches"), f"{where}.matches") or [{}]
     prefixes: list[str] = []
     for j, m in enumerate(raw_matches):
         if grpc:
             gm, slen, mlen = _grpc_match(o, m, f"{where}.matches[{j}]")
-            entries.append((grpc_key(slen, mlen, len(gm.headers), created, route, i, j), gm))
+            heads.append((grpc_head(slen, mlen, len(gm.headers)), gm))
         else:
             found = None if memo is None else memo.get(("match", id(m)), (None, None))[1]
             if found is None:
@@ -398,8 +454,8 @@ def compile_rule(
             hm, length = found
             if hm.path_kind == PREFIX:
                 prefixes.append(hm.path)
-            entries.append((http_key(hm.path_kind, length, hm.method is not None,
-                                     len(hm.headers), len(hm.query), created, route, i, j), hm))
+            heads.append((http_head(hm.path_kind, length, hm.method is not None, len(hm.headers),
+                                    len(hm.query)), hm))
     prefix = prefixes[0] if len(prefixes) == 1 and len(raw_matches) == 1 else None
     uses_prefix = [
         f for f in filters + tuple(x for b in backends for x in b.filters)
@@ -415,20 +471,16 @@ def compile_rule(
     chosen = None
     if total:
         chosen = max(backends, key=lambda b: b.weight)  # first of the largest
-    name = str_of(o, rule.get("name"), f"{where}.name")
+    str_of(o, rule.get("name"), f"{where}.name")  # (a malformed name fails here, before any other rule)
     timeouts = map_of(o, rule.get("timeouts"), f"{where}.timeouts")
     retry = map_of(o, rule.get("retry"), f"{where}.retry")
     sp = map_of(o, rule.get("sessionPersistence"), f"{where}.sessionPersistence")
-    rnotes = tuple(sorted({m.broken for _, m in entries if m.broken}))
+    rnotes = tuple(sorted({m.broken for _, m in heads if m.broken}))
     simple = (not filters and chosen is not None and chosen.problem is None
               and not chosen.filters and len(shares) == 1)
-    return Rule(
-        kind=o.kind, route=route, index=i, name=name, filters=filters,
-        backends=tuple(backends), chosen=chosen, weights=shares,
-        timeouts=_plain(timeouts) if timeouts else None, retry=_plain(retry) if retry else None,
-        session_persistence=_plain(sp) if sp else None, notes=rnotes, prefix=prefix, simple=simple,
-        passive=None if simple else _passive(filters, chosen, len(shares)),
-    ), entries
+    return (filters, tuple(backends), chosen, shares, _plain(timeouts) if timeouts else None,
+            _plain(retry) if retry else None, _plain(sp) if sp else None, rnotes, prefix, simple,
+            None if simple else _passive(filters, chosen, len(shares)), tuple(heads))
 
 
 _PASSIVE_TYPES = frozenset({"ResponseHeaderModifier", "RequestMirror", "CORS", "ExternalAuth"})  # (auth: the guard's)

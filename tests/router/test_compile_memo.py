@@ -109,3 +109,42 @@ def test_shared_mappings_across_namespaces_and_malformed_ones(monkeypatch: pytes
             errors.append(str(exc.value))
     assert errors[0] == errors[1] and "HTTPRoute blog/b: spec.rules[0].matches[0].path.value" in errors[0]
 
+
+
+def test_rules_alike_but_for_their_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whole rules are kept by the identity of their matches, filters and backendRefs and the
+    values of their timeouts, retry and session persistence: rules that share every mapping
+    but differ in one of those values (a string, a number, a list), in name, or in the route's
+    kind, each compile to their own, as without the memo."""
+    import yaml
+
+    gateway = yaml.safe_load(ROUTES)
+    match = {"path": {"type": "PathPrefix", "value": "/api"}}
+    backend = {"name": "api", "port": 80}
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": "shop"},
+               "spec": {"ports": [{"port": 80}]}}
+    extras: list[dict[str, Any]] = [
+        {}, {"timeouts": {"request": "10s"}}, {"timeouts": {"request": "20s"}}, {"timeouts": {"request": "10s"}},
+        {"timeouts": {"backendRequest": "10s"}}, {"retry": {"attempts": 2}}, {"retry": {"attempts": 3}},
+        {"retry": {"attempts": True}}, {"retry": {"codes": [500]}}, {"retry": {"codes": [502]}},
+        {"sessionPersistence": {"type": "Cookie", "sessionName": "a"}}, {"name": "named"},
+        {"timeouts": {"request": "10s"}, "name": "other"},
+    ]
+    manifests: list[dict[str, Any]] = [gateway, service]
+    for k, extra in enumerate(extras):
+        route = _route(f"r{k}", match, [], backend)
+        route["spec"]["rules"][0].update(copy.deepcopy(extra))
+        manifests.append(route)
+    grpc = _route("g", match, [], backend)
+    grpc["kind"] = "GRPCRoute"
+    grpc["spec"]["rules"][0]["matches"] = [{}]
+    manifests.append(grpc)
+    fast = _routed(manifests)
+    with monkeypatch.context() as m:
+        _plain(m)
+        assert _routed(manifests) == fast
+    seen = {o["matched"]["route"]: (o["timeouts"], o["retry"], o["sessionPersistence"], o["matched"]["ruleName"])
+            for o in fast[1] if o.get("matched")}
+    assert {f"shop/r{k}" for k in range(len(extras))} <= set(seen)
+    assert seen["shop/r2"][0] == {"request": "20s"} and seen["shop/r7"][1] == {"attempts": True}
+    assert seen["shop/r9"][1] == {"codes": [502]} and seen["shop/r12"] == ({"request": "10s"}, None, None, "other")

@@ -173,6 +173,9 @@ def _random_objects(rng: random.Random) -> list[dict[str, Any]]:
         listeners: list[dict[str, Any]] = []
         if rng.random() < 0.8:
             listeners.append({"name": "http", "port": 80, "protocol": "HTTP"})
+            if rng.random() < 0.3:  # no Namespace in the input: routes attach with a note
+                listeners[-1]["allowedRoutes"] = {"namespaces": {"from": "Selector",
+                                                                 "selector": {"matchLabels": {"team": "a"}}}}
         for k, host in enumerate(rng.sample(hosts, rng.randrange(0, 3))):
             listeners.append(_tls(f"h{k}", 443, host, cert=rng.random() < 0.85))
             if rng.random() < 0.3:
@@ -205,6 +208,7 @@ def test_planned_routing_equals_trying_every_gateway_on_random_tables() -> None:
     hosts = ["a.example.com", "b.example.com", "x.wild.example.com", "y.x.wild.example.com", "c.example.org",
              "none.example.net"]
     reasons = set()
+    noted = 0
     for _ in range(60):
         table = Router.from_manifests(_random_objects(rng)).table
         for _ in range(150):
@@ -216,8 +220,10 @@ def test_planned_routing_equals_trying_every_gateway_on_random_tables() -> None:
             assert matcher._route(table, request, None) == expected, request
             assert matcher._route(table, request, None) == expected, request
             reasons.add(expected.reason)
+            noted += expected.served and any(n.startswith("assumed Namespace") for n in expected.notes)
     assert {"Routed", "NoMatchingRoute", "NoMatchingListener", "TLSHandshakeFailed", "MisdirectedRequest",
             "ProtocolMismatch"} <= reasons
+    assert noted  # some routed requests carry their route's attachment notes
 
 
 def _plain_serve(entry: Any, request: Request, listener: Any, grpc: bool, notes: list[str],
