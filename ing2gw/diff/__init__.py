@@ -18,8 +18,8 @@ from ..notes import Note, lost_protection
 from .behaviour import replay
 from .fields import FieldChange
 from .model import BehaviourChange, DiffReport, ObjectChange, Side
-from .objects import changed_objects, object_changes
-from .parallel import TAKE, Give, Half, both_sides_talking
+from .objects import ChangedObjects, object_changes
+from .parallel import POLL, TAKE, Give, Half, Tickets, both_sides_talking, forks
 from .sides import build_side
 from .units import incremental_sides
 
@@ -31,39 +31,54 @@ def _note_key(n: Note) -> tuple[str, str, str, str]:
     return (n.code, n.subject, n.field, n.message)
 
 
-def _theirs(i: int) -> bool:
-    """The objects whose changes the worker makes: one in three (this process also compares
-    the outcomes)."""
-    return i % 3 == 2
-
-
-def _ours(i: int) -> bool:
-    return i % 3 != 2
-
-
 def diff_sides(base: Side, head: Side, extra_requests: Iterable[Request] = (), parallel: bool = False) -> DiffReport:
     """The report; ``parallel``: when there is much to route, a forked worker makes the probe
-    requests, compiles BASE's router, routes the probes through it and compares a third of
-    the objects both sides hold, while this process compiles HEAD's router, compares the
-    other objects, routes the probes through HEAD and compares the outcomes (:mod:`.parallel`;
-    the probes and BASE's outcomes are handed over on the way)."""
+    requests, compiles BASE's router and routes the probes through it, while this process
+    compiles HEAD's router, routes the probes through HEAD and compares the outcomes, a run
+    of BASE's at a time as they come (:mod:`.parallel`; the probes and BASE's outcomes are
+    handed over on the way). Whenever either process has nothing else to do, it compares the
+    next piece of the objects both sides hold (:class:`.parallel.Tickets`): both stay busy
+    to the end."""
     plan = replay(base, head, extra_requests)
     worker = parallel and plan.worth_a_worker
+    pairs = ChangedObjects(base, head)
+    tickets = Tickets(forks(worker))
+
+    def next_objects(out: list[ObjectChange]) -> bool:
+        """Compare the next piece of the objects no process has taken (False: none left)."""
+        number = tickets.take()
+        if number >= pairs.pieces:
+            return False
+        out += pairs.piece(number)
+        return True
 
     def base_half() -> Half[list[ObjectChange]]:
         probes = plan.probes(plan.base_probes(), plan.head_probes())
         yield Give(probes)
         router = plan.router("base")
-        yield Give(plan.outcomes(router, probes))
-        return changed_objects(base, head, _theirs) if worker else []
+        for part in plan.parts(probes):
+            yield Give(plan.outcomes(router, probes, part))
+        ours: list[ObjectChange] = []
+        while next_objects(ours):
+            pass
+        return ours
 
     def head_half() -> Half[tuple[int, list[BehaviourChange], list[ObjectChange]]]:
         router = plan.router("head")
-        ours = changed_objects(base, head, _ours if worker else None)
+        ours: list[ObjectChange] = []
+        while not (yield POLL) and next_objects(ours):
+            pass
         probes = yield TAKE
         after = plan.outcomes(router, probes)
-        before = yield TAKE
-        return len(plan.requests(probes)), plan.changes(probes, before, after), ours
+        behaviour: list[BehaviourChange] = []
+        for part in plan.parts(probes):
+            while not (yield POLL) and next_objects(ours):
+                pass
+            before = yield TAKE
+            behaviour += plan.changes(probes, before, after[part.start:part.stop], part)
+        while next_objects(ours):
+            pass
+        return len(plan.requests(probes)), plan.in_report_order(behaviour), ours
 
     changed, (requests, behaviour, ours) = both_sides_talking(base_half, head_half, worker)
     objects = object_changes(base, head, sorted(changed + ours, key=lambda c: c.key))

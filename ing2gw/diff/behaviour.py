@@ -68,6 +68,8 @@ _FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(Probe)))
 
 # Fewer routes are compiled and routed faster than a worker starts and sends its summaries back.
 _WORTH_A_WORKER = 1_500
+# BASE's outcomes go to the other process in this many runs, each compared there as it comes.
+_PARTS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,23 +118,38 @@ class Replay:
 
         return Router.from_manifests(self.old if side == "base" else self.new)
 
-    def outcomes(self, router: Router, probes: list[ProbeKey]) -> list[dict[str, Any]]:
-        """Each request's outcome summary through ``router``."""
-        return [summarise(router.route(req)) for req in self.requests(probes)]
+    def parts(self, probes: list[ProbeKey]) -> list[range]:
+        """The requests in :data:`_PARTS` runs (routed and compared a run at a time)."""
+        count = len(self.requests(probes))
+        size = max(1, -(-count // _PARTS))
+        return [range(start, min(start + size, count)) for start in range(0, count, size)]
 
-    def changes(self, probes: list[ProbeKey], before: list[dict[str, Any]],
-                after: list[dict[str, Any]]) -> list[BehaviourChange]:
-        """The requests whose outcome differs, in report order."""
+    def outcomes(self, router: Router, probes: list[ProbeKey], part: range | None = None) -> list[dict[str, Any]]:
+        """Each request's outcome summary through ``router`` (of the requests of ``part``, or all)."""
+        requests = self.requests(probes)
+        if part is not None:
+            requests = requests[part.start:part.stop]
+        return [summarise(router.route(req)) for req in requests]
+
+    def changes(self, probes: list[ProbeKey], before: list[dict[str, Any]], after: list[dict[str, Any]],
+                part: range | None = None) -> list[BehaviourChange]:
+        """The requests (of ``part``, or all) whose outcome differs, in no order (:meth:`in_report_order`)."""
+        requests = self.requests(probes)
+        if part is not None:
+            requests = requests[part.start:part.stop]
         out: list[BehaviourChange] = []
-        for req, a, b in zip(self.requests(probes), before, after, strict=True):
+        for req, a, b in zip(requests, before, after, strict=True):
             what = compare_outcomes(a, b)
             if what:
                 described = {"method": req.method, "url": f"{req.scheme}://{req.host}{req.target}",
                              "headers": req.headers.as_dict()}
                 out.append(BehaviourChange(described, a, b, what))
-        out.sort(key=lambda c: (c.request["url"], json.dumps(c.request["headers"], sort_keys=True),
-                                c.request["method"]))
         return out
+
+    @staticmethod
+    def in_report_order(changes: list[BehaviourChange]) -> list[BehaviourChange]:
+        return sorted(changes, key=lambda c: (c.request["url"], json.dumps(c.request["headers"], sort_keys=True),
+                                              c.request["method"]))
 
 
 def _probes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> set[Probe]:

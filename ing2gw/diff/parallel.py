@@ -9,11 +9,16 @@ steps run here, one half after the other: a worker costs more than it saves.
 A half is a generator, so that the halves can trade values in the middle of a step (each
 side makes a share of the probe requests and needs the other's): ``yield Give(value)`` hands
 ``value`` to the other half and goes on at once; ``value = yield TAKE`` waits for what the
-other half gave (in the order given). Whatever is given goes through a pipe, written by a
-thread, so that neither process stops while the other is busy; without a worker the halves
-run in turns in this process (:func:`_in_turns`). A failure on either side ends the step
-with that error, and nothing is left waiting: an error in the worker comes back as the
-error, one here ends the worker.
+other half gave (in the order given); ``ready = yield POLL`` tells, without waiting, whether
+the other half has given a value not taken yet (a half does other work meanwhile). Whatever
+is given goes through a pipe, written by a thread, so that neither process stops while the
+other is busy; without a worker the halves run in turns in this process (:func:`_in_turns`).
+A failure on either side ends the step with that error, and nothing is left waiting: an
+error in the worker comes back as the error, one here ends the worker.
+
+Work both halves can do (pieces of one list) is shared out by :class:`Tickets`: each piece
+goes to the half that asks first, so both processes stay busy to the end whatever each
+half's own part costs.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
-__all__ = ["TAKE", "Give", "Half", "both_sides", "both_sides_talking"]
+__all__ = ["POLL", "TAKE", "Give", "Half", "Tickets", "both_sides", "both_sides_talking", "forks"]
 
 B = TypeVar("B")
 H = TypeVar("H")
@@ -43,11 +48,32 @@ class Give:
 
 
 TAKE = "take"  # what a half yields to wait for the other half's next given value
+POLL = "poll"  # what a half yields to learn (True/False) whether a given value waits, without waiting
 Half = Generator[Any, Any, R]  # yields Give(...) or TAKE, returns the half's result
 
 
-def _forks() -> bool:
-    return (os.cpu_count() or 1) >= 2 and "fork" in multiprocessing.get_all_start_methods()
+def forks(worth_a_worker: bool) -> bool:
+    """Will :func:`both_sides_talking` run BASE's half in a worker?"""
+    return worth_a_worker and (os.cpu_count() or 1) >= 2 and "fork" in multiprocessing.get_all_start_methods()
+
+
+class Tickets:
+    """The numbers 0, 1, 2, ... each handed out once, to whichever half asks first (pieces of
+    work both halves can do). ``shared``: the halves run in two processes (made before the
+    worker forks: the count lives in shared memory), else in this one."""
+
+    def __init__(self, shared: bool) -> None:
+        self._count: Any = multiprocessing.get_context("fork").Value("q", 0) if shared else None
+        self._next = 0
+
+    def take(self) -> int:
+        if self._count is None:
+            self._next += 1
+            return self._next - 1
+        with self._count.get_lock():
+            number: int = self._count.value
+            self._count.value = number + 1
+        return number
 
 
 def _alone(work: Callable[[], R]) -> Half[R]:
@@ -66,7 +92,7 @@ def both_sides_talking(base: Callable[[], Half[B]], head: Callable[[], Half[H]],
                        worth_a_worker: bool) -> tuple[B, H]:
     """The results of both halves, BASE's in a forked worker when it is worth one and the
     machine has two cores, else both here in turns."""
-    if not worth_a_worker or not _forks():
+    if not forks(worth_a_worker):
         return _in_turns(base(), head())
     context = multiprocessing.get_context("fork")
     ours, theirs = context.Pipe(duplex=True)
@@ -75,7 +101,7 @@ def both_sides_talking(base: Callable[[], Half[B]], head: Callable[[], Half[H]],
     theirs.close()
     sender = _Sender(ours)
     try:
-        head_result = _drive(head(), sender, lambda: _take(ours, worker))
+        head_result = _drive(head(), sender, lambda: _take(ours, worker), ours.poll)
         kind, value = _read(ours, worker)
         if kind != "result":
             raise RuntimeError("the diff worker gave more than its half takes")
@@ -104,7 +130,7 @@ def _in_turns(base: Half[B], head: Half[H]) -> tuple[B, H]:
                 op = asked[me]
                 if op is TAKE and not inbox[me]:
                     break
-                value = inbox[me].popleft() if op is TAKE else None
+                value = inbox[me].popleft() if op is TAKE else bool(inbox[me]) if op is POLL else None
                 moved = True
                 try:
                     op = halves[me].send(value)
@@ -120,8 +146,9 @@ def _in_turns(base: Half[B], head: Half[H]) -> tuple[B, H]:
     return results[0], results[1]
 
 
-def _drive(half: Half[R], sender: _Sender, take: Callable[[], Any]) -> R:
-    """Run ``half`` in this process: what it gives goes to ``sender``, what it takes comes from ``take``."""
+def _drive(half: Half[R], sender: _Sender, take: Callable[[], Any], poll: Callable[[], bool]) -> R:
+    """Run ``half`` in this process: what it gives goes to ``sender``, what it takes comes
+    from ``take``; ``poll`` tells whether something waits to be taken."""
     value: Any = None
     while True:
         try:
@@ -134,8 +161,10 @@ def _drive(half: Half[R], sender: _Sender, take: Callable[[], Any]) -> R:
             sender.send(("value", op.value))
         elif op is TAKE:
             value = take()
+        elif op is POLL:
+            value = poll()
         else:
-            raise TypeError(f"a half yields Give(...) or TAKE, not {op!r}")
+            raise TypeError(f"a half yields Give(...), TAKE or POLL, not {op!r}")
 
 
 def _read(conn: Connection, worker: Any) -> tuple[str, Any]:
@@ -166,7 +195,7 @@ def _worker(base: Callable[[], Half[Any]], conn: Connection, parents: Connection
             kind, value = conn.recv()  # EOFError: the parent has stopped; so does this worker
             return value
 
-        sender.send(("result", _drive(base(), sender, take)))
+        sender.send(("result", _drive(base(), sender, take, conn.poll)))
     except EOFError:
         sender.abandon()
         return

@@ -31,7 +31,7 @@ this equality on generated changes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..convert import ConvertOptions
 from ..names import slug
@@ -64,6 +64,8 @@ class _Rules:
             prefix = (options.conversion.annotation_prefix or provider.annotations.prefix).rstrip("/")
             self.safe = frozenset(f"{prefix}/{spec.key}" for spec in provider.annotations
                                   if not any(part in spec.key for part in _FAR_REACHING) and _harmless(spec.intent))
+        # what an Ingress may carry and stay local: those annotations and the class annotation
+        self.safe_or_class = self.safe | {"kubernetes.io/ingress.class"}
 
     def plain_object(self, obj: Mapping[str, Any]) -> bool:
         """Can this non-Ingress object stay out of the reasoning (it only names things)?"""
@@ -81,16 +83,19 @@ def _harmless(intent: Any) -> bool:
         intent, "__dataclass_fields__", {})
 
 
+def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    return type(value) is dict or isinstance(value, Mapping)  # (the ABC check only for what is not a dict)
+
+
 def _keys(obj: Mapping[str, Any], rules: _Rules) -> set[str] | None:
     """The coupling keys of a raw Ingress (``h:`` hosts, ``s:`` Secrets, ``n:`` name stems);
     None when it is global (or of a shape not worth reasoning about)."""
     spec = obj.get("spec")
     meta = obj.get("metadata")
-    if not isinstance(spec, Mapping) or not isinstance(meta, Mapping):
+    if not _is_mapping(spec) or not _is_mapping(meta):
         return None
     annotations = meta.get("annotations") or {}
-    if not isinstance(annotations, Mapping) or any(k not in rules.safe for k in annotations
-                                                  if k != "kubernetes.io/ingress.class"):
+    if not _is_mapping(annotations) or not annotations.keys() <= rules.safe_or_class:
         return None
     cls = spec.get("ingressClassName") or annotations.get("kubernetes.io/ingress.class")
     if cls not in rules.classes or spec.get("defaultBackend") or spec.get("backend"):
@@ -103,7 +108,7 @@ def _keys(obj: Mapping[str, Any], rules: _Rules) -> set[str] | None:
     if not isinstance(ingress_rules, list) or not ingress_rules:
         return None
     for rule in ingress_rules:
-        host = rule.get("host") if isinstance(rule, Mapping) else None
+        host = rule.get("host") if _is_mapping(rule) else None
         if not isinstance(host, str) or not host or "*" in host:
             return None
         keys.add("h:" + host.lower())
@@ -111,8 +116,8 @@ def _keys(obj: Mapping[str, Any], rules: _Rules) -> set[str] | None:
     if not isinstance(tls, list):
         return None
     for entry in tls:
-        hosts = entry.get("hosts") if isinstance(entry, Mapping) else None
-        secret = entry.get("secretName") if isinstance(entry, Mapping) else None
+        hosts = entry.get("hosts") if _is_mapping(entry) else None
+        secret = entry.get("secretName") if _is_mapping(entry) else None
         if not isinstance(hosts, list) or not hosts or not isinstance(secret, str) or not secret:
             return None
         for host in hosts:
@@ -223,11 +228,13 @@ def _kept(docs_b: Sequence[Document], docs_h: Sequence[Document], rules: _Rules)
             _namespace(o) for o in h.values() if o.get("kind") == "Ingress"}:
         return None
 
+    reached = {k for k in components.parent if components.find(k) in affected}  # the keys of affected units
+
     def keep(obj: Mapping[str, Any]) -> bool:
         if obj.get("kind") != "Ingress":
             return True
         keys = profile[id(obj)]
-        return keys is None or any(components.find(k) in affected for k in keys)
+        return keys is None or not keys.isdisjoint(reached)
 
     kept = [{id(o) for o in objs.values() if keep(o)} for objs in (b, h)]
     # The Gateways admit every namespace that has routes: one unchanged Ingress of each

@@ -1,6 +1,7 @@
 """``diff``'s worker (:func:`ing2gw.diff.parallel.both_sides_talking`): the same results with and
-without a worker, values larger than a pipe holds traded both ways at once, and a failure on
-either side ends the step with that error instead of leaving the other side waiting."""
+without a worker, values larger than a pipe holds traded both ways at once, work shared out
+by tickets to both halves exactly once, and a failure on either side ends the step with that
+error instead of leaving the other side waiting."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import os
 
 import pytest
 
-from ing2gw.diff.parallel import TAKE, Give, Half, both_sides, both_sides_talking
+from ing2gw.diff.parallel import POLL, TAKE, Give, Half, Tickets, both_sides, both_sides_talking, forks
 
 BIG = [("http", f"h{i}.example.com", f"/p{i}", ()) for i in range(50_000)]  # more than a pipe holds
 
@@ -116,3 +117,49 @@ def test_halves_that_wait_for_each_other_are_a_bug() -> None:
 
     with pytest.raises(RuntimeError, match="wait for each other"):
         both_sides_talking(waits, waits, False)
+
+
+@pytest.mark.parametrize("worker", [False, True])
+def test_tickets_are_shared_out_once_while_polling(worker: bool) -> None:
+    """Both halves take numbered pieces until none is left, the head half between polls for
+    what the base half gives: every number goes to exactly one half, and POLL says False
+    until a value waits (then TAKE does not wait)."""
+    tickets = Tickets(forks(worker))
+    pieces = 400
+
+    def work(out: list[int]) -> bool:
+        number = tickets.take()
+        if number >= pieces:
+            return False
+        sum(range(2000))  # a little work
+        out.append(number)
+        return True
+
+    def base() -> Half[list[int]]:
+        mine: list[int] = []
+        for _ in range(20):
+            work(mine)
+        yield Give("ready")
+        while work(mine):
+            pass
+        return mine
+
+    def head() -> Half[tuple[list[int], list[bool]]]:
+        mine: list[int] = []
+        polls: list[bool] = []
+        while True:
+            ready = yield POLL
+            polls.append(ready)
+            if ready or not work(mine):
+                break
+        assert (yield TAKE) == "ready"
+        while work(mine):
+            pass
+        return mine, polls
+
+    theirs, (ours, polls) = both_sides_talking(base, head, worker)
+    assert sorted(theirs + ours) == list(range(pieces))
+    assert polls[-1] or len(theirs) + len(ours) == pieces
+    assert all(not p for p in polls[:-1])
+    if not worker:
+        assert polls == [True] and ours == []  # in turns: BASE's half runs first, to its end
