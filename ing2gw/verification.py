@@ -200,11 +200,11 @@ def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regi
     here: list[tuple[Router, PolicyIndex, Router, Explainer]] = []
 
     def sides() -> tuple[Router, PolicyIndex, Router, Explainer]:
-        """Both Gateway sides and the policies (this process's when it built them before
-        forking), and an explainer of the worker's own."""
+        """Both Gateway sides, the policies and an explainer, in a worker: this process's when
+        it made them before forking the worker, else the worker's own."""
         if not here:
-            here.append((*(built_here[0] if built_here else gateway_side()),
-                         Explainer(explaining, mine, result.manifests)))
+            here.append(built_here[0] if built_here else (*gateway_side(),
+                                                          Explainer(explaining, mine, result.manifests)))
         return here[0]
 
     def finishing() -> Iterator[_Finished | None]:
@@ -227,13 +227,13 @@ def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regi
         yield ((grouped.requests, grouped.agree, differences_wire(grouped.differences, index)),
                differences_wire(widened, index), skipped_here)
 
-    built_here: list[tuple[Router, PolicyIndex, Router]] = []
+    built_here: list[tuple[Router, PolicyIndex, Router, Explainer]] = []
     if early is not None and not (early.guess() == (name, [i.ref for i in mine.ingresses])
                                   and not _more_probes(plane, mine, result, name, bool(existing))):
         early.stop()  # its guess does not hold (or it made none): the generated probes are others
         early = None
     if early is not None:
-        built_here.append(gateway_side())  # (before forking: the worker shares it)
+        built_here.append((*gateway_side(), Explainer(explaining, mine, result.manifests)))  # (the worker shares them)
         first = early
 
         def finishing_side(done: Any) -> Iterator[SourcedMessage | Extra]:
@@ -260,7 +260,7 @@ def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regi
         split = SourceSide(source_side)
         sourced = split.messages()
     try:
-        routing, policies, router = built_here[0] if built_here else gateway_side()
+        routing, policies, router = built_here[0][:3] if built_here else gateway_side()
 
         generated: list[tuple[Replayable, str]] = []
         skipped: list[str] = []
@@ -314,7 +314,8 @@ def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regi
             sharing = line_sharing(source_model()[0], result.manifests, explaining) if options.access_logs else None
             report = verify_requests(name, mine, result.manifests, explaining, source.route, router.route,
                                      requests(), progress, checkers, options.workers, generated, groups, stateful,
-                                     decided, sharing, sourced, None if split is None else sourced_groups)
+                                     decided, sharing, sourced, None if split is None else sourced_groups,
+                                     built_here[0][3] if built_here else None)
         finally:
             for checker in checkers:
                 checker.stop()

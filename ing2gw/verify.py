@@ -800,6 +800,7 @@ def verify_requests(
     sharing: Sharing | None = None,
     sourced: Iterable[SourcedMessage] | None = None,
     sourced_groups: Callable[[], VerifyReport] | None = None,
+    explainer: Explainer | None = None,
 ) -> VerifyReport:
     """Replay ``requests`` (with where each came from) through both sides. Each of
     ``checkers`` (objects with ``name`` and ``check(request) -> problems | None``) gives a
@@ -822,10 +823,12 @@ def verify_requests(
     finishes as they come, and chunks finished or replayed whole there, each counted in its
     position's order; this process makes and replays
     the groups first (meanwhile), unless that process replays them too: then
-    ``sourced_groups()`` (called once ``sourced`` is read) gives their replay."""
+    ``sourced_groups()`` (called once ``sourced`` is read) gives their replay. ``explainer``:
+    one made of ``notes``, ``resources`` and ``manifests`` already (a forked worker shares it)."""
     global _REPLAY, _PRELOADED
     started = time.perf_counter()
-    _REPLAY = _Replay(Explainer(notes, resources, manifests), source_route, gateway_route, decide, sharing)
+    _REPLAY = _Replay(explainer or Explainer(notes, resources, manifests), source_route, gateway_route, decide,
+                      sharing)
     _MEMO.clear()
     _LINES.clear()
     _CLASSES.clear()

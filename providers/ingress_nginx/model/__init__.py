@@ -55,10 +55,12 @@ def numbered_ports(ing: Ingress, resources: ResourceSet) -> Ingress:
         port = next((p.port for p in svc.ports if p.name == b.port_name), None) if svc else None
         return b if port is None else replace(b, port_number=port, port_name=None)
 
-    rules = tuple(
-        replace(r, paths=tuple(replace(p, backend=number(p.backend) or p.backend) for p in r.paths))
-        for r in ing.rules
-    )
+    rules = ing.rules
+    if any(p.backend is not None and p.backend.port_name is not None for r in rules for p in r.paths):
+        rules = tuple(
+            replace(r, paths=tuple(replace(p, backend=number(p.backend) or p.backend) for p in r.paths))
+            for r in ing.rules
+        )  # (else the rules as they are: nothing to number)
     return replace(ing, rules=rules, default_backend=number(ing.default_backend))
 
 

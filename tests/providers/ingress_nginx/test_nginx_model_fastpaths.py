@@ -146,3 +146,42 @@ def test_model_answers_equal_the_plain_steps(monkeypatch: pytest.MonkeyPatch, co
     reasons = {o["reason"] for o in fast}
     assert {"Routed", "CORSPreflight", "Unauthorized", "NoMatchingRoute"} <= reasons, reasons
     assert any(o["upstream"] and "X-Forwarded-Prefix" in o["upstream"]["headers"] for o in fast)
+
+
+def test_a_policy_copied_for_another_ingress_equals_replace() -> None:
+    """A remembered reading handed to another Ingress (settings._for_ingress, slot by slot)
+    equals dataclasses.replace of it, whatever its fields hold; and Ingresses whose backends
+    name no port keep their rules when their ports are numbered (an equal Ingress)."""
+    from dataclasses import fields, replace
+
+    from ing2gw.providers.ingress_nginx.model import numbered_ports
+    from ing2gw.providers.ingress_nginx.model.settings import Policy, _for_ingress
+
+    rng = random.Random(19)
+    base = Policy(ingress="shop/web", namespace="shop")
+    for _ in range(200):
+        changed = {f.name: object() for f in fields(Policy) if rng.random() < 0.3 and f.name != "ingress"}
+        policy = replace(base, **changed)
+        copied = _for_ingress(policy, "shop/other")
+        assert copied == replace(policy, ingress="shop/other") and copied is not policy
+        assert all(getattr(copied, f.name) is getattr(policy, f.name) for f in fields(Policy) if f.name != "ingress")
+
+    def named(name: str, port: dict[str, Any]) -> dict[str, Any]:
+        return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                "metadata": {"name": name, "namespace": "default"},
+                "spec": {"rules": [{"host": f"{name}.example.com", "http": {"paths": [
+                    {"path": "/x", "pathType": "Prefix", "backend": {"service": {"name": "svc", "port": port}}}]}}]}}
+
+    docs = [named("a", {"number": 80}), named("b", {"name": "http"}), named("c", {"name": "other"}),
+            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc", "namespace": "default"},
+             "spec": {"ports": [{"name": "http", "port": 8080}]}}]
+    rs = build_resource_set([Document(d, f"<test>:{i + 1}") for i, d in enumerate(docs)])
+    assert len(rs.ingresses) == 3
+    for ing in rs.ingresses:
+        numbered = numbered_ports(ing, rs)
+        plain = replace(ing, rules=tuple(replace(r, paths=tuple(
+            replace(p, backend=p.backend if p.backend is None or p.backend.port_name != "http"
+                    else replace(p.backend, port_number=8080, port_name=None)) for p in r.paths))
+            for r in ing.rules))
+        assert numbered is not ing and numbered.rules == plain.rules and numbered.default_backend == ing.default_backend
+        assert (numbered.rules is ing.rules) == (ing.name == "a")
