@@ -111,6 +111,7 @@ class Inventory:
                 continue
             self.by_key[key] = o
             self.kinds.add((o.group, o.kind))
+        self._labels: dict[str, tuple[Mapping[str, str] | None, str | None]] = {}
         self.grants: dict[str, list[Obj]] = {}
         # a grant's from and to entries as plain tuples, read at its first use (a route or
         # listener per reference asks; a namespace's grant may list many objects)
@@ -134,7 +135,14 @@ class Inventory:
         return False, None
 
     def namespace_labels(self, namespace: str) -> tuple[Mapping[str, str] | None, str | None]:
-        """Labels of a Namespace; ``(None, note)`` when Namespaces are absent and assumed."""
+        """Labels of a Namespace; ``(None, note)`` when Namespaces are absent and assumed
+        (worked out once per namespace: every route of it asks)."""
+        found = self._labels.get(namespace)
+        if found is None:
+            found = self._labels[namespace] = self._namespace_labels(namespace)
+        return found
+
+    def _namespace_labels(self, namespace: str) -> tuple[Mapping[str, str] | None, str | None]:
         o = self.by_key.get(("", "Namespace", "", namespace))
         if o is not None:
             meta = map_of(o, o.body.get("metadata"), "metadata")
@@ -154,7 +162,7 @@ class Inventory:
     ) -> bool:
         for grant in self.grants.get(to_ns, ()):
             froms, tos = self._entries(grant)
-            if not any(g == from_group and k == from_kind and n == from_ns for g, k, n in froms):
+            if (from_group, from_kind, from_ns) not in froms:  # (tuples compared item by item, in C)
                 continue
             if any(g == to_group and k == to_kind and (not n or n == to_name) for g, k, n in tos):
                 return True
@@ -197,6 +205,10 @@ def to_objects(manifests: Iterable[tuple[Mapping[str, Any], str]]) -> list[Obj]:
 def parent_target(o: Obj, pref: Mapping[str, Any], where: str) -> tuple[str, str | None, int | None]:
     """``("ns/name", sectionName, port)`` of a route's Gateway or ListenerSet parentRef at
     ``where`` (the namespace defaults to the route's)."""
+    ns, name, section, port = pref.get("namespace"), pref.get("name"), pref.get("sectionName"), pref.get("port")
+    if ((ns is None or type(ns) is str) and (name is None or type(name) is str)
+            and (section is None or type(section) is str) and (port is None or type(port) is int)):
+        return f"{ns or o.namespace}/{name or ''}", section, port  # well-formed: nothing to name
     ref = f"{str_of(o, pref.get('namespace'), where + '.namespace') or o.namespace}/" \
           f"{str_of(o, pref.get('name'), where + '.name') or ''}"
     return ref, str_of(o, pref.get("sectionName"), f"{where}.sectionName"), int_of(o, pref.get("port"), f"{where}.port")

@@ -29,6 +29,7 @@ from .model import (
     Rewrite,
     Rule,
     ValueMatch,
+    new_rule,
 )
 from .outcome import AuthFilter, MirrorTarget
 from .precedence import NEWEST, Head, MatchKey, grpc_head, http_head
@@ -369,11 +370,9 @@ def compile_rule(
     (filters, backends, chosen, shares, timeouts, retry, sp, rnotes, prefix, simple, passive,
      heads) = template
     created, route = o.created or NEWEST, o.ref
-    return Rule(
-        kind=o.kind, route=route, index=i, name=str_of(o, rule.get("name"), f"spec.rules[{i}].name"),
-        filters=filters, backends=backends, chosen=chosen, weights=shares, timeouts=timeouts, retry=retry,
-        session_persistence=sp, notes=rnotes, prefix=prefix, simple=simple, passive=passive,
-    ), [(MatchKey(*head, created, route, i, j), match) for j, (head, match) in enumerate(heads)]
+    return new_rule(o.kind, route, i, str_of(o, rule.get("name"), f"spec.rules[{i}].name"), filters, backends,
+                    chosen, shares, timeouts, retry, sp, rnotes, prefix, simple, passive), \
+        [(MatchKey(*head, created, route, i, j), match) for j, (head, match) in enumerate(heads)]
 
 
 # What a rule compiles to apart from its route, index and name: filters, backends, the chosen

@@ -37,8 +37,8 @@ from .hostnames import HostIndex
 from .inventory import GATEWAY_GROUP, Inventory, map_of, maps_of, parent_target, seq_of, to_objects
 from .listeners import ROUTE_KINDS, ListenerSpec, attach, listener_set_parent, listener_specs
 from .mesh import MeshBuilder, MeshTable, is_service_parent
-from .model import Entry, Gateway, Group, Listener, Match, Rule
-from .outcome import Matched, RuleInfo
+from .model import Backend, Filter, Gateway, Group, Listener, Match, Rule, new_entry, new_info
+from .outcome import AuthFilter
 from .precedence import MatchKey
 from .rules import DropRule, compile_rule
 
@@ -82,6 +82,22 @@ def _named(own: list[ListenerSpec], parent: tuple[str, str], section: str,
     return named.get(section, [])
 
 
+# (the rule's backends and filters -- kept, so their ids stay theirs --, the notes of its
+# backends, its ExternalAuth filters)
+_Derived = tuple[tuple[Backend, ...], tuple[Filter, ...], tuple[str, ...], tuple[AuthFilter, ...]]
+
+
+def _derived(rule: Rule, memo: dict[tuple[int, int], _Derived]) -> tuple[tuple[str, ...], tuple[AuthFilter, ...]]:
+    """The notes of ``rule``'s backends and its ExternalAuth filters, worked out once for the
+    rules that share their backends and filters (those compiled from one template)."""
+    key = (id(rule.backends), id(rule.filters))
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = (rule.backends, rule.filters, tuple(n for b in rule.backends for n in b.notes),
+                             tuple(f.auth for f in rule.filters if f.auth is not None))
+    return found[2], found[3]
+
+
 def compile_table(
     manifests: Iterable[tuple[Mapping[str, Any], str]], strict_refs: bool = False
 ) -> Table:
@@ -106,6 +122,7 @@ def compile_table(
     interned: dict[Match, Match] = {}
     memo: dict[Any, Any] = {}  # compile_rule's (the manifests live while the table is compiled)
     by_name: dict[tuple[str, str], dict[str, list[ListenerSpec]]] = {}  # a parent's listeners by name
+    derived: dict[tuple[int, int], _Derived] = {}  # _derived's
     for o in routes:
         spec = map_of(o, o.body.get("spec"), "spec")
         hostnames = [
@@ -145,24 +162,21 @@ def compile_table(
                 attached.setdefault(id(ls), (ls, result[0], result[1]))
             if not found:
                 notes.add(f"{o.kind} {o.ref}: parentRef {k} ({gw_ref}) attaches to no listener")
+        grpc = o.kind == "GRPCRoute"
         for ls, effective, anotes in attached.values():
+            if not compiled:
+                continue
             enotes = tuple(n for n in anotes if n)
+            lists = [group.grpc if grpc else group.http
+                     for group in (ls.routes.setdefault(eff, Group) for eff in effective)]
             for rule_obj, matches in compiled:
-                bnotes = tuple(n for b in rule_obj.backends for n in b.notes)
-                info = RuleInfo(
-                    Matched(ls.gateway.ref, ls.name, rule_obj.kind, rule_obj.route,
-                            rule_obj.index, rule_obj.name),
-                    None if rule_obj.chosen is None else rule_obj.chosen.key,
-                    rule_obj.weights, rule_obj.timeouts, rule_obj.retry,
-                    rule_obj.session_persistence,
-                    tuple(f.auth for f in rule_obj.filters if f.auth is not None),
-                )
+                bnotes, auths = _derived(rule_obj, derived)
+                info = new_info(ls.gateway.ref, ls.name, rule_obj, auths)
                 for key, match in matches:
                     match = interned.setdefault(match, match)  # share equal matches (cache)
-                    entry = Entry(key, match, rule_obj, info, rule_obj.simple, enotes + bnotes)
-                    for eff in effective:
-                        group = ls.routes.setdefault(eff, Group)
-                        (group.grpc if o.kind == "GRPCRoute" else group.http).append(entry)
+                    entry = new_entry(key, match, rule_obj, info, rule_obj.simple, enotes + bnotes)
+                    for entries in lists:
+                        entries.append(entry)
     gateways: dict[str, Gateway] = {}
     shared: dict[tuple[int, ...], tuple[Match, ...]] = {}  # equal match tuples of the groups, made one
     for gw_ref, own in listeners.items():

@@ -152,3 +152,37 @@ def test_accessors_answer_as_the_plain_ones(value: Any) -> None:
         except InputError as exc:
             want = str(exc)
         assert got == want
+
+
+def test_compiled_objects_equal_their_dataclass_constructions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every Rule, Entry and RuleInfo (with its Matched) of compiled tables, built by writing
+    their slots (model.new_rule, new_entry, new_info), equals the one the frozen dataclass
+    constructors make, field by field."""
+    from ing2gw.router import model, rules
+    from ing2gw.router.outcome import Matched, RuleInfo
+
+    def plain_info(gateway: str, listener: str, rule: Any, auth: Any) -> RuleInfo:
+        return RuleInfo(Matched(gateway, listener, rule.kind, rule.route, rule.index, rule.name),
+                        None if rule.chosen is None else rule.chosen.key, rule.weights, rule.timeouts, rule.retry,
+                        rule.session_persistence, auth)
+
+    def entries(router: Router) -> list[Any]:
+        return [e for gw in router.table.gateways.values() for index in gw.ports.values()
+                for listener in index.values() for group in listener.routes.values() for e in group.http]
+
+    compared = 0
+    for seed in range(20):
+        fast = entries(Router.from_manifests(_objects(seed)))
+        with monkeypatch.context() as m:
+            m.setattr(rules, "new_rule", lambda *fields: model.Rule(*fields))
+            m.setattr(table, "new_entry", lambda *fields: model.Entry(*fields))
+            m.setattr(table, "new_info", plain_info)
+            plain = entries(Router.from_manifests(_objects(seed)))
+        assert all(type(e) is model.Entry and type(e.rule) is model.Rule for e in plain)
+        assert fast == plain, seed
+        for got, want in zip(fast, plain, strict=True):
+            for a, b in ((got, want), (got.rule, want.rule), (got.info, want.info),
+                         (got.info.matched, want.info.matched)):
+                assert [getattr(a, name) for name in a.__slots__] == [getattr(b, name) for name in b.__slots__]
+        compared += len(fast)
+    assert compared > 400
