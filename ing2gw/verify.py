@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard, cast
 
+import orjson
+
 from .accesslog import LogLine
 from .accesslog import origin as log_origin
 from .explain import Explainer
@@ -208,6 +210,39 @@ class Difference(NamedTuple):
 # What a report has written so far, by ``id`` (the object kept, so its id stays its own): a
 # note -> its JSON, a tuple of notes (one explanation) -> the list of their JSON.
 _Rendered = dict[int, tuple[Any, Any]]
+# A row's key lines are indented by three levels in the JSON report (the report's keys, the
+# differences list, the row): what a row's explainedBy written alone is indented by again.
+_ROW_INDENT = b"\n" + b"  " * 3
+_FRAGMENT_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS  # (json_bytes' but the final newline)
+
+
+def _rows(ordered: Iterable[Difference], rendered: _Rendered,
+          written: dict[int, tuple[tuple[Note, ...], Any]] | None) -> list[dict[str, Any]]:
+    """The JSON rows of ``ordered`` differences (:meth:`Difference.to_dict`); with ``written``
+    (explanations written so far, by ``id`` of their tuple of notes), each row's explainedBy
+    as the JSON text it is written as (see :meth:`VerifyReport.to_dict`)."""
+    if written is None:
+        return [d.to_dict(rendered) for d in ordered]
+    out = []
+    for request, source, gateway, aspects, ingresses, explained_by, origin, repeats in ordered:
+        found = written.get(id(explained_by))
+        if found is None or found[0] is not explained_by:
+            listed = _notes_json(explained_by, rendered)
+            try:
+                text: Any = orjson.Fragment(orjson.dumps(listed, option=_FRAGMENT_OPTIONS)
+                                            .replace(b"\n", _ROW_INDENT))
+            except orjson.JSONEncodeError:  # (json_bytes will refuse it too: written without)
+                text = listed
+            found = written[id(explained_by)] = (explained_by, text)
+        if repeats > 1:  # right after the origin
+            out.append({"request": request, "origin": origin, "repeats": repeats, "source": source,
+                        "gateway": gateway, "differs": list(aspects), "ingresses": list(ingresses),
+                        "explained": bool(explained_by), "explainedBy": found[1]})
+        else:
+            out.append({"request": request, "origin": origin, "source": source, "gateway": gateway,
+                        "differs": list(aspects), "ingresses": list(ingresses), "explained": bool(explained_by),
+                        "explainedBy": found[1]})
+    return out
 
 
 def _notes_json(notes: tuple[Note, ...], rendered: _Rendered | None) -> list[dict[str, Any]]:
@@ -370,10 +405,13 @@ class VerifyReport:
         rows.sort(key=lambda r: r[:4])
         return [r[4] for r in rows]
 
-    def to_dict(self, rows: bool = True) -> dict[str, Any]:
+    def to_dict(self, rows: bool = True, written: bool = False) -> dict[str, Any]:
         """The report as JSON data; without ``rows``, without the row of each differing request
         and access-log difference (``differences``, ``accessLog``): the text and markdown
-        reports show the groups only."""
+        reports show the groups only. With ``written`` (for :func:`~ing2gw.yamlio.json_bytes`
+        only, which then writes what it writes without), each difference's ``explainedBy``
+        is the JSON text orjson writes there (an ``orjson.Fragment``), made once per
+        explanation: the differences of one explanation share its notes."""
         differ = self.differing()
         unexplained = self.differing(unexplained_only=True)
         rendered: _Rendered = {}
@@ -391,9 +429,9 @@ class VerifyReport:
             "groups": self.groups(rendered),
         }
         if rows:
-            ordered = sorted(self.differences,
-                             key=lambda d: (bool(d.explained_by), d.request["url"], d.request["method"]))
-            data["differences"] = [d.to_dict(rendered) for d in ordered]
+            # (by position: a NamedTuple's field names are properties, slower to read)
+            ordered = sorted(self.differences, key=lambda d: (bool(d[5]), d[0]["url"], d[0]["method"]))
+            data["differences"] = _rows(ordered, rendered, {} if written else None)
             if self.logs:
                 data["accessLog"] = [e.to_dict(rendered) for e in sorted(self.logs.values(), key=LogDifference.order)]
         data["skipped"] = self.skipped

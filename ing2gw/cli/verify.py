@@ -82,10 +82,11 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], scheme: str | N
     report = done.report
     if not quiet:
         print_notes(done.conversion.notes)
-    model_dict = report.to_dict(rows=fmt == "json")  # (text and markdown show the groups, not each row)
+    # (text and markdown show the groups, not each row; JSON: each explanation written once)
+    model_dict = report.to_dict(rows=fmt == "json", written=fmt == "json")
     if fmt == "json":
         data = json_bytes(model_dict)  # a large report: its bytes go out as they are
-        click.echo(dump_json(model_dict) if data is None else data, nl=False)
+        click.echo(dump_json(report.to_dict()) if data is None else data, nl=False)
     else:
         lost = [n.as_dict() for n in done.conversion.notes if lost_protection(n)]
         click.echo(render("verify.md.j2" if fmt == "markdown" else "verify.txt.j2", v=model_dict, lost=lost),
