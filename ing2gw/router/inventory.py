@@ -116,12 +116,15 @@ class Inventory:
         # a grant's from and to entries as plain tuples, read at its first use (a route or
         # listener per reference asks; a namespace's grant may list many objects)
         self._grant_entries: dict[tuple[str, str], tuple[list[tuple[Any, Any, Any]], list[tuple[Any, Any, Any]]]] = {}
+        self._by_kind: dict[tuple[str, str], list[Obj]] = {}  # (group, kind) -> objects, by namespace/name
         for (group, kind, ns, _), o in sorted(self.by_key.items()):
+            self._by_kind.setdefault((group, kind), []).append(o)
             if group == GATEWAY_GROUP and kind == "ReferenceGrant":
                 self.grants.setdefault(ns, []).append(o)
 
     def of_kind(self, group: str, kind: str) -> list[Obj]:
-        return [o for (g, k, _, _), o in sorted(self.by_key.items()) if g == group and k == kind]
+        """The objects of a kind, by namespace and name."""
+        return list(self._by_kind.get((group, kind), ()))
 
     def resolve(self, group: str, kind: str, namespace: str, name: str) -> tuple[bool, str | None]:
         """``(exists, assumption note)`` for a referenced object."""
@@ -190,7 +193,7 @@ def to_objects(manifests: Iterable[tuple[Mapping[str, Any], str]]) -> list[Obj]:
             raise InputError(f"{origin}: object without apiVersion and kind")
         group = api.split("/", 1)[0] if "/" in api else ""
         meta = body.get("metadata")
-        if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
+        if not (type(meta) is dict or isinstance(meta, Mapping)) or not isinstance(meta.get("name"), str):
             raise InputError(f"{origin}: {kind} without metadata.name")
         ns = meta.get("namespace")
         if ns is not None and not isinstance(ns, str):

@@ -459,10 +459,14 @@ def route(table: Table, request: Request, backend: str | None = None,
         return Outcome(307, "PathNormalised", redirect=RedirectTo(location, 307),
                        grpc=_is_grpc(request),
                        notes=(f"{note}: the client is sent there, escaped slashes decoded",))
-    status, reason, rule, served, upstream, redirect_to, response, mirrors, refs, grpc, notes, by = \
-        _route(table, request.with_path(path), backend)
+    return _route(table, request, backend, path, note)
+
+
+def _noted(note: str | None, outcome: Outcome) -> Outcome:
+    """``outcome`` with ``note`` first among its notes."""
+    status, reason, rule, served, upstream, redirect_to, response, mirrors, refs, grpc, notes, by = outcome
     return Outcome(status, reason, rule, served, upstream, redirect_to, response, mirrors, refs, grpc,
-                   (note, *notes), by)
+                   (note, *notes) if note is not None else notes, by)
 
 
 _STANDARD_VERDICTS = verdicts(STANDARD)
@@ -609,69 +613,75 @@ def _plan(table: Table, request: Request) -> _Plan | _Flat:
     return plan
 
 
-def _route(table: Table, request: Request, backend: str | None) -> Outcome:
+def _route(table: Table, request: Request, backend: str | None, normalised: str | None = None,
+           note: str | None = None) -> Outcome:
+    """:func:`route` of a request whose path is normalised: ``normalised`` is the path when
+    it differs from the request's, and ``note`` (first of the outcome's notes) says so."""
     headers = request.headers
     ctype = headers.get_lower("content-type")  # _is_grpc inlined
     grpc = ctype is not None and ctype.lower().startswith("application/grpc")
     if request.mesh is not None:
+        if normalised is not None:
+            return _noted(note, _route_mesh(table, request.with_path(normalised), grpc, backend))
         return _route_mesh(table, request, grpc, backend)
     hostname, sni = request.hostname, request.sni
     by_host = table.plans.get((request.gateway, request.port, request.scheme, True if sni == hostname else sni))
     found = by_host.get(hostname) if by_host is not None else None
     if found is None:
         found = _plan(table, request)
-    if type(found) is tuple:
-        if backend is None:  # the common case: one listener answers, nothing broken (_Flat)
-            grpc_matches = found[3]
-            if grpc and grpc_matches is not None:
-                matches, at = grpc_matches, found[4]
-            else:
-                matches, at = found[2], _AT
-            # _find inlined, and Match.matches in it (no match here is broken)
-            path, method = request.path, request.method
-            for i, match in enumerate(matches):
-                kind = match.path_kind
-                if kind == PREFIX:
-                    p = match.path
-                    if p and path != p and not path.startswith(p + "/"):
-                        continue
-                elif kind == EXACT:
-                    if path != match.path:
-                        continue
-                elif match.path_regex is None or match.path_regex.fullmatch(path) is None:
+    if type(found) is tuple and backend is None:  # the common case: one listener answers, nothing broken (_Flat)
+        grpc_matches = found[3]
+        if grpc and grpc_matches is not None:
+            matches, at = grpc_matches, found[4]
+        else:
+            matches, at = found[2], _AT
+        base: tuple[str, ...] = found[1] if note is None else (note, *found[1])
+        # _find inlined, and Match.matches in it (no match here is broken)
+        path, method = request.path if normalised is None else normalised, request.method
+        for i, match in enumerate(matches):
+            kind = match.path_kind
+            if kind == PREFIX:
+                p = match.path
+                if p and path != p and not path.startswith(p + "/"):
                     continue
-                if match.method is not None and method != match.method:
+            elif kind == EXACT:
+                if path != match.path:
                     continue
-                if match.headers and not all_hold(match.headers, headers):
-                    continue
-                if match.query and not all_hold(match.query, request.query_params):
-                    continue
-                item = found[at + i]
-                break
-            else:
-                return _no_route(found[0].first[1], request, grpc, list(found[1]))
-            if type(item) is RuleInfo:  # a simple entry without notes: _serve's first case inlined
-                info, notes = item, found[1]
-            elif item.simple:  # the same, with notes
-                info, notes = item.info, found[1] + item.notes
-            else:
-                passive = item.rule.passive
-                if passive is None or passive.cors is not None:
-                    return _serve(item, request, found[0].first[1], grpc,
-                                  list(found[1] + item.notes if item.notes else found[1]))
-                # filters that leave the request as it is, no CORS: _serve's passive case inlined
-                return Outcome(200, "Routed", item.info, True,
-                               Upstream(method, request.host, f"{path}?{request.query}" if request.query else path,
-                                        headers),
-                               None, _response(request.response_headers, (), passive.mods), passive.mirrors, (),
-                               grpc, found[1] + item.notes if item.notes else found[1])
-            return Outcome(200, "Routed", info, True,
+            elif match.path_regex is None or match.path_regex.fullmatch(path) is None:
+                continue
+            if match.method is not None and method != match.method:
+                continue
+            if match.headers and not all_hold(match.headers, headers):
+                continue
+            if match.query and not all_hold(match.query, request.query_params):
+                continue
+            item = found[at + i]
+            break
+        else:
+            return _no_route(found[0].first[1], request if normalised is None else request.with_path(path), grpc,
+                             list(base))
+        if type(item) is RuleInfo:  # a simple entry without notes: _serve's first case inlined
+            info, notes = item, base
+        elif item.simple:  # the same, with notes
+            info, notes = item.info, base + item.notes
+        else:
+            passive = item.rule.passive
+            if passive is None or passive.cors is not None:
+                return _serve(item, request if normalised is None else request.with_path(path), found[0].first[1],
+                              grpc, list(base + item.notes if item.notes else base))
+            # filters that leave the request as it is, no CORS: _serve's passive case inlined
+            return Outcome(200, "Routed", item.info, True,
                            Upstream(method, request.host, f"{path}?{request.query}" if request.query else path,
                                     headers),
-                           None, request.response_headers or _NO_HEADERS, (), (), grpc, notes)
-        plan = found[0]
-    else:
-        plan = found
+                           None, _response(request.response_headers, (), passive.mods), passive.mirrors, (),
+                           grpc, base + item.notes if item.notes else base)
+        return Outcome(200, "Routed", info, True,
+                       Upstream(method, request.host, f"{path}?{request.query}" if request.query else path,
+                                headers),
+                       None, request.response_headers or _NO_HEADERS, (), (), grpc, notes)
+    if normalised is not None:
+        return _noted(note, _route(table, request.with_path(normalised), backend))
+    plan: _Plan = found[0] if isinstance(found, tuple) else found
     if plan.refused is not None:
         status, reason, refused = plan.refused
         return Outcome(status, reason, grpc=grpc, notes=refused)
