@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from .http import Request
 from .notes import Fidelity, Level, Note
@@ -90,9 +90,12 @@ _Analysis = tuple[frozenset[tuple[str, str]], tuple["re.Pattern[str]", ...],
 # matched by rules of the same source objects: the Ingresses involved, the explanation when it
 # does not depend on the request, else how the request is read (:func:`_reading`) -- the
 # source side's rule paths a note names, per source of the Gateway side's route its paths'
-# stems and the paths a note names, the regexes -- and the explanations by what was read.
+# stems and the paths a note names, the regexes -- the explanations by what was read, and
+# what an explanation is worked out from: the notes' analysis and the source side's and the
+# Gateway side's rule hosts.
 _Plan = tuple[tuple[str, ...], "tuple[int, ...] | None", frozenset[str], tuple[tuple[_Stems, frozenset[str]], ...],
-              tuple["re.Pattern[str]", ...], dict[tuple["str | bool | None", ...], tuple[int, ...]]]
+              tuple["re.Pattern[str]", ...], dict[tuple["str | bool | None", ...], tuple[int, ...]], _Analysis,
+              str, str]
 
 
 def _longest(stems: _Stems, low: str) -> str | None:
@@ -337,7 +340,7 @@ class Explainer:
         read = _reading(plan, m, path)
         found = known.get(read)
         if found is None:
-            found = known[read] = self._explained_by(aspects, path, self._served(hostname, path, m, g))
+            found = known[read] = self._by_reading(aspects, plan, read)
         return involved, found
 
     def _plan(self, aspects: tuple[str, ...], hostname: str, path: str, m: Matched | None,
@@ -350,20 +353,40 @@ class Explainer:
         involved = self._involved(hostname, served)
         named: frozenset[str] = frozenset()
         if m is not None and (m.kind == "Ingress" or m.route):  # (the source side's path is the rule's)
-            host = served[0][1]
-            named = frozenset([p for h, p in exact if h == host or h == "*"])
+            named = frozenset([p for h, p in exact if h == served[0][1] or h == "*"])
         needs: tuple[tuple[_Stems, frozenset[str]], ...] = ()
+        host = ""
         if g is not None:
             host, refs = self._gateway_side(hostname, g)
             relevant = frozenset([p for h, p in exact if h == host or h == "*"])
             if refs and relevant:  # (the path the request falls under matters only if a note names it)
                 needs = tuple((stems, relevant) for _, stems in refs)
-        explained = self._explained_by(aspects, path, served, analysis)
+        plan: _Plan = (involved, None, named, needs, regexes, {}, analysis, served[0][1], host)
+        read = _reading(plan, m, path)
+        explained = self._by_reading(aspects, plan, read)
         if named or needs or regexes:
-            plan: _Plan = (involved, None, named, needs, regexes, {})
-            plan[5][_reading(plan, m, path)] = explained
+            plan[5][read] = explained
             return plan
-        return (involved, explained, named, needs, regexes, {})
+        return (involved, explained, *plan[2:])
+
+    def _by_reading(self, aspects: tuple[str, ...], plan: _Plan,
+                    read: tuple[str | bool | None, ...]) -> tuple[int, ...]:
+        """The explanation of a request ``plan`` read so (:func:`_reading`): :meth:`_explained_by`
+        without the request (the rules served that a note names are those read)."""
+        analysis, source_host, gateway_host = plan[6], plan[7], plan[8]
+        paths = len(plan[3])
+        named: frozenset[tuple[str, str]] = frozenset()
+        if analysis[0]:
+            rules = [] if read[0] is None else [(source_host, read[0]), ("*", read[0])]
+            for p in read[1:1 + paths]:
+                if p is not None:
+                    rules += [(gateway_host, p), ("*", p)]
+            named = analysis[0].intersection(rules)
+        key = (named, cast("tuple[bool, ...]", read[1 + paths:]))
+        found = analysis[2].get(key)
+        if found is None:
+            found = analysis[2][key] = self._explaining(aspects, analysis, *key)
+        return found
 
     def _analysis(self, aspects: tuple[str, ...], hosts: tuple[str, ...]) -> _Analysis:
         """:data:`_Analysis` of the notes that may explain ``aspects`` on the rule hosts ``hosts``:

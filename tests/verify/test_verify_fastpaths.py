@@ -427,12 +427,20 @@ def test_a_key_that_leaves_a_reading_out_fails_the_check(ing2gw, monkeypatch: py
     rules served -- gives answers that differ from fresh ones on the verify goldens."""
     import ing2gw.explain as ex
 
-    real_reading, real_analysis = ex._reading, ex.Explainer._analysis
-    blank = {"source path": (2, frozenset()), "gateway path": (3, ()), "regexes": (4, ())}
+    real_reading, real_by_reading, real_analysis = ex._reading, ex.Explainer._by_reading, ex.Explainer._analysis
+    last: list[Any] = [None]  # the request's true reading, which the explanation is worked out from
 
-    def reading(plan: Any, m: Any, path: str) -> Any:
-        at, value = blank[left_out]
-        return real_reading((*plan[:at], value, *plan[at + 1:]), m, path)
+    def reading(plan: Any, m: Any, path: str) -> Any:  # the key: the reading with a part left out
+        read = last[0] = real_reading(plan, m, path)
+        paths = len(plan[3])
+        if left_out == "source path":
+            return (None, *read[1:])
+        if left_out == "gateway path":
+            return (read[0], *[None] * paths, *read[1 + paths:])
+        return (*read[:1 + paths], *[False] * (len(read) - 1 - paths))
+
+    def by_reading(self: Any, aspects: tuple[str, ...], plan: Any, read: Any) -> Any:
+        return real_by_reading(self, aspects, plan, last[0])
 
     def analysis(self: Any, aspects: tuple[str, ...], hosts: tuple[str, ...]) -> Any:
         exact, *rest = real_analysis(self, aspects, hosts)
@@ -442,6 +450,7 @@ def test_a_key_that_leaves_a_reading_out_fails_the_check(ing2gw, monkeypatch: py
         monkeypatch.setattr(ex.Explainer, "_analysis", analysis)
     else:
         monkeypatch.setattr(ex, "_reading", reading)
+        monkeypatch.setattr(ex.Explainer, "_by_reading", by_reading)
     wrong: list[Any] = []
     checked = _checking_accounts(monkeypatch, wrong)
     _goldens(ing2gw, checked)
