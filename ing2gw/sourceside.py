@@ -85,7 +85,7 @@ def schedule(items: Sequence[tuple[Replayable, str]], route: Any, whole: Callabl
         if lo - done.value < ahead:
             start, end = bounds[lo]
             lo += 1
-            yield lo - 1, verify.source_chunk(route, items[start:end]), end - start, None
+            yield lo - 1, verify.pack_chunk(verify.source_chunk(route, items[start:end])), end - start, None
             continue
         ahead = AHEAD
         if finishing is not None:

@@ -131,7 +131,7 @@ def _early(rs: ResourceSet, convert_options: ConvertOptions, registry: Registry,
         size = verify_module.CHUNK
         for at, start in enumerate(range(0, len(probes), size)):
             chunk = probes[start:start + size]
-            yield at, verify_module.source_chunk(model.route, chunk), len(chunk), None
+            yield at, verify_module.pack_chunk(verify_module.source_chunk(model.route, chunk)), len(chunk), None
 
     return SourceSide(early_side, readers=2)
 

@@ -5,6 +5,7 @@ worker left behind."""
 from __future__ import annotations
 
 import importlib.util
+import marshal
 import multiprocessing
 import time
 from collections.abc import Iterator
@@ -107,6 +108,24 @@ def test_the_early_chunks_give_the_same_report_whoever_finishes_them(
     assert split.count("finishing_side") >= 3  # (the others' conversions add probes)
 
 
+def test_chunks_go_as_marshal_bytes_or_pickled_alike(ing2gw, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     split: list[str]) -> None:
+    """A source chunk goes as marshal bytes, or as it is (pickled) when it holds a value marshal
+    cannot write: the same chunk either way, and the same reports."""
+    chunk = ([("http", "a.example.com", "/", (("x", "1"),), "GET", None, None, None, "generated")],
+             [(200, "ns/svc:80", {"ns/a:80": 50, "ns/b:80": 50}, None, "/", "a", {"x": "1"}, None, None, None)],
+             [0], [("ns/gw", "http", "HTTPRoute", "ns/r", 0, None, None, None)])
+    packed = v.pack_chunk(chunk)  # type: ignore[arg-type]
+    assert isinstance(packed, bytes) and marshal.loads(packed) == chunk
+    odd = (chunk[0], [(object(), *chunk[1][0][1:])], chunk[2], chunk[3])
+    assert v.pack_chunk(odd) is odd  # type: ignore[arg-type]
+    monkeypatch.setattr(v, "pack_chunk", lambda chunk: chunk)
+    for args in ([str(p)] for p in _inputs(tmp_path)[-2:]):
+        one = verify_report(ing2gw, "-f", *args, "--allow-unprotected", "--workers", "1")
+        assert verify_report(ing2gw, "-f", *args, "--allow-unprotected", "--workers", "2") == one, args
+    assert split
+
+
 class _Done:
     value = 0
 
@@ -129,6 +148,7 @@ def test_schedule_sends_every_chunk_once() -> None:
     order: list[tuple[str, int]] = []
     with pytest.MonkeyPatch.context() as m:
         m.setattr(v, "source_chunk", source)
+        m.setattr(v, "pack_chunk", lambda chunk: chunk)
         for at, chunk, _size, result in sourceside.schedule(items, None, whole, done,  # type: ignore[misc]
                                                             first_ahead=sourceside.AHEAD):
             order.append(chunk if chunk is not None else result)  # type: ignore[arg-type]
@@ -164,6 +184,7 @@ def test_schedule_keeps_more_ahead_first_and_runs_the_other_work_in_steps() -> N
     order: list[object] = []
     with pytest.MonkeyPatch.context() as m:
         m.setattr(v, "source_chunk", source)
+        m.setattr(v, "pack_chunk", lambda chunk: chunk)
         m.setattr(sourceside, "FIRST_AHEAD", 6)
         for message in sourceside.schedule(items, None, whole, done, finishing()):
             if isinstance(message, sourceside.Extra):
@@ -178,6 +199,7 @@ def test_schedule_keeps_more_ahead_first_and_runs_the_other_work_in_steps() -> N
     steps.clear()
     with pytest.MonkeyPatch.context() as m:
         m.setattr(v, "source_chunk", source)
+        m.setattr(v, "pack_chunk", lambda chunk: chunk)
         sent = list(sourceside.schedule(items, None, whole, done, finishing()))
     assert sent[:-1] == [(i, ("source", i), v.CHUNK, None) for i in range(12)] and steps == [0, 1, 2]
     assert sent[-1] == sourceside.Extra("result")
