@@ -60,20 +60,34 @@ def forks(worth_a_worker: bool) -> bool:
 class Tickets:
     """The numbers 0, 1, 2, ... each handed out once, to whichever half asks first (pieces of
     work both halves can do). ``shared``: the halves run in two processes (made before the
-    worker forks: the count lives in shared memory), else in this one."""
+    worker forks: the count lives in shared memory), else in this one. Where shared memory
+    cannot be had, the process that made the tickets takes the even numbers and the worker
+    the odd ones (each half then takes numbers until they run out)."""
 
     def __init__(self, shared: bool) -> None:
-        self._count: Any = multiprocessing.get_context("fork").Value("q", 0) if shared else None
+        self._count: Any = None
         self._next = 0
+        self._owner = os.getpid() if shared else None
+        self._taker = os.getpid()
+        if shared:
+            try:
+                self._count = multiprocessing.get_context("fork").Value("q", 0)
+            except (OSError, ImportError):  # no POSIX semaphores or shared memory here
+                pass
 
     def take(self) -> int:
-        if self._count is None:
+        if self._count is not None:
+            with self._count.get_lock():
+                number: int = self._count.value
+                self._count.value = number + 1
+            return number
+        if self._owner is None:
             self._next += 1
             return self._next - 1
-        with self._count.get_lock():
-            number: int = self._count.value
-            self._count.value = number + 1
-        return number
+        if os.getpid() != self._taker:  # the worker's first ticket: its own count from the start
+            self._taker, self._next = os.getpid(), 0
+        self._next += 1
+        return 2 * (self._next - 1) + (os.getpid() != self._owner)
 
 
 def _alone(work: Callable[[], R]) -> Half[R]:

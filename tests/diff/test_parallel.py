@@ -163,3 +163,27 @@ def test_tickets_are_shared_out_once_while_polling(worker: bool) -> None:
     assert all(not p for p in polls[:-1])
     if not worker:
         assert polls == [True] and ours == []  # in turns: BASE's half runs first, to its end
+
+
+def test_tickets_without_shared_memory_alternate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where no shared count can be made, each process takes its own numbers: this one the
+    even, the worker the odd, so that each number still goes to one half."""
+    import multiprocessing
+
+    class NoSharedMemory:
+        def Value(self, *args: object) -> None:  # noqa: N802 - multiprocessing's name
+            raise OSError("no /dev/shm")
+
+    monkeypatch.setattr(multiprocessing, "get_context", lambda method: NoSharedMemory())
+    tickets = Tickets(True)
+    assert [tickets.take() for _ in range(3)] == [0, 2, 4]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker's side
+        os.write(write, bytes([tickets.take(), tickets.take()]))
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert list(os.read(read, 2)) == [1, 3]
+    os.close(read)
+    os.close(write)
+    assert Tickets(False).take() == 0

@@ -7,6 +7,7 @@ made once (``behaviour._probes``), are those of each side made apart."""
 from __future__ import annotations
 
 import copy
+import multiprocessing
 import random
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 
 from ing2gw.convert import ConvertOptions
 from ing2gw.diff import behaviour, build_side, diff_sides, incremental_sides
+from ing2gw.diff.objects import ChangedObjects
 from ing2gw.notes import lost_protection
 from ing2gw.plugins import discover
 from ing2gw.probes import probes_for
@@ -189,6 +191,19 @@ def test_routing_base_in_a_worker_gives_the_same_report(monkeypatch: pytest.Monk
     here = diff_sides(*sides).to_dict()
     monkeypatch.setattr(behaviour, "_WORTH_A_WORKER", 1)
     assert here["summary"]["requests"] > 500 and here["summary"]["behaviourChanges"] > 50
+    assert diff_sides(*sides, parallel=True).to_dict() == here
+    monkeypatch.setattr(ChangedObjects, "SIZE", 1)  # many pieces, shared out
+    assert diff_sides(*sides, parallel=True).to_dict() == here
+    real = multiprocessing.get_context
+
+    class NoSharedMemory:  # the pieces alternate between the processes
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real("fork"), name)
+
+        def Value(self, *args: object) -> None:  # noqa: N802 - multiprocessing's name
+            raise OSError("no /dev/shm")
+
+    monkeypatch.setattr(multiprocessing, "get_context", lambda method: NoSharedMemory())
     assert diff_sides(*sides, parallel=True).to_dict() == here
 
 
