@@ -60,6 +60,13 @@ from .table import Table
 __all__ = ["route"]
 
 _NO_HEADERS = Headers()
+# Outcome(...) and Upstream(...) run a Python-level __new__ (NamedTuple's); the fast paths below
+# make the tuple directly, every field given in this order
+_tuple_new = tuple.__new__
+_Outcome, _Upstream = Outcome, Upstream
+assert Outcome._fields == ("status", "reason", "rule", "served", "upstream", "redirect", "response_headers",
+                           "mirrors", "extension_refs", "grpc", "notes", "policy")
+assert Upstream._fields == ("method", "host", "path", "headers")
 _NO_WEIGHTS: Mapping[str, float] = {}
 
 
@@ -660,6 +667,7 @@ def _route(table: Table, request: Request, backend: str | None, normalised: str 
         else:
             return _no_route(found[0].first[1], request if normalised is None else request.with_path(path), grpc,
                              list(base))
+        # (outcomes built as the tuples they are: _Outcome's and _Upstream's fields in order)
         if type(item) is RuleInfo:  # a simple entry without notes: _serve's first case inlined
             info, notes = item, base
         elif item.simple:  # the same, with notes
@@ -670,15 +678,18 @@ def _route(table: Table, request: Request, backend: str | None, normalised: str 
                 return _serve(item, request if normalised is None else request.with_path(path), found[0].first[1],
                               grpc, list(base + item.notes if item.notes else base))
             # filters that leave the request as it is, no CORS: _serve's passive case inlined
-            return Outcome(200, "Routed", item.info, True,
-                           Upstream(method, request.host, f"{path}?{request.query}" if request.query else path,
-                                    headers),
-                           None, _response(request.response_headers, (), passive.mods), passive.mirrors, (),
-                           grpc, base + item.notes if item.notes else base)
-        return Outcome(200, "Routed", info, True,
-                       Upstream(method, request.host, f"{path}?{request.query}" if request.query else path,
-                                headers),
-                       None, request.response_headers or _NO_HEADERS, (), (), grpc, notes)
+            given = request.response_headers
+            return _tuple_new(_Outcome, (
+                200, "Routed", item.info, True,
+                _tuple_new(_Upstream, (method, request.host, f"{path}?{request.query}" if request.query else path,
+                                       headers)),
+                None, _response(given, (), passive.mods) if given else passive.headers, passive.mirrors, (), grpc,
+                base + item.notes if item.notes else base, None))
+        return _tuple_new(_Outcome, (
+            200, "Routed", info, True,
+            _tuple_new(_Upstream, (method, request.host, f"{path}?{request.query}" if request.query else path,
+                                   headers)),
+            None, request.response_headers or _NO_HEADERS, (), (), grpc, notes, None))
     if normalised is not None:
         return _noted(note, _route(table, request.with_path(normalised), backend))
     plan: _Plan = found[0] if isinstance(found, tuple) else found

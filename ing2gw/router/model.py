@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ing2gw.http import Headers
+
 from .hostnames import HostIndex
 from .outcome import AuthFilter, Matched, MirrorTarget, RuleInfo
 from .precedence import MatchKey
@@ -176,6 +178,7 @@ class Passive:
     mirrors: tuple[MirrorTarget, ...]
     cors: Cors | None = None
     before_cors: tuple[MirrorTarget, ...] = ()
+    headers: Headers = field(default_factory=Headers)  # the response headers when the backend's are not known
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,9 @@ from typing import Any
 
 import re2
 
+from ing2gw.http import Headers
+
+from .filters import apply_header_modifier
 from .inventory import GATEWAY_GROUP, Inventory, Obj, int_of, map_of, maps_of, seq_of, str_of
 from .model import (
     EXACT,
@@ -503,5 +506,8 @@ def _passive(filters: tuple[Filter, ...], chosen: Backend | None, shares: int) -
             cors, before = f.cors, tuple(mirrors)
         elif f.auth is None:  # a filter of these types without its settings: the plain path says what it does
             return None
-    return Passive(tuple(mods), tuple(mirrors), cors, before)
+    headers = Headers()
+    for mod in mods:
+        headers = apply_header_modifier(headers, mod)
+    return Passive(tuple(mods), tuple(mirrors), cors, before, headers)
 
