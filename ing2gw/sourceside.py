@@ -41,19 +41,14 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from . import verify
+from .forking import end_with_parent
 from .verify import Item, Replayable, SourcedMessage
 
-__all__ = ["AHEAD", "FIRST_AHEAD", "Extra", "SourceSide", "available", "schedule", "shared"]
+__all__ = ["AHEAD", "FIRST_AHEAD", "Extra", "SourceSide", "schedule", "shared"]
 
 AHEAD = 4  # chunks routed through the source side ahead of the process that finishes them
 FIRST_AHEAD = 20  # the same until this process first does other work (its first step builds a router)
 _TASK: list[Callable[[Any], Iterator[SourcedMessage | Extra]]] = []  # what the worker runs (inherited through fork)
-
-
-def available() -> bool:
-    """Can this platform fork a worker (the worker inherits everything: nothing is pickled
-    on the way in)?"""
-    return "fork" in multiprocessing.get_all_start_methods()
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +103,10 @@ def schedule(items: Sequence[tuple[Replayable, str]], route: Any, whole: Callabl
 _END: Any = object()
 
 
-def _serve(results: Any, done: Any, readers: int) -> None:
+def _serve(results: Any, done: Any, readers: int, parent: int) -> None:
     """The worker: every message of ``_TASK[0](done)``, then the end (or the error), once
-    per process reading them."""
+    per process reading them; it ends with ``parent`` if that is killed."""
+    end_with_parent(parent)
     code = 0
     try:
         for message in _TASK[0](done):
@@ -146,7 +142,7 @@ class SourceSide:
         self._ended = False
         _TASK[:] = [make]
         try:
-            self._process = context.Process(target=_serve, args=(self._results, self._done, readers),
+            self._process = context.Process(target=_serve, args=(self._results, self._done, readers, os.getpid()),
                                              daemon=True)
             self._process.start()
         finally:

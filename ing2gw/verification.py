@@ -25,6 +25,7 @@ from .enforce.credentials import Credentials
 from .enforce.guard import Guard, policy_index
 from .errors import UsageError
 from .explain import Explainer
+from .forking import can_fork as fork_available
 from .http import DEFAULT_PORTS, Request
 from .logshare import sharing as line_sharing
 from .plugins import Registry
@@ -35,7 +36,6 @@ from .resources import ResourceSet
 from .router import Router
 from .router.outcome import Outcome
 from .sourceside import Extra, SourceSide, schedule, shared
-from .sourceside import available as fork_available
 from .verify import (
     MEMO_SIZE,
     DifferencesWire,

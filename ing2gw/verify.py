@@ -16,6 +16,7 @@ import collections
 import itertools
 import marshal
 import multiprocessing
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ import orjson
 from .accesslog import LogLine
 from .accesslog import origin as log_origin
 from .explain import Explainer
+from .forking import can_fork, end_with_parent
 from .http import Headers, MeshSource, Request
 from .logshare import Sharing
 from .notes import ASPECTS, Note
@@ -932,7 +934,7 @@ def verify_requests(
             assert _REPLAY is not None
             replay_groups(into, probe_groups, stateful, _REPLAY.explainer, checkers)
 
-    parallel = workers > 1 and not checkers and "fork" in multiprocessing.get_all_start_methods()
+    parallel = workers > 1 and not checkers and can_fork()
     grouped: VerifyReport | None = None  # the groups' replay, made while workers replay the preloaded requests
     try:
         if sourced is not None:
@@ -957,7 +959,7 @@ def verify_requests(
         elif parallel and len(preloaded) > CHUNK:
             _PRELOADED = preloaded
             spans = [(i, min(i + CHUNK, len(preloaded))) for i in range(0, len(preloaded), CHUNK)]
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
+            with multiprocessing.get_context("fork").Pool(workers, end_with_parent, (os.getpid(),)) as pool:
                 replayed = pool.imap(_replay_range, spans)  # the workers start on them now
                 probe_groups = groups() if callable(groups) else groups
                 grouped = VerifyReport(provider=provider, ingresses=report.ingresses)
@@ -971,7 +973,7 @@ def verify_requests(
         first = next(chunks, [])
         second = next(chunks, None)
         if parallel and second is not None:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
+            with multiprocessing.get_context("fork").Pool(workers, end_with_parent, (os.getpid(),)) as pool:
                 # a few chunks in flight per worker, never the whole stream (Pool.imap would
                 # read all of it ahead: a long access log would be held in memory)
                 pending: collections.deque[tuple[int, AsyncResult[_Result]]] = collections.deque()

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
+from ..forking import can_fork, end_with_parent
+
 __all__ = ["POLL", "TAKE", "Give", "Half", "Tickets", "both_sides", "both_sides_talking", "forks"]
 
 B = TypeVar("B")
@@ -54,7 +56,7 @@ Half = Generator[Any, Any, R]  # yields Give(...) or TAKE, returns the half's re
 
 def forks(worth_a_worker: bool) -> bool:
     """Will :func:`both_sides_talking` run BASE's half in a worker?"""
-    return worth_a_worker and (os.cpu_count() or 1) >= 2 and "fork" in multiprocessing.get_all_start_methods()
+    return worth_a_worker and (os.cpu_count() or 1) >= 2 and can_fork()
 
 
 class Tickets:
@@ -110,7 +112,7 @@ def both_sides_talking(base: Callable[[], Half[B]], head: Callable[[], Half[H]],
         return _in_turns(base(), head())
     context = multiprocessing.get_context("fork")
     ours, theirs = context.Pipe(duplex=True)
-    worker = context.Process(target=_worker, args=(base, theirs, ours), daemon=True)
+    worker = context.Process(target=_worker, args=(base, theirs, ours, os.getpid()), daemon=True)
     worker.start()
     theirs.close()
     sender = _Sender(ours)
@@ -200,8 +202,10 @@ def _take(conn: Connection, worker: Any) -> Any:
     return value
 
 
-def _worker(base: Callable[[], Half[Any]], conn: Connection, parents: Connection) -> None:
-    """BASE's half in the worker: its result or its error goes back through ``conn``."""
+def _worker(base: Callable[[], Half[Any]], conn: Connection, parents: Connection, parent: int) -> None:
+    """BASE's half in the worker: its result or its error goes back through ``conn``; it
+    ends with ``parent`` if that is killed."""
+    end_with_parent(parent)
     parents.close()  # this process's copy of the parent's end: EOF when the parent closes it
     sender = _Sender(conn)
     try:
