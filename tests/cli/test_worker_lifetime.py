@@ -100,3 +100,39 @@ def test_diff_worker_ends_with_a_killed_command(ing2gw, tmp_path: Path) -> None:
     head.write_text(yaml.dump_all(_bench("diff").changed(docs, 1000), Dumper=yaml.CSafeDumper, sort_keys=False))
     left = _kill_while_working("diff", str(base), str(head), "-o", "json")
     assert left == [], f"diff's worker {left} outlived the killed command"
+
+
+_WATCHED = """
+import os, sys, time
+import ing2gw.forking as forking
+parent = os.getpid()
+ready_r, ready_w = os.pipe()
+child = os.fork()
+if child == 0:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # the test reads this process's output to its end: not the child's
+    os.dup2(devnull, 2)
+    forking._ask_kernel = lambda: False  # as where the kernel cannot be asked
+    forking.end_with_parent(parent)
+    os.write(ready_w, b"x")
+    time.sleep(60)
+    os._exit(0)
+os.read(ready_r, 1)  # the child watches this process now
+print(child, flush=True)
+os._exit(0)
+"""
+
+
+def test_a_worker_watching_its_parent_ends_with_it() -> None:
+    """Where the kernel cannot be asked to signal a worker when its parent ends (not Linux),
+    the thread end_with_parent starts ends it within about half a second."""
+    done = subprocess.run([sys.executable, "-c", _WATCHED], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    child = int(done.stdout)
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = _alive(child)
+    if alive:
+        os.kill(child, signal.SIGKILL)
+    assert not alive, "the watched worker outlived its parent"
