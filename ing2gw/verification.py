@@ -98,6 +98,13 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
             early.stop()
 
 
+def _split(options: VerifyOptions, resources: ResourceSet) -> bool:
+    """Are the generated requests of ``resources`` replayed over two processes, the source
+    side in a worker (:mod:`ing2gw.sourceside`)?"""
+    return (options.generate and options.workers == 2 and not options.oracle and not options.via_proxy
+            and len(resources.ingresses) >= SPLIT_MIN and fork_available())
+
+
 def _early(rs: ResourceSet, convert_options: ConvertOptions, registry: Registry,
            options: VerifyOptions) -> SourceSide | None:
     """With two processes, on a large input, a worker forked now (before the conversion: the
@@ -107,8 +114,7 @@ def _early(rs: ResourceSet, convert_options: ConvertOptions, registry: Registry,
     Its first message (an Extra) is its guess of what the conversion gives: the provider
     verified and its Ingresses (``ns/name``), or None (and no more) when the input does not
     allow it (several providers, too few Ingresses)."""
-    if not (options.generate and options.workers == 2 and not options.oracle and not options.via_proxy
-            and len(rs.ingresses) >= SPLIT_MIN and fork_available()):
+    if not _split(options, rs):
         return None
     controller_config = convert_options.conversion.controller_config or None
 
@@ -247,8 +253,7 @@ def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regi
 
         split = SourceSide(finishing_side)
         sourced = shared(first, split)
-    elif (options.generate and options.workers == 2 and not options.oracle and not options.via_proxy
-            and len(mine.ingresses) >= SPLIT_MIN and fork_available()):
+    elif _split(options, mine):
         def source_side(done: Any) -> Iterator[SourcedMessage | Extra]:
             own = source_model()[1]
 

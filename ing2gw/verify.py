@@ -200,14 +200,18 @@ class Difference(NamedTuple):
     def to_dict(self, rendered: _Rendered | None = None) -> dict[str, Any]:
         """``rendered``: notes and tuples of notes already written, shared by the differences
         of one report."""
-        request, source, gateway, aspects, ingresses, explained_by, origin, repeats = self
+        return self.row(_notes_json(self[5], rendered))
+
+    def row(self, explained_by: Any) -> dict[str, Any]:
+        """The JSON row, with ``explained_by`` as the explanation's notes written (their JSON
+        data, or the text orjson writes for them)."""
+        request, source, gateway, aspects, ingresses, explanation, origin, repeats = self
         if repeats > 1:  # right after the origin
             return {"request": request, "origin": origin, "repeats": repeats, "source": source, "gateway": gateway,
-                    "differs": list(aspects), "ingresses": list(ingresses), "explained": bool(explained_by),
-                    "explainedBy": _notes_json(explained_by, rendered)}
+                    "differs": list(aspects), "ingresses": list(ingresses), "explained": bool(explanation),
+                    "explainedBy": explained_by}
         return {"request": request, "origin": origin, "source": source, "gateway": gateway, "differs": list(aspects),
-                "ingresses": list(ingresses), "explained": bool(explained_by),
-                "explainedBy": _notes_json(explained_by, rendered)}
+                "ingresses": list(ingresses), "explained": bool(explanation), "explainedBy": explained_by}
 
 
 # What a report has written so far, by ``id`` (the object kept, so its id stays its own): a
@@ -227,7 +231,8 @@ def _rows(ordered: Iterable[Difference], rendered: _Rendered,
     if written is None:
         return [d.to_dict(rendered) for d in ordered]
     out = []
-    for request, source, gateway, aspects, ingresses, explained_by, origin, repeats in ordered:
+    for difference in ordered:
+        explained_by = difference[5]
         found = written.get(id(explained_by))
         if found is None or found[0] is not explained_by:
             listed = _notes_json(explained_by, rendered)
@@ -237,14 +242,7 @@ def _rows(ordered: Iterable[Difference], rendered: _Rendered,
             except orjson.JSONEncodeError:  # (json_bytes will refuse it too: written without)
                 text = listed
             found = written[id(explained_by)] = (explained_by, text)
-        if repeats > 1:  # right after the origin
-            out.append({"request": request, "origin": origin, "repeats": repeats, "source": source,
-                        "gateway": gateway, "differs": list(aspects), "ingresses": list(ingresses),
-                        "explained": bool(explained_by), "explainedBy": found[1]})
-        else:
-            out.append({"request": request, "origin": origin, "source": source, "gateway": gateway,
-                        "differs": list(aspects), "ingresses": list(ingresses), "explained": bool(explained_by),
-                        "explainedBy": found[1]})
+        out.append(difference.row(found[1]))
     return out
 
 

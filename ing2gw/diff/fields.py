@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["FieldChange", "deep_changes", "path_text", "sort_path"]
+__all__ = ["FieldChange", "deep_changes", "mostly_shared", "path_text", "sort_path"]
 
 Change = Literal["added", "removed", "changed"]
 
@@ -63,7 +63,7 @@ def deep_changes(a: Any, b: Any, prefix: tuple[Any, ...] = ()) -> list[FieldChan
     one changed value): the result is deepdiff's, without its cost on the large identical
     parts of two versions of an object."""
     changes: list[FieldChange] = []
-    if type(a) is dict and type(b) is dict and _mostly_shared(a, b):
+    if type(a) is dict and type(b) is dict and mostly_shared(a, b):
         for key in a:
             if key not in b:
                 changes.append(FieldChange(path_text([*prefix, key]), "removed", a[key], None))
@@ -83,7 +83,7 @@ def deep_changes(a: Any, b: Any, prefix: tuple[Any, ...] = ()) -> list[FieldChan
     return changes
 
 
-def _mostly_shared(a: dict[Any, Any], b: dict[Any, Any]) -> bool:
+def mostly_shared(a: dict[Any, Any], b: dict[Any, Any]) -> bool:
     """At least half of the keys in common: deepdiff (threshold_to_diff_deeper, 0.33) then
     reports per key, as the walk does."""
     union = len(a.keys() | b.keys())

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from ..emit.gateway import SOURCE_ANNOTATION
-from .fields import FieldChange, _mostly_shared, deep_changes, sort_path
+from .fields import FieldChange, deep_changes, mostly_shared, sort_path
 from .model import ObjectChange, Side
 from .sides import identity
 
@@ -144,7 +144,7 @@ def _pair(a: dict[str, Any], b: dict[str, Any], state: _State | None) -> tuple[d
     sides as it is, one object (canonical or not, it is skipped at once), instead of being
     made canonical twice. ``spec`` is paired the same way, and its ``rules`` made canonical
     once per distinct rule (:func:`_canonical_rules`)."""
-    if state is None or not _mostly_shared(a, b):
+    if state is None or not mostly_shared(a, b):
         return _canonical(a, state), _canonical(b, state)
     both: dict[str, tuple[Any, Any]] = {}
     for k, v in a.items():
