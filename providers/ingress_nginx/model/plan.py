@@ -127,8 +127,10 @@ class _Policy:
         self.ssl = self.force or (pol.ssl_redirect if pol else False)  # (unless the location is exempt)
         self.preserve = pol.preserve_trailing_slash if pol else False
         self.port = ":443" if (pol.use_port_in_redirects if pol else False) else ""
-        # (rate_limited and access refuse nothing, and note nothing, without these)
-        self.limited = pol is not None and ctx.enforcement.limiter is not None and bool(pol.limit_rps or pol.limit_rpm)
+        # (rate_limited and access refuse nothing, and note nothing, without these; rate_limited
+        # counts nothing either without the routing Context's limiter: plans are shared by a
+        # model's enforcing variants)
+        self.limited = pol is not None and bool(pol.limit_rps or pol.limit_rpm)
         self.checked = pol is not None and bool(pol.allow or pol.deny or pol.auth_type or pol.auth_url)
         self.basic_auth = bool(pol and pol.basic_auth)
         self.prefix = pol.x_forwarded_prefix if pol and pol.x_forwarded_prefix else None
@@ -176,7 +178,10 @@ class _Plan:
 
 
 class _Plans:
-    """One model's plans (a Context's: its topology, settings, input and enforcement)."""
+    """One model's plans: those of a Context's topology, settings and input, shared by the
+    Contexts that differ in their enforcement only (a model and its :meth:`enforcing` copies,
+    such as the fresh counting copy ``verify`` makes per rate-limit burst: none of them plans
+    a host or location again). ``ctx`` is the first of them."""
 
     __slots__ = ("ctx", "forwarded_headers", "hosts", "locations", "policies", "uris")
 
@@ -218,19 +223,34 @@ class _Plans:
         return found
 
 
-_PLANS: dict[int, _Plans] = {}
-_last: _Plans | None = None  # the plans of the last model asked (one model answers many requests in a row)
+# A Context's plans by its id (the Context is kept, so its id stays its own), and by what
+# they depend on (:func:`_family`): every Context field but the enforcement.
+_PLANS: dict[int, tuple[Context, _Plans]] = {}
+_FAMILIES: dict[tuple[int, ...], _Plans] = {}
+_last: tuple[Context, _Plans] | None = None  # the last Context asked (one model answers many requests in a row)
+
+
+def _family(ctx: Context) -> tuple[int, ...]:
+    """What a Context's plans depend on, by identity (the first Context of a family is kept
+    in its _Plans, and with it these objects: their ids stay theirs)."""
+    return (id(ctx.topology), id(ctx.config), id(ctx.config_maps), ctx.refs_known, id(ctx.secrets), ctx.secrets_known)
 
 
 def _plans(ctx: Context) -> _Plans:
     global _last
-    found = _PLANS.get(id(ctx))
-    if found is None or found.ctx is not ctx:
+    hit = _PLANS.get(id(ctx))
+    if hit is None or hit[0] is not ctx:
         if len(_PLANS) >= 64:
             _PLANS.clear()
-        found = _PLANS[id(ctx)] = _Plans(ctx)
-    _last = found
-    return found
+        key = _family(ctx)
+        found = _FAMILIES.get(key)
+        if found is None:
+            if len(_FAMILIES) >= 64:
+                _FAMILIES.clear()
+            found = _FAMILIES[key] = _Plans(ctx)
+        hit = _PLANS[id(ctx)] = (ctx, found)
+    _last = hit
+    return hit[1]
 
 
 # Outcome(...) and Upstream(...) without their keyword handling (one of each per request): every field given
@@ -255,9 +275,8 @@ def _refused(plan: _Plan, response: Headers, notes: list[str], refusal: Refusal)
 
 def route(ctx: Context, request: Request, client_ip: str | None = None) -> Outcome:
     """What ingress-nginx answers to ``request``: :func:`.pipeline.route`'s answer."""
-    plans = _last
-    if plans is None or plans.ctx is not ctx:
-        plans = _plans(ctx)
+    last = _last
+    plans = last[1] if last is not None and last[0] is ctx else _plans(ctx)
     if client_ip is None:
         client_ip = request.client
     host = plans.hosts.get(request.hostname) or plans.host(request.hostname)

@@ -160,3 +160,22 @@ def test_plans_answer_as_the_reference_on_random_ingresses(seed: int) -> None:
                                           backend_delay=rng.choice([None, None, 0.5, 61.0, 400.0])))
     requests += requests[: len(requests) // 3]  # asked again: the plans are reused
     _assert_same(model, requests)
+
+
+def test_enforcing_copies_share_the_plans_and_count_on_their_own() -> None:
+    """A model and its enforcing copies (verify makes a fresh counting one per rate-limit
+    burst) plan each host and location once; each copy still counts with its own limiter,
+    and the one that does not count refuses nothing."""
+    limited = ingress("limited", "l.test", [("/", "Prefix", "web")], {"limit-rps": "1", "limit-burst-multiplier": "1"})
+    model = NginxModel.from_resources(resources_of([limited]))
+    credentials = Credentials.from_options(())
+    plain = model.enforcing(credentials, count=False)
+    request = Request.build(host="l.test", path="/", client="192.0.2.7")
+    assert [plain.route(request).status for _ in range(3)] == [200, 200, 200]
+    planned = plan._plans(plain.context)
+    copies = [model.enforcing(credentials, lambda: 0.0, count=True) for _ in range(2)]
+    for copy in copies:
+        assert plan._plans(copy.context) is planned
+    assert [copies[0].route(request).status for _ in range(3)] == [200, 200, 503]  # rate + burst pass
+    assert copies[1].route(request).status == 200  # its own counters
+    assert len(planned.locations) == 1 and len(planned.hosts) == 1
