@@ -19,7 +19,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .errors import UsageError
 
-__all__ = ["DEFAULT_PORTS", "DeferredHeaders", "Headers", "MeshSource", "QueryParams", "Request", "split_host_port"]
+__all__ = ["DEFAULT_PORTS", "DeferredHeaders", "Headers", "MeshSource", "QueryParams", "Request", "plain_request",
+           "split_host_port"]
 
 DEFAULT_PORTS: Mapping[str, int] = {"http": 80, "https": 443}
 
@@ -216,6 +217,15 @@ def split_host_port(authority: str) -> tuple[str, int | None]:
 _HOSTNAMES: dict[str, str] = {}  # Host value -> its hostname (split_host_port's first part)
 
 
+def _hostname(host: str) -> str:
+    """``split_host_port(host)[0]``, remembered in _HOSTNAMES (requests repeat a few hosts)."""
+    hostname = split_host_port(host)[0]
+    if len(_HOSTNAMES) >= 100_000:
+        _HOSTNAMES.clear()
+    _HOSTNAMES[host] = hostname
+    return hostname
+
+
 class QueryParams(Mapping[str, str]):
     """The first value of each query parameter, decoded when first looked at (most
     requests are routed without reading their query)."""
@@ -315,12 +325,7 @@ class Request:
         if not raw_path.startswith("/"):
             raw_path = "/" + raw_path
         hdrs = headers if isinstance(headers, Headers) else Headers(headers)
-        hostname = _HOSTNAMES.get(host)
-        if hostname is None:  # requests repeat a few hosts
-            hostname = split_host_port(host)[0]
-            if len(_HOSTNAMES) >= 100_000:
-                _HOSTNAMES.clear()
-            _HOSTNAMES[host] = hostname
+        hostname = _HOSTNAMES.get(host) or _hostname(host)
         if sni is not None:
             sni = sni.lower() or None
         elif scheme == "https":
@@ -386,6 +391,25 @@ class Request:
     def target(self) -> str:
         """The request target as sent upstream: path plus ``?query`` when there is one."""
         return f"{self.path}?{self.query}" if self.query else self.path
+
+
+def plain_request(scheme: str, host: str, target: str, headers: Headers, method: str, client: str | None) -> Request:
+    """``Request.build(host=host, path=target, scheme=scheme, method=method, headers=headers,
+    client=client)`` for a ``scheme`` spelled ``http`` or ``https``: the same request, without
+    the keyword handling and the checks of what a plain request does not set (port, SNI,
+    mesh, ...). ``verify`` builds one per generated request on each side (:mod:`ing2gw.verify`)."""
+    if "?" in target or "#" in target or not target.startswith("/"):
+        path, _, query = target.partition("?")
+        if "#" in path:
+            path = path.partition("#")[0]
+        if not path.startswith("/"):
+            path = "/" + path
+    else:
+        path, query = target, ""
+    hostname = _HOSTNAMES.get(host) or _hostname(host)
+    return _request(method.upper(), scheme, host, DEFAULT_PORTS[scheme], path, query, headers,
+                    (hostname or None) if scheme == "https" else None, None, hostname,
+                    QueryParams(query) if query else {}, None, client, None, None)
 
 
 # Request(...) writes each of its 15 fields through object.__setattr__ (it is frozen); a

@@ -29,7 +29,7 @@ from .accesslog import LogLine
 from .accesslog import origin as log_origin
 from .explain import Explainer
 from .forking import can_fork, end_with_parent
-from .http import Headers, MeshSource, Request
+from .http import Headers, MeshSource, Request, plain_request
 from .logshare import Sharing
 from .notes import ASPECTS, Note
 from .probes import Probe
@@ -491,13 +491,15 @@ def _probe_request(scheme: str, host: str, path: str, headers: tuple[tuple[str, 
     """The request a probe's values stand for (no Probe built in between: one per replayed request)."""
     if headers and headers[0][0] == ":method":  # a provider's hint for another method (CORS preflights)
         method, headers = headers[0][1], headers[1:]
-    mesh = None if mesh_ns is None else MeshSource(mesh_ns, host)
     built = _HEADERS.get(headers)
     if built is None:  # probes repeat a few header sets: each is built once (Headers are immutable)
         built = Headers(headers)
         if len(_HEADERS) >= 10_000:
             _HEADERS.clear()
         _HEADERS[headers] = built
+    if port is None and mesh_ns is None and (scheme == "http" or scheme == "https"):  # (every generated probe)
+        return plain_request(scheme, host, path, built, method, client)
+    mesh = None if mesh_ns is None else MeshSource(mesh_ns, host)
     return Request.build(host=host, path=path, scheme=scheme, method=method, headers=built, client=client, port=port,
                          mesh=mesh)
 
@@ -633,13 +635,21 @@ def source_chunk(route: Callable[[Request], Outcome], items: Sequence[tuple[Repl
     new: list[tuple[Any, ...] | None] = []
     seen: dict[Matched | None, int] = {}
     for item, origin in items:
-        outcome = route(_as_request(item))
+        wire: _Wire | _ProbeWire
+        if item.__class__ is Probe:  # (every generated request) its wire form first, the request from it
+            wire = (item.scheme, item.host, item.path, item.headers, item.method, item.client, item.port, item.mesh,
+                    origin)
+            request = _probe_request(*wire[:8])
+        else:
+            request = _as_request(item)
+            wire = cast("_Wire | _ProbeWire", _to_wire(item, origin))
+        outcome = route(request)
         matched = outcome.matched
         at = seen.get(matched)
         if at is None:
             at = seen[matched] = len(new)
             new.append(None if matched is None else tuple(get(matched) for get in _MATCHED_FIELDS))
-        wires.append(cast("_Wire | _ProbeWire", _to_wire(item, origin)))
+        wires.append(wire)
         summaries.append(_summary(outcome))
         where.append(at)
     return wires, summaries, where, new

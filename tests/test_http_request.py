@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ing2gw.errors import UsageError
-from ing2gw.http import DEFAULT_PORTS, Headers, MeshSource, QueryParams, Request, split_host_port
+from ing2gw.http import DEFAULT_PORTS, Headers, MeshSource, QueryParams, Request, plain_request, split_host_port
 from ing2gw.probes import Probe
 from ing2gw.verify import _as_request, _from_wire, _to_wire
 
@@ -93,10 +93,10 @@ def test_build_equals_the_plain_constructor() -> None:
 def test_a_probe_from_the_wire_is_the_probe_built() -> None:
     rng = random.Random(5)
     for _ in range(2000):
-        probe = Probe(rng.choice(["http", "https"]), rng.choice(HOSTS[:4]), rng.choice(PATHS[:6]),
+        probe = Probe(rng.choice(["http", "https"]), rng.choice(HOSTS), rng.choice(PATHS),
                       rng.choice([(), (("a", "1"),), ((":method", "OPTIONS"), ("Origin", "https://o.test"))]),
-                      rng.choice(["GET", "POST"]), rng.choice([None, "10.0.0.1"]), rng.choice([None, 8080]),
-                      rng.choice([None, "ns"]))
+                      rng.choice(["GET", "POST", "get"]), rng.choice([None, "10.0.0.1"]),
+                      rng.choice([None, None, 8080]), rng.choice([None, None, "ns"]))
         request = _from_wire(_to_wire(probe, "generated"))  # type: ignore[arg-type]
         assert _fields(request) == _fields(_as_request(probe)), probe
         method = probe.headers[0][1] if probe.headers and probe.headers[0][0] == ":method" else probe.method
@@ -105,3 +105,16 @@ def test_a_probe_from_the_wire_is_the_probe_built() -> None:
                                 headers=[h for h in probe.headers if h[0] != ":method"], client=probe.client,
                                 port=probe.port, mesh=mesh)
         assert request == expected, probe
+
+
+def test_a_plain_request_is_the_one_build_gives() -> None:
+    rng = random.Random(7)
+    for _ in range(3000):
+        scheme, host, path = rng.choice(["http", "https"]), rng.choice(HOSTS), rng.choice(PATHS)
+        headers = Headers(rng.choice([(), (("A", "1"),), (("a", "1"), ("A", "2"))]))
+        method, client = rng.choice(["GET", "get", "OPTIONS"]), rng.choice([None, "10.0.0.1"])
+        plain = plain_request(scheme, host, path, headers, method, client)
+        built = Request.build(host=host, path=path, scheme=scheme, method=method, headers=headers, client=client)
+        assert _fields(plain) == _fields(built), (scheme, host, path)
+        assert plain == _plain_build(host=host, path=path, scheme=scheme, method=method, headers=headers,
+                                     client=client)
