@@ -19,6 +19,9 @@ __all__ = ["NginxDataPlane"]
 
 # An origin no CORS list allows.
 _FOREIGN_ORIGIN = "https://elsewhere.ing2gw.invalid"
+# The annotations probe_headers reads (the others do not change the header sets probed).
+_PROBED = frozenset({"backend-protocol", "enable-cors", "cors-allow-origin", "canary", "canary-by-header",
+                     "canary-by-header-value", "canary-by-cookie"})
 # Request paths nginx normalises before matching: %XX escapes, backslashes, //, dot segments.
 _DENORMAL = r"~%|\\|//|/\.\.?(/|$)"
 
@@ -49,9 +52,18 @@ class NginxDataPlane:
         content type for gRPC backends, and for CORS a request and a preflight from an allowed
         origin and from one no list allows."""
         out: dict[str, list[tuple[tuple[str, str], ...]]] = {}
-        notes = Notes()
+        notes = Notes()  # (the conversion notes the annotations; these are dropped)
+        table = self.table
+        prefix = table.prefix + "/"
+        start = len(prefix)
+        keys = {k for k in table.specs if table.canonical(k) in _PROBED}
         for ing in ingresses:
-            ann = self.table.read(ing, notes)
+            # only the annotations read here are parsed (most Ingresses have none of them: no header set)
+            items = [(k, k[start:], ing.annotations[k]) for k in sorted(ing.annotations)
+                     if k.startswith(prefix) and k[start:] in keys]
+            if not items:
+                continue
+            ann = table.parse(items, notes, ing.subject, ing.origin, ())
             sets: list[tuple[tuple[str, str], ...]] = []
             if ann.get("backend-protocol") in (BackendProtocol.GRPC, BackendProtocol.GRPCS):
                 sets.append((("content-type", "application/grpc"),))  # a gRPC request as well as plain ones

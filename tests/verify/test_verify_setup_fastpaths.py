@@ -1,6 +1,7 @@
 """verify's once-per-run fast paths give what the plain paths give, on generated Ingress sets
-and on every verify case of testdata: the boundary probes collected as plain tuples, and the
-policy probes that skip routing a rule nothing on either side can protect."""
+and on every verify case of testdata: the boundary probes collected as plain tuples, the
+header sets worth probing read from the few annotations that decide them, and the policy
+probes that skip routing a rule nothing on either side can protect."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ ANNOTATIONS = [
     ("enable-cors", "true"), ("canary", "true"), ("use-regex", "true"), ("rewrite-target", "/$1"),
     ("from-to-www-redirect", "true"), ("no-such-annotation", "x"), ("proxy-body-size", "lots"),
     ("auth-type", "basic"), ("auth-secret", "other/users"), ("temporal-redirect", "ftp://x"),
+    ("backend-protocol", "GRPC"), ("backend-protocol", "SOAP"), ("cors-allow-origin", "https://o.test, *.w.test"),
+    ("canary-by-cookie", "beta"), ("enable-cors", "maybe"),
 ]
 PATHS = [("/", "Prefix"), ("/api", "Prefix"), ("/api/v1", "Exact"), ("/static/", "Prefix"), ("/x(.*)", "Prefix"),
          ("/healthz", "Exact"), ("/a/b", "ImplementationSpecific")]
@@ -121,6 +124,26 @@ def test_ingress_probes_equal_the_plain_collection(tmp_path: Path) -> None:
         assert len(fast) == len(set(fast))
         checked += 1
     assert checked > 20
+
+
+def test_probe_headers_read_only_what_decides_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ingress-nginx's header sets from the annotations that decide them equal those from every
+    annotation of the Ingress parsed (what decides them read from the full parse)."""
+    from ing2gw.providers.ingress_nginx import dataplane
+
+    checked = with_sets = 0
+    for path in _inputs(tmp_path):
+        sides = _sides(path)
+        if sides is None or not isinstance(sides[2], dataplane.NginxDataPlane):
+            continue
+        mine, _, plane, _, _ = sides
+        fast = plane.probe_headers(mine.ingresses)
+        with monkeypatch.context() as patched:
+            patched.setattr(dataplane, "_PROBED", frozenset(plane.table.specs))
+            assert plane.probe_headers(mine.ingresses) == fast, path
+        checked += 1
+        with_sets += bool(fast)
+    assert checked > 20 and with_sets > 5
 
 
 def test_policy_probes_skipping_unprotected_rules_equal_routing_every_rule(
