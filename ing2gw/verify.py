@@ -35,6 +35,7 @@ from .notes import ASPECTS, Note
 from .probes import Probe
 from .resources import ResourceSet
 from .router.outcome import Matched, Outcome
+from .yamlio import json_pieces
 
 if TYPE_CHECKING:
     from .policyprobes import ProbeGroup, Stateful
@@ -220,14 +221,14 @@ _Rendered = dict[int, tuple[Any, Any]]
 # A row's key lines are indented by three levels in the JSON report (the report's keys, the
 # differences list, the row): what a row's explainedBy written alone is indented by again.
 _ROW_INDENT = b"\n" + b"  " * 3
-_FRAGMENT_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS  # (json_bytes' but the final newline)
+_FRAGMENT_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS  # (dump_json's but the final newline)
 
 
 def _rows(ordered: Iterable[Difference], rendered: _Rendered,
           written: dict[int, tuple[tuple[Note, ...], Any]] | None) -> list[dict[str, Any]]:
     """The JSON rows of ``ordered`` differences (:meth:`Difference.to_dict`); with ``written``
     (explanations written so far, by ``id`` of their tuple of notes), each row's explainedBy
-    as the JSON text it is written as (see :meth:`VerifyReport.to_dict`)."""
+    as the JSON text it is written as (see :meth:`VerifyReport.json_pieces`)."""
     if written is None:
         return [d.to_dict(rendered) for d in ordered]
     out = []
@@ -239,7 +240,7 @@ def _rows(ordered: Iterable[Difference], rendered: _Rendered,
             try:
                 text: Any = orjson.Fragment(orjson.dumps(listed, option=_FRAGMENT_OPTIONS)
                                             .replace(b"\n", _ROW_INDENT))
-            except orjson.JSONEncodeError:  # (json_bytes will refuse it too: written without)
+            except orjson.JSONEncodeError:  # (the row's batch will be refused too: written without)
                 text = listed
             found = written[id(explained_by)] = (explained_by, text)
         out.append(difference.row(found[1]))
@@ -406,16 +407,39 @@ class VerifyReport:
         rows.sort(key=lambda r: r[:4])
         return [r[4] for r in rows]
 
-    def to_dict(self, rows: bool = True, written: bool = False) -> dict[str, Any]:
+    def to_dict(self, rows: bool = True) -> dict[str, Any]:
         """The report as JSON data; without ``rows``, without the row of each differing request
         and access-log difference (``differences``, ``accessLog``): the text and markdown
-        reports show the groups only. With ``written`` (for :func:`~ing2gw.yamlio.json_bytes`
-        only, which then writes what it writes without), each difference's ``explainedBy``
-        is the JSON text orjson writes there (an ``orjson.Fragment``), made once per
-        explanation: the differences of one explanation share its notes."""
+        reports show the groups only."""
+        rendered: _Rendered = {}
+        return self._document(rendered, _rows(self._ordered(), rendered, None) if rows else None)
+
+    def json_pieces(self, batch: int = 4096) -> Iterator[bytes | memoryview]:
+        """``dump_json(self.to_dict())`` as UTF-8, in pieces (:func:`~ing2gw.yamlio.json_pieces`):
+        the rows of the differences made and written ``batch`` at a time, so that writing
+        them overlaps making them. Each row's ``explainedBy`` is the JSON text orjson writes
+        there (an ``orjson.Fragment``), made once per explanation: the differences of one
+        explanation share its notes."""
+        rendered: _Rendered = {}
+        data = self._document(rendered, [])  # (the rows' place)
+        ordered = self._ordered()
+        written: dict[int, tuple[tuple[Note, ...], Any]] = {}
+
+        def rows(part: Sequence[Difference], plain: bool) -> list[Any]:
+            return _rows(part, rendered, None if plain else written)
+
+        return json_pieces(data, "differences", (ordered[i:i + batch] for i in range(0, len(ordered), batch)), rows)
+
+    def _ordered(self) -> list[Difference]:
+        """The differences as their rows are listed: explained last, then by URL and method."""
+        # (by position: a NamedTuple's field names are properties, slower to read)
+        return sorted(self.differences, key=lambda d: (bool(d[5]), d[0]["url"], d[0]["method"]))
+
+    def _document(self, rendered: _Rendered, rows: list[dict[str, Any]] | None) -> dict[str, Any]:
+        """The report's JSON data with ``rows`` as its ``differences`` (and the access-log
+        differences with them), or without either."""
         differ = self.differing()
         unexplained = self.differing(unexplained_only=True)
-        rendered: _Rendered = {}
         data: dict[str, Any] = {
             "provider": self.provider,
             "summary": {
@@ -429,10 +453,8 @@ class VerifyReport:
             },
             "groups": self.groups(rendered),
         }
-        if rows:
-            # (by position: a NamedTuple's field names are properties, slower to read)
-            ordered = sorted(self.differences, key=lambda d: (bool(d[5]), d[0]["url"], d[0]["method"]))
-            data["differences"] = _rows(ordered, rendered, {} if written else None)
+        if rows is not None:
+            data["differences"] = rows
             if self.logs:
                 data["accessLog"] = [e.to_dict(rendered) for e in sorted(self.logs.values(), key=LogDifference.order)]
         data["skipped"] = self.skipped

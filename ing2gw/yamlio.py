@@ -27,7 +27,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from ruamel.yaml import YAML
@@ -39,8 +39,8 @@ from ruamel.yaml.tag import Tag
 from .errors import InputError
 from .yamlfast import Parsed, Span, read_stream
 
-__all__ = ["Document", "SourceText", "dump_json", "dump_yaml", "iter_yaml", "json_bytes", "parse_documents",
-           "read_text"]
+__all__ = ["Document", "SourceText", "dump_json", "dump_yaml", "iter_yaml", "json_bytes", "json_pieces",
+           "parse_documents", "read_text"]
 
 # A document whose aliases would expand beyond this many nodes is refused (billion laughs).
 MAX_EXPANDED_NODES = 2_000_000
@@ -704,6 +704,46 @@ def json_bytes(value: Any) -> bytes | None:
 
 
 _JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
+
+_B = TypeVar("_B")  # a batch of what json_pieces writes rows of
+
+
+def json_pieces(value: Mapping[str, Any], key: str, batches: Iterable[_B],
+                rows: Callable[[_B, bool], list[Any]]) -> Iterator[bytes | memoryview]:
+    """:func:`dump_json`'s bytes of ``value`` with ``value[key]`` (a key at the top level,
+    where the list is written) the list of every batch's rows, in pieces: concatenated, the
+    same bytes. A long list is so written as it is made, a batch at a time, not held whole.
+
+    ``rows(batch, plain)``: a batch's rows as JSON data; with ``plain``, data the standard
+    library writes too (no ``orjson.Fragment``). A batch orjson refuses is written by the
+    standard library, whose layout is the same (:func:`dump_json`); what precedes the list,
+    if orjson refuses it, makes the whole document go through the standard library at once.
+    """
+    around = json_bytes({**value, key: orjson.Fragment(_HOLE)})
+    if around is None:
+        yield dump_json({**value, key: [row for batch in batches for row in rows(batch, True)]}).encode()
+        return
+    before, after = around.split(_HOLE)
+    yield before
+    opened = False
+    for batch in batches:
+        made = rows(batch, False)
+        if not made:
+            continue
+        try:  # at the top level's depth: the rows written as they are in the whole document
+            text = orjson.dumps({"": made}, default=_json_default, option=_FRAGMENT_OPTIONS)
+        except orjson.JSONEncodeError:
+            text = json.dumps({"": _plain(rows(batch, True))}, indent=2, ensure_ascii=False).encode()
+        yield b"," if opened else b"["
+        opened = True
+        yield memoryview(text)[len(_LIST_OPENED):-len(_LIST_CLOSED)]
+    yield (_LIST_CLOSED[:-2] if opened else b"[]") + after
+
+
+_HOLE = b"\x00"  # never in JSON text (a control character in a string is escaped)
+_FRAGMENT_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
+_LIST_OPENED = b'{\n  "": ['  # what a batch {"": rows} is written inside of
+_LIST_CLOSED = b"\n  ]\n}"
 
 
 def _json_default(value: Any) -> Any:

@@ -124,6 +124,37 @@ def test_dump_json_other_mappings_and_what_orjson_refuses() -> None:
     assert dump_json([1e-05, 1e16]) == "[\n  0.00001,\n  1e+16\n]\n"
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(keys, json_values, max_size=3), st.lists(json_values, max_size=12), st.integers(1, 5),
+       st.sampled_from(["before", "inside", "after", None]))
+def test_json_pieces_join_to_dump_json(around: dict[str, Any], items: list[Any], size: int, big: str | None) -> None:
+    """json_pieces writes a top-level list a batch at a time: joined, the pieces are
+    dump_json of the whole document, whatever the batches; a batch orjson refuses (an integer
+    beyond 64 bits) is written by the standard library, and so is the whole document when
+    what comes before the list is refused."""
+    from ing2gw.yamlio import json_pieces
+
+    value = {"first": around, "rows": [], "last": [1, {"x": None}]}
+    if big == "before":
+        value["first"] = {"n": 2**70}
+    if big == "after":
+        value["last"] = [2**70]
+    rows = [*items, {"n": 2**70}] if big == "inside" else items
+    batches = [rows[i:i + size] for i in range(0, len(rows), size)]
+    plain: list[bool] = []
+
+    def made(batch: list[Any], stdlib: bool) -> list[Any]:
+        plain.append(stdlib)
+        return batch
+
+    joined = b"".join(json_pieces(value, "rows", batches, made))
+    whole = dump_json({**value, "rows": rows})
+    assert json.loads(joined) == json.loads(whole)
+    if not _has_float(value) and not _has_float(rows) or big in ("before", "after"):  # (all through one encoder)
+        assert joined == whole.encode()
+    assert any(plain) == (big is not None and bool(rows))
+
+
 def test_iter_yaml_chunks_whole_documents_and_joins_to_dump_yaml() -> None:
     from ing2gw.output import format_manifests, stream_manifests
     from ing2gw.yamlio import _CHUNK_LINES, iter_yaml

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import click
 
 from ..errors import ExitCode
 from ..notes import lost_protection
+from ..output import write_pieces
 from ..plugins import discover
 from ..report import render
 from ..verification import VerifyOptions, run_verify
-from ..yamlio import dump_json, json_bytes
 from . import exit_codes, keep_until_exit
 from .common import fails_unprotected, load_resources, make_convert_options, print_notes
 from .options import conversion_options, htpasswd_option, input_options
@@ -82,16 +83,19 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], scheme: str | N
     report = done.report
     if not quiet:
         print_notes(done.conversion.notes)
-    # (text and markdown show the groups, not each row; JSON: each explanation written once)
-    model_dict = report.to_dict(rows=fmt == "json", written=fmt == "json")
-    if fmt == "json":
-        data = json_bytes(model_dict)  # a large report: its bytes go out as they are
-        click.echo(dump_json(report.to_dict()) if data is None else data, nl=False)
-    else:
+    if fmt == "json":  # a large report: written as its rows are made (the other core copies them out)
+        sys.stdout.flush()
+        keep_until_exit(rs, done)  # (freed by the process's end, not one by one)
+        try:
+            write_pieces(report.json_pieces(), sys.stdout.buffer)
+        except BrokenPipeError:  # the reader is gone (`| head`): it read what it wanted; the verdict stands
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (what is still buffered goes nowhere)
+    else:  # (text and markdown show the groups, not each row)
+        model_dict = report.to_dict(rows=False)
         lost = [n.as_dict() for n in done.conversion.notes if lost_protection(n)]
         click.echo(render("verify.md.j2" if fmt == "markdown" else "verify.txt.j2", v=model_dict, lost=lost),
                    nl=False)
-    keep_until_exit(rs, done, model_dict)  # (freed by the process's end, not one by one)
+        keep_until_exit(rs, done, model_dict)
     if any(c["disagree"] for c in report.checks.values()):
         return ExitCode.FINDINGS  # a model or the proxy is wrong somewhere: nothing else can be trusted
     if fails_unprotected(done.conversion.notes, params["allow_unprotected"], not quiet):
