@@ -21,7 +21,7 @@ served the same way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -350,12 +350,38 @@ def _ended(end: tuple[int, str, object], state: _State, info: RuleInfo, grpc: bo
 
 
 @dataclass(frozen=True, slots=True)
+class _Candidates:
+    """Gateways on one port that a request may go to, in order, and what a plan reads of them."""
+
+    gateways: tuple[Gateway, ...]
+    labels: tuple[str | None, ...]  # the note each one's outcomes carry (None when it is the only one)
+    at: Mapping[str, int]  # name -> position
+    other: tuple[tuple[int, ...], tuple[int, ...]]  # [https] -> positions of those speaking the other scheme
+
+
+def _candidates_of(gateways: tuple[Gateway, ...], port: int) -> _Candidates:
+    if len(gateways) == 1:
+        return _Candidates(gateways, (None,), {}, ((), ()))
+    names = ", ".join(gw.name for gw in gateways)
+    labels = tuple(f"several Gateways listen on port {port} ({names}); routed through {gw.name} "
+                   "(name one with --gateway)" for gw in gateways)
+    https = [gw.protocols[port] == "HTTPS" for gw in gateways]
+    return _Candidates(gateways, labels, {gw.name: i for i, gw in enumerate(gateways)},
+                       (tuple(i for i, h in enumerate(https) if h), tuple(i for i, h in enumerate(https) if not h)))
+
+
+@dataclass(frozen=True, slots=True)
 class _PortHosts:
     """The Gateways on one port by hostname pattern (as name sets): those with a listener for
-    it (``listening``) and those with routes for it on one of their listeners (``routed``)."""
+    it (``listening``) and those with routes for it on one of their listeners (``routed``);
+    and the candidates of a request (:func:`_candidates`) by the name sets of ``listening``
+    its host matches (by ``id``: those sets live as long as the index), made once each: the
+    hosts of a port share a few."""
 
     listening: HostIndex[set[str]]
     routed: HostIndex[set[str]]
+    everyone: _Candidates  # every Gateway on the port (when none has a listener for the host)
+    candidates: dict[tuple[int, ...], _Candidates]
 
 
 def _port_hosts(table: Table, port: int) -> _PortHosts:
@@ -370,7 +396,8 @@ def _port_hosts(table: Table, port: int) -> _PortHosts:
                 for hostname, group in listener.routes.items():
                     if group.http or group.grpc:
                         routed.setdefault(hostname, set).add(gw.name)
-        found = table.port_hosts[port] = _PortHosts(listening, routed)
+        everyone = _candidates_of(table.by_port.get(port, ()), port)
+        found = table.port_hosts[port] = _PortHosts(listening, routed, everyone, {})
     return found
 
 
@@ -380,28 +407,31 @@ def _names(index: HostIndex[set[str]], host: str) -> set[str]:
     return found[0] if len(found) == 1 else set().union(*found)
 
 
-def _candidates(table: Table, request: Request) -> tuple[list[Gateway], str | None]:
+def _candidates(table: Table, request: Request) -> tuple[_Candidates | None, str | None]:
     if request.gateway is not None:
         gw = table.gateways.get(request.gateway)
-        return ([gw], None) if gw else ([], f"Gateway {request.gateway} is not in the input")
-    found = table.by_port.get(request.port)
+        return (_candidates_of((gw,), request.port), None) if gw else (None, f"Gateway {request.gateway} is not in "
+                                                                             "the input")
+    port = request.port
+    found = table.by_port.get(port)
     if found:
-        if len(found) == 1:
-            return list(found), None
         # Several Gateways on the port: only those with a listener for the hostname can
-        # answer (path-independent, so cached per hostname); the rest stay as fallbacks.
-        host = request.sni if request.scheme == "https" and request.sni else request.hostname
-        key = (request.port, host)
-        serving = table.serving.get(key)
-        if serving is None:
-            names = _names(_port_hosts(table, request.port).listening, host)
+        # answer (path-independent); the rest stay as fallbacks.
+        hosts = _port_hosts(table, port)
+        if len(found) == 1:
+            return hosts.everyone, None
+        sets = hosts.listening.lookup_list(request.sni if request.scheme == "https" and request.sni
+                                           else request.hostname)
+        key = tuple(map(id, sets))
+        candidates = hosts.candidates.get(key)
+        if candidates is None:
+            names = sets[0] if len(sets) == 1 else set().union(*sets)
             serving = tuple(gw for gw in found if gw.name in names)
-            if len(table.serving) < 100_000:
-                table.serving[key] = serving
-        return list(serving or found), None
+            candidates = hosts.candidates[key] = _candidates_of(serving, port) if serving else hosts.everyone
+        return candidates, None
     if not table.gateways:
-        return [], "the input has no Gateway"
-    return [], f"no Gateway listens on port {request.port}"
+        return None, "the input has no Gateway"
+    return None, f"no Gateway listens on port {request.port}"
 
 
 def _route_on(listener: Listener, groups: list[Group], request: Request, grpc: bool,
@@ -513,45 +543,34 @@ def _unmatched(step: _Step) -> bool:
     return not http[0] and not (grpc and grpc[0])
 
 
-# (port, Gateway names) -> the note of each when several share the port (long texts, shared)
-_SEVERAL: dict[tuple[int, tuple[str, ...]], tuple[str, ...]] = {}
-
-
 def _make_plan(table: Table, request: Request) -> _Plan:
-    gateways, note = _candidates(table, request)
-    if not gateways:
+    candidates, note = _candidates(table, request)
+    if candidates is None:
         notes_ = (note,) if note else ()
         if table.gateways:  # Gateways exist, none on this port: the connection is refused
             return _Plan((), None, (None, "ConnectionRefused", notes_))
         return _Plan((), None, (404, "NoMatchingListener", notes_))
-    if len(gateways) == 1:
-        labels: tuple[str | None, ...] = (note,)
-    else:
-        key = (request.port, tuple(gw.name for gw in gateways))
-        several = _SEVERAL.get(key)
-        if several is None:
-            names = ", ".join(key[1])
-            several = tuple(f"several Gateways listen on port {request.port} ({names}); routed through "
-                            f"{name} (name one with --gateway)" for name in key[1])
-            if len(_SEVERAL) < 1000:
-                _SEVERAL[key] = several
-        labels = several
+    gateways, labels = candidates.gateways, candidates.labels
     # A Gateway without routes for the hostname can only decline when its listener for the
     # host is the one the SNI picks (no 421) and it speaks the request's scheme: such ones
-    # are not even looked at (with listeners split over many Gateways, most are).
-    routed: set[str] | None = None
-    if len(gateways) > 1 and (request.sni is None or request.sni == request.hostname):
-        routed = _names(_port_hosts(table, request.port).routed, request.hostname)
+    # are not even looked at (with listeners split over many Gateways, most are). The first
+    # Gateway is always looked at: its answer is the answer when no Gateway takes the request.
     https = request.scheme == "https"
+    order: Iterable[int] = range(len(gateways))
+    if len(gateways) > 1 and (request.sni is None or request.sni == request.hostname):
+        at = candidates.at
+        looked = {0, *candidates.other[https]}
+        for name in _names(_port_hosts(table, request.port).routed, request.hostname):
+            i = at.get(name)
+            if i is not None:
+                looked.add(i)
+        order = sorted(looked)
     steps: list[_Step] = []
     first: _Step | None = None
-    for gw, label in zip(gateways, labels, strict=True):
-        if (routed is not None and first is not None and gw.name not in routed
-                and https == (gw.protocols[request.port] == "HTTPS")):
-            continue
-        listener, failed = _select_listener(gw, request)
+    for i in order:
+        listener, failed = _select_listener(gateways[i], request)
         groups = listener.routes.lookup_list(request.hostname) if listener is not None else []
-        step = (label, listener, failed, groups, *_scans(groups))
+        step = (labels[i], listener, failed, groups, *_scans(groups))
         if first is None:
             first = step
         if not _unmatched(step):

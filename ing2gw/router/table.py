@@ -50,15 +50,13 @@ class Table:
     gateways: Mapping[str, Gateway]  # "ns/name" -> compiled Gateway
     by_port: Mapping[int, tuple[Gateway, ...]]  # port -> Gateways listening, by name
     notes: tuple[str, ...]  # compile-time findings, sorted
-    # (port, hostname) -> the Gateways on the port with a listener for the hostname, filled
-    # as requests come (several Gateways share a port when listeners were split over them)
-    serving: dict[tuple[int, str], tuple[Gateway, ...]] = field(default_factory=dict, compare=False)
     # (gateway, port, scheme, SNI -- True when the hostname's --) -> hostname -> the matcher's
     # plan for such requests (the Gateways they go to, each one's listener or failure and route
     # groups; filled by the matcher as requests come: all of it is path-independent)
     plans: dict[tuple[str | None, int, str, str | bool | None], dict[str, Any]] = field(
         default_factory=dict, compare=False)
-    # port -> the matcher's index of which Gateways on it have listeners and routes for a hostname
+    # port -> the matcher's index of which Gateways on it have listeners and routes for a hostname,
+    # and of the Gateways a request for a hostname may go to
     port_hosts: dict[int, Any] = field(default_factory=dict, compare=False)
     mesh: MeshTable = field(default_factory=MeshTable)  # routes with a Service parent (GAMMA)
 
