@@ -655,7 +655,8 @@ def source_chunk(route: Callable[[Request], Outcome], items: Sequence[tuple[Repl
     summaries: list[_Summary] = []
     where: list[int] = []
     new: list[tuple[Any, ...] | None] = []
-    seen: dict[Matched | None, int] = {}
+    seen: dict[int, tuple[Matched | None, int]] = {}  # by id: a location's answers share one Matched (hashing
+    # one hashes its every field); the value keeps it, so its id stays its own
     for item, origin in items:
         wire: _Wire | _ProbeWire
         if item.__class__ is Probe:  # (every generated request) its wire form first, the request from it
@@ -667,9 +668,12 @@ def source_chunk(route: Callable[[Request], Outcome], items: Sequence[tuple[Repl
             wire = cast("_Wire | _ProbeWire", _to_wire(item, origin))
         outcome = route(request)
         matched = outcome.matched
-        at = seen.get(matched)
-        if at is None:
-            at = seen[matched] = len(new)
+        hit = seen.get(id(matched))
+        if hit is not None and hit[0] is matched:
+            at = hit[1]
+        else:  # (an equal Matched of another object gets an entry of its own: the same stand-in where finished)
+            at = len(new)
+            seen[id(matched)] = (matched, at)
             new.append(None if matched is None else tuple(get(matched) for get in _MATCHED_FIELDS))
         wires.append(wire)
         summaries.append(_summary(outcome))

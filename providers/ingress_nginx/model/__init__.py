@@ -61,7 +61,10 @@ def numbered_ports(ing: Ingress, resources: ResourceSet) -> Ingress:
             replace(r, paths=tuple(replace(p, backend=number(p.backend) or p.backend) for p in r.paths))
             for r in ing.rules
         )  # (else the rules as they are: nothing to number)
-    return replace(ing, rules=rules, default_backend=number(ing.default_backend))
+    default = number(ing.default_backend)
+    if rules is ing.rules and default is ing.default_backend:
+        return ing  # (most Ingresses: no copy)
+    return replace(ing, rules=rules, default_backend=default)
 
 
 class NginxModel:
