@@ -46,7 +46,7 @@ from .probes import PROBE_CLIENT, _literal_prefix
 from .router import Router
 from .router.model import Group
 from .router.outcome import Outcome
-from .verify import Difference, VerifyReport, compare_outcomes, summarise, tally
+from .verify import Difference, VerifyReport, compare_answers, tally
 
 __all__ = ["MAX_BURST", "ProbeGroup", "Stateful", "policy_probe_steps", "policy_probes", "replay_groups"]
 
@@ -298,12 +298,12 @@ def replay_groups(report: VerifyReport, groups: Sequence[ProbeGroup], sides: Sta
                 tally(report, checkers, request)
             src = sides.source_route(request)
             gw = sides.gateway_route(request)
-            a, b = summarise(src), summarise(gw)
-            aspects = compare_outcomes(a, b)
+            compared = compare_answers(src, gw)
             report.requests += 1
-            if not aspects:
+            if compared is None:
                 report.agree += 1
                 continue
+            aspects, a, b = compared
             served = explainer.served(request, src, gw)
             shown: dict[str, Any] = {"method": request.method,
                                      "url": f"{request.scheme}://{request.host}{request.target}",

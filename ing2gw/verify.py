@@ -40,7 +40,8 @@ from .yamlio import json_pieces
 if TYPE_CHECKING:
     from .policyprobes import ProbeGroup, Stateful
 
-__all__ = ["ASPECTS", "Difference", "VerifyReport", "compare_outcomes", "summarise", "tally", "verify_requests"]
+__all__ = ["ASPECTS", "Difference", "VerifyReport", "compare_answers", "compare_outcomes", "summarise", "tally",
+           "verify_requests"]
 
 _DENIED = (401, 403)
 _TIMED_OUT = 504  # the backend was slower than a timeout: no backend's answer follows
@@ -151,6 +152,17 @@ def compare_outcomes(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[str, .
     follow from it are its consequences. The upstream path and host and the response
     headers only count when both sides proxy the request."""
     return _differing(tuple(a[k] for k in ASPECTS), tuple(b[k] for k in ASPECTS))
+
+
+def compare_answers(source: Outcome, gateway: Outcome) -> tuple[tuple[str, ...], dict[str, Any], dict[str, Any]] | None:
+    """None when the sides agree (:func:`compare_outcomes` of their :func:`summarise`), else
+    the differing aspects and both summaries: the summaries are made as dicts only for a
+    difference (a replay compares far more requests than differ)."""
+    sa, sb = _summary(source), _summary(gateway)
+    aspects = _differing(sa, sb)
+    if not aspects:
+        return None
+    return aspects, _as_dict(sa), _as_dict(sb)
 
 
 # positions in a _Summary

@@ -140,6 +140,24 @@ def test_summary_comparison_equals_the_plain_rules() -> None:
         assert compare_outcomes(a, b) == _plain_compare(a, b), (a, b)
 
 
+def test_compared_answers_equal_the_compared_summaries() -> None:
+    """compare_answers (the policy probes' comparison: dicts made for a difference only) gives
+    compare_outcomes of both summarise dicts, and them, on the case's boundary probes."""
+    from ing2gw.probes import ingress_probes
+    from ing2gw.verify import _as_request, compare_answers, compare_outcomes, summarise
+
+    rs, _, plane, model, router = _sides()
+    differ = 0
+    for probe in ingress_probes(rs.ingresses, plane.probe_headers(rs.ingresses)):
+        request = _as_request(probe)
+        source, gateway = model.route(request), router.route(request)
+        a, b = summarise(source), summarise(gateway)
+        aspects = compare_outcomes(a, b)
+        assert compare_answers(source, gateway) == ((aspects, a, b) if aspects else None), probe
+        differ += bool(aspects)
+    assert differ > 0
+
+
 def test_log_lines_decided_by_workers_equal_lines_decided_in_one_process(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
