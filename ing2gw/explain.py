@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 from .http import Request
 from .notes import Fidelity, Level, Note
@@ -70,10 +70,11 @@ def _literal(path: str) -> str:
 _Stems = tuple[tuple[str, str, int, int], ...]
 
 
-# An explaining note's scope by how precisely it covers a request: the hosts it covers whole
-# (True: every host), the (host, path) pairs it names (a path "" too, which a side's rule
-# name may be), the ``~regex`` scopes (host, compiled pattern).
-_Scopes = tuple["bool | frozenset[str]", frozenset[tuple[str, str]], tuple[tuple[str, "re.Pattern[str]"], ...]]
+# An explaining note's aspects and its scope by how precisely it covers a request: the hosts
+# it covers whole (True: every host), the (host, path) pairs it names (a path "" too, which a
+# side's rule name may be), the ``~regex`` scopes (host, compiled pattern).
+_Scopes = tuple[frozenset[str], "bool | frozenset[str]", frozenset[tuple[str, str]],
+                tuple[tuple[str, "re.Pattern[str]"], ...]]
 
 
 # What an explanation can read of a request, for the notes that may explain some aspects on
@@ -168,6 +169,7 @@ class Explainer:
                     self._by_path[h][p] = re.compile(p[1:])
             whole = frozenset(h for h, p in n.scope if not p)
             self._scopes[self.index[n]] = (
+                n.aspects,
                 True if "*" in whole else whole,
                 frozenset((h, p) for h, p in n.scope if not p.startswith("~")),
                 tuple((h, self._by_path[h][p]) for h, p in n.scope if p.startswith("~")))
@@ -185,6 +187,7 @@ class Explainer:
         # (hostname, route) -> (the rule host, (one-Ingress set, its stems) per source of the route)
         self._gateway_sides: dict[tuple[str, str], tuple[str, tuple[tuple[frozenset[str], _Stems], ...]]] = {}
         self._stems: dict[tuple[str, str], _Stems] = {}  # (host, ref) -> _under's stems
+        self._stem_of: dict[str, tuple[str, str, int, int]] = {}  # a path -> its stem (one of _Stems)
         self.route_hosts: dict[str, tuple[str, ...]] = {}
         for m in manifests:
             if m.get("kind") in ("HTTPRoute", "GRPCRoute"):
@@ -238,8 +241,16 @@ class Explainer:
         """The paths of Ingress ``ref`` on ``host`` with their lower-cased literal starts and lengths."""
         stems = self._stems.get((host, ref))
         if stems is None:
-            stems = tuple((p, _literal(p).lower(), len(_literal(p).lower()), len(_literal(p)))
-                          for p in self.paths.get(host, {}).get(ref, ()))
+            known = self._stem_of
+            out = []
+            for p in self.paths.get(host, {}).get(ref, ()):
+                stem = known.get(p)
+                if stem is None:  # (Ingresses repeat a few paths: each is read once)
+                    literal = _literal(p)
+                    low = literal.lower()
+                    stem = known[p] = (p, low, len(low), len(literal))
+                out.append(stem)
+            stems = tuple(out)
             if len(self._stems) < 100_000:
                 self._stems[(host, ref)] = stems
         return stems
@@ -251,14 +262,7 @@ class Explainer:
 
     def _served(self, hostname: str, path: str, m: Matched | None, g: Matched | None) -> tuple[Served, ...]:
         """:meth:`served` of a request for ``hostname`` and ``path`` the sides matched by ``m`` and ``g``."""
-        key = (hostname, id(m))  # what the source side depends on (m is kept, so its id stays its own)
-        hit = self._source_sides.get(key)
-        if hit is not None and hit[0] is m:
-            first = hit[1]
-        else:
-            first = self._source_side(hostname, m)
-            if len(self._source_sides) < 100_000:
-                self._source_sides[key] = (m, first)
+        first = self._source_served(hostname, m)
         if g is None:
             return (first,)
         host, refs = self._gateway_side(hostname, g)
@@ -268,6 +272,17 @@ class Explainer:
             return (first, (refs[0][0], host, _longest(refs[0][1], path.lower())))
         low = path.lower()
         return (first, *[(one, host, _longest(stems, low)) for one, stems in refs])
+
+    def _source_served(self, hostname: str, m: Matched | None) -> Served:
+        """Where the source side served a request for ``hostname`` it matched by ``m`` (remembered)."""
+        key = (hostname, id(m))  # what the source side depends on (m is kept, so its id stays its own)
+        hit = self._source_sides.get(key)
+        if hit is not None and hit[0] is m:
+            return hit[1]
+        first = self._source_side(hostname, m)
+        if len(self._source_sides) < 100_000:
+            self._source_sides[key] = (m, first)
+        return first
 
     def _gateway_side(self, hostname: str, g: Matched) -> tuple[str, tuple[tuple[frozenset[str], _Stems], ...]]:
         """The Gateway side's rule host for ``hostname`` on the route ``g`` matched, and (a
@@ -347,27 +362,34 @@ class Explainer:
               g: Matched | None) -> _Plan:
         """What :meth:`accounted` knows of the requests for ``hostname`` that differ in
         ``aspects`` and that the sides matched by rules of the source objects of ``m`` and
-        ``g`` (``path``: one such request's)."""
-        served = self._served(hostname, path, m, g)
-        exact, regexes, _, _ = analysis = self._analysis(aspects, tuple(dict.fromkeys([host for _, host, _ in served])))
-        involved = self._involved(hostname, served)
-        named: frozenset[str] = frozenset()
-        if m is not None and (m.kind == "Ingress" or m.route):  # (the source side's path is the rule's)
-            named = frozenset([p for h, p in exact if h == served[0][1] or h == "*"])
-        needs: tuple[tuple[_Stems, frozenset[str]], ...] = ()
+        ``g`` (``path``: one such request's). (:meth:`_served` and :meth:`_involved` worked
+        out here in one go: a plan is made for a few requests only, many thousand times.)"""
+        source_refs, source_host, _ = self._source_served(hostname, m)
         host = ""
+        refs: tuple[tuple[frozenset[str], _Stems], ...] = ()
         if g is not None:
             host, refs = self._gateway_side(hostname, g)
+        exact, regexes, _, _ = analysis = self._analysis(
+            aspects, (source_host,) if not refs or host == source_host else (source_host, host))
+        owners, owned = self._owners(hostname)
+        involved = owners
+        if not source_refs <= owned or any(not one <= owned for one, _ in refs):  # served but not an owner
+            involved = tuple(sorted(owned.union(source_refs, *[one for one, _ in refs])))
+        named: frozenset[str] = frozenset()
+        if exact and m is not None and (m.kind == "Ingress" or m.route):  # (the source side's path is the rule's)
+            named = frozenset([p for h, p in exact if h == source_host or h == "*"])
+        needs: tuple[tuple[_Stems, frozenset[str]], ...] = ()
+        if refs and exact:  # (the path the request falls under matters only if a note names it)
             relevant = frozenset([p for h, p in exact if h == host or h == "*"])
-            if refs and relevant:  # (the path the request falls under matters only if a note names it)
-                needs = tuple((stems, relevant) for _, stems in refs)
-        plan: _Plan = (involved, None, named, needs, regexes, {}, analysis, served[0][1], host)
+            if relevant:
+                needs = tuple([(stems, relevant) for _, stems in refs])
+        plan: _Plan = (involved, None, named, needs, regexes, {}, analysis, source_host, host)
         read = _reading(plan, m, path)
         explained = self._by_reading(aspects, plan, read)
         if named or needs or regexes:
             plan[5][read] = explained
             return plan
-        return (involved, explained, *plan[2:])
+        return (involved, explained, named, needs, regexes, plan[5], analysis, source_host, host)
 
     def _by_reading(self, aspects: tuple[str, ...], plan: _Plan,
                     read: tuple[str | bool | None, ...]) -> tuple[int, ...]:
@@ -382,7 +404,8 @@ class Explainer:
                 if p is not None:
                     rules += [(gateway_host, p), ("*", p)]
             named = analysis[0].intersection(rules)
-        key = (named, cast("tuple[bool, ...]", read[1 + paths:]))
+        matched: tuple[bool, ...] = read[1 + paths:]  # type: ignore[assignment]  # (no cast() to call)
+        key = (named, matched)
         found = analysis[2].get(key)
         if found is None:
             found = analysis[2][key] = self._explaining(aspects, analysis, *key)
@@ -398,20 +421,28 @@ class Explainer:
             regexes: dict[str, int] = {}  # pattern -> its position
             compiled: list[re.Pattern[str]] = []
             candidates: list[tuple[int, tuple[int, ...], frozenset[tuple[str, str]], bool]] = []
-            for i in dict.fromkeys([i for h in (*hosts, "*") for i in self._host_notes.get(h, ())]):
-                if self.all_notes[i].aspects.isdisjoint(aspects):
+            host_notes, scopes = self._host_notes, self._scopes
+            if len(hosts) == 1:
+                indices = [*host_notes.get(hosts[0], ()), *host_notes.get("*", ())]
+            else:
+                indices = [i for h in (*hosts, "*") for i in host_notes.get(h, ())]
+            for i in dict.fromkeys(indices) if len(indices) > 1 else indices:
+                declared, whole, pairs, scoped = scopes[i]
+                if declared.isdisjoint(aspects):
                     continue
-                whole, pairs, scoped = self._scopes[i]
                 exact.update(pairs)
-                tried = []
-                for rh, rx in scoped:
-                    if rh == "*" or rh in hosts:
-                        if rx.pattern not in regexes:
-                            regexes[rx.pattern] = len(compiled)
-                            compiled.append(rx)
-                        tried.append(regexes[rx.pattern])
-                candidates.append((i, tuple(tried), pairs,
-                                   whole is True or bool(whole and not whole.isdisjoint(hosts))))
+                tried: tuple[int, ...] = ()
+                if scoped:
+                    positions = []
+                    for rh, rx in scoped:
+                        if rh == "*" or rh in hosts:
+                            at = regexes.get(rx.pattern)
+                            if at is None:
+                                at = regexes[rx.pattern] = len(compiled)
+                                compiled.append(rx)
+                            positions.append(at)
+                    tried = tuple(positions)
+                candidates.append((i, tried, pairs, whole is True or bool(whole and not whole.isdisjoint(hosts))))
             found = (frozenset(exact), tuple(compiled), {}, tuple(candidates))
             if len(self._analyses) >= 100_000:
                 self._analyses.clear()
@@ -460,22 +491,22 @@ class Explainer:
         host or of every host whose regex the path ``matched``), 2 by the exact rule (the
         host and path, or every host and the path, a side served it by: ``named``), 1 by the
         whole host."""
-        notes = self.all_notes
+        scopes = self._scopes
         levels: tuple[list[int], list[int], list[int]] = ([], [], [])
         for i, tried, pairs, whole in analysis[3]:
-            if tried and any([matched[j] for j in tried]):
+            if tried and (matched[tried[0]] or any([matched[j] for j in tried[1:]])):
                 levels[0].append(i)
             elif pairs and not named.isdisjoint(pairs):
                 levels[1].append(i)
             elif whole:
                 levels[2].append(i)
-        wanted = set(aspects)
         useful: list[int] = []
         covered: set[str] = set()
         for level in levels:
             if level:
                 useful += level
-                covered.update(*(notes[i].aspects for i in level))
-                if wanted <= covered:
+                for i in level:
+                    covered.update(scopes[i][0])
+                if covered.issuperset(aspects):
                     return tuple(sorted(useful))
         return ()
