@@ -213,18 +213,7 @@ class Difference(NamedTuple):
     def to_dict(self, rendered: _Rendered | None = None) -> dict[str, Any]:
         """``rendered``: notes and tuples of notes already written, shared by the differences
         of one report."""
-        return self.row(_notes_json(self[5], rendered))
-
-    def row(self, explained_by: Any) -> dict[str, Any]:
-        """The JSON row, with ``explained_by`` as the explanation's notes written (their JSON
-        data, or the text orjson writes for them)."""
-        request, source, gateway, aspects, ingresses, explanation, origin, repeats = self
-        if repeats > 1:  # right after the origin
-            return {"request": request, "origin": origin, "repeats": repeats, "source": source, "gateway": gateway,
-                    "differs": list(aspects), "ingresses": list(ingresses), "explained": bool(explanation),
-                    "explainedBy": explained_by}
-        return {"request": request, "origin": origin, "source": source, "gateway": gateway, "differs": list(aspects),
-                "ingresses": list(ingresses), "explained": bool(explanation), "explainedBy": explained_by}
+        return _rows((self,), rendered, None)[0]
 
 
 # Difference(...) of all its fields, without the Python-level __new__ a NamedTuple has (one
@@ -241,26 +230,35 @@ _ROW_INDENT = b"\n" + b"  " * 3
 _FRAGMENT_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS  # (dump_json's but the final newline)
 
 
-def _rows(ordered: Iterable[Difference], rendered: _Rendered,
+def _rows(ordered: Iterable[Difference], rendered: _Rendered | None,
           written: dict[int, tuple[tuple[Note, ...], Any]] | None) -> list[dict[str, Any]]:
-    """The JSON rows of ``ordered`` differences (:meth:`Difference.to_dict`); with ``written``
+    """The JSON rows of ``ordered`` differences, laid out here only (one loop, no call per
+    row: the rows of a large report are made while it is written); with ``written``
     (explanations written so far, by ``id`` of their tuple of notes), each row's explainedBy
     as the JSON text it is written as (see :meth:`VerifyReport.json_pieces`)."""
-    if written is None:
-        return [d.to_dict(rendered) for d in ordered]
     out = []
-    for difference in ordered:
-        explained_by = difference[5]
-        found = written.get(id(explained_by))
-        if found is None or found[0] is not explained_by:
-            listed = _notes_json(explained_by, rendered)
-            try:
-                text: Any = orjson.Fragment(orjson.dumps(listed, option=_FRAGMENT_OPTIONS)
-                                            .replace(b"\n", _ROW_INDENT))
-            except orjson.JSONEncodeError:  # (the row's batch will be refused too: written without)
-                text = listed
-            found = written[id(explained_by)] = (explained_by, text)
-        out.append(difference.row(found[1]))
+    for request, source, gateway, aspects, ingresses, explanation, origin, repeats in ordered:
+        if written is None:
+            explained_by: Any = _notes_json(explanation, rendered)
+        else:
+            found = written.get(id(explanation))
+            if found is None or found[0] is not explanation:
+                listed = _notes_json(explanation, rendered)
+                try:
+                    explained_by = orjson.Fragment(orjson.dumps(listed, option=_FRAGMENT_OPTIONS)
+                                                   .replace(b"\n", _ROW_INDENT))
+                except orjson.JSONEncodeError:  # (the row's batch will be refused too: written without)
+                    explained_by = listed
+                found = written[id(explanation)] = (explanation, explained_by)
+            explained_by = found[1]
+        if repeats > 1:  # right after the origin
+            out.append({"request": request, "origin": origin, "repeats": repeats, "source": source,
+                        "gateway": gateway, "differs": list(aspects), "ingresses": list(ingresses),
+                        "explained": bool(explanation), "explainedBy": explained_by})
+        else:
+            out.append({"request": request, "origin": origin, "source": source, "gateway": gateway,
+                        "differs": list(aspects), "ingresses": list(ingresses), "explained": bool(explanation),
+                        "explainedBy": explained_by})
     return out
 
 
