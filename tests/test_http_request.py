@@ -118,3 +118,19 @@ def test_a_plain_request_is_the_one_build_gives() -> None:
         assert _fields(plain) == _fields(built), (scheme, host, path)
         assert plain == _plain_build(host=host, path=path, scheme=scheme, method=method, headers=headers,
                                      client=client)
+
+
+def test_a_built_request_is_a_request_in_every_respect() -> None:
+    """Made through _request's plain-slot class, a request is of its class alone, frozen,
+    copied and pickled as one made by the dataclass constructor."""
+    import copy
+    import pickle
+
+    built = Request.build(host="A.test:8080", path="/a?x=1", scheme="https", headers={"A": "1"}, client="10.0.0.1")
+    plain = _plain_build(host="A.test:8080", path="/a?x=1", scheme="https", headers={"A": "1"}, client="10.0.0.1")
+    assert type(built) is Request and isinstance(built, Request)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.path = "/b"  # type: ignore[misc]
+    assert built.path == "/a"
+    for again in (copy.copy(built), copy.deepcopy(built), pickle.loads(pickle.dumps(built))):
+        assert type(again) is Request and again == plain and _fields(again) == _fields(plain)
