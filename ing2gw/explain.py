@@ -116,20 +116,25 @@ def _reading(plan: _Plan, m: Matched | None, path: str) -> tuple[str | bool | No
     route the path the request falls under if a note names it (else None), then whether the
     path matches each regex."""
     named, needs, regexes = plan[2], plan[3], plan[4]
-    read: tuple[str | bool | None, ...] = (m.rule_name if m is not None and m.rule_name in named else None,)
-    if needs:  # (written out for the usual single source and single regex: no comprehension to call)
-        low = path.lower()
-        if len(needs) == 1:
-            p = _longest(needs[0][0], low)
-            read = (read[0], p if p in needs[0][1] else None)
-        else:
-            read += tuple([p if (p := _longest(stems, low)) in relevant else None for stems, relevant in needs])
-    if regexes:
+    first = m.rule_name if m is not None and m.rule_name in named else None
+    # (the usual shapes -- one source, one regex -- as one tuple each: no comprehension to call)
+    if not needs:
+        if not regexes:
+            return (first,)
         if len(regexes) == 1:
-            read += (regexes[0].search(path) is not None,)
-        else:
-            read += tuple([rx.search(path) is not None for rx in regexes])
-    return read
+            return (first, regexes[0].search(path) is not None)
+        return (first, *[rx.search(path) is not None for rx in regexes])
+    low = path.lower()
+    if len(needs) == 1:
+        p = _longest(needs[0][0], low)
+        under = p if p in needs[0][1] else None
+        if not regexes:
+            return (first, under)
+        if len(regexes) == 1:
+            return (first, under, regexes[0].search(path) is not None)
+        return (first, under, *[rx.search(path) is not None for rx in regexes])
+    return (first, *[p if (p := _longest(stems, low)) in relevant else None for stems, relevant in needs],
+            *[rx.search(path) is not None for rx in regexes])
 
 
 def _host_matches(rule_host: str, hostname: str) -> bool:
