@@ -230,6 +230,11 @@ _FAMILIES: dict[tuple[int, ...], _Plans] = {}
 _last: tuple[Context, _Plans] | None = None  # the last Context asked (one model answers many requests in a row)
 
 
+assert tuple(f.name for f in dataclasses.fields(Context)) == (
+    "topology", "config", "config_maps", "refs_known", "secrets", "secrets_known", "enforcement"), \
+    "_family must name every Context field the plans depend on"
+
+
 def _family(ctx: Context) -> tuple[int, ...]:
     """What a Context's plans depend on, by identity (the first Context of a family is kept
     in its _Plans, and with it these objects: their ids stay theirs)."""
