@@ -27,7 +27,7 @@ providers written for 1 (``to_ir(ingresses, ctx)``, no ``kinds``) still load and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -161,11 +161,16 @@ class AnnotationTable:
         spec = self.specs.get(key)
         return spec.alias_of if spec is not None and spec.alias_of else key
 
-    def read(self, ingress: Ingress, notes: Notes, prefix: str | None = None) -> Annotations:
-        """Parse the Ingress's annotations of this table's prefix, noting every problem."""
+    def read(self, ingress: Ingress, notes: Notes, prefix: str | None = None,
+             only: Container[str] | None = None) -> Annotations:
+        """Parse the Ingress's annotations of this table's prefix, noting every problem; with
+        ``only`` (keys without the prefix), those annotations alone."""
         pfx = (prefix or self.prefix).rstrip("/") + "/"
-        items = [(k, k[len(pfx):], ingress.annotations[k]) for k in sorted(ingress.annotations) if k.startswith(pfx)]
-        return self.parse(items, notes, ingress.subject, ingress.origin, ingress_scope(ingress))
+        start = len(pfx)
+        items = [(k, k[start:], ingress.annotations[k]) for k in sorted(ingress.annotations)
+                 if k.startswith(pfx) and (only is None or k[start:] in only)]
+        # (the scope is only a note's: none without annotations)
+        return self.parse(items, notes, ingress.subject, ingress.origin, ingress_scope(ingress) if items else ())
 
     def parse(self, items: Iterable[tuple[str, str, str]], notes: Notes, subject: str, origin: str,
               scope: Scope, noun: str = "annotation") -> Annotations:

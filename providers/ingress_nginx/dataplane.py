@@ -54,16 +54,11 @@ class NginxDataPlane:
         out: dict[str, list[tuple[tuple[str, str], ...]]] = {}
         notes = Notes()  # (the conversion notes the annotations; these are dropped)
         table = self.table
-        prefix = table.prefix + "/"
-        start = len(prefix)
-        keys = {k for k in table.specs if table.canonical(k) in _PROBED}
+        keys = {k for k in table.specs if table.canonical(k) in _PROBED}  # (and their aliases)
         for ing in ingresses:
-            # only the annotations read here are parsed (most Ingresses have none of them: no header set)
-            items = [(k, k[start:], ing.annotations[k]) for k in sorted(ing.annotations)
-                     if k.startswith(prefix) and k[start:] in keys]
-            if not items:
+            ann = table.read(ing, notes, only=keys)  # only the annotations read here are parsed
+            if not ann.raw:  # (most Ingresses have none of them: no header set)
                 continue
-            ann = table.parse(items, notes, ing.subject, ing.origin, ())
             sets: list[tuple[tuple[str, str], ...]] = []
             if ann.get("backend-protocol") in (BackendProtocol.GRPC, BackendProtocol.GRPCS):
                 sets.append((("content-type", "application/grpc"),))  # a gRPC request as well as plain ones

@@ -70,6 +70,16 @@ def test_split_sides_give_the_reports_of_one_process(ing2gw, tmp_path: Path, spl
     assert ("early_side", "finishing_side") in ways and ("early_side", "source_side") in ways
 
 
+def _same_reports_with_two_workers(ing2gw, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """verify with two workers gives the report of one, on the policy probes' input and the
+    last four large inputs."""
+    inputs = [TESTDATA / "verify" / "policies" / "ingresses.yaml", *_inputs(tmp_path)[-4:]]
+    for args in ([str(p)] for p in inputs):
+        one = verify_report(ing2gw, "-f", *args, "--allow-unprotected", "--workers", "1")
+        assert verify_report(ing2gw, "-f", *args, "--allow-unprotected", "--workers", "2") == one, args
+        assert one["summary"]["requests"] > 14
+
+
 @pytest.mark.parametrize("ahead", [0, 1, 10**9], ids=["all-whole", "one-ahead", "all-source"])
 def test_each_way_of_sharing_the_chunks_gives_the_same_report(
     ing2gw, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, split: list[str], ahead: int
@@ -77,11 +87,7 @@ def test_each_way_of_sharing_the_chunks_gives_the_same_report(
     """The worker replays every chunk whole (ahead 0), routes every chunk's source side (a
     huge ahead), or anything between: the same reports."""
     monkeypatch.setattr(sourceside, "AHEAD", ahead)
-    inputs = [TESTDATA / "verify" / "policies" / "ingresses.yaml", *_inputs(tmp_path)[-4:]]
-    for args in ([str(p)] for p in inputs):
-        one = verify_report(ing2gw, "-f", *args, "--allow-unprotected", "--workers", "1")
-        assert verify_report(ing2gw, "-f", *args, "--allow-unprotected", "--workers", "2") == one, args
-        assert one["summary"]["requests"] > 14
+    _same_reports_with_two_workers(ing2gw, tmp_path)
 
 
 @pytest.mark.parametrize("taker", ["here", "second-worker"])
@@ -100,11 +106,7 @@ def test_the_early_chunks_give_the_same_report_whoever_finishes_them(
             yield from first.messages()  # (its end only: the second worker took every chunk)
 
         monkeypatch.setattr(verification, "shared", shared)
-    inputs = [TESTDATA / "verify" / "policies" / "ingresses.yaml", *_inputs(tmp_path)[-4:]]
-    for args in ([str(p)] for p in inputs):
-        one = verify_report(ing2gw, "-f", *args, "--allow-unprotected", "--workers", "1")
-        assert verify_report(ing2gw, "-f", *args, "--allow-unprotected", "--workers", "2") == one, args
-        assert one["summary"]["requests"] > 14
+    _same_reports_with_two_workers(ing2gw, tmp_path)
     assert split.count("finishing_side") >= 3  # (the others' conversions add probes)
 
 
