@@ -22,7 +22,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PROBE_CLIENT", "UNKNOWN_HOST", "Probe", "object_probes", "probes_for", "regex_sample"]
+__all__ = ["PROBE_CLIENT", "UNKNOWN_HOST", "Probe", "ProbeFields", "ingress_probe_fields", "ingress_probes",
+           "object_probes", "probes_for", "regex_sample"]
 
 UNKNOWN_HOST = "unknown.ing2gw.invalid"
 # The client address generated requests come from: a public address (TEST-NET-3) that no
@@ -358,6 +359,34 @@ def ingress_probes(
     paths (on each of its hosts) a provider wants probed too. One unknown host is always
     probed.
     """
+    new, make = object.__new__, _PROBE_SLOTS
+    out: list[Probe] = []
+    append = out.append
+    for scheme, host, path, headers in ingress_probe_fields(ingresses, extra_headers, extra_paths):
+        probe = new(Probe)  # Probe(scheme, host, path, headers), slot by slot (see _PROBE_SLOTS)
+        make[0](probe, scheme)
+        make[1](probe, host)
+        make[2](probe, path)
+        make[3](probe, headers)
+        make[4](probe, "GET")
+        make[5](probe, PROBE_CLIENT)
+        make[6](probe, None)
+        make[7](probe, None)
+        append(probe)
+    return out
+
+
+ProbeFields = tuple[str, str, str, tuple[tuple[str, str], ...]]  # a probe's scheme, host, path and headers
+
+
+def ingress_probe_fields(
+    ingresses: Iterable[Any],
+    extra_headers: Mapping[str, Iterable[tuple[tuple[str, str], ...]]] | None = None,
+    extra_paths: Mapping[str, Iterable[str]] | None = None,
+) -> list[ProbeFields]:
+    """:func:`ingress_probes`, each as its (scheme, host, path, headers), in the same order
+    (its other fields are Probe's defaults): ``verify``'s source worker sends probes as plain
+    values, and needs no Probe object in between (one per generated request)."""
     # (path, headers) pairs per (scheme, host) while collecting: a Probe is built once per
     # distinct request, in order -- (scheme, host) first, then each one's pairs, sorted apart
     # (far fewer comparisons than one sort of every request, with the same order: every
@@ -389,22 +418,8 @@ def ingress_probes(
                     else:
                         got |= pairs
                 found.setdefault(("http", host.upper()), set()).add(root)
-    new, make = object.__new__, _PROBE_SLOTS
-    out: list[Probe] = []
-    append = out.append
-    for scheme, host in sorted(found):
-        for path, headers in sorted(found[(scheme, host)]):
-            probe = new(Probe)  # Probe(scheme, host, path, headers), slot by slot (see _PROBE_SLOTS)
-            make[0](probe, scheme)
-            make[1](probe, host)
-            make[2](probe, path)
-            make[3](probe, headers)
-            make[4](probe, "GET")
-            make[5](probe, PROBE_CLIENT)
-            make[6](probe, None)
-            make[7](probe, None)
-            append(probe)
-    return out
+    return [(scheme, host, path, headers) for scheme, host in sorted(found)
+            for path, headers in sorted(found[(scheme, host)])]
 
 
 # Probe(...) writes each field through object.__setattr__ (it is frozen); ingress_probes

@@ -10,7 +10,7 @@ only parses options and renders the report, and tests and other commands call th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, cast
@@ -19,7 +19,7 @@ from . import verify as verify_module
 from .accesslog import LogEntry, LogLine, SchemeChooser, decide, log_requests
 from .cases import CaseClock, load_cases, request_of, results_json, run_cases
 from .convert import ConvertOptions, ConvertResult, chosen_providers, convert, has_input
-from .dataplane import Checker, DataPlane, DataPlaneModel, with_enforcement
+from .dataplane import Checker, DataPlane, DataPlaneModel, HeaderSets, with_enforcement
 from .enforce.buckets import TokenBuckets
 from .enforce.credentials import Credentials
 from .enforce.guard import Guard, policy_index
@@ -31,8 +31,8 @@ from .logshare import sharing as line_sharing
 from .plugins import Registry
 from .policy import PolicyIndex
 from .policyprobes import ProbeGroup, Stateful, policy_probe_steps, policy_probes, replay_groups
-from .probes import UNKNOWN_HOST, Probe, ingress_probes, object_probes
-from .resources import ResourceSet
+from .probes import UNKNOWN_HOST, Probe, ProbeFields, ingress_probe_fields, ingress_probes, object_probes
+from .resources import Ingress, ResourceSet
 from .router import Router
 from .router.outcome import Outcome
 from .sourceside import Extra, SourceSide, schedule, shared
@@ -138,11 +138,11 @@ def _early(rs: ResourceSet, convert_options: ConvertOptions, registry: Registry,
         yield Extra((name, [i.ref for i in mine.ingresses]))
         model = with_enforcement(plane.model(mine, controller_config), Credentials.from_options(options.htpasswd),
                                  count=False)
-        probes = [(p, "generated") for p in _ingress_probes(plane, mine)]
+        probes = _ingress_probe_fields(plane, mine)  # (as plain values: no Probe object is needed here)
         size = verify_module.CHUNK
         for at, start in enumerate(range(0, len(probes), size)):
-            chunk = probes[start:start + size]
-            yield at, verify_module.pack_chunk(verify_module.source_chunk(model.route, chunk)), len(chunk), None
+            chunk = verify_module.probe_wires(probes[start:start + size], "generated")
+            yield at, verify_module.pack_chunk(verify_module.source_wires(model.route, chunk)), len(chunk), None
 
     return SourceSide(early_side, readers=2)
 
@@ -381,9 +381,21 @@ def _generated(plane: DataPlane, mine: ResourceSet, result: ConvertResult, name:
 
 def _ingress_probes(plane: DataPlane, mine: ResourceSet) -> list[Probe]:
     """The boundary probes of the provider's Ingresses (they need no conversion)."""
+    return ingress_probes(*_probing(plane, mine))
+
+
+def _ingress_probe_fields(plane: DataPlane, mine: ResourceSet) -> list[ProbeFields]:
+    """:func:`_ingress_probes` as their plain values (:func:`~ing2gw.probes.ingress_probe_fields`)."""
+    return ingress_probe_fields(*_probing(plane, mine))
+
+
+def _probing(plane: DataPlane,
+             mine: ResourceSet) -> tuple[list[Ingress], HeaderSets, Mapping[str, Iterable[str]] | None]:
+    """What the provider's Ingresses' probes are made of: the Ingresses, and the header sets and
+    paths the data plane wants probed too."""
     probe_paths = getattr(plane, "probe_paths", None)  # optional (DataPlane)
-    return ingress_probes(mine.ingresses, plane.probe_headers(mine.ingresses),
-                          probe_paths(mine.ingresses) if callable(probe_paths) else None)
+    return (mine.ingresses, plane.probe_headers(mine.ingresses),
+            probe_paths(mine.ingresses) if callable(probe_paths) else None)
 
 
 def _object_probes(mine: ResourceSet, result: ConvertResult, name: str) -> list[Probe]:

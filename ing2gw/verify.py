@@ -16,6 +16,7 @@ import collections
 import itertools
 import marshal
 import multiprocessing
+import operator
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -32,7 +33,7 @@ from .forking import can_fork, end_with_parent
 from .http import Headers, MeshSource, Request, plain_request
 from .logshare import Sharing
 from .notes import ASPECTS, Note
-from .probes import Probe
+from .probes import PROBE_CLIENT, Probe, ProbeFields
 from .resources import ResourceSet
 from .router.outcome import Matched, Outcome
 from .yamlio import json_pieces
@@ -677,22 +678,32 @@ SourcedMessage = tuple[int, "Sourced | bytes | None", int, "_Result | None"]
 def source_chunk(route: Callable[[Request], Outcome], items: Sequence[tuple[Replayable, str]]) -> Sourced:
     """A chunk of ``items`` routed through the source side ``route``, for
     :func:`verify_requests` (``sourced``) in another process: what :func:`_compare` needs of
-    the source side, in plain values."""
-    wires: list[_Wire | _ProbeWire] = []
+    the source side, in plain values (:func:`source_wires` of their wire forms)."""
+    return source_wires(route, [cast("_Wire | _ProbeWire", _to_wire(item, origin)) for item, origin in items])
+
+
+def probe_wires(fields: Sequence[ProbeFields], origin: str) -> list[_Wire | _ProbeWire]:
+    """The wire forms of probes given as :func:`~ing2gw.probes.ingress_probe_fields` gives
+    them (every other field Probe's default), for :func:`source_wires`."""
+    return [(scheme, host, path, headers, "GET", PROBE_CLIENT, None, None, origin)
+            for scheme, host, path, headers in fields]
+
+
+def source_wires(route: Callable[[Request], Outcome], wires: list[_Wire | _ProbeWire]) -> Sourced:
+    """:func:`source_chunk` of requests in their wire forms, each routed as the request the
+    process finishing the chunk builds from it (:func:`_from_wire`)."""
     summaries: list[_Summary] = []
     where: list[int] = []
     new: list[tuple[Any, ...] | None] = []
     seen: dict[int, tuple[Matched | None, int]] = {}  # by id: a location's answers share one Matched (hashing
     # one hashes its every field); the value keeps it, so its id stays its own
-    for item, origin in items:
-        wire: _Wire | _ProbeWire
-        if item.__class__ is Probe:  # (every generated request) its wire form first, the request from it
-            wire = (item.scheme, item.host, item.path, item.headers, item.method, item.client, item.port, item.mesh,
-                    origin)
-            request = _probe_request(*wire[:8])
+    add_summary, add_where, summary, fields = summaries.append, where.append, _summary, _MATCHED_VALUES
+    for wire in wires:
+        if len(wire) == 9:  # (every generated request) _from_wire, without its call
+            scheme, host, path, headers, method, client, port, mesh_ns, _ = wire  # type: ignore[misc]
+            request = _probe_request(scheme, host, path, headers, method, client, port, mesh_ns)
         else:
-            request = _as_request(item)
-            wire = cast("_Wire | _ProbeWire", _to_wire(item, origin))
+            request = _from_wire(wire)
         outcome = route(request)
         matched = outcome.matched
         hit = seen.get(id(matched))
@@ -701,10 +712,9 @@ def source_chunk(route: Callable[[Request], Outcome], items: Sequence[tuple[Repl
         else:  # (an equal Matched of another object gets an entry of its own: the same stand-in where finished)
             at = len(new)
             seen[id(matched)] = (matched, at)
-            new.append(None if matched is None else tuple(get(matched) for get in _MATCHED_FIELDS))
-        wires.append(wire)
-        summaries.append(_summary(outcome))
-        where.append(at)
+            new.append(None if matched is None else fields(matched))
+        add_summary(summary(outcome))
+        add_where(at)
     return wires, summaries, where, new
 
 
@@ -737,7 +747,7 @@ def replay_here(explainer: Explainer, source_route: Callable[[Request], Outcome]
     return _replay_chunk
 
 
-_MATCHED_FIELDS = tuple(Matched.__dict__[name].__get__ for name in Matched.__dataclass_fields__)
+_MATCHED_VALUES = operator.attrgetter(*Matched.__dataclass_fields__)  # a Matched's fields as a tuple, in order
 
 
 def pack_chunk(chunk: Sourced) -> bytes | Sourced:

@@ -126,6 +126,28 @@ def test_ingress_probes_equal_the_plain_collection(tmp_path: Path) -> None:
     assert checked > 20
 
 
+def test_source_worker_probes_as_plain_values_route_as_the_probes(tmp_path: Path) -> None:
+    """The source worker's probes as plain values (no Probe built) are the probes' fields, in
+    their order; routed in their wire forms, they give the source chunk the probes give."""
+    from ing2gw import verify as v
+    from ing2gw.probes import ingress_probe_fields, ingress_probes
+
+    checked = 0
+    for path in _inputs(tmp_path):
+        sides = _sides(path)
+        if sides is None:
+            continue
+        mine, _, plane, model, _ = sides
+        headers = plane.probe_headers(mine.ingresses)
+        probes = ingress_probes(mine.ingresses, headers)
+        fields = ingress_probe_fields(mine.ingresses, headers)
+        assert fields == [(p.scheme, p.host, p.path, p.headers) for p in probes], path
+        wires = v.probe_wires(fields, "generated")
+        assert v.source_wires(model.route, wires) == v.source_chunk(model.route, [(p, "generated") for p in probes])
+        checked += 1
+    assert checked > 20
+
+
 def test_probe_headers_read_only_what_decides_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """ingress-nginx's header sets from the annotations that decide them equal those from every
     annotation of the Ingress parsed (what decides them read from the full parse)."""

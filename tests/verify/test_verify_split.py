@@ -247,10 +247,10 @@ def test_an_error_in_the_source_worker_is_the_one_line_error(
 ) -> None:
     """An input error raised where the source side is routed is reported as if raised here:
     one line, its exit code, nothing on stdout, no worker left."""
-    def broken(route, items):  # type: ignore[no-untyped-def]
+    def broken(route, wires):  # type: ignore[no-untyped-def]
         raise InputError("input.yaml:7: Ingress shop/web: something the model cannot read")
 
-    monkeypatch.setattr(v, "source_chunk", broken)
+    monkeypatch.setattr(v, "source_wires", broken)  # (where every source chunk is routed)
     r = ing2gw(["verify", "-f", str(TESTDATA / "verify" / "canary" / "input.yaml"), "-q", "-o", "json",
                 "--workers", "2"])
     assert r.exit_code == ExitCode.INPUT
