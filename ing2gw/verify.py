@@ -41,8 +41,8 @@ from .yamlio import json_pieces
 if TYPE_CHECKING:
     from .policyprobes import ProbeGroup, Stateful
 
-__all__ = ["ASPECTS", "Difference", "VerifyReport", "compare_answers", "compare_outcomes", "summarise", "tally",
-           "verify_requests"]
+__all__ = ["ASPECTS", "Difference", "Summary", "VerifyReport", "compare_answers", "compare_outcomes",
+           "compare_summaries", "summarise", "summary_dict", "summary_of", "tally", "verify_requests"]
 
 _DENIED = (401, 403)
 _TIMED_OUT = 504  # the backend was slower than a timeout: no backend's answer follows
@@ -186,6 +186,15 @@ def _differing(a: _Summary, b: _Summary) -> tuple[str, ...]:
     if a[_BACKEND] and b[_BACKEND]:
         return tuple(k for i, k in enumerate(ASPECTS) if a[i] != b[i])
     return tuple(k for i, k in _ALWAYS if a[i] != b[i])
+
+
+# The summaries in their tuple form, for a caller that makes them apart from where they are
+# compared (diff's two processes): cheaper to make, send and compare than summarise's dicts,
+# which are made for the differences only.
+Summary = _Summary
+summary_of = _summary  # summarise's values in ASPECTS order
+compare_summaries = _differing  # compare_outcomes of two summaries in that form
+summary_dict = _as_dict  # a summary in that form as summarise gives it
 
 
 class Difference(NamedTuple):

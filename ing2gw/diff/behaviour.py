@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ..http import Request
+from ..http import Headers, Request, plain_request
 from ..probes import Probe, probes_for
-from ..verify import compare_outcomes, summarise
+from ..verify import Summary, compare_summaries, summary_dict, summary_of
 from .model import BehaviourChange, Side
 from .sides import identity
 
@@ -107,9 +107,7 @@ class Replay:
         """The requests of ``probes`` then the extra ones (built once per process)."""
         out = self._requests.get(id(probes))
         if out is None:
-            out = self._requests[id(probes)] = [
-                Request.build(host=host, path=path, scheme=scheme, headers=list(headers))
-                for scheme, host, path, headers in probes] + self.extra
+            out = self._requests[id(probes)] = [_request(*probe) for probe in probes] + self.extra
         return out
 
     def router(self, side: str) -> Router:
@@ -124,14 +122,17 @@ class Replay:
         size = max(1, -(-count // _PARTS))
         return [range(start, min(start + size, count)) for start in range(0, count, size)]
 
-    def outcomes(self, router: Router, probes: list[ProbeKey], part: range | None = None) -> list[dict[str, Any]]:
-        """Each request's outcome summary through ``router`` (of the requests of ``part``, or all)."""
+    def outcomes(self, router: Router, probes: list[ProbeKey], part: range | None = None) -> list[Summary]:
+        """Each request's outcome summary through ``router`` (of the requests of ``part``, or
+        all), in its tuple form (:func:`ing2gw.verify.summary_of`: the dicts are made for the
+        changes only)."""
         requests = self.requests(probes)
         if part is not None:
             requests = requests[part.start:part.stop]
-        return [summarise(router.route(req)) for req in requests]
+        route = router.route
+        return [summary_of(route(req)) for req in requests]
 
-    def changes(self, probes: list[ProbeKey], before: list[dict[str, Any]], after: list[dict[str, Any]],
+    def changes(self, probes: list[ProbeKey], before: list[Summary], after: list[Summary],
                 part: range | None = None) -> list[BehaviourChange]:
         """The requests (of ``part``, or all) whose outcome differs, in no order (:meth:`in_report_order`)."""
         requests = self.requests(probes)
@@ -139,17 +140,34 @@ class Replay:
             requests = requests[part.start:part.stop]
         out: list[BehaviourChange] = []
         for req, a, b in zip(requests, before, after, strict=True):
-            what = compare_outcomes(a, b)
+            what = compare_summaries(a, b)
             if what:
                 described = {"method": req.method, "url": f"{req.scheme}://{req.host}{req.target}",
                              "headers": req.headers.as_dict()}
-                out.append(BehaviourChange(described, a, b, what))
+                out.append(BehaviourChange(described, summary_dict(a), summary_dict(b), what))
         return out
 
     @staticmethod
     def in_report_order(changes: list[BehaviourChange]) -> list[BehaviourChange]:
         return sorted(changes, key=lambda c: (c.request["url"], json.dumps(c.request["headers"], sort_keys=True),
                                               c.request["method"]))
+
+
+_HEADERS: dict[tuple[tuple[str, str], ...], Headers] = {}
+
+
+def _request(scheme: str, host: str, path: str, headers: tuple[tuple[str, str], ...]) -> Request:
+    """``Request.build(host=host, path=path, scheme=scheme, headers=headers)``: a plain GET
+    (:func:`ing2gw.http.plain_request`, without the keyword handling) with each set of
+    headers built once (probes repeat a few; Headers are immutable)."""
+    built = _HEADERS.get(headers)
+    if built is None:
+        if len(_HEADERS) >= 10_000:
+            _HEADERS.clear()
+        built = _HEADERS[headers] = Headers(headers)
+    if scheme == "http" or scheme == "https":  # every probe of probes_for
+        return plain_request(scheme, host, path, built, "GET", None)
+    return Request.build(host=host, path=path, scheme=scheme, headers=built)
 
 
 def _probes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> set[Probe]:
