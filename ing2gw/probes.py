@@ -22,8 +22,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PROBE_CLIENT", "UNKNOWN_HOST", "Probe", "ProbeFields", "ingress_probe_fields", "ingress_probes",
-           "object_probes", "probes_for", "regex_sample"]
+__all__ = ["PROBE_CLIENT", "UNKNOWN_HOST", "Probe", "ProbeFields", "ProbeValues", "ingress_probe_fields",
+           "ingress_probes", "object_probes", "probe_values", "probes_for", "regex_sample"]
 
 UNKNOWN_HOST = "unknown.ing2gw.invalid"
 # The client address generated requests come from: a public address (TEST-NET-3) that no
@@ -184,8 +184,20 @@ def _query(match: Mapping[str, Any]) -> str:
     return ("?" + "&".join(sorted(parts))) if parts else ""
 
 
+# A probe as the tuple of its fields in Probe's order (scheme, host, path, headers, method,
+# client, port, mesh): made, hashed and compared in C, where a Probe's are Python calls.
+ProbeValues = tuple[str, str, str, tuple[tuple[str, str], ...], str, "str | None", "int | None", "str | None"]
+assert tuple(Probe.__dataclass_fields__) == ("scheme", "host", "path", "headers", "method", "client", "port", "mesh")
+
+
 def probes_for(manifests: Iterable[Mapping[str, Any]]) -> list[Probe]:
     """Boundary requests for every HTTPRoute in ``manifests`` (sorted, unique)."""
+    return sorted((Probe(*values) for values in probe_values(manifests)), key=_probe_order)
+
+
+def probe_values(manifests: Iterable[Mapping[str, Any]]) -> set[ProbeValues]:
+    """:func:`probes_for`'s probes as :data:`ProbeValues`, in no order (``diff`` makes and
+    sends those of both sides' routes, and needs no Probe)."""
     objs = list(manifests)
     https_hosts: set[str] = set()
     for m in objs:
@@ -193,7 +205,7 @@ def probes_for(manifests: Iterable[Mapping[str, Any]]) -> list[Probe]:
             for lst in (m.get("spec") or {}).get("listeners") or []:
                 if lst.get("protocol") == "HTTPS":
                     https_hosts.add(str(lst.get("hostname") or "*"))
-    probes: set[Probe] = {Probe("http", UNKNOWN_HOST, "/")}
+    probes: set[ProbeValues] = {("http", UNKNOWN_HOST, "/", (), "GET", PROBE_CLIENT, None, None)}
     other_ports = _other_ports(objs)
     for m in objs:
         if m.get("kind") != "HTTPRoute":
@@ -217,14 +229,14 @@ def probes_for(manifests: Iterable[Mapping[str, Any]]) -> list[Probe]:
                     if ported:
                         schemes = list(ported)
                     for other, number in ported:  # a host no route names, on that port
-                        probes.add(Probe(other, f"{UNKNOWN_HOST}:{number}", "/", port=number))
+                        probes.add((other, f"{UNKNOWN_HOST}:{number}", "/", (), "GET", PROBE_CLIENT, number, None))
                     for path in _paths(match):
                         for scheme, port in schemes:
                             where = f"{host}:{port}" if port is not None else host
-                            probes.add(Probe(scheme, where, path + query, headers, port=port))
+                            probes.add((scheme, where, path + query, headers, "GET", PROBE_CLIENT, port, None))
                             if headers:
-                                probes.add(Probe(scheme, where, path + query, port=port))
-    return sorted(probes, key=_probe_order)
+                                probes.add((scheme, where, path + query, (), "GET", PROBE_CLIENT, port, None))
+    return probes
 
 
 def _other_ports(objs: list[Mapping[str, Any]]) -> dict[tuple[str, str, str, str], tuple[str, int]]:
@@ -300,10 +312,10 @@ def _service_ports(objs: list[Mapping[str, Any]], ns: str, name: str, section: A
     return []
 
 
-def _mesh_probes(route: Mapping[str, Any], objs: list[Mapping[str, Any]]) -> set[Probe]:
+def _mesh_probes(route: Mapping[str, Any], objs: list[Mapping[str, Any]]) -> set[ProbeValues]:
     """East-west requests for an HTTPRoute's Service parents: each rule's paths, to the
     Service's port(s), from the route's namespace and from a namespace without routes."""
-    out: set[Probe] = set()
+    out: set[ProbeValues] = set()
     spec = route.get("spec") or {}
     route_ns = (route.get("metadata") or {}).get("namespace") or "default"
     for pref in spec.get("parentRefs") or []:
@@ -318,8 +330,7 @@ def _mesh_probes(route: Mapping[str, Any], objs: list[Mapping[str, Any]]) -> set
                 for path in _paths(match):
                     for port in ports:
                         for client in dict.fromkeys((route_ns, MESH_OTHER_NAMESPACE)):
-                            out.add(Probe("http", f"{name}.{ns}", path + query, headers, port=port, mesh=client,
-                                          client=None))
+                            out.add(("http", f"{name}.{ns}", path + query, headers, "GET", None, port, client))
     return out
 
 

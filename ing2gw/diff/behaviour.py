@@ -8,9 +8,7 @@ probed when that can be shown.
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ..http import Headers, Request, plain_request
-from ..probes import Probe, probes_for
+from ..probes import ProbeValues, probe_values
 from ..verify import Summary, compare_summaries, summary_dict, summary_of
 from .model import BehaviourChange, Side
 from .sides import identity
@@ -63,8 +61,7 @@ def _affected_hosts(base: Side, head: Side) -> set[str] | None:
 ProbeKey = tuple[str, str, str, tuple[tuple[str, str], ...]]
 # A share of the probes, each probe as the tuple of its fields (cheap to send to a worker;
 # equal tuples are equal probes).
-ProbeShare = set[tuple[Any, ...]]
-_FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(Probe)))
+ProbeShare = set[ProbeValues]
 
 # Fewer routes are compiled and routed faster than a worker starts and sends its summaries back.
 _WORTH_A_WORKER = 1_500
@@ -92,11 +89,11 @@ class Replay:
 
     def base_probes(self) -> ProbeShare:
         """BASE's share of the probes: those of BASE's routes (:func:`_base_share`)."""
-        return {_FIELDS(p) for p in _base_share(self.probed[0])}
+        return _base_share(self.probed[0])
 
     def head_probes(self) -> ProbeShare:
         """HEAD's share: those of its routes BASE's share does not hold (:func:`_head_share`)."""
-        return {_FIELDS(p) for p in _head_share(*self.probed)}
+        return _head_share(*self.probed)
 
     @staticmethod
     def probes(base: ProbeShare, head: ProbeShare) -> list[ProbeKey]:
@@ -165,22 +162,22 @@ def _request(scheme: str, host: str, path: str, headers: tuple[tuple[str, str], 
         if len(_HEADERS) >= 10_000:
             _HEADERS.clear()
         built = _HEADERS[headers] = Headers(headers)
-    if scheme == "http" or scheme == "https":  # every probe of probes_for
+    if scheme == "http" or scheme == "https":  # every probe of probe_values
         return plain_request(scheme, host, path, built, "GET", None)
     return Request.build(host=host, path=path, scheme=scheme, headers=built)
 
 
-def _probes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> set[Probe]:
-    """The probes of both sides (:func:`ing2gw.probes.probes_for`), each made once: BASE's
+def _probes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> ProbeShare:
+    """The probes of both sides (:func:`ing2gw.probes.probe_values`), each made once: BASE's
     share and HEAD's."""
     return _base_share(old) | _head_share(old, new)
 
 
-def _base_share(old: list[dict[str, Any]]) -> set[Probe]:
-    return set(probes_for(old))
+def _base_share(old: list[dict[str, Any]]) -> ProbeShare:
+    return probe_values(old)
 
 
-def _head_share(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> set[Probe]:
+def _head_share(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> ProbeShare:
     """The probes of HEAD's side that BASE's share may not hold.
 
     A route's probes come from each of its rules' matches alone, given the route's namespace,
@@ -192,7 +189,7 @@ def _head_share(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> set[Pro
     is :func:`_same` (tells ``1`` from ``True`` and ``1.0``, which probe differently)."""
     context = [m for m in old if m.get("kind") != "HTTPRoute"]
     if not _same(context, [m for m in new if m.get("kind") != "HTTPRoute"]):
-        return set(probes_for(new))
+        return probe_values(new)
     base_routes = {identity(m): m for m in old if m.get("kind") == "HTTPRoute"}
     routes: list[dict[str, Any]] = []
     for m in new:
@@ -208,7 +205,7 @@ def _head_share(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> set[Pro
             matches == r.get("matches") for matches in known.get(_key(r.get("matches")), ()))]
         if fresh:
             routes.append({**m, "spec": {**spec, "rules": fresh}})
-    return set(probes_for(context + routes))
+    return probe_values(context + routes)
 
 
 def _matches_of(route: Mapping[str, Any], base: Mapping[str, Any]) -> dict[bytes | str, list[Any]] | None:
