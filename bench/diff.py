@@ -7,7 +7,10 @@ HEAD, ``ing2gw diff BASE HEAD -o json`` and ``-o markdown`` (the pull-request co
 length is capped). Prints each wall time and its ratio to the conversion, the CPU seconds
 (the command and the workers it forks) and their ratio, and the load average before and after
 (the machine is shared: compare ratios of one run, and CPU ratios between runs).
-Run by hand: ``python bench/diff.py [-n 10000] [--changed 1,3000] [--repeat 2]``.
+With ``--base DIR`` (a checkout of another revision, e.g. ``git worktree add --detach
+/tmp/base main``) each repeat also runs that checkout's ``diff`` right after this one's, and
+prints its ratios too; the two reports of each run must be identical.
+Run by hand: ``python bench/diff.py [-n 10000] [--changed 1,3000] [--repeat 2] [--base DIR]``.
 Target (issues 7 and 19): every ratio <= 1.5.
 """
 
@@ -40,7 +43,11 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=10_000)
     ap.add_argument("--changed", default="1,3000", help="how many Ingresses HEAD changes (comma-separated runs)")
     ap.add_argument("--repeat", type=int, default=2, help="best of this many runs of each")
+    ap.add_argument("--base", metavar="DIR", help="also run diff from this checkout (another revision)")
     args = ap.parse_args()
+    if args.base and not (Path(args.base) / "ing2gw" / "__init__.py").is_file():
+        sys.exit(f"--base {args.base}: not a checkout of ing2gw")
+    sides = [("this", None), ("base", args.base)] if args.base else [("this", None)]
     docs = documents(args.n)
     counts = [int(c) for c in args.changed.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
@@ -52,21 +59,29 @@ def main() -> None:
             heads[count].write_text(yaml.dump_all(changed(docs, count), Dumper=yaml.CSafeDumper, sort_keys=False))
         print(load())
         convert: tuple[float, float] = (float("inf"), float("inf"))
-        best: dict[tuple[int, str], tuple[float, float, int]] = {}
+        best: dict[tuple[str, int, str], tuple[float, float, int]] = {}
         for _ in range(args.repeat):  # interleaved, so that load from other processes hits all alike
             r = run(["convert", "-f", str(base), "-q", "--fail-on", "never"])
             convert = (min(convert[0], r.wall), min(convert[1], r.cpu))
             for count, head in heads.items():
                 for fmt in ("json", "markdown"):
-                    r = run(["diff", str(base), str(head), "-o", fmt])
-                    wall, cpu, _ = best.get((count, fmt), (r.wall, r.cpu, 0))
-                    best[count, fmt] = (min(wall, r.wall), min(cpu, r.cpu), len(r.stdout))
+                    reports = set()
+                    for side, checkout in sides:
+                        r = run(["diff", str(base), str(head), "-o", fmt], checkout)
+                        reports.add(r.stdout)
+                        wall, cpu, _ = best.get((side, count, fmt), (r.wall, r.cpu, 0))
+                        best[side, count, fmt] = (min(wall, r.wall), min(cpu, r.cpu), len(r.stdout))
+                    if len(reports) > 1:
+                        sys.exit(f"diff, {count} changed, -o {fmt}: the reports of this checkout and --base differ")
     print(load())
     print(f"ingresses            2 x {args.n}")
     print(f"ing2gw convert       {convert[0]:.2f} s, {convert[1]:.2f} s CPU (one side)")
-    for (count, fmt), (wall, cpu, size) in best.items():
-        print(f"diff, {count:>5} changed, -o {fmt:<8} {wall:6.2f} s  ratio {wall / convert[0]:.2f}  "
+    for (side, count, fmt), (wall, cpu, size) in best.items():
+        label = f"{side} " if args.base else ""
+        print(f"{label}diff, {count:>5} changed, -o {fmt:<8} {wall:6.2f} s  ratio {wall / convert[0]:.2f}  "
               f"CPU {cpu:6.2f} s  ratio {cpu / convert[1]:.2f}  (target <= 1.5; report {size / 1e3:.0f} kB)")
+    if args.base:
+        print("reports identical (this checkout and --base)")
 
 
 if __name__ == "__main__":
