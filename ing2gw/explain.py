@@ -374,8 +374,14 @@ class Explainer:
         refs: tuple[tuple[frozenset[str], _Stems], ...] = ()
         if g is not None:
             host, refs = self._gateway_side(hostname, g)
-        exact, regexes, _, _ = analysis = self._analysis(
-            aspects, (source_host,) if not refs or host == source_host else (source_host, host))
+        # (a rule host no explaining note names changes no analysis: left out, the hosts without
+        # notes of their own share one, and the explanations it has worked out)
+        noted = self._host_notes
+        if not refs or host == source_host:
+            hosts: tuple[str, ...] = (source_host,) if source_host in noted else ()
+        else:
+            hosts = tuple([h for h in (source_host, host) if h in noted])
+        exact, regexes, _, _ = analysis = self._analysis(aspects, hosts)
         owners, owned = self._owners(hostname)
         involved = owners
         if not source_refs <= owned or any(not one <= owned for one, _ in refs):  # served but not an owner

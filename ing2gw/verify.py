@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard, TypeVar, cast
 
 import orjson
 
@@ -169,6 +169,7 @@ def compare_answers(source: Outcome, gateway: Outcome) -> tuple[tuple[str, ...],
 # positions in a _Summary
 _STATUS, _BACKEND, _CORS, _AUTH, _TLS = (ASPECTS.index(k) for k in ("status", "backend", "cors", "auth", "tls"))
 _ALWAYS = tuple((i, k) for i, k in enumerate(ASPECTS) if k not in _WHEN_SERVED)
+_INDEXED = tuple(enumerate(ASPECTS))
 
 
 def _differing(a: _Summary, b: _Summary) -> tuple[str, ...]:
@@ -183,9 +184,10 @@ def _differing(a: _Summary, b: _Summary) -> tuple[str, ...]:
         return ("status",)
     if a[_CORS] != b[_CORS] and (str(a[_CORS]).startswith("answered") or str(b[_CORS]).startswith("answered")):
         return ("cors",)
+    # (tuple() of a list, not of a generator: the cheaper in CPython, once per differing request)
     if a[_BACKEND] and b[_BACKEND]:
-        return tuple(k for i, k in enumerate(ASPECTS) if a[i] != b[i])
-    return tuple(k for i, k in _ALWAYS if a[i] != b[i])
+        return tuple([k for i, k in _INDEXED if a[i] != b[i]])
+    return tuple([k for i, k in _ALWAYS if a[i] != b[i]])
 
 
 # The summaries in their tuple form, for a caller that makes them apart from where they are
@@ -685,9 +687,10 @@ class _Source:
 Sourced = tuple[list["_Wire | _ProbeWire"], list[_Summary], list[int], list["tuple[Any, ...] | None"]]
 # What such a process sends per chunk: (the chunk's position among the generated requests',
 # Sourced, size, None) for a chunk whose source side it routed, to be finished by the
-# process that takes it, and (position, None, size, result) for a chunk it finished or
-# replayed whole (both sides) itself. ``verify_requests`` counts them in position order.
-SourcedMessage = tuple[int, "Sourced | bytes | None", int, "_Result | None"]
+# process that takes it, and (position, None, size, result) for a chunk it finished (the
+# result as its marshal bytes: finish_here) or replayed whole (both sides) itself.
+# ``verify_requests`` counts them in position order.
+SourcedMessage = tuple[int, "Sourced | bytes | None", int, "_Result | bytes | None"]
 
 
 def source_chunk(route: Callable[[Request], Outcome], items: Sequence[tuple[Replayable, str]]) -> Sourced:
@@ -768,21 +771,30 @@ _MATCHED_VALUES = operator.attrgetter(*Matched.__dataclass_fields__)  # a Matche
 def pack_chunk(chunk: Sourced) -> bytes | Sourced:
     """``chunk`` as marshal bytes for another process (:func:`_replay_sourced` reads them);
     as it is (pickled on the way) if it holds a value marshal cannot write."""
+    return _packed(chunk)
+
+
+_T = TypeVar("_T")
+
+
+def _packed(value: _T) -> bytes | _T:
+    """``value`` as marshal bytes (a third cheaper to write and to read than a pickle of its
+    rows' dicts), or as it is when it holds a value marshal cannot write."""
     try:
-        return marshal.dumps(chunk)
+        return marshal.dumps(value)  # type: ignore[arg-type]  # (a ValueError tells)
     except ValueError:
-        return chunk
+        return value
 
 
 def finish_here(explainer: Explainer,
-                gateway_route: Callable[[Request], Outcome]) -> Callable[[Sourced | bytes], _Result]:
+                gateway_route: Callable[[Request], Outcome]) -> Callable[[Sourced | bytes], _Result | bytes]:
     """What finishes a chunk whose source side another process routed (:func:`source_chunk`),
     in this process (a forked worker sharing those chunks with the replaying process); its
-    results go into ``verify_requests(sourced=...)``."""
+    results go into ``verify_requests(sourced=...)``, as marshal bytes (:func:`_packed`)."""
     global _REPLAY
     _REPLAY = _Replay(explainer, _no_source, gateway_route)
     sources: dict[tuple[Any, ...] | None, _Source] = {}
-    return lambda chunk: _replay_sourced(chunk, sources)
+    return lambda chunk: _packed(_replay_sourced(chunk, sources))
 
 
 def _no_source(request: Request) -> Outcome:
@@ -808,7 +820,7 @@ def _replay_sourced(chunk: Sourced | bytes, sources: dict[tuple[Any, ...] | None
     # fewer than building the request and comparing it through them)
     for wire, sa, at in zip(wires, summaries, where, strict=True):
         if len(wire) == 9:
-            request = _probe_request(*wire[:8])  # type: ignore[arg-type]
+            request = _probe_request(*wire[:8])
         else:
             request = _from_wire(wire)
         gw = route(request)
@@ -1048,6 +1060,8 @@ def verify_requests(
             for at, part, size, result in sourced:
                 if part is not None:
                     result = _replay_sourced(part, sources)
+                elif isinstance(result, bytes):  # (finished by another process: finish_here)
+                    result = cast(_Result, marshal.loads(result))
                 assert result is not None
                 early[at] = (size, result)
                 while counted in early:
