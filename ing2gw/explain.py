@@ -155,6 +155,10 @@ class Explainer:
         self._analyses: dict[tuple[tuple[str, ...], tuple[str, ...]], _Analysis] = {}
         # (aspects, hostname, kind and name of the source side's matched object, the Gateway side's route) -> _Plan
         self._plans: dict[tuple[tuple[str, ...], str, str | None, str | None, str | None], _Plan] = {}
+        # the last plan accounted() used: (aspects, the sides' Matched values, hostname, the plan);
+        # none at first (a Matched no request has)
+        self._last: tuple[tuple[str, ...], Matched | None, Matched | None, str, _Plan] = (
+            (), Matched("", ""), None, "", ((), (), frozenset(), (), (), {}, (frozenset(), (), {}, ()), "", ""))
         self.all_notes: list[Note] = []
         self.index: dict[Note, int] = {}
         for n in notes:
@@ -345,14 +349,22 @@ class Explainer:
         matches, and of those only on what a note that may explain it names (:data:`_Analysis`)."""
         m, g = source.matched, gateway.matched
         hostname = request.hostname
-        key = (aspects, hostname, None if m is None else m.kind, None if m is None else m.route,
-               None if g is None else g.route)
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._plan(aspects, hostname, request.path, m, g)
-            if len(self._plans) >= 100_000:
-                self._plans.clear()
-            self._plans[key] = plan
+        last = self._last
+        # (a replay's differing requests come a location at a time: the last plan's key is
+        # checked first, the Matched values by identity -- kept there, so it stays theirs)
+        if m is last[1] and g is last[2] and hostname == last[3] and aspects == last[0]:
+            plan = last[4]
+        else:
+            key = (aspects, hostname, None if m is None else m.kind, None if m is None else m.route,
+                   None if g is None else g.route)
+            made = self._plans.get(key)
+            if made is None:
+                made = self._plan(aspects, hostname, request.path, m, g)
+                if len(self._plans) >= 100_000:
+                    self._plans.clear()
+                self._plans[key] = made
+            plan = made
+            self._last = (aspects, m, g, hostname, plan)
         involved, fixed, known = plan[0], plan[1], plan[5]
         if fixed is not None:
             return involved, fixed
