@@ -582,28 +582,22 @@ MEMO_SIZE = 50_000  # entries remembered per memo and process (then the older ha
 def _compare(request: Request, where: bool = False) -> _Compared | None:
     """How the two sides treat ``request``: None when they agree, else the difference as a
     compact row (notes as indices into the explainer's list: cheap to pickle) and, with
-    ``where``, where each side served it (else ``()``)."""
-    assert _REPLAY is not None
-    src = _REPLAY.source_route(request)
-    return _compared(request, _summary(src), src, where)
-
-
-def _compared(request: Request, sa: _Summary, src: Outcome | _Source, where: bool = False) -> _Compared | None:
-    """:func:`_compare` given the source side's summary and outcome (or where it matched,
-    when another process routed it: :func:`source_chunks`)."""
+    ``where``, where each side served it (else ``()``). (:func:`_replay_sourced` does the
+    same, inlined, with the source side routed by another process.)"""
     assert _REPLAY is not None
     r = _REPLAY
+    src = r.source_route(request)
+    sa = _summary(src)
     gw = r.gateway_route(request)
     sb = _summary(gw)
     aspects = _differing(sa, sb)
     if not aspects:
         return None
-    # (the explainer reads where the source matched only: a _Source will do; no cast() to call)
     served: _Served = ()
     if where:
-        served, refs, explained = r.explainer.account(aspects, request, src, gw)  # type: ignore[arg-type]
+        served, refs, explained = r.explainer.account(aspects, request, src, gw)
     else:
-        refs, explained = r.explainer.accounted(aspects, request, src, gw)  # type: ignore[arg-type]
+        refs, explained = r.explainer.accounted(aspects, request, src, gw)
     return (_shown(request), _as_dict(sa), _as_dict(sb), aspects, refs, explained, served)
 
 
@@ -816,11 +810,12 @@ def _replay_sourced(chunk: Sourced | bytes, sources: dict[tuple[Any, ...] | None
     route, accounted = _REPLAY.gateway_route, _REPLAY.explainer.accounted
     agree = 0
     rows: list[_Row] = []
-    # (_compared inlined, and _from_wire for a generated probe's wire: one frame per request
+    # (_compare of the finishing side inlined, and _from_wire for a generated probe's wire: one frame per request
     # fewer than building the request and comparing it through them)
     for wire, sa, at in zip(wires, summaries, where, strict=True):
         if len(wire) == 9:
-            request = _probe_request(*wire[:8])
+            scheme, host, path, headers, method, client, port, mesh_ns, _ = wire  # type: ignore[misc]
+            request = _probe_request(scheme, host, path, headers, method, client, port, mesh_ns)
         else:
             request = _from_wire(wire)
         gw = route(request)
@@ -829,6 +824,7 @@ def _replay_sourced(chunk: Sourced | bytes, sources: dict[tuple[Any, ...] | None
         if not aspects:
             agree += 1
             continue
+        # (the explainer reads where the source matched only: a _Source will do; no cast() to call)
         refs, explained = accounted(aspects, request, stand_ins[at], gw)  # type: ignore[arg-type]
         rows.append((_shown(request), _as_dict(sa), _as_dict(sb), aspects, refs, explained, wire[-1]))
     return agree, rows, [], []
