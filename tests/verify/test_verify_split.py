@@ -110,6 +110,36 @@ def test_the_early_chunks_give_the_same_report_whoever_finishes_them(
     assert split.count("finishing_side") >= 3  # (the others' conversions add probes)
 
 
+def test_chunks_finished_by_the_second_worker_come_back_as_marshal_bytes(
+    ing2gw, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, split: list[str]
+) -> None:
+    """The second worker sends each chunk it finished as the marshal bytes of its result
+    (cheaper to write and to read than the pickle of its rows), which this process reads: the
+    same reports. (The check runs in that worker: a failure comes back as its error.)"""
+    real = v.finish_here
+
+    def finish_here(explainer, route):  # type: ignore[no-untyped-def]
+        finish = real(explainer, route)
+
+        def checked(chunk):  # type: ignore[no-untyped-def]
+            sent = finish(chunk)
+            assert isinstance(sent, bytes)
+            agree, rows, found, logs = marshal.loads(sent)
+            assert agree + len(rows) > 0 and found == [] and logs == []
+            return sent
+
+        return checked
+
+    def shared(first, second):  # type: ignore[no-untyped-def]
+        yield from second.messages()
+        yield from first.messages()  # (its end only: the second worker took every chunk)
+
+    monkeypatch.setattr(verification, "finish_here", finish_here)
+    monkeypatch.setattr(verification, "shared", shared)
+    _same_reports_with_two_workers(ing2gw, tmp_path)
+    assert "finishing_side" in split
+
+
 def test_chunks_go_as_marshal_bytes_or_pickled_alike(ing2gw, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                      split: list[str]) -> None:
     """A source chunk goes as marshal bytes, or as it is (pickled) when it holds a value marshal
