@@ -380,6 +380,14 @@ class VerifyReport:
     # a request's key (Difference.key, or its method and url alone when the rest is empty: most
     # differences are of generated probes, and the short key is the cheaper) -> its position
     _seen: dict[tuple[Any, ...], int] = field(default_factory=dict, repr=False)
+    # The differences counted as they are added (:meth:`groups` reads them), by explanation (the
+    # id of its tuple of notes, which differences of one explanation share: :func:`notes_of`)
+    # and aspects: [the notes (kept, so their id stays their own), how many requests, the
+    # tuples of Ingresses, the position of the first]; and how many differences (from the
+    # first) are so counted, each one's key in :meth:`_ordered` (a repeat changes neither).
+    _causes: dict[tuple[int, tuple[str, ...]], list[Any]] = field(default_factory=dict, repr=False, compare=False)
+    _keys: list[tuple[bool, str, str]] = field(default_factory=list, repr=False, compare=False)
+    _tallied: int = field(default=0, repr=False, compare=False)
 
     @property
     def failed_cases(self) -> int:
@@ -399,46 +407,90 @@ class VerifyReport:
                 key = key[:2]
         at = self._seen.get(key)
         if at is None:
-            self._seen[key] = len(self.differences)
+            at = self._seen[key] = len(self.differences)
             self.differences.append(difference)
+            if self._tallied == at:
+                self._tally(difference, at)
+                self._tallied += 1
         else:
             f = self.differences[at]  # built directly: dataclasses.replace costs several times more
             self.differences[at] = Difference(f.request, f.source, f.gateway, f.aspects, f.ingresses, f.explained_by,
                                               f.origin, f.repeats + difference.repeats)
+            if at < self._tallied:
+                self._causes[id(f[5]), f[3]][1] += difference.repeats
+
+    def _tally(self, difference: Difference, at: int) -> None:
+        """Count the difference at position ``at`` in its cause (see :meth:`groups`), and
+        note its sort key (:meth:`_ordered`)."""
+        explained_by, aspects, request = difference[5], difference[3], difference[0]
+        self._keys.append((bool(explained_by), request["url"], request["method"]))
+        cause = self._causes.get((id(explained_by), aspects))
+        if cause is None:
+            self._causes[id(explained_by), aspects] = [explained_by, difference[7], {difference[4]}, at]
+        else:
+            cause[1] += difference[7]
+            cause[2].add(difference[4])
 
     def differing(self, unexplained_only: bool = False) -> int:
         """How many requests differ (only those no note explains), access-log lines included."""
-        return (sum(d.repeats for d in self.differences if not (unexplained_only and d.explained))
+        self._counted()  # (from the counts by cause: no pass over the differences)
+        return (sum(int(count) for explained_by, count, _, _ in self._causes.values()
+                    if not (unexplained_only and explained_by))
                 + sum(e.count for e in self.logs.values() if not (unexplained_only and e.explained)))
+
+    def _counted(self) -> list[Difference]:
+        """The differences, each counted by :meth:`_tally` (those set otherwise than by
+        :meth:`add` counted now)."""
+        differences = self.differences
+        if self._tallied != len(differences):
+            self._causes.clear()
+            self._keys.clear()
+            for at, difference in enumerate(differences):
+                self._tally(difference, at)
+            self._tallied = len(differences)
+        return differences
 
     def groups(self, rendered: _Rendered | None = None) -> list[dict[str, Any]]:
         """Differences grouped by cause (what differs, which notes explain it); an
         access-log difference counts its lines, its first example stands for it."""
-        grouped: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Difference | LogDifference]] = {}
-        # a tuple of notes (by id; differences of one explanation share it) -> their codes
-        causes: dict[int, tuple[tuple[Note, ...], tuple[str, ...]]] = {}
-        items_in_order: list[Difference | LogDifference] = [*self.differences, *self.logs.values()]
-        for d in items_in_order:
-            notes = d.explained_by
-            known = causes.get(id(notes))
-            if known is not None and known[0] is notes:
-                codes = known[1]
-            else:
-                codes = tuple(sorted({n.code for n in notes})) or ("UNEXPLAINED",)
-                causes[id(notes)] = (notes, codes)  # (the tuple kept: its id stays its own)
-            grouped.setdefault((codes, d.aspects), []).append(d)
-        rows: list[tuple[bool, int, tuple[str, ...], tuple[str, ...], dict[str, Any]]] = []
-        for (codes, aspects), items in grouped.items():
+        differences = self._counted()
+        codes_of: dict[int, tuple[str, ...]] = {}
+        # (codes, aspects) -> [count, Ingresses, the position of its first difference (the
+        # access-log differences after them), the first]
+        grouped: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Any]] = {}
+
+        def group(explained_by: tuple[Note, ...], aspects: tuple[str, ...], at: int,
+                  item: Difference | LogDifference) -> list[Any]:
+            codes = codes_of.get(id(explained_by))
+            if codes is None:
+                codes = codes_of[id(explained_by)] = tuple(sorted({n.code for n in explained_by})) or ("UNEXPLAINED",)
+            found = grouped.get((codes, aspects))
+            if found is None:
+                found = grouped[codes, aspects] = [0, set(), at, item]
+            elif at < found[2]:
+                found[2:] = [at, item]
+            return found
+
+        for (_, aspects), (explained_by, count, refs, at) in self._causes.items():
+            found = group(explained_by, aspects, at, differences[at])
+            found[0] += count
+            for ingresses in refs:
+                found[1].update(ingresses)
+        for at, entry in enumerate(self.logs.values(), len(differences)):
+            found = group(entry.explained_by, entry.aspects, at, entry)
+            found[0] += entry.count
+            found[1].update(entry.ingresses)
+        rows = []
+        for (codes, aspects), (count, ingresses, _, first) in grouped.items():
             explained = codes != ("UNEXPLAINED",)
-            count = sum(d.repeats if isinstance(d, Difference) else d.count for d in items)
-            first = items[0] if isinstance(items[0], Difference) else items[0].examples[0]
+            example = first if isinstance(first, Difference) else first.examples[0]
             rows.append((explained, -count, codes, aspects, {
                 "cause": list(codes),
                 "differs": list(aspects),
                 "explained": explained,
                 "count": count,
-                "ingresses": sorted({i for d in items for i in d.ingresses}),
-                "example": first.to_dict(rendered),
+                "ingresses": sorted(ingresses),
+                "example": example.to_dict(rendered),
             }))
         rows.sort(key=lambda r: r[:4])
         return [r[4] for r in rows]
@@ -468,8 +520,9 @@ class VerifyReport:
 
     def _ordered(self) -> list[Difference]:
         """The differences as their rows are listed: explained last, then by URL and method."""
-        # (by position: a NamedTuple's field names are properties, slower to read)
-        return sorted(self.differences, key=lambda d: (bool(d[5]), d[0]["url"], d[0]["method"]))
+        # (by the keys noted as they were added; the sort is stable, as sorting the differences)
+        differences = self._counted()
+        return list(map(differences.__getitem__, sorted(range(len(differences)), key=self._keys.__getitem__)))
 
     def _document(self, rendered: _Rendered, rows: list[dict[str, Any]] | None) -> dict[str, Any]:
         """The report's JSON data with ``rows`` as its ``differences`` (and the access-log

@@ -478,7 +478,9 @@ def test_a_key_that_leaves_a_reading_out_fails_the_check(ing2gw, monkeypatch: py
 def test_a_report_writes_shared_explanations_as_separate_ones() -> None:
     """The differences of one explanation share its tuple of notes (verify.notes_of), whose
     JSON a report writes once: the report equals, as data and as JSON, the one whose
-    differences each hold a tuple of their own; repeats and the groups' causes included."""
+    differences each hold a tuple of their own; repeats and the groups' causes included. The
+    groups (and the differing requests) counted as differences are added (a report grouped
+    half way too) are those counted at once of the same differences set without add."""
     import random
 
     from ing2gw.notes import Fidelity, Level, Note
@@ -497,12 +499,20 @@ def test_a_report_writes_shared_explanations_as_separate_ones() -> None:
                      (f"ns/i{i % 6}",), explained, f"case {i}"))
     shared, own = VerifyReport("p", 6), VerifyReport("p", 6)
     known: dict[tuple[int, ...], tuple[Note, ...]] = {}
-    for request, a, b, aspects, refs, explained, origin in rows:
+    for i, (request, a, b, aspects, refs, explained, origin) in enumerate(rows):
         shared.add(Difference(request, a, b, aspects, refs, notes_of(explained, notes, known), origin))
         own.add(Difference(request=dict(request), source=dict(a), gateway=dict(b), aspects=tuple(aspects),
                            ingresses=refs, explained_by=tuple([notes[i] for i in explained]), origin=origin))
+        if i == 200:
+            assert shared.groups()
     assert any(d.repeats > 1 for d in own.differences) and len(known) > 5
     assert shared.to_dict() == own.to_dict()
+    direct = VerifyReport("p", 6)
+    direct.differences = list(own.differences)
+    assert direct.to_dict() == own.to_dict()
+    for only in (False, True):
+        assert (shared.differing(only) == own.differing(only) == direct.differing(only)
+                == sum(d.repeats for d in own.differences if not (only and d.explained)) > 0)
     assert dump_json(shared.to_dict()) == dump_json(own.to_dict())
     assert len({g["cause"][0] for g in own.to_dict()["groups"]}) == 5  # four codes and UNEXPLAINED
 
