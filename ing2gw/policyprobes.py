@@ -39,7 +39,7 @@ from typing import Any
 from .enforce.guard import Guard
 from .enforce.timeouts import format_seconds, parse_duration, route_limits
 from .explain import Explainer
-from .http import Request, split_host_port
+from .http import Headers, Request, plain_request, split_host_port
 from .intents import BasicAuth, BodyLimit, ExternalAuth, Intent, IPAccess, RateLimit, Timeouts
 from .ir import IR, Route, Rule
 from .probes import PROBE_CLIENT, _literal_prefix
@@ -53,6 +53,7 @@ __all__ = ["MAX_BURST", "ProbeGroup", "Stateful", "policy_probe_steps", "policy_
 MAX_BURST = 2000  # requests in one burst at most
 BEARER = "Bearer ing2gw-probe"
 _PROTECTIONS = (IPAccess, BasicAuth, ExternalAuth, RateLimit, BodyLimit)
+_NO_HEADERS = Headers()  # (immutable: every request without headers shares it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,11 +157,13 @@ def policy_probe_steps(ir: IR, router: Router, guard: Guard, source_route: Calla
             if (host, path) in seen:
                 continue
             seen.add((host, path))
-            if marked is not None and not _own(rule, wide, timeouts).any \
-                    and split_host_port(host)[0] not in marked:
-                continue  # nothing to probe here, nor on any rule a request for the host can land on
+            own = None
+            if marked is not None:
+                own = _own(rule, wide, timeouts)
+                if not own.any and split_host_port(host)[0] not in marked:
+                    continue  # nothing to probe here, nor on any rule a request for the host can land on
             yield _rule_groups(route, rule, host, path, wide, router, guard, source_route, credentials, skipped,
-                               timeouts)
+                               timeouts, own)
 
 
 def _own(rule: Rule, wide: Iterable[Intent], timeouts: bool) -> _Found:
@@ -172,9 +175,20 @@ def _own(rule: Rule, wide: Iterable[Intent], timeouts: bool) -> _Found:
         if timeouts and isinstance(intent, Timeouts):  # the source's timeouts that a slow answer meets
             found.add_timeouts(ms / 1000 for ms in (intent.read_ms, intent.request_ms) if ms)
     if timeouts and rule.timeouts is not None:
-        found.add_timeouts(parse_duration(t) or 0 for t in (rule.timeouts.request, rule.timeouts.backend_request)
-                           if t)
+        found.add_timeouts(_seconds(t) for t in (rule.timeouts.request, rule.timeouts.backend_request) if t)
     return found
+
+
+_SECONDS: dict[str, float] = {}  # a rule timeout's text -> seconds (0: none): rules repeat a few
+
+
+def _seconds(text: str) -> float:
+    seconds = _SECONDS.get(text)
+    if seconds is None:
+        if len(_SECONDS) >= 10_000:
+            _SECONDS.clear()
+        seconds = _SECONDS[text] = parse_duration(text) or 0
+    return seconds
 
 
 def _marked_hosts(router: Router, timeouts: bool) -> set[str] | None:
@@ -198,14 +212,16 @@ def _marked_hosts(router: Router, timeouts: bool) -> set[str] | None:
 
 def _rule_groups(route: Route, rule: Rule, host: str, path: str, wide: Iterable[Intent], router: Router,
                  guard: Guard, source_route: Callable[[Request], Outcome], credentials: Sequence[tuple[str, str]],
-                 skipped: list[str], timeouts: bool) -> list[ProbeGroup]:
-    found = _own(rule, wide, timeouts)
+                 skipped: list[str], timeouts: bool, own: _Found | None = None) -> list[ProbeGroup]:
+    """The rule's groups; ``own``: what :func:`_own` gives for it, when already known (it is
+    added to here)."""
+    found = own if own is not None else _own(rule, wide, timeouts)
     scheme = "http"
-    base = Request.build(host=host, path=path, scheme=scheme, client=PROBE_CLIENT)
+    base = plain_request(scheme, host, path, _NO_HEADERS, "GET", PROBE_CLIENT)  # (Request.build's request)
     first = source_route(base)
     if first.redirect is not None and first.redirect.location.startswith("https:"):
         scheme = "https"
-        base = Request.build(host=host, path=path, scheme=scheme, client=PROBE_CLIENT)
+        base = plain_request(scheme, host, path, _NO_HEADERS, "GET", PROBE_CLIENT)
     routed = router.route(base)
     if routed.rule is not None:
         for p in guard.policies.applicable(routed.rule.matched.kind, routed.rule.matched.route or None,
@@ -227,7 +243,7 @@ def _rule_groups(route: Route, rule: Rule, host: str, path: str, wide: Iterable[
         good.append(("authorization", BEARER if found.external and not found.basic else _basic("probe", "probe")))
 
     def build(client: str, headers: Sequence[tuple[str, str]] = ()) -> Request:
-        return Request.build(host=host, path=path, scheme=scheme, headers=list(headers), client=client)
+        return plain_request(scheme, host, path, Headers(headers) if headers else _NO_HEADERS, "GET", client)
 
     where = f"{scheme}://{host}{path}"
     out: list[ProbeGroup] = []

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
 from ing2gw.http import DeferredHeaders, Headers, Request
 from ing2gw.router.outcome import Outcome, RedirectTo, RuleInfo, Upstream
@@ -58,17 +58,15 @@ _NO_HEADERS = Headers()
 def _frozen(cls: type[_T]) -> Callable[..., _T]:
     """``cls(*values)`` for a frozen slots dataclass, every field given in order, its slots
     written through their descriptors (its __init__ writes each through object.__setattr__:
-    twice the cost, paid per location here)."""
-    setters = tuple(getattr(cls, f.name).__set__ for f in dataclasses.fields(cls))  # type: ignore[arg-type]
-    new = object.__new__
-
-    def make(*values: Any) -> _T:
-        obj = new(cls)
-        for setter, value in zip(setters, values, strict=True):
-            setter(obj, value)
-        return obj
-
-    return make
+    twice the cost, paid per location here). The function is written out for the class's
+    fields, one call per slot (a loop over the setters costs as much again as the calls)."""
+    setters = {f"set_{i}": getattr(cls, f.name).__set__
+               for i, f in enumerate(dataclasses.fields(cls))}  # type: ignore[arg-type]
+    values = [f"v{i}" for i in range(len(setters))]
+    body = "".join(f"    set_{i}(obj, {v})\n" for i, v in enumerate(values))
+    scope: dict[str, Any] = {"new": object.__new__, "cls": cls, **setters}
+    exec(f"def make({', '.join(values)}):\n    obj = new(cls)\n{body}    return obj\n", scope)  # noqa: S102
+    return cast(Callable[..., _T], scope["make"])
 
 
 _LOCATION_MATCH = _frozen(LocationMatch)
