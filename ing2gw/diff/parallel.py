@@ -26,6 +26,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import socket
 import threading
 from collections import deque
 from collections.abc import Callable, Generator
@@ -124,8 +125,8 @@ def both_sides_talking(base: Callable[[], Half[B]], head: Callable[[], Half[H]],
         sender.close()
         return value, head_result
     finally:
-        ours.close()  # the worker's reads end (EOF) if it is still running
-        sender.abandon()
+        sender.stop()  # the worker's reads end (EOF) if it is still running; no write of ours is left
+        ours.close()  # (closed only now: a write under way would find its handle gone, or another file's)
         worker.join(timeout=1)
         if worker.is_alive():
             worker.terminate()
@@ -271,6 +272,29 @@ class _Sender:
         self._failed = True
         if self._thread is not None:
             self._queue.put(_STOP)
+
+    def stop(self) -> None:
+        """Stop now, read or not: the connection is shut down both ways (a write under way
+        fails, the reader sees its end) and the thread is joined, so that the connection can
+        then be closed with no write of the thread's on it."""
+        self.abandon()
+        if self._thread is not None:
+            _shut_down(self._conn)
+            self._thread.join()
+            self._thread = None
+
+
+def _shut_down(conn: Connection) -> None:
+    """Shut ``conn``'s socket down both ways, keeping its descriptor open."""
+    try:
+        sock = socket.socket(fileno=os.dup(conn.fileno()))  # (a duplicate: closing it leaves conn's open)
+    except OSError:  # closed already, or not a socket
+        return
+    with sock:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:  # (the other end is gone already)
+            pass
 
 
 _STOP = object()

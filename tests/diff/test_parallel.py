@@ -5,11 +5,12 @@ error instead of leaving the other side waiting."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 
 import pytest
 
-from ing2gw.diff.parallel import POLL, TAKE, Give, Half, Tickets, both_sides, both_sides_talking, forks
+from ing2gw.diff.parallel import POLL, TAKE, Give, Half, Tickets, _Sender, both_sides, both_sides_talking, forks
 
 BIG = [("http", f"h{i}.example.com", f"/p{i}", ()) for i in range(50_000)]  # more than a pipe holds
 
@@ -187,3 +188,29 @@ def test_tickets_without_shared_memory_alternate(monkeypatch: pytest.MonkeyPatch
     os.close(read)
     os.close(write)
     assert Tickets(False).take() == 0
+
+
+def test_stopping_a_sender_ends_a_write_nobody_reads() -> None:
+    """A step that fails here stops its sender before closing the connection: a write the
+    worker never reads fails at once and the thread is gone (a write left running would find
+    the connection closed under it), and the other end reads the end."""
+    ours, theirs = multiprocessing.Pipe(duplex=True)
+    try:
+        sender = _Sender(ours)
+        sender.send(("value", BIG))  # more than the pipe holds: the write waits for a reader
+        thread = sender._thread
+        assert thread is not None
+        thread.join(timeout=0.2)
+        assert thread.is_alive()  # (waiting in the write)
+        sender.stop()
+        assert not thread.is_alive()
+        sender.send(("value", 1))  # (a stopped sender writes nothing more)
+        sender.stop()
+        while True:  # what was written before the shutdown, if anything, then the end
+            try:
+                theirs.recv_bytes()
+            except (EOFError, OSError):
+                break
+    finally:
+        ours.close()
+        theirs.close()
