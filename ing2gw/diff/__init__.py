@@ -54,7 +54,9 @@ def diff_sides(base: Side, head: Side, extra_requests: Iterable[Request] = (), p
 
     def base_half() -> Half[list[ObjectChange]]:
         probes = plan.probes(plan.base_probes(), plan.head_probes())
-        yield Give(probes)
+        routed = plan.routed(probes)
+        yield Give((routed, len(probes)))
+        probes = routed
         router = plan.router("base")
         for part in plan.parts(probes):
             yield Give(plan.outcomes(router, probes, part))
@@ -68,7 +70,7 @@ def diff_sides(base: Side, head: Side, extra_requests: Iterable[Request] = (), p
         ours: list[ObjectChange] = []
         while not (yield POLL) and next_objects(ours):
             pass
-        probes = yield TAKE
+        probes, probed = yield TAKE
         after = plan.outcomes(router, probes)
         behaviour: list[BehaviourChange] = []
         for part in plan.parts(probes):
@@ -78,7 +80,7 @@ def diff_sides(base: Side, head: Side, extra_requests: Iterable[Request] = (), p
             behaviour += plan.changes(probes, before, after[part.start:part.stop], part)
         while next_objects(ours):
             pass
-        return len(plan.requests(probes)), plan.in_report_order(behaviour), ours
+        return probed + len(plan.extra), plan.in_report_order(behaviour), ours
 
     changed, (requests, behaviour, ours) = both_sides_talking(base_half, head_half, worker)
     objects = object_changes(base, head, sorted(changed + ours, key=lambda c: c.key))

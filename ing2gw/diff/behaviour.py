@@ -9,6 +9,7 @@ probed when that can be shown.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,8 @@ import orjson
 
 from ..http import Headers, Request, plain_request
 from ..probes import ProbeValues, probe_values
+from ..router.paths import may_change
+from ..router.rules import REDIRECT_CODES
 from ..verify import Summary, compare_summaries, summary_dict, summary_of
 from .model import BehaviourChange, Side
 from .sides import identity
@@ -81,6 +84,7 @@ class Replay:
     new: list[dict[str, Any]]
     probed: tuple[list[dict[str, Any]], list[dict[str, Any]]]  # each side's objects probes come from
     extra: list[Request]
+    routes_only: bool = False  # only routes with exact hostnames differ between the sides (_affected_hosts)
     _requests: dict[int, list[Request]] = field(default_factory=dict, compare=False)
 
     @property
@@ -99,6 +103,15 @@ class Replay:
     def probes(base: ProbeShare, head: ProbeShare) -> list[ProbeKey]:
         """The probes of both shares, sorted."""
         return sorted(p[:4] for p in base | head)
+
+    def routed(self, probes: list[ProbeKey]) -> list[ProbeKey]:
+        """The probes whose outcome may differ between the sides: all of them but those of a
+        host whose routes change only in rules that no path of the probe's can reach
+        (:func:`_reach`); the others are served alike on both sides, and not routed."""
+        reach = _reach(self.old, self.new) if self.routes_only else None
+        if not reach:
+            return probes
+        return [p for p in probes if p[1] not in reach or _may_reach(p[2], reach[p[1]])]
 
     def requests(self, probes: list[ProbeKey]) -> list[Request]:
         """The requests of ``probes`` then the extra ones (built once per process)."""
@@ -248,6 +261,171 @@ def _without(obj: Mapping[str, Any], key: str) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k != key}
 
 
+# A hostname as the router keeps it (lower case, no final dot): a probe's host is looked up as is.
+_PLAIN_HOST = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
+
+
+def _reach(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> dict[str, tuple[str, ...]] | None:
+    """For each hostname of an HTTPRoute that changes: the starts (lower case) of the paths its
+    changed rules match. None when some change is not only that (then every probe is routed).
+
+    A request is served by the rule that takes it first in precedence order (path, method,
+    headers, query, route age and name, then rule order). When a route keeps its metadata, its
+    spec but the rules, and at least one rule the router surely keeps (it also keeps the route
+    attached to its listeners, whatever else is dropped), and its other rules change --
+    rules of BASE's route and HEAD's route between the start and the end both hold, compared
+    types included (:func:`_same`) -- a request none of the changed rules
+    can take is taken by the same rule on both sides, with the same filters and backends: its
+    outcome is the same. A changed rule can take a path only if it matches an Exact or
+    PathPrefix path (a regular expression or no path match could take any): its value stripped
+    of the final ``/``, compared in lower case, starts the path. Everything else (a route
+    added, removed or moved, other hostnames) gives None."""
+    a_routes = {identity(m): m for m in old if m.get("kind") in _ROUTES}
+    b_routes = {identity(m): m for m in new if m.get("kind") in _ROUTES}
+    out: dict[str, set[str]] = {}
+    for key in a_routes.keys() | b_routes.keys():
+        a, b = a_routes.get(key), b_routes.get(key)
+        if a is b:
+            continue
+        if a is None or b is None or a.get("kind") != "HTTPRoute" or b.get("kind") != "HTTPRoute":
+            return None
+        if _same(a, b):
+            continue
+        spec_a, spec_b = a.get("spec"), b.get("spec")
+        if type(spec_a) is not dict or type(spec_b) is not dict:
+            return None
+        rules_a, rules_b, hostnames = spec_a.get("rules"), spec_b.get("rules"), spec_a.get("hostnames")
+        if type(rules_a) is not list or type(rules_b) is not list or type(hostnames) is not list or not hostnames \
+                or not all(type(h) is str and _PLAIN_HOST.fullmatch(h) for h in hostnames) \
+                or not _same(_without(a, "spec"), _without(b, "spec")) \
+                or not _same(_without(spec_a, "rules"), _without(spec_b, "rules")):
+            return None
+        changed = _changed_rules(rules_a, rules_b)
+        if changed is None:
+            return None
+        stems: set[str] = set()
+        for rule in changed:
+            starts = _starts(rule)
+            if starts is None:
+                return None
+            stems.update(starts)
+        for h in hostnames:
+            out.setdefault(h, set()).update(stems)
+    return {h: tuple(sorted(stems)) for h, stems in out.items()}
+
+
+def _changed_rules(old: list[Any], new: list[Any]) -> list[Any] | None:
+    """The rules of both versions of a route but those of their common start and common end
+    (the same, types included: :func:`_same`), which keep their order; None when those
+    include no rule the router surely keeps (:func:`_kept_rule`)."""
+    size = min(len(old), len(new))
+    start = 0
+    while start < size and _same(old[start], new[start]):
+        start += 1
+    end = 0
+    while end < size - start and _same(old[-1 - end], new[-1 - end]):
+        end += 1
+    kept = old[:start] + old[len(old) - end:]
+    if not any(_kept_rule(r) for r in kept):
+        return None
+    return old[start:len(old) - end] + new[start:len(new) - end]
+
+
+def _kept_rule(rule: Any) -> bool:
+    """Is this a rule the router compiles whatever the objects around it (none of
+    :mod:`ing2gw.router.rules`' DropRule cases: Exact or PathPrefix path matches of valid
+    paths, header and query matches it knows, header modifiers, CORS, a redirect with a known
+    status and no backends or a rewrite, backends without filters)?"""
+    if type(rule) is not dict or not rule.keys() <= _RULE_KEYS:
+        return False
+    matches = rule.get("matches") or []
+    if type(matches) is not list or not all(_kept_match(m) for m in matches):
+        return False
+    filters = rule.get("filters") or []
+    if type(filters) is not list or not all(type(f) is dict and _kept_filter(f) for f in filters):
+        return False
+    types = [f["type"] for f in filters]
+    backends = rule.get("backendRefs") or []
+    if len(set(types)) != len(types) or ("RequestRedirect" in types and ("URLRewrite" in types or backends)):
+        return False
+    return type(backends) is list and all(type(b) is dict and "filters" not in b for b in backends)
+
+
+_RULE_KEYS = frozenset({"name", "matches", "filters", "backendRefs", "timeouts", "sessionPersistence", "retry"})
+_PATH_MODIFIERS = (None, "ReplaceFullPath", "ReplacePrefixMatch")
+
+
+def _kept_match(m: Any) -> bool:
+    if type(m) is not dict or not m.keys() <= {"path", "headers", "queryParams", "method"}:
+        return False
+    path = m.get("path")
+    if path is not None:
+        if type(path) is not dict or not path.keys() <= {"type", "value"} or path.get("type") not in (
+                None, "Exact", "PathPrefix"):
+            return False
+        value = path.get("value")
+        if value is not None and (type(value) is not str or not value.startswith("/") or "//" in value):
+            return False
+    for key in ("headers", "queryParams"):
+        values = m.get(key) or []
+        if type(values) is not list or not all(
+                type(v) is dict and v.get("type") in (None, "", "Exact", "RegularExpression") for v in values):
+            return False
+    return True
+
+
+def _kept_filter(f: dict[str, Any]) -> bool:
+    kind = f.get("type")
+    if kind in ("RequestHeaderModifier", "ResponseHeaderModifier", "CORS"):
+        return True
+    if kind == "RequestRedirect":
+        body = f.get("requestRedirect")
+        return type(body) is dict and (body.get("statusCode") is None or body.get("statusCode") in REDIRECT_CODES) \
+            and _kept_modifier(body)
+    if kind == "URLRewrite":
+        body = f.get("urlRewrite")
+        return type(body) is dict and _kept_modifier(body)
+    return False
+
+
+def _kept_modifier(body: dict[str, Any]) -> bool:
+    path = body.get("path")
+    return path is None or (type(path) is dict and path.get("type") in _PATH_MODIFIERS)
+
+
+def _starts(rule: Any) -> list[str] | None:
+    """The starts (lower case) of the paths ``rule`` can match; None when it could match any."""
+    matches = rule.get("matches") if type(rule) is dict else None
+    if type(matches) is not list or not matches:
+        return None  # no match: every request
+    out: list[str] = []
+    for m in matches:
+        path = m.get("path") if type(m) is dict else None
+        if type(path) is not dict or path.get("type") not in (None, "Exact", "PathPrefix"):
+            return None  # no path match, a regular expression, or a shape the router reads otherwise
+        value = path.get("value")
+        if type(value) is not str or not value.startswith("/") or not value.isascii() or may_change(value):
+            return None
+        stem = value.rstrip("/").lower()
+        if not stem:
+            return None
+        out.append(stem)
+    return out
+
+
+def _may_reach(target: str, starts: tuple[str, ...]) -> bool:
+    """Can a changed rule whose paths start with one of ``starts`` take a request for
+    ``target`` (a path with its query)? Yes also for a path a data plane may normalise
+    (the router matches the normalised one) or that is not ASCII."""
+    path = target.partition("?")[0].partition("#")[0]
+    if not path.startswith("/"):
+        path = "/" + path
+    if may_change(path) or not path.isascii():
+        return True
+    low = path.lower()
+    return any(low.startswith(s) for s in starts)
+
+
 def replay(base: Side, head: Side, extra: Iterable[Request]) -> Replay:
     hosts = _affected_hosts(base, head)
     extra = list(extra)
@@ -271,5 +449,5 @@ def replay(base: Side, head: Side, extra: Iterable[Request]) -> Replay:
 
     # Only objects that can take part in routing these hosts are compiled.
     return Replay([m for m in base.manifests if serves(m)], [m for m in head.manifests if serves(m)],
-                  (changed_routes(base.manifests), changed_routes(head.manifests)), extra)
+                  (changed_routes(base.manifests), changed_routes(head.manifests)), extra, hosts is not None)
 
