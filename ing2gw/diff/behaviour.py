@@ -167,7 +167,8 @@ _HEADERS: dict[tuple[tuple[str, str], ...], Headers] = {}
 
 
 def _request(scheme: str, host: str, path: str, headers: tuple[tuple[str, str], ...]) -> Request:
-    """``Request.build(host=host, path=path, scheme=scheme, headers=headers)``: a plain GET
+    """``Request.build(host=host, path=path, scheme=scheme, headers=headers)`` on the port
+    ``host`` names, if any: a plain GET
     (:func:`ing2gw.http.plain_request`, without the keyword handling) with each set of
     headers built once (probes repeat a few; Headers are immutable)."""
     built = _HEADERS.get(headers)
@@ -175,9 +176,18 @@ def _request(scheme: str, host: str, path: str, headers: tuple[tuple[str, str], 
         if len(_HEADERS) >= 10_000:
             _HEADERS.clear()
         built = _HEADERS[headers] = Headers(headers)
-    if scheme == "http" or scheme == "https":  # every probe of probe_values
+    port = _named_port(host)
+    if port is None and (scheme == "http" or scheme == "https"):  # (nearly every probe: ports 80 and 443)
         return plain_request(scheme, host, path, built, "GET", None)
-    return Request.build(host=host, path=path, scheme=scheme, headers=built)
+    return Request.build(host=host, path=path, scheme=scheme, headers=built, port=port)
+
+
+def _named_port(host: str) -> int | None:
+    """The port ``host`` names (``name:port``, ``[v6]:port``), else None: a probe of a listener
+    on a port other than 80 and 443 names it so (:func:`ing2gw.probes.probe_values`), and is
+    sent to that port, where that listener takes it."""
+    name, colon, number = host.rpartition(":")
+    return int(number) if colon and number.isdigit() and (name.endswith("]") or ":" not in name) else None
 
 
 def _probes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> ProbeShare:
