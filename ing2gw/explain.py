@@ -155,10 +155,8 @@ class Explainer:
         self._analyses: dict[tuple[tuple[str, ...], tuple[str, ...]], _Analysis] = {}
         # (aspects, hostname, kind and name of the source side's matched object, the Gateway side's route) -> _Plan
         self._plans: dict[tuple[tuple[str, ...], str, str | None, str | None, str | None], _Plan] = {}
-        # the last plan accounted() used: (aspects, the sides' Matched values, hostname, the plan);
-        # none at first (a Matched no request has)
-        self._last: tuple[tuple[str, ...], Matched | None, Matched | None, str, _Plan] = (
-            (), Matched("", ""), None, "", ((), (), frozenset(), (), (), {}, (frozenset(), (), {}, ()), "", ""))
+        # the last plan accounted() used: (aspects, the sides' Matched values, hostname, the plan)
+        self._last: tuple[tuple[str, ...], Matched | None, Matched | None, str, _Plan] | None = None
         self.all_notes: list[Note] = []
         self.index: dict[Note, int] = {}
         for n in notes:
@@ -352,7 +350,7 @@ class Explainer:
         last = self._last
         # (a replay's differing requests come a location at a time: the last plan's key is
         # checked first, the Matched values by identity -- kept there, so it stays theirs)
-        if m is last[1] and g is last[2] and hostname == last[3] and aspects == last[0]:
+        if last is not None and m is last[1] and g is last[2] and hostname == last[3] and aspects == last[0]:
             plan = last[4]
         else:
             key = (aspects, hostname, None if m is None else m.kind, None if m is None else m.route,

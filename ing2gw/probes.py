@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["PROBE_CLIENT", "UNKNOWN_HOST", "Probe", "ProbeFields", "ProbeValues", "ingress_probe_fields",
-           "ingress_probes", "object_probes", "probe_values", "probes_for", "regex_sample"]
+           "ingress_probes", "object_probes", "probe_values", "probe_values_order", "probes_for", "regex_sample"]
 
 UNKNOWN_HOST = "unknown.ing2gw.invalid"
 # The client address generated requests come from: a public address (TEST-NET-3) that no
@@ -63,6 +63,11 @@ class Probe:
 def _probe_order(p: Probe) -> tuple[str, str, str, tuple[tuple[str, str], ...], str, int]:
     # a plain tuple: much faster than dataclass ordering
     return (p.scheme, p.host, p.path, p.headers, p.mesh or "", p.port or 0)
+
+
+def probe_values_order(v: ProbeValues) -> tuple[str, str, str, tuple[tuple[str, str], ...], str, int]:
+    """:func:`_probe_order` of a probe given as its :data:`ProbeValues`."""
+    return (v[0], v[1], v[2], v[3], v[7] or "", v[6] or 0)
 
 
 def _hosts(hostnames: Iterable[str]) -> list[str]:

@@ -42,7 +42,8 @@ if TYPE_CHECKING:
     from .policyprobes import ProbeGroup, Stateful
 
 __all__ = ["ASPECTS", "Difference", "Summary", "VerifyReport", "compare_answers", "compare_outcomes",
-           "compare_summaries", "summarise", "summary_dict", "summary_of", "tally", "verify_requests"]
+           "compare_summaries", "probe_request", "shown_request", "summarise", "summary_dict", "summary_of", "tally",
+           "verify_requests"]
 
 _DENIED = (401, 403)
 _TIMED_OUT = 504  # the backend was slower than a timeout: no backend's answer follows
@@ -594,11 +595,11 @@ def _line_probe(line: LogLine) -> Probe:
 def _as_request(item: Replayable) -> Request:
     if isinstance(item, Request):
         return item
-    return _probe_request(item.scheme, item.host, item.path, item.headers, item.method, item.client, item.port,
+    return probe_request(item.scheme, item.host, item.path, item.headers, item.method, item.client, item.port,
                           item.mesh)
 
 
-def _probe_request(scheme: str, host: str, path: str, headers: tuple[tuple[str, str], ...], method: str,
+def probe_request(scheme: str, host: str, path: str, headers: tuple[tuple[str, str], ...], method: str,
                    client: str | None, port: int | None, mesh_ns: str | None) -> Request:
     """The request a probe's values stand for (no Probe built in between: one per replayed request)."""
     if headers and headers[0][0] == ":method":  # a provider's hint for another method (CORS preflights)
@@ -651,10 +652,10 @@ def _compare(request: Request, where: bool = False) -> _Compared | None:
         served, refs, explained = r.explainer.account(aspects, request, src, gw)
     else:
         refs, explained = r.explainer.accounted(aspects, request, src, gw)
-    return (_shown(request), _as_dict(sa), _as_dict(sb), aspects, refs, explained, served)
+    return (shown_request(request), _as_dict(sa), _as_dict(sb), aspects, refs, explained, served)
 
 
-def _shown(request: Request) -> dict[str, Any]:
+def shown_request(request: Request) -> dict[str, Any]:
     """A differing request as its row shows it."""
     headers = request.headers
     hit = _SHOWN_HEADERS.get(id(headers))
@@ -766,7 +767,7 @@ def source_wires(route: Callable[[Request], Outcome], wires: list[_Wire | _Probe
     for wire in wires:
         if len(wire) == 9:  # (every generated request) _from_wire, without its call
             scheme, host, path, headers, method, client, port, mesh_ns, _ = wire  # type: ignore[misc]
-            request = _probe_request(scheme, host, path, headers, method, client, port, mesh_ns)
+            request = probe_request(scheme, host, path, headers, method, client, port, mesh_ns)
         else:
             request = _from_wire(wire)
         outcome = route(request)
@@ -868,7 +869,7 @@ def _replay_sourced(chunk: Sourced | bytes, sources: dict[tuple[Any, ...] | None
     for wire, sa, at in zip(wires, summaries, where, strict=True):
         if len(wire) == 9:
             scheme, host, path, headers, method, client, port, mesh_ns, _ = wire  # type: ignore[misc]
-            request = _probe_request(scheme, host, path, headers, method, client, port, mesh_ns)
+            request = probe_request(scheme, host, path, headers, method, client, port, mesh_ns)
         else:
             request = _from_wire(wire)
         gw = route(request)
@@ -879,14 +880,14 @@ def _replay_sourced(chunk: Sourced | bytes, sources: dict[tuple[Any, ...] | None
             continue
         # (the explainer reads where the source matched only: a _Source will do; no cast() to call)
         refs, explained = accounted(aspects, request, stand_ins[at], gw)  # type: ignore[arg-type]
-        rows.append((_shown(request), _as_dict(sa), _as_dict(sb), aspects, refs, explained, wire[-1]))
+        rows.append((shown_request(request), _as_dict(sa), _as_dict(sb), aspects, refs, explained, wire[-1]))
     return agree, rows, [], []
 
 
 def _from_wire(wire: _Wire | _ProbeWire) -> Request:
     if len(wire) == 9:
         scheme, host, path, headers, method, client, pport, pmesh, _ = cast(_ProbeWire, wire)
-        return _probe_request(scheme, host, path, headers, method, client, pport, pmesh)
+        return probe_request(scheme, host, path, headers, method, client, pport, pmesh)
     method, scheme, host, path, pairs, port, sni, client, mesh_ns, mesh_to, _ = cast(_Wire, wire)
     mesh = None if mesh_ns is None or mesh_to is None else MeshSource(mesh_ns, mesh_to)
     return Request.build(host=host, path=path, method=method, scheme=scheme, headers=pairs, port=port, sni=sni,

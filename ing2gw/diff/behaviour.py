@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ..http import Headers, Request, plain_request
-from ..probes import ProbeValues, probe_values
+from ..http import Request
+from ..probes import ProbeValues, probe_values, probe_values_order
 from ..router.paths import may_change
 from ..router.rules import REDIRECT_CODES
-from ..verify import Summary, compare_summaries, summary_dict, summary_of
+from ..verify import Summary, compare_summaries, probe_request, shown_request, summary_dict, summary_of
 from .model import BehaviourChange, Side
 from .sides import identity
 
@@ -59,9 +59,10 @@ def _affected_hosts(base: Side, head: Side) -> set[str] | None:
     return hosts
 
 
-# Probe requests in their light form: (scheme, host, path, headers), sorted; each process
-# builds its own Requests from them.
-ProbeKey = tuple[str, str, str, tuple[tuple[str, str], ...]]
+# Probe requests in their light form (every field of a probe, :data:`~ing2gw.probes.ProbeValues`:
+# a listener's port, a mesh request's namespace), sorted; each process builds its own Requests
+# from them.
+ProbeKey = ProbeValues
 # A share of the probes, each probe as the tuple of its fields (cheap to send to a worker;
 # equal tuples are equal probes).
 ProbeShare = set[ProbeValues]
@@ -102,7 +103,7 @@ class Replay:
     @staticmethod
     def probes(base: ProbeShare, head: ProbeShare) -> list[ProbeKey]:
         """The probes of both shares, sorted."""
-        return sorted(p[:4] for p in base | head)
+        return sorted(base | head, key=probe_values_order)
 
     def routed(self, probes: list[ProbeKey]) -> list[ProbeKey]:
         """The probes whose outcome may differ between the sides: all of them but those of a
@@ -117,7 +118,7 @@ class Replay:
         """The requests of ``probes`` then the extra ones (built once per process)."""
         out = self._requests.get(id(probes))
         if out is None:
-            out = self._requests[id(probes)] = [_request(*probe) for probe in probes] + self.extra
+            out = self._requests[id(probes)] = [probe_request(*probe) for probe in probes] + self.extra
         return out
 
     def router(self, side: str) -> Router:
@@ -152,42 +153,13 @@ class Replay:
         for req, a, b in zip(requests, before, after, strict=True):
             what = compare_summaries(a, b)
             if what:
-                described = {"method": req.method, "url": f"{req.scheme}://{req.host}{req.target}",
-                             "headers": req.headers.as_dict()}
-                out.append(BehaviourChange(described, summary_dict(a), summary_dict(b), what))
+                out.append(BehaviourChange(shown_request(req), summary_dict(a), summary_dict(b), what))
         return out
 
     @staticmethod
     def in_report_order(changes: list[BehaviourChange]) -> list[BehaviourChange]:
         return sorted(changes, key=lambda c: (c.request["url"], json.dumps(c.request["headers"], sort_keys=True),
                                               c.request["method"]))
-
-
-_HEADERS: dict[tuple[tuple[str, str], ...], Headers] = {}
-
-
-def _request(scheme: str, host: str, path: str, headers: tuple[tuple[str, str], ...]) -> Request:
-    """``Request.build(host=host, path=path, scheme=scheme, headers=headers)`` on the port
-    ``host`` names, if any: a plain GET
-    (:func:`ing2gw.http.plain_request`, without the keyword handling) with each set of
-    headers built once (probes repeat a few; Headers are immutable)."""
-    built = _HEADERS.get(headers)
-    if built is None:
-        if len(_HEADERS) >= 10_000:
-            _HEADERS.clear()
-        built = _HEADERS[headers] = Headers(headers)
-    port = _named_port(host)
-    if port is None and (scheme == "http" or scheme == "https"):  # (nearly every probe: ports 80 and 443)
-        return plain_request(scheme, host, path, built, "GET", None)
-    return Request.build(host=host, path=path, scheme=scheme, headers=built, port=port)
-
-
-def _named_port(host: str) -> int | None:
-    """The port ``host`` names (``name:port``, ``[v6]:port``), else None: a probe of a listener
-    on a port other than 80 and 443 names it so (:func:`ing2gw.probes.probe_values`), and is
-    sent to that port, where that listener takes it."""
-    name, colon, number = host.rpartition(":")
-    return int(number) if colon and number.isdigit() and (name.endswith("]") or ":" not in name) else None
 
 
 def _probes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> ProbeShare:
