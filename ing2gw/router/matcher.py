@@ -52,6 +52,7 @@ from .model import (
     Mirror,
     Rule,
     all_hold,
+    new_redirect,
 )
 from .outcome import MirrorTarget, Outcome, RedirectTo, RuleInfo, Upstream
 from .paths import STANDARD, PathPolicy, verdict, verdicts
@@ -601,23 +602,51 @@ def _route_mesh(table: Table, request: Request, grpc: bool, pick: str | None) ->
 # A plan whose first Gateway's listener alone answers, no match broken (the common case), flat:
 # (the plan, its notes, HTTP matches, gRPC matches -- None: none --, where the gRPC ones' served
 # items start, then what each match serves: its entry's RuleInfo when the entry is simple and
-# adds no note, else the Entry). A request reads this one tuple and the item of its match.
+# adds no note, else a :data:`_Served`). A request reads this one tuple and the item of its match.
 _Flat = tuple[Any, ...]
 _AT = 5  # where the HTTP matches' items start
+
+# What a flat plan's match serves, when not a bare RuleInfo: (how, the RuleInfo -- the Entry for
+# _SERVE --, the plan's notes then the entry's, then what that way of answering reads of the rule):
+# _ROUTED (a simple entry with notes), _PASSIVE (filters that leave the request as it is; and the
+# Passive), _CORS (the same with a CORS filter; the Passive), _REDIRECT (a RequestRedirect first;
+# the Redirect, the listener's port, the rule's prefix), _SERVE (anything else: _serve answers).
+_Served = tuple[Any, ...]
+_ROUTED, _PASSIVE, _CORS, _REDIRECT, _SERVE = range(5)
+
+
+def _served(entry: Entry, base: tuple[str, ...], port: int) -> RuleInfo | _Served:
+    """What ``entry`` serves in a flat plan whose notes are ``base``, on a listener of ``port``
+    (the cases of :func:`_serve` without a picked backend, worked out before any request)."""
+    notes = base + entry.notes if entry.notes else base
+    if entry.simple:
+        return entry.info if not entry.notes else (_ROUTED, entry.info, notes)
+    rule = entry.rule
+    passive = rule.passive
+    if passive is not None:
+        return (_PASSIVE if passive.cors is None else _CORS, entry.info, notes, passive)
+    first = rule.filters[0].redirect if rule.filters else None
+    if first is not None:
+        return (_REDIRECT, entry.info, notes, first, port, rule.prefix)
+    return (_SERVE, entry, notes)
 
 
 def _flat(plan: _Plan) -> _Plan | _Flat:
     """The form of ``plan`` kept by hostname (:data:`_Flat` when it can be)."""
-    if not plan.single or plan.first is None or plan.first[1] is None:
+    if not plan.single or plan.first is None:
         return plan
-    label, _, _, _, (matches, entries), grpc_scan = plan.first
+    label, listener, _, _, (matches, entries), grpc_scan = plan.first
+    if listener is None:
+        return plan
     grpc_matches, grpc_entries = grpc_scan if grpc_scan is not None else (None, ())
     if any(m.broken is not None for m in (*matches, *(grpc_matches or ()))):
         return plan
-    served = [e.info if e.simple and not e.notes else e for e in entries]
+    base: tuple[str, ...] = (label,) if label else ()
+    port = listener.port
+    served = [_served(e, base, port) for e in entries]
     at = _AT + len(served)
-    served += [e.info if e.simple and not e.notes else e for e in grpc_entries]
-    return (plan, (label,) if label else (), matches, grpc_matches, at, *served)
+    served += [_served(e, base, port) for e in grpc_entries]
+    return (plan, base, matches, grpc_matches, at, *served)
 
 
 def _plan(table: Table, request: Request) -> _Plan | _Flat:
@@ -686,29 +715,49 @@ def _route(table: Table, request: Request, backend: str | None, normalised: str 
         else:
             return _no_route(found[0].first[1], request if normalised is None else request.with_path(path), grpc,
                              list(base))
-        # (outcomes built as the tuples they are: _Outcome's and _Upstream's fields in order)
-        if type(item) is RuleInfo:  # a simple entry without notes: _serve's first case inlined
-            info, notes = item, base
-        elif item.simple:  # the same, with notes
-            info, notes = item.info, base + item.notes
-        else:
-            passive = item.rule.passive
-            if passive is None or passive.cors is not None:
-                return _serve(item, request if normalised is None else request.with_path(path), found[0].first[1],
-                              grpc, list(base + item.notes if item.notes else base))
-            # filters that leave the request as it is, no CORS: _serve's passive case inlined
-            given = request.response_headers
+        # (outcomes built as the tuples they are: _Outcome's and _Upstream's fields in order; the cases of
+        # _serve inlined, as _served sorted them out)
+        query = request.query
+        if type(item) is RuleInfo:  # a simple entry without notes
             return _tuple_new(_Outcome, (
-                200, "Routed", item.info, True,
-                _tuple_new(_Upstream, (method, request.host, f"{path}?{request.query}" if request.query else path,
-                                       headers)),
-                None, _response(given, (), passive.mods) if given else passive.headers, passive.mirrors, (), grpc,
-                base + item.notes if item.notes else base, None))
+                200, "Routed", item, True,
+                _tuple_new(_Upstream, (method, request.host, f"{path}?{query}" if query else path, headers)),
+                None, request.response_headers or _NO_HEADERS, (), (), grpc, base, None))
+        how, info, notes = item[0], item[1], item[2]
+        if note is not None:
+            notes = (note, *notes)
+        if how == _REDIRECT:
+            redirect = item[3]
+            location = redirect_location(request if normalised is None else request.with_path(path), redirect,
+                                         item[4], item[5])
+            return _tuple_new(_Outcome, (redirect.status, "Redirect", info, False, None,
+                                         new_redirect(location, redirect.status), _NO_HEADERS, (), (), grpc, notes,
+                                         None))
+        if how == _ROUTED:
+            return _tuple_new(_Outcome, (
+                200, "Routed", info, True,
+                _tuple_new(_Upstream, (method, request.host, f"{path}?{query}" if query else path, headers)),
+                None, request.response_headers or _NO_HEADERS, (), (), grpc, notes, None))
+        if how == _SERVE:
+            return _serve(info, request if normalised is None else request.with_path(path), found[0].first[1],
+                          grpc, list(notes))
+        passive = item[3]
+        given = request.response_headers
+        if how == _PASSIVE:
+            response = _response(given, (), passive.mods) if given else passive.headers
+            mirrors = passive.mirrors
+        else:  # _CORS (which reads the method and headers only: the path may stay the client's)
+            cors = passive.cors
+            if method == "OPTIONS" and "origin" in headers and "access-control-request-method" in headers:
+                # (is_preflight inlined)
+                return _tuple_new(_Outcome, (200, "CORSPreflight", info, False, None, None,
+                                             _preflight(cors, request), passive.before_cors, (), grpc, notes, None))
+            response = _response(given, _actual(cors, request), passive.mods)
+            mirrors = passive.mirrors
         return _tuple_new(_Outcome, (
             200, "Routed", info, True,
-            _tuple_new(_Upstream, (method, request.host, f"{path}?{request.query}" if request.query else path,
-                                   headers)),
-            None, request.response_headers or _NO_HEADERS, (), (), grpc, notes, None))
+            _tuple_new(_Upstream, (method, request.host, f"{path}?{query}" if query else path, headers)),
+            None, response, mirrors, (), grpc, notes, None))
     if normalised is not None:
         return _noted(note, _route(table, request.with_path(normalised), backend))
     plan: _Plan = found[0] if isinstance(found, tuple) else found

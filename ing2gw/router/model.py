@@ -12,7 +12,7 @@ from typing import Any
 from ing2gw.http import Headers
 
 from .hostnames import HostIndex
-from .outcome import AuthFilter, Matched, MirrorTarget, RuleInfo
+from .outcome import AuthFilter, Matched, MirrorTarget, RedirectTo, RuleInfo
 from .precedence import MatchKey
 
 __all__ = [
@@ -271,8 +271,8 @@ class Gateway:
 
 # Compiling builds a Rule per route rule and, per listener, its RuleInfo and an Entry per match:
 # their frozen __init__ writes each field through object.__setattr__; new_rule, new_info and
-# new_entry write the slots through their descriptors instead (half the cost). The same objects
-# in every respect.
+# new_entry write the slots through their descriptors instead (half the cost); so does new_redirect,
+# for the matcher's redirects. The same objects in every respect.
 def _setters(cls: type, names: tuple[str, ...]) -> tuple[Any, ...]:
     assert names == tuple(cls.__dataclass_fields__), f"{cls.__name__}: every field, in order"  # type: ignore[attr-defined]
     return tuple(cls.__dict__[name].__set__ for name in names)
@@ -289,6 +289,7 @@ _i_matched, _i_backend, _i_weights, _i_timeouts, _i_retry, _i_session, _i_auth =
     RuleInfo, ("matched", "backend", "weights", "timeouts", "retry", "session_persistence", "auth_filters"))
 _e_key, _e_match, _e_rule, _e_info, _e_simple, _e_notes = _setters(
     Entry, ("key", "match", "rule", "info", "simple", "notes"))
+_d_location, _d_status = _setters(RedirectTo, ("location", "status_code"))
 
 
 def new_rule(kind: str, route: str, index: int, name: str | None, filters: tuple[Filter, ...],
@@ -349,3 +350,11 @@ def new_info(gateway: str, listener: str, rule: Rule, auth_filters: tuple[AuthFi
     _i_session(info, rule.session_persistence)
     _i_auth(info, auth_filters)
     return info
+
+
+def new_redirect(location: str, status_code: int) -> RedirectTo:
+    """``RedirectTo(location, status_code)`` (the matcher makes one per redirected request)."""
+    redirect = _new(RedirectTo)
+    _d_location(redirect, location)
+    _d_status(redirect, status_code)
+    return redirect
