@@ -9,15 +9,17 @@ from typing import TYPE_CHECKING, Any
 from ing2gw.http import Request
 from ing2gw.yamlio import Document
 
-from .matcher import route
+from .matcher import route, route_normalised
 from .outcome import Outcome
-from .paths import STANDARD, PathPolicy
+from .paths import STANDARD, PathPolicy, verdicts
 from .table import Table, compile_table
 
 if TYPE_CHECKING:
     from ing2gw.enforce.guard import Guard
 
 __all__ = ["Router"]
+
+_UNSEEN: Any = object()  # a path whose verdict is not remembered
 
 
 class Router:
@@ -27,12 +29,13 @@ class Router:
     >>> router.route(Request.build(host="shop.example.com", path="/api")).status
     """
 
-    __slots__ = ("table", "path_policy", "guard")
+    __slots__ = ("table", "path_policy", "guard", "_verdicts")
 
     def __init__(self, table: Table, path_policy: PathPolicy = STANDARD, guard: Guard | None = None) -> None:
         self.table = table
         self.path_policy = path_policy
         self.guard = guard  # policies enforced after routing (ing2gw.enforce.guard); None: routing only
+        self._verdicts = verdicts(path_policy)  # what the policy does to the paths seen (None: nothing)
 
     def with_guard(self, guard: Guard | None) -> Router:
         """The same compiled objects, enforcing ``guard``'s policies after each routing decision."""
@@ -76,9 +79,15 @@ class Router:
         With a guard, the attached policies are enforced on the routed request. A request
         with a ``backend_delay`` meets the rule's timeouts and the attached timeout policies
         (:mod:`ing2gw.enforce.timeouts`): over one, the answer is 504."""
-        outcome = route(self.table, request, backend, self.path_policy)
-        if self.guard is not None:
-            outcome = self.guard.settle(request, outcome)
+        if self._verdicts.get(request.path, _UNSEEN) is None:  # a path left as it is (most): route's first case
+            outcome = route_normalised(self.table, request, backend)
+        else:
+            outcome = route(self.table, request, backend, self.path_policy)
+        guard = self.guard
+        # (a guard without policies leaves the outcomes of rules without ExternalAuth filters as they
+        # are: Guard.settle's first case, without the call)
+        if guard is not None and outcome.rule is not None and (guard.policies or outcome.rule.auth_filters):
+            outcome = guard.settle(request, outcome)
         if request.backend_delay is not None and outcome.served:
             from ing2gw.enforce.timeouts import route_limits, timed_out  # enforce builds on the router
 

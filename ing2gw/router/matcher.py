@@ -58,7 +58,7 @@ from .outcome import MirrorTarget, Outcome, RedirectTo, RuleInfo, Upstream
 from .paths import STANDARD, PathPolicy, verdict, verdicts
 from .table import Table
 
-__all__ = ["route"]
+__all__ = ["route", "route_normalised"]
 
 _NO_HEADERS = Headers()
 # Outcome(...) and Upstream(...) run a Python-level __new__ (NamedTuple's); the fast paths below
@@ -483,11 +483,11 @@ def route(table: Table, request: Request, backend: str | None = None,
     memo = _STANDARD_VERDICTS if policy is STANDARD else verdicts(policy)
     found = memo.get(raw, _UNSEEN)
     if found is None:
-        return _route(table, request, backend)
+        return route_normalised(table, request, backend)
     if found is _UNSEEN:
         found = verdict(policy, raw)
         if found is None:
-            return _route(table, request, backend)
+            return route_normalised(table, request, backend)
     if isinstance(found, str):
         return Outcome(400, "BadRequestPath", grpc=_is_grpc(request), notes=(found,))
     path, redirect, note = found
@@ -497,7 +497,7 @@ def route(table: Table, request: Request, backend: str | None = None,
         return Outcome(307, "PathNormalised", redirect=RedirectTo(location, 307),
                        grpc=_is_grpc(request),
                        notes=(f"{note}: the client is sent there, escaped slashes decoded",))
-    return _route(table, request, backend, path, note)
+    return route_normalised(table, request, backend, path, note)
 
 
 def _noted(note: str | None, outcome: Outcome) -> Outcome:
@@ -668,8 +668,8 @@ def _plan(table: Table, request: Request) -> _Plan | _Flat:
     return plan
 
 
-def _route(table: Table, request: Request, backend: str | None, normalised: str | None = None,
-           note: str | None = None) -> Outcome:
+def route_normalised(table: Table, request: Request, backend: str | None, normalised: str | None = None,
+                     note: str | None = None) -> Outcome:
     """:func:`route` of a request whose path is normalised: ``normalised`` is the path when
     it differs from the request's, and ``note`` (first of the outcome's notes) says so."""
     headers = request.headers
@@ -759,7 +759,7 @@ def _route(table: Table, request: Request, backend: str | None, normalised: str 
             _tuple_new(_Upstream, (method, request.host, f"{path}?{query}" if query else path, headers)),
             None, response, mirrors, (), grpc, notes, None))
     if normalised is not None:
-        return _noted(note, _route(table, request.with_path(normalised), backend))
+        return _noted(note, route_normalised(table, request.with_path(normalised), backend))
     plan: _Plan = found[0] if isinstance(found, tuple) else found
     if plan.refused is not None:
         status, reason, refused = plan.refused

@@ -145,7 +145,7 @@ def test_planned_routing_equals_trying_every_gateway() -> None:
         plain_request = dataclasses.replace(request, path=normalised.path)
         expected = _plain(table, plain_request, backend)
         for _ in range(2):
-            assert matcher._route(table, plain_request, backend) == expected, request
+            assert matcher.route_normalised(table, plain_request, backend) == expected, request
         reasons.add(expected.reason)
     # the table exercises every way a Gateway answers or declines
     assert {"Routed", "NoMatchingRoute", "NoMatchingListener", "ConnectionRefused", "TLSHandshakeFailed",
@@ -217,8 +217,8 @@ def test_planned_routing_equals_trying_every_gateway_on_random_tables() -> None:
                                     scheme=scheme, port=rng.choice([None, None, 80, 443]),
                                     sni=rng.choice([None, None, rng.choice(hosts)]) if scheme == "https" else None)
             expected = _plain(table, request, None)
-            assert matcher._route(table, request, None) == expected, request
-            assert matcher._route(table, request, None) == expected, request
+            assert matcher.route_normalised(table, request, None) == expected, request
+            assert matcher.route_normalised(table, request, None) == expected, request
             reasons.add(expected.reason)
             noted += expected.served and any(n.startswith("assumed Namespace") for n in expected.notes)
     assert {"Routed", "NoMatchingRoute", "NoMatchingListener", "TLSHandshakeFailed", "MisdirectedRequest",
@@ -369,9 +369,9 @@ def test_served_filters_equal_running_each_afresh(monkeypatch: Any) -> None:
                                        method=rng.choice(["GET", "OPTIONS"]), headers=headers,
                                        response_headers=response),
                          rng.choice([None, None, "ns/s2:80", "ns/s1:80"])))
-    fast = [matcher._route(router.table, r, pick) for r, pick in requests]
+    fast = [matcher.route_normalised(router.table, r, pick) for r, pick in requests]
     monkeypatch.setattr(matcher, "_serve", _plain_serve)
-    plain = [matcher._route(router.table, r, pick) for r, pick in requests]
+    plain = [matcher.route_normalised(router.table, r, pick) for r, pick in requests]
     assert fast == plain
     assert [o.response_headers.as_dict() for o in fast] == [o.response_headers.as_dict() for o in plain]
     reasons = {o.reason for o in plain}
