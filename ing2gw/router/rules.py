@@ -373,9 +373,17 @@ def compile_rule(
     (filters, backends, chosen, shares, timeouts, retry, sp, rnotes, prefix, simple, passive,
      heads) = template
     created, route = o.created or NEWEST, o.ref
-    return new_rule(o.kind, route, i, str_of(o, rule.get("name"), f"spec.rules[{i}].name"), filters, backends,
-                    chosen, shares, timeouts, retry, sp, rnotes, prefix, simple, passive), \
-        [(MatchKey(*head, created, route, i, j), match) for j, (head, match) in enumerate(heads)]
+    name = rule.get("name")
+    compiled = new_rule(o.kind, route, i, None if name is None else str_of(o, name, f"spec.rules[{i}].name"),
+                        filters, backends, chosen, shares, timeouts, retry, sp, rnotes, prefix, simple, passive)
+    if len(heads) == 1:  # (most rules: no comprehension to run)
+        head, match = heads[0]
+        return compiled, [(_tuple_new(MatchKey, (*head, created, route, i, 0)), match)]
+    return compiled, [(_tuple_new(MatchKey, (*head, created, route, i, j)), match)
+                      for j, (head, match) in enumerate(heads)]
+
+
+_tuple_new = tuple.__new__  # MatchKey(...) without NamedTuple's Python-level __new__ (every field given, in order)
 
 
 # What a rule compiles to apart from its route, index and name: filters, backends, the chosen
