@@ -29,13 +29,14 @@ class Router:
     >>> router.route(Request.build(host="shop.example.com", path="/api")).status
     """
 
-    __slots__ = ("table", "path_policy", "guard", "_verdicts")
+    __slots__ = ("table", "path_policy", "guard", "_verdicts", "_policed")
 
     def __init__(self, table: Table, path_policy: PathPolicy = STANDARD, guard: Guard | None = None) -> None:
         self.table = table
         self.path_policy = path_policy
         self.guard = guard  # policies enforced after routing (ing2gw.enforce.guard); None: routing only
         self._verdicts = verdicts(path_policy)  # what the policy does to the paths seen (None: nothing)
+        self._policed = guard is not None and bool(guard.policies)  # (asked once: PolicyIndex.__bool__ is Python)
 
     def with_guard(self, guard: Guard | None) -> Router:
         """The same compiled objects, enforcing ``guard``'s policies after each routing decision."""
@@ -84,10 +85,12 @@ class Router:
         else:
             outcome = route(self.table, request, backend, self.path_policy)
         guard = self.guard
-        # (a guard without policies leaves the outcomes of rules without ExternalAuth filters as they
-        # are: Guard.settle's first case, without the call)
-        if guard is not None and outcome.rule is not None and (guard.policies or outcome.rule.auth_filters):
-            outcome = guard.settle(request, outcome)
+        if guard is not None:
+            info = outcome.rule
+            # (a guard without policies leaves the outcomes of rules without ExternalAuth filters as they
+            # are: Guard.settle's first case, without the call)
+            if info is not None and (self._policed or info.auth_filters):
+                outcome = guard.settle(request, outcome)
         if request.backend_delay is not None and outcome.served:
             from ing2gw.enforce.timeouts import route_limits, timed_out  # enforce builds on the router
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from ing2gw.http import Headers, Request
 
@@ -519,15 +519,15 @@ _PLANS = 100_000  # path-independent plans kept per table and SNI (Host values a
 _Step = tuple["str | None", "Listener | None", "Outcome | None", "list[Group]", _Scan, "_Scan | None"]
 
 
-@dataclass(frozen=True, slots=True)
-class _Plan:
+class _Plan(NamedTuple):
     """What routing a request does before looking at its path, worked out once per (gateway,
     port, scheme, SNI, hostname): the Gateways it goes to, in order, as steps. A step that
     can only answer "not this Gateway" (no listener for the host, or a listener without
     routes for it) is left out of ``steps``; ``first`` (the first Gateway's step) answers
     when no step does, as the first unmatched outcome is the answer then. When the first
     Gateway's listener is the only step and no match is broken (the common case), the plan
-    is kept flat (:data:`_Flat`)."""
+    is kept flat (:data:`_Flat`). (A NamedTuple: one is made per hostname; not a plain tuple, as
+    the flat form is.)"""
 
     steps: tuple[_Step, ...]
     first: _Step | None
@@ -576,7 +576,7 @@ def _make_plan(table: Table, request: Request) -> _Plan:
             first = step
         if not _unmatched(step):
             steps.append(step)
-    return _Plan(tuple(steps), first, single=len(steps) == 1 and steps[0] is first)
+    return _Plan(tuple(steps), first, None, len(steps) == 1 and steps[0] is first)
 
 
 def _run_step(step: _Step, request: Request, grpc: bool, backend: str | None) -> Outcome:
@@ -760,7 +760,7 @@ def route_normalised(table: Table, request: Request, backend: str | None, normal
             None, response, mirrors, (), grpc, notes, None))
     if normalised is not None:
         return _noted(note, route_normalised(table, request.with_path(normalised), backend))
-    plan: _Plan = found[0] if isinstance(found, tuple) else found
+    plan: _Plan = found if isinstance(found, _Plan) else found[0]
     if plan.refused is not None:
         status, reason, refused = plan.refused
         return Outcome(status, reason, grpc=grpc, notes=refused)
