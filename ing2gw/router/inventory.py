@@ -93,6 +93,11 @@ def int_of(o: Obj, value: Any, where: str) -> int | None:
 
 # -- the inventory of input objects -------------------------------------------------------
 
+# A ReferenceGrant's entries (Inventory._entries): froms, tos, and the tos as sets (named, unnamed)
+_GrantEntries = tuple[list[tuple[Any, Any, Any]], list[tuple[Any, Any, Any]],
+                      "tuple[set[tuple[Any, Any, Any]], set[tuple[Any, Any]]] | None"]
+
+
 class Inventory:
     def __init__(self, objects: list[Obj], strict: bool) -> None:
         self.strict = strict
@@ -114,8 +119,9 @@ class Inventory:
         self._labels: dict[str, tuple[Mapping[str, str] | None, str | None]] = {}
         self.grants: dict[str, list[Obj]] = {}
         # a grant's from and to entries as plain tuples, read at its first use (a route or
-        # listener per reference asks; a namespace's grant may list many objects)
-        self._grant_entries: dict[tuple[str, str], tuple[list[tuple[Any, Any, Any]], list[tuple[Any, Any, Any]]]] = {}
+        # listener per reference asks; a namespace's grant may list many objects), with its
+        # to entries indexed (see _entries)
+        self._grant_entries: dict[tuple[str, str], _GrantEntries] = {}
         self._by_kind: dict[tuple[str, str], list[Obj]] = {}  # (group, kind) -> objects, by namespace/name
         for (group, kind, ns, _), o in sorted(self.by_key.items()):
             self._by_kind.setdefault((group, kind), []).append(o)
@@ -164,22 +170,33 @@ class Inventory:
         to_group: str, to_kind: str, to_ns: str, to_name: str,
     ) -> bool:
         for grant in self.grants.get(to_ns, ()):
-            froms, tos = self._entries(grant)
+            froms, tos, sets = self._entries(grant)
             if (from_group, from_kind, from_ns) not in froms:  # (tuples compared item by item, in C)
                 continue
-            if any(g == to_group and k == to_kind and (not n or n == to_name) for g, k, n in tos):
+            if sets is not None:
+                if (to_group, to_kind, to_name) in sets[0] or (to_group, to_kind) in sets[1]:
+                    return True
+            elif any(g == to_group and k == to_kind and (not n or n == to_name) for g, k, n in tos):
                 return True
         return False
 
-    def _entries(self, grant: Obj) -> tuple[list[tuple[Any, Any, Any]], list[tuple[Any, Any, Any]]]:
-        """A ReferenceGrant's ``(group, kind, namespace)`` froms and ``(group, kind, name)`` tos."""
+    def _entries(self, grant: Obj) -> _GrantEntries:
+        """A ReferenceGrant's ``(group, kind, namespace)`` froms and ``(group, kind, name)`` tos,
+        and the tos as sets: those naming an object, and the ``(group, kind)`` of those naming
+        none (every object of the kind); None when a value cannot go in a set (the tos are read
+        one by one then)."""
         found = self._grant_entries.get((grant.namespace, grant.name))
         if found is None:
             spec = map_of(grant, grant.body.get("spec"), "spec")
             froms = maps_of(grant, spec.get("from"), "spec.from")
-            tos = maps_of(grant, spec.get("to"), "spec.to")
-            found = ([(f.get("group") or "", f.get("kind"), f.get("namespace")) for f in froms],
-                     [(t.get("group") or "", t.get("kind"), t.get("name")) for t in tos])
+            tos = [(t.get("group") or "", t.get("kind"), t.get("name"))
+                   for t in maps_of(grant, spec.get("to"), "spec.to")]
+            sets: tuple[set[tuple[Any, Any, Any]], set[tuple[Any, Any]]] | None
+            try:
+                sets = {(g, k, n) for g, k, n in tos if n}, {(g, k) for g, k, n in tos if not n}
+            except TypeError:  # (an unhashable value in a malformed entry)
+                sets = None
+            found = ([(f.get("group") or "", f.get("kind"), f.get("namespace")) for f in froms], tos, sets)
             self._grant_entries[(grant.namespace, grant.name)] = found
         return found
 

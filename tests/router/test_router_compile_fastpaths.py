@@ -186,3 +186,50 @@ def test_compiled_objects_equal_their_dataclass_constructions(monkeypatch: pytes
                 assert [getattr(a, name) for name in a.__slots__] == [getattr(b, name) for name in b.__slots__]
         compared += len(fast)
     assert compared > 400
+
+
+def _plain_granted(inv: inventory.Inventory, from_kind: str, from_ns: str, to_group: str, to_kind: str, to_ns: str,
+                   to_name: str) -> bool:
+    """A ReferenceGrant read afresh: one in the target's namespace whose ``from`` lists the
+    referring kind and namespace and whose ``to`` lists the target by name, or its kind without a name."""
+    for grant in inv.grants.get(to_ns, ()):
+        spec = grant.body["spec"]
+        if not any((f.get("group") or "", f.get("kind"), f.get("namespace"))
+                   == (inventory.GATEWAY_GROUP, from_kind, from_ns) for f in spec["from"]):
+            continue
+        if any((t.get("group") or "") == to_group and t.get("kind") == to_kind
+               and (not t.get("name") or t.get("name") == to_name) for t in spec["to"]):
+            return True
+    return False
+
+
+def test_grants_looked_up_in_sets_answer_as_read_one_by_one() -> None:
+    """ReferenceGrants' to entries, indexed as sets (named, and every object of a kind), answer
+    as reading each entry does; grants with a value a set cannot hold (a malformed list or
+    mapping) are read entry by entry."""
+    rnd = random.Random(7)
+    answers = set()
+    for case in range(300):
+        grants = []
+        for g in range(rnd.randint(1, 3)):
+            tos = [{"group": rnd.choice(["", "", "x.io", None]),
+                    "kind": rnd.choice(["Secret", "Service", "Secret", ["Secret"] if case % 5 == 0 else "Secret"]),
+                    **({"name": rnd.choice(["cert", "web", "", None, 7, ["cert"] if case % 3 == 0 else "web"])}
+                       if rnd.random() < 0.7 else {})}
+                   for _ in range(rnd.randint(0, 4))]
+            grants.append({"apiVersion": "gateway.networking.k8s.io/v1beta1", "kind": "ReferenceGrant",
+                           "metadata": {"name": f"g{g}", "namespace": "b"},
+                           "spec": {"from": [{"group": inventory.GATEWAY_GROUP, "kind": rnd.choice(["HTTPRoute",
+                                                                                                     "Gateway"]),
+                                              "namespace": rnd.choice(["a", "infra"])}],
+                                    "to": tos}})
+        inv = inventory.Inventory(inventory.to_objects([(o, f"<input>:{i}") for i, o in enumerate(grants)]), False)
+        for from_kind, from_ns in (("HTTPRoute", "a"), ("Gateway", "infra"), ("HTTPRoute", "infra")):
+            for to_group in ("", "x.io"):
+                for to_kind in ("Secret", "Service"):
+                    for to_name in ("cert", "web", "other"):
+                        expected = _plain_granted(inv, from_kind, from_ns, to_group, to_kind, "b", to_name)
+                        got = inv.granted(inventory.GATEWAY_GROUP, from_kind, from_ns, to_group, to_kind, "b", to_name)
+                        assert got == expected, (case, from_kind, from_ns, to_group, to_kind, to_name)
+                        answers.add(expected)
+    assert answers == {True, False}
