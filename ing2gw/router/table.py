@@ -118,6 +118,9 @@ def compile_table(
     routes = [o for kind in ROUTE_KINDS for o in inv.of_kind(GATEWAY_GROUP, kind)]
     mesh = MeshBuilder(inv)
     interned: dict[Match, Match] = {}
+    # the interned match of each Match object met (the templates' matches are shared objects: hashing one
+    # by its fields, in Python, costs more than finding it by identity); the object kept, so its id stays its own
+    interned_by_id: dict[int, tuple[Match, Match]] = {}
     memo: dict[Any, Any] = {}  # compile_rule's (the manifests live while the table is compiled)
     by_name: dict[tuple[str, str], dict[str, list[ListenerSpec]]] = {}  # a parent's listeners by name
     derived: dict[tuple[int, int], _Derived] = {}  # _derived's
@@ -171,7 +174,10 @@ def compile_table(
                 bnotes, auths = _derived(rule_obj, derived)
                 info = new_info(ls.gateway.ref, ls.name, rule_obj, auths)
                 for key, match in matches:
-                    match = interned.setdefault(match, match)  # share equal matches (cache)
+                    seen = interned_by_id.get(id(match))
+                    if seen is None:
+                        seen = interned_by_id[id(match)] = (match, interned.setdefault(match, match))
+                    match = seen[1]
                     entry = new_entry(key, match, rule_obj, info, rule_obj.simple, enotes + bnotes)
                     for entries in lists:
                         entries.append(entry)
