@@ -167,12 +167,15 @@ def compile_table(
         for ls, effective, anotes in attached.values():
             if not compiled:
                 continue
-            enotes = tuple(n for n in anotes if n)
-            lists = [group.grpc if grpc else group.http
-                     for group in (ls.routes.setdefault(eff, Group) for eff in effective)]
+            enotes = tuple(filter(None, anotes))
+            lists = []
+            for eff in effective:
+                group = ls.routes.setdefault(eff, Group)
+                lists.append(group.grpc if grpc else group.http)
+            gateway_ref, listener_name = ls.gateway.ref, ls.name  # (the same for each rule)
             for rule_obj, matches in compiled:
                 bnotes, auths = _derived(rule_obj, derived)
-                info = new_info(ls.gateway.ref, ls.name, rule_obj, auths)
+                info = new_info(gateway_ref, listener_name, rule_obj, auths)
                 for key, match in matches:
                     seen = interned_by_id.get(id(match))
                     if seen is None:
