@@ -406,36 +406,65 @@ def ingress_probe_fields(
     # (path, headers) pairs per (scheme, host) while collecting: a Probe is built once per
     # distinct request, in order -- (scheme, host) first, then each one's pairs, sorted apart
     # (far fewer comparisons than one sort of every request, with the same order: every
-    # field these probes do not set is the same, so the order is _probe_order's)
-    found: dict[tuple[str, str], set[tuple[str, tuple[tuple[str, str], ...]]]] = {
-        ("http", UNKNOWN_HOST): {("/", ()), ("/healthz", ())}}
+    # field these probes do not set is the same, so the order is _probe_order's). Rules of
+    # the same shape (paths, path types, extra paths and header sets) share one frozen set
+    # of pairs, and its sorted order: a host only one rule names takes them as they are.
+    found: dict[tuple[str, str], set[Pair] | frozenset[Pair]] = {("http", UNKNOWN_HOST): {("/", ()), ("/healthz", ())}}
+    shapes: dict[tuple[Any, ...], frozenset[Pair]] = {}
+    ordered: dict[int, list[Pair]] = {}  # a shape's pairs (by id: ``shapes`` keeps them) -> in order
     hints = extra_headers or {}
-    root: tuple[str, tuple[tuple[str, str], ...]] = ("/", ())
+    more_paths = extra_paths or {}
+    root: Pair = ("/", ())
+
+    def add(key: tuple[str, str], pairs: frozenset[Pair]) -> None:
+        got = found.get(key)
+        if got is None:
+            found[key] = pairs  # (shared: copied when anything is added to it)
+        elif isinstance(got, frozenset):
+            if not pairs <= got:
+                merged = set(got)
+                merged |= pairs
+                found[key] = merged
+        else:
+            got |= pairs
+
+    only_root = frozenset((root,))
     for ing in ingresses:
-        tls_hosts = {h for t in ing.tls for h in t.hosts}
-        has_tls = bool(ing.tls)
-        variants: list[tuple[tuple[str, str], ...]] = [(), *hints.get(ing.ref, ())]
+        has_tls = bool(ing.tls)  # (a host among the TLS hosts has TLS: only has_tls tells)
+        ref = ing.ref
+        variants = (), *hints.get(ref, ())
+        extra = tuple(more_paths.get(ref, ()))
         for rule in ing.rules:
             hosts = _hosts([rule.host]) if rule.host else [UNKNOWN_HOST]
-            schemes = ["http", "https"] if rule.host and (rule.host in tls_hosts or has_tls) else ["http"]
+            schemes = ("http", "https") if rule.host and has_tls else ("http",)
             if len(schemes) == 1:  # controllers may answer https:// without a certificate of the host's
                 for host in hosts:
                     if host != UNKNOWN_HOST:
-                        found.setdefault(("https", host), set()).add(root)
-            paths: set[str] = {"/", *(extra_paths or {}).get(ing.ref, ())}
-            for p in rule.paths:
-                paths |= _ingress_paths(p.path, p.path_type)
-            pairs = {(path, headers) for path in paths for headers in variants}
+                        add(("https", host), only_root)
+            shape = (tuple((p.path, p.path_type) for p in rule.paths), extra, variants)
+            pairs = shapes.get(shape)
+            if pairs is None:
+                paths: set[str] = {"/", *extra}
+                for p in rule.paths:
+                    paths |= _ingress_paths(p.path, p.path_type)
+                pairs = shapes[shape] = frozenset((path, headers) for path in paths for headers in variants)
             for host in hosts:
                 for scheme in schemes:
-                    got = found.get((scheme, host))
-                    if got is None:
-                        found[(scheme, host)] = set(pairs)
-                    else:
-                        got |= pairs
-                found.setdefault(("http", host.upper()), set()).add(root)
-    return [(scheme, host, path, headers) for scheme, host in sorted(found)
-            for path, headers in sorted(found[(scheme, host)])]
+                    add((scheme, host), pairs)
+                add(("http", host.upper()), only_root)
+    for pairs in (*shapes.values(), only_root):
+        ordered[id(pairs)] = sorted(pairs)
+    out: list[ProbeFields] = []
+    append = out.append
+    for key in sorted(found):
+        scheme, host = key
+        pairs = found[key]
+        for path, headers in ordered.get(id(pairs)) or sorted(pairs):
+            append((scheme, host, path, headers))
+    return out
+
+
+Pair = tuple[str, tuple[tuple[str, str], ...]]  # a probe's path and headers
 
 
 # Probe(...) writes each field through object.__setattr__ (it is frozen); ingress_probes

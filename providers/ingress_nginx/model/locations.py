@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from .making import maker
 from .settings import Policy
 
 __all__ = [
@@ -112,6 +113,9 @@ def pcre_to_python(pattern: str) -> str:
     return _POSIX.sub(posix, out)
 
 
+_LOCATION = maker(Location)  # Location(...), every field given in order (one per location of every server)
+
+
 def _regex(path: str) -> tuple[re.Pattern[str] | None, str | None]:
     """The compiled ``~* "^<path>"``; (None, why) when the model cannot evaluate it."""
     try:
@@ -121,8 +125,10 @@ def _regex(path: str) -> tuple[re.Pattern[str] | None, str | None]:
 
 
 def _location(path: str, modifier: str, entry: PathEntry, copy: bool = False) -> Location:
-    pattern, error = _regex(path) if modifier == "~*" else (None, None)
-    return Location(path, modifier, entry, copy, pattern=pattern, regex_error=error)
+    if modifier == "~*":
+        pattern, error = _regex(path)
+        return _LOCATION(path, modifier, entry, copy, None, pattern, error)
+    return _LOCATION(path, modifier, entry, copy, None, None, None)
 
 
 def merge_entries(root: PathEntry, candidates: Iterable[PathEntry]) -> tuple[list[PathEntry], list[PathEntry]]:

@@ -25,6 +25,7 @@ from ing2gw.notes import Level, Note, Notes
 from ing2gw.resources import Ingress, IngressBackend
 
 from .locations import Location, PathEntry, build_locations, merge_entries, with_builtins
+from .making import maker
 from .settings import CanaryPolicy, Policy
 
 __all__ = ["DEFAULT_SERVER", "Alternative", "Server", "Topology", "backend_name", "build_topology", "select_server"]
@@ -92,15 +93,13 @@ class Topology:
         return None
 
 
-def _path_entry(ing: Ingress, pol: Policy, path: str, path_type: str, backend: str) -> PathEntry:
-    return PathEntry(
-        path=path or "/",
-        path_type="Exact" if path_type == "Exact" else "Prefix",
-        backend=backend,
-        policy=pol,
-        ingress=ing.ref,
-        created_by=ing.ref,
-    )
+_PATH_ENTRY = maker(PathEntry)  # PathEntry(...), every field given in order (one per Ingress path and host)
+_SERVER = maker(Server)  # Server(...), the same (one per host)
+
+
+def _path_entry(ref: str, pol: Policy, path: str, path_type: str, backend: str) -> PathEntry:
+    """The entry of path ``path`` of the Ingress ``ref``."""
+    return _PATH_ENTRY(path or "/", "Exact" if path_type == "Exact" else "Prefix", backend, pol, ref, False, ref)
 
 
 @dataclass(slots=True)
@@ -163,8 +162,8 @@ def _build(
             name = rule.host or DEFAULT_SERVER
             host = hosts.get(name)
             if host is None:
-                root = PathEntry("/", "Prefix", backend_name(ing.namespace, ing.default_backend), pol, ing.ref,
-                                 implicit=True)
+                root = _PATH_ENTRY("/", "Prefix", backend_name(ing.namespace, ing.default_backend), pol, ing.ref,
+                                   True, None)
                 host = hosts[name] = _Host((ing, pol), root)
             if name != DEFAULT_SERVER and ing.tls:
                 host.tls = True
@@ -173,13 +172,14 @@ def _build(
     # getBackendServers: every Ingress's paths, canaries included (a canary path whose
     # upstream is an ordinary one becomes an ordinary location; an unknown host means "_")
     for ing, pol in items:
+        ref, namespace = ing.ref, ing.namespace  # (read once per Ingress: ref is worked out at each read)
         for rule in ing.rules:
             name = rule.host or DEFAULT_SERVER
             host = hosts.get(name)
             if host is None:
                 name, host = DEFAULT_SERVER, hosts[DEFAULT_SERVER]
             for path in rule.paths:
-                backend = backend_name(ing.namespace, path.backend)
+                backend = backend_name(namespace, path.backend)
                 if backend is None:
                     continue  # resource backends are skipped by the controller
                 if first_is_canary.get(backend):
@@ -192,7 +192,7 @@ def _build(
                     _note(notes, ing.subject, "NGINX-MODEL-CANARY-AS-LOCATION",
                           f"canary path {path.path or '/'} goes to {backend}, an ordinary upstream of an older "
                           f"Ingress; the controller serves it as a normal location of server {name}")
-                host.candidates.append(_path_entry(ing, pol, path.path, path.path_type, backend))
+                host.candidates.append(_path_entry(ref, pol, path.path, path.path_type, backend))
 
     real_names = set(hosts)
     servers: list[Server] = []
@@ -220,8 +220,8 @@ def _build(
         pattern = None
         if name.startswith("*."):
             pattern = re.compile(r"(?P<subdomain>[\w-]+)\." + re.escape(name[2:]), re.ASCII)
-        servers.append(Server(name, locations, regex_mode, aliases, host.tls,
-                              host.owner[0].ref if host.owner else None, None, app_root, pattern))
+        servers.append(_SERVER(name, locations, regex_mode, aliases, host.tls,
+                               host.owner[0].ref if host.owner else None, None, app_root, pattern))
 
     # BuildRedirects: a twin is skipped only for a real host of that name -- an alias of
     # another host does not stop it, and the twin's server block (written first) then wins
@@ -299,10 +299,9 @@ def build_topology(items: Sequence[tuple[Ingress, Policy]], notes: Notes, valida
 
     With ``validate`` false nothing is refused (the servers may then hold duplicate locations:
     the configuration nginx would fail to load, for rendering only)."""
-    order = {ing.ref: index for index, (ing, _) in enumerate(items)}
     rejected: dict[str, str] = {}
     while True:
-        active = [(i, p) for i, p in items if i.ref not in rejected]
+        active = [(i, p) for i, p in items if i.ref not in rejected] if rejected else items
         scratch = Notes()
         topo, conflicts, _ = _build(active, scratch)
         if not conflicts or not validate:
@@ -311,6 +310,7 @@ def build_topology(items: Sequence[tuple[Ingress, Policy]], notes: Notes, valida
             return Topology(topo.servers, topo.alternatives, rejected, topo.deleted)
         first, second = conflicts[0]
         owners = [r for r in (first.entry.created_by, second.entry.created_by) if r is not None]
+        order = {ing.ref: index for index, (ing, _) in enumerate(items)}  # (rare: a clash)
         youngest = max(owners, key=lambda r: order.get(r, -1))
         other = next((r for r in owners if r != youngest), youngest)
         reason = (f"its location {second.directive} duplicates one of {other} on the same server "
