@@ -16,6 +16,7 @@ the longest static prefix.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -223,6 +224,8 @@ class Lookup:
 
 
 _LOOKUPS: dict[int, tuple[Sequence[Location], Lookup]] = {}
+_tuple_new = tuple.__new__
+_first = operator.itemgetter(0)
 _NOTHING = Choice(None)  # no location matches (choices are frozen: one value serves every request)
 
 
@@ -233,14 +236,21 @@ def lookup(locations: Sequence[Location]) -> Lookup:
         return hit[1]
     exact: dict[str, Choice] = {}
     redirects: dict[str, Choice] = {}
-    for loc in locations:
-        if loc.modifier == "=" and loc.path not in exact:
-            exact[loc.path] = Choice(loc)
-        if loc.auto_redirect and loc.path[:-1] not in redirects:
-            redirects[loc.path[:-1]] = Choice(loc, auto_redirect=True)
-    prefixes = sorted((loc for loc in locations if loc.modifier == ""), key=lambda loc: -len(loc.path))  # stable
-    found = Lookup(exact, tuple((loc.path, Choice(loc)) for loc in prefixes), redirects,
-                   tuple(loc for loc in locations if loc.modifier == "~*"))
+    prefixes: list[tuple[int, str, Choice]] = []
+    regexes: list[Location] = []
+    for loc in locations:  # (Choice(loc, ...) as a plain tuple: a model looks up every server's list)
+        modifier, path = loc.modifier, loc.path
+        if modifier == "=":
+            if path not in exact:
+                exact[path] = _tuple_new(Choice, (loc, False, None, ()))
+        elif modifier == "":
+            prefixes.append((-len(path), path, _tuple_new(Choice, (loc, False, None, ()))))
+        elif modifier == "~*":
+            regexes.append(loc)
+        if loc.auto_redirect and path[:-1] not in redirects:
+            redirects[path[:-1]] = _tuple_new(Choice, (loc, True, None, ()))
+    prefixes.sort(key=_first)  # longest first, stable
+    found = Lookup(exact, tuple((path, choice) for _, path, choice in prefixes), redirects, tuple(regexes))
     if len(_LOOKUPS) >= 100_000:
         _LOOKUPS.clear()
     _LOOKUPS[id(locations)] = (locations, found)

@@ -31,6 +31,7 @@ from ing2gw.router.outcome import Outcome, RedirectTo, RuleInfo, Upstream
 
 from .access import Refusal, access, body_too_large, rate_limited
 from .locations import Location, Lookup, choose_in, lookup
+from .making import maker
 from .pipeline import (
     Context,
     LocationMatch,
@@ -70,7 +71,7 @@ def _frozen(cls: type[_T]) -> Callable[..., _T]:
 
 
 _LOCATION_MATCH = _frozen(LocationMatch)
-_RULE_INFO = _frozen(RuleInfo)
+_RULE_INFO = maker(RuleInfo)  # (LocationMatch's fields are partly its base's: its slots are not all its own)
 _FORWARDED = tuple.__new__  # Forwarded(...) without its keyword handling: what forwarded() gives without headers
 _LIMIT = 100_000  # hostnames and paths remembered per model (then forgotten at once: bounded memory)
 
@@ -90,7 +91,9 @@ class _Policy:
                  "limited", "policy", "port", "prefix", "prelude", "preserve", "read_timeout", "redirect", "relative",
                  "ssl")
 
-    def __init__(self, ctx: Context, pol: Policy | None, builtin: bool) -> None:
+    def __init__(self, ctx: Context, pol: Policy | None, builtin: bool, fixed: dict[Any, Any]) -> None:
+        """``fixed``: the CORS answers' headers of the policies planned so far (a dict kept by
+        their _Plans), shared by the policies that would make equal ones (one per Ingress)."""
         config = ctx.config
         self.policy = pol
         self.hsts = hsts_headers(config.hsts_value) if config.hsts and not builtin else _NO_HEADERS
@@ -113,8 +116,15 @@ class _Policy:
         self.cors_fixed: tuple[tuple[Headers, Headers], tuple[Headers, Headers]] | None = None
         if self.cors is not None and self.cors[1] is None:  # every origin: "*", the same headers every time
             answer, preflight = (tuple((("Access-Control-Allow-Origin", "*"), *rest)) for rest in self.cors[2:])
-            self.cors_fixed = ((self.custom[0].set_many(answer), self.custom[1].set_many(answer)),
-                               (self.custom[0].set_many(preflight), self.custom[1].set_many(preflight)))
+            key = None if custom is not None else (id(self.hsts), answer, preflight)
+            hit = fixed.get(key) if key is not None else None
+            if hit is not None and hit[0] is self.hsts:  # (the value keeps the HSTS headers: their id stays theirs)
+                self.cors_fixed = hit[1]
+            else:
+                self.cors_fixed = ((self.custom[0].set_many(answer), self.custom[1].set_many(answer)),
+                                   (self.custom[0].set_many(preflight), self.custom[1].set_many(preflight)))
+                if key is not None:
+                    fixed[key] = (self.hsts, self.cors_fixed)
         self.redirect: tuple[str, int, bool] | None = None  # url, code, "prefix scheme://host"
         if pol is not None and pol.redirect is not None:
             url = pol.redirect.url
@@ -142,22 +152,26 @@ class _Plan:
                  "shared", "ssl", "unserved", "vhost")
 
     def __init__(self, ctx: Context, loc: Location, shared: _Policy) -> None:
-        pol = loc.entry.policy
+        entry = loc.entry  # (read once: a model plans tens of thousands of locations)
+        pol, ingress, backend = entry.policy, entry.ingress, entry.backend
         self.shared = shared
-        self.matched: LocationMatch = _LOCATION_MATCH("", "", "Ingress", loc.entry.ingress or "", 0, loc.entry.path,
-                                                      None, None, loc.entry.ingress, loc.entry.path, loc.directive)
+        self.matched: LocationMatch = _LOCATION_MATCH("", "", "Ingress", ingress or "", 0, entry.path,
+                                                      None, None, ingress, entry.path, loc.directive)
         self.unserved: RuleInfo = _RULE_INFO(self.matched, None, {}, None, None, None, ())
         self.builtin = loc.builtin
         self.rewrite: tuple[Location, Template] | None = None
-        if pol is not None and loc.rewrites and loc.pattern is not None:
+        if pol is not None and loc.pattern is not None and pol.rewrites(loc.path):  # (Location.rewrites)
             assert pol.rewrite_target is not None
             self.rewrite = (loc, template(pol.rewrite_target, location_set_variables(loc)))
         self.ssl = shared.ssl and not loc.path.startswith(ctx.config.no_tls_redirect_locations)
-        backend = loc.entry.backend
-        self.deleted = (f"the upstream {backend} was deleted by a canary merge; the balancer has none"
-                        if backend is not None and backend in ctx.topology.deleted else None)
+        if backend is not None:
+            topology = ctx.topology
+            self.deleted = (f"the upstream {backend} was deleted by a canary merge; the balancer has none"
+                            if backend in topology.deleted else None)
+            self.alt: Alternative | None = topology.alternatives.get(backend)
+        else:
+            self.deleted = self.alt = None
         self.backend = backend
-        self.alt: Alternative | None = ctx.topology.alternatives.get(backend) if backend is not None else None
         self.served = _RULE_INFO(self.matched, backend, {backend: 100}, None, None, None, ()) if backend else None
         self.vhost = template(pol.upstream_vhost, location_set_variables(loc)) if pol and pol.upstream_vhost else None
         self.affinity = (pol.affinity_cookie, pol.affinity_path or loc.path) if pol and pol.affinity_cookie else None
@@ -181,7 +195,7 @@ class _Plans:
     such as the fresh counting copy ``verify`` makes per rate-limit burst: none of them plans
     a host or location again). ``ctx`` is the first of them."""
 
-    __slots__ = ("ctx", "forwarded_headers", "hosts", "locations", "policies", "uris")
+    __slots__ = ("cors_fixed", "ctx", "forwarded_headers", "hosts", "locations", "policies", "uris")
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -191,6 +205,7 @@ class _Plans:
         # by id: the Context keeps every Location (and its Policy) alive
         self.locations: dict[int, _Plan] = {}
         self.policies: dict[tuple[int, bool], _Policy] = {}
+        self.cors_fixed: dict[Any, Any] = {}  # (see _Policy)
 
     def host(self, hostname: str) -> _Host:
         topology = self.ctx.topology
@@ -216,7 +231,7 @@ class _Plans:
         key = (id(pol), loc.builtin is not None)  # (the id of None for the locations without annotations)
         shared = self.policies.get(key)
         if shared is None:
-            shared = self.policies[key] = _Policy(self.ctx, pol, loc.builtin is not None)
+            shared = self.policies[key] = _Policy(self.ctx, pol, loc.builtin is not None, self.cors_fixed)
         found = self.locations[id(loc)] = _Plan(self.ctx, loc, shared)
         return found
 
