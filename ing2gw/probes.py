@@ -458,8 +458,8 @@ def ingress_probe_fields(
     append = out.append
     for key in sorted(found):
         scheme, host = key
-        pairs = found[key]
-        for path, headers in ordered.get(id(pairs)) or sorted(pairs):
+        collected = found[key]
+        for path, headers in ordered.get(id(collected)) or sorted(collected):
             append((scheme, host, path, headers))
     return out
 

@@ -247,3 +247,33 @@ def test_model_reading_shared_annotations_once_equals_reading_each_ingress(
         checked += 1
         shared += len({tuple(i.annotations.items()) for i in rs.ingresses}) < len(rs.ingresses)
     assert checked > 20 and shared > 10
+
+
+def test_ingress_probes_of_rules_of_one_shape_equal_the_plain_collection() -> None:
+    """Many rules of a few shapes (paths, path types, header sets, extra paths) over hosts
+    that several Ingresses name, with and without TLS: the pairs a shape shares, and merged
+    where hosts meet, give the probes the plain collection gives."""
+    from ing2gw.probes import ingress_probe_fields, ingress_probes
+    from ing2gw.resources import build_resource_set
+    from ing2gw.yamlio import Document
+
+    rnd = random.Random(19)
+    docs: list[dict[str, Any]] = []
+    for i in range(300):
+        paths = [{"path": p, "pathType": t, "backend": {"service": {"name": "svc", "port": {"number": 80}}}}
+                 for p, t in PATHS[i % 3: i % 3 + 1 + i % 2]]
+        host = rnd.choice([f"h{i}.example.com", f"h{i % 7}.example.com", "*.w.example.com", None])
+        rule: dict[str, Any] = {"http": {"paths": paths}} if host is None else {"host": host, "http": {"paths": paths}}
+        spec: dict[str, Any] = {"rules": [rule]}
+        if host and rnd.random() < 0.3:
+            spec["tls"] = [{"hosts": [host], "secretName": "tls"}]
+        docs.append({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                     "metadata": {"name": f"ing{i}", "namespace": "ns"}, "spec": spec})
+    ingresses = build_resource_set(Document(d, f"gen:{n}") for n, d in enumerate(docs)).ingresses
+    headers = {f"ns/ing{i}": [(("origin", "https://o.test"),)] for i in range(0, 300, 5)}
+    extra = {f"ns/ing{i}": ["/extra", "/"] for i in range(0, 300, 4)}
+    for hints, more in ((None, None), (headers, None), (headers, extra)):
+        plain = _plain_ingress_probes(ingresses, hints, more)
+        assert ingress_probes(ingresses, hints, more) == plain
+        assert ingress_probe_fields(ingresses, hints, more) == [(p.scheme, p.host, p.path, p.headers) for p in plain]
+    assert len({p.host for p in plain}) > 100 and len(plain) > 1500

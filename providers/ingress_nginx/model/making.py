@@ -23,8 +23,9 @@ def maker(cls: type[_T]) -> Callable[..., _T]:
     """``cls(*values)`` for a frozen slots dataclass ``cls`` (no ``__post_init__``, no base
     with fields), every field given in order, positionally."""
     names = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
-    assert names == tuple(getattr(cls, "__slots__", ())), f"{cls.__name__}: its slots are its fields, in order"
-    assert not hasattr(cls, "__post_init__"), f"{cls.__name__} checks its values: build it with its __init__"
+    if names != tuple(getattr(cls, "__slots__", ())) or hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__}: not a slots dataclass whose slots are its fields, in order, that "
+                        "checks nothing when built")
     values = ", ".join(f"v{i}" for i in range(len(names)))
     body = "".join(f"        self.{name} = v{i}\n" for i, name in enumerate(names))
     scope: dict[str, Any] = {"cls": cls}
