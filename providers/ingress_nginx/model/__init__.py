@@ -47,6 +47,9 @@ def nginx_order(ingresses: list[Ingress]) -> list[Ingress]:
 def numbered_ports(ing: Ingress, resources: ResourceSet) -> Ingress:
     """Service port names resolved to numbers where the Service is known, so backends read
     ``ns/svc:8080`` as on the Gateway side (nginx proxies to the same endpoints either way)."""
+    default = ing.default_backend
+    if (default is None or default.port_name is None) and not _port_names(ing):
+        return ing  # (most Ingresses: nothing to number, no copy)
 
     def number(b: IngressBackend | None) -> IngressBackend | None:
         if b is None or b.port_name is None or b.service is None:
@@ -56,15 +59,24 @@ def numbered_ports(ing: Ingress, resources: ResourceSet) -> Ingress:
         return b if port is None else replace(b, port_number=port, port_name=None)
 
     rules = ing.rules
-    if any(p.backend is not None and p.backend.port_name is not None for r in rules for p in r.paths):
+    if _port_names(ing):
         rules = tuple(
             replace(r, paths=tuple(replace(p, backend=number(p.backend) or p.backend) for p in r.paths))
             for r in ing.rules
         )  # (else the rules as they are: nothing to number)
-    default = number(ing.default_backend)
+    default = number(default)
     if rules is ing.rules and default is ing.default_backend:
-        return ing  # (most Ingresses: no copy)
+        return ing
     return replace(ing, rules=rules, default_backend=default)
+
+
+def _port_names(ing: Ingress) -> bool:
+    """Does a path of ``ing`` name its Service port?"""
+    for rule in ing.rules:  # (loops: read for every Ingress, where a generator costs twice as much)
+        for path in rule.paths:
+            if path.backend is not None and path.backend.port_name is not None:
+                return True
+    return False
 
 
 class NginxModel:

@@ -134,17 +134,22 @@ def _build(
     # (and the traffic policy of a canary upstream is that Ingress's)
     first_is_canary: dict[str, bool] = {}
     shaping: dict[str, CanaryPolicy] = {}
+    backends: list[str | None] = []  # every Ingress path's backend name, in the order of items (read again below)
     for ing, pol in items:
-        default = backend_name(ing.namespace, ing.default_backend)
+        namespace, canary = ing.namespace, pol.canary
+        default = backend_name(namespace, ing.default_backend)
         if default is not None:
-            first_is_canary[default] = pol.canary is not None
-            if pol.canary is not None:
-                shaping[default] = pol.canary
-        for ref in (backend_name(ing.namespace, path.backend) for rule in ing.rules for path in rule.paths):
-            if ref is not None and ref not in first_is_canary:
-                first_is_canary[ref] = pol.canary is not None
-                if pol.canary is not None:
-                    shaping[ref] = pol.canary
+            first_is_canary[default] = canary is not None
+            if canary is not None:
+                shaping[default] = canary
+        for rule in ing.rules:
+            for path in rule.paths:
+                ref = backend_name(namespace, path.backend)
+                backends.append(ref)
+                if ref is not None and ref not in first_is_canary:
+                    first_is_canary[ref] = canary is not None
+                    if canary is not None:
+                        shaping[ref] = canary
 
     catch_all = next(((i, p) for i, p in primaries if i.default_backend is not None and not i.rules
                       and backend_name(i.namespace, i.default_backend) is not None), None)
@@ -171,15 +176,15 @@ def _build(
                 host.aliases = pol.server_aliases
     # getBackendServers: every Ingress's paths, canaries included (a canary path whose
     # upstream is an ordinary one becomes an ordinary location; an unknown host means "_")
+    named = iter(backends)
     for ing, pol in items:
-        ref, namespace = ing.ref, ing.namespace  # (read once per Ingress: ref is worked out at each read)
+        ref = ing.ref  # (read once per Ingress: it is worked out at each read)
         for rule in ing.rules:
             name = rule.host or DEFAULT_SERVER
             host = hosts.get(name)
             if host is None:
                 name, host = DEFAULT_SERVER, hosts[DEFAULT_SERVER]
-            for path in rule.paths:
-                backend = backend_name(namespace, path.backend)
+            for path, backend in zip(rule.paths, named, strict=False):  # (paths first: no name taken too many)
                 if backend is None:
                     continue  # resource backends are skipped by the controller
                 if first_is_canary.get(backend):
