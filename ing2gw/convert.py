@@ -110,7 +110,7 @@ def chosen_providers(resources: ResourceSet, options: ConvertOptions, registry: 
     """Which provider :func:`convert` gives each Ingress (``ns/name`` -> provider name), without
     converting (``verify`` plans its processes with it before the conversion)."""
     forced = registry.get(options.provider) if options.provider else None
-    return _assign(resources, options, registry, forced, Notes())[3]
+    return _assign(resources, options, registry, forced, None)[3]
 
 
 _Assigned = tuple[dict[str, list[Ingress]], dict[str, Provider], dict[str, GatewayRef], dict[str, str],
@@ -118,9 +118,10 @@ _Assigned = tuple[dict[str, list[Ingress]], dict[str, Provider], dict[str, Gatew
 
 
 def _assign(resources: ResourceSet, options: ConvertOptions, registry: Registry, forced: Provider | None,
-            notes: Notes) -> _Assigned:
+            notes: Notes | None) -> _Assigned:
     """Each Ingress's provider (steps 1 and 2): the Ingresses per provider, the providers, each
-    Ingress's Gateway, its provider's name, and the status of those not converted."""
+    Ingress's Gateway, its provider's name, and the status of those not converted. With
+    ``notes`` None (the choice alone is wanted), no note is made and no Gateway is named."""
     assigned: dict[str, list[Ingress]] = {}
     providers: dict[str, Provider] = {}
     gateways: dict[str, GatewayRef] = {}
@@ -135,15 +136,16 @@ def _assign(resources: ResourceSet, options: ConvertOptions, registry: Registry,
         provider = forced
         if provider is None:
             decision = detector.decide(ing, cls, source)
-            if decision.note is not None:
+            if decision.note is not None and notes is not None:
                 notes.add(decision.note)
             provider = decision.provider
             if provider is None:
                 status[ing.ref] = "not converted"
                 continue
-        notes.extend(detector.foreign_notes(ing, provider))
-        key = cls or (provider.class_names[0] if provider.class_names else provider.name)
-        gateways[ing.ref] = GatewayRef(key=key, gateway_class=options.conversion.gateway_class or key)
+        if notes is not None:
+            notes.extend(detector.foreign_notes(ing, provider))
+            key = cls or (provider.class_names[0] if provider.class_names else provider.name)
+            gateways[ing.ref] = GatewayRef(key=key, gateway_class=options.conversion.gateway_class or key)
         assigned.setdefault(provider.name, []).append(ing)
         providers[provider.name] = provider
         chosen[ing.ref] = provider.name

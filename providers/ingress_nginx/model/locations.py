@@ -162,36 +162,68 @@ def build_locations(entries: Sequence[PathEntry]) -> tuple[tuple[Location, ...],
 
     The Prefix expansion looks at each entry's own path (``updateServerLocations``); regex mode
     looks at the expanded locations (``enforceRegexModifier``), so a rewrite-target equal to a
-    Prefix path ``/p`` still rewrites on ``/p/`` and turns regex mode on."""
-    ordered = sorted(entries, key=lambda e: (len(e.path), e.path.encode()), reverse=True)
-    exact_paths = {e.path for e in ordered if e.path_type == "Exact"}
-    shapes: list[tuple[str, str, PathEntry, bool]] = []  # (path, "exact"|"prefix", entry, copy)
-    for e in ordered:
+    Prefix path ``/p`` still rewrites on ``/p/`` and turns regex mode on.
+
+    What the entries give depends on their paths, path types and regex settings only (their
+    :func:`_shape_key`): servers of one shape -- most servers of a large input share a few --
+    share its layout (:func:`_layout`), and each gets its own locations of its own entries."""
+    key = _shape_key(entries)
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        if len(_LAYOUTS) >= 10_000:
+            _LAYOUTS.clear()
+        layout = _LAYOUTS[key] = _layout(entries)
+    places, regex_mode, clashes = layout
+    out = tuple([_location(path, modifier, entries[at], copy) for at, path, modifier, copy in places])
+    return out, regex_mode, [(out[first], out[second]) for first, second in clashes]
+
+
+# A layout: each location as (its entry's index, its path, its modifier, whether it is an
+# Exact copy), whether the server is in regex mode, and the clashing locations' indices.
+_Layout = tuple[tuple[tuple[int, str, str, bool], ...], bool, tuple[tuple[int, int], ...]]
+_LAYOUTS: dict[tuple[tuple[str, str, bool | None, str | None], ...], _Layout] = {}
+
+
+def _shape_key(entries: Sequence[PathEntry]) -> tuple[tuple[str, str, bool | None, str | None], ...]:
+    """What :func:`_layout` reads of the entries: each one's path, type, and its policy's
+    use-regex and rewrite-target (None and None without a policy), in order."""
+    key = []
+    for e in entries:
+        pol = e.policy
+        key.append((e.path, e.path_type, None, None) if pol is None else
+                   (e.path, e.path_type, pol.use_regex, pol.rewrite_target))
+    return tuple(key)
+
+
+def _layout(entries: Sequence[PathEntry]) -> _Layout:
+    """:func:`build_locations`'s work on ``entries``, by position (see the module docstring)."""
+    ordered = sorted(range(len(entries)), key=lambda at: (len(entries[at].path), entries[at].path.encode()),
+                     reverse=True)
+    exact_paths = {e.path for e in entries if e.path_type == "Exact"}
+    shapes: list[tuple[str, str, int, bool]] = []  # (path, "exact"|"prefix", entry index, copy)
+    for at in ordered:
+        e = entries[at]
         if e.path_type == "Exact":
-            shapes.append((e.path, "exact", e, False))
+            shapes.append((e.path, "exact", at, False))
         elif e.path == "/" or e.regex:
-            shapes.append((e.path, "prefix", e, False))
+            shapes.append((e.path, "prefix", at, False))
         else:
-            shapes.append((e.path if e.path.endswith("/") else e.path + "/", "prefix", e, False))
+            shapes.append((e.path if e.path.endswith("/") else e.path + "/", "prefix", at, False))
             if e.path not in exact_paths:
-                shapes.append((e.path, "exact", e, True))
-    regex_mode = any(e.policy is not None and (e.policy.use_regex or e.policy.rewrites(path))
-                     for path, _, e, _ in shapes)
-    out: list[Location] = []
-    for path, kind, e, copy in shapes:
-        modifier = "~*" if regex_mode else ("=" if kind == "exact" else "")
-        out.append(_location(path, modifier, e, copy))
-    conflicts: list[tuple[Location, Location]] = []
-    seen: dict[tuple[str, str], Location] = {}
-    for loc in out:
-        if loc.modifier == "~*":
+                shapes.append((e.path, "exact", at, True))
+    regex_mode = any(pol is not None and (pol.use_regex or pol.rewrites(path))
+                     for path, pol in ((path, entries[at].policy) for path, _, at, _ in shapes))
+    places = tuple((at, path, "~*" if regex_mode else ("=" if kind == "exact" else ""), copy)
+                   for path, kind, at, copy in shapes)
+    clashes: list[tuple[int, int]] = []
+    seen: dict[tuple[str, str], int] = {}
+    for index, (_, path, modifier, _) in enumerate(places):
+        if modifier == "~*":
             continue
-        key = (loc.modifier, loc.path)
-        if key in seen:
-            conflicts.append((seen[key], loc))
-        else:
-            seen[key] = loc
-    return tuple(out), regex_mode, conflicts
+        first = seen.setdefault((modifier, path), index)
+        if first != index:
+            clashes.append((first, index))
+    return places, regex_mode, tuple(clashes)
 
 
 def builtin(path: str, name: str) -> Location:

@@ -219,9 +219,8 @@ def _build(
                       f"({loc.regex_error}); requests are routed as if it never matched, with a note")
         if name == DEFAULT_SERVER:
             locations = with_builtins(locations)
-        aliases = tuple(a for a in host.aliases if a != name and a not in real_names)
-        app_root = next((loc.entry.policy.app_root for loc in locations
-                         if loc.entry.policy is not None and loc.entry.policy.app_root), None)
+        aliases = tuple(a for a in host.aliases if a != name and a not in real_names) if host.aliases else ()
+        app_root = _app_root(locations)
         pattern = None
         if name.startswith("*."):
             pattern = re.compile(r"(?P<subdomain>[\w-]+)\." + re.escape(name[2:]), re.ASCII)
@@ -233,8 +232,7 @@ def _build(
     twins: list[Server] = []
     taken = set(real_names)
     for s in servers:
-        if s.is_default or not any(loc.entry.policy is not None and loc.entry.policy.from_to_www
-                                   and not loc.entry.implicit for loc in s.locations):
+        if s.is_default or not _www_redirected(s.locations):
             continue
         twin = s.name[4:] if s.name.startswith("www.") else "www." + s.name
         if twin not in taken:
@@ -297,6 +295,24 @@ def _build(
     alternatives = {p: a for p, a in alternatives.items() if a.backend not in deleted}
     dead = frozenset(deleted)  # a location still naming one (a root on a canary's default backend) answers 503
     return Topology(tuple(servers), alternatives, {}, dead), conflicts, kept_entries
+
+
+def _app_root(locations: Sequence[Location]) -> str | None:
+    """The first ``app-root`` of the locations' annotations."""
+    for loc in locations:  # (loops, as below: once per server, where a generator costs twice as much)
+        pol = loc.entry.policy
+        if pol is not None and pol.app_root:
+            return pol.app_root
+    return None
+
+
+def _www_redirected(locations: Sequence[Location]) -> bool:
+    """Does a location (not an implicit root) have ``from-to-www-redirect``?"""
+    for loc in locations:
+        entry = loc.entry
+        if entry.policy is not None and entry.policy.from_to_www and not entry.implicit:
+            return True
+    return False
 
 
 def build_topology(items: Sequence[tuple[Ingress, Policy]], notes: Notes, validate: bool = True) -> Topology:
