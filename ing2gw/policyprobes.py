@@ -46,9 +46,10 @@ from .probes import PROBE_CLIENT, _literal_prefix
 from .router import Router
 from .router.model import Group
 from .router.outcome import Outcome
-from .verify import Difference, VerifyReport, compare_answers, tally
+from .verify import Difference, Summary, VerifyReport, compare_summaries, summary_dict, summary_of, tally
 
-__all__ = ["MAX_BURST", "ProbeGroup", "Stateful", "policy_probe_steps", "policy_probes", "replay_groups"]
+__all__ = ["MAX_BURST", "PolicyWire", "ProbeGroup", "Stateful", "base_request", "policy_probe_steps", "policy_probes",
+           "policy_probes_told", "policy_request", "policy_wire", "redirects_to_https", "replay_groups", "replay_told"]
 
 MAX_BURST = 2000  # requests in one burst at most
 BEARER = "Bearer ing2gw-probe"
@@ -142,8 +143,45 @@ def policy_probe_steps(ir: IR, router: Router, guard: Guard, source_route: Calla
                        timeouts: bool = False) -> Iterator[list[ProbeGroup]]:
     """:func:`policy_probes`, a rule's groups at a time (possibly none): a process that
     has other work to keep up (``ing2gw.sourceside``) makes and replays them in small steps."""
+    for route, rule, host, path, wide, own in _probed(ir, router, guard, timeouts):
+        secure = redirects_to_https(source_route(base_request(host, path)))
+        yield _rule_groups(route, rule, host, path, wide, router, guard, secure, credentials, skipped, timeouts, own)
+
+
+def policy_probes_told(ir: IR, router: Router, guard: Guard,
+                       redirects: Callable[[list[tuple[str, str]]], Sequence[bool]],
+                       credentials: Sequence[tuple[str, str]], skipped: list[str],
+                       timeouts: bool = False) -> list[ProbeGroup]:
+    """:func:`policy_probes` with the source side in another process: ``redirects`` says, for
+    each probed rule's (host, path), whether the source answers its plain HTTP request
+    (:func:`base_request`) with a redirect to HTTPS -- asked once, for every rule."""
+    probed = list(_probed(ir, router, guard, timeouts))
+    told = redirects([(host, path) for _, _, host, path, _, _ in probed])
+    return [g for (route, rule, host, path, wide, own), secure in zip(probed, told, strict=True)
+            for g in _rule_groups(route, rule, host, path, wide, router, guard, secure, credentials, skipped,
+                                  timeouts, own)]
+
+
+def base_request(host: str, path: str, scheme: str = "http") -> Request:
+    """A probed rule's base request (the groups' requests are variations of it)."""
+    return plain_request(scheme, host, path, _NO_HEADERS, "GET", PROBE_CLIENT)  # (Request.build's request)
+
+
+def redirects_to_https(outcome: Outcome) -> bool:
+    """Does the source answer a rule's plain HTTP base request with a redirect to HTTPS (then
+    the rule is probed over https)?"""
+    return outcome.redirect is not None and outcome.redirect.location.startswith("https:")
+
+
+_Probed = tuple[Route, Rule, str, str, list[Intent], "_Found | None"]
+
+
+def _probed(ir: IR, router: Router, guard: Guard, timeouts: bool) -> Iterator[_Probed]:
+    """The rules worth probing: (route, rule, host, path, the Gateway-wide protections, what
+    :func:`_own` gives for the rule when already known)."""
     # the source's own defaults (ingress-nginx's 1m body limit) are not probed: only what users configured
-    wide = [g.intent for g in ir.gateway_intents if isinstance(g.intent, _PROTECTIONS) and not g.intent.implicit]
+    wide: list[Intent] = [g.intent for g in ir.gateway_intents
+                          if isinstance(g.intent, _PROTECTIONS) and not g.intent.implicit]
     seen: set[tuple[str, str]] = set()
     marked = None if guard.policies else _marked_hosts(router, timeouts)
     for route in ir.routes:
@@ -162,8 +200,7 @@ def policy_probe_steps(ir: IR, router: Router, guard: Guard, source_route: Calla
                 own = _own(rule, wide, timeouts)
                 if not own.any and split_host_port(host)[0] not in marked:
                     continue  # nothing to probe here, nor on any rule a request for the host can land on
-            yield _rule_groups(route, rule, host, path, wide, router, guard, source_route, credentials, skipped,
-                               timeouts, own)
+            yield route, rule, host, path, wide, own
 
 
 def _own(rule: Rule, wide: Iterable[Intent], timeouts: bool) -> _Found:
@@ -211,17 +248,14 @@ def _marked_hosts(router: Router, timeouts: bool) -> set[str] | None:
 
 
 def _rule_groups(route: Route, rule: Rule, host: str, path: str, wide: Iterable[Intent], router: Router,
-                 guard: Guard, source_route: Callable[[Request], Outcome], credentials: Sequence[tuple[str, str]],
+                 guard: Guard, secure: bool, credentials: Sequence[tuple[str, str]],
                  skipped: list[str], timeouts: bool, own: _Found | None = None) -> list[ProbeGroup]:
-    """The rule's groups; ``own``: what :func:`_own` gives for it, when already known (it is
-    added to here)."""
+    """The rule's groups; ``secure``: whether the source redirects its plain HTTP base
+    request to HTTPS (then it is probed over https); ``own``: what :func:`_own` gives for it,
+    when already known (it is added to here)."""
     found = own if own is not None else _own(rule, wide, timeouts)
-    scheme = "http"
-    base = plain_request(scheme, host, path, _NO_HEADERS, "GET", PROBE_CLIENT)  # (Request.build's request)
-    first = source_route(base)
-    if first.redirect is not None and first.redirect.location.startswith("https:"):
-        scheme = "https"
-        base = plain_request(scheme, host, path, _NO_HEADERS, "GET", PROBE_CLIENT)
+    scheme = "https" if secure else "http"
+    base = base_request(host, path, scheme)
     routed = router.route(base)
     if routed.rule is not None:
         for p in guard.policies.applicable(routed.rule.matched.kind, routed.rule.matched.route or None,
@@ -243,7 +277,7 @@ def _rule_groups(route: Route, rule: Rule, host: str, path: str, wide: Iterable[
         good.append(("authorization", BEARER if found.external and not found.basic else _basic("probe", "probe")))
 
     def build(client: str, headers: Sequence[tuple[str, str]] = ()) -> Request:
-        return plain_request(scheme, host, path, Headers(headers) if headers else _NO_HEADERS, "GET", client)
+        return policy_request((scheme, host, path, tuple(headers), client, None))
 
     where = f"{scheme}://{host}{path}"
     out: list[ProbeGroup] = []
@@ -274,9 +308,30 @@ def _rule_groups(route: Route, rule: Rule, host: str, path: str, wide: Iterable[
     if found.timeouts:
         delays = _delays(sorted(found.timeouts))
         out.append(ProbeGroup(f"policy probe: a backend slower than each timeout on {where}",
-                              tuple(Request.build(host=host, path=path, scheme=scheme, headers=list(good),
-                                                  client=allowed, backend_delay=d) for d in delays)))
+                              tuple(policy_request((scheme, host, path, tuple(good), allowed, d)) for d in delays)))
     return out
+
+
+# A policy probe's request as plain values, to send to another process: its scheme, host,
+# target, headers, client and backend delay (:func:`policy_wire`, :func:`policy_request`).
+PolicyWire = tuple[str, str, str, tuple[tuple[str, str], ...], "str | None", "float | None"]
+
+
+def policy_request(wire: PolicyWire) -> Request:
+    """The request of a policy probe's wire form (how :func:`_rule_groups` builds each)."""
+    scheme, host, target, headers, client, delay = wire
+    if delay is None:
+        return plain_request(scheme, host, target, Headers(headers) if headers else _NO_HEADERS, "GET", client)
+    return Request.build(host=host, path=target, scheme=scheme, headers=list(headers), client=client,
+                         backend_delay=delay)
+
+
+def policy_wire(request: Request) -> PolicyWire:
+    """A policy probe's request as plain values (:func:`policy_request` builds it again)."""
+    headers = request.headers
+    return (request.scheme, request.host, request.target,
+            tuple([(name, value) for name in headers for value in headers.get_all(name)]), request.client,
+            request.backend_delay)
 
 
 def _delays(limits: Sequence[float]) -> list[float]:
@@ -305,6 +360,21 @@ def replay_groups(report: VerifyReport, groups: Sequence[ProbeGroup], sides: Sta
     each new pair of answers (200 vs 429, then 503 vs 429 ...) is one difference, first seen
     at request ``sequence``, and the requests answered the same way again are its repeats.
     ``checkers`` (second opinions: the proxy) also judge every request not in a burst."""
+    _replay(report, groups, sides, explainer, checkers, None)
+
+
+def replay_told(report: VerifyReport, groups: Sequence[ProbeGroup], told: Iterable[tuple[Summary, Any]],
+                sides: Stateful, explainer: Explainer) -> None:
+    """:func:`replay_groups` with the source side routed by another process: ``told`` gives,
+    for each request of ``groups`` in order, the source's answer as its summary
+    (:func:`~ing2gw.verify.summary_of`) and an object whose ``matched`` is where the source
+    matched it (all the explainer reads of it). ``sides.reset`` starts the Gateway side's
+    counters over (that process starts the source's over before each burst)."""
+    _replay(report, groups, sides, explainer, (), iter(told))
+
+
+def _replay(report: VerifyReport, groups: Sequence[ProbeGroup], sides: Stateful, explainer: Explainer,
+            checkers: Sequence[Any], told: Iterator[tuple[Summary, Any]] | None) -> None:
     for group in groups:
         if group.burst:
             sides.reset()
@@ -312,14 +382,20 @@ def replay_groups(report: VerifyReport, groups: Sequence[ProbeGroup], sides: Sta
         for number, request in enumerate(group.requests, 1):
             if checkers and not group.burst:
                 tally(report, checkers, request)
-            src = sides.source_route(request)
+            src: Any
+            if told is None:
+                src = sides.source_route(request)
+                sa = summary_of(src)
+            else:
+                sa, src = next(told)
             gw = sides.gateway_route(request)
-            compared = compare_answers(src, gw)
+            sb = summary_of(gw)
+            aspects = compare_summaries(sa, sb)
             report.requests += 1
-            if compared is None:
+            if not aspects:
                 report.agree += 1
                 continue
-            aspects, a, b = compared
+            a, b = summary_dict(sa), summary_dict(sb)
             served = explainer.served(request, src, gw)
             shown: dict[str, Any] = {"method": request.method,
                                      "url": f"{request.scheme}://{request.host}{request.target}",

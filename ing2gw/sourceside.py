@@ -8,7 +8,8 @@ requests' wire forms, the model's summaries and where each matched:
 :func:`ing2gw.verify.source_chunk`), while this process converts. Its first message is its
 guess of the provider verified and its Ingresses; when the conversion agrees (and adds no
 probes of its own: aliases, route objects), this process builds the router and forks a second
-worker, which makes and replays the policy probes and the widened host set, then takes chunks
+worker, which makes and replays the policy probes and the widened host set (their source side
+asked of the first worker, its chunks sent: :mod:`ing2gw.sourcelink`), then takes chunks
 of the first worker's as this process does (:meth:`SourceSide.take`): each process finishes
 the chunks it takes (the router side, the comparison, the explanations), and this process
 counts every chunk's result in order (:func:`shared`).

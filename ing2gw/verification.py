@@ -30,11 +30,20 @@ from .http import DEFAULT_PORTS, Request
 from .logshare import sharing as line_sharing
 from .plugins import Registry
 from .policy import PolicyIndex
-from .policyprobes import ProbeGroup, Stateful, policy_probe_steps, policy_probes, replay_groups
+from .policyprobes import (
+    ProbeGroup,
+    Stateful,
+    policy_probe_steps,
+    policy_probes,
+    policy_probes_told,
+    replay_groups,
+    replay_told,
+)
 from .probes import UNKNOWN_HOST, Probe, ProbeFields, ingress_probe_fields, ingress_probes, object_probes
 from .resources import Ingress, ResourceSet
 from .router import Router
 from .router.outcome import Outcome
+from .sourcelink import Asking, SourceLink, counting_source
 from .sourceside import Extra, SourceSide, schedule, shared
 from .verify import (
     MEMO_SIZE,
@@ -49,7 +58,7 @@ from .verify import (
     replay_here,
     verify_requests,
 )
-from .widened import widened_differences
+from .widened import widened_differences, widened_hosts, widened_told
 
 __all__ = ["SPLIT_MIN", "VerifyOptions", "Verification", "only", "run_verify"]
 
@@ -97,10 +106,11 @@ def run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regis
     verify or the provider has no data plane (or no oracle, when asked for one)."""
     early = _early(rs, convert_options, registry, options)
     try:
-        return _run_verify(rs, convert_options, registry, options, progress, early)
+        return _run_verify(rs, convert_options, registry, options, progress, *(early or (None, None)))
     finally:
         if early is not None:
-            early.stop()
+            early[0].stop()
+            early[1].close()
 
 
 def _split(options: VerifyOptions, resources: ResourceSet) -> bool:
@@ -111,19 +121,22 @@ def _split(options: VerifyOptions, resources: ResourceSet) -> bool:
 
 
 def _early(rs: ResourceSet, convert_options: ConvertOptions, registry: Registry,
-           options: VerifyOptions) -> SourceSide | None:
+           options: VerifyOptions) -> tuple[SourceSide, SourceLink] | None:
     """With two processes, on a large input, a worker forked now (before the conversion: the
     source side needs the Ingresses only) builds the source model, generates the boundary
     probes of the Ingresses and routes them through the model, in chunks that this process
     and a second worker (forked once the conversion and the router are made) take and finish.
     Its first message (an Extra) is its guess of what the conversion gives: the provider
     verified and its Ingresses (``ns/name``), or None (and no more) when the input does not
-    allow it (several providers, too few Ingresses)."""
+    allow it (several providers, too few Ingresses). Its chunks sent, it answers the second
+    worker's questions about the source side through the link (:mod:`ing2gw.sourcelink`)."""
     if not _split(options, rs):
         return None
     controller_config = convert_options.conversion.controller_config or None
+    link = SourceLink()
 
     def early_side(done: Any) -> Iterator[SourcedMessage | Extra]:
+        link.first_forked()
         try:  # (an error here is the conversion's to report, as one process reports it)
             chosen = chosen_providers(rs, convert_options, registry)
             names = set(chosen.values())
@@ -136,20 +149,27 @@ def _early(rs: ResourceSet, convert_options: ConvertOptions, registry: Registry,
             yield Extra(None)
             return
         yield Extra((name, [i.ref for i in mine.ingresses]))
-        model = with_enforcement(plane.model(mine, controller_config), Credentials.from_options(options.htpasswd),
-                                 count=False)
+        credentials = Credentials.from_options(options.htpasswd)
+        base = plane.model(mine, controller_config)
+        model = with_enforcement(base, credentials, count=False)
         probes = _ingress_probe_fields(plane, mine)  # (as plain values: no Probe object is needed here)
         size = verify_module.CHUNK
         for at, start in enumerate(range(0, len(probes), size)):
             chunk = verify_module.probe_wires(probes[start:start + size], "generated")
             yield at, verify_module.pack_chunk(verify_module.source_wires(model.route, chunk)), len(chunk), None
+        link.serve(base, model, credentials)
 
-    return SourceSide(early_side, readers=2)
+    try:
+        return SourceSide(early_side, readers=2), link
+    except BaseException:
+        link.close()
+        raise
 
 
 def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Registry, options: VerifyOptions,
-                progress: Callable[[int], None] | None, early: SourceSide | None) -> Verification:
-    """:func:`run_verify`, with the worker :func:`_early` started (or None)."""
+                progress: Callable[[int], None] | None, early: SourceSide | None,
+                link: SourceLink | None) -> Verification:
+    """:func:`run_verify`, with the worker :func:`_early` started and its link (or None)."""
     from .router.paths import target_path_policy
 
     result = convert(rs, convert_options, registry)
@@ -199,9 +219,10 @@ def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regi
 
     # With two processes, the worker forked before the conversion (_early) routes the generated
     # probes through the source model; this process builds the router, then forks a second
-    # worker that makes and replays the policy probes and the widened host set, then finishes
-    # chunks of the first worker's as this process does. When the first worker's guess does not
-    # hold (other probes, other Ingresses), or without it, a worker forked now starts replaying
+    # worker that makes and replays the policy probes and the widened host set (asking the
+    # first worker, which has the model, for their source side: ing2gw.sourcelink), then
+    # finishes chunks of the first worker's as this process does. When the first worker's guess
+    # does not hold (other probes, other Ingresses), or without it, a worker forked now starts replaying
     # the generated probes while this process builds the router (ing2gw.sourceside), then makes
     # and replays the policy probes and the widened host set. With more processes, chunks of
     # both sides go to a pool once everything is built here.
@@ -238,19 +259,38 @@ def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regi
         yield ((grouped.requests, grouped.agree, differences_wire(grouped.differences, index)),
                differences_wire(widened, index), skipped_here)
 
+    def finishing_told(asking: Asking) -> _Finished:
+        """:func:`finishing` in the second worker of an early split: the source side asked of
+        the first worker, which has the model (none is built here)."""
+        routing, policies, router, explainer = sides()
+        timeouts, presents = asking.about()
+        grouped = VerifyReport(provider=name, ingresses=len(mine.ingresses))
+        skipped_here: list[str] = []
+        if result.ir is not None:
+            groups = policy_probes_told(result.ir, routing, router.guard or Guard(policies), asking.redirects, pairs,
+                                        skipped_here, timeouts)
+            gateway, reset = _counting_gateway(routing, policies, credentials, CaseClock())
+            replay_told(grouped, groups, asking.groups(groups), Stateful(_asked, gateway, reset), explainer)
+        hosts = widened_hosts(result.manifests, mine.ingresses)
+        widened = widened_told(result.manifests, mine.ingresses, explainer, asking.widened(hosts) if hosts else {},
+                               router.route, presents)
+        asking.done()
+        index = {n: i for i, n in enumerate(unique)}
+        return ((grouped.requests, grouped.agree, differences_wire(grouped.differences, index)),
+                differences_wire(widened, index), skipped_here)
+
     built_here: list[tuple[Router, PolicyIndex, Router, Explainer]] = []
     if early is not None and not (early.guess() == (name, [i.ref for i in mine.ingresses])
                                   and not _more_probes(plane, mine, result, name, bool(existing))):
         early.stop()  # its guess does not hold (or it made none): the generated probes are others
         early = None
     if early is not None:
+        assert link is not None
         built_here.append((*gateway_side(), Explainer(explaining, mine, result.manifests)))  # (the worker shares them)
-        first = early
+        first, told = early, link
 
         def finishing_side(done: Any) -> Iterator[SourcedMessage | Extra]:
-            for step in finishing():
-                if step is not None:
-                    yield Extra(step)
+            yield Extra(finishing_told(told.asking()))
             finish = finish_here(sides()[3], sides()[2].route)
             for at, part, size, _ in first.take():
                 assert part is not None
@@ -269,6 +309,8 @@ def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regi
 
         split = SourceSide(source_side)
         sourced = split.messages()
+    if link is not None:
+        link.close()  # (both workers forked, or no second one: they keep their ends)
     try:
         routing, policies, router = built_here[0][:3] if built_here else gateway_side()
 
@@ -429,16 +471,25 @@ def _counting_sides(model: DataPlaneModel, routing: Router, policies: PolicyInde
                     credentials: Credentials) -> Stateful:
     """Both sides counting rate limits on one clock held at 0 (a burst is one instant)."""
     clock = CaseClock()
-    source = with_enforcement(model, credentials, clock, count=True)
-    buckets = TokenBuckets()
-    gateway = routing.with_guard(Guard(policies, credentials, limiter=buckets, clock=clock))
-    holder = {"source": source}
+    source, restart = counting_source(model, credentials, clock)
+    gateway, restart_gateway = _counting_gateway(routing, policies, credentials, clock)
 
     def reset() -> None:
-        buckets.reset()
-        holder["source"] = with_enforcement(model, credentials, clock, count=True)
+        restart_gateway()
+        restart()
 
-    return Stateful(lambda r: holder["source"].route(r), gateway.route, reset)
+    return Stateful(source, gateway, reset)
+
+
+def _counting_gateway(routing: Router, policies: PolicyIndex, credentials: Credentials,
+                      clock: CaseClock) -> tuple[Callable[[Request], Outcome], Callable[[], None]]:
+    """The Gateway side counting rate limits on ``clock``, and what starts its counters over."""
+    buckets = TokenBuckets()
+    return routing.with_guard(Guard(policies, credentials, limiter=buckets, clock=clock)).route, buckets.reset
+
+
+def _asked(request: Request) -> Outcome:
+    raise AssertionError("the source side is asked of the first worker")
 
 
 def _upstream_name(backend: str | None) -> str:

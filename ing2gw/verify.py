@@ -41,9 +41,9 @@ from .yamlio import json_pieces
 if TYPE_CHECKING:
     from .policyprobes import ProbeGroup, Stateful
 
-__all__ = ["ASPECTS", "Difference", "Summary", "VerifyReport", "compare_answers", "compare_outcomes",
-           "compare_summaries", "probe_request", "shown_request", "summarise", "summary_dict", "summary_of", "tally",
-           "verify_requests"]
+__all__ = ["ASPECTS", "Difference", "SourceStandIn", "Summary", "VerifyReport", "compare_outcomes",
+           "compare_summaries", "matched_values", "probe_request", "shown_request", "summarise", "summary_dict",
+           "summary_of", "tally", "verify_requests"]
 
 _DENIED = (401, 403)
 _TIMED_OUT = 504  # the backend was slower than a timeout: no backend's answer follows
@@ -154,17 +154,6 @@ def compare_outcomes(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[str, .
     follow from it are its consequences. The upstream path and host and the response
     headers only count when both sides proxy the request."""
     return _differing(tuple(a[k] for k in ASPECTS), tuple(b[k] for k in ASPECTS))
-
-
-def compare_answers(source: Outcome, gateway: Outcome) -> tuple[tuple[str, ...], dict[str, Any], dict[str, Any]] | None:
-    """None when the sides agree (:func:`compare_outcomes` of their :func:`summarise`), else
-    the differing aspects and both summaries: the summaries are made as dicts only for a
-    difference (a replay compares far more requests than differ)."""
-    sa, sb = _summary(source), _summary(gateway)
-    aspects = _differing(sa, sb)
-    if not aspects:
-        return None
-    return aspects, _as_dict(sa), _as_dict(sb)
 
 
 # positions in a _Summary
@@ -821,6 +810,8 @@ def replay_here(explainer: Explainer, source_route: Callable[[Request], Outcome]
 
 
 _MATCHED_VALUES = operator.attrgetter(*Matched.__dataclass_fields__)  # a Matched's fields as a tuple, in order
+matched_values = _MATCHED_VALUES  # (for another process's answers, as source_wires sends them)
+SourceStandIn = _Source  # (where another process's answer matched, as the explainer reads it)
 
 
 def pack_chunk(chunk: Sourced) -> bytes | Sourced:

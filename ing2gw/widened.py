@@ -27,7 +27,7 @@ from .resources import Ingress
 from .router.outcome import Outcome
 from .verify import Difference, summarise
 
-__all__ = ["PROBE_LABEL", "widened_differences"]
+__all__ = ["PROBE_LABEL", "widened_differences", "widened_hosts", "widened_request", "widened_told"]
 
 PROBE_LABEL = "ing2gw-unlisted"  # the sibling host probed: ing2gw-unlisted.<domain>
 DEFAULT_CERTIFICATE = "the controller's default certificate (no Ingress lists this host)"
@@ -74,22 +74,59 @@ def _source_certificate(ingresses: Sequence[Ingress], host: str) -> str:
     return DEFAULT_CERTIFICATE
 
 
+def widened_hosts(manifests: Sequence[Mapping[str, Any]], ingresses: Sequence[Ingress]) -> list[str]:
+    """The sibling hosts :func:`widened_differences` may send through both sides, in its order:
+    what another process that holds the source side is asked about (:func:`widened_told`)."""
+    return [host for _, host in _siblings(_https_listeners(manifests), ingresses)]
+
+
 def widened_differences(manifests: Sequence[Mapping[str, Any]], ingresses: Sequence[Ingress], explainer: Explainer,
                         source: Callable[[Request], Outcome], gateway: Callable[[Request], Outcome],
                         presented: Callable[[str], str | None] | None = None) -> list[Difference]:
     """One difference per wildcard HTTPS listener that accepts hosts no Ingress listed.
     ``presented``: the source model's own answer, when it has one, to which Secret (``ns/name``)
     the controller presents for an SNI (None: its default certificate)."""
-    listeners = _https_listeners(manifests)
+    return _widened(manifests, ingresses, explainer, lambda request: summarise(source(request)), gateway, presented)
+
+
+def widened_told(manifests: Sequence[Mapping[str, Any]], ingresses: Sequence[Ingress], explainer: Explainer,
+                 told: Mapping[str, tuple[str | None, dict[str, Any]]], gateway: Callable[[Request], Outcome],
+                 presents: bool) -> list[Difference]:
+    """:func:`widened_differences` with the source side in another process: ``told`` gives,
+    for each of :func:`widened_hosts`, the Secret the source model says it presents for the
+    host (when it ``presents`` any: ``presented_certificate``) and the :func:`summarise` of its
+    answer to the host's request (``https://HOST/``)."""
+    return _widened(manifests, ingresses, explainer, lambda request: told[request.host][1], gateway,
+                    (lambda host: told[host][0]) if presents else None)
+
+
+def widened_request(host: str) -> Request:
+    """The request a sibling host is probed with."""
+    return Request.build(host=host, path="/", scheme="https")
+
+
+def _siblings(listeners: Sequence[tuple[str, str]], ingresses: Sequence[Ingress]) -> list[tuple[str, str]]:
+    """(wildcard listener hostname, its sibling host no Ingress names) for each wildcard HTTPS
+    listener whose hostname no Ingress TLS section lists."""
     tls_hosts = {h for ing in ingresses for t in ing.tls for h in t.hosts}
     rule_hosts = {r.host for ing in ingresses for r in ing.rules}
-    out: list[Difference] = []
+    out = []
     for hostname, _ in sorted(set(listeners)):
         if not hostname.startswith("*.") or hostname in tls_hosts:
             continue
         host = f"{PROBE_LABEL}.{hostname[2:]}"
-        if host in rule_hosts:
-            continue
+        if host not in rule_hosts:
+            out.append((hostname, host))
+    return out
+
+
+def _widened(manifests: Sequence[Mapping[str, Any]], ingresses: Sequence[Ingress], explainer: Explainer,
+             source: Callable[[Request], dict[str, Any]], gateway: Callable[[Request], Outcome],
+             presented: Callable[[str], str | None] | None) -> list[Difference]:
+    """:func:`widened_differences`, ``source`` giving the summary of the source's answer."""
+    listeners = _https_listeners(manifests)
+    out: list[Difference] = []
+    for hostname, host in _siblings(listeners, ingresses):
         ours = _gateway_certificate(listeners, host)
         theirs = _source_certificate(ingresses, host)
         if presented is not None:
@@ -97,7 +134,7 @@ def widened_differences(manifests: Sequence[Mapping[str, Any]], ingresses: Seque
             theirs = f"Secret {secret}" if secret else DEFAULT_CERTIFICATE
         if ours is None or ours == theirs or theirs in _secrets(ours):
             continue
-        request = Request.build(host=host, path="/", scheme="https")
+        request = widened_request(host)
         a, b = source(request), gateway(request)
         served: list[tuple[frozenset[str], str, str | None]] = [(frozenset(), hostname, None)]
         found = explainer.explain(("tls",), request, served)
@@ -107,7 +144,7 @@ def widened_differences(manifests: Sequence[Mapping[str, Any]], ingresses: Seque
                          if h.endswith(hostname[1:]) and _gateway_certificate(listeners, h) == ours})
         out.append(Difference(
             request={"method": request.method, "url": f"https://{host}/", "headers": request.headers.as_dict()},
-            source={**summarise(a), "certificate": theirs}, gateway={**summarise(b), "certificate": ours},
+            source={**a, "certificate": theirs}, gateway={**summarise(b), "certificate": ours},
             aspects=("tls",), ingresses=tuple(owners), explained_by=notes,
             origin=f"generated: a subdomain of {hostname[2:]} no Ingress lists (the widened host set)"))
     return out

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import marshal
 import multiprocessing
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -303,3 +304,64 @@ def test_stop_ends_and_reaps_a_running_worker() -> None:
     side.stop()
     assert side._process.exitcode is not None
     assert multiprocessing.active_children() == []
+
+
+def test_the_second_worker_asks_the_first_for_the_source_side(
+    ing2gw, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, split: list[str]
+) -> None:
+    """With the sides split early, the second worker makes and replays the policy probes (their
+    bursts too) and the widened host set asking the first worker, which has the source model,
+    for the source side (ing2gw.sourcelink): only the first worker builds a model, and the
+    reports are those of one process."""
+    from ing2gw.providers.ingress_nginx.dataplane import NginxDataPlane
+
+    built = tmp_path / "built"
+    real = NginxDataPlane.model
+
+    def model(self, resources, controller_config=None):  # type: ignore[no-untyped-def]
+        with built.open("a") as f:  # (from whichever process builds it)
+            f.write(f"{os.getpid()}\n")
+        return real(self, resources, controller_config)
+
+    monkeypatch.setattr(NginxDataPlane, "model", model)
+    policies = TESTDATA / "verify" / "policies"
+    runs = [[str(policies / "ingresses.yaml"), "--htpasswd", f"shop/users={policies / 'users.htpasswd'}",
+             "--credentials", "alice:alice-pw"], [str(TESTDATA / "verify" / "wildcard-listener" / "input.yaml")],
+            [str(TESTDATA / "verify" / "timeouts" / "ingresses.yaml")]]
+    origins = set()
+    for args in runs:
+        one = verify_report(ing2gw, "-f", *args, "--allow-unprotected", "--workers", "1")
+        built.write_text("")
+        del split[:]
+        assert verify_report(ing2gw, "-f", *args, "--allow-unprotected", "--workers", "2") == one, args
+        assert split == ["early_side", "finishing_side"], args
+        builders = built.read_text().split()
+        assert len(builders) == 1 and builders != [str(os.getpid())], args  # the first worker's only
+        origins |= {d["origin"].split(" on ")[0].split(" of ")[0] for d in one["differences"]}
+    assert {"policy probe: burst", "policy probe: credentials", "policy probe: a backend slower than each timeout",
+            "generated: a subdomain"} <= origins, origins
+
+
+def test_policy_probes_go_to_another_process_as_the_same_requests(tmp_path: Path) -> None:
+    """A policy probe's request as plain values (what the second worker sends the first) builds
+    the very request again: every probe of the policies and timeouts inputs, with credentials, client
+    addresses, body sizes, bursts and slow backends."""
+    import ing2gw.policyprobes as pp
+    from ing2gw.enforce.guard import Guard, policy_index
+
+    groups = []
+    for name in ("policies", "timeouts"):
+        path = TESTDATA / "verify" / name / "ingresses.yaml"
+        sides = _setup._sides(path)
+        assert sides is not None
+        _, result, _, model, router = sides
+        groups += pp.policy_probes(result.ir, router, Guard(policy_index(result.manifests)), model.route,
+                                   [("alice", "alice-pw")], [], True)
+    requests = [r for g in groups for r in g.requests]
+    assert {r.backend_delay is not None for r in requests} == {True, False}
+    assert len({r.headers.get("authorization") for r in requests}) > 3
+    assert any(g.burst for g in groups) and len({r.client for r in requests}) > 1
+    for request in requests:
+        wire = pp.policy_wire(request)
+        assert marshal.loads(marshal.dumps(wire)) == wire
+        assert pp.policy_request(wire) == request

@@ -1,0 +1,182 @@
+"""The first source-side worker answering the second worker's source-side questions.
+
+With the sides split early (:mod:`ing2gw.sourceside`), the first worker, forked before the
+conversion, builds the source controller's model and routes the generated probes through it;
+the second worker, forked once the router is built, makes and replays the policy probes
+(:mod:`ing2gw.policyprobes`) and the widened host set (:mod:`ing2gw.widened`), which need
+the source side too. Rather than building a model of its own (the same model, built again,
+and its answers worked out again for every probed host), the second worker asks the first,
+which has one and nothing left to do once its chunks are sent, through a pipe both inherit
+from this process (:class:`SourceLink`): a few questions, each about many requests at once
+-- what the model is (:meth:`Asking.about`), which rules' plain HTTP requests it redirects
+to HTTPS (:meth:`Asking.redirects`), its answers to the policy probes' groups in order,
+counting rate limits from fresh counters before each burst (:meth:`Asking.groups`), and to
+the widened hosts (:meth:`Asking.widened`) -- then says it is done, and the first worker
+ends as before. Requests go as plain values (:func:`~ing2gw.policyprobes.policy_wire`),
+answers as summaries with where the source matched, as the generated probes' chunks do.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .cases import CaseClock
+from .dataplane import DataPlaneModel, with_enforcement
+from .enforce.credentials import Credentials
+from .http import Request
+from .policyprobes import PolicyWire, ProbeGroup, base_request, policy_request, policy_wire, redirects_to_https
+from .router.outcome import Matched, Outcome
+from .verify import SourceStandIn, Summary, matched_values, summarise, summary_of
+from .widened import widened_request
+
+__all__ = ["Asking", "SourceLink", "counting_source"]
+
+# the source's answers to requests, in order: their summaries, where each matched (an index
+# into the Matched values, as tuples of their fields: one per distinct Matched object)
+_Answers = tuple[list[Summary], list[int], list["tuple[Any, ...] | None"]]
+
+
+def counting_source(model: DataPlaneModel, credentials: Credentials,
+                    clock: CaseClock) -> tuple[Callable[[Request], Outcome], Callable[[], None]]:
+    """The source side as policy probes replay it: ``model`` enforcing protections and counting
+    rate limits on ``clock`` (held at 0: a burst is one instant), and what starts its counters over."""
+    holder = [with_enforcement(model, credentials, clock, count=True)]
+
+    def reset() -> None:
+        holder[0] = with_enforcement(model, credentials, clock, count=True)
+
+    return lambda request: holder[0].route(request), reset
+
+
+class SourceLink:
+    """A pipe between the first worker (:meth:`serve`) and the second (:meth:`asking`), made
+    by this process before forking either; it closes its own ends once both are forked
+    (:meth:`close`), so that either worker sees the other's end (end of file) if it dies."""
+
+    def __init__(self) -> None:
+        self._first, self._second = multiprocessing.Pipe()
+
+    def close(self) -> None:
+        """This process's ends (once the second worker is forked, or when there will be none)."""
+        self._first.close()
+        self._second.close()
+
+    def serve(self, model: DataPlaneModel, own: DataPlaneModel, credentials: Credentials) -> None:
+        """In the first worker, its chunks sent: answer the second worker's questions with
+        ``model`` (``own``: it enforcing protections without counting) until it is done,
+        or gone."""
+        conn = self._first
+        presented = getattr(model, "presented_certificate", None)
+        while True:
+            try:
+                kind, value = conn.recv()
+            except EOFError:  # no second worker (any more)
+                return
+            if kind == "done":
+                return
+            if kind == "about":
+                conn.send((bool(getattr(model, "models_timeouts", False)), callable(presented)))
+            elif kind == "redirects":
+                conn.send([redirects_to_https(own.route(base_request(host, path))) for host, path in value])
+            elif kind == "groups":
+                conn.send(_answers(value, *counting_source(model, credentials, CaseClock())))
+            elif kind == "widened":
+                conn.send({host: (presented(host) if callable(presented) else None,
+                                  summarise(own.route(widened_request(host)))) for host in value})
+            else:
+                raise AssertionError(f"unknown question {kind!r}")
+
+    def first_forked(self) -> None:
+        """In the first worker, first thing: it keeps its own end only."""
+        self._second.close()
+
+    def asking(self) -> Asking:
+        """In the second worker, first thing: its end, to ask through (the other one closed)."""
+        self._first.close()
+        return Asking(self._second)
+
+
+class Asking:
+    """The second worker's questions to the first (:meth:`SourceLink.serve`); a first worker
+    gone is a RuntimeError (its own error reaches this process's parent first)."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self._sources: dict[tuple[Any, ...] | None, SourceStandIn] = {}
+
+    def _ask(self, kind: str, value: Any) -> Any:
+        try:
+            self._conn.send((kind, value))
+            return self._conn.recv()
+        except (EOFError, OSError):
+            raise RuntimeError("the first source-side worker ended before answering") from None
+
+    def about(self) -> tuple[bool, bool]:
+        """Whether the model models timeouts (``models_timeouts``), and whether it says which
+        certificate it presents for a host (``presented_certificate``)."""
+        timeouts, presents = self._ask("about", None)
+        return bool(timeouts), bool(presents)
+
+    def redirects(self, rules: list[tuple[str, str]]) -> list[bool]:
+        """For each (host, path), whether the source redirects its plain HTTP base request
+        (:func:`~ing2gw.policyprobes.base_request`) to HTTPS."""
+        return list(self._ask("redirects", rules))
+
+    def groups(self, groups: Sequence[ProbeGroup]) -> list[tuple[Summary, SourceStandIn]]:
+        """The source's answers to every request of ``groups`` in order (counting rate limits,
+        from fresh counters before each burst): each as its summary and a stand-in of the
+        outcome holding where it matched (all the explainer reads of it)."""
+        wires: list[tuple[bool, list[PolicyWire]]] = []
+        for group in groups:
+            if group.burst:  # (one request, repeated)
+                first = policy_wire(group.requests[0])
+                wires.append((True, [first] * len(group.requests)))
+            else:
+                wires.append((False, [policy_wire(r) for r in group.requests]))
+        summaries, where, new = self._ask("groups", wires)
+        stand_ins = []
+        for fields in new:
+            found = self._sources.get(fields)
+            if found is None:
+                found = self._sources[fields] = SourceStandIn(None if fields is None else Matched(*fields))
+            stand_ins.append(found)
+        return [(summary, stand_ins[at]) for summary, at in zip(summaries, where, strict=True)]
+
+    def widened(self, hosts: list[str]) -> dict[str, tuple[str | None, dict[str, Any]]]:
+        """For each widened host: the Secret the source presents for it (when it says) and
+        the summary of its answer to the host's request."""
+        return dict(self._ask("widened", hosts))
+
+    def done(self) -> None:
+        """No more questions: the first worker ends."""
+        try:
+            self._conn.send(("done", None))
+        except OSError:  # (it is gone already)
+            pass
+        self._conn.close()
+
+
+def _answers(groups: list[tuple[bool, list[PolicyWire]]], route: Callable[[Request], Outcome],
+             reset: Callable[[], None]) -> _Answers:
+    summaries: list[Summary] = []
+    where: list[int] = []
+    new: list[tuple[Any, ...] | None] = []
+    seen: dict[int, tuple[Matched | None, int]] = {}  # by id (the value keeps the object: its id stays its own)
+    for burst, wires in groups:
+        if burst:
+            reset()
+        for wire in wires:
+            outcome = route(policy_request(wire))
+            matched = outcome.matched
+            hit = seen.get(id(matched))
+            if hit is not None and hit[0] is matched:
+                at = hit[1]
+            else:
+                at = len(new)
+                seen[id(matched)] = (matched, at)
+                new.append(None if matched is None else matched_values(matched))
+            summaries.append(summary_of(outcome))
+            where.append(at)
+    return summaries, where, new
