@@ -76,10 +76,21 @@ class Limit:
 
 
 def route_limits(info: RuleInfo | None) -> tuple[Limit, ...]:
-    """The limits of a rule's standard ``timeouts`` (``0s`` is no limit)."""
+    """The limits of a rule's standard ``timeouts`` (``0s`` is no limit); remembered per rule
+    (every request of a rule with a backend delay asks, and parsing the durations costs)."""
     if info is None or not info.timeouts:
         return ()
-    return _standard(info.timeouts, _rule_label(info))
+    hit = _ROUTE_LIMITS.get(id(info))
+    if hit is not None and hit[0] is info:
+        return hit[1]
+    limits = _standard(info.timeouts, _rule_label(info))
+    if len(_ROUTE_LIMITS) >= 100_000:
+        _ROUTE_LIMITS.clear()
+    _ROUTE_LIMITS[id(info)] = (info, limits)  # (the RuleInfo kept: its id stays its own)
+    return limits
+
+
+_ROUTE_LIMITS: dict[int, tuple[RuleInfo, tuple[Limit, ...]]] = {}
 
 
 def _standard(raw: Mapping[str, Any], label: str) -> tuple[Limit, ...]:

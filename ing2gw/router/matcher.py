@@ -639,13 +639,19 @@ def _flat(plan: _Plan) -> _Plan | _Flat:
     if listener is None:
         return plan
     grpc_matches, grpc_entries = grpc_scan if grpc_scan is not None else (None, ())
-    if any(m.broken is not None for m in (*matches, *(grpc_matches or ()))):
-        return plan
+    for m in matches:
+        if m.broken is not None:
+            return plan
+    for m in grpc_matches or ():
+        if m.broken is not None:
+            return plan
     base: tuple[str, ...] = (label,) if label else ()
     port = listener.port
-    served = [_served(e, base, port) for e in entries]
+    # (a simple entry without notes serves its RuleInfo: no call to make for it)
+    served = [e.info if e.simple and not e.notes else _served(e, base, port) for e in entries]
     at = _AT + len(served)
-    served += [_served(e, base, port) for e in grpc_entries]
+    if grpc_entries:
+        served += [e.info if e.simple and not e.notes else _served(e, base, port) for e in grpc_entries]
     return (plan, base, matches, grpc_matches, at, *served)
 
 
