@@ -416,6 +416,34 @@ class VerifyReport:
             if at < self._tallied:
                 self._causes[id(f[5]), f[3]][1] += difference.repeats
 
+    def add_rows(self, rows: Iterable[_Row], notes: Sequence[Note],
+                 explanations: dict[tuple[int, ...], tuple[Note, ...]]) -> None:
+        """:meth:`add` the differences of ``rows`` as a replay gives them, in order (their notes
+        as indices into ``notes``, each explanation's tuple made once: ``explanations``, see
+        :func:`notes_of`). (:meth:`add` and :meth:`_tally` inlined for a difference of a request
+        with no headers seen first -- a generated probe's: one call per chunk, not two per
+        difference.)"""
+        differences, seen, keys, causes, add = self.differences, self._seen, self._keys, self._causes, self.add
+        for request, source, gateway, aspects, refs, explained, origin in rows:
+            explained_by = explanations.get(explained)
+            if explained_by is None:
+                explained_by = notes_of(explained, notes, explanations)
+            difference = _new_difference(Difference, (request, source, gateway, aspects, refs, explained_by, origin, 1))
+            at = len(differences)
+            if (len(request) != 3 or request["headers"] or self._tallied != at
+                    or seen.setdefault((request["method"], request["url"]), at) != at):
+                add(difference)  # (another kind of request, or one seen before)
+                continue
+            differences.append(difference)
+            keys.append((bool(explained_by), request["url"], request["method"]))
+            cause = causes.get((id(explained_by), aspects))
+            if cause is None:
+                causes[id(explained_by), aspects] = [explained_by, 1, {refs}, at]
+            else:
+                cause[1] += 1
+                cause[2].add(refs)
+            self._tallied = at + 1
+
     def _tally(self, difference: Difference, at: int) -> None:
         """Count the difference at position ``at`` in its cause (see :meth:`groups`), and
         note its sort key (:meth:`_ordered`)."""
@@ -859,7 +887,7 @@ def _replay_sourced(chunk: Sourced | bytes, sources: dict[tuple[Any, ...] | None
             found = sources[fields] = _Source(None if fields is None else Matched(*fields))
         stand_ins.append(found)
     assert _REPLAY is not None
-    route, accounted = _REPLAY.gateway_route, _REPLAY.explainer.accounted
+    route, accounted, shared_dict = _REPLAY.gateway_route, _REPLAY.explainer.accounted, _shared_dict
     agree = 0
     rows: list[_Row] = []
     # (_compare of the finishing side inlined, and _from_wire for a generated probe's wire: one frame per request
@@ -878,8 +906,25 @@ def _replay_sourced(chunk: Sourced | bytes, sources: dict[tuple[Any, ...] | None
             continue
         # (the explainer reads where the source matched only: a _Source will do; no cast() to call)
         refs, explained = accounted(aspects, request, stand_ins[at], gw)  # type: ignore[arg-type]
-        rows.append((shown_request(request), _as_dict(sa), _as_dict(sb), aspects, refs, explained, wire[-1]))
+        rows.append((shown_request(request), shared_dict(sa), shared_dict(sb), aspects, refs, explained, wire[-1]))
     return agree, rows, [], []
+
+
+_SHARED: dict[_Summary, dict[str, Any]] = {}  # a summary without a dict in it -> its dict (see _shared_dict)
+
+
+def _shared_dict(summary: _Summary) -> dict[str, Any]:
+    """:func:`_as_dict` of ``summary``, one dict for equal summaries without a dict in them (the
+    source or Gateway side of many differing requests): a difference's summaries are only read,
+    and a dict several rows share is sent (marshal writes it once per chunk) and kept once."""
+    if summary[2] is not None or summary[6] is not None:  # (a dict in it: not hashable)
+        return _as_dict(summary)
+    found = _SHARED.get(summary)
+    if found is None:
+        if len(_SHARED) >= _SUMMARY_MEMO:
+            _SHARED.clear()
+        found = _SHARED[summary] = _as_dict(summary)
+    return found
 
 
 def _from_wire(wire: _Wire | _ProbeWire) -> Request:
@@ -1077,12 +1122,7 @@ def verify_requests(
         report.requests += chunk_size
         report.agree += result[0]
         report.recorded.extend(result[2][:50 - len(report.recorded)])
-        add = report.add
-        for req, a, b, aspects, refs, explained, origin in result[1]:
-            notes = explanations.get(explained)
-            if notes is None:
-                notes = notes_of(explained, notes_by_index, explanations)
-            add(_new_difference(Difference, (req, a, b, aspects, refs, notes, origin, 1)))
+        report.add_rows(result[1], notes_by_index, explanations)
         for aggregated in result[3]:
             log_difference(*aggregated)
         if progress is not None:

@@ -584,3 +584,72 @@ def test_written_json_equals_the_plain_json_on_every_verify_golden(ing2gw, monke
         verify_report(ing2gw, "-f", str(case / "input.yaml"), "--allow-unprotected", "--workers", "1")
     report = _report(ing2gw, "--access-log", str(_log(tmp_path, 300)), "--workers", "1")
     assert report["accessLog"] and compared[0] > 40
+
+
+def test_rows_added_at_once_give_the_report_of_adding_each() -> None:
+    """VerifyReport.add_rows (a replay's rows, notes as indices) gives the report add gives for
+    each row's Difference: generated probes' requests (no headers), requests with headers,
+    repeats of both, rows added in batches of every size, to a report grouped half way and
+    to one whose differences were set without add (counted afresh)."""
+    import random
+
+    from ing2gw.notes import Fidelity, Level, Note
+    from ing2gw.verify import Difference, VerifyReport, notes_of
+
+    notes = [Note(f"CODE-{i % 3}", Level.INFO, f"message {i}", f"Ingress ns/i{i}", "f", Fidelity.APPROXIMATE)
+             for i in range(5)]
+    rng = random.Random(7)
+    repeated = False
+    for trial in range(30):
+        rows = []
+        for i in range(rng.randrange(1, 300)):
+            headers = {"origin": "o"} if rng.random() < 0.2 else {}
+            url = f"http://h{i % 5}.example.com/{rng.randrange(60)}"
+            request = {"method": rng.choice(["GET", "OPTIONS"]), "url": url, "headers": headers}
+            if rng.random() < 0.1:
+                request["client"] = "10.0.0.1"
+            outcome = {"status": 200 + i % 3, "backend": f"b{i % 2}"}
+            rows.append((request, outcome, {**outcome, "status": 404}, rng.choice([("status",), ("status", "backend")]),
+                         (f"ns/i{i % 4}",), tuple(sorted(rng.sample(range(5), rng.randrange(0, 3)))),
+                         f"case {i}"))
+        each, bulk = VerifyReport("p", 5), VerifyReport("p", 5)
+        if trial % 3 == 1:  # differences set without add: counted afresh when next asked
+            first = Difference({"method": "GET", "url": "http://h0.example.com/0", "headers": {}}, {}, {}, ("status",),
+                               ("ns/i0",), (), "set")
+            each.differences, bulk.differences = [first], [first]
+        known: dict[tuple[int, ...], tuple[Note, ...]] = {}
+        for request, a, b, aspects, refs, explained, origin in rows:
+            each.add(Difference(request, a, b, aspects, refs, notes_of(explained, notes, known), origin))
+        at = 0
+        while at < len(rows):
+            size = rng.randrange(1, 80)
+            bulk.add_rows(rows[at:at + size], notes, known)
+            if trial % 3 == 2 and at == 0:
+                assert bulk.groups()  # (counted so far: the rest counted as added)
+            at += size
+        assert bulk.differences == each.differences
+        repeated = repeated or any(d.repeats > 1 for d in each.differences)
+        assert bulk.to_dict() == each.to_dict()
+        for only in (False, True):
+            assert bulk.differing(only) == each.differing(only)
+        assert bulk._keys == each._keys and bulk._causes == each._causes
+    assert repeated
+
+
+def test_equal_summaries_without_a_dict_share_their_dict() -> None:
+    """The rows of a replay's chunk hold one dict for equal summaries without a dict in them
+    (verify._shared_dict): the same object, equal to the summary's own dict; a summary with a
+    dict in it (headers, weights) gets a dict of its own, equal too; the memo stays bounded."""
+    import ing2gw.verify as v
+
+    plain = (308, None, None, "308 https://a.example.com/", None, None, None, None, None, None)
+    headed = (200, "ns/b:80", None, None, "/", "a", {"x-a": "1"}, None, None, None)
+    split = (200, "ns/b:80", {"ns/b:80": 50, "ns/c:80": 50}, None, "/", "a", None, None, None, None)
+    first = v._shared_dict(plain)
+    assert first == v._as_dict(plain) and v._shared_dict(tuple(list(plain))) is first
+    for summary in (headed, split):
+        got = v._shared_dict(summary)
+        assert got == v._as_dict(summary) and got is not v._shared_dict(summary)
+    for i in range(2 * v._SUMMARY_MEMO):
+        v._shared_dict((200, f"ns/b{i}:80", None, None, "/", "a", None, None, None, None))
+    assert 0 < len(v._SHARED) <= v._SUMMARY_MEMO
