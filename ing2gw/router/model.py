@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from ing2gw.http import Headers
@@ -237,16 +238,24 @@ class Group:
         the ids of their matches, which the caller keeps alive and interned: equal matches are
         one object), a tuple of the same matches is the one made first: routes made alike match
         alike, and the matcher scans one tuple for all of them."""
-        self.http.sort(key=lambda e: e.key)
-        self.grpc.sort(key=lambda e: e.key)
+        if len(self.http) > 1:
+            self.http.sort(key=_KEY)
+        if len(self.grpc) > 1:
+            self.grpc.sort(key=_KEY)
         self.http_entries = tuple(self.http)
-        self.grpc_entries = tuple(self.grpc)
-        http = tuple(e.match for e in self.http)
-        grpc = tuple(e.match for e in self.grpc)
+        http = tuple(map(_MATCH, self.http))
         if shared is not None:
             http = shared.setdefault(tuple(map(id, http)), http)
-            grpc = shared.setdefault(tuple(map(id, grpc)), grpc)
+        self.grpc_entries = tuple(self.grpc)
+        grpc: tuple[Match, ...] = ()  # (most groups have no gRPC entries: () is the one empty tuple)
+        if self.grpc:
+            grpc = tuple(map(_MATCH, self.grpc))
+            if shared is not None:
+                grpc = shared.setdefault(tuple(map(id, grpc)), grpc)
         self.http_matches, self.grpc_matches = http, grpc
+
+
+_KEY, _MATCH = attrgetter("key"), attrgetter("match")  # (an Entry's, read in C)
 
 
 @dataclass(frozen=True, slots=True)

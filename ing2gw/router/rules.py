@@ -402,7 +402,7 @@ def _template_key(o: Obj, rule: Mapping[str, Any], mesh: bool) -> tuple[Any, ...
         if value is None:
             parts.append(None)
         elif type(value) is list:
-            parts.append(tuple(map(id, value)))
+            parts.append((id(value[0]),) if len(value) == 1 else tuple(map(id, value)))  # (most hold one)
         else:
             return None
     for field in ("timeouts", "retry", "sessionPersistence"):
