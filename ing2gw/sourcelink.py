@@ -28,7 +28,7 @@ from .enforce.credentials import Credentials
 from .http import Request
 from .policyprobes import PolicyWire, ProbeGroup, base_request, policy_request, policy_wire, redirects_to_https
 from .router.outcome import Matched, Outcome
-from .verify import SourceStandIn, Summary, matched_values, summarise, summary_of
+from .verify import SourceStandIn, Summary, matched_values, source_stand_ins, summarise, summary_of
 from .widened import widened_request
 
 __all__ = ["Asking", "SourceLink", "counting_source"]
@@ -136,12 +136,7 @@ class Asking:
             else:
                 wires.append((False, [policy_wire(r) for r in group.requests]))
         summaries, where, new = self._ask("groups", wires)
-        stand_ins = []
-        for fields in new:
-            found = self._sources.get(fields)
-            if found is None:
-                found = self._sources[fields] = SourceStandIn(None if fields is None else Matched(*fields))
-            stand_ins.append(found)
+        stand_ins = source_stand_ins(new, self._sources)
         return [(summary, stand_ins[at]) for summary, at in zip(summaries, where, strict=True)]
 
     def widened(self, hosts: list[str]) -> dict[str, tuple[str | None, dict[str, Any]]]:

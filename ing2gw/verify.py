@@ -42,8 +42,8 @@ if TYPE_CHECKING:
     from .policyprobes import ProbeGroup, Stateful
 
 __all__ = ["ASPECTS", "Difference", "SourceStandIn", "Summary", "VerifyReport", "compare_outcomes",
-           "compare_summaries", "matched_values", "probe_request", "shown_request", "summarise", "summary_dict",
-           "summary_of", "tally", "verify_requests"]
+           "compare_summaries", "matched_values", "probe_request", "shown_request", "source_stand_ins", "summarise",
+           "summary_dict", "summary_of", "tally", "verify_requests"]
 
 _DENIED = (401, 403)
 _TIMED_OUT = 504  # the backend was slower than a timeout: no backend's answer follows
@@ -875,17 +875,26 @@ def _no_source(request: Request) -> Outcome:
     raise AssertionError("the source side was routed by another process")
 
 
+def source_stand_ins(new: Sequence[tuple[Any, ...] | None],
+                     sources: dict[tuple[Any, ...] | None, _Source]) -> list[_Source]:
+    """A stand-in for each Matched value another process sent as its fields (None: nothing
+    matched), the one made before for an equal value (``sources``, kept from chunk to chunk:
+    the explainer remembers its answers by the stand-in's identity)."""
+    out = []
+    for fields in new:
+        found = sources.get(fields)
+        if found is None:
+            found = sources[fields] = _Source(None if fields is None else Matched(*fields))
+        out.append(found)
+    return out
+
+
 def _replay_sourced(chunk: Sourced | bytes, sources: dict[tuple[Any, ...] | None, _Source]) -> _Result:
     """:func:`_replay_wire` of a chunk whose source side another process routed (as
     :func:`pack_chunk` sends it; ``sources``: one stand-in per Matched value, kept from
     chunk to chunk: the explainer remembers its answers by the stand-in's identity)."""
     wires, summaries, where, new = cast(Sourced, marshal.loads(chunk)) if isinstance(chunk, bytes) else chunk
-    stand_ins = []
-    for fields in new:
-        found = sources.get(fields)
-        if found is None:
-            found = sources[fields] = _Source(None if fields is None else Matched(*fields))
-        stand_ins.append(found)
+    stand_ins = source_stand_ins(new, sources)
     assert _REPLAY is not None
     route, accounted, shared_dict = _REPLAY.gateway_route, _REPLAY.explainer.accounted, _shared_dict
     agree = 0
