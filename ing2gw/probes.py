@@ -286,7 +286,8 @@ def object_probes(manifests: Iterable[Mapping[str, Any]], subjects: set[str], kn
     for m in objs:
         if m.get("kind") != "HTTPRoute":
             continue
-        if set(route_source_subjects(m)) & subjects or any(key in other_ports for key in _listener_keys(m)):
+        if ((subjects and not subjects.isdisjoint(route_source_subjects(m)))
+                or (other_ports and any(key in other_ports for key in _listener_keys(m)))):
             routes.append(m)
             continue
         spec = m.get("spec") or {}

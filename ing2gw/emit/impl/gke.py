@@ -369,7 +369,10 @@ def read_policies(manifests: Sequence[Mapping[str, Any]]) -> list[AttachedPolicy
     the Service, and external auth of the GCPAuthzPolicies on the rules they cover."""
     out: list[AttachedPolicy] = []
     for obj in manifests:
-        kind, meta, spec = obj.get("kind"), obj.get("metadata") or {}, obj.get("spec") or {}
+        kind = obj.get("kind")
+        if kind not in ("GCPBackendPolicy", "GCPAuthzPolicy"):  # (most objects: routes, ...)
+            continue
+        meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
         ns, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
         try:
             if kind == "GCPBackendPolicy" and (spec.get("targetRef") or {}).get("kind") == "Service":

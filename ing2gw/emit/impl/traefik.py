@@ -292,14 +292,16 @@ class TraefikEmitter(ImplEmitter):
     def read_policies(self, manifests: Sequence[Mapping[str, Any]]) -> list[AttachedPolicy]:
         """Traefik's behaviour for each Middleware this emitter writes, on every rule that
         lists it (the whole route when every rule does)."""
+        middlewares = [m for m in manifests
+                       if m.get("kind") == "Middleware" and str(m.get("apiVersion", "")).startswith(GROUP)]
+        if not middlewares:  # (other emitters' output: no need to index thousands of routes)
+            return []
         users = filter_users(manifests, GROUP, "Middleware")
         rules_of = {(str(m["kind"]), m["metadata"].get("namespace", ""), m["metadata"]["name"]):
                     len((m.get("spec") or {}).get("rules") or ()) for m in manifests
                     if m.get("kind") in ("HTTPRoute", "GRPCRoute")}
         out: list[AttachedPolicy] = []
-        for m in manifests:
-            if m.get("kind") != "Middleware" or not str(m.get("apiVersion", "")).startswith(GROUP):
-                continue
+        for m in middlewares:
             ns, name = m["metadata"].get("namespace", ""), m["metadata"]["name"]
             label = f"Middleware {ns}/{name}"
             try:
