@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .errors import UsageError
+from .making import maker
 
 __all__ = ["DEFAULT_PORTS", "DeferredHeaders", "Headers", "MeshSource", "QueryParams", "Request", "plain_request",
            "split_host_port"]
@@ -407,56 +408,12 @@ def plain_request(scheme: str, host: str, target: str, headers: Headers, method:
     else:
         path, query = target, ""
     hostname = _HOSTNAMES.get(host) or _hostname(host)
-    r: Any = _Fields(method.upper(), scheme, host, DEFAULT_PORTS[scheme], path, query, headers,
-                     (hostname or None) if scheme == "https" else None, None, hostname,
-                     QueryParams(query) if query else {}, None, client, None, None)
-    r.__class__ = Request  # (_request, inlined: one call less per request)
-    return cast(Request, r)
+    return _request(method.upper(), scheme, host, DEFAULT_PORTS[scheme], path, query, headers,
+                    (hostname or None) if scheme == "https" else None, None, hostname,
+                    QueryParams(query) if query else {}, None, client, None, None)
 
 
-# Request(...) writes each of its 15 fields through object.__setattr__ (it is frozen); a
-# replay builds a request per decision (on each side of verify), so _request writes them plainly
-# into a _Fields -- a class of Request's very slot layout, without the frozen __setattr__ --
-# and makes that object a Request (CPython lets an object change class between classes of one
-# layout): half the cost of writing each slot through its descriptor. The same object in
-# every respect.
-_FIELDS = ("method", "scheme", "host", "port", "path", "query", "headers", "sni", "gateway", "hostname",
-           "query_params", "response_headers", "client", "mesh", "backend_delay")
-assert _FIELDS == tuple(Request.__dataclass_fields__) == Request.__slots__, "_request must set every field of Request"
-
-
-class _Fields:
-    """A Request's fields, written before it is one (see _request)."""
-
-    __slots__ = _FIELDS
-
-    def __init__(self, method: str, scheme: str, host: str, port: int, path: str, query: str, headers: Headers,
-                 sni: str | None, gateway: str | None, hostname: str, query_params: Mapping[str, str],
-                 response_headers: Headers | None, client: str | None, mesh: MeshSource | None,
-                 backend_delay: float | None) -> None:
-        self.method = method
-        self.scheme = scheme
-        self.host = host
-        self.port = port
-        self.path = path
-        self.query = query
-        self.headers = headers
-        self.sni = sni
-        self.gateway = gateway
-        self.hostname = hostname
-        self.query_params = query_params
-        self.response_headers = response_headers
-        self.client = client
-        self.mesh = mesh
-        self.backend_delay = backend_delay
-
-
-def _request(method: str, scheme: str, host: str, port: int, path: str, query: str, headers: Headers,
-             sni: str | None, gateway: str | None, hostname: str, query_params: Mapping[str, str],
-             response_headers: Headers | None, client: str | None, mesh: MeshSource | None,
-             backend_delay: float | None) -> Request:
-    """``Request(method, scheme, ...)``, all fields given in order."""
-    r: Any = _Fields(method, scheme, host, port, path, query, headers, sni, gateway, hostname, query_params,
-                     response_headers, client, mesh, backend_delay)
-    r.__class__ = Request
-    return cast(Request, r)
+# Request(...) writes each of its 15 fields through object.__setattr__ (it is frozen); a replay
+# builds a request per decision (on each side of verify): _request builds the same object
+# without the __init__ (ing2gw.making), every field given in order.
+_request = maker(Request)

@@ -20,7 +20,10 @@ import importlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import starmap
 from typing import Any
+
+from .making import maker
 
 __all__ = ["PROBE_CLIENT", "UNKNOWN_HOST", "Probe", "ProbeFields", "ProbeValues", "ingress_probe_fields",
            "ingress_probes", "object_probes", "probe_values", "probe_values_order", "probes_for", "regex_sample"]
@@ -376,21 +379,8 @@ def ingress_probes(
     paths (on each of its hosts) a provider wants probed too. One unknown host is always
     probed.
     """
-    new, make = object.__new__, _PROBE_SLOTS
-    out: list[Probe] = []
-    append = out.append
-    for scheme, host, path, headers in ingress_probe_fields(ingresses, extra_headers, extra_paths):
-        probe = new(Probe)  # Probe(scheme, host, path, headers), slot by slot (see _PROBE_SLOTS)
-        make[0](probe, scheme)
-        make[1](probe, host)
-        make[2](probe, path)
-        make[3](probe, headers)
-        make[4](probe, "GET")
-        make[5](probe, PROBE_CLIENT)
-        make[6](probe, None)
-        make[7](probe, None)
-        append(probe)
-    return out
+    # Probe(scheme, host, path, headers) per item, without the __init__ (ing2gw.making)
+    return list(starmap(_probe, ingress_probe_fields(ingresses, extra_headers, extra_paths)))
 
 
 ProbeFields = tuple[str, str, str, tuple[tuple[str, str], ...]]  # a probe's scheme, host, path and headers
@@ -469,8 +459,5 @@ Pair = tuple[str, tuple[tuple[str, str], ...]]  # a probe's path and headers
 
 
 # Probe(...) writes each field through object.__setattr__ (it is frozen); ingress_probes
-# builds hundreds of thousands, writing the slots through their descriptors (the same object
-# in every respect, at a fraction of the cost).
-_PROBE_SLOTS = tuple(Probe.__dict__[name].__set__ for name in Probe.__dataclass_fields__)
-assert [f.default for f in Probe.__dataclass_fields__.values()][3:] == [(), "GET", PROBE_CLIENT, None, None], \
-    "ingress_probes writes Probe's defaults"
+# builds hundreds of thousands: the same objects, without the __init__.
+_probe = maker(Probe)

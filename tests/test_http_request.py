@@ -121,7 +121,7 @@ def test_a_plain_request_is_the_one_build_gives() -> None:
 
 
 def test_a_built_request_is_a_request_in_every_respect() -> None:
-    """Made through _request's plain-slot class, a request is of its class alone, frozen,
+    """Made through _request (ing2gw.making.maker), a request is of its class alone, frozen,
     copied and pickled as one made by the dataclass constructor."""
     import copy
     import pickle

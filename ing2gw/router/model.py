@@ -11,6 +11,7 @@ from operator import attrgetter
 from typing import Any
 
 from ing2gw.http import Headers
+from ing2gw.making import maker
 
 from .hostnames import HostIndex
 from .outcome import AuthFilter, Matched, MirrorTarget, RedirectTo, RuleInfo
@@ -278,92 +279,19 @@ class Gateway:
     protocols: Mapping[int, str]  # port -> HTTP | HTTPS
 
 
-# Compiling builds a Rule per route rule and, per listener, its RuleInfo and an Entry per match:
-# their frozen __init__ writes each field through object.__setattr__; new_rule, new_info and
-# new_entry write the slots through their descriptors instead (half the cost); so does new_redirect,
-# for the matcher's redirects. The same objects in every respect.
-def _setters(cls: type, names: tuple[str, ...]) -> tuple[Any, ...]:
-    assert names == tuple(cls.__dataclass_fields__), f"{cls.__name__}: every field, in order"  # type: ignore[attr-defined]
-    return tuple(cls.__dict__[name].__set__ for name in names)
-
-
-_new = object.__new__
-(_r_kind, _r_route, _r_index, _r_name, _r_filters, _r_backends, _r_chosen, _r_weights, _r_timeouts, _r_retry,
- _r_session, _r_notes, _r_prefix, _r_simple, _r_passive) = _setters(Rule, (
-    "kind", "route", "index", "name", "filters", "backends", "chosen", "weights", "timeouts", "retry",
-    "session_persistence", "notes", "prefix", "simple", "passive"))
-_m_gateway, _m_listener, _m_kind, _m_route, _m_rule, _m_rule_name, _m_service, _m_port = _setters(
-    Matched, ("gateway", "listener", "kind", "route", "rule", "rule_name", "service", "port"))
-_i_matched, _i_backend, _i_weights, _i_timeouts, _i_retry, _i_session, _i_auth = _setters(
-    RuleInfo, ("matched", "backend", "weights", "timeouts", "retry", "session_persistence", "auth_filters"))
-_e_key, _e_match, _e_rule, _e_info, _e_simple, _e_notes = _setters(
-    Entry, ("key", "match", "rule", "info", "simple", "notes"))
-_d_location, _d_status = _setters(RedirectTo, ("location", "status_code"))
-
-
-def new_rule(kind: str, route: str, index: int, name: str | None, filters: tuple[Filter, ...],
-             backends: tuple[Backend, ...], chosen: Backend | None, weights: Mapping[str, float],
-             timeouts: Mapping[str, Any] | None, retry: Mapping[str, Any] | None,
-             session_persistence: Mapping[str, Any] | None, notes: tuple[str, ...], prefix: str | None,
-             simple: bool, passive: Passive | None) -> Rule:
-    """``Rule(...)``, every field given in order."""
-    rule = _new(Rule)
-    _r_kind(rule, kind)
-    _r_route(rule, route)
-    _r_index(rule, index)
-    _r_name(rule, name)
-    _r_filters(rule, filters)
-    _r_backends(rule, backends)
-    _r_chosen(rule, chosen)
-    _r_weights(rule, weights)
-    _r_timeouts(rule, timeouts)
-    _r_retry(rule, retry)
-    _r_session(rule, session_persistence)
-    _r_notes(rule, notes)
-    _r_prefix(rule, prefix)
-    _r_simple(rule, simple)
-    _r_passive(rule, passive)
-    return rule
-
-
-def new_entry(key: MatchKey, match: Match, rule: Rule, info: RuleInfo, simple: bool, notes: tuple[str, ...]) -> Entry:
-    """``Entry(...)``, every field given in order."""
-    entry = _new(Entry)
-    _e_key(entry, key)
-    _e_match(entry, match)
-    _e_rule(entry, rule)
-    _e_info(entry, info)
-    _e_simple(entry, simple)
-    _e_notes(entry, notes)
-    return entry
+# Compiling builds a Rule per route rule and, per listener, its RuleInfo and an Entry per match;
+# the matcher builds a RedirectTo per redirected request. Their frozen __init__ writes each field
+# through object.__setattr__: these build the same objects without it (ing2gw.making), taking
+# what the constructors take.
+new_rule = maker(Rule)
+new_entry = maker(Entry)
+new_redirect = maker(RedirectTo)
+_matched, _rule_info = maker(Matched), maker(RuleInfo)
 
 
 def new_info(gateway: str, listener: str, rule: Rule, auth_filters: tuple[AuthFilter, ...]) -> RuleInfo:
     """``RuleInfo(Matched(gateway, listener, <rule's kind, route, index, name>), <rule's chosen
     backend, weights, timeouts, retry, session persistence>, auth_filters)``."""
-    matched = _new(Matched)
-    _m_gateway(matched, gateway)
-    _m_listener(matched, listener)
-    _m_kind(matched, rule.kind)
-    _m_route(matched, rule.route)
-    _m_rule(matched, rule.index)
-    _m_rule_name(matched, rule.name)
-    _m_service(matched, None)
-    _m_port(matched, None)
-    info = _new(RuleInfo)
-    _i_matched(info, matched)
-    _i_backend(info, None if rule.chosen is None else rule.chosen.key)
-    _i_weights(info, rule.weights)
-    _i_timeouts(info, rule.timeouts)
-    _i_retry(info, rule.retry)
-    _i_session(info, rule.session_persistence)
-    _i_auth(info, auth_filters)
-    return info
-
-
-def new_redirect(location: str, status_code: int) -> RedirectTo:
-    """``RedirectTo(location, status_code)`` (the matcher makes one per redirected request)."""
-    redirect = _new(RedirectTo)
-    _d_location(redirect, location)
-    _d_status(redirect, status_code)
-    return redirect
+    return _rule_info(_matched(gateway, listener, rule.kind, rule.route, rule.index, rule.name),
+                      None if rule.chosen is None else rule.chosen.key, rule.weights, rule.timeouts, rule.retry,
+                      rule.session_persistence, auth_filters)

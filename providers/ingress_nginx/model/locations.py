@@ -22,7 +22,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from .making import maker
+from ing2gw.making import maker
+
 from .settings import Policy
 
 __all__ = [

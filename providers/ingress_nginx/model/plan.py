@@ -23,15 +23,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, NamedTuple
 
 from ing2gw.http import DeferredHeaders, Headers, Request
+from ing2gw.making import maker
 from ing2gw.router.outcome import Outcome, RedirectTo, RuleInfo, Upstream
 
 from .access import Refusal, access, body_too_large, rate_limited
 from .locations import Location, Lookup, choose_in, lookup
-from .making import maker
 from .pipeline import (
     Context,
     LocationMatch,
@@ -51,27 +50,9 @@ from .uri import BadURI, escape_uri, normalise
 
 __all__ = ["route"]
 
-_T = TypeVar("_T")
-
 _NO_HEADERS = Headers()
-
-
-def _frozen(cls: type[_T]) -> Callable[..., _T]:
-    """``cls(*values)`` for a frozen slots dataclass, every field given in order, its slots
-    written through their descriptors (its __init__ writes each through object.__setattr__:
-    twice the cost, paid per location here). The function is written out for the class's
-    fields, one call per slot (a loop over the setters costs as much again as the calls)."""
-    setters = {f"set_{i}": getattr(cls, f.name).__set__
-               for i, f in enumerate(dataclasses.fields(cls))}  # type: ignore[arg-type]
-    values = [f"v{i}" for i in range(len(setters))]
-    body = "".join(f"    set_{i}(obj, {v})\n" for i, v in enumerate(values))
-    scope: dict[str, Any] = {"new": object.__new__, "cls": cls, **setters}
-    exec(f"def make({', '.join(values)}):\n    obj = new(cls)\n{body}    return obj\n", scope)  # noqa: S102
-    return cast(Callable[..., _T], scope["make"])
-
-
-_LOCATION_MATCH = _frozen(LocationMatch)
-_RULE_INFO = maker(RuleInfo)  # (LocationMatch's fields are partly its base's: its slots are not all its own)
+_LOCATION_MATCH = maker(LocationMatch)  # (without the __init__: one per location)
+_RULE_INFO = maker(RuleInfo)
 _FORWARDED = tuple.__new__  # Forwarded(...) without its keyword handling: what forwarded() gives without headers
 _LIMIT = 100_000  # hostnames and paths remembered per model (then forgotten at once: bounded memory)
 

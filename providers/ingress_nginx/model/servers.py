@@ -21,11 +21,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from ing2gw.making import maker
 from ing2gw.notes import Level, Note, Notes
 from ing2gw.resources import Ingress, IngressBackend
 
 from .locations import Location, PathEntry, build_locations, merge_entries, with_builtins
-from .making import maker
 from .settings import CanaryPolicy, Policy
 
 __all__ = ["DEFAULT_SERVER", "Alternative", "Server", "Topology", "backend_name", "build_topology", "select_server"]

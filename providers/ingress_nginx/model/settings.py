@@ -11,9 +11,10 @@ also decides whether the controller would refuse the Ingress outright.
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
+from ing2gw.making import maker
 from ing2gw.notes import Level, Note, Notes
 from ing2gw.provider import Annotations
 from ing2gw.resources import Ingress
@@ -31,7 +32,6 @@ from ..annotations import (
     SNIPPET_KEYS,
     TABLE,
 )
-from .making import maker
 
 __all__ = ["CanaryPolicy", "ControllerConfig", "Cors", "Policy", "Redirect", "blocked_word", "cors_settings",
            "read_policy", "read_policy_memo"]
@@ -334,13 +334,13 @@ def read_policy_memo(ingress: Ingress, config: ControllerConfig, notes: Notes, m
 
 def _for_ingress(policy: Policy, ref: str) -> Policy:
     """``replace(policy, ingress=ref)``, its fields read at once and written plainly (see
-    :mod:`.making`): the same object (Policy checks nothing when built) at a fraction of the
+    :mod:`ing2gw.making`): the same object (Policy checks nothing when built) at a fraction of the
     cost; a large input copies one per Ingress."""
     values = _POLICY_VALUES(policy)
     return _POLICY(*values[:_INGRESS_AT], ref, *values[_INGRESS_AT + 1:])
 
 
-_POLICY = maker(Policy)
+_POLICY: Callable[..., Policy] = maker(Policy)  # (called with its fields spliced: typed loosely)
 _POLICY_VALUES = operator.attrgetter(*Policy.__dataclass_fields__)  # a Policy's fields as a tuple, in order
 _INGRESS_AT = list(Policy.__dataclass_fields__).index("ingress")
 

@@ -188,40 +188,6 @@ def test_a_policy_copied_for_another_ingress_equals_replace() -> None:
         assert (numbered is ing) == (numbered.rules is ing.rules) == (ing.name == "a")
 
 
-def test_objects_written_plainly_are_the_dataclasses_own() -> None:
-    """making.maker builds the very objects the frozen dataclasses' __init__ builds (equal,
-    of the class, shown alike, still frozen), and refuses a class whose slots are not all
-    its fields (LocationMatch: part of them are its base's)."""
-    import dataclasses
-
-    from ing2gw.providers.ingress_nginx.model.locations import Location
-    from ing2gw.providers.ingress_nginx.model.making import maker
-    from ing2gw.providers.ingress_nginx.model.servers import Server
-    from ing2gw.providers.ingress_nginx.model.settings import Policy
-    from ing2gw.router.outcome import RuleInfo
-
-    policy = Policy(ingress="ns/x", namespace="ns", rewrite_target="/b")
-    entry = PathEntry("/a", "Prefix", "ns/svc:80", policy, "ns/x", False, "ns/x")
-    location = Location("/a/", "", entry, True, None, None, None)
-    cases: list[tuple[Any, tuple[Any, ...]]] = [
-        (PathEntry, ("/a", "Exact", None, policy, "ns/x", True, None)),
-        (Location, (location.path, location.modifier, entry, False, "healthz", None, "why")),
-        (Server, ("a.test", (location,), True, ("b.test",), True, "ns/x", None, "/app", None)),
-        (RuleInfo, (None, "ns/svc:80", {"ns/svc:80": 100}, None, None, None, ())),
-    ]
-    for cls, values in cases:
-        made, built = maker(cls)(*values), cls(*values)
-        assert type(made) is cls and made == built and repr(made) == repr(built)
-        assert [getattr(made, f.name) for f in dataclasses.fields(cls)] == list(values)
-        with pytest.raises(dataclasses.FrozenInstanceError):
-            setattr(made, dataclasses.fields(cls)[1].name, "other")
-    policy = dataclasses.replace(policy, limit_rps=5)
-    values = tuple(getattr(policy, f.name) for f in dataclasses.fields(Policy))
-    assert maker(Policy)(*values) == policy
-    with pytest.raises(TypeError):
-        maker(pipeline.LocationMatch)
-
-
 def _plain_build_locations(entries: list[PathEntry]) -> tuple[tuple[Any, ...], bool, list[tuple[Any, Any]]]:
     """build_locations spelled out for one list: sort, expand, regex mode, clashes."""
     ordered = sorted(entries, key=lambda e: (len(e.path), e.path.encode()), reverse=True)
