@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from .http import Request
@@ -25,6 +26,8 @@ __all__ = ["Explainer", "route_sources", "source_ref"]
 
 _EXPLAINING = (Fidelity.APPROXIMATE, Fidelity.EXTENSION, Fidelity.UNSUPPORTED)
 _REGEX_META = re.compile(r"[\\^$.|?*+()\[\]{}]")
+_HOST = itemgetter(0)  # a scope entry's host
+_PATH = attrgetter("path")  # an Ingress path as written
 
 # Where a side served a request: the Ingresses it came from, the rule host and the
 # Ingress path (None: no path of the host matched).
@@ -39,15 +42,21 @@ def source_ref(kind: str, ref: str) -> str:
 
 def route_sources(manifests: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str, ...]]:
     """``ns/name`` of each route -> the objects it was made from (:func:`source_ref`)."""
-    out: dict[str, tuple[str, ...]] = {}
-    for m in manifests:
-        if m.get("kind") not in ("HTTPRoute", "GRPCRoute"):
-            continue
-        meta = m.get("metadata") or {}
-        src = (meta.get("annotations") or {}).get("ing2gw.io/source", "")
-        refs = tuple(source_ref(*s.split(" ", 1)) for s in src.split(", ") if " " in s and "/" in s)
-        out[f"{meta.get('namespace', '')}/{meta.get('name', '')}"] = refs
-    return out
+    return dict(_route_source(m) for m in manifests if m.get("kind") in ("HTTPRoute", "GRPCRoute"))
+
+
+def _route_source(route: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """A route's ``ns/name`` and the objects it was made from (:func:`_made_from`)."""
+    meta = route.get("metadata") or {}
+    return f"{meta.get('namespace', '')}/{meta.get('name', '')}", _made_from(route)
+
+
+def _made_from(route: Mapping[str, Any]) -> tuple[str, ...]:
+    """The objects a route was made from (:func:`source_ref`), as its ``ing2gw.io/source`` annotation says."""
+    src = ((route.get("metadata") or {}).get("annotations") or {}).get("ing2gw.io/source", "")
+    if src.startswith("Ingress ") and src.count(" ") == 1:  # (a route made from one Ingress: most)
+        return (src[8:],) if "/" in src else ()
+    return tuple(source_ref(*s.split(" ", 1)) for s in src.split(", ") if " " in s and "/" in s)
 
 
 def _route_paths(rule: Mapping[str, Any]) -> list[str]:
@@ -98,6 +107,13 @@ _Plan = tuple[tuple[str, ...], "tuple[int, ...] | None", frozenset[str], tuple[t
               tuple["re.Pattern[str]", ...], dict[tuple["str | bool | None", ...], tuple[int, ...]], _Analysis,
               str, str]
 
+# What the plans for the requests for one hostname that the sides matched by rules of the same
+# source objects share, whatever differs: the Ingresses involved, the source side's rule host
+# and whether its rule's path is read (it matched a rule of an Ingress or route object), the
+# Gateway side's rule host and per source of its route (a one-Ingress set, its paths' stems),
+# the rule hosts of both that explaining notes are about (what an analysis is made for).
+_Sides = tuple[tuple[str, ...], str, bool, str, tuple[tuple[frozenset[str], _Stems], ...], tuple[str, ...]]
+
 
 def _longest(stems: _Stems, low: str) -> str | None:
     """The path whose literal start the lower-cased request path ``low`` begins with, the longest
@@ -147,96 +163,118 @@ class Explainer:
     """Finds the notes that explain a difference for a request."""
 
     def __init__(self, notes: Iterable[Note], resources: ResourceSet, manifests: Sequence[Mapping[str, Any]]) -> None:
-        self.by_host: dict[str, list[Note]] = {}  # scope host -> notes about it
-        self._by_path: dict[str, dict[str, re.Pattern[str]]] = {}  # host -> its ~regex scopes, compiled
-        self._host_notes: dict[str, list[int]] = {}  # by_host as indices into all_notes
+        # (built right before verify forks its second worker, with the other core idle: only the
+        # indexes every request reads are made here; a note's scope is read when an analysis
+        # first needs it, _scope)
+        self.all_notes: list[Note] = []
+        self.index: dict[Note, int] = {}
+        self._host_notes: dict[str, list[int]] = {}  # scope host -> the explaining notes about it (indices)
         self._scopes: dict[int, _Scopes] = {}  # an explaining note (its index) -> its scope, by precision
+        self._by_path: dict[str, dict[str, re.Pattern[str]]] = {}  # host -> its ~regex scopes, compiled
         # (aspects, served rule hosts) -> what of a request the explanation can depend on (_Analysis)
         self._analyses: dict[tuple[tuple[str, ...], tuple[str, ...]], _Analysis] = {}
         # (aspects, hostname, kind and name of the source side's matched object, the Gateway side's route) -> _Plan
         self._plans: dict[tuple[tuple[str, ...], str, str | None, str | None, str | None], _Plan] = {}
+        # the same but the aspects -> what a plan takes of where the sides served (_Sides)
+        self._sides: dict[tuple[str, str | None, str | None, str | None], _Sides] = {}
         # the last plan accounted() used: (aspects, the sides' Matched values, hostname, the plan)
         self._last: tuple[tuple[str, ...], Matched | None, Matched | None, str, _Plan] | None = None
-        self.all_notes: list[Note] = []
-        self.index: dict[Note, int] = {}
+        index, all_notes, host_notes = self.index, self.all_notes, self._host_notes
         for n in notes:
-            if n in self.index:
+            at = len(all_notes)
+            if index.setdefault(n, at) != at:  # (equal notes merge: the first one counts)
                 continue
-            self.index[n] = len(self.all_notes)
-            self.all_notes.append(n)
-            if not n.aspects or not n.scope:
+            all_notes.append(n)
+            scope = n.scope
+            if not n.aspects or not scope:
                 continue
             if n.fidelity not in _EXPLAINING and n.level is not Level.WARNING and n.level is not Level.ERROR:
                 continue
-            for host in dict.fromkeys(h for h, _ in n.scope):
-                self.by_host.setdefault(host, []).append(n)
-                self._host_notes.setdefault(host, []).append(self.index[n])
-            for h, p in n.scope:  # scopes that are a property of the request's path (``~regex``)
-                if p.startswith("~") and p not in self._by_path.setdefault(h, {}):
-                    self._by_path[h][p] = re.compile(p[1:])
-            whole = frozenset(h for h, p in n.scope if not p)
-            self._scopes[self.index[n]] = (
-                n.aspects,
-                True if "*" in whole else whole,
-                frozenset((h, p) for h, p in n.scope if not p.startswith("~")),
-                tuple((h, self._by_path[h][p]) for h, p in n.scope if p.startswith("~")))
+            for host in (scope[0][0],) if len(scope) == 1 else dict.fromkeys(map(_HOST, scope)):
+                found = host_notes.get(host)
+                if found is None:
+                    host_notes[host] = [at]
+                else:
+                    found.append(at)
         # rule host -> Ingress -> its paths on that host
         self.paths: dict[str, dict[str, list[str]]] = {}
+        paths = self.paths
         for ing in resources.ingresses:
+            ref = ""
             for rule in ing.rules:
-                mine = self.paths.setdefault(rule.host, {}).setdefault(ing.ref, [])
-                mine.extend(p.path or "/" for p in rule.paths)
-        self.route_sources = route_sources(manifests)
-        self._host_cache: dict[str, list[str]] = {}
-        self._owner_cache: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {}  # hostname -> owners
+                mine = paths.get(rule.host)
+                if mine is None:
+                    mine = paths[rule.host] = {}
+                ref = ref or ing.ref
+                written = list(map(_PATH, rule.paths))
+                if "" in written:
+                    written = [p or "/" for p in written]
+                if ref in mine:
+                    mine[ref] += written
+                else:
+                    mine[ref] = written
+        # a route's ns/name -> the route; what it was made from and its hostnames are read when
+        # first needed (_route), but a route object's own paths: those of the routes made from
+        # it (no Ingress to read)
+        self._routes: dict[str, Mapping[str, Any]] = {}
+        self._route_cache: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        for m in manifests:
+            kind = m.get("kind")
+            if kind != "HTTPRoute" and kind != "GRPCRoute":
+                continue
+            meta = m.get("metadata") or {}
+            key = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
+            self._routes[key] = m
+            src = (meta.get("annotations") or {}).get("ing2gw.io/source", "")
+            if src.startswith("Ingress ") and src.count(" ") == 1:  # (made from one Ingress: most)
+                continue
+            spec = m.get("spec") or {}
+            for ref in _made_from(m):
+                if " " in ref:
+                    for host in map(str, spec.get("hostnames") or ("",)):
+                        own = self.paths.setdefault(host, {}).setdefault(ref, [])
+                        own.extend(p for rule in spec.get("rules") or () for p in _route_paths(rule))
+        # hostname -> (the rule hosts that can serve it, most specific first; the Ingresses
+        # with such a rule host, sorted, and as a set)
+        self._hosts: dict[str, tuple[list[str], tuple[str, ...], frozenset[str]]] = {}
+        self._wildcards: bool | None = None  # whether a rule host is a wildcard (None: not looked yet)
         # (hostname, id of the source side's match) -> (the match, where the source side served)
         self._source_sides: dict[tuple[str, int], tuple[Matched | None, Served]] = {}
         # (hostname, route) -> (the rule host, (one-Ingress set, its stems) per source of the route)
         self._gateway_sides: dict[tuple[str, str], tuple[str, tuple[tuple[frozenset[str], _Stems], ...]]] = {}
-        self._stems: dict[tuple[str, str], _Stems] = {}  # (host, ref) -> _under's stems
+        self._stems: dict[tuple[str, ...], _Stems] = {}  # an Ingress's paths on a host -> _under's stems
         self._stem_of: dict[str, tuple[str, str, int, int]] = {}  # a path -> its stem (one of _Stems)
-        self.route_hosts: dict[str, tuple[str, ...]] = {}
-        for m in manifests:
-            if m.get("kind") in ("HTTPRoute", "GRPCRoute"):
-                meta = m.get("metadata") or {}
-                key = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
-                spec = m.get("spec") or {}
-                self.route_hosts[key] = tuple(str(h) for h in spec.get("hostnames") or ())
-                # a route object's own paths are those of the routes made from it (no Ingress to read)
-                for ref in (r for r in self.route_sources[key] if " " in r):
-                    for host in self.route_hosts[key] or ("",):
-                        mine = self.paths.setdefault(host, {}).setdefault(ref, [])
-                        mine.extend(p for rule in spec.get("rules") or () for p in _route_paths(rule))
 
     # --- who served the request ----------------------------------------------------------
 
     def _hosts_for(self, hostname: str) -> list[str]:
         """The rule hosts that can serve ``hostname``, most specific first ("" last)."""
-        found = self._host_cache.get(hostname)
-        if found is None:
-            found = [hostname] if hostname and hostname in self.paths else []
-            labels = hostname.split(".")
-            found += [w for i in range(1, len(labels)) for w in ("*." + ".".join(labels[i:]),) if w in self.paths]
-            if "" in self.paths:
-                found.append("")
-            if len(self._host_cache) < 100_000:
-                self._host_cache[hostname] = found
-        return found
+        return self._host(hostname)[0]
 
     def owners(self, hostname: str) -> tuple[str, ...]:
         """The Ingresses with a rule host that serves ``hostname``, sorted."""
-        return self._owners(hostname)[0]
+        return self._host(hostname)[1]
 
-    def _owners(self, hostname: str) -> tuple[tuple[str, ...], frozenset[str]]:
-        found = self._owner_cache.get(hostname)
+    def _host(self, hostname: str) -> tuple[list[str], tuple[str, ...], frozenset[str]]:
+        """:meth:`_hosts_for` and :meth:`owners` of ``hostname``, and the owners as a set (remembered)."""
+        found = self._hosts.get(hostname)
         if found is None:
-            refs: set[str] = set()
-            for h in self._hosts_for(hostname):
-                if h:
-                    refs.update(self.paths[h])
-            found = (tuple(sorted(refs)), frozenset(refs))
-            if len(self._owner_cache) < 100_000:
-                self._owner_cache[hostname] = found
+            paths = self.paths
+            hosts = [hostname] if hostname and hostname in paths else []
+            if self._wildcards is None:  # (worked out when first needed: none in most inputs)
+                self._wildcards = any(h.startswith("*.") for h in paths)
+            if self._wildcards:
+                labels = hostname.split(".")
+                hosts += [w for i in range(1, len(labels)) for w in ("*." + ".".join(labels[i:]),) if w in paths]
+            if len(hosts) == 1:  # (one rule host: most)
+                owned = frozenset(paths[hosts[0]])
+            else:
+                owned = frozenset().union(*[paths[h] for h in hosts if h])
+            if "" in paths:
+                hosts.append("")
+            found = (hosts, tuple(sorted(owned)), owned)
+            if len(self._hosts) < 100_000:
+                self._hosts[hostname] = found
         return found
 
     def _under(self, ref: str, host: str, path: str) -> str | None:
@@ -246,11 +284,12 @@ class Explainer:
 
     def _stems_of(self, ref: str, host: str) -> _Stems:
         """The paths of Ingress ``ref`` on ``host`` with their lower-cased literal starts and lengths."""
-        stems = self._stems.get((host, ref))
-        if stems is None:
+        written = tuple(self.paths.get(host, {}).get(ref, ()))
+        stems = self._stems.get(written)
+        if stems is None:  # (Ingresses made alike have the same paths: their stems are worked out once)
             known = self._stem_of
             out = []
-            for p in self.paths.get(host, {}).get(ref, ()):
+            for p in written:
                 stem = known.get(p)
                 if stem is None:  # (Ingresses repeat a few paths: each is read once)
                     literal = _literal(p)
@@ -259,7 +298,7 @@ class Explainer:
                 out.append(stem)
             stems = tuple(out)
             if len(self._stems) < 100_000:
-                self._stems[(host, ref)] = stems
+                self._stems[written] = stems
         return stems
 
     def served(self, request: Request, source: Outcome, gateway: Outcome) -> list[Served]:
@@ -296,16 +335,35 @@ class Explainer:
         one-Ingress set, its paths' stems) per source of that route."""
         side = self._gateway_sides.get((hostname, g.route))
         if side is None:
-            if g.route not in self.route_sources:
+            route = self._route(g.route)
+            if route is None:
                 side = ("", ())
             else:
-                names = self.route_hosts.get(g.route, ())
-                host = next((h for h in names if _host_matches(h, hostname)), hostname) if names else ""
-                side = (host, tuple((frozenset({ref}), self._stems_of(ref, host))
-                                    for ref in self.route_sources[g.route]))
+                refs, names = route
+                host = hostname if names else ""
+                for h in names:
+                    if h == hostname or _host_matches(h, hostname):
+                        host = h
+                        break
+                if len(refs) == 1:  # (a route made from one Ingress: most)
+                    side = (host, ((frozenset(refs), self._stems_of(refs[0], host)),))
+                else:
+                    side = (host, tuple([(frozenset((ref,)), self._stems_of(ref, host)) for ref in refs]))
             if len(self._gateway_sides) < 100_000:
                 self._gateway_sides[(hostname, g.route)] = side
         return side
+
+    def _route(self, key: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        """The objects the route ``key`` (``ns/name``) was made from (:func:`source_ref`) and its
+        hostnames; None if no route has that name (remembered)."""
+        found = self._route_cache.get(key)
+        if found is None:
+            m = self._routes.get(key)
+            if m is None:
+                return None
+            hostnames = (m.get("spec") or {}).get("hostnames")
+            found = self._route_cache[key] = (_made_from(m), tuple(map(str, hostnames)) if hostnames else ())
+        return found
 
     def _source_side(self, hostname: str, m: Matched | None) -> Served:
         hosts = self._hosts_for(hostname)
@@ -324,7 +382,7 @@ class Explainer:
         return self._involved(request.hostname, served)
 
     def _involved(self, hostname: str, served: Sequence[Served]) -> tuple[str, ...]:
-        owners, owned = self._owners(hostname)
+        _, owners, owned = self._host(hostname)
         for refs, _, _ in served:
             if not refs <= owned:  # an Ingress that served it but does not own the host
                 return tuple(sorted(owned.union(*[refs for refs, _, _ in served])))
@@ -357,7 +415,7 @@ class Explainer:
                    None if g is None else g.route)
             made = self._plans.get(key)
             if made is None:
-                made = self._plan(aspects, hostname, request.path, m, g)
+                made = self._plan(key, request.path, m, g)
                 if len(self._plans) >= 100_000:
                     self._plans.clear()
                 self._plans[key] = made
@@ -366,51 +424,78 @@ class Explainer:
         involved, fixed, known = plan[0], plan[1], plan[5]
         if fixed is not None:
             return involved, fixed
-        path = request.path
-        read = _reading(plan, m, path)
+        read = _reading(plan, m, request.path)
         found = known.get(read)
         if found is None:
             found = known[read] = self._by_reading(aspects, plan, read)
         return involved, found
 
-    def _plan(self, aspects: tuple[str, ...], hostname: str, path: str, m: Matched | None,
-              g: Matched | None) -> _Plan:
-        """What :meth:`accounted` knows of the requests for ``hostname`` that differ in
-        ``aspects`` and that the sides matched by rules of the source objects of ``m`` and
-        ``g`` (``path``: one such request's). (:meth:`_served` and :meth:`_involved` worked
-        out here in one go: a plan is made for a few requests only, many thousand times.)"""
-        source_refs, source_host, _ = self._source_served(hostname, m)
+    def _plan(self, key: tuple[tuple[str, ...], str, str | None, str | None, str | None], path: str,
+              m: Matched | None, g: Matched | None) -> _Plan:
+        """What :meth:`accounted` knows of the requests for a hostname that differ in some
+        aspects and that the sides matched by rules of the source objects of ``m`` and ``g``
+        (``key``: its key; ``path``: one such request's). The explanations are worked out as
+        the requests are read (but for a plan whose explanation reads nothing)."""
+        aspects = key[0]
+        sides = self._sides.get(key[1:])
+        if sides is None:
+            sides = self._sides_of(key[1], m, g)
+            if len(self._sides) >= 100_000:
+                self._sides.clear()
+            self._sides[key[1:]] = sides
+        involved, source_host, ruled, host, refs, hosts = sides
+        exact, regexes, _, _ = analysis = self._analysis(aspects, hosts)
+        named: frozenset[str] = frozenset()
+        needs: tuple[tuple[_Stems, frozenset[str]], ...] = ()
+        if exact:
+            if ruled:  # (the source side's path is the rule's)
+                named = frozenset([p for h, p in exact if h == source_host or h == "*"])
+            if refs:  # (the path the request falls under matters only if a note names it)
+                relevant = frozenset([p for h, p in exact if h == host or h == "*"])
+                if relevant:
+                    needs = tuple([(stems, relevant) for _, stems in refs])
+        plan: _Plan = (involved, None, named, needs, regexes, {}, analysis, source_host, host)
+        if named or needs or regexes:
+            return plan
+        return (involved, self._by_reading(aspects, plan, _reading(plan, m, path)), named, needs, regexes, plan[5],
+                analysis, source_host, host)
+
+    def _sides_of(self, hostname: str, m: Matched | None, g: Matched | None) -> _Sides:
+        """:data:`_Sides` of the requests for ``hostname`` the sides matched by rules of the
+        source objects of ``m`` and ``g`` (:meth:`_served` and :meth:`_involved` in one go)."""
+        hosts, owners, owned = self._host(hostname)
+        ruled = m is not None and (m.kind == "Ingress" or bool(m.route))
+        if ruled and m.route:  # type: ignore[union-attr]  # (ruled: m is a Matched)
+            ref = m.route if m.kind == "Ingress" else source_ref(m.kind, m.route)  # type: ignore[union-attr]
+            source_host = hostname
+            for h in hosts:
+                if ref in self.paths[h]:
+                    source_host = h
+                    break
+            source_refs = frozenset((ref,))
+            stray = ref not in owned  # (an Ingress that served them but does not own the host)
+        else:  # the controller's own rule (/healthz ...) or none: the host's
+            source_host = hosts[0] if hosts else ""
+            source_refs = frozenset() if ruled else frozenset(self.paths.get(source_host, ()))
+            stray = not source_refs <= owned
         host = ""
         refs: tuple[tuple[frozenset[str], _Stems], ...] = ()
         if g is not None:
             host, refs = self._gateway_side(hostname, g)
+            for one, _ in refs:
+                if not one <= owned:
+                    stray = True
+        involved = tuple(sorted(owned.union(source_refs, *[one for one, _ in refs]))) if stray else owners
         # (a rule host no explaining note names changes no analysis: left out, the hosts without
         # notes of their own share one, and the explanations it has worked out)
         noted = self._host_notes
         if not refs or host == source_host:
-            hosts: tuple[str, ...] = (source_host,) if source_host in noted else ()
+            noting: tuple[str, ...] = (source_host,) if source_host in noted else ()
+        elif source_host in noted:
+            noting = (source_host, host) if host in noted else (source_host,)
         else:
-            hosts = tuple([h for h in (source_host, host) if h in noted])
-        exact, regexes, _, _ = analysis = self._analysis(aspects, hosts)
-        owners, owned = self._owners(hostname)
-        involved = owners
-        if not source_refs <= owned or any(not one <= owned for one, _ in refs):  # served but not an owner
-            involved = tuple(sorted(owned.union(source_refs, *[one for one, _ in refs])))
-        named: frozenset[str] = frozenset()
-        if exact and m is not None and (m.kind == "Ingress" or m.route):  # (the source side's path is the rule's)
-            named = frozenset([p for h, p in exact if h == source_host or h == "*"])
-        needs: tuple[tuple[_Stems, frozenset[str]], ...] = ()
-        if refs and exact:  # (the path the request falls under matters only if a note names it)
-            relevant = frozenset([p for h, p in exact if h == host or h == "*"])
-            if relevant:
-                needs = tuple([(stems, relevant) for _, stems in refs])
-        plan: _Plan = (involved, None, named, needs, regexes, {}, analysis, source_host, host)
-        read = _reading(plan, m, path)
-        explained = self._by_reading(aspects, plan, read)
-        if named or needs or regexes:
-            plan[5][read] = explained
-            return plan
-        return (involved, explained, named, needs, regexes, plan[5], analysis, source_host, host)
+            noting = (host,) if host in noted else ()
+        return involved, source_host, ruled, host, refs, noting
 
     def _by_reading(self, aspects: tuple[str, ...], plan: _Plan,
                     read: tuple[str | bool | None, ...]) -> tuple[int, ...]:
@@ -448,7 +533,7 @@ class Explainer:
             else:
                 indices = [i for h in (*hosts, "*") for i in host_notes.get(h, ())]
             for i in dict.fromkeys(indices) if len(indices) > 1 else indices:
-                declared, whole, pairs, scoped = scopes[i]
+                declared, whole, pairs, scoped = scopes.get(i) or self._scope(i)
                 if declared.isdisjoint(aspects):
                     continue
                 exact.update(pairs)
@@ -468,6 +553,27 @@ class Explainer:
             if len(self._analyses) >= 100_000:
                 self._analyses.clear()
             self._analyses[key] = found
+        return found
+
+    def _scope(self, i: int) -> _Scopes:
+        """:data:`_Scopes` of the explaining note ``i``, worked out when an analysis first reads it (remembered)."""
+        n = self.all_notes[i]
+        whole: list[str] = []
+        pairs: list[tuple[str, str]] = []
+        scoped: list[tuple[str, re.Pattern[str]]] = []
+        for h, p in n.scope:
+            if p.startswith("~"):  # a property of the request's path, compiled once per host and pattern
+                mine = self._by_path.setdefault(h, {})
+                rx = mine.get(p)
+                if rx is None:
+                    rx = mine[p] = re.compile(p[1:])
+                scoped.append((h, rx))
+            else:
+                pairs.append((h, p))
+                if not p:
+                    whole.append(h)
+        found = self._scopes[i] = (n.aspects, True if "*" in whole else frozenset(whole), frozenset(pairs),
+                                   tuple(scoped))
         return found
 
     # --- explanation ---------------------------------------------------------------------
@@ -512,7 +618,7 @@ class Explainer:
         host or of every host whose regex the path ``matched``), 2 by the exact rule (the
         host and path, or every host and the path, a side served it by: ``named``), 1 by the
         whole host."""
-        scopes = self._scopes
+        notes = self.all_notes
         levels: tuple[list[int], list[int], list[int]] = ([], [], [])
         for i, tried, pairs, whole in analysis[3]:
             if tried and (matched[tried[0]] or any([matched[j] for j in tried[1:]])):
@@ -527,7 +633,7 @@ class Explainer:
             if level:
                 useful += level
                 for i in level:
-                    covered.update(scopes[i][0])
+                    covered.update(notes[i].aspects)
                 if covered.issuperset(aspects):
                     return tuple(sorted(useful))
         return ()

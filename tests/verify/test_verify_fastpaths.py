@@ -241,10 +241,15 @@ def _plain_explain(explainer: Any, aspects: tuple[str, ...], request: Any, serve
     """Explainer.explain as its docstring states it, over the notes themselves: the notes of the
     served hosts and of every host that declare a differing aspect, the most precise levels
     first until every aspect is covered (none if they cannot), in the explainer's order."""
+    from ing2gw.notes import Fidelity, Level
+
     wanted = set(aspects)
-    hosts = [*dict.fromkeys(host for _, host, _ in served), "*"]
+    hosts = {*(host for _, host, _ in served), "*"}
     levels: dict[int, list[Any]] = {}
-    for n in dict.fromkeys(n for h in hosts for n in explainer.by_host.get(h, ())):
+    for n in explainer.all_notes:  # (a note explains if it says it is not exact, or warns)
+        if not (n.fidelity in (Fidelity.APPROXIMATE, Fidelity.EXTENSION, Fidelity.UNSUPPORTED)
+                or n.level in (Level.WARNING, Level.ERROR)) or not any(h in hosts for h, _ in n.scope):
+            continue
         if n.aspects & wanted:
             level = _plain_precision(explainer, n, served, request)
             if level:
@@ -272,7 +277,6 @@ def test_remembered_explanations_equal_fresh_ones() -> None:
 
     rs, result, plane, model, router = _sides()
     explainer = Explainer([*result.notes, *plane.controller_notes()], rs, result.manifests)
-    assert explainer._by_path  # the ~regex scopes are there to be read
     rng = random.Random(19)
     pieces = ["foo", "foobar", "exact", "bar", "%66oo", "..", ".", "", "new", "x"]
     explained = 0
@@ -287,11 +291,12 @@ def test_remembered_explanations_equal_fresh_ones() -> None:
         assert explainer.explaining(aspects, request, served) == tuple(explainer.index[n] for n in fresh)
         explained += bool(fresh)
     assert explained > 100 and sum(len(known) for _, _, known, _ in explainer._analyses.values()) < 3000
+    assert explainer._by_path  # the ~regex scopes were read
 
 
 def _plain_served(explainer: Any, request: Any, source: Any, gateway: Any) -> list[Any]:
     """Where each side served the request, worked out afresh."""
-    from ing2gw.explain import _host_matches, source_ref
+    from ing2gw.explain import _host_matches, route_sources, source_ref
 
     hostname = request.hostname
     hosts = explainer._hosts_for(hostname)
@@ -308,11 +313,12 @@ def _plain_served(explainer: Any, request: Any, source: Any, gateway: Any) -> li
         host = hosts[0] if hosts else ""
         out.append((frozenset(explainer.paths.get(host, {})), host, None))
     g = gateway.matched
-    if g is not None and g.route in explainer.route_sources:
-        names = explainer.route_hosts.get(g.route, ())
+    route = None if g is None else explainer._routes.get(g.route)  # (the route's manifest)
+    if route is not None:
+        names = tuple(str(h) for h in route["spec"].get("hostnames") or ())
         host = next((h for h in names if _host_matches(h, hostname)), hostname) if names else ""
         out += [(frozenset({ref}), host, explainer._under(ref, host, request.path))
-                for ref in explainer.route_sources[g.route]]
+                for ref in route_sources([route])[g.route]]
     return out
 
 
