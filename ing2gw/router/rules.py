@@ -348,7 +348,7 @@ _ROUTE_FREE_FILTERS = frozenset({"RequestHeaderModifier", "ResponseHeaderModifie
 
 def compile_rule(
     o: Obj, i: int, rule: Mapping[str, Any], inv: Inventory, mesh: bool = False,
-    memo: dict[Any, Any] | None = None,
+    memo: dict[Any, Any] | None = None, ident: tuple[str, str] | None = None,
 ) -> tuple[Rule, list[tuple[MatchKey, Match]]]:
     """One rule of route ``o``; ``mesh``: for a Service parent (GAMMA), where a backendRef
     in another namespace needs no ReferenceGrant.
@@ -361,7 +361,8 @@ def compile_rule(
     compile once. Below that, what a filter list, a path match and a same-namespace
     backendRef compile to is kept the same way. Each entry keeps its input, so no other
     mapping takes its id. Only what compiled without error is kept: a malformed one fails
-    where it first appears, as before."""
+    where it first appears, as before. ``ident``: the route's age (creationTimestamp, or
+    :data:`~.precedence.NEWEST`) and ``ns/name``, when the caller has them."""
     key = None if memo is None else _template_key(o, rule, mesh)
     found = None if key is None else memo.get(key)  # type: ignore[union-attr]
     if found is not None:
@@ -372,7 +373,7 @@ def compile_rule(
             memo[key] = (rule, template)  # type: ignore[index]  # (the rule kept: the ids in the key stay its own)
     (filters, backends, chosen, shares, timeouts, retry, sp, rnotes, prefix, simple, passive,
      heads) = template
-    created, route = o.created or NEWEST, o.ref
+    created, route = (o.created or NEWEST, o.ref) if ident is None else ident
     name = rule.get("name")
     compiled = new_rule(o.kind, route, i, None if name is None else str_of(o, name, f"spec.rules[{i}].name"),
                         filters, backends, chosen, shares, timeouts, retry, sp, rnotes, prefix, simple, passive)
@@ -396,24 +397,38 @@ _Template = tuple[tuple[Filter, ...], tuple[Backend, ...], "Backend | None", dic
 def _template_key(o: Obj, rule: Mapping[str, Any], mesh: bool) -> tuple[Any, ...] | None:
     """The memo key of a rule's :data:`_Template` (None: not kept; the rule is malformed, its
     compilation says how)."""
-    parts: list[Any] = ["rule", o.kind, o.namespace, mesh]
-    for field in ("filters", "backendRefs", "matches"):
-        value = rule.get(field)
-        if value is None:
-            parts.append(None)
-        elif type(value) is list:
-            parts.append((id(value[0]),) if len(value) == 1 else tuple(map(id, value)))  # (most hold one)
-        else:
+    get = rule.get
+    filters, refs, matches = get("filters"), get("backendRefs"), get("matches")
+    if ((filters is not None and type(filters) is not list) or (refs is not None and type(refs) is not list)
+            or (matches is not None and type(matches) is not list)):
+        return None
+    limits = None
+    timeouts, retry, sp = get("timeouts"), get("retry"), get("sessionPersistence")
+    if timeouts is not None or retry is not None or sp is not None:  # (most rules have none of them)
+        limits = (_by_value(timeouts), _by_value(retry), _by_value(sp))
+        if _MALFORMED in limits:
             return None
-    for field in ("timeouts", "retry", "sessionPersistence"):
-        value = rule.get(field)
-        if value is None:
-            parts.append(None)
-        elif type(value) is dict:  # (by value: strings, else the identity of the value, kept with the rule)
-            parts.append(tuple((k, v if type(v) is str else id(v)) for k, v in value.items()))
-        else:
-            return None
-    return tuple(parts)
+    return ("rule", o.kind, o.namespace, mesh, _ids(filters), _ids(refs), _ids(matches), limits)
+
+
+_MALFORMED: Any = ("malformed",)  # (a value no key part equals)
+
+
+def _ids(value: list[Any] | None) -> tuple[int, ...] | None:
+    """A list's items by identity (:func:`_template_key`); most lists hold one."""
+    if value is None:
+        return None
+    return (id(value[0]),) if len(value) == 1 else tuple(map(id, value))
+
+
+def _by_value(value: Any) -> Any:
+    """A timeouts, retry or sessionPersistence mapping in a :func:`_template_key`: by value, strings, else
+    the identity of the value (kept with the rule); None when absent; :data:`_MALFORMED` when not a mapping."""
+    if value is None:
+        return None
+    if type(value) is not dict:
+        return _MALFORMED
+    return tuple((k, v if type(v) is str else id(v)) for k, v in value.items())
 
 
 def _template(

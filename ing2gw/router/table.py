@@ -34,12 +34,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .hostnames import HostIndex
-from .inventory import GATEWAY_GROUP, Inventory, map_of, maps_of, parent_target, seq_of, to_objects
+from .inventory import GATEWAY_GROUP, Inventory, Obj, map_of, maps_of, parent_target, seq_of, to_objects
 from .listeners import ROUTE_KINDS, ListenerSpec, attach, listener_set_parent, listener_specs
 from .mesh import MeshBuilder, MeshTable, is_service_parent
 from .model import Backend, Filter, Gateway, Group, Listener, Match, Rule, new_entry, new_info
 from .outcome import AuthFilter
-from .precedence import MatchKey
+from .precedence import NEWEST, MatchKey
 from .rules import DropRule, compile_rule
 
 __all__ = ["GATEWAY_GROUP", "Table", "compile_table"]
@@ -96,6 +96,26 @@ def _derived(rule: Rule, memo: dict[tuple[int, int], _Derived]) -> tuple[tuple[s
     return found[2], found[3]
 
 
+# What a route's parentRef names (see compile_table's ``parents``): the parent's "ns/name" and the listeners the
+# route may attach to, or None for them when the parent is neither a Gateway nor a ListenerSet
+_Parent = tuple[str, "list[ListenerSpec] | None"]
+
+
+def _parent(o: Obj, k: int, pref: Mapping[str, Any], listeners: dict[str, list[ListenerSpec]],
+            set_listeners: dict[str, list[ListenerSpec]],
+            by_name: dict[tuple[str, str], dict[str, list[ListenerSpec]]]) -> _Parent | None:
+    """What ``pref`` (route ``o``'s parentRef ``k``) names: None for a Service (:mod:`.mesh`)."""
+    if is_service_parent(pref):
+        return None
+    parent_kind = pref.get("kind") or "Gateway"
+    if (pref.get("group") or GATEWAY_GROUP) != GATEWAY_GROUP or parent_kind not in ("Gateway", "ListenerSet"):
+        return "", None
+    gw_ref, section, port = parent_target(o, pref, f"spec.parentRefs[{k}]")
+    own = (listeners if parent_kind == "Gateway" else set_listeners).get(gw_ref, [])
+    named = own if section is None else _named(own, (parent_kind, gw_ref), section, by_name)
+    return gw_ref, [ls for ls in named if port is None or ls.port == port]
+
+
 def compile_table(
     manifests: Iterable[tuple[Mapping[str, Any], str]], strict_refs: bool = False
 ) -> Table:
@@ -124,66 +144,81 @@ def compile_table(
     memo: dict[Any, Any] = {}  # compile_rule's (the manifests live while the table is compiled)
     by_name: dict[tuple[str, str], dict[str, list[ListenerSpec]]] = {}  # a parent's listeners by name
     derived: dict[tuple[int, int], _Derived] = {}  # _derived's
+    # what a parentRef object names, by its identity and the route's namespace (emitted routes share their
+    # parentRef mappings): None for a Service (GAMMA), else whether it names a Gateway or ListenerSet and then
+    # its "ns/name" and the listeners it may attach to (by sectionName and port). The mapping is kept, so its
+    # id stays its own.
+    parents: dict[tuple[int, str], tuple[Mapping[str, Any], _Parent | None]] = {}
+    refs: dict[int, tuple[ListenerSpec, str]] = {}  # a listener's Gateway "ns/name", by the listener's id
     for o in routes:
         spec = map_of(o, o.body.get("spec"), "spec")
         hostnames = [
             str(h).lower().rstrip(".")
             for h in seq_of(o, spec.get("hostnames"), "spec.hostnames")
         ]
+        kind, ref = o.kind, o.ref
+        ident = (o.created or NEWEST, ref)  # (the same for each rule)
         compiled: list[tuple[Rule, list[tuple[MatchKey, Match]]]] = []
         for i, rule in enumerate(maps_of(o, spec.get("rules"), "spec.rules")):
             try:
-                compiled.append(compile_rule(o, i, rule, inv, memo=memo))
+                compiled.append(compile_rule(o, i, rule, inv, memo=memo, ident=ident))
             except DropRule as exc:
-                notes.add(f"{o.kind} {o.ref}: rule {i} dropped: {exc}")
+                notes.add(f"{kind} {ref}: rule {i} dropped: {exc}")
         for rule_obj, _ in compiled:
             for n in rule_obj.notes:
-                notes.add(f"{o.kind} {o.ref} rule {rule_obj.index}: {n}; that match never matches")
+                notes.add(f"{kind} {ref} rule {rule_obj.index}: {n}; that match never matches")
         attached: dict[int, tuple[ListenerSpec, list[str | None], list[str]]] = {}
         parent_refs = maps_of(o, spec.get("parentRefs"), "spec.parentRefs")
         for k, pref in enumerate(parent_refs):
-            where = f"spec.parentRefs[{k}]"
-            parent_kind = pref.get("kind") or "Gateway"
-            if is_service_parent(pref):
+            pkey = (id(pref), o.namespace)
+            known = parents.get(pkey)
+            if known is None:
+                known = parents[pkey] = (pref, _parent(o, k, pref, listeners, set_listeners, by_name))
+            parent = known[1]
+            if parent is None:
                 mesh.attach(o, k, pref, notes)
                 continue
-            if (pref.get("group") or GATEWAY_GROUP) != GATEWAY_GROUP or parent_kind not in ("Gateway", "ListenerSet"):
-                notes.add(f"{o.kind} {o.ref}: parentRef {k} is not a Gateway or ListenerSet; ignored")
+            gw_ref, candidates = parent
+            if candidates is None:
+                notes.add(f"{kind} {ref}: parentRef {k} is not a Gateway or ListenerSet; ignored")
                 continue
-            gw_ref, section, port = parent_target(o, pref, where)
             found = False
-            own = (listeners if parent_kind == "Gateway" else set_listeners).get(gw_ref, [])
-            for ls in own if section is None else _named(own, (parent_kind, gw_ref), section, by_name):
-                if port is not None and ls.port != port:
-                    continue
+            for ls in candidates:
                 result = attach(o, ls, hostnames, inv)
                 if result is None:
                     continue
                 found = True
                 attached.setdefault(id(ls), (ls, result[0], result[1]))
             if not found:
-                notes.add(f"{o.kind} {o.ref}: parentRef {k} ({gw_ref}) attaches to no listener")
-        grpc = o.kind == "GRPCRoute"
+                notes.add(f"{kind} {ref}: parentRef {k} ({gw_ref}) attaches to no listener")
+        if not compiled:
+            continue
+        grpc = kind == "GRPCRoute"
         for ls, effective, anotes in attached.values():
-            if not compiled:
-                continue
-            enotes = tuple(filter(None, anotes))
+            enotes = tuple(filter(None, anotes)) if anotes else ()
             lists = []
             for eff in effective:
                 group = ls.routes.setdefault(eff, Group)
                 lists.append(group.grpc if grpc else group.http)
-            gateway_ref, listener_name = ls.gateway.ref, ls.name  # (the same for each rule)
+            known_ref = refs.get(id(ls))
+            if known_ref is None:
+                known_ref = refs[id(ls)] = (ls, ls.gateway.ref)
+            gateway_ref = known_ref[1]
+            listener_name = ls.name
             for rule_obj, matches in compiled:
                 bnotes, auths = _derived(rule_obj, derived)
                 info = new_info(gateway_ref, listener_name, rule_obj, auths)
+                entry_notes = enotes + bnotes if bnotes else enotes
                 for key, match in matches:
                     seen = interned_by_id.get(id(match))
                     if seen is None:
                         seen = interned_by_id[id(match)] = (match, interned.setdefault(match, match))
-                    match = seen[1]
-                    entry = new_entry(key, match, rule_obj, info, rule_obj.simple, enotes + bnotes)
-                    for entries in lists:
-                        entries.append(entry)
+                    entry = new_entry(key, seen[1], rule_obj, info, rule_obj.simple, entry_notes)
+                    if len(lists) == 1:
+                        lists[0].append(entry)
+                    else:
+                        for entries in lists:
+                            entries.append(entry)
     gateways: dict[str, Gateway] = {}
     shared: dict[tuple[int, ...], tuple[Match, ...]] = {}  # equal match tuples of the groups, made one
     for gw_ref, own in listeners.items():
