@@ -138,8 +138,8 @@ def _find(scan: _Scan, request: Request) -> tuple[Entry | None, list[str]]:
     matches, entries = scan
     for i, match in enumerate(matches):
         if match.broken is not None:
-            rule = entries[i].rule
-            skipped.append(f"{rule.kind} {rule.route} rule {rule.index}: "
+            rule = entries[i].info.matched
+            skipped.append(f"{rule.kind} {rule.route} rule {rule.rule}: "
                            f"{match.broken}; match skipped")
             continue
         if match.matches(path, method, headers, query):

@@ -44,7 +44,8 @@ __all__ = ["MeshBuilder", "MeshPlan", "MeshTable", "client_view", "is_service_pa
 CLUSTER_SUFFIX = ("svc", "cluster", "local")
 _PLANS = 100_000  # (Service, port, client namespace) plans kept per table
 
-Compiled = tuple[tuple[Rule, tuple[tuple[MatchKey, Match], ...]], ...]
+# A route's compiled rules: each one's index, what it compiles to, its name and its keyed matches
+Compiled = tuple[tuple[int, Rule, "str | None", tuple[tuple[MatchKey, Match], ...]], ...]
 
 
 def is_service_parent(pref: Mapping[str, Any]) -> bool:
@@ -111,10 +112,10 @@ class MeshBuilder:
             out = []
             for i, rule in enumerate(maps_of(o, spec.get("rules"), "spec.rules")):
                 try:
-                    r, matches = compile_rule(o, i, rule, self.inv, mesh=True)
+                    r, name, matches = compile_rule(o, i, rule, self.inv, mesh=True)
                 except DropRule:
                     continue  # the table notes it
-                out.append((r, tuple(matches)))
+                out.append((i, r, name, tuple(matches)))
             self._rules[key] = tuple(out)
         return self._rules[key]
 
@@ -224,9 +225,9 @@ def _plan(svc: MeshService, port: int, client_ns: str) -> MeshPlan:
         chosen = [a for a in chosen if a.kind == "GRPCRoute"]
     group = Group()
     for att in chosen:
-        for rule, matches in att.rules:
+        for index, rule, name, matches in att.rules:
             info = RuleInfo(
-                Matched("", "", rule.kind, rule.route, rule.index, rule.name, svc.ref, port),
+                Matched("", "", att.kind, att.route, index, name, svc.ref, port),
                 None if rule.chosen is None else rule.chosen.key,
                 rule.weights, rule.timeouts, rule.retry, rule.session_persistence,
                 tuple(f.auth for f in rule.filters if f.auth is not None),
@@ -234,7 +235,7 @@ def _plan(svc: MeshService, port: int, client_ns: str) -> MeshPlan:
             bnotes = att.notes + tuple(n for b in rule.backends for n in b.notes)
             for mkey, match in matches:
                 entry = Entry(mkey, match, rule, info, rule.simple, bnotes)
-                (group.grpc if rule.kind == "GRPCRoute" else group.http).append(entry)
+                (group.grpc if att.kind == "GRPCRoute" else group.http).append(entry)
     group.seal()
     return MeshPlan(svc.ref, port, listener, [group], tuple(notes))
 

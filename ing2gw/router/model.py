@@ -185,12 +185,10 @@ class Passive:
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """One route rule with everything the data plane needs after matching."""
+    """What one route rule does after matching: everything the data plane needs but which
+    rule of which route it is (its entries' :attr:`RuleInfo.matched` says). Rules compiled
+    alike (the same filters, backendRefs and matches, in routes of one namespace) share one."""
 
-    kind: str  # HTTPRoute | GRPCRoute
-    route: str  # "ns/name"
-    index: int
-    name: str | None
     filters: tuple[Filter, ...]
     backends: tuple[Backend, ...]
     chosen: Backend | None  # the backend a deterministic router sends to (largest share)
@@ -279,7 +277,7 @@ class Gateway:
     protocols: Mapping[int, str]  # port -> HTTP | HTTPS
 
 
-# Compiling builds a Rule per route rule and, per listener, its RuleInfo and an Entry per match;
+# Compiling builds a Rule per kind of route rule and, per rule and listener, its RuleInfo and an Entry per match;
 # the matcher builds a RedirectTo per redirected request. Their frozen __init__ writes each field
 # through object.__setattr__: these build the same objects without it (ing2gw.making), taking
 # what the constructors take.
@@ -289,9 +287,11 @@ new_redirect = maker(RedirectTo)
 _matched, _rule_info = maker(Matched), maker(RuleInfo)
 
 
-def new_info(gateway: str, listener: str, rule: Rule, auth_filters: tuple[AuthFilter, ...]) -> RuleInfo:
-    """``RuleInfo(Matched(gateway, listener, <rule's kind, route, index, name>), <rule's chosen
-    backend, weights, timeouts, retry, session persistence>, auth_filters)``."""
-    return _rule_info(_matched(gateway, listener, rule.kind, rule.route, rule.index, rule.name),
+def new_info(gateway: str, listener: str, kind: str, route: str, index: int, name: str | None, rule: Rule,
+             auth_filters: tuple[AuthFilter, ...]) -> RuleInfo:
+    """``RuleInfo(Matched(gateway, listener, kind, route, index, name), <rule's chosen backend,
+    weights, timeouts, retry, session persistence>, auth_filters)``: rule ``index`` (named
+    ``name``) of the ``kind`` ``route`` ("ns/name"), compiled to ``rule``, on a listener."""
+    return _rule_info(_matched(gateway, listener, kind, route, index, name),
                       None if rule.chosen is None else rule.chosen.key, rule.weights, rule.timeouts, rule.retry,
                       rule.session_persistence, auth_filters)

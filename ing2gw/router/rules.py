@@ -349,12 +349,13 @@ _ROUTE_FREE_FILTERS = frozenset({"RequestHeaderModifier", "ResponseHeaderModifie
 def compile_rule(
     o: Obj, i: int, rule: Mapping[str, Any], inv: Inventory, mesh: bool = False,
     memo: dict[Any, Any] | None = None, ident: tuple[str, str] | None = None,
-) -> tuple[Rule, list[tuple[MatchKey, Match]]]:
-    """One rule of route ``o``; ``mesh``: for a Service parent (GAMMA), where a backendRef
-    in another namespace needs no ReferenceGrant.
+) -> tuple[Rule, str | None, list[tuple[MatchKey, Match]]]:
+    """Rule ``i`` of route ``o``: what it compiles to, its name and its matches, each with its
+    precedence key; ``mesh``: for a Service parent (GAMMA), where a backendRef in another
+    namespace needs no ReferenceGrant.
 
     ``memo`` (one per compiled table, while its objects live) keeps what a rule compiles to
-    apart from its route, index and name (:class:`_Template`), by the identity of its filter,
+    apart from its route, index and name (:data:`_Template`: one Rule for all of them), by the identity of its filter,
     backendRef and match mappings and the values of its timeouts, retry and session
     persistence, and the route's kind and namespace: emitted routes share those mappings
     (one dict for every equal match, filter list or backendRef), so thousands of rules
@@ -371,27 +372,24 @@ def compile_rule(
         template = _template(o, i, rule, inv, mesh, memo)
         if key is not None:
             memo[key] = (rule, template)  # type: ignore[index]  # (the rule kept: the ids in the key stay its own)
-    (filters, backends, chosen, shares, timeouts, retry, sp, rnotes, prefix, simple, passive,
-     heads) = template
+    compiled, heads = template
     created, route = (o.created or NEWEST, o.ref) if ident is None else ident
     name = rule.get("name")
-    compiled = new_rule(o.kind, route, i, None if name is None else str_of(o, name, f"spec.rules[{i}].name"),
-                        filters, backends, chosen, shares, timeouts, retry, sp, rnotes, prefix, simple, passive)
+    if name is not None:
+        name = str_of(o, name, f"spec.rules[{i}].name")
     if len(heads) == 1:  # (most rules: no comprehension to run)
         head, match = heads[0]
-        return compiled, [(_tuple_new(MatchKey, (*head, created, route, i, 0)), match)]
-    return compiled, [(_tuple_new(MatchKey, (*head, created, route, i, j)), match)
-                      for j, (head, match) in enumerate(heads)]
+        return compiled, name, [(_tuple_new(MatchKey, (*head, created, route, i, 0)), match)]
+    return compiled, name, [(_tuple_new(MatchKey, (*head, created, route, i, j)), match)
+                            for j, (head, match) in enumerate(heads)]
 
 
 _tuple_new = tuple.__new__  # MatchKey(...) without NamedTuple's Python-level __new__ (every field given, in order)
 
 
-# What a rule compiles to apart from its route, index and name: filters, backends, the chosen
-# one, shares, timeouts, retry, session persistence (plain), notes, prefix, simple, passive,
-# and each match with the first fields of its precedence key (:class:`~.precedence.MatchKey`)
-_Template = tuple[tuple[Filter, ...], tuple[Backend, ...], "Backend | None", dict[str, float], Any, Any, Any,
-                  tuple[str, ...], "str | None", bool, "Passive | None", tuple[tuple[Head, Match], ...]]
+# What a rule compiles to apart from its route, index and name: the Rule, and each match with the
+# first fields of its precedence key (:class:`~.precedence.MatchKey`)
+_Template = tuple[Rule, tuple[tuple[Head, Match], ...]]
 
 
 def _template_key(o: Obj, rule: Mapping[str, Any], mesh: bool) -> tuple[Any, ...] | None:
@@ -503,9 +501,9 @@ def _template(
     rnotes = tuple(sorted({m.broken for _, m in heads if m.broken}))
     simple = (not filters and chosen is not None and chosen.problem is None
               and not chosen.filters and len(shares) == 1)
-    return (filters, tuple(backends), chosen, shares, _plain(timeouts) if timeouts else None,
-            _plain(retry) if retry else None, _plain(sp) if sp else None, rnotes, prefix, simple,
-            None if simple else _passive(filters, chosen, len(shares)), tuple(heads))
+    return new_rule(filters, tuple(backends), chosen, shares, _plain(timeouts) if timeouts else None,
+                    _plain(retry) if retry else None, _plain(sp) if sp else None, rnotes, prefix, simple,
+                    None if simple else _passive(filters, chosen, len(shares))), tuple(heads)
 
 
 _PASSIVE_TYPES = frozenset({"ResponseHeaderModifier", "RequestMirror", "CORS", "ExternalAuth"})  # (auth: the guard's)

@@ -158,15 +158,15 @@ def compile_table(
         ]
         kind, ref = o.kind, o.ref
         ident = (o.created or NEWEST, ref)  # (the same for each rule)
-        compiled: list[tuple[Rule, list[tuple[MatchKey, Match]]]] = []
+        compiled: list[tuple[int, Rule, str | None, list[tuple[MatchKey, Match]]]] = []
         for i, rule in enumerate(maps_of(o, spec.get("rules"), "spec.rules")):
             try:
-                compiled.append(compile_rule(o, i, rule, inv, memo=memo, ident=ident))
+                compiled.append((i, *compile_rule(o, i, rule, inv, memo=memo, ident=ident)))
             except DropRule as exc:
                 notes.add(f"{kind} {ref}: rule {i} dropped: {exc}")
-        for rule_obj, _ in compiled:
+        for i, rule_obj, _, _ in compiled:
             for n in rule_obj.notes:
-                notes.add(f"{kind} {ref} rule {rule_obj.index}: {n}; that match never matches")
+                notes.add(f"{kind} {ref} rule {i}: {n}; that match never matches")
         attached: dict[int, tuple[ListenerSpec, list[str | None], list[str]]] = {}
         parent_refs = maps_of(o, spec.get("parentRefs"), "spec.parentRefs")
         for k, pref in enumerate(parent_refs):
@@ -205,9 +205,9 @@ def compile_table(
                 known_ref = refs[id(ls)] = (ls, ls.gateway.ref)
             gateway_ref = known_ref[1]
             listener_name = ls.name
-            for rule_obj, matches in compiled:
+            for i, rule_obj, name, matches in compiled:
                 bnotes, auths = _derived(rule_obj, derived)
-                info = new_info(gateway_ref, listener_name, rule_obj, auths)
+                info = new_info(gateway_ref, listener_name, kind, ref, i, name, rule_obj, auths)
                 entry_notes = enotes + bnotes if bnotes else enotes
                 for key, match in matches:
                     seen = interned_by_id.get(id(match))

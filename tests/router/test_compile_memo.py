@@ -24,7 +24,7 @@ _INPUTS = sorted({*TESTDATA.glob("convert/*/*/input.yaml"), *TESTDATA.glob("veri
 def _plain(monkeypatch: pytest.MonkeyPatch) -> None:
     real = table.compile_rule
     monkeypatch.setattr(table, "compile_rule",
-                        lambda o, i, rule, inv, mesh=False, memo=None: real(o, i, rule, inv, mesh))
+                        lambda o, i, rule, inv, mesh=False, memo=None, ident=None: real(o, i, rule, inv, mesh))
 
 
 def _routed(manifests: list[dict[str, Any]]) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
@@ -109,6 +109,33 @@ def test_shared_mappings_across_namespaces_and_malformed_ones(monkeypatch: pytes
             errors.append(str(exc.value))
     assert errors[0] == errors[1] and "HTTPRoute blog/b: spec.rules[0].matches[0].path.value" in errors[0]
 
+
+
+def test_rules_alike_share_one_compiled_rule() -> None:
+    """Rules of two routes of one namespace made of the same mappings compile to one Rule, while
+    each route's entries (and so its outcomes) name that route, its rule's index and name; a route
+    of another namespace (its backendRef resolves there) gets its own Rule."""
+    import yaml
+
+    gateway = yaml.safe_load(ROUTES)
+    gateway["spec"]["listeners"][0]["allowedRoutes"] = {"namespaces": {"from": "All"}}
+    match = {"path": {"type": "PathPrefix", "value": "/api"}}
+    backend = {"name": "api", "port": 80}
+    services = [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": ns},
+                 "spec": {"ports": [{"port": 80}]}} for ns in ("shop", "blog")]
+    a, b, c = _route("a", match, [], backend), _route("b", match, [], backend), _route("c", match, [], backend, "blog")
+    b["spec"]["rules"].insert(0, {"matches": [{"path": {"type": "Exact", "value": "/x"}}], "backendRefs": [backend]})
+    b["spec"]["rules"][1]["name"] = "second"
+    router = Router.from_manifests([gateway, *services, a, b, c])
+    entries = {(e.info.matched.route, e.info.matched.rule): e
+               for index in router.table.gateways["shop/gw"].ports.values() for listener in index.values()
+               for group in listener.routes.values() for e in group.http}
+    assert sorted(entries) == [("blog/c", 0), ("shop/a", 0), ("shop/b", 0), ("shop/b", 1)]
+    assert entries[("shop/a", 0)].rule is entries[("shop/b", 1)].rule
+    assert entries[("blog/c", 0)].rule is not entries[("shop/a", 0)].rule
+    assert entries[("blog/c", 0)].rule.chosen.key == "blog/api:80"
+    got = router.route(Request.build(host="b.example.com", path="/api/v1")).to_dict()
+    assert (got["matched"]["route"], got["matched"]["rule"], got["matched"]["ruleName"]) == ("shop/b", 1, "second")
 
 
 def test_rules_alike_but_for_their_values(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -161,8 +161,9 @@ def test_compiled_objects_equal_their_dataclass_constructions(monkeypatch: pytes
     from ing2gw.router import model, rules
     from ing2gw.router.outcome import Matched, RuleInfo
 
-    def plain_info(gateway: str, listener: str, rule: Any, auth: Any) -> RuleInfo:
-        return RuleInfo(Matched(gateway, listener, rule.kind, rule.route, rule.index, rule.name),
+    def plain_info(gateway: str, listener: str, kind: str, route: str, index: int, name: str | None, rule: Any,
+                   auth: Any) -> RuleInfo:
+        return RuleInfo(Matched(gateway, listener, kind, route, index, name),
                         None if rule.chosen is None else rule.chosen.key, rule.weights, rule.timeouts, rule.retry,
                         rule.session_persistence, auth)
 

@@ -398,9 +398,9 @@ def _plain_via(gw: Gateway, request: Request, grpc: bool, note: str | None, pick
     groups = listener.routes.lookup_list(request.hostname)
     use_grpc = grpc and any(g.grpc for g in groups)
     for entry in [e for g in groups for e in (g.grpc if use_grpc else g.http)]:
-        rule = entry.rule
+        rule = entry.info.matched
         if entry.match.broken is not None:
-            notes.append(f"{rule.kind} {rule.route} rule {rule.index}: {entry.match.broken}; match skipped")
+            notes.append(f"{rule.kind} {rule.route} rule {rule.rule}: {entry.match.broken}; match skipped")
         elif entry.match.matches(request.path, request.method, request.headers, request.query_params):
             notes.extend(entry.notes)
             return _plain_serve(entry, request, listener, grpc, notes, pick)
