@@ -394,11 +394,13 @@ class Request:
         return f"{self.path}?{self.query}" if self.query else self.path
 
 
-def plain_request(scheme: str, host: str, target: str, headers: Headers, method: str, client: str | None) -> Request:
+def plain_request(scheme: str, host: str, target: str, headers: Headers, method: str, client: str | None,
+                  backend_delay: float | None = None) -> Request:
     """``Request.build(host=host, path=target, scheme=scheme, method=method, headers=headers,
-    client=client)`` for a ``scheme`` spelled ``http`` or ``https``: the same request, without
-    the keyword handling and the checks of what a plain request does not set (port, SNI,
-    mesh, ...). ``verify`` builds one per generated request on each side (:mod:`ing2gw.verify`)."""
+    client=client, backend_delay=backend_delay)`` for a ``scheme`` spelled ``http`` or ``https``:
+    the same request, without the keyword handling and the checks of what a plain request does
+    not set (port, SNI, mesh, ...). ``verify`` builds one per generated request on each side
+    (:mod:`ing2gw.verify`), and one per policy probe (:mod:`ing2gw.policyprobes`)."""
     if "?" in target or "#" in target or not target.startswith("/"):
         path, _, query = target.partition("?")
         if "#" in path:
@@ -410,7 +412,7 @@ def plain_request(scheme: str, host: str, target: str, headers: Headers, method:
     hostname = _HOSTNAMES.get(host) or _hostname(host)
     return _request(method.upper(), scheme, host, DEFAULT_PORTS[scheme], path, query, headers,
                     (hostname or None) if scheme == "https" else None, None, hostname,
-                    QueryParams(query) if query else {}, None, client, None, None)
+                    QueryParams(query) if query else {}, None, client, None, backend_delay)
 
 
 # Request(...) writes each of its 15 fields through object.__setattr__ (it is frozen); a replay

@@ -42,11 +42,12 @@ from .explain import Explainer
 from .http import Headers, Request, plain_request, split_host_port
 from .intents import BasicAuth, BodyLimit, ExternalAuth, Intent, IPAccess, RateLimit, Timeouts
 from .ir import IR, Route, Rule
+from .notes import Note
 from .probes import PROBE_CLIENT, _literal_prefix
 from .router import Router
 from .router.model import Group
 from .router.outcome import Outcome
-from .verify import Difference, Summary, VerifyReport, compare_summaries, summary_dict, summary_of, tally
+from .verify import Difference, Summary, VerifyReport, compare_summaries, notes_of, summary_dict, summary_of, tally
 
 __all__ = ["MAX_BURST", "PolicyWire", "ProbeGroup", "Stateful", "base_request", "policy_probe_steps", "policy_probes",
            "policy_probes_told", "policy_request", "policy_wire", "redirects_to_https", "replay_groups", "replay_told"]
@@ -143,9 +144,10 @@ def policy_probe_steps(ir: IR, router: Router, guard: Guard, source_route: Calla
                        timeouts: bool = False) -> Iterator[list[ProbeGroup]]:
     """:func:`policy_probes`, a rule's groups at a time (possibly none): a process that
     has other work to keep up (``ing2gw.sourceside``) makes and replays them in small steps."""
-    for route, rule, host, path, wide, own in _probed(ir, router, guard, timeouts):
+    for route, rule, host, path, wide, own, alone in _probed(ir, router, guard, timeouts):
         secure = redirects_to_https(source_route(base_request(host, path)))
-        yield _rule_groups(route, rule, host, path, wide, router, guard, secure, credentials, skipped, timeouts, own)
+        yield _rule_groups(route, rule, host, path, wide, router, guard, secure, credentials, skipped, timeouts, own,
+                           alone)
 
 
 def policy_probes_told(ir: IR, router: Router, guard: Guard,
@@ -156,10 +158,10 @@ def policy_probes_told(ir: IR, router: Router, guard: Guard,
     each probed rule's (host, path), whether the source answers its plain HTTP request
     (:func:`base_request`) with a redirect to HTTPS -- asked once, for every rule."""
     probed = list(_probed(ir, router, guard, timeouts))
-    told = redirects([(host, path) for _, _, host, path, _, _ in probed])
-    return [g for (route, rule, host, path, wide, own), secure in zip(probed, told, strict=True)
+    told = redirects([(host, path) for _, _, host, path, _, _, _ in probed])
+    return [g for (route, rule, host, path, wide, own, alone), secure in zip(probed, told, strict=True)
             for g in _rule_groups(route, rule, host, path, wide, router, guard, secure, credentials, skipped,
-                                  timeouts, own)]
+                                  timeouts, own, alone)]
 
 
 def base_request(host: str, path: str, scheme: str = "http") -> Request:
@@ -173,12 +175,13 @@ def redirects_to_https(outcome: Outcome) -> bool:
     return outcome.redirect is not None and outcome.redirect.location.startswith("https:")
 
 
-_Probed = tuple[Route, Rule, str, str, list[Intent], "_Found | None"]
+_Probed = tuple[Route, Rule, str, str, list[Intent], "_Found | None", bool]
 
 
 def _probed(ir: IR, router: Router, guard: Guard, timeouts: bool) -> Iterator[_Probed]:
     """The rules worth probing: (route, rule, host, path, the Gateway-wide protections, what
-    :func:`_own` gives for the rule when already known)."""
+    :func:`_own` gives for the rule when already known, whether the Gateway side can add no
+    protection to it: no policy, and no rule under its hostname carries one)."""
     # the source's own defaults (ingress-nginx's 1m body limit) are not probed: only what users configured
     wide: list[Intent] = [g.intent for g in ir.gateway_intents
                           if isinstance(g.intent, _PROTECTIONS) and not g.intent.implicit]
@@ -190,6 +193,7 @@ def _probed(ir: IR, router: Router, guard: Guard, timeouts: bool) -> Iterator[_P
         host = next((h for h in route.hostnames if not h.startswith("*.")), None)
         if host is None:
             continue
+        alone = marked is not None and split_host_port(host)[0] not in marked
         for rule in route.rules:
             path = _first_path(rule)
             if (host, path) in seen:
@@ -197,10 +201,12 @@ def _probed(ir: IR, router: Router, guard: Guard, timeouts: bool) -> Iterator[_P
             seen.add((host, path))
             own = None
             if marked is not None:
+                if alone and not wide and not rule.intents and (not timeouts or rule.timeouts is None):
+                    continue  # (what _own gives is empty: skipped below, without making it)
                 own = _own(rule, wide, timeouts)
-                if not own.any and split_host_port(host)[0] not in marked:
+                if alone and not own.any:
                     continue  # nothing to probe here, nor on any rule a request for the host can land on
-            yield route, rule, host, path, wide, own
+            yield route, rule, host, path, wide, own, alone
 
 
 def _own(rule: Rule, wide: Iterable[Intent], timeouts: bool) -> _Found:
@@ -249,15 +255,16 @@ def _marked_hosts(router: Router, timeouts: bool) -> set[str] | None:
 
 def _rule_groups(route: Route, rule: Rule, host: str, path: str, wide: Iterable[Intent], router: Router,
                  guard: Guard, secure: bool, credentials: Sequence[tuple[str, str]],
-                 skipped: list[str], timeouts: bool, own: _Found | None = None) -> list[ProbeGroup]:
+                 skipped: list[str], timeouts: bool, own: _Found | None = None,
+                 alone: bool = False) -> list[ProbeGroup]:
     """The rule's groups; ``secure``: whether the source redirects its plain HTTP base
     request to HTTPS (then it is probed over https); ``own``: what :func:`_own` gives for it,
-    when already known (it is added to here)."""
+    when already known (it is added to here); ``alone``: the Gateway side can add nothing to
+    it (then the base request is not routed to find out)."""
     found = own if own is not None else _own(rule, wide, timeouts)
     scheme = "https" if secure else "http"
-    base = base_request(host, path, scheme)
-    routed = router.route(base)
-    if routed.rule is not None:
+    routed = None if alone else router.route(base_request(host, path, scheme))
+    if routed is not None and routed.rule is not None:
         for p in guard.policies.applicable(routed.rule.matched.kind, routed.rule.matched.route or None,
                                            routed.rule.matched.rule_name, routed.rule.matched.gateway or None,
                                            routed.rule.matched.listener or None):
@@ -320,10 +327,7 @@ PolicyWire = tuple[str, str, str, tuple[tuple[str, str], ...], "str | None", "fl
 def policy_request(wire: PolicyWire) -> Request:
     """The request of a policy probe's wire form (how :func:`_rule_groups` builds each)."""
     scheme, host, target, headers, client, delay = wire
-    if delay is None:
-        return plain_request(scheme, host, target, Headers(headers) if headers else _NO_HEADERS, "GET", client)
-    return Request.build(host=host, path=target, scheme=scheme, headers=list(headers), client=client,
-                         backend_delay=delay)
+    return plain_request(scheme, host, target, Headers(headers) if headers else _NO_HEADERS, "GET", client, delay)
 
 
 def policy_wire(request: Request) -> PolicyWire:
@@ -375,6 +379,7 @@ def replay_told(report: VerifyReport, groups: Sequence[ProbeGroup], told: Iterab
 
 def _replay(report: VerifyReport, groups: Sequence[ProbeGroup], sides: Stateful, explainer: Explainer,
             checkers: Sequence[Any], told: Iterator[tuple[Summary, Any]] | None) -> None:
+    notes: dict[tuple[int, ...], tuple[Note, ...]] = {}  # (one tuple per explanation: notes_of)
     for group in groups:
         if group.burst:
             sides.reset()
@@ -396,7 +401,8 @@ def _replay(report: VerifyReport, groups: Sequence[ProbeGroup], sides: Stateful,
                 report.agree += 1
                 continue
             a, b = summary_dict(sa), summary_dict(sb)
-            served = explainer.served(request, src, gw)
+            # (what explainer.served, .involved and .explain give, without the served places made)
+            involved, explained = explainer.accounted(aspects, request, src, gw)
             shown: dict[str, Any] = {"method": request.method,
                                      "url": f"{request.scheme}://{request.host}{request.target}",
                                      "headers": request.headers.as_dict(), "client": request.client}
@@ -407,5 +413,5 @@ def _replay(report: VerifyReport, groups: Sequence[ProbeGroup], sides: Stateful,
                 shown["sequence"] = first_of.setdefault((a["status"], b["status"]), number)
                 origin = f"{group.origin}, request {shown['sequence']}"
             report.add(Difference(
-                request=shown, source=a, gateway=b, aspects=aspects, ingresses=explainer.involved(request, served),
-                explained_by=explainer.explain(aspects, request, served), origin=origin))
+                request=shown, source=a, gateway=b, aspects=aspects, ingresses=involved,
+                explained_by=notes_of(explained, explainer.all_notes, notes), origin=origin))

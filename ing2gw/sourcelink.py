@@ -162,8 +162,11 @@ def _answers(groups: list[tuple[bool, list[PolicyWire]]], route: Callable[[Reque
     for burst, wires in groups:
         if burst:
             reset()
+        last: PolicyWire | None = None
         for wire in wires:
-            outcome = route(policy_request(wire))
+            if wire is not last:  # (a burst repeats one wire object: one request for it)
+                last, request = wire, policy_request(wire)
+            outcome = route(request)
             matched = outcome.matched
             hit = seen.get(id(matched))
             if hit is not None and hit[0] is matched:

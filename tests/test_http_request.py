@@ -113,11 +113,13 @@ def test_a_plain_request_is_the_one_build_gives() -> None:
         scheme, host, path = rng.choice(["http", "https"]), rng.choice(HOSTS), rng.choice(PATHS)
         headers = Headers(rng.choice([(), (("A", "1"),), (("a", "1"), ("A", "2"))]))
         method, client = rng.choice(["GET", "get", "OPTIONS"]), rng.choice([None, "10.0.0.1"])
-        plain = plain_request(scheme, host, path, headers, method, client)
-        built = Request.build(host=host, path=path, scheme=scheme, method=method, headers=headers, client=client)
+        delay = rng.choice([None, 0.001, 66.0])  # (a policy probe's slow backend)
+        plain = plain_request(scheme, host, path, headers, method, client, delay)
+        built = Request.build(host=host, path=path, scheme=scheme, method=method, headers=headers, client=client,
+                              backend_delay=delay)
         assert _fields(plain) == _fields(built), (scheme, host, path)
         assert plain == _plain_build(host=host, path=path, scheme=scheme, method=method, headers=headers,
-                                     client=client)
+                                     client=client, backend_delay=delay)
 
 
 def test_a_built_request_is_a_request_in_every_respect() -> None:
