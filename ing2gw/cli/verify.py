@@ -10,7 +10,7 @@ import click
 
 from ..errors import ExitCode
 from ..notes import lost_protection
-from ..output import write_pieces
+from ..output import write_list
 from ..plugins import discover
 from ..report import render
 from ..verification import VerifyOptions, run_verify
@@ -83,11 +83,11 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], scheme: str | N
     report = done.report
     if not quiet:
         print_notes(done.conversion.notes)
-    if fmt == "json":  # a large report: written as its rows are made (the other core copies them out)
+    if fmt == "json":  # a large report: written as its rows are made (by two processes: output.write_list)
         sys.stdout.flush()
         keep_until_exit(rs, done)  # (freed by the process's end, not one by one)
         try:
-            write_pieces(report.json_pieces(), sys.stdout.buffer)
+            write_list(report.json_list(), sys.stdout.buffer, options.workers)
         except BrokenPipeError:  # the reader is gone (`| head`): it read what it wanted; the verdict stands
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (what is still buffered goes nowhere)
     else:  # (text and markdown show the groups, not each row)
