@@ -52,7 +52,8 @@ from .progress import progress
               help="Processes replaying requests (forked; default: one per CPU; not with --oracle or "
                    "--via-proxy, which replay in this process). With 2, on large inputs, a worker routes "
                    "the generated requests through the source model while this process converts; then this "
-                   "process and a second worker route them through the router.")
+                   "process and a second worker route them through the router, and a large -o json report "
+                   "is written by two processes.")
 @htpasswd_option
 @click.option("--credentials", "credentials", multiple=True, metavar="USER:PASSWORD",
               help="Credentials the policy probes send to basic-auth rules (repeatable; with --htpasswd they are "
