@@ -213,25 +213,28 @@ class Explainer:
                     mine[ref] += written
                 else:
                     mine[ref] = written
-        # a route's ns/name -> the route; what it was made from and its hostnames are read when
-        # first needed (_route), but a route object's own paths: those of the routes made from
-        # it (no Ingress to read)
-        self._routes: dict[str, Mapping[str, Any]] = {}
-        self._route_cache: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        # a route's ns/name -> the objects it was made from (source_ref) and its hostnames (read
+        # here in one pass: the routes read again later would be out of the cache, or copied
+        # into a forked worker's memory as their reference counts change)
+        self._routes: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         for m in manifests:
             kind = m.get("kind")
             if kind != "HTTPRoute" and kind != "GRPCRoute":
                 continue
             meta = m.get("metadata") or {}
-            key = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
-            self._routes[key] = m
-            src = (meta.get("annotations") or {}).get("ing2gw.io/source", "")
-            if src.startswith("Ingress ") and src.count(" ") == 1:  # (made from one Ingress: most)
-                continue
             spec = m.get("spec") or {}
-            for ref in _made_from(m):
+            src = (meta.get("annotations") or {}).get("ing2gw.io/source", "")
+            hostnames = spec.get("hostnames")
+            names = tuple(map(str, hostnames)) if hostnames else ()
+            key = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
+            if src.startswith("Ingress ") and src.count(" ") == 1:  # (made from one Ingress: most)
+                self._routes[key] = ((src[8:],) if "/" in src else (), names)
+                continue
+            refs = _made_from(m)
+            self._routes[key] = (refs, names)
+            for ref in refs:  # a route object's own paths are those of the routes made from it (no Ingress to read)
                 if " " in ref:
-                    for host in map(str, spec.get("hostnames") or ("",)):
+                    for host in names or ("",):
                         own = self.paths.setdefault(host, {}).setdefault(ref, [])
                         own.extend(p for rule in spec.get("rules") or () for p in _route_paths(rule))
         # hostname -> (the rule hosts that can serve it, most specific first; the Ingresses
@@ -335,7 +338,7 @@ class Explainer:
         one-Ingress set, its paths' stems) per source of that route."""
         side = self._gateway_sides.get((hostname, g.route))
         if side is None:
-            route = self._route(g.route)
+            route = self._routes.get(g.route)
             if route is None:
                 side = ("", ())
             else:
@@ -352,18 +355,6 @@ class Explainer:
             if len(self._gateway_sides) < 100_000:
                 self._gateway_sides[(hostname, g.route)] = side
         return side
-
-    def _route(self, key: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-        """The objects the route ``key`` (``ns/name``) was made from (:func:`source_ref`) and its
-        hostnames; None if no route has that name (remembered)."""
-        found = self._route_cache.get(key)
-        if found is None:
-            m = self._routes.get(key)
-            if m is None:
-                return None
-            hostnames = (m.get("spec") or {}).get("hostnames")
-            found = self._route_cache[key] = (_made_from(m), tuple(map(str, hostnames)) if hostnames else ())
-        return found
 
     def _source_side(self, hostname: str, m: Matched | None) -> Served:
         hosts = self._hosts_for(hostname)

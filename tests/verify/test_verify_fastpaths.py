@@ -296,7 +296,7 @@ def test_remembered_explanations_equal_fresh_ones() -> None:
 
 def _plain_served(explainer: Any, request: Any, source: Any, gateway: Any) -> list[Any]:
     """Where each side served the request, worked out afresh."""
-    from ing2gw.explain import _host_matches, route_sources, source_ref
+    from ing2gw.explain import _host_matches, source_ref
 
     hostname = request.hostname
     hosts = explainer._hosts_for(hostname)
@@ -313,12 +313,11 @@ def _plain_served(explainer: Any, request: Any, source: Any, gateway: Any) -> li
         host = hosts[0] if hosts else ""
         out.append((frozenset(explainer.paths.get(host, {})), host, None))
     g = gateway.matched
-    route = None if g is None else explainer._routes.get(g.route)  # (the route's manifest)
+    route = None if g is None else explainer._routes.get(g.route)  # (what it was made from, its hostnames)
     if route is not None:
-        names = tuple(str(h) for h in route["spec"].get("hostnames") or ())
+        refs, names = route
         host = next((h for h in names if _host_matches(h, hostname)), hostname) if names else ""
-        out += [(frozenset({ref}), host, explainer._under(ref, host, request.path))
-                for ref in route_sources([route])[g.route]]
+        out += [(frozenset({ref}), host, explainer._under(ref, host, request.path)) for ref in refs]
     return out
 
 
