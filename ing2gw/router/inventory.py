@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ing2gw.errors import InputError
+from ing2gw.making import maker
 
 __all__ = ["CLUSTER_SCOPED", "GATEWAY_GROUP", "Inventory", "Obj", "int_of", "map_of",
            "maps_of", "parent_target", "seq_of", "str_of", "to_objects"]
@@ -201,6 +202,9 @@ class Inventory:
         return found
 
 
+_new_obj = maker(Obj)  # (one per input object: Obj(...) without its frozen __init__)
+
+
 def to_objects(manifests: Iterable[tuple[Mapping[str, Any], str]]) -> list[Obj]:
     objects: list[Obj] = []
     for body, origin in manifests:
@@ -218,7 +222,7 @@ def to_objects(manifests: Iterable[tuple[Mapping[str, Any], str]]) -> list[Obj]:
                 f"{origin}: {kind} {meta['name']}: metadata.namespace must be a string"
             )
         namespace = "" if kind in CLUSTER_SCOPED else (ns or "default")
-        objects.append(Obj(group, kind, namespace, meta["name"], body, origin))
+        objects.append(_new_obj(group, kind, namespace, meta["name"], body, origin))
     return objects
 
 

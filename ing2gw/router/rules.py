@@ -406,17 +406,15 @@ def _template_key(o: Obj, rule: Mapping[str, Any], mesh: bool) -> tuple[Any, ...
         limits = (_by_value(timeouts), _by_value(retry), _by_value(sp))
         if _MALFORMED in limits:
             return None
-    return ("rule", o.kind, o.namespace, mesh, _ids(filters), _ids(refs), _ids(matches), limits)
+    # the lists' items by identity (most lists hold one)
+    return ("rule", o.kind, o.namespace, mesh,
+            None if filters is None else (id(filters[0]),) if len(filters) == 1 else tuple(map(id, filters)),
+            None if refs is None else (id(refs[0]),) if len(refs) == 1 else tuple(map(id, refs)),
+            None if matches is None else (id(matches[0]),) if len(matches) == 1 else tuple(map(id, matches)),
+            limits)
 
 
 _MALFORMED: Any = ("malformed",)  # (a value no key part equals)
-
-
-def _ids(value: list[Any] | None) -> tuple[int, ...] | None:
-    """A list's items by identity (:func:`_template_key`); most lists hold one."""
-    if value is None:
-        return None
-    return (id(value[0]),) if len(value) == 1 else tuple(map(id, value))
 
 
 def _by_value(value: Any) -> Any:

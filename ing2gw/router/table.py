@@ -37,7 +37,7 @@ from .hostnames import HostIndex
 from .inventory import GATEWAY_GROUP, Inventory, Obj, map_of, maps_of, parent_target, seq_of, to_objects
 from .listeners import ROUTE_KINDS, ListenerSpec, attach, listener_set_parent, listener_specs
 from .mesh import MeshBuilder, MeshTable, is_service_parent
-from .model import Backend, Filter, Gateway, Group, Listener, Match, Rule, new_entry, new_info
+from .model import Gateway, Group, Listener, Match, Rule, new_entry, new_info
 from .outcome import AuthFilter
 from .precedence import NEWEST, MatchKey
 from .rules import DropRule, compile_rule
@@ -80,20 +80,16 @@ def _named(own: list[ListenerSpec], parent: tuple[str, str], section: str,
     return named.get(section, [])
 
 
-# (the rule's backends and filters -- kept, so their ids stay theirs --, the notes of its
-# backends, its ExternalAuth filters)
-_Derived = tuple[tuple[Backend, ...], tuple[Filter, ...], tuple[str, ...], tuple[AuthFilter, ...]]
+# (the rule -- kept, so its id stays its own --, the notes of its backends, its ExternalAuth filters)
+_Derived = tuple[Rule, tuple[str, ...], tuple[AuthFilter, ...]]
 
 
-def _derived(rule: Rule, memo: dict[tuple[int, int], _Derived]) -> tuple[tuple[str, ...], tuple[AuthFilter, ...]]:
-    """The notes of ``rule``'s backends and its ExternalAuth filters, worked out once for the
-    rules that share their backends and filters (those compiled from one template)."""
-    key = (id(rule.backends), id(rule.filters))
-    found = memo.get(key)
-    if found is None:
-        found = memo[key] = (rule.backends, rule.filters, tuple(n for b in rule.backends for n in b.notes),
-                             tuple(f.auth for f in rule.filters if f.auth is not None))
-    return found[2], found[3]
+def _derived(rule: Rule, memo: dict[int, _Derived]) -> _Derived:
+    """The notes of ``rule``'s backends and its ExternalAuth filters, worked out once per Rule
+    (routes' rules compiled alike share one), kept in ``memo`` by its id."""
+    found = memo[id(rule)] = (rule, tuple(n for b in rule.backends for n in b.notes),
+                              tuple(f.auth for f in rule.filters if f.auth is not None))
+    return found
 
 
 # What a route's parentRef names (see compile_table's ``parents``): the parent's "ns/name" and the listeners the
@@ -143,7 +139,7 @@ def compile_table(
     interned_by_id: dict[int, tuple[Match, Match]] = {}
     memo: dict[Any, Any] = {}  # compile_rule's (the manifests live while the table is compiled)
     by_name: dict[tuple[str, str], dict[str, list[ListenerSpec]]] = {}  # a parent's listeners by name
-    derived: dict[tuple[int, int], _Derived] = {}  # _derived's
+    derived: dict[int, _Derived] = {}  # _derived's
     # what a parentRef object names, by its identity and the route's namespace (emitted routes share their
     # parentRef mappings): None for a Service (GAMMA), else whether it names a Gateway or ListenerSet and then
     # its "ns/name" and the listeners it may attach to (by sectionName and port). The mapping is kept, so its
@@ -151,7 +147,9 @@ def compile_table(
     parents: dict[tuple[int, str], tuple[Mapping[str, Any], _Parent | None]] = {}
     refs: dict[int, tuple[ListenerSpec, str]] = {}  # a listener's Gateway "ns/name", by the listener's id
     for o in routes:
-        spec = map_of(o, o.body.get("spec"), "spec")
+        spec = o.body.get("spec")
+        if type(spec) is not dict:
+            spec = map_of(o, spec, "spec")
         hostnames = [
             str(h).lower().rstrip(".")
             for h in seq_of(o, spec.get("hostnames"), "spec.hostnames")
@@ -161,7 +159,7 @@ def compile_table(
         compiled: list[tuple[int, Rule, str | None, list[tuple[MatchKey, Match]]]] = []
         for i, rule in enumerate(maps_of(o, spec.get("rules"), "spec.rules")):
             try:
-                compiled.append((i, *compile_rule(o, i, rule, inv, memo=memo, ident=ident)))
+                compiled.append((i, *compile_rule(o, i, rule, inv, False, memo, ident)))
             except DropRule as exc:
                 notes.add(f"{kind} {ref}: rule {i} dropped: {exc}")
         for i, rule_obj, _, _ in compiled:
@@ -206,7 +204,7 @@ def compile_table(
             gateway_ref = known_ref[1]
             listener_name = ls.name
             for i, rule_obj, name, matches in compiled:
-                bnotes, auths = _derived(rule_obj, derived)
+                _, bnotes, auths = derived.get(id(rule_obj)) or _derived(rule_obj, derived)
                 info = new_info(gateway_ref, listener_name, kind, ref, i, name, rule_obj, auths)
                 entry_notes = enotes + bnotes if bnotes else enotes
                 for key, match in matches:
