@@ -276,33 +276,39 @@ def _rule_groups(route: Route, rule: Rule, host: str, path: str, wide: Iterable[
                                                            *guard.timeout_limits(routed.rule)))
     if not found.any:
         return []
-    allowed = next((a for a in map(_inside, found.allow) if a), PROBE_CLIENT)
-    good: list[tuple[str, str]] = []
+    allowed = PROBE_CLIENT
+    for entry in found.allow:
+        inside = _inside(entry)
+        if inside:
+            allowed = inside
+            break
+    good: tuple[tuple[str, str], ...] = ()
     if found.basic and credentials:
-        good.append(("authorization", _basic(*credentials[0])))
+        good = (("authorization", _basic(*credentials[0])),)
     elif found.external or found.basic:
-        good.append(("authorization", BEARER if found.external and not found.basic else _basic("probe", "probe")))
+        good = (("authorization", BEARER if found.external and not found.basic else _basic("probe", "probe")),)
 
-    def build(client: str, headers: Sequence[tuple[str, str]] = ()) -> Request:
-        return policy_request((scheme, host, path, tuple(headers), client, None))
+    def build(client: str | None, headers: tuple[tuple[str, str], ...] = ()) -> Request:
+        return policy_request((scheme, host, path, headers, client, None))
 
     where = f"{scheme}://{host}{path}"
     out: list[ProbeGroup] = []
-    clients = sorted({c for c in map(_inside, (*found.allow, *found.deny)) if c})
-    if clients:
-        out.append(ProbeGroup(f"policy probe: client addresses on {where}",
-                              tuple(build(c, good) for c in clients)))
+    if found.allow or found.deny:
+        clients = sorted({c for c in map(_inside, (*found.allow, *found.deny)) if c})
+        if clients:
+            out.append(ProbeGroup(f"policy probe: client addresses on {where}",
+                                  tuple([build(c, good) for c in clients])))
     if found.basic or found.external:
-        variants: list[list[tuple[str, str]]] = [[("authorization", _basic(u, p))] for u, p in credentials]
+        variants: list[tuple[tuple[str, str], ...]] = [(("authorization", _basic(u, p)),) for u, p in credentials]
         if credentials:
-            variants.append([("authorization", _basic(credentials[0][0], credentials[0][1] + "-wrong"))])
-        variants.append([("authorization", BEARER)])
-        variants.append([])
-        out.append(ProbeGroup(f"policy probe: credentials on {where}", tuple(build(allowed, v) for v in variants)))
+            variants.append((("authorization", _basic(credentials[0][0], credentials[0][1] + "-wrong")),))
+        variants.append((("authorization", BEARER),))
+        variants.append(())
+        out.append(ProbeGroup(f"policy probe: credentials on {where}", tuple([build(allowed, v) for v in variants])))
     if found.bodies:
         sizes = sorted({n for limit in found.bodies for n in (limit, limit + 1)})
         out.append(ProbeGroup(f"policy probe: body sizes on {where}",
-                              tuple(build(allowed, [*good, ("content-length", str(n))]) for n in sizes)))
+                              tuple([build(allowed, (*good, ("content-length", str(n)))) for n in sizes])))
     if found.budgets:
         size = max(found.budgets) + 1
         if size > MAX_BURST:
@@ -315,7 +321,7 @@ def _rule_groups(route: Route, rule: Rule, host: str, path: str, wide: Iterable[
     if found.timeouts:
         delays = _delays(sorted(found.timeouts))
         out.append(ProbeGroup(f"policy probe: a backend slower than each timeout on {where}",
-                              tuple(policy_request((scheme, host, path, tuple(good), allowed, d)) for d in delays)))
+                              tuple([policy_request((scheme, host, path, good, allowed, d)) for d in delays])))
     return out
 
 
@@ -327,15 +333,35 @@ PolicyWire = tuple[str, str, str, tuple[tuple[str, str], ...], "str | None", "fl
 def policy_request(wire: PolicyWire) -> Request:
     """The request of a policy probe's wire form (how :func:`_rule_groups` builds each)."""
     scheme, host, target, headers, client, delay = wire
-    return plain_request(scheme, host, target, Headers(headers) if headers else _NO_HEADERS, "GET", client, delay)
+    return plain_request(scheme, host, target, _headers(headers) if headers else _NO_HEADERS, "GET", client, delay)
+
+
+_HEADERS: dict[tuple[tuple[str, str], ...], Headers] = {}  # the probes' few header sets, one (immutable) object each
+
+
+def _headers(pairs: tuple[tuple[str, str], ...]) -> Headers:
+    found = _HEADERS.get(pairs)
+    if found is None:
+        if len(_HEADERS) >= 10_000:
+            _HEADERS.clear()
+        found = _HEADERS[pairs] = Headers(pairs)
+    return found
 
 
 def policy_wire(request: Request) -> PolicyWire:
     """A policy probe's request as plain values (:func:`policy_request` builds it again)."""
     headers = request.headers
-    return (request.scheme, request.host, request.target,
-            tuple([(name, value) for name in headers for value in headers.get_all(name)]), request.client,
-            request.backend_delay)
+    hit = _PAIRS.get(id(headers))
+    if hit is None or hit[0] is not headers:  # (the probes share a few Headers objects: _headers)
+        if len(_PAIRS) >= 10_000:
+            _PAIRS.clear()
+        hit = _PAIRS[id(headers)] = (headers, tuple([(name, value) for name in headers
+                                                     for value in headers.get_all(name)]))
+    return request.scheme, request.host, request.target, hit[1], request.client, request.backend_delay
+
+
+# a Headers object's (name, value) pairs, by its identity (the object kept: its id stays its own)
+_PAIRS: dict[int, tuple[Headers, tuple[tuple[str, str], ...]]] = {}
 
 
 def _delays(limits: Sequence[float]) -> list[float]:
@@ -380,29 +406,30 @@ def replay_told(report: VerifyReport, groups: Sequence[ProbeGroup], told: Iterab
 def _replay(report: VerifyReport, groups: Sequence[ProbeGroup], sides: Stateful, explainer: Explainer,
             checkers: Sequence[Any], told: Iterator[tuple[Summary, Any]] | None) -> None:
     notes: dict[tuple[int, ...], tuple[Note, ...]] = {}  # (one tuple per explanation: notes_of)
+    source_route, gateway_route, accounted = sides.source_route, sides.gateway_route, explainer.accounted
     for group in groups:
         if group.burst:
             sides.reset()
         first_of: dict[tuple[Any, Any], int] = {}
+        report.requests += len(group.requests)
         for number, request in enumerate(group.requests, 1):
             if checkers and not group.burst:
                 tally(report, checkers, request)
             src: Any
             if told is None:
-                src = sides.source_route(request)
+                src = source_route(request)
                 sa = summary_of(src)
             else:
                 sa, src = next(told)
-            gw = sides.gateway_route(request)
+            gw = gateway_route(request)
             sb = summary_of(gw)
             aspects = compare_summaries(sa, sb)
-            report.requests += 1
             if not aspects:
                 report.agree += 1
                 continue
             a, b = summary_dict(sa), summary_dict(sb)
             # (what explainer.served, .involved and .explain give, without the served places made)
-            involved, explained = explainer.accounted(aspects, request, src, gw)
+            involved, explained = accounted(aspects, request, src, gw)
             shown: dict[str, Any] = {"method": request.method,
                                      "url": f"{request.scheme}://{request.host}{request.target}",
                                      "headers": request.headers.as_dict(), "client": request.client}
