@@ -148,11 +148,11 @@ def _gone(pid: int) -> bool:
 
 
 def test_write_list_shares_the_batches_with_a_helper() -> None:
-    """write_list with two processes: this one makes and writes the even batches, a forked
-    helper the odd ones, each in its turn: the file holds every batch in order, the same as
+    """write_list with two processes: this one makes and writes the even runs of batches, a
+    forked helper the odd ones, each in its turn: the file holds every batch in order, the same as
     one process writes, and the helper is gone when it returns. Too few batches, one process
     or a stream without a descriptor: every batch made here."""
-    from ing2gw.output import SHARED_BATCHES, write_list
+    from ing2gw.output import SHARED_BATCHES, SHARED_RUN, write_list
 
     me = os.getpid()
     for batches in (SHARED_BATCHES, SHARED_BATCHES + 1, 41):
@@ -161,9 +161,9 @@ def test_write_list_shares_the_batches_with_a_helper() -> None:
             out.seek(0)
             written = out.read()
         makers = _makers(written)
-        helper = makers[1]
+        helper = makers[SHARED_RUN]
         assert helper != me and set(makers.values()) == {me, helper}
-        assert makers == {i: helper if i % 2 else me for i in range(batches)}
+        assert makers == {i: helper if i // SHARED_RUN % 2 else me for i in range(batches)}
         assert written == _expected(batches, makers)
         assert _gone(helper)
     for batches, processes, memory in ((SHARED_BATCHES - 1, 2, False), (41, 1, False), (41, 2, True)):
@@ -175,22 +175,25 @@ def test_write_list_shares_the_batches_with_a_helper() -> None:
         assert written == _expected(batches, dict.fromkeys(range(batches), me))
 
 
-@pytest.mark.parametrize("failing", [0, 6, 7])
+@pytest.mark.parametrize("failing", [0, 5, 9])
 def test_write_list_a_batch_made_wrong(failing: int) -> None:
-    """A batch whose making fails, here (even) or in the helper (odd): the error is raised
-    here (the helper's as RuntimeError: its own went nowhere), what was written is whole
-    batches in order (those before the batch, but for the helper's last one when the
-    batch was this process's: the helper is stopped at once), and no helper is left."""
-    from ing2gw.output import write_list
+    """A batch whose making fails, here (an even run) or in the helper (an odd one): the
+    error is raised here (the helper's as RuntimeError: its own went nowhere), what was
+    written is whole batches in order (those of the runs before the batch's, but for the
+    helper's last one when the batch was this process's: the helper is stopped at once), and
+    no helper is left."""
+    from ing2gw.output import SHARED_RUN, write_list
 
+    helpers = failing // SHARED_RUN % 2 == 1
     with tempfile.TemporaryFile() as out:
-        with pytest.raises(ValueError if failing % 2 == 0 else RuntimeError):
+        with pytest.raises(RuntimeError if helpers else ValueError):
             write_list(_numbered(20, failing), out, 2)
         out.seek(0)
         written = out.read()
     makers = _makers(written)
-    upto = len(makers)
-    assert sorted(makers) == list(range(upto)) and upto in ((failing - 1, failing) if failing % 2 == 0 else (failing,))
+    upto, run = len(makers), failing // SHARED_RUN * SHARED_RUN
+    assert sorted(makers) == list(range(upto))
+    assert upto == run if helpers else upto in (max(run - SHARED_RUN, 0), run)
     assert written == _expected(upto, makers)[:-1] if upto else written == b"<"
     assert all(_gone(pid) for pid in makers.values() if pid != os.getpid())
 
