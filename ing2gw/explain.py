@@ -438,13 +438,23 @@ class Explainer:
         exact, regexes, _, _ = analysis = self._analysis(aspects, hosts)
         named: frozenset[str] = frozenset()
         needs: tuple[tuple[_Stems, frozenset[str]], ...] = ()
-        if exact:
-            if ruled:  # (the source side's path is the rule's)
-                named = frozenset([p for h, p in exact if h == source_host or h == "*"])
-            if refs:  # (the path the request falls under matters only if a note names it)
-                relevant = frozenset([p for h, p in exact if h == host or h == "*"])
-                if relevant:
-                    needs = tuple([(stems, relevant) for _, stems in refs])
+        if exact:  # the paths notes name on the source side's rule host, on the Gateway side's
+            on_source: list[str] = []
+            on_gateway: list[str] = []
+            for h, p in exact:
+                if h == "*":
+                    on_source.append(p)
+                    on_gateway.append(p)
+                else:
+                    if h == source_host:
+                        on_source.append(p)
+                    if h == host:
+                        on_gateway.append(p)
+            if ruled and on_source:  # (the source side's path is the rule's)
+                named = frozenset(on_source)
+            if refs and on_gateway:  # (the path the request falls under matters only if a note names it)
+                relevant = frozenset(on_gateway)
+                needs = ((refs[0][1], relevant),) if len(refs) == 1 else tuple([(stems, relevant) for _, stems in refs])
         plan: _Plan = (involved, None, named, needs, regexes, {}, analysis, source_host, host)
         if named or needs or regexes:
             return plan
@@ -463,12 +473,12 @@ class Explainer:
                 if ref in self.paths[h]:
                     source_host = h
                     break
-            source_refs = frozenset((ref,))
+            source_refs: tuple[str, ...] = (ref,)
             stray = ref not in owned  # (an Ingress that served them but does not own the host)
         else:  # the controller's own rule (/healthz ...) or none: the host's
             source_host = hosts[0] if hosts else ""
-            source_refs = frozenset() if ruled else frozenset(self.paths.get(source_host, ()))
-            stray = not source_refs <= owned
+            source_refs = () if ruled else tuple(self.paths.get(source_host, ()))
+            stray = not owned.issuperset(source_refs)
         host = ""
         refs: tuple[tuple[frozenset[str], _Stems], ...] = ()
         if g is not None:
