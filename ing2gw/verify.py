@@ -36,7 +36,7 @@ from .notes import ASPECTS, Note
 from .probes import PROBE_CLIENT, Probe, ProbeFields
 from .resources import ResourceSet
 from .router.outcome import Matched, Outcome
-from .yamlio import JsonList, json_list
+from .yamlio import json_pieces
 
 if TYPE_CHECKING:
     from .policyprobes import ProbeGroup, Stateful
@@ -233,41 +233,34 @@ _FRAGMENT_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS  # (dump_json'
 
 
 def _rows(ordered: Iterable[Difference], rendered: _Rendered | None,
-          written: dict[int, tuple[tuple[Note, ...], Any, bool]] | None) -> list[dict[str, Any]]:
+          written: dict[int, tuple[tuple[Note, ...], Any]] | None) -> list[dict[str, Any]]:
     """The JSON rows of ``ordered`` differences, laid out here only (one loop, no call per
     row: the rows of a large report are made while it is written); with ``written``
-    (explanations written so far, by ``id`` of their tuple of notes), rows for orjson only:
-    each row's explainedBy the JSON text it is written as (see :meth:`VerifyReport.json_list`),
-    its lists the difference's tuples (orjson writes a tuple as a list: no copy to make)."""
+    (explanations written so far, by ``id`` of their tuple of notes), each row's explainedBy
+    as the JSON text it is written as (see :meth:`VerifyReport.json_pieces`)."""
     out = []
-    if written is None:
-        for request, source, gateway, aspects, ingresses, explanation, origin, repeats in ordered:
-            explained_by = _notes_json(explanation, rendered)
-            if repeats > 1:  # right after the origin
-                out.append({"request": request, "origin": origin, "repeats": repeats, "source": source,
-                            "gateway": gateway, "differs": list(aspects), "ingresses": list(ingresses),
-                            "explained": bool(explanation), "explainedBy": explained_by})
-            else:
-                out.append({"request": request, "origin": origin, "source": source, "gateway": gateway,
-                            "differs": list(aspects), "ingresses": list(ingresses), "explained": bool(explanation),
-                            "explainedBy": explained_by})
-        return out
-    add, known = out.append, written.get
     for request, source, gateway, aspects, ingresses, explanation, origin, repeats in ordered:
-        found = known(id(explanation))
-        if found is None or found[0] is not explanation:
-            listed = _notes_json(explanation, rendered)
-            try:
-                text: Any = orjson.Fragment(orjson.dumps(listed, option=_FRAGMENT_OPTIONS).replace(b"\n", _ROW_INDENT))
-            except orjson.JSONEncodeError:  # (the row's batch will be refused too: written without)
-                text = listed
-            found = written[id(explanation)] = (explanation, text, bool(explanation))
-        if repeats > 1:
-            add({"request": request, "origin": origin, "repeats": repeats, "source": source, "gateway": gateway,
-                 "differs": aspects, "ingresses": ingresses, "explained": found[2], "explainedBy": found[1]})
+        if written is None:
+            explained_by: Any = _notes_json(explanation, rendered)
         else:
-            add({"request": request, "origin": origin, "source": source, "gateway": gateway, "differs": aspects,
-                 "ingresses": ingresses, "explained": found[2], "explainedBy": found[1]})
+            found = written.get(id(explanation))
+            if found is None or found[0] is not explanation:
+                listed = _notes_json(explanation, rendered)
+                try:
+                    explained_by = orjson.Fragment(orjson.dumps(listed, option=_FRAGMENT_OPTIONS)
+                                                   .replace(b"\n", _ROW_INDENT))
+                except orjson.JSONEncodeError:  # (the row's batch will be refused too: written without)
+                    explained_by = listed
+                found = written[id(explanation)] = (explanation, explained_by)
+            explained_by = found[1]
+        if repeats > 1:  # right after the origin
+            out.append({"request": request, "origin": origin, "repeats": repeats, "source": source,
+                        "gateway": gateway, "differs": list(aspects), "ingresses": list(ingresses),
+                        "explained": bool(explanation), "explainedBy": explained_by})
+        else:
+            out.append({"request": request, "origin": origin, "source": source, "gateway": gateway,
+                        "differs": list(aspects), "ingresses": list(ingresses), "explained": bool(explanation),
+                        "explainedBy": explained_by})
     return out
 
 
@@ -353,7 +346,7 @@ class LogDifference:
         }
 
 
-# Rows per piece of a JSON report written as it is made (VerifyReport.json_list): a piece of
+# Rows per piece of a JSON report written as it is made (VerifyReport.json_pieces): a piece of
 # 1024 generated requests' rows is about 2 MB, which the allocator hands out again piece after
 # piece; pieces four times as large were mapped afresh time and again (on 10 000 Ingresses
 # 20 000-30 000 more page faults in the single-core tail, a fresh page costing several
@@ -534,23 +527,21 @@ class VerifyReport:
         rendered: _Rendered = {}
         return self._document(rendered, _rows(self._ordered(), rendered, None) if rows else None)
 
-    def json_list(self, batch: int | None = None) -> JsonList:
-        """``dump_json(self.to_dict())`` as UTF-8, in parts (:class:`~ing2gw.yamlio.JsonList`):
-        the rows of the differences in batches of ``batch`` (PIECE_ROWS), each made when it is written (so
-        that writing a batch overlaps making the next, or another process makes it). Each
-        row's ``explainedBy`` is the JSON text orjson writes there (an ``orjson.Fragment``),
-        made once per explanation and process: the differences of one explanation share its
-        notes."""
-        size = batch or PIECE_ROWS
+    def json_pieces(self, batch: int = PIECE_ROWS) -> Iterator[bytes | memoryview]:
+        """``dump_json(self.to_dict())`` as UTF-8, in pieces (:func:`~ing2gw.yamlio.json_pieces`):
+        the rows of the differences made and written ``batch`` at a time, so that writing
+        them overlaps making them. Each row's ``explainedBy`` is the JSON text orjson writes
+        there (an ``orjson.Fragment``), made once per explanation: the differences of one
+        explanation share its notes."""
         rendered: _Rendered = {}
         data = self._document(rendered, [])  # (the rows' place)
         ordered = self._ordered()
-        written: dict[int, tuple[tuple[Note, ...], Any, bool]] = {}
+        written: dict[int, tuple[tuple[Note, ...], Any]] = {}
 
-        def rows(i: int, plain: bool) -> list[Any]:
-            return _rows(ordered[i * size:(i + 1) * size], rendered, None if plain else written)
+        def rows(part: Sequence[Difference], plain: bool) -> list[Any]:
+            return _rows(part, rendered, None if plain else written)
 
-        return json_list(data, "differences", -(-len(ordered) // size), rows)
+        return json_pieces(data, "differences", (ordered[i:i + batch] for i in range(0, len(ordered), batch)), rows)
 
     def _ordered(self) -> list[Difference]:
         """The differences as their rows are listed: explained last, then by URL and method."""

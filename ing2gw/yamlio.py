@@ -27,7 +27,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, TypeVar
 
 import orjson
 from ruamel.yaml import YAML
@@ -39,7 +39,7 @@ from ruamel.yaml.tag import Tag
 from .errors import InputError
 from .yamlfast import Parsed, Span, read_stream
 
-__all__ = ["Document", "SourceText", "dump_json", "dump_yaml", "iter_yaml", "JsonList", "json_bytes", "json_list",
+__all__ = ["Document", "SourceText", "dump_json", "dump_yaml", "iter_yaml", "json_bytes", "json_pieces",
            "parse_documents", "read_text"]
 
 # A document whose aliases would expand beyond this many nodes is refused (billion laughs).
@@ -705,66 +705,39 @@ def json_bytes(value: Any) -> bytes | None:
 
 _JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
 
-
-class JsonList(NamedTuple):
-    """:func:`dump_json`'s bytes of a document with one long list, in parts (:func:`json_list`):
-    ``before``, then the list's items in ``batches`` batches (``piece(i)``: batch ``i``'s text,
-    written after its separator, :meth:`separator`), then ``after``. Joined in that order, the
-    whole document. Any batch can be made apart from the others, in any order, by any process
-    that has the data: a large list is written as it is made, and its batches can be shared
-    out."""
-
-    before: bytes
-    batches: int
-    piece: Callable[[int], bytes | memoryview]
-    after: bytes
-
-    @staticmethod
-    def separator(i: int) -> bytes:
-        """What batch ``i``'s text is written after: the list's opening bracket, or a comma."""
-        return b"," if i else b"["
-
-    def pieces(self) -> Iterator[bytes | memoryview]:
-        """The parts in order (each batch made when it is reached)."""
-        yield self.before
-        for i in range(self.batches):
-            yield self.separator(i)
-            yield self.piece(i)
-        yield self.after
+_B = TypeVar("_B")  # a batch of what json_pieces writes rows of
 
 
-def json_list(value: Mapping[str, Any], key: str, count: int,
-              rows: Callable[[int, bool], list[Any]]) -> JsonList:
+def json_pieces(value: Mapping[str, Any], key: str, batches: Iterable[_B],
+                rows: Callable[[_B, bool], list[Any]]) -> Iterator[bytes | memoryview]:
     """:func:`dump_json`'s bytes of ``value`` with ``value[key]`` (a key at the top level,
-    where the list is written) the rows of ``count`` batches, as a :class:`JsonList`.
+    where the list is written) the list of every batch's rows, in pieces: concatenated, the
+    same bytes. A long list is so written as it is made, a batch at a time, not held whole.
 
-    ``rows(i, plain)``: batch ``i``'s rows as JSON data, at least one; with ``plain``, data the
-    standard library writes too (no ``orjson.Fragment``). A batch orjson refuses is written by
-    the standard library, whose layout is the same (:func:`dump_json`); what precedes the
-    list, if orjson refuses it, makes the whole document go through the standard library at
-    once (then it is all ``before``, with no batch).
+    ``rows(batch, plain)``: a batch's rows as JSON data; with ``plain``, data the standard
+    library writes too (no ``orjson.Fragment``). A batch orjson refuses is written by the
+    standard library, whose layout is the same (:func:`dump_json`); what precedes the list,
+    if orjson refuses it, makes the whole document go through the standard library at once.
     """
     around = json_bytes({**value, key: orjson.Fragment(_HOLE)})
     if around is None:
-        whole = dump_json({**value, key: [row for i in range(count) for row in rows(i, True)]}).encode()
-        return JsonList(whole, 0, _no_piece, b"")
+        yield dump_json({**value, key: [row for batch in batches for row in rows(batch, True)]}).encode()
+        return
     before, after = around.split(_HOLE)
-
-    def piece(i: int) -> bytes | memoryview:
-        made = rows(i, False)
+    yield before
+    opened = False
+    for batch in batches:
+        made = rows(batch, False)
         if not made:
-            raise ValueError(f"batch {i} of {key!r} has no rows")
+            continue
         try:  # at the top level's depth: the rows written as they are in the whole document
             text = orjson.dumps({"": made}, default=_json_default, option=_FRAGMENT_OPTIONS)
         except orjson.JSONEncodeError:
-            text = json.dumps({"": _plain(rows(i, True))}, indent=2, ensure_ascii=False).encode()
-        return memoryview(text)[len(_LIST_OPENED):-len(_LIST_CLOSED)]
-
-    return JsonList(before, count, piece, (_LIST_CLOSED[:-2] if count else b"[]") + after)
-
-
-def _no_piece(i: int) -> bytes:
-    raise IndexError(i)
+            text = json.dumps({"": _plain(rows(batch, True))}, indent=2, ensure_ascii=False).encode()
+        yield b"," if opened else b"["
+        opened = True
+        yield memoryview(text)[len(_LIST_OPENED):-len(_LIST_CLOSED)]
+    yield (_LIST_CLOSED[:-2] if opened else b"[]") + after
 
 
 _HOLE = b"\x00"  # never in JSON text (a control character in a string is escaped)

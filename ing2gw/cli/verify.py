@@ -10,7 +10,7 @@ import click
 
 from ..errors import ExitCode
 from ..notes import lost_protection
-from ..output import write_list
+from ..output import write_pieces
 from ..plugins import discover
 from ..report import render
 from ..verification import VerifyOptions, run_verify
@@ -52,8 +52,7 @@ from .progress import progress
               help="Processes replaying requests (forked; default: one per CPU; not with --oracle or "
                    "--via-proxy, which replay in this process). With 2, on large inputs, a worker routes "
                    "the generated requests through the source model while this process converts; then this "
-                   "process and a second worker route them through the router, and a large -o json report "
-                   "is written by two processes.")
+                   "process and a second worker route them through the router.")
 @htpasswd_option
 @click.option("--credentials", "credentials", multiple=True, metavar="USER:PASSWORD",
               help="Credentials the policy probes send to basic-auth rules (repeatable; with --htpasswd they are "
@@ -84,11 +83,11 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], scheme: str | N
     report = done.report
     if not quiet:
         print_notes(done.conversion.notes)
-    if fmt == "json":  # a large report: written as its rows are made (by two processes: output.write_list)
+    if fmt == "json":  # a large report: written as its rows are made (the other core copies them out)
         sys.stdout.flush()
         keep_until_exit(rs, done)  # (freed by the process's end, not one by one)
         try:
-            write_list(report.json_list(), sys.stdout.buffer, options.workers)
+            write_pieces(report.json_pieces(), sys.stdout.buffer)
         except BrokenPipeError:  # the reader is gone (`| head`): it read what it wanted; the verdict stands
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (what is still buffered goes nowhere)
     else:  # (text and markdown show the groups, not each row)

@@ -524,7 +524,7 @@ def test_a_report_writes_shared_explanations_as_separate_ones() -> None:
 
 
 def test_written_explanations_give_the_json_of_plain_rows() -> None:
-    """VerifyReport.json_list writes the rows a batch at a time with each explanation's JSON
+    """VerifyReport.json_pieces writes the rows a batch at a time with each explanation's JSON
     text made once per explanation: joined, its pieces are dump_json of the plain data, byte
     for byte, on random reports (repeats, shared and separate tuples of notes, no notes,
     messages with newlines, quotes and non-ASCII text; batches of every size, empty reports)
@@ -553,14 +553,14 @@ def test_written_explanations_give_the_json_of_plain_rows() -> None:
             report.add(Difference(request, outcome, {**outcome, "status": 503}, ("status",), (f"ns/i{i % 4}",),
                                   explained_by, f"case {i}"))
         plain = dump_json(report.to_dict()).encode()
-        assert b"".join(report.json_list(rng.choice([1, 2, 7, 4096])).pieces()) == plain, trial
+        assert b"".join(report.json_pieces(rng.choice([1, 2, 7, 4096]))) == plain, trial
         repeated = repeated or any(d.repeats > 1 for d in report.differences)
     assert repeated
     # the check can fail: the text indented by one level less is not what orjson writes there
     original = v._ROW_INDENT
     try:
         v._ROW_INDENT = b"\n" + b"  " * 2
-        assert b"".join(report.json_list().pieces()) != plain
+        assert b"".join(report.json_pieces()) != plain
     finally:
         v._ROW_INDENT = original
 
@@ -573,16 +573,16 @@ def test_written_json_equals_the_plain_json_on_every_verify_golden(ing2gw, monke
     from ing2gw.verify import VerifyReport
     from ing2gw.yamlio import dump_json
 
-    real = VerifyReport.json_list
+    real = VerifyReport.json_pieces
     compared = [0]
 
-    def json_list(self: Any, batch: int | None = None) -> Any:
-        got = real(self, 3)  # (rows in several batches)
-        assert b"".join(got.pieces()) == dump_json(self.to_dict()).encode(), self.provider
+    def json_pieces(self: Any, batch: int = 4096) -> Any:
+        got = list(real(self, 3))  # (rows in several batches)
+        assert b"".join(got) == dump_json(self.to_dict()).encode(), self.provider
         compared[0] += bool(self.differences or self.logs)
         return got
 
-    monkeypatch.setattr(VerifyReport, "json_list", json_list)
+    monkeypatch.setattr(VerifyReport, "json_pieces", json_pieces)
     cases = sorted(case for folder in ("verify", "verify-haproxy", "verify-istio", "verify-kong-expressions")
                    for case in [TESTDATA / folder, *(TESTDATA / folder).iterdir()] if (case / "input.yaml").exists())
     for case in cases:
