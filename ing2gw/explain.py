@@ -223,15 +223,10 @@ class Explainer:
                 continue
             meta = m.get("metadata") or {}
             spec = m.get("spec") or {}
-            src = (meta.get("annotations") or {}).get("ing2gw.io/source", "")
             hostnames = spec.get("hostnames")
             names = tuple(map(str, hostnames)) if hostnames else ()
-            key = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
-            if src.startswith("Ingress ") and src.count(" ") == 1:  # (made from one Ingress: most)
-                self._routes[key] = ((src[8:],) if "/" in src else (), names)
-                continue
             refs = _made_from(m)
-            self._routes[key] = (refs, names)
+            self._routes[f"{meta.get('namespace', '')}/{meta.get('name', '')}"] = (refs, names)
             for ref in refs:  # a route object's own paths are those of the routes made from it (no Ingress to read)
                 if " " in ref:
                     for host in names or ("",):
