@@ -26,12 +26,17 @@ from .cases import CaseClock
 from .dataplane import DataPlaneModel, with_enforcement
 from .enforce.credentials import Credentials
 from .http import Request
+from .notes import ASPECTS
 from .policyprobes import PolicyWire, ProbeGroup, base_request, policy_request, policy_wire, redirects_to_https
+from .probes import ProbeFields
 from .router.outcome import Matched, Outcome
 from .verify import SourceStandIn, Summary, matched_values, source_stand_ins, summarise, summary_of
 from .widened import widened_request
 
 __all__ = ["Asking", "SourceLink", "counting_source"]
+
+_REDIRECT = ASPECTS.index("redirect")  # (a summary holds the aspects in ASPECTS order: summary_of)
+_UNSEEN = "unseen"  # (a redirect is None or "STATUS LOCATION")
 
 # the source's answers to requests, in order: their summaries, where each matched (an index
 # into the Matched values, as tuples of their fields: one per distinct Matched object)
@@ -57,6 +62,20 @@ class SourceLink:
 
     def __init__(self) -> None:
         self._first, self._second = multiprocessing.Pipe()
+        # (in the first worker) the source's redirect (a summary's) of each generated plain HTTP
+        # request without headers, by (host, path): what :meth:`remember` kept
+        self._plain: dict[tuple[str, str], str | None] = {}
+
+    def remember(self, probes: Sequence[ProbeFields], summaries: Sequence[Summary]) -> None:
+        """In the first worker, for each chunk of generated probes routed (in order with their
+        summaries): keep the redirect of every plain HTTP probe without headers. Such a probe
+        is the very request :func:`~ing2gw.policyprobes.base_request` makes for its host and
+        path (the model does not count: the same request, the same answer), so the question
+        which rules' base requests redirect is mostly answered without routing them again."""
+        plain = self._plain
+        for (scheme, host, path, headers), summary in zip(probes, summaries, strict=True):
+            if not headers and scheme == "http":
+                plain[host, path] = summary[_REDIRECT]
 
     def close(self) -> None:
         """This process's ends (once the second worker is forked, or when there will be none)."""
@@ -79,7 +98,7 @@ class SourceLink:
             if kind == "about":
                 conn.send((bool(getattr(model, "models_timeouts", False)), callable(presented)))
             elif kind == "redirects":
-                conn.send([redirects_to_https(own.route(base_request(host, path))) for host, path in value])
+                conn.send(self._redirects(value, own))
             elif kind == "groups":
                 conn.send(_answers(value, *counting_source(model, credentials, CaseClock())))
             elif kind == "widened":
@@ -87,6 +106,17 @@ class SourceLink:
                                   summarise(own.route(widened_request(host)))) for host in value})
             else:
                 raise AssertionError(f"unknown question {kind!r}")
+
+    def _redirects(self, rules: list[tuple[str, str]], own: DataPlaneModel) -> list[bool]:
+        """For each (host, path), whether the source redirects its base request to HTTPS."""
+        plain, out = self._plain, []
+        for rule in rules:
+            redirect = plain.get(rule, _UNSEEN)
+            if redirect is _UNSEEN:
+                out.append(redirects_to_https(own.route(base_request(*rule))))
+            else:  # (a summary's redirect: "STATUS LOCATION")
+                out.append(redirect is not None and redirect.partition(" ")[2].startswith("https:"))
+        return out
 
     def first_forked(self) -> None:
         """In the first worker, first thing: it keeps its own end only."""

@@ -155,8 +155,10 @@ def _early(rs: ResourceSet, convert_options: ConvertOptions, registry: Registry,
         probes = _ingress_probe_fields(plane, mine)  # (as plain values: no Probe object is needed here)
         size = verify_module.CHUNK
         for at, start in enumerate(range(0, len(probes), size)):
-            chunk = verify_module.probe_wires(probes[start:start + size], "generated")
-            yield at, verify_module.pack_chunk(verify_module.source_wires(model.route, chunk)), len(chunk), None
+            fields = probes[start:start + size]
+            sourced = verify_module.source_wires(model.route, verify_module.probe_wires(fields, "generated"))
+            link.remember(fields, sourced[1])  # (the plain ones answer the second worker's question of redirects)
+            yield at, verify_module.pack_chunk(sourced), len(fields), None
         link.serve(base, model, credentials)
 
     try:
