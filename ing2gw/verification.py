@@ -274,8 +274,8 @@ def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regi
             gateway, reset = _counting_gateway(routing, policies, credentials, CaseClock())
             replay_told(grouped, groups, asking.groups(groups), Stateful(_asked, gateway, reset), explainer)
         hosts = widened_hosts(result.manifests, mine.ingresses)
-        widened = widened_told(result.manifests, mine.ingresses, explainer, asking.widened(hosts) if hosts else {},
-                               router.route, presents)
+        widened = widened_told(result.manifests, mine.ingresses, explainer, asking.widened(hosts), router.route,
+                               presents) if hosts else []  # (without a sibling host, no difference)
         asking.done()
         index = {n: i for i, n in enumerate(unique)}
         return ((grouped.requests, grouped.agree, differences_wire(grouped.differences, index)),

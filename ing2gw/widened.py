@@ -33,15 +33,17 @@ PROBE_LABEL = "ing2gw-unlisted"  # the sibling host probed: ing2gw-unlisted.<dom
 DEFAULT_CERTIFICATE = "the controller's default certificate (no Ingress lists this host)"
 
 
-def _https_listeners(manifests: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
-    """``(hostname, certificate)`` of every HTTPS listener with a hostname."""
+def _https_listeners(manifests: Iterable[Mapping[str, Any]], wildcards: bool = False) -> list[tuple[str, str]]:
+    """``(hostname, certificate)`` of every HTTPS listener with a hostname (``wildcards``: a
+    wildcard hostname)."""
     out: list[tuple[str, str]] = []
     for m in manifests:
         if m.get("kind") not in ("Gateway", "ListenerSet"):
             continue
         ns = (m.get("metadata") or {}).get("namespace", "")
         for lst in (m.get("spec") or {}).get("listeners") or []:
-            if lst.get("protocol") != "HTTPS" or not lst.get("hostname"):
+            if lst.get("protocol") != "HTTPS" or not lst.get("hostname") or (
+                    wildcards and not str(lst["hostname"]).startswith("*.")):
                 continue
             refs = ((lst.get("tls") or {}).get("certificateRefs")) or []
             cert = ", ".join(f"Secret {r.get('namespace') or ns}/{r.get('name')}" for r in refs)
@@ -77,7 +79,7 @@ def _source_certificate(ingresses: Sequence[Ingress], host: str) -> str:
 def widened_hosts(manifests: Sequence[Mapping[str, Any]], ingresses: Sequence[Ingress]) -> list[str]:
     """The sibling hosts :func:`widened_differences` may send through both sides, in its order:
     what another process that holds the source side is asked about (:func:`widened_told`)."""
-    return [host for _, host in _siblings(_https_listeners(manifests), ingresses)]
+    return [host for _, host in _siblings(_https_listeners(manifests, wildcards=True), ingresses)]
 
 
 def widened_differences(manifests: Sequence[Mapping[str, Any]], ingresses: Sequence[Ingress], explainer: Explainer,
@@ -108,11 +110,14 @@ def widened_request(host: str) -> Request:
 def _siblings(listeners: Sequence[tuple[str, str]], ingresses: Sequence[Ingress]) -> list[tuple[str, str]]:
     """(wildcard listener hostname, its sibling host no Ingress names) for each wildcard HTTPS
     listener whose hostname no Ingress TLS section lists."""
+    wild = sorted({(hostname, cert) for hostname, cert in listeners if hostname.startswith("*.")})
+    if not wild:  # (the usual case: no host set to collect)
+        return []
     tls_hosts = {h for ing in ingresses for t in ing.tls for h in t.hosts}
     rule_hosts = {r.host for ing in ingresses for r in ing.rules}
     out = []
-    for hostname, _ in sorted(set(listeners)):
-        if not hostname.startswith("*.") or hostname in tls_hosts:
+    for hostname, _ in wild:
+        if hostname in tls_hosts:
             continue
         host = f"{PROBE_LABEL}.{hostname[2:]}"
         if host not in rule_hosts:
@@ -124,9 +129,12 @@ def _widened(manifests: Sequence[Mapping[str, Any]], ingresses: Sequence[Ingress
              source: Callable[[Request], dict[str, Any]], gateway: Callable[[Request], Outcome],
              presented: Callable[[str], str | None] | None) -> list[Difference]:
     """:func:`widened_differences`, ``source`` giving the summary of the source's answer."""
+    siblings = _siblings(_https_listeners(manifests, wildcards=True), ingresses)
+    if not siblings:
+        return []
     listeners = _https_listeners(manifests)
     out: list[Difference] = []
-    for hostname, host in _siblings(listeners, ingresses):
+    for hostname, host in siblings:
         ours = _gateway_certificate(listeners, host)
         theirs = _source_certificate(ingresses, host)
         if presented is not None:
