@@ -23,9 +23,9 @@ policies attached to the route the rule's request lands on, :class:`~ing2gw.enfo
 The source's built-in defaults (``Intent.implicit``, e.g. ingress-nginx's 1m body limit)
 are not probed. Every variant except the one under test passes the other checks where it can: a client
 inside the allow-list, the first credentials given. A burst larger than :data:`MAX_BURST`
-is not sent (``skipped`` says so). A rule with no protection of its own is routed (to find
-the Gateway side's) only where its hostname can reach a Gateway rule that carries one: with
-no policy at all, only the rules under a few hostnames can.
+is not sent (``skipped`` says so). A rule is routed (to find the Gateway side's protections)
+only where its hostname can reach a Gateway rule that carries one it does not have already:
+with no policy at all, only the rules under a few hostnames can.
 """
 
 from __future__ import annotations
@@ -181,7 +181,8 @@ _Probed = tuple[Route, Rule, str, str, list[Intent], "_Found | None", bool]
 def _probed(ir: IR, router: Router, guard: Guard, timeouts: bool) -> Iterator[_Probed]:
     """The rules worth probing: (route, rule, host, path, the Gateway-wide protections, what
     :func:`_own` gives for the rule when already known, whether the Gateway side can add no
-    protection to it: no policy, and no rule under its hostname carries one)."""
+    protection to it: no policy, and no rule under its hostname carries one, or none it does
+    not have already)."""
     # the source's own defaults (ingress-nginx's 1m body limit) are not probed: only what users configured
     wide: list[Intent] = [g.intent for g in ir.gateway_intents
                           if isinstance(g.intent, _PROTECTIONS) and not g.intent.implicit]
@@ -190,23 +191,30 @@ def _probed(ir: IR, router: Router, guard: Guard, timeouts: bool) -> Iterator[_P
     for route in ir.routes:
         if route.kind != "HTTPRoute":
             continue
-        host = next((h for h in route.hostnames if not h.startswith("*.")), None)
-        if host is None:
+        for host in route.hostnames:
+            if not host.startswith("*."):
+                break
+        else:
             continue
-        alone = marked is not None and split_host_port(host)[0] not in marked
+        mark = None if marked is None else marked.get(split_host_port(host)[0])
+        alone = marked is not None and mark is None
         for rule in route.rules:
             path = _first_path(rule)
-            if (host, path) in seen:
-                continue
+            count = len(seen)
             seen.add((host, path))
+            if len(seen) == count:  # (seen before)
+                continue
             own = None
+            quiet = alone
             if marked is not None:
                 if alone and not wide and not rule.intents and (not timeouts or rule.timeouts is None):
                     continue  # (what _own gives is empty: skipped below, without making it)
                 own = _own(rule, wide, timeouts)
-                if alone and not own.any:
+                if mark is not None:  # the host's rules carry no ExternalAuth filter, and no timeout the rule lacks:
+                    quiet = not mark[0] and mark[1] <= (own.timeouts or set())  # landing on any adds nothing
+                if quiet and not own.any:
                     continue  # nothing to probe here, nor on any rule a request for the host can land on
-            yield route, rule, host, path, wide, own, alone
+            yield route, rule, host, path, wide, own, quiet
 
 
 def _own(rule: Rule, wide: Iterable[Intent], timeouts: bool) -> _Found:
@@ -234,22 +242,41 @@ def _seconds(text: str) -> float:
     return seconds
 
 
-def _marked_hosts(router: Router, timeouts: bool) -> set[str] | None:
+def _marked_hosts(router: Router, timeouts: bool) -> dict[str, tuple[bool, set[float]]] | None:
     """The hostnames under which the router holds a rule carrying what the probes look for on
     the Gateway side without policies (an ExternalAuth filter; with ``timeouts``, a rule
-    timeout): a request for any other hostname cannot land on one. None when a wildcard or
-    catch-all hostname holds such a rule (then every rule is routed to find out)."""
-    def marks(group: Group) -> bool:
-        return any(e.info.auth_filters or (timeouts and route_limits(e.info)) for e in (*group.http, *group.grpc))
+    timeout), each with what those rules carry: whether one has an ExternalAuth filter, and
+    their timeouts (seconds). A request for any other hostname cannot land on one; one for
+    such a hostname finds no more than that. None when a wildcard or catch-all hostname holds
+    such a rule (then every rule is routed to find out)."""
+    def marks(group: Group) -> tuple[bool, set[float]] | None:
+        """(an ExternalAuth filter, the timeouts) of the group's rules, None when they carry neither."""
+        auth, marked = False, False
+        seconds: set[float] = set()
+        for entries in (group.http, group.grpc):
+            for e in entries:
+                info = e.info
+                if info.auth_filters:
+                    auth = marked = True
+                if timeouts and info.timeouts:
+                    limits = route_limits(info)
+                    if limits:
+                        marked = True
+                        seconds.update(limit.seconds for limit in limits if limit.seconds > 0)
+        return (auth, seconds) if marked else None
 
-    out: set[str] = set()
+    out: dict[str, tuple[bool, set[float]]] = {}
     for gateway in router.table.gateways.values():
         for index in gateway.ports.values():
             for listener in index.values():
                 routes = listener.routes
                 if any(marks(g) for g in routes.wild.values()) or (routes.any is not None and marks(routes.any)):
                     return None
-                out.update(host for host, group in routes.exact.items() if marks(group))
+                for host, group in routes.exact.items():
+                    mark = marks(group)
+                    if mark is not None:
+                        known = out.get(host)
+                        out[host] = mark if known is None else (known[0] or mark[0], known[1] | mark[1])
     return out
 
 

@@ -186,17 +186,68 @@ def test_policy_probes_skipping_unprotected_rules_equal_routing_every_rule(
         for timeouts in (False, True):
             for credentials in ([], [("alice", "pw")]):
                 fast_skipped: list[str] = []
-                fast = pp.policy_probes(result.ir, router, guard, model.route, credentials, fast_skipped, timeouts)
+                counting = _Counting(router)
+                fast = pp.policy_probes(result.ir, counting, guard, model.route, credentials, fast_skipped, timeouts)
                 with monkeypatch.context() as m:
                     m.setattr(pp, "_marked_hosts", lambda *_: None)
                     plain_skipped: list[str] = []
-                    plain = pp.policy_probes(result.ir, router, guard, model.route, credentials, plain_skipped,
+                    every = _Counting(router)
+                    plain = pp.policy_probes(result.ir, every, guard, model.route, credentials, plain_skipped,
                                              timeouts)
                 assert fast == plain and fast_skipped == plain_skipped, path
+                assert counting.routed <= every.routed, path
                 checked += 1
         marked = None if guard.policies else pp._marked_hosts(router, True)
         skipped_somewhere += marked is not None
     assert checked > 40 and skipped_somewhere > 10
+
+
+class _Counting:
+    """A router that counts the requests routed through it."""
+
+    def __init__(self, router: Any) -> None:
+        self.table, self.routed, self._router = router.table, 0, router
+
+    def route(self, request: Any) -> Any:
+        self.routed += 1
+        return self._router.route(request)
+
+
+def test_policy_probes_route_only_the_rules_a_gateway_rule_can_add_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rule whose hostname holds Gateway rules with timeouts is routed (to find the Gateway
+    side's) only when one of them has a timeout the rule itself lacks; the probes are those
+    of routing every rule."""
+    import ing2gw.policyprobes as pp
+    from ing2gw.enforce.guard import Guard, policy_index
+
+    def ingress(name: str, path: str, annotations: dict[str, str]) -> dict[str, Any]:
+        return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                "metadata": {"name": name, "namespace": "default", "annotations": annotations},
+                "spec": {"ingressClassName": "nginx", "rules": [{"host": "app.example.com", "http": {"paths": [
+                    {"path": path, "pathType": "Prefix",
+                     "backend": {"service": {"name": name, "port": {"number": 80}}}}]}}]}}
+
+    slow = {"nginx.ingress.kubernetes.io/proxy-read-timeout": "120"}
+    # (the rule without a timeout is routed: it lands on its own rule, which has none either)
+    cases = {"one timeout": ([ingress("a", "/", slow), ingress("b", "/api", slow)], 0, ("/", "/api")),
+             "a rule without": ([ingress("a", "/", slow), ingress("b", "/api", {})], 1, ("/",))}
+    for name, (documents, routed, probed) in cases.items():
+        path = tmp_path / "input.yaml"
+        path.write_text(yaml.safe_dump_all(documents))
+        sides = _sides(path)
+        assert sides is not None
+        _, result, _, model, router = sides
+        guard = Guard(policy_index(result.manifests))
+        counting = _Counting(router)
+        fast = pp.policy_probes(result.ir, counting, guard, model.route, [], [], True)
+        with monkeypatch.context() as m:
+            m.setattr(pp, "_marked_hosts", lambda *_: None)
+            assert pp.policy_probes(result.ir, router, guard, model.route, [], [], True) == fast, name
+        assert counting.routed == routed, name
+        assert [g.origin for g in fast] == [
+            f"policy probe: a backend slower than each timeout on http://app.example.com{p}" for p in probed], name
 
 
 def test_policy_groups_made_while_workers_replay_equal_one_process(
