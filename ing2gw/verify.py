@@ -237,12 +237,16 @@ def _rows(ordered: Iterable[Difference], rendered: _Rendered | None,
     """The JSON rows of ``ordered`` differences, laid out here only (one loop, no call per
     row: the rows of a large report are made while it is written); with ``written``
     (explanations written so far, by ``id`` of their tuple of notes), each row's explainedBy
-    as the JSON text it is written as (see :meth:`VerifyReport.json_pieces`)."""
+    as the JSON text it is written as (see :meth:`VerifyReport.json_pieces`), and its differs
+    and ingresses the tuples they are (written as lists: no list made per row)."""
     out = []
     for request, source, gateway, aspects, ingresses, explanation, origin, repeats in ordered:
         if written is None:
             explained_by: Any = _notes_json(explanation, rendered)
+            differs: Sequence[str] = list(aspects)  # (JSON data: lists; written, the tuples will do)
+            refs: Sequence[str] = list(ingresses)
         else:
+            differs, refs = aspects, ingresses
             found = written.get(id(explanation))
             if found is None or found[0] is not explanation:
                 listed = _notes_json(explanation, rendered)
@@ -255,11 +259,11 @@ def _rows(ordered: Iterable[Difference], rendered: _Rendered | None,
             explained_by = found[1]
         if repeats > 1:  # right after the origin
             out.append({"request": request, "origin": origin, "repeats": repeats, "source": source,
-                        "gateway": gateway, "differs": list(aspects), "ingresses": list(ingresses),
+                        "gateway": gateway, "differs": differs, "ingresses": refs,
                         "explained": bool(explanation), "explainedBy": explained_by})
         else:
             out.append({"request": request, "origin": origin, "source": source, "gateway": gateway,
-                        "differs": list(aspects), "ingresses": list(ingresses), "explained": bool(explanation),
+                        "differs": differs, "ingresses": refs, "explained": bool(explanation),
                         "explainedBy": explained_by})
     return out
 
