@@ -360,6 +360,14 @@ PIECE_ROWS = 1024
 _PLAIN = ((), "", 0, "")  # the end of Difference.key for a request with nothing but its method and url
 
 
+def _order_key(explained: bool, url: str, method: str) -> str:
+    """A difference's place among the rows (explained last, then by URL and method) as one
+    string: strings sort several times faster than tuples (a sort of 150 000 rows took
+    0.05 s in the single-core end of ``verify``). It sorts as the tuple (explained, url,
+    method) unless a URL holds a NUL (then :meth:`VerifyReport._ordered` sorts by the tuple)."""
+    return f"{'1' if explained else '0'}{url}\0{method}"
+
+
 @dataclass(slots=True)
 class VerifyReport:
     provider: str
@@ -385,9 +393,11 @@ class VerifyReport:
     # id of its tuple of notes, which differences of one explanation share: :func:`notes_of`)
     # and aspects: [the notes (kept, so their id stays their own), how many requests, the
     # tuples of Ingresses, the position of the first]; and how many differences (from the
-    # first) are so counted, each one's key in :meth:`_ordered` (a repeat changes neither).
+    # first) are so counted, each one's key in :meth:`_ordered` (a repeat changes neither):
+    # (explained, url, method) as one string (:func:`_order_key`), and whether a URL holds a NUL.
     _causes: dict[tuple[int, tuple[str, ...]], list[Any]] = field(default_factory=dict, repr=False, compare=False)
-    _keys: list[tuple[bool, str, str]] = field(default_factory=list, repr=False, compare=False)
+    _keys: list[str] = field(default_factory=list, repr=False, compare=False)
+    _nul: bool = field(default=False, repr=False, compare=False)
     _tallied: int = field(default=0, repr=False, compare=False)
 
     @property
@@ -439,7 +449,10 @@ class VerifyReport:
                 add(difference)  # (another kind of request, or one seen before)
                 continue
             differences.append(difference)
-            keys.append((bool(explained_by), request["url"], request["method"]))
+            url = request["url"]
+            keys.append(f"{'1' if explained_by else '0'}{url}\0{request['method']}")  # (_order_key, inlined)
+            if "\0" in url:
+                self._nul = True
             cause = causes.get((id(explained_by), aspects))
             if cause is None:
                 causes[id(explained_by), aspects] = [explained_by, 1, {refs}, at]
@@ -452,7 +465,9 @@ class VerifyReport:
         """Count the difference at position ``at`` in its cause (see :meth:`groups`), and
         note its sort key (:meth:`_ordered`)."""
         explained_by, aspects, request = difference[5], difference[3], difference[0]
-        self._keys.append((bool(explained_by), request["url"], request["method"]))
+        self._keys.append(_order_key(bool(explained_by), request["url"], request["method"]))
+        if "\0" in request["url"]:
+            self._nul = True
         cause = self._causes.get((id(explained_by), aspects))
         if cause is None:
             self._causes[id(explained_by), aspects] = [explained_by, difference[7], {difference[4]}, at]
@@ -474,6 +489,7 @@ class VerifyReport:
         if self._tallied != len(differences):
             self._causes.clear()
             self._keys.clear()
+            self._nul = False
             for at, difference in enumerate(differences):
                 self._tally(difference, at)
             self._tallied = len(differences)
@@ -551,7 +567,10 @@ class VerifyReport:
         """The differences as their rows are listed: explained last, then by URL and method."""
         # (by the keys noted as they were added; the sort is stable, as sorting the differences)
         differences = self._counted()
-        return list(map(differences.__getitem__, sorted(range(len(differences)), key=self._keys.__getitem__)))
+        keys: Sequence[Any] = self._keys
+        if self._nul:  # (a URL with a NUL in it: its string key may sort otherwise than the tuple)
+            keys = [(bool(d[5]), d[0]["url"], d[0]["method"]) for d in differences]
+        return list(map(differences.__getitem__, sorted(range(len(differences)), key=keys.__getitem__)))
 
     def _document(self, rendered: _Rendered, rows: list[dict[str, Any]] | None) -> dict[str, Any]:
         """The report's JSON data with ``rows`` as its ``differences`` (and the access-log

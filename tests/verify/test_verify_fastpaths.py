@@ -641,6 +641,41 @@ def test_rows_added_at_once_give_the_report_of_adding_each() -> None:
     assert repeated
 
 
+def test_rows_are_listed_explained_last_then_by_url_and_method() -> None:
+    """A report lists its rows by (explained, url, method), ties in the order added, whether
+    added one by one or in bulk: on random URLs one of which is often a prefix of another,
+    with methods that sort before and after the URLs' characters, and URLs with a NUL in them
+    (a key made of them all as one string would sort one such pair the other way)."""
+    import random
+
+    from ing2gw.notes import Fidelity, Level, Note
+    from ing2gw.verify import Difference, VerifyReport, notes_of
+
+    notes = [Note("CODE", Level.INFO, "m", "Ingress ns/i", "f", Fidelity.APPROXIMATE)]
+    rng = random.Random(3)
+    for trial in range(40):
+        rows = []
+        nul = trial % 2 == 1
+        for i in range(rng.randrange(1, 120)):
+            url = "http://h/" + "".join(rng.choice("a/\x01" + ("\0" if nul else "")) for _ in range(rng.randrange(4)))
+            request = {"method": rng.choice(["GET", "A", "\x02", "OPTIONS"]), "url": url, "headers": {}}
+            rows.append((request, {"status": i}, {"status": -i}, ("status",), ("ns/i",), rng.choice([(), (0,)]),
+                         f"case {i}"))
+        if nul:  # (a URL that another is a prefix of, a NUL where the shorter one ends)
+            rows[:0] = [({"method": "Z", "url": "http://h/a", "headers": {}}, {}, {"status": 1}, ("status",), ("ns/i",),
+                         (0,), "first"),
+                        ({"method": "A", "url": "http://h/a\0\x01", "headers": {}}, {}, {"status": 1}, ("status",),
+                         ("ns/i",), (0,), "second")]
+        each, bulk = VerifyReport("p", 1), VerifyReport("p", 1)
+        known: dict[tuple[int, ...], tuple[Note, ...]] = {}
+        for request, a, b, aspects, refs, explained, origin in rows:
+            each.add(Difference(request, a, b, aspects, refs, notes_of(explained, notes, known), origin))
+        bulk.add_rows(rows, notes, known)
+        expected = sorted(each.differences, key=lambda d: (d.explained, d.request["url"], d.request["method"]))
+        assert each._ordered() == bulk._ordered() == expected, trial
+        assert [r["origin"] for r in each.to_dict()["differences"]] == [d.origin for d in expected]
+
+
 def test_equal_summaries_without_a_dict_share_their_dict() -> None:
     """The rows of a replay's chunk hold one dict for equal summaries without a dict in them
     (verify._shared_dict): the same object, equal to the summary's own dict; a summary with a
