@@ -27,10 +27,12 @@ def passthrough_streams(resources: ResourceSet, prefix: str = "nginx.ingress.kub
     """The model, or None when no Ingress asks for ssl-passthrough."""
     from .model import nginx_order
 
-    primaries = [i for i in nginx_order(list(resources.ingresses))
-                 if i.annotations.get(f"{prefix}/canary") not in _TRUE]
-    marked = {r.host for i in primaries if i.annotations.get(f"{prefix}/ssl-passthrough") in _TRUE
-              for r in i.rules if r.host}
+    passthrough, canary = f"{prefix}/ssl-passthrough", f"{prefix}/canary"
+    marked = {r.host for i in resources.ingresses if i.annotations.get(passthrough) in _TRUE
+              and i.annotations.get(canary) not in _TRUE for r in i.rules if r.host}
+    if not marked:  # (most inputs: the Ingresses are not put in the controller's order for nothing)
+        return None
+    primaries = [i for i in nginx_order(list(resources.ingresses)) if i.annotations.get(canary) not in _TRUE]
     hosts: dict[str, tuple[str, str]] = {}
     for host in sorted(marked):
         root = next(((i, p) for i in primaries for r in i.rules if r.host == host for p in r.paths
@@ -38,7 +40,7 @@ def passthrough_streams(resources: ResourceSet, prefix: str = "nginx.ingress.kub
         backend = _backend(resources, *root) if root else None
         if root and backend:
             hosts[host] = (backend, f"Ingress {root[0].ref}")
-    return SniPassthrough("ingress-nginx", hosts) if marked else None
+    return SniPassthrough("ingress-nginx", hosts)
 
 
 def _backend(resources: ResourceSet, ing: Ingress, path: IngressPath) -> str | None:
