@@ -435,31 +435,45 @@ class VerifyReport:
         """:meth:`add` the differences of ``rows`` as a replay gives them, in order (their notes
         as indices into ``notes``, each explanation's tuple made once: ``explanations``, see
         :func:`notes_of`). (:meth:`add` and :meth:`_tally` inlined for a difference of a request
-        with no headers seen first -- a generated probe's: one call per chunk, not two per
-        difference.)"""
+        with nothing but a method, a URL and headers seen first -- a generated probe's: one call
+        per chunk, not two per difference.)"""
         differences, seen, keys, causes, add = self.differences, self._seen, self._keys, self._causes, self.add
+        at = len(differences)
+        if self._tallied != at:  # (differences set otherwise: counted afresh when next asked)
+            for request, source, gateway, aspects, refs, explained, origin in rows:
+                add(Difference(request, source, gateway, aspects, refs, notes_of(explained, notes, explanations),
+                               origin))
+            return
+        nul = False
         for request, source, gateway, aspects, refs, explained, origin in rows:
             explained_by = explanations.get(explained)
             if explained_by is None:
                 explained_by = notes_of(explained, notes, explanations)
             difference = _new_difference(Difference, (request, source, gateway, aspects, refs, explained_by, origin, 1))
-            at = len(differences)
-            if (len(request) != 3 or request["headers"] or self._tallied != at
-                    or seen.setdefault((request["method"], request["url"]), at) != at):
-                add(difference)  # (another kind of request, or one seen before)
+            if len(request) == 3:  # (its key as add makes it)
+                method, url, headers = request["method"], request["url"], request["headers"]
+                first = seen.setdefault((method, url, tuple(headers.items()), "", 0, "") if headers else (method, url),
+                                        at) == at
+            else:
+                first = False
+            if not first:  # (another kind of request, or one seen before)
+                self._tallied = at
+                add(difference)
+                at = len(differences)
                 continue
             differences.append(difference)
-            url = request["url"]
-            keys.append(f"{'1' if explained_by else '0'}{url}\0{request['method']}")  # (_order_key, inlined)
+            keys.append(f"{'1' if explained_by else '0'}{url}\0{method}")  # (_order_key, inlined)
             if "\0" in url:
-                self._nul = True
+                nul = True
             cause = causes.get((id(explained_by), aspects))
             if cause is None:
                 causes[id(explained_by), aspects] = [explained_by, 1, {refs}, at]
             else:
                 cause[1] += 1
                 cause[2].add(refs)
-            self._tallied = at + 1
+            at += 1
+        self._tallied = at
+        self._nul = self._nul or nul
 
     def _tally(self, difference: Difference, at: int) -> None:
         """Count the difference at position ``at`` in its cause (see :meth:`groups`), and
