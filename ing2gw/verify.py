@@ -360,6 +360,13 @@ PIECE_ROWS = 1024
 _PLAIN = ((), "", 0, "")  # the end of Difference.key for a request with nothing but its method and url
 
 
+def _codes(explained_by: tuple[Note, ...]) -> tuple[str, ...]:
+    """The cause a difference is grouped by: the codes of its notes, sorted, once each."""
+    if len(explained_by) == 1:  # (most explanations)
+        return (explained_by[0].code,)
+    return tuple(sorted({n.code for n in explained_by})) or ("UNEXPLAINED",)
+
+
 def _order_key(explained: bool, url: str, method: str) -> str:
     """A difference's place among the rows (explained last, then by URL and method) as one
     string: strings sort several times faster than tuples (a sort of 150 000 rows took
@@ -519,10 +526,10 @@ class VerifyReport:
         grouped: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Any]] = {}
 
         def group(explained_by: tuple[Note, ...], aspects: tuple[str, ...], at: int,
-                  item: Difference | LogDifference) -> list[Any]:
+                  item: Difference | LogDifference | None) -> list[Any]:
             codes = codes_of.get(id(explained_by))
             if codes is None:
-                codes = codes_of[id(explained_by)] = tuple(sorted({n.code for n in explained_by})) or ("UNEXPLAINED",)
+                codes = codes_of[id(explained_by)] = _codes(explained_by)
             found = grouped.get((codes, aspects))
             if found is None:
                 found = grouped[codes, aspects] = [0, set(), at, item]
@@ -530,11 +537,21 @@ class VerifyReport:
                 found[2:] = [at, item]
             return found
 
+        # (a cause per explanation and aspects, over ten thousand on a large input: group() inlined,
+        # the first difference found once the causes are read)
         for (_, aspects), (explained_by, count, refs, at) in self._causes.items():
-            found = group(explained_by, aspects, at, differences[at])
+            codes = codes_of.get(id(explained_by))
+            if codes is None:
+                codes = codes_of[id(explained_by)] = _codes(explained_by)
+            found = grouped.get((codes, aspects))
+            if found is None:
+                found = grouped[codes, aspects] = [0, set(), at, None]
+            elif at < found[2]:
+                found[2] = at
             found[0] += count
-            for ingresses in refs:
-                found[1].update(ingresses)
+            found[1].update(*refs)
+        for found in grouped.values():
+            found[3] = differences[found[2]]
         for at, entry in enumerate(self.logs.values(), len(differences)):
             found = group(entry.explained_by, entry.aspects, at, entry)
             found[0] += entry.count
