@@ -28,6 +28,7 @@ from .explain import Explainer
 from .forking import can_fork as fork_available
 from .http import DEFAULT_PORTS, Request
 from .logshare import sharing as line_sharing
+from .notes import Note
 from .plugins import Registry
 from .policy import PolicyIndex
 from .policyprobes import (
@@ -230,8 +231,13 @@ def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regi
     # both sides go to a pool once everything is built here.
     split: SourceSide | None = None
     sourced: Iterator[SourcedMessage] | None = None
-    unique = list(dict.fromkeys(explaining))  # the notes as both processes number them (to send differences)
     here: list[tuple[Router, PolicyIndex, Router, Explainer]] = []
+
+    def numbered() -> list[Note]:
+        """The notes as every process numbers them to send differences (an Explainer's
+        ``all_notes``: equal ones merged, the first kept; a worker sends their numbers by its
+        explainer's ``index``): this process's explainer's when it made one."""
+        return built_here[0][3].all_notes if built_here else list(dict.fromkeys(explaining))
 
     def sides() -> tuple[Router, PolicyIndex, Router, Explainer]:
         """Both Gateway sides, the policies and an explainer, in a worker: this process's when
@@ -257,7 +263,7 @@ def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regi
                     yield None
         widened = widened_differences(result.manifests, mine.ingresses, explainer, own.route, router.route,
                                       getattr(base, "presented_certificate", None))
-        index = {n: i for i, n in enumerate(unique)}
+        index = explainer.index  # (each note's number in explainer.all_notes: numbered())
         yield ((grouped.requests, grouped.agree, differences_wire(grouped.differences, index)),
                differences_wire(widened, index), skipped_here)
 
@@ -277,7 +283,7 @@ def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regi
         widened = widened_told(result.manifests, mine.ingresses, explainer, asking.widened(hosts), router.route,
                                presents) if hosts else []  # (without a sibling host, no difference)
         asking.done()
-        index = {n: i for i, n in enumerate(unique)}
+        index = explainer.index  # (each note's number in explainer.all_notes: numbered())
         return ((grouped.requests, grouped.agree, differences_wire(grouped.differences, index)),
                 differences_wire(widened, index), skipped_here)
 
@@ -336,7 +342,7 @@ def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regi
         def sourced_groups() -> VerifyReport:
             (requests, agree, wire), _, _ = finished()
             grouped = VerifyReport(provider=name, ingresses=len(mine.ingresses), requests=requests, agree=agree)
-            grouped.differences = differences_from_wire(wire, unique)
+            grouped.differences = differences_from_wire(wire, numbered())
             return grouped
 
         cases = load_cases(options.cases) if options.cases else []
@@ -377,7 +383,7 @@ def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regi
             if split is not None:  # the worker's (what its policy probes skipped comes first, as made first)
                 _, widened, skipped_there = finished()
                 skipped[:0] = skipped_there
-                more = differences_from_wire(widened, unique)
+                more = differences_from_wire(widened, numbered())
             else:
                 more = widened_differences(result.manifests, mine.ingresses, Explainer(explaining, mine,
                                                                                        result.manifests),
@@ -400,7 +406,7 @@ def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regi
             report.cases = results_json(run_cases(cases, lambda r: counting.route(r).to_dict(), None, clock))
         return Verification(report, result, name, [c.name for c in checkers],
                             (routing, policies, router, built, built_here, here, generated, groups, stateful, mine,
-                             explaining, unique, source, split, sourced))
+                             explaining, source, split, sourced))
     finally:
         if split is not None:
             split.stop()
