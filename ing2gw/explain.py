@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from typing import Any
 
 from .http import Request
 from .notes import Fidelity, Level, Note
-from .resources import ResourceSet
+from .resources import IngressPath, ResourceSet
 from .router.outcome import Matched, Outcome
 
 __all__ = ["Explainer", "route_sources", "source_ref"]
@@ -27,7 +27,6 @@ __all__ = ["Explainer", "route_sources", "source_ref"]
 _EXPLAINING = (Fidelity.APPROXIMATE, Fidelity.EXTENSION, Fidelity.UNSUPPORTED)
 _REGEX_META = re.compile(r"[\\^$.|?*+()\[\]{}]")
 _HOST = itemgetter(0)  # a scope entry's host
-_PATH = attrgetter("path")  # an Ingress path as written
 
 # Where a side served a request: the Ingresses it came from, the rule host and the
 # Ingress path (None: no path of the host matched).
@@ -102,10 +101,13 @@ _Analysis = tuple[frozenset[tuple[str, str]], tuple["re.Pattern[str]", ...],
 # source side's rule paths a note names, per source of the Gateway side's route its paths'
 # stems and the paths a note names, the regexes -- the explanations by what was read, and
 # what an explanation is worked out from: the notes' analysis and the source side's and the
-# Gateway side's rule hosts.
+# Gateway side's rule hosts; last the readings made so far, by the request's path (and the
+# source side's rule path, if read). Plans that read alike share their readings (hosts made
+# from one template: their probes' paths repeat), plans whose explanations read alike their
+# explanations.
 _Plan = tuple[tuple[str, ...], "tuple[int, ...] | None", frozenset[str], tuple[tuple[_Stems, frozenset[str]], ...],
               tuple["re.Pattern[str]", ...], dict[tuple["str | bool | None", ...], tuple[int, ...]], _Analysis,
-              str, str]
+              str, str, dict[Any, tuple["str | bool | None", ...]]]
 
 # What the plans for the requests for one hostname that the sides matched by rules of the same
 # source objects share, whatever differs: the Ingresses involved, the source side's rule host
@@ -166,8 +168,8 @@ class Explainer:
         # (built right before verify forks its second worker, with the other core idle: only the
         # indexes every request reads are made here; a note's scope is read when an analysis
         # first needs it, _scope)
-        self.all_notes: list[Note] = []
-        self.index: dict[Note, int] = {}
+        self.all_notes: list[Note] = list(dict.fromkeys(notes))  # (equal notes merge: the first one counts)
+        self._index: dict[Note, int] | None = None  # (index: worked out when first read)
         self._host_notes: dict[str, list[int]] = {}  # scope host -> the explaining notes about it (indices)
         self._scopes: dict[int, _Scopes] = {}  # an explaining note (its index) -> its scope, by precision
         self._by_path: dict[str, dict[str, re.Pattern[str]]] = {}  # host -> its ~regex scopes, compiled
@@ -177,14 +179,15 @@ class Explainer:
         self._plans: dict[tuple[tuple[str, ...], str, str | None, str | None, str | None], _Plan] = {}
         # the same but the aspects -> what a plan takes of where the sides served (_Sides)
         self._sides: dict[tuple[str, str | None, str | None, str | None], _Sides] = {}
+        # what a plan reads (its named paths, stems, regexes) -> the readings made (shared: _Plan)
+        self._readings: dict[tuple[Any, ...], dict[Any, tuple[str | bool | None, ...]]] = {}
+        # (aspects, noted rule hosts, the sides' rule hosts if noted, the Gateway paths read) -> the
+        # explanations by reading (shared: _Plan)
+        self._knowns: dict[tuple[Any, ...], dict[tuple[str | bool | None, ...], tuple[int, ...]]] = {}
         # the last plan accounted() used: (aspects, the sides' Matched values, hostname, the plan)
         self._last: tuple[tuple[str, ...], Matched | None, Matched | None, str, _Plan] | None = None
-        index, all_notes, host_notes = self.index, self.all_notes, self._host_notes
-        for n in notes:
-            at = len(all_notes)
-            if index.setdefault(n, at) != at:  # (equal notes merge: the first one counts)
-                continue
-            all_notes.append(n)
+        host_notes = self._host_notes
+        for at, n in enumerate(self.all_notes):
             scope = n.scope
             if not n.aspects or not scope:
                 continue
@@ -196,23 +199,23 @@ class Explainer:
                     host_notes[host] = [at]
                 else:
                     found.append(at)
-        # rule host -> Ingress -> its paths on that host
-        self.paths: dict[str, dict[str, list[str]]] = {}
+        # rule host -> Ingress -> its paths on that host, as held (an Ingress's IngressPath values,
+        # read as written when first needed, _stems_of: most are never read)
+        self.paths: dict[str, dict[str, Sequence[IngressPath | str]]] = {}
         paths = self.paths
         for ing in resources.ingresses:
-            ref = ""
-            for rule in ing.rules:
+            rules = ing.rules
+            if not rules:
+                continue
+            ref = f"{ing.namespace}/{ing.name}"  # (ing.ref, without the property to call)
+            for rule in rules:
                 mine = paths.get(rule.host)
                 if mine is None:
-                    mine = paths[rule.host] = {}
-                ref = ref or ing.ref
-                written = list(map(_PATH, rule.paths))
-                if "" in written:
-                    written = [p or "/" for p in written]
-                if ref in mine:
-                    mine[ref] += written
+                    paths[rule.host] = {ref: rule.paths}
+                elif ref in mine:
+                    mine[ref] = (*mine[ref], *rule.paths)
                 else:
-                    mine[ref] = written
+                    mine[ref] = rule.paths
         # a route's ns/name -> the objects it was made from (source_ref) and its hostnames (read
         # here in one pass: the routes read again later would be out of the cache, or copied
         # into a forked worker's memory as their reference counts change)
@@ -230,8 +233,9 @@ class Explainer:
             for ref in refs:  # a route object's own paths are those of the routes made from it (no Ingress to read)
                 if " " in ref:
                     for host in names or ("",):
-                        own = self.paths.setdefault(host, {}).setdefault(ref, [])
-                        own.extend(p for rule in spec.get("rules") or () for p in _route_paths(rule))
+                        own = [p for rule in spec.get("rules") or () for p in _route_paths(rule)]
+                        held = self.paths.setdefault(host, {})
+                        held[ref] = [*held.get(ref, ()), *own]
         # hostname -> (the rule hosts that can serve it, most specific first; the Ingresses
         # with such a rule host, sorted, and as a set)
         self._hosts: dict[str, tuple[list[str], tuple[str, ...], frozenset[str]]] = {}
@@ -242,6 +246,13 @@ class Explainer:
         self._gateway_sides: dict[tuple[str, str], tuple[str, tuple[tuple[frozenset[str], _Stems], ...]]] = {}
         self._stems: dict[tuple[str, ...], _Stems] = {}  # an Ingress's paths on a host -> _under's stems
         self._stem_of: dict[str, tuple[str, str, int, int]] = {}  # a path -> its stem (one of _Stems)
+
+    @property
+    def index(self) -> dict[Note, int]:
+        """Each note's index in :attr:`all_notes` (what the explanations are given as)."""
+        if self._index is None:
+            self._index = {n: i for i, n in enumerate(self.all_notes)}
+        return self._index
 
     # --- who served the request ----------------------------------------------------------
 
@@ -282,7 +293,8 @@ class Explainer:
 
     def _stems_of(self, ref: str, host: str) -> _Stems:
         """The paths of Ingress ``ref`` on ``host`` with their lower-cased literal starts and lengths."""
-        written = tuple(self.paths.get(host, {}).get(ref, ()))
+        written = tuple([p if p.__class__ is str else p.path or "/"  # type: ignore[union-attr]
+                         for p in self.paths.get(host, {}).get(ref, ())])
         stems = self._stems.get(written)
         if stems is None:  # (Ingresses made alike have the same paths: their stems are worked out once)
             known = self._stem_of
@@ -389,7 +401,8 @@ class Explainer:
         on nothing else, the explanation only on the source side's rule path, the rule paths
         the request's path falls under on the Gateway side and which ``~regex`` scopes it
         matches, and of those only on what a note that may explain it names (:data:`_Analysis`)."""
-        m, g = source.matched, gateway.matched
+        m, rule = source.matched, gateway.rule  # (the rule's Matched: what gateway.matched gives)
+        g = None if rule is None else rule.matched
         hostname = request.hostname
         last = self._last
         # (a replay's differing requests come a location at a time: the last plan's key is
@@ -410,7 +423,14 @@ class Explainer:
         involved, fixed, known = plan[0], plan[1], plan[5]
         if fixed is not None:
             return involved, fixed
-        read = _reading(plan, m, request.path)
+        path, readings = request.path, plan[9]
+        at: Any = (path, None if m is None else m.rule_name) if plan[2] else path
+        read = readings.get(at)
+        if read is None:
+            read = _reading(plan, m, path)
+            if len(readings) >= 100_000:
+                readings.clear()
+            readings[at] = read
         found = known.get(read)
         if found is None:
             found = known[read] = self._by_reading(aspects, plan, read)
@@ -450,11 +470,29 @@ class Explainer:
             if refs and on_gateway:  # (the path the request falls under matters only if a note names it)
                 relevant = frozenset(on_gateway)
                 needs = ((refs[0][1], relevant),) if len(refs) == 1 else tuple([(stems, relevant) for _, stems in refs])
-        plan: _Plan = (involved, None, named, needs, regexes, {}, analysis, source_host, host)
+        # (what reads alike shares the readings; the explanations of a reading depend on the
+        # rule hosts only where a note names them: the analysis's)
+        reads = (named, needs, regexes)
+        readings = self._readings.get(reads)
+        if readings is None:
+            if len(self._readings) >= 100_000:
+                self._readings.clear()
+            readings = self._readings[reads] = {}
+        alike = (aspects, hosts, source_host if source_host in hosts else None, host if host in hosts else None,
+                 len(needs))
+        known = self._knowns.get(alike)
+        if known is None:
+            if len(self._knowns) >= 100_000:
+                self._knowns.clear()
+            known = self._knowns[alike] = {}
+        plan: _Plan = (involved, None, named, needs, regexes, known, analysis, source_host, host, readings)
         if named or needs or regexes:
             return plan
-        return (involved, self._by_reading(aspects, plan, _reading(plan, m, path)), named, needs, regexes, plan[5],
-                analysis, source_host, host)
+        read = _reading(plan, m, path)
+        fixed = known.get(read)
+        if fixed is None:
+            fixed = known[read] = self._by_reading(aspects, plan, read)
+        return (involved, fixed, named, needs, regexes, known, analysis, source_host, host, readings)
 
     def _sides_of(self, hostname: str, m: Matched | None, g: Matched | None) -> _Sides:
         """:data:`_Sides` of the requests for ``hostname`` the sides matched by rules of the

@@ -452,10 +452,15 @@ def test_a_key_that_leaves_a_reading_out_fails_the_check(ing2gw, monkeypatch: py
     import ing2gw.explain as ex
 
     real_reading, real_by_reading, real_analysis = ex._reading, ex.Explainer._by_reading, ex.Explainer._analysis
-    last: list[Any] = [None]  # the request's true reading, which the explanation is worked out from
+    real_accounted = ex.Explainer.accounted
+    current: list[Any] = [None, ""]  # the request being answered: where the source side matched it, its path
+
+    def accounted(self: Any, aspects: tuple[str, ...], request: Any, source: Any, gateway: Any) -> Any:
+        current[:] = [source.matched, request.path]
+        return real_accounted(self, aspects, request, source, gateway)
 
     def reading(plan: Any, m: Any, path: str) -> Any:  # the key: the reading with a part left out
-        read = last[0] = real_reading(plan, m, path)
+        read = real_reading(plan, m, path)
         paths = len(plan[3])
         if left_out == "source path":
             return (None, *read[1:])
@@ -464,7 +469,8 @@ def test_a_key_that_leaves_a_reading_out_fails_the_check(ing2gw, monkeypatch: py
         return (*read[:1 + paths], *[False] * (len(read) - 1 - paths))
 
     def by_reading(self: Any, aspects: tuple[str, ...], plan: Any, read: Any) -> Any:
-        return real_by_reading(self, aspects, plan, last[0])
+        # (worked out from the request's true reading, whatever the key: readings are remembered)
+        return real_by_reading(self, aspects, plan, real_reading(plan, *current))
 
     def analysis(self: Any, aspects: tuple[str, ...], hosts: tuple[str, ...]) -> Any:
         exact, *rest = real_analysis(self, aspects, hosts)
@@ -475,6 +481,7 @@ def test_a_key_that_leaves_a_reading_out_fails_the_check(ing2gw, monkeypatch: py
     else:
         monkeypatch.setattr(ex, "_reading", reading)
         monkeypatch.setattr(ex.Explainer, "_by_reading", by_reading)
+        monkeypatch.setattr(ex.Explainer, "accounted", accounted)
     wrong: list[Any] = []
     checked = _checking_accounts(monkeypatch, wrong)
     _goldens(ing2gw, checked)
