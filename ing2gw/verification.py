@@ -293,12 +293,8 @@ def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regi
         early.stop()  # its guess does not hold (or it made none): the generated probes are others
         early = None
     if early is not None:
-        built_here.append((*gateway_side(), Explainer(explaining, mine, result.manifests)))  # (the worker shares them)
-    # the notes as both processes number them (to send differences): equal ones merged, the first
-    # kept, as the explainer made before forking has them already
-    unique = built_here[0][3].all_notes if built_here else list(dict.fromkeys(explaining))
-    if early is not None:
         assert link is not None
+        built_here.append((*gateway_side(), Explainer(explaining, mine, result.manifests)))  # (the worker shares them)
         first, told = early, link
 
         def finishing_side(done: Any) -> Iterator[SourcedMessage | Extra]:
