@@ -99,6 +99,9 @@ _GrantEntries = tuple[list[tuple[Any, Any, Any]], list[tuple[Any, Any, Any]],
                       "tuple[set[tuple[Any, Any, Any]], set[tuple[Any, Any]]] | None"]
 
 
+_UNINDEXED: Any = object()  # (Inventory._grants_from: a grant's entries are read one by one)
+
+
 class Inventory:
     def __init__(self, objects: list[Obj], strict: bool) -> None:
         self.strict = strict
@@ -123,6 +126,9 @@ class Inventory:
         # listener per reference asks; a namespace's grant may list many objects), with its
         # to entries indexed (see _entries)
         self._grant_entries: dict[tuple[str, str], _GrantEntries] = {}
+        # what the grants of a namespace let objects of a group, kind and namespace use (see _grants_from), by
+        # (from group, kind, namespace, to namespace): a route or listener per reference asks
+        self._granting: dict[tuple[str, str, str, str], Any] = {}
         self._by_kind: dict[tuple[str, str], list[Obj]] = {}  # (group, kind) -> objects, by namespace/name
         for (group, kind, ns, _), o in sorted(self.by_key.items()):
             self._by_kind.setdefault((group, kind), []).append(o)
@@ -170,6 +176,12 @@ class Inventory:
         self, from_group: str, from_kind: str, from_ns: str,
         to_group: str, to_kind: str, to_ns: str, to_name: str,
     ) -> bool:
+        key = (from_group, from_kind, from_ns, to_ns)
+        found = self._granting.get(key)
+        if found is None:
+            found = self._granting[key] = self._grants_from(from_group, from_kind, from_ns, to_ns)
+        if found is not _UNINDEXED:
+            return (to_group, to_kind, to_name) in found[0] or (to_group, to_kind) in found[1]
         for grant in self.grants.get(to_ns, ()):
             froms, tos, sets = self._entries(grant)
             if (from_group, from_kind, from_ns) not in froms:  # (tuples compared item by item, in C)
@@ -180,6 +192,24 @@ class Inventory:
             elif any(g == to_group and k == to_kind and (not n or n == to_name) for g, k, n in tos):
                 return True
         return False
+
+    def _grants_from(self, from_group: str, from_kind: str, from_ns: str,
+                     to_ns: str) -> tuple[set[tuple[Any, Any, Any]], set[tuple[Any, Any]]] | Any:
+        """What the ReferenceGrants of ``to_ns`` let objects of ``from_ns`` (of that group and kind) use,
+        together: the ``(group, kind, name)`` of the objects they name and the ``(group, kind)`` of those
+        naming none (every object of the kind); :data:`_UNINDEXED` when an entry cannot go in a set
+        (``granted`` reads the grants one by one then)."""
+        named: set[tuple[Any, Any, Any]] = set()
+        kinds: set[tuple[Any, Any]] = set()
+        for grant in self.grants.get(to_ns, ()):
+            froms, _, sets = self._entries(grant)
+            if (from_group, from_kind, from_ns) not in froms:
+                continue
+            if sets is None:
+                return _UNINDEXED
+            named |= sets[0]
+            kinds |= sets[1]
+        return named, kinds
 
     def _entries(self, grant: Obj) -> _GrantEntries:
         """A ReferenceGrant's ``(group, kind, namespace)`` froms and ``(group, kind, name)`` tos,
@@ -207,9 +237,20 @@ _new_obj = maker(Obj)  # (one per input object: Obj(...) without its frozen __in
 
 def to_objects(manifests: Iterable[tuple[Mapping[str, Any], str]]) -> list[Obj]:
     objects: list[Obj] = []
+    groups: dict[str, str] = {}  # apiVersion -> its group (the input has a few)
     for body, origin in manifests:
         api = body.get("apiVersion")
         kind = body.get("kind")
+        meta = body.get("metadata")
+        if type(api) is str and type(kind) is str and type(meta) is dict:  # (well-formed, as a rule: no check to fail)
+            name, ns = meta.get("name"), meta.get("namespace")
+            if type(name) is str and (ns is None or type(ns) is str):
+                group = groups.get(api)
+                if group is None:
+                    group = groups[api] = api.split("/", 1)[0] if "/" in api else ""
+                objects.append(_new_obj(group, kind, "" if kind in CLUSTER_SCOPED else (ns or "default"), name, body,
+                                        origin))
+                continue
         if not isinstance(api, str) or not isinstance(kind, str):
             raise InputError(f"{origin}: object without apiVersion and kind")
         group = api.split("/", 1)[0] if "/" in api else ""

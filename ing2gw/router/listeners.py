@@ -26,6 +26,8 @@ ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
 _KINDS = {"HTTP": ROUTE_KINDS, "HTTPS": ROUTE_KINDS, "TLS": ("TLSRoute", "TCPRoute"), "TCP": ("TCPRoute",),
           "UDP": ("UDPRoute",)}
 _DEFAULT_KINDS = {**_KINDS, "TLS": ("TLSRoute",)}
+_DEFAULT_KIND_SETS = {protocol: frozenset(kinds) for protocol, kinds in _DEFAULT_KINDS.items()}  # (one set each)
+_ROUTE_KIND_SET = frozenset(ROUTE_KINDS)
 
 
 @dataclass(slots=True)
@@ -108,13 +110,26 @@ def parse_listeners(gw: Obj, inv: Inventory, notes: set[str]) -> list[ListenerSp
     specs: list[ListenerSpec] = []
     for i, raw in enumerate(maps_of(gw, spec.get("listeners"), "spec.listeners")):
         where = f"spec.listeners[{i}]"
-        name = str_of(gw, raw.get("name"), f"{where}.name") or str(i)
-        port = int_of(gw, raw.get("port"), f"{where}.port") or 0
-        protocol = str_of(gw, raw.get("protocol"), f"{where}.protocol") or ""
-        hostname = str_of(gw, raw.get("hostname"), f"{where}.hostname")
-        allowed = map_of(gw, raw.get("allowedRoutes"), f"{where}.allowedRoutes")
-        namespaces = map_of(gw, allowed.get("namespaces"), f"{where}.allowedRoutes.namespaces")
-        kinds_raw = maps_of(gw, allowed.get("kinds"), f"{where}.allowedRoutes.kinds")
+        get = raw.get
+        name, port, protocol, hostname = get("name"), get("port"), get("protocol"), get("hostname")
+        # (a well-formed listener -- each field of its type, its allowedRoutes and namespaces plain mappings
+        # or absent -- read without the typed accessors; any other is read through them, which say what is wrong)
+        if not (type(name) is str and type(port) is int and type(protocol) is str
+                and (hostname is None or type(hostname) is str)):
+            name = str_of(gw, name, f"{where}.name")
+            port = int_of(gw, port, f"{where}.port")
+            protocol = str_of(gw, protocol, f"{where}.protocol")
+            hostname = str_of(gw, hostname, f"{where}.hostname")
+        name, port, protocol = name or str(i), port or 0, protocol or ""
+        allowed = get("allowedRoutes")
+        if type(allowed) is not dict:
+            allowed = map_of(gw, allowed, f"{where}.allowedRoutes")
+        namespaces = allowed.get("namespaces")
+        if type(namespaces) is not dict:
+            namespaces = map_of(gw, namespaces, f"{where}.allowedRoutes.namespaces")
+        kinds_raw = allowed.get("kinds")
+        if kinds_raw is not None:
+            kinds_raw = maps_of(gw, kinds_raw, f"{where}.allowedRoutes.kinds")
         problem: str | None = None
         lnotes: list[str] = []
         if kinds_raw:
@@ -124,18 +139,15 @@ def parse_listeners(gw: Obj, inv: Inventory, notes: set[str]) -> list[ListenerSp
                 and k.get("kind") in _KINDS.get(protocol, ROUTE_KINDS)
             )
         else:
-            kinds = frozenset(_DEFAULT_KINDS.get(protocol, ROUTE_KINDS))
+            kinds = _DEFAULT_KIND_SETS.get(protocol, _ROUTE_KIND_SET)
         if protocol == "HTTPS":
             problem = _check_tls(gw, raw, where, inv, lnotes)
-        specs.append(ListenerSpec(
-            gateway=gw, name=name, port=port, protocol=protocol,
-            hostname=hostname.lower() if hostname else None,
-            allowed_from=str(namespaces.get("from") or "Same"),
-            selector=map_of(gw, namespaces.get("selector"),
-                          f"{where}.allowedRoutes.namespaces.selector"),
-            kinds=kinds, problem=problem, notes=lnotes, routes=HostIndex(),
-            raw=raw,
-        ))
+        selector = namespaces.get("selector")
+        if type(selector) is not dict:
+            selector = map_of(gw, selector, f"{where}.allowedRoutes.namespaces.selector")
+        specs.append(ListenerSpec(gw, name, port, protocol, hostname.lower() if hostname else None,
+                                  str(namespaces.get("from") or "Same"), selector, kinds, problem, lnotes, HostIndex(),
+                                  raw))
     return specs
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "Gateway",
     "Group",
     "HeaderModifier",
+    "InfoParts",
     "Listener",
     "Match",
     "Mirror",
@@ -34,9 +35,11 @@ __all__ = [
     "Rewrite",
     "Rule",
     "ValueMatch",
+    "info_parts",
     "new_entry",
-    "new_info",
+    "new_matched",
     "new_rule",
+    "new_rule_info",
 ]
 
 EXACT, PREFIX, REGEX = 0, 1, 2  # path match kinds, in precedence order
@@ -284,14 +287,15 @@ class Gateway:
 new_rule = maker(Rule)
 new_entry = maker(Entry)
 new_redirect = maker(RedirectTo)
-_matched, _rule_info = maker(Matched), maker(RuleInfo)
+new_matched, new_rule_info = maker(Matched), maker(RuleInfo)
 
 
-def new_info(gateway: str, listener: str, kind: str, route: str, index: int, name: str | None, rule: Rule,
-             auth_filters: tuple[AuthFilter, ...]) -> RuleInfo:
-    """``RuleInfo(Matched(gateway, listener, kind, route, index, name), <rule's chosen backend,
-    weights, timeouts, retry, session persistence>, auth_filters)``: rule ``index`` (named
-    ``name``) of the ``kind`` ``route`` ("ns/name"), compiled to ``rule``, on a listener."""
-    return _rule_info(_matched(gateway, listener, kind, route, index, name),
-                      None if rule.chosen is None else rule.chosen.key, rule.weights, rule.timeouts, rule.retry,
-                      rule.session_persistence, auth_filters)
+# What a RuleInfo holds of its rule: the chosen backend's key, the weights, timeouts, retry, session persistence
+InfoParts = tuple["str | None", Mapping[str, float], "Mapping[str, Any] | None", "Mapping[str, Any] | None",
+                  "Mapping[str, Any] | None"]
+
+
+def info_parts(rule: Rule) -> InfoParts:
+    """What a :class:`RuleInfo` of ``rule`` holds between its ``matched`` and its ``auth_filters``."""
+    return (None if rule.chosen is None else rule.chosen.key, rule.weights, rule.timeouts, rule.retry,
+            rule.session_persistence)

@@ -37,7 +37,7 @@ from .model import (
 from .outcome import AuthFilter, MirrorTarget
 from .precedence import NEWEST, Head, MatchKey, grpc_head, http_head
 
-__all__ = ["DropRule", "compile_rule", "resolve_backend"]
+__all__ = ["DropRule", "Template", "compile_rule", "compile_template", "resolve_backend", "rule_name"]
 
 FILTER_TYPES = frozenset({
     "RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite",
@@ -341,96 +341,45 @@ def _plain(value: Any) -> Any:
 
 
 # Filter types whose compiled value depends on the filter alone (not on the route's
-# namespace or the other objects): equal ones are compiled once (compile_rule's ``memo``).
+# namespace or the other objects): equal ones are compiled once (compile_template's ``memo``).
 _ROUTE_FREE_FILTERS = frozenset({"RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect",
                                  "URLRewrite", "CORS"})
 
 
 def compile_rule(
     o: Obj, i: int, rule: Mapping[str, Any], inv: Inventory, mesh: bool = False,
-    memo: dict[Any, Any] | None = None, ident: tuple[str, str] | None = None,
 ) -> tuple[Rule, str | None, list[tuple[MatchKey, Match]]]:
     """Rule ``i`` of route ``o``: what it compiles to, its name and its matches, each with its
     precedence key; ``mesh``: for a Service parent (GAMMA), where a backendRef in another
-    namespace needs no ReferenceGrant.
+    namespace needs no ReferenceGrant."""
+    compiled, heads = compile_template(o, i, rule, inv, mesh, None)
+    created, route = o.created or NEWEST, o.ref
+    return compiled, rule_name(o, i, rule), [(head + (created, route, i, j), match)
+                                             for j, (head, match) in enumerate(heads)]
 
-    ``memo`` (one per compiled table, while its objects live) keeps what a rule compiles to
-    apart from its route, index and name (:data:`_Template`: one Rule for all of them), by the identity of its filter,
-    backendRef and match mappings and the values of its timeouts, retry and session
-    persistence, and the route's kind and namespace: emitted routes share those mappings
-    (one dict for every equal match, filter list or backendRef), so thousands of rules
-    compile once. Below that, what a filter list, a path match and a same-namespace
-    backendRef compile to is kept the same way. Each entry keeps its input, so no other
-    mapping takes its id. Only what compiled without error is kept: a malformed one fails
-    where it first appears, as before. ``ident``: the route's age (creationTimestamp, or
-    :data:`~.precedence.NEWEST`) and ``ns/name``, when the caller has them."""
-    key = None if memo is None else _template_key(o, rule, mesh)
-    found = None if key is None else memo.get(key)  # type: ignore[union-attr]
-    if found is not None:
-        template: _Template = found[1]
-    else:
-        template = _template(o, i, rule, inv, mesh, memo)
-        if key is not None:
-            memo[key] = (rule, template)  # type: ignore[index]  # (the rule kept: the ids in the key stay its own)
-    compiled, heads = template
-    created, route = (o.created or NEWEST, o.ref) if ident is None else ident
+
+def rule_name(o: Obj, i: int, rule: Mapping[str, Any]) -> str | None:
+    """The name of rule ``i`` of route ``o``, if it has one."""
     name = rule.get("name")
-    if name is not None:
-        name = str_of(o, name, f"spec.rules[{i}].name")
-    if len(heads) == 1:  # (most rules: no comprehension to run)
-        head, match = heads[0]
-        return compiled, name, [(_tuple_new(MatchKey, (*head, created, route, i, 0)), match)]
-    return compiled, name, [(_tuple_new(MatchKey, (*head, created, route, i, j)), match)
-                            for j, (head, match) in enumerate(heads)]
-
-
-_tuple_new = tuple.__new__  # MatchKey(...) without NamedTuple's Python-level __new__ (every field given, in order)
+    if name is None or type(name) is str:
+        return name
+    return str_of(o, name, f"spec.rules[{i}].name")
 
 
 # What a rule compiles to apart from its route, index and name: the Rule, and each match with the
 # first fields of its precedence key (:class:`~.precedence.MatchKey`)
-_Template = tuple[Rule, tuple[tuple[Head, Match], ...]]
+Template = tuple[Rule, tuple[tuple[Head, Match], ...]]
 
 
-def _template_key(o: Obj, rule: Mapping[str, Any], mesh: bool) -> tuple[Any, ...] | None:
-    """The memo key of a rule's :data:`_Template` (None: not kept; the rule is malformed, its
-    compilation says how)."""
-    get = rule.get
-    filters, refs, matches = get("filters"), get("backendRefs"), get("matches")
-    if ((filters is not None and type(filters) is not list) or (refs is not None and type(refs) is not list)
-            or (matches is not None and type(matches) is not list)):
-        return None
-    limits = None
-    timeouts, retry, sp = get("timeouts"), get("retry"), get("sessionPersistence")
-    if timeouts is not None or retry is not None or sp is not None:  # (most rules have none of them)
-        limits = (_by_value(timeouts), _by_value(retry), _by_value(sp))
-        if _MALFORMED in limits:
-            return None
-    # the lists' items by identity (most lists hold one)
-    return ("rule", o.kind, o.namespace, mesh,
-            None if filters is None else (id(filters[0]),) if len(filters) == 1 else tuple(map(id, filters)),
-            None if refs is None else (id(refs[0]),) if len(refs) == 1 else tuple(map(id, refs)),
-            None if matches is None else (id(matches[0]),) if len(matches) == 1 else tuple(map(id, matches)),
-            limits)
-
-
-_MALFORMED: Any = ("malformed",)  # (a value no key part equals)
-
-
-def _by_value(value: Any) -> Any:
-    """A timeouts, retry or sessionPersistence mapping in a :func:`_template_key`: by value, strings, else
-    the identity of the value (kept with the rule); None when absent; :data:`_MALFORMED` when not a mapping."""
-    if value is None:
-        return None
-    if type(value) is not dict:
-        return _MALFORMED
-    return tuple((k, v if type(v) is str else id(v)) for k, v in value.items())
-
-
-def _template(
+def compile_template(
     o: Obj, i: int, rule: Mapping[str, Any], inv: Inventory, mesh: bool, memo: dict[Any, Any] | None,
-) -> _Template:
-    """:func:`compile_rule`'s work apart from the route's name, index and age."""
+) -> Template:
+    """What rule ``i`` of route ``o`` compiles to apart from the route's name, its index and age.
+    ``memo`` (one per compiled table, while its objects live; None: none) keeps what a filter list,
+    a path match and a same-namespace backendRef compile to by the identity of their mappings:
+    emitted routes share those (one dict for every equal match, filter list or backendRef). Each
+    entry keeps its input, so no other mapping takes its id. Only what compiled without error is
+    kept: a malformed one fails where it first appears, as before."""
     where = f"spec.rules[{i}]"
     grpc = o.kind == "GRPCRoute"
     allowed = GRPC_FILTER_TYPES if grpc else FILTER_TYPES

@@ -37,10 +37,10 @@ from .hostnames import HostIndex
 from .inventory import GATEWAY_GROUP, Inventory, Obj, map_of, maps_of, parent_target, seq_of, to_objects
 from .listeners import ROUTE_KINDS, ListenerSpec, attach, listener_set_parent, listener_specs
 from .mesh import MeshBuilder, MeshTable, is_service_parent
-from .model import Gateway, Group, Listener, Match, Rule, new_entry, new_info
+from .model import Gateway, Group, InfoParts, Listener, Match, Rule, info_parts, new_entry, new_matched, new_rule_info
 from .outcome import AuthFilter
-from .precedence import NEWEST, MatchKey
-from .rules import DropRule, compile_rule
+from .precedence import NEWEST, Head, MatchKey
+from .rules import DropRule, Template, compile_template, rule_name
 
 __all__ = ["GATEWAY_GROUP", "Table", "compile_table"]
 
@@ -80,15 +80,32 @@ def _named(own: list[ListenerSpec], parent: tuple[str, str], section: str,
     return named.get(section, [])
 
 
-# (the rule -- kept, so its id stays its own --, the notes of its backends, its ExternalAuth filters)
-_Derived = tuple[Rule, tuple[str, ...], tuple[AuthFilter, ...]]
+_MALFORMED: Any = ("malformed",)  # (a value no key part equals)
 
 
-def _derived(rule: Rule, memo: dict[int, _Derived]) -> _Derived:
-    """The notes of ``rule``'s backends and its ExternalAuth filters, worked out once per Rule
-    (routes' rules compiled alike share one), kept in ``memo`` by its id."""
-    found = memo[id(rule)] = (rule, tuple(n for b in rule.backends for n in b.notes),
-                              tuple(f.auth for f in rule.filters if f.auth is not None))
+def _by_value(value: Any) -> Any:
+    """A timeouts, retry or sessionPersistence mapping in a template's key (see compile_table): by value, strings,
+    else the identity of the value (kept with the rule); None when absent; :data:`_MALFORMED` when not a mapping."""
+    if value is None:
+        return None
+    if type(value) is not dict:
+        return _MALFORMED
+    return tuple((k, v if type(v) is str else id(v)) for k, v in value.items())
+
+
+# What the table keeps of a rule template (rules compiled alike share one): the template
+# -- kept, so its id stays its own --, its Rule, its matches (interned: equal matches are one object) with the first
+# fields of their keys, the notes of its backends and its ExternalAuth filters
+_Derived = tuple[Template, Rule, tuple[tuple[Head, Match], ...], tuple[str, ...], tuple[AuthFilter, ...], InfoParts]
+
+
+def _derived(template: Template, interned: dict[Match, Match], memo: dict[int, _Derived]) -> _Derived:
+    """What the table keeps of ``template``, worked out once (``memo`` keeps it by the template's id)."""
+    rule = template[0]
+    found = memo[id(template)] = (
+        template, rule, tuple((head, interned.setdefault(match, match)) for head, match in template[1]),
+        tuple(n for b in rule.backends for n in b.notes), tuple(f.auth for f in rule.filters if f.auth is not None),
+        info_parts(rule))
     return found
 
 
@@ -134,10 +151,15 @@ def compile_table(
     routes = [o for kind in ROUTE_KINDS for o in inv.of_kind(GATEWAY_GROUP, kind)]
     mesh = MeshBuilder(inv)
     interned: dict[Match, Match] = {}
-    # the interned match of each Match object met (the templates' matches are shared objects: hashing one
-    # by its fields, in Python, costs more than finding it by identity); the object kept, so its id stays its own
-    interned_by_id: dict[int, tuple[Match, Match]] = {}
-    memo: dict[Any, Any] = {}  # compile_rule's (the manifests live while the table is compiled)
+    memo: dict[Any, Any] = {}  # compile_template's (the manifests live while the table is compiled)
+    # The templates of the rules (what each compiles to apart from its route, index and name), by the route's kind
+    # and namespace, then by the identity of the rule's filter, backendRef and match mappings (the lists' items;
+    # most lists hold one: its id alone, no tuple) and the values of its timeouts, retry and session persistence:
+    # emitted routes share those mappings (one dict for every equal match, filter list or backendRef), so
+    # thousands of rules compile to one template (one Rule). Each template keeps its rule, so no other mapping
+    # takes the ids of its key; only what compiled without error is kept (a malformed rule fails where it first
+    # appears, as before).
+    templates: dict[tuple[str, str], dict[Any, tuple[Mapping[str, Any], Template]]] = {}
     by_name: dict[tuple[str, str], dict[str, list[ListenerSpec]]] = {}  # a parent's listeners by name
     derived: dict[int, _Derived] = {}  # _derived's
     # what a parentRef object names, by its identity and the route's namespace (emitted routes share their
@@ -155,15 +177,54 @@ def compile_table(
             for h in seq_of(o, spec.get("hostnames"), "spec.hostnames")
         ]
         kind, ref = o.kind, o.ref
-        ident = (o.created or NEWEST, ref)  # (the same for each rule)
-        compiled: list[tuple[int, Rule, str | None, list[tuple[MatchKey, Match]]]] = []
+        created = o.created or NEWEST  # (the same for each rule)
+        # each rule kept: its index, what the table keeps of its template, its name, its matches with their keys
+        compiled: list[tuple[int, _Derived, str | None, tuple[tuple[MatchKey, Match], ...]]] = []
+        scope = (kind, o.namespace)
+        kept = templates.get(scope)
+        if kept is None:
+            kept = templates[scope] = {}
         for i, rule in enumerate(maps_of(o, spec.get("rules"), "spec.rules")):
-            try:
-                compiled.append((i, *compile_rule(o, i, rule, inv, False, memo, ident)))
-            except DropRule as exc:
-                notes.add(f"{kind} {ref}: rule {i} dropped: {exc}")
-        for i, rule_obj, _, _ in compiled:
-            for n in rule_obj.notes:
+            get = rule.get
+            filters, backend_refs, matches = get("filters"), get("backendRefs"), get("matches")
+            timeouts, retry, persistence = get("timeouts"), get("retry"), get("sessionPersistence")
+            key: Any = None  # (None: not kept; the rule is malformed, its compilation says how)
+            if ((filters is None or type(filters) is list) and (backend_refs is None or type(backend_refs) is list)
+                    and (matches is None or type(matches) is list)):
+                limits = None
+                if timeouts is not None or retry is not None or persistence is not None:  # (most rules: none)
+                    limits = (_by_value(timeouts), _by_value(retry), _by_value(persistence))
+                if limits is None or _MALFORMED not in limits:
+                    key = (None if filters is None else id(filters[0]) if len(filters) == 1
+                           else tuple(map(id, filters)),
+                           None if backend_refs is None else id(backend_refs[0]) if len(backend_refs) == 1
+                           else tuple(map(id, backend_refs)),
+                           None if matches is None else id(matches[0]) if len(matches) == 1
+                           else tuple(map(id, matches)),
+                           limits)
+            known_template = None if key is None else kept.get(key)
+            if known_template is not None:
+                template = known_template[1]
+            else:
+                try:
+                    template = compile_template(o, i, rule, inv, False, memo)
+                except DropRule as exc:
+                    notes.add(f"{kind} {ref}: rule {i} dropped: {exc}")
+                    continue
+                if key is not None:
+                    kept[key] = (rule, template)
+            name = rule.get("name")
+            if name is not None and type(name) is not str:
+                name = rule_name(o, i, rule)
+            known_rule = derived.get(id(template)) or _derived(template, interned, derived)
+            heads = known_rule[2]
+            if len(heads) == 1:  # (most rules: no comprehension to run)
+                head, match = heads[0]
+                compiled.append((i, known_rule, name, ((head + (created, ref, i, 0), match),)))  # (a key each)
+            else:
+                compiled.append((i, known_rule, name, tuple((head + (created, ref, i, j), match)
+                                                            for j, (head, match) in enumerate(heads))))
+            for n in known_rule[1].notes:
                 notes.add(f"{kind} {ref} rule {i}: {n}; that match never matches")
         attached: dict[int, tuple[ListenerSpec, list[str | None], list[str]]] = {}
         parent_refs = maps_of(o, spec.get("parentRefs"), "spec.parentRefs")
@@ -193,25 +254,33 @@ def compile_table(
             continue
         grpc = kind == "GRPCRoute"
         for ls, effective, anotes in attached.values():
-            enotes = tuple(filter(None, anotes)) if anotes else ()
+            if not anotes:
+                enotes: tuple[str, ...] = ()
+            elif len(anotes) == 1:  # (a namespace assumed to match the listener's selector, as a rule)
+                enotes = (anotes[0],) if anotes[0] else ()
+            else:
+                enotes = tuple(filter(None, anotes))
             lists = []
+            index = ls.routes
             for eff in effective:
-                group = ls.routes.setdefault(eff, Group)
+                if eff is not None and not eff.startswith("*."):  # (a host name, as a rule: HostIndex.setdefault's)
+                    group = index.exact.get(eff)
+                    if group is None:
+                        group = index.exact[eff] = Group()
+                else:
+                    group = index.setdefault(eff, Group)
                 lists.append(group.grpc if grpc else group.http)
             known_ref = refs.get(id(ls))
             if known_ref is None:
                 known_ref = refs[id(ls)] = (ls, ls.gateway.ref)
             gateway_ref = known_ref[1]
             listener_name = ls.name
-            for i, rule_obj, name, matches in compiled:
-                _, bnotes, auths = derived.get(id(rule_obj)) or _derived(rule_obj, derived)
-                info = new_info(gateway_ref, listener_name, kind, ref, i, name, rule_obj, auths)
+            for i, (_, rule_obj, _, bnotes, auths, parts), name, keyed in compiled:
+                info = new_rule_info(new_matched(gateway_ref, listener_name, kind, ref, i, name), *parts, auths)
                 entry_notes = enotes + bnotes if bnotes else enotes
-                for key, match in matches:
-                    seen = interned_by_id.get(id(match))
-                    if seen is None:
-                        seen = interned_by_id[id(match)] = (match, interned.setdefault(match, match))
-                    entry = new_entry(key, seen[1], rule_obj, info, rule_obj.simple, entry_notes)
+                simple = rule_obj.simple
+                for key, match in keyed:
+                    entry = new_entry(key, match, rule_obj, info, simple, entry_notes)
                     if len(lists) == 1:
                         lists[0].append(entry)
                     else:

@@ -1,5 +1,5 @@
 """Router compile: the filter lists, path matches and backendRefs emitted routes share are
-compiled once per table (``compile_rule``'s memo). The same routing and notes as compiling
+compiled once per table (their templates, by the identity of their mappings). The same routing and notes as compiling
 each rule afresh, and a malformed shared value fails where it first appears."""
 
 from __future__ import annotations
@@ -16,15 +16,17 @@ from ing2gw.errors import InputError
 from ing2gw.http import Request
 from ing2gw.plugins import discover
 from ing2gw.probes import probes_for
-from ing2gw.router import Router, table
+from ing2gw.router import Router, facade, table
 
 _INPUTS = sorted({*TESTDATA.glob("convert/*/*/input.yaml"), *TESTDATA.glob("verify/*/input.yaml")})
 
 
 def _plain(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = table.compile_rule
-    monkeypatch.setattr(table, "compile_rule",
-                        lambda o, i, rule, inv, mesh=False, memo=None, ident=None: real(o, i, rule, inv, mesh))
+    """Each rule compiled afresh: the router compiles a deep copy of its input, where no two rules share a
+    mapping (so no template, filter list, match or backendRef is found again by identity)."""
+    real = table.compile_table
+    monkeypatch.setattr(facade, "compile_table", lambda manifests, strict_refs=False: real(
+        [(copy.deepcopy(body), origin) for body, origin in manifests], strict_refs))
 
 
 def _routed(manifests: list[dict[str, Any]]) -> tuple[tuple[str, ...], list[dict[str, Any]]]:

@@ -156,16 +156,14 @@ def test_accessors_answer_as_the_plain_ones(value: Any) -> None:
 
 def test_compiled_objects_equal_their_dataclass_constructions(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every Rule, Entry and RuleInfo (with its Matched) of compiled tables, built by writing
-    their slots (model.new_rule, new_entry, new_info), equals the one the frozen dataclass
+    their slots (model.new_rule, new_entry, new_matched, new_rule_info), equals the one the frozen dataclass
     constructors make, field by field."""
     from ing2gw.router import model, rules
     from ing2gw.router.outcome import Matched, RuleInfo
 
-    def plain_info(gateway: str, listener: str, kind: str, route: str, index: int, name: str | None, rule: Any,
-                   auth: Any) -> RuleInfo:
-        return RuleInfo(Matched(gateway, listener, kind, route, index, name),
-                        None if rule.chosen is None else rule.chosen.key, rule.weights, rule.timeouts, rule.retry,
-                        rule.session_persistence, auth)
+    def plain_parts(rule: Any) -> Any:
+        return (None if rule.chosen is None else rule.chosen.key, rule.weights, rule.timeouts, rule.retry,
+                rule.session_persistence)
 
     def entries(router: Router) -> list[Any]:
         return [e for gw in router.table.gateways.values() for index in gw.ports.values()
@@ -177,7 +175,9 @@ def test_compiled_objects_equal_their_dataclass_constructions(monkeypatch: pytes
         with monkeypatch.context() as m:
             m.setattr(rules, "new_rule", lambda *fields: model.Rule(*fields))
             m.setattr(table, "new_entry", lambda *fields: model.Entry(*fields))
-            m.setattr(table, "new_info", plain_info)
+            m.setattr(table, "new_matched", lambda *fields: Matched(*fields))
+            m.setattr(table, "new_rule_info", lambda *fields: RuleInfo(*fields))
+            m.setattr(table, "info_parts", plain_parts)
             plain = entries(Router.from_manifests(_objects(seed)))
         assert all(type(e) is model.Entry and type(e.rule) is model.Rule for e in plain)
         assert fast == plain, seed
