@@ -113,7 +113,8 @@ _Plan = tuple[tuple[str, ...], "tuple[int, ...] | None", frozenset[str], tuple[t
 # source objects share, whatever differs: the Ingresses involved, the source side's rule host
 # and whether its rule's path is read (it matched a rule of an Ingress or route object), the
 # Gateway side's rule host and per source of its route (a one-Ingress set, its paths' stems),
-# the rule hosts of both that explaining notes are about (what an analysis is made for).
+# the rule hosts of both that explaining notes are about (an analysis is made for those whose
+# notes declare one of the differing aspects).
 _Sides = tuple[tuple[str, ...], str, bool, str, tuple[tuple[frozenset[str], _Stems], ...], tuple[str, ...]]
 
 
@@ -172,6 +173,7 @@ class Explainer:
         self._index: dict[Note, int] | None = None  # (index: worked out when first read)
         self._host_notes: dict[str, list[int]] = {}  # scope host -> the explaining notes about it (indices)
         self._scopes: dict[int, _Scopes] = {}  # an explaining note (its index) -> its scope, by precision
+        self._aspects: dict[str, frozenset[str]] = {}  # a rule host -> what its explaining notes declare
         self._by_path: dict[str, dict[str, re.Pattern[str]]] = {}  # host -> its ~regex scopes, compiled
         # (aspects, served rule hosts) -> what of a request the explanation can depend on (_Analysis)
         self._analyses: dict[tuple[tuple[str, ...], tuple[str, ...]], _Analysis] = {}
@@ -181,7 +183,7 @@ class Explainer:
         self._sides: dict[tuple[str, str | None, str | None, str | None], _Sides] = {}
         # what a plan reads (its named paths, stems, regexes) -> the readings made (shared: _Plan)
         self._readings: dict[tuple[Any, ...], dict[Any, tuple[str | bool | None, ...]]] = {}
-        # (aspects, noted rule hosts, the sides' rule hosts if noted, the Gateway paths read) -> the
+        # (aspects, the rule hosts analysed, the sides' rule hosts if analysed, the Gateway paths read) -> the
         # explanations by reading (shared: _Plan)
         self._knowns: dict[tuple[Any, ...], dict[tuple[str | bool | None, ...], tuple[int, ...]]] = {}
         # the last plan accounted() used: (aspects, the sides' Matched values, hostname, the plan)
@@ -450,6 +452,14 @@ class Explainer:
                 self._sides.clear()
             self._sides[key[1:]] = sides
         involved, source_host, ruled, host, refs, hosts = sides
+        # (a rule host whose notes declare none of these aspects changes no analysis either: left
+        # out, its plans share the analysis of the hosts without notes, and its explanations)
+        if hosts:
+            if len(hosts) == 1:
+                if self._declared(hosts[0]).isdisjoint(aspects):
+                    hosts = ()
+            else:
+                hosts = tuple([h for h in hosts if not self._declared(h).isdisjoint(aspects)])
         exact, regexes, _, _ = analysis = self._analysis(aspects, hosts)
         named: frozenset[str] = frozenset()
         needs: tuple[tuple[_Stems, frozenset[str]], ...] = ()
@@ -493,6 +503,16 @@ class Explainer:
         if fixed is None:
             fixed = known[read] = self._by_reading(aspects, plan, read)
         return (involved, fixed, named, needs, regexes, known, analysis, source_host, host, readings)
+
+    def _declared(self, host: str) -> frozenset[str]:
+        """The aspects the explaining notes about rule host ``host`` declare (remembered)."""
+        found = self._aspects.get(host)
+        if found is None:
+            notes = self.all_notes
+            found = frozenset().union(*[notes[i].aspects for i in self._host_notes.get(host, ())])
+            if len(self._aspects) < 100_000:
+                self._aspects[host] = found
+        return found
 
     def _sides_of(self, hostname: str, m: Matched | None, g: Matched | None) -> _Sides:
         """:data:`_Sides` of the requests for ``hostname`` the sides matched by rules of the
