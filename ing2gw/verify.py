@@ -240,30 +240,35 @@ def _rows(ordered: Iterable[Difference], rendered: _Rendered | None,
     as the JSON text it is written as (see :meth:`VerifyReport.json_pieces`), and its differs
     and ingresses the tuples they are (written as lists: no list made per row)."""
     out = []
+    last: Any = None  # the previous row's explanation, and its explainedBy and explained (rows of one
+    explained_by: Any = None  # Ingress follow each other, often explained alike)
+    explained = False
     for request, source, gateway, aspects, ingresses, explanation, origin, repeats in ordered:
         if written is None:
-            explained_by: Any = _notes_json(explanation, rendered)
+            explained_by = _notes_json(explanation, rendered)
+            explained = bool(explanation)
             differs: Sequence[str] = list(aspects)  # (JSON data: lists; written, the tuples will do)
             refs: Sequence[str] = list(ingresses)
         else:
             differs, refs = aspects, ingresses
-            found = written.get(id(explanation))
-            if found is None or found[0] is not explanation:
-                listed = _notes_json(explanation, rendered)
-                try:
-                    explained_by = orjson.Fragment(orjson.dumps(listed, option=_FRAGMENT_OPTIONS)
-                                                   .replace(b"\n", _ROW_INDENT))
-                except orjson.JSONEncodeError:  # (the row's batch will be refused too: written without)
-                    explained_by = listed
-                found = written[id(explanation)] = (explanation, explained_by)
-            explained_by = found[1]
+            if explanation is not last:
+                found = written.get(id(explanation))
+                if found is None or found[0] is not explanation:
+                    listed = _notes_json(explanation, rendered)
+                    try:
+                        made: Any = orjson.Fragment(orjson.dumps(listed, option=_FRAGMENT_OPTIONS)
+                                                    .replace(b"\n", _ROW_INDENT))
+                    except orjson.JSONEncodeError:  # (the row's batch will be refused too: written without)
+                        made = listed
+                    found = written[id(explanation)] = (explanation, made)
+                last, explained_by, explained = explanation, found[1], bool(explanation)
         if repeats > 1:  # right after the origin
             out.append({"request": request, "origin": origin, "repeats": repeats, "source": source,
                         "gateway": gateway, "differs": differs, "ingresses": refs,
-                        "explained": bool(explanation), "explainedBy": explained_by})
+                        "explained": explained, "explainedBy": explained_by})
         else:
             out.append({"request": request, "origin": origin, "source": source, "gateway": gateway,
-                        "differs": differs, "ingresses": refs, "explained": bool(explanation),
+                        "differs": differs, "ingresses": refs, "explained": explained,
                         "explainedBy": explained_by})
     return out
 
