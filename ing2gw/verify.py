@@ -527,44 +527,33 @@ class VerifyReport:
         differences = self._counted()
         codes_of: dict[int, tuple[str, ...]] = {}
         # (codes, aspects) -> [count, Ingresses, the position of its first difference (the
-        # access-log differences after them), the first]
+        # access-log differences after them)]
         grouped: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Any]] = {}
 
-        def group(explained_by: tuple[Note, ...], aspects: tuple[str, ...], at: int,
-                  item: Difference | LogDifference | None) -> list[Any]:
+        def group(explained_by: tuple[Note, ...], aspects: tuple[str, ...], at: int) -> list[Any]:
             codes = codes_of.get(id(explained_by))
             if codes is None:
                 codes = codes_of[id(explained_by)] = _codes(explained_by)
             found = grouped.get((codes, aspects))
             if found is None:
-                found = grouped[codes, aspects] = [0, set(), at, item]
-            elif at < found[2]:
-                found[2:] = [at, item]
-            return found
-
-        # (a cause per explanation and aspects, over ten thousand on a large input: group() inlined,
-        # the first difference found once the causes are read)
-        for (_, aspects), (explained_by, count, refs, at) in self._causes.items():
-            codes = codes_of.get(id(explained_by))
-            if codes is None:
-                codes = codes_of[id(explained_by)] = _codes(explained_by)
-            found = grouped.get((codes, aspects))
-            if found is None:
-                found = grouped[codes, aspects] = [0, set(), at, None]
+                found = grouped[codes, aspects] = [0, set(), at]
             elif at < found[2]:
                 found[2] = at
+            return found
+
+        for (_, aspects), (explained_by, count, refs, at) in self._causes.items():
+            found = group(explained_by, aspects, at)
             found[0] += count
             found[1].update(*refs)
-        for found in grouped.values():
-            found[3] = differences[found[2]]
-        for at, entry in enumerate(self.logs.values(), len(differences)):
-            found = group(entry.explained_by, entry.aspects, at, entry)
+        logs = list(self.logs.values())
+        for at, entry in enumerate(logs, len(differences)):
+            found = group(entry.explained_by, entry.aspects, at)
             found[0] += entry.count
             found[1].update(entry.ingresses)
         rows = []
-        for (codes, aspects), (count, ingresses, _, first) in grouped.items():
+        for (codes, aspects), (count, ingresses, at) in grouped.items():
             explained = codes != ("UNEXPLAINED",)
-            example = first if isinstance(first, Difference) else first.examples[0]
+            example = differences[at] if at < len(differences) else logs[at - len(differences)].examples[0]
             rows.append((explained, -count, codes, aspects, {
                 "cause": list(codes),
                 "differs": list(aspects),
