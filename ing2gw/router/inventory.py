@@ -239,31 +239,19 @@ def to_objects(manifests: Iterable[tuple[Mapping[str, Any], str]]) -> list[Obj]:
     objects: list[Obj] = []
     groups: dict[str, str] = {}  # apiVersion -> its group (the input has a few)
     for body, origin in manifests:
-        api = body.get("apiVersion")
-        kind = body.get("kind")
-        meta = body.get("metadata")
-        if type(api) is str and type(kind) is str and type(meta) is dict:  # (well-formed, as a rule: no check to fail)
-            name, ns = meta.get("name"), meta.get("namespace")
-            if type(name) is str and (ns is None or type(ns) is str):
-                group = groups.get(api)
-                if group is None:
-                    group = groups[api] = api.split("/", 1)[0] if "/" in api else ""
-                objects.append(_new_obj(group, kind, "" if kind in CLUSTER_SCOPED else (ns or "default"), name, body,
-                                        origin))
-                continue
+        api, kind, meta = body.get("apiVersion"), body.get("kind"), body.get("metadata")
         if not isinstance(api, str) or not isinstance(kind, str):
             raise InputError(f"{origin}: object without apiVersion and kind")
-        group = api.split("/", 1)[0] if "/" in api else ""
-        meta = body.get("metadata")
         if not (type(meta) is dict or isinstance(meta, Mapping)) or not isinstance(meta.get("name"), str):
             raise InputError(f"{origin}: {kind} without metadata.name")
         ns = meta.get("namespace")
         if ns is not None and not isinstance(ns, str):
-            raise InputError(
-                f"{origin}: {kind} {meta['name']}: metadata.namespace must be a string"
-            )
-        namespace = "" if kind in CLUSTER_SCOPED else (ns or "default")
-        objects.append(_new_obj(group, kind, namespace, meta["name"], body, origin))
+            raise InputError(f"{origin}: {kind} {meta['name']}: metadata.namespace must be a string")
+        group = groups.get(api)
+        if group is None:
+            group = groups[api] = api.split("/", 1)[0] if "/" in api else ""
+        objects.append(_new_obj(group, kind, "" if kind in CLUSTER_SCOPED else (ns or "default"), meta["name"], body,
+                                origin))
     return objects
 
 

@@ -83,6 +83,28 @@ def _named(own: list[ListenerSpec], parent: tuple[str, str], section: str,
 _MALFORMED: Any = ("malformed",)  # (a value no key part equals)
 
 
+def _template_key(rule: Mapping[str, Any]) -> Any:
+    """The key of a rule's template among its route kind's and namespace's (see compile_table):
+    its filter, backendRef and match mappings by identity (most lists hold one: its id alone),
+    its timeouts, retry and sessionPersistence by value; None (not kept) for a malformed rule,
+    whose compilation says what is wrong."""
+    get = rule.get
+    filters, refs, matches = get("filters"), get("backendRefs"), get("matches")
+    if ((filters is not None and type(filters) is not list) or (refs is not None and type(refs) is not list)
+            or (matches is not None and type(matches) is not list)):
+        return None
+    limits = None
+    timeouts, retry, persistence = get("timeouts"), get("retry"), get("sessionPersistence")
+    if timeouts is not None or retry is not None or persistence is not None:  # (most rules: none)
+        limits = (_by_value(timeouts), _by_value(retry), _by_value(persistence))
+        if _MALFORMED in limits:
+            return None
+    return (None if filters is None else id(filters[0]) if len(filters) == 1 else tuple(map(id, filters)),
+            None if refs is None else id(refs[0]) if len(refs) == 1 else tuple(map(id, refs)),
+            None if matches is None else id(matches[0]) if len(matches) == 1 else tuple(map(id, matches)),
+            limits)
+
+
 def _by_value(value: Any) -> Any:
     """A timeouts, retry or sessionPersistence mapping in a template's key (see compile_table): by value, strings,
     else the identity of the value (kept with the rule); None when absent; :data:`_MALFORMED` when not a mapping."""
@@ -185,23 +207,7 @@ def compile_table(
         if kept is None:
             kept = templates[scope] = {}
         for i, rule in enumerate(maps_of(o, spec.get("rules"), "spec.rules")):
-            get = rule.get
-            filters, backend_refs, matches = get("filters"), get("backendRefs"), get("matches")
-            timeouts, retry, persistence = get("timeouts"), get("retry"), get("sessionPersistence")
-            key: Any = None  # (None: not kept; the rule is malformed, its compilation says how)
-            if ((filters is None or type(filters) is list) and (backend_refs is None or type(backend_refs) is list)
-                    and (matches is None or type(matches) is list)):
-                limits = None
-                if timeouts is not None or retry is not None or persistence is not None:  # (most rules: none)
-                    limits = (_by_value(timeouts), _by_value(retry), _by_value(persistence))
-                if limits is None or _MALFORMED not in limits:
-                    key = (None if filters is None else id(filters[0]) if len(filters) == 1
-                           else tuple(map(id, filters)),
-                           None if backend_refs is None else id(backend_refs[0]) if len(backend_refs) == 1
-                           else tuple(map(id, backend_refs)),
-                           None if matches is None else id(matches[0]) if len(matches) == 1
-                           else tuple(map(id, matches)),
-                           limits)
+            key = _template_key(rule)
             known_template = None if key is None else kept.get(key)
             if known_template is not None:
                 template = known_template[1]
@@ -263,12 +269,7 @@ def compile_table(
             lists = []
             index = ls.routes
             for eff in effective:
-                if eff is not None and not eff.startswith("*."):  # (a host name, as a rule: HostIndex.setdefault's)
-                    group = index.exact.get(eff)
-                    if group is None:
-                        group = index.exact[eff] = Group()
-                else:
-                    group = index.setdefault(eff, Group)
+                group = index.setdefault(eff, Group)
                 lists.append(group.grpc if grpc else group.http)
             known_ref = refs.get(id(ls))
             if known_ref is None:
