@@ -576,7 +576,8 @@ def _make_plan(table: Table, request: Request) -> _Plan:
             first = step
         if not _unmatched(step):
             steps.append(step)
-    return _Plan(tuple(steps), first, None, len(steps) == 1 and steps[0] is first)
+    # (made as the tuple it is, every field given in order: _Plan(...) runs a Python-level __new__)
+    return _tuple_new(_Plan, (tuple(steps), first, None, len(steps) == 1 and steps[0] is first))
 
 
 def _run_step(step: _Step, request: Request, grpc: bool, backend: str | None) -> Outcome:
@@ -601,10 +602,50 @@ def _route_mesh(table: Table, request: Request, grpc: bool, pick: str | None) ->
 
 # A plan whose first Gateway's listener alone answers, no match broken (the common case), flat:
 # (the plan, its notes, HTTP matches, gRPC matches -- None: none --, where the gRPC ones' served
-# items start, then what each match serves: its entry's RuleInfo when the entry is simple and
-# adds no note, else a :data:`_Served`). A request reads this one tuple and the item of its match.
+# items start, the HTTP and the gRPC matches' memo (:func:`_memo_of`), then what each match serves:
+# its entry's RuleInfo when the entry is simple and adds no note, else a :data:`_Served`). A request
+# reads this one tuple and the item of its match.
 _Flat = tuple[Any, ...]
-_AT = 5  # where the HTTP matches' items start
+_AT = 7  # where the HTTP matches' items start
+_MATCH_MEMO = 4096  # paths remembered per matches tuple (a client's paths are many; probes' few)
+
+
+def _memo_of(table: Table, matches: tuple[Match, ...] | None) -> dict[str, int] | None:
+    """Which of ``matches`` takes a path (its position, -1: none), remembered by path, for every
+    plan whose listener has these matches (hosts whose routes were made alike share one tuple:
+    their requests bring the same few paths); None when a match reads more than the path."""
+    if matches is None:
+        return None
+    found = table.match_memos.get(id(matches))
+    if found is None or found[0] is not matches:  # (the tuple is kept with its memo: its id stays its own)
+        path_only = all(m.method is None and not m.headers and not m.query for m in matches)
+        found = table.match_memos[id(matches)] = (matches, {} if path_only else None)
+    return found[1]
+
+
+def _first(matches: tuple[Match, ...], path: str, method: str, request: Request) -> int:
+    """The position of the first of ``matches`` (none broken) that takes ``request`` with ``path``,
+    -1 when none does (:meth:`Match.matches` inlined)."""
+    headers = request.headers
+    for i, match in enumerate(matches):
+        kind = match.path_kind
+        if kind == PREFIX:
+            p = match.path
+            if p and path != p and not path.startswith(p + "/"):
+                continue
+        elif kind == EXACT:
+            if path != match.path:
+                continue
+        elif match.path_regex is None or match.path_regex.fullmatch(path) is None:
+            continue
+        if match.method is not None and method != match.method:
+            continue
+        if match.headers and not all_hold(match.headers, headers):
+            continue
+        if match.query and not all_hold(match.query, request.query_params):
+            continue
+        return i
+    return -1
 
 # What a flat plan's match serves, when not a bare RuleInfo: (how, the RuleInfo -- the Entry for
 # _SERVE --, the plan's notes then the entry's, then what that way of answering reads of the rule):
@@ -631,7 +672,7 @@ def _served(entry: Entry, base: tuple[str, ...], port: int) -> RuleInfo | _Serve
     return (_SERVE, entry, notes)
 
 
-def _flat(plan: _Plan) -> _Plan | _Flat:
+def _flat(table: Table, plan: _Plan) -> _Plan | _Flat:
     """The form of ``plan`` kept by hostname (:data:`_Flat` when it can be)."""
     if not plan.single or plan.first is None:
         return plan
@@ -652,7 +693,7 @@ def _flat(plan: _Plan) -> _Plan | _Flat:
     at = _AT + len(served)
     if grpc_entries:
         served += [e.info if e.simple and not e.notes else _served(e, base, port) for e in grpc_entries]
-    return (plan, base, matches, grpc_matches, at, *served)
+    return (plan, base, matches, grpc_matches, at, _memo_of(table, matches), _memo_of(table, grpc_matches), *served)
 
 
 def _plan(table: Table, request: Request) -> _Plan | _Flat:
@@ -668,7 +709,7 @@ def _plan(table: Table, request: Request) -> _Plan | _Flat:
             plans[key] = by_host
     plan: _Plan | _Flat | None = by_host.get(hostname)
     if plan is None:
-        plan = _flat(_make_plan(table, request))
+        plan = _flat(table, _make_plan(table, request))
         if len(by_host) < _PLANS:
             by_host[hostname] = plan
     return plan
@@ -693,34 +734,24 @@ def route_normalised(table: Table, request: Request, backend: str | None, normal
     if type(found) is tuple and backend is None:  # the common case: one listener answers, nothing broken (_Flat)
         grpc_matches = found[3]
         if grpc and grpc_matches is not None:
-            matches, at = grpc_matches, found[4]
+            matches, at, memo = grpc_matches, found[4], found[6]
         else:
-            matches, at = found[2], _AT
+            matches, at, memo = found[2], _AT, found[5]
         base: tuple[str, ...] = found[1] if note is None else (note, *found[1])
-        # _find inlined, and Match.matches in it (no match here is broken)
         path, method = request.path if normalised is None else normalised, request.method
-        for i, match in enumerate(matches):
-            kind = match.path_kind
-            if kind == PREFIX:
-                p = match.path
-                if p and path != p and not path.startswith(p + "/"):
-                    continue
-            elif kind == EXACT:
-                if path != match.path:
-                    continue
-            elif match.path_regex is None or match.path_regex.fullmatch(path) is None:
-                continue
-            if match.method is not None and method != match.method:
-                continue
-            if match.headers and not all_hold(match.headers, headers):
-                continue
-            if match.query and not all_hold(match.query, request.query_params):
-                continue
-            item = found[at + i]
-            break
+        if memo is None:
+            i = _first(matches, path, method, request)
         else:
+            i = memo.get(path, -2)
+            if i == -2:
+                i = _first(matches, path, method, request)
+                if len(memo) >= _MATCH_MEMO:
+                    memo.clear()
+                memo[path] = i
+        if i < 0:
             return _no_route(found[0].first[1], request if normalised is None else request.with_path(path), grpc,
                              list(base))
+        item = found[at + i]
         # (outcomes built as the tuples they are: _Outcome's and _Upstream's fields in order; the cases of
         # _serve inlined, as _served sorted them out)
         query = request.query

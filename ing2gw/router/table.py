@@ -58,6 +58,9 @@ class Table:
     # port -> the matcher's index of which Gateways on it have listeners and routes for a hostname,
     # and of the Gateways a request for a hostname may go to
     port_hosts: dict[int, Any] = field(default_factory=dict, compare=False)
+    # id of a tuple of matches -> (it, which of them takes a path: the matcher's memo, by path -- None when
+    # one reads more than the path)
+    match_memos: dict[int, tuple[tuple[Match, ...], dict[str, int] | None]] = field(default_factory=dict, compare=False)
     mesh: MeshTable = field(default_factory=MeshTable)  # routes with a Service parent (GAMMA)
 
 

@@ -605,3 +605,39 @@ def test_router_equals_a_plain_router_on_the_conformance_cases() -> None:
         assert router.route(request) == expected, case
         compared += 1
     assert compared == len(cases) > 200
+
+
+def test_hosts_with_routes_made_alike_share_the_match_memo(monkeypatch: Any) -> None:
+    """Hosts whose routes have the same matches share one memo of which match takes a path (one
+    per matches tuple, none for matches reading more than the path); with a memo emptied every
+    few paths, requests alternating over the hosts and their paths still get the plain router's
+    outcomes, each host its own route's rule."""
+    monkeypatch.setattr(matcher, "_MATCH_MEMO", 3)
+    objs: list[dict[str, Any]] = [
+        {"apiVersion": GW, "kind": "Gateway", "metadata": {"name": "gw", "namespace": "ns"},
+         "spec": {"gatewayClassName": "x", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "ns"},
+         "spec": {"ports": [{"port": 80}]}}]
+    rules = [{"matches": [{"path": {"type": "Exact", "value": "/x"}}, {"path": {"type": "PathPrefix", "value": "/api"}},
+                          {"path": {"type": "RegularExpression", "value": "/r[0-9]+"}}],
+              "backendRefs": [{"name": "s", "port": 80}]},
+             {"matches": [{"path": {"type": "PathPrefix", "value": "/"}, "method": "GET"}],
+              "backendRefs": [{"name": "s", "port": 80}]}]
+    hosts = [f"h{i}.test" for i in range(6)]
+    for i, host in enumerate(hosts):
+        # the odd hosts' routes lack the last rule, whose match reads the method: theirs are memoised
+        objs.append({"apiVersion": GW, "kind": "HTTPRoute", "metadata": {"name": f"r{i}", "namespace": "ns"},
+                     "spec": {"parentRefs": [{"name": "gw"}], "hostnames": [host],
+                              "rules": rules if i % 2 == 0 else rules[:1]}})
+    router = Router.from_manifests(objs)
+    rng = random.Random(7)
+    requests = [Request.build(host=rng.choice(hosts), method=rng.choice(["GET", "POST"]),
+                              path=rng.choice(["/x", "/x/y", "/api", "/api/v1", "/apis", "/r12", "/r1x", "/", "/z"]))
+                for _ in range(600)]
+    got = [router.route(r) for r in requests]
+    assert got == [_plain_route(router, r, None) for r in requests]
+    assert {o.rule.matched.route for o in got if o.rule is not None} == {f"ns/r{i}" for i in range(6)}
+    assert {o.reason for o in got} == {"Routed", "NoMatchingRoute"}
+    memos = [(matches, memo) for matches, memo in router.table.match_memos.values() if memo is not None]
+    assert len(memos) == 1 and len(memos[0][0]) == 3 and 0 < len(memos[0][1]) <= 3
+    assert len(router.table.match_memos) == 2  # (the even hosts' matches: remembered as having no memo)
