@@ -72,6 +72,10 @@ _Summary = tuple[Any, ...]  # summarise's values in ASPECTS order (cheaper to bu
 _HEADER_SUMMARIES: dict[int, tuple[Headers, dict[str, str] | None, str | None]] = {}
 _SHARES: dict[int, tuple[Any, dict[str, int] | None]] = {}
 _SHOWN_HEADERS: dict[int, tuple[Headers, dict[str, str]]] = {}  # a request's headers as a difference shows them
+# A preflight answer's cors aspect by its status and Access-Control-* headers: one string for
+# the many preflights answered alike (a chunk sent to another process writes it once, and its
+# hash is computed once where summaries are compared and shared).
+_ANSWERED: dict[tuple[Any, str | None], str] = {}
 _SUMMARY_MEMO = 10_000
 
 
@@ -125,7 +129,12 @@ def _summary(outcome: Outcome) -> _Summary:
     if response_headers:
         headers, cors = _headers_summary(response_headers)
     if reason == "CORSPreflight":
-        cors = f"answered {status}" + (f"; {cors}" if cors else "")
+        answered = _ANSWERED.get((status, cors))
+        if answered is None:
+            if len(_ANSWERED) >= _SUMMARY_MEMO:
+                _ANSWERED.clear()
+            answered = _ANSWERED[status, cors] = f"answered {status}" + (f"; {cors}" if cors else "")
+        cors = answered
     return (
         status,
         backend,
