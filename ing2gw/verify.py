@@ -126,8 +126,12 @@ def _summary(outcome: Outcome) -> _Summary:
             if len(rule.weights) > 1:
                 shares = _shares(rule)
     headers = cors = None
-    if response_headers:
-        headers, cors = _headers_summary(response_headers)
+    if response_headers is not None:  # (the memo first: most answers share a Headers object seen before)
+        hit = _HEADER_SUMMARIES.get(id(response_headers))
+        if hit is not None and hit[0] is response_headers:
+            headers, cors = hit[1], hit[2]
+        elif response_headers:
+            headers, cors = _headers_summary(response_headers)
     if reason == "CORSPreflight":
         answered = _ANSWERED.get((status, cors))
         if answered is None:
