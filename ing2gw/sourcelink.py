@@ -19,6 +19,8 @@ answers as summaries with where the source matched, as the generated probes' chu
 from __future__ import annotations
 
 import multiprocessing
+import operator
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,8 +37,8 @@ from .widened import widened_request
 
 __all__ = ["Asking", "SourceLink", "counting_source"]
 
-_REDIRECT = ASPECTS.index("redirect")  # (a summary holds the aspects in ASPECTS order: summary_of)
-_UNSEEN = "unseen"  # (a redirect is None or "STATUS LOCATION")
+_REDIRECT_OF = operator.itemgetter(ASPECTS.index("redirect"))  # (a summary holds the aspects in ASPECTS order:
+# summary_of)
 
 # the source's answers to requests, in order: their summaries, where each matched (an index
 # into the Matched values, as tuples of their fields: one per distinct Matched object)
@@ -62,20 +64,21 @@ class SourceLink:
 
     def __init__(self) -> None:
         self._first, self._second = multiprocessing.Pipe()
-        # (in the first worker) the source's redirect (a summary's) of each generated plain HTTP
-        # request without headers, by (host, path): what :meth:`remember` kept
-        self._plain: dict[tuple[str, str], str | None] = {}
+        # (in the first worker) the generated probes routed so far, in order, and the source's
+        # redirect (a summary's) of each: what :meth:`remember` kept
+        self._probes: list[ProbeFields] = []
+        self._redirects_of: list[str | None] = []
 
     def remember(self, probes: Sequence[ProbeFields], summaries: Sequence[Summary]) -> None:
         """In the first worker, for each chunk of generated probes routed (in order with their
-        summaries): keep the redirect of every plain HTTP probe without headers. Such a probe
+        summaries): keep the probes and their redirects. A plain HTTP probe without headers
         is the very request :func:`~ing2gw.policyprobes.base_request` makes for its host and
         path (the model does not count: the same request, the same answer), so the question
-        which rules' base requests redirect is mostly answered without routing them again."""
-        plain = self._plain
-        for (scheme, host, path, headers), summary in zip(probes, summaries, strict=True):
-            if not headers and scheme == "http":
-                plain[host, path] = summary[_REDIRECT]
+        which rules' base requests redirect is mostly answered without routing them again.
+        (Kept as they come, two list extensions per chunk: the question asks of a few rules
+        of every host, found by bisection, the probes being sorted: :meth:`_redirects`.)"""
+        self._probes.extend(probes)
+        self._redirects_of.extend(map(_REDIRECT_OF, summaries))
 
     def close(self) -> None:
         """This process's ends (once the second worker is forked, or when there will be none)."""
@@ -108,14 +111,18 @@ class SourceLink:
                 raise AssertionError(f"unknown question {kind!r}")
 
     def _redirects(self, rules: list[tuple[str, str]], own: DataPlaneModel) -> list[bool]:
-        """For each (host, path), whether the source redirects its base request to HTTPS."""
-        plain, out = self._plain, []
-        for rule in rules:
-            redirect = plain.get(rule, _UNSEEN)
-            if redirect is _UNSEEN:
-                out.append(redirects_to_https(own.route(base_request(*rule))))
-            else:  # (a summary's redirect: "STATUS LOCATION")
+        """For each (host, path), whether the source redirects its base request to HTTPS: the
+        redirect of its plain HTTP probe without headers, found among the generated probes
+        (sorted as :func:`~ing2gw.probes.ingress_probe_fields` gives them), else routed now."""
+        probes, redirects, out = self._probes, self._redirects_of, []
+        for host, path in rules:
+            plain = ("http", host, path, ())
+            at = bisect_left(probes, plain)
+            if at < len(probes) and probes[at] == plain:  # (a summary's redirect: "STATUS LOCATION")
+                redirect = redirects[at]
                 out.append(redirect is not None and redirect.partition(" ")[2].startswith("https:"))
+            else:
+                out.append(redirects_to_https(own.route(base_request(host, path))))
         return out
 
     def first_forked(self) -> None:
