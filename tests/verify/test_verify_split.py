@@ -365,3 +365,39 @@ def test_policy_probes_go_to_another_process_as_the_same_requests(tmp_path: Path
         wire = pp.policy_wire(request)
         assert marshal.loads(marshal.dumps(wire)) == wire
         assert pp.policy_request(wire) == request
+
+
+def test_the_first_worker_tells_the_rules_redirects_from_the_probes_it_routed() -> None:
+    """Which rules' plain HTTP base requests the source redirects to HTTPS (the second
+    worker's question) is read from the generated probes the first worker routed, found
+    among them (they come sorted, in chunks); a rule none of them is gets routed."""
+    from nginx_oracle import ingress, resources_of
+
+    from ing2gw.policyprobes import base_request, redirects_to_https
+    from ing2gw.probes import ingress_probe_fields
+    from ing2gw.providers.ingress_nginx.model import NginxModel
+    from ing2gw.sourcelink import SourceLink
+
+    rs = resources_of([ingress("secure", "secure.test", [("/app", "Prefix", "app")], {"force-ssl-redirect": "true"}),
+                       ingress("plain", "plain.test", [("/", "Prefix", "web")])])
+    model = NginxModel.from_resources(rs)
+    probes = ingress_probe_fields(rs.ingresses)
+    link = SourceLink()
+    try:
+        for start in range(0, len(probes), 3):
+            fields = probes[start:start + 3]
+            link.remember(fields, v.source_wires(model.route, v.probe_wires(fields, "generated"))[1])
+        routed: list[tuple[str, str]] = []
+
+        class Counting:
+            def route(self, request):  # type: ignore[no-untyped-def]
+                routed.append((request.host, request.path))
+                return model.route(request)
+
+        rules = [("secure.test", "/app"), ("plain.test", "/"), ("secure.test", "/elsewhere"), ("plain.test", "/x")]
+        told = link._redirects(rules, Counting())  # type: ignore[arg-type]
+        assert told == [redirects_to_https(model.route(base_request(*rule))) for rule in rules]
+        assert told == [True, False, True, False]
+        assert routed == [("secure.test", "/elsewhere"), ("plain.test", "/x")]  # (the others were probed)
+    finally:
+        link.close()
