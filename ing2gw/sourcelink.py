@@ -37,8 +37,8 @@ from .widened import widened_request
 
 __all__ = ["Asking", "SourceLink", "counting_source"]
 
-_REDIRECT_OF = operator.itemgetter(ASPECTS.index("redirect"))  # (a summary holds the aspects in ASPECTS order:
-# summary_of)
+# a summary's redirect (a summary holds the aspects in ASPECTS order: summary_of)
+_REDIRECT_OF = operator.itemgetter(ASPECTS.index("redirect"))
 
 # the source's answers to requests, in order: their summaries, where each matched (an index
 # into the Matched values, as tuples of their fields: one per distinct Matched object)
