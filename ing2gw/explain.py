@@ -80,20 +80,34 @@ _Stems = tuple[tuple[str, str, int, int], ...]
 
 # An explaining note's aspects and its scope by how precisely it covers a request: the hosts
 # it covers whole (True: every host), the (host, path) pairs it names (a path "" too, which a
-# side's rule name may be), the ``~regex`` scopes (host, compiled pattern).
+# side's rule name may be), the ``~regex`` scopes (host, compiled pattern); last the one host
+# its pairs name but "*" (None: none or several) and the pairs with that host as position 0
+# (what they are relative to the rule hosts of an analysis whose first host it is; naming no
+# such host, as they are; None: naming several).
 _Scopes = tuple[frozenset[str], "bool | frozenset[str]", frozenset[tuple[str, str]],
-                tuple[tuple[str, "re.Pattern[str]"], ...]]
+                tuple[tuple[str, "re.Pattern[str]"], ...], "str | None", "frozenset[tuple[str | int, str]] | None"]
 
+# A note as an explanation reads it, relative to the rule hosts of an analysis: the positions
+# of the regexes its scope is tried by, the pairs it names (a rule host of the analysis as its
+# position there), whether it covers one of those hosts whole, the aspects it declares.
+_Candidate = tuple[tuple[int, ...], "frozenset[tuple[str | int, str]]", bool, frozenset[str]]
+
+# What the analyses of rule hosts whose notes read alike share (hosts made from one template:
+# each note the same but for its host): their number, the pairs the notes name (relative, as
+# in _Candidate), the notes (_Candidate, in the order of their indices), and the explanations
+# worked out so far by (pairs named among the rules served, which of the regexes the path
+# matches), as positions among the notes.
+_Shape = tuple[int, "frozenset[tuple[str | int, str]]", tuple[_Candidate, ...],
+               dict[tuple["frozenset[tuple[str | int, str]]", tuple[bool, ...]], tuple[int, ...]]]
 
 # What an explanation can read of a request, for the notes that may explain some aspects on
 # some rule hosts: the (host, path) pairs their scopes name (every other rule a side served
 # changes nothing), the ``~regex`` scopes they are tried by (the request's path matching or
-# not), the explanations worked out so far by (pairs named among the rules served, which of
-# the regexes the path matches), and the notes themselves: (index, positions of the regexes
-# their scope is tried by, the pairs it names, whether it covers a served host whole).
-_Analysis = tuple[frozenset[tuple[str, str]], tuple["re.Pattern[str]", ...],
-                  dict[tuple[frozenset[tuple[str, str]], tuple[bool, ...]], tuple[int, ...]],
-                  tuple[tuple[int, tuple[int, ...], frozenset[tuple[str, str]], bool], ...]]
+# not), what the analysis shares with those of hosts whose notes read alike (_Shape), each of
+# these rule hosts' position, the notes' indices (by position: ascending) and the explanations
+# as indices by the explanation as positions (worked out so far).
+_Analysis = tuple[frozenset[tuple[str, str]], tuple["re.Pattern[str]", ...], _Shape, dict[str, int],
+                  tuple[int, ...], dict[tuple[int, ...], tuple[int, ...]]]
 
 # What accounted() knows of the requests for one hostname that differ alike and that the sides
 # matched by rules of the same source objects: the Ingresses involved, the explanation when it
@@ -104,10 +118,13 @@ _Analysis = tuple[frozenset[tuple[str, str]], tuple["re.Pattern[str]", ...],
 # Gateway side's rule hosts; last the readings made so far, by the request's path (and the
 # source side's rule path, if read). Plans that read alike share their readings (hosts made
 # from one template: their probes' paths repeat), plans whose explanations read alike their
-# explanations.
+# explanations, as positions among the analysis's notes (_Shape): last the analysis's
+# explanations as indices by those positions, and the notes' indices. The rule hosts are as
+# the explanation reads them: a rule host of the analysis as its position there.
 _Plan = tuple[tuple[str, ...], "tuple[int, ...] | None", frozenset[str], tuple[tuple[_Stems, frozenset[str]], ...],
               tuple["re.Pattern[str]", ...], dict[tuple["str | bool | None", ...], tuple[int, ...]], _Analysis,
-              str, str, dict[Any, tuple["str | bool | None", ...]]]
+              "str | int", "str | int", dict[Any, tuple["str | bool | None", ...]],
+              dict[tuple[int, ...], tuple[int, ...]], tuple[int, ...]]
 
 # What the plans for the requests for one hostname that the sides matched by rules of the same
 # source objects share, whatever differs: the Ingresses involved, the source side's rule host
@@ -177,14 +194,18 @@ class Explainer:
         self._by_path: dict[str, dict[str, re.Pattern[str]]] = {}  # host -> its ~regex scopes, compiled
         # (aspects, served rule hosts) -> what of a request the explanation can depend on (_Analysis)
         self._analyses: dict[tuple[tuple[str, ...], tuple[str, ...]], _Analysis] = {}
+        # (aspects, the notes of an analysis as _Candidate values, its regexes' patterns) -> what analyses
+        # whose notes read alike share (_Shape), numbered from 0 (each number stays its own)
+        self._shapes: dict[tuple[Any, ...], _Shape] = {}
+        self._numbered = 0
         # (aspects, hostname, kind and name of the source side's matched object, the Gateway side's route) -> _Plan
         self._plans: dict[tuple[tuple[str, ...], str, str | None, str | None, str | None], _Plan] = {}
         # the same but the aspects -> what a plan takes of where the sides served (_Sides)
         self._sides: dict[tuple[str, str | None, str | None, str | None], _Sides] = {}
         # what a plan reads (its named paths, stems, regexes) -> the readings made (shared: _Plan)
         self._readings: dict[tuple[Any, ...], dict[Any, tuple[str | bool | None, ...]]] = {}
-        # (aspects, the rule hosts analysed, the sides' rule hosts if analysed, the Gateway paths read) -> the
-        # explanations by reading (shared: _Plan)
+        # (the number of the analysis's _Shape, the positions of the sides' rule hosts in the analysis, the
+        # Gateway paths read) -> the explanations by reading, as positions (shared: _Plan)
         self._knowns: dict[tuple[Any, ...], dict[tuple[str | bool | None, ...], tuple[int, ...]]] = {}
         # the last plan accounted() used: (aspects, the sides' Matched values, hostname, the plan)
         self._last: tuple[tuple[str, ...], Matched | None, Matched | None, str, _Plan] | None = None
@@ -436,7 +457,10 @@ class Explainer:
         found = known.get(read)
         if found is None:
             found = known[read] = self._by_reading(aspects, plan, read)
-        return involved, found
+        explained = plan[10].get(found)  # (the positions as this analysis's notes' indices)
+        if explained is None:
+            explained = _indices(plan[10], plan[11], found)
+        return involved, explained
 
     def _plan(self, key: tuple[tuple[str, ...], str, str | None, str | None, str | None], path: str,
               m: Matched | None, g: Matched | None) -> _Plan:
@@ -460,7 +484,8 @@ class Explainer:
                     hosts = ()
             else:
                 hosts = tuple([h for h in hosts if not self._declared(h).isdisjoint(aspects)])
-        exact, regexes, _, _ = analysis = self._analysis(aspects, hosts)
+        analysis = self._analysis(aspects, hosts)
+        exact, regexes, shape, marks = analysis[0], analysis[1], analysis[2], analysis[3]
         named: frozenset[str] = frozenset()
         needs: tuple[tuple[_Stems, frozenset[str]], ...] = ()
         if exact:  # the paths notes name on the source side's rule host, on the Gateway side's
@@ -488,21 +513,27 @@ class Explainer:
             if len(self._readings) >= 100_000:
                 self._readings.clear()
             readings = self._readings[reads] = {}
-        alike = (aspects, hosts, source_host if source_host in hosts else None, host if host in hosts else None,
-                 len(needs))
+        # (the explanations, as positions among the analysis's notes, are those of every analysis
+        # whose notes read alike, with the sides' rule hosts at the same positions in it)
+        source_at, host_at = marks.get(source_host), marks.get(host)
+        alike = (shape[0], source_at, host_at, len(needs))
         known = self._knowns.get(alike)
         if known is None:
             if len(self._knowns) >= 100_000:
                 self._knowns.clear()
             known = self._knowns[alike] = {}
-        plan: _Plan = (involved, None, named, needs, regexes, known, analysis, source_host, host, readings)
+        source_read = source_host if source_at is None else source_at
+        host_read = host if host_at is None else host_at
+        plan: _Plan = (involved, None, named, needs, regexes, known, analysis, source_read, host_read, readings,
+                       analysis[5], analysis[4])
         if named or needs or regexes:
             return plan
         read = _reading(plan, m, path)
         fixed = known.get(read)
         if fixed is None:
             fixed = known[read] = self._by_reading(aspects, plan, read)
-        return (involved, fixed, named, needs, regexes, known, analysis, source_host, host, readings)
+        return (involved, _indices(analysis[5], analysis[4], fixed), named, needs, regexes, known, analysis,
+                source_read, host_read, readings, analysis[5], analysis[4])
 
     def _declared(self, host: str) -> frozenset[str]:
         """The aspects the explaining notes about rule host ``host`` declare (remembered)."""
@@ -553,22 +584,23 @@ class Explainer:
 
     def _by_reading(self, aspects: tuple[str, ...], plan: _Plan,
                     read: tuple[str | bool | None, ...]) -> tuple[int, ...]:
-        """The explanation of a request ``plan`` read so (:func:`_reading`): :meth:`_explained_by`
-        without the request (the rules served that a note names are those read)."""
-        analysis, source_host, gateway_host = plan[6], plan[7], plan[8]
+        """The explanation of a request ``plan`` read so (:func:`_reading`), as positions among
+        its analysis's notes: :meth:`_explained_by` without the request (the rules served that a
+        note names are those read)."""
+        shape, source_host, gateway_host = plan[6][2], plan[7], plan[8]
         paths = len(plan[3])
-        named: frozenset[tuple[str, str]] = frozenset()
-        if analysis[0]:
-            rules = [] if read[0] is None else [(source_host, read[0]), ("*", read[0])]
+        named: frozenset[tuple[str | int, str]] = frozenset()
+        if shape[1]:
+            rules: list[Any] = [] if read[0] is None else [(source_host, read[0]), ("*", read[0])]
             for p in read[1:1 + paths]:
                 if p is not None:
                     rules += [(gateway_host, p), ("*", p)]
-            named = analysis[0].intersection(rules)
+            named = shape[1].intersection(rules)
         matched: tuple[bool, ...] = read[1 + paths:]  # type: ignore[assignment]  # (no cast() to call)
         key = (named, matched)
-        found = analysis[2].get(key)
+        found = shape[3].get(key)
         if found is None:
-            found = analysis[2][key] = self._explaining(aspects, analysis, *key)
+            found = shape[3][key] = self._explaining(aspects, shape[2], *key)
         return found
 
     def _analysis(self, aspects: tuple[str, ...], hosts: tuple[str, ...]) -> _Analysis:
@@ -580,14 +612,18 @@ class Explainer:
             exact: set[tuple[str, str]] = set()
             regexes: dict[str, int] = {}  # pattern -> its position
             compiled: list[re.Pattern[str]] = []
-            candidates: list[tuple[int, tuple[int, ...], frozenset[tuple[str, str]], bool]] = []
+            candidates: list[_Candidate] = []
+            slots: list[int] = []
             host_notes, scopes = self._host_notes, self._scopes
             if len(hosts) == 1:
                 indices = [*host_notes.get(hosts[0], ()), *host_notes.get("*", ())]
             else:
                 indices = [i for h in (*hosts, "*") for i in host_notes.get(h, ())]
-            for i in dict.fromkeys(indices) if len(indices) > 1 else indices:
-                declared, whole, pairs, scoped = scopes.get(i) or self._scope(i)
+            marks = {h: at for at, h in enumerate(hosts) if h != "*"}  # ("*" stays every host)
+            first = hosts[0] if hosts else None
+            # (in the order of their indices: an explanation's positions, sorted, give them sorted)
+            for i in sorted(set(indices)) if len(indices) > 1 else indices:
+                declared, whole, pairs, scoped, own, relative = scopes.get(i) or self._scope(i)
                 if declared.isdisjoint(aspects):
                     continue
                 exact.update(pairs)
@@ -602,8 +638,20 @@ class Explainer:
                                 compiled.append(rx)
                             positions.append(at)
                     tried = tuple(positions)
-                candidates.append((i, tried, pairs, whole is True or bool(whole and not whole.isdisjoint(hosts))))
-            found = (frozenset(exact), tuple(compiled), {}, tuple(candidates))
+                if relative is None or (own is not None and own != first):  # (else worked out already)
+                    relative = frozenset([(marks.get(h, h), p) for h, p in pairs])
+                candidates.append((tried, relative, whole is True or bool(whole and not whole.isdisjoint(hosts)),
+                                   declared))
+                slots.append(i)
+            alike = (aspects, tuple(candidates), tuple([rx.pattern for rx in compiled]))
+            shape = self._shapes.get(alike)
+            if shape is None:
+                if len(self._shapes) >= 100_000:
+                    self._shapes.clear()
+                shape = self._shapes[alike] = (self._numbered, frozenset().union(*[c[1] for c in candidates]),
+                                               alike[1], {})
+                self._numbered += 1
+            found = (frozenset(exact), tuple(compiled), shape, marks, tuple(slots), {})
             if len(self._analyses) >= 100_000:
                 self._analyses.clear()
             self._analyses[key] = found
@@ -626,8 +674,15 @@ class Explainer:
                 pairs.append((h, p))
                 if not p:
                     whole.append(h)
+        named = {h for h, _ in pairs if h != "*"}
+        own = named.pop() if len(named) == 1 else None
+        relative: frozenset[tuple[str | int, str]] | None = None  # (several hosts: an analysis works them out)
+        if own is not None:  # (most notes name one host: as position 0, where an analysis has it first)
+            relative = frozenset([(0 if h == own else h, p) for h, p in pairs])
+        elif not named:  # (every host, or none: as named)
+            relative = frozenset(pairs)
         found = self._scopes[i] = (n.aspects, True if "*" in whole else frozenset(whole), frozenset(pairs),
-                                   tuple(scoped))
+                                   tuple(scoped), own, relative)
         return found
 
     # --- explanation ---------------------------------------------------------------------
@@ -652,42 +707,49 @@ class Explainer:
         that may explain it the path matches."""
         if analysis is None:  # (else the analysis of these aspects and served hosts)
             analysis = self._analysis(aspects, tuple(dict.fromkeys([host for _, host, _ in served])))
-        exact, regexes, known, _ = analysis
-        named: frozenset[tuple[str, str]] = frozenset()
-        if exact:
-            rules = {(host, p) for _, host, p in served if p is not None}
+        regexes, shape, marks = analysis[1], analysis[2], analysis[3]
+        named: frozenset[tuple[str | int, str]] = frozenset()
+        if shape[1]:
+            rules: set[tuple[str | int, str]] = {(marks.get(host, host), p) for _, host, p in served if p is not None}
             rules.update([("*", p) for _, p in rules])
-            named = exact.intersection(rules)
+            named = shape[1].intersection(rules)
         key = (named, tuple([rx.search(path) is not None for rx in regexes]))
-        found = known.get(key)
+        found = shape[3].get(key)
         if found is None:
-            found = known[key] = self._explaining(aspects, analysis, *key)
-        return found
+            found = shape[3][key] = self._explaining(aspects, shape[2], *key)
+        return analysis[5].get(found) or _indices(analysis[5], analysis[4], found)
 
-    def _explaining(self, aspects: tuple[str, ...], analysis: _Analysis, named: frozenset[tuple[str, str]],
-                    matched: tuple[bool, ...]) -> tuple[int, ...]:
-        """:meth:`explaining` worked out from the request's reading: each note that may explain
-        ``aspects`` (``analysis``'s) at the most precise level its scope covers the request
-        by (:data:`_Scopes`): 3 by a property of the request (a ``~regex`` scope of a served
-        host or of every host whose regex the path ``matched``), 2 by the exact rule (the
-        host and path, or every host and the path, a side served it by: ``named``), 1 by the
-        whole host."""
-        notes = self.all_notes
+    def _explaining(self, aspects: tuple[str, ...], candidates: tuple[_Candidate, ...],
+                    named: frozenset[tuple[str | int, str]], matched: tuple[bool, ...]) -> tuple[int, ...]:
+        """:meth:`explaining` worked out from the request's reading, as positions among the notes
+        that may explain ``aspects`` (``candidates``, an analysis's): each at the most precise
+        level its scope covers the request by (:data:`_Scopes`): 3 by a property of the request
+        (a ``~regex`` scope of a served host or of every host whose regex the path ``matched``),
+        2 by the exact rule (the host and path, or every host and the path, a side served it
+        by: ``named``), 1 by the whole host."""
         levels: tuple[list[int], list[int], list[int]] = ([], [], [])
-        for i, tried, pairs, whole in analysis[3]:
+        for at, (tried, pairs, whole, _) in enumerate(candidates):
             if tried and (matched[tried[0]] or any([matched[j] for j in tried[1:]])):
-                levels[0].append(i)
+                levels[0].append(at)
             elif pairs and not named.isdisjoint(pairs):
-                levels[1].append(i)
+                levels[1].append(at)
             elif whole:
-                levels[2].append(i)
+                levels[2].append(at)
         useful: list[int] = []
         covered: set[str] = set()
         for level in levels:
             if level:
                 useful += level
-                for i in level:
-                    covered.update(notes[i].aspects)
+                for at in level:
+                    covered.update(candidates[at][3])
                 if covered.issuperset(aspects):
                     return tuple(sorted(useful))
         return ()
+
+
+def _indices(known: dict[tuple[int, ...], tuple[int, ...]], slots: tuple[int, ...],
+             positions: tuple[int, ...]) -> tuple[int, ...]:
+    """An explanation as positions among an analysis's notes (``slots``: their indices, ascending)
+    as the notes' indices (remembered in ``known``, the analysis's)."""
+    found = known[positions] = tuple([slots[at] for at in positions])
+    return found
