@@ -290,7 +290,7 @@ def test_remembered_explanations_equal_fresh_ones() -> None:
         assert explainer.explain(aspects, request, served) == fresh
         assert explainer.explaining(aspects, request, served) == tuple(explainer.index[n] for n in fresh)
         explained += bool(fresh)
-    assert explained > 100 and sum(len(known) for _, _, known, _ in explainer._analyses.values()) < 3000
+    assert explained > 100 and sum(len(shape[3]) for shape in explainer._shapes.values()) < 3000
     assert explainer._by_path  # the ~regex scopes were read
 
 
