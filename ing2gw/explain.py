@@ -13,7 +13,7 @@ aspects (generic ones) explain nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -135,6 +135,31 @@ _Plan = tuple[tuple[str, ...], "tuple[int, ...] | None", frozenset[str], tuple[t
 _Sides = tuple[tuple[str, ...], str, bool, str, tuple[tuple[frozenset[str], _Stems], ...], tuple[str, ...]]
 
 
+class _Numbers(Mapping[Note, int]):
+    """Each of distinct ``notes`` -> its index there, found by identity: no note is hashed (a
+    note's hash reads every field, and in a forked worker writing their reference counts
+    copies the memory it shares with its parent); an equal note by equality."""
+
+    def __init__(self, notes: Sequence[Note]) -> None:
+        self._notes = notes
+        self._by_id = {id(n): i for i, n in enumerate(notes)}
+        self._equal: dict[Note, int] | None = None  # (made when an equal note is first asked)
+
+    def __getitem__(self, note: Note) -> int:
+        i = self._by_id.get(id(note))
+        if i is not None and self._notes[i] is note:
+            return i
+        if self._equal is None:
+            self._equal = {n: i for i, n in enumerate(self._notes)}
+        return self._equal[note]
+
+    def __iter__(self) -> Iterator[Note]:
+        return iter(self._notes)
+
+    def __len__(self) -> int:
+        return len(self._notes)
+
+
 def _longest(stems: _Stems, low: str) -> str | None:
     """The path whose literal start the lower-cased request path ``low`` begins with, the longest
     (by the length of its literal start, lower-cased against the one kept so far as written)."""
@@ -187,7 +212,7 @@ class Explainer:
         # indexes every request reads are made here; a note's scope is read when an analysis
         # first needs it, _scope)
         self.all_notes: list[Note] = list(dict.fromkeys(notes))  # (equal notes merge: the first one counts)
-        self._index: dict[Note, int] | None = None  # (index: worked out when first read)
+        self._index: _Numbers | None = None  # (index: made when first read)
         self._host_notes: dict[str, list[int]] = {}  # scope host -> the explaining notes about it (indices)
         self._scopes: dict[int, _Scopes] = {}  # an explaining note (its index) -> its scope, by precision
         self._aspects: dict[str, frozenset[str]] = {}  # a rule host -> what its explaining notes declare
@@ -271,10 +296,10 @@ class Explainer:
         self._stem_of: dict[str, tuple[str, str, int, int]] = {}  # a path -> its stem (one of _Stems)
 
     @property
-    def index(self) -> dict[Note, int]:
+    def index(self) -> Mapping[Note, int]:
         """Each note's index in :attr:`all_notes` (what the explanations are given as)."""
         if self._index is None:
-            self._index = {n: i for i, n in enumerate(self.all_notes)}
+            self._index = _Numbers(self.all_notes)
         return self._index
 
     # --- who served the request ----------------------------------------------------------
