@@ -126,12 +126,8 @@ def _summary(outcome: Outcome) -> _Summary:
             if len(rule.weights) > 1:
                 shares = _shares(rule)
     headers = cors = None
-    if response_headers is not None:  # (the memo first: most answers share a Headers object seen before)
-        hit = _HEADER_SUMMARIES.get(id(response_headers))
-        if hit is not None and hit[0] is response_headers:
-            headers, cors = hit[1], hit[2]
-        elif response_headers:
-            headers, cors = _headers_summary(response_headers)
+    if response_headers is not None:  # (empty ones too: its memo answers them without asking their length)
+        headers, cors = _headers_summary(response_headers)
     if reason == "CORSPreflight":
         answered = _ANSWERED.get((status, cors))
         if answered is None:
@@ -219,11 +215,6 @@ class Difference(NamedTuple):
     @property
     def explained(self) -> bool:
         return bool(self.explained_by)
-
-    def key(self) -> tuple[str, str, tuple[tuple[str, str], ...], str, int, str]:
-        return (self.request["method"], self.request["url"], tuple(self.request["headers"].items()),
-                self.request.get("client") or "", self.request.get("sequence") or 0,
-                self.request.get("backendDelay") or "")
 
     def to_dict(self, rendered: _Rendered | None = None) -> dict[str, Any]:
         """``rendered``: notes and tuples of notes already written, shared by the differences
@@ -375,7 +366,18 @@ class LogDifference:
 # microseconds of system time on a VM).
 PIECE_ROWS = 1024
 
-_PLAIN = ((), "", 0, "")  # the end of Difference.key for a request with nothing but its method and url
+_PLAIN = ((), "", 0, "")  # the end of _request_key's full key for a request with nothing but its method and url
+
+
+def _request_key(request: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes a differing request the same request as another (:meth:`VerifyReport.add`
+    counts it as a repeat): its method, URL, headers, client, sequence and backend delay;
+    only its method and URL when it has nothing else (a generated probe's)."""
+    if len(request) == 3 and not request["headers"]:  # (a generated probe's: method, url, no headers)
+        return request["method"], request["url"]
+    key = (request["method"], request["url"], tuple(request["headers"].items()), request.get("client") or "",
+           request.get("sequence") or 0, request.get("backendDelay") or "")
+    return key[:2] if key[2:] == _PLAIN else key
 
 
 def _codes(explained_by: tuple[Note, ...]) -> tuple[str, ...]:
@@ -433,14 +435,7 @@ class VerifyReport:
         """Record a difference; the same request differing again (an access log repeats
         requests) counts as a repeat of the first, so memory grows with the distinct
         requests that differ, not with the log."""
-        request = difference[0]
-        if len(request) == 3 and not request["headers"]:  # (a generated probe's: method, url, no headers)
-            key: tuple[Any, ...] = (request["method"], request["url"])
-        else:
-            key = (request["method"], request["url"], tuple(request["headers"].items()), request.get("client") or "",
-                   request.get("sequence") or 0, request.get("backendDelay") or "")  # (difference.key(), inlined)
-            if key[2:] == _PLAIN:  # the same request as a generated probe's: the same key
-                key = key[:2]
+        key = _request_key(difference[0])
         at = self._seen.get(key)
         if at is None:
             at = self._seen[key] = len(self.differences)
@@ -475,7 +470,7 @@ class VerifyReport:
             if explained_by is None:
                 explained_by = notes_of(explained, notes, explanations)
             difference = _new_difference(Difference, (request, source, gateway, aspects, refs, explained_by, origin, 1))
-            if len(request) == 3:  # (its key as add makes it)
+            if len(request) == 3:  # (its key as add makes it: _request_key, inlined)
                 method, url, headers = request["method"], request["url"], request["headers"]
                 first = seen.setdefault((method, url, tuple(headers.items()), "", 0, "") if headers else (method, url),
                                         at) == at

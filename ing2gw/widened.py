@@ -109,8 +109,9 @@ def widened_request(host: str) -> Request:
 
 def _siblings(listeners: Sequence[tuple[str, str]], ingresses: Sequence[Ingress]) -> list[tuple[str, str]]:
     """(wildcard listener hostname, its sibling host no Ingress names) for each wildcard HTTPS
-    listener whose hostname no Ingress TLS section lists."""
-    wild = sorted({(hostname, cert) for hostname, cert in listeners if hostname.startswith("*.")})
+    listener (``listeners``: :func:`_https_listeners` with ``wildcards``) whose hostname no
+    Ingress TLS section lists."""
+    wild = sorted(set(listeners))
     if not wild:  # (the usual case: no host set to collect)
         return []
     tls_hosts = {h for ing in ingresses for t in ing.tls for h in t.hosts}
