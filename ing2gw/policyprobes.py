@@ -47,10 +47,22 @@ from .probes import PROBE_CLIENT, _literal_prefix
 from .router import Router
 from .router.model import Group
 from .router.outcome import Outcome
-from .verify import Difference, Summary, VerifyReport, compare_summaries, notes_of, summary_dict, summary_of, tally
+from .verify import (
+    Difference,
+    DifferencesWire,
+    Summary,
+    VerifyReport,
+    compare_summaries,
+    notes_of,
+    request_key,
+    shared_dict,
+    summary_of,
+    tally,
+)
 
 __all__ = ["MAX_BURST", "PolicyWire", "ProbeGroup", "Stateful", "base_request", "policy_probe_steps", "policy_probes",
-           "policy_probes_told", "policy_request", "policy_wire", "redirects_to_https", "replay_groups", "replay_told"]
+           "policy_probes_told", "policy_request", "policy_wire", "redirects_to_https", "replay_groups",
+           "replayed_told"]
 
 MAX_BURST = 2000  # requests in one burst at most
 BEARER = "Bearer ing2gw-probe"
@@ -417,30 +429,54 @@ def replay_groups(report: VerifyReport, groups: Sequence[ProbeGroup], sides: Sta
     each new pair of answers (200 vs 429, then 503 vs 429 ...) is one difference, first seen
     at request ``sequence``, and the requests answered the same way again are its repeats.
     ``checkers`` (second opinions: the proxy) also judge every request not in a burst."""
-    _replay(report, groups, sides, explainer, checkers, None)
+    _into(report, _replayed(groups, sides, explainer, checkers, None, report), explainer)
 
 
-def replay_told(report: VerifyReport, groups: Sequence[ProbeGroup], told: Iterable[tuple[Summary, Any]],
-                sides: Stateful, explainer: Explainer) -> None:
-    """:func:`replay_groups` with the source side routed by another process: ``told`` gives,
-    for each request of ``groups`` in order, the source's answer as its summary
-    (:func:`~ing2gw.verify.summary_of`) and an object whose ``matched`` is where the source
-    matched it (all the explainer reads of it). ``sides.reset`` starts the Gateway side's
-    counters over (that process starts the source's over before each burst)."""
-    _replay(report, groups, sides, explainer, (), iter(told))
+def replayed_told(groups: Sequence[ProbeGroup], told: Iterable[tuple[Summary, Any]], sides: Stateful,
+                  explainer: Explainer) -> tuple[int, int, DifferencesWire]:
+    """:func:`replay_groups` with the source side routed by another process, for a process that
+    sends what it finds to another: ``told`` gives, for each request of ``groups`` in order, the
+    source's answer as its summary (:func:`~ing2gw.verify.summary_of`) and an object whose
+    ``matched`` is where the source matched it (all the explainer reads of it); ``sides.reset``
+    starts the Gateway side's counters over (that process starts the source's over before each
+    burst). Gives the requests replayed, how many agree, and the differences as
+    :func:`~ing2gw.verify.differences_wire` gives those :func:`replay_groups` adds to an empty
+    report (their notes as indices into ``explainer.all_notes``), no difference made."""
+    return _replayed(groups, sides, explainer, (), iter(told), None)
 
 
-def _replay(report: VerifyReport, groups: Sequence[ProbeGroup], sides: Stateful, explainer: Explainer,
-            checkers: Sequence[Any], told: Iterator[tuple[Summary, Any]] | None) -> None:
+def _into(report: VerifyReport, replayed: tuple[int, int, DifferencesWire], explainer: Explainer) -> None:
+    """Count what :func:`_replayed` found in ``report``, its differences added in order."""
+    requests, agree, rows = replayed
+    report.requests += requests
+    report.agree += agree
     notes: dict[tuple[int, ...], tuple[Note, ...]] = {}  # (one tuple per explanation: notes_of)
+    all_notes, add = explainer.all_notes, report.add
+    for shown, a, b, aspects, involved, explained, origin, repeats in rows:
+        add(Difference(shown, a, b, aspects, involved, notes_of(explained, all_notes, notes), origin, repeats))
+
+
+def _replayed(groups: Sequence[ProbeGroup], sides: Stateful, explainer: Explainer, checkers: Sequence[Any],
+              told: Iterator[tuple[Summary, Any]] | None,
+              report: VerifyReport | None) -> tuple[int, int, DifferencesWire]:
+    """The requests of ``groups`` replayed, how many agree, and the differences, each request
+    once (a request differing again, as along a burst, is a repeat of the first: what
+    :meth:`~ing2gw.verify.VerifyReport.add` makes of them); ``report`` counts what the
+    ``checkers`` say. The differences are made as their wire form (notes as indices): a worker
+    sends them as they are, and adding them to a report makes each one once."""
     source_route, gateway_route, accounted = sides.source_route, sides.gateway_route, explainer.accounted
+    rows: DifferencesWire = []
+    seen: dict[tuple[Any, ...], int] = {}  # a differing request's key (request_key) -> its row
+    requests = agree = 0
     for group in groups:
-        if group.burst:
+        burst = group.burst
+        if burst:
             sides.reset()
         first_of: dict[tuple[Any, Any], int] = {}
-        report.requests += len(group.requests)
+        requests += len(group.requests)
         for number, request in enumerate(group.requests, 1):
-            if checkers and not group.burst:
+            if checkers and not burst:
+                assert report is not None
                 tally(report, checkers, request)
             src: Any
             if told is None:
@@ -452,9 +488,8 @@ def _replay(report: VerifyReport, groups: Sequence[ProbeGroup], sides: Stateful,
             sb = summary_of(gw)
             aspects = compare_summaries(sa, sb)
             if not aspects:
-                report.agree += 1
+                agree += 1
                 continue
-            a, b = summary_dict(sa), summary_dict(sb)
             # (what explainer.served, .involved and .explain give, without the served places made)
             involved, explained = accounted(aspects, request, src, gw)
             shown: dict[str, Any] = {"method": request.method,
@@ -463,9 +498,16 @@ def _replay(report: VerifyReport, groups: Sequence[ProbeGroup], sides: Stateful,
             if request.backend_delay is not None:
                 shown["backendDelay"] = format_seconds(request.backend_delay)
             origin = group.origin
-            if group.burst:
-                shown["sequence"] = first_of.setdefault((a["status"], b["status"]), number)
+            if burst:  # (a summary's status first)
+                shown["sequence"] = first_of.setdefault((sa[0], sb[0]), number)
                 origin = f"{group.origin}, request {shown['sequence']}"
-            report.add(Difference(
-                request=shown, source=a, gateway=b, aspects=aspects, ingresses=involved,
-                explained_by=notes_of(explained, explainer.all_notes, notes), origin=origin))
+            key = request_key(shown)
+            at = seen.get(key)
+            if at is None:
+                seen[key] = len(rows)
+                # (equal summaries share one dict: rows are only read)
+                rows.append((shown, shared_dict(sa), shared_dict(sb), aspects, involved, explained, origin, 1))
+            else:
+                row = rows[at]
+                rows[at] = (*row[:7], row[7] + 1)
+    return requests, agree, rows

@@ -38,7 +38,7 @@ from .policyprobes import (
     policy_probes,
     policy_probes_told,
     replay_groups,
-    replay_told,
+    replayed_told,
 )
 from .probes import UNKNOWN_HOST, Probe, ProbeFields, ingress_probe_fields, ingress_probes, object_probes
 from .resources import Ingress, ResourceSet
@@ -272,20 +272,19 @@ def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regi
         the first worker, which has the model (none is built here)."""
         routing, policies, router, explainer = sides()
         timeouts, presents = asking.about()
-        grouped = VerifyReport(provider=name, ingresses=len(mine.ingresses))
+        replayed: tuple[int, int, DifferencesWire] = (0, 0, [])
         skipped_here: list[str] = []
         if result.ir is not None:
             groups = policy_probes_told(result.ir, routing, router.guard or Guard(policies), asking.redirects, pairs,
                                         skipped_here, timeouts)
             gateway, reset = _counting_gateway(routing, policies, credentials, CaseClock())
-            replay_told(grouped, groups, asking.groups(groups), Stateful(_asked, gateway, reset), explainer)
+            # (their notes as each note's number in explainer.all_notes: numbered())
+            replayed = replayed_told(groups, asking.groups(groups), Stateful(_asked, gateway, reset), explainer)
         hosts = widened_hosts(result.manifests, mine.ingresses)
         widened = widened_told(result.manifests, mine.ingresses, explainer, asking.widened(hosts), router.route,
                                presents) if hosts else []  # (without a sibling host, no difference)
         asking.done()
-        index = explainer.index  # (each note's number in explainer.all_notes: numbered())
-        return ((grouped.requests, grouped.agree, differences_wire(grouped.differences, index)),
-                differences_wire(widened, index), skipped_here)
+        return replayed, differences_wire(widened, explainer.index) if widened else [], skipped_here
 
     built_here: list[tuple[Router, PolicyIndex, Router, Explainer]] = []
     if early is not None and not (early.guess() == (name, [i.ref for i in mine.ingresses])

@@ -380,6 +380,9 @@ def _request_key(request: dict[str, Any]) -> tuple[Any, ...]:
     return key[:2] if key[2:] == _PLAIN else key
 
 
+request_key = _request_key  # (for a process that makes differences' wire forms itself: ing2gw.policyprobes)
+
+
 def _codes(explained_by: tuple[Note, ...]) -> tuple[str, ...]:
     """The cause a difference is grouped by: the codes of its notes, sorted, once each."""
     if len(explained_by) == 1:  # (most explanations)
@@ -990,6 +993,9 @@ def _shared_dict(summary: _Summary) -> dict[str, Any]:
             _SHARED.clear()
         found = _SHARED[summary] = _as_dict(summary)
     return found
+
+
+shared_dict = _shared_dict  # (for the policy probes' differences: ing2gw.policyprobes)
 
 
 def _from_wire(wire: _Wire | _ProbeWire) -> Request:
