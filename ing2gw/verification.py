@@ -267,9 +267,11 @@ def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regi
         yield ((grouped.requests, grouped.agree, differences_wire(grouped.differences, index)),
                differences_wire(widened, index), skipped_here)
 
-    def finishing_told(asking: Asking) -> _Finished:
+    def finishing_told(asking: Asking, hosts: list[str]) -> _Finished:
         """:func:`finishing` in the second worker of an early split: the source side asked of
-        the first worker, which has the model (none is built here)."""
+        the first worker, which has the model (none is built here). ``hosts``: the widened
+        host set's (:func:`~ing2gw.widened.widened_hosts`), found by this process before forking
+        the worker (reading every manifest there would copy the memory it shares)."""
         routing, policies, router, explainer = sides()
         timeouts, presents = asking.about()
         replayed: tuple[int, int, DifferencesWire] = (0, 0, [])
@@ -280,7 +282,6 @@ def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regi
             gateway, reset = _counting_gateway(routing, policies, credentials, CaseClock())
             # (their notes as each note's number in explainer.all_notes: numbered())
             replayed = replayed_told(groups, asking.groups(groups), Stateful(_asked, gateway, reset), explainer)
-        hosts = widened_hosts(result.manifests, mine.ingresses)
         widened = widened_told(result.manifests, mine.ingresses, explainer, asking.widened(hosts), router.route,
                                presents) if hosts else []  # (without a sibling host, no difference)
         asking.done()
@@ -295,9 +296,10 @@ def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regi
         assert link is not None
         built_here.append((*gateway_side(), Explainer(explaining, mine, result.manifests)))  # (the worker shares them)
         first, told = early, link
+        siblings = widened_hosts(result.manifests, mine.ingresses)
 
         def finishing_side(done: Any) -> Iterator[SourcedMessage | Extra]:
-            yield Extra(finishing_told(told.asking()))
+            yield Extra(finishing_told(told.asking(), siblings))
             finish = finish_here(sides()[3], sides()[2].route)
             for at, part, size, _ in first.take():
                 assert part is not None
