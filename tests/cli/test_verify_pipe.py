@@ -92,3 +92,28 @@ def test_write_pieces_in_order_and_errors_where_they_belong() -> None:
     with pytest.raises(BrokenPipeError):
         write_pieces(counted(), Gone())
     assert made[0] < 20  # (the making stopped: at most what the queue holds beyond the failed piece)
+
+
+def test_write_pieces_writes_a_large_piece_a_slice_at_a_time() -> None:
+    """A piece larger than WRITE_SIZE reaches the file in writes of at most WRITE_SIZE bytes
+    (a file's page cache takes a write in folios as large as the write: slow to allocate on a
+    VM), the same bytes in the same order; smaller pieces are written whole."""
+    import io
+
+    from ing2gw.output import WRITE_SIZE, write_pieces
+
+    sizes: list[int] = []
+
+    class Recording(io.BytesIO):
+        def write(self, piece: Any) -> int:
+            sizes.append(len(piece))
+            return super().write(piece)
+
+    large = bytes(range(256)) * (3 * WRITE_SIZE // 256 + 7)  # three slices and a part
+    small = b"small"
+    out = Recording()
+    write_pieces([small, large, memoryview(large)[1:], small], out)
+    assert out.getvalue() == small + large + large[1:] + small
+    assert max(sizes) == WRITE_SIZE
+    assert sizes[:6] == [len(small), WRITE_SIZE, WRITE_SIZE, WRITE_SIZE, len(large) - 3 * WRITE_SIZE, WRITE_SIZE]
+    assert sizes[-1] == len(small)
