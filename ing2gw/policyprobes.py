@@ -199,6 +199,9 @@ def _probed(ir: IR, router: Router, guard: Guard, timeouts: bool) -> Iterator[_P
     wide: list[Intent] = [g.intent for g in ir.gateway_intents
                           if isinstance(g.intent, _PROTECTIONS) and not g.intent.implicit]
     seen: set[tuple[str, str]] = set()
+    # a host's routes none of whose rules is probed (below): their rules' (host, path) are seen only when a later
+    # route of the host has one that may be (most routes are such, their rules' paths not worked out)
+    later: dict[str, list[Route]] = {}
     marked = None if guard.policies else _marked_hosts(router, timeouts)
     for route in ir.routes:
         if route.kind != "HTTPRoute":
@@ -210,6 +213,15 @@ def _probed(ir: IR, router: Router, guard: Guard, timeouts: bool) -> Iterator[_P
             continue
         mark = None if marked is None else marked.get(split_host_port(host)[0])
         alone = marked is not None and mark is None
+        if alone and not wide:
+            for rule in route.rules:
+                if rule.intents or (timeouts and rule.timeouts is not None):
+                    break
+            else:
+                later.setdefault(host, []).append(route)
+                continue
+        for earlier in later.pop(host, ()):
+            seen.update([(host, _first_path(rule)) for rule in earlier.rules])
         for rule in route.rules:
             path = _first_path(rule)
             count = len(seen)
