@@ -129,10 +129,10 @@ _Plan = tuple[tuple[str, ...], "tuple[int, ...] | None", frozenset[str], tuple[t
 # What the plans for the requests for one hostname that the sides matched by rules of the same
 # source objects share, whatever differs: the Ingresses involved, the source side's rule host
 # and whether its rule's path is read (it matched a rule of an Ingress or route object), the
-# Gateway side's rule host and per source of its route (a one-Ingress set, its paths' stems),
-# the rule hosts of both that explaining notes are about (an analysis is made for those whose
-# notes declare one of the differing aspects).
-_Sides = tuple[tuple[str, ...], str, bool, str, tuple[tuple[frozenset[str], _Stems], ...], tuple[str, ...]]
+# Gateway side's rule host and the sources of its route (their paths' stems are read only by a
+# plan with a note naming a path there), the rule hosts of both that explaining notes are about
+# (an analysis is made for those whose notes declare one of the differing aspects).
+_Sides = tuple[tuple[str, ...], str, bool, str, tuple[str, ...], tuple[str, ...]]
 
 
 class _Numbers(Mapping[Note, int]):
@@ -393,23 +393,27 @@ class Explainer:
         one-Ingress set, its paths' stems) per source of that route."""
         side = self._gateway_sides.get((hostname, g.route))
         if side is None:
-            route = self._routes.get(g.route)
-            if route is None:
-                side = ("", ())
+            host, refs = self._route_side(hostname, g)
+            if len(refs) == 1:  # (a route made from one Ingress: most)
+                side = (host, ((frozenset(refs), self._stems_of(refs[0], host)),))
             else:
-                refs, names = route
-                host = hostname if names else ""
-                for h in names:
-                    if h == hostname or _host_matches(h, hostname):
-                        host = h
-                        break
-                if len(refs) == 1:  # (a route made from one Ingress: most)
-                    side = (host, ((frozenset(refs), self._stems_of(refs[0], host)),))
-                else:
-                    side = (host, tuple([(frozenset((ref,)), self._stems_of(ref, host)) for ref in refs]))
+                side = (host, tuple([(frozenset((ref,)), self._stems_of(ref, host)) for ref in refs]))
             if len(self._gateway_sides) < 100_000:
                 self._gateway_sides[(hostname, g.route)] = side
         return side
+
+    def _route_side(self, hostname: str, g: Matched) -> tuple[str, tuple[str, ...]]:
+        """The Gateway side's rule host for ``hostname`` on the route ``g`` matched, and the objects
+        that route was made from (:func:`source_ref`)."""
+        route = self._routes.get(g.route)
+        if route is None:
+            return "", ()
+        refs, names = route
+        host = hostname if names else ""
+        for h in names:
+            if h == hostname or _host_matches(h, hostname):
+                return h, refs
+        return host, refs
 
     def _source_side(self, hostname: str, m: Matched | None) -> Served:
         hosts = self._hosts_for(hostname)
@@ -529,7 +533,8 @@ class Explainer:
                 named = frozenset(on_source)
             if refs and on_gateway:  # (the path the request falls under matters only if a note names it)
                 relevant = frozenset(on_gateway)
-                needs = ((refs[0][1], relevant),) if len(refs) == 1 else tuple([(stems, relevant) for _, stems in refs])
+                needs = ((self._stems_of(refs[0], host), relevant),) if len(refs) == 1 else \
+                    tuple([(self._stems_of(ref, host), relevant) for ref in refs])
         # (what reads alike shares the readings; the explanations of a reading depend on the
         # rule hosts only where a note names them: the analysis's)
         reads = (named, needs, regexes)
@@ -589,13 +594,12 @@ class Explainer:
             source_refs = () if ruled else tuple(self.paths.get(source_host, ()))
             stray = not owned.issuperset(source_refs)
         host = ""
-        refs: tuple[tuple[frozenset[str], _Stems], ...] = ()
-        if g is not None:
-            host, refs = self._gateway_side(hostname, g)
-            for one, _ in refs:
-                if not one <= owned:
-                    stray = True
-        involved = tuple(sorted(owned.union(source_refs, *[one for one, _ in refs]))) if stray else owners
+        refs: tuple[str, ...] = ()
+        if g is not None:  # (the route's sources: their stems are read by _plan when a note names a path there)
+            host, refs = self._route_side(hostname, g)
+            if not stray:
+                stray = not owned.issuperset(refs)
+        involved = tuple(sorted(owned.union(source_refs, refs))) if stray else owners
         # (a rule host no explaining note names changes no analysis: left out, the hosts without
         # notes of their own share one, and the explanations it has worked out)
         noted = self._host_notes

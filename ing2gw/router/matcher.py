@@ -535,13 +535,7 @@ class _Plan(NamedTuple):
     single: bool = False  # the first Gateway's step is the only one: its answer is the answer
 
 
-def _unmatched(step: _Step) -> bool:
-    """Whether ``step`` answers every request "not this Gateway" (see :data:`_UNMATCHED`)."""
-    _, listener, failed, _, http, grpc = step
-    if listener is None:
-        assert failed is not None
-        return failed.reason in _UNMATCHED
-    return not http[0] and not (grpc and grpc[0])
+_ONLY_FIRST = (0,)  # the candidate Gateways a plan looks at when only the first needs looking at
 
 
 def _make_plan(table: Table, request: Request) -> _Plan:
@@ -556,25 +550,39 @@ def _make_plan(table: Table, request: Request) -> _Plan:
     # host is the one the SNI picks (no 421) and it speaks the request's scheme: such ones
     # are not even looked at (with listeners split over many Gateways, most are). The first
     # Gateway is always looked at: its answer is the answer when no Gateway takes the request.
-    https = request.scheme == "https"
-    order: Iterable[int] = range(len(gateways))
-    if len(gateways) > 1 and (request.sni is None or request.sni == request.hostname):
+    hostname = request.hostname
+    order: Iterable[int] = _ONLY_FIRST if len(gateways) == 1 else range(len(gateways))
+    if len(gateways) > 1 and (request.sni is None or request.sni == hostname):
         at = candidates.at
-        looked = {0, *candidates.other[https]}
-        for name in _names(_port_hosts(table, request.port).routed, request.hostname):
+        looked = {0, *candidates.other[request.scheme == "https"]}
+        for name in _names(_port_hosts(table, request.port).routed, hostname):
             i = at.get(name)
             if i is not None:
                 looked.add(i)
-        order = sorted(looked)
+        order = sorted(looked) if len(looked) > 1 else _ONLY_FIRST
     steps: list[_Step] = []
     first: _Step | None = None
     for i in order:
         listener, failed = _select_listener(gateways[i], request)
-        groups = listener.routes.lookup_list(request.hostname) if listener is not None else []
-        step = (labels[i], listener, failed, groups, *_scans(groups))
+        # (whether the step answers every request "not this Gateway" -- see _UNMATCHED -- worked out
+        # with it; _scans inlined for one route group, the usual)
+        if listener is None:
+            assert failed is not None
+            step: _Step = (labels[i], None, failed, [], _NO_SCAN, None)
+            unmatched = failed.reason in _UNMATCHED
+        else:
+            groups = listener.routes.lookup_list(hostname)
+            if len(groups) == 1:
+                group = groups[0]
+                http: _Scan = (group.http_matches, group.http_entries)
+                grpc = (group.grpc_matches, group.grpc_entries) if group.grpc else None
+            else:
+                http, grpc = _scans(groups)
+            step = (labels[i], listener, None, groups, http, grpc)
+            unmatched = not http[0] and not (grpc and grpc[0])
         if first is None:
             first = step
-        if not _unmatched(step):
+        if not unmatched:
             steps.append(step)
     # (made as the tuple it is, every field given in order: _Plan(...) runs a Python-level __new__)
     return _tuple_new(_Plan, (tuple(steps), first, None, len(steps) == 1 and steps[0] is first))
@@ -693,25 +701,23 @@ def _flat(table: Table, plan: _Plan) -> _Plan | _Flat:
     at = _AT + len(served)
     if grpc_entries:
         served += [e.info if e.simple and not e.notes else _served(e, base, port) for e in grpc_entries]
-    return (plan, base, matches, grpc_matches, at, _memo_of(table, matches), _memo_of(table, grpc_matches), *served)
+    return (plan, base, matches, grpc_matches, at, _memo_of(table, matches),
+            None if grpc_matches is None else _memo_of(table, grpc_matches), *served)
 
 
-def _plan(table: Table, request: Request) -> _Plan | _Flat:
-    """The plan of ``request`` (:class:`_Plan`, or :data:`_Flat`): made once per (gateway,
-    port, scheme, SNI, hostname), then found by the hostname."""
-    hostname, sni = request.hostname, request.sni
-    key = (request.gateway, request.port, request.scheme, True if sni == hostname else sni)
-    plans = table.plans
-    by_host = plans.get(key)
+def _plan(table: Table, request: Request, key: tuple[str | None, int, str, str | bool | None],
+          by_host: dict[str, Any] | None) -> _Plan | _Flat:
+    """The plan of ``request`` (:class:`_Plan`, or :data:`_Flat`), made once per (gateway,
+    port, scheme, SNI, hostname), then found by the hostname: ``key`` is the rest, and
+    ``by_host`` the plans kept by the hostname under it (None: none yet), where this one has none."""
     if by_host is None:
         by_host = {}
+        plans = table.plans
         if len(plans) < 1000:
             plans[key] = by_host
-    plan: _Plan | _Flat | None = by_host.get(hostname)
-    if plan is None:
-        plan = _flat(table, _make_plan(table, request))
-        if len(by_host) < _PLANS:
-            by_host[hostname] = plan
+    plan = _flat(table, _make_plan(table, request))
+    if len(by_host) < _PLANS:
+        by_host[request.hostname] = plan
     return plan
 
 
@@ -726,11 +732,20 @@ def route_normalised(table: Table, request: Request, backend: str | None, normal
         if normalised is not None:
             return _noted(note, _route_mesh(table, request.with_path(normalised), grpc, backend))
         return _route_mesh(table, request, grpc, backend)
-    hostname, sni = request.hostname, request.sni
-    by_host = table.plans.get((request.gateway, request.port, request.scheme, True if sni == hostname else sni))
-    found = by_host.get(hostname) if by_host is not None else None
-    if found is None:
-        found = _plan(table, request)
+    hostname, sni, scheme = request.hostname, request.sni, request.scheme
+    # (requests come a host at a time: the last plan found is checked first -- kept as one tuple, which
+    # a thread routing meanwhile replaces whole)
+    last = table.last[0]
+    if hostname == last[0] and scheme == last[1] and sni == last[2] and request.port == last[3] \
+            and request.gateway == last[4]:
+        found = last[5]
+    else:
+        key = (request.gateway, request.port, scheme, True if sni == hostname else sni)
+        by_host = table.plans.get(key)
+        found = by_host.get(hostname) if by_host is not None else None
+        if found is None:
+            found = _plan(table, request, key, by_host)
+        table.last[0] = (hostname, scheme, sni, request.port, request.gateway, found)
     if type(found) is tuple and backend is None:  # the common case: one listener answers, nothing broken (_Flat)
         grpc_matches = found[3]
         if grpc and grpc_matches is not None:

@@ -62,6 +62,8 @@ class Table:
     # one reads more than the path)
     match_memos: dict[int, tuple[tuple[Match, ...], dict[str, int] | None]] = field(default_factory=dict, compare=False)
     mesh: MeshTable = field(default_factory=MeshTable)  # routes with a Service parent (GAMMA)
+    # the matcher's last plan found, as [(hostname, scheme, SNI, port, gateway, the plan)]
+    last: list[tuple[Any, ...]] = field(default_factory=lambda: [(None,) * 6], compare=False)
 
 
 
