@@ -565,19 +565,14 @@ def _make_plan(table: Table, request: Request) -> _Plan:
     for i in order:
         listener, failed = _select_listener(gateways[i], request)
         # (whether the step answers every request "not this Gateway" -- see _UNMATCHED -- worked out
-        # with it; _scans inlined for one route group, the usual)
+        # with it)
         if listener is None:
             assert failed is not None
             step: _Step = (labels[i], None, failed, [], _NO_SCAN, None)
             unmatched = failed.reason in _UNMATCHED
         else:
             groups = listener.routes.lookup_list(hostname)
-            if len(groups) == 1:
-                group = groups[0]
-                http: _Scan = (group.http_matches, group.http_entries)
-                grpc = (group.grpc_matches, group.grpc_entries) if group.grpc else None
-            else:
-                http, grpc = _scans(groups)
+            http, grpc = _scans(groups)
             step = (labels[i], listener, None, groups, http, grpc)
             unmatched = not http[0] and not (grpc and grpc[0])
         if first is None:
