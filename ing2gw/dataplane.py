@@ -52,7 +52,11 @@ class DataPlaneModel(Protocol):
     timeouts only then. A model that knows which certificate its controller presents (route
     objects of its own list TLS hosts) offers ``presented_certificate(sni) -> "ns/name" | None``
     (optional; None: the controller's default certificate), which ``verify`` compares with
-    the Gateway's wildcard listeners (:mod:`ing2gw.widened`)."""
+    the Gateway's wildcard listeners (:mod:`ing2gw.widened`). A model whose answers can be
+    made otherwise than as an Outcome offers ``answering(answers) -> route`` (optional: a
+    function answering as ``route`` does, each answer made by
+    :class:`~ing2gw.router.outcome.Answers` ``answers``), which ``verify`` uses to make its
+    summaries without the outcomes (:func:`ing2gw.verify.summarising`)."""
 
     def route(self, request: Request, /) -> Outcome: ...
 

@@ -60,12 +60,13 @@ class Extra:
     value: Any
 
 
-def schedule(items: Sequence[tuple[Replayable, str]], route: Any, whole: Callable[[], Any],
+def schedule(items: Sequence[tuple[Replayable, str]], answer: verify.SourceAnswer, whole: Callable[[], Any],
              done: Any, finishing: Iterator[Any] | None = None,
              first_ahead: int | None = None) -> Iterator[SourcedMessage | Extra]:
     """The worker's messages for ``items`` (in chunks of ``verify.CHUNK``): the first chunks
-    routed through the source side ``route`` while the other process has fewer than
-    ``AHEAD`` of them to finish (``done.value``: how many it took), else a step of
+    routed through the source side (``answer``: :func:`ing2gw.verify.summarising`'s) while
+    the other process has fewer than ``AHEAD`` of them to finish (``done.value``: how many
+    it took), else a step of
     ``finishing`` (other work: each step yields None, the last its result, sent as an
     :class:`Extra`), else the last chunk not yet taken replayed whole, with the chunk
     replayer ``whole()`` returns (called once, when first needed: it builds this process's
@@ -81,7 +82,7 @@ def schedule(items: Sequence[tuple[Replayable, str]], route: Any, whole: Callabl
         if lo - done.value < ahead:
             start, end = bounds[lo]
             lo += 1
-            yield lo - 1, verify.pack_chunk(verify.source_chunk(route, items[start:end])), end - start, None
+            yield lo - 1, verify.pack_chunk(verify.source_chunk(answer, items[start:end])), end - start, None
             continue
         ahead = AHEAD
         if finishing is not None:

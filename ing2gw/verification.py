@@ -155,9 +155,10 @@ def _early(rs: ResourceSet, convert_options: ConvertOptions, registry: Registry,
         model = with_enforcement(base, credentials, count=False)
         probes = _ingress_probe_fields(plane, mine)  # (as plain values: no Probe object is needed here)
         size = verify_module.CHUNK
+        answer = verify_module.summarising(model)
         for at, start in enumerate(range(0, len(probes), size)):
             fields = probes[start:start + size]
-            sourced = verify_module.source_wires(model.route, verify_module.probe_wires(fields, "generated"))
+            sourced = verify_module.source_wires(answer, verify_module.probe_wires(fields, "generated"))
             link.remember(fields, sourced[1])  # (the plain ones answer the second worker's question of redirects)
             yield at, verify_module.pack_chunk(sourced), len(fields), None
         link.serve(base, model, credentials)
@@ -314,7 +315,7 @@ def _run_verify(rs: ResourceSet, convert_options: ConvertOptions, registry: Regi
             def whole() -> Callable[[Sequence[tuple[Item, str]]], Any]:
                 return replay_here(sides()[3], own.route, sides()[2].route)
 
-            return schedule(generated_probes(), own.route, whole, done, finishing())
+            return schedule(generated_probes(), verify_module.summarising(own), whole, done, finishing())
 
         split = SourceSide(source_side)
         sourced = split.messages()

@@ -35,7 +35,7 @@ from .logshare import Sharing
 from .notes import ASPECTS, Note
 from .probes import PROBE_CLIENT, Probe, ProbeFields
 from .resources import ResourceSet
-from .router.outcome import Matched, Outcome
+from .router.outcome import OUTCOMES, Matched, Outcome, RedirectTo, RuleInfo
 from .yamlio import json_pieces
 
 if TYPE_CHECKING:
@@ -824,11 +824,11 @@ Sourced = tuple[list["_Wire | _ProbeWire"], list[_Summary], list[int], list["tup
 SourcedMessage = tuple[int, "Sourced | bytes | None", int, "_Result | bytes | None"]
 
 
-def source_chunk(route: Callable[[Request], Outcome], items: Sequence[tuple[Replayable, str]]) -> Sourced:
-    """A chunk of ``items`` routed through the source side ``route``, for
-    :func:`verify_requests` (``sourced``) in another process: what :func:`_compare` needs of
-    the source side, in plain values (:func:`source_wires` of their wire forms)."""
-    return source_wires(route, [cast("_Wire | _ProbeWire", _to_wire(item, origin)) for item, origin in items])
+def source_chunk(answer: SourceAnswer, items: Sequence[tuple[Replayable, str]]) -> Sourced:
+    """A chunk of ``items`` routed through the source side (``answer``: :func:`summarising`'s),
+    for :func:`verify_requests` (``sourced``) in another process: what :func:`_compare` needs
+    of the source side, in plain values (:func:`source_wires` of their wire forms)."""
+    return source_wires(answer, [cast("_Wire | _ProbeWire", _to_wire(item, origin)) for item, origin in items])
 
 
 def probe_wires(fields: Sequence[ProbeFields], origin: str) -> list[_Wire | _ProbeWire]:
@@ -838,7 +838,7 @@ def probe_wires(fields: Sequence[ProbeFields], origin: str) -> list[_Wire | _Pro
             for scheme, host, path, headers in fields]
 
 
-def source_wires(route: Callable[[Request], Outcome], wires: list[_Wire | _ProbeWire]) -> Sourced:
+def source_wires(answer: SourceAnswer, wires: list[_Wire | _ProbeWire]) -> Sourced:
     """:func:`source_chunk` of requests in their wire forms, each routed as the request the
     process finishing the chunk builds from it (:func:`_from_wire`)."""
     summaries: list[_Summary] = []
@@ -846,15 +846,14 @@ def source_wires(route: Callable[[Request], Outcome], wires: list[_Wire | _Probe
     new: list[tuple[Any, ...] | None] = []
     seen: dict[int, tuple[Matched | None, int]] = {}  # by id: a location's answers share one Matched (hashing
     # one hashes its every field); the value keeps it, so its id stays its own
-    add_summary, add_where, summary, fields = summaries.append, where.append, _summary, _MATCHED_VALUES
+    add_summary, add_where, fields = summaries.append, where.append, _MATCHED_VALUES
     for wire in wires:
         if len(wire) == 9:  # (every generated request) _from_wire, without its call
             scheme, host, path, headers, method, client, port, mesh_ns, _ = wire  # type: ignore[misc]
             request = probe_request(scheme, host, path, headers, method, client, port, mesh_ns)
         else:
             request = _from_wire(wire)
-        outcome = route(request)
-        matched = outcome.matched
+        summary, matched = answer(request)
         hit = seen.get(id(matched))
         if hit is not None and hit[0] is matched:
             at = hit[1]
@@ -862,9 +861,52 @@ def source_wires(route: Callable[[Request], Outcome], wires: list[_Wire | _Probe
             at = len(new)
             seen[id(matched)] = (matched, at)
             new.append(None if matched is None else fields(matched))
-        add_summary(summary(outcome))
+        add_summary(summary)
         add_where(at)
     return wires, summaries, where, new
+
+
+# A source side's answer as another process needs it: its summary, and where it matched.
+SourceAnswer = Callable[[Request], tuple[_Summary, Matched | None]]
+
+
+class _Summaries:
+    """Answers (:class:`~ing2gw.router.outcome.Answers`) as a replay compares them: each
+    answer's summary and where it matched. A served answer's summary is made from its parts
+    (:func:`_summary` of the Outcome :data:`~ing2gw.router.outcome.OUTCOMES` would make: a
+    test holds them equal), without the outcome, its upstream request and headers; the other
+    answers' (a minority) are made of their outcomes."""
+
+    __slots__ = ()
+
+    def answer(self, status: int, reason: str, rule: RuleInfo | None, response: Headers, notes: list[str],
+               redirect: RedirectTo | None = None, /) -> tuple[_Summary, Matched | None]:
+        return _summary(OUTCOMES.answer(status, reason, rule, response, notes, redirect)), (
+            None if rule is None else rule.matched)
+
+    def served(self, rule: RuleInfo, method: str, host: str, path: str, headers: tuple[Any, ...],
+               response: Headers, notes: list[str], /) -> tuple[_Summary, Matched | None]:
+        compared, cors = _headers_summary(response)
+        shares = _shares(rule) if len(rule.weights) > 1 else None
+        return (200, rule.backend, shares, None, path, host, compared, cors, None, None), rule.matched
+
+
+_SUMMARIES = _Summaries()
+
+
+def summarising(model: Any) -> SourceAnswer:
+    """A source side's answers as :func:`source_wires` reads them: made by the model
+    (``answering``: :class:`~ing2gw.dataplane.DataPlaneModel`) when it offers that, else
+    of its outcomes."""
+    answering = getattr(model, "answering", None)
+    if callable(answering):
+        return cast(SourceAnswer, answering(_SUMMARIES))
+    route = model.route
+    return lambda request: _of_outcome(route(request))
+
+
+def _of_outcome(outcome: Outcome) -> tuple[_Summary, Matched | None]:
+    return _summary(outcome), outcome.matched
 
 
 # Differences as another process sends them (ing2gw.sourceside): a Difference's fields, its

@@ -16,11 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, TypeVar
 
-from ing2gw.http import Headers
+from ing2gw.http import DeferredHeaders, Headers
 
-__all__ = ["AuthFilter", "Matched", "MirrorTarget", "Outcome", "RedirectTo", "RuleInfo", "Upstream"]
+__all__ = ["OUTCOMES", "Answers", "AuthFilter", "Matched", "MirrorTarget", "Outcome", "RedirectTo", "RuleInfo",
+           "Upstream"]
 
 _EMPTY_HEADERS = Headers()
 _NO_WEIGHTS: Mapping[str, float] = MappingProxyType({})
@@ -199,3 +200,49 @@ class Outcome(NamedTuple):
             "notes": list(self.notes),
             **({"policy": self.policy} if self.policy is not None else {}),
         }
+
+
+_T_co = TypeVar("_T_co", covariant=True)
+_TUPLE = tuple.__new__  # Outcome(...) and Upstream(...) without their keyword handling: every field given
+
+
+class Answers(Protocol[_T_co]):
+    """What a data-plane model makes of its answer to a request (``route(..., answers)``):
+    :data:`OUTCOMES` makes the :class:`Outcome`; a caller that reads less of it (``verify``'s
+    summaries) makes that directly, without the objects it would not read. ``notes`` is the
+    model's list, not to be kept (copy it)."""
+
+    def answer(self, status: int, reason: str, rule: RuleInfo | None, response: Headers, notes: list[str],
+               redirect: RedirectTo | None = None, /) -> _T_co:
+        """An answer no backend serves (an error, a redirect, a preflight, a refusal ...)."""
+        ...
+
+    def served(self, rule: RuleInfo, method: str, host: str, path: str, headers: tuple[Any, ...],
+               response: Headers, notes: list[str], /) -> _T_co:
+        """A 200 from ``rule``'s backend, sent ``method``, ``host`` and ``path``, with the
+        upstream headers ``headers[0](*headers[1:])`` gives (worked out when read:
+        :class:`~ing2gw.http.DeferredHeaders`)."""
+        ...
+
+
+class _Outcomes:
+    """:class:`Answers` as :class:`Outcome` values."""
+
+    __slots__ = ()
+
+    def answer(self, status: int, reason: str, rule: RuleInfo | None, response: Headers, notes: list[str],
+               redirect: RedirectTo | None = None, /) -> Outcome:
+        return _TUPLE(Outcome, (status, reason, rule, False, None, redirect, response, (), (), False, tuple(notes),
+                                None))
+
+    def served(self, rule: RuleInfo, method: str, host: str, path: str, headers: tuple[Any, ...],
+               response: Headers, notes: list[str], /) -> Outcome:
+        upstream = _TUPLE(Upstream, (method, host, path, DeferredHeaders(*headers)))
+        return _TUPLE(Outcome, (200, "Routed", rule, True, upstream, None, response, (), (), False, tuple(notes), None))
+
+
+OUTCOMES: Answers[Outcome] = _Outcomes()
+
+assert Outcome._fields == ("status", "reason", "rule", "served", "upstream", "redirect", "response_headers", "mirrors",
+                           "extension_refs", "grpc", "notes", "policy")
+assert Upstream._fields == ("method", "host", "path", "headers")

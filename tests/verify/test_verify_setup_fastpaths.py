@@ -128,7 +128,8 @@ def test_ingress_probes_equal_the_plain_collection(tmp_path: Path) -> None:
 
 def test_source_worker_probes_as_plain_values_route_as_the_probes(tmp_path: Path) -> None:
     """The source worker's probes as plain values (no Probe built) are the probes' fields, in
-    their order; routed in their wire forms, they give the source chunk the probes give."""
+    their order; routed in their wire forms, they give the source chunk the probes give, and
+    the summaries and matches of the model's outcomes."""
     from ing2gw import verify as v
     from ing2gw.probes import ingress_probe_fields, ingress_probes
 
@@ -143,7 +144,14 @@ def test_source_worker_probes_as_plain_values_route_as_the_probes(tmp_path: Path
         fields = ingress_probe_fields(mine.ingresses, headers)
         assert fields == [(p.scheme, p.host, p.path, p.headers) for p in probes], path
         wires = v.probe_wires(fields, "generated")
-        assert v.source_wires(model.route, wires) == v.source_chunk(model.route, [(p, "generated") for p in probes])
+        answer = v.summarising(model)
+        sent = v.source_wires(answer, wires)
+        assert sent == v.source_chunk(answer, [(p, "generated") for p in probes])
+        # the model's own summaries (NginxModel.answering) are those of its outcomes
+        outcomes = [model.route(v.probe_request(*w[:8])) for w in wires]
+        assert sent[1] == [v.summary_of(o) for o in outcomes], path
+        assert [sent[3][at] for at in sent[2]] == [None if o.matched is None else v.matched_values(o.matched)
+                                                  for o in outcomes], path
         checked += 1
     assert checked > 20
 

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from ing2gw.enforce.buckets import NginxLimitReq
 from ing2gw.enforce.credentials import Credentials
 from ing2gw.http import Request
 from ing2gw.notes import Level, Note, Notes
 from ing2gw.resources import Ingress, IngressBackend, ResourceSet
-from ing2gw.router.outcome import Outcome
+from ing2gw.router.outcome import Answers, Outcome
 
 from .access import Enforcement
 from .pipeline import Context
@@ -36,6 +36,8 @@ from .servers import Server, Topology, build_topology
 from .settings import ControllerConfig, Policy, PolicyMemo, read_policy_memo
 
 __all__ = ["ControllerConfig", "NginxModel", "nginx_order", "numbered_ports", "route_as_nginx"]
+
+_T = TypeVar("_T")
 
 
 def nginx_order(ingresses: list[Ingress]) -> list[Ingress]:
@@ -135,6 +137,11 @@ class NginxModel:
 
     def route(self, request: Request, client_ip: str | None = None) -> Outcome:
         return route(self.context, request, client_ip)
+
+    def answering(self, answers: Answers[_T]) -> Callable[[Request], _T]:
+        """:meth:`route`, its answers made by ``answers`` (see :class:`~ing2gw.router.outcome.Answers`)."""
+        context = self.context
+        return lambda request: route(context, request, None, answers)
 
     def path_literals(self) -> tuple[frozenset[str], frozenset[str] | None]:
         """What the locations match paths by, for ``verify --access-log``'s line classes

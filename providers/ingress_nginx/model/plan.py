@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar, overload
 
-from ing2gw.http import DeferredHeaders, Headers, Request
+from ing2gw.http import Headers, Request
 from ing2gw.making import maker
-from ing2gw.router.outcome import Outcome, RedirectTo, RuleInfo, Upstream
+from ing2gw.router.outcome import OUTCOMES, Answers, Outcome, RedirectTo, RuleInfo
 
 from .access import Refusal, access, body_too_large, rate_limited
 from .locations import Location, Lookup, choose_in, lookup
@@ -252,28 +252,29 @@ def _plans(ctx: Context) -> _Plans:
     return hit[1]
 
 
-# Outcome(...) and Upstream(...) without their keyword handling (one of each per request): every field given
-_TUPLE = tuple.__new__
-assert Outcome._fields == ("status", "reason", "rule", "served", "upstream", "redirect", "response_headers", "mirrors",
-                           "extension_refs", "grpc", "notes", "policy")
-assert Upstream._fields == ("method", "host", "path", "headers")
+_T = TypeVar("_T")
 
 
-def _answer(status: int, reason: str, rule: RuleInfo | None, response: Headers, notes: list[str],
-            redirect: RedirectTo | None = None) -> Outcome:
-    return _TUPLE(Outcome, (status, reason, rule, False, None, redirect, response, (), (), False, tuple(notes), None))
-
-
-def _refused(plan: _Plan, response: Headers, notes: list[str], refusal: Refusal) -> Outcome:
+def _refused(plan: _Plan, response: Headers, notes: list[str], refusal: Refusal, answers: Answers[_T]) -> _T:
     notes.append(refusal.why)
     for name, value in refusal.headers:
         response = response.set(name, value)
     redirect = RedirectTo(refusal.redirect, refusal.status) if refusal.redirect is not None else None
-    return _answer(refusal.status, refusal.reason, plan.unserved, response, notes, redirect)
+    return answers.answer(refusal.status, refusal.reason, plan.unserved, response, notes, redirect)
 
 
-def route(ctx: Context, request: Request, client_ip: str | None = None) -> Outcome:
-    """What ingress-nginx answers to ``request``: :func:`.pipeline.route`'s answer."""
+@overload
+def route(ctx: Context, request: Request, client_ip: str | None = None) -> Outcome: ...
+
+
+@overload
+def route(ctx: Context, request: Request, client_ip: str | None, answers: Answers[_T]) -> _T: ...
+
+
+def route(ctx: Context, request: Request, client_ip: str | None = None, answers: Answers[Any] = OUTCOMES) -> Any:
+    """What ingress-nginx answers to ``request``: :func:`.pipeline.route`'s answer, as
+    ``answers`` makes it (by default the Outcome)."""
+    reply = answers.answer
     last = _last
     plans = last[1] if last is not None and last[0] is ctx else _plans(ctx)
     if client_ip is None:
@@ -290,15 +291,15 @@ def route(ctx: Context, request: Request, client_ip: str | None = None) -> Outco
             port = request.headers.get("x-forwarded-port") or port
         notes.append(f"{server.name} is the from-to-www-redirect twin of {server.redirect_to}")
         code = config.http_redirect_code
-        return _answer(code, "WWWRedirect", None, _NO_HEADERS, notes,
-                       RedirectTo(f"{scheme}://{server.redirect_to}:{port}{target}", code))
+        return reply(code, "WWWRedirect", None, _NO_HEADERS, notes,
+                     RedirectTo(f"{scheme}://{server.redirect_to}:{port}{target}", code))
     uri = plans.uris.get(request.path) or plans.uri(request.path)
     if isinstance(uri, BadURI):
         notes.append(str(uri))
-        return _answer(400, "BadRequest", None, _NO_HEADERS, notes)
+        return reply(400, "BadRequest", None, _NO_HEADERS, notes)
     if server.app_root and uri == "/":
-        return _answer(302, "Redirect", None, _NO_HEADERS, notes,
-                       RedirectTo(f"{request.scheme}://{request.host}{server.app_root}", 302))
+        return reply(302, "Redirect", None, _NO_HEADERS, notes,
+                     RedirectTo(f"{request.scheme}://{request.host}{server.app_root}", 302))
     choice = choose_in(host.lookup, uri)
     for skipped in choice.unmodelled:
         notes.append(f"location {skipped.directive} cannot be evaluated by the model ({skipped.regex_error}); "
@@ -306,7 +307,7 @@ def route(ctx: Context, request: Request, client_ip: str | None = None) -> Outco
     loc = choice.location
     if loc is None:
         notes.append(f"no location of server {server.name} matches {uri}")
-        return _answer(404, "NoMatchingRoute", None, _NO_HEADERS, notes)
+        return reply(404, "NoMatchingRoute", None, _NO_HEADERS, notes)
     plan = plans.locations.get(id(loc)) or plans.location(loc)
     shared = plan.shared
     https = request.scheme == "https"
@@ -315,28 +316,28 @@ def route(ctx: Context, request: Request, client_ip: str | None = None) -> Outco
         # the location's redirects
         too_large = body_too_large(shared.policy, ctx.config, request)
         if too_large is not None:
-            return _refused(plan, response, notes, too_large)
+            return _refused(plan, response, notes, too_large, answers)
     if choice.auto_redirect:
         target = uri + "/" if not request.query else f"{escape_uri(uri)}/?{request.query}"
         notes.append(f"nginx adds the trailing slash of location {loc.directive}")
         location = target if shared.relative else f"{request.scheme}://{request.hostname}{target}"
-        return _answer(301, "Redirect", plan.unserved, response, notes, RedirectTo(location, 301))
+        return reply(301, "Redirect", plan.unserved, response, notes, RedirectTo(location, 301))
     if plan.builtin == "healthz":
-        return _answer(200, "Builtin", plan.unserved, response, notes)
+        return reply(200, "Builtin", plan.unserved, response, notes)
     if plan.builtin == "nginx_status":
         text = forwarded(request, ctx.config.use_forwarded_headers, client_ip).client
         address = None if text is None else ip_address(text)
         if text is not None and address is None:
             notes.append(f"client address {text!r} is not an IP address")
-        return _answer(200 if address is not None and address.is_loopback else 403, "Builtin", plan.unserved,
-                       response, notes)
+        return reply(200 if address is not None and address.is_loopback else 403, "Builtin", plan.unserved,
+                     response, notes)
     # in the location
     if shared.early:  # (a location without these skips the lot)
         if shared.prelude:
             notes.extend(shared.prelude)
         if shared.denied is not None:
             notes.append(f"location denied: {shared.denied}")
-            return _answer(503, "ServiceUnavailable", plan.unserved, response, notes)
+            return reply(503, "ServiceUnavailable", plan.unserved, response, notes)
         response = shared.custom[https]
         # rewrite phase, template order: CORS, return, rewrite, then the Lua HTTPS redirect
         if shared.cors is not None:
@@ -344,7 +345,7 @@ def route(ctx: Context, request: Request, client_ip: str | None = None) -> Outco
             if shared.cors_fixed is not None:
                 response = shared.cors_fixed[preflight][https]
                 if preflight:
-                    return _answer(204, "CORSPreflight", plan.unserved, response, notes)
+                    return reply(204, "CORSPreflight", plan.unserved, response, notes)
             else:
                 cors, pattern, answer, preflight_answer = shared.cors
                 origin = request.headers.get("origin")
@@ -352,12 +353,12 @@ def route(ctx: Context, request: Request, client_ip: str | None = None) -> Outco
                     response = response.set_many((("Access-Control-Allow-Origin", origin),
                                                   *(preflight_answer if preflight else answer)))
                     if preflight:
-                        return _answer(204, "CORSPreflight", plan.unserved, response, notes)
+                        return reply(204, "CORSPreflight", plan.unserved, response, notes)
         if shared.redirect is not None:
             url, code, absolute = shared.redirect
             if absolute:
                 url = f"{request.scheme}://{request.hostname}{url}"
-            return _answer(code, "Redirect", plan.unserved, response, notes, RedirectTo(url, code))
+            return reply(code, "Redirect", plan.unserved, response, notes, RedirectTo(url, code))
     fwd = (forwarded(request, True, client_ip) if plans.forwarded_headers
            else _FORWARDED(Forwarded, (request.scheme, request.host, str(request.port), client_ip)))
     rewritten: str | None = None
@@ -369,17 +370,17 @@ def route(ctx: Context, request: Request, client_ip: str | None = None) -> Outco
             rewritten = render(parts, request, fwd, uri, tuple(g or "" for g in m.groups()), notes)
             if rewritten.startswith(("http://", "https://")):
                 target = rewritten + (f"?{request.query}" if request.query else "")
-                return _answer(302, "Redirect", plan.unserved, response, notes, RedirectTo(target, 302))
+                return reply(302, "Redirect", plan.unserved, response, notes, RedirectTo(target, 302))
     if plan.ssl and fwd.scheme == "http" and (shared.force or host.certificate):
         target = request.target
         if target.endswith("/") and not shared.preserve:
             target = target[:-1]
         code = ctx.config.http_redirect_code
-        return _answer(code, "SSLRedirect", plan.unserved, response, notes,
-                       RedirectTo(f"https://{fwd.host.split(':')[0]}{shared.port}{target}", code))
+        return reply(code, "SSLRedirect", plan.unserved, response, notes,
+                     RedirectTo(f"https://{fwd.host.split(':')[0]}{shared.port}{target}", code))
     if plan.deleted is not None:
         notes.append(plan.deleted)
-        return _answer(503, "ServiceUnavailable", plan.unserved, response, notes)
+        return reply(503, "ServiceUnavailable", plan.unserved, response, notes)
     pol = shared.policy
     if pol is not None:
         text = fwd.client
@@ -390,16 +391,17 @@ def route(ctx: Context, request: Request, client_ip: str | None = None) -> Outco
         if refusal is None and shared.checked:
             refusal = access(ctx.enforcement, pol, request, client, notes)  # access phase
         if refusal is not None:
-            return _refused(plan, response, notes, refusal)
+            return _refused(plan, response, notes, refusal, answers)
     backend = plan.backend
     if backend is None:
         notes.append(f"location {plan.matched.location} of server {host.server.name} uses the default backend (404)")
-        return _answer(404, "NoMatchingRoute", plan.unserved, response, notes)
+        return reply(404, "NoMatchingRoute", plan.unserved, response, notes)
     chosen = backend
     rule = plan.served
     if plan.alt is not None:
         chosen, weights = choose_canary(plan.alt, backend, request, notes)
         rule = rule_info(plan.matched, chosen, {k: share_number(v) for k, v in weights.items()})
+    assert rule is not None  # (plan.served: a location with a backend has one)
     path = request.target
     prefix: str | None = None
     if rewritten is not None:
@@ -407,16 +409,15 @@ def route(ctx: Context, request: Request, client_ip: str | None = None) -> Outco
         if request.query:
             path += f"?{request.query}"
         prefix = shared.prefix
-    # worked out when read (a replay comparing outcomes never reads them)
-    headers = DeferredHeaders(upstream_headers, request, fwd, shared.basic_auth, prefix)
     upstream_host = fwd.host if plan.vhost is None else render(plan.vhost, request, fwd, uri, (), notes)
     if plan.affinity is not None and cookie(request, plan.affinity[0]) is None:
         response = response.add("Set-Cookie", plan.set_cookie(chosen))
-    upstream = _TUPLE(Upstream, (request.method, upstream_host, path, headers))
     delay = request.backend_delay
     if delay is not None and delay > shared.read_timeout:
         # with proxy_next_upstream's default "error timeout" the balancer may try again; a backend
         # as slow on every try still ends in nginx's 504
         why = f"proxy_read_timeout {shared.read_timeout:g}s: the upstream took {delay:g}s to answer"
-        return _refused(plan, response, notes, Refusal(504, "BackendTimeout", why))
-    return _TUPLE(Outcome, (200, "Routed", rule, True, upstream, None, response, (), (), False, tuple(notes), None))
+        return _refused(plan, response, notes, Refusal(504, "BackendTimeout", why), answers)
+    # (the upstream headers worked out when read: a replay comparing outcomes never reads them)
+    return answers.served(rule, request.method, upstream_host, path, (upstream_headers, request, fwd, shared.basic_auth,
+                                                                      prefix), response, notes)

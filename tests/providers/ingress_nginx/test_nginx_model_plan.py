@@ -23,6 +23,7 @@ from ing2gw.probes import ingress_probes
 from ing2gw.providers.ingress_nginx.model import NginxModel, pipeline, plan
 from ing2gw.resources import ResourceSet, build_resource_set
 from ing2gw.sources import read_paths
+from ing2gw.verify import summarising, summary_of
 
 GOLDENS = sorted(p.parent for p in (Path(__file__).parents[3] / "testdata" / "verify").glob("*/input.yaml"))
 
@@ -59,6 +60,13 @@ def _assert_same(model: NginxModel, requests: list[Request]) -> None:
     credentials = Credentials.from_options(())
     counted = [model.enforcing(credentials, lambda: 0.0, count=True).context for _ in range(2)]
     assert _outcomes(plan.route, counted[0], requests) == _outcomes(pipeline.route, counted[1], requests)
+    # verify's summaries, made by the plans without the outcomes (NginxModel.answering), are
+    # those of the outcomes, and so is where each request matched
+    assert callable(getattr(model, "answering", None))
+    summarised = summarising(model)
+    for request in requests:
+        outcome = plan.route(model.context, request)
+        assert summarised(request) == (summary_of(outcome), outcome.matched), request
 
 
 @pytest.mark.parametrize("golden", GOLDENS, ids=lambda p: p.name)
