@@ -268,6 +268,7 @@ class Explainer:
         # here in one pass: the routes read again later would be out of the cache, or copied
         # into a forked worker's memory as their reference counts change)
         self._routes: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        routes = self._routes
         for m in manifests:
             kind = m.get("kind")
             if kind != "HTTPRoute" and kind != "GRPCRoute":
@@ -275,9 +276,20 @@ class Explainer:
             meta = m.get("metadata") or {}
             spec = m.get("spec") or {}
             hostnames = spec.get("hostnames")
-            names = tuple(map(str, hostnames)) if hostnames else ()
+            if not hostnames:
+                names: tuple[str, ...] = ()
+            elif type(hostnames) is list and len(hostnames) == 1 and type(hostnames[0]) is str:  # (most routes)
+                names = (hostnames[0],)
+            else:
+                names = tuple(map(str, hostnames))
+            annotations = meta.get("annotations")
+            src = annotations.get("ing2gw.io/source", "") if type(annotations) is dict else None
+            if type(src) is str and src.startswith("Ingress ") and src.count(" ") == 1 and "/" in src:
+                # (a route made from one Ingress, most: _made_from's first case, no route object among them)
+                routes[f"{meta.get('namespace', '')}/{meta.get('name', '')}"] = ((src[8:],), names)
+                continue
             refs = _made_from(m)
-            self._routes[f"{meta.get('namespace', '')}/{meta.get('name', '')}"] = (refs, names)
+            routes[f"{meta.get('namespace', '')}/{meta.get('name', '')}"] = (refs, names)
             for ref in refs:  # a route object's own paths are those of the routes made from it (no Ingress to read)
                 if " " in ref:
                     for host in names or ("",):

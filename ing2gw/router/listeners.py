@@ -15,8 +15,8 @@ from .hostnames import HostIndex, intersect
 from .inventory import GATEWAY_GROUP, Inventory, Obj, int_of, map_of, maps_of, str_of
 from .model import Group
 
-__all__ = ["ListenerSpec", "admits_listener_set", "attach", "distinct", "listener_certificate", "listener_set_parent",
-           "listener_specs", "parse_listeners"]
+__all__ = ["ListenerSpec", "admits", "admits_listener_set", "attach", "distinct", "effective_hostnames",
+           "listener_certificate", "listener_set_parent", "listener_specs", "parse_listeners"]
 
 ROUTED_PROTOCOLS = ("HTTP", "HTTPS")
 ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
@@ -237,27 +237,43 @@ def attach(
     o: Obj, ls: ListenerSpec, hostnames: list[str], inv: Inventory
 ) -> tuple[list[str | None], list[str]] | None:
     """Effective hostnames and assumption notes, or None when the route does not attach."""
-    if o.kind not in ls.kinds:
+    notes = admits(o.kind, o.namespace, ls, inv)
+    if notes is None:
         return None
-    gw_ns = ls.gateway.namespace
+    effective = effective_hostnames(ls.hostname, hostnames)
+    return (effective, notes) if effective else None
+
+
+def admits(kind: str, namespace: str, ls: ListenerSpec, inv: Inventory) -> list[str] | None:
+    """The assumption notes of attaching a route of ``kind`` in ``namespace`` to ``ls`` (its
+    ``allowedRoutes``), or None when the listener does not take such a route. The same for
+    every route of a kind and namespace: a caller attaching many may keep it."""
+    if kind not in ls.kinds:
+        return None
     notes: list[str] = []
     if ls.allowed_from == "Same":
-        if o.namespace != gw_ns:
+        if namespace != ls.gateway.namespace:
             return None
     elif ls.allowed_from == "Selector":
-        labels, note = inv.namespace_labels(o.namespace)
+        labels, note = inv.namespace_labels(namespace)
         if labels is None:
             notes.append(note or "")
         elif not _label_selector_matches(ls.selector, labels):
             return None
     elif ls.allowed_from != "All":
         return None
+    return notes
+
+
+def effective_hostnames(listener: str | None, hostnames: list[str]) -> list[str | None]:
+    """The hostnames a route with ``hostnames`` gets on a listener with hostname ``listener``
+    (their intersections, each once, in order; none: the route does not attach)."""
     if not hostnames:
-        return [ls.hostname], notes
+        return [listener]
     effective: list[str | None] = []
     for h in hostnames:
-        ok, eff = intersect(ls.hostname, h)
+        ok, eff = intersect(listener, h)
         if ok and eff not in effective:
             effective.append(eff)
-    return (effective, notes) if effective else None
+    return effective
 

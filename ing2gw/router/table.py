@@ -35,7 +35,7 @@ from typing import Any
 
 from .hostnames import HostIndex
 from .inventory import GATEWAY_GROUP, Inventory, Obj, map_of, maps_of, parent_target, seq_of, to_objects
-from .listeners import ROUTE_KINDS, ListenerSpec, attach, listener_set_parent, listener_specs
+from .listeners import ROUTE_KINDS, ListenerSpec, admits, effective_hostnames, listener_set_parent, listener_specs
 from .mesh import MeshBuilder, MeshTable, is_service_parent
 from .model import Gateway, Group, InfoParts, Listener, Match, Rule, info_parts, new_entry, new_matched, new_rule_info
 from .outcome import AuthFilter
@@ -186,7 +186,7 @@ def compile_table(
     # thousands of rules compile to one template (one Rule). Each template keeps its rule, so no other mapping
     # takes the ids of its key; only what compiled without error is kept (a malformed rule fails where it first
     # appears, as before).
-    templates: dict[tuple[str, str], dict[Any, tuple[Mapping[str, Any], Template]]] = {}
+    templates: dict[tuple[str, str], dict[Any, tuple[Mapping[str, Any], _Derived]]] = {}
     by_name: dict[tuple[str, str], dict[str, list[ListenerSpec]]] = {}  # a parent's listeners by name
     derived: dict[int, _Derived] = {}  # _derived's
     # what a parentRef object names, by its identity and the route's namespace (emitted routes share their
@@ -195,14 +195,18 @@ def compile_table(
     # id stays its own.
     parents: dict[tuple[int, str], tuple[Mapping[str, Any], _Parent | None]] = {}
     refs: dict[int, tuple[ListenerSpec, str]] = {}  # a listener's Gateway "ns/name", by the listener's id
+    # whether a listener takes the routes of a kind and namespace (admits: the same for each such route), by the
+    # listener's id, the kind and the namespace: None if not, else the notes of attaching there, as entries hold them
+    admitted: dict[tuple[int, str, str], tuple[str, ...] | None] = {}
     for o in routes:
         spec = o.body.get("spec")
         if type(spec) is not dict:
             spec = map_of(o, spec, "spec")
-        hostnames = [
-            str(h).lower().rstrip(".")
-            for h in seq_of(o, spec.get("hostnames"), "spec.hostnames")
-        ]
+        names = spec.get("hostnames")
+        if type(names) is list and len(names) == 1 and type(names[0]) is str:  # (most routes: one hostname)
+            hostnames = [names[0].lower().rstrip(".")]
+        else:
+            hostnames = [str(h).lower().rstrip(".") for h in seq_of(o, names, "spec.hostnames")]
         kind, ref = o.kind, o.ref
         created = o.created or NEWEST  # (the same for each rule)
         # each rule kept: its index, what the table keeps of its template, its name, its matches with their keys
@@ -211,23 +215,31 @@ def compile_table(
         kept = templates.get(scope)
         if kept is None:
             kept = templates[scope] = {}
-        for i, rule in enumerate(maps_of(o, spec.get("rules"), "spec.rules")):
+        rules = spec.get("rules")
+        if type(rules) is not list:
+            rules = maps_of(o, rules, "spec.rules")
+        else:  # (read as it is when every rule is a mapping: most)
+            for rule in rules:
+                if type(rule) is not dict:
+                    rules = maps_of(o, rules, "spec.rules")
+                    break
+        for i, rule in enumerate(rules):
             key = _template_key(rule)
             known_template = None if key is None else kept.get(key)
             if known_template is not None:
-                template = known_template[1]
+                known_rule = known_template[1]
             else:
                 try:
                     template = compile_template(o, i, rule, inv, False, memo)
                 except DropRule as exc:
                     notes.add(f"{kind} {ref}: rule {i} dropped: {exc}")
                     continue
+                known_rule = derived.get(id(template)) or _derived(template, interned, derived)
                 if key is not None:
-                    kept[key] = (rule, template)
+                    kept[key] = (rule, known_rule)
             name = rule.get("name")
             if name is not None and type(name) is not str:
                 name = rule_name(o, i, rule)
-            known_rule = derived.get(id(template)) or _derived(template, interned, derived)
             heads = known_rule[2]
             if len(heads) == 1:  # (most rules: no comprehension to run)
                 head, match = heads[0]
@@ -237,10 +249,13 @@ def compile_table(
                                                             for j, (head, match) in enumerate(heads))))
             for n in known_rule[1].notes:
                 notes.add(f"{kind} {ref} rule {i}: {n}; that match never matches")
-        attached: dict[int, tuple[ListenerSpec, list[str | None], list[str]]] = {}
-        parent_refs = maps_of(o, spec.get("parentRefs"), "spec.parentRefs")
+        attached: dict[int, tuple[ListenerSpec, list[str | None], tuple[str, ...]]] = {}
+        parent_refs = spec.get("parentRefs")
+        if type(parent_refs) is not list or len(parent_refs) != 1 or type(parent_refs[0]) is not dict:
+            parent_refs = maps_of(o, parent_refs, "spec.parentRefs")  # (most routes: one parentRef, a mapping)
+        namespace = o.namespace
         for k, pref in enumerate(parent_refs):
-            pkey = (id(pref), o.namespace)
+            pkey = (id(pref), namespace)
             known = parents.get(pkey)
             if known is None:
                 known = parents[pkey] = (pref, _parent(o, k, pref, listeners, set_listeners, by_name))
@@ -254,23 +269,28 @@ def compile_table(
                 continue
             found = False
             for ls in candidates:
-                result = attach(o, ls, hostnames, inv)
-                if result is None:
+                akey = (id(ls), kind, namespace)
+                if akey in admitted:
+                    enotes = admitted[akey]
+                else:
+                    anotes = admits(kind, namespace, ls, inv)
+                    enotes = admitted[akey] = None if anotes is None else tuple(filter(None, anotes))
+                if enotes is None:
                     continue
+                if len(hostnames) == 1 and hostnames[0] == ls.hostname:  # (a listener of the route's host)
+                    effective: list[str | None] = [ls.hostname]
+                else:
+                    effective = effective_hostnames(ls.hostname, hostnames)
+                    if not effective:
+                        continue
                 found = True
-                attached.setdefault(id(ls), (ls, result[0], result[1]))
+                attached.setdefault(id(ls), (ls, effective, enotes))
             if not found:
                 notes.add(f"{kind} {ref}: parentRef {k} ({gw_ref}) attaches to no listener")
         if not compiled:
             continue
         grpc = kind == "GRPCRoute"
-        for ls, effective, anotes in attached.values():
-            if not anotes:
-                enotes: tuple[str, ...] = ()
-            elif len(anotes) == 1:  # (a namespace assumed to match the listener's selector, as a rule)
-                enotes = (anotes[0],) if anotes[0] else ()
-            else:
-                enotes = tuple(filter(None, anotes))
+        for ls, effective, enotes in attached.values():
             lists = []
             index = ls.routes
             for eff in effective:
