@@ -294,7 +294,10 @@ def object_probes(manifests: Iterable[Mapping[str, Any]], subjects: set[str], kn
             routes.append(m)
             continue
         spec = m.get("spec") or {}
-        extra = [h for h in spec.get("hostnames") or () if h not in known_hosts]
+        hostnames = spec.get("hostnames")
+        if not hostnames or (type(hostnames) is list and known_hosts.issuperset(hostnames)):
+            continue  # (every hostname an Ingress rule's: most routes)
+        extra = [h for h in hostnames if h not in known_hosts]
         if extra:
             routes.append({**m, "spec": {**spec, "hostnames": extra}})
     if not routes:
