@@ -22,7 +22,7 @@ import multiprocessing
 import operator
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from .cases import CaseClock
 from .dataplane import DataPlaneModel, with_enforcement
@@ -32,7 +32,7 @@ from .notes import ASPECTS
 from .policyprobes import PolicyWire, ProbeGroup, base_request, policy_request, policy_wire, redirects_to_https
 from .probes import ProbeFields
 from .router.outcome import Matched, Outcome
-from .verify import SourceStandIn, Summary, matched_values, source_stand_ins, summarise, summary_of
+from .verify import SourceAnswer, SourceStandIn, Summary, matched_values, source_stand_ins, summarise, summarising
 from .widened import widened_request
 
 __all__ = ["Asking", "SourceLink", "counting_source"]
@@ -45,16 +45,26 @@ _REDIRECT_OF = operator.itemgetter(ASPECTS.index("redirect"))
 _Answers = tuple[list[Summary], list[int], list["tuple[Any, ...] | None"]]
 
 
+_T = TypeVar("_T")
+
+
 def counting_source(model: DataPlaneModel, credentials: Credentials,
                     clock: CaseClock) -> tuple[Callable[[Request], Outcome], Callable[[], None]]:
     """The source side as policy probes replay it: ``model`` enforcing protections and counting
     rate limits on ``clock`` (held at 0: a burst is one instant), and what starts its counters over."""
-    holder = [with_enforcement(model, credentials, clock, count=True)]
+    return _counting(model, credentials, clock, lambda counting: counting.route)
+
+
+def _counting(model: DataPlaneModel, credentials: Credentials, clock: CaseClock,
+              answering: Callable[[DataPlaneModel], Callable[[Request], _T]]) -> tuple[Callable[[Request], _T],
+                                                                                   Callable[[], None]]:
+    """:func:`counting_source`, its answers as ``answering`` makes them of the counting model."""
+    holder = [answering(with_enforcement(model, credentials, clock, count=True))]
 
     def reset() -> None:
-        holder[0] = with_enforcement(model, credentials, clock, count=True)
+        holder[0] = answering(with_enforcement(model, credentials, clock, count=True))
 
-    return lambda request: holder[0].route(request), reset
+    return lambda request: holder[0](request), reset
 
 
 class SourceLink:
@@ -103,7 +113,7 @@ class SourceLink:
             elif kind == "redirects":
                 conn.send(self._redirects(value, own))
             elif kind == "groups":
-                conn.send(_answers(value, *counting_source(model, credentials, CaseClock())))
+                conn.send(_answers(value, *_counting(model, credentials, CaseClock(), summarising)))
             elif kind == "widened":
                 conn.send({host: (presented(host) if callable(presented) else None,
                                   summarise(own.route(widened_request(host)))) for host in value})
@@ -190,8 +200,7 @@ class Asking:
         self._conn.close()
 
 
-def _answers(groups: list[tuple[bool, list[PolicyWire]]], route: Callable[[Request], Outcome],
-             reset: Callable[[], None]) -> _Answers:
+def _answers(groups: list[tuple[bool, list[PolicyWire]]], answer: SourceAnswer, reset: Callable[[], None]) -> _Answers:
     summaries: list[Summary] = []
     where: list[int] = []
     new: list[tuple[Any, ...] | None] = []
@@ -203,8 +212,7 @@ def _answers(groups: list[tuple[bool, list[PolicyWire]]], route: Callable[[Reque
         for wire in wires:
             if wire is not last:  # (a burst repeats one wire object: one request for it)
                 last, request = wire, policy_request(wire)
-            outcome = route(request)
-            matched = outcome.matched
+            summary, matched = answer(request)
             hit = seen.get(id(matched))
             if hit is not None and hit[0] is matched:
                 at = hit[1]
@@ -212,6 +220,6 @@ def _answers(groups: list[tuple[bool, list[PolicyWire]]], route: Callable[[Reque
                 at = len(new)
                 seen[id(matched)] = (matched, at)
                 new.append(None if matched is None else matched_values(matched))
-            summaries.append(summary_of(outcome))
+            summaries.append(summary)
             where.append(at)
     return summaries, where, new

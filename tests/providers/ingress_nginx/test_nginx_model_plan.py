@@ -67,6 +67,12 @@ def _assert_same(model: NginxModel, requests: list[Request]) -> None:
     for request in requests:
         outcome = plan.route(model.context, request)
         assert summarised(request) == (summary_of(outcome), outcome.matched), request
+    # and so with rate limits counted (each with its own counters)
+    counting = [model.enforcing(credentials, lambda: 0.0, count=True) for _ in range(2)]
+    summarised = summarising(counting[0])
+    for request in requests:
+        outcome = counting[1].route(request)
+        assert summarised(request) == (summary_of(outcome), outcome.matched), request
 
 
 @pytest.mark.parametrize("golden", GOLDENS, ids=lambda p: p.name)
