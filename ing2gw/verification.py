@@ -158,7 +158,7 @@ def _early(rs: ResourceSet, convert_options: ConvertOptions, registry: Registry,
         answer = verify_module.summarising(model)
         for at, start in enumerate(range(0, len(probes), size)):
             fields = probes[start:start + size]
-            sourced = verify_module.source_wires(answer, verify_module.probe_wires(fields, "generated"))
+            sourced = verify_module.source_wires(answer, fields)  # (sent as they are: source_wires)
             link.remember(fields, sourced[1])  # (the plain ones answer the second worker's question of redirects)
             yield at, verify_module.pack_chunk(sourced), len(fields), None
         link.serve(base, model, credentials)

@@ -810,12 +810,16 @@ class _Source:
         self.matched = matched
 
 
+# A request routed by another process, in its wire form, or a generated probe's fields
+# (ProbeFields: its scheme, host, path and headers; every other field Probe's default, its
+# origin "generated"), which the first worker sends as they are (a third of the bytes).
+_SourcedWire = _Wire | _ProbeWire | ProbeFields
 # A chunk of requests with the source side's answers, as a forked process sends them
 # (ing2gw.sourceside): the requests' wire forms, the answers' summaries, where each matched
 # (an index into the chunk's Matched values), and the chunk's Matched values as tuples of
 # their fields (each chunk stands alone: whichever process takes it can finish it). Sent as
 # its marshal bytes (pack_chunk: several times cheaper to write and read than a pickle).
-Sourced = tuple[list["_Wire | _ProbeWire"], list[_Summary], list[int], list["tuple[Any, ...] | None"]]
+Sourced = tuple[Sequence[_SourcedWire], list[_Summary], list[int], list["tuple[Any, ...] | None"]]
 # What such a process sends per chunk: (the chunk's position among the generated requests',
 # Sourced, size, None) for a chunk whose source side it routed, to be finished by the
 # process that takes it, and (position, None, size, result) for a chunk it finished (the
@@ -831,16 +835,10 @@ def source_chunk(answer: SourceAnswer, items: Sequence[tuple[Replayable, str]]) 
     return source_wires(answer, [cast("_Wire | _ProbeWire", _to_wire(item, origin)) for item, origin in items])
 
 
-def probe_wires(fields: Sequence[ProbeFields], origin: str) -> list[_Wire | _ProbeWire]:
-    """The wire forms of probes given as :func:`~ing2gw.probes.ingress_probe_fields` gives
-    them (every other field Probe's default), for :func:`source_wires`."""
-    return [(scheme, host, path, headers, "GET", PROBE_CLIENT, None, None, origin)
-            for scheme, host, path, headers in fields]
-
-
-def source_wires(answer: SourceAnswer, wires: list[_Wire | _ProbeWire]) -> Sourced:
-    """:func:`source_chunk` of requests in their wire forms, each routed as the request the
-    process finishing the chunk builds from it (:func:`_from_wire`)."""
+def source_wires(answer: SourceAnswer, wires: Sequence[_SourcedWire]) -> Sourced:
+    """:func:`source_chunk` of requests in their wire forms (or generated probes' fields, as
+    :func:`~ing2gw.probes.ingress_probe_fields` gives them), each routed as the request the
+    process finishing the chunk builds from it (:func:`_replay_sourced`)."""
     summaries: list[_Summary] = []
     where: list[int] = []
     new: list[tuple[Any, ...] | None] = []
@@ -848,7 +846,10 @@ def source_wires(answer: SourceAnswer, wires: list[_Wire | _ProbeWire]) -> Sourc
     # one hashes its every field); the value keeps it, so its id stays its own
     add_summary, add_where, fields = summaries.append, where.append, _MATCHED_VALUES
     for wire in wires:
-        if len(wire) == 9:  # (every generated request) _from_wire, without its call
+        if len(wire) == 4:  # (every generated request, from the first worker)
+            scheme, host, path, headers = wire
+            request = probe_request(scheme, host, path, headers, "GET", PROBE_CLIENT, None, None)
+        elif len(wire) == 9:  # (every generated request otherwise) _from_wire, without its call
             scheme, host, path, headers, method, client, port, mesh_ns, _ = wire  # type: ignore[misc]
             request = probe_request(scheme, host, path, headers, method, client, port, mesh_ns)
         else:
@@ -1003,11 +1004,16 @@ def _replay_sourced(chunk: Sourced | bytes, sources: dict[tuple[Any, ...] | None
     # (_compare of the finishing side inlined, and _from_wire for a generated probe's wire: one frame per request
     # fewer than building the request and comparing it through them)
     for wire, sa, at in zip(wires, summaries, where, strict=True):
-        if len(wire) == 9:
-            scheme, host, path, headers, method, client, port, mesh_ns, _ = wire  # type: ignore[misc]
+        if len(wire) == 4:  # a generated probe's fields (source_wires)
+            scheme, host, path, headers = wire
+            request = probe_request(scheme, host, path, headers, "GET", PROBE_CLIENT, None, None)
+            origin = "generated"
+        elif len(wire) == 9:
+            scheme, host, path, headers, method, client, port, mesh_ns, origin = wire  # type: ignore[misc]
             request = probe_request(scheme, host, path, headers, method, client, port, mesh_ns)
         else:
             request = _from_wire(wire)
+            origin = wire[-1]
         gw = route(request)
         sb = _summary(gw)
         aspects = _differing(sa, sb)
@@ -1016,7 +1022,7 @@ def _replay_sourced(chunk: Sourced | bytes, sources: dict[tuple[Any, ...] | None
             continue
         # (the explainer reads where the source matched only: a _Source will do; no cast() to call)
         refs, explained = accounted(aspects, request, stand_ins[at], gw)  # type: ignore[arg-type]
-        rows.append((shown_request(request), shared_dict(sa), shared_dict(sb), aspects, refs, explained, wire[-1]))
+        rows.append((shown_request(request), shared_dict(sa), shared_dict(sb), aspects, refs, explained, origin))
     return agree, rows, [], []
 
 

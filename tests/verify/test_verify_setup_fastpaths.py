@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
@@ -128,9 +128,13 @@ def test_ingress_probes_equal_the_plain_collection(tmp_path: Path) -> None:
 
 def test_source_worker_probes_as_plain_values_route_as_the_probes(tmp_path: Path) -> None:
     """The source worker's probes as plain values (no Probe built) are the probes' fields, in
-    their order; routed in their wire forms, they give the source chunk the probes give, and
-    the summaries and matches of the model's outcomes."""
+    their order; sent as they are, they give the source chunk the probes give, with the
+    summaries and matches of the model's outcomes, and the process finishing it gives the
+    result it gives of the probes' own wire forms."""
+    import marshal
+
     from ing2gw import verify as v
+    from ing2gw.explain import Explainer
     from ing2gw.probes import ingress_probe_fields, ingress_probes
 
     checked = 0
@@ -138,20 +142,26 @@ def test_source_worker_probes_as_plain_values_route_as_the_probes(tmp_path: Path
         sides = _sides(path)
         if sides is None:
             continue
-        mine, _, plane, model, _ = sides
+        mine, result, plane, model, router = sides
         headers = plane.probe_headers(mine.ingresses)
         probes = ingress_probes(mine.ingresses, headers)
         fields = ingress_probe_fields(mine.ingresses, headers)
         assert fields == [(p.scheme, p.host, p.path, p.headers) for p in probes], path
-        wires = v.probe_wires(fields, "generated")
         answer = v.summarising(model)
-        sent = v.source_wires(answer, wires)
-        assert sent == v.source_chunk(answer, [(p, "generated") for p in probes])
+        sent = v.source_wires(answer, fields)
+        chunk = v.source_chunk(answer, [(p, "generated") for p in probes])
+        assert sent[0] == fields and sent[1:] == chunk[1:], path
         # the model's own summaries (NginxModel.answering) are those of its outcomes
-        outcomes = [model.route(v.probe_request(*w[:8])) for w in wires]
+        outcomes = [model.route(v.probe_request(p.scheme, p.host, p.path, p.headers, p.method, p.client, p.port,
+                                                p.mesh)) for p in probes]
         assert sent[1] == [v.summary_of(o) for o in outcomes], path
         assert [sent[3][at] for at in sent[2]] == [None if o.matched is None else v.matched_values(o.matched)
                                                   for o in outcomes], path
+        finish = v.finish_here(Explainer([*result.notes, *plane.controller_notes()], mine, result.manifests),
+                               router.route)
+        finished = finish(v.pack_chunk(sent))
+        assert isinstance(finished, bytes)
+        assert marshal.loads(finished) == marshal.loads(cast(bytes, finish(v.pack_chunk(chunk)))), path
         checked += 1
     assert checked > 20
 

@@ -386,7 +386,7 @@ def test_the_first_worker_tells_the_rules_redirects_from_the_probes_it_routed() 
     try:
         for start in range(0, len(probes), 3):
             fields = probes[start:start + 3]
-            link.remember(fields, v.source_wires(v.summarising(model), v.probe_wires(fields, "generated"))[1])
+            link.remember(fields, v.source_wires(v.summarising(model), fields)[1])
         routed: list[tuple[str, str]] = []
 
         class Counting:
