@@ -35,7 +35,7 @@ from .logshare import Sharing
 from .notes import ASPECTS, Note
 from .probes import PROBE_CLIENT, Probe, ProbeFields
 from .resources import ResourceSet
-from .router.outcome import OUTCOMES, Matched, Outcome, RedirectTo, RuleInfo
+from .router.outcome import Matched, Outcome, RedirectTo, RuleInfo
 from .yamlio import json_pieces
 
 if TYPE_CHECKING:
@@ -871,6 +871,9 @@ def source_wires(answer: SourceAnswer, wires: Sequence[_SourcedWire]) -> Sourced
 SourceAnswer = Callable[[Request], tuple[_Summary, Matched | None]]
 
 
+_OUTCOME = tuple.__new__  # Outcome(...) without its keyword handling: every field given
+
+
 class _Summaries:
     """Answers (:class:`~ing2gw.router.outcome.Answers`) as a replay compares them: each
     answer's summary and where it matched. A served answer's summary is made from its parts
@@ -882,8 +885,9 @@ class _Summaries:
 
     def answer(self, status: int, reason: str, rule: RuleInfo | None, response: Headers, notes: list[str],
                redirect: RedirectTo | None = None, /) -> tuple[_Summary, Matched | None]:
-        return _summary(OUTCOMES.answer(status, reason, rule, response, notes, redirect)), (
-            None if rule is None else rule.matched)
+        # (OUTCOMES.answer's outcome without its call, nor the notes, which the summary does not read)
+        outcome = _OUTCOME(Outcome, (status, reason, rule, False, None, redirect, response, (), (), False, (), None))
+        return _summary(outcome), None if rule is None else rule.matched
 
     def served(self, rule: RuleInfo, method: str, host: str, path: str, headers: tuple[Any, ...],
                response: Headers, notes: list[str], /) -> tuple[_Summary, Matched | None]:

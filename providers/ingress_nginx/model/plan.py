@@ -53,6 +53,7 @@ __all__ = ["route"]
 _NO_HEADERS = Headers()
 _LOCATION_MATCH = maker(LocationMatch)  # (without the __init__: one per location)
 _RULE_INFO = maker(RuleInfo)
+_REDIRECT = maker(RedirectTo)  # (one per redirecting answer: a frozen dataclass's __init__ costs thrice as much)
 _FORWARDED = tuple.__new__  # Forwarded(...) without its keyword handling: what forwarded() gives without headers
 _LIMIT = 100_000  # hostnames and paths remembered per model (then forgotten at once: bounded memory)
 
@@ -259,7 +260,7 @@ def _refused(plan: _Plan, response: Headers, notes: list[str], refusal: Refusal,
     notes.append(refusal.why)
     for name, value in refusal.headers:
         response = response.set(name, value)
-    redirect = RedirectTo(refusal.redirect, refusal.status) if refusal.redirect is not None else None
+    redirect = _REDIRECT(refusal.redirect, refusal.status) if refusal.redirect is not None else None
     return answers.answer(refusal.status, refusal.reason, plan.unserved, response, notes, redirect)
 
 
@@ -292,14 +293,14 @@ def route(ctx: Context, request: Request, client_ip: str | None = None, answers:
         notes.append(f"{server.name} is the from-to-www-redirect twin of {server.redirect_to}")
         code = config.http_redirect_code
         return reply(code, "WWWRedirect", None, _NO_HEADERS, notes,
-                     RedirectTo(f"{scheme}://{server.redirect_to}:{port}{target}", code))
+                     _REDIRECT(f"{scheme}://{server.redirect_to}:{port}{target}", code))
     uri = plans.uris.get(request.path) or plans.uri(request.path)
     if isinstance(uri, BadURI):
         notes.append(str(uri))
         return reply(400, "BadRequest", None, _NO_HEADERS, notes)
     if server.app_root and uri == "/":
         return reply(302, "Redirect", None, _NO_HEADERS, notes,
-                     RedirectTo(f"{request.scheme}://{request.host}{server.app_root}", 302))
+                     _REDIRECT(f"{request.scheme}://{request.host}{server.app_root}", 302))
     choice = choose_in(host.lookup, uri)
     for skipped in choice.unmodelled:
         notes.append(f"location {skipped.directive} cannot be evaluated by the model ({skipped.regex_error}); "
@@ -321,7 +322,7 @@ def route(ctx: Context, request: Request, client_ip: str | None = None, answers:
         target = uri + "/" if not request.query else f"{escape_uri(uri)}/?{request.query}"
         notes.append(f"nginx adds the trailing slash of location {loc.directive}")
         location = target if shared.relative else f"{request.scheme}://{request.hostname}{target}"
-        return reply(301, "Redirect", plan.unserved, response, notes, RedirectTo(location, 301))
+        return reply(301, "Redirect", plan.unserved, response, notes, _REDIRECT(location, 301))
     if plan.builtin == "healthz":
         return reply(200, "Builtin", plan.unserved, response, notes)
     if plan.builtin == "nginx_status":
@@ -358,7 +359,7 @@ def route(ctx: Context, request: Request, client_ip: str | None = None, answers:
             url, code, absolute = shared.redirect
             if absolute:
                 url = f"{request.scheme}://{request.hostname}{url}"
-            return reply(code, "Redirect", plan.unserved, response, notes, RedirectTo(url, code))
+            return reply(code, "Redirect", plan.unserved, response, notes, _REDIRECT(url, code))
     fwd = (forwarded(request, True, client_ip) if plans.forwarded_headers
            else _FORWARDED(Forwarded, (request.scheme, request.host, str(request.port), client_ip)))
     rewritten: str | None = None
@@ -370,14 +371,14 @@ def route(ctx: Context, request: Request, client_ip: str | None = None, answers:
             rewritten = render(parts, request, fwd, uri, tuple(g or "" for g in m.groups()), notes)
             if rewritten.startswith(("http://", "https://")):
                 target = rewritten + (f"?{request.query}" if request.query else "")
-                return reply(302, "Redirect", plan.unserved, response, notes, RedirectTo(target, 302))
+                return reply(302, "Redirect", plan.unserved, response, notes, _REDIRECT(target, 302))
     if plan.ssl and fwd.scheme == "http" and (shared.force or host.certificate):
         target = request.target
         if target.endswith("/") and not shared.preserve:
             target = target[:-1]
         code = ctx.config.http_redirect_code
         return reply(code, "SSLRedirect", plan.unserved, response, notes,
-                     RedirectTo(f"https://{fwd.host.split(':')[0]}{shared.port}{target}", code))
+                     _REDIRECT(f"https://{fwd.host.split(':')[0]}{shared.port}{target}", code))
     if plan.deleted is not None:
         notes.append(plan.deleted)
         return reply(503, "ServiceUnavailable", plan.unserved, response, notes)
