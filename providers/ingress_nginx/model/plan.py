@@ -4,9 +4,12 @@
 every request. :func:`route` gives the same answer, but works out once per model what does
 not depend on the request:
 
-* per hostname: the server nginx selects, its location lookup, and whether the host has a
-  certificate (the HTTPS redirect's condition);
+* per hostname: the server nginx selects and whether the host has a certificate (the HTTPS
+  redirect's condition);
 * per request path: the normalised URI (or the 400);
+* per URI and shape of a server's location list (each location's path, modifier and
+  built-in name, in order: what nginx's choice reads of them): the location chosen, by its
+  position (servers of one shape -- most of a large input's share a few -- share them);
 * per location (:class:`_Plan`): its match and rule, the response headers before CORS
   (HSTS, custom headers), the 503 decided from the input's Secrets and ConfigMaps and the
   notes that go with it, the CORS values, the fixed redirect, the rewrite and upstream-vhost
@@ -30,7 +33,7 @@ from ing2gw.making import maker
 from ing2gw.router.outcome import OUTCOMES, Answers, Outcome, RedirectTo, RuleInfo
 
 from .access import Refusal, access, body_too_large, rate_limited
-from .locations import Location, Lookup, choose_in, lookup
+from .locations import Location, choose_in, lookup
 from .pipeline import (
     Context,
     LocationMatch,
@@ -58,9 +61,15 @@ _FORWARDED = tuple.__new__  # Forwarded(...) without its keyword handling: what 
 _LIMIT = 100_000  # hostnames and paths remembered per model (then forgotten at once: bounded memory)
 
 
+# nginx's choice of location for a URI, by position in a server's location list (see
+# _Plans.choice): the location's (None: none matches), whether it is the trailing-slash
+# redirect to it, and the regex locations tried first that the model cannot evaluate.
+_Chosen = tuple["int | None", bool, tuple[int, ...]]
+
+
 class _Host(NamedTuple):
     server: Server
-    lookup: Lookup
+    choices: dict[str, _Chosen]  # by URI, shared by the servers whose location lists have one shape
     certificate: bool  # the host (or its *.parent) has a TLS server
 
 
@@ -177,7 +186,7 @@ class _Plans:
     such as the fresh counting copy ``verify`` makes per rate-limit burst: none of them plans
     a host or location again). ``ctx`` is the first of them."""
 
-    __slots__ = ("cors_fixed", "ctx", "forwarded_headers", "hosts", "locations", "policies", "uris")
+    __slots__ = ("cors_fixed", "ctx", "forwarded_headers", "hosts", "locations", "policies", "shapes", "uris")
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -188,14 +197,36 @@ class _Plans:
         self.locations: dict[int, _Plan] = {}
         self.policies: dict[tuple[int, bool], _Policy] = {}
         self.cors_fixed: dict[Any, Any] = {}  # (see _Policy)
+        # a location list's shape -> the choices by URI of the servers with that shape (_Host.choices)
+        self.shapes: dict[tuple[tuple[str, str, str | None], ...], dict[str, _Chosen]] = {}
 
     def host(self, hostname: str) -> _Host:
         topology = self.ctx.topology
         server = select_server(topology, hostname)
-        found = _Host(server, lookup(server.locations), has_certificate(topology, hostname))
+        # what choose_in reads of the locations (their auto-redirect and regex follow from these)
+        shape = tuple([(loc.path, loc.modifier, loc.builtin) for loc in server.locations])
+        choices = self.shapes.get(shape)
+        if choices is None:
+            if len(self.shapes) >= _LIMIT:
+                self.shapes.clear()
+            choices = self.shapes[shape] = {}
+        found = _Host(server, choices, has_certificate(topology, hostname))
         if len(self.hosts) >= _LIMIT:
             self.hosts.clear()
         self.hosts[hostname] = found
+        return found
+
+    def choice(self, host: _Host, uri: str) -> _Chosen:
+        """nginx's choice of location for ``uri`` in ``host``'s server (:func:`.locations.choose_in`),
+        by position: the same for every server of its shape."""
+        locations = host.server.locations
+        choice = choose_in(lookup(locations), uri)
+        where = {id(loc): at for at, loc in enumerate(locations)}  # (by identity: equal locations may clash)
+        found: _Chosen = (None if choice.location is None else where[id(choice.location)], choice.auto_redirect,
+                          tuple(where[id(loc)] for loc in choice.unmodelled))
+        if len(host.choices) >= _LIMIT:
+            host.choices.clear()
+        host.choices[uri] = found
         return found
 
     def uri(self, path: str) -> str | BadURI:
@@ -301,14 +332,16 @@ def route(ctx: Context, request: Request, client_ip: str | None = None, answers:
     if server.app_root and uri == "/":
         return reply(302, "Redirect", None, _NO_HEADERS, notes,
                      _REDIRECT(f"{request.scheme}://{request.host}{server.app_root}", 302))
-    choice = choose_in(host.lookup, uri)
-    for skipped in choice.unmodelled:
+    at, auto_redirect, unmodelled = host.choices.get(uri) or plans.choice(host, uri)
+    locations = server.locations
+    for skip in unmodelled:
+        skipped = locations[skip]
         notes.append(f"location {skipped.directive} cannot be evaluated by the model ({skipped.regex_error}); "
                      "this answer assumes it does not match")
-    loc = choice.location
-    if loc is None:
+    if at is None:
         notes.append(f"no location of server {server.name} matches {uri}")
         return reply(404, "NoMatchingRoute", None, _NO_HEADERS, notes)
+    loc = locations[at]
     plan = plans.locations.get(id(loc)) or plans.location(loc)
     shared = plan.shared
     https = request.scheme == "https"
@@ -318,7 +351,7 @@ def route(ctx: Context, request: Request, client_ip: str | None = None, answers:
         too_large = body_too_large(shared.policy, ctx.config, request)
         if too_large is not None:
             return _refused(plan, response, notes, too_large, answers)
-    if choice.auto_redirect:
+    if auto_redirect:
         target = uri + "/" if not request.query else f"{escape_uri(uri)}/?{request.query}"
         notes.append(f"nginx adds the trailing slash of location {loc.directive}")
         location = target if shared.relative else f"{request.scheme}://{request.hostname}{target}"
