@@ -32,7 +32,15 @@ from .notes import ASPECTS
 from .policyprobes import PolicyWire, ProbeGroup, base_request, policy_request, policy_wire, redirects_to_https
 from .probes import ProbeFields
 from .router.outcome import Matched, Outcome
-from .verify import SourceAnswer, SourceStandIn, Summary, matched_values, source_stand_ins, summarise, summarising
+from .verify import (
+    SourceAnswer,
+    SourceStandIn,
+    Summary,
+    matched_positions,
+    source_stand_ins,
+    summarise,
+    summarising,
+)
 from .widened import widened_request
 
 __all__ = ["Asking", "SourceLink", "counting_source"]
@@ -202,9 +210,7 @@ class Asking:
 
 def _answers(groups: list[tuple[bool, list[PolicyWire]]], answer: SourceAnswer, reset: Callable[[], None]) -> _Answers:
     summaries: list[Summary] = []
-    where: list[int] = []
-    new: list[tuple[Any, ...] | None] = []
-    seen: dict[int, tuple[Matched | None, int]] = {}  # by id (the value keeps the object: its id stays its own)
+    matched_at: list[Matched | None] = []
     for burst, wires in groups:
         if burst:
             reset()
@@ -213,13 +219,6 @@ def _answers(groups: list[tuple[bool, list[PolicyWire]]], answer: SourceAnswer, 
             if wire is not last:  # (a burst repeats one wire object: one request for it)
                 last, request = wire, policy_request(wire)
             summary, matched = answer(request)
-            hit = seen.get(id(matched))
-            if hit is not None and hit[0] is matched:
-                at = hit[1]
-            else:
-                at = len(new)
-                seen[id(matched)] = (matched, at)
-                new.append(None if matched is None else matched_values(matched))
             summaries.append(summary)
-            where.append(at)
-    return summaries, where, new
+            matched_at.append(matched)
+    return (summaries, *matched_positions(matched_at))

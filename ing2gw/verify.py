@@ -840,11 +840,8 @@ def source_wires(answer: SourceAnswer, wires: Sequence[_SourcedWire]) -> Sourced
     :func:`~ing2gw.probes.ingress_probe_fields` gives them), each routed as the request the
     process finishing the chunk builds from it (:func:`_replay_sourced`)."""
     summaries: list[_Summary] = []
-    where: list[int] = []
-    new: list[tuple[Any, ...] | None] = []
-    seen: dict[int, tuple[Matched | None, int]] = {}  # by id: a location's answers share one Matched (hashing
-    # one hashes its every field); the value keeps it, so its id stays its own
-    add_summary, add_where, fields = summaries.append, where.append, _MATCHED_VALUES
+    matched_at: list[Matched | None] = []
+    add_summary, add_matched = summaries.append, matched_at.append
     for wire in wires:
         if len(wire) == 4:  # (every generated request, from the first worker)
             scheme, host, path, headers = wire
@@ -855,16 +852,23 @@ def source_wires(answer: SourceAnswer, wires: Sequence[_SourcedWire]) -> Sourced
         else:
             request = _from_wire(wire)
         summary, matched = answer(request)
-        hit = seen.get(id(matched))
-        if hit is not None and hit[0] is matched:
-            at = hit[1]
-        else:  # (an equal Matched of another object gets an entry of its own: the same stand-in where finished)
-            at = len(new)
-            seen[id(matched)] = (matched, at)
-            new.append(None if matched is None else fields(matched))
         add_summary(summary)
-        add_where(at)
-    return wires, summaries, where, new
+        add_matched(matched)
+    return (wires, summaries, *matched_positions(matched_at))
+
+
+def matched_positions(matched: list[Matched | None]) -> tuple[list[int], list[tuple[Any, ...] | None]]:
+    """Where each answer matched, as another process reads it: an index into the distinct
+    Matched objects (a location's answers share one: by identity, without hashing its every
+    field; an equal one of another object gets an entry of its own, and the same stand-in
+    where finished), and those objects as tuples of their fields, in order of first use.
+    (Worked out in bulk, by C-level maps, once a chunk's answers are in ``matched``, which
+    keeps the objects alive: their ids stay theirs.)"""
+    ids = list(map(id, matched))
+    firsts = dict(zip(ids, matched, strict=True))  # (a repeated id: the same object again)
+    at = {key: position for position, key in enumerate(firsts)}
+    fields = _MATCHED_VALUES
+    return list(map(at.__getitem__, ids)), [None if m is None else fields(m) for m in firsts.values()]
 
 
 # A source side's answer as another process needs it: its summary, and where it matched.
