@@ -282,12 +282,6 @@ class Explainer:
                 names = (hostnames[0],)
             else:
                 names = tuple(map(str, hostnames))
-            annotations = meta.get("annotations")
-            src = annotations.get("ing2gw.io/source", "") if type(annotations) is dict else None
-            if type(src) is str and src.startswith("Ingress ") and src.count(" ") == 1 and "/" in src:
-                # (a route made from one Ingress, most: _made_from's first case, no route object among them)
-                routes[f"{meta.get('namespace', '')}/{meta.get('name', '')}"] = ((src[8:],), names)
-                continue
             refs = _made_from(m)
             routes[f"{meta.get('namespace', '')}/{meta.get('name', '')}"] = (refs, names)
             for ref in refs:  # a route object's own paths are those of the routes made from it (no Ingress to read)
