@@ -948,7 +948,7 @@ def replay_here(explainer: Explainer, source_route: Callable[[Request], Outcome]
 
 
 _MATCHED_VALUES = operator.attrgetter(*Matched.__dataclass_fields__)  # a Matched's fields as a tuple, in order
-matched_values = _MATCHED_VALUES  # (for another process's answers, as source_wires sends them)
+matched_values = _MATCHED_VALUES  # (a Matched as source_wires sends it: matched_positions)
 SourceStandIn = _Source  # (where another process's answer matched, as the explainer reads it)
 
 

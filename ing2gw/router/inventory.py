@@ -72,7 +72,7 @@ def maps_of(o: Obj, value: Any, where: str) -> list[Mapping[str, Any]]:
             if type(item) is not dict:
                 break
         else:
-            return list(value)  # (no item's place to name)
+            return value  # (as it is: no item's place to name, and callers only read it)
     return [map_of(o, item, f"{where}[{i}]") for i, item in enumerate(seq_of(o, value, where))]
 
 

@@ -270,6 +270,8 @@ def effective_hostnames(listener: str | None, hostnames: list[str]) -> list[str 
     (their intersections, each once, in order; none: the route does not attach)."""
     if not hostnames:
         return [listener]
+    if len(hostnames) == 1 and hostnames[0] == listener:  # (a listener of the route's one host: most)
+        return [listener]
     effective: list[str | None] = []
     for h in hostnames:
         ok, eff = intersect(listener, h)

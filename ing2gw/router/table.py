@@ -215,15 +215,7 @@ def compile_table(
         kept = templates.get(scope)
         if kept is None:
             kept = templates[scope] = {}
-        rules = spec.get("rules")
-        if type(rules) is not list:
-            rules = maps_of(o, rules, "spec.rules")
-        else:  # (read as it is when every rule is a mapping: most)
-            for rule in rules:
-                if type(rule) is not dict:
-                    rules = maps_of(o, rules, "spec.rules")
-                    break
-        for i, rule in enumerate(rules):
+        for i, rule in enumerate(maps_of(o, spec.get("rules"), "spec.rules")):
             key = _template_key(rule)
             known_template = None if key is None else kept.get(key)
             if known_template is not None:
@@ -250,11 +242,8 @@ def compile_table(
             for n in known_rule[1].notes:
                 notes.add(f"{kind} {ref} rule {i}: {n}; that match never matches")
         attached: dict[int, tuple[ListenerSpec, list[str | None], tuple[str, ...]]] = {}
-        parent_refs = spec.get("parentRefs")
-        if type(parent_refs) is not list or len(parent_refs) != 1 or type(parent_refs[0]) is not dict:
-            parent_refs = maps_of(o, parent_refs, "spec.parentRefs")  # (most routes: one parentRef, a mapping)
         namespace = o.namespace
-        for k, pref in enumerate(parent_refs):
+        for k, pref in enumerate(maps_of(o, spec.get("parentRefs"), "spec.parentRefs")):
             pkey = (id(pref), namespace)
             known = parents.get(pkey)
             if known is None:
@@ -277,12 +266,9 @@ def compile_table(
                     enotes = admitted[akey] = None if anotes is None else tuple(filter(None, anotes))
                 if enotes is None:
                     continue
-                if len(hostnames) == 1 and hostnames[0] == ls.hostname:  # (a listener of the route's host)
-                    effective: list[str | None] = [ls.hostname]
-                else:
-                    effective = effective_hostnames(ls.hostname, hostnames)
-                    if not effective:
-                        continue
+                effective = effective_hostnames(ls.hostname, hostnames)
+                if not effective:
+                    continue
                 found = True
                 attached.setdefault(id(ls), (ls, effective, enotes))
             if not found:
