@@ -2,7 +2,8 @@
 
 For tables of 100 and 10 000 HTTPRoutes (the tables of ``bench/router.py``), writes the
 manifests and a case file of C cases (default 100 000, spread over every host, each with an
-``expect``), then in one run times, as subprocesses:
+``expect``), then in one run times, as subprocesses, every size in each repeat (best of the
+repeats):
 
 * ``ing2gw route -f MANIFESTS --cases ONE-CASE -o json`` -- start-up, reading and compiling
   the table: the fixed cost;
@@ -66,7 +67,8 @@ def in_process_rate(objs: list[dict[str, Any]], case_text: str, path: str, round
     return len(requests) / best
 
 
-def measure(size: int, count: int, repeat: int, tmp: Path) -> dict[str, float]:
+def prepare(size: int, count: int, tmp: Path) -> dict[str, Any]:
+    """Write ``size`` routes' manifests and ``count`` cases (and the first case alone) to ``tmp``."""
     objs = manifests(size)
     table = tmp / f"routes-{size}.json"
     table.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objs}))
@@ -76,24 +78,38 @@ def measure(size: int, count: int, repeat: int, tmp: Path) -> dict[str, float]:
     case_file.write_text(case_text)
     one = tmp / f"one-{size}.json"
     one.write_text(json.dumps({"cases": all_cases[:1]}))
-    base = ["route", "-f", str(table), "--cases"]
-    fixed = json_s = text_s = float("inf")
-    out = ""
-    for _ in range(repeat):  # interleaved, so that load from other processes hits all alike
-        fixed = min(fixed, timed([*base, str(one), "-o", "json"])[0])
-        wall, out = timed([*base, str(case_file), "-o", "json"])
-        json_s = min(json_s, wall)
-        text_s = min(text_s, timed([*base, str(case_file), "-o", "text"])[0])
-    summary = json.loads(out)["summary"]
-    if summary["failed"]:
-        sys.exit(f"{summary['failed']} cases failed at {size} routes")
-    return {
-        "fixed": fixed, "json": json_s, "text": text_s,
-        "cli": count / max(json_s - fixed, 1e-9),
-        "cli_text": count / max(text_s - fixed, 1e-9),
-        "whole": count / json_s,
-        "router": in_process_rate(objs, case_text, str(case_file), repeat),
-    }
+    return {"objs": objs, "case_text": case_text, "case_file": str(case_file),
+            "base": ["route", "-f", str(table), "--cases"], "one": str(one)}
+
+
+def measure(sizes: list[int], count: int, repeat: int, tmp: Path) -> dict[int, dict[str, float]]:
+    """Each size's best times, every size timed in each repeat: load from other processes, which
+    moves a run by 10% or more on a shared machine, then hits every size alike, not the repeats
+    of one size more than another's."""
+    setups = {size: prepare(size, count, tmp) for size in sizes}
+    best = {size: {"fixed": float("inf"), "json": float("inf"), "text": float("inf")} for size in sizes}
+    outs: dict[int, str] = {}
+    for _ in range(repeat):
+        for size, setup in setups.items():
+            base, b = setup["base"], best[size]
+            b["fixed"] = min(b["fixed"], timed([*base, setup["one"], "-o", "json"])[0])
+            wall, outs[size] = timed([*base, setup["case_file"], "-o", "json"])
+            b["json"] = min(b["json"], wall)
+            b["text"] = min(b["text"], timed([*base, setup["case_file"], "-o", "text"])[0])
+    results: dict[int, dict[str, float]] = {}
+    for size, setup in setups.items():
+        summary = json.loads(outs[size])["summary"]
+        if summary["failed"]:
+            sys.exit(f"{summary['failed']} cases failed at {size} routes")
+        b = best[size]
+        results[size] = {
+            **b,
+            "cli": count / max(b["json"] - b["fixed"], 1e-9),
+            "cli_text": count / max(b["text"] - b["fixed"], 1e-9),
+            "whole": count / b["json"],
+            "router": in_process_rate(setup["objs"], setup["case_text"], setup["case_file"], repeat),
+        }
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,10 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="best of this many runs of each")
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
-    results: dict[int, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for size in sizes:
-            results[size] = r = measure(size, args.cases, args.repeat, Path(tmp))
+        results = measure(sizes, args.cases, args.repeat, Path(tmp))
+        for size, r in results.items():
             print(f"{size:>6} routes: fixed (start-up, read, compile) {r['fixed']:.2f} s; "
                   f"{args.cases} cases -o json {r['json']:.2f} s, -o text {r['text']:.2f} s", flush=True)
             print(f"{'':>6}         CLI {r['cli']:>9,.0f} decisions/s (-o json), {r['cli_text']:,.0f}/s (-o text), "
