@@ -9,7 +9,7 @@ import click
 from ..emit.registry import emitter_crds
 from ..errors import ExitCode, UsageError
 from ..notes import FAIL_ON_CHOICES, fails
-from ..output import stream_manifests, write_output_dir
+from ..output import echo_bytes, stream_manifests, write_output_dir
 from ..plugins import discover
 from ..report import render_report
 from ..schema.crds import validate_output
@@ -74,7 +74,7 @@ def convert(**params: Any) -> int:
         # written a chunk at a time: a large output is never held whole (the run cannot fail
         # any more here, so this is never partial output)
         for chunk in stream_manifests(result.manifests, params["output_format"]):
-            click.echo(chunk, nl=False)
+            echo_bytes(chunk)
     if report is not None:
         with open(params["report_file"], "w", encoding="utf-8") as fh:
             fh.write(report)

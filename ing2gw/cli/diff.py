@@ -17,6 +17,7 @@ from ..diff.reading import Parse, SharedParse
 from ..diff.units import plan, same_gateways
 from ..errors import ExitCode, UsageError
 from ..notes import Note
+from ..output import echo_text
 from ..plugins import discover
 from ..report import render, render_within
 from ..resources import build_resource_set
@@ -161,8 +162,11 @@ def diff(base: str, head: str, paths: tuple[str, ...], use_git: bool, recursive:
     keep_until_exit(base_side, head_side, report)  # (freed by the process's end, not one by one)
     use_color = wants_color(sys.stdout, color)
     full = f"all in {report_file}" if report_file else "the whole report: --report FILE"
-    click.echo(_render(report, fmt, use_color, MARKDOWN_LIMIT if fmt == "markdown" else None, full), nl=False,
-               color=use_color)
+    shown = _render(report, fmt, use_color, MARKDOWN_LIMIT if fmt == "markdown" else None, full)
+    if use_color:  # (a terminal)
+        click.echo(shown, nl=False, color=True)
+    else:
+        echo_text(shown)
     if report_file:
         with open(report_file, "w", encoding="utf-8") as fh:
             fh.write(_render(report, fmt, False, None, full))

@@ -22,10 +22,10 @@ from ing2gw.enforce.guard import Guard, policy_index
 from ing2gw.enforce.timeouts import parse_duration
 from ing2gw.errors import ExitCode, UsageError
 from ing2gw.http import Headers, Request
+from ing2gw.output import echo_json, echo_text
 from ing2gw.router import Outcome, Router
 from ing2gw.router.streams import STREAM_SCHEMES, Connection, StreamOutcome, StreamRouter
 from ing2gw.sources import read_paths
-from ing2gw.yamlio import dump_json
 
 from . import exit_codes
 from .options import htpasswd_option
@@ -236,7 +236,10 @@ def route(
         conn = Connection.from_url(url, port)
         docs = read_paths(files, recursive=recursive)
         answer = _stream_answer(as_provider, docs, strict_refs, conn)
-        click.echo(dump_json(answer.to_dict()) if output == "json" else answer.text(), nl=False)
+        if output == "json":
+            echo_json(answer.to_dict())
+        else:
+            echo_text(answer.text())
         return ExitCode.OK
     if mesh_ns is not None and (url is None or gateway is not None):
         raise UsageError("--mesh goes with a URL and without --gateway (a case file says mesh: per request)")
@@ -270,16 +273,16 @@ def route(
         route_fn = lambda r: router.route(r).to_dict()  # noqa: E731
     if request is not None:
         if output == "json":
-            click.echo(dump_json(route_fn(request)), nl=False)
+            echo_json(route_fn(request))
         elif as_provider is None:
-            click.echo(format_outcome_text(router.route(request)), nl=False)
+            echo_text(format_outcome_text(router.route(request)))
         else:
-            click.echo(format_outcome_mapping(route_fn(request)), nl=False)
+            echo_text(format_outcome_mapping(route_fn(request)))
         return ExitCode.OK
     assert cases_file is not None
     results = run_cases(load_cases(cases_file), route_fn, gw, clock)
     if output == "json":
-        click.echo(dump_json(results_json(results)), nl=False)
+        echo_json(results_json(results))
     else:
-        click.echo(format_results_text(results), nl=False)
+        echo_text(format_results_text(results))
     return ExitCode.FINDINGS if any(not r.passed for r in results) else ExitCode.OK

@@ -10,7 +10,7 @@ import click
 
 from ..errors import ExitCode
 from ..notes import lost_protection
-from ..output import write_pieces
+from ..output import echo_text, reader_gone, write_pieces
 from ..plugins import discover
 from ..report import render
 from ..verification import VerifyOptions, run_verify
@@ -88,13 +88,12 @@ def verify(cases_file: str | None, access_logs: tuple[str, ...], scheme: str | N
         keep_until_exit(rs, done)  # (freed by the process's end, not one by one)
         try:
             write_pieces(report.json_pieces(), sys.stdout.buffer)
-        except BrokenPipeError:  # the reader is gone (`| head`): it read what it wanted; the verdict stands
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (what is still buffered goes nowhere)
+        except BrokenPipeError:
+            reader_gone()
     else:  # (text and markdown show the groups, not each row)
         model_dict = report.to_dict(rows=False)
         lost = [n.as_dict() for n in done.conversion.notes if lost_protection(n)]
-        click.echo(render("verify.md.j2" if fmt == "markdown" else "verify.txt.j2", v=model_dict, lost=lost),
-                   nl=False)
+        echo_text(render("verify.md.j2" if fmt == "markdown" else "verify.txt.j2", v=model_dict, lost=lost))
         keep_until_exit(rs, done, model_dict)
     if any(c["disagree"] for c in report.checks.values()):
         return ExitCode.FINDINGS  # a model or the proxy is wrong somewhere: nothing else can be trusted
