@@ -84,7 +84,9 @@ def test_write_bytes_slices() -> None:
     """Each call writes at most WRITE_SIZE bytes; together, the data as it was."""
 
     class Calls(io.BytesIO):
-        sizes: list[int]
+        def __init__(self) -> None:
+            super().__init__()
+            self.sizes: list[int] = []
 
         def write(self, piece: Any) -> int:
             self.sizes.append(len(piece))
@@ -93,7 +95,6 @@ def test_write_bytes_slices() -> None:
     data = bytes(range(256)) * (3 * WRITE_SIZE // 256 + 7)
     for given in (data, memoryview(data), data[:100]):
         out = Calls()
-        out.sizes = []
         write_bytes(given, out)
         assert out.getvalue() == bytes(given)
         assert max(out.sizes) <= WRITE_SIZE and len(out.sizes) == -(-len(given) // WRITE_SIZE)
